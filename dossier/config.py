@@ -1,0 +1,133 @@
+"""Settings: one table declares every ``DOSSIER_*`` setting, its default and its help.
+
+Values come from the process environment, then from a ``.env`` file in the
+working directory (the environment wins), then from the defaults below.  A
+:class:`Settings` object is built once (:func:`load_settings`) and passed to
+whatever needs it; nothing reads ``os.environ`` behind its back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dossier.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DOSSIER_HOME", "./data", "Data folder: database, blobs, secret key, logs."),
+    Setting(
+        "DOSSIER_DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the records database; empty = SQLite file `dossier.db` in DOSSIER_HOME.",
+    ),
+    Setting(
+        "DOSSIER_OPENSEARCH_URL",
+        "",
+        "OpenSearch URL for the search index; empty = embedded SQLite FTS5 index.",
+    ),
+    Setting("DOSSIER_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL of the job queue."),
+    Setting("DOSSIER_OCR_ENGINE", "auto", "OCR engine: auto, tesseract or rapidocr."),
+    Setting(
+        "DOSSIER_SECRET_KEY",
+        "",
+        "Key that signs web sessions; empty = generated once and kept in DOSSIER_HOME/secret_key.",
+    ),
+    Setting(
+        "DOSSIER_ADMIN_PASSWORD",
+        "",
+        "Password `dossier init` gives the admin user; empty = generated and printed once.",
+    ),
+    Setting("DOSSIER_HOST", "127.0.0.1", "Address `dossier serve` listens on."),
+    Setting("DOSSIER_PORT", "8000", "Port `dossier serve` listens on."),
+    Setting("DOSSIER_WORKERS", "0", "Parallel ingest processes; 0 = one per CPU core."),
+    Setting("DOSSIER_MAX_FILE_MB", "200", "Largest file accepted for ingest or upload, in MB."),
+    Setting("DOSSIER_MAX_PAGES", "2000", "Most pages (or slides, sheets) read from one file."),
+    Setting("DOSSIER_MAX_PIXELS", "200000000", "Most pixels in one image page (decompression bombs)."),
+    Setting("DOSSIER_PARSE_TIMEOUT", "120", "Seconds one file may take to parse before it fails."),
+    Setting("DOSSIER_ZIP_MAX_MEMBERS", "1000", "Most members read from one archive."),
+    Setting("DOSSIER_ZIP_MAX_TOTAL_MB", "500", "Most bytes one archive may expand to, in MB."),
+    Setting("DOSSIER_ZIP_MAX_RATIO", "100", "Highest compression ratio allowed for an archive member."),
+    Setting("DOSSIER_ZIP_MAX_DEPTH", "2", "Deepest nesting of archives (and e-mail attachments)."),
+    Setting("DOSSIER_LANGUAGE", "zh", "Default UI language: zh (简体中文) or en."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with :func:`load_settings`."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        """Return the raw string value of a declared setting."""
+        if name not in _BY_NAME:
+            raise KeyError(f"undeclared setting {name}")
+        return self.values.get(name, _BY_NAME[name].default)
+
+    def get_int(self, name: str) -> int:
+        """Return a declared setting as an integer, or fail with a clear message."""
+        raw = self.get(name)
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"设置 {name} 必须是整数，现在是 {raw!r} / {name} must be an integer") from None
+
+    @property
+    def home(self) -> Path:
+        """The data folder, absolute."""
+        return Path(self.get("DOSSIER_HOME")).expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the records database."""
+        return self.get("DOSSIER_DATABASE_URL") or f"sqlite:///{self.home / 'dossier.db'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where original files are stored, by sha256."""
+        return self.home / "blobs"
+
+    @property
+    def workers(self) -> int:
+        """Number of parallel ingest processes."""
+        n = self.get_int("DOSSIER_WORKERS")
+        return n if n > 0 else (os.cpu_count() or 1)
+
+    def with_overrides(self, **overrides: str) -> Settings:
+        """Return a copy with some settings replaced (tests, CLI options)."""
+        merged = dict(self.values)
+        for k, v in overrides.items():
+            self.get(k)  # raises for undeclared names
+            merged[k] = v
+        return Settings(merged)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+    """Build settings from the environment, then ``.env``, then defaults."""
+    env = os.environ if environ is None else environ
+    values = _read_dotenv(dotenv if dotenv is not None else Path(".env"))
+    values = {k: v for k, v in values.items() if k in _BY_NAME}
+    values.update({k: v for k, v in env.items() if k in _BY_NAME})
+    return Settings(values)

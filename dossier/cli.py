@@ -1,0 +1,301 @@
+"""The ``dossier`` command (BRIEF §3).  Output contracts of ``--json`` are stable."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from dossier.config import SETTINGS, load_settings
+from dossier.errors import DossierError
+
+
+def _open(ctx: click.Context) -> Any:
+    from dossier.services import Dossier
+
+    return Dossier.open(ctx.obj["settings"])
+
+
+def _principal(dossier: Any, as_user: str | None) -> Any:
+    from index import Principal
+
+    return dossier.principal_for(as_user) if as_user else Principal.system()
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
+
+
+class _Cli(click.Group):
+    """Turns every DossierError into a one-line message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DossierError as exc:
+            click.echo(f"错误 / error: {exc.message}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="DOSSIER_HOME", help="Data folder (DOSSIER_HOME).")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """Dossier — 客户档案检索：ingest, search and export a sales team's customer files."""
+    settings = load_settings()
+    if home:
+        settings = settings.with_overrides(DOSSIER_HOME=home)
+    ctx.obj = {"settings": settings}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the data home, the schema and the admin user."""
+    from dossier.services import Dossier
+
+    settings = ctx.obj["settings"]
+    dossier = Dossier.open(settings, require_init=False)
+    generated = dossier.init()
+    click.echo(f"数据目录 / data home: {settings.home}")
+    if generated:
+        click.echo(f"管理员 / admin user: admin   密码 / password: {generated}")
+        click.echo("请妥善保存，此密码只显示一次 / keep it: it is shown only once.")
+    else:
+        click.echo("管理员 admin 已存在 / admin user exists.")
+
+
+class _Progress:
+    """A progress bar on a terminal (stderr); silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.enabled = enabled and total > 0
+        self._bar: Any = None
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.console import Console
+
+            self._bar = Progress(
+                TextColumn("[bold]导入 ingest"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("失败 failed: {task.fields[failed]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._task = self._bar.add_task("ingest", total=total, rate="", failed=0)
+            self._bar.start()
+
+    def __call__(self, label: str, summary: Any) -> None:
+        if self._bar is not None:
+            task = self._bar.tasks[0]
+            elapsed = max(task.elapsed or 0.0, 1e-6)
+            rate = f"{(task.completed + 1) / elapsed:.1f} 文件/s, {summary.pages / elapsed:.1f} 页/s"
+            self._bar.update(self._task, advance=1, rate=rate, failed=len(summary.failed))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--customer", help="Customer name for every file (客户).")
+@click.option("--type", "doc_type", help="Document type for every file (类型), e.g. contract / 合同.")
+@click.option("--tag", "tags", multiple=True, help="Tag for every file (标签); repeatable.")
+@click.option("--wait", is_flag=True, help="Return when everything is processed and print a summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--workers", type=int, default=None, help="Parallel parser processes (default: one per core).")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    customer: str | None,
+    doc_type: str | None,
+    tags: tuple[str, ...],
+    wait: bool,
+    as_json: bool,
+    workers: int | None,
+) -> None:
+    """Ingest files and folders (recursively).
+
+    Parsing runs in parallel processes on this machine and the command returns when every
+    file is stored, so it always waits (the queue-backed mode arrives with the workers).
+    """
+    from workers.intake import collect_files
+
+    dossier = _open(ctx)
+    sources = collect_files(paths)
+    progress = _Progress(len(sources), enabled=sys.stderr.isatty())
+    try:
+        summary = dossier.ingest_sources(
+            sources, customer=customer, doc_type=doc_type, tags=tags, progress=progress, workers=workers
+        )
+    finally:
+        progress.close()
+    if as_json:
+        _echo_json(summary)
+        return
+    click.echo(
+        f"导入 ingested: {summary['ingested']}  重复 duplicates: {summary['duplicates']}  "
+        f"等待 OCR awaiting OCR: {summary['awaiting_ocr']}  失败 failed: {len(summary['failed'])}"
+    )
+    for failure in summary["failed"]:
+        click.echo(f"  ✗ {failure['file']}: {failure['error']}")
+
+
+def _search_request(
+    query: str,
+    customer: tuple[str, ...],
+    doc_type: tuple[str, ...],
+    tag: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    limit: int,
+    offset: int = 0,
+    sort: str = "relevance",
+) -> Any:
+    from dossier.services import _doc_type_code
+    from index import SearchRequest
+
+    return SearchRequest(
+        query=query,
+        customers=customer,
+        doc_types=tuple(_doc_type_code(t) for t in doc_type),
+        tags=tag,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+    )
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--customer", multiple=True, help="Only documents of this customer.")
+@click.option("--type", "doc_type", multiple=True, help="Only this document type.")
+@click.option("--tag", multiple=True, help="Only documents with this tag.")
+@click.option("--from", "date_from", help="Document date from (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Document date to (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--sort", type=click.Choice(["relevance", "date_desc", "date_asc"]), default="relevance")
+@click.option("--as", "as_user", help="Search as this user (admins).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def search(
+    ctx: click.Context,
+    query: str,
+    customer: tuple[str, ...],
+    doc_type: tuple[str, ...],
+    tag: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    limit: int,
+    offset: int,
+    sort: str,
+    as_user: str | None,
+    as_json: bool,
+) -> None:
+    """Search: words are ANDed, "exact phrase", -exclude, OR, customer:/type:/tag:."""
+    import re
+
+    dossier = _open(ctx)
+    request = _search_request(query, customer, doc_type, tag, date_from, date_to, limit, offset, sort)
+    result = dossier.search(request, _principal(dossier, as_user))
+    if as_json:
+        for hit in result["hits"]:
+            hit.pop("title_html", None)
+            hit.pop("status", None)
+        _echo_json(result)
+        return
+    click.echo(f"共 {result['total']} 条结果（{result['took_ms']} 毫秒）/ {result['total']} hits")
+    for hit in result["hits"]:
+        snippet = re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"), hit["snippet"])
+        snippet = re.sub(r"<[^>]+>", "", snippet)
+        import html
+
+        click.echo(f"[{hit['id']}] {hit['title']}  ({hit['doc_type']}, {hit['filename']})")
+        click.echo(f"    {html.unescape(snippet)}")
+
+
+@cli.command()
+@click.argument("doc_id", type=int)
+@click.option("--as", "as_user", help="Show as this user (admins).")
+@click.option("--json", "as_json", is_flag=True, help="Print the document as JSON.")
+@click.pass_context
+def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) -> None:
+    """Show one document: metadata, pages, versions."""
+    dossier = _open(ctx)
+    doc = dossier.show(doc_id, _principal(dossier, as_user))
+    if as_json:
+        _echo_json(doc)
+        return
+    click.echo(f"[{doc['id']}] {doc['title']}")
+    for key in ("filename", "doc_type", "status", "error", "customer", "tags", "mime", "size", "created_at"):
+        if doc.get(key) not in (None, "", []):
+            click.echo(f"  {key}: {doc[key]}")
+    for page in doc["pages"]:
+        marker = " (等待 OCR / awaiting OCR)" if page["needs_ocr"] else ""
+        click.echo(f"--- 第 {page['n']} 页 / page {page['n']}{marker}")
+        click.echo(page["text"])
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Counts of documents by status, pages awaiting OCR, recent batches."""
+    dossier = _open(ctx)
+    info = dossier.status()
+    if as_json:
+        _echo_json(info)
+        return
+    click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({info['indexed']} 篇)")
+    click.echo(f"文档 / documents: {info['documents']}  " + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items()))
+    click.echo(f"等待 OCR 的页 / pages awaiting OCR: {info['pages_awaiting_ocr']}")
+    for failure in info["recent_failures"]:
+        click.echo(f"  ✗ [{failure['id']}] {failure['title']}: {failure['error']}")
+
+
+@cli.command()
+@click.option("--host", envvar="DOSSIER_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="DOSSIER_PORT", type=int, default=8000, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web UI (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from webui import create_app
+
+    app = create_app(ctx.obj["settings"])
+    click.echo(f"Dossier 已启动 / running: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
+    waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
+
+
+@cli.command("settings")
+def settings_cmd() -> None:
+    """List every DOSSIER_* setting with its default and help."""
+    for s in SETTINGS:
+        click.echo(f"{s.name}={s.default!s:<28} {s.help}")
+
+
+def main() -> None:
+    """Entry point of the ``dossier`` console script."""
+    cli(prog_name="dossier")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The system of record: models, migrations, the blob store, passwords.
+
+Callers import from here, never from the private modules.
+"""
+
+from __future__ import annotations
+
+from records._blobs import BlobStore, sha256_bytes
+from records._db import is_migrated, make_engine, migrate
+from records._errors import BlobCorrupt, BlobMissing, NotInitialised, RecordsError
+from records._models import (
+    ROLES,
+    STATUSES,
+    AuditEvent,
+    Base,
+    Customer,
+    Document,
+    IngestBatch,
+    IngestJob,
+    Page,
+    Tag,
+    User,
+    Version,
+    utcnow,
+)
+from records._passwords import generate_password, hash_password, verify_password
+
+__all__ = [
+    "ROLES",
+    "STATUSES",
+    "AuditEvent",
+    "Base",
+    "BlobCorrupt",
+    "BlobMissing",
+    "BlobStore",
+    "Customer",
+    "Document",
+    "IngestBatch",
+    "IngestJob",
+    "NotInitialised",
+    "Page",
+    "RecordsError",
+    "Tag",
+    "User",
+    "Version",
+    "generate_password",
+    "hash_password",
+    "is_migrated",
+    "make_engine",
+    "migrate",
+    "sha256_bytes",
+    "utcnow",
+    "verify_password",
+]

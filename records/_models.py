@@ -1,0 +1,213 @@
+"""SQLAlchemy models of the system of record.
+
+The search index is derived from these rows; the rows and the blob store are what
+must never be lost.  Timestamps are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Current UTC time without microseconds noise."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every records table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+#: Document statuses, in the order a document moves through them.
+STATUSES = ("queued", "processing", "indexed", "awaiting_ocr", "failed")
+
+#: Roles a user may have (issue 7 details what each may do).
+ROLES = ("admin", "manager", "finance", "sales", "viewer")
+
+
+document_tags = Table(
+    "document_tags",
+    Base.metadata,
+    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """A person who logs in.  ``password_hash`` is argon2."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Customer(Base):
+    """A customer in the registry.  ``aliases`` are short names that also identify it."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(default=list)
+    credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    customer_type: Mapped[str | None] = mapped_column(String(16))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(64))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Tag(Base):
+    """A free label on documents."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Document(Base):
+    """A customer file: its metadata, state and pages.  Content lives in versions and the blob store."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    doc_type: Mapped[str] = mapped_column(String(32), default="other")
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    confidentiality: Mapped[str] = mapped_column(String(16), default="internal")
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    doc_date: Mapped[str | None] = mapped_column(String(10))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    relation: Mapped[str | None] = mapped_column(String(16))  # attachment | member
+    warnings: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer | None] = relationship()
+    tags: Mapped[list[Tag]] = relationship(secondary=document_tags, order_by="Tag.name")
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="document", order_by="Version.number", cascade="all, delete-orphan"
+    )
+    pages: Mapped[list[Page]] = relationship(
+        back_populates="document", order_by="Page.number", cascade="all, delete-orphan"
+    )
+    children: Mapped[list[Document]] = relationship(order_by="Document.id")
+
+    @property
+    def current(self) -> Version | None:
+        """The newest version, or None for a document that has none yet."""
+        return self.versions[-1] if self.versions else None
+
+
+class Version(Base):
+    """One uploaded file of a document: its bytes are in the blob store under ``sha256``."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer, default=1)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(1024))
+    mime: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(64), default="system")
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class Page(Base):
+    """Text of one page.  ``needs_ocr`` pages have no text yet and wait for OCR."""
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    needs_ocr: Mapped[bool] = mapped_column(Boolean, default=False)
+    ocr: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    engine: Mapped[str | None] = mapped_column(String(32))
+    rotation: Mapped[int | None] = mapped_column(Integer)
+
+    document: Mapped[Document] = relationship(back_populates="pages")
+
+
+class AuditEvent(Base):
+    """Append-only record of who did what."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class IngestBatch(Base):
+    """One intake run: a CLI call, an upload, an inbox sweep."""
+
+    __tablename__ = "ingest_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), default="cli")
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    jobs: Mapped[list[IngestJob]] = relationship(back_populates="batch", order_by="IngestJob.id")
+
+
+class IngestJob(Base):
+    """One file of a batch and what became of it."""
+
+    __tablename__ = "ingest_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(4096))
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | done | duplicate | failed
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    batch: Mapped[IngestBatch] = relationship(back_populates="jobs")

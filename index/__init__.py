@@ -1,0 +1,84 @@
+"""Search: Chinese analysis, query syntax and the search backends.
+
+Callers use only what is listed in ``__all__``::
+
+    backend = open_backend(engine, settings.opensearch_url)
+    backend.index([IndexDocument(...)], connection=conn)
+    result = backend.search(SearchRequest("明远 报价"), principal)
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from dossier.errors import DossierError
+from index._analysis import add_user_words
+from index._query import QuerySyntaxError, parse_query
+from index._snippet import find_spans, highlight_spans
+from index._sqlite import InvalidDocument, SqliteBackend, readable_levels
+from index._types import (
+    CONFIDENTIALITY_LEVELS,
+    IndexDocument,
+    Principal,
+    SearchBackend,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+)
+
+__all__ = [
+    "CONFIDENTIALITY_LEVELS",
+    "BackendUnavailable",
+    "IndexDocument",
+    "InvalidDocument",
+    "Principal",
+    "QuerySyntaxError",
+    "SearchBackend",
+    "SearchHit",
+    "SearchRequest",
+    "SearchResult",
+    "SqliteBackend",
+    "add_user_words",
+    "highlight",
+    "open_backend",
+    "readable_levels",
+]
+
+
+class BackendUnavailable(DossierError):
+    """The configured search backend cannot be used."""
+
+    status = 503
+
+
+def _sqlite(engine: Engine) -> SearchBackend:
+    backend = SqliteBackend(engine)
+    backend.ensure_schema()
+    return backend
+
+
+#: Backend aliases, in the style of RQ's serializer map.
+BACKENDS = {"": _sqlite, "sqlite": _sqlite}
+
+
+def open_backend(engine: Engine, opensearch_url: str = "") -> SearchBackend:
+    """The search backend a setting names: ``""``/``"sqlite"`` (embedded) or an OpenSearch URL."""
+    choice = (opensearch_url or "").strip()
+    factory = BACKENDS.get(choice.lower())
+    if factory is not None:
+        return factory(engine)
+    if choice.lower().startswith(("http://", "https://")):
+        raise BackendUnavailable(
+            "OpenSearch 后端尚未实现；请清空 DOSSIER_OPENSEARCH_URL 以使用内置索引"
+            " / The OpenSearch backend is not built yet; unset DOSSIER_OPENSEARCH_URL to use the embedded index"
+        )
+    raise BackendUnavailable(
+        f"未知的搜索后端 {choice!r}（可用：sqlite 或 http(s):// OpenSearch 地址）"
+        f" / Unknown search backend {choice!r} (use 'sqlite' or an http(s):// OpenSearch URL)"
+    )
+
+
+def highlight(text: str, query: str) -> str:
+    """``text`` HTML-escaped, with every match of the query's positive terms in ``<mark>``."""
+    terms = [t.text for t in parse_query(query).positive_terms]
+    return highlight_spans(text, find_spans(text, terms) if terms else [], collapse=False)

@@ -1,0 +1,425 @@
+"""The embedded backend: SQLite FTS5 inside the records database.
+
+Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
+
+* ``search_fts`` — a *contentless* FTS5 table (``content=''``), rowid = document
+  id, columns ``title``, ``meta`` (filename, customer names, tags, extra
+  entities), ``words`` (jieba) and ``grams`` (bigrams + Latin tokens).  Every
+  column holds pre-analysed tokens joined by spaces; ``unicode61`` only splits
+  them again (all our tokens consist of letters and digits, which it keeps).
+* ``search_doc`` — one row per document: filter and display columns, the
+  zlib-compressed original text (for snippets) and the zlib-compressed token
+  streams, which a contentless table needs to issue its ``'delete'`` command —
+  kept, not recomputed, so a later change of jieba's dictionary cannot leave
+  stale tokens behind.
+* ``search_doc_customer`` and ``search_doc_tag`` — for filters and facets.
+
+A search makes one FTS5 pass: the matching, readable, filtered ids and their
+bm25 scores land in a per-connection temp table, from which the total, the page
+and the facets are read without matching again.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from itertools import zip_longest
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from dossier.errors import DossierError
+from index._analysis import grams, normalize_text, words
+from index._query import ParsedQuery, compile_match, parse_query
+from index._snippet import find_spans, highlight_spans, make_snippet
+from index._types import (
+    CONFIDENTIALITY_LEVELS,
+    IndexDocument,
+    Principal,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+)
+
+__all__ = ["InvalidDocument", "SqliteBackend", "readable_levels"]
+
+#: bm25 weights of (title, meta, words, grams): title and entities first, whole words before bigrams.
+COLUMN_WEIGHTS = (10.0, 6.0, 2.0, 1.0)
+FACET_LIMIT = 50
+_STREAM_SEP = "\x1e"
+_META_SEP = " | "  # punctuation, so CJK runs of two fields never fuse
+
+_SCHEMA = (
+    """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
+        title, meta, words, grams, content='', tokenize='unicode61 remove_diacritics 0')""",
+    """CREATE TABLE IF NOT EXISTS search_doc (
+        id INTEGER PRIMARY KEY,
+        doc_type TEXT NOT NULL,
+        confidentiality TEXT NOT NULL,
+        date TEXT,
+        created_at TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        meta TEXT NOT NULL DEFAULT '',
+        body BLOB NOT NULL,
+        tokens BLOB NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS search_doc_customer (
+        doc_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        name_norm TEXT NOT NULL,
+        customer_id INTEGER,
+        PRIMARY KEY (doc_id, name)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS search_doc_tag (
+        doc_id INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (doc_id, tag)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS search_doc_date ON search_doc (date)",
+    "CREATE INDEX IF NOT EXISTS search_doc_customer_id ON search_doc_customer (customer_id)",
+    "CREATE INDEX IF NOT EXISTS search_doc_tag_tag ON search_doc_tag (tag)",
+)
+
+_HITS = "temp.search_hits"
+_HITS_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS search_hits ("
+    "id INTEGER PRIMARY KEY, score REAL, date TEXT, created_at TEXT, doc_type TEXT)"
+)
+
+_ORDER = {
+    "relevance": "score ASC, created_at DESC, id DESC",
+    "date_desc": "date IS NULL, date DESC, created_at DESC, id DESC",
+    "date_asc": "date IS NULL, date ASC, created_at ASC, id ASC",
+}
+
+
+class InvalidDocument(DossierError):
+    """A document handed to the index has a value the index cannot store."""
+
+    status = 422
+
+
+def readable_levels(principal: Principal) -> frozenset[str]:
+    """Confidentiality levels ``principal`` may read in every document.
+
+    Sales may also read ``confidential`` documents of the customers they own;
+    that part depends on the document, so the SQL adds it separately.
+    """
+    role = principal.role
+    if role in ("admin", "manager"):
+        return frozenset(CONFIDENTIALITY_LEVELS)
+    if role == "finance":
+        return frozenset({"public", "internal", "finance"})
+    if role == "sales":
+        return frozenset({"public", "internal"})
+    return frozenset({"public"})
+
+
+def _permission_clause(principal: Principal, params: dict[str, Any]) -> str:
+    levels = sorted(readable_levels(principal))
+    if set(levels) >= set(CONFIDENTIALITY_LEVELS):
+        return "1"
+    names = []
+    for i, level in enumerate(levels):
+        params[f"lvl{i}"] = level
+        names.append(f":lvl{i}")
+    clause = f"d.confidentiality IN ({', '.join(names)})"
+    owned = sorted(principal.owned_customer_ids) if principal.role == "sales" else []
+    if owned:
+        ids = ", ".join(str(int(i)) for i in owned)
+        clause = (
+            f"({clause} OR (d.confidentiality = 'confidential' AND EXISTS ("
+            f"SELECT 1 FROM search_doc_customer pc WHERE pc.doc_id = d.id AND pc.customer_id IN ({ids}))))"
+        )
+    return clause
+
+
+def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
+    """(meta display text, title, meta, words, grams token streams) of one document."""
+    if doc.confidentiality not in CONFIDENTIALITY_LEVELS:
+        raise InvalidDocument(
+            f"未知的保密级别 {doc.confidentiality!r} / Unknown confidentiality {doc.confidentiality!r}"
+        )
+    meta_text = _META_SEP.join(x for x in (doc.filename, *doc.customers, *doc.tags, *doc.extra) if x)
+    body = normalize_text(doc.text)
+    return (
+        meta_text,
+        " ".join(grams(normalize_text(doc.title))),
+        " ".join(grams(normalize_text(meta_text))),
+        " ".join(words(body)),
+        " ".join(grams(body)),
+    )
+
+
+class SqliteBackend:
+    """:class:`SearchBackend` on SQLite FTS5, sharing the records database's engine."""
+
+    name = "sqlite"
+
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name != "sqlite":
+            raise DossierError(
+                f"SQLite FTS5 索引需要 SQLite 数据库，当前为 {engine.dialect.name}；请设置 DOSSIER_OPENSEARCH_URL"
+                f" / The SQLite FTS5 index needs a SQLite database, not {engine.dialect.name};"
+                " set DOSSIER_OPENSEARCH_URL"
+            )
+        self._engine = engine
+        self._schema_ready = False
+
+    # -- schema ---------------------------------------------------------------
+
+    def ensure_schema(self, connection: Connection | None = None) -> None:
+        """Create the index tables if they do not exist (idempotent)."""
+        if connection is None:
+            with self._engine.begin() as conn:
+                self._create(conn)
+        else:
+            self._create(connection)
+        self._schema_ready = True
+
+    def _create(self, conn: Connection) -> None:
+        for ddl in _SCHEMA:
+            conn.exec_driver_sql(ddl)
+
+    def _run(self, connection: Connection | None, fn: Any, *args: Any) -> Any:
+        if connection is not None:
+            if not self._schema_ready:
+                self.ensure_schema(connection)
+            return fn(connection, *args)
+        if not self._schema_ready:
+            self.ensure_schema()
+        with self._engine.begin() as conn:
+            return fn(conn, *args)
+
+    # -- writing --------------------------------------------------------------
+
+    def index(self, docs: Iterable[IndexDocument], *, connection: Any = None) -> None:
+        """Add or replace documents; inside ``connection``'s transaction when given."""
+        rows = []
+        for doc in docs:
+            meta_text, *streams = _analyse(doc)
+            rows.append((doc, meta_text, streams))
+        if rows:
+            self._run(connection, self._write, rows)
+
+    def _write(self, conn: Connection, rows: list[tuple[IndexDocument, str, list[str]]]) -> None:
+        self._remove(conn, [doc.id for doc, _, _ in rows])
+        fts: list[tuple[Any, ...]] = []
+        side: list[tuple[Any, ...]] = []
+        customers: list[tuple[Any, ...]] = []
+        tags: list[tuple[int, str]] = []
+        for doc, meta_text, (t, m, w, g) in rows:
+            fts.append((doc.id, t, m, w, g))
+            side.append(
+                (
+                    doc.id,
+                    doc.doc_type,
+                    doc.confidentiality,
+                    doc.date or None,
+                    doc.created_at,
+                    doc.title,
+                    meta_text,
+                    zlib.compress(doc.text.encode("utf-8"), 6),
+                    zlib.compress(_STREAM_SEP.join((t, m, w, g)).encode("utf-8"), 6),
+                )
+            )
+            seen: set[str] = set()
+            for name, cid in zip_longest(doc.customers, doc.customer_ids):
+                key = name if name is not None else f"#{cid}"
+                if key not in seen:
+                    seen.add(key)
+                    customers.append((doc.id, key, normalize_text(key), cid))
+            tags.extend((doc.id, tag) for tag in dict.fromkeys(doc.tags))
+        conn.exec_driver_sql(
+            "INSERT INTO search_fts (rowid, title, meta, words, grams) VALUES (?, ?, ?, ?, ?)", fts
+        )
+        conn.exec_driver_sql("INSERT INTO search_doc VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", side)
+        if customers:
+            conn.exec_driver_sql("INSERT INTO search_doc_customer VALUES (?, ?, ?, ?)", customers)
+        if tags:
+            conn.exec_driver_sql("INSERT INTO search_doc_tag VALUES (?, ?)", tags)
+
+    def _remove(self, conn: Connection, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = [int(i) for i in ids[start : start + 500]]
+            marks = ", ".join("?" * len(chunk))
+            old = conn.exec_driver_sql(
+                f"SELECT id, tokens FROM search_doc WHERE id IN ({marks})", tuple(chunk)
+            ).all()
+            if not old:
+                continue
+            deletes = []
+            for doc_id, blob in old:
+                t, m, w, g = zlib.decompress(blob).decode("utf-8").split(_STREAM_SEP)
+                deletes.append((doc_id, t, m, w, g))
+            conn.exec_driver_sql(
+                "INSERT INTO search_fts (search_fts, rowid, title, meta, words, grams)"
+                " VALUES ('delete', ?, ?, ?, ?, ?)",
+                deletes,
+            )
+            found = tuple(d[0] for d in deletes)
+            fmarks = ", ".join("?" * len(found))
+            for table, col in (("search_doc", "id"), ("search_doc_customer", "doc_id"), ("search_doc_tag", "doc_id")):
+                conn.exec_driver_sql(f"DELETE FROM {table} WHERE {col} IN ({fmarks})", found)
+
+    def delete(self, ids: Iterable[int], *, connection: Any = None) -> None:
+        """Remove documents; unknown ids are ignored."""
+        self._run(connection, self._remove, list(ids))
+
+    def clear(self) -> None:
+        """Drop every indexed document."""
+
+        def _clear(conn: Connection) -> None:
+            conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+            for table in ("search_doc", "search_doc_customer", "search_doc_tag"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+
+        self._run(None, _clear)
+
+    def count(self) -> int:
+        """Number of indexed documents."""
+        return int(self._run(None, lambda c: c.exec_driver_sql("SELECT count(*) FROM search_doc").scalar()))
+
+    # -- searching ------------------------------------------------------------
+
+    def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
+        """Run a query, filtered inside SQL by what ``principal`` may read."""
+        started = time.perf_counter()
+        parsed = parse_query(request.query)
+        if not self._schema_ready:
+            self.ensure_schema()
+        with self._engine.connect() as conn:
+            try:
+                result = self._search(conn, request, principal, parsed)
+            finally:
+                conn.rollback()
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(total=result[0], hits=result[1], took_ms=round(took, 2), facets=result[2])
+
+    def _search(
+        self, conn: Connection, request: SearchRequest, principal: Principal, parsed: ParsedQuery
+    ) -> tuple[int, list[SearchHit], dict[str, list[tuple[str, int]]]]:
+        positive, negative = compile_match(parsed)
+        params: dict[str, Any] = {}
+        where = [_permission_clause(principal, params)]
+        where.extend(self._filters(request, parsed, params))
+        if negative is not None:
+            params["neg"] = negative
+            where.append("d.id NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :neg)")
+        relevance = request.sort not in ("date_desc", "date_asc")
+        if positive is not None:
+            params["pos"] = positive
+            score = f"bm25(search_fts, {', '.join(map(str, COLUMN_WEIGHTS))})" if relevance else "0.0"
+            source = "search_fts CROSS JOIN search_doc d ON d.id = search_fts.rowid"
+            where.insert(0, "search_fts MATCH :pos")
+        else:
+            score, source = "0.0", "search_doc d"
+        conn.exec_driver_sql(_HITS_DDL)
+        conn.exec_driver_sql(f"DELETE FROM {_HITS}")
+        conn.exec_driver_sql(
+            f"INSERT INTO {_HITS} SELECT d.id, {score}, d.date, d.created_at, d.doc_type"
+            f" FROM {source} WHERE {' AND '.join(where)}",
+            params,
+        )
+        total = int(conn.exec_driver_sql(f"SELECT count(*) FROM {_HITS}").scalar() or 0)
+        order = _ORDER.get(request.sort, _ORDER["relevance"])
+        limit = max(0, min(int(request.limit), 1000))
+        page = conn.exec_driver_sql(
+            f"SELECT id, score FROM {_HITS} ORDER BY {order} LIMIT ? OFFSET ?",
+            (limit, max(0, int(request.offset))),
+        ).all()
+        facets = self._facets(conn) if request.facets and total else {}
+        hits = self._hits(conn, page, parsed)
+        return total, hits, facets
+
+    @staticmethod
+    def _filters(request: SearchRequest, parsed: ParsedQuery, params: dict[str, Any]) -> list[str]:
+        where: list[str] = []
+        customers = [normalize_text(c).strip() for c in (*request.customers, *parsed.customers)]
+        customers = [c for c in customers if c]
+        if customers:
+            ors = []
+            for i, c in enumerate(customers):
+                params[f"cust{i}"] = c
+                ors.append(f"instr(c.name_norm, :cust{i}) > 0")
+            where.append(
+                "EXISTS (SELECT 1 FROM search_doc_customer c WHERE c.doc_id = d.id AND ("
+                + " OR ".join(ors)
+                + "))"
+            )
+        doc_types = [t.strip().lower() for t in (*request.doc_types, *parsed.doc_types) if t.strip()]
+        if doc_types:
+            names = []
+            for i, t in enumerate(doc_types):
+                params[f"type{i}"] = t
+                names.append(f":type{i}")
+            where.append(f"lower(d.doc_type) IN ({', '.join(names)})")
+        tags = [t.strip() for t in (*request.tags, *parsed.tags) if t.strip()]
+        if tags:
+            names = []
+            for i, t in enumerate(tags):
+                params[f"tag{i}"] = t
+                names.append(f":tag{i}")
+            where.append(
+                "EXISTS (SELECT 1 FROM search_doc_tag t WHERE t.doc_id = d.id"
+                f" AND t.tag IN ({', '.join(names)}))"
+            )
+        if request.date_from:
+            params["date_from"] = request.date_from
+            where.append("d.date >= :date_from")
+        if request.date_to:
+            params["date_to"] = request.date_to
+            # A bare date as the upper bound includes that whole day.
+            where.append("substr(d.date, 1, length(:date_to)) <= :date_to")
+        return where
+
+    @staticmethod
+    def _facets(conn: Connection) -> dict[str, list[tuple[str, int]]]:
+        queries = {
+            "doc_type": f"SELECT doc_type, count(*) FROM {_HITS} GROUP BY doc_type",
+            "year": f"SELECT substr(date, 1, 4), count(*) FROM {_HITS} WHERE date IS NOT NULL GROUP BY 1",
+            "customer": f"SELECT c.name, count(*) FROM {_HITS} h JOIN search_doc_customer c"
+            " ON c.doc_id = h.id GROUP BY c.name",
+            "tag": f"SELECT t.tag, count(*) FROM {_HITS} h JOIN search_doc_tag t ON t.doc_id = h.id GROUP BY t.tag",
+        }
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name, sql in queries.items():
+            rows = [(str(k), int(n)) for k, n in conn.exec_driver_sql(sql + f" ORDER BY 2 DESC, 1 LIMIT {FACET_LIMIT}")]
+            if name == "year":
+                rows.sort(key=lambda r: r[0], reverse=True)
+            facets[name] = rows
+        return facets
+
+    @staticmethod
+    def _hits(conn: Connection, page: Sequence[Any], parsed: ParsedQuery) -> list[SearchHit]:
+        if not page:
+            return []
+        ids = tuple(int(r[0]) for r in page)
+        marks = ", ".join("?" * len(ids))
+        docs = {
+            r[0]: r
+            for r in conn.exec_driver_sql(f"SELECT id, title, meta, body FROM search_doc WHERE id IN ({marks})", ids)
+        }
+        terms = [t.text for t in parsed.positive_terms]
+        hits = []
+        for doc_id, score in page:
+            _, title, meta, body = docs[doc_id]
+            text = zlib.decompress(body).decode("utf-8")
+            title_spans = find_spans(title, terms) if terms else []
+            title_html = highlight_spans(title, title_spans)
+            snippet = make_snippet(text, terms) if terms else None
+            if snippet is None:
+                snippet = _fallback_snippet(title, title_spans, meta, text, terms)
+            hits.append(SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html))
+        return hits
+
+
+def _fallback_snippet(
+    title: str, title_spans: list[tuple[int, int, int]], meta: str, text: str, terms: list[str]
+) -> str:
+    """The snippet when the body has no match: the title or metadata that matched, else the opening."""
+    if title_spans:
+        return highlight_spans(title, title_spans)
+    if terms:
+        meta_snippet = make_snippet(meta, terms)
+        if meta_snippet is not None:
+            return meta_snippet
+    return highlight_spans(text, [], 0, min(len(text), 120)).strip()

@@ -1,0 +1,46 @@
+"""``ingest``: file -> :class:`ParsedDocument`.  Pure: no database, index or queue.
+
+Callers import only from here::
+
+    from ingest import parse_file, Limits, IngestError, time_limit
+
+    with time_limit(limits.parse_timeout_s):
+        doc = parse_file(path, filename=original_name, limits=limits)
+
+The type is detected from the content (magic bytes, ZIP/OLE2 contents, text heuristics),
+never trusted from the extension.  A bad file raises an :class:`IngestError` subclass
+whose message is one line, "中文说明 / English".  Pages without a text layer come back with
+``needs_ocr=True``; e-mail attachments and archive members come back as ``children`` for
+the caller to ingest at ``depth + 1``.
+"""
+
+from __future__ import annotations
+
+from ingest._detect import Detected
+from ingest._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type
+from ingest._errors import BrokenFile, EncryptedFile, IngestError, LimitExceeded, ParseTimeout, UnsupportedFile
+from ingest._limits import Limits
+from ingest._model import ChildFile, Page, ParsedDocument
+from ingest._parse import detect, parse_bytes, parse_file
+from ingest._timeout import time_limit
+
+__all__ = [
+    "DOC_TYPES",
+    "DocTypeGuess",
+    "BrokenFile",
+    "ChildFile",
+    "Detected",
+    "EncryptedFile",
+    "IngestError",
+    "LimitExceeded",
+    "Limits",
+    "Page",
+    "ParseTimeout",
+    "ParsedDocument",
+    "UnsupportedFile",
+    "detect",
+    "guess_doc_type",
+    "parse_bytes",
+    "parse_file",
+    "time_limit",
+]

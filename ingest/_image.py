@@ -1,0 +1,75 @@
+"""Images: no text yet, one ``needs_ocr`` page per page image (TIFF pages; other formats one page).
+
+Pixel counts are read from the header before anything is decoded, so a decompression bomb
+fails with :class:`LimitExceeded` without allocating.  HEIC/AVIF and unknown codecs are refused
+with advice to convert.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from ingest._errors import BrokenFile, LimitExceeded, UnsupportedFile
+from ingest._model import Page
+from ingest._registry import Extraction, ParseContext
+
+
+def _too_many_pixels(w: int, h: int, limit: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"图片像素过多（{w}×{h}，上限 {limit:,} 像素）/ image too large ({w}x{h}, limit {limit:,} pixels)"
+    )
+
+
+class ImageExtractor:
+    """PNG, JPEG, TIFF (multi-page), BMP, WebP, GIF."""
+
+    name = "image"
+    formats = frozenset({"png", "jpeg", "tiff", "bmp", "webp", "gif"})
+
+    def parse(self, data: bytes, ctx: ParseContext) -> Extraction:
+        """One empty page per frame awaiting OCR; dimensions checked from the header only."""
+        from PIL import Image, UnidentifiedImageError
+
+        limit = ctx.limits.max_pixels
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise LimitExceeded(f"图片像素过多（上限 {limit:,} 像素）/ image has too many pixels") from None
+        except UnidentifiedImageError:
+            raise BrokenFile(f"图片已损坏或无法识别（{ctx.format}）/ damaged or unreadable {ctx.format} image") from None
+        with img:
+            frames = getattr(img, "n_frames", 1) if ctx.format == "tiff" else 1
+            if frames > ctx.limits.max_pages:
+                raise LimitExceeded(f"TIFF 页数过多（{frames}）/ TIFF has too many pages ({frames})")
+            for i in range(frames):
+                if i:
+                    img.seek(i)
+                w, h = img.size
+                if w <= 0 or h <= 0:
+                    raise BrokenFile("图片尺寸无效 / image has invalid dimensions")
+                if w * h > limit:
+                    raise _too_many_pixels(w, h, limit)
+            w, h = img.size if frames == 1 else (img.size[0], img.size[1])
+        pages = [Page(number=i + 1, text="", needs_ocr=True) for i in range(frames)]
+        return Extraction(pages=pages, metadata={"frames": str(frames), "pixels": f"{w}x{h}"})
+
+
+class UnsupportedImageExtractor:
+    """HEIC/HEIF/AVIF photos: refused with advice (no decoder is installed)."""
+
+    name = "heic"
+    formats = frozenset({"heic", "avif"})
+
+    def parse(self, data: bytes, ctx: ParseContext) -> Extraction:
+        """Always refuse, saying what to do."""
+        raise UnsupportedFile(
+            ctx.mime,
+            f"暂不支持 {ctx.format.upper()} 图片，请转换为 JPEG 或 PDF 后再上传 / "
+            f"{ctx.format.upper()} images are not supported; convert to JPEG or PDF",
+        )
+
+
+EXTRACTORS = (ImageExtractor(), UnsupportedImageExtractor())

@@ -1,0 +1,111 @@
+"""The facade's work: check limits, detect, dispatch to an extractor, and finish the document."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePath
+
+from ingest._detect import Detected, detect_bytes
+from ingest._errors import BrokenFile, IngestError, LimitExceeded
+from ingest._limits import Limits
+from ingest._model import Page, ParsedDocument
+from ingest._registry import Extraction, ParseContext, extractor_for
+from ingest._text import clean_title, first_line_title, language, normalize
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB"
+
+
+def _too_big(size: int, limits: Limits) -> LimitExceeded:
+    return LimitExceeded(
+        f"文件过大（{_mb(size)}，上限 {_mb(limits.max_file_bytes)}）/ "
+        f"file too large ({_mb(size)}, limit {_mb(limits.max_file_bytes)})"
+    )
+
+
+def detect(data: bytes, filename: str | None = None) -> Detected:
+    """Detect a file's type from its content; ``filename`` only breaks ties among text formats."""
+    return detect_bytes(data, filename)
+
+
+def parse_file(
+    path: str | os.PathLike[str],
+    *,
+    filename: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    depth: int = 0,
+) -> ParsedDocument:
+    """Parse the file at ``path``; ``filename`` is the original name when the path is a temp copy."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > limits.max_file_bytes:
+            raise _too_big(size, limits)
+        data = p.read_bytes()
+    except OSError as exc:
+        raise BrokenFile(f"无法读取文件 / cannot read file: {exc.strerror or exc}") from None
+    return parse_bytes(data, filename or p.name, limits=limits, depth=depth)
+
+
+def parse_bytes(
+    data: bytes,
+    filename: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    depth: int = 0,
+) -> ParsedDocument:
+    """Parse a file's bytes.  Raises only :class:`IngestError` subclasses for a bad file."""
+    if len(data) > limits.max_file_bytes:
+        raise _too_big(len(data), limits)
+    found = detect_bytes(data, filename)
+    extractor = extractor_for(found.format, found.mime)
+    ctx = ParseContext(filename=filename, mime=found.mime, format=found.format, limits=limits, depth=depth)
+    try:
+        result = extractor.parse(data, ctx)
+    except IngestError:
+        raise
+    except MemoryError:
+        raise LimitExceeded("文件展开后过大，内存不足 / file expands beyond available memory") from None
+    except RecursionError:
+        raise BrokenFile(f"{found.format} 文件结构嵌套过深 / {found.format} structure nested too deeply") from None
+    except Exception as exc:
+        # The library boundary: whatever a third-party parser throws on a damaged file becomes
+        # one readable line.  (ParseTimeout is an IngestError and passes through above.)
+        raise BrokenFile(_one_line(found.format, exc)) from None
+    return _finish(result, found, filename, limits)
+
+
+def _one_line(fmt: str, exc: BaseException) -> str:
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    return f"无法读取 {fmt} 文件（文件可能已损坏）/ cannot read {fmt} file: {detail}"
+
+
+def _finish(result: Extraction, found: Detected, filename: str, limits: Limits) -> ParsedDocument:
+    if len(result.pages) > limits.max_pages:
+        raise LimitExceeded(
+            f"页数过多（{len(result.pages)} 页，上限 {limits.max_pages}）/ "
+            f"too many pages ({len(result.pages)}, limit {limits.max_pages})"
+        )
+    pages = tuple(
+        Page(number=i, text=normalize(p.text), needs_ocr=p.needs_ocr) for i, p in enumerate(result.pages, 1)
+    )
+    text = "\n".join(p.text for p in pages)
+    title = clean_title(result.title) or first_line_title(text) or PurePath(filename).stem
+    warnings = list(result.warnings)
+    ocr = sum(1 for p in pages if p.needs_ocr)
+    if ocr:
+        warnings.append(f"{ocr} 页需要 OCR / {ocr} page{'s' if ocr != 1 else ''} await OCR")
+    return ParsedDocument(
+        mime=found.mime,
+        format=found.format,
+        pages=pages,
+        title=title,
+        language=language(text),
+        warnings=tuple(warnings),
+        children=tuple(result.children),
+        metadata=dict(result.metadata),
+    )

@@ -130,7 +130,10 @@ _MD_OTHER = re.compile(r"^\s*(\|.*\|\s*$|[-*+]\s+\S|```|>\s)|\*\*[^*\n]+\*\*|\[[
 
 def _looks_email(text: str) -> bool:
     known = 0
-    for line in text[:8192].splitlines()[:80]:
+    lines = text[:8192].splitlines()[:80]
+    if lines and lines[0].startswith("From "):  # mbox separator line
+        lines = lines[1:]
+    for line in lines:
         if not line.strip():
             break
         if line[0] in " \t":

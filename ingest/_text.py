@@ -76,13 +76,14 @@ def decode_text(data: bytes) -> tuple[str, str]:
                 return data[len(bom):].decode(codec), codec
             except UnicodeDecodeError:
                 break
+    # NUL bytes are valid UTF-8, so BOM-less UTF-16 must be recognised first.
+    utf16 = _utf16_without_bom(data) if b"\x00" in data[:4096] else None
+    if utf16 is not None:
+        return utf16, "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    utf16 = _utf16_without_bom(data)
-    if utf16 is not None:
-        return utf16, "utf-16"
     if b"\x00" in data[:8192]:
         raise UnsupportedFile("application/octet-stream", "二进制文件，无法作为文本读取 / binary file, not text")
     try:
@@ -102,11 +103,15 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return data.decode("utf-8", errors="replace"), "utf-8"
 
 
-def language(text: str) -> str:
-    """``zh``, ``en``, ``mixed`` or ``""`` from counts of Han characters and Latin letters.
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 
-    One Han character carries about as much as a short Latin word, so Latin letters are
-    weighted down before comparing.
+
+def language(text: str) -> str:
+    """``zh``, ``en``, ``mixed`` or ``""``.
+
+    By letter counts (a Han character weighs about as much as a short Latin word), except that a
+    mostly Chinese text with whole English sentences (lines of five or more English words and
+    no Han characters) is ``mixed``, as is a mostly English text with Chinese lines.
     """
     cjk = len(_CJK.findall(text))
     latin = len(_LATIN.findall(text))
@@ -114,11 +119,13 @@ def language(text: str) -> str:
         return ""
     if cjk == 0:
         return "en"
+    en_lines = sum(1 for ln in text.splitlines() if not _CJK.search(ln) and len(_LATIN_WORD.findall(ln)) >= 5)
+    zh_lines = sum(1 for ln in text.splitlines() if len(_CJK.findall(ln)) >= 5)
     share = cjk / (cjk + latin / 4)
     if share >= 0.85:
-        return "zh"
+        return "mixed" if en_lines >= 1 and zh_lines >= 1 else "zh"
     if share <= 0.15:
-        return "en"
+        return "mixed" if zh_lines >= 1 and en_lines >= 1 else "en"
     return "mixed"
 
 

@@ -99,9 +99,21 @@ def run_task(task: ParseTask, limits: Limits) -> ParseOutcome:
         return ParseOutcome(task, error=reason, seconds=time.monotonic() - started)
 
 
-def _child_main(conn: Connection, limits: Limits) -> None:
-    import ingest  # noqa: F401  (import cost is paid before "ready", not inside a deadline)
+def _warm_up() -> None:
+    """Pay the parsers' import costs before the first deadline starts."""
+    import ingest
 
+    preload = getattr(ingest, "preload", None)
+    if preload is not None:
+        preload()
+    try:
+        ingest.parse_bytes("预热 warm-up".encode(), "warm-up.txt")
+    except ingest.IngestError:
+        pass
+
+
+def _child_main(conn: Connection, limits: Limits) -> None:
+    _warm_up()
     conn.send("ready")
     while True:
         try:

@@ -320,7 +320,7 @@ class Intake:
                 number=1,
                 sha256=digest,
                 filename=filename,
-                mime=parsed.mime if parsed else ingest.detect_bytes(data, filename)[0],
+                mime=parsed.mime if parsed else ingest.detect(data, filename).mime,
                 size=len(data),
                 uploaded_by=options.uploaded_by,
             )

@@ -1,0 +1,71 @@
+# Dossier — the project's verbs.  `make run` and `make test` work on a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+export DOSSIER_HOME ?= $(CURDIR)/data
+
+# Debian packages the product needs at run time, and the extra ones the tests drive.
+RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-sim poppler-utils fonts-wqy-microhei
+TEST_DEBS := chromium chromium-driver
+
+.PHONY: help setup run test lint typecheck pytest bench clean system-deps test-system-deps
+
+help:
+	@echo "make run     install everything needed and start Dossier on http://127.0.0.1:8000"
+	@echo "make test    install everything needed and run lint, type checks and the whole test suite"
+	@echo "make bench   run the benchmarks under bench/"
+	@echo "make clean   remove the virtualenv (your data in $(DOSSIER_HOME) is kept)"
+
+# Installs only the packages that are missing; with sudo when not root.
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> 安装系统软件包 / installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+system-deps:
+	$(call apt_install,$(RUN_DEBS))
+
+test-system-deps: system-deps
+	$(call apt_install,$(TEST_DEBS))
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+setup: system-deps $(BIN)/.installed
+
+run: setup
+	@$(BIN)/dossier init
+	@echo "==> 打开 / open http://$${DOSSIER_HOST:-127.0.0.1}:$${DOSSIER_PORT:-8000}/ — 用户名 / user: admin"
+	@echo "    密码见上面 dossier init 的首次输出，或用 DOSSIER_ADMIN_PASSWORD 预设 / password: printed by the first 'dossier init' above (or preset DOSSIER_ADMIN_PASSWORD)"
+	@echo "    导入文件 / ingest files: $(BIN)/dossier ingest PATH --wait"
+	$(BIN)/dossier serve
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+pytest: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+test: test-system-deps $(BIN)/.installed lint typecheck pytest
+
+bench: setup
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""Shared fixtures: the test corpus, a fresh data home, an initialised Dossier."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("DOSSIER_CORPUS", ROOT.parent / "shared" / "corpus")).resolve()
+DEV = CORPUS / "dev"
+REAL = CORPUS / "real"
+ADMIN_PASSWORD = "测试-admin-pass"
+
+
+def load_truth() -> list[dict]:
+    """Every record of dev/truth.jsonl."""
+    with (DEV / "truth.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_queries() -> list[dict]:
+    """Every record of dev/queries.jsonl."""
+    with (DEV / "queries.jsonl").open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    """Settings for a private data home under tmp_path (no .env, no inherited DOSSIER_*)."""
+    from dossier.config import load_settings
+
+    return load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "2"},
+        dotenv=tmp_path / "no.env",
+    )
+
+
+@pytest.fixture
+def dossier(settings) -> Iterator:
+    """An initialised Dossier with an admin user whose password is ADMIN_PASSWORD."""
+    from dossier.services import Dossier
+
+    d = Dossier.open(settings, require_init=False)
+    d.init(admin_password=ADMIN_PASSWORD)
+    yield d
+    d.engine.dispose()
+
+
+@pytest.fixture
+def admin():
+    """The all-reading principal."""
+    from index import Principal
+
+    return Principal(username="admin", role="admin")

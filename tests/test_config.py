@@ -1,0 +1,39 @@
+"""The settings table: every setting documented, values parsed with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from dossier.config import SETTINGS, load_settings
+from dossier.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def test_every_setting_is_documented_in_the_readme():
+    """Each DOSSIER_* setting of the table appears in the README's settings table."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
+    assert missing == []
+
+
+def test_environment_wins_over_dotenv_which_wins_over_defaults(tmp_path):
+    """Precedence is environment > .env > default."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("DOSSIER_PORT=9001\nDOSSIER_HOST=0.0.0.0\nUNRELATED=1\n")
+    settings = load_settings(environ={"DOSSIER_PORT": "9002"}, dotenv=env_file)
+    assert settings.get("DOSSIER_PORT") == "9002"
+    assert settings.get("DOSSIER_HOST") == "0.0.0.0"
+    assert settings.get("DOSSIER_WORKERS") == "0"
+
+
+def test_database_defaults_to_sqlite_in_the_home(tmp_path):
+    """Without DOSSIER_DATABASE_URL the records live in DOSSIER_HOME/dossier.db."""
+    settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path)}, dotenv=tmp_path / "none")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'dossier.db'}"
+
+
+def test_bad_integer_setting_says_which_and_why(tmp_path):
+    """A non-integer limit fails with the setting's name in the message."""
+    settings = load_settings(environ={"DOSSIER_MAX_FILE_MB": "lots"}, dotenv=tmp_path / "none")
+    with pytest.raises(ConfigError, match="DOSSIER_MAX_FILE_MB"):
+        settings.get_int("DOSSIER_MAX_FILE_MB")

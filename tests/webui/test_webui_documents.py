@@ -1,0 +1,142 @@
+"""The document page and the download of the original file."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from index import Principal
+
+
+def _doc(corpus_home, name: str) -> int:
+    return corpus_home["id_of"](name)
+
+
+def test_document_page_shows_metadata_and_pages(admin, corpus_home):
+    """The page shows the file name, type, customer, tags, status, each page's text and a download button."""
+    doc_id = _doc(corpus_home, "产品购销合同_Pacific Rim_HT-2024-0315.pdf")
+    shown = corpus_home["dossier"].show(doc_id, Principal.system())
+    html = admin.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "产品购销合同_Pacific Rim_HT-2024-0315.pdf" in html
+    assert "Pacific Rim" in html and "重点" in html
+    assert 'class="badge badge-indexed">已入库' in html
+    assert f'href="/documents/{doc_id}/download"' in html and "下载原始文件" in html
+    assert len(re.findall(r'<section class="page" id="page-\d+">', html)) == len(shown["pages"]) >= 2
+    assert "第 1 页" in html and "第 2 页" in html
+    assert shown["sha256"] in html
+    assert "<mark>" not in html  # nothing to highlight without a query
+
+
+def test_arriving_from_a_search_highlights_the_terms(admin, corpus_home):
+    """With ?q= the page text has the query's terms in <mark>."""
+    doc_id = _doc(corpus_home, "产品购销合同_Pacific Rim_HT-2024-0315.pdf")
+    html = admin.get(f"/documents/{doc_id}", query_string={"q": "合同 甲方"}).get_data(as_text=True)
+    assert "<mark>合同</mark>" in html
+    assert "<mark>甲方</mark>" in html
+    assert "已高亮：合同 甲方" in html
+    # the back link returns to the same search
+    assert 'href="/?q=%E5%90%88%E5%90%8C+%E7%94%B2%E6%96%B9"' in html
+
+
+def test_unparsable_query_on_document_page_just_highlights_nothing(admin, corpus_home):
+    """A q that is not valid syntax does not break the document page."""
+    doc_id = _doc(corpus_home, "产品购销合同_Pacific Rim_HT-2024-0315.pdf")
+    r = admin.get(f"/documents/{doc_id}", query_string={"q": '客户:""'})
+    assert r.status_code == 200
+    assert "<mark>" not in r.get_data(as_text=True)
+
+
+def test_awaiting_ocr_is_shown_clearly(admin, corpus_home):
+    """A scanned PDF whose pages wait for OCR says so at the top and on each such page."""
+    doc_id = _doc(corpus_home, "SCAN_20240115_0002.pdf")
+    html = admin.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "等待 OCR / awaiting OCR" in html
+    assert 'class="flash flash-warning awaiting-ocr"' in html
+    assert html.count('class="page page-needs-ocr"') == 2
+    assert 'badge badge-awaiting_ocr">等待 OCR' in html
+
+
+def test_failed_document_shows_the_reason(admin, corpus_home):
+    """A file that failed to parse shows 失败 and its one-line reason."""
+    failure = corpus_home["dossier"].status()["recent_failures"][0]
+    html = admin.get(f"/documents/{failure['id']}").get_data(as_text=True)
+    assert "badge badge-failed" in html and "失败" in html
+    assert failure["error"] in html
+
+
+def test_email_links_to_its_attachment_and_back(admin, corpus_home):
+    """An e-mail lists its attachments; an attachment links back to its e-mail."""
+    email_id = _doc(corpus_home, "合同草稿请审阅：HT-2024-0205.eml")
+    child = corpus_home["dossier"].show(email_id, Principal.system())["children"][0]
+    html = admin.get(f"/documents/{email_id}").get_data(as_text=True)
+    assert f'href="/documents/{child["id"]}"' in html and child["filename"] in html
+    html = admin.get(f"/documents/{child['id']}").get_data(as_text=True)
+    assert f'class="parent" href="/documents/{email_id}"' in html
+
+
+def test_unknown_document_is_a_friendly_404(admin):
+    """An unknown id gives the Chinese 404 page (the same answer as a document one may not read)."""
+    r = admin.get("/documents/999999")
+    assert r.status_code == 404
+    assert "不存在" in r.get_data(as_text=True)
+    assert admin.get("/documents/999999/download").status_code == 404
+
+
+def test_download_returns_the_exact_original(admin, corpus_home):
+    """The download is byte-for-byte the ingested file, as an attachment with a UTF-8 file name."""
+    path = next(p for p in corpus_home["paths"] if p.name == "产品购销合同_Pacific Rim_HT-2024-0315.pdf")
+    doc_id = _doc(corpus_home, path.name)
+    r = admin.get(f"/documents/{doc_id}/download")
+    assert r.status_code == 200
+    assert r.data == path.read_bytes()
+    assert r.mimetype == "application/pdf"
+    cd = r.headers["Content-Disposition"]
+    assert cd.startswith('attachment; filename="Pacific_Rim_HT-2024-0315.pdf"; ')
+    assert unquote(cd.split("filename*=UTF-8''", 1)[1]) == path.name
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_download_of_html_is_never_rendered(admin, corpus_home):
+    """An HTML original with scripts is served as opaque bytes, sandboxed, as an attachment."""
+    path = next(p for p in corpus_home["paths"] if p.name == "产品介绍_蓝鲸.html")
+    r = admin.get(f"/documents/{_doc(corpus_home, path.name)}/download")
+    assert r.data == path.read_bytes()
+    assert r.mimetype == "application/octet-stream"
+    assert r.headers["Content-Disposition"].startswith('attachment; filename="document-')
+    assert "sandbox" in r.headers["Content-Security-Policy"]
+
+
+def test_download_names_are_safe(admin, corpus_home):
+    """Hostile and very long names give a header with no quotes, angle brackets or line breaks."""
+    for path in corpus_home["paths"]:
+        if not path.name.startswith("<img") and not path.name.startswith("2024年度"):
+            continue
+        r = admin.get(f"/documents/{_doc(corpus_home, path.name)}/download")
+        assert r.data == path.read_bytes()
+        cd = r.headers["Content-Disposition"]
+        fallback = re.match(r'attachment; filename="([^"]*)"; filename\*=UTF-8\'\'(\S+)$', cd)
+        assert fallback, cd
+        assert re.fullmatch(r"[A-Za-z0-9._()+-]+", fallback.group(1))
+        assert unquote(fallback.group(2)) == path.name
+
+
+def test_hostile_document_is_escaped_on_its_page(admin, corpus_home):
+    """File name and text with <script>/<img onerror> are shown as text on the document page."""
+    doc_id = _doc(corpus_home, corpus_home["xss_file"].name)
+    html = admin.get(f"/documents/{doc_id}", query_string={"q": "珊瑚"}).get_data(as_text=True)
+    assert "<script>alert" not in html
+    assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", html)
+    assert "&lt;script&gt;alert(&#39;XSSCANARY&#39;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(&#39;XSSCANARY&#39;)&gt;" in html
+    assert "<mark>珊瑚</mark>" in html
+    html = admin.get(f"/documents/{_doc(corpus_home, '产品介绍_蓝鲸.html')}").get_data(as_text=True)
+    assert "蓝鲸计划产品介绍" in html
+    assert "XSSCANARY" not in html or "&lt;" in html
+    assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", html)
+
+
+def test_document_page_in_english(admin, corpus_home):
+    """The document page translates labels with ?lang=en."""
+    doc_id = _doc(corpus_home, "SCAN_20240115_0002.pdf")
+    html = admin.get(f"/documents/{doc_id}?lang=en").get_data(as_text=True)
+    assert "Download original" in html and "Awaiting OCR" in html and "Page 1" in html

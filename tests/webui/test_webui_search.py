@@ -1,0 +1,176 @@
+"""The search page: hits with highlighted snippets, facets and filters, sort, pages, messages."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from index import Principal, SearchRequest
+
+HIT_LINK = re.compile(r'<h2 class="hit-title"><a href="/documents/(\d+)')
+
+
+def _hit_ids(html: str) -> list[int]:
+    return [int(m) for m in HIT_LINK.findall(html)]
+
+
+def test_start_page_has_search_box_and_syntax_help(admin):
+    """Without a query the home page shows the box, the syntax help and no results."""
+    html = admin.get("/").get_data(as_text=True)
+    assert 'name="q"' in html
+    assert "检索语法" in html and "空格 = 并且" in html and "客户:" in html and "-词" in html
+    assert 'class="hit"' not in html
+
+
+def test_search_renders_hits_with_marked_snippets(admin):
+    """Searching 合同 shows the count line, titles linking to documents, and <mark>ed snippets."""
+    r = admin.get("/?q=合同")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    m = re.search(r"共 (\d+) 条结果（耗时 [\d.]+ 毫秒）", html)
+    assert m and int(m.group(1)) >= 3
+    ids = _hit_ids(html)
+    assert ids
+    assert f'href="/documents/{ids[0]}?q=%E5%90%88%E5%90%8C"' in html
+    snippets = re.findall(r'<p class="snippet">(.*?)</p>', html, re.S)
+    assert snippets and all("<mark>" in s for s in snippets)
+    assert "<mark>合同</mark>" in html
+    assert 'class="doc-type"' in html and "合同" in html
+
+
+def test_hit_shows_file_name_customer_type_and_date(admin, corpus_home):
+    """A hit lists the original file name, its customer, its type label and its date."""
+    html = admin.get("/?q=HT-2024-0315").get_data(as_text=True)
+    assert "产品购销合同_Pacific Rim_HT-2024-0315.pdf" in html
+    hit = corpus_home["dossier"].search(SearchRequest(query="HT-2024-0315"), Principal.system())["hits"][0]
+    if hit["customer"]:
+        assert hit["customer"] in unescape(html)
+    if hit["date"]:
+        assert f'<time datetime="{hit["date"]}"' in html
+
+
+def test_type_facet_lists_counts_and_filters(admin):
+    """The type facet shows counts; ticking 合同 (type=contract) keeps only contracts."""
+    html = admin.get("/?q=合同").get_data(as_text=True)
+    assert 'name="type" value="contract"' in html
+    facet = re.search(
+        r'value="contract"[^>]*>\s*<span class="facet-value">合同</span>\s*<span class="count">(\d+)', html
+    )
+    assert facet, "contract facet with a count"
+    n_contracts = int(facet.group(1))
+    filtered = admin.get("/?q=合同&type=contract").get_data(as_text=True)
+    total = int(re.search(r"共 (\d+) 条结果", filtered).group(1))
+    assert total == n_contracts
+    assert 'value="contract" checked' in filtered
+    types = re.findall(r'<span class="doc-type" title="类型">([^<]+)</span>', filtered)
+    assert types and set(types) == {"合同"}
+    assert "当前筛选" not in filtered or "去掉此筛选" in filtered
+
+
+def test_customer_filter(admin, corpus_home):
+    """Filtering by a customer from the facet keeps only that customer's documents."""
+    data = admin.get("/api/search?q=合同").get_json()
+    customers = [f["value"] for f in data["facets"].get("customer", [])]
+    assert customers, data["facets"]
+    name = customers[0]
+    html = admin.get("/", query_string={"q": "合同", "customer": name}).get_data(as_text=True)
+    ids = _hit_ids(html)
+    assert ids
+    for doc_id in ids:
+        assert name in corpus_home["dossier"].show(doc_id, Principal.system())["customers"]
+
+
+def test_date_range_filter(admin):
+    """from/to limit hits to documents dated inside the range."""
+    everything = admin.get("/api/search?q=合同&limit=100").get_json()
+    dated = [h for h in everything["hits"] if h["date"]]
+    if not dated:
+        pytest.skip("no ingested document has a date yet (ingest sets no doc_date)")
+    year = dated[0]["date"][:4]
+    html = admin.get(f"/?q=合同&from={year}-01-01&to={year}-12-31").get_data(as_text=True)
+    dates = re.findall(r'<time datetime="([\d-]+)"', html)
+    assert dates and all(d.startswith(year) for d in dates)
+    assert f'value="{year}-01-01"' in html
+
+
+def test_pagination(admin):
+    """With 2 hits per page, page 2 shows the next hits and links back."""
+    first = admin.get("/?q=合同&limit=2").get_data(as_text=True)
+    total = int(re.search(r"共 (\d+) 条结果", first).group(1))
+    assert total > 2
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert "第 1 / " in first
+    second = admin.get("/?q=合同&limit=2&page=2").get_data(as_text=True)
+    ids1, ids2 = _hit_ids(first), _hit_ids(second)
+    assert len(ids1) == 2 and ids2 and not set(ids1) & set(ids2)
+    assert 'rel="prev"' in second
+    assert '<ol class="hits" start="3">' in second
+    next_link = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
+    assert "page=2" in next_link and "limit=2" in next_link
+
+
+def test_sort_by_date(admin):
+    """sort=date_asc and date_desc order dated hits by their dates."""
+    if not any(h["date"] for h in admin.get("/api/search?q=合同&limit=100").get_json()["hits"]):
+        pytest.skip("no ingested document has a date yet (ingest sets no doc_date)")
+    asc = re.findall(r'<time datetime="([\d-]+)"', admin.get("/?q=合同&sort=date_asc").get_data(as_text=True))
+    desc = re.findall(
+        r'<time datetime="([\d-]+)"', admin.get("/?q=合同&sort=date_desc").get_data(as_text=True)
+    )
+    assert asc == sorted(asc) and len(asc) >= 2
+    assert desc == sorted(desc, reverse=True)
+    html = admin.get("/?q=合同&sort=date_desc").get_data(as_text=True)
+    assert '<option value="date_desc" selected>' in html
+
+
+def test_empty_result_message(admin):
+    """A query nothing matches says so, kindly, and repeats the query (escaped)."""
+    r = admin.get("/?q=完全不存在的词语xyzzy")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "没有找到与“完全不存在的词语xyzzy”匹配的文件" in html
+
+
+def test_query_syntax_error_message(admin):
+    """A query that cannot be parsed gives a friendly message (400) and opens the syntax help."""
+    r = admin.get("/", query_string={"q": '客户:""'})
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert "查询语法有误" in html and "后缺少值" in html
+    assert '<details class="syntax-help" open>' in html
+
+
+def test_bad_date_is_a_friendly_400(admin):
+    """A malformed date gives a 400 page, not a crash."""
+    r = admin.get("/?q=合同&from=2024-13-45")
+    assert r.status_code == 400
+    assert "YYYY-MM-DD" in r.get_data(as_text=True)
+
+
+def test_search_terms_are_escaped_everywhere(admin):
+    """A query full of HTML is shown as text: in the box, the messages and the links."""
+    payload = "\"><script>alert('XSSCANARY')</script>"
+    html = admin.get("/", query_string={"q": payload}).get_data(as_text=True)
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_xss_documents_are_shown_as_text(admin):
+    """Hostile file names and contents (script tags, onerror) appear escaped in hits."""
+    for q in ("珊瑚计划", "蓝鲸计划"):
+        html = admin.get("/", query_string={"q": q}).get_data(as_text=True)
+        assert _hit_ids(html), q
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+        assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", html), "no element carries an event handler"
+    html = admin.get("/", query_string={"q": "珊瑚计划"}).get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(" in html  # the file name, escaped
+
+
+def test_lang_en_translates_search_page(admin):
+    """In English the count line and type labels are English."""
+    html = admin.get("/?q=合同&lang=en").get_data(as_text=True)
+    assert re.search(r"\d+ results \([\d.]+ ms\)", html)
+    assert ">Contract<" in html

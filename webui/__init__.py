@@ -1,0 +1,86 @@
+"""The Dossier web UI: a Flask app factory, one blueprint per module, templates per blueprint.
+
+``create_app()`` reads settings from the environment; tests pass their own
+``Settings`` (and ``test_config`` overrides).  The one :class:`~dossier.services.Dossier`
+an app talks to lives in ``app.extensions["dossier"]`` (see :mod:`webui.core`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from dossier.config import Settings, load_settings
+
+__all__ = ["create_app"]
+
+#: Response headers every page and file gets (a CSP comes with a later issue).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web app: defaults, then settings from the environment, then test overrides."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="dossier_session",
+        JSON_SORT_KEYS=False,
+        SEARCH_PAGE_SIZE=20,
+        API_MAX_LIMIT=100,
+    )
+
+    settings = settings if settings is not None else load_settings()
+    app.config["DOSSIER_SETTINGS"] = settings
+    app.config["SECRET_KEY"] = settings.get("DOSSIER_SECRET_KEY") or _stored_secret_key(settings.home)
+    app.config["DEFAULT_LANGUAGE"] = settings.get("DOSSIER_LANGUAGE")
+    # A request body (an upload) is bounded by the same limit as a file ingested any other way.
+    app.config["MAX_CONTENT_LENGTH"] = settings.get_int("DOSSIER_MAX_FILE_MB") * 1024 * 1024
+
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = app.config["JSON_SORT_KEYS"]  # type: ignore[attr-defined]
+
+    from webui import api, auth, core, documents, errors, i18n, search
+
+    core.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(api.bp)
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+def _stored_secret_key(home: Path) -> str:
+    """Return the key kept in ``home/secret_key``, creating it (mode 0600) on first use."""
+    path = home / "secret_key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race; use its key
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(key)
+    return path.read_text(encoding="ascii").strip()

@@ -1,0 +1,229 @@
+"""A tiny i18n: message ids -> {zh, en}; the language comes from ``?lang=``, then the session, then settings.
+
+Templates call ``_("search.total", n=3, ms=1.2)``; a message is a ``str.format`` pattern.
+``?lang=en`` on any page switches the language and the session remembers it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, request, session
+
+LANGUAGES = ("zh", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # layout
+    "app.name": {"zh": "Dossier 客户档案检索", "en": "Dossier customer files"},
+    "nav.search": {"zh": "检索", "en": "Search"},
+    "nav.logout": {"zh": "退出", "en": "Log out"},
+    "nav.login": {"zh": "登录", "en": "Log in"},
+    "nav.user": {"zh": "当前用户", "en": "Signed in as"},
+    "lang.switch": {"zh": "English", "en": "中文"},
+    "skip.main": {"zh": "跳到正文", "en": "Skip to content"},
+    # auth
+    "login.title": {"zh": "登录", "en": "Log in"},
+    "login.username": {"zh": "用户名", "en": "Username"},
+    "login.password": {"zh": "密码", "en": "Password"},
+    "login.submit": {"zh": "登录", "en": "Log in"},
+    "login.failed": {"zh": "用户名或密码错误。", "en": "Wrong username or password."},
+    "login.required": {"zh": "请先登录。", "en": "Please log in first."},
+    "login.gone": {
+        "zh": "此账户已不可用，请重新登录。",
+        "en": "This account is no longer active; please log in again.",
+    },
+    "logout.done": {"zh": "已退出登录。", "en": "You have been logged out."},
+    # search form
+    "search.placeholder": {
+        "zh": "输入关键词，例如 明远 报价 服务器",
+        "en": "Keywords, e.g. 明远 报价 服务器",
+    },
+    "search.label": {"zh": "关键词", "en": "Keywords"},
+    "search.submit": {"zh": "搜索", "en": "Search"},
+    "search.total": {"zh": "共 {n} 条结果（耗时 {ms} 毫秒）", "en": "{n} results ({ms} ms)"},
+    "search.empty": {
+        "zh": "没有找到与“{q}”匹配的文件。试试更短的关键词、去掉筛选条件，或检查错别字。",
+        "en": "No documents match “{q}”. Try fewer or shorter words, remove filters, or check spelling.",
+    },
+    "search.empty_filters": {
+        "zh": "没有符合筛选条件的文件。请去掉部分筛选条件。",
+        "en": "No documents match these filters. Remove some of them.",
+    },
+    "search.syntax_error": {"zh": "查询语法有误：{msg}", "en": "The query has a syntax error: {msg}"},
+    "search.start": {
+        "zh": "输入关键词检索合同、报价单、发票、会议纪要、拜访记录和邮件。",
+        "en": "Search contracts, quotes, invoices, meeting and visit notes and e-mails.",
+    },
+    "search.help.title": {"zh": "检索语法", "en": "Query syntax"},
+    "search.help.and": {"zh": "空格 = 并且（所有词都要出现）", "en": "space = AND (every word must occur)"},
+    "search.help.phrase": {
+        "zh": '"短语" = 整个短语连续出现',
+        "en": '"phrase" = the words next to each other',
+    },
+    "search.help.not": {"zh": "-词 = 排除含有该词的文件", "en": "-word = exclude documents with the word"},
+    "search.help.or": {"zh": "A OR B = 任一出现即可", "en": "A OR B = either word"},
+    "search.help.fields": {
+        "zh": "客户:名称　类型:合同　标签:重点 = 按字段限定",
+        "en": "customer:name  type:contract  tag:key = restrict to a field",
+    },
+    "search.filters": {"zh": "筛选", "en": "Filters"},
+    "search.apply": {"zh": "应用筛选", "en": "Apply filters"},
+    "search.clear": {"zh": "清除筛选", "en": "Clear filters"},
+    "search.remove_filter": {"zh": "去掉此筛选", "en": "Remove this filter"},
+    "search.active": {"zh": "当前筛选", "en": "Active filters"},
+    "facet.doc_type": {"zh": "文件类型", "en": "Document type"},
+    "facet.customer": {"zh": "客户", "en": "Customer"},
+    "facet.tag": {"zh": "标签", "en": "Tag"},
+    "facet.year": {"zh": "年份", "en": "Year"},
+    "facet.date": {"zh": "日期范围", "en": "Date range"},
+    "facet.date_from": {"zh": "从", "en": "From"},
+    "facet.date_to": {"zh": "到", "en": "To"},
+    "sort.label": {"zh": "排序", "en": "Sort"},
+    "sort.relevance": {"zh": "相关度", "en": "Relevance"},
+    "sort.date_desc": {"zh": "日期（新→旧）", "en": "Date (newest first)"},
+    "sort.date_asc": {"zh": "日期（旧→新）", "en": "Date (oldest first)"},
+    "hit.customer": {"zh": "客户", "en": "Customer"},
+    "hit.type": {"zh": "类型", "en": "Type"},
+    "hit.date": {"zh": "日期", "en": "Date"},
+    "hit.file": {"zh": "文件", "en": "File"},
+    "page.prev": {"zh": "上一页", "en": "Previous"},
+    "page.next": {"zh": "下一页", "en": "Next"},
+    "page.nav": {"zh": "分页", "en": "Pages"},
+    "page.of": {"zh": "第 {page} / {pages} 页", "en": "Page {page} of {pages}"},
+    # document page
+    "doc.back": {"zh": "返回检索结果", "en": "Back to results"},
+    "doc.download": {"zh": "下载原始文件", "en": "Download original"},
+    "doc.metadata": {"zh": "基本信息", "en": "Details"},
+    "doc.filename": {"zh": "文件名", "en": "File name"},
+    "doc.doc_type": {"zh": "文件类型", "en": "Document type"},
+    "doc.customers": {"zh": "客户", "en": "Customers"},
+    "doc.tags": {"zh": "标签", "en": "Tags"},
+    "doc.date": {"zh": "文件日期", "en": "Document date"},
+    "doc.confidentiality": {"zh": "密级", "en": "Confidentiality"},
+    "doc.mime": {"zh": "格式", "en": "Format"},
+    "doc.size": {"zh": "大小", "en": "Size"},
+    "doc.sha256": {"zh": "SHA-256", "en": "SHA-256"},
+    "doc.created_at": {"zh": "入库时间", "en": "Added"},
+    "doc.language": {"zh": "语言", "en": "Language"},
+    "doc.status": {"zh": "状态", "en": "Status"},
+    "doc.error": {"zh": "失败原因", "en": "Reason"},
+    "doc.parent": {"zh": "所属文件", "en": "Part of"},
+    "doc.children": {"zh": "包含的文件（附件）", "en": "Contained files (attachments)"},
+    "doc.entities": {"zh": "识别出的信息", "en": "Extracted entities"},
+    "doc.no_entities": {"zh": "未识别出实体。", "en": "No entities found."},
+    "doc.pages": {"zh": "正文（逐页）", "en": "Text, page by page"},
+    "doc.page_n": {"zh": "第 {n} 页", "en": "Page {n}"},
+    "doc.no_text": {"zh": "（此页没有文字）", "en": "(no text on this page)"},
+    "doc.no_pages": {"zh": "没有提取到正文。", "en": "No text was extracted."},
+    "doc.ocr": {"zh": "OCR 识别", "en": "OCR"},
+    "doc.confidence": {"zh": "置信度 {c}%", "en": "confidence {c}%"},
+    "doc.needs_ocr": {"zh": "等待 OCR", "en": "Awaiting OCR"},
+    "doc.needs_ocr_note": {
+        "zh": "有 {n} 页是扫描图像，正在等待 OCR 识别；识别完成前这些页的文字无法检索。",
+        "en": "{n} page(s) are scanned images awaiting OCR; their text is not searchable until then.",
+    },
+    "doc.highlighting": {"zh": "已高亮：{q}", "en": "Highlighting: {q}"},
+    "doc.versions": {"zh": "版本历史", "en": "Version history"},
+    "doc.version_n": {"zh": "版本", "en": "Version"},
+    "doc.uploaded_by": {"zh": "上传人", "en": "Uploaded by"},
+    "doc.uploaded_at": {"zh": "上传时间", "en": "Uploaded at"},
+    "status.indexed": {"zh": "已入库", "en": "Indexed"},
+    "status.awaiting_ocr": {"zh": "等待 OCR", "en": "Awaiting OCR"},
+    "status.failed": {"zh": "失败", "en": "Failed"},
+    "status.queued": {"zh": "排队中", "en": "Queued"},
+    "status.processing": {"zh": "处理中", "en": "Processing"},
+    "conf.public": {"zh": "公开", "en": "Public"},
+    "conf.internal": {"zh": "内部", "en": "Internal"},
+    "conf.confidential": {"zh": "机密", "en": "Confidential"},
+    "conf.finance": {"zh": "财务", "en": "Finance"},
+    "entity.phone": {"zh": "电话", "en": "Phone"},
+    "entity.mobile": {"zh": "手机", "en": "Mobile"},
+    "entity.email": {"zh": "邮箱", "en": "E-mail"},
+    "entity.amount": {"zh": "金额", "en": "Amount"},
+    "entity.money": {"zh": "金额", "en": "Amount"},
+    "entity.date": {"zh": "日期", "en": "Date"},
+    "entity.contract_no": {"zh": "合同编号", "en": "Contract no."},
+    "entity.credit_code": {"zh": "统一社会信用代码", "en": "Credit code"},
+    "entity.company": {"zh": "公司", "en": "Company"},
+    "entity.customer": {"zh": "客户", "en": "Customer"},
+    "entity.person": {"zh": "人名", "en": "Person"},
+    "entity.invoice_no": {"zh": "发票号码", "en": "Invoice no."},
+    "entity.quote_no": {"zh": "报价单号", "en": "Quote no."},
+    "entity.order_no": {"zh": "订单号", "en": "Order no."},
+    "entity.bank_account": {"zh": "银行账号", "en": "Bank account"},
+    "entity.address": {"zh": "地址", "en": "Address"},
+    "entity.url": {"zh": "网址", "en": "URL"},
+    # errors
+    "error.title": {"zh": "出错了", "en": "Something went wrong"},
+    "error.400": {"zh": "请求有误。", "en": "Bad request."},
+    "error.401": {"zh": "请先登录。", "en": "Please log in."},
+    "error.403": {"zh": "没有权限执行此操作。", "en": "You may not do this."},
+    "error.404": {"zh": "找不到这个页面或文件。", "en": "This page or document does not exist."},
+    "error.405": {"zh": "不支持这种请求方式。", "en": "Method not allowed."},
+    "error.413": {"zh": "文件太大。", "en": "The file is too large."},
+    "error.500": {"zh": "服务器内部错误，请稍后再试。", "en": "Internal error; please try again later."},
+    "error.csrf": {
+        "zh": "表单已过期或来源无效，请刷新页面后重试。",
+        "en": "The form expired or came from elsewhere; reload the page and try again.",
+    },
+    "error.home": {"zh": "回到首页", "en": "Back to the start page"},
+}
+
+
+def get_language() -> str:
+    """Return the language of the current request (``zh`` or ``en``)."""
+    if "lang" not in g:
+        wanted = request.args.get("lang", "")
+        if wanted in LANGUAGES:
+            session["lang"] = wanted
+        lang = session.get("lang")
+        if lang not in LANGUAGES:
+            lang = current_app.config.get("DEFAULT_LANGUAGE", "zh")
+        g.lang = lang if lang in LANGUAGES else "zh"
+    return str(g.lang)
+
+
+def gettext(message_id: str, **params: Any) -> str:
+    """Translate a message id into the current language (the id itself if unknown)."""
+    entry = MESSAGES.get(message_id)
+    if entry is None:
+        return message_id
+    text = entry.get(get_language()) or entry["zh"]
+    return text.format(**params) if params else text
+
+
+def has_message(message_id: str) -> bool:
+    """Whether a message id exists (templates fall back to raw values otherwise)."""
+    return message_id in MESSAGES
+
+
+def doc_type_label(code: str | None) -> str:
+    """The label of a document type code in the current language."""
+    from dossier.services import DOC_TYPES
+
+    if not code:
+        return ""
+    labels = DOC_TYPES.get(code)
+    if labels is None:
+        return code
+    return labels[1] if get_language() == "en" else labels[0]
+
+
+def lang_switch_query() -> str:
+    """The current query string with ``lang`` set to the other language (for the header link)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    args.append(("lang", "en" if get_language() == "zh" else "zh"))
+    return urlencode(args)
+
+
+def init_app(app: Flask) -> None:
+    """Make ``_()``, ``lang`` and ``doc_type_label()`` available to templates."""
+    app.jinja_env.globals.update(
+        _=gettext, has_message=has_message, doc_type_label=doc_type_label, lang_switch_query=lang_switch_query
+    )
+
+    @app.context_processor
+    def _inject_language() -> dict[str, Any]:
+        lang = get_language()
+        return {"lang": lang, "html_lang": "zh-CN" if lang == "zh" else "en"}

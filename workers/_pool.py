@@ -215,6 +215,6 @@ class ParsePool:
                     self._replace(w)
                     yield ParseOutcome(
                         task,
-                        error=f"解析超时（超过 {self.limits.parse_timeout_s:g} 秒）/ parsing timed out",
+                        error=f"解析超时（超过 {self.limits.parse_timeout_s:g} 秒）/ parsing took longer than {self.limits.parse_timeout_s:g} s",
                         seconds=now - w.started,
                     )

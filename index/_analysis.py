@@ -167,10 +167,18 @@ def add_user_words(names: Iterable[str]) -> None:
 
 
 def words(norm: str) -> list[str]:
-    """The ranking stream: jieba search-mode tokens (CJK/alphanumeric only) + phone forms."""
+    """The ranking stream: jieba's multi-character Chinese words + joined phone numbers.
+
+    Latin/digit tokens and single characters are left out: the grams stream
+    already holds them as whole tokens, so repeating them would only cost space.
+    """
     _ensure_jieba()
     # Line breaks inside Chinese are layout, not word boundaries.
-    out = [t for t in jieba.cut_for_search(_CJK_GAP.sub("", norm)) if t.isalnum()]
+    out = [
+        t
+        for t in jieba.cut_for_search(_CJK_GAP.sub("", norm))
+        if len(t) > 1 and is_cjk(t[0]) and t.isalnum()
+    ]
     out.extend(phone_variants(norm))
     return out
 
@@ -206,6 +214,10 @@ def analyse_query_term(term: str) -> QueryToken | None:
         elif n == 1:
             toks.append(seg)
             prefix = True
-    word = segs[0][1] if len(segs) == 1 and not prefix else None
+    word = None
+    if len(segs) == 1:
+        cjk, seg = segs[0]
+        if (cjk and len(seg) > 1) or (seg.isdigit() and 10 <= len(seg) <= 12):
+            word = seg  # the words column holds multi-char Chinese words and joined phones
     alts = tuple(phone_variants(norm)) if len(segs) > 1 else ()
     return QueryToken(grams=tuple(toks), prefix=prefix, word=word, alternatives=alts)

@@ -1,0 +1,220 @@
+"""Benchmark the embedded search index: build speed, size, query latency.
+
+Builds an index of ``--docs`` documents (default 100,000) in a temporary SQLite
+file by varying the dev corpus texts (customer names swapped, numbers and dates
+changed, lines shuffled, so documents differ), then runs a mixed query set and
+prints numbers.  Nothing here asserts on timing.
+
+    .venv/bin/python bench/search.py --docs 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from index import IndexDocument, Principal, SearchRequest, open_backend
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
+TAGS = ("重要", "待跟进", "已归档", "VIP", "年度框架", "招标")
+LEVELS = ("public", "internal", "internal", "internal", "confidential", "finance")
+_DIGITS = re.compile(r"\d{3,}")
+
+
+def load_corpus(corpus: Path) -> tuple[list[dict], list[dict], list[dict]]:
+    """(truth records with expect ok and text, customers, queries)."""
+    truths = []
+    for line in (corpus / "truth.jsonl").read_text(encoding="utf-8").splitlines():
+        t = json.loads(line)
+        if t.get("expect") != "ok":
+            continue
+        text = t.get("text") or ""
+        for att in t.get("attachments") or []:
+            text += "\n" + (att.get("text") or "")
+        if text.strip():
+            t["full_text"] = text
+            truths.append(t)
+    customers = json.loads((corpus / "customers.json").read_text(encoding="utf-8"))["customers"]
+    queries = [json.loads(x) for x in (corpus / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    return truths, customers, queries
+
+
+def make_doc(i: int, truths: list[dict], customers: list[dict], rng: random.Random) -> IndexDocument:
+    """A varied copy of one corpus document."""
+    base = truths[i % len(truths)]
+    text = base["full_text"]
+    title = base.get("title") or base["file"]
+    names = []
+    by_full = {c["full_name"]: c for c in customers}
+    for full in base.get("customers") or []:
+        src = by_full.get(full)
+        dst = rng.choice(customers)
+        names.append(dst["full_name"])
+        if src is not None:
+            for a, b in ((src["full_name"], dst["full_name"]), (src["short_name"], dst["short_name"])):
+                text = text.replace(a, b)
+                title = title.replace(a, b)
+    if i >= len(truths):
+        text = _DIGITS.sub(lambda m: "".join(rng.choice("0123456789") for _ in m.group()) if rng.random() < 0.5 else m.group(), text)
+        lines = text.split("\n")
+        if len(lines) > 6:
+            k = rng.randrange(1, len(lines) - 3)
+            lines[k], lines[k + 1] = lines[k + 1], lines[k]
+        text = "\n".join(lines)
+    year = rng.randint(2019, 2025)
+    date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    return IndexDocument(
+        id=i + 1,
+        title=title,
+        text=text,
+        filename=Path(base["file"]).name,
+        doc_type=base.get("doc_type") or "other",
+        customers=tuple(names),
+        tags=tuple(rng.sample(TAGS, rng.randint(0, 2))),
+        confidentiality=rng.choice(LEVELS),
+        date=date,
+        created_at=f"{date}T{rng.randint(8, 18):02d}:00:00",
+    )
+
+
+def query_set(queries: list[dict], customers: list[dict]) -> list[tuple[str, SearchRequest]]:
+    """(category, request) pairs: corpus queries, common words, phrases, filters, sorts."""
+    out = [("corpus", SearchRequest(q["q"])) for q in queries]
+    for w in ("合同", "报价", "公司", "有限公司", "服务器", "金额", "发票", "客户", "2024", "the"):
+        out.append(("common", SearchRequest(w)))
+    for p in ('"合同金额"', '"技术服务"', '"增值税电子普通发票"', "付款方式", '"Microsoft 365"'):
+        out.append(("phrase", SearchRequest(p)))
+    shorts = [c["short_name"] for c in customers[:6]]
+    for s in shorts:
+        out.append(("filter", SearchRequest("合同", customers=(s,))))
+        out.append(("filter", SearchRequest(f"customer:{s} 报价")))
+    out += [
+        ("filter", SearchRequest("服务器", doc_types=("quote",), date_from="2023-01-01", date_to="2024-12-31")),
+        ("filter", SearchRequest("type:contract 金额", tags=("重要",))),
+        ("sort", SearchRequest("合同", sort="date_desc")),
+        ("sort", SearchRequest("报价 服务器", sort="date_asc", offset=40)),
+        ("syntax", SearchRequest("合同 -报价")),
+        ("syntax", SearchRequest("发票 OR 报价")),
+        ("syntax", SearchRequest("厂")),
+        ("syntax", SearchRequest("")),
+    ]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build, measure, print."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--db", type=Path, default=None, help="reuse/keep this SQLite file (default: temp)")
+    args = ap.parse_args(argv)
+
+    truths, customers, queries = load_corpus(args.corpus)
+    tmp = tempfile.TemporaryDirectory()
+    path = args.db or Path(tmp.name) / "bench.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA cache_size=-200000")
+        cur.close()
+
+    backend = open_backend(engine)
+    rng = random.Random(42)
+    existing = backend.count()
+    raw = 0
+    started = time.perf_counter()
+    batch: list[IndexDocument] = []
+    for i in range(args.docs):
+        doc = make_doc(i, truths, customers, rng)
+        raw += len(doc.text.encode("utf-8"))
+        if i < existing:
+            continue
+        batch.append(doc)
+        if len(batch) >= args.batch:
+            backend.index(batch)
+            batch = []
+            if (i + 1) % 10_000 == 0:
+                rate = (i + 1 - existing) / (time.perf_counter() - started)
+                print(f"  indexed {i + 1:,} ({rate:,.0f} docs/s)", flush=True)
+    if batch:
+        backend.index(batch)
+    build_s = time.perf_counter() - started
+    built = args.docs - min(existing, args.docs)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        sizes = dict(
+            conn.exec_driver_sql(
+                "SELECT name, sum(pgsize) FROM dbstat WHERE name LIKE 'search%' OR name LIKE 'sqlite_autoindex_search%'"
+                " GROUP BY name"
+            ).all()
+        )
+    fts = sum(v for k, v in sizes.items() if k.startswith("search_fts"))
+    side = sum(v for k, v in sizes.items() if not k.startswith("search_fts"))
+    total = fts + side
+    mb = 1024 * 1024
+    print(f"documents:        {backend.count():,}")
+    if built:
+        print(f"build:            {built:,} docs in {build_s:,.1f} s = {built / build_s:,.0f} docs/s")
+    print(f"raw text:         {raw / mb:,.1f} MB (UTF-8)")
+    print(f"index:            {total / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)")
+    print(f"ratio:            {total / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
+
+    requests = query_set(queries, customers)
+    admin, sales = Principal.system(), Principal("s", "sales")
+    for _, req in requests[:5]:  # warm the page cache
+        backend.search(req, admin)
+    timings: list[float] = []
+    by_cat: dict[str, list[float]] = {}
+    slow: list[tuple[float, str]] = []
+    for _ in range(args.repeat):
+        for k, (cat, req) in enumerate(requests):
+            principal = sales if k % 4 == 3 else admin
+            t0 = time.perf_counter()
+            res = backend.search(req, principal)
+            ms = (time.perf_counter() - t0) * 1000
+            timings.append(ms)
+            by_cat.setdefault(cat, []).append(ms)
+            slow.append((ms, f"{req.query!r} total={res.total}"))
+    timings.sort()
+
+    def pct(xs: list[float], p: float) -> float:
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
+
+    print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
+    print(
+        f"latency ms:       p50 {statistics.median(timings):.1f}  p95 {pct(timings, 0.95):.1f}"
+        f"  max {timings[-1]:.1f}"
+    )
+    for cat, xs in by_cat.items():
+        print(f"  {cat:<10} n={len(xs):<4} p50 {statistics.median(xs):7.1f}  p95 {pct(xs, 0.95):7.1f}  max {max(xs):7.1f}")
+    print("slowest:")
+    seen = set()
+    for ms, what in sorted(slow, reverse=True):
+        if what not in seen:
+            seen.add(what)
+            print(f"  {ms:7.1f} ms  {what}")
+        if len(seen) >= 5:
+            break
+
+
+if __name__ == "__main__":
+    main()

@@ -108,6 +108,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "doc.language": {"zh": "语言", "en": "Language"},
     "doc.status": {"zh": "状态", "en": "Status"},
     "doc.error": {"zh": "失败原因", "en": "Reason"},
+    "doc.warnings": {"zh": "处理提示", "en": "Processing notes"},
     "doc.parent": {"zh": "所属文件", "en": "Part of"},
     "doc.children": {"zh": "包含的文件（附件）", "en": "Contained files (attachments)"},
     "doc.entities": {"zh": "识别出的信息", "en": "Extracted entities"},

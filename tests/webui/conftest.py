@@ -123,6 +123,12 @@ def _login(client, username: str = "admin", password: str = ADMIN_PASSWORD, **ex
 
 
 @pytest.fixture()
+def admin_password() -> str:
+    """The admin password the data home was initialised with."""
+    return ADMIN_PASSWORD
+
+
+@pytest.fixture()
 def csrf_from():
     """Function: the CSRF token in a page's HTML."""
     return _csrf_from

@@ -113,6 +113,8 @@ def parse_query(query: str) -> ParsedQuery:
         pos = m.end()
         neg, fname, quoted, bare = m.group("neg"), m.group("field"), m.group("q"), m.group("w")
         value = quoted if quoted is not None else bare or ""
+        if fname is None and quoted is None and value.endswith(":") and value[:-1].lower() in FIELDS:
+            raise QuerySyntaxError(f"“{value}” 后缺少值 / Missing value after “{value}”")
         if fname is not None:
             kind = FIELDS.get(fname.lower())
             if kind is None:

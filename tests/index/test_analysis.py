@@ -1,0 +1,98 @@
+"""Analysis and query-syntax edge cases (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from index import QuerySyntaxError
+from index._analysis import analyse_query_term, grams, normalize, words
+from index._query import compile_match, parse_query
+
+
+def test_normalize_keeps_offsets_to_the_original():
+    """Every normalised character maps back to its source character."""
+    text = "Ａ公司（ＢＣ）"
+    norm, offsets = normalize(text)
+    assert norm == "a公司(bc)"
+    assert len(offsets) == len(norm)
+    assert [text[i] for i in offsets] == list(text)
+
+
+def test_grams_position_equals_char_offset_and_trailing_unigram():
+    """A CJK run emits a bigram per position and its last char alone; runs never fuse."""
+    assert grams("合同金额") == ["合同", "同金", "金额", "额"]
+    assert grams("签订合同。陪同") == ["签订", "订合", "合同", "同", "陪同", "同"]
+    assert grams("合\n同") == ["合同", "同"]  # line breaks inside Chinese are ignored
+
+
+def test_grams_latin_and_digits():
+    """Latin/digit tokens are split on anything non-alphanumeric and kept in order."""
+    assert grams("ht-2024-0315 thinkpad报价") == ["ht", "2024", "0315", "thinkpad", "报价", "价"]
+
+
+def test_words_are_jieba_multichar_chinese_plus_phones():
+    """The words stream holds jieba's Chinese words and joined phone numbers."""
+    ws = words("我们的报价单 电话 189-6928-1627")
+    assert "报价单" in ws and "报价" in ws
+    assert "18969281627" in ws
+    assert "的" not in ws
+
+
+def test_query_term_last_run_bigrams_only():
+    """The query's last CJK run emits bigrams only (the document's run may go on)."""
+    t = analyse_query_term("合同金额")
+    assert t is not None and t.grams == ("合同", "同金", "金额") and not t.prefix
+
+
+def test_query_term_inner_run_gets_trailing_unigram():
+    """A run followed by something else in the term ends where a document run ends."""
+    t = analyse_query_term("锦程物流（杭州）有限公司")
+    assert t is not None
+    assert t.grams == ("锦程", "程物", "物流", "流", "杭州", "州", "有限", "限公", "公司")
+    t = analyse_query_term("有效期30天")
+    assert t is not None and t.grams == ("有效", "效期", "期", "30", "天") and t.prefix
+
+
+def test_query_term_single_char_is_prefix():
+    """A one-character last run becomes an FTS5 prefix query."""
+    t = analyse_query_term("厂")
+    assert t is not None and t.grams == ("厂",) and t.prefix
+    match, _ = compile_match(parse_query("厂"))
+    assert match is not None and '"厂" *' in match
+
+
+def test_query_term_punctuation_only_is_dropped():
+    """A term with no letters, digits or CJK contributes nothing."""
+    assert analyse_query_term("...") is None
+    assert parse_query("... 合同").groups[0][0].text == "合同"
+
+
+def test_parse_fields_phrases_exclusions_or():
+    """The syntax pieces parse into the AST."""
+    p = parse_query('报价 "服务器 机柜" -草稿 明远 OR 云帆 customer:"明远 科技" 类型：contract tag:重要 10:30')
+    assert [[t.text for t in g] for g in p.groups] == [["报价"], ["服务器 机柜"], ["明远", "云帆"], ["10:30"]]
+    assert p.groups[1][0].phrase
+    assert [t.text for t in p.excludes] == ["草稿"]
+    assert p.customers == ["明远 科技"] and p.doc_types == ["contract"] and p.tags == ["重要"]
+
+
+def test_compiled_match_quotes_every_token():
+    """User text reaches FTS5 only inside double quotes (no operator injection)."""
+    match, neg = compile_match(parse_query('a NEAR( x* -y ^b {title}:c'))
+    assert match is not None and neg is not None
+    assert "NEAR(" not in match.replace('"near"', "")
+    assert '"y"' in neg
+
+
+def test_missing_field_value_is_a_syntax_error():
+    """customer: without a value is a 400 with a bilingual message."""
+    with pytest.raises(QuerySyntaxError) as err:
+        parse_query("customer: 合同")
+    assert err.value.status == 400
+    assert "customer" in str(err.value)
+
+
+def test_overlong_query_is_a_syntax_error():
+    """Absurdly long queries are refused, not run."""
+    with pytest.raises(QuerySyntaxError):
+        parse_query("合同 " * 600)

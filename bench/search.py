@@ -67,7 +67,12 @@ def make_doc(i: int, truths: list[dict], customers: list[dict], rng: random.Rand
                 text = text.replace(a, b)
                 title = title.replace(a, b)
     if i >= len(truths):
-        text = _DIGITS.sub(lambda m: "".join(rng.choice("0123456789") for _ in m.group()) if rng.random() < 0.5 else m.group(), text)
+        text = _DIGITS.sub(
+            lambda m: (
+                "".join(rng.choice("0123456789") for _ in m.group()) if rng.random() < 0.5 else m.group()
+            ),
+            text,
+        )
         lines = text.split("\n")
         if len(lines) > 6:
             k = rng.randrange(1, len(lines) - 3)
@@ -101,7 +106,10 @@ def query_set(queries: list[dict], customers: list[dict]) -> list[tuple[str, Sea
         out.append(("filter", SearchRequest("合同", customers=(s,))))
         out.append(("filter", SearchRequest(f"customer:{s} 报价")))
     out += [
-        ("filter", SearchRequest("服务器", doc_types=("quote",), date_from="2023-01-01", date_to="2024-12-31")),
+        (
+            "filter",
+            SearchRequest("服务器", doc_types=("quote",), date_from="2023-01-01", date_to="2024-12-31"),
+        ),
         ("filter", SearchRequest("type:contract 金额", tags=("重要",))),
         ("sort", SearchRequest("合同", sort="date_desc")),
         ("sort", SearchRequest("报价 服务器", sort="date_asc", offset=40)),
@@ -174,7 +182,9 @@ def main(argv: list[str] | None = None) -> None:
     if built:
         print(f"build:            {built:,} docs in {build_s:,.1f} s = {built / build_s:,.0f} docs/s")
     print(f"raw text:         {raw / mb:,.1f} MB (UTF-8)")
-    print(f"index:            {total / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)")
+    print(
+        f"index:            {total / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)"
+    )
     print(f"ratio:            {total / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
 
     requests = query_set(queries, customers)
@@ -205,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
         f"  max {timings[-1]:.1f}"
     )
     for cat, xs in by_cat.items():
-        print(f"  {cat:<10} n={len(xs):<4} p50 {statistics.median(xs):7.1f}  p95 {pct(xs, 0.95):7.1f}  max {max(xs):7.1f}")
+        print(
+            f"  {cat:<10} n={len(xs):<4} p50 {statistics.median(xs):7.1f}  p95 {pct(xs, 0.95):7.1f}  max {max(xs):7.1f}"
+        )
     print("slowest:")
     seen = set()
     for ms, what in sorted(slow, reverse=True):

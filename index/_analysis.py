@@ -175,9 +175,7 @@ def words(norm: str) -> list[str]:
     _ensure_jieba()
     # Line breaks inside Chinese are layout, not word boundaries.
     out = [
-        t
-        for t in jieba.cut_for_search(_CJK_GAP.sub("", norm))
-        if len(t) > 1 and is_cjk(t[0]) and t.isalnum()
+        t for t in jieba.cut_for_search(_CJK_GAP.sub("", norm)) if len(t) > 1 and is_cjk(t[0]) and t.isalnum()
     ]
     out.extend(phone_variants(norm))
     return out

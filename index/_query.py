@@ -136,7 +136,9 @@ def parse_query(query: str) -> ParsedQuery:
             continue
         n_terms += 1
         if n_terms > MAX_TERMS:
-            raise QuerySyntaxError(f"查询词过多（最多 {MAX_TERMS} 个）/ Too many query terms (at most {MAX_TERMS})")
+            raise QuerySyntaxError(
+                f"查询词过多（最多 {MAX_TERMS} 个）/ Too many query terms (at most {MAX_TERMS})"
+            )
         term = Term(text=value, phrase=quoted is not None, token=token)
         if neg:
             parsed.excludes.append(term)

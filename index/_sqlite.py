@@ -287,7 +287,11 @@ class SqliteBackend:
             )
             found = tuple(d[0] for d in deletes)
             fmarks = ", ".join("?" * len(found))
-            for table, col in (("search_doc", "id"), ("search_doc_customer", "doc_id"), ("search_doc_tag", "doc_id")):
+            for table, col in (
+                ("search_doc", "id"),
+                ("search_doc_customer", "doc_id"),
+                ("search_doc_tag", "doc_id"),
+            ):
                 conn.exec_driver_sql(f"DELETE FROM {table} WHERE {col} IN ({fmarks})", found)
 
     def delete(self, ids: Iterable[int], *, connection: Any = None) -> None:
@@ -412,7 +416,10 @@ class SqliteBackend:
         }
         facets: dict[str, list[tuple[str, int]]] = {}
         for name, sql in queries.items():
-            rows = [(str(k), int(n)) for k, n in conn.exec_driver_sql(sql + f" ORDER BY 2 DESC, 1 LIMIT {FACET_LIMIT}")]
+            rows = [
+                (str(k), int(n))
+                for k, n in conn.exec_driver_sql(sql + f" ORDER BY 2 DESC, 1 LIMIT {FACET_LIMIT}")
+            ]
             if name == "year":
                 rows.sort(key=lambda r: r[0], reverse=True)
             facets[name] = rows
@@ -426,7 +433,9 @@ class SqliteBackend:
         marks = ", ".join("?" * len(ids))
         docs = {
             r[0]: r
-            for r in conn.exec_driver_sql(f"SELECT id, title, meta, content FROM search_doc WHERE id IN ({marks})", ids)
+            for r in conn.exec_driver_sql(
+                f"SELECT id, title, meta, content FROM search_doc WHERE id IN ({marks})", ids
+            )
         }
         terms = [t.text for t in parsed.positive_terms]
         hits = []
@@ -438,7 +447,9 @@ class SqliteBackend:
             snippet = make_snippet(text, terms) if terms else None
             if snippet is None:
                 snippet = _fallback_snippet(title, title_spans, meta, text, terms)
-            hits.append(SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html))
+            hits.append(
+                SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html)
+            )
         return hits
 
 

@@ -69,7 +69,9 @@ def test_query_term_punctuation_only_is_dropped():
 
 def test_parse_fields_phrases_exclusions_or():
     """The syntax pieces parse into the AST."""
-    p = parse_query('报价 "服务器 机柜" -草稿 明远 OR 云帆 customer:"明远 科技" 类型：contract tag:重要 10:30')
+    p = parse_query(
+        '报价 "服务器 机柜" -草稿 明远 OR 云帆 customer:"明远 科技" 类型：contract tag:重要 10:30'
+    )
     assert [[t.text for t in g] for g in p.groups] == [["报价"], ["服务器 机柜"], ["明远", "云帆"], ["10:30"]]
     assert p.groups[1][0].phrase
     assert [t.text for t in p.excludes] == ["草稿"]
@@ -78,7 +80,7 @@ def test_parse_fields_phrases_exclusions_or():
 
 def test_compiled_match_quotes_every_token():
     """User text reaches FTS5 only inside double quotes (no operator injection)."""
-    match, neg = compile_match(parse_query('a NEAR( x* -y ^b {title}:c'))
+    match, neg = compile_match(parse_query("a NEAR( x* -y ^b {title}:c"))
     assert match is not None and neg is not None
     assert "NEAR(" not in match.replace('"near"', "")
     assert '"y"' in neg

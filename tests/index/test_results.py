@@ -53,16 +53,47 @@ def test_every_hit_has_a_marked_snippet(add, search):
 
 def test_highlight_public_helper():
     """highlight() escapes a whole text and marks the query's positive terms, keeping newlines."""
-    out = highlight("第一页 <b>\n明远科技 报价", '明远 -报价 customer:x')
+    out = highlight("第一页 <b>\n明远科技 报价", "明远 -报价 customer:x")
     assert out == "第一页 &lt;b&gt;\n<mark>明远</mark>科技 报价"
 
 
 @pytest.fixture
 def levelled(add):
-    add(1, "年度报价 服务器", doc_type="quote", confidentiality="public", customers=("明远科技",), date="2023-03-01", tags=("重要",))
-    add(2, "年度报价 存储", doc_type="quote", confidentiality="internal", customers=("云帆信息",), date="2024-03-01")
-    add(3, "年度报价 发票", doc_type="invoice", confidentiality="finance", customers=("明远科技",), date="2024-05-01", tags=("重要",))
-    add(4, "年度报价 机密", doc_type="contract", confidentiality="confidential", customers=("云帆信息",), customer_ids=(7,), date="2024-06-01")
+    add(
+        1,
+        "年度报价 服务器",
+        doc_type="quote",
+        confidentiality="public",
+        customers=("明远科技",),
+        date="2023-03-01",
+        tags=("重要",),
+    )
+    add(
+        2,
+        "年度报价 存储",
+        doc_type="quote",
+        confidentiality="internal",
+        customers=("云帆信息",),
+        date="2024-03-01",
+    )
+    add(
+        3,
+        "年度报价 发票",
+        doc_type="invoice",
+        confidentiality="finance",
+        customers=("明远科技",),
+        date="2024-05-01",
+        tags=("重要",),
+    )
+    add(
+        4,
+        "年度报价 机密",
+        doc_type="contract",
+        confidentiality="confidential",
+        customers=("云帆信息",),
+        customer_ids=(7,),
+        date="2024-06-01",
+    )
 
 
 def test_facets_count_all_matches(levelled, search):

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 from ingest._detect import Detected
 from ingest._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type
-from ingest._errors import BrokenFile, EncryptedFile, IngestError, LimitExceeded, ParseTimeout, UnsupportedFile
+from ingest._errors import (
+    BrokenFile,
+    EncryptedFile,
+    IngestError,
+    LimitExceeded,
+    ParseTimeout,
+    UnsupportedFile,
+)
 from ingest._limits import Limits
 from ingest._model import ChildFile, Page, ParsedDocument
 from ingest._parse import detect, parse_bytes, parse_file
@@ -26,10 +33,10 @@ from ingest._timeout import time_limit
 
 __all__ = [
     "DOC_TYPES",
-    "DocTypeGuess",
     "BrokenFile",
     "ChildFile",
     "Detected",
+    "DocTypeGuess",
     "EncryptedFile",
     "IngestError",
     "LimitExceeded",

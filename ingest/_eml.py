@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Sequence
 from email.message import EmailMessage, Message
 
 from ingest._html import visible_text
@@ -62,7 +63,7 @@ def _is_attachment(part: Message) -> bool:
     return part.get_content_maintype() not in ("text",) or disposition != "inline"
 
 
-def _body(msg: Message, attachments: list[Message]) -> str:
+def _body(msg: Message, attachments: Sequence[Message]) -> str:
     plain: list[str] = []
     html: list[str] = []
     for part in msg.walk():

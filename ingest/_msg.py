@@ -42,7 +42,8 @@ class MsgExtractor:
         from oxmsg import Message
 
         msg = Message.load(data)
-        to, cc = [], []
+        to: list[str] = []
+        cc: list[str] = []
         for r in msg.recipients:
             (cc if _recipient_type(r) == 2 else to).append(_fmt(r))
         sent = msg.sent_date

@@ -12,7 +12,6 @@ from ingest._model import Page, ParsedDocument
 from ingest._registry import Extraction, ParseContext, extractor_for
 from ingest._text import clean_title, first_line_title, language, normalize
 
-
 DEFAULT_LIMITS = Limits()
 
 

@@ -37,7 +37,7 @@ def install_offline_nlp() -> None:
     """Point unstructured's spaCy loader at :func:`blank_pipeline` (idempotent)."""
     import unstructured.nlp.tokenize as tokenize
 
-    tokenize._get_nlp = blank_pipeline  # type: ignore[assignment]
+    tokenize._get_nlp = blank_pipeline
     tokenize._load_spacy_model = blank_pipeline
     tokenize._install_spacy_model = _refuse_download
 

@@ -27,7 +27,9 @@ _DATE_TOKEN = re.compile(r"(yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm)
 
 
 def _split_sections(fmt: str) -> list[str]:
-    sections, buf, quoted = [], [], False
+    sections: list[str] = []
+    buf: list[str] = []
+    quoted = False
     for ch in fmt:
         if ch == '"':
             quoted = not quoted

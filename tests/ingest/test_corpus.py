@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -30,10 +31,8 @@ def _ids(records: list[dict]) -> list[str]:
 def _text_with_children(doc: ingest.ParsedDocument) -> str:
     parts = [doc.text]
     for child in doc.children:
-        try:
+        with contextlib.suppress(ingest.IngestError):
             parts.append(ingest.parse_bytes(child.data, child.filename, depth=1).text)
-        except ingest.IngestError:
-            pass
     return "\n".join(parts)
 
 

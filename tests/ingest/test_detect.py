@@ -58,6 +58,6 @@ def test_unknown_binary_is_unsupported() -> None:
 
 def test_csv_needs_content_and_extension() -> None:
     """CSV-looking text is CSV with a .csv name and plain text otherwise."""
-    data = "a,b,c\n1,2,3\n4,5,6\n".encode()
+    data = b"a,b,c\n1,2,3\n4,5,6\n"
     assert ingest.detect(data, "x.csv").format == "csv"
     assert ingest.detect(data, "x.txt").format == "txt"

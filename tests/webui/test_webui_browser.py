@@ -76,7 +76,9 @@ def browser(tmp_path, monkeypatch):
         },
     )
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     driver.downloads = downloads  # type: ignore[attr-defined]
     try:
         yield driver
@@ -167,4 +169,3 @@ def test_hostile_document_never_executes(server, browser, admin_password):
         assert browser.execute_script("return document.title").endswith("Dossier 客户档案检索")
         assert browser.execute_script("return document.querySelectorAll('img[src=x], iframe').length") == 0
     assert all("XSSCANARY" not in entry["message"] for entry in browser.get_log("browser"))
-

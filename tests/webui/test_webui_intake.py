@@ -1,0 +1,120 @@
+"""Uploading files through the browser form."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from dossier.config import load_settings
+from dossier.services import Dossier
+from webui import create_app
+
+CONTRACT = Path("/work/shared/corpus/dev/contracts/等保整改服务协议_金桥电气_FW-2024-192.txt")
+
+
+@pytest.fixture()
+def upload_client(tmp_path, login):
+    """A logged-in client of an app over a fresh, empty data home (uploads do not touch the shared one)."""
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_WORKERS": "1"}, dotenv=Path("/nonexistent")
+    )
+    Dossier.open(settings, require_init=False).init(admin_password="upload-pw-123")
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    assert login(client, password="upload-pw-123").status_code == 302
+    return client
+
+
+def _token(client) -> str:
+    return re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/upload").get_data(as_text=True)
+    ).group(1)
+
+
+def test_upload_form(upload_client):
+    """The upload page has a multi-file input, customer, type and tags fields."""
+    html = upload_client.get("/upload").get_data(as_text=True)
+    assert 'type="file" multiple' in html and 'enctype="multipart/form-data"' in html
+    assert '<option value="contract">合同</option>' in html
+
+
+@pytest.mark.skipif(not CONTRACT.exists(), reason="dev corpus missing")
+def test_upload_several_files_then_search(upload_client):
+    """Two files upload in one POST; a repeat is reported as a duplicate; the text becomes searchable."""
+    data = CONTRACT.read_bytes()
+    r = upload_client.post(
+        "/upload",
+        data={
+            "csrf_token": _token(upload_client),
+            "customer": "金桥电气",
+            "doc_type": "contract",
+            "tags": "重点，2024",
+            "files": [
+                (io.BytesIO(data), CONTRACT.name),
+                (io.BytesIO("琥珀计划：上传测试。".encode()), "备忘.txt"),
+            ],
+        },
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert html.count('class="ok"') == 2 and CONTRACT.name in html
+    r = upload_client.post(
+        "/upload",
+        data={"csrf_token": _token(upload_client), "files": [(io.BytesIO(data), "copy.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert 'class="duplicate"' in r.get_data(as_text=True)
+    found = upload_client.get("/api/search?q=琥珀计划").get_json()
+    assert found["total"] == 1
+    hit = upload_client.get("/api/search?q=等保&customer=金桥电气&tag=重点").get_json()["hits"][0]
+    assert hit["doc_type"] == "contract" and hit["customer"] == "金桥电气"
+    doc = upload_client.get(f"/api/documents/{hit['id']}").get_json()
+    assert doc["versions"][0]["uploaded_by"] == "admin"
+    assert upload_client.get(f"/documents/{hit['id']}/download").data == data
+
+
+def test_failed_upload_is_explained(upload_client):
+    """A broken file is reported as failed with its reason, not as a crash."""
+    r = upload_client.post(
+        "/upload",
+        data={
+            "csrf_token": _token(upload_client),
+            "files": [(io.BytesIO(b"%PDF-1.7\n garbage"), "坏文件.pdf")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'class="failed"' in html and "失败" in html
+
+
+def test_upload_needs_csrf_and_a_file(upload_client):
+    """No token: 400; no file: a message."""
+    r = upload_client.post(
+        "/upload", data={"files": [(io.BytesIO(b"x"), "a.txt")]}, content_type="multipart/form-data"
+    )
+    assert r.status_code == 400
+    r = upload_client.post(
+        "/upload", data={"csrf_token": _token(upload_client)}, content_type="multipart/form-data"
+    )
+    assert r.status_code == 400 and "请选择至少一个文件" in r.get_data(as_text=True)
+
+
+def test_too_large_upload_is_a_friendly_413(tmp_path, login):
+    """A body over DOSSIER_MAX_FILE_MB is refused with a Chinese message."""
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_MAX_FILE_MB": "1"}, dotenv=Path("/nonexistent")
+    )
+    Dossier.open(settings, require_init=False).init(admin_password="upload-pw-123")
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    login(client, password="upload-pw-123")
+    r = client.post(
+        "/upload",
+        data={"csrf_token": _token(client), "files": [(io.BytesIO(b"x" * (2 * 1024 * 1024)), "big.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 413
+    assert "文件太大" in r.get_data(as_text=True)

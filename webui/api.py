@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from dossier.errors import Forbidden
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.search import search_request_from_args
@@ -39,5 +40,7 @@ def document(doc_id: int) -> Any:
 @bp.route("/status")
 @login_required
 def status() -> Any:
-    """Document counts by status and pages awaiting OCR."""
+    """Document counts by status and pages awaiting OCR (admins and managers: it names the data folder)."""
+    if g.principal.role not in ("admin", "manager"):
+        raise Forbidden("只有管理员可以查看系统状态 / only administrators may see the system status")
     return jsonify(get_dossier().status())

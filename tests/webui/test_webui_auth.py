@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from sqlalchemy import select
+
+import records
+from dossier.config import load_settings
+from dossier.services import Dossier
+from webui import create_app
 
 
 @pytest.mark.parametrize("path", ["/", "/?q=合同", "/documents/1", "/documents/1/download"])
@@ -124,3 +131,26 @@ def test_language_switch_link_keeps_the_query(client, login):
     login(client)
     html = client.get("/?q=%E5%90%88%E5%90%8C&sort=date_desc").get_data(as_text=True)
     assert "?q=%E5%90%88%E5%90%8C&amp;sort=date_desc&amp;lang=en" in html
+
+
+def test_deactivated_user_is_logged_out(tmp_path, login):
+    """GIVEN a logged-in user WHEN the account is deactivated THEN the next request goes to login with a message."""
+    settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path)}, dotenv=Path("/nonexistent"))
+    Dossier.open(settings, require_init=False).init(admin_password="admin-pw-123")
+    d = Dossier.open(settings)
+    with d.sessions() as session:
+        session.add(
+            records.User(username="vera", password_hash=records.hash_password("viewer-pw-1"), role="viewer")
+        )
+        session.commit()
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    assert login(client, username="vera", password="viewer-pw-1").status_code == 302
+    assert client.get("/").status_code == 200
+    assert client.get("/upload").status_code == 403  # viewers only read
+    assert client.get("/api/status").status_code == 403
+    with d.sessions() as session:
+        session.scalars(select(records.User).where(records.User.username == "vera")).one().active = False
+        session.commit()
+    r = client.get("/", follow_redirects=True)
+    assert "/auth/login" in r.request.path
+    assert "此账户已不可用" in r.get_data(as_text=True)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
+
+import records
+from dossier.config import load_settings
+from dossier.services import Dossier
 from index import Principal
+from webui import create_app
 
 
 def _doc(corpus_home, name: str) -> int:
@@ -140,3 +147,38 @@ def test_document_page_in_english(admin, corpus_home):
     doc_id = _doc(corpus_home, "SCAN_20240115_0002.pdf")
     html = admin.get(f"/documents/{doc_id}?lang=en").get_data(as_text=True)
     assert "Download original" in html and "Awaiting OCR" in html and "Page 1" in html
+
+
+@pytest.fixture()
+def finance_doc(tmp_path):
+    """GIVEN a data home with a finance-only document, an admin and a sales user."""
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_WORKERS": "1"}, dotenv=Path("/nonexistent")
+    )
+    Dossier.open(settings, require_init=False).init(admin_password="admin-pw-123")
+    d = Dossier.open(settings)
+    invoice = tmp_path / "发票_回款.txt"
+    invoice.write_text("翡翠发票：价税合计 ¥12,345.00，仅财务可见。", encoding="utf-8")
+    doc_id = d.ingest_paths([str(invoice)])["documents"][0]["id"]
+    with d.sessions() as session:
+        session.get(records.Document, doc_id).confidentiality = "finance"
+        session.add(
+            records.User(username="sam", password_hash=records.hash_password("sales-pw-123"), role="sales")
+        )
+        session.commit()
+    return create_app(settings, test_config={"TESTING": True}), doc_id
+
+
+def test_unreadable_document_is_404_never_403(finance_doc, login):
+    """A sales user gets the same 404 for a finance document as for a missing one; admin reads it."""
+    app, doc_id = finance_doc
+    sales = app.test_client()
+    assert login(sales, username="sam", password="sales-pw-123").status_code == 302
+    for path in (f"/documents/{doc_id}", f"/documents/{doc_id}/download", f"/api/documents/{doc_id}"):
+        r = sales.get(path)
+        assert r.status_code == 404, path
+        assert "翡翠" not in r.get_data(as_text=True)
+    admin = app.test_client()
+    login(admin, password="admin-pw-123")
+    assert "翡翠发票" in admin.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert admin.get(f"/documents/{doc_id}/download").status_code == 200

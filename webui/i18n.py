@@ -89,6 +89,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "hit.file": {"zh": "文件", "en": "File"},
     "page.prev": {"zh": "上一页", "en": "Previous"},
     "page.next": {"zh": "下一页", "en": "Next"},
+    "page.beyond": {"zh": "这一页没有结果了。", "en": "There are no results on this page."},
+    "page.first": {"zh": "回到第 1 页", "en": "Back to page 1"},
     "page.nav": {"zh": "分页", "en": "Pages"},
     "page.of": {"zh": "第 {page} / {pages} 页", "en": "Page {page} of {pages}"},
     # document page

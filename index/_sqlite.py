@@ -57,12 +57,17 @@ _META_SEP = " | "  # punctuation, so CJK runs of two fields never fuse
 _SCHEMA = (
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
         title, meta, words, grams, content='', tokenize='unicode61 remove_diacritics 0')""",
+    # Narrow on purpose: a common term joins tens of thousands of these rows.
     """CREATE TABLE IF NOT EXISTS search_doc (
         id INTEGER PRIMARY KEY,
         doc_type TEXT NOT NULL,
         confidentiality TEXT NOT NULL,
         date TEXT,
         created_at TEXT NOT NULL DEFAULT '',
+        customers TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE IF NOT EXISTS search_body (
+        id INTEGER PRIMARY KEY,
         title TEXT NOT NULL DEFAULT '',
         meta TEXT NOT NULL DEFAULT '',
         content BLOB NOT NULL)""",
@@ -84,8 +89,12 @@ _SCHEMA = (
 _HITS = "temp.search_hits"
 _HITS_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS search_hits ("
-    "id INTEGER PRIMARY KEY, score REAL, date TEXT, created_at TEXT, doc_type TEXT)"
+    "id INTEGER PRIMARY KEY, score REAL, date TEXT, created_at TEXT, doc_type TEXT, customers TEXT, tags TEXT)"
 )
+_LIST_SEP = "\x1f"
+#: Above this many matches relevance order falls back to recency: such a term says
+#: little about any one document, and bm25 over all of them costs ~1 µs per match.
+RANK_LIMIT = 10_000
 
 _ORDER = {
     "relevance": "score ASC, created_at DESC, id DESC",
@@ -245,6 +254,8 @@ class SqliteBackend:
                     doc.confidentiality,
                     doc.date or None,
                     doc.created_at,
+                    _LIST_SEP.join(dict.fromkeys(n for n in doc.customers if n)),
+                    _LIST_SEP.join(dict.fromkeys(t for t in doc.tags if t)),
                     doc.title,
                     meta_text,
                     _pack(doc.text, w),
@@ -260,7 +271,8 @@ class SqliteBackend:
         conn.exec_driver_sql(
             "INSERT INTO search_fts (rowid, title, meta, words, grams) VALUES (?, ?, ?, ?, ?)", fts
         )
-        conn.exec_driver_sql("INSERT INTO search_doc VALUES (?, ?, ?, ?, ?, ?, ?, ?)", side)
+        conn.exec_driver_sql("INSERT INTO search_doc VALUES (?, ?, ?, ?, ?, ?, ?)", [r[:7] for r in side])
+        conn.exec_driver_sql("INSERT INTO search_body VALUES (?, ?, ?, ?)", [(r[0], *r[7:]) for r in side])
         if customers:
             conn.exec_driver_sql("INSERT INTO search_doc_customer VALUES (?, ?, ?, ?)", customers)
         if tags:
@@ -271,7 +283,7 @@ class SqliteBackend:
             chunk = [int(i) for i in ids[start : start + 500]]
             marks = ", ".join("?" * len(chunk))
             old = conn.exec_driver_sql(
-                f"SELECT id, title, meta, content FROM search_doc WHERE id IN ({marks})", tuple(chunk)
+                f"SELECT id, title, meta, content FROM search_body WHERE id IN ({marks})", tuple(chunk)
             ).all()
             if not old:
                 continue
@@ -289,6 +301,7 @@ class SqliteBackend:
             fmarks = ", ".join("?" * len(found))
             for table, col in (
                 ("search_doc", "id"),
+                ("search_body", "id"),
                 ("search_doc_customer", "doc_id"),
                 ("search_doc_tag", "doc_id"),
             ):
@@ -303,7 +316,7 @@ class SqliteBackend:
 
         def _clear(conn: Connection) -> None:
             conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
-            for table in ("search_doc", "search_doc_customer", "search_doc_tag"):
+            for table in ("search_doc", "search_body", "search_doc_customer", "search_doc_tag"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
 
         self._run(None, _clear)
@@ -341,25 +354,34 @@ class SqliteBackend:
         relevance = request.sort not in ("date_desc", "date_asc")
         if positive is not None:
             params["pos"] = positive
-            score = f"bm25(search_fts, {', '.join(map(str, COLUMN_WEIGHTS))})" if relevance else "0.0"
             source = "search_fts CROSS JOIN search_doc d ON d.id = search_fts.rowid"
             where.insert(0, "search_fts MATCH :pos")
         else:
-            score, source = "0.0", "search_doc d"
+            source = "search_doc d"
         conn.exec_driver_sql(_HITS_DDL)
         conn.exec_driver_sql(f"DELETE FROM {_HITS}")
         conn.exec_driver_sql(
-            f"INSERT INTO {_HITS} SELECT d.id, {score}, d.date, d.created_at, d.doc_type"
+            f"INSERT INTO {_HITS} SELECT d.id, 0.0, d.date, d.created_at, d.doc_type, d.customers, d.tags"
             f" FROM {source} WHERE {' AND '.join(where)}",
             params,
         )
         total = int(conn.exec_driver_sql(f"SELECT count(*) FROM {_HITS}").scalar() or 0)
-        order = _ORDER.get(request.sort, _ORDER["relevance"])
         limit = max(0, min(int(request.limit), 1000))
-        page = conn.exec_driver_sql(
-            f"SELECT id, score FROM {_HITS} ORDER BY {order} LIMIT ? OFFSET ?",
-            (limit, max(0, int(request.offset))),
-        ).all()
+        offset = max(0, int(request.offset))
+        if relevance and positive is not None and total <= RANK_LIMIT:
+            # Second, cheap pass over the (few) matches for bm25; ties go to the most recent.
+            weights = ", ".join(map(str, COLUMN_WEIGHTS))
+            page = conn.exec_driver_sql(
+                f"SELECT h.id, bm25(search_fts, {weights}) AS s FROM search_fts CROSS JOIN {_HITS} h"
+                " ON h.id = search_fts.rowid WHERE search_fts MATCH :pos"
+                " ORDER BY s, h.created_at DESC, h.id DESC LIMIT :limit OFFSET :offset",
+                {"pos": positive, "limit": limit, "offset": offset},
+            ).all()
+        else:
+            order = _ORDER.get(request.sort, _ORDER["relevance"])
+            page = conn.exec_driver_sql(
+                f"SELECT id, score FROM {_HITS} ORDER BY {order} LIMIT ? OFFSET ?", (limit, offset)
+            ).all()
         facets = self._facets(conn) if request.facets and total else {}
         hits = self._hits(conn, page, parsed)
         return total, hits, facets
@@ -410,16 +432,17 @@ class SqliteBackend:
         queries = {
             "doc_type": f"SELECT doc_type, count(*) FROM {_HITS} GROUP BY doc_type",
             "year": f"SELECT substr(date, 1, 4), count(*) FROM {_HITS} WHERE date IS NOT NULL GROUP BY 1",
-            "customer": f"SELECT c.name, count(*) FROM {_HITS} h JOIN search_doc_customer c"
-            " ON c.doc_id = h.id GROUP BY c.name",
-            "tag": f"SELECT t.tag, count(*) FROM {_HITS} h JOIN search_doc_tag t ON t.doc_id = h.id GROUP BY t.tag",
+            # Grouped by the joined list (few distinct values), then split here.
+            "customer": f"SELECT customers, count(*) FROM {_HITS} WHERE customers != '' GROUP BY customers",
+            "tag": f"SELECT tags, count(*) FROM {_HITS} WHERE tags != '' GROUP BY tags",
         }
         facets: dict[str, list[tuple[str, int]]] = {}
         for name, sql in queries.items():
-            rows = [
-                (str(k), int(n))
-                for k, n in conn.exec_driver_sql(sql + f" ORDER BY 2 DESC, 1 LIMIT {FACET_LIMIT}")
-            ]
+            counts: dict[str, int] = {}
+            for key, n in conn.exec_driver_sql(sql):
+                for value in str(key).split(_LIST_SEP) if name in ("customer", "tag") else (str(key),):
+                    counts[value] = counts.get(value, 0) + int(n)
+            rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
             if name == "year":
                 rows.sort(key=lambda r: r[0], reverse=True)
             facets[name] = rows
@@ -434,7 +457,7 @@ class SqliteBackend:
         docs = {
             r[0]: r
             for r in conn.exec_driver_sql(
-                f"SELECT id, title, meta, content FROM search_doc WHERE id IN ({marks})", ids
+                f"SELECT id, title, meta, content FROM search_body WHERE id IN ({marks})", ids
             )
         }
         terms = [t.text for t in parsed.positive_terms]

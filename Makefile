@@ -7,7 +7,8 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export DOSSIER_HOME ?= $(CURDIR)/data
 
 # Debian packages the product needs at run time, and the extra ones the tests drive.
-RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-sim poppler-utils fonts-wqy-microhei
+RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-sim poppler-utils fonts-wqy-microhei \
+  libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 TEST_DEBS := chromium chromium-driver
 
 .PHONY: help setup run test lint typecheck pytest bench clean system-deps test-system-deps
@@ -40,7 +41,7 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
-	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m pip install -q --no-deps --config-settings editable_mode=compat -e .
 	@touch $@
 
 setup: system-deps $(BIN)/.installed

@@ -17,7 +17,7 @@ def test_legacy_doc() -> None:
     if not DOC.exists():
         pytest.skip("real corpus not present")
     if shutil.which("soffice"):
-        assert ingest.parse_file(DOC).text
+        assert "This document contains duplicates" in ingest.parse_file(DOC).text
     else:
         with pytest.raises(ingest.UnsupportedFile, match="LibreOffice"):
             ingest.parse_file(DOC)
@@ -31,3 +31,12 @@ def test_ole_types_are_told_apart() -> None:
         path = REAL / rel
         if path.exists():
             assert ingest.detect(path.read_bytes(), "x.bin").format == fmt
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed (make installs it)")
+def test_legacy_spreadsheet_and_slides_are_converted() -> None:
+    """A .xls becomes a sheet page with its cells, a .ppt a page per slide with its text."""
+    xls = ingest.parse_file(REAL / "unstructured" / "tests_example.xls")
+    assert xls.format == "xls" and "What is 2+2?" in xls.text
+    ppt = ingest.parse_file(REAL / "unstructured" / "legacy_presentation.ppt")
+    assert ppt.format == "ppt" and "Adding a Bullet Slide" in ppt.text

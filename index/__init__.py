@@ -51,14 +51,14 @@ class BackendUnavailable(DossierError):
     status = 503
 
 
-def _sqlite(engine: Engine) -> SearchBackend:
+def _open_sqlite(engine: Engine) -> SearchBackend:
     backend = SqliteBackend(engine)
     backend.ensure_schema()
     return backend
 
 
 #: Backend aliases, in the style of RQ's serializer map.
-BACKENDS = {"": _sqlite, "sqlite": _sqlite}
+BACKENDS = {"": _open_sqlite, "sqlite": _open_sqlite}
 
 
 def open_backend(engine: Engine, opensearch_url: str = "") -> SearchBackend:

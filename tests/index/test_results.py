@@ -173,3 +173,15 @@ def test_sqlite_backend_refuses_other_databases():
     eng = sa.create_mock_engine("postgresql://", executor=lambda *a, **k: None)  # no server needed
     with pytest.raises(DossierError, match="SQLite"):
         SqliteBackend(eng)  # type: ignore[arg-type]
+
+
+def test_huge_result_sets_fall_back_to_recency(add, search, monkeypatch):
+    """Above RANK_LIMIT matches, relevance order is recency (bm25 over all would be too slow)."""
+    from index import _sqlite
+
+    add(1, "合同", title="合同", created_at="2024-01-01")
+    add(2, "合同 正文", created_at="2024-02-01")
+    assert [h.id for h in search("合同").hits] == [1, 2]  # title wins under bm25
+    monkeypatch.setattr(_sqlite, "RANK_LIMIT", 1)
+    r = search("合同")
+    assert [h.id for h in r.hits] == [2, 1] and r.total == 2

@@ -210,9 +210,10 @@ class SqliteBackend:
         if connection is None:
             with self._engine.begin() as conn:
                 self._create(conn)
+            self._schema_ready = True
         else:
+            # The caller's transaction may still roll back: check again next time.
             self._create(connection)
-        self._schema_ready = True
 
     def _create(self, conn: Connection) -> None:
         for ddl in _SCHEMA:

@@ -74,6 +74,7 @@ class _Progress:
         self.enabled = enabled and total > 0
         self._bar: Any = None
         if self.enabled:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -82,7 +83,6 @@ class _Progress:
                 TimeElapsedColumn,
                 TimeRemainingColumn,
             )
-            from rich.console import Console
 
             self._bar = Progress(
                 TextColumn("[bold]导入 ingest"),

@@ -9,6 +9,7 @@ whatever needs it; nothing reads ``os.environ`` behind its back.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,23 @@ class Settings:
         """Number of parallel ingest processes."""
         n = self.get_int("DOSSIER_WORKERS")
         return n if n > 0 else (os.cpu_count() or 1)
+
+    def secret_key(self) -> str:
+        """The web session key: DOSSIER_SECRET_KEY, else one generated once into ``home/secret_key`` (0600)."""
+        configured = self.get("DOSSIER_SECRET_KEY")
+        if configured:
+            return configured
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process won the race; use its key
+                pass
+            else:
+                with os.fdopen(fd, "w", encoding="ascii") as fh:
+                    fh.write(secrets.token_hex(32))
+        return path.read_text(encoding="ascii").strip()
 
     def with_overrides(self, **overrides: str) -> Settings:
         """Return a copy with some settings replaced (tests, CLI options)."""

@@ -67,7 +67,7 @@ class Dossier:
         self.blobs.root.mkdir(parents=True, exist_ok=True)
         records.migrate(self.engine)
         self.backend.ensure_schema()
-        self.secret_key()
+        self.settings.secret_key()
         generated = None
         with self.sessions() as session:
             if session.scalars(select(User).where(User.username == "admin")).first() is None:
@@ -78,19 +78,6 @@ class Dossier:
                 session.commit()
         self._load_user_words()
         return generated
-
-    def secret_key(self) -> str:
-        """The web session key: the setting, else one generated once into the data home."""
-        configured = self.settings.get("DOSSIER_SECRET_KEY")
-        if configured:
-            return configured
-        path = self.settings.home / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        return path.read_text().strip()
 
     def _load_user_words(self) -> None:
         with self.sessions() as session:

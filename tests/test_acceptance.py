@@ -153,7 +153,7 @@ def test_status_reports_awaiting_ocr_and_failures(dev_home):
 
 def test_ingesting_the_same_folder_again_only_finds_duplicates(dev_home):
     """A second ingest of the corpus adds nothing and reports every readable file as a duplicate."""
-    home, summary = dev_home
+    home, _summary = dev_home
     again = json.loads(dossier_cmd(home, "ingest", str(DEV / "contracts"), "--wait", "--json").stdout)
     assert again["ingested"] == 0 and again["failed"] == []
     assert again["duplicates"] == len(list((DEV / "contracts").iterdir()))

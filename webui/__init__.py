@@ -7,9 +7,6 @@ an app talks to lives in ``app.extensions["dossier"]`` (see :mod:`webui.core`).
 
 from __future__ import annotations
 
-import os
-import secrets
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -40,7 +37,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
 
     settings = settings if settings is not None else load_settings()
     app.config["DOSSIER_SETTINGS"] = settings
-    app.config["SECRET_KEY"] = settings.get("DOSSIER_SECRET_KEY") or _stored_secret_key(settings.home)
+    app.config["SECRET_KEY"] = settings.secret_key()
     app.config["DEFAULT_LANGUAGE"] = settings.get("DOSSIER_LANGUAGE")
     # A request body (an upload) is bounded by the same limit as a file ingested any other way.
     app.config["MAX_CONTENT_LENGTH"] = settings.get_int("DOSSIER_MAX_FILE_MB") * 1024 * 1024
@@ -69,19 +66,3 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         return response
 
     return app
-
-
-def _stored_secret_key(home: Path) -> str:
-    """Return the key kept in ``home/secret_key``, creating it (mode 0600) on first use."""
-    path = home / "secret_key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race; use its key
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(key)
-    return path.read_text(encoding="ascii").strip()

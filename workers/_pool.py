@@ -8,6 +8,7 @@ goes on.  A child that dies (segfault, OOM kill) costs only the file it was pars
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 from collections import deque
@@ -106,10 +107,8 @@ def _warm_up() -> None:
     preload = getattr(ingest, "preload", None)
     if preload is not None:
         preload()
-    try:
+    with contextlib.suppress(ingest.IngestError):
         ingest.parse_bytes("预热 warm-up".encode(), "warm-up.txt")
-    except ingest.IngestError:
-        pass
 
 
 def _child_main(conn: Connection, limits: Limits) -> None:
@@ -168,10 +167,8 @@ class ParsePool:
     def close(self) -> None:
         """Stop every child process."""
         for w in self._workers:
-            try:
+            with contextlib.suppress(OSError, BrokenPipeError):
                 w.conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
         for w in self._workers:
             w.process.join(2)
             if w.process.is_alive():

@@ -30,7 +30,7 @@ from records import (
     sha256_bytes,
     utcnow,
 )
-from workers._pool import ChildOutcome, ParseOutcome, ParsePool, ParsedTree, ParseTask
+from workers._pool import ChildOutcome, ParsedTree, ParseOutcome, ParsePool, ParseTask
 
 
 @dataclass(frozen=True)

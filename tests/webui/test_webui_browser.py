@@ -80,6 +80,8 @@ def browser(tmp_path, monkeypatch):
         "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
     )
     driver.downloads = downloads  # type: ignore[attr-defined]
+    # A click that submits a form returns before the next page is there: let look-ups retry.
+    driver.implicitly_wait(10)
     try:
         yield driver
     finally:
@@ -106,6 +108,10 @@ def log_in(browser, server: str, password: str) -> None:
     browser.find_element(By.ID, "username").send_keys("admin")
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # The click returns before the browser has followed the redirect: wait for the navigation.
+    WebDriverWait(browser, 15).until(lambda b: "/auth/login" not in b.current_url)
     assert browser.current_url.rstrip("/") == server, browser.page_source[:500]
 
 

@@ -1,0 +1,78 @@
+"""The in-memory filter/facet columns follow every write, including other processes' writes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from index import IndexDocument, Principal, SearchRequest, _sqlite, open_backend
+
+ADMIN = Principal(username="admin", role="admin")
+
+
+def _doc(i: int, **kw) -> IndexDocument:
+    base = {"title": f"合同{i}", "text": f"上海明远科技有限公司 合同 第{i}号", "doc_type": "contract",
+            "date": f"2024-0{1 + i % 9}-01", "created_at": f"2024-01-{1 + i:02d}T00:00:00"}
+    base.update(kw)
+    return IndexDocument(id=i, **base)
+
+
+def test_a_second_backend_sees_writes_made_through_the_first(engine):
+    """GIVEN two backends on one database (as the CLI and the web server are) THEN each sees the other's writes."""
+    web, cli = open_backend(engine), open_backend(engine)
+    web.index([_doc(1)])
+    assert web.search(SearchRequest("明远"), ADMIN).total == 1  # columns loaded
+    cli.index([_doc(2, doc_type="quote"), _doc(3)])
+    result = web.search(SearchRequest("明远"), ADMIN)
+    assert result.total == 3
+    assert dict(result.facets["doc_type"]) == {"contract": 2, "quote": 1}
+    cli.index([_doc(2, doc_type="invoice")])  # replaced elsewhere: facets follow
+    assert dict(web.search(SearchRequest("明远"), ADMIN).facets["doc_type"]) == {"contract": 2, "invoice": 1}
+    cli.delete([1])
+    assert {h.id for h in web.search(SearchRequest("明远"), ADMIN).hits} == {2, 3}
+    cli.clear()
+    assert web.search(SearchRequest("明远"), ADMIN).total == 0
+    assert web.search(SearchRequest(""), ADMIN).total == 0
+
+
+def test_a_backend_far_behind_the_pruned_log_reloads(engine, monkeypatch):
+    """When the change log was pruned past what a process has seen, it reloads everything instead of missing changes."""
+    monkeypatch.setattr(_sqlite, "LOG_KEEP", 2)
+    web, cli = open_backend(engine), open_backend(engine)
+    web.index([_doc(1)])
+    assert web.search(SearchRequest(""), ADMIN).total == 1
+    for i in range(2, 12):
+        cli.index([_doc(i)])
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM search_log").scalar() <= 3
+    result = web.search(SearchRequest("合同"), ADMIN)
+    assert result.total == 11
+
+
+def test_date_sort_and_recency_pages_are_stable_across_pages(backend):
+    """Pages of a date-sorted result neither repeat nor skip documents."""
+    backend.index([_doc(i) for i in range(1, 26)])
+    seen = []
+    for offset in range(0, 25, 7):
+        page = backend.search(SearchRequest("合同", sort="date_desc", offset=offset, limit=7), ADMIN)
+        seen.extend(h.id for h in page.hits)
+    assert sorted(seen) == list(range(1, 26))
+    dates = {i: _doc(i).date for i in range(1, 26)}
+    assert [dates[i] for i in seen] == sorted((dates[i] for i in seen), reverse=True)
+
+
+def test_filters_only_query_counts_every_readable_document(engine):
+    """An empty query with a type filter lists that type; viewers only count public documents."""
+    backend = open_backend(engine)
+    backend.index([_doc(1, confidentiality="public"), _doc(2, doc_type="quote"), _doc(3, confidentiality="finance")])
+    assert backend.search(SearchRequest("", doc_types=("contract",)), ADMIN).total == 2
+    viewer = Principal(username="v", role="viewer")
+    result = backend.search(SearchRequest(""), viewer)
+    assert result.total == 1 and dict(result.facets["doc_type"]) == {"contract": 1}
+
+
+def test_an_engine_in_another_file_is_independent(tmp_path):
+    """Columns belong to one database: two databases never mix their documents."""
+    a = open_backend(sa.create_engine(f"sqlite:///{tmp_path / 'a.db'}"))
+    b = open_backend(sa.create_engine(f"sqlite:///{tmp_path / 'b.db'}"))
+    a.index([_doc(1)])
+    assert b.search(SearchRequest("明远"), ADMIN).total == 0

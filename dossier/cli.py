@@ -271,6 +271,15 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the search index from the records (the index is derived data)."""
+    dossier = _open(ctx)
+    count = dossier.reindex()
+    click.echo(f"已重建索引 / reindexed: {count} 篇文档 / documents")
+
+
+@cli.command()
 @click.option("--host", envvar="DOSSIER_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="DOSSIER_PORT", type=int, default=8000, show_default=True)
 @click.pass_context

@@ -7,6 +7,7 @@ documents the caller may not read, exactly as for documents that do not exist.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import time
@@ -94,7 +95,7 @@ class Dossier:
         with self.sessions() as session:
             user = session.scalars(select(User).where(User.username == username)).first()
             if user is None or not user.active:
-                records.verify_password(_DUMMY_HASH, password)  # same cost either way
+                records.verify_password(_dummy_hash(), password)  # same cost either way
                 return None
             if not records.verify_password(user.password_hash, password):
                 return None
@@ -188,6 +189,40 @@ class Dossier:
             return session.scalars(
                 select(records.Version.document_id).where(records.Version.sha256 == digest).limit(1)
             ).first()
+
+    def reindex(self, ids: Iterable[int] | None = None, *, batch: int = 200) -> int:
+        """Rebuild index entries from the records: the given documents, or (None) the whole index.
+
+        The index is derived data, so this is always safe; failed documents are left out.
+        Returns the number of documents indexed.
+        """
+        wanted = None if ids is None else sorted(set(ids))
+        if wanted is None:
+            self.backend.clear()
+        done = 0
+        with self.sessions() as session:
+            query = select(Document.id).where(Document.status != "failed").order_by(Document.id)
+            if wanted is not None:
+                query = query.where(Document.id.in_(wanted))
+            all_ids = list(session.scalars(query))
+        for start in range(0, len(all_ids), batch):
+            chunk = all_ids[start : start + batch]
+            with self.sessions() as session:
+                docs = session.scalars(
+                    select(Document)
+                    .where(Document.id.in_(chunk))
+                    .options(
+                        selectinload(Document.pages),
+                        selectinload(Document.versions),
+                        selectinload(Document.tags),
+                        selectinload(Document.customer),
+                        selectinload(Document.children).selectinload(Document.pages),
+                    )
+                ).all()
+                self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
+                session.commit()
+                done += len(docs)
+        return done
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -358,4 +393,7 @@ def _doc_type_code(value: str) -> str:
     raise DossierError(f"未知的文档类型 {value!r}；可用：{known} / unknown document type")
 
 
-_DUMMY_HASH = records.hash_password(secrets.token_hex(8))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users, so a wrong user name costs as much as a wrong password."""
+    return records.hash_password(secrets.token_hex(8))

@@ -125,3 +125,26 @@ def test_folders_are_walked_with_litter_and_hidden_folders_skipped(tmp_path):
     (tmp_path / "..%2Fname.txt").write_text("y")
     names = sorted(s.filename for s in collect_files([tmp_path]))
     assert names == ["..%2Fname.txt", "a.txt"]
+
+
+def test_reindex_rebuilds_the_index_from_the_records(dossier, admin):
+    """After the index is cleared, `reindex` makes every stored document searchable again, e-mails with their attachments."""
+    summary = dossier.ingest_paths([CONTRACT, EMAIL, BROKEN])
+    dossier.backend.clear()
+    assert dossier.search(SearchRequest("宸宇"), admin)["total"] == 0
+    assert dossier.reindex() == 3  # contract, e-mail, its attachment; not the failed file
+    assert dossier.search(SearchRequest("宸宇"), admin)["total"] == 1
+    email_id = next(d["id"] for d in summary["documents"] if d["file"] == str(EMAIL))
+    assert email_id in {h["id"] for h in dossier.search(SearchRequest("BJ20240312-08"), admin)["hits"]}
+
+
+def test_reindexing_one_document_picks_up_changed_metadata(dossier, admin):
+    """A document whose date changed in the records is found by the new date range once reindexed."""
+    doc_id = dossier.ingest_paths([CONTRACT])["documents"][0]["id"]
+    with dossier.sessions() as session:
+        session.get(Document, doc_id).doc_date = "2024-03-15"
+        session.commit()
+    assert dossier.search(SearchRequest("合同", date_from="2024-01-01"), admin)["total"] == 0
+    dossier.reindex([doc_id])
+    result = dossier.search(SearchRequest("合同", date_from="2024-01-01", date_to="2024-12-31"), admin)
+    assert [h["id"] for h in result["hits"]] == [doc_id] and result["hits"][0]["date"] == "2024-03-15"

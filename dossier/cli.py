@@ -294,6 +294,30 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
 
 
+@cli.group()
+def users() -> None:
+    """Users (the full account management arrives with the permissions issue)."""
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List users and their roles."""
+    for user in _open(ctx.find_root()).users():
+        state = "" if user["active"] else "  (停用 / disabled)"
+        click.echo(f"{user['username']:<20} {user['role']:<10} {user['created_at']}{state}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.password_option("--password", prompt="新密码 / new password", help="Prompted for when not given.")
+@click.pass_context
+def users_set_password(ctx: click.Context, username: str, password: str) -> None:
+    """Give USERNAME a new password (e.g. when the admin password printed by init is lost)."""
+    _open(ctx.find_root()).set_password(username, password)
+    click.echo(f"已更新 {username} 的密码 / password updated")
+
+
 @cli.command("settings")
 def settings_cmd() -> None:
     """List every DOSSIER_* setting with its default and help."""

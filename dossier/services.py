@@ -109,6 +109,28 @@ class Dossier:
                 raise NotFound(f"没有用户 {username} / no such user")
             return self._principal(user)
 
+    def set_password(self, username: str, password: str) -> None:
+        """Give a user a new password (argon2-hashed); NotFound for an unknown user."""
+        if len(password) < 8:
+            from dossier.errors import DossierError
+
+            raise DossierError("密码至少 8 个字符 / the password needs at least 8 characters")
+        with self.sessions() as session:
+            user = session.scalars(select(User).where(User.username == username)).first()
+            if user is None:
+                raise NotFound(f"没有用户 {username} / no such user")
+            user.password_hash = records.hash_password(password)
+            session.commit()
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user: name, role, active, created."""
+        with self.sessions() as session:
+            return [
+                {"username": u.username, "role": u.role, "active": u.active,
+                 "created_at": u.created_at.isoformat(timespec="seconds")}
+                for u in session.scalars(select(User).order_by(User.username))
+            ]
+
     @staticmethod
     def _principal(user: User) -> Principal:
         return Principal(username=user.username, role=user.role, user_id=user.id)

@@ -1,0 +1,85 @@
+"""The `dossier` command through click's runner (the acceptance tests run the real process)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from dossier.cli import cli
+from tests.conftest import DEV
+
+
+def _run(home, *args, input=None):
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], input=input, catch_exceptions=False)
+    return result
+
+
+def test_commands_before_init_say_to_run_init(tmp_path):
+    """Any command on an uninitialised home fails with one line telling the user to run `dossier init`."""
+    result = _run(tmp_path, "status")
+    assert result.exit_code == 1
+    assert "dossier init" in result.output and "Traceback" not in result.output
+
+
+def test_init_prints_the_admin_password_once_and_it_works(tmp_path):
+    """`init` generates and prints a password the first time, not the second; that password logs in."""
+    first = _run(tmp_path, "init")
+    assert first.exit_code == 0 and "password:" in first.output
+    password = first.output.split("password:")[1].split()[0]
+    again = _run(tmp_path, "init")
+    assert "password:" not in again.output
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+
+    d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path)}, dotenv=tmp_path / "none"))
+    assert d.authenticate("admin", password) is not None
+    assert d.authenticate("admin", password + "x") is None
+
+
+def test_set_password_replaces_a_lost_admin_password(tmp_path):
+    """`users set-password admin` sets a new password; too short ones are refused with a reason."""
+    _run(tmp_path, "init")
+    short = _run(tmp_path, "users", "set-password", "admin", "--password", "short")
+    assert short.exit_code == 1 and "8" in short.output
+    ok = _run(tmp_path, "users", "set-password", "admin", "--password", "新的密码-12345")
+    assert ok.exit_code == 0
+    listed = _run(tmp_path, "users", "list")
+    assert listed.output.startswith("admin") and "admin" in listed.output.split()[1]
+    unknown = _run(tmp_path, "users", "set-password", "nobody", "--password", "whatever-123")
+    assert unknown.exit_code == 1 and "nobody" in unknown.output
+
+
+def test_ingest_search_show_json_contracts(tmp_path):
+    """ingest --json, search --json and show --json have the BRIEF §3 shapes; filters by type work."""
+    _run(tmp_path, "init")
+    quotes = sorted((DEV / "quotes").glob("*.docx"))[:2]
+    summary = json.loads(_run(tmp_path, "ingest", *map(str, quotes), "--wait", "--json", "--tag", "测试").output)
+    assert summary["ingested"] == 2 and summary["failed"] == [] and summary["duplicates"] == 0
+    assert all({"id", "file"} <= set(d) for d in summary["documents"])
+    result = json.loads(_run(tmp_path, "search", "报价", "--json", "--type", "报价单", "--tag", "测试").output)
+    assert result["total"] == 2
+    assert set(result["hits"][0]) == {"id", "title", "filename", "customer", "doc_type", "date", "score", "snippet"}
+    assert {h["filename"] for h in result["hits"]} == {q.name for q in quotes}
+    none = json.loads(_run(tmp_path, "search", "报价", "--json", "--type", "invoice").output)
+    assert none["total"] == 0
+    shown = json.loads(_run(tmp_path, "show", str(result["hits"][0]["id"]), "--json").output)
+    assert shown["pages"] and shown["versions"][0]["sha256"] and shown["doc_type"] == "quote"
+
+
+def test_unknown_type_and_bad_query_fail_with_one_line(tmp_path):
+    """A misspelt type or a broken query ends with a one-line error, not a traceback."""
+    _run(tmp_path, "init")
+    bad_type = _run(tmp_path, "search", "报价", "--type", "合约书")
+    assert bad_type.exit_code == 1 and "未知的文档类型" in bad_type.output
+    bad_query = _run(tmp_path, "search", "customer:")
+    assert bad_query.exit_code == 1 and "Traceback" not in bad_query.output
+
+
+def test_human_output_shows_hits_and_failures(tmp_path):
+    """Without --json, ingest lists failures with reasons and search prints the hit count in Chinese."""
+    _run(tmp_path, "init")
+    out = _run(tmp_path, "ingest", str(DEV / "bad" / "empty.pdf"), str(sorted((DEV / "quotes").glob("*.docx"))[0]))
+    assert "失败 failed: 1" in out.output and "empty.pdf" in out.output
+    found = _run(tmp_path, "search", "报价")
+    assert found.output.startswith("共 1 条结果")

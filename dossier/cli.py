@@ -166,13 +166,13 @@ def _search_request(
     offset: int = 0,
     sort: str = "relevance",
 ) -> Any:
-    from dossier.services import _doc_type_code
+    from dossier.services import doc_type_code
     from index import SearchRequest
 
     return SearchRequest(
         query=query,
         customers=customer,
-        doc_types=tuple(_doc_type_code(t) for t in doc_type),
+        doc_types=tuple(doc_type_code(t) for t in doc_type),
         tags=tag,
         date_from=date_from,
         date_to=date_to,

@@ -28,7 +28,7 @@ from ingest import DOC_TYPES
 from records import Customer, Document, IngestBatch, Page, User
 from workers.intake import Intake, IntakeOptions, ProgressFn, Source, collect_files
 
-__all__ = ["DOC_TYPES", "Dossier"]
+__all__ = ["DOC_TYPES", "Dossier", "doc_type_code"]
 
 #: Roles that read every document regardless of confidentiality.
 _READ_ALL_ROLES = ("admin", "manager")
@@ -172,7 +172,7 @@ class Dossier:
     ) -> dict[str, Any]:
         """Run the intake chain over prepared sources."""
         if doc_type is not None and doc_type not in DOC_TYPES:
-            doc_type = _doc_type_code(doc_type)
+            doc_type = doc_type_code(doc_type)
         options = IntakeOptions(
             customer=customer, doc_type=doc_type, tags=tuple(tags), uploaded_by=uploaded_by, source=source
         )
@@ -403,7 +403,7 @@ class Dossier:
             }
 
 
-def _doc_type_code(value: str) -> str:
+def doc_type_code(value: str) -> str:
     """Accept a type code, or its Chinese or English label."""
     lowered = value.strip().lower()
     for code, (zh, en) in DOC_TYPES.items():

@@ -8,6 +8,7 @@ only files refused before reading (too large, unreadable) are not copied in.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -135,8 +136,8 @@ class Intake:
 
     # -- preflight ---------------------------------------------------------------------------
 
-    def _preflight(self, source: Source) -> tuple[bytes | None, str | None]:
-        """Read the file within limits; return (data, error)."""
+    def _preflight(self, source: Source) -> tuple[str | None, str | None]:
+        """Check the size limit and hash the file (streaming); return (sha256, error)."""
         try:
             if source.data is not None:
                 size = len(source.data)
@@ -146,14 +147,27 @@ class Intake:
             if size > self.limits.max_file_bytes:
                 mb = self.limits.max_file_bytes // (1024 * 1024)
                 return None, f"文件超过 {mb} MB 上限 / file larger than the {mb} MB limit"
-            data = source.data if source.data is not None else source.path.read_bytes()  # type: ignore[union-attr]
+            if source.data is not None:
+                return sha256_bytes(source.data), None
+            digest = hashlib.sha256()
+            with source.path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            return digest.hexdigest(), None
         except FileNotFoundError:
             return None, "文件不存在 / file not found"
         except PermissionError:
             return None, "没有读取权限 / permission denied"
         except OSError as exc:
             return None, f"无法读取文件 / cannot read file: {exc.strerror or exc}"
-        return data, None
+
+    @staticmethod
+    def _read(source: Source) -> bytes:
+        """The file's bytes, read when it is stored (a batch never holds every file in memory)."""
+        if source.data is not None:
+            return source.data
+        assert source.path is not None
+        return source.path.read_bytes()
 
     def _existing(self, session: Session, digest: str) -> Document | None:
         return session.scalars(
@@ -177,15 +191,14 @@ class Intake:
             summary.batch_id = batch.id
 
         tasks: list[ParseTask] = []
-        payloads: dict[int, tuple[Source, bytes, int, int | None]] = {}
+        payloads: dict[int, tuple[Source, int | None]] = {}
         seen: dict[str, str] = {}
         for n, source in enumerate(sources):
-            data, error = self._preflight(source)
-            if data is None:
+            digest, error = self._preflight(source)
+            if digest is None:
                 self._record_failure(summary, batch.id, source, error or "")
                 self._tick(progress, source, summary)
                 continue
-            digest = sha256_bytes(data)
             with self.sessions() as session:
                 existing = self._existing(session, digest)
                 if digest in seen or (existing is not None and existing.status != "failed"):
@@ -195,18 +208,24 @@ class Intake:
                     continue
                 retry_id = existing.id if existing is not None else None
             seen[digest] = source.label
-            payloads[n] = (source, data, len(data), retry_id)
+            payloads[n] = (source, retry_id)
             tasks.append(
                 ParseTask(
                     key=n,
                     filename=source.filename,
-                    path=str(source.path) if source.path is not None and source.data is None else None,
-                    data=data if source.path is None or source.data is not None else None,
+                    path=str(source.path) if source.data is None else None,
+                    data=source.data,
                 )
             )
 
         for outcome in self._parse(tasks):
-            source, data, _size, retry_id = payloads.pop(outcome.task.key)
+            source, retry_id = payloads.pop(outcome.task.key)
+            try:
+                data = self._read(source)
+            except OSError as exc:
+                self._record_failure(summary, batch.id, source, f"文件在导入过程中消失或无法读取 / file vanished: {exc}")
+                self._tick(progress, source, summary)
+                continue
             self._store_outcome(outcome, source, data, retry_id, options, summary, batch.id)
             self._tick(progress, source, summary)
 

@@ -28,11 +28,23 @@ from ingest._errors import (
 )
 from ingest._limits import Limits
 from ingest._model import ChildFile, Page, ParsedDocument
+from ingest._ocr import (
+    ENGINES,
+    OcrEngine,
+    OcrFailed,
+    OcrPage,
+    OcrResult,
+    OcrUnavailable,
+    ocr_pages,
+    reset_engines,
+    resolve_engine,
+)
 from ingest._parse import detect, parse_bytes, parse_file
 from ingest._timeout import time_limit
 
 __all__ = [
     "DOC_TYPES",
+    "ENGINES",
     "BrokenFile",
     "ChildFile",
     "Detected",
@@ -41,13 +53,21 @@ __all__ = [
     "IngestError",
     "LimitExceeded",
     "Limits",
+    "OcrEngine",
+    "OcrFailed",
+    "OcrPage",
+    "OcrResult",
+    "OcrUnavailable",
     "Page",
     "ParseTimeout",
     "ParsedDocument",
     "UnsupportedFile",
     "detect",
     "guess_doc_type",
+    "ocr_pages",
     "parse_bytes",
     "parse_file",
+    "reset_engines",
+    "resolve_engine",
     "time_limit",
 ]

@@ -166,12 +166,12 @@ def deskew(img: Image.Image) -> Image.Image:
     return img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255))
 
 
-def _band(img: Image.Image, long_side: int = 1400) -> Image.Image:
+def _band(img: Image.Image, long_side: int = 1200) -> Image.Image:
     """A downscaled band across the middle of the page: enough text to judge which way up it is."""
     scale = min(1.0, long_side / max(img.size))
     small = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.Resampling.BILINEAR)
     h = small.height
-    return small.crop((0, h // 6, small.width, h - h // 6))
+    return small.crop((0, h * 3 // 10, small.width, h * 7 // 10))
 
 
 def detect_rotation(img: Image.Image, score: Callable[[Image.Image], float]) -> int:

@@ -80,7 +80,8 @@ def main() -> None:
             seconds += time.perf_counter() - t0
             value = cer(page.text, truth) if page.error is None else 1.0
             rotated = facts.get("rotation", 0) != 0
-            rot_ok += page.rotation == facts.get("rotation", 0)
+            # truth says how the page was turned; the engine reports the turn that undoes it
+            rot_ok += page.rotation == (360 - facts.get("rotation", 0)) % 360
             for key in ("all", "rotated" if rotated else "upright", f"{facts.get('dpi')}dpi"):
                 groups.setdefault(key, []).append(value)
             if args.verbose:

@@ -1,9 +1,9 @@
 """OCR: one :class:`OcrEngine` protocol, a registry of engines, and :func:`ocr_pages`.
 
 Engines are chosen the way RQ chooses serializers: an alias map and one
-:func:`resolve_engine` that fails with a clear message.  ``auto`` means RapidOCR, which the
-dev-scan benchmark (``bench/ocr.py``) shows reads Chinese pages far more accurately than
-tesseract; it falls back to tesseract when RapidOCR is not installed.
+:func:`resolve_engine` that fails with a clear message.  ``auto`` means RapidOCR: on the 40 dev
+scan pages (``bench/ocr.py``) it had 0.58% CER against tesseract's 12.3%; it falls back to
+tesseract when RapidOCR is not installed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 DEFAULT_LIMITS = Limits()
 #: Seconds one page may take before it becomes a page error.
 DEFAULT_PAGE_TIMEOUT_S = 120.0
-#: The PDF render resolution: 300 dpi read better than 200 dpi in ``bench/ocr.py``.
+#: PDF render resolution.  Dev scans were made at 200/300 dpi and read with 0.63%/0.48% CER
+#: (RapidOCR); rendering at 300 never loses the source pixels of either (not yet A/B-measured).
 DEFAULT_DPI = 300
 
 

@@ -323,6 +323,7 @@ class Dossier:
                 "title": doc.title,
                 "filename": version.filename if version else "",
                 "doc_type": doc.doc_type,
+                "doc_type_reason": doc.doc_type_reason,
                 "status": doc.status,
                 "error": doc.error,
                 "customers": [doc.customer.name] if doc.customer else [],

@@ -98,6 +98,7 @@ class Document(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(500), default="")
     doc_type: Mapped[str] = mapped_column(String(32), default="other")
+    doc_type_reason: Mapped[str | None] = mapped_column(String(500))  # why this type: shown to users
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )

@@ -364,13 +364,18 @@ class Intake:
             doc.status = "failed"
             doc.error = error
             doc.doc_type = options.doc_type or "other"
+            doc.doc_type_reason = "导入时指定 / given at intake" if options.doc_type else None
             session.flush()
             self.backend.delete([doc.id], connection=session.connection())
             return doc
         doc.error = None
         doc.language = parsed.language
         doc.warnings = list(parsed.warnings)
-        doc.doc_type = options.doc_type or ingest.guess_doc_type(parsed, filename).code
+        if options.doc_type:
+            doc.doc_type, doc.doc_type_reason = options.doc_type, "导入时指定 / given at intake"
+        else:
+            guess = ingest.guess_doc_type(parsed, filename)
+            doc.doc_type, doc.doc_type_reason = guess.code, guess.reason
         doc.pages = [Page(number=p.number, text=p.text, needs_ocr=p.needs_ocr) for p in parsed.pages]
         doc.status = "awaiting_ocr" if parsed.needs_ocr else "indexed"
         session.flush()

@@ -66,3 +66,22 @@ def test_passwords_are_argon2_and_verify():
     assert verify_password(stored, "密码123")
     assert not verify_password(stored, "密码124")
     assert not verify_password("not-a-hash", "x")
+
+
+def test_an_older_schema_upgrades_in_place_keeping_its_rows(engine):
+    """A database at revision 0001 with documents migrates to the newest revision without losing them."""
+    from alembic import command
+
+    from records._db import _alembic_config
+
+    command.upgrade(_alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO documents (title, doc_type, confidentiality, status, language, warnings,"
+                          " created_at, updated_at) VALUES ('旧合同', 'contract', 'internal', 'indexed', 'zh', '[]',"
+                          " '2024-01-01', '2024-01-01')"))
+    assert not is_migrated(engine)
+    migrate(engine)
+    assert is_migrated(engine)
+    with Session(engine) as session:
+        doc = session.query(Document).one()
+        assert doc.title == "旧合同" and doc.doc_type_reason is None

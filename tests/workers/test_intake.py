@@ -23,7 +23,7 @@ def test_a_born_digital_pdf_is_stored_indexed_and_searchable(dossier, admin):
     shown = dossier.show(doc_id, admin)
     assert shown["status"] == "indexed"
     assert shown["filename"] == CONTRACT.name
-    assert shown["doc_type"] == "contract"
+    assert shown["doc_type"] == "contract" and "合同" in shown["doc_type_reason"]
     assert len(shown["pages"]) >= 2 and all(p["text"] for p in shown["pages"])
     assert dossier.open_original(doc_id, admin)[2] == CONTRACT.read_bytes()
     hits = dossier.search(SearchRequest(query="宸宇"), admin)["hits"]
@@ -107,6 +107,7 @@ def test_customer_type_and_tags_from_options_are_stored_and_filterable(dossier, 
     doc_id = summary["documents"][0]["id"]
     shown = dossier.show(doc_id, admin)
     assert shown["customer"] == "宸宇集团" and shown["tags"] == ["重点"] and shown["doc_type"] == "contract"
+    assert shown["doc_type_reason"] == "导入时指定 / given at intake"
     result = dossier.search(SearchRequest(query="合同", customers=("宸宇",), tags=("重点",)), admin)
     assert [h["id"] for h in result["hits"]] == [doc_id]
     assert result["hits"][0]["customer"] == "宸宇集团"

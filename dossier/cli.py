@@ -271,6 +271,33 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("doc_ids", nargs=-1, type=int)
+@click.option("--engine", type=click.Choice(["auto", "rapidocr", "tesseract"]), default=None,
+              help="OCR engine (default: DOSSIER_OCR_ENGINE).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many documents.")
+@click.option("--workers", type=int, default=None, help="Parallel OCR processes (default: one per core).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def ocr(
+    ctx: click.Context, doc_ids: tuple[int, ...], engine: str | None, limit: int | None,
+    workers: int | None, as_json: bool,
+) -> None:
+    """OCR the pages awaiting OCR (all documents, or DOC_IDS), then make them searchable."""
+    dossier = _open(ctx)
+    summary = dossier.ocr(doc_ids or None, limit=limit, engine=engine, workers=workers)
+    if as_json:
+        _echo_json(summary)
+        return
+    click.echo(
+        f"OCR：{summary['documents']} 篇文档 / documents, {summary['pages']} 页 / pages, "
+        f"{summary['pages_per_s']} 页/s, 失败 failed: {len(summary['failed'])}"
+    )
+    for failure in summary["failed"]:
+        where = f" 第 {failure['page']} 页" if failure["page"] else ""
+        click.echo(f"  ✗ [{failure['id']}]{where}: {failure['error']}")
+
+
+@cli.command()
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
     """Rebuild the search index from the records (the index is derived data)."""

@@ -212,6 +212,24 @@ class Dossier:
                 select(records.Version.document_id).where(records.Version.sha256 == digest).limit(1)
             ).first()
 
+    def ocr(
+        self,
+        ids: Iterable[int] | None = None,
+        *,
+        limit: int | None = None,
+        engine: str | None = None,
+        workers: int | None = None,
+    ) -> dict[str, Any]:
+        """OCR pages awaiting OCR (all, or of the given documents); returns the ``ocr --json`` summary."""
+        from workers.ocr import OcrRunner
+
+        runner = OcrRunner(
+            self.sessions, self.blobs, self.backend, self.limits,
+            engine=engine or self.settings.get("DOSSIER_OCR_ENGINE"),
+            workers=workers or self.settings.workers,
+        )
+        return runner.run(None if ids is None else list(ids), limit).as_json()
+
     def reindex(self, ids: Iterable[int] | None = None, *, batch: int = 200) -> int:
         """Rebuild index entries from the records: the given documents, or (None) the whole index.
 

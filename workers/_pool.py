@@ -12,7 +12,7 @@ import contextlib
 import multiprocessing as mp
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -21,6 +21,9 @@ from ingest import ChildFile, IngestError, Limits, ParsedDocument
 
 #: Extra seconds granted past the soft limit (SIGALRM inside the child) before a hard kill.
 KILL_GRACE_S = 5.0
+
+
+Runner = Callable[[Any, Limits], Any]
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,8 @@ def _warm_up() -> None:
         ingest.parse_bytes("预热 warm-up".encode(), "warm-up.txt")
 
 
-def _child_main(conn: Connection, limits: Limits) -> None:
-    _warm_up()
+def _child_main(conn: Connection, limits: Limits, runner: Runner, warm_up: Callable[[], None]) -> None:
+    warm_up()
     conn.send("ready")
     while True:
         try:
@@ -121,7 +124,7 @@ def _child_main(conn: Connection, limits: Limits) -> None:
             return
         if task is None:
             return
-        conn.send(run_task(task, limits))
+        conn.send(runner(task, limits))
 
 
 @dataclass
@@ -136,11 +139,24 @@ class _Worker:
 
 
 class ParsePool:
-    """``size`` parser processes; :meth:`imap` yields outcomes as they finish (any order)."""
+    """``size`` child processes; :meth:`imap` yields outcomes as they finish (any order).
 
-    def __init__(self, size: int, limits: Limits) -> None:
+    By default the children parse files (:func:`run_task`); another module-level ``runner``
+    (with its ``warm_up``) makes the same pool run other slow, untrusted work such as OCR.
+    A task may carry ``timeout_s``; otherwise the file parse limit applies.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        limits: Limits,
+        runner: Runner | None = None,
+        warm_up: Callable[[], None] | None = None,
+    ) -> None:
         self.size = max(1, size)
         self.limits = limits
+        self._runner = runner or run_task
+        self._warm = warm_up or _warm_up
         self._ctx = mp.get_context("fork")
         self._workers: list[_Worker] = []
 
@@ -153,7 +169,9 @@ class ParsePool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_child_main, args=(child, self.limits), daemon=True)
+        proc = self._ctx.Process(
+            target=_child_main, args=(child, self.limits, self._runner, self._warm), daemon=True
+        )
         proc.start()
         child.close()
         return _Worker(proc, parent)
@@ -180,13 +198,12 @@ class ParsePool:
     def imap(self, tasks: Iterable[ParseTask]) -> Iterator[ParseOutcome]:
         """Parse every task; yield each outcome once, whatever happens to the processes."""
         pending = deque(tasks)
-        hard_limit = self.limits.parse_timeout_s + KILL_GRACE_S
         while pending or any(w.task is not None for w in self._workers):
             for w in self._workers:
                 if w.ready and w.task is None and pending:
                     w.task = pending.popleft()
                     w.started = time.monotonic()
-                    w.deadline = w.started + hard_limit
+                    w.deadline = w.started + self._limit(w.task) + KILL_GRACE_S
                     w.conn.send(w.task)
             busy_deadlines = [w.deadline for w in self._workers if w.task is not None]
             timeout = max(0.0, min(busy_deadlines) - time.monotonic()) if busy_deadlines else 1.0
@@ -210,8 +227,12 @@ class ParsePool:
                 if w.task is not None and now > w.deadline:
                     task = w.task
                     self._replace(w)
+                    limit = self._limit(task)
                     yield ParseOutcome(
                         task,
-                        error=f"解析超时（超过 {self.limits.parse_timeout_s:g} 秒）/ parsing took longer than {self.limits.parse_timeout_s:g} s",
+                        error=f"解析超时（超过 {limit:g} 秒）/ parsing took longer than {limit:g} s",
                         seconds=now - w.started,
                     )
+
+    def _limit(self, task: Any) -> float:
+        return float(getattr(task, "timeout_s", None) or self.limits.parse_timeout_s)

@@ -1,0 +1,193 @@
+"""OCR of stored pages that await it: read the original, recognise those pages, store, reindex.
+
+Runs in the parser process pool (OCR engines are C/ONNX code on untrusted images: a hang or
+crash costs one document's pages, which stay ``needs_ocr`` with the reason as a warning).
+A page that fails keeps waiting; the document is ``indexed`` once no page waits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+import ingest
+from index import SearchBackend
+from records import BlobStore, Document, Page
+from workers._pool import ParsePool
+
+#: Seconds one page may take before it fails (the whole task gets this per page).
+PAGE_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class OcrTask:
+    """OCR these pages of one document's original."""
+
+    key: int  # document id
+    filename: str
+    data: bytes
+    pages: tuple[int, ...]
+    engine: str
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class OcrOutcome:
+    """What the OCR child sends back."""
+
+    task: OcrTask
+    pages: tuple[ingest.OcrPage, ...] = ()
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def run_ocr(task: OcrTask, limits: ingest.Limits) -> OcrOutcome:
+    """Child-process entry: OCR one document's pages; never raises."""
+    started = time.monotonic()
+    try:
+        pages = ingest.ocr_pages(
+            task.data, task.filename, pages=task.pages, engine=task.engine, limits=limits,
+            page_timeout_s=task.timeout_s / max(1, len(task.pages)),
+        )
+        return OcrOutcome(task, tuple(pages), seconds=time.monotonic() - started)
+    except ingest.IngestError as exc:
+        return OcrOutcome(task, error=exc.message, seconds=time.monotonic() - started)
+    except Exception as exc:  # job boundary: an engine bug costs this document, not the run
+        return OcrOutcome(task, error=f"OCR 失败（{type(exc).__name__}）/ OCR failed", seconds=time.monotonic() - started)
+
+
+def _warm_up_ocr(engine: str) -> None:
+    ingest.resolve_engine(engine)  # load the models before the first deadline starts
+
+
+@dataclass
+class OcrSummary:
+    """What an OCR run did; :meth:`as_json` is ``dossier ocr --json``."""
+
+    documents: int = 0
+    pages: int = 0
+    failed: list[dict[str, object]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, object]:
+        """Counts, failures with reasons, pages per second."""
+        return {
+            "documents": self.documents,
+            "pages": self.pages,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 1),
+            "pages_per_s": round(self.pages / self.seconds, 2) if self.seconds else 0.0,
+        }
+
+
+class OcrRunner:
+    """OCRs every page awaiting OCR (or those of given documents) with a pool of processes."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        blobs: BlobStore,
+        backend: SearchBackend,
+        limits: ingest.Limits,
+        engine: str = "auto",
+        workers: int = 1,
+    ) -> None:
+        self.sessions = sessions
+        self.blobs = blobs
+        self.backend = backend
+        self.limits = limits
+        self.engine = engine
+        self.workers = workers
+
+    def pending(self, ids: Sequence[int] | None = None, limit: int | None = None) -> list[int]:
+        """Ids of documents with pages awaiting OCR, oldest first."""
+        with self.sessions() as session:
+            query = (
+                select(Document.id)
+                .join(Page)
+                .where(Page.needs_ocr.is_(True), Document.status != "failed")
+                .group_by(Document.id)
+                .order_by(Document.id)
+            )
+            if ids is not None:
+                query = query.where(Document.id.in_(list(ids)))
+            if limit is not None:
+                query = query.limit(limit)
+            return list(session.scalars(query))
+
+    def _task(self, doc_id: int) -> OcrTask | None:
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id, options=[selectinload(Document.pages)])
+            if doc is None or doc.current is None:
+                return None
+            numbers = tuple(p.number for p in doc.pages if p.needs_ocr)
+            version = doc.current
+            return OcrTask(
+                key=doc_id, filename=version.filename, data=self.blobs.get(version.sha256),
+                pages=numbers, engine=self.engine, timeout_s=PAGE_TIMEOUT_S * max(1, len(numbers)),
+            )
+
+    def run(self, ids: Sequence[int] | None = None, limit: int | None = None) -> OcrSummary:
+        """OCR the pending pages; store each document's pages and reindex it in one transaction."""
+        ingest.resolve_engine(self.engine)  # fail fast, with the engine's message, before forking
+        started = time.monotonic()
+        summary = OcrSummary()
+        tasks = [t for t in (self._task(i) for i in self.pending(ids, limit)) if t is not None and t.pages]
+        if tasks:
+            engine = self.engine
+            with ParsePool(
+                min(self.workers, len(tasks)), self.limits, runner=run_ocr,
+                warm_up=lambda: _warm_up_ocr(engine),
+            ) as pool:
+                for outcome in pool.imap(tasks):
+                    self._store(outcome, summary)
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _store(self, outcome: OcrOutcome, summary: OcrSummary) -> None:
+        from workers.intake import Intake
+
+        doc_id = outcome.task.key
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id, options=[selectinload(Document.pages)])
+            if doc is None:
+                return
+            warnings = [w for w in (doc.warnings or []) if "OCR" not in w]  # re-stated below
+            if outcome.error is not None:
+                warnings.append(f"OCR 失败 / OCR failed: {outcome.error}")
+                summary.failed.append({"id": doc_id, "page": None, "error": outcome.error})
+            by_number = {p.number: p for p in doc.pages}
+            for result in getattr(outcome, "pages", ()):
+                page = by_number.get(result.number)
+                if page is None:
+                    continue
+                if result.error is not None:
+                    warnings.append(f"OCR 第 {result.number} 页失败 / page {result.number}: {result.error}")
+                    summary.failed.append({"id": doc_id, "page": result.number, "error": result.error})
+                    continue
+                page.text = result.text
+                page.needs_ocr = False
+                page.ocr = True
+                page.confidence = result.confidence
+                page.engine = result.engine
+                page.rotation = result.rotation
+                summary.pages += 1
+            waiting = sum(1 for p in doc.pages if p.needs_ocr)
+            if waiting:
+                warnings.append(f"{waiting} 页等待 OCR / {waiting} pages await OCR")
+            doc.warnings = warnings
+            if doc.status != "failed":
+                doc.status = "awaiting_ocr" if waiting else "indexed"
+            session.flush()
+            touched = [doc]
+            if doc.relation == "attachment" and doc.parent_id is not None:
+                parent = session.get(Document, doc.parent_id)
+                if parent is not None:  # an e-mail is found by its attachments' text too
+                    touched.append(parent)
+            self.backend.index([Intake.index_document(d) for d in touched], connection=session.connection())
+            session.commit()
+            summary.documents += 1

@@ -182,8 +182,8 @@ def _search_request(
     )
 
 
-@cli.command()
-@click.argument("query")
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True)
 @click.option("--customer", multiple=True, help="Only documents of this customer.")
 @click.option("--type", "doc_type", multiple=True, help="Only this document type.")
 @click.option("--tag", multiple=True, help="Only documents with this tag.")
@@ -197,7 +197,7 @@ def _search_request(
 @click.pass_context
 def search(
     ctx: click.Context,
-    query: str,
+    query: tuple[str, ...],
     customer: tuple[str, ...],
     doc_type: tuple[str, ...],
     tag: tuple[str, ...],
@@ -209,11 +209,14 @@ def search(
     as_user: str | None,
     as_json: bool,
 ) -> None:
-    """Search: words are ANDed, "exact phrase", -exclude, OR, customer:/type:/tag:."""
+    """Search: words are ANDed, "exact phrase", -exclude, OR, customer:/type:/tag:.
+
+    The words may be given as one quoted argument or as several (`dossier search 报价 -草稿`).
+    """
     import re
 
     dossier = _open(ctx)
-    request = _search_request(query, customer, doc_type, tag, date_from, date_to, limit, offset, sort)
+    request = _search_request(" ".join(query), customer, doc_type, tag, date_from, date_to, limit, offset, sort)
     result = dossier.search(request, _principal(dossier, as_user))
     if as_json:
         for hit in result["hits"]:

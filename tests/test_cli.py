@@ -83,3 +83,15 @@ def test_human_output_shows_hits_and_failures(tmp_path):
     assert "失败 failed: 1" in out.output and "empty.pdf" in out.output
     found = _run(tmp_path, "search", "报价")
     assert found.output.startswith("共 1 条结果")
+
+
+def test_search_words_may_be_separate_arguments_including_exclusions(tmp_path):
+    """`dossier search 报价 -草稿` works like `dossier search "报价 -草稿"`: words ANDed, -word excluded."""
+    _run(tmp_path, "init")
+    quotes = sorted((DEV / "quotes").glob("*.docx"))[:2]
+    _run(tmp_path, "ingest", *map(str, quotes))
+    together = json.loads(_run(tmp_path, "search", "报价 合计", "--json").output)
+    apart = json.loads(_run(tmp_path, "search", "报价", "合计", "--json").output)
+    assert together["total"] == apart["total"] == 2
+    excluded = json.loads(_run(tmp_path, "search", "报价", "-合计", "--json").output)
+    assert excluded["total"] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import Any
 
 from ingest._errors import BrokenFile, LimitExceeded, UnsupportedFile
 from ingest._model import Page
@@ -21,6 +22,34 @@ def _too_many_pixels(w: int, h: int, limit: int) -> LimitExceeded:
     )
 
 
+def open_image(data: bytes, max_pixels: int, fmt: str = "") -> Any:
+    """Open an image lazily (header only), refusing decompression bombs before decoding."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise LimitExceeded(f"图片像素过多（上限 {max_pixels:,} 像素）/ image has too many pixels") from None
+    except Exception:  # PIL raises many types for damaged headers
+        zh = f"图片已损坏或无法识别（{fmt}）" if fmt else "图片已损坏或无法识别"
+        en = f"damaged or unreadable {fmt} image" if fmt else "damaged or unreadable image"
+        raise BrokenFile(f"{zh} / {en}") from None
+
+
+def check_frame(img: Any, index: int, max_pixels: int) -> tuple[int, int]:
+    """Seek to frame ``index`` (0-based) and check its header size against the limit; (w, h)."""
+    if index:
+        img.seek(index)
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        raise BrokenFile("图片尺寸无效 / image has invalid dimensions")
+    if w * h > max_pixels:
+        raise _too_many_pixels(w, h, max_pixels)
+    return w, h
+
+
 class ImageExtractor:
     """PNG, JPEG, TIFF (multi-page), BMP, WebP, GIF."""
 
@@ -29,30 +58,13 @@ class ImageExtractor:
 
     def parse(self, data: bytes, ctx: ParseContext) -> Extraction:
         """One empty page per frame awaiting OCR; dimensions checked from the header only."""
-        from PIL import Image, UnidentifiedImageError
-
         limit = ctx.limits.max_pixels
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(io.BytesIO(data))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise LimitExceeded(f"图片像素过多（上限 {limit:,} 像素）/ image has too many pixels") from None
-        except UnidentifiedImageError:
-            raise BrokenFile(f"图片已损坏或无法识别（{ctx.format}）/ damaged or unreadable {ctx.format} image") from None
-        with img:
+        with open_image(data, limit, ctx.format) as img:
             frames = getattr(img, "n_frames", 1) if ctx.format == "tiff" else 1
             if frames > ctx.limits.max_pages:
                 raise LimitExceeded(f"TIFF 页数过多（{frames}）/ TIFF has too many pages ({frames})")
-            for i in range(frames):
-                if i:
-                    img.seek(i)
-                w, h = img.size
-                if w <= 0 or h <= 0:
-                    raise BrokenFile("图片尺寸无效 / image has invalid dimensions")
-                if w * h > limit:
-                    raise _too_many_pixels(w, h, limit)
-            w, h = img.size if frames == 1 else (img.size[0], img.size[1])
+            sizes = [check_frame(img, i, limit) for i in range(frames)]
+        w, h = sizes[0]
         pages = [Page(number=i + 1, text="", needs_ocr=True) for i in range(frames)]
         return Extraction(pages=pages, metadata={"frames": str(frames), "pixels": f"{w}x{h}"})
 

@@ -145,7 +145,8 @@ def _page_images(
     data: bytes, filename: str, pages: Sequence[int] | None, limits: Limits, dpi: int
 ) -> Iterator[tuple[int, Image.Image | Exception]]:
     """Selected pages as ``(number, image or error)``, decoded one at a time as the caller asks."""
-    from ingest._ocr_prep import frame_count, load_frame, open_image, render_pdf_pages
+    from ingest._image import open_image
+    from ingest._ocr_prep import frame_count, load_frame, render_pdf_pages
 
     detected = detect(data, filename)
     if detected.format == "pdf":

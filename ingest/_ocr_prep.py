@@ -8,7 +8,6 @@ reading with the better score wins (a page upside down reads as low-confidence g
 
 from __future__ import annotations
 
-import io
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ingest._errors import BrokenFile, LimitExceeded
+from ingest._image import _too_many_pixels, check_frame
 
 _CJK = (
     r"\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u31c0-\u31ef\u3200-\u32ff"
@@ -45,25 +45,6 @@ def count_cjk(text: str) -> int:
     return len(_CJK_CHAR.findall(text))
 
 
-def _too_many_pixels(w: int, h: int, limit: int) -> LimitExceeded:
-    return LimitExceeded(
-        f"图片像素过多（{w}×{h}，上限 {limit:,} 像素）/ image too large ({w}x{h}, limit {limit:,} pixels)"
-    )
-
-
-def open_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Open an image lazily (header only), refusing decompression bombs before decoding."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise LimitExceeded(f"图片像素过多（上限 {max_pixels:,} 像素）/ image has too many pixels") from None
-    except Exception as exc:  # PIL raises many types for damaged headers
-        raise BrokenFile(f"图片已损坏或无法识别 / damaged or unreadable image: {exc}") from None
-    return img
-
-
 def frame_count(img: Image.Image) -> int:
     """Frames in a (multi-page) image; 1 for single-frame formats."""
     return int(getattr(img, "n_frames", 1) or 1)
@@ -71,13 +52,7 @@ def frame_count(img: Image.Image) -> int:
 
 def load_frame(img: Image.Image, index: int, max_pixels: int) -> Image.Image:
     """Decode frame ``index`` (0-based) as RGB after checking its header size against the limit."""
-    if index:
-        img.seek(index)
-    w, h = img.size
-    if w <= 0 or h <= 0:
-        raise BrokenFile("图片尺寸无效 / image has invalid dimensions")
-    if w * h > max_pixels:
-        raise _too_many_pixels(w, h, max_pixels)
+    check_frame(img, index, max_pixels)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         frame = ImageOps.exif_transpose(img) if index == 0 else img.copy()

@@ -143,7 +143,8 @@ class ParsePool:
 
     By default the children parse files (:func:`run_task`); another module-level ``runner``
     (with its ``warm_up``) makes the same pool run other slow, untrusted work such as OCR.
-    A task may carry ``timeout_s``; otherwise the file parse limit applies.
+    A task may carry ``timeout_s`` (otherwise the file parse limit applies) and ``work``, the
+    (中文, English) name of what it does, for the timeout message.
     """
 
     def __init__(
@@ -228,9 +229,10 @@ class ParsePool:
                     task = w.task
                     self._replace(w)
                     limit = self._limit(task)
+                    zh, en = getattr(task, "work", ("解析", "parsing"))
                     yield ParseOutcome(
                         task,
-                        error=f"解析超时（超过 {limit:g} 秒）/ parsing took longer than {limit:g} s",
+                        error=f"{zh}超时（超过 {limit:g} 秒）/ {en} took longer than {limit:g} s",
                         seconds=now - w.started,
                     )
 

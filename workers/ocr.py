@@ -33,6 +33,7 @@ class OcrTask:
     pages: tuple[int, ...]
     engine: str
     timeout_s: float
+    work: tuple[str, str] = ("OCR 识别", "OCR")
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class OcrRunner:
                 warnings.append(f"OCR 失败 / OCR failed: {outcome.error}")
                 summary.failed.append({"id": doc_id, "page": None, "error": outcome.error})
             by_number = {p.number: p for p in doc.pages}
+            # A crash or hard timeout comes back from the pool as a ParseOutcome: no pages, an error.
             for result in getattr(outcome, "pages", ()):
                 page = by_number.get(result.number)
                 if page is None:

@@ -50,3 +50,26 @@ def test_an_unknown_engine_is_refused_before_any_work(dossier):
     dossier.ingest_paths([INVOICE_SCAN])
     with pytest.raises(ingest.OcrUnavailable, match="rapidocr"):
         dossier.ocr(engine="abbyy")
+
+
+def test_an_ocr_process_that_hangs_is_killed_and_the_pages_keep_waiting(dossier, admin, monkeypatch):
+    """A hung OCR engine is killed at the deadline; the reason names OCR, the pages still await OCR."""
+    import signal
+    import time
+
+    doc_id = dossier.ingest_paths([INVOICE_SCAN])["documents"][0]["id"]
+
+    def hang(*_args, **_kw):
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # as C code deaf to the soft alarm would be
+        time.sleep(600)
+
+    monkeypatch.setattr(ingest, "ocr_pages", hang)
+    monkeypatch.setattr("workers.ocr.PAGE_TIMEOUT_S", 1.0)
+    monkeypatch.setattr("workers._pool.KILL_GRACE_S", 0.5)
+    summary = dossier.ocr(workers=1)
+    assert summary["failed"] == [
+        {"id": doc_id, "page": None, "error": "OCR 识别超时（超过 1 秒）/ OCR took longer than 1 s"}
+    ]
+    shown = dossier.show(doc_id, admin)
+    assert shown["status"] == "awaiting_ocr" and shown["pages"][0]["needs_ocr"]
+    assert any("OCR took longer" in w for w in shown["warnings"])

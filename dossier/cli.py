@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from typing import Any
 
 import click
@@ -67,46 +68,81 @@ def init(ctx: click.Context) -> None:
         click.echo("管理员 admin 已存在 / admin user exists.")
 
 
-class _Progress:
-    """A progress bar on a terminal (stderr); silent otherwise."""
+class BatchProgress:
+    """A live progress bar for a batch (files, pages, pages/s, ETA, failures) on a terminal's stderr.
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.enabled = enabled and total > 0
+    It polls the records in a thread, so it shows the same numbers whether the batch is
+    processed here or by workers elsewhere.  Silent when stderr is not a terminal.
+    """
+
+    def __init__(self, dossier: Any, enabled: bool, label: str = "导入 ingest") -> None:
+        self.dossier = dossier
+        self.enabled = enabled
+        self.label = label
+        self._batch: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self._bar: Any = None
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
 
-            self._bar = Progress(
-                TextColumn("[bold]导入 ingest"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TextColumn("失败 failed: {task.fields[failed]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-            self._task = self._bar.add_task("ingest", total=total, rate="", failed=0)
-            self._bar.start()
+    def start(self, batch_id: int) -> None:
+        """Begin showing ``batch_id``."""
+        self._batch = batch_id
+        if not self.enabled:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    def __call__(self, label: str, summary: Any) -> None:
-        if self._bar is not None:
-            task = self._bar.tasks[0]
-            elapsed = max(task.elapsed or 0.0, 1e-6)
-            rate = f"{(task.completed + 1) / elapsed:.1f} 文件/s, {summary.pages / elapsed:.1f} 页/s"
-            self._bar.update(self._task, advance=1, rate=rate, failed=len(summary.failed))
+        self._bar = Progress(
+            TextColumn(f"[bold]{self.label}"),
+            BarColumn(),
+            TextColumn("{task.fields[line]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task = self._bar.add_task(self.label, total=None, line="")
+        self._bar.start()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.show()
+            self._stop.wait(0.5)
+
+    def show(self, report: dict[str, Any] | None = None) -> None:
+        """Redraw from a report (or a fresh one)."""
+        if self._bar is None or self._batch is None:
+            return
+        try:
+            report = report or self.dossier.batch_report(self._batch)
+        except Exception:  # a busy database must not kill the bar
+            return
+        self._bar.update(self._task, total=max(1, report["files"]["total"]),
+                         completed=report["files"]["total"] - report["files"]["queued"] - report["files"]["processing"],
+                         line=progress_line(report))
 
     def close(self) -> None:
+        """Stop polling and leave the last state on screen."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        self.show()
         if self._bar is not None:
             self._bar.stop()
+
+
+def progress_line(report: dict[str, Any]) -> str:
+    """One line: files done/total, pages done/total, pages/s, ETA, failures."""
+    files, pages = report["files"], report["pages"]
+    done_files = files["done"] + files["duplicate"] + files["failed"]
+    eta = report.get("eta_s")
+    eta_text = f"  剩余 ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta else ""
+    failed = files["failed"] + pages["failed"]
+    return (
+        f"文件 files {done_files}/{files['total']}  页 pages {pages['done']}/{pages['total']}"
+        f"  {report['pages_per_s']:.2f} 页/s{eta_text}  失败 failed {failed}"
+    )
 
 
 @cli.command()
@@ -114,9 +150,9 @@ class _Progress:
 @click.option("--customer", help="Customer name for every file (客户).")
 @click.option("--type", "doc_type", help="Document type for every file (类型), e.g. contract / 合同.")
 @click.option("--tag", "tags", multiple=True, help="Tag for every file (标签); repeatable.")
-@click.option("--wait", is_flag=True, help="Return when everything is processed and print a summary.")
+@click.option("--wait", is_flag=True, help="Return when everything is processed (OCR included) and print a summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--workers", type=int, default=None, help="Parallel parser processes (default: one per core).")
+@click.option("--workers", type=int, default=None, help="Worker processes to start when none runs (default: one per core).")
 @click.pass_context
 def ingest(
     ctx: click.Context,
@@ -130,27 +166,35 @@ def ingest(
 ) -> None:
     """Ingest files and folders (recursively).
 
-    Parsing runs in parallel processes on this machine and the command returns when every
-    file is stored, so it always waits (the queue-backed mode arrives with the workers).
+    Each file is stored and queued for the workers (``dossier worker`` or ``dossier serve``);
+    with --wait the command shows progress and returns when every file and page is done,
+    starting workers itself when none runs.  When Redis cannot be reached the files are
+    processed in this command instead.
     """
     from workers.intake import collect_files
 
     dossier = _open(ctx)
     sources = collect_files(paths)
-    progress = _Progress(len(sources), enabled=sys.stderr.isatty())
+    progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
     try:
         summary = dossier.ingest_sources(
-            sources, customer=customer, doc_type=doc_type, tags=tags, progress=progress, workers=workers
+            sources, customer=customer, doc_type=doc_type, tags=tags, workers=workers, wait=wait,
+            on_batch=progress.start,
         )
     finally:
         progress.close()
     if as_json:
         _echo_json(summary)
         return
+    if summary["mode"] == "inline":
+        click.echo("Redis 不可用：已在本进程内处理 / Redis unreachable: processed in this command", err=True)
     click.echo(
-        f"导入 ingested: {summary['ingested']}  重复 duplicates: {summary['duplicates']}  "
-        f"等待 OCR awaiting OCR: {summary['awaiting_ocr']}  失败 failed: {len(summary['failed'])}"
+        f"批次 batch {summary['batch']}  导入 ingested: {summary['ingested']}  重复 duplicates: {summary['duplicates']}  "
+        f"排队 queued: {summary['queued']}  等待 OCR awaiting OCR: {summary['awaiting_ocr']}  "
+        f"失败 failed: {len(summary['failed'])}"
     )
+    if summary["queued"]:
+        click.echo(f"  进度 / progress: dossier status {summary['batch']}")
     for failure in summary["failed"]:
         click.echo(f"  ✗ {failure['file']}: {failure['error']}")
 
@@ -257,11 +301,24 @@ def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) ->
 
 
 @cli.command()
+@click.argument("batch_id", type=int, required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Counts of documents by status, pages awaiting OCR, recent batches."""
+def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
+    """Documents by status, the queue and recent batches; with BATCH_ID, that batch's progress and failures."""
     dossier = _open(ctx)
+    if batch_id is not None:
+        report = dossier.batch_status(batch_id)
+        if as_json:
+            _echo_json(report)
+            return
+        click.echo(f"批次 batch {report['id']} ({report['source']}, {report['created_at']})  状态 state: {report['state']}")
+        click.echo("  " + progress_line(report))
+        for failure in report["failures"]:
+            where = f" 第 {failure['page']} 页 / page {failure['page']}" if failure["page"] else ""
+            ref = f"[{failure['document_id']}] " if failure["document_id"] else ""
+            click.echo(f"  ✗ {ref}{failure['file']}{where}: {failure['error']}")
+        return
     info = dossier.status()
     if as_json:
         _echo_json(info)
@@ -269,8 +326,58 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({info['indexed']} 篇)")
     click.echo(f"文档 / documents: {info['documents']}  " + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items()))
     click.echo(f"等待 OCR 的页 / pages awaiting OCR: {info['pages_awaiting_ocr']}")
+    queue = info["queue"]
+    if queue["reachable"]:
+        click.echo(f"队列 / queue: {queue['jobs']} 个任务 jobs, {queue['workers']} 个工作进程 workers")
+    else:
+        click.echo(f"队列 / queue: {queue['error']}")
+    for batch in info["batches"]:
+        click.echo(f"  批次 batch {batch['id']} [{batch['state']}] " + progress_line(batch))
     for failure in info["recent_failures"]:
         click.echo(f"  ✗ [{failure['id']}] {failure['title']}: {failure['error']}")
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@click.option("--quiet", is_flag=True, help="No start-up message.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool, quiet: bool) -> None:
+    """Run one worker: parse, OCR and index queued files (start one per CPU core)."""
+    import logging
+
+    from workers.runner import run_worker, worker_name
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = ctx.obj["settings"]
+    _open(ctx)  # a clear message when the data home is not initialised
+    name = worker_name()
+    if not quiet:
+        click.echo(f"工作进程 {name} 已启动 / worker started (Ctrl+C 停止 / to stop)", err=True)
+    run_worker(settings, burst=burst, name=name)
+
+
+@cli.command()
+@click.argument("inbox", type=click.Path(file_okay=False))
+@click.option("--once", is_flag=True, help="Take what is there, wait until it is processed, settle it, exit.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between scans of the inbox.")
+@click.pass_context
+def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
+    """Watch an inbox folder: take new files once stable, queue them, move them to .done/ or .failed/.
+
+    Sub-folders give metadata: INBOX/<客户 customer>/<类型 type>/<标签 tag>/.../file.
+    """
+    from workers.inbox import Inbox
+
+    dossier = _open(ctx)
+    box = Inbox(dossier, inbox, settle_s=float(dossier.settings.get("DOSSIER_INBOX_SETTLE")))
+    if dossier.queue() is None:
+        click.echo("Redis 不可用：文件将在本进程内处理 / Redis unreachable: files are processed here", err=True)
+    if once:
+        report = box.run_once(progress=lambda line: click.echo("  " + line, err=True) if sys.stderr.isatty() else None)
+        _echo_json(report)
+        return
+    click.echo(f"监视收件箱 / watching {box.root}  (Ctrl+C 停止 / to stop)", err=True)
+    box.run_forever(interval, log=lambda line: click.echo(line, err=True))
 
 
 @cli.command()
@@ -312,16 +419,45 @@ def reindex(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--host", envvar="DOSSIER_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="DOSSIER_PORT", type=int, default=8000, show_default=True)
+@click.option("--workers", type=int, default=None, help="Worker processes beside the web server (default: one per core; 0: none).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the web UI (waitress)."""
+def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+    """Serve the web UI (waitress) and run the workers that process uploads and scans."""
     from waitress import serve as waitress_serve
 
     from webui import create_app
+    from workers.runner import WorkerProcesses
 
-    app = create_app(ctx.obj["settings"])
+    settings = ctx.obj["settings"]
+    dossier = _open(ctx)
+    app = create_app(settings)
+    count = settings.workers if workers is None else workers
+    helpers = None
+    if count > 0:
+        if dossier.queue() is None:
+            click.echo(
+                "警告：Redis 不可用，上传的文件会排队，直到 Redis 可用 / warning: Redis is unreachable; "
+                "uploads wait in the records until it is back (make run starts one)",
+                err=True,
+            )
+        else:
+            helpers = WorkerProcesses(settings, count)
+            click.echo(f"已启动 {count} 个工作进程 / started {count} workers", err=True)
     click.echo(f"Dossier 已启动 / running: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
-    waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
+    try:
+        waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
+    finally:
+        if helpers is not None:
+            helpers.stop()
+
+
+@cli.command("redis-up", hidden=True)
+@click.pass_context
+def redis_up(ctx: click.Context) -> None:
+    """Start a local redis-server in the data home when DOSSIER_REDIS_URL points here and nobody answers."""
+    from workers.local_redis import ensure_local_redis
+
+    click.echo(ensure_local_redis(ctx.obj["settings"]))
 
 
 @cli.group()

@@ -61,6 +61,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOSSIER_ZIP_MAX_TOTAL_MB", "500", "Most bytes one archive may expand to, in MB."),
     Setting("DOSSIER_ZIP_MAX_RATIO", "100", "Highest compression ratio allowed for an archive member."),
     Setting("DOSSIER_ZIP_MAX_DEPTH", "2", "Deepest nesting of archives (and e-mail attachments)."),
+    Setting(
+        "DOSSIER_SPLIT",
+        "qr,blank",
+        "Separator sheets that split a scanned stack into documents: qr, blank, both (qr,blank) or off.",
+    ),
+    Setting("DOSSIER_INBOX_SETTLE", "2", "Seconds an inbox file's size must stay unchanged before it is taken."),
     Setting("DOSSIER_LANGUAGE", "zh", "Default UI language: zh (简体中文) or en."),
 )
 
@@ -132,6 +138,26 @@ class Settings:
                 with os.fdopen(fd, "w", encoding="ascii") as fh:
                     fh.write(secrets.token_hex(32))
         return path.read_text(encoding="ascii").strip()
+
+    @property
+    def split_kinds(self) -> tuple[str, ...]:
+        """The separator kinds DOSSIER_SPLIT turns on (empty = never split)."""
+        raw = self.get("DOSSIER_SPLIT").replace(" ", "").lower()
+        if raw in ("", "off", "no", "none", "0", "false"):
+            return ()
+        kinds = tuple(dict.fromkeys(k for k in raw.split(",") if k))
+        unknown = [k for k in kinds if k not in ("qr", "blank")]
+        if unknown:
+            raise ConfigError(
+                f"DOSSIER_SPLIT 只能是 qr、blank、qr,blank 或 off，现在是 {raw!r} / DOSSIER_SPLIT must be qr, blank, qr,blank or off"
+            )
+        return kinds
+
+    def environ(self) -> dict[str, str]:
+        """These settings as environment variables, for child processes (workers) to load the same ones."""
+        values = {k: v for k, v in self.values.items() if k in _BY_NAME}
+        values["DOSSIER_HOME"] = str(self.home)
+        return values
 
     def with_overrides(self, **overrides: str) -> Settings:
         """Return a copy with some settings replaced (tests, CLI options)."""

@@ -11,10 +11,11 @@ import functools
 import os
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from redis import RedisError as QueueError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -22,11 +23,15 @@ import index
 import ingest
 import records
 from dossier.config import Settings, load_settings
-from dossier.errors import NotFound
+from dossier.errors import DossierError, NotFound
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
-from records import Customer, Document, IngestBatch, Page, User
-from workers.intake import Intake, IntakeOptions, ProgressFn, Source, collect_files
+from records import Customer, Document, IngestBatch, IngestJob, Page, User
+from workers.batches import batch_documents as _batch_document_ids
+from workers.batches import batch_report, batch_summary, close_batch
+from workers.intake import Intake, IntakeOptions, Source, collect_files
+from workers.ocr import PAGE_TIMEOUT_S
+from workers.queue import JobQueue, QueueUnavailable
 
 __all__ = ["DOC_TYPES", "Dossier", "doc_type_code"]
 
@@ -44,6 +49,8 @@ class Dossier:
         self.blobs = records.BlobStore(settings.blob_dir)
         self.backend = index.open_backend(self.engine, settings.get("DOSSIER_OPENSEARCH_URL"))
         self.limits = ingest.Limits.from_settings(settings)
+        self._queue: JobQueue | None = None
+        self._queue_retry_at = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -112,8 +119,6 @@ class Dossier:
     def set_password(self, username: str, password: str) -> None:
         """Give a user a new password (argon2-hashed); NotFound for an unknown user."""
         if len(password) < 8:
-            from dossier.errors import DossierError
-
             raise DossierError("密码至少 8 个字符 / the password needs at least 8 characters")
         with self.sessions() as session:
             user = session.scalars(select(User).where(User.username == username)).first()
@@ -138,7 +143,35 @@ class Dossier:
     # -- intake ------------------------------------------------------------------------------
 
     def _intake(self, workers: int | None = None) -> Intake:
-        return Intake(self.sessions, self.blobs, self.backend, self.limits, workers or self.settings.workers)
+        return Intake(
+            self.sessions, self.blobs, self.backend, self.limits, workers or self.settings.workers,
+            split=self.settings.split_kinds,
+        )
+
+    def queue(self) -> JobQueue | None:
+        """The job queue, or None while Redis cannot be reached (checked again after a few seconds)."""
+        now = time.monotonic()
+        if self._queue is not None:
+            return self._queue
+        if now < self._queue_retry_at:
+            return None
+        try:
+            self._queue = JobQueue.from_settings(self.settings)
+        except QueueUnavailable:
+            self._queue_retry_at = now + 10
+            return None
+        return self._queue
+
+    def _options(
+        self, customer: str | None, doc_type: str | None, tags: Sequence[str], uploaded_by: str, source: str
+    ) -> IntakeOptions:
+        if doc_type is not None and doc_type not in DOC_TYPES:
+            doc_type = doc_type_code(doc_type)
+        if customer:
+            index.add_user_words([customer])
+        return IntakeOptions(
+            customer=customer, doc_type=doc_type, tags=tuple(tags), uploaded_by=uploaded_by, source=source
+        )
 
     def ingest_paths(
         self,
@@ -148,14 +181,16 @@ class Dossier:
         doc_type: str | None = None,
         tags: Sequence[str] = (),
         uploaded_by: str = "system",
-        progress: ProgressFn | None = None,
         workers: int | None = None,
+        wait: bool = True,
+        ocr: bool = True,
+        on_batch: Callable[[int], None] | None = None,
+        progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Ingest files and folders (recursively); returns the ``--json`` summary."""
-        sources = collect_files(paths)
         return self.ingest_sources(
-            sources, customer=customer, doc_type=doc_type, tags=tags, uploaded_by=uploaded_by,
-            progress=progress, workers=workers, source="cli",
+            collect_files(paths), customer=customer, doc_type=doc_type, tags=tags, uploaded_by=uploaded_by,
+            workers=workers, wait=wait, ocr=ocr, on_batch=on_batch, progress=progress,
         )
 
     def ingest_sources(
@@ -166,20 +201,76 @@ class Dossier:
         doc_type: str | None = None,
         tags: Sequence[str] = (),
         uploaded_by: str = "system",
-        progress: ProgressFn | None = None,
         workers: int | None = None,
         source: str = "cli",
+        wait: bool = True,
+        ocr: bool = True,
+        on_batch: Callable[[int], None] | None = None,
+        progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Run the intake chain over prepared sources."""
-        if doc_type is not None and doc_type not in DOC_TYPES:
-            doc_type = doc_type_code(doc_type)
-        options = IntakeOptions(
-            customer=customer, doc_type=doc_type, tags=tuple(tags), uploaded_by=uploaded_by, source=source
-        )
-        if customer:
-            index.add_user_words([customer])
-        summary = self._intake(workers).run(sources, options, progress)
-        return summary.as_json()
+        """Take every source into the records and have it processed.
+
+        With Redis, each file becomes a queued job for the workers; ``wait`` then blocks
+        until the batch is done (starting temporary workers when none runs).  Without Redis
+        the batch is processed here, in a pool of ``workers`` processes (``ocr`` False
+        leaves image pages awaiting OCR).  ``on_batch`` learns the batch id as soon as it
+        exists; ``progress`` receives batch reports while waiting.
+        """
+        options = self._options(customer, doc_type, tags, uploaded_by, source)
+        intake = self._intake(workers)
+        batch_id = intake.new_batch(source, uploaded_by, total=len(sources))
+        if on_batch is not None:
+            on_batch(batch_id)
+        queue = self.queue()
+        if queue is None:
+            intake.run(sources, options, batch_id=batch_id, ocr_engine=self.settings.get("DOSSIER_OCR_ENGINE") if ocr else None)
+        else:
+            for src in sources:
+                taken = intake.take(src, options, batch_id)
+                if taken.status == "queued" and taken.document_id is not None:
+                    queue.enqueue_ingest(taken.document_id, self._ingest_timeout_s())
+            close_batch(self.sessions, batch_id)
+            if wait:
+                self.wait_for_batch(batch_id, workers=workers, progress=progress)
+        summary = batch_summary(self.sessions, batch_id)
+        summary["mode"] = "inline" if queue is None else "queue"
+        return summary
+
+    def _ingest_timeout_s(self) -> float:
+        return self.limits.parse_timeout_s + 120
+
+    def wait_for_batch(
+        self,
+        batch_id: int,
+        *,
+        workers: int | None = None,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+        poll_s: float = 0.5,
+    ) -> dict[str, Any]:
+        """Block until a batch is done; start ``workers`` temporary workers when none serves the queue."""
+        from workers.runner import WorkerProcesses
+
+        queue = self.queue()
+        if queue is None:
+            raise QueueUnavailable("Redis 不可用，无法等待队列 / Redis is unreachable: cannot wait for the queue")
+        helpers = None
+        if queue.live_workers() == 0:
+            helpers = WorkerProcesses(self.settings, workers or self.settings.workers)
+        try:
+            while True:
+                report = self.batch_report(batch_id)
+                if progress is not None:
+                    progress(report)
+                if report["state"] == "done":
+                    return report
+                if helpers is not None and helpers.alive() == 0:
+                    raise DossierError(
+                        "工作进程意外退出，请查看上面的错误并运行 dossier worker / the workers exited: see the errors above"
+                    )
+                time.sleep(poll_s)
+        finally:
+            if helpers is not None:
+                helpers.stop()
 
     def ingest_upload(
         self,
@@ -190,27 +281,114 @@ class Dossier:
         customer: str | None = None,
         doc_type: str | None = None,
         tags: Sequence[str] = (),
+        batch_id: int | None = None,
     ) -> dict[str, Any]:
-        """Ingest one uploaded file synchronously; returns ``{"id", "duplicate", "error"}``."""
-        safe_name = Path(filename.replace("\\", "/")).name or "upload"
-        summary = self.ingest_sources(
-            [Source(label=safe_name, filename=safe_name, data=data)],
-            customer=customer, doc_type=doc_type, tags=tags, uploaded_by=principal.username,
-            workers=1, source="upload",
-        )
-        if summary["failed"]:
-            failed_id = self._document_for_sha(records.sha256_bytes(data))
-            return {"id": failed_id, "duplicate": False, "error": summary["failed"][0]["error"]}
-        if summary["duplicates"]:
-            dup = summary["duplicate_of"][0]
-            return {"id": dup.get("id"), "duplicate": True, "error": None}
-        return {"id": summary["documents"][0]["id"], "duplicate": False, "error": None}
+        """Store one uploaded file and queue it; returns at once with ``{"id", "duplicate", "error", "batch", "status"}``.
 
-    def _document_for_sha(self, digest: str) -> int | None:
+        Without Redis the file stays queued in the records; a worker picks it up when it starts.
+        """
+        safe_name = Path(filename.replace("\\", "/")).name or "upload"
+        options = self._options(customer, doc_type, tags, principal.username, "upload")
+        intake = self._intake(1)
+        if batch_id is None:
+            batch_id = intake.new_batch("upload", principal.username)
+        taken = intake.take(Source(label=safe_name, filename=safe_name, data=data), options, batch_id)
+        close_batch(self.sessions, batch_id)
+        if taken.status == "queued" and taken.document_id is not None:
+            queue = self.queue()
+            if queue is not None:
+                queue.enqueue_ingest(taken.document_id, self._ingest_timeout_s())
+        return {
+            "id": taken.document_id,
+            "duplicate": taken.status == "duplicate",
+            "error": taken.error,
+            "batch": batch_id,
+            "status": taken.status,
+        }
+
+    def new_batch(self, source: str, created_by: str) -> int:
+        """An empty intake batch (one upload form submission, one inbox sweep)."""
+        return self._intake(1).new_batch(source, created_by)
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def _visible_batches(self, principal: Principal | None) -> Any:
+        query = select(IngestBatch)
+        if principal is not None and principal.role not in _READ_ALL_ROLES:
+            query = query.where(IngestBatch.created_by == principal.username)
+        return query
+
+    def batches(self, principal: Principal | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest batches with their progress; admins and managers see all, others their own."""
         with self.sessions() as session:
-            return session.scalars(
-                select(records.Version.document_id).where(records.Version.sha256 == digest).limit(1)
-            ).first()
+            found = session.scalars(self._visible_batches(principal).order_by(IngestBatch.id.desc()).limit(limit)).all()
+            reports = [batch_report(session, b) for b in found]
+            session.commit()
+            return reports
+
+    def batch_status(self, batch_id: int, principal: Principal | None = None) -> dict[str, Any]:
+        """One batch's progress, failures with reasons and items; NotFound when unknown or not the caller's."""
+        with self.sessions() as session:
+            batch = session.scalars(self._visible_batches(principal).where(IngestBatch.id == batch_id)).first()
+            if batch is None:
+                raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
+            report = batch_report(session, batch, details=True)
+            session.commit()
+            return report
+
+    def batch_report(self, batch_id: int) -> dict[str, Any]:
+        """A batch's progress without the item lists (for progress bars)."""
+        with self.sessions() as session:
+            batch = session.get(IngestBatch, batch_id)
+            if batch is None:
+                raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
+            report = batch_report(session, batch)
+            session.commit()
+            return report
+
+    def retry(self, batch_id: int, principal: Principal | None = None, document_ids: Sequence[int] | None = None) -> int:
+        """Queue the failed files and failed OCR pages of a batch again (or only of ``document_ids``).
+
+        Files refused before they were stored (too large, unreadable) have no original to
+        retry; they must be offered again.  Returns how many files and pages were queued.
+        """
+        self.batch_status(batch_id, principal)  # NotFound for a batch the caller may not see
+        wanted = None if document_ids is None else set(document_ids)
+        queue = self.queue()
+        again_docs: list[int] = []
+        again_pages: list[tuple[int, list[int]]] = []
+        with self.sessions() as session:
+            batch = session.get(IngestBatch, batch_id)
+            assert batch is not None
+            for job in session.scalars(
+                select(IngestJob).where(IngestJob.batch_id == batch_id, IngestJob.status == "failed")
+            ):
+                if job.document_id is None or (wanted is not None and job.document_id not in wanted):
+                    continue
+                doc = session.get(Document, job.document_id)
+                if doc is None or doc.status != "failed":
+                    continue
+                doc.status, doc.error, doc.claimed_by = "queued", None, None
+                job.status, job.error, job.finished_at = "queued", None, None
+                again_docs.append(doc.id)
+            doc_ids = [i for i in _batch_document_ids(session, batch_id) if wanted is None or i in wanted]
+            for doc_id in doc_ids:
+                pages = session.scalars(
+                    select(Page).where(Page.document_id == doc_id, Page.needs_ocr.is_(True), Page.ocr_error.is_not(None))
+                ).all()
+                if pages:
+                    for page in pages:
+                        page.ocr_error = None
+                    again_pages.append((doc_id, [p.number for p in pages]))
+            if again_docs or again_pages:
+                batch.status, batch.finished_at = "taken", None
+            session.commit()
+        if queue is not None:
+            for doc_id in again_docs:
+                queue.enqueue_ingest(doc_id, self._ingest_timeout_s())
+            for doc_id, numbers in again_pages:
+                queue.enqueue_ocr(doc_id, numbers, PAGE_TIMEOUT_S)
+        return len(again_docs) + sum(len(n) for _d, n in again_pages)
 
     def ocr(
         self,
@@ -395,31 +573,38 @@ class Dossier:
             )
             awaiting = session.scalar(select(func.count()).select_from(Page).where(Page.needs_ocr.is_(True)))
             batches = session.scalars(select(IngestBatch).order_by(IngestBatch.id.desc()).limit(5)).all()
+            batch_reports = [batch_report(session, b) for b in batches]
             failed = session.execute(
                 select(Document.id, Document.title, Document.error)
                 .where(Document.status == "failed")
                 .order_by(Document.id.desc())
                 .limit(20)
             ).all()
+            session.commit()
+        return {
+            "documents": sum(by_status.values()),
+            "by_status": by_status,
+            "pages_awaiting_ocr": awaiting or 0,
+            "indexed": self.backend.count(),
+            "index": self.backend.name,
+            "home": str(self.settings.home),
+            "queue": self._queue_status(),
+            "recent_failures": [{"id": i, "title": t, "error": e} for i, t, e in failed],
+            "batches": batch_reports,
+        }
+
+    def _queue_status(self) -> dict[str, Any]:
+        queue = self.queue()
+        if queue is None:
             return {
-                "documents": sum(by_status.values()),
-                "by_status": by_status,
-                "pages_awaiting_ocr": awaiting or 0,
-                "indexed": self.backend.count(),
-                "index": self.backend.name,
-                "home": str(self.settings.home),
-                "recent_failures": [{"id": i, "title": t, "error": e} for i, t, e in failed],
-                "batches": [
-                    {
-                        "id": b.id,
-                        "source": b.source,
-                        "status": b.status,
-                        "total": b.total,
-                        "created_at": b.created_at.isoformat(timespec="seconds"),
-                    }
-                    for b in batches
-                ],
+                "reachable": False, "jobs": 0, "workers": 0,
+                "error": f"Redis 不可用（{self.settings.get('DOSSIER_REDIS_URL')}）/ Redis unreachable",
             }
+        try:
+            return {"reachable": True, "jobs": queue.queue.count, "workers": queue.live_workers(), "error": None}
+        except QueueError as exc:
+            self._queue = None
+            return {"reachable": False, "jobs": 0, "workers": 0, "error": str(exc)}
 
 
 def doc_type_code(value: str) -> str:
@@ -428,8 +613,6 @@ def doc_type_code(value: str) -> str:
     for code, (zh, en) in DOC_TYPES.items():
         if lowered in (code, zh, en.lower()):
             return code
-    from dossier.errors import DossierError
-
     known = "、".join(f"{code}（{zh}）" for code, (zh, _en) in DOC_TYPES.items())
     raise DossierError(f"未知的文档类型 {value!r}；可用：{known} / unknown document type")
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,6 +106,8 @@ class Document(Base):
     confidentiality: Mapped[str] = mapped_column(String(16), default="internal")
     status: Mapped[str] = mapped_column(String(16), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
+    # The worker processing it now (status "processing"); a dead claimant's work is taken over.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(8), default="")
     doc_date: Mapped[str | None] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
@@ -163,6 +166,8 @@ class Page(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     engine: Mapped[str | None] = mapped_column(String(32))
     rotation: Mapped[int | None] = mapped_column(Integer)
+    # Why OCR of this page failed (it keeps needs_ocr); None while OCR is pending or done.
+    ocr_error: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship(back_populates="pages")
 
@@ -193,6 +198,7 @@ class IngestBatch(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    origin: Mapped[str | None] = mapped_column(String(4096))  # the inbox folder, for inbox batches
 
     jobs: Mapped[list[IngestJob]] = relationship(back_populates="batch", order_by="IngestJob.id")
 
@@ -206,8 +212,14 @@ class IngestJob(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(4096))
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | done | duplicate | failed
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL"), index=True
+    )
     error: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # Inbox files: where the file was taken from, and whether it has been moved to .done/.failed.
+    origin: Mapped[str | None] = mapped_column(String(4096))
+    settled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
 

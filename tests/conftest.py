@@ -28,13 +28,34 @@ def load_queries() -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One real redis-server for the whole test session (tests use their own queue names via fresh homes)."""
+    from tests._redis import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The URL of the session's Redis, flushed so every test starts with empty queues."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     """Settings for a private data home under tmp_path (no .env, no inherited DOSSIER_*)."""
     from dossier.config import load_settings
 
     return load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "2"},
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "2", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
         dotenv=tmp_path / "no.env",
     )
 

@@ -9,12 +9,14 @@ goes on.  A child that dies (segfault, OOM kill) costs only the file it was pars
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing as mp
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from ingest import ChildFile, IngestError, Limits, ParsedDocument
@@ -35,6 +37,7 @@ class ParseTask:
     path: str | None = None
     data: bytes | None = None
     depth: int = 0
+    split: tuple[str, ...] = ()  # separator kinds to split a multi-document scan at ("qr", "blank")
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,12 @@ def parse_tree(task: ParseTask, limits: Limits) -> ParsedTree:
     else:
         assert task.path is not None
         parsed = ingest.parse_file(task.path, filename=task.filename, limits=limits, depth=task.depth)
+    child_files = list(parsed.children)
+    if task.split and parsed.format in _SPLITTABLE and parsed.needs_ocr and len(parsed.pages) > 1:
+        parsed, parts = _split(task, parsed, limits)
+        child_files.extend(parts)
     children = []
-    for child in parsed.children:
+    for child in child_files:
         try:
             sub = parse_tree(
                 ParseTask(key=None, filename=child.filename, data=child.data, depth=task.depth + 1), limits
@@ -83,6 +90,29 @@ def parse_tree(task: ParseTask, limits: Limits) -> ParsedTree:
         except IngestError as exc:
             children.append(ChildOutcome(child, error=exc.message))
     return ParsedTree(parsed, tuple(children))
+
+
+#: Formats a multi-document scan comes in.
+_SPLITTABLE = ("pdf", "image")
+
+
+def _split(task: ParseTask, parsed: ParsedDocument, limits: Limits) -> tuple[ParsedDocument, list[ChildFile]]:
+    """Split a scanned stack at separator sheets: the parts become children, the stack keeps no pages."""
+    import ingest
+
+    data = task.data if task.data is not None else Path(task.path or "").read_bytes()
+    separators = ingest.find_separators(data, task.filename, kinds=task.split, limits=limits)
+    if not separators:
+        return parsed, []
+    parts = ingest.split_at(data, task.filename, separators)
+    if len(parts) < 2:  # a stack of one document: nothing to split
+        return parsed, []
+    note = (
+        f"已按分隔页拆分为 {len(parts)} 份文档（第 {', '.join(str(s.page) for s in separators)} 页为分隔页）"
+        f" / split into {len(parts)} documents at separator pages {', '.join(str(s.page) for s in separators)}"
+    )
+    stack = dataclasses.replace(parsed, pages=(), warnings=(*parsed.warnings, note))
+    return stack, [ChildFile(part.filename, part.data, "part") for part in parts]
 
 
 def run_task(task: ParseTask, limits: Limits) -> ParseOutcome:

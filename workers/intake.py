@@ -1,21 +1,25 @@
-"""The intake chain: preflight (limits, dedupe) -> parse (in a child process) -> store -> index.
+"""The intake chain: take (limits, dedupe, store the original, queue) -> parse (in a child process) -> store -> index.
 
 Every file ends in exactly one of: a new document (``indexed`` or ``awaiting_ocr``), a
 ``duplicate`` of a stored one, or ``failed`` with a one-line reason.  Failed files that
 could be read are still stored (their original kept, their document visible as failed);
 only files refused before reading (too large, unreadable) are not copied in.
+
+Taking and processing are separate steps so that a queue can sit between them: once a
+file is taken its original is safe in the blob store and a ``queued`` document row says
+what is left to do, whatever happens to the process that took it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
 from index import IndexDocument, SearchBackend
@@ -32,6 +36,7 @@ from records import (
     utcnow,
 )
 from workers._pool import ChildOutcome, ParsedTree, ParseOutcome, ParsePool, ParseTask
+from workers.batches import close_batch
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Source:
     filename: str
     path: Path | None = None
     data: bytes | None = None
+    origin: str | None = None  # inbox files: the path to settle (move to .done/.failed) when processed
 
 
 @dataclass(frozen=True)
@@ -53,35 +59,6 @@ class IntakeOptions:
     tags: tuple[str, ...] = ()
     uploaded_by: str = "system"
     source: str = "cli"
-
-
-@dataclass
-class IntakeSummary:
-    """What became of a batch; :meth:`as_json` is the `dossier ingest --json` contract."""
-
-    batch_id: int = 0
-    ingested: int = 0
-    duplicates: int = 0
-    awaiting_ocr: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
-    documents: list[dict[str, object]] = field(default_factory=list)
-    duplicate_of: list[dict[str, object]] = field(default_factory=list)
-    pages: int = 0
-
-    def as_json(self) -> dict[str, object]:
-        """The stable JSON shape of BRIEF §3 plus a few extra keys."""
-        return {
-            "ingested": self.ingested,
-            "duplicates": self.duplicates,
-            "failed": self.failed,
-            "documents": self.documents,
-            "awaiting_ocr": self.awaiting_ocr,
-            "batch": self.batch_id,
-            "duplicate_of": self.duplicate_of,
-        }
-
-
-ProgressFn = Callable[[str, "IntakeSummary"], None]
 
 
 #: File names that are operating-system or editor litter, never documents.
@@ -117,8 +94,37 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
     return sources
 
 
+#: The doc_type_reason of a type the uploader chose (kept when the file is parsed later).
+GIVEN_AT_INTAKE = "导入时指定 / given at intake"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What :meth:`Intake.take` made of a source: ``queued`` (stored, waiting to be parsed),
+    ``duplicate`` (its content is already stored) or ``failed`` (refused before reading)."""
+
+    label: str
+    status: str
+    document_id: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A parsed and stored document: its status and the pages (of it and its children) awaiting OCR."""
+
+    document_id: int
+    status: str
+    error: str | None = None
+    ocr: tuple[tuple[int, tuple[int, ...]], ...] = ()
+
+
 class Intake:
-    """Runs the intake chain for a batch of sources, storing into records and the index."""
+    """The intake chain over records, blobs and the index: take (store + queue), then process (parse + store).
+
+    :meth:`take` and :meth:`process` are what the queue's jobs call; :meth:`run` does a whole
+    batch in this process (no queue), with a pool of parser processes and inline OCR.
+    """
 
     def __init__(
         self,
@@ -127,14 +133,16 @@ class Intake:
         backend: SearchBackend,
         limits: ingest.Limits,
         workers: int = 1,
+        split: tuple[str, ...] = (),
     ) -> None:
         self.sessions = sessions
         self.blobs = blobs
         self.backend = backend
         self.limits = limits
         self.workers = workers
+        self.split = split
 
-    # -- preflight ---------------------------------------------------------------------------
+    # -- take: preflight, dedupe, store the original, queue -----------------------------------
 
     def _preflight(self, source: Source) -> tuple[str | None, str | None]:
         """Check the size limit and hash the file (streaming); return (sha256, error)."""
@@ -174,206 +182,263 @@ class Intake:
             select(Document).join(Version).where(Version.sha256 == digest).order_by(Document.id).limit(1)
         ).first()
 
-    # -- the batch ---------------------------------------------------------------------------
+    def new_batch(self, source: str, created_by: str, total: int = 0, origin: str | None = None) -> int:
+        """Create an (open) intake batch and return its id."""
+        with self.sessions() as session:
+            batch = IngestBatch(source=source, created_by=created_by, total=total, origin=origin)
+            session.add(batch)
+            session.commit()
+            return batch.id
+
+    def take(self, source: Source, options: IntakeOptions, batch_id: int) -> Taken:
+        """Store the original and a ``queued`` document for it (or report a duplicate/refusal).
+
+        Never raises for a bad file.  A file whose earlier intake failed is queued again into
+        the same document.  A source's ``origin`` marks an inbox file (settled once moved to .done/.failed).
+        """
+        origin = source.origin
+        digest, error = self._preflight(source)
+        if digest is None:
+            self._job(batch_id, source.label, "failed", None, error=error, origin=origin)
+            return Taken(source.label, "failed", error=error)
+        with self.sessions() as session:
+            existing = self._existing(session, digest)
+            if existing is not None and existing.status != "failed":
+                self._job(batch_id, source.label, "duplicate", existing.id, digest=digest, origin=origin, session=session)
+                session.commit()
+                return Taken(source.label, "duplicate", existing.id)
+            try:
+                data = self._read(source)
+            except OSError as exc:
+                reason = f"文件在导入过程中消失或无法读取 / file vanished: {exc.strerror or exc}"
+                self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
+                session.commit()
+                return Taken(source.label, "failed", error=reason)
+            self.blobs.put(data)
+            doc = existing
+            if doc is None:
+                doc = Document(title=PurePath(source.filename).stem[:500])
+                doc.versions.append(
+                    Version(
+                        number=1, sha256=digest, filename=source.filename, mime=_sniff_mime(data, source.filename),
+                        size=len(data), uploaded_by=options.uploaded_by,
+                    )
+                )
+                session.add(doc)
+            if options.customer:
+                doc.customer = _customer(session, options.customer)
+            if options.tags:
+                doc.tags = [_tag(session, t) for t in options.tags]
+            if options.doc_type:
+                doc.doc_type, doc.doc_type_reason = options.doc_type, GIVEN_AT_INTAKE
+            doc.status, doc.error, doc.claimed_by = "queued", None, None
+            session.flush()
+            self._job(batch_id, source.label, "queued", doc.id, digest=digest, origin=origin, session=session)
+            session.commit()
+            return Taken(source.label, "queued", doc.id)
+
+    def _job(
+        self,
+        batch_id: int,
+        label: str,
+        status: str,
+        document_id: int | None,
+        *,
+        error: str | None = None,
+        digest: str | None = None,
+        origin: str | None = None,
+        session: Session | None = None,
+    ) -> None:
+        job = IngestJob(
+            batch_id=batch_id, filename=label, status=status, document_id=document_id, error=error,
+            sha256=digest, origin=origin, settled=origin is None,
+            finished_at=None if status == "queued" else utcnow(),
+        )
+        if session is not None:
+            session.add(job)
+            return
+        with self.sessions() as own:
+            own.add(job)
+            own.commit()
+
+    # -- process: claim, parse, store ---------------------------------------------------------
+
+    def claim(self, doc_id: int, claimant: str, is_dead: Callable[[str], bool] | None = None) -> bool:
+        """Atomically mark a queued document as processed by ``claimant``.
+
+        A document already ``processing`` is taken over only when ``is_dead`` says its
+        claimant died (a killed worker).  False when someone else holds it or it is done.
+        """
+        with self.sessions() as session:
+            row = session.execute(
+                select(Document.status, Document.claimed_by).where(Document.id == doc_id)
+            ).first()
+            if row is None:
+                return False
+            status, holder = row
+            if status == "processing" and holder != claimant and not (holder is None or (is_dead and is_dead(holder))):
+                return False
+            if status not in ("queued", "processing"):
+                return False
+            won = session.execute(
+                update(Document)
+                .where(Document.id == doc_id, Document.status == status)
+                .where(Document.claimed_by.is_(None) if holder is None else Document.claimed_by == holder)
+                .values(status="processing", claimed_by=claimant)
+            )
+            session.commit()
+            return bool(getattr(won, "rowcount", 0) == 1)
+
+    def parse_task(self, doc_id: int) -> ParseTask | None:
+        """The parse task for a stored document's newest original (None when it has none)."""
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id, options=[selectinload(Document.versions)])
+            if doc is None or doc.current is None:
+                return None
+            version = doc.current
+            return ParseTask(
+                key=doc_id, filename=version.filename, path=str(self.blobs.path(version.sha256)), split=self.split
+            )
+
+    def store_parsed(self, doc_id: int, outcome: ParseOutcome) -> Processed:
+        """Store a parse outcome into its document, finish its intake jobs, index it: one transaction."""
+        with self.sessions() as session:
+            doc = session.get(
+                Document, doc_id,
+                options=[selectinload(Document.pages), selectinload(Document.versions), selectinload(Document.tags)],
+            )
+            if doc is None:
+                return Processed(doc_id, "gone")
+            version = doc.current
+            assert version is not None
+            self._store(session, doc, version.filename, version.sha256, None, outcome.tree, outcome.error)
+            doc.claimed_by = None
+            session.execute(
+                update(IngestJob)
+                .where(IngestJob.document_id == doc_id, IngestJob.status == "queued")
+                .values(status="failed" if outcome.error else "done", error=outcome.error, finished_at=utcnow())
+            )
+            session.flush()
+            ocr = tuple(
+                (d.id, numbers)
+                for d in (doc, *doc.children)
+                if (numbers := tuple(p.number for p in d.pages if p.needs_ocr and p.ocr_error is None))
+            )
+            session.commit()
+            return Processed(doc_id, doc.status, doc.error, ocr)
+
+    def unclaim(self, doc_id: int, claimant: str) -> None:
+        """Put a claimed document back in the queue's hands (before a retry)."""
+        with self.sessions() as session:
+            session.execute(
+                update(Document)
+                .where(Document.id == doc_id, Document.claimed_by == claimant, Document.status == "processing")
+                .values(status="queued", claimed_by=None)
+            )
+            session.commit()
+
+    def release(self, doc_id: int, claimant: str, error: str) -> None:
+        """Give up on a claimed document for good: it fails with ``error`` (its original stays)."""
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id)
+            if doc is None or doc.claimed_by != claimant:
+                return
+            doc.status, doc.error, doc.claimed_by = "failed", error, None
+            session.execute(
+                update(IngestJob)
+                .where(IngestJob.document_id == doc_id, IngestJob.status == "queued")
+                .values(status="failed", error=error, finished_at=utcnow())
+            )
+            self.backend.delete([doc_id], connection=session.connection())
+            session.commit()
+
+    # -- a whole batch in this process --------------------------------------------------------
 
     def run(
         self,
         sources: Sequence[Source],
         options: IntakeOptions,
-        progress: ProgressFn | None = None,
-    ) -> IntakeSummary:
-        """Take every source through the chain; never raises for a bad file."""
-        summary = IntakeSummary()
-        with self.sessions() as session:
-            batch = IngestBatch(source=options.source, created_by=options.uploaded_by, total=len(sources))
-            session.add(batch)
-            session.commit()
-            summary.batch_id = batch.id
+        *,
+        batch_id: int | None = None,
+        ocr_engine: str | None = "auto",
+    ) -> int:
+        """Take and process every source here, OCR included unless ``ocr_engine`` is None; returns the batch id.
 
-        tasks: list[ParseTask] = []
-        payloads: dict[int, tuple[Source, int | None]] = {}
-        seen: dict[str, str] = {}
-        for n, source in enumerate(sources):
-            digest, error = self._preflight(source)
-            if digest is None:
-                self._record_failure(summary, batch.id, source, error or "")
-                self._tick(progress, source, summary)
-                continue
-            with self.sessions() as session:
-                existing = self._existing(session, digest)
-                if digest in seen or (existing is not None and existing.status != "failed"):
-                    self._record_duplicate(session, summary, batch.id, source, existing, seen.get(digest))
-                    session.commit()
-                    self._tick(progress, source, summary)
-                    continue
-                retry_id = existing.id if existing is not None else None
-            seen[digest] = source.label
-            payloads[n] = (source, retry_id)
-            tasks.append(
-                ParseTask(
-                    key=n,
-                    filename=source.filename,
-                    path=str(source.path) if source.data is None else None,
-                    data=source.data,
-                )
-            )
+        Never raises for a bad file: each ends stored, duplicate or failed with a reason.
+        """
+        if batch_id is None:
+            batch_id = self.new_batch(options.source, options.uploaded_by, total=len(sources))
+        taken = [self.take(source, options, batch_id) for source in sources]
+        self.process_here([t.document_id for t in taken if t.status == "queued" and t.document_id is not None], ocr_engine)
+        close_batch(self.sessions, batch_id)
+        return batch_id
 
-        for outcome in self._parse(tasks):
-            source, retry_id = payloads.pop(outcome.task.key)
-            try:
-                data = self._read(source)
-            except OSError as exc:
-                self._record_failure(summary, batch.id, source, f"文件在导入过程中消失或无法读取 / file vanished: {exc}")
-                self._tick(progress, source, summary)
-                continue
-            self._store_outcome(outcome, source, data, retry_id, options, summary, batch.id)
-            self._tick(progress, source, summary)
+    def process_here(self, doc_ids: Sequence[int], ocr_engine: str | None = "auto") -> None:
+        """Parse, store and (unless ``ocr_engine`` is None) OCR queued documents in this process's pool."""
+        claimant = f"inline:{os.getpid()}"
+        tasks = [task for doc_id in doc_ids if self.claim(doc_id, claimant) and (task := self.parse_task(doc_id))]
+        awaiting: list[int] = []
+        if tasks:
+            with ParsePool(min(self.workers, len(tasks)), self.limits) as pool:
+                for outcome in pool.imap(tasks):
+                    processed = self.store_parsed(outcome.task.key, outcome)
+                    awaiting.extend(doc_id for doc_id, _pages in processed.ocr)
+        if awaiting and ocr_engine is not None:
+            from workers.ocr import OcrRunner
 
-        with self.sessions() as session:
-            stored = session.get(IngestBatch, batch.id)
-            assert stored is not None
-            stored.status = "done"
-            stored.finished_at = utcnow()
-            session.commit()
-        return summary
+            OcrRunner(self.sessions, self.blobs, self.backend, self.limits, ocr_engine, self.workers).run(awaiting)
 
-    def _parse(self, tasks: list[ParseTask]) -> Iterator[ParseOutcome]:
-        if not tasks:
-            return
-        with ParsePool(min(self.workers, len(tasks)), self.limits) as pool:
-            yield from pool.imap(tasks)
-
-    @staticmethod
-    def _tick(progress: ProgressFn | None, source: Source, summary: IntakeSummary) -> None:
-        if progress is not None:
-            progress(source.label, summary)
-
-    # -- outcomes ----------------------------------------------------------------------------
-
-    def _record_failure(self, summary: IntakeSummary, batch_id: int, source: Source, error: str) -> None:
-        summary.failed.append({"file": source.label, "error": error})
-        with self.sessions() as session:
-            session.add(
-                IngestJob(batch_id=batch_id, filename=source.label, status="failed", error=error, finished_at=utcnow())
-            )
-            session.commit()
-
-    def _record_duplicate(
-        self,
-        session: Session,
-        summary: IntakeSummary,
-        batch_id: int,
-        source: Source,
-        existing: Document | None,
-        same_batch_label: str | None,
-    ) -> None:
-        summary.duplicates += 1
-        entry: dict[str, object] = {"file": source.label}
-        if existing is not None:
-            entry["id"] = existing.id
-        if same_batch_label is not None:
-            entry["same_as"] = same_batch_label
-        summary.duplicate_of.append(entry)
-        session.add(
-            IngestJob(
-                batch_id=batch_id,
-                filename=source.label,
-                status="duplicate",
-                document_id=existing.id if existing is not None else None,
-                finished_at=utcnow(),
-            )
-        )
-
-    def _store_outcome(
-        self,
-        outcome: ParseOutcome,
-        source: Source,
-        data: bytes,
-        retry_id: int | None,
-        options: IntakeOptions,
-        summary: IntakeSummary,
-        batch_id: int,
-    ) -> None:
-        with self.sessions() as session:
-            doc = session.get(Document, retry_id) if retry_id is not None else None
-            doc = self._store(session, doc, source.filename, data, outcome.tree, outcome.error, options)
-            session.add(
-                IngestJob(
-                    batch_id=batch_id,
-                    filename=source.label,
-                    status="failed" if outcome.error else "done",
-                    document_id=doc.id,
-                    error=outcome.error,
-                    finished_at=utcnow(),
-                )
-            )
-            session.commit()
-            if outcome.error:
-                summary.failed.append({"file": source.label, "error": outcome.error})
-                return
-            summary.ingested += 1
-            summary.documents.append({"id": doc.id, "file": source.label, "status": doc.status})
-            for child in doc.children:
-                summary.documents.append(
-                    {"id": child.id, "file": f"{source.label}/{child.current.filename if child.current else ''}",
-                     "status": child.status, "parent": doc.id}
-                )
-            if doc.status == "awaiting_ocr":
-                summary.awaiting_ocr += 1
-            summary.pages += len(doc.pages)
+    # -- storing ------------------------------------------------------------------------------
 
     def _store(
         self,
         session: Session,
-        doc: Document | None,
+        doc: Document,
         filename: str,
-        data: bytes,
+        digest: str,
+        data: bytes | None,
         tree: ParsedTree | None,
         error: str | None,
-        options: IntakeOptions,
         parent: Document | None = None,
         relation: str | None = None,
     ) -> Document:
-        """Store the original, the document row, its pages and its children; index it in the same transaction."""
-        digest = self.blobs.put(data)
-        if doc is None:
-            doc = Document()
-            session.add(doc)
-        else:
-            doc.pages.clear()
-            doc.versions.clear()
-            session.flush()
+        """Fill a document from a parse outcome (pages, children, type) and index it, in the caller's transaction.
+
+        ``data`` is given for children (their originals are stored here); a top-level
+        document's original was stored when it was taken.
+        """
+        if data is not None:
+            self.blobs.put(data)
         parsed = tree.parsed if tree is not None else None
-        doc.title = (parsed.title if parsed and parsed.title else PurePath(filename).stem)[:500]
-        if parent is not None:
-            parent.children.append(doc)
-        doc.relation = relation
-        doc.customer = _customer(session, options.customer) if options.customer else (parent.customer if parent else None)
-        doc.tags = [_tag(session, t) for t in options.tags] if options.tags else (list(parent.tags) if parent else [])
-        doc.versions.append(
-            Version(
-                number=1,
-                sha256=digest,
-                filename=filename,
-                mime=parsed.mime if parsed else _sniff_mime(data, filename),
-                size=len(data),
-                uploaded_by=options.uploaded_by,
+        if not doc.versions:
+            doc.versions.append(
+                Version(
+                    number=1, sha256=digest, filename=filename,
+                    mime=parsed.mime if parsed else _sniff_mime(data or b"", filename),
+                    size=len(data or b""), uploaded_by=parent.current.uploaded_by if parent and parent.current else "system",
+                )
             )
-        )
+        elif parsed is not None:
+            doc.current.mime = parsed.mime  # type: ignore[union-attr]
+        if parent is not None:
+            doc.relation = relation
+            doc.customer = parent.customer
+            doc.tags = list(parent.tags)
+        doc.pages.clear()
+        session.flush()
         if parsed is None:
             doc.status = "failed"
             doc.error = error
-            doc.doc_type = options.doc_type or "other"
-            doc.doc_type_reason = "导入时指定 / given at intake" if options.doc_type else None
+            if doc.doc_type_reason != GIVEN_AT_INTAKE:
+                doc.doc_type, doc.doc_type_reason = "other", None
             session.flush()
             self.backend.delete([doc.id], connection=session.connection())
             return doc
+        doc.title = (parsed.title or PurePath(filename).stem)[:500]
         doc.error = None
         doc.language = parsed.language
         doc.warnings = list(parsed.warnings)
-        if options.doc_type:
-            doc.doc_type, doc.doc_type_reason = options.doc_type, "导入时指定 / given at intake"
-        else:
+        if doc.doc_type_reason != GIVEN_AT_INTAKE:
             guess = ingest.guess_doc_type(parsed, filename)
             doc.doc_type, doc.doc_type_reason = guess.code, guess.reason
         doc.pages = [Page(number=p.number, text=p.text, needs_ocr=p.needs_ocr) for p in parsed.pages]
@@ -382,26 +447,25 @@ class Intake:
 
         attachment_texts: list[str] = []
         for child in tree.children if tree is not None else ():
-            stored = self._store_child(session, doc, child, options)
+            stored = self._store_child(session, doc, child)
             if stored is not None and child.tree is not None and child.file.relation == "attachment":
                 attachment_texts.append(child.tree.parsed.text)
         self.backend.index([self.index_document(doc, attachment_texts)], connection=session.connection())
         return doc
 
-    def _store_child(
-        self, session: Session, parent: Document, child: ChildOutcome, options: IntakeOptions
-    ) -> Document | None:
+    def _store_child(self, session: Session, parent: Document, child: ChildOutcome) -> Document | None:
         digest = sha256_bytes(child.file.data)
         existing = self._existing(session, digest)
         if existing is not None and existing.status != "failed":
             return None  # already stored on its own; the parent's text still covers it
-        child_options = IntakeOptions(
-            customer=options.customer, doc_type=None, tags=options.tags,
-            uploaded_by=options.uploaded_by, source=options.source,
-        )
+        doc = existing
+        if doc is None:
+            doc = Document(title=PurePath(child.file.filename).stem[:500])
+            session.add(doc)
+        parent.children.append(doc)
         return self._store(
-            session, existing, child.file.filename, child.file.data, child.tree, child.error,
-            child_options, parent=parent, relation=child.file.relation,
+            session, doc, child.file.filename, digest, child.file.data, child.tree, child.error,
+            parent=parent, relation=child.file.relation,
         )
 
     @staticmethod

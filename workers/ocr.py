@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
 from index import SearchBackend
-from records import BlobStore, Document, Page
+from records import BlobStore, Document, Page, utcnow
 from workers._pool import ParsePool
 
 #: Seconds one page may take before it fails (the whole task gets this per page).
@@ -149,47 +150,75 @@ class OcrRunner:
         summary.seconds = time.monotonic() - started
         return summary
 
-    def _store(self, outcome: OcrOutcome, summary: OcrSummary) -> None:
-        from workers.intake import Intake
+    def _store(self, outcome: OcrOutcome | Any, summary: OcrSummary) -> None:
+        failures = store_ocr(self.sessions, self.backend, outcome.task.key, outcome.task.pages, outcome)
+        summary.failed.extend(failures)
+        summary.pages += len(getattr(outcome, "pages", ())) - sum(1 for f in failures if f["page"] is not None)
+        summary.documents += 1
 
-        doc_id = outcome.task.key
-        with self.sessions() as session:
-            doc = session.get(Document, doc_id, options=[selectinload(Document.pages)])
-            if doc is None:
-                return
-            warnings = [w for w in (doc.warnings or []) if "OCR" not in w]  # re-stated below
-            if outcome.error is not None:
-                warnings.append(f"OCR 失败 / OCR failed: {outcome.error}")
-                summary.failed.append({"id": doc_id, "page": None, "error": outcome.error})
-            by_number = {p.number: p for p in doc.pages}
-            # A crash or hard timeout comes back from the pool as a ParseOutcome: no pages, an error.
-            for result in getattr(outcome, "pages", ()):
-                page = by_number.get(result.number)
-                if page is None:
-                    continue
-                if result.error is not None:
-                    warnings.append(f"OCR 第 {result.number} 页失败 / page {result.number}: {result.error}")
-                    summary.failed.append({"id": doc_id, "page": result.number, "error": result.error})
-                    continue
-                page.text = result.text
-                page.needs_ocr = False
-                page.ocr = True
-                page.confidence = result.confidence
-                page.engine = result.engine
-                page.rotation = result.rotation
-                summary.pages += 1
-            waiting = sum(1 for p in doc.pages if p.needs_ocr)
-            if waiting:
-                warnings.append(f"{waiting} 页等待 OCR / {waiting} pages await OCR")
-            doc.warnings = warnings
-            if doc.status != "failed":
-                doc.status = "awaiting_ocr" if waiting else "indexed"
-            session.flush()
-            touched = [doc]
-            if doc.relation == "attachment" and doc.parent_id is not None:
-                parent = session.get(Document, doc.parent_id)
-                if parent is not None:  # an e-mail is found by its attachments' text too
-                    touched.append(parent)
-            self.backend.index([Intake.index_document(d) for d in touched], connection=session.connection())
-            session.commit()
-            summary.documents += 1
+
+def store_ocr(
+    sessions: sessionmaker[Session],
+    backend: SearchBackend,
+    doc_id: int,
+    numbers: Sequence[int],
+    outcome: OcrOutcome | Any,
+) -> list[dict[str, object]]:
+    """Store OCR results for some pages of a document and reindex it, in one transaction.
+
+    A page that failed keeps ``needs_ocr`` with its reason in ``ocr_error`` (and a warning);
+    a whole-task failure (crash, timeout: the pool answers with a ParseOutcome) fails every
+    page of the task.  The document is ``indexed`` once no page waits.  Returns the failures.
+    """
+    from workers.intake import Intake
+
+    failures: list[dict[str, object]] = []
+    with sessions() as session:
+        # Write first: on SQLite this takes the write lock before reading, so two jobs
+        # finishing pages of one document never both miss each other's pages.
+        session.execute(update(Document).where(Document.id == doc_id).values(updated_at=utcnow()))
+        doc = session.get(Document, doc_id, options=[selectinload(Document.pages)], populate_existing=True)
+        if doc is None:
+            session.rollback()
+            return failures
+        by_number = {p.number: p for p in doc.pages}
+        results = {r.number: r for r in getattr(outcome, "pages", ())}
+        task_error = getattr(outcome, "error", None)
+        for number in numbers:
+            page = by_number.get(number)
+            if page is None or not page.needs_ocr:
+                continue
+            result = results.get(number)
+            error = task_error if result is None else result.error
+            if result is None and error is None:
+                error = "OCR 未返回结果 / OCR returned nothing for this page"
+            if error is not None:
+                page.ocr_error = error
+                failures.append({"id": doc_id, "page": number, "error": error})
+                continue
+            assert result is not None
+            page.text = result.text
+            page.needs_ocr = False
+            page.ocr = True
+            page.ocr_error = None
+            page.confidence = result.confidence
+            page.engine = result.engine
+            page.rotation = result.rotation
+        warnings = [w for w in (doc.warnings or []) if "OCR" not in w]  # re-stated below
+        failed = [p for p in doc.pages if p.needs_ocr and p.ocr_error]
+        waiting = [p for p in doc.pages if p.needs_ocr and not p.ocr_error]
+        warnings.extend(f"OCR 第 {p.number} 页失败 / page {p.number}: {p.ocr_error}" for p in failed)
+        if waiting:
+            warnings.append(f"{len(waiting)} 页等待 OCR / {len(waiting)} pages await OCR")
+        doc.warnings = warnings
+        if doc.status != "failed":
+            doc.status = "awaiting_ocr" if failed or waiting else "indexed"
+        session.flush()
+        touched = [doc]
+        if doc.relation == "attachment" and doc.parent_id is not None:
+            parent = session.get(Document, doc.parent_id)
+            if parent is not None:  # an e-mail is found by its attachments' text too
+                touched.append(parent)
+        backend.index([Intake.index_document(d) for d in touched], connection=session.connection())
+        session.commit()
+    return failures

@@ -78,14 +78,26 @@ def test_an_email_attachment_becomes_a_linked_document(dossier, admin):
     assert {email_id, child["id"]} <= ids
 
 
-def test_a_scan_is_stored_and_awaits_ocr(dossier, admin):
+def test_a_scan_is_stored_and_awaits_ocr_when_ocr_is_left_for_later(dossier, admin):
     """An image is stored with its page marked awaiting OCR, not dropped."""
-    summary = dossier.ingest_paths([SCAN])
+    summary = dossier.ingest_paths([SCAN], ocr=False)
     assert summary["awaiting_ocr"] == 1 and summary["failed"] == []
     shown = dossier.show(summary["documents"][0]["id"], admin)
     assert shown["status"] == "awaiting_ocr"
     assert shown["pages"] and all(p["needs_ocr"] for p in shown["pages"])
     assert dossier.status()["pages_awaiting_ocr"] == len(shown["pages"])
+
+
+def test_a_scan_is_read_by_ocr_during_intake_and_becomes_searchable(dossier, admin):
+    """Without a queue, intake OCRs image pages in the same run: per-page text, ocr flag, confidence."""
+    summary = dossier.ingest_paths([SCAN])
+    assert summary["failed"] == [] and summary["awaiting_ocr"] == 0
+    shown = dossier.show(summary["documents"][0]["id"], admin)
+    assert shown["status"] == "indexed"
+    page = shown["pages"][0]
+    assert page["ocr"] is True and page["confidence"] > 0.5 and len(page["text"]) > 20
+    word = next(w for w in ("合同", "发票", "报价", "客户", "公司") if w in page["text"])
+    assert shown["id"] in [h["id"] for h in dossier.search(SearchRequest(query=word), admin)["hits"]]
 
 
 def test_a_file_over_the_size_limit_is_refused_before_reading(settings, tmp_path):

@@ -16,7 +16,7 @@ INVOICE_SCAN = DEV / "scans" / "IMG_20230718_152640.jpg"  # 发票代码：03300
 def test_a_scan_awaiting_ocr_becomes_searchable(dossier, admin):
     """GIVEN an ingested scan awaiting OCR WHEN OCR runs THEN its page holds text with engine and
     confidence, the document is indexed, and a number printed on the page finds it."""
-    doc_id = dossier.ingest_paths([INVOICE_SCAN])["documents"][0]["id"]
+    doc_id = dossier.ingest_paths([INVOICE_SCAN], ocr=False)["documents"][0]["id"]
     assert dossier.search(SearchRequest("033002372911"), admin)["total"] == 0
     summary = dossier.ocr(workers=1)
     assert summary["documents"] == 1 and summary["pages"] == 1 and summary["failed"] == []
@@ -32,7 +32,7 @@ def test_a_scan_awaiting_ocr_becomes_searchable(dossier, admin):
 
 def test_a_page_that_fails_keeps_waiting_with_its_reason(dossier, admin, monkeypatch):
     """A page the engine cannot read stays awaiting OCR, with the reason as a warning and in the summary."""
-    doc_id = dossier.ingest_paths([INVOICE_SCAN])["documents"][0]["id"]
+    doc_id = dossier.ingest_paths([INVOICE_SCAN], ocr=False)["documents"][0]["id"]
 
     def failing(data, filename, *, pages=None, **_kw):
         return [ingest.OcrPage(n, "", None, "rapidocr", 0, "页面无法识别 / page unreadable") for n in pages]
@@ -47,7 +47,7 @@ def test_a_page_that_fails_keeps_waiting_with_its_reason(dossier, admin, monkeyp
 
 def test_an_unknown_engine_is_refused_before_any_work(dossier):
     """A misspelt engine name fails at once with the list of engines."""
-    dossier.ingest_paths([INVOICE_SCAN])
+    dossier.ingest_paths([INVOICE_SCAN], ocr=False)
     with pytest.raises(ingest.OcrUnavailable, match="rapidocr"):
         dossier.ocr(engine="abbyy")
 
@@ -57,7 +57,7 @@ def test_an_ocr_process_that_hangs_is_killed_and_the_pages_keep_waiting(dossier,
     import signal
     import time
 
-    doc_id = dossier.ingest_paths([INVOICE_SCAN])["documents"][0]["id"]
+    doc_id = dossier.ingest_paths([INVOICE_SCAN], ocr=False)["documents"][0]["id"]
 
     def hang(*_args, **_kw):
         signal.signal(signal.SIGALRM, signal.SIG_IGN)  # as C code deaf to the soft alarm would be
@@ -68,7 +68,7 @@ def test_an_ocr_process_that_hangs_is_killed_and_the_pages_keep_waiting(dossier,
     monkeypatch.setattr("workers._pool.KILL_GRACE_S", 0.5)
     summary = dossier.ocr(workers=1)
     assert summary["failed"] == [
-        {"id": doc_id, "page": None, "error": "OCR 识别超时（超过 1 秒）/ OCR took longer than 1 s"}
+        {"id": doc_id, "page": 1, "error": "OCR 识别超时（超过 1 秒）/ OCR took longer than 1 s"}
     ]
     shown = dossier.show(doc_id, admin)
     assert shown["status"] == "awaiting_ocr" and shown["pages"][0]["needs_ocr"]

@@ -1,0 +1,57 @@
+"""Start a local Redis for the embedded profile when the configured one does not answer (``make run``)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from dossier.errors import DossierError
+from workers.queue import QueueUnavailable, connect
+
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
+    """Make DOSSIER_REDIS_URL answer: nothing to do when it does; otherwise start ``redis-server``.
+
+    Only a local URL is started here (data in ``DOSSIER_HOME/redis``, append-only file on,
+    daemonised); a remote Redis that does not answer is an error to fix where it runs.
+    Returns a one-line report.
+    """
+    url = settings.get("DOSSIER_REDIS_URL")
+    try:
+        connect(url, timeout_s=1.0).close()
+        return f"Redis 已在运行 / Redis is running: {url}"
+    except QueueUnavailable:
+        pass
+    parsed = urlparse(url)
+    if parsed.scheme != "redis" or (parsed.hostname or "127.0.0.1") not in _LOCAL_HOSTS:
+        raise DossierError(
+            f"Redis（{url}）不可用，且不是本机地址，无法自动启动 / Redis at {url} does not answer and is not local: start it there"
+        )
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise DossierError("未安装 redis-server：请运行 make run 或 apt install redis-server / redis-server is not installed")
+    folder = settings.home / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    port = parsed.port or 6379
+    subprocess.run(
+        [
+            binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+            "--daemonize", "yes", "--appendonly", "yes", "--save", "",
+            "--pidfile", str(folder / "redis.pid"), "--logfile", str(folder / "redis.log"),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            connect(url, timeout_s=1.0).close()
+            return f"已启动本地 Redis / started a local Redis: {url} (数据 data: {folder})"
+        except QueueUnavailable:
+            time.sleep(0.2)
+    raise DossierError(f"Redis 启动失败，请查看 {folder / 'redis.log'} / Redis did not start: see its log")

@@ -1,0 +1,177 @@
+"""The job queue: RQ on Redis.  Jobs carry ids only; the records say what is left to do.
+
+One queue per records database (its name is derived from the database URL), so several
+data homes can share a Redis.  Job ids are deterministic (``ingest-<doc>``,
+``ocr-<doc>-<first>-<last>``), which lets :meth:`JobQueue.reconcile` compare the records
+with the queue and enqueue whatever has no job: work stored while Redis was down, or
+work whose worker was killed.  Workers announce that they are alive with a short-lived
+key; a job started by a worker whose key expired is taken over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+from dossier.errors import DossierError
+
+#: Seconds a worker's liveness key lives; it is refreshed three times as often.
+LIVENESS_TTL_S = 15
+#: Pages one OCR job reads: small enough to spread a long scan over every worker.
+OCR_PAGES_PER_JOB = 2
+#: Waits between retries of a job that failed for a transient reason (database busy, disk hiccup).
+RETRY_INTERVALS_S = (10, 60, 300)
+
+
+class QueueUnavailable(DossierError):
+    """Redis cannot be reached."""
+
+
+def queue_name(database_url: str) -> str:
+    """The queue of one records database."""
+    return "dossier-" + hashlib.sha256(database_url.encode()).hexdigest()[:12]
+
+
+def connect(url: str, timeout_s: float = 2.0) -> redis.Redis:
+    """A checked connection to Redis; QueueUnavailable (with what to do) when it cannot be reached."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=max(timeout_s, 30))
+    try:
+        client.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        client.close()
+        raise QueueUnavailable(
+            f"无法连接 Redis（{url}）：{exc}。请启动 redis-server 或检查 DOSSIER_REDIS_URL"
+            f" / cannot reach Redis at {url}: start redis-server or check DOSSIER_REDIS_URL"
+        ) from None
+    return client
+
+
+def page_ranges(pages: Sequence[int], size: int = OCR_PAGES_PER_JOB) -> list[tuple[int, ...]]:
+    """Split page numbers into runs of at most ``size`` pages (one OCR job each)."""
+    ordered = sorted(set(pages))
+    return [tuple(ordered[i : i + size]) for i in range(0, len(ordered), size)]
+
+
+class JobQueue:
+    """Enqueue the product's jobs and tell which work already has a job."""
+
+    def __init__(self, connection: redis.Redis, name: str) -> None:
+        self.redis = connection
+        self.name = name
+        self.queue = Queue(name, connection=connection)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> JobQueue:
+        """The queue of these settings' records database (QueueUnavailable when Redis is down)."""
+        return cls(connect(settings.get("DOSSIER_REDIS_URL")), queue_name(settings.database_url))
+
+    # -- enqueueing ---------------------------------------------------------------------------
+
+    def _enqueue(self, func: str, args: tuple[Any, ...], job_id: str, timeout_s: float, *, at_front: bool = False) -> str:
+        self.queue.enqueue(
+            func,
+            args=args,
+            job_id=job_id,
+            job_timeout=int(timeout_s),
+            result_ttl=3600,
+            failure_ttl=7 * 86400,
+            retry=Retry(max=len(RETRY_INTERVALS_S), interval=list(RETRY_INTERVALS_S)),
+            at_front=at_front,
+        )
+        return job_id
+
+    def enqueue_ingest(self, doc_id: int, timeout_s: float) -> str:
+        """Queue the parsing of a taken document."""
+        return self._enqueue("workers.jobs.ingest_document", (doc_id,), f"ingest-{doc_id}", timeout_s)
+
+    def enqueue_ocr(self, doc_id: int, pages: Sequence[int], page_timeout_s: float) -> list[str]:
+        """Queue OCR of a document's pages, a few pages per job (ahead of new files: a scan finishes first)."""
+        return [
+            self._enqueue(
+                "workers.jobs.ocr_document_pages", (doc_id, list(run)), f"ocr-{doc_id}-{run[0]}-{run[-1]}",
+                page_timeout_s * len(run) + 60, at_front=True,
+            )
+            for run in page_ranges(pages)
+        ]
+
+    def enqueue_reindex(self, doc_ids: Sequence[int] | None, timeout_s: float = 3600) -> str:
+        """Queue a reindex of some documents (None: all)."""
+        key = "all" if doc_ids is None else hashlib.sha256(repr(sorted(doc_ids)).encode()).hexdigest()[:12]
+        return self._enqueue(
+            "workers.jobs.reindex_documents", (None if doc_ids is None else list(doc_ids),), f"reindex-{key}", timeout_s
+        )
+
+    # -- liveness -----------------------------------------------------------------------------
+
+    def _alive_key(self, worker: str) -> str:
+        return f"dossier:alive:{self.name}:{worker}"
+
+    def mark_alive(self, worker: str) -> None:
+        """Say (for LIVENESS_TTL_S seconds) that ``worker`` runs."""
+        self.redis.set(self._alive_key(worker), socket.gethostname(), ex=LIVENESS_TTL_S)
+
+    def mark_gone(self, worker: str) -> None:
+        """Say that ``worker`` stopped."""
+        self.redis.delete(self._alive_key(worker))
+
+    def is_dead(self, worker: str) -> bool:
+        """True when ``worker`` has not said it is alive lately (it was killed, or stopped)."""
+        return not self.redis.exists(self._alive_key(worker))
+
+    def live_workers(self) -> int:
+        """How many workers serve this queue now."""
+        return sum(1 for _ in self.redis.scan_iter(match=self._alive_key("*"), count=1000))
+
+    # -- what has a job -----------------------------------------------------------------------
+
+    def _pending_job_ids(self) -> set[str]:
+        """Ids of jobs that are queued, scheduled for a retry, or running on a live worker."""
+        ids = set(self.queue.get_job_ids())
+        ids |= set(ScheduledJobRegistry(queue=self.queue).get_job_ids())
+        started = StartedJobRegistry(queue=self.queue)
+        for job_id in set(started.get_job_ids(cleanup=False)):
+            try:
+                job = Job.fetch(job_id, connection=self.redis)
+            except NoSuchJobError:
+                continue
+            if job.get_status(refresh=False) != JobStatus.STARTED:
+                continue
+            if job.worker_name and not self.is_dead(job.worker_name):
+                ids.add(job_id)
+        return ids
+
+    def reconcile(
+        self,
+        queued_docs: Iterable[int],
+        ocr_pending: Iterable[tuple[int, Sequence[int]]],
+        *,
+        parse_timeout_s: float,
+        page_timeout_s: float,
+    ) -> dict[str, int]:
+        """Enqueue the documents and pages that wait in the records without a live job; return counts."""
+        pending = self._pending_job_ids()
+        requeued = {"ingest": 0, "ocr": 0}
+        for doc_id in queued_docs:
+            if f"ingest-{doc_id}" not in pending:
+                self.enqueue_ingest(doc_id, parse_timeout_s)
+                requeued["ingest"] += 1
+        covered: dict[int, set[int]] = {}
+        for job_id in pending:
+            if job_id.startswith("ocr-"):
+                _, doc, first, last = job_id.split("-")
+                covered.setdefault(int(doc), set()).update(range(int(first), int(last) + 1))
+        for doc_id, pages in ocr_pending:
+            missing = [p for p in pages if p not in covered.get(doc_id, set())]
+            if missing:
+                self.enqueue_ocr(doc_id, missing, page_timeout_s)
+                requeued["ocr"] += len(missing)
+        return requeued
+

@@ -1,0 +1,301 @@
+"""``dossier watch DIR``: an inbox folder that scanners and people drop files into.
+
+A file is taken once its size and modification time have stayed the same for
+``settle_s`` seconds (a scanner still writing it is left alone).  Taking stores the
+original and queues it, exactly like ``dossier ingest``, and records the inbox path on
+the intake job.  When the file's work is over, the original is moved to ``DIR/.done/``
+(stored and indexed, or a duplicate of a stored file) or ``DIR/.failed/`` with a
+``<name>.reason.txt`` beside it, keeping its sub-folder path.
+
+Sub-folders carry metadata::
+
+    DIR/<客户 customer>/<类型 type>/<标签 tag>/<more tags…>/file
+
+The first folder names the customer (``_`` for none); the second is a document type when
+it names one (合同, 报价单, contract, quote …) and otherwise a tag; deeper folders are tags.
+
+A restart loses and duplicates nothing: taking and recording the inbox path happen in one
+transaction, a file already taken is recognised by its recorded path and content, and
+files whose work ended while the watcher was down are moved on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any
+
+from sqlalchemy import select
+
+from dossier.errors import DossierError
+from records import Document, IngestJob, Page
+from workers.intake import Source, is_junk
+
+log = logging.getLogger("dossier.inbox")
+
+DONE = ".done"
+FAILED = ".failed"
+#: Names of files still being written by common tools (browsers, rsync, scanners' temp files).
+_PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".download", ".filepart")
+
+
+@dataclass(frozen=True)
+class InboxMetadata:
+    """What a file's sub-folders say about it."""
+
+    customer: str | None = None
+    doc_type: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def metadata_for(relative: PurePath) -> InboxMetadata:
+    """Map ``<customer>/<type or tag>/<tags…>/file`` to metadata (see the module docs)."""
+    from dossier.services import doc_type_code
+
+    folders = [part.strip() for part in relative.parts[:-1] if part.strip()]
+    if not folders:
+        return InboxMetadata()
+    customer = None if folders[0] in ("_", "-") else folders[0]
+    doc_type = None
+    tags: list[str] = []
+    for n, folder in enumerate(folders[1:]):
+        if n == 0:
+            try:
+                doc_type = doc_type_code(folder)
+                continue
+            except DossierError:
+                pass
+        tags.append(folder)
+    return InboxMetadata(customer, doc_type, tuple(dict.fromkeys(tags)))
+
+
+class Inbox:
+    """One inbox folder watched for one data home."""
+
+    def __init__(self, dossier: Any, root: str | os.PathLike[str], *, settle_s: float = 2.0) -> None:
+        self.dossier = dossier
+        self.root = Path(root).expanduser().resolve()
+        if not self.root.is_dir():
+            raise DossierError(f"收件箱目录不存在：{self.root} / the inbox folder does not exist")
+        self.settle_s = settle_s
+        self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._batch: int | None = None
+
+    # -- finding files ------------------------------------------------------------------------
+
+    def files(self) -> list[Path]:
+        """Candidate files: not hidden (so not in .done/.failed), not OS litter, not half-downloaded."""
+        found = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith(".") or is_junk(name) or name.lower().endswith(_PARTIAL_SUFFIXES):
+                    continue
+                path = Path(dirpath) / name
+                if path.is_file() and not path.is_symlink():
+                    found.append(path)
+        return found
+
+    def stable_files(self) -> list[Path]:
+        """Files whose size and mtime have not changed for ``settle_s`` seconds (tracked across calls)."""
+        now = time.monotonic()
+        stable = []
+        present = set()
+        for path in self.files():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            present.add(path)
+            key = (st.st_size, st.st_mtime_ns)
+            before = self._seen.get(path)
+            if before is None or before[:2] != key:
+                self._seen[path] = (*key, now)
+                if self.settle_s > 0:
+                    continue
+            if now - self._seen[path][2] >= self.settle_s:
+                stable.append(path)
+        for gone in set(self._seen) - present:
+            del self._seen[gone]
+        return stable
+
+    # -- taking -------------------------------------------------------------------------------
+
+    def _unsettled(self) -> dict[str, IngestJob]:
+        prefix = str(self.root) + os.sep
+        with self.dossier.sessions() as session:
+            return {
+                job.origin: job
+                for job in session.scalars(
+                    select(IngestJob).where(
+                        IngestJob.settled.is_(False), IngestJob.origin.startswith(prefix, autoescape=True)
+                    )
+                )
+                if job.origin
+            }
+
+    def take(self, paths: list[Path]) -> int:
+        """Take files not taken yet: store, record their inbox path, queue (or process here without Redis).
+
+        Returns how many files were taken.
+        """
+        already = self._unsettled()
+        fresh = [p for p in paths if str(p) not in already]
+        if not fresh:
+            return 0
+        intake = self.dossier._intake()
+        if self._batch is None or self._batch_closed():
+            self._batch = intake.new_batch("inbox", "inbox", origin=str(self.root))
+        queue = self.dossier.queue()
+        queued: list[int] = []
+        for path in fresh:
+            relative = path.relative_to(self.root)
+            meta = metadata_for(relative)
+            options = self.dossier._options(meta.customer, meta.doc_type, meta.tags, "inbox", "inbox")
+            source = Source(label=str(relative), filename=path.name, path=path, origin=str(path))
+            taken = intake.take(source, options, self._batch)
+            if taken.status == "queued" and taken.document_id is not None:
+                if queue is not None:
+                    queue.enqueue_ingest(taken.document_id, self.dossier._ingest_timeout_s())
+                else:
+                    queued.append(taken.document_id)
+            log.info("收取 / took %s: %s", relative, taken.status)
+        if queued:  # no Redis: do the work here, now
+            intake.process_here(queued, self.dossier.settings.get("DOSSIER_OCR_ENGINE"))
+        from workers.batches import close_batch
+
+        close_batch(self.dossier.sessions, self._batch)
+        return len(fresh)
+
+    def _batch_closed(self) -> bool:
+        """True once the current batch's files are all done (a new sweep then opens a new batch)."""
+        assert self._batch is not None
+        return bool(self.dossier.batch_report(self._batch)["state"] == "done")
+
+    # -- settling -----------------------------------------------------------------------------
+
+    def settle(self) -> dict[str, int]:
+        """Move every taken file whose work is over to .done/ or .failed/ (with its reason); return counts."""
+        counts = {"done": 0, "failed": 0}
+        for origin, job in self._unsettled().items():
+            outcome = self._outcome(job)
+            if outcome is None:
+                continue
+            folder, reason = outcome
+            self._move(Path(origin), folder, reason)
+            with self.dossier.sessions() as session:
+                stored = session.get(IngestJob, job.id)
+                if stored is not None:
+                    stored.settled = True
+                    session.commit()
+            counts["failed" if folder == FAILED else "done"] += 1
+        return counts
+
+    def _outcome(self, job: IngestJob) -> tuple[str, str | None] | None:
+        """(.done or .failed, reason) once the file's work is over; None while it goes on."""
+        if job.status == "duplicate":
+            return DONE, None
+        if job.status == "failed":
+            return FAILED, job.error or "导入失败 / intake failed"
+        if job.document_id is None:
+            return None
+        with self.dossier.sessions() as session:
+            doc = session.get(Document, job.document_id)
+            if doc is None:
+                return FAILED, "文档已被删除 / the document was deleted"
+            if doc.status in ("queued", "processing"):
+                return None
+            if doc.status == "failed":
+                return FAILED, doc.error or job.error or "导入失败 / intake failed"
+            family = [doc.id, *session.scalars(select(Document.id).where(Document.parent_id == doc.id))]
+            pending = session.scalar(
+                select(Page.id)
+                .where(Page.document_id.in_(family), Page.needs_ocr.is_(True), Page.ocr_error.is_(None))
+                .limit(1)
+            )
+            if pending is not None:
+                return None
+        return DONE, None
+
+    def _move(self, origin: Path, folder: str, reason: str | None) -> None:
+        try:
+            relative = origin.relative_to(self.root)
+        except ValueError:
+            relative = PurePath(origin.name)
+        target = _free_name(self.root / folder / relative)
+        if origin.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(origin), target)
+        if reason is not None:
+            target.with_name(target.name + ".reason.txt").write_text(reason.strip() + "\n", encoding="utf-8")
+
+    # -- loops --------------------------------------------------------------------------------
+
+    def run_once(self, *, progress: Callable[[str], Any] | None = None, timeout_s: float = 24 * 3600) -> dict[str, Any]:
+        """Take every file now in the inbox (once stable), wait until all are processed, settle them.
+
+        Returns ``{"taken": n, "done": n, "failed": n, "batch": id}``.
+        """
+        self.settle()  # what a previous run left behind
+        deadline = time.monotonic() + timeout_s
+        taken = 0
+        while True:
+            unsettled = self._unsettled()
+            candidates = [p for p in self.files() if str(p) not in unsettled]
+            if not candidates:
+                break
+            stable = self.stable_files()
+            taken += self.take(stable)
+            if time.monotonic() > deadline:
+                raise DossierError("收件箱文件一直在变化 / inbox files kept changing")
+            time.sleep(min(0.5, max(0.05, self.settle_s / 4)))
+        counts = {"done": 0, "failed": 0}
+        if self._batch is not None and self.dossier.queue() is not None:
+            self.dossier.wait_for_batch(
+                self._batch, progress=(lambda r: progress(_line(r))) if progress else None
+            )
+        while self._unsettled():
+            found = self.settle()
+            counts = {k: counts[k] + found[k] for k in counts}
+            if self._unsettled():
+                if time.monotonic() > deadline:
+                    raise DossierError("收件箱处理超时 / inbox processing timed out")
+                time.sleep(0.5)
+        return {"taken": taken, **counts, "batch": self._batch}
+
+    def run_forever(self, interval_s: float = 2.0, *, log: Callable[[str], Any] | None = None) -> None:
+        """Scan, take, settle every ``interval_s`` seconds until interrupted."""
+        while True:
+            try:
+                self.take(self.stable_files())
+                found = self.settle()
+                if log is not None and any(found.values()):
+                    log(f"完成 done {found['done']}，失败 failed {found['failed']}")
+            except DossierError:
+                raise
+            except Exception as exc:  # a busy database or a vanished file: try again next round
+                if log is not None:
+                    log(f"收件箱扫描出错，稍后重试 / inbox round failed, retrying: {exc}")
+            time.sleep(interval_s)
+
+
+def _line(report: dict[str, Any]) -> str:
+    from dossier.cli import progress_line
+
+    return progress_line(report)
+
+
+def _free_name(target: Path) -> Path:
+    """``target``, or ``name (2).ext`` … when a file of that name is already there."""
+    if not target.exists():
+        return target
+    for n in range(2, 10_000):
+        candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise DossierError(f"目标目录中同名文件过多 / too many files named {target.name}")

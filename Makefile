@@ -48,9 +48,10 @@ setup: system-deps $(BIN)/.installed
 
 run: setup
 	@$(BIN)/dossier init
+	@$(BIN)/dossier redis-up
 	@echo "==> 打开 / open http://$${DOSSIER_HOST:-127.0.0.1}:$${DOSSIER_PORT:-8000}/ — 用户名 / user: admin"
 	@echo "    密码见上面 dossier init 的首次输出，或用 DOSSIER_ADMIN_PASSWORD 预设 / password: printed by the first 'dossier init' above (or preset DOSSIER_ADMIN_PASSWORD)"
-	@echo "    导入文件 / ingest files: $(BIN)/dossier ingest PATH --wait"
+	@echo "    导入文件 / ingest files: $(BIN)/dossier ingest PATH --wait    收件箱 / inbox: $(BIN)/dossier watch DIR"
 	$(BIN)/dossier serve
 
 lint: $(BIN)/.installed

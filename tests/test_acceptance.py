@@ -1,4 +1,4 @@
-"""Acceptance of the foundation issue, through the `dossier` command, on the shared corpus.
+"""Acceptance of the foundation and bulk-scanning issues, through the `dossier` command, on the shared corpus.
 
 The dev corpus carries ground truth (truth.jsonl) and judged queries (queries.jsonl); the
 real corpus holds odd files written by others, with no truth beyond "never crash or hang".
@@ -20,10 +20,15 @@ from tests.conftest import DEV, REAL, load_queries, load_truth
 pytestmark = pytest.mark.slow
 
 
-def dossier_cmd(home: Path, *args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
-    """Run the real `dossier` command with a private data home."""
+#: A Redis URL nobody answers: the command then processes files itself.
+NO_REDIS = "redis://127.0.0.1:1/0"
+
+
+def dossier_cmd(home: Path, *args: str, timeout: int = 1800, redis: str = NO_REDIS) -> subprocess.CompletedProcess:
+    """Run the real `dossier` command with a private data home (and the given Redis)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env["DOSSIER_HOME"] = str(home)
+    env["DOSSIER_REDIS_URL"] = redis
     return subprocess.run(
         [sys.executable, "-m", "dossier.cli", *args],
         capture_output=True, text=True, env=env, timeout=timeout, check=False,
@@ -35,13 +40,16 @@ def _squash(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def dev_home(tmp_path_factory):
+def dev_home(tmp_path_factory, redis_server):
+    """The dev corpus ingested through the queue: `ingest --wait` starts workers, which parse and OCR."""
     home = tmp_path_factory.mktemp("dev-home")
     init = dossier_cmd(home, "init")
     assert init.returncode == 0, init.stderr
-    run = dossier_cmd(home, "ingest", str(DEV), "--wait", "--json")
+    run = dossier_cmd(home, "ingest", str(DEV), "--wait", "--json", redis=redis_server.url)
     assert run.returncode == 0, run.stderr
-    return home, json.loads(run.stdout)
+    summary = json.loads(run.stdout)
+    assert summary["mode"] == "queue" and summary["queued"] == 0
+    return home, summary
 
 
 def _rel(label: str) -> str:
@@ -49,7 +57,7 @@ def _rel(label: str) -> str:
 
 
 def test_every_dev_file_ends_as_its_truth_says(dev_home):
-    """Born-digital ok files are ingested, scans await OCR, bad files expecting errors fail, nothing else fails."""
+    """Ok files are ingested and indexed (scans read by OCR), bad files expecting errors fail, nothing else fails."""
     _home, summary = dev_home
     truth = {t["file"]: t for t in load_truth()}
     ingested = {_rel(d["file"]): d for d in summary["documents"] if "parent" not in d}
@@ -60,8 +68,7 @@ def test_every_dev_file_ends_as_its_truth_says(dev_home):
         accept = set(t.get("accept") or [t["expect"]])
         if t["expect"] == "ok" and "error" not in accept:
             assert file in ingested, f"{file} should be ingested, failed with: {failed.get(file)}"
-            wanted = "awaiting_ocr" if t.get("scanned") else "indexed"
-            assert ingested[file]["status"] == wanted, file
+            assert ingested[file]["status"] == "indexed", file
         elif t["expect"] == "error" and "ok" not in accept:
             assert file in failed, f"{file} should fail"
         else:
@@ -138,24 +145,62 @@ def test_quoted_phrases_match_only_verbatim_text(dev_home):
                 assert _squash(phrase) in _squash(searchable[file]), (phrase, file)
 
 
-def test_show_json_has_the_contract_shape(dev_home):
-    """`dossier show ID --json` carries the BRIEF §3 keys; scans list their pages as awaiting OCR."""
+def _cjk_runs(text: str, size: int = 4) -> list[str]:
+    """Runs of ``size`` CJK characters taken from a page's lines (phrases a user might search)."""
+    runs = []
+    for line in text.splitlines():
+        chars = ""
+        for ch in line + "\n":
+            if "\u4e00" <= ch <= "\u9fff":
+                chars += ch
+                continue
+            if len(chars) >= size:
+                runs.append(chars[:size])
+            chars = ""
+    return runs
+
+
+def test_the_text_of_every_scanned_page_is_searchable(dev_home):
+    """Three phrases from the truth text of each scanned page: at least two find that scan."""
     home, summary = dev_home
-    scan = next(d for d in summary["documents"] if d["status"] == "awaiting_ocr")
-    run = dossier_cmd(home, "show", str(scan["id"]), "--json")
+    by_file = {_rel(d["file"]): d["id"] for d in summary["documents"] if "parent" not in d}
+    problems = []
+    for t in load_truth():
+        if not t.get("scanned") or t["file"] not in by_file:
+            continue
+        for n, page in enumerate(t["pages"], 1):
+            runs = _cjk_runs(page)
+            picks = [runs[len(runs) * k // 4] for k in (1, 2, 3)] if len(runs) >= 4 else runs
+            found = [p for p in picks if by_file[t["file"]] in {h["id"] for h in _search(home, f'"{p}"')["hits"]}]
+            if len(found) < min(2, len(picks)):
+                problems.append(f"{t['file']} page {n}: found by {found} of {picks}")
+    assert problems == []
+
+
+def test_show_json_has_the_contract_shape_and_ocr_pages(dev_home):
+    """`dossier show ID --json` carries the BRIEF §3 keys; a scan's pages have text, ocr: true and a confidence."""
+    home, summary = dev_home
+    scan_id = next(d["id"] for d in summary["documents"] if d["file"].endswith("技术服务合同_恒达贸易_盖章扫描件.tif"))
+    run = dossier_cmd(home, "show", str(scan_id), "--json")
     shown = json.loads(run.stdout)
     assert {"id", "filename", "doc_type", "customers", "entities", "pages", "text", "versions"} <= set(shown)
-    assert shown["pages"] and all(p["needs_ocr"] and not p["ocr"] for p in shown["pages"])
-    assert {"n", "text", "ocr", "confidence"} <= set(shown["pages"][0])
+    assert len(shown["pages"]) == 2
+    for page in shown["pages"]:
+        assert {"n", "text", "ocr", "confidence"} <= set(page)
+        assert page["ocr"] is True and not page["needs_ocr"] and 0.5 < page["confidence"] <= 1 and page["text"]
+    assert "恒达贸易" in shown["text"]
 
 
-def test_status_reports_awaiting_ocr_and_failures(dev_home):
-    """`dossier status --json` counts documents by status and lists failures with reasons."""
+def test_status_reports_no_waiting_pages_and_the_failures(dev_home):
+    """`dossier status --json` counts documents by status and lists failures; nothing waits for OCR."""
     home, summary = dev_home
     info = json.loads(dossier_cmd(home, "status", "--json").stdout)
-    assert info["by_status"].get("awaiting_ocr", 0) == summary["awaiting_ocr"]
+    assert info["by_status"].get("awaiting_ocr", 0) == summary["awaiting_ocr"] == 0
     assert info["by_status"].get("failed", 0) == len(summary["failed"])
-    assert info["pages_awaiting_ocr"] > 0
+    assert info["pages_awaiting_ocr"] == 0
+    batch = json.loads(dossier_cmd(home, "status", str(summary["batch"]), "--json").stdout)
+    assert batch["state"] == "done" and batch["pages"]["pending"] == 0
+    assert batch["files"]["failed"] == len(summary["failed"]) and batch["pages"]["done"] > 0
 
 
 def test_ingesting_the_same_folder_again_only_finds_duplicates(dev_home):

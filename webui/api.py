@@ -1,7 +1,9 @@
 """The JSON API for scripts and the future front end; the browser session is the credential.
 
 Routes: ``GET /api/search?q=&type=&customer=&tag=&from=&to=&sort=&page=&limit=``,
-``GET /api/documents/<id>``, ``GET /api/status``.  Errors are ``{"error": message}``.
+``GET /api/documents/<id>``, ``GET /api/status``, ``GET /api/batches?limit=``,
+``GET /api/batches/<id>``, ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
+form fields ``document_id``; the CSRF token in ``X-CSRF-Token``).  Errors are ``{"error": message}``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from dossier.errors import Forbidden
 from webui.auth import login_required
 from webui.core import get_dossier
+from webui.jobs import LIST_LIMIT, document_ids_from, ensure_may_retry
 from webui.search import search_request_from_args
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -44,3 +47,41 @@ def status() -> Any:
     if g.principal.role not in ("admin", "manager"):
         raise Forbidden("只有管理员可以查看系统状态 / only administrators may see the system status")
     return jsonify(get_dossier().status())
+
+
+@bp.route("/batches")
+@login_required
+def batches() -> Any:
+    """``{"batches": [...]}``: the batches the user may see, newest first (``limit``, at most 100)."""
+    limit = request.args.get("limit", "")
+    n = int(limit) if limit.isdigit() and int(limit) > 0 else LIST_LIMIT
+    n = min(n, current_app.config["API_MAX_LIMIT"])
+    return jsonify({"batches": get_dossier().batches(g.principal, limit=n)})
+
+
+@bp.route("/batches/<int:batch_id>")
+@login_required
+def batch(batch_id: int) -> Any:
+    """One batch with its items and failures (:meth:`Dossier.batch_status`); 404 when not visible."""
+    return jsonify(get_dossier().batch_status(batch_id, g.principal))
+
+
+@bp.route("/batches/<int:batch_id>/retry", methods=("POST",))
+@login_required
+def retry_batch(batch_id: int) -> Any:
+    """Re-queue failed files of a batch: ``{"requeued": n, "batch": {...}}``; viewers get 403.
+
+    Without ``document_ids`` (or with an empty list) every failure of the batch is retried.
+    """
+    ensure_may_retry()
+    body = request.get_json(silent=True) if request.is_json else None
+    if isinstance(body, dict) and body.get("document_ids") is not None:
+        raw = body["document_ids"]
+        if not isinstance(raw, list):
+            raw = [raw]
+        values = [str(v) for v in raw]
+    else:
+        values = request.form.getlist("document_id")
+    d = get_dossier()
+    count = d.retry(batch_id, g.principal, document_ids_from(values))
+    return jsonify({"requeued": count, "batch": d.batch_status(batch_id, g.principal)})

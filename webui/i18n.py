@@ -173,6 +173,98 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload.open": {"zh": "查看", "en": "Open"},
     "upload.none": {"zh": "请选择至少一个文件。", "en": "Choose at least one file."},
     "upload.too_many": {"zh": "一次最多上传 {n} 个文件。", "en": "At most {n} files at once."},
+    "upload.accepted": {
+        "zh": "已接收 {n} 个文件：{queued} 个排队处理，{duplicate} 个重复，{failed} 个失败。处理进度见下方。",
+        "en": "{n} file(s) received: {queued} queued, {duplicate} duplicate(s), {failed} failed. Progress below.",
+    },
+    "upload.drop": {"zh": "把文件拖到这里，或点击选择文件", "en": "Drop files here, or click to choose"},
+    "upload.chosen": {"zh": "已选择 {n} 个文件，共 {size}", "en": "{n} file(s) chosen, {size} in all"},
+    "upload.limits": {
+        "zh": "一次最多 {n} 个文件，合计不超过 {mb} MB。",
+        "en": "Up to {n} files at once, {mb} MB in all.",
+    },
+    "upload.over_size": {
+        "zh": "所选文件合计超过 {mb} MB，请分几次上传。",
+        "en": "The chosen files exceed {mb} MB in all; upload them in several goes.",
+    },
+    "upload.queued_note": {
+        "zh": "上传后文件会在后台排队解析和 OCR，可在“任务”页查看进度。",
+        "en": "Uploaded files are parsed and OCRed in the background; follow them on the Jobs page.",
+    },
+    # jobs (intake batches)
+    "nav.jobs": {"zh": "任务", "en": "Jobs"},
+    "jobs.title": {"zh": "导入任务", "en": "Intake jobs"},
+    "jobs.batch_title": {"zh": "导入任务 #{id}", "en": "Intake job #{id}"},
+    "jobs.back": {"zh": "返回任务列表", "en": "Back to all jobs"},
+    "jobs.none": {
+        "zh": "还没有导入任务。上传文件或运行 dossier ingest 后会出现在这里。",
+        "en": "No intake jobs yet. Upload files or run dossier ingest and they appear here.",
+    },
+    "jobs.id": {"zh": "编号", "en": "No."},
+    "jobs.source": {"zh": "来源", "en": "Source"},
+    "jobs.created_by": {"zh": "提交人", "en": "Submitted by"},
+    "jobs.created_at": {"zh": "开始时间", "en": "Started"},
+    "jobs.finished_at": {"zh": "完成时间", "en": "Finished"},
+    "jobs.state": {"zh": "状态", "en": "State"},
+    "jobs.files": {"zh": "文件", "en": "Files"},
+    "jobs.pages": {"zh": "页", "en": "Pages"},
+    "jobs.progress": {"zh": "进度", "en": "Progress"},
+    "jobs.files_progress": {"zh": "文件 {done} / {total}", "en": "Files {done} / {total}"},
+    "jobs.pages_progress": {"zh": "页 {done} / {total}", "en": "Pages {done} / {total}"},
+    "jobs.speed": {"zh": "速度", "en": "Speed"},
+    "jobs.pages_per_s": {"zh": "{v} 页/秒", "en": "{v} pages/s"},
+    "jobs.eta": {"zh": "预计剩余", "en": "Time left"},
+    "jobs.elapsed": {"zh": "已用时间", "en": "Elapsed"},
+    "jobs.unknown": {"zh": "—", "en": "—"},
+    "jobs.open": {"zh": "详情", "en": "Details"},
+    "jobs.counts": {"zh": "各状态文件数", "en": "Files by state"},
+    "jobs.count.total": {"zh": "总数", "en": "Total"},
+    "jobs.count.queued": {"zh": "排队中", "en": "Queued"},
+    "jobs.count.processing": {"zh": "处理中", "en": "Processing"},
+    "jobs.count.done": {"zh": "已完成", "en": "Done"},
+    "jobs.count.duplicate": {"zh": "重复", "en": "Duplicates"},
+    "jobs.count.failed": {"zh": "失败", "en": "Failed"},
+    "jobs.count.pending": {"zh": "待处理页", "en": "Pages pending"},
+    "jobs.count.pages_failed": {"zh": "失败页", "en": "Pages failed"},
+    "jobs.state.queued": {"zh": "排队中", "en": "Queued"},
+    "jobs.state.running": {"zh": "处理中", "en": "Running"},
+    "jobs.state.done": {"zh": "已完成", "en": "Done"},
+    "jobs.source.cli": {"zh": "命令行", "en": "Command line"},
+    "jobs.source.upload": {"zh": "网页上传", "en": "Upload"},
+    "jobs.source.inbox": {"zh": "扫描收件箱", "en": "Scan inbox"},
+    "jobs.live": {
+        "zh": "此页面每隔几秒自动刷新进度。",
+        "en": "This page refreshes the progress every few seconds.",
+    },
+    "jobs.live_error": {
+        "zh": "暂时无法获取最新进度，稍后自动重试。",
+        "en": "Could not fetch the latest progress; trying again shortly.",
+    },
+    "jobs.failures": {"zh": "失败的文件和原因", "en": "Failures and their reasons"},
+    "jobs.no_failures": {"zh": "没有失败的文件。", "en": "No failures."},
+    "jobs.failure_page": {"zh": "第 {n} 页", "en": "page {n}"},
+    "jobs.items": {"zh": "本批文件", "en": "Files in this job"},
+    "jobs.file": {"zh": "文件", "en": "File"},
+    "jobs.reason": {"zh": "原因", "en": "Reason"},
+    "jobs.document": {"zh": "文档", "en": "Document"},
+    "jobs.retry_all": {"zh": "重试全部失败项", "en": "Retry all failures"},
+    "jobs.retry_one": {"zh": "重试", "en": "Retry"},
+    "jobs.retried": {"zh": "已重新排队 {n} 项。", "en": "{n} item(s) queued again."},
+    "jobs.nothing_to_retry": {"zh": "没有需要重试的失败项。", "en": "There is nothing to retry."},
+    "jobs.retry_failed": {"zh": "重试失败：{msg}", "en": "Retry failed: {msg}"},
+    "jobs.retry_forbidden": {
+        "zh": "只读用户不能重试任务 / read-only users may not retry jobs",
+        "en": "Read-only users may not retry jobs.",
+    },
+    "jobs.bad_document_id": {
+        "zh": "文档编号无效：{value} / not a document id: {value}",
+        "en": "Not a document id: {value}",
+    },
+    "duration.h": {"zh": "{h} 小时 {m} 分", "en": "{h} h {m} min"},
+    "duration.m": {"zh": "{m} 分 {s} 秒", "en": "{m} min {s} s"},
+    "duration.s": {"zh": "{s} 秒", "en": "{s} s"},
+    "status.done": {"zh": "已完成", "en": "Done"},
+    "status.duplicate": {"zh": "重复", "en": "Duplicate"},
     # errors
     "error.title": {"zh": "出错了", "en": "Something went wrong"},
     "error.400": {"zh": "请求有误。", "en": "Bad request."},
@@ -229,6 +321,12 @@ def doc_type_label(code: str | None) -> str:
     return labels[1] if get_language() == "en" else labels[0]
 
 
+def js_messages(*message_ids: str) -> dict[str, str]:
+    """Message patterns in the current language for a static script (it fills ``{name}`` itself)."""
+    lang = get_language()
+    return {k: MESSAGES[k].get(lang) or MESSAGES[k]["zh"] for k in message_ids if k in MESSAGES}
+
+
 def lang_switch_query() -> str:
     """The current query string with ``lang`` set to the other language (for the header link)."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
@@ -237,9 +335,13 @@ def lang_switch_query() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Make ``_()``, ``lang`` and ``doc_type_label()`` available to templates."""
+    """Make ``_()``, ``lang``, ``doc_type_label()`` and ``js_messages()`` available to templates."""
     app.jinja_env.globals.update(
-        _=gettext, has_message=has_message, doc_type_label=doc_type_label, lang_switch_query=lang_switch_query
+        _=gettext,
+        has_message=has_message,
+        doc_type_label=doc_type_label,
+        lang_switch_query=lang_switch_query,
+        js_messages=js_messages,
     )
 
     @app.context_processor

@@ -1,13 +1,14 @@
-"""Upload files through the browser (parsed synchronously for now; a queue comes later).
+"""Upload files through the browser: each submission becomes one batch whose files are queued.
 
-Routes: ``GET/POST /upload``.
+Routes: ``GET/POST /upload``.  A POST stores every original, queues it and answers at once with a
+redirect to the batch's page (``/jobs/<id>``), where the parsing and OCR progress shows live.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from dossier.services import DOC_TYPES
 from webui.auth import login_required
@@ -24,10 +25,9 @@ MAX_FILES = 100
 @bp.route("/upload", methods=("GET", "POST"))
 @login_required
 def upload() -> Any:
-    """A multi-file upload form; each file's outcome (new, duplicate, failed) is listed."""
+    """A multi-file upload form (drag and drop with static/upload.js); a POST queues one batch."""
     if g.principal.role in READ_ONLY_ROLES:
         abort(403)
-    results: list[dict[str, Any]] = []
     error = None
     status = 200
     if request.method == "POST":
@@ -47,6 +47,8 @@ def upload() -> Any:
             error, status = _("upload.too_many", n=MAX_FILES), 400
         else:
             d = get_dossier()
+            batch_id = d.new_batch("upload", g.principal.username)
+            counts = {"queued": 0, "duplicate": 0, "failed": 0}
             for f in files:
                 outcome = d.ingest_upload(
                     f.filename or "upload",
@@ -55,6 +57,19 @@ def upload() -> Any:
                     customer=customer,
                     doc_type=doc_type,
                     tags=tags,
+                    batch_id=batch_id,
                 )
-                results.append({"filename": f.filename, **outcome})
-    return render_template("intake/upload.html", results=results, error=error, doc_types=DOC_TYPES), status
+                state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
+                counts[state if state in counts else "queued"] += 1
+            flash(_("upload.accepted", n=len(files), **counts), "info")
+            return redirect(url_for("jobs.show", batch_id=batch_id), code=303)
+    return (
+        render_template(
+            "intake/upload.html",
+            error=error,
+            doc_types=DOC_TYPES,
+            max_files=MAX_FILES,
+            max_bytes=current_app.config.get("MAX_CONTENT_LENGTH") or 0,
+        ),
+        status,
+    )

@@ -1,7 +1,8 @@
-"""A real headless Chromium against the app served over HTTP: log in, search, open, download.
+"""A real headless Chromium against the app served over HTTP: log in, search, open, download;
+drop files on the upload page and watch their batch progress live (real Redis, real worker).
 
-Also saves screenshots of the search and document pages to /tmp/dossier-search.png and
-/tmp/dossier-document.png for a human look.
+Also saves screenshots of the search, document and batch pages to /tmp/dossier-search.png,
+/tmp/dossier-document.png and /tmp/dossier-jobs.png for a human look.
 """
 
 from __future__ import annotations
@@ -175,3 +176,105 @@ def test_hostile_document_never_executes(server, browser, admin_password):
         assert browser.execute_script("return document.title").endswith("Dossier 客户档案检索")
         assert browser.execute_script("return document.querySelectorAll('img[src=x], iframe').length") == 0
     assert all("XSSCANARY" not in entry["message"] for entry in browser.get_log("browser"))
+
+
+@pytest.fixture()
+def queue_app(tmp_path, redis_url):
+    """A fresh data home on the test Redis, its app served over HTTP, and its settings."""
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from webui import create_app
+
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url},
+        dotenv=Path("/nonexistent"),
+    )
+    Dossier.open(settings, require_init=False).init(admin_password=QUEUE_PASSWORD)
+    app = create_app(settings, test_config={"TESTING": True})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"url": f"http://127.0.0.1:{srv.server_port}", "settings": settings}
+    finally:
+        srv.shutdown()
+        thread.join(5)
+        if app.extensions.get("dossier") is not None:
+            app.extensions["dossier"].engine.dispose()
+
+
+QUEUE_PASSWORD = "browser-queue-pw-1"
+JOBS_SCREENSHOT = Path("/tmp/dossier-jobs.png")
+
+#: Builds a DataTransfer holding two files and drops it on the upload page's drop zone.
+DROP_FILES_JS = """
+const dt = new DataTransfer();
+dt.items.add(new File(["琉璃计划：拖放上传测试。联系人 张三"], "拖放_琉璃计划.txt", {type: "text/plain"}));
+dt.items.add(new File(["%PDF-1.7\\n this is no pdf"], "损坏的<img src=x>扫描.pdf", {type: "application/pdf"}));
+const zone = document.querySelector("[data-dropzone]");
+for (const type of ["dragenter", "dragover", "drop"]) {
+  zone.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true}));
+}
+return document.getElementById("files").files.length;
+"""
+
+
+def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
+    """GIVEN a Redis-backed app WHEN two files are dropped on the upload zone and sent THEN the batch
+    page shows them queued, and — without reloading — turns done once a real worker has run, listing
+    the broken PDF with its reason, a link to its document and a retry button that re-queues it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from workers.runner import run_worker
+
+    server = queue_app["url"]
+    log_in(browser, server, QUEUE_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, ".user-nav .nav-jobs")  # the header links to the jobs page
+    browser.get(server + "/upload")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-drop-hint]").is_displayed()  # JS enhanced the zone
+    assert browser.execute_script(DROP_FILES_JS) == 2
+    chosen = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "[data-chosen] li")]
+    assert len(chosen) == 2 and chosen[0].startswith("拖放_琉璃计划.txt") and "损坏的<img src=x>扫描.pdf" in chosen[1]
+    assert browser.find_element(By.CSS_SELECTOR, "[data-chosen-summary]").text.startswith("已选择 2 个文件")
+    browser.find_element(By.CSS_SELECTOR, ".upload-form button[type=submit]").click()
+
+    WebDriverWait(browser, 15).until(lambda b: "/jobs/" in b.current_url)
+    assert "已接收 2 个文件：2 个排队处理" in browser.find_element(By.CSS_SELECTOR, ".flash-info").text
+    assert browser.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text == "排队中"
+    browser.execute_script("window.__sameDocument = true;")
+
+    run_worker(queue_app["settings"], burst=True)
+
+    WebDriverWait(browser, 20).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text == "已完成"
+    )
+    assert browser.execute_script("return window.__sameDocument === true"), "the page reloaded instead of polling"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-field=files_text]").text == "文件 2 / 2"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-field='files.failed']").text == "1"
+    assert not browser.find_element(By.CSS_SELECTOR, "[data-live-note]").is_displayed()
+    failure = browser.find_element(By.CSS_SELECTOR, ".failure-list .failure")
+    link = failure.find_element(By.CSS_SELECTOR, "a.file")
+    assert link.text == "损坏的<img src=x>扫描.pdf" and "/documents/" in link.get_attribute("href")
+    assert "PDF 文件已损坏或不完整" in failure.find_element(By.CSS_SELECTOR, ".reason").text
+    assert browser.find_element(By.CSS_SELECTOR, "[data-retry-all]").is_displayed()
+    browser.save_screenshot(str(JOBS_SCREENSHOT))
+
+    failure.find_element(By.CSS_SELECTOR, ".retry-one button").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".flash-info"))
+    assert "已重新排队 1 项" in browser.find_element(By.CSS_SELECTOR, ".flash-info").text
+    assert browser.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text in ("排队中", "处理中")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".failure-list .failure")
+    run_worker(queue_app["settings"], burst=True)
+    WebDriverWait(browser, 20).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text == "已完成"
+    )
+    assert "PDF 文件已损坏或不完整" in browser.find_element(By.CSS_SELECTOR, ".failure-list .reason").text
+
+    browser.get(server + "/?q=琉璃计划")
+    assert browser.find_elements(By.CSS_SELECTOR, "li.hit")
+    # no script error and no blocked resource on any page (the missing favicon aside)
+    severe = [
+        e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]
+    ]
+    assert not severe, severe

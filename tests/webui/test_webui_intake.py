@@ -1,4 +1,4 @@
-"""Uploading files through the browser form."""
+"""Uploading files through the browser form: one batch per submission, queued, processed by a worker."""
 
 from __future__ import annotations
 
@@ -16,15 +16,37 @@ CONTRACT = Path("/work/shared/corpus/dev/contracts/等保整改服务协议_金�
 
 
 @pytest.fixture()
-def upload_client(tmp_path, login):
-    """A logged-in client of an app over a fresh, empty data home (uploads do not touch the shared one)."""
+def upload_settings(tmp_path, redis_url):
+    """A fresh, empty data home on the test Redis (uploads do not touch the shared home)."""
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_WORKERS": "1"}, dotenv=Path("/nonexistent")
+        environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url},
+        dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password="upload-pw-123")
-    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    return settings
+
+
+@pytest.fixture()
+def upload_client(upload_settings, login):
+    """A logged-in admin client of an app over ``upload_settings``."""
+    client = create_app(upload_settings, test_config={"TESTING": True}).test_client()
     assert login(client, password="upload-pw-123").status_code == 302
     return client
+
+
+def _drain(settings) -> None:
+    """Process everything queued with a real worker (returns when the queue is empty)."""
+    from workers.runner import run_worker
+
+    run_worker(settings, burst=True)
+
+
+def _batch_of(response) -> int:
+    """The batch id an upload redirected to."""
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    match = re.search(r"/jobs/(\d+)$", response.headers["Location"])
+    assert match, response.headers["Location"]
+    return int(match.group(1))
 
 
 def _token(client) -> str:
@@ -34,15 +56,18 @@ def _token(client) -> str:
 
 
 def test_upload_form(upload_client):
-    """The upload page has a multi-file input, customer, type and tags fields."""
+    """The upload page has a multi-file input inside a drop zone, customer, type and tags fields."""
     html = upload_client.get("/upload").get_data(as_text=True)
     assert 'type="file" multiple' in html and 'enctype="multipart/form-data"' in html
     assert '<option value="contract">合同</option>' in html
+    assert "data-dropzone" in html and '<script src="/static/upload.js" defer></script>' in html
+    assert "一次最多 100 个文件" in html
 
 
 @pytest.mark.skipif(not CONTRACT.exists(), reason="dev corpus missing")
-def test_upload_several_files_then_search(upload_client):
-    """Two files upload in one POST; a repeat is reported as a duplicate; the text becomes searchable."""
+def test_upload_several_files_then_search(upload_client, upload_settings):
+    """Two files upload in one POST as one batch; a repeat is reported as a duplicate; after the
+    worker ran, the text is searchable with the customer, type and tags given in the form."""
     data = CONTRACT.read_bytes()
     r = upload_client.post(
         "/upload",
@@ -58,15 +83,21 @@ def test_upload_several_files_then_search(upload_client):
         },
         content_type="multipart/form-data",
     )
-    assert r.status_code == 200
-    html = r.get_data(as_text=True)
-    assert html.count('class="ok"') == 2 and CONTRACT.name in html
+    batch_id = _batch_of(r)
+    html = upload_client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "已接收 2 个文件：2 个排队处理，0 个重复，0 个失败" in html and CONTRACT.name in html
     r = upload_client.post(
         "/upload",
         data={"csrf_token": _token(upload_client), "files": [(io.BytesIO(data), "copy.txt")]},
         content_type="multipart/form-data",
     )
-    assert 'class="duplicate"' in r.get_data(as_text=True)
+    second = _batch_of(r)
+    assert second != batch_id
+    assert "1 个重复" in upload_client.get(r.headers["Location"]).get_data(as_text=True)
+    assert upload_client.get(f"/api/batches/{second}").get_json()["files"]["duplicate"] == 1
+
+    _drain(upload_settings)
+    assert upload_client.get(f"/api/batches/{batch_id}").get_json()["files"]["done"] == 2
     found = upload_client.get("/api/search?q=琥珀计划").get_json()
     assert found["total"] == 1
     hit = upload_client.get("/api/search?q=等保&customer=金桥电气&tag=重点").get_json()["hits"][0]
@@ -76,19 +107,21 @@ def test_upload_several_files_then_search(upload_client):
     assert upload_client.get(f"/documents/{hit['id']}/download").data == data
 
 
-def test_failed_upload_is_explained(upload_client):
-    """A broken file is reported as failed with its reason, not as a crash."""
+def test_failed_upload_is_explained(upload_client, upload_settings):
+    """Broken and empty files are queued like any other; the worker's failures show with their reasons."""
     r = upload_client.post(
         "/upload",
         data={
             "csrf_token": _token(upload_client),
-            "files": [(io.BytesIO(b"%PDF-1.7\n garbage"), "坏文件.pdf")],
+            "files": [(io.BytesIO(b"%PDF-1.7\n garbage"), "坏文件.pdf"), (io.BytesIO(b""), "空.txt")],
         },
         content_type="multipart/form-data",
     )
-    assert r.status_code == 200
-    html = r.get_data(as_text=True)
-    assert 'class="failed"' in html and "失败" in html
+    batch_id = _batch_of(r)
+    _drain(upload_settings)
+    html = upload_client.get(f"/jobs/{batch_id}").get_data(as_text=True)
+    assert html.count('class="item item-failed"') == 2 and "坏文件.pdf" in html and "空.txt" in html
+    assert "PDF 文件已损坏或不完整" in html and "文件为空" in html
 
 
 def test_upload_needs_csrf_and_a_file(upload_client):

@@ -265,10 +265,22 @@ def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
     assert "已重新排队 1 项" in browser.find_element(By.CSS_SELECTOR, ".flash-info").text
     assert browser.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text in ("排队中", "处理中")
     assert not browser.find_elements(By.CSS_SELECTOR, ".failure-list .failure")
+    batch_page = browser.current_url
+
+    # the jobs list follows the re-queued batch live as well
+    browser.find_element(By.CSS_SELECTOR, ".user-nav .nav-jobs").click()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.endswith("/jobs"))
+    row = browser.find_element(By.CSS_SELECTOR, "tr[data-batch]")
+    assert row.find_element(By.CSS_SELECTOR, "[data-field=state]").text in ("排队中", "处理中")
+    browser.execute_script("window.__sameDocument = true;")
     run_worker(queue_app["settings"], burst=True)
     WebDriverWait(browser, 20).until(
-        lambda b: b.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text == "已完成"
+        lambda b: b.find_element(By.CSS_SELECTOR, "tr[data-batch] [data-field=state]").text == "已完成"
     )
+    assert browser.execute_script("return window.__sameDocument === true")
+    assert browser.find_element(By.CSS_SELECTOR, "tr[data-batch] [data-field='files.failed']").text == "1"
+
+    browser.get(batch_page)
     assert "PDF 文件已损坏或不完整" in browser.find_element(By.CSS_SELECTOR, ".failure-list .reason").text
 
     browser.get(server + "/?q=琉璃计划")

@@ -5,7 +5,14 @@ file by varying the dev corpus texts (customer names swapped, numbers and dates
 changed, lines shuffled, so documents differ), then runs a mixed query set and
 prints numbers.  Nothing here asserts on timing.
 
+``--recall`` instead indexes the dev corpus once and prints recall and precision of every
+judged query, overall, per kind and over the (query, scanned file) pairs.  Scanned files are
+indexed from their truth text unless ``--ocr-cache FILE`` is given: then from the OCR text in
+that JSON file (``{file: [page texts]}``), which is written first with ``ingest.ocr_pages``
+(``--ocr-engine``, default rapidocr) when it does not exist yet.
+
     .venv/bin/python bench/search.py --docs 100000
+    .venv/bin/python bench/search.py --recall --ocr-cache /tmp/dev-scans.rapidocr.json
 """
 
 from __future__ import annotations
@@ -121,6 +128,78 @@ def query_set(queries: list[dict], customers: list[dict]) -> list[tuple[str, Sea
     return out
 
 
+def ocr_cache(corpus: Path, cache: Path, engine_name: str) -> dict[str, list[str]]:
+    """OCR text of every scanned dev file, ``{file: [page texts]}``, read from ``cache`` or written to it."""
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    from ingest import ocr_pages, resolve_engine
+
+    engine = resolve_engine(engine_name)
+    out: dict[str, list[str]] = {}
+    for line in (corpus / "truth.jsonl").read_text(encoding="utf-8").splitlines():
+        t = json.loads(line)
+        if t.get("scanned") and t.get("expect") == "ok":
+            path = corpus / t["file"]
+            out[t["file"]] = [p.text for p in ocr_pages(path.read_bytes(), path.name, engine=engine)]
+            print(f"  OCR {t['file']}: {len(out[t['file']])} page(s)", flush=True)
+    cache.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
+    """Index the dev corpus (scans from OCR text when ``cache`` is given); print recall and precision."""
+    truths, _, queries = load_corpus(corpus)
+    scans = ocr_cache(corpus, cache, engine_name) if cache is not None else {}
+    tmp = tempfile.TemporaryDirectory()
+    engine = sa.create_engine(f"sqlite:///{Path(tmp.name) / 'recall.db'}")
+    backend = open_backend(engine)
+    files: dict[int, str] = {}
+    docs = []
+    for i, t in enumerate(truths, start=1):
+        text = "\n".join(scans[t["file"]]) if t["file"] in scans else t["full_text"]
+        files[i] = t["file"]
+        docs.append(IndexDocument(id=i, title=t.get("title") or "", text=text,
+                                  filename=Path(t["file"]).name, doc_type=t.get("doc_type") or "other"))
+    backend.index(docs)
+    scanned = {t["file"] for t in truths if t.get("scanned")}
+    by_kind: dict[str, list[int]] = {}  # kind -> [relevant, found, hits, relevant hits, marked hits]
+    scan_pairs = [0, 0]
+    misses: list[str] = []
+    false_pos: list[str] = []
+    for q in queries:
+        hits = backend.search(SearchRequest(q["q"], limit=1000, facets=False), Principal.system()).hits
+        found = {files[h.id] for h in hits}
+        relevant = set(q["relevant"])
+        row = by_kind.setdefault(q["kind"], [0, 0, 0, 0, 0])
+        row[0] += len(relevant)
+        row[1] += len(relevant & found)
+        row[2] += len(found)
+        row[3] += len(found & relevant)
+        row[4] += sum("<mark>" in h.snippet for h in hits)
+        scan_pairs[0] += len(relevant & scanned)
+        scan_pairs[1] += len(relevant & scanned & found)
+        misses += [f"{q['id']} {q['q']!r} missed {f}" for f in sorted(relevant - found)]
+        false_pos += [f"{q['id']} {q['q']!r} also found {f}" for f in sorted(found - relevant)]
+    engine.dispose()
+    print(f"recall ({'OCR text from ' + str(cache) if cache else 'truth text'} for {len(scanned)} scanned files)")
+    print(f"  {'kind':<20} {'recall':>12} {'precision':>12} {'marked':>8}")
+    totals = [0, 0, 0, 0, 0]
+    for kind, row in sorted(by_kind.items()):
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        rec = f"{row[1]}/{row[0]}" if row[0] else "-"
+        prec = f"{row[3]}/{row[2]}" if row[2] else "-"
+        print(f"  {kind:<20} {rec:>12} {prec:>12} {row[4]:>8}")
+    print(f"  {'all':<20} {totals[1]}/{totals[0]} = {totals[1] / max(totals[0], 1):.1%}"
+          f"   precision {totals[3]}/{totals[2]} = {totals[3] / max(totals[2], 1):.1%}"
+          f"   hits with <mark> {totals[4]}/{totals[2]}")
+    print(f"  scanned files: {scan_pairs[1]}/{scan_pairs[0]} = {scan_pairs[1] / max(scan_pairs[0], 1):.1%}"
+          " of (query, relevant scanned file) pairs found")
+    for line in misses:
+        print("  miss:", line)
+    for line in false_pos:
+        print("  extra:", line)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,7 +208,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--db", type=Path, default=None, help="reuse/keep this SQLite file (default: temp)")
+    ap.add_argument("--recall", action="store_true", help="print recall/precision on the dev queries instead")
+    ap.add_argument("--ocr-cache", type=Path, default=None, help="with --recall: scans from this OCR cache")
+    ap.add_argument("--ocr-engine", default="rapidocr", help="engine that writes a missing --ocr-cache")
     args = ap.parse_args(argv)
+    if args.recall:
+        recall(args.corpus, args.ocr_cache, args.ocr_engine)
+        return
 
     truths, customers, queries = load_corpus(args.corpus)
     tmp = tempfile.TemporaryDirectory()

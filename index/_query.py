@@ -155,16 +155,30 @@ def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+def _phrase(grams: tuple[str, ...], prefix: bool) -> str:
+    phrase = '"' + " ".join(t.replace('"', '""') for t in grams) + '"'
+    return phrase + " *" if prefix else phrase
+
+
+_GRAM_COLUMNS = "{title meta grams} : "
+
+
 def _term_match(term: Term) -> str:
+    """One term as FTS5: its phrase OR each other form the analysis gave it (see ``QueryToken``)."""
     tok = term.token
-    phrase = '"' + " ".join(t.replace('"', '""') for t in tok.grams) + '"'
-    if tok.prefix:
-        phrase += " *"
-    parts = ["{title meta grams} : " + phrase]
+    parts = [_GRAM_COLUMNS + _phrase(tok.grams, tok.prefix)]
+    parts.extend(_GRAM_COLUMNS + _phrase(v, tok.prefix) for v in tok.variants)
     if tok.word is not None:
         parts.append("words : " + _quote(tok.word))
     for alt in tok.alternatives:
         parts.append("{title meta words grams} : " + _quote(alt))
+    parts.extend(_GRAM_COLUMNS + _quote(j) for j in tok.joined)
+    if tok.relaxed is not None:
+        groups = [
+            "(" + " OR ".join(_GRAM_COLUMNS + _phrase(g, prefix) for g, prefix in group) + ")"
+            for group in tok.relaxed.groups
+        ]
+        parts.append("(" + " AND ".join(groups) + ")")
     return "(" + " OR ".join(parts) + ")"
 
 

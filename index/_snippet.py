@@ -2,9 +2,11 @@
 
 A query term is found in the *normalised* text under the same equivalence the
 index uses (CJK characters may be separated by whitespace only; Latin/digit
-tokens by any non-alphanumeric run; whole Latin tokens only), then mapped back
-to offsets in the original text.  Everything is HTML-escaped before ``<mark>``
-is added, so a document containing ``<script>`` shows ``&lt;script&gt;``.
+pieces by any non-alphanumeric run; whole pieces only, where a piece ends at a
+letter/digit or case boundary as in :mod:`index._analysis`, so ``R750`` is
+marked inside ``PowerEdgeR750`` but not inside ``XR750``), then mapped back to
+offsets in the original text.  Everything is HTML-escaped before ``<mark>`` is
+added, so a document containing ``<script>`` shows ``&lt;script&gt;``.
 """
 
 from __future__ import annotations
@@ -13,54 +15,104 @@ import html
 import re
 from collections.abc import Sequence
 
-from index._analysis import _CJK_CLASS, _segments, normalize, normalize_text
+from index._analysis import _CJK_CLASS, latin_cuts, normalize, normalize_cased, query_pieces
 
 __all__ = ["find_spans", "highlight_spans", "make_snippet", "term_pattern"]
 
 SNIPPET_CHARS = 120
 _SEP = r"[\W_]*"  # what the tokenizer skips between two tokens of one term
-_NOT_LATIN_BEFORE = rf"(?<![^\W_{_CJK_CLASS}])"
-_NOT_LATIN_AFTER = rf"(?![^\W_{_CJK_CLASS}])"
+_LATIN = re.compile(rf"[^\W_{_CJK_CLASS}]")
 _WS_RUN = re.compile(r"\s+")
 
 
 def term_pattern(term: str) -> re.Pattern[str] | None:
-    """A regex over normalised text matching what the index matches for ``term``."""
-    norm = normalize_text(term)
-    segs = _segments(norm)
+    """A regex over normalised text matching what the index matches for ``term``.
+
+    Whether a Latin match starts and ends on a piece boundary depends on the
+    letters' case, which the normalised text has lost; :func:`find_spans` checks it.
+    """
+    segs = query_pieces(term)
     if not segs:
         return None
     parts: list[str] = []
     last = len(segs) - 1
-    for i, (cjk, seg) in enumerate(segs):
+    for i, (cjk, pieces) in enumerate(segs):
         if i:
             parts.append(_SEP)
         if cjk:
-            p = r"\s*".join(re.escape(c) for c in seg)
+            p = r"\s*".join(re.escape(c) for c in pieces[0])
             if i != last:
                 p += rf"(?!\s*[{_CJK_CLASS}])"
             parts.append(p)
         else:
-            parts.append((_NOT_LATIN_BEFORE if i == 0 else "") + re.escape(seg) + _NOT_LATIN_AFTER)
+            parts.append(_SEP.join(re.escape(piece) for piece in pieces))
     alts = ["".join(parts)]
-    digits = "".join(s for c, s in segs if not c)
+    digits = "".join("".join(p) for c, p in segs if not c)
     if digits.isdigit() and 10 <= len(digits) <= 13 and all(not c for c, _ in segs):
         # Phone numbers match across dash/space/dot groupings (as the words column does).
         alts.append(r"(?<!\d)" + r"[\s.-]?".join(digits[-11:] if len(digits) == 13 else digits) + r"(?!\d)")
     return re.compile("|".join(f"(?:{a})" for a in alts))
 
 
+class _Pieces:
+    """Piece boundaries of the Latin runs of one normalised text, computed per run on demand."""
+
+    def __init__(self, text: str, norm: str) -> None:
+        self._text = text
+        self._norm = norm
+        self._cased: str | None = None
+        self._runs: dict[int, tuple[int, int, frozenset[int]]] = {}  # any offset in a run -> run
+
+    def _run(self, pos: int) -> tuple[int, int, frozenset[int]]:
+        found = self._runs.get(pos)
+        if found is None:
+            norm = self._norm
+            a = pos
+            while a > 0 and _LATIN.match(norm, a - 1):
+                a -= 1
+            b = pos + 1
+            while b < len(norm) and _LATIN.match(norm, b):
+                b += 1
+            if self._cased is None:
+                self._cased = normalize_cased(self._text)
+            cuts = frozenset(a + i for i, _ in latin_cuts(self._cased[a:b]))
+            found = (a, b, cuts)
+            for i in range(a, b):
+                self._runs[i] = found
+        return found
+
+    def starts_piece(self, pos: int) -> bool:
+        """True unless ``pos`` is inside a Latin run but not where one of its pieces starts."""
+        if not _LATIN.match(self._norm, pos):
+            return True
+        a, _, cuts = self._run(pos)
+        return pos == a or pos in cuts
+
+    def ends_piece(self, end: int) -> bool:
+        """True unless the character before ``end`` is in a Latin run whose pieces do not end there."""
+        if end == 0 or not _LATIN.match(self._norm, end - 1):
+            return True
+        _, b, cuts = self._run(end - 1)
+        return end == b or end in cuts
+
+
 def find_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int, int]]:
     """(start, end, term index) of every match of every term, in original-text offsets."""
     norm, offsets = normalize(text)
+    pieces = _Pieces(text, norm)
     spans: list[tuple[int, int, int]] = []
     for k, term in enumerate(terms):
         pat = term_pattern(term)
         if pat is None:
             continue
-        for m in pat.finditer(norm):
-            if m.end() > m.start():
-                spans.append((offsets[m.start()], offsets[m.end() - 1] + 1, k))
+        pos = 0
+        while (m := pat.search(norm, pos)) is not None:
+            s, e = m.span()
+            if e > s and pieces.starts_piece(s) and pieces.ends_piece(e):
+                spans.append((offsets[s], offsets[e - 1] + 1, k))
+                pos = e
+            else:
+                pos = s + 1
     spans.sort()
     return spans
 

@@ -14,8 +14,15 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
   changes as customers are added, so it is kept, not recomputed; ``title``,
   ``meta`` and ``grams`` are pure functions of the stored title, meta text and
   body, so they are recomputed (compressing text and words together costs a
-  fraction of storing every stream).  Changing the analysis code itself needs a
-  ``dossier reindex`` (``clear()`` uses ``'delete-all'``, which needs no tokens).
+  fraction of storing every stream).  The ``title``, ``meta`` and ``grams``
+  streams end with the marked joined forms of camel-case words (see
+  :mod:`index._analysis`); no phrase can span into them.
+* ``search_meta`` — ``analysis``: the :data:`ANALYSIS_VERSION` the stored streams
+  were made with.  A ``'delete'`` must repeat the exact tokens, so when the
+  analysis changes, :meth:`SqliteBackend.ensure_schema` rebuilds the FTS5 table
+  from ``search_body`` (``'delete-all'``, then every document again, with its
+  stored ``words``) before anything else touches it.  ``dossier reindex`` does
+  the same from the records and is never needed for this.
 * ``search_doc_customer`` and ``search_doc_tag`` — for filters and facets.
 
 * ``search_log`` — the ids each write changed, so every process's in-memory
@@ -31,6 +38,7 @@ so totals and facets never reveal documents the caller may not read.
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from collections.abc import Iterable, Sequence
@@ -42,7 +50,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 
 from dossier.errors import DossierError
-from index._analysis import grams, normalize_text, words
+from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._columns import Columns, DocColumns
 from index._query import ParsedQuery, compile_match, parse_query
 from index._snippet import find_spans, highlight_spans, make_snippet
@@ -56,6 +64,8 @@ from index._types import (
 )
 
 __all__ = ["InvalidDocument", "SqliteBackend", "readable_levels"]
+
+_log = logging.getLogger(__name__)
 
 #: bm25 weights of (title, meta, words, grams): title and entities first, whole words before bigrams.
 COLUMN_WEIGHTS = (10.0, 6.0, 2.0, 1.0)
@@ -91,6 +101,7 @@ _SCHEMA = (
         PRIMARY KEY (doc_id, tag)) WITHOUT ROWID""",
     # Ids changed by each write, so every process's in-memory columns can catch up.
     "CREATE TABLE IF NOT EXISTS search_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS search_doc_date ON search_doc (date)",
     "CREATE INDEX IF NOT EXISTS search_doc_customer_id ON search_doc_customer (customer_id)",
     "CREATE INDEX IF NOT EXISTS search_doc_tag_tag ON search_doc_tag (tag)",
@@ -133,18 +144,21 @@ def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
             f"未知的保密级别 {doc.confidentiality!r} / Unknown confidentiality {doc.confidentiality!r}"
         )
     meta_text = _META_SEP.join(x for x in (doc.filename, *doc.customers, *doc.tags, *doc.extra) if x)
-    body = normalize_text(doc.text)
-    title, meta, grams_ = _derived_streams(doc.title, meta_text, body)
-    return meta_text, title, meta, " ".join(words(body)), grams_
+    title, meta, grams_ = _derived_streams(doc.title, meta_text, doc.text)
+    return meta_text, title, meta, " ".join(words(normalize_text(doc.text))), grams_
 
 
-def _derived_streams(title: str, meta_text: str, norm_body: str) -> tuple[str, str, str]:
+def _stream(text: str) -> str:
+    """One column's tokens: the grams, then the joined forms (which no phrase can span into)."""
+    grams_, joined = grams_and_joined(text)
+    if joined:
+        grams_.extend(joined)
+    return " ".join(grams_)
+
+
+def _derived_streams(title: str, meta_text: str, body: str) -> tuple[str, str, str]:
     """The streams that follow from the stored texts alone: title, meta, grams."""
-    return (
-        " ".join(grams(normalize_text(title))),
-        " ".join(grams(normalize_text(meta_text))),
-        " ".join(grams(norm_body)),
-    )
+    return _stream(title), _stream(meta_text), _stream(body)
 
 
 # A preset zlib dictionary of common Chinese words (the most frequent words of
@@ -201,6 +215,77 @@ class SqliteBackend:
     def _create(self, conn: Connection) -> None:
         for ddl in _SCHEMA:
             conn.exec_driver_sql(ddl)
+        if self._analysis_version(conn) == ANALYSIS_VERSION:
+            return
+        # Take the write lock, then look again: another process may have rebuilt meanwhile.
+        conn.exec_driver_sql("UPDATE search_meta SET value = value WHERE key = 'analysis'")
+        if self._analysis_version(conn) == ANALYSIS_VERSION:
+            return
+        if conn.exec_driver_sql("SELECT 1 FROM search_body LIMIT 1").first() is not None:
+            self._rebuild(conn)
+        conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO search_meta (key, value) VALUES ('analysis', ?)", (ANALYSIS_VERSION,)
+        )
+
+    @staticmethod
+    def _analysis_version(conn: Connection) -> str | None:
+        value = conn.exec_driver_sql("SELECT value FROM search_meta WHERE key = 'analysis'").scalar()
+        return None if value is None else str(value)
+
+    def _rebuild(self, conn: Connection) -> None:
+        """Re-derive every document's FTS5 tokens with the current analysis (it changed since they were made)."""
+        started = time.perf_counter()
+        ids = [int(r[0]) for r in conn.exec_driver_sql("SELECT id FROM search_body ORDER BY id")]
+        _log.warning(
+            "搜索分析已更新，正在重建 %d 篇文档的全文索引 / Search analysis changed; rebuilding the full-text"
+            " index of %d documents",
+            len(ids),
+            len(ids),
+        )
+        conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+        unreadable: list[int] = []
+        for start in range(0, len(ids), 500):
+            chunk = tuple(ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows = []
+            for doc_id, title, meta_text, blob in conn.exec_driver_sql(
+                f"SELECT id, title, meta, content FROM search_body WHERE id IN ({marks})", chunk
+            ).all():
+                try:
+                    text, w = _unpack(blob)
+                except (InvalidDocument, zlib.error, UnicodeDecodeError, ValueError):
+                    unreadable.append(int(doc_id))
+                    continue
+                t, m, g = _derived_streams(title, meta_text, text)
+                rows.append((doc_id, t, m, w, g))
+            if rows:
+                conn.exec_driver_sql(
+                    "INSERT INTO search_fts (rowid, title, meta, words, grams) VALUES (?, ?, ?, ?, ?)", rows
+                )
+        if unreadable:
+            # Not in the FTS5 table any more, so drop the rest of them too; `dossier reindex` restores them.
+            _log.warning(
+                "%d 篇文档的索引数据无法读取，已移出索引 / %d documents had unreadable index data and were"
+                " dropped from the index; run `dossier reindex`",
+                len(unreadable),
+                len(unreadable),
+            )
+            conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (?)", [(i,) for i in unreadable])
+            for start in range(0, len(unreadable), 500):
+                chunk = tuple(unreadable[start : start + 500])
+                marks = ", ".join("?" * len(chunk))
+                for table, col in (
+                    ("search_doc", "id"),
+                    ("search_body", "id"),
+                    ("search_doc_customer", "doc_id"),
+                    ("search_doc_tag", "doc_id"),
+                ):
+                    conn.exec_driver_sql(f"DELETE FROM {table} WHERE {col} IN ({marks})", chunk)
+        _log.warning(
+            "全文索引已重建（%.1f 秒）/ Full-text index rebuilt in %.1f s",
+            time.perf_counter() - started,
+            time.perf_counter() - started,
+        )
 
     def _run(self, connection: Connection | None, fn: Any, *args: Any) -> Any:
         if connection is not None:
@@ -279,7 +364,7 @@ class SqliteBackend:
             deletes = []
             for doc_id, title, meta_text, blob in old:
                 text, w = _unpack(blob)
-                t, m, g = _derived_streams(title, meta_text, normalize_text(text))
+                t, m, g = _derived_streams(title, meta_text, text)
                 deletes.append((doc_id, t, m, w, g))
             conn.exec_driver_sql(
                 "INSERT INTO search_fts (search_fts, rowid, title, meta, words, grams)"

@@ -286,14 +286,17 @@ class Dossier:
         """Store one uploaded file and queue it; returns at once with ``{"id", "duplicate", "error", "batch", "status"}``.
 
         Without Redis the file stays queued in the records; a worker picks it up when it starts.
+        Given a ``batch_id`` (several files of one form), the caller closes it with :meth:`close_batch`.
         """
         safe_name = Path(filename.replace("\\", "/")).name or "upload"
         options = self._options(customer, doc_type, tags, principal.username, "upload")
         intake = self._intake(1)
+        own_batch = batch_id is None
         if batch_id is None:
             batch_id = intake.new_batch("upload", principal.username)
         taken = intake.take(Source(label=safe_name, filename=safe_name, data=data), options, batch_id)
-        close_batch(self.sessions, batch_id)
+        if own_batch:
+            close_batch(self.sessions, batch_id)
         if taken.status == "queued" and taken.document_id is not None:
             queue = self.queue()
             if queue is not None:
@@ -307,8 +310,12 @@ class Dossier:
         }
 
     def new_batch(self, source: str, created_by: str) -> int:
-        """An empty intake batch (one upload form submission, one inbox sweep)."""
+        """An empty intake batch (one upload form submission, one inbox sweep); close it with :meth:`close_batch`."""
         return self._intake(1).new_batch(source, created_by)
+
+    def close_batch(self, batch_id: int) -> None:
+        """Say every file of a batch has been taken: it is ``done`` once their work is."""
+        close_batch(self.sessions, batch_id)
 
     # -- batches -----------------------------------------------------------------------------
 

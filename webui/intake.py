@@ -61,6 +61,7 @@ def upload() -> Any:
                 )
                 state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
                 counts[state if state in counts else "queued"] += 1
+            d.close_batch(batch_id)
             flash(_("upload.accepted", n=len(files), **counts), "info")
             return redirect(url_for("jobs.show", batch_id=batch_id), code=303)
     return (

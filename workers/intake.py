@@ -94,6 +94,9 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
     return sources
 
 
+#: Why a page has no text when intake was asked to leave OCR for later.
+OCR_DEFERRED = "导入时未做 OCR，请运行 dossier ocr / OCR was skipped at intake: run dossier ocr"
+
 #: The doc_type_reason of a type the uploader chose (kept when the file is parsed later).
 GIVEN_AT_INTAKE = "导入时指定 / given at intake"
 
@@ -255,11 +258,19 @@ class Intake:
             finished_at=None if status == "queued" else utcnow(),
         )
         if session is not None:
-            session.add(job)
+            self._add_job(session, job)
             return
         with self.sessions() as own:
-            own.add(job)
+            self._add_job(own, job)
             own.commit()
+
+    @staticmethod
+    def _add_job(session: Session, job: IngestJob) -> None:
+        """Add a file to its batch; a batch already reported done is open again until this file is."""
+        session.add(job)
+        batch = session.get(IngestBatch, job.batch_id)
+        if batch is not None and batch.status == "done":
+            batch.status, batch.finished_at = "taken", None
 
     # -- process: claim, parse, store ---------------------------------------------------------
 
@@ -383,10 +394,22 @@ class Intake:
                 for outcome in pool.imap(tasks):
                     processed = self.store_parsed(outcome.task.key, outcome)
                     awaiting.extend(doc_id for doc_id, _pages in processed.ocr)
-        if awaiting and ocr_engine is not None:
+        if awaiting and ocr_engine is None:
+            self._defer_ocr(awaiting)
+        elif awaiting:
             from workers.ocr import OcrRunner
 
             OcrRunner(self.sessions, self.blobs, self.backend, self.limits, ocr_engine, self.workers).run(awaiting)
+
+    def _defer_ocr(self, doc_ids: Sequence[int]) -> None:
+        """Leave image pages for ``dossier ocr``: they say so, and no worker queues them meanwhile."""
+        with self.sessions() as session:
+            session.execute(
+                update(Page)
+                .where(Page.document_id.in_(list(doc_ids)), Page.needs_ocr.is_(True), Page.ocr_error.is_(None))
+                .values(ocr_error=OCR_DEFERRED)
+            )
+            session.commit()
 
     # -- storing ------------------------------------------------------------------------------
 

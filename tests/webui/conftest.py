@@ -92,7 +92,7 @@ def corpus_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     }
     summary: dict = {"ingested": 0, "duplicates": 0, "failed": [], "documents": []}
     for (customer, tags), group in groups.items():
-        part = d.ingest_paths([str(p) for p in group], customer=customer, tags=tags)
+        part = d.ingest_paths([str(p) for p in group], customer=customer, tags=tags, ocr=False)
         for key in ("ingested", "duplicates"):
             summary[key] += part[key]
         summary["failed"] += part["failed"]

@@ -221,20 +221,35 @@ class Dossier:
         batch_id = intake.new_batch(source, uploaded_by, total=len(sources))
         if on_batch is not None:
             on_batch(batch_id)
+        engine = self.settings.get("DOSSIER_OCR_ENGINE") if ocr else None
         queue = self.queue()
         if queue is None:
-            intake.run(sources, options, batch_id=batch_id, ocr_engine=self.settings.get("DOSSIER_OCR_ENGINE") if ocr else None)
+            intake.run(sources, options, batch_id=batch_id, ocr_engine=engine)
         else:
+            unqueued: list[int] = []
             for src in sources:
                 taken = intake.take(src, options, batch_id)
-                if taken.status == "queued" and taken.document_id is not None:
-                    queue.enqueue_ingest(taken.document_id, self._ingest_timeout_s())
+                doc_id = taken.document_id
+                if taken.status == "queued" and doc_id is not None and (unqueued or not self._enqueue_ingest(queue, doc_id)):
+                    unqueued.append(doc_id)
             close_batch(self.sessions, batch_id)
-            if wait:
+            if unqueued:  # Redis went away mid-batch: do the rest here rather than leave it waiting
+                queue = None
+                intake.process_here(unqueued, engine)
+            elif wait:
                 self.wait_for_batch(batch_id, workers=workers, progress=progress)
         summary = batch_summary(self.sessions, batch_id)
         summary["mode"] = "inline" if queue is None else "queue"
         return summary
+
+    def _enqueue_ingest(self, queue: JobQueue, doc_id: int) -> bool:
+        """Queue a taken document; False (and forget the connection) when Redis fails — it stays queued in the records."""
+        try:
+            queue.enqueue_ingest(doc_id, self._ingest_timeout_s())
+            return True
+        except QueueError:
+            self._queue, self._queue_retry_at = None, time.monotonic() + 10
+            return False
 
     def _ingest_timeout_s(self) -> float:
         return self.limits.parse_timeout_s + 120
@@ -300,7 +315,7 @@ class Dossier:
         if taken.status == "queued" and taken.document_id is not None:
             queue = self.queue()
             if queue is not None:
-                queue.enqueue_ingest(taken.document_id, self._ingest_timeout_s())
+                self._enqueue_ingest(queue, taken.document_id)  # if Redis fails, a worker's reconcile finds it
         return {
             "id": taken.document_id,
             "duplicate": taken.status == "duplicate",

@@ -265,3 +265,36 @@ def test_retry_requeues_a_failed_file_of_a_batch(queued_dossier, admin, monkeypa
     run_worker(queued_dossier.settings, burst=True)
     assert queued_dossier.show(doc_id, admin)["status"] == "indexed"
     assert queued_dossier.batch_status(summary["batch"])["state"] == "done"
+
+
+def test_redis_going_away_never_costs_an_upload_or_an_ingest(tmp_path, admin):
+    """GIVEN a connected Dossier WHEN Redis stops THEN an upload is still stored (queued) and an ingest
+    finishes in-process; a worker on the restarted Redis picks up what waits."""
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from tests._redis import RedisServer
+    from workers import run_worker
+
+    server = RedisServer(tmp_path / "redis")
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": server.url},
+        dotenv=tmp_path / "no.env",
+    )
+    d = Dossier.open(settings, require_init=False)
+    d.init(admin_password=ADMIN_PASSWORD)
+    assert d.queue() is not None
+    server.stop()
+
+    upload = d.ingest_upload(BROKEN.name, BROKEN.read_bytes(), principal=admin)
+    assert upload["status"] == "queued" and d.show(upload["id"], admin)["status"] == "queued"
+    summary = d.ingest_paths([CONTRACT])
+    assert summary["mode"] == "inline" and summary["ingested"] == 1
+    assert d.show(summary["documents"][0]["id"], admin)["status"] == "indexed"
+    assert d.status()["queue"]["reachable"] is False
+
+    restarted = RedisServer(tmp_path / "redis2")
+    try:
+        run_worker(settings.with_overrides(DOSSIER_REDIS_URL=restarted.url), burst=True)
+    finally:
+        restarted.stop()
+    assert d.show(upload["id"], admin)["status"] == "failed"  # processed: a truncated PDF fails with its reason

@@ -40,6 +40,7 @@ from ingest._ocr import (
     resolve_engine,
 )
 from ingest._parse import detect, parse_bytes, parse_file
+from ingest._split import Separator, SplitPart, find_separators, separator_sheet_pdf, split_at
 from ingest._timeout import time_limit
 
 __all__ = [
@@ -61,13 +62,18 @@ __all__ = [
     "Page",
     "ParseTimeout",
     "ParsedDocument",
+    "Separator",
+    "SplitPart",
     "UnsupportedFile",
     "detect",
+    "find_separators",
     "guess_doc_type",
     "ocr_pages",
     "parse_bytes",
     "parse_file",
     "reset_engines",
     "resolve_engine",
+    "separator_sheet_pdf",
+    "split_at",
     "time_limit",
 ]

@@ -125,7 +125,7 @@ def parse_query(query: str) -> ParsedQuery:
                 if not value:
                     raise QuerySyntaxError(f"“{fname}:” 后缺少值 / Missing value after “{fname}:”")
                 target = {"customer": parsed.customers, "type": parsed.doc_types, "tag": parsed.tags}[kind]
-                target.append(value)
+                target.append(type_code(value) if kind == "type" else value)
                 pending_or = False
                 continue
         if quoted is None and neg is None and value == "OR":
@@ -193,3 +193,14 @@ def compile_match(parsed: ParsedQuery) -> tuple[str | None, str | None]:
     if parsed.excludes:
         negative = " OR ".join(_term_match(t) for t in parsed.excludes)
     return positive, negative
+
+
+def type_code(value: str) -> str:
+    """A document type code for a code or its Chinese/English label (``合同`` → ``contract``); else the value."""
+    from ingest import DOC_TYPES
+
+    lowered = value.strip().lower()
+    for code, (zh, en) in DOC_TYPES.items():
+        if lowered in (code, zh, en.lower()):
+            return code
+    return value

@@ -10,8 +10,12 @@ from dossier.cli import cli
 from tests.conftest import DEV
 
 
+#: A Redis nobody answers: commands then process files in-process (the queue has its own tests).
+NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
+
+
 def _run(home, *args, input=None):
-    result = CliRunner().invoke(cli, ["--home", str(home), *args], input=input, catch_exceptions=False)
+    result = CliRunner(env=NO_REDIS).invoke(cli, ["--home", str(home), *args], input=input, catch_exceptions=False)
     return result
 
 
@@ -95,3 +99,27 @@ def test_search_words_may_be_separate_arguments_including_exclusions(tmp_path):
     assert together["total"] == apart["total"] == 2
     excluded = json.loads(_run(tmp_path, "search", "报价", "-合计", "--json").output)
     assert excluded["total"] == 0
+
+
+def test_watch_once_takes_the_inbox_and_prints_a_report(tmp_path):
+    """`dossier watch DIR --once` takes every file, processes it, moves it to .done/ and prints counts."""
+    import shutil
+
+    _run(tmp_path / "home", "init")
+    inbox = tmp_path / "inbox"
+    (inbox / "宸宇集团" / "合同").mkdir(parents=True)
+    source = DEV / "contracts" / "产品购销合同_宸宇集团_HT-2024-0503_v2.pdf"
+    shutil.copy(source, inbox / "宸宇集团" / "合同" / source.name)
+    result = _run(tmp_path / "home", "watch", str(inbox), "--once")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["taken"] == 1 and report["done"] == 1 and report["failed"] == 0
+    assert (inbox / ".done" / "宸宇集团" / "合同" / source.name).is_file()
+    found = json.loads(_run(tmp_path / "home", "search", "customer:宸宇集团", "type:合同", "--json").output)
+    assert found["total"] == 1
+
+
+def test_status_names_an_unknown_batch(tmp_path):
+    _run(tmp_path, "init")
+    result = _run(tmp_path, "status", "999")
+    assert result.exit_code == 1 and "999" in result.output

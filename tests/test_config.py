@@ -37,3 +37,15 @@ def test_bad_integer_setting_says_which_and_why(tmp_path):
     settings = load_settings(environ={"DOSSIER_MAX_FILE_MB": "lots"}, dotenv=tmp_path / "none")
     with pytest.raises(ConfigError, match="DOSSIER_MAX_FILE_MB"):
         settings.get_int("DOSSIER_MAX_FILE_MB")
+
+
+def test_split_setting_parses_kinds_and_refuses_nonsense(tmp_path):
+    from dossier.config import load_settings
+    from dossier.errors import ConfigError
+
+    def kinds(value: str) -> tuple[str, ...]:
+        return load_settings(environ={"DOSSIER_SPLIT": value}, dotenv=tmp_path / "none").split_kinds
+
+    assert kinds("qr,blank") == ("qr", "blank") and kinds("QR") == ("qr",) and kinds("off") == ()
+    with pytest.raises(ConfigError, match="DOSSIER_SPLIT"):
+        kinds("qr,page")

@@ -101,10 +101,11 @@ def _split(task: ParseTask, parsed: ParsedDocument, limits: Limits) -> tuple[Par
     import ingest
 
     data = task.data if task.data is not None else Path(task.path or "").read_bytes()
-    separators = ingest.find_separators(data, task.filename, kinds=task.split, limits=limits)
-    if not separators:
-        return parsed, []
-    parts = ingest.split_at(data, task.filename, separators)
+    try:
+        separators = ingest.find_separators(data, task.filename, kinds=task.split, limits=limits)
+        parts = ingest.split_at(data, task.filename, separators, limits=limits) if separators else []
+    except IngestError:
+        return parsed, []  # the stack was readable as a whole: keep it whole rather than fail it
     if len(parts) < 2:  # a stack of one document: nothing to split
         return parsed, []
     note = (

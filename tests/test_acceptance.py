@@ -162,8 +162,18 @@ def _cjk_runs(text: str, size: int = 4) -> list[str]:
 
 def test_the_text_of_every_scanned_page_is_searchable(dev_home):
     """Three phrases from the truth text of each scanned page: at least two find that scan."""
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from index import Principal, SearchRequest
+
     home, summary = dev_home
-    by_file = {_rel(d["file"]): d["id"] for d in summary["documents"] if "parent" not in d}
+    d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home)}, dotenv=home / "none"))
+    admin = Principal(username="admin", role="admin")
+
+    def ids(query: str) -> set[int]:  # in-process: 150 searches through the CLI would take minutes
+        return {h["id"] for h in d.search(SearchRequest(query=query, limit=1000), admin)["hits"]}
+
+    by_file = {_rel(doc["file"]): doc["id"] for doc in summary["documents"] if "parent" not in doc}
     problems = []
     for t in load_truth():
         if not t.get("scanned") or t["file"] not in by_file:
@@ -171,7 +181,7 @@ def test_the_text_of_every_scanned_page_is_searchable(dev_home):
         for n, page in enumerate(t["pages"], 1):
             runs = _cjk_runs(page)
             picks = [runs[len(runs) * k // 4] for k in (1, 2, 3)] if len(runs) >= 4 else runs
-            found = [p for p in picks if by_file[t["file"]] in {h["id"] for h in _search(home, f'"{p}"')["hits"]}]
+            found = [p for p in picks if by_file[t["file"]] in ids(f'"{p}"')]
             if len(found) < min(2, len(picks)):
                 problems.append(f"{t['file']} page {n}: found by {found} of {picks}")
     assert problems == []

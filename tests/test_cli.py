@@ -9,7 +9,6 @@ from click.testing import CliRunner
 from dossier.cli import cli
 from tests.conftest import DEV
 
-
 #: A Redis nobody answers: commands then process files in-process (the queue has its own tests).
 NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
 

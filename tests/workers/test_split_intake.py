@@ -57,7 +57,7 @@ def test_a_stack_splits_at_the_qr_sheet_and_a_blank_page(dossier, admin, tmp_pat
         parts = session.scalars(select(Document).where(Document.parent_id == parent_id).order_by(Document.id)).all()
         assert [p.relation for p in parts] == ["part"] * 3
         assert [p.current.filename for p in parts] == [f"SCAN_stack.part-0{n}.pdf" for n in (1, 2, 3)]
-    for (name, lines), part in zip(PARTS.items(), parts, strict=True):
+    for name, part in zip(PARTS, parts, strict=True):
         shown = dossier.show(part.id, admin)
         assert shown["status"] == "indexed" and len(shown["pages"]) == 1 and shown["pages"][0]["ocr"]
         hits = [h["id"] for h in dossier.search(SearchRequest(query=name), admin)["hits"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 from typing import Any
@@ -444,10 +445,17 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
             helpers = WorkerProcesses(settings, count)
             click.echo(f"已启动 {count} 个工作进程 / started {count} workers", err=True)
     click.echo(f"Dossier 已启动 / running: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
+
+    def _stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(0)  # runs the finally below: the workers finish their jobs and exit
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
     finally:
         if helpers is not None:
+            click.echo("正在停止工作进程 / stopping the workers …", err=True)
             helpers.stop()
 
 

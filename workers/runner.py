@@ -10,6 +10,7 @@ stored while Redis was down, gets a job again).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ import sys
 import threading
 from typing import Any
 
+import redis
 from rq import SimpleWorker
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.registry import ScheduledJobRegistry
@@ -59,7 +61,9 @@ class _Housekeeping(threading.Thread):
                     found = reconcile(self.ctx)
                     if any(found.values()):
                         log.warning("重新排队 / re-queued waiting work: %s", found)
-            except Exception:  # housekeeping must outlive a Redis or database hiccup
+            except redis.RedisError as exc:  # Redis away: RQ says so too; try again next round
+                log.warning("Redis 不可用，稍后重试 / Redis unavailable, retrying: %s", exc)
+            except Exception:  # housekeeping must outlive a database hiccup
                 log.exception("housekeeping round failed")
             rounds += 1
             self.stopped.wait(TICK_S)
@@ -95,6 +99,13 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
         ctx.close()
 
 
+def _stop_with_parent() -> None:
+    """In the child before exec: get SIGTERM (finish the job, exit) when the parent dies, even by SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class WorkerProcesses:
     """``n`` ``dossier worker`` child processes (for ``serve`` and ``ingest --wait``), stopped together."""
 
@@ -105,6 +116,7 @@ class WorkerProcesses:
                 [sys.executable, "-m", "dossier", "worker", "--quiet"],
                 env=env,
                 start_new_session=True,  # a Ctrl-C in the terminal reaches us; we stop them in order
+                preexec_fn=_stop_with_parent,
             )
             for _ in range(max(1, n))
         ]

@@ -86,9 +86,12 @@ class BatchProgress:
         self._bar: Any = None
 
     def start(self, batch_id: int) -> None:
-        """Begin showing ``batch_id``."""
+        """Begin showing ``batch_id`` (a watcher's next batch replaces the previous one on the bar)."""
         self._batch = batch_id
         if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.reset(self._task, total=None, line="")
             return
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -373,48 +376,16 @@ def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
     box = Inbox(dossier, inbox, settle_s=float(dossier.settings.get("DOSSIER_INBOX_SETTLE")))
     if dossier.queue() is None:
         click.echo("Redis 不可用：文件将在本进程内处理 / Redis unreachable: files are processed here", err=True)
-    if once:
-        report = box.run_once(progress=lambda line: click.echo("  " + line, err=True) if sys.stderr.isatty() else None)
-        _echo_json(report)
-        return
-    click.echo(f"监视收件箱 / watching {box.root}  (Ctrl+C 停止 / to stop)", err=True)
-    box.run_forever(interval, log=lambda line: click.echo(line, err=True))
-
-
-@cli.command()
-@click.argument("doc_ids", nargs=-1, type=int)
-@click.option("--engine", type=click.Choice(["auto", "rapidocr", "tesseract"]), default=None,
-              help="OCR engine (default: DOSSIER_OCR_ENGINE).")
-@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many documents.")
-@click.option("--workers", type=int, default=None, help="Parallel OCR processes (default: one per core).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.pass_context
-def ocr(
-    ctx: click.Context, doc_ids: tuple[int, ...], engine: str | None, limit: int | None,
-    workers: int | None, as_json: bool,
-) -> None:
-    """OCR the pages awaiting OCR (all documents, or DOC_IDS), then make them searchable."""
-    dossier = _open(ctx)
-    summary = dossier.ocr(doc_ids or None, limit=limit, engine=engine, workers=workers)
-    if as_json:
-        _echo_json(summary)
-        return
-    click.echo(
-        f"OCR：{summary['documents']} 篇文档 / documents, {summary['pages']} 页 / pages, "
-        f"{summary['pages_per_s']} 页/s, 失败 failed: {len(summary['failed'])}"
-    )
-    for failure in summary["failed"]:
-        where = f" 第 {failure['page']} 页" if failure["page"] else ""
-        click.echo(f"  ✗ [{failure['id']}]{where}: {failure['error']}")
-
-
-@cli.command()
-@click.pass_context
-def reindex(ctx: click.Context) -> None:
-    """Rebuild the search index from the records (the index is derived data)."""
-    dossier = _open(ctx)
-    count = dossier.reindex()
-    click.echo(f"已重建索引 / reindexed: {count} 篇文档 / documents")
+    progress = BatchProgress(dossier, enabled=sys.stderr.isatty(), label="收件箱 inbox")
+    box.on_batch = progress.start
+    try:
+        if once:
+            _echo_json(box.run_once())
+            return
+        click.echo(f"监视收件箱 / watching {box.root}  (Ctrl+C 停止 / to stop)", err=True)
+        box.run_forever(interval, log=lambda line: click.echo(line, err=True))
+    finally:
+        progress.close()
 
 
 @cli.command()

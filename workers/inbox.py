@@ -85,6 +85,8 @@ class Inbox:
         self.settle_s = settle_s
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self._batch: int | None = None
+        #: Called with each new batch's id (the CLI shows its progress bar).
+        self.on_batch: Callable[[int], Any] | None = None
 
     # -- finding files ------------------------------------------------------------------------
 
@@ -151,6 +153,8 @@ class Inbox:
         intake = self.dossier._intake()
         if self._batch is None or self._batch_closed():
             self._batch = intake.new_batch("inbox", "inbox", origin=str(self.root))
+            if self.on_batch is not None:
+                self.on_batch(self._batch)
         queue = self.dossier.queue()
         queued: list[int] = []
         for path in fresh:
@@ -236,7 +240,7 @@ class Inbox:
 
     # -- loops --------------------------------------------------------------------------------
 
-    def run_once(self, *, progress: Callable[[str], Any] | None = None, timeout_s: float = 24 * 3600) -> dict[str, Any]:
+    def run_once(self, *, timeout_s: float = 24 * 3600) -> dict[str, Any]:
         """Take every file now in the inbox (once stable), wait until all are processed, settle them.
 
         Returns ``{"taken": n, "done": n, "failed": n, "batch": id}``.
@@ -256,9 +260,7 @@ class Inbox:
             time.sleep(min(0.5, max(0.05, self.settle_s / 4)))
         counts = {"done": 0, "failed": 0}
         if self._batch is not None and self.dossier.queue() is not None:
-            self.dossier.wait_for_batch(
-                self._batch, progress=(lambda r: progress(_line(r))) if progress else None
-            )
+            self.dossier.wait_for_batch(self._batch)
         while self._unsettled():
             found = self.settle()
             counts = {k: counts[k] + found[k] for k in counts}
@@ -282,12 +284,6 @@ class Inbox:
                 if log is not None:
                     log(f"收件箱扫描出错，稍后重试 / inbox round failed, retrying: {exc}")
             time.sleep(interval_s)
-
-
-def _line(report: dict[str, Any]) -> str:
-    from dossier.cli import progress_line
-
-    return progress_line(report)
 
 
 def _free_name(target: Path) -> Path:

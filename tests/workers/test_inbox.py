@@ -69,24 +69,17 @@ def _check_settled(d, admin, inbox: Path, placed: dict[str, Path]) -> None:
         assert session.scalar(select(func.count()).select_from(IngestJob).where(IngestJob.settled.is_(False))) == 0
 
 
-def test_watch_once_without_redis_processes_here_and_settles_every_file(dossier, admin, tmp_path):
+@pytest.mark.parametrize("home", ["dossier", "queued_dossier"], ids=["in-process", "queue"])
+def test_watch_once_settles_every_file(home, admin, tmp_path, request):
+    """Without Redis the watcher processes files itself; with it, workers do: the outcome is the same."""
     from workers.inbox import Inbox
 
+    d = request.getfixturevalue(home)
     inbox = tmp_path / "inbox"
     placed = fill(inbox)
-    report = Inbox(dossier, inbox, settle_s=0.2).run_once()
+    report = Inbox(d, inbox, settle_s=0.2).run_once()
     assert report["taken"] == 4 and report["done"] == 3 and report["failed"] == 1
-    _check_settled(dossier, admin, inbox, placed)
-
-
-def test_watch_once_through_the_queue_settles_every_file(queued_dossier, admin, tmp_path):  # noqa: F811
-    from workers.inbox import Inbox
-
-    inbox = tmp_path / "inbox"
-    placed = fill(inbox)
-    report = Inbox(queued_dossier, inbox, settle_s=0.2).run_once()
-    assert report["taken"] == 4 and report["done"] == 3 and report["failed"] == 1
-    _check_settled(queued_dossier, admin, inbox, placed)
+    _check_settled(d, admin, inbox, placed)
 
 
 def test_a_restarted_watcher_loses_and_duplicates_nothing(queued_dossier, admin, tmp_path):  # noqa: F811

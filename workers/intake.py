@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -385,9 +386,16 @@ class Intake:
         return batch_id
 
     def process_here(self, doc_ids: Sequence[int], ocr_engine: str | None = "auto") -> None:
-        """Parse, store and (unless ``ocr_engine`` is None) OCR queued documents in this process's pool."""
-        claimant = f"inline:{os.getpid()}"
-        tasks = [task for doc_id in doc_ids if self.claim(doc_id, claimant) and (task := self.parse_task(doc_id))]
+        """Parse, store and (unless ``ocr_engine`` is None) OCR queued documents in this process's pool.
+
+        Documents left behind by an earlier run that was interrupted here (queued, or held by a
+        process of this machine that is gone) are done too, so nothing waits for a queue forever.
+        """
+        claimant = inline_claimant()
+        wanted = list(dict.fromkeys([*doc_ids, *self.stranded()]))
+        tasks = [
+            task for doc_id in wanted if self.claim(doc_id, claimant, local_process_gone) and (task := self.parse_task(doc_id))
+        ]
         awaiting: list[int] = []
         if tasks:
             with ParsePool(min(self.workers, len(tasks)), self.limits) as pool:
@@ -400,6 +408,19 @@ class Intake:
             from workers.ocr import OcrRunner
 
             OcrRunner(self.sessions, self.blobs, self.backend, self.limits, ocr_engine, self.workers).run(awaiting)
+
+    def stranded(self) -> list[int]:
+        """Documents nobody will process: queued, or held by a process of this machine that is gone."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Document.id, Document.status, Document.claimed_by)
+                .where(Document.status.in_(("queued", "processing")))
+                .order_by(Document.id)
+            ).all()
+        return [
+            doc_id for doc_id, status, holder in rows
+            if status == "queued" or holder is None or local_process_gone(holder)
+        ]
 
     def _defer_ocr(self, doc_ids: Sequence[int]) -> None:
         """Leave image pages for ``dossier ocr``: they say so, and no worker queues them meanwhile."""
@@ -522,6 +543,26 @@ class Intake:
             date=doc.doc_date,
             created_at=doc.created_at.isoformat() if doc.created_at else "",
         )
+
+
+def inline_claimant() -> str:
+    """How a process that works without a queue names itself in a document's claim."""
+    return f"inline:{socket.gethostname()}:{os.getpid()}"
+
+
+def local_process_gone(claimant: str) -> bool:
+    """True when ``claimant`` is an in-process intake (``inline:HOST:PID``) of this machine that no longer runs."""
+    kind, _, rest = claimant.partition(":")
+    host, _, pid = rest.rpartition(":")
+    if kind != "inline" or host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _sniff_mime(data: bytes, filename: str) -> str:

@@ -27,7 +27,7 @@ import ingest
 from index import SearchBackend
 from records import BlobCorrupt, BlobMissing, BlobStore, Document, Page
 from workers._pool import ParsePool, ParseTask, run_task
-from workers.intake import Intake
+from workers.intake import Intake, local_process_gone
 from workers.ocr import PAGE_TIMEOUT_S, OcrTask, run_ocr, store_ocr
 from workers.queue import JobQueue
 
@@ -91,7 +91,7 @@ class WorkerContext:
     def is_dead(self, claimant: str) -> bool:
         """True when the worker named ``claimant`` no longer runs (only knowable with a queue)."""
         if claimant.startswith("inline:"):
-            return False
+            return local_process_gone(claimant)
         return self.queue is not None and self.queue.is_dead(claimant)
 
 

@@ -161,3 +161,26 @@ def test_reindexing_one_document_picks_up_changed_metadata(dossier, admin):
     dossier.reindex([doc_id])
     result = dossier.search(SearchRequest("合同", date_from="2024-01-01", date_to="2024-12-31"), admin)
     assert [h["id"] for h in result["hits"]] == [doc_id] and result["hits"][0]["date"] == "2024-03-15"
+
+
+def test_an_interrupted_run_is_finished_by_the_next_one(dossier, admin):
+    """Files taken by a run that died (queued, or claimed by a process that is gone) are processed by the
+    next in-process run instead of waiting forever for a queue; the same file offered again is a duplicate."""
+    import socket
+
+    from workers.intake import IntakeOptions, Source
+
+    intake = dossier._intake(1)
+    batch = intake.new_batch("cli", "admin")
+    queued = intake.take(Source(label=str(CONTRACT), filename=CONTRACT.name, path=CONTRACT), IntakeOptions(), batch)
+    held = intake.take(Source(label=str(EMAIL), filename=EMAIL.name, path=EMAIL), IntakeOptions(), batch)
+    with dossier.sessions() as session:
+        doc = session.get(Document, held.document_id)
+        doc.status, doc.claimed_by = "processing", f"inline:{socket.gethostname()}:999999999"
+        session.commit()
+    again = dossier.ingest_paths([CONTRACT])
+    assert again["duplicates"] == 1
+    assert dossier.show(queued.document_id, admin)["status"] == "indexed"
+    assert dossier.show(held.document_id, admin)["status"] == "indexed"
+    files = dossier.batch_report(batch)["files"]
+    assert files["done"] == 2 and files["queued"] == files["processing"] == 0

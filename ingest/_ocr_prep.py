@@ -8,6 +8,7 @@ reading with the better score wins (a page upside down reads as low-confidence g
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -50,19 +51,59 @@ def frame_count(img: Image.Image) -> int:
     return int(getattr(img, "n_frames", 1) or 1)
 
 
-def load_frame(img: Image.Image, index: int, max_pixels: int) -> Image.Image:
-    """Decode frame ``index`` (0-based) as RGB after checking its header size against the limit."""
-    check_frame(img, index, max_pixels)
+def _plain(frame: Image.Image) -> Image.Image:
+    """``frame`` as ``L`` or ``RGB``; transparency is laid on white, as a page would show it."""
+    if frame.mode in ("L", "RGB"):
+        return frame
+    if frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
+        rgba = frame.convert("RGBA")
+        page = Image.new("RGB", rgba.size, "white")
+        page.paste(rgba, mask=rgba.getchannel("A"))
+        return page
+    return frame.convert("L" if frame.mode == "1" else "RGB")
+
+
+def load_frame(
+    img: Image.Image, index: int, max_pixels: int, scale_for: Callable[[int, int], float] | None = None
+) -> Image.Image:
+    """Decode frame ``index`` (0-based) as ``L`` or ``RGB`` after checking its header size.
+
+    ``scale_for(width, height)`` gives the factor (≤ 1) the reader will reduce the frame by;
+    it is reduced here, and a JPEG is decoded at a reduced scale where it can be (a 12 MP
+    phone photo never exists at full size).
+    """
+    w, h = check_frame(img, index, max_pixels)
+    if scale_for is not None and img.format == "JPEG":
+        factor = min(scale_for(w, h), scale_for(h, w))  # before EXIF turns it: either way round
+        if factor < 1:
+            img.draft(img.mode, (math.ceil(w * factor), math.ceil(h * factor)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         frame = ImageOps.exif_transpose(img) if index == 0 else img.copy()
-        return frame.convert("RGB")
+    frame = _plain(frame)
+    if scale_for is None:
+        return frame
+    # The frame's full size, turned as EXIF turned it; draft() may have decoded it smaller.
+    full = (w, h) if (frame.width >= frame.height) == (w >= h) else (h, w)
+    factor = scale_for(*full)
+    size = (max(1, round(full[0] * factor)), max(1, round(full[1] * factor)))
+    if size[0] < frame.width:
+        frame = frame.resize(size, Image.Resampling.BILINEAR)
+    return frame
 
 
 def render_pdf_pages(
-    data: bytes, numbers: Sequence[int] | None, dpi: int, max_pages: int, max_pixels: int
+    data: bytes,
+    numbers: Sequence[int] | None,
+    dpi: int,
+    max_pages: int,
+    max_pixels: int,
+    scale_for: Callable[[int, int], float] | None = None,
 ) -> Iterator[tuple[int, Image.Image | Exception]]:
-    """Render the selected 1-based pages of a PDF; yields ``(number, image or error)``."""
+    """Render the selected 1-based pages of a PDF in grey; yields ``(number, image or error)``.
+
+    Pages are rendered at ``dpi``, reduced by ``scale_for(width, height)`` where it is given.
+    """
     import pypdfium2 as pdfium
 
     try:
@@ -80,18 +121,31 @@ def render_pdf_pages(
             page = pdf[number - 1]
             try:
                 w_pt, h_pt = page.get_size()
-                w, h = int(w_pt * dpi / 72), int(h_pt * dpi / 72)
+                scale = dpi / 72
+                if scale_for is not None:
+                    scale *= min(1.0, scale_for(int(w_pt * scale), int(h_pt * scale)))
+                w, h = int(w_pt * scale), int(h_pt * scale)
                 if w * h > max_pixels:
                     yield number, _too_many_pixels(w, h, max_pixels)
                     continue
-                bitmap = page.render(scale=dpi / 72, grayscale=True)
-                yield number, bitmap.to_pil().convert("RGB")
+                bitmap = page.render(scale=scale, grayscale=True)
+                image = bitmap.to_pil().convert("L")  # a copy: the bitmap's buffer is freed with it
+                bitmap.close()
+                yield number, image
             except Exception as exc:  # pdfium raises plain errors on broken page content
                 yield number, BrokenFile(f"无法渲染第 {number} 页 / cannot render page {number}: {exc}")
             finally:
                 page.close()
     finally:
         pdf.close()
+
+
+def scaled(img: Image.Image, factor: float) -> Image.Image:
+    """``img`` reduced (antialiased) by ``factor`` when it is below 1; else ``img`` itself."""
+    if factor >= 1:
+        return img
+    size = (max(1, round(img.width * factor)), max(1, round(img.height * factor)))
+    return img.resize(size, Image.Resampling.BILINEAR)
 
 
 def _binarised(gray: Image.Image, long_side: int) -> np.ndarray:
@@ -138,7 +192,7 @@ def deskew(img: Image.Image) -> Image.Image:
     angle = skew_angle(img)
     if abs(angle) < 0.15:
         return img
-    return img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255))
+    return img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor="white")
 
 
 def _band(img: Image.Image, long_side: int = 1200) -> Image.Image:

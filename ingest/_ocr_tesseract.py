@@ -61,6 +61,13 @@ class TesseractEngine:
             return False
         return set(self.lang.split("+")) <= langs
 
+    def load(self) -> None:
+        """Nothing to load: each page runs the ``tesseract`` program."""
+
+    def page_scale(self, width: int, height: int) -> float:
+        """1: tesseract reads best at the full scan resolution (300 dpi for PDFs)."""
+        return 1.0
+
     def _data(self, image: Image.Image, config: str) -> dict[str, list[Any]]:
         import pytesseract
 

@@ -19,7 +19,7 @@ from ingest import (
     ocr_pages,
     resolve_engine,
 )
-from ingest._ocr_prep import tidy_text
+from ingest._ocr_prep import load_frame, render_pdf_pages, tidy_text
 from tests.ingest.conftest import dev_file, load_truth, squash
 
 pytestmark = pytest.mark.ocr
@@ -202,6 +202,12 @@ def test_resolve_engine_reports_an_engine_that_is_not_installed(monkeypatch: pyt
         def available(self) -> bool:
             return False
 
+        def load(self) -> None:
+            raise AssertionError
+
+        def page_scale(self, width: int, height: int) -> float:
+            return 1.0
+
         def recognize(self, image: Image.Image) -> OcrResult:
             raise AssertionError
 
@@ -209,6 +215,126 @@ def test_resolve_engine_reports_an_engine_that_is_not_installed(monkeypatch: pyt
     monkeypatch.setattr(_ocr, "_cache", {})
     with pytest.raises(OcrUnavailable, match="'missing' is not installed"):
         resolve_engine("missing")
+
+
+def test_resolve_engine_loads_the_models() -> None:
+    """Resolving RapidOCR loads its models, so a worker's first page does not pay for them."""
+    from ingest import _ocr
+
+    _ocr.reset_engines()
+    engine = resolve_engine("rapidocr")
+    assert engine._models is not None  # type: ignore[attr-defined]
+
+
+def test_rapidocr_sessions_use_one_thread_and_give_memory_back() -> None:
+    """Every RapidOCR session runs on one thread, with a CPU arena shrunk after each run and no memory patterns."""
+    import onnxruntime as ort
+
+    models = resolve_engine("rapidocr").models  # type: ignore[attr-defined]
+    for session in (models.det, models.cls, models.rec):
+        opts = session.get_session_options()
+        assert opts.intra_op_num_threads == 1
+        assert opts.inter_op_num_threads == 1
+        assert opts.enable_cpu_mem_arena
+        assert not opts.enable_mem_pattern
+        assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        assert session.get_providers() == ["CPUExecutionProvider"]
+    assert models.run.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+
+
+def test_bands_cover_every_row_once() -> None:
+    """Detection bands stay within the pixel budget, overlap enough, and share every row out exactly once."""
+    from ingest._ocr_rapid import BAND_OVERLAP, bands
+
+    for height, width, pixels in [(1184, 832, 1_000_000), (3776, 832, 1_000_000), (9600, 640, 500_000), (4000, 4000, 10**6)]:
+        parts = bands(height, width, pixels)
+        assert parts[0][0] == 0 and parts[-1][1] == height
+        assert [p[2] for p in parts[1:]] == [p[3] for p in parts[:-1]]  # shares meet
+        assert parts[0][2] == 0 and parts[-1][3] == height
+        for (start, stop, keep_from, keep_to), nxt in zip(parts, [*parts[1:], None], strict=True):
+            assert start % 32 == 0 and stop % 32 == 0
+            assert start <= keep_from < keep_to <= stop
+            if len(parts) > 1:
+                assert (stop - start) * width <= max(pixels, (BAND_OVERLAP + 32) * width)
+            if nxt is not None:
+                assert stop - nxt[0] >= BAND_OVERLAP
+                assert keep_to - nxt[0] >= BAND_OVERLAP // 2 and stop - keep_to >= BAND_OVERLAP // 2
+
+
+def test_a_long_page_is_read_whole_across_detection_bands() -> None:
+    """A page four times as tall as wide keeps its detail: every line, including lines lying on the
+    seams between detection bands, is read exactly once and in order (RapidOCR's own 2000 px cap
+    read this kind of page with 3% CER)."""
+    from ingest._ocr_rapid import RapidOcrEngine, bands
+
+    engine = resolve_engine("rapidocr")
+    assert isinstance(engine, RapidOcrEngine)
+    width, height = 1240, 5400
+    assert engine.page_scale(width, height) == 1.0
+    rows, cols = engine.detector_size(height, width)
+    seams = [keep_to * height / rows for _s, _e, _f, keep_to in bands(rows, cols, engine.det_pixels)[:-1]]
+    assert seams, "the page must need more than one detection band"
+    # Lines every 150 px, and one centred on each seam (moving the regular lines out of its way).
+    tops = [y for y in range(60, height - 80, 150) if all(abs(y + 18 - seam) > 70 for seam in seams)]
+    tops = sorted(tops + [int(seam) - 18 for seam in seams])
+    lines = [f"第{i + 1}项 服务器机柜 数量{i + 3}台 单价{(i + 1) * 1250:,}.00元" for i in range(len(tops))]
+    page = render(lines=[], size=(width, height))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT, 36)
+    for top, line in zip(tops, lines, strict=True):
+        draw.text((60, top), line, fill="black", font=font)
+    result = engine.recognize(page)
+    assert [squash(line) for line in result.text.splitlines()] == [squash(line) for line in lines]
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 270])
+def test_a_sparse_skewed_table_row_stays_on_one_line(rotation: int) -> None:
+    """On a wide, sparse page scanned 1.5° askew (and maybe sideways), two cells far apart on one
+    row come out on one line, in order, without spaces between the Chinese characters."""
+    page = render(["甲方：上海明远科技有限公司"], size=(1600, 400), font_px=36)
+    ImageDraw.Draw(page).text((1100, 60), "合同金额壹拾贰万元整", fill="black", font=ImageFont.truetype(FONT, 36))
+    ImageDraw.Draw(page).text((80, 200), "乙方：杭州云帆信息技术有限公司", fill="black", font=ImageFont.truetype(FONT, 36))
+    scan = page.rotate(1.5, expand=True, fillcolor="white").rotate(-rotation, expand=True)
+    result = resolve_engine("rapidocr").recognize(scan)
+    assert result.rotation == rotation
+    assert [squash(line) for line in result.text.splitlines()] == [
+        "甲方:上海明远科技有限公司合同金额壹拾贰万元整", "乙方:杭州云帆信息技术有限公司"
+    ], result.text
+    assert not CJK_SPACE.search(result.text)
+
+
+def test_transparent_png_is_read_on_white() -> None:
+    """A PNG with a transparent background (black where the alpha is 0) is laid on white, not read as black."""
+    text = render()
+    alpha = text.convert("L").point(lambda v: 255 - v)
+    clear = Image.new("RGBA", text.size, (0, 0, 0, 0))
+    clear.putalpha(alpha)
+    [page] = ocr_pages(png(clear), "transparent.png", engine="rapidocr")
+    assert "上海明远科技有限公司" in page.text
+
+
+def test_pdf_is_rendered_at_the_size_the_engine_reads() -> None:
+    """An A4 PDF page is rendered at 300 dpi for tesseract, but no larger than RapidOCR reads (2000 px high), in grey."""
+    buf = io.BytesIO()
+    Image.new("RGB", (1240, 1754), "white").save(buf, "PDF", resolution=150)  # A4
+    rapid = resolve_engine("rapidocr")
+    [(_, small)] = list(render_pdf_pages(buf.getvalue(), [1], 300, 10, 10**9, rapid.page_scale))
+    [(_, full)] = list(render_pdf_pages(buf.getvalue(), [1], 300, 10, 10**9, None))
+    assert isinstance(small, Image.Image) and isinstance(full, Image.Image)
+    assert small.mode == full.mode == "L"
+    assert abs(small.height - 2000) <= 2 and abs(full.height - 3508) <= 2
+
+
+def test_large_jpeg_is_decoded_at_the_size_the_engine_reads() -> None:
+    """A 12 MP photo is decoded straight to RapidOCR's working size (about 2.8 MP), not at full size."""
+    buf = io.BytesIO()
+    Image.new("RGB", (4000, 3000), "white").save(buf, "JPEG")
+    rapid = resolve_engine("rapidocr")
+    with Image.open(io.BytesIO(buf.getvalue())) as img:
+        frame = load_frame(img, 0, 10**9, rapid.page_scale)
+    factor = rapid.page_scale(4000, 3000)
+    assert frame.mode == "RGB"
+    assert frame.size == (round(4000 * factor), round(3000 * factor))
 
 
 def test_unsupported_file_is_refused() -> None:

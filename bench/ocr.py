@@ -16,7 +16,7 @@ For each engine (``--engines``, default ``rapidocr,tesseract``) it prints:
   engine until the last page is read;
 * per worker: CPU seconds per page (its own plus its children's: robust when other work
   shares the machine) and peak RSS (``VmHWM`` in ``/proc/self/status``); for tesseract also
-  the largest ``tesseract`` child process, which runs outside the worker.
+  the peak of its ``tesseract`` processes (GNU ``time``), which run outside the worker.
 
 ``--long-scan N`` also reads one N-page image-only PDF made of the dev scans in a single
 ``ocr_pages`` call in a fresh worker and prints its peak RSS: what one long scan costs.
@@ -32,8 +32,10 @@ import json
 import multiprocessing as mp
 import os
 import re
-import resource
+import shlex
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import unicodedata
@@ -132,15 +134,36 @@ def _status_mb(key: str) -> float:
     return 0.0
 
 
+def _time_tesseract(folder: Path) -> Path | None:
+    """Run tesseract under GNU ``time``, which appends each run's peak RSS (KiB) to a log.
+
+    The worker's own ``RUSAGE_CHILDREN`` would not do: a child's peak includes the copy of
+    the worker it was forked from.  Returns the log, or None without ``/usr/bin/time``.
+    """
+    import pytesseract
+
+    timer = Path("/usr/bin/time")
+    real = shutil.which(pytesseract.pytesseract.tesseract_cmd)
+    if not timer.exists() or real is None:
+        return None
+    log, script = folder / "peaks.txt", folder / "tesseract"
+    script.write_text(f'#!/bin/sh\nexec {timer} -a -o {shlex.quote(str(log))} -f %M {shlex.quote(real)} "$@"\n')
+    script.chmod(0o755)
+    pytesseract.pytesseract.tesseract_cmd = str(script)
+    return log
+
+
 def _worker(
     engine_name: str, pages: Sequence[ScanPage], dpi: int, options: dict[str, Any],
     ready: Any, tasks: Any, results: Any,
 ) -> None:
     """Load the engine, wait for the others, then read pages from ``tasks`` until ``None``."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-ocr-"))
     try:
         engine = resolve_engine(engine_name)
         for name, value in options.items():
             setattr(engine, name, value)
+        log = _time_tesseract(folder) if engine_name == "tesseract" else None
     except Exception as exc:  # reported by the parent
         results.put(("error", f"{type(exc).__name__}: {exc}"))
         ready.abort()
@@ -155,8 +178,9 @@ def _worker(
         done += 1
     cpu1 = os.times()
     cpu = sum(cpu1[:4]) - sum(cpu0[:4])  # user + system, own and children's (tesseract)
-    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    results.put(("done", WorkerStats(done, cpu, _status_mb("VmHWM"), children_kb / 1024)))
+    peaks = [int(line) for line in log.read_text().split() if line.isdigit()] if log and log.exists() else []
+    shutil.rmtree(folder, ignore_errors=True)
+    results.put(("done", WorkerStats(done, cpu, _status_mb("VmHWM"), max(peaks, default=0) / 1024)))
 
 
 def bare_engine_throughput(
@@ -292,7 +316,7 @@ def _report(name: str, pages: Sequence[ScanPage], runs: list[Throughput], verbos
     for run in runs:
         rss = ", ".join(f"{w.peak_rss_mb:.0f}" for w in run.workers)
         child = ", ".join(f"{w.child_peak_rss_mb:.0f}" for w in run.workers)
-        extra = f"; largest tesseract child {child} MB" if name == "tesseract" else ""
+        extra = f"; tesseract processes peak {child} MB" if name == "tesseract" else ""
         print(f"{name}: {run.processes} worker(s): {run.pages_per_s:.2f} pages/s "
               f"({run.seconds:.1f} s for {run.pages} pages), CPU {run.cpu_s_per_page:.2f} s/page, "
               f"peak RSS per worker {rss} MB{extra}")

@@ -2,8 +2,8 @@
 
 Engines are chosen the way RQ chooses serializers: an alias map and one
 :func:`resolve_engine` that fails with a clear message.  ``auto`` means RapidOCR: on the 40 dev
-scan pages (``bench/ocr.py``) it has about 0.4% CER against tesseract's 12%; it falls back to
-tesseract when RapidOCR is not installed.  :func:`resolve_engine` loads the engine's models,
+scan pages (``bench/ocr.py``) it has 0.4% CER against tesseract's 12.3%, at 1.8 against 5.8
+CPU s/page; it falls back to tesseract when RapidOCR is not installed.  :func:`resolve_engine` loads the engine's models,
 so a worker that resolves its engine before its first page does not pay for them on a deadline.
 """
 

@@ -3,30 +3,36 @@
 The wheel's three ONNX models (text detection, 0/180 line direction, recognition) and its DB
 box post-processing are used as they ship; no model path is configurable, so nothing can be
 downloaded.  The pipeline around them lives here because ``RapidOCR()`` fixes the choices
-that decide memory and speed (``bench/ocr.py`` measures them on the dev scans; the numbers
-below are CPU time on one core of the 2-core dev machine):
+that decide memory and speed.  ``bench/ocr.py`` measures the result on the 40 dev scan
+pages; the numbers below are CPU time on one core of the 2-core dev machine.  Against
+``RapidOCR()`` as shipped (1.15-1.4 GB peak RSS, 8 s/page): 0.40% instead of 0.58% CER,
+about 370 MB peak RSS for a worker reading a 40-page scan, 1.8 s/page.
 
 * **Sessions** (:func:`session_options`): one intra-op and one inter-op thread (Dossier
   parallelises by process), full graph optimisation, the CPU memory arena *on* and shrunk
-  back after every run (:func:`run_options`), memory patterns off.  RapidOCR turns the
-  arena off: every tensor is then a fresh ``malloc`` of freshly faulted pages, and detection
-  ran 2-4x slower with no lower peak.  Memory patterns keep a buffer plan per input shape,
-  and the peak grew with every new page size.
+  back after every run (:func:`run_options`), memory patterns off.  RapidOCR turns the arena
+  off: every tensor is then a fresh ``malloc`` of freshly faulted pages; detection ran 3-4x
+  slower, and with glibc keeping freed memory the peak was no lower.  Memory patterns keep
+  a buffer plan per input shape, and the peak grew with every new page size.  glibc's
+  adaptive mmap threshold is fixed (:func:`fixed_mmap_threshold`), or RSS creeps up page
+  after page.
 * **Sizes**: a page is reduced to about :data:`WORK_PIXELS` (A4 at 2000 px high, what
   RapidOCR reads at) before anything else, and lines are cut from that image.  The detector
-  sees at most :data:`DET_PIXELS` at a time; its activations are the process's memory peak
-  (about 170 MB at 1 MP), so a page taller than A4 is detected in overlapping bands of rows
-  at the width an A4 page would get, and a long page keeps its detail.  On the dev scans,
-  detection at 0.75 / 1.0 / 1.15 / 2.8 MP gave 0.45 / 0.41 / 0.40 / 0.46% CER.
+  sees at most :data:`DET_PIXELS` at a time: its activations are the process's memory peak
+  (about 170 MB at 1 MP).  A page taller than A4 keeps the width an A4 page would get and is
+  detected in overlapping bands of rows (:func:`bands`), so a long page keeps its detail.
+  On the dev scans detection at 0.75 / 1.0 / 1.15 / 2.8 MP gave 0.45 / 0.41 / 0.40 / 0.46%
+  CER and a whole-process peak of 380 / 430 / 520 MB at the first three.
 * **Orientation**: the page is turned so that its lines run across (projection profile, see
-  :mod:`ingest._ocr_prep`; checked against the shape of the detected boxes, which overrule
-  it on sparse pages), then the direction classifier votes on the detected lines, weighted
-  by length, on whether it is upside down (160 of 160 dev pages x 4 turns right).  That
-  costs milliseconds instead of reading the page twice.  Skew is not rotated out:
-  lines are cut as rotated boxes, and :func:`_join_lines` measures the skew on them.
+  :mod:`ingest._ocr_prep`; the shape of the detected boxes overrules it on sparse pages),
+  then the direction classifier votes on the detected lines, weighted by length, on whether
+  it is upside down (right on 160 of 160 dev pages x 4 turns).  That costs milliseconds
+  instead of reading the page twice.  Skew is not rotated out: lines are cut as rotated
+  boxes, and :func:`_join_lines` measures the skew on them.
 * **Recognition**: one line per call.  The recogniser's cost is linear in the padded batch
-  width, so batches only add padding (1 line: 1.2 s/page; 6: 2.4 s; 32: 5.5 s).  Lines
-  scoring under :data:`TEXT_SCORE` are dropped, as RapidOCR does.
+  width, so batches only add padding (recognition per page: 1 line a call 1.5 s, 4 lines
+  2.4 s, 16 lines 3.6 s, 32 lines 5.5 s).  Lines scoring under :data:`TEXT_SCORE` are
+  dropped, as RapidOCR does.
 """
 
 from __future__ import annotations
@@ -61,8 +67,9 @@ DET_MIN_SIDE = 960
 CLS_BATCH = 16
 #: Lines recognised with a lower mean character probability are dropped.
 TEXT_SCORE = 0.5
-#: Recogniser and classifier input heights/widths from the models' training.
-REC_HEIGHT, REC_MIN_WIDTH = 48, 320
+#: Recogniser and classifier input heights/widths from the models' training; a short line is
+#: padded to :data:`REC_MIN_WIDTH` (trained at 320: on the dev scans 160 read as well, 6% faster).
+REC_HEIGHT, REC_MIN_WIDTH = 48, 160
 CLS_HEIGHT, CLS_WIDTH = 48, 192
 #: ``mallopt`` parameter number (glibc ``malloc.h``).
 M_MMAP_THRESHOLD = -3
@@ -141,10 +148,12 @@ class _Models:
 
 
 def _load() -> _Models:
+    import cv2
     import onnxruntime as ort
     from rapidocr_onnxruntime.ch_ppocr_det.utils import DBPostProcess
 
     fixed_mmap_threshold()
+    cv2.setNumThreads(1)  # resizes and crops too: Dossier parallelises by process
     folder = model_dir()
     sessions = {
         key: ort.InferenceSession(str(folder / name), sess_options=session_options(), providers=PROVIDERS)

@@ -289,10 +289,9 @@ def long_scan(engine: str, pages: Sequence[ScanPage], n: int, folder: Path) -> t
     ctx = mp.get_context("fork")
     chosen = [pages[i % len(pages)] for i in range(n)]
     path = folder / f"long_scan_{n}.pdf"
-    if not path.exists():
-        maker = ctx.Process(target=_long_scan_pdf, args=(chosen, path))
-        maker.start()
-        maker.join()
+    maker = ctx.Process(target=_long_scan_pdf, args=(chosen, path))  # keeps the parent small for the fork
+    maker.start()
+    maker.join()
     results = ctx.Queue()
     worker = ctx.Process(target=_long_scan_worker, args=(engine, path, results))
     worker.start()
@@ -348,8 +347,8 @@ def main() -> None:
         runs = [bare_engine_throughput(name, pages, n, dpi=args.dpi, options=options) for n in counts]
         _report(name, pages, runs, args.verbose)
         if args.long_scan:
-            folder = Path(os.environ.get("TMPDIR", "/tmp"))
-            read, seconds, peak = long_scan(name, pages, args.long_scan, folder)
+            with tempfile.TemporaryDirectory(prefix="bench-ocr-") as folder:
+                read, seconds, peak = long_scan(name, pages, args.long_scan, Path(folder))
             chosen = [pages[i % len(pages)] for i in range(args.long_scan)]
             mean = sum(cer(r.text, p.truth) for r, p in zip(read, chosen, strict=True)) / len(read)
             print(f"{name}: one {len(read)}-page PDF in one call: {seconds:.1f} s, CER {mean:.2%}, "

@@ -2,8 +2,9 @@
 
 Ingests the dev corpus scans (truth ``scanned: true``) into a fresh data home through a
 private Redis with ``dossier ingest --wait``-style temporary workers, once per worker count,
-and prints pages/s, seconds and the peak RSS of each worker process tree (the worker and
-its parser/OCR child).  Compare pages/s with the bare engine's from ``bench/ocr.py`` on the
+and prints pages/s, seconds and the peak memory of each worker process tree (the worker and
+its parser/OCR child): RSS summed, which counts pages the forked child shares with its
+parent twice, and PSS, which splits them fairly.  Compare pages/s with the bare engine's from ``bench/ocr.py`` on the
 same pages and cores.  No thresholds: it prints numbers.
 """
 
@@ -46,10 +47,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _rss_kb(pid: int) -> int:
+def _mem_kb(pid: int, field: str) -> int:
+    """``VmRSS`` from status, or ``Pss`` from smaps_rollup (RSS with pages shared after fork split fairly)."""
+    source = "status" if field == "VmRSS" else "smaps_rollup"
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -64,11 +67,12 @@ def _children(pid: int) -> list[int]:
 
 
 class _TreeRss(threading.Thread):
-    """Samples the RSS of every `dossier worker` process tree under this process; keeps the peak per tree."""
+    """Samples every `dossier worker` process tree under this process; keeps the peak RSS and PSS per tree."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peaks: dict[int, int] = {}
+        self.pss_peaks: dict[int, int] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -82,13 +86,19 @@ class _TreeRss(threading.Thread):
                 if b"worker" not in cmd:
                     continue
                 tree = [pid, *_children(pid)]
-                total = sum(_rss_kb(p) for p in tree)
-                self.peaks[pid] = max(self.peaks.get(pid, 0), total)
-            self.stop.wait(0.2)
+                self.peaks[pid] = max(self.peaks.get(pid, 0), sum(_mem_kb(p, "VmRSS") for p in tree))
+                self.pss_peaks[pid] = max(self.pss_peaks.get(pid, 0), sum(_mem_kb(p, "Pss") for p in tree))
+            self.stop.wait(1.0)
 
 
-def run_once(files: list[Path], workers: int, redis_url: str) -> dict[str, float]:
-    """One fresh data home, one batch of scans, ``workers`` temporary workers; returns the numbers."""
+def run_once(files: list[Path], workers: int, redis_url: str, *, warm: bool) -> dict[str, float]:
+    """One fresh data home, one batch of scans, ``workers`` workers; returns the numbers.
+
+    ``warm``: the workers are started (and ready) before the clock starts, as under
+    ``dossier serve``; otherwise ``ingest --wait`` starts them and their start-up is timed too.
+    """
+    from workers import WorkerProcesses
+
     home = Path(tempfile.mkdtemp(prefix="dossier-bench-pipeline-"))
     try:
         env = {"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": str(workers), "DOSSIER_REDIS_URL": redis_url}
@@ -96,20 +106,30 @@ def run_once(files: list[Path], workers: int, redis_url: str) -> dict[str, float
         dossier.init(admin_password="bench-password")
         sampler = _TreeRss()
         sampler.start()
+        helpers = None
+        if warm:
+            helpers = WorkerProcesses(dossier.settings, workers)
+            while dossier.queue().live_workers() < workers:
+                time.sleep(0.1)
+            time.sleep(2)  # the parser child's warm-up
         started = time.perf_counter()
         summary = dossier.ingest_paths(files, workers=workers)
         elapsed = time.perf_counter() - started
+        if helpers is not None:
+            helpers.stop()
         sampler.stop.set()
         report = dossier.batch_status(summary["batch"])
         pages = report["pages"]["done"]
         return {
             "workers": workers,
+            "started": "before" if warm else "by ingest --wait",
             "files": len(files),
             "pages": pages,
             "failed_pages": report["pages"]["failed"],
             "seconds": round(elapsed, 1),
             "pages_per_s": round(pages / elapsed, 3),
             "peak_rss_mb_per_worker": round(max(sampler.peaks.values(), default=0) / 1024, 1),
+            "peak_pss_mb_per_worker": round(max(sampler.pss_peaks.values(), default=0) / 1024, 1),
         }
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -120,6 +140,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--limit", type=int, default=0, help="only the first N scan files")
+    parser.add_argument("--cold", action="store_true", help="let ingest --wait start the workers (start-up timed too)")
     args = parser.parse_args()
     files = scans(args.corpus)[: args.limit or None]
     port = _free_port()
@@ -131,7 +152,8 @@ def main() -> None:
     try:
         time.sleep(0.5)
         for n in args.workers:
-            print(json.dumps(run_once(files, n, f"redis://127.0.0.1:{port}/0"), ensure_ascii=False), flush=True)
+            result = run_once(files, n, f"redis://127.0.0.1:{port}/0", warm=not args.cold)
+            print(json.dumps(result, ensure_ascii=False), flush=True)
     finally:
         redis.terminate()
         redis.wait()

@@ -68,6 +68,9 @@ test: test-system-deps $(BIN)/.installed lint typecheck pytest
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/ocr.py
+	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/split.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -185,12 +185,11 @@ class Dossier:
         wait: bool = True,
         ocr: bool = True,
         on_batch: Callable[[int], None] | None = None,
-        progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Ingest files and folders (recursively); returns the ``--json`` summary."""
         return self.ingest_sources(
             collect_files(paths), customer=customer, doc_type=doc_type, tags=tags, uploaded_by=uploaded_by,
-            workers=workers, wait=wait, ocr=ocr, on_batch=on_batch, progress=progress,
+            workers=workers, wait=wait, ocr=ocr, on_batch=on_batch,
         )
 
     def ingest_sources(
@@ -206,7 +205,6 @@ class Dossier:
         wait: bool = True,
         ocr: bool = True,
         on_batch: Callable[[int], None] | None = None,
-        progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Take every source into the records and have it processed.
 
@@ -214,7 +212,7 @@ class Dossier:
         until the batch is done (starting temporary workers when none runs).  Without Redis
         the batch is processed here, in a pool of ``workers`` processes (``ocr`` False
         leaves image pages awaiting OCR).  ``on_batch`` learns the batch id as soon as it
-        exists; ``progress`` receives batch reports while waiting.
+        exists (a progress bar polls the batch from there).
         """
         options = self._options(customer, doc_type, tags, uploaded_by, source)
         intake = self._intake(workers)
@@ -237,7 +235,7 @@ class Dossier:
                 queue = None
                 intake.process_here(unqueued, engine)
             elif wait:
-                self.wait_for_batch(batch_id, workers=workers, progress=progress)
+                self.wait_for_batch(batch_id, workers=workers)
         summary = batch_summary(self.sessions, batch_id)
         summary["mode"] = "inline" if queue is None else "queue"
         return summary
@@ -259,8 +257,7 @@ class Dossier:
         batch_id: int,
         *,
         workers: int | None = None,
-        progress: Callable[[dict[str, Any]], None] | None = None,
-        poll_s: float = 0.5,
+        poll_s: float = 1.0,
     ) -> dict[str, Any]:
         """Block until a batch is done; start ``workers`` temporary workers when none serves the queue."""
         from workers.runner import WorkerProcesses
@@ -274,8 +271,6 @@ class Dossier:
         try:
             while True:
                 report = self.batch_report(batch_id)
-                if progress is not None:
-                    progress(report)
                 if report["state"] == "done":
                     return report
                 if helpers is not None and helpers.alive() == 0:

@@ -298,3 +298,17 @@ def test_redis_going_away_never_costs_an_upload_or_an_ingest(tmp_path, admin):
     finally:
         restarted.stop()
     assert d.show(upload["id"], admin)["status"] == "failed"  # processed: a truncated PDF fails with its reason
+
+
+def test_a_reindex_job_rebuilds_the_index_from_the_records(queued_dossier, admin):
+    """The reindex job (ids or everything) restores a lost index entry from the records."""
+    from workers import run_worker
+
+    summary = queued_dossier.ingest_paths([CONTRACT], workers=1)
+    doc_id = summary["documents"][0]["id"]
+    with queued_dossier.engine.begin() as conn:
+        queued_dossier.backend.delete([doc_id], connection=conn)
+    assert queued_dossier.search(SearchRequest(query="宸宇"), admin)["total"] == 0
+    queued_dossier.queue().enqueue_reindex([doc_id])
+    run_worker(queued_dossier.settings, burst=True)
+    assert [h["id"] for h in queued_dossier.search(SearchRequest(query="宸宇"), admin)["hits"]] == [doc_id]

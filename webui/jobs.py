@@ -15,11 +15,10 @@ from dossier.errors import DossierError, Forbidden, NotFound
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
+from webui.intake import READ_ONLY_ROLES  # they may watch batches but not re-queue anything
 
 bp = Blueprint("jobs", __name__)
 
-#: Roles that only read: they may watch batches but not re-queue anything.
-READ_ONLY_ROLES = ("viewer",)
 #: How many batches the list shows.
 LIST_LIMIT = 50
 

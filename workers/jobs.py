@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 import ingest
 from index import SearchBackend
 from records import BlobCorrupt, BlobMissing, BlobStore, Document, Page
-from workers._pool import ParsePool, ParseTask, run_task
+from workers._pool import ParsePool, run_task
 from workers.intake import Intake, local_process_gone
 from workers.ocr import PAGE_TIMEOUT_S, OcrTask, run_ocr, store_ocr
 from workers.queue import JobQueue
@@ -245,7 +245,6 @@ def reconcile(ctx: WorkerContext) -> dict[str, int]:
 
 
 __all__ = [
-    "ParseTask",
     "WorkerContext",
     "context",
     "ingest_document",

@@ -93,6 +93,8 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
     finally:
         housekeeping.stopped.set()
+        if housekeeping.is_alive():
+            housekeeping.join(30)  # its last round must not say "alive" after we say "gone"
         with contextlib.suppress(Exception):
             queue.mark_gone(name)
         set_context(None)

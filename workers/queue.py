@@ -93,14 +93,18 @@ class JobQueue:
         return self._enqueue("workers.jobs.ingest_document", (doc_id,), f"ingest-{doc_id}", timeout_s)
 
     def enqueue_ocr(self, doc_id: int, pages: Sequence[int], page_timeout_s: float) -> list[str]:
-        """Queue OCR of a document's pages, a few pages per job (ahead of new files: a scan finishes first)."""
-        return [
+        """Queue OCR of a document's pages, a few pages per job (ahead of new files: a scan finishes first).
+
+        Pushed to the front last range first, so workers take the pages in reading order.
+        """
+        ids = [
             self._enqueue(
                 "workers.jobs.ocr_document_pages", (doc_id, list(run)), f"ocr-{doc_id}-{run[0]}-{run[-1]}",
                 page_timeout_s * len(run) + 60, at_front=True,
             )
-            for run in page_ranges(pages)
+            for run in reversed(page_ranges(pages))
         ]
+        return ids[::-1]
 
     def enqueue_reindex(self, doc_ids: Sequence[int] | None, timeout_s: float = 3600) -> str:
         """Queue a reindex of some documents (None: all)."""

@@ -312,3 +312,11 @@ def test_a_reindex_job_rebuilds_the_index_from_the_records(queued_dossier, admin
     queued_dossier.queue().enqueue_reindex([doc_id])
     run_worker(queued_dossier.settings, burst=True)
     assert [h["id"] for h in queued_dossier.search(SearchRequest(query="宸宇"), admin)["hits"]] == [doc_id]
+
+
+def test_ocr_jobs_of_a_long_scan_are_queued_in_reading_order_ahead_of_new_files(queued_dossier):
+    queue = queued_dossier.queue()
+    queue.enqueue_ingest(99, 60)
+    ids = queue.enqueue_ocr(7, [5, 1, 2, 3, 4], 10)
+    assert ids == ["ocr-7-1-2", "ocr-7-3-4", "ocr-7-5-5"]
+    assert queue.queue.get_job_ids() == [*ids, "ingest-99"]

@@ -82,23 +82,42 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
     """
     queue = JobQueue.from_settings(settings)
     name = name or worker_name()
-    ctx = WorkerContext.build(settings, queue, name)
-    set_context(ctx)
-    queue.mark_alive(name)
-    housekeeping = _Housekeeping(ctx, queue)
+    previous = _exit_on_signals()  # until RQ installs its own handlers: a stop while starting still cleans up
+    ctx = None
+    housekeeping = None
     try:
+        ctx = WorkerContext.build(settings, queue, name)
+        set_context(ctx)
+        queue.mark_alive(name)
         reconcile(ctx)
+        housekeeping = _Housekeeping(ctx, queue)
         housekeeping.start()
         worker = SimpleWorker([queue.queue], connection=queue.redis, name=name)
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
     finally:
-        housekeeping.stopped.set()
-        if housekeeping.is_alive():
+        if housekeeping is not None:
+            housekeeping.stopped.set()
             housekeeping.join(30)  # its last round must not say "alive" after we say "gone"
         with contextlib.suppress(Exception):
             queue.mark_gone(name)
         set_context(None)
-        ctx.close()
+        if ctx is not None:
+            ctx.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _exit_on_signals() -> dict[int, Any]:
+    """SIGTERM/SIGINT raise SystemExit (so ``finally`` blocks run); returns the handlers they replace."""
+
+    def _exit(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.getsignal(signum)
+        signal.signal(signum, _exit)
+    return previous
 
 
 def _stop_with_parent() -> None:

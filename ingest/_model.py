@@ -52,3 +52,43 @@ class ParsedDocument:
     def needs_ocr(self) -> bool:
         """True when at least one page waits for OCR."""
         return any(p.needs_ocr for p in self.pages)
+
+
+#: Entity kinds ``ingest`` extracts, in the order they are shown.
+ENTITY_KINDS = (
+    "company",
+    "person",
+    "phone",
+    "email",
+    "uscc",
+    "amount",
+    "date",
+    "contract_no",
+    "quote_no",
+    "order_no",
+    "invoice_code",
+    "invoice_no",
+    "address",
+)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One fact found in a document's text.
+
+    ``value`` is normalised (phone: 11-digit mobile, ``区号-号码`` landline, 10-digit
+    400/800; e-mail lower case; amount: decimal yuan with 2 places; date: ISO; uscc: upper
+    case).  ``text`` is the surface form exactly as it occurs at ``page_text[start:end]``
+    of page ``page`` (1-based), for highlighting.  ``valid`` is False for a credit code whose
+    check character is wrong: kept and flagged, never corrected.  ``role`` is the label
+    that introduced it where there was one (``甲方``, ``联系人``, ``发票号码`` …).
+    """
+
+    kind: str
+    value: str
+    text: str
+    page: int
+    start: int
+    end: int
+    valid: bool = True
+    role: str = ""

@@ -7,6 +7,7 @@ documents the caller may not read, exactly as for documents that do not exist.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import secrets
@@ -60,10 +61,20 @@ class Dossier:
         settings = settings or load_settings()
         dossier = cls(settings)
         if require_init and not records.is_migrated(dossier.engine):
-            raise records.NotInitialised(str(settings.home))
+            if not records.has_schema(dossier.engine):
+                raise records.NotInitialised(str(settings.home))
+            dossier._upgrade_schema()
         if require_init:
             dossier._load_user_words()
         return dossier
+
+    def _upgrade_schema(self) -> None:
+        """Bring an older data home's schema up to date (one process at a time)."""
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.home / ".migrate.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not records.is_migrated(self.engine):
+                records.migrate(self.engine)
 
     def init(self, admin_password: str | None = None) -> str | None:
         """Create the data home, the schema and the ``admin`` user (idempotent).

@@ -6,15 +6,19 @@ Callers import from here, never from the private modules.
 from __future__ import annotations
 
 from records._blobs import BlobStore, sha256_bytes
-from records._db import is_migrated, make_engine, migrate
+from records._db import has_schema, is_migrated, make_engine, migrate
 from records._errors import BlobCorrupt, BlobMissing, NotInitialised, RecordsError
 from records._models import (
+    CUSTOMER_STATUSES,
+    CUSTOMER_TYPES,
     ROLES,
     STATUSES,
     AuditEvent,
     Base,
     Customer,
     Document,
+    DocumentCustomer,
+    EntityRow,
     IngestBatch,
     IngestJob,
     Page,
@@ -26,6 +30,8 @@ from records._models import (
 from records._passwords import generate_password, hash_password, verify_password
 
 __all__ = [
+    "CUSTOMER_STATUSES",
+    "CUSTOMER_TYPES",
     "ROLES",
     "STATUSES",
     "AuditEvent",
@@ -35,6 +41,8 @@ __all__ = [
     "BlobStore",
     "Customer",
     "Document",
+    "DocumentCustomer",
+    "EntityRow",
     "IngestBatch",
     "IngestJob",
     "NotInitialised",
@@ -44,6 +52,7 @@ __all__ = [
     "User",
     "Version",
     "generate_password",
+    "has_schema",
     "hash_password",
     "is_migrated",
     "make_engine",

@@ -48,6 +48,11 @@ def migrate(engine: Engine) -> None:
     command.upgrade(_alembic_config(engine), "head")
 
 
+def has_schema(engine: Engine) -> bool:
+    """True when the records schema was created (at any revision)."""
+    return inspect(engine).has_table("alembic_version")
+
+
 def is_migrated(engine: Engine) -> bool:
     """True when the records schema exists and is at the newest revision."""
     from alembic.runtime.migration import MigrationContext

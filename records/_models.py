@@ -65,8 +65,23 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+#: Customer types of the registry (潜在 prospect, 现有 current, 流失 lost).
+CUSTOMER_TYPES = ("潜在客户", "现有客户", "流失客户")
+
+#: Registry states: ``confirmed`` customers, ``suggested`` ones found in documents and waiting
+#: for a person to confirm, ``rejected`` suggestions (kept so they are not suggested again), and
+#: ``self`` — our own company, which appears in documents but is never a customer.
+CUSTOMER_STATUSES = ("confirmed", "suggested", "rejected", "self")
+
+
 class Customer(Base):
-    """A customer in the registry.  ``aliases`` are short names that also identify it."""
+    """A customer in the registry.  ``aliases`` are short names that also identify it.
+
+    ``region`` is the province (浙江省, 上海市), ``city`` the prefecture-level city;
+    ``owner_name`` is the sales rep as the registry names them, ``owner_id`` the user
+    account it resolves to where there is one.  ``contacts`` is a list of
+    ``{name, title, mobile, landline, email}``.
+    """
 
     __tablename__ = "customers"
 
@@ -79,6 +94,63 @@ class Customer(Base):
     region: Mapped[str | None] = mapped_column(String(64))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="confirmed", server_default="confirmed", index=True)
+    stage: Mapped[str | None] = mapped_column(String(32))
+    importance: Mapped[str | None] = mapped_column(String(8))
+    city: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(500))
+    owner_name: Mapped[str | None] = mapped_column(String(64))
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+
+    @property
+    def names(self) -> list[str]:
+        """The full name followed by the aliases, without repeats."""
+        return list(dict.fromkeys([self.name, *(self.aliases or [])]))
+
+
+class DocumentCustomer(Base):
+    """A link between a document and a customer, with how it was made.
+
+    ``method``: ``given`` (chosen at intake), ``credit_code``, ``name``, ``alias``, ``fuzzy``
+    or ``manual``; ``evidence`` says why, for people.  The document's primary customer is
+    also in ``documents.customer_id``.
+    """
+
+    __tablename__ = "document_customers"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    method: Mapped[str] = mapped_column(String(16), default="name")
+    score: Mapped[float] = mapped_column(Float, default=1.0)
+    evidence: Mapped[str | None] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0 = primary
+
+    customer: Mapped[Customer] = relationship()
+
+
+class EntityRow(Base):
+    """One entity found in a document's text (see ``ingest.Entity``); rebuilt by each extraction."""
+
+    __tablename__ = "entities"
+    __table_args__ = (Index("ix_entities_kind_value", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(String(500))
+    page: Mapped[int] = mapped_column(Integer, default=1)
+    start: Mapped[int] = mapped_column(Integer, default=0)
+    end: Mapped[int] = mapped_column(Integer, default=0)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    role: Mapped[str | None] = mapped_column(String(32))
 
 
 class Tag(Base):
@@ -125,6 +197,18 @@ class Document(Base):
         back_populates="document", order_by="Page.number", cascade="all, delete-orphan"
     )
     children: Mapped[list[Document]] = relationship(order_by="Document.id")
+    customer_links: Mapped[list[DocumentCustomer]] = relationship(
+        order_by="DocumentCustomer.position", cascade="all, delete-orphan"
+    )
+    entities: Mapped[list[EntityRow]] = relationship(order_by="EntityRow.id", cascade="all, delete-orphan")
+
+    @property
+    def linked_customers(self) -> list[Customer]:
+        """Every linked customer, the primary first (falls back to ``customer`` alone)."""
+        linked = [link.customer for link in self.customer_links]
+        if self.customer is not None and self.customer not in linked:
+            linked.insert(0, self.customer)
+        return linked
 
     @property
     def current(self) -> Version | None:

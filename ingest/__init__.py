@@ -18,6 +18,11 @@ from __future__ import annotations
 
 from ingest._detect import Detected
 from ingest._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type
+from ingest._ent_codes import uscc_is_valid
+from ingest._ent_contact import normalize_phone
+from ingest._ent_dates import parse_date
+from ingest._ent_money import parse_amount
+from ingest._entities import document_date, entity_values, extract_entities
 from ingest._errors import (
     BrokenFile,
     EncryptedFile,
@@ -27,7 +32,7 @@ from ingest._errors import (
     UnsupportedFile,
 )
 from ingest._limits import Limits
-from ingest._model import ChildFile, Page, ParsedDocument
+from ingest._model import ENTITY_KINDS, ChildFile, Entity, Page, ParsedDocument
 from ingest._ocr import (
     ENGINES,
     OcrEngine,
@@ -46,11 +51,13 @@ from ingest._timeout import time_limit
 __all__ = [
     "DOC_TYPES",
     "ENGINES",
+    "ENTITY_KINDS",
     "BrokenFile",
     "ChildFile",
     "Detected",
     "DocTypeGuess",
     "EncryptedFile",
+    "Entity",
     "IngestError",
     "LimitExceeded",
     "Limits",
@@ -66,14 +73,21 @@ __all__ = [
     "SplitPart",
     "UnsupportedFile",
     "detect",
+    "document_date",
+    "entity_values",
+    "extract_entities",
     "find_separators",
     "guess_doc_type",
+    "normalize_phone",
     "ocr_pages",
+    "parse_amount",
     "parse_bytes",
+    "parse_date",
     "parse_file",
     "reset_engines",
     "resolve_engine",
     "separator_sheet_pdf",
     "split_at",
     "time_limit",
+    "uscc_is_valid",
 ]

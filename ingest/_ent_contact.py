@@ -1,0 +1,156 @@
+"""Phone numbers and e-mail addresses.
+
+A phone is normalised to 11 digits (mobile), ``区号-号码`` (landline) or 10 digits
+(400/800 hotline); an extension (分机/转/ext) is dropped from the value.  Long digit
+runs that are really codes (order, contract, invoice and bank numbers, credit codes,
+dates such as 20240315…) are not phones: a phone must not be glued to other digits or
+letters, and a code label right before it (订单号, 账号, 编号 …) rules it out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest._entities import Found, cell_header, label_before
+
+_SEP = r"[ \-\u00a0]?"
+_EXT = r"(?:\s*(?:转|分机号?|ext\.?|Ext\.?|EXT\.?|x|X|#)\s*(?P<ext>\d{1,6}))?"
+_CC = r"(?:(?P<cc>(?:\+|00)\s?86|[(（]\s?\+?86\s?[)）]|86(?=[ \-]))[ \-]?)?"
+_PHONE = re.compile(
+    r"(?<![0-9A-Za-z_./@\-+])"
+    + _CC
+    + r"(?:"
+    # mobile: 1[3-9]x xxxx xxxx
+    + r"(?P<mobile>1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4})"
+    # 400/800 hotline: 10 digits in 3-3-4 or 3-4-3 groups
+    + r"|(?P<hotline>[48]00" + _SEP + r"(?:\d{3}" + _SEP + r"\d{4}|\d{4}" + _SEP + r"\d{3}))"
+    # landline with area code: (0571)8888-1234, 0571 88881234, 010-6234 5678
+    + r"|(?:[(（]\s?(?P<area_p>010|02\d|0[3-9]\d\d)\s?[)）]\s?|(?P<area>0?(?:10|2\d|[3-9]\d\d))(?P<asep>"
+    + _SEP
+    + r"))(?P<local>[2-9]\d{2,3}"
+    + _SEP
+    + r"\d{4})"
+    + r")"
+    + _EXT
+    + r"(?![0-9A-Za-z@]|[.\-,][0-9])"
+)
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
+
+# A label right before a number that names it as something other than a phone.
+_CODE_LABEL = re.compile(
+    r"(?:订单|单|编|账|帐|卡|户|证|工|批|序列|流水|票|合同|报价|识别|校验|税|机器|代|身份证|邮编|邮政编码|"
+    r"no\.?|num(?:ber)?|#|acct|account|code|id|po|sn|ref)"
+    r"(?:号|号码|码|编号|号\s*码)?$",
+    re.IGNORECASE,
+)
+_PHONE_LABEL = re.compile(
+    r"(?:电话|手机|座机|固话|传真|热线|联系方式|联系|tel|phone|mobile|mob|fax|cell|hotline|致电|拨打|call)",
+    re.IGNORECASE,
+)
+_NUMBER_WORD = re.compile(r"(?:号码|号)$")
+_PHONE_NUMBER_WORD = re.compile(r"(?:电话|手机|联系|座机|固话|传真|热线)(?:号码|号)$")
+_MONEY_BEFORE = re.compile(r"(?:[¥￥$]|RMB|CNY|人民币|金额|价|额|计)\s*$", re.IGNORECASE)
+_MONEY_AFTER = re.compile(r"^\s*(?:元|万|圆|块|%|％|‰|年|月|日|号|个|台|件|套|人|次)")
+
+
+def _digits(s: str) -> str:
+    return "".join(ch for ch in s if ch.isdigit())
+
+
+def _is_code_context(text: str, start: int, end: int) -> bool:
+    """True when the label or column before the number names it as a code or an amount."""
+    before = label_before(text, start, 16)
+    bare = before.rstrip(" \t:：#*|-=（(")
+    if _MONEY_BEFORE.search(before) or _MONEY_AFTER.match(text[end : end + 2]):
+        return True
+    if bare and _CODE_LABEL.search(bare) and not _PHONE_NUMBER_WORD.search(bare):
+        return not (_NUMBER_WORD.search(bare) and _PHONE_LABEL.search(bare[-8:]))
+    header = cell_header(text, start)
+    return bool(header and _CODE_LABEL.search(header) and not _PHONE_LABEL.search(header))
+
+
+def normalize_phone(s: str) -> str | None:
+    """A phone number in any usual surface form -> its normal form, or None when it is not one."""
+    s = s.strip()
+    for m in _PHONE.finditer(s):
+        if m.start() == 0 and m.end() == len(s):
+            return _value(m)
+    digits = _digits(s)
+    if re.fullmatch(r"(?:86)?1[3-9]\d{9}", digits):
+        return digits[-11:]
+    if re.fullmatch(r"[48]00\d{7}", digits):
+        return digits
+    glued = re.fullmatch(r"0(10|2\d|[3-9]\d\d)([2-9]\d{6,7})", digits)
+    if glued:
+        return f"0{glued.group(1)}-{glued.group(2)}"
+    return None
+
+
+def _value(m: re.Match[str]) -> str | None:
+    if m.group("mobile"):
+        return _digits(m.group("mobile"))
+    if m.group("hotline"):
+        return _digits(m.group("hotline"))
+    area = m.group("area_p") or m.group("area") or ""
+    local = _digits(m.group("local"))
+    if len(local) not in (7, 8):
+        return None
+    if not area.startswith("0"):
+        if not m.group("cc"):
+            return None  # "571 8888 1234" is not a landline without +86 or a leading 0
+        area = "0" + area
+    elif m.group("cc"):
+        return None  # +86 0571 …: the trunk 0 is never dialled after the country code
+    if area[:2] in ("01", "02") and len(area) != 3:
+        return None
+    return f"{area}-{local}"
+
+
+def _plausible(m: re.Match[str], text: str) -> bool:
+    """Shape checks that depend on how the number is written."""
+    if m.group("mobile") or m.group("hotline"):
+        return True
+    # A landline glued to its area code (057188881234) reads like any 11–12 digit code:
+    # keep it only where a phone label introduces it.
+    if m.group("area") and not m.group("asep") and not m.group("cc"):
+        before = label_before(text, m.start(), 20)
+        header = cell_header(text, m.start())
+        return bool(_PHONE_LABEL.search(before) or (header and _PHONE_LABEL.search(header)))
+    return True
+
+
+def _role(text: str, start: int) -> str:
+    before = label_before(text, start, 12).rstrip(" \t:：*|")
+    m = re.search(r"([\u4e00-\u9fffA-Za-z]+)$", before)
+    return m.group(1)[-6:] if m else ""
+
+
+def find_phones(text: str) -> list[Found]:
+    """Phone numbers: mobiles, landlines with area code, 400/800 hotlines."""
+    out: list[Found] = []
+    for m in _PHONE.finditer(text):
+        value = _value(m)
+        if value is None or not _plausible(m, text):
+            continue
+        if _is_code_context(text, m.start(), m.end()):
+            continue
+        out.append(Found("phone", value, m.start(), m.end(), role=_role(text, m.start())))
+    return out
+
+
+def find_emails(text: str) -> list[Found]:
+    """E-mail addresses, lower-cased."""
+    out: list[Found] = []
+    for m in _EMAIL.finditer(text):
+        raw = m.group().rstrip(".")
+        out.append(Found("email", raw.lower(), m.start(), m.start() + len(raw), priority=1))
+    return out
+
+
+def find_contacts(text: str) -> list[Found]:
+    """Phones and e-mail addresses of one text."""
+    return find_emails(text) + find_phones(text)

@@ -1,0 +1,214 @@
+"""Amounts of money in yuan: figures with a currency mark or 元/万元, 大写 amounts, table cells.
+
+Values are decimal strings with two places (``"120000.00"``).  A 大写 amount
+(壹拾贰万元整, 人民币壹万零伍佰元, 叁仟元零伍分) is parsed exactly with :class:`Decimal`;
+where it cannot be read (OCR noise) but the same line prints the figure, the figure's
+value is used for it.  A bare figure counts when it is written like money (29,800.00), or
+when it fills a table cell under a price/amount column (单价, 金额, 合计, Amount …).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from ingest._entities import Found, cell_header, label_before
+
+_CENT = Decimal("0.01")
+_FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?"
+
+# ¥1,000.00  ￥500  RMB 3,000  CNY 635,700.00  人民币120,775.00元  人民币3.12万元  5,000元  3.5万元
+_PREFIXED = re.compile(
+    r"(?P<pre>[¥￥]|(?<![A-Za-z])(?:RMB|CNY)(?![A-Za-z])|人民币)[ \u00a0]?(?:[:：][ \u00a0]?)?"
+    r"(?P<num>" + _FIGURE + r")(?![\d,.]?\d)"
+    r"(?:[ \u00a0]?(?P<unit>万元|万|元|圆))?(?:整|正)?",
+    re.IGNORECASE,
+)
+_SUFFIXED = re.compile(
+    r"(?<![\d.,A-Za-z\-/:])(?P<num>" + _FIGURE + r")[ \u00a0]?(?P<unit>万元|元|圆)(?:整|正)?(?![角分])"
+)
+# A bare figure written like money: thousands separators and two decimals.
+_MONEY_SHAPED = re.compile(r"(?<![\d.,A-Za-z\-/$€£])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2})(?![\d,.%‰]|[ ]?[%‰])")
+_CELL_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$")
+_MONEY_HEADER = re.compile(
+    r"(?:金额|价|合计|小计|总计|总额|费用|税额|预算|款|amount|price|total|subtotal|value|cost|fee)",
+    re.IGNORECASE,
+)
+_TOTAL_ROW = re.compile(r"^\s*\|?\s*(?:合计|总计|小计|价税合计|total|subtotal|grand total)", re.IGNORECASE)
+_FOREIGN = re.compile(r"(?:\$|US\$|HK\$|USD|EUR|€|£|HKD|JPY|GBP)\s*$", re.IGNORECASE)
+
+_UPPER_DIGITS = {"零": 0, "〇": 0, "壹": 1, "贰": 2, "貳": 2, "叁": 3, "參": 3, "肆": 4, "伍": 5, "陆": 6, "陸": 6,
+                 "柒": 7, "捌": 8, "玖": 9}  # fmt: skip
+_UPPER_UNITS = {"拾": 10, "佰": 100, "仟": 1000}
+_UPPER_CHARS = "零〇壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億"
+_UPPER = re.compile(
+    r"(?P<pre>人民币|RMB|CNY)?[ \u00a0]?[（(]?(?:大写)?[:：]?[ⓧ⊗]?"
+    r"(?P<body>[" + _UPPER_CHARS + r"]+[元圆](?:[零〇]?[" + _UPPER_CHARS[:12] + r"][角分]){0,2}(?:整|正)?"
+    r"|[零〇]?[壹贰貳叁參肆伍陆陸柒捌玖][角](?:[零〇]?[壹贰貳叁參肆伍陆陸柒捌玖]分)?(?:整|正)?)"
+)
+
+
+def _fmt(value: Decimal) -> str:
+    return str(value.quantize(_CENT))
+
+
+def _figure(num: str, unit: str | None = None) -> Decimal | None:
+    try:
+        value = Decimal(num.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if unit and unit.startswith("万"):
+        value *= 10000
+    return value
+
+
+def _section(chars: str) -> int | None:
+    """A 大写 number below 10000 (壹仟零伍拾 -> 1050)."""
+    total = 0
+    digit: int | None = None
+    for ch in chars:
+        if ch in _UPPER_DIGITS:
+            digit = _UPPER_DIGITS[ch]
+        elif ch in _UPPER_UNITS:
+            if digit is None:
+                if ch != "拾":
+                    return None
+                digit = 1  # 拾万 = 100000
+            total += digit * _UPPER_UNITS[ch]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def parse_upper(s: str) -> Decimal | None:
+    """A 大写 amount (壹拾贰万元整, 叁仟元零伍分, 人民币壹万零伍佰元) -> yuan, or None."""
+    s = re.sub(r"^(?:人民币|RMB|CNY)|[\s（()）:：ⓧ⊗]|大写", "", s.strip())
+    s = s.rstrip("整正")
+    m = re.fullmatch(r"(?P<int>[^元圆角分]*)(?:[元圆])?(?P<frac>.*)", s)
+    if not m or not s:
+        return None
+    int_part = m.group("int").replace("萬", "万").replace("億", "亿")
+    if "元" not in s and "圆" not in s and int_part:
+        return None
+    total = 0
+    rest = int_part
+    if rest:
+        for unit, factor in (("亿", 10**8), ("万", 10**4)):
+            if unit in rest:
+                head, _, rest = rest.partition(unit)
+                value = _section(head.lstrip("零〇")) if head else None
+                if value is None:
+                    return None
+                total += value * factor
+        tail = _section(rest.lstrip("零〇")) if rest.strip("零〇") else 0
+        if tail is None:
+            return None
+        total += tail
+    result = Decimal(total)
+    frac = m.group("frac").lstrip("零〇")
+    for fm in re.finditer(r"(.)([角分])|(.)", frac):
+        if fm.group(3) is not None:
+            if fm.group(3) in "零〇":
+                continue
+            return None
+        digit = _UPPER_DIGITS.get(fm.group(1))
+        if digit is None:
+            return None
+        result += Decimal(digit) * (Decimal("0.1") if fm.group(2) == "角" else _CENT)
+    return result
+
+
+def parse_amount(s: str) -> Decimal | None:
+    """Any amount surface form (¥1,000.00, 3.5万元, CNY 500, 壹万零伍佰元整, 29,800.00) -> yuan."""
+    s = s.strip()
+    if not s:
+        return None
+    if any(ch in _UPPER_CHARS for ch in s):
+        return parse_upper(s)
+    for pattern in (_PREFIXED, _SUFFIXED):
+        m = pattern.fullmatch(s)
+        if m:
+            return _figure(m.group("num"), m.group("unit"))
+    if _CELL_NUMBER.match(s):
+        return _figure(s)
+    return None
+
+
+def _line_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return start, end if end >= 0 else len(text)
+
+
+def find_amounts(text: str) -> list[Found]:
+    """Amounts of one text, in yuan with two decimals."""
+    out: list[Found] = []
+    figures: list[tuple[int, int, Decimal]] = []
+    for m in _PREFIXED.finditer(text):
+        value = _figure(m.group("num"), m.group("unit"))
+        if value is None:
+            continue
+        figures.append((m.start(), m.end(), value))
+        out.append(Found("amount", _fmt(value), m.start(), m.end(), role=_role(text, m.start()), priority=1))
+    for m in _SUFFIXED.finditer(text):
+        value = _figure(m.group("num"), m.group("unit"))
+        if value is None or _FOREIGN.search(label_before(text, m.start(), 6)):
+            continue
+        figures.append((m.start(), m.end(), value))
+        out.append(Found("amount", _fmt(value), m.start(), m.end(), role=_role(text, m.start()), priority=1))
+    for m in _MONEY_SHAPED.finditer(text):
+        if _FOREIGN.search(label_before(text, m.start(), 6)):
+            continue
+        value = _figure(m.group("num"))
+        if value is not None:
+            figures.append((m.start(), m.end(), value))
+            out.append(Found("amount", _fmt(value), m.start(), m.end(), role=_role(text, m.start())))
+    if "\t" in text or "|" in text:
+        out.extend(_table_cells(text))
+    for m in _UPPER.finditer(text):
+        body = m.group("body")
+        if not any(ch in _UPPER_DIGITS and ch not in "零〇" for ch in body):
+            continue
+        start = m.start("pre") if m.group("pre") else m.start("body")
+        value = parse_upper(body)
+        if value is None:
+            lo, hi = _line_bounds(text, m.start())
+            near = [v for s, _e, v in figures if lo <= s < hi]
+            if len(set(near)) != 1:
+                continue
+            value = near[0]
+        out.append(Found("amount", _fmt(value), start, m.end("body"), role=_role(text, start), priority=1))
+    return out
+
+
+def _table_cells(text: str) -> list[Found]:
+    """Bare figures that fill a cell under a money column or in a 合计 row."""
+    out: list[Found] = []
+    for m in re.finditer(r"[^\t|\n]+", text):
+        cell = m.group()
+        stripped = cell.strip()
+        if not _CELL_NUMBER.match(stripped):
+            continue
+        shaped = "." in stripped or "," in stripped
+        lo, _hi = _line_bounds(text, m.start())
+        line = text[lo:_hi]
+        if "\t" not in line and line.count("|") < 2:
+            continue
+        start = m.start() + (len(cell) - len(cell.lstrip()))
+        end = start + len(stripped)
+        header = cell_header(text, start)
+        money_col = bool(header and _MONEY_HEADER.search(header)) and (shaped or len(stripped) >= 3)
+        total_row = shaped and bool(_TOTAL_ROW.match(line)) and start > lo + 1
+        if not money_col and not total_row:
+            continue
+        value = _figure(stripped)
+        if value is not None:
+            out.append(Found("amount", _fmt(value), start, end, role=header or ""))
+    return out
+
+
+def _role(text: str, start: int) -> str:
+    before = label_before(text, start, 12).rstrip(" \t:：*|（(")
+    m = re.search(r"([\u4e00-\u9fff]{2,8}|[A-Za-z][A-Za-z ]{1,20})$", before)
+    return m.group(1).strip()[-8:] if m else ""

@@ -32,6 +32,15 @@ from ingest._errors import (
     UnsupportedFile,
 )
 from ingest._limits import Limits
+from ingest._link import (
+    FUZZY_THRESHOLD,
+    Link,
+    LinkResult,
+    Registry,
+    RegistryEntry,
+    distinctive_part,
+    normalize_name,
+)
 from ingest._model import ENTITY_KINDS, ChildFile, Entity, Page, ParsedDocument
 from ingest._ocr import (
     ENGINES,
@@ -52,6 +61,7 @@ __all__ = [
     "DOC_TYPES",
     "ENGINES",
     "ENTITY_KINDS",
+    "FUZZY_THRESHOLD",
     "BrokenFile",
     "ChildFile",
     "Detected",
@@ -61,6 +71,8 @@ __all__ = [
     "IngestError",
     "LimitExceeded",
     "Limits",
+    "Link",
+    "LinkResult",
     "OcrEngine",
     "OcrFailed",
     "OcrPage",
@@ -69,15 +81,19 @@ __all__ = [
     "Page",
     "ParseTimeout",
     "ParsedDocument",
+    "Registry",
+    "RegistryEntry",
     "Separator",
     "SplitPart",
     "UnsupportedFile",
     "detect",
+    "distinctive_part",
     "document_date",
     "entity_values",
     "extract_entities",
     "find_separators",
     "guess_doc_type",
+    "normalize_name",
     "normalize_phone",
     "ocr_pages",
     "parse_amount",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -235,6 +236,10 @@ def _search_request(
 @click.option("--customer", multiple=True, help="Only documents of this customer.")
 @click.option("--type", "doc_type", multiple=True, help="Only this document type.")
 @click.option("--tag", multiple=True, help="Only documents with this tag.")
+@click.option("--customer-type", "customer_types", multiple=True, help="潜在客户/现有客户/流失客户 (or 潜在/现有/流失).")
+@click.option("--industry", "industries", multiple=True, help="Only documents of customers in this industry.")
+@click.option("--region", "regions", multiple=True, help="Only documents of customers in this province.")
+@click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
 @click.option("--from", "date_from", help="Document date from (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Document date to (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
@@ -249,6 +254,10 @@ def search(
     customer: tuple[str, ...],
     doc_type: tuple[str, ...],
     tag: tuple[str, ...],
+    customer_types: tuple[str, ...],
+    industries: tuple[str, ...],
+    regions: tuple[str, ...],
+    years: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
     limit: int,
@@ -265,6 +274,13 @@ def search(
 
     dossier = _open(ctx)
     request = _search_request(" ".join(query), customer, doc_type, tag, date_from, date_to, limit, offset, sort)
+    request = dataclasses.replace(
+        request,
+        customer_types=tuple(t if t.endswith("客户") else f"{t}客户" for t in customer_types),
+        industries=industries,
+        regions=regions,
+        years=years,
+    )
     result = dossier.search(request, _principal(dossier, as_user))
     if as_json:
         for hit in result["hits"]:
@@ -295,9 +311,13 @@ def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) ->
         _echo_json(doc)
         return
     click.echo(f"[{doc['id']}] {doc['title']}")
-    for key in ("filename", "doc_type", "status", "error", "customer", "tags", "mime", "size", "created_at"):
+    for key in ("filename", "doc_type", "doc_type_reason", "status", "error", "customers", "tags", "date", "mime",
+                "size", "created_at"):
         if doc.get(key) not in (None, "", []):
             click.echo(f"  {key}: {doc[key]}")
+    for kind, values in (doc.get("entities") or {}).items():
+        if values:
+            click.echo(f"  {kind}: {', '.join(values)}")
     for page in doc["pages"]:
         marker = " (等待 OCR / awaiting OCR)" if page["needs_ocr"] else ""
         click.echo(f"--- 第 {page['n']} 页 / page {page['n']}{marker}")
@@ -468,6 +488,10 @@ def settings_cmd() -> None:
     """List every DOSSIER_* setting with its default and help."""
     for s in SETTINGS:
         click.echo(f"{s.name}={s.default!s:<28} {s.help}")
+
+
+# The registry commands live in their own module; importing it registers them on ``cli``.
+from dossier import cli_customers  # noqa: E402,F401
 
 
 def main() -> None:

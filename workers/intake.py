@@ -28,6 +28,7 @@ from records import (
     BlobStore,
     Customer,
     Document,
+    DocumentCustomer,
     IngestBatch,
     IngestJob,
     Page,
@@ -38,6 +39,7 @@ from records import (
 )
 from workers._pool import ChildOutcome, ParsedTree, ParseOutcome, ParsePool, ParseTask
 from workers.batches import close_batch
+from workers.extract import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED, name_key, searchable_customers
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,6 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
 #: Why a page has no text when intake was asked to leave OCR for later.
 OCR_DEFERRED = "导入时未做 OCR，请运行 dossier ocr / OCR was skipped at intake: run dossier ocr"
 
-#: The doc_type_reason of a type the uploader chose (kept when the file is parsed later).
-GIVEN_AT_INTAKE = "导入时指定 / given at intake"
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,11 @@ class Intake:
                 )
                 session.add(doc)
             if options.customer:
-                doc.customer = _customer(session, options.customer)
+                customer = _customer(session, options.customer)
+                doc.customer = customer
+                doc.customer_links = [
+                    DocumentCustomer(customer=customer, method="given", score=1.0, evidence=GIVEN_AT_INTAKE, position=0)
+                ]
             if options.tags:
                 doc.tags = [_tag(session, t) for t in options.tags]
             if options.doc_type:
@@ -466,6 +470,12 @@ class Intake:
             doc.current.mime = parsed.mime  # type: ignore[union-attr]
         if parent is not None:
             doc.relation = relation
+            given = {link.customer_id for link in doc.customer_links if link.method in KEPT_METHODS}
+            doc.customer_links.extend(
+                DocumentCustomer(customer_id=link.customer_id, method=link.method, score=1.0, evidence=link.evidence)
+                for link in parent.customer_links
+                if link.method in KEPT_METHODS and link.customer_id not in given
+            )
             doc.customer = parent.customer
             doc.tags = list(parent.tags)
         doc.pages.clear()
@@ -475,6 +485,7 @@ class Intake:
             doc.error = error
             if doc.doc_type_reason != GIVEN_AT_INTAKE:
                 doc.doc_type, doc.doc_type_reason = "other", None
+            SHARED.clear(session, doc)
             session.flush()
             self.backend.delete([doc.id], connection=session.connection())
             return doc
@@ -482,12 +493,10 @@ class Intake:
         doc.error = None
         doc.language = parsed.language
         doc.warnings = list(parsed.warnings)
-        if doc.doc_type_reason != GIVEN_AT_INTAKE:
-            guess = ingest.guess_doc_type(parsed, filename)
-            doc.doc_type, doc.doc_type_reason = guess.code, guess.reason
         doc.pages = [Page(number=p.number, text=p.text, needs_ocr=p.needs_ocr) for p in parsed.pages]
         doc.status = "awaiting_ocr" if parsed.needs_ocr else "indexed"
         session.flush()
+        SHARED.apply_safely(session, doc, fmt=parsed.format)
 
         attachment_texts: list[str] = []
         for child in tree.children if tree is not None else ():
@@ -530,18 +539,27 @@ class Intake:
         if extra_texts:
             text = "\n\n".join([text, *extra_texts])
         version = doc.current
+        customers = searchable_customers(doc)
+        entities = tuple(dict.fromkeys((e.kind, e.value) for e in doc.entities))
+        extra = tuple(dict.fromkeys([*(e.text for e in doc.entities), *(value for _, value in entities)]))
         return IndexDocument(
             id=doc.id,
             title=doc.title,
             text=text,
             filename=version.filename if version else "",
             doc_type=doc.doc_type,
-            customers=(doc.customer.name,) if doc.customer else (),
-            customer_ids=(doc.customer.id,) if doc.customer else (),
+            customers=tuple(c.name for c in customers),
+            customer_ids=tuple(c.id for c in customers),
+            customer_aliases=tuple(dict.fromkeys(n for c in customers for n in c.names)),
+            customer_types=tuple(dict.fromkeys(c.customer_type for c in customers if c.customer_type)),
+            industries=tuple(dict.fromkeys(c.industry for c in customers if c.industry)),
+            regions=tuple(dict.fromkeys(c.region for c in customers if c.region)),
             tags=tuple(t.name for t in doc.tags),
             confidentiality=doc.confidentiality,
             date=doc.doc_date,
             created_at=doc.created_at.isoformat() if doc.created_at else "",
+            entities=entities,
+            extra=extra,
         )
 
 
@@ -574,12 +592,22 @@ def _sniff_mime(data: bytes, filename: str) -> str:
 
 
 def _customer(session: Session, name: str) -> Customer:
+    """The customer named at intake: by full name, else by alias; a new name becomes a confirmed customer."""
     name = name.strip()
     found = session.scalars(select(Customer).where(Customer.name == name)).first()
     if found is None:
-        found = Customer(name=name, aliases=[])
+        key = name_key(name)
+        found = next(
+            (c for c in session.scalars(select(Customer).where(Customer.status != "rejected"))
+             if key in {name_key(n) for n in c.names}),
+            None,
+        )
+    if found is None:
+        found = Customer(name=name, aliases=[], contacts=[])
         session.add(found)
         session.flush()
+    elif found.status != "confirmed" and found.status != "self":
+        found.status = "confirmed"  # a person named it: no longer a suggestion
     return found
 
 

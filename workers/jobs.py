@@ -58,6 +58,7 @@ class WorkerContext:
     pool: ParsePool
     engine: str
     reindex: Any  # Dossier.reindex
+    reextract: Any  # Dossier.reextract
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -80,6 +81,7 @@ class WorkerContext:
             pool=pool,
             engine=settings.get("DOSSIER_OCR_ENGINE"),
             reindex=dossier.reindex,
+            reextract=dossier.reextract,
         )
 
     def close(self) -> None:
@@ -193,6 +195,11 @@ def ocr_document_pages(doc_id: int, pages: list[int]) -> str:
 def reindex_documents(doc_ids: list[int] | None) -> int:
     """Rebuild the index entries of some documents (None: all); returns how many were indexed."""
     return int(context().reindex(doc_ids))
+
+
+def reextract_documents(doc_ids: list[int]) -> int:
+    """Run the extraction step again on some documents' stored text; returns how many."""
+    return int(context().reextract(doc_ids)["documents"])
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import ingest
 from index import SearchBackend
 from records import BlobStore, Document, Page, utcnow
 from workers._pool import ParsePool
+from workers.extract import SHARED
 
 #: Seconds one page may take before it fails (the whole task gets this per page).
 PAGE_TIMEOUT_S = 120.0
@@ -213,8 +214,8 @@ def store_ocr(
         doc.warnings = warnings
         if doc.status != "failed":
             doc.status = "awaiting_ocr" if failed or waiting else "indexed"
-        if not waiting and any(p.ocr for p in doc.pages):
-            _retype(doc)
+        if any(p.ocr for p in doc.pages):  # entities, date, type and customers from the new text
+            SHARED.apply_safely(session, doc, ocr_text=True)
         session.flush()
         touched = [doc]
         if doc.relation == "attachment" and doc.parent_id is not None:
@@ -224,20 +225,3 @@ def store_ocr(
         backend.index([Intake.index_document(d) for d in touched], connection=session.connection())
         session.commit()
     return failures
-
-
-def _retype(doc: Document) -> None:
-    """Guess the type again now that OCR gave the pages text (unless the uploader chose it)."""
-    from workers.intake import GIVEN_AT_INTAKE
-
-    if doc.doc_type_reason == GIVEN_AT_INTAKE or doc.relation == "attachment":
-        return
-    filename = doc.current.filename if doc.current else ""
-    parsed = ingest.ParsedDocument(
-        mime=doc.current.mime if doc.current else "",
-        format="image",
-        pages=tuple(ingest.Page(number=p.number, text=p.text) for p in doc.pages),
-        title=doc.title,
-    )
-    guess = ingest.guess_doc_type(parsed, filename)
-    doc.doc_type, doc.doc_type_reason = guess.code, f"{guess.reason}（OCR 文本 / from OCR text）"

@@ -113,6 +113,11 @@ class JobQueue:
             "workers.jobs.reindex_documents", (None if doc_ids is None else list(doc_ids),), f"reindex-{key}", timeout_s
         )
 
+    def enqueue_reextract(self, doc_ids: Sequence[int], timeout_s: float = 3600) -> str:
+        """Queue the extraction step again for some documents (after a registry change)."""
+        key = hashlib.sha256(",".join(map(str, doc_ids)).encode()).hexdigest()[:16]
+        return self._enqueue("workers.jobs.reextract_documents", (list(doc_ids),), f"reextract-{key}", timeout_s)
+
     # -- liveness -----------------------------------------------------------------------------
 
     def _alive_key(self, worker: str) -> str:

@@ -1,0 +1,167 @@
+"""The customer registry: `dossier customers import|export|list|confirm|reject|merge` and schema upgrades."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from dossier.cli import cli
+from tests.conftest import DEV
+
+NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
+
+
+def _run(home, *args):
+    return CliRunner(env=NO_REDIS).invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+
+
+def _init(home):
+    assert _run(home, "init").exit_code == 0
+
+
+def test_importing_the_corpus_registry_twice_creates_each_customer_once(tmp_path):
+    """The corpus's customers.json imports every customer (and the seller as our own company); again changes nothing."""
+    _init(tmp_path)
+    registry = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
+    first = _run(tmp_path, "customers", "import", str(DEV / "customers.json"), "--json")
+    report = json.loads(first.output)
+    assert first.exit_code == 0 and report["errors"] == []
+    assert report["created"] == len(registry["customers"]) + 1
+    again = json.loads(_run(tmp_path, "customers", "import", str(DEV / "customers.json"), "--json").output)
+    assert again["created"] == 0 and again["updated"] == 0 and again["unchanged"] == report["created"]
+    listed = json.loads(_run(tmp_path, "customers", "list", "--json").output)
+    assert {c["name"] for c in listed} == {c["full_name"] for c in registry["customers"]}
+    sample = registry["customers"][0]
+    row = next(c for c in listed if c["name"] == sample["full_name"])
+    assert row["customer_type"] == sample["customer_type"] and row["region"] == sample["region"]["province"]
+    assert sample["short_name"] in row["aliases"]
+
+
+def test_a_gbk_csv_with_chinese_headers_imports_and_bad_rows_are_reported(tmp_path):
+    """Each bad row is reported with its number and reason; good rows go in; a wrong check character is kept and flagged."""
+    _init(tmp_path)
+    text = (
+        "客户名称,简称,统一社会信用代码,客户类型,行业,省份,城市,负责人,联系人\n"
+        "深圳华腾电子有限公司,华腾电子;华腾,91440300MA5DC6QX1K,潜在,电子,广东省,深圳市,罗蓉,王磊|总经理|13900001111||wl@ht.cn\n"
+        ",无名,,,,,,,\n"
+        "武汉光谷软件有限公司,光谷软件,91420100MA4K0XXXX,现有,软件,湖北省,武汉市,,\n"
+        "南京秦淮贸易有限公司,秦淮贸易,,老客户,,,,,\n"
+        "杭州西溪数据有限公司,西溪数据,91330106MA2H0ABC1X,现有,软件,浙江省,杭州市,,\n"
+    )
+    path = tmp_path / "客户.csv"
+    path.write_bytes(text.encode("gbk"))
+    result = _run(tmp_path, "customers", "import", str(path), "--json")
+    report = json.loads(result.output)
+    assert result.exit_code == 1  # errors make the command fail, after importing the good rows
+    assert report["created"] == 2
+    assert {e["row"] for e in report["errors"]} == {3, 4, 5}
+    assert any("名称" in e["error"] for e in report["errors"] if e["row"] == 3)
+    assert any("18" in e["error"] for e in report["errors"] if e["row"] == 4)
+    assert any("客户类型" in e["error"] for e in report["errors"] if e["row"] == 5)
+    assert [w["row"] for w in report["warnings"]] == [6]  # wrong check character: kept, flagged
+    listed = {c["name"]: c for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}
+    assert listed["深圳华腾电子有限公司"]["aliases"] == ["华腾电子", "华腾"]
+    assert listed["深圳华腾电子有限公司"]["customer_type"] == "潜在客户"
+    assert listed["杭州西溪数据有限公司"]["credit_code"] == "91330106MA2H0ABC1X"
+
+
+def test_export_round_trips_through_csv_xlsx_and_json(tmp_path):
+    """Exported files import back unchanged; CSV has a BOM and formula-like cells are neutralised."""
+    _init(tmp_path)
+    _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
+    for suffix in ("csv", "xlsx", "json"):
+        out = tmp_path / f"registry.{suffix}"
+        result = _run(tmp_path, "customers", "export", str(out))
+        assert result.exit_code == 0, result.output
+        again = json.loads(_run(tmp_path, "customers", "import", str(out), "--json").output)
+        assert again["created"] == 0 and again["updated"] == 0 and again["errors"] == [], (suffix, again)
+    raw = (tmp_path / "registry.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["客户编号", "客户名称"]
+    book = load_workbook(tmp_path / "registry.xlsx", read_only=True)
+    assert next(book.worksheets[0].iter_rows(values_only=True))[1] == "客户名称"
+
+
+def test_formula_cells_are_neutralised_on_export(tmp_path):
+    """A customer named like a spreadsheet formula is exported as inert text."""
+    _init(tmp_path)
+    (tmp_path / "in.csv").write_text('客户名称,备注\n"=HYPERLINK(""http://x"")有限公司",+1\n', encoding="utf-8")
+    assert _run(tmp_path, "customers", "import", str(tmp_path / "in.csv")).exit_code == 0
+    _run(tmp_path, "customers", "export", str(tmp_path / "out.csv"))
+    rows = list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[1][1].startswith("'=") and rows[1][-1] == "'+1"
+
+
+def test_a_registry_without_a_name_column_is_refused_with_a_reason(tmp_path):
+    """A file whose header has no name column fails with one line saying so."""
+    _init(tmp_path)
+    (tmp_path / "bad.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
+    result = _run(tmp_path, "customers", "import", str(tmp_path / "bad.csv"))
+    assert result.exit_code == 1 and "客户名称" in result.output and "Traceback" not in result.output
+
+
+def test_review_commands_confirm_reject_and_merge(tmp_path):
+    """Suggestions from documents are listed, and confirm/merge/reject act on them from the CLI."""
+    _init(tmp_path)
+    _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for i, company in enumerate(("青岛海澜装备有限公司", "厦门鹭江软件有限公司", "大连星海港务有限公司")):
+        (notes / f"n{i}.txt").write_text(f"客户拜访记录\n客户名称：{company}\n拜访时间：2024-05-0{i + 1}\n", encoding="utf-8")
+    assert _run(tmp_path, "ingest", str(notes), "--wait").exit_code == 0
+    suggested = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)}
+    assert set(suggested) >= {"青岛海澜装备有限公司", "厦门鹭江软件有限公司", "大连星海港务有限公司"}
+    assert "confirmed" in _run(tmp_path, "customers", "confirm", str(suggested["青岛海澜装备有限公司"])).output
+    assert "rejected" in _run(tmp_path, "customers", "reject", str(suggested["厦门鹭江软件有限公司"])).output
+    target = suggested["青岛海澜装备有限公司"]
+    merged = _run(tmp_path, "customers", "merge", str(suggested["大连星海港务有限公司"]), "--into", str(target))
+    assert merged.exit_code == 0
+    listed = {c["name"]: c for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}
+    assert "大连星海港务有限公司" in listed["青岛海澜装备有限公司"]["aliases"]
+    assert listed["青岛海澜装备有限公司"]["documents"] == 2
+    left = json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)
+    assert not {c["name"] for c in left} & set(suggested)
+
+
+def test_reextract_reports_counts(tmp_path):
+    """`dossier reextract --json` re-runs the step on stored text and says how many documents it did."""
+    _init(tmp_path)
+    (tmp_path / "a.txt").write_text("报价单\n报价日期：2024年3月1日\n联系人：王芳 13700001111\n", encoding="utf-8")
+    _run(tmp_path, "ingest", str(tmp_path / "a.txt"), "--wait")
+    result = _run(tmp_path, "reextract", "--json")
+    assert result.exit_code == 0 and json.loads(result.output)["documents"] == 1
+
+
+def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
+    """A data home created before the registry migration opens and is brought up to date, documents kept."""
+    from alembic import command
+
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from records import is_migrated, make_engine
+    from records._db import _alembic_config
+
+    home = tmp_path / "old"
+    engine = make_engine(f"sqlite:///{home}/dossier.db")
+    command.upgrade(_alembic_config(engine), "0003")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO customers (name, aliases, created_at) VALUES ('旧客户有限公司', '[]', '2024-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO documents (title, doc_type, customer_id, confidentiality, status, language, warnings,"
+            " created_at, updated_at) VALUES ('旧文档', 'other', 1, 'internal', 'indexed', '', '[]',"
+            " '2024-01-01', '2024-01-01')"
+        )
+    assert not is_migrated(engine)
+    settings = load_settings(environ={"DOSSIER_HOME": str(home), **NO_REDIS}, dotenv=tmp_path / "none")
+    assert settings.database_url.endswith(f"{home}/dossier.db")
+    dossier = Dossier.open(settings)
+    assert is_migrated(dossier.engine)
+    with dossier.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT document_id, customer_id, method FROM document_customers").all() == [
+            (1, 1, "given")
+        ]

@@ -1,0 +1,235 @@
+"""The extraction step: entities, document date and type, and customer links of a stored document.
+
+It reads the stored page texts only, so ``dossier reextract`` repeats it after a registry
+change or a better extractor without parsing or OCR again.  Each run replaces the
+document's entities and its automatic customer links; links chosen by a person
+(``given`` at intake, ``manual``) are kept and stay first.
+
+A company the registry does not know becomes a *suggested* customer (one per name, never
+a silent duplicate of a known one) for a person to confirm, reject or merge; documents are
+linked to suggested customers right away, but only confirmed customers appear in search
+filters and facets until then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import index
+import ingest
+from ingest._detect import MIME
+from records import Customer, Document, DocumentCustomer, EntityRow
+
+_log = logging.getLogger(__name__)
+
+#: The reason stored with a type the uploader chose (never re-guessed).
+GIVEN_AT_INTAKE = "导入时指定 / given at intake"
+
+#: Link methods a person chose; extraction keeps them.
+KEPT_METHODS = ("given", "manual")
+
+_FORMATS = {mime: fmt for fmt, mime in MIME.items()}
+
+
+def name_key(name: str) -> str:
+    """How registry names compare: NFKC, case-folded, without spaces; Chinese brackets as ASCII."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(text.split())
+
+
+class Extraction:
+    """Runs the step; caches the customer registry per process and refreshes it when it changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: tuple[Any, ...] | None = None
+        self._registry: ingest.Registry | None = None
+        self._rejected: frozenset[str] = frozenset()
+        self._words: set[str] = set()
+
+    # -- the registry ---------------------------------------------------------------------------
+
+    def registry(self, session: Session) -> ingest.Registry:
+        """The registry as of now (rebuilt only when a customer row changed since the last call)."""
+        stamp = tuple(
+            session.execute(
+                select(func.count(Customer.id), func.max(Customer.id), func.max(Customer.updated_at))
+            ).one()
+        )
+        with self._lock:
+            if self._registry is None or stamp != self._stamp:
+                rows = session.scalars(select(Customer).where(Customer.status != "rejected")).all()
+                entries = [
+                    ingest.RegistryEntry(
+                        id=c.id,
+                        name=c.name,
+                        aliases=tuple(a for a in (c.aliases or []) if a and a != c.name),
+                        credit_code=c.credit_code or None,
+                        is_self=c.status == "self",
+                    )
+                    for c in rows
+                ]
+                self._registry = ingest.Registry(entries)
+                self._rejected = frozenset(
+                    name_key(n)
+                    for c in session.scalars(select(Customer).where(Customer.status == "rejected"))
+                    for n in c.names
+                )
+                words = {n for c in rows for n in c.names} - self._words
+                if words:  # registry names segment as whole words (BRIEF §4)
+                    index.add_user_words(sorted(words))
+                    self._words |= words
+                self._stamp = stamp
+            return self._registry
+
+    def forget(self) -> None:
+        """Drop the cached registry (the next call reloads it)."""
+        with self._lock:
+            self._registry, self._stamp = None, None
+
+    # -- the step -----------------------------------------------------------------------------------
+
+    def apply(
+        self, session: Session, doc: Document, *, ocr_text: bool = False, fmt: str | None = None
+    ) -> list[ingest.Entity]:
+        """Extract, date, type and link ``doc`` from its stored pages, in the caller's transaction."""
+        pages = [p.text or "" for p in doc.pages]
+        found = list(ingest.extract_entities(pages))
+        doc.entities = [
+            EntityRow(
+                kind=e.kind, value=e.value[:500], text=e.text[:500], page=e.page, start=e.start, end=e.end,
+                valid=e.valid, role=(e.role or None) and e.role[:32],
+            )
+            for e in found
+        ]
+        doc.doc_date = ingest.document_date(found, pages)
+        if doc.doc_type_reason != GIVEN_AT_INTAKE:
+            version = doc.current
+            parsed = ingest.ParsedDocument(
+                mime=version.mime if version else "",
+                format=fmt or _format_of(version.mime if version else "", doc),
+                pages=tuple(ingest.Page(number=p.number, text=p.text or "") for p in doc.pages),
+                title=doc.title,
+            )
+            guess = ingest.guess_doc_type(parsed, version.filename if version else "", found)
+            reason = f"{guess.reason}（OCR 文本 / from OCR text）" if ocr_text else guess.reason
+            doc.doc_type, doc.doc_type_reason = guess.code, reason[:500]
+        self._link(session, doc, found, "\n".join(pages))
+        return found
+
+    def apply_safely(self, session: Session, doc: Document, **kwargs: Any) -> None:
+        """:meth:`apply`, but a failure of the step only costs a warning: the document stays searchable.
+
+        The step runs inside a savepoint, so a half-done extraction leaves nothing behind.
+        """
+        try:
+            with session.begin_nested():
+                self.apply(session, doc, **kwargs)
+        except Exception as exc:  # the job boundary of this optional step: record it, keep the document
+            _log.exception("extraction failed for document %s", doc.id)
+            session.expire(doc, ["entities", "customer_links", "customer", "doc_type", "doc_type_reason", "doc_date"])
+            warning = f"实体抽取失败 / entity extraction failed: {type(exc).__name__}: {exc}"[:300]
+            doc.warnings = [w for w in (doc.warnings or []) if not w.startswith("实体抽取失败")] + [warning]
+
+    def clear(self, session: Session, doc: Document) -> None:
+        """Forget what extraction found (a document that failed): entities and automatic links go."""
+        doc.entities = []
+        doc.customer_links = [link for link in doc.customer_links if link.method in KEPT_METHODS]
+        self._set_primary(session, doc)
+
+    def _link(self, session: Session, doc: Document, found: Sequence[ingest.Entity], text: str) -> None:
+        result = self.registry(session).link(found, text)
+        kept = [link for link in doc.customer_links if link.method in KEPT_METHODS]
+        seen = {link.customer_id for link in kept}
+        links = list(kept)
+        for link in result.links:
+            if link.customer_id in seen:
+                continue
+            seen.add(link.customer_id)
+            links.append(
+                DocumentCustomer(
+                    customer_id=link.customer_id, method=link.method, score=float(link.score),
+                    evidence=(link.evidence or "")[:500] or None,
+                )
+            )
+        for name in result.suggestions:
+            customer = self._suggested(session, name)
+            if customer is None or customer.id in seen:
+                continue
+            seen.add(customer.id)
+            links.append(
+                DocumentCustomer(
+                    customer_id=customer.id, method="name", score=1.0,
+                    evidence=f"文中出现“{name}”，登记册中尚无此客户（待确认）/ not in the registry yet: suggested",
+                )
+            )
+        for position, link in enumerate(links):
+            link.position = position
+        doc.customer_links = links
+        session.flush()
+        self._set_primary(session, doc)
+
+    def _suggested(self, session: Session, name: str) -> Customer | None:
+        """The suggested customer for an unknown company name (created once; None if rejected)."""
+        name = name.strip()[:255]
+        if not name or name_key(name) in self._rejected:
+            return None
+        existing = session.scalars(select(Customer).where(Customer.name == name)).first()
+        if existing is not None:
+            return None if existing.status in ("rejected", "self") else existing
+        customer = Customer(name=name, aliases=[], status="suggested", contacts=[])
+        try:
+            with session.begin_nested():
+                session.add(customer)
+                session.flush()
+        except IntegrityError:  # another worker suggested it at the same moment
+            _log.info("suggested customer %r was created concurrently", name)
+            return session.scalars(select(Customer).where(Customer.name == name)).first()
+        self.forget()
+        return customer
+
+    @staticmethod
+    def _set_primary(session: Session, doc: Document) -> None:
+        """The primary customer: a chosen one first, else the strongest confirmed link."""
+        primary = None
+        for link in doc.customer_links:
+            customer = link.customer or session.get(Customer, link.customer_id)
+            if customer is not None and (link.method in KEPT_METHODS or customer.status == "confirmed"):
+                primary = customer
+                break
+        doc.customer = primary
+
+
+def searchable_customers(doc: Document) -> list[Customer]:
+    """The customers a document is filed under in search: chosen or confirmed links, primary first."""
+    out: list[Customer] = []
+    for link in doc.customer_links:
+        customer = link.customer
+        if customer is None or customer in out:
+            continue
+        if link.method in KEPT_METHODS or customer.status == "confirmed":
+            out.append(customer)
+    if doc.customer is not None and doc.customer not in out:
+        out.insert(0, doc.customer)
+    return out
+
+
+def _format_of(mime: str, doc: Document) -> str:
+    fmt = _FORMATS.get(mime, "")
+    if fmt in ("png", "jpeg", "tiff", "gif", "bmp", "webp"):
+        return "image"
+    if not fmt and any(p.ocr for p in doc.pages):
+        return "image"
+    return fmt
+
+
+#: One per process; the registry it caches is refreshed from the records when they change.
+SHARED = Extraction()

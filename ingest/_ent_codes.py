@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ingest._entities import Found, cell_header
+from ingest._entities import Found, label_before, table_cells
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_INDEX = {ch: i for i, ch in enumerate(_USCC_CHARS)}
@@ -30,6 +30,16 @@ def uscc_is_valid(code: str) -> bool:
     return _USCC_CHARS[check] == code[17]
 
 
+# Between a label and its value: spaces, a colon, markdown marks, an opening bracket,
+# or one line break (HTML forms put the value under its label).
+_GAP = r"[ \t]*[)）]?[ \t]*[:：#]?[ \t|*]*(?:\n[ \t]*)?[【\[(（「]?"
+
+
+def _spaced(labels: str) -> str:
+    """Let OCR and letter-spaced titles put a space between the characters of a Chinese label."""
+    return re.sub(r"(?<=[\u4e00-\u9fff])(?=[\u4e00-\u9fff])", " ?", labels)
+
+
 _USCC_LABEL = (
     r"(?:统一社会信用代码|社会信用代码|信用代码|纳税人识别号|纳税识别号|税务登记号|税号|"
     r"USCC|Unified Social Credit Code|Credit Code|Tax ID|Tax No\.?|Taxpayer ID)"
@@ -37,10 +47,13 @@ _USCC_LABEL = (
 # OCR may put spaces inside a printed code; the code itself has exactly 18 characters.
 _CODE18 = r"(?P<code>[0-9A-Za-z](?: ?[0-9A-Za-z]){17})"
 _USCC_LABELLED = re.compile(
-    r"(?P<label>" + _USCC_LABEL + r")[）)]?\s*[:：]?[ \t|*]*" + _CODE18 + r"(?![0-9A-Za-z])",
+    r"(?P<label>" + _spaced(_USCC_LABEL) + r")" + _GAP + _CODE18 + r"(?![0-9A-Za-z])",
     re.IGNORECASE,
 )
-_USCC_BARE = re.compile(r"(?<![0-9A-Za-z\-])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z\-])")
+_NOT_USCC_LABEL = re.compile(r"(?:身份证|证件|账号|帐号|卡号|护照|passport|account)", re.IGNORECASE)
+_USCC_BARE = re.compile(
+    r"(?<![0-9A-Za-z\-])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z\-])"
+)
 
 
 def find_uscc(text: str) -> list[Found]:
@@ -65,7 +78,10 @@ def find_uscc(text: str) -> list[Found]:
         )
         taken.add(m.start("code"))
     for m in _USCC_BARE.finditer(text):
-        if m.start() in taken or not uscc_is_valid(m.group()):
+        # An all-digit bare code could be an ID card or account number that happens to check.
+        if m.start() in taken or m.group().isdigit() or not uscc_is_valid(m.group()):
+            continue
+        if _NOT_USCC_LABEL.search(label_before(text, m.start(), 12)):
             continue
         out.append(Found("uscc", m.group(), m.start(), m.end(), priority=1))
     for start, end in _header_cells(text, _USCC_HEADER):
@@ -77,24 +93,26 @@ def find_uscc(text: str) -> list[Found]:
 
 
 def _short_label(label: str) -> str:
-    return re.sub(r"\s+", " ", label.strip())
+    label = re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", label.strip())
+    return re.sub(r"\s+", " ", label)
 
 
 # Document numbers: letters, digits and - _ / . inside, at least one digit.
 _DOCNO = r"(?P<code>[A-Za-z0-9](?:[A-Za-z0-9\-_/.]{0,38}[A-Za-z0-9])?)"
 _NUMBER_LABELS = {
     "contract_no": (
-        r"合同编号|合同号码?|协议编号|合同书编号|合同编码|Contract\s*(?:No\.?|Number|#)|Agreement\s*(?:No\.?|Number)"
+        r"合同编号|合同号码?|合同编码|合同书编号|协议编号|协议号|"
+        r"Contract\s*(?:No\.?|Number|#|Ref\.?)|Agreement\s*(?:No\.?|Number)"
     ),
     "quote_no": r"报价单号|报价单编号|报价编号|报价号|询价单号|Quot(?:e|ation)\s*(?:No\.?|Number|#|Ref\.?)",
     "order_no": (
-        r"采购订单号|采购单号|订单编号|订单号码?|PO\s*(?:No\.?|Number|#)|P\.O\.\s*No\.?|"
+        r"采购订单号|采购订单编号|采购单号|订单编号|订单号码?|销售订单号|PO\s*(?:No\.?|Number|#)|P\.O\.\s*No\.?|"
         r"Purchase\s*Order\s*(?:No\.?|Number)|Order\s*(?:No\.?|Number|#)"
     ),
 }
 _NUMBER_LABELLED = {
     kind: re.compile(
-        r"(?P<label>" + labels + r")(?![A-Za-z])\s*[)）]?\s*[:：#]?[ \t|*]*" + _DOCNO + r"(?![A-Za-z0-9\-_/])",
+        r"(?P<label>" + _spaced(labels) + r")(?![A-Za-z])" + _GAP + _DOCNO + r"(?![A-Za-z0-9\-_/])",
         re.IGNORECASE,
     )
     for kind, labels in _NUMBER_LABELS.items()
@@ -104,51 +122,85 @@ _NUMBER_HEADER = {
 }
 _USCC_HEADER = re.compile(r"^" + _USCC_LABEL + r"$", re.IGNORECASE)
 
-_INVOICE_CODE = re.compile(
-    r"(?P<label>发票代码|Invoice\s*Code)\s*[:：]?[ \t|*]*(?P<code>\d{12}|\d{10})(?!\d)", re.IGNORECASE
+# A document number in running text ("合同草稿请审阅：HT-2024-1118", "订单DD20231006059已发货"):
+# a kind word shortly before a code shaped like a document number (letters, then digits).
+_KIND_WORDS = {
+    "contract_no": r"合同|协议|contract|agreement",
+    "quote_no": r"报价|quotation|quote",
+    "order_no": r"订单|采购单|purchase order|\bPO\b|\border\b",
+}
+_SHAPED_NO = re.compile(
+    r"(?<![A-Za-z0-9\-_/.@])(?P<code>[A-Z]{1,6}[-_]?\d{4,}(?:[-_/][A-Z0-9]{1,10}){0,3})(?![A-Za-z0-9\-_/@]|\.\w)"
 )
-_INVOICE_NO = re.compile(
-    r"(?P<label>发票号码|发票号|Invoice\s*(?:No\.?|Number))\s*[:：]?[ \t|*]*(?P<code>\d{20}|\d{8})(?!\d)",
+_KIND_BEFORE = {
+    kind: re.compile(r"(?:" + words + r")[^\n]{0,16}$", re.IGNORECASE) for kind, words in _KIND_WORDS.items()
+}
+# A bare 编号 / No. label: the document's own number; its head says which kind it is.
+_PLAIN_NO = re.compile(
+    r"(?P<label>(?<![\u4e00-\u9fff])编 ?号|(?<![A-Za-z])No\.)" + _GAP + _DOCNO + r"(?![A-Za-z0-9\-_/])"
+)
+_HEAD_KIND = (
+    ("contract_no", re.compile(r"合 ?同|协 ?议|contract|agreement", re.IGNORECASE)),
+    ("quote_no", re.compile(r"报 ?价|quotation", re.IGNORECASE)),
+    ("order_no", re.compile(r"订 ?单|purchase order", re.IGNORECASE)),
+)
+_HEAD_CHARS = 200
+
+_INVOICE_CODE = re.compile(
+    r"(?P<label>" + _spaced("发票代码") + r"|Invoice\s*Code)" + _GAP + r"(?P<code>\d{12}|\d{10})(?!\d)",
     re.IGNORECASE,
 )
-_CELL = re.compile(r"[^\t|\n]+")
+_INVOICE_NO = re.compile(
+    r"(?P<label>"
+    + _spaced("发票号码|发票号")
+    + r"|Invoice\s*(?:No\.?|Number))"
+    + _GAP
+    + r"(?P<code>\d{20}|\d{8})(?!\d)",
+    re.IGNORECASE,
+)
 
 
 def _header_cells(text: str, header: re.Pattern[str]) -> list[tuple[int, int]]:
-    """Spans of table cells whose column header matches ``header``."""
-    if "\t" not in text and "|" not in text:
-        return []
-    spans: list[tuple[int, int]] = []
-    for m in _CELL.finditer(text):
-        value = m.group()
-        lead = len(value) - len(value.lstrip())
-        start, end = m.start() + lead, m.start() + len(value.rstrip())
-        if end <= start or not any(ch.isdigit() for ch in text[start:end]):
-            continue
-        head = cell_header(text, start)
-        if head and header.match(head.strip(" *")):
-            spans.append((start, end))
-    return spans
+    """Spans of table cells with a digit whose column header matches ``header``."""
+    return [(c.start, c.end) for c in table_cells(text) if c.header and header.match(c.header.strip(" *"))]
+
+
+def _found(kind: str, m: re.Match[str], priority: int, label: str = "") -> Found:
+    return Found(
+        kind, m.group("code"), m.start("code"), m.end("code"), role=_short_label(label), priority=priority
+    )
 
 
 def find_doc_numbers(text: str) -> list[Found]:
-    """Contract, quote and order numbers after their labels or under their column header."""
+    """Contract, quote and order numbers: by label, column header, nearby kind word or the head."""
     out: list[Found] = []
+    taken: set[int] = set()
     for kind, pattern in _NUMBER_LABELLED.items():
-        taken: set[int] = set()
         for m in pattern.finditer(text):
-            code = m.group("code")
-            if not any(ch.isdigit() for ch in code):
-                continue
-            out.append(
-                Found(kind, code, m.start("code"), m.end("code"), role=_short_label(m.group("label")), priority=2)
-            )
-            taken.add(m.start("code"))
+            if any(ch.isdigit() for ch in m.group("code")):
+                out.append(_found(kind, m, 2, m.group("label")))
+                taken.add(m.start("code"))
         for start, end in _header_cells(text, _NUMBER_HEADER[kind]):
-            code = text[start:end]
-            if start in taken or not re.fullmatch(_DOCNO, code):
-                continue
-            out.append(Found(kind, code, start, end, priority=2))
+            if start not in taken and re.fullmatch(_DOCNO, text[start:end]):
+                out.append(Found(kind, text[start:end], start, end, priority=2))
+                taken.add(start)
+    for m in _SHAPED_NO.finditer(text):
+        if m.start("code") in taken:
+            continue
+        before = label_before(text, m.start(), 24)
+        for kind, pattern in _KIND_BEFORE.items():
+            if pattern.search(before):
+                out.append(_found(kind, m, 1))
+                taken.add(m.start("code"))
+                break
+    head = text[:_HEAD_CHARS]
+    for m in _PLAIN_NO.finditer(text):
+        code = m.group("code")
+        if m.start("code") in taken or not any(ch.isdigit() for ch in code) or len(code) < 4:
+            continue
+        kinds = [kind for kind, pattern in _HEAD_KIND if pattern.search(head)]
+        if len(kinds) == 1:
+            out.append(_found(kinds[0], m, 1, m.group("label")))
     return out
 
 
@@ -157,16 +209,7 @@ def find_invoice_numbers(text: str) -> list[Found]:
     out: list[Found] = []
     for kind, pattern in (("invoice_code", _INVOICE_CODE), ("invoice_no", _INVOICE_NO)):
         for m in pattern.finditer(text):
-            out.append(
-                Found(
-                    kind,
-                    m.group("code"),
-                    m.start("code"),
-                    m.end("code"),
-                    role=_short_label(m.group("label")),
-                    priority=2,
-                )
-            )
+            out.append(_found(kind, m, 2, m.group("label")))
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ingest._entities import Found, cell_header, label_before
+from ingest._entities import Found, cell_header, label_before, role_before
 
 _SEP = r"[ \-\u00a0]?"
 _EXT = r"(?:\s*(?:转|分机号?|ext\.?|Ext\.?|EXT\.?|x|X|#)\s*(?P<ext>\d{1,6}))?"
@@ -21,9 +21,19 @@ _PHONE = re.compile(
     + _CC
     + r"(?:"
     # mobile: 1[3-9]x xxxx xxxx
-    + r"(?P<mobile>1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4})"
+    + r"(?P<mobile>1[3-9]\d"
+    + _SEP
+    + r"\d{4}"
+    + _SEP
+    + r"\d{4})"
     # 400/800 hotline: 10 digits in 3-3-4 or 3-4-3 groups
-    + r"|(?P<hotline>[48]00" + _SEP + r"(?:\d{3}" + _SEP + r"\d{4}|\d{4}" + _SEP + r"\d{3}))"
+    + r"|(?P<hotline>[48]00"
+    + _SEP
+    + r"(?:\d{3}"
+    + _SEP
+    + r"\d{4}|\d{4}"
+    + _SEP
+    + r"\d{3}))"
     # landline with area code: (0571)8888-1234, 0571 88881234, 010-6234 5678
     + r"|(?:[(（]\s?(?P<area_p>010|02\d|0[3-9]\d\d)\s?[)）]\s?|(?P<area>0?(?:10|2\d|[3-9]\d\d))(?P<asep>"
     + _SEP
@@ -123,12 +133,6 @@ def _plausible(m: re.Match[str], text: str) -> bool:
     return True
 
 
-def _role(text: str, start: int) -> str:
-    before = label_before(text, start, 12).rstrip(" \t:：*|")
-    m = re.search(r"([\u4e00-\u9fffA-Za-z]+)$", before)
-    return m.group(1)[-6:] if m else ""
-
-
 def find_phones(text: str) -> list[Found]:
     """Phone numbers: mobiles, landlines with area code, 400/800 hotlines."""
     out: list[Found] = []
@@ -138,7 +142,7 @@ def find_phones(text: str) -> list[Found]:
             continue
         if _is_code_context(text, m.start(), m.end()):
             continue
-        out.append(Found("phone", value, m.start(), m.end(), role=_role(text, m.start())))
+        out.append(Found("phone", value, m.start(), m.end(), role=role_before(text, m.start())))
     return out
 
 

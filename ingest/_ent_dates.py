@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ingest._entities import Found, label_before
+from ingest._entities import Found, label_before, role_before
 
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 
@@ -43,7 +43,11 @@ _RFC2822 = re.compile(
     r"\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:[+-]\d{4}|[A-Z]{2,4}|\([A-Z]{2,4}\)))*"
 )
 _EN_DMY = re.compile(
-    r"(?<![A-Za-z0-9])" + _WEEKDAY + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+(?P<y>\d{4})"
+    r"(?<![A-Za-z0-9])"
+    + _WEEKDAY
+    + r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    + _MONTH
+    + r",?\s+(?P<y>\d{4})"
     r"(?![0-9])",
     re.IGNORECASE,
 )
@@ -51,7 +55,9 @@ _EN_MDY = re.compile(
     r"(?<![A-Za-z0-9])" + _WEEKDAY + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?![0-9])",
     re.IGNORECASE,
 )
-_COMPACT = re.compile(r"(?<![0-9A-Za-z\-_/.])(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?![0-9A-Za-z\-_/])")
+_COMPACT = re.compile(
+    r"(?<![0-9A-Za-z\-_/.])(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?![0-9A-Za-z\-_/])"
+)
 _DATE_LABEL = re.compile(r"(?:日期|时间|date|dated)\s*[:：]?\s*$", re.IGNORECASE)
 
 
@@ -78,7 +84,13 @@ def _hanzi_number(s: str) -> int | None:
 
 
 def _hanzi_year(s: str) -> int | None:
-    digits = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, **{ch: i for i, ch in enumerate("零一二三四五六七八九") if i}}
+    digits = {
+        "〇": 0,
+        "○": 0,
+        "零": 0,
+        "Ｏ": 0,
+        **{ch: i for i, ch in enumerate("零一二三四五六七八九") if i},
+    }
     try:
         return int("".join(str(digits[ch]) for ch in s))
     except KeyError:
@@ -106,7 +118,9 @@ def find_dates(text: str) -> list[Found]:
             return
         value = _iso(y, mo, d)
         if value is not None:
-            out.append(Found("date", value, m.start(), m.end(), role=_role(text, m.start()), priority=priority))
+            out.append(
+                Found("date", value, m.start(), m.end(), role=role_before(text, m.start()), priority=priority)
+            )
 
     for m in _CN.finditer(text):
         add(m, int(m.group("y")), int(m.group("m")), int(m.group("d")))
@@ -122,9 +136,3 @@ def find_dates(text: str) -> list[Found]:
         if _DATE_LABEL.search(label_before(text, m.start(), 12)):
             add(m, int(m.group("y")), int(m.group("m")), int(m.group("d")))
     return out
-
-
-def _role(text: str, start: int) -> str:
-    before = label_before(text, start, 12).rstrip(" \t:：*|")
-    m = re.search(r"([\u4e00-\u9fff]{2,8}|[A-Za-z][A-Za-z ]{1,20})$", before)
-    return m.group(1).strip()[-8:] if m else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from ingest._entities import Found, cell_header, label_before
+from ingest._entities import Found, label_before, role_before, table_cells
 
 _CENT = Decimal("0.01")
 _FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?"
@@ -39,12 +39,13 @@ _FOREIGN = re.compile(r"(?:\$|US\$|HK\$|USD|EUR|€|£|HKD|JPY|GBP)\s*$", re.IGN
 
 _UPPER_DIGITS = {"零": 0, "〇": 0, "壹": 1, "贰": 2, "貳": 2, "叁": 3, "參": 3, "肆": 4, "伍": 5, "陆": 6, "陸": 6,
                  "柒": 7, "捌": 8, "玖": 9}  # fmt: skip
+_UPPER_DIGIT_CHARS = "壹贰貳叁參肆伍陆陸柒捌玖"
 _UPPER_UNITS = {"拾": 10, "佰": 100, "仟": 1000}
 _UPPER_CHARS = "零〇壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億"
 _UPPER = re.compile(
     r"(?P<pre>人民币|RMB|CNY)?[ \u00a0]?[（(]?(?:大写)?[:：]?[ⓧ⊗]?"
-    r"(?P<body>[" + _UPPER_CHARS + r"]+[元圆](?:[零〇]?[" + _UPPER_CHARS[:12] + r"][角分]){0,2}(?:整|正)?"
-    r"|[零〇]?[壹贰貳叁參肆伍陆陸柒捌玖][角](?:[零〇]?[壹贰貳叁參肆伍陆陸柒捌玖]分)?(?:整|正)?)"
+    r"(?P<body>[" + _UPPER_CHARS + r"]+[元圆](?:[零〇]?[" + _UPPER_DIGIT_CHARS + r"][角分]){0,2}(?:整|正)?"
+    r"|[零〇]?[" + _UPPER_DIGIT_CHARS + r"]角(?:[零〇]?[" + _UPPER_DIGIT_CHARS + r"]分)?(?:整|正)?)"
 )
 
 
@@ -150,22 +151,25 @@ def find_amounts(text: str) -> list[Found]:
         if value is None:
             continue
         figures.append((m.start(), m.end(), value))
-        out.append(Found("amount", _fmt(value), m.start(), m.end(), role=_role(text, m.start()), priority=1))
+        out.append(
+            Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start()), priority=1)
+        )
     for m in _SUFFIXED.finditer(text):
         value = _figure(m.group("num"), m.group("unit"))
         if value is None or _FOREIGN.search(label_before(text, m.start(), 6)):
             continue
         figures.append((m.start(), m.end(), value))
-        out.append(Found("amount", _fmt(value), m.start(), m.end(), role=_role(text, m.start()), priority=1))
+        out.append(
+            Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start()), priority=1)
+        )
     for m in _MONEY_SHAPED.finditer(text):
         if _FOREIGN.search(label_before(text, m.start(), 6)):
             continue
         value = _figure(m.group("num"))
         if value is not None:
             figures.append((m.start(), m.end(), value))
-            out.append(Found("amount", _fmt(value), m.start(), m.end(), role=_role(text, m.start())))
-    if "\t" in text or "|" in text:
-        out.extend(_table_cells(text))
+            out.append(Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start())))
+    out.extend(_table_cells(text))
     for m in _UPPER.finditer(text):
         body = m.group("body")
         if not any(ch in _UPPER_DIGITS and ch not in "零〇" for ch in body):
@@ -178,37 +182,25 @@ def find_amounts(text: str) -> list[Found]:
             if len(set(near)) != 1:
                 continue
             value = near[0]
-        out.append(Found("amount", _fmt(value), start, m.end("body"), role=_role(text, start), priority=1))
+        out.append(
+            Found("amount", _fmt(value), start, m.end("body"), role=role_before(text, start), priority=1)
+        )
     return out
 
 
 def _table_cells(text: str) -> list[Found]:
     """Bare figures that fill a cell under a money column or in a 合计 row."""
     out: list[Found] = []
-    for m in re.finditer(r"[^\t|\n]+", text):
-        cell = m.group()
-        stripped = cell.strip()
-        if not _CELL_NUMBER.match(stripped):
+    for cell in table_cells(text):
+        figure = text[cell.start : cell.end]
+        if not _CELL_NUMBER.match(figure):
             continue
-        shaped = "." in stripped or "," in stripped
-        lo, _hi = _line_bounds(text, m.start())
-        line = text[lo:_hi]
-        if "\t" not in line and line.count("|") < 2:
-            continue
-        start = m.start() + (len(cell) - len(cell.lstrip()))
-        end = start + len(stripped)
-        header = cell_header(text, start)
-        money_col = bool(header and _MONEY_HEADER.search(header)) and (shaped or len(stripped) >= 3)
-        total_row = shaped and bool(_TOTAL_ROW.match(line)) and start > lo + 1
+        shaped = "." in figure or "," in figure
+        money_col = bool(_MONEY_HEADER.search(cell.header)) and (shaped or len(figure) >= 3)
+        total_row = shaped and bool(_TOTAL_ROW.match(cell.row_label)) and cell.row_label != figure
         if not money_col and not total_row:
             continue
-        value = _figure(stripped)
+        value = _figure(figure)
         if value is not None:
-            out.append(Found("amount", _fmt(value), start, end, role=header or ""))
+            out.append(Found("amount", _fmt(value), cell.start, cell.end, role=cell.header))
     return out
-
-
-def _role(text: str, start: int) -> str:
-    before = label_before(text, start, 12).rstrip(" \t:：*|（(")
-    m = re.search(r"([\u4e00-\u9fff]{2,8}|[A-Za-z][A-Za-z ]{1,20})$", before)
-    return m.group(1).strip()[-8:] if m else ""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from ingest import Entity, Registry, RegistryEntry, distinctive_part, normalize_name
+from ingest import ENTITY_KINDS, Entity, Registry, RegistryEntry, distinctive_part, normalize_name
 from tests.ingest.conftest import DEV, load_truth
 
 MINGYUAN_CODE = "91310104MA1FL8Q2XK"
@@ -261,3 +264,29 @@ def test_dev_corpus_links_from_truth_entities() -> None:
             assert "杭州云帆信息技术有限公司" not in got  # the seller
     assert total > 100
     assert right / total >= 0.95, misses[:10]
+
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "entities.py"
+
+
+def test_bench_entities_help_runs() -> None:
+    """``bench/entities.py --help`` runs and names its options."""
+    out = subprocess.run([sys.executable, str(BENCH), "--help"], capture_output=True, text=True, check=True)
+    assert "--limit" in out.stdout and "--ocr" in out.stdout and "--json" in out.stdout
+
+
+def test_bench_entities_json_on_five_files() -> None:
+    """On 5 dev files the benchmark prints JSON with a score for every entity kind and both accuracies."""
+    if not (DEV / "truth.jsonl").is_file():
+        pytest.skip("dev corpus not present")
+    out = subprocess.run([sys.executable, str(BENCH), "--limit", "5", "--json"],
+                         capture_output=True, text=True, check=True, timeout=300)
+    report = json.loads(out.stdout)
+    assert report["files"] == 5 and report["units"] >= 5
+    assert set(report["kinds"]) == set(ENTITY_KINDS)
+    for kind in ENTITY_KINDS:
+        assert {"tp", "fp", "fn", "precision", "recall", "f1"} <= set(report["kinds"][kind])
+    assert report["kinds"]["phone"]["tp"] > 0  # the first files are contracts with phone numbers
+    assert 0.0 <= report["doc_type"]["accuracy"] <= 1.0 and report["doc_type"]["n"] == report["units"]
+    assert 0.0 <= report["link"]["accuracy"] <= 1.0
+    assert report["timing"]["extract_p50_ms"] > 0

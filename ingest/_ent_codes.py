@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ingest._entities import Found, label_before, table_cells
+from ingest._entities import Found, half_width, label_before, table_cells
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_INDEX = {ch: i for i, ch in enumerate(_USCC_CHARS)}
@@ -20,7 +20,7 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 def uscc_is_valid(code: str) -> bool:
     """True when ``code`` is an 18-character credit code whose check character is right."""
-    code = code.strip().upper()
+    code = half_width(code).strip().upper()
     if len(code) != 18 or any(ch not in _USCC_INDEX for ch in code):
         return False
     if not code[2:8].isdigit():

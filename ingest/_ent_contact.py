@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from ingest._entities import Found, cell_header, label_before, role_before
+from ingest._entities import Found, cell_header, half_width, label_before, role_before
 
-_SEP = r"[ \-\u00a0]?"
+_SEP = r"[ \-\u00a0\u2010\u2013\u2014]?"
 _EXT = r"(?:\s*(?:转|分机号?|ext\.?|Ext\.?|EXT\.?|x|X|#)\s*(?P<ext>\d{1,6}))?"
 _CC = r"(?:(?P<cc>(?:\+|00)\s?86|[(（]\s?\+?86\s?[)）]|86(?=[ \-]))[ \-]?)?"
 _PHONE = re.compile(
@@ -42,7 +42,8 @@ _PHONE = re.compile(
     + r"\d{4})"
     + r")"
     + _EXT
-    + r"(?![0-9A-Za-z@]|[.\-,][0-9])"
+    # a comma may follow (13812345678,0571-…): thousands groups never hold 11 digits in a row
+    + r"(?![0-9A-Za-z@]|[.\-][0-9])"
 )
 
 _EMAIL = re.compile(
@@ -85,7 +86,7 @@ def _is_code_context(text: str, start: int, end: int) -> bool:
 
 def normalize_phone(s: str) -> str | None:
     """A phone number in any usual surface form -> its normal form, or None when it is not one."""
-    s = s.strip()
+    s = half_width(s).strip()
     for m in _PHONE.finditer(s):
         if m.start() == 0 and m.end() == len(s):
             return _value(m)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ingest._entities import Found, label_before, role_before
+from ingest._entities import Found, half_width, label_before, role_before
 
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 
@@ -24,11 +24,11 @@ _MONTH = (
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
 _NOT_AFTER_CODE = r"(?<![0-9A-Za-z])(?<![0-9A-Za-z][\-_/.])"
-_NOT_BEFORE_CODE = r"(?![0-9]|[\-/.][0-9A-Za-z]|[A-Za-z])"
+# After the day: no more digits or code characters, but a time may follow, even glued by
+# OCR (2024/8/2315:00) or ISO style (2024-03-15T09:30).
+_NOT_BEFORE_CODE = r"(?:(?=\d{1,2}:\d{2})|(?![0-9]|[\-/.][0-9A-Za-z]|(?!T\d)[A-Za-z]))"
 
-_CN = re.compile(
-    _NOT_AFTER_CODE + r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?[日号](?![0-9])"
-)
+_CN = re.compile(_NOT_AFTER_CODE + r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?[日号]")
 _NUMERIC = re.compile(
     _NOT_AFTER_CODE + r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})" + _NOT_BEFORE_CODE
 )
@@ -54,6 +54,9 @@ _EN_DMY = re.compile(
 _EN_MDY = re.compile(
     r"(?<![A-Za-z0-9])" + _WEEKDAY + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?![0-9])",
     re.IGNORECASE,
+)
+_EN_DASHED = re.compile(
+    r"(?<![A-Za-z0-9])(?P<d>\d{1,2})[-/ ]" + _MONTH + r"[-/ ](?P<y>\d{4})(?![0-9])", re.IGNORECASE
 )
 _COMPACT = re.compile(
     r"(?<![0-9A-Za-z\-_/.])(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?![0-9A-Za-z\-_/])"
@@ -99,7 +102,7 @@ def _hanzi_year(s: str) -> int | None:
 
 def parse_date(s: str) -> str | None:
     """One date in any supported surface form -> ISO ``YYYY-MM-DD``, or None."""
-    s = s.strip()
+    s = half_width(s).strip()
     for f in find_dates(s):
         if f.start == 0 and f.end == len(s):
             return f.value
@@ -129,7 +132,7 @@ def find_dates(text: str) -> list[Found]:
     if "年" in text:
         for m in _HANZI.finditer(text):
             add(m, _hanzi_year(m.group("y")), _hanzi_number(m.group("m")), _hanzi_number(m.group("d")))
-    for pattern in (_RFC2822, _EN_DMY, _EN_MDY):
+    for pattern in (_RFC2822, _EN_DMY, _EN_MDY, _EN_DASHED):
         for m in pattern.finditer(text):
             add(m, int(m.group("y")), _MONTHS[m.group("mon")[:3].lower()], int(m.group("d")))
     for m in _COMPACT.finditer(text):

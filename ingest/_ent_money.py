@@ -12,23 +12,34 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from ingest._entities import Found, label_before, role_before, table_cells
+from ingest._entities import Found, half_width, label_before, role_before, table_cells
 
 _CENT = Decimal("0.01")
 _FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?"
+# Not the first part of a longer figure or code: no digit, and no , or . before a digit or
+# letter (OCR may misread a digit as a letter: ¥67,A47.38 is not ¥67).
+_FIGURE_END = r"(?!\d|[,.][0-9A-Za-z])"
+_UNIT = r"(?P<unit>亿元|万元|亿|万|元|圆)"
 
 # ¥1,000.00  ￥500  RMB 3,000  CNY 635,700.00  人民币120,775.00元  人民币3.12万元  5,000元  3.5万元
 _PREFIXED = re.compile(
     r"(?P<pre>[¥￥]|(?<![A-Za-z])(?:RMB|CNY)(?![A-Za-z])|人民币)[ \u00a0]?(?:[:：][ \u00a0]?)?"
-    r"(?P<num>" + _FIGURE + r")(?![\d,.]?\d)"
-    r"(?:[ \u00a0]?(?P<unit>万元|万|元|圆))?(?:整|正)?",
+    r"(?P<num>" + _FIGURE + r")" + _FIGURE_END + r"(?:[ \u00a0]?" + _UNIT + r")?(?:整|正)?",
     re.IGNORECASE,
 )
 _SUFFIXED = re.compile(
-    r"(?<![\d.,A-Za-z\-/:])(?P<num>" + _FIGURE + r")[ \u00a0]?(?P<unit>万元|元|圆)(?:整|正)?(?![角分])"
+    r"(?<![\d.,A-Za-z\-/:])(?P<num>" + _FIGURE + r")[ \u00a0]?(?P<unit>亿元|万元|元|圆)(?:整|正)?(?![角分])"
 )
-# A bare figure written like money: thousands separators and two decimals.
-_MONEY_SHAPED = re.compile(r"(?<![\d.,A-Za-z\-/$€£])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2})(?![\d,.%‰]|[ ]?[%‰])")
+# A bare figure written like money: thousands separators and two decimals.  OCR may read
+# the separator as ， or ; and add a full stop after the figure.
+_FOREIGN_AFTER = r"(?![ ]?(?:美元|港元|港币|欧元|日元|英镑|USD|EUR|HKD|JPY|GBP))"
+_MONEY_SHAPED = re.compile(
+    r"(?<![\d.,，;A-Za-z\-/$€£])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})(?!\d|[,，.;]\d|[ ]?[%‰])"
+    + _FOREIGN_AFTER
+)
+# A figure with two decimals standing alone (a table cell that OCR joined with spaces)
+# counts on a line that holds other money.
+_TWO_DECIMALS = re.compile(r"(?:(?<=[\s|])|^)(?P<num>\d{1,9}\.\d{2})(?=[\s|]|$)", re.MULTILINE)
 _CELL_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?$")
 _MONEY_HEADER = re.compile(
     r"(?:金额|价|合计|小计|总计|总额|费用|税额|预算|款|amount|price|total|subtotal|value|cost|fee)",
@@ -43,9 +54,18 @@ _UPPER_DIGIT_CHARS = "壹贰貳叁參肆伍陆陸柒捌玖"
 _UPPER_UNITS = {"拾": 10, "佰": 100, "仟": 1000}
 _UPPER_CHARS = "零〇壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億"
 _UPPER = re.compile(
-    r"(?P<pre>人民币|RMB|CNY)?[ \u00a0]?[（(]?(?:大写)?[:：]?[ⓧ⊗]?"
+    r"(?P<pre>人民币|RMB|CNY)?[ \u00a0]?[（(]?(?:大写[）)]?)?[:：]?[ \u00a0]?[ⓧ⊗]?"
     r"(?P<body>[" + _UPPER_CHARS + r"]+[元圆](?:[零〇]?[" + _UPPER_DIGIT_CHARS + r"][角分]){0,2}(?:整|正)?"
     r"|[零〇]?[" + _UPPER_DIGIT_CHARS + r"]角(?:[零〇]?[" + _UPPER_DIGIT_CHARS + r"]分)?(?:整|正)?)"
+)
+
+
+# Amounts in ordinary numerals (五十万元, 三千五百元): read through the 大写 parser.  A unit
+# character is required, so that 一元化 or 二元 in prose do not count.
+_LOWER_TO_UPPER = str.maketrans("一二两三四五六七八九十百千", "壹贰贰叁肆伍陆柒捌玖拾佰仟")
+_LOWER = re.compile(
+    r"(?<![一二两三四五六七八九十百千万亿零第])(?P<body>[一二两三四五六七八九十百千万亿零]*[十百千万亿]"
+    r"[一二两三四五六七八九十百千万亿零]*(?:万元|元))(?!化|素|组|论|次方)"
 )
 
 
@@ -55,28 +75,36 @@ def _fmt(value: Decimal) -> str:
 
 def _figure(num: str, unit: str | None = None) -> Decimal | None:
     try:
-        value = Decimal(num.replace(",", ""))
+        value = Decimal(re.sub(r"[,，;]", "", num))
     except InvalidOperation:
         return None
     if unit and unit.startswith("万"):
         value *= 10000
+    elif unit and unit.startswith("亿"):
+        value *= 10**8
     return value
 
 
 def _section(chars: str) -> int | None:
-    """A 大写 number below 10000 (壹仟零伍拾 -> 1050)."""
+    """A 大写 number below 10000 (壹仟零伍拾 -> 1050); None when it does not read as one."""
     total = 0
     digit: int | None = None
+    last_unit = 10**4
     for ch in chars:
         if ch in _UPPER_DIGITS:
-            digit = _UPPER_DIGITS[ch]
+            if digit is not None:
+                return None  # two digits in a row: a unit was lost (OCR)
+            digit = _UPPER_DIGITS[ch] or None
         elif ch in _UPPER_UNITS:
+            unit = _UPPER_UNITS[ch]
+            if unit >= last_unit:
+                return None
             if digit is None:
-                if ch != "拾":
+                if ch != "拾" or total:
                     return None
                 digit = 1  # 拾万 = 100000
-            total += digit * _UPPER_UNITS[ch]
-            digit = None
+            total += digit * unit
+            digit, last_unit = None, unit
         else:
             return None
     return total + (digit or 0)
@@ -86,12 +114,12 @@ def parse_upper(s: str) -> Decimal | None:
     """A 大写 amount (壹拾贰万元整, 叁仟元零伍分, 人民币壹万零伍佰元) -> yuan, or None."""
     s = re.sub(r"^(?:人民币|RMB|CNY)|[\s（()）:：ⓧ⊗]|大写", "", s.strip())
     s = s.rstrip("整正")
-    m = re.fullmatch(r"(?P<int>[^元圆角分]*)(?:[元圆])?(?P<frac>.*)", s)
-    if not m or not s:
+    if not s:
         return None
-    int_part = m.group("int").replace("萬", "万").replace("億", "亿")
-    if "元" not in s and "圆" not in s and int_part:
+    int_part, yuan, frac = re.split(r"([元圆])", s, maxsplit=1) if re.search(r"[元圆]", s) else ("", "", s)
+    if not yuan and not re.search(r"[角分]$", frac):
         return None
+    int_part = int_part.replace("萬", "万").replace("億", "亿")
     total = 0
     rest = int_part
     if rest:
@@ -107,7 +135,7 @@ def parse_upper(s: str) -> Decimal | None:
             return None
         total += tail
     result = Decimal(total)
-    frac = m.group("frac").lstrip("零〇")
+    frac = frac.lstrip("零〇")
     for fm in re.finditer(r"(.)([角分])|(.)", frac):
         if fm.group(3) is not None:
             if fm.group(3) in "零〇":
@@ -121,12 +149,22 @@ def parse_upper(s: str) -> Decimal | None:
 
 
 def parse_amount(s: str) -> Decimal | None:
-    """Any amount surface form (¥1,000.00, 3.5万元, CNY 500, 壹万零伍佰元整, 29,800.00) -> yuan."""
-    s = s.strip()
-    if not s:
-        return None
-    if any(ch in _UPPER_CHARS for ch in s):
+    """Any amount surface form (¥1,000.00, 3.5万元, CNY 500, 壹万零伍佰元整, 29,800.00) -> yuan, 2 places."""
+    s = half_width(s).strip()
+    value: Decimal | None = None
+    if any(ch in _UPPER_DIGITS or ch in _UPPER_UNITS for ch in s):
+        value = parse_upper(s)
+    elif _LOWER.fullmatch(s):
+        value = parse_upper(s.translate(_LOWER_TO_UPPER))
+    elif m := (_PREFIXED.fullmatch(s) or _SUFFIXED.fullmatch(s)):
+        value = _figure(m.group("num"), m.group("unit"))
+    elif _CELL_NUMBER.match(s) or _MONEY_SHAPED.fullmatch(s):
+        value = _figure(s)
+    return None if value is None else value.quantize(_CENT)
+    if any(ch in _UPPER_DIGITS or ch in _UPPER_UNITS for ch in s):
         return parse_upper(s)
+    if _LOWER.fullmatch(s):
+        return parse_upper(s.translate(_LOWER_TO_UPPER))
     for pattern in (_PREFIXED, _SUFFIXED):
         m = pattern.fullmatch(s)
         if m:
@@ -169,7 +207,21 @@ def find_amounts(text: str) -> list[Found]:
         if value is not None:
             figures.append((m.start(), m.end(), value))
             out.append(Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start())))
+    for m in _TWO_DECIMALS.finditer(text):
+        lo, hi = _line_bounds(text, m.start())
+        if any(lo <= s < hi for s, _e, _v in figures) and not _FOREIGN.search(
+            label_before(text, m.start(), 6)
+        ):
+            value = _figure(m.group("num"))
+            if value is not None:
+                out.append(
+                    Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start()))
+                )
     out.extend(_table_cells(text))
+    for m in _LOWER.finditer(text):
+        value = parse_upper(m.group("body").translate(_LOWER_TO_UPPER))
+        if value is not None and value > 0:
+            out.append(Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start())))
     for m in _UPPER.finditer(text):
         body = m.group("body")
         if not any(ch in _UPPER_DIGITS and ch not in "零〇" for ch in body):

@@ -198,9 +198,14 @@ _HALF_WIDTH = str.maketrans(
 )
 
 
+def half_width(text: str) -> str:
+    """Full-width digits, letters and number marks as ASCII, one character for one."""
+    return text.translate(_HALF_WIDTH)
+
+
 def find_all(text: str) -> list[Found]:
     """Every finder over one text, overlaps resolved, in position order."""
-    text = text.translate(_HALF_WIDTH)
+    text = half_width(text)
     candidates: list[Found] = []
     for finder in _finders():
         candidates.extend(finder(text))

@@ -77,6 +77,12 @@ def find_uscc(text: str) -> list[Found]:
             )
         )
         taken.add(m.start("code"))
+    for start, end in _header_cells(text, _USCC_HEADER):
+        code = text[start:end].replace(" ", "").upper()
+        if start in taken or len(code) != 18 or not code[2:8].isdigit():
+            continue
+        out.append(Found("uscc", code, start, end, valid=uscc_is_valid(code), priority=2))
+        taken.add(start)
     for m in _USCC_BARE.finditer(text):
         # An all-digit bare code could be an ID card or account number that happens to check.
         if m.start() in taken or m.group().isdigit() or not uscc_is_valid(m.group()):
@@ -84,11 +90,6 @@ def find_uscc(text: str) -> list[Found]:
         if _NOT_USCC_LABEL.search(label_before(text, m.start(), 12)):
             continue
         out.append(Found("uscc", m.group(), m.start(), m.end(), priority=1))
-    for start, end in _header_cells(text, _USCC_HEADER):
-        code = text[start:end].replace(" ", "").upper()
-        if start in taken or len(code) != 18 or not code[2:8].isdigit():
-            continue
-        out.append(Found("uscc", code, start, end, valid=uscc_is_valid(code), priority=2))
     return out
 
 

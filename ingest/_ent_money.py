@@ -114,7 +114,7 @@ def parse_upper(s: str) -> Decimal | None:
     """A 大写 amount (壹拾贰万元整, 叁仟元零伍分, 人民币壹万零伍佰元) -> yuan, or None."""
     s = re.sub(r"^(?:人民币|RMB|CNY)|[\s（()）:：ⓧ⊗]|大写", "", s.strip())
     s = s.rstrip("整正")
-    if not s:
+    if not any(ch in _UPPER_DIGITS or ch == "拾" for ch in s):
         return None
     int_part, yuan, frac = re.split(r"([元圆])", s, maxsplit=1) if re.search(r"[元圆]", s) else ("", "", s)
     if not yuan and not re.search(r"[角分]$", frac):
@@ -150,7 +150,7 @@ def parse_upper(s: str) -> Decimal | None:
 
 def parse_amount(s: str) -> Decimal | None:
     """Any amount surface form (¥1,000.00, 3.5万元, CNY 500, 壹万零伍佰元整, 29,800.00) -> yuan, 2 places."""
-    s = half_width(s).strip()
+    s = re.sub(r"(?<=\d)[，;](?=\d{3}(?!\d))", ",", half_width(s).strip())
     value: Decimal | None = None
     if any(ch in _UPPER_DIGITS or ch in _UPPER_UNITS for ch in s):
         value = parse_upper(s)

@@ -258,27 +258,36 @@ _NOT_OWN = re.compile(
     r"(?:出生|生日|到期|截止|有效期|交货|交付|完成|预计|下次|付款|验收|续约|失效|届满|止|due|expir|valid|birth|deliver|expected|close|next)",
     re.IGNORECASE,
 )
+# Words right after a date that make it a deadline: 2024/3/25前交货, 至2024-12-31止.
+_DEADLINE_AFTER = re.compile(r"^\s?(?:前|之前|以前|止|为止|到期|截止|内|起)")
 _LABEL_GAP = re.compile(r"^[\s:：*|\-#]*$")
 _HEAD_CHARS = 400
 
 
-def _label_before(text: str, start: int) -> str:
-    return label_before(text, start, 16)
+def _page_text(pages: Sequence[str], number: int) -> str:
+    return pages[number - 1] if 0 < number <= len(pages) else ""
+
+
+def _is_deadline(e: Entity, pages: Sequence[str]) -> bool:
+    """A due, expiry, delivery or birth date by the words around it."""
+    text = _page_text(pages, e.page)
+    return bool(
+        _NOT_OWN.search(label_before(text, e.start, 16).lower())
+        or _DEADLINE_AFTER.match(text[e.end : e.end + 4])
+    )
 
 
 def document_date(entities: Iterable[Entity], pages: Sequence[str]) -> str | None:
     """The document's own date: a signing/issue/meeting date by label, else the earliest early date.
 
-    Dates labelled as due, expiry, delivery or birth dates are never chosen.  Without a
-    label, the earliest date in the head of the first page that carries a date wins.
+    Dates labelled or worded as due, expiry, delivery or birth dates are never chosen.
+    Without a label, the earliest date in the head of the first page that carries a date
+    wins, else the earliest date anywhere.
     """
     dates = [e for e in entities if e.kind == "date"]
-    if not dates:
-        return None
     best: tuple[int, int, int, str] | None = None
     for e in dates:
-        text = pages[e.page - 1] if 0 < e.page <= len(pages) else ""
-        before = _label_before(text, e.start)
+        before = label_before(_page_text(pages, e.page), e.start, 16)
         label = before.rstrip(" \t:：*|#-")
         low = label.lower()
         if _NOT_OWN.search(low[-8:]):
@@ -291,15 +300,9 @@ def document_date(entities: Iterable[Entity], pages: Sequence[str]) -> str | Non
                 break
     if best is not None:
         return best[3]
-    first_page = min(e.page for e in dates)
-    head = [
-        e
-        for e in dates
-        if e.page == first_page
-        and e.start < _HEAD_CHARS
-        and not _NOT_OWN.search(_label_before(pages[e.page - 1], e.start).lower())
-    ]
-    if head:
-        return min(e.value for e in head)
-    usable = [e for e in dates if not _NOT_OWN.search(_label_before(pages[e.page - 1], e.start).lower())]
-    return min(e.value for e in (usable or dates))
+    usable = [e for e in dates if not _is_deadline(e, pages)]
+    if not usable:
+        return None
+    first_page = min(e.page for e in usable)
+    head = [e for e in usable if e.page == first_page and e.start < _HEAD_CHARS]
+    return min(e.value for e in (head or usable))

@@ -32,7 +32,7 @@ def uscc_is_valid(code: str) -> bool:
 
 # Between a label and its value: spaces, a colon, markdown marks, an opening bracket,
 # or one line break (HTML forms put the value under its label).
-_GAP = r"[ \t]*[)）]?[ \t]*[:：#]?[ \t|*]*(?:\n[ \t]*)?[【\[(（「]?"
+_GAP = r"[ \t]*[)）]?[ \t]*[:：#]?[ \t|*]*(?:\n[ \t]*)?[【\[(（「]?(?:No\.?[ \t]?(?=[A-Za-z0-9]))?"
 
 
 def _spaced(labels: str) -> str:
@@ -100,6 +100,10 @@ def _short_label(label: str) -> str:
 
 # Document numbers: letters, digits and - _ / . inside, at least one digit.
 _DOCNO = r"(?P<code>[A-Za-z0-9](?:[A-Za-z0-9\-_/.]{0,38}[A-Za-z0-9])?)"
+# After a document-number label also the official style: 云帆销字〔2024〕第015号, 沪合(2024)12号.
+_OFFICIAL_NO = (
+    r"(?P<official>[\u4e00-\u9fffA-Za-z]{1,8}[〔\[（(【]\d{4}[〕\]）)】] ?第? ?[A-Za-z]?\d{1,6} ?号?)"
+)
 _NUMBER_LABELS = {
     "contract_no": (
         r"合同编号|合同号码?|合同编码|合同书编号|协议编号|协议号|"
@@ -113,7 +117,15 @@ _NUMBER_LABELS = {
 }
 _NUMBER_LABELLED = {
     kind: re.compile(
-        r"(?P<label>" + _spaced(labels) + r")(?![A-Za-z])" + _GAP + _DOCNO + r"(?![A-Za-z0-9\-_/])",
+        r"(?P<label>"
+        + _spaced(labels)
+        + r")(?![A-Za-z])"
+        + _GAP
+        + r"(?:"
+        + _OFFICIAL_NO
+        + r"|"
+        + _DOCNO
+        + r"(?![A-Za-z0-9\-_/]))",
         re.IGNORECASE,
     )
     for kind, labels in _NUMBER_LABELS.items()
@@ -178,9 +190,20 @@ def find_doc_numbers(text: str) -> list[Found]:
     taken: set[int] = set()
     for kind, pattern in _NUMBER_LABELLED.items():
         for m in pattern.finditer(text):
-            if any(ch.isdigit() for ch in m.group("code")):
-                out.append(_found(kind, m, 2, m.group("label")))
-                taken.add(m.start("code"))
+            group = "official" if m.group("official") else "code"
+            code = m.group(group)
+            if any(ch.isdigit() for ch in code):
+                out.append(
+                    Found(
+                        kind,
+                        code,
+                        m.start(group),
+                        m.end(group),
+                        role=_short_label(m.group("label")),
+                        priority=2,
+                    )
+                )
+                taken.add(m.start(group))
         for start, end in _header_cells(text, _NUMBER_HEADER[kind]):
             if start not in taken and re.fullmatch(_DOCNO, text[start:end]):
                 out.append(Found(kind, text[start:end], start, end, priority=2))

@@ -68,16 +68,25 @@ _MONEY_BEFORE = re.compile(r"(?:[¥￥$]|RMB|CNY|人民币|金额|价|额|计)\s
 _MONEY_AFTER = re.compile(r"^\s*(?:元|万|圆|块|%|％|‰|年|月|日|号|个|台|件|套|人|次)")
 
 
+_GROUP_BEFORE = re.compile(r"\d{3,6} $")
+_GROUP_AFTER = re.compile(r"^ \d{3,6}(?![\d:])")
+_TRAILING_DIGITS = re.compile(r"[\d \u00a0\-]+$")
+
+
 def _digits(s: str) -> str:
     return "".join(ch for ch in s if ch.isdigit())
 
 
 def _is_code_context(text: str, start: int, end: int) -> bool:
     """True when the label or column before the number names it as a code or an amount."""
-    before = label_before(text, start, 16)
-    bare = before.rstrip(" \t:：#*|-=（(")
+    before = label_before(text, start, 24)
     if _MONEY_BEFORE.search(before) or _MONEY_AFTER.match(text[end : end + 2]):
         return True
+    # A number written in spaced groups that goes on before or after the candidate is one
+    # long number (a bank account: 6222 0571 8888 1234 567), not a phone.
+    if " " in text[start:end] and (_GROUP_BEFORE.search(before) or _GROUP_AFTER.match(text[end : end + 6])):
+        return True
+    bare = _TRAILING_DIGITS.sub("", before).rstrip(" \t:：#*|-=（(")
     if bare and _CODE_LABEL.search(bare) and not _PHONE_NUMBER_WORD.search(bare):
         return not (_NUMBER_WORD.search(bare) and _PHONE_LABEL.search(bare[-8:]))
     header = cell_header(text, start)

@@ -37,6 +37,13 @@ _MONEY_SHAPED = re.compile(
     r"(?<![\d.,，;A-Za-z\-/$€£])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})(?!\d|[,，.;]\d|[ ]?[%‰])"
     + _FOREIGN_AFTER
 )
+# A plain figure right after a money label: 合同金额：128,000  总价: 5000
+_LABELLED = re.compile(
+    r"(?P<label>金额|总价|总计|合计|价款|总额|预算|费用|单价|价格|货款|尾款|预付款|定金|报价|小写|"
+    r"Amount|Total|Price|Budget|Value)[^\n:：\d]{0,8}?[:：]\s?(?P<num>" + _FIGURE + r")"
+    r"(?!\d|[,.][0-9A-Za-z]|\s?[%‰]|\s?[\u4e00-\u9fffA-Za-z])",
+    re.IGNORECASE,
+)
 # A figure with two decimals standing alone (a table cell that OCR joined with spaces)
 # counts on a line that holds other money.
 _TWO_DECIMALS = re.compile(r"(?:(?<=[\s|])|^)(?P<num>\d{1,9}\.\d{2})(?=[\s|]|$)", re.MULTILINE)
@@ -207,6 +214,11 @@ def find_amounts(text: str) -> list[Found]:
         if value is not None:
             figures.append((m.start(), m.end(), value))
             out.append(Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start())))
+    for m in _LABELLED.finditer(text):
+        value = _figure(m.group("num"))
+        if value is not None and not _FOREIGN.search(label_before(text, m.start("num"), 6)):
+            figures.append((m.start("num"), m.end("num"), value))
+            out.append(Found("amount", _fmt(value), m.start("num"), m.end("num"), role=m.group("label")))
     for m in _TWO_DECIMALS.finditer(text):
         lo, hi = _line_bounds(text, m.start())
         if any(lo <= s < hi for s, _e, _v in figures) and not _FOREIGN.search(

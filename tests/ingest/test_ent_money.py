@@ -72,6 +72,21 @@ def test_parse_amount_surface_forms(text: str, want: str | None) -> None:
     assert (str(got) if got is not None else None) == want
 
 
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("合同金额：128,000", ["128000.00"]),
+        ("总价: 5000元", ["5000.00"]),
+        ("Total: 12,000", ["12000.00"]),
+        ("合计：5台", []),
+        ("预算：30%", []),
+    ],
+)
+def test_plain_figure_after_money_label(text: str, want: list[str]) -> None:
+    """A figure without currency mark counts right after a money label, not when a unit or % follows."""
+    assert amounts(text) == want
+
+
 def test_upper_and_figure_on_one_line_agree() -> None:
     """A contract total in 大写 and in figures gives one value, found twice."""
     text = "合同总金额（含税）：人民币壹拾贰万伍仟伍佰壹拾元整（¥125,510.00）。"

@@ -1,4 +1,4 @@
-"""Acceptance of the foundation and bulk-scanning issues, through the `dossier` command, on the shared corpus.
+"""Acceptance of the foundation, bulk-scanning and customer-entity issues, through the `dossier` command, on the shared corpus.
 
 The dev corpus carries ground truth (truth.jsonl) and judged queries (queries.jsonl); the
 real corpus holds odd files written by others, with no truth beyond "never crash or hang".
@@ -45,6 +45,8 @@ def dev_home(tmp_path_factory, redis_server):
     home = tmp_path_factory.mktemp("dev-home")
     init = dossier_cmd(home, "init")
     assert init.returncode == 0, init.stderr
+    registry = dossier_cmd(home, "customers", "import", str(DEV / "customers.json"), "--json")
+    assert registry.returncode == 0, registry.stderr + registry.stdout
     run = dossier_cmd(home, "ingest", str(DEV), "--wait", "--json", redis=redis_server.url)
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
@@ -232,3 +234,39 @@ def test_the_real_corpus_completes_with_every_file_accounted_for(tmp_path):
     for failure in summary["failed"]:
         assert failure["error"] and "\n" not in failure["error"] and "Traceback" not in failure["error"]
         assert "/ " in failure["error"], failure  # "中文说明 / English"
+
+
+def test_filtering_by_customer_returns_exactly_that_customers_documents(dev_home):
+    """After `customers import` of customers.json and the ingest, `--customer NAME` finds exactly its files."""
+    home, summary = dev_home
+    registry = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
+    file_of = {d["id"]: _rel(d["file"]) for d in summary["documents"]}
+    truth = [t for t in load_truth() if t["expect"] == "ok" and t["doc_type"] != "hostile"]
+    problems = []
+    for customer in registry["customers"]:
+        name = customer["full_name"]
+        run = dossier_cmd(home, "search", "", "--customer", name, "--limit", "10000", "--json")
+        assert run.returncode == 0, run.stderr
+        found = {file_of[h["id"]] for h in json.loads(run.stdout)["hits"] if h["id"] in file_of}
+        expected = {t["file"] for t in truth if name in t["customers"]}
+        if found != expected:
+            problems.append(f"{name}: missing {sorted(expected - found)}, extra {sorted(found - expected)}")
+    assert problems == []
+
+
+def test_show_json_carries_the_normalised_entities_of_a_contract(dev_home):
+    """`show --json` of a text contract has its phones, e-mails, credit codes, amounts, dates and contract number."""
+    home, summary = dev_home
+    by_file = {_rel(d["file"]): d["id"] for d in summary["documents"]}
+    checked = 0
+    for t in load_truth():
+        if t["doc_type"] != "contract" or t.get("scanned") or t["file"] not in by_file:
+            continue
+        shown = json.loads(dossier_cmd(home, "show", str(by_file[t["file"]]), "--json").stdout)
+        entities = shown["entities"]
+        for kind in ("phone", "email", "contract_no", "date", "amount"):
+            assert set(t["entities"][kind]) <= set(entities[kind]), (t["file"], kind)
+        assert {u["value"] for u in t["entities"]["uscc"]} <= set(entities["uscc"]), t["file"]
+        assert set(shown["customers"]) == set(t["customers"]), t["file"]
+        checked += 1
+    assert checked >= 10

@@ -32,7 +32,7 @@ def uscc_is_valid(code: str) -> bool:
 
 # Between a label and its value: spaces, a colon, markdown marks, an opening bracket,
 # or one line break (HTML forms put the value under its label).
-_GAP = r"[ \t]*[)）]?[ \t]*[:：#]?[ \t|*]*(?:\n[ \t]*)?[【\[(（「]?(?:No\.?[ \t]?(?=[A-Za-z0-9]))?"
+_GAP = r"[ \t]*[)）]?[ \t]*[:：;；#]?[ \t|*]*(?:\n[ \t]*)?[【\[(（「]?(?:No\.?[ \t]?(?=[A-Za-z0-9]))?"
 
 
 def _spaced(labels: str) -> str:
@@ -160,12 +160,12 @@ _HEAD_KIND = (
 _HEAD_CHARS = 200
 
 _INVOICE_CODE = re.compile(
-    r"(?P<label>" + _spaced("发票代码") + r"|Invoice\s*Code)" + _GAP + r"(?P<code>\d{12}|\d{10})(?!\d)",
+    r"(?P<label>" + _spaced("发?票代码") + r"|Invoice\s*Code)" + _GAP + r"(?P<code>\d{12}|\d{10})(?!\d)",
     re.IGNORECASE,
 )
 _INVOICE_NO = re.compile(
     r"(?P<label>"
-    + _spaced("发票号码|发票号")
+    + _spaced("发?票号码|发票号")
     + r"|Invoice\s*(?:No\.?|Number))"
     + _GAP
     + r"(?P<code>\d{20}|\d{8})(?!\d)",

@@ -17,8 +17,8 @@ from ingest._entities import Found, half_width, label_before, role_before, table
 _CENT = Decimal("0.01")
 _FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?"
 # Not the first part of a longer figure or code: no digit, and no , or . before a digit or
-# letter (OCR may misread a digit as a letter: ¥67,A47.38 is not ¥67).
-_FIGURE_END = r"(?!\d|[,.][0-9A-Za-z])"
+# letter (OCR may misread a digit as a letter: ¥67,A47.38 is not ¥67), no / or + before a digit.
+_FIGURE_END = r"(?!\d|[,.][0-9A-Za-z]|[/+]\d)"
 _UNIT = r"(?P<unit>亿元|万元|亿|万|元|圆)"
 
 # ¥1,000.00  ￥500  RMB 3,000  CNY 635,700.00  人民币120,775.00元  人民币3.12万元  5,000元  3.5万元
@@ -31,10 +31,10 @@ _SUFFIXED = re.compile(
     r"(?<![\d.,A-Za-z\-/:])(?P<num>" + _FIGURE + r")[ \u00a0]?(?P<unit>亿元|万元|元|圆)(?:整|正)?(?![角分])"
 )
 # A bare figure written like money: thousands separators and two decimals.  OCR may read
-# the separator as ， or ; and add a full stop after the figure.
+# the separator as ， or ; add a full stop after the figure, or read ¥ as Y or X.
 _FOREIGN_AFTER = r"(?![ ]?(?:美元|港元|港币|欧元|日元|英镑|USD|EUR|HKD|JPY|GBP))"
 _MONEY_SHAPED = re.compile(
-    r"(?<![\d.,，;A-Za-z\-/$€£])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})(?!\d|[,，.;]\d|[ ]?[%‰])"
+    r"(?<![\d.,，;\-/$€£])(?<![A-WZa-z])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})(?!\d|[,，.;]\d|[ ]?[%‰])"
     + _FOREIGN_AFTER
 )
 # A plain figure right after a money label: 合同金额：128,000  总价: 5000
@@ -239,17 +239,32 @@ def find_amounts(text: str) -> list[Found]:
         if not any(ch in _UPPER_DIGITS and ch not in "零〇" for ch in body):
             continue
         start = m.start("pre") if m.group("pre") else m.start("body")
-        value = parse_upper(body)
-        if value is None:
-            lo, hi = _line_bounds(text, m.start())
-            near = [v for s, _e, v in figures if lo <= s < hi]
-            if len(set(near)) != 1:
-                continue
-            value = near[0]
-        out.append(
-            Found("amount", _fmt(value), start, m.end("body"), role=role_before(text, start), priority=1)
-        )
+        value = _checked_upper(text, m, figures)
+        if value is not None:
+            out.append(
+                Found("amount", _fmt(value), start, m.end("body"), role=role_before(text, start), priority=1)
+            )
     return out
+
+
+# OCR misreadings of 大写 characters (什 for 仟, 查 for 壹 …): a match right after one is
+# the tail of a garbled amount (人民币业万参什玖佰元整 is not 玖佰元整).
+_UPPER_LOOKALIKE = set("什任仔忏伯百恰抬十千方查壶业参峙陸染玫武式贰")
+
+
+def _checked_upper(text: str, m: re.Match[str], figures: list[tuple[int, int, Decimal]]) -> Decimal | None:
+    """The value of a 大写 match, cross-checked with the figures (小写) on its line.
+
+    With figures on the line the 大写 value must be one of them; an unreadable or partial
+    大写 amount next to exactly one figure takes that figure's value.
+    """
+    value = parse_upper(m.group("body"))
+    lo, hi = _line_bounds(text, m.start())
+    near = {v for s, _e, v in figures if lo <= s < hi}
+    if value is not None and (not near or value in near):
+        before = text[m.start("body") - 1] if m.start("body") > lo and not m.group("pre") else ""
+        return None if before in _UPPER_LOOKALIKE and not near else value
+    return next(iter(near)) if len(near) == 1 else None
 
 
 def _table_cells(text: str) -> list[Found]:

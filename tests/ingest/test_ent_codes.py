@@ -106,6 +106,8 @@ def test_code_in_table_column() -> None:
         ("发票代码 3300231130", "invoice_code", "3300231130"),
         ("发票号码：00244890", "invoice_no", "00244890"),
         ("发票号码：24332000000012345678", "invoice_no", "24332000000012345678"),
+        ("票号码 : 79523745", "invoice_no", "79523745"),
+        ("纳税人识别号 ; 91330106MA2H4K7R3E", "uscc", VALID),
     ],
 )
 def test_document_numbers_by_label(text: str, kind: str, want: str) -> None:

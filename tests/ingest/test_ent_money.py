@@ -120,6 +120,14 @@ def test_markdown_and_xlsx_total_rows() -> None:
     assert amounts(md) == ["614000.00", "614000.00"]
 
 
+def test_garbled_upper_takes_the_figure_not_its_tail() -> None:
+    """An OCR-garbled 大写 amount is never read as its readable tail (玖佰元整); the figure decides."""
+    text = "合同总金额：人民币业万参什玖佰元整（Y73,900.00）"
+    assert set(amounts(text)) == {"73900.00"}
+    assert amounts("人民币业万参什玖佰元整") == []
+    assert amounts("服务费叁仟元整") == ["3000.00"]
+
+
 def test_ocr_joined_cells() -> None:
     """OCR joins cells with spaces: two-decimal figures on a money line still count; 13% and 1.92T do not."""
     text = "1 服务器 2xXeon/4x1.92T 台 1 29,716.98 29,716.98 13% 704.72\n"
@@ -140,6 +148,7 @@ def test_ocr_joined_cells() -> None:
         "一元化管理，二元结构",
         "第3条第2款",
         "￥67,A47.38",
+        "¥67/447.38",
         "版本 V2.10",
     ],
 )

@@ -169,14 +169,17 @@ def resolve_overlaps(candidates: Iterable[Found]) -> list[Found]:
     """Keep non-overlapping candidates: higher priority first, then longer, then earlier."""
     ranked = sorted(candidates, key=lambda f: (-f.priority, -(f.end - f.start), f.start))
     kept: list[Found] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # kept spans never overlap, so sorted starts also sort their ends
+    ends: list[int] = []
     for cand in ranked:
         if cand.end <= cand.start:
             continue
-        if any(cand.start < end and start < cand.end for start, end in taken):
+        i = bisect.bisect_right(starts, cand.start)
+        if (i > 0 and ends[i - 1] > cand.start) or (i < len(starts) and starts[i] < cand.end):
             continue
         kept.append(cand)
-        taken.append((cand.start, cand.end))
+        starts.insert(i, cand.start)
+        ends.insert(i, cand.end)
     kept.sort(key=lambda f: (f.start, f.end))
     return kept
 

@@ -6,7 +6,8 @@ e-mail counts as its body plus one unit per attachment: the attachments are the 
 e-mail's ``children``, parsed with :func:`ingest.parse_bytes` and scored against the
 attachment's own truth.  Scans have no text layer: their truth page texts stand in for OCR
 (the output says so) unless ``--ocr`` reads them with :func:`ingest.ocr_pages`
-(``--ocr-engine``, default rapidocr; slow).
+(``--ocr-engine``, default rapidocr; slow: ``--ocr-cache FILE`` keeps the OCR text for
+the next run).
 
 Per unit, :func:`ingest.extract_entities` runs over the page texts, and per entity kind the
 set of predicted values is compared with the truth set (micro-averaged precision, recall,
@@ -19,6 +20,7 @@ unit (p50/p95) and units/s, extraction alone.
 
     .venv/bin/python bench/entities.py
     .venv/bin/python bench/entities.py --limit 5 --json
+    .venv/bin/python bench/entities.py --ocr --ocr-cache /tmp/dev-scans.rapidocr.json
 """
 
 from __future__ import annotations
@@ -150,10 +152,20 @@ def _with_pages(parsed: ingest.ParsedDocument, texts: list[str]) -> ingest.Parse
     return dataclasses.replace(parsed, pages=pages)
 
 
-def load_units(corpus: Path, limit: int | None, ocr_engine: str | None) -> list[Unit]:
-    """Parse every ok, non-hostile file (the first ``limit``) into scored units."""
+def load_units(
+    corpus: Path, limit: int | None, ocr_engine: str | None, ocr_cache: Path | None = None,
+) -> list[Unit]:
+    """Parse every ok, non-hostile file (the first ``limit``) into scored units.
+
+    With ``ocr_engine``, scans are OCR'd; ``ocr_cache`` (``{file: [page texts]}``, the format
+    of ``bench/search.py --ocr-cache``) is read when it exists and written otherwise.
+    """
     limits = ingest.Limits()
-    engine = ingest.resolve_engine(ocr_engine) if ocr_engine else None
+    engine = None
+    cached: dict[str, list[str]] = {}
+    if ocr_engine and ocr_cache is not None and ocr_cache.exists():
+        cached = json.loads(ocr_cache.read_text(encoding="utf-8"))
+    fresh: dict[str, list[str]] = {}
     records = [json.loads(x) for x in (corpus / "truth.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     records = [r for r in records if r.get("expect") == "ok" and r.get("doc_type") != "hostile"]
     units: list[Unit] = []
@@ -167,8 +179,12 @@ def load_units(corpus: Path, limit: int | None, ocr_engine: str | None) -> list[
             unit.error = str(exc)
             continue
         if parsed.needs_ocr:
-            if engine is not None:
-                texts = [p.text for p in ingest.ocr_pages(path.read_bytes(), path.name, engine=engine, limits=limits)]
+            if ocr_engine and record["file"] in cached:
+                texts = cached[record["file"]]
+            elif ocr_engine:
+                engine = engine or ingest.resolve_engine(ocr_engine)
+                read = ingest.ocr_pages(path.read_bytes(), path.name, engine=engine, limits=limits)
+                texts = fresh[record["file"]] = [p.text for p in read]
             else:
                 texts = list(record.get("pages") or [record.get("text", "")])
                 unit.from_truth = True
@@ -189,6 +205,8 @@ def load_units(corpus: Path, limit: int | None, ocr_engine: str | None) -> list[
                 sub.error = str(exc)
         for name, truth in attachments.items():  # attachments the parser did not return
             units.append(Unit(f"{record['file']} :: {name}", truth, filename=name, error="附件未解析 / not returned"))
+    if fresh and ocr_cache is not None:
+        ocr_cache.write_text(json.dumps({**cached, **fresh}, ensure_ascii=False), encoding="utf-8")
     return units
 
 
@@ -327,10 +345,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=None, help="only the first N files")
     ap.add_argument("--ocr", action="store_true", help="OCR the scans instead of using their truth text")
     ap.add_argument("--ocr-engine", default="rapidocr", help="engine for --ocr (rapidocr, tesseract, auto)")
+    ap.add_argument("--ocr-cache", type=Path, default=None,
+                    help="with --ocr: read the scans' OCR text from this JSON file, or write it there")
     ap.add_argument("--examples", type=int, default=5, help="missed/extra values shown per kind")
     ap.add_argument("--json", action="store_true", help="print the report as JSON only")
     args = ap.parse_args(argv)
-    units = load_units(args.corpus, args.limit, args.ocr_engine if args.ocr else None)
+    units = load_units(args.corpus, args.limit, args.ocr_engine if args.ocr else None, args.ocr_cache)
     report = evaluate(units, load_registry(args.corpus), args.examples)
     scan_source = f"OCR ({args.ocr_engine})" if args.ocr else "truth page text (no OCR; --ocr to read them)"
     report["scan_text"] = scan_source

@@ -1,12 +1,15 @@
 """One document: its details, status, entities, text page by page, versions; and its original file.
 
-Routes: ``GET /documents/<id>`` (``?q=`` highlights the search terms), ``GET /documents/<id>/download``.
+Routes: ``GET /documents/<id>`` (``?q=`` highlights the search terms, ``?mark=PAGE:START:END`` one
+entity's place on its page), ``GET /documents/<id>/download``.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -56,13 +59,93 @@ def _highlighted(text: str, q: str) -> Markup | str:
         return text
 
 
+MARK = re.compile(r"^(\d{1,5}):(\d{1,9}):(\d{1,9})$")
+
+
+def _mark_arg(raw: str | None) -> tuple[int, int, int] | None:
+    """``PAGE:START:END`` of ``?mark=`` as ints, or None when absent or malformed."""
+    m = MARK.match((raw or "").strip())
+    if m is None:
+        return None
+    page, start, end = (int(x) for x in m.groups())
+    return (page, start, end) if start < end else None
+
+
+def _marked(text: str, start: int, end: int) -> Markup | None:
+    """Page text with ``text[start:end]`` in the one ``<mark id="entity-mark">``; None when out of range."""
+    if not 0 <= start < end <= len(text):
+        return None
+    return Markup("{}<mark class=\"entity-mark\" id=\"entity-mark\">{}</mark>{}").format(
+        text[:start], text[start:end], text[end:]
+    )
+
+
+@bp.app_template_filter("yuan")
+def yuan(value: Any) -> str:
+    """A normalised amount as ``¥1,234.00`` (the value itself when it is not a number)."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not amount.is_finite():
+        return str(value)
+    return f"-¥{-amount:,.2f}" if amount < 0 else f"¥{amount:,.2f}"
+
+
+def entity_groups(
+    mentions: Sequence[Mapping[str, Any]], values: Mapping[str, Sequence[str]]
+) -> list[dict[str, Any]]:
+    """Entities by kind (``ingest.ENTITY_KINDS`` order first): each value once, with its roles and places.
+
+    ``mentions`` are the document's entity mentions (kind, value, text, page, start, end, valid,
+    role); without any, the plain ``{kind: [values]}`` are shown, without places.
+    """
+    from ingest import ENTITY_KINDS
+
+    groups: dict[str, dict[str, dict[str, Any]]] = {}
+    for m in mentions:
+        kind, value = str(m.get("kind") or ""), str(m.get("value") or "")
+        if not kind or not value:
+            continue
+        item = groups.setdefault(kind, {}).setdefault(
+            value, {"value": value, "text": str(m.get("text") or value), "valid": True, "roles": [], "places": []}
+        )
+        item["valid"] = item["valid"] and m.get("valid", True) is not False
+        role = str(m.get("role") or "")
+        if role and role not in item["roles"]:
+            item["roles"].append(role)
+        page = m.get("page")
+        if isinstance(page, int) and page not in [p["page"] for p in item["places"]]:
+            item["places"].append(
+                {"page": page, "mark": f"{page}:{int(m.get('start') or 0)}:{int(m.get('end') or 0)}"}
+            )
+    if not groups:
+        for kind, kind_values in values.items():
+            for value in kind_values or ():
+                groups.setdefault(kind, {}).setdefault(
+                    str(value), {"value": str(value), "text": str(value), "valid": True, "roles": [], "places": []}
+                )
+    order = [k for k in ENTITY_KINDS if k in groups] + sorted(k for k in groups if k not in ENTITY_KINDS)
+    return [{"kind": k, "items": list(groups[k].values())} for k in order]
+
+
 @bp.route("/<int:doc_id>")
 @login_required
 def show(doc_id: int) -> Any:
-    """The document page; arriving from a search (``?q=``) highlights the terms in the text."""
+    """The document page; arriving from a search (``?q=``) highlights the terms in the text.
+
+    ``?mark=PAGE:START:END`` (the links of the entity list) marks one entity on its page instead.
+    """
     doc = get_dossier().show(doc_id, g.principal)
     q = (request.args.get("q") or "").strip()
-    pages = [dict(p, html=_highlighted(p.get("text") or "", q)) for p in doc.get("pages") or []]
+    mark = _mark_arg(request.args.get("mark"))
+    pages = []
+    marked = False
+    for p in doc.get("pages") or []:
+        text = p.get("text") or ""
+        html = _marked(text, mark[1], mark[2]) if mark is not None and p.get("n") == mark[0] else None
+        marked = marked or html is not None
+        pages.append(dict(p, html=html if html is not None else _highlighted(text, q)))
     awaiting = sum(1 for p in pages if p.get("needs_ocr"))
     return render_template(
         "documents/show.html",
@@ -70,7 +153,18 @@ def show(doc_id: int) -> Any:
         pages=pages,
         awaiting=awaiting,
         q=q,
+        marked=marked,
+        entity_groups=entity_groups(doc.get("entity_mentions") or [], doc.get("entities") or {}),
+        customer_links=_customer_links(doc),
     )
+
+
+def _customer_links(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The linked customers with how they were linked; bare names (no page to link) before links exist."""
+    links = [dict(link) for link in doc.get("customer_links") or [] if link.get("name")]
+    if links:
+        return links
+    return [{"id": None, "name": name, "method": None, "evidence": None} for name in doc.get("customers") or []]
 
 
 @bp.route("/<int:doc_id>/download")

@@ -1,6 +1,7 @@
 """The home page: a query box, ranked hits with highlighted snippets, facets, sort and pages.
 
-Routes: ``GET /`` (``?q=&type=&customer=&tag=&from=&to=&sort=&page=``).
+Routes: ``GET /`` (``?q=&type=&customer=&tag=&from=&to=&sort=&page=``, and the customer
+filters ``customer_id=&customer_type=&industry=&region=&year=``; every filter may repeat).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from dossier import folder
 from dossier.errors import DossierError
 from index import SearchRequest
 from webui.auth import login_required
@@ -20,7 +22,15 @@ from webui.core import get_dossier
 bp = Blueprint("search", __name__)
 
 SORTS = ("relevance", "date_desc", "date_asc")
-QUERY_PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "page", "limit")
+#: Filters shown as links (facets) and chips rather than form fields: parameter -> SearchRequest field.
+LINK_FILTERS = {
+    "customer_id": "customer_ids",
+    "customer_type": "customer_types",
+    "industry": "industries",
+    "region": "regions",
+    "year": "years",
+}
+QUERY_PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "page", "limit", *LINK_FILTERS)
 MAX_PAGE = 1000  # deep pages are better reached with filters than by paging
 
 
@@ -48,6 +58,23 @@ def _multi(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
 
 
+def _ids(args: MultiDict[str, str], name: str) -> tuple[int, ...]:
+    """A repeated parameter of record ids (a customer id); 400 for anything but digits."""
+    values = _multi(args, name)
+    for v in values:
+        if not v.isdigit():
+            abort(400, description=f"编号无效：{v[:40]} / not an id: {v[:40]}")
+    return tuple(int(v) for v in values)
+
+
+def _years(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
+    values = _multi(args, name)
+    for v in values:
+        if not (len(v) == 4 and v.isdigit()):
+            abort(400, description=f"年份应为四位数字：{v[:40]} / a year has four digits")
+    return values
+
+
 def search_request_from_args(
     args: MultiDict[str, str], *, page_size: int, max_limit: int
 ) -> tuple[SearchRequest, int]:
@@ -60,6 +87,11 @@ def search_request_from_args(
         customers=_multi(args, "customer"),
         doc_types=_multi(args, "type"),
         tags=_multi(args, "tag"),
+        customer_ids=_ids(args, "customer_id"),
+        customer_types=_multi(args, "customer_type"),
+        industries=_multi(args, "industry"),
+        regions=_multi(args, "region"),
+        years=_years(args, "year"),
         date_from=_date_arg(args, "from"),
         date_to=_date_arg(args, "to"),
         sort=sort if sort in SORTS else "relevance",
@@ -110,6 +142,14 @@ def current_url_with(**changes: Any) -> str:
     return url_with(**changes)
 
 
+def _customer_names(ids: tuple[int, ...]) -> dict[int, str]:
+    """Names for the customer-id chips (an unknown id shows as #id)."""
+    if not ids:
+        return {}
+    with get_dossier().sessions() as session:
+        return folder.customer_names(session, ids)
+
+
 @bp.route("/")
 @login_required
 def index() -> Any:
@@ -119,7 +159,10 @@ def index() -> Any:
         page_size=current_app.config["SEARCH_PAGE_SIZE"],
         max_limit=current_app.config["API_MAX_LIMIT"],
     )
-    filtered = bool(req.customers or req.doc_types or req.tags or req.date_from or req.date_to)
+    filtered = bool(
+        req.customers or req.doc_types or req.tags or req.date_from or req.date_to
+        or any(getattr(req, field) for field in LINK_FILTERS.values())
+    )
     context: dict[str, Any] = {
         "req": req,
         "q": req.query,
@@ -129,6 +172,7 @@ def index() -> Any:
         "error": None,
         "pages": [],
         "page_count": 0,
+        "customer_names": _customer_names(req.customer_ids),
     }
     status = 200
     if req.query or filtered:

@@ -162,3 +162,178 @@ def admin(client):
     response = _login(client)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
+
+
+# -- the customer folder: a registry, documents linked to it, and users of every role ------------
+
+FOLDER_PASSWORD = "folder-test-Passw0rd"
+
+#: Users of the folder data home: (username, role).
+FOLDER_USERS = (("manager1", "manager"), ("sales1", "sales"), ("sales2", "sales"), ("viewer1", "viewer"))
+
+#: Registry rows: key -> Customer fields (``owner`` names a user of FOLDER_USERS).
+FOLDER_CUSTOMERS = {
+    "mingyuan": dict(
+        name="杭州明远科技有限公司", aliases=["明远科技", "明远"], credit_code="91330106MA2B3C4D5E",
+        external_id="C-0001", customer_type="现有客户", stage="已签约", industry="制造业", region="浙江省",
+        city="杭州市", address="浙江省杭州市西湖区文三路 90 号", importance="A", owner_name="张伟", owner="sales1",
+        contacts=[{"name": "李明", "title": "采购经理", "mobile": "13812345678", "landline": "0571-88886666",
+                   "email": "liming@mingyuan.cn"}],
+    ),
+    "chengming": dict(
+        name="上海澄明集团股份有限公司", aliases=["澄明集团"], customer_type="潜在客户", stage="初步接触",
+        industry="金融", region="上海市", city="上海市", importance="B", owner_name="王芳", owner="sales2",
+    ),
+    "hengda": dict(
+        name="苏州恒达贸易有限公司", aliases=["恒达贸易"], customer_type="流失客户", industry="贸易",
+        region="江苏省", city="苏州市", importance="C",
+    ),
+    "lanhai": dict(name="宁波蓝海电子有限公司", status="suggested", region="浙江省", city="宁波市"),
+    "jinqiao": dict(name="温州金桥电气有限公司", status="suggested"),
+    "old": dict(name="北京旧名称有限公司", status="rejected"),
+    "self": dict(name="上海云启信息技术有限公司", status="self", region="上海市"),
+    # Registry values are user-controlled: the pages must show them as text.
+    "xss": dict(
+        name="<img src=x onerror=alert('XSSCANARY')>珊瑚有限公司", aliases=["<script>alert('XSSCANARY')</script>"],
+        customer_type="潜在客户", industry="<b>行业</b>", region="\"><script>alert('XSSCANARY')</script>",
+        contacts=[{"name": "<i>张</i>", "email": "\"><script>alert('XSSCANARY')</script>@x.cn"}],
+    ),
+}
+
+#: The contract of 明远 whose entities the document page shows (page 1, page 2).
+FOLDER_CONTRACT_PAGES = (
+    "产品购销合同（服务器）\n合同编号：HT-2024-0315\n甲方：杭州明远科技有限公司\n"
+    "统一社会信用代码：91330106MA2B3C4D5E\n联系人：李明  电话：138-1234-5678\n邮箱：LiMing@mingyuan.cn\n"
+    "合同总价：人民币壹拾贰万元整（¥120,000.00）\n签订日期：2024年3月15日\n",
+    "付款方式：签约后预付 ¥5,000.00。\n乙方：上海云启信息技术有限公司\n统一社会信用代码：91310000MA1FL1234X\n"
+    "乙方联系人：赵强 邮箱 zhaoqiang@yunqi.com\n",
+)
+
+#: Entities of that contract: (kind, value, surface text, page, valid, role).
+FOLDER_CONTRACT_ENTITIES = (
+    ("contract_no", "HT-2024-0315", "HT-2024-0315", 1, True, "合同编号"),
+    ("company", "杭州明远科技有限公司", "杭州明远科技有限公司", 1, True, "甲方"),
+    ("uscc", "91330106MA2B3C4D5E", "91330106MA2B3C4D5E", 1, True, "统一社会信用代码"),
+    ("person", "李明", "李明", 1, True, "联系人"),
+    ("phone", "13812345678", "138-1234-5678", 1, True, "电话"),
+    ("email", "liming@mingyuan.cn", "LiMing@mingyuan.cn", 1, True, "邮箱"),
+    ("amount", "120000.00", "人民币壹拾贰万元整", 1, True, "合同总价"),
+    ("amount", "120000.00", "¥120,000.00", 1, True, "合同总价"),
+    ("date", "2024-03-15", "2024年3月15日", 1, True, "签订日期"),
+    ("amount", "5000.00", "¥5,000.00", 2, True, "预付"),
+    ("company", "上海云启信息技术有限公司", "上海云启信息技术有限公司", 2, True, "乙方"),
+    ("uscc", "91310000MA1FL1234X", "91310000MA1FL1234X", 2, False, "统一社会信用代码"),
+    ("person", "赵强", "赵强", 2, True, "乙方联系人"),
+    ("email", "zhaoqiang@yunqi.com", "zhaoqiang@yunqi.com", 2, True, ""),
+)
+
+#: Documents: key -> (title, doc_type, date, confidentiality, [(customer key, method, evidence)], amounts).
+#: The first link is the primary customer.  Every text mentions 服务器, so scoped searches have work.
+FOLDER_DOCS = {
+    "d1": ("产品购销合同_明远_HT-2024-0315", "contract", "2024-03-15", "internal",
+           [("mingyuan", "credit_code", "统一社会信用代码 91330106MA2B3C4D5E"), ("hengda", "name", "正文提到 苏州恒达贸易有限公司")], ()),
+    "d2": ("报价单_明远_服务器", "quote", "2023-11-02", "public", [("mingyuan", "alias", "简称 明远科技")],
+           (("88000.00", "报价总额"), ("1200.00", "单价"))),
+    "d3": ("框架合同_明远_保密", "contract", "2023-05-20", "confidential", [("mingyuan", "name", None)],
+           (("300000.00", "合同金额"),)),
+    "d4": ("会议纪要_明远_需求沟通", "meeting", None, "public", [("mingyuan", "given", None)], ()),
+    "d5": ("增值税发票_明远", "invoice", "2024-06-01", "finance", [("mingyuan", "credit_code", None)],
+           (("120000.00", "价税合计"), ("106194.69", "金额"))),
+    "d6": ("报价单_澄明_保密", "quote", "2024-01-03", "confidential", [("chengming", "name", None)],
+           (("560000.00", "报价总额"),)),
+    "d7": ("拜访记录_澄明", "visit", "2024-02-02", "internal", [("chengming", "alias", "简称 澄明集团")], ()),
+    "d8": ("销售合同_恒达", "contract", "2022-07-08", "internal", [("hengda", "name", None)],
+           (("45000.00", "合同总价"),)),
+    "d9": ("邮件_蓝海电子", "email", "2024-04-04", "internal", [("lanhai", "fuzzy", "与“蓝海电子”相近")], ()),
+    "d10": ("合同_金桥电气", "contract", "2024-05-05", "internal", [("jinqiao", "name", None)], ()),
+}
+
+
+def _build_folder_home(home: Path) -> dict:
+    """A data home with FOLDER_USERS, FOLDER_CUSTOMERS and FOLDER_DOCS written through the records models."""
+    from records import Customer, Document, DocumentCustomer, EntityRow, Page, User, Version, hash_password
+
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh"},
+        dotenv=Path("/nonexistent"),
+    )
+    Dossier.open(settings, require_init=False).init(admin_password=FOLDER_PASSWORD)
+    d = Dossier.open(settings)
+    with d.sessions() as session:
+        users = {}
+        for username, role in FOLDER_USERS:
+            users[username] = User(username=username, role=role, password_hash=hash_password(FOLDER_PASSWORD))
+            session.add(users[username])
+        customers = {}
+        for key, fields in FOLDER_CUSTOMERS.items():
+            fields = dict(fields)
+            owner = fields.pop("owner", None)
+            customers[key] = Customer(**fields, owner=users[owner] if owner else None)
+            session.add(customers[key])
+        docs = {}
+        for key, (title, doc_type, date, level, links, amounts) in FOLDER_DOCS.items():
+            pages = FOLDER_CONTRACT_PAGES if key == "d1" else (f"{title}\n关于服务器采购的{title}正文。\n",)
+            data = "\n".join(pages).encode("utf-8")
+            version = Version(
+                number=1, sha256=d.blobs.put(data), filename=f"{title}.txt", mime="text/plain", size=len(data),
+            )
+            doc = Document(
+                title=title, doc_type=doc_type, doc_date=date, confidentiality=level, status="indexed",
+                language="zh", customer=customers[links[0][0]], versions=[version],
+                doc_type_reason=f"标题含“{title[:2]}” / the title says so",
+                pages=[Page(number=n, text=t) for n, t in enumerate(pages, 1)],
+            )
+            doc.customer_links = [
+                DocumentCustomer(customer=customers[c], method=m, evidence=e, position=i, score=1.0)
+                for i, (c, m, e) in enumerate(links)
+            ]
+            entities = []
+            if key == "d1":
+                for kind, value, text, page, valid, role in FOLDER_CONTRACT_ENTITIES:
+                    start = pages[page - 1].index(text)
+                    entities.append(EntityRow(kind=kind, value=value, text=text, page=page, start=start,
+                                              end=start + len(text), valid=valid, role=role))
+            for value, role in amounts:
+                entities.append(EntityRow(kind="amount", value=value, text=value, page=1, start=0, end=0, role=role))
+            doc.entities = entities
+            session.add(doc)
+            docs[key] = doc
+        session.commit()
+        ids = {
+            "customers": {k: c.id for k, c in customers.items()},
+            "docs": {k: doc.id for k, doc in docs.items()},
+            "users": {k: u.id for k, u in users.items()},
+        }
+    d.reindex(ids["docs"].values())
+    return {"settings": settings, "dossier": d, **ids}
+
+
+@pytest.fixture(scope="session")
+def folder_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A data home holding the customer registry, documents linked to it and users of every role."""
+    return _build_folder_home(tmp_path_factory.mktemp("folder-home"))
+
+
+@pytest.fixture(scope="session")
+def folder_app(folder_home: dict):
+    """The web app over the folder data home."""
+    return create_app(folder_home["settings"], test_config={"TESTING": True})
+
+
+@pytest.fixture()
+def folder_client(folder_app):
+    """A fresh, anonymous test client of the folder app."""
+    return folder_app.test_client()
+
+
+@pytest.fixture()
+def folder_login(folder_app):
+    """Function: a new client of the folder app logged in as ``username`` (every user has FOLDER_PASSWORD)."""
+
+    def log_in(username: str):
+        client = folder_app.test_client()
+        response = _login(client, username, FOLDER_PASSWORD)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return log_in

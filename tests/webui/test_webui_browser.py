@@ -290,3 +290,74 @@ def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
         e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]
     ]
     assert not severe, severe
+
+
+CUSTOMER_SCREENSHOT = Path("/tmp/dossier-customer.png")
+
+
+@pytest.fixture(scope="module")
+def folder_server(folder_app):
+    """The folder data home's app on a free 127.0.0.1 port."""
+    srv = make_server("127.0.0.1", 0, folder_app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        thread.join(5)
+
+
+def test_customer_folder_filter_open_and_scoped_search(folder_server, browser, folder_home):
+    """GIVEN the registry WHEN the admin opens 客户, picks the region 浙江省 (the list re-filters by itself),
+    opens 明远 and switches to the by-year view THEN the tabs swap views; the folder's search box searches
+    only 明远's documents; an entity link on a document marks that entity on its page."""
+    from conftest import FOLDER_PASSWORD
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    server = folder_server
+    log_in(browser, server, FOLDER_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, ".user-nav .nav-customers").click()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.endswith("/customers"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "tr.customer")) == 4
+
+    Select(browser.find_element(By.ID, "filter-region")).select_by_visible_text("浙江省")
+    WebDriverWait(browser, 15).until(lambda b: "region=" in b.current_url)
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.customer")
+    assert [r.find_element(By.CSS_SELECTOR, ".customer-name").text for r in rows] == ["杭州明远科技有限公司"]
+    rows[0].find_element(By.CSS_SELECTOR, ".customer-name").click()
+    cid = folder_home["customers"]["mingyuan"]
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.endswith(f"/customers/{cid}"))
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("杭州明远科技有限公司")
+
+    by_type, by_year = browser.find_element(By.ID, "by-type"), browser.find_element(By.ID, "by-year")
+    assert by_type.is_displayed() and not by_year.is_displayed()
+    browser.find_element(By.ID, "tab-by-year").click()
+    assert by_year.is_displayed() and not by_type.is_displayed()
+    assert browser.current_url.endswith("#by-year")
+    years = [h.text.split()[0] for h in by_year.find_elements(By.CSS_SELECTOR, ".year-group h4")]
+    assert years == ["2024", "2023", "日期不详"]
+    browser.save_screenshot(str(CUSTOMER_SCREENSHOT))
+
+    box = browser.find_element(By.ID, "folder-q")
+    box.send_keys("服务器")
+    browser.find_element(By.CSS_SELECTOR, ".scoped-search button[type=submit]").click()
+    WebDriverWait(browser, 15).until(lambda b: f"customer_id={cid}" in b.current_url)
+    hits = browser.find_elements(By.CSS_SELECTOR, "li.hit .hit-title a")
+    wanted = {folder_home["docs"][k] for k in ("d1", "d2", "d3", "d4", "d5")}
+    assert {int(a.get_attribute("href").split("/documents/")[1].split("?")[0]) for a in hits} == wanted
+    assert browser.find_element(By.CSS_SELECTOR, ".chip-customer").text == "客户: 杭州明远科技有限公司 ×"
+
+    browser.get(f"{server}/documents/{folder_home['docs']['d1']}")
+    phone = next(
+        a for a in browser.find_elements(By.CSS_SELECTOR, ".entities a.entity-value") if a.text == "13812345678"
+    )
+    phone.click()
+    WebDriverWait(browser, 15).until(lambda b: "mark=" in b.current_url)
+    mark = browser.find_element(By.ID, "entity-mark")
+    assert mark.text == "138-1234-5678" and mark.is_displayed()
+    severe = [
+        e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]
+    ]
+    assert not severe, severe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -183,3 +184,102 @@ def test_unreadable_document_is_404_never_403(finance_doc, login):
     login(admin, password="admin-pw-123")
     assert "翡翠发票" in admin.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert admin.get(f"/documents/{doc_id}/download").status_code == 200
+
+
+# -- linked customers and entities (the folder data home of conftest.py) ---------------------------
+
+
+def _entity_section(html: str) -> str:
+    start = html.index('<dl class="entities">')
+    return html[start : html.index("</dl>", start)]
+
+
+def test_document_page_links_its_customers_with_how_they_were_linked(folder_login, folder_home):
+    """Each linked customer links to its folder and says how it was linked (method and evidence)."""
+    ids = folder_home["customers"]
+    html = folder_login("admin").get(f"/documents/{folder_home['docs']['d1']}").get_data(as_text=True)
+    links = re.findall(
+        r'<div class="customer-link">\s*<a href="/customers/(\d+)">([^<]+)</a>.*?'
+        r'<span class="badge badge-method" title="关联方式">([^<]+)</span>\s*'
+        r'<span class="muted evidence">([^<]+)</span>',
+        html,
+        re.S,
+    )
+    assert links == [
+        (str(ids["mingyuan"]), "杭州明远科技有限公司", "信用代码一致", "统一社会信用代码 91330106MA2B3C4D5E"),
+        (str(ids["hengda"]), "苏州恒达贸易有限公司", "全称一致", "正文提到 苏州恒达贸易有限公司"),
+    ]
+    assert "（标题含“产品” / the title says so）" in html  # the type and why
+
+
+def test_document_page_groups_entities_by_kind(folder_login, folder_home):
+    """Entities are grouped under Chinese labels in the kinds' order, each value once, amounts as ¥1,234.00,
+    with the label that introduced it; a credit code with a wrong check character is flagged."""
+    html = folder_login("admin").get(f"/documents/{folder_home['docs']['d1']}").get_data(as_text=True)
+    section = _entity_section(html)
+    labels = re.findall(r'<dt class="entity-kind entity-\w+">([^<]+)</dt>', section)
+    assert labels == ["公司", "联系人", "电话", "邮箱", "统一社会信用代码", "金额", "日期", "合同编号"]
+    values = [unescape(v) for v in re.findall(r'<a class="entity-value" href="[^"]+" title="[^"]*">([^<]+)</a>', section)]
+    assert values == [
+        "杭州明远科技有限公司", "上海云启信息技术有限公司", "李明", "赵强", "13812345678",
+        "liming@mingyuan.cn", "zhaoqiang@yunqi.com", "91330106MA2B3C4D5E", "91310000MA1FL1234X",
+        "¥120,000.00", "¥5,000.00", "2024-03-15", "HT-2024-0315",
+    ]
+    invalid = re.findall(r'<li class="entity entity-invalid">.*?>([0-9A-Z]{18})</a>\s*<span class="badge badge-invalid">校验位错误', section, re.S)
+    assert invalid == ["91310000MA1FL1234X"]
+    assert section.count("校验位错误") == 1
+    assert '<span class="muted entity-role">合同总价</span>' in section
+
+
+def test_entity_link_marks_the_entity_on_its_page(folder_login, folder_home):
+    """Following an entity's link shows its page with exactly its text in the one entity <mark>."""
+    client = folder_login("admin")
+    doc_id = folder_home["docs"]["d1"]
+    section = _entity_section(client.get(f"/documents/{doc_id}").get_data(as_text=True))
+    for shown, surface, page in (("13812345678", "138-1234-5678", 1), ("91310000MA1FL1234X", "91310000MA1FL1234X", 2)):
+        href = unescape(re.search(rf'<a class="entity-value" href="([^"]+)" title="[^"]*">{shown}</a>', section).group(1))
+        assert href.endswith("#entity-mark")
+        html = client.get(href.split("#")[0]).get_data(as_text=True)
+        marks = re.findall(r'<mark class="entity-mark" id="entity-mark">([^<]*)</mark>', html)
+        assert marks == [surface]
+        assert html.index('id="entity-mark"') > html.index(f'id="page-{page}"')
+        assert "已在正文中标出所选信息" in html
+
+
+@pytest.mark.parametrize("mark", ["1:5:2", "9:0:3", "1:0:99999", "x", "1:2", "-1:0:3"])
+def test_a_bad_mark_marks_nothing(folder_login, folder_home, mark):
+    """A mark that is malformed or outside the page is ignored: the page shows, unmarked."""
+    r = folder_login("admin").get(f"/documents/{folder_home['docs']['d1']}", query_string={"mark": mark})
+    assert r.status_code == 200
+    assert 'id="entity-mark"' not in r.get_data(as_text=True)
+
+
+def test_entities_in_english(folder_login, folder_home):
+    """The kind labels and the invalid-code flag are translated with ?lang=en."""
+    html = folder_login("admin").get(f"/documents/{folder_home['docs']['d1']}?lang=en").get_data(as_text=True)
+    for text in ("Company", "Contact person", "Unified social credit code", "wrong check character", "same credit code"):
+        assert text in html, text
+
+
+def test_entity_groups_and_amount_format():
+    """Without mentions the plain values are listed (no places); amounts format as yuan."""
+    from webui.documents import entity_groups, yuan
+
+    groups = entity_groups([], {"phone": ["13812345678"], "amount": ["10500.00"], "zz_other": ["x"], "email": []})
+    assert [g["kind"] for g in groups] == ["phone", "amount", "zz_other"]
+    assert groups[0]["items"] == [
+        {"value": "13812345678", "text": "13812345678", "valid": True, "roles": [], "places": []}
+    ]
+    mentions = [
+        {"kind": "amount", "value": "10500.00", "text": "壹万零伍佰元", "page": 1, "start": 3, "end": 9, "role": "总价"},
+        {"kind": "amount", "value": "10500.00", "text": "¥10,500", "page": 1, "start": 20, "end": 27, "role": "总价"},
+        {"kind": "amount", "value": "10500.00", "text": "10500", "page": 3, "start": 0, "end": 5, "role": "合计"},
+    ]
+    (group,) = entity_groups(mentions, {"amount": ["10500.00"]})
+    assert group["items"] == [
+        {"value": "10500.00", "text": "壹万零伍佰元", "valid": True, "roles": ["总价", "合计"],
+         "places": [{"page": 1, "mark": "1:3:9"}, {"page": 3, "mark": "3:0:5"}]}
+    ]
+    assert [yuan(v) for v in ("1234", "1234567.5", "-20.00", "0.00", "n/a")] == [
+        "¥1,234.00", "¥1,234,567.50", "-¥20.00", "¥0.00", "n/a",
+    ]

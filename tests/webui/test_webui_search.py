@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import quote
 
 import pytest
 
@@ -189,3 +190,114 @@ def test_lang_en_translates_search_page(admin):
     html = admin.get("/?q=合同&lang=en").get_data(as_text=True)
     assert re.search(r"\d+ results \([\d.]+ ms\)", html)
     assert ">Contract<" in html
+
+
+# -- the customer facets and filters (the folder data home of conftest.py) -------------------------
+
+FACET_LINK = re.compile(
+    r'<a class="facet-link( selected)?"[^>]*href="([^"]+)"[^>]*><span class="facet-value">([^<]+)</span> '
+    r'<span class="count">(\d+)</span>'
+)
+
+
+def _facet(html: str, name: str) -> list[tuple[str, int, str, bool]]:
+    """(value, count, href, selected) of each link of one link facet."""
+    m = re.search(rf'<nav class="facet facet-links facet-{name}".*?</nav>', html, re.S)
+    if m is None:
+        return []
+    return [(unescape(v), int(n), unescape(href), bool(sel)) for sel, href, v, n in FACET_LINK.findall(m.group(0))]
+
+
+def _total(html: str) -> int:
+    return int(re.search(r"共 (\d+) 条结果", html).group(1))
+
+
+def test_customer_facets_are_links_with_counts(folder_login):
+    """Customer type, industry, region and year facets list their values with counts, most frequent first
+    (years newest first), each a link that adds its filter to the current search."""
+    html = folder_login("admin").get("/?q=服务器").get_data(as_text=True)
+    assert _total(html) == 10
+    expected = {
+        "customer_type": [("现有客户", 5), ("流失客户", 2), ("潜在客户", 2)],
+        "industry": [("制造业", 5), ("贸易", 2), ("金融", 2)],
+        "region": [("浙江省", 6), ("上海市", 2), ("江苏省", 2)],
+        "year": [("2024", 6), ("2023", 2), ("2022", 1)],
+    }
+    for name, values in expected.items():
+        facet = _facet(html, name)
+        assert [(v, n) for v, n, _href, _sel in facet] == values, name
+        for value, _n, href, selected in facet:
+            assert not selected
+            assert href.startswith("/?") and "q=%E6%9C%8D%E5%8A%A1%E5%99%A8" in href
+            assert f"{name}={quote(value)}" in href
+    for label in ("客户类型", "行业", "地区", "年份"):
+        assert f"<h3>{label}</h3>" in html
+
+
+def test_following_a_facet_link_filters_and_its_chip_removes_it(folder_login, folder_home):
+    """Clicking 潜在客户 keeps that type's documents; the link turns into a remover, a chip shows the filter,
+    and the search form carries the filter on when the query changes."""
+    client = folder_login("admin")
+    start = client.get("/?q=服务器").get_data(as_text=True)
+    href = next(h for v, _n, h, _s in _facet(start, "customer_type") if v == "潜在客户")
+    html = client.get(href).get_data(as_text=True)
+    assert _total(html) == 2
+    found = {int(i) for i in re.findall(r'<h2 class="hit-title"><a href="/documents/(\d+)', html)}
+    assert found == {folder_home["docs"]["d6"], folder_home["docs"]["d7"]}
+    (_value, count, remove, selected), = [f for f in _facet(html, "customer_type") if f[0] == "潜在客户"]
+    assert selected and count == 2 and "customer_type" not in remove
+    chip = re.search(r'<ul class="active-filters".*?</ul>', html, re.S).group(0)
+    assert "客户类型: 潜在客户 ×" in chip
+    assert '<input type="hidden" name="customer_type" value="潜在客户">' in html
+    back = client.get(remove).get_data(as_text=True)
+    assert _total(back) == 10 and "当前筛选" not in back
+
+
+def test_customer_filters_combine(folder_login, folder_home):
+    """Region, year, industry and customer id filters all apply together; values of one filter are alternatives."""
+    client = folder_login("admin")
+    d = folder_home["docs"]
+
+    def hits(**params: object) -> set[int]:
+        html = client.get("/", query_string={"q": "服务器", **params}).get_data(as_text=True)
+        return {int(i) for i in re.findall(r'<h2 class="hit-title"><a href="/documents/(\d+)', html)}
+
+    assert hits(region="浙江省", year="2024") == {d["d1"], d["d5"], d["d9"]}
+    assert hits(year=["2022", "2023"]) == {d["d8"], d["d2"], d["d3"]}
+    assert hits(industry="金融") == {d["d6"], d["d7"]}
+    assert hits(customer_id=folder_home["customers"]["hengda"]) == {d["d1"], d["d8"]}
+    assert hits(customer_id=folder_home["customers"]["hengda"], year="2022") == {d["d8"]}
+
+
+def test_customer_id_filter_shows_the_customers_name(folder_login, folder_home):
+    """The customer-id chip names the customer; removing it drops only that filter."""
+    cid = folder_home["customers"]["mingyuan"]
+    html = folder_login("admin").get(f"/?q=服务器&customer_id={cid}&year=2024").get_data(as_text=True)
+    assert _total(html) == 2
+    chip = re.search(r'<a class="chip-customer" href="([^"]+)"[^>]*>([^<]+)</a>', html)
+    assert chip and chip.group(2) == "客户: 杭州明远科技有限公司 ×"
+    assert "customer_id" not in unescape(chip.group(1)) and "year=2024" in unescape(chip.group(1))
+    assert f'<input type="hidden" name="customer_id" value="{cid}">' in html
+
+
+def test_facet_counts_follow_permissions(folder_login):
+    """A viewer's facets count only the public documents they may read."""
+    html = folder_login("viewer1").get("/?q=服务器").get_data(as_text=True)
+    assert _total(html) == 2
+    assert [(v, n) for v, n, _h, _s in _facet(html, "customer_type")] == [("现有客户", 2)]
+    assert [(v, n) for v, n, _h, _s in _facet(html, "year")] == [("2023", 1)]
+
+
+@pytest.mark.parametrize("query", ["customer_id=abc", "customer_id=1%3B2", "year=24", "year=2024-01"])
+def test_bad_customer_filters_are_a_friendly_400(folder_login, query):
+    """A customer id that is not a number or a year that is not four digits gives a 400 page."""
+    r = folder_login("admin").get(f"/?q=服务器&{query}")
+    assert r.status_code == 400
+    assert "编号无效" in r.get_data(as_text=True) or "年份应为四位数字" in r.get_data(as_text=True)
+
+
+def test_customer_facets_in_english(folder_login):
+    """The new facet headings are translated."""
+    html = folder_login("admin").get("/?q=服务器&lang=en").get_data(as_text=True)
+    for label in ("Customer type", "Industry", "Region", "Year"):
+        assert f"<h3>{label}</h3>" in html

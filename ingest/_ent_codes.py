@@ -41,7 +41,7 @@ def _spaced(labels: str) -> str:
 
 
 _USCC_LABEL = (
-    r"(?:统一社会信用代码|社会信用代码|信用代码|纳税人识别号|纳税识别号|税务登记号|税号|"
+    r"(?:统一社会信用代码|社会统一信用代码|统一信用代码|社会信用代码|信用代码|纳税人识别号|纳税识别号|税务登记号|税号|"
     r"USCC|Unified Social Credit Code|Credit Code|Tax ID|Tax No\.?|Taxpayer ID)"
 )
 # OCR may put spaces inside a printed code; the code itself has exactly 18 characters.

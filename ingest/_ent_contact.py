@@ -14,7 +14,7 @@ import re
 from ingest._entities import Found, cell_header, half_width, label_before, role_before
 
 _SEP = r"[ \-\u00a0\u2010\u2013\u2014]?"
-_EXT = r"(?:\s*(?:转|分机号?|ext\.?|Ext\.?|EXT\.?|x|X|#)\s*(?P<ext>\d{1,6}))?"
+_EXT = r"(?:(?:\s*(?:转|分机号?|ext\.?|Ext\.?|EXT\.?|x|X|#)\s*|-)(?P<ext>\d{1,6})(?!\d))?"
 _CC = r"(?:(?P<cc>(?:\+|00)\s?86|[(（]\s?\+?86\s?[)）]|86(?=[ \-]))[ \-]?)?"
 _PHONE = re.compile(
     r"(?<![0-9A-Za-z_./@+])(?<![0-9A-Za-z]-)"

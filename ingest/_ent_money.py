@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from ingest._entities import Found, half_width, label_before, role_before, table_cells
+from ingest._entities import Found, cell_header, half_width, label_before, role_before, table_cells
 
 _CENT = Decimal("0.01")
 _FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?"
@@ -52,6 +52,8 @@ _MONEY_HEADER = re.compile(
     r"(?:金额|价|合计|小计|总计|总额|费用|税额|预算|款|amount|price|total|subtotal|value|cost|fee)",
     re.IGNORECASE,
 )
+_WAN_HEADER = re.compile(r"万元")
+_FOREIGN_HEADER = re.compile(r"(?:\$|USD|EUR|HKD|JPY|GBP|美元|港元|港币|欧元|日元|英镑)", re.IGNORECASE)
 _TOTAL_ROW = re.compile(r"^\s*\|?\s*(?:合计|总计|小计|价税合计|total|subtotal|grand total)", re.IGNORECASE)
 _FOREIGN = re.compile(r"(?:\$|US\$|HK\$|USD|EUR|€|£|HKD|JPY|GBP)\s*$", re.IGNORECASE)
 
@@ -208,7 +210,9 @@ def find_amounts(text: str) -> list[Found]:
             Found("amount", _fmt(value), m.start(), m.end(), role=role_before(text, m.start()), priority=1)
         )
     for m in _MONEY_SHAPED.finditer(text):
-        if _FOREIGN.search(label_before(text, m.start(), 6)):
+        if _FOREIGN.search(label_before(text, m.start(), 6)) or _FOREIGN_HEADER.search(
+            cell_header(text, m.start()) or ""
+        ):
             continue
         value = _figure(m.group("num"))
         if value is not None:
@@ -275,11 +279,14 @@ def _table_cells(text: str) -> list[Found]:
         if not _CELL_NUMBER.match(figure):
             continue
         shaped = "." in figure or "," in figure
+        if _FOREIGN_HEADER.search(cell.header):
+            continue
         money_col = bool(_MONEY_HEADER.search(cell.header)) and (shaped or len(figure) >= 3)
         total_row = shaped and bool(_TOTAL_ROW.match(cell.row_label)) and cell.row_label != figure
         if not money_col and not total_row:
             continue
-        value = _figure(figure)
+        # 单价（万元）: the column header gives the unit
+        value = _figure(figure, "万元" if money_col and _WAN_HEADER.search(cell.header) else None)
         if value is not None:
             out.append(Found("amount", _fmt(value), cell.start, cell.end, role=cell.header))
     return out

@@ -253,10 +253,14 @@ def entity_values(entities: Iterable[Entity]) -> dict[str, list[str]]:
 # Labels that name the document's own date, strongest first.  A due date ("交货日期",
 # "有效期至", "到期") or a birth date never names the document.
 _OWN_DATE_LABELS = (
-    ("签订日期", "签署日期", "签约日期", "合同日期", "签订时间"),
-    ("开票日期", "报价日期", "会议时间", "会议日期", "拜访日期", "拜访时间", "下单日期", "订单日期"),
-    ("填写日期", "制表日期", "编制日期", "日期", "时间", "date", "dated", "visit date"),
-)
+    ("签订日期", "签署日期", "签约日期", "签字日期", "订立日期", "合同日期", "签订时间", "签署时间", "签约时间"),
+    (
+        "开票日期", "报价日期", "会议时间", "会议日期", "拜访日期", "拜访时间", "下单日期", "订单日期",
+        "出具日期", "制单日期", "发文日期", "issue date", "date of issue", "invoice date", "quotation date",
+        "order date", "meeting date", "visit date",
+    ),
+    ("填写日期", "制表日期", "编制日期", "日期", "时间", "date", "dated"),
+)  # fmt: skip
 _NOT_OWN = re.compile(
     r"(?:出生|生日|到期|截止|有效期|交货|交付|完成|预计|下次|付款|验收|续约|失效|届满|止|due|expir|valid|birth|deliver|expected|close|next)",
     re.IGNORECASE,

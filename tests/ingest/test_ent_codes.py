@@ -47,6 +47,7 @@ def test_labelled_code_with_wrong_check_is_kept_and_flagged() -> None:
     [
         f"纳税人识别号：{VALID}",
         f"税号 {VALID}",
+        f"社会统一信用代码：{VALID}",
         f"- **统一社会信用代码**：{VALID}",
         f"统一社会信用代码\t{VALID}",
         f"统一社会信用代码：\n{VALID}",

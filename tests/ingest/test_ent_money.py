@@ -112,6 +112,12 @@ def test_table_money_cells() -> None:
     assert amounts(text) == ["2780.00", "1390000.00", "2390.00", "35850.00", "1425850.00"]
 
 
+def test_column_unit_and_currency() -> None:
+    """A 万元 column multiplies its cells; a USD column holds no yuan amounts."""
+    text = "序号\t产品\t单价（万元）\t金额(USD)\n1\t服务器\t12.5\t1,000.00\n"
+    assert amounts(text) == ["125000.00"]
+
+
 def test_markdown_and_xlsx_total_rows() -> None:
     """A 合计 row keeps its columns when empty cells are there (XLSX, Markdown)."""
     text = "序号\t产品\t数量\t单价\t金额\n1\t服务\t2\t100.00\t200.00\n合计\t\t514\t\t1,532,300.00\n"

@@ -282,7 +282,7 @@ def _table_cells(text: str) -> list[Found]:
         if _FOREIGN_HEADER.search(cell.header):
             continue
         money_col = bool(_MONEY_HEADER.search(cell.header)) and (shaped or len(figure) >= 3)
-        total_row = shaped and bool(_TOTAL_ROW.match(cell.row_label)) and cell.row_label != figure
+        total_row = "." in figure and bool(_TOTAL_ROW.match(cell.row_label)) and cell.row_label != figure
         if not money_col and not total_row:
             continue
         # 单价（万元）: the column header gives the unit

@@ -114,6 +114,8 @@ def test_phone_inside_email_is_part_of_the_email() -> None:
         ),
         ("From: 张伟 <zhangwei@yunfan-it.com>", ["zhangwei@yunfan-it.com"]),
         ("不是邮箱：user@localhost 和 @handle", []),
+        ("To: danglüe@email.com", []),
+        ("邮箱zhang@example.cn联系", ["zhang@example.cn"]),
     ],
 )
 def test_emails_are_lower_cased(text: str, want: list[str]) -> None:

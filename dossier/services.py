@@ -18,12 +18,12 @@ from typing import Any
 
 from redis import RedisError as QueueError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, object_session, selectinload, sessionmaker
 
 import index
 import ingest
 import records
-from dossier import registry
+from dossier import folder, registry
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, Forbidden, NotFound
 from index import Principal, SearchRequest
@@ -151,7 +151,12 @@ class Dossier:
 
     @staticmethod
     def _principal(user: User) -> Principal:
-        return Principal(username=user.username, role=user.role, user_id=user.id)
+        """A user's principal; a sales rep carries the customers they own (their confidential documents)."""
+        owned: frozenset[int] = frozenset()
+        session = object_session(user)
+        if user.role == "sales" and session is not None:
+            owned = frozenset(session.scalars(select(Customer.id).where(Customer.owner_id == user.id)))
+        return Principal(username=user.username, role=user.role, user_id=user.id, owned_customer_ids=owned)
 
     # -- intake ------------------------------------------------------------------------------
 
@@ -598,9 +603,7 @@ class Dossier:
     # -- reading -----------------------------------------------------------------------------
 
     def _may_read(self, principal: Principal, doc: Document) -> bool:
-        if principal.role in _READ_ALL_ROLES:
-            return True
-        return doc.confidentiality in index.readable_levels(principal)
+        return folder.may_read(principal, doc)
 
     def _readable(self, session: Session, doc_id: int, principal: Principal) -> Document:
         doc = session.get(

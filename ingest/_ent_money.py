@@ -37,10 +37,12 @@ _MONEY_SHAPED = re.compile(
     r"(?<![\d.,，;\-/$€£])(?<![A-WZa-z])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})(?!\d|[,，.;]\d|[ ]?[%‰])"
     + _FOREIGN_AFTER
 )
-# A plain figure right after a money label: 合同金额：128,000  总价: 5000
+# A plain figure right after a money label: 合同金额：128,000  总价: 5000  (小写?52.70 (OCR lost the ¥)
 _LABELLED = re.compile(
     r"(?P<label>金额|总价|总计|合计|价款|总额|预算|费用|单价|价格|货款|尾款|预付款|定金|报价|小写|"
-    r"Amount|Total|Price|Budget|Value)[^\n:：\d]{0,8}?[:：]\s?(?P<num>" + _FIGURE + r")"
+    r"Amount|Total|Price|Budget|Value)(?:[^\n:：\d]{0,8}?[:：]|(?<=小写)[)）]?[^\d\s]?)\s?(?P<num>"
+    + _FIGURE
+    + r")"
     r"(?!\d|[,.][0-9A-Za-z]|\s?[%‰]|\s?[\u4e00-\u9fffA-Za-z])",
     re.IGNORECASE,
 )

@@ -9,7 +9,7 @@ import pytest
 from ingest import ENTITY_KINDS, Entity, document_date, entity_values, extract_entities
 from ingest._entities import Found, cell_header, resolve_overlaps, role_before, table_cells
 
-from .conftest import load_truth
+from .conftest import REAL, load_truth
 
 CONTRACT_P1 = """产品购销合同
 合同编号：HT-2024-0315
@@ -200,3 +200,22 @@ def test_dev_corpus_document_date() -> None:
     if not reachable:
         pytest.skip("dev corpus truth not present")
     assert right / reachable >= 0.95, (right, reachable)
+
+
+@pytest.mark.ocr
+def test_real_scanned_invoice_through_rapidocr() -> None:
+    """A real 增值税电子普通发票 image, read by RapidOCR: codes, issue date, seller credit code and total."""
+    path = REAL / "invoice" / "vat_e_invoice_tianjin.png"
+    if not path.is_file():
+        pytest.skip("real invoice not present")
+    from ingest import ocr_pages
+
+    pages = [p.text for p in ocr_pages(path.read_bytes(), path.name, engine="rapidocr")]
+    ents = extract_entities(pages)
+    values = entity_values(ents)
+    assert values["invoice_code"] == ["012001800311"]
+    assert values["invoice_no"] == ["33207675"]
+    assert values["uscc"] == ["91120222079642398Y"]
+    assert all(e.valid for e in ents if e.kind == "uscc")
+    assert "52.70" in values["amount"]  # 价税合计 伍拾贰圆柒角
+    assert document_date(ents, pages) == "2019-05-08"

@@ -53,17 +53,19 @@ _EMAIL = re.compile(
 
 # A label right before a number that names it as something other than a phone.
 _CODE_LABEL = re.compile(
-    r"(?:订单|单|编|账|帐|卡|户|证|工|批|序列|流水|票|合同|报价|识别|校验|税|机器|代|身份证|邮编|邮政编码|"
-    r"no\.?|num(?:ber)?|#|acct|account|code|id|po|sn|ref)"
-    r"(?:号|号码|码|编号|号\s*码)?$",
+    r"(?:(?:订单|合同|报价|账户|帐户|身份证|邮编|邮政编码|运单|快递单|批次)"
+    r"|(?:单|编|账|帐|卡|证|工|批|票|代|税|机器|序列|流水|识别|校验|订单|合同|报价|运单|物料|产品|客户|会员|户)"
+    r"(?:号|号码|码|编号|编码))$"
+)
+# English words for "number" name a code unless a phone word stands before them (Tel No.).
+_EN_CODE_LABEL = re.compile(
+    r"(?<![A-Za-z])(?P<what>[A-Za-z. ]{0,12}?)\s*(?:no\.?|num(?:ber)?|acct|account|code|id|po|sn|ref)$",
     re.IGNORECASE,
 )
 _PHONE_LABEL = re.compile(
     r"(?:电话|手机|座机|固话|传真|热线|联系方式|联系|tel|phone|mobile|mob|fax|cell|hotline|致电|拨打|call)",
     re.IGNORECASE,
 )
-_NUMBER_WORD = re.compile(r"(?:号码|号)$")
-_PHONE_NUMBER_WORD = re.compile(r"(?:电话|手机|联系|座机|固话|传真|热线)(?:号码|号)$")
 _MONEY_BEFORE = re.compile(r"(?:[¥￥$]|RMB|CNY|人民币|金额|价|额|计)\s*$", re.IGNORECASE)
 _MONEY_AFTER = re.compile(r"^\s*(?:元|万|圆|块|%|％|‰|年|月|日|号|个|台|件|套|人|次)")
 
@@ -87,10 +89,16 @@ def _is_code_context(text: str, start: int, end: int) -> bool:
     if " " in text[start:end] and (_GROUP_BEFORE.search(before) or _GROUP_AFTER.match(text[end : end + 6])):
         return True
     bare = _TRAILING_DIGITS.sub("", before).rstrip(" \t:：#*|-=（(")
-    if bare and _CODE_LABEL.search(bare) and not _PHONE_NUMBER_WORD.search(bare):
-        return not (_NUMBER_WORD.search(bare) and _PHONE_LABEL.search(bare[-8:]))
-    header = cell_header(text, start)
-    return bool(header and _CODE_LABEL.search(header) and not _PHONE_LABEL.search(header))
+    header = cell_header(text, start) or ""
+    return any(_names_code(label) for label in (bare, header) if label)
+
+
+def _names_code(label: str) -> bool:
+    """True when ``label`` ends with a word that names a code (订单号, 账号, Order No.)."""
+    if _CODE_LABEL.search(label):
+        return True
+    m = _EN_CODE_LABEL.search(label)
+    return bool(m and not _PHONE_LABEL.search(m.group("what")))
 
 
 def normalize_phone(s: str) -> str | None:

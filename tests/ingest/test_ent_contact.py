@@ -72,6 +72,9 @@ def test_extension_is_dropped_from_value_not_lost_from_text() -> None:
         "校验码：56849 91310 37976 17039",
         "SN13812345678",
         "HT-13812345678",
+        "Order No.: 13812345678",
+        "客户编号：13812345678",
+        "运单号 13812345678",
         "订单 DD13812345678",
         "0571-8888",
         "(21)62345678",
@@ -84,8 +87,10 @@ def test_codes_and_amounts_are_not_phones(text: str) -> None:
 
 
 def test_phone_label_wins_over_number_word() -> None:
-    """电话号码 and 手机号 introduce phones even though they end with 号码/号."""
+    """电话号码, 手机号 and Tel No. introduce phones even though they end with a word for number."""
     assert phones("电话号码：13905718888；手机号：13705718888") == ["13905718888", "13705718888"]
+    assert phones("Tel No.: 0571-87654321  Mobile No. 13905718888") == ["0571-87654321", "13905718888"]
+    assert phones("客户：13905718888") == ["13905718888"]
 
 
 def test_glued_landline_needs_a_phone_label() -> None:

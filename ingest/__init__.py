@@ -22,6 +22,7 @@ from ingest._ent_codes import uscc_is_valid
 from ingest._ent_contact import normalize_phone
 from ingest._ent_dates import parse_date
 from ingest._ent_money import parse_amount
+from ingest._ent_places import region_of
 from ingest._entities import document_date, entity_values, extract_entities
 from ingest._errors import (
     BrokenFile,
@@ -100,6 +101,7 @@ __all__ = [
     "parse_bytes",
     "parse_date",
     "parse_file",
+    "region_of",
     "reset_engines",
     "resolve_engine",
     "separator_sheet_pdf",

@@ -161,8 +161,9 @@ def _finders() -> tuple[Finder, ...]:
     from ingest._ent_contact import find_contacts
     from ingest._ent_dates import find_dates
     from ingest._ent_money import find_amounts
+    from ingest._ent_names import find_names
 
-    return (find_contacts, find_codes, find_amounts, find_dates)
+    return (find_contacts, find_codes, find_amounts, find_dates, find_names)
 
 
 def resolve_overlaps(candidates: Iterable[Found]) -> list[Found]:

@@ -1,0 +1,222 @@
+"""Company and person names: legal suffixes, labels, short names, titles, and the dev corpus truth."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest._ent_names import find_companies, find_names, find_persons
+from tests.ingest.conftest import load_truth
+
+
+def companies(text: str) -> list[str]:
+    return [f.value for f in find_companies(text)]
+
+
+def persons(text: str) -> list[str]:
+    return [f.value for f in find_persons(text)]
+
+
+# --- companies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "本合同由北京明远科技有限公司（以下简称“甲方”）与上海星河数据服务有限公司（以下简称“乙方”）签订。",
+            ["北京明远科技有限公司", "上海星河数据服务有限公司"],
+        ),
+        ("会上顺带讨论了杭州同和科技有限公司的跟进情况。", ["杭州同和科技有限公司"]),
+        ("我们与华为技术有限公司签订了框架协议。", ["华为技术有限公司"]),
+        ("阿里巴巴（中国）网络技术有限公司参与了投标。", ["阿里巴巴（中国）网络技术有限公司"]),
+        ("客户为宁波东方电子有限公司的采购部。", ["宁波东方电子有限公司"]),
+        ("我们拜访了苏州工业园区明德科技有限公司。", ["苏州工业园区明德科技有限公司"]),
+        ("TCL科技集团股份有限公司发布公告", ["TCL科技集团股份有限公司"]),
+        ("张家港保税区华东物流有限公司", ["张家港保税区华东物流有限公司"]),
+        ("起草单位：西部金属材料股份有限公司、中国船舶重工集团公司", ["西部金属材料股份有限公司", "中国船舶重工集团公司"]),
+        ("中国移动通信集团浙江有限公司杭州分公司", ["中国移动通信集团浙江有限公司杭州分公司"]),
+        ("昌隆精密制造（上海）有限公司", ["昌隆精密制造（上海）有限公司"]),
+    ],
+)
+def test_chinese_full_names_start_where_the_name_starts(text: str, expected: list[str]) -> None:
+    """A name ends at its legal suffix and starts after the words before it (与, 由, 讨论了 …)."""
+    assert companies(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "开户银行：中国建设银行股份有限公司上海浦东支行",
+        "任何一方均可将争议提交上海仲裁委员会仲裁，或向杭州市西湖区人民法院起诉。",
+        "国家税务总局杭州市税务局第一税务分局",
+        "甲方向乙方采购服务器。我公司与贵公司长期合作，该公司信誉良好。",
+        "数据中心机房建设项目由客户服务中心负责，会议在上海国际会议中心举行。",
+        "地址：武汉市江汉区新华路914号中心大厦1708室",
+        "本合同（以下简称“本合同”）由双方（以下简称“甲方”“乙方”）签署。",
+    ],
+)
+def test_organisations_and_generic_words_are_not_companies(text: str) -> None:
+    """Banks, courts, arbitration commissions, tax offices, 我公司 and 数据中心 are no companies."""
+    assert companies(text) == []
+
+
+def test_english_company_names() -> None:
+    """Co., Ltd., Inc., LLC and upper-case forms; leading words and copyright years are not the name."""
+    text = (
+        "To: Contoso Pharma (Suzhou) Co., Ltd.\tAttn: Kevin Johnson\n"
+        "We thank Globex Corporation and Initech LLC for supporting HANGZHOU YUNFAN INFORMATION TECHNOLOGY CO., LTD.\n"
+        "© 2022, Amazon Web Services, Inc. All rights reserved."
+    )
+    assert companies(text) == [
+        "Contoso Pharma (Suzhou) Co., Ltd.",
+        "Globex Corporation",
+        "Initech LLC",
+        "HANGZHOU YUNFAN INFORMATION TECHNOLOGY CO., LTD.",
+        "Amazon Web Services, Inc.",
+    ]
+
+
+def test_roles_come_from_the_party_label() -> None:
+    """The label that introduces a company is its role: 甲方, 乙方, 购买方 (invoice), 供应商."""
+    text = (
+        "甲方（买方）：上海明远科技有限公司\n"
+        "乙方（卖方）：杭州云帆信息技术有限公司\n"
+        "购买方\t名称：宁波海天精工有限公司\t密码区\n"
+        "供应商：深圳市汇川技术股份有限公司\n"
+    )
+    roles = {f.value: f.role for f in find_companies(text)}
+    assert roles == {
+        "上海明远科技有限公司": "甲方",
+        "杭州云帆信息技术有限公司": "乙方",
+        "宁波海天精工有限公司": "购买方",
+        "深圳市汇川技术股份有限公司": "供应商",
+    }
+
+
+def test_short_names_only_where_labelled_or_declared() -> None:
+    """客户：明远科技 and 以下简称“腾讯” are companies; a person after 客户： is not."""
+    assert companies("客户：明远科技\n联系人：王先生") == ["明远科技"]
+    assert companies("客户名称 | 坤元保理\n客户类型 | 现有客户") == ["坤元保理"]
+    assert companies("深圳市腾讯计算机系统有限公司（以下简称“腾讯”）") == ["深圳市腾讯计算机系统有限公司", "腾讯"]
+    assert companies("客户：张晓明") == []
+    assert companies("Customer: Contoso\nCustomer: John Smith") == ["Contoso"]
+    assert companies("订单号\t客户名称\t下单日期\nDD001\t明远科技\t2024-01-05") == ["明远科技"]
+
+
+def test_short_name_in_a_title_line() -> None:
+    """A title naming the customer by its short form (字号 + 行业) counts; the same words in the body do not."""
+    text = (
+        "明远科技园区网络升级项目沟通会议纪要\n"
+        "会议时间：2024-03-01\n"
+        "一、背景\n上海明远科技有限公司计划升级园区网络。为什么选择云帆信息？\n"
+    )
+    assert companies(text) == ["明远科技", "上海明远科技有限公司"]
+    # a 字号 + 行业 opening a proposal title, with no full name on the page
+    assert companies("博雅租赁服务器维保续约解决方案\nMaintenance Renewal Proposal") == ["博雅租赁"]
+    # a topic is not a 字号
+    assert companies("数据备份与存储解决方案\n园区网络升级方案") == []
+    # the short name after the dash of an e-mail subject, and a short form of a full name
+    assert companies("Subject: 等保整改报价单-云帆信息\nFrom: 张晗 <h@x.com>") == ["云帆信息"]
+    text = "2023年4季度重点客户订单汇总（凌云保理、Contoso）\n订单号\t客户名称\nD1\t南京凌云商业保理有限公司\nD2\tContoso Pharma (Suzhou) Co., Ltd.\n"
+    assert companies(text) == ["凌云保理", "Contoso", "南京凌云商业保理有限公司", "Contoso Pharma (Suzhou) Co., Ltd."]
+
+
+def test_found_text_is_the_value() -> None:
+    """Every company and person value is exactly the text at its span."""
+    text = "甲方：北京明远科技有限公司\n联系人：张伟（采购经理）\nTo: Acme Trading Co., Ltd.\nAttn: Mr. John Smith\n"
+    found = find_names(text)
+    assert found
+    for f in found:
+        assert text[f.start : f.end] == f.value
+
+
+# --- persons -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("联系人：张三 13800138000", ["张三"]),
+        ("联系人：李四（销售经理）", ["李四"]),
+        ("联系人：王先生\n负责人：待定\n经办人：张家港\n主持人：李总\n联系人：陈经理", []),
+        ("参会人员：张伟、李娜、王芳（客户方）；赵磊（我方）", ["张伟", "李娜", "王芳", "赵磊"]),
+        ("出席：总经理王明、财务总监李华", ["王明", "李华"]),
+        ("法定代表人/授权代表：周鑫怡", ["周鑫怡"]),
+        ("法定代表人或授权代表（签字）：\n日期：", []),
+        ("技术负责人：韩梅梅", ["韩梅梅"]),
+        ("联系人    刘洋    电话    13900000000", ["刘洋"]),
+        ("联系人：\n欧阳娜娜\n联系电话：\n13800000000", ["欧阳娜娜"]),
+        ("参会人员：客户方：彭斌（技术总监）、熊丹家（项目经理）；我方：徐云诗（销售总监）、\n周晨杰（售前工程师）", ["彭斌", "熊丹家", "徐云诗", "周晨杰"]),
+        ("Attn: John Smith\nContact: Procurement Department\nAttn: Mr. Robert Brown", ["John Smith", "Robert Brown"]),
+        ("Customer contact\t马天强, Procurement Manager\nPrepared by 周晨杰, Jan 11, 2024", ["马天强", "周晨杰"]),
+        ("张三（采购经理）表示同意。王经理表示需要内部审批。", ["张三"]),
+        ("该客户目前为流失客户，由张晗负责，计划下周安排拜访。", ["张晗"]),
+        ("• 周晨杰  售前工程师\n• 手机：15816310066", ["周晨杰"]),
+        ("收件人：杭州明远科技有限公司 张三", ["张三"]),
+        ("联系人：方案\n负责人：全体成员\n审核：通过", []),
+    ],
+)
+def test_labelled_persons(text: str, expected: list[str]) -> None:
+    """Names stand after labels, in lists, before a job title; titles and 先生/女士 are not names."""
+    assert persons(text) == expected
+
+
+def test_persons_in_a_table_column() -> None:
+    """Cells under 姓名/负责人 hold names; a compound surname makes a 4-character name."""
+    text = "姓名\t职务\t电话\n王小明\t采购经理\t13800000000\n欧阳娜娜\t财务\t13900000000\n"
+    assert persons(text) == ["王小明", "欧阳娜娜"]
+    text = "| 序号 | 事项 | 负责人 | 完成时间 |\n|---|---|---|---|\n| 1 | 提交报价 | 罗蓉 | 2024-08-17 |\n"
+    assert persons(text) == ["罗蓉"]
+
+
+def test_email_display_names_and_signature() -> None:
+    """From/To/Cc display names and the name under a closing are persons; bare addresses are not."""
+    text = (
+        'From: "Wang Fang" <wang.fang@example.com>\n'
+        "To: sales@example.com; Li Lei <lilei@example.com>\n"
+        "Cc: 陈晓明 <cxm@example.cn>\n\nDear Li,\n\nBest regards,\n徐云诗\n销售总监\n"
+    )
+    assert persons(text) == ["Wang Fang", "Li Lei", "陈晓明", "徐云诗"]
+    assert {f.role for f in find_persons(text)} == {"From", "To", "Cc", "署名"}
+
+
+def test_a_company_is_not_read_as_a_person() -> None:
+    """``To: Acme Trading, Inc.`` names a company; its words are not a person's name."""
+    found = find_names("To: Acme Trading, Inc.\nAttn: Kevin Johnson")
+    assert [(f.kind, f.value) for f in found] == [("company", "Acme Trading, Inc."), ("person", "Kevin Johnson")]
+
+
+# --- the dev corpus ----------------------------------------------------------------------
+
+TRUTH = [r for r in load_truth() if r["doc_type"] != "hostile"]
+
+
+def _units(record: dict) -> list[tuple[list[str], dict]]:
+    units = [(record.get("pages") or [record["text"]], record["entities"])]
+    for att in record.get("attachments", []):
+        units.append((att.get("pages") or [att["text"]], att["entities"]))
+    return units
+
+
+def _f1(kind: str) -> float:
+    tp = fp = fn = 0
+    for record in TRUTH:
+        for pages, truth in _units(record):
+            got = {f.value for page in pages for f in find_names(page) if f.kind == kind}
+            want = set(truth[kind])
+            tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+@pytest.mark.skipif(not TRUTH, reason="dev corpus not present")
+def test_dev_corpus_company_f1() -> None:
+    """Company names over the dev truth: F1 >= 0.93 (sets of values per document)."""
+    assert _f1("company") >= 0.93
+
+
+@pytest.mark.skipif(not TRUTH, reason="dev corpus not present")
+def test_dev_corpus_person_f1() -> None:
+    """Person names over the dev truth: F1 >= 0.90 (sets of values per document)."""
+    assert _f1("person") >= 0.90

@@ -84,7 +84,7 @@ def test_a_contract_gets_its_entities_date_type_and_customer(dossier, registry_f
     link = shown["customer_links"][0]
     assert link["name"] == "上海明远科技有限公司" and link["primary"] and link["evidence"]
     # our own company is never a customer, nor a suggestion
-    assert all(l["name"] != "杭州云帆信息技术有限公司" for l in shown["customer_links"])
+    assert all(link["name"] != "杭州云帆信息技术有限公司" for link in shown["customer_links"])
     mention = next(m for m in shown["entity_mentions"] if m["kind"] == "phone")
     page_text = shown["pages"][mention["page"] - 1]["text"]
     assert page_text[mention["start"] : mention["end"]] == mention["text"] == "138-1234-5678"
@@ -118,7 +118,7 @@ def test_an_unknown_company_becomes_one_suggested_customer(dossier, registry_fil
     assert [s["name"] for s in suggested] == ["苏州恒泰精密机械有限公司"]
     shown = dossier.show(first, ADMIN)
     assert "苏州恒泰精密机械有限公司" not in shown["customers"]
-    assert any(l["status"] == "suggested" for l in shown["customer_links"])
+    assert any(link["status"] == "suggested" for link in shown["customer_links"])
     assert dossier.search(SearchRequest("", customers=("苏州恒泰精密机械有限公司",)), ADMIN)["total"] == 0
 
     result = dossier.confirm_customer(suggested[0]["id"], ADMIN)
@@ -138,7 +138,7 @@ def test_a_rejected_suggestion_is_unlinked_and_never_suggested_again(dossier, tm
     dossier.reject_customer(suggested["id"], ADMIN)
     dossier.reextract([doc_id])
     shown = dossier.show(doc_id, ADMIN)
-    assert all(l["name"] != "苏州恒泰精密机械有限公司" for l in shown["customer_links"])
+    assert all(link["name"] != "苏州恒泰精密机械有限公司" for link in shown["customer_links"])
     with dossier.sessions() as session:
         names = [s["name"] for s in folder.list_customers(session, ADMIN, status="suggested")]
     assert "苏州恒泰精密机械有限公司" not in names
@@ -149,7 +149,7 @@ def test_merging_a_suggestion_keeps_its_name_as_an_alias(dossier, registry_file,
     dossier.import_customers(registry_file)
     (doc_id,) = _ingest(dossier, _write(tmp_path, "拜访.txt", NOTE))
     shown = dossier.show(doc_id, ADMIN)
-    suggested = next(l for l in shown["customer_links"] if l["status"] == "suggested")
+    suggested = next(link for link in shown["customer_links"] if link["status"] == "suggested")
     target = dossier.search(SearchRequest("", customers=("成都锦程物流股份有限公司",)), ADMIN)  # empty before
     assert target["total"] == 0
     with dossier.sessions() as session:

@@ -98,6 +98,7 @@ _CUES: tuple[_Cue, ...] = (
     _cue("quote", r"报价(?:总计|合计|金额)|total amount", 2, "报价总计", "quoted total"),
     _cue("quote", r"现将.{0,12}报价如下|pleased to quote|报价如下", 3, "“报价如下”", "'we quote as follows'"),
     _cue("quote", r"客户确认[（(]?签字|accepted by", 1, "客户确认栏", "acceptance box"),
+    _cue("quote", r"^.*单价.*(?:小计|金额|合计).*$|^.*unit price.*(?:amount|total).*$", 1, "单价/金额表", "priced item table"),
     # meeting
     _cue("meeting", r"会议时间|会议日期|meeting date|date\s*/\s*time", 3, "会议时间", "meeting time"),
     _cue("meeting", r"会议地点|会议方式|location", 1, "会议地点", "venue"),
@@ -110,9 +111,6 @@ _CUES: tuple[_Cue, ...] = (
     _cue("visit", r"拜访目的|purpose of (?:the )?visit|^\s*purpose", 3, "拜访目的", "purpose"),
     _cue("visit", r"拜访方式|拜访人员|拜访人|被拜访人|客户接待人|visited by|customer contact", 3, "拜访人员", "visitors"),
     _cue("visit", r"沟通要点|商机阶段|下一步计划|opportunity|key points|expected close", 2, "沟通要点/商机", "key points and opportunity"),
-    # e-mail written out as text
-    _cue("email", r"\A\s*(?:subject|主题)\s*[:：].*\n(?:.*\n){0,3}?\s*(?:from|发件人)\s*[:：]", 8, "邮件头", "mail headers"),
-    _cue("email", r"^\s*(?:from|发件人)\s*[:：].*\n\s*(?:to|收件人)\s*[:：]", 5, "发件人/收件人", "from/to headers"),
     # order
     _cue("order", r"订单号|订单编号|order no|po number|po no", 4, "订单号", "order number"),
     _cue("order", r"下单日期|订单日期|order date", 4, "下单日期", "order date"),
@@ -229,6 +227,7 @@ def guess_doc_type(
     for cue in _CUES:
         if cue.pattern.search(head) or (cue.code == "contract" and cue.pattern.search(tail)):
             _add(scores, evidence, cue.code, cue.weight, f"含{cue.zh}", cue.en)
+    _mail_headers(text, scores, evidence)
     _entity_cues(entities, scores, evidence)
     prior = _FORMAT_PRIOR.get(parsed.format)
     if prior:
@@ -242,10 +241,34 @@ def guess_doc_type(
     best = max(scores, key=lambda c: (scores[c], -list(DOC_TYPES).index(c)))
     if scores[best] < _MIN_SCORE:
         return DocTypeGuess("other", "类型特征不足 / too little type evidence")
-    top = sorted(evidence[best], key=lambda e: -e[0])[:3]
-    zh = "；".join(e[1] for e in top)
-    en = "; ".join(e[2] for e in top)
+    top: list[tuple[int, str, str]] = []
+    for item in sorted(evidence[best], key=lambda e: -e[0]):
+        title_again = item[1].startswith("标题含") and any(t[1].startswith("标题含") for t in top)
+        if not title_again and all(item[1] != t[1] for t in top):
+            top.append(item)
+    zh = "；".join(e[1] for e in top[:3])
+    en = "; ".join(e[2] for e in top[:3])
     return DocTypeGuess(best, f"{zh} / {en}")
+
+
+# An e-mail saved as text or printed: a block of header lines at the top.
+_MAIL_HEADER = re.compile(
+    r"^\s*(?P<h>发件人|收件人|抄送|主题|发送时间|发件时间|日期|from|to|cc|subject|sent|date)\s*[:：]",
+    re.IGNORECASE | re.MULTILINE,
+)
+_MAIL_GROUPS = {"发件人": "from", "from": "from", "收件人": "to", "to": "to", "抄送": "cc", "cc": "cc",
+                "主题": "subject", "subject": "subject", "发送时间": "date", "发件时间": "date", "日期": "date",
+                "sent": "date", "date": "date"}  # fmt: skip
+
+
+def _mail_headers(
+    text: str, scores: dict[str, int], evidence: dict[str, list[tuple[int, str, str]]]
+) -> None:
+    """From/To/Subject header lines among the first lines make a text an e-mail."""
+    head = "\n".join(text.splitlines()[:10])
+    groups = {_MAIL_GROUPS[m.group("h").lower()] for m in _MAIL_HEADER.finditer(head)}
+    if "from" in groups and len(groups) >= 3:
+        _add(scores, evidence, "email", 10, "开头为邮件头（发件人/收件人/主题）", "mail headers at the top")
 
 
 def _entity_cues(

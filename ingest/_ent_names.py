@@ -15,6 +15,7 @@ that is an ordinary word in jieba's dictionary (方案, 张家港) is not a name
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterator
@@ -134,23 +135,40 @@ _PERSON_LABELS = (
     "整理人", "审核人", "审核", "审批人", "批准人", "复核", "收款人", "开票人", "申请人", "被拜访人",
     "拜访人员", "拜访人", "客户接待人", "接待人", "陪同人员", "跟进人", "收件人", "发件人", "抄送",
     "参会人员", "与会人员", "出席人员", "参加人员", "参会人", "与会人", "参与人员", "列席人员", "出席", "姓名",
+    "参加人", "参与人", "出席人", "列席人", "拜访对象", "记录", "主持", "人员",
 )  # fmt: skip
 _EN_PERSON_LABELS = (
     "Customer contact", "Contact person", "Contact", "Attn", "Attention", "Prepared by", "Visited by",
     "Signed by", "Approved by", "Recorded by", "Minutes by", "Sales rep", "Sales", "Account manager",
-    "Attendees", "Participants", "Host", "Chair", "Name", "From", "To", "Cc",
+    "Attendees", "Participants", "Host", "Chair", "Name", "From", "To", "Cc", "Buyer", "Requester", "Requested by",
+    "Owner",
 )  # fmt: skip
+_CN_PERSON_LABEL = "|".join(sorted(_PERSON_LABELS, key=len, reverse=True))
 _PERSON_LABEL_RE = re.compile(
-    r"(?:^|(?<=[\s|•·*\-、，,；;。]))"
+    r"(?:(?:^|(?<=[\s|•·*\-、，,；;。]))"
     # a qualifier may stand before a label: 技术负责人, 售后联系人, 项目对接人
-    rf"(?P<label>(?:[{_CJK}]{{1,4}}?(?=联系人|负责人|对接人|代表|经办人))?"
-    r"(?:" + "|".join(sorted(_PERSON_LABELS, key=len, reverse=True)) + ")|"
+    rf"(?P<label>(?:[{_CJK}]{{1,4}}?(?=联系人|负责人|对接人|代表|经办人|人员))?"
+    rf"(?:{_CN_PERSON_LABEL})|"
     + "|".join(sorted(_EN_PERSON_LABELS, key=len, reverse=True))
     + r")(?:[（(][^）)\n]{1,10}[）)])?(?:/[^\s：:|]{1,8})?\**"
     # the separator: a colon, a cell border, or (PDF forms) spaces after a Chinese label
-    rf"(?:[ \t]*[:：]|[ \t]*\||\t|(?<=by) |(?<=[{_CJK}）)])[ 　]+(?=[^\s:：|]))[ \t|*]*",
+    rf"(?:[ \t]*[:：]|[ \t]*\||\t|(?<=by) |(?<=[{_CJK}）)])[ 　]+(?=[^\s:：|]))"
+    # OCR glues cells together ("…有限公司联系人：欧阳健桂"): a Chinese label with its colon
+    rf"|(?P<glued>{_CN_PERSON_LABEL})(?:[（(][^）)\n]{{1,10}}[）)])?[ \t]*[:：])[ \t|*]*",
     re.MULTILINE,
 )
+# Labels of other fields that OCR may glue to the end of a name ("何文玉复核：", "冯清强手机：").
+_FIELD_LABELS = tuple(
+    sorted(
+        set(_PERSON_LABELS)
+        | {
+            "电话", "联系电话", "手机", "传真", "邮箱", "电子邮箱", "邮件", "日期", "时间", "地址", "职务", "职位",
+            "部门", "销售方", "购买方", "名称", "备注", "签字", "盖章", "微信", "QQ", "Tel", "Mobile", "Email",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
 # Separators inside a list of names ("罗蓉（大客户经理）、周晨杰"; "A <a@x>; B <b@x>").
 _LIST_SPLIT = re.compile(r"[、，,；;：:/\t|（(]|\s{1,}|(?<=[）)])")
 _PAREN = re.compile(r"[（(][^（）()\n]{0,24}[）)]|<[^<>\n]*>|\"|“|”")
@@ -202,6 +220,9 @@ def _name_of_chunk(chunk: str) -> str | None:
     """The personal name a list chunk holds (title stripped), or None."""
     if _is_en_name(chunk):
         return chunk
+    for label in _FIELD_LABELS:  # "何文玉复核" where OCR lost the gap before the next label
+        if chunk.endswith(label) and len(chunk) > len(label) + 1 and _is_cn_name(chunk[: -len(label)]):
+            return chunk[: -len(label)]
     name, cut = _strip_title(chunk)
     if _is_cn_name(name):
         return name
@@ -226,14 +247,15 @@ _SINGLE_VALUE_LABELS = frozenset(
     [
         "联系人", "联络人", "对接人", "经办人", "法定代表人", "法人代表", "授权代表", "委托代理人", "签约代表", "签字人", "签署人", "签字", "报价人",
         "制单人", "制表人", "填写人", "填表人", "记录人", "主持人", "纪要整理", "整理人", "审核人", "审核", "审批人", "批准人", "复核", "收款人",
-        "开票人", "申请人", "姓名", "Name", "Attn", "Attention", "Contact", "Host", "Chair",
+        "开票人", "申请人", "姓名", "Name", "Attn", "Attention", "Contact", "Host", "Chair", "记录", "主持",
+        "Buyer", "Requester", "Requested by", "Owner",
     ]
 )
 
 
 def _labelled_persons(text: str, out: list[Found]) -> None:
     for m in _PERSON_LABEL_RE.finditer(text):
-        label = m.group("label")
+        label = m.group("label") or m.group("glued")
         start = label_value_start(text, m.end())
         end = _region_end(text, start)
         region = text[start : min(end, start + 160)]
@@ -366,7 +388,12 @@ def _titled_persons(text: str, out: list[Found]) -> None:
                 continue
             name = text[start:pos]
             before = text[start - 1] if start else "\n"
-            boundary = not re.match(f"[{_CJK}A-Za-z0-9]", before) or before in _FUNCTION_CHARS
+            boundary = (
+                not re.match(f"[{_CJK}A-Za-z0-9]", before)
+                or before in _FUNCTION_CHARS
+                # a label glued to the name by OCR ("拜访人员周晨杰（售前工程师）")
+                or text.endswith(_PERSON_LABELS, max(0, start - 6), start)
+            )
             if boundary and _is_cn_name(name):
                 out.append(Found("person", name, start, pos, priority=1))
                 break
@@ -385,7 +412,15 @@ _CLOSING = re.compile(
 )
 
 
+# A line holding only a name, with a job title or a company on the next line (a signature).
+_SIGNATURE = re.compile(rf"^[ \t]*(?P<name>[{_CJK}]{{2,4}})[ \t]*\n[ \t]*(?P<next>[^\n]{{2,40}})$", re.MULTILINE)
+
+
 def _signature_persons(text: str, out: list[Found]) -> None:
+    for m in _SIGNATURE.finditer(text):
+        nxt = m.group("next").strip()
+        if (_TITLE_RE.fullmatch(nxt) or _CN_SUFFIX.search(nxt)) and _is_cn_name(m.group("name")):
+            out.append(Found("person", m.group("name"), m.start("name"), m.end("name"), role="署名", priority=1))
     for m in _CLOSING.finditer(text):
         raw = m.group("name").strip()
         name = _name_of_chunk(raw)
@@ -444,6 +479,7 @@ _PARTY_LABELS = (
     "甲方", "乙方", "丙方", "买方", "卖方", "委托方", "受托方", "委托人", "受托人", "供方", "需方", "供货方",
     "采购方", "服务方", "承包方", "发包方", "出租方", "承租方", "购买方", "销售方", "购货单位", "销货单位",
     "收货单位", "付款单位", "开票单位", "客户名称", "客户简称", "客户", "公司名称", "单位名称", "企业名称",
+    "客户单位", "客户全称", "公司全称", "公司简称", "全称", "单位", "报价方", "询价方", "报价单位",
     "名称", "简称", "致", "报价单位", "供应商",
 )  # fmt: skip
 _EN_PARTY_LABELS = (
@@ -462,6 +498,7 @@ _SHORT_OK = frozenset(
         "甲方名称", "乙方名称", "买方名称", "卖方名称", "购买方名称", "销售方名称", "供应商名称", "客户名称", "客户简称", "客户", "公司名称", "单位名称",
         "企业名称", "简称", "甲方", "乙方", "买方", "卖方", "委托方", "受托方", "供方", "需方", "供货方", "采购方", "服务方", "承包方", "发包方",
         "购买方", "销售方", "Customer", "Client", "Company", "Buyer", "Seller", "Supplier", "Vendor",
+        "客户单位", "客户全称", "公司全称", "公司简称", "全称", "单位", "报价方", "询价方",
     ]
 )
 _NOT_COMPANY = frozenset(
@@ -533,6 +570,9 @@ _CUT_WORDS = frozenset(
         "讨论", "选择", "委托", "签订", "签署", "联系", "拜访", "走访", "代表", "采购", "购买", "提交", "通知", "确认", "介绍", "推荐",
         "合作", "对接", "负责", "跟进", "会上", "本合同", "本协议", "双方", "顺带", "以及", "及其", "关于", "通过", "根据", "按照", "其中",
         "包括", "例如", "比如", "如", "即", "系", "为", "是",
+        # labels OCR glued to the name ("乙方（盖章杭州…", "客户名称光华物流…")
+        "盖章", "签章", "签字", "公章", "名称", "单位", "甲方", "乙方", "丙方", "买方", "卖方", "供方", "需方",
+        "委托方", "受托方", "供应商",
     ]
 )
 
@@ -867,13 +907,39 @@ def find_companies(text: str) -> list[Found]:
     return _dedupe(out)
 
 
+# Letter-spaced CJK ("联 系 人：张 伟", "报 价 单"): single characters each one space apart.
+_SPACED = re.compile(f"[{_CJK}](?:[ 　][{_CJK}])+(?![{_CJK}])")
+
+
+def _squeeze(text: str) -> tuple[str, list[int]] | None:
+    """``text`` with letter-spacing between single CJK characters removed, and for each kept
+    character its index in ``text``; None when there is none."""
+    runs = [m for m in _SPACED.finditer(text) if not re.match(f"[{_CJK}]", text[m.start() - 1 : m.start()] or " ")]
+    if not runs:
+        return None
+    keep: list[int] = []
+    pos = 0
+    for m in runs:
+        keep.extend(range(pos, m.start()))
+        keep.extend(i for i in range(m.start(), m.end()) if text[i] not in " 　")
+        pos = m.end()
+    keep.extend(range(pos, len(text)))
+    return "".join(text[i] for i in keep), keep
+
+
 def find_names(text: str) -> list[Found]:
     """Companies, persons and addresses of one page's text (the finder the entity facade runs).
 
-    A "person" inside a company name ("To: Acme Trading, Inc." read as Acme Trading) is dropped.
+    A "person" inside a company name ("To: Acme Trading, Inc." read as Acme Trading) is
+    dropped.  Letter-spaced text is read without its spaces; spans still point into ``text``.
     """
-    companies = find_companies(text)
+    squeezed = _squeeze(text)
+    view, index = squeezed if squeezed else (text, [])
+    companies = find_companies(view)
     persons = [
-        p for p in find_persons(text) if not any(p.start < c.end and c.start < p.end for c in companies)
+        p for p in find_persons(view) if not any(p.start < c.end and c.start < p.end for c in companies)
     ]
-    return companies + persons + find_addresses(text)
+    found = companies + persons + find_addresses(view)
+    if not squeezed:
+        return found
+    return [dataclasses.replace(f, start=index[f.start], end=index[f.end - 1] + 1) for f in found]

@@ -204,7 +204,9 @@ _STREET = re.compile(r"[路街道巷弄号村镇乡组室楼层座幢栋]|大厦
 # building numbers.  It stops at spaces, TABs, sentence punctuation and phone numbers.
 _ADDR_BODY = re.compile(r"[\u4e00-\u9fff0-9A-Za-z０-９Ａ-Ｚａ-ｚ（）()\-－—#＃·]+")
 _TRAIL_PUNCT = "（(-－—#＃·"
-_PHONE_TAIL = re.compile(r"(?:\d{3,4}-)?\d{7,8}$|1\d{10}$")
+# A phone glued to the address (OCR may read 0571 as 05Z1), or the next field's label.
+_PHONE_TAIL = re.compile(r"(?:[0-9OZSIl]{3,4}-)?\d{7,8}$|1\d{10}$")
+_NEXT_FIELD = re.compile(r"(?:联系)?电话|手机|传真|邮编|邮政编码|联系人|电子邮箱|邮箱|开户行|Tel|Phone|Fax")
 
 
 def _address_at(text: str, pos: int) -> tuple[int, int] | None:
@@ -214,6 +216,10 @@ def _address_at(text: str, pos: int) -> tuple[int, int] | None:
         return None
     end = m.end()
     raw = text[pos:end]
+    nxt = _NEXT_FIELD.search(raw)
+    if nxt and nxt.start() >= 6:
+        end = pos + nxt.start()
+        raw = text[pos:end]
     # "…907室 010-89486891" stops at the space; a phone glued on ("…907室010-8948") is cut.
     tail = _PHONE_TAIL.search(raw)
     if tail and tail.start() > 0 and not raw[tail.start() - 1].isdigit():

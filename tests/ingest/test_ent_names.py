@@ -220,3 +220,32 @@ def test_dev_corpus_company_f1() -> None:
 def test_dev_corpus_person_f1() -> None:
     """Person names over the dev truth: F1 >= 0.90 (sets of values per document)."""
     assert _f1("person") >= 0.90
+
+
+def test_ocr_glued_cells() -> None:
+    """OCR that drops the gaps between cells still yields the names (labels are not swallowed)."""
+    text = (
+        "客户名称：北京启明进出口有限公司联系人：欧阳健桂\n"
+        "收款人：何文玉复核：曹瑞欣\n开票人：孔家晓销售方：（章）\n"
+        "拜访人员周晨杰（售前工程师）\n"
+        "甲方（盖章）：北京华信商贸有限公司乙方（盖章杭州云帆信息技术有限公司\n"
+        "客户名称光华物流（武汉）有限公司\n"
+    )
+    found = find_names(text)
+    assert [f.value for f in found if f.kind == "company"] == [
+        "北京启明进出口有限公司", "北京华信商贸有限公司", "杭州云帆信息技术有限公司", "光华物流（武汉）有限公司",
+    ]  # fmt: skip
+    assert [f.value for f in found if f.kind == "person"] == ["欧阳健桂", "何文玉", "曹瑞欣", "孔家晓", "周晨杰"]
+
+
+def test_letter_spaced_text() -> None:
+    """``联 系 人：张 伟`` reads as 联系人 张伟; the span still covers the spaced text."""
+    text = "甲 方：上海明远科技有限公司\n联 系 人：张 伟\n参会人员：李娜 王芳"
+    found = find_names(text)
+    assert [(f.kind, f.value, text[f.start : f.end]) for f in found] == [
+        ("company", "上海明远科技有限公司", "上海明远科技有限公司"),
+        ("person", "张伟", "张 伟"),
+        ("person", "李娜", "李娜"),
+        ("person", "王芳", "王芳"),
+    ]
+    assert found[0].role == "甲方"

@@ -5,6 +5,10 @@ Callers use only what is listed in ``__all__``::
     backend = open_backend(engine, settings.opensearch_url)
     backend.index([IndexDocument(...)], connection=conn)
     result = backend.search(SearchRequest("明远 报价"), principal)
+
+After opening, ``backend.needs_reindex()`` is True when the stored index was written by
+an older version that lacked fields only the records hold; a full reindex (which starts
+with ``backend.clear()``) brings it up to date.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sqlalchemy import Engine
 
 from dossier.errors import DossierError
 from index._analysis import add_user_words
+from index._fields import CUSTOMER_TYPES, FIELDS
 from index._query import QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
 from index._sqlite import InvalidDocument, SqliteBackend, readable_levels
@@ -28,6 +33,8 @@ from index._types import (
 
 __all__ = [
     "CONFIDENTIALITY_LEVELS",
+    "CUSTOMER_TYPES",
+    "FIELDS",
     "BackendUnavailable",
     "IndexDocument",
     "InvalidDocument",
@@ -79,6 +86,9 @@ def open_backend(engine: Engine, opensearch_url: str = "") -> SearchBackend:
 
 
 def highlight(text: str, query: str) -> str:
-    """``text`` HTML-escaped, with every match of the query's positive terms in ``<mark>``."""
-    terms = [t.text for t in parse_query(query).positive_terms]
+    """``text`` HTML-escaped, with every match of the query's positive terms in ``<mark>`` (none for a bad query)."""
+    try:
+        terms = [t.text for t in parse_query(query).positive_terms]
+    except QuerySyntaxError:
+        terms = []
     return highlight_spans(text, find_spans(text, terms) if terms else [], collapse=False)

@@ -15,25 +15,30 @@ ingest while the web UI serves) are therefore visible to the next search.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection
 
-from index._analysis import normalize_text
 from index._types import CONFIDENTIALITY_LEVELS
 
 LIST_SEP = "\x1f"
 _NO_DATE = ""
-_ROW_SQL = "SELECT id, doc_type, confidentiality, date, created_at, customers, tags FROM search_doc"
+#: ``search_doc`` columns holding LIST_SEP-joined sets of values, each kept as one set code per document.
+SET_COLUMNS = ("customers", "customer_keys", "tags", "customer_types", "industries", "regions")
+#: Facet name -> set column it counts.
+SET_FACETS = {"customer": "customers", "tag": "tags", "customer_type": "customer_types",
+              "industry": "industries", "region": "regions"}
+_ROW_SQL = "SELECT id, doc_type, confidentiality, date, created_at, " + ", ".join(SET_COLUMNS) + " FROM search_doc"
 
 
 class _Codes:
-    """Dictionary encoding of a string column: value <-> small int."""
+    """Dictionary encoding of a string column: value <-> small int (a set column also keeps its members)."""
 
     def __init__(self) -> None:
         self.values: list[str] = []
+        self.members: list[tuple[str, ...]] = []
         self._index: dict[str, int] = {}
 
     def code(self, value: str) -> int:
@@ -41,6 +46,7 @@ class _Codes:
         if found is None:
             found = self._index[value] = len(self.values)
             self.values.append(value)
+            self.members.append(tuple(v for v in value.split(LIST_SEP) if v))
         return found
 
 
@@ -55,21 +61,22 @@ class DocColumns:
         self._lock = threading.Lock()
         self._seq = -1  # last search_log entry applied; -1 = never loaded
         # Append-only dictionaries shared by every snapshot (old codes never change meaning).
-        self._codes = (_Codes(), _Codes(), _Codes())
-        self._snap = Columns(*self._codes)
+        self._codes = {"doc_type": _Codes(), **{name: _Codes() for name in SET_COLUMNS}}
+        self._snap = Columns(self._codes)
 
     def refresh(self, conn: Connection) -> Columns:
         """The columns as of now (cheap when nothing changed since the last call)."""
         with self._lock:
+            # Two subqueries: SQLite answers a lone min() or max() from the key, both together by a scan.
             last = conn.exec_driver_sql(
-                "SELECT coalesce(max(seq), 0), coalesce(min(seq), 0) FROM search_log"
+                "SELECT coalesce((SELECT max(seq) FROM search_log), 0), coalesce((SELECT min(seq) FROM search_log), 0)"
             ).one()
             newest, oldest = int(last[0]), int(last[1])
             if newest == self._seq:
                 return self._snap
             if self._seq < 0 or oldest > self._seq + 1 or newest < self._seq:
                 rows = conn.exec_driver_sql(_ROW_SQL + " ORDER BY id").all()
-                self._snap = Columns(*self._codes, rows=rows)
+                self._snap = Columns(self._codes, rows=rows)
             else:
                 changed = [
                     int(r[0])
@@ -79,7 +86,7 @@ class DocColumns:
                 ]
                 if -1 in changed:  # clear()
                     rows = conn.exec_driver_sql(_ROW_SQL + " ORDER BY id").all()
-                    self._snap = Columns(*self._codes, rows=rows)
+                    self._snap = Columns(self._codes, rows=rows)
                 else:
                     self._snap = self._snap.updated(conn, changed)
             self._seq = newest
@@ -91,16 +98,13 @@ class Columns:
 
     def __init__(
         self,
-        doc_types: _Codes,
-        customer_sets: _Codes,
-        tag_sets: _Codes,
+        codes: dict[str, _Codes],
         rows: Sequence[Any] = (),
         base: dict[str, np.ndarray] | None = None,
     ) -> None:
-        self.doc_types = doc_types
-        self.customer_sets = customer_sets  # LIST_SEP-joined names
-        self.tag_sets = tag_sets
+        self.codes = codes
         self._ranks: dict[str, np.ndarray] = {}
+        self._used: dict[str, frozenset[str]] = {}
         self._set_rows(rows, base)
 
     def updated(self, conn: Connection, changed: Sequence[int]) -> Columns:
@@ -112,26 +116,28 @@ class Columns:
             fresh.extend(conn.exec_driver_sql(f"{_ROW_SQL} WHERE id IN ({marks})", chunk).all())
         keep = ~np.isin(self.ids, np.asarray(changed, dtype=np.int64))
         base = {k: v[keep] for k, v in self._columns().items()}
-        return Columns(self.doc_types, self.customer_sets, self.tag_sets, rows=fresh, base=base)
+        return Columns(self.codes, rows=fresh, base=base)
 
     def _columns(self) -> dict[str, np.ndarray]:
         return {
             "ids": self.ids, "doc_type": self.doc_type, "level": self.level, "date": self.date,
-            "created": self.created, "customers": self.customers, "tags": self.tags,
+            "created": self.created, **self.sets,
         }
 
     def _set_rows(self, rows: Sequence[Any], base: dict[str, np.ndarray] | None = None) -> None:
         levels = {name: i for i, name in enumerate(CONFIDENTIALITY_LEVELS)}
+        n = len(rows)
+        doc_types = self.codes["doc_type"]
         new: dict[str, np.ndarray] = {
-            "ids": np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-            "doc_type": np.fromiter((self.doc_types.code(r[1]) for r in rows), dtype=np.int32, count=len(rows)),
-            "level": np.fromiter((levels.get(r[2], 0) for r in rows), dtype=np.int8, count=len(rows)),
+            "ids": np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
+            "doc_type": np.fromiter((doc_types.code(r[1]) for r in rows), dtype=np.int32, count=n),
+            "level": np.fromiter((levels.get(r[2], 0) for r in rows), dtype=np.int8, count=n),
             "date": np.array([r[3] or _NO_DATE for r in rows], dtype="U10"),
             "created": np.array([r[4] or "" for r in rows], dtype="U32"),
-            "customers": np.fromiter((self.customer_sets.code(r[5] or "") for r in rows), dtype=np.int32,
-                                     count=len(rows)),
-            "tags": np.fromiter((self.tag_sets.code(r[6] or "") for r in rows), dtype=np.int32, count=len(rows)),
         }
+        for i, name in enumerate(SET_COLUMNS, start=5):
+            codes = self.codes[name]
+            new[name] = np.fromiter((codes.code(r[i] or "") for r in rows), dtype=np.int32, count=n)
         if base is not None:
             new = {k: np.concatenate([base[k].astype(new[k].dtype), new[k]]) for k in new}
         order = np.argsort(new["ids"], kind="stable")
@@ -140,8 +146,7 @@ class Columns:
         self.level = new["level"][order]
         self.date = new["date"][order]
         self.created = new["created"][order]
-        self.customers = new["customers"][order]
-        self.tags = new["tags"][order]
+        self.sets = {name: new[name][order] for name in SET_COLUMNS}
 
     def rank(self, key: str) -> np.ndarray:
         """Rank of every document for a sort key (0 = first): ``recent`` or ``date_desc``/``date_asc``."""
@@ -173,6 +178,10 @@ class Columns:
         """Every document."""
         return np.arange(len(self.ids), dtype=np.int64)
 
+    def id_mask(self, pos: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """True where the document's id is one of ``ids``."""
+        return np.isin(self.ids[pos], ids)
+
     def level_mask(self, pos: np.ndarray, levels: Iterable[str]) -> np.ndarray:
         """True where the document's confidentiality is one of ``levels``."""
         codes = [i for i, name in enumerate(CONFIDENTIALITY_LEVELS) if name in set(levels)]
@@ -181,24 +190,40 @@ class Columns:
     def type_mask(self, pos: np.ndarray, doc_types: Iterable[str]) -> np.ndarray:
         """True where the document type is one of ``doc_types`` (case-insensitive)."""
         wanted = {t.lower() for t in doc_types}
-        codes = [i for i, v in enumerate(self.doc_types.values) if v.lower() in wanted]
+        codes = [i for i, v in enumerate(self.codes["doc_type"].values) if v.lower() in wanted]
         return np.isin(self.doc_type[pos], np.asarray(codes, dtype=np.int32))
 
-    def customer_mask(self, pos: np.ndarray, fragments: Iterable[str]) -> np.ndarray:
-        """True where any customer name contains any of the normalised ``fragments``."""
-        frags = [f for f in fragments if f]
-        codes = [
-            i
-            for i, joined in enumerate(self.customer_sets.values)
-            if joined and any(f in normalize_text(name) for name in joined.split(LIST_SEP) for f in frags)
-        ]
-        return np.isin(self.customers[pos], np.asarray(codes, dtype=np.int32))
+    def set_mask(self, name: str, pos: np.ndarray, accept: Callable[[str], bool]) -> np.ndarray:
+        """True where any member of the document's set column ``name`` is accepted."""
+        codes = [i for i, members in enumerate(self.codes[name].members) if any(accept(m) for m in members)]
+        return np.isin(self.sets[name][pos], np.asarray(codes, dtype=np.int32))
+
+    def used_members(self, name: str) -> frozenset[str]:
+        """Every value of set column ``name`` that some document of this snapshot holds."""
+        found = self._used.get(name)
+        if found is None:
+            members = self.codes[name].members
+            found = frozenset(m for code in np.unique(self.sets[name]) for m in members[int(code)])
+            self._used[name] = found
+        return found
+
+    def customer_mask(self, pos: np.ndarray, keys: Iterable[str]) -> np.ndarray:
+        """True where a customer name or alias equals, or else contains, any of the normalised ``keys``.
+
+        A key that is some document's customer name or alias selects exactly that name; any
+        other key is a fragment (``明远`` finds 上海明远科技有限公司).
+        """
+        used = self.used_members("customer_keys")
+        exact = {k for k in keys if k and k in used}
+        fragments = [k for k in keys if k and k not in used]
+        return self.set_mask(
+            "customer_keys", pos, lambda m: m in exact or any(f in m for f in fragments)
+        )
 
     def tag_mask(self, pos: np.ndarray, tags: Iterable[str]) -> np.ndarray:
         """True where the document carries any of ``tags``."""
         wanted = set(tags)
-        codes = [i for i, joined in enumerate(self.tag_sets.values) if joined and wanted & set(joined.split(LIST_SEP))]
-        return np.isin(self.tags[pos], np.asarray(codes, dtype=np.int32))
+        return self.set_mask("tags", pos, wanted.__contains__)
 
     def date_mask(self, pos: np.ndarray, date_from: str | None, date_to: str | None) -> np.ndarray:
         """True where the document date lies in the range; a bare upper date includes its whole day."""
@@ -210,24 +235,30 @@ class Columns:
             mask &= dates.astype(f"U{len(date_to)}") <= date_to  # astype truncates: compare the prefix
         return mask
 
+    def date_prefix_mask(self, pos: np.ndarray, prefixes: Iterable[str]) -> np.ndarray:
+        """True where the document date starts with any of ``prefixes`` (a year, ``2024-03``, a day)."""
+        dates = self.date[pos]
+        mask = np.zeros(len(pos), dtype=bool)
+        for prefix in {p for p in prefixes if p}:
+            mask |= (dates if len(prefix) >= 10 else dates.astype(f"U{len(prefix)}")) == prefix
+        return mask
+
     # -- counting ----------------------------------------------------------------------------
 
     def facets(self, pos: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
-        """Counts by document type, customer, tag and year over the selected documents."""
+        """Counts by document type, customer, tag, customer type, industry, region and year."""
         out: dict[str, list[tuple[str, int]]] = {}
-        counts = np.bincount(self.doc_type[pos], minlength=len(self.doc_types.values))
-        out["doc_type"] = _top({self.doc_types.values[i]: int(n) for i, n in enumerate(counts) if n}, limit)
-        for name, column, codes in (
-            ("customer", self.customers, self.customer_sets),
-            ("tag", self.tags, self.tag_sets),
-        ):
-            per_set = np.bincount(column[pos], minlength=len(codes.values))
+        doc_types = self.codes["doc_type"].values
+        counts = np.bincount(self.doc_type[pos], minlength=len(doc_types))
+        out["doc_type"] = _top({doc_types[i]: int(n) for i, n in enumerate(counts) if n}, limit)
+        for facet, name in SET_FACETS.items():
+            members = self.codes[name].members
+            per_set = np.bincount(self.sets[name][pos], minlength=len(members))
             totals: dict[str, int] = {}
-            for i, n in enumerate(per_set):
-                if n and codes.values[i]:
-                    for value in codes.values[i].split(LIST_SEP):
-                        totals[value] = totals.get(value, 0) + int(n)
-            out[name] = _top(totals, limit)
+            for i in np.flatnonzero(per_set):
+                for value in members[i]:
+                    totals[value] = totals.get(value, 0) + int(per_set[i])
+            out[facet] = _top(totals, limit)
         years, year_counts = np.unique(self.date[pos].astype("U4"), return_counts=True)
         rows = [(str(y), int(n)) for y, n in zip(years, year_counts, strict=True) if y.strip()]
         out["year"] = sorted(_top(dict(rows), limit), key=lambda r: r[0], reverse=True)

@@ -6,8 +6,24 @@ Grammar, tolerant by design (people type into a search box, not a compiler):
 * ``"exact phrase"`` keeps its words adjacent (an unbalanced quote runs to the end);
 * ``-term`` / ``-"phrase"`` excludes documents containing it;
 * ``OR`` (upper case) between two terms makes them alternatives;
-* ``customer:明远``, ``type:contract``, ``tag:重要`` (also ``客户:``, ``类型:``, ``标签:``)
-  become filters; a value may be quoted;
+* ``field:value`` (a value may be quoted) becomes a filter instead of a term; the fields and
+  their Chinese aliases are :data:`index._fields.FIELDS`:
+
+  - ``customer:``/``客户:`` (a linked customer's full name or alias matches exactly that
+    customer, anything else is a fragment of the names), ``type:``/``类型:``, ``tag:``/``标签:``,
+    ``customer_type:``/``客户类型:`` (``潜在``/``现有``/``流失``), ``industry:``/``行业:``,
+    ``region:``/``地区:``/``省份:``, ``year:``/``年份:`` — filters of one field are ORed,
+    different fields ANDed;
+  - entity fields, matched exactly against the document's entities after normalisation:
+    ``phone:``/``电话:``/``手机:``, ``email:``/``邮箱:``, ``uscc:``/``信用代码:``,
+    ``contract:``/``合同号:``/``合同编号:``, ``quote:``/``报价单号:``, ``order:``/``订单号:``,
+    ``invoice:``/``发票号:``/``发票号码:``, ``invoice_code:``/``发票代码:``, ``amount:``/``金额:``,
+    ``date:``/``日期:`` (``date:2024`` is a year filter, ``date:2024-03`` any date of that
+    month, ``date:2024-03-15`` that day), ``company:``/``公司:``, ``person:``/``联系人:``.
+    Each one must match (``phone:A OR phone:B`` makes two alternatives); a value that cannot
+    be normalised (``phone:abc``) is a :class:`QuerySyntaxError`;
+  - ``-field:value`` excludes the documents the filter would select;
+
 * full-width quotes, colons and minus signs count as their ASCII forms.
 
 A query without positive terms (empty, only filters, only exclusions) matches
@@ -20,29 +36,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dossier.errors import DossierError
 from index._analysis import QueryToken, analyse_query_term
+from index._fields import (
+    ENTITY_FIELDS,
+    FIELDS,
+    QuerySyntaxError,
+    field_value,
+    filter_key,
+    filter_values,
+    type_code,
+)
+from index._types import SearchRequest
 
-__all__ = ["FIELDS", "ParsedQuery", "QuerySyntaxError", "Term", "compile_match", "parse_query"]
+__all__ = [
+    "FIELDS",
+    "ParsedQuery",
+    "QuerySyntaxError",
+    "Term",
+    "column_filters",
+    "compile_match",
+    "entity_groups",
+    "parse_query",
+    "type_code",
+]
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
-
-#: Field names (and their Chinese aliases) mapped to the filter they set.
-FIELDS = {
-    "customer": "customer",
-    "客户": "customer",
-    "type": "type",
-    "类型": "type",
-    "tag": "tag",
-    "标签": "tag",
-}
-
-
-class QuerySyntaxError(DossierError):
-    """The query cannot be understood."""
-
-    status = 400
 
 
 @dataclass(frozen=True)
@@ -56,13 +75,36 @@ class Term:
 
 @dataclass
 class ParsedQuery:
-    """AND of OR-groups, exclusions and field filters."""
+    """AND of OR-groups, exclusions and field filters.
+
+    ``entities`` is an AND of OR-groups of (kind, lookup value) pairs; ``excluded_fields``
+    holds the (field kind, value) of each ``-field:value``, for ``entities`` kinds the
+    lookup value.
+    """
 
     groups: list[list[Term]] = field(default_factory=list)
     excludes: list[Term] = field(default_factory=list)
     customers: list[str] = field(default_factory=list)
     doc_types: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    customer_types: list[str] = field(default_factory=list)
+    industries: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    years: list[str] = field(default_factory=list)
+    entities: list[list[tuple[str, str]]] = field(default_factory=list)
+    excluded_fields: list[tuple[str, str]] = field(default_factory=list)
+
+    def filter_values(self, kind: str) -> list[str]:
+        """The list a non-entity field kind (``customer``, ``type``, ``year`` …) appends to."""
+        return {
+            "customer": self.customers,
+            "type": self.doc_types,
+            "tag": self.tags,
+            "customer_type": self.customer_types,
+            "industry": self.industries,
+            "region": self.regions,
+            "year": self.years,
+        }[kind]
 
     @property
     def positive_terms(self) -> list[Term]:
@@ -99,7 +141,8 @@ def parse_query(query: str) -> ParsedQuery:
         )
     text = query.translate(_TRANSLATE)
     parsed = ParsedQuery()
-    pending_or = False
+    or_target: str | None = None  # what an OR just typed joins: "term" or "entity" alternatives
+    last_entity = False
     pos = 0
     n_terms = 0
     while pos < len(text):
@@ -121,16 +164,26 @@ def parse_query(query: str) -> ParsedQuery:
                 # Not a field we know (a time "10:30", a URL): search the text as written.
                 value = f"{fname}:{value}"
             else:
-                value = value.strip()
-                if not value:
+                if not value.strip():
                     raise QuerySyntaxError(f"“{fname}:” 后缺少值 / Missing value after “{fname}:”")
-                target = {"customer": parsed.customers, "type": parsed.doc_types, "tag": parsed.tags}[kind]
-                target.append(type_code(value) if kind == "type" else value)
-                pending_or = False
+                meant = field_value(kind, value)
+                if neg:
+                    parsed.excluded_fields.append((meant.kind, meant.value))
+                elif meant.kind in ENTITY_FIELDS:
+                    pair = (meant.kind, meant.value)
+                    if or_target == "entity":
+                        parsed.entities[-1].append(pair)
+                    else:
+                        parsed.entities.append([pair])
+                else:
+                    parsed.filter_values(meant.kind).append(meant.value)
+                last_entity = meant.kind in ENTITY_FIELDS and not neg
+                or_target = None
                 continue
         if quoted is None and neg is None and value == "OR":
-            pending_or = bool(parsed.groups)
+            or_target = "entity" if last_entity else ("term" if parsed.groups else None)
             continue
+        last_entity = False
         token = analyse_query_term(value)
         if token is None:  # punctuation only
             continue
@@ -142,12 +195,11 @@ def parse_query(query: str) -> ParsedQuery:
         term = Term(text=value, phrase=quoted is not None, token=token)
         if neg:
             parsed.excludes.append(term)
-            pending_or = False
-        elif pending_or:
+        elif or_target == "term":
             parsed.groups[-1].append(term)
-            pending_or = False
         else:
             parsed.groups.append([term])
+        or_target = None
     return parsed
 
 
@@ -195,12 +247,23 @@ def compile_match(parsed: ParsedQuery) -> tuple[str | None, str | None]:
     return positive, negative
 
 
-def type_code(value: str) -> str:
-    """A document type code for a code or its Chinese/English label (``合同`` → ``contract``); else the value."""
-    from ingest import DOC_TYPES
+def column_filters(request: SearchRequest, parsed: ParsedQuery) -> dict[str, list[str]]:
+    """Every non-entity filter of a request and its query, by field kind, normalised (see ``filter_values``).
 
-    lowered = value.strip().lower()
-    for code, (zh, en) in DOC_TYPES.items():
-        if lowered in (code, zh, en.lower()):
-            return code
-    return value
+    Values of one kind are alternatives; every kind with values must hold.
+    """
+    return {
+        "customer": filter_values("customer", (*request.customers, *parsed.customers)),
+        "type": filter_values("type", (*request.doc_types, *parsed.doc_types)),
+        "tag": filter_values("tag", (*request.tags, *parsed.tags)),
+        "customer_type": filter_values("customer_type", (*request.customer_types, *parsed.customer_types)),
+        "industry": filter_values("industry", (*request.industries, *parsed.industries)),
+        "region": filter_values("region", (*request.regions, *parsed.regions)),
+        "year": filter_values("year", (*request.years, *parsed.years)),
+    }
+
+
+def entity_groups(request: SearchRequest, parsed: ParsedQuery) -> list[list[tuple[str, str]]]:
+    """The entity filters of a request and its query: each group must match, any pair of a group will do."""
+    groups = [[(kind, filter_key(kind, value))] for kind, value in request.entities if kind and value.strip()]
+    return [*groups, *parsed.entities]

@@ -27,7 +27,15 @@ class Principal:
 
 @dataclass(frozen=True)
 class IndexDocument:
-    """Everything the index needs to know about one document."""
+    """Everything the index needs to know about one document.
+
+    ``customers``/``customer_ids`` are the linked customers (display names, registry ids);
+    ``customer_aliases`` their registry full names, short names and aliases (the customer
+    filter matches these); ``customer_types``, ``industries`` and ``regions`` (provinces such
+    as 浙江省) come from the linked customers too.  ``entities`` holds (kind, normalised
+    value) pairs, kinds as in ``ingest.ENTITY_KINDS``, for exact field filters; their
+    strings belong in ``extra`` as well, so plain queries find them.
+    """
 
     id: int
     title: str
@@ -41,11 +49,25 @@ class IndexDocument:
     date: str | None = None  # ISO yyyy-mm-dd, the document's own date
     created_at: str = ""  # ISO timestamp of intake, tie-breaker for ranking
     extra: tuple[str, ...] = ()  # entity strings and other searchable metadata
+    customer_aliases: tuple[str, ...] = ()
+    customer_types: tuple[str, ...] = ()  # 潜在客户 / 现有客户 / 流失客户
+    industries: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()  # provinces: 浙江省, 上海市
+    entities: tuple[tuple[str, str], ...] = ()  # (kind, normalised value)
 
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """A query plus filters, sort and page.  ``query`` uses the syntax of BRIEF §4."""
+    """A query plus filters, sort and page.  ``query`` uses the syntax of BRIEF §4.
+
+    Values of one filter are alternatives (ORed), different filters all apply (ANDed), and
+    so do the filters written in the query.  ``customers`` are names: one equal to a linked
+    customer's full name or alias selects exactly that customer, any other is a fragment of
+    the names and aliases.  ``customer_types`` accepts the short forms (``潜在``), ``regions``
+    a prefix (``浙江``), ``industries`` a fragment; ``years`` the document date's year.
+    ``entities`` are (kind, value) pairs that must *each* match one of the document's
+    entities exactly (after normalisation; a ``date`` value may be a ``2024-03`` prefix).
+    """
 
     query: str
     customers: tuple[str, ...] = ()
@@ -53,6 +75,12 @@ class SearchRequest:
     tags: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
+    customer_ids: tuple[int, ...] = ()
+    customer_types: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    years: tuple[str, ...] = ()
+    entities: tuple[tuple[str, str], ...] = ()
     sort: str = "relevance"  # relevance | date_desc | date_asc
     offset: int = 0
     limit: int = 20
@@ -71,7 +99,11 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits, the total match count and facet counts over all matches."""
+    """A page of hits, the total match count and facet counts over all matches.
+
+    ``facets`` maps ``doc_type``, ``customer``, ``tag``, ``customer_type``, ``industry``,
+    ``region`` and ``year`` to (value, count) pairs, most frequent first (years newest first).
+    """
 
     total: int
     hits: Sequence[SearchHit]
@@ -102,4 +134,8 @@ class SearchBackend(Protocol):
 
     def clear(self) -> None:
         """Drop every indexed document (reindex starts from here)."""
+        ...
+
+    def needs_reindex(self) -> bool:
+        """True when the stored index predates fields the current version indexes (until :meth:`clear`)."""
         ...

@@ -845,9 +845,18 @@ def _labelled_short(text: str, out: list[Found], taken: list[tuple[int, int]]) -
         start = label_value_start(text, m.end())
         if not re.search("[:：]", sep) and not _two_cells(text, m.start()):
             continue  # "客户名称<TAB>下单日期…" is a header row, not "label<TAB>value"
-        vm = re.match(r"[^\t\n|，,；;。（(]{2,40}", text[start:])
-        if vm:
-            spans.append((start, start + len(vm.group().rstrip()), label))
+        vm = re.match(r"[^\t\n|，,；;。（(:：]{2,40}", text[start:])
+        if not vm:
+            continue
+        value = vm.group()
+        if re.match(f"[{_CJK}]", value):  # a Chinese short name ends at a space
+            value = re.split(r"\s", value, maxsplit=1)[0]
+        else:
+            value = re.split(r"\s{2,}|　", value, maxsplit=1)[0].rstrip()
+        if text.startswith(("：", ":"), start + len(vm.group())):
+            # OCR glued the next label on: "明远科技联系人：张三"
+            value = next((value[: -len(w)] for w in _FIELD_LABELS if value.endswith(w)), value)
+        spans.append((start, start + len(value), label))
     for at, cell, header in _column_cells(text, _COMPANY_COLUMNS):
         spans.append((at, at + len(cell), header))
     for start, end, label in spans:

@@ -723,7 +723,15 @@ _DECLARED = re.compile(
     r"(?:以下简称|下称|以下称|简称)[为:：]?\s*[“\"「『]?(?P<name>[^”\"」』，,。；;）)\s]{2,16})[”\"」』]"
     r"|hereinafter(?: referred to as)?\s*(?:the\s*)?[\"“](?P<en>[^\"”]{2,40})[\"”]",
 )
-_ROLE_WORDS = frozenset(["甲方", "乙方", "丙方", "买方", "卖方", "双方", "本合同", "本协议", "供方", "需方", "委托方", "受托方", "出租方", "承租方"])
+_ROLE_WORDS = frozenset(
+    [
+        "甲方", "乙方", "丙方", "买方", "卖方", "双方", "本合同", "本协议", "供方", "需方", "委托方", "受托方",
+        "出租方", "承租方", "出卖人", "买受人", "party a", "party b", "buyer", "seller", "supplier", "customer",
+        "company", "client", "vendor", "licensor", "licensee", "contractor", "agreement", "contract",
+    ]
+)  # fmt: skip
+# Words that end a department, a group of people or a category, not a company.
+_NOT_SHORT_END = re.compile(r"(?:客户|用户|部门|部|组|处|科|室|中心|团队|个人|类|方|人|者)$")
 _HEAD_LINES = 3
 _HEAD_MAX = 80
 
@@ -826,7 +834,7 @@ def _short_names(text: str, fulls: list[tuple[int, int, int]], out: list[Found])
     for m in _DECLARED.finditer(text):
         group = "name" if m.group("name") else "en"
         value = m.group(group)
-        if value in _ROLE_WORDS or value in _NOT_COMPANY or _is_cn_name(value):
+        if value.lower() in _ROLE_WORDS or value in _NOT_COMPANY or _is_cn_name(value):
             continue
         add(m.start(group), m.end(group), "简称")
         # the declared short name wherever else it stands on the page
@@ -881,7 +889,7 @@ def _is_short_company(value: str) -> bool:
     if value in _NOT_COMPANY or _ORG.search(value) or re.search(r"\d", value):
         return False
     if re.fullmatch(f"[{_CJK}]{{2,12}}", value):
-        if _is_cn_name(value) or _GENERIC_CORE.match(value):
+        if _is_cn_name(value) or _GENERIC_CORE.match(value) or _NOT_SHORT_END.search(value):
             return False
         return len(value) >= 4 or bool(re.search(f"(?:{_INDUSTRY_RE})$", value))
     words = value.split()

@@ -98,7 +98,8 @@ def test_short_names_only_where_labelled_or_declared() -> None:
     assert companies("客户：明远科技\n联系人：王先生") == ["明远科技"]
     assert companies("客户名称 | 坤元保理\n客户类型 | 现有客户") == ["坤元保理"]
     assert companies("深圳市腾讯计算机系统有限公司（以下简称“腾讯”）") == ["深圳市腾讯计算机系统有限公司", "腾讯"]
-    assert companies("客户：张晓明") == []
+    assert companies("客户：张晓明\n客户：个人客户\n客户：销售部") == []
+    assert companies('made by Globex Inc. (hereinafter referred to as "Party A")') == ["Globex Inc."]
     assert companies("Customer: Contoso\nCustomer: John Smith") == ["Contoso"]
     assert companies("订单号\t客户名称\t下单日期\nDD001\t明远科技\t2024-01-05") == ["明远科技"]
 

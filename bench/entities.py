@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import re
 import statistics
@@ -211,12 +210,6 @@ def load_units(
     return units
 
 
-def _guess_type(parsed: ingest.ParsedDocument, filename: str, entities: tuple[Entity, ...]) -> ingest.DocTypeGuess:
-    if "entities" in inspect.signature(ingest.guess_doc_type).parameters:
-        return ingest.guess_doc_type(parsed, filename, entities=entities)
-    return ingest.guess_doc_type(parsed, filename)  # before the entity-aware classifier lands
-
-
 def pct(xs: list[float], p: float) -> float:
     """The p-quantile (nearest rank) of ``xs``."""
     xs = sorted(xs)
@@ -256,7 +249,7 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
             if len(s.extra) < examples:
                 s.extra += [f"{unit.label}: {have[k]}" for k in sorted(have.keys() - want.keys())]
                 del s.extra[examples:]
-        code = _guess_type(unit.parsed, unit.filename, entities) if unit.parsed is not None else None
+        code = ingest.guess_doc_type(unit.parsed, unit.filename, entities) if unit.parsed is not None else None
         if code is not None and code.code == truth.get("doc_type"):
             type_right += 1
         else:

@@ -66,6 +66,8 @@ class Dossier:
             if not records.has_schema(dossier.engine):
                 raise records.NotInitialised(str(settings.home))
             dossier._upgrade_schema()
+        if require_init and dossier.backend.needs_reindex():
+            dossier._rebuild_derived()
         if require_init:
             dossier._load_user_words()
         return dossier
@@ -77,6 +79,28 @@ class Dossier:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not records.is_migrated(self.engine):
                 records.migrate(self.engine)
+
+    def _rebuild_derived(self) -> None:
+        """After an upgrade that changed what is extracted and indexed: re-extract and reindex everything.
+
+        Runs once (the other processes opening the home meanwhile wait for it), from the
+        stored text: no parsing, no OCR.
+        """
+        import logging
+        import sys
+
+        with open(self.settings.home / ".migrate.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.backend.needs_reindex():
+                return
+            print(
+                "数据目录来自旧版本：正在重新抽取实体并重建索引（只需一次）…"
+                " / Data home from an older version: re-extracting entities and rebuilding the index (once)…",
+                file=sys.stderr,
+            )
+            logging.getLogger(__name__).info("rebuilding derived data after an upgrade")
+            self.backend.clear()
+            self.reextract()  # indexes every document that has text, with its new fields
 
     def init(self, admin_password: str | None = None) -> str | None:
         """Create the data home, the schema and the ``admin`` user (idempotent).

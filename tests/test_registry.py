@@ -138,11 +138,12 @@ def test_reextract_reports_counts(tmp_path):
 
 
 def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
-    """A data home created before the registry migration opens and is brought up to date, documents kept."""
+    """A data home from before the registry opens upgraded: records migrated, entities extracted, index rebuilt."""
     from alembic import command
 
     from dossier.config import load_settings
     from dossier.services import Dossier
+    from index import IndexDocument, Principal, SearchRequest, SqliteBackend
     from records import is_migrated, make_engine
     from records._db import _alembic_config
 
@@ -156,12 +157,27 @@ def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
             " created_at, updated_at) VALUES ('旧文档', 'other', 1, 'internal', 'indexed', '', '[]',"
             " '2024-01-01', '2024-01-01')"
         )
+        conn.exec_driver_sql(
+            "INSERT INTO pages (document_id, number, text, needs_ocr, ocr) VALUES"
+            " (1, 1, '联系人：王芳　电话：13700001111　签订日期：2024年3月1日', 0, 0)"
+        )
+    # The index as the older version wrote it (schema 1): the new one flags it for a rebuild.
+    backend = SqliteBackend(engine)
+    backend.ensure_schema()
+    backend.index([IndexDocument(id=1, title="旧文档", text="联系人：王芳　电话：13700001111", customers=("旧客户有限公司",))])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE search_meta SET value = '1' WHERE key = 'schema'")
+    engine.dispose()
     assert not is_migrated(engine)
     settings = load_settings(environ={"DOSSIER_HOME": str(home), **NO_REDIS}, dotenv=tmp_path / "none")
     assert settings.database_url.endswith(f"{home}/dossier.db")
     dossier = Dossier.open(settings)
-    assert is_migrated(dossier.engine)
+    assert is_migrated(dossier.engine) and not dossier.backend.needs_reindex()
     with dossier.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT document_id, customer_id, method FROM document_customers").all() == [
             (1, 1, "given")
         ]
+    shown = dossier.show(1, Principal.system())
+    assert shown["entities"]["phone"] == ["13700001111"] and shown["date"] == "2024-03-01"
+    hits = dossier.search(SearchRequest("phone:13700001111"), Principal.system())["hits"]
+    assert [h["id"] for h in hits] == [1] and hits[0]["customer"] == "旧客户有限公司"

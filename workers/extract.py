@@ -74,6 +74,10 @@ class Extraction:
                         aliases=tuple(a for a in (c.aliases or []) if a and a != c.name),
                         credit_code=c.credit_code or None,
                         is_self=c.status == "self",
+                        emails=tuple(str(ct["email"]).lower() for ct in (c.contacts or []) if ct.get("email")),
+                        phones=tuple(
+                            str(ct[key]) for ct in (c.contacts or []) for key in ("mobile", "landline") if ct.get(key)
+                        ),
                     )
                     for c in rows
                 ]
@@ -171,11 +175,43 @@ class Extraction:
                     evidence=f"文中出现“{name}”，登记册中尚无此客户（待确认）/ not in the registry yet: suggested",
                 )
             )
+        links.extend(self._attachment_links(doc, seen))
         for position, link in enumerate(links):
             link.position = position
         doc.customer_links = links
         session.flush()
         self._set_primary(session, doc)
+
+    def link_attachments(self, session: Session, doc: Document) -> None:
+        """Add the customers of an e-mail's attachments to the e-mail (after they were stored)."""
+        seen = {link.customer_id for link in doc.customer_links}
+        extra = self._attachment_links(doc, seen)
+        if extra:
+            for position, link in enumerate(extra, start=len(doc.customer_links)):
+                link.position = position
+            doc.customer_links.extend(extra)
+            session.flush()
+            self._set_primary(session, doc)
+
+    @staticmethod
+    def _attachment_links(doc: Document, seen: set[int]) -> list[DocumentCustomer]:
+        """An e-mail is about the customers its attachments are about (a quote sent as PDF)."""
+        out: list[DocumentCustomer] = []
+        for child in doc.children:
+            if child.relation != "attachment" or child.status == "failed":
+                continue
+            filename = child.current.filename if child.current else child.title
+            for link in child.customer_links:
+                if link.customer_id in seen or link.method in KEPT_METHODS:
+                    continue
+                seen.add(link.customer_id)
+                out.append(
+                    DocumentCustomer(
+                        customer_id=link.customer_id, method="attachment", score=float(link.score) * 0.9,
+                        evidence=f"附件《{filename}》：{link.evidence or link.method}"[:500],
+                    )
+                )
+        return out
 
     def _suggested(self, session: Session, name: str) -> Customer | None:
         """The suggested customer for an unknown company name (created once; None if rejected)."""

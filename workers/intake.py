@@ -503,6 +503,8 @@ class Intake:
             stored = self._store_child(session, doc, child)
             if stored is not None and child.tree is not None and child.file.relation == "attachment":
                 attachment_texts.append(child.tree.parsed.text)
+        if attachment_texts:
+            SHARED.link_attachments(session, doc)
         self.backend.index([self.index_document(doc, attachment_texts)], connection=session.connection())
         return doc
 

@@ -220,7 +220,8 @@ def store_ocr(
         touched = [doc]
         if doc.relation == "attachment" and doc.parent_id is not None:
             parent = session.get(Document, doc.parent_id)
-            if parent is not None:  # an e-mail is found by its attachments' text too
+            if parent is not None:  # an e-mail is found by its attachments' text, and is about their customers
+                SHARED.link_attachments(session, parent)
                 touched.append(parent)
         backend.index([Intake.index_document(d) for d in touched], connection=session.connection())
         session.commit()

@@ -1,453 +1,34 @@
-"""Company and person names in one page's text.
+"""Company names in one page's text, and :func:`find_names`, which adds persons and addresses.
 
 Companies are found by their legal-form suffix (有限公司, 股份有限公司, Co., Ltd., Inc. …) with
 the start of the name worked out from the labels, punctuation and place names before it;
 by a party label (甲方：, 客户名称：, Customer:) holding a short name; by a declared short
 name (以下简称“金桥电气”); and by a short form of a full name on the same page, or a
 字号 + 行业 short name, in the title or subject line.  Banks, courts, arbitration commissions
-and tax offices are organisations, not companies.
-
-Persons are found where the layout says a name stands: after a label (联系人、经办人、
-参会人员 …, Attn:, Contact:), in a table column headed 姓名/联系人/负责人, before a job title
-(张三（采购经理）), in e-mail From/To/Cc display names and in a letter's signature.  A name
-that is an ordinary word in jieba's dictionary (方案, 张家港) is not a name.
+and tax offices are organisations, not companies.  Persons are found in ``ingest._ent_persons``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Iterator
 
+from ingest._ent_persons import (
+    EN_NOT_NAME,
+    FIELD_LABELS,
+    column_cells,
+    dedupe,
+    find_persons,
+    is_cn_name,
+    is_en_name,
+    is_personal_en,
+    split_row,
+)
 from ingest._ent_places import find_addresses, label_value_start, region_prefix
 from ingest._entities import Found
 
 _CJK = "\u4e00-\u9fff"
-
-# --- persons: what a Chinese name looks like -----------------------------------------
-
-_SURNAMES = frozenset(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
-    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
-    "戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯"
-    "纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪"
-    "简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄"
-    "丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储栗燕楚鄢劳谌奚皮粟冼蔺楼满闻位厉伊仝区郜"
-    "阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊"
-    "阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展"
-    "阴昝智幸奉植衡富尧闭由和"
-)
-_COMPOUND_SURNAMES = (
-    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙",
-    "宇文", "司徒", "端木", "独孤", "南宫", "西门", "轩辕", "呼延", "澹台", "万俟", "闻人", "申屠",
-)  # fmt: skip
-
-# Job titles and forms of address: stripped from a name, never a name themselves.
-_TITLE_WORDS = (
-    "总经理", "副总经理", "董事长", "副董事长", "总裁", "副总裁", "经理", "总监", "工程师", "主管", "主任",
-    "专员", "助理", "顾问", "架构师", "负责人", "代表", "秘书", "会计", "出纳", "部长", "处长", "科长",
-    "院长", "所长", "厂长", "局长", "董事", "书记", "老师", "律师", "先生", "女士", "小姐", "同学", "师傅",
-    "总", "工", "董",
-)  # fmt: skip
-_TITLE_RE = re.compile(
-    r"[^）)\n]{0,10}?(?:" + "|".join(sorted(_TITLE_WORDS[:-3], key=len, reverse=True)) + r")"
-    r"|(?:C[EFTIO]O|VP|PM|Manager|Director|Engineer|Head of [A-Za-z ]+)"
-)
-# Words that often stand where a name would and are not names.
-_NOT_NAMES = frozenset(
-    [
-        "待定", "暂无", "同上", "本人", "我方", "客户", "客户方", "甲方", "乙方", "双方", "全体", "各方", "姓名", "职务", "电话", "手机",
-        "邮箱", "签字", "盖章", "日期", "负责人", "联系人", "经办人", "代表", "无", "略", "见附件", "张家港", "王府井", "周一", "周二", "周三",
-        "周四", "周五", "周六", "周日", "金额", "方案", "高新", "项目", "时间", "地点", "内容", "备注", "事项", "合计", "总计", "安装",
-        "程序", "文档", "平台", "常规", "全部", "任何", "明确", "马上", "黄金", "江南", "和平", "何时", "于是", "万元", "石油", "林业",
-        "华为", "欧元", "美元", "日元", "韩元", "宁波", "安徽", "江苏", "江西", "湖南", "湖北", "海南", "云南", "贵州", "温州", "常州",
-        "金华", "丽水", "柳州", "梅州", "汕头", "南京", "南通", "南昌", "南宁",
-    ]
-)
-_PLACE_END = re.compile(r"[港井路街市县区省镇村乡州湾岛]$")
-
-
-@functools.cache
-def _word_tags() -> dict[str, str]:
-    """jieba's dictionary word -> part of speech, loaded on first use."""
-    import jieba.posseg
-
-    tags: dict[str, str] = jieba.posseg.dt.word_tag_tab
-    return tags
-
-
-def _is_cn_name(s: str) -> bool:
-    """True for a plausible full Chinese personal name (surname + given name, 2–4 characters)."""
-    if not re.fullmatch(f"[{_CJK}]{{2,4}}", s) or s in _NOT_NAMES:
-        return False
-    if s[:2] in _COMPOUND_SURNAMES:
-        given = s[2:]
-    elif s[0] in _SURNAMES and len(s) <= 3:
-        given = s[1:]
-    else:
-        return False
-    if not given or given in _TITLE_WORDS or any(given.endswith(t) for t in _TITLE_WORDS[:-3]):
-        return False
-    if len(s) == 3 and _PLACE_END.search(s):
-        return False
-    tag = _word_tags().get(s)
-    return tag is None or tag.startswith("nr")
-
-
-_EN_NAME = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}")
-_EN_NOT_NAME = frozenset(
-    [
-        "manager", "director", "engineer", "sales", "team", "customer", "department", "dept", "company",
-        "group", "office", "service", "services", "support", "center", "centre", "procurement",
-        "purchasing", "finance", "account", "accounts", "it", "technical", "project", "product", "general",
-        "chief", "officer", "head", "president", "assistant", "dear", "best", "regards", "thanks", "thank",
-        "please", "yunfan", "limited", "ltd", "inc", "corp", "co", "date", "phone", "mobile", "email",
-        "tel", "fax", "address", "subject", "quotation", "invoice", "contract", "order", "proposal",
-        "meeting", "visit", "report", "notes", "minutes", "the", "and", "of", "for", "to", "from", "with",
-        "key", "next", "china", "shanghai", "beijing", "hangzhou", "shenzhen", "suzhou", "guangzhou",
-    ]
-)
-
-
-def _is_en_name(s: str) -> bool:
-    """True for a labelled Latin-script personal name such as ``Kevin Johnson``."""
-    if not _EN_NAME.fullmatch(s):
-        return False
-    return not any(w.lower() in _EN_NOT_NAME for w in re.split(r"[ -]", s))
-
-
-def _strip_title(s: str) -> tuple[str, bool]:
-    """A name without a trailing job title or form of address, and whether one was cut."""
-    for title in sorted(_TITLE_WORDS, key=len, reverse=True):
-        if s.endswith(title) and len(s) > len(title):
-            return s[: -len(title)], True
-    return s, False
-
-
-# --- persons: where names stand ----------------------------------------------------------
-
-_PERSON_LABELS = (
-    "客户联系人", "技术联系人", "商务联系人", "采购联系人", "联系人", "联络人", "对接人", "经办人",
-    "法定代表人", "法人代表", "授权代表", "委托代理人", "签约代表", "甲方代表", "乙方代表", "签字人",
-    "签署人", "签字", "项目负责人", "销售负责人", "负责人", "销售代表", "客户经理", "项目经理", "销售经理",
-    "业务员", "销售员", "报价人", "制单人", "制表人", "填写人", "填表人", "记录人", "主持人", "纪要整理",
-    "整理人", "审核人", "审核", "审批人", "批准人", "复核", "收款人", "开票人", "申请人", "被拜访人",
-    "拜访人员", "拜访人", "客户接待人", "接待人", "陪同人员", "跟进人", "收件人", "发件人", "抄送",
-    "参会人员", "与会人员", "出席人员", "参加人员", "参会人", "与会人", "参与人员", "列席人员", "出席", "姓名",
-    "参加人", "参与人", "出席人", "列席人", "拜访对象", "记录", "主持", "人员",
-)  # fmt: skip
-_EN_PERSON_LABELS = (
-    "Customer contact", "Contact person", "Contact", "Attn", "Attention", "Prepared by", "Visited by",
-    "Signed by", "Approved by", "Recorded by", "Minutes by", "Sales rep", "Sales", "Account manager",
-    "Attendees", "Participants", "Host", "Chair", "Name", "From", "To", "Cc", "Buyer", "Requester", "Requested by",
-    "Owner",
-)  # fmt: skip
-_CN_PERSON_LABEL = "|".join(sorted(_PERSON_LABELS, key=len, reverse=True))
-_PERSON_LABEL_RE = re.compile(
-    r"(?:(?:^|(?<=[\s|•·*\-、，,；;。]))"
-    # a qualifier may stand before a label: 技术负责人, 售后联系人, 项目对接人
-    rf"(?P<label>(?:[{_CJK}]{{1,4}}?(?=联系人|负责人|对接人|代表|经办人|人员))?"
-    rf"(?:{_CN_PERSON_LABEL})|"
-    + "|".join(sorted(_EN_PERSON_LABELS, key=len, reverse=True))
-    + r")(?:[（(][^）)\n]{1,10}[）)])?(?:/[^\s：:|]{1,8})?\**"
-    # the separator: a colon, a cell border, or (PDF forms) spaces after a Chinese label
-    rf"(?:[ \t]*[:：]|[ \t]*\||\t|(?<=by) |(?<=[{_CJK}）)])[ 　]+(?=[^\s:：|]))"
-    # OCR glues cells together ("…有限公司联系人：欧阳健桂"): a Chinese label with its colon
-    rf"|(?P<glued>{_CN_PERSON_LABEL})(?:[（(][^）)\n]{{1,10}}[）)])?[ \t]*[:：])[ \t|*]*",
-    re.MULTILINE,
-)
-# Labels of other fields that OCR may glue to the end of a name ("何文玉复核：", "冯清强手机：").
-_FIELD_LABELS = tuple(
-    sorted(
-        set(_PERSON_LABELS)
-        | {
-            "电话", "联系电话", "手机", "传真", "邮箱", "电子邮箱", "邮件", "日期", "时间", "地址", "职务", "职位",
-            "部门", "销售方", "购买方", "名称", "备注", "签字", "盖章", "微信", "QQ", "Tel", "Mobile", "Email",
-        },
-        key=len,
-        reverse=True,
-    )
-)  # fmt: skip
-# Separators inside a list of names ("罗蓉（大客户经理）、周晨杰"; "A <a@x>; B <b@x>").
-_LIST_SPLIT = re.compile(r"[、，,；;：:/\t|（(]|\s{1,}|(?<=[）)])")
-_PAREN = re.compile(r"[（(][^（）()\n]{0,24}[）)]|<[^<>\n]*>|\"|“|”")
-# The end of the region a label governs: the end of the line, a sentence end, or the next label.
-_REGION_END = re.compile(r"\n|。|\t(?=[^\t\n]{0,8}[:：])| {2,}|　+(?=[^\s]{1,8}[:：])")
-
-
-def _region_end(text: str, start: int) -> int:
-    """The end of a label's value; a list that ends its line with a separator goes on below."""
-    while True:
-        m = _REGION_END.search(text, start)
-        end = m.start() if m else len(text)
-        if m and m.group() == "\n" and re.search(r"[、，,；;]\s*$", text[start:end]):
-            start = end + 1
-            continue
-        return end
-
-
-def _person_chunks(region: str) -> Iterator[tuple[int, str]]:
-    """(offset, chunk) for each separated piece of a label's value, titles in brackets blanked."""
-    masked = _PAREN.sub(lambda m: " " * len(m.group()), region)
-    pos = 0
-    for part in _LIST_SPLIT.split(masked):
-        idx = masked.find(part, pos) if part else pos
-        if part.strip():
-            lead = len(part) - len(part.lstrip())
-            yield idx + lead, part.strip()
-        pos = idx + len(part)
-
-
-def _english_chunks(region: str) -> Iterator[tuple[int, str]]:
-    """(offset, name) for comma/semicolon separated display names in an e-mail header."""
-    masked = _PAREN.sub(lambda m: " " * len(m.group()), region)
-    pos = 0
-    for part in re.split(r"[,;，；\t]", masked):
-        idx = masked.find(part, pos)
-        pos = idx + len(part)
-        name = part.strip()
-        if name:
-            yield idx + (len(part) - len(part.lstrip())), name
-
-
-_TITLE_FIRST = re.compile(
-    rf"[{_CJK}]{{0,4}}?(?:" + "|".join(sorted(_TITLE_WORDS[:-3], key=len, reverse=True)) + rf")(?P<name>[{_CJK}]{{2,4}})$"
-)
-
-
-def _name_of_chunk(chunk: str) -> str | None:
-    """The personal name a list chunk holds (title stripped), or None."""
-    if _is_en_name(chunk):
-        return chunk
-    for label in _FIELD_LABELS:  # "何文玉复核" where OCR lost the gap before the next label
-        if chunk.endswith(label) and len(chunk) > len(label) + 1 and _is_cn_name(chunk[: -len(label)]):
-            return chunk[: -len(label)]
-    name, cut = _strip_title(chunk)
-    if _is_cn_name(name):
-        return name
-    if cut:
-        return None
-    # "周晨杰售前工程师" without a separator: a title word after a 2–3 character name
-    m = re.match(f"([{_CJK}]{{2,4}}?)(?:{_TITLE_RE.pattern})$", chunk)
-    if m and _is_cn_name(m.group(1)):
-        return m.group(1)
-    # "总经理王明", "财务总监李华": the title first
-    m = _TITLE_FIRST.match(chunk)
-    if m and _is_cn_name(m.group("name")):
-        return m.group("name")
-    # "Mr. Robert Brown", "Ms Li Na"
-    m = re.match(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s+(?P<name>.+)$", chunk)
-    if m and _is_en_name(m.group("name")):
-        return m.group("name")
-    return None
-
-
-_SINGLE_VALUE_LABELS = frozenset(
-    [
-        "联系人", "联络人", "对接人", "经办人", "法定代表人", "法人代表", "授权代表", "委托代理人", "签约代表", "签字人", "签署人", "签字", "报价人",
-        "制单人", "制表人", "填写人", "填表人", "记录人", "主持人", "纪要整理", "整理人", "审核人", "审核", "审批人", "批准人", "复核", "收款人",
-        "开票人", "申请人", "姓名", "Name", "Attn", "Attention", "Contact", "Host", "Chair", "记录", "主持",
-        "Buyer", "Requester", "Requested by", "Owner",
-    ]
-)
-
-
-def _labelled_persons(text: str, out: list[Found]) -> None:
-    for m in _PERSON_LABEL_RE.finditer(text):
-        label = m.group("label") or m.group("glued")
-        start = label_value_start(text, m.end())
-        end = _region_end(text, start)
-        region = text[start : min(end, start + 160)]
-        if label in ("From", "To", "Cc") and not re.match(r"[ \t]*\S", region):
-            continue
-        single = label in _SINGLE_VALUE_LABELS or label.endswith(("联系人", "负责人", "对接人", "代表", "经办人"))
-        email_header = label in ("From", "To", "Cc", "发件人", "收件人", "抄送")
-        chunks = _english_chunks(region) if email_header or re.match(r"[ \t]*[A-Z]", region) else None
-        pieces = list(chunks) if chunks is not None else list(_person_chunks(region))
-        for offset, chunk in pieces:
-            name = _name_of_chunk(chunk) if not email_header else _name_of_chunk(chunk.strip(" '\""))
-            if name is None and email_header and re.search(f"[{_CJK}]", chunk):
-                name = next((n for _, c in _person_chunks(chunk) if (n := _name_of_chunk(c))), None)
-            if name is None:
-                if single:
-                    break
-                continue
-            at = text.find(name, start + offset)
-            if at < 0:
-                continue
-            out.append(Found("person", name, at, at + len(name), role=label, priority=1))
-            if single:
-                break
-
-
-# Column headers whose cells hold personal names.
-_NAME_COLUMNS = frozenset(
-    [
-        "姓名", "联系人", "负责人", "跟进人", "销售", "销售代表", "销售员", "业务员", "经办人", "拜访人", "拜访人员", "客户经理", "责任人", "参会人",
-        "主讲人", "记录人", "name", "contact", "owner", "sales", "attendee",
-    ]
-)
-# Column headers whose cells hold company names.
-_COMPANY_COLUMNS = frozenset(
-    ["客户", "客户名称", "公司", "公司名称", "单位", "单位名称", "企业名称", "客户简称", "customer", "client", "company"]
-)
-
-
-def _split_row(line: str) -> tuple[str, list[tuple[int, str]]] | None:
-    """(separator, [(offset, cell)]) of a TAB or ``|`` table row, or None."""
-    if "\t" in line:
-        sep = "\t"
-    elif "|" in line:
-        sep = "|"
-    else:
-        return None
-    cells: list[tuple[int, str]] = []
-    pos = 0
-    for raw in line.split(sep):
-        lead = len(raw) - len(raw.lstrip())
-        cells.append((pos + lead, raw.strip()))
-        pos += len(raw) + 1
-    if sep == "|" and line.strip().startswith("|"):
-        cells = cells[1:]
-    if sep == "|" and line.strip().endswith("|"):
-        cells = cells[:-1]
-    return sep, cells
-
-
-def _column_cells(text: str, headers: frozenset[str]) -> Iterator[tuple[int, str, str]]:
-    """(absolute offset, cell text, header) of every cell under a column whose header is in ``headers``."""
-    lines = text.split("\n")
-    offsets = []
-    pos = 0
-    for line in lines:
-        offsets.append(pos)
-        pos += len(line) + 1
-    i = 0
-    while i < len(lines):
-        row = _split_row(lines[i])
-        if row is None:
-            i += 1
-            continue
-        sep, cells = row
-        norm = [re.sub(r"[\s*（）()]", "", c).lower() for _, c in cells]
-        cols = [k for k, c in enumerate(norm) if c in headers]
-        # a header row: three or more short cells without digits (a two-cell row is "label | value")
-        if not cols or len(cells) < 3 or any(len(c) > 12 or re.search(r"\d", c) for c in norm):
-            i += 1
-            continue
-        j = i + 1
-        while j < len(lines):
-            line = lines[j]
-            if re.match(r"^\s*\|?\s*:?-{2,}", line):
-                j += 1
-                continue
-            nxt = _split_row(line)
-            if nxt is None or nxt[0] != sep:
-                break
-            body = nxt[1]
-            if len(body) == len(cells):
-                for k in cols:
-                    off, cell = body[k]
-                    if cell:
-                        yield offsets[j] + off, cell, cells[k][1]
-            j += 1
-        i = j
-
-
-def _column_persons(text: str, out: list[Found]) -> None:
-    for at, cell, header in _column_cells(text, _NAME_COLUMNS):
-        for offset, chunk in _person_chunks(cell):
-            name = _name_of_chunk(chunk)
-            if name:
-                pos = text.find(name, at + offset)
-                out.append(Found("person", name, pos, pos + len(name), role=header, priority=1))
-
-
-_TITLE_AFTER = re.compile(r"[（(](?P<title>" + _TITLE_RE.pattern + r")[）)]")
-_NAME_BEFORE_TITLE = re.compile(
-    rf"(?:^|(?<=[\s|•·*、，,；;：:。]))(?P<name>[{_CJK}]{{2,4}})[ 　]{{1,4}}"
-    r"(?P<title>(?:[^\s，,。；;]{0,8}?)(?:" + "|".join(sorted(_TITLE_WORDS[:-3], key=len, reverse=True)) + r"))"
-    r"(?=\s|$|[，,。；;])",
-    re.MULTILINE,
-)
-_FUNCTION_CHARS = set("由与和及同向对为在从给把被让是了的将经据致请等约令派")
-_ACT_AFTER_NAME = re.compile(
-    rf"(?:^|(?<=[\s，,。；;：:、])|(?<=\d\.))(?:由|请|约|让|通知|派)?(?P<name>[{_CJK}]{{2,4}}?)"
-    r"(?:负责|跟进|对接|牵头|陪同|介绍了|讲解了|表示|提出|补充|汇报了|确认了)",
-    re.MULTILINE,
-)
-
-
-def _titled_persons(text: str, out: list[Found]) -> None:
-    for m in _TITLE_AFTER.finditer(text):
-        pos = m.start()
-        for size in (4, 3, 2):
-            start = pos - size
-            if start < 0:
-                continue
-            name = text[start:pos]
-            before = text[start - 1] if start else "\n"
-            boundary = (
-                not re.match(f"[{_CJK}A-Za-z0-9]", before)
-                or before in _FUNCTION_CHARS
-                # a label glued to the name by OCR ("拜访人员周晨杰（售前工程师）")
-                or text.endswith(_PERSON_LABELS, max(0, start - 6), start)
-            )
-            if boundary and _is_cn_name(name):
-                out.append(Found("person", name, start, pos, priority=1))
-                break
-    for m in _NAME_BEFORE_TITLE.finditer(text):
-        if _is_cn_name(m.group("name")):
-            out.append(Found("person", m.group("name"), m.start("name"), m.end("name"), priority=1))
-    for m in _ACT_AFTER_NAME.finditer(text):
-        if _is_cn_name(m.group("name")):
-            out.append(Found("person", m.group("name"), m.start("name"), m.end("name"), priority=1))
-
-
-_CLOSING = re.compile(
-    r"^[ \t]*(?:Best regards|Kind regards|Regards|Best|Thanks|Thank you|Sincerely|此致|敬礼|祝好|"
-    r"顺祝商祺|顺颂商祺|谢谢|此致敬礼)[,，!！。]?[ \t]*\n[ \t]*(?P<name>[^\n]{2,30})$",
-    re.MULTILINE,
-)
-
-
-# A line holding only a name, with a job title or a company on the next line (a signature).
-_SIGNATURE = re.compile(rf"^[ \t]*(?P<name>[{_CJK}]{{2,4}})[ \t]*\n[ \t]*(?P<next>[^\n]{{2,40}})$", re.MULTILINE)
-
-
-def _signature_persons(text: str, out: list[Found]) -> None:
-    for m in _SIGNATURE.finditer(text):
-        nxt = m.group("next").strip()
-        if (_TITLE_RE.fullmatch(nxt) or _CN_SUFFIX.search(nxt)) and _is_cn_name(m.group("name")):
-            out.append(Found("person", m.group("name"), m.start("name"), m.end("name"), role="署名", priority=1))
-    for m in _CLOSING.finditer(text):
-        raw = m.group("name").strip()
-        name = _name_of_chunk(raw)
-        if name:
-            at = text.find(name, m.start("name"))
-            out.append(Found("person", name, at, at + len(name), role="署名", priority=1))
-
-
-def find_persons(text: str) -> list[Found]:
-    """Personal names where a label, a table column, a job title or a signature says one stands."""
-    out: list[Found] = []
-    _labelled_persons(text, out)
-    _column_persons(text, out)
-    _titled_persons(text, out)
-    _signature_persons(text, out)
-    return _dedupe(out)
-
-
-def _dedupe(found: list[Found]) -> list[Found]:
-    """One candidate per span; a candidate with a role beats one without."""
-    best: dict[tuple[str, int, int], Found] = {}
-    for f in found:
-        key = (f.kind, f.start, f.end)
-        if key not in best or (f.role and not best[key].role):
-            best[key] = f
-    return sorted(best.values(), key=lambda f: (f.start, f.end))
-
 
 # --- companies ------------------------------------------------------------------------
 
@@ -472,6 +53,10 @@ _BRANCH = re.compile(f"[{_CJK}]{{1,8}}?(?:分公司|分厂|办事处|营业部)"
 _NAME_BODY = re.compile(f"[{_CJK}A-Za-z0-9]")
 _MAX_NAME = 40
 
+# Column headers whose cells hold company names.
+_COMPANY_COLUMNS = frozenset(
+    ["客户", "客户名称", "公司", "公司名称", "单位", "单位名称", "企业名称", "客户简称", "customer", "client", "company"]
+)
 # Party labels: what may introduce a company, and the role it plays.
 _PARTY_LABELS = (
     "甲方名称", "乙方名称", "买方名称", "卖方名称", "购买方名称", "销售方名称", "购方名称", "销方名称",
@@ -483,8 +68,8 @@ _PARTY_LABELS = (
     "名称", "简称", "致", "报价单位", "供应商",
 )  # fmt: skip
 _EN_PARTY_LABELS = (
-    "Customer Name", "Company Name", "Customer", "Client", "Company", "Buyer", "Seller", "Supplier", "Vendor",
-    "Bill To", "Sold To", "Ship To", "Party A", "Party B", "To", "Messrs",
+    "Customer Name", "Client Name", "Company Name", "Customer", "Client", "Company", "Buyer", "Seller",
+    "Supplier", "Vendor", "Bill To", "Sold To", "Ship To", "Party A", "Party B", "To", "Messrs",
 )  # fmt: skip
 _PARTY_LABEL_RE = re.compile(
     r"(?:^|(?<=[\s|•·*\-#]))"
@@ -498,7 +83,7 @@ _SHORT_OK = frozenset(
         "甲方名称", "乙方名称", "买方名称", "卖方名称", "购买方名称", "销售方名称", "供应商名称", "客户名称", "客户简称", "客户", "公司名称", "单位名称",
         "企业名称", "简称", "甲方", "乙方", "买方", "卖方", "委托方", "受托方", "供方", "需方", "供货方", "采购方", "服务方", "承包方", "发包方",
         "购买方", "销售方", "Customer", "Client", "Company", "Buyer", "Seller", "Supplier", "Vendor",
-        "客户单位", "客户全称", "公司全称", "公司简称", "全称", "单位", "报价方", "询价方",
+        "Customer Name", "Client Name", "Company Name", "客户单位", "客户全称", "公司全称", "公司简称", "全称", "单位", "报价方", "询价方",
     ]
 )
 _NOT_COMPANY = frozenset(
@@ -829,12 +414,12 @@ def _short_names(text: str, fulls: list[tuple[int, int, int]], out: list[Found])
         tail = re.search(rf"[-–—]\s*(?P<t>[{_CJK}]{{2}}(?:{_INDUSTRY_RE})|[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){{0,2}})\s*$", line)
         if tail and line.lstrip().lower().startswith(("subject:", "re:", "fw:", "主题")):
             t = tail.group("t")
-            if t[:2] not in _NOT_BRAND and not any(w.lower() in _EN_NOT_NAME for w in t.split()):
+            if t[:2] not in _NOT_BRAND and not any(w.lower() in EN_NOT_NAME for w in t.split()):
                 add(line_start + tail.start("t"), line_start + tail.end("t"), "主题")
     for m in _DECLARED.finditer(text):
         group = "name" if m.group("name") else "en"
         value = m.group(group)
-        if value.lower() in _ROLE_WORDS or value in _NOT_COMPANY or _is_cn_name(value):
+        if value.lower() in _ROLE_WORDS or value in _NOT_COMPANY or is_cn_name(value):
             continue
         add(m.start(group), m.end(group), "简称")
         # the declared short name wherever else it stands on the page
@@ -863,15 +448,15 @@ def _labelled_short(text: str, out: list[Found], taken: list[tuple[int, int]]) -
             value = re.split(r"\s{2,}|　", value, maxsplit=1)[0].rstrip()
         if text.startswith(("：", ":"), start + len(vm.group())):
             # OCR glued the next label on: "明远科技联系人：张三"
-            value = next((value[: -len(w)] for w in _FIELD_LABELS if value.endswith(w)), value)
+            value = next((value[: -len(w)] for w in FIELD_LABELS if value.endswith(w)), value)
         spans.append((start, start + len(value), label))
-    for at, cell, header in _column_cells(text, _COMPANY_COLUMNS):
+    for at, cell, header in column_cells(text, _COMPANY_COLUMNS):
         spans.append((at, at + len(cell), header))
     for start, end, label in spans:
         value = text[start:end].strip()
         if any(start < e and s < end for s, e in taken):
             continue
-        if not _is_short_company(value):
+        if not _is_short_company(value, label):
             continue
         out.append(Found("company", value, start, start + len(value), role=label, priority=1))
         taken.append((start, start + len(value)))
@@ -881,23 +466,56 @@ def _two_cells(text: str, pos: int) -> bool:
     """True when the table row holding ``pos`` has exactly two cells (label and value)."""
     line_start = text.rfind("\n", 0, pos) + 1
     line_end = text.find("\n", pos)
-    row = _split_row(text[line_start : len(text) if line_end < 0 else line_end])
+    row = split_row(text[line_start : len(text) if line_end < 0 else line_end])
     return row is not None and len(row[1]) == 2
 
 
-def _is_short_company(value: str) -> bool:
+# Labels (and column headers, spaces dropped, lower case) that name the customer or the company:
+# two or three capitalised words after one are the company's short name ("Customer: Pacific Rim"),
+# not a person's name, unless they read as an individual's (John Smith, Wang Fang).
+_CUSTOMER_LABELS = frozenset(
+    [
+        "客户", "客户名称", "客户简称", "客户全称", "客户单位", "公司名称", "公司简称", "公司全称", "customer",
+        "customername", "client", "clientname", "company", "companyname",
+    ]
+)  # fmt: skip
+# Words that make capitalised words a business under any party label ("Buyer: Acme Trading").
+_EN_BUSINESS = frozenset(
+    [
+        "trading", "traders", "trade", "logistics", "logistic", "electronics", "electric", "electrical",
+        "pharma", "pharmaceutical", "pharmaceuticals", "technology", "technologies", "tech", "systems",
+        "solutions", "holdings", "industries", "industrial", "partners", "capital", "ventures", "media",
+        "foods", "motors", "software", "labs", "networks", "consulting", "consultants", "leasing",
+        "chemicals", "chemical", "medical", "machinery", "materials", "textiles", "textile", "retail",
+        "express", "shipping", "freight", "marine", "realty", "properties", "semiconductor", "semiconductors",
+        "instruments", "precision", "biotech", "healthcare", "automation", "robotics", "engineering",
+        "construction", "investment", "investments", "insurance", "associates", "enterprises", "enterprise",
+        "manufacturing", "imports", "exports", "import", "export", "distribution", "components", "automotive",
+        "cargo", "mining", "metals", "steel", "telecom", "communications", "studio", "studios", "supply",
+        "apparel", "pharmacy", "hotels", "airlines", "packaging", "plastics", "printing", "furniture",
+        "appliances", "optics", "optical", "energy", "solar", "brothers", "bros",
+    ]
+)  # fmt: skip
+
+
+def _is_short_company(value: str, label: str) -> bool:
+    """True when ``value``, found under the party label or column header ``label``, is a short company name."""
     if value in _NOT_COMPANY or _ORG.search(value) or re.search(r"\d", value):
         return False
     if re.fullmatch(f"[{_CJK}]{{2,12}}", value):
-        if _is_cn_name(value) or _GENERIC_CORE.match(value) or _NOT_SHORT_END.search(value):
+        if is_cn_name(value) or _GENERIC_CORE.match(value) or _NOT_SHORT_END.search(value):
             return False
         return len(value) >= 4 or bool(re.search(f"(?:{_INDUSTRY_RE})$", value))
     words = value.split()
-    return (
-        bool(re.fullmatch(r"[A-Z][A-Za-z&'\-.]*(?: [A-Z&][A-Za-z&'\-.]*){0,4}", value))
-        and not _is_en_name(value)
-        and not all(w.lower() in _EN_NOT_NAME for w in words)
-    )
+    if not re.fullmatch(r"[A-Z][A-Za-z&'\-.]*(?: [A-Z&][A-Za-z&'\-.]*){0,4}", value) or all(
+        w.lower() in EN_NOT_NAME for w in words
+    ):
+        return False
+    if not is_en_name(value):  # four words, a dot, an "&", a role word: not a personal name
+        return not is_personal_en(value)
+    if any(w.lower() in _EN_BUSINESS for w in words):
+        return True
+    return re.sub(r"\s", "", label).lower() in _CUSTOMER_LABELS and not is_personal_en(value)
 
 
 def find_companies(text: str) -> list[Found]:
@@ -921,7 +539,7 @@ def find_companies(text: str) -> list[Found]:
     _short_names(text, fulls, out)
     taken = [(f.start, f.end) for f in out]
     _labelled_short(text, out, taken)
-    return _dedupe(out)
+    return dedupe(out)
 
 
 # Letter-spaced CJK ("联 系 人：张 伟", "报 价 单"): single characters each one space apart.

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ingest._ent_names import find_companies, find_names, find_persons
+from ingest._ent_names import find_companies, find_names
 from tests.ingest.conftest import load_truth
 
 
 def companies(text: str) -> list[str]:
     return [f.value for f in find_companies(text)]
-
-
-def persons(text: str) -> list[str]:
-    return [f.value for f in find_persons(text)]
 
 
 # --- companies ---------------------------------------------------------------------------
@@ -104,6 +100,41 @@ def test_short_names_only_where_labelled_or_declared() -> None:
     assert companies("订单号\t客户名称\t下单日期\nDD001\t明远科技\t2024-01-05") == ["明远科技"]
 
 
+@pytest.mark.parametrize(
+    ("text", "value", "role"),
+    [
+        ("Customer: Pacific Rim\n", "Pacific Rim", "Customer"),
+        ("Client: Acme Trading\n", "Acme Trading", "Client"),
+        ("- **Customer**: Harbour Bridge\n", "Harbour Bridge", "Customer"),
+        ("Customer Name: Pacific Rim\n", "Pacific Rim", "Customer Name"),
+        ("Client Name\tNorth Star Freight\n", "North Star Freight", "Client Name"),
+        ("| Customer | Silver Lake |\n", "Silver Lake", "Customer"),
+        ("客户：Pacific Rim\n", "Pacific Rim", "客户"),
+        ("客户名称：Blue Harbor\n", "Blue Harbor", "客户名称"),
+        ("Order\tCustomer\tStatus\tOwner\nSO-1\tGolden Gate\tOpen\t-\n", "Golden Gate", "Customer"),
+        ("Buyer: Acme Trading\n", "Acme Trading", "Buyer"),
+    ],
+)
+def test_two_english_words_after_a_customer_label_are_a_company(text: str, value: str, role: str) -> None:
+    """Two capitalised words after Customer:/Client:/客户 name the customer (a short company name,
+    role = the label), not a person; a business word (Trading) does so after any party label."""
+    found = [(f.kind, f.value, f.role) for f in find_names(text)]
+    assert found == [("company", value, role)]
+
+
+def test_an_individual_after_a_customer_label_is_not_a_company() -> None:
+    """An individual's name after a customer label (a given name first, Mr./Ms., romanised Chinese)
+    is neither a company nor a person; a contact label after it still yields the person."""
+    for text in ("Customer: John Smith", "Customer: Wang Fang", "Client: Mr. Robert Brown", "Customer Name: Mary Lee"):
+        assert find_names(text) == [], text
+    found = find_names("Customer: Pacific Rim\nContact: Kevin Johnson\nAttn: Mary Lee\n")
+    assert [(f.kind, f.value, f.role) for f in found] == [
+        ("company", "Pacific Rim", "Customer"),
+        ("person", "Kevin Johnson", "Contact"),
+        ("person", "Mary Lee", "Attn"),
+    ]
+
+
 def test_short_name_in_a_title_line() -> None:
     """A title naming the customer by its short form (字号 + 行业) counts; the same words in the body do not."""
     text = (
@@ -129,56 +160,6 @@ def test_found_text_is_the_value() -> None:
     assert found
     for f in found:
         assert text[f.start : f.end] == f.value
-
-
-# --- persons -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("联系人：张三 13800138000", ["张三"]),
-        ("联系人：李四（销售经理）", ["李四"]),
-        ("联系人：王先生\n负责人：待定\n经办人：张家港\n主持人：李总\n联系人：陈经理", []),
-        ("参会人员：张伟、李娜、王芳（客户方）；赵磊（我方）", ["张伟", "李娜", "王芳", "赵磊"]),
-        ("出席：总经理王明、财务总监李华", ["王明", "李华"]),
-        ("法定代表人/授权代表：周鑫怡", ["周鑫怡"]),
-        ("法定代表人或授权代表（签字）：\n日期：", []),
-        ("技术负责人：韩梅梅", ["韩梅梅"]),
-        ("联系人    刘洋    电话    13900000000", ["刘洋"]),
-        ("联系人：\n欧阳娜娜\n联系电话：\n13800000000", ["欧阳娜娜"]),
-        ("参会人员：客户方：彭斌（技术总监）、熊丹家（项目经理）；我方：徐云诗（销售总监）、\n周晨杰（售前工程师）", ["彭斌", "熊丹家", "徐云诗", "周晨杰"]),
-        ("Attn: John Smith\nContact: Procurement Department\nAttn: Mr. Robert Brown", ["John Smith", "Robert Brown"]),
-        ("Customer contact\t马天强, Procurement Manager\nPrepared by 周晨杰, Jan 11, 2024", ["马天强", "周晨杰"]),
-        ("张三（采购经理）表示同意。王经理表示需要内部审批。", ["张三"]),
-        ("该客户目前为流失客户，由张晗负责，计划下周安排拜访。", ["张晗"]),
-        ("• 周晨杰  售前工程师\n• 手机：15816310066", ["周晨杰"]),
-        ("收件人：杭州明远科技有限公司 张三", ["张三"]),
-        ("联系人：方案\n负责人：全体成员\n审核：通过", []),
-    ],
-)
-def test_labelled_persons(text: str, expected: list[str]) -> None:
-    """Names stand after labels, in lists, before a job title; titles and 先生/女士 are not names."""
-    assert persons(text) == expected
-
-
-def test_persons_in_a_table_column() -> None:
-    """Cells under 姓名/负责人 hold names; a compound surname makes a 4-character name."""
-    text = "姓名\t职务\t电话\n王小明\t采购经理\t13800000000\n欧阳娜娜\t财务\t13900000000\n"
-    assert persons(text) == ["王小明", "欧阳娜娜"]
-    text = "| 序号 | 事项 | 负责人 | 完成时间 |\n|---|---|---|---|\n| 1 | 提交报价 | 罗蓉 | 2024-08-17 |\n"
-    assert persons(text) == ["罗蓉"]
-
-
-def test_email_display_names_and_signature() -> None:
-    """From/To/Cc display names and the name under a closing are persons; bare addresses are not."""
-    text = (
-        'From: "Wang Fang" <wang.fang@example.com>\n'
-        "To: sales@example.com; Li Lei <lilei@example.com>\n"
-        "Cc: 陈晓明 <cxm@example.cn>\n\nDear Li,\n\nBest regards,\n徐云诗\n销售总监\n"
-    )
-    assert persons(text) == ["Wang Fang", "Li Lei", "陈晓明", "徐云诗"]
-    assert {f.role for f in find_persons(text)} == {"From", "To", "Cc", "署名"}
 
 
 def test_a_company_is_not_read_as_a_person() -> None:

@@ -132,8 +132,8 @@ def _json_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     if isinstance(doc, dict):
         records = list(doc.get("customers") or [])
         seller = doc.get("seller")
-        if isinstance(seller, dict):  # our own company: known, never a customer
-            records.insert(0, dict(seller, status="self"))
+        if isinstance(seller, dict):  # our own company: known, never a customer; its reps are its contacts
+            records.insert(0, dict(seller, status="self", contacts=seller.get("contacts") or seller.get("sales_reps")))
     elif isinstance(doc, list):
         records = doc
     else:

@@ -116,8 +116,10 @@ class Customer(Base):
 class DocumentCustomer(Base):
     """A link between a document and a customer, with how it was made.
 
-    ``method``: ``given`` (chosen at intake), ``credit_code``, ``name``, ``alias``, ``fuzzy``
-    or ``manual``; ``evidence`` says why, for people.  The document's primary customer is
+    ``method``: ``given`` (chosen at intake), ``manual`` (a merge), ``credit_code``, ``name``,
+    ``alias``, ``fuzzy``, ``contact`` (a registered contact's e-mail or phone), ``attachment``
+    (an e-mail's attachment is about it) or ``suggested`` (a company not yet in the registry);
+    ``evidence`` says why, for people.  The document's primary customer is
     also in ``documents.customer_id``.
     """
 

@@ -62,7 +62,7 @@ def test_ingest_search_show_json_contracts(tmp_path):
     assert all({"id", "file"} <= set(d) for d in summary["documents"])
     result = json.loads(_run(tmp_path, "search", "报价", "--json", "--type", "报价单", "--tag", "测试").output)
     assert result["total"] == 2
-    assert set(result["hits"][0]) == {"id", "title", "filename", "customer", "doc_type", "date", "score", "snippet"}
+    assert set(result["hits"][0]) == {"id", "title", "filename", "customer", "customers", "doc_type", "date", "score", "snippet"}
     assert {h["filename"] for h in result["hits"]} == {q.name for q in quotes}
     none = json.loads(_run(tmp_path, "search", "报价", "--json", "--type", "invoice").output)
     assert none["total"] == 0

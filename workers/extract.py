@@ -171,7 +171,7 @@ class Extraction:
             seen.add(customer.id)
             links.append(
                 DocumentCustomer(
-                    customer_id=customer.id, method="name", score=1.0,
+                    customer_id=customer.id, method="suggested", score=0.5,
                     evidence=f"文中出现“{name}”，登记册中尚无此客户（待确认）/ not in the registry yet: suggested",
                 )
             )

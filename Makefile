@@ -71,6 +71,7 @@ bench: setup
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/split.py
+	$(BIN)/python bench/entities.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

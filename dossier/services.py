@@ -642,6 +642,8 @@ class Dossier:
     def search(self, request: SearchRequest, principal: Principal) -> dict[str, Any]:
         """Run a search and join the hits with display data (the ``search --json`` shape)."""
         started = time.perf_counter()
+        with self.sessions() as session:  # registry names another process added segment as words here too
+            extraction.SHARED.registry(session)
         result = self.backend.search(request, principal)
         ids = [h.id for h in result.hits]
         with self.sessions() as session:

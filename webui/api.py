@@ -2,7 +2,8 @@
 
 Routes: ``GET /api/search?q=&type=&customer=&tag=&from=&to=&sort=&page=&limit=``,
 ``GET /api/documents/<id>``, ``GET /api/status``, ``GET /api/batches?limit=``,
-``GET /api/batches/<id>``, ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
+``GET /api/batches/<id>``, ``GET /api/customers?type=&industry=&region=&owner=&q=&status=``,
+``GET /api/customers/<id>``, ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
 form fields ``document_id``; the CSRF token in ``X-CSRF-Token``).  Errors are ``{"error": message}``.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request
 
+from dossier import folder
 from dossier.errors import Forbidden
 from webui.auth import login_required
 from webui.core import get_dossier
+from webui.customers import FILTERS as CUSTOMER_FILTERS
 from webui.jobs import LIST_LIMIT, document_ids_from, ensure_may_retry
 from webui.search import search_request_from_args
 
@@ -38,6 +41,29 @@ def search() -> Any:
 def document(doc_id: int) -> Any:
     """One document as :meth:`Dossier.show` describes it; 404 when unknown or not readable."""
     return jsonify(get_dossier().show(doc_id, g.principal))
+
+
+@bp.route("/customers")
+@login_required
+def customers() -> Any:
+    """Registry customers with readable document counts; ``status=suggested`` for admins and managers."""
+    status = (request.args.get("status") or "confirmed").strip()
+    if status not in ("confirmed", "suggested"):
+        abort(400, description="status 只能是 confirmed 或 suggested / status must be confirmed or suggested")
+    if status == "suggested" and g.principal.role not in folder.READ_ALL_ROLES:
+        raise Forbidden("只有管理员或经理可以查看待确认的客户 / only admins and managers see suggestions")
+    filters = {key: (request.args.get(param) or "").strip() or None for param, key in CUSTOMER_FILTERS.items()}
+    with get_dossier().sessions() as session:
+        rows = folder.list_customers(session, g.principal, status=status, text=request.args.get("q"), **filters)
+    return jsonify({"total": len(rows), "customers": rows})
+
+
+@bp.route("/customers/<int:customer_id>")
+@login_required
+def customer(customer_id: int) -> Any:
+    """One customer's folder: details, contacts, readable documents by type and year, key amounts and dates."""
+    with get_dossier().sessions() as session:
+        return jsonify(folder.customer_page(session, customer_id, g.principal))
 
 
 @bp.route("/status")

@@ -38,6 +38,10 @@ KEPT_METHODS = ("given", "manual")
 
 _FORMATS = {mime: fmt for fmt, mime in MIME.items()}
 
+#: Endings of a full legal name (a bare trade name lacks them).
+_LEGAL_ENDINGS = ("公司", "集团", "厂", "院", "所", "中心", "inc", "ltd", "limited", "corp", "corporation", "llc",
+                  "co", "gmbh", "plc", "company")
+
 
 def name_key(name: str) -> str:
     """How registry names compare: NFKC, case-folded, without spaces; Chinese brackets as ASCII."""
@@ -164,7 +168,7 @@ class Extraction:
                     evidence=(link.evidence or "")[:500] or None,
                 )
             )
-        for name in result.suggestions:
+        for name in _without_prefixes(result.suggestions):
             customer = self._suggested(session, name)
             if customer is None or customer.id in seen:
                 continue
@@ -256,6 +260,16 @@ def searchable_customers(doc: Document) -> list[Customer]:
     if doc.customer is not None and doc.customer not in out:
         out.insert(0, doc.customer)
     return out
+
+
+def _without_prefixes(names: Sequence[str]) -> list[str]:
+    """Unknown company names, less a bare name that another one of them only extends (Google / Google Inc.)."""
+    keys = [name_key(n).rstrip(".") for n in names]
+    return [
+        name
+        for name, key in zip(names, keys, strict=True)
+        if key.endswith(_LEGAL_ENDINGS) or not any(other != key and other.startswith(key) for other in keys)
+    ]
 
 
 def _format_of(mime: str, doc: Document) -> str:

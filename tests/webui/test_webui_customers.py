@@ -393,3 +393,25 @@ def test_folder_page_renders_from_its_dict(folder_app, folder_home):
         html = render_template("customers/show.html", c=page, undated=folder.UNDATED, may_review=False)
     assert "没有登记联系人" in html and "合同、报价单和发票中还没有识别出金额" in html
     assert "还没有带日期的文件" in html and "没有您可以查看的此客户文件" in html
+
+
+def test_api_lists_customers_and_serves_a_folder(folder_login, folder_home):
+    """`/api/customers` filters like the page; `/api/customers/ID` is the folder as JSON; suggestions only for reviewers."""
+    admin = folder_login("admin")
+    listed = admin.get("/api/customers").get_json()
+    assert listed["total"] == len(listed["customers"]) > 0
+    first = listed["customers"][0]
+    assert {"id", "name", "aliases", "customer_type", "industry", "region", "documents"} <= set(first)
+    region = first["region"]
+    narrowed = admin.get("/api/customers", query_string={"region": region}).get_json()["customers"]
+    assert narrowed and all(c["region"] == region for c in narrowed)
+    page = admin.get(f"/api/customers/{first['id']}").get_json()
+    assert page["name"] == first["name"] and "by_type" in page and "contacts" in page
+    assert admin.get("/api/customers/999999").status_code == 404
+    assert admin.get("/api/customers", query_string={"status": "suggested"}).status_code == 200
+    sales = folder_login("sales1")
+    assert sales.get("/api/customers", query_string={"status": "suggested"}).status_code == 403
+    assert sales.get("/api/customers", query_string={"status": "nonsense"}).status_code == 400
+    viewer_counts = {c["id"]: c["documents"] for c in folder_login("viewer1").get("/api/customers").get_json()["customers"]}
+    admin_counts = {c["id"]: c["documents"] for c in listed["customers"]}
+    assert all(viewer_counts[i] <= admin_counts[i] for i in admin_counts) and viewer_counts != admin_counts

@@ -198,3 +198,18 @@ def test_a_failing_extractor_costs_a_warning_not_the_document(dossier, tmp_path,
     assert shown["status"] == "indexed"
     assert any("实体抽取失败" in w and "boom" in w for w in shown["warnings"])
     assert dossier.search(SearchRequest("明远科技"), ADMIN)["total"] == 1
+
+
+def test_a_bare_trade_name_beside_its_full_name_is_one_suggestion(dossier, tmp_path):
+    """`Customer: Google` and `Google Inc.` in one document suggest only the full name; a branch keeps its head office."""
+    from dossier import folder
+
+    text = (
+        "Quotation\nCustomer: Google\nBill To: Google Inc.\n"
+        "另：宝钛集团有限公司与宝钛集团有限公司北京分公司均为潜在客户。\n"
+    )
+    _ingest(dossier, _write(tmp_path, "quote.txt", text))
+    with dossier.sessions() as session:
+        names = {s["name"] for s in folder.list_customers(session, ADMIN, status="suggested")}
+    assert "Google Inc." in names and "Google" not in names
+    assert "宝钛集团有限公司" in names

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 import index
@@ -32,6 +32,8 @@ _log = logging.getLogger(__name__)
 
 #: The reason stored with a type the uploader chose (never re-guessed).
 GIVEN_AT_INTAKE = "导入时指定 / given at intake"
+
+_FAILED_PREFIX = "实体抽取失败"
 
 #: Link methods a person chose; extraction keeps them.
 KEPT_METHODS = ("given", "manual")
@@ -138,14 +140,19 @@ class Extraction:
 
         The step runs inside a savepoint, so a half-done extraction leaves nothing behind.
         """
+        earlier = [w for w in (doc.warnings or []) if not w.startswith(_FAILED_PREFIX)]
         try:
             with session.begin_nested():
                 self.apply(session, doc, **kwargs)
+        except (OperationalError, InterfaceError):
+            raise  # the database is busy or gone: the job's retry handles it, not a warning
         except Exception as exc:  # the job boundary of this optional step: record it, keep the document
             _log.exception("extraction failed for document %s", doc.id)
             session.expire(doc, ["entities", "customer_links", "customer", "doc_type", "doc_type_reason", "doc_date"])
-            warning = f"实体抽取失败 / entity extraction failed: {type(exc).__name__}: {exc}"[:300]
-            doc.warnings = [w for w in (doc.warnings or []) if not w.startswith("实体抽取失败")] + [warning]
+            doc.warnings = [*earlier, f"{_FAILED_PREFIX} / entity extraction failed: {type(exc).__name__}: {exc}"[:300]]
+            return
+        if earlier != list(doc.warnings or []):
+            doc.warnings = earlier  # an earlier failure is over
 
     def clear(self, session: Session, doc: Document) -> None:
         """Forget what extraction found (a document that failed): entities and automatic links go."""

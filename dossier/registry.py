@@ -60,7 +60,7 @@ _TYPE_WORDS = {
     "流失": "流失客户", "流失客户": "流失客户", "lost": "流失客户", "churned": "流失客户",
 }
 _STATUS_WORDS = {
-    "": "confirmed", "confirmed": "confirmed", "已确认": "confirmed", "客户": "confirmed",
+    "confirmed": "confirmed", "已确认": "confirmed", "客户": "confirmed",
     "self": "self", "本公司": "self", "我方": "self", "own": "self",
     "suggested": "suggested", "待确认": "suggested", "rejected": "rejected", "已拒绝": "rejected",
 }
@@ -267,8 +267,8 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             raise ValueError(f"未知客户类型“{ctype}”（潜在/现有/流失）/ unknown customer type")
         ctype = normal
     status_raw = (_text(row.get("status"), 16) or "").lower()
-    status = _STATUS_WORDS.get(status_raw)
-    if status is None:
+    status = _STATUS_WORDS.get(status_raw) if status_raw else None  # None: confirmed, or what it is (self)
+    if status_raw and status is None:
         raise ValueError(f"未知状态“{status_raw}” / unknown status")
     importance = _text(row.get("importance"), 8)
     return (
@@ -362,7 +362,9 @@ def import_customers(session: Session, rows: Iterable[tuple[int, dict[str, Any]]
                     value = [a for a in [*value, customer.name] if a != record["name"]]
             if key == "contacts" and not value and customer.contacts:
                 continue  # a file without contacts does not erase the ones we have
-            if value is None and key not in ("external_id",) and before.get(key) is not None:
+            if key == "status" and value is None:
+                value = "self" if customer.status == "self" else "confirmed"  # importing it confirms it
+            if value is None and before.get(key) is not None:
                 continue  # an empty cell keeps what the registry knows
             setattr(customer, key, value)
         if record["owner_name"] in owners:

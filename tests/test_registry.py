@@ -181,3 +181,28 @@ def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
     assert shown["entities"]["phone"] == ["13700001111"] and shown["date"] == "2024-03-01"
     hits = dossier.search(SearchRequest("phone:13700001111"), Principal.system())["hits"]
     assert [h["id"] for h in hits] == [1] and hits[0]["customer"] == "旧客户有限公司"
+
+
+def test_a_file_without_status_or_ids_keeps_our_company_and_the_registry_ids(tmp_path):
+    """Re-importing a plain name list does not turn our own company into a customer or erase registry ids."""
+    _init(tmp_path)
+    _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
+    registry = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
+    with (tmp_path / "plain.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [["客户名称", "行业"], [registry["seller"]["full_name"], ""], [registry["customers"][0]["full_name"], "新行业"]]
+        )
+    report = json.loads(_run(tmp_path, "customers", "import", str(tmp_path / "plain.csv"), "--json").output)
+    assert report["errors"] == [] and report["updated"] == 1
+    listed = {c["name"]: c for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}
+    assert registry["seller"]["full_name"] not in listed  # still our own company, not a customer
+    first = listed[registry["customers"][0]["full_name"]]
+    assert first["industry"] == "新行业"
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from records import Customer
+
+    dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
+    with dossier.sessions() as session:
+        row = session.query(Customer).filter_by(name=registry["customers"][0]["full_name"]).one()
+        assert row.external_id == registry["customers"][0]["id"]

@@ -432,6 +432,46 @@ def _inert(cell: str) -> str:
     return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
+def update_customer(session: Session, customer_id: int, fields: dict[str, Any]) -> tuple[Customer, set[str], list[str]]:
+    """Change one customer's registry fields (validated like an imported row); returns it, new names, warnings.
+
+    ``fields`` uses the import field names (``name``, ``aliases``, ``credit_code``,
+    ``customer_type``, ``stage``, ``industry``, ``region``, ``city``, ``address``,
+    ``importance``, ``owner_name``, ``contacts``, ``notes``); a field left out keeps its
+    value, an empty one clears it.  Raises :class:`RegistryError` with the reason.
+    """
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.status == "rejected":
+        raise NotFound(f"客户 {customer_id} 不存在 / customer {customer_id} not found")
+    unknown = set(fields) - {f for f, _, _ in COLUMNS} - {"status"}
+    if unknown:
+        raise RegistryError(f"未知字段 / unknown fields: {', '.join(sorted(unknown))}")
+    current = {f: getattr(customer, f) for f, _, _ in COLUMNS}
+    current["status"] = None
+    try:
+        record, warnings = clean_row({**current, **fields, "status": fields.get("status")})
+    except ValueError as exc:
+        raise RegistryError(str(exc)) from exc
+    clash = session.scalars(select(Customer).where(Customer.name == record["name"], Customer.id != customer.id)).first()
+    if clash is not None or (
+        record["credit_code"]
+        and record["credit_code"] != customer.credit_code
+        and session.scalars(
+            select(Customer).where(Customer.credit_code == record["credit_code"], Customer.id != customer.id)
+        ).first()
+    ):
+        raise RegistryError("名称或信用代码已属于另一客户 / the name or credit code belongs to another customer")
+    old_names = set(customer.names)
+    for key, value in record.items():
+        if key == "status":
+            value = value or ("self" if customer.status == "self" else customer.status)
+        setattr(customer, key, value)
+    users = {u.username: u.id for u in session.scalars(select(User))}
+    customer.owner_id = users.get(record["owner_name"] or "")
+    session.commit()
+    return customer, set(customer.names) - old_names, warnings
+
+
 # -- reviewing suggestions -------------------------------------------------------------------------------------
 
 

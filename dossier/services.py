@@ -560,6 +560,23 @@ class Dossier:
         with self.sessions() as session:
             return registry.export_customers(session, Path(path))
 
+    def update_customer(self, customer_id: int, fields: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """Edit a customer's registry fields (admin, manager); documents naming it are re-analysed.
+
+        Returns ``{"id", "name", "status", "warnings", "reanalysed"}``; a bad value raises
+        a 400 error that says which and why.
+        """
+        if principal.role not in _READ_ALL_ROLES:
+            raise Forbidden("只有管理员或经理可以修改客户 / only admins and managers edit customers")
+        with self.sessions() as session:
+            customer, new_names, warnings = registry.update_customer(session, customer_id, fields)
+            result: dict[str, Any] = {
+                "id": customer.id, "name": customer.name, "status": customer.status, "warnings": warnings,
+            }
+        extraction.SHARED.forget()
+        result["reanalysed"] = self._reanalyse({customer_id}, new_names)
+        return result
+
     def confirm_customer(self, customer_id: int, principal: Principal) -> dict[str, Any]:
         """Make a suggested customer a confirmed one (admin, manager)."""
         return self._review(customer_id, "confirm", principal)

@@ -206,3 +206,42 @@ def test_a_file_without_status_or_ids_keeps_our_company_and_the_registry_ids(tmp
     with dossier.sessions() as session:
         row = session.query(Customer).filter_by(name=registry["customers"][0]["full_name"]).one()
         assert row.external_id == registry["customers"][0]["id"]
+
+
+def test_editing_a_customer_validates_and_relinks_its_documents(tmp_path):
+    """A new alias links documents that name it; bad values are refused with the reason; only reviewers may edit."""
+    import pytest
+
+    from dossier.config import load_settings
+    from dossier.errors import DossierError, Forbidden
+    from dossier.services import Dossier
+    from index import Principal, SearchRequest
+
+    _init(tmp_path)
+    (tmp_path / "note.txt").write_text("拜访记录\n今天与星河动力的采购部门沟通了二期需求。\n", encoding="utf-8")
+    dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
+    admin = Principal.system()
+    dossier.import_customers(_write_csv(tmp_path, [["客户名称", "行业"], ["北京星河动力科技有限公司", "航天"]]))
+    (doc_id,) = [d["id"] for d in dossier.ingest_paths([str(tmp_path / "note.txt")])["documents"]]
+    assert dossier.show(doc_id, admin)["customers"] == []
+    with dossier.sessions() as session:
+        from records import Customer
+
+        cid = session.query(Customer).filter_by(name="北京星河动力科技有限公司").one().id
+    result = dossier.update_customer(cid, {"aliases": ["星河动力"], "customer_type": "现有"}, admin)
+    assert result["reanalysed"] == 1
+    assert dossier.show(doc_id, admin)["customers"] == ["北京星河动力科技有限公司"]
+    assert dossier.search(SearchRequest("", customer_types=("现有客户",)), admin)["total"] == 1
+    with pytest.raises(DossierError, match="客户类型"):
+        dossier.update_customer(cid, {"customer_type": "大客户"}, admin)
+    with pytest.raises(DossierError, match="名称"):
+        dossier.update_customer(cid, {"name": ""}, admin)
+    with pytest.raises(Forbidden):
+        dossier.update_customer(cid, {"stage": "签约"}, Principal(username="s", role="sales"))
+
+
+def _write_csv(tmp_path, rows):
+    path = tmp_path / "rows.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path

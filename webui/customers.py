@@ -3,17 +3,20 @@
 Routes: ``GET /customers`` (``?type=&industry=&region=&owner=&q=``; admins and managers also
 see the suggested customers with their actions), ``GET /customers/<id>`` (the folder),
 ``POST /customers/<id>/confirm``, ``POST /customers/<id>/reject`` and
-``POST /customers/<id>/merge`` (form field ``into``: the customer it merges into).
+``POST /customers/<id>/merge`` (form field ``into``: the customer it merges into),
+``GET``/``POST /customers/<id>/edit`` (admins and managers edit the registry fields; form fields
+are the import's names, ``aliases`` as one text and ``contacts-N-name|title|mobile|landline|email``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from dossier import folder
-from dossier.errors import Forbidden
+from dossier.errors import DossierError, Forbidden, NotFound
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
@@ -25,6 +28,27 @@ REVIEW_ROLES = folder.READ_ALL_ROLES
 
 #: The list's filters: query parameter -> ``list_customers`` keyword.
 FILTERS = {"type": "customer_type", "industry": "industry", "region": "region", "owner": "owner"}
+
+#: The edit form's one-line and free-text fields, sent to ``update_customer`` under the same names.
+TEXT_FIELDS = (
+    "name", "credit_code", "customer_type", "stage", "industry", "region", "city", "address",
+    "importance", "owner_name", "notes",
+)
+
+#: The registry's customer types (value, label message id) and importance grades, for the selects.
+CUSTOMER_TYPES = (
+    ("潜在客户", "customers.type.prospect"),
+    ("现有客户", "customers.type.current"),
+    ("流失客户", "customers.type.lost"),
+)
+IMPORTANCE = ("A", "B", "C")
+
+CONTACT_KEYS = ("name", "title", "mobile", "landline", "email")
+_CONTACT_FIELD = re.compile(r"contacts-(\d{1,4})-(name|title|mobile|landline|email)")
+#: Blank contact rows under the existing ones, for adding contacts without a script.
+EMPTY_CONTACT_ROWS = 2
+#: What separates aliases in the one text field (the hint names the first three).
+_ALIAS_SPLIT = re.compile(r"[；;,，、\n]+")
 
 
 def may_review() -> bool:
@@ -125,3 +149,91 @@ def merge(customer_id: int) -> Any:
     get_dossier().merge_customer(customer_id, into_id, g.principal)
     flash(_("customers.merged", name=name, into=target), "info")
     return redirect(url_for("customers.show", customer_id=into_id), code=303)
+
+
+# -- editing a customer -------------------------------------------------------------------------------------
+
+
+def _ensure_may_edit() -> None:
+    if not may_review():
+        raise Forbidden(_("customers.edit.forbidden"))
+
+
+def _form_from_page(page: dict[str, Any]) -> dict[str, Any]:
+    """The edit form's values from the folder's view of the customer."""
+    form: dict[str, Any] = {f: page.get(f) or "" for f in TEXT_FIELDS}
+    # Where the registry names no rep, the linked user's name keeps that link when saved.
+    form["owner_name"] = page.get("owner") or ""
+    form["aliases"] = "；".join(page["aliases"])
+    form["contacts"] = [dict(c) for c in page["contacts"]]
+    return form
+
+
+def _form_from_request() -> dict[str, Any]:
+    """The edit form as posted; contact rows in their order, emptied rows dropped."""
+    form: dict[str, Any] = {f: request.form.get(f, "") for f in TEXT_FIELDS}
+    form["aliases"] = request.form.get("aliases", "")
+    rows: dict[int, dict[str, str]] = {}
+    for key, value in request.form.items():
+        match = _CONTACT_FIELD.fullmatch(key)
+        if match:
+            rows.setdefault(int(match.group(1)), dict.fromkeys(CONTACT_KEYS, ""))[match.group(2)] = value.strip()
+    form["contacts"] = [rows[i] for i in sorted(rows) if any(rows[i].values())]
+    return form
+
+
+def _fields(form: dict[str, Any]) -> dict[str, Any]:
+    """``update_customer``'s fields from the form: an empty field clears the value."""
+    fields: dict[str, Any] = {f: str(form[f]).strip() for f in TEXT_FIELDS}
+    fields["aliases"] = [a.strip() for a in _ALIAS_SPLIT.split(form["aliases"]) if a.strip()]
+    fields["contacts"] = [dict(c) for c in form["contacts"]]
+    return fields
+
+
+def _form_error(form: dict[str, Any]) -> str | None:
+    """What the registry would drop silently: a contact row with details but no name."""
+    for n, contact in enumerate(form["contacts"], start=1):
+        if not contact["name"]:
+            return _("customers.edit.contact_no_name", n=n)
+    return None
+
+
+def _render_edit(page: dict[str, Any], form: dict[str, Any], error: str | None = None) -> str:
+    return render_template(
+        "customers/edit.html",
+        c=page,
+        form=form,
+        contacts=[*form["contacts"], *(dict.fromkeys(CONTACT_KEYS, "") for _row in range(EMPTY_CONTACT_ROWS))],
+        contact_keys=CONTACT_KEYS,
+        customer_types=[(value, _(label)) for value, label in CUSTOMER_TYPES],
+        importance=[(grade, grade) for grade in IMPORTANCE],
+        error=error,
+    )
+
+
+@bp.route("/<int:customer_id>/edit", methods=("GET", "POST"))
+@login_required
+def edit(customer_id: int) -> Any:
+    """Edit a customer's registry fields (admin, manager); documents that name it are re-analysed."""
+    _ensure_may_edit()
+    with get_dossier().sessions() as session:
+        page = folder.customer_page(session, customer_id, g.principal)
+    if page["status"] == "rejected":  # the registry keeps rejected names only so they are not suggested again
+        raise NotFound(_("customers.edit.not_found", id=customer_id))
+    if request.method == "GET":
+        return _render_edit(page, _form_from_page(page))
+    form = _form_from_request()
+    error = _form_error(form)
+    if error is None:
+        try:
+            result = get_dossier().update_customer(customer_id, _fields(form), g.principal)
+        except DossierError as exc:
+            if exc.status != 400:
+                raise
+            error = exc.message
+        else:
+            flash(_("customers.edit.saved", name=result["name"], n=result["reanalysed"]), "info")
+            for warning in result["warnings"]:
+                flash(_("customers.edit.warning", msg=warning), "warning")
+            return redirect(url_for("customers.show", customer_id=customer_id), code=303)
+    return _render_edit(page, form, error), 400

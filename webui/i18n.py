@@ -381,6 +381,54 @@ MESSAGES: dict[str, dict[str, str]] = {
     "customers.search_placeholder": {"zh": "例如 报价 服务器", "en": "e.g. 报价 服务器"},
     "customers.linked_by": {"zh": "关联方式", "en": "Linked by"},
     "customers.also_linked": {"zh": "相关", "en": "related"},
+    # editing a customer
+    "customers.edit": {"zh": "编辑", "en": "Edit"},
+    "customers.edit.title": {"zh": "编辑客户：{name}", "en": "Edit customer: {name}"},
+    "customers.edit.back": {"zh": "返回客户档案", "en": "Back to the customer's folder"},
+    "customers.edit.form": {"zh": "客户信息", "en": "Customer details"},
+    "customers.edit.aliases_hint": {
+        "zh": "多个简称用“；”“、”或逗号分隔。",
+        "en": "Separate short names with ；, 、 or commas.",
+    },
+    "customers.edit.credit_code_hint": {
+        "zh": "18 位；校验位不符的代码照样保存，并给出提示。",
+        "en": "18 characters; a code whose check character is wrong is saved and flagged.",
+    },
+    "customers.edit.region": {"zh": "省份", "en": "Province"},
+    "customers.edit.city": {"zh": "城市", "en": "City"},
+    "customers.edit.owner_hint": {
+        "zh": "销售负责人的姓名；填写用户名时，该用户即为此客户的负责人。",
+        "en": "The sales rep's name; a user name makes that user the customer's owner.",
+    },
+    "customers.edit.not_set": {"zh": "未填写", "en": "Not set"},
+    "customers.edit.contacts_hint": {
+        "zh": "清空一行即删除该联系人；在空白行填写可添加联系人。",
+        "en": "Empty a row to remove that contact; fill in a blank row to add one.",
+    },
+    "customers.edit.contact_cell": {"zh": "{col}（第 {n} 行）", "en": "{col}, row {n}"},
+    "customers.edit.contact_no_name": {
+        "zh": "联系人第 {n} 行缺少姓名 / contact row {n} has no name",
+        "en": "Contact row {n} has no name.",
+    },
+    "customers.edit.save": {"zh": "保存", "en": "Save"},
+    "customers.edit.cancel": {"zh": "取消", "en": "Cancel"},
+    "customers.edit.error": {"zh": "未保存：{msg}", "en": "Not saved: {msg}"},
+    "customers.edit.saved": {
+        "zh": "已保存“{name}”；{n} 份相关文件已重新分析。",
+        "en": "“{name}” saved; {n} related document(s) re-analysed.",
+    },
+    "customers.edit.warning": {"zh": "请注意：{msg}", "en": "Please note: {msg}"},
+    "customers.edit.forbidden": {
+        "zh": "只有管理员和经理可以修改客户 / only admins and managers may edit customers",
+        "en": "Only admins and managers may edit customers.",
+    },
+    "customers.edit.not_found": {
+        "zh": "客户 {id} 不存在 / customer {id} does not exist",
+        "en": "Customer {id} does not exist.",
+    },
+    "customers.type.prospect": {"zh": "潜在客户", "en": "Prospect (潜在客户)"},
+    "customers.type.current": {"zh": "现有客户", "en": "Current (现有客户)"},
+    "customers.type.lost": {"zh": "流失客户", "en": "Lost (流失客户)"},
     # errors
     "error.title": {"zh": "出错了", "en": "Something went wrong"},
     "error.400": {"zh": "请求有误。", "en": "Bad request."},

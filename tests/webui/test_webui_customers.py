@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -415,3 +416,250 @@ def test_api_lists_customers_and_serves_a_folder(folder_login, folder_home):
     viewer_counts = {c["id"]: c["documents"] for c in folder_login("viewer1").get("/api/customers").get_json()["customers"]}
     admin_counts = {c["id"]: c["documents"] for c in listed["customers"]}
     assert all(viewer_counts[i] <= admin_counts[i] for i in admin_counts) and viewer_counts != admin_counts
+
+
+# -- editing a customer -------------------------------------------------------------------------------------
+
+
+class _FormReader(HTMLParser):
+    """The fields of the page's edit form as a browser submits them: inputs, selected options, textareas."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.fields: dict[str, str] = {}
+        self._in_form = False
+        self._select: str | None = None
+        self._first_option: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and "edit-form" in a.get("class", ""):
+            self._in_form = True
+        if not self._in_form:
+            return
+        if tag == "input" and "name" in a:
+            self.fields[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select, self._first_option = a["name"], None
+        elif tag == "option" and self._select:
+            if self._first_option is None:
+                self._first_option = a.get("value", "")
+            if "selected" in a:
+                self.fields[self._select] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.fields[self._textarea] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "select" and self._select:
+            self.fields.setdefault(self._select, self._first_option or "")
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+
+class _Tags(HTMLParser):
+    """Event-handler attributes and script elements in a page, as a browser parses it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handlers: list[tuple[str, str]] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handlers += [(tag, k) for k, _ in attrs if k.startswith("on")]
+        self.scripts += tag == "script"
+
+
+def _edit_form(html: str) -> dict[str, str]:
+    reader = _FormReader()
+    reader.feed(html)
+    assert reader.fields, "the page has no edit form"
+    return reader.fields
+
+
+def test_edit_form_is_prefilled(folder_login, folder_home):
+    """GIVEN a manager WHEN opening a customer's edit page from the folder's Edit button THEN every registry
+    field is filled in, aliases as one text, type and importance chosen in their selects, each contact
+    in its own row with two blank rows below, and the form posts back here with the CSRF token."""
+    client = folder_login("manager1")
+    cid = folder_home["customers"]["mingyuan"]
+    folder_html = client.get(f"/customers/{cid}").get_data(as_text=True)
+    assert f'<a class="button edit-customer" href="/customers/{cid}/edit">编辑</a>' in folder_html
+    r = client.get(f"/customers/{cid}/edit")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "<h1>编辑客户：杭州明远科技有限公司</h1>" in html
+    assert f'<form class="edit-form" method="post" action="/customers/{cid}/edit">' in html
+    fields = _edit_form(html)
+    assert fields["csrf_token"] and fields["csrf_token"] == re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    expected = {
+        "name": "杭州明远科技有限公司", "aliases": "明远科技；明远", "credit_code": "91330106MA2B3C4D5E",
+        "customer_type": "现有客户", "stage": "已签约", "importance": "A", "industry": "制造业", "owner_name": "张伟",
+        "region": "浙江省", "city": "杭州市", "address": "浙江省杭州市西湖区文三路 90 号", "notes": "",
+        "contacts-0-name": "李明", "contacts-0-title": "采购经理", "contacts-0-mobile": "13812345678",
+        "contacts-0-landline": "0571-88886666", "contacts-0-email": "liming@mingyuan.cn",
+    }
+    assert {k: fields.get(k) for k in expected} == expected
+    blank = {f"contacts-{n}-{k}" for n in (1, 2) for k in ("name", "title", "mobile", "landline", "email")}
+    assert blank <= set(fields) and all(fields[k] == "" for k in blank)
+    assert "contacts-3-name" not in fields
+    assert '<option value="流失客户">流失客户</option>' in html and '<option value="C">C</option>' in html
+    english = client.get(f"/customers/{cid}/edit?lang=en").get_data(as_text=True)
+    for text in ("Edit customer: 杭州明远科技有限公司", ">Save</button>", "Prospect (潜在客户)", "Province",
+                 "Empty a row to remove that contact"):
+        assert text in english, text
+
+
+@pytest.mark.parametrize("user", ["sales1", "viewer1"])
+def test_only_reviewers_may_edit(folder_login, folder_home, user):
+    """Sales (even the customer's owner) and viewers get no Edit button, and the edit page and posting to it are 403."""
+    client = folder_login(user)
+    cid = folder_home["customers"]["mingyuan"]
+    html = client.get(f"/customers/{cid}").get_data(as_text=True)
+    assert "edit-customer" not in html and f"/customers/{cid}/edit" not in html
+    r = client.get(f"/customers/{cid}/edit")
+    assert r.status_code == 403 and "只有管理员和经理可以修改客户" in r.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    r = client.post(f"/customers/{cid}/edit", data={"csrf_token": token, "name": "改名有限公司", "stage": "x"})
+    assert r.status_code == 403
+    assert "<h1>杭州明远科技有限公司" in client.get(f"/customers/{cid}").get_data(as_text=True)
+
+
+def test_edit_needs_the_csrf_token(folder_login, folder_home):
+    """An edit posted without (or with a forged) CSRF token is refused and changes nothing."""
+    client = folder_login("admin")
+    cid = folder_home["customers"]["chengming"]
+    fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
+    for token in (None, "forged"):
+        data = {**fields, "stage": "已签约"}
+        if token is None:
+            del data["csrf_token"]
+        else:
+            data["csrf_token"] = token
+        r = client.post(f"/customers/{cid}/edit", data=data)
+        assert r.status_code == 400 and "表单已过期或来源无效" in r.get_data(as_text=True)
+    assert _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))["stage"] == "初步接触"
+
+
+def test_unknown_or_rejected_customer_has_no_edit_page(folder_login, folder_home):
+    """There is nothing to edit for an id not in the registry or a rejected suggestion: 404, and no button."""
+    client = folder_login("admin")
+    assert client.get("/customers/999999/edit").status_code == 404
+    old = folder_home["customers"]["old"]
+    r = client.get(f"/customers/{old}/edit")
+    assert r.status_code == 404 and "不存在" in r.get_data(as_text=True)
+    assert "edit-customer" not in client.get(f"/customers/{old}").get_data(as_text=True)
+
+
+def test_bad_customer_type_re_renders_with_the_reason_and_the_input(folder_login, folder_home):
+    """GIVEN an admin WHEN saving an unknown customer type with other changes THEN the form comes back (400)
+    with the registry's reason and everything typed (the unknown type chosen, a new contact row), and the
+    customer is unchanged."""
+    client = folder_login("admin")
+    cid = folder_home["customers"]["hengda"]
+    fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
+    fields.update({"customer_type": "大客户", "stage": "重新接触", "aliases": "恒达贸易、恒达苏州",
+                   "contacts-0-name": "周敏", "contacts-0-mobile": "13900001111"})
+    r = client.post(f"/customers/{cid}/edit", data=fields)
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert '<p class="flash flash-error form-error" role="alert">未保存：未知客户类型“大客户”' in html
+    again = _edit_form(html)
+    assert again["customer_type"] == "大客户" and '<option value="大客户" selected>大客户</option>' in html
+    assert (again["stage"], again["aliases"]) == ("重新接触", "恒达贸易、恒达苏州")
+    assert (again["contacts-0-name"], again["contacts-0-mobile"]) == ("周敏", "13900001111")
+    assert again["contacts-1-name"] == again["contacts-2-name"] == "" and "contacts-3-name" not in again
+    assert _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))["stage"] == ""
+    folder_html = client.get(f"/customers/{cid}").get_data(as_text=True)
+    assert "重新接触" not in folder_html and "周敏" not in folder_html and "流失客户" in folder_html
+
+
+def test_a_contact_row_without_a_name_is_refused(folder_login, folder_home):
+    """A contact row with a phone but no name is not silently dropped: the form says which row lacks the name."""
+    client = folder_login("admin")
+    cid = folder_home["customers"]["mingyuan"]
+    fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
+    fields.update({"contacts-2-mobile": "13700002222"})
+    r = client.post(f"/customers/{cid}/edit", data=fields)
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert "联系人第 2 行缺少姓名" in html and _edit_form(html)["contacts-1-mobile"] == "13700002222"
+
+
+def test_edit_form_shows_registry_values_as_text(folder_login, folder_home):
+    """Names, aliases, regions and contacts full of HTML stay inert inside the form's values."""
+    html = folder_login("admin").get(f"/customers/{folder_home['customers']['xss']}/edit").get_data(as_text=True)
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>行业</b>" not in html
+    tags = _Tags()
+    tags.feed(html)
+    assert tags.handlers == [] and tags.scripts == 1  # only base.html's own script file
+    fields = _edit_form(html)
+    assert fields["name"] == "<img src=x onerror=alert('XSSCANARY')>珊瑚有限公司"
+    assert fields["region"] == "\"><script>alert('XSSCANARY')</script>"
+    assert fields["contacts-0-name"] == "<i>张</i>"
+
+
+def test_saving_an_edit_changes_the_folder_and_relinks_documents(fresh_folder, tmp_path):
+    """GIVEN a visit note that calls 恒达 by a nickname the registry does not know WHEN a manager adds that
+    alias, a contact and a new type in the edit form THEN the folder shows the new values, says how many
+    documents were re-analysed, and the note is now in 恒达's folder; an emptied contact row removes it."""
+    home, client = fresh_folder
+    cid = home["customers"]["hengda"]
+    note = tmp_path / "拜访记录_续保.txt"
+    note.write_text("拜访记录\n今天与姑苏恒贸的采购部门沟通了服务器续保事宜。\n", encoding="utf-8")
+    (doc_id,) = [d["id"] for d in home["dossier"].ingest_paths([str(note)], ocr=False)["documents"]]
+    assert doc_id not in _doc_ids(client.get(f"/customers/{cid}").get_data(as_text=True))
+
+    fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
+    fields.update({"aliases": "恒达贸易；姑苏恒贸", "customer_type": "现有", "stage": "重新接触", "importance": "B",
+                   "contacts-0-name": "周敏", "contacts-0-title": "采购主管", "contacts-0-mobile": "139 0000 1111",
+                   "contacts-1-name": "吴刚", "notes": "2024 年重新合作"})
+    r = client.post(f"/customers/{cid}/edit", data=fields)
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/customers/{cid}")
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    saved = re.search(r"已保存“苏州恒达贸易有限公司”；(\d+) 份相关文件已重新分析。", html)
+    assert saved and int(saved.group(1)) >= 1
+    assert doc_id in _doc_ids(html)
+    for text in ("恒达贸易、姑苏恒贸", "现有客户", "重新接触", ">B<", "2024 年重新合作", "周敏", "采购主管", "13900001111", "吴刚"):
+        assert text in html, text
+    link = re.search(rf'<li class="folder-doc" data-doc-id="{doc_id}">.*?</li>', html, re.S).group(0)
+    assert "简称一致" in link
+
+    # emptying a row removes that contact; the others keep their order
+    fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
+    assert (fields["contacts-0-name"], fields["contacts-1-name"], fields["contacts-3-name"]) == ("周敏", "吴刚", "")
+    for key in ("name", "title", "mobile", "landline", "email"):
+        fields[f"contacts-0-{key}"] = ""
+    assert client.post(f"/customers/{cid}/edit", data=fields).status_code == 303
+    html = client.get(f"/customers/{cid}").get_data(as_text=True)
+    contacts = [unescape(n) for n in re.findall(r'<tr class="contact">\s*<td>(.*?)</td>', html)]
+    assert contacts == ["吴刚"]
+
+
+def test_a_credit_code_with_a_wrong_check_character_is_saved_and_flagged(fresh_folder):
+    """A credit code of 18 characters whose check character is wrong is kept as typed and the saved folder
+    warns about it; one of the wrong length is refused with the reason."""
+    import ingest
+
+    home, client = fresh_folder
+    cid = home["customers"]["chengming"]
+    code = "91310000MA1FL1234X"
+    assert not ingest.uscc_is_valid(code)
+    fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
+    r = client.post(f"/customers/{cid}/edit", data={**fields, "credit_code": code.lower()}, follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "已保存“上海澄明集团股份有限公司”" in html
+    assert re.search(r'<p class="flash flash-warning" role="status">请注意：统一社会信用代码校验位不符：'
+                     + code + "（已保留，未更正）", html)
+    assert f'<td class="code">{code}</td>' in html
+    r = client.post(f"/customers/{cid}/edit", data={**fields, "credit_code": "9131000"})
+    assert r.status_code == 400 and "统一社会信用代码应为 18 位" in r.get_data(as_text=True)
+    assert _edit_form(r.get_data(as_text=True))["credit_code"] == "9131000"

@@ -287,7 +287,7 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             "owner_name": _text(row.get("owner_name"), 64),
             "contacts": _contacts(row.get("contacts")),
             "status": status,
-            "notes": _text(row.get("notes"), 4000),
+            "notes": (str(row.get("notes") or "").strip()[:4000] or None),
         },
         warnings,
     )
@@ -462,12 +462,14 @@ def update_customer(session: Session, customer_id: int, fields: dict[str, Any]) 
     ):
         raise RegistryError("名称或信用代码已属于另一客户 / the name or credit code belongs to another customer")
     old_names = set(customer.names)
+    old_owner = customer.owner_name
     for key, value in record.items():
         if key == "status":
             value = value or ("self" if customer.status == "self" else customer.status)
         setattr(customer, key, value)
-    users = {u.username: u.id for u in session.scalars(select(User))}
-    customer.owner_id = users.get(record["owner_name"] or "")
+    if record["owner_name"] != old_owner:  # a new rep: their account, if they have one
+        users = {u.username: u.id for u in session.scalars(select(User))}
+        customer.owner_id = users.get(record["owner_name"] or "")
     session.commit()
     return customer, set(customer.names) - old_names, warnings
 

@@ -245,3 +245,29 @@ def _write_csv(tmp_path, rows):
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(rows)
     return path
+
+
+def test_editing_other_fields_keeps_the_owner_account(tmp_path):
+    """The owner's user account stays linked when a save does not change the owner; a new owner re-links it."""
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from index import Principal
+    from records import Customer, User, hash_password
+
+    _init(tmp_path)
+    dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
+    with dossier.sessions() as session:
+        session.add(User(username="zhang", role="sales", password_hash=hash_password("x" * 12)))
+        session.commit()
+    dossier.import_customers(_write_csv(tmp_path, [["客户名称", "负责人"], ["上海启航电子有限公司", "zhang"]]))
+    with dossier.sessions() as session:
+        customer = session.query(Customer).filter_by(name="上海启航电子有限公司").one()
+        cid, owner = customer.id, customer.owner_id
+    assert owner is not None
+    dossier.update_customer(cid, {"stage": "商务谈判", "notes": "第一行\n第二行"}, Principal.system())
+    with dossier.sessions() as session:
+        customer = session.get(Customer, cid)
+        assert customer.owner_id == owner and customer.notes == "第一行\n第二行"
+    dossier.update_customer(cid, {"owner_name": "李四"}, Principal.system())
+    with dossier.sessions() as session:
+        assert session.get(Customer, cid).owner_id is None

@@ -78,7 +78,8 @@ def corpus_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     xss_file = extra / XSS_NAME
     xss_file.write_text(XSS_TEXT, encoding="utf-8")
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh"},
+        environ={"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh",
+                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=ADMIN_PASSWORD)
@@ -254,7 +255,8 @@ def _build_folder_home(home: Path) -> dict:
     from records import Customer, Document, DocumentCustomer, EntityRow, Page, User, Version, hash_password
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh"},
+        environ={"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh",
+                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=FOLDER_PASSWORD)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import signal
 import sys
 import threading
@@ -11,24 +10,9 @@ from typing import Any
 
 import click
 
+from dossier.cli_common import _echo_json, _open, _principal
 from dossier.config import SETTINGS, load_settings
 from dossier.errors import DossierError
-
-
-def _open(ctx: click.Context) -> Any:
-    from dossier.services import Dossier
-
-    return Dossier.open(ctx.obj["settings"])
-
-
-def _principal(dossier: Any, as_user: str | None) -> Any:
-    from index import Principal
-
-    return dossier.principal_for(as_user) if as_user else Principal.system()
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
 
 
 class _Cli(click.Group):
@@ -490,8 +474,11 @@ def settings_cmd() -> None:
         click.echo(f"{s.name}={s.default!s:<28} {s.help}")
 
 
-# The registry commands live in their own module; importing it registers them on ``cli``.
-from dossier import cli_customers  # noqa: E402,F401
+# The registry commands live in their own module (also when this one runs as ``python -m dossier.cli``).
+from dossier.cli_customers import customers, reextract  # noqa: E402
+
+cli.add_command(customers)
+cli.add_command(reextract)
 
 
 def main() -> None:

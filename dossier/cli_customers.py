@@ -6,10 +6,10 @@ from typing import Any
 
 import click
 
-from dossier.cli import _echo_json, _open, cli
+from dossier.cli_common import _echo_json, _open
 
 
-@cli.group()
+@click.group()
 def customers() -> None:
     """The customer registry (客户登记册): import, export, list, review suggestions."""
 
@@ -129,7 +129,7 @@ def customers_merge(ctx: click.Context, customer_id: int, into: int) -> None:
     _review(ctx, "merge", customer_id, into)
 
 
-@cli.command()
+@click.command()
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context

@@ -63,10 +63,18 @@ _TITLE_WORDS: tuple[tuple[str, str, str], ...] = (
     ("contract", r"(?:销售|采购|购销|技术服务|服务|维保|框架|保密|合作|租赁)?(?:合同|协议书?)|contract|agreement", "合同"),
     ("quote", r"报\s*价\s*单|报价(?:函|书|方案)?|询价回复|quotation|price quote|\bquote\b", "报价单"),
     ("meeting", r"会议纪要|会议记录|会议备忘|纪要|meeting (?:notes|minutes)|minutes of (?:the )?meeting|\bminutes\b", "会议纪要"),
-    ("visit", r"拜访记录|拜访报告|客户拜访|走访记录|拜访|visit report|customer visit|call report", "拜访记录"),
+    ("visit", r"拜访记录|拜访报告|客户拜访|走访记录|回访记录|拜访|回访|visit report|customer visit|call report", "拜访记录"),
     ("order", r"销售订单|采购订单|订单(?:明细|汇总|确认)?|purchase order|sales order|order (?:confirmation|summary|details)", "订单"),
     ("proposal", r"解决方案|技术方案|建议书|方案建议|方案|proposal|solution", "解决方案"),
     ("profile", r"客户档案|客户信息表|客户资料|客户信息|客户详情|customer profile|account profile|client profile", "客户档案"),
+    # genres that are none of the types above: a weekly report, a notice, a manual
+    (
+        "other",
+        r"周报|月报|日报|年报|工作总结|工作汇报|述职报告|通知|公告|通告|简报|说明书|使用手册|操作手册|用户手册|"
+        r"管理制度|管理办法|weekly report|monthly report|status report|notice|announcement|newsletter|"
+        r"manual|handbook",
+        "其他文书",
+    ),
 )
 _TITLE_RES = [(code, re.compile(p, re.IGNORECASE), zh) for code, p, zh in _TITLE_WORDS]
 
@@ -107,9 +115,10 @@ _CUES: tuple[_Cue, ...] = (
     _cue("meeting", r"议题|议程|会议结论|会议内容|agenda|decisions", 2, "议题/结论", "agenda and decisions"),
     _cue("meeting", r"待办事项|行动项|后续行动|action items?|next steps", 2, "待办事项", "action items"),
     # visit
-    _cue("visit", r"拜访日期|拜访时间|visit date", 4, "拜访日期", "visit date"),
+    _cue("visit", r"(?<!下次)(?<!下一次)拜访(?:日期|时间)|visit date", 4, "拜访日期", "visit date"),
     _cue("visit", r"拜访目的|purpose of (?:the )?visit|^\s*purpose", 3, "拜访目的", "purpose"),
-    _cue("visit", r"拜访方式|拜访人员|拜访人|被拜访人|客户接待人|visited by|customer contact", 3, "拜访人员", "visitors"),
+    _cue("visit", r"拜访方式|拜访人员|拜访人|被拜访人|客户接待人|回访人|回访方式|visited by|customer contact", 3, "拜访人员", "visitors"),
+    _cue("visit", r"(?<!下次)回访(?:日期|时间)", 4, "回访日期", "follow-up visit date"),
     _cue("visit", r"沟通要点|商机阶段|下一步计划|opportunity|key points|expected close", 2, "沟通要点/商机", "key points and opportunity"),
     # order
     _cue("order", r"订单号|订单编号|order no|po number|po no", 4, "订单号", "order number"),
@@ -138,6 +147,9 @@ _BODY_HEAD = 4000
 _BODY_TAIL = 1500
 
 
+_SECTION = re.compile(r"^(?:\d{1,2}[.、．)](?!\d)|[一二三四五六七八九十]{1,3}[、.．]|第[一二三四五六七八九十]{1,3}[条章节])")
+
+
 def _head_lines(parsed: ParsedDocument) -> list[str]:
     """The document's title candidates: its metadata title, then its first short lines.
 
@@ -153,6 +165,8 @@ def _head_lines(parsed: ParsedDocument) -> list[str]:
             if lines:
                 break
             continue
+        if lines and _SECTION.match(line):
+            break  # numbered sections (一、本周工作, 1. 拜访…) start the body
         lines.append(re.sub(r"\s+", "", line) if re.search(r"[\u4e00-\u9fff]\s[\u4e00-\u9fff]", line) else line)
         if len(lines) >= _HEAD_LINES:
             break

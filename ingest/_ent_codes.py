@@ -4,7 +4,9 @@ A credit code is checked under GB 32100-2015.  After its label (统一社会信�
 识别号, 税号 …) an 18-character code is taken even when its check character is wrong
 (``valid=False``, kept as printed, never corrected); without a label only a code whose
 check character is right counts.  Document numbers are taken after their labels
-(合同编号, 报价单号, 订单号, 发票代码/号码, Contract No. …) or under such a column header.
+(合同编号, 报价单号, 订单号, 发票代码/号码, Contract No. …) or under such a column header, and in
+running text when shaped like one (HT-2024-0315, SC/2024/033, (2024)京采字第0123号) with the
+nearest kind word (合同, 报价, 订单, PO …) shortly before it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ def uscc_is_valid(code: str) -> bool:
 
 # Between a label and its value: spaces, a colon, markdown marks, an opening bracket,
 # or one line break (HTML forms put the value under its label).
-_GAP = r"[ \t]*[)）]?[ \t]*[:：;；#]?[ \t|*]*(?:\n[ \t]*)?[【\[(（「]?(?:No\.?[ \t]?(?=[A-Za-z0-9]))?"
+# An opening bracket that holds a year ((2024)京采字第0123号) belongs to the number itself.
+_GAP = (
+    r"[ \t]*[)）]?[ \t]*[:：;；#]?[ \t|*]*(?:\n[ \t]*)?(?:[【\[(（「](?!\d{4}[〕\]）)】]))?"
+    r"(?:No\.?[ \t]?(?=[A-Za-z0-9]))?"
+)
 
 
 def _spaced(labels: str) -> str:
@@ -101,9 +107,12 @@ def _short_label(label: str) -> str:
 # Document numbers: letters, digits and - _ / . inside, at least one digit.
 _DOCNO = r"(?P<code>[A-Za-z0-9](?:[A-Za-z0-9\-_/.]{0,38}[A-Za-z0-9])?)"
 # After a document-number label also the official style: 云帆销字〔2024〕第015号, 沪合(2024)12号.
-_OFFICIAL_NO = (
-    r"(?P<official>[\u4e00-\u9fffA-Za-z]{1,8}[〔\[（(【]\d{4}[〕\]）)】] ?第? ?[A-Za-z]?\d{1,6} ?号?)"
+# Or with the year first: (2024)京采字第0123号, 〔2023〕粤政采第15号.
+_OFFICIAL_BODY = (
+    r"[\u4e00-\u9fffA-Za-z]{1,8}[〔\[（(【]\d{4}[〕\]）)】] ?第? ?[A-Za-z]?\d{1,6} ?号?"
+    r"|[〔\[（(【]\d{4}[〕\]）)】] ?[\u4e00-\u9fffA-Za-z]{1,8}? ?第? ?[A-Za-z]?\d{1,6} ?号"
 )
+_OFFICIAL_NO = r"(?P<official>" + _OFFICIAL_BODY + r")"
 _NUMBER_LABELS = {
     "contract_no": (
         r"合同编号|合同号码?|合同编码|合同书编号|协议编号|协议号|"
@@ -142,12 +151,28 @@ _KIND_WORDS = {
     "quote_no": r"报价|quotation|quote",
     "order_no": r"订单|采购单|purchase order|\bPO\b|\border\b",
 }
+# Letter groups, then digits: HT-2024-0315, SC/2024/033, NW-Q-2024-0057, YF-QT-240318-02.
 _SHAPED_NO = re.compile(
-    r"(?<![A-Za-z0-9\-_/.@])(?P<code>[A-Z]{1,6}[-_]?\d{4,}(?:[-_/][A-Z0-9]{1,10}){0,3})(?![A-Za-z0-9\-_/@]|\.\w)"
+    r"(?<![A-Za-z0-9\-_/.@])"
+    r"(?P<code>[A-Z]{1,6}(?:[-_/][A-Z]{1,6}){0,2}[-_/]?\d{4,}(?:[-_/][A-Z0-9]{1,10}){0,3})"
+    r"(?![A-Za-z0-9\-_/@]|\.\w)"
 )
+# An official-style number in running text: 关于合同（2024）京采字第0123号的付款安排.
+_OFFICIAL_RUNNING = re.compile(r"(?P<code>" + _OFFICIAL_BODY + r")")
 _KIND_BEFORE = {
-    kind: re.compile(r"(?:" + words + r")[^\n]{0,16}$", re.IGNORECASE) for kind, words in _KIND_WORDS.items()
+    kind: re.compile(r"(?:" + words + r")(?=[^\n]{0,16}$)", re.IGNORECASE)
+    for kind, words in _KIND_WORDS.items()
 }
+
+
+def _nearest_kind(before: str) -> str | None:
+    """The kind whose word stands closest before a number (合同金额按报价单YF-… is a quote number)."""
+    best: tuple[int, str] | None = None
+    for kind, pattern in _KIND_BEFORE.items():
+        for m in pattern.finditer(before):
+            if best is None or m.end() > best[0]:
+                best = (m.end(), kind)
+    return best[1] if best else None
 # A bare 编号 / No. label: the document's own number; its head says which kind it is.
 _PLAIN_NO = re.compile(
     r"(?P<label>(?<![\u4e00-\u9fff])编 ?号|(?<![A-Za-z])No\.)" + _GAP + _DOCNO + r"(?![A-Za-z0-9\-_/])"
@@ -208,19 +233,27 @@ def find_doc_numbers(text: str) -> list[Found]:
             if start not in taken and re.fullmatch(_DOCNO, text[start:end]):
                 out.append(Found(kind, text[start:end], start, end, priority=2))
                 taken.add(start)
-    for m in _SHAPED_NO.finditer(text):
-        if m.start("code") in taken:
-            continue
-        before = label_before(text, m.start(), 24)
-        for kind, pattern in _KIND_BEFORE.items():
-            if pattern.search(before):
-                out.append(_found(kind, m, 1))
+    for pattern in (_SHAPED_NO, _OFFICIAL_RUNNING):
+        for m in pattern.finditer(text):
+            if m.start("code") in taken:
+                continue
+            near = _nearest_kind(label_before(text, m.start(), 24))
+            if near:
+                out.append(_found(near, m, 1))
                 taken.add(m.start("code"))
-                break
     head = text[:_HEAD_CHARS]
     for m in _PLAIN_NO.finditer(text):
         code = m.group("code")
         if m.start("code") in taken or not any(ch.isdigit() for ch in code) or len(code) < 4:
+            continue
+        # a kind word right before the label names it (技术服务合同No.…); another word
+        # before "No." makes it some other number (Account No., Item No.)
+        before = label_before(text, m.start(), 12)
+        near = _nearest_kind(before)
+        if near:
+            out.append(_found(near, m, 1, m.group("label")))
+            continue
+        if re.search(r"[A-Za-z]\.?[ \t]*$", before):
             continue
         kinds = [kind for kind, pattern in _HEAD_KIND if pattern.search(head)]
         if len(kinds) == 1:

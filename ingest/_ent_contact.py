@@ -151,6 +151,13 @@ def _plausible(m: re.Match[str], text: str) -> bool:
     return True
 
 
+# A second local number after a landline shares its area code: 0574-8618 2200 / 8618 2201,
+# 电话/传真：0755-86001234、86001235.
+_SAME_AREA = re.compile(r"[ \t]*[/／、][ \t]*(?P<local>[2-9]\d{2,3}[ \-]?\d{4})(?![0-9A-Za-z]|[.\-]\d)")
+
+_SLASH = re.compile(r"[ \t]*[/／][ \t]*")
+
+
 def find_phones(text: str) -> list[Found]:
     """Phone numbers: mobiles, landlines with area code, 400/800 hotlines."""
     out: list[Found] = []
@@ -160,7 +167,23 @@ def find_phones(text: str) -> list[Found]:
             continue
         if _is_code_context(text, m.start(), m.end()):
             continue
-        out.append(Found("phone", value, m.start(), m.end(), role=role_before(text, m.start())))
+        role = role_before(text, m.start())
+        out.append(Found("phone", value, m.start(), m.end(), role=role))
+        slash = _SLASH.match(text, m.end())
+        nxt = _PHONE.match(text[slash.end() : slash.end() + 40]) if slash else None
+        if slash and nxt and (second := _value(nxt)) and _plausible(nxt, text[slash.end() :]):
+            # 13812345678/13987654321: the slash that keeps a phone out of dates and codes
+            # may join two phones
+            at = slash.end()
+            out.append(Found("phone", second, at + nxt.start(), at + nxt.end(), role=role))
+            continue
+        same = _SAME_AREA.match(text, m.end()) if "-" in value and not m.group("ext") else None
+        if same:
+            local = _digits(same.group("local"))
+            if len(local) in (7, 8):
+                area = value.split("-")[0]
+                at, end = same.start("local"), same.end("local")
+                out.append(Found("phone", f"{area}-{local}", at, end, role=role))
     return out
 
 

@@ -1,6 +1,7 @@
 """Calendar dates, normalised to ISO (``2024-03-15``).
 
 Forms: 2024年3月15日, 2024-03-15, 2024/3/15, 2024.03.15, 二〇二四年三月十五日, 15 March 2024,
+24/03/2024 (day or month first only where the day is over 12),
 Mar 15, 2024, an RFC 2822 e-mail date (Thu, 14 Mar 2024 08:49:54 +0800), and 20240315
 after a date label.  A date must be a real calendar day and must not sit inside a longer
 digit run or a code (BJ20240312-08, HT-2024-03-15-01).
@@ -31,6 +32,11 @@ _NOT_BEFORE_CODE = r"(?:(?=\d{1,2}:\d{2})|(?![0-9]|[\-/.][0-9A-Za-z]|(?!T\d)[A-Z
 _CN = re.compile(_NOT_AFTER_CODE + r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?[日号]")
 _NUMERIC = re.compile(
     _NOT_AFTER_CODE + r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})" + _NOT_BEFORE_CODE
+)
+# Day or month first (24/03/2024, 03/24/2024): only where the day is over 12, so that the
+# order is certain; 03/05/2024 is left alone.
+_NUMERIC_YEAR_LAST = re.compile(
+    _NOT_AFTER_CODE + r"(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})" + _NOT_BEFORE_CODE
 )
 _CN_DIGITS = "〇○零Ｏ一二三四五六七八九"
 _HANZI = re.compile(
@@ -129,6 +135,10 @@ def find_dates(text: str) -> list[Found]:
         add(m, int(m.group("y")), int(m.group("m")), int(m.group("d")))
     for m in _NUMERIC.finditer(text):
         add(m, int(m.group("y")), int(m.group("m")), int(m.group("d")))
+    for m in _NUMERIC_YEAR_LAST.finditer(text):
+        a, b = int(m.group("a")), int(m.group("b"))
+        if (a > 12) != (b > 12):
+            add(m, int(m.group("y")), min(a, b), max(a, b))
     if "年" in text:
         for m in _HANZI.finditer(text):
             add(m, _hanzi_year(m.group("y")), _hanzi_number(m.group("m")), _hanzi_number(m.group("d")))

@@ -4,18 +4,22 @@ Values are decimal strings with two places (``"120000.00"``).  A 大写 amount
 (壹拾贰万元整, 人民币壹万零伍佰元, 叁仟元零伍分) is parsed exactly with :class:`Decimal`;
 where it cannot be read (OCR noise) but the same line prints the figure, the figure's
 value is used for it.  A bare figure counts when it is written like money (29,800.00), or
-when it fills a table cell under a price/amount column (单价, 金额, 合计, Amount …).
+when it fills a table cell under a price/amount column (单价, 金额, 合计, Amount …), also in
+a table whose cells OCR joined with spaces.  A minus sign glued to a figure (a discount line,
+-3,000.00) makes it negative; figures in a foreign currency are not amounts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from decimal import Decimal, InvalidOperation
 
 from ingest._entities import Found, cell_header, half_width, label_before, role_before, table_cells
 
 _CENT = Decimal("0.01")
-_FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?"
+# Up to two decimals; more only before 万/亿 (单价0.128万元 = 1,280.00).
+_FIGURE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2}(?!\d)|\.\d{3,6}(?=[ \u00a0]?[万亿]))?"
 # Not the first part of a longer figure or code: no digit, and no , or . before a digit or
 # letter (OCR may misread a digit as a letter: ¥67,A47.38 is not ¥67), no / or + before a digit.
 _FIGURE_END = r"(?!\d|[,.][0-9A-Za-z]|[/+]\d)"
@@ -34,7 +38,9 @@ _SUFFIXED = re.compile(
 # the separator as ， or ; add a full stop after the figure, or read ¥ as Y or X.
 _FOREIGN_AFTER = r"(?![ ]?(?:美元|港元|港币|欧元|日元|英镑|USD|EUR|HKD|JPY|GBP))"
 _MONEY_SHAPED = re.compile(
-    r"(?<![\d.,，;\-/$€£])(?<![A-WZa-z])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})(?!\d|[,，.;]\d|[ ]?[%‰])"
+    # a range (1,000.00-2,000.00) may join two figures with a dash
+    r"(?:(?<=\.\d\d[-~～])|(?<![\d.,，;\-/$€£]))(?<![A-WZa-z])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})"
+    r"(?!\d|[,，.;]\d|[ ]?[%‰])"
     + _FOREIGN_AFTER
 )
 # A plain figure right after a money label: 合同金额：128,000  总价: 5000  (小写?52.70 (OCR lost the ¥)
@@ -185,6 +191,50 @@ def parse_amount(s: str) -> Decimal | None:
     return None
 
 
+# A minus sign glued to an amount (优惠 -3,000.00, 折让 -¥4,500.00) makes it negative; a dash
+# after a digit or letter is a range or part of a code (1,000-2,000, A-500元).
+_MINUS = "-−－"
+
+
+def _signed(text: str, found: Found) -> Found:
+    """``found`` with a glued minus sign before it taken into its span and value."""
+    at = found.start
+    if at == 0 or text[at - 1] not in _MINUS or found.value.startswith("-"):
+        return found
+    before = text[at - 2] if at >= 2 else " "
+    if before.isalnum() or before in _MINUS or before in ".,，":
+        return found
+    return dataclasses.replace(found, value="-" + found.value, start=at - 1)
+
+
+# A table whose cells OCR joined with spaces: a header line naming money columns
+# (… 单价 金额 税率 税额) and, below it up to a blank line, rows whose figures with two
+# decimals are the money cells.
+_SPACED_HEADER = re.compile(r"^(?=[^\n\d]*(?:单价|金额|税额|价格|小计|Amount|Price))[^\n\d\t|]+$", re.IGNORECASE)
+_SPACED_ROWS = 30
+
+
+def _spaced_table_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the rows under a space-separated money header."""
+    spans: list[tuple[int, int]] = []
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if len(line.split()) < 4 or not _SPACED_HEADER.match(line):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and j - i <= _SPACED_ROWS and lines[j].strip() and "\t" not in lines[j]:
+            spans.append((offsets[j], offsets[j] + len(lines[j])))
+            j += 1
+        i = j
+    return spans
+
+
 def _line_bounds(text: str, pos: int) -> tuple[int, int]:
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
@@ -225,11 +275,11 @@ def find_amounts(text: str) -> list[Found]:
         if value is not None and not _FOREIGN.search(label_before(text, m.start("num"), 6)):
             figures.append((m.start("num"), m.end("num"), value))
             out.append(Found("amount", _fmt(value), m.start("num"), m.end("num"), role=m.group("label")))
+    table_rows = _spaced_table_lines(text)
     for m in _TWO_DECIMALS.finditer(text):
         lo, hi = _line_bounds(text, m.start())
-        if any(lo <= s < hi for s, _e, _v in figures) and not _FOREIGN.search(
-            label_before(text, m.start(), 6)
-        ):
+        money_line = any(lo <= s < hi for s, _e, _v in figures) or (lo, hi) in table_rows
+        if money_line and not _FOREIGN.search(label_before(text, m.start(), 6)):
             value = _figure(m.group("num"))
             if value is not None:
                 out.append(
@@ -250,7 +300,7 @@ def find_amounts(text: str) -> list[Found]:
             out.append(
                 Found("amount", _fmt(value), start, m.end("body"), role=role_before(text, start), priority=1)
             )
-    return out
+    return [_signed(text, f) for f in out]
 
 
 # OCR misreadings of 大写 characters (什 for 仟, 查 for 壹 …): a match right after one is
@@ -277,7 +327,7 @@ def _table_cells(text: str) -> list[Found]:
     """Bare figures that fill a cell under a money column or in a 合计 row."""
     out: list[Found] = []
     for cell in table_cells(text):
-        figure = text[cell.start : cell.end]
+        figure = text[cell.start : cell.end].lstrip(_MINUS)
         if not _CELL_NUMBER.match(figure):
             continue
         shaped = "." in figure or "," in figure
@@ -290,5 +340,6 @@ def _table_cells(text: str) -> list[Found]:
         # 单价（万元）: the column header gives the unit
         value = _figure(figure, "万元" if money_col and _WAN_HEADER.search(cell.header) else None)
         if value is not None:
-            out.append(Found("amount", _fmt(value), cell.start, cell.end, role=cell.header))
+            start = cell.end - len(figure)
+            out.append(Found("amount", _fmt(value), start, cell.end, role=cell.header))
     return out

@@ -49,6 +49,8 @@ _GENERIC_CORE = re.compile(
     r"(?:信息|网络|数据|技术|科技|服务|软件|系统|集成|物流|贸易|咨询|运营|销售|客户|呼叫|研发|培训|管理|"
     r"计算|云|大|国际|中国|外资|合资|民营|国有|上市|股份|投资|控股|实业|发展|建设|工程|设计|营销|售后)+)$"
 )
+# A placeholder, not a name: 某某科技有限公司, XX公司, ×××有限公司.
+_PLACEHOLDER = re.compile(r"^(?:某+|[Xx×＊*○〇]{2,}|示例|样例)")
 _BRANCH = re.compile(f"[{_CJK}]{{1,8}}?(?:分公司|分厂|办事处|营业部)")
 _NAME_BODY = re.compile(f"[{_CJK}A-Za-z0-9]")
 _MAX_NAME = 40
@@ -222,7 +224,7 @@ def _accept_cn(text: str, start: int, end: int, suffix_len: int, legal: bool, ro
     if _ORG.search(name) or _ADDRESSY.search(name):
         return False
     core = re.sub(r"[（(][^）)]*[）)]", "", name[: len(name) - suffix_len])
-    if len(core) < 2 or _GENERIC_CORE.match(core) or name in _NOT_COMPANY:
+    if len(core) < 2 or _GENERIC_CORE.match(core) or name in _NOT_COMPANY or _PLACEHOLDER.match(core):
         return False
     if re.fullmatch(r"[A-Za-z0-9]+", core):
         return False
@@ -259,6 +261,13 @@ _EN_LEAD = re.compile(
 )
 
 
+_EN_TITLE_LEAD = re.compile(
+    r"(?:[^,\n]*\b(?:Engineer|Manager|Director|Officer|President|Assistant|Specialist|Consultant|"
+    r"Representative|Executive|Sales|Department|Dept|Team|Architect|Head|Lead|Coordinator)\.?,[ ]+)+",
+    re.IGNORECASE,
+)
+
+
 def _en_companies(text: str) -> Iterator[tuple[int, int]]:
     for m in _EN_COMPANY.finditer(text):
         start = m.start("name")
@@ -268,6 +277,9 @@ def _en_companies(text: str) -> Iterator[tuple[int, int]]:
         lead = _EN_LEAD.match(text, start)
         if lead:
             start = lead.end()
+        title = _EN_TITLE_LEAD.match(text, start, m.start("suffix"))
+        if title:  # a signature line: "Pre-sales Engineer, Shenzhen Yunfan … Co., Ltd."
+            start = title.end()
         if start >= m.start("suffix"):
             continue
         yield start, m.end("suffix")
@@ -308,6 +320,9 @@ _DECLARED = re.compile(
     r"(?:以下简称|下称|以下称|简称)[为:：]?\s*[“\"「『]?(?P<name>[^”\"」』，,。；;）)\s]{2,16})[”\"」』]"
     r"|hereinafter(?: referred to as)?\s*(?:the\s*)?[\"“](?P<en>[^\"”]{2,40})[\"”]",
 )
+_DECLARED_GAP = 4
+# A party label whose value the declaration follows: 甲方：明远（以下简称“明远”）.
+_PARTY_BEFORE = re.compile(r"(?:甲方|乙方|丙方|买方|卖方|供方|需方|委托方|受托方)[（(]?[^）)\n]{0,6}[）)]?[:：][^\n]{1,16}[（(，,]?$")
 _ROLE_WORDS = frozenset(
     [
         "甲方", "乙方", "丙方", "买方", "卖方", "双方", "本合同", "本协议", "供方", "需方", "委托方", "受托方",
@@ -317,6 +332,8 @@ _ROLE_WORDS = frozenset(
 )  # fmt: skip
 # Words that end a department, a group of people or a category, not a company.
 _NOT_SHORT_END = re.compile(r"(?:客户|用户|部门|部|组|处|科|室|中心|团队|个人|类|方|人|者)$")
+# A place named after a company (汇通物流园, 明远科技大厦) is not the company.
+_PLACE_AFTER = re.compile(r"[园路街道巷楼厦城港站场村镇]|广场|中心|基地|小区")
 _HEAD_LINES = 3
 _HEAD_MAX = 80
 
@@ -376,6 +393,11 @@ def _short_names(text: str, fulls: list[tuple[int, int, int]], out: list[Found])
             brand, rest = _short_forms(full, suffix_len)
             if len(brand) == 2 and rest:
                 brands.setdefault(brand, rest)
+            # the 字号 may follow a district or other word: 天津滨海启航电子 -> 启航电子
+            core = brand + rest
+            m = re.search(f"([{_CJK}]{{2}})((?:{_INDUSTRY_RE})+)$", core)
+            if m and m.start() > 0 and m.group(1) not in _NOT_BRAND:
+                brands.setdefault(m.group(1), m.group(2))
     en_names = [text[s:e] for s, e, _ in fulls if re.match(r"[A-Za-z0-9]", text[s:e])]
 
     def free(a: int, b: int) -> bool:
@@ -387,14 +409,15 @@ def _short_names(text: str, fulls: list[tuple[int, int, int]], out: list[Found])
             out.append(Found("company", value, a, b, role=role, priority=1))
             taken.append((a, b))
 
+    # short forms of a full name anywhere on the page (海岳食品近年来…, 会议主题：启航电子…)
+    for brand, rest in brands.items():
+        for m in re.finditer(re.escape(brand), text):
+            a = m.start()
+            b = _short_after(text, a + 2, rest)
+            if b > a + 2 + 1 and "\n" not in text[a:b] and not _PLACE_AFTER.match(text, b):
+                add(a, b, "简称")
     for line_start, line_end in _head_spans(text):
         line = text[line_start:line_end]
-        for brand, rest in brands.items():
-            for m in re.finditer(re.escape(brand), line):
-                a = line_start + m.start()
-                b = _short_after(text, a + 2, rest)
-                if b > a + 2 + 1 and b <= line_end:
-                    add(a, b, "简称")
         for en in en_names:
             words = re.sub(r"\s*\(.*?\)|,?\s+(?:" + _EN_SUFFIX + r")$", "", en).split()
             for n in range(len(words), 0, -1):
@@ -420,6 +443,12 @@ def _short_names(text: str, fulls: list[tuple[int, int, int]], out: list[Found])
         group = "name" if m.group("name") else "en"
         value = m.group(group)
         if value.lower() in _ROLE_WORDS or value in _NOT_COMPANY or is_cn_name(value):
+            continue
+        # the short name of a company only: a full name (or a party label) stands right before
+        # the declaration; "云帆CRM软件（以下简称"许可软件"）" names a product
+        if not any(0 <= m.start() - e <= _DECLARED_GAP for _s, e, _n in fulls) and not _PARTY_BEFORE.search(
+            text, max(0, m.start() - 24), m.start()
+        ):
             continue
         add(m.start(group), m.end(group), "简称")
         # the declared short name wherever else it stands on the page

@@ -172,14 +172,17 @@ _PERSON_LABELS = (
     "整理人", "审核人", "审核", "审批人", "批准人", "复核", "收款人", "开票人", "申请人", "被拜访人",
     "拜访人员", "拜访人", "客户接待人", "接待人", "陪同人员", "跟进人", "收件人", "发件人", "抄送",
     "参会人员", "与会人员", "出席人员", "参加人员", "参会人", "与会人", "参与人员", "列席人员", "出席", "姓名",
-    "参加人", "参与人", "出席人", "列席人", "拜访对象", "记录", "主持", "人员",
+    "参加人", "参与人", "出席人", "列席人", "拜访对象", "记录", "主持", "人员", "列席", "缺席", "代表",
+    "负责销售", "所属销售", "跟进销售", "参会", "与会", "陪同", "陪同人", "回访人",
 )  # fmt: skip
 _EN_PERSON_LABELS = (
     "Customer contact", "Contact person", "Contact", "Attn", "Attention", "Prepared by", "Visited by",
     "Signed by", "Approved by", "Recorded by", "Minutes by", "Sales rep", "Sales", "Account manager",
     "Attendees", "Participants", "Host", "Chair", "Name", "From", "To", "Cc", "Buyer", "Requester", "Requested by",
-    "Owner",
+    "Owner", "Met with", "Meeting with", "Present", "Absent", "Reported by", "Minutes taker", "Note taker",
 )  # fmt: skip
+# E-mail header labels: a person only at the start of a line (not "Ship To:", "Bill To:").
+_HEADER_LABELS = frozenset(["From", "To", "Cc"])
 _CN_PERSON_LABEL = "|".join(sorted(_PERSON_LABELS, key=len, reverse=True))
 _PERSON_LABEL_RE = re.compile(
     r"(?:(?:^|(?<=[\s|•·*\-、，,；;。]))"
@@ -190,8 +193,11 @@ _PERSON_LABEL_RE = re.compile(
     + r")(?:[（(][^）)\n]{1,10}[）)])?(?:/[^\s：:|]{1,8})?\**"
     # the separator: a colon, a cell border, or (PDF forms) spaces after a Chinese label
     rf"(?:[ \t]*[:：]|[ \t]*\||\t|(?<=by) |(?<=[{_CJK}）)])[ 　]+(?=[^\s:：|]))"
-    # OCR glues cells together ("…有限公司联系人：欧阳健桂"): a Chinese label with its colon
-    rf"|(?P<glued>{_CN_PERSON_LABEL})(?:[（(][^）)\n]{{1,10}}[）)])?[ \t]*[:：])[ \t|*]*",
+    # OCR glues cells together ("…有限公司联系人：欧阳健桂"): a Chinese label with its colon;
+    # any short label for a person (收货人：, 汇报人：) and an English gloss (甲方代表（签字）
+    # Authorized Signature：) count there too
+    rf"|(?P<glued>{_CN_PERSON_LABEL}|[{_CJK}]{{1,3}}人(?![{_CJK}]))(?:[（(][^）)\n]{{1,10}}[）)])?"
+    r"(?:[ \t]*[A-Za-z][A-Za-z .'/&]{0,30}[A-Za-z.])?[ \t]*[:：])[ \t|*]*",
     re.MULTILINE,
 )
 # Labels of other fields that OCR may glue to the end of a name ("何文玉复核：", "冯清强手机：").
@@ -304,7 +310,8 @@ def _labelled_persons(text: str, out: list[Found]) -> None:
         start = label_value_start(text, m.end())
         end = _region_end(text, start)
         region = text[start : min(end, start + 160)]
-        if label in ("From", "To", "Cc") and not re.match(r"[ \t]*\S", region):
+        line_head = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
+        if label in _HEADER_LABELS and (not re.match(r"[ \t]*\S", region) or line_head.strip(" \t>")):
             continue
         if label == "Name" and _NOT_PERSON_NAME_OF.search(text, max(0, m.start() - 24), m.start()):
             continue  # "Customer Name: Pacific Rim" names a company, not a person
@@ -312,13 +319,13 @@ def _labelled_persons(text: str, out: list[Found]) -> None:
         email_header = label in ("From", "To", "Cc", "发件人", "收件人", "抄送")
         chunks = _english_chunks(region) if email_header or re.match(r"[ \t]*[A-Z]", region) else None
         pieces = list(chunks) if chunks is not None else list(_person_chunks(region))
-        for offset, chunk in pieces:
+        for k, (offset, chunk) in enumerate(pieces):
             name = _name_of_chunk(chunk) if not email_header else _name_of_chunk(chunk.strip(" '\""))
             if name is None and email_header and re.search(f"[{_CJK}]", chunk):
                 name = next((n for _, c in _person_chunks(chunk) if (n := _name_of_chunk(c))), None)
             if name is None:
-                if single:
-                    break
+                if single and not (k == 0 and _DEPARTMENT.search(chunk)):
+                    break  # a department may stand first: 值班负责人：行政部 周琳
                 continue
             at = text.find(name, start + offset)
             if at < 0:
@@ -326,6 +333,10 @@ def _labelled_persons(text: str, out: list[Found]) -> None:
             out.append(Found("person", name, at, at + len(name), role=label, priority=1))
             if single:
                 break
+
+
+# A department before the name under a person label (行政部 周琳, 财务部 杨帆).
+_DEPARTMENT = re.compile(rf"^[{_CJK}]{{1,8}}(?:部|科|处|室|组|中心|办公室|事业部|项目组)$")
 
 
 # Column headers whose cells hold personal names.
@@ -414,6 +425,17 @@ _NAME_BEFORE_TITLE = re.compile(
     r"(?=\s|$|[，,。；;])",
     re.MULTILINE,
 )
+# "信息科科长 彭宇": a job title, a space, then the name.
+_TITLE_THEN_NAME = re.compile(
+    r"(?:" + "|".join(sorted(_TITLE_WORDS[:-4], key=len, reverse=True)) + r")[ 　]{1,2}"
+    rf"(?P<name>[{_CJK}]{{2,4}}?)(?=$|[\s，,。；;、（(])",
+    re.MULTILINE,
+)
+# "周琳（手机 13760218894）", "张伟(138 0013 8000)": a name with its phone in brackets.
+_CONTACT_AFTER = re.compile(
+    r"[（(](?:(?:手机|电话|座机|联系电话|电话号码|Tel|Mobile|Phone)[ \t]*[:：]?[ \t]*)?"
+    r"(?:\+?86[ \-]?)?(?:1[3-9]\d|0\d{2,3}[ \-]?)\d"
+)
 _FUNCTION_CHARS = set("由与和及同向对为在从给把被让是了的将经据致请等约令派")
 _ACT_AFTER_NAME = re.compile(
     rf"(?:^|(?<=[\s，,。；;：:、])|(?<=\d\.))(?:由|请|约|让|通知|派)?(?P<name>[{_CJK}]{{2,4}}?)"
@@ -423,7 +445,8 @@ _ACT_AFTER_NAME = re.compile(
 
 
 def _titled_persons(text: str, out: list[Found]) -> None:
-    for m in _TITLE_AFTER.finditer(text):
+    after = [*_TITLE_AFTER.finditer(text), *_CONTACT_AFTER.finditer(text)]
+    for m in after:
         pos = m.start()
         for size in (4, 3, 2):
             start = pos - size
@@ -446,6 +469,25 @@ def _titled_persons(text: str, out: list[Found]) -> None:
     for m in _ACT_AFTER_NAME.finditer(text):
         if is_cn_name(m.group("name")):
             out.append(Found("person", m.group("name"), m.start("name"), m.end("name"), priority=1))
+    for m in _TITLE_THEN_NAME.finditer(text):
+        if is_cn_name(m.group("name")):
+            out.append(Found("person", m.group("name"), m.start("name"), m.end("name"), priority=1))
+
+
+# After a colon, a list of two or more items that are all personal names (Our side: 陈立新, 黄志强).
+_NAME_LIST = re.compile(
+    rf"[:：][ \t]*(?P<list>[{_CJK}]{{2,4}}(?:[ \t]*[、，,；;][ \t]*[{_CJK}]{{2,4}})+)"
+    r"[ \t]*(?:[（(][^（）()\n]{1,12}[）)])?[ \t]*(?=$|[。.；;])",
+    re.MULTILINE,
+)
+
+
+def _listed_persons(text: str, out: list[Found]) -> None:
+    for m in _NAME_LIST.finditer(text):
+        names = [(n.start(), n.group()) for n in re.finditer(f"[{_CJK}]+", m.group("list"))]
+        if len(names) >= 2 and all(is_cn_name(n) for _, n in names):
+            base = m.start("list")
+            out.extend(Found("person", n, base + at, base + at + len(n), priority=1) for at, n in names)
 
 
 _CLOSING = re.compile(
@@ -480,6 +522,7 @@ def find_persons(text: str) -> list[Found]:
     _labelled_persons(text, out)
     _column_persons(text, out)
     _titled_persons(text, out)
+    _listed_persons(text, out)
     _signature_persons(text, out)
     return dedupe(out)
 

@@ -198,3 +198,16 @@ def test_dev_corpus_accuracy() -> None:
         else:
             wrong.append((record["file"], guess.code, guess.reason))
     assert right / len(TRUTH) >= 0.95, wrong
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("销售周报（第8周）\n汇报人：孔明\n一、本周工作\n1. 拜访客户两家，确认下次拜访时间。\n", "other"),
+        ("关于国庆节放假安排的通知\n各部门：\n根据有关规定，现将放假安排通知如下。\n", "other"),
+        ("客户回访记录\n回访日期：2023-10-12\n回访人：孔明\n回访方式：电话\n", "visit"),
+    ],
+)
+def test_other_genres_and_follow_up_visits(text: str, code: str) -> None:
+    """A weekly report or a notice is none of the types; a 回访记录 is a visit."""
+    assert guess_doc_type(doc(text)).code == code

@@ -155,3 +155,32 @@ def test_date_inside_a_document_number_is_not_a_date() -> None:
         ("quote_no", "BJ20240312-08"),
         ("contract_no", "HT-2024-03-15-01"),
     ]
+
+
+# --- held-out findings: number shapes and labels seen outside the dev corpus ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "want"),
+    [
+        ("合同编号：（2023）粤采字第0456号\n", "contract_no", ["（2023）粤采字第0456号"]),
+        ("请按合同〔2024〕沪服字第18号的约定付款。", "contract_no", ["〔2024〕沪服字第18号"]),
+        ("备注\t维保合同No.20231108-02 第二期", "contract_no", ["20231108-02"]),
+        ("2023-11-08 签订框架合同 KJ/2023/118，金额", "contract_no", ["KJ/2023/118"]),
+        ("1. 合同金额以报价单QX-BJ-231101-05为准", "quote_no", ["QX-BJ-231101-05"]),
+        ("Re: Quotation AB-Q-2023-0912 - freight", "quote_no", ["AB-Q-2023-0912"]),
+        ("Please ship against PO KLM-PO-23118 asap.", "order_no", ["KLM-PO-23118"]),
+    ],
+)
+def test_document_number_shapes(text: str, kind: str, want: list[str]) -> None:
+    """Year-first official numbers, a kind word glued to No., slashes and letter groups; the
+    nearest kind word decides (合同金额以报价单… is a quote number)."""
+    assert values(text, kind) == want
+    others = {"contract_no", "quote_no", "order_no"} - {kind}
+    assert not any(values(text, other) for other in others)
+
+
+def test_no_after_another_word_is_not_a_document_number() -> None:
+    """Account No., Item No. are not the document's own number, whatever the title says."""
+    text = "Quotation\nBank: Bank of Example\nAccount No.: 6217 0012 3456 7890\nItem No. 3344\n"
+    assert values(text, "quote_no") == []

@@ -151,3 +151,12 @@ def test_emails_are_lower_cased(text: str, want: list[str]) -> None:
 def test_normalize_phone(raw: str, want: str | None) -> None:
     """A query such as phone:138-1234-5678 is normalised the way documents are."""
     assert normalize_phone(raw) == want
+
+
+def test_a_second_local_number_shares_the_area_code() -> None:
+    assert phones("电话/传真：0532-8577 1200 / 8577 1201") == ["0532-85771200", "0532-85771201"]
+    assert phones("电话：020-38860011、38860012") == ["020-38860011", "020-38860012"]
+
+
+def test_two_mobiles_joined_by_a_slash() -> None:
+    assert phones("手机：13600001111/18922223333") == ["13600001111", "18922223333"]

@@ -88,3 +88,12 @@ def test_leap_day() -> None:
 def test_parse_date(raw: str, want: str | None) -> None:
     """parse_date reads one date, as a date filter in a query would give it."""
     assert parse_date(raw) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [("日期：17/11/2023", ["2023-11-17"]), ("Date: 11/17/2023", ["2023-11-17"]), ("日期：05/11/2023", [])],
+)
+def test_day_or_month_first_only_when_certain(text: str, want: list[str]) -> None:
+    """24/03/2024 and 03/24/2024 are read; 05/11/2023 could be either and is left alone."""
+    assert dates(text) == want

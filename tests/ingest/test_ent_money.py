@@ -162,3 +162,33 @@ def test_ocr_joined_cells() -> None:
 def test_not_amounts(text: str) -> None:
     """Percentages, specs, foreign currency and words with 元 are not yuan amounts."""
     assert amounts(text) == []
+
+
+# --- held-out findings ----------------------------------------------------------------------
+
+
+def test_discount_lines_keep_their_minus_sign() -> None:
+    text = "品名\t数量\t单价\t金额\n服务器\t1\t30,000.00\t30,000.00\n折扣\t\t\t-1,500.00\n商务优惠：-¥800.00\n"
+    assert amounts(text).count("-1500.00") == 1
+    assert "-800.00" in amounts(text)
+    assert "1500.00" not in amounts(text) and "800.00" not in amounts(text)
+
+
+def test_a_dash_after_a_digit_is_no_minus_sign() -> None:
+    assert amounts("预算区间：1,000.00-2,000.00元") == ["1000.00", "2000.00"]
+
+
+def test_wan_figures_with_more_decimals() -> None:
+    """单价0.128万元 is 1,280 yuan; more than two decimals only before 万/亿."""
+    assert amounts("单价0.128万元，小计3.84万元") == ["1280.00", "38400.00"]
+
+
+def test_space_joined_table_rows_under_a_money_header() -> None:
+    """OCR joins an invoice's cells with spaces: two-decimal figures under 单价/金额/税额 count."""
+    text = (
+        "项目名称 规格型号 单位 数量 单价 金额 税率 税额\n"
+        "*软件*财务软件 V2 套 2 4424.78 8849.56 13% 1150.44\n"
+        "\n"
+        "版本 2.10 发布\n"
+    )
+    assert amounts(text) == ["4424.78", "8849.56", "1150.44"]

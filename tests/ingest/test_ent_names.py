@@ -231,3 +231,23 @@ def test_letter_spaced_text() -> None:
         ("person", "王芳", "王芳"),
     ]
     assert found[0].role == "甲方"
+
+
+# --- held-out findings ----------------------------------------------------------------------
+
+
+def test_short_form_of_a_full_name_anywhere_on_the_page() -> None:
+    text = "致：成都蓉西天府电子科技有限公司\n\n一、背景\n天府电子现有两条产线……\n地址：蓉西电子园A区"
+    assert companies(text) == ["成都蓉西天府电子科技有限公司", "天府电子"]
+
+
+def test_placeholders_and_declared_product_names_are_not_companies() -> None:
+    assert companies("填写客户名称（如“某某科技有限公司”）") == []
+    assert companies("甲方拥有“星图ERP”软件（以下简称“许可软件”）的著作权") == []
+    # a company's declared short name still counts
+    assert "星图软件" in companies("甲方：杭州星图软件有限公司（以下简称“星图软件”）")
+
+
+def test_job_title_before_an_english_company_in_a_signature() -> None:
+    text = "Best regards,\nAmy Lin\nAccount Manager, Bluepeak Robotics (Suzhou) Co., Ltd."
+    assert companies(text) == ["Bluepeak Robotics (Suzhou) Co., Ltd."]

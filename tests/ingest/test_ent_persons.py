@@ -93,3 +93,40 @@ def test_name_shapes() -> None:
     assert is_cn_name("张伟") and is_cn_name("欧阳娜娜") and is_cn_name("周晨杰")
     assert not is_cn_name("方案") and not is_cn_name("张家港") and not is_cn_name("王经理")
     assert is_en_name("Kevin Johnson") and not is_en_name("Procurement Department")
+
+
+# --- held-out findings ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("值班负责人：信息部 汪海波（手机 13911112222）", ["汪海波"]),
+        ("列席：人事部 俞婷", ["俞婷"]),
+        ("提货人：葛建军 13522223333", ["葛建军"]),
+        ("工程方现场代表：祁志明    电话：0931-8888 1234", ["祁志明"]),
+        ("买方代表（签字）Authorized Signature：施晓东", ["施晓东"]),
+        ("参会：裴勇、蒋丽、卢志刚（线上）", ["裴勇", "蒋丽", "卢志刚"]),
+        ("Our team: 邹凯, 齐悦", ["邹凯", "齐悦"]),
+        ("客户方出席：设备科科长 龚建平。", ["龚建平"]),
+        ("Met with: Linda Ma (CFO), Mr. Zhao Peng (IT Lead)", ["Linda Ma", "Zhao Peng"]),
+    ],
+)
+def test_more_person_contexts(text: str, expected: list[str]) -> None:
+    """A department before the name, any X人 label, a bracketed phone, a title before the name,
+    an English gloss before the colon, and lists of names."""
+    assert persons(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ship To: Dock 5, Yantian Free Trade Port, Shenzhen",
+        "Bill To: Pacific Harbor Storage, 9 Bay Road",
+        "城市：北京、上海、杭州",
+        "请联系王总（手机 13800001111）",
+    ],
+)
+def test_not_persons(text: str) -> None:
+    """Ship To/Bill To are not e-mail headers; place lists and 王总 are no names."""
+    assert persons(text) == []

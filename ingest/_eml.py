@@ -100,6 +100,8 @@ class EmlExtractor:
         assert isinstance(msg, EmailMessage)
         attachments = [p for p in msg.walk() if p is not msg and _is_attachment(p)]
         fields = [(k, _header(msg, k)) for k in ("Subject", "From", "To", "Cc", "Date")]
+        if not fields[-1][1]:  # Outlook saves its date as "Sent:" (e-mails copied out as text)
+            fields.append(("Sent", _header(msg, "Sent")))
         body = _body(msg, attachments)
         text = header_block(fields) + ("\n\n" + body if body.strip() else "")
         children = []

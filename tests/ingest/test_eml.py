@@ -53,3 +53,15 @@ def test_corpus_mail_attachments_parse() -> None:
         doc = ingest.parse_file(path)
         for child in doc.children:
             assert ingest.parse_bytes(child.data, child.filename, depth=1).text
+
+
+def test_an_outlook_sent_line_keeps_the_date() -> None:
+    """An e-mail saved as text by Outlook has "Sent:" instead of "Date:"; its date stays in the text and is found."""
+    raw = (
+        "From: 王磊 <wanglei@example.cn>\r\nSent: 2024年3月5日 10:12\r\nTo: 李娜 <lina@example.cn>\r\n"
+        "Subject: 报价确认\r\n\r\n李经理您好，报价已确认。\r\n"
+    ).encode()
+    doc = ingest.parse_bytes(raw, "mail.txt")
+    assert doc.format == "eml" and "Sent: 2024年3月5日 10:12" in doc.text
+    found = ingest.extract_entities([p.text for p in doc.pages])
+    assert "2024-03-05" in {e.value for e in found if e.kind == "date"}

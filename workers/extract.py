@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,9 +45,8 @@ _LEGAL_ENDINGS = ("公司", "集团", "厂", "院", "所", "中心", "inc", "ltd
 
 
 def name_key(name: str) -> str:
-    """How registry names compare: NFKC, case-folded, without spaces; Chinese brackets as ASCII."""
-    text = unicodedata.normalize("NFKC", name).casefold()
-    return "".join(text.split())
+    """How registry names compare: as the linker compares them (NFKC, case folded, no spaces or punctuation)."""
+    return ingest.normalize_name(name)
 
 
 class Extraction:
@@ -271,7 +269,7 @@ def searchable_customers(doc: Document) -> list[Customer]:
 
 def _without_prefixes(names: Sequence[str]) -> list[str]:
     """Unknown company names, less a bare name that another one of them only extends (Google / Google Inc.)."""
-    keys = [name_key(n).rstrip(".") for n in names]
+    keys = [name_key(n) for n in names]
     return [
         name
         for name, key in zip(names, keys, strict=True)

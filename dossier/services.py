@@ -39,7 +39,7 @@ from workers.queue import JobQueue, QueueUnavailable
 __all__ = ["DOC_TYPES", "Dossier", "doc_type_code"]
 
 #: Roles that read every document regardless of confidentiality.
-_READ_ALL_ROLES = ("admin", "manager")
+_READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
 
 
 class Dossier:

@@ -1,0 +1,183 @@
+"""The customer-registry part of :class:`dossier.services.Dossier`: re-extraction, import/export, review, edits.
+
+Every registry change re-analyses the documents it affects (linked to the changed
+customers or naming them), through the queue when a worker runs, otherwise at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redis import RedisError as QueueError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import index
+from dossier import folder, registry
+from dossier.errors import Forbidden
+from index import Principal, SearchRequest
+from records import Document, DocumentCustomer
+from workers import extract as extraction
+from workers.intake import Intake
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from workers.queue import JobQueue
+
+_REVIEW_ROLES = folder.READ_ALL_ROLES
+
+#: What building a document's index entry reads, loaded in one go per batch.
+INDEX_LOADS = (
+    selectinload(Document.pages),
+    selectinload(Document.versions),
+    selectinload(Document.tags),
+    selectinload(Document.customer),
+    selectinload(Document.customer_links).selectinload(DocumentCustomer.customer),
+    selectinload(Document.entities),
+    selectinload(Document.children).selectinload(Document.pages),
+)
+
+
+class RegistryService:
+    """Mixed into ``Dossier``, which provides ``sessions``, ``backend`` and ``queue()``."""
+
+    sessions: sessionmaker[Session]
+    backend: index.SearchBackend
+
+    queue: Callable[[], JobQueue | None]
+
+    def reextract(
+        self, ids: Iterable[int] | None = None, *, batch: int = 100, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, int]:
+        """Run the extraction step again on stored text (no parsing, no OCR) and reindex.
+
+        Entities, document date and type (unless chosen at intake) and automatic customer
+        links are rebuilt from the current extractor and registry.  ``ids`` None means every
+        document that has text.  Returns counts: documents, type changes, link changes.
+        """
+        with self.sessions() as session:
+            query = select(Document.id).where(Document.status.in_(("indexed", "awaiting_ocr"))).order_by(Document.id)
+            if ids is not None:
+                query = query.where(Document.id.in_(sorted(set(ids))))
+            all_ids = list(session.scalars(query))
+        counts = {"documents": 0, "types_changed": 0, "links_changed": 0}
+        for start in range(0, len(all_ids), batch):
+            chunk = all_ids[start : start + batch]
+            with self.sessions() as session:
+                docs = session.scalars(
+                    select(Document)
+                    .where(Document.id.in_(chunk))
+                    .options(*INDEX_LOADS)
+                ).all()
+                for doc in docs:
+                    before = (doc.doc_type, [link.customer_id for link in doc.customer_links])
+                    extraction.SHARED.apply_safely(session, doc, ocr_text=any(p.ocr for p in doc.pages))
+                    counts["types_changed"] += doc.doc_type != before[0]
+                    counts["links_changed"] += [link.customer_id for link in doc.customer_links] != before[1]
+                session.flush()
+                self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
+                session.commit()
+            counts["documents"] += len(chunk)
+            if progress is not None:
+                progress(counts["documents"], len(all_ids))
+        return counts
+
+    # -- the customer registry ---------------------------------------------------------------
+
+    def import_customers(self, path: str | Path) -> dict[str, Any]:
+        """Import a registry file (JSON/CSV/XLSX) and re-analyse the documents it affects."""
+        with self.sessions() as session:
+            report = registry.import_customers(session, registry.read_rows(Path(path)))
+        extraction.SHARED.forget()
+        out = report.as_json()
+        out["reanalysed"] = self._reanalyse(set(report.touched), report.changed_names)
+        return out
+
+    def export_customers(self, path: str | Path) -> int:
+        """Write the registry (confirmed customers and our own company) as CSV, XLSX or JSON."""
+        with self.sessions() as session:
+            return registry.export_customers(session, Path(path))
+
+    def update_customer(self, customer_id: int, fields: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        """Edit a customer's registry fields (admin, manager); documents naming it are re-analysed.
+
+        Returns ``{"id", "name", "status", "warnings", "reanalysed"}``; a bad value raises
+        a 400 error that says which and why.
+        """
+        if principal.role not in _REVIEW_ROLES:
+            raise Forbidden("只有管理员或经理可以修改客户 / only admins and managers edit customers")
+        with self.sessions() as session:
+            customer, new_names, warnings = registry.update_customer(session, customer_id, fields)
+            result: dict[str, Any] = {
+                "id": customer.id, "name": customer.name, "status": customer.status, "warnings": warnings,
+            }
+        extraction.SHARED.forget()
+        result["reanalysed"] = self._reanalyse({customer_id}, new_names)
+        return result
+
+    def confirm_customer(self, customer_id: int, principal: Principal) -> dict[str, Any]:
+        """Make a suggested customer a confirmed one (admin, manager)."""
+        return self._review(customer_id, "confirm", principal)
+
+    def reject_customer(self, customer_id: int, principal: Principal) -> dict[str, Any]:
+        """Reject a suggestion: it is unlinked and never suggested again (admin, manager)."""
+        return self._review(customer_id, "reject", principal)
+
+    def merge_customer(self, customer_id: int, into_id: int, principal: Principal) -> dict[str, Any]:
+        """Merge a (suggested) customer into a confirmed one, keeping its name as an alias (admin, manager)."""
+        return self._review(customer_id, "merge", principal, into_id)
+
+    def _review(self, customer_id: int, action: str, principal: Principal, into_id: int | None = None) -> dict[str, Any]:
+        if principal.role not in _REVIEW_ROLES:
+            raise Forbidden("只有管理员或经理可以审核客户 / only admins and managers review customers")
+        with self.sessions() as session:
+            customer, affected = registry.review(session, customer_id, action, into_id)
+            names = set(customer.names)
+            result = {"id": customer.id, "name": customer.name, "status": customer.status}
+        extraction.SHARED.forget()
+        result["reanalysed"] = self._reanalyse(affected, names)
+        return result
+
+    def _reanalyse(self, customer_ids: set[int], names: set[str]) -> int:
+        """Re-extract the documents a registry change affects: linked to those customers or naming them.
+
+        Registry names feed jieba's dictionary, so those documents' index entries change too.
+        Through the queue when one answers, else here.  Returns how many documents.
+        """
+        if names:
+            index.add_user_words(sorted(names))
+        ids: set[int] = set()
+        with self.sessions() as session:
+            if customer_ids:
+                ids.update(
+                    session.scalars(
+                        select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id.in_(customer_ids))
+                    )
+                )
+        for name in sorted(names):
+            if len(name) < 2:
+                continue
+            quoted = '"' + name.replace('"', " ") + '"'
+            offset = 0
+            while True:
+                result = self.backend.search(
+                    SearchRequest(quoted, offset=offset, limit=1000, facets=False), Principal.system()
+                )
+                ids.update(h.id for h in result.hits)
+                offset += len(result.hits)
+                if not result.hits or offset >= result.total:
+                    break
+        if not ids:
+            return 0
+        queue = self.queue()
+        if queue is not None:
+            try:
+                queue.enqueue_reextract(sorted(ids))
+                return len(ids)
+            except QueueError:
+                pass
+        self.reextract(sorted(ids))
+        return len(ids)

@@ -257,10 +257,12 @@ def search(
     import re
 
     dossier = _open(ctx)
+    from dossier.registry import customer_type_of
+
     request = _search_request(" ".join(query), customer, doc_type, tag, date_from, date_to, limit, offset, sort)
     request = dataclasses.replace(
         request,
-        customer_types=tuple(t if t.endswith("客户") else f"{t}客户" for t in customer_types),
+        customer_types=tuple(customer_type_of(t) for t in customer_types),
         industries=industries,
         regions=regions,
         years=years,

@@ -65,11 +65,11 @@ def customers_list(
     owner: str | None, suggested: bool, as_json: bool,
 ) -> None:
     """List customers with their document counts."""
-    from dossier import folder
+    from dossier import folder, registry
     from index import Principal
 
-    if customer_type and len(customer_type) == 2:
-        customer_type += "客户"
+    if customer_type:
+        customer_type = registry.customer_type_of(customer_type)
     dossier = _open(ctx.find_root())
     with dossier.sessions() as session:
         rows = folder.list_customers(

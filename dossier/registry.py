@@ -68,6 +68,11 @@ _LIST_SPLIT = re.compile(r"[;；,，、|/\n]+")
 _CONTACT_KEYS = ("name", "title", "mobile", "landline", "email")
 
 
+def customer_type_of(value: str) -> str:
+    """潜在/现有/流失 (or prospect/current/lost) as the registry writes it; other values unchanged."""
+    return _TYPE_WORDS.get(value.strip().lower(), value.strip())
+
+
 class RegistryError(DossierError):
     """A registry file or action that cannot be used."""
 

@@ -271,3 +271,14 @@ def test_editing_other_fields_keeps_the_owner_account(tmp_path):
     dossier.update_customer(cid, {"owner_name": "李四"}, Principal.system())
     with dossier.sessions() as session:
         assert session.get(Customer, cid).owner_id is None
+
+
+def test_customer_type_filters_accept_short_and_english_forms(tmp_path):
+    """`customers list --type 潜在` and `--type prospect` both mean 潜在客户."""
+    _init(tmp_path)
+    _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
+    registry = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
+    expected = {c["full_name"] for c in registry["customers"] if c["customer_type"] == "潜在客户"}
+    for form in ("潜在", "prospect", "潜在客户"):
+        listed = json.loads(_run(tmp_path, "customers", "list", "--type", form, "--json").output)
+        assert {c["name"] for c in listed} == expected, form

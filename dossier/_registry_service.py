@@ -6,7 +6,7 @@ customers or naming them), through the queue when a worker runs, otherwise at on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,18 @@ INDEX_LOADS = (
 )
 
 
+def document_batches(
+    sessions: sessionmaker[Session], ids: Sequence[int], batch: int
+) -> Iterator[tuple[Session, Sequence[Document]]]:
+    """The documents of ``ids`` in batches, each with what indexing reads, in a session of its own."""
+    for start in range(0, len(ids), batch):
+        with sessions() as session:
+            docs = session.scalars(
+                select(Document).where(Document.id.in_(ids[start : start + batch])).options(*INDEX_LOADS)
+            ).all()
+            yield session, docs
+
+
 class RegistryService:
     """Mixed into ``Dossier``, which provides ``sessions``, ``backend`` and ``queue()``."""
 
@@ -64,23 +76,16 @@ class RegistryService:
                 query = query.where(Document.id.in_(sorted(set(ids))))
             all_ids = list(session.scalars(query))
         counts = {"documents": 0, "types_changed": 0, "links_changed": 0}
-        for start in range(0, len(all_ids), batch):
-            chunk = all_ids[start : start + batch]
-            with self.sessions() as session:
-                docs = session.scalars(
-                    select(Document)
-                    .where(Document.id.in_(chunk))
-                    .options(*INDEX_LOADS)
-                ).all()
-                for doc in docs:
-                    before = (doc.doc_type, [link.customer_id for link in doc.customer_links])
-                    extraction.SHARED.apply_safely(session, doc, ocr_text=any(p.ocr for p in doc.pages))
-                    counts["types_changed"] += doc.doc_type != before[0]
-                    counts["links_changed"] += [link.customer_id for link in doc.customer_links] != before[1]
-                session.flush()
-                self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
-                session.commit()
-            counts["documents"] += len(chunk)
+        for session, docs in document_batches(self.sessions, all_ids, batch):
+            for doc in docs:
+                before = (doc.doc_type, [link.customer_id for link in doc.customer_links])
+                extraction.SHARED.apply_safely(session, doc, ocr_text=any(p.ocr for p in doc.pages))
+                counts["types_changed"] += doc.doc_type != before[0]
+                counts["links_changed"] += [link.customer_id for link in doc.customer_links] != before[1]
+            session.flush()
+            self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
+            session.commit()
+            counts["documents"] += len(docs)
             if progress is not None:
                 progress(counts["documents"], len(all_ids))
         return counts

@@ -24,7 +24,7 @@ import index
 import ingest
 import records
 from dossier import folder
-from dossier._registry_service import INDEX_LOADS, RegistryService
+from dossier._registry_service import RegistryService, document_batches
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, NotFound
 from index import Principal, SearchRequest
@@ -483,17 +483,10 @@ class Dossier(RegistryService):
             if wanted is not None:
                 query = query.where(Document.id.in_(wanted))
             all_ids = list(session.scalars(query))
-        for start in range(0, len(all_ids), batch):
-            chunk = all_ids[start : start + batch]
-            with self.sessions() as session:
-                docs = session.scalars(
-                    select(Document)
-                    .where(Document.id.in_(chunk))
-                    .options(*INDEX_LOADS)
-                ).all()
-                self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
-                session.commit()
-                done += len(docs)
+        for session, docs in document_batches(self.sessions, all_ids, batch):
+            self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
+            session.commit()
+            done += len(docs)
         return done
 
     # -- reading -----------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.config.update(test_config)
     app.json.sort_keys = app.config["JSON_SORT_KEYS"]  # type: ignore[attr-defined]
 
-    from webui import api, auth, core, customers, documents, errors, i18n, intake, jobs, search
+    from webui import api, auth, core, customers, documents, errors, health, i18n, intake, jobs, search
 
     core.init_app(app)
     i18n.init_app(app)
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(intake.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

@@ -1,0 +1,135 @@
+"""Health: ``GET /healthz`` for load balancers and container health checks, and the probes that call it.
+
+The endpoint needs no login and says only what is up, never counts of documents or error
+texts (those can carry URLs with passwords; they go to the log).  It answers 200 while the
+records database answers — the queue and the index may be down, and the JSON says so as
+``"status": "degraded"`` — and 503 otherwise.
+
+``python -m webui.health`` is the image's HEALTHCHECK (exit 0 when ``/healthz`` answers 200);
+``python -m webui.health --worker`` is the worker container's: exit 0 when a worker of this
+host has said, through the queue's liveness key, that it is alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+
+bp = Blueprint("health", __name__)
+
+#: Where the web container's probe asks (gunicorn binds port 8000 in the image).
+DEFAULT_URL = "http://127.0.0.1:8000/healthz"
+
+
+def _failure(name: str, exc: Exception) -> dict[str, Any]:
+    """A failed check: the exception's class for the caller, its message for the log."""
+    current_app.logger.warning("health: %s: %s", name, exc)
+    return {"ok": False, "error": type(exc).__name__}
+
+
+def _probe(name: str, check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one check: ``{"ok": true, ...details}`` or ``{"ok": false, "error": ...}``."""
+    try:
+        return {"ok": True, **check()}
+    # A probe reports every failure as a state instead of failing itself: that is its job.
+    except Exception as exc:
+        return _failure(name, exc)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    """The state of the records database, the job queue and the search index."""
+    from sqlalchemy import text
+
+    from webui.core import get_dossier
+
+    try:
+        dossier = get_dossier()
+    except Exception as exc:  # not initialised, database down, backend misconfigured: all mean 503
+        body = {"status": "unavailable", "database": _failure("open", exc), "queue": {"ok": None}, "index": {"ok": None}}
+        return jsonify(body), 503
+
+    def database() -> dict[str, Any]:
+        with dossier.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"backend": dossier.engine.dialect.name}
+
+    def queue() -> dict[str, Any]:
+        jobs = dossier.queue()
+        if jobs is None:
+            raise ConnectionError("Redis unreachable")
+        jobs.redis.ping()
+        return {"jobs": jobs.queue.count, "workers": jobs.live_workers()}
+
+    def search_index() -> dict[str, Any]:
+        dossier.backend.count()
+        return {"backend": dossier.backend.name}
+
+    parts = {"database": _probe("database", database), "queue": _probe("queue", queue),
+             "index": _probe("index", search_index)}
+    healthy = bool(parts["database"]["ok"])
+    status = "ok" if all(part["ok"] for part in parts.values()) else "degraded" if healthy else "unavailable"
+    return jsonify({"status": status, **parts}), 200 if healthy else 503
+
+
+# -- the container probes -------------------------------------------------------------------
+
+
+def probe_web(url: str = DEFAULT_URL, timeout_s: float = 10.0) -> int:
+    """0 when ``url`` answers 200, else 1 (with the reason on stderr)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return 0 if response.status == 200 else 1
+    except urllib.error.HTTPError as exc:  # a 503 from /healthz
+        print(f"unhealthy: {url} answered {exc.code}: {exc.read()[:500]!r}", file=sys.stderr)
+    except OSError as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+    return 1
+
+
+def _pids() -> list[int]:
+    """The processes this (container's) host can see."""
+    return sorted(int(entry) for entry in os.listdir("/proc") if entry.isdigit())
+
+
+def probe_worker() -> int:
+    """0 when a worker process here holds a live liveness key in this data home's queue, else 1."""
+    from dossier.config import load_settings
+    from dossier.errors import DossierError
+    from workers.queue import JobQueue
+
+    try:
+        queue = JobQueue.from_settings(load_settings())
+    except DossierError as exc:
+        print(f"unhealthy: {exc.message}", file=sys.stderr)
+        return 1
+    host = socket.gethostname()
+    try:
+        # Worker names are "<host>.<pid>" (workers.runner.worker_name); its key lives LIVENESS_TTL_S.
+        alive = any(not queue.is_dead(f"{host}.{pid}") for pid in _pids())
+    finally:
+        queue.redis.close()
+    if not alive:
+        print(f"unhealthy: no live worker on {host}", file=sys.stderr)
+    return 0 if alive else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m webui.health [--url URL] [--worker]``."""
+    parser = argparse.ArgumentParser(prog="python -m webui.health", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"health URL of the web server (default {DEFAULT_URL})")
+    parser.add_argument("--worker", action="store_true", help="check this host's worker instead of the web server")
+    args = parser.parse_args(argv)
+    return probe_worker() if args.worker else probe_web(args.url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

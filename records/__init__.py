@@ -6,8 +6,8 @@ Callers import from here, never from the private modules.
 from __future__ import annotations
 
 from records._blobs import BlobStore, sha256_bytes
-from records._db import has_schema, is_migrated, make_engine, migrate
-from records._errors import BlobCorrupt, BlobMissing, NotInitialised, RecordsError
+from records._db import check_reachable, database_url, has_schema, is_migrated, make_engine, migrate, redacted
+from records._errors import BlobCorrupt, BlobMissing, DatabaseUnavailable, NotInitialised, RecordsError
 from records._models import (
     CUSTOMER_STATUSES,
     CUSTOMER_TYPES,
@@ -40,6 +40,7 @@ __all__ = [
     "BlobMissing",
     "BlobStore",
     "Customer",
+    "DatabaseUnavailable",
     "Document",
     "DocumentCustomer",
     "EntityRow",
@@ -51,12 +52,15 @@ __all__ = [
     "Tag",
     "User",
     "Version",
+    "check_reachable",
+    "database_url",
     "generate_password",
     "has_schema",
     "hash_password",
     "is_migrated",
     "make_engine",
     "migrate",
+    "redacted",
     "sha256_bytes",
     "utcnow",
     "verify_password",

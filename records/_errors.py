@@ -30,3 +30,17 @@ class NotInitialised(RecordsError):
 
     def __init__(self, where: str) -> None:
         super().__init__(f"数据目录尚未初始化（{where}），请先运行 `dossier init` / not initialised: run `dossier init` first")
+
+
+class DatabaseUnavailable(RecordsError):
+    """The records database cannot be reached (server down, wrong address or password, unreadable file)."""
+
+    status = 503
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"无法连接记录数据库 {url}：{reason}（请检查 DOSSIER_DATABASE_URL）"
+            f" / cannot reach the records database {url}: {reason} (check DOSSIER_DATABASE_URL)"
+        )
+        self.url = url
+        self.reason = reason

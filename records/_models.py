@@ -20,15 +20,40 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     true,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
     """Current UTC time without microseconds noise."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Clipped(TypeDecorator[str]):
+    """``VARCHAR(n)`` that cuts a longer value to its first ``n`` characters on the way in.
+
+    For columns filled from files and folders (titles, file names, tags, inbox paths):
+    SQLite never enforces a length, PostgreSQL refuses a longer value and would fail the
+    whole transaction — the document with it.  Cutting keeps both databases alike.  The
+    DDL is a plain ``VARCHAR(n)``, so the migrations are unchanged.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        """``value`` cut to the column's length (None stays None)."""
+        if value is not None and len(value) > self.length:
+            return value[: self.length]
+        return value
 
 
 class Base(DeclarativeBase):
@@ -86,7 +111,7 @@ class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(Clipped(255), unique=True)
     aliases: Mapped[list[str]] = mapped_column(default=list)
     credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
     customer_type: Mapped[str | None] = mapped_column(String(16))
@@ -131,7 +156,7 @@ class DocumentCustomer(Base):
     )
     method: Mapped[str] = mapped_column(String(16), default="name")
     score: Mapped[float] = mapped_column(Float, default=1.0)
-    evidence: Mapped[str | None] = mapped_column(String(500))
+    evidence: Mapped[str | None] = mapped_column(Clipped(500))
     position: Mapped[int] = mapped_column(Integer, default=0)  # 0 = primary
 
     customer: Mapped[Customer] = relationship()
@@ -146,13 +171,13 @@ class EntityRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(500))
-    text: Mapped[str] = mapped_column(String(500))
+    value: Mapped[str] = mapped_column(Clipped(500))
+    text: Mapped[str] = mapped_column(Clipped(500))
     page: Mapped[int] = mapped_column(Integer, default=1)
     start: Mapped[int] = mapped_column(Integer, default=0)
     end: Mapped[int] = mapped_column(Integer, default=0)
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
-    role: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(Clipped(32))
 
 
 class Tag(Base):
@@ -161,7 +186,7 @@ class Tag(Base):
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Clipped(64), unique=True)
 
 
 class Document(Base):
@@ -171,9 +196,9 @@ class Document(Base):
     __table_args__ = (Index("ix_documents_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(String(500), default="")
+    title: Mapped[str] = mapped_column(Clipped(500), default="")
     doc_type: Mapped[str] = mapped_column(String(32), default="other")
-    doc_type_reason: Mapped[str | None] = mapped_column(String(500))  # why this type: shown to users
+    doc_type_reason: Mapped[str | None] = mapped_column(Clipped(500))  # why this type: shown to users
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
@@ -182,7 +207,7 @@ class Document(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The worker processing it now (status "processing"); a dead claimant's work is taken over.
     claimed_by: Mapped[str | None] = mapped_column(String(128))
-    language: Mapped[str] = mapped_column(String(8), default="")
+    language: Mapped[str] = mapped_column(Clipped(8), default="")
     doc_date: Mapped[str | None] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     relation: Mapped[str | None] = mapped_column(String(16))  # attachment | member
@@ -228,8 +253,8 @@ class Version(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer, default=1)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    filename: Mapped[str] = mapped_column(String(1024))
-    mime: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
+    filename: Mapped[str] = mapped_column(Clipped(1024))
+    mime: Mapped[str] = mapped_column(Clipped(128), default="application/octet-stream")
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(64), default="system")
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -250,7 +275,7 @@ class Page(Base):
     needs_ocr: Mapped[bool] = mapped_column(Boolean, default=False)
     ocr: Mapped[bool] = mapped_column(Boolean, default=False)
     confidence: Mapped[float | None] = mapped_column(Float)
-    engine: Mapped[str | None] = mapped_column(String(32))
+    engine: Mapped[str | None] = mapped_column(Clipped(32))
     rotation: Mapped[int | None] = mapped_column(Integer)
     # Why OCR of this page failed (it keeps needs_ocr); None while OCR is pending or done.
     ocr_error: Mapped[str | None] = mapped_column(Text)
@@ -284,7 +309,7 @@ class IngestBatch(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
-    origin: Mapped[str | None] = mapped_column(String(4096))  # the inbox folder, for inbox batches
+    origin: Mapped[str | None] = mapped_column(Clipped(4096))  # the inbox folder, for inbox batches
 
     jobs: Mapped[list[IngestJob]] = relationship(back_populates="batch", order_by="IngestJob.id")
 
@@ -296,7 +321,7 @@ class IngestJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(String(4096))
+    filename: Mapped[str] = mapped_column(Clipped(4096))
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | done | duplicate | failed
     document_id: Mapped[int | None] = mapped_column(
         ForeignKey("documents.id", ondelete="SET NULL"), index=True
@@ -304,7 +329,7 @@ class IngestJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str | None] = mapped_column(String(64))
     # Inbox files: where the file was taken from, and whether it has been moved to .done/.failed.
-    origin: Mapped[str | None] = mapped_column(String(4096))
+    origin: Mapped[str | None] = mapped_column(Clipped(4096))
     settled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()

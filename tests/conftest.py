@@ -1,4 +1,4 @@
-"""Shared fixtures: the test corpus, a fresh data home, an initialised Dossier."""
+"""Shared fixtures: the test corpus, a fresh data home, an initialised Dossier, Redis, PostgreSQL."""
 
 from __future__ import annotations
 
@@ -47,6 +47,47 @@ def redis_url(redis_server) -> str:
     client.flushdb()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator:
+    """One real PostgreSQL for the session: ``DOSSIER_TEST_POSTGRES_URL``'s, else a throwaway cluster (tests._postgres).
+
+    Skips (with the reason) only when neither is to be had.
+    """
+    from tests._postgres import NOT_AVAILABLE, server_from_environment
+
+    server = server_from_environment()
+    if server is None:
+        pytest.skip(NOT_AVAILABLE)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """The URL (``postgresql+psycopg://…``) of a fresh, empty database, dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def records_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty records database, once as a SQLite file and once as a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'records.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def records_engine(records_url: str) -> Iterator:
+    """``records.make_engine`` on :func:`records_url` (unmigrated), disposed after the test."""
+    from records import make_engine
+
+    engine = make_engine(records_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from records import Document, IngestBatch, IngestJob, Page, utcnow
@@ -70,8 +70,9 @@ def _page_counts(session: Session, doc_ids: list[int]) -> dict[str, int]:
         row = session.execute(
             select(
                 func.count(),
-                func.sum(Page.needs_ocr & Page.ocr_error.is_not(None)),
-                func.sum(Page.needs_ocr & Page.ocr_error.is_(None)),
+                # CASE, not sum(boolean): PostgreSQL has no sum over booleans.
+                func.sum(case((Page.needs_ocr & Page.ocr_error.is_not(None), 1), else_=0)),
+                func.sum(case((Page.needs_ocr & Page.ocr_error.is_(None), 1), else_=0)),
             ).where(Page.document_id.in_(chunk))
         ).one()
         total += row[0] or 0

@@ -18,8 +18,10 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
@@ -40,6 +42,8 @@ from records import (
 from workers._pool import ChildOutcome, ParsedTree, ParseOutcome, ParsePool, ParseTask
 from workers.batches import close_batch
 from workers.extract import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED, name_key, searchable_customers
+
+_Named = TypeVar("_Named", Customer, Tag)
 
 
 @dataclass(frozen=True)
@@ -605,9 +609,8 @@ def _customer(session: Session, name: str) -> Customer:
             None,
         )
     if found is None:
-        found = Customer(name=name, aliases=[], contacts=[])
-        session.add(found)
-        session.flush()
+        found = _create_once(session, Customer(name=name, aliases=[], contacts=[]),
+                             select(Customer).where(Customer.name == name))
     elif found.status != "confirmed" and found.status != "self":
         found.status = "confirmed"  # a person named it: no longer a suggestion
     return found
@@ -615,9 +618,22 @@ def _customer(session: Session, name: str) -> Customer:
 
 def _tag(session: Session, name: str) -> Tag:
     name = name.strip()
-    found = session.scalars(select(Tag).where(Tag.name == name)).first()
-    if found is None:
-        found = Tag(name=name)
-        session.add(found)
-        session.flush()
-    return found
+    query = select(Tag).where(Tag.name == name)
+    return session.scalars(query).first() or _create_once(session, Tag(name=name), query)
+
+
+def _create_once(session: Session, row: _Named, existing: Select[Any]) -> _Named:
+    """Insert ``row`` (unique by name), or return the one another intake inserted at the same moment.
+
+    Two uploads naming a new tag or customer at once both find none; the second insert then
+    violates the unique name.  A savepoint keeps the rest of the transaction (PostgreSQL
+    aborts a whole transaction on an error otherwise) and the winner's row is used.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        found: _Named = session.scalars(existing).one()
+        return found
+    return row

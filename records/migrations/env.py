@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from records._models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+#: Key of the PostgreSQL advisory lock migrations hold ("DOSSIERD" in ASCII): one process at a time.
+MIGRATION_LOCK = 0x444F535349455244
 
 
 def _engine() -> Engine:
@@ -19,7 +22,13 @@ def _engine() -> Engine:
 
 
 def run_migrations_online() -> None:
-    """Run migrations on a live connection (SQLite gets batch mode for ALTERs)."""
+    """Run migrations on a live connection (SQLite gets batch mode for ALTERs).
+
+    On PostgreSQL the whole upgrade runs in one transaction under an advisory lock taken
+    before the current revision is read: when several workers open a new database at once,
+    one migrates and the others wait, then find the schema current.  (A SQLite data home is
+    upgraded under a lock file in the home, see ``Dossier._upgrade_schema``.)
+    """
     engine = _engine()
     with engine.connect() as connection:
         context.configure(
@@ -28,6 +37,8 @@ def run_migrations_online() -> None:
             render_as_batch=engine.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
 
 

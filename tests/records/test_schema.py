@@ -1,4 +1,4 @@
-"""Migrations, SQLite pragmas and the models."""
+"""Migrations, SQLite pragmas and the models — on SQLite and on PostgreSQL (``records_engine``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from records import Document, Page, Version, hash_password, is_migrated, make_en
 
 
 @pytest.fixture
-def engine(tmp_path):
+def engine(records_engine):
+    """An empty records database of each kind."""
+    return records_engine
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
     yield engine
     engine.dispose()
@@ -27,10 +33,10 @@ def test_migrate_creates_every_table(engine):
             "audit_events", "ingest_batches", "ingest_jobs"} <= tables
 
 
-def test_sqlite_runs_in_wal_with_foreign_keys(engine):
-    """Every connection has WAL journaling and enforced foreign keys."""
-    migrate(engine)
-    with engine.connect() as conn:
+def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_engine):
+    """Every SQLite connection has WAL journaling and enforced foreign keys."""
+    migrate(sqlite_engine)
+    with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 

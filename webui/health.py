@@ -122,12 +122,17 @@ def probe_worker() -> int:
     return 0 if alive else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m webui.health [--url URL] [--worker]``."""
+def argument_parser() -> argparse.ArgumentParser:
+    """The probes' command line: ``python -m webui.health [--url URL] [--worker]``."""
     parser = argparse.ArgumentParser(prog="python -m webui.health", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=DEFAULT_URL, help=f"health URL of the web server (default {DEFAULT_URL})")
     parser.add_argument("--worker", action="store_true", help="check this host's worker instead of the web server")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the probe the arguments name; the exit status is the verdict."""
+    args = argument_parser().parse_args(argv)
     return probe_worker() if args.worker else probe_web(args.url)
 
 

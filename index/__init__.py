@@ -2,7 +2,7 @@
 
 Callers use only what is listed in ``__all__``::
 
-    backend = open_backend(engine, settings.opensearch_url)
+    backend = open_backend(engine, settings.opensearch_url)   # or index_name=…, replicas=…
     backend.index([IndexDocument(...)], connection=conn)
     result = backend.search(SearchRequest("明远 报价"), principal)
 
@@ -13,18 +13,23 @@ with ``backend.clear()``) brings it up to date.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine
 
-from dossier.errors import DossierError
 from index._analysis import add_user_words
+from index._common import BackendUnavailable, InvalidDocument, readable_levels
 from index._fields import CUSTOMER_TYPES, FIELDS
+from index._opensearch import OpenSearchBackend, SearchUnavailable
 from index._query import QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
-from index._sqlite import InvalidDocument, SqliteBackend, readable_levels
+from index._sqlite import SqliteBackend
 from index._types import (
     CONFIDENTIALITY_LEVELS,
+    FlushReport,
     IndexDocument,
     Principal,
+    Rebuild,
     SearchBackend,
     SearchHit,
     SearchRequest,
@@ -36,14 +41,18 @@ __all__ = [
     "CUSTOMER_TYPES",
     "FIELDS",
     "BackendUnavailable",
+    "FlushReport",
     "IndexDocument",
     "InvalidDocument",
+    "OpenSearchBackend",
     "Principal",
     "QuerySyntaxError",
+    "Rebuild",
     "SearchBackend",
     "SearchHit",
     "SearchRequest",
     "SearchResult",
+    "SearchUnavailable",
     "SqliteBackend",
     "add_user_words",
     "highlight",
@@ -52,33 +61,33 @@ __all__ = [
 ]
 
 
-class BackendUnavailable(DossierError):
-    """The configured search backend cannot be used."""
-
-    status = 503
-
-
-def _open_sqlite(engine: Engine) -> SearchBackend:
+def _open_sqlite(engine: Engine, **_options: Any) -> SearchBackend:
     backend = SqliteBackend(engine)
     backend.ensure_schema()
     return backend
+
+
+def _open_opensearch(engine: Engine, url: str, **options: Any) -> SearchBackend:
+    # Nothing is asked of the cluster here: a Dossier opens (and takes uploads) while it is down.
+    return OpenSearchBackend(engine, url, **options)
 
 
 #: Backend aliases, in the style of RQ's serializer map.
 BACKENDS = {"": _open_sqlite, "sqlite": _open_sqlite}
 
 
-def open_backend(engine: Engine, opensearch_url: str = "") -> SearchBackend:
-    """The search backend a setting names: ``""``/``"sqlite"`` (embedded) or an OpenSearch URL."""
+def open_backend(engine: Engine, opensearch_url: str = "", **options: Any) -> SearchBackend:
+    """The search backend a setting names: ``""``/``"sqlite"`` (embedded) or an OpenSearch URL.
+
+    ``options`` go to :class:`OpenSearchBackend` (``index_name``, ``shards``, ``replicas``,
+    ``refresh``, ``timeout_s``); the embedded backend has none.
+    """
     choice = (opensearch_url or "").strip()
     factory = BACKENDS.get(choice.lower())
     if factory is not None:
         return factory(engine)
     if choice.lower().startswith(("http://", "https://")):
-        raise BackendUnavailable(
-            "OpenSearch 后端尚未实现；请清空 DOSSIER_OPENSEARCH_URL 以使用内置索引"
-            " / The OpenSearch backend is not built yet; unset DOSSIER_OPENSEARCH_URL to use the embedded index"
-        )
+        return _open_opensearch(engine, choice, **options)
     raise BackendUnavailable(
         f"未知的搜索后端 {choice!r}（可用：sqlite 或 http(s):// OpenSearch 地址）"
         f" / Unknown search backend {choice!r} (use 'sqlite' or an http(s):// OpenSearch URL)"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from index._analysis import _CJK_CLASS, latin_cuts, normalize, normalize_cased, query_pieces
 
-__all__ = ["find_spans", "highlight_spans", "make_snippet", "term_pattern"]
+__all__ = ["find_spans", "highlight_spans", "hit_texts", "make_snippet", "term_pattern"]
 
 SNIPPET_CHARS = 120
 _SEP = r"[\W_]*"  # what the tokenizer skips between two tokens of one term
@@ -181,3 +181,23 @@ def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) ->
             end = e
     body = highlight_spans(text, spans, start, end).strip()
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+
+
+def hit_texts(title: str, meta: str, text: str, terms: Sequence[str]) -> tuple[str, str]:
+    """(snippet, highlighted title) of one hit; every backend builds its hits with this.
+
+    The snippet comes from the body where a term matches there, else from the title or
+    metadata that matched, else it is the opening of the text.
+    """
+    title_spans = find_spans(title, terms) if terms else []
+    title_html = highlight_spans(title, title_spans)
+    snippet = make_snippet(text, terms) if terms else None
+    if snippet is None:
+        if title_spans:
+            snippet = highlight_spans(title, title_spans)
+        else:
+            if terms:
+                snippet = make_snippet(meta, terms)
+            if snippet is None:
+                snippet = highlight_spans(text, [], 0, min(len(text), 120)).strip()
+    return snippet, title_html

@@ -53,7 +53,7 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
@@ -64,26 +64,29 @@ from sqlalchemy import Connection, Engine
 from dossier.errors import DossierError
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._columns import LIST_SEP, Columns, DocColumns
+from index._common import InvalidDocument, check_document, readable_levels
+from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
 from index._query import ParsedQuery, column_filters, compile_match, entity_groups, parse_query
-from index._snippet import find_spans, highlight_spans, make_snippet
+from index._snippet import hit_texts
 from index._types import (
     CONFIDENTIALITY_LEVELS,
+    FlushReport,
     IndexDocument,
     Principal,
+    Rebuild,
     SearchHit,
     SearchRequest,
     SearchResult,
 )
 
-__all__ = ["InvalidDocument", "SqliteBackend", "readable_levels"]
+__all__ = ["InvalidDocument", "SqliteBackend", "readable_levels"]  # the first and last re-exported from _common
 
 _log = logging.getLogger(__name__)
 
 #: bm25 weights of (title, meta, words, grams): title and entities first, whole words before bigrams.
 COLUMN_WEIGHTS = (10.0, 6.0, 2.0, 1.0)
 FACET_LIMIT = 50
-_META_SEP = " | "  # punctuation, so CJK runs of two fields never fuse
 
 _SCHEMA = (
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
@@ -157,39 +160,12 @@ NARROW_LIMIT = 300
 LOG_KEEP = 100_000
 
 
-class InvalidDocument(DossierError):
-    """A document handed to the index has a value the index cannot store."""
-
-    status = 422
-
-
-def readable_levels(principal: Principal) -> frozenset[str]:
-    """Confidentiality levels ``principal`` may read in every document.
-
-    Sales may also read ``confidential`` documents of the customers they own;
-    that part depends on the document, so the SQL adds it separately.
-    """
-    role = principal.role
-    if role in ("admin", "manager"):
-        return frozenset(CONFIDENTIALITY_LEVELS)
-    if role == "finance":
-        return frozenset({"public", "internal", "finance"})
-    if role == "sales":
-        return frozenset({"public", "internal"})
-    return frozenset({"public"})
-
-
 def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
     """(meta display text, title, meta, words, grams token streams) of one document."""
-    if doc.confidentiality not in CONFIDENTIALITY_LEVELS:
-        raise InvalidDocument(
-            f"未知的保密级别 {doc.confidentiality!r} / Unknown confidentiality {doc.confidentiality!r}"
-        )
-    meta_text = _META_SEP.join(
-        dict.fromkeys(x for x in (doc.filename, *doc.customers, *doc.customer_aliases, *doc.tags, *doc.extra) if x)
-    )
-    title, meta, grams_ = _derived_streams(doc.title, meta_text, doc.text)
-    return meta_text, title, meta, " ".join(words(normalize_text(doc.text))), grams_
+    check_document(doc)
+    meta = document_meta_text(doc)
+    title, meta_stream, grams_ = _derived_streams(doc.title, meta, doc.text)
+    return meta, title, meta_stream, " ".join(words(normalize_text(doc.text))), grams_
 
 
 def _stream(text: str) -> str:
@@ -506,6 +482,19 @@ class SqliteBackend:
     def _search(
         self, conn: Connection, request: SearchRequest, principal: Principal, parsed: ParsedQuery
     ) -> tuple[int, list[SearchHit], dict[str, list[tuple[str, int]]]]:
+        columns, pos, positive = self._matches(conn, request, principal, parsed)
+        total = len(pos)
+        limit = max(0, min(int(request.limit), 1000))
+        offset = max(0, int(request.offset))
+        page = self._page(conn, columns, pos, positive, request, offset, limit)
+        facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
+        hits = self._hits(conn, page, parsed)
+        return total, hits, facets
+
+    def _matches(
+        self, conn: Connection, request: SearchRequest, principal: Principal, parsed: ParsedQuery
+    ) -> tuple[Columns, np.ndarray, str | None]:
+        """(columns, positions of every readable match, the positive FTS5 expression)."""
         columns = self._columns.refresh(conn)
         positive, negative = compile_match(parsed)
         # Exact filters (entities, customer ids) first: a handful of ids spares FTS5 a common term's walk.
@@ -521,24 +510,60 @@ class SqliteBackend:
             if negative is not None:
                 pos = pos[~np.isin(columns.ids[pos], _match_ids(conn, negative))]
         pos = pos[self._allowed(conn, columns, pos, request, parsed, principal)]
+        return columns, pos, positive
+
+    def _page(
+        self,
+        conn: Connection,
+        columns: Columns,
+        pos: np.ndarray,
+        positive: str | None,
+        request: SearchRequest,
+        offset: int,
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """(id, bm25) of the matches ``offset`` … ``offset + limit`` in the request's order."""
         total = len(pos)
-        limit = max(0, min(int(request.limit), 1000))
-        offset = max(0, int(request.offset))
         relevance = request.sort not in ("date_desc", "date_asc")
         if relevance and positive is not None and total <= RANK_LIMIT:
-            page = self._ranked_page(conn, columns, pos, positive, offset, limit)
+            return self._ranked_page(conn, columns, pos, positive, offset, limit)
+        rank = columns.rank("recent" if relevance else request.sort)[pos]
+        want = min(total, offset + limit)
+        if want < total:
+            top = np.argpartition(rank, want - 1)[:want] if want else np.zeros(0, dtype=np.int64)
         else:
-            rank = columns.rank("recent" if relevance else request.sort)[pos]
-            want = min(total, offset + limit)
-            if want < total:
-                top = np.argpartition(rank, want - 1)[:want] if want else np.zeros(0, dtype=np.int64)
-            else:
-                top = np.arange(total)
-            top = top[np.argsort(rank[top], kind="stable")][offset:]
-            page = [(int(columns.ids[pos[i]]), 0.0) for i in top]
-        facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
-        hits = self._hits(conn, page, parsed)
-        return total, hits, facets
+            top = np.arange(total)
+        top = top[np.argsort(rank[top], kind="stable")][offset:]
+        return [(int(columns.ids[pos[i]]), 0.0) for i in top]
+
+    def iter_ids(self, request: SearchRequest, principal: Principal, *, batch: int = 1000) -> Iterator[int]:
+        """Every matching id in the request's order (the match set is fixed when iteration starts)."""
+        parsed = parse_query(request.query)
+        if not self._schema_ready:
+            self.ensure_schema()
+        with self._engine.connect() as conn:
+            try:
+                columns, pos, positive = self._matches(conn, request, principal, parsed)
+                ordered = [doc_id for doc_id, _ in self._page(conn, columns, pos, positive, request, 0, len(pos))]
+            finally:
+                conn.rollback()
+        for start in range(0, len(ordered), max(1, batch)):
+            yield from ordered[start : start + batch]
+
+    # -- the protocol's queue and rebuild parts: the embedded index is written in the records' transaction --
+
+    def flush(self) -> FlushReport:
+        """Nothing waits: every write went into the records' own transaction."""
+        return FlushReport()
+
+    def start_rebuild(self, *, restart: bool = False) -> Rebuild:
+        """Empty the index; the batches go straight in (a crashed rebuild simply starts again)."""
+        self.clear()
+        return _SqliteRebuild(self)
+
+    def status(self) -> dict[str, Any]:
+        """Documents indexed; nothing is ever pending."""
+        return {"backend": self.name, "documents": self.count(), "pending": 0, "failures": [], "error": None}
 
     @staticmethod
     def _allowed(
@@ -612,14 +637,8 @@ class SqliteBackend:
         for doc_id, score in page:
             _, title, meta, body = docs[doc_id]
             text, _ = _unpack(body)
-            title_spans = find_spans(title, terms) if terms else []
-            title_html = highlight_spans(title, title_spans)
-            snippet = make_snippet(text, terms) if terms else None
-            if snippet is None:
-                snippet = _fallback_snippet(title, title_spans, meta, text, terms)
-            hits.append(
-                SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html)
-            )
+            snippet, title_html = hit_texts(title, meta, text, terms)
+            hits.append(SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html))
         return hits
 
 
@@ -727,14 +746,17 @@ def _match_ids(conn: Connection, expression: str, within: np.ndarray | None = No
     return np.array(joined.split(","), dtype=np.int64)
 
 
-def _fallback_snippet(
-    title: str, title_spans: list[tuple[int, int, int]], meta: str, text: str, terms: list[str]
-) -> str:
-    """The snippet when the body has no match: the title or metadata that matched, else the opening."""
-    if title_spans:
-        return highlight_spans(title, title_spans)
-    if terms:
-        meta_snippet = make_snippet(meta, terms)
-        if meta_snippet is not None:
-            return meta_snippet
-    return highlight_spans(text, [], 0, min(len(text), 120)).strip()
+class _SqliteRebuild:
+    """A rebuild of the embedded index: batches are indexed in place, in the caller's transaction."""
+
+    resume_after = 0
+
+    def __init__(self, backend: SqliteBackend) -> None:
+        self._backend = backend
+
+    def add(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None:
+        """Index a batch."""
+        self._backend.index(docs, connection=connection)
+
+    def finish(self) -> None:
+        """Nothing to switch: the index was rebuilt where it is searched."""

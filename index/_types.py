@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -111,6 +111,37 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FlushReport:
+    """What one flush of queued index work did (an embedded backend has nothing to flush).
+
+    ``rejected`` holds (document id, reason) of documents the engine refused for good;
+    ``error`` says why work is still waiting (the engine is unreachable), else None.
+    """
+
+    sent: int = 0
+    rejected: tuple[tuple[int, str], ...] = ()
+    error: str | None = None
+
+
+class Rebuild(Protocol):
+    """A full reindex in progress (:meth:`SearchBackend.start_rebuild`).
+
+    Documents are added in id order; ``resume_after`` is the last id a crashed earlier
+    run already added (0 for a fresh start), so a rerun continues from there.
+    """
+
+    resume_after: int
+
+    def add(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None:
+        """Add a batch (ids ascending, all above the ids added before)."""
+        ...
+
+    def finish(self) -> None:
+        """Make the rebuilt index the one searched."""
+        ...
+
+
 class SearchBackend(Protocol):
     """What every search backend provides (embedded SQLite FTS5, OpenSearch)."""
 
@@ -138,4 +169,20 @@ class SearchBackend(Protocol):
 
     def needs_reindex(self) -> bool:
         """True when the stored index predates fields the current version indexes (until :meth:`clear`)."""
+        ...
+
+    def iter_ids(self, request: SearchRequest, principal: Principal, *, batch: int = 1000) -> Iterator[int]:
+        """Every matching id in the request's order, however many (``offset``/``limit`` ignored)."""
+        ...
+
+    def flush(self) -> FlushReport:
+        """Send index work queued by committed transactions; a no-op for an embedded backend."""
+        ...
+
+    def start_rebuild(self, *, restart: bool = False) -> Rebuild:
+        """Begin (or, unless ``restart``, resume) rebuilding the whole index from the records."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """State for ``dossier status``: ``backend``, ``documents``, ``pending``, ``failures``, ``error``."""
         ...

@@ -1,4 +1,10 @@
-"""Fixtures for the index tests: a real SQLite file per test and a small helper API."""
+"""Fixtures for the index tests: a real SQLite file per test, each backend, and a small helper API.
+
+``backend`` is parametrized over every backend available: the embedded one always, OpenSearch
+whenever ``DOSSIER_OPENSEARCH_URL`` names a node (CI always).  So every test written against
+``backend``/``add``/``find``/``search`` is one contract test run against each.  Tests of the
+embedded index's own tables use ``sqlite_backend``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from index import IndexDocument, Principal, SearchRequest, SearchResult, SqliteBackend, open_backend
+from index import (
+    IndexDocument,
+    Principal,
+    SearchBackend,
+    SearchRequest,
+    SearchResult,
+    SqliteBackend,
+    open_backend,
+)
+from tests import _opensearch
 
 
 @pytest.fixture
@@ -26,18 +41,32 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
 
 
 @pytest.fixture
-def backend(engine: sa.Engine) -> SqliteBackend:
+def sqlite_backend(engine: sa.Engine) -> SqliteBackend:
     """The embedded backend on a fresh database."""
     b = open_backend(engine)
     assert isinstance(b, SqliteBackend)
     return b
 
 
+@pytest.fixture(params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+def backend(request: pytest.FixtureRequest, engine: sa.Engine) -> Iterator[SearchBackend]:
+    """Each backend on a fresh index: the embedded one, and OpenSearch when a node is configured."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_backend")
+        return
+    url = _opensearch.cluster_url()
+    b = _opensearch.make_backend(engine, url)
+    try:
+        yield b
+    finally:
+        _opensearch.drop(url, b.alias)
+
+
 ADMIN = Principal(username="admin", role="admin")
 
 
 @pytest.fixture
-def add(backend: SqliteBackend) -> Callable[..., IndexDocument]:
+def add(backend: SearchBackend) -> Callable[..., IndexDocument]:
     """Index one document: add(id, text, **fields)."""
 
     def _add(doc_id: int, text: str, **fields) -> IndexDocument:  # type: ignore[no-untyped-def]
@@ -50,7 +79,7 @@ def add(backend: SqliteBackend) -> Callable[..., IndexDocument]:
 
 
 @pytest.fixture
-def find(backend: SqliteBackend) -> Callable[..., list[int]]:
+def find(backend: SearchBackend) -> Callable[..., list[int]]:
     """Ids a query finds (admin, limit 1000)."""
 
     def _find(query: str, principal: Principal = ADMIN, **req) -> list[int]:  # type: ignore[no-untyped-def]
@@ -61,7 +90,7 @@ def find(backend: SqliteBackend) -> Callable[..., list[int]]:
 
 
 @pytest.fixture
-def search(backend: SqliteBackend) -> Callable[..., SearchResult]:
+def search(backend: SearchBackend) -> Callable[..., SearchResult]:
     """The full result of a query (admin unless told)."""
 
     def _search(query: str, principal: Principal = ADMIN, **req) -> SearchResult:  # type: ignore[no-untyped-def]

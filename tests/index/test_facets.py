@@ -201,8 +201,9 @@ def _entity_rows(engine: sa.Engine) -> list[tuple[str, str, int]]:
         ]  # type: ignore[misc]
 
 
-def test_entity_rows_are_replaced_deleted_and_cleared(engine, backend):
-    """Re-indexing replaces a document's entities; delete and clear remove them."""
+def test_entity_rows_are_replaced_deleted_and_cleared(engine, sqlite_backend):
+    """Embedded: re-indexing replaces a document's entities; delete and clear remove them."""
+    backend = sqlite_backend
     backend.index(
         [
             IndexDocument(

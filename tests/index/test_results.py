@@ -6,7 +6,15 @@ import pytest
 import sqlalchemy as sa
 
 from dossier.errors import DossierError
-from index import IndexDocument, Principal, SqliteBackend, highlight, open_backend, readable_levels
+from index import (
+    IndexDocument,
+    OpenSearchBackend,
+    Principal,
+    SqliteBackend,
+    highlight,
+    open_backend,
+    readable_levels,
+)
 
 VIEWER = Principal(username="v", role="viewer")
 FINANCE = Principal(username="f", role="finance")
@@ -136,15 +144,23 @@ def test_readable_levels():
 
 
 def test_index_joins_the_callers_transaction(engine, backend, find):
-    """Indexing with a connection commits or rolls back with the caller's transaction."""
+    """Indexing with a connection commits or rolls back with the caller's transaction.
+
+    An external engine sends what committed when flushed after the commit; a rolled-back
+    write is never sent.
+    """
     with engine.connect() as conn:
         conn.begin()
         backend.index([IndexDocument(id=1, title="t", text="回滚的文档")], connection=conn)
         conn.rollback()
+    assert backend.flush().rejected == ()
     assert find("回滚") == []
     with engine.begin() as conn:
         backend.index([IndexDocument(id=2, title="t", text="提交的文档")], connection=conn)
+        backend.delete([1], connection=conn)
+    backend.flush()
     assert find("提交") == [2]
+    assert backend.count() == 1
 
 
 def test_unknown_confidentiality_is_refused(backend):
@@ -160,10 +176,10 @@ def test_open_backend_resolves_aliases(engine):
     assert isinstance(open_backend(engine, "sqlite"), SqliteBackend)
 
 
-def test_open_backend_opensearch_not_built_yet(engine):
-    """An OpenSearch URL fails clearly until that backend exists; junk is refused."""
-    with pytest.raises(DossierError, match="OpenSearch"):
-        open_backend(engine, "http://localhost:9200")
+def test_open_backend_resolves_an_opensearch_url_without_contacting_it(engine):
+    """An http(s) URL gives the OpenSearch backend, opened without a request (the cluster may be down); junk is refused."""
+    backend = open_backend(engine, "http://127.0.0.1:1", index_name="nowhere")
+    assert isinstance(backend, OpenSearchBackend) and backend.alias == "nowhere"
     with pytest.raises(DossierError, match="backend"):
         open_backend(engine, "elasticsearch")
 
@@ -175,13 +191,14 @@ def test_sqlite_backend_refuses_other_databases():
         SqliteBackend(eng)  # type: ignore[arg-type]
 
 
-def test_huge_result_sets_fall_back_to_recency(add, search, monkeypatch):
-    """Above RANK_LIMIT matches, relevance order is recency (bm25 over all would be too slow)."""
-    from index import _sqlite
+def test_huge_result_sets_fall_back_to_recency(sqlite_backend, monkeypatch):
+    """Embedded: above RANK_LIMIT matches, relevance order is recency (bm25 over all would be too slow)."""
+    from index import SearchRequest, _sqlite
 
-    add(1, "合同", title="合同", created_at="2024-01-01")
-    add(2, "合同 正文", created_at="2024-02-01")
-    assert [h.id for h in search("合同").hits] == [1, 2]  # title wins under bm25
+    sqlite_backend.index([IndexDocument(id=1, text="合同", title="合同", created_at="2024-01-01")])
+    sqlite_backend.index([IndexDocument(id=2, text="合同 正文", title="文档2", created_at="2024-02-01")])
+    admin = Principal("admin", "admin")
+    assert [h.id for h in sqlite_backend.search(SearchRequest("合同"), admin).hits] == [1, 2]  # title wins
     monkeypatch.setattr(_sqlite, "RANK_LIMIT", 1)
-    r = search("合同")
+    r = sqlite_backend.search(SearchRequest("合同"), admin)
     assert [h.id for h in r.hits] == [2, 1] and r.total == 2

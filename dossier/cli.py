@@ -6,6 +6,7 @@ import dataclasses
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 import click
@@ -334,6 +335,14 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         _echo_json(info)
         return
     click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({info['indexed']} 篇)")
+    index_status = info["index_status"]
+    if index_status["pending"] or index_status["error"]:
+        click.echo(
+            f"待写入索引 / waiting for the index: {index_status['pending']}"
+            + (f"  ({index_status['error']})" if index_status["error"] else "")
+        )
+    for failure in index_status["failures"][:20]:
+        click.echo(f"  ✗ 索引 index [{failure['document_id']}]: {failure['error']}")
     click.echo(f"文档 / documents: {info['documents']}  " + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items()))
     click.echo(f"等待 OCR 的页 / pages awaiting OCR: {info['pages_awaiting_ocr']}")
     queue = info["queue"]
@@ -392,6 +401,26 @@ def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
         box.run_forever(interval, log=lambda line: click.echo(line, err=True))
     finally:
         progress.close()
+
+
+@cli.command()
+@click.option("--restart", is_flag=True, help="Start afresh instead of resuming a rebuild that was interrupted.")
+@click.pass_context
+def reindex(ctx: click.Context, restart: bool) -> None:
+    """Rebuild the search index from the records (the index is derived data; search goes on meanwhile)."""
+    dossier = _open(ctx)
+    show = click.get_text_stream("stderr").isatty()
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            click.echo(f"\r重建索引 reindex {done}/{total}  {rate:.0f} 篇/s docs/s", nl=False, err=True)
+
+    count = dossier.reindex(restart=restart, progress=progress)
+    if show:
+        click.echo("", err=True)
+    click.echo(f"已重建索引 / reindexed: {count} 篇文档 / documents ({dossier.backend.name})")
 
 
 @cli.command()

@@ -38,6 +38,15 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "OpenSearch URL for the search index; empty = embedded SQLite FTS5 index.",
     ),
+    Setting(
+        "DOSSIER_OPENSEARCH_INDEX",
+        "dossier",
+        "Alias the OpenSearch index is searched under (its indexes are <alias>-v<version>-<stamp>).",
+    ),
+    Setting("DOSSIER_OPENSEARCH_SHARDS", "1", "Primary shards of a new OpenSearch index."),
+    Setting(
+        "DOSSIER_OPENSEARCH_REPLICAS", "0", "Replicas of each OpenSearch shard (0 on a single node, 1+ on a cluster)."
+    ),
     Setting("DOSSIER_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL of the job queue."),
     Setting("DOSSIER_OCR_ENGINE", "auto", "OCR engine: auto, tesseract or rapidocr."),
     Setting(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import logging
 import os
 import secrets
 import time
@@ -17,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from redis import RedisError as QueueError
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload, sessionmaker
 
 import index
 import ingest
 import records
 from dossier import folder
+from dossier._index_flusher import IndexFlusher
 from dossier._registry_service import RegistryService, document_batches
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, NotFound
@@ -51,10 +54,37 @@ class Dossier(RegistryService):
         self.engine = records.make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self.blobs = records.BlobStore(settings.blob_dir)
-        self.backend = index.open_backend(self.engine, settings.get("DOSSIER_OPENSEARCH_URL"))
+        self.backend = index.open_backend(self.engine, settings.get("DOSSIER_OPENSEARCH_URL"), **_backend_options(settings))
         self.limits = ingest.Limits.from_settings(settings)
         self._queue: JobQueue | None = None
         self._queue_retry_at = 0.0
+        self.flusher: IndexFlusher | None = None
+        if self.backend.queued_writes:
+            # Index work commits with the records and is sent after the commit (see dossier._index_flusher).
+            self.flusher = IndexFlusher(self.backend, self._mark_index_rejected)
+            event.listen(self.sessions, "after_commit", self.flusher.poke)
+
+    def interactive(self) -> Dossier:
+        """Tune for a web process: index writes are searchable before the request that made them returns."""
+        if self.backend.queued_writes and hasattr(self.backend, "refresh"):
+            self.backend.refresh = "wait_for"
+        return self
+
+    def close(self) -> None:
+        """Send what waits to be indexed and release the database."""
+        if self.flusher is not None:
+            self.flusher.close()
+        self.engine.dispose()
+
+    def _mark_index_rejected(self, rejected: Sequence[tuple[int, str]]) -> None:
+        """Documents the search engine refused for good fail, with its reason (their originals stay)."""
+        with self.sessions() as session:
+            for doc_id, reason in rejected:
+                doc = session.get(Document, doc_id)
+                if doc is not None and doc.status != "failed":
+                    doc.status = "failed"
+                    doc.error = reason[:500]
+            session.commit()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -63,6 +93,7 @@ class Dossier(RegistryService):
         """Open the data home; unless ``require_init`` is False it must have been initialised."""
         settings = settings or load_settings()
         dossier = cls(settings)
+        records.check_reachable(dossier.engine)  # a clear message, not a driver traceback, when it is down
         if require_init and not records.is_migrated(dossier.engine):
             if not records.has_schema(dossier.engine):
                 raise records.NotInitialised(str(settings.home))
@@ -87,7 +118,6 @@ class Dossier(RegistryService):
         Runs once (the other processes opening the home meanwhile wait for it), from the
         stored text: no parsing, no OCR.
         """
-        import logging
         import sys
 
         with open(self.settings.home / ".migrate.lock", "w") as lock:
@@ -112,7 +142,10 @@ class Dossier(RegistryService):
         home.mkdir(parents=True, exist_ok=True)
         self.blobs.root.mkdir(parents=True, exist_ok=True)
         records.migrate(self.engine)
-        self.backend.ensure_schema()
+        try:
+            self.backend.ensure_schema()
+        except index.BackendUnavailable as exc:  # the index is made when the engine answers; records come first
+            logging.getLogger(__name__).warning("%s", exc.message)
         self.settings.secret_key()
         generated = None
         with self.sessions() as session:
@@ -121,7 +154,11 @@ class Dossier(RegistryService):
                 if not password:
                     password = generated = records.generate_password()
                 session.add(User(username="admin", password_hash=records.hash_password(password), role="admin"))
-                session.commit()
+                try:
+                    session.commit()
+                except IntegrityError:  # another `dossier init` on the same database made it first
+                    session.rollback()
+                    generated = None
         self._load_user_words()
         return generated
 
@@ -171,7 +208,8 @@ class Dossier(RegistryService):
             return [
                 {"username": u.username, "role": u.role, "active": u.active,
                  "created_at": u.created_at.isoformat(timespec="seconds")}
-                for u in session.scalars(select(User).order_by(User.username))
+                # Sorted here, not by the database: PostgreSQL's collation may order names differently.
+                for u in sorted(session.scalars(select(User)), key=lambda u: u.username)
             ]
 
     @staticmethod
@@ -468,25 +506,44 @@ class Dossier(RegistryService):
         )
         return runner.run(None if ids is None else list(ids), limit).as_json()
 
-    def reindex(self, ids: Iterable[int] | None = None, *, batch: int = 200) -> int:
+    def reindex(
+        self,
+        ids: Iterable[int] | None = None,
+        *,
+        batch: int = 200,
+        restart: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Rebuild index entries from the records: the given documents, or (None) the whole index.
 
         The index is derived data, so this is always safe; failed documents are left out.
-        Returns the number of documents indexed.
+        A whole rebuild goes through :meth:`index.SearchBackend.start_rebuild`: with OpenSearch
+        a new index is filled and the alias swapped to it at the end (search goes on meanwhile),
+        and a run that crashed is resumed unless ``restart``.  ``progress(done, total)`` is
+        called after each batch.  Returns the number of documents indexed by this call.
         """
         wanted = None if ids is None else sorted(set(ids))
-        if wanted is None:
-            self.backend.clear()
-        done = 0
+        rebuild = self.backend.start_rebuild(restart=restart) if wanted is None else None
         with self.sessions() as session:
             query = select(Document.id).where(Document.status != "failed").order_by(Document.id)
             if wanted is not None:
                 query = query.where(Document.id.in_(wanted))
+            elif rebuild is not None and rebuild.resume_after:
+                query = query.where(Document.id > rebuild.resume_after)
             all_ids = list(session.scalars(query))
+        done = 0
         for session, docs in document_batches(self.sessions, all_ids, batch):
-            self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
+            entries = [Intake.index_document(d) for d in docs]
+            if rebuild is not None:
+                rebuild.add(entries, connection=session.connection())
+            else:
+                self.backend.index(entries, connection=session.connection())
             session.commit()
             done += len(docs)
+            if progress is not None:
+                progress(done, len(all_ids))
+        if rebuild is not None:
+            rebuild.finish()
         return done
 
     # -- reading -----------------------------------------------------------------------------
@@ -509,6 +566,8 @@ class Dossier(RegistryService):
         started = time.perf_counter()
         with self.sessions() as session:  # registry names another process added segment as words here too
             extraction.SHARED.registry(session)
+        if self.flusher is not None:
+            self.flusher.wait()  # what this process just wrote is searchable (read your writes)
         result = self.backend.search(request, principal)
         ids = [h.id for h in result.hits]
         with self.sessions() as session:
@@ -636,7 +695,8 @@ class Dossier(RegistryService):
             return version.filename, version.mime, self.blobs.get(version.sha256)
 
     def status(self) -> dict[str, Any]:
-        """Counts by status, pages awaiting OCR and the latest batches."""
+        """Counts by status, pages awaiting OCR, the index and its waiting work, the queue and the latest batches."""
+        index_status = self.backend.status()
         with self.sessions() as session:
             by_status = dict(
                 session.execute(select(Document.status, func.count()).group_by(Document.status)).all()
@@ -655,8 +715,9 @@ class Dossier(RegistryService):
             "documents": sum(by_status.values()),
             "by_status": by_status,
             "pages_awaiting_ocr": awaiting or 0,
-            "indexed": self.backend.count(),
+            "indexed": index_status["documents"],
             "index": self.backend.name,
+            "index_status": index_status,
             "home": str(self.settings.home),
             "queue": self._queue_status(),
             "recent_failures": [{"id": i, "title": t, "error": e} for i, t, e in failed],
@@ -675,6 +736,17 @@ class Dossier(RegistryService):
         except QueueError as exc:
             self._queue = None
             return {"reachable": False, "jobs": 0, "workers": 0, "error": str(exc)}
+
+
+def _backend_options(settings: Settings) -> dict[str, Any]:
+    """The OpenSearch settings (the embedded backend takes none)."""
+    if not settings.get("DOSSIER_OPENSEARCH_URL").strip():
+        return {}
+    return {
+        "index_name": settings.get("DOSSIER_OPENSEARCH_INDEX").strip() or "dossier",
+        "shards": settings.get_int("DOSSIER_OPENSEARCH_SHARDS"),
+        "replicas": settings.get_int("DOSSIER_OPENSEARCH_REPLICAS"),
+    }
 
 
 def _entity_values(doc: Document) -> dict[str, list[str]]:

@@ -183,6 +183,7 @@ class OpenSearchBackend:
     """:class:`~index.SearchBackend` on an OpenSearch cluster (2.x), with its outbox in the records database."""
 
     name = "opensearch"
+    queued_writes = True
 
     def __init__(
         self,

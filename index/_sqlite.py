@@ -208,6 +208,7 @@ class SqliteBackend:
     """:class:`SearchBackend` on SQLite FTS5, sharing the records database's engine."""
 
     name = "sqlite"
+    queued_writes = False
 
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.name != "sqlite":

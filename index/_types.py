@@ -143,9 +143,15 @@ class Rebuild(Protocol):
 
 
 class SearchBackend(Protocol):
-    """What every search backend provides (embedded SQLite FTS5, OpenSearch)."""
+    """What every search backend provides (embedded SQLite FTS5, OpenSearch).
+
+    ``queued_writes`` is True when writes made with a connection wait in an outbox until
+    :meth:`flush` sends them (an external engine); False when they are part of the
+    records transaction itself (the embedded index).
+    """
 
     name: str
+    queued_writes: bool
 
     def index(self, docs: Iterable[IndexDocument], *, connection: Any = None) -> None:
         """Add or replace documents.  ``connection`` joins the caller's transaction if given."""

@@ -24,6 +24,6 @@ def get_dossier() -> Dossier:
         with _OPEN_LOCK:
             d = app.extensions.get("dossier")
             if d is None:
-                d = Dossier.open(app.config["DOSSIER_SETTINGS"])
+                d = Dossier.open(app.config["DOSSIER_SETTINGS"]).interactive()
                 app.extensions["dossier"] = d
     return d

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -416,6 +417,19 @@ def test_postgres_driver_of_the_url_is_pinned(services: dict[str, Any]) -> None:
     assert driver == "psycopg", f"use psycopg 3 (postgresql+psycopg://), not {driver}"
     if "psycopg" not in _requirement_names():
         pytest.skip("psycopg is not pinned in requirements.txt yet (the PostgreSQL issue adds it)")
+
+
+def test_docker_compose_itself_accepts_the_file(tmp_path: Path) -> None:
+    """Where the Compose plugin is installed (not on CI machines), `docker compose config` validates the file too."""
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:
+        pytest.skip("the docker compose plugin is not installed here")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}, **SECRET_ENV}
+    result = subprocess.run(
+        [docker, "compose", "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), "config", "--quiet"],
+        env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 # -- Dockerfile and .dockerignore ------------------------------------------------------------------

@@ -66,6 +66,6 @@ EXPOSE 8000
 # Workers run apart (`dossier worker`), never inside the web container.
 ENV WEB_CONCURRENCY=2 \
     GUNICORN_CMD_ARGS="--bind 0.0.0.0:8000 --worker-class gthread --threads 8 --timeout 300 --graceful-timeout 30 --access-logfile -"
-HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=30s --start-period=60s --retries=3 \
   CMD ["python", "-m", "webui.health"]
 CMD ["gunicorn", "webui.wsgi:app"]

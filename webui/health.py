@@ -83,7 +83,7 @@ def healthz() -> Any:
 # -- the container probes -------------------------------------------------------------------
 
 
-def probe_web(url: str = DEFAULT_URL, timeout_s: float = 10.0) -> int:
+def probe_web(url: str = DEFAULT_URL, timeout_s: float = 25.0) -> int:
     """0 when ``url`` answers 200, else 1 (with the reason on stderr)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:

@@ -202,3 +202,22 @@ def test_huge_result_sets_fall_back_to_recency(sqlite_backend, monkeypatch):
     monkeypatch.setattr(_sqlite, "RANK_LIMIT", 1)
     r = sqlite_backend.search(SearchRequest("合同"), admin)
     assert [h.id for h in r.hits] == [2, 1] and r.total == 2
+
+
+@pytest.mark.parametrize("sort", ["relevance", "date_desc", "date_asc"])
+def test_iter_ids_walks_every_match_in_the_search_order(backend, sort):
+    """iter_ids (exports) yields exactly the readable matches, in the order search pages them."""
+    from index import SearchRequest
+
+    docs = [
+        IndexDocument(id=i, title="报价单" if i % 3 == 0 else f"文档{i}", text=f"服务器报价 第{i}版",
+                      date=f"2024-0{1 + i % 9}-1{i % 10}" if i % 4 else None, created_at=f"2024-05-01T00:00:{i:02d}",
+                      confidentiality="finance" if i % 5 == 0 else "internal")
+        for i in range(1, 31)
+    ]
+    backend.index(docs)
+    for principal in (Principal("admin", "admin"), Principal("s", "sales")):
+        request = SearchRequest("报价", sort=sort, limit=1000)
+        paged = [h.id for h in backend.search(request, principal).hits]
+        assert list(backend.iter_ids(request, principal, batch=7)) == paged
+    assert len(list(backend.iter_ids(SearchRequest("报价"), Principal("s", "sales")))) == 24

@@ -167,7 +167,7 @@ def list_customers(
     owner's user name; ``text`` is a case-insensitive substring of the name, an alias, the
     credit code, the external id, the city or the region.
     """
-    query = select(Customer).options(selectinload(Customer.owner)).order_by(Customer.name)
+    query = select(Customer).options(selectinload(Customer.owner))
     if status:
         query = query.where(Customer.status == status)
     if customer_type:
@@ -179,7 +179,8 @@ def list_customers(
     if owner:
         owner_ids = select(User.id).where(User.username == owner)
         query = query.where(or_(Customer.owner_name == owner, Customer.owner_id.in_(owner_ids)))
-    customers = list(session.scalars(query))
+    # Sorted here, not by the database: PostgreSQL's collation may order Chinese names differently.
+    customers = sorted(session.scalars(query), key=lambda c: c.name)
     needle = _fold(text or "")
     if needle:
         customers = [c for c in customers if _matches(c, needle)]

@@ -388,11 +388,16 @@ def import_customers(session: Session, rows: Iterable[tuple[int, dict[str, Any]]
     return report
 
 
+def _by_name(customers: Iterable[Customer]) -> list[Customer]:
+    """Customers in code-point order of their names, whatever the database's collation (exports stay stable)."""
+    return sorted(customers, key=lambda c: c.name)
+
+
 def export_rows(session: Session, statuses: Iterable[str] = ("confirmed", "self")) -> list[list[str]]:
     """Header + one row per customer, in the import columns (round-trips through :func:`import_customers`)."""
     wanted = tuple(statuses)
     out = [[zh for _, zh, _ in COLUMNS]]
-    for c in session.scalars(select(Customer).where(Customer.status.in_(wanted)).order_by(Customer.name)):
+    for c in _by_name(session.scalars(select(Customer).where(Customer.status.in_(wanted)))):
         cells = []
         for field_name, _, _ in COLUMNS:
             value = getattr(c, field_name)
@@ -412,7 +417,7 @@ def export_customers(session: Session, path: Path) -> int:
     if suffix == ".json":
         keys = [f for f, _, _ in COLUMNS]
         records = []
-        for c in session.scalars(select(Customer).where(Customer.status.in_(("confirmed", "self"))).order_by(Customer.name)):
+        for c in _by_name(session.scalars(select(Customer).where(Customer.status.in_(("confirmed", "self"))))):
             records.append({k: getattr(c, k) for k in keys})
         path.write_text(json.dumps({"customers": records}, ensure_ascii=False, indent=1), encoding="utf-8")
     elif suffix == ".xlsx":

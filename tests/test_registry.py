@@ -282,3 +282,53 @@ def test_customer_type_filters_accept_short_and_english_forms(tmp_path):
     for form in ("潜在", "prospect", "潜在客户"):
         listed = json.loads(_run(tmp_path, "customers", "list", "--type", form, "--json").output)
         assert {c["name"] for c in listed} == expected, form
+
+
+def test_the_registry_works_alike_on_sqlite_and_postgresql(records_engine):
+    """Records-level registry on each database: import twice, export round-trip, extraction links and
+    suggests, merge moves links, the folder lists by name with readable counts."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import sessionmaker
+
+    from dossier import folder, registry
+    from index import Principal
+    from records import Customer, Document, DocumentCustomer, Page, migrate
+    from workers.extract import Extraction
+
+    migrate(records_engine)
+    sessions = sessionmaker(records_engine, expire_on_commit=False)
+    corpus = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
+    with sessions() as session:
+        first = registry.import_customers(session, registry.read_rows(DEV / "customers.json"))
+        assert first.errors == [] and first.created == len(corpus["customers"]) + 1
+    with sessions() as session:
+        again = registry.import_customers(session, registry.read_rows(DEV / "customers.json"))
+        assert (again.created, again.updated, again.unchanged) == (0, 0, first.created)
+        rows = registry.export_rows(session)
+        names = [r[1] for r in rows[1:]]
+        assert names == sorted(names)  # code-point order on both databases
+    sample = corpus["customers"][0]
+    with sessions() as session:
+        doc = Document(title="拜访记录", pages=[Page(number=1, text=(
+            f"拜访记录\n客户名称：{sample['full_name']}\n陪同：青岛海澜装备有限公司 张伟\n拜访时间：2024-05-01\n"))])
+        session.add(doc)
+        session.flush()
+        Extraction().apply(session, doc)
+        session.commit()
+        linked = [c.name for c in doc.linked_customers]
+        assert linked[0] == sample["full_name"]
+        suggested = session.scalars(select(Customer).where(Customer.status == "suggested")).all()
+        assert [c.name for c in suggested] == ["青岛海澜装备有限公司"]
+        doc_id, suggestion = doc.id, suggested[0].id
+        target = session.scalars(select(Customer).where(Customer.name == sample["full_name"])).one().id
+    with sessions() as session:
+        registry.review(session, suggestion, "merge", into_id=target)
+    with sessions() as session:
+        links = session.scalars(select(DocumentCustomer).where(DocumentCustomer.document_id == doc_id)).all()
+        assert {link.customer_id for link in links} == {target}
+        assert "青岛海澜装备有限公司" in session.get(Customer, target).aliases
+        listed = folder.list_customers(session, Principal(username="admin", role="admin"))
+        assert [c["name"] for c in listed] == sorted(c["name"] for c in listed)
+        assert next(c for c in listed if c["id"] == target)["documents"] == 1
+        page = folder.customer_page(session, target, Principal(username="admin", role="admin"))
+        assert [d["id"] for d in page["documents"]] == [doc_id]

@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export DOSSIER_HOME ?= $(CURDIR)/data
 
-# Debian packages the product needs at run time, and the extra ones the tests drive.
+# Debian packages the product needs at run time, and the extra ones the tests drive (postgresql: the
+# records tests start a throwaway cluster from its binaries when DOSSIER_TEST_POSTGRES_URL is unset).
 RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-sim poppler-utils fonts-wqy-microhei \
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
-TEST_DEBS := chromium chromium-driver
+TEST_DEBS := chromium chromium-driver postgresql
 
 .PHONY: help setup run test lint typecheck pytest bench clean system-deps test-system-deps
 

@@ -31,7 +31,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DOSSIER_DATABASE_URL",
         "",
-        "SQLAlchemy URL of the records database; empty = SQLite file `dossier.db` in DOSSIER_HOME.",
+        "SQLAlchemy URL of the records database; empty = SQLite file `dossier.db` in DOSSIER_HOME;"
+        " postgresql://user:password@host:5432/db for PostgreSQL (then set DOSSIER_OPENSEARCH_URL too).",
     ),
     Setting(
         "DOSSIER_OPENSEARCH_URL",

@@ -10,6 +10,7 @@ key; a job started by a worker whose key expired is taken over.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import socket
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,9 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from sqlalchemy.engine import URL
 
+import records
 from dossier.errors import DossierError
 
 #: Seconds a worker's liveness key lives; it is refreshed three times as often.
@@ -36,8 +39,21 @@ class QueueUnavailable(DossierError):
 
 
 def queue_name(database_url: str) -> str:
-    """The queue of one records database."""
-    return "dossier-" + hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    """The queue of one records database.
+
+    A server URL (PostgreSQL) is named without its password and with one spelling of its
+    driver (``postgres://`` = ``postgresql://`` = ``postgresql+psycopg://``), so machines that
+    reach the same host and database share one queue even when their URLs are written apart.
+    SQLite URLs are used as written (queue names of existing data homes stay as they were).
+    """
+    key = database_url
+    if not database_url.startswith("sqlite"):
+        # A malformed URL keeps its text here: it fails with its own message when the records open.
+        with contextlib.suppress(DossierError):
+            url = records.database_url(database_url)
+            bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, url.query)
+            key = bare.render_as_string(hide_password=False)
+    return "dossier-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def connect(url: str, timeout_s: float = 2.0) -> redis.Redis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import subprocess
@@ -38,6 +39,18 @@ def test_plain_postgresql_urls_get_the_psycopg_3_driver():
     assert database_url("sqlite:////srv/dossier.db").drivername == "sqlite"
     with pytest.raises(ConfigError, match="DOSSIER_DATABASE_URL"):
         database_url("not a url")
+
+
+def test_every_spelling_of_one_postgresql_database_shares_one_queue():
+    """Workers whose URLs differ only in driver spelling or password feed the same queue; SQLite names are kept."""
+    from workers.queue import queue_name
+
+    spellings = ["postgresql://dossier:old@db:5432/records", "postgres://dossier:new@db:5432/records",
+                 "postgresql+psycopg://dossier@db:5432/records"]
+    assert len({queue_name(u) for u in spellings}) == 1
+    assert queue_name("postgresql://dossier@db:5432/other") != queue_name(spellings[0])
+    sqlite = "sqlite:////srv/home/dossier.db"
+    assert queue_name(sqlite) == "dossier-" + hashlib.sha256(sqlite.encode()).hexdigest()[:12]
 
 
 def test_a_plain_url_migrates_an_empty_database_to_head(postgres_url):

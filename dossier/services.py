@@ -317,6 +317,11 @@ class Dossier(RegistryService):
                 intake.process_here(unqueued, engine)
             elif wait:
                 self.wait_for_batch(batch_id, workers=workers)
+        if (wait or queue is None) and not self.backend.settle():
+            logging.getLogger(__name__).warning(
+                "搜索索引暂不可用：文档已保存，索引稍后自动补上 / the search index is unavailable: the documents"
+                " are stored and will be indexed automatically once it answers"
+            )
         summary = batch_summary(self.sessions, batch_id)
         summary["mode"] = "inline" if queue is None else "queue"
         return summary

@@ -61,6 +61,9 @@ from index._types import FlushReport, IndexDocument, Principal, SearchHit, Searc
 __all__ = ["SCHEMA_VERSION", "OpenSearchBackend", "SearchUnavailable", "mappings"]
 
 _log = logging.getLogger(__name__)
+# The client logs every failed request with a traceback; during an outage that floods the logs,
+# and this module says what happened once, in words a user can act on.
+logging.getLogger("opensearch").setLevel(logging.ERROR)
 
 #: Names the mapping below; an index made with another one needs a reindex.
 SCHEMA_VERSION = "1"
@@ -333,16 +336,20 @@ class OpenSearchBackend:
         if report.error:
             _log.warning("%s", report.error)
 
-    def flush(self) -> FlushReport:
-        """Send every due outbox row in bulk; returns what was sent, refused and why work still waits."""
+    def flush(self, *, force: bool = False) -> FlushReport:
+        """Send every due outbox row in bulk; returns what was sent, refused and why work still waits.
+
+        ``force`` also sends rows waiting out their backoff, and tries even while this process
+        pauses after a failure (the caller knows the cluster is back, or must know now).
+        """
         self._tables()
         with self._flush_lock:
-            if time.monotonic() < self._paused_until:
+            if not force and time.monotonic() < self._paused_until:
                 return FlushReport(error=self._pause_error)
             sent = 0
             rejected: list[tuple[int, str]] = []
             while True:
-                rows = self.outbox.due(FLUSH_ROWS)
+                rows = self.outbox.due(FLUSH_ROWS, now=float("inf") if force else None)
                 if not rows:
                     break
                 try:
@@ -364,6 +371,23 @@ class OpenSearchBackend:
                 if len(rows) < FLUSH_ROWS:
                     break
             return FlushReport(sent=sent, rejected=tuple(rejected))
+
+    def settle(self, timeout_s: float = 30.0) -> bool:
+        """Send everything queued (by any process) and refresh, so search sees it; False if that failed in time."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.flush(force=True).error is not None:
+                return False  # unreachable or failing: no use waiting here, the work stays queued
+            if self.outbox.pending() == 0:
+                break
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.25)
+        try:
+            self._request("POST", f"/{self.alias}/_refresh")
+        except SearchUnavailable:
+            return False
+        return True
 
     def _pause(self, error: str) -> None:
         self._failures_in_a_row += 1

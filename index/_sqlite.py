@@ -553,9 +553,13 @@ class SqliteBackend:
 
     # -- the protocol's queue and rebuild parts: the embedded index is written in the records' transaction --
 
-    def flush(self) -> FlushReport:
+    def flush(self, *, force: bool = False) -> FlushReport:
         """Nothing waits: every write went into the records' own transaction."""
         return FlushReport()
+
+    def settle(self, timeout_s: float = 30.0) -> bool:
+        """Every committed write is searchable already."""
+        return True
 
     def start_rebuild(self, *, restart: bool = False) -> Rebuild:
         """Empty the index; the batches go straight in (a crashed rebuild simply starts again)."""

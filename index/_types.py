@@ -181,8 +181,15 @@ class SearchBackend(Protocol):
         """Every matching id in the request's order, however many (``offset``/``limit`` ignored)."""
         ...
 
-    def flush(self) -> FlushReport:
-        """Send index work queued by committed transactions; a no-op for an embedded backend."""
+    def flush(self, *, force: bool = False) -> FlushReport:
+        """Send index work queued by committed transactions (``force``: also work waiting out a backoff).
+
+        A no-op for an embedded backend.
+        """
+        ...
+
+    def settle(self, timeout_s: float = 30.0) -> bool:
+        """Send everything queued and make it visible to search; False when that failed within ``timeout_s``."""
         ...
 
     def start_rebuild(self, *, restart: bool = False) -> Rebuild:

@@ -17,13 +17,13 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """``redis-server`` without persistence, started on a free port and stopped on :meth:`stop`."""
+    """``redis-server`` without persistence, started on a free port (or ``port``) and stopped on :meth:`stop`."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (make test installs it)")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(

@@ -59,6 +59,7 @@ class WorkerContext:
     engine: str
     reindex: Any  # Dossier.reindex
     reextract: Any  # Dossier.reextract
+    close_dossier: Any = None  # Dossier.close: sends index work still waiting, releases the database
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -82,13 +83,17 @@ class WorkerContext:
             engine=settings.get("DOSSIER_OCR_ENGINE"),
             reindex=dossier.reindex,
             reextract=dossier.reextract,
+            close_dossier=dossier.close,
         )
 
     def close(self) -> None:
         """Stop the parser child and release the database."""
         self.pool.close()
         with contextlib.suppress(Exception):
-            self.sessions.kw["bind"].dispose()
+            if self.close_dossier is not None:
+                self.close_dossier()
+            else:
+                self.sessions.kw["bind"].dispose()
 
     def is_dead(self, claimant: str) -> bool:
         """True when the worker named ``claimant`` no longer runs (only knowable with a queue)."""

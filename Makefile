@@ -12,12 +12,13 @@ RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 TEST_DEBS := chromium chromium-driver postgresql
 
-.PHONY: help setup run test lint typecheck pytest bench clean system-deps test-system-deps
+.PHONY: help setup run test lint typecheck pytest bench clean system-deps test-system-deps opensearch opensearch-stop
 
 help:
 	@echo "make run     install everything needed and start Dossier on http://127.0.0.1:8000"
 	@echo "make test    install everything needed and run lint, type checks and the whole test suite"
 	@echo "make bench   run the benchmarks under bench/"
+	@echo "make opensearch  start a local OpenSearch test node (then export the DOSSIER_OPENSEARCH_URL it prints)"
 	@echo "make clean   remove the virtualenv (your data in $(DOSSIER_HOME) is kept)"
 
 # Installs only the packages that are missing; with sudo when not root.
@@ -73,6 +74,17 @@ bench: setup
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/split.py
 	$(BIN)/python bench/entities.py
+
+# A real single-node OpenSearch (no Docker): the integ-test zip from Maven Central on Java 17, in the background.
+OPENSEARCH_PORT ?= 9200
+opensearch:
+	@url=$$(bash .ci/opensearch.sh start $(OPENSEARCH_PORT)) && \
+	  echo "OpenSearch 已启动 / is running: $$url" && \
+	  echo "  export DOSSIER_OPENSEARCH_URL=$$url    # then: make test (runs the OpenSearch tests too), or make run" && \
+	  echo "  make opensearch-stop                     # to stop it"
+
+opensearch-stop:
+	bash .ci/opensearch.sh stop $(OPENSEARCH_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

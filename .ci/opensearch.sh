@@ -4,7 +4,7 @@
 #
 #   .ci/opensearch.sh start [PORT] [DIR]   fetch if needed, start in the background, wait until it answers;
 #                                          prints the URL to export as DOSSIER_OPENSEARCH_URL
-#   .ci/opensearch.sh stop [DIR]           stop the node started with that DIR
+#   .ci/opensearch.sh stop [DIR|PORT]      stop the node started with that DIR (or on PORT with the default DIR)
 #
 # DIR (default ~/.cache/dossier/opensearch-node-PORT, /var/tmp/dossier/… as root) holds the node's data, logs and pid file.
 # OpenSearch refuses to run as root: under root the node runs as the system user `opensearch`
@@ -61,6 +61,7 @@ run_as() {
 start() {
   local port=${1:-9200}
   local dir=${2:-$CACHE/opensearch-node-$port}
+  command -v curl >/dev/null || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq curl; }
   fetch
   mkdir -p "$dir/data" "$dir/logs"
   if [ "$(id -u)" -eq 0 ]; then
@@ -98,7 +99,8 @@ start() {
 }
 
 stop() {
-  local dir=${1:-$CACHE/opensearch-node-9200}
+  local dir=${1:-9200}
+  case "$dir" in *[!0-9]*) ;; *) dir=$CACHE/opensearch-node-$dir ;; esac  # a port: its default folder
   [ -f "$dir/pid" ] || return 0
   local pid
   pid=$(cat "$dir/pid")

@@ -138,7 +138,8 @@ class Inbox:
                         IngestJob.settled.is_(False), IngestJob.origin.startswith(prefix, autoescape=True)
                     )
                 )
-                if job.origin
+                # SQLite's LIKE ignores ASCII case (PostgreSQL's does not): `/srv/INBOX/` files are not ours.
+                if job.origin and job.origin.startswith(prefix)
             }
 
     def take(self, paths: list[Path]) -> int:

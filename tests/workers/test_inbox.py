@@ -135,3 +135,22 @@ def test_a_missing_inbox_folder_is_a_clear_error(dossier, tmp_path):
 
     with pytest.raises(DossierError, match="收件箱目录不存在"):
         Inbox(dossier, tmp_path / "nope")
+
+
+def test_a_watcher_never_settles_files_of_an_inbox_whose_name_differs_only_in_case(dossier, tmp_path):
+    """GIVEN inboxes `inbox/` and `INBOX/` with a taken file waiting in `INBOX/`, WHEN the `inbox/` watcher
+    settles, THEN that file stays where it is (path prefixes compare exactly, as on PostgreSQL)."""
+    from records import IngestBatch
+    from workers.inbox import Inbox
+
+    (tmp_path / "inbox").mkdir()
+    other = tmp_path / "INBOX" / "a.txt"
+    other.parent.mkdir()
+    other.write_text("报价单", encoding="utf-8")
+    with dossier.sessions() as session:
+        batch = IngestBatch(source="inbox", origin=str(other.parent))
+        batch.jobs.append(IngestJob(filename="a.txt", status="duplicate", origin=str(other), settled=False))
+        session.add(batch)
+        session.commit()
+    assert Inbox(dossier, tmp_path / "inbox", settle_s=0).settle() == {"done": 0, "failed": 0}
+    assert other.is_file()

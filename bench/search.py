@@ -1,9 +1,15 @@
-"""Benchmark the embedded search index: build speed, size, query latency.
+"""Benchmark the search backends: build speed, size, query latency, and (OpenSearch) agreement.
 
 Builds an index of ``--docs`` documents (default 100,000) in a temporary SQLite
 file by varying the dev corpus texts (customer names swapped, numbers and dates
 changed, lines shuffled, so documents differ), then runs a mixed query set and
 prints numbers.  Nothing here asserts on timing.
+
+``--backend opensearch`` (needs ``DOSSIER_OPENSEARCH_URL`` or ``--opensearch-url``) builds the
+same documents into both the embedded index and OpenSearch (bulk, as ``dossier reindex``
+does), runs the same query mix against both and prints the numbers side by side, plus how
+often both return the same total, the same first page and the same top hit; then it checks
+the judged dev queries on the dev corpus in both (same documents found).
 
 ``--recall`` instead indexes the dev corpus once and prints recall and precision of every
 judged query, overall, per kind and over the (query, scanned file) pairs.  Scanned files are
@@ -12,6 +18,7 @@ that JSON file (``{file: [page texts]}``), which is written first with ``ingest.
 (``--ocr-engine``, default rapidocr) when it does not exist yet.
 
     .venv/bin/python bench/search.py --docs 100000
+    .venv/bin/python bench/search.py --docs 100000 --backend opensearch
     .venv/bin/python bench/search.py --recall --ocr-cache /tmp/dev-scans.rapidocr.json
 """
 
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -32,7 +40,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index import IndexDocument, Principal, SearchRequest, open_backend
+from index import IndexDocument, OpenSearchBackend, Principal, SearchBackend, SearchRequest, open_backend
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
 TAGS = ("重要", "待跟进", "已归档", "VIP", "年度框架", "招标")
@@ -146,13 +154,9 @@ def ocr_cache(corpus: Path, cache: Path, engine_name: str) -> dict[str, list[str
     return out
 
 
-def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
-    """Index the dev corpus (scans from OCR text when ``cache`` is given); print recall and precision."""
-    truths, _, queries = load_corpus(corpus)
-    scans = ocr_cache(corpus, cache, engine_name) if cache is not None else {}
-    tmp = tempfile.TemporaryDirectory()
-    engine = sa.create_engine(f"sqlite:///{Path(tmp.name) / 'recall.db'}")
-    backend = open_backend(engine)
+def dev_documents(corpus: Path, scans: dict[str, list[str]]) -> tuple[list[IndexDocument], dict[int, str]]:
+    """The dev corpus as index documents (scans from ``scans`` when given) and their files by id."""
+    truths, _, _ = load_corpus(corpus)
     files: dict[int, str] = {}
     docs = []
     for i, t in enumerate(truths, start=1):
@@ -160,6 +164,17 @@ def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
         files[i] = t["file"]
         docs.append(IndexDocument(id=i, title=t.get("title") or "", text=text,
                                   filename=Path(t["file"]).name, doc_type=t.get("doc_type") or "other"))
+    return docs, files
+
+
+def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
+    """Index the dev corpus (scans from OCR text when ``cache`` is given); print recall and precision."""
+    truths, _, queries = load_corpus(corpus)
+    scans = ocr_cache(corpus, cache, engine_name) if cache is not None else {}
+    tmp = tempfile.TemporaryDirectory()
+    engine = sa.create_engine(f"sqlite:///{Path(tmp.name) / 'recall.db'}")
+    backend = open_backend(engine)
+    docs, files = dev_documents(corpus, scans)
     backend.index(docs)
     scanned = {t["file"] for t in truths if t.get("scanned")}
     by_kind: dict[str, list[int]] = {}  # kind -> [relevant, found, hits, relevant hits, marked hits]
@@ -200,25 +215,7 @@ def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
         print("  extra:", line)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Build, measure, print."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=100_000)
-    ap.add_argument("--batch", type=int, default=500)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--corpus", type=Path, default=CORPUS)
-    ap.add_argument("--db", type=Path, default=None, help="reuse/keep this SQLite file (default: temp)")
-    ap.add_argument("--recall", action="store_true", help="print recall/precision on the dev queries instead")
-    ap.add_argument("--ocr-cache", type=Path, default=None, help="with --recall: scans from this OCR cache")
-    ap.add_argument("--ocr-engine", default="rapidocr", help="engine that writes a missing --ocr-cache")
-    args = ap.parse_args(argv)
-    if args.recall:
-        recall(args.corpus, args.ocr_cache, args.ocr_engine)
-        return
-
-    truths, customers, queries = load_corpus(args.corpus)
-    tmp = tempfile.TemporaryDirectory()
-    path = args.db or Path(tmp.name) / "bench.db"
+def _engine(path: Path) -> sa.Engine:
     engine = sa.create_engine(f"sqlite:///{path}")
 
     @event.listens_for(engine, "connect")
@@ -229,28 +226,35 @@ def main(argv: list[str] | None = None) -> None:
         cur.execute("PRAGMA cache_size=-200000")
         cur.close()
 
-    backend = open_backend(engine)
+    return engine
+
+
+def build(backend: SearchBackend, n: int, batch_size: int, truths: list[dict], customers: list[dict]) -> dict:
+    """Index ``n`` varied documents in batches, as a full reindex does; returns counts and timings."""
     rng = random.Random(42)
-    existing = backend.count()
+    rebuild = backend.start_rebuild(restart=True)
     raw = 0
     started = time.perf_counter()
     batch: list[IndexDocument] = []
-    for i in range(args.docs):
+    for i in range(n):
         doc = make_doc(i, truths, customers, rng)
         raw += len(doc.text.encode("utf-8"))
-        if i < existing:
-            continue
         batch.append(doc)
-        if len(batch) >= args.batch:
-            backend.index(batch)
+        if len(batch) >= batch_size:
+            rebuild.add(batch)
             batch = []
             if (i + 1) % 10_000 == 0:
-                rate = (i + 1 - existing) / (time.perf_counter() - started)
-                print(f"  indexed {i + 1:,} ({rate:,.0f} docs/s)", flush=True)
+                print(f"  {backend.name}: indexed {i + 1:,} ({(i + 1) / (time.perf_counter() - started):,.0f} docs/s)",
+                      flush=True)
     if batch:
-        backend.index(batch)
-    build_s = time.perf_counter() - started
-    built = args.docs - min(existing, args.docs)
+        rebuild.add(batch)
+    rebuild.finish()
+    seconds = time.perf_counter() - started
+    return {"docs": n, "seconds": seconds, "docs_per_s": n / seconds, "raw_bytes": raw}
+
+
+def sqlite_size(engine: sa.Engine) -> tuple[int, int]:
+    """(FTS5 bytes, side-table bytes) of the embedded index."""
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         sizes = dict(
@@ -260,26 +264,31 @@ def main(argv: list[str] | None = None) -> None:
             ).all()
         )
     fts = sum(v for k, v in sizes.items() if k.startswith("search_fts"))
-    side = sum(v for k, v in sizes.items() if not k.startswith("search_fts"))
-    total = fts + side
-    mb = 1024 * 1024
-    print(f"documents:        {backend.count():,}")
-    if built:
-        print(f"build:            {built:,} docs in {build_s:,.1f} s = {built / build_s:,.0f} docs/s")
-    print(f"raw text:         {raw / mb:,.1f} MB (UTF-8)")
-    print(
-        f"index:            {total / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)"
-    )
-    print(f"ratio:            {total / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
+    return fts, sum(v for k, v in sizes.items() if not k.startswith("search_fts"))
 
-    requests = query_set(queries, customers)
+
+def opensearch_size(backend: OpenSearchBackend) -> int:
+    """Bytes the index behind the alias takes on disk (after a flush and a merge-free refresh)."""
+    backend._request("POST", f"/{backend.alias}/_flush")
+    stats = backend._request("GET", f"/{backend.alias}/_stats/store")
+    return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
+
+
+def measure(backend: SearchBackend, requests: list[tuple[str, SearchRequest]], repeat: int) -> dict:
+    """Latencies of the query mix (1 in 4 as a sales rep), per category, and each query's first page."""
     admin, sales = Principal.system(), Principal("s", "sales")
-    for _, req in requests[:5]:  # warm the page cache
+    for _, req in requests[:5]:  # warm caches
         backend.search(req, admin)
     timings: list[float] = []
     by_cat: dict[str, list[float]] = {}
     slow: list[tuple[float, str]] = []
-    for _ in range(args.repeat):
+    pages: list[tuple[int, list[int]]] = []
+    for r in range(repeat):
         for k, (cat, req) in enumerate(requests):
             principal = sales if k % 4 == 3 else admin
             t0 = time.perf_counter()
@@ -288,29 +297,141 @@ def main(argv: list[str] | None = None) -> None:
             timings.append(ms)
             by_cat.setdefault(cat, []).append(ms)
             slow.append((ms, f"{req.query!r} total={res.total}"))
-    timings.sort()
+            if r == 0:
+                pages.append((res.total, [h.id for h in res.hits]))
+    return {"timings": timings, "by_cat": by_cat, "slow": slow, "pages": pages}
 
-    def pct(xs: list[float], p: float) -> float:
-        xs = sorted(xs)
-        return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
 
-    print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
-    print(
-        f"latency ms:       p50 {statistics.median(timings):.1f}  p95 {pct(timings, 0.95):.1f}"
-        f"  max {timings[-1]:.1f}"
-    )
-    for cat, xs in by_cat.items():
-        print(
-            f"  {cat:<10} n={len(xs):<4} p50 {statistics.median(xs):7.1f}  p95 {pct(xs, 0.95):7.1f}  max {max(xs):7.1f}"
-        )
-    print("slowest:")
-    seen = set()
-    for ms, what in sorted(slow, reverse=True):
+def _print_latency(name: str, m: dict) -> None:
+    t = m["timings"]
+    print(f"{name:<10} latency ms: p50 {statistics.median(t):.1f}  p95 {pct(t, 0.95):.1f}  max {max(t):.1f}")
+    for cat, xs in m["by_cat"].items():
+        print(f"  {cat:<10} n={len(xs):<4} p50 {statistics.median(xs):7.1f}  p95 {pct(xs, 0.95):7.1f}  max {max(xs):7.1f}")
+    print("  slowest:")
+    seen: set[str] = set()
+    for ms, what in sorted(m["slow"], reverse=True):
         if what not in seen:
             seen.add(what)
-            print(f"  {ms:7.1f} ms  {what}")
+            print(f"    {ms:7.1f} ms  {what}")
         if len(seen) >= 5:
             break
+
+
+def embedded_only(args: argparse.Namespace) -> None:
+    """The embedded index alone (what ``make bench`` runs)."""
+    truths, customers, queries = load_corpus(args.corpus)
+    tmp = tempfile.TemporaryDirectory()
+    engine = _engine(args.db or Path(tmp.name) / "bench.db")
+    backend = open_backend(engine)
+    built = build(backend, args.docs, args.batch, truths, customers)
+    fts, side = sqlite_size(engine)
+    mb = 1024 * 1024
+    raw = built["raw_bytes"]
+    print(f"documents:        {backend.count():,}")
+    print(f"build:            {built['docs']:,} docs in {built['seconds']:,.1f} s = {built['docs_per_s']:,.0f} docs/s")
+    print(f"raw text:         {raw / mb:,.1f} MB (UTF-8)")
+    print(f"index:            {(fts + side) / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)")
+    print(f"ratio:            {(fts + side) / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
+    requests = query_set(queries, customers)
+    print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
+    _print_latency("embedded", measure(backend, requests, args.repeat))
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """Both backends on the same documents and queries, numbers side by side, and their agreement."""
+    url = args.opensearch_url or os.environ.get("DOSSIER_OPENSEARCH_URL", "")
+    if not url:
+        sys.exit("--backend opensearch needs DOSSIER_OPENSEARCH_URL or --opensearch-url (make opensearch starts a node)")
+    truths, customers, queries = load_corpus(args.corpus)
+    tmp = tempfile.TemporaryDirectory()
+    embedded = open_backend(_engine(Path(tmp.name) / "embedded.db"))
+    opensearch = OpenSearchBackend(_engine(Path(tmp.name) / "outbox.db"), url, index_name=args.index)
+    opensearch.ensure_schema()
+    mb = 1024 * 1024
+    try:
+        built = {b.name: build(b, args.docs, args.batch, truths, customers) for b in (embedded, opensearch)}
+        raw = built["sqlite"]["raw_bytes"]
+        fts, side = sqlite_size(embedded._engine)  # type: ignore[attr-defined]
+        sizes = {"sqlite": fts + side, "opensearch": opensearch_size(opensearch)}
+        requests = query_set(queries, customers)
+        measured = {b.name: measure(b, requests, args.repeat) for b in (embedded, opensearch)}
+        print(f"\n{args.docs:,} documents, {raw / mb:,.1f} MB raw text; {len(requests)} queries x {args.repeat}"
+              " (facets on, limit 20, 1 in 4 as sales)")
+        print(f"{'':<22}{'embedded (SQLite FTS5)':>24}{'OpenSearch':>16}")
+        print(f"{'bulk indexing docs/s':<22}{built['sqlite']['docs_per_s']:>24,.0f}{built['opensearch']['docs_per_s']:>16,.0f}")
+        print(f"{'index size MB':<22}{sizes['sqlite'] / mb:>24,.1f}{sizes['opensearch'] / mb:>16,.1f}")
+        for label, p in (("search p50 ms", 0.5), ("search p95 ms", 0.95), ("search max ms", 1.0)):
+            a, b = (pct(measured[n]["timings"], p) for n in ("sqlite", "opensearch"))
+            print(f"{label:<22}{a:>24.1f}{b:>16.1f}")
+        pairs = list(zip(measured["sqlite"]["pages"], measured["opensearch"]["pages"], strict=True))
+        same_total = sum(a[0] == b[0] for a, b in pairs)
+        same_set = sum(set(a[1]) == set(b[1]) for a, b in pairs)
+        same_top = sum(a[1][:1] == b[1][:1] for a, b in pairs)
+        print(f"agreement over the query mix: same total {same_total}/{len(pairs)}, same first page (as a set)"
+              f" {same_set}/{len(pairs)}, same top hit {same_top}/{len(pairs)}")
+        for (cat, req), (a, b) in zip(requests, pairs, strict=True):
+            if a[0] != b[0]:
+                print(f"  total differs: {cat} {req.query!r}: embedded {a[0]}, OpenSearch {b[0]}")
+        print()
+        _print_latency("embedded", measured["sqlite"])
+        _print_latency("opensearch", measured["opensearch"])
+        dev_agreement(args.corpus, url, args.index + "-dev")
+    finally:
+        opensearch._request("DELETE", f"/{args.index}-v*", params={"ignore": 404})
+        opensearch._request("DELETE", f"/_index_template/{args.index}", params={"ignore": 404})
+
+
+def dev_agreement(corpus: Path, url: str, alias: str) -> None:
+    """The judged dev queries on the dev corpus: do both backends find the same documents?"""
+    _, _, queries = load_corpus(corpus)
+    docs, files = dev_documents(corpus, {})
+    tmp = tempfile.TemporaryDirectory()
+    embedded = open_backend(_engine(Path(tmp.name) / "dev.db"))
+    opensearch = OpenSearchBackend(_engine(Path(tmp.name) / "dev-outbox.db"), url, index_name=alias, refresh="true")
+    try:
+        for b in (embedded, opensearch):
+            rebuild = b.start_rebuild(restart=True)
+            rebuild.add(docs)
+            rebuild.finish()
+        same = same_order = 0
+        for q in queries:
+            found = [
+                [files[h.id] for h in b.search(SearchRequest(q["q"], limit=1000, facets=False), Principal.system()).hits]
+                for b in (embedded, opensearch)
+            ]
+            same += set(found[0]) == set(found[1])
+            same_order += found[0][:10] == found[1][:10]
+            if set(found[0]) != set(found[1]):
+                print(f"  dev query {q['id']} {q['q']!r}: embedded {len(found[0])}, OpenSearch {len(found[1])}")
+        print(f"dev queries ({len(queries)} judged, dev corpus): same documents {same}/{len(queries)},"
+              f" same top-10 order {same_order}/{len(queries)}")
+    finally:
+        opensearch._request("DELETE", f"/{alias}-v*", params={"ignore": 404})
+        opensearch._request("DELETE", f"/_index_template/{alias}", params={"ignore": 404})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build, measure, print."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--db", type=Path, default=None, help="keep the embedded index in this SQLite file (default: temp)")
+    ap.add_argument("--backend", choices=("sqlite", "opensearch"), default="sqlite",
+                    help="opensearch: both backends side by side on the same documents and queries")
+    ap.add_argument("--opensearch-url", default="", help="default: DOSSIER_OPENSEARCH_URL")
+    ap.add_argument("--index", default="dossier-bench", help="OpenSearch alias for the benchmark (dropped after)")
+    ap.add_argument("--recall", action="store_true", help="print recall/precision on the dev queries instead")
+    ap.add_argument("--ocr-cache", type=Path, default=None, help="with --recall: scans from this OCR cache")
+    ap.add_argument("--ocr-engine", default="rapidocr", help="engine that writes a missing --ocr-cache")
+    args = ap.parse_args(argv)
+    if args.recall:
+        recall(args.corpus, args.ocr_cache, args.ocr_engine)
+    elif args.backend == "opensearch":
+        side_by_side(args)
+    else:
+        embedded_only(args)
 
 
 if __name__ == "__main__":

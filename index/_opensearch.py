@@ -33,9 +33,12 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -644,6 +647,15 @@ class OpenSearchBackend:
                 yield int(raw["_id"])
 
 
+def _encoded(doc: IndexDocument) -> bytes:
+    """A document as the bytes a bulk request carries (runs in the rebuild's analysis processes)."""
+    return json.dumps(source(doc), ensure_ascii=False).encode()
+
+
+#: Below this many documents a batch is analysed in the calling process (forking costs more).
+PARALLEL_MIN = 64
+
+
 class OpenSearchRebuild:
     """Filling a new physical index from the records; :meth:`finish` swaps the alias to it.
 
@@ -653,19 +665,38 @@ class OpenSearchRebuild:
     the end (a batch may have read the document just before it was deleted).
     """
 
-    def __init__(self, backend: OpenSearchBackend, index: str, resume_after: int) -> None:
+    def __init__(self, backend: OpenSearchBackend, index: str, resume_after: int, workers: int | None = None) -> None:
         self._backend = backend
         self.index = index
         self.resume_after = resume_after
+        # Analysis (jieba above all) is what a rebuild waits for: spread it over the cores.
+        self._workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _encode(self, docs: Sequence[IndexDocument]) -> list[bytes]:
+        if self._workers <= 1 or len(docs) < PARALLEL_MIN:
+            return [_encoded(d) for d in docs]
+        if self._pool is None:
+            words("预热")  # load jieba (and the registry's words) before forking, so children inherit them
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("fork"))
+        chunk = max(1, len(docs) // (self._workers * 4))
+        return list(self._pool.map(_encoded, docs, chunksize=chunk))
+
+    def close(self) -> None:
+        """Stop the analysis processes (:meth:`finish` does it too)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def add(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None:
         """Create the batch's documents in the new index (documents already there are left alone)."""
         if not docs:
             return
         b = self._backend
-        lines: list[tuple[int, bytes]] = []
         for doc in docs:
-            body = json.dumps(source(doc), ensure_ascii=False).encode()
+            check_document(doc)
+        lines: list[tuple[int, bytes]] = []
+        for doc, body in zip(docs, self._encode(docs), strict=True):
             action = json.dumps({"create": {"_index": self.index, "_id": str(doc.id)}}).encode()
             lines.append((doc.id, action + b"\n" + body + b"\n"))
         failures: list[str] = []
@@ -689,6 +720,7 @@ class OpenSearchRebuild:
 
     def finish(self) -> None:
         """Re-apply deletes made meanwhile, restore refresh and replicas, refresh, and swap the alias."""
+        self.close()
         b = self._backend
         state = b.outbox.get_state(_BUILDING)
         deleted = json.loads(state).get("deleted", []) if state else []

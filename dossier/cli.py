@@ -409,7 +409,7 @@ def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
 def reindex(ctx: click.Context, restart: bool) -> None:
     """Rebuild the search index from the records (the index is derived data; search goes on meanwhile)."""
     dossier = _open(ctx)
-    show = click.get_text_stream("stderr").isatty()
+    show = sys.stderr.isatty()
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:

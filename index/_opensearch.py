@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine
 
@@ -171,6 +172,16 @@ def source(doc: IndexDocument) -> dict[str, Any]:
     return out
 
 
+def _redacted(url: str) -> str:
+    """``url`` without any user name or password (messages reach users and logs)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
@@ -206,7 +217,7 @@ class OpenSearchBackend:
         from opensearchpy import OpenSearch
 
         self._engine = engine
-        self._url = url
+        self._url = _redacted(url)
         self.alias = index_name
         self._shards = shards
         self._replicas = replicas

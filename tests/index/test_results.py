@@ -221,3 +221,17 @@ def test_iter_ids_walks_every_match_in_the_search_order(backend, sort):
         paged = [h.id for h in backend.search(request, principal).hits]
         assert list(backend.iter_ids(request, principal, batch=7)) == paged
     assert len(list(backend.iter_ids(SearchRequest("报价"), Principal("s", "sales")))) == 24
+
+
+def test_a_full_rebuild_leaves_exactly_the_documents_it_was_given(backend, find):
+    """start_rebuild → add → finish: afterwards the index holds what the rebuild added, nothing older."""
+    backend.index([IndexDocument(id=1, title="t", text="旧的合同"), IndexDocument(id=2, title="t", text="报价单")])
+    rebuild = backend.start_rebuild(restart=True)
+    assert rebuild.resume_after == 0
+    rebuild.add([IndexDocument(id=2, title="t", text="新的报价单")])
+    rebuild.add([IndexDocument(id=3, title="t", text="增值税发票")])
+    rebuild.finish()
+    assert find("合同") == []
+    assert find("新的报价") == [2]
+    assert find("发票") == [3]
+    assert backend.count() == 2

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +47,14 @@ class IndexFlusher:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.last_error: str | None = None
+        # A forked child has none of the parent's threads: it starts its own flusher if it ever commits.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (f := ref()) is not None and f._forget_thread())
+
+    def _forget_thread(self) -> None:
+        self._cond = threading.Condition()
+        self._thread = None
+        self._requested = self._served = 0
 
     def poke(self, *_args: Any) -> None:
         """Ask for a flush soon (a commit happened); starts the thread on first use."""

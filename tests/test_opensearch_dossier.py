@@ -113,3 +113,26 @@ def test_the_web_process_reads_its_own_writes(os_dossier, admin):
     os_dossier.reindex([doc_id])
     hits = os_dossier.search(SearchRequest("珊瑚项目"), admin)["hits"]
     assert [h["id"] for h in hits] == [doc_id]
+
+
+def test_the_scale_out_profile_postgresql_records_and_opensearch(os_env, postgres_url, redis_url, tmp_path, admin):
+    """PostgreSQL records + OpenSearch index + Redis queue and a real worker: ingest, search, reindex."""
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from index import SearchRequest
+
+    env = {**os_env, "DOSSIER_DATABASE_URL": postgres_url, "DOSSIER_REDIS_URL": redis_url}
+    d = Dossier.open(load_settings(environ=env, dotenv=tmp_path / "none"), require_init=False)
+    try:
+        d.init(admin_password=ADMIN_PASSWORD)
+        d.import_customers(DEV / "customers.json")
+        summary = d.ingest_paths([CONTRACT, QUOTE], workers=1)  # queued; a temporary worker process does the work
+        assert summary["mode"] == "queue" and {doc["status"] for doc in summary["documents"]} == {"indexed"}
+        result = d.search(SearchRequest("海川", customers=("海川物流",)), admin)
+        assert [h["filename"] for h in result["hits"]] == [QUOTE.name]
+        assert result["facets"]["doc_type"] == [{"value": "quote", "count": 1}]
+        assert d.reindex() == 2
+        assert d.search(SearchRequest("HT-2024-0503"), admin)["total"] == 1
+        assert d.backend.status()["pending"] == 0
+    finally:
+        d.close()

@@ -596,14 +596,7 @@ class OpenSearchBackend:
             found = self._call(self._client.search, index=self.alias, body={**body, "size": 0})
             raw_hits = self._deep_page(body, offset, limit)
         total = int(found["hits"]["total"]["value"])
-        hits = []
-        for raw in raw_hits:
-            src = raw.get("_source") or {}
-            snippet, title_html = hit_texts(src.get("title_text", ""), src.get("meta_text", ""), src.get("body", ""), terms)
-            score = raw.get("_score")
-            hits.append(
-                SearchHit(id=int(raw["_id"]), score=float(score or 0.0), snippet=snippet, title_html=title_html)
-            )
+        hits = [self._hit(raw, terms) for raw in raw_hits]
         facets = facets_from(found.get("aggregations") or {}) if request.facets and total else {}
         took = (time.perf_counter() - started) * 1000
         return SearchResult(total=total, hits=hits, took_ms=round(took, 2), facets=facets)
@@ -649,13 +642,30 @@ class OpenSearchBackend:
 
     def iter_ids(self, request: SearchRequest, principal: Principal, *, batch: int = 1000) -> Iterator[int]:
         """Every matching id in the request's order, walked with a point in time (a fixed snapshot)."""
+        for hit in self.iter_hits(request, principal, batch=batch, snippets=False):
+            yield hit.id
+
+    def iter_hits(
+        self, request: SearchRequest, principal: Principal, *, batch: int = 500, snippets: bool = True
+    ) -> Iterator[SearchHit]:
+        """Every matching hit in the request's order, with its score (and snippet): a point in time and
+        ``search_after``, ``batch`` hits per request, never ``from``."""
         self.ensure_schema()
-        body, _terms, ranked = self._body(request, principal)
+        body, terms, ranked = self._body(request, principal)
         if ranked:
             body["track_scores"] = True
-        for hits in self._pit_pages(body, max(1, min(batch, MAX_WINDOW)), False):
+        source: Any = ["title_text", "meta_text", "body"] if snippets else False
+        for hits in self._pit_pages(body, max(1, min(batch, MAX_WINDOW)), source):
             for raw in hits:
-                yield int(raw["_id"])
+                yield self._hit(raw, terms) if snippets else SearchHit(
+                    id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet=""
+                )
+
+    @staticmethod
+    def _hit(raw: dict[str, Any], terms: list[str]) -> SearchHit:
+        src = raw.get("_source") or {}
+        snippet, title_html = hit_texts(src.get("title_text", ""), src.get("meta_text", ""), src.get("body", ""), terms)
+        return SearchHit(id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet=snippet, title_html=title_html)
 
 
 def _encoded(doc: IndexDocument) -> bytes:

@@ -539,17 +539,37 @@ class SqliteBackend:
 
     def iter_ids(self, request: SearchRequest, principal: Principal, *, batch: int = 1000) -> Iterator[int]:
         """Every matching id in the request's order (the match set is fixed when iteration starts)."""
+        for hit in self.iter_hits(request, principal, batch=batch, snippets=False):
+            yield hit.id
+
+    def iter_hits(
+        self, request: SearchRequest, principal: Principal, *, batch: int = 500, snippets: bool = True
+    ) -> Iterator[SearchHit]:
+        """Every matching hit in the request's order, with its score (and snippet), ``batch`` at a time.
+
+        The match set is fixed when iteration starts; the snippets of each batch are read then.
+        """
         parsed = parse_query(request.query)
         if not self._schema_ready:
             self.ensure_schema()
         with self._engine.connect() as conn:
             try:
                 columns, pos, positive = self._matches(conn, request, principal, parsed)
-                ordered = [doc_id for doc_id, _ in self._page(conn, columns, pos, positive, request, 0, len(pos))]
+                ordered = self._page(conn, columns, pos, positive, request, 0, len(pos))
             finally:
                 conn.rollback()
-        for start in range(0, len(ordered), max(1, batch)):
-            yield from ordered[start : start + batch]
+        step = max(1, batch)
+        for start in range(0, len(ordered), step):
+            chunk = ordered[start : start + step]
+            if not snippets:
+                yield from (SearchHit(id=doc_id, score=-float(score or 0.0), snippet="") for doc_id, score in chunk)
+                continue
+            with self._engine.connect() as conn:
+                try:
+                    found = self._hits(conn, chunk, parsed)
+                finally:
+                    conn.rollback()
+            yield from found
 
     # -- the protocol's queue and rebuild parts: the embedded index is written in the records' transaction --
 
@@ -640,6 +660,8 @@ class SqliteBackend:
         terms = [t.text for t in parsed.positive_terms]
         hits = []
         for doc_id, score in page:
+            if doc_id not in docs:  # deleted since the match set was taken
+                continue
             _, title, meta, body = docs[doc_id]
             text, _ = _unpack(body)
             snippet, title_html = hit_texts(title, meta, text, terms)

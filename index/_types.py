@@ -181,6 +181,15 @@ class SearchBackend(Protocol):
         """Every matching id in the request's order, however many (``offset``/``limit`` ignored)."""
         ...
 
+    def iter_hits(
+        self, request: SearchRequest, principal: Principal, *, batch: int = 500, snippets: bool = True
+    ) -> Iterator[SearchHit]:
+        """Every matching hit in the request's order with score (and, unless ``snippets`` is False, snippet).
+
+        For exports: memory stays bounded by ``batch`` whatever the number of hits.
+        """
+        ...
+
     def flush(self, *, force: bool = False) -> FlushReport:
         """Send index work queued by committed transactions (``force``: also work waiting out a backoff).
 

@@ -235,3 +235,18 @@ def test_a_full_rebuild_leaves_exactly_the_documents_it_was_given(backend, find)
     assert find("新的报价") == [2]
     assert find("发票") == [3]
     assert backend.count() == 2
+
+
+def test_iter_hits_carries_the_scores_and_snippets_of_search(backend):
+    """iter_hits (exports) gives each hit the score and snippet search gives it, in the same order."""
+    from index import SearchRequest
+
+    backend.index([IndexDocument(id=i, title=f"文档{i}", text=f"第{i}份 服务器报价，含税" + "。" * i) for i in range(1, 13)])
+    admin = Principal("admin", "admin")
+    request = SearchRequest("服务器 报价", limit=1000)
+    paged = backend.search(request, admin).hits
+    walked = list(backend.iter_hits(request, admin, batch=5))
+    assert [(h.id, round(h.score, 4), h.snippet) for h in walked] == [(h.id, round(h.score, 4), h.snippet) for h in paged]
+    assert all("<mark>" in h.snippet for h in walked)
+    bare = list(backend.iter_hits(request, admin, snippets=False))
+    assert [h.id for h in bare] == [h.id for h in paged] and all(h.snippet == "" for h in bare)

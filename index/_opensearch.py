@@ -62,7 +62,7 @@ from index._query import parse_query
 from index._snippet import hit_texts
 from index._types import FlushReport, IndexDocument, Principal, SearchHit, SearchRequest, SearchResult
 
-__all__ = ["SCHEMA_VERSION", "OpenSearchBackend", "SearchUnavailable", "mappings"]
+__all__ = ["SCHEMA_VERSION", "OpenSearchBackend", "SearchRefused", "SearchUnavailable", "mappings"]
 
 _log = logging.getLogger(__name__)
 # The client logs every failed request with a traceback; during an outage that floods the logs,
@@ -97,6 +97,12 @@ class SearchUnavailable(BackendUnavailable):
     """The OpenSearch cluster cannot be reached or does not answer; the work waits."""
 
     status = 503
+
+
+class SearchRefused(DossierError):
+    """The cluster refused a request for a reason of its own (a 4xx answer other than 404/409/429)."""
+
+    status = 400
 
 
 def mappings() -> dict[str, Any]:
@@ -254,7 +260,16 @@ class OpenSearchBackend:
                     f"搜索服务暂不可用（OpenSearch 返回 {exc.status_code}），请稍后再试"
                     f" / Search is unavailable (OpenSearch answered {exc.status_code}: {exc.error}); try again later"
                 ) from exc
-            raise
+            if status == 404:
+                self._index_ready = False  # the alias is gone (a wiped cluster): made again on the next call
+                raise SearchUnavailable(
+                    f"搜索索引不存在（{self.alias}），请运行 `dossier reindex` / The search index {self.alias} is"
+                    " missing; run `dossier reindex`"
+                ) from exc
+            raise SearchRefused(
+                f"OpenSearch 拒绝了请求（{exc.status_code}）/ OpenSearch refused the request"
+                f" ({exc.status_code} {exc.error}): {_one_line(exc)}"
+            ) from exc
 
     def _request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         return self._call(self._client.transport.perform_request, method, path, params=params, body=body)
@@ -698,7 +713,7 @@ class OpenSearchRebuild:
         if self._workers <= 1 or len(docs) < PARALLEL_MIN:
             return [_encoded(d) for d in docs]
         if self._pool is None:
-            words("预热")  # load jieba (and the registry's words) before forking, so children inherit them
+            words("预热")  # load the segmenter (and the registry's words) before forking, so children inherit them
             self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("fork"))
         chunk = max(1, len(docs) // (self._workers * 4))
         return list(self._pool.map(_encoded, docs, chunksize=chunk))

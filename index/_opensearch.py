@@ -644,16 +644,26 @@ class OpenSearchBackend:
                 _log.debug("point in time not deleted", exc_info=True)
 
     def _deep_page(self, body: dict[str, Any], offset: int, limit: int) -> list[dict[str, Any]]:
-        """The hits ``offset`` … ``offset + limit`` of a result set deeper than the window."""
+        """The hits ``offset`` … ``offset + limit`` of a result set deeper than the window.
+
+        The walk to them reads sort values only; the page's texts are fetched by id afterwards.
+        """
         skipped = 0
-        out: list[dict[str, Any]] = []
-        for hits in self._pit_pages(body, MAX_WINDOW, ["title_text", "meta_text", "body"]):
+        wanted: list[dict[str, Any]] = []
+        for hits in self._pit_pages(body, MAX_WINDOW, False):
             start = max(0, offset - skipped)
-            out.extend(hits[start : start + limit - len(out)])
+            wanted.extend(hits[start : start + limit - len(wanted)])
             skipped += len(hits)
-            if len(out) >= limit:
+            if len(wanted) >= limit:
                 break
-        return out
+        if not wanted:
+            return []
+        found = self._request(
+            "POST", f"/{self.alias}/_mget", body={"ids": [h["_id"] for h in wanted]},
+            params={"_source": "title_text,meta_text,body"},
+        )
+        texts = {d["_id"]: d.get("_source") or {} for d in found.get("docs", []) if d.get("found")}
+        return [{**h, "_source": texts.get(h["_id"], {})} for h in wanted]
 
     def iter_ids(self, request: SearchRequest, principal: Principal, *, batch: int = 1000) -> Iterator[int]:
         """Every matching id in the request's order, walked with a point in time (a fixed snapshot)."""

@@ -173,6 +173,7 @@ def test_deep_result_sets_are_walked_with_a_point_in_time(os_backend):
     deep = os_backend.search(SearchRequest("报价", offset=10_010, limit=20, facets=False), ADMIN)
     assert deep.total == n
     assert [h.id for h in deep.hits] == ranked[10_010:10_030]
+    assert all("<mark>报价</mark>" in h.snippet for h in deep.hits)  # the deep page has its texts too
     viewer = Principal("v", "viewer")
     assert list(os_backend.iter_ids(SearchRequest(""), viewer)) == []  # permissions hold in the walk too
 

@@ -334,7 +334,8 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
     if as_json:
         _echo_json(info)
         return
-    click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({info['indexed']} 篇)")
+    indexed = "?" if info["indexed"] is None else info["indexed"]  # None: the search engine does not answer
+    click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({indexed} 篇)")
     index_status = info["index_status"]
     if index_status["pending"] or index_status["error"]:
         click.echo(

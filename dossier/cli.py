@@ -508,9 +508,11 @@ def settings_cmd() -> None:
 
 # The registry commands live in their own module (also when this one runs as ``python -m dossier.cli``).
 from dossier.cli_customers import customers, reextract  # noqa: E402
+from dossier.cli_export import export  # noqa: E402
 
 cli.add_command(customers)
 cli.add_command(reextract)
+cli.add_command(export)
 
 
 def main() -> None:

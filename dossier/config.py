@@ -78,6 +78,29 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DOSSIER_INBOX_SETTLE", "2", "Seconds an inbox file's size must stay unchanged before it is taken."),
     Setting("DOSSIER_LANGUAGE", "zh", "Default UI language: zh (简体中文) or en."),
+    Setting(
+        "DOSSIER_PUBLIC_URL",
+        "",
+        "Address people open the web UI at, for the document links in exports; empty = http://DOSSIER_HOST:DOSSIER_PORT"
+        " (the web UI uses the address it was reached at).",
+    ),
+    Setting(
+        "DOSSIER_EXPORT_MAX_HITS",
+        "1000000",
+        "Most hits one export may hold; a larger result set is refused before it starts (narrow the search). 0 = no limit.",
+    ),
+    Setting(
+        "DOSSIER_EXPORT_STREAM_MAX",
+        "2000",
+        "Exports of at most this many hits download straight from the web page; larger ones run as a background job.",
+    ),
+    Setting("DOSSIER_EXPORT_ZIP_MAX_FILES", "10000", "Most original files one ZIP export may hold. 0 = no limit."),
+    Setting("DOSSIER_EXPORT_ZIP_MAX_MB", "10240", "Most bytes of originals one ZIP export may hold, in MB. 0 = no limit."),
+    Setting(
+        "DOSSIER_EXPORT_TTL_HOURS",
+        "24",
+        "Hours the file of a background export can be downloaded; then it is deleted from DOSSIER_HOME/exports.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -28,8 +28,10 @@ import records
 from dossier import folder
 from dossier._index_flusher import IndexFlusher
 from dossier._registry_service import RegistryService, document_batches
+from dossier.audit import AuditService
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, NotFound
+from dossier.export import ExportService
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
 from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
@@ -46,8 +48,8 @@ __all__ = ["DOC_TYPES", "Dossier", "doc_type_code"]
 _READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
 
 
-class Dossier(RegistryService):
-    """One open data home: use :meth:`open`, then the methods below."""
+class Dossier(RegistryService, ExportService, AuditService):
+    """One open data home: use :meth:`open`, then the methods below (exports: :class:`~dossier.export.ExportService`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

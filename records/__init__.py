@@ -11,6 +11,7 @@ from records._errors import BlobCorrupt, BlobMissing, DatabaseUnavailable, NotIn
 from records._models import (
     CUSTOMER_STATUSES,
     CUSTOMER_TYPES,
+    EXPORT_STATUSES,
     ROLES,
     STATUSES,
     AuditEvent,
@@ -19,6 +20,7 @@ from records._models import (
     Document,
     DocumentCustomer,
     EntityRow,
+    ExportJob,
     IngestBatch,
     IngestJob,
     Page,
@@ -32,6 +34,7 @@ from records._passwords import generate_password, hash_password, verify_password
 __all__ = [
     "CUSTOMER_STATUSES",
     "CUSTOMER_TYPES",
+    "EXPORT_STATUSES",
     "ROLES",
     "STATUSES",
     "AuditEvent",
@@ -44,6 +47,7 @@ __all__ = [
     "Document",
     "DocumentCustomer",
     "EntityRow",
+    "ExportJob",
     "IngestBatch",
     "IngestJob",
     "NotInitialised",

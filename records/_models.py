@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -295,6 +296,38 @@ class AuditEvent(Base):
     target_type: Mapped[str | None] = mapped_column(String(32))
     target_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+#: States of an export job, in the order it moves through them.
+EXPORT_STATUSES = ("queued", "running", "done", "failed", "expired")
+
+
+class ExportJob(Base):
+    """A background export of a search result set (issue 6): what was asked, its progress and its file.
+
+    ``request`` holds the search (query, filters, sort) as :func:`dossier.export.request_to_json`
+    writes it; ``path`` is the finished file under ``DOSSIER_HOME/exports`` (relative to the
+    home), downloadable by ``username`` until ``expires_at``, then deleted (status ``expired``).
+    """
+
+    __tablename__ = "export_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    format: Mapped[str] = mapped_column(String(8))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    base_url: Mapped[str] = mapped_column(Clipped(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    path: Mapped[str | None] = mapped_column(String(1024))
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()
 
 
 class IngestBatch(Base):

@@ -60,6 +60,8 @@ class WorkerContext:
     reindex: Any  # Dossier.reindex
     reextract: Any  # Dossier.reextract
     close_dossier: Any = None  # Dossier.close: sends index work still waiting, releases the database
+    export: Any = None  # Dossier.run_export_job
+    purge_exports: Any = None  # Dossier.purge_expired_exports
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -84,6 +86,8 @@ class WorkerContext:
             reindex=dossier.reindex,
             reextract=dossier.reextract,
             close_dossier=dossier.close,
+            export=dossier.run_export_job,
+            purge_exports=dossier.purge_expired_exports,
         )
 
     def close(self) -> None:
@@ -207,6 +211,12 @@ def reextract_documents(doc_ids: list[int]) -> int:
     return int(context().reextract(doc_ids)["documents"])
 
 
+def export_results(job_id: int) -> str:
+    """Write a background export's file (``done``, ``failed`` or ``skipped``); transient errors are retried."""
+    ctx = context()
+    return str(ctx.export(job_id, ctx.name, transient=TRANSIENT if _may_retry() else ()))
+
+
 @dataclass(frozen=True)
 class _Failed:
     """A whole-task OCR failure in the shape :func:`store_ocr` reads."""
@@ -259,6 +269,7 @@ def reconcile(ctx: WorkerContext) -> dict[str, int]:
 __all__ = [
     "WorkerContext",
     "context",
+    "export_results",
     "ingest_document",
     "ocr_document_pages",
     "reconcile",

@@ -134,6 +134,10 @@ class JobQueue:
         key = hashlib.sha256(",".join(map(str, doc_ids)).encode()).hexdigest()[:16]
         return self._enqueue("workers.jobs.reextract_documents", (list(doc_ids),), f"reextract-{key}", timeout_s)
 
+    def enqueue_export(self, job_id: int, timeout_s: float) -> str:
+        """Queue a background export (its parameters are in the records' ``export_jobs`` row)."""
+        return self._enqueue("workers.jobs.export_results", (job_id,), f"export-{job_id}", timeout_s)
+
     # -- liveness -----------------------------------------------------------------------------
 
     def _alive_key(self, worker: str) -> str:

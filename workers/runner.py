@@ -4,7 +4,7 @@ Jobs run in the worker process itself (RQ's SimpleWorker), which keeps the recor
 a warm parser child between jobs; parsing and OCR happen in that child.  A thread refreshes
 the worker's liveness key, moves retries whose wait is over back into the queue and, on one
 worker at a time, reconciles the records with the queue (work left by a killed worker, or
-stored while Redis was down, gets a job again).
+stored while Redis was down, gets a job again) and deletes the files of expired exports.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ class _Housekeeping(threading.Thread):
                     found = reconcile(self.ctx)
                     if any(found.values()):
                         log.warning("重新排队 / re-queued waiting work: %s", found)
+                    if self.ctx.purge_exports is not None:
+                        self.ctx.purge_exports()  # expired export files go even when nobody exports
             except redis.RedisError as exc:  # Redis away: RQ says so too; try again next round
                 log.warning("Redis 不可用，稍后重试 / Redis unavailable, retrying: %s", exc)
             except Exception:  # housekeeping must outlive a database hiccup

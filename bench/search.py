@@ -399,7 +399,7 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
             rebuild = b.start_rebuild(restart=True)
             rebuild.add(docs)
             rebuild.finish()
-        same = same_order = 0
+        same = same_order = same_top = 0
         for q in queries:
             found = [
                 [files[h.id] for h in b.search(SearchRequest(q["q"], limit=1000, facets=False), Principal.system()).hits]
@@ -407,10 +407,11 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
             ]
             same += set(found[0]) == set(found[1])
             same_order += found[0][:10] == found[1][:10]
+            same_top += found[0][:1] == found[1][:1]
             if set(found[0]) != set(found[1]):
                 print(f"  dev query {q['id']} {q['q']!r}: embedded {len(found[0])}, OpenSearch {len(found[1])}")
         print(f"dev queries ({len(queries)} judged, dev corpus): same documents {same}/{len(queries)},"
-              f" same top-10 order {same_order}/{len(queries)}")
+              f" same top-10 order {same_order}/{len(queries)}, same top hit {same_top}/{len(queries)}")
     finally:
         opensearch._request("DELETE", f"/{alias}-v*", params={"ignore": 404})
         opensearch._request("DELETE", f"/_index_template/{alias}", params={"ignore": 404})

@@ -46,7 +46,20 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.config.update(test_config)
     app.json.sort_keys = app.config["JSON_SORT_KEYS"]  # type: ignore[attr-defined]
 
-    from webui import api, auth, core, customers, documents, errors, health, i18n, intake, jobs, search
+    from webui import (
+        api,
+        auth,
+        core,
+        customers,
+        documents,
+        errors,
+        export,
+        health,
+        i18n,
+        intake,
+        jobs,
+        search,
+    )
 
     core.init_app(app)
     i18n.init_app(app)
@@ -59,6 +72,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(customers.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(export.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
 

@@ -5,19 +5,27 @@ Routes: ``GET /api/search?q=&type=&customer=&tag=&from=&to=&sort=&page=&limit=``
 ``GET /api/batches/<id>``, ``GET /api/customers?type=&industry=&region=&owner=&q=&status=``,
 ``GET /api/customers/<id>``, ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
 form fields ``document_id``; the CSRF token in ``X-CSRF-Token``).  Errors are ``{"error": message}``.
+
+Exports take the filters of ``/api/search`` plus ``format=csv|xlsx|jsonl|zip`` (and ``limit=N`` for
+only the first N hits): ``GET /api/export/plan`` (hits and limits, nothing written),
+``GET /api/export`` (the file, streamed whatever its size), ``POST /api/exports`` (a background
+export: 202 with its state; CSRF token in ``X-CSRF-Token``; 503 while no worker serves the queue),
+``GET /api/exports`` (the caller's) and ``GET /api/exports/<id>`` (state, progress, ``download_url``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 
 from dossier import folder
 from dossier.errors import Forbidden
+from dossier.export import check_format
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.customers import FILTERS as CUSTOMER_FILTERS
+from webui.export import attachment, base_url
 from webui.jobs import LIST_LIMIT, document_ids_from, ensure_may_retry
 from webui.search import search_request_from_args
 
@@ -111,3 +119,72 @@ def retry_batch(batch_id: int) -> Any:
     d = get_dossier()
     count = d.retry(batch_id, g.principal, document_ids_from(values))
     return jsonify({"requeued": count, "batch": d.batch_status(batch_id, g.principal)})
+
+
+# -- exports ------------------------------------------------------------------------------------
+
+
+def _export_args() -> tuple[Any, str, int | None]:
+    """(search request, format, explicit hit limit) from the query string (and a POST's form)."""
+    values = request.values
+    fmt = check_format(values.get("format") or "csv")
+    raw = (values.get("limit") or "").strip()
+    if raw and not (raw.isdigit() and int(raw) > 0):
+        abort(400, description=f"limit 应为正整数：{raw[:20]} / limit must be a positive integer")
+    req, _page = search_request_from_args(values, page_size=1, max_limit=1)
+    return req, fmt, int(raw) if raw else None
+
+
+def _job_json(job: dict[str, Any]) -> dict[str, Any]:
+    out = dict(job)
+    out["url"] = url_for("export.job", job_id=job["id"])
+    out["status_url"] = url_for("api.export_status", job_id=job["id"])
+    out["download_url"] = url_for("export.download", job_id=job["id"]) if job["ready"] else None
+    return out
+
+
+@bp.route("/export/plan")
+@login_required
+def export_plan() -> Any:
+    """What an export would hold (``count`` of ``total`` hits) and every limit, before it starts."""
+    req, fmt, limit = _export_args()
+    return jsonify(get_dossier().export_plan(req, g.principal, fmt, limit=limit).as_json())
+
+
+@bp.route("/export")
+@login_required
+def export_file() -> Any:
+    """The export file itself, streamed (422 with the reason when a limit forbids it)."""
+    req, fmt, limit = _export_args()
+    plan, chunks = get_dossier().export_stream(req, g.principal, fmt, base_url=base_url(), limit=limit, via="api")
+    response = attachment(chunks, fmt)
+    response.headers["X-Dossier-Hits"] = str(plan.count)
+    response.headers["X-Dossier-Total"] = str(plan.total)
+    return response
+
+
+@bp.route("/exports", methods=("POST",))
+@login_required
+def start_export() -> Any:
+    """Start a background export: 202 ``{"id", "status", "url", "status_url", …}``."""
+    req, fmt, limit = _export_args()
+    job = get_dossier().start_export_job(req, g.principal, fmt, base_url=base_url(), limit=limit)
+    response = jsonify(_job_json(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.export_status", job_id=job["id"])
+    return response
+
+
+@bp.route("/exports")
+@login_required
+def exports() -> Any:
+    """``{"exports": [...]}``: the caller's newest background exports."""
+    return jsonify({"exports": [_job_json(j) for j in get_dossier().export_jobs(g.principal)]})
+
+
+@bp.route("/exports/<int:job_id>")
+@login_required
+def export_status(job_id: int) -> Any:
+    """One background export of the caller: status, ``done``/``total``, ``percent``, ``expires_at``, ``download_url``."""
+    return jsonify(_job_json(get_dossier().export_job(job_id, g.principal)))
+

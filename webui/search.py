@@ -1,7 +1,9 @@
 """The home page: a query box, ranked hits with highlighted snippets, facets, sort and pages.
 
 Routes: ``GET /`` (``?q=&type=&customer=&tag=&from=&to=&sort=&page=``, and the customer
-filters ``customer_id=&customer_type=&industry=&region=&year=``; every filter may repeat).
+filters ``customer_id=&customer_type=&industry=&region=&year=``; every filter may repeat;
+``all=1`` lists every readable document without a query).  A result set comes with the
+export bar (see :mod:`webui.export`), which states its limits before an export starts.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ LINK_FILTERS = {
     "region": "regions",
     "year": "years",
 }
-QUERY_PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "page", "limit", *LINK_FILTERS)
+QUERY_PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "page", "limit", "all", *LINK_FILTERS)
 MAX_PAGE = 1000  # deep pages are better reached with filters than by paging
 
 
@@ -175,7 +177,9 @@ def index() -> Any:
         "customer_names": _customer_names(req.customer_ids),
     }
     status = 200
-    if req.query or filtered:
+    browse_all = request.args.get("all") == "1"
+    context["browse_all"] = browse_all
+    if req.query or filtered or browse_all:
         try:
             result = get_dossier().search(req, g.principal)
         except DossierError as exc:
@@ -186,4 +190,8 @@ def index() -> Any:
         else:
             page_count = max(1, math.ceil(result["total"] / req.limit))
             context.update(result=result, page_count=page_count, pages=_pages(page, page_count))
+            if result["total"]:
+                from webui.export import export_offer  # webui.export builds on this module
+
+                context["export"] = export_offer(result["total"])
     return render_template("search/index.html", **context), status

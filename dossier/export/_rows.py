@@ -155,7 +155,10 @@ class _Batch:
             if (method in KEPT_METHODS or status == "confirmed") and all(c != cid for c, _n in chosen):
                 chosen.append((cid, name))
         primaries = {d.customer_id for d in self.docs.values() if d.customer_id is not None}
-        names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(primaries)))) if primaries else {}
+        names: dict[int, str] = {}
+        if primaries:
+            found = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(primaries)))
+            names = {cid: name for cid, name in found}
         for doc_id, doc in self.docs.items():
             chosen = out.setdefault(doc_id, [])
             if doc.customer_id in names and all(c != doc.customer_id for c, _n in chosen):

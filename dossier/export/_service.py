@@ -80,7 +80,7 @@ class ExportFormatError(DossierError):
 class ExportRefused(DossierError):
     """The export would break a configured limit (said before it starts)."""
 
-    status = 413
+    status = 422
 
 
 class ExportGone(DossierError):

@@ -9,7 +9,8 @@ form fields ``document_id``; the CSRF token in ``X-CSRF-Token``).  Errors are ``
 Exports take the filters of ``/api/search`` plus ``format=csv|xlsx|jsonl|zip`` (and ``limit=N`` for
 only the first N hits): ``GET /api/export/plan`` (hits and limits, nothing written),
 ``GET /api/export`` (the file, streamed whatever its size), ``POST /api/exports`` (a background
-export: 202 with its state; CSRF token in ``X-CSRF-Token``; 503 while no worker serves the queue),
+export: 202 with its state; CSRF token in ``X-CSRF-Token``; 503 while no worker serves the queue —
+then use ``GET /api/export``),
 ``GET /api/exports`` (the caller's) and ``GET /api/exports/<id>`` (state, progress, ``download_url``).
 """
 
@@ -28,6 +29,7 @@ from webui.customers import FILTERS as CUSTOMER_FILTERS
 from webui.export import attachment, base_url
 from webui.jobs import LIST_LIMIT, document_ids_from, ensure_may_retry
 from webui.search import search_request_from_args
+from workers.queue import QueueUnavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -168,7 +170,12 @@ def export_file() -> Any:
 def start_export() -> Any:
     """Start a background export: 202 ``{"id", "status", "url", "status_url", …}``."""
     req, fmt, limit = _export_args()
-    job = get_dossier().start_export_job(req, g.principal, fmt, base_url=base_url(), limit=limit)
+    try:
+        job = get_dossier().start_export_job(req, g.principal, fmt, base_url=base_url(), limit=limit)
+    except QueueUnavailable as exc:
+        response = jsonify({"error": exc.message})
+        response.status_code = 503
+        return response
     response = jsonify(_job_json(job))
     response.status_code = 202
     response.headers["Location"] = url_for("api.export_status", job_id=job["id"])

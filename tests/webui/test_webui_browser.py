@@ -361,3 +361,149 @@ def test_customer_folder_filter_open_and_scoped_search(folder_server, browser, f
         e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]
     ]
     assert not severe, severe
+
+
+def _wait_for_suffix(folder: Path, suffix: str, timeout: float = 30) -> Path:
+    """The first finished download in ``folder`` whose name ends with ``suffix``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in folder.iterdir() if p.name.endswith(suffix)]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {suffix} download arrived in {folder}: {list(folder.iterdir())}")
+
+
+def test_export_every_document_from_the_search_page(server, browser, corpus_home, admin_password):
+    """GIVEN a new user on the start page WHEN they click 浏览全部文件 and then each export button THEN
+    the browser saves a CSV the csv module reads (BOM, one row per document), an XLSX openpyxl opens
+    with the same rows, and a ZIP whose originals match the manifest's sha256 — every readable document."""
+    import codecs
+    import csv
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    from openpyxl import load_workbook
+    from selenium.webdriver.common.by import By
+
+    from dossier.export import neutralise
+    from index import Principal, SearchRequest
+
+    log_in(browser, server, admin_password)
+    browser.find_element(By.CSS_SELECTOR, ".browse-all a").click()
+    total_text = browser.find_element(By.CSS_SELECTOR, ".total").text
+    everything = corpus_home["dossier"].search(SearchRequest("", limit=1000), Principal.system())
+    wanted = [h["id"] for h in everything["hits"]]
+    assert total_text.startswith(f"共 {len(wanted)} 条结果")
+    bar = browser.find_element(By.CSS_SELECTOR, ".export-bar")
+    assert f"导出当前检索的全部 {len(wanted)} 条结果" in bar.text and "每次最多导出" in bar.text
+    browser.save_screenshot(str(EXPORT_SCREENSHOT))
+
+    bar.find_element(By.CSS_SELECTOR, "button.export-csv").click()
+    data = _wait_for_suffix(browser.downloads, ".csv").read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert rows[0][0] == "编号 id" and [int(r[0]) for r in rows[1:]] == wanted
+    titles = {int(r[0]): r[1] for r in rows[1:]}
+    assert all(titles.values())
+
+    browser.find_element(By.CSS_SELECTOR, ".export-bar button.export-xlsx").click()
+    book = load_workbook(io.BytesIO(_wait_for_suffix(browser.downloads, ".xlsx").read_bytes()))
+    sheet_rows = list(book.active.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in sheet_rows] == wanted
+    assert all(neutralise(r[1]) == titles[r[0]] for r in sheet_rows)  # CSV quotes formulas, XLSX types them as text
+
+    browser.find_element(By.CSS_SELECTOR, ".export-bar button.export-zip").click()
+    archive = zipfile.ZipFile(io.BytesIO(_wait_for_suffix(browser.downloads, ".zip").read_bytes()))
+    assert archive.testzip() is None
+    files = json.loads(archive.read("manifest.json"))["files"]
+    assert [e["id"] for e in files] == wanted
+    for entry in files:
+        assert entry["status"] == "ok", entry
+        assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
+    originals = {p.name: p.read_bytes() for p in corpus_home["paths"]}
+    packed = {e["filename"]: archive.read(e["path"]) for e in files}
+    assert all(packed[name] == originals[name] for name in packed if name in originals)
+    severe = [
+        e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]
+    ]
+    assert not severe, severe
+
+
+EXPORT_SCREENSHOT = Path("/tmp/dossier-export.png")
+EXPORT_JOB_SCREENSHOT = Path("/tmp/dossier-export-job.png")
+
+
+@pytest.fixture()
+def export_queue_app(tmp_path, redis_url):
+    """A data home on the test Redis whose exports of more than one hit run in the background."""
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from webui import create_app
+    from workers.runner import run_worker
+
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url,
+                 "DOSSIER_EXPORT_STREAM_MAX": "1"},
+        dotenv=Path("/nonexistent"),
+    )
+    Dossier.open(settings, require_init=False).init(admin_password=QUEUE_PASSWORD)
+    d = Dossier.open(settings)
+    quotes = sorted((Path("/work/shared/corpus/dev") / "quotes").glob("*.docx"))[:3]
+    d.ingest_paths([str(p) for p in quotes], ocr=False, wait=False)
+    run_worker(settings, burst=True)
+    d.close()
+    app = create_app(settings, test_config={"TESTING": True})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"url": f"http://127.0.0.1:{srv.server_port}", "settings": settings, "count": len(quotes)}
+    finally:
+        srv.shutdown()
+        thread.join(5)
+        if app.extensions.get("dossier") is not None:
+            app.extensions["dossier"].close()
+
+
+def test_background_export_page_turns_into_a_download_without_reloading(export_queue_app, browser):
+    """GIVEN more hits than DOSSIER_EXPORT_STREAM_MAX and a worker WHEN the user clicks CSV THEN the
+    export's page shows it queued, then — polling, without a reload — done with a download link that
+    saves the CSV of every hit."""
+    import codecs
+    import csv
+    import io
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from workers.queue import JobQueue
+    from workers.runner import run_worker
+
+    server, settings = export_queue_app["url"], export_queue_app["settings"]
+    JobQueue.from_settings(settings).mark_alive("browser-export-worker")  # run_worker below is that worker
+    log_in(browser, server, QUEUE_PASSWORD)
+    browser.get(server + "/?all=1")
+    assert "在后台生成" in browser.find_element(By.CSS_SELECTOR, ".export-bar").text
+    browser.find_element(By.CSS_SELECTOR, ".export-bar button.export-csv").click()
+    WebDriverWait(browser, 15).until(lambda b: "/export/jobs/" in b.current_url)
+    assert browser.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "排队中"
+    assert not browser.find_element(By.CSS_SELECTOR, "[data-download]").is_displayed()
+    browser.execute_script("window.__sameDocument = true;")
+    run_worker(settings, burst=True)
+    WebDriverWait(browser, 20).until(lambda b: b.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "已完成")
+    assert browser.execute_script("return window.__sameDocument === true"), "the page reloaded instead of polling"
+    link = browser.find_element(By.CSS_SELECTOR, "[data-download] a.download")
+    assert link.is_displayed() and "链接有效至" in browser.find_element(By.CSS_SELECTOR, "[data-field=expires]").text
+    browser.save_screenshot(str(EXPORT_JOB_SCREENSHOT))
+    link.click()
+    data = _wait_for_suffix(browser.downloads, ".csv").read_bytes()
+    assert data.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert len(rows) == export_queue_app["count"] + 1
+    severe = [
+        e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]
+    ]
+    assert not severe, severe

@@ -60,6 +60,23 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Password `dossier init` gives the admin user; empty = generated and printed once.",
     ),
+    Setting(
+        "DOSSIER_BLOB_KEY",
+        "",
+        "Key that encrypts stored originals and cached page images at rest (AES-256-GCM): base64 or hex of 32 random"
+        " bytes (`dossier keys generate FILE` makes one); empty = stored unencrypted. Never logged or printed.",
+    ),
+    Setting(
+        "DOSSIER_BLOB_KEY_FILE",
+        "",
+        "File holding the blob key(s) instead of DOSSIER_BLOB_KEY (not both): one key per line, the first encrypts,"
+        " the others only decrypt (old keys during a rotation).",
+    ),
+    Setting(
+        "DOSSIER_BLOB_KEY_OLD",
+        "",
+        "Old blob keys still accepted for reading (comma-separated, base64 or hex), e.g. during a key rotation.",
+    ),
     Setting("DOSSIER_HOST", "127.0.0.1", "Address `dossier serve` listens on."),
     Setting("DOSSIER_PORT", "8000", "Port `dossier serve` listens on."),
     Setting("DOSSIER_WORKERS", "0", "Parallel ingest processes; 0 = one per CPU core."),

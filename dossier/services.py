@@ -53,9 +53,12 @@ class Dossier(RegistryService, ExportService, AuditService):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        keys = records.KeyRing.from_settings(  # a bad key fails here, before anything is opened
+            settings.get("DOSSIER_BLOB_KEY"), settings.get("DOSSIER_BLOB_KEY_FILE"), settings.get("DOSSIER_BLOB_KEY_OLD")
+        )
         self.engine = records.make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
-        self.blobs = records.BlobStore(settings.blob_dir)
+        self.blobs = records.BlobStore(settings.blob_dir, keys)
         self.backend = index.open_backend(self.engine, settings.get("DOSSIER_OPENSEARCH_URL"), **_backend_options(settings))
         self.limits = ingest.Limits.from_settings(settings)
         self._queue: JobQueue | None = None

@@ -5,9 +5,26 @@ Callers import from here, never from the private modules.
 
 from __future__ import annotations
 
-from records._blobs import BlobStore, sha256_bytes
+from records._blobs import (
+    OVERHEAD,
+    BlobCensus,
+    BlobKey,
+    BlobStore,
+    KeyRing,
+    RotateReport,
+    read_key_file,
+    sha256_bytes,
+    write_key_file,
+)
 from records._db import check_reachable, database_url, has_schema, is_migrated, make_engine, migrate, redacted
-from records._errors import BlobCorrupt, BlobMissing, DatabaseUnavailable, NotInitialised, RecordsError
+from records._errors import (
+    BlobCorrupt,
+    BlobMissing,
+    BlobUnreadable,
+    DatabaseUnavailable,
+    NotInitialised,
+    RecordsError,
+)
 from records._models import (
     CUSTOMER_STATUSES,
     CUSTOMER_TYPES,
@@ -35,13 +52,17 @@ __all__ = [
     "CUSTOMER_STATUSES",
     "CUSTOMER_TYPES",
     "EXPORT_STATUSES",
+    "OVERHEAD",
     "ROLES",
     "STATUSES",
     "AuditEvent",
     "Base",
+    "BlobCensus",
     "BlobCorrupt",
+    "BlobKey",
     "BlobMissing",
     "BlobStore",
+    "BlobUnreadable",
     "Customer",
     "DatabaseUnavailable",
     "Document",
@@ -50,9 +71,11 @@ __all__ = [
     "ExportJob",
     "IngestBatch",
     "IngestJob",
+    "KeyRing",
     "NotInitialised",
     "Page",
     "RecordsError",
+    "RotateReport",
     "Tag",
     "User",
     "Version",
@@ -64,8 +87,10 @@ __all__ = [
     "is_migrated",
     "make_engine",
     "migrate",
+    "read_key_file",
     "redacted",
     "sha256_bytes",
     "utcnow",
     "verify_password",
+    "write_key_file",
 ]

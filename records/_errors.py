@@ -18,11 +18,55 @@ class BlobMissing(RecordsError):
 
 
 class BlobCorrupt(RecordsError):
-    """A stored original no longer matches its checksum."""
+    """A stored original no longer matches its checksum (HTTP 500: it is never served)."""
+
+    status = 500
 
     def __init__(self, sha256: str) -> None:
         super().__init__(f"原始文件校验失败（{sha256[:12]}…），请从备份恢复 / stored original fails its checksum")
         self.sha256 = sha256
+
+
+#: Why a sealed blob cannot be opened: (中文, English) of the cause and of what to do.
+_UNREADABLE = {
+    "no_key": (
+        "已加密，但没有配置密钥：请设置 DOSSIER_BLOB_KEY 或 DOSSIER_BLOB_KEY_FILE",
+        "is encrypted but no key is set: set DOSSIER_BLOB_KEY or DOSSIER_BLOB_KEY_FILE",
+    ),
+    "unknown_key": (
+        "用密钥 {key_id} 加密，但该密钥未配置：请把它加入 DOSSIER_BLOB_KEY_OLD 或密钥文件",
+        "is encrypted with key {key_id}, which is not configured: add it to DOSSIER_BLOB_KEY_OLD or the key file",
+    ),
+    "auth": (
+        "解密校验失败（文件被改动、截断或与别的文件调换），不予提供：{remedy_zh}",
+        "fails authentication (altered, truncated or swapped file) and is not served: {remedy_en}",
+    ),
+    "format": (
+        "的加密格式无法识别（文件头损坏，或由更新的版本写入）：{remedy_zh}",
+        "has an unknown encryption format (damaged header, or written by a newer version): {remedy_en}",
+    ),
+}
+
+
+class BlobUnreadable(BlobCorrupt):
+    """A sealed (encrypted) blob cannot be opened: no key, a key not configured, or it fails
+    authentication (altered, truncated or swapped bytes).  ``reason`` is one of ``no_key``,
+    ``unknown_key``, ``auth``, ``format``; ``cached`` marks a derived file (page image)."""
+
+    def __init__(self, blob: str, reason: str, key_id: str = "", *, cached: bool = False) -> None:
+        zh, en = _UNREADABLE[reason]
+        if cached:
+            what_zh, what_en = f"缓存文件（{blob}）", f"cached file {blob}"
+            remedy_zh, remedy_en = "删除后会重新生成", "delete it and it is made again"
+        else:
+            what_zh, what_en = f"原始文件（{blob[:12]}…）", f"stored original {blob[:12]}…"
+            remedy_zh, remedy_en = "请从备份恢复该文件", "restore it from a backup"
+        fill = {"key_id": key_id, "remedy_zh": remedy_zh, "remedy_en": remedy_en}
+        RecordsError.__init__(self, f"{what_zh}{zh.format(**fill)} / the {what_en} {en.format(**fill)}")
+        self.sha256 = blob
+        self.reason = reason
+        self.key_id = key_id
+        self.cached = cached
 
 
 class NotInitialised(RecordsError):

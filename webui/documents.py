@@ -13,10 +13,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from markupsafe import Markup
 
 import index
+import records
 from dossier.errors import DossierError
 from webui.auth import login_required
 from webui.core import get_dossier
@@ -170,8 +171,16 @@ def _customer_links(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 @bp.route("/<int:doc_id>/download")
 @login_required
 def download(doc_id: int) -> Response:
-    """The original bytes as an attachment, never rendered inline in our origin."""
-    filename, mime, data = get_dossier().open_original(doc_id, g.principal)
+    """The original bytes as an attachment, never rendered inline in our origin.
+
+    An original that is missing, fails its checksum or cannot be decrypted is never served:
+    the error page (JSON under ``/api``) answers 500 with the reason, and the log says which.
+    """
+    try:
+        filename, mime, data = get_dossier().open_original(doc_id, g.principal)
+    except (records.BlobMissing, records.BlobCorrupt) as exc:
+        current_app.logger.error("download of document %s refused: %s", doc_id, exc.message)
+        raise
     mimetype = "application/octet-stream" if not mime or ACTIVE_TYPES.search(mime) else mime
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(filename, f"document-{doc_id}")

@@ -12,10 +12,11 @@ what is left to do, whatever happens to the process that took it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -27,6 +28,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 import ingest
 from index import IndexDocument, SearchBackend
 from records import (
+    BlobCorrupt,
+    BlobMissing,
     BlobStore,
     Customer,
     Document,
@@ -309,16 +312,29 @@ class Intake:
             session.commit()
             return bool(getattr(won, "rowcount", 0) == 1)
 
-    def parse_task(self, doc_id: int) -> ParseTask | None:
-        """The parse task for a stored document's newest original (None when it has none)."""
+    @contextlib.contextmanager
+    def parse_task(self, doc_id: int) -> Iterator[ParseTask | None]:
+        """The parse task for a stored document's newest original (None when it has none), valid inside the block.
+
+        Its path is the verified plaintext of the original (``BlobStore.plaintext_file``): the
+        stored file itself, or — when it is encrypted — a private temporary copy that is removed
+        when the block ends.  Raises ``BlobMissing`` / ``BlobCorrupt`` (``BlobUnreadable``) when
+        the original cannot be read; :meth:`unreadable` turns that into the document's failure.
+        """
         with self.sessions() as session:
             doc = session.get(Document, doc_id, options=[selectinload(Document.versions)])
-            if doc is None or doc.current is None:
-                return None
-            version = doc.current
-            return ParseTask(
-                key=doc_id, filename=version.filename, path=str(self.blobs.path(version.sha256)), split=self.split
-            )
+            version = None if doc is None else doc.current
+            filename, digest = (version.filename, version.sha256) if version is not None else ("", "")
+        if not digest:
+            yield None
+            return
+        with self.blobs.plaintext_file(digest) as plain:
+            yield ParseTask(key=doc_id, filename=filename, path=str(plain), split=self.split)
+
+    @staticmethod
+    def unreadable(doc_id: int, exc: BlobMissing | BlobCorrupt) -> ParseOutcome:
+        """The parse outcome of a document whose original cannot be read: failed, with the reason."""
+        return ParseOutcome(ParseTask(key=doc_id, filename=""), error=exc.message)
 
     def store_parsed(self, doc_id: int, outcome: ParseOutcome) -> Processed:
         """Store a parse outcome into its document, finish its intake jobs, index it: one transaction."""
@@ -401,15 +417,31 @@ class Intake:
         """
         claimant = inline_claimant()
         wanted = list(dict.fromkeys([*doc_ids, *self.stranded()]))
-        tasks = [
-            task for doc_id in wanted if self.claim(doc_id, claimant, local_process_gone) and (task := self.parse_task(doc_id))
-        ]
+        claimed = [doc_id for doc_id in wanted if self.claim(doc_id, claimant, local_process_gone)]
         awaiting: list[int] = []
-        if tasks:
-            with ParsePool(min(self.workers, len(tasks)), self.limits) as pool:
-                for outcome in pool.imap(tasks):
-                    processed = self.store_parsed(outcome.task.key, outcome)
-                    awaiting.extend(doc_id for doc_id, _pages in processed.ocr)
+        # Encrypted originals are decrypted into temporary files for the parsers: a few at a
+        # time, so a large batch never has all of its plaintexts on disk at once.
+        window = max(4 * self.workers, 1) if self.blobs.encrypted else max(len(claimed), 1)
+        with contextlib.ExitStack() as pools:
+            pool: ParsePool | None = None
+            for start in range(0, len(claimed), window):
+                with contextlib.ExitStack() as plaintexts:
+                    tasks: list[ParseTask] = []
+                    for doc_id in claimed[start : start + window]:
+                        try:
+                            task = plaintexts.enter_context(self.parse_task(doc_id))
+                        except (BlobMissing, BlobCorrupt) as exc:
+                            awaiting.extend(d for d, _pages in self.store_parsed(doc_id, self.unreadable(doc_id, exc)).ocr)
+                            continue
+                        if task is not None:
+                            tasks.append(task)
+                    if not tasks:
+                        continue
+                    if pool is None:
+                        pool = pools.enter_context(ParsePool(min(self.workers, len(claimed)), self.limits))
+                    for outcome in pool.imap(tasks):
+                        processed = self.store_parsed(outcome.task.key, outcome)
+                        awaiting.extend(doc_id for doc_id, _pages in processed.ocr)
         if awaiting and ocr_engine is None:
             self._defer_ocr(awaiting)
         elif awaiting:

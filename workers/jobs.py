@@ -144,11 +144,14 @@ def ingest_document(doc_id: int) -> str:
     if not ctx.intake.claim(doc_id, ctx.name, ctx.is_dead):
         return "skipped"
     try:
-        task = ctx.intake.parse_task(doc_id)
-        if task is None:
-            ctx.intake.release(doc_id, ctx.name, "文档没有原始文件 / the document has no stored original")
-            return "failed"
-        outcome = next(iter(ctx.pool.imap([task])))
+        try:
+            with ctx.intake.parse_task(doc_id) as task:  # an encrypted original's plaintext lives only in this block
+                if task is None:
+                    ctx.intake.release(doc_id, ctx.name, "文档没有原始文件 / the document has no stored original")
+                    return "failed"
+                outcome = next(iter(ctx.pool.imap([task])))
+        except PERMANENT as exc:
+            outcome = ctx.intake.unreadable(doc_id, exc)
         processed = ctx.intake.store_parsed(doc_id, outcome)
     except TRANSIENT as exc:
         if _may_retry():

@@ -654,3 +654,20 @@ def test_json_round_trip_of_a_request():
                             entities=(("phone", "13812345678"),), sort="date_asc", years=("2024",))
     again, limit = request_from_json(json.loads(json.dumps(request_to_json(request, 7))))
     assert again == request and limit == 7
+
+
+def test_plain_snippets_find_the_words_as_search_does():
+    """The tables' plain snippets: the window holds the first match — also across OCR spaces between
+    Chinese characters, full-width forms, other letter case and separators — else the text's opening."""
+    from dossier.export._snippets import PlainSnippets
+
+    filler = "无关内容。" * 40
+    snippet = PlainSnippets('明远 "HT-2024-0315"')
+    assert "明 远" in snippet(filler + "甲方：杭州明 远科技。" + filler)
+    assert "ＨＴ－２０２４－０３１５" in snippet(filler + "合同编号：ＨＴ－２０２４－０３１５" + filler)
+    assert "ht 2024/0315" in snippet(filler + "编号 ht 2024/0315 已签" + filler)
+    found = snippet(filler + "签约方明远" + filler)
+    assert found.startswith("…") and found.endswith("…") and "明远" in found and len(found) <= 122
+    assert snippet(filler).startswith("无关内容") and "\n" not in snippet("第一行\n\n第二行")
+    assert PlainSnippets('"unbalanced').pattern is not None and PlainSnippets("type:合同").pattern is None
+    assert PlainSnippets("报价").of_pages(["第一页没有", "第二页的报价单"]).startswith("第二页的报价单")

@@ -2,7 +2,8 @@
 
 The backend yields every readable hit in the request's order (:meth:`index.SearchBackend.iter_hits`);
 each batch of hits costs a fixed handful of queries (documents, versions, page counts,
-customers, tags, entities) whatever its size, and only that batch is in memory.  The
+customers, tags, entities, and the opening pages' text for plain snippets) whatever its
+size, and only that batch is in memory.  The
 documents query also applies the caller's permissions itself, so a document whose
 confidentiality changed after it was indexed never slips into an export.
 """
@@ -10,26 +11,35 @@ confidentiality changed after it was indexed never slips into an export.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, and_, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects import postgresql
 
 from dossier import folder
+from dossier.export._snippets import PlainSnippets
 from index import Principal, SearchBackend, SearchHit, SearchRequest
 from ingest import DOC_TYPES, ENTITY_KINDS
 from records import Customer, Document, DocumentCustomer, EntityRow, Page, Tag, Version
 from workers.extract import KEPT_METHODS
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
     from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["ExportRow", "iter_rows", "plain_text"]
+
+#: What plain snippets read of a document: its first pages, each up to this many characters.
+SNIPPET_PAGES = 3
+SNIPPET_PAGE_CHARS = 5000
 
 #: Amount roles that name a document's total (as on the customer page: 合同总价, 价税合计, 报价总额 …).
 TOTAL_ROLE_MARKS = ("总", "合计", "total")
@@ -49,7 +59,8 @@ class ExportRow:
 
     ``customers`` are the customers it is filed under in search (primary first); ``amount``
     its total (an amount labelled 总/合计/total, else its largest), None without one;
-    ``entities`` (``{kind: [values]}``) only when the export asked for them.
+    ``snippet`` plain text and ``snippet_html`` the search page's highlighted snippet, each
+    when the export asked for it; ``entities`` (``{kind: [values]}``) likewise.
     """
 
     id: int
@@ -64,6 +75,7 @@ class ExportRow:
     score: float
     snippet_html: str
     url: str
+    snippet: str = ""
     amount: Decimal | None = None
     mime: str = ""
     sha256: str = ""
@@ -77,10 +89,6 @@ class ExportRow:
         labels = DOC_TYPES.get(self.doc_type)
         return labels[0] if labels else self.doc_type
 
-    @property
-    def snippet(self) -> str:
-        """The snippet as plain text."""
-        return plain_text(self.snippet_html)
 
 
 def _amount(value: str) -> Decimal | None:
@@ -91,48 +99,78 @@ def _amount(value: str) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
+def _id_filter(column: Any, dialect: str) -> Any:
+    """``column`` among the ``ids`` parameter, passed as one value (a JSON list on SQLite, an array on
+    PostgreSQL) so each statement is compiled once, however many ids a batch holds."""
+    if dialect == "sqlite":
+        return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids"))))
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+    return column.in_(bindparam("ids", expanding=True))
+
+
+class _Queries:
+    """The per-batch statements of one export, built once for its principal and database."""
+
+    def __init__(self, principal: Principal, owned: frozenset[int], entities: bool, dialect: str) -> None:
+        self.dialect = dialect
+        current = (
+            select(func.max(Version.number)).where(Version.document_id == Document.id).correlate(Document).scalar_subquery()
+        )
+        pages = (
+            select(func.count()).select_from(Page).where(Page.document_id == Document.id).correlate(Document)
+            .scalar_subquery()
+        )
+        self.docs = (
+            select(
+                Document.id, Document.title, Document.doc_type, Document.doc_date, Document.customer_id,
+                Document.status, Version.filename, Version.size, Version.mime, Version.sha256, Version.uploaded_at,
+                pages.label("pages"),
+            )
+            .outerjoin(Version, and_(Version.document_id == Document.id, Version.number == current))
+            .where(_id_filter(Document.id, dialect), folder.readable_clause(principal, owned))
+        )
+        self.links = (
+            select(DocumentCustomer.document_id, DocumentCustomer.method, Customer.id, Customer.name, Customer.status)
+            .join(Customer, Customer.id == DocumentCustomer.customer_id)
+            .where(_id_filter(DocumentCustomer.document_id, dialect))
+            .order_by(DocumentCustomer.document_id, DocumentCustomer.position)
+        )
+        self.customers = select(Customer.id, Customer.name).where(_id_filter(Customer.id, dialect))
+        self.tags = (
+            select(Document.id, Tag.name).join(Document.tags).where(_id_filter(Document.id, dialect)).order_by(Tag.name)
+        )
+        query = select(EntityRow.document_id, EntityRow.kind, EntityRow.value, EntityRow.role).where(
+            _id_filter(EntityRow.document_id, dialect)
+        )
+        if not entities:
+            # ``kind || ''`` keeps the planner on the document index: the kind index would scan every amount.
+            query = query.where((EntityRow.kind + "") == "amount")
+        self.entities = query.order_by(EntityRow.id)
+        self.texts = (
+            select(Page.document_id, func.substr(Page.text, 1, SNIPPET_PAGE_CHARS))
+            .where(_id_filter(Page.document_id, dialect), Page.number <= SNIPPET_PAGES)
+            .order_by(Page.document_id, Page.number)
+        )
+
+    def ids(self, ids: list[int]) -> dict[str, Any]:
+        """The ``ids`` parameter in this database's form."""
+        return {"ids": json.dumps(ids) if self.dialect == "sqlite" else list(ids)}
+
+
 class _Batch:
     """The records of one batch of hit ids, read with one query per kind."""
 
-    def __init__(self, session: Session, ids: list[int], principal: Principal, owned: frozenset[int], entities: bool):
-        self.docs = {
-            r.id: r
-            for r in session.execute(
-                select(Document.id, Document.title, Document.doc_type, Document.doc_date, Document.customer_id,
-                       Document.status)
-                .where(Document.id.in_(ids), folder.readable_clause(principal, owned))
-            )
-        }
-        found = list(self.docs)
-        self.versions: dict[int, Any] = {}
-        for v in session.execute(
-            select(Version.document_id, Version.number, Version.filename, Version.size, Version.mime, Version.sha256,
-                   Version.uploaded_at)
-            .where(Version.document_id.in_(found))
-        ):
-            current = self.versions.get(v.document_id)
-            if current is None or v.number > current.number:
-                self.versions[v.document_id] = v
-        self.pages: dict[int, int] = {
-            doc_id: int(n)
-            for doc_id, n in session.execute(
-                select(Page.document_id, func.count()).where(Page.document_id.in_(found)).group_by(Page.document_id)
-            )
-        }
-        self.customers = self._customers(session, found)
+    def __init__(self, conn: Connection, ids: list[int], queries: _Queries, entities: bool, texts: bool) -> None:
+        self.docs = {r.id: r for r in conn.execute(queries.docs, queries.ids(ids)).all()}
+        params = queries.ids(list(self.docs))
+        self.customers = self._customers(conn, queries, params)
         self.tags: dict[int, list[str]] = {}
-        for doc_id, name in session.execute(
-            select(Document.id, Tag.name).join(Document.tags).where(Document.id.in_(found)).order_by(Tag.name)
-        ):
+        for doc_id, name in conn.execute(queries.tags, params).all():
             self.tags.setdefault(doc_id, []).append(name)
         self.amounts: dict[int, tuple[bool, Decimal]] = {}
         self.entities: dict[int, dict[str, list[str]]] | None = {} if entities else None
-        query = select(EntityRow.document_id, EntityRow.kind, EntityRow.value, EntityRow.role).where(
-            EntityRow.document_id.in_(found)
-        )
-        if not entities:
-            query = query.where(EntityRow.kind == "amount")
-        for doc_id, kind, value, role in session.execute(query.order_by(EntityRow.id)):
+        for doc_id, kind, value, role in conn.execute(queries.entities, params).all():
             if self.entities is not None:
                 values = self.entities.setdefault(doc_id, {k: [] for k in ENTITY_KINDS}).setdefault(kind, [])
                 if value not in values:
@@ -141,59 +179,64 @@ class _Batch:
                 candidate = (any(m in (role or "").lower() for m in TOTAL_ROLE_MARKS), amount)
                 if doc_id not in self.amounts or candidate > self.amounts[doc_id]:
                     self.amounts[doc_id] = candidate
+        self.texts: dict[int, list[str]] = {}
+        if texts:
+            for doc_id, text in conn.execute(queries.texts, params).all():
+                if text:
+                    self.texts.setdefault(doc_id, []).append(text)
 
-    def _customers(self, session: Session, ids: list[int]) -> dict[int, list[str]]:
+    def _customers(self, conn: Connection, queries: _Queries, params: dict[str, Any]) -> dict[int, list[str]]:
         """Each document's search customers, as ``workers.extract.searchable_customers`` chooses them."""
         out: dict[int, list[tuple[int, str]]] = {}
-        for doc_id, method, cid, name, status in session.execute(
-            select(DocumentCustomer.document_id, DocumentCustomer.method, Customer.id, Customer.name, Customer.status)
-            .join(Customer, Customer.id == DocumentCustomer.customer_id)
-            .where(DocumentCustomer.document_id.in_(ids))
-            .order_by(DocumentCustomer.document_id, DocumentCustomer.position)
-        ):
+        for doc_id, method, cid, name, status in conn.execute(queries.links, params).all():
             chosen = out.setdefault(doc_id, [])
             if (method in KEPT_METHODS or status == "confirmed") and all(c != cid for c, _n in chosen):
                 chosen.append((cid, name))
-        primaries = {d.customer_id for d in self.docs.values() if d.customer_id is not None}
+        primaries = sorted({d.customer_id for d in self.docs.values() if d.customer_id is not None})
         names: dict[int, str] = {}
         if primaries:
-            found = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(primaries)))
-            names = {cid: name for cid, name in found}
+            names = {cid: name for cid, name in conn.execute(queries.customers, queries.ids(primaries)).all()}
         for doc_id, doc in self.docs.items():
             chosen = out.setdefault(doc_id, [])
             if doc.customer_id in names and all(c != doc.customer_id for c, _n in chosen):
                 chosen.insert(0, (doc.customer_id, names[doc.customer_id]))
         return {doc_id: [n for _c, n in chosen] for doc_id, chosen in out.items()}
 
-    def row(self, hit: SearchHit, base_url: str) -> ExportRow | None:
+    def row(self, hit: SearchHit, base_url: str, snippets: PlainSnippets | None) -> ExportRow | None:
         """The export row of one hit; None when the records do not hold it or the caller may not read it."""
-        doc = self.docs.get(hit.id)
+        doc_id = hit.id
+        doc = self.docs.get(doc_id)
         if doc is None:
             return None
-        version = self.versions.get(hit.id)
-        amount = self.amounts.get(hit.id)
+        amount = self.amounts.get(doc_id)
         entities = None
         if self.entities is not None:
-            entities = self.entities.get(hit.id) or {k: [] for k in ENTITY_KINDS}
+            entities = self.entities.get(doc_id) or {k: [] for k in ENTITY_KINDS}
+        if snippets is not None:
+            snippet_text = snippets.of_pages(self.texts.get(doc_id, ()))
+        else:
+            snippet_text = plain_text(hit.snippet) if hit.snippet else ""
+        _id, title, doc_type, date, _cid, status, filename, size, mime, sha256, uploaded_at, pages = doc
         return ExportRow(
-            id=doc.id,
-            title=doc.title or (version.filename if version is not None else ""),
-            customers=tuple(self.customers.get(doc.id, ())),
-            doc_type=doc.doc_type,
-            date=doc.doc_date,
-            tags=tuple(self.tags.get(doc.id, ())),
-            filename=version.filename if version is not None else "",
-            size=int(version.size) if version is not None else 0,
-            pages=self.pages.get(doc.id, 0),
-            score=round(float(hit.score), 4) or 0.0,  # no -0.0 for unranked hits
-            snippet_html=hit.snippet,
-            url=f"{base_url}/documents/{doc.id}",
-            amount=amount[1] if amount is not None else None,
-            mime=version.mime if version is not None else "",
-            sha256=version.sha256 if version is not None else "",
-            status=doc.status,
-            uploaded_at=version.uploaded_at if version is not None else None,
-            entities=entities,
+            doc_id,
+            title or filename or "",
+            tuple(self.customers.get(doc_id, ())),
+            doc_type,
+            date,
+            tuple(self.tags.get(doc_id, ())),
+            filename or "",
+            size or 0,
+            pages or 0,
+            round(hit.score, 4) or 0.0,  # no -0.0 for unranked hits
+            hit.snippet,
+            base_url + "/documents/" + str(doc_id),
+            snippet_text,
+            amount[1] if amount is not None else None,
+            mime or "",
+            sha256 or "",
+            status,
+            uploaded_at,
+            entities,
         )
 
 
@@ -205,32 +248,48 @@ def iter_rows(
     *,
     base_url: str,
     entities: bool = False,
+    snippets: str | None = "plain",
     limit: int | None = None,
-    batch: int = 500,
+    batch: int = 1000,
 ) -> Generator[ExportRow, None, None]:
     """Every hit of ``request`` that ``principal`` may read, as :class:`ExportRow`, in the request's order.
 
-    ``limit`` stops after that many hits (None: all of them); ``entities`` loads every
-    entity (JSON Lines), otherwise only amounts are read.  Memory holds one batch.
+    ``snippets``: ``"index"`` takes the backend's highlighted snippets (as search shows them),
+    ``"plain"`` cuts plain-text ones from the records (:mod:`dossier.export._snippets`, many
+    times faster), None leaves them empty.  ``limit`` stops after that many hits (None: all);
+    ``entities`` loads every entity (JSON Lines), otherwise only amounts are read.  Memory
+    holds one batch.
     """
     base_url = base_url.rstrip("/")
     with sessions() as session:
         owned = folder.owned_customer_ids(session, principal)
-    hits = backend.iter_hits(request, principal, batch=batch)
-    try:
-        source = islice(hits, limit) if limit is not None else hits
-        while True:
+    queries = _Queries(principal, owned, entities, sessions.kw["bind"].dialect.name)
+    plain = PlainSnippets(request.query) if snippets == "plain" else None
+    hits = backend.iter_hits(request, principal, batch=batch, snippets=snippets == "index")
+    source = islice(hits, limit) if limit is not None else hits
+
+    def fetch(ids: list[int]) -> _Batch:
+        with sessions() as session:
+            found = _Batch(session.connection(), ids, queries, entities, plain is not None)
+            session.rollback()
+        return found
+
+    # The next batch's records are read in a second thread while this one's rows are written:
+    # the database works outside the GIL, so the two overlap.  At most two batches are in memory.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossier-export") as reader:
+        try:
             chunk = list(islice(source, batch))
-            if not chunk:
-                return
-            with sessions() as session:
-                found = _Batch(session, [h.id for h in chunk], principal, owned, entities)
-                session.rollback()
-            for hit in chunk:
-                row = found.row(hit, base_url)
-                if row is not None:
-                    yield row
-    finally:
-        close = getattr(hits, "close", None)
-        if close is not None:
-            close()  # an OpenSearch point in time is released at once, also when the reader stops early
+            pending = reader.submit(fetch, [h.id for h in chunk]) if chunk else None
+            while pending is not None:
+                found = pending.result()
+                current = chunk
+                chunk = list(islice(source, batch))
+                pending = reader.submit(fetch, [h.id for h in chunk]) if chunk else None
+                for hit in current:
+                    row = found.row(hit, base_url, plain)
+                    if row is not None:
+                        yield row
+        finally:
+            close = getattr(hits, "close", None)
+            if close is not None:
+                close()  # an OpenSearch point in time is released at once, also when the reader stops early

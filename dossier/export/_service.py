@@ -62,6 +62,10 @@ FORMATS: dict[str, ExportFormat] = {
     "zip": ExportFormat("zip", "application/zip", "ZIP"),
 }
 
+#: Which snippets each format carries: JSON Lines the search page's (highlighted), the tables
+#: plain ones (fast, see dossier.export._snippets), the ZIP's manifests none.
+SNIPPETS: dict[str, str | None] = {"csv": "plain", "xlsx": "plain", "jsonl": "index", "zip": None}
+
 #: Seconds a worker may spend on one background export.
 JOB_TIMEOUT_S = 6 * 3600
 #: The SearchRequest fields an export keeps (paging and facets do not apply).
@@ -345,8 +349,8 @@ class ExportService:
     ) -> Generator[bytes, None, None]:
         written = 0
         rows = iter_rows(
-            self.sessions, self.backend, request, principal, base_url=base_url,
-            entities=plan.format == "jsonl", limit=plan.limit,
+            self.sessions, self.backend, request, principal, base_url=base_url, entities=plan.format == "jsonl",
+            snippets=SNIPPETS[plan.format], limit=plan.limit,
         )
 
         def counted() -> Iterator[Any]:

@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,12 @@ def header() -> list[str]:
     return [f"{zh} {en}" for _key, zh, en, _w in COLUMNS]
 
 
+_FORMULA_CHARS = frozenset(FORMULA_START)
+
+
 def neutralise(value: str) -> str:
     """``value`` with a leading ``'`` when a spreadsheet would run it as a formula."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return "'" + value if value[:1] in _FORMULA_CHARS else value
 
 
 def _joined(values: Iterable[str]) -> str:
@@ -93,11 +97,12 @@ def csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header())
     yield BOM + _take(buffer)
-    for count, row in enumerate(rows, 1):
-        writer.writerow(_csv_cells(row))
-        if count % ROWS_PER_CHUNK == 0:
-            yield _take(buffer)
-    if buffer.tell():
+    source = iter(rows)
+    while True:
+        cells = [_csv_cells(row) for row in islice(source, ROWS_PER_CHUNK)]
+        if not cells:
+            return
+        writer.writerows(cells)
         yield _take(buffer)
 
 

@@ -106,10 +106,13 @@ def keys_generate(ctx: click.Context, file: str, add: bool) -> None:
             " too — keep it elsewhere",
             err=True,
         )
+    zh, en = ("重启服务和工作进程", "restart serve and the workers") if add else (
+        f"设置 DOSSIER_BLOB_KEY_FILE={path}，重启服务和工作进程", f"set DOSSIER_BLOB_KEY_FILE={path}, restart serve and the workers"
+    )
     click.echo(
-        "请另行安全备份此文件：丢失密钥 = 丢失原始文件。下一步：设置 DOSSIER_BLOB_KEY_FILE，重启服务，运行 `dossier keys rotate`"
-        " / back this file up safely and apart from the data: lose the key = lose the originals."
-        " Next: set DOSSIER_BLOB_KEY_FILE, restart serve and workers, run `dossier keys rotate`."
+        f"请另行安全备份此文件：丢失密钥 = 丢失原始文件。下一步：{zh}，然后运行 `dossier keys rotate`"
+        f" / back this file up safely and apart from the data: lose the key = lose the originals."
+        f" Next: {en}, then run `dossier keys rotate`."
     )
 
 
@@ -121,7 +124,7 @@ def _describe(counts: dict[str, int], current: str | None, configured: set[str])
         elif state == "unreadable":
             parts.append(f"无法读取 unreadable {n}")
         else:
-            mark = " (当前 current)" if state == current else "" if state in configured else " (未配置! not configured!)"
+            mark = " (当前 current)" if state == current else " (旧 old)" if state in configured else " (未配置! not configured!)"
             parts.append(f"密钥 key {state}{mark} {n}")
     return "，".join(parts) if parts else "无 none"
 

@@ -7,6 +7,7 @@ A page that fails keeps waiting; the document is ``indexed`` once no page waits.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
 from index import SearchBackend
-from records import BlobStore, Document, Page, utcnow
+from records import BlobCorrupt, BlobMissing, BlobStore, Document, Page, utcnow
 from workers._pool import ParsePool
 from workers.extract import SHARED
 
@@ -122,24 +123,39 @@ class OcrRunner:
                 query = query.limit(limit)
             return list(session.scalars(query))
 
-    def _task(self, doc_id: int) -> OcrTask | None:
+    def _task(self, doc_id: int) -> OcrTask | OcrOutcome | None:
+        """The OCR task of a document's waiting pages; a failed outcome when its original cannot be read."""
         with self.sessions() as session:
             doc = session.get(Document, doc_id, options=[selectinload(Document.pages)])
             if doc is None or doc.current is None:
                 return None
             numbers = tuple(p.number for p in doc.pages if p.needs_ocr)
             version = doc.current
-            return OcrTask(
-                key=doc_id, filename=version.filename, data=self.blobs.get(version.sha256),
+            digest = version.sha256
+            task = OcrTask(
+                key=doc_id, filename=version.filename, data=b"",
                 pages=numbers, engine=self.engine, timeout_s=PAGE_TIMEOUT_S * max(1, len(numbers)),
             )
+        if not numbers:
+            return task
+        try:
+            data = self.blobs.get(digest)  # decrypted and verified: nothing unverified reaches OCR
+        except (BlobMissing, BlobCorrupt) as exc:
+            return OcrOutcome(task, error=exc.message)
+        return dataclasses.replace(task, data=data)
 
     def run(self, ids: Sequence[int] | None = None, limit: int | None = None) -> OcrSummary:
         """OCR the pending pages; store each document's pages and reindex it in one transaction."""
         ingest.resolve_engine(self.engine)  # fail fast, with the engine's message, before forking
         started = time.monotonic()
         summary = OcrSummary()
-        tasks = [t for t in (self._task(i) for i in self.pending(ids, limit)) if t is not None and t.pages]
+        tasks: list[OcrTask] = []
+        for doc_id in self.pending(ids, limit):
+            task = self._task(doc_id)
+            if isinstance(task, OcrOutcome):  # the original cannot be read: its pages fail with the reason
+                self._store(task, summary)
+            elif task is not None and task.pages:
+                tasks.append(task)
         if tasks:
             engine = self.engine
             with ParsePool(

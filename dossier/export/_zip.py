@@ -3,17 +3,18 @@ then ``manifest.csv`` and ``manifest.json`` (one entry per hit, with the sha256 
 
 The archive is written as a stream (local headers with data descriptors), so it can go
 straight to a browser or a pipe; memory holds one original of at most 16 MB (larger ones
-are read in 1 MB pieces, checked first and copied after) and the manifests grow in
-temporary files.  Every original is checked against its sha256 before it goes in: a
-missing or damaged one is left out and its manifest entry says why.  Zip64 records are
+are checked — and decrypted, with encryption at rest — into the blob store's private
+plaintext file first, then copied in 1 MB pieces) and the manifests grow in temporary
+files.  Every original is checked against its sha256 before it goes in: a missing,
+undecryptable or damaged one is left out and its manifest entry says why.  Zip64 records are
 written wherever sizes, offsets or the member count need them, so archives over 4 GiB or
 with more than 65,535 members open everywhere.  Member names: see :mod:`dossier.export._names`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import hashlib
 import json
 import tempfile
 import time
@@ -25,7 +26,7 @@ from typing import Any
 from dossier.export._names import UniqueNames, extension_of, safe_part
 from dossier.export._rows import ExportRow
 from dossier.export._tabular import neutralise
-from records import BlobStore
+from records import BlobCorrupt, BlobMissing, BlobStore, BlobUnreadable
 
 __all__ = ["MANIFEST_COLUMNS", "zip_chunks"]
 
@@ -88,33 +89,8 @@ def member_path(names: UniqueNames, row: ExportRow) -> str:
     return names.path((customer, doc_type), stem, ext)
 
 
-def _verified(blobs: BlobStore, row: ExportRow) -> tuple[bytes | None, int]:
-    """(the original's bytes when small, else None, and its size), after checking it hashes to its sha256.
-
-    Raises :class:`records.BlobMissing` / :class:`records.BlobCorrupt` as ``BlobStore.get`` does.
-    """
-    from records import BlobCorrupt, BlobMissing
-
-    path = blobs.path(row.sha256)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise BlobMissing(row.sha256) from None
-    if size <= IN_MEMORY_MAX:
-        return blobs.get(row.sha256), size
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while piece := fh.read(PIECE):
-            digest.update(piece)
-    if digest.hexdigest() != row.sha256:
-        raise BlobCorrupt(row.sha256)
-    return None, size
-
-
 def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str, Any]) -> Iterator[bytes]:
     """The ZIP archive as byte chunks (see the module docstring); ``meta`` heads manifest.json."""
-    from records import BlobCorrupt, BlobMissing
-
     sink = _Sink()
     names = UniqueNames(reserved=("manifest.csv", "manifest.json"))
     with tempfile.TemporaryDirectory(prefix="dossier-zip-") as tmp:
@@ -138,14 +114,15 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                 if not row.sha256:
                     entry["status"] = "没有原始文件 / no original file"
                 else:
-                    try:
-                        data, size = _verified(blobs, row)
-                    except (BlobMissing, BlobCorrupt) as exc:
-                        entry["status"] = str(exc)
-                    else:
-                        path = member_path(names, row)
-                        entry["path"], entry["size"] = path, size
-                        yield from _write_member(archive, sink, blobs, row, path, data, size)
+                    with contextlib.ExitStack() as stack:
+                        try:
+                            data, plain, size = _original(blobs, row.sha256, stack)
+                        except (BlobMissing, BlobCorrupt, BlobUnreadable) as exc:
+                            entry["status"] = str(exc)
+                        else:
+                            path = member_path(names, row)
+                            entry["path"], entry["size"] = path, size
+                            yield from _write_member(archive, sink, row, path, data, plain, size)
                 if entry["status"] == "ok":
                     counts["files"] += 1
                 else:
@@ -171,8 +148,23 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
         yield from _drained(sink)
 
 
+def _original(blobs: BlobStore, sha256: str, stack: contextlib.ExitStack) -> tuple[bytes | None, Path | None, int]:
+    """(bytes, None, size) of a small original, or (None, path of its verified plaintext, size) of a large one.
+
+    Either way it is decrypted (when sealed) and checked against its sha256 before anything is
+    written; the plaintext file of a large sealed original lives until ``stack`` closes.
+    Raises BlobMissing, BlobUnreadable or BlobCorrupt as the blob store does.
+    """
+    if blobs.size(sha256) <= IN_MEMORY_MAX:
+        data = blobs.get(sha256)
+        return data, None, len(data)
+    plain = stack.enter_context(blobs.plaintext_file(sha256))
+    return None, plain, plain.stat().st_size
+
+
 def _write_member(
-    archive: zipfile.ZipFile, sink: _Sink, blobs: BlobStore, row: ExportRow, path: str, data: bytes | None, size: int
+    archive: zipfile.ZipFile, sink: _Sink, row: ExportRow, path: str, data: bytes | None, plain: Path | None,
+    size: int,
 ) -> Iterator[bytes]:
     info = zipfile.ZipInfo(path, date_time=_dos_time(row))
     ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
@@ -184,8 +176,8 @@ def _write_member(
             for start in range(0, len(data), PIECE):
                 member.write(data[start : start + PIECE])
                 yield from _drained(sink)
-        else:
-            with blobs.path(row.sha256).open("rb") as fh:
+        elif plain is not None:
+            with plain.open("rb") as fh:
                 while piece := fh.read(PIECE):
                     member.write(piece)
                     yield from _drained(sink)

@@ -73,6 +73,7 @@ def _build_home(settings) -> dict:
 
     Dossier.open(settings, require_init=False).init(admin_password=ADMIN_PASSWORD)
     d = Dossier.open(settings)
+    d.import_customers(DEV / "customers.json")  # ingested documents then link to confirmed customers
     summary = d.ingest_paths([str(p) for p in INGESTED], ocr=False, tags=("导入",))
     assert summary["ingested"] == len(INGESTED), summary
     levels = {}
@@ -203,6 +204,24 @@ def test_csv_has_bom_crlf_and_every_hit_in_search_order(home, admin):
     assert row[5].endswith("000.50")  # the total (合同总价), not the larger-looking unit price
     assert row[12] == f"https://dossier.example.cn/documents/{row[0]}"
     assert WORD in row[11] and "<mark>" not in row[11]
+
+
+def test_every_column_agrees_with_the_document_page(home, admin):
+    """For every document (ingested ones with linked customers too) the CSV's customers, type, date,
+    tags, file name, size and page count are what `show` says about it."""
+    from ingest import DOC_TYPES
+
+    d = home["dossier"]
+    rows = _read_csv(_export(d, "", admin, "csv"))[1:]
+    assert len(rows) == len(home["ids"]) + len(INGESTED)
+    for r in rows:
+        doc = d.show(int(r[0]), admin)
+        assert _unneutralised(r[2]) == "; ".join(doc["customers"]), (r[0], r[2], doc["customers"])
+        assert r[3] == DOC_TYPES[doc["doc_type"]][0] and r[4] == (doc["date"] or "")
+        assert r[6] == "; ".join(doc["tags"]) and _unneutralised(r[7]) == doc["filename"]
+        assert int(r[8]) == doc["size"] and int(r[9]) == len(doc["pages"])
+    linked = [r for r in rows if int(r[0]) not in home["levels"] and r[2]]
+    assert linked, "the ingested documents are linked to registry customers"
 
 
 def test_csv_neutralises_every_formula_cell(home, admin):

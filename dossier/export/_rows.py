@@ -53,7 +53,7 @@ def plain_text(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAG.sub("", fragment or ""))).strip()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen slots cost twice as much to build, and exports build millions
 class ExportRow:
     """One exported hit: the document's display data, its score and snippet, a link to its page.
 
@@ -176,7 +176,8 @@ class _Batch:
                 if value not in values:
                     values.append(value)
             if kind == "amount" and (amount := _amount(value)) is not None:
-                candidate = (any(m in (role or "").lower() for m in TOTAL_ROLE_MARKS), amount)
+                label = role.lower() if role else ""
+                candidate = (bool(label) and any(m in label for m in TOTAL_ROLE_MARKS), amount)
                 if doc_id not in self.amounts or candidate > self.amounts[doc_id]:
                     self.amounts[doc_id] = candidate
         self.texts: dict[int, list[str]] = {}
@@ -187,20 +188,23 @@ class _Batch:
 
     def _customers(self, conn: Connection, queries: _Queries, params: dict[str, Any]) -> dict[int, list[str]]:
         """Each document's search customers, as ``workers.extract.searchable_customers`` chooses them."""
-        out: dict[int, list[tuple[int, str]]] = {}
+        out: dict[int, dict[int, str]] = {}  # doc -> {customer id: name}, in link order
         for doc_id, method, cid, name, status in conn.execute(queries.links, params).all():
-            chosen = out.setdefault(doc_id, [])
-            if (method in KEPT_METHODS or status == "confirmed") and all(c != cid for c, _n in chosen):
-                chosen.append((cid, name))
-        primaries = sorted({d.customer_id for d in self.docs.values() if d.customer_id is not None})
-        names: dict[int, str] = {}
-        if primaries:
-            names = {cid: name for cid, name in conn.execute(queries.customers, queries.ids(primaries)).all()}
+            if method in KEPT_METHODS or status == "confirmed":
+                out.setdefault(doc_id, {}).setdefault(cid, name)
+        names = {cid: name for chosen in out.values() for cid, name in chosen.items()}
+        missing = sorted({d.customer_id for d in self.docs.values() if d.customer_id is not None} - names.keys())
+        if missing:
+            names.update((cid, name) for cid, name in conn.execute(queries.customers, queries.ids(missing)).all())
+        result: dict[int, list[str]] = {}
         for doc_id, doc in self.docs.items():
-            chosen = out.setdefault(doc_id, [])
-            if doc.customer_id in names and all(c != doc.customer_id for c, _n in chosen):
-                chosen.insert(0, (doc.customer_id, names[doc.customer_id]))
-        return {doc_id: [n for _c, n in chosen] for doc_id, chosen in out.items()}
+            chosen = out.get(doc_id, {})
+            primary = doc.customer_id
+            if primary is not None and primary not in chosen and primary in names:
+                result[doc_id] = [names[primary], *chosen.values()]  # the primary customer comes first
+            elif chosen:
+                result[doc_id] = list(chosen.values())
+        return result
 
     def row(self, hit: SearchHit, base_url: str, snippets: PlainSnippets | None) -> ExportRow | None:
         """The export row of one hit; None when the records do not hold it or the caller may not read it."""

@@ -74,6 +74,7 @@ bench: setup
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/split.py
 	$(BIN)/python bench/entities.py
+	$(BIN)/python bench/export.py
 
 # A real single-node OpenSearch (no Docker): the integ-test zip from Maven Central on Java 17, in the background.
 OPENSEARCH_PORT ?= 9200

@@ -318,13 +318,15 @@ class BlobStore:
     def plaintext_file(self, sha256: str) -> Iterator[Path]:
         """A path to the verified plaintext of a blob, valid inside the ``with`` block (constant memory).
 
-        A plaintext blob is checked against its name and its own path is given (read it, never
-        write it).  A sealed one is decrypted, authenticated and checked into a private temporary
-        file (mode 0600 in a 0700 folder under ``TMPDIR``) that is removed when the block ends,
-        whatever happens.  Raises as :meth:`get` does, before the block runs.
+        Without any key configured a plaintext blob is checked against its name and its own
+        path is given (read it, never write it) — as before encryption existed.  Otherwise the
+        blob (sealed or not: ``keys rotate`` may seal a plaintext one at any moment) is decrypted,
+        authenticated and checked into a private temporary file (mode 0600 in a 0700 folder under
+        ``TMPDIR``) that is removed when the block ends, whatever happens.  Raises as :meth:`get`
+        does, before the block runs.
         """
         path = self.path(sha256)
-        if not self._sealed(path, sha256):
+        if not self.keys.keys and not self._sealed(path, sha256):
             if not self._hashes_to(path, sha256):
                 raise BlobCorrupt(sha256)
             yield path
@@ -334,17 +336,18 @@ class BlobStore:
             plain = folder / "original"
             try:
                 with path.open("rb") as src, _private_file(plain) as out:
-                    digest = hashlib.sha256()
-                    for piece in self._plain_pieces(src, _original(sha256), sha256):
-                        digest.update(piece)
+                    for piece in _checked(self._plain_pieces(src, _original(sha256), sha256), sha256):
                         out.write(piece)
+            except FileNotFoundError:
+                raise BlobMissing(sha256) from None
             except BlobUnreadable:
                 if not self._hashes_to(path, sha256):
                     raise
-                plain = path  # a plaintext original that merely starts like a sealed one
-            else:
-                if digest.hexdigest() != sha256:
-                    raise BlobCorrupt(sha256)
+                # a plaintext original that merely starts like a sealed one: copy it as it is, checked
+                plain = folder / "original-as-stored"
+                with path.open("rb") as src, _private_file(plain) as out:
+                    for piece in _checked(_read_pieces(src), sha256):
+                        out.write(piece)
             yield plain
         finally:
             shutil.rmtree(folder, ignore_errors=True)

@@ -421,7 +421,7 @@ class Intake:
         awaiting: list[int] = []
         # Encrypted originals are decrypted into temporary files for the parsers: a few at a
         # time, so a large batch never has all of its plaintexts on disk at once.
-        window = max(4 * self.workers, 1) if self.blobs.encrypted else max(len(claimed), 1)
+        window = max(4 * self.workers, 1) if self.blobs.keys.keys else max(len(claimed), 1)
         with contextlib.ExitStack() as pools:
             pool: ParsePool | None = None
             for start in range(0, len(claimed), window):

@@ -252,6 +252,18 @@ def test_plaintext_file_of_a_plain_blob_is_the_blob_itself_after_a_checksum(tmp_
     assert list(private_tmp.iterdir()) == []
 
 
+def test_with_a_key_even_a_plaintext_blob_is_given_as_a_private_copy(tmp_path, private_tmp):
+    """In a keyed store a rotation may seal a plaintext blob at any moment, so the parser never gets the
+    stored path: it gets a checked private copy, removed afterwards."""
+    digest = BlobStore(tmp_path / "blobs").put(TEXT)
+    store = sealed(tmp_path / "blobs", KEY_1)
+    with store.plaintext_file(digest) as path:
+        assert path != store.path(digest) and path.is_relative_to(private_tmp) and path.read_bytes() == TEXT
+        store.rotate()  # the stored file is sealed meanwhile: the copy is unaffected
+        assert path.read_bytes() == TEXT and store.state(store.path(digest)) == KEY_1.id
+    assert list(private_tmp.iterdir()) == []
+
+
 def test_large_blobs_are_sealed_and_opened_in_pieces(tmp_path, private_tmp):
     """A blob of several MiB (more than one piece) round-trips through put, get, plaintext_file and rotate."""
     data = os.urandom(3 * (1 << 20) + 12345)

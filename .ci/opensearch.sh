@@ -86,7 +86,7 @@ start() {
       -Epath.data="$dir/data" -Epath.logs="$dir/logs" \
       -Ecluster.routing.allocation.disk.threshold_enabled=false \
       -Eaction.auto_create_index=false >"$dir/logs/stdout.log" 2>&1 \
-    || { tail -50 "$dir/logs/stdout.log" >&2; die "OpenSearch did not start"; }
+    || { tail -n 50 "$dir/logs/stdout.log" >&2; die "OpenSearch did not start"; }
   for _ in $(seq 1 180); do
     if curl -fsS "http://127.0.0.1:$port/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; then
       echo "http://127.0.0.1:$port"
@@ -94,7 +94,7 @@ start() {
     fi
     sleep 1
   done
-  tail -50 "$dir/logs/"*.log >&2 || true
+  tail -n 50 "$dir/logs/"*.log >&2 || true
   die "OpenSearch did not answer on port $port within 180 s"
 }
 

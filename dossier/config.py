@@ -204,8 +204,12 @@ class Settings:
         return kinds
 
     def environ(self) -> dict[str, str]:
-        """These settings as environment variables, for child processes (workers) to load the same ones."""
-        values = {k: v for k, v in self.values.items() if k in _BY_NAME}
+        """Every setting as an environment variable, for child processes (workers) to load exactly these.
+
+        Unset settings are passed with their defaults too, so a child never picks up a different
+        value from its own environment or ``.env`` (an inherited ``DOSSIER_OPENSEARCH_URL``, say).
+        """
+        values = {s.name: self.get(s.name) for s in SETTINGS}
         values["DOSSIER_HOME"] = str(self.home)
         return values
 

@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -31,7 +33,8 @@ _checked: set[str] = set()
 
 def cluster_url() -> str:
     """The shared node's URL; skips when unset, fails when set but not answering."""
-    url = os.environ.get(ENV_URL, "").strip()
+    # tests/conftest.py moved DOSSIER_* out of the tests' environment, to INHERITED_<name>.
+    url = (os.environ.get(f"INHERITED_{ENV_URL}") or os.environ.get(ENV_URL, "")).strip()
     if not url:
         pytest.skip(NOT_SET)
     if url not in _checked:
@@ -74,10 +77,15 @@ def drop(url: str, name: str) -> None:
 
 
 class PrivateNode:
-    """A node of one's own on a free port (its data in ``workdir``): :meth:`stop` and :meth:`start` it at will."""
+    """A node of one's own on a free port: :meth:`stop` and :meth:`start` it at will, :meth:`remove` at the end.
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
+    Its data lives in a folder of its own under the system temp folder, not under pytest's: pytest
+    makes its own folder private (mode 0700) whenever a session starts, which would lock the node's
+    unprivileged user out of its data mid-run.
+    """
+
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="dossier-opensearch-node-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -93,3 +101,8 @@ class PrivateNode:
     def stop(self) -> None:
         """Stop the node (idempotent)."""
         subprocess.run(["bash", str(SCRIPT), "stop", str(self.workdir)], capture_output=True, timeout=120, check=False)
+
+    def remove(self) -> None:
+        """Stop the node and delete its data."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)

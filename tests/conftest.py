@@ -9,6 +9,14 @@ from pathlib import Path
 
 import pytest
 
+#: DOSSIER_* variables the tests read for themselves; every other one is moved out of the way
+#: for the test run (to ``INHERITED_<name>``), so a CI's DOSSIER_OPENSEARCH_URL, say, never turns
+#: tests of the embedded default into OpenSearch tests by accident.  tests/_opensearch.py reads
+#: the node's URL from ``INHERITED_DOSSIER_OPENSEARCH_URL``.
+TEST_VARIABLES = ("DOSSIER_CORPUS", "DOSSIER_TEST_POSTGRES_URL")
+for _name in [k for k in os.environ if k.startswith("DOSSIER_") and k not in TEST_VARIABLES]:
+    os.environ[f"INHERITED_{_name}"] = os.environ.pop(_name)
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("DOSSIER_CORPUS", ROOT.parent / "shared" / "corpus")).resolve()
 DEV = CORPUS / "dev"

@@ -14,7 +14,6 @@ import html
 import json
 import re
 from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -38,8 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["ExportRow", "iter_rows", "plain_text"]
 
 #: What plain snippets read of a document: its first pages, each up to this many characters.
-SNIPPET_PAGES = 3
-SNIPPET_PAGE_CHARS = 5000
+SNIPPET_PAGES = 2
+SNIPPET_PAGE_CHARS = 4000
 
 #: Amount roles that name a document's total (as on the customer page: 合同总价, 价税合计, 报价总额 …).
 TOTAL_ROLE_MARKS = ("总", "合计", "total")
@@ -91,6 +90,11 @@ class ExportRow:
 
 
 
+def _is_total(role: str) -> bool:
+    """Whether an amount's label names the document's total."""
+    return "总" in role or "合计" in role or "total" in role.lower()  # TOTAL_ROLE_MARKS, the cheap ones first
+
+
 def _amount(value: str) -> Decimal | None:
     try:
         amount = Decimal(value)
@@ -112,8 +116,12 @@ def _id_filter(column: Any, dialect: str) -> Any:
 class _Queries:
     """The per-batch statements of one export, built once for its principal and database."""
 
-    def __init__(self, principal: Principal, owned: frozenset[int], entities: bool, dialect: str) -> None:
+    def __init__(
+        self, principal: Principal, owned: frozenset[int], entities: bool, dialect: str, times: bool = False
+    ) -> None:
         self.dialect = dialect
+        # Upload times only matter to ZIP members; reading them as datetimes costs a few µs a row.
+        uploaded: Any = Version.uploaded_at if times else literal_column("NULL")
         current = (
             select(func.max(Version.number)).where(Version.document_id == Document.id).correlate(Document).scalar_subquery()
         )
@@ -124,7 +132,7 @@ class _Queries:
         self.docs = (
             select(
                 Document.id, Document.title, Document.doc_type, Document.doc_date, Document.customer_id,
-                Document.status, Version.filename, Version.size, Version.mime, Version.sha256, Version.uploaded_at,
+                Document.status, Version.filename, Version.size, Version.mime, Version.sha256, uploaded,
                 pages.label("pages"),
             )
             .outerjoin(Version, and_(Version.document_id == Document.id, Version.number == current))
@@ -162,7 +170,7 @@ class _Batch:
     """The records of one batch of hit ids, read with one query per kind."""
 
     def __init__(self, conn: Connection, ids: list[int], queries: _Queries, entities: bool, texts: bool) -> None:
-        self.docs = {r.id: r for r in conn.execute(queries.docs, queries.ids(ids)).all()}
+        self.docs = {r[0]: r for r in conn.execute(queries.docs, queries.ids(ids)).all()}
         params = queries.ids(list(self.docs))
         self.customers = self._customers(conn, queries, params)
         self.tags: dict[int, list[str]] = {}
@@ -176,8 +184,7 @@ class _Batch:
                 if value not in values:
                     values.append(value)
             if kind == "amount" and (amount := _amount(value)) is not None:
-                label = role.lower() if role else ""
-                candidate = (bool(label) and any(m in label for m in TOTAL_ROLE_MARKS), amount)
+                candidate = (role is not None and _is_total(role), amount)
                 if doc_id not in self.amounts or candidate > self.amounts[doc_id]:
                     self.amounts[doc_id] = candidate
         self.texts: dict[int, list[str]] = {}
@@ -186,24 +193,31 @@ class _Batch:
                 if text:
                     self.texts.setdefault(doc_id, []).append(text)
 
-    def _customers(self, conn: Connection, queries: _Queries, params: dict[str, Any]) -> dict[int, list[str]]:
+    def _customers(self, conn: Connection, queries: _Queries, params: dict[str, Any]) -> dict[int, tuple[str, ...]]:
         """Each document's search customers, as ``workers.extract.searchable_customers`` chooses them."""
         out: dict[int, dict[int, str]] = {}  # doc -> {customer id: name}, in link order
+        names: dict[int, str] = {}
         for doc_id, method, cid, name, status in conn.execute(queries.links, params).all():
             if method in KEPT_METHODS or status == "confirmed":
-                out.setdefault(doc_id, {}).setdefault(cid, name)
-        names = {cid: name for chosen in out.values() for cid, name in chosen.items()}
-        missing = sorted({d.customer_id for d in self.docs.values() if d.customer_id is not None} - names.keys())
+                chosen = out.get(doc_id)
+                if chosen is None:
+                    out[doc_id] = {cid: name}
+                elif cid not in chosen:
+                    chosen[cid] = name
+                names[cid] = name
+        primaries: set[int] = {d[4] for d in self.docs.values() if d[4] is not None}
+        missing = sorted(primaries - names.keys())
         if missing:
             names.update((cid, name) for cid, name in conn.execute(queries.customers, queries.ids(missing)).all())
-        result: dict[int, list[str]] = {}
+        result: dict[int, tuple[str, ...]] = {}
+        empty: dict[int, str] = {}
         for doc_id, doc in self.docs.items():
-            chosen = out.get(doc_id, {})
-            primary = doc.customer_id
+            chosen = out.get(doc_id, empty)
+            primary = doc[4]  # customer_id
             if primary is not None and primary not in chosen and primary in names:
-                result[doc_id] = [names[primary], *chosen.values()]  # the primary customer comes first
+                result[doc_id] = (names[primary], *chosen.values())  # the primary customer comes first
             elif chosen:
-                result[doc_id] = list(chosen.values())
+                result[doc_id] = tuple(chosen.values())
         return result
 
     def row(self, hit: SearchHit, base_url: str, snippets: PlainSnippets | None) -> ExportRow | None:
@@ -224,7 +238,7 @@ class _Batch:
         return ExportRow(
             doc_id,
             title or filename or "",
-            tuple(self.customers.get(doc_id, ())),
+            self.customers.get(doc_id, ()),
             doc_type,
             date,
             tuple(self.tags.get(doc_id, ())),
@@ -254,6 +268,7 @@ def iter_rows(
     entities: bool = False,
     snippets: str | None = "plain",
     limit: int | None = None,
+    times: bool = False,
     batch: int = 1000,
 ) -> Generator[ExportRow, None, None]:
     """Every hit of ``request`` that ``principal`` may read, as :class:`ExportRow`, in the request's order.
@@ -261,39 +276,27 @@ def iter_rows(
     ``snippets``: ``"index"`` takes the backend's highlighted snippets (as search shows them),
     ``"plain"`` cuts plain-text ones from the records (:mod:`dossier.export._snippets`, many
     times faster), None leaves them empty.  ``limit`` stops after that many hits (None: all);
-    ``entities`` loads every entity (JSON Lines), otherwise only amounts are read.  Memory
-    holds one batch.
+    ``entities`` loads every entity (JSON Lines), otherwise only amounts are read; ``times``
+    reads the originals' upload times (``uploaded_at``, for ZIP members).  Memory holds one batch.
     """
     base_url = base_url.rstrip("/")
     with sessions() as session:
         owned = folder.owned_customer_ids(session, principal)
-    queries = _Queries(principal, owned, entities, sessions.kw["bind"].dialect.name)
+    queries = _Queries(principal, owned, entities, sessions.kw["bind"].dialect.name, times=times)
     plain = PlainSnippets(request.query) if snippets == "plain" else None
     hits = backend.iter_hits(request, principal, batch=batch, snippets=snippets == "index")
     source = islice(hits, limit) if limit is not None else hits
 
-    def fetch(ids: list[int]) -> _Batch:
-        with sessions() as session:
-            found = _Batch(session.connection(), ids, queries, entities, plain is not None)
-            session.rollback()
-        return found
-
-    # The next batch's records are read in a second thread while this one's rows are written:
-    # the database works outside the GIL, so the two overlap.  At most two batches are in memory.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossier-export") as reader:
-        try:
-            chunk = list(islice(source, batch))
-            pending = reader.submit(fetch, [h.id for h in chunk]) if chunk else None
-            while pending is not None:
-                found = pending.result()
-                current = chunk
-                chunk = list(islice(source, batch))
-                pending = reader.submit(fetch, [h.id for h in chunk]) if chunk else None
-                for hit in current:
-                    row = found.row(hit, base_url, plain)
-                    if row is not None:
-                        yield row
-        finally:
-            close = getattr(hits, "close", None)
-            if close is not None:
-                close()  # an OpenSearch point in time is released at once, also when the reader stops early
+    try:
+        while chunk := list(islice(source, batch)):
+            with sessions() as session:
+                found = _Batch(session.connection(), [h.id for h in chunk], queries, entities, plain is not None)
+                session.rollback()
+            for hit in chunk:
+                row = found.row(hit, base_url, plain)
+                if row is not None:
+                    yield row
+    finally:
+        close = getattr(hits, "close", None)
+        if close is not None:
+            close()  # an OpenSearch point in time is released at once, also when the reader stops early

@@ -350,7 +350,7 @@ class ExportService:
         written = 0
         rows = iter_rows(
             self.sessions, self.backend, request, principal, base_url=base_url, entities=plan.format == "jsonl",
-            snippets=SNIPPETS[plan.format], limit=plan.limit,
+            snippets=SNIPPETS[plan.format], limit=plan.limit, times=plan.format == "zip",
         )
 
         def counted() -> Iterator[Any]:

@@ -113,8 +113,42 @@ def _id_filter(column: Any, dialect: str) -> Any:
     return column.in_(bindparam("ids", expanding=True))
 
 
+class _Raw:
+    """A statement compiled once for the database's driver and run on its own cursor.
+
+    Export batches read tens of thousands of rows a second: plain DB-API tuples instead of
+    SQLAlchemy rows save a few microseconds each.  Only ``ids`` changes between runs; the
+    other parameters (confidentiality levels, owned customers, constants) are fixed at compile time.
+    """
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        placeholder = "[]" if dialect.name == "sqlite" else []
+        state = statement.compile(dialect=dialect).construct_expanded_state({"ids": placeholder})
+        self.sql: str = state.statement
+        self.params: dict[str, Any] = dict(state.parameters)
+        self.order: list[str] | None = list(state.positiontup) if state.positiontup is not None else None
+
+    def run(self, conn: Connection, ids: Any) -> list[tuple[Any, ...]]:
+        """Every row for ``ids`` (the database's form of the id list), as tuples."""
+        params = dict(self.params, ids=ids)
+        args: Any = [params[name] for name in self.order] if self.order is not None else params
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self.sql, args)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
 class _Queries:
     """The per-batch statements of one export, built once for its principal and database."""
+
+    docs: Any
+    links: Any
+    customers: Any
+    tags: Any
+    entities: Any
+    texts: Any
 
     def __init__(
         self, principal: Principal, owned: frozenset[int], entities: bool, dialect: str, times: bool = False
@@ -161,24 +195,29 @@ class _Queries:
             .order_by(Page.document_id, Page.number)
         )
 
-    def ids(self, ids: list[int]) -> dict[str, Any]:
+    def compile(self, dialect: Any) -> None:
+        """Compile every statement for this database (once per export)."""
+        for name in ("docs", "links", "customers", "tags", "entities", "texts"):
+            setattr(self, name, _Raw(getattr(self, name), dialect))
+
+    def ids(self, ids: list[int]) -> Any:
         """The ``ids`` parameter in this database's form."""
-        return {"ids": json.dumps(ids) if self.dialect == "sqlite" else list(ids)}
+        return json.dumps(ids) if self.dialect == "sqlite" else list(ids)
 
 
 class _Batch:
     """The records of one batch of hit ids, read with one query per kind."""
 
     def __init__(self, conn: Connection, ids: list[int], queries: _Queries, entities: bool, texts: bool) -> None:
-        self.docs = {r[0]: r for r in conn.execute(queries.docs, queries.ids(ids)).all()}
+        self.docs = {r[0]: r for r in queries.docs.run(conn, queries.ids(ids))}
         params = queries.ids(list(self.docs))
         self.customers = self._customers(conn, queries, params)
         self.tags: dict[int, list[str]] = {}
-        for doc_id, name in conn.execute(queries.tags, params).all():
+        for doc_id, name in queries.tags.run(conn, params):
             self.tags.setdefault(doc_id, []).append(name)
         self.amounts: dict[int, tuple[bool, Decimal]] = {}
         self.entities: dict[int, dict[str, list[str]]] | None = {} if entities else None
-        for doc_id, kind, value, role in conn.execute(queries.entities, params).all():
+        for doc_id, kind, value, role in queries.entities.run(conn, params):
             if self.entities is not None:
                 values = self.entities.setdefault(doc_id, {k: [] for k in ENTITY_KINDS}).setdefault(kind, [])
                 if value not in values:
@@ -189,15 +228,15 @@ class _Batch:
                     self.amounts[doc_id] = candidate
         self.texts: dict[int, list[str]] = {}
         if texts:
-            for doc_id, text in conn.execute(queries.texts, params).all():
+            for doc_id, text in queries.texts.run(conn, params):
                 if text:
                     self.texts.setdefault(doc_id, []).append(text)
 
-    def _customers(self, conn: Connection, queries: _Queries, params: dict[str, Any]) -> dict[int, tuple[str, ...]]:
+    def _customers(self, conn: Connection, queries: _Queries, params: Any) -> dict[int, tuple[str, ...]]:
         """Each document's search customers, as ``workers.extract.searchable_customers`` chooses them."""
         out: dict[int, dict[int, str]] = {}  # doc -> {customer id: name}, in link order
         names: dict[int, str] = {}
-        for doc_id, method, cid, name, status in conn.execute(queries.links, params).all():
+        for doc_id, method, cid, name, status in queries.links.run(conn, params):
             if method in KEPT_METHODS or status == "confirmed":
                 chosen = out.get(doc_id)
                 if chosen is None:
@@ -208,7 +247,7 @@ class _Batch:
         primaries: set[int] = {d[4] for d in self.docs.values() if d[4] is not None}
         missing = sorted(primaries - names.keys())
         if missing:
-            names.update((cid, name) for cid, name in conn.execute(queries.customers, queries.ids(missing)).all())
+            names.update((cid, name) for cid, name in queries.customers.run(conn, queries.ids(missing)))
         result: dict[int, tuple[str, ...]] = {}
         empty: dict[int, str] = {}
         for doc_id, doc in self.docs.items():
@@ -235,6 +274,8 @@ class _Batch:
         else:
             snippet_text = plain_text(hit.snippet) if hit.snippet else ""
         _id, title, doc_type, date, _cid, status, filename, size, mime, sha256, uploaded_at, pages = doc
+        if isinstance(uploaded_at, str):  # SQLite hands DateTime columns back as text
+            uploaded_at = datetime.fromisoformat(uploaded_at)
         return ExportRow(
             doc_id,
             title or filename or "",
@@ -282,7 +323,9 @@ def iter_rows(
     base_url = base_url.rstrip("/")
     with sessions() as session:
         owned = folder.owned_customer_ids(session, principal)
-    queries = _Queries(principal, owned, entities, sessions.kw["bind"].dialect.name, times=times)
+    dialect = sessions.kw["bind"].dialect
+    queries = _Queries(principal, owned, entities, dialect.name, times=times)
+    queries.compile(dialect)
     plain = PlainSnippets(request.query) if snippets == "plain" else None
     hits = backend.iter_hits(request, principal, batch=batch, snippets=snippets == "index")
     source = islice(hits, limit) if limit is not None else hits

@@ -1,11 +1,11 @@
 """Search hits joined with their records, batch by batch: what every export format writes.
 
 The backend yields every readable hit in the request's order (:meth:`index.SearchBackend.iter_hits`);
-each batch of hits costs a fixed handful of queries (documents, versions, page counts,
-customers, tags, entities, and the opening pages' text for plain snippets) whatever its
-size, and only that batch is in memory.  The
-documents query also applies the caller's permissions itself, so a document whose
-confidentiality changed after it was indexed never slips into an export.
+each batch of hits costs a fixed handful of queries (documents with their newest version and
+page count, customers, tags, entities, and the opening pages' text for plain snippets)
+whatever its size, and only that batch is in memory.  The documents query also applies the
+caller's permissions itself, so a document whose confidentiality changed after it was
+indexed never slips into an export.
 """
 
 from __future__ import annotations

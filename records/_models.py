@@ -204,6 +204,9 @@ class Document(Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     confidentiality: Mapped[str] = mapped_column(String(16), default="internal")
+    # "type": the level follows the document type (dossier.permissions.default_level); "manual": a
+    # manager set it and re-typing leaves it alone; None: a document from before levels followed types.
+    confidentiality_source: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     # The worker processing it now (status "processing"); a dead claimant's work is taken over.

@@ -79,7 +79,13 @@ document_tags = Table(
 
 
 class User(Base):
-    """A person who logs in.  ``password_hash`` is argon2."""
+    """A person who logs in.  ``password_hash`` is argon2.
+
+    ``failed_logins`` counts wrong passwords since the last success or lock; reaching
+    ``DOSSIER_LOGIN_MAX_FAILURES`` sets ``locked_until`` (logins are refused until then).
+    ``last_login_at`` is the last successful login, ``last_seen_at`` the last request of a
+    signed-in session (written at most once a minute).
+    """
 
     __tablename__ = "users"
 
@@ -89,6 +95,45 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_login_at: Mapped[datetime | None] = mapped_column()
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+
+
+class ApiToken(Base):
+    """A personal API token of a user: only its sha256 is stored, never the token.
+
+    ``revoked_at`` set = refused from then on; ``last_used_at`` is written at most once a minute.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """One failed login from a client address: the per-address limit counts these over a sliding window.
+
+    Kept in the records (not in one process's memory) so every web process behind a load
+    balancer counts the same failures; rows older than the window are deleted as new ones come.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_ip_at", "ip", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ip: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(Clipped(64), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 #: Customer types of the registry (潜在 prospect, 现有 current, 流失 lost).

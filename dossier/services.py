@@ -7,6 +7,7 @@ documents the caller may not read, exactly as for documents that do not exist.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import functools
 import logging
@@ -25,12 +26,13 @@ from sqlalchemy.orm import Session, object_session, selectinload, sessionmaker
 import index
 import ingest
 import records
-from dossier import folder
+from dossier import folder, permissions
+from dossier._documents_service import DocumentService
 from dossier._index_flusher import IndexFlusher
 from dossier._registry_service import RegistryService, document_batches
 from dossier.audit import AuditService
 from dossier.config import Settings, load_settings
-from dossier.errors import DossierError, NotFound
+from dossier.errors import DossierError, Forbidden, NotFound
 from dossier.export import ExportService
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
@@ -48,7 +50,7 @@ __all__ = ["DOC_TYPES", "Dossier", "doc_type_code"]
 _READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
 
 
-class Dossier(RegistryService, ExportService, AuditService):
+class Dossier(RegistryService, DocumentService, ExportService, AuditService):
     """One open data home: use :meth:`open`, then the methods below (exports: :class:`~dossier.export.ExportService`)."""
 
     def __init__(self, settings: Settings) -> None:
@@ -116,6 +118,7 @@ class Dossier(RegistryService, ExportService, AuditService):
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not records.is_migrated(self.engine):
                 records.migrate(self.engine)
+                self._apply_type_levels()
 
     def _rebuild_derived(self) -> None:
         """After an upgrade that changed what is extracted and indexed: re-extract and reindex everything.
@@ -383,14 +386,21 @@ class Dossier(RegistryService, ExportService, AuditService):
         doc_type: str | None = None,
         tags: Sequence[str] = (),
         batch_id: int | None = None,
+        version_of: int | None = None,
     ) -> dict[str, Any]:
         """Store one uploaded file and queue it; returns at once with ``{"id", "duplicate", "error", "batch", "status"}``.
 
         Without Redis the file stays queued in the records; a worker picks it up when it starts.
         Given a ``batch_id`` (several files of one form), the caller closes it with :meth:`close_batch`.
+        ``version_of`` makes the file the newest version of that document (see :meth:`add_version`,
+        which checks the caller may edit it).  Viewers may not upload.
         """
+        if not permissions.may_upload(principal):
+            raise Forbidden("只读用户不能上传文件 / read-only users may not upload files")
         safe_name = Path(filename.replace("\\", "/")).name or "upload"
-        options = self._options(customer, doc_type, tags, principal.username, "upload")
+        options = dataclasses.replace(
+            self._options(customer, doc_type, tags, principal.username, "upload"), version_of=version_of
+        )
         intake = self._intake(1)
         own_batch = batch_id is None
         if batch_id is None:

@@ -55,6 +55,7 @@ from ingest._ocr import (
     resolve_engine,
 )
 from ingest._parse import detect, parse_bytes, parse_file
+from ingest._render import render_page_png
 from ingest._split import Separator, SplitPart, find_separators, separator_sheet_pdf, split_at
 from ingest._timeout import time_limit
 
@@ -102,6 +103,7 @@ __all__ = [
     "parse_date",
     "parse_file",
     "region_of",
+    "render_page_png",
     "reset_engines",
     "resolve_engine",
     "separator_sheet_pdf",

@@ -281,6 +281,21 @@ class BlobStore:
         self._write(target, data, _original(digest))
         return digest
 
+    def delete(self, sha256: str) -> bool:
+        """Remove an original and every cached entry derived from it (named with its digest); True if it was there.
+
+        For deleting a document: call it only for digests no version refers to any more.
+        """
+        for name, cached in list(self.cached()):
+            if sha256 in name:
+                cached.unlink(missing_ok=True)
+        path = self.path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def get(self, sha256: str) -> bytes:
         """Read a blob, decrypt it when sealed, and verify it hashes to its name.
 

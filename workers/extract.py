@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 import index
 import ingest
+from dossier.permissions import default_level
 from ingest._detect import MIME
 from records import Customer, Document, DocumentCustomer, EntityRow
 
@@ -31,6 +32,8 @@ _log = logging.getLogger(__name__)
 
 #: The reason stored with a type the uploader chose (never re-guessed).
 GIVEN_AT_INTAKE = "导入时指定 / given at intake"
+#: The reason of a type a person chose on the document page; like one given at intake, re-typing keeps it.
+GIVEN_BY_PERSON = "人工指定 / set by a person"
 
 _FAILED_PREFIX = "实体抽取失败"
 
@@ -119,7 +122,7 @@ class Extraction:
             for e in found
         ]
         doc.doc_date = ingest.document_date(found, pages)
-        if doc.doc_type_reason != GIVEN_AT_INTAKE:
+        if doc.doc_type_reason not in (GIVEN_AT_INTAKE, GIVEN_BY_PERSON):
             version = doc.current
             parsed = ingest.ParsedDocument(
                 mime=version.mime if version else "",
@@ -130,6 +133,7 @@ class Extraction:
             guess = ingest.guess_doc_type(parsed, version.filename if version else "", found)
             reason = f"{guess.reason}（OCR 文本 / from OCR text）" if ocr_text else guess.reason
             doc.doc_type, doc.doc_type_reason = guess.code, reason[:500]
+        follow_type_level(doc)
         self._link(session, doc, found, "\n".join(pages))
         return found
 
@@ -146,7 +150,8 @@ class Extraction:
             raise  # the database is busy or gone: the job's retry handles it, not a warning
         except Exception as exc:  # the job boundary of this optional step: record it, keep the document
             _log.exception("extraction failed for document %s", doc.id)
-            session.expire(doc, ["entities", "customer_links", "customer", "doc_type", "doc_type_reason", "doc_date"])
+            session.expire(doc, ["entities", "customer_links", "customer", "doc_type", "doc_type_reason", "doc_date",
+                                 "confidentiality", "confidentiality_source"])
             doc.warnings = [*earlier, f"{_FAILED_PREFIX} / entity extraction failed: {type(exc).__name__}: {exc}"[:300]]
             return
         if earlier != list(doc.warnings or []):
@@ -251,6 +256,16 @@ class Extraction:
                 primary = customer
                 break
         doc.customer = primary
+
+
+def follow_type_level(doc: Document) -> bool:
+    """Give ``doc`` its type's default confidentiality unless a person chose one; True when it changed."""
+    if doc.confidentiality_source == "manual":
+        return False
+    level = default_level(doc.doc_type)
+    changed = doc.confidentiality != level
+    doc.confidentiality, doc.confidentiality_source = level, "type"
+    return changed
 
 
 def searchable_customers(doc: Document) -> list[Customer]:

@@ -69,6 +69,7 @@ class IntakeOptions:
     tags: tuple[str, ...] = ()
     uploaded_by: str = "system"
     source: str = "cli"
+    version_of: int | None = None  # the file is a new version of this document (its type and level stay)
 
 
 #: File names that are operating-system or editor litter, never documents.
@@ -225,17 +226,33 @@ class Intake:
                 self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
                 session.commit()
                 return Taken(source.label, "failed", error=reason)
-            self.blobs.put(data)
             doc = existing
-            if doc is None:
-                doc = Document(title=PurePath(source.filename).stem[:500])
+            if options.version_of is not None:
+                doc = session.get(Document, options.version_of)
+                reason = None
+                if doc is None:
+                    reason = f"文档 {options.version_of} 已不存在 / document {options.version_of} no longer exists"
+                elif doc.status in ("queued", "processing"):
+                    reason = (
+                        f"文档 {doc.id} 正在处理中，请处理完成后再上传新版本"
+                        f" / document {doc.id} is being processed; upload the new version when it is done"
+                    )
+                if doc is None or reason is not None:
+                    self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
+                    session.commit()
+                    return Taken(source.label, "failed", error=reason)
+            self.blobs.put(data)
+            if doc is None or options.version_of is not None:
+                if doc is None:
+                    doc = Document(title=PurePath(source.filename).stem[:500])
+                    session.add(doc)
                 doc.versions.append(
                     Version(
-                        number=1, sha256=digest, filename=source.filename, mime=_sniff_mime(data, source.filename),
-                        size=len(data), uploaded_by=options.uploaded_by,
+                        number=max((v.number for v in doc.versions), default=0) + 1, sha256=digest,
+                        filename=source.filename, mime=_sniff_mime(data, source.filename), size=len(data),
+                        uploaded_by=options.uploaded_by,
                     )
                 )
-                session.add(doc)
             if options.customer:
                 customer = _customer(session, options.customer)
                 doc.customer = customer

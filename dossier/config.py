@@ -61,6 +61,32 @@ SETTINGS: tuple[Setting, ...] = (
         "Password `dossier init` gives the admin user; empty = generated and printed once.",
     ),
     Setting(
+        "DOSSIER_LOGIN_MAX_FAILURES",
+        "5",
+        "Wrong passwords in a row that lock an account (0 = never lock).",
+    ),
+    Setting("DOSSIER_LOGIN_LOCK_MINUTES", "15", "Minutes a locked account refuses every login."),
+    Setting(
+        "DOSSIER_LOGIN_IP_MAX_FAILURES",
+        "20",
+        "Failed logins from one client address within DOSSIER_LOGIN_IP_WINDOW_MINUTES after which that address"
+        " must wait (any user name; 0 = no limit).",
+    ),
+    Setting(
+        "DOSSIER_LOGIN_IP_WINDOW_MINUTES", "15", "Sliding window, in minutes, of the per-address login failure limit."
+    ),
+    Setting(
+        "DOSSIER_SESSION_IDLE_MINUTES",
+        "60",
+        "Minutes without a request after which a web session is logged out (0 = never).",
+    ),
+    Setting(
+        "DOSSIER_PROXY_COUNT",
+        "0",
+        "Reverse proxies in front of the web app whose X-Forwarded-For/-Proto/-Host are trusted (client address"
+        " for the login limits, HTTPS for Secure cookies); 0 = none, use the connection's address.",
+    ),
+    Setting(
         "DOSSIER_BLOB_KEY",
         "",
         "Key that encrypts stored originals and cached page images at rest (AES-256-GCM): base64 or hex of 32 random"

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import functools
 import logging
 import os
-import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -21,12 +19,13 @@ from typing import Any
 from redis import RedisError as QueueError
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import index
 import ingest
 import records
 from dossier import folder, permissions
+from dossier._accounts_service import AccountService
 from dossier._documents_service import DocumentService
 from dossier._index_flusher import IndexFlusher
 from dossier._registry_service import RegistryService, document_batches
@@ -50,7 +49,7 @@ __all__ = ["DOC_TYPES", "Dossier", "doc_type_code"]
 _READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
 
 
-class Dossier(RegistryService, DocumentService, ExportService, AuditService):
+class Dossier(AccountService, RegistryService, DocumentService, ExportService, AuditService):
     """One open data home: use :meth:`open`, then the methods below (exports: :class:`~dossier.export.ExportService`)."""
 
     def __init__(self, settings: Settings) -> None:
@@ -177,57 +176,6 @@ class Dossier(RegistryService, DocumentService, ExportService, AuditService):
                 words.append(customer.name)
                 words.extend(customer.aliases or [])
         index.add_user_words(words)
-
-    # -- users -------------------------------------------------------------------------------
-
-    def authenticate(self, username: str, password: str) -> Principal | None:
-        """The principal for a correct username and password of an active user, else None."""
-        with self.sessions() as session:
-            user = session.scalars(select(User).where(User.username == username)).first()
-            if user is None or not user.active:
-                records.verify_password(_dummy_hash(), password)  # same cost either way
-                return None
-            if not records.verify_password(user.password_hash, password):
-                return None
-            return self._principal(user)
-
-    def principal_for(self, username: str) -> Principal:
-        """The principal of an active user; NotFound otherwise."""
-        with self.sessions() as session:
-            user = session.scalars(select(User).where(User.username == username)).first()
-            if user is None or not user.active:
-                raise NotFound(f"没有用户 {username} / no such user")
-            return self._principal(user)
-
-    def set_password(self, username: str, password: str) -> None:
-        """Give a user a new password (argon2-hashed); NotFound for an unknown user."""
-        if len(password) < 8:
-            raise DossierError("密码至少 8 个字符 / the password needs at least 8 characters")
-        with self.sessions() as session:
-            user = session.scalars(select(User).where(User.username == username)).first()
-            if user is None:
-                raise NotFound(f"没有用户 {username} / no such user")
-            user.password_hash = records.hash_password(password)
-            session.commit()
-
-    def users(self) -> list[dict[str, Any]]:
-        """Every user: name, role, active, created."""
-        with self.sessions() as session:
-            return [
-                {"username": u.username, "role": u.role, "active": u.active,
-                 "created_at": u.created_at.isoformat(timespec="seconds")}
-                # Sorted here, not by the database: PostgreSQL's collation may order names differently.
-                for u in sorted(session.scalars(select(User)), key=lambda u: u.username)
-            ]
-
-    @staticmethod
-    def _principal(user: User) -> Principal:
-        """A user's principal; a sales rep carries the customers they own (their confidential documents)."""
-        owned: frozenset[int] = frozenset()
-        session = object_session(user)
-        if user.role == "sales" and session is not None:
-            owned = frozenset(session.scalars(select(Customer.id).where(Customer.owner_id == user.id)))
-        return Principal(username=user.username, role=user.role, user_id=user.id, owned_customer_ids=owned)
 
     # -- intake ------------------------------------------------------------------------------
 
@@ -788,8 +736,3 @@ def doc_type_code(value: str) -> str:
     known = "、".join(f"{code}（{zh}）" for code, (zh, _en) in DOC_TYPES.items())
     raise DossierError(f"未知的文档类型 {value!r}；可用：{known} / unknown document type")
 
-
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash to verify against for unknown users, so a wrong user name costs as much as a wrong password."""
-    return records.hash_password(secrets.token_hex(8))

@@ -1,0 +1,411 @@
+"""The account part of :class:`dossier.services.Dossier`: users, roles, passwords, logins, sessions, API tokens.
+
+- **Logins** (:meth:`AccountService.authenticate`): every failure looks the same to the caller
+  (``None``) and costs one argon2 verification whether the user exists or not.  A user's
+  ``DOSSIER_LOGIN_MAX_FAILURES`` wrong passwords in a row lock the account for
+  ``DOSSIER_LOGIN_LOCK_MINUTES`` (a correct password is refused too until then);
+  ``DOSSIER_LOGIN_IP_MAX_FAILURES`` failures from one client address within
+  ``DOSSIER_LOGIN_IP_WINDOW_MINUTES`` — whatever user names were tried — make that address
+  wait (:class:`LoginThrottled`).  Both counts live in the records, so every web process
+  (gunicorn, several machines) sees the same ones.  Each success writes a ``login`` audit
+  event, each failure a ``login_failed`` one with the name tried, the address and the reason
+  (``bad_password``, ``locked``, ``disabled``, ``unknown_user``).
+- **Sessions** (:meth:`AccountService.session_principal`): a web session carries the user
+  name and a stamp of the password hash; a disabled account, or a password changed since the
+  session began, ends it.
+- **API tokens**: ``dsk_`` + 43 URL-safe characters (256 random bits); only the sha256 is
+  stored; a token works while it is not revoked and its user is active.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
+
+import records
+from dossier.audit import record_event
+from dossier.errors import DossierError, NotFound
+from index import Principal
+from records import ROLES, ApiToken, Customer, LoginFailure, User, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from dossier.config import Settings
+
+__all__ = ["TOKEN_PREFIX", "AccountService", "LoginThrottled", "check_password", "check_username"]
+
+#: Every API token starts with this, so a leaked one is recognisable (secret scanners, logs).
+TOKEN_PREFIX = "dsk_"
+#: ``last_seen_at`` and a token's ``last_used_at`` are written at most this often.
+TOUCH_INTERVAL = timedelta(seconds=60)
+#: Longest password accepted (argon2 takes any length; this bounds the work per attempt).
+MAX_PASSWORD_LENGTH = 1024
+
+_USERNAME = re.compile(r"^[\w.@-]{1,64}$")
+
+
+class LoginThrottled(DossierError):
+    """Too many failed logins from one client address: it must wait ``retry_after_s`` seconds."""
+
+    status = 429
+
+    def __init__(self, retry_after_s: int) -> None:
+        minutes = max(1, -(-retry_after_s // 60))
+        super().__init__(
+            f"此地址登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins from this address;"
+            f" try again in {minutes} min"
+        )
+        self.retry_after_s = retry_after_s
+        self.minutes = minutes
+
+
+def check_username(username: str) -> str:
+    """The user name stripped, or DossierError: 1–64 letters (any script), digits, ``. _ - @``."""
+    name = username.strip()
+    if not _USERNAME.match(name):
+        raise DossierError(
+            f"用户名 {username!r} 无效：1–64 个字母、数字或 . _ - @ / invalid user name: 1–64 letters, digits or . _ - @"
+        )
+    return name
+
+
+def check_password(username: str, password: str) -> None:
+    """Refuse a password that is shorter than 8 characters, longer than 1024, or the user name itself."""
+    if len(password) < 8:
+        raise DossierError("密码至少 8 个字符 / the password needs at least 8 characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DossierError(f"密码最多 {MAX_PASSWORD_LENGTH} 个字符 / the password may have at most {MAX_PASSWORD_LENGTH} characters")
+    if password.strip().casefold() == username.strip().casefold():
+        raise DossierError("密码不能与用户名相同 / the password must not be the user name")
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise DossierError(f"未知角色 {role!r}；可用：{'、'.join(ROLES)} / unknown role")
+    return role
+
+
+def token_hash(token: str) -> str:
+    """The sha256 (hex) stored for an API token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _stamp(user: User) -> str:
+    """A short fingerprint of the password hash: it changes when the password does (ending older sessions)."""
+    return hashlib.sha256(user.password_hash.encode("ascii", "replace")).hexdigest()[:16]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users, so a wrong user name costs as much as a wrong password."""
+    return records.hash_password(secrets.token_hex(8))
+
+
+class AccountService:
+    """Mixed into ``Dossier``, which provides ``sessions`` and ``settings``."""
+
+    sessions: sessionmaker[Session]
+    settings: Settings
+
+    # -- logins ------------------------------------------------------------------------------
+
+    def _ip_retry_after(self, session: Session, client_ip: str, now: datetime) -> int:
+        """Seconds ``client_ip`` must still wait (0 = it may try) under the per-address limit."""
+        limit = self.settings.get_int("DOSSIER_LOGIN_IP_MAX_FAILURES")
+        if limit <= 0:
+            return 0
+        window = timedelta(minutes=self.settings.get_int("DOSSIER_LOGIN_IP_WINDOW_MINUTES"))
+        times = session.scalars(
+            select(LoginFailure.at)
+            .where(LoginFailure.ip == client_ip, LoginFailure.at > now - window)
+            .order_by(LoginFailure.at.desc())
+            .limit(limit)
+        ).all()
+        if len(times) < limit:
+            return 0
+        # The address may try again when the oldest of its last `limit` failures leaves the window.
+        return max(1, int((times[-1] + window - now).total_seconds()) + 1)
+
+    def _login_failed(
+        self, username: str, client_ip: str | None, reason: str, now: datetime, **detail: Any
+    ) -> None:
+        """Record one failure: the per-address row (old rows pruned) and the ``login_failed`` event."""
+        with self.sessions() as session:
+            if client_ip:
+                window = timedelta(minutes=max(1, self.settings.get_int("DOSSIER_LOGIN_IP_WINDOW_MINUTES")))
+                session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+                session.add(LoginFailure(ip=client_ip[:64], username=username[:64], at=now))
+            record_event(
+                session, username, "login_failed", target_type="user",
+                detail={"username": username, "ip": client_ip, "reason": reason, **detail},
+            )
+            session.commit()
+
+    def authenticate(self, username: str, password: str, *, client_ip: str | None = None) -> Principal | None:
+        """The principal for a correct password of an active, unlocked user; None for every failure.
+
+        With ``client_ip`` (the web login) the per-address limit applies first: LoginThrottled
+        when that address has failed too often.  Failures and successes are audited and counted
+        as the module docstring says.
+        """
+        dummy = _dummy_hash()
+        now = utcnow()
+        if client_ip:
+            with self.sessions() as session:
+                wait = self._ip_retry_after(session, client_ip, now)
+            if wait:
+                raise LoginThrottled(wait)
+        with self.sessions() as session:
+            user = session.scalars(select(User).where(User.username == username)).first()
+            user_id = user.id if user is not None else None
+            stored = user.password_hash if user is not None else dummy
+            reason = None
+            if user is None:
+                reason = "unknown_user"
+            elif not user.active:
+                reason = "disabled"
+            elif user.locked_until is not None and user.locked_until > now:
+                reason = "locked"
+            # Exactly one argon2 verification on every path: the answer's timing says nothing.
+            good = records.verify_password(stored if reason is None else dummy, password)
+        if reason is not None:
+            self._login_failed(username, client_ip, reason, now)
+            return None
+        assert user_id is not None
+        if not good:
+            self._wrong_password(user_id, username, client_ip, now)
+            return None
+        with self.sessions() as session:
+            user = session.get(User, user_id)
+            assert user is not None
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = user.last_seen_at = now
+            record_event(session, user.username, "login", target_type="user", target_id=user.id,
+                         detail={"ip": client_ip})
+            session.commit()
+            return self._principal(user)
+
+    def _wrong_password(self, user_id: int, username: str, client_ip: str | None, now: datetime) -> None:
+        """Count a wrong password; the one that reaches the limit locks the account."""
+        limit = self.settings.get_int("DOSSIER_LOGIN_MAX_FAILURES")
+        locked_until = None
+        with self.sessions() as session:
+            # One UPDATE, so failures counted by several processes at once all count.
+            session.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))
+            failures = int(session.scalar(select(User.failed_logins).where(User.id == user_id)) or 0)
+            if limit > 0 and failures >= limit:
+                locked_until = now + timedelta(minutes=self.settings.get_int("DOSSIER_LOGIN_LOCK_MINUTES"))
+                session.execute(update(User).where(User.id == user_id).values(failed_logins=0, locked_until=locked_until))
+            session.commit()
+        extra: dict[str, Any] = {"failures": failures}
+        if locked_until is not None:
+            extra["locked_until"] = _iso(locked_until)
+        self._login_failed(username, client_ip, "bad_password", now, **extra)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def principal_for(self, username: str) -> Principal:
+        """The principal of an active user; NotFound otherwise."""
+        with self.sessions() as session:
+            user = session.scalars(select(User).where(User.username == username)).first()
+            if user is None or not user.active:
+                raise NotFound(f"没有用户 {username} / no such user")
+            return self._principal(user)
+
+    def session_stamp(self, username: str) -> str:
+        """The stamp a new web session of ``username`` carries (see :meth:`session_principal`)."""
+        with self.sessions() as session:
+            user = session.scalars(select(User).where(User.username == username)).first()
+            if user is None:
+                raise NotFound(f"没有用户 {username} / no such user")
+            return _stamp(user)
+
+    def session_principal(self, username: str, stamp: str | None) -> Principal:
+        """The principal of a web session; NotFound when the user is gone or disabled, or the password changed."""
+        with self.sessions() as session:
+            user = session.scalars(select(User).where(User.username == username)).first()
+            if user is None or not user.active or stamp is None or not hmac.compare_digest(stamp, _stamp(user)):
+                raise NotFound(f"没有用户 {username} / no such user")
+            return self._principal(user)
+
+    def touch(self, username: str) -> None:
+        """Record that ``username`` was seen now (written only when the last record is over a minute old)."""
+        now = utcnow()
+        with self.sessions() as session:
+            session.execute(
+                update(User)
+                .where(User.username == username)
+                .where(or_(User.last_seen_at.is_(None), User.last_seen_at < now - TOUCH_INTERVAL))
+                .values(last_seen_at=now)
+            )
+            session.commit()
+
+    @staticmethod
+    def _principal(user: User) -> Principal:
+        """A user's principal; a sales rep carries the customers they own (their confidential documents)."""
+        owned: frozenset[int] = frozenset()
+        session = object_session(user)
+        if user.role == "sales" and session is not None:
+            owned = frozenset(session.scalars(select(Customer.id).where(Customer.owner_id == user.id)))
+        return Principal(username=user.username, role=user.role, user_id=user.id, owned_customer_ids=owned)
+
+    # -- managing users ----------------------------------------------------------------------
+
+    @staticmethod
+    def _user(session: Session, username: str) -> User:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFound(f"没有用户 {username} / no such user")
+        return user
+
+    def add_user(self, username: str, role: str, password: str, *, actor: str = "system") -> None:
+        """Create an active user with ``role`` and ``password`` (the password policy applies)."""
+        name = check_username(username)
+        _check_role(role)
+        check_password(name, password)
+        with self.sessions() as session:
+            if session.scalars(select(User.id).where(func.lower(User.username) == name.lower())).first() is not None:
+                raise DossierError(f"用户 {name} 已存在 / user {name} exists")
+            user = User(username=name, role=role, password_hash=records.hash_password(password), active=True)
+            session.add(user)
+            session.flush()
+            record_event(session, actor, "user_add", target_type="user", target_id=user.id,
+                         detail={"username": name, "role": role})
+            try:
+                session.commit()
+            except IntegrityError:  # the same name added by someone else at the same moment
+                raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
+
+    def set_password(self, username: str, password: str, *, actor: str = "system") -> None:
+        """Give a user a new password (argon2-hashed; the policy applies); it also lifts a lock-out
+        and ends the user's web sessions.  NotFound for an unknown user."""
+        check_password(username, password)
+        with self.sessions() as session:
+            user = self._user(session, username)
+            user.password_hash = records.hash_password(password)
+            user.failed_logins = 0
+            user.locked_until = None
+            record_event(session, actor, "user_set_password", target_type="user", target_id=user.id,
+                         detail={"username": username})
+            session.commit()
+
+    def _other_active_admins(self, session: Session, user: User) -> int:
+        return int(session.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True), User.id != user.id)
+        ) or 0)
+
+    def set_active(self, username: str, active: bool, *, actor: str = "system") -> None:
+        """Disable (its sessions and tokens stop working at once) or enable a user; enabling also lifts a lock-out.
+
+        The last active admin cannot be disabled.
+        """
+        with self.sessions() as session:
+            user = self._user(session, username)
+            if not active and user.role == "admin" and user.active and not self._other_active_admins(session, user):
+                raise DossierError("不能停用最后一个管理员 / the last active admin cannot be disabled")
+            user.active = active
+            if active:
+                user.failed_logins = 0
+                user.locked_until = None
+            record_event(session, actor, "user_enable" if active else "user_disable", target_type="user",
+                         target_id=user.id, detail={"username": username})
+            session.commit()
+
+    def set_role(self, username: str, role: str, *, actor: str = "system") -> None:
+        """Change a user's role (effective on their next request); the last active admin keeps theirs."""
+        _check_role(role)
+        with self.sessions() as session:
+            user = self._user(session, username)
+            if user.role == "admin" and role != "admin" and user.active and not self._other_active_admins(session, user):
+                raise DossierError("不能更改最后一个管理员的角色 / the last active admin must stay admin")
+            old, user.role = user.role, role
+            record_event(session, actor, "user_set_role", target_type="user", target_id=user.id,
+                         detail={"username": username, "from": old, "to": role})
+            session.commit()
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user, by name: role, active, created, last login, last seen, locked until (only while locked)."""
+        now = utcnow()
+        with self.sessions() as session:
+            return [
+                {"username": u.username, "role": u.role, "active": u.active,
+                 "created_at": _iso(u.created_at), "last_login_at": _iso(u.last_login_at),
+                 "last_seen_at": _iso(u.last_seen_at),
+                 "locked_until": _iso(u.locked_until) if u.locked_until and u.locked_until > now else None}
+                # Sorted here, not by the database: PostgreSQL's collation may order names differently.
+                for u in sorted(session.scalars(select(User)), key=lambda u: u.username)
+            ]
+
+    # -- API tokens --------------------------------------------------------------------------
+
+    def create_token(self, username: str, name: str = "", *, actor: str = "system") -> tuple[int, str]:
+        """A new API token for ``username``: returns ``(id, token)``; the token is not stored and cannot be shown again."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.sessions() as session:
+            user = self._user(session, username)
+            row = ApiToken(user_id=user.id, name=name.strip()[:64], token_hash=token_hash(token))
+            session.add(row)
+            session.flush()
+            record_event(session, actor, "token_create", target_type="api_token", target_id=row.id,
+                         detail={"username": username, "name": row.name})
+            session.commit()
+            return int(row.id), token
+
+    def tokens(self, username: str) -> list[dict[str, Any]]:
+        """``username``'s tokens, oldest first: id, name, created, last used, revoked (never the token)."""
+        with self.sessions() as session:
+            user = self._user(session, username)
+            rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+            return [
+                {"id": t.id, "name": t.name, "created_at": _iso(t.created_at),
+                 "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)}
+                for t in rows
+            ]
+
+    def revoke_token(self, token_id: int, *, actor: str = "system") -> str:
+        """Revoke a token at once (again: no change); returns its user's name.  NotFound for an unknown id."""
+        with self.sessions() as session:
+            row = session.get(ApiToken, token_id)
+            if row is None:
+                raise NotFound(f"没有编号为 {token_id} 的令牌 / no token {token_id}")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+                record_event(session, actor, "token_revoke", target_type="api_token", target_id=row.id,
+                             detail={"username": row.user.username, "name": row.name})
+            session.commit()
+            return row.user.username
+
+    def principal_for_token(self, token: str) -> Principal:
+        """The principal of a valid API token (recording its use); NotFound when unknown, revoked or its user disabled."""
+        refused = NotFound("令牌无效或已撤销 / invalid or revoked API token")
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            raise refused
+        digest = token_hash(token)
+        now = utcnow()
+        with self.sessions() as session:
+            row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+            if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+                raise refused
+            user = row.user
+            if not user.active:
+                raise refused
+            principal = self._principal(user)
+            if row.last_used_at is None or row.last_used_at < now - TOUCH_INTERVAL:
+                row.last_used_at = now
+                session.commit()
+            return principal

@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         auth,
         core,
         customers,
+        document_edit,
         documents,
         errors,
         export,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(auth.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(document_edit.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(jobs.bp)

@@ -1,7 +1,8 @@
 """One document: its details, status, entities, text page by page, versions; and its original file.
 
 Routes: ``GET /documents/<id>`` (``?q=`` highlights the search terms, ``?mark=PAGE:START:END`` one
-entity's place on its page), ``GET /documents/<id>/download``.
+entity's place on its page), ``GET /documents/<id>/download``, ``GET /documents/<id>/pages/<n>.png``
+(a page as a picture).  Viewing and downloading are audited (``view``, ``download``).
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ def show(doc_id: int) -> Any:
         marked = marked or html is not None
         pages.append(dict(p, html=html if html is not None else _highlighted(text, q)))
     awaiting = sum(1 for p in pages if p.get("needs_ocr"))
+    d = get_dossier()
+    d.audit(g.principal.username, "view", target_type="document", target_id=doc_id, detail={"q": q} if q else None)
     return render_template(
         "documents/show.html",
         doc=doc,
@@ -155,6 +158,7 @@ def show(doc_id: int) -> Any:
         awaiting=awaiting,
         q=q,
         marked=marked,
+        allowed=d.document_permissions(doc_id, g.principal),
         entity_groups=entity_groups(doc.get("entity_mentions") or [], doc.get("entities") or {}),
         customer_links=_customer_links(doc),
     )
@@ -176,14 +180,27 @@ def download(doc_id: int) -> Response:
     An original that is missing, fails its checksum or cannot be decrypted is never served:
     the error page (JSON under ``/api``) answers 500 with the reason, and the log says which.
     """
+    d = get_dossier()
     try:
-        filename, mime, data = get_dossier().open_original(doc_id, g.principal)
+        filename, mime, data = d.open_original(doc_id, g.principal)
     except (records.BlobMissing, records.BlobCorrupt) as exc:
         current_app.logger.error("download of document %s refused: %s", doc_id, exc.message)
         raise
+    d.audit(g.principal.username, "download", target_type="document", target_id=doc_id,
+            detail={"filename": filename, "size": len(data)})
     mimetype = "application/octet-stream" if not mime or ACTIVE_TYPES.search(mime) else mime
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(filename, f"document-{doc_id}")
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<int:doc_id>/pages/<int:number>.png")
+@login_required
+def page_image(doc_id: int, number: int) -> Response:
+    """Page ``number`` of a PDF or scanned document as a PNG (404 when the user may not read it)."""
+    png = get_dossier().page_image(doc_id, number, g.principal)
+    response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -268,7 +268,9 @@ def search(
         regions=regions,
         years=years,
     )
-    result = dossier.search(request, _principal(dossier, as_user))
+    principal = _principal(dossier, as_user)
+    result = dossier.search(request, principal)
+    dossier.audit_search(principal.username, request, result["total"], "cli")
     if as_json:
         for hit in result["hits"]:
             hit.pop("title_html", None)
@@ -475,30 +477,6 @@ def redis_up(ctx: click.Context) -> None:
     click.echo(ensure_local_redis(ctx.obj["settings"]))
 
 
-@cli.group()
-def users() -> None:
-    """Users (the full account management arrives with the permissions issue)."""
-
-
-@users.command("list")
-@click.pass_context
-def users_list(ctx: click.Context) -> None:
-    """List users and their roles."""
-    for user in _open(ctx.find_root()).users():
-        state = "" if user["active"] else "  (停用 / disabled)"
-        click.echo(f"{user['username']:<20} {user['role']:<10} {user['created_at']}{state}")
-
-
-@users.command("set-password")
-@click.argument("username")
-@click.password_option("--password", prompt="新密码 / new password", help="Prompted for when not given.")
-@click.pass_context
-def users_set_password(ctx: click.Context, username: str, password: str) -> None:
-    """Give USERNAME a new password (e.g. when the admin password printed by init is lost)."""
-    _open(ctx.find_root()).set_password(username, password)
-    click.echo(f"已更新 {username} 的密码 / password updated")
-
-
 @cli.command("settings")
 def settings_cmd() -> None:
     """List every DOSSIER_* setting with its default and help."""
@@ -511,12 +489,14 @@ from dossier.cli_customers import customers, reextract  # noqa: E402
 from dossier.cli_documents import documents  # noqa: E402
 from dossier.cli_export import export  # noqa: E402
 from dossier.cli_keys import keys  # noqa: E402
+from dossier.cli_users import users  # noqa: E402
 
 cli.add_command(customers)
 cli.add_command(documents)
 cli.add_command(reextract)
 cli.add_command(export)
 cli.add_command(keys)
+cli.add_command(users)
 
 
 def main() -> None:

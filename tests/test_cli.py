@@ -43,13 +43,13 @@ def test_init_prints_the_admin_password_once_and_it_works(tmp_path):
 def test_set_password_replaces_a_lost_admin_password(tmp_path):
     """`users set-password admin` sets a new password; too short ones are refused with a reason."""
     _run(tmp_path, "init")
-    short = _run(tmp_path, "users", "set-password", "admin", "--password", "short")
+    short = _run(tmp_path, "users", "set-password", "admin", "--password-stdin", input="short\n")
     assert short.exit_code == 1 and "8" in short.output
-    ok = _run(tmp_path, "users", "set-password", "admin", "--password", "新的密码-12345")
+    ok = _run(tmp_path, "users", "set-password", "admin", "--password-stdin", input="新的密码-12345\n")
     assert ok.exit_code == 0
     listed = _run(tmp_path, "users", "list")
     assert listed.output.startswith("admin") and "admin" in listed.output.split()[1]
-    unknown = _run(tmp_path, "users", "set-password", "nobody", "--password", "whatever-123")
+    unknown = _run(tmp_path, "users", "set-password", "nobody", "--password-stdin", input="whatever-123\n")
     assert unknown.exit_code == 1 and "nobody" in unknown.output
 
 

@@ -9,17 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dossier.config import Settings, load_settings
 
-__all__ = ["create_app"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "create_app"]
 
-#: Response headers every page and file gets (a CSP comes with a later issue).
+#: Scripts, styles, images and forms only from this origin: no inline scripts or styles, no
+#: plugins, no framing, no ``<base>`` tricks.  A page that a stored ``<script>`` got into anyway
+#: could not run it.  (An original shown inline gets a stricter ``sandbox`` policy of its own.)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self';"
+    " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+#: Response headers every page and file gets.
 SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
 
 
@@ -41,6 +52,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.config["DEFAULT_LANGUAGE"] = settings.get("DOSSIER_LANGUAGE")
     # A request body (an upload) is bounded by the same limit as a file ingested any other way.
     app.config["MAX_CONTENT_LENGTH"] = settings.get_int("DOSSIER_MAX_FILE_MB") * 1024 * 1024
+    # Served as https (the public address says so): the session cookie never travels over plain
+    # http.  A request that itself came over HTTPS gets a Secure cookie anyway (webui.auth).
+    app.config["SESSION_COOKIE_SECURE"] = settings.get("DOSSIER_PUBLIC_URL").lower().startswith("https://")
 
     if test_config:
         app.config.update(test_config)
@@ -78,10 +92,19 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
 
+    proxies = settings.get_int("DOSSIER_PROXY_COUNT")
+    if proxies > 0:
+        # Trust exactly that many X-Forwarded-For/-Proto/-Host hops: the client address the
+        # login limits count, and whether the request came over HTTPS (Secure cookies).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.endpoint != "static" and "no-store" not in response.headers.get("Cache-Control", ""):
+            # Customer files, search hits and exports stay out of browser and proxy caches.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     return app

@@ -1,6 +1,22 @@
-"""Log in and out; ``login_required``; a per-session CSRF token checked on every form POST.
+"""Log in and out; ``login_required``; a per-session CSRF token checked on every form POST; API tokens.
 
 Routes: ``GET/POST /auth/login``, ``POST /auth/logout``.
+
+Who a request acts for (``g.principal``) is decided once, before every request:
+
+- under ``/api/``, an ``Authorization: Bearer <token>`` header authenticates as the token's
+  user (no cookie, no CSRF token needed; a bad, revoked or disabled user's token is 401 JSON).
+  A token never works for HTML pages: there the header is ignored.
+- otherwise the signed session cookie: it names the user and carries a stamp of their password
+  hash (a password change or a disabled account ends it) and when it was last used.  A session
+  idle for longer than ``DOSSIER_SESSION_IDLE_MINUTES`` is logged out with a message; the pages'
+  own automatic refreshes (GET requests under ``/api``) do not count as activity.  The session
+  records its use at most once a minute, and ``users.last_seen_at`` with it.
+
+The cookie is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` whenever the request came over
+HTTPS (also behind trusted proxies, ``DOSSIER_PROXY_COUNT``) or ``DOSSIER_PUBLIC_URL`` is https.
+Logging in starts a new session (nothing of a cookie planted earlier carries over but the
+language).  Logins, logouts and failures are audit events (see :mod:`dossier._accounts_service`).
 """
 
 from __future__ import annotations
@@ -8,6 +24,7 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -16,15 +33,19 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     flash,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 
+from dossier._accounts_service import LoginThrottled
 from dossier.errors import NotFound
 from webui.core import get_dossier
 from webui.i18n import gettext as _
@@ -45,6 +66,35 @@ def csrf_token() -> str:
     return str(token)
 
 
+#: Session keys: who, the stamp of their password hash, and when the session was last used (epoch s).
+USER_KEY, STAMP_KEY, SEEN_KEY = "username", "stamp", "seen"
+#: The session's last use (and ``users.last_seen_at``) is written at most this often, in seconds.
+TOUCH_EVERY_S = 60
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, ``Secure`` also whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """``SESSION_COOKIE_SECURE`` (set from an https DOSSIER_PUBLIC_URL) or an HTTPS request."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def client_ip() -> str:
+    """The client's address (the proxies of DOSSIER_PROXY_COUNT already taken off by ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+
+def _is_api() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, else None."""
+    scheme, _sep, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
 def _check_csrf() -> None:
     """Reject a state-changing request whose form does not carry the session's token."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -55,18 +105,65 @@ def _check_csrf() -> None:
         abort(400, description=_("error.csrf"))
 
 
-def _load_user() -> None:
-    """Put the signed-in user's :class:`Principal` on ``g`` (``None`` when nobody is)."""
-    g.principal = None
-    username = session.get("username")
+def _end_session() -> None:
+    """Forget everything of the session but its language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def _load_session_user() -> None:
+    """Put the session's user on ``g``; end a session that is idle too long, disabled or outdated."""
+    username = session.get(USER_KEY)
     if not username or request.endpoint == "static":
         return
+    d = get_dossier()
+    now = int(time.time())
+    seen = session.get(SEEN_KEY)
+    idle_s = d.settings.get_int("DOSSIER_SESSION_IDLE_MINUTES") * 60
+    if idle_s > 0 and (not isinstance(seen, int) or now - seen > idle_s):
+        _end_session()
+        g.session_idle = True
+        d.audit(str(username), "logout", target_type="user", detail={"ip": client_ip(), "reason": "idle"})
+        return
     try:
-        g.principal = get_dossier().principal_for(username)
+        g.principal = d.session_principal(str(username), session.get(STAMP_KEY))
     except NotFound:
-        # The account was removed or disabled since login: drop the session.
-        session.pop("username", None)
+        # Removed, disabled, or its password changed since login: drop the session.
+        _end_session()
         g.account_gone = True
+        return
+    # The pages' own polls (GET /api/…) keep no session alive; people's requests do.
+    active = not (_is_api() and request.method in ("GET", "HEAD"))
+    if active and (not isinstance(seen, int) or now - seen >= TOUCH_EVERY_S):
+        session[SEEN_KEY] = now
+        d.touch(str(username))
+
+
+def _authenticate() -> None:
+    """Decide who this request acts for (module docstring): API token, else CSRF check and session."""
+    g.principal = None
+    g.via_token = False
+    token = _bearer_token() if _is_api() else None
+    if token is not None:
+        try:
+            g.principal = get_dossier().principal_for_token(token)
+        except NotFound as exc:
+            g.token_refused = True
+            abort(401, description=exc.message)
+        g.via_token = True  # a header no other site can send: no cookie, no CSRF
+        return
+    _check_csrf()
+    _load_session_user()
+
+
+def _www_authenticate(response: Any) -> Any:
+    """A 401 of the API says how to authenticate."""
+    if response.status_code == 401 and has_request_context() and _is_api():
+        error = ' error="invalid_token"' if g.get("token_refused") else ""
+        response.headers.setdefault("WWW-Authenticate", f'Bearer realm="dossier"{error}')
+    return response
 
 
 def login_required(view: F) -> F:
@@ -79,6 +176,8 @@ def login_required(view: F) -> F:
                 abort(401)
             if g.get("account_gone"):
                 flash(_("login.gone"), "error")
+            elif g.get("session_idle"):
+                flash(_("login.idle", minutes=get_dossier().settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")), "info")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
@@ -103,40 +202,51 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=("GET", "POST"))
 def login() -> Any:
-    """Show the login form; on POST check the password and start a fresh session."""
+    """Show the login form; on POST check the password and start a fresh session.
+
+    Every failure answers the same message (wrong password, unknown user, disabled or locked
+    account); only too many failures from this address answer 429 with the wait.
+    """
     error = None
     status = 200
+    headers: dict[str, str] = {}
     next_url = request.values.get("next", "")
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        principal = get_dossier().authenticate(username, password) if username and password else None
-        if principal is None:
-            error = _("login.failed")
-            status = 401
+        d = get_dossier()
+        try:
+            principal = d.authenticate(username, password, client_ip=client_ip()) if username and password else None
+        except LoginThrottled as exc:
+            principal = None
+            error, status = _("login.throttled", minutes=exc.minutes), 429
+            headers["Retry-After"] = str(exc.retry_after_s)
         else:
-            lang = session.get("lang")
-            session.clear()  # a new session id's worth of state: no fixation
-            session["username"] = principal.username
-            if lang:
-                session["lang"] = lang
+            if principal is None:
+                error, status = _("login.failed"), 401
+        if principal is not None:
+            _end_session()  # a new session: nothing planted before login carries over (no fixation)
+            session[USER_KEY] = principal.username
+            session[STAMP_KEY] = d.session_stamp(principal.username)
+            session[SEEN_KEY] = int(time.time())
             return redirect(_safe_next(next_url))
-    return render_template("auth/login.html", error=error, next_url=next_url), status
+    return render_template("auth/login.html", error=error, next_url=next_url), status, headers
 
 
 @bp.route("/logout", methods=("POST",))
 def logout() -> Any:
     """End the session (POST with the CSRF token, so other sites cannot log people out)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    username = session.get(USER_KEY)
+    _end_session()
+    if username:
+        get_dossier().audit(str(username), "logout", target_type="user", detail={"ip": client_ip(), "reason": "user"})
     flash(_("logout.done"), "info")
     return redirect(url_for("auth.login"))
 
 
 def init_app(app: Flask) -> None:
-    """Check CSRF and load the user before every request; expose the token to templates."""
-    app.before_request(_check_csrf)
-    app.before_request(_load_user)
+    """Authenticate every request (token, CSRF, session); the Secure-aware cookie; the token in templates."""
+    app.session_interface = SessionInterface()
+    app.before_request(_authenticate)
+    app.after_request(_www_authenticate)
     app.jinja_env.globals["csrf_token"] = csrf_token

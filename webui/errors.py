@@ -18,6 +18,8 @@ def _wants_json() -> bool:
 
 def _default_message(status: int) -> str:
     key = f"error.{status}"
+    if status == 413:  # says the limit, so the user knows how much less to send
+        return _(key, mb=current_app.config["DOSSIER_SETTINGS"].get_int("DOSSIER_MAX_FILE_MB"))
     return _(key) if has_message(key) else _("error.500")
 
 

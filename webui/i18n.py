@@ -33,6 +33,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "此账户已不可用，请重新登录。",
         "en": "This account is no longer active; please log in again.",
     },
+    "login.idle": {
+        "zh": "您已 {minutes} 分钟没有操作，已自动退出，请重新登录。",
+        "en": "You were logged out after {minutes} minutes without activity; please log in again.",
+    },
+    "login.throttled": {
+        "zh": "此地址登录失败次数过多，请 {minutes} 分钟后再试。",
+        "en": "Too many failed logins from this address; try again in {minutes} minutes.",
+    },
     "logout.done": {"zh": "已退出登录。", "en": "You have been logged out."},
     # search form
     "search.placeholder": {
@@ -559,7 +567,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.404": {"zh": "找不到这个页面或文件。", "en": "This page or document does not exist."},
     "error.405": {"zh": "不支持这种请求方式。", "en": "Method not allowed."},
     "error.410": {"zh": "此文件已过期并删除。", "en": "This file has expired and was deleted."},
-    "error.413": {"zh": "文件太大。", "en": "The file is too large."},
+    "error.413": {
+        "zh": "文件太大：一次上传最多 {mb} MB（DOSSIER_MAX_FILE_MB）。请分批上传或压缩后重试。",
+        "en": "The file is too large: at most {mb} MB per upload (DOSSIER_MAX_FILE_MB). Upload fewer files at once.",
+    },
+    "error.429": {"zh": "请求过于频繁，请稍后再试。", "en": "Too many requests; please try again later."},
     "error.422": {"zh": "无法处理此请求。", "en": "This request cannot be carried out."},
     "error.500": {"zh": "服务器内部错误，请稍后再试。", "en": "Internal error; please try again later."},
     "error.csrf": {

@@ -1,0 +1,153 @@
+"""``dossier users …``: accounts, roles, lock-outs and API tokens (账户与角色).
+
+Passwords never travel on the command line: they are prompted for (twice, hidden), or read
+from standard input with ``--password-stdin`` (the first line) for scripts.  Every change is
+an audit event by ``system`` (the operator at the console).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dossier.cli_common import _echo_json, _open
+
+#: ``records.ROLES``, spelt out so that ``dossier --help`` does not import the records (a test keeps them equal).
+ROLES = ("admin", "manager", "finance", "sales", "viewer")
+
+
+def _read_password(password_stdin: bool) -> str:
+    """The new password: the first line of stdin with ``--password-stdin``, else prompted twice."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True))
+
+
+_password_stdin = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input (for scripts)."
+)
+
+
+@click.group()
+def users() -> None:
+    """Users and roles (admin, manager, finance, sales, viewer), lock-outs and API tokens."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do (README: Accounts and roles).")
+@_password_stdin
+@click.pass_context
+def users_add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> None:
+    """Create USERNAME with a role; the password is prompted for (at least 8 characters, not the user name)."""
+    d = _open(ctx.find_root())
+    d.add_user(username, role, _read_password(password_stdin))
+    click.echo(f"已添加用户 {username.strip()}（{role}）/ user added")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per user.")
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """Every user: role, active or disabled, last login, locked until (while locked); times are UTC."""
+    rows = _open(ctx.find_root()).users()
+    if as_json:
+        for row in rows:
+            _echo_json(row)
+        return
+    for user in rows:
+        state = "启用 active" if user["active"] else "停用 disabled"
+        last = (user["last_login_at"] or "-").replace("T", " ")
+        line = f"{user['username']:<20} {user['role']:<8} {state:<12} 上次登录 last login {last:<19}"
+        if user["locked_until"]:
+            line += f"  锁定至 locked until {user['locked_until'].replace('T', ' ')}"
+        click.echo(line)
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_context
+def users_disable(ctx: click.Context, username: str) -> None:
+    """Disable USERNAME: logins, open web sessions and API tokens stop working at once."""
+    _open(ctx.find_root()).set_active(username, False)
+    click.echo(f"已停用 {username} / user disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+@click.pass_context
+def users_enable(ctx: click.Context, username: str) -> None:
+    """Enable USERNAME again (this also lifts a lock-out after failed logins)."""
+    _open(ctx.find_root()).set_active(username, True)
+    click.echo(f"已启用 {username} / user enabled")
+
+
+@users.command("set-password")
+@click.argument("username")
+@_password_stdin
+@click.pass_context
+def users_set_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Give USERNAME a new password (e.g. when the admin password printed by init is lost).
+
+    It also lifts a lock-out and ends the user's open web sessions.
+    """
+    d = _open(ctx.find_root())
+    d.set_password(username, _read_password(password_stdin))
+    click.echo(f"已更新 {username} 的密码 / password updated")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@click.pass_context
+def users_set_role(ctx: click.Context, username: str, role: str) -> None:
+    """Give USERNAME another ROLE (effective on their next request)."""
+    _open(ctx.find_root()).set_role(username, role)
+    click.echo(f"{username} 的角色现在是 {role} / role changed")
+
+
+@users.group("token")
+def token() -> None:
+    """Personal API tokens: ``Authorization: Bearer <token>`` on /api/… acts as the token's user."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="A label, e.g. what script uses the token.")
+@click.pass_context
+def token_create(ctx: click.Context, username: str, name: str) -> None:
+    """Create a token for USERNAME and print it once (only its sha256 is kept)."""
+    token_id, secret = _open(ctx.find_root()).create_token(username, name)
+    click.echo(secret)
+    click.echo(
+        f"令牌编号 token id {token_id}。请立即保存：令牌只显示这一次 / store it now: it is shown only once.",
+        err=True,
+    )
+
+
+@token.command("list")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per token.")
+@click.pass_context
+def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
+    """USERNAME's tokens: id, name, created, last used, revoked (never the token itself)."""
+    rows = _open(ctx.find_root()).tokens(username)
+    for row in rows:
+        if as_json:
+            _echo_json(row)
+            continue
+        state = f"已撤销 revoked {row['revoked_at']}" if row["revoked_at"] else "有效 active"
+        click.echo(
+            f"{row['id']:<6} {row['name'] or '-':<20} 创建 created {row['created_at']}"
+            f"  上次使用 last used {row['last_used_at'] or '-'}  {state}"
+        )
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke token TOKEN_ID (see ``token list``): it is refused from the next request on."""
+    username = _open(ctx.find_root()).revoke_token(token_id)
+    click.echo(f"已撤销 {username} 的令牌 {token_id} / token revoked")

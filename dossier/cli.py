@@ -485,12 +485,14 @@ def settings_cmd() -> None:
 
 
 # The registry commands live in their own module (also when this one runs as ``python -m dossier.cli``).
+from dossier.cli_audit import audit  # noqa: E402
 from dossier.cli_customers import customers, reextract  # noqa: E402
 from dossier.cli_documents import documents  # noqa: E402
 from dossier.cli_export import export  # noqa: E402
 from dossier.cli_keys import keys  # noqa: E402
 from dossier.cli_users import users  # noqa: E402
 
+cli.add_command(audit)
 cli.add_command(customers)
 cli.add_command(documents)
 cli.add_command(reextract)

@@ -29,7 +29,7 @@ from dossier._accounts_service import AccountService
 from dossier._documents_service import DocumentService
 from dossier._index_flusher import IndexFlusher
 from dossier._registry_service import RegistryService, document_batches
-from dossier.audit import AuditService
+from dossier.audit import AuditService, upload_detail
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, Forbidden, NotFound
 from dossier.export import ExportService
@@ -254,6 +254,11 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         options = self._options(customer, doc_type, tags, uploaded_by, source)
         intake = self._intake(workers)
         batch_id = intake.new_batch(source, uploaded_by, total=len(sources))
+        self.audit(  # one event per batch, when it starts: what was brought in, by whom (outcomes: the batch)
+            uploaded_by, "upload", target_type="batch", target_id=batch_id,
+            detail=upload_detail(source, batch_id, [s.label for s in sources], customer=options.customer,
+                                 doc_type=options.doc_type, tags=options.tags),
+        )
         if on_batch is not None:
             on_batch(batch_id)
         engine = self.settings.get("DOSSIER_OCR_ENGINE") if ocr else None

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.json.sort_keys = app.config["JSON_SORT_KEYS"]  # type: ignore[attr-defined]
 
     from webui import (
+        admin,
         api,
         auth,
         core,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(intake.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
 

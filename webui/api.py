@@ -6,6 +6,10 @@ Routes: ``GET /api/search?q=&type=&customer=&tag=&from=&to=&sort=&page=&limit=``
 ``GET /api/customers/<id>``, ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
 form fields ``document_id``; the CSRF token in ``X-CSRF-Token``).  Errors are ``{"error": message}``.
 
+``GET /api/audit?user=&action=&target_type=&target_id=&from=&to=&q=&limit=&page=&before=`` — the audit
+trail for admins (404 for everyone else): ``{"total", "limit", "offset", "events", "next_before"}``,
+newest first; ``before=<next_before>`` reads on from there (``limit`` at most 500).
+
 Exports take the filters of ``/api/search`` plus ``format=csv|xlsx|jsonl|zip`` (and ``limit=N`` for
 only the first N hits): ``GET /api/export/plan`` (hits and limits, nothing written),
 ``GET /api/export`` (the file, streamed whatever its size), ``POST /api/exports`` (a background
@@ -16,13 +20,16 @@ then use ``GET /api/export``),
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 
 from dossier import folder
+from dossier.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from dossier.errors import Forbidden
 from dossier.export import check_format
+from webui.admin import audit_filter_from_args, require_auditor
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.customers import FILTERS as CUSTOMER_FILTERS
@@ -43,7 +50,32 @@ def search() -> Any:
         page_size=current_app.config["SEARCH_PAGE_SIZE"],
         max_limit=current_app.config["API_MAX_LIMIT"],
     )
-    return jsonify(get_dossier().search(req, g.principal))
+    d = get_dossier()
+    result = d.search(req, g.principal)
+    d.audit_search(g.principal.username, req, result["total"], "api")
+    return jsonify(result)
+
+
+@bp.route("/audit")
+@login_required
+def audit() -> Any:
+    """The audit trail (admins; 404 otherwise), filtered as the audit page is; by ``page`` or ``before`` cursor."""
+    require_auditor()
+    filters = audit_filter_from_args(request.args)
+    before = (request.args.get("before") or "").strip()
+    if before and not before.isdigit():
+        abort(400, description=f"before 应为事件编号：{before[:20]} / before must be an event id")
+    if before:
+        filters = dataclasses.replace(filters, before=int(before))
+    limit = _positive(request.args.get("limit"), DEFAULT_PAGE_SIZE)
+    limit = min(limit, MAX_PAGE_SIZE)
+    page = _positive(request.args.get("page"), 1)
+    return jsonify(get_dossier().audit_events(g.principal, filters, limit=limit, offset=(page - 1) * limit))
+
+
+def _positive(raw: str | None, default: int) -> int:
+    value = (raw or "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 @bp.route("/documents/<int:doc_id>")

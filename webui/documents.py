@@ -150,7 +150,9 @@ def show(doc_id: int) -> Any:
         pages.append(dict(p, html=html if html is not None else _highlighted(text, q)))
     awaiting = sum(1 for p in pages if p.get("needs_ocr"))
     d = get_dossier()
-    d.audit(g.principal.username, "view", target_type="document", target_id=doc_id, detail={"q": q} if q else None)
+    # The title too: the trail still says what was seen after the document is deleted.
+    d.audit(g.principal.username, "view", target_type="document", target_id=doc_id,
+            detail={"title": doc.get("title"), **({"q": q} if q else {})})
     return render_template(
         "documents/show.html",
         doc=doc,

@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, session
 
+from dossier.audit import ACTION_LABELS
+
 LANGUAGES = ("zh", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -579,7 +581,49 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The form expired or came from elsewhere; reload the page and try again.",
     },
     "error.home": {"zh": "回到首页", "en": "Back to the start page"},
+    # the audit trail (webui.admin; action names: dossier.audit.ACTION_LABELS, added below)
+    "audit.nav": {"zh": "审计日志", "en": "Audit trail"},
+    "audit.title": {"zh": "审计日志", "en": "Audit trail"},
+    "audit.intro": {
+        "zh": "登录、搜索、查看、下载、导出、上传、修改、删除等操作都记录在此；记录只能追加，不能修改或删除。时间为 UTC。",
+        "en": "Logins, searches, views, downloads, exports, uploads, changes and deletions are recorded here;"
+              " events can only be added, never changed or removed. Times are UTC.",
+    },
+    "audit.user": {"zh": "用户", "en": "User"},
+    "audit.action": {"zh": "操作", "en": "Action"},
+    "audit.any_action": {"zh": "全部操作", "en": "All actions"},
+    "audit.target_type": {"zh": "对象类型", "en": "Target type"},
+    "audit.any_target": {"zh": "全部对象", "en": "Any target"},
+    "audit.target_id": {"zh": "对象编号", "en": "Target id"},
+    "audit.from": {"zh": "起始日期（UTC）", "en": "From (UTC)"},
+    "audit.to": {"zh": "截止日期（UTC，含当天）", "en": "To (UTC, inclusive)"},
+    "audit.q": {"zh": "详情包含", "en": "Detail contains"},
+    "audit.q_placeholder": {"zh": "如 搜索词、文件名、IP 地址", "en": "e.g. a query, a file name, an address"},
+    "audit.filter": {"zh": "筛选", "en": "Filter"},
+    "audit.reset": {"zh": "清除筛选", "en": "Clear filters"},
+    "audit.csv": {"zh": "导出 CSV", "en": "Export CSV"},
+    "audit.total": {"zh": "共 {n} 条记录", "en": "{n} events"},
+    "audit.none": {"zh": "没有符合条件的记录。", "en": "No events match these filters."},
+    "audit.time": {"zh": "时间（UTC）", "en": "Time (UTC)"},
+    "audit.target": {"zh": "对象", "en": "Target"},
+    "audit.detail": {"zh": "详情", "en": "Detail"},
+    "audit.detail_full": {"zh": "完整详情", "en": "Full detail"},
+    "audit.deleted": {"zh": "（已删除）", "en": "(deleted)"},
+    "audit.pages": {"zh": "分页", "en": "Pages"},
+    "audit.prev": {"zh": "上一页", "en": "Previous"},
+    "audit.next": {"zh": "下一页", "en": "Next"},
+    "audit.page": {"zh": "第 {page} / {pages} 页", "en": "Page {page} of {pages}"},
+    "audit.target.document": {"zh": "文档 #{id}", "en": "Document #{id}"},
+    "audit.target.batch": {"zh": "导入任务 #{id}", "en": "Intake job #{id}"},
+    "audit.type.document": {"zh": "文档", "en": "Document"},
+    "audit.type.batch": {"zh": "导入任务", "en": "Intake job"},
+    "audit.type.user": {"zh": "用户", "en": "User"},
+    "audit.type.search": {"zh": "搜索", "en": "Search"},
+    "audit.type.export_job": {"zh": "导出任务", "en": "Export job"},
+    "audit.type.api_token": {"zh": "API 令牌", "en": "API token"},
+    "audit.type.audit": {"zh": "审计日志", "en": "Audit trail"},
 }
+MESSAGES.update({f"audit.action.{code}": {"zh": zh, "en": en} for code, (zh, en) in ACTION_LABELS.items()})
 
 
 def get_language() -> str:

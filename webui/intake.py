@@ -2,6 +2,7 @@
 
 Routes: ``GET/POST /upload``.  A POST stores every original, queues it and answers at once with a
 redirect to the batch's page (``/jobs/<id>``), where the parsing and OCR progress shows live.
+Each submission writes one ``upload`` audit event (the batch, its file names and what became of them).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
+from dossier.audit import upload_detail
 from dossier.services import DOC_TYPES
 from webui.auth import login_required
 from webui.core import get_dossier
@@ -62,6 +64,11 @@ def upload() -> Any:
                 state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
                 counts[state if state in counts else "queued"] += 1
             d.close_batch(batch_id)
+            d.audit(
+                g.principal.username, "upload", target_type="batch", target_id=batch_id,
+                detail=upload_detail("web", batch_id, [f.filename or "upload" for f in files], customer=customer,
+                                     doc_type=doc_type, tags=tags, outcome=counts),
+            )
             flash(_("upload.accepted", n=len(files), **counts), "info")
             return redirect(url_for("jobs.show", batch_id=batch_id), code=303)
     return (

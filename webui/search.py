@@ -180,14 +180,16 @@ def index() -> Any:
     browse_all = request.args.get("all") == "1"
     context["browse_all"] = browse_all
     if req.query or filtered or browse_all:
+        d = get_dossier()
         try:
-            result = get_dossier().search(req, g.principal)
+            result = d.search(req, g.principal)
         except DossierError as exc:
             if exc.status != 400:
                 raise
             context["error"] = exc.message
             status = 400
         else:
+            d.audit_search(g.principal.username, req, result["total"], "web")
             page_count = max(1, math.ceil(result["total"] / req.limit))
             context.update(result=result, page_count=page_count, pages=_pages(page, page_count))
             if result["total"]:

@@ -17,6 +17,9 @@ it names one (合同, 报价单, contract, quote …) and otherwise a tag; deepe
 A restart loses and duplicates nothing: taking and recording the inbox path happen in one
 transaction, a file already taken is recognised by its recorded path and content, and
 files whose work ended while the watcher was down are moved on the next start.
+
+Every sweep that takes files writes one ``upload`` audit event as the user ``inbox`` (the batch,
+the files' inbox paths, how many were queued, duplicates or refused).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from dossier.audit import upload_detail
 from dossier.errors import DossierError
 from records import Document, IngestJob, Page
 from workers.intake import Source, is_junk
@@ -158,18 +162,24 @@ class Inbox:
                 self.on_batch(self._batch)
         queue = self.dossier.queue()
         queued: list[int] = []
+        outcome = {"queued": 0, "duplicate": 0, "failed": 0}
         for path in fresh:
             relative = path.relative_to(self.root)
             meta = metadata_for(relative)
             options = self.dossier._options(meta.customer, meta.doc_type, meta.tags, "inbox", "inbox")
             source = Source(label=str(relative), filename=path.name, path=path, origin=str(path))
             taken = intake.take(source, options, self._batch)
+            outcome[taken.status if taken.status in outcome else "queued"] += 1
             if taken.status == "queued" and taken.document_id is not None:
                 if queue is not None:
                     queue.enqueue_ingest(taken.document_id, self.dossier._ingest_timeout_s())
                 else:
                     queued.append(taken.document_id)
             log.info("收取 / took %s: %s", relative, taken.status)
+        # One audit event per sweep that took files (a batch still open when new files arrive gets another).
+        detail = upload_detail("inbox", self._batch, [str(p.relative_to(self.root)) for p in fresh], outcome=outcome)
+        self.dossier.audit("inbox", "upload", target_type="batch", target_id=self._batch,
+                           detail={**detail, "inbox": str(self.root)})
         if queued:  # no Redis: do the work here, now
             intake.process_here(queued, self.dossier.settings.get("DOSSIER_OCR_ENGINE"))
         from workers.batches import close_batch

@@ -34,6 +34,7 @@ from dossier.export._service import (
     request_to_json,
 )
 from dossier.export._tabular import (
+    BOM,
     COLUMNS,
     FORMULA_START,
     csv_chunks,
@@ -45,6 +46,7 @@ from dossier.export._tabular import (
 from dossier.export._zip import MANIFEST_COLUMNS, member_path, zip_chunks
 
 __all__ = [
+    "BOM",
     "COLUMNS",
     "FORMATS",
     "FORMULA_START",

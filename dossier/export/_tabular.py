@@ -28,7 +28,7 @@ from typing import Any
 
 from dossier.export._rows import ExportRow
 
-__all__ = ["COLUMNS", "csv_chunks", "header", "jsonl_chunks", "neutralise", "xlsx_chunks"]
+__all__ = ["BOM", "COLUMNS", "csv_chunks", "header", "jsonl_chunks", "neutralise", "xlsx_chunks"]
 
 #: The columns of CSV and XLSX: (key, Chinese label, English label, XLSX width).
 COLUMNS: tuple[tuple[str, str, str, float], ...] = (

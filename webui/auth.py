@@ -33,7 +33,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
     g,
     has_request_context,
@@ -136,7 +135,10 @@ def _load_session_user() -> None:
         return
     # The pages' own polls (GET /api/…) keep no session alive; people's requests do.
     active = not (_is_api() and request.method in ("GET", "HEAD"))
-    if active and (not isinstance(seen, int) or now - seen >= TOUCH_EVERY_S):
+    # Rewritten at most once a minute, and often enough that a short idle limit never catches
+    # someone who is busy.
+    every_s = min(TOUCH_EVERY_S, max(1, idle_s // 4)) if idle_s > 0 else TOUCH_EVERY_S
+    if active and (not isinstance(seen, int) or now - seen >= every_s):
         session[SEEN_KEY] = now
         d.touch(str(username))
 

@@ -1,0 +1,482 @@
+"""Web hardening (issue 7): security headers on every response, stored XSS from hostile files,
+CSRF on every POST route, session fixation, idle time-out, Secure cookies, the login limits
+through the real form, and API tokens — on real data homes (SQLite) and, for the CSP, in
+headless Chromium.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from dossier.config import load_settings
+from dossier.services import Dossier
+from index import Principal, SearchRequest
+from records import AuditEvent, Document
+from tests.webui.conftest import CORPUS
+from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture
+from webui import CONTENT_SECURITY_POLICY, create_app
+from webui.auth import SEEN_KEY
+
+PASSWORD = "Sicher-Passw0rd-1"
+
+#: The hostile files of the dev corpus: scripts in HTML, a PDF with JavaScript, formulas in a CSV,
+#: external entities in DOCX, broken and locked files, a very long name.
+BAD = CORPUS / "bad"
+HOSTILE_NAME = "\"><svg onload=alert('XSSCANARY')>报价<script>alert(1)</script>.txt"
+HOSTILE_TEXT = "报价附件 </p><script>alert('XSSCANARY')</script><div style=\"x\" onmouseover=\"alert(2)\">悬停</div>"
+HOSTILE_CUSTOMER = "<img src=x onerror=alert('XSSCANARY')>海豚科技有限公司"
+HOSTILE_TAG = "<b onclick=alert(3)>标签</b>"
+
+
+class _PageChecker(HTMLParser):
+    """Collects every construct a stored XSS would need, or the CSP would block."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and not (values.get("src") or "").startswith("/static/"):
+            self.problems.append(f"inline or foreign <script {values}>")
+        if tag in ("style", "iframe", "object", "embed", "svg", "base", "frame"):
+            self.problems.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"event handler {name}= on <{tag}>")
+            if name == "style":
+                self.problems.append(f"style= on <{tag}>")
+            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                ("javascript:", "data:", "vbscript:")
+            ):
+                self.problems.append(f"{name}={value!r} on <{tag}>")
+
+
+def page_problems(html: str) -> list[str]:
+    """What in ``html`` could run script or would break under the CSP (empty = nothing)."""
+    checker = _PageChecker()
+    checker.feed(html)
+    checker.close()
+    return checker.problems
+
+
+def _csrf(client, path: str = "/") -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def _log_in(client, username: str, password: str = PASSWORD, **environ: str):
+    token = _csrf(client, "/auth/login")
+    return client.post(
+        "/auth/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        environ_base=environ,
+    )
+
+
+def _home(tmp_path: Path, **env: str) -> tuple[Dossier, object]:
+    """A fresh, initialised data home with admin, lily (sales) and vera (viewer), and its app."""
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+                 "DOSSIER_WORKERS": "1", **env},
+        dotenv=tmp_path / "no.env",
+    )
+    Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+    d = Dossier.open(settings)
+    d.add_user("lily", "sales", PASSWORD)
+    d.add_user("vera", "viewer", PASSWORD)
+    return d, create_app(settings, test_config={"TESTING": True})
+
+
+def _events(d: Dossier, action: str) -> list[AuditEvent]:
+    with d.sessions() as session:
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+        session.expunge_all()
+        return rows
+
+
+# -- a home full of hostile files --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Every file of corpus/dev/bad, and a text file with a hostile name and content, given a hostile
+    customer name and tag at intake; returns the Dossier, the app and the document ids."""
+    if not BAD.is_dir():
+        pytest.skip(f"test corpus not found at {BAD}")
+    tmp = tmp_path_factory.mktemp("hostile")
+    d, app = _home(tmp)
+    extra = tmp / "extra"
+    extra.mkdir()
+    (extra / HOSTILE_NAME.replace("/", "_")).write_text(HOSTILE_TEXT, encoding="utf-8")
+    d.ingest_paths(sorted(BAD.iterdir()), ocr=False)
+    d.ingest_paths([extra], customer=HOSTILE_CUSTOMER, tags=[HOSTILE_TAG], ocr=False)
+    with d.sessions() as session:
+        ids = list(session.scalars(select(Document.id).order_by(Document.id)))
+    assert len(ids) >= len(list(BAD.iterdir()))
+    yield {"dossier": d, "app": app, "ids": ids}
+    d.close()
+
+
+@pytest.fixture()
+def hostile_admin(hostile):
+    client = hostile["app"].test_client()
+    assert _log_in(client, "admin").status_code == 302
+    return client
+
+
+def _pages(hostile, client) -> list[str]:
+    """Every page a person could reach in the hostile home."""
+    d = hostile["dossier"]
+    paths = ["/", "/?q=XSSCANARY", "/?q=蓝鲸", "/?q=报价", "/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/?q=示例客户",
+             "/upload", "/jobs", "/customers", "/customers?status=suggested"]
+    for doc_id in hostile["ids"]:
+        paths += [f"/documents/{doc_id}", f"/documents/{doc_id}?q=XSSCANARY", f"/documents/{doc_id}/edit",
+                  f"/documents/{doc_id}/delete"]
+    with d.sessions() as session:
+        from records import Customer, IngestBatch
+
+        paths += [f"/customers/{cid}" for cid in session.scalars(select(Customer.id))]
+        paths += [f"/customers/{cid}/edit" for cid in session.scalars(select(Customer.id))]
+        paths += [f"/jobs/{bid}" for bid in session.scalars(select(IngestBatch.id))]
+    return paths
+
+
+def test_hostile_files_names_customers_and_tags_are_shown_as_text(hostile, hostile_admin):
+    """GIVEN the bad/ files and a file whose name, text, customer and tag are HTML WHEN the admin opens
+    every page THEN no page carries a script, event handler, style or javascript: URL that we did not write,
+    and the hostile text is there, escaped."""
+    seen_escaped = False
+    checked = 0
+    for path in _pages(hostile, hostile_admin):
+        r = hostile_admin.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        html = r.get_data(as_text=True)
+        assert page_problems(html) == [], path
+        for raw in ("<script>alert", "<img src=x", "<svg", "<b onclick"):  # unescaped, they would be tags
+            assert raw not in html, (path, raw)
+        seen_escaped = seen_escaped or "&lt;script&gt;alert(" in html
+        checked += 1
+    assert seen_escaped and checked > 40
+    # The hostile customer, tag and file name survive as text where they are listed.
+    assert "&lt;img src=x onerror=alert(&#39;XSSCANARY&#39;)&gt;海豚科技有限公司" in hostile_admin.get(
+        "/customers?status=suggested").get_data(as_text=True) + hostile_admin.get("/?q=报价").get_data(as_text=True)
+    hits = hostile_admin.get("/?q=报价附件").get_data(as_text=True)
+    assert "&lt;b onclick=alert(3)&gt;标签&lt;/b&gt;" in hits and "报价&lt;script&gt;" in hits
+
+
+def test_the_api_returns_hostile_text_as_json_data(hostile, hostile_admin):
+    """The JSON API is JSON (never sniffed as HTML): the hostile file name comes back as a plain string."""
+    r = hostile_admin.get("/api/search?q=报价附件")
+    assert r.mimetype == "application/json" and r.headers["X-Content-Type-Options"] == "nosniff"
+    [hit] = r.get_json()["hits"]
+    assert "<svg onload=alert('XSSCANARY')>报价<script>alert(1)<_script>" in hit["filename"]  # "/" cannot be in a name
+
+
+def test_downloads_of_hostile_files_are_attachments_that_cannot_run(hostile, hostile_admin):
+    """The HTML original, the hostile name: attachment, a safe ASCII name plus the UTF-8 one, octet-stream
+    for active types, and a sandbox policy."""
+    d = hostile["dossier"]
+    by_name = {d.show(i, Principal.system())["filename"]: i for i in hostile["ids"]}
+    html_id = by_name["产品介绍_蓝鲸.html"]
+    r = hostile_admin.get(f"/documents/{html_id}/download")
+    assert r.status_code == 200 and r.mimetype == "application/octet-stream"
+    assert r.headers["Content-Disposition"].startswith("attachment; filename=\"")
+    assert r.headers["Content-Security-Policy"].startswith("sandbox")
+    name_id = next(i for n, i in by_name.items() if "svg onload" in n)
+    disposition = hostile_admin.get(f"/documents/{name_id}/download").headers["Content-Disposition"]
+    ascii_part = disposition.split(";")[1]
+    assert "<" not in ascii_part and "\"" not in ascii_part.split("=", 1)[1].strip('"') and "/" not in ascii_part
+    assert "filename*=UTF-8''" in disposition and "%3Cscript%3E" in disposition
+
+
+def test_every_response_has_the_security_headers(hostile, hostile_admin):
+    """Pages, JSON, downloads, error pages, the login page and static files all carry CSP, nosniff, frame
+    denial and a referrer policy; everything but static files is no-store."""
+    doc_id = hostile["ids"][0]
+    anonymous = hostile["app"].test_client()
+    responses = {path: hostile_admin.get(path) for path in (
+        "/", "/?q=报价", f"/documents/{doc_id}", f"/documents/{doc_id}/download", "/customers", "/upload",
+        "/jobs", "/api/search?q=报价", "/api/status", "/documents/999999", "/no-such-page")}
+    responses["/auth/login"] = anonymous.get("/auth/login")
+    responses["/api/search (401)"] = anonymous.get("/api/search?q=x")
+    static = anonymous.get("/static/dossier.css")
+    for path, r in [*responses.items(), ("/static/dossier.css", static)]:
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+        assert r.headers["X-Frame-Options"] == "DENY", path
+        assert r.headers["Referrer-Policy"] == "same-origin", path
+        csp = r.headers["Content-Security-Policy"]
+        if path.endswith("/download"):
+            assert csp.startswith("sandbox"), path
+        else:
+            assert csp == CONTENT_SECURITY_POLICY, path
+        if path != "/static/dossier.css":
+            assert "no-store" in r.headers["Cache-Control"], path
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY and "object-src 'none'" in CONTENT_SECURITY_POLICY
+
+
+# -- CSRF ---------------------------------------------------------------------------------------
+
+
+def _post_rules(app) -> list[str]:
+    """Every route that accepts POST, with its id parts filled in."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if "POST" in (rule.methods or ()):
+            paths.append(re.sub(r"<(?:int:)?[a-z_]+>", "1", rule.rule))
+    return sorted(set(paths))
+
+
+def test_every_post_route_refuses_a_missing_or_forged_csrf_token(hostile, hostile_admin):
+    """GIVEN a logged-in admin WHEN any POST route is called without the session's token, or with another
+    one THEN 400 and nothing changes (the document that a forged delete named is still there)."""
+    routes = _post_rules(hostile["app"])
+    assert len(routes) >= 14 and "/auth/login" in routes and "/documents/1/delete" in routes
+    for path in routes:
+        for data, headers in (({}, {}), ({"csrf_token": "forged"}, {}), ({}, {"X-CSRF-Token": "forged"})):
+            r = hostile_admin.post(path, data=data, headers=headers)
+            assert r.status_code == 400, (path, data, headers, r.status_code)
+            assert "表单已过期" in r.get_data(as_text=True) or "表单已过期" in (r.get_json(silent=True) or {}).get("error", "")
+    first = hostile["ids"][0]
+    assert hostile_admin.post(f"/documents/{first}/delete", data={"confirm": "1"}).status_code == 400
+    assert hostile_admin.get(f"/documents/{first}").status_code == 200
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+def _session_cookie(response) -> str | None:
+    for value in response.headers.getlist("Set-Cookie"):
+        if value.startswith("dossier_session="):
+            return value
+    return None
+
+
+def test_logging_in_starts_a_new_session(tmp_path):
+    """GIVEN an attacker's anonymous session cookie planted in a victim's browser WHEN the victim logs in
+    THEN the session after login shares nothing with the planted one but the language: new CSRF token,
+    planted keys gone, and the attacker's copy of the old cookie is still anonymous."""
+    _d, app = _home(tmp_path)
+    attacker = app.test_client()
+    planted_token = _csrf(attacker, "/auth/login?lang=en")
+    with attacker.session_transaction() as s:
+        s["planted"] = "by the attacker"
+        old_cookie = dict(s)
+    victim = app.test_client()
+    with victim.session_transaction() as s:
+        s.update(old_cookie)
+    r = victim.post("/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": planted_token})
+    assert r.status_code == 302 and _session_cookie(r) is not None
+    with victim.session_transaction() as s:
+        assert s["username"] == "lily" and "planted" not in s and s.get("lang") == "en"
+        assert s.get("csrf_token") != planted_token
+    assert _csrf(victim) != planted_token
+    assert attacker.get("/").status_code == 302  # the old cookie logged nobody in
+
+
+def test_idle_sessions_are_logged_out_and_polls_do_not_keep_them_alive(tmp_path):
+    """GIVEN DOSSIER_SESSION_IDLE_MINUTES=1 WHEN a minute passes without a person's request THEN the next
+    page goes to login with a message, and a logout event says why; a page's own GET /api poll does not
+    count as activity."""
+    d, app = _home(tmp_path, DOSSIER_SESSION_IDLE_MINUTES="1")
+    client = app.test_client()
+    assert _log_in(client, "lily").status_code == 302
+    stale = int(time.time()) - 50  # not idle yet (60 s), but due to be marked as seen again (every 15 s)
+    with client.session_transaction() as s:
+        s[SEEN_KEY] = stale
+    assert client.get("/api/status").status_code in (200, 403)  # a poll: still logged in …
+    with client.session_transaction() as s:
+        assert s[SEEN_KEY] == stale  # … but not touched
+    assert client.get("/").status_code == 200  # a person's request touches it
+    with client.session_transaction() as s:
+        assert s[SEEN_KEY] > stale
+        s[SEEN_KEY] = int(time.time()) - 61
+    r = client.get("/?q=合同", follow_redirects=True)
+    assert "/auth/login" in r.request.path
+    assert "1 分钟没有操作，已自动退出" in r.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    [event] = _events(d, "logout")
+    assert event.username == "lily" and event.detail["reason"] == "idle"
+
+
+def test_a_changed_password_ends_open_sessions(tmp_path):
+    """GIVEN lily is logged in WHEN an admin sets her a new password THEN her open session is over."""
+    d, app = _home(tmp_path)
+    client = app.test_client()
+    assert _log_in(client, "lily").status_code == 302
+    assert client.get("/").status_code == 200
+    d.set_password("lily", "Ganz-Neu-Passw0rd")
+    r = client.get("/", follow_redirects=True)
+    assert "/auth/login" in r.request.path and "此账户已不可用" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("env", "base_url", "headers", "secure"),
+    [
+        ({}, "http://localhost", {}, False),
+        ({}, "https://localhost", {}, True),
+        ({}, "http://localhost", {"X-Forwarded-Proto": "https"}, False),  # no trusted proxy: ignored
+        ({"DOSSIER_PROXY_COUNT": "1"}, "http://localhost", {"X-Forwarded-Proto": "https"}, True),
+        ({"DOSSIER_PUBLIC_URL": "https://dossier.example.com"}, "http://localhost", {}, True),
+    ],
+)
+def test_the_session_cookie_is_secure_over_https(tmp_path, env, base_url, headers, secure):
+    """HttpOnly and SameSite=Lax always; Secure when the request came over HTTPS (directly, or as trusted
+    proxies say) or the public address is https."""
+    _d, app = _home(tmp_path, **env)
+    client = app.test_client()
+    page = client.get("/auth/login", base_url=base_url, headers=headers).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/auth/login", base_url=base_url, headers=headers,
+                    data={"username": "lily", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302
+    cookie = _session_cookie(r)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert ("; Secure" in cookie) is secure
+
+
+# -- the login limits through the form --------------------------------------------------------
+
+
+def test_a_locked_account_answers_like_a_wrong_password(tmp_path):
+    """GIVEN DOSSIER_LOGIN_MAX_FAILURES=2 WHEN lily's password is mistyped twice THEN even the right one gets
+    the same 401 用户名或密码错误 (nothing tells the account is locked), until an admin enables her again."""
+    d, app = _home(tmp_path, DOSSIER_LOGIN_MAX_FAILURES="2")
+    client = app.test_client()
+    for _ in range(2):
+        r = _log_in(client, "lily", "wrong-password")
+        assert r.status_code == 401
+    r = _log_in(client, "lily")
+    assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
+    assert _log_in(client, "vera").status_code == 302  # other accounts are not affected
+    d.set_active("lily", True)
+    assert _log_in(app.test_client(), "lily").status_code == 302
+    assert [e.detail["reason"] for e in _events(d, "login_failed")] == ["bad_password", "bad_password", "locked"]
+    assert all(e.detail["ip"] == "127.0.0.1" for e in _events(d, "login_failed"))
+
+
+def test_an_address_that_fails_too_often_gets_429_and_cannot_spoof_its_way_out(tmp_path):
+    """GIVEN a per-address limit of 3 WHEN one address fails 3 times with different names THEN it gets 429 with
+    Retry-After and a Chinese message, also for a right password and with a made-up X-Forwarded-For; another
+    address still logs in."""
+    _d, app = _home(tmp_path, DOSSIER_LOGIN_IP_MAX_FAILURES="3")
+    client = app.test_client()
+    for name in ("lily", "nobody", "vera"):
+        assert _log_in(client, name, "wrong-password", REMOTE_ADDR="198.51.100.4").status_code == 401
+    r = _log_in(client, "lily", REMOTE_ADDR="198.51.100.4")
+    assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 15 * 60 + 1
+    assert "此地址登录失败次数过多" in r.get_data(as_text=True)
+    token = _csrf(client, "/auth/login")
+    spoofed = client.post("/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": token},
+                          headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    assert spoofed.status_code == 429
+    assert _log_in(app.test_client(), "lily", REMOTE_ADDR="198.51.100.5").status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(tmp_path):
+    """GIVEN DOSSIER_PROXY_COUNT=1 WHEN failures arrive through the proxy for one client THEN that client is
+    limited and another client behind the same proxy is not."""
+    d, app = _home(tmp_path, DOSSIER_LOGIN_IP_MAX_FAILURES="2", DOSSIER_PROXY_COUNT="1")
+    client = app.test_client()
+    via = {"REMOTE_ADDR": "10.0.0.1"}
+
+    def attempt(password: str, forwarded_for: str):
+        token = _csrf(client, "/auth/login")
+        return client.post("/auth/login", data={"username": "lily", "password": password, "csrf_token": token},
+                           headers={"X-Forwarded-For": forwarded_for}, environ_base=via)
+
+    assert attempt("wrong-password", "203.0.113.1").status_code == 401
+    assert attempt("wrong-password", "203.0.113.1").status_code == 401
+    assert attempt(PASSWORD, "203.0.113.1").status_code == 429
+    assert attempt(PASSWORD, "203.0.113.2").status_code == 302
+    assert {e.detail["ip"] for e in _events(d, "login_failed")} == {"203.0.113.1"}
+
+
+# -- API tokens ---------------------------------------------------------------------------------
+
+
+def test_api_tokens_act_as_their_user_on_the_api_only(hostile):
+    """GIVEN a token of the viewer WHEN it calls /api THEN it sees what the viewer may see (no cookie, no
+    CSRF token needed, even for POST); HTML pages ignore it; a revoked token, or a disabled user's, is 401
+    JSON with WWW-Authenticate."""
+    d, app = hostile["dossier"], hostile["app"]
+    token_id, token = d.create_token("vera", "测试")
+    auth = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    r = client.get("/api/search?q=报价", headers=auth)
+    assert r.status_code == 200 and _session_cookie(r) is None
+    viewer_total = d.search(SearchRequest("报价"), d.principal_for("vera"))["total"]
+    admin_total = d.search(SearchRequest("报价"), Principal.system())["total"]
+    assert r.get_json()["total"] == viewer_total < admin_total
+    hidden = next(i for i in hostile["ids"] if d.show(i, Principal.system())["confidentiality"] != "public")
+    assert client.get(f"/api/documents/{hidden}", headers=auth).status_code == 404
+    # A POST with the token needs no CSRF token: it gets past the check (and is refused for its own reasons).
+    posted = client.post("/api/exports", headers=auth, json={"q": "报价", "format": "csv"})
+    assert posted.status_code != 400 or "表单已过期" not in posted.get_json()["error"]
+    assert client.get("/", headers=auth).status_code == 302  # pages need a session
+    for bad in ("dsk_not-a-real-token", token + "x"):
+        refused = client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {bad}"})
+        assert refused.status_code == 401 and refused.is_json and "令牌无效" in refused.get_json()["error"]
+        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="dossier" error="invalid_token"'
+    assert client.get("/api/search?q=x").headers["WWW-Authenticate"] == 'Bearer realm="dossier"'
+    d.set_active("vera", False)
+    assert client.get("/api/search?q=报价", headers=auth).status_code == 401
+    d.set_active("vera", True)
+    assert client.get("/api/search?q=报价", headers=auth).status_code == 200
+    d.revoke_token(token_id)
+    assert client.get("/api/search?q=报价", headers=auth).status_code == 401
+
+
+# -- in a real browser, under the CSP ------------------------------------------------------------
+
+
+@pytest.fixture()
+def hostile_server(hostile):
+    """The hostile home's app served over HTTP on a free port."""
+    srv = make_server("127.0.0.1", 0, hostile["app"], threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    thread.join(5)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="needs Debian chromium + chromium-driver")
+def test_pages_work_under_the_csp_and_hostile_content_does_not_run(hostile, hostile_server, browser):  # noqa: F811
+    """GIVEN the hostile home served over HTTP WHEN Chromium logs in, searches, uses a filter (our own script,
+    from 'self') and opens every hostile document THEN nothing was refused by the CSP, no payload ran, and no
+    request left for the attackers' address."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base = hostile_server
+    browser.get(base + "/auth/login")
+    browser.find_element(By.ID, "username").send_keys("admin")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
+    WebDriverWait(browser, 15).until(lambda b: "/auth/login" not in b.current_url)
+    browser.get(base + "/?q=报价")
+    before = browser.current_url
+    boxes = browser.find_elements(By.CSS_SELECTOR, "form[data-autosubmit] input[type=checkbox]")
+    assert boxes, "the search page has filter checkboxes"
+    boxes[0].click()  # dossier.js re-runs the search: scripts from 'self' run under the CSP
+    WebDriverWait(browser, 15).until(lambda b: b.current_url != before)
+    for doc_id in hostile["ids"]:
+        browser.get(f"{base}/documents/{doc_id}?q=XSSCANARY")
+        assert browser.execute_script("return document.querySelectorAll('script:not([src])').length") == 0
+    browser.get(base + "/customers?status=suggested")
+    logs = browser.get_log("browser")
+    assert [e["message"] for e in logs if "Content Security Policy" in e["message"]] == []
+    assert [e["message"] for e in logs if "XSSCANARY" in e["message"] or "127.0.0.1:9/" in e["message"]] == []

@@ -34,7 +34,9 @@ def _dossier(tmp_path: Path, database_url: str | None = None, **env: str) -> Dos
     if database_url:
         environ["DOSSIER_DATABASE_URL"] = database_url
     settings = load_settings(environ=environ, dotenv=tmp_path / "no.env")
-    Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+    first = Dossier.open(settings, require_init=False)
+    first.init(admin_password=PASSWORD)
+    first.close()
     return Dossier.open(settings)
 
 
@@ -51,7 +53,7 @@ def accounts(request: pytest.FixtureRequest, tmp_path: Path):
     d = _dossier(tmp_path, url, **env)
     d.add_user("lily", "sales", PASSWORD)
     yield d
-    d.engine.dispose()
+    d.close()
 
 
 def _events(d: Dossier, action: str) -> list[AuditEvent]:
@@ -246,4 +248,4 @@ def test_cli_manages_users_and_tokens(tmp_path):
     assert [a for u, a in actions if u == "system"] == [
         "user_add", "user_add", "user_set_role", "user_disable", "user_enable", "token_create", "token_revoke"
     ]
-    d.engine.dispose()
+    d.close()

@@ -259,6 +259,11 @@ def _short(value: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _tail(text: str, width: int = 60) -> str:
+    """A path cut from the left, so its file name stays."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
 def summarise(action: str, detail: Mapping[str, Any]) -> str:
     """One line of what an event's detail says (values, few words; the full detail stays in ``detail``)."""
     d = dict(detail)
@@ -268,7 +273,7 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
         parts += [f"{k}={_short(v, 40)}" for k, v in (d.get("filters") or {}).items()]
         parts.append(str(d.get("channel", "")))
     elif action == "upload":
-        files = ", ".join(_short(n, 60) for n in (d.get("files") or [])[:5])
+        files = ", ".join(_tail(str(n)) for n in (d.get("files") or [])[:5])
         more = int(d.get("count") or 0) - min(5, len(d.get("files") or []))
         parts.append(f"{d.get('count', 0)}: {files}" + (f" (+{more})" if more > 0 else ""))
         parts.append(f"batch {d.get('batch')}")
@@ -289,7 +294,7 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
         parts.append(f"{d.get('username')}: {d.get('from')} → {d.get('to')}")
     elif action == "delete":
         parts.append(_short(d.get("title") or ""))
-        parts += [_short(f.get("filename", ""), 60) for f in (d.get("files") or []) if isinstance(f, dict)][:3]
+        parts += [_tail(str(f.get("filename", ""))) for f in (d.get("files") or []) if isinstance(f, dict)][:3]
     else:
         keys = ("title", "q", "filename", "username", "role", "name", "reason", "ip", "format", "rows", "version")
         parts += [f"{k}={_short(d[k], 60)}" for k in keys if d.get(k) not in (None, "", [])]

@@ -20,7 +20,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +175,7 @@ class AuditFilter:
     until: datetime | None = None
     text: str = ""
     #: Only events older than this id (the cursor of ``next_before``).
-    before: int | None = field(default=None, compare=False)
+    before: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The filters that are set, as JSON values (for the ``audit_export`` event and the API)."""

@@ -492,7 +492,9 @@ def test_the_trail_on_postgresql_records(postgres_url, tmp_path):
     env = {**NO_REDIS, "DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_DATABASE_URL": postgres_url,
            "DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias}
     settings = load_settings(environ=env, dotenv=tmp_path / "no.env")
-    Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+    first = Dossier.open(settings, require_init=False)
+    first.init(admin_password=PASSWORD)
+    first.close()
     d = Dossier.open(settings)
     try:
         note = tmp_path / "纪要_琥珀.txt"

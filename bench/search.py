@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import re
@@ -387,6 +388,15 @@ def side_by_side(args: argparse.Namespace) -> None:
         opensearch._request("DELETE", f"/_index_template/{args.index}", params={"ignore": 404})
 
 
+def _ndcg10(hits: list[str], relevant: set[str]) -> float:
+    """nDCG of the first ten hits against the judged (binary) relevant files; 1.0 when nothing is relevant."""
+    if not relevant:
+        return 1.0
+    dcg = sum(1 / math.log2(rank + 2) for rank, name in enumerate(hits[:10]) if name in relevant)
+    ideal = sum(1 / math.log2(rank + 2) for rank in range(min(10, len(relevant))))
+    return dcg / ideal
+
+
 def dev_agreement(corpus: Path, url: str, alias: str) -> None:
     """The judged dev queries on the dev corpus: do both backends find the same documents?"""
     _, _, queries = load_corpus(corpus)
@@ -400,11 +410,19 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
             rebuild.add(docs)
             rebuild.finish()
         same = same_order = same_top = 0
+        judged = [[0, 0, 0, 0, 0.0], [0, 0, 0, 0, 0.0]]  # per backend: relevant, found of them, hits, good hits, nDCG@10
         for q in queries:
             found = [
                 [files[h.id] for h in b.search(SearchRequest(q["q"], limit=1000, facets=False), Principal.system()).hits]
                 for b in (embedded, opensearch)
             ]
+            relevant = set(q["relevant"])
+            for row, hits in zip(judged, found, strict=True):
+                row[0] += len(relevant)
+                row[1] += len(relevant & set(hits))
+                row[2] += len(hits)
+                row[3] += len(set(hits) & relevant)
+                row[4] += _ndcg10(hits, relevant)
             same += set(found[0]) == set(found[1])
             same_order += found[0][:10] == found[1][:10]
             same_top += found[0][:1] == found[1][:1]
@@ -412,6 +430,9 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
                 print(f"  dev query {q['id']} {q['q']!r}: embedded {len(found[0])}, OpenSearch {len(found[1])}")
         print(f"dev queries ({len(queries)} judged, dev corpus): same documents {same}/{len(queries)},"
               f" same top-10 order {same_order}/{len(queries)}, same top hit {same_top}/{len(queries)}")
+        print(f"  judged relevance   {'recall':>14} {'precision':>14} {'nDCG@10':>8}")
+        for name, row in zip(("embedded", "OpenSearch"), judged, strict=True):
+            print(f"  {name:<18} {row[1]:>6}/{row[0]:<7} {row[3]:>6}/{row[2]:<7} {row[4] / max(len(queries), 1):>8.4f}")
     finally:
         opensearch._request("DELETE", f"/{alias}-v*", params={"ignore": 404})
         opensearch._request("DELETE", f"/_index_template/{alias}", params={"ignore": 404})

@@ -361,7 +361,7 @@ class AuditService:
         limit = max(1, min(MAX_PAGE_SIZE, int(limit)))
         offset = max(0, int(offset))
         with self.sessions() as session:
-            total = int(session.scalar(_filtered(select(func.count(AuditEvent.id)), _uncursored(f))) or 0)
+            total = int(session.scalar(_filtered(select(func.count(AuditEvent.id)), replace(f, before=None))) or 0)
             rows = list(session.scalars(
                 _filtered(select(AuditEvent), f).order_by(AuditEvent.id.desc()).offset(offset).limit(limit + 1)
             ))
@@ -416,19 +416,11 @@ class AuditService:
                     ])
                 rows += len(batch)
                 yield _take(buffer)
-                cursor = _with_before(f, batch[-1].id)
+                cursor = replace(f, before=batch[-1].id)
             complete = True
         finally:
             self.audit(username, "audit_export", target_type="audit",
                        detail={"format": "csv", "filters": f.as_json(), "rows": rows, "complete": complete})
-
-
-def _uncursored(f: AuditFilter) -> AuditFilter:
-    return _with_before(f, None)
-
-
-def _with_before(f: AuditFilter, before: int | None) -> AuditFilter:
-    return replace(f, before=before)
 
 
 def _take(buffer: io.StringIO) -> bytes:

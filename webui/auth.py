@@ -84,7 +84,8 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def _is_api() -> bool:
+def is_api() -> bool:
+    """Whether the request is for the JSON API (``/api`` and below)."""
     return request.path == "/api" or request.path.startswith("/api/")
 
 
@@ -134,7 +135,7 @@ def _load_session_user() -> None:
         g.account_gone = True
         return
     # The pages' own polls (GET /api/…) keep no session alive; people's requests do.
-    active = not (_is_api() and request.method in ("GET", "HEAD"))
+    active = not (is_api() and request.method in ("GET", "HEAD"))
     # Rewritten at most once a minute, and often enough that a short idle limit never catches
     # someone who is busy.
     every_s = min(TOUCH_EVERY_S, max(1, idle_s // 4)) if idle_s > 0 else TOUCH_EVERY_S
@@ -147,7 +148,7 @@ def _authenticate() -> None:
     """Decide who this request acts for (module docstring): API token, else CSRF check and session."""
     g.principal = None
     g.via_token = False
-    token = _bearer_token() if _is_api() else None
+    token = _bearer_token() if is_api() else None
     if token is not None:
         try:
             g.principal = get_dossier().principal_for_token(token)
@@ -162,7 +163,7 @@ def _authenticate() -> None:
 
 def _www_authenticate(response: Any) -> Any:
     """A 401 of the API says how to authenticate."""
-    if response.status_code == 401 and has_request_context() and _is_api():
+    if response.status_code == 401 and has_request_context() and is_api():
         error = ' error="invalid_token"' if g.get("token_refused") else ""
         response.headers.setdefault("WWW-Authenticate", f'Bearer realm="dossier"{error}')
     return response

@@ -8,12 +8,9 @@ from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from dossier.errors import DossierError
+from webui.auth import is_api
 from webui.i18n import gettext as _
 from webui.i18n import has_message
-
-
-def _wants_json() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
 
 
 def _default_message(status: int) -> str:
@@ -37,7 +34,7 @@ def handle_error(exc: Exception) -> Any:
         exc = InternalServerError()
         status, message = 500, _("error.500")
 
-    if _wants_json():
+    if is_api():
         response = jsonify({"error": message})
         response.status_code = status
     else:

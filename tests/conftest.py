@@ -24,6 +24,21 @@ REAL = CORPUS / "real"
 ADMIN_PASSWORD = "测试-admin-pass"
 
 
+def audit_events(d, action: str | None = None) -> list:  # type: ignore[no-untyped-def]
+    """The audit events of Dossier ``d`` in the order written (only ``action``'s when given), detached."""
+    from sqlalchemy import select
+
+    from records import AuditEvent
+
+    with d.sessions() as session:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if action is not None:
+            query = query.where(AuditEvent.action == action)
+        rows = list(session.scalars(query))
+        session.expunge_all()
+        return rows
+
+
 def load_truth() -> list[dict]:
     """Every record of dev/truth.jsonl."""
     with (DEV / "truth.jsonl").open(encoding="utf-8") as fh:

@@ -25,6 +25,7 @@ from dossier.errors import DossierError, NotFound
 from dossier.services import Dossier
 from records import ApiToken, AuditEvent, LoginFailure, User, utcnow
 from tests import _opensearch
+from tests.conftest import audit_events
 
 PASSWORD = "Konto-Passw0rd"
 
@@ -55,12 +56,6 @@ def accounts(request: pytest.FixtureRequest, tmp_path: Path):
     yield d
     d.close()
 
-
-def _events(d: Dossier, action: str) -> list[AuditEvent]:
-    with d.sessions() as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
-        session.expunge_all()
-        return list(rows)
 
 
 def test_cli_roles_are_the_records_roles():
@@ -102,7 +97,7 @@ def test_roles_change_and_the_last_admin_stays(accounts):
     with pytest.raises(NotFound):
         d.principal_for("admin")
     assert d.authenticate("admin", PASSWORD) is None
-    assert [e.detail["to"] for e in _events(d, "user_set_role")] == ["manager", "admin"]
+    assert [e.detail["to"] for e in audit_events(d, "user_set_role")] == ["manager", "admin"]
 
 
 def test_wrong_passwords_lock_the_account_for_a_while(accounts):
@@ -116,9 +111,9 @@ def test_wrong_passwords_lock_the_account_for_a_while(accounts):
     assert d.authenticate("lily", PASSWORD, client_ip="10.0.0.2") is None  # locked
     [row] = [u for u in d.users() if u["username"] == "lily"]
     assert row["locked_until"] is not None
-    reasons = [e.detail["reason"] for e in _events(d, "login_failed")]
+    reasons = [e.detail["reason"] for e in audit_events(d, "login_failed")]
     assert reasons == ["bad_password"] * 5 + ["locked"]
-    assert _events(d, "login_failed")[4].detail["locked_until"] == row["locked_until"]
+    assert audit_events(d, "login_failed")[4].detail["locked_until"] == row["locked_until"]
     # The lock runs out (moved into the past here rather than waiting 15 minutes).
     with d.sessions() as session:
         session.execute(update(User).where(User.username == "lily").values(locked_until=utcnow() - timedelta(seconds=1)))
@@ -148,7 +143,7 @@ def test_one_address_failing_often_must_wait_whatever_names_it_tries(accounts):
         session.execute(update(LoginFailure).values(at=utcnow() - timedelta(minutes=16)))
         session.commit()
     assert d.authenticate("admin", PASSWORD, client_ip="192.0.2.7").username == "admin"
-    unknown = [e for e in _events(d, "login_failed") if e.detail["reason"] == "unknown_user"]
+    unknown = [e for e in audit_events(d, "login_failed") if e.detail["reason"] == "unknown_user"]
     assert {e.detail["username"] for e in unknown} == {"nobody", "ghost"}
 
 
@@ -167,7 +162,7 @@ def test_disabled_users_and_changed_passwords_end_sessions(accounts):
     with pytest.raises(NotFound):
         d.session_principal("lily", stamp)
     assert d.authenticate("lily", "Neues-Passw0rt") is None
-    assert _events(d, "login_failed")[-1].detail["reason"] == "disabled"
+    assert audit_events(d, "login_failed")[-1].detail["reason"] == "disabled"
 
 
 def test_api_tokens_are_kept_as_hashes_and_can_be_revoked(accounts):
@@ -195,7 +190,7 @@ def test_api_tokens_are_kept_as_hashes_and_can_be_revoked(accounts):
     with pytest.raises(NotFound):
         d.principal_for_token(token)
     assert d.tokens("lily")[0]["revoked_at"] is not None
-    assert [e.action for e in _events(d, "token_create") + _events(d, "token_revoke")] == ["token_create", "token_revoke"]
+    assert [e.action for e in audit_events(d, "token_create") + audit_events(d, "token_revoke")] == ["token_create", "token_revoke"]
 
 
 # -- the CLI -------------------------------------------------------------------------------------

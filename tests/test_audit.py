@@ -36,6 +36,9 @@ from dossier.errors import Forbidden
 from index import Principal
 from records import AuditEvent, User, hash_password, migrate
 from tests import _opensearch
+from tests.conftest import audit_events
+from tests.webui.conftest import _csrf_from as _csrf
+from tests.webui.conftest import _login as _form_login
 from webui import create_app
 
 PASSWORD = "Audit-test-Passw0rd"
@@ -52,25 +55,9 @@ FILES = {
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _events(d, action: str | None = None) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    with d.sessions() as session:
-        query = select(AuditEvent).order_by(AuditEvent.id)
-        if action is not None:
-            query = query.where(AuditEvent.action == action)
-        rows = list(session.scalars(query))
-        session.expunge_all()
-        return rows
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
 
 def _login(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    token = _csrf(client.get("/auth/login").get_data(as_text=True))
-    return client.post("/auth/login", data={"username": username, "password": password, "csrf_token": token})
+    return _form_login(client, username, password)
 
 
 def _main(html: str) -> str:
@@ -123,7 +110,7 @@ def test_search_is_audited_from_the_web_page_the_api_and_the_cli(home, app):
     d = home["d"]
     web = _client(app, "manager1")
     assert web.get("/").status_code == 200
-    assert _events(d, "search") == []  # nothing searched yet
+    assert audit_events(d, "search") == []  # nothing searched yet
 
     page = web.get("/", query_string={"q": "服务器", "tag": "重点"})
     assert page.status_code == 200
@@ -132,7 +119,7 @@ def test_search_is_audited_from_the_web_page_the_api_and_the_cli(home, app):
     assert cli_run.exit_code == 0, cli_run.output
     cli_result = json.loads(cli_run.output)
 
-    web_event, api_event, cli_event = _events(d, "search")
+    web_event, api_event, cli_event = audit_events(d, "search")
     assert (web_event.username, web_event.target_type) == ("manager1", "search")
     assert web_event.detail["channel"] == "web" and web_event.detail["query"] == "服务器"
     assert web_event.detail["filters"] == {"tags": ["重点"]} and web_event.detail["total"] == 2
@@ -147,7 +134,7 @@ def test_a_cli_search_as_a_user_is_audited_under_that_user(home):
     """`dossier search --as sales1` writes the event as sales1, with the total sales1 saw."""
     run = _run(home["d"].settings.home, "search", "服务器", "--as", "sales1", "--json")
     assert run.exit_code == 0, run.output
-    event = _events(home["d"], "search")[-1]
+    event = audit_events(home["d"], "search")[-1]
     assert (event.username, event.detail["total"]) == ("sales1", json.loads(run.output)["total"])
 
 
@@ -157,7 +144,7 @@ def test_every_intake_batch_is_one_upload_event(home, app, tmp_path):
     from workers.inbox import Inbox
 
     d = home["d"]
-    (cli_event,) = _events(d, "upload")  # the fixture's ingest
+    (cli_event,) = audit_events(d, "upload")  # the fixture's ingest
     assert (cli_event.username, cli_event.target_type, cli_event.target_id) == (
         "system", "batch", home["summary"]["batch"])
     assert cli_event.detail["channel"] == "cli" and cli_event.detail["count"] == len(FILES)
@@ -175,7 +162,7 @@ def test_every_intake_batch_is_one_upload_event(home, app, tmp_path):
         content_type="multipart/form-data",
     )
     assert posted.status_code == 303
-    web_event = _events(d, "upload")[-1]
+    web_event = audit_events(d, "upload")[-1]
     assert web_event.username == "sales1" and web_event.detail["channel"] == "web"
     assert web_event.detail["files"] == ["报价_澄明.txt", "纪要副本.txt"] and web_event.detail["count"] == 2
     assert web_event.detail["outcome"] == {"queued": 1, "duplicate": 1, "failed": 0}
@@ -188,11 +175,11 @@ def test_every_intake_batch_is_one_upload_event(home, app, tmp_path):
     (inbox / "扫描.txt").write_text("扫描件：泰和设计 报价。", encoding="utf-8")
     report = Inbox(d, inbox, settle_s=0).run_once(timeout_s=120)
     assert report["taken"] == 2
-    inbox_event = _events(d, "upload")[-1]
+    inbox_event = audit_events(d, "upload")[-1]
     assert (inbox_event.username, inbox_event.detail["channel"], inbox_event.target_id) == ("inbox", "inbox", report["batch"])
     assert sorted(inbox_event.detail["files"]) == ["恒达贸易/合同/合同_恒达.txt", "扫描.txt"]
     assert inbox_event.detail["outcome"]["queued"] == 2 and inbox_event.detail["inbox"] == str(inbox.resolve())
-    assert len(_events(d, "upload")) == 3
+    assert len(audit_events(d, "upload")) == 3
 
 
 def test_an_upload_event_names_at_most_fifty_files():
@@ -215,12 +202,12 @@ def test_viewing_downloading_and_exporting_are_audited(home, app):
     exported = web.get("/api/export", query_string={"q": "服务器", "format": "csv"})
     assert exported.status_code == 200 and exported.data.startswith(b"\xef\xbb\xbf")
 
-    (view,) = _events(d, "view")
+    (view,) = audit_events(d, "view")
     assert (view.username, view.target_type, view.target_id) == ("manager1", "document", doc_id)
     assert view.detail == {"title": d.show(doc_id, ADMIN)["title"], "q": "服务器"}
-    (down,) = _events(d, "download")
+    (down,) = audit_events(d, "download")
     assert down.detail == {"filename": "报价单_明远科技_服务器.txt", "size": len(download.data)}
-    (export,) = _events(d, "export")
+    (export,) = audit_events(d, "export")
     assert export.username == "manager1"
     assert (export.detail["format"], export.detail["query"], export.detail["via"]) == ("csv", "服务器", "api")
     assert export.detail["hits"] == export.detail["total"] == 2 and export.detail["complete"] is True
@@ -235,17 +222,17 @@ def test_changes_and_deletes_are_audited_and_outlive_the_document(home):
     root = d.settings.home
     changed = _run(root, "documents", "set", str(doc_id), "--title", "恒达拜访（已审）", "--confidentiality", "public")
     assert changed.exit_code == 0, changed.output
-    (meta,) = _events(d, "metadata_change")
+    (meta,) = audit_events(d, "metadata_change")
     assert meta.username == "system" and meta.target_id == doc_id
     assert meta.detail["changed"]["title"][1] == "恒达拜访（已审）"
-    (perm,) = _events(d, "permission_change")
+    (perm,) = audit_events(d, "permission_change")
     assert (perm.detail["before"], perm.detail["after"], perm.detail["source"]) == ("internal", "public", "manual")
 
     refused = _run(root, "documents", "delete", str(doc_id), "--yes", "--as", "sales1")
-    assert refused.exit_code == 1 and _events(d, "delete") == []
+    assert refused.exit_code == 1 and audit_events(d, "delete") == []
     deleted = _run(root, "documents", "delete", str(doc_id), "--yes", "--as", "manager1")
     assert deleted.exit_code == 0, deleted.output
-    (gone,) = _events(d, "delete")
+    (gone,) = audit_events(d, "delete")
     assert (gone.username, gone.target_id, gone.detail["title"]) == ("manager1", doc_id, "恒达拜访（已审）")
     assert gone.detail["files"][0]["filename"] == "拜访记录_恒达贸易.txt" and gone.detail["documents"] == [doc_id]
 
@@ -268,13 +255,13 @@ def test_logins_failed_logins_and_logouts_are_audited(home, app):
     token = _csrf(client.get("/").get_data(as_text=True))
     assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
 
-    bad, unknown = _events(d, "login_failed")
+    bad, unknown = audit_events(d, "login_failed")
     assert (bad.username, bad.detail["reason"], bad.detail["ip"]) == ("viewer1", "bad_password", "127.0.0.1")
     assert bad.detail["failures"] == 1
     assert (unknown.username, unknown.detail["reason"]) == ("nobody", "unknown_user")
-    (login,) = _events(d, "login")
+    (login,) = audit_events(d, "login")
     assert (login.username, login.target_type, login.detail["ip"]) == ("viewer1", "user", "127.0.0.1")
-    (logout,) = _events(d, "logout")
+    (logout,) = audit_events(d, "logout")
     assert (logout.username, logout.detail["reason"]) == ("viewer1", "user")
 
 
@@ -467,7 +454,7 @@ def test_only_admins_read_the_trail_in_the_service_the_web_the_api_and_the_cli(h
         assert api.status_code == 404 and api.get_json() == client.get("/api/no-such-route").get_json()
         refused = _run(d.settings.home, "audit", "--as", name)
         assert refused.exit_code == 1 and "只有管理员" in refused.output
-    assert not [e for e in _events(d) if e.action == "audit_export"]  # nothing was exported
+    assert not [e for e in audit_events(d) if e.action == "audit_export"]  # nothing was exported
 
     anonymous = app.test_client()
     assert anonymous.get("/admin/audit").status_code == 302

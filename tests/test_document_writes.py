@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from index import Principal, SearchRequest
-from records import AuditEvent, Customer, Document, User, hash_password
-from tests.conftest import DEV
+from records import Customer, Document, User, hash_password
+from tests.conftest import DEV, audit_events
 
 INVOICE = DEV / "invoices" / "发票_Contoso_00244890.pdf"
 CONTRACT = DEV / "contracts" / "产品购销合同_宏图集团_HT-2023-1004.pdf"
@@ -40,10 +40,6 @@ def home(dossier):
     return dossier, ids
 
 
-def _events(d, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    with d.sessions() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
-
 
 def test_levels_follow_the_document_type(home):
     """Invoices are finance documents, contracts confidential, everything else internal — as intake types them."""
@@ -66,7 +62,7 @@ def test_a_manager_sets_the_level_and_retyping_keeps_it(home):
     d.reextract([doc_id])
     assert d.show(doc_id, ADMIN)["confidentiality"] == "public"
     assert doc_id in {h["id"] for h in d.search(SearchRequest(""), VIEWER)["hits"]}
-    event = _events(d, "permission_change")[-1]
+    event = audit_events(d, "permission_change")[-1]
     assert (event.username, event.target_id, event.detail["before"], event.detail["after"]) == (
         "manager1", doc_id, "finance", "public")
 
@@ -83,7 +79,7 @@ def test_a_new_type_moves_a_level_that_follows_the_type(home):
     assert (shown["doc_type"], shown["confidentiality"], shown["title"], sorted(shown["tags"])) == (
         "invoice", "finance", "改名后的发票", ["2024", "重点"])
     assert [h["id"] for h in d.search(SearchRequest("改名后的发票"), ADMIN)["hits"]] == [doc_id]
-    assert _events(d, "metadata_change")[-1].detail["changed"]["title"][1] == "改名后的发票"
+    assert audit_events(d, "metadata_change")[-1].detail["changed"]["title"][1] == "改名后的发票"
 
 
 def test_who_may_edit(home):
@@ -132,7 +128,7 @@ def test_a_new_version_replaces_the_text_and_keeps_the_history(home, redis_url):
     assert [v["n"] for v in shown["versions"]] == [1, 2]
     assert shown["filename"] == "补充协议_v2.txt" and "珊瑚项目" in shown["text"]
     assert [h["id"] for h in d.search(SearchRequest("珊瑚项目"), ADMIN)["hits"]] == [doc_id]
-    assert _events(d, "version_upload")[-1].detail["version"] == 2
+    assert audit_events(d, "version_upload")[-1].detail["version"] == 2
     dup = d.add_version(doc_id, "same.txt", new_text, MANAGER)
     assert dup["status"] == "duplicate"
 
@@ -155,7 +151,7 @@ def test_delete_removes_records_index_and_unshared_originals(home):
     assert doc_id not in {h["id"] for h in d.search(SearchRequest(""), ADMIN)["hits"]}
     assert not d.blobs.exists(sha)
     assert not any(sha in name for name, _ in d.blobs.cached())
-    event = _events(d, "delete")[-1]
+    event = audit_events(d, "delete")[-1]
     assert event.target_id == doc_id and event.detail["files"][0]["sha256"] == sha
 
 

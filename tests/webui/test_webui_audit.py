@@ -19,6 +19,8 @@ from dossier.config import load_settings
 from dossier.services import Dossier
 from index import Principal
 from records import User, hash_password
+from tests.webui.conftest import _csrf_from as _csrf
+from tests.webui.conftest import _login as _form_login
 from webui import create_app
 
 PASSWORD = "Audit-web-Passw0rd"
@@ -27,15 +29,8 @@ XSS_FILE = "<img src=x onerror=alert('XSSCANARY')>名单.txt"
 FORMULA_USER = '=HYPERLINK("http://evil.example","x")'
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
 def _login(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    token = _csrf(client.get("/auth/login").get_data(as_text=True))
-    return client.post("/auth/login", data={"username": username, "password": password, "csrf_token": token})
+    return _form_login(client, username, password)
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,9 @@ from werkzeug.serving import make_server
 from dossier.config import load_settings
 from dossier.services import Dossier
 from index import Principal, SearchRequest
-from records import AuditEvent, Document
-from tests.webui.conftest import CORPUS
+from records import Document
+from tests.conftest import audit_events
+from tests.webui.conftest import CORPUS, _csrf_from
 from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture
 from webui import CONTENT_SECURITY_POLICY, create_app
 from webui.auth import SEEN_KEY
@@ -69,9 +70,8 @@ def page_problems(html: str) -> list[str]:
 
 
 def _csrf(client, path: str = "/") -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
+    """The CSRF token of the page at ``path``."""
+    return _csrf_from(client.get(path).get_data(as_text=True))
 
 
 def _log_in(client, username: str, password: str = PASSWORD, **environ: str):
@@ -96,12 +96,6 @@ def _home(tmp_path: Path, **env: str) -> tuple[Dossier, object]:
     d.add_user("vera", "viewer", PASSWORD)
     return d, create_app(settings, test_config={"TESTING": True})
 
-
-def _events(d: Dossier, action: str) -> list[AuditEvent]:
-    with d.sessions() as session:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
-        session.expunge_all()
-        return rows
 
 
 # -- a home full of hostile files --------------------------------------------------------------
@@ -306,7 +300,7 @@ def test_idle_sessions_are_logged_out_and_polls_do_not_keep_them_alive(tmp_path)
     assert "/auth/login" in r.request.path
     assert "1 分钟没有操作，已自动退出" in r.get_data(as_text=True)
     assert client.get("/").status_code == 302
-    [event] = _events(d, "logout")
+    [event] = audit_events(d, "logout")
     assert event.username == "lily" and event.detail["reason"] == "idle"
 
 
@@ -336,8 +330,7 @@ def test_the_session_cookie_is_secure_over_https(tmp_path, env, base_url, header
     proxies say) or the public address is https."""
     _d, app = _home(tmp_path, **env)
     client = app.test_client()
-    page = client.get("/auth/login", base_url=base_url, headers=headers).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = _csrf_from(client.get("/auth/login", base_url=base_url, headers=headers).get_data(as_text=True))
     r = client.post("/auth/login", base_url=base_url, headers=headers,
                     data={"username": "lily", "password": PASSWORD, "csrf_token": token})
     assert r.status_code == 302
@@ -362,8 +355,8 @@ def test_a_locked_account_answers_like_a_wrong_password(tmp_path):
     assert _log_in(client, "vera").status_code == 302  # other accounts are not affected
     d.set_active("lily", True)
     assert _log_in(app.test_client(), "lily").status_code == 302
-    assert [e.detail["reason"] for e in _events(d, "login_failed")] == ["bad_password", "bad_password", "locked"]
-    assert all(e.detail["ip"] == "127.0.0.1" for e in _events(d, "login_failed"))
+    assert [e.detail["reason"] for e in audit_events(d, "login_failed")] == ["bad_password", "bad_password", "locked"]
+    assert all(e.detail["ip"] == "127.0.0.1" for e in audit_events(d, "login_failed"))
 
 
 def test_an_address_that_fails_too_often_gets_429_and_cannot_spoof_its_way_out(tmp_path):
@@ -400,7 +393,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(tmp_path):
     assert attempt("wrong-password", "203.0.113.1").status_code == 401
     assert attempt(PASSWORD, "203.0.113.1").status_code == 429
     assert attempt(PASSWORD, "203.0.113.2").status_code == 302
-    assert {e.detail["ip"] for e in _events(d, "login_failed")} == {"203.0.113.1"}
+    assert {e.detail["ip"] for e in audit_events(d, "login_failed")} == {"203.0.113.1"}
 
 
 # -- API tokens ---------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ class AccountService:
             if client_ip:
                 window = timedelta(minutes=max(1, self.settings.get_int("DOSSIER_LOGIN_IP_WINDOW_MINUTES")))
                 session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
-                session.add(LoginFailure(ip=client_ip[:64], username=username[:64], at=now))
+                session.add(LoginFailure(ip=client_ip, username=username[:64], at=now))
             record_event(
                 session, username, "login_failed", target_type="user",
                 detail={"username": username, "ip": client_ip, "reason": reason, **detail},
@@ -162,6 +162,11 @@ class AccountService:
         when that address has failed too often.  Failures and successes are audited and counted
         as the module docstring says.
         """
+        # No account name is longer than 64 characters: a form posted by anyone writes no more than
+        # that into the trail, and the address is stored (and so compared) as the records keep it.
+        # (65 keeps an over-long name from matching a real one once cut.)
+        username, client_ip = username[:65], client_ip[:64] if client_ip else client_ip
+        password = password[: MAX_PASSWORD_LENGTH + 1]  # longer ones were never set; argon2 works on no more
         dummy = _dummy_hash()
         now = utcnow()
         if client_ip:

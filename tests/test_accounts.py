@@ -147,6 +147,18 @@ def test_one_address_failing_often_must_wait_whatever_names_it_tries(accounts):
     assert {e.detail["username"] for e in unknown} == {"nobody", "ghost"}
 
 
+def test_oversized_login_fields_are_cut_before_they_reach_the_records(accounts):
+    """A megabyte user name or password fails like any wrong login; the trail keeps at most 65 characters
+    of the name and 64 of the address, and a cut name never matches a real account."""
+    d = accounts
+    assert d.authenticate("x" * 1_000_000, "y" * 1_000_000, client_ip="a" * 10_000) is None
+    assert d.authenticate("lily" + "x" * 100, PASSWORD) is None
+    [huge, long_name] = audit_events(d, "login_failed")
+    assert len(huge.detail["username"]) == 65 and len(huge.detail["ip"]) == 64 and len(huge.username) == 64
+    assert huge.detail["reason"] == long_name.detail["reason"] == "unknown_user"
+    assert d.authenticate("lily", PASSWORD + "x" * 5000) is None  # longer than any password that can be set
+
+
 def test_disabled_users_and_changed_passwords_end_sessions(accounts):
     """A session's stamp stops working when the password changes or the user is disabled."""
     d = accounts

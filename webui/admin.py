@@ -38,10 +38,18 @@ TARGET_TYPES = ("document", "batch", "user", "search", "export_job", "api_token"
 MAX_PAGE = 10_000
 
 
+#: Most values one repeatable filter takes, and their longest length (user names and actions are short).
+MAX_VALUES, MAX_VALUE_CHARS = 50, 64
+
+
 def _values(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
-    """Every non-empty value of a repeatable parameter (commas separate values too), in order, once."""
-    found = (part.strip() for v in args.getlist(name) for part in v.split(","))
-    return tuple(dict.fromkeys(v for v in found if v))
+    """Every non-empty value of a repeatable parameter (commas separate values too), in order, once;
+    more than :data:`MAX_VALUES` is a 400."""
+    found = (part.strip()[:MAX_VALUE_CHARS] for v in args.getlist(name) for part in v.split(","))
+    values = tuple(dict.fromkeys(v for v in found if v))
+    if len(values) > MAX_VALUES:
+        raise AuditQueryError(f"{name} 最多 {MAX_VALUES} 个值 / at most {MAX_VALUES} values for {name}")
+    return values
 
 
 def audit_filter_from_args(args: MultiDict[str, str]) -> AuditFilter:

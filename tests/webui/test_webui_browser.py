@@ -91,13 +91,8 @@ def browser(tmp_path, monkeypatch):
 
 
 def _wait_for_file(folder: Path, timeout: float = 20) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if not p.name.endswith((".crdownload", ".tmp"))]
-        if done:
-            return done[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no download arrived in {folder}: {list(folder.iterdir())}")
+    """The first finished download in ``folder`` (see :func:`_wait_for_suffix`)."""
+    return _wait_for_suffix(folder, "", timeout)
 
 
 def log_in(browser, server: str, password: str) -> None:
@@ -364,11 +359,17 @@ def test_customer_folder_filter_open_and_scoped_search(folder_server, browser, f
 
 
 def _wait_for_suffix(folder: Path, suffix: str, timeout: float = 30) -> Path:
-    """The first finished download in ``folder`` whose name ends with ``suffix``."""
+    """The first finished download in ``folder`` whose name ends with ``suffix``.
+
+    Chromium reserves the final name with an empty file while the bytes still go to a
+    ``.crdownload`` beside it: a download is finished when no such part file is left and the
+    file is not empty.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if p.name.endswith(suffix)]
-        if done:
+        names = list(folder.iterdir())
+        done = [p for p in names if p.name.endswith(suffix) and p.stat().st_size > 0]
+        if done and not any(p.name.endswith((".crdownload", ".tmp")) for p in names):
             return done[0]
         time.sleep(0.2)
     raise AssertionError(f"no {suffix} download arrived in {folder}: {list(folder.iterdir())}")

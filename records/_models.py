@@ -99,6 +99,29 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column()
     last_seen_at: Mapped[datetime | None] = mapped_column()
+    # The person's name as others write it (张伟): a registry's owner column may use it or the login.
+    display_name: Mapped[str | None] = mapped_column(Clipped(128))
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept on the server so it can be ended there.
+
+    The cookie carries a random key; only its sha256 is stored (``id``).  A session is valid
+    while ``ended_at`` is unset: logging out, a password change, disabling the account or a
+    new role sets it (``end_reason`` says which), and a replayed cookie is refused from then on.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    ip: Mapped[str | None] = mapped_column(Clipped(64))
+
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(Base):
@@ -116,6 +139,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()  # None: until revoked
 
     user: Mapped[User] = relationship()
 
@@ -235,8 +259,39 @@ class Tag(Base):
     name: Mapped[str] = mapped_column(Clipped(64), unique=True)
 
 
+document_access = Table(
+    "document_access",
+    Base.metadata,
+    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+class DocumentPart(Base):
+    """A file inside a container's original that was already a document of its own (not a child).
+
+    An e-mail's attachment or an archive's member that had been stored before is not stored
+    again as a child; this row still says the container holds it (``relation``: ``attachment``
+    or ``member``), so the container is at least as strict as it (the container rule).
+    """
+
+    __tablename__ = "document_parts"
+
+    container_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True)
+    relation: Mapped[str] = mapped_column(String(16))
+
+    part: Mapped[Document] = relationship(foreign_keys=[part_id])
+
+
 class Document(Base):
-    """A customer file: its metadata, state and pages.  Content lives in versions and the blob store."""
+    """A customer file: its metadata, state and pages.  Content lives in versions and the blob store.
+
+    ``confidentiality`` is the document's own level.  ``access_level`` and ``access_customers``
+    are what reading it takes once its containers and parts count too (the container rule,
+    :mod:`dossier.access`): every entry point checks those, never ``confidentiality`` alone.
+    ``included`` lists the files inside this one's original that were already documents of
+    their own (an attachment uploaded before): parts that are not children.
+    """
 
     __tablename__ = "documents"
     __table_args__ = (Index("ix_documents_status", "status"),)
@@ -252,6 +307,8 @@ class Document(Base):
     # "type": the level follows the document type (dossier.permissions.default_level); "manual": a
     # manager set it and re-typing leaves it alone; None: a document from before levels followed types.
     confidentiality_source: Mapped[str | None] = mapped_column(String(16))
+    # The level reading takes (own level joined with containers' and parts'); None: not computed yet.
+    access_level: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     # The worker processing it now (status "processing"); a dead claimant's work is taken over.
@@ -277,6 +334,10 @@ class Document(Base):
         order_by="DocumentCustomer.position", cascade="all, delete-orphan"
     )
     entities: Mapped[list[EntityRow]] = relationship(order_by="EntityRow.id", cascade="all, delete-orphan")
+    access_customers: Mapped[list[Customer]] = relationship(secondary=document_access, order_by="Customer.id")
+    included: Mapped[list[DocumentPart]] = relationship(
+        foreign_keys="DocumentPart.container_id", order_by="DocumentPart.part_id", cascade="all, delete-orphan"
+    )
 
     @property
     def linked_customers(self) -> list[Customer]:
@@ -309,6 +370,19 @@ class Version(Base):
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class ContentClaim(Base):
+    """The document a stored file (by sha256) belongs to: one row per file, so one file is one document.
+
+    Taking a file inserts its claim in the same transaction as its document; a second intake
+    of the same bytes at the same moment fails on the primary key and reports a duplicate.
+    """
+
+    __tablename__ = "content_claims"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
 
 
 class Page(Base):

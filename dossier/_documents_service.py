@@ -21,14 +21,14 @@ from sqlalchemy import func, select
 import index
 import ingest
 import records
-from dossier import permissions
+from dossier import access, permissions
 from dossier.audit import record_event
 from dossier.errors import DossierError, Forbidden, NotFound
 from index import CONFIDENTIALITY_LEVELS, Principal
 from ingest import DOC_TYPES
 from records import Document, Version
 from workers import extract as extraction
-from workers.intake import Intake, _tag
+from workers.intake import INDEXED_STATUSES, _tag, index_documents
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -81,10 +81,28 @@ class DocumentService:
         changed are reindexed, so search filters them at once.  Returns how many changed.
         """
         with self.sessions() as session:
-            changed = []
-            for doc in session.scalars(select(Document).where(Document.confidentiality_source.is_(None))):
-                if extraction.follow_type_level(doc):
-                    changed.append(doc.id)
+            changed = [
+                doc
+                for doc in session.scalars(select(Document).where(Document.confidentiality_source.is_(None)))
+                if extraction.follow_type_level(doc)
+            ]
+            moved = {d.id for d in changed} | {d.id for d in access.refresh(session, changed)}
+            session.commit()
+        if moved:
+            self.reindex(moved)
+        return len(changed)
+
+    def _apply_container_rule(self) -> int:
+        """After the upgrade that brought the container rule: containers and their parts get their access.
+
+        The migration gave every document its own level as its access; here every family with
+        children is computed by :mod:`dossier.access`, and the documents whose access changed
+        are reindexed.  Returns how many changed.
+        """
+        with self.sessions() as session:
+            parents = select(Document.parent_id).where(Document.parent_id.is_not(None))
+            containers = session.scalars(select(Document).where(Document.id.in_(parents))).all()
+            changed = [d.id for d in access.refresh(session, containers)]
             session.commit()
         if changed:
             self.reindex(changed)
@@ -131,7 +149,10 @@ class DocumentService:
 
         Title, type, date and tags need edit rights; the confidentiality needs a manager (and
         from then on stays what they chose when the document is typed again).  A new type moves
-        a level that follows the type along.  The index entry changes in the same transaction.
+        a level that follows the type along — down only when a manager or admin retypes it;
+        anyone else's new type keeps or raises it (:func:`workers.extract.follow_type_level`).
+        Level changes are audited.  The index entry (and those of the document's containers and
+        parts, by the container rule) changes in the same transaction.
         """
         with self.sessions() as session:
             doc = self._readable(session, doc_id, principal)
@@ -167,9 +188,13 @@ class DocumentService:
                     doc.tags = [_tag(session, t) for t in wanted]
             level_before = doc.confidentiality
             if confidentiality is not None and confidentiality != doc.confidentiality:
-                doc.confidentiality, doc.confidentiality_source = confidentiality, "manual"
+                doc.confidentiality, doc.confidentiality_source = confidentiality, extraction.LEVEL_MANUAL
             elif "doc_type" in changed:
-                extraction.follow_type_level(doc)
+                # Only managers and admins lower a level, also as a side effect of a new type.
+                may_lower = permissions.may_change_confidentiality(principal)
+                if not may_lower:
+                    extraction.keep_level(doc)
+                extraction.follow_type_level(doc, may_lower=may_lower)
             if doc.confidentiality != level_before:
                 record_event(
                     session, principal.username, "permission_change", target_type="document", target_id=doc.id,
@@ -182,8 +207,7 @@ class DocumentService:
                     detail={"changed": changed},
                 )
             if changed or doc.confidentiality != level_before:
-                session.flush()
-                self.backend.index([Intake.index_document(doc)], connection=session.connection())
+                index_documents(session, self.backend, [doc])
             session.commit()
         if doc.confidentiality != level_before:
             changed["confidentiality"] = [level_before, doc.confidentiality]
@@ -202,6 +226,10 @@ class DocumentService:
             doc = self._readable(session, doc_id, principal)
             if not permissions.may_edit(principal, doc):
                 raise Forbidden("无权为此文档上传新版本 / you may not upload a new version of this document")
+            if not permissions.may_change_confidentiality(principal):
+                # What the new file is typed as may raise the level, never lower it (managers' may).
+                extraction.keep_level(doc)
+                session.commit()
         outcome = self.ingest_upload(filename, data, principal=principal, version_of=doc_id)
         if outcome.get("status") == "queued":
             with self.sessions() as session:
@@ -232,6 +260,7 @@ class DocumentService:
                 ids.append(current.id)
                 todo.extend(current.children)
             removed = session.scalars(select(Document).where(Document.id.in_(ids))).all()
+            holders = access.keep_deleted_parts(session, removed)  # their originals still hold these
             digests = {v.sha256 for d in removed for v in d.versions}
             detail = {
                 "title": doc.title,
@@ -242,6 +271,8 @@ class DocumentService:
             for row in sorted(removed, key=lambda d: -d.id):  # children before parents
                 session.delete(row)
             record_event(session, principal.username, "delete", target_type="document", target_id=doc_id, detail=detail)
+            session.flush()
+            index_documents(session, self.backend, [h for h in holders if h.status in INDEXED_STATUSES])
             session.commit()
             still_used = set(session.scalars(select(Version.sha256).where(Version.sha256.in_(digests))))
         for digest in digests - still_used:

@@ -20,7 +20,7 @@ from dossier.errors import Forbidden
 from index import Principal, SearchRequest
 from records import Document, DocumentCustomer
 from workers import extract as extraction
-from workers.intake import Intake
+from workers.intake import index_documents
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,8 @@ INDEX_LOADS = (
     selectinload(Document.customer_links).selectinload(DocumentCustomer.customer),
     selectinload(Document.entities),
     selectinload(Document.children).selectinload(Document.pages),
+    selectinload(Document.included),
+    selectinload(Document.access_customers),
 )
 
 
@@ -82,8 +84,7 @@ class RegistryService:
                 extraction.SHARED.apply_safely(session, doc, ocr_text=any(p.ocr for p in doc.pages))
                 counts["types_changed"] += doc.doc_type != before[0]
                 counts["links_changed"] += [link.customer_id for link in doc.customer_links] != before[1]
-            session.flush()
-            self.backend.index([Intake.index_document(d) for d in docs], connection=session.connection())
+            index_documents(session, self.backend, docs)
             session.commit()
             counts["documents"] += len(docs)
             if progress is not None:

@@ -20,10 +20,11 @@ from sqlalchemy import ColumnElement, false, func, or_, select, true, union
 from sqlalchemy.orm import Session, selectinload
 
 import index
+from dossier import access
 from dossier.errors import NotFound
 from index import Principal
 from ingest import DOC_TYPES
-from records import Customer, Document, DocumentCustomer, EntityRow, User
+from records import Customer, Document, DocumentCustomer, EntityRow, User, document_access
 
 __all__ = [
     "AMOUNT_DOC_TYPES",
@@ -66,26 +67,22 @@ def owned_customer_ids(session: Session, principal: Principal) -> frozenset[int]
     return frozenset(owned)
 
 
-def _doc_customer_ids(doc: Document) -> set[int]:
-    ids = {link.customer_id for link in doc.customer_links}
-    if doc.customer_id is not None:
-        ids.add(doc.customer_id)
-    return ids
-
-
 def may_read(principal: Principal, doc: Document, owned: Collection[int] | None = None) -> bool:
-    """Whether ``principal`` may read ``doc``: its level, or a sales owner's confidential document.
+    """Whether ``principal`` may read ``doc``: by its access (the container rule, :mod:`dossier.access`).
 
-    ``owned`` defaults to ``principal.owned_customer_ids`` (see :func:`owned_customer_ids`).
+    The access level must be one the role reads, or ``confidential`` with a customer the sales
+    principal owns among the access customers.  ``owned`` defaults to
+    ``principal.owned_customer_ids`` (see :func:`owned_customer_ids`).
     """
     if principal.role in READ_ALL_ROLES:
         return True
-    if doc.confidentiality in index.readable_levels(principal):
+    readers = access.stored_access(doc)
+    if readers.level in index.readable_levels(principal):
         return True
-    if principal.role != "sales" or doc.confidentiality != "confidential":
+    if principal.role != "sales" or readers.level != "confidential":
         return False
     owned = principal.owned_customer_ids if owned is None else owned
-    return bool(owned) and not _doc_customer_ids(doc).isdisjoint(owned)
+    return bool(owned) and not readers.customers.isdisjoint(owned)
 
 
 def readable_clause(principal: Principal, owned: Collection[int] = ()) -> ColumnElement[bool]:
@@ -93,15 +90,12 @@ def readable_clause(principal: Principal, owned: Collection[int] = ()) -> Column
     if principal.role in READ_ALL_ROLES:
         return true()
     levels = sorted(index.readable_levels(principal))
-    clause: ColumnElement[bool] = Document.confidentiality.in_(levels) if levels else false()
+    level = func.coalesce(Document.access_level, Document.confidentiality)
+    clause: ColumnElement[bool] = level.in_(levels) if levels else false()
     if principal.role == "sales" and owned:
         ids = sorted(owned)
-        linked = select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id.in_(ids))
-        clause = or_(
-            clause,
-            (Document.confidentiality == "confidential")
-            & or_(Document.customer_id.in_(ids), Document.id.in_(linked)),
-        )
+        allowed = select(document_access.c.document_id).where(document_access.c.customer_id.in_(ids))
+        clause = or_(clause, (level == "confidential") & Document.id.in_(allowed))
     return clause
 
 

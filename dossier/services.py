@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 import index
 import ingest
 import records
-from dossier import folder, permissions
+from dossier import access, folder, permissions
 from dossier._accounts_service import AccountService
 from dossier._documents_service import DocumentService
 from dossier._index_flusher import IndexFlusher
@@ -118,6 +118,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             if not records.is_migrated(self.engine):
                 records.migrate(self.engine)
                 self._apply_type_levels()
+                self._apply_container_rule()
 
     def _rebuild_derived(self) -> None:
         """After an upgrade that changed what is extracted and indexed: re-extract and reindex everything.
@@ -496,6 +497,9 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         called after each batch.  Returns the number of documents indexed by this call.
         """
         wanted = None if ids is None else sorted(set(ids))
+        changed = self._refresh_access(wanted)
+        if wanted is not None:
+            wanted = sorted(set(wanted) | changed)
         rebuild = self.backend.start_rebuild(restart=restart) if wanted is None else None
         with self.sessions() as session:
             query = select(Document.id).where(Document.status != "failed").order_by(Document.id)
@@ -518,6 +522,23 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         if rebuild is not None:
             rebuild.finish()
         return done
+
+    def _refresh_access(self, ids: Sequence[int] | None, batch: int = 500) -> set[int]:
+        """Recompute the container rule's access of ``ids`` (None: every document); the ids whose access changed.
+
+        Done before a reindex writes anything, so every entry it writes carries the access of
+        the whole family, whatever order the documents come in.
+        """
+        with self.sessions() as session:
+            query = select(Document.id).order_by(Document.id)
+            if ids is not None:
+                query = query.where(Document.id.in_(ids))
+            all_ids = list(session.scalars(query))
+        changed: set[int] = set()
+        for session, docs in document_batches(self.sessions, all_ids, batch):
+            changed.update(d.id for d in access.refresh(session, docs))
+            session.commit()
+        return changed
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -552,13 +573,17 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                     .options(
                         selectinload(Document.versions), selectinload(Document.customer),
                         selectinload(Document.customer_links).selectinload(DocumentCustomer.customer),
+                        selectinload(Document.access_customers),
                     )
                 )
             }
+            owned = folder.owned_customer_ids(session, principal)
             hits = []
             for hit in result.hits:
                 doc = docs.get(hit.id)
-                if doc is None:  # index ahead of records: never show what records do not hold
+                # The index behind the records (a write still on its way): never show what records do not
+                # hold, nor what they say the caller may not read now.
+                if doc is None or not folder.may_read(principal, doc, owned):
                     continue
                 version = doc.current
                 hits.append(

@@ -25,6 +25,7 @@ from index._query import QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
 from index._sqlite import SqliteBackend
 from index._types import (
+    ACCESS_LEVELS,
     CONFIDENTIALITY_LEVELS,
     FlushReport,
     IndexDocument,
@@ -37,6 +38,7 @@ from index._types import (
 )
 
 __all__ = [
+    "ACCESS_LEVELS",
     "CONFIDENTIALITY_LEVELS",
     "CUSTOMER_TYPES",
     "FIELDS",

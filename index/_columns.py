@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
-from index._types import CONFIDENTIALITY_LEVELS
+from index._types import ACCESS_LEVELS
 
 LIST_SEP = "\x1f"
 _NO_DATE = ""
@@ -125,13 +125,14 @@ class Columns:
         }
 
     def _set_rows(self, rows: Sequence[Any], base: dict[str, np.ndarray] | None = None) -> None:
-        levels = {name: i for i, name in enumerate(CONFIDENTIALITY_LEVELS)}
+        levels = {name: i for i, name in enumerate(ACCESS_LEVELS)}
+        strictest = len(ACCESS_LEVELS) - 1  # a level this version does not know reads as the strictest
         n = len(rows)
         doc_types = self.codes["doc_type"]
         new: dict[str, np.ndarray] = {
             "ids": np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
             "doc_type": np.fromiter((doc_types.code(r[1]) for r in rows), dtype=np.int32, count=n),
-            "level": np.fromiter((levels.get(r[2], 0) for r in rows), dtype=np.int8, count=n),
+            "level": np.fromiter((levels.get(r[2], strictest) for r in rows), dtype=np.int8, count=n),
             "date": np.array([r[3] or _NO_DATE for r in rows], dtype="U10"),
             "created": np.array([r[4] or "" for r in rows], dtype="U32"),
         }
@@ -184,7 +185,7 @@ class Columns:
 
     def level_mask(self, pos: np.ndarray, levels: Iterable[str]) -> np.ndarray:
         """True where the document's confidentiality is one of ``levels``."""
-        codes = [i for i, name in enumerate(CONFIDENTIALITY_LEVELS) if name in set(levels)]
+        codes = [i for i, name in enumerate(ACCESS_LEVELS) if name in set(levels)]
         return np.isin(self.level[pos], np.asarray(codes, dtype=np.int8))
 
     def type_mask(self, pos: np.ndarray, doc_types: Iterable[str]) -> np.ndarray:

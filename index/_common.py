@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dossier.errors import DossierError
-from index._types import CONFIDENTIALITY_LEVELS, IndexDocument, Principal
+from index._types import ACCESS_LEVELS, IndexDocument, Principal
 
 __all__ = ["META_SEP", "BackendUnavailable", "InvalidDocument", "check_document", "meta_text", "readable_levels"]
 
@@ -26,11 +26,12 @@ def readable_levels(principal: Principal) -> frozenset[str]:
     """Confidentiality levels ``principal`` may read in every document.
 
     Sales may also read ``confidential`` documents of the customers they own;
-    that part depends on the document, so each backend adds it in its query.
+    that part depends on the document, so each backend adds it in its query.  Only admins
+    and managers read ``restricted`` entries (containers of confidential and finance parts).
     """
     role = principal.role
     if role in ("admin", "manager"):
-        return frozenset(CONFIDENTIALITY_LEVELS)
+        return frozenset(ACCESS_LEVELS)
     if role == "finance":
         return frozenset({"public", "internal", "finance"})
     if role == "sales":
@@ -40,7 +41,7 @@ def readable_levels(principal: Principal) -> frozenset[str]:
 
 def check_document(doc: IndexDocument) -> None:
     """Raise :class:`InvalidDocument` for a value no backend can store."""
-    if doc.confidentiality not in CONFIDENTIALITY_LEVELS:
+    if doc.confidentiality not in ACCESS_LEVELS:
         raise InvalidDocument(
             f"未知的保密级别 {doc.confidentiality!r} / Unknown confidentiality {doc.confidentiality!r}"
         )

@@ -70,7 +70,7 @@ _log = logging.getLogger(__name__)
 logging.getLogger("opensearch").setLevel(logging.ERROR)
 
 #: Names the mapping below; an index made with another one needs a reindex.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: access_customer_ids and the container rule's levels
 FACET_LIMIT = 50
 #: Deepest hit ``from``/``size`` may reach (OpenSearch's ``index.max_result_window``).
 MAX_WINDOW = 10_000
@@ -115,6 +115,7 @@ def mappings() -> dict[str, Any]:
     properties: dict[str, Any] = {
         "doc_id": {"type": "long"},
         "customer_ids": {"type": "long"},
+        "access_customer_ids": {"type": "long"},
         **{name: dict(_TEXT) for name in ("title", "meta", "words", "grams")},
         **{name: dict(_STORED) for name in ("title_text", "meta_text", "body")},
         **{name: dict(_KEYWORD) for name in keyword_fields},
@@ -163,6 +164,7 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "created_at": doc.created_at,
         "customers": _distinct(doc.customers),
         "customer_ids": [int(i) for i in dict.fromkeys(doc.customer_ids) if i is not None],
+        "access_customer_ids": [int(i) for i in dict.fromkeys(doc.access_customer_ids)],
         "customer_keys": _distinct([fold(n) for n in names]),
         "customer_types": _distinct([customer_type_name(c) or c.strip() for c in doc.customer_types]),
         "industries": _distinct([i.strip() for i in doc.industries]),

@@ -24,7 +24,7 @@ from typing import Any
 from index._common import readable_levels
 from index._fields import ENTITY_FIELDS, filter_values
 from index._query import ParsedQuery, Term, column_filters, entity_groups
-from index._types import CONFIDENTIALITY_LEVELS, Principal, SearchRequest
+from index._types import ACCESS_LEVELS, Principal, SearchRequest
 
 __all__ = [
     "FACET_FIELDS",
@@ -122,13 +122,13 @@ def _wildcard_escape(value: str) -> str:
 def _permission(principal: Principal) -> Clause | None:
     """What ``principal`` may read (None: everything), as the embedded backend's mask decides it."""
     levels = readable_levels(principal)
-    if levels >= set(CONFIDENTIALITY_LEVELS):
+    if levels >= set(ACCESS_LEVELS):
         return None
     readable: list[Clause] = [{"terms": {"confidentiality": sorted(levels)}}]
     owned = sorted(principal.owned_customer_ids) if principal.role == "sales" else []
     if owned:
         readable.append(
-            {"bool": {"filter": [{"term": {"confidentiality": "confidential"}}, {"terms": {"customer_ids": owned}}]}}
+            {"bool": {"filter": [{"term": {"confidentiality": "confidential"}}, {"terms": {"access_customer_ids": owned}}]}}
         )
     return _should(readable)
 

@@ -24,7 +24,9 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
   stored ``words``) before anything else touches it.  ``dossier reindex`` does
   the same from the records and is never needed for this.
 * ``search_doc_customer`` and ``search_doc_tag`` — linked customers (with registry
-  ids, for the owner permission and the ``customer_ids`` filter) and tags.
+  ids, for the ``customer_ids`` filter) and tags.
+* ``search_doc_access`` — (customer id, doc_id): the customers whose sales owners may read a
+  ``confidential`` entry (``IndexDocument.access_customer_ids``: the owner permission).
 * ``search_doc_entity`` — (kind, lookup value, doc_id), the key of a ``WITHOUT ROWID``
   table, so an exact entity filter (``phone:13812345678``) is one index range at any
   size; values are in the form :func:`index._fields.entity_key` gives.
@@ -70,7 +72,7 @@ from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_
 from index._query import ParsedQuery, column_filters, compile_match, entity_groups, parse_query
 from index._snippet import hit_texts
 from index._types import (
-    CONFIDENTIALITY_LEVELS,
+    ACCESS_LEVELS,
     FlushReport,
     IndexDocument,
     Principal,
@@ -115,6 +117,10 @@ _SCHEMA = (
         name_norm TEXT NOT NULL,
         customer_id INTEGER,
         PRIMARY KEY (doc_id, name)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS search_doc_access (
+        customer_id INTEGER NOT NULL,
+        doc_id INTEGER NOT NULL,
+        PRIMARY KEY (customer_id, doc_id)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS search_doc_tag (
         doc_id INTEGER NOT NULL,
         tag TEXT NOT NULL,
@@ -131,12 +137,13 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS search_doc_customer_id ON search_doc_customer (customer_id)",
     "CREATE INDEX IF NOT EXISTS search_doc_tag_tag ON search_doc_tag (tag)",
     "CREATE INDEX IF NOT EXISTS search_doc_entity_doc ON search_doc_entity (doc_id)",
+    "CREATE INDEX IF NOT EXISTS search_doc_access_doc ON search_doc_access (doc_id)",
 )
 
 #: Columns added to ``search_doc`` since the first version, added in place to an older index.
 _ADDED_COLUMNS = ("customer_keys", "customer_types", "industries", "regions")
 #: Names the tables and what each document row holds; an index made by an older one needs a reindex.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: search_doc_access and the container rule's levels
 #: Tables with one or more rows per document, by their document id column.
 _DOC_TABLES = (
     ("search_doc", "id"),
@@ -144,6 +151,7 @@ _DOC_TABLES = (
     ("search_doc_customer", "doc_id"),
     ("search_doc_tag", "doc_id"),
     ("search_doc_entity", "doc_id"),
+    ("search_doc_access", "doc_id"),
 )
 #: Entity values kept per document (distinct (kind, value) pairs); a huge order list keeps its first ones.
 MAX_ENTITIES = 5000
@@ -371,6 +379,7 @@ class SqliteBackend:
         customers: list[tuple[Any, ...]] = []
         tags: list[tuple[int, str]] = []
         entities: list[tuple[str, str, int]] = []
+        access: list[tuple[int, int]] = []
         for doc, meta_text, (t, m, w, g) in rows:
             fts.append((doc.id, t, m, w, g))
             side.append(
@@ -398,6 +407,7 @@ class SqliteBackend:
             tags.extend((doc.id, tag) for tag in dict.fromkeys(doc.tags))
             pairs = dict.fromkeys((kind, entity_key(kind, value)) for kind, value in doc.entities if kind and value)
             entities.extend((kind, key, doc.id) for kind, key in list(pairs)[:MAX_ENTITIES] if key)
+            access.extend((int(cid), doc.id) for cid in dict.fromkeys(doc.access_customer_ids))
         conn.exec_driver_sql(
             "INSERT INTO search_fts (rowid, title, meta, words, grams) VALUES (?, ?, ?, ?, ?)", fts
         )
@@ -413,6 +423,8 @@ class SqliteBackend:
             conn.exec_driver_sql("INSERT INTO search_doc_tag VALUES (?, ?)", tags)
         if entities:
             conn.exec_driver_sql("INSERT INTO search_doc_entity (kind, value, doc_id) VALUES (?, ?, ?)", entities)
+        if access:
+            conn.exec_driver_sql("INSERT INTO search_doc_access (customer_id, doc_id) VALUES (?, ?)", access)
 
     def _remove(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:
@@ -605,11 +617,11 @@ class SqliteBackend:
         """
         mask = np.ones(len(pos), dtype=bool)
         levels = readable_levels(principal)
-        if not levels >= set(CONFIDENTIALITY_LEVELS):
+        if not levels >= set(ACCESS_LEVELS):
             readable = columns.level_mask(pos, levels)
             owned = sorted(principal.owned_customer_ids) if principal.role == "sales" else []
             if owned:
-                owned_docs = _customer_docs(conn, owned)
+                owned_docs = _access_docs(conn, owned)
                 readable |= columns.level_mask(pos, ("confidential",)) & columns.id_mask(pos, owned_docs)
             mask &= readable
         for kind, values in column_filters(request, parsed).items():
@@ -694,6 +706,13 @@ def _customer_docs(conn: Connection, customer_ids: Iterable[int]) -> np.ndarray:
     wanted = sorted({int(i) for i in customer_ids})
     marks = ", ".join("?" * len(wanted))
     return _ids(conn, f"SELECT group_concat(doc_id) FROM search_doc_customer WHERE customer_id IN ({marks})", wanted)
+
+
+def _access_docs(conn: Connection, customer_ids: Iterable[int]) -> np.ndarray:
+    """Ids of the confidential entries the sales owners of ``customer_ids`` may read."""
+    wanted = sorted({int(i) for i in customer_ids})
+    marks = ", ".join("?" * len(wanted))
+    return _ids(conn, f"SELECT group_concat(doc_id) FROM search_doc_access WHERE customer_id IN ({marks})", wanted)
 
 
 def _required_ids(

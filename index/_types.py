@@ -8,6 +8,9 @@ from typing import Any, Protocol
 
 #: Confidentiality levels, least to most restricted.
 CONFIDENTIALITY_LEVELS = ("public", "internal", "confidential", "finance")
+#: Levels an index entry may carry: a document's own levels, and ``restricted`` for what holds
+#: confidential and finance documents at once (a container of both: only admins and managers read it).
+ACCESS_LEVELS = (*CONFIDENTIALITY_LEVELS, "restricted")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class IndexDocument:
     as 浙江省) come from the linked customers too.  ``entities`` holds (kind, normalised
     value) pairs, kinds as in ``ingest.ENTITY_KINDS``, for exact field filters; their
     strings belong in ``extra`` as well, so plain queries find them.
+
+    ``confidentiality`` is what reading the document takes (one of :data:`ACCESS_LEVELS`: for a
+    container or a part, the application's container rule has already joined it with the
+    others'), and ``access_customer_ids`` the customers whose sales owners may read it when it
+    is ``confidential`` — the permission filter uses these two, never ``customer_ids``.
     """
 
     id: int
@@ -54,6 +62,7 @@ class IndexDocument:
     industries: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()  # provinces: 浙江省, 上海市
     entities: tuple[tuple[str, str], ...] = ()  # (kind, normalised value)
+    access_customer_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from records._models import (
     User,
     UserSession,
     Version,
+    document_access,
     utcnow,
 )
 from records._passwords import generate_password, hash_password, verify_password
@@ -89,6 +90,7 @@ __all__ = [
     "User",
     "UserSession",
     "Version",
+    "document_access",
     "check_reachable",
     "database_url",
     "generate_password",

@@ -309,6 +309,8 @@ class Document(Base):
     confidentiality_source: Mapped[str | None] = mapped_column(String(16))
     # The level reading takes (own level joined with containers' and parts'); None: not computed yet.
     access_level: Mapped[str | None] = mapped_column(String(16))
+    # A level the container keeps whatever its parts say now: a part inside its original was deleted.
+    access_floor: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     # The worker processing it now (status "processing"); a dead claimant's work is taken over.

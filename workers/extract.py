@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 
 import index
 import ingest
+from dossier import access
+from dossier.audit import record_event
 from dossier.permissions import default_level
 from ingest._detect import MIME
 from records import Customer, Document, DocumentCustomer, EntityRow
@@ -133,7 +135,13 @@ class Extraction:
             guess = ingest.guess_doc_type(parsed, version.filename if version else "", found)
             reason = f"{guess.reason}（OCR 文本 / from OCR text）" if ocr_text else guess.reason
             doc.doc_type, doc.doc_type_reason = guess.code, reason[:500]
-        follow_type_level(doc)
+        level_before, source_before = doc.confidentiality, doc.confidentiality_source
+        if follow_type_level(doc) and source_before is not None:  # a new document's first level is no change
+            record_event(
+                session, "system", "permission_change", target_type="document", target_id=doc.id,
+                detail={"before": level_before, "after": doc.confidentiality, "source": doc.confidentiality_source,
+                        "cause": "doc_type", "doc_type": doc.doc_type},
+            )
         self._link(session, doc, found, "\n".join(pages))
         return found
 
@@ -258,14 +266,41 @@ class Extraction:
         doc.customer = primary
 
 
-def follow_type_level(doc: Document) -> bool:
-    """Give ``doc`` its type's default confidentiality unless a person chose one; True when it changed."""
-    if doc.confidentiality_source == "manual":
+#: ``documents.confidentiality_source``: the level follows the type (``type``), a manager chose it
+#: (``manual``: re-typing leaves it alone), or someone who may not lower levels changed the document
+#: (``kept``: re-typing may raise it, never lower it; only a manager's or admin's act lowers it).
+LEVEL_FOLLOWS_TYPE, LEVEL_MANUAL, LEVEL_KEPT = "type", "manual", "kept"
+
+
+def follow_type_level(doc: Document, *, may_lower: bool = False) -> bool:
+    """Give ``doc`` its type's default confidentiality, by the rule of its source; True when it changed.
+
+    A manager's choice (``manual``) stays.  A ``kept`` level (set by :func:`keep_level`, or here
+    when ``may_lower`` is False and the type would lower it) only rises: to the type's level when
+    that is stricter, else it stays — also when the two are not comparable (finance and
+    confidential).  A level that follows its type (``type``, or a new document) moves with it;
+    ``may_lower`` (a manager's or admin's own edit) lets a ``kept`` level follow the type again.
+    """
+    if doc.confidentiality_source == LEVEL_MANUAL:
         return False
-    level = default_level(doc.doc_type)
-    changed = doc.confidentiality != level
-    doc.confidentiality, doc.confidentiality_source = level, "type"
+    wanted = default_level(doc.doc_type)
+    source = LEVEL_FOLLOWS_TYPE
+    if doc.confidentiality_source == LEVEL_KEPT and not may_lower:
+        source = LEVEL_KEPT
+        if not access.at_least(wanted, doc.confidentiality):
+            wanted = doc.confidentiality
+    changed = doc.confidentiality != wanted
+    doc.confidentiality, doc.confidentiality_source = wanted, source
     return changed
+
+
+def keep_level(doc: Document) -> None:
+    """From now on automatic re-typing may raise ``doc``'s level but not lower it (see :func:`follow_type_level`).
+
+    Called when someone who may not lower levels edits the document or uploads a new version of it.
+    """
+    if doc.confidentiality_source != LEVEL_MANUAL:
+        doc.confidentiality_source = LEVEL_KEPT
 
 
 def searchable_customers(doc: Document) -> list[Customer]:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
+from dossier import access
 from index import IndexDocument, SearchBackend
 from records import (
     BlobCorrupt,
@@ -34,6 +35,7 @@ from records import (
     Customer,
     Document,
     DocumentCustomer,
+    DocumentPart,
     IngestBatch,
     IngestJob,
     Page,
@@ -503,10 +505,12 @@ class Intake:
         parent: Document | None = None,
         relation: str | None = None,
     ) -> Document:
-        """Fill a document from a parse outcome (pages, children, type) and index it, in the caller's transaction.
+        """Fill a document from a parse outcome (pages, children, type), in the caller's transaction.
 
         ``data`` is given for children (their originals are stored here); a top-level
-        document's original was stored when it was taken.
+        document's original was stored when it was taken.  A top-level document is indexed
+        here with its whole family (:func:`index_documents`: children and parts by the
+        container rule); children are indexed with it.
         """
         if data is not None:
             self.blobs.put(data)
@@ -541,6 +545,8 @@ class Intake:
             SHARED.clear(session, doc)
             session.flush()
             self.backend.delete([doc.id], connection=session.connection())
+            if parent is None:  # not searchable itself; its containers still count its level
+                index_documents(session, self.backend, [doc])
             return doc
         doc.title = (parsed.title or PurePath(filename).stem)[:500]
         doc.error = None
@@ -551,21 +557,31 @@ class Intake:
         session.flush()
         SHARED.apply_safely(session, doc, fmt=parsed.format)
 
-        attachment_texts: list[str] = []
+        attachments = False
         for child in tree.children if tree is not None else ():
-            stored = self._store_child(session, doc, child)
-            if stored is not None and child.tree is not None and child.file.relation == "attachment":
-                attachment_texts.append(child.tree.parsed.text)
-        if attachment_texts:
+            self._store_child(session, doc, child)
+            attachments = attachments or (child.tree is not None and child.file.relation == "attachment")
+        if attachments:
             SHARED.link_attachments(session, doc)
-        self.backend.index([self.index_document(doc, attachment_texts)], connection=session.connection())
+        if parent is None:
+            index_documents(session, self.backend, _tree(doc))
         return doc
 
     def _store_child(self, session: Session, parent: Document, child: ChildOutcome) -> Document | None:
+        """Store one file found inside ``parent``: a new child, or (stored before) a part it includes.
+
+        A file already stored as a document of its own is not stored again; the container
+        records that it holds it (:class:`records.DocumentPart`), so the container rule and
+        the e-mail's search text still count it.
+        """
         digest = sha256_bytes(child.file.data)
         existing = self._existing(session, digest)
         if existing is not None and existing.status != "failed":
-            return None  # already stored on its own; the parent's text still covers it
+            held = {c.id for c in parent.children} | {p.part_id for p in parent.included}
+            if existing.id != parent.id and existing.id not in held:
+                parent.included.append(DocumentPart(part_id=existing.id, relation=child.file.relation))
+                session.flush()
+            return None
         doc = existing
         if doc is None:
             doc = Document(title=PurePath(child.file.filename).stem[:500])
@@ -577,22 +593,20 @@ class Intake:
         )
 
     @staticmethod
-    def index_document(doc: Document, extra_texts: Sequence[str] | None = None) -> IndexDocument:
+    def index_document(doc: Document) -> IndexDocument:
         """What the index gets for a stored document.
 
-        An e-mail's text includes its attachments' text (by default the texts of its stored
-        attachment children; intake passes the parsed texts, which also cover attachments
-        that were already stored on their own and so did not become children).
+        An e-mail's text includes its attachments' text: its attachment children's, and that of
+        attachments stored before as documents of their own (its ``included`` parts).  Who may
+        read it is its stored access (:mod:`dossier.access`), which the caller keeps current
+        (:func:`index_documents`).
         """
-        text = "\n\n".join(p.text for p in doc.pages if p.text)
-        if extra_texts is None:
-            extra_texts = [
-                "\n\n".join(p.text for p in c.pages if p.text)
-                for c in doc.children
-                if c.relation == "attachment" and c.status != "failed"
-            ]
-        if extra_texts:
-            text = "\n\n".join([text, *extra_texts])
+        attached = [c for c in doc.children if c.relation == "attachment"]
+        attached += [p.part for p in doc.included if p.relation == "attachment" and p.part is not None]
+        texts = [p.text for p in doc.pages if p.text]
+        texts += ["\n\n".join(p.text for p in c.pages if p.text) for c in attached if c.status != "failed"]
+        text = "\n\n".join(t for t in texts if t)
+        readers = access.stored_access(doc)
         version = doc.current
         customers = searchable_customers(doc)
         entities = tuple(dict.fromkeys((e.kind, e.value) for e in doc.entities))
@@ -610,12 +624,62 @@ class Intake:
             industries=tuple(dict.fromkeys(c.industry for c in customers if c.industry)),
             regions=tuple(dict.fromkeys(c.region for c in customers if c.region)),
             tags=tuple(t.name for t in doc.tags),
-            confidentiality=doc.confidentiality,
+            confidentiality=readers.level,
+            access_customer_ids=tuple(sorted(readers.customers)),
             date=doc.doc_date,
             created_at=doc.created_at.isoformat() if doc.created_at else "",
             entities=entities,
             extra=extra,
         )
+
+
+#: Statuses whose documents the search index holds.
+INDEXED_STATUSES = ("indexed", "awaiting_ocr")
+
+
+def index_documents(session: Session, backend: SearchBackend, docs: Sequence[Document]) -> list[Document]:
+    """Index ``docs`` after the container rule has been applied to their families, in the caller's transaction.
+
+    Every other document whose access changed with them (a container of a part that became
+    an invoice, the parts of a container a manager marked confidential) is reindexed too, if
+    the index holds it.  Returns every document indexed.
+    """
+    session.flush()
+    changed = access.refresh(session, docs)
+    wanted = {d.id: d for d in docs if d.status != "failed"}
+    wanted.update((d.id, d) for d in changed if d.status in INDEXED_STATUSES and d.id not in wanted)
+    # A container's text holds its attachments' text: it follows them.
+    for doc in list(wanted.values()):
+        for container in _text_containers(session, doc):
+            if container.status in INDEXED_STATUSES:
+                wanted.setdefault(container.id, container)
+    if wanted:
+        backend.index([Intake.index_document(d) for d in wanted.values()], connection=session.connection())
+    return list(wanted.values())
+
+
+def _text_containers(session: Session, doc: Document) -> list[Document]:
+    """The e-mails whose search text includes ``doc`` as an attachment."""
+    out: list[Document] = []
+    if doc.relation == "attachment" and doc.parent_id is not None:
+        parent = session.get(Document, doc.parent_id)
+        if parent is not None:
+            out.append(parent)
+    out += session.scalars(
+        select(Document).join(DocumentPart, DocumentPart.container_id == Document.id)
+        .where(DocumentPart.part_id == doc.id, DocumentPart.relation == "attachment")
+    ).all()
+    return out
+
+
+def _tree(doc: Document) -> list[Document]:
+    """``doc`` and its children, recursively."""
+    out, todo = [], [doc]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(current.children)
+    return out
 
 
 def inline_claimant() -> str:

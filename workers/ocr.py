@@ -187,7 +187,7 @@ def store_ocr(
     a whole-task failure (crash, timeout: the pool answers with a ParseOutcome) fails every
     page of the task.  The document is ``indexed`` once no page waits.  Returns the failures.
     """
-    from workers.intake import Intake
+    from workers.intake import index_documents
 
     failures: list[dict[str, object]] = []
     with sessions() as session:
@@ -233,12 +233,10 @@ def store_ocr(
         if any(p.ocr for p in doc.pages):  # entities, date, type and customers from the new text
             SHARED.apply_safely(session, doc, ocr_text=True)
         session.flush()
-        touched = [doc]
         if doc.relation == "attachment" and doc.parent_id is not None:
             parent = session.get(Document, doc.parent_id)
-            if parent is not None:  # an e-mail is found by its attachments' text, and is about their customers
+            if parent is not None:  # an e-mail is about its attachments' customers (its text follows them too)
                 SHARED.link_attachments(session, parent)
-                touched.append(parent)
-        backend.index([Intake.index_document(d) for d in touched], connection=session.connection())
+        index_documents(session, backend, [doc])  # and its containers and parts, by the container rule
         session.commit()
     return failures

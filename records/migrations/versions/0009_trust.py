@@ -7,7 +7,8 @@ Create Date: 2026-12-06
 - ``documents.access_level`` and ``document_access``: who may read a document once its
   containers and parts are taken into account (the container rule, dossier.access); filled
   here from each document's own level and customers, then recomputed by the services for
-  containers when the home is first opened.
+  containers when the home is first opened.  ``documents.access_floor``: the level a container
+  keeps after a part inside its original was deleted (the bytes are still in it).
 - ``document_parts``: a container (an e-mail, an archive) holds a file that was already
   stored as a document of its own; such a part is not a child, but it is inside the original.
 - ``content_claims``: one row per stored file (sha256), so two intakes of the same new file at
@@ -31,6 +32,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("access_level", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("access_floor", sa.String(length=16), nullable=True))
     op.execute("UPDATE documents SET access_level = confidentiality")
     op.create_table(
         "document_access",
@@ -97,4 +99,5 @@ def downgrade() -> None:
     op.drop_index("ix_document_access_customer_id", table_name="document_access")
     op.drop_table("document_access")
     with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_column("access_floor")
         batch_op.drop_column("access_level")

@@ -44,6 +44,8 @@ def edit(doc_id: int) -> Any:
         form.update({k: request.form.get(k, form[k]) for k in form})
         if form["doc_type"] not in DOC_TYPES or form["confidentiality"] not in CONFIDENTIALITY_LEVELS:
             abort(400)
+        if not allowed["confidentiality"] and form["confidentiality"] != doc["confidentiality"]:
+            raise Forbidden(_("docedit.level_forbidden"))  # said, not silently ignored
         try:
             result = d.update_document(
                 doc_id,

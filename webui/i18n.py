@@ -186,6 +186,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "docedit.saved": {"zh": "已保存 {n} 项修改。", "en": "Saved {n} change(s)."},
     "docedit.unchanged": {"zh": "没有修改。", "en": "Nothing changed."},
     "docedit.forbidden": {"zh": "您无权修改此文档。", "en": "You may not change this document."},
+    "docedit.level_forbidden": {
+        "zh": "只有经理和管理员可以修改密级。",
+        "en": "Only managers and admins may change the confidentiality.",
+    },
     "docedit.new_version": {"zh": "上传新版本", "en": "Upload a new version"},
     "docedit.new_version_hint": {
         "zh": "新文件将替换正文、识别信息和客户关联；旧版本保留在版本历史中。",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
-from index import SearchRequest
+from dossier.errors import NotFound
+from index import Principal, SearchRequest
 from records import Document
 from tests.ingest.test_split import FONT, pdf_of, sheet_scan_base
 
@@ -64,6 +66,16 @@ def test_a_stack_splits_at_the_qr_sheet_and_a_blank_page(dossier, admin, tmp_pat
         assert hits == [part.id], (name, hits)
     types = {dossier.show(p.id, admin)["doc_type"] for p in parts}
     assert types == {"contract", "quote", "visit"}  # typed again from the OCR text
+    # The container rule: the stack's original holds the contract's pages, so it is as strict as the
+    # contract (confidential, of no customer a sales rep owns) — its parts keep their own levels.
+    sales, finance = Principal("sales1", "sales"), Principal("finance1", "finance")
+    for reader in (sales, finance):
+        with pytest.raises(NotFound):
+            dossier.open_original(parent_id, reader)
+        assert parent_id not in {h["id"] for h in dossier.search(SearchRequest(query=""), reader)["hits"]}
+        readable = {h["id"] for h in dossier.search(SearchRequest(query=""), reader)["hits"]}
+        assert readable == {parts[1].id, parts[2].id}  # the quote and the visit note, not the contract
+    assert dossier.open_original(parent_id, admin)[0] == "SCAN_stack.pdf"
 
 
 def test_split_off_keeps_the_stack_whole(settings, admin, tmp_path):

@@ -622,6 +622,9 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 for c in doc.children
                 if self._may_read(principal, c)
             ]
+            parent = session.get(Document, doc.parent_id) if doc.parent_id is not None else None
+            # The container (an e-mail that also carries a hidden attachment) only when it may be opened too.
+            parent_id = parent.id if parent is not None and self._may_read(principal, parent) else None
             return {
                 "id": doc.id,
                 "title": doc.title,
@@ -653,7 +656,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 "date": doc.doc_date,
                 "language": doc.language,
                 "warnings": list(doc.warnings or []),
-                "parent_id": doc.parent_id,
+                "parent_id": parent_id,
                 "relation": doc.relation,
                 "children": children,
                 "entities": _entity_values(doc),

@@ -273,3 +273,36 @@ def test_deleting_a_part_leaves_its_level_on_the_containers_that_still_hold_it(d
         assert [h["id"] for h in dossier.search(SearchRequest(phrase), admin)["hits"]] == [doc_id]
     dossier.reindex()  # a full rebuild from the records keeps it so
     assert dossier.search(SearchRequest("邮件暗号白桦"), sales)["total"] == 0
+
+
+def test_a_home_from_before_the_rule_gets_it_when_first_opened(dossier, settings, tmp_path):
+    """GIVEN a data home written before the container rule (records at revision 0008, an index without the
+    access table) holding an e-mail with a confidential contract, WHEN it is opened THEN the e-mail is as
+    strict as its contract in the records and in search — no reindex by hand."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from dossier.services import Dossier
+    from index import Principal, SearchRequest
+    from records._db import _alembic_config
+
+    (tmp_path / "a.eml").write_bytes(_mail("合同", "邮件暗号银杏", [CONTRACT]))
+    mail = dossier.ingest_paths([tmp_path / "a.eml"])["documents"][0]["id"]
+    sales = Principal("s", "sales")
+    assert dossier.search(SearchRequest("邮件暗号银杏"), sales)["total"] == 0
+    dossier.close()
+    # Without the foreign-key pragma: SQLite's batch mode rebuilds tables, whose drop would cascade.
+    engine = create_engine(dossier.engine.url)
+    command.downgrade(_alembic_config(engine), "0008")
+    with engine.begin() as conn:  # the index as the version before wrote it
+        conn.exec_driver_sql("DROP TABLE search_doc_access")
+        conn.exec_driver_sql("UPDATE search_meta SET value = '2' WHERE key = 'schema'")
+        conn.execute(text("UPDATE search_doc SET confidentiality = 'internal' WHERE id = :id"), {"id": mail})
+    engine.dispose()
+    again = Dossier.open(settings)
+    try:
+        assert again.search(SearchRequest("邮件暗号银杏"), sales)["total"] == 0
+        assert again.search(SearchRequest("邮件暗号银杏"), Principal("admin", "admin"))["total"] == 1
+        assert again.show(mail, Principal("admin", "admin"))["confidentiality"] == "internal"  # its own level
+    finally:
+        again.close()

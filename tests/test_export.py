@@ -469,15 +469,21 @@ def test_records_recheck_a_document_whose_index_entry_is_stale(home):
     sales = d.principal_for("sales1")
     target = next(i for i, (level, _own) in home["levels"].items() if level == "public")
     with d.sessions() as session:
-        session.get(Document, target).confidentiality = "finance"
+        doc = session.get(Document, target)  # the records changed (level and access), the index not yet
+        doc.confidentiality = doc.access_level = "finance"
         session.commit()
     try:
-        assert target in _search_ids(d, WORD, sales)  # the index still says public
+        from index import SearchRequest
+
+        stale = d.backend.search(SearchRequest(WORD, limit=10000), sales)
+        assert target in {h.id for h in stale.hits}  # the index still says public
+        assert target not in _search_ids(d, WORD, sales)  # the search's hits are checked against the records
         ids = [int(r[0]) for r in _read_csv(_export(d, WORD, sales, "csv"))[1:]]
         assert target not in ids and ids
     finally:
         with d.sessions() as session:
-            session.get(Document, target).confidentiality = "public"
+            doc = session.get(Document, target)
+            doc.confidentiality = doc.access_level = "public"
             session.commit()
 
 

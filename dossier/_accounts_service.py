@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 import records
+from dossier._password_policy import MAX_PASSWORD_LENGTH, WeakPassword, check_password
 from dossier.audit import record_event
 from dossier.errors import DossierError, NotFound
 from index import Principal
@@ -42,14 +43,12 @@ if TYPE_CHECKING:
 
     from dossier.config import Settings
 
-__all__ = ["TOKEN_PREFIX", "AccountService", "LoginThrottled", "check_password", "check_username"]
+__all__ = ["TOKEN_PREFIX", "AccountService", "LoginThrottled", "WeakPassword", "check_password", "check_username"]
 
 #: Every API token starts with this, so a leaked one is recognisable (secret scanners, logs).
 TOKEN_PREFIX = "dsk_"
 #: ``last_seen_at`` and a token's ``last_used_at`` are written at most this often.
 TOUCH_INTERVAL = timedelta(seconds=60)
-#: Longest password accepted (argon2 takes any length; this bounds the work per attempt).
-MAX_PASSWORD_LENGTH = 1024
 
 _USERNAME = re.compile(r"^[\w.@-]{1,64}$")
 
@@ -77,16 +76,6 @@ def check_username(username: str) -> str:
             f"用户名 {username!r} 无效：1–64 个字母、数字或 . _ - @ / invalid user name: 1–64 letters, digits or . _ - @"
         )
     return name
-
-
-def check_password(username: str, password: str) -> None:
-    """Refuse a password that is shorter than 8 characters, longer than 1024, or the user name itself."""
-    if len(password) < 8:
-        raise DossierError("密码至少 8 个字符 / the password needs at least 8 characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise DossierError(f"密码最多 {MAX_PASSWORD_LENGTH} 个字符 / the password may have at most {MAX_PASSWORD_LENGTH} characters")
-    if password.strip().casefold() == username.strip().casefold():
-        raise DossierError("密码不能与用户名相同 / the password must not be the user name")
 
 
 def _check_role(role: str) -> str:
@@ -296,12 +285,23 @@ class AccountService:
             except IntegrityError:  # the same name added by someone else at the same moment
                 raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
 
+    @staticmethod
+    def check_admin_password(password: str) -> None:
+        """Refuse a weak password chosen for the first admin (``dossier init``, DOSSIER_ADMIN_PASSWORD), saying so."""
+        try:
+            check_password("admin", password)
+        except WeakPassword as exc:
+            raise WeakPassword(
+                f"管理员密码（DOSSIER_ADMIN_PASSWORD）不可用：{exc.zh}",
+                f"the admin password (DOSSIER_ADMIN_PASSWORD) is refused: {exc.en}",
+            ) from None
+
     def set_password(self, username: str, password: str, *, actor: str = "system") -> None:
         """Give a user a new password (argon2-hashed; the policy applies); it also lifts a lock-out
         and ends the user's web sessions.  NotFound for an unknown user."""
-        check_password(username, password)
         with self.sessions() as session:
             user = self._user(session, username)
+            check_password(user.username, password, [user.display_name])
             user.password_hash = records.hash_password(password)
             user.failed_logins = 0
             user.locked_until = None

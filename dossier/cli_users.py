@@ -40,7 +40,11 @@ def users() -> None:
 @_password_stdin
 @click.pass_context
 def users_add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> None:
-    """Create USERNAME with a role; the password is prompted for (at least 8 characters, not the user name)."""
+    """Create USERNAME with a role; the password is prompted for.
+
+    It must be at least 8 characters and hard to guess: common passwords, keyboard rows and
+    ones built on the user's name are refused, with the reason.
+    """
     d = _open(ctx.find_root())
     d.add_user(username, role, _read_password(password_stdin))
     click.echo(f"已添加用户 {username.strip()}（{role}）/ user added")
@@ -90,7 +94,8 @@ def users_enable(ctx: click.Context, username: str) -> None:
 def users_set_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
     """Give USERNAME a new password (e.g. when the admin password printed by init is lost).
 
-    It also lifts a lock-out and ends the user's open web sessions.
+    The password policy of ``users add`` applies.  It also lifts a lock-out and ends the
+    user's open web sessions.
     """
     d = _open(ctx.find_root())
     d.set_password(username, _read_password(password_stdin))

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text, update
 
 import records
-from dossier._accounts_service import LoginThrottled
+from dossier._accounts_service import LoginThrottled, WeakPassword, check_password
 from dossier.cli import cli
 from dossier.cli_users import ROLES as CLI_ROLES
 from dossier.config import load_settings
@@ -81,6 +81,65 @@ def test_password_policy_and_user_names(accounts):
     with d.sessions() as session:
         stored = session.scalars(select(User.password_hash).where(User.username == "王芳")).one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+#: Passwords that pass the old length rule but anyone would guess: the top lists, keyboard rows, repeats,
+#: leetspeak of "password", and a name with a year.
+GUESSABLE = ("12345678", "password", "Passw0rd!", "qwertyuiop", "11111111", "iloveyou1", "Dossier2024!")
+
+
+@pytest.mark.parametrize("weak", GUESSABLE)
+def test_common_and_guessable_passwords_are_refused_with_the_reason(accounts, weak):
+    """GIVEN a password from the guessable list WHEN it is given to a new user or as a new password THEN it is
+    refused, saying in Chinese and English that it is too common, with zxcvbn's hint; nothing changes."""
+    d = accounts
+    with pytest.raises(WeakPassword) as caught:
+        d.add_user("mia", "viewer", weak)
+    assert "密码太常见或太容易猜到" in caught.value.message and "too common or too easy to guess" in caught.value.message
+    assert caught.value.status == 400
+    with pytest.raises(WeakPassword):
+        d.set_password("lily", weak)
+    assert "mia" not in {u["username"] for u in d.users()}
+    assert d.authenticate("lily", PASSWORD) is not None  # her password is unchanged
+    assert audit_events(d, "user_set_password") == []
+
+
+def test_passwords_built_on_the_persons_names_are_refused(accounts):
+    """The login, its parts run together, and the display name count as words an attacker tries first."""
+    d = accounts
+    with pytest.raises(WeakPassword, match="用户名、姓名") as caught:
+        d.add_user("wang.fang", "viewer", "wangfang2024")
+    assert "the user's name" in caught.value.message
+    with pytest.raises(WeakPassword, match="用户名、姓名"):
+        d.set_password("lily", "lily2024!")
+    with d.sessions() as session:
+        session.execute(update(User).where(User.username == "lily").values(display_name="Zhang Wei"))
+        session.commit()
+    with pytest.raises(WeakPassword, match="用户名、姓名"):
+        d.set_password("lily", "ZhangWei1988!")
+    d.add_user("wang.fang", "viewer", "Kupfer-Regen-Tisch")  # a strong one is taken
+    d.set_password("lily", "Gelber-Fluss-Laterne")
+    assert d.authenticate("lily", "Gelber-Fluss-Laterne") is not None
+
+
+def test_cli_refuses_guessable_passwords_in_add_set_password_and_init(tmp_path):
+    """``users add``, ``users set-password`` and ``init`` with a chosen DOSSIER_ADMIN_PASSWORD refuse a guessable
+    password with exit status 1 and the reason; ``init`` without one generates a strong password."""
+    home = tmp_path / "home"
+    weak_init = CliRunner().invoke(cli, ["--home", str(home), "init"], env={"DOSSIER_ADMIN_PASSWORD": "Passw0rd!"})
+    assert weak_init.exit_code == 1 and "DOSSIER_ADMIN_PASSWORD" in weak_init.output
+    assert "太常见" in weak_init.output and "too common" in weak_init.output
+    strong_init = CliRunner().invoke(cli, ["--home", str(home), "init"], env={"DOSSIER_ADMIN_PASSWORD": ""})
+    assert strong_init.exit_code == 0, strong_init.output
+    generated = strong_init.output.split("密码 / password: ")[1].split()[0]
+    check_password("admin", generated)  # what init makes passes its own policy
+    added = _run(home, "users", "add", "mia", "--role", "viewer", "--password-stdin", input="12345678\n")
+    assert added.exit_code == 1 and "这是最常见的 10 个密码之一" in added.output and "top-10 common password" in added.output
+    changed = _run(home, "users", "set-password", "admin", "--password-stdin", input="password\n")
+    assert changed.exit_code == 1 and "太常见" in changed.output
+    d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home)}, dotenv=tmp_path / "no.env"))
+    assert d.authenticate("admin", generated) is not None and [u["username"] for u in d.users()] == ["admin"]
+    d.close()
 
 
 def test_roles_change_and_the_last_admin_stays(accounts):

@@ -35,6 +35,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "此账户已不可用，请重新登录。",
         "en": "This account is no longer active; please log in again.",
     },
+    "login.ended": {
+        "zh": "会话已结束（已退出登录，或密码、角色有变更），请重新登录。",
+        "en": "Your session has ended (logged out, or the password or role changed); please log in again.",
+    },
     "login.idle": {
         "zh": "您已 {minutes} 分钟没有操作，已自动退出，请重新登录。",
         "en": "You were logged out after {minutes} minutes without activity; please log in again.",

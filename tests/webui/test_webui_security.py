@@ -6,9 +6,13 @@ headless Chromium.
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
 import threading
-import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,12 +23,12 @@ from werkzeug.serving import make_server
 from dossier.config import load_settings
 from dossier.services import Dossier
 from index import Principal, SearchRequest
-from records import Document
+from records import ApiToken, Document, UserSession, utcnow
 from tests.conftest import audit_events
 from tests.webui.conftest import CORPUS, _csrf_from
 from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture
 from webui import CONTENT_SECURITY_POLICY, create_app
-from webui.auth import SEEN_KEY
+from webui.auth import SESSION_KEY, UID_KEY
 
 PASSWORD = "Sicher-Passw0rd-1"
 
@@ -273,35 +277,47 @@ def test_logging_in_starts_a_new_session(tmp_path):
     r = victim.post("/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": planted_token})
     assert r.status_code == 302 and _session_cookie(r) is not None
     with victim.session_transaction() as s:
-        assert s["username"] == "lily" and "planted" not in s and s.get("lang") == "en"
+        assert s[SESSION_KEY] and s[UID_KEY] and "planted" not in s and s.get("lang") == "en"
         assert s.get("csrf_token") != planted_token
     assert _csrf(victim) != planted_token
     assert attacker.get("/").status_code == 302  # the old cookie logged nobody in
 
 
+def _last_seen(d: Dossier, minutes_ago: float | None = None):
+    """The only open session's last_seen_at; with ``minutes_ago``, first move it that far into the past."""
+    with d.sessions() as session:
+        row = session.scalars(select(UserSession).where(UserSession.ended_at.is_(None))).one()
+        if minutes_ago is not None:
+            row.last_seen_at = utcnow() - timedelta(minutes=minutes_ago)
+            session.commit()
+        return row.last_seen_at
+
+
 def test_idle_sessions_are_logged_out_and_polls_do_not_keep_them_alive(tmp_path):
     """GIVEN DOSSIER_SESSION_IDLE_MINUTES=1 WHEN a minute passes without a person's request THEN the next
-    page goes to login with a message, and a logout event says why; a page's own GET /api poll does not
-    count as activity."""
+    page goes to login with a message, the session is ended on the server, and a logout event says why; a
+    page's own GET /api poll does not count as activity."""
     d, app = _home(tmp_path, DOSSIER_SESSION_IDLE_MINUTES="1")
     client = app.test_client()
     assert _log_in(client, "lily").status_code == 302
-    stale = int(time.time()) - 50  # not idle yet (60 s), but due to be marked as seen again (every 15 s)
-    with client.session_transaction() as s:
-        s[SEEN_KEY] = stale
+    stale = _last_seen(d, 50 / 60)  # not idle yet (60 s), but due to be marked as seen again (every 15 s)
     assert client.get("/api/status").status_code in (200, 403)  # a poll: still logged in …
-    with client.session_transaction() as s:
-        assert s[SEEN_KEY] == stale  # … but not touched
+    assert _last_seen(d) == stale  # … but not touched
     assert client.get("/").status_code == 200  # a person's request touches it
-    with client.session_transaction() as s:
-        assert s[SEEN_KEY] > stale
-        s[SEEN_KEY] = int(time.time()) - 61
+    assert _last_seen(d) > stale
+    _last_seen(d, 61 / 60)
+    kept = client.get_cookie("dossier_session").value
     r = client.get("/?q=合同", follow_redirects=True)
     assert "/auth/login" in r.request.path
     assert "1 分钟没有操作，已自动退出" in r.get_data(as_text=True)
     assert client.get("/").status_code == 302
     [event] = audit_events(d, "logout")
     assert event.username == "lily" and event.detail["reason"] == "idle"
+    with d.sessions() as session:
+        assert session.scalars(select(UserSession.end_reason)).one() == "idle"
+    replay = app.test_client()
+    replay.set_cookie("dossier_session", kept)
+    assert replay.get("/").status_code == 302  # the idle session is over for every copy of the cookie
 
 
 def test_a_changed_password_ends_open_sessions(tmp_path):
@@ -312,7 +328,93 @@ def test_a_changed_password_ends_open_sessions(tmp_path):
     assert client.get("/").status_code == 200
     d.set_password("lily", "Ganz-Neu-Passw0rd")
     r = client.get("/", follow_redirects=True)
-    assert "/auth/login" in r.request.path and "此账户已不可用" in r.get_data(as_text=True)
+    assert "/auth/login" in r.request.path and "会话已结束" in r.get_data(as_text=True)
+
+
+def _logged_in_cookie(app, username: str = "lily") -> tuple[object, str]:
+    client = app.test_client()
+    assert _log_in(client, username).status_code == 302
+    return client, client.get_cookie("dossier_session").value
+
+
+def _replay(app, cookie: str):
+    """A fresh client that sends nothing but a kept copy of a session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("dossier_session", cookie)
+    return thief
+
+
+def test_a_cookie_kept_from_before_logout_is_refused(tmp_path):
+    """GIVEN a copy of lily's session cookie WHEN she logs out THEN the copy gets the login page and 401 from the
+    API — also for POSTs — and her other session (another browser) goes on."""
+    d, app = _home(tmp_path)
+    client, cookie = _logged_in_cookie(app)
+    laptop, _other = _logged_in_cookie(app)
+    assert _replay(app, cookie).get("/").status_code == 200  # the copy works while the session is open
+    assert client.post("/auth/logout", data={"csrf_token": _csrf(client)}).status_code == 302
+    thief = _replay(app, cookie)
+    assert thief.get("/").status_code == 302
+    assert thief.get("/api/search?q=合同").status_code == 401
+    assert thief.get("/export/jobs").status_code == 302
+    assert laptop.get("/").status_code == 200
+    [logout] = audit_events(d, "logout")
+    assert logout.username == "lily" and logout.detail["reason"] == "user"
+
+
+@pytest.mark.parametrize("change", ["role", "disable", "password"])
+def test_a_role_change_disable_or_new_password_ends_every_session(tmp_path, change):
+    """GIVEN lily logged in twice WHEN an admin changes her role, disables her or sets a new password THEN both
+    sessions are over at once (no request of hers in between counts), and copies of the cookies too."""
+    d, app = _home(tmp_path)
+    first, cookie = _logged_in_cookie(app)
+    second, _ = _logged_in_cookie(app)
+    {"role": lambda: d.set_role("lily", "viewer"), "disable": lambda: d.set_active("lily", False),
+     "password": lambda: d.set_password("lily", "Ganz-Neu-Passw0rd")}[change]()
+    for client in (first, second, _replay(app, cookie)):
+        assert client.get("/").status_code == 302
+        assert client.get("/api/search?q=合同").status_code == 401
+    if change != "disable":
+        d.set_active("lily", True)  # enabling (or nothing) brings no session back
+    assert _replay(app, cookie).get("/").status_code == 302
+
+
+@pytest.fixture()
+def live_home(tmp_path):
+    """A fresh home's app served over HTTP on a free port: (dossier, base URL)."""
+    d, app = _home(tmp_path)
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield d, f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    thread.join(5)
+
+
+def test_on_a_real_server_logout_ends_the_session_for_a_replayed_cookie(live_home):
+    """The reproduction on a running server: keep the cookie, POST /auth/logout, replay the cookie: / goes to
+    login and /api/search answers 401."""
+    _d, base = live_home
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/auth/login", timeout=10).read().decode()
+    form = {"username": "lily", "password": PASSWORD, "csrf_token": _csrf_from(page)}
+    opener.open(f"{base}/auth/login", data=urllib.parse.urlencode(form).encode(), timeout=10)
+    [cookie] = [c.value for c in jar if c.name == "dossier_session"]
+    home = opener.open(f"{base}/", timeout=10)
+    assert home.status == 200 and urllib.parse.urlsplit(home.url).path == "/"
+    token = _csrf_from(home.read().decode())
+    opener.open(f"{base}/auth/logout", data=urllib.parse.urlencode({"csrf_token": token}).encode(), timeout=10)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    bare = urllib.request.build_opener(NoRedirect)
+    for path, status in (("/", 302), ("/api/search?q=%E5%90%88%E5%90%8C", 401)):
+        request = urllib.request.Request(f"{base}{path}", headers={"Cookie": f"dossier_session={cookie}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            bare.open(request, timeout=10)
+        assert refused.value.code == status, path
 
 
 @pytest.mark.parametrize(
@@ -423,12 +525,42 @@ def test_api_tokens_act_as_their_user_on_the_api_only(hostile):
         assert refused.status_code == 401 and refused.is_json and "令牌无效" in refused.get_json()["error"]
         assert refused.headers["WWW-Authenticate"] == 'Bearer realm="dossier" error="invalid_token"'
     assert client.get("/api/search?q=x").headers["WWW-Authenticate"] == 'Bearer realm="dossier"'
-    d.set_active("vera", False)
-    assert client.get("/api/search?q=报价", headers=auth).status_code == 401
-    d.set_active("vera", True)
-    assert client.get("/api/search?q=报价", headers=auth).status_code == 200
     d.revoke_token(token_id)
     assert client.get("/api/search?q=报价", headers=auth).status_code == 401
+
+
+def test_disabling_a_user_revokes_their_tokens_for_good(hostile):
+    """GIVEN two tokens of the viewer WHEN she is disabled and enabled again THEN both stay refused (401, revoked
+    in the token list); only a new token works."""
+    d, client = hostile["dossier"], hostile["app"].test_client()
+    tokens = [d.create_token("vera", name)[1] for name in ("脚本一", "脚本二")]
+    for token in tokens:
+        assert client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    d.set_active("vera", False)
+    d.set_active("vera", True)
+    for token in tokens:
+        refused = client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401 and "已撤销" in refused.get_json()["error"]
+    states = {t["name"]: t["state"] for t in d.tokens("vera")}
+    assert states["脚本一"] == states["脚本二"] == "revoked"
+    _id, fresh = d.create_token("vera", "新脚本")
+    assert client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_an_expired_token_answers_401_saying_it_expired(hostile):
+    """GIVEN a token that expires WHEN its time has come THEN /api answers 401 JSON "令牌已于 … 过期 / … expired",
+    with WWW-Authenticate; before that it works."""
+    d, client = hostile["dossier"], hostile["app"].test_client()
+    token_id, token = d.create_token("vera", "限时", expires_at=utcnow() + timedelta(days=1))
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/search?q=报价", headers=auth).status_code == 200
+    with d.sessions() as session:  # its day has passed (moved rather than waited for)
+        session.get(ApiToken, token_id).expires_at = utcnow() - timedelta(seconds=1)
+        session.commit()
+    refused = client.get("/api/search?q=报价", headers=auth)
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].endswith('error="invalid_token"')
+    error = refused.get_json()["error"]
+    assert "令牌已于" in error and "过期" in error and "expired" in error
 
 
 # -- in a real browser, under the CSP ------------------------------------------------------------

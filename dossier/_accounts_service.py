@@ -126,10 +126,14 @@ def _dummy_hash() -> str:
 
 
 class AccountService:
-    """Mixed into ``Dossier``, which provides ``sessions`` and ``settings``."""
+    """Mixed into ``Dossier``, which provides ``sessions``, ``settings`` and the export service."""
 
     sessions: sessionmaker[Session]
     settings: Settings
+
+    if TYPE_CHECKING:
+
+        def revoke_exports(self, username: str) -> int: ...
 
     # -- logins ------------------------------------------------------------------------------
 
@@ -416,8 +420,9 @@ class AccountService:
     def set_active(self, username: str, active: bool, *, actor: str = "system") -> None:
         """Disable or enable a user; enabling also lifts a lock-out.
 
-        Disabling ends the user's web sessions and revokes every API token for good (enabling
-        the user again brings none of them back).  The last active admin cannot be disabled.
+        Disabling ends the user's web sessions, revokes every API token for good (enabling the
+        user again brings none of them back) and voids their finished background exports.  The
+        last active admin cannot be disabled.
         """
         with self.sessions() as session:
             user = self._user(session, username)
@@ -434,10 +439,13 @@ class AccountService:
             record_event(session, actor, "user_enable" if active else "user_disable", target_type="user",
                          target_id=user.id, detail=detail)
             session.commit()
+        if not active:
+            self.revoke_exports(username)  # what they exported before is theirs no more
 
     def set_role(self, username: str, role: str, *, actor: str = "system") -> None:
-        """Change a user's role: their web sessions end (they log in again under the new role); their API
-        tokens act with the new role from the next request.  The last active admin keeps theirs."""
+        """Change a user's role: their web sessions end (they log in again under the new role), their finished
+        background exports are voided, their API tokens act with the new role from the next request.  The
+        last active admin keeps theirs."""
         _check_role(role)
         with self.sessions() as session:
             user = self._user(session, username)
@@ -449,6 +457,8 @@ class AccountService:
                 detail["sessions_ended"] = self._end_user_sessions(session, user.id, "role")
             record_event(session, actor, "user_set_role", target_type="user", target_id=user.id, detail=detail)
             session.commit()
+        if old != role:
+            self.revoke_exports(username)  # filtered by the old role's rights
 
     def users(self) -> list[dict[str, Any]]:
         """Every user, by name: role, active, created, last login, last seen, locked until (only while locked)."""

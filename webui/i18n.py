@@ -557,6 +557,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "export.status.done": {"zh": "已完成", "en": "Done"},
     "export.status.failed": {"zh": "失败", "en": "Failed"},
     "export.status.expired": {"zh": "已过期", "en": "Expired"},
+    "export.status.revoked": {"zh": "已作废", "en": "Revoked"},
     "export.progress": {"zh": "{done} / {total} 条（{percent}%）", "en": "{done} / {total} results ({percent}%)"},
     "export.download": {"zh": "下载 {name}", "en": "Download {name}"},
     "export.expires": {"zh": "链接有效至 {at} UTC", "en": "The link works until {at} UTC"},

@@ -13,6 +13,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from index import Principal, SearchRequest
@@ -293,3 +294,115 @@ def test_without_a_worker_a_large_export_streams_at_once(queue_app):
 def _token(client) -> str:
     html = client.get("/").get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# -- rights are checked again when a background export is downloaded ----------------------------------
+
+REP_PASSWORD = "Kupfer-Regen-Tisch-7"
+
+
+def _add_rep(d) -> tuple[list[int], list[int]]:
+    """Add lily (sales) and open two of the home's contracts to her: one public, one internal (the others stay
+    confidential); returns what a sales rep may read, then what a viewer may."""
+    from records import Document
+
+    d.add_user("lily", "sales", REP_PASSWORD)
+    with d.sessions() as session:
+        first, second = sorted(session.scalars(select(Document.id)))[:2]
+    d.update_document(first, Principal.system(), confidentiality="public")
+    d.update_document(second, Principal.system(), confidentiality="internal")
+    return [first, second], [first]
+
+
+def _rep_export(queue_app, login) -> tuple[object, int, str]:
+    """lily (sales) logs in and a real worker writes a background CSV of everything she may read:
+    (her client, the job id, its download URL)."""
+    from workers.queue import JobQueue
+    from workers.runner import run_worker
+
+    settings, app = queue_app["settings"], queue_app["app"]
+    d = app.extensions["dossier"]
+    sales_ids, _viewer_ids = _add_rep(d)
+    rep = app.test_client()
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    JobQueue.from_settings(settings).mark_alive("web-test-worker")
+    started = rep.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(rep)})
+    assert started.status_code == 202, started.get_data(as_text=True)
+    job_id = started.get_json()["id"]
+    run_worker(settings, burst=True)
+    status = rep.get(f"/api/exports/{job_id}").get_json()
+    assert status["status"] == "done" and status["download_url"]
+    download = rep.get(status["download_url"])  # hers, under the rights it was made with
+    assert download.status_code == 200 and sorted(_csv_ids(download.get_data())) == sales_ids
+    return rep, job_id, status["download_url"]
+
+
+def _job_file(queue_app, job_id: int) -> Path | None:
+    from records import ExportJob
+
+    d = queue_app["app"].extensions["dossier"]
+    with d.sessions() as session:
+        path = session.get(ExportJob, job_id).path
+    return Path(queue_app["settings"].home) / path if path else None
+
+
+@pytest.mark.parametrize("change", ["demoted", "disabled"])
+def test_an_export_is_void_once_its_owner_is_demoted_or_disabled(queue_app, login, change):
+    """GIVEN a sales rep's finished background export WHEN she is demoted to viewer, or disabled and enabled again
+    THEN after logging in again her download answers 403 (作废, the file deleted), the job's page and the API say
+    revoked with no download link."""
+    rep, job_id, url = _rep_export(queue_app, login)
+    d = queue_app["app"].extensions["dossier"]
+    stored = _job_file(queue_app, job_id)
+    assert stored is not None and stored.is_file()
+    if change == "demoted":
+        d.set_role("lily", "viewer")
+    else:
+        d.set_active("lily", False)
+        d.set_active("lily", True)
+    assert rep.get(url).status_code == 302  # her session ended with the change
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    refused = rep.get(url)
+    assert refused.status_code == 403 and "已作废" in refused.get_data(as_text=True)
+    assert not stored.exists() and _job_file(queue_app, job_id) is None
+    status = rep.get(f"/api/exports/{job_id}").get_json()
+    assert status["status"] == "revoked" and status["download_url"] is None and "rights changed" in status["error"]
+    page = rep.get(f"/export/jobs/{job_id}").get_data(as_text=True)
+    assert "已作废" in page and f"/export/jobs/{job_id}/download" not in page.split("data-download")[1].split("hidden")[0]
+
+
+def test_an_export_is_refused_when_the_owners_customers_changed(queue_app, login):
+    """GIVEN a sales rep's finished export WHEN a customer is given to her (her readable confidential documents
+    change) without any role change THEN the file she made under the old rights is refused (403)."""
+    from records import Customer
+
+    rep, job_id, url = _rep_export(queue_app, login)
+    d = queue_app["app"].extensions["dossier"]
+    with d.sessions() as session:
+        session.add(Customer(name="新分配客户有限公司", owner_id=d.principal_for("lily").user_id))
+        session.commit()
+    refused = rep.get(url)
+    assert refused.status_code == 403 and "已作废" in refused.get_data(as_text=True)
+    assert _job_file(queue_app, job_id) is None
+
+
+def test_an_export_written_after_a_demotion_follows_the_new_rights(queue_app, login):
+    """GIVEN a sales rep's export still queued WHEN she is demoted and the worker then writes it THEN its rows are
+    what a viewer may read, and she can download it as the viewer she is now."""
+    from workers.queue import JobQueue
+    from workers.runner import run_worker
+
+    settings, app = queue_app["settings"], queue_app["app"]
+    d = app.extensions["dossier"]
+    _sales_ids, viewer_ids = _add_rep(d)
+    rep = app.test_client()
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    JobQueue.from_settings(settings).mark_alive("web-test-worker")
+    started = rep.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(rep)})
+    job_id = started.get_json()["id"]
+    d.set_role("lily", "viewer")
+    run_worker(settings, burst=True)
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    download = rep.get(f"/export/jobs/{job_id}/download")
+    assert download.status_code == 200
+    assert sorted(_csv_ids(download.get_data())) == viewer_ids  # the internal contract is not in it

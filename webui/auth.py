@@ -2,6 +2,8 @@
 
 Routes: ``GET/POST /auth/login``, ``POST /auth/logout``.
 
+First of all, a request for a Host outside DOSSIER_ALLOWED_HOSTS (when set) is answered 400.
+
 Who a request acts for (``g.principal``) is decided once, before every request:
 
 - under ``/api/``, an ``Authorization: Bearer <token>`` header authenticates as the token's
@@ -36,10 +38,12 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     flash,
     g,
     has_request_context,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -47,6 +51,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import SecurityError
 
 from dossier._accounts_service import LoginThrottled, SessionEnded
 from dossier.errors import NotFound
@@ -246,9 +251,31 @@ def logout() -> Any:
     return redirect(url_for("auth.login"))
 
 
+#: What a request for a Host outside DOSSIER_ALLOWED_HOSTS gets (with 400).
+UNTRUSTED_HOST = "主机名不在 DOSSIER_ALLOWED_HOSTS 之中，请求被拒绝 / the Host of this request is not in DOSSIER_ALLOWED_HOSTS"
+
+
+def _refuse_untrusted_host() -> Response | None:
+    """A request for a Host outside ``TRUSTED_HOSTS`` ends here with 400, before anything reads the session.
+
+    Flask notes the bad Host while it routes the request; nothing of the request may run, and
+    no page can be rendered for it (no URL can be built for that host), so the answer is plain.
+    """
+    if not isinstance(request.routing_exception, SecurityError):
+        return None
+    if is_api():
+        response = jsonify({"error": UNTRUSTED_HOST})
+    else:
+        response = Response(UNTRUSTED_HOST + "\n", mimetype="text/plain")
+    response.status_code = 400
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Authenticate every request (token, CSRF, session); the Secure-aware cookie; the token in templates."""
+    """Refuse untrusted hosts; authenticate every request (token, CSRF, session); the Secure-aware cookie; the
+    CSRF token in templates."""
     app.session_interface = SessionInterface()
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     app.before_request(_authenticate)
     app.after_request(_www_authenticate)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -184,12 +184,15 @@ def export_filename(fmt: str, when: datetime | None = None) -> str:
 
 
 def default_base_url(settings: Settings) -> str:
-    """Where document links in exports point when no web request says: DOSSIER_PUBLIC_URL, else host and port."""
-    public = settings.get("DOSSIER_PUBLIC_URL").strip()
-    if public:
-        return public.rstrip("/")
-    host = settings.get("DOSSIER_HOST").strip() or "127.0.0.1"
-    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{settings.get('DOSSIER_PORT').strip() or '8000'}"
+    """Where document links in exports point unless a checked web address says otherwise: DOSSIER_PUBLIC_URL, else
+    the address Dossier listens on (DOSSIER_HOST:DOSSIER_PORT; a wildcard bind address gives 127.0.0.1)."""
+    if settings.public_url:
+        return settings.public_url
+    host = settings.get("DOSSIER_HOST").strip()
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{settings.get('DOSSIER_PORT').strip() or '8000'}"
 
 
 @dataclass(frozen=True)

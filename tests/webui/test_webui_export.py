@@ -98,12 +98,72 @@ def test_post_export_streams_each_format_matching_the_search(admin, fmt):
     assert ids == wanted
 
 
-def test_export_links_point_at_the_address_the_page_was_reached_at(admin):
-    """Without DOSSIER_PUBLIC_URL the link column uses the request's own host."""
-    html = admin.get("/?q=合同").get_data(as_text=True)
-    data = admin.post("/export", data=MultiDict([*_export_form(html), ("format", "jsonl")])).get_data()
-    first = json.loads(data.decode().splitlines()[0])
-    assert first["url"] == f"http://localhost/documents/{first['id']}"
+def _csv_links(data: bytes) -> list[str]:
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    column = rows[0].index(next(h for h in rows[0] if "链接" in h))
+    return [r[column] for r in rows[1:]]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Forwarded-Host": "evil.example"}])
+def test_export_links_never_come_from_an_unchecked_host(app, login, admin_password, headers):
+    """GIVEN neither DOSSIER_PUBLIC_URL nor DOSSIER_ALLOWED_HOSTS WHEN someone reaches the app as evil.example (Host,
+    or X-Forwarded-Host without a trusted proxy) and exports THEN every link — API CSV, the page's JSON Lines —
+    points at the address Dossier listens on, never at evil.example."""
+    client = app.test_client()
+    evil = {"base_url": "http://evil.example", "headers": headers}
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login", **evil).get_data(as_text=True))
+    assert client.post("/auth/login", data={"username": "admin", "password": admin_password,
+                                            "csrf_token": token.group(1)}, **evil).status_code == 302
+    links = _csv_links(client.get("/api/export?q=合同&format=csv", **evil).get_data())
+    assert links and all(link.startswith("http://127.0.0.1:8000/documents/") for link in links)
+    html = client.get("/?q=合同", **evil).get_data(as_text=True)
+    data = client.post("/export", data=MultiDict([*_export_form(html), ("format", "jsonl")]), **evil).get_data()
+    assert all(json.loads(line)["url"].startswith("http://127.0.0.1:8000/documents/") for line in data.splitlines())
+    assert b"evil.example" not in data
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "expected"),
+    [
+        ({"DOSSIER_PUBLIC_URL": "https://dossier.example.cn/"}, "evil.example", "https://dossier.example.cn"),
+        ({"DOSSIER_ALLOWED_HOSTS": "dossier.corp,.example.cn"}, "dossier.corp", "http://dossier.corp"),
+        ({"DOSSIER_ALLOWED_HOSTS": "dossier.corp,.example.cn"}, "files.example.cn", "http://files.example.cn"),
+        ({"DOSSIER_HOST": "10.0.0.5", "DOSSIER_PORT": "8080"}, "evil.example", "http://10.0.0.5:8080"),
+    ],
+)
+def test_export_links_follow_the_configured_address(corpus_home, tmp_path, login, admin_password, env, host, expected):
+    """DOSSIER_PUBLIC_URL wins over any Host; with DOSSIER_ALLOWED_HOSTS the (checked) host the request came to is
+    used; with neither, the address Dossier listens on."""
+    from dossier.config import load_settings
+    from webui import create_app
+
+    settings = load_settings(environ={**corpus_home["settings"].values, **env}, dotenv=Path("/nonexistent"))
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    page = client.get("/auth/login", base_url=f"http://{host}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", base_url=f"http://{host}",
+                data={"username": "admin", "password": admin_password, "csrf_token": token})
+    links = _csv_links(client.get("/api/export?q=合同&format=csv", base_url=f"http://{host}").get_data())
+    assert links and all(link.startswith(f"{expected}/documents/") for link in links), links[:1]
+
+
+def test_a_background_export_never_stores_an_unchecked_host(queue_app, login, admin_password):
+    """A background export started through evil.example stores the address Dossier listens on as its links' base."""
+    from records import ExportJob
+    from workers.queue import JobQueue
+
+    app, settings = queue_app["app"], queue_app["settings"]
+    client = app.test_client()
+    evil = {"base_url": "http://evil.example"}
+    page = client.get("/auth/login", **evil).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", data={"username": "admin", "password": admin_password, "csrf_token": token}, **evil)
+    JobQueue.from_settings(settings).mark_alive("web-test-worker")
+    started = client.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(client, **evil)}, **evil)
+    assert started.status_code == 202, started.get_data(as_text=True)
+    d = app.extensions["dossier"]
+    with d.sessions() as session:
+        assert session.get(ExportJob, started.get_json()["id"]).base_url == "http://127.0.0.1:8000"
 
 
 def test_export_post_needs_the_csrf_token_and_a_known_format(admin):
@@ -291,8 +351,8 @@ def test_without_a_worker_a_large_export_streams_at_once(queue_app):
     assert api.status_code == 503 and "请直接下载" in api.get_json()["error"]
 
 
-def _token(client) -> str:
-    html = client.get("/").get_data(as_text=True)
+def _token(client, **kwargs) -> str:
+    html = client.get("/", **kwargs).get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 

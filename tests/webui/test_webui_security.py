@@ -605,3 +605,93 @@ def test_pages_work_under_the_csp_and_hostile_content_does_not_run(hostile, host
     logs = browser.get_log("browser")
     assert [e["message"] for e in logs if "Content Security Policy" in e["message"]] == []
     assert [e["message"] for e in logs if "XSSCANARY" in e["message"] or "127.0.0.1:9/" in e["message"]] == []
+
+
+# -- the Host header ------------------------------------------------------------------------------
+
+
+def test_with_allowed_hosts_any_other_host_is_refused_with_400(tmp_path):
+    """GIVEN DOSSIER_ALLOWED_HOSTS WHEN a request names another Host — a page, the login form, the API, a static
+    file — THEN 400 with a plain message (JSON under /api) and the security headers, before anything runs; the
+    allowed names, their subdomains (.suffix), the public address's host and localhost are served."""
+    _d, app = _home(tmp_path, DOSSIER_ALLOWED_HOSTS="dossier.corp, .example.cn",
+                    DOSSIER_PUBLIC_URL="https://dossier.public.cn")
+    client = app.test_client()
+    for path in ("/", "/auth/login", "/api/search?q=合同", "/api/export?format=csv", "/static/dossier.css", "/healthz"):
+        r = client.get(path, base_url="http://evil.example")
+        assert r.status_code == 400, path
+        assert "DOSSIER_ALLOWED_HOSTS" in (r.get_json()["error"] if r.is_json else r.get_data(as_text=True)), path
+        assert r.headers["X-Frame-Options"] == "DENY"
+    assert client.get("/api/search", base_url="http://evil.example").is_json
+    posted = client.post("/auth/login", base_url="http://evil.example", data={"username": "lily", "password": PASSWORD})
+    assert posted.status_code == 400
+    for host in ("dossier.corp", "dossier.corp:8443", "files.example.cn", "dossier.public.cn", "localhost", "127.0.0.1:8000"):
+        assert client.get("/auth/login", base_url=f"http://{host}").status_code == 200, host
+    assert client.get("/auth/login", base_url="http://evil.example.cn.evil.example").status_code == 400
+
+
+@pytest.mark.parametrize(("proxies", "status"), [("0", 200), ("1", 400)])
+def test_a_forwarded_host_counts_only_through_a_trusted_proxy_and_is_checked_too(tmp_path, proxies, status):
+    """X-Forwarded-Host is ignored without a trusted proxy (the Host is checked); through DOSSIER_PROXY_COUNT=1 it
+    is the host, and an unknown one is refused like a Host header."""
+    _d, app = _home(tmp_path, DOSSIER_ALLOWED_HOSTS="dossier.corp", DOSSIER_PROXY_COUNT=proxies)
+    r = app.test_client().get("/auth/login", base_url="http://dossier.corp", headers={"X-Forwarded-Host": "evil.example"})
+    assert r.status_code == status
+
+
+@pytest.mark.parametrize("entry", ["*", "https://dossier.corp", "dossier.corp/path", "a b"])
+def test_an_allowed_hosts_entry_that_is_not_a_host_name_stops_the_app(tmp_path, entry):
+    """A URL, a path or a wildcard in DOSSIER_ALLOWED_HOSTS is a configuration error that says which entry."""
+    from dossier.errors import ConfigError
+
+    settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_ALLOWED_HOSTS": f"ok.example, {entry}"},
+                             dotenv=tmp_path / "no.env")
+    with pytest.raises(ConfigError, match="DOSSIER_ALLOWED_HOSTS"):
+        create_app(settings)
+
+
+def _raw_get(base: str, path: str, host: str, cookie: str | None = None) -> tuple[int, bytes]:
+    """GET ``path`` from a running server with a Host header of our choosing (as curl -H 'Host: …' would)."""
+    import http.client
+
+    parts = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    headers = {"Host": host, **({"Cookie": f"dossier_session={cookie}"} if cookie else {})}
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, body
+
+
+def _raw_login(base: str, host: str) -> str:
+    """Log lily in on a running server under Host ``host``; returns the session cookie's value."""
+    import http.client
+
+    parts = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", "/auth/login", headers={"Host": host})
+    response = conn.getresponse()
+    page, anonymous = response.read().decode(), response.getheader("Set-Cookie").split(";")[0]
+    form = urllib.parse.urlencode({"username": "lily", "password": PASSWORD, "csrf_token": _csrf_from(page)})
+    conn.request("POST", "/auth/login", body=form, headers={
+        "Host": host, "Cookie": anonymous, "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 302
+    cookie = response.getheader("Set-Cookie").split(";")[0].split("=", 1)[1]
+    conn.close()
+    return cookie
+
+
+def test_on_a_real_server_a_host_header_never_reaches_export_links(live_home, tmp_path):
+    """The reproduction: a running server, Host: evil.example, GET /api/export?format=csv — the links point at the
+    address Dossier listens on, not at evil.example."""
+    d, base = live_home
+    note = tmp_path / "拜访记录_恒达.txt"
+    note.write_text("拜访记录：恒达贸易，讨论报价与合同续签。", encoding="utf-8")
+    d.ingest_paths([note], ocr=False)
+    cookie = _raw_login(base, "evil.example")
+    status, body = _raw_get(base, "/api/export?format=csv", "evil.example", cookie)
+    assert status == 200 and b"/documents/" in body
+    assert b"evil.example" not in body and b"http://127.0.0.1:8000/documents/" in body

@@ -246,7 +246,8 @@ class Settings:
     def trusted_hosts(self) -> list[str] | None:
         """The Host names the web app answers to: DOSSIER_ALLOWED_HOSTS plus DOSSIER_PUBLIC_URL's host and the
         loopback names; None (any host) while DOSSIER_ALLOWED_HOSTS is empty.  ConfigError for an entry that is
-        not a host name (a URL, a path, a wildcard)."""
+        not a host name (a URL, a path, a wildcard), or a DOSSIER_PUBLIC_URL that is not http(s)://host…."""
+        public = urlsplit(self.public_url).hostname  # checked first: a bad public address stops the app too
         entries = [e.strip().lower() for e in self.get("DOSSIER_ALLOWED_HOSTS").split(",") if e.strip()]
         if not entries:
             return None
@@ -257,7 +258,6 @@ class Settings:
                     f" / {entry!r} in DOSSIER_ALLOWED_HOSTS is not a host name (e.g. dossier.example.com, .example.com)"
                 )
         hosts = [entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry for entry in entries]
-        public = urlsplit(self.public_url).hostname if self.public_url else None
         return list(dict.fromkeys([*hosts, *([public] if public else []), *LOOPBACK_HOSTS]))
 
     @property

@@ -361,6 +361,19 @@ def test_a_cookie_kept_from_before_logout_is_refused(tmp_path):
     assert logout.username == "lily" and logout.detail["reason"] == "user"
 
 
+def test_logging_in_again_ends_the_session_the_cookie_held(tmp_path):
+    """GIVEN lily's session WHEN the same browser logs in again (as her or as someone else) THEN the earlier session
+    is ended on the server (reason relogin), so a copy of the earlier cookie is refused."""
+    d, app = _home(tmp_path)
+    client, first = _logged_in_cookie(app)
+    assert _log_in(client, "vera").status_code == 302
+    assert _replay(app, first).get("/").status_code == 302
+    assert client.get("/").status_code == 200
+    with d.sessions() as session:
+        reasons = sorted(str(r) for r in session.scalars(select(UserSession.end_reason)))
+    assert reasons == ["None", "relogin"]
+
+
 @pytest.mark.parametrize("change", ["role", "disable", "password"])
 def test_a_role_change_disable_or_new_password_ends_every_session(tmp_path, change):
     """GIVEN lily logged in twice WHEN an admin changes her role, disables her or sets a new password THEN both

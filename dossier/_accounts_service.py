@@ -63,7 +63,8 @@ _USERNAME = re.compile(r"^[\w.@-]{1,64}$")
 
 
 class SessionEnded(NotFound):
-    """A web session that is unknown or over; ``reason`` says why (``idle``, ``logout``, ``disabled``, …)."""
+    """A web session that is unknown or over; ``reason`` says why: ``unknown``, ``idle``, ``disabled``, or the
+    ``end_reason`` it ended with (``user``, ``password``, ``role``, ``admin``, ``relogin``)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__("会话已结束，请重新登录 / the session has ended: log in again")
@@ -108,6 +109,14 @@ def token_hash(token: str) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def _touch_every(idle_s: int) -> timedelta:
+    """How often a session's use is written: once a minute, or a quarter of a shorter idle limit (so that the
+    limit never catches someone who is busy)."""
+    if idle_s <= 0:
+        return TOUCH_INTERVAL
+    return min(TOUCH_INTERVAL, timedelta(seconds=max(1, idle_s // 4)))
 
 
 def _token_state(token: ApiToken, now: datetime) -> str:
@@ -290,14 +299,12 @@ class AccountService:
                              detail={"ip": client_ip, "reason": "idle"})
                 session.commit()
                 raise SessionEnded("idle")
-            every = timedelta(seconds=min(TOUCH_INTERVAL.total_seconds(), max(1, idle_s // 4)) if idle_s else
-                              TOUCH_INTERVAL.total_seconds())
-            if touch and now - seen >= every:
+            if touch and now - seen >= _touch_every(idle_s):
                 row.last_seen_at = user.last_seen_at = now
                 session.commit()
             return self._principal(user)
 
-    def end_session(self, key: str, reason: str = "logout", *, client_ip: str | None = None) -> str | None:
+    def end_session(self, key: str, reason: str = "user", *, client_ip: str | None = None) -> str | None:
         """End the web session of ``key`` (a ``logout`` event with ``reason``); returns its user, None if it was not open."""
         now = utcnow()
         with self.sessions() as session:

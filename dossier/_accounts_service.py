@@ -13,7 +13,8 @@
 - **Sessions** (:meth:`AccountService.start_session`, :meth:`AccountService.principal_for_session`):
   web sessions live in ``user_sessions``; the cookie carries a random key whose sha256 is the
   row's id.  A session counts while its row exists, has not ended, belongs to the user the
-  cookie names, its user is active and it was used within ``DOSSIER_SESSION_IDLE_MINUTES``.
+  cookie names, its user is active, its password is the one the session began with (a stamp
+  in the cookie) and it was used within ``DOSSIER_SESSION_IDLE_MINUTES``.
   Logging out ends it (``end_reason`` ``user``), so a replayed cookie is refused; a new
   password, a new role or disabling the user end all of the user's sessions at once.
 - **API tokens**: ``dsk_`` + 43 URL-safe characters (256 random bits); only the sha256 is
@@ -29,6 +30,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +51,8 @@ if TYPE_CHECKING:
     from dossier.config import Settings
 
 __all__ = [
-    "TOKEN_PREFIX", "AccountService", "LoginThrottled", "SessionEnded", "WeakPassword", "check_password", "check_username",
+    "TOKEN_PREFIX", "AccountService", "LoginThrottled", "NewSession", "SessionEnded", "WeakPassword", "check_password",
+    "check_username",
 ]
 
 #: Every API token starts with this, so a leaked one is recognisable (secret scanners, logs).
@@ -60,6 +63,14 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 SESSION_KEEP = timedelta(days=30)
 
 _USERNAME = re.compile(r"^[\w.@-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A web session just opened: the random ``key`` and the password ``stamp`` the signed cookie carries."""
+
+    key: str
+    stamp: str
 
 
 class SessionEnded(NotFound):
@@ -109,6 +120,11 @@ def token_hash(token: str) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def _stamp(user: User) -> str:
+    """A short fingerprint of the password hash: it changes when the password does (ending older sessions)."""
+    return hashlib.sha256(user.password_hash.encode("ascii", "replace")).hexdigest()[:16]
 
 
 def _touch_every(idle_s: int) -> timedelta:
@@ -247,32 +263,44 @@ class AccountService:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def start_session(self, user_id: int, *, client_ip: str | None = None) -> str:
-        """Open a web session for an (authenticated) user; returns its key, for the signed cookie only.
+    def start_session(self, user_id: int, *, client_ip: str | None = None) -> NewSession:
+        """Open a web session for an (authenticated) active user: its key and stamp, for the signed cookie only.
 
         Only the key's sha256 is stored.  Sessions that ended (or went unused) long ago are
-        pruned here: the audit trail keeps the logins and logouts.
+        pruned here: the audit trail keeps the logins and logouts.  NotFound for a user who is
+        gone or disabled.
         """
         key = secrets.token_urlsafe(32)
         now = utcnow()
         idle = timedelta(minutes=max(0, self.settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")))
         with self.sessions() as session:
+            user = session.get(User, user_id)
+            if user is None or not user.active:
+                raise NotFound(f"没有用户 {user_id} / no such user")
             session.execute(delete(UserSession).where(UserSession.ended_at < now - SESSION_KEEP))
             unused = UserSession.last_seen_at < now - max(SESSION_KEEP, idle + SESSION_KEEP)
             session.execute(delete(UserSession).where(UserSession.ended_at.is_(None), unused))
             session.add(UserSession(id=token_hash(key), user_id=user_id, created_at=now, last_seen_at=now,
                                     ip=client_ip[:64] if client_ip else None))
             session.commit()
-        return key
+            return NewSession(key, _stamp(user))
 
     def principal_for_session(
-        self, key: str, *, user_id: int | None = None, client_ip: str | None = None, touch: bool = True
+        self,
+        key: str,
+        *,
+        user_id: int | None = None,
+        stamp: str | None = None,
+        client_ip: str | None = None,
+        touch: bool = True,
     ) -> Principal:
         """The principal of an open web session (one primary-key read); SessionEnded otherwise.
 
         The session must exist, not have ended, belong to ``user_id`` (what the cookie says) and
-        to an active user, and have been used within DOSSIER_SESSION_IDLE_MINUTES — an idle one
-        is ended here (``idle``, with a ``logout`` event).  With ``touch`` (a person's request,
+        to an active user whose password is the one it began with (``stamp``, when given: a
+        password changed by any path, a restored backup included, ends it), and have been used
+        within DOSSIER_SESSION_IDLE_MINUTES — an idle one is ended here (``idle``, with a
+        ``logout`` event).  With ``touch`` (a person's request,
         not a page's own poll) its ``last_seen_at`` and the user's are written, at most once a
         minute and often enough that a short idle limit never catches someone who is busy.
         """
@@ -292,6 +320,10 @@ class AccountService:
                 self._end(row, "disabled", now)
                 session.commit()
                 raise SessionEnded("disabled")
+            if stamp is not None and not hmac.compare_digest(stamp, _stamp(user)):
+                self._end(row, "password", now)
+                session.commit()
+                raise SessionEnded("password")
             seen = row.last_seen_at or row.created_at
             if idle_s and (now - seen).total_seconds() > idle_s:
                 self._end(row, "idle", now)

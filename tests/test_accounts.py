@@ -228,7 +228,7 @@ def test_sessions_live_on_the_server_and_end_there(accounts):
     THEN the sessions concerned end on the server (with the reason) and their keys are refused from then on."""
     d = accounts
     lily = d.principal_for("lily").user_id
-    key = d.start_session(lily, client_ip="10.0.0.9")
+    key = d.start_session(lily, client_ip="10.0.0.9").key
     assert d.principal_for_session(key, user_id=lily).username == "lily"
     row = _session_row(d, key)
     assert row.ip == "10.0.0.9" and row.ended_at is None and key not in row.id  # only the sha256 is stored
@@ -246,8 +246,8 @@ def test_sessions_live_on_the_server_and_end_there(accounts):
                            (lambda: d.set_role("lily", "viewer"), "role"),
                            (lambda: d.set_active("lily", False), "disabled")):
         d.set_active("lily", True)
-        keys = [d.start_session(lily), d.start_session(lily)]
-        other = d.start_session(d.principal_for("admin").user_id)
+        keys = [d.start_session(lily).key, d.start_session(lily).key]
+        other = d.start_session(d.principal_for("admin").user_id).key
         assert d.open_sessions("lily") == 2
         change()
         for k in keys:
@@ -263,12 +263,29 @@ def test_sessions_live_on_the_server_and_end_there(accounts):
     assert audit_events(d, "user_disable")[-1].detail["sessions_ended"] == 2
 
 
+def test_a_password_changed_behind_the_services_back_ends_the_session_too(accounts):
+    """GIVEN lily's session and its password stamp WHEN her password hash changes without set_password (a restored
+    backup, another tool) THEN the stamp no longer matches and the session ends (reason password)."""
+    d = accounts
+    lily = d.principal_for("lily").user_id
+    opened = d.start_session(lily)
+    assert d.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp).username == "lily"
+    with d.sessions() as session:
+        session.execute(update(User).where(User.id == lily).values(password_hash=records.hash_password("Anderes-Passw0rt")))
+        session.commit()
+    with pytest.raises(SessionEnded) as caught:
+        d.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp)
+    assert caught.value.reason == "password" and _session_row(d, opened.key).end_reason == "password"
+    with pytest.raises(NotFound):
+        d.start_session(10_000)  # nobody
+
+
 def test_an_idle_session_ends_on_the_server_and_touches_are_rare(accounts):
     """A session unused for DOSSIER_SESSION_IDLE_MINUTES (60) is ended at its next use (a logout event, reason
     idle); last_seen_at is written at most once a minute, and not at all for a page's own poll."""
     d = accounts
     lily = d.principal_for("lily").user_id
-    key = d.start_session(lily)
+    key = d.start_session(lily).key
     digest = hashlib.sha256(key.encode()).hexdigest()
 
     def seen_ago(minutes: float) -> None:
@@ -445,7 +462,7 @@ def test_cli_token_expiry_and_logout(tmp_path):
     assert d.principal_for_token(on_date.stdout.strip()).username == "lily"
     assert "已过期 expired" in _run(home, "users", "token", "list", "lily").output
     lily = d.principal_for("lily").user_id
-    keys = [d.start_session(lily), d.start_session(lily)]
+    keys = [d.start_session(lily).key, d.start_session(lily).key]
     out = _run(home, "users", "logout", "lily")
     assert out.exit_code == 0 and "2" in out.output
     for key in keys:

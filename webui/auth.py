@@ -10,9 +10,9 @@ Who a request acts for (``g.principal``) is decided once, before every request:
   user (no cookie, no CSRF token needed; a bad, revoked or expired token, or a disabled user's,
   is 401 JSON).  A token never works for HTML pages: there the header is ignored.
 - otherwise the web session.  Sessions live on the server (``user_sessions``): the signed
-  cookie carries only a random key (and the user's id) and every request reads that session
-  row (one primary-key read, with its user): it must exist, not have ended, belong to that
-  user, and the user must be active.  Logging out ends the row, so a copy of the cookie kept
+  cookie carries only a random key (with the user's id and a stamp of their password hash) and
+  every request reads that session row (one primary-key read, with its user): it must exist,
+  not have ended, belong to that user, the user must be active and have the same password.  Logging out ends the row, so a copy of the cookie kept
   from before is refused; a password change, a new role or disabling the account end all the
   user's sessions at once.  A session idle for longer than ``DOSSIER_SESSION_IDLE_MINUTES`` is
   ended (with a message and a ``logout`` event, reason ``idle``); the pages' own automatic
@@ -74,8 +74,9 @@ def csrf_token() -> str:
     return str(token)
 
 
-#: Cookie keys: the server-side session's random key, and the id of the user it belongs to.
-SESSION_KEY, UID_KEY = "sid", "uid"
+#: Cookie keys: the server-side session's random key, the id of the user it belongs to, and a stamp of their
+#: password hash (a password changed by any path ends the session).
+SESSION_KEY, UID_KEY, STAMP_KEY = "sid", "uid", "stamp"
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -130,7 +131,8 @@ def _load_session_user() -> None:
     active = not (is_api() and request.method in ("GET", "HEAD"))
     try:
         g.principal = get_dossier().principal_for_session(
-            str(key), user_id=uid if isinstance(uid, int) else -1, client_ip=client_ip(), touch=active
+            str(key), user_id=uid if isinstance(uid, int) else -1, stamp=str(session.get(STAMP_KEY, "")),
+            client_ip=client_ip(), touch=active,
         )
     except SessionEnded as exc:
         _end_session()
@@ -233,8 +235,8 @@ def login() -> Any:
                 d.end_session(str(previous), "relogin", client_ip=client_ip())
             _end_session()  # a new session: nothing planted before login carries over (no fixation)
             assert principal.user_id is not None
-            session[SESSION_KEY] = d.start_session(principal.user_id, client_ip=client_ip())
-            session[UID_KEY] = principal.user_id
+            opened = d.start_session(principal.user_id, client_ip=client_ip())
+            session[SESSION_KEY], session[UID_KEY], session[STAMP_KEY] = opened.key, principal.user_id, opened.stamp
             return redirect(_safe_next(next_url))
     return render_template("auth/login.html", error=error, next_url=next_url), status, headers
 

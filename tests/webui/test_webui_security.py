@@ -28,7 +28,7 @@ from tests.conftest import audit_events
 from tests.webui.conftest import CORPUS, _csrf_from
 from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture
 from webui import CONTENT_SECURITY_POLICY, create_app
-from webui.auth import SESSION_KEY, UID_KEY
+from webui.auth import SESSION_KEY, STAMP_KEY, UID_KEY
 
 PASSWORD = "Sicher-Passw0rd-1"
 
@@ -277,7 +277,7 @@ def test_logging_in_starts_a_new_session(tmp_path):
     r = victim.post("/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": planted_token})
     assert r.status_code == 302 and _session_cookie(r) is not None
     with victim.session_transaction() as s:
-        assert s[SESSION_KEY] and s[UID_KEY] and "planted" not in s and s.get("lang") == "en"
+        assert s[SESSION_KEY] and s[UID_KEY] and s[STAMP_KEY] and "planted" not in s and s.get("lang") == "en"
         assert s.get("csrf_token") != planted_token
     assert _csrf(victim) != planted_token
     assert attacker.get("/").status_code == 302  # the old cookie logged nobody in
@@ -374,15 +374,25 @@ def test_logging_in_again_ends_the_session_the_cookie_held(tmp_path):
     assert reasons == ["None", "relogin"]
 
 
-@pytest.mark.parametrize("change", ["role", "disable", "password"])
+def _restore_other_password(d: Dossier) -> None:
+    """Give lily another password hash straight in the records, as a restored backup would."""
+    from records import User, hash_password
+
+    with d.sessions() as session:
+        session.scalars(select(User).where(User.username == "lily")).one().password_hash = hash_password("Alt-Passw0rt-9")
+        session.commit()
+
+
+@pytest.mark.parametrize("change", ["role", "disable", "password", "restored"])
 def test_a_role_change_disable_or_new_password_ends_every_session(tmp_path, change):
-    """GIVEN lily logged in twice WHEN an admin changes her role, disables her or sets a new password THEN both
-    sessions are over at once (no request of hers in between counts), and copies of the cookies too."""
+    """GIVEN lily logged in twice WHEN an admin changes her role, disables her or sets a new password (or her password
+    hash changes behind the services' back) THEN both sessions are over at once, and copies of the cookies too."""
     d, app = _home(tmp_path)
     first, cookie = _logged_in_cookie(app)
     second, _ = _logged_in_cookie(app)
     {"role": lambda: d.set_role("lily", "viewer"), "disable": lambda: d.set_active("lily", False),
-     "password": lambda: d.set_password("lily", "Ganz-Neu-Passw0rd")}[change]()
+     "password": lambda: d.set_password("lily", "Ganz-Neu-Passw0rd"),
+     "restored": lambda: _restore_other_password(d)}[change]()
     for client in (first, second, _replay(app, cookie)):
         assert client.get("/").status_code == 302
         assert client.get("/api/search?q=合同").status_code == 401

@@ -10,11 +10,17 @@
   (gunicorn, several machines) sees the same ones.  Each success writes a ``login`` audit
   event, each failure a ``login_failed`` one with the name tried, the address and the reason
   (``bad_password``, ``locked``, ``disabled``, ``unknown_user``).
-- **Sessions** (:meth:`AccountService.session_principal`): a web session carries the user
-  name and a stamp of the password hash; a disabled account, or a password changed since the
-  session began, ends it.
+- **Sessions** (:meth:`AccountService.start_session`, :meth:`AccountService.principal_for_session`):
+  web sessions live in ``user_sessions``; the cookie carries a random key whose sha256 is the
+  row's id.  A session counts while its row exists, has not ended, belongs to the user the
+  cookie names, its user is active, its password is the one the session began with (a stamp
+  in the cookie) and it was used within ``DOSSIER_SESSION_IDLE_MINUTES``.
+  Logging out ends it (``end_reason`` ``user``), so a replayed cookie is refused; a new
+  password, a new role or disabling the user end all of the user's sessions at once.
 - **API tokens**: ``dsk_`` + 43 URL-safe characters (256 random bits); only the sha256 is
-  stored; a token works while it is not revoked and its user is active.
+  stored; a token works while it is not revoked, not past its ``expires_at`` and its user is
+  active.  Disabling a user revokes every token of theirs for good: enabling them again
+  brings none back.
 """
 
 from __future__ import annotations
@@ -24,34 +30,56 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 import records
+from dossier._password_policy import MAX_PASSWORD_LENGTH, WeakPassword, check_password
 from dossier.audit import record_event
 from dossier.errors import DossierError, NotFound
 from index import Principal
-from records import ROLES, ApiToken, Customer, LoginFailure, User, utcnow
+from records import ROLES, ApiToken, Customer, LoginFailure, User, UserSession, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from dossier.config import Settings
 
-__all__ = ["TOKEN_PREFIX", "AccountService", "LoginThrottled", "check_password", "check_username"]
+__all__ = [
+    "TOKEN_PREFIX", "AccountService", "LoginThrottled", "NewSession", "SessionEnded", "WeakPassword", "check_password",
+    "check_username",
+]
 
 #: Every API token starts with this, so a leaked one is recognisable (secret scanners, logs).
 TOKEN_PREFIX = "dsk_"
 #: ``last_seen_at`` and a token's ``last_used_at`` are written at most this often.
 TOUCH_INTERVAL = timedelta(seconds=60)
-#: Longest password accepted (argon2 takes any length; this bounds the work per attempt).
-MAX_PASSWORD_LENGTH = 1024
+#: Ended (or long unused) web sessions are deleted this long after; the audit trail keeps the logins.
+SESSION_KEEP = timedelta(days=30)
 
 _USERNAME = re.compile(r"^[\w.@-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A web session just opened: the random ``key`` and the password ``stamp`` the signed cookie carries."""
+
+    key: str
+    stamp: str
+
+
+class SessionEnded(NotFound):
+    """A web session that is unknown or over; ``reason`` says why: ``unknown``, ``idle``, ``disabled``, or the
+    ``end_reason`` it ended with (``user``, ``password``, ``role``, ``admin``, ``relogin``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("会话已结束，请重新登录 / the session has ended: log in again")
+        self.reason = reason
 
 
 class LoginThrottled(DossierError):
@@ -79,16 +107,6 @@ def check_username(username: str) -> str:
     return name
 
 
-def check_password(username: str, password: str) -> None:
-    """Refuse a password that is shorter than 8 characters, longer than 1024, or the user name itself."""
-    if len(password) < 8:
-        raise DossierError("密码至少 8 个字符 / the password needs at least 8 characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise DossierError(f"密码最多 {MAX_PASSWORD_LENGTH} 个字符 / the password may have at most {MAX_PASSWORD_LENGTH} characters")
-    if password.strip().casefold() == username.strip().casefold():
-        raise DossierError("密码不能与用户名相同 / the password must not be the user name")
-
-
 def _check_role(role: str) -> str:
     if role not in ROLES:
         raise DossierError(f"未知角色 {role!r}；可用：{'、'.join(ROLES)} / unknown role")
@@ -100,13 +118,30 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
 def _stamp(user: User) -> str:
     """A short fingerprint of the password hash: it changes when the password does (ending older sessions)."""
     return hashlib.sha256(user.password_hash.encode("ascii", "replace")).hexdigest()[:16]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
+def _touch_every(idle_s: int) -> timedelta:
+    """How often a session's use is written: once a minute, or a quarter of a shorter idle limit (so that the
+    limit never catches someone who is busy)."""
+    if idle_s <= 0:
+        return TOUCH_INTERVAL
+    return min(TOUCH_INTERVAL, timedelta(seconds=max(1, idle_s // 4)))
+
+
+def _token_state(token: ApiToken, now: datetime) -> str:
+    """``revoked``, ``expired`` or ``active``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
 
 
 @functools.cache
@@ -116,10 +151,14 @@ def _dummy_hash() -> str:
 
 
 class AccountService:
-    """Mixed into ``Dossier``, which provides ``sessions`` and ``settings``."""
+    """Mixed into ``Dossier``, which provides ``sessions``, ``settings`` and the export service."""
 
     sessions: sessionmaker[Session]
     settings: Settings
+
+    if TYPE_CHECKING:
+
+        def revoke_exports(self, username: str) -> int: ...
 
     # -- logins ------------------------------------------------------------------------------
 
@@ -224,6 +263,125 @@ class AccountService:
 
     # -- sessions ----------------------------------------------------------------------------
 
+    def start_session(self, user_id: int, *, client_ip: str | None = None) -> NewSession:
+        """Open a web session for an (authenticated) active user: its key and stamp, for the signed cookie only.
+
+        Only the key's sha256 is stored.  Sessions that ended (or went unused) long ago are
+        pruned here: the audit trail keeps the logins and logouts.  NotFound for a user who is
+        gone or disabled.
+        """
+        key = secrets.token_urlsafe(32)
+        now = utcnow()
+        idle = timedelta(minutes=max(0, self.settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")))
+        with self.sessions() as session:
+            user = session.get(User, user_id)
+            if user is None or not user.active:
+                raise NotFound(f"没有用户 {user_id} / no such user")
+            session.execute(delete(UserSession).where(UserSession.ended_at < now - SESSION_KEEP))
+            unused = UserSession.last_seen_at < now - max(SESSION_KEEP, idle + SESSION_KEEP)
+            session.execute(delete(UserSession).where(UserSession.ended_at.is_(None), unused))
+            session.add(UserSession(id=token_hash(key), user_id=user_id, created_at=now, last_seen_at=now,
+                                    ip=client_ip[:64] if client_ip else None))
+            session.commit()
+            return NewSession(key, _stamp(user))
+
+    def principal_for_session(
+        self,
+        key: str,
+        *,
+        user_id: int | None = None,
+        stamp: str | None = None,
+        client_ip: str | None = None,
+        touch: bool = True,
+    ) -> Principal:
+        """The principal of an open web session (one primary-key read); SessionEnded otherwise.
+
+        The session must exist, not have ended, belong to ``user_id`` (what the cookie says) and
+        to an active user whose password is the one it began with (``stamp``, when given: a
+        password changed by any path, a restored backup included, ends it), and have been used
+        within DOSSIER_SESSION_IDLE_MINUTES — an idle one is ended here (``idle``, with a
+        ``logout`` event).  With ``touch`` (a person's request,
+        not a page's own poll) its ``last_seen_at`` and the user's are written, at most once a
+        minute and often enough that a short idle limit never catches someone who is busy.
+        """
+        now = utcnow()
+        idle_s = max(0, self.settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")) * 60
+        with self.sessions() as session:
+            found = session.execute(
+                select(UserSession, User).join(User, User.id == UserSession.user_id)
+                .where(UserSession.id == token_hash(key))
+            ).first() if key else None
+            if found is None:
+                raise SessionEnded("unknown")
+            row, user = found
+            if row.ended_at is not None or (user_id is not None and row.user_id != user_id):
+                raise SessionEnded(row.end_reason or "ended")
+            if not user.active:
+                self._end(row, "disabled", now)
+                session.commit()
+                raise SessionEnded("disabled")
+            if stamp is not None and not hmac.compare_digest(stamp, _stamp(user)):
+                self._end(row, "password", now)
+                session.commit()
+                raise SessionEnded("password")
+            seen = row.last_seen_at or row.created_at
+            if idle_s and (now - seen).total_seconds() > idle_s:
+                self._end(row, "idle", now)
+                record_event(session, user.username, "logout", target_type="user", target_id=user.id,
+                             detail={"ip": client_ip, "reason": "idle"})
+                session.commit()
+                raise SessionEnded("idle")
+            if touch and now - seen >= _touch_every(idle_s):
+                row.last_seen_at = user.last_seen_at = now
+                session.commit()
+            return self._principal(user)
+
+    def end_session(self, key: str, reason: str = "user", *, client_ip: str | None = None) -> str | None:
+        """End the web session of ``key`` (a ``logout`` event with ``reason``); returns its user, None if it was not open."""
+        now = utcnow()
+        with self.sessions() as session:
+            row = session.get(UserSession, token_hash(key)) if key else None
+            if row is None or row.ended_at is not None:
+                return None
+            self._end(row, reason, now)
+            record_event(session, row.user.username, "logout", target_type="user", target_id=row.user_id,
+                         detail={"ip": client_ip, "reason": reason})
+            session.commit()
+            return row.user.username
+
+    def end_sessions(self, username: str, *, actor: str = "system") -> int:
+        """End every open web session of ``username`` (e.g. a lost laptop); returns how many.  NotFound for an unknown user."""
+        with self.sessions() as session:
+            user = self._user(session, username)
+            ended = self._end_user_sessions(session, user.id, "admin")
+            record_event(session, actor, "logout", target_type="user", target_id=user.id,
+                         detail={"username": user.username, "reason": "admin", "sessions_ended": ended})
+            session.commit()
+            return ended
+
+    @staticmethod
+    def _end(row: UserSession, reason: str, now: datetime) -> None:
+        row.ended_at, row.end_reason = now, reason
+
+    @staticmethod
+    def _end_user_sessions(session: Session, user_id: int, reason: str) -> int:
+        """End every open session of a user in ``session``'s transaction; returns how many."""
+        result = session.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def open_sessions(self, username: str) -> int:
+        """How many web sessions of ``username`` are open (not ended; an idle one ends on its next use)."""
+        with self.sessions() as session:
+            user = self._user(session, username)
+            return int(session.scalar(
+                select(func.count()).select_from(UserSession)
+                .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+            ) or 0)
+
     def principal_for(self, username: str) -> Principal:
         """The principal of an active user; NotFound otherwise."""
         with self.sessions() as session:
@@ -231,34 +389,6 @@ class AccountService:
             if user is None or not user.active:
                 raise NotFound(f"没有用户 {username} / no such user")
             return self._principal(user)
-
-    def session_stamp(self, username: str) -> str:
-        """The stamp a new web session of ``username`` carries (see :meth:`session_principal`)."""
-        with self.sessions() as session:
-            user = session.scalars(select(User).where(User.username == username)).first()
-            if user is None:
-                raise NotFound(f"没有用户 {username} / no such user")
-            return _stamp(user)
-
-    def session_principal(self, username: str, stamp: str | None) -> Principal:
-        """The principal of a web session; NotFound when the user is gone or disabled, or the password changed."""
-        with self.sessions() as session:
-            user = session.scalars(select(User).where(User.username == username)).first()
-            if user is None or not user.active or stamp is None or not hmac.compare_digest(stamp, _stamp(user)):
-                raise NotFound(f"没有用户 {username} / no such user")
-            return self._principal(user)
-
-    def touch(self, username: str) -> None:
-        """Record that ``username`` was seen now (written only when the last record is over a minute old)."""
-        now = utcnow()
-        with self.sessions() as session:
-            session.execute(
-                update(User)
-                .where(User.username == username)
-                .where(or_(User.last_seen_at.is_(None), User.last_seen_at < now - TOUCH_INTERVAL))
-                .values(last_seen_at=now)
-            )
-            session.commit()
 
     @staticmethod
     def _principal(user: User) -> Principal:
@@ -296,17 +426,29 @@ class AccountService:
             except IntegrityError:  # the same name added by someone else at the same moment
                 raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
 
+    @staticmethod
+    def check_admin_password(password: str) -> None:
+        """Refuse a weak password chosen for the first admin (``dossier init``, DOSSIER_ADMIN_PASSWORD), saying so."""
+        try:
+            check_password("admin", password)
+        except WeakPassword as exc:
+            raise WeakPassword(
+                f"管理员密码（DOSSIER_ADMIN_PASSWORD）不可用：{exc.zh}",
+                f"the admin password (DOSSIER_ADMIN_PASSWORD) is refused: {exc.en}",
+            ) from None
+
     def set_password(self, username: str, password: str, *, actor: str = "system") -> None:
-        """Give a user a new password (argon2-hashed; the policy applies); it also lifts a lock-out
-        and ends the user's web sessions.  NotFound for an unknown user."""
-        check_password(username, password)
+        """Give a user a new password (argon2-hashed; the policy applies, with the user's names as
+        guesses); it also lifts a lock-out and ends the user's web sessions.  NotFound for an unknown user."""
         with self.sessions() as session:
             user = self._user(session, username)
+            check_password(user.username, password, [user.display_name])
             user.password_hash = records.hash_password(password)
             user.failed_logins = 0
             user.locked_until = None
+            ended = self._end_user_sessions(session, user.id, "password")
             record_event(session, actor, "user_set_password", target_type="user", target_id=user.id,
-                         detail={"username": username})
+                         detail={"username": username, "sessions_ended": ended})
             session.commit()
 
     def _other_active_admins(self, session: Session, user: User) -> int:
@@ -315,33 +457,47 @@ class AccountService:
         ) or 0)
 
     def set_active(self, username: str, active: bool, *, actor: str = "system") -> None:
-        """Disable (its sessions and tokens stop working at once) or enable a user; enabling also lifts a lock-out.
+        """Disable or enable a user; enabling also lifts a lock-out.
 
-        The last active admin cannot be disabled.
+        Disabling ends the user's web sessions, revokes every API token for good (enabling the
+        user again brings none of them back) and voids their finished background exports.  The
+        last active admin cannot be disabled.
         """
         with self.sessions() as session:
             user = self._user(session, username)
             if not active and user.role == "admin" and user.active and not self._other_active_admins(session, user):
                 raise DossierError("不能停用最后一个管理员 / the last active admin cannot be disabled")
             user.active = active
+            detail: dict[str, Any] = {"username": username}
             if active:
                 user.failed_logins = 0
                 user.locked_until = None
+            else:
+                detail["sessions_ended"] = self._end_user_sessions(session, user.id, "disabled")
+                detail["tokens_revoked"] = self._revoke_user_tokens(session, user, actor, "user_disabled")
             record_event(session, actor, "user_enable" if active else "user_disable", target_type="user",
-                         target_id=user.id, detail={"username": username})
+                         target_id=user.id, detail=detail)
             session.commit()
+        if not active:
+            self.revoke_exports(username)  # what they exported before is theirs no more
 
     def set_role(self, username: str, role: str, *, actor: str = "system") -> None:
-        """Change a user's role (effective on their next request); the last active admin keeps theirs."""
+        """Change a user's role: their web sessions end (they log in again under the new role), their finished
+        background exports are voided, their API tokens act with the new role from the next request.  The
+        last active admin keeps theirs."""
         _check_role(role)
         with self.sessions() as session:
             user = self._user(session, username)
             if user.role == "admin" and role != "admin" and user.active and not self._other_active_admins(session, user):
                 raise DossierError("不能更改最后一个管理员的角色 / the last active admin must stay admin")
             old, user.role = user.role, role
-            record_event(session, actor, "user_set_role", target_type="user", target_id=user.id,
-                         detail={"username": username, "from": old, "to": role})
+            detail: dict[str, Any] = {"username": username, "from": old, "to": role}
+            if old != role:
+                detail["sessions_ended"] = self._end_user_sessions(session, user.id, "role")
+            record_event(session, actor, "user_set_role", target_type="user", target_id=user.id, detail=detail)
             session.commit()
+        if old != role:
+            self.revoke_exports(username)  # filtered by the old role's rights
 
     def users(self) -> list[dict[str, Any]]:
         """Every user, by name: role, active, created, last login, last seen, locked until (only while locked)."""
@@ -358,27 +514,40 @@ class AccountService:
 
     # -- API tokens --------------------------------------------------------------------------
 
-    def create_token(self, username: str, name: str = "", *, actor: str = "system") -> tuple[int, str]:
-        """A new API token for ``username``: returns ``(id, token)``; the token is not stored and cannot be shown again."""
+    def create_token(
+        self, username: str, name: str = "", *, expires_at: datetime | None = None, actor: str = "system"
+    ) -> tuple[int, str]:
+        """A new API token for an active ``username``: returns ``(id, token)``; the token is not stored and cannot
+        be shown again.  ``expires_at`` (UTC, in the future) ends it then; None = until revoked."""
+        now = utcnow()
+        if expires_at is not None and expires_at <= now:
+            raise DossierError("令牌的到期时间必须在将来 / a token's expiry must be in the future")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self.sessions() as session:
             user = self._user(session, username)
-            row = ApiToken(user_id=user.id, name=name.strip()[:64], token_hash=token_hash(token))
+            if not user.active:
+                raise DossierError(f"用户 {username} 已停用，不能创建令牌 / user {username} is disabled: no new tokens")
+            row = ApiToken(user_id=user.id, name=name.strip()[:64], token_hash=token_hash(token), expires_at=expires_at)
             session.add(row)
             session.flush()
             record_event(session, actor, "token_create", target_type="api_token", target_id=row.id,
-                         detail={"username": username, "name": row.name})
+                         detail={"username": username, "name": row.name, "expires_at": _iso(expires_at)})
             session.commit()
             return int(row.id), token
 
     def tokens(self, username: str) -> list[dict[str, Any]]:
-        """``username``'s tokens, oldest first: id, name, created, last used, revoked (never the token)."""
+        """``username``'s tokens, oldest first: id, name, created, last used, expires, revoked, state (never the token).
+
+        ``state`` is ``active``, ``expired`` or ``revoked``.
+        """
+        now = utcnow()
         with self.sessions() as session:
             user = self._user(session, username)
             rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
             return [
                 {"id": t.id, "name": t.name, "created_at": _iso(t.created_at),
-                 "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)}
+                 "last_used_at": _iso(t.last_used_at), "expires_at": _iso(t.expires_at),
+                 "revoked_at": _iso(t.revoked_at), "state": _token_state(t, now)}
                 for t in rows
             ]
 
@@ -395,8 +564,20 @@ class AccountService:
             session.commit()
             return row.user.username
 
+    @staticmethod
+    def _revoke_user_tokens(session: Session, user: User, actor: str, reason: str) -> int:
+        """Revoke every token of ``user`` not yet revoked (a ``token_revoke`` event each); returns how many."""
+        now = utcnow()
+        rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+        for row in rows:
+            row.revoked_at = now
+            record_event(session, actor, "token_revoke", target_type="api_token", target_id=row.id,
+                         detail={"username": user.username, "name": row.name, "reason": reason})
+        return len(rows)
+
     def principal_for_token(self, token: str) -> Principal:
-        """The principal of a valid API token (recording its use); NotFound when unknown, revoked or its user disabled."""
+        """The principal of a valid API token (recording its use); NotFound when unknown, revoked, expired or its
+        user disabled (an expired token says so)."""
         refused = NotFound("令牌无效或已撤销 / invalid or revoked API token")
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             raise refused
@@ -406,6 +587,9 @@ class AccountService:
             row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
             if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
                 raise refused
+            if row.expires_at is not None and row.expires_at <= now:
+                when = _iso(row.expires_at).replace("T", " ")  # type: ignore[union-attr]
+                raise NotFound(f"令牌已于 {when} UTC 过期 / the API token expired at {when} UTC: create a new one")
             user = row.user
             if not user.active:
                 raise refused

@@ -8,6 +8,7 @@ an audit event by ``system`` (the operator at the console).
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -40,7 +41,11 @@ def users() -> None:
 @_password_stdin
 @click.pass_context
 def users_add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> None:
-    """Create USERNAME with a role; the password is prompted for (at least 8 characters, not the user name)."""
+    """Create USERNAME with a role; the password is prompted for.
+
+    It must be at least 8 characters and hard to guess: common passwords, keyboard rows and
+    ones built on the user's name are refused, with the reason.
+    """
     d = _open(ctx.find_root())
     d.add_user(username, role, _read_password(password_stdin))
     click.echo(f"已添加用户 {username.strip()}（{role}）/ user added")
@@ -69,7 +74,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 @click.argument("username")
 @click.pass_context
 def users_disable(ctx: click.Context, username: str) -> None:
-    """Disable USERNAME: logins, open web sessions and API tokens stop working at once."""
+    """Disable USERNAME: logins and open web sessions stop at once, and every API token is revoked for good."""
     _open(ctx.find_root()).set_active(username, False)
     click.echo(f"已停用 {username} / user disabled")
 
@@ -78,7 +83,7 @@ def users_disable(ctx: click.Context, username: str) -> None:
 @click.argument("username")
 @click.pass_context
 def users_enable(ctx: click.Context, username: str) -> None:
-    """Enable USERNAME again (this also lifts a lock-out after failed logins)."""
+    """Enable USERNAME again (this also lifts a lock-out); tokens revoked by the disable stay revoked."""
     _open(ctx.find_root()).set_active(username, True)
     click.echo(f"已启用 {username} / user enabled")
 
@@ -90,7 +95,8 @@ def users_enable(ctx: click.Context, username: str) -> None:
 def users_set_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
     """Give USERNAME a new password (e.g. when the admin password printed by init is lost).
 
-    It also lifts a lock-out and ends the user's open web sessions.
+    The password policy of ``users add`` applies.  It also lifts a lock-out and ends the
+    user's open web sessions.
     """
     d = _open(ctx.find_root())
     d.set_password(username, _read_password(password_stdin))
@@ -102,9 +108,18 @@ def users_set_password(ctx: click.Context, username: str, password_stdin: bool) 
 @click.argument("role", type=click.Choice(ROLES))
 @click.pass_context
 def users_set_role(ctx: click.Context, username: str, role: str) -> None:
-    """Give USERNAME another ROLE (effective on their next request)."""
+    """Give USERNAME another ROLE: their web sessions end (they log in again); tokens act with the new role."""
     _open(ctx.find_root()).set_role(username, role)
     click.echo(f"{username} 的角色现在是 {role} / role changed")
+
+
+@users.command("logout")
+@click.argument("username")
+@click.pass_context
+def users_logout(ctx: click.Context, username: str) -> None:
+    """End every open web session of USERNAME at once (e.g. a lost laptop); the password stays."""
+    ended = _open(ctx.find_root()).end_sessions(username)
+    click.echo(f"已结束 {username} 的 {ended} 个会话 / {ended} session(s) ended")
 
 
 @users.group("token")
@@ -112,18 +127,54 @@ def token() -> None:
     """Personal API tokens: ``Authorization: Bearer <token>`` on /api/… acts as the token's user."""
 
 
+#: Longest lifetime ``--expires-days`` / ``--expires`` may give a token (ten years).
+MAX_TOKEN_DAYS = 3650
+
+
+def _token_expiry(days: int | None, until: datetime | None) -> datetime | None:
+    """When a new token expires (UTC, naive as the records keep times): in ``days`` days, or at the end of the
+    day ``until`` (UTC); None = until revoked."""
+    if days is not None and until is not None:
+        raise click.UsageError("--expires-days 与 --expires 只能选一个 / use --expires-days or --expires, not both")
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    if days is not None:
+        return now + timedelta(days=days)
+    if until is None:
+        return None
+    end = until.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    if end <= now:
+        raise click.BadParameter("日期已过 / the date has passed", param_hint="--expires")
+    if end > now + timedelta(days=MAX_TOKEN_DAYS + 1):
+        raise click.BadParameter(f"最多 {MAX_TOKEN_DAYS} 天 / at most {MAX_TOKEN_DAYS} days", param_hint="--expires")
+    return end
+
+
 @token.command("create")
 @click.argument("username")
 @click.option("--name", default="", help="A label, e.g. what script uses the token.")
+@click.option("--expires-days", type=click.IntRange(1, MAX_TOKEN_DAYS), default=None,
+              help="The token stops working this many days from now.")
+@click.option("--expires", "expires_on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The token works through this day (YYYY-MM-DD, UTC) and stops at its end.")
 @click.pass_context
-def token_create(ctx: click.Context, username: str, name: str) -> None:
-    """Create a token for USERNAME and print it once (only its sha256 is kept)."""
-    token_id, secret = _open(ctx.find_root()).create_token(username, name)
+def token_create(
+    ctx: click.Context, username: str, name: str, expires_days: int | None, expires_on: datetime | None
+) -> None:
+    """Create a token for USERNAME and print it once (only its sha256 is kept).
+
+    Without --expires-days or --expires it works until revoked (or its user is disabled).
+    """
+    expires_at = _token_expiry(expires_days, expires_on)
+    token_id, secret = _open(ctx.find_root()).create_token(username, name, expires_at=expires_at)
     click.echo(secret)
+    until = f"，{expires_at:%Y-%m-%d %H:%M} UTC 到期 / expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     click.echo(
-        f"令牌编号 token id {token_id}。请立即保存：令牌只显示这一次 / store it now: it is shown only once.",
+        f"令牌编号 token id {token_id}{until}。请立即保存：令牌只显示这一次 / store it now: it is shown only once.",
         err=True,
     )
+
+
+_STATES = {"active": "有效 active", "expired": "已过期 expired", "revoked": "已撤销 revoked"}
 
 
 @token.command("list")
@@ -131,16 +182,18 @@ def token_create(ctx: click.Context, username: str, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per token.")
 @click.pass_context
 def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
-    """USERNAME's tokens: id, name, created, last used, revoked (never the token itself)."""
+    """USERNAME's tokens: id, name, created, last used, expiry, state (active, expired, revoked); never the token."""
     rows = _open(ctx.find_root()).tokens(username)
     for row in rows:
         if as_json:
             _echo_json(row)
             continue
-        state = f"已撤销 revoked {row['revoked_at']}" if row["revoked_at"] else "有效 active"
+        state = _STATES[row["state"]]
+        if row["state"] == "revoked":
+            state += f" {row['revoked_at']}"
         click.echo(
             f"{row['id']:<6} {row['name'] or '-':<20} 创建 created {row['created_at']}"
-            f"  上次使用 last used {row['last_used_at'] or '-'}  {state}"
+            f"  上次使用 last used {row['last_used_at'] or '-'}  到期 expires {row['expires_at'] or '-'}  {state}"
         )
 
 

@@ -9,10 +9,12 @@ whatever needs it; nothing reads ``os.environ`` behind its back.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dossier.errors import ConfigError
 
@@ -124,8 +126,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DOSSIER_PUBLIC_URL",
         "",
-        "Address people open the web UI at, for the document links in exports; empty = http://DOSSIER_HOST:DOSSIER_PORT"
-        " (the web UI uses the address it was reached at).",
+        "Address people open the web UI at (http:// or https://), for the document links in exports; empty ="
+        " http://DOSSIER_HOST:DOSSIER_PORT — also for the web UI, unless DOSSIER_ALLOWED_HOSTS is set (then the checked"
+        " address a request came to). A request's Host header alone never makes a link.",
     ),
     Setting(
         "DOSSIER_EXPORT_MAX_HITS",
@@ -144,9 +147,22 @@ SETTINGS: tuple[Setting, ...] = (
         "24",
         "Hours the file of a background export can be downloaded; then it is deleted from DOSSIER_HOME/exports.",
     ),
+    Setting(
+        "DOSSIER_ALLOWED_HOSTS",
+        "",
+        "Host names the web app answers to, comma-separated (`.example.com` also allows its subdomains); a request"
+        " for any other Host gets 400. The host of DOSSIER_PUBLIC_URL, localhost and 127.0.0.1 are always allowed."
+        " Empty = any Host is answered, but links are built from DOSSIER_PUBLIC_URL or DOSSIER_HOST:DOSSIER_PORT.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+#: Host names the web app always answers to when DOSSIER_ALLOWED_HOSTS is set (health checks on the machine).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+#: One DOSSIER_ALLOWED_HOSTS entry: a host name or IPv4 address, ``.suffix`` for subdomains, an optional port.
+_HOST_ENTRY = re.compile(r"\.?[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?"
+                         r"(\.[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?)*(:\d{1,5})?")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -214,6 +230,35 @@ class Settings:
                 with os.fdopen(fd, "w", encoding="ascii") as fh:
                     fh.write(secrets.token_hex(32))
         return path.read_text(encoding="ascii").strip()
+
+    @property
+    def public_url(self) -> str:
+        """DOSSIER_PUBLIC_URL without a trailing slash ("" when unset); ConfigError unless http(s)://host…."""
+        raw = self.get("DOSSIER_PUBLIC_URL").strip().rstrip("/")
+        if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).hostname):
+            raise ConfigError(
+                f"DOSSIER_PUBLIC_URL 应为 http(s)://主机[:端口][/路径]，现在是 {raw!r}"
+                f" / DOSSIER_PUBLIC_URL must be http(s)://host[:port][/path]"
+            )
+        return raw
+
+    @property
+    def trusted_hosts(self) -> list[str] | None:
+        """The Host names the web app answers to: DOSSIER_ALLOWED_HOSTS plus DOSSIER_PUBLIC_URL's host and the
+        loopback names; None (any host) while DOSSIER_ALLOWED_HOSTS is empty.  ConfigError for an entry that is
+        not a host name (a URL, a path, a wildcard), or a DOSSIER_PUBLIC_URL that is not http(s)://host…."""
+        public = urlsplit(self.public_url).hostname  # checked first: a bad public address stops the app too
+        entries = [e.strip().lower() for e in self.get("DOSSIER_ALLOWED_HOSTS").split(",") if e.strip()]
+        if not entries:
+            return None
+        for entry in entries:
+            if not _HOST_ENTRY.fullmatch(entry):
+                raise ConfigError(
+                    f"DOSSIER_ALLOWED_HOSTS 的 {entry!r} 不是主机名（例：dossier.example.com, .example.com, 10.0.0.5）"
+                    f" / {entry!r} in DOSSIER_ALLOWED_HOSTS is not a host name (e.g. dossier.example.com, .example.com)"
+                )
+        hosts = [entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry for entry in entries]
+        return list(dict.fromkeys([*hosts, *([public] if public else []), *LOOPBACK_HOSTS]))
 
     @property
     def split_kinds(self) -> tuple[str, ...]:

@@ -161,6 +161,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 password = admin_password or self.settings.get("DOSSIER_ADMIN_PASSWORD")
                 if not password:
                     password = generated = records.generate_password()
+                else:  # one chosen by a person: the password policy applies (a generated one is strong)
+                    self.check_admin_password(password)
                 session.add(User(username="admin", password_hash=records.hash_password(password), role="admin"))
                 try:
                     session.commit()

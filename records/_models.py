@@ -452,6 +452,9 @@ class ExportJob(Base):
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column()
+    # A fingerprint of the owner's rights (role, owned customers) the file was filtered with; the
+    # file is handed out only while the owner's rights are the same (dossier.export).
+    rights: Mapped[str | None] = mapped_column(String(64))
 
 
 class IngestBatch(Base):

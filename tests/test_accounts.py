@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from sqlalchemy import select, text, update
 
 import records
-from dossier._accounts_service import LoginThrottled
+from dossier._accounts_service import LoginThrottled, SessionEnded, WeakPassword, check_password
 from dossier.cli import cli
 from dossier.cli_users import ROLES as CLI_ROLES
 from dossier.config import load_settings
 from dossier.errors import DossierError, NotFound
 from dossier.services import Dossier
-from records import ApiToken, AuditEvent, LoginFailure, User, utcnow
+from records import ApiToken, AuditEvent, LoginFailure, User, UserSession, utcnow
 from tests import _opensearch
 from tests.conftest import audit_events
 
@@ -81,6 +81,65 @@ def test_password_policy_and_user_names(accounts):
     with d.sessions() as session:
         stored = session.scalars(select(User.password_hash).where(User.username == "王芳")).one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+#: Passwords that pass the old length rule but anyone would guess: the top lists, keyboard rows, repeats,
+#: leetspeak of "password", and a name with a year.
+GUESSABLE = ("12345678", "password", "Passw0rd!", "qwertyuiop", "11111111", "iloveyou1", "Dossier2024!")
+
+
+@pytest.mark.parametrize("weak", GUESSABLE)
+def test_common_and_guessable_passwords_are_refused_with_the_reason(accounts, weak):
+    """GIVEN a password from the guessable list WHEN it is given to a new user or as a new password THEN it is
+    refused, saying in Chinese and English that it is too common, with zxcvbn's hint; nothing changes."""
+    d = accounts
+    with pytest.raises(WeakPassword) as caught:
+        d.add_user("mia", "viewer", weak)
+    assert "密码太常见或太容易猜到" in caught.value.message and "too common or too easy to guess" in caught.value.message
+    assert caught.value.status == 400
+    with pytest.raises(WeakPassword):
+        d.set_password("lily", weak)
+    assert "mia" not in {u["username"] for u in d.users()}
+    assert d.authenticate("lily", PASSWORD) is not None  # her password is unchanged
+    assert audit_events(d, "user_set_password") == []
+
+
+def test_passwords_built_on_the_persons_names_are_refused(accounts):
+    """The login, its parts run together, and the display name count as words an attacker tries first."""
+    d = accounts
+    with pytest.raises(WeakPassword, match="用户名、姓名") as caught:
+        d.add_user("wang.fang", "viewer", "wangfang2024")
+    assert "the user's name" in caught.value.message
+    with pytest.raises(WeakPassword, match="用户名、姓名"):
+        d.set_password("lily", "lily2024!")
+    with d.sessions() as session:
+        session.execute(update(User).where(User.username == "lily").values(display_name="Zhang Wei"))
+        session.commit()
+    with pytest.raises(WeakPassword, match="用户名、姓名"):
+        d.set_password("lily", "ZhangWei1988!")
+    d.add_user("wang.fang", "viewer", "Kupfer-Regen-Tisch")  # a strong one is taken
+    d.set_password("lily", "Gelber-Fluss-Laterne")
+    assert d.authenticate("lily", "Gelber-Fluss-Laterne") is not None
+
+
+def test_cli_refuses_guessable_passwords_in_add_set_password_and_init(tmp_path):
+    """``users add``, ``users set-password`` and ``init`` with a chosen DOSSIER_ADMIN_PASSWORD refuse a guessable
+    password with exit status 1 and the reason; ``init`` without one generates a strong password."""
+    home = tmp_path / "home"
+    weak_init = CliRunner().invoke(cli, ["--home", str(home), "init"], env={"DOSSIER_ADMIN_PASSWORD": "Passw0rd!"})
+    assert weak_init.exit_code == 1 and "DOSSIER_ADMIN_PASSWORD" in weak_init.output
+    assert "太常见" in weak_init.output and "too common" in weak_init.output
+    strong_init = CliRunner().invoke(cli, ["--home", str(home), "init"], env={"DOSSIER_ADMIN_PASSWORD": ""})
+    assert strong_init.exit_code == 0, strong_init.output
+    generated = strong_init.output.split("密码 / password: ")[1].split()[0]
+    check_password("admin", generated)  # what init makes passes its own policy
+    added = _run(home, "users", "add", "mia", "--role", "viewer", "--password-stdin", input="12345678\n")
+    assert added.exit_code == 1 and "这是最常见的 10 个密码之一" in added.output and "top-10 common password" in added.output
+    changed = _run(home, "users", "set-password", "admin", "--password-stdin", input="password\n")
+    assert changed.exit_code == 1 and "太常见" in changed.output
+    d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home)}, dotenv=tmp_path / "no.env"))
+    assert d.authenticate("admin", generated) is not None and [u["username"] for u in d.users()] == ["admin"]
+    d.close()
 
 
 def test_roles_change_and_the_last_admin_stays(accounts):
@@ -159,22 +218,100 @@ def test_oversized_login_fields_are_cut_before_they_reach_the_records(accounts):
     assert d.authenticate("lily", PASSWORD + "x" * 5000) is None  # longer than any password that can be set
 
 
-def test_disabled_users_and_changed_passwords_end_sessions(accounts):
-    """A session's stamp stops working when the password changes or the user is disabled."""
+def _session_row(d: Dossier, key: str) -> UserSession:
+    with d.sessions() as session:
+        return session.get(UserSession, hashlib.sha256(key.encode()).hexdigest())
+
+
+def test_sessions_live_on_the_server_and_end_there(accounts):
+    """GIVEN open sessions of lily WHEN she logs out, her password changes, her role changes or she is disabled
+    THEN the sessions concerned end on the server (with the reason) and their keys are refused from then on."""
     d = accounts
-    stamp = d.session_stamp("lily")
-    assert d.session_principal("lily", stamp).username == "lily"
-    with pytest.raises(NotFound):
-        d.session_principal("lily", None)
-    d.set_password("lily", "Neues-Passw0rt")
-    with pytest.raises(NotFound):
-        d.session_principal("lily", stamp)
-    stamp = d.session_stamp("lily")
-    d.set_active("lily", False)
-    with pytest.raises(NotFound):
-        d.session_principal("lily", stamp)
+    lily = d.principal_for("lily").user_id
+    key = d.start_session(lily, client_ip="10.0.0.9").key
+    assert d.principal_for_session(key, user_id=lily).username == "lily"
+    row = _session_row(d, key)
+    assert row.ip == "10.0.0.9" and row.ended_at is None and key not in row.id  # only the sha256 is stored
+    with pytest.raises(SessionEnded):
+        d.principal_for_session(key, user_id=lily + 1)  # the cookie names another user
+    with pytest.raises(SessionEnded):
+        d.principal_for_session("made-up-key", user_id=lily)
+    assert d.end_session(key, "user") == "lily"
+    with pytest.raises(SessionEnded) as caught:
+        d.principal_for_session(key, user_id=lily)
+    assert caught.value.reason == "user" and _session_row(d, key).end_reason == "user"
+    assert d.end_session(key, "user") is None  # already over
+
+    for change, reason in ((lambda: d.set_password("lily", "Neues-Passw0rt"), "password"),
+                           (lambda: d.set_role("lily", "viewer"), "role"),
+                           (lambda: d.set_active("lily", False), "disabled")):
+        d.set_active("lily", True)
+        keys = [d.start_session(lily).key, d.start_session(lily).key]
+        other = d.start_session(d.principal_for("admin").user_id).key
+        assert d.open_sessions("lily") == 2
+        change()
+        for k in keys:
+            with pytest.raises(SessionEnded):
+                d.principal_for_session(k, user_id=lily)
+            assert _session_row(d, k).end_reason == reason
+        assert d.principal_for_session(other).username == "admin"  # other users' sessions go on
+        assert d.open_sessions("lily") == 0
     assert d.authenticate("lily", "Neues-Passw0rt") is None
     assert audit_events(d, "login_failed")[-1].detail["reason"] == "disabled"
+    assert audit_events(d, "user_set_password")[-1].detail["sessions_ended"] == 2
+    assert audit_events(d, "user_set_role")[-1].detail["sessions_ended"] == 2
+    assert audit_events(d, "user_disable")[-1].detail["sessions_ended"] == 2
+
+
+def test_a_password_changed_behind_the_services_back_ends_the_session_too(accounts):
+    """GIVEN lily's session and its password stamp WHEN her password hash changes without set_password (a restored
+    backup, another tool) THEN the stamp no longer matches and the session ends (reason password)."""
+    d = accounts
+    lily = d.principal_for("lily").user_id
+    opened = d.start_session(lily)
+    assert d.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp).username == "lily"
+    with d.sessions() as session:
+        session.execute(update(User).where(User.id == lily).values(password_hash=records.hash_password("Anderes-Passw0rt")))
+        session.commit()
+    with pytest.raises(SessionEnded) as caught:
+        d.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp)
+    assert caught.value.reason == "password" and _session_row(d, opened.key).end_reason == "password"
+    with pytest.raises(NotFound):
+        d.start_session(10_000)  # nobody
+
+
+def test_an_idle_session_ends_on_the_server_and_touches_are_rare(accounts):
+    """A session unused for DOSSIER_SESSION_IDLE_MINUTES (60) is ended at its next use (a logout event, reason
+    idle); last_seen_at is written at most once a minute, and not at all for a page's own poll."""
+    d = accounts
+    lily = d.principal_for("lily").user_id
+    key = d.start_session(lily).key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+
+    def seen_ago(minutes: float) -> None:
+        with d.sessions() as session:
+            session.execute(update(UserSession).where(UserSession.id == digest)
+                            .values(last_seen_at=utcnow() - timedelta(minutes=minutes)))
+            session.commit()
+
+    seen_ago(0.5)
+    before = _session_row(d, key).last_seen_at
+    d.principal_for_session(key, user_id=lily)
+    assert _session_row(d, key).last_seen_at == before  # seen within the minute: not written again
+    seen_ago(59)
+    before = _session_row(d, key).last_seen_at
+    d.principal_for_session(key, user_id=lily, touch=False)  # a poll keeps nothing alive
+    assert _session_row(d, key).last_seen_at == before
+    d.principal_for_session(key, user_id=lily)
+    assert _session_row(d, key).last_seen_at > before
+    seen_ago(61)
+    with pytest.raises(SessionEnded) as caught:
+        d.principal_for_session(key, user_id=lily)
+    assert caught.value.reason == "idle" and _session_row(d, key).end_reason == "idle"
+    [event] = audit_events(d, "logout")
+    assert event.username == "lily" and event.detail["reason"] == "idle"
+    d.end_sessions("lily")  # an admin logs someone out everywhere: nothing open is left
+    assert d.open_sessions("lily") == 0
 
 
 def test_api_tokens_are_kept_as_hashes_and_can_be_revoked(accounts):
@@ -193,16 +330,49 @@ def test_api_tokens_are_kept_as_hashes_and_can_be_revoked(accounts):
     for bad in ("dsk_" + "x" * 43, token[:-1], "not-a-token", ""):
         with pytest.raises(NotFound):
             d.principal_for_token(bad)
-    d.set_active("lily", False)
-    with pytest.raises(NotFound):
-        d.principal_for_token(token)
-    d.set_active("lily", True)
-    assert d.principal_for_token(token).username == "lily"
     assert d.revoke_token(token_id) == "lily"
     with pytest.raises(NotFound):
         d.principal_for_token(token)
-    assert d.tokens("lily")[0]["revoked_at"] is not None
+    assert d.tokens("lily")[0]["revoked_at"] is not None and d.tokens("lily")[0]["state"] == "revoked"
     assert [e.action for e in audit_events(d, "token_create") + audit_events(d, "token_revoke")] == ["token_create", "token_revoke"]
+
+
+def test_disabling_revokes_every_token_and_enabling_brings_none_back(accounts):
+    """GIVEN lily's tokens WHEN she is disabled THEN each is revoked (an event each, reason user_disabled) and stays
+    refused after she is enabled again; a disabled user gets no new token."""
+    d = accounts
+    tokens = [d.create_token("lily", name)[1] for name in ("a", "b")]
+    d.set_active("lily", False)
+    with pytest.raises(DossierError, match="已停用"):
+        d.create_token("lily", "c")
+    d.set_active("lily", True)
+    for token in tokens:
+        with pytest.raises(NotFound, match="已撤销"):
+            d.principal_for_token(token)
+    assert [t["state"] for t in d.tokens("lily")] == ["revoked", "revoked"]
+    assert [e.detail["reason"] for e in audit_events(d, "token_revoke")] == ["user_disabled"] * 2
+    assert audit_events(d, "user_disable")[-1].detail["tokens_revoked"] == 2
+
+
+def test_tokens_can_expire(accounts):
+    """A token with an expiry works until then and is refused after it, saying it expired; the list shows both
+    times and the state; an expiry in the past is refused when the token is made."""
+    d = accounts
+    soon = utcnow() + timedelta(days=2)
+    token_id, token = d.create_token("lily", "限时", expires_at=soon)
+    assert d.principal_for_token(token).username == "lily"
+    [listed] = d.tokens("lily")
+    assert listed["expires_at"] == soon.isoformat(timespec="seconds") and listed["state"] == "active"
+    with d.sessions() as session:
+        session.get(ApiToken, token_id).expires_at = utcnow() - timedelta(seconds=1)
+        session.commit()
+    with pytest.raises(NotFound, match="过期") as caught:
+        d.principal_for_token(token)
+    assert "expired" in caught.value.message
+    assert d.tokens("lily")[0]["state"] == "expired"
+    with pytest.raises(DossierError, match="将来"):
+        d.create_token("lily", "过去", expires_at=utcnow() - timedelta(minutes=1))
+    assert audit_events(d, "token_create")[0].detail["expires_at"] == soon.isoformat(timespec="seconds")
 
 
 # -- the CLI -------------------------------------------------------------------------------------
@@ -255,4 +425,47 @@ def test_cli_manages_users_and_tokens(tmp_path):
     assert [a for u, a in actions if u == "system"] == [
         "user_add", "user_add", "user_set_role", "user_disable", "user_enable", "token_create", "token_revoke"
     ]
+    d.close()
+
+
+def test_cli_token_expiry_and_logout(tmp_path):
+    """``token create --expires-days N`` / ``--expires YYYY-MM-DD`` make tokens that end then (shown by ``token list``,
+    refused once past); bad expiries are usage errors; ``users logout`` ends every open session of a user."""
+    home = tmp_path / "home"
+    assert _run(home, "init").exit_code == 0
+    assert _run(home, "users", "add", "lily", "--role", "sales", "--password-stdin", input=f"{PASSWORD}\n").exit_code == 0
+    in_days = CliRunner().invoke(cli, ["--home", str(home), "users", "token", "create", "lily", "--expires-days", "30"])
+    assert in_days.exit_code == 0 and "UTC 到期" in in_days.stderr
+    until = (utcnow() + timedelta(days=10)).date()
+    on_date = CliRunner().invoke(cli, ["--home", str(home), "users", "token", "create", "lily", "--expires", str(until)])
+    assert on_date.exit_code == 0
+    both = _run(home, "users", "token", "create", "lily", "--expires-days", "3", "--expires", str(until))
+    assert both.exit_code == 2
+    past = _run(home, "users", "token", "create", "lily", "--expires", "2020-01-01")
+    assert past.exit_code == 2 and "日期已过" in past.output
+    assert _run(home, "users", "token", "create", "lily", "--expires-days", "0").exit_code == 2
+    listed = [json.loads(x) for x in _run(home, "users", "token", "list", "lily", "--json").output.splitlines()]
+    first, second = listed
+    expected_first = utcnow() + timedelta(days=30)
+    assert abs((datetime.fromisoformat(first["expires_at"]) - expected_first).total_seconds()) < 120
+    assert second["expires_at"] == f"{until + timedelta(days=1)}T00:00:00"  # through that whole day (UTC)
+    assert first["state"] == second["state"] == "active"
+    table = _run(home, "users", "token", "list", "lily").output
+    assert "到期 expires" in table and "有效 active" in table
+
+    d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home)}, dotenv=tmp_path / "no.env"))
+    with d.sessions() as session:
+        session.get(ApiToken, first["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        session.commit()
+    with pytest.raises(NotFound, match="过期"):
+        d.principal_for_token(in_days.stdout.strip())
+    assert d.principal_for_token(on_date.stdout.strip()).username == "lily"
+    assert "已过期 expired" in _run(home, "users", "token", "list", "lily").output
+    lily = d.principal_for("lily").user_id
+    keys = [d.start_session(lily).key, d.start_session(lily).key]
+    out = _run(home, "users", "logout", "lily")
+    assert out.exit_code == 0 and "2" in out.output
+    for key in keys:
+        with pytest.raises(SessionEnded):
+            d.principal_for_session(key, user_id=lily)
     d.close()

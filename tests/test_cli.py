@@ -45,7 +45,7 @@ def test_set_password_replaces_a_lost_admin_password(tmp_path):
     _run(tmp_path, "init")
     short = _run(tmp_path, "users", "set-password", "admin", "--password-stdin", input="short\n")
     assert short.exit_code == 1 and "8" in short.output
-    ok = _run(tmp_path, "users", "set-password", "admin", "--password-stdin", input="新的密码-12345\n")
+    ok = _run(tmp_path, "users", "set-password", "admin", "--password-stdin", input="新的密码-青松-2024\n")
     assert ok.exit_code == 0
     listed = _run(tmp_path, "users", "list")
     assert listed.output.startswith("admin") and "admin" in listed.output.split()[1]

@@ -49,7 +49,7 @@ LONG_RUNNING = ("opensearch", "postgres", "redis", "web", "worker")
 SCALE_OUT_SETTINGS = ("DOSSIER_DATABASE_URL", "DOSSIER_OPENSEARCH_URL", "DOSSIER_REDIS_URL", "DOSSIER_HOME")
 #: The secrets `docker compose up` must refuse to start without (read from .env).
 SECRETS = ("POSTGRES_PASSWORD", "DOSSIER_SECRET_KEY", "DOSSIER_ADMIN_PASSWORD")
-SECRET_ENV = {"POSTGRES_PASSWORD": "pgPassw0rd42", "DOSSIER_SECRET_KEY": "k" * 40, "DOSSIER_ADMIN_PASSWORD": "adminPassw0rd"}
+SECRET_ENV = {"POSTGRES_PASSWORD": "pgPassw0rd42", "DOSSIER_SECRET_KEY": "k" * 40, "DOSSIER_ADMIN_PASSWORD": "Deploy-admin-Passw0rd-7"}
 
 
 # -- Compose: interpolation as `docker compose` does it ---------------------------------------

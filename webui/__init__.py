@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     # Served as https (the public address says so): the session cookie never travels over plain
     # http.  A request that itself came over HTTPS gets a Secure cookie anyway (webui.auth).
     app.config["SESSION_COOKIE_SECURE"] = settings.get("DOSSIER_PUBLIC_URL").lower().startswith("https://")
+    # DOSSIER_ALLOWED_HOSTS set: a request for any other Host is refused with 400 before any view
+    # runs (None: any Host is answered, and links are never built from it: webui.export.base_url).
+    app.config["TRUSTED_HOSTS"] = settings.trusted_hosts
 
     if test_config:
         app.config.update(test_config)

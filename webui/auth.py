@@ -2,21 +2,28 @@
 
 Routes: ``GET/POST /auth/login``, ``POST /auth/logout``.
 
+First of all, a request for a Host outside DOSSIER_ALLOWED_HOSTS (when set) is answered 400.
+
 Who a request acts for (``g.principal``) is decided once, before every request:
 
 - under ``/api/``, an ``Authorization: Bearer <token>`` header authenticates as the token's
-  user (no cookie, no CSRF token needed; a bad, revoked or disabled user's token is 401 JSON).
-  A token never works for HTML pages: there the header is ignored.
-- otherwise the signed session cookie: it names the user and carries a stamp of their password
-  hash (a password change or a disabled account ends it) and when it was last used.  A session
-  idle for longer than ``DOSSIER_SESSION_IDLE_MINUTES`` is logged out with a message; the pages'
-  own automatic refreshes (GET requests under ``/api``) do not count as activity.  The session
-  records its use at most once a minute, and ``users.last_seen_at`` with it.
+  user (no cookie, no CSRF token needed; a bad, revoked or expired token, or a disabled user's,
+  is 401 JSON).  A token never works for HTML pages: there the header is ignored.
+- otherwise the web session.  Sessions live on the server (``user_sessions``): the signed
+  cookie carries only a random key (with the user's id and a stamp of their password hash) and
+  every request reads that session row (one primary-key read, with its user): it must exist,
+  not have ended, belong to that user, the user must be active and have the same password.  Logging out ends the row, so a copy of the cookie kept
+  from before is refused; a password change, a new role or disabling the account end all the
+  user's sessions at once.  A session idle for longer than ``DOSSIER_SESSION_IDLE_MINUTES`` is
+  ended (with a message and a ``logout`` event, reason ``idle``); the pages' own automatic
+  refreshes (GET requests under ``/api``) do not count as activity.  The row's and the user's
+  ``last_seen_at`` are written at most once a minute.
 
 The cookie is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` whenever the request came over
 HTTPS (also behind trusted proxies, ``DOSSIER_PROXY_COUNT``) or ``DOSSIER_PUBLIC_URL`` is https.
 Logging in starts a new session (nothing of a cookie planted earlier carries over but the
-language).  Logins, logouts and failures are audit events (see :mod:`dossier._accounts_service`).
+language; a session the cookie held is ended).  Logins, logouts and failures are audit events
+(see :mod:`dossier._accounts_service`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -32,10 +38,12 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     flash,
     g,
     has_request_context,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -43,8 +51,9 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import SecurityError
 
-from dossier._accounts_service import LoginThrottled
+from dossier._accounts_service import LoginThrottled, SessionEnded
 from dossier.errors import NotFound
 from webui.core import get_dossier
 from webui.i18n import gettext as _
@@ -65,10 +74,9 @@ def csrf_token() -> str:
     return str(token)
 
 
-#: Session keys: who, the stamp of their password hash, and when the session was last used (epoch s).
-USER_KEY, STAMP_KEY, SEEN_KEY = "username", "stamp", "seen"
-#: The session's last use (and ``users.last_seen_at``) is written at most this often, in seconds.
-TOUCH_EVERY_S = 60
+#: Cookie keys: the server-side session's random key, the id of the user it belongs to, and a stamp of their
+#: password hash (a password changed by any path ends the session).
+SESSION_KEY, UID_KEY, STAMP_KEY = "sid", "uid", "stamp"
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -106,7 +114,7 @@ def _check_csrf() -> None:
 
 
 def _end_session() -> None:
-    """Forget everything of the session but its language."""
+    """Forget everything of the cookie but its language."""
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -114,34 +122,26 @@ def _end_session() -> None:
 
 
 def _load_session_user() -> None:
-    """Put the session's user on ``g``; end a session that is idle too long, disabled or outdated."""
-    username = session.get(USER_KEY)
-    if not username or request.endpoint == "static":
+    """Put the session's user on ``g``; a session that is over (idle, logged out, disabled, …) clears the cookie."""
+    key = session.get(SESSION_KEY)
+    if not key or request.endpoint == "static":
         return
-    d = get_dossier()
-    now = int(time.time())
-    seen = session.get(SEEN_KEY)
-    idle_s = d.settings.get_int("DOSSIER_SESSION_IDLE_MINUTES") * 60
-    if idle_s > 0 and (not isinstance(seen, int) or now - seen > idle_s):
-        _end_session()
-        g.session_idle = True
-        d.audit(str(username), "logout", target_type="user", detail={"ip": client_ip(), "reason": "idle"})
-        return
-    try:
-        g.principal = d.session_principal(str(username), session.get(STAMP_KEY))
-    except NotFound:
-        # Removed, disabled, or its password changed since login: drop the session.
-        _end_session()
-        g.account_gone = True
-        return
+    uid = session.get(UID_KEY)
     # The pages' own polls (GET /api/…) keep no session alive; people's requests do.
     active = not (is_api() and request.method in ("GET", "HEAD"))
-    # Rewritten at most once a minute, and often enough that a short idle limit never catches
-    # someone who is busy.
-    every_s = min(TOUCH_EVERY_S, max(1, idle_s // 4)) if idle_s > 0 else TOUCH_EVERY_S
-    if active and (not isinstance(seen, int) or now - seen >= every_s):
-        session[SEEN_KEY] = now
-        d.touch(str(username))
+    try:
+        g.principal = get_dossier().principal_for_session(
+            str(key), user_id=uid if isinstance(uid, int) else -1, stamp=str(session.get(STAMP_KEY, "")),
+            client_ip=client_ip(), touch=active,
+        )
+    except SessionEnded as exc:
+        _end_session()
+        if exc.reason == "idle":
+            g.session_idle = True
+        elif exc.reason == "disabled":
+            g.account_gone = True
+        else:
+            g.session_ended = True
 
 
 def _authenticate() -> None:
@@ -179,6 +179,8 @@ def login_required(view: F) -> F:
                 abort(401)
             if g.get("account_gone"):
                 flash(_("login.gone"), "error")
+            elif g.get("session_ended"):
+                flash(_("login.ended"), "info")
             elif g.get("session_idle"):
                 flash(_("login.idle", minutes=get_dossier().settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")), "info")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -228,28 +230,54 @@ def login() -> Any:
             if principal is None:
                 error, status = _("login.failed"), 401
         if principal is not None:
+            previous = session.get(SESSION_KEY)
+            if previous:
+                d.end_session(str(previous), "relogin", client_ip=client_ip())
             _end_session()  # a new session: nothing planted before login carries over (no fixation)
-            session[USER_KEY] = principal.username
-            session[STAMP_KEY] = d.session_stamp(principal.username)
-            session[SEEN_KEY] = int(time.time())
+            assert principal.user_id is not None
+            opened = d.start_session(principal.user_id, client_ip=client_ip())
+            session[SESSION_KEY], session[UID_KEY], session[STAMP_KEY] = opened.key, principal.user_id, opened.stamp
             return redirect(_safe_next(next_url))
     return render_template("auth/login.html", error=error, next_url=next_url), status, headers
 
 
 @bp.route("/logout", methods=("POST",))
 def logout() -> Any:
-    """End the session (POST with the CSRF token, so other sites cannot log people out)."""
-    username = session.get(USER_KEY)
+    """End the session on the server and forget the cookie (POST with the CSRF token, so other sites cannot
+    log people out).  A copy of the cookie is worth nothing from then on."""
+    key = session.get(SESSION_KEY)
     _end_session()
-    if username:
-        get_dossier().audit(str(username), "logout", target_type="user", detail={"ip": client_ip(), "reason": "user"})
+    if key:
+        get_dossier().end_session(str(key), "user", client_ip=client_ip())
     flash(_("logout.done"), "info")
     return redirect(url_for("auth.login"))
 
 
+#: What a request for a Host outside DOSSIER_ALLOWED_HOSTS gets (with 400).
+UNTRUSTED_HOST = "主机名不在 DOSSIER_ALLOWED_HOSTS 之中，请求被拒绝 / the Host of this request is not in DOSSIER_ALLOWED_HOSTS"
+
+
+def _refuse_untrusted_host() -> Response | None:
+    """A request for a Host outside ``TRUSTED_HOSTS`` ends here with 400, before anything reads the session.
+
+    Flask notes the bad Host while it routes the request; nothing of the request may run, and
+    no page can be rendered for it (no URL can be built for that host), so the answer is plain.
+    """
+    if not isinstance(request.routing_exception, SecurityError):
+        return None
+    if is_api():
+        response = jsonify({"error": UNTRUSTED_HOST})
+    else:
+        response = Response(UNTRUSTED_HOST + "\n", mimetype="text/plain")
+    response.status_code = 400
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Authenticate every request (token, CSRF, session); the Secure-aware cookie; the token in templates."""
+    """Refuse untrusted hosts; authenticate every request (token, CSRF, session); the Secure-aware cookie; the
+    CSRF token in templates."""
     app.session_interface = SessionInterface()
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     app.before_request(_authenticate)
     app.after_request(_www_authenticate)
     app.jinja_env.globals["csrf_token"] = csrf_token

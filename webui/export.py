@@ -30,7 +30,7 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 
 from dossier.errors import DossierError
-from dossier.export import FORMATS, ExportFormatError, check_format, export_filename
+from dossier.export import FORMATS, ExportFormatError, check_format, default_base_url, export_filename
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.documents import content_disposition
@@ -45,9 +45,16 @@ SEARCH_PARAMS = tuple(p for p in QUERY_PARAMS if p not in ("page", "limit"))
 
 
 def base_url() -> str:
-    """Where the document links in an export point: DOSSIER_PUBLIC_URL, else the address this request came to."""
-    configured = get_dossier().settings.get("DOSSIER_PUBLIC_URL").strip()
-    return (configured or request.url_root).rstrip("/")
+    """Where the document links in an export (and a background job's file) point; never an unchecked Host header.
+
+    DOSSIER_PUBLIC_URL when set; else, while the app checks Host against DOSSIER_ALLOWED_HOSTS
+    (``TRUSTED_HOSTS``: other hosts got 400 before this runs), the address this request came to;
+    else the address Dossier listens on (:func:`dossier.export.default_base_url`).
+    """
+    settings = get_dossier().settings
+    if settings.public_url or current_app.config.get("TRUSTED_HOSTS") is None:
+        return default_base_url(settings)
+    return request.url_root.rstrip("/")
 
 
 def search_params(args: MultiDict[str, str]) -> list[tuple[str, str]]:

@@ -35,6 +35,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "此账户已不可用，请重新登录。",
         "en": "This account is no longer active; please log in again.",
     },
+    "login.ended": {
+        "zh": "会话已结束（已退出登录，或密码、角色有变更），请重新登录。",
+        "en": "Your session has ended (logged out, or the password or role changed); please log in again.",
+    },
     "login.idle": {
         "zh": "您已 {minutes} 分钟没有操作，已自动退出，请重新登录。",
         "en": "You were logged out after {minutes} minutes without activity; please log in again.",
@@ -557,6 +561,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "export.status.done": {"zh": "已完成", "en": "Done"},
     "export.status.failed": {"zh": "失败", "en": "Failed"},
     "export.status.expired": {"zh": "已过期", "en": "Expired"},
+    "export.status.revoked": {"zh": "已作废", "en": "Revoked"},
     "export.progress": {"zh": "{done} / {total} 条（{percent}%）", "en": "{done} / {total} results ({percent}%)"},
     "export.download": {"zh": "下载 {name}", "en": "Download {name}"},
     "export.expires": {"zh": "链接有效至 {at} UTC", "en": "The link works until {at} UTC"},

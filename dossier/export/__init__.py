@@ -25,6 +25,7 @@ from dossier.export._service import (
     ExportNotReady,
     ExportPlan,
     ExportRefused,
+    ExportRevoked,
     ExportService,
     check_format,
     default_base_url,
@@ -32,6 +33,7 @@ from dossier.export._service import (
     filters_of,
     request_from_json,
     request_to_json,
+    rights_of,
 )
 from dossier.export._tabular import (
     BOM,
@@ -58,6 +60,7 @@ __all__ = [
     "ExportNotReady",
     "ExportPlan",
     "ExportRefused",
+    "ExportRevoked",
     "ExportRow",
     "ExportService",
     "UniqueNames",
@@ -75,6 +78,7 @@ __all__ = [
     "plain_text",
     "request_from_json",
     "request_to_json",
+    "rights_of",
     "safe_part",
     "xlsx_chunks",
     "zip_chunks",

@@ -7,11 +7,21 @@ and a refusal comes before the first byte.  It is then either streamed
 background job by a worker (:meth:`ExportService.start_export_job`), whose file lands in
 ``DOSSIER_HOME/exports`` and can be downloaded by its owner until it expires.  Each export
 writes one audit event when it ends, complete or not.
+
+Rights are checked again when a background export's file is handed out.  Its rows were
+filtered by the rights its owner had when the worker wrote it, so the job records a
+fingerprint of those rights (:func:`rights_of`: the role and, for a sales rep, the customers
+they own) and the file goes only to a principal with the same fingerprint.  Once the owner's
+role or owned customers change, or the owner is disabled (no session or token of theirs works
+then), the export is ``revoked``: its file is deleted and the download answers 403 — a new
+export, made under the new rights, is the way to get the data again.  Changing a role or
+disabling a user revokes their finished exports at once (:meth:`ExportService.revoke_exports`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import secrets
@@ -99,6 +109,26 @@ class ExportNotReady(DossierError):
     status = 409
 
 
+class ExportRevoked(DossierError):
+    """A background export whose owner's rights changed since it was written: its file is gone for good."""
+
+    status = 403
+
+
+#: What a revoked export says (its ``error``, and the download's 403).
+REVOKED_MESSAGE = (
+    "导出后你的角色或权限已变更，此导出已作废、文件已删除：请在当前权限下重新导出"
+    " / your role or rights changed after this export was made: it was revoked and its file deleted;"
+    " export again under your current rights"
+)
+
+
+def rights_of(principal: Principal) -> str:
+    """A fingerprint of what ``principal`` may read: the role and (a sales rep's) owned customers."""
+    owned = ",".join(str(i) for i in sorted(principal.owned_customer_ids))
+    return hashlib.sha256(f"{principal.role}|{owned}".encode()).hexdigest()[:32]
+
+
 def check_format(fmt: str | None) -> str:
     """The format code, or ExportFormatError naming the formats there are."""
     code = (fmt or "").strip().lower()
@@ -154,12 +184,15 @@ def export_filename(fmt: str, when: datetime | None = None) -> str:
 
 
 def default_base_url(settings: Settings) -> str:
-    """Where document links in exports point when no web request says: DOSSIER_PUBLIC_URL, else host and port."""
-    public = settings.get("DOSSIER_PUBLIC_URL").strip()
-    if public:
-        return public.rstrip("/")
-    host = settings.get("DOSSIER_HOST").strip() or "127.0.0.1"
-    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{settings.get('DOSSIER_PORT').strip() or '8000'}"
+    """Where document links in exports point unless a checked web address says otherwise: DOSSIER_PUBLIC_URL, else
+    the address Dossier listens on (DOSSIER_HOST:DOSSIER_PORT; a wildcard bind address gives 127.0.0.1)."""
+    if settings.public_url:
+        return settings.public_url
+    host = settings.get("DOSSIER_HOST").strip()
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{settings.get('DOSSIER_PORT').strip() or '8000'}"
 
 
 @dataclass(frozen=True)
@@ -434,7 +467,7 @@ class ExportService:
             job = ExportJob(
                 username=principal.username, format=plan.format, request=request_to_json(request, limit),
                 base_url=(base_url or default_base_url(self.settings)).rstrip("/"), total=plan.count, status="queued",
-                done=0, size=0,
+                done=0, size=0, rights=rights_of(principal),
             )
             session.add(job)
             session.commit()
@@ -487,12 +520,13 @@ class ExportService:
                 self._update_job(job_id, done=done)
 
         try:
-            principal = self.principal_for(username)
+            principal = self.principal_for(username)  # NotFound (the job fails) once the owner is disabled
             request, limit = request_from_json(stored)
             plan, chunks = self.export_stream(
                 request, principal, fmt, base_url=base_url, limit=limit, via="job", progress=progress, job_id=job_id
             )
-            self._update_job(job_id, total=plan.count)
+            # The rows are filtered by the owner's rights as they are now: the file goes to those rights only.
+            self._update_job(job_id, total=plan.count, rights=rights_of(principal))
             with part.open("wb") as fh:
                 for chunk in chunks:
                     fh.write(chunk)
@@ -553,6 +587,8 @@ class ExportService:
                 session.commit()
             if job.status == "done" and job.expires_at is not None and job.expires_at <= now:
                 job.status = "expired"
+            if job.status == "done" and job.rights != rights_of(principal):
+                self._revoke(session, job)
             view = self._job_view(job)
         if view["status"] == "queued" and self.export_queue() is None:
             view["note"] = "没有运行中的工作进程（dossier worker）/ no worker is running (dossier worker)"
@@ -586,6 +622,10 @@ class ExportService:
             )
             if job.status == "expired" or (job.expires_at is not None and job.expires_at <= now):
                 raise gone
+            if job.status == "done" and job.rights != rights_of(principal):
+                self._revoke(session, job)
+            if job.status == "revoked":
+                raise ExportRevoked(REVOKED_MESSAGE)
             if job.status != "done" or not job.path:
                 raise ExportNotReady(
                     f"导出 {job_id} 尚未完成（{job.status}）/ export {job_id} is not finished ({job.status})"
@@ -594,6 +634,27 @@ class ExportService:
             if not path.is_file():
                 raise gone
             return path, export_filename(job.format, job.created_at), FORMATS[job.format].mime
+
+    def _revoke(self, session: Session, job: ExportJob) -> None:
+        """Void a finished export in ``session`` (committed here): its file is deleted, it says why."""
+        if job.path:
+            (self.settings.home / job.path).unlink(missing_ok=True)
+        job.status, job.path, job.error = "revoked", None, REVOKED_MESSAGE
+        session.commit()
+
+    def revoke_exports(self, username: str) -> int:
+        """Void every finished export of ``username`` (their role or rights changed, or they were disabled).
+
+        Returns how many.  Queued ones run later under the rights the owner has then (or fail
+        if the owner is disabled); one being written now is refused at download.
+        """
+        with self.sessions() as session:
+            jobs = session.scalars(
+                select(ExportJob).where(ExportJob.username == username, ExportJob.status == "done")
+            ).all()
+            for job in jobs:
+                self._revoke(session, job)
+            return len(jobs)
 
     def purge_expired_exports(self, now: datetime | None = None) -> int:
         """Delete the files of expired exports (and ``.part`` leftovers older than the expiry); returns how many."""

@@ -13,6 +13,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from index import Principal, SearchRequest
@@ -97,12 +98,72 @@ def test_post_export_streams_each_format_matching_the_search(admin, fmt):
     assert ids == wanted
 
 
-def test_export_links_point_at_the_address_the_page_was_reached_at(admin):
-    """Without DOSSIER_PUBLIC_URL the link column uses the request's own host."""
-    html = admin.get("/?q=合同").get_data(as_text=True)
-    data = admin.post("/export", data=MultiDict([*_export_form(html), ("format", "jsonl")])).get_data()
-    first = json.loads(data.decode().splitlines()[0])
-    assert first["url"] == f"http://localhost/documents/{first['id']}"
+def _csv_links(data: bytes) -> list[str]:
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    column = rows[0].index(next(h for h in rows[0] if "链接" in h))
+    return [r[column] for r in rows[1:]]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Forwarded-Host": "evil.example"}])
+def test_export_links_never_come_from_an_unchecked_host(app, login, admin_password, headers):
+    """GIVEN neither DOSSIER_PUBLIC_URL nor DOSSIER_ALLOWED_HOSTS WHEN someone reaches the app as evil.example (Host,
+    or X-Forwarded-Host without a trusted proxy) and exports THEN every link — API CSV, the page's JSON Lines —
+    points at the address Dossier listens on, never at evil.example."""
+    client = app.test_client()
+    evil = {"base_url": "http://evil.example", "headers": headers}
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login", **evil).get_data(as_text=True))
+    assert client.post("/auth/login", data={"username": "admin", "password": admin_password,
+                                            "csrf_token": token.group(1)}, **evil).status_code == 302
+    links = _csv_links(client.get("/api/export?q=合同&format=csv", **evil).get_data())
+    assert links and all(link.startswith("http://127.0.0.1:8000/documents/") for link in links)
+    html = client.get("/?q=合同", **evil).get_data(as_text=True)
+    data = client.post("/export", data=MultiDict([*_export_form(html), ("format", "jsonl")]), **evil).get_data()
+    assert all(json.loads(line)["url"].startswith("http://127.0.0.1:8000/documents/") for line in data.splitlines())
+    assert b"evil.example" not in data
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "expected"),
+    [
+        ({"DOSSIER_PUBLIC_URL": "https://dossier.example.cn/"}, "evil.example", "https://dossier.example.cn"),
+        ({"DOSSIER_ALLOWED_HOSTS": "dossier.corp,.example.cn"}, "dossier.corp", "http://dossier.corp"),
+        ({"DOSSIER_ALLOWED_HOSTS": "dossier.corp,.example.cn"}, "files.example.cn", "http://files.example.cn"),
+        ({"DOSSIER_HOST": "10.0.0.5", "DOSSIER_PORT": "8080"}, "evil.example", "http://10.0.0.5:8080"),
+    ],
+)
+def test_export_links_follow_the_configured_address(corpus_home, tmp_path, login, admin_password, env, host, expected):
+    """DOSSIER_PUBLIC_URL wins over any Host; with DOSSIER_ALLOWED_HOSTS the (checked) host the request came to is
+    used; with neither, the address Dossier listens on."""
+    from dossier.config import load_settings
+    from webui import create_app
+
+    settings = load_settings(environ={**corpus_home["settings"].values, **env}, dotenv=Path("/nonexistent"))
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    page = client.get("/auth/login", base_url=f"http://{host}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", base_url=f"http://{host}",
+                data={"username": "admin", "password": admin_password, "csrf_token": token})
+    links = _csv_links(client.get("/api/export?q=合同&format=csv", base_url=f"http://{host}").get_data())
+    assert links and all(link.startswith(f"{expected}/documents/") for link in links), links[:1]
+
+
+def test_a_background_export_never_stores_an_unchecked_host(queue_app, login, admin_password):
+    """A background export started through evil.example stores the address Dossier listens on as its links' base."""
+    from records import ExportJob
+    from workers.queue import JobQueue
+
+    app, settings = queue_app["app"], queue_app["settings"]
+    client = app.test_client()
+    evil = {"base_url": "http://evil.example"}
+    page = client.get("/auth/login", **evil).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", data={"username": "admin", "password": admin_password, "csrf_token": token}, **evil)
+    JobQueue.from_settings(settings).mark_alive("web-test-worker")
+    started = client.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(client, **evil)}, **evil)
+    assert started.status_code == 202, started.get_data(as_text=True)
+    d = app.extensions["dossier"]
+    with d.sessions() as session:
+        assert session.get(ExportJob, started.get_json()["id"]).base_url == "http://127.0.0.1:8000"
 
 
 def test_export_post_needs_the_csrf_token_and_a_known_format(admin):
@@ -290,6 +351,118 @@ def test_without_a_worker_a_large_export_streams_at_once(queue_app):
     assert api.status_code == 503 and "请直接下载" in api.get_json()["error"]
 
 
-def _token(client) -> str:
-    html = client.get("/").get_data(as_text=True)
+def _token(client, **kwargs) -> str:
+    html = client.get("/", **kwargs).get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# -- rights are checked again when a background export is downloaded ----------------------------------
+
+REP_PASSWORD = "Kupfer-Regen-Tisch-7"
+
+
+def _add_rep(d) -> tuple[list[int], list[int]]:
+    """Add lily (sales) and open two of the home's contracts to her: one public, one internal (the others stay
+    confidential); returns what a sales rep may read, then what a viewer may."""
+    from records import Document
+
+    d.add_user("lily", "sales", REP_PASSWORD)
+    with d.sessions() as session:
+        first, second = sorted(session.scalars(select(Document.id)))[:2]
+    d.update_document(first, Principal.system(), confidentiality="public")
+    d.update_document(second, Principal.system(), confidentiality="internal")
+    return [first, second], [first]
+
+
+def _rep_export(queue_app, login) -> tuple[object, int, str]:
+    """lily (sales) logs in and a real worker writes a background CSV of everything she may read:
+    (her client, the job id, its download URL)."""
+    from workers.queue import JobQueue
+    from workers.runner import run_worker
+
+    settings, app = queue_app["settings"], queue_app["app"]
+    d = app.extensions["dossier"]
+    sales_ids, _viewer_ids = _add_rep(d)
+    rep = app.test_client()
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    JobQueue.from_settings(settings).mark_alive("web-test-worker")
+    started = rep.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(rep)})
+    assert started.status_code == 202, started.get_data(as_text=True)
+    job_id = started.get_json()["id"]
+    run_worker(settings, burst=True)
+    status = rep.get(f"/api/exports/{job_id}").get_json()
+    assert status["status"] == "done" and status["download_url"]
+    download = rep.get(status["download_url"])  # hers, under the rights it was made with
+    assert download.status_code == 200 and sorted(_csv_ids(download.get_data())) == sales_ids
+    return rep, job_id, status["download_url"]
+
+
+def _job_file(queue_app, job_id: int) -> Path | None:
+    from records import ExportJob
+
+    d = queue_app["app"].extensions["dossier"]
+    with d.sessions() as session:
+        path = session.get(ExportJob, job_id).path
+    return Path(queue_app["settings"].home) / path if path else None
+
+
+@pytest.mark.parametrize("change", ["demoted", "disabled"])
+def test_an_export_is_void_once_its_owner_is_demoted_or_disabled(queue_app, login, change):
+    """GIVEN a sales rep's finished background export WHEN she is demoted to viewer, or disabled and enabled again
+    THEN after logging in again her download answers 403 (作废, the file deleted), the job's page and the API say
+    revoked with no download link."""
+    rep, job_id, url = _rep_export(queue_app, login)
+    d = queue_app["app"].extensions["dossier"]
+    stored = _job_file(queue_app, job_id)
+    assert stored is not None and stored.is_file()
+    if change == "demoted":
+        d.set_role("lily", "viewer")
+    else:
+        d.set_active("lily", False)
+        d.set_active("lily", True)
+    assert rep.get(url).status_code == 302  # her session ended with the change
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    refused = rep.get(url)
+    assert refused.status_code == 403 and "已作废" in refused.get_data(as_text=True)
+    assert not stored.exists() and _job_file(queue_app, job_id) is None
+    status = rep.get(f"/api/exports/{job_id}").get_json()
+    assert status["status"] == "revoked" and status["download_url"] is None and "rights changed" in status["error"]
+    page = rep.get(f"/export/jobs/{job_id}").get_data(as_text=True)
+    assert "已作废" in page and f"/export/jobs/{job_id}/download" not in page.split("data-download")[1].split("hidden")[0]
+
+
+def test_an_export_is_refused_when_the_owners_customers_changed(queue_app, login):
+    """GIVEN a sales rep's finished export WHEN a customer is given to her (her readable confidential documents
+    change) without any role change THEN the file she made under the old rights is refused (403)."""
+    from records import Customer
+
+    rep, job_id, url = _rep_export(queue_app, login)
+    d = queue_app["app"].extensions["dossier"]
+    with d.sessions() as session:
+        session.add(Customer(name="新分配客户有限公司", owner_id=d.principal_for("lily").user_id))
+        session.commit()
+    refused = rep.get(url)
+    assert refused.status_code == 403 and "已作废" in refused.get_data(as_text=True)
+    assert _job_file(queue_app, job_id) is None
+
+
+def test_an_export_written_after_a_demotion_follows_the_new_rights(queue_app, login):
+    """GIVEN a sales rep's export still queued WHEN she is demoted and the worker then writes it THEN its rows are
+    what a viewer may read, and she can download it as the viewer she is now."""
+    from workers.queue import JobQueue
+    from workers.runner import run_worker
+
+    settings, app = queue_app["settings"], queue_app["app"]
+    d = app.extensions["dossier"]
+    _sales_ids, viewer_ids = _add_rep(d)
+    rep = app.test_client()
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    JobQueue.from_settings(settings).mark_alive("web-test-worker")
+    started = rep.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(rep)})
+    job_id = started.get_json()["id"]
+    d.set_role("lily", "viewer")
+    run_worker(settings, burst=True)
+    assert login(rep, "lily", REP_PASSWORD).status_code == 302
+    download = rep.get(f"/export/jobs/{job_id}/download")
+    assert download.status_code == 200
+    assert sorted(_csv_ids(download.get_data())) == viewer_ids  # the internal contract is not in it

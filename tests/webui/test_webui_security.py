@@ -6,9 +6,13 @@ headless Chromium.
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
 import threading
-import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,12 +23,12 @@ from werkzeug.serving import make_server
 from dossier.config import load_settings
 from dossier.services import Dossier
 from index import Principal, SearchRequest
-from records import Document
+from records import ApiToken, Document, UserSession, utcnow
 from tests.conftest import audit_events
 from tests.webui.conftest import CORPUS, _csrf_from
 from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture
 from webui import CONTENT_SECURITY_POLICY, create_app
-from webui.auth import SEEN_KEY
+from webui.auth import SESSION_KEY, STAMP_KEY, UID_KEY
 
 PASSWORD = "Sicher-Passw0rd-1"
 
@@ -273,35 +277,47 @@ def test_logging_in_starts_a_new_session(tmp_path):
     r = victim.post("/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": planted_token})
     assert r.status_code == 302 and _session_cookie(r) is not None
     with victim.session_transaction() as s:
-        assert s["username"] == "lily" and "planted" not in s and s.get("lang") == "en"
+        assert s[SESSION_KEY] and s[UID_KEY] and s[STAMP_KEY] and "planted" not in s and s.get("lang") == "en"
         assert s.get("csrf_token") != planted_token
     assert _csrf(victim) != planted_token
     assert attacker.get("/").status_code == 302  # the old cookie logged nobody in
 
 
+def _last_seen(d: Dossier, minutes_ago: float | None = None):
+    """The only open session's last_seen_at; with ``minutes_ago``, first move it that far into the past."""
+    with d.sessions() as session:
+        row = session.scalars(select(UserSession).where(UserSession.ended_at.is_(None))).one()
+        if minutes_ago is not None:
+            row.last_seen_at = utcnow() - timedelta(minutes=minutes_ago)
+            session.commit()
+        return row.last_seen_at
+
+
 def test_idle_sessions_are_logged_out_and_polls_do_not_keep_them_alive(tmp_path):
     """GIVEN DOSSIER_SESSION_IDLE_MINUTES=1 WHEN a minute passes without a person's request THEN the next
-    page goes to login with a message, and a logout event says why; a page's own GET /api poll does not
-    count as activity."""
+    page goes to login with a message, the session is ended on the server, and a logout event says why; a
+    page's own GET /api poll does not count as activity."""
     d, app = _home(tmp_path, DOSSIER_SESSION_IDLE_MINUTES="1")
     client = app.test_client()
     assert _log_in(client, "lily").status_code == 302
-    stale = int(time.time()) - 50  # not idle yet (60 s), but due to be marked as seen again (every 15 s)
-    with client.session_transaction() as s:
-        s[SEEN_KEY] = stale
+    stale = _last_seen(d, 50 / 60)  # not idle yet (60 s), but due to be marked as seen again (every 15 s)
     assert client.get("/api/status").status_code in (200, 403)  # a poll: still logged in …
-    with client.session_transaction() as s:
-        assert s[SEEN_KEY] == stale  # … but not touched
+    assert _last_seen(d) == stale  # … but not touched
     assert client.get("/").status_code == 200  # a person's request touches it
-    with client.session_transaction() as s:
-        assert s[SEEN_KEY] > stale
-        s[SEEN_KEY] = int(time.time()) - 61
+    assert _last_seen(d) > stale
+    _last_seen(d, 61 / 60)
+    kept = client.get_cookie("dossier_session").value
     r = client.get("/?q=合同", follow_redirects=True)
     assert "/auth/login" in r.request.path
     assert "1 分钟没有操作，已自动退出" in r.get_data(as_text=True)
     assert client.get("/").status_code == 302
     [event] = audit_events(d, "logout")
     assert event.username == "lily" and event.detail["reason"] == "idle"
+    with d.sessions() as session:
+        assert session.scalars(select(UserSession.end_reason)).one() == "idle"
+    replay = app.test_client()
+    replay.set_cookie("dossier_session", kept)
+    assert replay.get("/").status_code == 302  # the idle session is over for every copy of the cookie
 
 
 def test_a_changed_password_ends_open_sessions(tmp_path):
@@ -312,7 +328,116 @@ def test_a_changed_password_ends_open_sessions(tmp_path):
     assert client.get("/").status_code == 200
     d.set_password("lily", "Ganz-Neu-Passw0rd")
     r = client.get("/", follow_redirects=True)
-    assert "/auth/login" in r.request.path and "此账户已不可用" in r.get_data(as_text=True)
+    assert "/auth/login" in r.request.path and "会话已结束" in r.get_data(as_text=True)
+
+
+def _logged_in_cookie(app, username: str = "lily") -> tuple[object, str]:
+    client = app.test_client()
+    assert _log_in(client, username).status_code == 302
+    return client, client.get_cookie("dossier_session").value
+
+
+def _replay(app, cookie: str):
+    """A fresh client that sends nothing but a kept copy of a session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("dossier_session", cookie)
+    return thief
+
+
+def test_a_cookie_kept_from_before_logout_is_refused(tmp_path):
+    """GIVEN a copy of lily's session cookie WHEN she logs out THEN the copy gets the login page and 401 from the
+    API — also for POSTs — and her other session (another browser) goes on."""
+    d, app = _home(tmp_path)
+    client, cookie = _logged_in_cookie(app)
+    laptop, _other = _logged_in_cookie(app)
+    assert _replay(app, cookie).get("/").status_code == 200  # the copy works while the session is open
+    assert client.post("/auth/logout", data={"csrf_token": _csrf(client)}).status_code == 302
+    thief = _replay(app, cookie)
+    assert thief.get("/").status_code == 302
+    assert thief.get("/api/search?q=合同").status_code == 401
+    assert thief.get("/export/jobs").status_code == 302
+    assert laptop.get("/").status_code == 200
+    [logout] = audit_events(d, "logout")
+    assert logout.username == "lily" and logout.detail["reason"] == "user"
+
+
+def test_logging_in_again_ends_the_session_the_cookie_held(tmp_path):
+    """GIVEN lily's session WHEN the same browser logs in again (as her or as someone else) THEN the earlier session
+    is ended on the server (reason relogin), so a copy of the earlier cookie is refused."""
+    d, app = _home(tmp_path)
+    client, first = _logged_in_cookie(app)
+    assert _log_in(client, "vera").status_code == 302
+    assert _replay(app, first).get("/").status_code == 302
+    assert client.get("/").status_code == 200
+    with d.sessions() as session:
+        reasons = sorted(str(r) for r in session.scalars(select(UserSession.end_reason)))
+    assert reasons == ["None", "relogin"]
+
+
+def _restore_other_password(d: Dossier) -> None:
+    """Give lily another password hash straight in the records, as a restored backup would."""
+    from records import User, hash_password
+
+    with d.sessions() as session:
+        session.scalars(select(User).where(User.username == "lily")).one().password_hash = hash_password("Alt-Passw0rt-9")
+        session.commit()
+
+
+@pytest.mark.parametrize("change", ["role", "disable", "password", "restored"])
+def test_a_role_change_disable_or_new_password_ends_every_session(tmp_path, change):
+    """GIVEN lily logged in twice WHEN an admin changes her role, disables her or sets a new password (or her password
+    hash changes behind the services' back) THEN both sessions are over at once, and copies of the cookies too."""
+    d, app = _home(tmp_path)
+    first, cookie = _logged_in_cookie(app)
+    second, _ = _logged_in_cookie(app)
+    {"role": lambda: d.set_role("lily", "viewer"), "disable": lambda: d.set_active("lily", False),
+     "password": lambda: d.set_password("lily", "Ganz-Neu-Passw0rd"),
+     "restored": lambda: _restore_other_password(d)}[change]()
+    for client in (first, second, _replay(app, cookie)):
+        assert client.get("/").status_code == 302
+        assert client.get("/api/search?q=合同").status_code == 401
+    if change != "disable":
+        d.set_active("lily", True)  # enabling (or nothing) brings no session back
+    assert _replay(app, cookie).get("/").status_code == 302
+
+
+@pytest.fixture()
+def live_home(tmp_path):
+    """A fresh home's app served over HTTP on a free port: (dossier, base URL)."""
+    d, app = _home(tmp_path)
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield d, f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    thread.join(5)
+
+
+def test_on_a_real_server_logout_ends_the_session_for_a_replayed_cookie(live_home):
+    """The reproduction on a running server: keep the cookie, POST /auth/logout, replay the cookie: / goes to
+    login and /api/search answers 401."""
+    _d, base = live_home
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/auth/login", timeout=10).read().decode()
+    form = {"username": "lily", "password": PASSWORD, "csrf_token": _csrf_from(page)}
+    opener.open(f"{base}/auth/login", data=urllib.parse.urlencode(form).encode(), timeout=10)
+    [cookie] = [c.value for c in jar if c.name == "dossier_session"]
+    home = opener.open(f"{base}/", timeout=10)
+    assert home.status == 200 and urllib.parse.urlsplit(home.url).path == "/"
+    token = _csrf_from(home.read().decode())
+    opener.open(f"{base}/auth/logout", data=urllib.parse.urlencode({"csrf_token": token}).encode(), timeout=10)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    bare = urllib.request.build_opener(NoRedirect)
+    for path, status in (("/", 302), ("/api/search?q=%E5%90%88%E5%90%8C", 401)):
+        request = urllib.request.Request(f"{base}{path}", headers={"Cookie": f"dossier_session={cookie}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            bare.open(request, timeout=10)
+        assert refused.value.code == status, path
 
 
 @pytest.mark.parametrize(
@@ -423,12 +548,42 @@ def test_api_tokens_act_as_their_user_on_the_api_only(hostile):
         assert refused.status_code == 401 and refused.is_json and "令牌无效" in refused.get_json()["error"]
         assert refused.headers["WWW-Authenticate"] == 'Bearer realm="dossier" error="invalid_token"'
     assert client.get("/api/search?q=x").headers["WWW-Authenticate"] == 'Bearer realm="dossier"'
-    d.set_active("vera", False)
-    assert client.get("/api/search?q=报价", headers=auth).status_code == 401
-    d.set_active("vera", True)
-    assert client.get("/api/search?q=报价", headers=auth).status_code == 200
     d.revoke_token(token_id)
     assert client.get("/api/search?q=报价", headers=auth).status_code == 401
+
+
+def test_disabling_a_user_revokes_their_tokens_for_good(hostile):
+    """GIVEN two tokens of the viewer WHEN she is disabled and enabled again THEN both stay refused (401, revoked
+    in the token list); only a new token works."""
+    d, client = hostile["dossier"], hostile["app"].test_client()
+    tokens = [d.create_token("vera", name)[1] for name in ("脚本一", "脚本二")]
+    for token in tokens:
+        assert client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    d.set_active("vera", False)
+    d.set_active("vera", True)
+    for token in tokens:
+        refused = client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401 and "已撤销" in refused.get_json()["error"]
+    states = {t["name"]: t["state"] for t in d.tokens("vera")}
+    assert states["脚本一"] == states["脚本二"] == "revoked"
+    _id, fresh = d.create_token("vera", "新脚本")
+    assert client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_an_expired_token_answers_401_saying_it_expired(hostile):
+    """GIVEN a token that expires WHEN its time has come THEN /api answers 401 JSON "令牌已于 … 过期 / … expired",
+    with WWW-Authenticate; before that it works."""
+    d, client = hostile["dossier"], hostile["app"].test_client()
+    token_id, token = d.create_token("vera", "限时", expires_at=utcnow() + timedelta(days=1))
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/search?q=报价", headers=auth).status_code == 200
+    with d.sessions() as session:  # its day has passed (moved rather than waited for)
+        session.get(ApiToken, token_id).expires_at = utcnow() - timedelta(seconds=1)
+        session.commit()
+    refused = client.get("/api/search?q=报价", headers=auth)
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].endswith('error="invalid_token"')
+    error = refused.get_json()["error"]
+    assert "令牌已于" in error and "过期" in error and "expired" in error
 
 
 # -- in a real browser, under the CSP ------------------------------------------------------------
@@ -473,3 +628,93 @@ def test_pages_work_under_the_csp_and_hostile_content_does_not_run(hostile, host
     logs = browser.get_log("browser")
     assert [e["message"] for e in logs if "Content Security Policy" in e["message"]] == []
     assert [e["message"] for e in logs if "XSSCANARY" in e["message"] or "127.0.0.1:9/" in e["message"]] == []
+
+
+# -- the Host header ------------------------------------------------------------------------------
+
+
+def test_with_allowed_hosts_any_other_host_is_refused_with_400(tmp_path):
+    """GIVEN DOSSIER_ALLOWED_HOSTS WHEN a request names another Host — a page, the login form, the API, a static
+    file — THEN 400 with a plain message (JSON under /api) and the security headers, before anything runs; the
+    allowed names, their subdomains (.suffix), the public address's host and localhost are served."""
+    _d, app = _home(tmp_path, DOSSIER_ALLOWED_HOSTS="dossier.corp, .example.cn",
+                    DOSSIER_PUBLIC_URL="https://dossier.public.cn")
+    client = app.test_client()
+    for path in ("/", "/auth/login", "/api/search?q=合同", "/api/export?format=csv", "/static/dossier.css", "/healthz"):
+        r = client.get(path, base_url="http://evil.example")
+        assert r.status_code == 400, path
+        assert "DOSSIER_ALLOWED_HOSTS" in (r.get_json()["error"] if r.is_json else r.get_data(as_text=True)), path
+        assert r.headers["X-Frame-Options"] == "DENY"
+    assert client.get("/api/search", base_url="http://evil.example").is_json
+    posted = client.post("/auth/login", base_url="http://evil.example", data={"username": "lily", "password": PASSWORD})
+    assert posted.status_code == 400
+    for host in ("dossier.corp", "dossier.corp:8443", "files.example.cn", "dossier.public.cn", "localhost", "127.0.0.1:8000"):
+        assert client.get("/auth/login", base_url=f"http://{host}").status_code == 200, host
+    assert client.get("/auth/login", base_url="http://evil.example.cn.evil.example").status_code == 400
+
+
+@pytest.mark.parametrize(("proxies", "status"), [("0", 200), ("1", 400)])
+def test_a_forwarded_host_counts_only_through_a_trusted_proxy_and_is_checked_too(tmp_path, proxies, status):
+    """X-Forwarded-Host is ignored without a trusted proxy (the Host is checked); through DOSSIER_PROXY_COUNT=1 it
+    is the host, and an unknown one is refused like a Host header."""
+    _d, app = _home(tmp_path, DOSSIER_ALLOWED_HOSTS="dossier.corp", DOSSIER_PROXY_COUNT=proxies)
+    r = app.test_client().get("/auth/login", base_url="http://dossier.corp", headers={"X-Forwarded-Host": "evil.example"})
+    assert r.status_code == status
+
+
+@pytest.mark.parametrize("entry", ["*", "https://dossier.corp", "dossier.corp/path", "a b"])
+def test_an_allowed_hosts_entry_that_is_not_a_host_name_stops_the_app(tmp_path, entry):
+    """A URL, a path or a wildcard in DOSSIER_ALLOWED_HOSTS is a configuration error that says which entry."""
+    from dossier.errors import ConfigError
+
+    settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_ALLOWED_HOSTS": f"ok.example, {entry}"},
+                             dotenv=tmp_path / "no.env")
+    with pytest.raises(ConfigError, match="DOSSIER_ALLOWED_HOSTS"):
+        create_app(settings)
+
+
+def _raw_get(base: str, path: str, host: str, cookie: str | None = None) -> tuple[int, bytes]:
+    """GET ``path`` from a running server with a Host header of our choosing (as curl -H 'Host: …' would)."""
+    import http.client
+
+    parts = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    headers = {"Host": host, **({"Cookie": f"dossier_session={cookie}"} if cookie else {})}
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, body
+
+
+def _raw_login(base: str, host: str) -> str:
+    """Log lily in on a running server under Host ``host``; returns the session cookie's value."""
+    import http.client
+
+    parts = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", "/auth/login", headers={"Host": host})
+    response = conn.getresponse()
+    page, anonymous = response.read().decode(), response.getheader("Set-Cookie").split(";")[0]
+    form = urllib.parse.urlencode({"username": "lily", "password": PASSWORD, "csrf_token": _csrf_from(page)})
+    conn.request("POST", "/auth/login", body=form, headers={
+        "Host": host, "Cookie": anonymous, "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 302
+    cookie = response.getheader("Set-Cookie").split(";")[0].split("=", 1)[1]
+    conn.close()
+    return cookie
+
+
+def test_on_a_real_server_a_host_header_never_reaches_export_links(live_home, tmp_path):
+    """The reproduction: a running server, Host: evil.example, GET /api/export?format=csv — the links point at the
+    address Dossier listens on, not at evil.example."""
+    d, base = live_home
+    note = tmp_path / "拜访记录_恒达.txt"
+    note.write_text("拜访记录：恒达贸易，讨论报价与合同续签。", encoding="utf-8")
+    d.ingest_paths([note], ocr=False)
+    cookie = _raw_login(base, "evil.example")
+    status, body = _raw_get(base, "/api/export?format=csv", "evil.example", cookie)
+    assert status == 200 and b"/documents/" in body
+    assert b"evil.example" not in body and b"http://127.0.0.1:8000/documents/" in body

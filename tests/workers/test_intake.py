@@ -107,7 +107,7 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(settings, tmp_path
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * (1024 * 1024 + 1))
     d = Dossier.open(settings.with_overrides(DOSSIER_MAX_FILE_MB="1"), require_init=False)
-    d.init(admin_password="x")
+    d.init(admin_password="intake-test-Passw0rd")
     summary = d.ingest_paths([big])
     assert summary["failed"] == [{"file": str(big), "error": "文件超过 1 MB 上限 / file larger than the 1 MB limit"}]
     assert not any(p.is_file() for p in d.blobs.root.rglob("*"))

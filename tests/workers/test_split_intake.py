@@ -83,7 +83,7 @@ def test_split_off_keeps_the_stack_whole(settings, admin, tmp_path):
     from dossier.services import Dossier
 
     d = Dossier.open(settings.with_overrides(DOSSIER_SPLIT="off"), require_init=False)
-    d.init(admin_password="x-password")
+    d.init(admin_password="split-test-Passw0rd")
     stack = tmp_path / "stack.pdf"
     stack.write_bytes(pdf_of([text_page(PARTS["青松贸易"]), blank_page(), text_page(PARTS["白鹭物流"])]))
     summary = d.ingest_paths([stack], ocr=False)

@@ -16,6 +16,8 @@ Create Date: 2026-12-06
 - ``user_sessions``: sessions live on the server; logging out, a password change, disabling
   the account or a new role ends them.  ``users.display_name``: the name a registry may use.
 - ``api_tokens.expires_at``: tokens may expire.
+- ``export_jobs.rights``: the rights a background export was filtered with (its file is handed
+  out only while its owner still has them).
 """
 
 from __future__ import annotations
@@ -85,9 +87,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(), nullable=True))
+    # The rights (role, owned customers) a background export's file was filtered with: the file is
+    # handed out only while its owner still has exactly those (NULL: older jobs, never handed out).
+    with op.batch_alter_table("export_jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rights", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("export_jobs", schema=None) as batch_op:
+        batch_op.drop_column("rights")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
     op.drop_table("user_sessions")

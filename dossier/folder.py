@@ -202,6 +202,9 @@ def _summary(c: Customer) -> dict[str, Any]:
         "city": c.city,
         "importance": c.importance,
         "owner": _owner(c),
+        "owner_name": c.owner_name,
+        # The account the owner name is linked to (dossier.owners); None: no owner, or none matches.
+        "owner_account": c.owner.username if c.owner is not None else None,
         "status": c.status,
     }
 

@@ -230,6 +230,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload.title": {"zh": "上传文件", "en": "Upload files"},
     "upload.files": {"zh": "选择文件（可多选）", "en": "Files (several at once)"},
     "upload.customer": {"zh": "客户（可选）", "en": "Customer (optional)"},
+    "upload.customer_hint": {
+        "zh": "输入客户全称、简称或别名，可从登记册的名称中选择；登记册中没有的名称将作为待确认的客户建议。",
+        "en": "Type a customer's full name, short name or alias, or pick one of the registry's names; a name"
+              " the registry does not know becomes a customer suggestion for review.",
+    },
+    "upload.customer.registered": {
+        "zh": "“{name}”已归入登记客户“{customer}”。",
+        "en": "“{name}” is filed under the registered customer “{customer}”.",
+    },
+    "upload.customer.pending": {
+        "zh": "“{name}”不在客户登记册中：文件归入待确认的客户建议，由管理员或经理在客户页面确认。",
+        "en": "“{name}” is not in the customer registry: the files are filed under a pending suggestion"
+              " that an admin or manager confirms on the customers page.",
+    },
+    "upload.customer.rejected": {
+        "zh": "“{name}”已被拒绝为客户：文件未归入任何客户。",
+        "en": "“{name}” was rejected as a customer: the files are filed without a customer.",
+    },
+    "upload.customer.self": {
+        "zh": "“{name}”是本公司，不是客户：文件未归入任何客户。",
+        "en": "“{name}” is our own company, not a customer: the files are filed without a customer.",
+    },
+    "upload.customer.ambiguous": {
+        "zh": "“{name}”对应多个客户（{candidates}），请填写全称：文件未归入任何客户。",
+        "en": "“{name}” fits several customers ({candidates}); give the full name: the files are filed"
+              " without a customer.",
+    },
     "upload.doc_type": {"zh": "文件类型", "en": "Document type"},
     "upload.auto": {"zh": "自动识别", "en": "Detect automatically"},
     "upload.tags": {"zh": "标签（可选，用逗号分隔）", "en": "Tags (optional, comma-separated)"},
@@ -622,6 +649,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.type.export_job": {"zh": "导出任务", "en": "Export job"},
     "audit.type.api_token": {"zh": "API 令牌", "en": "API token"},
     "audit.type.audit": {"zh": "审计日志", "en": "Audit trail"},
+    "audit.type.customer": {"zh": "客户", "en": "Customer"},
+    "audit.type.registry": {"zh": "客户登记册", "en": "Customer registry"},
 }
 MESSAGES.update({f"audit.action.{code}": {"zh": zh, "en": en} for code, (zh, en) in ACTION_LABELS.items()})
 

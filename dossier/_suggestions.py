@@ -9,7 +9,9 @@
   now a registered customer's name, short name or alias — or is similar by the linker's fuzzy
   rule — is merged into it; one that names our own company (the ``self`` row) is folded into
   it instead: its name becomes an alias of ours (so the linker recognises it and never
-  suggests it again) and its documents lose that link, since we are never a customer.
+  suggests it again) and its documents lose that link, since we are never a customer.  Any
+  document still linked to our own company (a suggestion the import itself turned into the
+  ``self`` row, a name given at intake) loses that link too.
 
 Every act writes its audit event in the caller's transaction (``customer_confirm``,
 ``customer_reject``, ``customer_merge``; folding is part of the import's ``customer_import``).
@@ -140,6 +142,11 @@ def fold_suggestions(session: Session) -> list[dict[str, Any]]:
         else:
             detail = merge(session, suggestion, target, by_person=False)
         folded.append({"id": suggestion_id, "how": match.how, **detail})
+    for ours in session.scalars(select(Customer).where(Customer.status == "self")).all():
+        documents = _unlink(session, ours)  # e.g. a suggestion the import just recognised as us, or named at intake
+        if documents:
+            folded.append({"id": ours.id, "name": ours.name, "into": ours.name, "into_id": ours.id, "self": True,
+                           "documents": len(documents), "document_ids": sorted(documents), "how": "self"})
     SHARED.forget()
     return folded
 

@@ -166,7 +166,7 @@ def ingest(
     dossier = _open(ctx)
     sources = collect_files(paths)
     named = dossier.intake_customer(customer)  # a registered name, a suggestion, or no customer (and why)
-    if named is not None and named["message"]:
+    if named is not None and named["message"] and not as_json:
         click.echo(f"! {named['message']}", err=True)
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
     try:
@@ -177,6 +177,8 @@ def ingest(
     finally:
         progress.close()
     if as_json:
+        if named is not None:  # what --customer became: {"name", "outcome", "customer", "candidates", "message"}
+            summary["customer"] = named
         _echo_json(summary)
         return
     if summary["mode"] == "inline":

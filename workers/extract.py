@@ -122,7 +122,9 @@ class Extraction:
         self._registry: ingest.Registry | None = None
         self._rejected: frozenset[str] = frozenset()
         self._words: set[str] = set()
-        self._registered = ingest.Registry(())
+        self._registered_entries: list[ingest.RegistryEntry] = []
+        self._registered: ingest.Registry | None = None
+        self._ours = ingest.Registry(())
         self._self_ids: frozenset[int] = frozenset()
         self._names: dict[int, str] = {}
         self._by_key: dict[str, set[int]] = {}
@@ -171,8 +173,10 @@ class Extraction:
     ) -> None:
         """The lookups of :meth:`registered` and :meth:`named_customer` (called under the lock)."""
         registered = {c.id for c in rows if c.status in REGISTERED}
-        self._registered = ingest.Registry(e for e in entries if e.id in registered)
+        self._registered_entries = [e for e in entries if e.id in registered]
+        self._registered = None  # compiled when first needed (intake names, import folding)
         self._self_ids = frozenset(c.id for c in rows if c.status == "self")
+        self._ours = ingest.Registry(e for e in entries if e.is_self)
         self._names = {c.id: c.name for c in rows}
         self._by_key: dict[str, set[int]] = {}
         self._by_trade: dict[str, set[int]] = {}
@@ -209,6 +213,8 @@ class Extraction:
                 return NameMatch(None, "ambiguous", tuple(exact))
             if not loose:
                 return NameMatch(None, "none")
+            if self._registered is None:
+                self._registered = ingest.Registry(self._registered_entries)
             hit = self._registered.resolve_name(name)
             if hit is not None:
                 return NameMatch(hit[0].id, hit[1])
@@ -217,6 +223,17 @@ class Extraction:
         if len(fits) == 1:
             return NameMatch(fits[0], "trade_name")
         return NameMatch(None, "ambiguous", tuple(fits)) if fits else NameMatch(None, "none")
+
+    def _names_us(self, session: Session, name: str) -> bool:
+        """Whether a company name is our own company's: a name or alias, the linker's fuzzy rule, the trade name."""
+        self.registry(session)
+        key, core = name_key(name), ingest.trade_name(name)
+        with self._lock:
+            return bool(
+                self._by_key.get(key, set()) & self._self_ids
+                or self._ours.resolve_name(name) is not None
+                or (len(core) >= 2 and self._by_trade.get(core, set()) & self._self_ids)
+            )
 
     def named_customer(self, session: Session, name: str, *, create: bool = True) -> NamedCustomer:
         """The customer a name given at intake (upload form, ``--customer``, an inbox folder) stands for.
@@ -385,7 +402,7 @@ class Extraction:
         name = name.strip()[:255]
         if not name or name_key(name) in self._rejected:
             return None
-        if self.registered(session, name).customer_id in self._self_ids:
+        if self._names_us(session, name):
             return None  # our own company under another spelling: never a customer
         existing = session.scalars(select(Customer).where(Customer.name == name)).first()
         if existing is not None:

@@ -31,7 +31,7 @@ from dossier.errors import NotFound, RegistryError
 from records import Customer, Document, DocumentCustomer
 from workers.extract import KEPT_METHODS, SHARED, name_key
 
-__all__ = ["Reviewed", "fold_suggestions", "review"]
+__all__ = ["Reviewed", "fold_suggestions", "review", "unlink_ours"]
 
 
 @dataclass
@@ -67,6 +67,8 @@ def _unlink(session: Session, customer: Customer) -> set[int]:
     """Remove every document link to ``customer`` (and it as a primary customer); returns those documents."""
     session.flush()
     ids = _linked_documents(session, customer)
+    if not ids:
+        return ids
     session.execute(delete(DocumentCustomer).where(DocumentCustomer.customer_id == customer.id))
     session.execute(update(Document).where(Document.customer_id == customer.id).values(customer_id=None))
     session.expire_all()
@@ -130,25 +132,34 @@ def fold_suggestions(session: Session) -> list[dict[str, Any]]:
     per folded suggestion: ``{"id", "name", "into", "into_id", "documents", "self"?}``.
     """
     SHARED.forget()  # the registry changed in this transaction
-    folded: list[dict[str, Any]] = []
+    plans: list[tuple[Customer, Customer, str]] = []  # decided on one state of the registry, then carried out
     for suggestion in session.scalars(select(Customer).where(Customer.status == "suggested").order_by(Customer.id)).all():
         match = SHARED.registered(session, suggestion.name, trade=False)
         target = session.get(Customer, match.customer_id) if match.customer_id is not None else None
-        if target is None or target.status not in ("confirmed", "self"):
-            continue
+        if target is not None and target.status in ("confirmed", "self"):
+            plans.append((suggestion, target, match.how))
+    folded: list[dict[str, Any]] = []
+    for suggestion, target, how in plans:
         suggestion_id = suggestion.id
         if target.status == "self":
             detail = _fold_into_self(session, suggestion, target)
         else:
             detail = merge(session, suggestion, target, by_person=False)
-        folded.append({"id": suggestion_id, "how": match.how, **detail})
-    for ours in session.scalars(select(Customer).where(Customer.status == "self")).all():
-        documents = _unlink(session, ours)  # e.g. a suggestion the import just recognised as us, or named at intake
-        if documents:
-            folded.append({"id": ours.id, "name": ours.name, "into": ours.name, "into_id": ours.id, "self": True,
-                           "documents": len(documents), "document_ids": sorted(documents), "how": "self"})
+        folded.append({"id": suggestion_id, "how": how, **detail})
     SHARED.forget()
     return folded
+
+
+def unlink_ours(session: Session) -> set[int]:
+    """Unlink our own company from every document (we are never a customer); returns those documents.
+
+    Such links remain when an import turns a suggestion itself into the ``self`` row, or when
+    our name was given at intake before the registry knew it.
+    """
+    documents: set[int] = set()
+    for ours in session.scalars(select(Customer).where(Customer.status == "self")).all():
+        documents |= _unlink(session, ours)
+    return documents
 
 
 def review(

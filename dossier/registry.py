@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 import ingest
 from dossier._registry_audit import capped, changed_fields
-from dossier._suggestions import Reviewed, fold_suggestions, review
+from dossier._suggestions import Reviewed, fold_suggestions, review, unlink_ours
 from dossier.audit import record_event
 from dossier.errors import NotFound, RegistryError
 from dossier.owners import OwnerLinks, link_owners, owner_key
@@ -434,6 +434,7 @@ def import_customers(
         report.touched.append(item["into_id"])
         report.changed_names.add(item["name"])
         report.document_ids.update(item.get("document_ids", ()))
+    report.document_ids |= unlink_ours(session)
     report.owners = link_owners(session)
     record_event(session, actor, "customer_import", target_type="registry", detail=report.audit_detail(source))
     session.commit()

@@ -363,6 +363,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     # customers (the customer folder)
     "nav.customers": {"zh": "客户", "en": "Customers"},
     "customers.title": {"zh": "客户档案", "en": "Customers"},
+    "customers.owner.no_account": {
+        "zh": "负责人“{owner}”没有对应账户，{n} 个客户未关联：请添加该用户，或把其显示名设为“{owner}”。",
+        "en": "Owner “{owner}” matches no account; {n} customer(s) are not linked: add the user, or set their"
+              " display name to “{owner}”.",
+    },
+    "customers.owner.ambiguous": {
+        "zh": "负责人“{owner}”同时匹配多个账户（{accounts}），{n} 个客户未关联：请在登记册中改用登录名，或修改显示名。",
+        "en": "Owner “{owner}” fits several accounts ({accounts}); {n} customer(s) are not linked: use the login in"
+              " the registry, or change a display name.",
+    },
     "customers.filters": {"zh": "筛选客户", "en": "Filter customers"},
     "customers.filter.q": {"zh": "名称、简称或信用代码", "en": "Name, short name or credit code"},
     "customers.filter.all": {"zh": "全部", "en": "All"},

@@ -709,3 +709,20 @@ def test_registry_changes_on_the_customers_page_are_audited_by_the_reviewer(fres
                         ("user_rename", "用户改名"), ("user_set_display_name", "修改显示名")):
         assert f'<option value="{code}">{label}</option>' in page, code
     assert "stage: null → 重新接触" in admin.get("/admin/audit?action=customer_edit").get_data(as_text=True)
+
+
+def test_reviewers_are_warned_about_owner_names_that_match_no_account(fresh_folder):
+    """GIVEN a customer whose registry owner 李娜 has no account WHEN a manager opens /customers THEN a warning
+    names 李娜; once an account with that display name exists the customer is hers and the warning is gone."""
+    home, client = fresh_folder
+    d, cid = home["dossier"], home["customers"]["hengda"]
+    from index import Principal
+
+    d.update_customer(cid, {"owner_name": "李娜"}, Principal.system())
+    html = client.get("/customers").get_data(as_text=True)
+    assert "负责人“李娜”没有对应账户，1 个客户未关联" in html
+    d.add_user("lina", "sales", FOLDER_PASSWORD, display_name="李娜")
+    html = client.get("/customers").get_data(as_text=True)
+    assert "李娜”没有对应账户" not in html
+    (row,) = client.get("/api/customers?owner=李娜").get_json()["customers"]
+    assert row["id"] == cid and row["owner_account"] == "lina"

@@ -96,6 +96,11 @@ RESERVED_NAMES = ("system", "inbox")
 MAX_DISPLAY_NAME = 128
 
 
+def _updated(session: Session, statement: Any) -> int:
+    """Run an UPDATE in ``session``; how many rows it changed."""
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)
+
+
 def _check_reserved(name: str) -> None:
     if name.casefold() in RESERVED_NAMES:
         raise DossierError(
@@ -382,20 +387,18 @@ class AccountService:
                 return {"linked": []}
             user.username = name
             carried = {
-                "versions": session.execute(
-                    update(records.Version).where(records.Version.uploaded_by == old).values(uploaded_by=name)
-                ).rowcount,
-                "batches": session.execute(
-                    update(records.IngestBatch).where(records.IngestBatch.created_by == old).values(created_by=name)
-                ).rowcount,
-                "exports": session.execute(
-                    update(records.ExportJob).where(records.ExportJob.username == old).values(username=name)
-                ).rowcount,
-                "sessions_ended": session.execute(
+                "versions": _updated(session, update(records.Version).where(records.Version.uploaded_by == old)
+                                     .values(uploaded_by=name)),
+                "batches": _updated(session, update(records.IngestBatch).where(records.IngestBatch.created_by == old)
+                                    .values(created_by=name)),
+                "exports": _updated(session, update(records.ExportJob).where(records.ExportJob.username == old)
+                                    .values(username=name)),
+                "sessions_ended": _updated(
+                    session,
                     update(records.UserSession)
                     .where(records.UserSession.user_id == user.id, records.UserSession.ended_at.is_(None))
-                    .values(ended_at=utcnow(), end_reason="rename")
-                ).rowcount,
+                    .values(ended_at=utcnow(), end_reason="rename"),
+                ),
             }
             session.flush()
             links = link_owners(session)

@@ -178,8 +178,8 @@ class Extraction:
         self._self_ids = frozenset(c.id for c in rows if c.status == "self")
         self._ours = ingest.Registry(e for e in entries if e.is_self)
         self._names = {c.id: c.name for c in rows}
-        self._by_key: dict[str, set[int]] = {}
-        self._by_trade: dict[str, set[int]] = {}
+        self._by_key = {}
+        self._by_trade = {}
         self._pending = {"suggested": {}, "rejected": {}}
         for c in rows:
             if c.status in REGISTERED:

@@ -8,8 +8,11 @@ runner, a contract ingested in process (contracts are confidential: only managem
 from __future__ import annotations
 
 import json
+import uuid
 
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from dossier.cli import cli
 from tests.conftest import DEV, audit_events
@@ -174,3 +177,38 @@ def test_an_owner_changed_by_an_import_or_an_edit_follows_the_new_name(tmp_path)
     edit = audit_events(d, "customer_edit")[-1]
     assert edit.detail["changed"]["owner_name"] == ["徐云诗", "罗蓉"]
     assert edit.detail["changed"]["owner_account"] == ["xuyunshi", "luorong"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    """An initialised Dossier on SQLite, and on PostgreSQL records (with the OpenSearch index that profile needs)."""
+    from tests import _opensearch
+    from tests.test_accounts import _dossier
+
+    env: dict[str, str] = {}
+    url = None
+    if request.param == "postgresql":
+        env["DOSSIER_OPENSEARCH_URL"] = _opensearch.cluster_url()
+        env["DOSSIER_OPENSEARCH_INDEX"] = f"dossier-test-{uuid.uuid4().hex[:10]}"
+        url = request.getfixturevalue("postgres_url")
+    d = _dossier(tmp_path, url, **env)
+    yield d
+    d.close()
+
+
+def test_the_services_link_keep_and_carry_on_both_record_databases(service):
+    """The calls behind the commands: an account added with a display name (spaces do not count) owns its
+    customers; a rename keeps them and carries the login to its uploads; status lists the other owners."""
+    from records import Version
+
+    d = service
+    d.import_customers(DEV / "customers.json")
+    added = d.add_user("luorong", "sales", PASSWORD, display_name="罗 蓉")
+    assert set(added["linked"]) == _owned_by("罗蓉")
+    d.ingest_upload("纪要.txt", "会议纪要 金桥电气\n".encode(), principal=d.principal_for("luorong"))
+    assert d.rename_user("luorong", "rong.luo") == {"linked": []}
+    assert len(d.principal_for("rong.luo").owned_customer_ids) == len(_owned_by("罗蓉"))
+    with d.sessions() as session:
+        assert session.scalars(select(Version.uploaded_by)).all() == ["rong.luo"]
+    owners = {u["owner"] for u in d.status()["unmatched_owners"]}
+    assert owners == {"徐云诗", "冯清强", "周晨杰", "张晗"}

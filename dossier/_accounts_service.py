@@ -42,6 +42,7 @@ import records
 from dossier._password_policy import MAX_PASSWORD_LENGTH, WeakPassword, check_password
 from dossier.audit import record_event
 from dossier.errors import DossierError, NotFound
+from dossier.owners import link_owners
 from index import Principal
 from records import ROLES, ApiToken, Customer, LoginFailure, User, UserSession, utcnow
 
@@ -51,7 +52,14 @@ if TYPE_CHECKING:
     from dossier.config import Settings
 
 __all__ = [
-    "TOKEN_PREFIX", "AccountService", "LoginThrottled", "NewSession", "SessionEnded", "WeakPassword", "check_password",
+    "TOKEN_PREFIX",
+    "AccountService",
+    "LoginThrottled",
+    "NewSession",
+    "SessionEnded",
+    "WeakPassword",
+    "check_display_name",
+    "check_password",
     "check_username",
 ]
 
@@ -105,6 +113,36 @@ def check_username(username: str) -> str:
             f"用户名 {username!r} 无效：1–64 个字母、数字或 . _ - @ / invalid user name: 1–64 letters, digits or . _ - @"
         )
     return name
+
+
+#: Names the records use for acts of no account (the operator's CLI, the inbox watcher): never a login.
+RESERVED_NAMES = ("system", "inbox")
+#: Longest display name.
+MAX_DISPLAY_NAME = 128
+
+
+def _updated(session: Session, statement: Any) -> int:
+    """Run an UPDATE in ``session``; how many rows it changed."""
+    return int(getattr(session.execute(statement), "rowcount", 0) or 0)
+
+
+def _check_reserved(name: str) -> None:
+    if name.casefold() in RESERVED_NAMES:
+        raise DossierError(
+            f"用户名 {name} 保留给系统记录使用 / the user name {name} is reserved (it names the CLI operator or the inbox)"
+        )
+
+
+def check_display_name(value: str | None) -> str | None:
+    """A display name cleaned (spaces collapsed; empty: None), or DossierError: at most 128 printable characters."""
+    if value is None:
+        return None
+    shown = " ".join(value.split())
+    if len(shown) > MAX_DISPLAY_NAME or any(not ch.isprintable() for ch in shown):
+        raise DossierError(
+            f"显示名最多 {MAX_DISPLAY_NAME} 个可打印字符 / a display name has at most {MAX_DISPLAY_NAME} printable characters"
+        )
+    return shown or None
 
 
 def _check_role(role: str) -> str:
@@ -408,23 +446,108 @@ class AccountService:
             raise NotFound(f"没有用户 {username} / no such user")
         return user
 
-    def add_user(self, username: str, role: str, password: str, *, actor: str = "system") -> None:
-        """Create an active user with ``role`` and ``password`` (the password policy applies)."""
+    def add_user(
+        self, username: str, role: str, password: str, *, actor: str = "system", display_name: str | None = None
+    ) -> dict[str, Any]:
+        """Create an active user with ``role`` and ``password`` (the password policy applies).
+
+        ``display_name`` is the person's name as others write it (张伟).  Customers whose
+        registry owner name is the login or the display name become theirs at once
+        (:func:`dossier.owners.link_owners`); returns ``{"linked": [customer names]}``.
+        """
         name = check_username(username)
+        _check_reserved(name)
         _check_role(role)
-        check_password(name, password)
+        shown = check_display_name(display_name)
+        check_password(name, password, [shown])
         with self.sessions() as session:
             if session.scalars(select(User.id).where(func.lower(User.username) == name.lower())).first() is not None:
                 raise DossierError(f"用户 {name} 已存在 / user {name} exists")
-            user = User(username=name, role=role, password_hash=records.hash_password(password), active=True)
+            user = User(username=name, role=role, password_hash=records.hash_password(password), active=True,
+                        display_name=shown)
             session.add(user)
             session.flush()
-            record_event(session, actor, "user_add", target_type="user", target_id=user.id,
-                         detail={"username": name, "role": role})
+            links = link_owners(session)
+            detail: dict[str, Any] = {"username": name, "role": role}
+            if shown:
+                detail["display_name"] = shown
+            if links.linked:
+                detail["owners_linked"] = links.linked_summary()
+            record_event(session, actor, "user_add", target_type="user", target_id=user.id, detail=detail)
             try:
                 session.commit()
             except IntegrityError:  # the same name added by someone else at the same moment
                 raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
+            return {"linked": [link["customer"] for link in links.linked]}
+
+    def set_display_name(self, username: str, display_name: str | None, *, actor: str = "system") -> dict[str, Any]:
+        """Give a user a display name (empty: none); customers whose owner name it is become theirs.
+
+        Customers already linked to the user stay theirs.  Returns ``{"linked": [customer names]}``.
+        """
+        shown = check_display_name(display_name)
+        with self.sessions() as session:
+            user = self._user(session, username)
+            before, user.display_name = user.display_name, shown
+            session.flush()
+            links = link_owners(session)
+            detail: dict[str, Any] = {"username": user.username, "from": before, "to": shown}
+            if links.linked:
+                detail["owners_linked"] = links.linked_summary()
+            record_event(session, actor, "user_set_display_name", target_type="user", target_id=user.id, detail=detail)
+            session.commit()
+            return {"linked": [link["customer"] for link in links.linked]}
+
+    def rename_user(self, username: str, new_name: str, *, actor: str = "system") -> dict[str, Any]:
+        """Change a user's login everywhere it is stored; their customers, tokens and role stay.
+
+        The login is carried to the versions they uploaded, the intake batches they started
+        and their exports; audit events keep the name they were written with (the trail is
+        append-only; the ``user_rename`` event links both names).  Their open web sessions end
+        (they log in with the new name).  The ``admin`` account that ``dossier init`` looks
+        for keeps its name.  Returns ``{"linked": [customer names]}`` (owner names equal to
+        the new login).
+        """
+        name = check_username(new_name)
+        _check_reserved(name)
+        with self.sessions() as session:
+            user = self._user(session, username)
+            old = user.username
+            if old == "admin":
+                raise DossierError("“admin”账户不能改名（dossier init 按此名查找）/ the admin account keeps its name")
+            taken = session.scalars(
+                select(User.id).where(func.lower(User.username) == name.lower(), User.id != user.id)
+            ).first()
+            if taken is not None:
+                raise DossierError(f"用户 {name} 已存在 / user {name} exists")
+            if name == old:
+                return {"linked": []}
+            user.username = name
+            carried = {
+                "versions": _updated(session, update(records.Version).where(records.Version.uploaded_by == old)
+                                     .values(uploaded_by=name)),
+                "batches": _updated(session, update(records.IngestBatch).where(records.IngestBatch.created_by == old)
+                                    .values(created_by=name)),
+                "exports": _updated(session, update(records.ExportJob).where(records.ExportJob.username == old)
+                                    .values(username=name)),
+                "sessions_ended": _updated(
+                    session,
+                    update(records.UserSession)
+                    .where(records.UserSession.user_id == user.id, records.UserSession.ended_at.is_(None))
+                    .values(ended_at=utcnow(), end_reason="rename"),
+                ),
+            }
+            session.flush()
+            links = link_owners(session)
+            detail: dict[str, Any] = {"username": name, "from": old, "to": name, "carried": carried}
+            if links.linked:
+                detail["owners_linked"] = links.linked_summary()
+            record_event(session, actor, "user_rename", target_type="user", target_id=user.id, detail=detail)
+            try:
+                session.commit()
+            except IntegrityError:  # the new name was taken at the same moment
+                raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
+            return {"linked": [link["customer"] for link in links.linked]}
 
     @staticmethod
     def check_admin_password(password: str) -> None:
@@ -500,11 +623,11 @@ class AccountService:
             self.revoke_exports(username)  # filtered by the old role's rights
 
     def users(self) -> list[dict[str, Any]]:
-        """Every user, by name: role, active, created, last login, last seen, locked until (only while locked)."""
+        """Every user, by name: display name, role, active, created, last login, last seen, locked until (only while locked)."""
         now = utcnow()
         with self.sessions() as session:
             return [
-                {"username": u.username, "role": u.role, "active": u.active,
+                {"username": u.username, "display_name": u.display_name, "role": u.role, "active": u.active,
                  "created_at": _iso(u.created_at), "last_login_at": _iso(u.last_login_at),
                  "last_seen_at": _iso(u.last_seen_at),
                  "locked_until": _iso(u.locked_until) if u.locked_until and u.locked_until > now else None}

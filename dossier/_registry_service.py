@@ -18,7 +18,7 @@ import index
 from dossier import folder, registry
 from dossier.errors import Forbidden
 from index import Principal, SearchRequest
-from records import Document, DocumentCustomer
+from records import Customer, Document, DocumentCustomer
 from workers import extract as extraction
 from workers.intake import index_documents
 
@@ -93,14 +93,46 @@ class RegistryService:
 
     # -- the customer registry ---------------------------------------------------------------
 
-    def import_customers(self, path: str | Path) -> dict[str, Any]:
-        """Import a registry file (JSON/CSV/XLSX) and re-analyse the documents it affects."""
+    def import_customers(self, path: str | Path, *, actor: str = "system") -> dict[str, Any]:
+        """Import a registry file (JSON/CSV/XLSX) and re-analyse the documents it affects.
+
+        Suggestions the registry now names are merged into their customers, owner names are
+        linked to accounts, and one ``customer_import`` audit event by ``actor`` records it.
+        """
         with self.sessions() as session:
-            report = registry.import_customers(session, registry.read_rows(Path(path)))
+            report = registry.import_customers(
+                session, registry.read_rows(Path(path)), actor=actor, source=Path(path).name
+            )
         extraction.SHARED.forget()
         out = report.as_json()
-        out["reanalysed"] = self._reanalyse(set(report.touched), report.changed_names)
+        out["reanalysed"] = self._reanalyse(set(report.touched), report.changed_names, report.document_ids)
         return out
+
+    def intake_customer(self, name: str | None) -> dict[str, Any] | None:
+        """How a customer name given at intake will be filed (nothing is created); None for no name.
+
+        ``{"name", "outcome", "customer", "candidates", "message"}``: ``outcome`` as
+        :class:`workers.extract.NamedCustomer` says, ``customer`` the registered name it
+        resolves to, ``message`` what to tell the person (中文 / English) or None.
+        """
+        if not name or not name.strip():
+            return None
+        with self.sessions() as session:
+            named = extraction.SHARED.named_customer(session, name, create=False)
+            return {
+                "name": named.name,
+                "outcome": named.outcome,
+                "customer": named.customer.name if named.customer is not None else None,
+                "candidates": list(named.candidates),
+                "message": named.message,
+            }
+
+    def registered_names(self, limit: int = 5000) -> list[tuple[str, str]]:
+        """``(name, full name)`` of every confirmed customer's full name and aliases, by name (what intake fields offer)."""
+        with self.sessions() as session:
+            rows = session.execute(select(Customer.name, Customer.aliases).where(Customer.status == "confirmed")).all()
+        pairs = {(str(a), str(full)) for full, aliases in rows for a in [full, *(aliases or [])] if a}
+        return sorted(pairs)[:limit]
 
     def export_customers(self, path: str | Path) -> int:
         """Write the registry (confirmed customers and our own company) as CSV, XLSX or JSON."""
@@ -116,7 +148,9 @@ class RegistryService:
         if principal.role not in _REVIEW_ROLES:
             raise Forbidden("只有管理员或经理可以修改客户 / only admins and managers edit customers")
         with self.sessions() as session:
-            customer, new_names, warnings = registry.update_customer(session, customer_id, fields)
+            customer, new_names, warnings = registry.update_customer(
+                session, customer_id, fields, actor=principal.username
+            )
             result: dict[str, Any] = {
                 "id": customer.id, "name": customer.name, "status": customer.status, "warnings": warnings,
             }
@@ -133,21 +167,28 @@ class RegistryService:
         return self._review(customer_id, "reject", principal)
 
     def merge_customer(self, customer_id: int, into_id: int, principal: Principal) -> dict[str, Any]:
-        """Merge a (suggested) customer into a confirmed one, keeping its name as an alias (admin, manager)."""
+        """Merge a (suggested) customer into a confirmed one, keeping its name as an alias (admin, manager).
+
+        The result also says ``"action": "merge"`` and ``"into": {"id", "name"}``.
+        """
         return self._review(customer_id, "merge", principal, into_id)
 
     def _review(self, customer_id: int, action: str, principal: Principal, into_id: int | None = None) -> dict[str, Any]:
         if principal.role not in _REVIEW_ROLES:
             raise Forbidden("只有管理员或经理可以审核客户 / only admins and managers review customers")
         with self.sessions() as session:
-            customer, affected = registry.review(session, customer_id, action, into_id)
-            names = set(customer.names)
-            result = {"id": customer.id, "name": customer.name, "status": customer.status}
+            done = registry.review(session, customer_id, action, into_id, actor=principal.username)
+            names = set(done.customer.names)
+            result: dict[str, Any] = {
+                "id": done.customer.id, "name": done.customer.name, "status": done.customer.status, "action": action,
+            }
+            if done.into is not None:
+                result["into"] = {"id": done.into.id, "name": done.into.name}
         extraction.SHARED.forget()
-        result["reanalysed"] = self._reanalyse(affected, names)
+        result["reanalysed"] = self._reanalyse(done.customer_ids, names, done.document_ids)
         return result
 
-    def _reanalyse(self, customer_ids: set[int], names: set[str]) -> int:
+    def _reanalyse(self, customer_ids: set[int], names: set[str], document_ids: Iterable[int] = ()) -> int:
         """Re-extract the documents a registry change affects: linked to those customers or naming them.
 
         Registry names feed jieba's dictionary, so those documents' index entries change too.
@@ -155,7 +196,7 @@ class RegistryService:
         """
         if names:
             index.add_user_words(sorted(names))
-        ids: set[int] = set()
+        ids: set[int] = set(document_ids)
         with self.sessions() as session:
             if customer_ids:
                 ids.update(

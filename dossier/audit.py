@@ -71,6 +71,13 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "user_set_role": ("修改角色", "Role changed"),
     "user_enable": ("启用用户", "User enabled"),
     "user_disable": ("停用用户", "User disabled"),
+    "user_set_display_name": ("修改显示名", "Display name changed"),
+    "user_rename": ("用户改名", "User renamed"),
+    "customer_import": ("导入客户登记册", "Registry import"),
+    "customer_edit": ("修改客户", "Customer edited"),
+    "customer_confirm": ("确认客户", "Customer confirmed"),
+    "customer_reject": ("拒绝客户建议", "Customer rejected"),
+    "customer_merge": ("合并客户", "Customer merged"),
     "token_create": ("创建 API 令牌", "API token created"),
     "token_revoke": ("撤销 API 令牌", "API token revoked"),
     "audit_export": ("导出审计日志", "Audit trail exported"),
@@ -290,8 +297,25 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
             parts.append(f"{name}: {_short(before, 40)} → {_short(after, 40)}")
     elif action == "permission_change":
         parts.append(f"{d.get('before')} → {d.get('after')}")
-    elif action == "user_set_role":
+    elif action in ("user_set_role", "user_set_display_name"):
         parts.append(f"{d.get('username')}: {d.get('from')} → {d.get('to')}")
+    elif action == "user_rename":
+        parts.append(f"{d.get('from')} → {d.get('to')}")
+    elif action == "customer_import":
+        parts.append(f"{d.get('file') or ''} +{d.get('created', 0)} ~{d.get('updated', 0)} ={d.get('unchanged', 0)}")
+        merged = (d.get("suggestions_merged") or {}).get("items") or []
+        more = (d.get("suggestions_merged") or {}).get("more") or 0
+        if merged or more:
+            parts.append(f"merged {len(merged) + int(more)}")
+        if d.get("errors"):
+            parts.append(f"errors {d['errors']}")
+    elif action in ("customer_edit", "customer_confirm", "customer_reject", "customer_merge"):
+        parts.append(_short(d.get("name") or "", 60))
+        if d.get("into"):
+            parts.append(f"→ {_short(d['into'], 60)}")
+        for name, change in (d.get("changed") or {}).items():
+            before, after = [*change, None, None][:2] if isinstance(change, list) else (None, change)
+            parts.append(f"{name}: {_short(before, 40)} → {_short(after, 40)}")
     elif action == "delete":
         parts.append(_short(d.get("title") or ""))
         parts += [_tail(str(f.get("filename", ""))) for f in (d.get("files") or []) if isinstance(f, dict)][:3]

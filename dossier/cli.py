@@ -165,6 +165,9 @@ def ingest(
 
     dossier = _open(ctx)
     sources = collect_files(paths)
+    named = dossier.intake_customer(customer)  # a registered name, a suggestion, or no customer (and why)
+    if named is not None and named["message"] and not as_json:
+        click.echo(f"! {named['message']}", err=True)
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
     try:
         summary = dossier.ingest_sources(
@@ -174,6 +177,8 @@ def ingest(
     finally:
         progress.close()
     if as_json:
+        if named is not None:  # what --customer became: {"name", "outcome", "customer", "candidates", "message"}
+            summary["customer"] = named
         _echo_json(summary)
         return
     if summary["mode"] == "inline":
@@ -357,6 +362,11 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         click.echo(f"  批次 batch {batch['id']} [{batch['state']}] " + progress_line(batch))
     for failure in info["recent_failures"]:
         click.echo(f"  ✗ [{failure['id']}] {failure['title']}: {failure['error']}")
+    if info["unmatched_owners"]:
+        from dossier.owners import owner_warning
+
+        for item in info["unmatched_owners"]:
+            click.echo(f"! {owner_warning(item)}")
 
 
 @cli.command()

@@ -39,8 +39,34 @@ def customers_import(ctx: click.Context, path: str, as_json: bool) -> None:
             click.echo(f"  ! 第 {warning['row']} 行 / row {warning['row']}: {warning['warning']}")
         for error in report["errors"]:
             click.echo(f"  ✗ 第 {error['row']} 行 / row {error['row']}: {error['error']}")
+        _echo_merged(report["suggestions_merged"])
+        if report["owners_linked"]:
+            click.echo(f"负责人已关联账户：{report['owners_linked']} 个客户 / owners linked to accounts: "
+                       f"{report['owners_linked']} customers")
+        _echo_unmatched(report["unmatched_owners"])
     if report["errors"]:
         ctx.exit(1)
+
+
+def _echo_merged(merged: list[dict[str, Any]]) -> None:
+    if not merged:
+        return
+    ours = sum(1 for m in merged if m["self"])
+    click.echo(
+        f"已合并客户建议 {len(merged)} 个（其中本公司 {ours} 个）/ suggestions merged into registered customers:"
+        f" {len(merged)} (our own company: {ours})"
+    )
+    for item in merged:
+        click.echo(f"  ↪ [{item['id']}] {item['name']} → [{item['into_id']}] {item['into']}"
+                   f"（{item['documents']} 份文档 / documents）")
+
+
+def _echo_unmatched(unmatched: list[dict[str, Any]]) -> None:
+    """A warning line per registry owner name that matches no account (or several)."""
+    from dossier.owners import owner_warning
+
+    for item in unmatched:
+        click.echo(f"! {owner_warning(item)}", err=True)
 
 
 @customers.command("export")
@@ -70,19 +96,27 @@ def customers_list(
 
     if customer_type:
         customer_type = registry.customer_type_of(customer_type)
+    from dossier.owners import unmatched_owners
+
     dossier = _open(ctx.find_root())
     with dossier.sessions() as session:
         rows = folder.list_customers(
             session, Principal.system(), customer_type=customer_type, industry=industry, region=region,
             owner=owner, status="suggested" if suggested else "confirmed",
         )
-    if as_json:
+        unmatched = unmatched_owners(session)
+    problems = {u["owner"]: u["reason"] for u in unmatched}
+    for row in rows:  # `owner_warning`: why the row's owner name is linked to no account (None: linked or none)
+        row["owner_warning"] = problems.get(row.get("owner_name") or "") if not row.get("owner_account") else None
+    if as_json:  # each row says it (`owner_warning`); the lines below are for people
         _echo_json(rows)
         return
     for row in rows:
         bits = [row.get("customer_type"), row.get("industry"), row.get("region"), row.get("owner")]
         detail = " · ".join(str(b) for b in bits if b)
-        click.echo(f"[{row['id']}] {row['name']}  {detail}  ({row.get('documents', 0)} 份文档 / documents)")
+        flag = " ⚠" if row["owner_warning"] else ""
+        click.echo(f"[{row['id']}] {row['name']}  {detail}{flag}  ({row.get('documents', 0)} 份文档 / documents)")
+    _echo_unmatched(unmatched)
 
 
 def _review(ctx: click.Context, action: str, customer_id: int, into: int | None = None) -> None:
@@ -98,8 +132,11 @@ def _review(ctx: click.Context, action: str, customer_id: int, into: int | None 
         result = dossier.confirm_customer(customer_id, principal)
     else:
         result = dossier.reject_customer(customer_id, principal)
+    done = {"confirm": "已确认 / confirmed", "reject": "已拒绝 / rejected"}.get(action, "")
+    if "into" in result:
+        done = f"已合并到 [{result['into']['id']}] {result['into']['name']} / merged into it"
     click.echo(
-        f"[{result['id']}] {result['name']}: {result['status']}（重新分析 {result['reanalysed']} 份文档"
+        f"[{result['id']}] {result['name']}: {done}（重新分析 {result['reanalysed']} 份文档"
         f" / {result['reanalysed']} documents re-analysed）"
     )
 

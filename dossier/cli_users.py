@@ -1,4 +1,4 @@
-"""``dossier users …``: accounts, roles, lock-outs and API tokens (账户与角色).
+"""``dossier users …``: accounts, roles, display names, renames, lock-outs and API tokens (账户与角色).
 
 Passwords never travel on the command line: they are prompted for (twice, hidden), or read
 from standard input with ``--password-stdin`` (the first line) for scripts.  Every change is
@@ -35,20 +35,60 @@ def users() -> None:
     """Users and roles (admin, manager, finance, sales, viewer), lock-outs and API tokens."""
 
 
+def _echo_linked(linked: list[str]) -> None:
+    """Say which customers an account now owns (their registry owner name is its login or display name)."""
+    if linked:
+        names = "、".join(linked[:10]) + (f" …（共 {len(linked)} 个）" if len(linked) > 10 else "")
+        click.echo(f"  负责的客户 / now owns {len(linked)} customer(s): {names}")
+
+
 @users.command("add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do (README: Accounts and roles).")
+@click.option("--display-name", default=None,
+              help="The person's name as the customer registry writes it (负责人, e.g. 张伟).")
 @_password_stdin
 @click.pass_context
-def users_add(ctx: click.Context, username: str, role: str, password_stdin: bool) -> None:
+def users_add(ctx: click.Context, username: str, role: str, display_name: str | None, password_stdin: bool) -> None:
     """Create USERNAME with a role; the password is prompted for.
 
     It must be at least 8 characters and hard to guess: common passwords, keyboard rows and
-    ones built on the user's name are refused, with the reason.
+    ones built on the user's names are refused, with the reason.  Customers whose registry
+    owner (负责人) is USERNAME or the display name become the user's.
     """
     d = _open(ctx.find_root())
-    d.add_user(username, role, _read_password(password_stdin))
+    result = d.add_user(username, role, _read_password(password_stdin), display_name=display_name)
     click.echo(f"已添加用户 {username.strip()}（{role}）/ user added")
+    _echo_linked(result["linked"])
+
+
+@users.command("set-display-name")
+@click.argument("username")
+@click.argument("display_name")
+@click.pass_context
+def users_set_display_name(ctx: click.Context, username: str, display_name: str) -> None:
+    """Give USERNAME the DISPLAY_NAME the customer registry uses for them ("" removes it).
+
+    Customers whose owner (负责人) is that name become theirs; customers already theirs stay theirs.
+    """
+    result = _open(ctx.find_root()).set_display_name(username, display_name)
+    click.echo(f"{username} 的显示名已更新 / display name set")
+    _echo_linked(result["linked"])
+
+
+@users.command("rename")
+@click.argument("username")
+@click.argument("new_name")
+@click.pass_context
+def users_rename(ctx: click.Context, username: str, new_name: str) -> None:
+    """Change the login USERNAME to NEW_NAME everywhere it is stored; customers, tokens and role stay.
+
+    Uploads, intake batches and exports follow the new name; audit events keep the name they
+    were written with.  The user's open web sessions end.  The admin account keeps its name.
+    """
+    result = _open(ctx.find_root()).rename_user(username, new_name)
+    click.echo(f"已将用户 {username} 改名为 {new_name.strip()} / user renamed")
+    _echo_linked(result["linked"])
 
 
 @users.command("list")
@@ -64,7 +104,8 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     for user in rows:
         state = "启用 active" if user["active"] else "停用 disabled"
         last = (user["last_login_at"] or "-").replace("T", " ")
-        line = f"{user['username']:<20} {user['role']:<8} {state:<12} 上次登录 last login {last:<19}"
+        shown = f" ({user['display_name']})" if user["display_name"] else ""
+        line = f"{user['username'] + shown:<20} {user['role']:<8} {state:<12} 上次登录 last login {last:<19}"
         if user["locked_until"]:
             line += f"  锁定至 locked until {user['locked_until'].replace('T', ' ')}"
         click.echo(line)

@@ -37,3 +37,9 @@ class Forbidden(DossierError):
     """The caller may not do this."""
 
     status = 403
+
+
+class RegistryError(DossierError):
+    """A customer-registry file or action that cannot be used (dossier.registry)."""
+
+    status = 400

@@ -158,7 +158,7 @@ def list_customers(
     """Registry customers matching the filters, by name, with the count of documents the caller may read.
 
     ``status`` None lists every state; ``owner`` matches the registry's owner name or the
-    owner's user name; ``text`` is a case-insensitive substring of the name, an alias, the
+    owner's user name or display name; ``text`` is a case-insensitive substring of the name, an alias, the
     credit code, the external id, the city or the region.
     """
     query = select(Customer).options(selectinload(Customer.owner))
@@ -171,7 +171,7 @@ def list_customers(
     if region:
         query = query.where(Customer.region == region)
     if owner:
-        owner_ids = select(User.id).where(User.username == owner)
+        owner_ids = select(User.id).where(or_(User.username == owner, User.display_name == owner))
         query = query.where(or_(Customer.owner_name == owner, Customer.owner_id.in_(owner_ids)))
     # Sorted here, not by the database: PostgreSQL's collation may order Chinese names differently.
     customers = sorted(session.scalars(query), key=lambda c: c.name)
@@ -196,6 +196,9 @@ def _summary(c: Customer) -> dict[str, Any]:
         "city": c.city,
         "importance": c.importance,
         "owner": _owner(c),
+        "owner_name": c.owner_name,
+        # The account the owner name is linked to (dossier.owners); None: no owner, or none matches.
+        "owner_account": c.owner.username if c.owner is not None else None,
         "status": c.status,
     }
 

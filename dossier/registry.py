@@ -1,9 +1,16 @@
-"""The customer registry's write side: import and export (CSV, XLSX, JSON), confirm, reject, merge.
+"""The customer registry's write side: import and export (CSV, XLSX, JSON), edits, review.
 
 Import is an upsert and never duplicates a customer: a row matches an existing one by its
 registry id, else its credit code, else one of its names (full name or alias, compared
-after NFKC/case/space normalisation).  A matching *suggested* customer becomes confirmed.
-Each bad row is reported with its row number and reason; the other rows still go in.
+after NFKC/case/space normalisation).  A matching *suggested* customer becomes confirmed;
+after the rows, every remaining suggestion the registry now names is merged into that
+customer, and one naming our own company is folded into it (see :mod:`dossier._suggestions`).
+Owner names are then linked to accounts (:func:`dossier.owners.link_owners`).  Each bad row
+is reported with its row number and reason; the other rows still go in.
+
+Imports, edits, confirmations, rejections and merges each write one audit event
+(``customer_import``, ``customer_edit``, ``customer_confirm``, ``customer_reject``,
+``customer_merge``) in the transaction of the change, with the changed fields before and after.
 """
 
 from __future__ import annotations
@@ -21,9 +28,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ingest
-from dossier.errors import DossierError, NotFound
-from records import Customer, Document, DocumentCustomer, User
+from dossier._registry_audit import capped, changed_fields
+from dossier._suggestions import Reviewed, fold_suggestions, review, unlink_ours
+from dossier.audit import record_event
+from dossier.errors import NotFound, RegistryError
+from dossier.owners import OwnerLinks, link_owners, owner_key
+from records import Customer, User
 from workers.extract import name_key
+
+__all__ = [
+    "COLUMNS", "ImportReport", "RegistryError", "Reviewed", "clean_row", "customer_type_of", "export_customers",
+    "export_rows", "import_customers", "link_owners", "read_rows", "review", "update_customer",
+]
 
 #: Largest registry file accepted, and most rows.
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -73,12 +89,6 @@ def customer_type_of(value: str) -> str:
     return _TYPE_WORDS.get(value.strip().lower(), value.strip())
 
 
-class RegistryError(DossierError):
-    """A registry file or action that cannot be used."""
-
-    status = 400
-
-
 @dataclass
 class ImportReport:
     """What an import did: counts, per-row errors and warnings, the customers it touched."""
@@ -90,6 +100,13 @@ class ImportReport:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     touched: list[int] = field(default_factory=list)
     changed_names: set[str] = field(default_factory=set)
+    #: Documents to re-analyse besides those of ``touched`` (they lost a link to a folded suggestion).
+    document_ids: set[int] = field(default_factory=set)
+    #: Per changed customer: ``{"id", "name", "change": "created"|"updated", "changed": {field: [before, after]}}``.
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    #: Suggestions merged into the customer the registry now names (or folded into our own company).
+    merged: list[dict[str, Any]] = field(default_factory=list)
+    owners: OwnerLinks = field(default_factory=OwnerLinks)
 
     def as_json(self) -> dict[str, Any]:
         """The report as printed by ``dossier customers import --json``."""
@@ -99,6 +116,27 @@ class ImportReport:
             "unchanged": self.unchanged,
             "errors": self.errors,
             "warnings": self.warnings,
+            "suggestions_merged": [
+                {k: m[k] for k in ("id", "name", "into", "into_id", "documents")} | {"self": bool(m.get("self"))}
+                for m in self.merged
+            ],
+            "owners_linked": len(self.owners.linked),
+            "unmatched_owners": self.owners.unmatched,
+        }
+
+    def audit_detail(self, source: str | None) -> dict[str, Any]:
+        """The ``customer_import`` event's detail: counts, and the changes, bounded in size."""
+        return {
+            "file": source,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "customers": capped(self.changes),
+            "suggestions_merged": capped([{k: v for k, v in m.items() if k != "document_ids"} for m in self.merged]),
+            "owners_linked": self.owners.linked_summary(),
+            "unmatched_owners": [u["owner"] for u in self.owners.unmatched],
         }
 
 
@@ -308,7 +346,8 @@ class _Known:
         self.by_id: dict[str, Customer] = {}
         self.by_code: dict[str, Customer] = {}
         self.by_name: dict[str, Customer] = {}
-        for customer in session.scalars(select(Customer)):
+        # Customers before rejected rows: a rejected (or merged) name is found only when nothing else has it.
+        for customer in sorted(session.scalars(select(Customer)), key=lambda c: (c.status == "rejected", c.id)):
             self.add(customer)
 
     def add(self, customer: Customer) -> None:
@@ -331,10 +370,11 @@ class _Known:
         return None
 
 
-def import_customers(session: Session, rows: Iterable[tuple[int, dict[str, Any]]]) -> ImportReport:
-    """Upsert registry records (commits once at the end); see the module docstring."""
+def import_customers(
+    session: Session, rows: Iterable[tuple[int, dict[str, Any]]], *, actor: str = "system", source: str | None = None
+) -> ImportReport:
+    """Upsert registry records, fold suggestions, link owners, audit (commits once at the end); see the module docstring."""
     report = ImportReport()
-    owners = {u.username: u.id for u in session.scalars(select(User))}
     known = _Known(session)
     for number, row in rows:
         try:
@@ -372,18 +412,31 @@ def import_customers(session: Session, rows: Iterable[tuple[int, dict[str, Any]]
             if value is None and before.get(key) is not None:
                 continue  # an empty cell keeps what the registry knows
             setattr(customer, key, value)
-        if record["owner_name"] in owners:
-            customer.owner_id = owners[record["owner_name"]]
+        if before and owner_key(before.get("owner_name")) != owner_key(customer.owner_name):
+            customer.owner_id = None  # another rep: linked again below, to their account if they have one
         session.flush()
         known.add(customer)
+        after = {key: getattr(customer, key) for key in record}
         if before:
-            after = {key: getattr(customer, key) for key in record}
             if after == before:
                 report.unchanged += 1
                 continue
             report.updated += 1
+            report.changes.append(
+                {"id": customer.id, "name": customer.name, "change": "updated", "changed": changed_fields(before, after)}
+            )
+        else:
+            report.changes.append({"id": customer.id, "name": customer.name, "change": "created"})
         report.touched.append(customer.id)
         report.changed_names |= set(customer.names) - old_names
+    report.merged = fold_suggestions(session)
+    for item in report.merged:
+        report.touched.append(item["into_id"])
+        report.changed_names.add(item["name"])
+        report.document_ids.update(item.get("document_ids", ()))
+    report.document_ids |= unlink_ours(session)
+    report.owners = link_owners(session)
+    record_event(session, actor, "customer_import", target_type="registry", detail=report.audit_detail(source))
     session.commit()
     return report
 
@@ -442,13 +495,17 @@ def _inert(cell: str) -> str:
     return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
-def update_customer(session: Session, customer_id: int, fields: dict[str, Any]) -> tuple[Customer, set[str], list[str]]:
+def update_customer(
+    session: Session, customer_id: int, fields: dict[str, Any], *, actor: str = "system"
+) -> tuple[Customer, set[str], list[str]]:
     """Change one customer's registry fields (validated like an imported row); returns it, new names, warnings.
 
     ``fields`` uses the import field names (``name``, ``aliases``, ``credit_code``,
     ``customer_type``, ``stage``, ``industry``, ``region``, ``city``, ``address``,
     ``importance``, ``owner_name``, ``contacts``, ``notes``); a field left out keeps its
-    value, an empty one clears it.  Raises :class:`RegistryError` with the reason.
+    value, an empty one clears it.  A new owner name is linked to its account (see
+    :mod:`dossier.owners`).  Writes a ``customer_edit`` event with the changed fields and
+    commits.  Raises :class:`RegistryError` with the reason.
     """
     customer = session.get(Customer, customer_id)
     if customer is None or customer.status == "rejected":
@@ -472,53 +529,23 @@ def update_customer(session: Session, customer_id: int, fields: dict[str, Any]) 
     ):
         raise RegistryError("名称或信用代码已属于另一客户 / the name or credit code belongs to another customer")
     old_names = set(customer.names)
-    old_owner = customer.owner_name
+    before = {**{key: getattr(customer, key) for key in record}, "owner_account": _login(session, customer.owner_id)}
     for key, value in record.items():
         if key == "status":
             value = value or ("self" if customer.status == "self" else customer.status)
         setattr(customer, key, value)
-    if record["owner_name"] != old_owner:  # a new rep: their account, if they have one
-        users = {u.username: u.id for u in session.scalars(select(User))}
-        customer.owner_id = users.get(record["owner_name"] or "")
+    if owner_key(record["owner_name"]) != owner_key(before["owner_name"]):
+        customer.owner_id = None  # a new rep: their account, if they have one (linked below)
+    link_owners(session)
+    after = {**{key: getattr(customer, key) for key in record}, "owner_account": _login(session, customer.owner_id)}
+    changed = changed_fields(before, after)
+    if changed:
+        record_event(session, actor, "customer_edit", target_type="customer", target_id=customer.id,
+                     detail={"name": customer.name, "changed": changed})
     session.commit()
     return customer, set(customer.names) - old_names, warnings
 
 
-# -- reviewing suggestions -------------------------------------------------------------------------------------
-
-
-def review(session: Session, customer_id: int, action: str, into_id: int | None = None) -> tuple[Customer, set[int]]:
-    """Confirm, reject or merge a customer (usually a suggestion); returns it and the affected customer ids.
-
-    Merging moves the document links to ``into`` and keeps the merged name as its alias,
-    so future documents naming it link there; the merged record becomes ``rejected``.
-    """
-    customer = session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(f"客户 {customer_id} 不存在 / customer {customer_id} not found")
-    affected = {customer.id}
-    if action == "confirm":
-        customer.status = "confirmed"
-    elif action == "reject":
-        customer.status = "rejected"
-    elif action == "merge":
-        target = session.get(Customer, into_id) if into_id is not None else None
-        if target is None or target.id == customer.id or target.status in ("rejected", "suggested"):
-            raise RegistryError("请选择一个已确认的目标客户 / choose a confirmed customer to merge into")
-        target.aliases = list(dict.fromkeys([*(target.aliases or []), *customer.names]))
-        for link in session.scalars(select(DocumentCustomer).where(DocumentCustomer.customer_id == customer.id)):
-            has = session.get(DocumentCustomer, (link.document_id, target.id))
-            if has is None:
-                session.add(DocumentCustomer(
-                    document_id=link.document_id, customer_id=target.id, method="manual", score=1.0,
-                    evidence=f"由“{customer.name}”合并 / merged from {customer.name}", position=link.position,
-                ))
-            session.delete(link)
-        for doc in session.scalars(select(Document).where(Document.customer_id == customer.id)):
-            doc.customer_id = target.id
-        customer.status = "rejected"
-        affected.add(target.id)
-    else:
-        raise RegistryError(f"未知操作 {action} / unknown action")
-    session.commit()
-    return customer, affected
+def _login(session: Session, user_id: int | None) -> str | None:
+    user = session.get(User, user_id) if user_id is not None else None
+    return user.username if user is not None else None

@@ -33,6 +33,7 @@ from dossier.audit import AuditService, upload_detail
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, Forbidden, NotFound
 from dossier.export import ExportService
+from dossier.owners import link_owners, unmatched_owners
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
 from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
@@ -119,6 +120,9 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 records.migrate(self.engine)
                 self._apply_type_levels()
                 self._apply_container_rule()
+                with self.sessions() as session:  # owners named before their accounts existed (dossier.owners)
+                    link_owners(session)
+                    session.commit()
 
     def _rebuild_derived(self) -> None:
         """After an upgrade that changed what is extracted and indexed: re-extract and reindex everything.
@@ -713,6 +717,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 .order_by(Document.id.desc())
                 .limit(20)
             ).all()
+            unmatched = unmatched_owners(session)
             session.commit()
         return {
             "documents": sum(by_status.values()),
@@ -725,6 +730,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             "queue": self._queue_status(),
             "recent_failures": [{"id": i, "title": t, "error": e} for i, t, e in failed],
             "batches": batch_reports,
+            # Registry owner names that match no account, or several (see dossier.owners).
+            "unmatched_owners": unmatched,
         }
 
     def _queue_status(self) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from ingest._link import (
     RegistryEntry,
     distinctive_part,
     normalize_name,
+    trade_name,
 )
 from ingest._model import ENTITY_KINDS, ChildFile, Entity, Page, ParsedDocument
 from ingest._ocr import (
@@ -109,5 +110,6 @@ __all__ = [
     "separator_sheet_pdf",
     "split_at",
     "time_limit",
+    "trade_name",
     "uscc_is_valid",
 ]

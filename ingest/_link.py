@@ -149,9 +149,21 @@ def distinctive_part(name: str, aliases: Sequence[str] = ()) -> str:
         words = [w for w in _LATIN_WORD.findall(unicodedata.normalize("NFKC", name).casefold())
                  if w not in _LATIN_FILLER]
         return words[0] if words else full
+    return trade_name(name)[:2]
+
+
+def trade_name(name: str) -> str:
+    """A Chinese company name without its leading region, bracketed parts and legal form, normalised.
+
+    光华物流（武汉）有限公司, 武汉光华物流有限公司 and 光华物流 all give 光华物流: what a person
+    types when they mean the company.  A name without Chinese characters comes back as
+    :func:`canonical_name` gives it (Latin trade names are too short to compare this way).
+    """
+    full = normalize_name(name)
+    if not _CJK.search(full):
+        return canonical_name(name)
     core = _LEGAL_TAIL.sub("", _REGION_HEAD.sub("", full)) or full
-    core = re.sub(r"\([^)]*\)", "", core) or core
-    return core[:2]
+    return re.sub(r"\([^)]*\)", "", core) or core
 
 
 def _longest_common_run(a: str, b: str) -> str:

@@ -332,3 +332,175 @@ def test_the_registry_works_alike_on_sqlite_and_postgresql(records_engine):
         assert next(c for c in listed if c["id"] == target)["documents"] == 1
         page = folder.customer_page(session, target, Principal(username="admin", role="admin"))
         assert [d["id"] for d in page["documents"]] == [doc_id]
+
+
+# -- the trust issue: intake names, suggestions left behind, the audit trail ------------------------------------
+
+
+def _json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def _names(tmp_path, *flags: str) -> set[str]:
+    return {c["name"] for c in json.loads(_run(tmp_path, "customers", "list", *flags, "--json").output)}
+
+
+def test_a_customer_named_at_intake_resolves_to_the_registry_and_is_never_confirmed(tmp_path):
+    """GIVEN the corpus registry WHEN files are ingested with --customer as a registered short name, a variant
+    of the full name, a typo, the typo once rejected, and our own company's short name THEN the short name and
+    the variant file under the registered customer, the typo only becomes a pending suggestion (the registry
+    does not grow), the rejected name and our own company file under no customer, and each says so."""
+    _init(tmp_path)
+    _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
+    confirmed = _names(tmp_path)
+
+    def ingest(customer: str, n: int) -> tuple[dict, dict]:
+        path = tmp_path / f"备忘录{n}.txt"
+        path.write_text(f"备忘录 {n}\n内容：第 {n} 次沟通纪要。\n", encoding="utf-8")
+        summary = json.loads(_run(tmp_path, "ingest", str(path), "--customer", customer, "--wait", "--json").output)
+        shown = json.loads(_run(tmp_path, "show", str(summary["documents"][0]["id"]), "--json").output)
+        return summary["customer"], shown
+
+    for n, typed in enumerate(("光华物流", "武汉光华物流有限责任公司", " 光华物流（武汉）有限公司 ")):
+        note, shown = ingest(typed, n)
+        assert note["outcome"] == "registered" and note["customer"] == "光华物流（武汉）有限公司", note
+        assert shown["customers"] == ["光华物流（武汉）有限公司"]
+    assert "已归入登记客户“光华物流（武汉）有限公司”" in note["message"] if note["message"] else True
+
+    note, typo = ingest("光华物留", 10)
+    assert note["outcome"] == "new" and "待确认" in note["message"] and "pending suggestion" in note["message"]
+    assert [link["status"] for link in typo["customer_links"]] == ["suggested"]
+    note, _ = ingest("光华物留", 11)
+    assert note["outcome"] == "suggested"
+    assert _names(tmp_path) == confirmed and "光华物留" in _names(tmp_path, "--suggested")
+
+    suggestion = typo["customer_links"][0]["id"]
+    assert "已拒绝" in _run(tmp_path, "customers", "reject", str(suggestion)).output
+    assert json.loads(_run(tmp_path, "show", str(typo["id"]), "--json").output)["customer_links"] == []
+    note, shown = ingest("光华物留", 12)
+    assert note["outcome"] == "rejected" and note["customer"] is None and "已被拒绝" in note["message"]
+    assert shown["customer_links"] == []
+    assert "光华物留" not in _names(tmp_path, "--suggested") | _names(tmp_path)
+
+    note, shown = ingest("云帆信息", 13)
+    assert note["outcome"] == "self" and shown["customer_links"] == [] and "本公司" in note["message"]
+
+    (tmp_path / "备忘录20.txt").write_text("备忘录 20\n", encoding="utf-8")
+    told = _run(tmp_path, "ingest", str(tmp_path / "备忘录20.txt"), "--customer", "光华物流", "--wait")
+    assert told.exit_code == 0 and "已归入登记客户" in told.output and "filed under the registered customer" in told.output
+
+
+def _ingest_notes(tmp_path, notes: dict[str, str]) -> dict[str, int]:
+    folder = tmp_path / "notes"
+    folder.mkdir(exist_ok=True)
+    for name, text in notes.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    summary = json.loads(_run(tmp_path, "ingest", str(folder), "--wait", "--json").output)
+    return {doc["file"].rsplit("/", 1)[-1]: doc["id"] for doc in summary["documents"]}
+
+
+#: Notes naming customers by their short names, our own company (the seller) and one unknown company.
+NOTES = {
+    "a.txt": "拜访记录\n客户名称：光华物流\n拜访人：周晨杰\n",
+    "b.txt": "会议纪要\n甲方：锦程物流\n乙方：云帆信息\n",
+    "c.txt": "报价单\n客户：新锐汽配\n报价方：云帆信息\n",
+    "d.txt": "合同\n甲方：青岛海澜装备有限公司\n乙方：云帆信息技术有限公司\n",
+}
+
+
+def test_importing_the_registry_folds_the_suggestions_it_names(tmp_path):
+    """GIVEN documents ingested while the registry knew only full names (so the short names and our own company
+    became suggestions) WHEN the full registry is imported THEN each suggestion it names is merged into that
+    customer with its documents, the ones naming us are folded into our own company (never a customer), only
+    the unknown company is still suggested, and extracting again suggests none of them."""
+    _init(tmp_path)
+    (tmp_path / "full-names.csv").write_text(
+        "客户编号,客户名称\nC028,光华物流（武汉）有限公司\nC006,锦程物流（杭州）有限公司\nC038,新锐汽车零部件（西安）有限公司\n",
+        encoding="utf-8",
+    )
+    _run(tmp_path, "customers", "import", str(tmp_path / "full-names.csv"))
+    ids = _ingest_notes(tmp_path, NOTES)
+    (tmp_path / "f.txt").write_text("备忘录\n本周工作安排。\n", encoding="utf-8")
+    given = json.loads(_run(tmp_path, "ingest", str(tmp_path / "f.txt"), "--customer", "云帆信息", "--json").output)
+    ids["f.txt"] = given["documents"][0]["id"]
+    assert _names(tmp_path, "--suggested") >= {"光华物流", "锦程物流", "新锐汽配", "云帆信息", "云帆信息技术有限公司"}
+
+    result = _run(tmp_path, "customers", "import", str(DEV / "customers.json"), "--json")
+    report = json.loads(result.output)
+    assert result.exit_code == 0
+    merged = {m["name"]: m for m in report["suggestions_merged"]}
+    assert merged["光华物流"]["into"] == "光华物流（武汉）有限公司" and merged["光华物流"]["documents"] == 1
+    assert merged["锦程物流"]["into"] == "锦程物流（杭州）有限公司"
+    assert merged["新锐汽配"]["into"] == "新锐汽车零部件（西安）有限公司"
+    assert merged["云帆信息技术有限公司"]["self"] and merged["云帆信息技术有限公司"]["into"] == "杭州云帆信息技术有限公司"
+    assert _names(tmp_path, "--suggested") == {"青岛海澜装备有限公司"}
+    listed = {c["name"]: c for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}
+    assert listed["光华物流（武汉）有限公司"]["documents"] == 1 and listed["锦程物流（杭州）有限公司"]["documents"] == 1
+    assert "杭州云帆信息技术有限公司" not in listed
+    for name in ("b.txt", "c.txt", "d.txt", "f.txt"):  # we are never among a document's customers
+        shown = json.loads(_run(tmp_path, "show", str(ids[name]), "--json").output)
+        assert not any("云帆" in link["name"] for link in shown["customer_links"]), shown["customer_links"]
+
+    assert _run(tmp_path, "reextract").exit_code == 0
+    assert _names(tmp_path, "--suggested") == {"青岛海澜装备有限公司"}
+    (tmp_path / "notes" / "e.txt").write_text("合同\n甲方：青岛海澜装备有限公司\n乙方：云帆信息技术（杭州）有限公司\n", encoding="utf-8")
+    _ingest_notes(tmp_path, {})
+    assert _names(tmp_path, "--suggested") == {"青岛海澜装备有限公司"}
+
+
+def test_merge_reports_a_merge(tmp_path):
+    """`customers merge` says the suggestion was merged into the target (it used to print "rejected")."""
+    _init(tmp_path)
+    _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
+    _ingest_notes(tmp_path, {"d.txt": NOTES["d.txt"]})
+    suggested = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)}
+    target = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}["光华物流（武汉）有限公司"]
+    out = _run(tmp_path, "customers", "merge", str(suggested["青岛海澜装备有限公司"]), "--into", str(target)).output
+    assert f"已合并到 [{target}] 光华物流（武汉）有限公司" in out and "merged into" in out and "rejected" not in out
+
+
+def test_registry_changes_are_audited_with_before_and_after(tmp_path):
+    """GIVEN the CLI WHEN the registry is imported, re-imported with a change, and suggestions are confirmed,
+    rejected and merged THEN each act is one audit event by `system` with counts or the changed fields'
+    before and after values; an import lists at most 100 customers and says how many more."""
+    _init(tmp_path)
+
+    def events(action: str) -> list[dict]:
+        return _json_lines(_run(tmp_path, "audit", "--action", action, "--json").output)
+
+    _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
+    (first,) = events("customer_import")
+    assert first["username"] == "system" and first["target_type"] == "registry"
+    assert first["detail"]["created"] == 41 and first["detail"]["file"] == "customers.json"
+    assert len(first["detail"]["customers"]["items"]) == 41 and first["detail"]["customers"]["more"] == 0
+
+    (tmp_path / "change.csv").write_text("客户编号,客户名称,行业,销售阶段\nC015,苏州金桥电气有限公司,能源,已签约\n",
+                                         encoding="utf-8")
+    _run(tmp_path, "customers", "import", str(tmp_path / "change.csv"))
+    latest = events("customer_import")[0]["detail"]
+    assert (latest["created"], latest["updated"]) == (0, 1)
+    (change,) = latest["customers"]["items"]
+    assert change["name"] == "苏州金桥电气有限公司" and change["change"] == "updated"
+    assert change["changed"]["industry"][1] == "能源" and change["changed"]["stage"] == [None, "已签约"]
+
+    _ingest_notes(tmp_path, {
+        "x.txt": "合同\n甲方：青岛海澜装备有限公司\n", "y.txt": "合同\n甲方：厦门鹭江软件有限公司\n",
+        "z.txt": "合同\n甲方：大连星海港务有限公司\n",
+    })
+    suggested = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)}
+    _run(tmp_path, "customers", "confirm", str(suggested["青岛海澜装备有限公司"]))
+    _run(tmp_path, "customers", "reject", str(suggested["厦门鹭江软件有限公司"]))
+    _run(tmp_path, "customers", "merge", str(suggested["大连星海港务有限公司"]), "--into", str(suggested["青岛海澜装备有限公司"]))
+    (confirm,), (reject,), (merge,) = events("customer_confirm"), events("customer_reject"), events("customer_merge")
+    assert confirm["target_id"] == suggested["青岛海澜装备有限公司"]
+    assert confirm["detail"]["changed"] == {"status": ["suggested", "confirmed"]}
+    assert reject["detail"]["changed"] == {"status": ["suggested", "rejected"]} and reject["detail"]["documents_unlinked"] == 1
+    assert merge["detail"]["into"] == "青岛海澜装备有限公司" and merge["detail"]["documents"] == 1
+    assert merge["detail"]["into_changed"]["aliases"] == [[], ["大连星海港务有限公司"]]
+    assert "大连星海港务有限公司" in merge["summary"] and "青岛海澜装备有限公司" in merge["summary"]
+
+    rows = "\n".join(f"测试客户{i:03d}有限公司" for i in range(150))
+    (tmp_path / "many.csv").write_text(f"客户名称\n{rows}\n", encoding="utf-8")
+    _run(tmp_path, "customers", "import", str(tmp_path / "many.csv"))
+    big = events("customer_import")[0]["detail"]
+    assert big["created"] == 150 and len(big["customers"]["items"]) == 100 and big["customers"]["more"] == 50

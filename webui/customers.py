@@ -1,7 +1,8 @@
 """The customer folder: the registry as a filterable list, and one page per customer.
 
 Routes: ``GET /customers`` (``?type=&industry=&region=&owner=&q=``; admins and managers also
-see the suggested customers with their actions), ``GET /customers/<id>`` (the folder),
+see the suggested customers with their actions, and the registry owner names that match no
+account), ``GET /customers/<id>`` (the folder),
 ``POST /customers/<id>/confirm``, ``POST /customers/<id>/reject`` and
 ``POST /customers/<id>/merge`` (form field ``into``: the customer it merges into),
 ``GET``/``POST /customers/<id>/edit`` (admins and managers edit the registry fields; form fields
@@ -17,6 +18,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from dossier import folder
 from dossier.errors import DossierError, Forbidden, NotFound
+from dossier.owners import unmatched_owners
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
@@ -75,6 +77,7 @@ def index() -> Any:
         options = folder.filter_options(session)
         suggested: list[dict[str, Any]] = []
         targets: list[dict[str, Any]] = []
+        unmatched = unmatched_owners(session) if reviewer else []
         if reviewer:
             suggested = folder.list_customers(session, g.principal, status="suggested", text=text)
             if suggested:
@@ -89,6 +92,7 @@ def index() -> Any:
         suggested=suggested,
         targets=targets,
         may_review=reviewer,
+        unmatched_owners=unmatched,
     )
 
 

@@ -238,6 +238,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload.title": {"zh": "上传文件", "en": "Upload files"},
     "upload.files": {"zh": "选择文件（可多选）", "en": "Files (several at once)"},
     "upload.customer": {"zh": "客户（可选）", "en": "Customer (optional)"},
+    "upload.customer_hint": {
+        "zh": "输入客户全称、简称或别名，可从登记册的名称中选择；登记册中没有的名称将作为待确认的客户建议。",
+        "en": "Type a customer's full name, short name or alias, or pick one of the registry's names; a name"
+              " the registry does not know becomes a customer suggestion for review.",
+    },
+    "upload.customer.registered": {
+        "zh": "“{name}”已归入登记客户“{customer}”。",
+        "en": "“{name}” is filed under the registered customer “{customer}”.",
+    },
+    "upload.customer.pending": {
+        "zh": "“{name}”不在客户登记册中：文件归入待确认的客户建议，由管理员或经理在客户页面确认。",
+        "en": "“{name}” is not in the customer registry: the files are filed under a pending suggestion"
+              " that an admin or manager confirms on the customers page.",
+    },
+    "upload.customer.rejected": {
+        "zh": "“{name}”已被拒绝为客户：文件未归入任何客户。",
+        "en": "“{name}” was rejected as a customer: the files are filed without a customer.",
+    },
+    "upload.customer.self": {
+        "zh": "“{name}”是本公司，不是客户：文件未归入任何客户。",
+        "en": "“{name}” is our own company, not a customer: the files are filed without a customer.",
+    },
+    "upload.customer.ambiguous": {
+        "zh": "“{name}”对应多个客户（{candidates}），请填写全称：文件未归入任何客户。",
+        "en": "“{name}” fits several customers ({candidates}); give the full name: the files are filed"
+              " without a customer.",
+    },
     "upload.doc_type": {"zh": "文件类型", "en": "Document type"},
     "upload.auto": {"zh": "自动识别", "en": "Detect automatically"},
     "upload.tags": {"zh": "标签（可选，用逗号分隔）", "en": "Tags (optional, comma-separated)"},
@@ -344,6 +371,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     # customers (the customer folder)
     "nav.customers": {"zh": "客户", "en": "Customers"},
     "customers.title": {"zh": "客户档案", "en": "Customers"},
+    "customers.owner.no_account": {
+        "zh": "负责人“{owner}”没有对应账户，{n} 个客户未关联：请添加该用户，或把其显示名设为“{owner}”。",
+        "en": "Owner “{owner}” matches no account; {n} customer(s) are not linked: add the user, or set their"
+              " display name to “{owner}”.",
+    },
+    "customers.owner.ambiguous": {
+        "zh": "负责人“{owner}”同时匹配多个账户（{accounts}），{n} 个客户未关联：请在登记册中改用登录名，或修改显示名。",
+        "en": "Owner “{owner}” fits several accounts ({accounts}); {n} customer(s) are not linked: use the login in"
+              " the registry, or change a display name.",
+    },
     "customers.filters": {"zh": "筛选客户", "en": "Filter customers"},
     "customers.filter.q": {"zh": "名称、简称或信用代码", "en": "Name, short name or credit code"},
     "customers.filter.all": {"zh": "全部", "en": "All"},
@@ -631,6 +668,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.type.export_job": {"zh": "导出任务", "en": "Export job"},
     "audit.type.api_token": {"zh": "API 令牌", "en": "API token"},
     "audit.type.audit": {"zh": "审计日志", "en": "Audit trail"},
+    "audit.type.customer": {"zh": "客户", "en": "Customer"},
+    "audit.type.registry": {"zh": "客户登记册", "en": "Customer registry"},
 }
 MESSAGES.update({f"audit.action.{code}": {"zh": zh, "en": en} for code, (zh, en) in ACTION_LABELS.items()})
 

@@ -64,6 +64,7 @@ def upload() -> Any:
                 state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
                 counts[state if state in counts else "queued"] += 1
             d.close_batch(batch_id)
+            _flash_customer(d.intake_customer(customer))
             d.audit(
                 g.principal.username, "upload", target_type="batch", target_id=batch_id,
                 detail=upload_detail("web", batch_id, [f.filename or "upload" for f in files], customer=customer,
@@ -78,6 +79,27 @@ def upload() -> Any:
             doc_types=DOC_TYPES,
             max_files=MAX_FILES,
             max_bytes=current_app.config.get("MAX_CONTENT_LENGTH") or 0,
+            customer_names=get_dossier().registered_names(),
         ),
         status,
     )
+
+
+#: How an intake customer outcome is told: (message id, flash category).
+_CUSTOMER_NOTES = {
+    "registered": ("upload.customer.registered", "info"),
+    "suggested": ("upload.customer.pending", "info"),
+    "new": ("upload.customer.pending", "info"),
+    "rejected": ("upload.customer.rejected", "warning"),
+    "self": ("upload.customer.self", "warning"),
+    "ambiguous": ("upload.customer.ambiguous", "warning"),
+}
+
+
+def _flash_customer(named: dict[str, Any] | None) -> None:
+    """Say what the customer field became when it is not simply a registered customer's name."""
+    if named is None or named["message"] is None or named["outcome"] not in _CUSTOMER_NOTES:
+        return
+    message_id, category = _CUSTOMER_NOTES[named["outcome"]]
+    flash(_(message_id, name=named["name"], customer=named["customer"] or "",
+            candidates="、".join(named["candidates"])), category)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -54,6 +55,66 @@ def name_key(name: str) -> str:
     return ingest.normalize_name(name)
 
 
+#: Registry states that are customers, or our own company: what a company name can be registered as.
+REGISTERED = ("confirmed", "self")
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """Which registered customer (confirmed, or our own company) a company name stands for.
+
+    ``how``: ``name``/``alias`` (equal after :func:`name_key`), ``fuzzy`` (the linker's
+    similar-name rule), ``trade_name`` (equal without region and legal form, see
+    :func:`ingest.trade_name`), ``ambiguous`` (several fit: ``candidates``; none is chosen) or
+    ``none``.
+    """
+
+    customer_id: int | None
+    how: str
+    candidates: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class NamedCustomer:
+    """What a customer name given at intake files a document under (see :meth:`Extraction.named_customer`).
+
+    ``outcome``: ``registered`` (a confirmed customer), ``suggested`` (an existing suggestion),
+    ``new`` (a new suggestion), ``rejected``, ``self`` (our own company) or ``ambiguous`` —
+    the last three file the document without a customer.  ``customer`` is None then (and
+    for ``new`` when nothing was created).
+    """
+
+    name: str
+    outcome: str
+    customer: Customer | None = None
+    candidates: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str | None:
+        """What to tell the person who gave the name (中文 / English); None when it is simply that customer."""
+        if self.outcome == "registered":
+            if self.customer is None or self.customer.name == self.name:
+                return None
+            return (f"“{self.name}”已归入登记客户“{self.customer.name}”"
+                    f" / “{self.name}” is filed under the registered customer “{self.customer.name}”")
+        if self.outcome in ("suggested", "new"):
+            return (f"“{self.name}”不在客户登记册中：文件归入待确认的客户建议，由管理员或经理在客户页面确认"
+                    f" / “{self.name}” is not in the customer registry: the files are filed under a pending"
+                    " suggestion that an admin or manager confirms on the customers page")
+        if self.outcome == "rejected":
+            return (f"“{self.name}”已被拒绝为客户：文件未归入任何客户"
+                    f" / “{self.name}” was rejected as a customer: the files are filed without a customer")
+        if self.outcome == "self":
+            return (f"“{self.name}”是本公司，不是客户：文件未归入任何客户"
+                    f" / “{self.name}” is our own company, not a customer: the files are filed without a customer")
+        if self.outcome == "ambiguous":
+            names = "、".join(self.candidates)
+            return (f"“{self.name}”对应多个客户（{names}），请填写全称：文件未归入任何客户"
+                    f" / “{self.name}” fits several customers ({names}); give the full name: the files are"
+                    " filed without a customer")
+        return None
+
+
 class Extraction:
     """Runs the step; caches the customer registry per process and refreshes it when it changes."""
 
@@ -63,6 +124,14 @@ class Extraction:
         self._registry: ingest.Registry | None = None
         self._rejected: frozenset[str] = frozenset()
         self._words: set[str] = set()
+        self._registered_entries: list[ingest.RegistryEntry] = []
+        self._registered: ingest.Registry | None = None
+        self._ours = ingest.Registry(())
+        self._self_ids: frozenset[int] = frozenset()
+        self._names: dict[int, str] = {}
+        self._by_key: dict[str, set[int]] = {}
+        self._by_trade: dict[str, set[int]] = {}
+        self._pending: dict[str, dict[str, int]] = {"suggested": {}, "rejected": {}}
 
     # -- the registry ---------------------------------------------------------------------------
 
@@ -91,17 +160,118 @@ class Extraction:
                     for c in rows
                 ]
                 self._registry = ingest.Registry(entries)
-                self._rejected = frozenset(
-                    name_key(n)
-                    for c in session.scalars(select(Customer).where(Customer.status == "rejected"))
-                    for n in c.names
-                )
+                rejected = session.scalars(select(Customer).where(Customer.status == "rejected")).all()
+                self._rejected = frozenset(name_key(n) for c in rejected for n in c.names)
+                self._index_names(rows, rejected, entries)
                 words = {n for c in rows for n in c.names} - self._words
                 if words:  # registry names segment as whole words (BRIEF §4)
                     index.add_user_words(sorted(words))
                     self._words |= words
                 self._stamp = stamp
             return self._registry
+
+    def _index_names(
+        self, rows: Sequence[Customer], rejected: Sequence[Customer], entries: Sequence[ingest.RegistryEntry]
+    ) -> None:
+        """The lookups of :meth:`registered` and :meth:`named_customer` (called under the lock)."""
+        registered = {c.id for c in rows if c.status in REGISTERED}
+        self._registered_entries = [e for e in entries if e.id in registered]
+        self._registered = None  # compiled when first needed (intake names, import folding)
+        self._self_ids = frozenset(c.id for c in rows if c.status == "self")
+        self._ours = ingest.Registry(e for e in entries if e.is_self)
+        self._names = {c.id: c.name for c in rows}
+        self._by_key = {}
+        self._by_trade = {}
+        self._pending = {"suggested": {}, "rejected": {}}
+        for c in rows:
+            if c.status in REGISTERED:
+                for n in c.names:
+                    self._by_key.setdefault(name_key(n), set()).add(c.id)
+                    trade = ingest.trade_name(n)
+                    if len(trade) >= 2:
+                        self._by_trade.setdefault(trade, set()).add(c.id)
+        for c in [*rows, *rejected]:
+            if c.status in self._pending:
+                for n in c.names:
+                    self._pending[c.status].setdefault(name_key(n), c.id)
+
+    def registered(self, session: Session, name: str, *, loose: bool = True, trade: bool = True) -> NameMatch:
+        """The confirmed customer or our own company that ``name`` stands for.
+
+        Equal names and aliases first (two customers sharing one: ambiguous); with ``loose``
+        also the linker's fuzzy rule and, failing that (with ``trade``), an equal trade name
+        (光华物流 for 光华物流（武汉）有限公司).  Suggested and rejected names never match here.
+        """
+        key = name_key(name)
+        if not key:
+            return NameMatch(None, "none")
+        self.registry(session)
+        with self._lock:
+            exact = sorted(self._by_key.get(key, ()))
+            if len(exact) == 1:
+                full = name_key(self._names.get(exact[0], "")) == key
+                return NameMatch(exact[0], "name" if full else "alias")
+            if exact:
+                return NameMatch(None, "ambiguous", tuple(exact))
+            if not loose:
+                return NameMatch(None, "none")
+            if self._registered is None:
+                self._registered = ingest.Registry(self._registered_entries)
+            hit = self._registered.resolve_name(name)
+            if hit is not None:
+                return NameMatch(hit[0].id, hit[1])
+            core = ingest.trade_name(name) if trade else ""
+            fits = sorted(self._by_trade.get(core, ())) if len(core) >= 2 else []
+        if len(fits) == 1:
+            return NameMatch(fits[0], "trade_name")
+        return NameMatch(None, "ambiguous", tuple(fits)) if fits else NameMatch(None, "none")
+
+    def _names_us(self, session: Session, name: str) -> bool:
+        """Whether a company name is our own company's: a name or alias, the linker's fuzzy rule, the trade name."""
+        self.registry(session)
+        key, core = name_key(name), ingest.trade_name(name)
+        with self._lock:
+            return bool(
+                self._by_key.get(key, set()) & self._self_ids
+                or self._ours.resolve_name(name) is not None
+                or (len(core) >= 2 and self._by_trade.get(core, set()) & self._self_ids)
+            )
+
+    def named_customer(self, session: Session, name: str, *, create: bool = True) -> NamedCustomer:
+        """The customer a name given at intake (upload form, ``--customer``, an inbox folder) stands for.
+
+        In this order: a confirmed customer's name or alias; our own company (no customer);
+        a rejected name (no customer: rejected stays rejected); a confirmed customer by the
+        linker's fuzzy rule or the trade name; an existing suggestion; else a new
+        *suggestion* (with ``create``).  Nobody confirms a customer by naming it: that is a
+        reviewer's act on the customers page.  Ambiguous names file under no customer.
+        """
+        name = " ".join(name.split())[:255]
+        if not name_key(name):
+            return NamedCustomer(name, "none")
+        for loose in (False, True):
+            match = self.registered(session, name, loose=loose)
+            if match.how == "ambiguous":
+                with self._lock:
+                    names = tuple(self._names.get(i, f"#{i}") for i in match.candidates)
+                return NamedCustomer(name, "ambiguous", candidates=names)
+            if match.customer_id is not None:
+                customer = session.get(Customer, match.customer_id)
+                if customer is not None and customer.status == "self":
+                    return NamedCustomer(name, "self")
+                if customer is not None and customer.status == "confirmed":
+                    return NamedCustomer(name, "registered", customer)
+            if not loose:
+                with self._lock:
+                    rejected = self._pending["rejected"].get(name_key(name))
+                if rejected is not None:
+                    return NamedCustomer(name, "rejected")
+        with self._lock:
+            pending = self._pending["suggested"].get(name_key(name))
+        suggestion = session.get(Customer, pending) if pending is not None else None
+        if suggestion is not None and suggestion.status == "suggested":
+            return NamedCustomer(name, "suggested", suggestion)
+        return NamedCustomer(name, "new", self._suggested(session, name) if create else None)
 
     def forget(self) -> None:
         """Drop the cached registry (the next call reloads it)."""
@@ -236,10 +406,12 @@ class Extraction:
         return out
 
     def _suggested(self, session: Session, name: str) -> Customer | None:
-        """The suggested customer for an unknown company name (created once; None if rejected)."""
+        """The suggested customer for an unknown company name (created once; None if rejected or ours)."""
         name = name.strip()[:255]
         if not name or name_key(name) in self._rejected:
             return None
+        if self._names_us(session, name):
+            return None  # our own company under another spelling: never a customer
         existing = session.scalars(select(Customer).where(Customer.name == name)).first()
         if existing is not None:
             return None if existing.status in ("rejected", "self") else existing

@@ -163,9 +163,15 @@ class Inbox:
         queue = self.dossier.queue()
         queued: list[int] = []
         outcome = {"queued": 0, "duplicate": 0, "failed": 0}
+        told: set[str] = set()
         for path in fresh:
             relative = path.relative_to(self.root)
             meta = metadata_for(relative)
+            if meta.customer and meta.customer not in told:  # a folder naming no registered customer: say what it became
+                told.add(meta.customer)
+                named = self.dossier.intake_customer(meta.customer)
+                if named is not None and named["message"]:
+                    log.warning("%s: %s", relative.parts[0], named["message"])
             options = self.dossier._options(meta.customer, meta.doc_type, meta.tags, "inbox", "inbox")
             source = Source(label=str(relative), filename=path.name, path=path, origin=str(path))
             taken = intake.take(source, options, self._batch)

@@ -46,7 +46,7 @@ from records import (
 )
 from workers._pool import ChildOutcome, ParsedTree, ParseOutcome, ParsePool, ParseTask
 from workers.batches import close_batch
-from workers.extract import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED, name_key, searchable_customers
+from workers.extract import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED, searchable_customers
 
 _Named = TypeVar("_Named", Customer, Tag)
 
@@ -255,8 +255,8 @@ class Intake:
                         uploaded_by=options.uploaded_by,
                     )
                 )
-            if options.customer:
-                customer = _customer(session, options.customer)
+            customer = _customer(session, options.customer) if options.customer else None
+            if customer is not None:
                 doc.customer = customer
                 doc.customer_links = [
                     DocumentCustomer(customer=customer, method="given", score=1.0, evidence=GIVEN_AT_INTAKE, position=0)
@@ -710,23 +710,14 @@ def _sniff_mime(data: bytes, filename: str) -> str:
         return "application/octet-stream"
 
 
-def _customer(session: Session, name: str) -> Customer:
-    """The customer named at intake: by full name, else by alias; a new name becomes a confirmed customer."""
-    name = name.strip()
-    found = session.scalars(select(Customer).where(Customer.name == name)).first()
-    if found is None:
-        key = name_key(name)
-        found = next(
-            (c for c in session.scalars(select(Customer).where(Customer.status != "rejected"))
-             if key in {name_key(n) for n in c.names}),
-            None,
-        )
-    if found is None:
-        found = _create_once(session, Customer(name=name, aliases=[], contacts=[]),
-                             select(Customer).where(Customer.name == name))
-    elif found.status != "confirmed" and found.status != "self":
-        found.status = "confirmed"  # a person named it: no longer a suggestion
-    return found
+def _customer(session: Session, name: str) -> Customer | None:
+    """The customer named at intake, resolved against the registry (see ``Extraction.named_customer``).
+
+    A registered name, short name or alias is that customer; an unknown name is a pending
+    suggestion (never a confirmed customer); a rejected name, our own company or an
+    ambiguous name give None: the file is filed without a customer.
+    """
+    return SHARED.named_customer(session, name).customer
 
 
 def _tag(session: Session, name: str) -> Tag:

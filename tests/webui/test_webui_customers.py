@@ -663,3 +663,66 @@ def test_a_credit_code_with_a_wrong_check_character_is_saved_and_flagged(fresh_f
     r = client.post(f"/customers/{cid}/edit", data={**fields, "credit_code": "9131000"})
     assert r.status_code == 400 and "统一社会信用代码应为 18 位" in r.get_data(as_text=True)
     assert _edit_form(r.get_data(as_text=True))["credit_code"] == "9131000"
+
+
+def test_registry_changes_on_the_customers_page_are_audited_by_the_reviewer(fresh_folder):
+    """GIVEN a manager on the customers page WHEN editing a customer, confirming, merging and rejecting
+    suggestions THEN each act is one audit event by that manager with the changed fields before and after,
+    and the audit page offers the new actions with their Chinese names."""
+    from tests.conftest import audit_events
+
+    home, client = fresh_folder
+    d, ids = home["dossier"], home["customers"]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)).group(1)
+
+    fields = _edit_form(client.get(f"/customers/{ids['hengda']}/edit").get_data(as_text=True))
+    fields.update({"stage": "重新接触", "aliases": "恒达贸易；姑苏恒贸", "owner_name": "sales2"})
+    assert client.post(f"/customers/{ids['hengda']}/edit", data=fields).status_code == 303
+    (edit,) = audit_events(d, "customer_edit")
+    assert (edit.username, edit.target_type, edit.target_id) == ("manager1", "customer", ids["hengda"])
+    assert edit.detail["changed"]["stage"] == [None, "重新接触"]
+    assert edit.detail["changed"]["aliases"] == [["恒达贸易"], ["恒达贸易", "姑苏恒贸"]]
+    assert edit.detail["changed"]["owner_account"] == [None, "sales2"]  # the owner name is a login: linked
+    assert "name" not in edit.detail["changed"]
+
+    client.post(f"/customers/{ids['jinqiao']}/confirm", data={"csrf_token": token})
+    client.post(f"/customers/{ids['lanhai']}/merge", data={"csrf_token": token, "into": ids["mingyuan"]})
+    (confirm,), (merge,) = audit_events(d, "customer_confirm"), audit_events(d, "customer_merge")
+    assert confirm.username == "manager1" and confirm.detail["changed"] == {"status": ["suggested", "confirmed"]}
+    assert merge.username == "manager1" and merge.target_id == ids["lanhai"]
+    assert merge.detail["into"] == "杭州明远科技有限公司" and merge.detail["documents"] == 1
+    with d.sessions() as session:
+        from records import Customer
+
+        session.add(Customer(name="台州新星塑料有限公司", status="suggested"))
+        session.commit()
+        new_id = session.query(Customer.id).filter_by(name="台州新星塑料有限公司").scalar()
+    client.post(f"/customers/{new_id}/reject", data={"csrf_token": token})
+    (reject,) = audit_events(d, "customer_reject")
+    assert reject.username == "manager1" and reject.detail["changed"] == {"status": ["suggested", "rejected"]}
+
+    admin = create_app(home["settings"], test_config={"TESTING": True}).test_client()
+    assert _login(admin, "admin", FOLDER_PASSWORD).status_code == 302
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    for code, label in (("customer_import", "导入客户登记册"), ("customer_edit", "修改客户"),
+                        ("customer_merge", "合并客户"), ("customer_reject", "拒绝客户建议"),
+                        ("user_rename", "用户改名"), ("user_set_display_name", "修改显示名")):
+        assert f'<option value="{code}">{label}</option>' in page, code
+    assert "stage: null → 重新接触" in admin.get("/admin/audit?action=customer_edit").get_data(as_text=True)
+
+
+def test_reviewers_are_warned_about_owner_names_that_match_no_account(fresh_folder):
+    """GIVEN a customer whose registry owner 李娜 has no account WHEN a manager opens /customers THEN a warning
+    names 李娜; once an account with that display name exists the customer is hers and the warning is gone."""
+    home, client = fresh_folder
+    d, cid = home["dossier"], home["customers"]["hengda"]
+    from index import Principal
+
+    d.update_customer(cid, {"owner_name": "李娜"}, Principal.system())
+    html = client.get("/customers").get_data(as_text=True)
+    assert "负责人“李娜”没有对应账户，1 个客户未关联" in html
+    d.add_user("lina", "sales", FOLDER_PASSWORD, display_name="李娜")
+    html = client.get("/customers").get_data(as_text=True)
+    assert "李娜”没有对应账户" not in html
+    (row,) = client.get("/api/customers?owner=李娜").get_json()["customers"]
+    assert row["id"] == cid and row["owner_account"] == "lina"

@@ -151,3 +151,107 @@ def test_too_large_upload_is_a_friendly_413(tmp_path, login):
     )
     assert r.status_code == 413
     assert "文件太大" in r.get_data(as_text=True)
+
+
+# -- the customer field resolves to the registry (it never makes customers) ------------------------------------
+
+REGISTRY = Path("/work/shared/corpus/dev/customers.json")
+
+
+@pytest.fixture()
+def registry_upload(upload_settings, login):
+    """The upload home with the corpus registry imported and a sales rep; returns (dossier, admin, sales)."""
+    if not REGISTRY.exists():
+        pytest.skip("dev corpus missing")
+    d = Dossier.open(upload_settings)
+    d.import_customers(REGISTRY)
+    d.add_user("zhouchenjie", "sales", "upload-pw-456", display_name="周晨杰")
+    app = create_app(upload_settings, test_config={"TESTING": True})
+    admin, sales = app.test_client(), app.test_client()
+    assert login(admin, password="upload-pw-123").status_code == 302
+    assert login(sales, "zhouchenjie", "upload-pw-456").status_code == 302
+    yield d, admin, sales
+    d.engine.dispose()
+
+
+def _upload(client, customer: str, body: str):  # type: ignore[no-untyped-def]
+    """Upload one text file with the customer field; returns the redirected page's HTML."""
+    r = client.post(
+        "/upload",
+        data={"csrf_token": _token(client), "customer": customer,
+              "files": [(io.BytesIO(body.encode("utf-8")), f"{abs(hash(body))}.txt")]},
+        content_type="multipart/form-data",
+    )
+    _batch_of(r)
+    return client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def _filed_under(d, body: str) -> tuple[str | None, list[tuple[str, str]]]:  # type: ignore[no-untyped-def]
+    """The primary customer and (name, status) of every customer link of the document uploaded with ``body``."""
+    from records import Document, Version
+
+    with d.sessions() as session:
+        doc = session.query(Document).join(Version).filter(Version.filename == f"{abs(hash(body))}.txt").one()
+        return (doc.customer.name if doc.customer else None,
+                [(link.customer.name, link.customer.status) for link in doc.customer_links])
+
+
+def _statuses(d) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from records import Customer
+
+    with d.sessions() as session:
+        return {c.name: c.status for c in session.query(Customer)}
+
+
+def test_the_customer_field_offers_the_registry_names(registry_upload):
+    """The customer field offers every confirmed customer's full name and short names (a <datalist>, no script);
+    suggestions are not offered."""
+    d, admin, _ = registry_upload
+    from records import Customer
+
+    with d.sessions() as session:
+        session.add(Customer(name="台州新星塑料有限公司", status="suggested"))
+        session.commit()
+    html = admin.get("/upload").get_data(as_text=True)
+    assert 'list="customer-names"' in html and '<datalist id="customer-names">' in html
+    assert '<option value="光华物流" label="光华物流（武汉）有限公司"></option>' in html
+    assert '<option value="光华物流（武汉）有限公司"></option>' in html
+    assert "台州新星塑料有限公司" not in html and "杭州云帆信息技术有限公司" not in html
+    assert "可从登记册的名称中选择" in html
+
+
+def test_a_registered_short_name_files_under_its_customer_and_makes_nothing(registry_upload):
+    """GIVEN the registered short name 光华物流 of 光华物流（武汉）有限公司 WHEN a sales rep uploads with it THEN the
+    file is filed under that customer, the page says so, and no customer named 光华物流 appears."""
+    d, _, sales = registry_upload
+    before = _statuses(d)
+    html = _upload(sales, "光华物流", "拜访记录 光华物流 仓储系统需求。")
+    assert "“光华物流”已归入登记客户“光华物流（武汉）有限公司”" in html
+    assert _filed_under(d, "拜访记录 光华物流 仓储系统需求。") == (
+        "光华物流（武汉）有限公司", [("光华物流（武汉）有限公司", "confirmed")])
+    _upload(sales, "武汉光华物流有限公司", "拜访记录 第二次。")
+    assert _filed_under(d, "拜访记录 第二次。")[0] == "光华物流（武汉）有限公司"
+    assert _statuses(d) == before
+
+
+def test_an_unknown_name_is_only_a_suggestion_and_a_rejected_one_stays_rejected(registry_upload):
+    """A typo becomes a pending suggestion (for a sales rep and for an admin alike: confirming is its own act);
+    once rejected, uploads naming it are filed without a customer, with a message; our own company is never one."""
+    d, admin, sales = registry_upload
+    html = _upload(sales, "光华物留", "备忘录 一。")
+    assert "不在客户登记册中" in html and "待确认的客户建议" in html
+    assert _filed_under(d, "备忘录 一。")[1] == [("光华物留", "suggested")]
+    _upload(admin, "光华物留", "备忘录 二。")
+    assert _statuses(d)["光华物留"] == "suggested"
+    confirmed = {c["name"] for c in admin.get("/api/customers").get_json()["customers"]}
+    assert "光华物留" not in confirmed
+    suggestion = next(c["id"] for c in admin.get("/api/customers?status=suggested").get_json()["customers"]
+                      if c["name"] == "光华物留")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/customers").get_data(as_text=True)).group(1)
+    assert admin.post(f"/customers/{suggestion}/reject", data={"csrf_token": token}).status_code == 303
+    assert _filed_under(d, "备忘录 一。") == (None, [])  # rejecting it unlinks what was filed under it
+    html = _upload(admin, "光华物留", "备忘录 三。")
+    assert "“光华物留”已被拒绝为客户：文件未归入任何客户" in html
+    assert _filed_under(d, "备忘录 三。") == (None, []) and _statuses(d)["光华物留"] == "rejected"
+    html = _upload(sales, "云帆信息", "备忘录 四。")
+    assert "“云帆信息”是本公司，不是客户" in html and _filed_under(d, "备忘录 四。") == (None, [])

@@ -154,3 +154,27 @@ def test_a_watcher_never_settles_files_of_an_inbox_whose_name_differs_only_in_ca
         session.commit()
     assert Inbox(dossier, tmp_path / "inbox", settle_s=0).settle() == {"done": 0, "failed": 0}
     assert other.is_file()
+
+
+def test_a_customer_folder_resolves_to_the_registry_like_every_intake(dossier, tmp_path, caplog):
+    """GIVEN the corpus registry WHEN files arrive in the folders 光华物流/ (a registered short name), 光华物留/
+    (a typo) and 云帆信息/ (our own company) THEN the first files under 光华物流（武汉）有限公司, the typo only
+    becomes a pending suggestion, ours files under no customer, and the watcher's log says why."""
+    from records import Customer
+    from workers.inbox import Inbox
+
+    dossier.import_customers(DEV / "customers.json")
+    inbox = tmp_path / "inbox"
+    for n, folder in enumerate(("光华物流", "光华物留", "云帆信息")):
+        (inbox / folder).mkdir(parents=True)
+        (inbox / folder / f"纪要{n}.txt").write_text(f"会议纪要 {n}\n仓储系统需求沟通。\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="dossier.inbox"):
+        assert Inbox(dossier, inbox, settle_s=0).run_once()["done"] == 3
+    with dossier.sessions() as session:
+        docs = {doc.current.filename: doc for doc in session.scalars(select(Document))}
+        assert docs["纪要0.txt"].customer.name == "光华物流（武汉）有限公司"
+        assert [(link.customer.name, link.customer.status) for link in docs["纪要1.txt"].customer_links] == [
+            ("光华物留", "suggested")]
+        assert docs["纪要2.txt"].customer_links == [] and docs["纪要2.txt"].customer is None
+        assert session.scalars(select(Customer).where(Customer.name.in_(("光华物流", "云帆信息")))).all() == []
+    assert "不在客户登记册中" in caplog.text and "是本公司，不是客户" in caplog.text

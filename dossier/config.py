@@ -144,6 +144,12 @@ SETTINGS: tuple[Setting, ...] = (
         "24",
         "Hours the file of a background export can be downloaded; then it is deleted from DOSSIER_HOME/exports.",
     ),
+    Setting(
+        "DOSSIER_REDIS_RETRY_MAX",
+        "10",
+        "Longest wait, in seconds, between a worker's tries to reach Redis while it is away (the wait doubles"
+        " from 0.5 s up to this).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -143,9 +143,11 @@ class _Housekeeping(threading.Thread):
                 " persistence): re-queuing what waits in the records"
             )
             self._soon = True
-        self._epoch = token
         settling = max(0.0, LIVENESS_TTL_S - age)
         now = time.monotonic()
+        if self._epoch is None and settling:  # started on a fresh Redis: the start's reconcile was partial
+            self._next = min(self._next, now + settling + 0.5)
+        self._epoch = token
         if self._now or self._soon or now >= self._next:
             self._reconcile(settling, take_lock=not self._now)
             self._now = self._soon = False

@@ -192,6 +192,46 @@ def test_a_worker_rides_out_redis_killed_mid_job_and_finishes_everything_once(tm
     assert "unhandled exception" not in text and "Traceback" not in text, text[-3000:]
 
 
+@pytest.mark.slow
+def test_pages_awaiting_ocr_get_their_jobs_back_after_redis_restarts_empty(tmp_path):
+    """GIVEN a four-page scan whose pages wait for two OCR jobs WHEN Redis is SIGKILLed while the first runs
+    and restarts empty THEN the lost job's pages are queued again (once the workers have had time to say
+    what they run) and every page is read once: one indexed document, no page left waiting or failed, the
+    worker the same process."""
+    from PIL import Image
+
+    from records import Page
+    from tests.workers.test_queue import SCANS
+
+    server = RedisServer(tmp_path / "redis")
+    d = _dossier(tmp_path, server.url)
+    pages = [Image.open(path).convert("RGB") for path in SCANS]
+    stack = tmp_path / "四页扫描件.tif"
+    pages[0].save(stack, save_all=True, append_images=pages[1:], compression="tiff_deflate")
+    scans = [stack]
+    log = tmp_path / "worker.log"
+    worker = None
+    try:
+        assert d.ingest_paths([str(p) for p in scans], wait=False)["mode"] == "queue"
+        worker = _worker(d, log)
+        wait_until(lambda: _statuses(d).get("awaiting_ocr", 0) == 1, "the scan to wait for its OCR jobs", 180)
+        server.process.kill()
+        server.process.wait()
+        wait_until(lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
+                   "the worker to see Redis gone", 120)
+        server = RedisServer(tmp_path / "redis2", port=server.port)
+        wait_until(lambda: _all_indexed(d, len(scans)), "every scan to be read and indexed", 300)
+        assert worker.poll() is None
+        _assert_each_file_is_one_indexed_document(d, scans)
+        with d.sessions() as session:
+            pages = session.execute(select(Page.needs_ocr, Page.ocr, Page.ocr_error)).all()
+        assert len(pages) == 4 and all(not waits and read and error is None for waits, read, error in pages)
+    finally:
+        status = _stop(worker) if worker is not None else None
+        server.stop()
+    assert status == 0, log.read_text(errors="replace")[-3000:]
+
+
 def test_a_worker_started_while_redis_is_down_waits_for_it(tmp_path, admin):
     """GIVEN no Redis WHEN `dossier worker` starts THEN it waits (it does not exit) and processes what waits
     in the records once Redis starts."""

@@ -164,5 +164,8 @@ class DossierWorker(SimpleWorker):
             super().register_death()
 
     def unsubscribe(self) -> None:
-        with contextlib.suppress(*REDIS_DOWN):
-            super().unsubscribe()
+        if self.pubsub_thread is not None and self.pubsub is not None:
+            with contextlib.suppress(*REDIS_DOWN):
+                self.pubsub.unsubscribe()
+            self.pubsub_thread.stop()  # also when Redis is away: the thread must not outlive the worker
+            self.pubsub_thread.join(timeout=1)

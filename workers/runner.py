@@ -222,10 +222,14 @@ def _start(queue: JobQueue, ctx: WorkerContext, name: str, burst: bool) -> None:
 
 
 def _exit_on_signals() -> dict[int, Any]:
-    """SIGTERM/SIGINT raise SystemExit (so ``finally`` blocks run); returns the handlers they replace."""
+    """SIGTERM/SIGINT raise SystemExit (so ``finally`` blocks run); returns the handlers they replace.
 
-    def _exit(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
+    A stop asked for is a clean stop (status 0), whether it comes while the worker starts, while
+    it waits for Redis before RQ's handlers are in place, or later through RQ's handlers.
+    """
+
+    def _exit(_signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGINT):

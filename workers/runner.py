@@ -156,9 +156,11 @@ class _Housekeeping(threading.Thread):
         return min(TICK_S, max(0.1, self._next - now))
 
     def _reconcile(self, settling: float, *, take_lock: bool) -> None:
+        # One worker at a time, for a round's length (while settling: until it is over, so the full
+        # reconcile that follows is not locked out).  A lost job's reconcile does not wait for the lock.
         lock_s = max(1, math.ceil(settling)) if settling else int(RECONCILE_S) - 1
         got = self.queue.redis.set(f"dossier:reconcile:{self.queue.name}", self.ctx.name, nx=True, ex=lock_s)
-        if not (got or not take_lock):
+        if take_lock and not got:
             return
         found = reconcile(self.ctx)
         if any(found.values()):

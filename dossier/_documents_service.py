@@ -10,7 +10,10 @@ Each change is one transaction with its index entry and an audit event
 
 from __future__ import annotations
 
+import functools
+import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -28,6 +31,7 @@ from index import CONFIDENTIALITY_LEVELS, Principal
 from ingest import DOC_TYPES
 from records import Document, Version
 from workers import extract as extraction
+from workers.children import die_with_parent
 from workers.intake import INDEXED_STATUSES, _tag, index_documents
 
 if TYPE_CHECKING:
@@ -42,7 +46,8 @@ RENDER_MEMORY_BYTES = 2 * 1024**3
 PAGED_FORMATS = ("application/pdf", "image/")
 
 
-def _limit_child() -> None:  # runs in the render child before exec
+def _limit_child(parent_pid: int) -> None:  # runs in the render child before exec
+    die_with_parent(parent_pid, signal.SIGKILL)  # a killed web process leaves no render child behind
     resource.setrlimit(resource.RLIMIT_AS, (RENDER_MEMORY_BYTES, RENDER_MEMORY_BYTES))
 
 
@@ -290,7 +295,8 @@ def _render_in_child(data: bytes, filename: str, number: int, width: int, rotati
     try:
         done = subprocess.run(
             [sys.executable, "-m", "ingest._render", filename, str(number), str(width), str(rotation)],
-            input=data, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False, preexec_fn=_limit_child,
+            input=data, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False,
+            preexec_fn=functools.partial(_limit_child, os.getpid()),
         )
     except subprocess.TimeoutExpired:
         raise DossierError(

@@ -442,12 +442,19 @@ def reindex(ctx: click.Context, restart: bool) -> None:
 @click.option("--workers", type=int, default=None, help="Worker processes beside the web server (default: one per core; 0: none).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
-    """Serve the web UI (waitress) and run the workers that process uploads and scans."""
+    """Serve the web UI (waitress) and run the workers that process uploads and scans.
+
+    The workers are supervised: one that exits is restarted (after a wait that grows while it
+    keeps dying).  Without Redis they are started all the same and wait for it.
+    """
+    import logging
+
     from waitress import serve as waitress_serve
 
     from webui import create_app
     from workers.runner import WorkerProcesses
 
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = ctx.obj["settings"]
     dossier = _open(ctx)
     app = create_app(settings)
@@ -456,13 +463,12 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     if count > 0:
         if dossier.queue() is None:
             click.echo(
-                "警告：Redis 不可用，上传的文件会排队，直到 Redis 可用 / warning: Redis is unreachable; "
-                "uploads wait in the records until it is back (make run starts one)",
+                "警告：Redis 不可用，上传的文件会排队，工作进程等待 Redis 恢复 / warning: Redis is unreachable; "
+                "uploads wait in the records and the workers wait for Redis (make run starts one)",
                 err=True,
             )
-        else:
-            helpers = WorkerProcesses(settings, count)
-            click.echo(f"已启动 {count} 个工作进程 / started {count} workers", err=True)
+        helpers = WorkerProcesses(settings, count, supervise=True)
+        click.echo(f"已启动 {count} 个工作进程 / started {count} workers", err=True)
     click.echo(f"Dossier 已启动 / running: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
 
     def _stop(signum: int, _frame: Any) -> None:

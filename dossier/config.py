@@ -154,6 +154,12 @@ SETTINGS: tuple[Setting, ...] = (
         " for any other Host gets 400. The host of DOSSIER_PUBLIC_URL, localhost and 127.0.0.1 are always allowed."
         " Empty = any Host is answered, but links are built from DOSSIER_PUBLIC_URL or DOSSIER_HOST:DOSSIER_PORT.",
     ),
+    Setting(
+        "DOSSIER_REDIS_RETRY_MAX",
+        "10",
+        "Longest wait, in seconds, between a worker's tries to reach Redis while it is away (the wait doubles"
+        " from 0.5 s up to this).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

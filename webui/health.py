@@ -3,7 +3,9 @@
 The endpoint needs no login and says only what is up, never counts of documents or error
 texts (those can carry URLs with passwords; they go to the log).  It answers 200 while the
 records database answers — the queue and the index may be down, and the JSON says so as
-``"status": "degraded"`` — and 503 otherwise.
+``"status": "degraded"`` with the ``reasons`` — and 503 otherwise.  Work waiting in the records
+(documents queued or being processed, pages awaiting OCR) while no worker is alive is degraded
+too: nothing would ever finish it.
 
 ``python -m webui.health`` is the image's HEALTHCHECK (exit 0 when ``/healthz`` answers 200);
 ``python -m webui.health --worker`` is the worker container's: exit 0 when a worker of this
@@ -54,7 +56,8 @@ def healthz() -> Any:
     try:
         dossier = get_dossier()
     except Exception as exc:  # not initialised, database down, backend misconfigured: all mean 503
-        body = {"status": "unavailable", "database": _failure("open", exc), "queue": {"ok": None}, "index": {"ok": None}}
+        body = {"status": "unavailable", "reasons": [_REASONS["database"]], "database": _failure("open", exc),
+                "queue": {"ok": None}, "index": {"ok": None}}
         return jsonify(body), 503
 
     def database() -> dict[str, Any]:
@@ -76,8 +79,43 @@ def healthz() -> Any:
     parts = {"database": _probe("database", database), "queue": _probe("queue", queue),
              "index": _probe("index", search_index)}
     healthy = bool(parts["database"]["ok"])
+    if healthy and parts["queue"]["ok"] and parts["queue"]["workers"] == 0:
+        try:
+            stalled = _work_waits(dossier)
+        except Exception as exc:  # the database answered SELECT 1 a moment ago; say so, do not fail
+            current_app.logger.warning("health: waiting work: %s", exc)
+            stalled = False
+        if stalled:
+            parts["queue"] = {**parts["queue"], "ok": False, "error": "NoWorker"}
+    reasons = [
+        _NO_WORKER if part.get("error") == "NoWorker" else _REASONS[name] for name, part in parts.items() if not part["ok"]
+    ]
     status = "ok" if all(part["ok"] for part in parts.values()) else "degraded" if healthy else "unavailable"
-    return jsonify({"status": status, **parts}), 200 if healthy else 503
+    return jsonify({"status": status, "reasons": reasons, **parts}), 200 if healthy else 503
+
+
+_REASONS = {
+    "database": "记录库不可用 / the records database is unavailable",
+    "queue": "任务队列（Redis）不可用 / the job queue (Redis) is unreachable",
+    "index": "搜索索引不可用 / the search index is unavailable",
+}
+_NO_WORKER = "有待处理的工作，但没有工作进程在运行 / work is waiting and no worker is running"
+
+
+def _work_waits(dossier: Any) -> bool:
+    """True when the records hold work a worker must do: documents queued or processing, pages awaiting OCR."""
+    from sqlalchemy import exists, select
+
+    from records import Document, Page
+
+    documents = exists().where(Document.status.in_(("queued", "processing")))
+    pages = (
+        exists()
+        .where(Page.document_id == Document.id)
+        .where(Page.needs_ocr.is_(True), Page.ocr_error.is_(None), Document.status == "awaiting_ocr")
+    )
+    with dossier.sessions() as session:
+        return bool(session.scalar(select(documents)) or session.scalar(select(pages)))
 
 
 # -- the container probes -------------------------------------------------------------------
@@ -114,7 +152,7 @@ def probe_worker() -> int:
     host = socket.gethostname()
     try:
         # Worker names are "<host>.<pid>" (workers.runner.worker_name); its key lives LIVENESS_TTL_S.
-        alive = any(not queue.is_dead(f"{host}.{pid}") for pid in _pids())
+        alive = any(queue.is_alive(f"{host}.{pid}") for pid in _pids())
     finally:
         queue.redis.close()
     if not alive:

@@ -4,6 +4,7 @@
 so every parse runs in a child process.  A child that overruns its deadline is killed
 and replaced; the file fails with :class:`ingest.ParseTimeout`'s message and the batch
 goes on.  A child that dies (segfault, OOM kill) costs only the file it was parsing.
+A child dies with the process that started it, also when that one is killed (SIGKILL).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing as mp
+import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest import ChildFile, IngestError, Limits, ParsedDocument
+from workers.children import die_with_parent
 
 #: Extra seconds granted past the soft limit (SIGALRM inside the child) before a hard kill.
 KILL_GRACE_S = 5.0
@@ -145,7 +149,10 @@ def _warm_up() -> None:
         ingest.parse_bytes("预热 warm-up".encode(), "warm-up.txt")
 
 
-def _child_main(conn: Connection, limits: Limits, runner: Runner, warm_up: Callable[[], None]) -> None:
+def _child_main(
+    conn: Connection, limits: Limits, runner: Runner, warm_up: Callable[[], None], parent_pid: int
+) -> None:
+    die_with_parent(parent_pid, signal.SIGKILL)  # a killed worker must not leave its ~300 MB child under PID 1
     warm_up()
     conn.send("ready")
     while True:
@@ -202,7 +209,7 @@ class ParsePool:
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(
-            target=_child_main, args=(child, self.limits, self._runner, self._warm), daemon=True
+            target=_child_main, args=(child, self.limits, self._runner, self._warm, os.getpid()), daemon=True
         )
         proc.start()
         child.close()

@@ -237,18 +237,26 @@ def _one_line(exc: BaseException) -> str:
 # -- reconciling the records with the queue ---------------------------------------------------
 
 
-def waiting_work(ctx: WorkerContext) -> tuple[list[int], list[tuple[int, list[int]]]]:
-    """Documents that wait for parsing (queued, or held by a dead worker) and pages that wait for OCR."""
+def waiting_work(
+    ctx: WorkerContext, *, held: bool = True
+) -> tuple[list[int], list[tuple[int, list[int]]]]:
+    """Documents that wait for parsing (queued, or held by a dead worker) and pages that wait for OCR.
+
+    ``held=False`` leaves out what a live worker may be working on: documents ``processing``
+    and pages awaiting OCR (only ``queued`` documents, which nobody holds, are returned).
+    """
     with ctx.sessions() as session:
         queued = []
         for doc_id, status, holder in session.execute(
             select(Document.id, Document.status, Document.claimed_by)
-            .where(Document.status.in_(("queued", "processing")))
+            .where(Document.status.in_(("queued", "processing") if held else ("queued",)))
             .order_by(Document.id)
         ):
             if status == "queued" or holder is None or ctx.is_dead(holder):
                 queued.append(doc_id)
         pages: dict[int, list[int]] = {}
+        if not held:
+            return queued, []
         for doc_id, number in session.execute(
             select(Page.document_id, Page.number)
             .join(Document, Document.id == Page.document_id)
@@ -259,11 +267,19 @@ def waiting_work(ctx: WorkerContext) -> tuple[list[int], list[tuple[int, list[in
     return queued, list(pages.items())
 
 
-def reconcile(ctx: WorkerContext) -> dict[str, int]:
-    """Enqueue every piece of waiting work that has no live job (after a crash, or a Redis outage)."""
+def reconcile(ctx: WorkerContext, *, eager: bool = False) -> dict[str, int]:
+    """Enqueue every piece of waiting work that has no live job (after a crash, or a Redis outage).
+
+    Right after Redis lost its data the workers that still run have not all announced
+    themselves and their jobs again (:meth:`JobQueue.settling_s`): until then only queued
+    documents are enqueued — nobody holds them, and their jobs claim them, so each runs once —
+    while documents held by workers and pages awaiting OCR wait for a later round.  ``eager``
+    does not wait (a burst worker, run by hand to drain what waits now).
+    """
     if ctx.queue is None:
         return {"ingest": 0, "ocr": 0}
-    queued, pages = waiting_work(ctx)
+    settled = eager or ctx.queue.settling_s() == 0
+    queued, pages = waiting_work(ctx, held=settled)
     return ctx.queue.reconcile(
         queued, pages, parse_timeout_s=ctx.limits.parse_timeout_s + 120, page_timeout_s=PAGE_TIMEOUT_S
     )

@@ -4,23 +4,28 @@ One queue per records database (its name is derived from the database URL), so s
 data homes can share a Redis.  Job ids are deterministic (``ingest-<doc>``,
 ``ocr-<doc>-<first>-<last>``), which lets :meth:`JobQueue.reconcile` compare the records
 with the queue and enqueue whatever has no job: work stored while Redis was down, or
-work whose worker was killed.  Workers announce that they are alive with a short-lived
-key; a job started by a worker whose key expired is taken over.
+work whose worker was killed.  Workers announce that they are alive, and the job they run,
+with short-lived keys; a job whose worker stopped announcing is taken over.
+
+Redis may come back empty (restarted without persistence): every job, registry, liveness key
+and lock is gone while the workers still run.  An *epoch* key tells that apart: it is created
+once per Redis data set, so a new epoch means "Redis lost its data".  For LIVENESS_TTL_S after
+a new epoch, workers may not have announced themselves again yet, so nothing they might hold is
+taken over (:meth:`JobQueue.settling_s`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import secrets
 import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
 from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy.engine import URL
 
 import records
@@ -56,9 +61,14 @@ def queue_name(database_url: str) -> str:
     return "dossier-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def connect(url: str, timeout_s: float = 2.0) -> redis.Redis:
-    """A checked connection to Redis; QueueUnavailable (with what to do) when it cannot be reached."""
+def connect(url: str, timeout_s: float = 2.0, *, check: bool = True) -> redis.Redis:
+    """A checked connection to Redis; QueueUnavailable (with what to do) when it cannot be reached.
+
+    ``check=False`` returns the client without trying it (a worker that waits for Redis).
+    """
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=max(timeout_s, 30))
+    if not check:
+        return client
     try:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
@@ -85,9 +95,9 @@ class JobQueue:
         self.queue = Queue(name, connection=connection)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> JobQueue:
-        """The queue of these settings' records database (QueueUnavailable when Redis is down)."""
-        return cls(connect(settings.get("DOSSIER_REDIS_URL")), queue_name(settings.database_url))
+    def from_settings(cls, settings: Any, *, check: bool = True) -> JobQueue:
+        """The queue of these settings' records database (QueueUnavailable when Redis is down, unless not ``check``)."""
+        return cls(connect(settings.get("DOSSIER_REDIS_URL"), check=check), queue_name(settings.database_url))
 
     # -- enqueueing ---------------------------------------------------------------------------
 
@@ -138,43 +148,80 @@ class JobQueue:
         """Queue a background export (its parameters are in the records' ``export_jobs`` row)."""
         return self._enqueue("workers.jobs.export_results", (job_id,), f"export-{job_id}", timeout_s)
 
-    # -- liveness -----------------------------------------------------------------------------
+    # -- liveness ---------------------------------------------------------------------------
 
     def _alive_key(self, worker: str) -> str:
         return f"dossier:alive:{self.name}:{worker}"
+
+    def _running_key(self, worker: str) -> str:
+        return f"dossier:running:{self.name}:{worker}"
 
     def mark_alive(self, worker: str) -> None:
         """Say (for LIVENESS_TTL_S seconds) that ``worker`` runs."""
         self.redis.set(self._alive_key(worker), socket.gethostname(), ex=LIVENESS_TTL_S)
 
+    def mark_running(self, worker: str, job_id: str | None) -> None:
+        """Say (for LIVENESS_TTL_S seconds) which job ``worker`` runs now (None: none)."""
+        if job_id is None:
+            self.redis.delete(self._running_key(worker))
+        else:
+            self.redis.set(self._running_key(worker), job_id, ex=LIVENESS_TTL_S)
+
     def mark_gone(self, worker: str) -> None:
         """Say that ``worker`` stopped."""
-        self.redis.delete(self._alive_key(worker))
+        self.redis.delete(self._alive_key(worker), self._running_key(worker))
+
+    def is_alive(self, worker: str) -> bool:
+        """True while ``worker`` has said lately that it is alive."""
+        return bool(self.redis.exists(self._alive_key(worker)))
 
     def is_dead(self, worker: str) -> bool:
         """True when ``worker`` has not said it is alive lately (it was killed, or stopped)."""
-        return not self.redis.exists(self._alive_key(worker))
+        return not self.is_alive(worker)
 
     def live_workers(self) -> int:
         """How many workers serve this queue now."""
         return sum(1 for _ in self.redis.scan_iter(match=self._alive_key("*"), count=1000))
 
+    def running_jobs(self) -> set[str]:
+        """Ids of the jobs that workers say they run now."""
+        keys = list(self.redis.scan_iter(match=self._running_key("*"), count=1000))
+        return {v.decode() if isinstance(v, bytes) else str(v) for v in self.redis.mget(keys) if v} if keys else set()
+
+    # -- the epoch: has Redis lost its data? -------------------------------------------------
+
+    def _epoch_key(self) -> str:
+        return f"dossier:epoch:{self.name}"
+
+    def epoch(self) -> tuple[str, float]:
+        """This Redis data set's epoch: a token (new after Redis lost its data) and its age in seconds."""
+        seconds, micros = self.redis.time()
+        now = seconds + micros / 1e6
+        self.redis.set(self._epoch_key(), f"{secrets.token_hex(8)}:{now:.3f}", nx=True)
+        raw = self.redis.get(self._epoch_key())
+        value = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+        token, _, created = value.partition(":")
+        try:
+            return token, max(0.0, now - float(created))
+        except ValueError:  # written by hand: treat as old
+            return token, float(LIVENESS_TTL_S)
+
+    def settling_s(self) -> float:
+        """Seconds until every live worker has surely announced itself again in this epoch (0: now)."""
+        return max(0.0, LIVENESS_TTL_S - self.epoch()[1])
+
     # -- what has a job -----------------------------------------------------------------------
 
     def _pending_job_ids(self) -> set[str]:
-        """Ids of jobs that are queued, scheduled for a retry, or running on a live worker."""
+        """Ids of jobs that are queued, scheduled for a retry, or running on a live worker.
+
+        Running jobs are the ones workers announce (:meth:`mark_running`), not RQ's started
+        registry: that one is lost with Redis's data, and a stale entry in it (its worker's
+        bookkeeping failed during an outage) would hide waiting work for good.
+        """
         ids = set(self.queue.get_job_ids())
         ids |= set(ScheduledJobRegistry(queue=self.queue).get_job_ids())
-        started = StartedJobRegistry(queue=self.queue)
-        for job_id in set(started.get_job_ids(cleanup=False)):
-            try:
-                job = Job.fetch(job_id, connection=self.redis)
-            except NoSuchJobError:
-                continue
-            if job.get_status(refresh=False) != JobStatus.STARTED:
-                continue
-            if job.worker_name and not self.is_dead(job.worker_name):
-                ids.add(job_id)
+        ids |= self.running_jobs()
         return ids
 
     def reconcile(

@@ -1,30 +1,40 @@
 """``dossier worker``: an RQ worker for this data home's queue, plus its housekeeping thread.
 
-Jobs run in the worker process itself (RQ's SimpleWorker), which keeps the records open and
-a warm parser child between jobs; parsing and OCR happen in that child.  A thread refreshes
-the worker's liveness key, moves retries whose wait is over back into the queue and, on one
-worker at a time, reconciles the records with the queue (work left by a killed worker, or
-stored while Redis was down, gets a job again) and deletes the files of expired exports.
+Jobs run in the worker process itself (:class:`workers._rqworker.DossierWorker`, an RQ
+SimpleWorker), which keeps the records open and a warm parser child between jobs; parsing and
+OCR happen in that child, which dies with the worker.  A thread refreshes the worker's
+liveness key and the job it runs, moves retries whose wait is over back into the queue and, on
+one worker at a time, reconciles the records with the queue (work left by a killed worker,
+stored while Redis was down, or lost with Redis's data gets a job again) and deletes the files
+of expired exports.
+
+Redis may go away at any time, also before the worker starts: the worker waits for it (one
+log line per outage) and carries on; when Redis comes back empty the housekeeping thread sees
+a new epoch (:meth:`JobQueue.epoch`) and re-enqueues what waits at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
+import math
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import redis
-from rq import SimpleWorker
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError, StopRequested
 from rq.registry import ScheduledJobRegistry
 
+from dossier.errors import ConfigError, DossierError
+from workers._outage import REDIS_DOWN, RedisOutage, backoff
+from workers._rqworker import DossierWorker
+from workers.children import die_with_parent
 from workers.jobs import WorkerContext, reconcile, set_context
 from workers.queue import LIVENESS_TTL_S, JobQueue
 
@@ -41,34 +51,122 @@ def worker_name() -> str:
     return f"{socket.gethostname()}.{os.getpid()}"
 
 
+def redis_retry_max_s(settings: Any) -> float:
+    """DOSSIER_REDIS_RETRY_MAX: the longest wait between two tries to reach Redis, in seconds."""
+    raw = settings.get("DOSSIER_REDIS_RETRY_MAX")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ConfigError(
+            f"DOSSIER_REDIS_RETRY_MAX 必须是 0 到 3600 之间的秒数，现在是 {raw!r}"
+            f" / DOSSIER_REDIS_RETRY_MAX must be seconds between 0 and 3600"
+        )
+    return value
+
+
 class _Housekeeping(threading.Thread):
-    def __init__(self, ctx: WorkerContext, queue: JobQueue) -> None:
+    """Liveness, the running job, due retries and reconciles, in a thread beside RQ's work loop."""
+
+    def __init__(self, ctx: WorkerContext, queue: JobQueue, outage: RedisOutage) -> None:
         super().__init__(name="dossier-housekeeping", daemon=True)
         self.ctx = ctx
         self.queue = queue
+        self.outage = outage
+        self.worker: DossierWorker | None = None
         self.stopped = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()  # the running job and its announcement change together
+        self._running: str | None = None
+        self._epoch: str | None = None
+        self._soon = False  # reconcile at once: Redis came back empty
+        self._now = False  # reconcile at once, lock or not: a job's bookkeeping was lost
+        self._next = time.monotonic() + RECONCILE_S
+
+    # -- called from the work loop (the main thread) ------------------------------------------
+
+    def announce_job(self, job_id: str | None) -> None:
+        """Say which job this worker runs (None: none), so a reconcile never enqueues it twice."""
+        with self._lock:
+            self._running = job_id
+            with contextlib.suppress(*REDIS_DOWN):  # the next round says it again
+                self.queue.mark_running(self.ctx.name, job_id)
+
+    def reconcile_now(self) -> None:
+        """A job's bookkeeping was lost: reconcile at once so its unfinished work gets a job again."""
+        self._now = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Redis is back: look at it now rather than at the next tick."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End the thread after its current round."""
+        self.stopped.set()
+        self._wake.set()
+
+    # -- the rounds ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        rounds = 0
-        every = max(1, round(RECONCILE_S / TICK_S))
+        waits = backoff(min(self.outage.max_wait_s, TICK_S))
         while not self.stopped.is_set():
+            wait = TICK_S
             try:
-                self.queue.mark_alive(self.ctx.name)
-                self._due_retries()
-                if rounds % every == 0 and self.queue.redis.set(
-                    f"dossier:reconcile:{self.queue.name}", self.ctx.name, nx=True, ex=int(RECONCILE_S) - 1
-                ):
-                    found = reconcile(self.ctx)
-                    if any(found.values()):
-                        log.warning("重新排队 / re-queued waiting work: %s", found)
-                    if self.ctx.purge_exports is not None:
-                        self.ctx.purge_exports()  # expired export files go even when nobody exports
-            except redis.RedisError as exc:  # Redis away: RQ says so too; try again next round
-                log.warning("Redis 不可用，稍后重试 / Redis unavailable, retrying: %s", exc)
+                wait = self._round()
+                self.outage.succeeded()
+                waits = backoff(min(self.outage.max_wait_s, TICK_S))
+            except REDIS_DOWN as exc:
+                self.outage.failed(exc)
+                wait = next(waits)
+            except redis.RedisError as exc:  # an error Redis answered with (not an outage): say it, go on
+                log.warning("Redis 出错，稍后重试 / Redis error, retrying: %s", exc)
             except Exception:  # housekeeping must outlive a database hiccup
                 log.exception("housekeeping round failed")
-            rounds += 1
-            self.stopped.wait(TICK_S)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _round(self) -> float:
+        """One round; returns the seconds until the next."""
+        self.queue.mark_alive(self.ctx.name)
+        with self._lock:
+            if self._running is not None:
+                self.queue.mark_running(self.ctx.name, self._running)
+        if self.worker is not None:
+            self.worker.register_again()  # RQ's own registration, lost when Redis lost its data
+        self._due_retries()
+        token, age = self.queue.epoch()
+        if self._epoch is not None and token != self._epoch:
+            log.warning(
+                "Redis 的数据已丢失（重启且未持久化）：按记录重新排队 / Redis lost its data (restarted without"
+                " persistence): re-queuing what waits in the records"
+            )
+            self._soon = True
+        settling = max(0.0, LIVENESS_TTL_S - age)
+        now = time.monotonic()
+        if self._epoch is None and settling:  # started on a fresh Redis: the start's reconcile was partial
+            self._next = min(self._next, now + settling + 0.5)
+        self._epoch = token
+        if self._now or self._soon or now >= self._next:
+            self._reconcile(settling, take_lock=not self._now)
+            self._now = self._soon = False
+            # while settling, come back when it is over: then held documents and OCR pages are seen to
+            self._next = now + (settling + 0.5 if settling else RECONCILE_S)
+        return min(TICK_S, max(0.1, self._next - now))
+
+    def _reconcile(self, settling: float, *, take_lock: bool) -> None:
+        # One worker at a time, for a round's length (while settling: until it is over, so the full
+        # reconcile that follows is not locked out).  A lost job's reconcile does not wait for the lock.
+        lock_s = max(1, math.ceil(settling)) if settling else int(RECONCILE_S) - 1
+        got = self.queue.redis.set(f"dossier:reconcile:{self.queue.name}", self.ctx.name, nx=True, ex=lock_s)
+        if take_lock and not got:
+            return
+        found = reconcile(self.ctx)
+        if any(found.values()):
+            log.warning("重新排队 / re-queued waiting work: %s", found)
+        if self.ctx.purge_exports is not None and not settling:
+            self.ctx.purge_exports()  # expired export files go even when nobody exports
 
     def _due_retries(self) -> None:
         registry = ScheduledJobRegistry(queue=self.queue.queue)
@@ -80,9 +178,12 @@ class _Housekeeping(threading.Thread):
 def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -> None:
     """Serve this data home's queue until stopped (SIGTERM/SIGINT: finish the current job, then exit).
 
-    ``burst`` returns once the queue is empty.  Raises QueueUnavailable when Redis cannot be reached.
+    Redis outages are waited out, also one at start.  ``burst`` returns once the queue is empty
+    (and raises QueueUnavailable when Redis cannot be reached at start: there is nothing to
+    drain).  Raises DossierError when RQ's loop stopped on an unexpected error.
     """
-    queue = JobQueue.from_settings(settings)
+    outage = RedisOutage(log, redis_retry_max_s(settings))
+    queue = JobQueue.from_settings(settings, check=burst)
     name = name or worker_name()
     previous = _exit_on_signals()  # until RQ installs its own handlers: a stop while starting still cleans up
     ctx = None
@@ -90,15 +191,23 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
     try:
         ctx = WorkerContext.build(settings, queue, name)
         set_context(ctx)
-        queue.mark_alive(name)
-        reconcile(ctx)
-        housekeeping = _Housekeeping(ctx, queue)
+        outage.wait_until_up(queue.redis)
+        housekeeping = _Housekeeping(ctx, queue, outage)
+        worker = DossierWorker(
+            [queue.queue], connection=queue.redis, name=name, outage=outage,
+            on_job=housekeeping.announce_job, on_lost_job=housekeeping.reconcile_now, on_reconnect=housekeeping.wake,
+        )
+        housekeeping.worker = worker
+        worker.ride_out(_start, queue, ctx, name, burst)
         housekeeping.start()
-        worker = SimpleWorker([queue.queue], connection=queue.redis, name=name)
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
+        if not burst and not worker.stop_asked:
+            raise DossierError("工作进程因意外错误停止（见上方日志）/ the worker stopped on an unexpected error (see the log above)")
+    except StopRequested:  # a stop signal while it waited for Redis
+        pass
     finally:
-        if housekeeping is not None:
-            housekeeping.stopped.set()
+        if housekeeping is not None and housekeeping.is_alive():
+            housekeeping.stop()
             housekeeping.join(30)  # its last round must not say "alive" after we say "gone"
         with contextlib.suppress(Exception):
             queue.mark_gone(name)
@@ -109,11 +218,20 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
             signal.signal(signum, handler)
 
 
-def _exit_on_signals() -> dict[int, Any]:
-    """SIGTERM/SIGINT raise SystemExit (so ``finally`` blocks run); returns the handlers they replace."""
+def _start(queue: JobQueue, ctx: WorkerContext, name: str, burst: bool) -> None:
+    queue.mark_alive(name)
+    reconcile(ctx, eager=burst)
 
-    def _exit(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
+
+def _exit_on_signals() -> dict[int, Any]:
+    """SIGTERM/SIGINT raise SystemExit (so ``finally`` blocks run); returns the handlers they replace.
+
+    A stop asked for is a clean stop (status 0), whether it comes while the worker starts, while
+    it waits for Redis before RQ's handlers are in place, or later through RQ's handlers.
+    """
+
+    def _exit(_signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -122,27 +240,69 @@ def _exit_on_signals() -> dict[int, Any]:
     return previous
 
 
-def _stop_with_parent() -> None:
-    """In the child before exec: get SIGTERM (finish the job, exit) when the parent dies, even by SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+#: Longest wait before ``serve`` restarts a worker that keeps dying (the wait doubles from 1 s).
+RESTART_MAX_S = 60.0
+#: A worker that ran this long before it died is restarted after the shortest wait again.
+STABLE_S = 60.0
 
 
 class WorkerProcesses:
-    """``n`` ``dossier worker`` child processes (for ``serve`` and ``ingest --wait``), stopped together."""
+    """``n`` ``dossier worker`` child processes (for ``serve`` and ``ingest --wait``), stopped together.
 
-    def __init__(self, settings: Any, n: int) -> None:
-        env = {**os.environ, **settings.environ()}
-        self.processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "dossier", "worker", "--quiet"],
-                env=env,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches us; we stop them in order
-                preexec_fn=_stop_with_parent,
-            )
-            for _ in range(max(1, n))
-        ]
+    With ``supervise`` a thread restarts any that exits while they are not being stopped,
+    after a wait that doubles (1 s … RESTART_MAX_S) while it keeps dying; each exit and restart
+    is logged.  Each child gets SIGTERM (finish the job, exit) when its parent dies, even by SIGKILL.
+    """
+
+    def __init__(self, settings: Any, n: int, *, supervise: bool = False) -> None:
+        self._env = {**os.environ, **settings.environ()}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.restarts = 0
+        self.processes = [self._start() for _ in range(max(1, n))]
+        self._supervisor: threading.Thread | None = None
+        if supervise:
+            # The supervisor thread forks the restarted workers; their parent-death signal is tied
+            # to it, so it lives as long as they should.
+            self._supervisor = threading.Thread(target=self._supervise, name="dossier-supervisor", daemon=True)
+            self._supervisor.start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        parent = os.getpid()
+        return subprocess.Popen(
+            [sys.executable, "-m", "dossier", "worker", "--quiet"],
+            env=self._env,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches us; we stop them in order
+            preexec_fn=lambda: die_with_parent(parent, signal.SIGTERM),
+        )
+
+    def _supervise(self) -> None:
+        started = [time.monotonic()] * len(self.processes)
+        delay = [1.0] * len(self.processes)
+        due: list[float | None] = [None] * len(self.processes)
+        while not self._stopping.wait(0.5):
+            for i, process in enumerate(list(self.processes)):
+                status = process.poll()
+                if status is None:
+                    continue
+                now = time.monotonic()
+                if due[i] is None:
+                    if now - started[i] >= STABLE_S:
+                        delay[i] = 1.0
+                    due[i] = now + delay[i]
+                    log.warning(
+                        "工作进程 %d 已退出（状态 %s），%g 秒后重启 / worker %d exited (status %s); restarting in %g s",
+                        process.pid, status, delay[i], process.pid, status, delay[i],
+                    )
+                    delay[i] = min(delay[i] * 2, RESTART_MAX_S)
+                elif now >= due[i]:  # type: ignore[operator]
+                    with self._lock:
+                        if self._stopping.is_set():
+                            return
+                        self.processes[i] = self._start()
+                        self.restarts += 1
+                    started[i], due[i] = now, None
+                    log.warning("已重启工作进程：%d / restarted the worker as %d", self.processes[i].pid, self.processes[i].pid)
 
     def alive(self) -> int:
         """How many are still running."""
@@ -150,6 +310,8 @@ class WorkerProcesses:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Ask each to finish its job and exit; kill what does not within ``timeout_s``."""
+        with self._lock:
+            self._stopping.set()
         for p in self.processes:
             if p.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -161,10 +323,11 @@ class WorkerProcesses:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+        if self._supervisor is not None:
+            self._supervisor.join(5)
 
     def __enter__(self) -> WorkerProcesses:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-

@@ -91,3 +91,27 @@ def test_web_probe_against_a_closed_port_is_unhealthy() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert health_module.probe_web(f"http://127.0.0.1:{port}/healthz", timeout_s=2) == 1
+
+
+def test_work_waiting_without_a_live_worker_is_degraded(tmp_path: Path, redis_url: str) -> None:
+    """Queued files and no worker alive: 200 but degraded, with the reason (nothing would ever process them);
+    ok again once a worker has processed them, and while one is alive."""
+    from tests.conftest import DEV
+    from workers.runner import run_worker
+
+    settings = _initialised(tmp_path / "home", redis_url)
+    dossier = Dossier.open(settings)
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    contract = DEV / "contracts" / "等保整改服务协议_金桥电气_FW-2024-192.txt"
+    admin = dossier.principal_for("admin")
+    assert dossier.ingest_upload(contract.name, contract.read_bytes(), principal=admin)["status"] == "queued"
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "degraded" and body["queue"]["ok"] is False and body["queue"]["error"] == "NoWorker"
+    assert body["reasons"] == ["有待处理的工作，但没有工作进程在运行 / work is waiting and no worker is running"]
+    queue = JobQueue.from_settings(settings)
+    queue.mark_alive("a-worker")
+    assert client.get("/healthz").get_json()["status"] == "ok"  # a worker will take it
+    queue.mark_gone("a-worker")
+    run_worker(settings, burst=True)
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["reasons"] == [] and body["queue"] == {"ok": True, "jobs": 0, "workers": 0}

@@ -118,6 +118,22 @@ def test_watch_once_takes_the_inbox_and_prints_a_report(tmp_path):
     assert found["total"] == 1
 
 
+def test_empty_files_fail_as_empty_never_as_duplicates(tmp_path):
+    """`dossier ingest` of empty files: each fails as empty (JSON and text agree), however often it is offered."""
+    _run(tmp_path / "home", "init")
+    for name in ("a.txt", "b.pdf"):
+        (tmp_path / name).write_bytes(b"")
+    for _ in range(2):
+        summary = json.loads(_run(tmp_path / "home", "ingest", str(tmp_path / "a.txt"), str(tmp_path / "b.pdf"),
+                                  "--json").output)
+        assert summary["duplicates"] == 0 and summary["ingested"] == 0
+        assert [f["error"] for f in summary["failed"]] == ["文件为空 / empty file"] * 2
+    text = _run(tmp_path / "home", "ingest", str(tmp_path / "a.txt")).output
+    assert "重复 duplicates: 0" in text and "失败 failed: 1" in text and "文件为空 / empty file" in text
+    status = json.loads(_run(tmp_path / "home", "status", str(summary["batch"]), "--json").output)
+    assert (status["files"]["failed"], status["files"]["duplicate"]) == (2, 0) and len(status["failures"]) == 2
+
+
 def test_status_names_an_unknown_batch(tmp_path):
     _run(tmp_path, "init")
     result = _run(tmp_path, "status", "999")

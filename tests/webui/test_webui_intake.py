@@ -108,7 +108,7 @@ def test_upload_several_files_then_search(upload_client, upload_settings):
 
 
 def test_failed_upload_is_explained(upload_client, upload_settings):
-    """Broken and empty files are queued like any other; the worker's failures show with their reasons."""
+    """A broken file is queued like any other and an empty one refused at once; both failures show with their reasons."""
     r = upload_client.post(
         "/upload",
         data={
@@ -122,6 +122,30 @@ def test_failed_upload_is_explained(upload_client, upload_settings):
     html = upload_client.get(f"/jobs/{batch_id}").get_data(as_text=True)
     assert html.count('class="item item-failed"') == 2 and "坏文件.pdf" in html and "空.txt" in html
     assert "PDF 文件已损坏或不完整" in html and "文件为空" in html
+
+
+def test_empty_files_fail_as_empty_and_every_count_agrees(upload_client):
+    """Each empty file fails at once as empty — never a duplicate of another empty file — and the banner,
+    the batch page's counts and list, and the batch JSON all say the same."""
+    for round_ in range(2):  # the second round offers empty files again: still empty, not duplicates
+        r = upload_client.post(
+            "/upload",
+            data={
+                "csrf_token": _token(upload_client),
+                "files": [(io.BytesIO(b""), f"空白_{round_}.txt"), (io.BytesIO(b""), f"另一个空白_{round_}.docx"),
+                          (io.BytesIO(f"第 {round_} 轮的正常文件".encode()), f"正常_{round_}.txt")],
+            },
+            content_type="multipart/form-data",
+        )
+        batch_id = _batch_of(r)
+        html = upload_client.get(r.headers["Location"]).get_data(as_text=True)
+        assert "已接收 3 个文件：1 个排队处理，0 个重复，2 个失败" in html
+        assert html.count('class="item item-failed"') == 2 and html.count("文件为空 / empty file") >= 2
+        assert re.search(r'data-field="files.failed">2<', html) and re.search(r'data-field="files.duplicate">0<', html)
+        batch = upload_client.get(f"/api/batches/{batch_id}").get_json()
+        assert (batch["files"]["failed"], batch["files"]["duplicate"], batch["files"]["queued"]) == (2, 0, 1)
+        assert [f["error"] for f in batch["failures"]] == ["文件为空 / empty file"] * 2
+        assert [i["status"] for i in batch["items"]] == ["failed", "failed", "queued"]
 
 
 def test_upload_needs_csrf_and_a_file(upload_client):

@@ -201,15 +201,15 @@ def _search_request(
     sort: str = "relevance",
 ) -> Any:
     from dossier.services import doc_type_code
-    from index import SearchRequest
+    from index import SearchRequest, date_bound
 
     return SearchRequest(
         query=query,
         customers=customer,
         doc_types=tuple(doc_type_code(t) for t in doc_type),
         tags=tag,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=date_bound(date_from),  # a date that does not exist (2024-13-45) is refused, as on the web
+        date_to=date_bound(date_to),
         limit=limit,
         offset=offset,
         sort=sort,

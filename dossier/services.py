@@ -37,8 +37,8 @@ from index import Principal, SearchRequest
 from ingest import DOC_TYPES
 from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
 from workers import extract as extraction
+from workers.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
 from workers.batches import batch_documents as _batch_document_ids
-from workers.batches import batch_report, batch_summary, close_batch
 from workers.intake import Intake, IntakeOptions, Source, collect_files
 from workers.ocr import PAGE_TIMEOUT_S
 from workers.queue import JobQueue, QueueUnavailable
@@ -365,13 +365,36 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             queue = self.queue()
             if queue is not None:
                 self._enqueue_ingest(queue, taken.document_id)  # if Redis fails, a worker's reconcile finds it
+        duplicate = taken.status == "duplicate"
         return {
-            "id": taken.document_id,
-            "duplicate": taken.status == "duplicate",
+            "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
+            "duplicate": duplicate,
             "error": taken.error,
+            "message": ALREADY_STORED if duplicate else None,
             "batch": batch_id,
             "status": taken.status,
         }
+
+    @staticmethod
+    def _names_duplicates(principal: Principal) -> bool:
+        """Whether a duplicate's document is named to ``principal``: only to one who may read every document.
+
+        Naming it only when the uploader may read it would tell them, by its absence, that the
+        bytes they hold are a document hidden from them.  So everyone else learns the one thing
+        they may know — the file is stored already ("已存在，已由系统保存 / already stored") —
+        the same way whether or not they could open it.
+        """
+        return principal.role in _READ_ALL_ROLES
+
+    def _named_document(self, doc_id: int | None, principal: Principal, *, duplicate: bool) -> int | None:
+        """``doc_id`` as an intake result may name it to ``principal`` (None: a duplicate, or a document they may not read)."""
+        if doc_id is None or self._names_duplicates(principal):
+            return doc_id
+        if duplicate:
+            return None
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id)
+            return doc_id if doc is not None and self._may_read(principal, doc) else None
 
     def new_batch(self, source: str, created_by: str) -> int:
         """An empty intake batch (one upload form submission, one inbox sweep); close it with :meth:`close_batch`."""
@@ -404,8 +427,27 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             if batch is None:
                 raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
             report = batch_report(session, batch, details=True)
+            if principal is not None and not self._names_duplicates(principal):
+                self._redact_batch(session, report, principal)
             session.commit()
             return report
+
+    def _redact_batch(self, session: Session, report: dict[str, Any], principal: Principal) -> None:
+        """Leave out of a batch report what ``principal`` may not know: which document a duplicate is, and the
+        ids and titles of the batch's documents they may not read (a failed file re-taken, a level raised)."""
+        ids = {i["document_id"] for i in (*report["items"], *report["failures"]) if i["document_id"] is not None}
+        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))} if ids else {}
+        hidden = {doc_id for doc_id, doc in docs.items() if not self._may_read(principal, doc)}
+        for item in report["items"]:
+            if item["status"] == "duplicate" or item["document_id"] in hidden:
+                item["document_id"] = None
+        for failure in report["failures"]:
+            doc_id = failure["document_id"]
+            if doc_id in hidden:
+                failure["document_id"] = None
+                if failure["page"] is not None:  # such entries are named by the document's title: use its file name
+                    version = docs[doc_id].current
+                    failure["file"] = version.filename if version is not None else ""
 
     def batch_report(self, batch_id: int) -> dict[str, Any]:
         """A batch's progress without the item lists (for progress bars)."""

@@ -175,3 +175,109 @@ def test_too_large_upload_is_a_friendly_413(tmp_path, login):
     )
     assert r.status_code == 413
     assert "文件太大" in r.get_data(as_text=True)
+
+
+# -- a duplicate tells the uploader only what they may know ------------------------------------------
+
+ALREADY_STORED = "已存在，已由系统保存 / already stored"
+SECRET_TEXT = "绝密定价策略：明年对华东区客户统一提价 12%，仅限财务与管理层。"
+OWN_TEXT = "销售拜访记录：客户关心交付周期，下周再访。"
+
+
+@pytest.fixture()
+def oracle_home(tmp_path):
+    """A home with a finance-only document (sales may not read it) and a document sales1 uploaded; a sales and
+    an admin client of its app."""
+    from records import Document
+
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1",
+                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},  # no queue: files are processed (or wait) here
+        dotenv=Path("/nonexistent"),
+    )
+    d = Dossier.open(settings, require_init=False)
+    d.init(admin_password="upload-pw-123")
+    d.add_user("sales1", "sales", "sales-pw-12345")
+    (tmp_path / "定价.txt").write_text(SECRET_TEXT, encoding="utf-8")
+    (tmp_path / "拜访.txt").write_text(OWN_TEXT, encoding="utf-8")
+    secret = d.ingest_paths([tmp_path / "定价.txt"])["documents"][0]["id"]
+    own = d.ingest_paths([tmp_path / "拜访.txt"], uploaded_by="sales1")["documents"][0]["id"]
+    with d.sessions() as session:
+        session.get(Document, secret).confidentiality = "finance"
+        session.commit()
+    d.reindex([secret])
+    app = create_app(settings, test_config={"TESTING": True})
+    sales, admin = app.test_client(), app.test_client()
+    from tests.webui.conftest import _login
+
+    assert _login(sales, "sales1", "sales-pw-12345").status_code == 302
+    assert _login(admin, "admin", "upload-pw-123").status_code == 302
+    yield {"dossier": d, "secret": secret, "own": own, "sales": sales, "admin": admin, "tmp": tmp_path}
+    d.close()
+
+
+def test_a_duplicate_of_a_document_the_uploader_may_not_read_reveals_nothing(oracle_home):
+    """GIVEN a finance-only document WHEN a sales user uploads its bytes (and those of one they may read)
+    THEN both are "already stored" alike: no id, link or title on the batch page or in its JSON — the
+    same answer either way, so it cannot tell a hidden document from a readable one; an admin sees which."""
+    sales, secret, own = oracle_home["sales"], oracle_home["secret"], oracle_home["own"]
+    r = sales.post(
+        "/upload",
+        data={"csrf_token": _token(sales), "files": [(io.BytesIO(SECRET_TEXT.encode()), "a.txt"),
+                                                      (io.BytesIO(OWN_TEXT.encode()), "b.txt")]},
+        content_type="multipart/form-data",
+    )
+    batch_id = _batch_of(r)
+    html = sales.get(r.headers["Location"]).get_data(as_text=True)
+    assert "2 个重复" in html and html.count(ALREADY_STORED) == 2
+    assert f"/documents/{secret}" not in html and f"/documents/{own}" not in html
+    assert "定价" not in html and "绝密" not in html
+    items = sales.get(f"/api/batches/{batch_id}").get_json()["items"]
+    assert [{k: v for k, v in i.items() if k != "file"} for i in items] == [
+        {"document_id": None, "status": "duplicate", "error": ALREADY_STORED}
+    ] * 2
+    seen_by_admin = oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"]
+    assert [i["document_id"] for i in seen_by_admin] == [secret, own]
+
+
+def test_a_new_version_with_a_hidden_documents_bytes_reveals_nothing(oracle_home):
+    """A new version whose bytes a hidden document holds: "stored already", no id — as for a readable one."""
+    sales, secret, own = oracle_home["sales"], oracle_home["secret"], oracle_home["own"]
+    pages = []
+    for data in (SECRET_TEXT.encode(), OWN_TEXT.encode()):
+        r = sales.post(f"/documents/{own}/version", data={"csrf_token": _token(sales),
+                                                          "file": (io.BytesIO(data), "v2.txt")},
+                       content_type="multipart/form-data")
+        assert r.status_code == 302
+        pages.append(sales.get(r.headers["Location"]).get_data(as_text=True))
+    for html in pages:
+        assert "该文件已存在，已由系统保存，未添加新版本。" in html
+        assert f"文档 {secret}" not in html and f"/documents/{secret}" not in html and "定价" not in html
+    d = oracle_home["dossier"]
+    from index import Principal
+
+    outcome = d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("sales1", "sales"))
+    assert (outcome["status"], outcome["id"], outcome["message"]) == ("duplicate", None, ALREADY_STORED)
+    assert d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("admin", "admin"))["id"] == secret
+
+
+def test_the_uploaders_batch_hides_documents_they_may_no_longer_read(oracle_home):
+    """A file sales1 uploaded that a manager then made finance-only: their batch still lists the file, with no
+    link or id; an admin's view of the batch keeps it."""
+    from records import Document
+
+    sales, d = oracle_home["sales"], oracle_home["dossier"]
+    r = sales.post("/upload", data={"csrf_token": _token(sales),
+                                    "files": [(io.BytesIO("预算表：华东区明年预算。".encode()), "预算.txt")]},
+                   content_type="multipart/form-data")
+    batch_id = _batch_of(r)
+    item = sales.get(f"/api/batches/{batch_id}").get_json()["items"][0]
+    doc_id = item["document_id"]
+    assert doc_id is not None and item["status"] == "queued"  # theirs, readable: named
+    with d.sessions() as session:
+        session.get(Document, doc_id).confidentiality = "finance"
+        session.commit()
+    item = sales.get(f"/api/batches/{batch_id}").get_json()["items"][0]
+    assert (item["file"], item["document_id"]) == ("预算.txt", None)
+    assert f"/documents/{doc_id}" not in sales.get(f"/jobs/{batch_id}").get_data(as_text=True)
+    assert oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"][0]["document_id"] == doc_id

@@ -336,6 +336,8 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
     if as_json:
         _echo_json(info)
         return
+    for warning in info["warnings"]:
+        click.echo(f"⚠ 警告 / warning: {warning}", err=True)
     indexed = "?" if info["indexed"] is None else info["indexed"]  # None: the search engine does not answer
     click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({indexed} 篇)")
     index_status = info["index_status"]
@@ -502,7 +504,10 @@ cli.add_command(users)
 
 
 def main() -> None:
-    """Entry point of the ``dossier`` console script."""
+    """Entry point of the ``dossier`` console script (and ``python -m dossier``, which the workers run)."""
+    from dossier.filemodes import private_umask
+
+    private_umask()  # the data home's files (and the workers' and Redis's) are the running account's alone
     cli(prog_name="dossier")
 
 

@@ -33,6 +33,7 @@ from dossier.audit import AuditService, upload_detail
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, Forbidden, NotFound
 from dossier.export import ExportService
+from dossier.filemodes import file_mode_problems, file_mode_warnings, secure_home
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
 from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
@@ -98,6 +99,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
     def open(cls, settings: Settings | None = None, *, require_init: bool = True) -> Dossier:
         """Open the data home; unless ``require_init`` is False it must have been initialised."""
         settings = settings or load_settings()
+        secure_home(settings.home)  # a home made before (0755, dossier.db 0644) is private from now on
         dossier = cls(settings)
         records.check_reachable(dossier.engine)  # a clear message, not a driver traceback, when it is down
         if require_init and not records.is_migrated(dossier.engine):
@@ -146,8 +148,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         Returns the admin password when it was generated here, else None.
         """
         home = self.settings.home
-        home.mkdir(parents=True, exist_ok=True)
-        self.blobs.root.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.blobs.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         records.migrate(self.engine)
         try:
             self.backend.ensure_schema()
@@ -167,6 +169,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                     session.rollback()
                     generated = None
         self._load_user_words()
+        secure_home(home)  # the database, the session key and the folders just made: the running account's only
         return generated
 
     def _load_user_words(self) -> None:
@@ -710,8 +713,15 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             return version.filename, version.mime, self.blobs.get(version.sha256)
 
     def status(self) -> dict[str, Any]:
-        """Counts by status, pages awaiting OCR, the index and its waiting work, the queue and the latest batches."""
+        """Counts by status, pages awaiting OCR, the index and its waiting work, the queue and the latest batches.
+
+        ``file_modes`` lists the parts of the data home other accounts may use (``{"path", "mode",
+        "expected"}``: the home should be 0700, every file in it 0600, a key file too) and
+        ``warnings`` says each in a line with its fix.
+        """
         index_status = self.backend.status()
+        key_file = self.settings.get("DOSSIER_BLOB_KEY_FILE").strip()
+        modes = file_mode_problems(self.settings.home, [Path(key_file)] if key_file else [])
         with self.sessions() as session:
             by_status = dict(
                 session.execute(select(Document.status, func.count()).group_by(Document.status)).all()
@@ -737,6 +747,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             "queue": self._queue_status(),
             "recent_failures": [{"id": i, "title": t, "error": e} for i, t, e in failed],
             "batches": batch_reports,
+            "file_modes": modes,
+            "warnings": file_mode_warnings(modes),
         }
 
     def _queue_status(self) -> dict[str, Any]:

@@ -493,7 +493,7 @@ class ExportService:
                 request, principal, fmt, base_url=base_url, limit=limit, via="job", progress=progress, job_id=job_id
             )
             self._update_job(job_id, total=plan.count)
-            with part.open("wb") as fh:
+            with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # private
                 for chunk in chunks:
                     fh.write(chunk)
                 fh.flush()

@@ -22,7 +22,7 @@ from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
@@ -232,8 +232,8 @@ class Intake:
         new version) and the file's :class:`~records.ContentClaim` are inserted in one
         transaction, so of two simultaneous intakes of the same new bytes the second one's
         claim violates the primary key (PostgreSQL makes it wait for the first to commit;
-        SQLite's single writer does the same).  It then starts over, finds the winner's claim
-        and reports a duplicate of the winner's document.
+        SQLite's single writer does the same, or reports the database busy).  It then starts
+        over, finds the winner's claim and reports a duplicate of the winner's document.
         """
         digest, error = self._preflight(source)
         if digest is None:
@@ -243,7 +243,7 @@ class Intake:
             try:
                 with self.sessions() as session:
                     return self._take(session, source, options, batch_id, digest)
-            except IntegrityError:
+            except (IntegrityError, OperationalError):  # SQLite may say "database is locked" for a lost race
                 if attempt + 1 == _TAKE_ROUNDS or not self._claimed(digest):
                     raise  # not a lost race for the file's claim: a real error for the job boundary
         raise AssertionError("unreachable")  # pragma: no cover

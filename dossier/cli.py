@@ -206,15 +206,15 @@ def _search_request(
     sort: str = "relevance",
 ) -> Any:
     from dossier.services import doc_type_code
-    from index import SearchRequest
+    from index import SearchRequest, date_bound
 
     return SearchRequest(
         query=query,
         customers=customer,
         doc_types=tuple(doc_type_code(t) for t in doc_type),
         tags=tag,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=date_bound(date_from),  # a date that does not exist (2024-13-45) is refused, as on the web
+        date_to=date_bound(date_to),
         limit=limit,
         offset=offset,
         sort=sort,
@@ -341,6 +341,8 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
     if as_json:
         _echo_json(info)
         return
+    for warning in info["warnings"]:
+        click.echo(f"⚠ 警告 / warning: {warning}", err=True)
     indexed = "?" if info["indexed"] is None else info["indexed"]  # None: the search engine does not answer
     click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({indexed} 篇)")
     index_status = info["index_status"]
@@ -518,7 +520,10 @@ cli.add_command(users)
 
 
 def main() -> None:
-    """Entry point of the ``dossier`` console script."""
+    """Entry point of the ``dossier`` console script (and ``python -m dossier``, which the workers run)."""
+    from dossier.filemodes import private_umask
+
+    private_umask()  # the data home's files (and the workers' and Redis's) are the running account's alone
     cli(prog_name="dossier")
 
 

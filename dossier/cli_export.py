@@ -153,7 +153,7 @@ def export(
             target = Path(output)
             part = target.with_name(target.name + ".part")
             try:
-                with part.open("wb") as fh:
+                with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # private
                     written = _write(chunks, fh)
                     fh.flush()
                     os.fsync(fh.fileno())

@@ -227,7 +227,7 @@ class Settings:
             return configured
         path = self.home / "secret_key"
         if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:  # another process won the race; use its key

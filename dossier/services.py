@@ -33,13 +33,14 @@ from dossier.audit import AuditService, upload_detail
 from dossier.config import Settings, load_settings
 from dossier.errors import DossierError, Forbidden, NotFound
 from dossier.export import ExportService
+from dossier.filemodes import file_mode_problems, file_mode_warnings, secure_home
 from dossier.owners import link_owners, unmatched_owners
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
 from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
 from workers import extract as extraction
+from workers.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
 from workers.batches import batch_documents as _batch_document_ids
-from workers.batches import batch_report, batch_summary, close_batch
 from workers.intake import Intake, IntakeOptions, Source, collect_files
 from workers.ocr import PAGE_TIMEOUT_S
 from workers.queue import JobQueue, QueueUnavailable
@@ -99,6 +100,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
     def open(cls, settings: Settings | None = None, *, require_init: bool = True) -> Dossier:
         """Open the data home; unless ``require_init`` is False it must have been initialised."""
         settings = settings or load_settings()
+        secure_home(settings.home)  # a home made before (0755, dossier.db 0644) is private from now on
         dossier = cls(settings)
         records.check_reachable(dossier.engine)  # a clear message, not a driver traceback, when it is down
         if require_init and not records.is_migrated(dossier.engine):
@@ -151,8 +153,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         Returns the admin password when it was generated here, else None.
         """
         home = self.settings.home
-        home.mkdir(parents=True, exist_ok=True)
-        self.blobs.root.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.blobs.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         records.migrate(self.engine)
         try:
             self.backend.ensure_schema()
@@ -174,6 +176,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                     session.rollback()
                     generated = None
         self._load_user_words()
+        secure_home(home)  # the database, the session key and the folders just made: the running account's only
         return generated
 
     def _load_user_words(self) -> None:
@@ -372,13 +375,36 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             queue = self.queue()
             if queue is not None:
                 self._enqueue_ingest(queue, taken.document_id)  # if Redis fails, a worker's reconcile finds it
+        duplicate = taken.status == "duplicate"
         return {
-            "id": taken.document_id,
-            "duplicate": taken.status == "duplicate",
+            "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
+            "duplicate": duplicate,
             "error": taken.error,
+            "message": ALREADY_STORED if duplicate else None,
             "batch": batch_id,
             "status": taken.status,
         }
+
+    @staticmethod
+    def _names_duplicates(principal: Principal) -> bool:
+        """Whether a duplicate's document is named to ``principal``: only to one who may read every document.
+
+        Naming it only when the uploader may read it would tell them, by its absence, that the
+        bytes they hold are a document hidden from them.  So everyone else learns the one thing
+        they may know — the file is stored already ("已存在，已由系统保存 / already stored") —
+        the same way whether or not they could open it.
+        """
+        return principal.role in _READ_ALL_ROLES
+
+    def _named_document(self, doc_id: int | None, principal: Principal, *, duplicate: bool) -> int | None:
+        """``doc_id`` as an intake result may name it to ``principal`` (None: a duplicate, or a document they may not read)."""
+        if doc_id is None or self._names_duplicates(principal):
+            return doc_id
+        if duplicate:
+            return None
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id)
+            return doc_id if doc is not None and self._may_read(principal, doc) else None
 
     def new_batch(self, source: str, created_by: str) -> int:
         """An empty intake batch (one upload form submission, one inbox sweep); close it with :meth:`close_batch`."""
@@ -411,8 +437,27 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             if batch is None:
                 raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
             report = batch_report(session, batch, details=True)
+            if principal is not None and not self._names_duplicates(principal):
+                self._redact_batch(session, report, principal)
             session.commit()
             return report
+
+    def _redact_batch(self, session: Session, report: dict[str, Any], principal: Principal) -> None:
+        """Leave out of a batch report what ``principal`` may not know: which document a duplicate is, and the
+        ids and titles of the batch's documents they may not read (a failed file re-taken, a level raised)."""
+        ids = {i["document_id"] for i in (*report["items"], *report["failures"]) if i["document_id"] is not None}
+        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))} if ids else {}
+        hidden = {doc_id for doc_id, doc in docs.items() if not self._may_read(principal, doc)}
+        for item in report["items"]:
+            if item["status"] == "duplicate" or item["document_id"] in hidden:
+                item["document_id"] = None
+        for failure in report["failures"]:
+            doc_id = failure["document_id"]
+            if doc_id in hidden:
+                failure["document_id"] = None
+                if failure["page"] is not None:  # such entries are named by the document's title: use its file name
+                    version = docs[doc_id].current
+                    failure["file"] = version.filename if version is not None else ""
 
     def batch_report(self, batch_id: int) -> dict[str, Any]:
         """A batch's progress without the item lists (for progress bars)."""
@@ -702,8 +747,15 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             return version.filename, version.mime, self.blobs.get(version.sha256)
 
     def status(self) -> dict[str, Any]:
-        """Counts by status, pages awaiting OCR, the index and its waiting work, the queue and the latest batches."""
+        """Counts by status, pages awaiting OCR, the index and its waiting work, the queue and the latest batches.
+
+        ``file_modes`` lists the parts of the data home other accounts may use (``{"path", "mode",
+        "expected"}``: the home should be 0700, every file in it 0600, a key file too) and
+        ``warnings`` says each in a line with its fix.
+        """
         index_status = self.backend.status()
+        key_file = self.settings.get("DOSSIER_BLOB_KEY_FILE").strip()
+        modes = file_mode_problems(self.settings.home, [Path(key_file)] if key_file else [])
         with self.sessions() as session:
             by_status = dict(
                 session.execute(select(Document.status, func.count()).group_by(Document.status)).all()
@@ -732,6 +784,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             "batches": batch_reports,
             # Registry owner names that match no account, or several (see dossier.owners).
             "unmatched_owners": unmatched,
+            "file_modes": modes,
+            "warnings": file_mode_warnings(modes),
         }
 
     def _queue_status(self) -> dict[str, Any]:

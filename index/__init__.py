@@ -19,9 +19,18 @@ from sqlalchemy import Engine
 
 from index._analysis import add_user_words
 from index._common import BackendUnavailable, InvalidDocument, readable_levels
-from index._fields import CUSTOMER_TYPES, FIELDS
+from index._fields import (
+    CUSTOMER_TYPES,
+    FIELDS,
+    BadDate,
+    NothingToSearch,
+    QueryTooLong,
+    SearchRefused,
+    check_dates,
+    date_bound,
+)
 from index._opensearch import OpenSearchBackend, SearchUnavailable
-from index._query import QuerySyntaxError, parse_query
+from index._query import MAX_QUERY_CHARS, QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
 from index._sqlite import SqliteBackend
 from index._types import (
@@ -42,21 +51,28 @@ __all__ = [
     "CONFIDENTIALITY_LEVELS",
     "CUSTOMER_TYPES",
     "FIELDS",
+    "MAX_QUERY_CHARS",
     "BackendUnavailable",
+    "BadDate",
     "FlushReport",
     "IndexDocument",
     "InvalidDocument",
+    "NothingToSearch",
     "OpenSearchBackend",
     "Principal",
     "QuerySyntaxError",
+    "QueryTooLong",
     "Rebuild",
     "SearchBackend",
     "SearchHit",
+    "SearchRefused",
     "SearchRequest",
     "SearchResult",
     "SearchUnavailable",
     "SqliteBackend",
     "add_user_words",
+    "check_dates",
+    "date_bound",
     "highlight",
     "open_backend",
     "readable_levels",
@@ -100,6 +116,6 @@ def highlight(text: str, query: str) -> str:
     """``text`` HTML-escaped, with every match of the query's positive terms in ``<mark>`` (none for a bad query)."""
     try:
         terms = [t.text for t in parse_query(query).positive_terms]
-    except QuerySyntaxError:
+    except SearchRefused:
         terms = []
     return highlight_spans(text, find_spans(text, terms) if terms else [], collapse=False)

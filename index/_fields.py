@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from dossier.errors import DossierError
@@ -31,22 +32,45 @@ __all__ = [
     "CUSTOMER_TYPES",
     "ENTITY_FIELDS",
     "FIELDS",
+    "BadDate",
     "FieldValue",
+    "NothingToSearch",
     "QuerySyntaxError",
+    "QueryTooLong",
+    "SearchRefused",
+    "check_dates",
     "customer_type_name",
+    "date_bound",
     "entity_key",
     "field_value",
     "filter_key",
     "filter_values",
     "fold",
+    "phone_number",
     "year_value",
 ]
 
 
-class QuerySyntaxError(DossierError):
-    """The query cannot be understood."""
+class SearchRefused(DossierError):
+    """A search request that cannot be run as asked; the message says why (web: 400, CLI: one line)."""
 
     status = 400
+
+
+class QuerySyntaxError(SearchRefused):
+    """The query cannot be understood."""
+
+
+class QueryTooLong(SearchRefused):
+    """The query has more characters than :data:`index._query.MAX_QUERY_CHARS`."""
+
+
+class NothingToSearch(SearchRefused):
+    """The query has text, but only punctuation or symbols: nothing that could match."""
+
+
+class BadDate(SearchRefused):
+    """A date filter that is not a real date, or a range whose start is after its end."""
 
 
 #: Field names (and their Chinese aliases) mapped to the filter or entity kind they set.
@@ -342,3 +366,67 @@ def type_code(value: str) -> str:
         if lowered in (code, zh, en.lower()):
             return code
     return value
+
+
+# -- date filters (--from/--to, ?from=&to=) ----------------------------------------------------
+
+_DATE_BOUND = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def date_bound(raw: str | None) -> str | None:
+    """A date filter's value in normal form (``2024-03-15``, also ``2024-03`` or ``2024``); None when blank.
+
+    Accepts what ``date.fromisoformat`` accepts (``2024-03-15``, ``20240315``) and the year or
+    year-month prefixes the backends compare; raises :class:`BadDate` for anything else,
+    impossible dates (``2024-13-45``, ``2023-02-29``) included.
+    """
+    value = (raw or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    if _DATE_BOUND.fullmatch(value) and _real_prefix(value):
+        return value
+    shown = value[:40]
+    raise BadDate(f"日期无效：“{shown}”（应为 YYYY-MM-DD 格式的真实日期）/ Not a valid date: “{shown}” (use YYYY-MM-DD)")
+
+
+def _real_prefix(value: str) -> bool:
+    m = _DATE_BOUND.fullmatch(value)
+    if m is None:
+        return False
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    if month is None:
+        return int(year) >= 1
+    if day is None:
+        return 1 <= int(month) <= 12
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
+def check_dates(date_from: str | None, date_to: str | None) -> None:
+    """Refuse a date range the backends cannot compare or that is reversed (:class:`BadDate`).
+
+    The bounds must be in normal form (:func:`date_bound`); a year or month bound covers all
+    of it (``--from 2024-03 --to 2024-03`` is March).
+    """
+    for value in (date_from, date_to):
+        if value and date_bound(value) != value:
+            raise BadDate(f"日期无效：“{value[:40]}”（应为 YYYY-MM-DD）/ Not a valid date: “{value[:40]}” (use YYYY-MM-DD)")
+    if date_from and date_to and date_from[: len(date_to)] > date_to:
+        raise BadDate(
+            f"开始日期晚于结束日期（{date_from} > {date_to}），请交换两者 / the start date is after the end date"
+            f" ({date_from} > {date_to}): swap them"
+        )
+
+
+def phone_number(text: str) -> str | None:
+    """The normal form of ``text`` when all of it is one phone number (``021 6149 8137`` → ``021-61498137``), else None."""
+    import ingest
+
+    return ingest.normalize_phone(text) if any(ch.isdigit() for ch in text) else None

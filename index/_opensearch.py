@@ -58,7 +58,7 @@ from index._os_query import (
     sort_clause,
 )
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
-from index._query import parse_query
+from index._query import parse_request
 from index._snippet import hit_texts
 from index._types import FlushReport, IndexDocument, Principal, SearchHit, SearchRequest, SearchResult
 
@@ -583,7 +583,7 @@ class OpenSearchBackend:
 
     def _body(self, request: SearchRequest, principal: Principal) -> tuple[dict[str, Any], list[str], bool]:
         """(search body without paging, the positive terms, whether it is ranked by score)."""
-        parsed = parse_query(request.query)
+        parsed = parse_request(request)
         values = customer_values(request, parsed)
         exact = self._exact_customers(values) if values else set()
         ranked = has_positive(parsed) and request.sort not in ("date_desc", "date_asc")

@@ -40,10 +40,14 @@ from index._analysis import QueryToken, analyse_query_term
 from index._fields import (
     ENTITY_FIELDS,
     FIELDS,
+    NothingToSearch,
     QuerySyntaxError,
+    QueryTooLong,
+    check_dates,
     field_value,
     filter_key,
     filter_values,
+    phone_number,
     type_code,
 )
 from index._types import SearchRequest
@@ -57,10 +61,13 @@ __all__ = [
     "compile_match",
     "entity_groups",
     "parse_query",
+    "parse_request",
     "type_code",
 ]
 
-MAX_QUERY_CHARS = 1000
+#: Longest query (characters, surrounding whitespace not counted) searched, exported or listed anywhere:
+#: the web page, the API, `dossier search` and `dossier export` all parse through :func:`parse_query`.
+MAX_QUERY_CHARS = 500
 MAX_TERMS = 64
 
 
@@ -133,11 +140,24 @@ _TRANSLATE = str.maketrans(
 _RAW = re.compile(r'(?P<neg>-)?(?:(?P<field>[^\s:"]+):)?(?:"(?P<q>[^"]*)"?|(?P<w>[^\s"]+))')
 
 
+def parse_request(request: SearchRequest) -> ParsedQuery:
+    """Check a request's date range (:class:`~index._fields.BadDate`) and parse its query: what every backend runs first."""
+    check_dates(request.date_from, request.date_to)
+    return parse_query(request.query)
+
+
 def parse_query(query: str) -> ParsedQuery:
-    """Parse a user query; raise :class:`QuerySyntaxError` only for what cannot be searched."""
-    if len(query) > MAX_QUERY_CHARS:
-        raise QuerySyntaxError(
-            f"查询过长（最多 {MAX_QUERY_CHARS} 个字符）/ Query too long (at most {MAX_QUERY_CHARS} characters)"
+    """Parse a user query; raise a :class:`~index._fields.SearchRefused` only for what cannot be searched.
+
+    :class:`QueryTooLong` past :data:`MAX_QUERY_CHARS`; :class:`NothingToSearch` when the
+    query has text but only punctuation (it would otherwise list every document);
+    :class:`QuerySyntaxError` for a field without a value or a value it cannot read.
+    """
+    length = len(query.strip())
+    if length > MAX_QUERY_CHARS:
+        raise QueryTooLong(
+            f"查询过长：{length} 个字符，最多 {MAX_QUERY_CHARS} 个 / The query is too long: {length} characters"
+            f" (at most {MAX_QUERY_CHARS})"
         )
     text = query.translate(_TRANSLATE)
     parsed = ParsedQuery()
@@ -145,13 +165,25 @@ def parse_query(query: str) -> ParsedQuery:
     last_entity = False
     pos = 0
     n_terms = 0
+    dropped = False  # something was typed that has nothing to search for (punctuation, a lone quote)
     while pos < len(text):
         if text[pos].isspace():
             pos += 1
             continue
+        phone = _phone_run(text, pos)
+        if phone is not None:  # "021 6149 8137": one phone number, not three numbers
+            pos, term = phone
+            n_terms += 1
+            if or_target == "term":
+                parsed.groups[-1].append(term)
+            else:
+                parsed.groups.append([term])
+            or_target, last_entity = None, False
+            continue
         m = _RAW.match(text, pos)
         if m is None or m.end() == pos:  # a lone quote or minus
             pos += 1
+            dropped = True
             continue
         pos = m.end()
         neg, fname, quoted, bare = m.group("neg"), m.group("field"), m.group("q"), m.group("w")
@@ -166,6 +198,8 @@ def parse_query(query: str) -> ParsedQuery:
             else:
                 if not value.strip():
                     raise QuerySyntaxError(f"“{fname}:” 后缺少值 / Missing value after “{fname}:”")
+                if kind == "phone" and quoted is None and (run := _phone_run(text, m.start("w"), glued=True)):
+                    pos, value = run[0], run[1].text  # 电话:021 6149 8137
                 meant = field_value(kind, value)
                 if neg:
                     parsed.excluded_fields.append((meant.kind, meant.value))
@@ -184,8 +218,9 @@ def parse_query(query: str) -> ParsedQuery:
             or_target = "entity" if last_entity else ("term" if parsed.groups else None)
             continue
         last_entity = False
-        token = analyse_query_term(value)
+        token = _phone_token(value) or analyse_query_term(value)
         if token is None:  # punctuation only
+            dropped = True
             continue
         n_terms += 1
         if n_terms > MAX_TERMS:
@@ -200,7 +235,83 @@ def parse_query(query: str) -> ParsedQuery:
         else:
             parsed.groups.append([term])
         or_target = None
+    if dropped and not _searches(parsed):
+        raise NothingToSearch(
+            "查询只有标点或符号，没有可搜索的文字；请输入文字、数字或筛选条件"
+            " / The query has only punctuation or symbols: nothing to search for; type words, numbers or filters"
+        )
     return parsed
+
+
+def _searches(parsed: ParsedQuery) -> bool:
+    """True when the query asks for something: a term, an exclusion or a filter of any kind."""
+    return bool(
+        parsed.groups or parsed.excludes or parsed.entities or parsed.excluded_fields
+        or any(parsed.filter_values(kind) for kind in ("customer", "type", "tag", "customer_type", "industry",
+                                                        "region", "year"))
+    )
+
+
+# Whitespace-separated groups of digits (with + ( ) - . inside) that may together be one phone number.
+_PHONE_RUN = re.compile(r"[+(]{0,2}\d[\d().\-]*(?:[ \t]+[+(]{0,2}\d[\d().\-]*)+")
+_PHONE_CHUNK = re.compile(r"\S+")
+_NON_DIGIT = re.compile(r"\D")
+
+
+def _phone_run(text: str, pos: int, *, glued: bool = False) -> tuple[int, Term] | None:
+    """A phone number typed in groups (``021 6149 8137``, ``+86 138 1234 5678``) starting at ``pos``: (end, term).
+
+    People type phone numbers with spaces; as separate words they would each have to be a
+    whole token of the document (``6149`` is not one in ``021-61498137``).  The longest run of
+    two or more groups that reads as one phone number (``ingest.normalize_phone``, as ``电话:``
+    does) becomes one term; anything else is left to the ordinary words.  ``glued``: ``pos``
+    follows a field name (``电话:``) rather than whitespace.
+    """
+    if pos and not glued and not text[pos - 1].isspace():
+        return None
+    m = _PHONE_RUN.match(text, pos)
+    if m is None:
+        return None
+    chunks = [(pos + c.start(), pos + c.end()) for c in _PHONE_CHUNK.finditer(m.group())]
+    for n in range(len(chunks), 1, -1):
+        end = chunks[n - 1][1]
+        if end < len(text) and not text[end].isspace():
+            continue  # the last group runs on into a word ("8137号"): not a number typed on its own
+        typed = text[pos:end]
+        token = _phone_token(typed)
+        if token is not None:
+            return end, Term(text=typed, token=token)
+    return None
+
+
+def _phone_token(typed: str) -> QueryToken | None:
+    """The query token of a phone number however it is typed, or None when ``typed`` is not one.
+
+    Besides the digits as typed (a document that writes them the same way) it matches the
+    digits joined (``02161498137``: a document's joined phone forms and unseparated numbers),
+    with ``86`` in front for landlines, and the normal form's pieces (``021 61498137``:
+    ``021-61498137``, ``(021)61498137``, and the phone entities every document's meta holds).
+    """
+    if not any(ch.isdigit() for ch in typed) or any(ch.isalpha() for ch in typed):
+        return None
+    normal = phone_number(typed)
+    if normal is None:
+        return None
+    base = analyse_query_term(typed)
+    shape = analyse_query_term(normal)
+    if base is None or shape is None:
+        return None
+    digits = _NON_DIGIT.sub("", normal)
+    joined = [digits]
+    if digits.startswith("0"):
+        joined.append("86" + digits[1:])
+    variants = [v for v in (*base.variants, shape.grams) if v != base.grams]
+    return QueryToken(
+        grams=base.grams,
+        word=base.word,
+        alternatives=tuple(dict.fromkeys([*base.alternatives, *joined])),
+        variants=tuple(dict.fromkeys(variants)),
+    )
 
 
 def _quote(token: str) -> str:

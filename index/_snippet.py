@@ -23,6 +23,7 @@ SNIPPET_CHARS = 120
 _SEP = r"[\W_]*"  # what the tokenizer skips between two tokens of one term
 _LATIN = re.compile(rf"[^\W_{_CJK_CLASS}]")
 _WS_RUN = re.compile(r"\s+")
+_PHONE_SEP = r"[\s.()\-]{0,2}"  # between two digits of a phone number: 021) 6149-8137
 
 
 def term_pattern(term: str) -> re.Pattern[str] | None:
@@ -49,8 +50,14 @@ def term_pattern(term: str) -> re.Pattern[str] | None:
     alts = ["".join(parts)]
     digits = "".join("".join(p) for c, p in segs if not c)
     if digits.isdigit() and 10 <= len(digits) <= 13 and all(not c for c, _ in segs):
-        # Phone numbers match across dash/space/dot groupings (as the words column does).
-        alts.append(r"(?<!\d)" + r"[\s.-]?".join(digits[-11:] if len(digits) == 13 else digits) + r"(?!\d)")
+        # Phone numbers match across dash/space/dot/bracket groupings (as the words column and the
+        # phone entities do): 021 6149 8137 marks (021) 6149-8137, and +86 21 6149 8137 too.
+        core = digits
+        if digits.startswith("86") and len(digits) in (12, 13):  # +86: a mobile, or a landline without its 0
+            core = digits[2:] if len(digits) == 13 else "0" + digits[2:]
+        alts.append(r"(?<!\d)" + _PHONE_SEP.join(core) + r"(?!\d)")
+        if core.startswith("0"):
+            alts.append(r"(?<!\d)86" + _PHONE_SEP + _PHONE_SEP.join(core[1:]) + r"(?!\d)")
     return re.compile("|".join(f"(?:{a})" for a in alts))
 
 

@@ -69,7 +69,7 @@ from index._columns import LIST_SEP, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels
 from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
-from index._query import ParsedQuery, column_filters, compile_match, entity_groups, parse_query
+from index._query import ParsedQuery, column_filters, compile_match, entity_groups, parse_request
 from index._snippet import hit_texts
 from index._types import (
     ACCESS_LEVELS,
@@ -481,7 +481,7 @@ class SqliteBackend:
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query, filtered inside SQL by what ``principal`` may read."""
         started = time.perf_counter()
-        parsed = parse_query(request.query)
+        parsed = parse_request(request)
         if not self._schema_ready:
             self.ensure_schema()
         with self._engine.connect() as conn:
@@ -561,7 +561,7 @@ class SqliteBackend:
 
         The match set is fixed when iteration starts; the snippets of each batch are read then.
         """
-        parsed = parse_query(request.query)
+        parsed = parse_request(request)
         if not self._schema_ready:
             self.ensure_schema()
         with self._engine.connect() as conn:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 
+import pytest
 from click.testing import CliRunner
 
 from dossier.cli import cli
@@ -118,7 +120,85 @@ def test_watch_once_takes_the_inbox_and_prints_a_report(tmp_path):
     assert found["total"] == 1
 
 
+def test_empty_files_fail_as_empty_never_as_duplicates(tmp_path):
+    """`dossier ingest` of empty files: each fails as empty (JSON and text agree), however often it is offered."""
+    _run(tmp_path / "home", "init")
+    for name in ("a.txt", "b.pdf"):
+        (tmp_path / name).write_bytes(b"")
+    for _ in range(2):
+        summary = json.loads(_run(tmp_path / "home", "ingest", str(tmp_path / "a.txt"), str(tmp_path / "b.pdf"),
+                                  "--json").output)
+        assert summary["duplicates"] == 0 and summary["ingested"] == 0
+        assert [f["error"] for f in summary["failed"]] == ["文件为空 / empty file"] * 2
+    text = _run(tmp_path / "home", "ingest", str(tmp_path / "a.txt")).output
+    assert "重复 duplicates: 0" in text and "失败 failed: 1" in text and "文件为空 / empty file" in text
+    status = json.loads(_run(tmp_path / "home", "status", str(summary["batch"]), "--json").output)
+    assert (status["files"]["failed"], status["files"]["duplicate"]) == (2, 0) and len(status["failures"]) == 2
+
+
 def test_status_names_an_unknown_batch(tmp_path):
     _run(tmp_path, "init")
     result = _run(tmp_path, "status", "999")
     assert result.exit_code == 1 and "999" in result.output
+
+
+@pytest.fixture(params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+def search_env(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The CLI's environment for each search backend: the embedded index, and the OpenSearch node when there is one."""
+    if request.param == "sqlite":
+        yield dict(NO_REDIS)
+        return
+    from tests import _opensearch
+
+    url, alias = _opensearch.cluster_url(), f"dossier-cli-{uuid.uuid4().hex[:8]}"
+    yield {**NO_REDIS, "DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias}
+    _opensearch.drop(url, alias)
+
+
+def test_search_refuses_impossible_reversed_empty_and_long_requests_with_a_reason(tmp_path, search_env):
+    """`dossier search` (and `export`) refuse what the web refuses, each with a one-line reason and exit 1:
+    impossible dates, a reversed range, punctuation only, more than MAX_QUERY_CHARS characters."""
+    from index import MAX_QUERY_CHARS
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner(env=search_env).invoke(cli, ["--home", str(tmp_path), *args], catch_exceptions=False)
+
+    assert run("init").exit_code == 0
+    cases = {
+        ("search", "合同", "--from", "2024-13-45"): "日期无效",
+        ("search", "合同", "--to", "2023-02-29"): "Not a valid date",
+        ("search", "合同", "--from", "2024-05-01", "--to", "2024-03-01"): "开始日期晚于结束日期",
+        ("search", "！！！"): "只有标点",
+        ("search", "?", "--json"): "punctuation",
+        ("search", "报价" * 1000): f"at most {MAX_QUERY_CHARS}",
+        ("export", "报价" * 1000, "--format", "csv", "-o", str(tmp_path / "x.csv")): "查询过长",
+        ("export", "合同", "--from", "2024-05-01", "--to", "2024-03-01", "--format", "csv", "-o",
+         str(tmp_path / "y.csv")): "start date is after the end date",
+    }
+    for args, reason in cases.items():
+        result = run(*args)
+        assert result.exit_code == 1 and reason in result.output, (args[:2], result.output)
+        assert "Traceback" not in result.output and "语法" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert run("search", "合同", "--from", "2024-03", "--to", "2024-03-31", "--json").exit_code == 0
+
+
+def test_search_finds_a_phone_number_typed_with_spaces(tmp_path, search_env):
+    """`dossier search "021 6149 8137"` (and its other spellings) finds the document holding 021-61498137."""
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner(env=search_env).invoke(cli, ["--home", str(tmp_path / "home"), *args], catch_exceptions=False)
+
+    run("init")
+    (tmp_path / "报价单.txt").write_text("报价单\n上海云启信息技术有限公司\n联系电话：021-61498137\n手机：138-1234-5678\n",
+                                       encoding="utf-8")
+    (tmp_path / "纪要.txt").write_text("会议纪要\n区号 021，分机 6149，房间 8137。\n", encoding="utf-8")
+    summary = json.loads(run("ingest", str(tmp_path / "报价单.txt"), str(tmp_path / "纪要.txt"), "--json").output)
+    quote = next(d["id"] for d in summary["documents"] if d["file"].endswith("报价单.txt"))
+    for query in ("021 6149 8137", "0216149 8137", "(021) 6149-8137", "+86 21 6149 8137", "138 1234 5678",
+                  "+86 138 1234 5678"):
+        found = json.loads(run("search", query, "--json").output)
+        assert [h["id"] for h in found["hits"]] == [quote], query
+        assert "<mark>" in found["hits"][0]["snippet"]
+    apart = json.loads(run("search", "021", "6149", "8137", "--json").output)  # separate arguments: one query
+    assert [h["id"] for h in apart["hits"]] == [quote]

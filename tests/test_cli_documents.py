@@ -65,3 +65,33 @@ def test_set_add_version_and_delete(tmp_path):
     assert _run(home, "show", str(quote)).exit_code == 1
     found = json.loads(_run(home, "search", "中盈环保", "--json").output)
     assert quote not in [h["id"] for h in found["hits"]]
+
+
+def test_add_version_as_a_user_never_names_a_duplicate_they_may_not_read(tmp_path):
+    """`documents add-version --as sales1` with the bytes of a finance-only document: "already stored", no id
+    (the operator, who reads everything, is told which document holds them)."""
+    home = tmp_path / "home"
+    assert _run(home, "init").exit_code == 0
+    own_file = tmp_path / "拜访.txt"
+    own_file.write_text("销售拜访记录：客户关心交付周期。", encoding="utf-8")
+    ingested = json.loads(_run(home, "ingest", str(INVOICE), str(own_file), "--wait", "--json").output)
+    ids = {doc["file"].rsplit("/", 1)[-1]: doc["id"] for doc in ingested["documents"]}
+    invoice, own = ids[INVOICE.name], ids[own_file.name]
+    assert json.loads(_run(home, "show", str(invoice), "--json").output)["confidentiality"] == "finance"
+    _add_user(home, "sales1", "sales")
+    from dossier.config import load_settings
+    from dossier.services import Dossier
+    from records import Version
+
+    d = Dossier.open(load_settings(environ={**NO_REDIS, "DOSSIER_HOME": str(home)}, dotenv=home / "none"))
+    with d.sessions() as session:  # sales1 brought that file in, so may add versions to it
+        for version in session.query(Version).filter_by(document_id=own):
+            version.uploaded_by = "sales1"
+        session.commit()
+    d.close()
+    outcome = _run(home, "documents", "add-version", str(own), str(INVOICE), "--as", "sales1")
+    shown = json.loads(outcome.output)
+    assert (shown["status"], shown["id"], shown["message"]) == ("duplicate", None, "已存在，已由系统保存 / already stored")
+    assert str(invoice) not in outcome.output
+    operator = json.loads(_run(home, "documents", "add-version", str(own), str(INVOICE)).output)
+    assert (operator["status"], operator["id"]) == ("duplicate", invoice)

@@ -80,8 +80,10 @@ def version(doc_id: int) -> Any:
     outcome = get_dossier().add_version(doc_id, file.filename, file.read(), g.principal)
     if outcome["status"] == "queued":
         flash(_("docedit.version_queued"), "info")
-    elif outcome["status"] == "duplicate":
+    elif outcome["status"] == "duplicate" and outcome["id"] is not None:  # named only to who may read everything
         flash(_("docedit.version_duplicate", id=outcome["id"]), "error")
+    elif outcome["status"] == "duplicate":
+        flash(_("docedit.version_already_stored"), "error")
     else:
         flash(outcome.get("error") or _("error.500"), "error")
     return redirect(url_for("documents.show", doc_id=doc_id))

@@ -204,6 +204,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "docedit.version_duplicate": {
         "zh": "该文件已存在（文档 {id}），未添加新版本。", "en": "This file is stored already (document {id}); no version added.",
     },
+    "docedit.version_already_stored": {
+        "zh": "该文件已存在，已由系统保存，未添加新版本。", "en": "This file is stored already; no version added.",
+    },
     "docedit.delete": {"zh": "删除", "en": "Delete"},
     "docedit.delete_title": {"zh": "删除：{name}", "en": "Delete: {name}"},
     "docedit.delete_warning": {

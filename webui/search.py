@@ -9,7 +9,6 @@ export bar (see :mod:`webui.export`), which states its limits before an export s
 from __future__ import annotations
 
 import math
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
@@ -17,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from dossier import folder
 from dossier.errors import DossierError
-from index import SearchRequest
+from index import BadDate, QuerySyntaxError, SearchRequest, date_bound
 from webui.auth import login_required
 from webui.core import get_dossier
 
@@ -37,13 +36,11 @@ MAX_PAGE = 1000  # deep pages are better reached with filters than by paging
 
 
 def _date_arg(args: MultiDict[str, str], name: str) -> str | None:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
+    """A ``from``/``to`` date in normal form; 400 for one that is not a real date (as the CLI refuses it)."""
     try:
-        return date.fromisoformat(raw).isoformat()
-    except ValueError:
-        abort(400, description=f"日期格式应为 YYYY-MM-DD：{raw} / date must be YYYY-MM-DD")
+        return date_bound(args.get(name))
+    except BadDate as exc:
+        abort(400, description=exc.message)
 
 
 def _int_arg(args: MultiDict[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -187,6 +184,7 @@ def index() -> Any:
             if exc.status != 400:
                 raise
             context["error"] = exc.message
+            context["syntax_error"] = isinstance(exc, QuerySyntaxError)  # not for "too long", "reversed dates" …
             status = 400
         else:
             d.audit_search(g.principal.username, req, result["total"], "web")

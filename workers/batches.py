@@ -15,6 +15,10 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from records import Document, IngestBatch, IngestJob, Page, utcnow
 
+#: What a duplicate is reported as: its content is stored already (which document holds it is
+#: named only to those who may read every document; see ``Dossier.batch_status``).
+ALREADY_STORED = "已存在，已由系统保存 / already stored"
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
@@ -124,7 +128,8 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
     }
     if details:
         report["items"] = [
-            {"file": j.filename, "document_id": j.document_id, "status": j.status, "error": j.error}
+            {"file": j.filename, "document_id": j.document_id, "status": j.status,
+             "error": j.error or (ALREADY_STORED if j.status == "duplicate" else None)}
             for j in session.scalars(select(IngestJob).where(IngestJob.batch_id == batch.id).order_by(IngestJob.id))
         ]
         failures = [

@@ -3,7 +3,7 @@
 Every file ends in exactly one of: a new document (``indexed`` or ``awaiting_ocr``), a
 ``duplicate`` of a stored one, or ``failed`` with a one-line reason.  Failed files that
 could be read are still stored (their original kept, their document visible as failed);
-only files refused before reading (too large, unreadable) are not copied in.
+only files refused before reading (empty, too large, unreadable) are not copied in.
 
 Taking and processing are separate steps so that a queue can sit between them: once a
 file is taken its original is safe in the blob store and a ``queued`` document row says
@@ -22,7 +22,7 @@ from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
@@ -32,6 +32,7 @@ from records import (
     BlobCorrupt,
     BlobMissing,
     BlobStore,
+    ContentClaim,
     Customer,
     Document,
     DocumentCustomer,
@@ -49,6 +50,9 @@ from workers.batches import close_batch
 from workers.extract import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED, searchable_customers
 
 _Named = TypeVar("_Named", Customer, Tag)
+
+#: Attempts of one take: a take that lost the race for a file's claim starts over once and reports the duplicate.
+_TAKE_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,9 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
     return sources
 
 
+#: Why an empty file is refused (each one fails as empty: it is never stored, so never a duplicate).
+EMPTY_FILE = "文件为空 / empty file"
+
 #: Why a page has no text when intake was asked to leave OCR for later.
 OCR_DEFERRED = "导入时未做 OCR，请运行 dossier ocr / OCR was skipped at intake: run dossier ocr"
 
@@ -159,13 +166,16 @@ class Intake:
     # -- take: preflight, dedupe, store the original, queue -----------------------------------
 
     def _preflight(self, source: Source) -> tuple[str | None, str | None]:
-        """Check the size limit and hash the file (streaming); return (sha256, error)."""
+        """Check the file is not empty nor over the size limit and hash it (streaming); return (sha256, error)."""
         try:
             if source.data is not None:
                 size = len(source.data)
             else:
                 assert source.path is not None
                 size = source.path.stat().st_size
+            if size == 0:
+                # Nothing to keep or parse; never a "duplicate" of another empty file either.
+                return None, EMPTY_FILE
             if size > self.limits.max_file_bytes:
                 mb = self.limits.max_file_bytes // (1024 * 1024)
                 return None, f"文件超过 {mb} MB 上限 / file larger than the {mb} MB limit"
@@ -192,6 +202,16 @@ class Intake:
         return source.path.read_bytes()
 
     def _existing(self, session: Session, digest: str) -> Document | None:
+        """The document a stored file belongs to: the one its content claim names.
+
+        A file stored without a claim (a child stored before children claimed their bytes)
+        is found by the lowest document with a version of those bytes.
+        """
+        claimed = session.scalar(
+            select(Document).join(ContentClaim, ContentClaim.document_id == Document.id).where(ContentClaim.sha256 == digest)
+        )
+        if claimed is not None:
+            return claimed
         return session.scalars(
             select(Document).join(Version).where(Version.sha256 == digest).order_by(Document.id).limit(1)
         ).first()
@@ -209,67 +229,94 @@ class Intake:
 
         Never raises for a bad file.  A file whose earlier intake failed is queued again into
         the same document.  A source's ``origin`` marks an inbox file (settled once moved to .done/.failed).
+
+        One file is one document however many intakes offer it at once: the document (or the
+        new version) and the file's :class:`~records.ContentClaim` are inserted in one
+        transaction, so of two simultaneous intakes of the same new bytes the second one's
+        claim violates the primary key (PostgreSQL makes it wait for the first to commit;
+        SQLite's single writer does the same, or reports the database busy).  It then starts
+        over, finds the winner's claim and reports a duplicate of the winner's document.
         """
-        origin = source.origin
         digest, error = self._preflight(source)
         if digest is None:
-            self._job(batch_id, source.label, "failed", None, error=error, origin=origin)
+            self._job(batch_id, source.label, "failed", None, error=error, origin=source.origin)
             return Taken(source.label, "failed", error=error)
-        with self.sessions() as session:
-            existing = self._existing(session, digest)
-            if existing is not None and existing.status != "failed":
-                self._job(batch_id, source.label, "duplicate", existing.id, digest=digest, origin=origin, session=session)
-                session.commit()
-                return Taken(source.label, "duplicate", existing.id)
+        for attempt in range(_TAKE_ROUNDS):
             try:
-                data = self._read(source)
-            except OSError as exc:
-                reason = f"文件在导入过程中消失或无法读取 / file vanished: {exc.strerror or exc}"
+                with self.sessions() as session:
+                    return self._take(session, source, options, batch_id, digest)
+            except (IntegrityError, OperationalError):  # SQLite may say "database is locked" for a lost race
+                if attempt + 1 == _TAKE_ROUNDS or not self._claimed(digest):
+                    raise  # not a lost race for the file's claim: a real error for the job boundary
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _claimed(self, digest: str) -> bool:
+        """True when a document has claimed the file ``digest`` (another intake took it meanwhile)."""
+        with self.sessions() as session:
+            return session.get(ContentClaim, digest) is not None
+
+    def _take(self, session: Session, source: Source, options: IntakeOptions, batch_id: int, digest: str) -> Taken:
+        """One attempt of :meth:`take` in ``session``; raises IntegrityError when another intake claimed the file first."""
+        origin = source.origin
+        existing = self._existing(session, digest)
+        if existing is not None and (existing.status != "failed" or options.version_of is not None):
+            # A version must not take bytes another document holds, even a failed one: that one keeps them.
+            self._job(batch_id, source.label, "duplicate", existing.id, digest=digest, origin=origin, session=session)
+            session.commit()
+            return Taken(source.label, "duplicate", existing.id)
+        try:
+            data = self._read(source)
+        except OSError as exc:
+            reason = f"文件在导入过程中消失或无法读取 / file vanished: {exc.strerror or exc}"
+            self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
+            session.commit()
+            return Taken(source.label, "failed", error=reason)
+        doc = existing
+        if options.version_of is not None:
+            doc = session.get(Document, options.version_of)
+            reason = None
+            if doc is None:
+                reason = f"文档 {options.version_of} 已不存在 / document {options.version_of} no longer exists"
+            elif doc.status in ("queued", "processing"):
+                reason = (
+                    f"文档 {doc.id} 正在处理中，请处理完成后再上传新版本"
+                    f" / document {doc.id} is being processed; upload the new version when it is done"
+                )
+            if doc is None or reason is not None:
                 self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
                 session.commit()
                 return Taken(source.label, "failed", error=reason)
-            doc = existing
-            if options.version_of is not None:
-                doc = session.get(Document, options.version_of)
-                reason = None
-                if doc is None:
-                    reason = f"文档 {options.version_of} 已不存在 / document {options.version_of} no longer exists"
-                elif doc.status in ("queued", "processing"):
-                    reason = (
-                        f"文档 {doc.id} 正在处理中，请处理完成后再上传新版本"
-                        f" / document {doc.id} is being processed; upload the new version when it is done"
-                    )
-                if doc is None or reason is not None:
-                    self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
-                    session.commit()
-                    return Taken(source.label, "failed", error=reason)
-            self.blobs.put(data)
-            if doc is None or options.version_of is not None:
-                if doc is None:
-                    doc = Document(title=PurePath(source.filename).stem[:500])
-                    session.add(doc)
-                doc.versions.append(
-                    Version(
-                        number=max((v.number for v in doc.versions), default=0) + 1, sha256=digest,
-                        filename=source.filename, mime=_sniff_mime(data, source.filename), size=len(data),
-                        uploaded_by=options.uploaded_by,
-                    )
+        self.blobs.put(data)
+        if doc is None or options.version_of is not None:
+            if doc is None:
+                doc = Document(title=PurePath(source.filename).stem[:500])
+                session.add(doc)
+            doc.versions.append(
+                Version(
+                    number=max((v.number for v in doc.versions), default=0) + 1, sha256=digest,
+                    filename=source.filename, mime=_sniff_mime(data, source.filename), size=len(data),
+                    uploaded_by=options.uploaded_by,
                 )
-            customer = _customer(session, options.customer) if options.customer else None
-            if customer is not None:
-                doc.customer = customer
-                doc.customer_links = [
-                    DocumentCustomer(customer=customer, method="given", score=1.0, evidence=GIVEN_AT_INTAKE, position=0)
-                ]
-            if options.tags:
-                doc.tags = [_tag(session, t) for t in options.tags]
-            if options.doc_type:
-                doc.doc_type, doc.doc_type_reason = options.doc_type, GIVEN_AT_INTAKE
-            doc.status, doc.error, doc.claimed_by = "queued", None, None
-            session.flush()
-            self._job(batch_id, source.label, "queued", doc.id, digest=digest, origin=origin, session=session)
-            session.commit()
-            return Taken(source.label, "queued", doc.id)
+            )
+        session.flush()
+        if doc is not existing or session.get(ContentClaim, digest) is None:  # a failed one re-taken keeps its claim
+            session.add(ContentClaim(sha256=digest, document_id=doc.id))
+            session.flush()  # the losing intake of a race fails here (IntegrityError)
+        customer = _customer(session, options.customer) if options.customer else None
+        if customer is not None:
+            doc.customer = customer
+            doc.customer_links = [
+                DocumentCustomer(customer=customer, method="given", score=1.0, evidence=GIVEN_AT_INTAKE, position=0)
+            ]
+        if options.tags:
+            doc.tags = [_tag(session, t) for t in options.tags]
+        if options.doc_type:
+            doc.doc_type, doc.doc_type_reason = options.doc_type, GIVEN_AT_INTAKE
+        doc.status, doc.error, doc.claimed_by = "queued", None, None
+        session.flush()
+        self._job(batch_id, source.label, "queued", doc.id, digest=digest, origin=origin, session=session)
+        session.commit()
+        return Taken(source.label, "queued", doc.id)
 
     def _job(
         self,
@@ -576,21 +623,45 @@ class Intake:
         """
         digest = sha256_bytes(child.file.data)
         existing = self._existing(session, digest)
+        doc = existing
+        if existing is None:
+            doc, made = self._claim_child(session, parent, digest, child.file.filename)
+            existing = None if made else doc
         if existing is not None and existing.status != "failed":
             held = {c.id for c in parent.children} | {p.part_id for p in parent.included}
             if existing.id != parent.id and existing.id not in held:
                 parent.included.append(DocumentPart(part_id=existing.id, relation=child.file.relation))
                 session.flush()
             return None
-        doc = existing
-        if doc is None:
-            doc = Document(title=PurePath(child.file.filename).stem[:500])
-            session.add(doc)
-        parent.children.append(doc)
+        assert doc is not None
+        if doc not in parent.children:
+            parent.children.append(doc)
         return self._store(
             session, doc, child.file.filename, digest, child.file.data, child.tree, child.error,
             parent=parent, relation=child.file.relation,
         )
+
+    @staticmethod
+    def _claim_child(session: Session, parent: Document, digest: str, filename: str) -> tuple[Document, bool]:
+        """(a new child of ``parent`` holding the file ``digest``, with its claim, True): one file, one document.
+
+        When another intake claimed the same bytes at this very moment (two e-mails with one
+        attachment, on two workers), (that document, False) instead: this one is not made.
+        """
+        try:
+            with session.begin_nested():
+                doc = Document(title=PurePath(filename).stem[:500], parent_id=parent.id)
+                session.add(doc)
+                session.flush()
+                session.add(ContentClaim(sha256=digest, document_id=doc.id))
+                session.flush()
+        except IntegrityError:
+            claim = session.get(ContentClaim, digest)
+            winner = session.get(Document, claim.document_id) if claim is not None else None
+            if winner is None:
+                raise
+            return winner, False
+        return doc, True
 
     @staticmethod
     def index_document(doc: Document) -> IndexDocument:

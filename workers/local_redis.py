@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from dossier.errors import DossierError
+from dossier.filemodes import PRIVATE_UMASK, secure_home
 from workers.queue import QueueUnavailable, connect
 
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -36,7 +37,8 @@ def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
     if binary is None:
         raise DossierError("未安装 redis-server：请运行 make run 或 apt install redis-server / redis-server is not installed")
     folder = settings.home / "redis"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secure_home(settings.home)  # the queue's data: the running account's alone
     port = parsed.port or 6379
     subprocess.run(
         [
@@ -46,6 +48,7 @@ def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
+        umask=PRIVATE_UMASK,  # its append-only file, log and pid file are private too
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

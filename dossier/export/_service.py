@@ -527,7 +527,7 @@ class ExportService:
             )
             # The rows are filtered by the owner's rights as they are now: the file goes to those rights only.
             self._update_job(job_id, total=plan.count, rights=rights_of(principal))
-            with part.open("wb") as fh:
+            with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # private
                 for chunk in chunks:
                     fh.write(chunk)
                 fh.flush()

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from index import QuerySyntaxError, parse_query
+from index import SearchRefused, parse_query
 
 __all__ = ["SNIPPET_CHARS", "PlainSnippets"]
 
@@ -61,7 +61,7 @@ class PlainSnippets:
     def __init__(self, query: str, width: int = SNIPPET_CHARS) -> None:
         try:
             terms = [t.text for t in parse_query(query).positive_terms]
-        except QuerySyntaxError:
+        except SearchRefused:
             terms = []
         patterns = [p for p in (term_regex(t) for t in terms) if p]
         self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None

@@ -94,10 +94,16 @@ def test_missing_field_value_is_a_syntax_error():
     assert "customer" in str(err.value)
 
 
-def test_overlong_query_is_a_syntax_error():
-    """Absurdly long queries are refused, not run."""
-    with pytest.raises(QuerySyntaxError):
+def test_overlong_query_is_refused_as_too_long_with_the_limit():
+    """Queries over MAX_QUERY_CHARS are refused as too long (saying the limit), not as a syntax error."""
+    from index import MAX_QUERY_CHARS, QueryTooLong
+
+    with pytest.raises(QueryTooLong) as err:
         parse_query("合同 " * 600)
+    assert not isinstance(err.value, QuerySyntaxError) and err.value.status == 400
+    assert str(MAX_QUERY_CHARS) in err.value.message and "too long" in err.value.message
+    at_limit = "合同" + " " * (MAX_QUERY_CHARS - 4) + "报价"
+    assert len(parse_query(f"  {at_limit}  ").groups) == 2  # at the limit (whitespace around it not counted)
 
 
 def test_rjieba_segments_exactly_as_jieba_with_the_same_user_words():

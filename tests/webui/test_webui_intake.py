@@ -108,7 +108,7 @@ def test_upload_several_files_then_search(upload_client, upload_settings):
 
 
 def test_failed_upload_is_explained(upload_client, upload_settings):
-    """Broken and empty files are queued like any other; the worker's failures show with their reasons."""
+    """A broken file is queued like any other and an empty one refused at once; both failures show with their reasons."""
     r = upload_client.post(
         "/upload",
         data={
@@ -122,6 +122,30 @@ def test_failed_upload_is_explained(upload_client, upload_settings):
     html = upload_client.get(f"/jobs/{batch_id}").get_data(as_text=True)
     assert html.count('class="item item-failed"') == 2 and "坏文件.pdf" in html and "空.txt" in html
     assert "PDF 文件已损坏或不完整" in html and "文件为空" in html
+
+
+def test_empty_files_fail_as_empty_and_every_count_agrees(upload_client):
+    """Each empty file fails at once as empty — never a duplicate of another empty file — and the banner,
+    the batch page's counts and list, and the batch JSON all say the same."""
+    for round_ in range(2):  # the second round offers empty files again: still empty, not duplicates
+        r = upload_client.post(
+            "/upload",
+            data={
+                "csrf_token": _token(upload_client),
+                "files": [(io.BytesIO(b""), f"空白_{round_}.txt"), (io.BytesIO(b""), f"另一个空白_{round_}.docx"),
+                          (io.BytesIO(f"第 {round_} 轮的正常文件".encode()), f"正常_{round_}.txt")],
+            },
+            content_type="multipart/form-data",
+        )
+        batch_id = _batch_of(r)
+        html = upload_client.get(r.headers["Location"]).get_data(as_text=True)
+        assert "已接收 3 个文件：1 个排队处理，0 个重复，2 个失败" in html
+        assert html.count('class="item item-failed"') == 2 and html.count("文件为空 / empty file") >= 2
+        assert re.search(r'data-field="files.failed">2<', html) and re.search(r'data-field="files.duplicate">0<', html)
+        batch = upload_client.get(f"/api/batches/{batch_id}").get_json()
+        assert (batch["files"]["failed"], batch["files"]["duplicate"], batch["files"]["queued"]) == (2, 0, 1)
+        assert [f["error"] for f in batch["failures"]] == ["文件为空 / empty file"] * 2
+        assert [i["status"] for i in batch["items"]] == ["failed", "failed", "queued"]
 
 
 def test_upload_needs_csrf_and_a_file(upload_client):
@@ -255,3 +279,109 @@ def test_an_unknown_name_is_only_a_suggestion_and_a_rejected_one_stays_rejected(
     assert _filed_under(d, "备忘录 三。") == (None, []) and _statuses(d)["光华物留"] == "rejected"
     html = _upload(sales, "云帆信息", "备忘录 四。")
     assert "“云帆信息”是本公司，不是客户" in html and _filed_under(d, "备忘录 四。") == (None, [])
+
+
+# -- a duplicate tells the uploader only what they may know ------------------------------------------
+
+ALREADY_STORED = "已存在，已由系统保存 / already stored"
+SECRET_TEXT = "绝密定价策略：明年对华东区客户统一提价 12%，仅限财务与管理层。"
+OWN_TEXT = "销售拜访记录：客户关心交付周期，下周再访。"
+
+
+@pytest.fixture()
+def oracle_home(tmp_path):
+    """A home with a finance-only document (sales may not read it) and a document sales1 uploaded; a sales and
+    an admin client of its app."""
+    from records import Document
+
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1",
+                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},  # no queue: files are processed (or wait) here
+        dotenv=Path("/nonexistent"),
+    )
+    d = Dossier.open(settings, require_init=False)
+    d.init(admin_password="upload-pw-123")
+    d.add_user("sales1", "sales", "sales-pw-12345")
+    (tmp_path / "定价.txt").write_text(SECRET_TEXT, encoding="utf-8")
+    (tmp_path / "拜访.txt").write_text(OWN_TEXT, encoding="utf-8")
+    secret = d.ingest_paths([tmp_path / "定价.txt"])["documents"][0]["id"]
+    own = d.ingest_paths([tmp_path / "拜访.txt"], uploaded_by="sales1")["documents"][0]["id"]
+    with d.sessions() as session:
+        session.get(Document, secret).confidentiality = "finance"
+        session.commit()
+    d.reindex([secret])
+    app = create_app(settings, test_config={"TESTING": True})
+    sales, admin = app.test_client(), app.test_client()
+    from tests.webui.conftest import _login
+
+    assert _login(sales, "sales1", "sales-pw-12345").status_code == 302
+    assert _login(admin, "admin", "upload-pw-123").status_code == 302
+    yield {"dossier": d, "secret": secret, "own": own, "sales": sales, "admin": admin, "tmp": tmp_path}
+    d.close()
+
+
+def test_a_duplicate_of_a_document_the_uploader_may_not_read_reveals_nothing(oracle_home):
+    """GIVEN a finance-only document WHEN a sales user uploads its bytes (and those of one they may read)
+    THEN both are "already stored" alike: no id, link or title on the batch page or in its JSON — the
+    same answer either way, so it cannot tell a hidden document from a readable one; an admin sees which."""
+    sales, secret, own = oracle_home["sales"], oracle_home["secret"], oracle_home["own"]
+    r = sales.post(
+        "/upload",
+        data={"csrf_token": _token(sales), "files": [(io.BytesIO(SECRET_TEXT.encode()), "a.txt"),
+                                                      (io.BytesIO(OWN_TEXT.encode()), "b.txt")]},
+        content_type="multipart/form-data",
+    )
+    batch_id = _batch_of(r)
+    html = sales.get(r.headers["Location"]).get_data(as_text=True)
+    assert "2 个重复" in html and html.count(ALREADY_STORED) == 2
+    assert f"/documents/{secret}" not in html and f"/documents/{own}" not in html
+    assert "定价" not in html and "绝密" not in html
+    items = sales.get(f"/api/batches/{batch_id}").get_json()["items"]
+    assert [{k: v for k, v in i.items() if k != "file"} for i in items] == [
+        {"document_id": None, "status": "duplicate", "error": ALREADY_STORED}
+    ] * 2
+    seen_by_admin = oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"]
+    assert [i["document_id"] for i in seen_by_admin] == [secret, own]
+
+
+def test_a_new_version_with_a_hidden_documents_bytes_reveals_nothing(oracle_home):
+    """A new version whose bytes a hidden document holds: "stored already", no id — as for a readable one."""
+    sales, secret, own = oracle_home["sales"], oracle_home["secret"], oracle_home["own"]
+    pages = []
+    for data in (SECRET_TEXT.encode(), OWN_TEXT.encode()):
+        r = sales.post(f"/documents/{own}/version", data={"csrf_token": _token(sales),
+                                                          "file": (io.BytesIO(data), "v2.txt")},
+                       content_type="multipart/form-data")
+        assert r.status_code == 302
+        pages.append(sales.get(r.headers["Location"]).get_data(as_text=True))
+    for html in pages:
+        assert "该文件已存在，已由系统保存，未添加新版本。" in html
+        assert f"文档 {secret}" not in html and f"/documents/{secret}" not in html and "定价" not in html
+    d = oracle_home["dossier"]
+    from index import Principal
+
+    outcome = d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("sales1", "sales"))
+    assert (outcome["status"], outcome["id"], outcome["message"]) == ("duplicate", None, ALREADY_STORED)
+    assert d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("admin", "admin"))["id"] == secret
+
+
+def test_the_uploaders_batch_hides_documents_they_may_no_longer_read(oracle_home):
+    """A file sales1 uploaded that a manager then made finance-only: their batch still lists the file, with no
+    link or id; an admin's view of the batch keeps it."""
+    from records import Document
+
+    sales, d = oracle_home["sales"], oracle_home["dossier"]
+    r = sales.post("/upload", data={"csrf_token": _token(sales),
+                                    "files": [(io.BytesIO("预算表：华东区明年预算。".encode()), "预算.txt")]},
+                   content_type="multipart/form-data")
+    batch_id = _batch_of(r)
+    item = sales.get(f"/api/batches/{batch_id}").get_json()["items"][0]
+    doc_id = item["document_id"]
+    assert doc_id is not None and item["status"] == "queued"  # theirs, readable: named
+    with d.sessions() as session:
+        session.get(Document, doc_id).confidentiality = "finance"
+        session.commit()
+    item = sales.get(f"/api/batches/{batch_id}").get_json()["items"][0]
+    assert (item["file"], item["document_id"]) == ("预算.txt", None)
+    assert f"/documents/{doc_id}" not in sales.get(f"/jobs/{batch_id}").get_data(as_text=True)
+    assert oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"][0]["document_id"] == doc_id

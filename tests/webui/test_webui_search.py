@@ -165,6 +165,54 @@ def test_bad_date_is_a_friendly_400(admin):
     assert "YYYY-MM-DD" in r.get_data(as_text=True)
 
 
+def test_reversed_dates_say_they_are_reversed(admin):
+    """from after to: the page (400) and the API say the dates are reversed, never "syntax error" or no hits."""
+    r = admin.get("/?q=合同&from=2024-05-01&to=2024-03-01")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and "开始日期晚于结束日期" in html and "start date is after the end date" in html
+    assert "查询语法有误" not in html and "没有找到" not in html
+    api = admin.get("/api/search?q=合同&from=2024-05-01&to=2024-03-01")
+    assert api.status_code == 400 and "开始日期晚于结束日期" in api.get_json()["error"]
+    assert admin.get("/?from=2024-03-01&to=2024-05-01").status_code == 200  # the right way round
+
+
+@pytest.mark.parametrize("query", ["！！！", "?!.,;", "……", "-", "（）"])
+def test_punctuation_only_query_says_so(admin, query):
+    """A query of punctuation only is answered with that reason (400), not with every document."""
+    r = admin.get("/", query_string={"q": query})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and "只有标点" in html and "punctuation" in html
+    assert 'class="hit"' not in html and "查询语法有误" not in html
+    api = admin.get("/api/search", query_string={"q": query})
+    assert api.status_code == 400 and "punctuation" in api.get_json()["error"]
+
+
+def test_overlong_query_is_too_long_with_the_limit_everywhere(admin):
+    """A 2,000-character query: "too long" with the limit on the page, the API and the export plan."""
+    from index import MAX_QUERY_CHARS
+
+    query = "报价" * 1000
+    r = admin.get("/", query_string={"q": query})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and "查询过长" in html and "too long" in html and str(MAX_QUERY_CHARS) in html
+    assert "查询语法有误" not in html
+    for url in ("/api/search", "/api/export/plan"):
+        api = admin.get(url, query_string={"q": query})
+        assert api.status_code == 400 and f"at most {MAX_QUERY_CHARS}" in api.get_json()["error"], url
+
+
+@pytest.mark.parametrize("query", ["138 1234 5678", "+86 138 1234 5678", "1381234 5678", "138-1234-5678"])
+def test_a_phone_number_typed_with_spaces_finds_its_document(folder_login, folder_home, query):
+    """A phone number typed with spaces finds the contract that writes it 138-1234-5678, as 电话: does."""
+    client = folder_login("manager1")
+    found = client.get("/api/search", query_string={"q": query}).get_json()
+    by_field = client.get("/api/search", query_string={"q": f'电话:"{query}"'}).get_json()
+    contract = folder_home["docs"]["d1"]
+    assert contract in [h["id"] for h in found["hits"]]
+    assert {h["id"] for h in found["hits"]} == {h["id"] for h in by_field["hits"]}
+    assert all("<mark>" in h["snippet"] for h in found["hits"])
+
+
 def test_search_terms_are_escaped_everywhere(admin):
     """A query full of HTML is shown as text: in the box, the messages and the links."""
     payload = "\"><script>alert('XSSCANARY')</script>"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 import ingest
-from records import BlobStore, Customer, Document, IngestBatch, Page, Tag, migrate
+from records import BlobStore, ContentClaim, Customer, Document, IngestBatch, Page, Tag, migrate, sha256_bytes
 from workers.batches import batch_report, close_batch
 from workers.intake import Intake, IntakeOptions, Source, _create_once
 
@@ -136,3 +136,92 @@ def test_batch_progress_counts_pages_by_ocr_state(intake):
         report = batch_report(session, session.get(IngestBatch, batch_id), details=True)
     assert report["pages"] == {"total": 4, "done": 2, "failed": 1, "pending": 1}
     assert [f["page"] for f in report["failures"]] == [3]
+
+
+# -- one file, one document (content claims) -----------------------------------------------------
+
+
+def _documents_and_claims(intake: Intake) -> tuple[int, list[tuple[str, int]]]:
+    with intake.sessions() as session:
+        docs = session.scalar(select(func.count()).select_from(Document)) or 0
+        claims = [(c.sha256, c.document_id) for c in session.scalars(select(ContentClaim))]
+    return docs, claims
+
+
+def test_simultaneous_takes_of_one_new_file_make_one_document(intake):
+    """Eight intakes of the same new bytes at the same instant: one document, the other seven its duplicates."""
+    batch = intake.new_batch("upload", "admin")
+    data = "同一份新合同：琥珀项目，金额 ¥12,000.00。".encode()
+    taken = _all_at_once(THREADS, lambda i: intake.take(
+        Source(label=f"copy-{i}.txt", filename=f"copy-{i}.txt", data=data), IntakeOptions(), batch))
+    statuses = [t.status for t in taken]
+    assert statuses.count("queued") == 1 and statuses.count("duplicate") == THREADS - 1
+    winner = taken[statuses.index("queued")].document_id
+    assert {t.document_id for t in taken} == {winner}
+    docs, claims = _documents_and_claims(intake)
+    assert docs == 1 and claims == [(sha256_bytes(data), winner)]
+    close_batch(intake.sessions, batch)
+    with intake.sessions() as session:
+        files = batch_report(session, session.get(IngestBatch, batch))["files"]
+    assert (files["total"], files["queued"], files["duplicate"]) == (THREADS, 1, THREADS - 1)
+
+
+def test_a_new_version_and_a_new_upload_of_the_same_bytes_at_once_make_one_holder(intake):
+    """The bytes of a new version claim its document: an upload of them racing the version is a duplicate, or wins."""
+    target = _queued(intake, "旧版本合同")
+    with intake.sessions() as session:
+        session.get(Document, target).status = "indexed"
+        session.commit()
+    data = "新版本合同：翡翠项目补充协议。".encode()
+    batch = intake.new_batch("upload", "admin")
+    taken = _all_at_once(THREADS, lambda i: intake.take(
+        Source(label=f"{i}.txt", filename=f"{i}.txt", data=data),
+        IntakeOptions(version_of=target if i % 2 else None), batch))
+    assert [t.status for t in taken].count("queued") == 1
+    holder = next(t.document_id for t in taken if t.status == "queued")
+    assert all(t.document_id == holder for t in taken)
+    docs, claims = _documents_and_claims(intake)
+    assert (sha256_bytes(data), holder) in claims
+    assert docs == (1 if holder == target else 2)
+
+
+def test_a_failed_document_taken_again_keeps_its_claim_and_deleting_it_drops_the_claim(intake):
+    """A failed file offered again goes back into its own document (one claim); deleting the document frees the bytes."""
+    data = "解析失败的文件".encode()
+    first = _queued(intake, "解析失败的文件")
+    with intake.sessions() as session:
+        session.get(Document, first).status = "failed"
+        session.commit()
+    batch = intake.new_batch("cli", "admin")
+    again = intake.take(Source(label="again.txt", filename="again.txt", data=data), IntakeOptions(), batch)
+    assert (again.status, again.document_id) == ("queued", first)
+    assert _documents_and_claims(intake) == (1, [(sha256_bytes(data), first)])
+    with intake.sessions() as session:
+        session.delete(session.get(Document, first))
+        session.commit()
+    assert _documents_and_claims(intake) == (0, [])  # ON DELETE CASCADE (SQLite: foreign_keys=ON)
+    fresh = intake.take(Source(label="fresh.txt", filename="fresh.txt", data=data), IntakeOptions(), batch)
+    assert fresh.status == "queued"
+    assert _documents_and_claims(intake) == (1, [(sha256_bytes(data), fresh.document_id)])
+
+
+def test_a_version_never_takes_bytes_another_document_holds(intake):
+    """Bytes a (failed) document holds are reported as that document's duplicate when offered as a new version."""
+    holder = _queued(intake, "别的文档")
+    target = _queued(intake, "目标文档")
+    with intake.sessions() as session:
+        session.get(Document, holder).status = "failed"
+        session.get(Document, target).status = "indexed"
+        session.commit()
+    batch = intake.new_batch("upload", "admin")
+    taken = intake.take(Source(label="v2.txt", filename="v2.txt", data="别的文档".encode()),
+                        IntakeOptions(version_of=target), batch)
+    assert (taken.status, taken.document_id) == ("duplicate", holder)
+
+
+def test_an_empty_file_fails_as_empty_every_time(intake):
+    """Empty files are refused as empty (never stored), so a second one is never a 'duplicate' of the first."""
+    batch = intake.new_batch("upload", "admin")
+    taken = [intake.take(Source(label=f"{i}.txt", filename=f"{i}.txt", data=b""), IntakeOptions(), batch) for i in range(2)]
+    assert [(t.status, t.error) for t in taken] == [("failed", "文件为空 / empty file")] * 2
+    assert _documents_and_claims(intake) == (0, [])

@@ -302,6 +302,19 @@ class Intake:
         if doc is not existing or session.get(ContentClaim, digest) is None:  # a failed one re-taken keeps its claim
             session.add(ContentClaim(sha256=digest, document_id=doc.id))
             session.flush()  # the losing intake of a race fails here (IntegrityError)
+        if doc is not existing or _uploaded_by(doc, options.uploaded_by):
+            # A failed document someone else brought in is processed again, but keeps what they gave it:
+            # bringing in the same bytes is no right to change another person's document.
+            self._give(session, doc, options)
+        doc.status, doc.error, doc.claimed_by = "queued", None, None
+        session.flush()
+        self._job(batch_id, source.label, "queued", doc.id, digest=digest, origin=origin, session=session)
+        session.commit()
+        return Taken(source.label, "queued", doc.id)
+
+    @staticmethod
+    def _give(session: Session, doc: Document, options: IntakeOptions) -> None:
+        """The customer, tags and type the intake names, on a document it is bringing in."""
         customer = _customer(session, options.customer) if options.customer else None
         if customer is not None:
             doc.customer = customer
@@ -312,11 +325,6 @@ class Intake:
             doc.tags = [_tag(session, t) for t in options.tags]
         if options.doc_type:
             doc.doc_type, doc.doc_type_reason = options.doc_type, GIVEN_AT_INTAKE
-        doc.status, doc.error, doc.claimed_by = "queued", None, None
-        session.flush()
-        self._job(batch_id, source.label, "queued", doc.id, digest=digest, origin=origin, session=session)
-        session.commit()
-        return Taken(source.label, "queued", doc.id)
 
     def _job(
         self,
@@ -751,6 +759,12 @@ def _tree(doc: Document) -> list[Document]:
         out.append(current)
         todo.extend(current.children)
     return out
+
+
+def _uploaded_by(doc: Document, username: str) -> bool:
+    """Whether ``username`` brought in ``doc``'s newest file."""
+    version = doc.current
+    return version is not None and version.uploaded_by == username
 
 
 def inline_claimant() -> str:

@@ -225,3 +225,31 @@ def test_an_empty_file_fails_as_empty_every_time(intake):
     taken = [intake.take(Source(label=f"{i}.txt", filename=f"{i}.txt", data=b""), IntakeOptions(), batch) for i in range(2)]
     assert [(t.status, t.error) for t in taken] == [("failed", "文件为空 / empty file")] * 2
     assert _documents_and_claims(intake) == (0, [])
+
+
+def test_a_failed_document_someone_else_brings_in_again_keeps_what_its_uploader_gave_it(intake):
+    """GIVEN a failed file sales1 brought in with a customer, a type and a tag, WHEN sales2 offers the same bytes
+    with others THEN it is processed again but keeps sales1's customer, type and tags (no write by a stranger);
+    sales1 offering it again may give new ones."""
+    data = "坏文件：某客户的报价".encode()
+    batch = intake.new_batch("upload", "sales1")
+    first = intake.take(Source(label="a.txt", filename="a.txt", data=data),
+                        IntakeOptions(customer="甲客户", doc_type="quote", tags=("原标签",), uploaded_by="sales1"), batch)
+    with intake.sessions() as session:
+        session.get(Document, first.document_id).status = "failed"
+        session.commit()
+    again = intake.take(Source(label="b.txt", filename="b.txt", data=data),
+                        IntakeOptions(customer="乙客户", doc_type="invoice", tags=("别人的",), uploaded_by="sales2"),
+                        intake.new_batch("upload", "sales2"))
+    assert (again.status, again.document_id) == ("queued", first.document_id)
+    with intake.sessions() as session:
+        doc = session.get(Document, first.document_id)
+        assert (doc.customer.name if doc.customer else None, doc.doc_type, [t.name for t in doc.tags]) == (
+            "甲客户", "quote", ["原标签"])
+        doc.status = "failed"
+        session.commit()
+    own = intake.take(Source(label="c.txt", filename="c.txt", data=data),
+                      IntakeOptions(doc_type="invoice", uploaded_by="sales1"), intake.new_batch("upload", "sales1"))
+    assert own.status == "queued"
+    with intake.sessions() as session:
+        assert session.get(Document, first.document_id).doc_type == "invoice"

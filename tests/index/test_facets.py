@@ -36,6 +36,8 @@ def _doc(doc_id: int, *names: str, **fields) -> IndexDocument:  # type: ignore[n
         id=doc_id,
         customers=names,
         customer_ids=tuple(c[0] for c in linked),
+        # as the application's container rule gives a document of its own: its customers' owners read it
+        access_customer_ids=tuple(c[0] for c in linked),
         customer_aliases=tuple(a for n, c in zip(names, linked, strict=True) for a in (n, *c[1])),
         customer_types=tuple(c[2] for c in linked),
         industries=tuple(c[3] for c in linked),

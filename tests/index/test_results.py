@@ -100,6 +100,7 @@ def levelled(add):
         confidentiality="confidential",
         customers=("云帆信息",),
         customer_ids=(7,),
+        access_customer_ids=(7,),
         date="2024-06-01",
     )
 
@@ -133,9 +134,24 @@ def test_sales_reads_confidential_of_owned_customers(levelled, search):
     assert sorted(h.id for h in search("年度报价", owner).hits) == [1, 2, 4]
 
 
+def test_the_owner_permission_follows_the_access_customers_not_the_linked_ones(backend, search):
+    """An entry's readers are its access (the container rule's result): an e-mail filed under 明远 that carries
+    a confidential contract of 云帆 is read by 云帆's rep, not 明远's; a restricted one by admins and managers only."""
+    backend.index([
+        IndexDocument(id=11, title="邮件", text="转发合同 青松", confidentiality="confidential",
+                      customers=("明远科技",), customer_ids=(1,), access_customer_ids=(7,)),
+        IndexDocument(id=12, title="邮件", text="合同和发票 青松", confidentiality="restricted",
+                      customers=("明远科技",), customer_ids=(1,)),
+    ])
+    assert [h.id for h in search("青松", Principal("s", "sales", owned_customer_ids=frozenset({1}))).hits] == []
+    assert [h.id for h in search("青松", Principal("s", "sales", owned_customer_ids=frozenset({7}))).hits] == [11]
+    assert search("青松", FINANCE).total == 0
+    assert sorted(h.id for h in search("青松", Principal("m", "manager")).hits) == [11, 12]
+
+
 def test_readable_levels():
     """One function decides which levels each role reads."""
-    assert readable_levels(Principal.system()) == {"public", "internal", "confidential", "finance"}
+    assert readable_levels(Principal.system()) == {"public", "internal", "confidential", "finance", "restricted"}
     assert readable_levels(Principal("m", "manager")) == readable_levels(Principal.system())
     assert readable_levels(FINANCE) == {"public", "internal", "finance"}
     assert readable_levels(Principal("s", "sales")) == {"public", "internal"}

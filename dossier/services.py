@@ -673,6 +673,12 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 for c in doc.children
                 if self._may_read(principal, c)
             ]
+            included = [  # files inside its original that were documents of their own before (the container rule)
+                {"id": p.part.id, "filename": p.part.current.filename if p.part.current else p.part.title,
+                 "relation": p.relation}
+                for p in doc.included
+                if p.part is not None and self._may_read(principal, p.part)
+            ]
             parent = session.get(Document, doc.parent_id) if doc.parent_id is not None else None
             # The container (an e-mail that also carries a hidden attachment) only when it may be opened too.
             parent_id = parent.id if parent is not None and self._may_read(principal, parent) else None
@@ -710,6 +716,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 "parent_id": parent_id,
                 "relation": doc.relation,
                 "children": children,
+                "included": included,
                 "entities": _entity_values(doc),
                 "entity_mentions": [
                     {

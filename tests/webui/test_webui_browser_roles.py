@@ -49,19 +49,44 @@ def roles_home(tmp_path_factory):
         rep = User(username="sales1", role="sales", password_hash=hash_password(PASSWORD))
         session.add(rep)
         session.flush()
-        # The rep owns the customer of the first confidential contract that mentions 发票.
+        # The rep owns the customer of the first confidential contract that mentions 发票 and came as an e-mail's
+        # attachment: she reads that contract and its e-mail, not the e-mails carrying others' contracts or invoices.
         admin_hits = d.search(SearchRequest("发票", limit=1000), Principal.system())["hits"]
-        contract = next(h for h in admin_hits if h["doc_type"] == "contract" and h["customers"])
+        contract = next(
+            h for h in admin_hits
+            if h["doc_type"] == "contract" and h["customers"] and d.show(h["id"], Principal.system())["parent_id"]
+        )
         owned = session.query(Customer).filter(Customer.name == contract["customers"][0]).one()
         owned.owner_id = rep.id
         session.commit()
         owned_name = owned.name
     every = d.search(SearchRequest("发票", limit=1000), Principal.system())["hits"]
-    levels = {h["id"]: d.show(h["id"], Principal.system())["confidentiality"] for h in every}
-    allowed = {
-        h["id"] for h in every
-        if levels[h["id"]] in ("public", "internal") or (levels[h["id"]] == "confidential" and owned_name in h["customers"])
-    }
+    shown: dict[int, dict] = {}
+
+    def show(doc_id: int) -> dict:
+        if doc_id not in shown:
+            shown[doc_id] = d.show(doc_id, Principal.system())
+        return shown[doc_id]
+
+    def own_readable(doc_id: int) -> bool:
+        doc = show(doc_id)
+        level = doc["confidentiality"]
+        return level in ("public", "internal") or (level == "confidential" and owned_name in doc["customers"])
+
+    def held(doc_id: int) -> set[int]:  # what its original holds: children and included parts, recursively
+        out: set[int] = set()
+        for part in [*show(doc_id)["children"], *show(doc_id)["included"]]:
+            out |= {part["id"]} | held(part["id"])
+        return out
+
+    def came_from(doc_id: int) -> set[int]:
+        parent = show(doc_id)["parent_id"]
+        return set() if parent is None else {parent} | came_from(parent)
+
+    # The container rule, as the issue states it: every piece of a document's original, and every container it
+    # was taken out of, must be readable on its own.
+    levels = {h["id"]: show(h["id"])["confidentiality"] for h in every}
+    allowed = {h["id"] for h in every if all(own_readable(i) for i in {h["id"]} | held(h["id"]) | came_from(h["id"]))}
     app = create_app(settings, {"TESTING": True})
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -81,9 +106,13 @@ def test_a_sales_rep_searching_invoices_sees_only_what_the_rules_allow(roles_hom
     from selenium.webdriver.support.ui import WebDriverWait
 
     url, allowed = roles_home["url"], roles_home["allowed"]
-    assert len(allowed) >= 5  # quotes, e-mails, meeting notes and the owned customer's contracts mention 发票
-    assert any(roles_home["levels"][h["id"]] == "finance" for h in roles_home["every"])  # there are invoices to hide
-    assert any(h["id"] not in allowed for h in roles_home["every"] if roles_home["levels"][h["id"]] == "confidential")
+    every, levels = roles_home["every"], roles_home["levels"]
+    assert len(allowed) >= 2  # the owned customer's contract and the e-mail it came with
+    assert any(levels[h["id"]] == "finance" for h in every)  # there are invoices to hide
+    assert any(h["id"] not in allowed for h in every if levels[h["id"]] == "confidential")
+    emails = {h["id"] for h in every if h["doc_type"] == "email"}
+    assert emails & allowed  # the e-mail that carried her customer's contract
+    assert emails - allowed  # internal e-mails carrying other customers' contracts or invoices: the container rule
     browser.get(url + "/")
     browser.find_element(By.ID, "username").send_keys("sales1")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)

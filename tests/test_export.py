@@ -632,6 +632,23 @@ def test_a_background_export_runs_on_a_worker_and_expires(queued, admin):
         assert session.get(ExportJob, job["id"]).path is None
 
 
+def test_a_background_export_whose_job_redis_lost_is_queued_again_and_runs_once(queued, admin):
+    """GIVEN a queued background export WHEN Redis loses its data (restarted without persistence) THEN a
+    worker's reconcile queues it again and it is written once; a second copy of its job does nothing."""
+    from index import SearchRequest
+    from workers.runner import run_worker
+
+    d, settings = queued
+    queue = d.queue()
+    queue.mark_alive("export-test-worker")
+    job = d.start_export_job(SearchRequest(""), admin, "csv")
+    queue.redis.flushall()  # what a restart without persistence leaves: no job, no registry
+    run_worker(settings, burst=True)  # reconciles first, then drains the queue
+    done = d.export_job(job["id"], admin)
+    assert done["status"] == "done" and done["done"] == len(INGESTED)
+    assert d.run_export_job(job["id"], "another-worker") == "skipped"  # a duplicate job finds it taken
+
+
 def test_a_background_export_without_a_worker_is_refused_and_a_dead_workers_job_fails(queued, admin):
     """No live worker: start_export_job says to download directly.  A job left running by a worker that
     died is shown failed with the reason."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
 from index import SearchBackend
-from records import BlobCorrupt, BlobMissing, BlobStore, Document, Page
+from records import BlobCorrupt, BlobMissing, BlobStore, Document, ExportJob, Page
 from workers._pool import ParsePool, run_task
 from workers.intake import Intake, local_process_gone
 from workers.ocr import PAGE_TIMEOUT_S, OcrTask, run_ocr, store_ocr
@@ -277,12 +277,19 @@ def reconcile(ctx: WorkerContext, *, eager: bool = False) -> dict[str, int]:
     does not wait (a burst worker, run by hand to drain what waits now).
     """
     if ctx.queue is None:
-        return {"ingest": 0, "ocr": 0}
+        return {"ingest": 0, "ocr": 0, "export": 0}
     settled = eager or ctx.queue.settling_s() == 0
     queued, pages = waiting_work(ctx, held=settled)
     return ctx.queue.reconcile(
-        queued, pages, parse_timeout_s=ctx.limits.parse_timeout_s + 120, page_timeout_s=PAGE_TIMEOUT_S
+        queued, pages, parse_timeout_s=ctx.limits.parse_timeout_s + 120, page_timeout_s=PAGE_TIMEOUT_S,
+        exports=waiting_exports(ctx),
     )
+
+
+def waiting_exports(ctx: WorkerContext) -> list[int]:
+    """Background exports still queued in the records (their job may have been lost with Redis's data)."""
+    with ctx.sessions() as session:
+        return list(session.scalars(select(ExportJob.id).where(ExportJob.status == "queued").order_by(ExportJob.id)))
 
 
 __all__ = [
@@ -295,5 +302,6 @@ __all__ = [
     "reindex_documents",
     "run_any",
     "set_context",
+    "waiting_exports",
     "waiting_work",
 ]

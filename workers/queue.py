@@ -35,6 +35,8 @@ from dossier.errors import DossierError
 LIVENESS_TTL_S = 15
 #: Pages one OCR job reads: small enough to spread a long scan over every worker.
 OCR_PAGES_PER_JOB = 2
+#: Seconds a background export job may run (a whole result set as XLSX or a ZIP of originals).
+EXPORT_TIMEOUT_S = 6 * 3600
 #: Waits between retries of a job that failed for a transient reason (database busy, disk hiccup).
 RETRY_INTERVALS_S = (10, 60, 300)
 
@@ -231,10 +233,15 @@ class JobQueue:
         *,
         parse_timeout_s: float,
         page_timeout_s: float,
+        exports: Iterable[int] = (),
     ) -> dict[str, int]:
-        """Enqueue the documents and pages that wait in the records without a live job; return counts."""
+        """Enqueue the documents, pages and background exports that wait in the records without a live job; counts."""
         pending = self._pending_job_ids()
-        requeued = {"ingest": 0, "ocr": 0}
+        requeued = {"ingest": 0, "ocr": 0, "export": 0}
+        for job_id in exports:  # the job claims its export row, so a second copy skips it
+            if f"export-{job_id}" not in pending:
+                self.enqueue_export(job_id, EXPORT_TIMEOUT_S)
+                requeued["export"] += 1
         for doc_id in queued_docs:
             if f"ingest-{doc_id}" not in pending:
                 self.enqueue_ingest(doc_id, parse_timeout_s)

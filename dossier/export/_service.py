@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redis import RedisError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dossier.errors import DossierError, NotFound
 from dossier.export._rows import iter_rows
@@ -43,7 +43,7 @@ from dossier.export._zip import zip_chunks
 from index import Principal, SearchRequest
 from records import ExportJob, Version, utcnow
 from workers import extract as extraction
-from workers.queue import QueueUnavailable
+from workers.queue import EXPORT_TIMEOUT_S, QueueUnavailable
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -76,8 +76,8 @@ FORMATS: dict[str, ExportFormat] = {
 #: plain ones (fast, see dossier.export._snippets), the ZIP's manifests none.
 SNIPPETS: dict[str, str | None] = {"csv": "plain", "xlsx": "plain", "jsonl": "index", "zip": None}
 
-#: Seconds a worker may spend on one background export.
-JOB_TIMEOUT_S = 6 * 3600
+#: Seconds a worker may spend on one background export (the queue's, so re-queued exports get the same).
+JOB_TIMEOUT_S = EXPORT_TIMEOUT_S
 #: The SearchRequest fields an export keeps (paging and facets do not apply).
 _REQUEST_FIELDS = (
     "query", "customers", "doc_types", "tags", "date_from", "date_to", "customer_ids", "customer_types",
@@ -497,14 +497,20 @@ class ExportService:
         The file is written under a random name with ``.part`` and renamed when complete, so
         a download never sees half a file.  Errors of a ``transient`` kind put the job back in
         the queue and re-raise (the queue retries it); any other failure ends it ``failed``
-        with a one-line reason.  A job that is done, failed or expired is skipped.
+        with a one-line reason.  A job that is not queued (done, failed, expired, revoked, or
+        taken by another worker) is skipped.
         """
         with self.sessions() as session:
-            job = session.get(ExportJob, job_id)
-            if job is None or job.status in ("done", "failed", "expired"):
-                return "skipped"
-            job.status, job.claimed_by, job.started_at, job.done, job.error = "running", worker, utcnow(), 0, None
+            # One conditional UPDATE claims the job: a second copy of it (re-queued after Redis lost its
+            # data) finds it taken and does nothing.
+            won = session.execute(
+                update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == "queued")
+                .values(status="running", claimed_by=worker, started_at=utcnow(), done=0, error=None)
+            )
             session.commit()
+            job = session.get(ExportJob, job_id)
+            if job is None or getattr(won, "rowcount", 0) != 1:
+                return "skipped"
             fmt, username, stored, base_url = job.format, job.username, dict(job.request), job.base_url
         self.export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         final = self.export_dir / f"{job_id}-{secrets.token_hex(8)}.{FORMATS[fmt].name}"

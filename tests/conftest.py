@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +41,37 @@ def audit_events(d, action: str | None = None) -> list:  # type: ignore[no-untyp
         rows = list(session.scalars(query))
         session.expunge_all()
         return rows
+
+
+def login_client(app, username: str, password: str):  # type: ignore[no-untyped-def]
+    """A test client of the Flask ``app`` signed in as ``username`` through the login form (with its CSRF token)."""
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    response = client.post("/auth/login", data={"username": username, "password": password, "csrf_token": token})
+    assert response.status_code == 302, (username, response.get_data(as_text=True)[:300])
+    return client
+
+
+@contextlib.contextmanager
+def backend_home(
+    backend: str, name: str, tmp_path_factory: pytest.TempPathFactory, build: Callable[[Path, dict[str, str]], Any]
+) -> Iterator[Any]:
+    """What ``build(root, extra_env)`` makes of a fresh folder on ``backend`` ("sqlite", or "opensearch" with an
+    index alias of its own that is dropped afterwards); its ``["dossier"]`` is closed at the end."""
+    from tests import _opensearch
+
+    extra: dict[str, str] = {}
+    if backend == "opensearch":
+        extra = {"DOSSIER_OPENSEARCH_URL": _opensearch.cluster_url(),
+                 "DOSSIER_OPENSEARCH_INDEX": f"dossier-{name}-{uuid.uuid4().hex[:8]}"}
+    built = build(tmp_path_factory.mktemp(f"{name}-{backend}"), extra)
+    try:
+        yield built
+    finally:
+        built["dossier"].close()
+        if extra:
+            _opensearch.drop(extra["DOSSIER_OPENSEARCH_URL"], extra["DOSSIER_OPENSEARCH_INDEX"])
 
 
 def load_truth() -> list[dict]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import uuid
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,8 +28,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests import _opensearch
-from tests.conftest import DEV
+from tests.conftest import DEV, backend_home, login_client
 
 CONTRACT = DEV / "contracts" / "产品购销合同_宏图集团_HT-2023-1004.pdf"
 INVOICE = DEV / "invoices" / "发票_Contoso_00244890.pdf"
@@ -111,17 +109,8 @@ def _build(root: Path, extra_env: dict[str, str]) -> dict:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The data home with the e-mails and the archive, on each backend."""
-    extra: dict[str, str] = {}
-    alias = None
-    if request.param == "opensearch":
-        url = _opensearch.cluster_url()
-        alias = f"dossier-containers-{uuid.uuid4().hex[:8]}"
-        extra = {"DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias}
-    built = _build(tmp_path_factory.mktemp(f"containers-{request.param}"), extra)
-    yield built
-    built["dossier"].close()
-    if alias is not None:
-        _opensearch.drop(extra["DOSSIER_OPENSEARCH_URL"], alias)
+    with backend_home(request.param, "containers", tmp_path_factory, _build) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +121,7 @@ def app(home):
 
 
 def _client(app, username: str):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    page = client.get("/auth/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302, (username, response.get_data(as_text=True)[:300])
-    return client
+    return login_client(app, username, PASSWORD)
 
 
 def _readable(home: dict, username: str) -> set[int]:

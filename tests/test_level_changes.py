@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from index import Principal, SearchRequest
 from records import Customer, Document, User, hash_password
-from tests.conftest import DEV, audit_events
+from tests.conftest import DEV, audit_events, login_client
 
 CONTRACT = DEV / "contracts" / "产品购销合同_宏图集团_HT-2023-1004.pdf"
 INVOICE = DEV / "invoices" / "发票_Contoso_00244890.pdf"
@@ -46,11 +46,7 @@ def home(dossier):
 
 
 def _client(app, username: str):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    token = _token(client, "/auth/login")
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return client
+    return login_client(app, username, PASSWORD)
 
 
 def _token(client, path: str) -> str:  # type: ignore[no-untyped-def]

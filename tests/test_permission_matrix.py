@@ -13,15 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
-from tests import _opensearch
+from tests.conftest import backend_home, login_client
 
 LEVELS = ("public", "internal", "confidential", "finance")
 PASSWORD = "matrix-test-Passw0rd"
@@ -100,17 +98,8 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The matrix's data home on each backend."""
-    extra: dict[str, str] = {}
-    alias = None
-    if request.param == "opensearch":
-        url = _opensearch.cluster_url()
-        alias = f"dossier-matrix-{uuid.uuid4().hex[:8]}"
-        extra = {"DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias}
-    built = _build(tmp_path_factory.mktemp(f"matrix-{request.param}"), extra)
-    yield built
-    built["dossier"].close()
-    if alias is not None:
-        _opensearch.drop(extra["DOSSIER_OPENSEARCH_URL"], alias)
+    with backend_home(request.param, "matrix", tmp_path_factory, _build) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +110,7 @@ def app(home):
 
 
 def _client(app, username: str):  # type: ignore[no-untyped-def]
-    client = app.test_client()
-    page = client.get("/auth/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = client.post("/auth/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 302, (username, response.get_data(as_text=True)[:300])
-    return client
+    return login_client(app, username, PASSWORD)
 
 
 def _expected(home: dict, username: str) -> set[int]:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -72,6 +73,29 @@ def backend_home(
         built["dossier"].close()
         if extra:
             _opensearch.drop(extra["DOSSIER_OPENSEARCH_URL"], extra["DOSSIER_OPENSEARCH_INDEX"])
+
+
+def all_at_once(count: int, work: Callable[[int], object], timeout_s: float = 120) -> list[object]:
+    """``work(i)`` in ``count`` threads released together; the results in order (exceptions re-raised)."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except BaseException as exc:  # handed to the test thread below
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout_s)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def load_truth() -> list[dict]:

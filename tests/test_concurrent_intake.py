@@ -14,9 +14,8 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from dossier.services import Dossier
 from index import Principal
 from records import ContentClaim, Document
 from tests import _opensearch
+from tests.conftest import all_at_once
 from tests.webui.conftest import _login
 
 PASSWORD = "race-test-Passw0rd"
@@ -58,28 +58,6 @@ def race_env(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> 
 def _dossier(env: dict[str, str], tmp_path: Path) -> Dossier:
     return Dossier.open(load_settings(environ=env, dotenv=tmp_path / "no.env"))
 
-
-def _all_at_once(count: int, work: Callable[[int], object]) -> list[object]:
-    """``work(i)`` in ``count`` threads released together; the results in order (exceptions re-raised)."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except BaseException as exc:  # handed to the test thread below
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 def _one_document_per_file(d: Dossier, files: int) -> set[int]:
@@ -113,7 +91,7 @@ def test_simultaneous_web_uploads_of_one_new_file_make_one_document(race_env, tm
         assert r.status_code == 303, r.get_data(as_text=True)[:300]
         return int(r.headers["Location"].rsplit("/", 1)[1])
 
-    batches = _all_at_once(CLIENTS, upload)
+    batches = all_at_once(CLIENTS, upload)
     (doc_id,) = _one_document_per_file(d, 1)
     reports = [clients[0].get(f"/api/batches/{b}").get_json() for b in batches]
     assert sorted(r["files"]["queued"] for r in reports) == [0, 0, 1]
@@ -128,7 +106,7 @@ def test_simultaneous_ingest_uploads_make_one_document(race_env, tmp_path):
     """Dossier.ingest_upload (the web and API intake) from eight threads: one queued document, seven duplicates."""
     d = _dossier(race_env, tmp_path)
     data = "八个线程同时提交的同一份合同".encode()
-    outcomes = _all_at_once(8, lambda i: d.ingest_upload(f"{i}.txt", data, principal=Principal("admin", "admin")))
+    outcomes = all_at_once(8, lambda i: d.ingest_upload(f"{i}.txt", data, principal=Principal("admin", "admin")))
     statuses = sorted(o["status"] for o in outcomes)  # type: ignore[index]
     assert statuses == ["duplicate"] * 7 + ["queued"]
     (doc_id,) = _one_document_per_file(d, 1)
@@ -149,7 +127,7 @@ def test_two_inbox_watchers_taking_the_same_files_at_once_make_one_document_each
         for n, name in enumerate(names):
             (root / name).write_text(f"第 {n} 份拜访记录：客户关心交付周期。", encoding="utf-8")
         boxes.append(Inbox(d, root, settle_s=0))
-    taken = _all_at_once(2, lambda k: boxes[k].take(boxes[k].files()))
+    taken = all_at_once(2, lambda k: boxes[k].take(boxes[k].files()))
     assert taken == [5, 5]
     _one_document_per_file(d, 5)
     reports = [d.batch_status(b._batch) for b in boxes]  # type: ignore[arg-type]

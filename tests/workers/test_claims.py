@@ -8,15 +8,13 @@ search index (taking and claiming never touch it), so they run without one.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 import ingest
 from records import BlobStore, ContentClaim, Customer, Document, IngestBatch, Page, Tag, migrate, sha256_bytes
+from tests.conftest import all_at_once
 from workers.batches import batch_report, close_batch
 from workers.intake import Intake, IntakeOptions, Source, _create_once
 
@@ -31,28 +29,6 @@ def intake(records_engine, tmp_path) -> Intake:
                   None, ingest.Limits())  # type: ignore[arg-type]
 
 
-def _all_at_once(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run ``work(i)`` in ``count`` threads released together; their results in order (exceptions re-raised)."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except BaseException as exc:  # handed to the test thread below
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
-
 
 def _queued(intake: Intake, text: str = "报价单\n联系人：王芳") -> int:
     batch = intake.new_batch("cli", "admin")
@@ -64,7 +40,7 @@ def _queued(intake: Intake, text: str = "报价单\n联系人：王芳") -> int:
 def test_exactly_one_of_many_simultaneous_claims_wins(intake):
     """Eight workers claim one queued document at the same instant: one wins, the document names it."""
     doc_id = _queued(intake)
-    won = _all_at_once(THREADS, lambda i: intake.claim(doc_id, f"worker-{i}"))
+    won = all_at_once(THREADS, lambda i: intake.claim(doc_id, f"worker-{i}"))
     assert won.count(True) == 1
     with intake.sessions() as session:
         doc = session.get(Document, doc_id)
@@ -76,7 +52,7 @@ def test_a_dead_claimants_document_is_taken_over_by_exactly_one_worker(intake):
     doc_id = _queued(intake)
     assert intake.claim(doc_id, "dead-worker")
     assert not intake.claim(doc_id, "alive", is_dead=lambda holder: False)  # the holder lives: hands off
-    won = _all_at_once(THREADS, lambda i: intake.claim(doc_id, f"heir-{i}", is_dead=lambda h: h == "dead-worker"))
+    won = all_at_once(THREADS, lambda i: intake.claim(doc_id, f"heir-{i}", is_dead=lambda h: h == "dead-worker"))
     assert won.count(True) == 1
     heir = f"heir-{won.index(True)}"
     intake.unclaim(doc_id, "dead-worker")  # too late: the claim is no longer theirs
@@ -92,7 +68,7 @@ def test_simultaneous_uploads_naming_a_new_tag_and_customer_create_each_once(int
     """Eight files taken at once with the same new tag and customer: all are taken, one tag, one customer."""
     batch = intake.new_batch("upload", "admin")
     options = IntakeOptions(customer="杭州西溪数据有限公司", tags=("重点客户",))
-    taken = _all_at_once(THREADS, lambda i: intake.take(
+    taken = all_at_once(THREADS, lambda i: intake.take(
         Source(label=f"{i}.txt", filename=f"{i}.txt", data=f"第 {i} 份拜访记录".encode()), options, batch))
     assert [t.status for t in taken] == ["queued"] * THREADS
     with intake.sessions() as session:
@@ -152,7 +128,7 @@ def test_simultaneous_takes_of_one_new_file_make_one_document(intake):
     """Eight intakes of the same new bytes at the same instant: one document, the other seven its duplicates."""
     batch = intake.new_batch("upload", "admin")
     data = "同一份新合同：琥珀项目，金额 ¥12,000.00。".encode()
-    taken = _all_at_once(THREADS, lambda i: intake.take(
+    taken = all_at_once(THREADS, lambda i: intake.take(
         Source(label=f"copy-{i}.txt", filename=f"copy-{i}.txt", data=data), IntakeOptions(), batch))
     statuses = [t.status for t in taken]
     assert statuses.count("queued") == 1 and statuses.count("duplicate") == THREADS - 1
@@ -174,7 +150,7 @@ def test_a_new_version_and_a_new_upload_of_the_same_bytes_at_once_make_one_holde
         session.commit()
     data = "新版本合同：翡翠项目补充协议。".encode()
     batch = intake.new_batch("upload", "admin")
-    taken = _all_at_once(THREADS, lambda i: intake.take(
+    taken = all_at_once(THREADS, lambda i: intake.take(
         Source(label=f"{i}.txt", filename=f"{i}.txt", data=data),
         IntakeOptions(version_of=target if i % 2 else None), batch))
     assert [t.status for t in taken].count("queued") == 1

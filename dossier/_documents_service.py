@@ -93,8 +93,7 @@ class DocumentService:
             ]
             moved = {d.id for d in changed} | {d.id for d in access.refresh(session, changed)}
             session.commit()
-        if moved:
-            self.reindex(moved)
+        self._reindex_after_upgrade(moved)
         return len(changed)
 
     def _apply_container_rule(self) -> int:
@@ -109,9 +108,14 @@ class DocumentService:
             containers = session.scalars(select(Document).where(Document.id.in_(parents))).all()
             changed = [d.id for d in access.refresh(session, containers)]
             session.commit()
-        if changed:
-            self.reindex(changed)
+        self._reindex_after_upgrade(changed)
         return len(changed)
+
+    def _reindex_after_upgrade(self, ids: Sequence[int] | set[int]) -> None:
+        """Reindex what an upgrade step changed — unless the index is rebuilt anyway (it was made by an older
+        version: its mapping may not even hold the new fields, and the rebuild that follows writes them all)."""
+        if ids and not self.backend.needs_reindex():
+            self.reindex(sorted(ids))
 
     # -- page images -------------------------------------------------------------------------
 

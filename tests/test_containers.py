@@ -290,3 +290,50 @@ def test_a_home_from_before_the_rule_gets_it_when_first_opened(dossier, settings
         assert again.show(mail, Principal("admin", "admin"))["confidentiality"] == "internal"  # its own level
     finally:
         again.close()
+
+
+@pytest.mark.opensearch
+def test_an_opensearch_home_from_before_the_rule_is_rebuilt_not_failed(tmp_path_factory):
+    """GIVEN an OpenSearch home written before the rule (records at 0008, an index whose strict mapping lacks the
+    access field) WHEN it is opened THEN it is rebuilt into a new index that carries the rule, and no document
+    failed (the old index would refuse an entry with the new field)."""
+    import requests
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from dossier.services import Dossier
+    from index import Principal, SearchRequest
+    from index._opensearch import mappings
+    from records._db import _alembic_config
+
+    def build(root: Path, extra: dict[str, str]) -> dict:
+        from dossier.config import load_settings
+
+        env = {"DOSSIER_HOME": str(root / "home"), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", **extra}
+        settings = load_settings(environ=env, dotenv=root / "none")
+        Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+        d = Dossier.open(settings)
+        (root / "a.eml").write_bytes(_mail("合同", "邮件暗号梧桐", [CONTRACT]))
+        d.ingest_paths([root / "a.eml"])
+        d.backend.settle()
+        return {"dossier": d, "settings": settings, "env": env}
+
+    with backend_home("opensearch", "upgrade", tmp_path_factory, build) as built:
+        d, settings, env = built["dossier"], built["settings"], built["env"]
+        url, alias = env["DOSSIER_OPENSEARCH_URL"], env["DOSSIER_OPENSEARCH_INDEX"]
+        d.close()
+        command.downgrade(_alembic_config(create_engine(d.engine.url)), "0008")
+        old = mappings()
+        old["properties"].pop("access_customer_ids")
+        old["_meta"]["schema"] = "1"
+        current = list(requests.get(f"{url}/_alias/{alias}", timeout=10).json())
+        assert requests.put(f"{url}/{alias}-v1-old", json={"mappings": old}, timeout=30).ok
+        actions = [{"add": {"index": f"{alias}-v1-old", "alias": alias}}] + [
+            {"remove_index": {"index": name}} for name in current]
+        assert requests.post(f"{url}/_aliases", json={"actions": actions}, timeout=30).ok
+        again = Dossier.open(settings)
+        built["dossier"] = again
+        again.backend.settle()
+        assert again.status()["by_status"].get("failed", 0) == 0
+        assert again.search(SearchRequest("邮件暗号梧桐"), Principal("s", "sales"))["total"] == 0
+        assert again.search(SearchRequest("邮件暗号梧桐"), Principal("admin", "admin"))["total"] == 1

@@ -282,6 +282,11 @@ class Intake:
                     f"文档 {doc.id} 正在处理中，请处理完成后再上传新版本"
                     f" / document {doc.id} is being processed; upload the new version when it is done"
                 )
+            if reason is not None and (winner := self._existing(session, digest)) is not None:
+                # Busy because another intake of these very bytes won the race a moment ago: a duplicate.
+                self._job(batch_id, source.label, "duplicate", winner.id, digest=digest, origin=origin, session=session)
+                session.commit()
+                return Taken(source.label, "duplicate", winner.id)
             if doc is None or reason is not None:
                 self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
                 session.commit()

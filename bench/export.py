@@ -73,7 +73,7 @@ def build(home: Path, n: int, n_zip: int) -> None:
     document_tags = Document.__mapper__.relationships["tags"].secondary
 
     started = time.perf_counter()
-    Dossier.open(_settings(home), require_init=False).init(admin_password="bench-export-pw")
+    Dossier.open(_settings(home), require_init=False).init()
     d = Dossier.open(_settings(home))
     pairs, names = _texts()
     rng = random.Random(6)

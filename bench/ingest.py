@@ -49,7 +49,7 @@ def main() -> None:
         try:
             env = {"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": str(args.workers)}
             dossier = Dossier.open(load_settings(environ=env, dotenv=home / "none"), require_init=False)
-            dossier.init(admin_password="bench")
+            dossier.init()
             started = time.perf_counter()
             summary = dossier.ingest_paths(files)
             elapsed = time.perf_counter() - started

@@ -103,7 +103,7 @@ def run_once(files: list[Path], workers: int, redis_url: str, *, warm: bool) -> 
     try:
         env = {"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": str(workers), "DOSSIER_REDIS_URL": redis_url}
         dossier = Dossier.open(load_settings(environ=env, dotenv=home / "none"), require_init=False)
-        dossier.init(admin_password="bench-password")
+        dossier.init()
         sampler = _TreeRss()
         sampler.start()
         helpers = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -176,7 +177,7 @@ def reextract(ctx: click.Context, ids: tuple[int, ...], as_json: bool) -> None:
     Without IDS every document with text is done.
     """
     dossier = _open(ctx)
-    show = not as_json and click.get_text_stream("stderr").isatty()
+    show = not as_json and sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
         if show:

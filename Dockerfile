@@ -36,20 +36,23 @@ RUN apt-get update \
  && tesseract --list-langs 2>/dev/null | grep -qx chi_sim
 
 WORKDIR /src
-# Pinned dependencies first: this layer is rebuilt only when requirements.txt changes.
+# Pinned dependencies first: this layer is rebuilt only when requirements.txt changes (the app's only:
+# the test and lint tools of requirements-dev.txt stay out of the image).
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY pyproject.toml ./
-COPY dossier ./dossier
+COPY foundation ./foundation
 COPY ingest ./ingest
 COPY index ./index
 COPY records ./records
+COPY pipeline ./pipeline
+COPY dossier ./dossier
 COPY webui ./webui
 COPY workers ./workers
 RUN pip install --no-deps . \
  && cd / && rm -rf /src \
- && python -c "import dossier.cli, ingest, index, records, webui.health, workers.runner" \
+ && python -c "import foundation, ingest, index, records, pipeline, dossier.cli, webui.health, workers.runner" \
  && dossier --help >/dev/null
 
 # An unprivileged user owns the data home; a new named volume takes /data's owner from here.

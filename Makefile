@@ -46,6 +46,11 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --config-settings editable_mode=compat -e .
 	@touch $@
 
+# The test, lint and type-check tools (requirements-dev.txt), on top of what the app needs.
+$(BIN)/.dev-installed: requirements-dev.txt $(BIN)/.installed
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@touch $@
+
 setup: system-deps $(BIN)/.installed
 
 run: setup
@@ -56,16 +61,17 @@ run: setup
 	@echo "    导入文件 / ingest files: $(BIN)/dossier ingest PATH --wait    收件箱 / inbox: $(BIN)/dossier watch DIR"
 	$(BIN)/dossier serve
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
-typecheck: $(BIN)/.installed
+typecheck: $(BIN)/.dev-installed
 	$(BIN)/mypy
 
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.dev-installed
 	$(BIN)/python -m pytest
 
-test: test-system-deps $(BIN)/.installed lint typecheck pytest
+test: test-system-deps $(BIN)/.dev-installed lint typecheck pytest
 
 bench: setup
 	$(BIN)/python bench/ingest.py

@@ -42,7 +42,7 @@ EXTENSIONS = {".pdf", ".docx", ".xlsx", ".md", ".txt", ".eml", ".html", ".pptx",
 
 
 def _settings(home: Path):
-    from dossier.config import load_settings
+    from foundation.config import load_settings
 
     return load_settings(
         environ={"DOSSIER_HOME": str(home), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", "DOSSIER_WORKERS": "1"},
@@ -66,7 +66,7 @@ def build(home: Path, n: int, n_zip: int) -> None:
     """The data home: n documents in the records and the embedded index, n_zip of them with originals."""
     import sqlalchemy as sa
 
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
     from index import IndexDocument
     from records import Customer, Document, DocumentCustomer, EntityRow, Page, Tag, Version
 
@@ -167,7 +167,7 @@ def _reset_peak() -> bool:
 
 def child(home: Path, fmt: str, tag: str | None, out: Path) -> None:
     """One export in this process; prints one JSON line with its numbers."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
     from index import Principal, SearchRequest
 
     d = Dossier.open(_settings(home))

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dossier.config import load_settings  # noqa: E402
-from dossier.services import Dossier  # noqa: E402
+from dossier.app.services import Dossier  # noqa: E402
+from foundation.config import load_settings  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 

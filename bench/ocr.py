@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 
 from ingest import ENGINES, OcrPage, ocr_pages, resolve_engine  # noqa: E402
-from ingest._ocr import DEFAULT_DPI  # noqa: E402
+from ingest.ocr._engines import DEFAULT_DPI  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 
@@ -258,7 +258,7 @@ def _long_scan_pdf(pages: Sequence[ScanPage], out: Path) -> None:
     from PIL import Image
 
     from ingest._limits import Limits
-    from ingest._ocr import _page_images
+    from ingest.ocr._engines import _page_images
 
     images: list[Image.Image] = []
     for page in pages:
@@ -272,7 +272,7 @@ def _long_scan_pdf(pages: Sequence[ScanPage], out: Path) -> None:
 
 def reduce_grey(image: Any) -> Any:
     """A page as an A4-at-200-dpi grey image."""
-    from ingest._ocr_prep import scaled
+    from ingest.ocr._prep import scaled
 
     return scaled(image.convert("L"), 2339 / max(image.size))
 

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dossier.config import load_settings  # noqa: E402
-from dossier.services import Dossier  # noqa: E402
+from dossier.app.services import Dossier  # noqa: E402
+from foundation.config import load_settings  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 
@@ -97,7 +97,7 @@ def run_once(files: list[Path], workers: int, redis_url: str, *, warm: bool) -> 
     ``warm``: the workers are started (and ready) before the clock starts, as under
     ``dossier serve``; otherwise ``ingest --wait`` starts them and their start-up is timed too.
     """
-    from workers import WorkerProcesses
+    from dossier.app.worker_processes import WorkerProcesses
 
     home = Path(tempfile.mkdtemp(prefix="dossier-bench-pipeline-"))
     try:

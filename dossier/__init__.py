@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 
 __all__ = ["DossierError", "__version__"]
 __version__ = "0.1.0"

@@ -27,7 +27,9 @@ from index._fields import (
     QueryTooLong,
     SearchRefused,
     check_dates,
+    customer_type_name,
     date_bound,
+    type_code,
 )
 from index._opensearch import OpenSearchBackend, SearchUnavailable
 from index._query import MAX_QUERY_CHARS, QuerySyntaxError, parse_query
@@ -72,10 +74,12 @@ __all__ = [
     "SqliteBackend",
     "add_user_words",
     "check_dates",
+    "customer_type_name",
     "date_bound",
     "highlight",
     "open_backend",
     "readable_levels",
+    "type_code",
 ]
 
 

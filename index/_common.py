@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 from index._types import ACCESS_LEVELS, IndexDocument, Principal
 
 __all__ = ["META_SEP", "BackendUnavailable", "InvalidDocument", "check_document", "meta_text", "readable_levels"]

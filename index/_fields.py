@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 from index._analysis import normalize_text
 
 __all__ = [

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._common import BackendUnavailable, check_document, meta_text
 from index._fields import customer_type_name, entity_key, fold

@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._columns import LIST_SEP, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels

@@ -16,14 +16,6 @@ the caller to ingest at ``depth + 1``.
 
 from __future__ import annotations
 
-from ingest._detect import Detected
-from ingest._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type
-from ingest._ent_codes import uscc_is_valid
-from ingest._ent_contact import normalize_phone
-from ingest._ent_dates import parse_date
-from ingest._ent_money import parse_amount
-from ingest._ent_places import region_of
-from ingest._entities import document_date, entity_values, extract_entities
 from ingest._errors import (
     BrokenFile,
     EncryptedFile,
@@ -33,7 +25,15 @@ from ingest._errors import (
     UnsupportedFile,
 )
 from ingest._limits import Limits
-from ingest._link import (
+from ingest._model import ENTITY_KINDS, ChildFile, Entity, Page, ParsedDocument
+from ingest._parse import detect, parse_bytes, parse_file
+from ingest._timeout import time_limit
+from ingest.facts._codes import uscc_is_valid
+from ingest.facts._contact import normalize_phone
+from ingest.facts._dates import parse_date
+from ingest.facts._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type
+from ingest.facts._entities import document_date, entity_values, extract_entities
+from ingest.facts._link import (
     FUZZY_THRESHOLD,
     Link,
     LinkResult,
@@ -43,28 +43,28 @@ from ingest._link import (
     normalize_name,
     trade_name,
 )
-from ingest._model import ENTITY_KINDS, ChildFile, Entity, Page, ParsedDocument
-from ingest._ocr import (
+from ingest.facts._money import parse_amount
+from ingest.facts._places import region_of
+from ingest.formats._detect import MIME, Detected
+from ingest.formats._render import render_page_png
+from ingest.ocr._engines import (
     ENGINES,
-    OcrEngine,
     OcrFailed,
     OcrPage,
-    OcrResult,
     OcrUnavailable,
     ocr_pages,
     reset_engines,
     resolve_engine,
 )
-from ingest._parse import detect, parse_bytes, parse_file
-from ingest._render import render_page_png
-from ingest._split import Separator, SplitPart, find_separators, separator_sheet_pdf, split_at
-from ingest._timeout import time_limit
+from ingest.ocr._split import Separator, SplitPart, find_separators, separator_sheet_pdf, split_at
+from ingest.ocr._types import OcrEngine, OcrResult
 
 __all__ = [
     "DOC_TYPES",
     "ENGINES",
     "ENTITY_KINDS",
     "FUZZY_THRESHOLD",
+    "MIME",
     "BrokenFile",
     "ChildFile",
     "Detected",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dossier.config import Settings
+from foundation.config import Settings
 
 MB = 1024 * 1024
 

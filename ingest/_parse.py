@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePath
 
-from ingest._detect import Detected, detect_bytes
 from ingest._errors import BrokenFile, IngestError, LimitExceeded
 from ingest._limits import Limits
 from ingest._model import Page, ParsedDocument
-from ingest._registry import Extraction, ParseContext, extractor_for
 from ingest._text import clean_title, first_line_title, language, normalize
+from ingest.formats._detect import MIME, Detected, detect_bytes
+from ingest.formats._registry import extractor_for
+from ingest.formats._types import Extraction, ParseContext
 
 DEFAULT_LIMITS = Limits()
 
@@ -65,6 +66,11 @@ def parse_bytes(
     ctx = ParseContext(filename=filename, mime=found.mime, format=found.format, limits=limits, depth=depth)
     try:
         result = extractor.parse(data, ctx)
+        if result.converted is not None:  # e.g. legacy Office, converted to OOXML: parse the conversion
+            target, converted = result.converted
+            inner = ParseContext(filename=filename, mime=MIME[target], format=target, limits=limits, depth=depth)
+            result = extractor_for(target, MIME[target]).parse(converted, inner)
+            result.metadata["converted_from"] = found.format
     except IngestError:
         raise
     except MemoryError:

@@ -5,6 +5,7 @@ Callers import from here, never from the private modules.
 
 from __future__ import annotations
 
+from records._audit import record_event
 from records._blobs import (
     OVERHEAD,
     BlobCensus,
@@ -100,6 +101,7 @@ __all__ = [
     "make_engine",
     "migrate",
     "read_key_file",
+    "record_event",
     "redacted",
     "sha256_bytes",
     "utcnow",

@@ -40,7 +40,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from dossier.errors import ConfigError
+from foundation.errors import ConfigError
 from records._errors import BlobCorrupt, BlobMissing, BlobUnreadable, RecordsError
 
 #: First bytes of an encrypted blob (binary, with the CR/LF/^Z traps PNG uses against text-mode copies).

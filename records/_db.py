@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc, inspect
 from sqlalchemy.engine import URL, make_url
 
-from dossier.errors import ConfigError
+from foundation.errors import ConfigError
 from records._errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 
 
 class RecordsError(DossierError):

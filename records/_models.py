@@ -288,7 +288,7 @@ class Document(Base):
 
     ``confidentiality`` is the document's own level.  ``access_level`` and ``access_customers``
     are what reading it takes once its containers and parts count too (the container rule,
-    :mod:`dossier.access`): every entry point checks those, never ``confidentiality`` alone.
+    :mod:`pipeline.access`): every entry point checks those, never ``confidentiality`` alone.
     ``included`` lists the files inside this one's original that were already documents of
     their own (an attachment uploaded before): parts that are not children.
     """
@@ -304,7 +304,7 @@ class Document(Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     confidentiality: Mapped[str] = mapped_column(String(16), default="internal")
-    # "type": the level follows the document type (dossier.permissions.default_level); "manual": a
+    # "type": the level follows the document type (pipeline.access.default_level); "manual": a
     # manager set it and re-typing leaves it alone; None: a document from before levels followed types.
     confidentiality_source: Mapped[str | None] = mapped_column(String(16))
     # The level reading takes (own level joined with containers' and parts'); None: not computed yet.
@@ -429,7 +429,7 @@ EXPORT_STATUSES = ("queued", "running", "done", "failed", "expired")
 class ExportJob(Base):
     """A background export of a search result set (issue 6): what was asked, its progress and its file.
 
-    ``request`` holds the search (query, filters, sort) as :func:`dossier.export.request_to_json`
+    ``request`` holds the search (query, filters, sort) as :func:`dossier.app.export.request_to_json`
     writes it; ``path`` is the finished file under ``DOSSIER_HOME/exports`` (relative to the
     home), downloadable by ``username`` until ``expires_at``, then deleted (status ``expired``).
     """
@@ -453,7 +453,7 @@ class ExportJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
     expires_at: Mapped[datetime | None] = mapped_column()
     # A fingerprint of the owner's rights (role, owned customers) the file was filtered with; the
-    # file is handed out only while the owner's rights are the same (dossier.export).
+    # file is handed out only while the owner's rights are the same (dossier.app.export).
     rights: Mapped[str | None] = mapped_column(String(64))
 
 

@@ -175,7 +175,7 @@ def records_engine(records_url: str) -> Iterator:
 @pytest.fixture
 def settings(tmp_path: Path):
     """Settings for a private data home under tmp_path (no .env, no inherited DOSSIER_*)."""
-    from dossier.config import load_settings
+    from foundation.config import load_settings
 
     return load_settings(
         environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "2", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
@@ -186,7 +186,7 @@ def settings(tmp_path: Path):
 @pytest.fixture
 def dossier(settings) -> Iterator:
     """An initialised Dossier with an admin user whose password is ADMIN_PASSWORD."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     d = Dossier.open(settings, require_init=False)
     d.init(admin_password=ADMIN_PASSWORD)

@@ -164,8 +164,8 @@ def _cjk_runs(text: str, size: int = 4) -> list[str]:
 
 def test_the_text_of_every_scanned_page_is_searchable(dev_home):
     """Three phrases from the truth text of each scanned page: at least two find that scan."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from index import Principal, SearchRequest
 
     home, summary = dev_home
@@ -208,7 +208,7 @@ def test_status_reports_no_waiting_pages_and_the_failures(dev_home):
     home, summary = dev_home
     info = json.loads(dossier_cmd(home, "status", "--json").stdout)
     assert info["by_status"].get("awaiting_ocr", 0) == summary["awaiting_ocr"] == 0
-    from workers.intake import EMPTY_FILE
+    from pipeline.intake import EMPTY_FILE
 
     # An empty file fails as such before anything is stored (there is nothing to keep): no document for it.
     stored = [f for f in summary["failed"] if f["error"] != EMPTY_FILE]

@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from sqlalchemy import select, text, update
 
 import records
-from dossier._accounts_service import LoginThrottled, SessionEnded, WeakPassword, check_password
+from dossier.app._accounts import LoginThrottled, SessionEnded, WeakPassword, check_password
+from dossier.app.services import Dossier
 from dossier.cli import cli
-from dossier.cli_users import ROLES as CLI_ROLES
-from dossier.config import load_settings
-from dossier.errors import DossierError, NotFound
-from dossier.services import Dossier
+from dossier.cli.users import ROLES as CLI_ROLES
+from foundation.config import load_settings
+from foundation.errors import DossierError, NotFound
 from records import ApiToken, AuditEvent, LoginFailure, User, UserSession, utcnow
 from tests import _opensearch
 from tests.conftest import audit_events

@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dossier.audit import (
+from dossier.app.audit import (
     MAX_FILES_LISTED,
     MAX_PAGE_SIZE,
     AuditFilter,
@@ -32,7 +32,7 @@ from dossier.audit import (
     upload_detail,
 )
 from dossier.cli import cli
-from dossier.errors import Forbidden
+from foundation.errors import Forbidden
 from index import Principal
 from records import AuditEvent, User, hash_password, migrate
 from tests import _opensearch
@@ -472,8 +472,8 @@ def test_only_admins_read_the_trail_in_the_service_the_web_the_api_and_the_cli(h
 def test_the_trail_on_postgresql_records(postgres_url, tmp_path):
     """On PostgreSQL records (with the OpenSearch index): searches and intake are audited, the trail
     filters by text in the detail, and the database refuses to delete an event."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     url, alias = _opensearch.cluster_url(), f"dossier-test-{uuid.uuid4().hex[:10]}"
     env = {**NO_REDIS, "DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_DATABASE_URL": postgres_url,

@@ -49,8 +49,8 @@ def _home(base: Path, env_extra: dict[str, str]) -> Path:
 @pytest.fixture(scope="module")
 def dossiers(tmp_path_factory):
     """(embedded Dossier, OpenSearch Dossier) over the same files."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     url = _opensearch.cluster_url()
     alias = f"dossier-parity-{uuid.uuid4().hex[:8]}"

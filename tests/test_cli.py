@@ -34,8 +34,8 @@ def test_init_prints_the_admin_password_once_and_it_works(tmp_path):
     password = first.output.split("password:")[1].split()[0]
     again = _run(tmp_path, "init")
     assert "password:" not in again.output
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path)}, dotenv=tmp_path / "none"))
     assert d.authenticate("admin", password) is not None

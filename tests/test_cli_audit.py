@@ -24,8 +24,8 @@ def _run(home, *args: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def home(tmp_path):
     """An initialised home with two events from a year ago, a manager, then a note ingested and searched twice."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     root = tmp_path / "home"
     assert _run(root, "init").exit_code == 0

@@ -20,8 +20,8 @@ def _run(home, *args: str):  # type: ignore[no-untyped-def]
 
 
 def _add_user(home, name: str, role: str) -> None:  # type: ignore[no-untyped-def]
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import User, hash_password
 
     d = Dossier.open(load_settings(environ={**NO_REDIS, "DOSSIER_HOME": str(home)}, dotenv=home / "none"))
@@ -79,8 +79,8 @@ def test_add_version_as_a_user_never_names_a_duplicate_they_may_not_read(tmp_pat
     invoice, own = ids[INVOICE.name], ids[own_file.name]
     assert json.loads(_run(home, "show", str(invoice), "--json").output)["confidentiality"] == "finance"
     _add_user(home, "sales1", "sales")
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import Version
 
     d = Dossier.open(load_settings(environ={**NO_REDIS, "DOSSIER_HOME": str(home)}, dotenv=home / "none"))

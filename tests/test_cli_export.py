@@ -38,8 +38,8 @@ def home(tmp_path_factory):
     assert _run(home, "init").exit_code == 0
     summary = json.loads(_run(home, "ingest", *map(str, FILES), "--wait", "--json").output)
     assert summary["ingested"] == len(FILES)
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import User, hash_password
 
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home), **NO_REDIS}, dotenv=home / "none"))

@@ -3,7 +3,7 @@
 Web uploads (Flask test clients in threads), :meth:`Dossier.ingest_upload`, the inbox watcher and
 ``dossier ingest`` in parallel processes each race the same new bytes, once with SQLite records and
 once with PostgreSQL records (and the OpenSearch node beside them).  Exactly one document is made;
-every other intake reports a duplicate of it.  The records' content claims decide (workers.intake).
+every other intake reports a duplicate of it.  The records' content claims decide (pipeline.intake).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from index import Principal
 from records import ContentClaim, Document
 from tests import _opensearch

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dossier.config import SETTINGS, load_settings
-from dossier.errors import ConfigError
+from foundation.config import SETTINGS, load_settings
+from foundation.errors import ConfigError
 from tests.conftest import ROOT
 
 
@@ -40,8 +40,8 @@ def test_bad_integer_setting_says_which_and_why(tmp_path):
 
 
 def test_split_setting_parses_kinds_and_refuses_nonsense(tmp_path):
-    from dossier.config import load_settings
-    from dossier.errors import ConfigError
+    from foundation.config import load_settings
+    from foundation.errors import ConfigError
 
     def kinds(value: str) -> tuple[str, ...]:
         return load_settings(environ={"DOSSIER_SPLIT": value}, dotenv=tmp_path / "none").split_kinds

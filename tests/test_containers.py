@@ -67,8 +67,8 @@ def _mail(subject: str, body: str, attachments: list[Path]) -> bytes:
 
 
 def _build(root: Path, extra_env: dict[str, str]) -> dict:
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import Customer, Document, User, hash_password
 
     home = root / "home"
@@ -139,7 +139,7 @@ def _holding(home: dict, phrase: str) -> set[int]:
 
 def test_containers_get_the_strictest_level_of_what_they_hold(home):
     """The stored access: e-mails and the archive follow their parts; parts keep their own levels."""
-    from dossier import access
+    from pipeline import access
     from records import Document
 
     d, ids = home["dossier"], home["ids"]
@@ -235,7 +235,7 @@ def test_deleting_a_part_leaves_its_level_on_the_containers_that_still_hold_it(d
     """GIVEN a contract stored on its own and again inside an e-mail (an included part), and an e-mail with a
     contract child, WHEN a manager deletes each contract THEN both e-mails stay confidential: their originals
     still hold the contract's bytes (admins and managers only, since no sales owner is known any more)."""
-    from dossier.errors import NotFound
+    from foundation.errors import NotFound
     from index import Principal, SearchRequest
 
     contract = dossier.ingest_paths([CONTRACT])["documents"][0]["id"]
@@ -266,7 +266,7 @@ def test_a_home_from_before_the_rule_gets_it_when_first_opened(dossier, settings
     from alembic import command
     from sqlalchemy import create_engine, text
 
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
     from index import Principal, SearchRequest
     from records._db import _alembic_config
 
@@ -301,13 +301,13 @@ def test_an_opensearch_home_from_before_the_rule_is_rebuilt_not_failed(tmp_path_
     from alembic import command
     from sqlalchemy import create_engine
 
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
     from index import Principal, SearchRequest
     from index._opensearch import mappings
     from records._db import _alembic_config
 
     def build(root: Path, extra: dict[str, str]) -> dict:
-        from dossier.config import load_settings
+        from foundation.config import load_settings
 
         env = {"DOSSIER_HOME": str(root / "home"), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", **extra}
         settings = load_settings(environ=env, dotenv=root / "none")

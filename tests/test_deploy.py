@@ -32,10 +32,10 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from dossier.config import SETTINGS, load_settings
+from foundation.config import SETTINGS, load_settings
+from pipeline.queue import queue_name
 from tests._redis import free_port
 from webui import health
-from workers.queue import queue_name
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -464,6 +464,16 @@ def test_dockerfile_installs_the_pinned_requirements_then_the_project(instructio
     project = next(i for i, run in enumerate(runs) if "pip install --no-deps ." in run)
     assert requirements < project
     assert any(args.split()[0] == "requirements.txt" for args in _all(instructions, "COPY"))
+
+
+def test_the_image_carries_no_test_or_lint_tool() -> None:
+    """requirements.txt (what the image installs) holds the app's needs only; the tools are in requirements-dev.txt."""
+    tools = {"pytest", "pytest-timeout", "mypy", "ruff", "selenium", "import-linter"}
+    assert not tools & set(_requirement_names())
+    dev = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+    assert dev.splitlines()[1] == "-r requirements.txt"
+    for tool in tools:
+        assert re.search(rf"^{re.escape(tool)}==", dev, re.M | re.I), tool
 
 
 def test_dockerfile_copies_every_package_from_the_build_context(instructions) -> None:

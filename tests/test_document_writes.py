@@ -84,7 +84,7 @@ def test_a_new_type_moves_a_level_that_follows_the_type(home):
 
 def test_who_may_edit(home):
     """Sales edit their own customers' documents and what they uploaded; viewers nothing; unreadable is 404."""
-    from dossier.errors import Forbidden, NotFound
+    from foundation.errors import Forbidden, NotFound
 
     d, ids = home
     quote = ids[QUOTE.name]
@@ -135,7 +135,7 @@ def test_a_new_version_replaces_the_text_and_keeps_the_history(home, redis_url):
 
 def test_delete_removes_records_index_and_unshared_originals(home):
     """Deleting takes the document out of the records and search; its original goes unless another document uses it."""
-    from dossier.errors import Forbidden
+    from foundation.errors import Forbidden
 
     d, ids = home
     doc_id = ids[CONTRACT.name]
@@ -157,7 +157,7 @@ def test_delete_removes_records_index_and_unshared_originals(home):
 
 def test_page_images_of_pdfs_and_scans_only(home):
     """A PDF page is drawn once (then cached); an office file has no page images (404)."""
-    from dossier.errors import NotFound
+    from foundation.errors import NotFound
 
     d, ids = home
     png = d.page_image(ids[INVOICE.name], 1, ADMIN)

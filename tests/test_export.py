@@ -68,7 +68,7 @@ def tricky_titles() -> list[str]:
 
 def _build_home(settings) -> dict:
     """Ingest INGESTED, then write the tricky and the permission documents through the records."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
     from records import Customer, Document, EntityRow, Page, Tag, User, Version, hash_password
 
     first = Dossier.open(settings, require_init=False)
@@ -119,7 +119,7 @@ def _build_home(settings) -> dict:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     """The export data home on the embedded index."""
-    from dossier.config import load_settings
+    from foundation.config import load_settings
 
     tmp = tmp_path_factory.mktemp("export-home")
     settings = load_settings(
@@ -138,7 +138,7 @@ def any_home(request, home, tmp_path):
     if request.param == "sqlite":
         yield home
         return
-    from dossier.config import load_settings
+    from foundation.config import load_settings
 
     url = _opensearch.cluster_url()
     alias = f"dossier-test-{uuid.uuid4().hex[:10]}"
@@ -282,7 +282,7 @@ def test_xlsx_more_rows_than_a_sheet_holds_continue_on_a_new_sheet(home, admin, 
     """Past SHEET_ROWS data rows the workbook goes on with a second sheet (Excel's row limit), header again."""
     from openpyxl import load_workbook
 
-    from dossier.export import _tabular
+    from dossier.app.export import _tabular
 
     monkeypatch.setattr(_tabular, "SHEET_ROWS", 5)
     book = load_workbook(io.BytesIO(_export(home["dossier"], WORD, admin, "xlsx")))
@@ -407,7 +407,7 @@ def test_zip64_records_when_sizes_pass_the_zip_limits(home, admin, tmp_path, mon
 
 def test_safe_part_and_unique_names():
     """Path parts: separators, traversal, drive letters, reserved names, invisible characters, length."""
-    from dossier.export import UniqueNames, extension_of, safe_part
+    from dossier.app.export import UniqueNames, extension_of, safe_part
 
     assert safe_part("../../a", "x") == "_.._a"
     assert safe_part("..", "fallback") == "fallback" and safe_part("", "fallback") == "fallback"
@@ -507,7 +507,7 @@ def test_filters_and_sort_apply_as_in_search(home, admin):
 def test_a_limit_is_refused_before_anything_is_written(home, admin, monkeypatch):
     """Over DOSSIER_EXPORT_MAX_HITS (or the ZIP file limit) the export is refused with the numbers,
     before any byte or audit event; an explicit limit exports the first N hits in order."""
-    from dossier.export import ExportRefused
+    from dossier.app.export import ExportRefused
     from index import SearchRequest
     from records import AuditEvent
 
@@ -560,7 +560,7 @@ def test_every_export_writes_one_audit_event(home):
 
 def test_unknown_format_is_refused_bilingually(home, admin):
     """A format Dossier does not write is a 400 naming the ones it does."""
-    from dossier.export import ExportFormatError
+    from dossier.app.export import ExportFormatError
     from index import SearchRequest
 
     with pytest.raises(ExportFormatError, match="csv、xlsx、jsonl、zip / unknown export format") as caught:
@@ -574,8 +574,8 @@ def test_unknown_format_is_refused_bilingually(home, admin):
 @pytest.fixture
 def queued(tmp_path, redis_url):
     """A small data home on the test Redis with a real worker context, and its Dossier."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     settings = load_settings(
         environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url,
@@ -597,8 +597,8 @@ def test_a_background_export_runs_on_a_worker_and_expires(queued, admin):
     """GIVEN a live worker WHEN an export is started in the background THEN it is queued, a real worker
     writes the file (progress done = total), its owner downloads it until it expires, nobody else can;
     after the expiry the file is deleted and the download says so."""
-    from dossier.errors import NotFound
-    from dossier.export import ExportGone
+    from dossier.app.export import ExportGone
+    from foundation.errors import NotFound
     from index import Principal, SearchRequest
     from records import ExportJob
     from workers.runner import run_worker
@@ -653,8 +653,8 @@ def test_a_background_export_without_a_worker_is_refused_and_a_dead_workers_job_
     """No live worker: start_export_job says to download directly.  A job left running by a worker that
     died is shown failed with the reason."""
     from index import SearchRequest
+    from pipeline.queue import QueueUnavailable
     from records import ExportJob
-    from workers.queue import QueueUnavailable
 
     d, _settings = queued
     assert d.export_queue() is None
@@ -691,7 +691,7 @@ def test_the_export_job_function_skips_finished_jobs_and_records_failures(queued
 
 def test_json_round_trip_of_a_request():
     """An export job stores its search as JSON and gets the same request back."""
-    from dossier.export import request_from_json, request_to_json
+    from dossier.app.export import request_from_json, request_to_json
     from index import SearchRequest
 
     request = SearchRequest("报价 -草稿", customers=("明远",), doc_types=("quote",), date_from="2024-01-01",
@@ -703,7 +703,7 @@ def test_json_round_trip_of_a_request():
 def test_plain_snippets_find_the_words_as_search_does():
     """The tables' plain snippets: the window holds the first match — also across OCR spaces between
     Chinese characters, full-width forms, other letter case and separators — else the text's opening."""
-    from dossier.export._snippets import PlainSnippets
+    from dossier.app.export._snippets import PlainSnippets
 
     filler = "无关内容。" * 40
     snippet = PlainSnippets('明远 "HT-2024-0315"')
@@ -722,9 +722,9 @@ def test_zip_of_encrypted_originals_holds_the_plaintext(tmp_path, admin, monkeyp
     """GIVEN encryption at rest (DOSSIER_BLOB_KEY) WHEN originals are exported as ZIP THEN the archive
     holds the decrypted files, byte for byte the ingested ones (sha256 as the manifest says) — also
     for originals above the in-memory size, which go through the store's private plaintext file."""
-    from dossier.config import load_settings
-    from dossier.export import _zip
-    from dossier.services import Dossier
+    from dossier.app.export import _zip
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import BlobKey
 
     if large:
@@ -756,7 +756,7 @@ def test_zip_of_encrypted_originals_holds_the_plaintext(tmp_path, admin, monkeyp
 def test_exports_on_postgresql_records_and_opensearch(postgres_url, tmp_path):
     """The scale-out profile: PostgreSQL records (ids passed as one array parameter) and the OpenSearch
     index give the same exports — every format matching search, permissions applied, originals intact."""
-    from dossier.config import load_settings
+    from foundation.config import load_settings
 
     url = _opensearch.cluster_url()
     alias = f"dossier-test-{uuid.uuid4().hex[:10]}"

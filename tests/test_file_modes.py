@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dossier.filemodes import file_mode_problems
+from foundation.filemodes import file_mode_problems
 
 NO_REDIS = "redis://127.0.0.1:1/0"
 

@@ -35,8 +35,8 @@ def os_env(tmp_path):
 
 @pytest.fixture
 def os_dossier(os_env, tmp_path):
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     d = Dossier.open(load_settings(environ=os_env, dotenv=tmp_path / "none"), require_init=False)
     d.init(admin_password=ADMIN_PASSWORD)
@@ -117,8 +117,8 @@ def test_the_web_process_reads_its_own_writes(os_dossier, admin):
 
 def test_the_scale_out_profile_postgresql_records_and_opensearch(os_env, postgres_url, redis_url, tmp_path, admin):
     """PostgreSQL records + OpenSearch index + Redis queue and a real worker: ingest, search, reindex."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from index import SearchRequest
 
     env = {**os_env, "DOSSIER_DATABASE_URL": postgres_url, "DOSSIER_REDIS_URL": redis_url}

@@ -49,8 +49,8 @@ def _ids(client, query: str) -> list[int]:  # type: ignore[no-untyped-def]
 def test_opensearch_and_redis_outages_lose_nothing_and_drain_by_themselves(tmp_path):
     """GIVEN a Dossier on a real OpenSearch node and a real Redis WHEN both stop THEN uploads are stored,
     index work waits, search is a clear 503; WHEN both restart THEN everything ends indexed and searchable."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from tests._redis import RedisServer
     from webui import create_app
     from workers import run_worker

@@ -101,8 +101,8 @@ def test_a_display_name_set_later_links_and_a_changed_one_keeps_the_customers(tm
 
 def test_a_renamed_account_keeps_its_customers_and_everything_that_names_its_login(tmp_path):
     """`users rename` carries the login to uploads and batches; the customers stay; audit events stay as written."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import IngestBatch, Version
 
     home, doc_id = _home_with_contract(tmp_path)
@@ -158,8 +158,8 @@ def test_unmatched_and_ambiguous_owner_names_are_warned_about(tmp_path):
 
 def test_an_owner_changed_by_an_import_or_an_edit_follows_the_new_name(tmp_path):
     """A registry import or an edit that gives a customer another owner links it to that owner's account."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from index import Principal
 
     home, doc_id = _home_with_contract(tmp_path)

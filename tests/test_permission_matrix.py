@@ -53,8 +53,8 @@ def _png(text: str) -> bytes:
 
 
 def _build(home: Path, extra_env: dict[str, str]) -> dict:
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import Customer, Document, DocumentCustomer, Page, User, Version, hash_password
 
     env = {"DOSSIER_HOME": str(home), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", **extra_env}

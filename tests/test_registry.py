@@ -141,8 +141,8 @@ def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
     """A data home from before the registry opens upgraded: records migrated, entities extracted, index rebuilt."""
     from alembic import command
 
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from index import IndexDocument, Principal, SearchRequest, SqliteBackend
     from records import is_migrated, make_engine
     from records._db import _alembic_config
@@ -198,8 +198,8 @@ def test_a_file_without_status_or_ids_keeps_our_company_and_the_registry_ids(tmp
     assert registry["seller"]["full_name"] not in listed  # still our own company, not a customer
     first = listed[registry["customers"][0]["full_name"]]
     assert first["industry"] == "新行业"
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from records import Customer
 
     dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
@@ -212,9 +212,9 @@ def test_editing_a_customer_validates_and_relinks_its_documents(tmp_path):
     """A new alias links documents that name it; bad values are refused with the reason; only reviewers may edit."""
     import pytest
 
-    from dossier.config import load_settings
-    from dossier.errors import DossierError, Forbidden
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
+    from foundation.errors import DossierError, Forbidden
     from index import Principal, SearchRequest
 
     _init(tmp_path)
@@ -249,8 +249,8 @@ def _write_csv(tmp_path, rows):
 
 def test_editing_other_fields_keeps_the_owner_account(tmp_path):
     """The owner's user account stays linked when a save does not change the owner; a new owner re-links it."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from index import Principal
     from records import Customer, User, hash_password
 
@@ -290,10 +290,10 @@ def test_the_registry_works_alike_on_sqlite_and_postgresql(records_engine):
     from sqlalchemy import select
     from sqlalchemy.orm import sessionmaker
 
-    from dossier import folder, registry
+    from dossier.app import folder, registry
     from index import Principal
+    from pipeline.extraction import Extraction
     from records import Customer, Document, DocumentCustomer, Page, migrate
-    from workers.extract import Extraction
 
     migrate(records_engine)
     sessions = sessionmaker(records_engine, expire_on_commit=False)

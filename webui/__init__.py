@@ -1,7 +1,7 @@
 """The Dossier web UI: a Flask app factory, one blueprint per module, templates per blueprint.
 
 ``create_app()`` reads settings from the environment; tests pass their own
-``Settings`` (and ``test_config`` overrides).  The one :class:`~dossier.services.Dossier`
+``Settings`` (and ``test_config`` overrides).  The one :class:`~dossier.app.services.Dossier`
 an app talks to lives in ``app.extensions["dossier"]`` (see :mod:`webui.core`).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dossier.config import Settings, load_settings
+from foundation.config import Settings, load_settings
 
 __all__ = ["CONTENT_SECURITY_POLICY", "SECURITY_HEADERS", "create_app"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from dossier.audit import (
+from dossier.app.audit import (
     ACTION_LABELS,
     AUDIT_ROLES,
     DEFAULT_PAGE_SIZE,

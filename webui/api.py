@@ -25,18 +25,18 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 
-from dossier import folder
-from dossier.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from dossier.errors import Forbidden
-from dossier.export import check_format
+from dossier.app import folder
+from dossier.app.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from dossier.app.export import check_format
+from foundation.errors import Forbidden
+from pipeline.queue import QueueUnavailable
+from webui._requests import search_request_from_args
 from webui.admin import audit_filter_from_args, require_auditor
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.customers import FILTERS as CUSTOMER_FILTERS
 from webui.export import attachment, base_url
 from webui.jobs import LIST_LIMIT, document_ids_from, ensure_may_retry
-from webui.search import search_request_from_args
-from workers.queue import QueueUnavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

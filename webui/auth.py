@@ -23,7 +23,7 @@ The cookie is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` whenever the reques
 HTTPS (also behind trusted proxies, ``DOSSIER_PROXY_COUNT``) or ``DOSSIER_PUBLIC_URL`` is https.
 Logging in starts a new session (nothing of a cookie planted earlier carries over but the
 language; a session the cookie held is ended).  Logins, logouts and failures are audit events
-(see :mod:`dossier._accounts_service`).
+(see :mod:`dossier.app._accounts`).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import SecurityError
 
-from dossier._accounts_service import LoginThrottled, SessionEnded
-from dossier.errors import NotFound
+from dossier.app import LoginThrottled, SessionEnded
+from foundation.errors import NotFound
 from webui.core import get_dossier
 from webui.i18n import gettext as _
 

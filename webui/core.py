@@ -6,7 +6,7 @@ import threading
 
 from flask import Flask, current_app
 
-from dossier.services import Dossier
+from dossier.app.services import Dossier
 
 _OPEN_LOCK = threading.Lock()
 

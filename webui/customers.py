@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from dossier import folder
-from dossier.errors import DossierError, Forbidden, NotFound
-from dossier.owners import unmatched_owners
+from dossier.app import folder
+from dossier.app.owners import unmatched_owners
+from foundation.errors import DossierError, Forbidden, NotFound
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _

@@ -2,7 +2,7 @@
 
 Routes: ``GET/POST /documents/<id>/edit``, ``POST /documents/<id>/version``,
 ``GET/POST /documents/<id>/delete`` (a confirmation page, then the delete).  Who may do what
-is :mod:`dossier.permissions`; a document the user may not read is 404 here as everywhere.
+is :mod:`dossier.app.permissions`; a document the user may not read is 404 here as everywhere.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from dossier.errors import DossierError, Forbidden
+from foundation.errors import DossierError, Forbidden
 from index import CONFIDENTIALITY_LEVELS
 from ingest import DOC_TYPES
 from webui.auth import login_required

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 import index
 import records
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 from webui.auth import login_required
 from webui.core import get_dossier
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 from webui.auth import is_api
 from webui.i18n import gettext as _
 from webui.i18n import has_message

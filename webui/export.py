@@ -29,14 +29,14 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from dossier.errors import DossierError
-from dossier.export import FORMATS, ExportFormatError, check_format, default_base_url, export_filename
+from dossier.app.export import FORMATS, ExportFormatError, check_format, default_base_url, export_filename
+from foundation.errors import DossierError
+from pipeline.queue import QueueUnavailable
+from webui._requests import QUERY_PARAMS, search_request_from_args
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.documents import content_disposition
 from webui.i18n import gettext as _
-from webui.search import QUERY_PARAMS, search_request_from_args
-from workers.queue import QueueUnavailable
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
@@ -49,7 +49,7 @@ def base_url() -> str:
 
     DOSSIER_PUBLIC_URL when set; else, while the app checks Host against DOSSIER_ALLOWED_HOSTS
     (``TRUSTED_HOSTS``: other hosts got 400 before this runs), the address this request came to;
-    else the address Dossier listens on (:func:`dossier.export.default_base_url`).
+    else the address Dossier listens on (:func:`dossier.app.export.default_base_url`).
     """
     settings = get_dossier().settings
     if settings.public_url or current_app.config.get("TRUSTED_HOSTS") is None:

@@ -140,9 +140,9 @@ def _pids() -> list[int]:
 
 def probe_worker() -> int:
     """0 when a worker process here holds a live liveness key in this data home's queue, else 1."""
-    from dossier.config import load_settings
-    from dossier.errors import DossierError
-    from workers.queue import JobQueue
+    from foundation.config import load_settings
+    from foundation.errors import DossierError
+    from pipeline.queue import JobQueue
 
     try:
         queue = JobQueue.from_settings(load_settings())

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, session
 
-from dossier.audit import ACTION_LABELS
+from dossier.app.audit import ACTION_LABELS
 
 LANGUAGES = ("zh", "en")
 
@@ -630,7 +630,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The form expired or came from elsewhere; reload the page and try again.",
     },
     "error.home": {"zh": "回到首页", "en": "Back to the start page"},
-    # the audit trail (webui.admin; action names: dossier.audit.ACTION_LABELS, added below)
+    # the audit trail (webui.admin; action names: dossier.app.audit.ACTION_LABELS, added below)
     "audit.nav": {"zh": "审计日志", "en": "Audit trail"},
     "audit.title": {"zh": "审计日志", "en": "Audit trail"},
     "audit.intro": {
@@ -706,7 +706,7 @@ def has_message(message_id: str) -> bool:
 
 def doc_type_label(code: str | None) -> str:
     """The label of a document type code in the current language."""
-    from dossier.services import DOC_TYPES
+    from dossier.app.services import DOC_TYPES
 
     if not code:
         return ""

@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from dossier.audit import upload_detail
-from dossier.services import DOC_TYPES
+from dossier.app.audit import upload_detail
+from dossier.app.services import DOC_TYPES
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _

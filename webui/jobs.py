@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from dossier.errors import DossierError, Forbidden, NotFound
+from foundation.errors import DossierError, Forbidden, NotFound
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _

@@ -11,94 +11,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, current_app, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from dossier import folder
-from dossier.errors import DossierError
-from index import BadDate, QuerySyntaxError, SearchRequest, date_bound
+from dossier.app import folder
+from foundation.errors import DossierError
+from index import QuerySyntaxError
+from webui._requests import LINK_FILTERS, QUERY_PARAMS, search_request_from_args
 from webui.auth import login_required
 from webui.core import get_dossier
+from webui.export import export_offer
 
 bp = Blueprint("search", __name__)
-
-SORTS = ("relevance", "date_desc", "date_asc")
-#: Filters shown as links (facets) and chips rather than form fields: parameter -> SearchRequest field.
-LINK_FILTERS = {
-    "customer_id": "customer_ids",
-    "customer_type": "customer_types",
-    "industry": "industries",
-    "region": "regions",
-    "year": "years",
-}
-QUERY_PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "page", "limit", "all", *LINK_FILTERS)
-MAX_PAGE = 1000  # deep pages are better reached with filters than by paging
-
-
-def _date_arg(args: MultiDict[str, str], name: str) -> str | None:
-    """A ``from``/``to`` date in normal form; 400 for one that is not a real date (as the CLI refuses it)."""
-    try:
-        return date_bound(args.get(name))
-    except BadDate as exc:
-        abort(400, description=exc.message)
-
-
-def _int_arg(args: MultiDict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    try:
-        value = int(args.get(name, default))
-    except (TypeError, ValueError):
-        value = default
-    return max(lo, min(hi, value))
-
-
-def _multi(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
-    """All non-empty values of a repeated parameter, in order, without duplicates."""
-    values = (v.strip() for v in args.getlist(name))
-    return tuple(dict.fromkeys(v for v in values if v))
-
-
-def _ids(args: MultiDict[str, str], name: str) -> tuple[int, ...]:
-    """A repeated parameter of record ids (a customer id); 400 for anything but digits."""
-    values = _multi(args, name)
-    for v in values:
-        if not v.isdigit():
-            abort(400, description=f"编号无效：{v[:40]} / not an id: {v[:40]}")
-    return tuple(int(v) for v in values)
-
-
-def _years(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
-    values = _multi(args, name)
-    for v in values:
-        if not (len(v) == 4 and v.isdigit()):
-            abort(400, description=f"年份应为四位数字：{v[:40]} / a year has four digits")
-    return values
-
-
-def search_request_from_args(
-    args: MultiDict[str, str], *, page_size: int, max_limit: int
-) -> tuple[SearchRequest, int]:
-    """Build a :class:`SearchRequest` (and the 1-based page) from query-string parameters."""
-    limit = _int_arg(args, "limit", page_size, 1, max_limit)
-    page = _int_arg(args, "page", 1, 1, MAX_PAGE)
-    sort = args.get("sort", "relevance")
-    req = SearchRequest(
-        query=(args.get("q") or "").strip(),
-        customers=_multi(args, "customer"),
-        doc_types=_multi(args, "type"),
-        tags=_multi(args, "tag"),
-        customer_ids=_ids(args, "customer_id"),
-        customer_types=_multi(args, "customer_type"),
-        industries=_multi(args, "industry"),
-        regions=_multi(args, "region"),
-        years=_years(args, "year"),
-        date_from=_date_arg(args, "from"),
-        date_to=_date_arg(args, "to"),
-        sort=sort if sort in SORTS else "relevance",
-        offset=(page - 1) * limit,
-        limit=limit,
-    )
-    return req, page
-
 
 def url_with(**changes: Any) -> str:
     """The current page's URL with some query parameters replaced (``None`` removes one).
@@ -191,7 +115,5 @@ def index() -> Any:
             page_count = max(1, math.ceil(result["total"] / req.limit))
             context.update(result=result, page_count=page_count, pages=_pages(page, page_count))
             if result["total"]:
-                from webui.export import export_offer  # webui.export builds on this module
-
                 context["export"] = export_offer(result["total"])
     return render_template("search/index.html", **context), status

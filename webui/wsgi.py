@@ -7,7 +7,7 @@ index run apart (``dossier worker``; the ``worker`` service of ``docker-compose.
 
 from __future__ import annotations
 
-from dossier.filemodes import private_umask
+from foundation.filemodes import private_umask
 from webui import create_app
 
 private_umask()  # what the web process writes into the data home (exports, the session key) stays private

@@ -1,23 +1,12 @@
-"""Background work: the intake chain, its parser pool, the RQ job queue, the worker and the inbox watcher.
+"""The worker runtime: ``dossier worker`` (an RQ worker with its housekeeping), the job functions, the inbox
+watcher and the local Redis of ``make run``.
 
-Callers import from here: :class:`Intake` (take + process), :class:`JobQueue`,
-:func:`run_worker`, the job functions (``workers.jobs``) and :func:`collect_files`.
+What the jobs run is the intake chain in :mod:`pipeline` and the application in :mod:`dossier.app`;
+RQ finds the job functions by their paths in :mod:`workers.jobs`, which therefore never move.
 """
 
 from __future__ import annotations
 
-from workers.intake import Intake, IntakeOptions, Source, Taken, collect_files
-from workers.queue import JobQueue, QueueUnavailable
-from workers.runner import WorkerProcesses, run_worker
+from workers.runner import run_worker
 
-__all__ = [
-    "Intake",
-    "IntakeOptions",
-    "JobQueue",
-    "QueueUnavailable",
-    "Source",
-    "Taken",
-    "WorkerProcesses",
-    "collect_files",
-    "run_worker",
-]
+__all__ = ["run_worker"]

@@ -35,10 +35,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dossier.audit import upload_detail
-from dossier.errors import DossierError
+from dossier.app.audit import upload_detail
+from foundation.errors import DossierError
+from pipeline.intake import Source, is_junk
 from records import Document, IngestJob, Page
-from workers.intake import Source, is_junk
 
 log = logging.getLogger("dossier.inbox")
 
@@ -59,7 +59,7 @@ class InboxMetadata:
 
 def metadata_for(relative: PurePath) -> InboxMetadata:
     """Map ``<customer>/<type or tag>/<tags…>/file`` to metadata (see the module docs)."""
-    from dossier.services import doc_type_code
+    from dossier.app.search_request import doc_type_code
 
     folders = [part.strip() for part in relative.parts[:-1] if part.strip()]
     if not folders:
@@ -188,7 +188,7 @@ class Inbox:
                            detail={**detail, "inbox": str(self.root)})
         if queued:  # no Redis: do the work here, now
             intake.process_here(queued, self.dossier.settings.get("DOSSIER_OCR_ENGINE"))
-        from workers.batches import close_batch
+        from pipeline.batches import close_batch
 
         close_batch(self.dossier.sessions, self._batch)
         return len(fresh)

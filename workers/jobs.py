@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
 from index import SearchBackend
+from pipeline.intake import Intake, local_process_gone
+from pipeline.ocr import PAGE_TIMEOUT_S, OcrTask, run_ocr, store_ocr
+from pipeline.pool import ParsePool, run_task
+from pipeline.queue import JobQueue
 from records import BlobCorrupt, BlobMissing, BlobStore, Document, ExportJob, Page
-from workers._pool import ParsePool, run_task
-from workers.intake import Intake, local_process_gone
-from workers.ocr import PAGE_TIMEOUT_S, OcrTask, run_ocr, store_ocr
-from workers.queue import JobQueue
 
 #: Errors worth a retry: the database or the disk or Redis was briefly unavailable.
 TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, OSError, redis.RedisError)
@@ -66,7 +66,7 @@ class WorkerContext:
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
         """Open the data home of ``settings`` and start the parser child (models load there once)."""
-        from dossier.services import Dossier
+        from dossier.app.services import Dossier
 
         dossier = Dossier.open(settings)
         pool = ParsePool(1, dossier.limits, runner=run_any)
@@ -119,7 +119,7 @@ def context() -> WorkerContext:
     """This process's worker context, built from the environment's settings on first use."""
     global _context
     if _context is None:
-        from dossier.config import load_settings
+        from foundation.config import load_settings
 
         settings = load_settings()
         _context = WorkerContext.build(settings, JobQueue.from_settings(settings))

@@ -8,9 +8,9 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from dossier.errors import DossierError
-from dossier.filemodes import PRIVATE_UMASK, secure_home
-from workers.queue import QueueUnavailable, connect
+from foundation.errors import DossierError
+from foundation.filemodes import PRIVATE_UMASK, secure_home
+from pipeline.queue import QueueUnavailable, connect
 
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from dossier.errors import DossierError
+from foundation.errors import DossierError
 from index import (
     IndexDocument,
     OpenSearchBackend,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest import uscc_is_valid
-from ingest._ent_codes import find_codes
-from ingest._entities import find_all
+from ingest.facts._codes import find_codes
+from ingest.facts._entities import find_all
 
 # Made-up codes whose check characters were computed under GB 32100-2015.
 VALID = "91330106MA2H4K7R3E"

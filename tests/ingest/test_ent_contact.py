@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest import normalize_phone
-from ingest._ent_contact import find_contacts
-from ingest._entities import find_all
+from ingest.facts._contact import find_contacts
+from ingest.facts._entities import find_all
 
 
 def phones(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest import parse_date
-from ingest._entities import find_all
+from ingest.facts._entities import find_all
 
 
 def dates(text: str) -> list[str]:

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from ingest import parse_amount
-from ingest._ent_money import parse_upper
-from ingest._entities import find_all
+from ingest.facts._entities import find_all
+from ingest.facts._money import parse_upper
 
 
 def amounts(text: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest._ent_names import find_companies, find_names
+from ingest.facts._names import find_companies, find_names
 from tests.ingest.conftest import load_truth
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest._ent_persons import find_persons, is_cn_name, is_en_name, is_personal_en
+from ingest.facts._persons import find_persons, is_cn_name, is_en_name, is_personal_en
 
 
 def persons(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest import region_of
-from ingest._ent_places import _REGION_DATA, find_addresses, region_prefix
+from ingest.facts._places import _REGION_DATA, find_addresses, region_prefix
 from tests.ingest.conftest import load_truth
 
 

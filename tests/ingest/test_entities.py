@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from ingest import ENTITY_KINDS, Entity, document_date, entity_values, extract_entities
-from ingest._entities import Found, cell_header, resolve_overlaps, role_before, table_cells
+from ingest.facts._common import Found, cell_header, role_before, table_cells
+from ingest.facts._entities import resolve_overlaps
 
 from .conftest import REAL, load_truth
 

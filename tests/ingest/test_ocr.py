@@ -19,7 +19,7 @@ from ingest import (
     ocr_pages,
     resolve_engine,
 )
-from ingest._ocr_prep import load_frame, render_pdf_pages, tidy_text
+from ingest.ocr._prep import load_frame, render_pdf_pages, tidy_text
 from tests.ingest.conftest import dev_file, load_truth, squash
 
 pytestmark = pytest.mark.ocr
@@ -194,7 +194,7 @@ def test_resolve_engine_names() -> None:
 
 def test_resolve_engine_reports_an_engine_that_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     """An engine whose package is missing is refused by name, not with an ImportError."""
-    from ingest import _ocr
+    from ingest.ocr import _engines as _ocr
 
     class Missing:
         name = "missing"
@@ -219,7 +219,7 @@ def test_resolve_engine_reports_an_engine_that_is_not_installed(monkeypatch: pyt
 
 def test_resolve_engine_loads_the_models() -> None:
     """Resolving RapidOCR loads its models, so a worker's first page does not pay for them."""
-    from ingest import _ocr
+    from ingest.ocr import _engines as _ocr
 
     _ocr.reset_engines()
     engine = resolve_engine("rapidocr")
@@ -244,7 +244,7 @@ def test_rapidocr_sessions_use_one_thread_and_give_memory_back() -> None:
 
 def test_bands_cover_every_row_once() -> None:
     """Detection bands stay within the pixel budget, overlap enough, and share every row out exactly once."""
-    from ingest._ocr_rapid import BAND_OVERLAP, bands
+    from ingest.ocr._rapid import BAND_OVERLAP, bands
 
     for height, width, pixels in [(1184, 832, 1_000_000), (3776, 832, 1_000_000), (9600, 640, 500_000), (4000, 4000, 10**6)]:
         parts = bands(height, width, pixels)
@@ -265,7 +265,7 @@ def test_a_long_page_is_read_whole_across_detection_bands() -> None:
     """A page four times as tall as wide keeps its detail: every line, including lines lying on the
     seams between detection bands, is read exactly once and in order (RapidOCR's own 2000 px cap
     read this kind of page with 3% CER)."""
-    from ingest._ocr_rapid import RapidOcrEngine, bands
+    from ingest.ocr._rapid import RapidOcrEngine, bands
 
     engine = resolve_engine("rapidocr")
     assert isinstance(engine, RapidOcrEngine)

@@ -7,8 +7,8 @@ import inspect
 import pytest
 
 import ingest
-from ingest._detect import MIME
-from ingest._registry import Extractor, extractor_for, register, registered, reset_registry
+from ingest.formats._detect import MIME
+from ingest.formats._registry import Extractor, extractor_for, register, registered, reset_registry
 
 
 @pytest.mark.parametrize("extractor", registered(), ids=lambda e: e.name)
@@ -42,7 +42,7 @@ def test_register_replaces_and_reset_restores() -> None:
 
         def parse(self, data, ctx):  # type: ignore[no-untyped-def]
             """Return nothing."""
-            return ingest._registry.Extraction(pages=[ingest.Page(1, "fake")])
+            return ingest.formats._registry.Extraction(pages=[ingest.Page(1, "fake")])
 
     register(Fake())
     try:

@@ -60,7 +60,7 @@ def test_pinned_private_loader_is_replaced() -> None:
 
     import unstructured.nlp.tokenize as tokenize
 
-    from ingest import _unstructured
+    from ingest.formats import _unstructured
 
     assert version("unstructured") == "0.27.30", "re-check unstructured/nlp/tokenize.py before bumping the pin"
     assert tokenize._get_nlp is _unstructured.blank_pipeline

@@ -8,7 +8,7 @@ import io
 import pytest
 
 import ingest
-from ingest._xlsx import format_cell
+from ingest.formats._xlsx import format_cell
 from tests.ingest.conftest import dev_file
 
 

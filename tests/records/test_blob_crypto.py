@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from dossier.errors import ConfigError
+from foundation.errors import ConfigError
 from records import (
     OVERHEAD,
     BlobCorrupt,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from dossier.errors import ConfigError, DossierError
+from foundation.errors import ConfigError, DossierError
 from records import DatabaseUnavailable, check_reachable, database_url, is_migrated, make_engine, migrate
 from tests._redis import free_port
 
@@ -24,7 +24,7 @@ def _plain(url: str) -> str:
 
 
 def _pg_settings(tmp_path, url: str, **extra: str):
-    from dossier.config import load_settings
+    from foundation.config import load_settings
 
     environ = {"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_DATABASE_URL": url,
                "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", **extra}
@@ -43,7 +43,7 @@ def test_plain_postgresql_urls_get_the_psycopg_3_driver():
 
 def test_every_spelling_of_one_postgresql_database_shares_one_queue():
     """Workers whose URLs differ only in driver spelling or password feed the same queue; SQLite names are kept."""
-    from workers.queue import queue_name
+    from pipeline.queue import queue_name
 
     spellings = ["postgresql://dossier:old@db:5432/records", "postgres://dossier:new@db:5432/records",
                  "postgresql+psycopg://dossier@db:5432/records"]
@@ -144,7 +144,7 @@ def test_an_unreachable_server_is_one_clear_message_without_the_password():
 
 def test_the_embedded_index_refuses_postgresql_records(tmp_path, postgres_url):
     """`Dossier.open` on PostgreSQL records without DOSSIER_OPENSEARCH_URL fails with the bilingual reason."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     with pytest.raises(DossierError) as caught:
         Dossier.open(_pg_settings(tmp_path, _plain(postgres_url)), require_init=False)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from webui import create_app
 
 CORPUS = Path("/work/shared/corpus/dev")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from dossier.config import load_settings
+from foundation.config import load_settings
 from webui import create_app
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from index import Principal
 from records import User, hash_password
 from tests.webui.conftest import _csrf_from as _csrf
@@ -186,7 +186,7 @@ def test_the_csv_is_an_attachment_with_the_filters_and_no_live_formulas(admin_cl
 
 
 def _filter(**fields):  # type: ignore[no-untyped-def]
-    from dossier.audit import AuditFilter
+    from dossier.app.audit import AuditFilter
 
     return AuditFilter(**fields)
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 import records
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from webui import create_app
 
 

@@ -176,8 +176,8 @@ def test_hostile_document_never_executes(server, browser, admin_password):
 @pytest.fixture()
 def queue_app(tmp_path, redis_url):
     """A fresh data home on the test Redis, its app served over HTTP, and its settings."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from webui import create_app
 
     settings = load_settings(
@@ -389,7 +389,7 @@ def test_export_every_document_from_the_search_page(server, browser, corpus_home
     from openpyxl import load_workbook
     from selenium.webdriver.common.by import By
 
-    from dossier.export import neutralise
+    from dossier.app.export import neutralise
     from index import Principal, SearchRequest
 
     log_in(browser, server, admin_password)
@@ -440,8 +440,8 @@ EXPORT_JOB_SCREENSHOT = Path("/tmp/dossier-export-job.png")
 @pytest.fixture()
 def export_queue_app(tmp_path, redis_url):
     """A data home on the test Redis whose exports of more than one hit run in the background."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from webui import create_app
     from workers.runner import run_worker
 
@@ -480,7 +480,7 @@ def test_background_export_page_turns_into_a_download_without_reloading(export_q
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from workers.queue import JobQueue
+    from pipeline.queue import JobQueue
     from workers.runner import run_worker
 
     server, settings = export_queue_app["url"], export_queue_app["settings"]

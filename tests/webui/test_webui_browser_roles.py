@@ -29,8 +29,8 @@ PASSWORD = "roles-browser-Passw0rd"
 @pytest.fixture(scope="module")
 def roles_home(tmp_path_factory):
     """Invoices, contracts, quotes, e-mails and meeting notes ingested; ``sales1`` owns one customer of an invoice."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from index import Principal, SearchRequest
     from records import Customer, User, hash_password
     from webui import create_app

@@ -16,7 +16,7 @@ import pytest
 from conftest import FOLDER_PASSWORD, _build_folder_home, _login
 from flask import render_template
 
-from dossier import folder
+from dossier.app import folder
 from index import Principal
 from webui import create_app
 
@@ -310,7 +310,7 @@ def test_confirm_reject_and_merge(fresh_folder):
     """GIVEN a manager WHEN confirming one suggestion, rejecting another and merging a third THEN the
     confirmed one joins the list, the rejected one is gone, and the merged one's documents are in the
     target's folder; each action says what it did."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     if not all(hasattr(Dossier, m) for m in ("confirm_customer", "reject_customer", "merge_customer")):
         pytest.skip("Dossier.confirm_customer/reject_customer/merge_customer are not there yet")
@@ -368,7 +368,7 @@ def test_customer_pages_in_english(folder_login, folder_home):
 
 
 def test_folder_functions_directly(folder_home):
-    """dossier.folder: the filter options, names, and the list's ``status`` and ``text`` arguments."""
+    """dossier.app.folder: the filter options, names, and the list's ``status`` and ``text`` arguments."""
     ids = folder_home["customers"]
     with folder_home["dossier"].sessions() as session:
         options = folder.filter_options(session)

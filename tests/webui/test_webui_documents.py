@@ -10,8 +10,8 @@ from urllib.parse import unquote
 import pytest
 
 import records
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from index import Principal
 from webui import create_app
 

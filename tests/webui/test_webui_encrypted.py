@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from records import BlobKey
 from tests.webui.conftest import CORPUS, _login
 from webui import create_app

@@ -134,7 +134,7 @@ def test_export_links_never_come_from_an_unchecked_host(app, login, admin_passwo
 def test_export_links_follow_the_configured_address(corpus_home, tmp_path, login, admin_password, env, host, expected):
     """DOSSIER_PUBLIC_URL wins over any Host; with DOSSIER_ALLOWED_HOSTS the (checked) host the request came to is
     used; with neither, the address Dossier listens on."""
-    from dossier.config import load_settings
+    from foundation.config import load_settings
     from webui import create_app
 
     settings = load_settings(environ={**corpus_home["settings"].values, **env}, dotenv=Path("/nonexistent"))
@@ -149,8 +149,8 @@ def test_export_links_follow_the_configured_address(corpus_home, tmp_path, login
 
 def test_a_background_export_never_stores_an_unchecked_host(queue_app, login, admin_password):
     """A background export started through evil.example stores the address Dossier listens on as its links' base."""
+    from pipeline.queue import JobQueue
     from records import ExportJob
-    from workers.queue import JobQueue
 
     app, settings = queue_app["app"], queue_app["settings"]
     client = app.test_client()
@@ -254,8 +254,8 @@ def test_an_export_holds_only_what_the_user_may_read(folder_login, folder_home, 
 @pytest.fixture
 def queue_app(corpus_home, tmp_path, redis_url, login, admin_password):
     """The corpus data home served with the test Redis and exports of more than one hit in the background."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from webui import create_app
 
     settings = load_settings(
@@ -288,7 +288,7 @@ def test_a_large_export_runs_in_the_background_with_progress_and_an_expiring_lin
     client, settings = queue_app["client"], queue_app["settings"]
     html = client.get("/?all=1").get_data(as_text=True)
     assert "任务队列暂不可用" in html  # no worker yet: the bar says a large export would stream
-    from workers.queue import JobQueue
+    from pipeline.queue import JobQueue
 
     JobQueue.from_settings(settings).mark_alive("web-test-worker")  # run_worker below is that worker
     html = client.get("/?all=1").get_data(as_text=True)
@@ -319,8 +319,8 @@ def test_a_large_export_runs_in_the_background_with_progress_and_an_expiring_lin
 
 def test_someone_elses_export_is_not_found(queue_app, login, admin_password):
     """A background export is its owner's: another user gets 404 for its page, status and file."""
+    from pipeline.queue import JobQueue
     from records import User, hash_password
-    from workers.queue import JobQueue
 
     client, settings = queue_app["client"], queue_app["settings"]
     JobQueue.from_settings(settings).mark_alive("web-test-worker")
@@ -377,7 +377,7 @@ def _add_rep(d) -> tuple[list[int], list[int]]:
 def _rep_export(queue_app, login) -> tuple[object, int, str]:
     """lily (sales) logs in and a real worker writes a background CSV of everything she may read:
     (her client, the job id, its download URL)."""
-    from workers.queue import JobQueue
+    from pipeline.queue import JobQueue
     from workers.runner import run_worker
 
     settings, app = queue_app["settings"], queue_app["app"]
@@ -449,7 +449,7 @@ def test_an_export_is_refused_when_the_owners_customers_changed(queue_app, login
 def test_an_export_written_after_a_demotion_follows_the_new_rights(queue_app, login):
     """GIVEN a sales rep's export still queued WHEN she is demoted and the worker then writes it THEN its rows are
     what a viewer may read, and she can download it as the viewer she is now."""
-    from workers.queue import JobQueue
+    from pipeline.queue import JobQueue
     from workers.runner import run_worker
 
     settings, app = queue_app["settings"], queue_app["app"]

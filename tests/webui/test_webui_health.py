@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
+from pipeline.queue import JobQueue
 from webui import create_app
 from webui import health as health_module
-from workers.queue import JobQueue
 from workers.runner import worker_name
 
 UNREACHABLE_REDIS = "redis://:s3cret-in-url@127.0.0.1:1/0"

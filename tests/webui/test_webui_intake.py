@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from webui import create_app
 
 CONTRACT = Path("/work/shared/corpus/dev/contracts/等保整改服务协议_金桥电气_FW-2024-192.txt")

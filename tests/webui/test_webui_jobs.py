@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import records
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from webui import create_app
 
 BAD = Path("/work/shared/corpus/dev/bad")

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from dossier.config import load_settings
-from dossier.services import Dossier
+from dossier.app.services import Dossier
+from foundation.config import load_settings
 from index import Principal, SearchRequest
 from records import ApiToken, Document, UserSession, utcnow
 from tests.conftest import audit_events
@@ -665,7 +665,7 @@ def test_a_forwarded_host_counts_only_through_a_trusted_proxy_and_is_checked_too
 @pytest.mark.parametrize("entry", ["*", "https://dossier.corp", "dossier.corp/path", "a b"])
 def test_an_allowed_hosts_entry_that_is_not_a_host_name_stops_the_app(tmp_path, entry):
     """A URL, a path or a wildcard in DOSSIER_ALLOWED_HOSTS is a configuration error that says which entry."""
-    from dossier.errors import ConfigError
+    from foundation.errors import ConfigError
 
     settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_ALLOWED_HOSTS": f"ok.example, {entry}"},
                              dotenv=tmp_path / "no.env")

@@ -44,7 +44,7 @@ def test_parser_pool_children_die_when_their_process_is_killed():
         """
         import time
         from ingest import Limits
-        from workers._pool import ParsePool
+        from pipeline.pool import ParsePool
 
         with ParsePool(2, Limits()) as pool:
             print(*[w.process.pid for w in pool._workers], flush=True)
@@ -59,7 +59,7 @@ def test_a_page_render_child_dies_when_the_web_process_is_killed():
     proc, children = _parent(
         """
         import functools, os, subprocess, sys, time
-        from dossier._documents_service import _limit_child
+        from dossier.app._documents import _limit_child
 
         child = subprocess.Popen(
             [sys.executable, "-c", "import time; time.sleep(600)"],
@@ -74,7 +74,7 @@ def test_a_page_render_child_dies_when_the_web_process_is_killed():
 
 def test_a_child_whose_parent_died_before_it_was_tied_exits_at_once():
     """The race: the parent dies between fork and prctl; the child sees a different parent and exits."""
-    from workers.children import die_with_parent
+    from pipeline.children import die_with_parent
 
     pid = os.fork()
     if pid == 0:  # the child: pretend it was forked by a parent that is gone by now

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 import ingest
+from pipeline.batches import batch_report, close_batch
+from pipeline.intake import Intake, IntakeOptions, Source, _create_once
 from records import BlobStore, ContentClaim, Customer, Document, IngestBatch, Page, Tag, migrate, sha256_bytes
 from tests.conftest import all_at_once
-from workers.batches import batch_report, close_batch
-from workers.intake import Intake, IntakeOptions, Source, _create_once
 
 THREADS = 8
 

@@ -107,7 +107,7 @@ def test_entity_fields_filters_and_facets_find_the_document(dossier, registry_fi
 
 def test_an_unknown_company_becomes_one_suggested_customer(dossier, registry_file, tmp_path):
     """Two documents naming an unknown company make one suggestion; it is not a search customer until confirmed."""
-    from dossier import folder
+    from dossier.app import folder
 
     dossier.import_customers(registry_file)
     first, second = _ingest(
@@ -129,7 +129,7 @@ def test_an_unknown_company_becomes_one_suggested_customer(dossier, registry_fil
 
 def test_a_rejected_suggestion_is_unlinked_and_never_suggested_again(dossier, tmp_path):
     """Rejecting removes the links; re-extraction does not suggest the name again."""
-    from dossier import folder
+    from dossier.app import folder
 
     (doc_id,) = _ingest(dossier, _write(tmp_path, "拜访.txt", NOTE))
     with dossier.sessions() as session:
@@ -206,7 +206,7 @@ def test_a_failing_extractor_costs_a_warning_not_the_document(dossier, tmp_path,
 
 def test_a_bare_trade_name_beside_its_full_name_is_one_suggestion(dossier, tmp_path):
     """`Customer: Google` and `Google Inc.` in one document suggest only the full name; a branch keeps its head office."""
-    from dossier import folder
+    from dossier.app import folder
 
     text = (
         "Quotation\nCustomer: Google\nBill To: Google Inc.\n"

@@ -130,7 +130,7 @@ def test_a_file_still_being_written_is_left_alone(dossier, tmp_path):
 
 
 def test_a_missing_inbox_folder_is_a_clear_error(dossier, tmp_path):
-    from dossier.errors import DossierError
+    from foundation.errors import DossierError
     from workers.inbox import Inbox
 
     with pytest.raises(DossierError, match="收件箱目录不存在"):

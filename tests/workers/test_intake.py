@@ -102,7 +102,7 @@ def test_a_scan_is_read_by_ocr_during_intake_and_becomes_searchable(dossier, adm
 
 def test_a_file_over_the_size_limit_is_refused_before_reading(settings, tmp_path):
     """A file larger than DOSSIER_MAX_FILE_MB fails with the limit in the reason and is not stored."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * (1024 * 1024 + 1))
@@ -127,7 +127,7 @@ def test_customer_type_and_tags_from_options_are_stored_and_filterable(dossier, 
 
 def test_folders_are_walked_with_litter_and_hidden_folders_skipped(tmp_path):
     """A folder is read recursively; .DS_Store, ~$lock files and hidden folders are not documents, hidden files are."""
-    from workers.intake import collect_files
+    from pipeline.intake import collect_files
 
     (tmp_path / "客户A" / "合同").mkdir(parents=True)
     (tmp_path / "客户A" / "合同" / "a.txt").write_text("甲方")
@@ -168,7 +168,7 @@ def test_an_interrupted_run_is_finished_by_the_next_one(dossier, admin):
     next in-process run instead of waiting forever for a queue; the same file offered again is a duplicate."""
     import socket
 
-    from workers.intake import IntakeOptions, Source
+    from pipeline.intake import IntakeOptions, Source
 
     intake = dossier._intake(1)
     batch = intake.new_batch("cli", "admin")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dossier.errors import ConfigError
+from foundation.errors import ConfigError
 from index import SearchRequest
+from pipeline.intake import Intake, IntakeOptions, Source
 from records import BlobKey, BlobUnreadable, write_key_file
 from tests.conftest import ADMIN_PASSWORD, DEV
-from workers.intake import Intake, IntakeOptions, Source
 
 CONTRACT = DEV / "contracts" / "产品购销合同_宸宇集团_HT-2024-0503_v2.pdf"
 SCAN = DEV / "scans" / "IMG_20230718_152640.jpg"
@@ -28,7 +28,7 @@ def private_tmp(tmp_path, monkeypatch) -> Path:
 
 
 def _settings(tmp_path: Path, **extra: str):
-    from dossier.config import load_settings
+    from foundation.config import load_settings
 
     key_file = tmp_path / "keys" / "blob.keys"
     if not key_file.exists():
@@ -43,7 +43,7 @@ def _settings(tmp_path: Path, **extra: str):
 @pytest.fixture
 def encrypted(tmp_path, private_tmp):
     """An initialised Dossier whose blob key comes from a key file (no Redis: work is done inline)."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     d = Dossier.open(_settings(tmp_path), require_init=False)
     d.init(admin_password=ADMIN_PASSWORD)
@@ -83,7 +83,7 @@ def test_a_pdf_and_a_scan_ingest_parse_and_ocr_with_encryption_on(encrypted, adm
 def test_a_batch_larger_than_the_decryption_window_is_all_processed(encrypted, admin, private_tmp, tmp_path, monkeypatch):
     """Encrypted originals are decrypted a few at a time (4 per worker: 9 files = 3 rounds of the one pool);
     every file of the batch ends indexed and no plaintext copy outlives its round."""
-    from workers._pool import ParsePool
+    from pipeline.pool import ParsePool
 
     rounds: list[int] = []
     real_imap = ParsePool.imap
@@ -131,7 +131,7 @@ def test_an_original_that_cannot_be_decrypted_fails_its_document_not_the_batch(e
 def test_ocr_of_an_original_that_cannot_be_decrypted_fails_its_pages_with_the_reason(encrypted, admin):
     """A scan whose original was sealed under a key that is no longer configured: `dossier ocr` reports
     each waiting page with the reason instead of crashing the run."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     d = encrypted
     doc_id = d.ingest_paths([SCAN], ocr=False)["documents"][0]["id"]
@@ -150,7 +150,7 @@ def test_ocr_of_an_original_that_cannot_be_decrypted_fails_its_pages_with_the_re
 
 def test_a_malformed_key_stops_the_dossier_at_start(tmp_path):
     """A bad DOSSIER_BLOB_KEY is a ConfigError when the data home is opened, before anything is written."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     settings = _settings(tmp_path).with_overrides(DOSSIER_BLOB_KEY_FILE="", DOSSIER_BLOB_KEY="c2hvcnQ=")
     with pytest.raises(ConfigError, match="DOSSIER_BLOB_KEY"):
@@ -160,7 +160,7 @@ def test_a_malformed_key_stops_the_dossier_at_start(tmp_path):
 
 def test_the_queue_workers_parse_and_ocr_encrypted_originals(tmp_path, redis_url, admin, private_tmp):
     """With Redis, real worker processes (given the key file through the settings) parse and OCR sealed originals."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     d = Dossier.open(_settings(tmp_path, DOSSIER_REDIS_URL=redis_url), require_init=False)
     d.init(admin_password=ADMIN_PASSWORD)

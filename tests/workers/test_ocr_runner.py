@@ -64,8 +64,8 @@ def test_an_ocr_process_that_hangs_is_killed_and_the_pages_keep_waiting(dossier,
         time.sleep(600)
 
     monkeypatch.setattr(ingest, "ocr_pages", hang)
-    monkeypatch.setattr("workers.ocr.PAGE_TIMEOUT_S", 1.0)
-    monkeypatch.setattr("workers._pool.KILL_GRACE_S", 0.5)
+    monkeypatch.setattr("pipeline.ocr.PAGE_TIMEOUT_S", 1.0)
+    monkeypatch.setattr("pipeline.pool.KILL_GRACE_S", 0.5)
     summary = dossier.ocr(workers=1)
     assert summary["failed"] == [
         {"id": doc_id, "page": 1, "error": "OCR 识别超时（超过 1 秒）/ OCR took longer than 1 s"}

@@ -8,7 +8,7 @@ import time
 
 import ingest
 from ingest import Limits
-from workers._pool import ParsePool, ParseTask
+from pipeline.pool import ParsePool, ParseTask
 
 
 def _hang_ignoring_alarm(*_args, **_kwargs):
@@ -37,7 +37,7 @@ def test_a_hung_parser_is_killed_and_the_batch_goes_on(monkeypatch):
         return real(data, filename, **kw)
 
     monkeypatch.setattr(ingest, "parse_bytes", parse)  # inherited by the forked children
-    monkeypatch.setattr("workers._pool.KILL_GRACE_S", 0.5)
+    monkeypatch.setattr("pipeline.pool.KILL_GRACE_S", 0.5)
     with ParsePool(1, Limits(parse_timeout_s=1)) as pool:
         outcomes = {o.task.key: o for o in pool.imap(_tasks())}
     assert outcomes["bad"].error == "解析超时（超过 1 秒）/ parsing took longer than 1 s"

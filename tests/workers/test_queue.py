@@ -32,8 +32,8 @@ TWO_PAGE_SCAN = DEV / "scans" / "技术服务合同_恒达贸易_盖章扫描件
 @pytest.fixture
 def queued_dossier(tmp_path, redis_url):
     """An initialised Dossier whose queue is the test Redis."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     settings = load_settings(
         environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url},
@@ -109,7 +109,7 @@ def test_an_upload_returns_queued_and_a_worker_started_later_picks_it_up(queued_
 
 def test_work_stored_while_redis_was_down_is_queued_when_a_worker_starts(tmp_path, queued_dossier, admin):
     """Uploads accepted without Redis wait in the records; the next worker reconciles and processes them."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     offline = Dossier.open(queued_dossier.settings.with_overrides(DOSSIER_REDIS_URL="redis://127.0.0.1:1/0"))
     assert offline.queue() is None
@@ -125,10 +125,10 @@ def test_a_transient_error_is_retried_and_the_document_ends_indexed_once(queued_
     """A database hiccup during storing raises; RQ retries the job; the document is indexed exactly once."""
     from sqlalchemy.exc import OperationalError
 
+    from pipeline.intake import Intake
     from workers import run_worker
-    from workers.intake import Intake
 
-    monkeypatch.setattr("workers.queue.RETRY_INTERVALS_S", (0, 0, 0))
+    monkeypatch.setattr("pipeline.queue.RETRY_INTERVALS_S", (0, 0, 0))
     real = Intake.store_parsed
     calls = {"n": 0}
 
@@ -152,10 +152,10 @@ def test_a_transient_error_that_persists_fails_the_document_with_its_reason(queu
     """After the last retry the document fails visibly (original kept) instead of staying queued forever."""
     from sqlalchemy.exc import OperationalError
 
+    from pipeline.intake import Intake
     from workers import run_worker
-    from workers.intake import Intake
 
-    monkeypatch.setattr("workers.queue.RETRY_INTERVALS_S", (0, 0))
+    monkeypatch.setattr("pipeline.queue.RETRY_INTERVALS_S", (0, 0))
 
     def always(self, doc_id, outcome):
         raise OperationalError("UPDATE documents", {}, Exception("disk I/O error"))
@@ -246,8 +246,8 @@ def test_status_batch_json_reports_progress_and_failures(queued_dossier, tmp_pat
 
 def test_retry_requeues_a_failed_file_of_a_batch(queued_dossier, admin, monkeypatch):
     """A file that failed for a reason since fixed succeeds when its batch is retried."""
+    from pipeline.intake import Intake
     from workers import run_worker
-    from workers.intake import Intake
 
     real = Intake.store_parsed
 
@@ -270,8 +270,8 @@ def test_retry_requeues_a_failed_file_of_a_batch(queued_dossier, admin, monkeypa
 def test_redis_going_away_never_costs_an_upload_or_an_ingest(tmp_path, admin):
     """GIVEN a connected Dossier WHEN Redis stops THEN an upload is still stored (queued) and an ingest
     finishes in-process; a worker on the restarted Redis picks up what waits."""
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
     from tests._redis import RedisServer
     from workers import run_worker
 

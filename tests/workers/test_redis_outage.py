@@ -30,8 +30,8 @@ BACK_LINE = "Redis is back"
 
 
 def _dossier(tmp_path: Path, redis_url: str) -> Any:
-    from dossier.config import load_settings
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
 
     settings = load_settings(
         environ={
@@ -58,7 +58,7 @@ def _files(folder: Path, prefix: str, n: int) -> list[Path]:
 
 def _reopened(d: Any) -> Any:
     """The same data home opened again (a Dossier that saw Redis down waits 10 s before it tries again)."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     return Dossier.open(d.settings)
 
@@ -110,7 +110,7 @@ def _stop(proc: subprocess.Popen) -> int | None:
 
 def _live_workers(d: Any) -> int:
     """Workers that say they are alive, asked on a fresh connection (-1 without Redis)."""
-    from workers.queue import JobQueue, QueueUnavailable
+    from pipeline.queue import JobQueue, QueueUnavailable
 
     try:
         queue = JobQueue.from_settings(d.settings)
@@ -126,7 +126,7 @@ def _rq_workers(d: Any) -> int:
     """Workers RQ itself knows for this queue (`rq info`): Redis lost their registration with its data."""
     from rq import Worker
 
-    from workers.queue import JobQueue
+    from pipeline.queue import JobQueue
 
     queue = JobQueue.from_settings(d.settings)
     try:

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
-from dossier.errors import NotFound
+from foundation.errors import NotFound
 from index import Principal, SearchRequest
 from records import Document
 from tests.ingest.test_split import FONT, pdf_of, sheet_scan_base
@@ -80,7 +80,7 @@ def test_a_stack_splits_at_the_qr_sheet_and_a_blank_page(dossier, admin, tmp_pat
 
 def test_split_off_keeps_the_stack_whole(settings, admin, tmp_path):
     """DOSSIER_SPLIT=off: the same stack is one document with every page."""
-    from dossier.services import Dossier
+    from dossier.app.services import Dossier
 
     d = Dossier.open(settings.with_overrides(DOSSIER_SPLIT="off"), require_init=False)
     d.init(admin_password="split-test-Passw0rd")

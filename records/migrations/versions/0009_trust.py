@@ -5,7 +5,7 @@ Revises: 0008
 Create Date: 2026-12-06
 
 - ``documents.access_level`` and ``document_access``: who may read a document once its
-  containers and parts are taken into account (the container rule, dossier.access); filled
+  containers and parts are taken into account (the container rule, pipeline.access); filled
   here from each document's own level and customers, then recomputed by the services for
   containers when the home is first opened.  ``documents.access_floor``: the level a container
   keeps after a part inside its original was deleted (the bytes are still in it).

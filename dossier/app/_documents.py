@@ -1,0 +1,312 @@
+"""The document part of :class:`dossier.app.services.Dossier`: page images, edits, new versions, deletes.
+
+Every method first reads the document as the caller (:meth:`Dossier._readable`): one the
+caller may not read is "not found" (404), exactly like one that does not exist.  A write the
+caller may read but not make is "forbidden" (403), by the rules of :mod:`dossier.app.permissions`.
+Each change is one transaction with its index entry and an audit event
+(``metadata_change``, ``permission_change``, ``version_upload``, ``delete``; ``view`` and
+``download`` are written by the entry points that show or send the document).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+import index
+import ingest
+import records
+from dossier.app import permissions
+from foundation.errors import DossierError, Forbidden, NotFound
+from index import CONFIDENTIALITY_LEVELS, Principal
+from ingest import DOC_TYPES
+from pipeline import access, extraction
+from pipeline.children import die_with_parent
+from pipeline.indexing import INDEXED_STATUSES, index_documents
+from pipeline.intake import get_tag
+from records import Document, Version, record_event
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+#: Width of the page images the document page shows (pixels).
+PAGE_IMAGE_WIDTH = 1200
+#: Seconds a page may take to draw before its child process is killed, and its memory cap.
+RENDER_TIMEOUT_S = 60
+RENDER_MEMORY_BYTES = 2 * 1024**3
+#: Formats whose pages can be shown as pictures.
+PAGED_FORMATS = ("application/pdf", "image/")
+
+
+def _limit_child(parent_pid: int) -> None:  # runs in the render child before exec
+    die_with_parent(parent_pid, signal.SIGKILL)  # a killed web process leaves no render child behind
+    resource.setrlimit(resource.RLIMIT_AS, (RENDER_MEMORY_BYTES, RENDER_MEMORY_BYTES))
+
+
+class DocumentService:
+    """Mixed into ``Dossier``, which provides ``sessions``, ``backend``, ``blobs`` and ``_readable``."""
+
+    sessions: sessionmaker[Session]
+    backend: index.SearchBackend
+    blobs: records.BlobStore
+
+    if TYPE_CHECKING:
+
+        def _readable(self, session: Session, doc_id: int, principal: Principal) -> Document: ...
+
+        def ingest_upload(self, filename: str, data: bytes, **kwargs: Any) -> dict[str, Any]: ...
+
+        def reindex(self, ids: Any = None, **kwargs: Any) -> int: ...
+
+    # -- what a reader may do ----------------------------------------------------------------
+
+    def document_permissions(self, doc_id: int, principal: Principal) -> dict[str, bool]:
+        """What ``principal`` may do with a document it may read: ``edit``, ``confidentiality``, ``delete``."""
+        with self.sessions() as session:
+            doc = self._readable(session, doc_id, principal)
+            return {
+                "edit": permissions.may_edit(principal, doc),
+                "confidentiality": permissions.may_change_confidentiality(principal),
+                "delete": permissions.may_delete(principal),
+                "pages": _has_page_images(doc),
+            }
+
+    def _apply_type_levels(self) -> int:
+        """After the upgrade that made levels follow types: documents from before get their type's level.
+
+        Runs once (their ``confidentiality_source`` is unset until then); the documents whose level
+        changed are reindexed, so search filters them at once.  Returns how many changed.
+        """
+        with self.sessions() as session:
+            changed = [
+                doc
+                for doc in session.scalars(select(Document).where(Document.confidentiality_source.is_(None)))
+                if extraction.follow_type_level(doc)
+            ]
+            moved = {d.id for d in changed} | {d.id for d in access.refresh(session, changed)}
+            session.commit()
+        self._reindex_after_upgrade(moved)
+        return len(changed)
+
+    def _apply_container_rule(self) -> int:
+        """After the upgrade that brought the container rule: containers and their parts get their access.
+
+        The migration gave every document its own level as its access; here every family with
+        children is computed by :mod:`pipeline.access`, and the documents whose access changed
+        are reindexed.  Returns how many changed.
+        """
+        with self.sessions() as session:
+            parents = select(Document.parent_id).where(Document.parent_id.is_not(None))
+            containers = session.scalars(select(Document).where(Document.id.in_(parents))).all()
+            changed = [d.id for d in access.refresh(session, containers)]
+            session.commit()
+        self._reindex_after_upgrade(changed)
+        return len(changed)
+
+    def _reindex_after_upgrade(self, ids: Sequence[int] | set[int]) -> None:
+        """Reindex what an upgrade step changed — unless the index is rebuilt anyway (it was made by an older
+        version: its mapping may not even hold the new fields, and the rebuild that follows writes them all)."""
+        if ids and not self.backend.needs_reindex():
+            self.reindex(sorted(ids))
+
+    # -- page images -------------------------------------------------------------------------
+
+    def page_image(self, doc_id: int, number: int, principal: Principal, *, width: int = PAGE_IMAGE_WIDTH) -> bytes:
+        """Page ``number`` of a PDF or image document as a PNG (drawn once, then kept in the blob store's cache).
+
+        The page is drawn in a child process under a time and memory limit (untrusted files);
+        NotFound when the document, the page or a picture of it does not exist.
+        """
+        with self.sessions() as session:
+            doc = self._readable(session, doc_id, principal)
+            version = doc.current
+            page = next((p for p in doc.pages if p.number == number), None)
+            if version is None or page is None or not _has_page_images(doc):
+                raise NotFound(f"文档 {doc_id} 没有第 {number} 页的图像 / document {doc_id} has no image of page {number}")
+            sha, filename, rotation = version.sha256, version.filename, int(page.rotation or 0)
+        name = f"page-{sha}-{number}-{width}-{rotation % 360}.png"
+        cached = self.blobs.get_cached(name)
+        if cached is not None:
+            return cached
+        data = self.blobs.get(sha)  # verified (and decrypted) original
+        png = _render_in_child(data, filename, number, width, rotation)
+        self.blobs.put_cached(name, png)
+        return png
+
+    # -- edits -------------------------------------------------------------------------------
+
+    def update_document(
+        self,
+        doc_id: int,
+        principal: Principal,
+        *,
+        title: str | None = None,
+        doc_type: str | None = None,
+        date: str | None = None,
+        tags: Sequence[str] | None = None,
+        confidentiality: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a document's metadata; returns ``{"changed": {field: [before, after]}}``.
+
+        Title, type, date and tags need edit rights; the confidentiality needs a manager (and
+        from then on stays what they chose when the document is typed again).  A new type moves
+        a level that follows the type along — down only when a manager or admin retypes it;
+        anyone else's new type keeps or raises it (:func:`pipeline.extraction.follow_type_level`).
+        Level changes are audited.  The index entry (and those of the document's containers and
+        parts, by the container rule) changes in the same transaction.
+        """
+        with self.sessions() as session:
+            doc = self._readable(session, doc_id, principal)
+            changed: dict[str, list[Any]] = {}
+            wants_edit = any(v is not None for v in (title, doc_type, date, tags))
+            if wants_edit and not permissions.may_edit(principal, doc):
+                raise Forbidden("无权修改此文档 / you may not edit this document")
+            if confidentiality is not None and confidentiality != doc.confidentiality:
+                if not permissions.may_change_confidentiality(principal):
+                    raise Forbidden("只有经理和管理员可以修改密级 / only managers and admins may change the confidentiality")
+                if confidentiality not in CONFIDENTIALITY_LEVELS:
+                    raise DossierError(f"未知的密级 {confidentiality!r} / unknown confidentiality {confidentiality!r}")
+            if title is not None and title.strip() and title.strip()[:500] != doc.title:
+                changed["title"] = [doc.title, title.strip()[:500]]
+                doc.title = title.strip()[:500]
+            if doc_type is not None and doc_type != doc.doc_type:
+                if doc_type not in DOC_TYPES:
+                    raise DossierError(f"未知的文档类型 {doc_type!r} / unknown document type {doc_type!r}")
+                changed["doc_type"] = [doc.doc_type, doc_type]
+                doc.doc_type = doc_type
+                doc.doc_type_reason = extraction.GIVEN_BY_PERSON
+            if date is not None and (date.strip() or None) != doc.doc_date:
+                iso = ingest.parse_date(date) if date.strip() else None
+                if date.strip() and not iso:
+                    raise DossierError(f"无法识别的日期 {date!r} / not a date: {date!r}")
+                changed["date"] = [doc.doc_date, iso]
+                doc.doc_date = iso
+            if tags is not None:
+                wanted = list(dict.fromkeys(t.strip()[:64] for t in tags if t.strip()))
+                current = [t.name for t in doc.tags]
+                if wanted != current:
+                    changed["tags"] = [current, wanted]
+                    doc.tags = [get_tag(session, t) for t in wanted]
+            level_before = doc.confidentiality
+            if confidentiality is not None and confidentiality != doc.confidentiality:
+                doc.confidentiality, doc.confidentiality_source = confidentiality, extraction.LEVEL_MANUAL
+            elif "doc_type" in changed:
+                # Only managers and admins lower a level, also as a side effect of a new type.
+                may_lower = permissions.may_change_confidentiality(principal)
+                if not may_lower:
+                    extraction.keep_level(doc)
+                extraction.follow_type_level(doc, may_lower=may_lower)
+            if doc.confidentiality != level_before:
+                record_event(
+                    session, principal.username, "permission_change", target_type="document", target_id=doc.id,
+                    detail={"before": level_before, "after": doc.confidentiality,
+                            "source": doc.confidentiality_source},
+                )
+            if changed:
+                record_event(
+                    session, principal.username, "metadata_change", target_type="document", target_id=doc.id,
+                    detail={"changed": changed},
+                )
+            if changed or doc.confidentiality != level_before:
+                index_documents(session, self.backend, [doc])
+            session.commit()
+        if doc.confidentiality != level_before:
+            changed["confidentiality"] = [level_before, doc.confidentiality]
+        return {"id": doc_id, "changed": changed}
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def add_version(self, doc_id: int, filename: str, data: bytes, principal: Principal) -> dict[str, Any]:
+        """Store ``data`` as the document's newest version and have it processed (the upload's shape).
+
+        The document keeps its id, type given by a person, tags and level; its text, entities and
+        customer links come from the new file.  A file already stored (as any document's version)
+        is reported as a duplicate.
+        """
+        with self.sessions() as session:
+            doc = self._readable(session, doc_id, principal)
+            if not permissions.may_edit(principal, doc):
+                raise Forbidden("无权为此文档上传新版本 / you may not upload a new version of this document")
+            if not permissions.may_change_confidentiality(principal):
+                # What the new file is typed as may raise the level, never lower it (managers' may).
+                extraction.keep_level(doc)
+                session.commit()
+        outcome = self.ingest_upload(filename, data, principal=principal, version_of=doc_id)
+        if outcome.get("status") == "queued":
+            with self.sessions() as session:
+                number = session.scalar(select(func.max(Version.number)).where(Version.document_id == doc_id))
+                record_event(
+                    session, principal.username, "version_upload", target_type="document", target_id=doc_id,
+                    detail={"filename": filename, "version": number, "size": len(data)},
+                )
+                session.commit()
+        return outcome
+
+    # -- deleting ----------------------------------------------------------------------------
+
+    def delete_document(self, doc_id: int, principal: Principal) -> dict[str, Any]:
+        """Delete a document, its versions, pages and attachments, from the records and the index.
+
+        Originals no other document's version uses are removed from the blob store (with
+        their page images); the audit event keeps the title, file names and checksums.
+        """
+        with self.sessions() as session:
+            doc = self._readable(session, doc_id, principal)
+            if not permissions.may_delete(principal):
+                raise Forbidden("只有经理和管理员可以删除文档 / only managers and admins may delete documents")
+            ids: list[int] = []
+            todo = [doc]
+            while todo:  # the document and, recursively, its attachments and archive members
+                current = todo.pop()
+                ids.append(current.id)
+                todo.extend(current.children)
+            removed = session.scalars(select(Document).where(Document.id.in_(ids))).all()
+            holders = access.keep_deleted_parts(session, removed)  # their originals still hold these
+            digests = {v.sha256 for d in removed for v in d.versions}
+            detail = {
+                "title": doc.title,
+                "files": [{"filename": v.filename, "sha256": v.sha256} for v in doc.versions],
+                "documents": sorted(ids),
+            }
+            self.backend.delete(ids, connection=session.connection())
+            for row in sorted(removed, key=lambda d: -d.id):  # children before parents
+                session.delete(row)
+            record_event(session, principal.username, "delete", target_type="document", target_id=doc_id, detail=detail)
+            session.flush()
+            index_documents(session, self.backend, [h for h in holders if h.status in INDEXED_STATUSES])
+            session.commit()
+            still_used = set(session.scalars(select(Version.sha256).where(Version.sha256.in_(digests))))
+        for digest in digests - still_used:
+            self.blobs.delete(digest)
+        return {"deleted": sorted(ids)}
+
+
+def _has_page_images(doc: Document) -> bool:
+    version = doc.current
+    return version is not None and version.mime.startswith(PAGED_FORMATS) and bool(doc.pages)
+
+
+def _render_in_child(data: bytes, filename: str, number: int, width: int, rotation: int) -> bytes:
+    """:func:`ingest.render_page_png` in a child process with a time and memory limit."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ingest.formats._render", filename, str(number), str(width), str(rotation)],
+            input=data, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False,
+            preexec_fn=functools.partial(_limit_child, os.getpid()),
+        )
+    except subprocess.TimeoutExpired:
+        raise DossierError(
+            f"绘制第 {number} 页超时 / drawing page {number} took longer than {RENDER_TIMEOUT_S} s"
+        ) from None
+    if done.returncode == 0 and done.stdout.startswith(b"\x89PNG"):
+        return done.stdout
+    reason = (done.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
+    raise NotFound(f"无法显示第 {number} 页 / cannot show page {number}: {reason[:200]}")

@@ -1,0 +1,375 @@
+"""The customer folder, read side: the customer list, its filter choices and one customer's page.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session` and the caller's
+:class:`~index.Principal`; only documents the principal may read are counted or listed.
+The reading rule is the index's: :func:`index.readable_levels`, plus ``confidential``
+documents of the customers a sales user owns (:func:`may_read`, :func:`readable_clause`).
+
+A document belongs to a customer through ``document_customers`` (several customers per
+document) or, for rows written before links existed, through ``documents.customer_id``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection, Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select, true, union
+from sqlalchemy.orm import Session, selectinload
+
+import index
+from foundation.errors import NotFound
+from index import Principal
+from ingest import DOC_TYPES
+from pipeline import access
+from records import Customer, Document, DocumentCustomer, EntityRow, User, document_access
+
+__all__ = [
+    "AMOUNT_DOC_TYPES",
+    "UNDATED",
+    "customer_names",
+    "customer_page",
+    "filter_options",
+    "list_customers",
+    "may_read",
+    "owned_customer_ids",
+    "readable_clause",
+]
+
+#: Roles that read every document and see every registry state.
+READ_ALL_ROLES = ("admin", "manager")
+
+#: The year group of documents without a date.
+UNDATED = "日期不详"
+
+#: Document types whose amounts are the customer's key amounts.
+AMOUNT_DOC_TYPES = ("contract", "quote", "invoice")
+
+#: Amount roles that name a document's total (合同总价, 价税合计, 报价总额 …).
+_TOTAL_ROLE_MARKS = ("总", "合计", "total")
+
+#: How many key amounts a customer page lists.
+KEY_AMOUNTS = 10
+
+
+# -- permissions -----------------------------------------------------------------------------
+
+
+def owned_customer_ids(session: Session, principal: Principal) -> frozenset[int]:
+    """The customers a sales principal owns: those it carries plus those whose owner is its user."""
+    if principal.role != "sales":
+        return frozenset()
+    owned = set(principal.owned_customer_ids)
+    if principal.user_id is not None:
+        owned.update(session.scalars(select(Customer.id).where(Customer.owner_id == principal.user_id)))
+    return frozenset(owned)
+
+
+def may_read(principal: Principal, doc: Document, owned: Collection[int] | None = None) -> bool:
+    """Whether ``principal`` may read ``doc``: by its access (the container rule, :mod:`pipeline.access`).
+
+    The access level must be one the role reads, or ``confidential`` with a customer the sales
+    principal owns among the access customers.  ``owned`` defaults to
+    ``principal.owned_customer_ids`` (see :func:`owned_customer_ids`).
+    """
+    if principal.role in READ_ALL_ROLES:
+        return True
+    readers = access.stored_access(doc)
+    if readers.level in index.readable_levels(principal):
+        return True
+    if principal.role != "sales" or readers.level != "confidential":
+        return False
+    owned = principal.owned_customer_ids if owned is None else owned
+    return bool(owned) and not readers.customers.isdisjoint(owned)
+
+
+def readable_clause(principal: Principal, owned: Collection[int] = ()) -> ColumnElement[bool]:
+    """:func:`may_read` as a SQL condition on ``Document`` (for counts and lists)."""
+    if principal.role in READ_ALL_ROLES:
+        return true()
+    levels = sorted(index.readable_levels(principal))
+    level = func.coalesce(Document.access_level, Document.confidentiality)
+    clause: ColumnElement[bool] = level.in_(levels) if levels else false()
+    if principal.role == "sales" and owned:
+        ids = sorted(owned)
+        allowed = select(document_access.c.document_id).where(document_access.c.customer_id.in_(ids))
+        clause = or_(clause, (level == "confidential") & Document.id.in_(allowed))
+    return clause
+
+
+def _links_subquery() -> Any:
+    """(document_id, customer_id) of every link, the primary ``customer_id`` column included."""
+    return union(
+        select(DocumentCustomer.document_id.label("document_id"), DocumentCustomer.customer_id.label("customer_id")),
+        select(Document.id.label("document_id"), Document.customer_id.label("customer_id")).where(
+            Document.customer_id.is_not(None)
+        ),
+    ).subquery()
+
+
+# -- the list --------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().strip()
+
+
+def _owner(customer: Customer) -> str:
+    if customer.owner_name:
+        return customer.owner_name
+    return customer.owner.username if customer.owner is not None else ""
+
+
+def _matches(customer: Customer, needle: str) -> bool:
+    haystack = [customer.name, *(customer.aliases or []), customer.credit_code or "", customer.external_id or ""]
+    haystack += [customer.city or "", customer.region or ""]
+    return any(needle in _fold(h) for h in haystack if h)
+
+
+def readable_counts(
+    session: Session, principal: Principal, customer_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """How many documents ``principal`` may read, per customer."""
+    links = _links_subquery()
+    query = (
+        select(links.c.customer_id, func.count(func.distinct(Document.id)))
+        .join(Document, Document.id == links.c.document_id)
+        .where(readable_clause(principal, owned_customer_ids(session, principal)))
+        .group_by(links.c.customer_id)
+    )
+    if customer_ids is not None:
+        query = query.where(links.c.customer_id.in_(list(customer_ids)))
+    return {int(cid): int(n) for cid, n in session.execute(query)}
+
+
+def list_customers(
+    session: Session,
+    principal: Principal,
+    *,
+    customer_type: str | None = None,
+    industry: str | None = None,
+    region: str | None = None,
+    owner: str | None = None,
+    status: str | None = "confirmed",
+    text: str | None = None,
+) -> list[dict[str, Any]]:
+    """Registry customers matching the filters, by name, with the count of documents the caller may read.
+
+    ``status`` None lists every state; ``owner`` matches the registry's owner name or the
+    owner's user name or display name; ``text`` is a case-insensitive substring of the name, an alias, the
+    credit code, the external id, the city or the region.
+    """
+    query = select(Customer).options(selectinload(Customer.owner))
+    if status:
+        query = query.where(Customer.status == status)
+    if customer_type:
+        query = query.where(Customer.customer_type == customer_type)
+    if industry:
+        query = query.where(Customer.industry == industry)
+    if region:
+        query = query.where(Customer.region == region)
+    if owner:
+        owner_ids = select(User.id).where(or_(User.username == owner, User.display_name == owner))
+        query = query.where(or_(Customer.owner_name == owner, Customer.owner_id.in_(owner_ids)))
+    # Sorted here, not by the database: PostgreSQL's collation may order Chinese names differently.
+    customers = sorted(session.scalars(query), key=lambda c: c.name)
+    needle = _fold(text or "")
+    if needle:
+        customers = [c for c in customers if _matches(c, needle)]
+    counts = readable_counts(session, principal, [c.id for c in customers]) if customers else {}
+    return [dict(_summary(c), documents=counts.get(c.id, 0)) for c in customers]
+
+
+def _summary(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "aliases": [a for a in (c.aliases or []) if a != c.name],
+        "credit_code": c.credit_code,
+        "external_id": c.external_id,
+        "customer_type": c.customer_type,
+        "stage": c.stage,
+        "industry": c.industry,
+        "region": c.region,
+        "city": c.city,
+        "importance": c.importance,
+        "owner": _owner(c),
+        "owner_name": c.owner_name,
+        # The account the owner name is linked to (dossier.app.owners); None: no owner, or none matches.
+        "owner_account": c.owner.username if c.owner is not None else None,
+        "status": c.status,
+    }
+
+
+def filter_options(session: Session) -> dict[str, list[str]]:
+    """The distinct types, industries, regions and owners of confirmed customers, for the filter form."""
+    confirmed = Customer.status == "confirmed"
+
+    def distinct(column: Any) -> list[str]:
+        rows = session.scalars(select(column).where(confirmed, column.is_not(None), column != "").distinct())
+        return sorted(str(v) for v in rows)
+
+    owners = set(distinct(Customer.owner_name))
+    owners.update(
+        session.scalars(
+            select(User.username)
+            .join(Customer, Customer.owner_id == User.id)
+            .where(confirmed, or_(Customer.owner_name.is_(None), Customer.owner_name == ""))
+        )
+    )
+    return {
+        "customer_types": distinct(Customer.customer_type),
+        "industries": distinct(Customer.industry),
+        "regions": distinct(Customer.region),
+        "owners": sorted(owners),
+    }
+
+
+def customer_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """Names of the given customer ids (unknown ids are left out)."""
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        return {}
+    rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(wanted)))
+    return {int(cid): str(name) for cid, name in rows}
+
+
+# -- one customer ----------------------------------------------------------------------------
+
+
+def _contact(raw: Any) -> dict[str, str]:
+    raw = raw if isinstance(raw, dict) else {}
+    return {k: str(raw.get(k) or "") for k in ("name", "title", "mobile", "landline", "email")}
+
+
+def _amount(value: str) -> Decimal | None:
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _newest_first(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    dated = sorted((d for d in docs if d["date"]), key=lambda d: (d["date"], d["id"]), reverse=True)
+    undated = sorted((d for d in docs if not d["date"]), key=lambda d: d["id"], reverse=True)
+    return dated + undated
+
+
+def _doc_entry(doc: Document, customer_id: int) -> dict[str, Any]:
+    link = next((lk for lk in doc.customer_links if lk.customer_id == customer_id), None)
+    version = doc.current
+    return {
+        "id": doc.id,
+        "title": doc.title or (version.filename if version else ""),
+        "filename": version.filename if version else "",
+        "doc_type": doc.doc_type if doc.doc_type in DOC_TYPES else "other",
+        "date": doc.doc_date,
+        "status": doc.status,
+        "confidentiality": doc.confidentiality,
+        "method": link.method if link is not None else ("given" if doc.customer_id == customer_id else None),
+        "evidence": link.evidence if link is not None else None,
+        "primary": (link.position == 0) if link is not None else doc.customer_id == customer_id,
+    }
+
+
+def _key_amounts(session: Session, docs: dict[int, dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each contract/quote/invoice's total (its 总/合计 amount, else its largest), largest first; sums per type."""
+    ids = [i for i, d in docs.items() if d["doc_type"] in AMOUNT_DOC_TYPES]
+    if not ids:
+        return [], {}
+    best: dict[int, tuple[bool, Decimal, EntityRow]] = {}
+    for row in session.scalars(select(EntityRow).where(EntityRow.document_id.in_(ids), EntityRow.kind == "amount")):
+        amount = _amount(row.value)
+        if amount is None:
+            continue
+        is_total = any(mark in (row.role or "").lower() for mark in _TOTAL_ROLE_MARKS)
+        current = best.get(row.document_id)
+        if current is None or (is_total, amount) > current[:2]:
+            best[row.document_id] = (is_total, amount, row)
+    amounts = []
+    totals: dict[str, Decimal] = {}
+    for doc_id, (_total, amount, row) in best.items():
+        doc = docs[doc_id]
+        totals[doc["doc_type"]] = totals.get(doc["doc_type"], Decimal(0)) + amount
+        amounts.append(
+            {
+                "value": f"{amount:.2f}",
+                "role": row.role or "",
+                "text": row.text,
+                "page": row.page,
+                "document_id": doc_id,
+                "title": doc["title"],
+                "doc_type": doc["doc_type"],
+                "date": doc["date"],
+            }
+        )
+    amounts.sort(key=lambda a: (Decimal(a["value"]), a["date"] or "", a["document_id"]), reverse=True)
+    ordered = {t: f"{totals[t]:.2f}" for t in AMOUNT_DOC_TYPES if t in totals}
+    return amounts[:KEY_AMOUNTS], ordered
+
+
+def _key_dates(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    dated = sorted((d for d in docs if d["date"]), key=lambda d: (d["date"], d["id"]))
+
+    def point(d: dict[str, Any]) -> dict[str, Any]:
+        return {"date": d["date"], "document_id": d["id"], "title": d["title"], "doc_type": d["doc_type"]}
+
+    contracts = [point(d) for d in reversed(dated) if d["doc_type"] == "contract"]
+    return {
+        "contracts": contracts,
+        "first": point(dated[0]) if dated else None,
+        "latest": point(dated[-1]) if dated else None,
+    }
+
+
+def customer_page(session: Session, customer_id: int, principal: Principal) -> dict[str, Any]:
+    """One customer: its fields and contacts, its readable documents by type and by year, key amounts and dates.
+
+    ``by_type`` follows ``DOC_TYPES`` order and ``by_year`` runs newest first with
+    :data:`UNDATED` last; inside each group documents run newest first.  Unknown ids, and
+    rejected customers for anyone but admins and managers, raise ``NotFound``.
+    """
+    customer = session.get(Customer, customer_id, options=[selectinload(Customer.owner)])
+    if customer is None or (customer.status == "rejected" and principal.role not in READ_ALL_ROLES):
+        raise NotFound(f"客户 {customer_id} 不存在 / customer {customer_id} not found")
+    links = _links_subquery()
+    owned = owned_customer_ids(session, principal)
+    found = session.scalars(
+        select(Document)
+        .where(
+            Document.id.in_(select(links.c.document_id).where(links.c.customer_id == customer_id)),
+            readable_clause(principal, owned),
+        )
+        .options(selectinload(Document.versions), selectinload(Document.customer_links))
+    ).all()
+    entries = _newest_first([_doc_entry(d, customer_id) for d in found])
+
+    by_type = []
+    for code in DOC_TYPES:
+        group = [d for d in entries if d["doc_type"] == code]
+        if group:
+            by_type.append({"doc_type": code, "documents": group})
+    years: dict[str, list[dict[str, Any]]] = {}
+    for d in entries:
+        years.setdefault(d["date"][:4] if d["date"] else UNDATED, []).append(d)
+    by_year = [
+        {"year": y, "documents": years[y]}
+        for y in sorted((y for y in years if y != UNDATED), reverse=True) + ([UNDATED] if UNDATED in years else [])
+    ]
+    amounts, totals = _key_amounts(session, {d["id"]: d for d in entries})
+    return dict(
+        _summary(customer),
+        address=customer.address,
+        notes=customer.notes,
+        contacts=[_contact(c) for c in customer.contacts or []],
+        documents=entries,
+        document_count=len(entries),
+        by_type=by_type,
+        by_year=by_year,
+        key_amounts=amounts,
+        amount_totals=totals,
+        key_dates=_key_dates(entries),
+    )

@@ -1,0 +1,122 @@
+"""One way from what people type to a :class:`~index.SearchRequest`: the search page, the API, exports and the CLI.
+
+Values come as ``{parameter: [values]}`` — a query string's repeated parameters, or the CLI's
+repeated options put under the same names (:data:`PARAMS`):
+
+- ``q`` the query (BRIEF §4 syntax); ``customer``, ``type``, ``tag``; ``from`` and ``to`` dates;
+  ``sort``; and the facet filters of :data:`LINK_FILTERS` (``customer_id``, ``customer_type``,
+  ``industry``, ``region``, ``year``).
+- A document type may be a code or its Chinese or English label (``合同`` = ``contract``); a
+  customer type its full, short or English form (``潜在`` = ``潜在客户``).
+
+A value that cannot mean anything — an unknown document type, a date that does not exist, an
+id that is not a number, a year that is not four digits — raises a
+:class:`~index.SearchRefused` (400) that says which, in Chinese and English, wherever it was typed.
+(Reversed dates and queries with nothing to search are the search's to refuse: :mod:`index`.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from foundation.errors import DossierError
+from index import SearchRefused, SearchRequest, customer_type_name, date_bound, type_code
+from ingest import DOC_TYPES
+
+__all__ = ["LINK_FILTERS", "PARAMS", "SORTS", "BadSearchValue", "doc_type_code", "search_request"]
+
+SORTS = ("relevance", "date_desc", "date_asc")
+#: Filters shown as links (facets) and chips rather than form fields: parameter -> SearchRequest field.
+LINK_FILTERS = {
+    "customer_id": "customer_ids",
+    "customer_type": "customer_types",
+    "industry": "industries",
+    "region": "regions",
+    "year": "years",
+}
+#: Every parameter :func:`search_request` reads.
+PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", *LINK_FILTERS)
+
+Values = Mapping[str, Sequence[str]]
+
+
+class BadSearchValue(SearchRefused):
+    """A search parameter that cannot mean anything (an unknown type, an id that is not a number …)."""
+
+    status = 400
+
+
+def doc_type_code(value: str) -> str:
+    """A document type code for a code or its Chinese or English label; DossierError naming the known ones."""
+    code = type_code(value)
+    if code in DOC_TYPES:
+        return code
+    known = "、".join(f"{c}（{zh}）" for c, (zh, _en) in DOC_TYPES.items())
+    raise DossierError(f"未知的文档类型 {value!r}；可用：{known} / unknown document type")
+
+
+def _multi(values: Values, name: str) -> tuple[str, ...]:
+    """All non-empty values of a repeated parameter, in order, without duplicates."""
+    found = (v.strip() for v in values.get(name, ()))
+    return tuple(dict.fromkeys(v for v in found if v))
+
+
+def _one(values: Values, name: str) -> str | None:
+    found = _multi(values, name)
+    return found[0] if found else None
+
+
+def _doc_types(values: Values) -> tuple[str, ...]:
+    out = []
+    for v in _multi(values, "type"):
+        try:
+            out.append(doc_type_code(v))
+        except DossierError as exc:
+            raise BadSearchValue(exc.message) from None
+    return tuple(dict.fromkeys(out))
+
+
+def _customer_types(values: Values) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(customer_type_name(v) or v for v in _multi(values, "customer_type")))
+
+
+def _ids(values: Values, name: str) -> tuple[int, ...]:
+    found = _multi(values, name)
+    for v in found:
+        if not v.isdigit():
+            raise BadSearchValue(f"编号无效：{v[:40]} / not an id: {v[:40]}")
+    return tuple(int(v) for v in found)
+
+
+def _years(values: Values) -> tuple[str, ...]:
+    found = _multi(values, "year")
+    for v in found:
+        if not (len(v) == 4 and v.isdigit()):
+            raise BadSearchValue(f"年份应为四位数字：{v[:40]} / a year has four digits")
+    return found
+
+
+def _date(values: Values, name: str) -> str | None:
+    return date_bound(_one(values, name))  # BadDate (400) for a date that does not exist
+
+
+def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequest:
+    """The :class:`SearchRequest` ``values`` ask for, with ``limit`` hits from ``offset``; see the module docstring."""
+    sort = _one(values, "sort") or "relevance"
+    date_from, date_to = _date(values, "from"), _date(values, "to")  # reversed ones: the search says so
+    return SearchRequest(
+        query=" ".join(values.get("q", ())).strip(),
+        customers=_multi(values, "customer"),
+        doc_types=_doc_types(values),
+        tags=_multi(values, "tag"),
+        customer_ids=_ids(values, "customer_id"),
+        customer_types=_customer_types(values),
+        industries=_multi(values, "industry"),
+        regions=_multi(values, "region"),
+        years=_years(values),
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort if sort in SORTS else "relevance",
+        offset=offset,
+        limit=limit,
+    )

@@ -1,0 +1,831 @@
+"""The application core the CLI and the web UI share: records + blobs + search backend.
+
+:class:`Dossier` is built once from :class:`~foundation.config.Settings` and passed around;
+every read takes the caller's :class:`~index.Principal` and answers ``NotFound`` for
+documents the caller may not read, exactly as for documents that do not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from redis import RedisError as QueueError
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+import index
+import ingest
+import records
+from dossier.app import folder, permissions
+from dossier.app._accounts import AccountService
+from dossier.app._customers import RegistryService, document_batches
+from dossier.app._documents import DocumentService
+from dossier.app._index_flusher import IndexFlusher
+from dossier.app.audit import AuditService, upload_detail
+from dossier.app.export import ExportService
+from dossier.app.owners import link_owners, unmatched_owners
+from dossier.app.search_request import doc_type_code
+from dossier.app.worker_processes import WorkerProcesses
+from foundation.config import Settings, load_settings
+from foundation.errors import DossierError, Forbidden, NotFound
+from foundation.filemodes import file_mode_problems, file_mode_warnings, secure_home
+from index import Principal, SearchRequest
+from ingest import DOC_TYPES
+from pipeline import access, extraction
+from pipeline.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
+from pipeline.batches import batch_documents as _batch_document_ids
+from pipeline.indexing import index_entry
+from pipeline.intake import Intake, IntakeOptions, Source, collect_files
+from pipeline.ocr import PAGE_TIMEOUT_S
+from pipeline.queue import JobQueue, QueueUnavailable
+from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
+
+__all__ = ["DOC_TYPES", "Dossier"]
+
+#: Roles that read every document regardless of confidentiality.
+_READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
+
+
+class Dossier(AccountService, RegistryService, DocumentService, ExportService, AuditService):
+    """One open data home: use :meth:`open`, then the methods below (exports: :class:`~dossier.app.export.ExportService`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        keys = records.KeyRing.from_settings(  # a bad key fails here, before anything is opened
+            settings.get("DOSSIER_BLOB_KEY"), settings.get("DOSSIER_BLOB_KEY_FILE"), settings.get("DOSSIER_BLOB_KEY_OLD")
+        )
+        self.engine = records.make_engine(settings.database_url)
+        self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self.blobs = records.BlobStore(settings.blob_dir, keys)
+        self.backend = index.open_backend(self.engine, settings.get("DOSSIER_OPENSEARCH_URL"), **_backend_options(settings))
+        self.limits = ingest.Limits.from_settings(settings)
+        self._queue: JobQueue | None = None
+        self._queue_retry_at = 0.0
+        self.flusher: IndexFlusher | None = None
+        if self.backend.queued_writes:
+            # Index work commits with the records and is sent after the commit (see dossier.app._index_flusher).
+            self.flusher = IndexFlusher(self.backend, self._mark_index_rejected)
+            event.listen(self.sessions, "after_commit", self.flusher.poke)
+
+    def interactive(self) -> Dossier:
+        """Tune for a web process: index writes are searchable before the request that made them returns."""
+        if self.backend.queued_writes and hasattr(self.backend, "refresh"):
+            self.backend.refresh = "wait_for"
+        return self
+
+    def close(self) -> None:
+        """Send what waits to be indexed and release the database."""
+        if self.flusher is not None:
+            self.flusher.close()
+        self.engine.dispose()
+
+    def _mark_index_rejected(self, rejected: Sequence[tuple[int, str]]) -> None:
+        """Documents the search engine refused for good fail, with its reason (their originals stay)."""
+        with self.sessions() as session:
+            for doc_id, reason in rejected:
+                doc = session.get(Document, doc_id)
+                if doc is not None and doc.status != "failed":
+                    doc.status = "failed"
+                    doc.error = reason[:500]
+            session.commit()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, require_init: bool = True) -> Dossier:
+        """Open the data home; unless ``require_init`` is False it must have been initialised."""
+        settings = settings or load_settings()
+        secure_home(settings.home)  # a home made before (0755, dossier.db 0644) is private from now on
+        dossier = cls(settings)
+        records.check_reachable(dossier.engine)  # a clear message, not a driver traceback, when it is down
+        if require_init and not records.is_migrated(dossier.engine):
+            if not records.has_schema(dossier.engine):
+                raise records.NotInitialised(str(settings.home))
+            dossier._upgrade_schema()
+        if require_init and dossier.backend.needs_reindex():
+            dossier._rebuild_derived()
+        if require_init:
+            dossier._load_user_words()
+        return dossier
+
+    def _upgrade_schema(self) -> None:
+        """Bring an older data home's schema up to date (one process at a time)."""
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.home / ".migrate.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not records.is_migrated(self.engine):
+                records.migrate(self.engine)
+                self._apply_type_levels()
+                self._apply_container_rule()
+                with self.sessions() as session:  # owners named before their accounts existed (dossier.app.owners)
+                    link_owners(session)
+                    session.commit()
+
+    def _rebuild_derived(self) -> None:
+        """After an upgrade that changed what is extracted and indexed: re-extract and reindex everything.
+
+        Runs once (the other processes opening the home meanwhile wait for it), from the
+        stored text: no parsing, no OCR.
+        """
+        import sys
+
+        with open(self.settings.home / ".migrate.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.backend.needs_reindex():
+                return
+            print(
+                "数据目录来自旧版本：正在重新抽取实体并重建索引（只需一次）…"
+                " / Data home from an older version: re-extracting entities and rebuilding the index (once)…",
+                file=sys.stderr,
+            )
+            logging.getLogger(__name__).info("rebuilding derived data after an upgrade")
+            self.backend.clear()
+            self.reextract()  # indexes every document that has text, with its new fields
+
+    def init(self, admin_password: str | None = None) -> str | None:
+        """Create the data home, the schema and the ``admin`` user (idempotent).
+
+        Returns the admin password when it was generated here, else None.
+        """
+        home = self.settings.home
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.blobs.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        records.migrate(self.engine)
+        try:
+            self.backend.ensure_schema()
+        except index.BackendUnavailable as exc:  # the index is made when the engine answers; records come first
+            logging.getLogger(__name__).warning("%s", exc.message)
+        self.settings.secret_key()
+        generated = None
+        with self.sessions() as session:
+            if session.scalars(select(User).where(User.username == "admin")).first() is None:
+                password = admin_password or self.settings.get("DOSSIER_ADMIN_PASSWORD")
+                if not password:
+                    password = generated = records.generate_password()
+                else:  # one chosen by a person: the password policy applies (a generated one is strong)
+                    self.check_admin_password(password)
+                session.add(User(username="admin", password_hash=records.hash_password(password), role="admin"))
+                try:
+                    session.commit()
+                except IntegrityError:  # another `dossier init` on the same database made it first
+                    session.rollback()
+                    generated = None
+        self._load_user_words()
+        secure_home(home)  # the database, the session key and the folders just made: the running account's only
+        return generated
+
+    def _load_user_words(self) -> None:
+        with self.sessions() as session:
+            words: list[str] = []
+            for customer in session.scalars(select(Customer)):
+                words.append(customer.name)
+                words.extend(customer.aliases or [])
+        index.add_user_words(words)
+
+    # -- intake ------------------------------------------------------------------------------
+
+    def _intake(self, workers: int | None = None) -> Intake:
+        return Intake(
+            self.sessions, self.blobs, self.backend, self.limits, workers or self.settings.workers,
+            split=self.settings.split_kinds,
+        )
+
+    def queue(self) -> JobQueue | None:
+        """The job queue, or None while Redis cannot be reached (checked again after a few seconds)."""
+        now = time.monotonic()
+        if self._queue is not None:
+            return self._queue
+        if now < self._queue_retry_at:
+            return None
+        try:
+            self._queue = JobQueue.from_settings(self.settings)
+        except QueueUnavailable:
+            self._queue_retry_at = now + 10
+            return None
+        return self._queue
+
+    def _options(
+        self, customer: str | None, doc_type: str | None, tags: Sequence[str], uploaded_by: str, source: str
+    ) -> IntakeOptions:
+        if doc_type is not None and doc_type not in DOC_TYPES:
+            doc_type = doc_type_code(doc_type)
+        if customer:
+            index.add_user_words([customer])
+        return IntakeOptions(
+            customer=customer, doc_type=doc_type, tags=tuple(tags), uploaded_by=uploaded_by, source=source
+        )
+
+    def ingest_paths(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        customer: str | None = None,
+        doc_type: str | None = None,
+        tags: Sequence[str] = (),
+        uploaded_by: str = "system",
+        workers: int | None = None,
+        wait: bool = True,
+        ocr: bool = True,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Ingest files and folders (recursively); returns the ``--json`` summary."""
+        return self.ingest_sources(
+            collect_files(paths), customer=customer, doc_type=doc_type, tags=tags, uploaded_by=uploaded_by,
+            workers=workers, wait=wait, ocr=ocr, on_batch=on_batch,
+        )
+
+    def ingest_sources(
+        self,
+        sources: Sequence[Source],
+        *,
+        customer: str | None = None,
+        doc_type: str | None = None,
+        tags: Sequence[str] = (),
+        uploaded_by: str = "system",
+        workers: int | None = None,
+        source: str = "cli",
+        wait: bool = True,
+        ocr: bool = True,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Take every source into the records and have it processed.
+
+        With Redis, each file becomes a queued job for the workers; ``wait`` then blocks
+        until the batch is done (starting temporary workers when none runs).  Without Redis
+        the batch is processed here, in a pool of ``workers`` processes (``ocr`` False
+        leaves image pages awaiting OCR).  ``on_batch`` learns the batch id as soon as it
+        exists (a progress bar polls the batch from there).
+        """
+        options = self._options(customer, doc_type, tags, uploaded_by, source)
+        intake = self._intake(workers)
+        batch_id = intake.new_batch(source, uploaded_by, total=len(sources))
+        self.audit(  # one event per batch, when it starts: what was brought in, by whom (outcomes: the batch)
+            uploaded_by, "upload", target_type="batch", target_id=batch_id,
+            detail=upload_detail(source, batch_id, [s.label for s in sources], customer=options.customer,
+                                 doc_type=options.doc_type, tags=options.tags),
+        )
+        if on_batch is not None:
+            on_batch(batch_id)
+        engine = self.settings.get("DOSSIER_OCR_ENGINE") if ocr else None
+        queue = self.queue()
+        if queue is None:
+            intake.run(sources, options, batch_id=batch_id, ocr_engine=engine)
+        else:
+            unqueued: list[int] = []
+            for src in sources:
+                taken = intake.take(src, options, batch_id)
+                doc_id = taken.document_id
+                if taken.status == "queued" and doc_id is not None and (unqueued or not self._enqueue_ingest(queue, doc_id)):
+                    unqueued.append(doc_id)
+            close_batch(self.sessions, batch_id)
+            if unqueued:  # Redis went away mid-batch: do the rest here rather than leave it waiting
+                queue = None
+                intake.process_here(unqueued, engine)
+            elif wait:
+                self.wait_for_batch(batch_id, workers=workers)
+        if (wait or queue is None) and not self.backend.settle():
+            logging.getLogger(__name__).warning(
+                "搜索索引暂不可用：文档已保存，索引稍后自动补上 / the search index is unavailable: the documents"
+                " are stored and will be indexed automatically once it answers"
+            )
+        summary = batch_summary(self.sessions, batch_id)
+        summary["mode"] = "inline" if queue is None else "queue"
+        return summary
+
+    def _enqueue_ingest(self, queue: JobQueue, doc_id: int) -> bool:
+        """Queue a taken document; False (and forget the connection) when Redis fails — it stays queued in the records."""
+        try:
+            queue.enqueue_ingest(doc_id, self._ingest_timeout_s())
+            return True
+        except QueueError:
+            self._queue, self._queue_retry_at = None, time.monotonic() + 10
+            return False
+
+    def _ingest_timeout_s(self) -> float:
+        return self.limits.parse_timeout_s + 120
+
+    def wait_for_batch(
+        self,
+        batch_id: int,
+        *,
+        workers: int | None = None,
+        poll_s: float = 1.0,
+    ) -> dict[str, Any]:
+        """Block until a batch is done; start ``workers`` temporary workers when none serves the queue."""
+        queue = self.queue()
+        if queue is None:
+            raise QueueUnavailable("Redis 不可用，无法等待队列 / Redis is unreachable: cannot wait for the queue")
+        helpers = None
+        if queue.live_workers() == 0:
+            helpers = WorkerProcesses(self.settings, workers or self.settings.workers)
+        try:
+            while True:
+                report = self.batch_report(batch_id)
+                if report["state"] == "done":
+                    return report
+                if helpers is not None and helpers.alive() == 0:
+                    raise DossierError(
+                        "工作进程意外退出，请查看上面的错误并运行 dossier worker / the workers exited: see the errors above"
+                    )
+                time.sleep(poll_s)
+        finally:
+            if helpers is not None:
+                helpers.stop()
+
+    def ingest_upload(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        principal: Principal,
+        customer: str | None = None,
+        doc_type: str | None = None,
+        tags: Sequence[str] = (),
+        batch_id: int | None = None,
+        version_of: int | None = None,
+    ) -> dict[str, Any]:
+        """Store one uploaded file and queue it; returns at once with ``{"id", "duplicate", "error", "batch", "status"}``.
+
+        Without Redis the file stays queued in the records; a worker picks it up when it starts.
+        Given a ``batch_id`` (several files of one form), the caller closes it with :meth:`close_batch`.
+        ``version_of`` makes the file the newest version of that document (see :meth:`add_version`,
+        which checks the caller may edit it).  Viewers may not upload.
+        """
+        if not permissions.may_upload(principal):
+            raise Forbidden("只读用户不能上传文件 / read-only users may not upload files")
+        safe_name = Path(filename.replace("\\", "/")).name or "upload"
+        options = dataclasses.replace(
+            self._options(customer, doc_type, tags, principal.username, "upload"), version_of=version_of
+        )
+        intake = self._intake(1)
+        own_batch = batch_id is None
+        if batch_id is None:
+            batch_id = intake.new_batch("upload", principal.username)
+        taken = intake.take(Source(label=safe_name, filename=safe_name, data=data), options, batch_id)
+        if own_batch:
+            close_batch(self.sessions, batch_id)
+        if taken.status == "queued" and taken.document_id is not None:
+            queue = self.queue()
+            if queue is not None:
+                self._enqueue_ingest(queue, taken.document_id)  # if Redis fails, a worker's reconcile finds it
+        duplicate = taken.status == "duplicate"
+        return {
+            "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
+            "duplicate": duplicate,
+            "error": taken.error,
+            "message": ALREADY_STORED if duplicate else None,
+            "batch": batch_id,
+            "status": taken.status,
+        }
+
+    @staticmethod
+    def _names_duplicates(principal: Principal) -> bool:
+        """Whether a duplicate's document is named to ``principal``: only to one who may read every document.
+
+        Naming it only when the uploader may read it would tell them, by its absence, that the
+        bytes they hold are a document hidden from them.  So everyone else learns the one thing
+        they may know — the file is stored already ("已存在，已由系统保存 / already stored") —
+        the same way whether or not they could open it.
+        """
+        return principal.role in _READ_ALL_ROLES
+
+    def _named_document(self, doc_id: int | None, principal: Principal, *, duplicate: bool) -> int | None:
+        """``doc_id`` as an intake result may name it to ``principal`` (None: a duplicate, or a document they may not read)."""
+        if doc_id is None or self._names_duplicates(principal):
+            return doc_id
+        if duplicate:
+            return None
+        with self.sessions() as session:
+            doc = session.get(Document, doc_id)
+            return doc_id if doc is not None and self._may_read(principal, doc) else None
+
+    def new_batch(self, source: str, created_by: str) -> int:
+        """An empty intake batch (one upload form submission, one inbox sweep); close it with :meth:`close_batch`."""
+        return self._intake(1).new_batch(source, created_by)
+
+    def close_batch(self, batch_id: int) -> None:
+        """Say every file of a batch has been taken: it is ``done`` once their work is."""
+        close_batch(self.sessions, batch_id)
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def _visible_batches(self, principal: Principal | None) -> Any:
+        query = select(IngestBatch)
+        if principal is not None and principal.role not in _READ_ALL_ROLES:
+            query = query.where(IngestBatch.created_by == principal.username)
+        return query
+
+    def batches(self, principal: Principal | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest batches with their progress; admins and managers see all, others their own."""
+        with self.sessions() as session:
+            found = session.scalars(self._visible_batches(principal).order_by(IngestBatch.id.desc()).limit(limit)).all()
+            reports = [batch_report(session, b) for b in found]
+            session.commit()
+            return reports
+
+    def batch_status(self, batch_id: int, principal: Principal | None = None) -> dict[str, Any]:
+        """One batch's progress, failures with reasons and items; NotFound when unknown or not the caller's."""
+        with self.sessions() as session:
+            batch = session.scalars(self._visible_batches(principal).where(IngestBatch.id == batch_id)).first()
+            if batch is None:
+                raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
+            report = batch_report(session, batch, details=True)
+            if principal is not None and not self._names_duplicates(principal):
+                self._redact_batch(session, report, principal)
+            session.commit()
+            return report
+
+    def _redact_batch(self, session: Session, report: dict[str, Any], principal: Principal) -> None:
+        """Leave out of a batch report what ``principal`` may not know: which document a duplicate is, and the
+        ids and titles of the batch's documents they may not read (a failed file re-taken, a level raised)."""
+        ids = {i["document_id"] for i in (*report["items"], *report["failures"]) if i["document_id"] is not None}
+        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))} if ids else {}
+        hidden = {doc_id for doc_id, doc in docs.items() if not self._may_read(principal, doc)}
+        for item in report["items"]:
+            if item["status"] == "duplicate" or item["document_id"] in hidden:
+                item["document_id"] = None
+        for failure in report["failures"]:
+            doc_id = failure["document_id"]
+            if doc_id in hidden:
+                failure["document_id"] = None
+                if failure["page"] is not None:  # such entries are named by the document's title: use its file name
+                    version = docs[doc_id].current
+                    failure["file"] = version.filename if version is not None else ""
+
+    def batch_report(self, batch_id: int) -> dict[str, Any]:
+        """A batch's progress without the item lists (for progress bars)."""
+        with self.sessions() as session:
+            batch = session.get(IngestBatch, batch_id)
+            if batch is None:
+                raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
+            report = batch_report(session, batch)
+            session.commit()
+            return report
+
+    def retry(self, batch_id: int, principal: Principal | None = None, document_ids: Sequence[int] | None = None) -> int:
+        """Queue the failed files and failed OCR pages of a batch again (or only of ``document_ids``).
+
+        Files refused before they were stored (too large, unreadable) have no original to
+        retry; they must be offered again.  Returns how many files and pages were queued.
+        """
+        self.batch_status(batch_id, principal)  # NotFound for a batch the caller may not see
+        wanted = None if document_ids is None else set(document_ids)
+        queue = self.queue()
+        again_docs: list[int] = []
+        again_pages: list[tuple[int, list[int]]] = []
+        with self.sessions() as session:
+            batch = session.get(IngestBatch, batch_id)
+            assert batch is not None
+            for job in session.scalars(
+                select(IngestJob).where(IngestJob.batch_id == batch_id, IngestJob.status == "failed")
+            ):
+                if job.document_id is None or (wanted is not None and job.document_id not in wanted):
+                    continue
+                doc = session.get(Document, job.document_id)
+                if doc is None or doc.status != "failed":
+                    continue
+                doc.status, doc.error, doc.claimed_by = "queued", None, None
+                job.status, job.error, job.finished_at = "queued", None, None
+                again_docs.append(doc.id)
+            doc_ids = [i for i in _batch_document_ids(session, batch_id) if wanted is None or i in wanted]
+            for doc_id in doc_ids:
+                pages = session.scalars(
+                    select(Page).where(Page.document_id == doc_id, Page.needs_ocr.is_(True), Page.ocr_error.is_not(None))
+                ).all()
+                if pages:
+                    for page in pages:
+                        page.ocr_error = None
+                    again_pages.append((doc_id, [p.number for p in pages]))
+            if again_docs or again_pages:
+                batch.status, batch.finished_at = "taken", None
+            session.commit()
+        if queue is not None:
+            for doc_id in again_docs:
+                queue.enqueue_ingest(doc_id, self._ingest_timeout_s())
+            for doc_id, numbers in again_pages:
+                queue.enqueue_ocr(doc_id, numbers, PAGE_TIMEOUT_S)
+        return len(again_docs) + sum(len(n) for _d, n in again_pages)
+
+    def ocr(
+        self,
+        ids: Iterable[int] | None = None,
+        *,
+        limit: int | None = None,
+        engine: str | None = None,
+        workers: int | None = None,
+    ) -> dict[str, Any]:
+        """OCR pages awaiting OCR (all, or of the given documents); returns the ``ocr --json`` summary."""
+        from pipeline.ocr import OcrRunner
+
+        runner = OcrRunner(
+            self.sessions, self.blobs, self.backend, self.limits,
+            engine=engine or self.settings.get("DOSSIER_OCR_ENGINE"),
+            workers=workers or self.settings.workers,
+        )
+        return runner.run(None if ids is None else list(ids), limit).as_json()
+
+    def reindex(
+        self,
+        ids: Iterable[int] | None = None,
+        *,
+        batch: int = 200,
+        restart: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Rebuild index entries from the records: the given documents, or (None) the whole index.
+
+        The index is derived data, so this is always safe; failed documents are left out.
+        A whole rebuild goes through :meth:`index.SearchBackend.start_rebuild`: with OpenSearch
+        a new index is filled and the alias swapped to it at the end (search goes on meanwhile),
+        and a run that crashed is resumed unless ``restart``.  ``progress(done, total)`` is
+        called after each batch.  Returns the number of documents indexed by this call.
+        """
+        wanted = None if ids is None else sorted(set(ids))
+        changed = self._refresh_access(wanted)
+        if wanted is not None:
+            wanted = sorted(set(wanted) | changed)
+        rebuild = self.backend.start_rebuild(restart=restart) if wanted is None else None
+        with self.sessions() as session:
+            query = select(Document.id).where(Document.status != "failed").order_by(Document.id)
+            if wanted is not None:
+                query = query.where(Document.id.in_(wanted))
+            elif rebuild is not None and rebuild.resume_after:
+                query = query.where(Document.id > rebuild.resume_after)
+            all_ids = list(session.scalars(query))
+        done = 0
+        for session, docs in document_batches(self.sessions, all_ids, batch):
+            entries = [index_entry(d) for d in docs]
+            if rebuild is not None:
+                rebuild.add(entries, connection=session.connection())
+            else:
+                self.backend.index(entries, connection=session.connection())
+            session.commit()
+            done += len(docs)
+            if progress is not None:
+                progress(done, len(all_ids))
+        if rebuild is not None:
+            rebuild.finish()
+        return done
+
+    def _refresh_access(self, ids: Sequence[int] | None, batch: int = 500) -> set[int]:
+        """Recompute the container rule's access of ``ids`` (None: every document); the ids whose access changed.
+
+        Done before a reindex writes anything, so every entry it writes carries the access of
+        the whole family, whatever order the documents come in.
+        """
+        with self.sessions() as session:
+            query = select(Document.id).order_by(Document.id)
+            if ids is not None:
+                query = query.where(Document.id.in_(ids))
+            all_ids = list(session.scalars(query))
+        changed: set[int] = set()
+        for session, docs in document_batches(self.sessions, all_ids, batch):
+            changed.update(d.id for d in access.refresh(session, docs))
+            session.commit()
+        return changed
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _may_read(self, principal: Principal, doc: Document) -> bool:
+        return folder.may_read(principal, doc)
+
+    def _readable(self, session: Session, doc_id: int, principal: Principal) -> Document:
+        doc = session.get(
+            Document,
+            doc_id,
+            options=[selectinload(Document.pages), selectinload(Document.versions), selectinload(Document.tags)],
+        )
+        if doc is None or not self._may_read(principal, doc):
+            raise NotFound(f"文档 {doc_id} 不存在 / document {doc_id} not found")
+        return doc
+
+    def search(self, request: SearchRequest, principal: Principal) -> dict[str, Any]:
+        """Run a search and join the hits with display data (the ``search --json`` shape)."""
+        started = time.perf_counter()
+        with self.sessions() as session:  # registry names another process added segment as words here too
+            extraction.SHARED.registry(session)
+        if self.flusher is not None:
+            self.flusher.wait()  # what this process just wrote is searchable (read your writes)
+        result = self.backend.search(request, principal)
+        ids = [h.id for h in result.hits]
+        with self.sessions() as session:
+            docs = {
+                d.id: d
+                for d in session.scalars(
+                    select(Document)
+                    .where(Document.id.in_(ids))
+                    .options(
+                        selectinload(Document.versions), selectinload(Document.customer),
+                        selectinload(Document.customer_links).selectinload(DocumentCustomer.customer),
+                        selectinload(Document.access_customers),
+                    )
+                )
+            }
+            owned = folder.owned_customer_ids(session, principal)
+            hits = []
+            for hit in result.hits:
+                doc = docs.get(hit.id)
+                # The index behind the records (a write still on its way): never show what records do not
+                # hold, nor what they say the caller may not read now.
+                if doc is None or not folder.may_read(principal, doc, owned):
+                    continue
+                version = doc.current
+                hits.append(
+                    {
+                        "id": doc.id,
+                        "title": doc.title,
+                        "filename": version.filename if version else "",
+                        "customer": doc.customer.name if doc.customer else None,
+                        "customers": [c.name for c in extraction.searchable_customers(doc)],
+                        "doc_type": doc.doc_type,
+                        "date": doc.doc_date,
+                        "score": round(hit.score, 4),
+                        "snippet": hit.snippet,
+                        "title_html": hit.title_html,
+                        "status": doc.status,
+                    }
+                )
+        facets = {
+            name: [{"value": value, "count": count} for value, count in values]
+            for name, values in result.facets.items()
+        }
+        return {
+            "total": result.total,
+            "took_ms": round((time.perf_counter() - started) * 1000, 1),
+            "hits": hits,
+            "facets": facets,
+        }
+
+    def show(self, doc_id: int, principal: Principal) -> dict[str, Any]:
+        """Everything about one document (the ``show --json`` shape)."""
+        with self.sessions() as session:
+            doc = self._readable(session, doc_id, principal)
+            version = doc.current
+            children = [
+                {"id": c.id, "filename": c.current.filename if c.current else c.title, "status": c.status}
+                for c in doc.children
+                if self._may_read(principal, c)
+            ]
+            included = [  # files inside its original that were documents of their own before (the container rule)
+                {"id": p.part.id, "filename": p.part.current.filename if p.part.current else p.part.title,
+                 "relation": p.relation}
+                for p in doc.included
+                if p.part is not None and self._may_read(principal, p.part)
+            ]
+            parent = session.get(Document, doc.parent_id) if doc.parent_id is not None else None
+            # The container (an e-mail that also carries a hidden attachment) only when it may be opened too.
+            parent_id = parent.id if parent is not None and self._may_read(principal, parent) else None
+            return {
+                "id": doc.id,
+                "title": doc.title,
+                "filename": version.filename if version else "",
+                "doc_type": doc.doc_type,
+                "doc_type_reason": doc.doc_type_reason,
+                "status": doc.status,
+                "error": doc.error,
+                "customers": [c.name for c in extraction.searchable_customers(doc)],
+                "customer": doc.customer.name if doc.customer else None,
+                "customer_links": [
+                    {
+                        "id": link.customer_id,
+                        "name": link.customer.name,
+                        "status": link.customer.status,
+                        "method": link.method,
+                        "evidence": link.evidence,
+                        "primary": link.customer_id == doc.customer_id,
+                    }
+                    for link in doc.customer_links
+                    if link.customer is not None
+                ],
+                "tags": [t.name for t in doc.tags],
+                "confidentiality": doc.confidentiality,
+                "mime": version.mime if version else "",
+                "size": version.size if version else 0,
+                "sha256": version.sha256 if version else "",
+                "created_at": doc.created_at.isoformat(timespec="seconds"),
+                "date": doc.doc_date,
+                "language": doc.language,
+                "warnings": list(doc.warnings or []),
+                "parent_id": parent_id,
+                "relation": doc.relation,
+                "children": children,
+                "included": included,
+                "entities": _entity_values(doc),
+                "entity_mentions": [
+                    {
+                        "kind": e.kind, "value": e.value, "text": e.text, "page": e.page,
+                        "start": e.start, "end": e.end, "valid": e.valid, "role": e.role,
+                    }
+                    for e in doc.entities
+                ],
+                "pages": [
+                    {"n": p.number, "text": p.text, "ocr": p.ocr, "needs_ocr": p.needs_ocr, "confidence": p.confidence}
+                    for p in doc.pages
+                ],
+                "text": "\n\n".join(p.text for p in doc.pages if p.text),
+                "versions": [
+                    {
+                        "n": v.number,
+                        "sha256": v.sha256,
+                        "filename": v.filename,
+                        "mime": v.mime,
+                        "size": v.size,
+                        "uploaded_by": v.uploaded_by,
+                        "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
+                    }
+                    for v in doc.versions
+                ],
+            }
+
+    def open_original(self, doc_id: int, principal: Principal) -> tuple[str, str, bytes]:
+        """The newest original file of a document: (filename, mime, bytes), checksum verified."""
+        with self.sessions() as session:
+            doc = self._readable(session, doc_id, principal)
+            version = doc.current
+            if version is None:
+                raise NotFound(f"文档 {doc_id} 没有原始文件 / document {doc_id} has no file")
+            return version.filename, version.mime, self.blobs.get(version.sha256)
+
+    def status(self) -> dict[str, Any]:
+        """Counts by status, pages awaiting OCR, the index and its waiting work, the queue and the latest batches.
+
+        ``file_modes`` lists the parts of the data home other accounts may use (``{"path", "mode",
+        "expected"}``: the home should be 0700, every file in it 0600, a key file too) and
+        ``warnings`` says each in a line with its fix.
+        """
+        index_status = self.backend.status()
+        key_file = self.settings.get("DOSSIER_BLOB_KEY_FILE").strip()
+        modes = file_mode_problems(self.settings.home, [Path(key_file)] if key_file else [])
+        with self.sessions() as session:
+            by_status = dict(
+                session.execute(select(Document.status, func.count()).group_by(Document.status)).all()
+            )
+            awaiting = session.scalar(select(func.count()).select_from(Page).where(Page.needs_ocr.is_(True)))
+            batches = session.scalars(select(IngestBatch).order_by(IngestBatch.id.desc()).limit(5)).all()
+            batch_reports = [batch_report(session, b) for b in batches]
+            failed = session.execute(
+                select(Document.id, Document.title, Document.error)
+                .where(Document.status == "failed")
+                .order_by(Document.id.desc())
+                .limit(20)
+            ).all()
+            unmatched = unmatched_owners(session)
+            session.commit()
+        return {
+            "documents": sum(by_status.values()),
+            "by_status": by_status,
+            "pages_awaiting_ocr": awaiting or 0,
+            "indexed": index_status["documents"],
+            "index": self.backend.name,
+            "index_status": index_status,
+            "home": str(self.settings.home),
+            "queue": self._queue_status(),
+            "recent_failures": [{"id": i, "title": t, "error": e} for i, t, e in failed],
+            "batches": batch_reports,
+            # Registry owner names that match no account, or several (see dossier.app.owners).
+            "unmatched_owners": unmatched,
+            "file_modes": modes,
+            "warnings": file_mode_warnings(modes),
+        }
+
+    def _queue_status(self) -> dict[str, Any]:
+        queue = self.queue()
+        if queue is None:
+            return {
+                "reachable": False, "jobs": 0, "workers": 0,
+                "error": f"Redis 不可用（{self.settings.get('DOSSIER_REDIS_URL')}）/ Redis unreachable",
+            }
+        try:
+            return {"reachable": True, "jobs": queue.queue.count, "workers": queue.live_workers(), "error": None}
+        except QueueError as exc:
+            self._queue = None
+            return {"reachable": False, "jobs": 0, "workers": 0, "error": str(exc)}
+
+
+def _backend_options(settings: Settings) -> dict[str, Any]:
+    """The OpenSearch settings (the embedded backend takes none)."""
+    if not settings.get("DOSSIER_OPENSEARCH_URL").strip():
+        return {}
+    return {
+        "index_name": settings.get("DOSSIER_OPENSEARCH_INDEX").strip() or "dossier",
+        "shards": settings.get_int("DOSSIER_OPENSEARCH_SHARDS"),
+        "replicas": settings.get_int("DOSSIER_OPENSEARCH_REPLICAS"),
+    }
+
+
+def _entity_values(doc: Document) -> dict[str, list[str]]:
+    """``{kind: [normalised values]}`` for every entity kind, first-seen order, no repeats."""
+    out: dict[str, list[str]] = {kind: [] for kind in ingest.ENTITY_KINDS}
+    for entity in doc.entities:
+        values = out.setdefault(entity.kind, [])
+        if entity.value not in values:
+            values.append(entity.value)
+    return out

@@ -1,0 +1,499 @@
+"""The ``dossier`` command (BRIEF §3).  Output contracts of ``--json`` are stable."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import click
+
+from dossier.app.search_request import search_request
+from dossier.cli._common import _echo_json, _open, _principal, search_values
+from foundation.config import SETTINGS, load_settings
+from foundation.errors import DossierError
+
+
+class _Cli(click.Group):
+    """Turns every DossierError into a one-line message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DossierError as exc:
+            click.echo(f"错误 / error: {exc.message}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="DOSSIER_HOME", help="Data folder (DOSSIER_HOME).")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """Dossier — 客户档案检索：ingest, search and export a sales team's customer files."""
+    settings = load_settings()
+    if home:
+        settings = settings.with_overrides(DOSSIER_HOME=home)
+    ctx.obj = {"settings": settings}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the data home, the schema and the admin user."""
+    from dossier.app.services import Dossier
+
+    settings = ctx.obj["settings"]
+    dossier = Dossier.open(settings, require_init=False)
+    generated = dossier.init()
+    click.echo(f"数据目录 / data home: {settings.home}")
+    if generated:
+        click.echo(f"管理员 / admin user: admin   密码 / password: {generated}")
+        click.echo("请妥善保存，此密码只显示一次 / keep it: it is shown only once.")
+    else:
+        click.echo("管理员 admin 已存在 / admin user exists.")
+
+
+class BatchProgress:
+    """A live progress bar for a batch (files, pages, pages/s, ETA, failures) on a terminal's stderr.
+
+    It polls the records in a thread, so it shows the same numbers whether the batch is
+    processed here or by workers elsewhere.  Silent when stderr is not a terminal.
+    """
+
+    def __init__(self, dossier: Any, enabled: bool, label: str = "导入 ingest") -> None:
+        self.dossier = dossier
+        self.enabled = enabled
+        self.label = label
+        self._batch: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._bar: Any = None
+
+    def start(self, batch_id: int) -> None:
+        """Begin showing ``batch_id`` (a watcher's next batch replaces the previous one on the bar)."""
+        self._batch = batch_id
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.reset(self._task, total=None, line="")
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn(f"[bold]{self.label}"),
+            BarColumn(),
+            TextColumn("{task.fields[line]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task = self._bar.add_task(self.label, total=None, line="")
+        self._bar.start()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.show()
+            self._stop.wait(0.5)
+
+    def show(self, report: dict[str, Any] | None = None) -> None:
+        """Redraw from a report (or a fresh one)."""
+        if self._bar is None or self._batch is None:
+            return
+        try:
+            report = report or self.dossier.batch_report(self._batch)
+        except Exception:  # a busy database must not kill the bar
+            return
+        self._bar.update(self._task, total=max(1, report["files"]["total"]),
+                         completed=report["files"]["total"] - report["files"]["queued"] - report["files"]["processing"],
+                         line=progress_line(report))
+
+    def close(self) -> None:
+        """Stop polling and leave the last state on screen."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        self.show()
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def progress_line(report: dict[str, Any]) -> str:
+    """One line: files done/total, pages done/total, pages/s, ETA, failures."""
+    files, pages = report["files"], report["pages"]
+    done_files = files["done"] + files["duplicate"] + files["failed"]
+    eta = report.get("eta_s")
+    eta_text = f"  剩余 ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta else ""
+    failed = files["failed"] + pages["failed"]
+    return (
+        f"文件 files {done_files}/{files['total']}  页 pages {pages['done']}/{pages['total']}"
+        f"  {report['pages_per_s']:.2f} 页/s{eta_text}  失败 failed {failed}"
+    )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--customer", help="Customer name for every file (客户).")
+@click.option("--type", "doc_type", help="Document type for every file (类型), e.g. contract / 合同.")
+@click.option("--tag", "tags", multiple=True, help="Tag for every file (标签); repeatable.")
+@click.option("--wait", is_flag=True, help="Return when everything is processed (OCR included) and print a summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--workers", type=int, default=None, help="Worker processes to start when none runs (default: one per core).")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    customer: str | None,
+    doc_type: str | None,
+    tags: tuple[str, ...],
+    wait: bool,
+    as_json: bool,
+    workers: int | None,
+) -> None:
+    """Ingest files and folders (recursively).
+
+    Each file is stored and queued for the workers (``dossier worker`` or ``dossier serve``);
+    with --wait the command shows progress and returns when every file and page is done,
+    starting workers itself when none runs.  When Redis cannot be reached the files are
+    processed in this command instead.
+    """
+    from pipeline.intake import collect_files
+
+    dossier = _open(ctx)
+    sources = collect_files(paths)
+    named = dossier.intake_customer(customer)  # a registered name, a suggestion, or no customer (and why)
+    if named is not None and named["message"] and not as_json:
+        click.echo(f"! {named['message']}", err=True)
+    progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
+    try:
+        summary = dossier.ingest_sources(
+            sources, customer=customer, doc_type=doc_type, tags=tags, workers=workers, wait=wait,
+            on_batch=progress.start,
+        )
+    finally:
+        progress.close()
+    if as_json:
+        if named is not None:  # what --customer became: {"name", "outcome", "customer", "candidates", "message"}
+            summary["customer"] = named
+        _echo_json(summary)
+        return
+    if summary["mode"] == "inline":
+        click.echo("Redis 不可用：已在本进程内处理 / Redis unreachable: processed in this command", err=True)
+    click.echo(
+        f"批次 batch {summary['batch']}  导入 ingested: {summary['ingested']}  重复 duplicates: {summary['duplicates']}  "
+        f"排队 queued: {summary['queued']}  等待 OCR awaiting OCR: {summary['awaiting_ocr']}  "
+        f"失败 failed: {len(summary['failed'])}"
+    )
+    if summary["queued"]:
+        click.echo(f"  进度 / progress: dossier status {summary['batch']}")
+    for failure in summary["failed"]:
+        click.echo(f"  ✗ {failure['file']}: {failure['error']}")
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True)
+@click.option("--customer", multiple=True, help="Only documents of this customer.")
+@click.option("--type", "doc_type", multiple=True, help="Only this document type.")
+@click.option("--tag", multiple=True, help="Only documents with this tag.")
+@click.option("--customer-type", "customer_types", multiple=True, help="潜在客户/现有客户/流失客户 (or 潜在/现有/流失).")
+@click.option("--industry", "industries", multiple=True, help="Only documents of customers in this industry.")
+@click.option("--region", "regions", multiple=True, help="Only documents of customers in this province.")
+@click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
+@click.option("--from", "date_from", help="Document date from (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Document date to (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--sort", type=click.Choice(["relevance", "date_desc", "date_asc"]), default="relevance")
+@click.option("--as", "as_user", help="Search as this user (admins).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def search(
+    ctx: click.Context,
+    query: tuple[str, ...],
+    customer: tuple[str, ...],
+    doc_type: tuple[str, ...],
+    tag: tuple[str, ...],
+    customer_types: tuple[str, ...],
+    industries: tuple[str, ...],
+    regions: tuple[str, ...],
+    years: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    limit: int,
+    offset: int,
+    sort: str,
+    as_user: str | None,
+    as_json: bool,
+) -> None:
+    """Search: words are ANDed, "exact phrase", -exclude, OR, customer:/type:/tag:.
+
+    The words may be given as one quoted argument or as several (`dossier search 报价 -草稿`).
+    """
+    import re
+
+    dossier = _open(ctx)
+    request = search_request(
+        search_values(query, customer, doc_type, tag, customer_types, industries, regions, years, date_from, date_to,
+                      sort),
+        limit=limit, offset=offset,
+    )
+    principal = _principal(dossier, as_user)
+    result = dossier.search(request, principal)
+    dossier.audit_search(principal.username, request, result["total"], "cli")
+    if as_json:
+        for hit in result["hits"]:
+            hit.pop("title_html", None)
+            hit.pop("status", None)
+        _echo_json(result)
+        return
+    click.echo(f"共 {result['total']} 条结果（{result['took_ms']} 毫秒）/ {result['total']} hits")
+    for hit in result["hits"]:
+        snippet = re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"), hit["snippet"])
+        snippet = re.sub(r"<[^>]+>", "", snippet)
+        import html
+
+        click.echo(f"[{hit['id']}] {hit['title']}  ({hit['doc_type']}, {hit['filename']})")
+        click.echo(f"    {html.unescape(snippet)}")
+
+
+@cli.command()
+@click.argument("doc_id", type=int)
+@click.option("--as", "as_user", help="Show as this user (admins).")
+@click.option("--json", "as_json", is_flag=True, help="Print the document as JSON.")
+@click.pass_context
+def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) -> None:
+    """Show one document: metadata, pages, versions."""
+    dossier = _open(ctx)
+    doc = dossier.show(doc_id, _principal(dossier, as_user))
+    if as_json:
+        _echo_json(doc)
+        return
+    click.echo(f"[{doc['id']}] {doc['title']}")
+    for key in ("filename", "doc_type", "doc_type_reason", "status", "error", "customers", "tags", "date", "mime",
+                "size", "created_at"):
+        if doc.get(key) not in (None, "", []):
+            click.echo(f"  {key}: {doc[key]}")
+    for kind, values in (doc.get("entities") or {}).items():
+        if values:
+            click.echo(f"  {kind}: {', '.join(values)}")
+    for page in doc["pages"]:
+        marker = " (等待 OCR / awaiting OCR)" if page["needs_ocr"] else ""
+        click.echo(f"--- 第 {page['n']} 页 / page {page['n']}{marker}")
+        click.echo(page["text"])
+
+
+@cli.command()
+@click.argument("batch_id", type=int, required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
+    """Documents by status, the queue and recent batches; with BATCH_ID, that batch's progress and failures."""
+    dossier = _open(ctx)
+    if batch_id is not None:
+        report = dossier.batch_status(batch_id)
+        if as_json:
+            _echo_json(report)
+            return
+        click.echo(f"批次 batch {report['id']} ({report['source']}, {report['created_at']})  状态 state: {report['state']}")
+        click.echo("  " + progress_line(report))
+        for failure in report["failures"]:
+            where = f" 第 {failure['page']} 页 / page {failure['page']}" if failure["page"] else ""
+            ref = f"[{failure['document_id']}] " if failure["document_id"] else ""
+            click.echo(f"  ✗ {ref}{failure['file']}{where}: {failure['error']}")
+        return
+    info = dossier.status()
+    if as_json:
+        _echo_json(info)
+        return
+    for warning in info["warnings"]:
+        click.echo(f"⚠ 警告 / warning: {warning}", err=True)
+    indexed = "?" if info["indexed"] is None else info["indexed"]  # None: the search engine does not answer
+    click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({indexed} 篇)")
+    index_status = info["index_status"]
+    if index_status["pending"] or index_status["error"]:
+        click.echo(
+            f"待写入索引 / waiting for the index: {index_status['pending']}"
+            + (f"  ({index_status['error']})" if index_status["error"] else "")
+        )
+    for failure in index_status["failures"][:20]:
+        click.echo(f"  ✗ 索引 index [{failure['document_id']}]: {failure['error']}")
+    click.echo(f"文档 / documents: {info['documents']}  " + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items()))
+    click.echo(f"等待 OCR 的页 / pages awaiting OCR: {info['pages_awaiting_ocr']}")
+    queue = info["queue"]
+    if queue["reachable"]:
+        click.echo(f"队列 / queue: {queue['jobs']} 个任务 jobs, {queue['workers']} 个工作进程 workers")
+    else:
+        click.echo(f"队列 / queue: {queue['error']}")
+    for batch in info["batches"]:
+        click.echo(f"  批次 batch {batch['id']} [{batch['state']}] " + progress_line(batch))
+    for failure in info["recent_failures"]:
+        click.echo(f"  ✗ [{failure['id']}] {failure['title']}: {failure['error']}")
+    if info["unmatched_owners"]:
+        from dossier.app.owners import owner_warning
+
+        for item in info["unmatched_owners"]:
+            click.echo(f"! {owner_warning(item)}")
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@click.option("--quiet", is_flag=True, help="No start-up message.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool, quiet: bool) -> None:
+    """Run one worker: parse, OCR and index queued files (start one per CPU core)."""
+    import logging
+
+    from workers.runner import run_worker, worker_name
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = ctx.obj["settings"]
+    _open(ctx)  # a clear message when the data home is not initialised
+    name = worker_name()
+    if not quiet:
+        click.echo(f"工作进程 {name} 已启动 / worker started (Ctrl+C 停止 / to stop)", err=True)
+    run_worker(settings, burst=burst, name=name)
+
+
+@cli.command()
+@click.argument("inbox", type=click.Path(file_okay=False))
+@click.option("--once", is_flag=True, help="Take what is there, wait until it is processed, settle it, exit.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between scans of the inbox.")
+@click.pass_context
+def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
+    """Watch an inbox folder: take new files once stable, queue them, move them to .done/ or .failed/.
+
+    Sub-folders give metadata: INBOX/<客户 customer>/<类型 type>/<标签 tag>/.../file.
+    """
+    from workers.inbox import Inbox
+
+    dossier = _open(ctx)
+    box = Inbox(dossier, inbox, settle_s=float(dossier.settings.get("DOSSIER_INBOX_SETTLE")))
+    if dossier.queue() is None:
+        click.echo("Redis 不可用：文件将在本进程内处理 / Redis unreachable: files are processed here", err=True)
+    progress = BatchProgress(dossier, enabled=sys.stderr.isatty(), label="收件箱 inbox")
+    box.on_batch = progress.start
+    try:
+        if once:
+            _echo_json(box.run_once())
+            return
+        click.echo(f"监视收件箱 / watching {box.root}  (Ctrl+C 停止 / to stop)", err=True)
+        box.run_forever(interval, log=lambda line: click.echo(line, err=True))
+    finally:
+        progress.close()
+
+
+@cli.command()
+@click.option("--restart", is_flag=True, help="Start afresh instead of resuming a rebuild that was interrupted.")
+@click.pass_context
+def reindex(ctx: click.Context, restart: bool) -> None:
+    """Rebuild the search index from the records (the index is derived data; search goes on meanwhile)."""
+    dossier = _open(ctx)
+    show = sys.stderr.isatty()
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            click.echo(f"\r重建索引 reindex {done}/{total}  {rate:.0f} 篇/s docs/s", nl=False, err=True)
+
+    count = dossier.reindex(restart=restart, progress=progress)
+    if show:
+        click.echo("", err=True)
+    click.echo(f"已重建索引 / reindexed: {count} 篇文档 / documents ({dossier.backend.name})")
+
+
+@cli.command()
+@click.option("--host", envvar="DOSSIER_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="DOSSIER_PORT", type=int, default=8000, show_default=True)
+@click.option("--workers", type=int, default=None, help="Worker processes beside the web server (default: one per core; 0: none).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+    """Serve the web UI (waitress) and run the workers that process uploads and scans.
+
+    The workers are supervised: one that exits is restarted (after a wait that grows while it
+    keeps dying).  Without Redis they are started all the same and wait for it.
+    """
+    import logging
+
+    from waitress import serve as waitress_serve
+
+    from dossier.app.worker_processes import WorkerProcesses
+    from webui import create_app
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = ctx.obj["settings"]
+    dossier = _open(ctx)
+    app = create_app(settings)
+    count = settings.workers if workers is None else workers
+    helpers = None
+    if count > 0:
+        if dossier.queue() is None:
+            click.echo(
+                "警告：Redis 不可用，上传的文件会排队，工作进程等待 Redis 恢复 / warning: Redis is unreachable; "
+                "uploads wait in the records and the workers wait for Redis (make run starts one)",
+                err=True,
+            )
+        helpers = WorkerProcesses(settings, count, supervise=True)
+        click.echo(f"已启动 {count} 个工作进程 / started {count} workers", err=True)
+    click.echo(f"Dossier 已启动 / running: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
+
+    def _stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(0)  # runs the finally below: the workers finish their jobs and exit
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
+    finally:
+        if helpers is not None:
+            click.echo("正在停止工作进程 / stopping the workers …", err=True)
+            helpers.stop()
+
+
+@cli.command("redis-up", hidden=True)
+@click.pass_context
+def redis_up(ctx: click.Context) -> None:
+    """Start a local redis-server in the data home when DOSSIER_REDIS_URL points here and nobody answers."""
+    from workers.local_redis import ensure_local_redis
+
+    click.echo(ensure_local_redis(ctx.obj["settings"]))
+
+
+@cli.command("settings")
+def settings_cmd() -> None:
+    """List every DOSSIER_* setting with its default and help."""
+    for s in SETTINGS:
+        click.echo(f"{s.name}={s.default!s:<28} {s.help}")
+
+
+# The registry commands live in their own module (also when this one runs as ``python -m dossier.cli``).
+from dossier.cli.audit import audit  # noqa: E402
+from dossier.cli.customers import customers, reextract  # noqa: E402
+from dossier.cli.documents import documents  # noqa: E402
+from dossier.cli.export import export  # noqa: E402
+from dossier.cli.keys import keys  # noqa: E402
+from dossier.cli.users import users  # noqa: E402
+
+cli.add_command(audit)
+cli.add_command(customers)
+cli.add_command(documents)
+cli.add_command(reextract)
+cli.add_command(export)
+cli.add_command(keys)
+cli.add_command(users)
+
+
+def main() -> None:
+    """Entry point of the ``dossier`` console script (and ``python -m dossier``, which the workers run)."""
+    from foundation.filemodes import private_umask
+
+    private_umask()  # the data home's files (and the workers' and Redis's) are the running account's alone
+    cli(prog_name="dossier")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""``dossier documents …``: change, version and delete documents from the command line.
+
+The CLI acts as the operator (all rights) unless ``--as USER`` names the account to act as,
+in which case that user's rights apply exactly as on the web pages (:mod:`dossier.app.permissions`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dossier.cli._common import _echo_json, _open, _principal
+from index import CONFIDENTIALITY_LEVELS
+
+_AS = click.option("--as", "as_user", help="Act as this user (their rights apply).")
+
+
+@click.group()
+def documents() -> None:
+    """Change a document's details or level, add a version, delete it."""
+
+
+@documents.command("set")
+@click.argument("doc_id", type=int)
+@click.option("--title", help="A new title.")
+@click.option("--type", "doc_type", help="Document type (contract, quote, invoice … or 合同, 报价单, 发票 …).")
+@click.option("--date", help="The document date (2024-03-15, 2024年3月15日 …; '' for none).")
+@click.option("--tag", "tags", multiple=True, help="The document's tags (repeatable; replaces the current ones).")
+@click.option("--no-tags", is_flag=True, help="Remove every tag.")
+@click.option("--confidentiality", type=click.Choice(CONFIDENTIALITY_LEVELS), help="The level (managers and admins).")
+@_AS
+@click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
+@click.pass_context
+def documents_set(
+    ctx: click.Context, doc_id: int, title: str | None, doc_type: str | None, date: str | None,
+    tags: tuple[str, ...], no_tags: bool, confidentiality: str | None, as_user: str | None, as_json: bool,
+) -> None:
+    """Change DOC_ID's details; only the options given change."""
+    from dossier.app.search_request import doc_type_code
+
+    dossier = _open(ctx)
+    result = dossier.update_document(
+        doc_id, _principal(dossier, as_user), title=title,
+        doc_type=doc_type_code(doc_type) if doc_type else None, date=date,
+        tags=[] if no_tags else (list(tags) or None), confidentiality=confidentiality,
+    )
+    if as_json:
+        _echo_json(result)
+        return
+    if not result["changed"]:
+        click.echo("没有修改 / nothing changed")
+    for field, (before, after) in result["changed"].items():
+        click.echo(f"{field}: {before} → {after}")
+
+
+@documents.command("add-version")
+@click.argument("doc_id", type=int)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_AS
+@click.pass_context
+def documents_add_version(ctx: click.Context, doc_id: int, path: Path, as_user: str | None) -> None:
+    """Store PATH as the newest version of DOC_ID (processed by a worker, or by the next `dossier ingest`)."""
+    dossier = _open(ctx)
+    limit = dossier.limits.max_file_bytes
+    if path.stat().st_size > limit:
+        raise click.ClickException(f"文件过大（上限 {limit // 2**20} MB）/ file too large (limit {limit // 2**20} MB)")
+    outcome = dossier.add_version(doc_id, path.name, path.read_bytes(), _principal(dossier, as_user))
+    _echo_json(outcome)
+    if outcome["status"] == "failed":
+        ctx.exit(1)
+
+
+@documents.command("delete")
+@click.argument("doc_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_AS
+@click.pass_context
+def documents_delete(ctx: click.Context, doc_id: int, yes: bool, as_user: str | None) -> None:
+    """Delete DOC_ID with its versions, pages and attachments (records, index, unshared originals)."""
+    dossier = _open(ctx)
+    principal = _principal(dossier, as_user)
+    shown = dossier.show(doc_id, principal)
+    if not yes:
+        click.confirm(f"删除「{shown['title'] or shown['filename']}」？/ delete it?", abort=True)
+    result = dossier.delete_document(doc_id, principal)
+    click.echo(f"已删除 / deleted: {', '.join(map(str, result['deleted']))}")

@@ -1,0 +1,222 @@
+"""``dossier keys …``: encryption at rest of the stored originals and cached page images (静态加密).
+
+``generate`` writes a new key file (mode 0600; the key itself is never printed), ``status``
+counts blobs by key (``--verify`` decrypts and checks each), ``rotate`` brings every blob under
+one key — the current one, or ``--new-key-file``'s — resumably, one atomic file at a time.
+These commands need only the blob folder and the key settings, not the database.
+"""
+
+from __future__ import annotations
+
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dossier.cli._common import _echo_json
+from foundation.errors import ConfigError
+
+
+def _keys(settings: Any) -> Any:
+    from records import KeyRing
+
+    return KeyRing.from_settings(
+        settings.get("DOSSIER_BLOB_KEY"), settings.get("DOSSIER_BLOB_KEY_FILE"), settings.get("DOSSIER_BLOB_KEY_OLD")
+    )
+
+
+def _store(ctx: click.Context) -> Any:
+    """The blob store of the data home with the configured keys."""
+    from records import BlobStore
+
+    settings = ctx.find_root().obj["settings"]
+    return BlobStore(settings.blob_dir, _keys(settings))
+
+
+class _Progress:
+    """``label done/total`` on stderr: redrawn in place on a terminal, a line per tenth otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self._last = 0.0
+        self._tenth = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last >= 0.2 or done == total:
+                self._last = now
+                click.echo(f"\r{self.label} {done}/{total}", err=True, nl=done == total)
+            return
+        tenth = done * 10 // max(total, 1)
+        if tenth != self._tenth:
+            self._tenth = tenth
+            click.echo(f"{self.label} {done}/{total}", err=True)
+
+
+@click.group()
+def keys() -> None:
+    """Encryption at rest (静态加密) of stored originals and page images: generate, status, rotate."""
+
+
+@keys.command("generate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--add",
+    is_flag=True,
+    help="FILE is an existing key file: put the new key first (it encrypts from now on) and keep its keys below it (they still decrypt).",
+)
+@click.pass_context
+def keys_generate(ctx: click.Context, file: str, add: bool) -> None:
+    """Write a new random key into FILE (mode 0600); the key itself is never printed.
+
+    Point DOSSIER_BLOB_KEY_FILE at FILE (or copy its key into DOSSIER_BLOB_KEY), restart the
+    server and workers, then run `dossier keys rotate`.  Keep a copy of FILE somewhere safe
+    and apart from the data: without the key the originals cannot be read.
+    """
+    from records import BlobKey, read_key_file, write_key_file
+
+    path = Path(file).expanduser().absolute()
+    key = BlobKey.generate()
+    if add:
+        kept = read_key_file(path)
+        write_key_file(path, key, kept, replace=True)
+        click.echo(
+            f"新密钥 {key.id} 已放在 {path} 的第一行（之后用它加密），原有 {len(kept)} 个密钥保留在下面用于解密"
+            f" / new key {key.id} is now first in {path} (it encrypts from now on); its {len(kept)} earlier key(s)"
+            " stay below it for reading"
+        )
+    else:
+        if path.exists():
+            raise ConfigError(
+                f"{path} 已存在，不会覆盖；要在其中加入新密钥请用 --add / {path} exists and is never overwritten;"
+                " use --add to put a new key on top of it"
+            )
+        write_key_file(path, key)
+        click.echo(f"新密钥 {key.id} 已写入 {path}（权限 0600）/ new key {key.id} written to {path} (mode 0600)")
+    home = ctx.find_root().obj["settings"].home
+    if path.is_relative_to(home):
+        click.echo(
+            "! 密钥文件在数据目录内：拿到数据目录（或其备份、被盗的硬盘）的人也就拿到了密钥，请把它放到别处"
+            " / the key file is inside the data folder: whoever gets the folder (a copy, a stolen disk) gets the key"
+            " too — keep it elsewhere",
+            err=True,
+        )
+    zh, en = ("重启服务和工作进程", "restart serve and the workers") if add else (
+        f"设置 DOSSIER_BLOB_KEY_FILE={path}，重启服务和工作进程", f"set DOSSIER_BLOB_KEY_FILE={path}, restart serve and the workers"
+    )
+    click.echo(
+        f"请另行安全备份此文件：丢失密钥 = 丢失原始文件。下一步：{zh}，然后运行 `dossier keys rotate`"
+        f" / back this file up safely and apart from the data: lose the key = lose the originals."
+        f" Next: {en}, then run `dossier keys rotate`."
+    )
+
+
+def _describe(counts: dict[str, int], current: str | None, configured: set[str]) -> str:
+    parts = []
+    for state, n in sorted(counts.items(), key=lambda kv: (kv[0] != "plaintext", kv[0])):
+        if state == "plaintext":
+            parts.append(f"明文 plaintext {n}")
+        elif state == "unreadable":
+            parts.append(f"无法读取 unreadable {n}")
+        else:
+            mark = " (当前 current)" if state == current else " (旧 old)" if state in configured else " (未配置! not configured!)"
+            parts.append(f"密钥 key {state}{mark} {n}")
+    return "，".join(parts) if parts else "无 none"
+
+
+@keys.command("status")
+@click.option("--verify", is_flag=True, help="Also read, decrypt and check every blob (reads everything: slow).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
+    """How many blobs are plaintext and how many are encrypted under which key id.
+
+    Exits 1 when a blob is under a key that is not configured or (with --verify) cannot be read.
+    """
+    settings = ctx.find_root().obj["settings"]
+    store = _store(ctx)
+    census = store.census(verify=verify, progress=_Progress("检查 verify") if verify and not as_json else None)
+    current = store.keys.current.id if store.keys.current is not None else None
+    configured = {k.id for k in store.keys.keys}
+    stranded = sorted(
+        {s for counts in (census.originals, census.cached) for s in counts if s not in ("plaintext", "unreadable")}
+        - configured
+    )
+    if as_json:
+        _echo_json({
+            "encryption": current is not None, "current_key": current, "keys": [k.id for k in store.keys.keys],
+            "originals": census.originals, "cached": census.cached, "unconfigured_keys": stranded,
+            "problems": [{"blob": name, "error": message} for name, message in census.problems],
+        })
+    else:
+        if current:
+            click.echo(f"加密 / encryption: 开启 on，当前密钥 / current key {current}")
+        else:
+            click.echo("加密 / encryption: 关闭 off（未设置 DOSSIER_BLOB_KEY / DOSSIER_BLOB_KEY_FILE）")
+        olds = [k.id for k in store.keys.keys if k.id != current]
+        if olds:
+            click.echo(f"旧密钥（只解密）/ old keys (read only): {', '.join(olds)}")
+        click.echo(f"原始文件 / originals: {sum(census.originals.values())}（{_describe(census.originals, current, configured)}）")
+        click.echo(f"缓存文件 / cached: {sum(census.cached.values())}（{_describe(census.cached, current, configured)}）")
+        behind = sum(n for counts in (census.originals, census.cached) for s, n in counts.items() if s not in (current, "unreadable"))
+        if current and behind:
+            click.echo(f"! {behind} 个文件不在当前密钥下，运行 `dossier keys rotate` / {behind} blobs are not under the current key: run `dossier keys rotate`")
+        for key_id in stranded:
+            click.echo(
+                f"! 有文件用未配置的密钥 {key_id} 加密：把它加入 DOSSIER_BLOB_KEY_OLD 或密钥文件，否则无法读取"
+                f" / blobs are encrypted with key {key_id}, which is not configured: add it to DOSSIER_BLOB_KEY_OLD or the key file",
+            )
+        for name, message in census.problems:
+            click.echo(f"  ✗ {name}: {message}")
+        key_file = settings.get("DOSSIER_BLOB_KEY_FILE").strip()
+        if key_file and Path(key_file).expanduser().stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            click.echo(f"! 密钥文件 {key_file} 对其他用户可读，建议 chmod 600 / the key file is readable by other users: chmod 600 it", err=True)
+    if stranded or census.problems:
+        ctx.exit(1)
+
+
+@keys.command("rotate")
+@click.option(
+    "--new-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Re-encrypt under the first key of this file instead of the current key (only while no server or worker runs with the old settings).",
+)
+@click.pass_context
+def keys_rotate(ctx: click.Context, new_key_file: str | None) -> None:
+    """Re-encrypt every original and cached blob under the current key (or --new-key-file's).
+
+    Plaintext originals are encrypted too: run it after turning encryption on.  Each file is
+    swapped atomically; interrupted, it leaves every blob readable, and running it again carries
+    on (blobs already under the key are skipped).  Exits 1 when an original could not be read.
+    """
+    from records import read_key_file
+
+    target = read_key_file(Path(new_key_file))[0] if new_key_file else None
+    store = _store(ctx)
+    goal = target or store.keys.current
+    report = store.rotate(target, progress=_Progress(f"轮换 rotate → {goal.id}" if goal else "轮换 rotate"))
+    click.echo(
+        f"密钥 {report.key_id}：重新加密 {report.resealed}，本已是该密钥 {report.already}，移除缓存 {report.dropped}，"
+        f"失败 {len(report.failed)}（共 {report.total}） / key {report.key_id}: re-encrypted {report.resealed},"
+        f" already under it {report.already}, cached entries removed {report.dropped}, failed {len(report.failed)}"
+        f" (of {report.total})"
+    )
+    for name, message in report.removed:
+        click.echo(f"  - {name}: {message}")
+    for name, message in report.failed:
+        click.echo(f"  ✗ {name}: {message}")
+    if target is not None and (store.keys.current is None or store.keys.current.id != target.id):
+        click.echo(
+            f"下一步：把 DOSSIER_BLOB_KEY_FILE 设为 {new_key_file}，把旧密钥保留在 DOSSIER_BLOB_KEY_OLD（或该文件的后面几行），"
+            "然后重启服务和工作进程；仍按旧设置运行的进程读不了新密钥下的文件"
+            f" / next: set DOSSIER_BLOB_KEY_FILE={new_key_file}, keep the old key in DOSSIER_BLOB_KEY_OLD (or below it in"
+            " that file) and restart serve and the workers; processes still running with the old settings cannot read"
+            " blobs under the new key"
+        )
+    if report.failed:
+        ctx.exit(1)

@@ -1,0 +1,247 @@
+"""``dossier users …``: accounts, roles, display names, renames, lock-outs and API tokens (账户与角色).
+
+Passwords never travel on the command line: they are prompted for (twice, hidden), or read
+from standard input with ``--password-stdin`` (the first line) for scripts.  Every change is
+an audit event by ``system`` (the operator at the console).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from dossier.cli._common import _echo_json, _open
+
+#: ``records.ROLES``, spelt out so that ``dossier --help`` does not import the records (a test keeps them equal).
+ROLES = ("admin", "manager", "finance", "sales", "viewer")
+
+
+def _read_password(password_stdin: bool) -> str:
+    """The new password: the first line of stdin with ``--password-stdin``, else prompted twice."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True))
+
+
+_password_stdin = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input (for scripts)."
+)
+
+
+@click.group()
+def users() -> None:
+    """Users and roles (admin, manager, finance, sales, viewer), lock-outs and API tokens."""
+
+
+def _echo_linked(linked: list[str]) -> None:
+    """Say which customers an account now owns (their registry owner name is its login or display name)."""
+    if linked:
+        names = "、".join(linked[:10]) + (f" …（共 {len(linked)} 个）" if len(linked) > 10 else "")
+        click.echo(f"  负责的客户 / now owns {len(linked)} customer(s): {names}")
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do (README: Accounts and roles).")
+@click.option("--display-name", default=None,
+              help="The person's name as the customer registry writes it (负责人, e.g. 张伟).")
+@_password_stdin
+@click.pass_context
+def users_add(ctx: click.Context, username: str, role: str, display_name: str | None, password_stdin: bool) -> None:
+    """Create USERNAME with a role; the password is prompted for.
+
+    It must be at least 8 characters and hard to guess: common passwords, keyboard rows and
+    ones built on the user's names are refused, with the reason.  Customers whose registry
+    owner (负责人) is USERNAME or the display name become the user's.
+    """
+    d = _open(ctx.find_root())
+    result = d.add_user(username, role, _read_password(password_stdin), display_name=display_name)
+    click.echo(f"已添加用户 {username.strip()}（{role}）/ user added")
+    _echo_linked(result["linked"])
+
+
+@users.command("set-display-name")
+@click.argument("username")
+@click.argument("display_name")
+@click.pass_context
+def users_set_display_name(ctx: click.Context, username: str, display_name: str) -> None:
+    """Give USERNAME the DISPLAY_NAME the customer registry uses for them ("" removes it).
+
+    Customers whose owner (负责人) is that name become theirs; customers already theirs stay theirs.
+    """
+    result = _open(ctx.find_root()).set_display_name(username, display_name)
+    click.echo(f"{username} 的显示名已更新 / display name set")
+    _echo_linked(result["linked"])
+
+
+@users.command("rename")
+@click.argument("username")
+@click.argument("new_name")
+@click.pass_context
+def users_rename(ctx: click.Context, username: str, new_name: str) -> None:
+    """Change the login USERNAME to NEW_NAME everywhere it is stored; customers, tokens and role stay.
+
+    Uploads, intake batches and exports follow the new name; audit events keep the name they
+    were written with.  The user's open web sessions end.  The admin account keeps its name.
+    """
+    result = _open(ctx.find_root()).rename_user(username, new_name)
+    click.echo(f"已将用户 {username} 改名为 {new_name.strip()} / user renamed")
+    _echo_linked(result["linked"])
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per user.")
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """Every user: role, active or disabled, last login, locked until (while locked); times are UTC."""
+    rows = _open(ctx.find_root()).users()
+    if as_json:
+        for row in rows:
+            _echo_json(row)
+        return
+    for user in rows:
+        state = "启用 active" if user["active"] else "停用 disabled"
+        last = (user["last_login_at"] or "-").replace("T", " ")
+        shown = f" ({user['display_name']})" if user["display_name"] else ""
+        line = f"{user['username'] + shown:<20} {user['role']:<8} {state:<12} 上次登录 last login {last:<19}"
+        if user["locked_until"]:
+            line += f"  锁定至 locked until {user['locked_until'].replace('T', ' ')}"
+        click.echo(line)
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_context
+def users_disable(ctx: click.Context, username: str) -> None:
+    """Disable USERNAME: logins and open web sessions stop at once, and every API token is revoked for good."""
+    _open(ctx.find_root()).set_active(username, False)
+    click.echo(f"已停用 {username} / user disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+@click.pass_context
+def users_enable(ctx: click.Context, username: str) -> None:
+    """Enable USERNAME again (this also lifts a lock-out); tokens revoked by the disable stay revoked."""
+    _open(ctx.find_root()).set_active(username, True)
+    click.echo(f"已启用 {username} / user enabled")
+
+
+@users.command("set-password")
+@click.argument("username")
+@_password_stdin
+@click.pass_context
+def users_set_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Give USERNAME a new password (e.g. when the admin password printed by init is lost).
+
+    The password policy of ``users add`` applies.  It also lifts a lock-out and ends the
+    user's open web sessions.
+    """
+    d = _open(ctx.find_root())
+    d.set_password(username, _read_password(password_stdin))
+    click.echo(f"已更新 {username} 的密码 / password updated")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@click.pass_context
+def users_set_role(ctx: click.Context, username: str, role: str) -> None:
+    """Give USERNAME another ROLE: their web sessions end (they log in again); tokens act with the new role."""
+    _open(ctx.find_root()).set_role(username, role)
+    click.echo(f"{username} 的角色现在是 {role} / role changed")
+
+
+@users.command("logout")
+@click.argument("username")
+@click.pass_context
+def users_logout(ctx: click.Context, username: str) -> None:
+    """End every open web session of USERNAME at once (e.g. a lost laptop); the password stays."""
+    ended = _open(ctx.find_root()).end_sessions(username)
+    click.echo(f"已结束 {username} 的 {ended} 个会话 / {ended} session(s) ended")
+
+
+@users.group("token")
+def token() -> None:
+    """Personal API tokens: ``Authorization: Bearer <token>`` on /api/… acts as the token's user."""
+
+
+#: Longest lifetime ``--expires-days`` / ``--expires`` may give a token (ten years).
+MAX_TOKEN_DAYS = 3650
+
+
+def _token_expiry(days: int | None, until: datetime | None) -> datetime | None:
+    """When a new token expires (UTC, naive as the records keep times): in ``days`` days, or at the end of the
+    day ``until`` (UTC); None = until revoked."""
+    if days is not None and until is not None:
+        raise click.UsageError("--expires-days 与 --expires 只能选一个 / use --expires-days or --expires, not both")
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    if days is not None:
+        return now + timedelta(days=days)
+    if until is None:
+        return None
+    end = until.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    if end <= now:
+        raise click.BadParameter("日期已过 / the date has passed", param_hint="--expires")
+    if end > now + timedelta(days=MAX_TOKEN_DAYS + 1):
+        raise click.BadParameter(f"最多 {MAX_TOKEN_DAYS} 天 / at most {MAX_TOKEN_DAYS} days", param_hint="--expires")
+    return end
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="A label, e.g. what script uses the token.")
+@click.option("--expires-days", type=click.IntRange(1, MAX_TOKEN_DAYS), default=None,
+              help="The token stops working this many days from now.")
+@click.option("--expires", "expires_on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The token works through this day (YYYY-MM-DD, UTC) and stops at its end.")
+@click.pass_context
+def token_create(
+    ctx: click.Context, username: str, name: str, expires_days: int | None, expires_on: datetime | None
+) -> None:
+    """Create a token for USERNAME and print it once (only its sha256 is kept).
+
+    Without --expires-days or --expires it works until revoked (or its user is disabled).
+    """
+    expires_at = _token_expiry(expires_days, expires_on)
+    token_id, secret = _open(ctx.find_root()).create_token(username, name, expires_at=expires_at)
+    click.echo(secret)
+    until = f"，{expires_at:%Y-%m-%d %H:%M} UTC 到期 / expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+    click.echo(
+        f"令牌编号 token id {token_id}{until}。请立即保存：令牌只显示这一次 / store it now: it is shown only once.",
+        err=True,
+    )
+
+
+_STATES = {"active": "有效 active", "expired": "已过期 expired", "revoked": "已撤销 revoked"}
+
+
+@token.command("list")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per token.")
+@click.pass_context
+def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
+    """USERNAME's tokens: id, name, created, last used, expiry, state (active, expired, revoked); never the token."""
+    rows = _open(ctx.find_root()).tokens(username)
+    for row in rows:
+        if as_json:
+            _echo_json(row)
+            continue
+        state = _STATES[row["state"]]
+        if row["state"] == "revoked":
+            state += f" {row['revoked_at']}"
+        click.echo(
+            f"{row['id']:<6} {row['name'] or '-':<20} 创建 created {row['created_at']}"
+            f"  上次使用 last used {row['last_used_at'] or '-'}  到期 expires {row['expires_at'] or '-'}  {state}"
+        )
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke token TOKEN_ID (see ``token list``): it is refused from the next request on."""
+    username = _open(ctx.find_root()).revoke_token(token_id)
+    click.echo(f"已撤销 {username} 的令牌 {token_id} / token revoked")

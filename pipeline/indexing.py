@@ -1,0 +1,100 @@
+"""The Document -> IndexDocument mapping, in one place, and indexing a document with its family.
+
+:func:`index_entry` is what the search index gets for a stored document (the text of an
+e-mail includes its attachments'; who may read it is its stored access, :mod:`pipeline.access`).
+:func:`index_documents` first applies the container rule to the documents' families, so a
+change to one document reindexes every document whose access or text moved with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from index import IndexDocument, SearchBackend
+from pipeline import access
+from pipeline.extraction import searchable_customers
+from records import Document, DocumentPart
+
+__all__ = ["INDEXED_STATUSES", "index_documents", "index_entry"]
+
+
+def index_entry(doc: Document) -> IndexDocument:
+    """What the index gets for a stored document.
+
+    An e-mail's text includes its attachments' text: its attachment children's, and that of
+    attachments stored before as documents of their own (its ``included`` parts).  Who may
+    read it is its stored access (:mod:`pipeline.access`), which the caller keeps current
+    (:func:`index_documents`).
+    """
+    attached = [c for c in doc.children if c.relation == "attachment"]
+    attached += [p.part for p in doc.included if p.relation == "attachment" and p.part is not None]
+    texts = [p.text for p in doc.pages if p.text]
+    texts += ["\n\n".join(p.text for p in c.pages if p.text) for c in attached if c.status != "failed"]
+    text = "\n\n".join(t for t in texts if t)
+    readers = access.stored_access(doc)
+    version = doc.current
+    customers = searchable_customers(doc)
+    entities = tuple(dict.fromkeys((e.kind, e.value) for e in doc.entities))
+    extra = tuple(dict.fromkeys([*(e.text for e in doc.entities), *(value for _, value in entities)]))
+    return IndexDocument(
+        id=doc.id,
+        title=doc.title,
+        text=text,
+        filename=version.filename if version else "",
+        doc_type=doc.doc_type,
+        customers=tuple(c.name for c in customers),
+        customer_ids=tuple(c.id for c in customers),
+        customer_aliases=tuple(dict.fromkeys(n for c in customers for n in c.names)),
+        customer_types=tuple(dict.fromkeys(c.customer_type for c in customers if c.customer_type)),
+        industries=tuple(dict.fromkeys(c.industry for c in customers if c.industry)),
+        regions=tuple(dict.fromkeys(c.region for c in customers if c.region)),
+        tags=tuple(t.name for t in doc.tags),
+        confidentiality=readers.level,
+        access_customer_ids=tuple(sorted(readers.customers)),
+        date=doc.doc_date,
+        created_at=doc.created_at.isoformat() if doc.created_at else "",
+        entities=entities,
+        extra=extra,
+    )
+
+
+#: Statuses whose documents the search index holds.
+INDEXED_STATUSES = ("indexed", "awaiting_ocr")
+
+
+def index_documents(session: Session, backend: SearchBackend, docs: Sequence[Document]) -> list[Document]:
+    """Index ``docs`` after the container rule has been applied to their families, in the caller's transaction.
+
+    Every other document whose access changed with them (a container of a part that became
+    an invoice, the parts of a container a manager marked confidential) is reindexed too, if
+    the index holds it.  Returns every document indexed.
+    """
+    session.flush()
+    changed = access.refresh(session, docs)
+    wanted = {d.id: d for d in docs if d.status != "failed"}
+    wanted.update((d.id, d) for d in changed if d.status in INDEXED_STATUSES and d.id not in wanted)
+    # A container's text holds its attachments' text: it follows them.
+    for doc in list(wanted.values()):
+        for container in _text_containers(session, doc):
+            if container.status in INDEXED_STATUSES:
+                wanted.setdefault(container.id, container)
+    if wanted:
+        backend.index([index_entry(d) for d in wanted.values()], connection=session.connection())
+    return list(wanted.values())
+
+
+def _text_containers(session: Session, doc: Document) -> list[Document]:
+    """The e-mails whose search text includes ``doc`` as an attachment."""
+    out: list[Document] = []
+    if doc.relation == "attachment" and doc.parent_id is not None:
+        parent = session.get(Document, doc.parent_id)
+        if parent is not None:
+            out.append(parent)
+    out += session.scalars(
+        select(Document).join(DocumentPart, DocumentPart.container_id == Document.id)
+        .where(DocumentPart.part_id == doc.id, DocumentPart.relation == "attachment")
+    ).all()
+    return out

@@ -1,0 +1,133 @@
+"""The architecture holds: layers point one way, no import cycles, facades between packages, README says so.
+
+The layer order is the import contract in ``pyproject.toml`` (``lint-imports`` checks it in
+``make lint`` too); here it runs as a test with the cycle and private-name checks import-linter
+does not make.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import grimp
+import pytest
+
+from tests.conftest import ROOT
+
+PACKAGES = ("foundation", "ingest", "index", "records", "pipeline", "dossier", "workers", "webui")
+
+
+def _contract_layers() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in config["contracts"] if c["type"] == "layers"]
+    assert sorted(config["root_packages"]) == sorted(PACKAGES)
+    return list(layers)
+
+
+def test_the_layer_contract_is_kept():
+    """`lint-imports` finds no import from a lower layer into a higher one (foundation … CLI)."""
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--config", str(ROOT / "pyproject.toml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "KEPT" in run.stdout and "BROKEN" not in run.stdout
+
+
+def _cycles() -> list[list[str]]:
+    """Strongly connected groups of two or more modules in the import graph (function-level imports count)."""
+    graph = grimp.build_graph(*PACKAGES, include_external_packages=False)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan, iterative enough for our depth
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for other in graph.find_modules_directly_imported_by(module):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycle between modules, not even through an import inside a function."""
+    assert _cycles() == []
+
+
+def _owner(module: str) -> str:
+    """The package a module belongs to for the facade rule (``dossier.app`` and ``dossier.cli`` are two)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "dossier" and len(parts) > 1 else parts[0]
+
+
+def _private_imports() -> list[str]:
+    out = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    targets = [f"{node.module}.{alias.name}" for alias in node.names]
+                elif isinstance(node, ast.Import):
+                    targets = [alias.name for alias in node.names]
+                else:
+                    continue
+                for target in targets:
+                    if target.split(".")[0] not in PACKAGES or _owner(target) == _owner(module):
+                        continue
+                    if any(part.startswith("_") and not part.startswith("__") for part in target.split(".")[1:]):
+                        out.append(f"{module} imports {target}")
+    return out
+
+
+def test_no_package_reaches_into_another_ones_private_modules():
+    """Packages talk through their facades and public modules: no ``_private`` name crosses a package."""
+    assert _private_imports() == []
+
+
+def test_the_readme_layout_names_the_layers_in_the_contracts_order():
+    """README's Layout section lists exactly the contract's layers, highest first."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```", 2)[1]
+    named = [m.group(1) for m in re.finditer(r"^([a-z][a-z.]*(?: \| [a-z.]+)*)\s", block, re.M)]
+    assert named == _contract_layers()
+
+
+@pytest.mark.parametrize("name", ["ingest_document", "ocr_document_pages", "reindex_documents", "export_results"])
+def test_the_queued_job_paths_still_resolve(name):
+    """Jobs queued by an older version name their function by path: every one the queue writes still imports."""
+    import importlib
+
+    source = (ROOT / "pipeline" / "queue.py").read_text(encoding="utf-8")
+    assert f'"workers.jobs.{name}"' in source
+    assert callable(getattr(importlib.import_module("workers.jobs"), name))

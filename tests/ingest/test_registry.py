@@ -8,7 +8,8 @@ import pytest
 
 import ingest
 from ingest.formats._detect import MIME
-from ingest.formats._registry import Extractor, extractor_for, register, registered, reset_registry
+from ingest.formats._registry import extractor_for, register, registered, reset_registry
+from ingest.formats._types import Extraction, Extractor
 
 
 @pytest.mark.parametrize("extractor", registered(), ids=lambda e: e.name)
@@ -42,7 +43,7 @@ def test_register_replaces_and_reset_restores() -> None:
 
         def parse(self, data, ctx):  # type: ignore[no-untyped-def]
             """Return nothing."""
-            return ingest.formats._registry.Extraction(pages=[ingest.Page(1, "fake")])
+            return Extraction(pages=[ingest.Page(1, "fake")])
 
     register(Fake())
     try:

@@ -1,0 +1,5 @@
+"""``python -m dossier.cli``: the same as the ``dossier`` command."""
+
+from dossier.cli import main
+
+main()

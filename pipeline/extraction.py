@@ -365,8 +365,8 @@ class Extraction:
                 )
             )
         links.extend(self._attachment_links(doc, seen))
-        for position, link in enumerate(links):
-            link.position = position
+        for position, row in enumerate(links):
+            row.position = position
         doc.customer_links = links
         session.flush()
         self._set_primary(session, doc)

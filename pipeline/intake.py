@@ -182,6 +182,7 @@ class Intake:
             if source.data is not None:
                 return sha256_bytes(source.data), None
             digest = hashlib.sha256()
+            assert source.path is not None
             with source.path.open("rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(chunk)
@@ -267,10 +268,10 @@ class Intake:
         try:
             data = self._read(source)
         except OSError as exc:
-            reason = f"文件在导入过程中消失或无法读取 / file vanished: {exc.strerror or exc}"
-            self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
+            vanished = f"文件在导入过程中消失或无法读取 / file vanished: {exc.strerror or exc}"
+            self._job(batch_id, source.label, "failed", None, error=vanished, origin=origin, session=session)
             session.commit()
-            return Taken(source.label, "failed", error=reason)
+            return Taken(source.label, "failed", error=vanished)
         doc = existing
         if options.version_of is not None:
             doc = session.get(Document, options.version_of)
@@ -523,7 +524,7 @@ class Intake:
                         awaiting.extend(doc_id for doc_id, _pages in processed.ocr)
         if awaiting and ocr_engine is None:
             self._defer_ocr(awaiting)
-        elif awaiting:
+        elif awaiting and ocr_engine is not None:
             from pipeline.ocr import OcrRunner
 
             OcrRunner(self.sessions, self.blobs, self.backend, self.limits, ocr_engine, self.workers).run(awaiting)

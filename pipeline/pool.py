@@ -234,8 +234,10 @@ class ParsePool:
             w.conn.close()
         self._workers = []
 
-    def imap(self, tasks: Iterable[ParseTask]) -> Iterator[ParseOutcome]:
-        """Parse every task; yield each outcome once, whatever happens to the processes."""
+    def imap(self, tasks: Iterable[Any]) -> Iterator[Any]:
+        """Run every task (a :class:`ParseTask`, or what the pool's ``runner`` takes); yield each outcome once,
+        whatever happens to the processes (a crashed or timed-out task yields a :class:`ParseOutcome` with
+        the reason)."""
         pending = deque(tasks)
         while pending or any(w.task is not None for w in self._workers):
             for w in self._workers:
@@ -249,7 +251,7 @@ class ParsePool:
             for conn in wait([w.conn for w in self._workers], timeout=min(timeout, 1.0)):
                 worker = next(w for w in self._workers if w.conn is conn)
                 try:
-                    message = conn.recv()
+                    message = worker.conn.recv()
                 except (EOFError, OSError):
                     task = worker.task
                     self._replace(worker)

@@ -238,9 +238,9 @@ class JobQueue:
         """Enqueue the documents, pages and background exports that wait in the records without a live job; counts."""
         pending = self._pending_job_ids()
         requeued = {"ingest": 0, "ocr": 0, "export": 0}
-        for job_id in exports:  # the job claims its export row, so a second copy skips it
-            if f"export-{job_id}" not in pending:
-                self.enqueue_export(job_id, EXPORT_TIMEOUT_S)
+        for export_id in exports:  # the job claims its export row, so a second copy skips it
+            if f"export-{export_id}" not in pending:
+                self.enqueue_export(export_id, EXPORT_TIMEOUT_S)
                 requeued["export"] += 1
         for doc_id in queued_docs:
             if f"ingest-{doc_id}" not in pending:

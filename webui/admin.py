@@ -78,8 +78,13 @@ def _filter_args() -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.args.items(multi=True) if k in FILTER_PARAMS and v.strip()]
 
 
+def _params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Repeated query parameters as ``url_for`` takes them (``name=[values]``)."""
+    return MultiDict(pairs).to_dict(flat=False)
+
+
 def _page_url(page: int) -> str:
-    return url_for("admin.audit", **MultiDict([*_filter_args(), ("page", str(page))]).to_dict(flat=False))
+    return url_for("admin.audit", **_params([*_filter_args(), ("page", str(page))]))
 
 
 def _int_arg(name: str, default: int, hi: int) -> int:
@@ -108,7 +113,7 @@ def audit() -> Any:
         page_count=page_count,
         prev_url=_page_url(page - 1) if page > 1 else None,
         next_url=_page_url(page + 1) if page < page_count else None,
-        csv_url=url_for("admin.audit_csv", **MultiDict(filter_args).to_dict(flat=False)),
+        csv_url=url_for("admin.audit_csv", **_params(filter_args)),
         args=request.args,
         chosen_users=", ".join(filters.users),
         chosen_actions=filters.actions,

@@ -43,9 +43,8 @@ def url_with(**changes: Any) -> str:
             args.setlist(name, value if isinstance(value, list | tuple) else [value])
     if "page" not in changes:
         args.pop("page", None)
-    return url_for(
-        request.endpoint or "search.index", **(request.view_args or {}), **args.to_dict(flat=False)
-    )
+    params: dict[str, Any] = args.to_dict(flat=False)
+    return url_for(request.endpoint or "search.index", **(request.view_args or {}), **params)
 
 
 def _pages(page: int, pages: int, width: int = 2) -> list[int | None]:

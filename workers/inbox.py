@@ -244,6 +244,7 @@ class Inbox:
         return DONE, None
 
     def _move(self, origin: Path, folder: str, reason: str | None) -> None:
+        relative: PurePath
         try:
             relative = origin.relative_to(self.root)
         except ValueError:

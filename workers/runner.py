@@ -230,7 +230,7 @@ def _exit_on_signals() -> dict[int, Any]:
     def _exit(_signum: int, _frame: Any) -> None:
         raise SystemExit(0)
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
         previous[signum] = signal.getsignal(signum)
         signal.signal(signum, _exit)

@@ -49,7 +49,13 @@ class IndexFlusher:
         self.last_error: str | None = None
         # A forked child has none of the parent's threads: it starts its own flusher if it ever commits.
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (f := ref()) is not None and f._forget_thread())
+
+        def _in_child() -> None:
+            flusher = ref()
+            if flusher is not None:
+                flusher._forget_thread()
+
+        os.register_at_fork(after_in_child=_in_child)
 
     def _forget_thread(self) -> None:
         self._cond = threading.Condition()

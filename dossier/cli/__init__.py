@@ -70,6 +70,7 @@ class BatchProgress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._bar: Any = None
+        self._task: Any = None  # the bar's task id
 
     def start(self, batch_id: int) -> None:
         """Begin showing ``batch_id`` (a watcher's next batch replaces the previous one on the bar)."""

@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from foundation.errors import DossierError
+from foundation.vocabulary import CUSTOMER_TYPES, customer_type_name
 from index._analysis import normalize_text
 
 __all__ = [
@@ -146,13 +147,6 @@ ENTITY_FIELDS = frozenset(
     }
 )
 
-#: Registry customer types, with the short and English forms a query may use.
-CUSTOMER_TYPES = {
-    "潜在客户": ("潜在", "prospect", "potential", "lead"),
-    "现有客户": ("现有", "existing", "current", "active"),
-    "流失客户": ("流失", "lost", "churned", "former", "inactive"),
-}
-
 _LABELS = {
     "phone": ("电话号码", "phone number"),
     "email": ("邮箱地址", "e-mail address"),
@@ -220,15 +214,6 @@ def entity_key(kind: str, value: str) -> str:
 def fold(text: str) -> str:
     """How customer names, aliases, industries and regions compare: NFKC, lower case, no whitespace."""
     return _WS.sub("", normalize_text(text))
-
-
-def customer_type_name(value: str) -> str | None:
-    """``潜在客户``/``现有客户``/``流失客户`` for a full, short or English form; None when it is none of them."""
-    v = fold(value)
-    for name, forms in CUSTOMER_TYPES.items():
-        if v == name or v in forms:
-            return name
-    return None
 
 
 def year_value(value: str) -> str | None:

@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from foundation.vocabulary import CUSTOMER_TYPE_NAMES
+
 
 def utcnow() -> datetime:
     """Current UTC time without microseconds noise."""
@@ -161,7 +163,7 @@ class LoginFailure(Base):
 
 
 #: Customer types of the registry (潜在 prospect, 现有 current, 流失 lost).
-CUSTOMER_TYPES = ("潜在客户", "现有客户", "流失客户")
+CUSTOMER_TYPES = CUSTOMER_TYPE_NAMES
 
 #: Registry states: ``confirmed`` customers, ``suggested`` ones found in documents and waiting
 #: for a person to confirm, ``rejected`` suggestions (kept so they are not suggested again), and

@@ -19,6 +19,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from dossier.app import folder
 from dossier.app.owners import unmatched_owners
 from foundation.errors import DossierError, Forbidden, NotFound
+from foundation.vocabulary import CUSTOMER_TYPE_NAMES
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
@@ -38,11 +39,8 @@ TEXT_FIELDS = (
 )
 
 #: The registry's customer types (value, label message id) and importance grades, for the selects.
-CUSTOMER_TYPES = (
-    ("潜在客户", "customers.type.prospect"),
-    ("现有客户", "customers.type.current"),
-    ("流失客户", "customers.type.lost"),
-)
+CUSTOMER_TYPES = tuple(zip(CUSTOMER_TYPE_NAMES, ("customers.type.prospect", "customers.type.current",
+                                                 "customers.type.lost"), strict=True))
 IMPORTANCE = ("A", "B", "C")
 
 CONTACT_KEYS = ("name", "title", "mobile", "landline", "email")

@@ -32,6 +32,7 @@ from dossier.app._registry_audit import capped, changed_fields
 from dossier.app._suggestions import Reviewed, fold_suggestions, review, unlink_ours
 from dossier.app.owners import OwnerLinks, link_owners, owner_key
 from foundation.errors import NotFound, RegistryError
+from foundation.vocabulary import customer_type_name
 from pipeline.extraction import name_key
 from records import Customer, User, record_event
 
@@ -69,11 +70,6 @@ _HEADERS = {
     for key in (field_name, zh, *others)
 }
 
-_TYPE_WORDS = {
-    "潜在": "潜在客户", "潜在客户": "潜在客户", "prospect": "潜在客户", "potential": "潜在客户",
-    "现有": "现有客户", "现有客户": "现有客户", "current": "现有客户", "existing": "现有客户", "active": "现有客户",
-    "流失": "流失客户", "流失客户": "流失客户", "lost": "流失客户", "churned": "流失客户",
-}
 _STATUS_WORDS = {
     "confirmed": "confirmed", "已确认": "confirmed", "客户": "confirmed",
     "self": "self", "本公司": "self", "我方": "self", "own": "self",
@@ -85,7 +81,7 @@ _CONTACT_KEYS = ("name", "title", "mobile", "landline", "email")
 
 def customer_type_of(value: str) -> str:
     """潜在/现有/流失 (or prospect/current/lost) as the registry writes it; other values unchanged."""
-    return _TYPE_WORDS.get(value.strip().lower(), value.strip())
+    return customer_type_name(value) or value.strip()
 
 
 @dataclass
@@ -304,7 +300,7 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             warnings.append(f"统一社会信用代码校验位不符：{code}（已保留，未更正）/ credit code check character wrong (kept)")
     ctype = _text(row.get("customer_type"), 16)
     if ctype:
-        normal = _TYPE_WORDS.get(ctype.lower())
+        normal = customer_type_name(ctype)
         if normal is None:
             raise ValueError(f"未知客户类型“{ctype}”（潜在/现有/流失）/ unknown customer type")
         ctype = normal

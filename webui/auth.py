@@ -29,8 +29,6 @@ language; a session the cookie held is ended).  Logins, logouts and failures are
 from __future__ import annotations
 
 import functools
-import hmac
-import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -51,6 +49,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import SecurityError
 
 from dossier.app import LoginThrottled, SessionEnded
@@ -63,15 +62,14 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 F = TypeVar("F", bound=Callable[..., Any])
 
 CSRF_FIELD = "csrf_token"
+#: Flask-WTF's CSRF protection, run by :func:`_authenticate` (not for every request: a request that
+#: authenticates with an API token carries no cookie, so it needs no CSRF token).
+csrf = CSRFProtect()
 
 
 def csrf_token() -> str:
-    """Return this session's CSRF token, creating it on first use."""
-    token = session.get(CSRF_FIELD)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_FIELD] = token
-    return str(token)
+    """This session's CSRF token for a form or the ``X-CSRF-Token`` header (Flask-WTF's, signed)."""
+    return str(generate_csrf())
 
 
 #: Cookie keys: the server-side session's random key, the id of the user it belongs to, and a stamp of their
@@ -104,12 +102,12 @@ def _bearer_token() -> str | None:
 
 
 def _check_csrf() -> None:
-    """Reject a state-changing request whose form does not carry the session's token."""
+    """Reject a state-changing request whose form (or ``X-CSRF-Token`` header) does not carry the session's token."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    expected = session.get(CSRF_FIELD)
-    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
-    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+    try:
+        csrf.protect()
+    except CSRFError:
         abort(400, description=_("error.csrf"))
 
 
@@ -277,6 +275,14 @@ def init_app(app: Flask) -> None:
     """Refuse untrusted hosts; authenticate every request (token, CSRF, session); the Secure-aware cookie; the
     CSRF token in templates."""
     app.session_interface = SessionInterface()
+    app.config.update(
+        WTF_CSRF_CHECK_DEFAULT=False,  # _authenticate decides: cookie requests are checked, token requests not
+        WTF_CSRF_FIELD_NAME=CSRF_FIELD,
+        WTF_CSRF_HEADERS=["X-CSRF-Token", "X-CSRFToken"],
+        WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session (which ends on the server, see above)
+        WTF_CSRF_SSL_STRICT=False,  # SameSite=Lax and the token already stop cross-site posts
+    )
+    csrf.init_app(app)
     app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     app.before_request(_authenticate)
     app.after_request(_www_authenticate)

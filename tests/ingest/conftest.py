@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-DEV = CORPUS / "dev"
-REAL = CORPUS / "real"
+from tests.conftest import CORPUS, DEV, REAL  # noqa: F401 - the one corpus root, re-exported for the ingest tests
 
 
 def load_truth() -> list[dict]:

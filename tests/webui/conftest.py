@@ -13,9 +13,10 @@ import pytest
 
 from dossier.app.services import Dossier
 from foundation.config import load_settings
+from tests.conftest import DEV
 from webui import create_app
 
-CORPUS = Path("/work/shared/corpus/dev")
+CORPUS = DEV  # the one corpus root of tests/conftest.py (DOSSIER_CORPUS may move it)
 ADMIN_PASSWORD = "webui-test-Passw0rd"
 
 #: Corpus files the web tests search for (relative to CORPUS).

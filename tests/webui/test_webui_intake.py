@@ -10,6 +10,7 @@ import pytest
 
 from dossier.app.services import Dossier
 from foundation.config import load_settings
+from tests.conftest import DEV
 from webui import create_app
 
 CONTRACT = Path("/work/shared/corpus/dev/contracts/等保整改服务协议_金桥电气_FW-2024-192.txt")
@@ -179,7 +180,7 @@ def test_too_large_upload_is_a_friendly_413(tmp_path, login):
 
 # -- the customer field resolves to the registry (it never makes customers) ------------------------------------
 
-REGISTRY = Path("/work/shared/corpus/dev/customers.json")
+REGISTRY = DEV / "customers.json"
 
 
 @pytest.fixture()

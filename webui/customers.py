@@ -122,7 +122,7 @@ def confirm(customer_id: int) -> Any:
     """Make a suggested customer a confirmed one."""
     _ensure_may_review()
     name = _name_of(customer_id)
-    get_dossier().confirm_customer(customer_id, g.principal)
+    get_dossier().customers.confirm(customer_id, g.principal)
     flash(_("customers.confirmed", name=name), "info")
     return _back_to_review()
 
@@ -133,7 +133,7 @@ def reject(customer_id: int) -> Any:
     """Reject a suggested customer (it is not suggested again)."""
     _ensure_may_review()
     name = _name_of(customer_id)
-    get_dossier().reject_customer(customer_id, g.principal)
+    get_dossier().customers.reject(customer_id, g.principal)
     flash(_("customers.rejected", name=name), "info")
     return _back_to_review()
 
@@ -150,7 +150,7 @@ def merge(customer_id: int) -> Any:
     if into_id == customer_id:
         abort(400, description=_("customers.merge_self"))
     name, target = _name_of(customer_id), _name_of(into_id)
-    get_dossier().merge_customer(customer_id, into_id, g.principal)
+    get_dossier().customers.merge(customer_id, into_id, g.principal)
     flash(_("customers.merged", name=name, into=target), "info")
     return redirect(url_for("customers.show", customer_id=into_id), code=303)
 
@@ -230,7 +230,7 @@ def edit(customer_id: int) -> Any:
     error = _form_error(form)
     if error is None:
         try:
-            result = get_dossier().update_customer(customer_id, _fields(form), g.principal)
+            result = get_dossier().customers.update(customer_id, _fields(form), g.principal)
         except DossierError as exc:
             if exc.status != 400:
                 raise

@@ -31,7 +31,7 @@ REVIEW_ROLES = folder.READ_ALL_ROLES
 #: The list's filters: query parameter -> ``list_customers`` keyword.
 FILTERS = {"type": "customer_type", "industry": "industry", "region": "region", "owner": "owner"}
 
-#: The edit form's one-line and free-text fields, sent to ``update_customer`` under the same names.
+#: The edit form's one-line and free-text fields, sent to ``Dossier.customers.update`` under the same names.
 TEXT_FIELDS = (
     "name", "credit_code", "customer_type", "stage", "industry", "region", "city", "address",
     "importance", "owner_name", "notes",
@@ -187,7 +187,7 @@ def _form_from_request() -> dict[str, Any]:
 
 
 def _fields(form: dict[str, Any]) -> dict[str, Any]:
-    """``update_customer``'s fields from the form: an empty field clears the value."""
+    """``Dossier.customers.update``'s fields from the form: an empty field clears the value."""
     fields: dict[str, Any] = {f: str(form[f]).strip() for f in TEXT_FIELDS}
     fields["aliases"] = [a.strip() for a in _ALIAS_SPLIT.split(form["aliases"]) if a.strip()]
     fields["contacts"] = [dict(c) for c in form["contacts"]]

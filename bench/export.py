@@ -172,12 +172,12 @@ def child(home: Path, fmt: str, tag: str | None, out: Path) -> None:
 
     d = Dossier.open(_settings(home))
     request = SearchRequest(WORD, tags=(tag,) if tag else ())
-    d.export_plan(request, Principal.system(), fmt)  # loads the index columns: part of the baseline
+    d.exports.plan(request, Principal.system(), fmt)  # loads the index columns: part of the baseline
     # The export's own peak: the kernel's high-water mark restarted here (else the process peak so far).
     reset = _reset_peak()
     baseline = (_proc_mb("VmRSS") if reset else None) or _rss_mb()
     started = time.perf_counter()
-    plan, chunks = d.export_stream(request, Principal.system(), fmt, via="bench")
+    plan, chunks = d.exports.stream(request, Principal.system(), fmt, via="bench")
     size = 0
     with out.open("wb") as fh:
         for chunk in chunks:

@@ -162,6 +162,10 @@ class SearchBackend(Protocol):
     name: str
     queued_writes: bool
 
+    def ensure_schema(self, connection: Any = None) -> None:
+        """Create what the index needs to exist (tables, an engine's index and template) if it is not there."""
+        ...
+
     def index(self, docs: Iterable[IndexDocument], *, connection: Any = None) -> None:
         """Add or replace documents.  ``connection`` joins the caller's transaction if given."""
         ...

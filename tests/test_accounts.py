@@ -52,7 +52,7 @@ def accounts(request: pytest.FixtureRequest, tmp_path: Path):
         env["DOSSIER_OPENSEARCH_INDEX"] = f"dossier-test-{uuid.uuid4().hex[:10]}"
         url = request.getfixturevalue("postgres_url")
     d = _dossier(tmp_path, url, **env)
-    d.add_user("lily", "sales", PASSWORD)
+    d.accounts.add_user("lily", "sales", PASSWORD)
     yield d
     d.close()
 
@@ -67,17 +67,17 @@ def test_password_policy_and_user_names(accounts):
     """Short passwords, the user name as password, bad names, unknown roles and duplicates are refused with a reason."""
     d = accounts
     with pytest.raises(DossierError, match="8"):
-        d.add_user("mia", "viewer", "short")
+        d.accounts.add_user("mia", "viewer", "short")
     with pytest.raises(DossierError, match="用户名"):
-        d.add_user("mia.zhang", "viewer", "MIA.ZHANG")  # the name itself
+        d.accounts.add_user("mia.zhang", "viewer", "MIA.ZHANG")  # the name itself
     with pytest.raises(DossierError, match="用户名"):
-        d.add_user("bad name!", "viewer", PASSWORD)
+        d.accounts.add_user("bad name!", "viewer", PASSWORD)
     with pytest.raises(DossierError, match="未知角色"):
-        d.add_user("mia", "boss", PASSWORD)
+        d.accounts.add_user("mia", "boss", PASSWORD)
     with pytest.raises(DossierError, match="已存在"):
-        d.add_user("LILY", "viewer", PASSWORD)  # names are unique whatever their case
-    d.add_user("王芳", "finance", PASSWORD)  # Chinese names are names
-    assert d.authenticate("王芳", PASSWORD).role == "finance"
+        d.accounts.add_user("LILY", "viewer", PASSWORD)  # names are unique whatever their case
+    d.accounts.add_user("王芳", "finance", PASSWORD)  # Chinese names are names
+    assert d.accounts.authenticate("王芳", PASSWORD).role == "finance"
     with d.sessions() as session:
         stored = session.scalars(select(User.password_hash).where(User.username == "王芳")).one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
@@ -94,13 +94,13 @@ def test_common_and_guessable_passwords_are_refused_with_the_reason(accounts, we
     refused, saying in Chinese and English that it is too common, with zxcvbn's hint; nothing changes."""
     d = accounts
     with pytest.raises(WeakPassword) as caught:
-        d.add_user("mia", "viewer", weak)
+        d.accounts.add_user("mia", "viewer", weak)
     assert "密码太常见或太容易猜到" in caught.value.message and "too common or too easy to guess" in caught.value.message
     assert caught.value.status == 400
     with pytest.raises(WeakPassword):
-        d.set_password("lily", weak)
-    assert "mia" not in {u["username"] for u in d.users()}
-    assert d.authenticate("lily", PASSWORD) is not None  # her password is unchanged
+        d.accounts.set_password("lily", weak)
+    assert "mia" not in {u["username"] for u in d.accounts.users()}
+    assert d.accounts.authenticate("lily", PASSWORD) is not None  # her password is unchanged
     assert audit_events(d, "user_set_password") == []
 
 
@@ -108,18 +108,18 @@ def test_passwords_built_on_the_persons_names_are_refused(accounts):
     """The login, its parts run together, and the display name count as words an attacker tries first."""
     d = accounts
     with pytest.raises(WeakPassword, match="用户名、姓名") as caught:
-        d.add_user("wang.fang", "viewer", "wangfang2024")
+        d.accounts.add_user("wang.fang", "viewer", "wangfang2024")
     assert "the user's name" in caught.value.message
     with pytest.raises(WeakPassword, match="用户名、姓名"):
-        d.set_password("lily", "lily2024!")
+        d.accounts.set_password("lily", "lily2024!")
     with d.sessions() as session:
         session.execute(update(User).where(User.username == "lily").values(display_name="Zhang Wei"))
         session.commit()
     with pytest.raises(WeakPassword, match="用户名、姓名"):
-        d.set_password("lily", "ZhangWei1988!")
-    d.add_user("wang.fang", "viewer", "Kupfer-Regen-Tisch")  # a strong one is taken
-    d.set_password("lily", "Gelber-Fluss-Laterne")
-    assert d.authenticate("lily", "Gelber-Fluss-Laterne") is not None
+        d.accounts.set_password("lily", "ZhangWei1988!")
+    d.accounts.add_user("wang.fang", "viewer", "Kupfer-Regen-Tisch")  # a strong one is taken
+    d.accounts.set_password("lily", "Gelber-Fluss-Laterne")
+    assert d.accounts.authenticate("lily", "Gelber-Fluss-Laterne") is not None
 
 
 def test_cli_refuses_guessable_passwords_in_add_set_password_and_init(tmp_path):
@@ -138,24 +138,24 @@ def test_cli_refuses_guessable_passwords_in_add_set_password_and_init(tmp_path):
     changed = _run(home, "users", "set-password", "admin", "--password-stdin", input="password\n")
     assert changed.exit_code == 1 and "太常见" in changed.output
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home)}, dotenv=tmp_path / "no.env"))
-    assert d.authenticate("admin", generated) is not None and [u["username"] for u in d.users()] == ["admin"]
+    assert d.accounts.authenticate("admin", generated) is not None and [u["username"] for u in d.accounts.users()] == ["admin"]
     d.close()
 
 
 def test_roles_change_and_the_last_admin_stays(accounts):
     """set-role takes effect on the next principal; the last active admin can be neither demoted nor disabled."""
     d = accounts
-    d.set_role("lily", "manager")
-    assert d.principal_for("lily").role == "manager"
+    d.accounts.set_role("lily", "manager")
+    assert d.accounts.principal_for("lily").role == "manager"
     with pytest.raises(DossierError, match="最后一个管理员"):
-        d.set_role("admin", "viewer")
+        d.accounts.set_role("admin", "viewer")
     with pytest.raises(DossierError, match="最后一个管理员"):
-        d.set_active("admin", False)
-    d.set_role("lily", "admin")
-    d.set_active("admin", False)  # another admin exists now
+        d.accounts.set_active("admin", False)
+    d.accounts.set_role("lily", "admin")
+    d.accounts.set_active("admin", False)  # another admin exists now
     with pytest.raises(NotFound):
-        d.principal_for("admin")
-    assert d.authenticate("admin", PASSWORD) is None
+        d.accounts.principal_for("admin")
+    assert d.accounts.authenticate("admin", PASSWORD) is None
     assert [e.detail["to"] for e in audit_events(d, "user_set_role")] == ["manager", "admin"]
 
 
@@ -163,12 +163,12 @@ def test_wrong_passwords_lock_the_account_for_a_while(accounts):
     """GIVEN a limit of 3 WHEN 3 wrong passwords THEN the right one is refused too, until the lock runs out."""
     d = accounts
     for _ in range(2):
-        assert d.authenticate("lily", "wrong-password", client_ip="10.0.0.1") is None
-    assert d.authenticate("lily", PASSWORD, client_ip="10.0.0.2").username == "lily"  # success resets the count
+        assert d.accounts.authenticate("lily", "wrong-password", client_ip="10.0.0.1") is None
+    assert d.accounts.authenticate("lily", PASSWORD, client_ip="10.0.0.2").username == "lily"  # success resets the count
     for _ in range(3):
-        assert d.authenticate("lily", "wrong-password", client_ip="10.0.0.1") is None
-    assert d.authenticate("lily", PASSWORD, client_ip="10.0.0.2") is None  # locked
-    [row] = [u for u in d.users() if u["username"] == "lily"]
+        assert d.accounts.authenticate("lily", "wrong-password", client_ip="10.0.0.1") is None
+    assert d.accounts.authenticate("lily", PASSWORD, client_ip="10.0.0.2") is None  # locked
+    [row] = [u for u in d.accounts.users() if u["username"] == "lily"]
     assert row["locked_until"] is not None
     reasons = [e.detail["reason"] for e in audit_events(d, "login_failed")]
     assert reasons == ["bad_password"] * 5 + ["locked"]
@@ -177,13 +177,13 @@ def test_wrong_passwords_lock_the_account_for_a_while(accounts):
     with d.sessions() as session:
         session.execute(update(User).where(User.username == "lily").values(locked_until=utcnow() - timedelta(seconds=1)))
         session.commit()
-    assert d.authenticate("lily", PASSWORD, client_ip="10.0.0.2").username == "lily"
+    assert d.accounts.authenticate("lily", PASSWORD, client_ip="10.0.0.2").username == "lily"
     # An admin can lift a lock at once, by enabling or by a new password.
     for _ in range(3):
-        d.authenticate("lily", "wrong-password")
-    assert d.authenticate("lily", PASSWORD) is None
-    d.set_active("lily", True)
-    assert d.authenticate("lily", PASSWORD) is not None
+        d.accounts.authenticate("lily", "wrong-password")
+    assert d.accounts.authenticate("lily", PASSWORD) is None
+    d.accounts.set_active("lily", True)
+    assert d.accounts.authenticate("lily", PASSWORD) is not None
 
 
 def test_one_address_failing_often_must_wait_whatever_names_it_tries(accounts):
@@ -191,17 +191,17 @@ def test_one_address_failing_often_must_wait_whatever_names_it_tries(accounts):
     LoginThrottled (with the wait) even for a right password, while other addresses log in."""
     d = accounts
     for name in ("lily", "admin", "nobody", "ghost", "lily"):
-        assert d.authenticate(name, "wrong-password", client_ip="192.0.2.7") is None
+        assert d.accounts.authenticate(name, "wrong-password", client_ip="192.0.2.7") is None
     with pytest.raises(LoginThrottled) as caught:
-        d.authenticate("admin", PASSWORD, client_ip="192.0.2.7")
+        d.accounts.authenticate("admin", PASSWORD, client_ip="192.0.2.7")
     assert 0 < caught.value.retry_after_s <= 15 * 60 + 1 and caught.value.status == 429
     assert "分钟后再试" in caught.value.message
-    assert d.authenticate("admin", PASSWORD, client_ip="192.0.2.8").username == "admin"
+    assert d.accounts.authenticate("admin", PASSWORD, client_ip="192.0.2.8").username == "admin"
     # The window slides: once the failures are older than it, the address may try again.
     with d.sessions() as session:
         session.execute(update(LoginFailure).values(at=utcnow() - timedelta(minutes=16)))
         session.commit()
-    assert d.authenticate("admin", PASSWORD, client_ip="192.0.2.7").username == "admin"
+    assert d.accounts.authenticate("admin", PASSWORD, client_ip="192.0.2.7").username == "admin"
     unknown = [e for e in audit_events(d, "login_failed") if e.detail["reason"] == "unknown_user"]
     assert {e.detail["username"] for e in unknown} == {"nobody", "ghost"}
 
@@ -210,12 +210,12 @@ def test_oversized_login_fields_are_cut_before_they_reach_the_records(accounts):
     """A megabyte user name or password fails like any wrong login; the trail keeps at most 65 characters
     of the name and 64 of the address, and a cut name never matches a real account."""
     d = accounts
-    assert d.authenticate("x" * 1_000_000, "y" * 1_000_000, client_ip="a" * 10_000) is None
-    assert d.authenticate("lily" + "x" * 100, PASSWORD) is None
+    assert d.accounts.authenticate("x" * 1_000_000, "y" * 1_000_000, client_ip="a" * 10_000) is None
+    assert d.accounts.authenticate("lily" + "x" * 100, PASSWORD) is None
     [huge, long_name] = audit_events(d, "login_failed")
     assert len(huge.detail["username"]) == 65 and len(huge.detail["ip"]) == 64 and len(huge.username) == 64
     assert huge.detail["reason"] == long_name.detail["reason"] == "unknown_user"
-    assert d.authenticate("lily", PASSWORD + "x" * 5000) is None  # longer than any password that can be set
+    assert d.accounts.authenticate("lily", PASSWORD + "x" * 5000) is None  # longer than any password that can be set
 
 
 def _session_row(d: Dossier, key: str) -> UserSession:
@@ -227,36 +227,36 @@ def test_sessions_live_on_the_server_and_end_there(accounts):
     """GIVEN open sessions of lily WHEN she logs out, her password changes, her role changes or she is disabled
     THEN the sessions concerned end on the server (with the reason) and their keys are refused from then on."""
     d = accounts
-    lily = d.principal_for("lily").user_id
-    key = d.start_session(lily, client_ip="10.0.0.9").key
-    assert d.principal_for_session(key, user_id=lily).username == "lily"
+    lily = d.accounts.principal_for("lily").user_id
+    key = d.accounts.start_session(lily, client_ip="10.0.0.9").key
+    assert d.accounts.principal_for_session(key, user_id=lily).username == "lily"
     row = _session_row(d, key)
     assert row.ip == "10.0.0.9" and row.ended_at is None and key not in row.id  # only the sha256 is stored
     with pytest.raises(SessionEnded):
-        d.principal_for_session(key, user_id=lily + 1)  # the cookie names another user
+        d.accounts.principal_for_session(key, user_id=lily + 1)  # the cookie names another user
     with pytest.raises(SessionEnded):
-        d.principal_for_session("made-up-key", user_id=lily)
-    assert d.end_session(key, "user") == "lily"
+        d.accounts.principal_for_session("made-up-key", user_id=lily)
+    assert d.accounts.end_session(key, "user") == "lily"
     with pytest.raises(SessionEnded) as caught:
-        d.principal_for_session(key, user_id=lily)
+        d.accounts.principal_for_session(key, user_id=lily)
     assert caught.value.reason == "user" and _session_row(d, key).end_reason == "user"
-    assert d.end_session(key, "user") is None  # already over
+    assert d.accounts.end_session(key, "user") is None  # already over
 
-    for change, reason in ((lambda: d.set_password("lily", "Neues-Passw0rt"), "password"),
-                           (lambda: d.set_role("lily", "viewer"), "role"),
-                           (lambda: d.set_active("lily", False), "disabled")):
-        d.set_active("lily", True)
-        keys = [d.start_session(lily).key, d.start_session(lily).key]
-        other = d.start_session(d.principal_for("admin").user_id).key
-        assert d.open_sessions("lily") == 2
+    for change, reason in ((lambda: d.accounts.set_password("lily", "Neues-Passw0rt"), "password"),
+                           (lambda: d.accounts.set_role("lily", "viewer"), "role"),
+                           (lambda: d.accounts.set_active("lily", False), "disabled")):
+        d.accounts.set_active("lily", True)
+        keys = [d.accounts.start_session(lily).key, d.accounts.start_session(lily).key]
+        other = d.accounts.start_session(d.accounts.principal_for("admin").user_id).key
+        assert d.accounts.open_sessions("lily") == 2
         change()
         for k in keys:
             with pytest.raises(SessionEnded):
-                d.principal_for_session(k, user_id=lily)
+                d.accounts.principal_for_session(k, user_id=lily)
             assert _session_row(d, k).end_reason == reason
-        assert d.principal_for_session(other).username == "admin"  # other users' sessions go on
-        assert d.open_sessions("lily") == 0
-    assert d.authenticate("lily", "Neues-Passw0rt") is None
+        assert d.accounts.principal_for_session(other).username == "admin"  # other users' sessions go on
+        assert d.accounts.open_sessions("lily") == 0
+    assert d.accounts.authenticate("lily", "Neues-Passw0rt") is None
     assert audit_events(d, "login_failed")[-1].detail["reason"] == "disabled"
     assert audit_events(d, "user_set_password")[-1].detail["sessions_ended"] == 2
     assert audit_events(d, "user_set_role")[-1].detail["sessions_ended"] == 2
@@ -267,25 +267,25 @@ def test_a_password_changed_behind_the_services_back_ends_the_session_too(accoun
     """GIVEN lily's session and its password stamp WHEN her password hash changes without set_password (a restored
     backup, another tool) THEN the stamp no longer matches and the session ends (reason password)."""
     d = accounts
-    lily = d.principal_for("lily").user_id
-    opened = d.start_session(lily)
-    assert d.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp).username == "lily"
+    lily = d.accounts.principal_for("lily").user_id
+    opened = d.accounts.start_session(lily)
+    assert d.accounts.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp).username == "lily"
     with d.sessions() as session:
         session.execute(update(User).where(User.id == lily).values(password_hash=records.hash_password("Anderes-Passw0rt")))
         session.commit()
     with pytest.raises(SessionEnded) as caught:
-        d.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp)
+        d.accounts.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp)
     assert caught.value.reason == "password" and _session_row(d, opened.key).end_reason == "password"
     with pytest.raises(NotFound):
-        d.start_session(10_000)  # nobody
+        d.accounts.start_session(10_000)  # nobody
 
 
 def test_an_idle_session_ends_on_the_server_and_touches_are_rare(accounts):
     """A session unused for DOSSIER_SESSION_IDLE_MINUTES (60) is ended at its next use (a logout event, reason
     idle); last_seen_at is written at most once a minute, and not at all for a page's own poll."""
     d = accounts
-    lily = d.principal_for("lily").user_id
-    key = d.start_session(lily).key
+    lily = d.accounts.principal_for("lily").user_id
+    key = d.accounts.start_session(lily).key
     digest = hashlib.sha256(key.encode()).hexdigest()
 
     def seen_ago(minutes: float) -> None:
@@ -296,44 +296,44 @@ def test_an_idle_session_ends_on_the_server_and_touches_are_rare(accounts):
 
     seen_ago(0.5)
     before = _session_row(d, key).last_seen_at
-    d.principal_for_session(key, user_id=lily)
+    d.accounts.principal_for_session(key, user_id=lily)
     assert _session_row(d, key).last_seen_at == before  # seen within the minute: not written again
     seen_ago(59)
     before = _session_row(d, key).last_seen_at
-    d.principal_for_session(key, user_id=lily, touch=False)  # a poll keeps nothing alive
+    d.accounts.principal_for_session(key, user_id=lily, touch=False)  # a poll keeps nothing alive
     assert _session_row(d, key).last_seen_at == before
-    d.principal_for_session(key, user_id=lily)
+    d.accounts.principal_for_session(key, user_id=lily)
     assert _session_row(d, key).last_seen_at > before
     seen_ago(61)
     with pytest.raises(SessionEnded) as caught:
-        d.principal_for_session(key, user_id=lily)
+        d.accounts.principal_for_session(key, user_id=lily)
     assert caught.value.reason == "idle" and _session_row(d, key).end_reason == "idle"
     [event] = audit_events(d, "logout")
     assert event.username == "lily" and event.detail["reason"] == "idle"
-    d.end_sessions("lily")  # an admin logs someone out everywhere: nothing open is left
-    assert d.open_sessions("lily") == 0
+    d.accounts.end_sessions("lily")  # an admin logs someone out everywhere: nothing open is left
+    assert d.accounts.open_sessions("lily") == 0
 
 
 def test_api_tokens_are_kept_as_hashes_and_can_be_revoked(accounts):
     """A token acts as its user; only its sha256 is stored; revoking it or disabling the user refuses it."""
     d = accounts
-    token_id, token = d.create_token("lily", "报表脚本")
+    token_id, token = d.accounts.create_token("lily", "报表脚本")
     assert token.startswith("dsk_") and len(token) > 40
-    assert d.principal_for_token(token).username == "lily"
+    assert d.accounts.principal_for_token(token).username == "lily"
     with d.sessions() as session:
         row = session.get(ApiToken, token_id)
         assert row.token_hash == hashlib.sha256(token.encode()).hexdigest() and row.last_used_at is not None
         dump = "\n".join(str(v) for v in session.execute(text("SELECT * FROM api_tokens")).one())
     assert token not in dump
-    [listed] = d.tokens("lily")
+    [listed] = d.accounts.tokens("lily")
     assert listed["name"] == "报表脚本" and listed["revoked_at"] is None and "token" not in listed
     for bad in ("dsk_" + "x" * 43, token[:-1], "not-a-token", ""):
         with pytest.raises(NotFound):
-            d.principal_for_token(bad)
-    assert d.revoke_token(token_id) == "lily"
+            d.accounts.principal_for_token(bad)
+    assert d.accounts.revoke_token(token_id) == "lily"
     with pytest.raises(NotFound):
-        d.principal_for_token(token)
-    assert d.tokens("lily")[0]["revoked_at"] is not None and d.tokens("lily")[0]["state"] == "revoked"
+        d.accounts.principal_for_token(token)
+    assert d.accounts.tokens("lily")[0]["revoked_at"] is not None and d.accounts.tokens("lily")[0]["state"] == "revoked"
     assert [e.action for e in audit_events(d, "token_create") + audit_events(d, "token_revoke")] == ["token_create", "token_revoke"]
 
 
@@ -341,15 +341,15 @@ def test_disabling_revokes_every_token_and_enabling_brings_none_back(accounts):
     """GIVEN lily's tokens WHEN she is disabled THEN each is revoked (an event each, reason user_disabled) and stays
     refused after she is enabled again; a disabled user gets no new token."""
     d = accounts
-    tokens = [d.create_token("lily", name)[1] for name in ("a", "b")]
-    d.set_active("lily", False)
+    tokens = [d.accounts.create_token("lily", name)[1] for name in ("a", "b")]
+    d.accounts.set_active("lily", False)
     with pytest.raises(DossierError, match="已停用"):
-        d.create_token("lily", "c")
-    d.set_active("lily", True)
+        d.accounts.create_token("lily", "c")
+    d.accounts.set_active("lily", True)
     for token in tokens:
         with pytest.raises(NotFound, match="已撤销"):
-            d.principal_for_token(token)
-    assert [t["state"] for t in d.tokens("lily")] == ["revoked", "revoked"]
+            d.accounts.principal_for_token(token)
+    assert [t["state"] for t in d.accounts.tokens("lily")] == ["revoked", "revoked"]
     assert [e.detail["reason"] for e in audit_events(d, "token_revoke")] == ["user_disabled"] * 2
     assert audit_events(d, "user_disable")[-1].detail["tokens_revoked"] == 2
 
@@ -359,19 +359,19 @@ def test_tokens_can_expire(accounts):
     times and the state; an expiry in the past is refused when the token is made."""
     d = accounts
     soon = utcnow() + timedelta(days=2)
-    token_id, token = d.create_token("lily", "限时", expires_at=soon)
-    assert d.principal_for_token(token).username == "lily"
-    [listed] = d.tokens("lily")
+    token_id, token = d.accounts.create_token("lily", "限时", expires_at=soon)
+    assert d.accounts.principal_for_token(token).username == "lily"
+    [listed] = d.accounts.tokens("lily")
     assert listed["expires_at"] == soon.isoformat(timespec="seconds") and listed["state"] == "active"
     with d.sessions() as session:
         session.get(ApiToken, token_id).expires_at = utcnow() - timedelta(seconds=1)
         session.commit()
     with pytest.raises(NotFound, match="过期") as caught:
-        d.principal_for_token(token)
+        d.accounts.principal_for_token(token)
     assert "expired" in caught.value.message
-    assert d.tokens("lily")[0]["state"] == "expired"
+    assert d.accounts.tokens("lily")[0]["state"] == "expired"
     with pytest.raises(DossierError, match="将来"):
-        d.create_token("lily", "过去", expires_at=utcnow() - timedelta(minutes=1))
+        d.accounts.create_token("lily", "过去", expires_at=utcnow() - timedelta(minutes=1))
     assert audit_events(d, "token_create")[0].detail["expires_at"] == soon.isoformat(timespec="seconds")
 
 
@@ -419,7 +419,7 @@ def test_cli_manages_users_and_tokens(tmp_path):
 
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home)}, dotenv=tmp_path / "no.env"))
     with pytest.raises(NotFound):
-        d.principal_for_token(token)
+        d.accounts.principal_for_token(token)
     with d.sessions() as session:
         actions = [(e.username, e.action) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert [a for u, a in actions if u == "system"] == [
@@ -458,14 +458,14 @@ def test_cli_token_expiry_and_logout(tmp_path):
         session.get(ApiToken, first["id"]).expires_at = utcnow() - timedelta(seconds=1)
         session.commit()
     with pytest.raises(NotFound, match="过期"):
-        d.principal_for_token(in_days.stdout.strip())
-    assert d.principal_for_token(on_date.stdout.strip()).username == "lily"
+        d.accounts.principal_for_token(in_days.stdout.strip())
+    assert d.accounts.principal_for_token(on_date.stdout.strip()).username == "lily"
     assert "已过期 expired" in _run(home, "users", "token", "list", "lily").output
-    lily = d.principal_for("lily").user_id
-    keys = [d.start_session(lily).key, d.start_session(lily).key]
+    lily = d.accounts.principal_for("lily").user_id
+    keys = [d.accounts.start_session(lily).key, d.accounts.start_session(lily).key]
     out = _run(home, "users", "logout", "lily")
     assert out.exit_code == 0 and "2" in out.output
     for key in keys:
         with pytest.raises(SessionEnded):
-            d.principal_for_session(key, user_id=lily)
+            d.accounts.principal_for_session(key, user_id=lily)
     d.close()

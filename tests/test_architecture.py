@@ -131,3 +131,19 @@ def test_the_queued_job_paths_still_resolve(name):
     source = (ROOT / "pipeline" / "queue.py").read_text(encoding="utf-8")
     assert f'"workers.jobs.{name}"' in source
     assert callable(getattr(importlib.import_module("workers.jobs"), name))
+
+
+
+def test_the_application_object_holds_its_services_rather_than_mixing_them_in(dossier):
+    """`Dossier` inherits from nothing: accounts, audit, documents, customers and exports are services it holds."""
+    from dossier.app._accounts import AccountService
+    from dossier.app._customers import CustomerService
+    from dossier.app._documents import DocumentService
+    from dossier.app.audit import AuditService
+    from dossier.app.export import ExportService
+    from dossier.app.services import Dossier
+
+    assert Dossier.__bases__ == (object,)
+    held = {"accounts": AccountService, "audit": AuditService, "documents": DocumentService,
+            "customers": CustomerService, "exports": ExportService}
+    assert {name: type(getattr(dossier, name)) for name in held} == held

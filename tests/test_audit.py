@@ -236,12 +236,12 @@ def test_changes_and_deletes_are_audited_and_outlive_the_document(home):
     assert (gone.username, gone.target_id, gone.detail["title"]) == ("manager1", doc_id, "恒达拜访（已审）")
     assert gone.detail["files"][0]["filename"] == "拜访记录_恒达贸易.txt" and gone.detail["documents"] == [doc_id]
 
-    trail = d.audit_events(ADMIN, AuditFilter(target_type="document", target_id=doc_id))
+    trail = d.audit.events(ADMIN, AuditFilter(target_type="document", target_id=doc_id))
     assert [e["action"] for e in trail["events"]] == ["delete", "metadata_change", "permission_change"]
     assert {e["target_exists"] for e in trail["events"]} == {False}
     alive = home["ids"]["会议纪要_澄明集团.txt"]
-    d.update_document(alive, ADMIN, title="澄明纪要")
-    assert d.audit_events(ADMIN, AuditFilter(target_id=alive))["events"][0]["target_exists"] is True
+    d.documents.update(alive, ADMIN, title="澄明纪要")
+    assert d.audit.events(ADMIN, AuditFilter(target_id=alive))["events"][0]["target_exists"] is True
 
 
 def test_logins_failed_logins_and_logouts_are_audited(home, app):
@@ -268,13 +268,6 @@ def test_logins_failed_logins_and_logouts_are_audited(home, app):
 # -- reading: filters, pages, the cursor (SQLite and PostgreSQL) --------------------------------
 
 
-class _Trail(AuditService):
-    """The audit read side on a bare records database (what Dossier mixes in)."""
-
-    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
-        self.sessions = sessionmaker(engine, expire_on_commit=False)
-
-
 T0 = datetime(2024, 3, 14, 23, 30)
 
 
@@ -297,7 +290,7 @@ def trail(records_engine):
             session.add(AuditEvent(username=username, action=action, target_type=target_type, target_id=target_id,
                                    detail=detail, at=at))
         session.commit()
-    return _Trail(records_engine)
+    return AuditService(sessionmaker(records_engine, expire_on_commit=False))  # the service alone, on bare records
 
 
 def _actions(page: dict) -> list[str]:
@@ -307,27 +300,27 @@ def _actions(page: dict) -> list[str]:
 def test_filters_select_events_by_user_action_target_time_and_text(trail):
     """Each filter narrows the trail, newest first, with the total; dates are UTC days, both ends included;
     the text is found in the detail whatever its script or case, and % is a plain character."""
-    everything = trail.audit_events(ADMIN)
+    everything = trail.events(ADMIN)
     assert everything["total"] == 6 and _actions(everything)[0] == "login_failed" and _actions(everything)[-1] == "login"
-    assert trail.audit_events(ADMIN, AuditFilter(users=("sales1",)))["total"] == 3
-    assert _actions(trail.audit_events(ADMIN, AuditFilter(actions=("view", "delete")))) == ["delete", "view"]
-    assert trail.audit_events(ADMIN, AuditFilter(target_type="document", target_id=12))["total"] == 2
-    assert trail.audit_events(ADMIN, AuditFilter(target_id=1))["events"][0]["action"] == "login"
+    assert trail.events(ADMIN, AuditFilter(users=("sales1",)))["total"] == 3
+    assert _actions(trail.events(ADMIN, AuditFilter(actions=("view", "delete")))) == ["delete", "view"]
+    assert trail.events(ADMIN, AuditFilter(target_type="document", target_id=12))["total"] == 2
+    assert trail.events(ADMIN, AuditFilter(target_id=1))["events"][0]["action"] == "login"
 
     day = AuditFilter(since=parse_time("2024-03-15"), until=parse_time("2024-03-15", end=True))
-    assert _actions(trail.audit_events(ADMIN, day)) == ["view", "search", "search"]
-    assert trail.audit_events(ADMIN, AuditFilter(until=parse_time("2024-03-14", end=True)))["total"] == 1
-    assert trail.audit_events(ADMIN, AuditFilter(since=parse_time("2024-03-15T08:00:00+08:00")))["total"] == 5
+    assert _actions(trail.events(ADMIN, day)) == ["view", "search", "search"]
+    assert trail.events(ADMIN, AuditFilter(until=parse_time("2024-03-14", end=True)))["total"] == 1
+    assert trail.events(ADMIN, AuditFilter(since=parse_time("2024-03-15T08:00:00+08:00")))["total"] == 5
 
     def found(needle: str) -> list[int]:
-        return [e["id"] for e in trail.audit_events(ADMIN, AuditFilter(text=needle))["events"]]
+        return [e["id"] for e in trail.events(ADMIN, AuditFilter(text=needle))["events"]]
 
     assert len(found("报价")) == 3  # a query, a title, a title
     assert len(found("服务器")) == 1 and len(found("thinkpad")) == 1  # Chinese; Latin in another case
     assert len(found("100%")) == 1 and found("%") == found("100%")  # a literal %, not a wildcard
     assert found("10.0.0.1") and not found("不存在的词")
     both = AuditFilter(users=("sales1",), actions=("search",), text="服务器")
-    assert [e["detail"]["channel"] for e in trail.audit_events(ADMIN, both)["events"]] == ["web"]
+    assert [e["detail"]["channel"] for e in trail.events(ADMIN, both)["events"]] == ["web"]
 
 
 def test_pages_and_the_cursor_walk_the_whole_trail_once(records_engine):
@@ -338,20 +331,20 @@ def test_pages_and_the_cursor_walk_the_whole_trail_once(records_engine):
         for n in range(120):
             session.add(AuditEvent(username=f"u{n % 3}", action="search", detail={"n": n}, at=T0 + timedelta(minutes=n)))
         session.commit()
-    t = _Trail(records_engine)
-    pages = [t.audit_events(ADMIN, limit=50, offset=o) for o in (0, 50, 100)]
+    t = AuditService(sessionmaker(records_engine, expire_on_commit=False))
+    pages = [t.events(ADMIN, limit=50, offset=o) for o in (0, 50, 100)]
     by_page = [e["detail"]["n"] for p in pages for e in p["events"]]
     assert by_page == list(range(119, -1, -1)) and {p["total"] for p in pages} == {120}
     seen, cursor = [], None
     while True:
-        page = t.audit_events(ADMIN, AuditFilter(before=cursor), limit=50)
+        page = t.events(ADMIN, AuditFilter(before=cursor), limit=50)
         seen += [e["detail"]["n"] for e in page["events"]]
         cursor = page["next_before"]
         if cursor is None:
             break
     assert seen == by_page
-    assert len(t.audit_events(ADMIN, limit=10_000)["events"]) == 120 and MAX_PAGE_SIZE == 500
-    assert t.audit_events(ADMIN, limit=100_000)["limit"] == MAX_PAGE_SIZE
+    assert len(t.events(ADMIN, limit=10_000)["events"]) == 120 and MAX_PAGE_SIZE == 500
+    assert t.events(ADMIN, limit=100_000)["limit"] == MAX_PAGE_SIZE
 
 
 def test_bad_times_are_a_clear_400():
@@ -370,7 +363,7 @@ def test_the_database_refuses_to_change_or_delete_audit_events(trail, records_en
     """GIVEN a migrated records database WHEN anything tries to UPDATE or DELETE an audit event
     (SQL or the ORM) — or TRUNCATE the table on PostgreSQL — THEN the database refuses and the
     trail is unchanged; new events may still be added."""
-    before = trail.audit_events(ADMIN)["events"]
+    before = trail.events(ADMIN)["events"]
     attempts = [
         text("UPDATE audit_events SET username = 'intruder'"),
         text("DELETE FROM audit_events WHERE action = 'delete'"),
@@ -391,9 +384,9 @@ def test_the_database_refuses_to_change_or_delete_audit_events(trail, records_en
     with pytest.raises(DBAPIError), Session(records_engine) as session:
         session.delete(session.scalars(select(AuditEvent).where(AuditEvent.action == "view")).one())
         session.commit()
-    assert trail.audit_events(ADMIN)["events"] == before
-    trail.audit("admin", "login", target_type="user", detail={"ip": "10.0.0.2"})
-    assert trail.audit_events(ADMIN)["total"] == len(before) + 1
+    assert trail.events(ADMIN)["events"] == before
+    trail.record("admin", "login", target_type="user", detail={"ip": "10.0.0.2"})
+    assert trail.events(ADMIN)["total"] == len(before) + 1
 
 
 def test_downgrading_drops_the_triggers(records_engine):
@@ -441,9 +434,9 @@ def test_only_admins_read_the_trail_in_the_service_the_web_the_api_and_the_cli(h
     d = home["d"]
     for name, role in (("manager1", "manager"), ("sales1", "sales"), ("viewer1", "viewer")):
         with pytest.raises(Forbidden):
-            d.audit_events(Principal(name, role))
+            d.audit.events(Principal(name, role))
         with pytest.raises(Forbidden):
-            d.audit_csv(Principal(name, role))
+            d.audit.csv(Principal(name, role))
         client = _client(app, name)
         unknown = client.get("/admin/no-such-page")
         for url in ("/admin/audit", "/admin/audit.csv", "/admin/audit?action=login"):
@@ -462,7 +455,7 @@ def test_only_admins_read_the_trail_in_the_service_the_web_the_api_and_the_cli(h
     assert _client(app, "admin2").get("/admin/audit").status_code == 200
     assert _client(app, "admin2").get("/api/audit").get_json()["total"] >= 1
     assert _run(d.settings.home, "audit", "--as", "admin2").exit_code == 0
-    assert d.audit_events(Principal("admin2", "admin"))["total"] >= 1
+    assert d.audit.events(Principal("admin2", "admin"))["total"] >= 1
 
 
 # -- the scale-out profile ----------------------------------------------------------------------
@@ -490,13 +483,13 @@ def test_the_trail_on_postgresql_records(postgres_url, tmp_path):
         from index import SearchRequest
 
         request = SearchRequest("琥珀计划")
-        d.audit_search("system", request, d.search(request, ADMIN)["total"], "cli")
-        page = d.audit_events(ADMIN, AuditFilter(text="琥珀"))
+        d.audit.record_search("system", request, d.search(request, ADMIN)["total"], "cli")
+        page = d.audit.events(ADMIN, AuditFilter(text="琥珀"))
         assert _actions(page) == ["search", "upload"] and page["events"][0]["detail"]["total"] == 1
         with pytest.raises(DBAPIError), d.sessions() as session:
             session.execute(delete(AuditEvent))
             session.commit()
-        assert d.audit_events(ADMIN)["total"] == 2
+        assert d.audit.events(ADMIN)["total"] == 2
     finally:
         d.close()
         _opensearch.drop(url, alias)

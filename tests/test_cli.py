@@ -38,8 +38,8 @@ def test_init_prints_the_admin_password_once_and_it_works(tmp_path):
     from foundation.config import load_settings
 
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path)}, dotenv=tmp_path / "none"))
-    assert d.authenticate("admin", password) is not None
-    assert d.authenticate("admin", password + "x") is None
+    assert d.accounts.authenticate("admin", password) is not None
+    assert d.accounts.authenticate("admin", password + "x") is None
 
 
 def test_set_password_replaces_a_lost_admin_password(tmp_path):

@@ -248,8 +248,8 @@ def test_deleting_a_part_leaves_its_level_on_the_containers_that_still_hold_it(d
     for doc_id in (holder, parent):
         with pytest.raises(NotFound):
             dossier.open_original(doc_id, sales)
-    dossier.delete_document(contract, manager)
-    dossier.delete_document(child, manager)
+    dossier.documents.delete(contract, manager)
+    dossier.documents.delete(child, manager)
     for doc_id, phrase in ((holder, "邮件暗号白桦"), (parent, "邮件暗号苍松")):
         with pytest.raises(NotFound):
             dossier.open_original(doc_id, sales)

@@ -57,9 +57,9 @@ def test_a_manager_sets_the_level_and_retyping_keeps_it(home):
     """A level a manager chose survives re-extraction; the change is audited and searchable at once."""
     d, ids = home
     doc_id = ids[INVOICE.name]
-    result = d.update_document(doc_id, MANAGER, confidentiality="public")
+    result = d.documents.update(doc_id, MANAGER, confidentiality="public")
     assert result["changed"] == {"confidentiality": ["finance", "public"]}
-    d.reextract([doc_id])
+    d.customers.reextract([doc_id])
     assert d.show(doc_id, ADMIN)["confidentiality"] == "public"
     assert doc_id in {h["id"] for h in d.search(SearchRequest(""), VIEWER)["hits"]}
     event = audit_events(d, "permission_change")[-1]
@@ -71,10 +71,10 @@ def test_a_new_type_moves_a_level_that_follows_the_type(home):
     """Retyping a quote as an invoice (by hand) makes it a finance document; the type stays through re-extraction."""
     d, ids = home
     doc_id = ids[QUOTE.name]
-    result = d.update_document(doc_id, ADMIN, doc_type="invoice", title="改名后的发票", tags=["重点", "2024"])
+    result = d.documents.update(doc_id, ADMIN, doc_type="invoice", title="改名后的发票", tags=["重点", "2024"])
     assert result["changed"]["doc_type"] == ["quote", "invoice"]
     assert result["changed"]["confidentiality"] == ["internal", "finance"]
-    d.reextract([doc_id])
+    d.customers.reextract([doc_id])
     shown = d.show(doc_id, ADMIN)
     assert (shown["doc_type"], shown["confidentiality"], shown["title"], sorted(shown["tags"])) == (
         "invoice", "finance", "改名后的发票", ["2024", "重点"])
@@ -96,32 +96,33 @@ def test_who_may_edit(home):
         session.commit()
         owned = frozenset({customer.id})
     sales1 = Principal("sales1", "sales", owned_customer_ids=owned)
-    assert d.update_document(quote, sales1, title="销售改的标题")["changed"]
+    assert d.documents.update(quote, sales1, title="销售改的标题")["changed"]
     with pytest.raises(Forbidden):
-        d.update_document(quote, Principal("sales2", "sales"), title="别人的")
+        d.documents.update(quote, Principal("sales2", "sales"), title="别人的")
     with pytest.raises(Forbidden):
-        d.update_document(quote, sales1, confidentiality="public")  # levels are for managers
+        d.documents.update(quote, sales1, confidentiality="public")  # levels are for managers
     with pytest.raises(Forbidden):
-        d.update_document(quote, Principal("finance1", "finance"), title="x")  # finance edits finance documents only
+        d.documents.update(quote, Principal("finance1", "finance"), title="x")  # finance edits finance documents only
     with pytest.raises(NotFound):
-        d.update_document(quote, VIEWER, title="x")  # an internal document: a viewer cannot even see it
+        d.documents.update(quote, VIEWER, title="x")  # an internal document: a viewer cannot even see it
     with pytest.raises(NotFound):
-        d.update_document(ids[INVOICE.name], sales1, title="看不见的")  # a finance document: not even there
-    assert d.update_document(ids[INVOICE.name], Principal("finance1", "finance"), title="财务改")["changed"]
+        d.documents.update(ids[INVOICE.name], sales1, title="看不见的")  # a finance document: not even there
+    assert d.documents.update(ids[INVOICE.name], Principal("finance1", "finance"), title="财务改")["changed"]
 
 
-def test_a_new_version_replaces_the_text_and_keeps_the_history(home, redis_url):
+def test_a_new_version_replaces_the_text_and_keeps_the_history(home, redis_url, request):
     """A new version is stored, processed by a worker and becomes what is searched; the old one stays listed."""
+    from dossier.app.services import Dossier
     from workers import run_worker
 
     d, ids = home
-    d.settings = d.settings.with_overrides(DOSSIER_REDIS_URL=redis_url)
-    d._queue = None
+    d = Dossier.open(d.settings.with_overrides(DOSSIER_REDIS_URL=redis_url))  # the same home, with a queue
+    request.addfinalizer(d.close)
     doc_id = ids[DOCX.name]
     new_text = "新版本合同正文：珊瑚项目补充协议，金额 ¥66,000.00。".encode()
-    outcome = d.add_version(doc_id, "补充协议_v2.txt", new_text, MANAGER)
+    outcome = d.documents.add_version(doc_id, "补充协议_v2.txt", new_text, MANAGER)
     assert outcome["status"] == "queued" and outcome["id"] == doc_id
-    again = d.add_version(doc_id, "again.txt", b"x" * 10, MANAGER)
+    again = d.documents.add_version(doc_id, "again.txt", b"x" * 10, MANAGER)
     assert again["status"] == "failed" and "正在处理" in again["error"]  # one version at a time
     run_worker(d.settings, burst=True)
     shown = d.show(doc_id, ADMIN)
@@ -129,7 +130,7 @@ def test_a_new_version_replaces_the_text_and_keeps_the_history(home, redis_url):
     assert shown["filename"] == "补充协议_v2.txt" and "珊瑚项目" in shown["text"]
     assert [h["id"] for h in d.search(SearchRequest("珊瑚项目"), ADMIN)["hits"]] == [doc_id]
     assert audit_events(d, "version_upload")[-1].detail["version"] == 2
-    dup = d.add_version(doc_id, "same.txt", new_text, MANAGER)
+    dup = d.documents.add_version(doc_id, "same.txt", new_text, MANAGER)
     assert dup["status"] == "duplicate"
 
 
@@ -141,10 +142,10 @@ def test_delete_removes_records_index_and_unshared_originals(home):
     doc_id = ids[CONTRACT.name]
     sha = d.show(doc_id, ADMIN)["sha256"]
     with pytest.raises(Forbidden):
-        d.delete_document(ids[QUOTE.name], Principal("sales1", "sales"))  # only managers and admins delete
+        d.documents.delete(ids[QUOTE.name], Principal("sales1", "sales"))  # only managers and admins delete
     assert d.blobs.exists(sha)
-    d.page_image(doc_id, 1, ADMIN)  # a cached page image, which goes with the original
-    result = d.delete_document(doc_id, MANAGER)
+    d.documents.page_image(doc_id, 1, ADMIN)  # a cached page image, which goes with the original
+    result = d.documents.delete(doc_id, MANAGER)
     assert result["deleted"] == [doc_id]
     with d.sessions() as session:
         assert session.get(Document, doc_id) is None
@@ -160,16 +161,16 @@ def test_page_images_of_pdfs_and_scans_only(home):
     from foundation.errors import NotFound
 
     d, ids = home
-    png = d.page_image(ids[INVOICE.name], 1, ADMIN)
+    png = d.documents.page_image(ids[INVOICE.name], 1, ADMIN)
     assert png.startswith(b"\x89PNG")
     assert any(name.startswith("page-") for name, _ in d.blobs.cached())
-    assert d.page_image(ids[INVOICE.name], 1, ADMIN) == png
+    assert d.documents.page_image(ids[INVOICE.name], 1, ADMIN) == png
     with pytest.raises(NotFound):
-        d.page_image(ids[DOCX.name], 1, ADMIN)
+        d.documents.page_image(ids[DOCX.name], 1, ADMIN)
     with pytest.raises(NotFound):
-        d.page_image(ids[INVOICE.name], 99, ADMIN)
+        d.documents.page_image(ids[INVOICE.name], 99, ADMIN)
     with pytest.raises(NotFound):
-        d.page_image(ids[INVOICE.name], 1, VIEWER)
+        d.documents.page_image(ids[INVOICE.name], 1, VIEWER)
 
 
 def test_an_older_home_gets_levels_from_types_once(home):
@@ -182,9 +183,9 @@ def test_an_older_home_gets_levels_from_types_once(home):
     d.reindex()
     sales = Principal("sales1", "sales")
     assert ids[INVOICE.name] in {h["id"] for h in d.search(SearchRequest(""), sales)["hits"]}
-    assert d._apply_type_levels() == 3  # the invoice and the two contracts (PDF and DOCX) changed
+    assert d.documents.apply_type_levels() == 3  # the invoice and the two contracts (PDF and DOCX) changed
     assert ids[INVOICE.name] not in {h["id"] for h in d.search(SearchRequest(""), sales)["hits"]}
-    assert d._apply_type_levels() == 0  # once
+    assert d.documents.apply_type_levels() == 0  # once
 
 
 # -- the web pages --------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def _build_home(settings) -> dict:
     first.init(admin_password=ADMIN_PASSWORD)
     first.close()
     d = Dossier.open(settings)
-    d.import_customers(DEV / "customers.json")  # ingested documents then link to confirmed customers
+    d.customers.import_registry(DEV / "customers.json")  # ingested documents then link to confirmed customers
     summary = d.ingest_paths([str(p) for p in INGESTED], ocr=False, tags=("导入",))
     assert summary["ingested"] == len(INGESTED), summary
     levels = {}
@@ -159,7 +159,7 @@ def _export(d, query, principal, fmt, **kw) -> bytes:
     from index import SearchRequest
 
     request = query if not isinstance(query, str) else SearchRequest(query)
-    _plan, chunks = d.export_stream(request, principal, fmt, **kw)
+    _plan, chunks = d.exports.stream(request, principal, fmt, **kw)
     return b"".join(chunks)
 
 
@@ -438,7 +438,7 @@ def test_sales_and_viewer_exports_hold_only_what_they_may_read(any_home, fmt):
     d = any_home["dossier"]
     levels = any_home["levels"]
     for username in ("sales1", "viewer1", "admin"):
-        principal = d.principal_for(username)
+        principal = d.accounts.principal_for(username)
         data = _export(d, WORD, principal, fmt)
         if fmt == "csv":
             ids = [int(r[0]) for r in _read_csv(data)[1:]]
@@ -466,7 +466,7 @@ def test_records_recheck_a_document_whose_index_entry_is_stale(home):
     from records import Document
 
     d = home["dossier"]
-    sales = d.principal_for("sales1")
+    sales = d.accounts.principal_for("sales1")
     target = next(i for i, (level, _own) in home["levels"].items() if level == "public")
     with d.sessions() as session:
         doc = session.get(Document, target)  # the records changed (level and access), the index not yet
@@ -507,29 +507,31 @@ def test_filters_and_sort_apply_as_in_search(home, admin):
 def test_a_limit_is_refused_before_anything_is_written(home, admin, monkeypatch):
     """Over DOSSIER_EXPORT_MAX_HITS (or the ZIP file limit) the export is refused with the numbers,
     before any byte or audit event; an explicit limit exports the first N hits in order."""
-    from dossier.app.export import ExportRefused
+    from dossier.app.export import ExportRefused, ExportService
     from index import SearchRequest
     from records import AuditEvent
 
     d = home["dossier"]
+
+    def exports_under(**overrides: str) -> ExportService:
+        """The export service alone, on this data home's resources under other settings."""
+        resources = replace(d.resources, settings=d.settings.with_overrides(**overrides))
+        return ExportService(resources, record=d.audit.record, principal_for=d.accounts.principal_for)
+
     with d.sessions() as session:
         before = session.query(AuditEvent).count()
-    original = d.settings
-    try:
-        d.settings = original.with_overrides(DOSSIER_EXPORT_MAX_HITS="5", DOSSIER_EXPORT_ZIP_MAX_FILES="3")
-        plan = d.export_plan(SearchRequest(WORD), admin, "csv")
-        assert not plan.allowed and str(len(home["ids"])) in plan.reason and "DOSSIER_EXPORT_MAX_HITS" in plan.reason
-        with pytest.raises(ExportRefused, match="超过导出上限 5 条"):
-            d.export_stream(SearchRequest(WORD), admin, "csv")
-        zip_plan = d.export_plan(SearchRequest(WORD), admin, "zip", limit=4)
-        assert "DOSSIER_EXPORT_ZIP_MAX_FILES" in zip_plan.reason
-        first = _read_csv(_export(d, WORD, admin, "csv", limit=4))[1:]
-        assert [int(r[0]) for r in first] == _search_ids(d, WORD, admin)[:4]
-        d.settings = original.with_overrides(DOSSIER_EXPORT_ZIP_MAX_MB="1")
-        small = d.export_plan(SearchRequest(WORD), admin, "zip")
-        assert small.allowed and 0 < small.zip_bytes < 1024 * 1024
-    finally:
-        d.settings = original
+    limited = exports_under(DOSSIER_EXPORT_MAX_HITS="5", DOSSIER_EXPORT_ZIP_MAX_FILES="3")
+    plan = limited.plan(SearchRequest(WORD), admin, "csv")
+    assert not plan.allowed and str(len(home["ids"])) in plan.reason and "DOSSIER_EXPORT_MAX_HITS" in plan.reason
+    with pytest.raises(ExportRefused, match="超过导出上限 5 条"):
+        limited.stream(SearchRequest(WORD), admin, "csv")
+    zip_plan = limited.plan(SearchRequest(WORD), admin, "zip", limit=4)
+    assert "DOSSIER_EXPORT_ZIP_MAX_FILES" in zip_plan.reason
+    _plan, chunks = limited.stream(SearchRequest(WORD), admin, "csv", limit=4)
+    first = _read_csv(b"".join(chunks))[1:]
+    assert [int(r[0]) for r in first] == _search_ids(d, WORD, admin)[:4]
+    small = exports_under(DOSSIER_EXPORT_ZIP_MAX_MB="1").plan(SearchRequest(WORD), admin, "zip")
+    assert small.allowed and 0 < small.zip_bytes < 1024 * 1024
     with d.sessions() as session:
         assert session.query(AuditEvent).count() == before + 1  # only the export that ran
 
@@ -540,11 +542,11 @@ def test_every_export_writes_one_audit_event(home):
     from records import AuditEvent
 
     d = home["dossier"]
-    sales = d.principal_for("sales1")
+    sales = d.accounts.principal_for("sales1")
     started = datetime.utcnow() - timedelta(seconds=5)
     request = SearchRequest(WORD, tags=("重点",), date_to="2024-12-31")
     rows = _read_csv(_export(d, request, sales, "csv", via="cli"))
-    _plan, chunks = d.export_stream(request, sales, "jsonl")
+    _plan, chunks = d.exports.stream(request, sales, "jsonl")
     next(chunks)
     chunks.close()  # the reader went away after the first chunk
     with d.sessions() as session:
@@ -564,7 +566,7 @@ def test_unknown_format_is_refused_bilingually(home, admin):
     from index import SearchRequest
 
     with pytest.raises(ExportFormatError, match="csv、xlsx、jsonl、zip / unknown export format") as caught:
-        home["dossier"].export_plan(SearchRequest(WORD), admin, "pdf")
+        home["dossier"].exports.plan(SearchRequest(WORD), admin, "pdf")
     assert caught.value.status == 400
 
 
@@ -606,12 +608,12 @@ def test_a_background_export_runs_on_a_worker_and_expires(queued, admin):
     d, settings = queued
     queue = d.queue()
     queue.mark_alive("export-test-worker")  # run_worker below is that worker; it starts after the enqueue
-    job = d.start_export_job(SearchRequest(""), admin, "csv")
+    job = d.exports.start_job(SearchRequest(""), admin, "csv")
     assert job["status"] == "queued" and job["total"] == len(INGESTED)
     run_worker(settings, burst=True)
-    done = d.export_job(job["id"], admin)
+    done = d.exports.job(job["id"], admin)
     assert done["status"] == "done" and done["done"] == done["total"] == len(INGESTED) and done["percent"] == 100
-    path, name, mime = d.export_job_file(job["id"], admin)
+    path, name, mime = d.exports.job_file(job["id"], admin)
     assert path.parent == settings.home / "exports" and name.endswith(".csv") and mime.startswith("text/csv")
     assert (path.parent.stat().st_mode & 0o777) == 0o700 and not list(path.parent.glob("*.part"))
     rows = _read_csv(path.read_bytes())
@@ -619,15 +621,15 @@ def test_a_background_export_runs_on_a_worker_and_expires(queued, admin):
     expires = datetime.fromisoformat(done["expires_at"])
     assert timedelta(hours=1, minutes=59) < expires - datetime.fromisoformat(done["finished_at"]) <= timedelta(hours=2)
     with pytest.raises(NotFound):
-        d.export_job(job["id"], Principal(username="someone", role="admin"))
+        d.exports.job(job["id"], Principal(username="someone", role="admin"))
     with pytest.raises(NotFound):
-        d.export_job_file(job["id"], Principal(username="someone", role="admin"))
-    assert d.purge_expired_exports() == 0 and path.exists()
-    assert d.purge_expired_exports(now=expires + timedelta(seconds=1)) == 1
+        d.exports.job_file(job["id"], Principal(username="someone", role="admin"))
+    assert d.exports.purge_expired() == 0 and path.exists()
+    assert d.exports.purge_expired(now=expires + timedelta(seconds=1)) == 1
     assert not path.exists()
     with pytest.raises(ExportGone, match="已过期"):
-        d.export_job_file(job["id"], admin)
-    assert d.export_job(job["id"], admin)["status"] == "expired"
+        d.exports.job_file(job["id"], admin)
+    assert d.exports.job(job["id"], admin)["status"] == "expired"
     with d.sessions() as session:
         assert session.get(ExportJob, job["id"]).path is None
 
@@ -641,12 +643,12 @@ def test_a_background_export_whose_job_redis_lost_is_queued_again_and_runs_once(
     d, settings = queued
     queue = d.queue()
     queue.mark_alive("export-test-worker")
-    job = d.start_export_job(SearchRequest(""), admin, "csv")
+    job = d.exports.start_job(SearchRequest(""), admin, "csv")
     queue.redis.flushall()  # what a restart without persistence leaves: no job, no registry
     run_worker(settings, burst=True)  # reconciles first, then drains the queue
-    done = d.export_job(job["id"], admin)
+    done = d.exports.job(job["id"], admin)
     assert done["status"] == "done" and done["done"] == len(INGESTED)
-    assert d.run_export_job(job["id"], "another-worker") == "skipped"  # a duplicate job finds it taken
+    assert d.exports.run_job(job["id"], "another-worker") == "skipped"  # a duplicate job finds it taken
 
 
 def test_a_background_export_without_a_worker_is_refused_and_a_dead_workers_job_fails(queued, admin):
@@ -657,16 +659,16 @@ def test_a_background_export_without_a_worker_is_refused_and_a_dead_workers_job_
     from records import ExportJob
 
     d, _settings = queued
-    assert d.export_queue() is None
+    assert d.exports.worker_queue() is None
     with pytest.raises(QueueUnavailable, match="请直接下载"):
-        d.start_export_job(SearchRequest(""), admin, "csv")
+        d.exports.start_job(SearchRequest(""), admin, "csv")
     with d.sessions() as session:
         job = ExportJob(username="admin", format="csv", request={"query": ""}, base_url="", status="running",
                         claimed_by="gone-worker.1", total=3, done=1, size=0)
         session.add(job)
         session.commit()
         job_id = job.id
-    view = d.export_job(job_id, admin)
+    view = d.exports.job(job_id, admin)
     assert view["status"] == "failed" and "工作进程已停止" in view["error"]
 
 
@@ -681,11 +683,11 @@ def test_the_export_job_function_skips_finished_jobs_and_records_failures(queued
         session.add(ghost)
         session.commit()
         ghost_id = ghost.id
-    assert d.run_export_job(ghost_id, "w1") == "failed"
+    assert d.exports.run_job(ghost_id, "w1") == "failed"
     with d.sessions() as session:
         row = session.get(ExportJob, ghost_id)
         assert row.status == "failed" and "nobody" in row.error
-    assert d.run_export_job(ghost_id, "w1") == "skipped"
+    assert d.exports.run_job(ghost_id, "w1") == "skipped"
     assert not list((d.settings.home / "exports").glob("*"))
 
 
@@ -769,7 +771,7 @@ def test_exports_on_postgresql_records_and_opensearch(postgres_url, tmp_path):
     d = built["dossier"]
     try:
         for username in ("admin", "sales1"):
-            principal = d.principal_for(username)
+            principal = d.accounts.principal_for(username)
             wanted = _search_ids(d, WORD, principal)
             assert [int(r[0]) for r in _read_csv(_export(d, WORD, principal, "csv"))[1:]] == wanted
             docs = [json.loads(x) for x in _export(d, WORD, principal, "jsonl").decode().splitlines()]
@@ -778,7 +780,7 @@ def test_exports_on_postgresql_records_and_opensearch(postgres_url, tmp_path):
             assert [e["id"] for e in files] == wanted
             for entry in files:
                 assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
-        sales_ids = _search_ids(d, WORD, d.principal_for("sales1"))
+        sales_ids = _search_ids(d, WORD, d.accounts.principal_for("sales1"))
         assert all(built["levels"][i][0] in ("public", "internal") or built["levels"][i] == ("confidential", True)
                    for i in sales_ids)
     finally:

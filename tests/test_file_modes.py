@@ -108,7 +108,7 @@ def test_a_background_export_file_is_private_whatever_the_umask(dossier, admin):
             session.add(job)
             session.commit()
             job_id = job.id
-        assert dossier.run_export_job(job_id, "w1") == "done"
+        assert dossier.exports.run_job(job_id, "w1") == "done"
     finally:
         os.umask(old)
     files = list((dossier.settings.home / "exports").iterdir())

@@ -74,7 +74,7 @@ def test_a_sales_rep_retyping_a_contract_keeps_it_confidential(home):
     other = _client(app, "sales2")
     assert other.get(f"/documents/{contract}").status_code == 404
     assert contract not in {h["id"] for h in other.get("/api/search", query_string={"q": "HT-2023-1004"}).get_json()["hits"]}
-    d.reextract([contract])  # a later re-extraction (registry change, upgrade) does not lower it either
+    d.customers.reextract([contract])  # a later re-extraction (registry change, upgrade) does not lower it either
     assert _level(d, contract) == "confidential"
     change = audit_events(d, "metadata_change")[-1]
     assert (change.username, change.target_id, change.detail["changed"]["doc_type"]) == (
@@ -128,15 +128,14 @@ def test_a_new_version_by_a_sales_rep_does_not_lower_the_level(home, redis_url):
     from workers import run_worker
 
     d, app, contract, _invoice = home
-    d.settings = d.settings.with_overrides(DOSSIER_REDIS_URL=redis_url)
-    d._queue = None
-    app = __import__("webui").create_app(d.settings, {"TESTING": True})
+    settings = d.settings.with_overrides(DOSSIER_REDIS_URL=redis_url)  # the same home, with a queue and a worker
+    app = __import__("webui").create_app(settings, {"TESTING": True})
     owner = _client(app, "sales1")
     token = _token(owner, f"/documents/{contract}")
     upload = owner.post(f"/documents/{contract}/version", content_type="multipart/form-data",
                         data={"csrf_token": token, "file": (io.BytesIO(QUOTE.read_bytes()), QUOTE.name)})
     assert upload.status_code == 302
-    run_worker(d.settings, burst=True)
+    run_worker(settings, burst=True)
     shown = d.show(contract, ADMIN)
     assert (shown["status"], shown["doc_type"], shown["confidentiality"]) == ("indexed", "quote", "confidential")
     assert contract not in {h["id"] for h in d.search(SearchRequest("中盈环保"), Principal("sales2", "sales"))["hits"]}
@@ -150,7 +149,7 @@ def test_a_new_version_by_a_sales_rep_does_not_lower_the_level(home, redis_url):
     text = "报价单\n客户：上海宏图集团有限公司\n报价编号：BJ-2031-0077\n有效期三十天".encode()
     assert manager.post(f"/documents/{contract}/version", content_type="multipart/form-data",
                         data={"csrf_token": token, "file": (io.BytesIO(text), "报价单_v3.txt")}).status_code == 302
-    run_worker(d.settings, burst=True)
+    run_worker(settings, burst=True)
     assert (d.show(contract, ADMIN)["doc_type"], _level(d, contract)) == ("quote", "internal")
     with d.sessions() as session:
         assert session.scalars(select(Document.confidentiality_source).where(Document.id == contract)).one() == "type"

@@ -125,7 +125,7 @@ def test_the_scale_out_profile_postgresql_records_and_opensearch(os_env, postgre
     d = Dossier.open(load_settings(environ=env, dotenv=tmp_path / "none"), require_init=False)
     try:
         d.init(admin_password=ADMIN_PASSWORD)
-        d.import_customers(DEV / "customers.json")
+        d.customers.import_registry(DEV / "customers.json")
         summary = d.ingest_paths([CONTRACT, QUOTE], workers=1)  # queued; a temporary worker process does the work
         assert summary["mode"] == "queue" and {doc["status"] for doc in summary["documents"]} == {"indexed"}
         result = d.search(SearchRequest("海川", customers=("海川物流",)), admin)

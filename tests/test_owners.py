@@ -108,7 +108,7 @@ def test_a_renamed_account_keeps_its_customers_and_everything_that_names_its_log
     home, doc_id = _home_with_contract(tmp_path)
     assert _add(home, "luorong", "--display-name", "罗蓉").exit_code == 0
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home), **NO_REDIS}, dotenv=home / "no.env"))
-    d.ingest_upload("纪要.txt", "会议纪要\n客户：苏州金桥电气有限公司\n".encode(), principal=d.principal_for("luorong"))
+    d.ingest_upload("纪要.txt", "会议纪要\n客户：苏州金桥电气有限公司\n".encode(), principal=d.accounts.principal_for("luorong"))
     result = _run(home, "users", "rename", "luorong", "rong.luo")
     assert result.exit_code == 0, result.output
     assert _reads(home, "rong.luo", doc_id)
@@ -171,7 +171,7 @@ def test_an_owner_changed_by_an_import_or_an_edit_follows_the_new_name(tmp_path)
     assert _reads(home, "xuyunshi", doc_id) and not _reads(home, "luorong", doc_id)
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home), **NO_REDIS}, dotenv=home / "no.env"))
     customer_id = _listed(home)["苏州金桥电气有限公司"]["id"]
-    d.update_customer(customer_id, {"owner_name": "罗蓉"}, Principal.system())
+    d.customers.update(customer_id, {"owner_name": "罗蓉"}, Principal.system())
     assert _listed(home)["苏州金桥电气有限公司"]["owner_account"] == "luorong"
     assert _reads(home, "luorong", doc_id) and not _reads(home, "xuyunshi", doc_id)
     edit = audit_events(d, "customer_edit")[-1]
@@ -202,12 +202,12 @@ def test_the_services_link_keep_and_carry_on_both_record_databases(service):
     from records import Version
 
     d = service
-    d.import_customers(DEV / "customers.json")
-    added = d.add_user("luorong", "sales", PASSWORD, display_name="罗 蓉")
+    d.customers.import_registry(DEV / "customers.json")
+    added = d.accounts.add_user("luorong", "sales", PASSWORD, display_name="罗 蓉")
     assert set(added["linked"]) == _owned_by("罗蓉")
-    d.ingest_upload("纪要.txt", "会议纪要 金桥电气\n".encode(), principal=d.principal_for("luorong"))
-    assert d.rename_user("luorong", "rong.luo") == {"linked": []}
-    assert len(d.principal_for("rong.luo").owned_customer_ids) == len(_owned_by("罗蓉"))
+    d.ingest_upload("纪要.txt", "会议纪要 金桥电气\n".encode(), principal=d.accounts.principal_for("luorong"))
+    assert d.accounts.rename_user("luorong", "rong.luo") == {"linked": []}
+    assert len(d.accounts.principal_for("rong.luo").owned_customer_ids) == len(_owned_by("罗蓉"))
     with d.sessions() as session:
         assert session.scalars(select(Version.uploaded_by)).all() == ["rong.luo"]
     owners = {u["owner"] for u in d.status()["unmatched_owners"]}

@@ -221,23 +221,23 @@ def test_editing_a_customer_validates_and_relinks_its_documents(tmp_path):
     (tmp_path / "note.txt").write_text("拜访记录\n今天与星河动力的采购部门沟通了二期需求。\n", encoding="utf-8")
     dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
     admin = Principal.system()
-    dossier.import_customers(_write_csv(tmp_path, [["客户名称", "行业"], ["北京星河动力科技有限公司", "航天"]]))
+    dossier.customers.import_registry(_write_csv(tmp_path, [["客户名称", "行业"], ["北京星河动力科技有限公司", "航天"]]))
     (doc_id,) = [d["id"] for d in dossier.ingest_paths([str(tmp_path / "note.txt")])["documents"]]
     assert dossier.show(doc_id, admin)["customers"] == []
     with dossier.sessions() as session:
         from records import Customer
 
         cid = session.query(Customer).filter_by(name="北京星河动力科技有限公司").one().id
-    result = dossier.update_customer(cid, {"aliases": ["星河动力"], "customer_type": "现有"}, admin)
+    result = dossier.customers.update(cid, {"aliases": ["星河动力"], "customer_type": "现有"}, admin)
     assert result["reanalysed"] == 1
     assert dossier.show(doc_id, admin)["customers"] == ["北京星河动力科技有限公司"]
     assert dossier.search(SearchRequest("", customer_types=("现有客户",)), admin)["total"] == 1
     with pytest.raises(DossierError, match="客户类型"):
-        dossier.update_customer(cid, {"customer_type": "大客户"}, admin)
+        dossier.customers.update(cid, {"customer_type": "大客户"}, admin)
     with pytest.raises(DossierError, match="名称"):
-        dossier.update_customer(cid, {"name": ""}, admin)
+        dossier.customers.update(cid, {"name": ""}, admin)
     with pytest.raises(Forbidden):
-        dossier.update_customer(cid, {"stage": "签约"}, Principal(username="s", role="sales"))
+        dossier.customers.update(cid, {"stage": "签约"}, Principal(username="s", role="sales"))
 
 
 def _write_csv(tmp_path, rows):
@@ -259,16 +259,16 @@ def test_editing_other_fields_keeps_the_owner_account(tmp_path):
     with dossier.sessions() as session:
         session.add(User(username="zhang", role="sales", password_hash=hash_password("x" * 12)))
         session.commit()
-    dossier.import_customers(_write_csv(tmp_path, [["客户名称", "负责人"], ["上海启航电子有限公司", "zhang"]]))
+    dossier.customers.import_registry(_write_csv(tmp_path, [["客户名称", "负责人"], ["上海启航电子有限公司", "zhang"]]))
     with dossier.sessions() as session:
         customer = session.query(Customer).filter_by(name="上海启航电子有限公司").one()
         cid, owner = customer.id, customer.owner_id
     assert owner is not None
-    dossier.update_customer(cid, {"stage": "商务谈判", "notes": "第一行\n第二行"}, Principal.system())
+    dossier.customers.update(cid, {"stage": "商务谈判", "notes": "第一行\n第二行"}, Principal.system())
     with dossier.sessions() as session:
         customer = session.get(Customer, cid)
         assert customer.owner_id == owner and customer.notes == "第一行\n第二行"
-    dossier.update_customer(cid, {"owner_name": "李四"}, Principal.system())
+    dossier.customers.update(cid, {"owner_name": "李四"}, Principal.system())
     with dossier.sessions() as session:
         assert session.get(Customer, cid).owner_id is None
 

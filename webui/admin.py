@@ -99,7 +99,7 @@ def audit() -> Any:
     require_auditor()
     filters = audit_filter_from_args(request.args)
     page = _int_arg("page", 1, MAX_PAGE)
-    result = get_dossier().audit_events(
+    result = get_dossier().audit.events(
         g.principal, filters, limit=DEFAULT_PAGE_SIZE, offset=(page - 1) * DEFAULT_PAGE_SIZE
     )
     for event in result["events"]:
@@ -129,7 +129,7 @@ def audit_csv() -> Response:
     """Every event the filters select as a CSV download (UTF-8 with BOM; formula-like cells neutralised)."""
     require_auditor()
     filters = audit_filter_from_args(request.args)
-    chunks = get_dossier().audit_csv(g.principal, filters)
+    chunks = get_dossier().audit.csv(g.principal, filters)
     response = Response(chunks, mimetype="text/csv")
     name = f"dossier-audit-{utcnow().strftime('%Y%m%d-%H%M%S')}.csv"
     response.headers["Content-Disposition"] = content_disposition(name, "dossier-audit")

@@ -52,7 +52,7 @@ def search() -> Any:
     )
     d = get_dossier()
     result = d.search(req, g.principal)
-    d.audit_search(g.principal.username, req, result["total"], "api")
+    d.audit.record_search(g.principal.username, req, result["total"], "api")
     return jsonify(result)
 
 
@@ -70,7 +70,7 @@ def audit() -> Any:
     limit = _positive(request.args.get("limit"), DEFAULT_PAGE_SIZE)
     limit = min(limit, MAX_PAGE_SIZE)
     page = _positive(request.args.get("page"), 1)
-    return jsonify(get_dossier().audit_events(g.principal, filters, limit=limit, offset=(page - 1) * limit))
+    return jsonify(get_dossier().audit.events(g.principal, filters, limit=limit, offset=(page - 1) * limit))
 
 
 def _positive(raw: str | None, default: int) -> int:
@@ -182,7 +182,7 @@ def _job_json(job: dict[str, Any]) -> dict[str, Any]:
 def export_plan() -> Any:
     """What an export would hold (``count`` of ``total`` hits) and every limit, before it starts."""
     req, fmt, limit = _export_args()
-    return jsonify(get_dossier().export_plan(req, g.principal, fmt, limit=limit).as_json())
+    return jsonify(get_dossier().exports.plan(req, g.principal, fmt, limit=limit).as_json())
 
 
 @bp.route("/export")
@@ -190,7 +190,7 @@ def export_plan() -> Any:
 def export_file() -> Any:
     """The export file itself, streamed (422 with the reason when a limit forbids it)."""
     req, fmt, limit = _export_args()
-    plan, chunks = get_dossier().export_stream(req, g.principal, fmt, base_url=base_url(), limit=limit, via="api")
+    plan, chunks = get_dossier().exports.stream(req, g.principal, fmt, base_url=base_url(), limit=limit, via="api")
     response = attachment(chunks, fmt)
     response.headers["X-Dossier-Hits"] = str(plan.count)
     response.headers["X-Dossier-Total"] = str(plan.total)
@@ -203,7 +203,7 @@ def start_export() -> Any:
     """Start a background export: 202 ``{"id", "status", "url", "status_url", …}``."""
     req, fmt, limit = _export_args()
     try:
-        job = get_dossier().start_export_job(req, g.principal, fmt, base_url=base_url(), limit=limit)
+        job = get_dossier().exports.start_job(req, g.principal, fmt, base_url=base_url(), limit=limit)
     except QueueUnavailable as exc:
         response = jsonify({"error": exc.message})
         response.status_code = 503
@@ -218,12 +218,12 @@ def start_export() -> Any:
 @login_required
 def exports() -> Any:
     """``{"exports": [...]}``: the caller's newest background exports."""
-    return jsonify({"exports": [_job_json(j) for j in get_dossier().export_jobs(g.principal)]})
+    return jsonify({"exports": [_job_json(j) for j in get_dossier().exports.jobs(g.principal)]})
 
 
 @bp.route("/exports/<int:job_id>")
 @login_required
 def export_status(job_id: int) -> Any:
     """One background export of the caller: status, ``done``/``total``, ``percent``, ``expires_at``, ``download_url``."""
-    return jsonify(_job_json(get_dossier().export_job(job_id, g.principal)))
+    return jsonify(_job_json(get_dossier().exports.job(job_id, g.principal)))
 

@@ -128,7 +128,7 @@ def _load_session_user() -> None:
     # The pages' own polls (GET /api/…) keep no session alive; people's requests do.
     active = not (is_api() and request.method in ("GET", "HEAD"))
     try:
-        g.principal = get_dossier().principal_for_session(
+        g.principal = get_dossier().accounts.principal_for_session(
             str(key), user_id=uid if isinstance(uid, int) else -1, stamp=str(session.get(STAMP_KEY, "")),
             client_ip=client_ip(), touch=active,
         )
@@ -149,7 +149,7 @@ def _authenticate() -> None:
     token = _bearer_token() if is_api() else None
     if token is not None:
         try:
-            g.principal = get_dossier().principal_for_token(token)
+            g.principal = get_dossier().accounts.principal_for_token(token)
         except NotFound as exc:
             g.token_refused = True
             abort(401, description=exc.message)
@@ -219,7 +219,7 @@ def login() -> Any:
         password = request.form.get("password", "")
         d = get_dossier()
         try:
-            principal = d.authenticate(username, password, client_ip=client_ip()) if username and password else None
+            principal = d.accounts.authenticate(username, password, client_ip=client_ip()) if username and password else None
         except LoginThrottled as exc:
             principal = None
             error, status = _("login.throttled", minutes=exc.minutes), 429
@@ -230,10 +230,10 @@ def login() -> Any:
         if principal is not None:
             previous = session.get(SESSION_KEY)
             if previous:
-                d.end_session(str(previous), "relogin", client_ip=client_ip())
+                d.accounts.end_session(str(previous), "relogin", client_ip=client_ip())
             _end_session()  # a new session: nothing planted before login carries over (no fixation)
             assert principal.user_id is not None
-            opened = d.start_session(principal.user_id, client_ip=client_ip())
+            opened = d.accounts.start_session(principal.user_id, client_ip=client_ip())
             session[SESSION_KEY], session[UID_KEY], session[STAMP_KEY] = opened.key, principal.user_id, opened.stamp
             return redirect(_safe_next(next_url))
     return render_template("auth/login.html", error=error, next_url=next_url), status, headers
@@ -246,7 +246,7 @@ def logout() -> Any:
     key = session.get(SESSION_KEY)
     _end_session()
     if key:
-        get_dossier().end_session(str(key), "user", client_ip=client_ip())
+        get_dossier().accounts.end_session(str(key), "user", client_ip=client_ip())
     flash(_("logout.done"), "info")
     return redirect(url_for("auth.login"))
 

@@ -32,7 +32,7 @@ REVIEW_ROLES = folder.READ_ALL_ROLES
 #: The list's filters: query parameter -> ``list_customers`` keyword.
 FILTERS = {"type": "customer_type", "industry": "industry", "region": "region", "owner": "owner"}
 
-#: The edit form's one-line and free-text fields, sent to ``update_customer`` under the same names.
+#: The edit form's one-line and free-text fields, sent to ``Dossier.customers.update`` under the same names.
 TEXT_FIELDS = (
     "name", "credit_code", "customer_type", "stage", "industry", "region", "city", "address",
     "importance", "owner_name", "notes",
@@ -120,7 +120,7 @@ def confirm(customer_id: int) -> Any:
     """Make a suggested customer a confirmed one."""
     _ensure_may_review()
     name = _name_of(customer_id)
-    get_dossier().confirm_customer(customer_id, g.principal)
+    get_dossier().customers.confirm(customer_id, g.principal)
     flash(_("customers.confirmed", name=name), "info")
     return _back_to_review()
 
@@ -131,7 +131,7 @@ def reject(customer_id: int) -> Any:
     """Reject a suggested customer (it is not suggested again)."""
     _ensure_may_review()
     name = _name_of(customer_id)
-    get_dossier().reject_customer(customer_id, g.principal)
+    get_dossier().customers.reject(customer_id, g.principal)
     flash(_("customers.rejected", name=name), "info")
     return _back_to_review()
 
@@ -148,7 +148,7 @@ def merge(customer_id: int) -> Any:
     if into_id == customer_id:
         abort(400, description=_("customers.merge_self"))
     name, target = _name_of(customer_id), _name_of(into_id)
-    get_dossier().merge_customer(customer_id, into_id, g.principal)
+    get_dossier().customers.merge(customer_id, into_id, g.principal)
     flash(_("customers.merged", name=name, into=target), "info")
     return redirect(url_for("customers.show", customer_id=into_id), code=303)
 
@@ -185,7 +185,7 @@ def _form_from_request() -> dict[str, Any]:
 
 
 def _fields(form: dict[str, Any]) -> dict[str, Any]:
-    """``update_customer``'s fields from the form: an empty field clears the value."""
+    """``Dossier.customers.update``'s fields from the form: an empty field clears the value."""
     fields: dict[str, Any] = {f: str(form[f]).strip() for f in TEXT_FIELDS}
     fields["aliases"] = [a.strip() for a in _ALIAS_SPLIT.split(form["aliases"]) if a.strip()]
     fields["contacts"] = [dict(c) for c in form["contacts"]]
@@ -228,7 +228,7 @@ def edit(customer_id: int) -> Any:
     error = _form_error(form)
     if error is None:
         try:
-            result = get_dossier().update_customer(customer_id, _fields(form), g.principal)
+            result = get_dossier().customers.update(customer_id, _fields(form), g.principal)
         except DossierError as exc:
             if exc.status != 400:
                 raise

@@ -31,7 +31,7 @@ def edit(doc_id: int) -> Any:
     """The edit form (prefilled); POST saves what changed and goes back to the document page."""
     d = get_dossier()
     doc = d.show(doc_id, g.principal)  # 404 for what the user may not read
-    allowed = d.document_permissions(doc_id, g.principal)
+    allowed = d.documents.permissions(doc_id, g.principal)
     if not (allowed["edit"] or allowed["confidentiality"]):
         raise Forbidden(_("docedit.forbidden"))
     error = None
@@ -47,7 +47,7 @@ def edit(doc_id: int) -> Any:
         if not allowed["confidentiality"] and form["confidentiality"] != doc["confidentiality"]:
             raise Forbidden(_("docedit.level_forbidden"))  # said, not silently ignored
         try:
-            result = d.update_document(
+            result = d.documents.update(
                 doc_id,
                 g.principal,
                 title=form["title"] if allowed["edit"] else None,
@@ -77,7 +77,7 @@ def version(doc_id: int) -> Any:
     if file is None or not file.filename:
         flash(_("upload.none"), "error")
         return redirect(url_for("document_edit.edit", doc_id=doc_id))
-    outcome = get_dossier().add_version(doc_id, file.filename, file.read(), g.principal)
+    outcome = get_dossier().documents.add_version(doc_id, file.filename, file.read(), g.principal)
     if outcome["status"] == "queued":
         flash(_("docedit.version_queued"), "info")
     elif outcome["status"] == "duplicate" and outcome["id"] is not None:  # named only to who may read everything
@@ -95,10 +95,10 @@ def delete(doc_id: int) -> Any:
     """A confirmation page; its POST deletes the document (managers and admins)."""
     d = get_dossier()
     doc = d.show(doc_id, g.principal)
-    if not d.document_permissions(doc_id, g.principal)["delete"]:
+    if not d.documents.permissions(doc_id, g.principal)["delete"]:
         raise Forbidden(_("docedit.delete_forbidden"))
     if request.method == "POST":
-        result = d.delete_document(doc_id, g.principal)
+        result = d.documents.delete(doc_id, g.principal)
         flash(_("docedit.deleted", title=doc["title"] or doc["filename"], n=len(result["deleted"])), "info")
         return redirect(url_for("search.index"))
     return render_template("document_edit/delete.html", doc=doc)

@@ -151,8 +151,8 @@ def show(doc_id: int) -> Any:
     awaiting = sum(1 for p in pages if p.get("needs_ocr"))
     d = get_dossier()
     # The title too: the trail still says what was seen after the document is deleted.
-    d.audit(g.principal.username, "view", target_type="document", target_id=doc_id,
-            detail={"title": doc.get("title"), **({"q": q} if q else {})})
+    d.audit.record(g.principal.username, "view", target_type="document", target_id=doc_id,
+                   detail={"title": doc.get("title"), **({"q": q} if q else {})})
     return render_template(
         "documents/show.html",
         doc=doc,
@@ -160,7 +160,7 @@ def show(doc_id: int) -> Any:
         awaiting=awaiting,
         q=q,
         marked=marked,
-        allowed=d.document_permissions(doc_id, g.principal),
+        allowed=d.documents.permissions(doc_id, g.principal),
         entity_groups=entity_groups(doc.get("entity_mentions") or [], doc.get("entities") or {}),
         customer_links=_customer_links(doc),
     )
@@ -188,8 +188,8 @@ def download(doc_id: int) -> Response:
     except (records.BlobMissing, records.BlobCorrupt) as exc:
         current_app.logger.error("download of document %s refused: %s", doc_id, exc.message)
         raise
-    d.audit(g.principal.username, "download", target_type="document", target_id=doc_id,
-            detail={"filename": filename, "size": len(data)})
+    d.audit.record(g.principal.username, "download", target_type="document", target_id=doc_id,
+                   detail={"filename": filename, "size": len(data)})
     mimetype = "application/octet-stream" if not mime or ACTIVE_TYPES.search(mime) else mime
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(filename, f"document-{doc_id}")
@@ -202,7 +202,7 @@ def download(doc_id: int) -> Response:
 @login_required
 def page_image(doc_id: int, number: int) -> Response:
     """Page ``number`` of a PDF or scanned document as a PNG (404 when the user may not read it)."""
-    png = get_dossier().page_image(doc_id, number, g.principal)
+    png = get_dossier().documents.page_image(doc_id, number, g.principal)
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response

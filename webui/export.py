@@ -65,7 +65,7 @@ def search_params(args: MultiDict[str, str]) -> list[tuple[str, str]]:
 def export_offer(total: int) -> dict[str, Any]:
     """What the search page's export bar shows before anything starts: the hits, the limits, how it will run."""
     d = get_dossier()
-    limits = d.export_limits
+    limits = d.exports.limits
     background = total > limits.stream_max
     return {
         "total": total,
@@ -73,7 +73,7 @@ def export_offer(total: int) -> dict[str, Any]:
         "over_limit": bool(limits.max_hits and total > limits.max_hits),
         "zip_over": bool(limits.zip_max_files and total > limits.zip_max_files),
         "background": background,
-        "queue_ready": d.export_queue() is not None if background else True,
+        "queue_ready": d.exports.worker_queue() is not None if background else True,
         "formats": tuple(FORMATS),
         "params": search_params(request.args),
     }
@@ -102,7 +102,7 @@ def start() -> Any:
     )
     d = get_dossier()
     try:
-        plan = d.export_plan(req, g.principal, fmt)
+        plan = d.exports.plan(req, g.principal, fmt)
     except DossierError as exc:
         if exc.status != 400:
             raise
@@ -113,13 +113,13 @@ def start() -> Any:
         return redirect(back, code=303)
     if plan.background:
         try:
-            job = d.start_export_job(req, g.principal, fmt, base_url=base_url(), plan=plan)
+            job = d.exports.start_job(req, g.principal, fmt, base_url=base_url(), plan=plan)
         except QueueUnavailable:
             pass  # no worker: the export streams from here instead, as the search page announced
         else:
             flash(_("export.started", n=plan.count), "info")
             return redirect(url_for("export.job", job_id=job["id"]), code=303)
-    _plan, chunks = d.export_stream(req, g.principal, fmt, base_url=base_url(), via="web", plan=plan)
+    _plan, chunks = d.exports.stream(req, g.principal, fmt, base_url=base_url(), via="web", plan=plan)
     return attachment(chunks, fmt)
 
 
@@ -128,21 +128,21 @@ def start() -> Any:
 def jobs() -> Any:
     """The user's background exports, newest first."""
     d = get_dossier()
-    return render_template("export/jobs.html", jobs=d.export_jobs(g.principal), ttl_hours=d.export_limits.ttl_hours)
+    return render_template("export/jobs.html", jobs=d.exports.jobs(g.principal), ttl_hours=d.exports.limits.ttl_hours)
 
 
 @bp.route("/jobs/<int:job_id>")
 @login_required
 def job(job_id: int) -> Any:
     """One background export: progress while it runs, then the download link and when it expires."""
-    return render_template("export/job.html", job=get_dossier().export_job(job_id, g.principal))
+    return render_template("export/job.html", job=get_dossier().exports.job(job_id, g.principal))
 
 
 @bp.route("/jobs/<int:job_id>/download")
 @login_required
 def download(job_id: int) -> Any:
     """The finished file of the user's export (410 once it has expired)."""
-    path, name, mime = get_dossier().export_job_file(job_id, g.principal)
+    path, name, mime = get_dossier().exports.job_file(job_id, g.principal)
     response = send_file(path, mimetype=mime, as_attachment=True, download_name=name, max_age=0, conditional=True)
     response.headers["Content-Disposition"] = content_disposition(name, "dossier-export")
     response.headers["Cache-Control"] = "private, no-store"

@@ -64,8 +64,8 @@ def upload() -> Any:
                 state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
                 counts[state if state in counts else "queued"] += 1
             d.close_batch(batch_id)
-            _flash_customer(d.intake_customer(customer))
-            d.audit(
+            _flash_customer(d.customers.intake_customer(customer))
+            d.audit.record(
                 g.principal.username, "upload", target_type="batch", target_id=batch_id,
                 detail=upload_detail("web", batch_id, [f.filename or "upload" for f in files], customer=customer,
                                      doc_type=doc_type, tags=tags, outcome=counts),
@@ -79,7 +79,7 @@ def upload() -> Any:
             doc_types=DOC_TYPES,
             max_files=MAX_FILES,
             max_bytes=current_app.config.get("MAX_CONTENT_LENGTH") or 0,
-            customer_names=get_dossier().registered_names(),
+            customer_names=get_dossier().customers.registered_names(),
         ),
         status,
     )

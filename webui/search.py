@@ -110,7 +110,7 @@ def index() -> Any:
             context["syntax_error"] = isinstance(exc, QuerySyntaxError)  # not for "too long", "reversed dates" …
             status = 400
         else:
-            d.audit_search(g.principal.username, req, result["total"], "web")
+            d.audit.record_search(g.principal.username, req, result["total"], "web")
             page_count = max(1, math.ceil(result["total"] / req.limit))
             context.update(result=result, page_count=page_count, pages=_pages(page, page_count))
             if result["total"]:

@@ -169,7 +169,7 @@ class Inbox:
             meta = metadata_for(relative)
             if meta.customer and meta.customer not in told:  # a folder naming no registered customer: say what it became
                 told.add(meta.customer)
-                named = self.dossier.intake_customer(meta.customer)
+                named = self.dossier.customers.intake_customer(meta.customer)
                 if named is not None and named["message"]:
                     log.warning("%s: %s", relative.parts[0], named["message"])
             options = self.dossier._options(meta.customer, meta.doc_type, meta.tags, "inbox", "inbox")
@@ -184,8 +184,8 @@ class Inbox:
             log.info("收取 / took %s: %s", relative, taken.status)
         # One audit event per sweep that took files (a batch still open when new files arrive gets another).
         detail = upload_detail("inbox", self._batch, [str(p.relative_to(self.root)) for p in fresh], outcome=outcome)
-        self.dossier.audit("inbox", "upload", target_type="batch", target_id=self._batch,
-                           detail={**detail, "inbox": str(self.root)})
+        self.dossier.audit.record("inbox", "upload", target_type="batch", target_id=self._batch,
+                                  detail={**detail, "inbox": str(self.root)})
         if queued:  # no Redis: do the work here, now
             intake.process_here(queued, self.dossier.settings.get("DOSSIER_OCR_ENGINE"))
         from pipeline.batches import close_batch

@@ -58,10 +58,10 @@ class WorkerContext:
     pool: ParsePool
     engine: str
     reindex: Any  # Dossier.reindex
-    reextract: Any  # Dossier.reextract
+    reextract: Any  # Dossier.customers.reextract
     close_dossier: Any = None  # Dossier.close: sends index work still waiting, releases the database
-    export: Any = None  # Dossier.run_export_job
-    purge_exports: Any = None  # Dossier.purge_expired_exports
+    export: Any = None  # Dossier.exports.run_job
+    purge_exports: Any = None  # Dossier.exports.purge_expired
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -84,10 +84,10 @@ class WorkerContext:
             pool=pool,
             engine=settings.get("DOSSIER_OCR_ENGINE"),
             reindex=dossier.reindex,
-            reextract=dossier.reextract,
+            reextract=dossier.customers.reextract,
             close_dossier=dossier.close,
-            export=dossier.run_export_job,
-            purge_exports=dossier.purge_expired_exports,
+            export=dossier.exports.run_job,
+            purge_exports=dossier.exports.purge_expired,
         )
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The account part of :class:`dossier.app.services.Dossier`: users, roles, passwords, logins, sessions, API tokens.
+"""The accounts of a data home (``Dossier.accounts``): users, roles, passwords, logins, sessions, API tokens.
 
 - **Logins** (:meth:`AccountService.authenticate`): every failure looks the same to the caller
   (``None``) and costs one argon2 verification whether the user exists or not.  A user's
@@ -46,6 +46,8 @@ from index import Principal
 from records import ROLES, ApiToken, Customer, LoginFailure, User, UserSession, record_event, utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.orm import Session, sessionmaker
 
     from foundation.config import Settings
@@ -60,6 +62,7 @@ __all__ = [
     "check_display_name",
     "check_password",
     "check_username",
+    "principal_of",
 ]
 
 #: Every API token starts with this, so a leaked one is recognisable (secret scanners, logs).
@@ -187,24 +190,47 @@ def _dummy_hash() -> str:
     return records.hash_password(secrets.token_hex(8))
 
 
+def principal_of(sessions: sessionmaker[Session], username: str) -> Principal:
+    """The principal of an active user; NotFound otherwise (:meth:`AccountService.principal_for`)."""
+    with sessions() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            raise NotFound(f"没有用户 {username} / no such user")
+        return _principal(user)
+
+
+def _principal(user: User) -> Principal:
+    """A user's principal; a sales rep carries the customers they own (their confidential documents)."""
+    owned: frozenset[int] = frozenset()
+    session = object_session(user)
+    if user.role == "sales" and session is not None:
+        owned = frozenset(session.scalars(select(Customer.id).where(Customer.owner_id == user.id)))
+    return Principal(username=user.username, role=user.role, user_id=user.id, owned_customer_ids=owned)
+
+
 class AccountService:
-    """Mixed into ``Dossier``, which provides ``sessions``, ``settings`` and the export service."""
+    """The accounts of one data home (see the module docstring).
 
-    sessions: sessionmaker[Session]
-    settings: Settings
+    ``revoke_exports(username)`` voids a user's finished background exports; it is called when
+    their role changes or they are disabled (the export service's
+    :meth:`~dossier.app.export.ExportService.revoke_user`).
+    """
 
-    if TYPE_CHECKING:
-
-        def revoke_exports(self, username: str) -> int: ...
+    def __init__(
+        self, sessions: sessionmaker[Session], settings: Settings, *, revoke_exports: Callable[[str], object]
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._revoke_exports = revoke_exports
 
     # -- logins ------------------------------------------------------------------------------
 
     def _ip_retry_after(self, session: Session, client_ip: str, now: datetime) -> int:
         """Seconds ``client_ip`` must still wait (0 = it may try) under the per-address limit."""
-        limit = self.settings.get_int("DOSSIER_LOGIN_IP_MAX_FAILURES")
+        limit = self._settings.get_int("DOSSIER_LOGIN_IP_MAX_FAILURES")
         if limit <= 0:
             return 0
-        window = timedelta(minutes=self.settings.get_int("DOSSIER_LOGIN_IP_WINDOW_MINUTES"))
+        window = timedelta(minutes=self._settings.get_int("DOSSIER_LOGIN_IP_WINDOW_MINUTES"))
         times = session.scalars(
             select(LoginFailure.at)
             .where(LoginFailure.ip == client_ip, LoginFailure.at > now - window)
@@ -220,9 +246,9 @@ class AccountService:
         self, username: str, client_ip: str | None, reason: str, now: datetime, **detail: Any
     ) -> None:
         """Record one failure: the per-address row (old rows pruned) and the ``login_failed`` event."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             if client_ip:
-                window = timedelta(minutes=max(1, self.settings.get_int("DOSSIER_LOGIN_IP_WINDOW_MINUTES")))
+                window = timedelta(minutes=max(1, self._settings.get_int("DOSSIER_LOGIN_IP_WINDOW_MINUTES")))
                 session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
                 session.add(LoginFailure(ip=client_ip, username=username[:64], at=now))
             record_event(
@@ -246,11 +272,11 @@ class AccountService:
         dummy = _dummy_hash()
         now = utcnow()
         if client_ip:
-            with self.sessions() as session:
+            with self._sessions() as session:
                 wait = self._ip_retry_after(session, client_ip, now)
             if wait:
                 raise LoginThrottled(wait)
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = session.scalars(select(User).where(User.username == username)).first()
             user_id = user.id if user is not None else None
             stored = user.password_hash if user is not None else dummy
@@ -270,7 +296,7 @@ class AccountService:
         if not good:
             self._wrong_password(user_id, username, client_ip, now)
             return None
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = session.get(User, user_id)
             assert user is not None
             user.failed_logins = 0
@@ -279,18 +305,18 @@ class AccountService:
             record_event(session, user.username, "login", target_type="user", target_id=user.id,
                          detail={"ip": client_ip})
             session.commit()
-            return self._principal(user)
+            return _principal(user)
 
     def _wrong_password(self, user_id: int, username: str, client_ip: str | None, now: datetime) -> None:
         """Count a wrong password; the one that reaches the limit locks the account."""
-        limit = self.settings.get_int("DOSSIER_LOGIN_MAX_FAILURES")
+        limit = self._settings.get_int("DOSSIER_LOGIN_MAX_FAILURES")
         locked_until = None
-        with self.sessions() as session:
+        with self._sessions() as session:
             # One UPDATE, so failures counted by several processes at once all count.
             session.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))
             failures = int(session.scalar(select(User.failed_logins).where(User.id == user_id)) or 0)
             if limit > 0 and failures >= limit:
-                locked_until = now + timedelta(minutes=self.settings.get_int("DOSSIER_LOGIN_LOCK_MINUTES"))
+                locked_until = now + timedelta(minutes=self._settings.get_int("DOSSIER_LOGIN_LOCK_MINUTES"))
                 session.execute(update(User).where(User.id == user_id).values(failed_logins=0, locked_until=locked_until))
             session.commit()
         extra: dict[str, Any] = {"failures": failures}
@@ -309,8 +335,8 @@ class AccountService:
         """
         key = secrets.token_urlsafe(32)
         now = utcnow()
-        idle = timedelta(minutes=max(0, self.settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")))
-        with self.sessions() as session:
+        idle = timedelta(minutes=max(0, self._settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")))
+        with self._sessions() as session:
             user = session.get(User, user_id)
             if user is None or not user.active:
                 raise NotFound(f"没有用户 {user_id} / no such user")
@@ -342,8 +368,8 @@ class AccountService:
         minute and often enough that a short idle limit never catches someone who is busy.
         """
         now = utcnow()
-        idle_s = max(0, self.settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")) * 60
-        with self.sessions() as session:
+        idle_s = max(0, self._settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")) * 60
+        with self._sessions() as session:
             found = session.execute(
                 select(UserSession, User).join(User, User.id == UserSession.user_id)
                 .where(UserSession.id == token_hash(key))
@@ -371,12 +397,12 @@ class AccountService:
             if touch and now - seen >= _touch_every(idle_s):
                 row.last_seen_at = user.last_seen_at = now
                 session.commit()
-            return self._principal(user)
+            return _principal(user)
 
     def end_session(self, key: str, reason: str = "user", *, client_ip: str | None = None) -> str | None:
         """End the web session of ``key`` (a ``logout`` event with ``reason``); returns its user, None if it was not open."""
         now = utcnow()
-        with self.sessions() as session:
+        with self._sessions() as session:
             row = session.get(UserSession, token_hash(key)) if key else None
             if row is None or row.ended_at is not None:
                 return None
@@ -388,7 +414,7 @@ class AccountService:
 
     def end_sessions(self, username: str, *, actor: str = "system") -> int:
         """End every open web session of ``username`` (e.g. a lost laptop); returns how many.  NotFound for an unknown user."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             ended = self._end_user_sessions(session, user.id, "admin")
             record_event(session, actor, "logout", target_type="user", target_id=user.id,
@@ -412,7 +438,7 @@ class AccountService:
 
     def open_sessions(self, username: str) -> int:
         """How many web sessions of ``username`` are open (not ended; an idle one ends on its next use)."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             return int(session.scalar(
                 select(func.count()).select_from(UserSession)
@@ -421,20 +447,7 @@ class AccountService:
 
     def principal_for(self, username: str) -> Principal:
         """The principal of an active user; NotFound otherwise."""
-        with self.sessions() as session:
-            user = session.scalars(select(User).where(User.username == username)).first()
-            if user is None or not user.active:
-                raise NotFound(f"没有用户 {username} / no such user")
-            return self._principal(user)
-
-    @staticmethod
-    def _principal(user: User) -> Principal:
-        """A user's principal; a sales rep carries the customers they own (their confidential documents)."""
-        owned: frozenset[int] = frozenset()
-        session = object_session(user)
-        if user.role == "sales" and session is not None:
-            owned = frozenset(session.scalars(select(Customer.id).where(Customer.owner_id == user.id)))
-        return Principal(username=user.username, role=user.role, user_id=user.id, owned_customer_ids=owned)
+        return principal_of(self._sessions, username)
 
     # -- managing users ----------------------------------------------------------------------
 
@@ -459,7 +472,7 @@ class AccountService:
         _check_role(role)
         shown = check_display_name(display_name)
         check_password(name, password, [shown])
-        with self.sessions() as session:
+        with self._sessions() as session:
             if session.scalars(select(User.id).where(func.lower(User.username) == name.lower())).first() is not None:
                 raise DossierError(f"用户 {name} 已存在 / user {name} exists")
             user = User(username=name, role=role, password_hash=records.hash_password(password), active=True,
@@ -485,7 +498,7 @@ class AccountService:
         Customers already linked to the user stay theirs.  Returns ``{"linked": [customer names]}``.
         """
         shown = check_display_name(display_name)
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             before, user.display_name = user.display_name, shown
             session.flush()
@@ -509,7 +522,7 @@ class AccountService:
         """
         name = check_username(new_name)
         _check_reserved(name)
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             old = user.username
             if old == "admin":
@@ -562,7 +575,7 @@ class AccountService:
     def set_password(self, username: str, password: str, *, actor: str = "system") -> None:
         """Give a user a new password (argon2-hashed; the policy applies, with the user's names as
         guesses); it also lifts a lock-out and ends the user's web sessions.  NotFound for an unknown user."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             check_password(user.username, password, [user.display_name])
             user.password_hash = records.hash_password(password)
@@ -585,7 +598,7 @@ class AccountService:
         user again brings none of them back) and voids their finished background exports.  The
         last active admin cannot be disabled.
         """
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             if not active and user.role == "admin" and user.active and not self._other_active_admins(session, user):
                 raise DossierError("不能停用最后一个管理员 / the last active admin cannot be disabled")
@@ -601,14 +614,14 @@ class AccountService:
                          target_id=user.id, detail=detail)
             session.commit()
         if not active:
-            self.revoke_exports(username)  # what they exported before is theirs no more
+            self._revoke_exports(username)  # what they exported before is theirs no more
 
     def set_role(self, username: str, role: str, *, actor: str = "system") -> None:
         """Change a user's role: their web sessions end (they log in again under the new role), their finished
         background exports are voided, their API tokens act with the new role from the next request.  The
         last active admin keeps theirs."""
         _check_role(role)
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             if user.role == "admin" and role != "admin" and user.active and not self._other_active_admins(session, user):
                 raise DossierError("不能更改最后一个管理员的角色 / the last active admin must stay admin")
@@ -619,12 +632,12 @@ class AccountService:
             record_event(session, actor, "user_set_role", target_type="user", target_id=user.id, detail=detail)
             session.commit()
         if old != role:
-            self.revoke_exports(username)  # filtered by the old role's rights
+            self._revoke_exports(username)  # filtered by the old role's rights
 
     def users(self) -> list[dict[str, Any]]:
         """Every user, by name: display name, role, active, created, last login, last seen, locked until (only while locked)."""
         now = utcnow()
-        with self.sessions() as session:
+        with self._sessions() as session:
             return [
                 {"username": u.username, "display_name": u.display_name, "role": u.role, "active": u.active,
                  "created_at": _iso(u.created_at), "last_login_at": _iso(u.last_login_at),
@@ -645,7 +658,7 @@ class AccountService:
         if expires_at is not None and expires_at <= now:
             raise DossierError("令牌的到期时间必须在将来 / a token's expiry must be in the future")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             if not user.active:
                 raise DossierError(f"用户 {username} 已停用，不能创建令牌 / user {username} is disabled: no new tokens")
@@ -663,7 +676,7 @@ class AccountService:
         ``state`` is ``active``, ``expired`` or ``revoked``.
         """
         now = utcnow()
-        with self.sessions() as session:
+        with self._sessions() as session:
             user = self._user(session, username)
             rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
             return [
@@ -675,7 +688,7 @@ class AccountService:
 
     def revoke_token(self, token_id: int, *, actor: str = "system") -> str:
         """Revoke a token at once (again: no change); returns its user's name.  NotFound for an unknown id."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             row = session.get(ApiToken, token_id)
             if row is None:
                 raise NotFound(f"没有编号为 {token_id} 的令牌 / no token {token_id}")
@@ -705,7 +718,7 @@ class AccountService:
             raise refused
         digest = token_hash(token)
         now = utcnow()
-        with self.sessions() as session:
+        with self._sessions() as session:
             row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
             if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
                 raise refused
@@ -715,7 +728,7 @@ class AccountService:
             user = row.user
             if not user.active:
                 raise refused
-            principal = self._principal(user)
+            principal = _principal(user)
             if row.last_used_at is None or row.last_used_at < now - TOUCH_INTERVAL:
                 row.last_used_at = now
                 session.commit()

@@ -1,4 +1,4 @@
-"""The customer-registry part of :class:`dossier.app.services.Dossier`: re-extraction, import/export, review, edits.
+"""The customer registry of a data home (``Dossier.customers``): re-extraction, import/export, review, edits.
 
 Every registry change re-analyses the documents it affects (linked to the changed
 customers or naming them), through the queue when a worker runs, otherwise at once.
@@ -55,13 +55,19 @@ def document_batches(
             yield session, docs
 
 
-class RegistryService:
-    """Mixed into ``Dossier``, which provides ``sessions``, ``backend`` and ``queue()``."""
+class CustomerService:
+    """The customer registry of one data home: import and export, review, edits, and re-extraction.
 
-    sessions: sessionmaker[Session]
-    backend: index.SearchBackend
+    ``queue`` returns the job queue (None while Redis cannot be reached): a registry change
+    re-analyses the documents it affects through it when it answers.
+    """
 
-    queue: Callable[[], JobQueue | None]
+    def __init__(
+        self, sessions: sessionmaker[Session], backend: index.SearchBackend, queue: Callable[[], JobQueue | None]
+    ) -> None:
+        self._sessions = sessions
+        self._backend = backend
+        self._queue = queue
 
     def reextract(
         self, ids: Iterable[int] | None = None, *, batch: int = 100, progress: Callable[[int, int], None] | None = None
@@ -72,19 +78,19 @@ class RegistryService:
         links are rebuilt from the current extractor and registry.  ``ids`` None means every
         document that has text.  Returns counts: documents, type changes, link changes.
         """
-        with self.sessions() as session:
+        with self._sessions() as session:
             query = select(Document.id).where(Document.status.in_(("indexed", "awaiting_ocr"))).order_by(Document.id)
             if ids is not None:
                 query = query.where(Document.id.in_(sorted(set(ids))))
             all_ids = list(session.scalars(query))
         counts = {"documents": 0, "types_changed": 0, "links_changed": 0}
-        for session, docs in document_batches(self.sessions, all_ids, batch):
+        for session, docs in document_batches(self._sessions, all_ids, batch):
             for doc in docs:
                 before = (doc.doc_type, [link.customer_id for link in doc.customer_links])
                 extraction.SHARED.apply_safely(session, doc, ocr_text=any(p.ocr for p in doc.pages))
                 counts["types_changed"] += doc.doc_type != before[0]
                 counts["links_changed"] += [link.customer_id for link in doc.customer_links] != before[1]
-            index_documents(session, self.backend, docs)
+            index_documents(session, self._backend, docs)
             session.commit()
             counts["documents"] += len(docs)
             if progress is not None:
@@ -93,13 +99,13 @@ class RegistryService:
 
     # -- the customer registry ---------------------------------------------------------------
 
-    def import_customers(self, path: str | Path, *, actor: str = "system") -> dict[str, Any]:
+    def import_registry(self, path: str | Path, *, actor: str = "system") -> dict[str, Any]:
         """Import a registry file (JSON/CSV/XLSX) and re-analyse the documents it affects.
 
         Suggestions the registry now names are merged into their customers, owner names are
         linked to accounts, and one ``customer_import`` audit event by ``actor`` records it.
         """
-        with self.sessions() as session:
+        with self._sessions() as session:
             report = registry.import_customers(
                 session, registry.read_rows(Path(path)), actor=actor, source=Path(path).name
             )
@@ -117,7 +123,7 @@ class RegistryService:
         """
         if not name or not name.strip():
             return None
-        with self.sessions() as session:
+        with self._sessions() as session:
             named = extraction.SHARED.named_customer(session, name, create=False)
             return {
                 "name": named.name,
@@ -129,17 +135,17 @@ class RegistryService:
 
     def registered_names(self, limit: int = 5000) -> list[tuple[str, str]]:
         """``(name, full name)`` of every confirmed customer's full name and aliases, by name (what intake fields offer)."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             rows = session.execute(select(Customer.name, Customer.aliases).where(Customer.status == "confirmed")).all()
         pairs = {(str(a), str(full)) for full, aliases in rows for a in [full, *(aliases or [])] if a}
         return sorted(pairs)[:limit]
 
-    def export_customers(self, path: str | Path) -> int:
+    def export_registry(self, path: str | Path) -> int:
         """Write the registry (confirmed customers and our own company) as CSV, XLSX or JSON."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             return registry.export_customers(session, Path(path))
 
-    def update_customer(self, customer_id: int, fields: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    def update(self, customer_id: int, fields: dict[str, Any], principal: Principal) -> dict[str, Any]:
         """Edit a customer's registry fields (admin, manager); documents naming it are re-analysed.
 
         Returns ``{"id", "name", "status", "warnings", "reanalysed"}``; a bad value raises
@@ -147,7 +153,7 @@ class RegistryService:
         """
         if principal.role not in _REVIEW_ROLES:
             raise Forbidden("只有管理员或经理可以修改客户 / only admins and managers edit customers")
-        with self.sessions() as session:
+        with self._sessions() as session:
             customer, new_names, warnings = registry.update_customer(
                 session, customer_id, fields, actor=principal.username
             )
@@ -158,15 +164,15 @@ class RegistryService:
         result["reanalysed"] = self._reanalyse({customer_id}, new_names)
         return result
 
-    def confirm_customer(self, customer_id: int, principal: Principal) -> dict[str, Any]:
+    def confirm(self, customer_id: int, principal: Principal) -> dict[str, Any]:
         """Make a suggested customer a confirmed one (admin, manager)."""
         return self._review(customer_id, "confirm", principal)
 
-    def reject_customer(self, customer_id: int, principal: Principal) -> dict[str, Any]:
+    def reject(self, customer_id: int, principal: Principal) -> dict[str, Any]:
         """Reject a suggestion: it is unlinked and never suggested again (admin, manager)."""
         return self._review(customer_id, "reject", principal)
 
-    def merge_customer(self, customer_id: int, into_id: int, principal: Principal) -> dict[str, Any]:
+    def merge(self, customer_id: int, into_id: int, principal: Principal) -> dict[str, Any]:
         """Merge a (suggested) customer into a confirmed one, keeping its name as an alias (admin, manager).
 
         The result also says ``"action": "merge"`` and ``"into": {"id", "name"}``.
@@ -176,7 +182,7 @@ class RegistryService:
     def _review(self, customer_id: int, action: str, principal: Principal, into_id: int | None = None) -> dict[str, Any]:
         if principal.role not in _REVIEW_ROLES:
             raise Forbidden("只有管理员或经理可以审核客户 / only admins and managers review customers")
-        with self.sessions() as session:
+        with self._sessions() as session:
             done = registry.review(session, customer_id, action, into_id, actor=principal.username)
             names = set(done.customer.names)
             result: dict[str, Any] = {
@@ -197,7 +203,7 @@ class RegistryService:
         if names:
             index.add_user_words(sorted(names))
         ids: set[int] = set(document_ids)
-        with self.sessions() as session:
+        with self._sessions() as session:
             if customer_ids:
                 ids.update(
                     session.scalars(
@@ -210,7 +216,7 @@ class RegistryService:
             quoted = '"' + name.replace('"', " ") + '"'
             offset = 0
             while True:
-                result = self.backend.search(
+                result = self._backend.search(
                     SearchRequest(quoted, offset=offset, limit=1000, facets=False), Principal.system()
                 )
                 ids.update(h.id for h in result.hits)
@@ -219,7 +225,7 @@ class RegistryService:
                     break
         if not ids:
             return 0
-        queue = self.queue()
+        queue = self._queue()
         if queue is not None:
             try:
                 queue.enqueue_reextract(sorted(ids))

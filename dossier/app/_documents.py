@@ -1,6 +1,6 @@
-"""The document part of :class:`dossier.app.services.Dossier`: page images, edits, new versions, deletes.
+"""The documents of a data home (``Dossier.documents``): page images, edits, new versions, deletes.
 
-Every method first reads the document as the caller (:meth:`Dossier._readable`): one the
+Every method first reads the document as the caller (:func:`dossier.app.folder.readable_document`): one the
 caller may not read is "not found" (404), exactly like one that does not exist.  A write the
 caller may read but not make is "forbidden" (403), by the rules of :mod:`dossier.app.permissions`.
 Each change is one transaction with its index entry and an audit event
@@ -16,15 +16,16 @@ import resource
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 
 import index
 import ingest
 import records
-from dossier.app import permissions
+from dossier.app import permissions as rights
+from dossier.app.folder import readable_document
 from foundation.errors import DossierError, Forbidden, NotFound
 from index import CONFIDENTIALITY_LEVELS, Principal
 from ingest import DOC_TYPES
@@ -51,41 +52,56 @@ def _limit_child(parent_pid: int) -> None:  # runs in the render child before ex
     resource.setrlimit(resource.RLIMIT_AS, (RENDER_MEMORY_BYTES, RENDER_MEMORY_BYTES))
 
 
+class Uploader(Protocol):
+    """Intake of one uploaded file (:meth:`dossier.app.services.Dossier.ingest_upload`), as a new version here."""
+
+    def __call__(
+        self, filename: str, data: bytes, *, principal: Principal, version_of: int | None = None
+    ) -> dict[str, Any]: ...
+
+
 class DocumentService:
-    """Mixed into ``Dossier``, which provides ``sessions``, ``backend``, ``blobs`` and ``_readable``."""
+    """The documents of one data home, one at a time: what a reader may do, page images, edits, versions, deletes.
 
-    sessions: sessionmaker[Session]
-    backend: index.SearchBackend
-    blobs: records.BlobStore
+    ``ingest_upload`` takes a new version's file in (the intake's upload); ``reindex`` rebuilds
+    the index entries of documents an upgrade step changed.
+    """
 
-    if TYPE_CHECKING:
-
-        def _readable(self, session: Session, doc_id: int, principal: Principal) -> Document: ...
-
-        def ingest_upload(self, filename: str, data: bytes, **kwargs: Any) -> dict[str, Any]: ...
-
-        def reindex(self, ids: Any = None, **kwargs: Any) -> int: ...
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        backend: index.SearchBackend,
+        blobs: records.BlobStore,
+        *,
+        ingest_upload: Uploader,
+        reindex: Callable[[Sequence[int]], object],
+    ) -> None:
+        self._sessions = sessions
+        self._backend = backend
+        self._blobs = blobs
+        self._ingest_upload = ingest_upload
+        self._reindex = reindex
 
     # -- what a reader may do ----------------------------------------------------------------
 
-    def document_permissions(self, doc_id: int, principal: Principal) -> dict[str, bool]:
+    def permissions(self, doc_id: int, principal: Principal) -> dict[str, bool]:
         """What ``principal`` may do with a document it may read: ``edit``, ``confidentiality``, ``delete``."""
-        with self.sessions() as session:
-            doc = self._readable(session, doc_id, principal)
+        with self._sessions() as session:
+            doc = readable_document(session, doc_id, principal)
             return {
-                "edit": permissions.may_edit(principal, doc),
-                "confidentiality": permissions.may_change_confidentiality(principal),
-                "delete": permissions.may_delete(principal),
+                "edit": rights.may_edit(principal, doc),
+                "confidentiality": rights.may_change_confidentiality(principal),
+                "delete": rights.may_delete(principal),
                 "pages": _has_page_images(doc),
             }
 
-    def _apply_type_levels(self) -> int:
+    def apply_type_levels(self) -> int:
         """After the upgrade that made levels follow types: documents from before get their type's level.
 
         Runs once (their ``confidentiality_source`` is unset until then); the documents whose level
         changed are reindexed, so search filters them at once.  Returns how many changed.
         """
-        with self.sessions() as session:
+        with self._sessions() as session:
             changed = [
                 doc
                 for doc in session.scalars(select(Document).where(Document.confidentiality_source.is_(None)))
@@ -96,14 +112,14 @@ class DocumentService:
         self._reindex_after_upgrade(moved)
         return len(changed)
 
-    def _apply_container_rule(self) -> int:
+    def apply_container_rule(self) -> int:
         """After the upgrade that brought the container rule: containers and their parts get their access.
 
         The migration gave every document its own level as its access; here every family with
         children is computed by :mod:`pipeline.access`, and the documents whose access changed
         are reindexed.  Returns how many changed.
         """
-        with self.sessions() as session:
+        with self._sessions() as session:
             parents = select(Document.parent_id).where(Document.parent_id.is_not(None))
             containers = session.scalars(select(Document).where(Document.id.in_(parents))).all()
             changed = [d.id for d in access.refresh(session, containers)]
@@ -114,8 +130,8 @@ class DocumentService:
     def _reindex_after_upgrade(self, ids: Sequence[int] | set[int]) -> None:
         """Reindex what an upgrade step changed — unless the index is rebuilt anyway (it was made by an older
         version: its mapping may not even hold the new fields, and the rebuild that follows writes them all)."""
-        if ids and not self.backend.needs_reindex():
-            self.reindex(sorted(ids))
+        if ids and not self._backend.needs_reindex():
+            self._reindex(sorted(ids))
 
     # -- page images -------------------------------------------------------------------------
 
@@ -125,25 +141,25 @@ class DocumentService:
         The page is drawn in a child process under a time and memory limit (untrusted files);
         NotFound when the document, the page or a picture of it does not exist.
         """
-        with self.sessions() as session:
-            doc = self._readable(session, doc_id, principal)
+        with self._sessions() as session:
+            doc = readable_document(session, doc_id, principal)
             version = doc.current
             page = next((p for p in doc.pages if p.number == number), None)
             if version is None or page is None or not _has_page_images(doc):
                 raise NotFound(f"文档 {doc_id} 没有第 {number} 页的图像 / document {doc_id} has no image of page {number}")
             sha, filename, rotation = version.sha256, version.filename, int(page.rotation or 0)
         name = f"page-{sha}-{number}-{width}-{rotation % 360}.png"
-        cached = self.blobs.get_cached(name)
+        cached = self._blobs.get_cached(name)
         if cached is not None:
             return cached
-        data = self.blobs.get(sha)  # verified (and decrypted) original
+        data = self._blobs.get(sha)  # verified (and decrypted) original
         png = _render_in_child(data, filename, number, width, rotation)
-        self.blobs.put_cached(name, png)
+        self._blobs.put_cached(name, png)
         return png
 
     # -- edits -------------------------------------------------------------------------------
 
-    def update_document(
+    def update(
         self,
         doc_id: int,
         principal: Principal,
@@ -163,14 +179,14 @@ class DocumentService:
         Level changes are audited.  The index entry (and those of the document's containers and
         parts, by the container rule) changes in the same transaction.
         """
-        with self.sessions() as session:
-            doc = self._readable(session, doc_id, principal)
+        with self._sessions() as session:
+            doc = readable_document(session, doc_id, principal)
             changed: dict[str, list[Any]] = {}
             wants_edit = any(v is not None for v in (title, doc_type, date, tags))
-            if wants_edit and not permissions.may_edit(principal, doc):
+            if wants_edit and not rights.may_edit(principal, doc):
                 raise Forbidden("无权修改此文档 / you may not edit this document")
             if confidentiality is not None and confidentiality != doc.confidentiality:
-                if not permissions.may_change_confidentiality(principal):
+                if not rights.may_change_confidentiality(principal):
                     raise Forbidden("只有经理和管理员可以修改密级 / only managers and admins may change the confidentiality")
                 if confidentiality not in CONFIDENTIALITY_LEVELS:
                     raise DossierError(f"未知的密级 {confidentiality!r} / unknown confidentiality {confidentiality!r}")
@@ -200,7 +216,7 @@ class DocumentService:
                 doc.confidentiality, doc.confidentiality_source = confidentiality, extraction.LEVEL_MANUAL
             elif "doc_type" in changed:
                 # Only managers and admins lower a level, also as a side effect of a new type.
-                may_lower = permissions.may_change_confidentiality(principal)
+                may_lower = rights.may_change_confidentiality(principal)
                 if not may_lower:
                     extraction.keep_level(doc)
                 extraction.follow_type_level(doc, may_lower=may_lower)
@@ -216,7 +232,7 @@ class DocumentService:
                     detail={"changed": changed},
                 )
             if changed or doc.confidentiality != level_before:
-                index_documents(session, self.backend, [doc])
+                index_documents(session, self._backend, [doc])
             session.commit()
         if doc.confidentiality != level_before:
             changed["confidentiality"] = [level_before, doc.confidentiality]
@@ -231,17 +247,17 @@ class DocumentService:
         customer links come from the new file.  A file already stored (as any document's version)
         is reported as a duplicate.
         """
-        with self.sessions() as session:
-            doc = self._readable(session, doc_id, principal)
-            if not permissions.may_edit(principal, doc):
+        with self._sessions() as session:
+            doc = readable_document(session, doc_id, principal)
+            if not rights.may_edit(principal, doc):
                 raise Forbidden("无权为此文档上传新版本 / you may not upload a new version of this document")
-            if not permissions.may_change_confidentiality(principal):
+            if not rights.may_change_confidentiality(principal):
                 # What the new file is typed as may raise the level, never lower it (managers' may).
                 extraction.keep_level(doc)
                 session.commit()
-        outcome = self.ingest_upload(filename, data, principal=principal, version_of=doc_id)
+        outcome = self._ingest_upload(filename, data, principal=principal, version_of=doc_id)
         if outcome.get("status") == "queued":
-            with self.sessions() as session:
+            with self._sessions() as session:
                 number = session.scalar(select(func.max(Version.number)).where(Version.document_id == doc_id))
                 record_event(
                     session, principal.username, "version_upload", target_type="document", target_id=doc_id,
@@ -252,15 +268,15 @@ class DocumentService:
 
     # -- deleting ----------------------------------------------------------------------------
 
-    def delete_document(self, doc_id: int, principal: Principal) -> dict[str, Any]:
+    def delete(self, doc_id: int, principal: Principal) -> dict[str, Any]:
         """Delete a document, its versions, pages and attachments, from the records and the index.
 
         Originals no other document's version uses are removed from the blob store (with
         their page images); the audit event keeps the title, file names and checksums.
         """
-        with self.sessions() as session:
-            doc = self._readable(session, doc_id, principal)
-            if not permissions.may_delete(principal):
+        with self._sessions() as session:
+            doc = readable_document(session, doc_id, principal)
+            if not rights.may_delete(principal):
                 raise Forbidden("只有经理和管理员可以删除文档 / only managers and admins may delete documents")
             ids: list[int] = []
             todo = [doc]
@@ -276,16 +292,16 @@ class DocumentService:
                 "files": [{"filename": v.filename, "sha256": v.sha256} for v in doc.versions],
                 "documents": sorted(ids),
             }
-            self.backend.delete(ids, connection=session.connection())
+            self._backend.delete(ids, connection=session.connection())
             for row in sorted(removed, key=lambda d: -d.id):  # children before parents
                 session.delete(row)
             record_event(session, principal.username, "delete", target_type="document", target_id=doc_id, detail=detail)
             session.flush()
-            index_documents(session, self.backend, [h for h in holders if h.status in INDEXED_STATUSES])
+            index_documents(session, self._backend, [h for h in holders if h.status in INDEXED_STATUSES])
             session.commit()
             still_used = set(session.scalars(select(Version.sha256).where(Version.sha256.in_(digests))))
         for digest in digests - still_used:
-            self.blobs.delete(digest)
+            self._blobs.delete(digest)
         return {"deleted": sorted(ids)}
 
 

@@ -6,10 +6,10 @@ An event says who (``username``), when (``at``, UTC), what (``action``, one of
 migration 0008), so the trail is only ever appended to.
 
 Writing: :func:`record_event` joins the caller's transaction (a change and its event commit
-together); :meth:`AuditService.audit` writes one on its own; :meth:`AuditService.audit_search`
+together); :meth:`AuditService.record` writes one on its own; :meth:`AuditService.record_search`
 and :func:`upload_detail` give the entry points one shape for searches and intake batches.
 
-Reading is for admins only (:meth:`AuditService.audit_events`, :meth:`AuditService.audit_csv`):
+Reading is for admins only (:meth:`AuditService.events`, :meth:`AuditService.csv`):
 filters (:class:`AuditFilter`) by user, action, target, time range and text in the detail,
 newest first, by page or by an id cursor, with the total.
 """
@@ -303,11 +303,12 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
 
 
 class AuditService:
-    """Mixed into ``Dossier``, which provides ``sessions``."""
+    """The audit trail of one data home: writing events (:meth:`record`) and reading them (admins)."""
 
-    sessions: sessionmaker[Session]
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
 
-    def audit(
+    def record(
         self,
         username: str,
         action: str,
@@ -317,18 +318,18 @@ class AuditService:
         detail: Mapping[str, Any] | None = None,
     ) -> int:
         """Write one audit event in its own transaction and return its id."""
-        with self.sessions() as session:
+        with self._sessions() as session:
             event = record_event(
                 session, username, action, target_type=target_type, target_id=target_id, detail=detail
             )
             session.commit()
             return int(event.id)
 
-    def audit_search(self, username: str, request: SearchRequest, total: int, channel: str) -> int:
+    def record_search(self, username: str, request: SearchRequest, total: int, channel: str) -> int:
         """The ``search`` event of one search someone ran (web page, API or CLI): query, filters, hits."""
         from dossier.app.export import filters_of  # the export package builds on the services
 
-        return self.audit(
+        return self.record(
             username, "search", target_type="search",
             detail={
                 "query": request.query, "filters": filters_of(request), "sort": request.sort, "total": total,
@@ -343,7 +344,7 @@ class AuditService:
         if principal.role not in AUDIT_ROLES:
             raise Forbidden("只有管理员可以查看审计日志 / only admins may read the audit trail")
 
-    def audit_events(
+    def events(
         self,
         principal: Principal,
         filters: AuditFilter | None = None,
@@ -361,7 +362,7 @@ class AuditService:
         f = filters or AuditFilter()
         limit = max(1, min(MAX_PAGE_SIZE, int(limit)))
         offset = max(0, int(offset))
-        with self.sessions() as session:
+        with self._sessions() as session:
             total = int(session.scalar(_filtered(select(func.count(AuditEvent.id)), replace(f, before=None))) or 0)
             rows = list(session.scalars(
                 _filtered(select(AuditEvent), f).order_by(AuditEvent.id.desc()).offset(offset).limit(limit + 1)
@@ -379,7 +380,7 @@ class AuditService:
             "next_before": rows[-1].id if more and rows else None,
         }
 
-    def audit_csv(self, principal: Principal, filters: AuditFilter | None = None) -> Iterator[bytes]:
+    def csv(self, principal: Principal, filters: AuditFilter | None = None) -> Iterator[bytes]:
         """Every matching event as CSV (UTF-8 with BOM, CRLF), newest first, streamed in batches.
 
         Cells are neutralised against spreadsheet formulas as in the search export.  The
@@ -400,7 +401,7 @@ class AuditService:
             yield BOM + _take(buffer)
             cursor = f
             while True:
-                with self.sessions() as session:
+                with self._sessions() as session:
                     batch = list(session.scalars(
                         _filtered(select(AuditEvent), cursor).order_by(AuditEvent.id.desc()).limit(CSV_BATCH)
                     ))
@@ -420,8 +421,8 @@ class AuditService:
                 cursor = replace(f, before=batch[-1].id)
             complete = True
         finally:
-            self.audit(username, "audit_export", target_type="audit",
-                       detail={"format": "csv", "filters": f.as_json(), "rows": rows, "complete": complete})
+            self.record(username, "audit_export", target_type="audit",
+                        detail={"format": "csv", "filters": f.as_json(), "rows": rows, "complete": complete})
 
 
 def _take(buffer: io.StringIO) -> bytes:

@@ -36,6 +36,7 @@ __all__ = [
     "may_read",
     "owned_customer_ids",
     "readable_clause",
+    "readable_document",
 ]
 
 #: Roles that read every document and see every registry state.
@@ -83,6 +84,21 @@ def may_read(principal: Principal, doc: Document, owned: Collection[int] | None 
         return False
     owned = principal.owned_customer_ids if owned is None else owned
     return bool(owned) and not readers.customers.isdisjoint(owned)
+
+
+def readable_document(session: Session, doc_id: int, principal: Principal) -> Document:
+    """Document ``doc_id`` with its pages, versions and tags, read as ``principal``.
+
+    NotFound when it does not exist or ``principal`` may not read it: the two look the same.
+    """
+    doc = session.get(
+        Document,
+        doc_id,
+        options=[selectinload(Document.pages), selectinload(Document.versions), selectinload(Document.tags)],
+    )
+    if doc is None or not may_read(principal, doc):
+        raise NotFound(f"文档 {doc_id} 不存在 / document {doc_id} not found")
+    return doc
 
 
 def readable_clause(principal: Principal, owned: Collection[int] = ()) -> ColumnElement[bool]:

@@ -4,7 +4,7 @@ Reading is the index's rule (:func:`index.readable_levels` plus a sales rep's ow
 confidential documents, :func:`dossier.app.folder.may_read`); the search backends apply it
 inside their queries, and every other entry point (document page, page images,
 downloads, exports, the API, the CLI's ``--as``) asks :func:`may_read` through
-:meth:`dossier.app.services.Dossier._readable`.  This module adds the writes and the
+:func:`dossier.app.folder.readable_document`.  This module adds the writes and the
 confidentiality a document gets by default.
 
 - **read**: admin and manager everything; finance public, internal and finance documents;

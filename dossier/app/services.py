@@ -3,12 +3,17 @@
 :class:`Dossier` is built once from :class:`~foundation.config.Settings` and passed around;
 every read takes the caller's :class:`~index.Principal` and answers ``NotFound`` for
 documents the caller may not read, exactly as for documents that do not exist.
+
+It holds the resources of the open data home (:class:`~dossier.app.resources.HomeResources`)
+and the services made over them: ``accounts``, ``audit``, ``documents``, ``customers`` and
+``exports``.  Intake, batches, search, reading a document, reindexing and the status stay here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import logging
 import os
 import time
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from redis import RedisError as QueueError
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -25,13 +30,14 @@ import index
 import ingest
 import records
 from dossier.app import folder, permissions
-from dossier.app._accounts import AccountService
-from dossier.app._customers import RegistryService, document_batches
+from dossier.app._accounts import AccountService, principal_of
+from dossier.app._customers import CustomerService, document_batches
 from dossier.app._documents import DocumentService
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app.audit import AuditService, upload_detail
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
+from dossier.app.resources import QUEUE_RETRY_S, HomeResources
 from dossier.app.search_request import doc_type_code
 from dossier.app.worker_processes import WorkerProcesses
 from foundation.config import Settings, load_settings
@@ -54,26 +60,64 @@ __all__ = ["DOC_TYPES", "Dossier"]
 _READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
 
 
-class Dossier(AccountService, RegistryService, DocumentService, ExportService, AuditService):
-    """One open data home: use :meth:`open`, then the methods below (exports: :class:`~dossier.app.export.ExportService`)."""
+class Dossier:
+    """One open data home: use :meth:`open`, then the methods below and the services it holds.
+
+    ``accounts`` (:class:`~dossier.app._accounts.AccountService`): users, logins, sessions, API tokens.
+    ``audit`` (:class:`~dossier.app.audit.AuditService`): recording events, reading the trail.
+    ``documents`` (:class:`~dossier.app._documents.DocumentService`): permissions, page images, edits,
+    versions, deletes.  ``customers`` (:class:`~dossier.app._customers.CustomerService`): the registry
+    and re-extraction.  ``exports`` (:class:`~dossier.app.export.ExportService`): exports of search results.
+    """
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        keys = records.KeyRing.from_settings(  # a bad key fails here, before anything is opened
-            settings.get("DOSSIER_BLOB_KEY"), settings.get("DOSSIER_BLOB_KEY_FILE"), settings.get("DOSSIER_BLOB_KEY_OLD")
+        self.resources = home = HomeResources.connect(settings)
+        self.audit = AuditService(home.sessions)
+        self.exports = ExportService(
+            home, record=self.audit.record, principal_for=functools.partial(principal_of, home.sessions)
         )
-        self.engine = records.make_engine(settings.database_url)
-        self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
-        self.blobs = records.BlobStore(settings.blob_dir, keys)
-        self.backend = index.open_backend(self.engine, settings.get("DOSSIER_OPENSEARCH_URL"), **_backend_options(settings))
-        self.limits = ingest.Limits.from_settings(settings)
-        self._queue: JobQueue | None = None
-        self._queue_retry_at = 0.0
-        self.flusher: IndexFlusher | None = None
-        if self.backend.queued_writes:
-            # Index work commits with the records and is sent after the commit (see dossier.app._index_flusher).
-            self.flusher = IndexFlusher(self.backend, self._mark_index_rejected)
-            event.listen(self.sessions, "after_commit", self.flusher.poke)
+        self.accounts = AccountService(home.sessions, settings, revoke_exports=self.exports.revoke_user)
+        self.customers = CustomerService(home.sessions, home.backend, home.queue)
+        self.documents = DocumentService(
+            home.sessions, home.backend, home.blobs, ingest_upload=self.ingest_upload, reindex=self.reindex
+        )
+
+    # -- the open data home's resources (read-only) ------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this home was opened with."""
+        return self.resources.settings
+
+    @property
+    def engine(self) -> Engine:
+        """The records database."""
+        return self.resources.engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on the records database."""
+        return self.resources.sessions
+
+    @property
+    def blobs(self) -> records.BlobStore:
+        """The content-addressed store of originals."""
+        return self.resources.blobs
+
+    @property
+    def backend(self) -> index.SearchBackend:
+        """The search backend (embedded FTS5 or OpenSearch)."""
+        return self.resources.backend
+
+    @property
+    def limits(self) -> ingest.Limits:
+        """The per-file intake limits."""
+        return self.resources.limits
+
+    @property
+    def flusher(self) -> IndexFlusher | None:
+        """Sends queued index work after commits (OpenSearch only)."""
+        return self.resources.flusher
 
     def interactive(self) -> Dossier:
         """Tune for a web process: index writes are searchable before the request that made them returns."""
@@ -83,19 +127,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
 
     def close(self) -> None:
         """Send what waits to be indexed and release the database."""
-        if self.flusher is not None:
-            self.flusher.close()
-        self.engine.dispose()
-
-    def _mark_index_rejected(self, rejected: Sequence[tuple[int, str]]) -> None:
-        """Documents the search engine refused for good fail, with its reason (their originals stay)."""
-        with self.sessions() as session:
-            for doc_id, reason in rejected:
-                doc = session.get(Document, doc_id)
-                if doc is not None and doc.status != "failed":
-                    doc.status = "failed"
-                    doc.error = reason[:500]
-            session.commit()
+        self.resources.close()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -123,8 +155,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not records.is_migrated(self.engine):
                 records.migrate(self.engine)
-                self._apply_type_levels()
-                self._apply_container_rule()
+                self.documents.apply_type_levels()
+                self.documents.apply_container_rule()
                 with self.sessions() as session:  # owners named before their accounts existed (dossier.app.owners)
                     link_owners(session)
                     session.commit()
@@ -148,7 +180,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             )
             logging.getLogger(__name__).info("rebuilding derived data after an upgrade")
             self.backend.clear()
-            self.reextract()  # indexes every document that has text, with its new fields
+            self.customers.reextract()  # indexes every document that has text, with its new fields
 
     def init(self, admin_password: str | None = None) -> str | None:
         """Create the data home, the schema and the ``admin`` user (idempotent).
@@ -171,7 +203,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
                 if not password:
                     password = generated = records.generate_password()
                 else:  # one chosen by a person: the password policy applies (a generated one is strong)
-                    self.check_admin_password(password)
+                    self.accounts.check_admin_password(password)
                 session.add(User(username="admin", password_hash=records.hash_password(password), role="admin"))
                 try:
                     session.commit()
@@ -200,17 +232,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
 
     def queue(self) -> JobQueue | None:
         """The job queue, or None while Redis cannot be reached (checked again after a few seconds)."""
-        now = time.monotonic()
-        if self._queue is not None:
-            return self._queue
-        if now < self._queue_retry_at:
-            return None
-        try:
-            self._queue = JobQueue.from_settings(self.settings)
-        except QueueUnavailable:
-            self._queue_retry_at = now + 10
-            return None
-        return self._queue
+        return self.resources.queue()
 
     def _options(
         self, customer: str | None, doc_type: str | None, tags: Sequence[str], uploaded_by: str, source: str
@@ -267,7 +289,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         options = self._options(customer, doc_type, tags, uploaded_by, source)
         intake = self._intake(workers)
         batch_id = intake.new_batch(source, uploaded_by, total=len(sources))
-        self.audit(  # one event per batch, when it starts: what was brought in, by whom (outcomes: the batch)
+        self.audit.record(  # one event per batch, when it starts: what was brought in, by whom (outcomes: the batch)
             uploaded_by, "upload", target_type="batch", target_id=batch_id,
             detail=upload_detail(source, batch_id, [s.label for s in sources], customer=options.customer,
                                  doc_type=options.doc_type, tags=options.tags),
@@ -306,7 +328,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             queue.enqueue_ingest(doc_id, self._ingest_timeout_s())
             return True
         except QueueError:
-            self._queue, self._queue_retry_at = None, time.monotonic() + 10
+            self.resources.queue.forget(retry_in_s=QUEUE_RETRY_S)
             return False
 
     def _ingest_timeout_s(self) -> float:
@@ -405,7 +427,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
             return None
         with self.sessions() as session:
             doc = session.get(Document, doc_id)
-            return doc_id if doc is not None and self._may_read(principal, doc) else None
+            return doc_id if doc is not None and folder.may_read(principal, doc) else None
 
     def new_batch(self, source: str, created_by: str) -> int:
         """An empty intake batch (one upload form submission, one inbox sweep); close it with :meth:`close_batch`."""
@@ -448,7 +470,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         ids and titles of the batch's documents they may not read (a failed file re-taken, a level raised)."""
         ids = {i["document_id"] for i in (*report["items"], *report["failures"]) if i["document_id"] is not None}
         docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))} if ids else {}
-        hidden = {doc_id for doc_id, doc in docs.items() if not self._may_read(principal, doc)}
+        hidden = {doc_id for doc_id, doc in docs.items() if not folder.may_read(principal, doc)}
         for item in report["items"]:
             if item["status"] == "duplicate" or item["document_id"] in hidden:
                 item["document_id"] = None
@@ -594,26 +616,10 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _may_read(self, principal: Principal, doc: Document) -> bool:
-        return folder.may_read(principal, doc)
-
-    def _readable(self, session: Session, doc_id: int, principal: Principal) -> Document:
-        doc = session.get(
-            Document,
-            doc_id,
-            options=[selectinload(Document.pages), selectinload(Document.versions), selectinload(Document.tags)],
-        )
-        if doc is None or not self._may_read(principal, doc):
-            raise NotFound(f"文档 {doc_id} 不存在 / document {doc_id} not found")
-        return doc
-
     def search(self, request: SearchRequest, principal: Principal) -> dict[str, Any]:
         """Run a search and join the hits with display data (the ``search --json`` shape)."""
         started = time.perf_counter()
-        with self.sessions() as session:  # registry names another process added segment as words here too
-            extraction.SHARED.registry(session)
-        if self.flusher is not None:
-            self.flusher.wait()  # what this process just wrote is searchable (read your writes)
+        self.resources.prepare_search()  # registry words of other processes; this process's writes searchable
         result = self.backend.search(request, principal)
         ids = [h.id for h in result.hits]
         with self.sessions() as session:
@@ -667,22 +673,22 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
     def show(self, doc_id: int, principal: Principal) -> dict[str, Any]:
         """Everything about one document (the ``show --json`` shape)."""
         with self.sessions() as session:
-            doc = self._readable(session, doc_id, principal)
+            doc = folder.readable_document(session, doc_id, principal)
             version = doc.current
             children = [
                 {"id": c.id, "filename": c.current.filename if c.current else c.title, "status": c.status}
                 for c in doc.children
-                if self._may_read(principal, c)
+                if folder.may_read(principal, c)
             ]
             included = [  # files inside its original that were documents of their own before (the container rule)
                 {"id": p.part.id, "filename": p.part.current.filename if p.part.current else p.part.title,
                  "relation": p.relation}
                 for p in doc.included
-                if p.part is not None and self._may_read(principal, p.part)
+                if p.part is not None and folder.may_read(principal, p.part)
             ]
             parent = session.get(Document, doc.parent_id) if doc.parent_id is not None else None
             # The container (an e-mail that also carries a hidden attachment) only when it may be opened too.
-            parent_id = parent.id if parent is not None and self._may_read(principal, parent) else None
+            parent_id = parent.id if parent is not None and folder.may_read(principal, parent) else None
             return {
                 "id": doc.id,
                 "title": doc.title,
@@ -748,7 +754,7 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
     def open_original(self, doc_id: int, principal: Principal) -> tuple[str, str, bytes]:
         """The newest original file of a document: (filename, mime, bytes), checksum verified."""
         with self.sessions() as session:
-            doc = self._readable(session, doc_id, principal)
+            doc = folder.readable_document(session, doc_id, principal)
             version = doc.current
             if version is None:
                 raise NotFound(f"文档 {doc_id} 没有原始文件 / document {doc_id} has no file")
@@ -806,19 +812,8 @@ class Dossier(AccountService, RegistryService, DocumentService, ExportService, A
         try:
             return {"reachable": True, "jobs": queue.queue.count, "workers": queue.live_workers(), "error": None}
         except QueueError as exc:
-            self._queue = None
+            self.resources.queue.forget()
             return {"reachable": False, "jobs": 0, "workers": 0, "error": str(exc)}
-
-
-def _backend_options(settings: Settings) -> dict[str, Any]:
-    """The OpenSearch settings (the embedded backend takes none)."""
-    if not settings.get("DOSSIER_OPENSEARCH_URL").strip():
-        return {}
-    return {
-        "index_name": settings.get("DOSSIER_OPENSEARCH_INDEX").strip() or "dossier",
-        "shards": settings.get_int("DOSSIER_OPENSEARCH_SHARDS"),
-        "replicas": settings.get_int("DOSSIER_OPENSEARCH_REPLICAS"),
-    }
 
 
 def _entity_values(doc: Document) -> dict[str, list[str]]:

@@ -166,7 +166,7 @@ def ingest(
 
     dossier = _open(ctx)
     sources = collect_files(paths)
-    named = dossier.intake_customer(customer)  # a registered name, a suggestion, or no customer (and why)
+    named = dossier.customers.intake_customer(customer)  # a registered name, a suggestion, or no customer (and why)
     if named is not None and named["message"] and not as_json:
         click.echo(f"! {named['message']}", err=True)
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
@@ -244,7 +244,7 @@ def search(
     )
     principal = _principal(dossier, as_user)
     result = dossier.search(request, principal)
-    dossier.audit_search(principal.username, request, result["total"], "cli")
+    dossier.audit.record_search(principal.username, request, result["total"], "cli")
     if as_json:
         for hit in result["hits"]:
             hit.pop("title_html", None)

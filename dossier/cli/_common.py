@@ -18,7 +18,7 @@ def _open(ctx: click.Context) -> Any:
 def _principal(dossier: Any, as_user: str | None) -> Any:
     from index import Principal
 
-    return dossier.principal_for(as_user) if as_user else Principal.system()
+    return dossier.accounts.principal_for(as_user) if as_user else Principal.system()
 
 
 def _echo_json(data: Any) -> None:

@@ -64,7 +64,7 @@ def audit(
     dossier = _open(ctx)
     principal = _principal(dossier, as_user)
     if csv_file:
-        chunks = dossier.audit_csv(principal, filters)
+        chunks = dossier.audit.csv(principal, filters)
         if csv_file == "-":
             out = sys.stdout.buffer
             for chunk in chunks:
@@ -76,7 +76,7 @@ def audit(
                 fh.write(chunk)
         click.echo(f"已写入 / written: {csv_file}", err=True)
         return
-    page = dossier.audit_events(principal, filters, limit=limit)
+    page = dossier.audit.events(principal, filters, limit=limit)
     if as_json:
         for event in page["events"]:
             _echo_json(event)

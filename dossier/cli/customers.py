@@ -26,7 +26,7 @@ def customers_import(ctx: click.Context, path: str, as_json: bool) -> None:
     统一社会信用代码/uscc, 客户类型/customer_type, 销售阶段/stage, 行业/industry, 省份/province,
     城市/city, 地址/address, 重要程度/importance, 负责人/sales_owner, 联系人/contacts, 状态/status.
     """
-    report = _open(ctx.find_root()).import_customers(path)
+    report = _open(ctx.find_root()).customers.import_registry(path)
     if as_json:
         _echo_json(report)
     else:
@@ -75,7 +75,7 @@ def _echo_unmatched(unmatched: list[dict[str, Any]]) -> None:
 @click.pass_context
 def customers_export(ctx: click.Context, path: str) -> None:
     """Export the registry to PATH (.csv, .xlsx or .json); it imports back unchanged."""
-    count = _open(ctx.find_root()).export_customers(path)
+    count = _open(ctx.find_root()).customers.export_registry(path)
     click.echo(f"已导出 {count} 个客户到 {path} / exported {count} customers")
 
 
@@ -128,11 +128,11 @@ def _review(ctx: click.Context, action: str, customer_id: int, into: int | None 
     result: dict[str, Any]
     if action == "merge":
         assert into is not None
-        result = dossier.merge_customer(customer_id, into, principal)
+        result = dossier.customers.merge(customer_id, into, principal)
     elif action == "confirm":
-        result = dossier.confirm_customer(customer_id, principal)
+        result = dossier.customers.confirm(customer_id, principal)
     else:
-        result = dossier.reject_customer(customer_id, principal)
+        result = dossier.customers.reject(customer_id, principal)
     done = {"confirm": "已确认 / confirmed", "reject": "已拒绝 / rejected"}.get(action, "")
     if "into" in result:
         done = f"已合并到 [{result['into']['id']}] {result['into']['name']} / merged into it"
@@ -183,7 +183,7 @@ def reextract(ctx: click.Context, ids: tuple[int, ...], as_json: bool) -> None:
         if show:
             click.echo(f"\r重新抽取 reextract {done}/{total}", nl=False, err=True)
 
-    counts = dossier.reextract(ids or None, progress=progress)
+    counts = dossier.customers.reextract(ids or None, progress=progress)
     if show:
         click.echo("", err=True)
     if as_json:

@@ -40,7 +40,7 @@ def documents_set(
     from dossier.app.search_request import doc_type_code
 
     dossier = _open(ctx)
-    result = dossier.update_document(
+    result = dossier.documents.update(
         doc_id, _principal(dossier, as_user), title=title,
         doc_type=doc_type_code(doc_type) if doc_type else None, date=date,
         tags=[] if no_tags else (list(tags) or None), confidentiality=confidentiality,
@@ -65,7 +65,7 @@ def documents_add_version(ctx: click.Context, doc_id: int, path: Path, as_user: 
     limit = dossier.limits.max_file_bytes
     if path.stat().st_size > limit:
         raise click.ClickException(f"文件过大（上限 {limit // 2**20} MB）/ file too large (limit {limit // 2**20} MB)")
-    outcome = dossier.add_version(doc_id, path.name, path.read_bytes(), _principal(dossier, as_user))
+    outcome = dossier.documents.add_version(doc_id, path.name, path.read_bytes(), _principal(dossier, as_user))
     _echo_json(outcome)
     if outcome["status"] == "failed":
         ctx.exit(1)
@@ -83,5 +83,5 @@ def documents_delete(ctx: click.Context, doc_id: int, yes: bool, as_user: str | 
     shown = dossier.show(doc_id, principal)
     if not yes:
         click.confirm(f"删除「{shown['title'] or shown['filename']}」？/ delete it?", abort=True)
-    result = dossier.delete_document(doc_id, principal)
+    result = dossier.documents.delete(doc_id, principal)
     click.echo(f"已删除 / deleted: {', '.join(map(str, result['deleted']))}")

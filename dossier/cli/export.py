@@ -129,10 +129,10 @@ def export(
         limit=1,
     )
     principal = _principal(dossier, as_user)
-    plan = dossier.export_plan(request, principal, fmt, limit=limit)
+    plan = dossier.exports.plan(request, principal, fmt, limit=limit)
     plan.check()
     progress = _Progress(sys.stderr.isatty() and not as_json, f"导出 export {fmt}")
-    _plan, chunks = dossier.export_stream(request, principal, fmt, plan=plan, limit=limit, via="cli", progress=progress)
+    _plan, chunks = dossier.exports.stream(request, principal, fmt, plan=plan, limit=limit, via="cli", progress=progress)
     written = 0
     progress.start(plan.count)
     try:

@@ -57,7 +57,7 @@ def users_add(ctx: click.Context, username: str, role: str, display_name: str | 
     owner (负责人) is USERNAME or the display name become the user's.
     """
     d = _open(ctx.find_root())
-    result = d.add_user(username, role, _read_password(password_stdin), display_name=display_name)
+    result = d.accounts.add_user(username, role, _read_password(password_stdin), display_name=display_name)
     click.echo(f"已添加用户 {username.strip()}（{role}）/ user added")
     _echo_linked(result["linked"])
 
@@ -71,7 +71,7 @@ def users_set_display_name(ctx: click.Context, username: str, display_name: str)
 
     Customers whose owner (负责人) is that name become theirs; customers already theirs stay theirs.
     """
-    result = _open(ctx.find_root()).set_display_name(username, display_name)
+    result = _open(ctx.find_root()).accounts.set_display_name(username, display_name)
     click.echo(f"{username} 的显示名已更新 / display name set")
     _echo_linked(result["linked"])
 
@@ -86,7 +86,7 @@ def users_rename(ctx: click.Context, username: str, new_name: str) -> None:
     Uploads, intake batches and exports follow the new name; audit events keep the name they
     were written with.  The user's open web sessions end.  The admin account keeps its name.
     """
-    result = _open(ctx.find_root()).rename_user(username, new_name)
+    result = _open(ctx.find_root()).accounts.rename_user(username, new_name)
     click.echo(f"已将用户 {username} 改名为 {new_name.strip()} / user renamed")
     _echo_linked(result["linked"])
 
@@ -96,7 +96,7 @@ def users_rename(ctx: click.Context, username: str, new_name: str) -> None:
 @click.pass_context
 def users_list(ctx: click.Context, as_json: bool) -> None:
     """Every user: role, active or disabled, last login, locked until (while locked); times are UTC."""
-    rows = _open(ctx.find_root()).users()
+    rows = _open(ctx.find_root()).accounts.users()
     if as_json:
         for row in rows:
             _echo_json(row)
@@ -116,7 +116,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def users_disable(ctx: click.Context, username: str) -> None:
     """Disable USERNAME: logins and open web sessions stop at once, and every API token is revoked for good."""
-    _open(ctx.find_root()).set_active(username, False)
+    _open(ctx.find_root()).accounts.set_active(username, False)
     click.echo(f"已停用 {username} / user disabled")
 
 
@@ -125,7 +125,7 @@ def users_disable(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def users_enable(ctx: click.Context, username: str) -> None:
     """Enable USERNAME again (this also lifts a lock-out); tokens revoked by the disable stay revoked."""
-    _open(ctx.find_root()).set_active(username, True)
+    _open(ctx.find_root()).accounts.set_active(username, True)
     click.echo(f"已启用 {username} / user enabled")
 
 
@@ -140,7 +140,7 @@ def users_set_password(ctx: click.Context, username: str, password_stdin: bool) 
     user's open web sessions.
     """
     d = _open(ctx.find_root())
-    d.set_password(username, _read_password(password_stdin))
+    d.accounts.set_password(username, _read_password(password_stdin))
     click.echo(f"已更新 {username} 的密码 / password updated")
 
 
@@ -150,7 +150,7 @@ def users_set_password(ctx: click.Context, username: str, password_stdin: bool) 
 @click.pass_context
 def users_set_role(ctx: click.Context, username: str, role: str) -> None:
     """Give USERNAME another ROLE: their web sessions end (they log in again); tokens act with the new role."""
-    _open(ctx.find_root()).set_role(username, role)
+    _open(ctx.find_root()).accounts.set_role(username, role)
     click.echo(f"{username} 的角色现在是 {role} / role changed")
 
 
@@ -159,7 +159,7 @@ def users_set_role(ctx: click.Context, username: str, role: str) -> None:
 @click.pass_context
 def users_logout(ctx: click.Context, username: str) -> None:
     """End every open web session of USERNAME at once (e.g. a lost laptop); the password stays."""
-    ended = _open(ctx.find_root()).end_sessions(username)
+    ended = _open(ctx.find_root()).accounts.end_sessions(username)
     click.echo(f"已结束 {username} 的 {ended} 个会话 / {ended} session(s) ended")
 
 
@@ -206,7 +206,7 @@ def token_create(
     Without --expires-days or --expires it works until revoked (or its user is disabled).
     """
     expires_at = _token_expiry(expires_days, expires_on)
-    token_id, secret = _open(ctx.find_root()).create_token(username, name, expires_at=expires_at)
+    token_id, secret = _open(ctx.find_root()).accounts.create_token(username, name, expires_at=expires_at)
     click.echo(secret)
     until = f"，{expires_at:%Y-%m-%d %H:%M} UTC 到期 / expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     click.echo(
@@ -224,7 +224,7 @@ _STATES = {"active": "有效 active", "expired": "已过期 expired", "revoked":
 @click.pass_context
 def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
     """USERNAME's tokens: id, name, created, last used, expiry, state (active, expired, revoked); never the token."""
-    rows = _open(ctx.find_root()).tokens(username)
+    rows = _open(ctx.find_root()).accounts.tokens(username)
     for row in rows:
         if as_json:
             _echo_json(row)
@@ -243,5 +243,5 @@ def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: int) -> None:
     """Revoke token TOKEN_ID (see ``token list``): it is refused from the next request on."""
-    username = _open(ctx.find_root()).revoke_token(token_id)
+    username = _open(ctx.find_root()).accounts.revoke_token(token_id)
     click.echo(f"已撤销 {username} 的令牌 {token_id} / token revoked")

@@ -2,7 +2,7 @@
 
 A data home of its own (two text files taken by the real intake, users of other roles), the
 real app with its login form; events are made through the pages themselves where the test is
-about them, and written with :meth:`Dossier.audit` where only their number matters.
+about them, and written with ``Dossier.audit.record`` where only their number matters.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def test_a_deleted_document_is_named_but_not_linked(admin_client, audit_home):
     d = audit_home["dossier"]
     doc_id = audit_home["ids"]["纪要_珊瑚科技.txt"]
     admin_client.get(f"/documents/{doc_id}")
-    d.delete_document(doc_id, Principal.system())
+    d.documents.delete(doc_id, Principal.system())
     html = admin_client.get("/admin/audit", query_string={"target_type": "document", "target_id": doc_id}).get_data(
         as_text=True)
     rows = _rows(html)
@@ -125,8 +125,8 @@ def test_filters_and_pages_keep_each_other(admin_client, audit_home):
     the other 10, and every pager and CSV link carries the filters; other filters narrow further."""
     d = audit_home["dossier"]
     for n in range(60):
-        d.audit("pager", "search", target_type="search", detail={"query": f"分页测试 {n}", "total": n, "channel": "api"})
-    d.audit("pager", "download", target_type="document", target_id=999, detail={"filename": "分页测试.pdf"})
+        d.audit.record("pager", "search", target_type="search", detail={"query": f"分页测试 {n}", "total": n, "channel": "api"})
+    d.audit.record("pager", "download", target_type="document", target_id=999, detail={"filename": "分页测试.pdf"})
     first = admin_client.get("/admin/audit", query_string={"user": "pager", "action": "search"}).get_data(as_text=True)
     assert "共 60 条记录" in first and len(_rows(first)) == 50 and "第 1 / 2 页" in first
     next_href = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))  # type: ignore[union-attr]
@@ -179,7 +179,7 @@ def test_the_csv_is_an_attachment_with_the_filters_and_no_live_formulas(admin_cl
     assert '"reason": "unknown_user"' in evil[0][8]
 
     d = audit_home["dossier"]
-    exported = d.audit_events(Principal.system(), _filter(actions=("audit_export",)))["events"][0]
+    exported = d.audit.events(Principal.system(), _filter(actions=("audit_export",)))["events"][0]
     assert exported["username"] == "admin" and exported["target_type"] == "audit"
     assert exported["detail"] == {"format": "csv", "filters": {"actions": ["login_failed"]}, "rows": len(body),
                                   "complete": True}
@@ -222,7 +222,7 @@ def test_the_api_answers_json_with_the_same_filters_and_a_cursor(admin_client, a
     """GET /api/audit filters like the page, pages by `before`, caps `limit`, and says what was wrong in JSON."""
     d = audit_home["dossier"]
     for n in range(7):
-        d.audit("api-reader", "view", target_type="document", target_id=4242, detail={"title": f"接口 {n}"})
+        d.audit.record("api-reader", "view", target_type="document", target_id=4242, detail={"title": f"接口 {n}"})
     first = admin_client.get("/api/audit", query_string={"user": "api-reader", "limit": 5}).get_json()
     assert first["total"] == 7 and first["limit"] == 5 and len(first["events"]) == 5
     assert [e["detail"]["title"] for e in first["events"]] == [f"接口 {n}" for n in (6, 5, 4, 3, 2)]

@@ -42,7 +42,7 @@ def roles_home(tmp_path_factory):
     )
     Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
     d = Dossier.open(settings)
-    d.import_customers(DEV / "customers.json")
+    d.customers.import_registry(DEV / "customers.json")
     summary = d.ingest_paths([DEV / f for f in ("invoices", "contracts", "quotes", "emails", "meetings")])
     assert summary["ingested"] > 40
     with d.sessions() as session:

@@ -310,10 +310,6 @@ def test_confirm_reject_and_merge(fresh_folder):
     """GIVEN a manager WHEN confirming one suggestion, rejecting another and merging a third THEN the
     confirmed one joins the list, the rejected one is gone, and the merged one's documents are in the
     target's folder; each action says what it did."""
-    from dossier.app.services import Dossier
-
-    if not all(hasattr(Dossier, m) for m in ("confirm_customer", "reject_customer", "merge_customer")):
-        pytest.skip("Dossier.confirm_customer/reject_customer/merge_customer are not there yet")
     home, client = fresh_folder
     ids, docs = home["customers"], home["docs"]
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)).group(1)
@@ -718,10 +714,10 @@ def test_reviewers_are_warned_about_owner_names_that_match_no_account(fresh_fold
     d, cid = home["dossier"], home["customers"]["hengda"]
     from index import Principal
 
-    d.update_customer(cid, {"owner_name": "李娜"}, Principal.system())
+    d.customers.update(cid, {"owner_name": "李娜"}, Principal.system())
     html = client.get("/customers").get_data(as_text=True)
     assert "负责人“李娜”没有对应账户，1 个客户未关联" in html
-    d.add_user("lina", "sales", FOLDER_PASSWORD, display_name="李娜")
+    d.accounts.add_user("lina", "sales", FOLDER_PASSWORD, display_name="李娜")
     html = client.get("/customers").get_data(as_text=True)
     assert "李娜”没有对应账户" not in html
     (row,) = client.get("/api/customers?owner=李娜").get_json()["customers"]

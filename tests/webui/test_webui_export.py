@@ -366,11 +366,11 @@ def _add_rep(d) -> tuple[list[int], list[int]]:
     confidential); returns what a sales rep may read, then what a viewer may."""
     from records import Document
 
-    d.add_user("lily", "sales", REP_PASSWORD)
+    d.accounts.add_user("lily", "sales", REP_PASSWORD)
     with d.sessions() as session:
         first, second = sorted(session.scalars(select(Document.id)))[:2]
-    d.update_document(first, Principal.system(), confidentiality="public")
-    d.update_document(second, Principal.system(), confidentiality="internal")
+    d.documents.update(first, Principal.system(), confidentiality="public")
+    d.documents.update(second, Principal.system(), confidentiality="internal")
     return [first, second], [first]
 
 
@@ -416,10 +416,10 @@ def test_an_export_is_void_once_its_owner_is_demoted_or_disabled(queue_app, logi
     stored = _job_file(queue_app, job_id)
     assert stored is not None and stored.is_file()
     if change == "demoted":
-        d.set_role("lily", "viewer")
+        d.accounts.set_role("lily", "viewer")
     else:
-        d.set_active("lily", False)
-        d.set_active("lily", True)
+        d.accounts.set_active("lily", False)
+        d.accounts.set_active("lily", True)
     assert rep.get(url).status_code == 302  # her session ended with the change
     assert login(rep, "lily", REP_PASSWORD).status_code == 302
     refused = rep.get(url)
@@ -439,7 +439,7 @@ def test_an_export_is_refused_when_the_owners_customers_changed(queue_app, login
     rep, job_id, url = _rep_export(queue_app, login)
     d = queue_app["app"].extensions["dossier"]
     with d.sessions() as session:
-        session.add(Customer(name="新分配客户有限公司", owner_id=d.principal_for("lily").user_id))
+        session.add(Customer(name="新分配客户有限公司", owner_id=d.accounts.principal_for("lily").user_id))
         session.commit()
     refused = rep.get(url)
     assert refused.status_code == 403 and "已作废" in refused.get_data(as_text=True)
@@ -460,7 +460,7 @@ def test_an_export_written_after_a_demotion_follows_the_new_rights(queue_app, lo
     JobQueue.from_settings(settings).mark_alive("web-test-worker")
     started = rep.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(rep)})
     job_id = started.get_json()["id"]
-    d.set_role("lily", "viewer")
+    d.accounts.set_role("lily", "viewer")
     run_worker(settings, burst=True)
     assert login(rep, "lily", REP_PASSWORD).status_code == 302
     download = rep.get(f"/export/jobs/{job_id}/download")

@@ -103,7 +103,7 @@ def test_work_waiting_without_a_live_worker_is_degraded(tmp_path: Path, redis_ur
     dossier = Dossier.open(settings)
     client = create_app(settings, test_config={"TESTING": True}).test_client()
     contract = DEV / "contracts" / "等保整改服务协议_金桥电气_FW-2024-192.txt"
-    admin = dossier.principal_for("admin")
+    admin = dossier.accounts.principal_for("admin")
     assert dossier.ingest_upload(contract.name, contract.read_bytes(), principal=admin)["status"] == "queued"
     body = client.get("/healthz").get_json()
     assert body["status"] == "degraded" and body["queue"]["ok"] is False and body["queue"]["error"] == "NoWorker"

@@ -189,8 +189,8 @@ def registry_upload(upload_settings, login):
     if not REGISTRY.exists():
         pytest.skip("dev corpus missing")
     d = Dossier.open(upload_settings)
-    d.import_customers(REGISTRY)
-    d.add_user("zhouchenjie", "sales", "upload-pw-456", display_name="周晨杰")
+    d.customers.import_registry(REGISTRY)
+    d.accounts.add_user("zhouchenjie", "sales", "upload-pw-456", display_name="周晨杰")
     app = create_app(upload_settings, test_config={"TESTING": True})
     admin, sales = app.test_client(), app.test_client()
     assert login(admin, password="upload-pw-123").status_code == 302
@@ -302,7 +302,7 @@ def oracle_home(tmp_path):
     )
     d = Dossier.open(settings, require_init=False)
     d.init(admin_password="upload-pw-123")
-    d.add_user("sales1", "sales", "sales-pw-12345")
+    d.accounts.add_user("sales1", "sales", "sales-pw-12345")
     (tmp_path / "定价.txt").write_text(SECRET_TEXT, encoding="utf-8")
     (tmp_path / "拜访.txt").write_text(OWN_TEXT, encoding="utf-8")
     secret = d.ingest_paths([tmp_path / "定价.txt"])["documents"][0]["id"]

@@ -96,8 +96,8 @@ def _home(tmp_path: Path, **env: str) -> tuple[Dossier, object]:
     )
     Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
     d = Dossier.open(settings)
-    d.add_user("lily", "sales", PASSWORD)
-    d.add_user("vera", "viewer", PASSWORD)
+    d.accounts.add_user("lily", "sales", PASSWORD)
+    d.accounts.add_user("vera", "viewer", PASSWORD)
     return d, create_app(settings, test_config={"TESTING": True})
 
 
@@ -326,7 +326,7 @@ def test_a_changed_password_ends_open_sessions(tmp_path):
     client = app.test_client()
     assert _log_in(client, "lily").status_code == 302
     assert client.get("/").status_code == 200
-    d.set_password("lily", "Ganz-Neu-Passw0rd")
+    d.accounts.set_password("lily", "Ganz-Neu-Passw0rd")
     r = client.get("/", follow_redirects=True)
     assert "/auth/login" in r.request.path and "会话已结束" in r.get_data(as_text=True)
 
@@ -390,14 +390,14 @@ def test_a_role_change_disable_or_new_password_ends_every_session(tmp_path, chan
     d, app = _home(tmp_path)
     first, cookie = _logged_in_cookie(app)
     second, _ = _logged_in_cookie(app)
-    {"role": lambda: d.set_role("lily", "viewer"), "disable": lambda: d.set_active("lily", False),
-     "password": lambda: d.set_password("lily", "Ganz-Neu-Passw0rd"),
+    {"role": lambda: d.accounts.set_role("lily", "viewer"), "disable": lambda: d.accounts.set_active("lily", False),
+     "password": lambda: d.accounts.set_password("lily", "Ganz-Neu-Passw0rd"),
      "restored": lambda: _restore_other_password(d)}[change]()
     for client in (first, second, _replay(app, cookie)):
         assert client.get("/").status_code == 302
         assert client.get("/api/search?q=合同").status_code == 401
     if change != "disable":
-        d.set_active("lily", True)  # enabling (or nothing) brings no session back
+        d.accounts.set_active("lily", True)  # enabling (or nothing) brings no session back
     assert _replay(app, cookie).get("/").status_code == 302
 
 
@@ -478,7 +478,7 @@ def test_a_locked_account_answers_like_a_wrong_password(tmp_path):
     r = _log_in(client, "lily")
     assert r.status_code == 401 and "用户名或密码错误" in r.get_data(as_text=True)
     assert _log_in(client, "vera").status_code == 302  # other accounts are not affected
-    d.set_active("lily", True)
+    d.accounts.set_active("lily", True)
     assert _log_in(app.test_client(), "lily").status_code == 302
     assert [e.detail["reason"] for e in audit_events(d, "login_failed")] == ["bad_password", "bad_password", "locked"]
     assert all(e.detail["ip"] == "127.0.0.1" for e in audit_events(d, "login_failed"))
@@ -529,12 +529,12 @@ def test_api_tokens_act_as_their_user_on_the_api_only(hostile):
     CSRF token needed, even for POST); HTML pages ignore it; a revoked token, or a disabled user's, is 401
     JSON with WWW-Authenticate."""
     d, app = hostile["dossier"], hostile["app"]
-    token_id, token = d.create_token("vera", "测试")
+    token_id, token = d.accounts.create_token("vera", "测试")
     auth = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     r = client.get("/api/search?q=报价", headers=auth)
     assert r.status_code == 200 and _session_cookie(r) is None
-    viewer_total = d.search(SearchRequest("报价"), d.principal_for("vera"))["total"]
+    viewer_total = d.search(SearchRequest("报价"), d.accounts.principal_for("vera"))["total"]
     admin_total = d.search(SearchRequest("报价"), Principal.system())["total"]
     assert r.get_json()["total"] == viewer_total < admin_total
     hidden = next(i for i in hostile["ids"] if d.show(i, Principal.system())["confidentiality"] != "public")
@@ -548,7 +548,7 @@ def test_api_tokens_act_as_their_user_on_the_api_only(hostile):
         assert refused.status_code == 401 and refused.is_json and "令牌无效" in refused.get_json()["error"]
         assert refused.headers["WWW-Authenticate"] == 'Bearer realm="dossier" error="invalid_token"'
     assert client.get("/api/search?q=x").headers["WWW-Authenticate"] == 'Bearer realm="dossier"'
-    d.revoke_token(token_id)
+    d.accounts.revoke_token(token_id)
     assert client.get("/api/search?q=报价", headers=auth).status_code == 401
 
 
@@ -556,17 +556,17 @@ def test_disabling_a_user_revokes_their_tokens_for_good(hostile):
     """GIVEN two tokens of the viewer WHEN she is disabled and enabled again THEN both stay refused (401, revoked
     in the token list); only a new token works."""
     d, client = hostile["dossier"], hostile["app"].test_client()
-    tokens = [d.create_token("vera", name)[1] for name in ("脚本一", "脚本二")]
+    tokens = [d.accounts.create_token("vera", name)[1] for name in ("脚本一", "脚本二")]
     for token in tokens:
         assert client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    d.set_active("vera", False)
-    d.set_active("vera", True)
+    d.accounts.set_active("vera", False)
+    d.accounts.set_active("vera", True)
     for token in tokens:
         refused = client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 401 and "已撤销" in refused.get_json()["error"]
-    states = {t["name"]: t["state"] for t in d.tokens("vera")}
+    states = {t["name"]: t["state"] for t in d.accounts.tokens("vera")}
     assert states["脚本一"] == states["脚本二"] == "revoked"
-    _id, fresh = d.create_token("vera", "新脚本")
+    _id, fresh = d.accounts.create_token("vera", "新脚本")
     assert client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
 
 
@@ -574,7 +574,7 @@ def test_an_expired_token_answers_401_saying_it_expired(hostile):
     """GIVEN a token that expires WHEN its time has come THEN /api answers 401 JSON "令牌已于 … 过期 / … expired",
     with WWW-Authenticate; before that it works."""
     d, client = hostile["dossier"], hostile["app"].test_client()
-    token_id, token = d.create_token("vera", "限时", expires_at=utcnow() + timedelta(days=1))
+    token_id, token = d.accounts.create_token("vera", "限时", expires_at=utcnow() + timedelta(days=1))
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/search?q=报价", headers=auth).status_code == 200
     with d.sessions() as session:  # its day has passed (moved rather than waited for)

@@ -68,7 +68,7 @@ def _ingest(dossier, *paths: Path, **options) -> list[int]:
 
 def test_a_contract_gets_its_entities_date_type_and_customer(dossier, registry_file, tmp_path):
     """GIVEN the registry WHEN a contract naming a customer is ingested THEN show has its normalised entities and customer."""
-    dossier.import_customers(registry_file)
+    dossier.customers.import_registry(registry_file)
     (doc_id,) = _ingest(dossier, _write(tmp_path, "合同.txt", CONTRACT))
     shown = dossier.show(doc_id, ADMIN)
     entities = shown["entities"]
@@ -92,7 +92,7 @@ def test_a_contract_gets_its_entities_date_type_and_customer(dossier, registry_f
 
 def test_entity_fields_filters_and_facets_find_the_document(dossier, registry_file, tmp_path):
     """Field queries use normalised values; customer type, industry and region are filters with facet counts."""
-    dossier.import_customers(registry_file)
+    dossier.customers.import_registry(registry_file)
     (doc_id,) = _ingest(dossier, _write(tmp_path, "合同.txt", CONTRACT))
     for query in ("phone:13812345678", "phone:138-1234-5678", "customer:明远", "type:合同", "13812345678"):
         result = dossier.search(SearchRequest(query), ADMIN)
@@ -109,7 +109,7 @@ def test_an_unknown_company_becomes_one_suggested_customer(dossier, registry_fil
     """Two documents naming an unknown company make one suggestion; it is not a search customer until confirmed."""
     from dossier.app import folder
 
-    dossier.import_customers(registry_file)
+    dossier.customers.import_registry(registry_file)
     first, second = _ingest(
         dossier, _write(tmp_path, "拜访1.txt", NOTE), _write(tmp_path, "拜访2.txt", NOTE.replace("2024-05-20", "2024-06-02"))
     )
@@ -121,7 +121,7 @@ def test_an_unknown_company_becomes_one_suggested_customer(dossier, registry_fil
     assert any(link["status"] == "suggested" for link in shown["customer_links"])
     assert dossier.search(SearchRequest("", customers=("苏州恒泰精密机械有限公司",)), ADMIN)["total"] == 0
 
-    result = dossier.confirm_customer(suggested[0]["id"], ADMIN)
+    result = dossier.customers.confirm(suggested[0]["id"], ADMIN)
     assert result["status"] == "confirmed" and result["reanalysed"] == 2
     hits = dossier.search(SearchRequest("", customers=("苏州恒泰精密机械有限公司",)), ADMIN)["hits"]
     assert sorted(h["id"] for h in hits) == sorted([first, second])
@@ -135,8 +135,8 @@ def test_a_rejected_suggestion_is_unlinked_and_never_suggested_again(dossier, tm
     with dossier.sessions() as session:
         (suggested,) = [s for s in folder.list_customers(session, ADMIN, status="suggested")
                         if s["name"] == "苏州恒泰精密机械有限公司"]
-    dossier.reject_customer(suggested["id"], ADMIN)
-    dossier.reextract([doc_id])
+    dossier.customers.reject(suggested["id"], ADMIN)
+    dossier.customers.reextract([doc_id])
     shown = dossier.show(doc_id, ADMIN)
     assert all(link["name"] != "苏州恒泰精密机械有限公司" for link in shown["customer_links"])
     with dossier.sessions() as session:
@@ -146,7 +146,7 @@ def test_a_rejected_suggestion_is_unlinked_and_never_suggested_again(dossier, tm
 
 def test_merging_a_suggestion_keeps_its_name_as_an_alias(dossier, registry_file, tmp_path):
     """A suggestion merged into a confirmed customer moves its documents there; the name then links by alias."""
-    dossier.import_customers(registry_file)
+    dossier.customers.import_registry(registry_file)
     (doc_id,) = _ingest(dossier, _write(tmp_path, "拜访.txt", NOTE))
     shown = dossier.show(doc_id, ADMIN)
     suggested = next(link for link in shown["customer_links"] if link["status"] == "suggested")
@@ -156,7 +156,7 @@ def test_merging_a_suggestion_keeps_its_name_as_an_alias(dossier, registry_file,
         from records import Customer
 
         jincheng = session.query(Customer).filter_by(name="成都锦程物流股份有限公司").one().id
-    dossier.merge_customer(suggested["id"], jincheng, ADMIN)
+    dossier.customers.merge(suggested["id"], jincheng, ADMIN)
     shown = dossier.show(doc_id, ADMIN)
     assert "成都锦程物流股份有限公司" in shown["customers"]
     (other,) = _ingest(dossier, _write(tmp_path, "拜访3.txt", NOTE.replace("2024-05-20", "2024-07-01")))
@@ -167,7 +167,7 @@ def test_importing_the_registry_after_ingest_relinks_the_documents(dossier, regi
     """Documents ingested before their customer was registered are re-analysed by the import."""
     (doc_id,) = _ingest(dossier, _write(tmp_path, "合同.txt", CONTRACT))
     assert "上海明远科技有限公司" not in dossier.show(doc_id, ADMIN)["customers"]
-    report = dossier.import_customers(registry_file)
+    report = dossier.customers.import_registry(registry_file)
     assert report["reanalysed"] >= 1
     assert dossier.show(doc_id, ADMIN)["customers"] == ["上海明远科技有限公司"]
     hits = dossier.search(SearchRequest("", customers=("上海明远科技有限公司",)), ADMIN)["hits"]
@@ -176,12 +176,12 @@ def test_importing_the_registry_after_ingest_relinks_the_documents(dossier, regi
 
 def test_a_customer_given_at_intake_is_found_by_its_alias_and_stays_primary(dossier, registry_file, tmp_path):
     """`--customer 明远科技` names the registered customer by its short name; extraction keeps that choice first."""
-    dossier.import_customers(registry_file)
+    dossier.customers.import_registry(registry_file)
     (doc_id,) = _ingest(dossier, _write(tmp_path, "纪要.txt", NOTE), customer="明远科技")
     shown = dossier.show(doc_id, ADMIN)
     assert shown["customer"] == "上海明远科技有限公司"
     assert shown["customer_links"][0]["method"] == "given"
-    dossier.reextract([doc_id])
+    dossier.customers.reextract([doc_id])
     assert dossier.show(doc_id, ADMIN)["customer_links"][0]["method"] == "given"
 
 
@@ -199,7 +199,7 @@ def test_a_failing_extractor_costs_a_warning_not_the_document(dossier, tmp_path,
     assert any("实体抽取失败" in w and "boom" in w for w in shown["warnings"])
     assert dossier.search(SearchRequest("明远科技"), ADMIN)["total"] == 1
     monkeypatch.undo()
-    dossier.reextract([doc_id])  # fixed: the step runs again and the warning goes
+    dossier.customers.reextract([doc_id])  # fixed: the step runs again and the warning goes
     shown = dossier.show(doc_id, ADMIN)
     assert not any("实体抽取失败" in w for w in shown["warnings"]) and "13812345678" in shown["entities"]["phone"]
 

@@ -163,7 +163,7 @@ def test_a_customer_folder_resolves_to_the_registry_like_every_intake(dossier, t
     from records import Customer
     from workers.inbox import Inbox
 
-    dossier.import_customers(DEV / "customers.json")
+    dossier.customers.import_registry(DEV / "customers.json")
     inbox = tmp_path / "inbox"
     for n, folder in enumerate(("光华物流", "光华物留", "云帆信息")):
         (inbox / folder).mkdir(parents=True)

@@ -1,10 +1,10 @@
 """Exports of search results: CSV, XLSX, JSON Lines and a ZIP of the originals (issue 6).
 
-Callers use what is listed in ``__all__``; :class:`ExportService` is mixed into
+Callers use what is listed in ``__all__``; :class:`ExportService` is the ``exports`` service of
 :class:`dossier.app.services.Dossier`::
 
-    plan = dossier.export_plan(request, principal, "csv")        # hits, limits, refusal reason
-    plan, chunks = dossier.export_stream(request, principal, "csv", base_url=...)
+    plan = dossier.exports.plan(request, principal, "csv")        # hits, limits, refusal reason
+    plan, chunks = dossier.exports.stream(request, principal, "csv", base_url=...)
     for chunk in chunks: out.write(chunk)                         # constant memory; audited at the end
 
 Every format is produced from :func:`iter_rows` — the backend's hits in the request's

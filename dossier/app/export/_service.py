@@ -1,10 +1,10 @@
-"""The export part of :class:`dossier.app.services.Dossier`: plan, stream, background jobs, clean-up, audit.
+"""The exports of a data home (``Dossier.exports``): plan, stream, background jobs, clean-up, audit.
 
-An export is planned first (:meth:`ExportService.export_plan`): the number of hits the
+An export is planned first (:meth:`ExportService.plan`): the number of hits the
 caller may read and every configured limit, so a page can show them before anything starts
 and a refusal comes before the first byte.  It is then either streamed
-(:meth:`ExportService.export_stream`, for the CLI, the API and small web exports) or run as a
-background job by a worker (:meth:`ExportService.start_export_job`), whose file lands in
+(:meth:`ExportService.stream`, for the CLI, the API and small web exports) or run as a
+background job by a worker (:meth:`ExportService.start_job`), whose file lands in
 ``DOSSIER_HOME/exports`` and can be downloaded by its owner until it expires.  Each export
 writes one audit event when it ends, complete or not.
 
@@ -15,7 +15,7 @@ they own) and the file goes only to a principal with the same fingerprint.  Once
 role or owned customers change, or the owner is disabled (no session or token of theirs works
 then), the export is ``revoked``: its file is deleted and the download answers 403 — a new
 export, made under the new rights, is the way to get the data again.  Changing a role or
-disabling a user revokes their finished exports at once (:meth:`ExportService.revoke_exports`).
+disabling a user revokes their finished exports at once (:meth:`ExportService.revoke_user`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis import RedisError
 from sqlalchemy import select, update
@@ -41,17 +41,15 @@ from dossier.app.export._tabular import csv_chunks, jsonl_chunks, xlsx_chunks
 from dossier.app.export._zip import zip_chunks
 from foundation.errors import DossierError, NotFound
 from index import Principal, SearchRequest
-from pipeline import extraction
 from pipeline.queue import EXPORT_TIMEOUT_S, QueueUnavailable
 from records import ExportJob, Version, utcnow
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
+    from dossier.app.resources import HomeResources
     from foundation.config import Settings
-    from index import SearchBackend
     from pipeline.queue import JobQueue
-    from records import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -262,48 +260,54 @@ def _one_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:300]
 
 
+class AuditRecorder(Protocol):
+    """Writes one audit event (:meth:`dossier.app.audit.AuditService.record`)."""
+
+    def __call__(
+        self,
+        username: str,
+        action: str,
+        *,
+        target_type: str | None = None,
+        target_id: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int: ...
+
+
 class ExportService:
-    """Mixed into ``Dossier``, which provides the attributes and methods declared here."""
+    """The exports of one data home: planning, streaming, background jobs and their files.
 
-    settings: Settings
-    sessions: sessionmaker[Session]
-    backend: SearchBackend
-    blobs: BlobStore
-    flusher: Any
+    ``record`` writes the ``export`` audit event each export ends with; ``principal_for`` gives
+    a background export's owner's principal as it is when the worker runs it (NotFound once
+    the owner is disabled).
+    """
 
-    if TYPE_CHECKING:
-
-        def queue(self) -> JobQueue | None: ...
-        def principal_for(self, username: str) -> Principal: ...
-        def audit(self, username: str, action: str, *, target_type: str | None = None,
-                  target_id: int | None = None, detail: Mapping[str, Any] | None = None) -> int: ...
+    def __init__(
+        self, home: HomeResources, *, record: AuditRecorder, principal_for: Callable[[str], Principal]
+    ) -> None:
+        self._home = home
+        self._record = record
+        self._principal_for = principal_for
 
     # -- planning ----------------------------------------------------------------------------
 
     @property
-    def export_limits(self) -> ExportLimits:
+    def limits(self) -> ExportLimits:
         """The configured export limits."""
-        return ExportLimits.from_settings(self.settings)
+        return ExportLimits.from_settings(self._home.settings)
 
     @property
-    def export_dir(self) -> Path:
+    def directory(self) -> Path:
         """Where background exports write their files."""
-        return self.settings.home / "exports"
+        return self._home.settings.home / "exports"
 
-    def _search_ready(self) -> None:
-        """What :meth:`Dossier.search` does first: registry words segment, this process's writes are visible."""
-        with self.sessions() as session:
-            extraction.SHARED.registry(session)
-        if self.flusher is not None:
-            self.flusher.wait()
-
-    def export_plan(self, request: SearchRequest, principal: Principal, fmt: str, *, limit: int | None = None) -> ExportPlan:
+    def plan(self, request: SearchRequest, principal: Principal, fmt: str, *, limit: int | None = None) -> ExportPlan:
         """Count what an export of ``request`` would hold for ``principal`` and check it against the limits."""
         fmt = check_format(fmt)
-        self._search_ready()
-        limits = self.export_limits
+        self._home.prepare_search()
+        limits = self.limits
         counted = dataclasses.replace(request, offset=0, limit=1, facets=False)
-        total = self.backend.search(counted, principal).total
+        total = self._home.backend.search(counted, principal).total
         count = total if limit is None else min(total, max(0, limit))
         reason = None
         zip_bytes = None
@@ -332,10 +336,10 @@ class ExportService:
     def _originals_size(self, request: SearchRequest, principal: Principal, count: int) -> int:
         """Total bytes of the newest originals of the first ``count`` hits."""
         total = 0
-        ids = islice(self.backend.iter_ids(request, principal, batch=1000), count)
+        ids = islice(self._home.backend.iter_ids(request, principal, batch=1000), count)
         while chunk := list(islice(ids, 1000)):
             newest: dict[int, tuple[int, int]] = {}
-            with self.sessions() as session:
+            with self._home.sessions() as session:
                 for doc_id, number, size in session.execute(
                     select(Version.document_id, Version.number, Version.size).where(Version.document_id.in_(chunk))
                 ):
@@ -346,7 +350,7 @@ class ExportService:
 
     # -- streaming ---------------------------------------------------------------------------
 
-    def export_stream(
+    def stream(
         self,
         request: SearchRequest,
         principal: Principal,
@@ -365,9 +369,9 @@ class ExportService:
         hears about each row.  When the iterator ends — or is closed early, or fails — one
         audit event records who, the query, filters, format and how many hits were written.
         """
-        plan = plan if plan is not None else self.export_plan(request, principal, fmt, limit=limit)
+        plan = plan if plan is not None else self.plan(request, principal, fmt, limit=limit)
         plan.check()
-        url = (base_url or default_base_url(self.settings)).rstrip("/")
+        url = (base_url or default_base_url(self._home.settings)).rstrip("/")
         return plan, self._chunks(plan, request, principal, url, via, progress, job_id)
 
     def _chunks(
@@ -382,7 +386,7 @@ class ExportService:
     ) -> Generator[bytes, None, None]:
         written = 0
         rows = iter_rows(
-            self.sessions, self.backend, request, principal, base_url=base_url, entities=plan.format == "jsonl",
+            self._home.sessions, self._home.backend, request, principal, base_url=base_url, entities=plan.format == "jsonl",
             snippets=SNIPPETS[plan.format], limit=plan.limit, times=plan.format == "zip",
         )
 
@@ -407,7 +411,7 @@ class ExportService:
                     "exported_at": utcnow().isoformat(timespec="seconds") + "Z", "exported_by": principal.username,
                     "query": request.query, "filters": filters_of(request), "sort": request.sort,
                 }
-                chunks = zip_chunks(counted(), self.blobs, meta=meta)
+                chunks = zip_chunks(counted(), self._home.blobs, meta=meta)
             for chunk in chunks:
                 size += len(chunk)
                 yield chunk
@@ -417,7 +421,7 @@ class ExportService:
             raise
         finally:
             rows.close()
-            self.audit(
+            self._record(
                 principal.username, "export",
                 target_type="export_job" if job_id is not None else "search", target_id=job_id,
                 detail={
@@ -429,9 +433,9 @@ class ExportService:
 
     # -- background jobs ---------------------------------------------------------------------
 
-    def export_queue(self) -> JobQueue | None:
+    def worker_queue(self) -> JobQueue | None:
         """The job queue when a live worker serves it (a background export needs one), else None."""
-        queue = self.queue()
+        queue = self._home.queue()
         if queue is None:
             return None
         try:
@@ -439,7 +443,7 @@ class ExportService:
         except RedisError:
             return None
 
-    def start_export_job(
+    def start_job(
         self,
         request: SearchRequest,
         principal: Principal,
@@ -449,24 +453,24 @@ class ExportService:
         limit: int | None = None,
         plan: ExportPlan | None = None,
     ) -> dict[str, Any]:
-        """Record and queue a background export; returns its :meth:`export_job` view.
+        """Record and queue a background export; returns its :meth:`job` view.
 
         Refused (ExportRefused) like a streamed export; QueueUnavailable when no worker serves
         the queue (the caller streams instead).
         """
-        plan = plan if plan is not None else self.export_plan(request, principal, fmt, limit=limit)
+        plan = plan if plan is not None else self.plan(request, principal, fmt, limit=limit)
         plan.check()
-        queue = self.export_queue()
+        queue = self.worker_queue()
         if queue is None:
             raise QueueUnavailable(
                 "任务队列或工作进程不可用，无法在后台导出：请直接下载 / the job queue or its workers are unavailable:"
                 " download the export directly"
             )
-        self.purge_expired_exports()
-        with self.sessions() as session:
+        self.purge_expired()
+        with self._home.sessions() as session:
             job = ExportJob(
                 username=principal.username, format=plan.format, request=request_to_json(request, limit),
-                base_url=(base_url or default_base_url(self.settings)).rstrip("/"), total=plan.count, status="queued",
+                base_url=(base_url or default_base_url(self._home.settings)).rstrip("/"), total=plan.count, status="queued",
                 done=0, size=0, rights=rights_of(principal),
             )
             session.add(job)
@@ -479,17 +483,17 @@ class ExportService:
             raise QueueUnavailable(
                 "任务队列不可用，无法在后台导出：请直接下载 / the job queue is unavailable: download the export directly"
             ) from None
-        return self.export_job(job_id, principal)
+        return self.job(job_id, principal)
 
     def _update_job(self, job_id: int, **values: Any) -> None:
-        with self.sessions() as session:
+        with self._home.sessions() as session:
             job = session.get(ExportJob, job_id)
             if job is not None:
                 for key, value in values.items():
                     setattr(job, key, value)
                 session.commit()
 
-    def run_export_job(
+    def run_job(
         self, job_id: int, worker: str, *, transient: tuple[type[BaseException], ...] = ()
     ) -> str:
         """Write a queued export's file (the worker's job); returns ``done``, ``failed`` or ``skipped``.
@@ -500,7 +504,7 @@ class ExportService:
         with a one-line reason.  A job that is not queued (done, failed, expired, revoked, or
         taken by another worker) is skipped.
         """
-        with self.sessions() as session:
+        with self._home.sessions() as session:
             # One conditional UPDATE claims the job: a second copy of it (re-queued after Redis lost its
             # data) finds it taken and does nothing.
             won = session.execute(
@@ -512,8 +516,8 @@ class ExportService:
             if job is None or getattr(won, "rowcount", 0) != 1:
                 return "skipped"
             fmt, username, stored, base_url = job.format, job.username, dict(job.request), job.base_url
-        self.export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        final = self.export_dir / f"{job_id}-{secrets.token_hex(8)}.{FORMATS[fmt].name}"
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        final = self.directory / f"{job_id}-{secrets.token_hex(8)}.{FORMATS[fmt].name}"
         part = final.with_name(final.name + ".part")
         seen, last = 0, 0.0
 
@@ -526,9 +530,9 @@ class ExportService:
                 self._update_job(job_id, done=done)
 
         try:
-            principal = self.principal_for(username)  # NotFound (the job fails) once the owner is disabled
+            principal = self._principal_for(username)  # NotFound (the job fails) once the owner is disabled
             request, limit = request_from_json(stored)
-            plan, chunks = self.export_stream(
+            plan, chunks = self.stream(
                 request, principal, fmt, base_url=base_url, limit=limit, via="job", progress=progress, job_id=job_id
             )
             # The rows are filtered by the owner's rights as they are now: the file goes to those rights only.
@@ -550,10 +554,10 @@ class ExportService:
         finished = utcnow()
         self._update_job(
             job_id, status="done", done=seen, size=final.stat().st_size,
-            path=str(final.relative_to(self.settings.home)), finished_at=finished,
-            expires_at=finished + timedelta(hours=self.export_limits.ttl_hours),
+            path=str(final.relative_to(self._home.settings.home)), finished_at=finished,
+            expires_at=finished + timedelta(hours=self.limits.ttl_hours),
         )
-        self.purge_expired_exports()
+        self.purge_expired()
         return "done"
 
     def _job_view(self, job: ExportJob) -> dict[str, Any]:
@@ -578,13 +582,13 @@ class ExportService:
             raise NotFound(f"导出 {job_id} 不存在 / export {job_id} not found")
         return job
 
-    def export_job(self, job_id: int, principal: Principal) -> dict[str, Any]:
+    def job(self, job_id: int, principal: Principal) -> dict[str, Any]:
         """One background export of the caller: state, progress, expiry; NotFound for anyone else's.
 
         A running export whose worker has died is failed here (its file can never be finished),
         and an expired one says so.
         """
-        with self.sessions() as session:
+        with self._home.sessions() as session:
             job = self._visible_job(session, job_id, principal)
             now = utcnow()
             if job.status == "running" and job.claimed_by and self._worker_gone(job.claimed_by):
@@ -596,12 +600,12 @@ class ExportService:
             if job.status == "done" and job.rights != rights_of(principal):
                 self._revoke(session, job)
             view = self._job_view(job)
-        if view["status"] == "queued" and self.export_queue() is None:
+        if view["status"] == "queued" and self.worker_queue() is None:
             view["note"] = "没有运行中的工作进程（dossier worker）/ no worker is running (dossier worker)"
         return view
 
     def _worker_gone(self, worker: str) -> bool:
-        queue = self.queue()
+        queue = self._home.queue()
         if queue is None:
             return False  # cannot tell without Redis
         try:
@@ -609,18 +613,18 @@ class ExportService:
         except RedisError:
             return False
 
-    def export_jobs(self, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
+    def jobs(self, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
         """The caller's newest background exports."""
-        with self.sessions() as session:
+        with self._home.sessions() as session:
             ids = list(session.scalars(
                 select(ExportJob.id).where(ExportJob.username == principal.username)
                 .order_by(ExportJob.id.desc()).limit(limit)
             ))
-        return [self.export_job(i, principal) for i in ids]
+        return [self.job(i, principal) for i in ids]
 
-    def export_job_file(self, job_id: int, principal: Principal) -> tuple[Path, str, str]:
+    def job_file(self, job_id: int, principal: Principal) -> tuple[Path, str, str]:
         """(path, download name, MIME type) of the caller's finished export; ExportGone once it expired."""
-        with self.sessions() as session:
+        with self._home.sessions() as session:
             job = self._visible_job(session, job_id, principal)
             now = utcnow()
             gone = ExportGone(
@@ -636,7 +640,7 @@ class ExportService:
                 raise ExportNotReady(
                     f"导出 {job_id} 尚未完成（{job.status}）/ export {job_id} is not finished ({job.status})"
                 )
-            path = self.settings.home / job.path
+            path = self._home.settings.home / job.path
             if not path.is_file():
                 raise gone
             return path, export_filename(job.format, job.created_at), FORMATS[job.format].mime
@@ -644,17 +648,17 @@ class ExportService:
     def _revoke(self, session: Session, job: ExportJob) -> None:
         """Void a finished export in ``session`` (committed here): its file is deleted, it says why."""
         if job.path:
-            (self.settings.home / job.path).unlink(missing_ok=True)
+            (self._home.settings.home / job.path).unlink(missing_ok=True)
         job.status, job.path, job.error = "revoked", None, REVOKED_MESSAGE
         session.commit()
 
-    def revoke_exports(self, username: str) -> int:
+    def revoke_user(self, username: str) -> int:
         """Void every finished export of ``username`` (their role or rights changed, or they were disabled).
 
         Returns how many.  Queued ones run later under the rights the owner has then (or fail
         if the owner is disabled); one being written now is refused at download.
         """
-        with self.sessions() as session:
+        with self._home.sessions() as session:
             jobs = session.scalars(
                 select(ExportJob).where(ExportJob.username == username, ExportJob.status == "done")
             ).all()
@@ -662,22 +666,22 @@ class ExportService:
                 self._revoke(session, job)
             return len(jobs)
 
-    def purge_expired_exports(self, now: datetime | None = None) -> int:
+    def purge_expired(self, now: datetime | None = None) -> int:
         """Delete the files of expired exports (and ``.part`` leftovers older than the expiry); returns how many."""
         now = now or utcnow()
         removed = 0
-        with self.sessions() as session:
+        with self._home.sessions() as session:
             for job in session.scalars(
                 select(ExportJob).where(ExportJob.status == "done", ExportJob.expires_at <= now)
             ):
                 if job.path:
-                    (self.settings.home / job.path).unlink(missing_ok=True)
+                    (self._home.settings.home / job.path).unlink(missing_ok=True)
                 job.status, job.path = "expired", None
                 removed += 1
             session.commit()
-        cutoff = time.time() - self.export_limits.ttl_hours * 3600
-        if self.export_dir.is_dir():
-            for leftover in self.export_dir.glob("*.part"):
+        cutoff = time.time() - self.limits.ttl_hours * 3600
+        if self.directory.is_dir():
+            for leftover in self.directory.glob("*.part"):
                 try:
                     if leftover.stat().st_mtime < cutoff:
                         leftover.unlink()

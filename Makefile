@@ -61,8 +61,9 @@ run: setup
 	@echo "    导入文件 / ingest files: $(BIN)/dossier ingest PATH --wait    收件箱 / inbox: $(BIN)/dossier watch DIR"
 	$(BIN)/dossier serve
 
-lint: $(BIN)/.dev-installed
+lint: $(BIN)/.dev-installed typecheck
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 typecheck: $(BIN)/.dev-installed
@@ -71,7 +72,7 @@ typecheck: $(BIN)/.dev-installed
 pytest: $(BIN)/.dev-installed
 	$(BIN)/python -m pytest
 
-test: test-system-deps $(BIN)/.dev-installed lint typecheck pytest
+test: test-system-deps $(BIN)/.dev-installed lint pytest
 
 bench: setup
 	$(BIN)/python bench/ingest.py

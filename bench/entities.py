@@ -48,8 +48,14 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 
 #: Lowest F1 per entity kind, and the lowest accuracies (issue 4).
 TARGETS = {
-    "phone": 0.97, "email": 0.97, "uscc": 0.97, "date": 0.97, "amount": 0.97, "contract_no": 0.97,
-    "company": 0.93, "person": 0.90,
+    "phone": 0.97,
+    "email": 0.97,
+    "uscc": 0.97,
+    "date": 0.97,
+    "amount": 0.97,
+    "contract_no": 0.97,
+    "company": 0.93,
+    "person": 0.90,
 }
 DOC_TYPE_TARGET = 0.95
 LINK_TARGET = 0.95
@@ -110,8 +116,10 @@ def truth_set(kind: str, truth: dict[str, Any]) -> dict[str, str]:
     """The truth values of one kind, compare key -> value; a credit code as ``VALUE/valid``."""
     values = truth.get("entities", {}).get(kind, [])
     if kind == "uscc":
-        return {f"{compare_key(kind, v['value'])}/{bool(v['valid'])}": f"{v['value']} valid={v['valid']}"
-                for v in values}
+        return {
+            f"{compare_key(kind, v['value'])}/{bool(v['valid'])}": f"{v['value']} valid={v['valid']}"
+            for v in values
+        }
     return {compare_key(kind, v): v for v in values}
 
 
@@ -119,8 +127,11 @@ def predicted_sets(entities: tuple[Entity, ...]) -> dict[str, dict[str, str]]:
     """The predicted values per kind (compare key -> value), from :func:`ingest.entity_values`."""
     values = ingest.entity_values(entities)
     out = {kind: {compare_key(kind, v): v for v in values.get(kind, [])} for kind in ENTITY_KINDS}
-    out["uscc"] = {f"{compare_key('uscc', e.value)}/{bool(e.valid)}": f"{e.value} valid={e.valid}"
-                   for e in entities if e.kind == "uscc"}
+    out["uscc"] = {
+        f"{compare_key('uscc', e.value)}/{bool(e.valid)}": f"{e.value} valid={e.valid}"
+        for e in entities
+        if e.kind == "uscc"
+    }
     return out
 
 
@@ -129,7 +140,10 @@ def load_registry(corpus: Path) -> Registry:
     data = json.loads((corpus / "customers.json").read_text(encoding="utf-8"))
     entries = [
         RegistryEntry(
-            number, c["full_name"], tuple(a for a in [c.get("short_name")] if a), c.get("uscc"),
+            number,
+            c["full_name"],
+            tuple(a for a in [c.get("short_name")] if a),
+            c.get("uscc"),
             emails=tuple(k["email"] for k in c.get("contacts", []) if k.get("email")),
             phones=tuple(p for k in c.get("contacts", []) for p in (k.get("mobile"), k.get("landline")) if p),
         )
@@ -137,12 +151,17 @@ def load_registry(corpus: Path) -> Registry:
     ]
     seller = data.get("seller")
     if seller:
-        entries.append(RegistryEntry(
-            0, seller["full_name"], tuple(a for a in [seller.get("short_name")] if a), seller.get("uscc"),
-            is_self=True,
-            emails=tuple(r["email"] for r in seller.get("sales_reps", []) if r.get("email")),
-            phones=tuple(r["mobile"] for r in seller.get("sales_reps", []) if r.get("mobile")),
-        ))
+        entries.append(
+            RegistryEntry(
+                0,
+                seller["full_name"],
+                tuple(a for a in [seller.get("short_name")] if a),
+                seller.get("uscc"),
+                is_self=True,
+                emails=tuple(r["email"] for r in seller.get("sales_reps", []) if r.get("email")),
+                phones=tuple(r["mobile"] for r in seller.get("sales_reps", []) if r.get("mobile")),
+            )
+        )
     return Registry(entries)
 
 
@@ -153,7 +172,10 @@ def _with_pages(parsed: ingest.ParsedDocument, texts: list[str]) -> ingest.Parse
 
 
 def load_units(
-    corpus: Path, limit: int | None, ocr_engine: str | None, ocr_cache: Path | None = None,
+    corpus: Path,
+    limit: int | None,
+    ocr_engine: str | None,
+    ocr_cache: Path | None = None,
 ) -> list[Unit]:
     """Parse every ok, non-hostile file (the first ``limit``) into scored units.
 
@@ -166,7 +188,9 @@ def load_units(
     if ocr_engine and ocr_cache is not None and ocr_cache.exists():
         cached = json.loads(ocr_cache.read_text(encoding="utf-8"))
     fresh: dict[str, list[str]] = {}
-    records = [json.loads(x) for x in (corpus / "truth.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    records = [
+        json.loads(x) for x in (corpus / "truth.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()
+    ]
     records = [r for r in records if r.get("expect") == "ok" and r.get("doc_type") != "hostile"]
     units: list[Unit] = []
     for record in records[:limit] if limit else records:
@@ -191,7 +215,9 @@ def load_units(
             parsed = _with_pages(parsed, texts)
         unit.parsed = parsed
         unit.pages = [p.text for p in parsed.pages]
-        attachments = {unicodedata.normalize("NFC", a["filename"]): a for a in record.get("attachments") or []}
+        attachments = {
+            unicodedata.normalize("NFC", a["filename"]): a for a in record.get("attachments") or []
+        }
         for child in parsed.children:
             truth = attachments.pop(unicodedata.normalize("NFC", child.filename), None)
             if truth is None:
@@ -204,7 +230,9 @@ def load_units(
             except ingest.IngestError as exc:
                 sub.error = str(exc)
         for name, truth in attachments.items():  # attachments the parser did not return
-            units.append(Unit(f"{record['file']} :: {name}", truth, filename=name, error="附件未解析 / not returned"))
+            units.append(
+                Unit(f"{record['file']} :: {name}", truth, filename=name, error="附件未解析 / not returned")
+            )
     if fresh and ocr_cache is not None:
         ocr_cache.write_text(json.dumps({**cached, **fresh}, ensure_ascii=False), encoding="utf-8")
     return units
@@ -221,7 +249,9 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
     scores = {kind: Score() for kind in ENTITY_KINDS}
     # the first call loads dictionaries (jieba and its POS model): timed apart, on the first unit
     start = time.perf_counter()
-    ingest.extract_entities(next((u.pages for u in units if u.parsed is not None), ["甲方：示例科技有限公司"]))
+    ingest.extract_entities(
+        next((u.pages for u in units if u.parsed is not None), ["甲方：示例科技有限公司"])
+    )
     warm_up_ms = (time.perf_counter() - start) * 1000
     times: list[float] = []
     link_times: list[float] = []
@@ -249,13 +279,20 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
             if len(s.extra) < examples:
                 s.extra += [f"{unit.label}: {have[k]}" for k in sorted(have.keys() - want.keys())]
                 del s.extra[examples:]
-        code = ingest.guess_doc_type(unit.parsed, unit.filename, entities) if unit.parsed is not None else None
+        code = (
+            ingest.guess_doc_type(unit.parsed, unit.filename, entities) if unit.parsed is not None else None
+        )
         if code is not None and code.code == truth.get("doc_type"):
             type_right += 1
         else:
-            type_misses.append({"unit": unit.label, "want": truth.get("doc_type"),
-                                "got": code.code if code else None,
-                                "reason": code.reason if code else unit.error})
+            type_misses.append(
+                {
+                    "unit": unit.label,
+                    "want": truth.get("doc_type"),
+                    "got": code.code if code else None,
+                    "reason": code.reason if code else unit.error,
+                }
+            )
         start = time.perf_counter()
         result = registry.link(entities, "\n\n".join(unit.pages))
         link_times.append((time.perf_counter() - start) * 1000)
@@ -270,17 +307,30 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
             link_right += 1
             link_primary += bool(not want_customers or linked[0] == want_customers[0])
         else:
-            link_misses.append({"unit": unit.label, "want": want_customers, "got": linked,
-                                "evidence": [link.evidence for link in result.links],
-                                "suggestions": list(result.suggestions)})
+            link_misses.append(
+                {
+                    "unit": unit.label,
+                    "want": want_customers,
+                    "got": linked,
+                    "evidence": [link.evidence for link in result.links],
+                    "suggestions": list(result.suggestions),
+                }
+            )
     n = len(units)
     kinds: dict[str, dict[str, Any]] = {}
     for kind, s in scores.items():
         target = TARGETS.get(kind)
         kinds[kind] = {
-            "tp": s.tp, "fp": s.fp, "fn": s.fn, "precision": round(s.precision, 4),
-            "recall": round(s.recall, 4), "f1": round(s.f1, 4), "target": target,
-            "pass": None if target is None else s.f1 >= target, "missed": s.missed, "extra": s.extra,
+            "tp": s.tp,
+            "fp": s.fp,
+            "fn": s.fn,
+            "precision": round(s.precision, 4),
+            "recall": round(s.recall, 4),
+            "f1": round(s.f1, 4),
+            "target": target,
+            "pass": None if target is None else s.f1 >= target,
+            "missed": s.missed,
+            "extra": s.extra,
         }
     total_ms = sum(times)
     return {
@@ -289,56 +339,83 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
         "parse_errors": [{"unit": u.label, "error": u.error} for u in units if u.error],
         "scans_from_truth_text": sum(u.from_truth for u in units),
         "kinds": kinds,
-        "doc_type": {"accuracy": round(type_right / n, 4) if n else 0.0, "right": type_right, "n": n,
-                     "target": DOC_TYPE_TARGET, "pass": n > 0 and type_right / n >= DOC_TYPE_TARGET,
-                     "misses": type_misses},
-        "link": {"accuracy": round(link_right / n, 4) if n else 0.0, "right": link_right, "n": n,
-                 "primary_first": link_primary,
-                 "precision": round(link_tp / (link_tp + link_fp), 4) if link_tp + link_fp else 1.0,
-                 "recall": round(link_tp / (link_tp + link_fn), 4) if link_tp + link_fn else 1.0,
-                 "target": LINK_TARGET, "pass": n > 0 and link_right / n >= LINK_TARGET,
-                 "misses": link_misses, "suggested": suggested},
-        "timing": {"first_call_ms": round(warm_up_ms, 1),
-                   "extract_p50_ms": round(statistics.median(times), 2) if times else 0.0,
-                   "extract_p95_ms": round(pct(times, 0.95), 2),
-                   "extract_max_ms": round(max(times, default=0.0), 2),
-                   "docs_per_s": round(len(times) / (total_ms / 1000), 1) if total_ms else 0.0,
-                   "link_p50_ms": round(statistics.median(link_times), 3) if link_times else 0.0},
+        "doc_type": {
+            "accuracy": round(type_right / n, 4) if n else 0.0,
+            "right": type_right,
+            "n": n,
+            "target": DOC_TYPE_TARGET,
+            "pass": n > 0 and type_right / n >= DOC_TYPE_TARGET,
+            "misses": type_misses,
+        },
+        "link": {
+            "accuracy": round(link_right / n, 4) if n else 0.0,
+            "right": link_right,
+            "n": n,
+            "primary_first": link_primary,
+            "precision": round(link_tp / (link_tp + link_fp), 4) if link_tp + link_fp else 1.0,
+            "recall": round(link_tp / (link_tp + link_fn), 4) if link_tp + link_fn else 1.0,
+            "target": LINK_TARGET,
+            "pass": n > 0 and link_right / n >= LINK_TARGET,
+            "misses": link_misses,
+            "suggested": suggested,
+        },
+        "timing": {
+            "first_call_ms": round(warm_up_ms, 1),
+            "extract_p50_ms": round(statistics.median(times), 2) if times else 0.0,
+            "extract_p95_ms": round(pct(times, 0.95), 2),
+            "extract_max_ms": round(max(times, default=0.0), 2),
+            "docs_per_s": round(len(times) / (total_ms / 1000), 1) if total_ms else 0.0,
+            "link_p50_ms": round(statistics.median(link_times), 3) if link_times else 0.0,
+        },
     }
 
 
 def print_report(report: dict[str, Any], scan_source: str, examples: int) -> None:
     """The table with PASS/FAIL per target, then misses."""
-    print(f"{report['units']} units from {report['files']} files; scans: {scan_source}"
-          f" ({report['scans_from_truth_text']} scan(s) from truth text)")
+    print(
+        f"{report['units']} units from {report['files']} files; scans: {scan_source}"
+        f" ({report['scans_from_truth_text']} scan(s) from truth text)"
+    )
     for err in report["parse_errors"]:
         print(f"  parse error: {err['unit']}: {err['error']}")
-    print(f"{'kind':<14}{'tp':>6}{'fp':>6}{'fn':>6}{'precision':>11}{'recall':>9}{'F1':>8}{'target':>8}  result")
+    print(
+        f"{'kind':<14}{'tp':>6}{'fp':>6}{'fn':>6}{'precision':>11}{'recall':>9}{'F1':>8}{'target':>8}  result"
+    )
     for kind, k in report["kinds"].items():
         target = f"{k['target']:.2f}" if k["target"] is not None else "-"
         result = "-" if k["pass"] is None else ("PASS" if k["pass"] else "FAIL")
-        print(f"{kind:<14}{k['tp']:>6}{k['fp']:>6}{k['fn']:>6}{k['precision']:>11.3f}{k['recall']:>9.3f}"
-              f"{k['f1']:>8.3f}{target:>8}  {result}")
+        print(
+            f"{kind:<14}{k['tp']:>6}{k['fp']:>6}{k['fn']:>6}{k['precision']:>11.3f}{k['recall']:>9.3f}"
+            f"{k['f1']:>8.3f}{target:>8}  {result}"
+        )
     dt, ln, tm = report["doc_type"], report["link"], report["timing"]
-    print(f"{'doc type':<14}{'':>18}{'accuracy':>11}{'':>9}{dt['accuracy']:>8.3f}{dt['target']:>8.2f}  "
-          f"{'PASS' if dt['pass'] else 'FAIL'}  ({dt['right']}/{dt['n']})")
-    print(f"{'customer link':<14}{'':>18}{'accuracy':>11}{'':>9}{ln['accuracy']:>8.3f}{ln['target']:>8.2f}  "
-          f"{'PASS' if ln['pass'] else 'FAIL'}  ({ln['right']}/{ln['n']}; link precision {ln['precision']:.3f}, "
-          f"recall {ln['recall']:.3f}; primary first in {ln['primary_first']}; "
-          f"{len(ln['suggested'])} unit(s) with suggested new customers)")
-    print(f"extraction: p50 {tm['extract_p50_ms']:.1f} ms, p95 {tm['extract_p95_ms']:.1f} ms, "
-          f"max {tm['extract_max_ms']:.1f} ms per unit; {tm['docs_per_s']:.0f} units/s; "
-          f"linking p50 {tm['link_p50_ms']:.2f} ms; first call (loads dictionaries) {tm['first_call_ms']:.0f} ms")
+    print(
+        f"{'doc type':<14}{'':>18}{'accuracy':>11}{'':>9}{dt['accuracy']:>8.3f}{dt['target']:>8.2f}  "
+        f"{'PASS' if dt['pass'] else 'FAIL'}  ({dt['right']}/{dt['n']})"
+    )
+    print(
+        f"{'customer link':<14}{'':>18}{'accuracy':>11}{'':>9}{ln['accuracy']:>8.3f}{ln['target']:>8.2f}  "
+        f"{'PASS' if ln['pass'] else 'FAIL'}  ({ln['right']}/{ln['n']}; link precision {ln['precision']:.3f}, "
+        f"recall {ln['recall']:.3f}; primary first in {ln['primary_first']}; "
+        f"{len(ln['suggested'])} unit(s) with suggested new customers)"
+    )
+    print(
+        f"extraction: p50 {tm['extract_p50_ms']:.1f} ms, p95 {tm['extract_p95_ms']:.1f} ms, "
+        f"max {tm['extract_max_ms']:.1f} ms per unit; {tm['docs_per_s']:.0f} units/s; "
+        f"linking p50 {tm['link_p50_ms']:.2f} ms; first call (loads dictionaries) {tm['first_call_ms']:.0f} ms"
+    )
     if examples:
         for kind, k in report["kinds"].items():
             for line in k["missed"]:
                 print(f"  {kind} missed: {line}")
             for line in k["extra"]:
                 print(f"  {kind} extra:  {line}")
-        for miss in dt["misses"][:examples * 4]:
+        for miss in dt["misses"][: examples * 4]:
             print(f"  doc type: {miss['unit']}: want {miss['want']}, got {miss['got']} ({miss['reason']})")
-        for miss in ln["misses"][:examples * 4]:
-            print(f"  link: {miss['unit']}: want {miss['want']}, got {miss['got']}; suggestions {miss['suggestions']}")
+        for miss in ln["misses"][: examples * 4]:
+            print(
+                f"  link: {miss['unit']}: want {miss['want']}, got {miss['got']}; suggestions {miss['suggestions']}"
+            )
         for item in ln["suggested"][:examples]:
             print(f"  suggested: {item['unit']}: {item['names']}")
 
@@ -350,8 +427,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=None, help="only the first N files")
     ap.add_argument("--ocr", action="store_true", help="OCR the scans instead of using their truth text")
     ap.add_argument("--ocr-engine", default="rapidocr", help="engine for --ocr (rapidocr, tesseract, auto)")
-    ap.add_argument("--ocr-cache", type=Path, default=None,
-                    help="with --ocr: read the scans' OCR text from this JSON file, or write it there")
+    ap.add_argument(
+        "--ocr-cache",
+        type=Path,
+        default=None,
+        help="with --ocr: read the scans' OCR text from this JSON file, or write it there",
+    )
     ap.add_argument("--examples", type=int, default=5, help="missed/extra values shown per kind")
     ap.add_argument("--json", action="store_true", help="print the report as JSON only")
     args = ap.parse_args(argv)

@@ -45,7 +45,11 @@ def _settings(home: Path):
     from foundation.config import load_settings
 
     return load_settings(
-        environ={"DOSSIER_HOME": str(home), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", "DOSSIER_WORKERS": "1"},
+        environ={
+            "DOSSIER_HOME": str(home),
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_WORKERS": "1",
+        },
         dotenv=home / "no.env",
     )
 
@@ -58,7 +62,10 @@ def _texts() -> tuple[list[tuple[str, str]], list[str]]:
         text = (t.get("text") or "").strip()
         if t.get("expect") == "ok" and text:
             pairs.append((t.get("title") or Path(t["file"]).stem, text[:600]))
-    customers = [c["full_name"] for c in json.loads((CORPUS / "customers.json").read_text(encoding="utf-8"))["customers"]]
+    customers = [
+        c["full_name"]
+        for c in json.loads((CORPUS / "customers.json").read_text(encoding="utf-8"))["customers"]
+    ]
     return pairs, customers
 
 
@@ -77,7 +84,11 @@ def build(home: Path, n: int, n_zip: int) -> None:
     d = Dossier.open(_settings(home))
     pairs, names = _texts()
     rng = random.Random(6)
-    files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS and "bad" not in p.parts)
+    files = sorted(
+        p
+        for p in CORPUS.rglob("*")
+        if p.is_file() and p.suffix.lower() in EXTENSIONS and "bad" not in p.parts
+    )
     with d.sessions() as session:
         customers = [Customer(name=name) for name in names[:60]]
         tags = [Tag(name=SAMPLE_TAG), Tag(name=ZIP_TAG), Tag(name="重点")]
@@ -104,29 +115,89 @@ def build(home: Path, n: int, n_zip: int) -> None:
             else:
                 sha, size, filename = f"{i:064x}", len(body.encode()), f"{title}_{i}.txt"
             kind = TYPES[i % len(TYPES)]
-            docs.append(dict(id=doc_id, title=f"{title} {i}", doc_type=kind, customer_id=cid, confidentiality="internal",
-                             status="indexed", language="zh", doc_date=date, warnings=[], created_at=now, updated_at=now))
-            versions.append(dict(document_id=doc_id, number=1, sha256=sha, filename=filename, mime="application/octet-stream",
-                                 size=size, uploaded_by="bench", uploaded_at=now))
+            docs.append(
+                dict(
+                    id=doc_id,
+                    title=f"{title} {i}",
+                    doc_type=kind,
+                    customer_id=cid,
+                    confidentiality="internal",
+                    status="indexed",
+                    language="zh",
+                    doc_date=date,
+                    warnings=[],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            versions.append(
+                dict(
+                    document_id=doc_id,
+                    number=1,
+                    sha256=sha,
+                    filename=filename,
+                    mime="application/octet-stream",
+                    size=size,
+                    uploaded_by="bench",
+                    uploaded_at=now,
+                )
+            )
             pages.append(dict(document_id=doc_id, number=1, text=body, needs_ocr=False, ocr=False))
             links.append(dict(document_id=doc_id, customer_id=cid, method="given", score=1.0, position=0))
-            ents += [dict(document_id=doc_id, kind="amount", value=amount, text=f"¥{amount}", page=1, start=0, end=0,
-                          valid=True, role="合同总价"),
-                     dict(document_id=doc_id, kind="contract_no", value=f"HT-{i:07d}", text=f"HT-{i:07d}", page=1,
-                          start=0, end=0, valid=True, role="合同编号")]
+            ents += [
+                dict(
+                    document_id=doc_id,
+                    kind="amount",
+                    value=amount,
+                    text=f"¥{amount}",
+                    page=1,
+                    start=0,
+                    end=0,
+                    valid=True,
+                    role="合同总价",
+                ),
+                dict(
+                    document_id=doc_id,
+                    kind="contract_no",
+                    value=f"HT-{i:07d}",
+                    text=f"HT-{i:07d}",
+                    page=1,
+                    start=0,
+                    end=0,
+                    valid=True,
+                    role="合同编号",
+                ),
+            ]
             names_of = [SAMPLE_TAG] if i < 10_000 else []
             if i < n_zip:
                 names_of.append(ZIP_TAG)
             doc_tags += [dict(document_id=doc_id, tag_id=tag_ids[t]) for t in names_of]
-            index_docs.append(IndexDocument(
-                id=doc_id, title=f"{title} {i}", text=body, filename=filename, doc_type=kind, customers=(cname,),
-                customer_ids=(cid,), customer_aliases=(cname,), tags=tuple(names_of), confidentiality="internal",
-                date=date, created_at=now.isoformat(), entities=(("amount", amount), ("contract_no", f"HT-{i:07d}")),
-                extra=(f"¥{amount}", f"HT-{i:07d}"),
-            ))
+            index_docs.append(
+                IndexDocument(
+                    id=doc_id,
+                    title=f"{title} {i}",
+                    text=body,
+                    filename=filename,
+                    doc_type=kind,
+                    customers=(cname,),
+                    customer_ids=(cid,),
+                    customer_aliases=(cname,),
+                    tags=tuple(names_of),
+                    confidentiality="internal",
+                    date=date,
+                    created_at=now.isoformat(),
+                    entities=(("amount", amount), ("contract_no", f"HT-{i:07d}")),
+                    extra=(f"¥{amount}", f"HT-{i:07d}"),
+                )
+            )
         with d.engine.begin() as conn:
-            for table, rows in ((Document, docs), (Version, versions), (Page, pages), (DocumentCustomer, links),
-                                (EntityRow, ents)):
+            for table, rows in (
+                (Document, docs),
+                (Version, versions),
+                (Page, pages),
+                (DocumentCustomer, links),
+                (EntityRow, ents),
+            ):
                 conn.execute(sa.insert(table.__table__), rows)
             if doc_tags:
                 conn.execute(sa.insert(document_tags), doc_tags)
@@ -185,8 +256,18 @@ def child(home: Path, fmt: str, tag: str | None, out: Path) -> None:
             size += len(chunk)
     seconds = time.perf_counter() - started
     peak = (_proc_mb("VmHWM") if reset else None) or _rss_mb()
-    print(json.dumps({"format": fmt, "hits": plan.count, "seconds": seconds, "bytes": size,
-                      "baseline_mb": baseline, "peak_mb": peak}))
+    print(
+        json.dumps(
+            {
+                "format": fmt,
+                "hits": plan.count,
+                "seconds": seconds,
+                "bytes": size,
+                "baseline_mb": baseline,
+                "peak_mb": peak,
+            }
+        )
+    )
     d.close()
 
 
@@ -204,9 +285,15 @@ def run_child(home: Path, fmt: str, tag: str | None, out_dir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=100_000, help="documents in the data home (default 100,000)")
-    parser.add_argument("--zip", type=int, default=1_000, help="documents with originals, exported as ZIP (default 1,000)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--docs", type=int, default=100_000, help="documents in the data home (default 100,000)"
+    )
+    parser.add_argument(
+        "--zip", type=int, default=1_000, help="documents with originals, exported as ZIP (default 1,000)"
+    )
     parser.add_argument("--home", type=Path, help="data home to build (or reuse when it exists)")
     parser.add_argument("--keep", action="store_true", help="keep the data home afterwards")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -224,19 +311,31 @@ def main(argv: list[str] | None = None) -> None:
     out_dir = Path(tempfile.mkdtemp(prefix="dossier-bench-out-"))
     small = min(10_000, args.docs)
     runs = [
-        ("csv", SAMPLE_TAG), ("csv", None), ("xlsx", SAMPLE_TAG), ("xlsx", None), ("jsonl", None), ("zip", ZIP_TAG),
+        ("csv", SAMPLE_TAG),
+        ("csv", None),
+        ("xlsx", SAMPLE_TAG),
+        ("xlsx", None),
+        ("jsonl", None),
+        ("zip", ZIP_TAG),
     ]
-    print(f"\nexports of a {args.docs:,}-document home, each in a fresh process; RSS before = after opening the"
-          " home and counting the hits, peak = highest RSS during the export:")
-    print(f"{'format':<7}{'hits':>10}{'seconds':>10}{'rows/s':>10}{'MB out':>9}{'RSS before':>12}{'peak':>8}{'export':>9}")
+    print(
+        f"\nexports of a {args.docs:,}-document home, each in a fresh process; RSS before = after opening the"
+        " home and counting the hits, peak = highest RSS during the export:"
+    )
+    print(
+        f"{'format':<7}{'hits':>10}{'seconds':>10}{'rows/s':>10}{'MB out':>9}{'RSS before':>12}{'peak':>8}{'export':>9}"
+    )
     results = {}
     try:
         for fmt, tag in runs:
             r = run_child(home, fmt, tag, out_dir)
             results[(fmt, tag)] = r
-            print(f"{fmt:<7}{r['hits']:>10,}{r['seconds']:>10.1f}{r['hits'] / r['seconds']:>10,.0f}"
-                  f"{r['bytes'] / 1e6:>9.1f}{r['baseline_mb']:>11.0f}M{r['peak_mb']:>7.0f}M"
-                  f"{r['peak_mb'] - r['baseline_mb']:>+8.0f}M", flush=True)
+            print(
+                f"{fmt:<7}{r['hits']:>10,}{r['seconds']:>10.1f}{r['hits'] / r['seconds']:>10,.0f}"
+                f"{r['bytes'] / 1e6:>9.1f}{r['baseline_mb']:>11.0f}M{r['peak_mb']:>7.0f}M"
+                f"{r['peak_mb'] - r['baseline_mb']:>+8.0f}M",
+                flush=True,
+            )
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
         if not args.keep and args.home is None:
@@ -244,13 +343,19 @@ def main(argv: list[str] | None = None) -> None:
     print()
     for fmt in ("csv", "xlsx"):
         a, b = results[(fmt, SAMPLE_TAG)], results[(fmt, None)]
-        print(f"{fmt}: peak RSS {small:,} hits {a['peak_mb']:.0f} MB, {b['hits']:,} hits {b['peak_mb']:.0f} MB"
-              f" → {b['peak_mb'] - a['peak_mb']:+.0f} MB (target: within 50 MB)")
+        print(
+            f"{fmt}: peak RSS {small:,} hits {a['peak_mb']:.0f} MB, {b['hits']:,} hits {b['peak_mb']:.0f} MB"
+            f" → {b['peak_mb'] - a['peak_mb']:+.0f} MB (target: within 50 MB)"
+        )
     csv_all = results[("csv", None)]
-    print(f"csv: {csv_all['hits'] / csv_all['seconds']:,.0f} rows/s over {csv_all['hits']:,} hits (target ≥ 20,000)")
+    print(
+        f"csv: {csv_all['hits'] / csv_all['seconds']:,.0f} rows/s over {csv_all['hits']:,} hits (target ≥ 20,000)"
+    )
     z = results[("zip", ZIP_TAG)]
-    print(f"zip: {z['hits']:,} originals, {z['bytes'] / 1e6:.1f} MB in {z['seconds']:.1f} s"
-          f" ({z['bytes'] / 1e6 / z['seconds']:.1f} MB/s)")
+    print(
+        f"zip: {z['hits']:,} originals, {z['bytes'] / 1e6:.1f} MB in {z['seconds']:.1f} s"
+        f" ({z['bytes'] / 1e6 / z['seconds']:.1f} MB/s)"
+    )
 
 
 if __name__ == "__main__":

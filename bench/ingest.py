@@ -70,8 +70,10 @@ def main() -> None:
             shutil.rmtree(home, ignore_errors=True)
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"best {max(rates):.1f} docs/s, median {sorted(rates)[len(rates) // 2]:.1f} docs/s, "
-          f"median {sorted(page_rates)[len(page_rates) // 2]:.1f} pages/s")
+    print(
+        f"best {max(rates):.1f} docs/s, median {sorted(rates)[len(rates) // 2]:.1f} docs/s, "
+        f"median {sorted(page_rates)[len(page_rates) // 2]:.1f} pages/s"
+    )
     print(f"peak RSS: main {rss_self:.0f} MB, largest parser process {rss_children:.0f} MB")
 
 

@@ -147,15 +147,22 @@ def _time_tesseract(folder: Path) -> Path | None:
     if not timer.exists() or real is None:
         return None
     log, script = folder / "peaks.txt", folder / "tesseract"
-    script.write_text(f'#!/bin/sh\nexec {timer} -a -o {shlex.quote(str(log))} -f %M {shlex.quote(real)} "$@"\n')
+    script.write_text(
+        f'#!/bin/sh\nexec {timer} -a -o {shlex.quote(str(log))} -f %M {shlex.quote(real)} "$@"\n'
+    )
     script.chmod(0o755)
     pytesseract.pytesseract.tesseract_cmd = str(script)
     return log
 
 
 def _worker(
-    engine_name: str, pages: Sequence[ScanPage], dpi: int, options: dict[str, Any],
-    ready: Any, tasks: Any, results: Any,
+    engine_name: str,
+    pages: Sequence[ScanPage],
+    dpi: int,
+    options: dict[str, Any],
+    ready: Any,
+    tasks: Any,
+    results: Any,
 ) -> None:
     """Load the engine, wait for the others, then read pages from ``tasks`` until ``None``."""
     folder = Path(tempfile.mkdtemp(prefix="bench-ocr-"))
@@ -173,7 +180,9 @@ def _worker(
     done = 0
     while (index := tasks.get()) is not None:
         page = pages[index]
-        [result] = ocr_pages(page.path.read_bytes(), page.path.name, pages=[page.number], engine=engine, dpi=dpi)
+        [result] = ocr_pages(
+            page.path.read_bytes(), page.path.name, pages=[page.number], engine=engine, dpi=dpi
+        )
         results.put(("page", index, result))
         done += 1
     cpu1 = os.times()
@@ -205,7 +214,9 @@ def bare_engine_throughput(
     for _ in range(processes):
         tasks.put(None)
     workers = [
-        ctx.Process(target=_worker, args=(engine, pages, dpi, options or {}, ready, tasks, results), daemon=True)
+        ctx.Process(
+            target=_worker, args=(engine, pages, dpi, options or {}, ready, tasks, results), daemon=True
+        )
         for _ in range(processes)
     ]
     for worker in workers:
@@ -247,7 +258,12 @@ def accuracy(pages: Sequence[ScanPage], results: dict[int, OcrPage]) -> tuple[di
         turned = page.facts.get("rotation", 0)
         # truth says how the page was turned; the engine reports the turn that undoes it
         right += result.rotation == (360 - turned) % 360
-        keys = ("all", "noisy" if page.noisy else "clean", "rotated" if turned else "upright", f"{page.facts.get('dpi')}dpi")
+        keys = (
+            "all",
+            "noisy" if page.noisy else "clean",
+            "rotated" if turned else "upright",
+            f"{page.facts.get('dpi')}dpi",
+        )
         for key in keys:
             groups.setdefault(key, []).append(value)
     return groups, right
@@ -262,7 +278,9 @@ def _long_scan_pdf(pages: Sequence[ScanPage], out: Path) -> None:
 
     images: list[Image.Image] = []
     for page in pages:
-        for _number, image in _page_images(page.path.read_bytes(), page.path.name, [page.number], Limits(), 200):
+        for _number, image in _page_images(
+            page.path.read_bytes(), page.path.name, [page.number], Limits(), 200
+        ):
             if isinstance(image, Image.Image):
                 images.append(reduce_grey(image))
     buf = io.BytesIO()
@@ -284,7 +302,9 @@ def _long_scan_worker(engine_name: str, path: Path, results: Any) -> None:
     results.put((read, time.perf_counter() - start, _status_mb("VmHWM")))
 
 
-def long_scan(engine: str, pages: Sequence[ScanPage], n: int, folder: Path) -> tuple[list[OcrPage], float, float]:
+def long_scan(
+    engine: str, pages: Sequence[ScanPage], n: int, folder: Path
+) -> tuple[list[OcrPage], float, float]:
     """Read an ``n``-page PDF of the scans in one ``ocr_pages`` call: (pages, seconds, peak RSS MB)."""
     ctx = mp.get_context("fork")
     chosen = [pages[i % len(pages)] for i in range(n)]
@@ -304,21 +324,27 @@ def _report(name: str, pages: Sequence[ScanPage], runs: list[Throughput], verbos
     first = runs[0]
     groups, right = accuracy(pages, first.results)
     order = ["all", "clean", "noisy", "upright", "rotated", *sorted(k for k in groups if k.endswith("dpi"))]
-    parts = "  ".join(f"{k}={sum(groups[k]) / len(groups[k]):.2%} (n={len(groups[k])})" for k in order if k in groups)
+    parts = "  ".join(
+        f"{k}={sum(groups[k]) / len(groups[k]):.2%} (n={len(groups[k])})" for k in order if k in groups
+    )
     print(f"{name}: CER {parts}; orientation right on {right}/{len(pages)}")
     if verbose:
         for index, page in enumerate(pages):
             r = first.results[index]
-            print(f"  {page.path.name}#{page.number} {'noisy' if page.noisy else 'clean'} "
-                  f"rot={page.facts.get('rotation', 0)}->{r.rotation} cer={cer(r.text, page.truth):.3f} "
-                  f"conf={r.confidence} {r.error or ''}")
+            print(
+                f"  {page.path.name}#{page.number} {'noisy' if page.noisy else 'clean'} "
+                f"rot={page.facts.get('rotation', 0)}->{r.rotation} cer={cer(r.text, page.truth):.3f} "
+                f"conf={r.confidence} {r.error or ''}"
+            )
     for run in runs:
         rss = ", ".join(f"{w.peak_rss_mb:.0f}" for w in run.workers)
         child = ", ".join(f"{w.child_peak_rss_mb:.0f}" for w in run.workers)
         extra = f"; tesseract processes peak {child} MB" if name == "tesseract" else ""
-        print(f"{name}: {run.processes} worker(s): {run.pages_per_s:.2f} pages/s "
-              f"({run.seconds:.1f} s for {run.pages} pages), CPU {run.cpu_s_per_page:.2f} s/page, "
-              f"peak RSS per worker {rss} MB{extra}")
+        print(
+            f"{name}: {run.processes} worker(s): {run.pages_per_s:.2f} pages/s "
+            f"({run.seconds:.1f} s for {run.pages} pages), CPU {run.cpu_s_per_page:.2f} s/page, "
+            f"peak RSS per worker {rss} MB{extra}"
+        )
 
 
 def main() -> None:
@@ -326,19 +352,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--limit", type=int, default=None, help="only the first N pages")
-    ap.add_argument("--engines", "--engine", default="rapidocr,tesseract", help="comma-separated engine names")
+    ap.add_argument(
+        "--engines", "--engine", default="rapidocr,tesseract", help="comma-separated engine names"
+    )
     ap.add_argument("--workers", default="1,2", help="worker process counts to time, e.g. 1,2")
     ap.add_argument("--dpi", type=int, default=DEFAULT_DPI, help="render DPI for image-only PDFs")
     ap.add_argument("--psm", default=None, help="tesseract --psm override (e.g. 6)")
-    ap.add_argument("--long-scan", type=int, default=0, metavar="N",
-                    help="also read one N-page PDF of the scans in one call and print its peak RSS")
+    ap.add_argument(
+        "--long-scan",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also read one N-page PDF of the scans in one call and print its peak RSS",
+    )
     ap.add_argument("--verbose", action="store_true", help="one line per page")
     args = ap.parse_args()
     pages = scan_pages(args.corpus, args.limit)
     counts = sorted({int(n) for n in args.workers.split(",")})
-    print(f"{len(pages)} scanned pages from {args.corpus} "
-          f"({sum(p.noisy for p in pages)} noisy); {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}")
+    print(
+        f"{len(pages)} scanned pages from {args.corpus} "
+        f"({sum(p.noisy for p in pages)} noisy); {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     for name in [n.strip() for n in args.engines.split(",") if n.strip()]:
         if name not in ENGINES or not ENGINES[name]().available():
             print(f"{name}: not available, skipped")
@@ -351,8 +386,10 @@ def main() -> None:
                 read, seconds, peak = long_scan(name, pages, args.long_scan, Path(folder))
             chosen = [pages[i % len(pages)] for i in range(args.long_scan)]
             mean = sum(cer(r.text, p.truth) for r, p in zip(read, chosen, strict=True)) / len(read)
-            print(f"{name}: one {len(read)}-page PDF in one call: {seconds:.1f} s, CER {mean:.2%}, "
-                  f"peak RSS {peak:.0f} MB")
+            print(
+                f"{name}: one {len(read)}-page PDF in one call: {seconds:.1f} s, CER {mean:.2%}, "
+                f"peak RSS {peak:.0f} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -140,7 +140,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--limit", type=int, default=0, help="only the first N scan files")
-    parser.add_argument("--cold", action="store_true", help="let ingest --wait start the workers (start-up timed too)")
+    parser.add_argument(
+        "--cold", action="store_true", help="let ingest --wait start the workers (start-up timed too)"
+    )
     args = parser.parse_args()
     files = scans(args.corpus)[: args.limit or None]
     port = _free_port()

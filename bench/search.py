@@ -163,8 +163,15 @@ def dev_documents(corpus: Path, scans: dict[str, list[str]]) -> tuple[list[Index
     for i, t in enumerate(truths, start=1):
         text = "\n".join(scans[t["file"]]) if t["file"] in scans else t["full_text"]
         files[i] = t["file"]
-        docs.append(IndexDocument(id=i, title=t.get("title") or "", text=text,
-                                  filename=Path(t["file"]).name, doc_type=t.get("doc_type") or "other"))
+        docs.append(
+            IndexDocument(
+                id=i,
+                title=t.get("title") or "",
+                text=text,
+                filename=Path(t["file"]).name,
+                doc_type=t.get("doc_type") or "other",
+            )
+        )
     return docs, files
 
 
@@ -197,7 +204,9 @@ def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
         misses += [f"{q['id']} {q['q']!r} missed {f}" for f in sorted(relevant - found)]
         false_pos += [f"{q['id']} {q['q']!r} also found {f}" for f in sorted(found - relevant)]
     engine.dispose()
-    print(f"recall ({'OCR text from ' + str(cache) if cache else 'truth text'} for {len(scanned)} scanned files)")
+    print(
+        f"recall ({'OCR text from ' + str(cache) if cache else 'truth text'} for {len(scanned)} scanned files)"
+    )
     print(f"  {'kind':<20} {'recall':>12} {'precision':>12} {'marked':>8}")
     totals = [0, 0, 0, 0, 0]
     for kind, row in sorted(by_kind.items()):
@@ -205,11 +214,15 @@ def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
         rec = f"{row[1]}/{row[0]}" if row[0] else "-"
         prec = f"{row[3]}/{row[2]}" if row[2] else "-"
         print(f"  {kind:<20} {rec:>12} {prec:>12} {row[4]:>8}")
-    print(f"  {'all':<20} {totals[1]}/{totals[0]} = {totals[1] / max(totals[0], 1):.1%}"
-          f"   precision {totals[3]}/{totals[2]} = {totals[3] / max(totals[2], 1):.1%}"
-          f"   hits with <mark> {totals[4]}/{totals[2]}")
-    print(f"  scanned files: {scan_pairs[1]}/{scan_pairs[0]} = {scan_pairs[1] / max(scan_pairs[0], 1):.1%}"
-          " of (query, relevant scanned file) pairs found")
+    print(
+        f"  {'all':<20} {totals[1]}/{totals[0]} = {totals[1] / max(totals[0], 1):.1%}"
+        f"   precision {totals[3]}/{totals[2]} = {totals[3] / max(totals[2], 1):.1%}"
+        f"   hits with <mark> {totals[4]}/{totals[2]}"
+    )
+    print(
+        f"  scanned files: {scan_pairs[1]}/{scan_pairs[0]} = {scan_pairs[1] / max(scan_pairs[0], 1):.1%}"
+        " of (query, relevant scanned file) pairs found"
+    )
     for line in misses:
         print("  miss:", line)
     for line in false_pos:
@@ -245,8 +258,10 @@ def build(backend: SearchBackend, n: int, batch_size: int, truths: list[dict], c
             rebuild.add(batch)
             batch = []
             if (i + 1) % 10_000 == 0:
-                print(f"  {backend.name}: indexed {i + 1:,} ({(i + 1) / (time.perf_counter() - started):,.0f} docs/s)",
-                      flush=True)
+                print(
+                    f"  {backend.name}: indexed {i + 1:,} ({(i + 1) / (time.perf_counter() - started):,.0f} docs/s)",
+                    flush=True,
+                )
     if batch:
         rebuild.add(batch)
     rebuild.finish()
@@ -307,7 +322,9 @@ def _print_latency(name: str, m: dict) -> None:
     t = m["timings"]
     print(f"{name:<10} latency ms: p50 {statistics.median(t):.1f}  p95 {pct(t, 0.95):.1f}  max {max(t):.1f}")
     for cat, xs in m["by_cat"].items():
-        print(f"  {cat:<10} n={len(xs):<4} p50 {statistics.median(xs):7.1f}  p95 {pct(xs, 0.95):7.1f}  max {max(xs):7.1f}")
+        print(
+            f"  {cat:<10} n={len(xs):<4} p50 {statistics.median(xs):7.1f}  p95 {pct(xs, 0.95):7.1f}  max {max(xs):7.1f}"
+        )
     print("  slowest:")
     seen: set[str] = set()
     for ms, what in sorted(m["slow"], reverse=True):
@@ -329,9 +346,13 @@ def embedded_only(args: argparse.Namespace) -> None:
     mb = 1024 * 1024
     raw = built["raw_bytes"]
     print(f"documents:        {backend.count():,}")
-    print(f"build:            {built['docs']:,} docs in {built['seconds']:,.1f} s = {built['docs_per_s']:,.0f} docs/s")
+    print(
+        f"build:            {built['docs']:,} docs in {built['seconds']:,.1f} s = {built['docs_per_s']:,.0f} docs/s"
+    )
     print(f"raw text:         {raw / mb:,.1f} MB (UTF-8)")
-    print(f"index:            {(fts + side) / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)")
+    print(
+        f"index:            {(fts + side) / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)"
+    )
     print(f"ratio:            {(fts + side) / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
     requests = query_set(queries, customers)
     print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
@@ -342,7 +363,9 @@ def side_by_side(args: argparse.Namespace) -> None:
     """Both backends on the same documents and queries, numbers side by side, and their agreement."""
     url = args.opensearch_url or os.environ.get("DOSSIER_OPENSEARCH_URL", "")
     if not url:
-        sys.exit("--backend opensearch needs DOSSIER_OPENSEARCH_URL or --opensearch-url (make opensearch starts a node)")
+        sys.exit(
+            "--backend opensearch needs DOSSIER_OPENSEARCH_URL or --opensearch-url (make opensearch starts a node)"
+        )
     truths, customers, queries = load_corpus(args.corpus)
     tmp = tempfile.TemporaryDirectory()
     embedded = open_backend(_engine(Path(tmp.name) / "embedded.db"))
@@ -357,15 +380,21 @@ def side_by_side(args: argparse.Namespace) -> None:
         for b in (embedded, opensearch):
             built[b.name] = build(b, args.docs, args.batch, truths, customers)
             if b is opensearch:
-                opensearch._request("POST", f"/{opensearch.alias}/_forcemerge", params={"max_num_segments": 5})
+                opensearch._request(
+                    "POST", f"/{opensearch.alias}/_forcemerge", params={"max_num_segments": 5}
+                )
             measured[b.name] = measure(b, requests, args.repeat)
         raw = built["sqlite"]["raw_bytes"]
         fts, side = sqlite_size(embedded._engine)  # type: ignore[attr-defined]
         sizes = {"sqlite": fts + side, "opensearch": opensearch_size(opensearch)}
-        print(f"\n{args.docs:,} documents, {raw / mb:,.1f} MB raw text; {len(requests)} queries x {args.repeat}"
-              " (facets on, limit 20, 1 in 4 as sales)")
+        print(
+            f"\n{args.docs:,} documents, {raw / mb:,.1f} MB raw text; {len(requests)} queries x {args.repeat}"
+            " (facets on, limit 20, 1 in 4 as sales)"
+        )
         print(f"{'':<22}{'embedded (SQLite FTS5)':>24}{'OpenSearch':>16}")
-        print(f"{'bulk indexing docs/s':<22}{built['sqlite']['docs_per_s']:>24,.0f}{built['opensearch']['docs_per_s']:>16,.0f}")
+        print(
+            f"{'bulk indexing docs/s':<22}{built['sqlite']['docs_per_s']:>24,.0f}{built['opensearch']['docs_per_s']:>16,.0f}"
+        )
         print(f"{'index size MB':<22}{sizes['sqlite'] / mb:>24,.1f}{sizes['opensearch'] / mb:>16,.1f}")
         for label, p in (("search p50 ms", 0.5), ("search p95 ms", 0.95), ("search max ms", 1.0)):
             a, b = (pct(measured[n]["timings"], p) for n in ("sqlite", "opensearch"))
@@ -374,8 +403,10 @@ def side_by_side(args: argparse.Namespace) -> None:
         same_total = sum(a[0] == b[0] for a, b in pairs)
         same_set = sum(set(a[1]) == set(b[1]) for a, b in pairs)
         same_top = sum(a[1][:1] == b[1][:1] for a, b in pairs)
-        print(f"agreement over the query mix: same total {same_total}/{len(pairs)}, same first page (as a set)"
-              f" {same_set}/{len(pairs)}, same top hit {same_top}/{len(pairs)}")
+        print(
+            f"agreement over the query mix: same total {same_total}/{len(pairs)}, same first page (as a set)"
+            f" {same_set}/{len(pairs)}, same top hit {same_top}/{len(pairs)}"
+        )
         for (cat, req), (a, b) in zip(requests, pairs, strict=True):
             if a[0] != b[0]:
                 print(f"  total differs: {cat} {req.query!r}: embedded {a[0]}, OpenSearch {b[0]}")
@@ -403,17 +434,27 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
     docs, files = dev_documents(corpus, {})
     tmp = tempfile.TemporaryDirectory()
     embedded = open_backend(_engine(Path(tmp.name) / "dev.db"))
-    opensearch = OpenSearchBackend(_engine(Path(tmp.name) / "dev-outbox.db"), url, index_name=alias, refresh="true")
+    opensearch = OpenSearchBackend(
+        _engine(Path(tmp.name) / "dev-outbox.db"), url, index_name=alias, refresh="true"
+    )
     try:
         for b in (embedded, opensearch):
             rebuild = b.start_rebuild(restart=True)
             rebuild.add(docs)
             rebuild.finish()
         same = same_order = same_top = 0
-        judged = [[0, 0, 0, 0, 0.0], [0, 0, 0, 0, 0.0]]  # per backend: relevant, found of them, hits, good hits, nDCG@10
+        judged = [
+            [0, 0, 0, 0, 0.0],
+            [0, 0, 0, 0, 0.0],
+        ]  # per backend: relevant, found of them, hits, good hits, nDCG@10
         for q in queries:
             found = [
-                [files[h.id] for h in b.search(SearchRequest(q["q"], limit=1000, facets=False), Principal.system()).hits]
+                [
+                    files[h.id]
+                    for h in b.search(
+                        SearchRequest(q["q"], limit=1000, facets=False), Principal.system()
+                    ).hits
+                ]
                 for b in (embedded, opensearch)
             ]
             relevant = set(q["relevant"])
@@ -427,12 +468,18 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
             same_order += found[0][:10] == found[1][:10]
             same_top += found[0][:1] == found[1][:1]
             if set(found[0]) != set(found[1]):
-                print(f"  dev query {q['id']} {q['q']!r}: embedded {len(found[0])}, OpenSearch {len(found[1])}")
-        print(f"dev queries ({len(queries)} judged, dev corpus): same documents {same}/{len(queries)},"
-              f" same top-10 order {same_order}/{len(queries)}, same top hit {same_top}/{len(queries)}")
+                print(
+                    f"  dev query {q['id']} {q['q']!r}: embedded {len(found[0])}, OpenSearch {len(found[1])}"
+                )
+        print(
+            f"dev queries ({len(queries)} judged, dev corpus): same documents {same}/{len(queries)},"
+            f" same top-10 order {same_order}/{len(queries)}, same top hit {same_top}/{len(queries)}"
+        )
         print(f"  judged relevance   {'recall':>14} {'precision':>14} {'nDCG@10':>8}")
         for name, row in zip(("embedded", "OpenSearch"), judged, strict=True):
-            print(f"  {name:<18} {row[1]:>6}/{row[0]:<7} {row[3]:>6}/{row[2]:<7} {row[4] / max(len(queries), 1):>8.4f}")
+            print(
+                f"  {name:<18} {row[1]:>6}/{row[0]:<7} {row[3]:>6}/{row[2]:<7} {row[4] / max(len(queries), 1):>8.4f}"
+            )
     finally:
         opensearch._request("DELETE", f"/{alias}-v*", params={"ignore": 404})
         opensearch._request("DELETE", f"/_index_template/{alias}", params={"ignore": 404})
@@ -445,11 +492,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
-    ap.add_argument("--db", type=Path, default=None, help="keep the embedded index in this SQLite file (default: temp)")
-    ap.add_argument("--backend", choices=("sqlite", "opensearch"), default="sqlite",
-                    help="opensearch: both backends side by side on the same documents and queries")
+    ap.add_argument(
+        "--db", type=Path, default=None, help="keep the embedded index in this SQLite file (default: temp)"
+    )
+    ap.add_argument(
+        "--backend",
+        choices=("sqlite", "opensearch"),
+        default="sqlite",
+        help="opensearch: both backends side by side on the same documents and queries",
+    )
     ap.add_argument("--opensearch-url", default="", help="default: DOSSIER_OPENSEARCH_URL")
-    ap.add_argument("--index", default="dossier-bench", help="OpenSearch alias for the benchmark (dropped after)")
+    ap.add_argument(
+        "--index", default="dossier-bench", help="OpenSearch alias for the benchmark (dropped after)"
+    )
     ap.add_argument("--recall", action="store_true", help="print recall/precision on the dev queries instead")
     ap.add_argument("--ocr-cache", type=Path, default=None, help="with --recall: scans from this OCR cache")
     ap.add_argument("--ocr-engine", default="rapidocr", help="engine that writes a missing --ocr-cache")

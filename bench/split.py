@@ -94,7 +94,9 @@ def memory_of(path: Path) -> None:
     find_separators(buf.getvalue(), "warm-up.pdf")  # imports and first use, so what follows is the scan
     before = rss_mb()
     find_separators(data, path.name)
-    print(f"{path.name}: {len(data) / 1e6:.1f} MB file, peak RSS {before:.0f} MB before scan, {rss_mb():.0f} MB after")
+    print(
+        f"{path.name}: {len(data) / 1e6:.1f} MB file, peak RSS {before:.0f} MB before scan, {rss_mb():.0f} MB after"
+    )
 
 
 def main() -> None:
@@ -110,11 +112,19 @@ def main() -> None:
     for dpi in (200, 300):
         pages, want = stack(dpi)
         buf = io.BytesIO()
-        pages[0].save(buf, "PDF", save_all=True, append_images=[p.copy() for p in pages[1:]], resolution=float(dpi))
+        pages[0].save(
+            buf, "PDF", save_all=True, append_images=[p.copy() for p in pages[1:]], resolution=float(dpi)
+        )
         pdf = buf.getvalue()
         buf = io.BytesIO()
-        pages[0].copy().save(buf, "TIFF", save_all=True, append_images=[p.copy() for p in pages[1:]],
-                             compression="jpeg", dpi=(dpi, dpi))
+        pages[0].copy().save(
+            buf,
+            "TIFF",
+            save_all=True,
+            append_images=[p.copy() for p in pages[1:]],
+            compression="jpeg",
+            dpi=(dpi, dpi),
+        )
         tif = buf.getvalue()
         del pages
         (tmp / f"stack{dpi}.pdf").write_bytes(pdf)
@@ -123,8 +133,10 @@ def main() -> None:
             for kinds in (("qr", "blank"), ("qr",), ("blank",)):
                 seps, s = timed(find_separators, data, name, kinds=kinds)
                 ok = [(x.page, x.kind) for x in seps] == [w for w in want if w[1] in kinds]
-                print(f"{dpi} dpi {name:9s} {len(data) / 1e6:5.1f} MB  find_separators kinds={','.join(kinds):9s} "
-                      f"{s * 1000 / 30:6.1f} ms/page  found {len(seps):2d}  {'as built' if ok else 'DIFFERS'}")
+                print(
+                    f"{dpi} dpi {name:9s} {len(data) / 1e6:5.1f} MB  find_separators kinds={','.join(kinds):9s} "
+                    f"{s * 1000 / 30:6.1f} ms/page  found {len(seps):2d}  {'as built' if ok else 'DIFFERS'}"
+                )
             seps = find_separators(data, name)
             parts, s = timed(split_at, data, name, seps)
             print(f"{dpi} dpi {name:9s} split_at -> {len(parts)} parts  {s * 1000 / 30:6.1f} ms/page")
@@ -134,13 +146,17 @@ def main() -> None:
         path.unlink()
     tmp.rmdir()
 
-    scans = sorted(p for p in (args.corpus / "scans").glob("*") if p.suffix.lower() in {".pdf", ".tif", ".tiff"})
+    scans = sorted(
+        p for p in (args.corpus / "scans").glob("*") if p.suffix.lower() in {".pdf", ".tif", ".tiff"}
+    )
     total, found = 0.0, []
     for path in scans:
         seps, s = timed(find_separators, path.read_bytes(), path.name)
         total += s
         found += [(path.name, x.page, x.kind) for x in seps]
-    print(f"corpus {args.corpus / 'scans'}: {len(scans)} PDF/TIFF files, {total:.1f} s, separators found: {found or 'none'}")
+    print(
+        f"corpus {args.corpus / 'scans'}: {len(scans)} PDF/TIFF files, {total:.1f} s, separators found: {found or 'none'}"
+    )
 
 
 if __name__ == "__main__":

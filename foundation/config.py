@@ -48,7 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("DOSSIER_OPENSEARCH_SHARDS", "1", "Primary shards of a new OpenSearch index."),
     Setting(
-        "DOSSIER_OPENSEARCH_REPLICAS", "0", "Replicas of each OpenSearch shard (0 on a single node, 1+ on a cluster)."
+        "DOSSIER_OPENSEARCH_REPLICAS",
+        "0",
+        "Replicas of each OpenSearch shard (0 on a single node, 1+ on a cluster).",
     ),
     Setting("DOSSIER_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL of the job queue."),
     Setting("DOSSIER_OCR_ENGINE", "auto", "OCR engine: auto, tesseract or rapidocr."),
@@ -75,7 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
         " must wait (any user name; 0 = no limit).",
     ),
     Setting(
-        "DOSSIER_LOGIN_IP_WINDOW_MINUTES", "15", "Sliding window, in minutes, of the per-address login failure limit."
+        "DOSSIER_LOGIN_IP_WINDOW_MINUTES",
+        "15",
+        "Sliding window, in minutes, of the per-address login failure limit.",
     ),
     Setting(
         "DOSSIER_SESSION_IDLE_MINUTES",
@@ -121,7 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
         "qr,blank",
         "Separator sheets that split a scanned stack into documents: qr, blank, both (qr,blank) or off.",
     ),
-    Setting("DOSSIER_INBOX_SETTLE", "2", "Seconds an inbox file's size must stay unchanged before it is taken."),
+    Setting(
+        "DOSSIER_INBOX_SETTLE", "2", "Seconds an inbox file's size must stay unchanged before it is taken."
+    ),
     Setting("DOSSIER_LANGUAGE", "zh", "Default UI language: zh (简体中文) or en."),
     Setting(
         "DOSSIER_PUBLIC_URL",
@@ -140,8 +146,14 @@ SETTINGS: tuple[Setting, ...] = (
         "2000",
         "Exports of at most this many hits download straight from the web page; larger ones run as a background job.",
     ),
-    Setting("DOSSIER_EXPORT_ZIP_MAX_FILES", "10000", "Most original files one ZIP export may hold. 0 = no limit."),
-    Setting("DOSSIER_EXPORT_ZIP_MAX_MB", "10240", "Most bytes of originals one ZIP export may hold, in MB. 0 = no limit."),
+    Setting(
+        "DOSSIER_EXPORT_ZIP_MAX_FILES", "10000", "Most original files one ZIP export may hold. 0 = no limit."
+    ),
+    Setting(
+        "DOSSIER_EXPORT_ZIP_MAX_MB",
+        "10240",
+        "Most bytes of originals one ZIP export may hold, in MB. 0 = no limit.",
+    ),
     Setting(
         "DOSSIER_EXPORT_TTL_HOURS",
         "24",
@@ -167,8 +179,10 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 #: Host names the web app always answers to when DOSSIER_ALLOWED_HOSTS is set (health checks on the machine).
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 #: One DOSSIER_ALLOWED_HOSTS entry: a host name or IPv4 address, ``.suffix`` for subdomains, an optional port.
-_HOST_ENTRY = re.compile(r"\.?[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?"
-                         r"(\.[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?)*(:\d{1,5})?")
+_HOST_ENTRY = re.compile(
+    r"\.?[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?"
+    r"(\.[a-z0-9\u00a1-\uffff]([a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?)*(:\d{1,5})?"
+)
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

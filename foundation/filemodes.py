@@ -101,7 +101,9 @@ def file_mode_problems(home: Path, extra_files: Iterable[Path] = ()) -> list[dic
         if stat.S_ISLNK(st.st_mode):
             return
         if st.st_mode & PRIVATE_UMASK:
-            problems.append({"path": str(path), "mode": f"{stat.S_IMODE(st.st_mode):04o}", "expected": f"{expected:04o}"})
+            problems.append(
+                {"path": str(path), "mode": f"{stat.S_IMODE(st.st_mode):04o}", "expected": f"{expected:04o}"}
+            )
 
     if home.is_dir():
         check(home, 0o700)

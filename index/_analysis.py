@@ -259,7 +259,8 @@ def _latin(low: str, cased: str) -> _Latin:
                 for width in (2, 3):
                     if width < n:
                         joined.extend(
-                            ("".join(pieces[i : i + width]), i, i + width) for i in range(first, first + n - width + 1)
+                            ("".join(pieces[i : i + width]), i, i + width)
+                            for i in range(first, first + n - width + 1)
                         )
     return _Latin(pieces, tuple(tuple(pieces[k] for k in c) for c in chunks), tuple(joined))
 
@@ -406,7 +407,9 @@ class QueryToken:
     prefix: bool = False  # the last gram is a one-character prefix (a single trailing CJK char)
     word: str | None = None  # the whole term as one token, also looked up in the words column
     alternatives: tuple[str, ...] = ()  # extra single-token forms (joined phone numbers)
-    variants: tuple[tuple[str, ...], ...] = ()  # the phrase with Latin runs not cut at case (``iPhone`` → iphone)
+    variants: tuple[
+        tuple[str, ...], ...
+    ] = ()  # the phrase with Latin runs not cut at case (``iPhone`` → iphone)
     joined: tuple[str, ...] = ()  # marked joined forms that alone match the term (``iphone`` → iphone乀)
     relaxed: Relaxed | None = None
 

@@ -28,9 +28,16 @@ _NO_DATE = ""
 #: ``search_doc`` columns holding LIST_SEP-joined sets of values, each kept as one set code per document.
 SET_COLUMNS = ("customers", "customer_keys", "tags", "customer_types", "industries", "regions")
 #: Facet name -> set column it counts.
-SET_FACETS = {"customer": "customers", "tag": "tags", "customer_type": "customer_types",
-              "industry": "industries", "region": "regions"}
-_ROW_SQL = "SELECT id, doc_type, confidentiality, date, created_at, " + ", ".join(SET_COLUMNS) + " FROM search_doc"
+SET_FACETS = {
+    "customer": "customers",
+    "tag": "tags",
+    "customer_type": "customer_types",
+    "industry": "industries",
+    "region": "regions",
+}
+_ROW_SQL = (
+    "SELECT id, doc_type, confidentiality, date, created_at, " + ", ".join(SET_COLUMNS) + " FROM search_doc"
+)
 
 
 class _Codes:
@@ -120,8 +127,12 @@ class Columns:
 
     def _columns(self) -> dict[str, np.ndarray]:
         return {
-            "ids": self.ids, "doc_type": self.doc_type, "level": self.level, "date": self.date,
-            "created": self.created, **self.sets,
+            "ids": self.ids,
+            "doc_type": self.doc_type,
+            "level": self.level,
+            "date": self.date,
+            "created": self.created,
+            **self.sets,
         }
 
     def _set_rows(self, rows: Sequence[Any], base: dict[str, np.ndarray] | None = None) -> None:
@@ -217,9 +228,7 @@ class Columns:
         used = self.used_members("customer_keys")
         exact = {k for k in keys if k and k in used}
         fragments = [k for k in keys if k and k not in used]
-        return self.set_mask(
-            "customer_keys", pos, lambda m: m in exact or any(f in m for f in fragments)
-        )
+        return self.set_mask("customer_keys", pos, lambda m: m in exact or any(f in m for f in fragments))
 
     def tag_mask(self, pos: np.ndarray, tags: Iterable[str]) -> np.ndarray:
         """True where the document carries any of ``tags``."""

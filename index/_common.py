@@ -5,7 +5,14 @@ from __future__ import annotations
 from foundation.errors import DossierError
 from index._types import ACCESS_LEVELS, IndexDocument, Principal
 
-__all__ = ["META_SEP", "BackendUnavailable", "InvalidDocument", "check_document", "meta_text", "readable_levels"]
+__all__ = [
+    "META_SEP",
+    "BackendUnavailable",
+    "InvalidDocument",
+    "check_document",
+    "meta_text",
+    "readable_levels",
+]
 
 META_SEP = " | "  # punctuation, so CJK runs of two fields never fuse
 
@@ -50,5 +57,7 @@ def check_document(doc: IndexDocument) -> None:
 def meta_text(doc: IndexDocument) -> str:
     """The searchable metadata of a document as one text: file name, customers, aliases, tags, entities."""
     return META_SEP.join(
-        dict.fromkeys(x for x in (doc.filename, *doc.customers, *doc.customer_aliases, *doc.tags, *doc.extra) if x)
+        dict.fromkeys(
+            x for x in (doc.filename, *doc.customers, *doc.customer_aliases, *doc.tags, *doc.extra) if x
+        )
     )

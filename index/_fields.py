@@ -375,7 +375,9 @@ def date_bound(raw: str | None) -> str | None:
     if _DATE_BOUND.fullmatch(value) and _real_prefix(value):
         return value
     shown = value[:40]
-    raise BadDate(f"日期无效：“{shown}”（应为 YYYY-MM-DD 格式的真实日期）/ Not a valid date: “{shown}” (use YYYY-MM-DD)")
+    raise BadDate(
+        f"日期无效：“{shown}”（应为 YYYY-MM-DD 格式的真实日期）/ Not a valid date: “{shown}” (use YYYY-MM-DD)"
+    )
 
 
 def _real_prefix(value: str) -> bool:
@@ -402,7 +404,9 @@ def check_dates(date_from: str | None, date_to: str | None) -> None:
     """
     for value in (date_from, date_to):
         if value and date_bound(value) != value:
-            raise BadDate(f"日期无效：“{value[:40]}”（应为 YYYY-MM-DD）/ Not a valid date: “{value[:40]}” (use YYYY-MM-DD)")
+            raise BadDate(
+                f"日期无效：“{value[:40]}”（应为 YYYY-MM-DD）/ Not a valid date: “{value[:40]}” (use YYYY-MM-DD)"
+            )
     if date_from and date_to and date_from[: len(date_to)] > date_to:
         raise BadDate(
             f"开始日期晚于结束日期（{date_from} > {date_to}），请交换两者 / the start date is after the end date"

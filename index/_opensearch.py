@@ -108,8 +108,20 @@ class SearchRefused(DossierError):
 def mappings() -> dict[str, Any]:
     """The explicit mapping of every Dossier index (``dynamic: strict``)."""
     keyword_fields = (
-        "doc_type", "doc_type_key", "confidentiality", "date", "year", "created_at", "customers",
-        "customer_keys", "customer_types", "industries", "industry_keys", "regions", "region_keys", "tags",
+        "doc_type",
+        "doc_type_key",
+        "confidentiality",
+        "date",
+        "year",
+        "created_at",
+        "customers",
+        "customer_keys",
+        "customer_types",
+        "industries",
+        "industry_keys",
+        "regions",
+        "region_keys",
+        "tags",
         "entity",
     )
     properties: dict[str, Any] = {
@@ -318,7 +330,9 @@ class OpenSearchBackend:
     def _alias_indexes(self) -> list[str]:
         """The physical indexes behind the alias (normally one)."""
         found = self._request("GET", f"/_alias/{self.alias}", params={"ignore": 404}) or {}
-        return sorted(k for k, v in found.items() if isinstance(v, dict) and self.alias in v.get("aliases", {}))
+        return sorted(
+            k for k, v in found.items() if isinstance(v, dict) and self.alias in v.get("aliases", {})
+        )
 
     def needs_reindex(self) -> bool:
         """True when the index behind the alias was made by another mapping or analysis version.
@@ -441,12 +455,16 @@ class OpenSearchBackend:
                 bodies[row.seq] = None
                 continue
             try:
-                body = json.dumps(source(document_from_json(row.payload or "{}")), ensure_ascii=False).encode()
+                body = json.dumps(
+                    source(document_from_json(row.payload or "{}")), ensure_ascii=False
+                ).encode()
             except (DossierError, ValueError, TypeError, KeyError) as exc:
                 refused.append((row, f"索引数据无效 / invalid index document: {_one_line(exc)}"))
                 continue
             if len(body) > MAX_DOC_BYTES:
-                refused.append((row, f"文档过大，无法建立索引 / document too large to index ({len(body) // 2**20} MB)"))
+                refused.append(
+                    (row, f"文档过大，无法建立索引 / document too large to index ({len(body) // 2**20} MB)")
+                )
                 continue
             bodies[row.seq] = body
         sendable = [row for row in rows if row.seq in bodies]
@@ -460,10 +478,15 @@ class OpenSearchBackend:
             if deleted:
                 self._note_rebuild_deletes(deleted)
         done = [row for row in sendable if row.seq not in errors]
-        retry = [(row, f"OpenSearch: {errors[row.seq][1]}") for row in sendable if errors.get(row.seq, ("",))[0] == "retry"]
+        retry = [
+            (row, f"OpenSearch: {errors[row.seq][1]}")
+            for row in sendable
+            if errors.get(row.seq, ("",))[0] == "retry"
+        ]
         refused.extend(
             (row, f"索引被拒绝 / rejected by OpenSearch: {errors[row.seq][1]}")
-            for row in sendable if errors.get(row.seq, ("",))[0] == "refused"
+            for row in sendable
+            if errors.get(row.seq, ("",))[0] == "refused"
         )
         return done, retry, refused
 
@@ -474,7 +497,10 @@ class OpenSearchBackend:
         lines: list[tuple[OutboxRow, bytes]] = []
         for row in rows:
             meta: dict[str, Any] = {
-                "_index": target, "_id": str(row.doc_id), "version": row.seq, "version_type": "external_gte"
+                "_index": target,
+                "_id": str(row.doc_id),
+                "version": row.seq,
+                "version_type": "external_gte",
             }
             body = bodies[row.seq]
             if body is None:
@@ -513,7 +539,9 @@ class OpenSearchBackend:
         name = f"{self.alias}-v{SCHEMA_VERSION}-{time.strftime('%Y%m%d%H%M%S')}-{int(time.time() * 1000) % 1000:03d}"
         # While filling: no refreshes, no replicas; the template gives the rest.
         self._request(
-            "PUT", f"/{name}", body={"settings": {"index": {"refresh_interval": "-1", "number_of_replicas": 0}}}
+            "PUT",
+            f"/{name}",
+            body={"settings": {"index": {"refresh_interval": "-1", "number_of_replicas": 0}}},
         )
         self.outbox.set_state(_BUILDING, json.dumps({"index": name, "last_id": 0, "deleted": []}))
         return OpenSearchRebuild(self, name, 0)
@@ -574,7 +602,11 @@ class OpenSearchBackend:
         body = {
             "size": 0,
             "aggs": {
-                "exact": {"filters": {"filters": {f"v{i}": {"term": {"customer_keys": v}} for i, v in enumerate(values)}}}
+                "exact": {
+                    "filters": {
+                        "filters": {f"v{i}": {"term": {"customer_keys": v}} for i, v in enumerate(values)}
+                    }
+                }
             },
         }
         found = self._call(self._client.search, index=self.alias, body=body)
@@ -607,7 +639,9 @@ class OpenSearchBackend:
             body["track_scores"] = True
         body["_source"] = ["title_text", "meta_text", "body"]
         if offset + limit <= MAX_WINDOW:
-            found = self._call(self._client.search, index=self.alias, body={**body, "from": offset, "size": limit})
+            found = self._call(
+                self._client.search, index=self.alias, body={**body, "from": offset, "size": limit}
+            )
             raw_hits = found["hits"]["hits"]
         else:  # deep page: walk to it with search_after, never past the window with from
             found = self._call(self._client.search, index=self.alias, body={**body, "size": 0})
@@ -626,8 +660,14 @@ class OpenSearchBackend:
             after = None
             while True:
                 page_body = {k: v for k, v in body.items() if k not in ("aggs", "track_total_hits")}
-                page_body.update({"size": batch, "_source": source, "pit": {"id": pit_id, "keep_alive": _PIT_KEEP},
-                                  "track_total_hits": False})
+                page_body.update(
+                    {
+                        "size": batch,
+                        "_source": source,
+                        "pit": {"id": pit_id, "keep_alive": _PIT_KEEP},
+                        "track_total_hits": False,
+                    }
+                )
                 if after is not None:
                     page_body["search_after"] = after
                 found = self._call(self._client.search, body=page_body)
@@ -661,7 +701,9 @@ class OpenSearchBackend:
         if not wanted:
             return []
         found = self._request(
-            "POST", f"/{self.alias}/_mget", body={"ids": [h["_id"] for h in wanted]},
+            "POST",
+            f"/{self.alias}/_mget",
+            body={"ids": [h["_id"] for h in wanted]},
             params={"_source": "title_text,meta_text,body"},
         )
         texts = {d["_id"]: d.get("_source") or {} for d in found.get("docs", []) if d.get("found")}
@@ -684,15 +726,21 @@ class OpenSearchBackend:
         source: Any = ["title_text", "meta_text", "body"] if snippets else False
         for hits in self._pit_pages(body, max(1, min(batch, MAX_WINDOW)), source):
             for raw in hits:
-                yield self._hit(raw, terms) if snippets else SearchHit(
-                    id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet=""
+                yield (
+                    self._hit(raw, terms)
+                    if snippets
+                    else SearchHit(id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet="")
                 )
 
     @staticmethod
     def _hit(raw: dict[str, Any], terms: list[str]) -> SearchHit:
         src = raw.get("_source") or {}
-        snippet, title_html = hit_texts(src.get("title_text", ""), src.get("meta_text", ""), src.get("body", ""), terms)
-        return SearchHit(id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet=snippet, title_html=title_html)
+        snippet, title_html = hit_texts(
+            src.get("title_text", ""), src.get("meta_text", ""), src.get("body", ""), terms
+        )
+        return SearchHit(
+            id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet=snippet, title_html=title_html
+        )
 
 
 def _encoded(doc: IndexDocument) -> bytes:
@@ -713,7 +761,9 @@ class OpenSearchRebuild:
     the end (a batch may have read the document just before it was deleted).
     """
 
-    def __init__(self, backend: OpenSearchBackend, index: str, resume_after: int, workers: int | None = None) -> None:
+    def __init__(
+        self, backend: OpenSearchBackend, index: str, resume_after: int, workers: int | None = None
+    ) -> None:
         self._backend = backend
         self.index = index
         self.resume_after = resume_after
@@ -725,7 +775,9 @@ class OpenSearchRebuild:
         if self._workers <= 1 or len(docs) < PARALLEL_MIN:
             return [_encoded(d) for d in docs]
         if self._pool is None:
-            words("预热")  # load the segmenter (and the registry's words) before forking, so children inherit them
+            words(
+                "预热"
+            )  # load the segmenter (and the registry's words) before forking, so children inherit them
             self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("fork"))
         chunk = max(1, len(docs) // (self._workers * 4))
         return list(self._pool.map(_encoded, docs, chunksize=chunk))
@@ -758,7 +810,9 @@ class OpenSearchRebuild:
         if failures:
             _log.warning(
                 "%d 篇文档未能写入新索引 / %d documents were refused by the new index: %s",
-                len(failures), len(failures), "; ".join(failures[:5]),
+                len(failures),
+                len(failures),
+                "; ".join(failures[:5]),
             )
         self.resume_after = max(self.resume_after, max(d.id for d in docs))
         state = b.outbox.get_state(_BUILDING)
@@ -774,11 +828,13 @@ class OpenSearchRebuild:
         deleted = json.loads(state).get("deleted", []) if state else []
         if deleted:
             lines = b"".join(
-                json.dumps({"delete": {"_index": self.index, "_id": str(i)}}).encode() + b"\n" for i in deleted
+                json.dumps({"delete": {"_index": self.index, "_id": str(i)}}).encode() + b"\n"
+                for i in deleted
             )
             b._call(b._client.bulk, body=lines)
         b._request(
-            "PUT", f"/{self.index}/_settings",
+            "PUT",
+            f"/{self.index}/_settings",
             body={"index": {"refresh_interval": "1s", "number_of_replicas": b._replicas}},
         )
         b._request("POST", f"/{self.index}/_refresh")

@@ -66,8 +66,12 @@ def _phrase(field: str, grams: Sequence[str], prefix: bool) -> Clause:
     if prefix:
         return {
             "match_phrase_prefix": {
-                field: {"query": " ".join(grams), "analyzer": "whitespace", "max_expansions": MAX_EXPANSIONS,
-                        "boost": boost}
+                field: {
+                    "query": " ".join(grams),
+                    "analyzer": "whitespace",
+                    "max_expansions": MAX_EXPANSIONS,
+                    "boost": boost,
+                }
             }
         }
     if len(grams) == 1:
@@ -128,18 +132,28 @@ def _permission(principal: Principal) -> Clause | None:
     owned = sorted(principal.owned_customer_ids) if principal.role == "sales" else []
     if owned:
         readable.append(
-            {"bool": {"filter": [{"term": {"confidentiality": "confidential"}}, {"terms": {"access_customer_ids": owned}}]}}
+            {
+                "bool": {
+                    "filter": [
+                        {"term": {"confidentiality": "confidential"}},
+                        {"terms": {"access_customer_ids": owned}},
+                    ]
+                }
+            }
         )
     return _should(readable)
 
 
-def _field_filter(kind: str, values: Sequence[str], exact_customers: Callable[[Sequence[str]], set[str]]) -> Clause:
+def _field_filter(
+    kind: str, values: Sequence[str], exact_customers: Callable[[Sequence[str]], set[str]]
+) -> Clause:
     """Documents matching any of ``values`` (normalised by ``filter_values``) of field ``kind``."""
     if kind == "customer":
         exact = exact_customers(values)
         return _should(
             [
-                {"term": {"customer_keys": v}} if v in exact
+                {"term": {"customer_keys": v}}
+                if v in exact
                 else {"wildcard": {"customer_keys": {"value": f"*{_wildcard_escape(v)}*"}}}
                 for v in values
             ]
@@ -151,7 +165,9 @@ def _field_filter(kind: str, values: Sequence[str], exact_customers: Callable[[S
     if kind == "customer_type":
         return {"terms": {"customer_types": list(values)}}
     if kind == "industry":
-        return _should([{"wildcard": {"industry_keys": {"value": f"*{_wildcard_escape(v)}*"}}} for v in values])
+        return _should(
+            [{"wildcard": {"industry_keys": {"value": f"*{_wildcard_escape(v)}*"}}} for v in values]
+        )
     if kind == "region":
         return _should([{"prefix": {"region_keys": v}} for v in values])
     if kind == "year":

@@ -116,14 +116,32 @@ class Outbox:
         if docs:
             conn.execute(
                 OUTBOX.insert(),
-                [{"doc_id": d.id, "op": "index", "payload": document_to_json(d), "attempts": 0,
-                  "next_try": 0.0, "rejected": False} for d in docs],
+                [
+                    {
+                        "doc_id": d.id,
+                        "op": "index",
+                        "payload": document_to_json(d),
+                        "attempts": 0,
+                        "next_try": 0.0,
+                        "rejected": False,
+                    }
+                    for d in docs
+                ],
             )
 
     def put_deletes(self, conn: Connection, ids: Iterable[int]) -> None:
         """Queue documents to be removed."""
-        rows = [{"doc_id": int(i), "op": "delete", "payload": None, "attempts": 0, "next_try": 0.0,
-                 "rejected": False} for i in dict.fromkeys(ids)]
+        rows = [
+            {
+                "doc_id": int(i),
+                "op": "delete",
+                "payload": None,
+                "attempts": 0,
+                "next_try": 0.0,
+                "rejected": False,
+            }
+            for i in dict.fromkeys(ids)
+        ]
         if rows:
             conn.execute(OUTBOX.insert(), rows)
 
@@ -150,15 +168,19 @@ class Outbox:
         if pairs:
             with self._engine.begin() as conn:
                 conn.execute(
-                    OUTBOX.delete().where(OUTBOX.c.doc_id == sa.bindparam("d"), OUTBOX.c.seq <= sa.bindparam("s")),
+                    OUTBOX.delete().where(
+                        OUTBOX.c.doc_id == sa.bindparam("d"), OUTBOX.c.seq <= sa.bindparam("s")
+                    ),
                     pairs,
                 )
 
     def retry_later(self, rows: Iterable[OutboxRow], error: str, now: float | None = None) -> None:
         """Count a failed try of ``rows`` and set when each may be tried again."""
         now = time.time() if now is None else now
-        params = [{"q": r.seq, "a": r.attempts + 1, "t": now + backoff_s(r.attempts + 1), "e": error[:500]}
-                  for r in rows]
+        params = [
+            {"q": r.seq, "a": r.attempts + 1, "t": now + backoff_s(r.attempts + 1), "e": error[:500]}
+            for r in rows
+        ]
         if params:
             with self._engine.begin() as conn:
                 conn.execute(

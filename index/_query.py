@@ -246,9 +246,14 @@ def parse_query(query: str) -> ParsedQuery:
 def _searches(parsed: ParsedQuery) -> bool:
     """True when the query asks for something: a term, an exclusion or a filter of any kind."""
     return bool(
-        parsed.groups or parsed.excludes or parsed.entities or parsed.excluded_fields
-        or any(parsed.filter_values(kind) for kind in ("customer", "type", "tag", "customer_type", "industry",
-                                                        "region", "year"))
+        parsed.groups
+        or parsed.excludes
+        or parsed.entities
+        or parsed.excluded_fields
+        or any(
+            parsed.filter_values(kind)
+            for kind in ("customer", "type", "tag", "customer_type", "industry", "region", "year")
+        )
     )
 
 

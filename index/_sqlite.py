@@ -82,7 +82,11 @@ from index._types import (
     SearchResult,
 )
 
-__all__ = ["InvalidDocument", "SqliteBackend", "readable_levels"]  # the first and last re-exported from _common
+__all__ = [
+    "InvalidDocument",
+    "SqliteBackend",
+    "readable_levels",
+]  # the first and last re-exported from _common
 
 _log = logging.getLogger(__name__)
 
@@ -261,7 +265,9 @@ class SqliteBackend:
             )
 
     def _current(self, conn: Connection) -> bool:
-        return self._meta(conn, "analysis") == ANALYSIS_VERSION and self._meta(conn, "schema") == SCHEMA_VERSION
+        return (
+            self._meta(conn, "analysis") == ANALYSIS_VERSION and self._meta(conn, "schema") == SCHEMA_VERSION
+        )
 
     @staticmethod
     def _meta(conn: Connection, key: str) -> str | None:
@@ -286,7 +292,10 @@ class SqliteBackend:
             if rows:
                 conn.exec_driver_sql(
                     "UPDATE search_doc SET customer_keys = ? WHERE id = ?",
-                    [(_joined(fold(n) for n in str(names).split(LIST_SEP)), doc_id) for doc_id, names in rows],
+                    [
+                        (_joined(fold(n) for n in str(names).split(LIST_SEP)), doc_id)
+                        for doc_id, names in rows
+                    ],
                 )
             conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (-1)")  # every process reloads
         conn.exec_driver_sql(
@@ -405,7 +414,9 @@ class SqliteBackend:
                     seen.add(key)
                     customers.append((doc.id, key, normalize_text(key), cid))
             tags.extend((doc.id, tag) for tag in dict.fromkeys(doc.tags))
-            pairs = dict.fromkeys((kind, entity_key(kind, value)) for kind, value in doc.entities if kind and value)
+            pairs = dict.fromkeys(
+                (kind, entity_key(kind, value)) for kind, value in doc.entities if kind and value
+            )
             entities.extend((kind, key, doc.id) for kind, key in list(pairs)[:MAX_ENTITIES] if key)
             access.extend((int(cid), doc.id) for cid in dict.fromkeys(doc.access_customer_ids))
         conn.exec_driver_sql(
@@ -422,7 +433,9 @@ class SqliteBackend:
         if tags:
             conn.exec_driver_sql("INSERT INTO search_doc_tag VALUES (?, ?)", tags)
         if entities:
-            conn.exec_driver_sql("INSERT INTO search_doc_entity (kind, value, doc_id) VALUES (?, ?, ?)", entities)
+            conn.exec_driver_sql(
+                "INSERT INTO search_doc_entity (kind, value, doc_id) VALUES (?, ?, ?)", entities
+            )
         if access:
             conn.exec_driver_sql("INSERT INTO search_doc_access (customer_id, doc_id) VALUES (?, ?)", access)
 
@@ -574,7 +587,9 @@ class SqliteBackend:
         for start in range(0, len(ordered), step):
             chunk = ordered[start : start + step]
             if not snippets:
-                yield from (SearchHit(id=doc_id, score=-float(score or 0.0), snippet="") for doc_id, score in chunk)
+                yield from (
+                    SearchHit(id=doc_id, score=-float(score or 0.0), snippet="") for doc_id, score in chunk
+                )
                 continue
             with self._engine.connect() as conn:
                 try:
@@ -677,7 +692,9 @@ class SqliteBackend:
             _, title, meta, body = docs[doc_id]
             text, _ = _unpack(body)
             snippet, title_html = hit_texts(title, meta, text, terms)
-            hits.append(SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html))
+            hits.append(
+                SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html)
+            )
         return hits
 
 
@@ -705,14 +722,18 @@ def _customer_docs(conn: Connection, customer_ids: Iterable[int]) -> np.ndarray:
     """Ids of the documents linked to any of the registry customers ``customer_ids``."""
     wanted = sorted({int(i) for i in customer_ids})
     marks = ", ".join("?" * len(wanted))
-    return _ids(conn, f"SELECT group_concat(doc_id) FROM search_doc_customer WHERE customer_id IN ({marks})", wanted)
+    return _ids(
+        conn, f"SELECT group_concat(doc_id) FROM search_doc_customer WHERE customer_id IN ({marks})", wanted
+    )
 
 
 def _access_docs(conn: Connection, customer_ids: Iterable[int]) -> np.ndarray:
     """Ids of the confidential entries the sales owners of ``customer_ids`` may read."""
     wanted = sorted({int(i) for i in customer_ids})
     marks = ", ".join("?" * len(wanted))
-    return _ids(conn, f"SELECT group_concat(doc_id) FROM search_doc_access WHERE customer_id IN ({marks})", wanted)
+    return _ids(
+        conn, f"SELECT group_concat(doc_id) FROM search_doc_access WHERE customer_id IN ({marks})", wanted
+    )
 
 
 def _required_ids(

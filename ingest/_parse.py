@@ -68,7 +68,9 @@ def parse_bytes(
         result = extractor.parse(data, ctx)
         if result.converted is not None:  # e.g. legacy Office, converted to OOXML: parse the conversion
             target, converted = result.converted
-            inner = ParseContext(filename=filename, mime=MIME[target], format=target, limits=limits, depth=depth)
+            inner = ParseContext(
+                filename=filename, mime=MIME[target], format=target, limits=limits, depth=depth
+            )
             result = extractor_for(target, MIME[target]).parse(converted, inner)
             result.metadata["converted_from"] = found.format
     except IngestError:
@@ -76,7 +78,9 @@ def parse_bytes(
     except MemoryError:
         raise LimitExceeded("文件展开后过大，内存不足 / file expands beyond available memory") from None
     except RecursionError:
-        raise BrokenFile(f"{found.format} 文件结构嵌套过深 / {found.format} structure nested too deeply") from None
+        raise BrokenFile(
+            f"{found.format} 文件结构嵌套过深 / {found.format} structure nested too deeply"
+        ) from None
     except Exception as exc:
         # The library boundary: whatever a third-party parser throws on a damaged file becomes
         # one readable line.  (ParseTimeout is an IngestError and passes through above.)

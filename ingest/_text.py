@@ -73,7 +73,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(codec), codec
+                return data[len(bom) :].decode(codec), codec
             except UnicodeDecodeError:
                 break
     # NUL bytes are valid UTF-8, so BOM-less UTF-16 must be recognised first.
@@ -85,7 +85,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     if b"\x00" in data[:8192]:
-        raise UnsupportedFile("application/octet-stream", "二进制文件，无法作为文本读取 / binary file, not text")
+        raise UnsupportedFile(
+            "application/octet-stream", "二进制文件，无法作为文本读取 / binary file, not text"
+        )
     try:
         text = data.decode("gb18030")
         if _looks_chinese(text):
@@ -139,7 +141,7 @@ def clean_title(title: str | None) -> str:
         return ""
     title = " ".join(unicodedata.normalize("NFC", title).split())
     if title.lower().startswith("microsoft word - "):
-        title = title[len("microsoft word - "):]
+        title = title[len("microsoft word - ") :]
         title = re.sub(r"\.docx?$", "", title, flags=re.I)
     if not title or _TITLE_JUNK.match(title) or len(_LETTER.findall(title)) < 2:
         return ""

@@ -21,9 +21,7 @@ def time_limit(seconds: float) -> Iterator[None]:
     and hard-kill it on timeout as a backstop.  ``seconds <= 0`` means no limit.
     """
     usable = (
-        seconds > 0
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
+        seconds > 0 and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     )
     if not usable:
         yield

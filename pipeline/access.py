@@ -51,6 +51,7 @@ DEFAULT_LEVELS = {
 }
 DEFAULT_LEVEL = "internal"
 
+
 def default_level(doc_type: str) -> str:
     """The confidentiality a document of ``doc_type`` gets by default (invoices finance, contracts confidential)."""
     return DEFAULT_LEVELS.get(doc_type, DEFAULT_LEVEL)
@@ -171,7 +172,8 @@ def _family(session: Session, docs: Iterable[Document]) -> list[Document]:
         roots[root.id] = root
         for member in chain:  # a container that includes one of these (not as a child) depends on it too
             containers = session.scalars(
-                select(Document).join(DocumentPart, DocumentPart.container_id == Document.id)
+                select(Document)
+                .join(DocumentPart, DocumentPart.container_id == Document.id)
                 .where(DocumentPart.part_id == member.id)
             ).all()
             todo.extend(containers)
@@ -221,7 +223,8 @@ def keep_deleted_parts(session: Session, deleted: Iterable[Document]) -> list[Do
         level = stored_access(doc).level
         holders = [session.get(Document, doc.parent_id)] if doc.parent_id is not None else []
         holders += session.scalars(
-            select(Document).join(DocumentPart, DocumentPart.container_id == Document.id)
+            select(Document)
+            .join(DocumentPart, DocumentPart.container_id == Document.id)
             .where(DocumentPart.part_id == doc.id)
         ).all()
         for holder in holders:

@@ -29,7 +29,9 @@ def batch_documents(session: Session, batch_id: int) -> list[int]:
     top = list(
         session.scalars(
             select(IngestJob.document_id).where(
-                IngestJob.batch_id == batch_id, IngestJob.document_id.is_not(None), IngestJob.status != "duplicate"
+                IngestJob.batch_id == batch_id,
+                IngestJob.document_id.is_not(None),
+                IngestJob.status != "duplicate",
             )
         )
     )
@@ -45,10 +47,19 @@ def batch_documents(session: Session, batch_id: int) -> list[int]:
 def _file_counts(session: Session, batch_id: int) -> dict[str, int]:
     rows = dict(
         session.execute(
-            select(IngestJob.status, func.count()).where(IngestJob.batch_id == batch_id).group_by(IngestJob.status)
+            select(IngestJob.status, func.count())
+            .where(IngestJob.batch_id == batch_id)
+            .group_by(IngestJob.status)
         ).all()
     )
-    counts = {"total": sum(rows.values()), "queued": 0, "processing": 0, "done": 0, "duplicate": 0, "failed": 0}
+    counts = {
+        "total": sum(rows.values()),
+        "queued": 0,
+        "processing": 0,
+        "done": 0,
+        "duplicate": 0,
+        "failed": 0,
+    }
     for status in ("done", "duplicate", "failed"):
         counts[status] = rows.get(status, 0)
     queued = rows.get("queued", 0)
@@ -110,7 +121,9 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
     if state != "done" and rate > 0:
         # Files not parsed yet have unknown page counts: assume the batch's pages per file so far.
         parsed_files = max(1, files["done"] + files["failed"])
-        remaining += round(unfinished_files * pages["total"] / parsed_files) if pages["total"] else unfinished_files
+        remaining += (
+            round(unfinished_files * pages["total"] / parsed_files) if pages["total"] else unfinished_files
+        )
         eta = round(remaining / rate, 1)
     report: dict[str, Any] = {
         "id": batch.id,
@@ -128,9 +141,15 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
     }
     if details:
         report["items"] = [
-            {"file": j.filename, "document_id": j.document_id, "status": j.status,
-             "error": j.error or (ALREADY_STORED if j.status == "duplicate" else None)}
-            for j in session.scalars(select(IngestJob).where(IngestJob.batch_id == batch.id).order_by(IngestJob.id))
+            {
+                "file": j.filename,
+                "document_id": j.document_id,
+                "status": j.status,
+                "error": j.error or (ALREADY_STORED if j.status == "duplicate" else None),
+            }
+            for j in session.scalars(
+                select(IngestJob).where(IngestJob.batch_id == batch.id).order_by(IngestJob.id)
+            )
         ]
         failures = [
             {"file": i["file"], "document_id": i["document_id"], "error": i["error"], "page": None}
@@ -161,14 +180,24 @@ def close_batch(sessions: sessionmaker[Session], batch_id: int) -> None:
 def batch_summary(sessions: sessionmaker[Session], batch_id: int) -> dict[str, Any]:
     """The ``dossier ingest --json`` summary of a batch (BRIEF §3 plus a few extra keys)."""
     with sessions() as session:
-        jobs = list(session.scalars(select(IngestJob).where(IngestJob.batch_id == batch_id).order_by(IngestJob.id)))
+        jobs = list(
+            session.scalars(select(IngestJob).where(IngestJob.batch_id == batch_id).order_by(IngestJob.id))
+        )
         doc_ids = [j.document_id for j in jobs if j.document_id is not None]
-        docs = {
-            d.id: d for d in session.scalars(select(Document).where(Document.id.in_(doc_ids)))
-        } if doc_ids else {}
+        docs = (
+            {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(doc_ids)))}
+            if doc_ids
+            else {}
+        )
         summary: dict[str, Any] = {
-            "ingested": 0, "duplicates": 0, "failed": [], "documents": [], "awaiting_ocr": 0,
-            "queued": 0, "batch": batch_id, "duplicate_of": [],
+            "ingested": 0,
+            "duplicates": 0,
+            "failed": [],
+            "documents": [],
+            "awaiting_ocr": 0,
+            "queued": 0,
+            "batch": batch_id,
+            "duplicate_of": [],
         }
         for job in jobs:
             if job.status == "duplicate":
@@ -190,7 +219,12 @@ def batch_summary(sessions: sessionmaker[Session], batch_id: int) -> dict[str, A
                 for child in _children(session, doc.id):
                     name = child.current.filename if child.current else child.title
                     summary["documents"].append(
-                        {"id": child.id, "file": f"{job.filename}/{name}", "status": child.status, "parent": doc.id}
+                        {
+                            "id": child.id,
+                            "file": f"{job.filename}/{name}",
+                            "status": child.status,
+                            "parent": doc.id,
+                        }
                     )
         return summary
 

@@ -43,8 +43,24 @@ KEPT_METHODS = ("given", "manual")
 _FORMATS = {mime: fmt for fmt, mime in ingest.MIME.items()}
 
 #: Endings of a full legal name (a bare trade name lacks them).
-_LEGAL_ENDINGS = ("公司", "集团", "厂", "院", "所", "中心", "inc", "ltd", "limited", "corp", "corporation", "llc",
-                  "co", "gmbh", "plc", "company")
+_LEGAL_ENDINGS = (
+    "公司",
+    "集团",
+    "厂",
+    "院",
+    "所",
+    "中心",
+    "inc",
+    "ltd",
+    "limited",
+    "corp",
+    "corporation",
+    "llc",
+    "co",
+    "gmbh",
+    "plc",
+    "company",
+)
 
 
 def name_key(name: str) -> str:
@@ -92,23 +108,33 @@ class NamedCustomer:
         if self.outcome == "registered":
             if self.customer is None or self.customer.name == self.name:
                 return None
-            return (f"“{self.name}”已归入登记客户“{self.customer.name}”"
-                    f" / “{self.name}” is filed under the registered customer “{self.customer.name}”")
+            return (
+                f"“{self.name}”已归入登记客户“{self.customer.name}”"
+                f" / “{self.name}” is filed under the registered customer “{self.customer.name}”"
+            )
         if self.outcome in ("suggested", "new"):
-            return (f"“{self.name}”不在客户登记册中：文件归入待确认的客户建议，由管理员或经理在客户页面确认"
-                    f" / “{self.name}” is not in the customer registry: the files are filed under a pending"
-                    " suggestion that an admin or manager confirms on the customers page")
+            return (
+                f"“{self.name}”不在客户登记册中：文件归入待确认的客户建议，由管理员或经理在客户页面确认"
+                f" / “{self.name}” is not in the customer registry: the files are filed under a pending"
+                " suggestion that an admin or manager confirms on the customers page"
+            )
         if self.outcome == "rejected":
-            return (f"“{self.name}”已被拒绝为客户：文件未归入任何客户"
-                    f" / “{self.name}” was rejected as a customer: the files are filed without a customer")
+            return (
+                f"“{self.name}”已被拒绝为客户：文件未归入任何客户"
+                f" / “{self.name}” was rejected as a customer: the files are filed without a customer"
+            )
         if self.outcome == "self":
-            return (f"“{self.name}”是本公司，不是客户：文件未归入任何客户"
-                    f" / “{self.name}” is our own company, not a customer: the files are filed without a customer")
+            return (
+                f"“{self.name}”是本公司，不是客户：文件未归入任何客户"
+                f" / “{self.name}” is our own company, not a customer: the files are filed without a customer"
+            )
         if self.outcome == "ambiguous":
             names = "、".join(self.candidates)
-            return (f"“{self.name}”对应多个客户（{names}），请填写全称：文件未归入任何客户"
-                    f" / “{self.name}” fits several customers ({names}); give the full name: the files are"
-                    " filed without a customer")
+            return (
+                f"“{self.name}”对应多个客户（{names}），请填写全称：文件未归入任何客户"
+                f" / “{self.name}” fits several customers ({names}); give the full name: the files are"
+                " filed without a customer"
+            )
         return None
 
 
@@ -149,9 +175,14 @@ class Extraction:
                         aliases=tuple(a for a in (c.aliases or []) if a and a != c.name),
                         credit_code=c.credit_code or None,
                         is_self=c.status == "self",
-                        emails=tuple(str(ct["email"]).lower() for ct in (c.contacts or []) if ct.get("email")),
+                        emails=tuple(
+                            str(ct["email"]).lower() for ct in (c.contacts or []) if ct.get("email")
+                        ),
                         phones=tuple(
-                            str(ct[key]) for ct in (c.contacts or []) for key in ("mobile", "landline") if ct.get(key)
+                            str(ct[key])
+                            for ct in (c.contacts or [])
+                            for key in ("mobile", "landline")
+                            if ct.get(key)
                         ),
                     )
                     for c in rows
@@ -285,8 +316,14 @@ class Extraction:
         found = list(ingest.extract_entities(pages))
         doc.entities = [
             EntityRow(
-                kind=e.kind, value=e.value[:500], text=e.text[:500], page=e.page, start=e.start, end=e.end,
-                valid=e.valid, role=(e.role or None) and e.role[:32],
+                kind=e.kind,
+                value=e.value[:500],
+                text=e.text[:500],
+                page=e.page,
+                start=e.start,
+                end=e.end,
+                valid=e.valid,
+                role=(e.role or None) and e.role[:32],
             )
             for e in found
         ]
@@ -305,9 +342,18 @@ class Extraction:
         level_before, source_before = doc.confidentiality, doc.confidentiality_source
         if follow_type_level(doc) and source_before is not None:  # a new document's first level is no change
             record_event(
-                session, "system", "permission_change", target_type="document", target_id=doc.id,
-                detail={"before": level_before, "after": doc.confidentiality, "source": doc.confidentiality_source,
-                        "cause": "doc_type", "doc_type": doc.doc_type},
+                session,
+                "system",
+                "permission_change",
+                target_type="document",
+                target_id=doc.id,
+                detail={
+                    "before": level_before,
+                    "after": doc.confidentiality,
+                    "source": doc.confidentiality_source,
+                    "cause": "doc_type",
+                    "doc_type": doc.doc_type,
+                },
             )
         self._link(session, doc, found, "\n".join(pages))
         return found
@@ -325,9 +371,23 @@ class Extraction:
             raise  # the database is busy or gone: the job's retry handles it, not a warning
         except Exception as exc:  # the job boundary of this optional step: record it, keep the document
             _log.exception("extraction failed for document %s", doc.id)
-            session.expire(doc, ["entities", "customer_links", "customer", "doc_type", "doc_type_reason", "doc_date",
-                                 "confidentiality", "confidentiality_source"])
-            doc.warnings = [*earlier, f"{_FAILED_PREFIX} / entity extraction failed: {type(exc).__name__}: {exc}"[:300]]
+            session.expire(
+                doc,
+                [
+                    "entities",
+                    "customer_links",
+                    "customer",
+                    "doc_type",
+                    "doc_type_reason",
+                    "doc_date",
+                    "confidentiality",
+                    "confidentiality_source",
+                ],
+            )
+            doc.warnings = [
+                *earlier,
+                f"{_FAILED_PREFIX} / entity extraction failed: {type(exc).__name__}: {exc}"[:300],
+            ]
             return
         if earlier != list(doc.warnings or []):
             doc.warnings = earlier  # an earlier failure is over
@@ -349,7 +409,9 @@ class Extraction:
             seen.add(link.customer_id)
             links.append(
                 DocumentCustomer(
-                    customer_id=link.customer_id, method=link.method, score=float(link.score),
+                    customer_id=link.customer_id,
+                    method=link.method,
+                    score=float(link.score),
                     evidence=(link.evidence or "")[:500] or None,
                 )
             )
@@ -360,7 +422,9 @@ class Extraction:
             seen.add(customer.id)
             links.append(
                 DocumentCustomer(
-                    customer_id=customer.id, method="suggested", score=0.5,
+                    customer_id=customer.id,
+                    method="suggested",
+                    score=0.5,
                     evidence=f"文中出现“{name}”，登记册中尚无此客户（待确认）/ not in the registry yet: suggested",
                 )
             )
@@ -396,7 +460,9 @@ class Extraction:
                 seen.add(link.customer_id)
                 out.append(
                     DocumentCustomer(
-                        customer_id=link.customer_id, method="attachment", score=float(link.score) * 0.9,
+                        customer_id=link.customer_id,
+                        method="attachment",
+                        score=float(link.score) * 0.9,
                         evidence=f"附件《{filename}》：{link.evidence or link.method}"[:500],
                     )
                 )

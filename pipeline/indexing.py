@@ -94,7 +94,8 @@ def _text_containers(session: Session, doc: Document) -> list[Document]:
         if parent is not None:
             out.append(parent)
     out += session.scalars(
-        select(Document).join(DocumentPart, DocumentPart.container_id == Document.id)
+        select(Document)
+        .join(DocumentPart, DocumentPart.container_id == Document.id)
         .where(DocumentPart.part_id == doc.id, DocumentPart.relation == "attachment")
     ).all()
     return out

@@ -118,7 +118,6 @@ EMPTY_FILE = "文件为空 / empty file"
 OCR_DEFERRED = "导入时未做 OCR，请运行 dossier ocr / OCR was skipped at intake: run dossier ocr"
 
 
-
 @dataclass(frozen=True)
 class Taken:
     """What :meth:`Intake.take` made of a source: ``queued`` (stored, waiting to be parsed),
@@ -209,7 +208,9 @@ class Intake:
         is found by the lowest document with a version of those bytes.
         """
         claimed = session.scalar(
-            select(Document).join(ContentClaim, ContentClaim.document_id == Document.id).where(ContentClaim.sha256 == digest)
+            select(Document)
+            .join(ContentClaim, ContentClaim.document_id == Document.id)
+            .where(ContentClaim.sha256 == digest)
         )
         if claimed is not None:
             return claimed
@@ -256,13 +257,23 @@ class Intake:
         with self.sessions() as session:
             return session.get(ContentClaim, digest) is not None
 
-    def _take(self, session: Session, source: Source, options: IntakeOptions, batch_id: int, digest: str) -> Taken:
+    def _take(
+        self, session: Session, source: Source, options: IntakeOptions, batch_id: int, digest: str
+    ) -> Taken:
         """One attempt of :meth:`take` in ``session``; raises IntegrityError when another intake claimed the file first."""
         origin = source.origin
         existing = self._existing(session, digest)
         if existing is not None and (existing.status != "failed" or options.version_of is not None):
             # A version must not take bytes another document holds, even a failed one: that one keeps them.
-            self._job(batch_id, source.label, "duplicate", existing.id, digest=digest, origin=origin, session=session)
+            self._job(
+                batch_id,
+                source.label,
+                "duplicate",
+                existing.id,
+                digest=digest,
+                origin=origin,
+                session=session,
+            )
             session.commit()
             return Taken(source.label, "duplicate", existing.id)
         try:
@@ -277,7 +288,9 @@ class Intake:
             doc = session.get(Document, options.version_of)
             reason = None
             if doc is None:
-                reason = f"文档 {options.version_of} 已不存在 / document {options.version_of} no longer exists"
+                reason = (
+                    f"文档 {options.version_of} 已不存在 / document {options.version_of} no longer exists"
+                )
             elif doc.status in ("queued", "processing"):
                 reason = (
                     f"文档 {doc.id} 正在处理中，请处理完成后再上传新版本"
@@ -285,11 +298,21 @@ class Intake:
                 )
             if reason is not None and (winner := self._existing(session, digest)) is not None:
                 # Busy because another intake of these very bytes won the race a moment ago: a duplicate.
-                self._job(batch_id, source.label, "duplicate", winner.id, digest=digest, origin=origin, session=session)
+                self._job(
+                    batch_id,
+                    source.label,
+                    "duplicate",
+                    winner.id,
+                    digest=digest,
+                    origin=origin,
+                    session=session,
+                )
                 session.commit()
                 return Taken(source.label, "duplicate", winner.id)
             if doc is None or reason is not None:
-                self._job(batch_id, source.label, "failed", None, error=reason, origin=origin, session=session)
+                self._job(
+                    batch_id, source.label, "failed", None, error=reason, origin=origin, session=session
+                )
                 session.commit()
                 return Taken(source.label, "failed", error=reason)
         self.blobs.put(data)
@@ -299,13 +322,18 @@ class Intake:
                 session.add(doc)
             doc.versions.append(
                 Version(
-                    number=max((v.number for v in doc.versions), default=0) + 1, sha256=digest,
-                    filename=source.filename, mime=_sniff_mime(data, source.filename), size=len(data),
+                    number=max((v.number for v in doc.versions), default=0) + 1,
+                    sha256=digest,
+                    filename=source.filename,
+                    mime=_sniff_mime(data, source.filename),
+                    size=len(data),
                     uploaded_by=options.uploaded_by,
                 )
             )
         session.flush()
-        if doc is not existing or session.get(ContentClaim, digest) is None:  # a failed one re-taken keeps its claim
+        if (
+            doc is not existing or session.get(ContentClaim, digest) is None
+        ):  # a failed one re-taken keeps its claim
             session.add(ContentClaim(sha256=digest, document_id=doc.id))
             session.flush()  # the losing intake of a race fails here (IntegrityError)
         if doc is not existing or _uploaded_by(doc, options.uploaded_by):
@@ -325,7 +353,9 @@ class Intake:
         if customer is not None:
             doc.customer = customer
             doc.customer_links = [
-                DocumentCustomer(customer=customer, method="given", score=1.0, evidence=GIVEN_AT_INTAKE, position=0)
+                DocumentCustomer(
+                    customer=customer, method="given", score=1.0, evidence=GIVEN_AT_INTAKE, position=0
+                )
             ]
         if options.tags:
             doc.tags = [get_tag(session, t) for t in options.tags]
@@ -345,8 +375,14 @@ class Intake:
         session: Session | None = None,
     ) -> None:
         job = IngestJob(
-            batch_id=batch_id, filename=label, status=status, document_id=document_id, error=error,
-            sha256=digest, origin=origin, settled=origin is None,
+            batch_id=batch_id,
+            filename=label,
+            status=status,
+            document_id=document_id,
+            error=error,
+            sha256=digest,
+            origin=origin,
+            settled=origin is None,
             finished_at=None if status == "queued" else utcnow(),
         )
         if session is not None:
@@ -379,7 +415,11 @@ class Intake:
             if row is None:
                 return False
             status, holder = row
-            if status == "processing" and holder != claimant and not (holder is None or (is_dead and is_dead(holder))):
+            if (
+                status == "processing"
+                and holder != claimant
+                and not (holder is None or (is_dead and is_dead(holder)))
+            ):
                 return False
             if status not in ("queued", "processing"):
                 return False
@@ -420,8 +460,13 @@ class Intake:
         """Store a parse outcome into its document, finish its intake jobs, index it: one transaction."""
         with self.sessions() as session:
             doc = session.get(
-                Document, doc_id,
-                options=[selectinload(Document.pages), selectinload(Document.versions), selectinload(Document.tags)],
+                Document,
+                doc_id,
+                options=[
+                    selectinload(Document.pages),
+                    selectinload(Document.versions),
+                    selectinload(Document.tags),
+                ],
             )
             if doc is None:
                 return Processed(doc_id, "gone")
@@ -432,7 +477,9 @@ class Intake:
             session.execute(
                 update(IngestJob)
                 .where(IngestJob.document_id == doc_id, IngestJob.status == "queued")
-                .values(status="failed" if outcome.error else "done", error=outcome.error, finished_at=utcnow())
+                .values(
+                    status="failed" if outcome.error else "done", error=outcome.error, finished_at=utcnow()
+                )
             )
             session.flush()
             ocr = tuple(
@@ -448,7 +495,9 @@ class Intake:
         with self.sessions() as session:
             session.execute(
                 update(Document)
-                .where(Document.id == doc_id, Document.claimed_by == claimant, Document.status == "processing")
+                .where(
+                    Document.id == doc_id, Document.claimed_by == claimant, Document.status == "processing"
+                )
                 .values(status="queued", claimed_by=None)
             )
             session.commit()
@@ -485,7 +534,9 @@ class Intake:
         if batch_id is None:
             batch_id = self.new_batch(options.source, options.uploaded_by, total=len(sources))
         taken = [self.take(source, options, batch_id) for source in sources]
-        self.process_here([t.document_id for t in taken if t.status == "queued" and t.document_id is not None], ocr_engine)
+        self.process_here(
+            [t.document_id for t in taken if t.status == "queued" and t.document_id is not None], ocr_engine
+        )
         close_batch(self.sessions, batch_id)
         return batch_id
 
@@ -511,7 +562,9 @@ class Intake:
                         try:
                             task = plaintexts.enter_context(self.parse_task(doc_id))
                         except (BlobMissing, BlobCorrupt) as exc:
-                            awaiting.extend(d for d, _pages in self.store_parsed(doc_id, self.unreadable(doc_id, exc)).ocr)
+                            awaiting.extend(
+                                d for d, _pages in self.store_parsed(doc_id, self.unreadable(doc_id, exc)).ocr
+                            )
                             continue
                         if task is not None:
                             tasks.append(task)
@@ -527,7 +580,9 @@ class Intake:
         elif awaiting and ocr_engine is not None:
             from pipeline.ocr import OcrRunner
 
-            OcrRunner(self.sessions, self.blobs, self.backend, self.limits, ocr_engine, self.workers).run(awaiting)
+            OcrRunner(self.sessions, self.blobs, self.backend, self.limits, ocr_engine, self.workers).run(
+                awaiting
+            )
 
     def stranded(self) -> list[int]:
         """Documents nobody will process: queued, or held by a process of this machine that is gone."""
@@ -538,7 +593,8 @@ class Intake:
                 .order_by(Document.id)
             ).all()
         return [
-            doc_id for doc_id, status, holder in rows
+            doc_id
+            for doc_id, status, holder in rows
             if status == "queued" or holder is None or local_process_gone(holder)
         ]
 
@@ -547,7 +603,9 @@ class Intake:
         with self.sessions() as session:
             session.execute(
                 update(Page)
-                .where(Page.document_id.in_(list(doc_ids)), Page.needs_ocr.is_(True), Page.ocr_error.is_(None))
+                .where(
+                    Page.document_id.in_(list(doc_ids)), Page.needs_ocr.is_(True), Page.ocr_error.is_(None)
+                )
                 .values(ocr_error=OCR_DEFERRED)
             )
             session.commit()
@@ -579,9 +637,12 @@ class Intake:
         if not doc.versions:
             doc.versions.append(
                 Version(
-                    number=1, sha256=digest, filename=filename,
+                    number=1,
+                    sha256=digest,
+                    filename=filename,
                     mime=parsed.mime if parsed else _sniff_mime(data or b"", filename),
-                    size=len(data or b""), uploaded_by=parent.current.uploaded_by if parent and parent.current else "system",
+                    size=len(data or b""),
+                    uploaded_by=parent.current.uploaded_by if parent and parent.current else "system",
                 )
             )
         elif parsed is not None:
@@ -590,7 +651,9 @@ class Intake:
             doc.relation = relation
             given = {link.customer_id for link in doc.customer_links if link.method in KEPT_METHODS}
             doc.customer_links.extend(
-                DocumentCustomer(customer_id=link.customer_id, method=link.method, score=1.0, evidence=link.evidence)
+                DocumentCustomer(
+                    customer_id=link.customer_id, method=link.method, score=1.0, evidence=link.evidence
+                )
                 for link in parent.customer_links
                 if link.method in KEPT_METHODS and link.customer_id not in given
             )
@@ -651,8 +714,15 @@ class Intake:
         if doc not in parent.children:
             parent.children.append(doc)
         return self._store(
-            session, doc, child.file.filename, digest, child.file.data, child.tree, child.error,
-            parent=parent, relation=child.file.relation,
+            session,
+            doc,
+            child.file.filename,
+            digest,
+            child.file.data,
+            child.tree,
+            child.error,
+            parent=parent,
+            relation=child.file.relation,
         )
 
     @staticmethod

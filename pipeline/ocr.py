@@ -55,14 +55,20 @@ def run_ocr(task: OcrTask, limits: ingest.Limits) -> OcrOutcome:
     started = time.monotonic()
     try:
         pages = ingest.ocr_pages(
-            task.data, task.filename, pages=task.pages, engine=task.engine, limits=limits,
+            task.data,
+            task.filename,
+            pages=task.pages,
+            engine=task.engine,
+            limits=limits,
             page_timeout_s=task.timeout_s / max(1, len(task.pages)),
         )
         return OcrOutcome(task, tuple(pages), seconds=time.monotonic() - started)
     except ingest.IngestError as exc:
         return OcrOutcome(task, error=exc.message, seconds=time.monotonic() - started)
     except Exception as exc:  # job boundary: an engine bug costs this document, not the run
-        return OcrOutcome(task, error=f"OCR 失败（{type(exc).__name__}）/ OCR failed", seconds=time.monotonic() - started)
+        return OcrOutcome(
+            task, error=f"OCR 失败（{type(exc).__name__}）/ OCR failed", seconds=time.monotonic() - started
+        )
 
 
 def _warm_up_ocr(engine: str) -> None:
@@ -134,8 +140,12 @@ class OcrRunner:
             version = doc.current
             digest = version.sha256
             task = OcrTask(
-                key=doc_id, filename=version.filename, data=b"",
-                pages=numbers, engine=self.engine, timeout_s=PAGE_TIMEOUT_S * max(1, len(numbers)),
+                key=doc_id,
+                filename=version.filename,
+                data=b"",
+                pages=numbers,
+                engine=self.engine,
+                timeout_s=PAGE_TIMEOUT_S * max(1, len(numbers)),
             )
         if not numbers:
             return task
@@ -160,7 +170,9 @@ class OcrRunner:
         if tasks:
             engine = self.engine
             with ParsePool(
-                min(self.workers, len(tasks)), self.limits, runner=run_ocr,
+                min(self.workers, len(tasks)),
+                self.limits,
+                runner=run_ocr,
                 warm_up=lambda: _warm_up_ocr(engine),
             ) as pool:
                 for outcome in pool.imap(tasks):
@@ -171,7 +183,9 @@ class OcrRunner:
     def _store(self, outcome: OcrOutcome | Any, summary: OcrSummary) -> None:
         failures = store_ocr(self.sessions, self.backend, outcome.task.key, outcome.task.pages, outcome)
         summary.failed.extend(failures)
-        summary.pages += len(getattr(outcome, "pages", ())) - sum(1 for f in failures if f["page"] is not None)
+        summary.pages += len(getattr(outcome, "pages", ())) - sum(
+            1 for f in failures if f["page"] is not None
+        )
         summary.documents += 1
 
 
@@ -235,7 +249,9 @@ def store_ocr(
         session.flush()
         if doc.relation == "attachment" and doc.parent_id is not None:
             parent = session.get(Document, doc.parent_id)
-            if parent is not None:  # an e-mail is about its attachments' customers (its text follows them too)
+            if (
+                parent is not None
+            ):  # an e-mail is about its attachments' customers (its text follows them too)
                 SHARED.link_attachments(session, parent)
         index_documents(session, backend, [doc])  # and its containers and parts, by the container rule
         session.commit()

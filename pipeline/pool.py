@@ -152,7 +152,9 @@ def _warm_up() -> None:
 def _child_main(
     conn: Connection, limits: Limits, runner: Runner, warm_up: Callable[[], None], parent_pid: int
 ) -> None:
-    die_with_parent(parent_pid, signal.SIGKILL)  # a killed worker must not leave its ~300 MB child under PID 1
+    die_with_parent(
+        parent_pid, signal.SIGKILL
+    )  # a killed worker must not leave its ~300 MB child under PID 1
     warm_up()
     conn.send("ready")
     while True:
@@ -256,7 +258,9 @@ class ParsePool:
                     task = worker.task
                     self._replace(worker)
                     if task is not None:
-                        yield ParseOutcome(task, error="解析进程意外退出（文件可能损坏）/ parser process crashed")
+                        yield ParseOutcome(
+                            task, error="解析进程意外退出（文件可能损坏）/ parser process crashed"
+                        )
                     continue
                 if message == "ready":
                     worker.ready = True

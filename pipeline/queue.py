@@ -103,7 +103,9 @@ class JobQueue:
 
     # -- enqueueing ---------------------------------------------------------------------------
 
-    def _enqueue(self, func: str, args: tuple[Any, ...], job_id: str, timeout_s: float, *, at_front: bool = False) -> str:
+    def _enqueue(
+        self, func: str, args: tuple[Any, ...], job_id: str, timeout_s: float, *, at_front: bool = False
+    ) -> str:
         self.queue.enqueue(
             func,
             args=args,
@@ -127,8 +129,11 @@ class JobQueue:
         """
         ids = [
             self._enqueue(
-                "workers.jobs.ocr_document_pages", (doc_id, list(run)), f"ocr-{doc_id}-{run[0]}-{run[-1]}",
-                page_timeout_s * len(run) + 60, at_front=True,
+                "workers.jobs.ocr_document_pages",
+                (doc_id, list(run)),
+                f"ocr-{doc_id}-{run[0]}-{run[-1]}",
+                page_timeout_s * len(run) + 60,
+                at_front=True,
             )
             for run in reversed(page_ranges(pages))
         ]
@@ -138,13 +143,18 @@ class JobQueue:
         """Queue a reindex of some documents (None: all)."""
         key = "all" if doc_ids is None else hashlib.sha256(repr(sorted(doc_ids)).encode()).hexdigest()[:12]
         return self._enqueue(
-            "workers.jobs.reindex_documents", (None if doc_ids is None else list(doc_ids),), f"reindex-{key}", timeout_s
+            "workers.jobs.reindex_documents",
+            (None if doc_ids is None else list(doc_ids),),
+            f"reindex-{key}",
+            timeout_s,
         )
 
     def enqueue_reextract(self, doc_ids: Sequence[int], timeout_s: float = 3600) -> str:
         """Queue the extraction step again for some documents (after a registry change)."""
         key = hashlib.sha256(",".join(map(str, doc_ids)).encode()).hexdigest()[:16]
-        return self._enqueue("workers.jobs.reextract_documents", (list(doc_ids),), f"reextract-{key}", timeout_s)
+        return self._enqueue(
+            "workers.jobs.reextract_documents", (list(doc_ids),), f"reextract-{key}", timeout_s
+        )
 
     def enqueue_export(self, job_id: int, timeout_s: float) -> str:
         """Queue a background export (its parameters are in the records' ``export_jobs`` row)."""
@@ -188,7 +198,11 @@ class JobQueue:
     def running_jobs(self) -> set[str]:
         """Ids of the jobs that workers say they run now."""
         keys = list(self.redis.scan_iter(match=self._running_key("*"), count=1000))
-        return {v.decode() if isinstance(v, bytes) else str(v) for v in self.redis.mget(keys) if v} if keys else set()
+        return (
+            {v.decode() if isinstance(v, bytes) else str(v) for v in self.redis.mget(keys) if v}
+            if keys
+            else set()
+        )
 
     # -- the epoch: has Redis lost its data? -------------------------------------------------
 
@@ -257,4 +271,3 @@ class JobQueue:
                 self.enqueue_ocr(doc_id, missing, page_timeout_s)
                 requeued["ocr"] += len(missing)
         return requeued
-

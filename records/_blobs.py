@@ -104,7 +104,9 @@ class BlobKey:
             unpadded = raw.rstrip("=").replace("-", "+").replace("_", "/")
             with contextlib.suppress(binascii.Error, ValueError):
                 secret = base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
-        if len(secret) != KEY_BYTES or len(set(secret)) < 8:  # the second test catches placeholders (all zeros …)
+        if (
+            len(secret) != KEY_BYTES or len(set(secret)) < 8
+        ):  # the second test catches placeholders (all zeros …)
             raise ConfigError(
                 f"{where} 不是有效的密钥：需要 32 个随机字节的 base64（44 个字符）或十六进制（64 个字符），"
                 f"可用 `dossier keys generate FILE` 生成 / {where} is not a valid key: it must be base64"
@@ -170,7 +172,9 @@ def read_key_file(path: Path) -> list[BlobKey]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise ConfigError(f"无法读取密钥文件 {path}：{reason} / cannot read the key file {path}: {reason}") from None
+        raise ConfigError(
+            f"无法读取密钥文件 {path}：{reason} / cannot read the key file {path}: {reason}"
+        ) from None
     keys = [
         BlobKey.parse(line, f"密钥文件 {path} 第 {n} 行 / key file {path} line {n}")
         for n, line in enumerate(lines, start=1)
@@ -241,7 +245,9 @@ class RotateReport:
     already: int = 0  # already under the key: left alone
     dropped: int = 0  # cached entries removed (plaintext or unreadable): they are rendered again on demand
     failed: list[tuple[str, str]] = field(default_factory=list)  # (original, message): left as it was
-    removed: list[tuple[str, str]] = field(default_factory=list)  # (cached name, message): unreadable, removed
+    removed: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (cached name, message): unreadable, removed
 
 
 Progress = Callable[[int, int], None]
@@ -426,7 +432,11 @@ class BlobStore:
         for first in _subdirs(self.root, 2):
             for second in _subdirs(first, 2):
                 for path in sorted(second.iterdir()):
-                    if _DIGEST.fullmatch(path.name) and path.name[:4] == first.name + second.name and path.is_file():
+                    if (
+                        _DIGEST.fullmatch(path.name)
+                        and path.name[:4] == first.name + second.name
+                        and path.is_file()
+                    ):
                         yield path.name, path
 
     def cached(self) -> Iterator[tuple[str, Path]]:
@@ -506,7 +516,9 @@ class BlobStore:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _rotate_one(self, is_original: bool, name: str, path: Path, target: BlobKey, report: RotateReport) -> None:
+    def _rotate_one(
+        self, is_original: bool, name: str, path: Path, target: BlobKey, report: RotateReport
+    ) -> None:
         try:
             state = self.state(path)
         except FileNotFoundError:
@@ -532,7 +544,9 @@ class BlobStore:
                 report.removed.append((name, exc.message))
             elif self._hashes_to(path, name):  # plaintext that merely starts like a sealed blob
                 with path.open("rb") as src:
-                    _atomic_write(path, lambda fh: _seal_into(fh, target, identity, _checked(_read_pieces(src), name)))
+                    _atomic_write(
+                        path, lambda fh: _seal_into(fh, target, identity, _checked(_read_pieces(src), name))
+                    )
                 report.resealed += 1
             else:
                 report.failed.append((name, exc.message))
@@ -558,7 +572,9 @@ class BlobStore:
         key_id = head[len(MAGIC) + 1 : _HEADER_LEN]
         key = self.keys.find(key_id)
         if key is None:
-            raise BlobUnreadable(label, "unknown_key" if self.keys.keys else "no_key", key_id.hex(), cached=cached)
+            raise BlobUnreadable(
+                label, "unknown_key" if self.keys.keys else "no_key", key_id.hex(), cached=cached
+            )
         return key
 
     def _open_sealed(self, data: bytes, identity: bytes, label: str, cached: bool = False) -> bytes:
@@ -582,7 +598,9 @@ class BlobStore:
         except InvalidTag:
             raise BlobUnreadable(label, "auth", cached=cached) from None
 
-    def _plain_pieces(self, src: BinaryIO, identity: bytes, label: str, cached: bool = False) -> Iterator[bytes]:
+    def _plain_pieces(
+        self, src: BinaryIO, identity: bytes, label: str, cached: bool = False
+    ) -> Iterator[bytes]:
         """The plaintext of an open blob file, piece by piece (constant memory).
 
         For a sealed file the authentication happens at the end: it raises
@@ -700,7 +718,9 @@ def _subdirs(folder: Path, width: int) -> list[Path]:
     """Sub-folders of ``folder`` whose names are ``width`` hex digits, sorted."""
     try:
         return sorted(
-            p for p in folder.iterdir() if len(p.name) == width and all(c in "0123456789abcdef" for c in p.name) and p.is_dir()
+            p
+            for p in folder.iterdir()
+            if len(p.name) == width and all(c in "0123456789abcdef" for c in p.name) and p.is_dir()
         )
     except FileNotFoundError:
         return []

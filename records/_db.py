@@ -85,11 +85,19 @@ def make_engine(url: str | URL) -> Engine:
         return engine
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
-        connect_args = {key: value for key, value in (("connect_timeout", 10), ("application_name", "dossier"))
-                        if key not in parsed.query}
+        connect_args = {
+            key: value
+            for key, value in (("connect_timeout", 10), ("application_name", "dossier"))
+            if key not in parsed.query
+        }
     try:
         engine = create_engine(
-            parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800, pool_timeout=30,
+            parsed,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            pool_recycle=1800,
+            pool_timeout=30,
             connect_args=connect_args,
         )
     except (exc.NoSuchModuleError, ImportError) as error:

@@ -13,7 +13,9 @@ class BlobMissing(RecordsError):
     """A stored original is gone from the blob store."""
 
     def __init__(self, sha256: str) -> None:
-        super().__init__(f"原始文件丢失（{sha256[:12]}…），请从备份恢复 / original file missing from the blob store")
+        super().__init__(
+            f"原始文件丢失（{sha256[:12]}…），请从备份恢复 / original file missing from the blob store"
+        )
         self.sha256 = sha256
 
 
@@ -23,7 +25,9 @@ class BlobCorrupt(RecordsError):
     status = 500
 
     def __init__(self, sha256: str) -> None:
-        super().__init__(f"原始文件校验失败（{sha256[:12]}…），请从备份恢复 / stored original fails its checksum")
+        super().__init__(
+            f"原始文件校验失败（{sha256[:12]}…），请从备份恢复 / stored original fails its checksum"
+        )
         self.sha256 = sha256
 
 
@@ -73,7 +77,9 @@ class NotInitialised(RecordsError):
     """The data home has no (current) database schema."""
 
     def __init__(self, where: str) -> None:
-        super().__init__(f"数据目录尚未初始化（{where}），请先运行 `dossier init` / not initialised: run `dossier init` first")
+        super().__init__(
+            f"数据目录尚未初始化（{where}），请先运行 `dossier init` / not initialised: run `dossier init` first"
+        )
 
 
 class DatabaseUnavailable(RecordsError):

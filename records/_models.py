@@ -192,7 +192,9 @@ class Customer(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     external_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="confirmed", server_default="confirmed", index=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default="confirmed", server_default="confirmed", index=True
+    )
     stage: Mapped[str | None] = mapped_column(String(32))
     importance: Mapped[str | None] = mapped_column(String(8))
     city: Mapped[str | None] = mapped_column(String(64))
@@ -268,6 +270,7 @@ document_access = Table(
     Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
+
 class DocumentPart(Base):
     """A file inside a container's original that was already a document of its own (not a child).
 
@@ -278,8 +281,12 @@ class DocumentPart(Base):
 
     __tablename__ = "document_parts"
 
-    container_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
-    part_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True)
+    container_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    part_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     relation: Mapped[str] = mapped_column(String(16))
 
     part: Mapped[Document] = relationship(foreign_keys=[part_id])
@@ -340,7 +347,9 @@ class Document(Base):
     entities: Mapped[list[EntityRow]] = relationship(order_by="EntityRow.id", cascade="all, delete-orphan")
     access_customers: Mapped[list[Customer]] = relationship(secondary=document_access, order_by="Customer.id")
     included: Mapped[list[DocumentPart]] = relationship(
-        foreign_keys="DocumentPart.container_id", order_by="DocumentPart.part_id", cascade="all, delete-orphan"
+        foreign_keys="DocumentPart.container_id",
+        order_by="DocumentPart.part_id",
+        cascade="all, delete-orphan",
     )
 
     @property

@@ -49,7 +49,9 @@ def wait_ready(url: str, timeout_s: float) -> None:
     last = ""
     while time.monotonic() < deadline:
         try:
-            r = requests.get(f"{url}/_cluster/health", params={"wait_for_status": "yellow", "timeout": "2s"}, timeout=5)
+            r = requests.get(
+                f"{url}/_cluster/health", params={"wait_for_status": "yellow", "timeout": "2s"}, timeout=5
+            )
             if r.ok:
                 return
             last = f"HTTP {r.status_code}: {r.text[:200]}"
@@ -93,14 +95,19 @@ class PrivateNode:
         """Start (or restart, keeping its data) and wait until it answers; fails the test if it cannot."""
         done = subprocess.run(
             ["bash", str(SCRIPT), "start", str(self.port), str(self.workdir)],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         if done.returncode != 0:
             pytest.fail(f"private OpenSearch node did not start:\n{done.stderr[-2000:]}")
 
     def stop(self) -> None:
         """Stop the node (idempotent)."""
-        subprocess.run(["bash", str(SCRIPT), "stop", str(self.workdir)], capture_output=True, timeout=120, check=False)
+        subprocess.run(
+            ["bash", str(SCRIPT), "stop", str(self.workdir)], capture_output=True, timeout=120, check=False
+        )
 
     def remove(self) -> None:
         """Stop the node and delete its data."""

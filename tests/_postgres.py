@@ -67,7 +67,9 @@ def _run_as_user() -> str | None:
         except KeyError:
             continue
         return name
-    raise RuntimeError("running as root and neither a 'postgres' nor a 'nobody' user exists to run PostgreSQL")
+    raise RuntimeError(
+        "running as root and neither a 'postgres' nor a 'nobody' user exists to run PostgreSQL"
+    )
 
 
 class PostgresServer:
@@ -99,7 +101,9 @@ class PostgresServer:
                     time.sleep(0.2)
         finally:
             engine.dispose()
-        raise RuntimeError(f"PostgreSQL at {self.admin_url.render_as_string(hide_password=True)} does not answer: {last}")
+        raise RuntimeError(
+            f"PostgreSQL at {self.admin_url.render_as_string(hide_password=True)} does not answer: {last}"
+        )
 
     def create_database(self) -> str:
         """Create an empty UTF-8 database and return its URL (``postgresql+psycopg://…``)."""
@@ -107,7 +111,7 @@ class PostgresServer:
         engine = self._admin()
         try:
             with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+                conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
         finally:
             engine.dispose()
         return self.admin_url.set(database=name).render_as_string(hide_password=False)
@@ -143,15 +147,33 @@ class _Cluster:
             entry = pwd.getpwnam(self.user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self._run(
-            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale",
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
             "--no-sync",
         )
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options, "-w",
-                  "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, program: str, *args: str) -> None:
@@ -162,7 +184,9 @@ class _Cluster:
         if done.returncode != 0:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()} {tail}")
+            raise RuntimeError(
+                f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()} {tail}"
+            )
 
     def stop(self) -> None:
         """Stop the server fast and remove its folder (idempotent)."""

@@ -49,14 +49,19 @@ def login_client(app, username: str, password: str):  # type: ignore[no-untyped-
     client = app.test_client()
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = client.post("/auth/login", data={"username": username, "password": password, "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"username": username, "password": password, "csrf_token": token}
+    )
     assert response.status_code == 302, (username, response.get_data(as_text=True)[:300])
     return client
 
 
 @contextlib.contextmanager
 def backend_home(
-    backend: str, name: str, tmp_path_factory: pytest.TempPathFactory, build: Callable[[Path, dict[str, str]], Any]
+    backend: str,
+    name: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    build: Callable[[Path, dict[str, str]], Any],
 ) -> Iterator[Any]:
     """What ``build(root, extra_env)`` makes of a fresh folder on ``backend`` ("sqlite", or "opensearch" with an
     index alias of its own that is dropped afterwards); its ``["dossier"]`` is closed at the end."""
@@ -64,8 +69,10 @@ def backend_home(
 
     extra: dict[str, str] = {}
     if backend == "opensearch":
-        extra = {"DOSSIER_OPENSEARCH_URL": _opensearch.cluster_url(),
-                 "DOSSIER_OPENSEARCH_INDEX": f"dossier-{name}-{uuid.uuid4().hex[:8]}"}
+        extra = {
+            "DOSSIER_OPENSEARCH_URL": _opensearch.cluster_url(),
+            "DOSSIER_OPENSEARCH_INDEX": f"dossier-{name}-{uuid.uuid4().hex[:8]}",
+        }
     built = build(tmp_path_factory.mktemp(f"{name}-{backend}"), extra)
     try:
         yield built
@@ -178,7 +185,11 @@ def settings(tmp_path: Path):
     from foundation.config import load_settings
 
     return load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "2", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "2",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        },
         dotenv=tmp_path / "no.env",
     )
 

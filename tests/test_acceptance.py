@@ -24,14 +24,20 @@ pytestmark = pytest.mark.slow
 NO_REDIS = "redis://127.0.0.1:1/0"
 
 
-def dossier_cmd(home: Path, *args: str, timeout: int = 1800, redis: str = NO_REDIS) -> subprocess.CompletedProcess:
+def dossier_cmd(
+    home: Path, *args: str, timeout: int = 1800, redis: str = NO_REDIS
+) -> subprocess.CompletedProcess:
     """Run the real `dossier` command with a private data home (and the given Redis)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env["DOSSIER_HOME"] = str(home)
     env["DOSSIER_REDIS_URL"] = redis
     return subprocess.run(
         [sys.executable, "-m", "dossier.cli", *args],
-        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -76,7 +82,9 @@ def test_every_dev_file_ends_as_its_truth_says(dev_home):
         else:
             assert file in ingested or file in failed
     for file, reason in failed.items():
-        assert "error" in set(truth[file].get("accept") or [truth[file]["expect"]]), f"{file} failed: {reason}"
+        assert "error" in set(truth[file].get("accept") or [truth[file]["expect"]]), (
+            f"{file} failed: {reason}"
+        )
         assert reason and "\n" not in reason and len(reason) < 300
 
 
@@ -84,7 +92,9 @@ def _searchable_truth() -> dict[str, str]:
     texts = {}
     for t in load_truth():
         if t["expect"] == "ok" and not t.get("scanned"):
-            texts[t["file"]] = t["text"] + "".join("\n" + a.get("text", "") for a in t.get("attachments") or [])
+            texts[t["file"]] = t["text"] + "".join(
+                "\n" + a.get("text", "") for a in t.get("attachments") or []
+            )
     return texts
 
 
@@ -97,8 +107,10 @@ def _search(home: Path, query: str, *extra: str) -> dict:
 def test_recall_over_the_judged_queries_is_complete(dev_home):
     """Every relevant born-digital file is returned for every judged query, and every hit has a snippet with a match."""
     home, summary = dev_home
-    by_id = {d["id"]: _rel(d["file"].split(".eml/")[0] + ".eml" if ".eml/" in d["file"] else d["file"])
-             for d in summary["documents"]}
+    by_id = {
+        d["id"]: _rel(d["file"].split(".eml/")[0] + ".eml" if ".eml/" in d["file"] else d["file"])
+        for d in summary["documents"]
+    }
     searchable = _searchable_truth()
     problems = []
     for q in load_queries():
@@ -109,11 +121,24 @@ def test_recall_over_the_judged_queries_is_complete(dev_home):
         missing = {f for f in q["relevant"] if f in searchable} - found
         if missing:
             problems.append(f"{q['id']} {q['q']!r}: missing {sorted(missing)}")
-        problems.extend(f"{q['id']} {q['q']!r}: hit {h['id']} without a highlighted match"
-                        for h in result["hits"] if "<mark>" not in h["snippet"])
+        problems.extend(
+            f"{q['id']} {q['q']!r}: hit {h['id']} without a highlighted match"
+            for h in result["hits"]
+            if "<mark>" not in h["snippet"]
+        )
         assert set(result) >= {"total", "took_ms", "hits", "facets"}
         for hit in result["hits"]:
-            assert set(hit) == {"id", "title", "filename", "customer", "customers", "doc_type", "date", "score", "snippet"}
+            assert set(hit) == {
+                "id",
+                "title",
+                "filename",
+                "customer",
+                "customers",
+                "doc_type",
+                "date",
+                "score",
+                "snippet",
+            }
     assert problems == []
 
 
@@ -137,7 +162,9 @@ def test_quoted_phrases_match_only_verbatim_text(dev_home):
     home, summary = dev_home
     by_id = {d["id"]: _rel(d["file"]) for d in summary["documents"] if "parent" not in d}
     searchable = _searchable_truth()
-    phrases = [q["q"] for q in load_queries() if q["kind"] in ("topic_zh", "company_full", "mixed", "multi_and")]
+    phrases = [
+        q["q"] for q in load_queries() if q["kind"] in ("topic_zh", "company_full", "mixed", "multi_and")
+    ]
     assert phrases
     for phrase in phrases:
         result = _search(home, f'"{phrase}"')
@@ -192,14 +219,18 @@ def test_the_text_of_every_scanned_page_is_searchable(dev_home):
 def test_show_json_has_the_contract_shape_and_ocr_pages(dev_home):
     """`dossier show ID --json` carries the BRIEF §3 keys; a scan's pages have text, ocr: true and a confidence."""
     home, summary = dev_home
-    scan_id = next(d["id"] for d in summary["documents"] if d["file"].endswith("技术服务合同_恒达贸易_盖章扫描件.tif"))
+    scan_id = next(
+        d["id"] for d in summary["documents"] if d["file"].endswith("技术服务合同_恒达贸易_盖章扫描件.tif")
+    )
     run = dossier_cmd(home, "show", str(scan_id), "--json")
     shown = json.loads(run.stdout)
     assert {"id", "filename", "doc_type", "customers", "entities", "pages", "text", "versions"} <= set(shown)
     assert len(shown["pages"]) == 2
     for page in shown["pages"]:
         assert {"n", "text", "ocr", "confidence"} <= set(page)
-        assert page["ocr"] is True and not page["needs_ocr"] and 0.5 < page["confidence"] <= 1 and page["text"]
+        assert (
+            page["ocr"] is True and not page["needs_ocr"] and 0.5 < page["confidence"] <= 1 and page["text"]
+        )
     assert "恒达贸易" in shown["text"]
 
 

@@ -57,7 +57,6 @@ def accounts(request: pytest.FixtureRequest, tmp_path: Path):
     d.close()
 
 
-
 def test_cli_roles_are_the_records_roles():
     """``dossier users`` offers exactly the roles the records know (it does not import them for speed)."""
     assert CLI_ROLES == records.ROLES
@@ -95,7 +94,10 @@ def test_common_and_guessable_passwords_are_refused_with_the_reason(accounts, we
     d = accounts
     with pytest.raises(WeakPassword) as caught:
         d.accounts.add_user("mia", "viewer", weak)
-    assert "密码太常见或太容易猜到" in caught.value.message and "too common or too easy to guess" in caught.value.message
+    assert (
+        "密码太常见或太容易猜到" in caught.value.message
+        and "too common or too easy to guess" in caught.value.message
+    )
     assert caught.value.status == 400
     with pytest.raises(WeakPassword):
         d.accounts.set_password("lily", weak)
@@ -126,7 +128,9 @@ def test_cli_refuses_guessable_passwords_in_add_set_password_and_init(tmp_path):
     """``users add``, ``users set-password`` and ``init`` with a chosen DOSSIER_ADMIN_PASSWORD refuse a guessable
     password with exit status 1 and the reason; ``init`` without one generates a strong password."""
     home = tmp_path / "home"
-    weak_init = CliRunner().invoke(cli, ["--home", str(home), "init"], env={"DOSSIER_ADMIN_PASSWORD": "Passw0rd!"})
+    weak_init = CliRunner().invoke(
+        cli, ["--home", str(home), "init"], env={"DOSSIER_ADMIN_PASSWORD": "Passw0rd!"}
+    )
     assert weak_init.exit_code == 1 and "DOSSIER_ADMIN_PASSWORD" in weak_init.output
     assert "太常见" in weak_init.output and "too common" in weak_init.output
     strong_init = CliRunner().invoke(cli, ["--home", str(home), "init"], env={"DOSSIER_ADMIN_PASSWORD": ""})
@@ -134,11 +138,17 @@ def test_cli_refuses_guessable_passwords_in_add_set_password_and_init(tmp_path):
     generated = strong_init.output.split("密码 / password: ")[1].split()[0]
     check_password("admin", generated)  # what init makes passes its own policy
     added = _run(home, "users", "add", "mia", "--role", "viewer", "--password-stdin", input="12345678\n")
-    assert added.exit_code == 1 and "这是最常见的 10 个密码之一" in added.output and "top-10 common password" in added.output
+    assert (
+        added.exit_code == 1
+        and "这是最常见的 10 个密码之一" in added.output
+        and "top-10 common password" in added.output
+    )
     changed = _run(home, "users", "set-password", "admin", "--password-stdin", input="password\n")
     assert changed.exit_code == 1 and "太常见" in changed.output
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home)}, dotenv=tmp_path / "no.env"))
-    assert d.accounts.authenticate("admin", generated) is not None and [u["username"] for u in d.accounts.users()] == ["admin"]
+    assert d.accounts.authenticate("admin", generated) is not None and [
+        u["username"] for u in d.accounts.users()
+    ] == ["admin"]
     d.close()
 
 
@@ -164,7 +174,9 @@ def test_wrong_passwords_lock_the_account_for_a_while(accounts):
     d = accounts
     for _ in range(2):
         assert d.accounts.authenticate("lily", "wrong-password", client_ip="10.0.0.1") is None
-    assert d.accounts.authenticate("lily", PASSWORD, client_ip="10.0.0.2").username == "lily"  # success resets the count
+    assert (
+        d.accounts.authenticate("lily", PASSWORD, client_ip="10.0.0.2").username == "lily"
+    )  # success resets the count
     for _ in range(3):
         assert d.accounts.authenticate("lily", "wrong-password", client_ip="10.0.0.1") is None
     assert d.accounts.authenticate("lily", PASSWORD, client_ip="10.0.0.2") is None  # locked
@@ -175,7 +187,9 @@ def test_wrong_passwords_lock_the_account_for_a_while(accounts):
     assert audit_events(d, "login_failed")[4].detail["locked_until"] == row["locked_until"]
     # The lock runs out (moved into the past here rather than waiting 15 minutes).
     with d.sessions() as session:
-        session.execute(update(User).where(User.username == "lily").values(locked_until=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(User).where(User.username == "lily").values(locked_until=utcnow() - timedelta(seconds=1))
+        )
         session.commit()
     assert d.accounts.authenticate("lily", PASSWORD, client_ip="10.0.0.2").username == "lily"
     # An admin can lift a lock at once, by enabling or by a new password.
@@ -215,7 +229,9 @@ def test_oversized_login_fields_are_cut_before_they_reach_the_records(accounts):
     [huge, long_name] = audit_events(d, "login_failed")
     assert len(huge.detail["username"]) == 65 and len(huge.detail["ip"]) == 64 and len(huge.username) == 64
     assert huge.detail["reason"] == long_name.detail["reason"] == "unknown_user"
-    assert d.accounts.authenticate("lily", PASSWORD + "x" * 5000) is None  # longer than any password that can be set
+    assert (
+        d.accounts.authenticate("lily", PASSWORD + "x" * 5000) is None
+    )  # longer than any password that can be set
 
 
 def _session_row(d: Dossier, key: str) -> UserSession:
@@ -242,9 +258,11 @@ def test_sessions_live_on_the_server_and_end_there(accounts):
     assert caught.value.reason == "user" and _session_row(d, key).end_reason == "user"
     assert d.accounts.end_session(key, "user") is None  # already over
 
-    for change, reason in ((lambda: d.accounts.set_password("lily", "Neues-Passw0rt"), "password"),
-                           (lambda: d.accounts.set_role("lily", "viewer"), "role"),
-                           (lambda: d.accounts.set_active("lily", False), "disabled")):
+    for change, reason in (
+        (lambda: d.accounts.set_password("lily", "Neues-Passw0rt"), "password"),
+        (lambda: d.accounts.set_role("lily", "viewer"), "role"),
+        (lambda: d.accounts.set_active("lily", False), "disabled"),
+    ):
         d.accounts.set_active("lily", True)
         keys = [d.accounts.start_session(lily).key, d.accounts.start_session(lily).key]
         other = d.accounts.start_session(d.accounts.principal_for("admin").user_id).key
@@ -271,7 +289,11 @@ def test_a_password_changed_behind_the_services_back_ends_the_session_too(accoun
     opened = d.accounts.start_session(lily)
     assert d.accounts.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp).username == "lily"
     with d.sessions() as session:
-        session.execute(update(User).where(User.id == lily).values(password_hash=records.hash_password("Anderes-Passw0rt")))
+        session.execute(
+            update(User)
+            .where(User.id == lily)
+            .values(password_hash=records.hash_password("Anderes-Passw0rt"))
+        )
         session.commit()
     with pytest.raises(SessionEnded) as caught:
         d.accounts.principal_for_session(opened.key, user_id=lily, stamp=opened.stamp)
@@ -290,8 +312,11 @@ def test_an_idle_session_ends_on_the_server_and_touches_are_rare(accounts):
 
     def seen_ago(minutes: float) -> None:
         with d.sessions() as session:
-            session.execute(update(UserSession).where(UserSession.id == digest)
-                            .values(last_seen_at=utcnow() - timedelta(minutes=minutes)))
+            session.execute(
+                update(UserSession)
+                .where(UserSession.id == digest)
+                .values(last_seen_at=utcnow() - timedelta(minutes=minutes))
+            )
             session.commit()
 
     seen_ago(0.5)
@@ -333,8 +358,14 @@ def test_api_tokens_are_kept_as_hashes_and_can_be_revoked(accounts):
     assert d.accounts.revoke_token(token_id) == "lily"
     with pytest.raises(NotFound):
         d.accounts.principal_for_token(token)
-    assert d.accounts.tokens("lily")[0]["revoked_at"] is not None and d.accounts.tokens("lily")[0]["state"] == "revoked"
-    assert [e.action for e in audit_events(d, "token_create") + audit_events(d, "token_revoke")] == ["token_create", "token_revoke"]
+    assert (
+        d.accounts.tokens("lily")[0]["revoked_at"] is not None
+        and d.accounts.tokens("lily")[0]["state"] == "revoked"
+    )
+    assert [e.action for e in audit_events(d, "token_create") + audit_events(d, "token_revoke")] == [
+        "token_create",
+        "token_revoke",
+    ]
 
 
 def test_disabling_revokes_every_token_and_enabling_brings_none_back(accounts):
@@ -400,18 +431,28 @@ def test_cli_manages_users_and_tokens(tmp_path):
 
     assert _run(home, "users", "set-role", "mia", "finance").exit_code == 0
     assert _run(home, "users", "disable", "lily").exit_code == 0
-    rows = {r["username"]: r for r in map(json.loads, _run(home, "users", "list", "--json").output.splitlines())}
-    assert rows["mia"]["role"] == "finance" and rows["lily"]["active"] is False and rows["admin"]["role"] == "admin"
+    rows = {
+        r["username"]: r for r in map(json.loads, _run(home, "users", "list", "--json").output.splitlines())
+    }
+    assert (
+        rows["mia"]["role"] == "finance"
+        and rows["lily"]["active"] is False
+        and rows["admin"]["role"] == "admin"
+    )
     table = _run(home, "users", "list").output
     assert "停用 disabled" in table and "启用 active" in table
     last_admin = _run(home, "users", "disable", "admin")
     assert last_admin.exit_code == 1 and "最后一个管理员" in last_admin.output
     assert _run(home, "users", "enable", "lily").exit_code == 0
 
-    created = CliRunner().invoke(cli, ["--home", str(home), "users", "token", "create", "lily", "--name", "cron"])
+    created = CliRunner().invoke(
+        cli, ["--home", str(home), "users", "token", "create", "lily", "--name", "cron"]
+    )
     token = created.stdout.strip()
     assert created.exit_code == 0 and token.startswith("dsk_") and "只显示这一次" in created.stderr
-    listed = [json.loads(x) for x in _run(home, "users", "token", "list", "lily", "--json").output.splitlines()]
+    listed = [
+        json.loads(x) for x in _run(home, "users", "token", "list", "lily", "--json").output.splitlines()
+    ]
     assert [t["name"] for t in listed] == ["cron"] and token not in json.dumps(listed)
     assert _run(home, "users", "token", "revoke", str(listed[0]["id"])).exit_code == 0
     missing = _run(home, "users", "token", "revoke", "999")
@@ -421,9 +462,17 @@ def test_cli_manages_users_and_tokens(tmp_path):
     with pytest.raises(NotFound):
         d.accounts.principal_for_token(token)
     with d.sessions() as session:
-        actions = [(e.username, e.action) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        actions = [
+            (e.username, e.action) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
     assert [a for u, a in actions if u == "system"] == [
-        "user_add", "user_add", "user_set_role", "user_disable", "user_enable", "token_create", "token_revoke"
+        "user_add",
+        "user_add",
+        "user_set_role",
+        "user_disable",
+        "user_enable",
+        "token_create",
+        "token_revoke",
     ]
     d.close()
 
@@ -433,18 +482,29 @@ def test_cli_token_expiry_and_logout(tmp_path):
     refused once past); bad expiries are usage errors; ``users logout`` ends every open session of a user."""
     home = tmp_path / "home"
     assert _run(home, "init").exit_code == 0
-    assert _run(home, "users", "add", "lily", "--role", "sales", "--password-stdin", input=f"{PASSWORD}\n").exit_code == 0
-    in_days = CliRunner().invoke(cli, ["--home", str(home), "users", "token", "create", "lily", "--expires-days", "30"])
+    assert (
+        _run(
+            home, "users", "add", "lily", "--role", "sales", "--password-stdin", input=f"{PASSWORD}\n"
+        ).exit_code
+        == 0
+    )
+    in_days = CliRunner().invoke(
+        cli, ["--home", str(home), "users", "token", "create", "lily", "--expires-days", "30"]
+    )
     assert in_days.exit_code == 0 and "UTC 到期" in in_days.stderr
     until = (utcnow() + timedelta(days=10)).date()
-    on_date = CliRunner().invoke(cli, ["--home", str(home), "users", "token", "create", "lily", "--expires", str(until)])
+    on_date = CliRunner().invoke(
+        cli, ["--home", str(home), "users", "token", "create", "lily", "--expires", str(until)]
+    )
     assert on_date.exit_code == 0
     both = _run(home, "users", "token", "create", "lily", "--expires-days", "3", "--expires", str(until))
     assert both.exit_code == 2
     past = _run(home, "users", "token", "create", "lily", "--expires", "2020-01-01")
     assert past.exit_code == 2 and "日期已过" in past.output
     assert _run(home, "users", "token", "create", "lily", "--expires-days", "0").exit_code == 2
-    listed = [json.loads(x) for x in _run(home, "users", "token", "list", "lily", "--json").output.splitlines()]
+    listed = [
+        json.loads(x) for x in _run(home, "users", "token", "list", "lily", "--json").output.splitlines()
+    ]
     first, second = listed
     expected_first = utcnow() + timedelta(days=30)
     assert abs((datetime.fromisoformat(first["expires_at"]) - expected_first).total_seconds()) < 120

@@ -33,7 +33,11 @@ def test_the_layer_contract_is_kept():
     """`lint-imports` finds no import from a lower layer into a higher one (foundation … CLI)."""
     run = subprocess.run(
         [str(Path(sys.executable).with_name("lint-imports")), "--config", str(ROOT / "pyproject.toml")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "KEPT" in run.stdout and "BROKEN" not in run.stdout
@@ -104,7 +108,9 @@ def _private_imports() -> list[str]:
                 for target in targets:
                     if target.split(".")[0] not in PACKAGES or _owner(target) == _owner(module):
                         continue
-                    if any(part.startswith("_") and not part.startswith("__") for part in target.split(".")[1:]):
+                    if any(
+                        part.startswith("_") and not part.startswith("__") for part in target.split(".")[1:]
+                    ):
                         out.append(f"{module} imports {target}")
     return out
 
@@ -123,7 +129,9 @@ def test_the_readme_layout_names_the_layers_in_the_contracts_order():
     assert named == _contract_layers()
 
 
-@pytest.mark.parametrize("name", ["ingest_document", "ocr_document_pages", "reindex_documents", "export_results"])
+@pytest.mark.parametrize(
+    "name", ["ingest_document", "ocr_document_pages", "reindex_documents", "export_results"]
+)
 def test_the_queued_job_paths_still_resolve(name):
     """Jobs queued by an older version name their function by path: every one the queue writes still imports."""
     import importlib
@@ -131,7 +139,6 @@ def test_the_queued_job_paths_still_resolve(name):
     source = (ROOT / "pipeline" / "queue.py").read_text(encoding="utf-8")
     assert f'"workers.jobs.{name}"' in source
     assert callable(getattr(importlib.import_module("workers.jobs"), name))
-
 
 
 def test_the_application_object_holds_its_services_rather_than_mixing_them_in(dossier):
@@ -144,6 +151,11 @@ def test_the_application_object_holds_its_services_rather_than_mixing_them_in(do
     from dossier.app.services import Dossier
 
     assert Dossier.__bases__ == (object,)
-    held = {"accounts": AccountService, "audit": AuditService, "documents": DocumentService,
-            "customers": CustomerService, "exports": ExportService}
+    held = {
+        "accounts": AccountService,
+        "audit": AuditService,
+        "documents": DocumentService,
+        "customers": CustomerService,
+        "exports": ExportService,
+    }
     assert {name: type(getattr(dossier, name)) for name in held} == held

@@ -55,7 +55,6 @@ FILES = {
 # -- helpers ----------------------------------------------------------------------------------
 
 
-
 def _login(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     return _form_login(client, username, password)
 
@@ -68,7 +67,9 @@ def _main(html: str) -> str:
 
 
 def _run(home: Path, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner(env={**NO_REDIS, "DOSSIER_HOME": str(home)}).invoke(cli, list(args), catch_exceptions=False)
+    return CliRunner(env={**NO_REDIS, "DOSSIER_HOME": str(home)}).invoke(
+        cli, list(args), catch_exceptions=False
+    )
 
 
 @pytest.fixture
@@ -82,7 +83,12 @@ def home(dossier, tmp_path):
     assert summary["ingested"] == len(FILES), summary
     ids = {Path(doc["file"]).name: doc["id"] for doc in summary["documents"]}
     with dossier.sessions() as session:
-        for name, role in (("admin2", "admin"), ("manager1", "manager"), ("sales1", "sales"), ("viewer1", "viewer")):
+        for name, role in (
+            ("admin2", "admin"),
+            ("manager1", "manager"),
+            ("sales1", "sales"),
+            ("viewer1", "viewer"),
+        ):
             session.add(User(username=name, role=role, password_hash=hash_password(PASSWORD)))
         session.commit()
     return {"d": dossier, "ids": ids, "folder": folder, "summary": summary}
@@ -126,7 +132,11 @@ def test_search_is_audited_from_the_web_page_the_api_and_the_cli(home, app):
     assert f"共 {web_event.detail['total']} 条结果" in page.get_data(as_text=True)
     assert api_event.detail["channel"] == "api" and api_event.detail["filters"] == {"doc_types": ["meeting"]}
     assert api_event.detail["total"] == api["total"] == 1
-    assert (cli_event.username, cli_event.detail["channel"], cli_event.detail["query"]) == ("system", "cli", "报价")
+    assert (cli_event.username, cli_event.detail["channel"], cli_event.detail["query"]) == (
+        "system",
+        "cli",
+        "报价",
+    )
     assert cli_event.detail["total"] == cli_result["total"] == 1
 
 
@@ -146,7 +156,10 @@ def test_every_intake_batch_is_one_upload_event(home, app, tmp_path):
     d = home["d"]
     (cli_event,) = audit_events(d, "upload")  # the fixture's ingest
     assert (cli_event.username, cli_event.target_type, cli_event.target_id) == (
-        "system", "batch", home["summary"]["batch"])
+        "system",
+        "batch",
+        home["summary"]["batch"],
+    )
     assert cli_event.detail["channel"] == "cli" and cli_event.detail["count"] == len(FILES)
     assert sorted(Path(f).name for f in cli_event.detail["files"]) == sorted(FILES)
     assert (cli_event.detail["customer"], cli_event.detail["tags"]) == ("明远科技", ["重点"])
@@ -155,10 +168,14 @@ def test_every_intake_batch_is_one_upload_event(home, app, tmp_path):
     token = _csrf(web.get("/upload").get_data(as_text=True))
     posted = web.post(
         "/upload",
-        data={"csrf_token": token, "doc_type": "quote", "files": [
-            (io.BytesIO("新报价：澄明集团 存储阵列。".encode()), "报价_澄明.txt"),
-            (io.BytesIO(FILES["会议纪要_澄明集团.txt"].encode()), "纪要副本.txt"),  # a duplicate
-        ]},
+        data={
+            "csrf_token": token,
+            "doc_type": "quote",
+            "files": [
+                (io.BytesIO("新报价：澄明集团 存储阵列。".encode()), "报价_澄明.txt"),
+                (io.BytesIO(FILES["会议纪要_澄明集团.txt"].encode()), "纪要副本.txt"),  # a duplicate
+            ],
+        },
         content_type="multipart/form-data",
     )
     assert posted.status_code == 303
@@ -171,14 +188,22 @@ def test_every_intake_batch_is_one_upload_event(home, app, tmp_path):
 
     inbox = tmp_path / "inbox"
     (inbox / "恒达贸易" / "合同").mkdir(parents=True)
-    (inbox / "恒达贸易" / "合同" / "合同_恒达.txt").write_text("采购合同 恒达贸易 ¥45,000.00", encoding="utf-8")
+    (inbox / "恒达贸易" / "合同" / "合同_恒达.txt").write_text(
+        "采购合同 恒达贸易 ¥45,000.00", encoding="utf-8"
+    )
     (inbox / "扫描.txt").write_text("扫描件：泰和设计 报价。", encoding="utf-8")
     report = Inbox(d, inbox, settle_s=0).run_once(timeout_s=120)
     assert report["taken"] == 2
     inbox_event = audit_events(d, "upload")[-1]
-    assert (inbox_event.username, inbox_event.detail["channel"], inbox_event.target_id) == ("inbox", "inbox", report["batch"])
+    assert (inbox_event.username, inbox_event.detail["channel"], inbox_event.target_id) == (
+        "inbox",
+        "inbox",
+        report["batch"],
+    )
     assert sorted(inbox_event.detail["files"]) == ["恒达贸易/合同/合同_恒达.txt", "扫描.txt"]
-    assert inbox_event.detail["outcome"]["queued"] == 2 and inbox_event.detail["inbox"] == str(inbox.resolve())
+    assert inbox_event.detail["outcome"]["queued"] == 2 and inbox_event.detail["inbox"] == str(
+        inbox.resolve()
+    )
     assert len(audit_events(d, "upload")) == 3
 
 
@@ -220,13 +245,19 @@ def test_changes_and_deletes_are_audited_and_outlive_the_document(home):
     d = home["d"]
     doc_id = home["ids"]["拜访记录_恒达贸易.txt"]
     root = d.settings.home
-    changed = _run(root, "documents", "set", str(doc_id), "--title", "恒达拜访（已审）", "--confidentiality", "public")
+    changed = _run(
+        root, "documents", "set", str(doc_id), "--title", "恒达拜访（已审）", "--confidentiality", "public"
+    )
     assert changed.exit_code == 0, changed.output
     (meta,) = audit_events(d, "metadata_change")
     assert meta.username == "system" and meta.target_id == doc_id
     assert meta.detail["changed"]["title"][1] == "恒达拜访（已审）"
     (perm,) = audit_events(d, "permission_change")
-    assert (perm.detail["before"], perm.detail["after"], perm.detail["source"]) == ("internal", "public", "manual")
+    assert (perm.detail["before"], perm.detail["after"], perm.detail["source"]) == (
+        "internal",
+        "public",
+        "manual",
+    )
 
     refused = _run(root, "documents", "delete", str(doc_id), "--yes", "--as", "sales1")
     assert refused.exit_code == 1 and audit_events(d, "delete") == []
@@ -234,7 +265,9 @@ def test_changes_and_deletes_are_audited_and_outlive_the_document(home):
     assert deleted.exit_code == 0, deleted.output
     (gone,) = audit_events(d, "delete")
     assert (gone.username, gone.target_id, gone.detail["title"]) == ("manager1", doc_id, "恒达拜访（已审）")
-    assert gone.detail["files"][0]["filename"] == "拜访记录_恒达贸易.txt" and gone.detail["documents"] == [doc_id]
+    assert gone.detail["files"][0]["filename"] == "拜访记录_恒达贸易.txt" and gone.detail["documents"] == [
+        doc_id
+    ]
 
     trail = d.audit.events(ADMIN, AuditFilter(target_type="document", target_id=doc_id))
     assert [e["action"] for e in trail["events"]] == ["delete", "metadata_change", "permission_change"]
@@ -277,20 +310,49 @@ def trail(records_engine):
     migrate(records_engine)
     rows = [
         ("admin", "login", "user", 1, {"ip": "10.0.0.1"}, T0),
-        ("sales1", "search", "search", None, {"query": "报价 服务器", "total": 3, "channel": "web"}, T0 + timedelta(hours=1)),
-        ("sales1", "search", "search", None, {"query": "ThinkPad 100%", "total": 0, "channel": "api"},
-         T0 + timedelta(hours=2)),
+        (
+            "sales1",
+            "search",
+            "search",
+            None,
+            {"query": "报价 服务器", "total": 3, "channel": "web"},
+            T0 + timedelta(hours=1),
+        ),
+        (
+            "sales1",
+            "search",
+            "search",
+            None,
+            {"query": "ThinkPad 100%", "total": 0, "channel": "api"},
+            T0 + timedelta(hours=2),
+        ),
         ("sales1", "view", "document", 12, {"title": "报价单_明远", "q": "报价"}, T0 + timedelta(days=1)),
         ("manager1", "delete", "document", 12, {"title": "报价单_明远", "files": []}, T0 + timedelta(days=2)),
-        ("=cmd|' /C calc'!A0", "login_failed", "user", None, {"username": "=cmd|' /C calc'!A0", "reason": "unknown_user"},
-         T0 + timedelta(days=2, hours=1)),
+        (
+            "=cmd|' /C calc'!A0",
+            "login_failed",
+            "user",
+            None,
+            {"username": "=cmd|' /C calc'!A0", "reason": "unknown_user"},
+            T0 + timedelta(days=2, hours=1),
+        ),
     ]
     with Session(records_engine) as session:
         for username, action, target_type, target_id, detail, at in rows:
-            session.add(AuditEvent(username=username, action=action, target_type=target_type, target_id=target_id,
-                                   detail=detail, at=at))
+            session.add(
+                AuditEvent(
+                    username=username,
+                    action=action,
+                    target_type=target_type,
+                    target_id=target_id,
+                    detail=detail,
+                    at=at,
+                )
+            )
         session.commit()
-    return AuditService(sessionmaker(records_engine, expire_on_commit=False))  # the service alone, on bare records
+    return AuditService(
+        sessionmaker(records_engine, expire_on_commit=False)
+    )  # the service alone, on bare records
 
 
 def _actions(page: dict) -> list[str]:
@@ -301,7 +363,11 @@ def test_filters_select_events_by_user_action_target_time_and_text(trail):
     """Each filter narrows the trail, newest first, with the total; dates are UTC days, both ends included;
     the text is found in the detail whatever its script or case, and % is a plain character."""
     everything = trail.events(ADMIN)
-    assert everything["total"] == 6 and _actions(everything)[0] == "login_failed" and _actions(everything)[-1] == "login"
+    assert (
+        everything["total"] == 6
+        and _actions(everything)[0] == "login_failed"
+        and _actions(everything)[-1] == "login"
+    )
     assert trail.events(ADMIN, AuditFilter(users=("sales1",)))["total"] == 3
     assert _actions(trail.events(ADMIN, AuditFilter(actions=("view", "delete")))) == ["delete", "view"]
     assert trail.events(ADMIN, AuditFilter(target_type="document", target_id=12))["total"] == 2
@@ -329,7 +395,11 @@ def test_pages_and_the_cursor_walk_the_whole_trail_once(records_engine):
     migrate(records_engine)
     with Session(records_engine) as session:
         for n in range(120):
-            session.add(AuditEvent(username=f"u{n % 3}", action="search", detail={"n": n}, at=T0 + timedelta(minutes=n)))
+            session.add(
+                AuditEvent(
+                    username=f"u{n % 3}", action="search", detail={"n": n}, at=T0 + timedelta(minutes=n)
+                )
+            )
         session.commit()
     t = AuditService(sessionmaker(records_engine, expire_on_commit=False))
     pages = [t.events(ADMIN, limit=50, offset=o) for o in (0, 50, 100)]
@@ -417,7 +487,8 @@ def test_nothing_in_the_code_base_updates_or_deletes_audit_events():
     root = Path(__file__).resolve().parents[1]
     pattern = re.compile(r"(update|delete)\(\s*AuditEvent|(UPDATE|DELETE FROM)\s+audit_events", re.IGNORECASE)
     offenders = [
-        str(p.relative_to(root)) for package in ("dossier", "records", "webui", "workers", "index", "ingest")
+        str(p.relative_to(root))
+        for package in ("dossier", "records", "webui", "workers", "index", "ingest")
         for p in (root / package).rglob("*.py")
         if "migrations" not in p.parts and pattern.search(p.read_text(encoding="utf-8"))
     ]
@@ -469,8 +540,13 @@ def test_the_trail_on_postgresql_records(postgres_url, tmp_path):
     from foundation.config import load_settings
 
     url, alias = _opensearch.cluster_url(), f"dossier-test-{uuid.uuid4().hex[:10]}"
-    env = {**NO_REDIS, "DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_DATABASE_URL": postgres_url,
-           "DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias}
+    env = {
+        **NO_REDIS,
+        "DOSSIER_HOME": str(tmp_path / "home"),
+        "DOSSIER_DATABASE_URL": postgres_url,
+        "DOSSIER_OPENSEARCH_URL": url,
+        "DOSSIER_OPENSEARCH_INDEX": alias,
+    }
     settings = load_settings(environ=env, dotenv=tmp_path / "no.env")
     first = Dossier.open(settings, require_init=False)
     first.init(admin_password=PASSWORD)

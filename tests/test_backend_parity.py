@@ -23,14 +23,30 @@ from tests.conftest import DEV, load_queries
 
 pytestmark = [pytest.mark.opensearch, pytest.mark.slow]
 
-FOLDERS = ("contracts", "quotes", "invoices", "meetings", "visits", "emails", "orders", "proposals", "crm", "bad")
+FOLDERS = (
+    "contracts",
+    "quotes",
+    "invoices",
+    "meetings",
+    "visits",
+    "emails",
+    "orders",
+    "proposals",
+    "crm",
+    "bad",
+)
 
 
 def _run(home: Path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env.update({"DOSSIER_HOME": str(home), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", **env_extra})
     return subprocess.run(
-        [sys.executable, "-m", "dossier.cli", *args], capture_output=True, text=True, env=env, timeout=1800, check=False
+        [sys.executable, "-m", "dossier.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+        check=False,
     )
 
 
@@ -95,7 +111,13 @@ def test_every_dev_query_finds_the_same_documents_with_the_same_facets(dossiers)
 
     embedded, on_opensearch = dossiers
     queries = [q["q"] for q in load_queries()]
-    queries += ["合同 -报价", "报价 OR 发票", "type:合同 year:2024", "customer_type:现有 region:浙江", '"合同金额"']
+    queries += [
+        "合同 -报价",
+        "报价 OR 发票",
+        "type:合同 year:2024",
+        "customer_type:现有 region:浙江",
+        '"合同金额"',
+    ]
     assert len(queries) > 50
     principals = (Principal.system(), Principal("sales1", "sales"))
     differences = []
@@ -104,7 +126,9 @@ def test_every_dev_query_finds_the_same_documents_with_the_same_facets(dossiers)
             want = _answer(embedded, query, principal)
             got = _answer(on_opensearch, query, principal)
             if want != got:
-                differences.append((query, principal.role, want[0], got[0], (want[1] - got[1]) + (got[1] - want[1])))
+                differences.append(
+                    (query, principal.role, want[0], got[0], (want[1] - got[1]) + (got[1] - want[1]))
+                )
     assert differences == []
 
 

@@ -16,7 +16,9 @@ NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
 
 
 def _run(home, *args, input=None):
-    result = CliRunner(env=NO_REDIS).invoke(cli, ["--home", str(home), *args], input=input, catch_exceptions=False)
+    result = CliRunner(env=NO_REDIS).invoke(
+        cli, ["--home", str(home), *args], input=input, catch_exceptions=False
+    )
     return result
 
 
@@ -59,12 +61,26 @@ def test_ingest_search_show_json_contracts(tmp_path):
     """ingest --json, search --json and show --json have the BRIEF §3 shapes; filters by type work."""
     _run(tmp_path, "init")
     quotes = sorted((DEV / "quotes").glob("*.docx"))[:2]
-    summary = json.loads(_run(tmp_path, "ingest", *map(str, quotes), "--wait", "--json", "--tag", "测试").output)
+    summary = json.loads(
+        _run(tmp_path, "ingest", *map(str, quotes), "--wait", "--json", "--tag", "测试").output
+    )
     assert summary["ingested"] == 2 and summary["failed"] == [] and summary["duplicates"] == 0
     assert all({"id", "file"} <= set(d) for d in summary["documents"])
-    result = json.loads(_run(tmp_path, "search", "报价", "--json", "--type", "报价单", "--tag", "测试").output)
+    result = json.loads(
+        _run(tmp_path, "search", "报价", "--json", "--type", "报价单", "--tag", "测试").output
+    )
     assert result["total"] == 2
-    assert set(result["hits"][0]) == {"id", "title", "filename", "customer", "customers", "doc_type", "date", "score", "snippet"}
+    assert set(result["hits"][0]) == {
+        "id",
+        "title",
+        "filename",
+        "customer",
+        "customers",
+        "doc_type",
+        "date",
+        "score",
+        "snippet",
+    }
     assert {h["filename"] for h in result["hits"]} == {q.name for q in quotes}
     none = json.loads(_run(tmp_path, "search", "报价", "--json", "--type", "invoice").output)
     assert none["total"] == 0
@@ -84,7 +100,9 @@ def test_unknown_type_and_bad_query_fail_with_one_line(tmp_path):
 def test_human_output_shows_hits_and_failures(tmp_path):
     """Without --json, ingest lists failures with reasons and search prints the hit count in Chinese."""
     _run(tmp_path, "init")
-    out = _run(tmp_path, "ingest", str(DEV / "bad" / "empty.pdf"), str(sorted((DEV / "quotes").glob("*.docx"))[0]))
+    out = _run(
+        tmp_path, "ingest", str(DEV / "bad" / "empty.pdf"), str(sorted((DEV / "quotes").glob("*.docx"))[0])
+    )
     assert "失败 failed: 1" in out.output and "empty.pdf" in out.output
     found = _run(tmp_path, "search", "报价")
     assert found.output.startswith("共 1 条结果")
@@ -126,14 +144,19 @@ def test_empty_files_fail_as_empty_never_as_duplicates(tmp_path):
     for name in ("a.txt", "b.pdf"):
         (tmp_path / name).write_bytes(b"")
     for _ in range(2):
-        summary = json.loads(_run(tmp_path / "home", "ingest", str(tmp_path / "a.txt"), str(tmp_path / "b.pdf"),
-                                  "--json").output)
+        summary = json.loads(
+            _run(
+                tmp_path / "home", "ingest", str(tmp_path / "a.txt"), str(tmp_path / "b.pdf"), "--json"
+            ).output
+        )
         assert summary["duplicates"] == 0 and summary["ingested"] == 0
         assert [f["error"] for f in summary["failed"]] == ["文件为空 / empty file"] * 2
     text = _run(tmp_path / "home", "ingest", str(tmp_path / "a.txt")).output
     assert "重复 duplicates: 0" in text and "失败 failed: 1" in text and "文件为空 / empty file" in text
     status = json.loads(_run(tmp_path / "home", "status", str(summary["batch"]), "--json").output)
-    assert (status["files"]["failed"], status["files"]["duplicate"]) == (2, 0) and len(status["failures"]) == 2
+    assert (status["files"]["failed"], status["files"]["duplicate"]) == (2, 0) and len(
+        status["failures"]
+    ) == 2
 
 
 def test_status_names_an_unknown_batch(tmp_path):
@@ -172,8 +195,18 @@ def test_search_refuses_impossible_reversed_empty_and_long_requests_with_a_reaso
         ("search", "?", "--json"): "punctuation",
         ("search", "报价" * 1000): f"at most {MAX_QUERY_CHARS}",
         ("export", "报价" * 1000, "--format", "csv", "-o", str(tmp_path / "x.csv")): "查询过长",
-        ("export", "合同", "--from", "2024-05-01", "--to", "2024-03-01", "--format", "csv", "-o",
-         str(tmp_path / "y.csv")): "start date is after the end date",
+        (
+            "export",
+            "合同",
+            "--from",
+            "2024-05-01",
+            "--to",
+            "2024-03-01",
+            "--format",
+            "csv",
+            "-o",
+            str(tmp_path / "y.csv"),
+        ): "start date is after the end date",
     }
     for args, reason in cases.items():
         result = run(*args)
@@ -187,16 +220,27 @@ def test_search_finds_a_phone_number_typed_with_spaces(tmp_path, search_env):
     """`dossier search "021 6149 8137"` (and its other spellings) finds the document holding 021-61498137."""
 
     def run(*args: str):  # type: ignore[no-untyped-def]
-        return CliRunner(env=search_env).invoke(cli, ["--home", str(tmp_path / "home"), *args], catch_exceptions=False)
+        return CliRunner(env=search_env).invoke(
+            cli, ["--home", str(tmp_path / "home"), *args], catch_exceptions=False
+        )
 
     run("init")
-    (tmp_path / "报价单.txt").write_text("报价单\n上海云启信息技术有限公司\n联系电话：021-61498137\n手机：138-1234-5678\n",
-                                       encoding="utf-8")
+    (tmp_path / "报价单.txt").write_text(
+        "报价单\n上海云启信息技术有限公司\n联系电话：021-61498137\n手机：138-1234-5678\n", encoding="utf-8"
+    )
     (tmp_path / "纪要.txt").write_text("会议纪要\n区号 021，分机 6149，房间 8137。\n", encoding="utf-8")
-    summary = json.loads(run("ingest", str(tmp_path / "报价单.txt"), str(tmp_path / "纪要.txt"), "--json").output)
+    summary = json.loads(
+        run("ingest", str(tmp_path / "报价单.txt"), str(tmp_path / "纪要.txt"), "--json").output
+    )
     quote = next(d["id"] for d in summary["documents"] if d["file"].endswith("报价单.txt"))
-    for query in ("021 6149 8137", "0216149 8137", "(021) 6149-8137", "+86 21 6149 8137", "138 1234 5678",
-                  "+86 138 1234 5678"):
+    for query in (
+        "021 6149 8137",
+        "0216149 8137",
+        "(021) 6149-8137",
+        "+86 21 6149 8137",
+        "138 1234 5678",
+        "+86 138 1234 5678",
+    ):
         found = json.loads(run("search", query, "--json").output)
         assert [h["id"] for h in found["hits"]] == [quote], query
         assert "<mark>" in found["hits"][0]["snippet"]

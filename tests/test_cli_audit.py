@@ -18,7 +18,9 @@ NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
 def _run(home, *args: str):  # type: ignore[no-untyped-def]
     from dossier.cli import cli
 
-    return CliRunner(env={**NO_REDIS, "DOSSIER_HOME": str(home)}).invoke(cli, list(args), catch_exceptions=False)
+    return CliRunner(env={**NO_REDIS, "DOSSIER_HOME": str(home)}).invoke(
+        cli, list(args), catch_exceptions=False
+    )
 
 
 @pytest.fixture
@@ -31,13 +33,29 @@ def home(tmp_path):
     assert _run(root, "init").exit_code == 0
     d = Dossier.open(load_settings(environ={**NO_REDIS, "DOSSIER_HOME": str(root)}, dotenv=tmp_path / "none"))
     with d.sessions() as session:
-        session.add(User(username="manager1", role="manager", password_hash=hash_password("cli-audit-Passw0rd")))
+        session.add(
+            User(username="manager1", role="manager", password_hash=hash_password("cli-audit-Passw0rd"))
+        )
         session.add(User(username="admin2", role="admin", password_hash=hash_password("cli-audit-Passw0rd")))
         long_ago = utcnow() - timedelta(days=400)
-        session.add(AuditEvent(username="manager1", action="login", target_type="user", detail={"ip": "10.1.1.1"},
-                               at=long_ago))
-        session.add(AuditEvent(username="-2+3", action="login_failed", target_type="user",
-                               detail={"username": "-2+3", "reason": "unknown_user"}, at=long_ago))
+        session.add(
+            AuditEvent(
+                username="manager1",
+                action="login",
+                target_type="user",
+                detail={"ip": "10.1.1.1"},
+                at=long_ago,
+            )
+        )
+        session.add(
+            AuditEvent(
+                username="-2+3",
+                action="login_failed",
+                target_type="user",
+                detail={"username": "-2+3", "reason": "unknown_user"},
+                at=long_ago,
+            )
+        )
         session.commit()
     d.close()
     note = tmp_path / "纪要_琥珀.txt"
@@ -46,8 +64,12 @@ def home(tmp_path):
     assert ingested["ingested"] == 1
     assert _run(root, "search", "琥珀计划").exit_code == 0
     assert _run(root, "search", "服务器", "--type", "meeting").exit_code == 0
-    return {"root": root, "doc_id": ingested["documents"][0]["id"], "batch": ingested["batch"],
-            "old": long_ago.date().isoformat()}
+    return {
+        "root": root,
+        "doc_id": ingested["documents"][0]["id"],
+        "batch": ingested["batch"],
+        "old": long_ago.date().isoformat(),
+    }
 
 
 def test_the_table_lists_the_newest_events_first(home):
@@ -56,7 +78,9 @@ def test_the_table_lists_the_newest_events_first(home):
     run = _run(home["root"], "audit")
     assert run.exit_code == 0, run.output
     lines = [line for line in run.stdout.splitlines() if line.strip()]
-    assert "search" in lines[0] and "搜索" in lines[0] and "“服务器” → 1" in lines[0] and "doc_types" in lines[0]
+    assert (
+        "search" in lines[0] and "搜索" in lines[0] and "“服务器” → 1" in lines[0] and "doc_types" in lines[0]
+    )
     assert "“琥珀计划” → 1" in lines[1] and "system" in lines[1]
     assert "upload" in lines[2] and f"batch:{home['batch']}" in lines[2] and "纪要_琥珀.txt" in lines[2]
     assert "共 5 条，显示 5 条" in run.stderr
@@ -94,7 +118,10 @@ def test_json_lines_are_the_api_shape(home):
     run = _run(home["root"], "audit", "--json", "--action", "search")
     events = [json.loads(line) for line in run.stdout.splitlines()]
     assert [e["detail"]["query"] for e in events] == ["服务器", "琥珀计划"]
-    assert events[0]["detail"]["filters"] == {"doc_types": ["meeting"]} and events[0]["detail"]["channel"] == "cli"
+    assert (
+        events[0]["detail"]["filters"] == {"doc_types": ["meeting"]}
+        and events[0]["detail"]["channel"] == "cli"
+    )
     assert events[0]["at"].endswith("Z") and events[0]["username"] == "system"
 
 
@@ -112,7 +139,10 @@ def test_csv_file_holds_every_match_neutralised(home, tmp_path):
     assert failed[2] == "'-2+3" and failed[4] == "登录失败"
     stdout = _run(home["root"], "audit", "--csv", "-", "--user", "manager1")
     assert stdout.stdout_bytes.startswith(b"\xef\xbb\xbf") and stdout.stdout_bytes.count(b"\r\n") == 2
-    exports = [json.loads(x) for x in _run(home["root"], "audit", "--json", "--action", "audit_export").stdout.splitlines()]
+    exports = [
+        json.loads(x)
+        for x in _run(home["root"], "audit", "--json", "--action", "audit_export").stdout.splitlines()
+    ]
     assert [e["detail"]["rows"] for e in exports] == [1, 5]
     assert exports[0]["detail"]["filters"] == {"users": ["manager1"]}
 

@@ -16,7 +16,9 @@ QUOTE = DEV / "quotes" / "报价单_中盈环保_20241001.html"
 def _run(home, *args: str):  # type: ignore[no-untyped-def]
     from dossier.cli import cli
 
-    return CliRunner(env={**NO_REDIS, "DOSSIER_HOME": str(home)}).invoke(cli, list(args), catch_exceptions=False)
+    return CliRunner(env={**NO_REDIS, "DOSSIER_HOME": str(home)}).invoke(
+        cli, list(args), catch_exceptions=False
+    )
 
 
 def _add_user(home, name: str, role: str) -> None:  # type: ignore[no-untyped-def]
@@ -41,11 +43,24 @@ def test_set_add_version_and_delete(tmp_path):
     before = json.loads(_run(home, "show", str(invoice), "--json").output)
     assert before["confidentiality"] == "finance"
 
-    changed = _run(home, "documents", "set", str(invoice), "--confidentiality", "internal", "--title", "已审核发票",
-                   "--tag", "已审核", "--json")
+    changed = _run(
+        home,
+        "documents",
+        "set",
+        str(invoice),
+        "--confidentiality",
+        "internal",
+        "--title",
+        "已审核发票",
+        "--tag",
+        "已审核",
+        "--json",
+    )
     assert changed.exit_code == 0, changed.output
     assert json.loads(changed.output)["changed"] == {
-        "title": [before["title"], "已审核发票"], "tags": [[], ["已审核"]], "confidentiality": ["finance", "internal"],
+        "title": [before["title"], "已审核发票"],
+        "tags": [[], ["已审核"]],
+        "confidentiality": ["finance", "internal"],
     }
     shown = json.loads(_run(home, "show", str(invoice), "--json").output)
     assert (shown["title"], shown["confidentiality"], shown["tags"]) == ("已审核发票", "internal", ["已审核"])
@@ -91,7 +106,11 @@ def test_add_version_as_a_user_never_names_a_duplicate_they_may_not_read(tmp_pat
     d.close()
     outcome = _run(home, "documents", "add-version", str(own), str(INVOICE), "--as", "sales1")
     shown = json.loads(outcome.output)
-    assert (shown["status"], shown["id"], shown["message"]) == ("duplicate", None, "已存在，已由系统保存 / already stored")
+    assert (shown["status"], shown["id"], shown["message"]) == (
+        "duplicate",
+        None,
+        "已存在，已由系统保存 / already stored",
+    )
     assert str(invoice) not in outcome.output
     operator = json.loads(_run(home, "documents", "add-version", str(own), str(INVOICE)).output)
     assert (operator["status"], operator["id"]) == ("duplicate", invoice)

@@ -97,7 +97,11 @@ def test_limit_as_user_and_refusals(home, tmp_path):
     viewer = _run(home, "export", "-o", str(tmp_path / "v.jsonl"), "--as", "viewer1", "--json")
     assert json.loads(viewer.output)["hits"] == len(_search_ids(home, "--as", "viewer1", ""))
     refused = _run(home, "export", "-o", str(tmp_path / "big.csv"), env={"DOSSIER_EXPORT_MAX_HITS": "2"})
-    assert refused.exit_code == 1 and "超过导出上限 2 条" in refused.output and "DOSSIER_EXPORT_MAX_HITS" in refused.output
+    assert (
+        refused.exit_code == 1
+        and "超过导出上限 2 条" in refused.output
+        and "DOSSIER_EXPORT_MAX_HITS" in refused.output
+    )
     assert not (tmp_path / "big.csv").exists() and not (tmp_path / "big.csv.part").exists()
     unknown = _run(home, "export", "-o", str(tmp_path / "x.txt"))
     assert unknown.exit_code == 1 and "--format" in unknown.output
@@ -109,7 +113,9 @@ def test_real_process_streams_csv_and_jsonl_to_stdout(home):
     for fmt in ("csv", "jsonl"):
         proc = subprocess.run(
             [sys.executable, "-m", "dossier", "export", "-o", "-", "--format", fmt],
-            capture_output=True, env=env, timeout=300,
+            capture_output=True,
+            env=env,
+            timeout=300,
         )
         assert proc.returncode == 0, proc.stderr.decode()
         if fmt == "csv":

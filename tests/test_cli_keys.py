@@ -13,11 +13,22 @@ from records import BlobStore, KeyRing, read_key_file
 from tests.conftest import DEV
 
 NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
-FILES = [DEV / "contracts" / "等保整改服务协议_金桥电气_FW-2024-192.txt", DEV / "contracts" / "产品购销合同_昌隆精密_HT-2023-1213.md"]
+FILES = [
+    DEV / "contracts" / "等保整改服务协议_金桥电气_FW-2024-192.txt",
+    DEV / "contracts" / "产品购销合同_昌隆精密_HT-2023-1213.md",
+]
 
 
 def _run(home: Path, *args: str, **env: str):
-    runner = CliRunner(env={**NO_REDIS, "DOSSIER_BLOB_KEY": "", "DOSSIER_BLOB_KEY_FILE": "", "DOSSIER_BLOB_KEY_OLD": "", **env})
+    runner = CliRunner(
+        env={
+            **NO_REDIS,
+            "DOSSIER_BLOB_KEY": "",
+            "DOSSIER_BLOB_KEY_FILE": "",
+            "DOSSIER_BLOB_KEY_OLD": "",
+            **env,
+        }
+    )
     return runner.invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
 
 
@@ -82,8 +93,13 @@ def test_turning_encryption_on_for_an_existing_store_then_rotating(tmp_path):
     assert "re-encrypted 0, already under it 2" in again.output
     status = json.loads(_run(home, "keys", "status", "--verify", "--json", **env).output)
     assert status == {
-        "encryption": True, "current_key": key.id, "keys": [key.id], "originals": {key.id: 2}, "cached": {},
-        "unconfigured_keys": [], "problems": [],
+        "encryption": True,
+        "current_key": key.id,
+        "keys": [key.id],
+        "originals": {key.id: 2},
+        "cached": {},
+        "unconfigured_keys": [],
+        "problems": [],
     }
     for path in BlobStore(home / "blobs").originals():
         assert FILES[0].read_bytes()[:64] not in path[1].read_bytes()
@@ -105,14 +121,19 @@ def test_rotate_to_a_new_key_file_then_switch_the_settings(tmp_path):
     assert _run(home, "ingest", *map(str, FILES), "--wait", **old_env).exit_code == 0
     result = _run(home, "keys", "rotate", "--new-key-file", str(new_file), **old_env)
     assert result.exit_code == 0, result.output
-    assert f"key {new.id}: re-encrypted 2" in result.output and f"DOSSIER_BLOB_KEY_FILE={new_file}" in result.output
+    assert (
+        f"key {new.id}: re-encrypted 2" in result.output
+        and f"DOSSIER_BLOB_KEY_FILE={new_file}" in result.output
+    )
     stale = _run(home, "keys", "status", **old_env)
     assert stale.exit_code == 1 and f"key {new.id}, which is not configured" in stale.output
     new_env = {"DOSSIER_BLOB_KEY_FILE": str(new_file), "DOSSIER_BLOB_KEY_OLD": old.encoded()}
     fine = _run(home, "keys", "status", **new_env)
     assert fine.exit_code == 0 and f"old keys (read only): {old.id}" in fine.output
     shown = json.loads(_run(home, "show", "1", "--json", **new_env).output)
-    assert BlobStore(home / "blobs", KeyRing(new)).get(shown["versions"][0]["sha256"]) == FILES[0].read_bytes()
+    assert (
+        BlobStore(home / "blobs", KeyRing(new)).get(shown["versions"][0]["sha256"]) == FILES[0].read_bytes()
+    )
 
 
 def test_status_verify_and_rotate_report_a_tampered_blob_and_exit_1(tmp_path):
@@ -130,7 +151,11 @@ def test_status_verify_and_rotate_report_a_tampered_blob_and_exit_1(tmp_path):
     quick = _run(home, "keys", "status", **env)
     assert quick.exit_code == 0  # the header still names the key: only --verify reads the whole file
     verify = _run(home, "keys", "status", "--verify", **env)
-    assert verify.exit_code == 1 and f"✗ {path.name}" in verify.output and "fails authentication" in verify.output
+    assert (
+        verify.exit_code == 1
+        and f"✗ {path.name}" in verify.output
+        and "fails authentication" in verify.output
+    )
     assert "无法读取 unreadable 1" in verify.output
     _run(home, "keys", "generate", "--add", str(key_file))
     rotate = _run(home, "keys", "rotate", **env)

@@ -45,7 +45,9 @@ def race_env(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> 
     if request.param == "postgresql":
         postgres_url = request.getfixturevalue("postgres_url")
         url, alias = _opensearch.cluster_url(), f"dossier-race-{uuid.uuid4().hex[:8]}"
-        env.update(DOSSIER_DATABASE_URL=postgres_url, DOSSIER_OPENSEARCH_URL=url, DOSSIER_OPENSEARCH_INDEX=alias)
+        env.update(
+            DOSSIER_DATABASE_URL=postgres_url, DOSSIER_OPENSEARCH_URL=url, DOSSIER_OPENSEARCH_INDEX=alias
+        )
     settings = load_settings(environ=env, dotenv=tmp_path / "no.env")
     d = Dossier.open(settings, require_init=False)
     d.init(admin_password=PASSWORD)
@@ -57,7 +59,6 @@ def race_env(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> 
 
 def _dossier(env: dict[str, str], tmp_path: Path) -> Dossier:
     return Dossier.open(load_settings(environ=env, dotenv=tmp_path / "no.env"))
-
 
 
 def _one_document_per_file(d: Dossier, files: int) -> set[int]:
@@ -82,10 +83,13 @@ def test_simultaneous_web_uploads_of_one_new_file_make_one_document(race_env, tm
     data = f"同时上传的新报价单 {uuid.uuid4().hex}：服务器 10 台，单价 ¥8,800.00。".encode()
 
     def upload(i: int) -> int:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', clients[i].get("/upload").get_data(as_text=True))
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', clients[i].get("/upload").get_data(as_text=True)
+        )
         assert token is not None
         r = clients[i].post(
-            "/upload", data={"csrf_token": token.group(1), "files": [(io.BytesIO(data), f"报价单_{i}.txt")]},
+            "/upload",
+            data={"csrf_token": token.group(1), "files": [(io.BytesIO(data), f"报价单_{i}.txt")]},
             content_type="multipart/form-data",
         )
         assert r.status_code == 303, r.get_data(as_text=True)[:300]
@@ -106,7 +110,9 @@ def test_simultaneous_ingest_uploads_make_one_document(race_env, tmp_path):
     """Dossier.ingest_upload (the web and API intake) from eight threads: one queued document, seven duplicates."""
     d = _dossier(race_env, tmp_path)
     data = "八个线程同时提交的同一份合同".encode()
-    outcomes = all_at_once(8, lambda i: d.ingest_upload(f"{i}.txt", data, principal=Principal("admin", "admin")))
+    outcomes = all_at_once(
+        8, lambda i: d.ingest_upload(f"{i}.txt", data, principal=Principal("admin", "admin"))
+    )
     statuses = sorted(o["status"] for o in outcomes)  # type: ignore[index]
     assert statuses == ["duplicate"] * 7 + ["queued"]
     (doc_id,) = _one_document_per_file(d, 1)
@@ -131,7 +137,9 @@ def test_two_inbox_watchers_taking_the_same_files_at_once_make_one_document_each
     assert taken == [5, 5]
     _one_document_per_file(d, 5)
     reports = [d.batch_status(b._batch) for b in boxes]  # type: ignore[arg-type]
-    assert sum(r["files"]["queued"] for r in reports) == 5 and sum(r["files"]["duplicate"] for r in reports) == 5
+    assert (
+        sum(r["files"]["queued"] for r in reports) == 5 and sum(r["files"]["duplicate"] for r in reports) == 5
+    )
     d.close()
 
 
@@ -144,11 +152,20 @@ def test_parallel_cli_ingests_of_the_same_folder_make_one_document_per_file(race
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOSSIER_", "INHERITED_DOSSIER_"))}
     env.update(race_env)
     if "DOSSIER_DATABASE_URL" in env:  # what an operator writes: plain postgresql://
-        env["DOSSIER_DATABASE_URL"] = make_url(env["DOSSIER_DATABASE_URL"]).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        env["DOSSIER_DATABASE_URL"] = (
+            make_url(env["DOSSIER_DATABASE_URL"])
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
     procs = [
-        subprocess.Popen([sys.executable, "-m", "dossier.cli", "ingest", str(folder), "--json"], cwd=tmp_path, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "dossier.cli", "ingest", str(folder), "--json"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(CLIENTS)
     ]
     summaries = []

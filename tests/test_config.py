@@ -54,14 +54,26 @@ def test_split_setting_parses_kinds_and_refuses_nonsense(tmp_path):
 def test_allowed_hosts_and_the_public_url_are_parsed_with_clear_errors(tmp_path):
     """DOSSIER_ALLOWED_HOSTS: names (ports dropped, lower-cased), ``.suffix`` kept, plus the public address's host and
     the loopback names; empty = None (any host). A public URL without http(s):// is refused, saying how it should be."""
+
     def settings(**env: str):
         return load_settings(environ=env, dotenv=tmp_path / "none")
 
     assert settings().trusted_hosts is None
-    assert settings(DOSSIER_ALLOWED_HOSTS=" Dossier.Corp:8443 , .example.cn,10.0.0.5 ",
-                    DOSSIER_PUBLIC_URL="https://files.example.org/dossier/").trusted_hosts == [
-        "dossier.corp", ".example.cn", "10.0.0.5", "files.example.org", "localhost", "127.0.0.1"]
-    assert settings(DOSSIER_PUBLIC_URL="https://files.example.org/dossier/").public_url == "https://files.example.org/dossier"
+    assert settings(
+        DOSSIER_ALLOWED_HOSTS=" Dossier.Corp:8443 , .example.cn,10.0.0.5 ",
+        DOSSIER_PUBLIC_URL="https://files.example.org/dossier/",
+    ).trusted_hosts == [
+        "dossier.corp",
+        ".example.cn",
+        "10.0.0.5",
+        "files.example.org",
+        "localhost",
+        "127.0.0.1",
+    ]
+    assert (
+        settings(DOSSIER_PUBLIC_URL="https://files.example.org/dossier/").public_url
+        == "https://files.example.org/dossier"
+    )
     with pytest.raises(ConfigError, match="http\\(s\\)://"):
         _ = settings(DOSSIER_PUBLIC_URL="files.example.org").public_url
     with pytest.raises(ConfigError, match="'\\*'"):

@@ -35,7 +35,11 @@ INVOICE = DEV / "invoices" / "发票_Contoso_00244890.pdf"
 OTHER_CONTRACT = DEV / "contracts" / "产品购销合同_Fabrikam_XS2024080606.docx"
 PASSWORD = "containers-Test-Passw0rd!"
 USERS = {
-    "admin": "admin", "manager1": "manager", "finance1": "finance", "sales_ht": "sales", "sales_x": "sales",
+    "admin": "admin",
+    "manager1": "manager",
+    "finance1": "finance",
+    "sales_ht": "sales",
+    "sales_x": "sales",
     "viewer1": "viewer",
 }
 #: Who may read each file, as the rule says (written here, not taken from the code under test).
@@ -49,7 +53,11 @@ READERS = {
     "fabrikam": {"admin", "manager1"},
 }
 #: A phrase only each e-mail's own body holds, and phrases only the attachments hold.
-BODY = {"mail-contract.eml": "邮件暗号青松", "mail-invoice.eml": "邮件暗号翠竹", "mail-both.eml": "邮件暗号红梅"}
+BODY = {
+    "mail-contract.eml": "邮件暗号青松",
+    "mail-invoice.eml": "邮件暗号翠竹",
+    "mail-both.eml": "邮件暗号红梅",
+}
 CONTRACT_PHRASE, INVOICE_PHRASE = "HT-2023-1004", "00244890"
 
 
@@ -61,7 +69,9 @@ def _mail(subject: str, body: str, attachments: list[Path]) -> bytes:
     msg["Date"] = "Mon, 04 Mar 2024 10:00:00 +0800"
     msg.set_content(f"您好：\n{body}，请查收附件。\n此致")
     for path in attachments:
-        maintype, subtype = ("application", "pdf") if path.suffix == ".pdf" else ("application", "octet-stream")
+        maintype, subtype = (
+            ("application", "pdf") if path.suffix == ".pdf" else ("application", "octet-stream")
+        )
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
     return msg.as_bytes()
 
@@ -79,10 +89,13 @@ def _build(root: Path, extra_env: dict[str, str]) -> dict:
     with d.sessions() as session:
         users = {
             name: User(username=name, role=role, password_hash=hash_password(PASSWORD))
-            for name, role in USERS.items() if name != "admin"
+            for name, role in USERS.items()
+            if name != "admin"
         }
         session.add_all(users.values())
-        session.add(Customer(name="上海宏图集团有限公司", aliases=["宏图集团"], contacts=[], owner=users["sales_ht"]))
+        session.add(
+            Customer(name="上海宏图集团有限公司", aliases=["宏图集团"], contacts=[], owner=users["sales_ht"])
+        )
         session.add(Customer(name="Contoso Pharma (Suzhou) Co., Ltd.", aliases=["Contoso"], contacts=[]))
         session.commit()
     files = root / "files"
@@ -100,7 +113,9 @@ def _build(root: Path, extra_env: dict[str, str]) -> dict:
     with d.sessions() as session:
         for doc in session.query(Document):
             name = doc.current.filename if doc.current else doc.title
-            key = {CONTRACT.name: "contract", INVOICE.name: "invoice", OTHER_CONTRACT.name: "fabrikam"}.get(name, name)
+            key = {CONTRACT.name: "contract", INVOICE.name: "invoice", OTHER_CONTRACT.name: "fabrikam"}.get(
+                name, name
+            )
             ids[key] = doc.id
     assert set(ids) == set(READERS), ids
     return {"settings": settings, "env": env, "dossier": d, "ids": ids}
@@ -148,8 +163,12 @@ def test_containers_get_the_strictest_level_of_what_they_hold(home):
         own = {key: session.get(Document, doc_id).confidentiality for key, doc_id in ids.items()}
     assert own["mail-contract.eml"] == own["mail-both.eml"] == own["archive.zip"] == "internal"
     assert {key: a.level for key, a in stored.items()} == {
-        "contract": "confidential", "invoice": "finance", "mail-contract.eml": "confidential",
-        "mail-invoice.eml": "finance", "mail-both.eml": "restricted", "archive.zip": "confidential",
+        "contract": "confidential",
+        "invoice": "finance",
+        "mail-contract.eml": "confidential",
+        "mail-invoice.eml": "finance",
+        "mail-both.eml": "restricted",
+        "archive.zip": "confidential",
         "fabrikam": "confidential",
     }
     assert stored["mail-contract.eml"].customers == stored["contract"].customers != frozenset()
@@ -225,7 +244,8 @@ def test_the_cli_as_a_user_follows_the_container_rule(home, username):
         found = runner.invoke(cli, ["search", phrase, "--as", username, "--json"], catch_exceptions=False)
         body = json.loads(found.output)
         assert {h["id"] for h in body["hits"]} == _holding(home, phrase) & readable and body["total"] == len(
-            _holding(home, phrase) & readable)
+            _holding(home, phrase) & readable
+        )
     for key, doc_id in home["ids"].items():
         shown = runner.invoke(cli, ["show", str(doc_id), "--as", username, "--json"], catch_exceptions=False)
         assert (shown.exit_code == 0) == (doc_id in readable), (key, shown.output[:200])
@@ -329,7 +349,8 @@ def test_an_opensearch_home_from_before_the_rule_is_rebuilt_not_failed(tmp_path_
         current = list(requests.get(f"{url}/_alias/{alias}", timeout=10).json())
         assert requests.put(f"{url}/{alias}-v1-old", json={"mappings": old}, timeout=30).ok
         actions = [{"add": {"index": f"{alias}-v1-old", "alias": alias}}] + [
-            {"remove_index": {"index": name}} for name in current]
+            {"remove_index": {"index": name}} for name in current
+        ]
         assert requests.post(f"{url}/_aliases", json={"actions": actions}, timeout=30).ok
         again = Dossier.open(settings)
         built["dossier"] = again

@@ -49,7 +49,11 @@ LONG_RUNNING = ("opensearch", "postgres", "redis", "web", "worker")
 SCALE_OUT_SETTINGS = ("DOSSIER_DATABASE_URL", "DOSSIER_OPENSEARCH_URL", "DOSSIER_REDIS_URL", "DOSSIER_HOME")
 #: The secrets `docker compose up` must refuse to start without (read from .env).
 SECRETS = ("POSTGRES_PASSWORD", "DOSSIER_SECRET_KEY", "DOSSIER_ADMIN_PASSWORD")
-SECRET_ENV = {"POSTGRES_PASSWORD": "pgPassw0rd42", "DOSSIER_SECRET_KEY": "k" * 40, "DOSSIER_ADMIN_PASSWORD": "Deploy-admin-Passw0rd-7"}
+SECRET_ENV = {
+    "POSTGRES_PASSWORD": "pgPassw0rd42",
+    "DOSSIER_SECRET_KEY": "k" * 40,
+    "DOSSIER_ADMIN_PASSWORD": "Deploy-admin-Passw0rd-7",
+}
 
 
 # -- Compose: interpolation as `docker compose` does it ---------------------------------------
@@ -63,7 +67,9 @@ class MissingVariable(Exception):
         self.name = name
 
 
-_VARIABLE = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VARIABLE = re.compile(
+    r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
@@ -198,7 +204,10 @@ def dockerignored(path: str) -> bool:
             continue
         negated = pattern.startswith("!")
         pattern = pattern.lstrip("!").strip("/")
-        if any(fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(c, pattern.removeprefix("**/")) for c in candidates):
+        if any(
+            fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(c, pattern.removeprefix("**/"))
+            for c in candidates
+        ):
             excluded = not negated
     return excluded
 
@@ -237,7 +246,9 @@ def test_long_running_services_have_healthchecks_and_restart_policies(services: 
         assert services[name].get("restart") == "unless-stopped", name
     init = services["init"]
     assert init["restart"] == "no"
-    assert init["healthcheck"] == {"disable": True}, "the image's web HEALTHCHECK must not judge the one-shot init"
+    assert init["healthcheck"] == {"disable": True}, (
+        "the image's web HEALTHCHECK must not judge the one-shot init"
+    )
 
 
 def test_start_order_waits_for_health_and_for_init(services: dict[str, Any]) -> None:
@@ -254,7 +265,9 @@ def test_start_order_waits_for_health_and_for_init(services: dict[str, Any]) -> 
     for name, service in services.items():
         for target, rule in (service.get("depends_on") or {}).items():
             if rule["condition"] == "service_healthy":
-                assert services[target].get("healthcheck", {}).get("test"), f"{name} waits on {target}, which has no healthcheck"
+                assert services[target].get("healthcheck", {}).get("test"), (
+                    f"{name} waits on {target}, which has no healthcheck"
+                )
 
 
 def test_worker_scales(services: dict[str, Any]) -> None:
@@ -344,7 +357,9 @@ def test_no_secret_is_written_into_the_files() -> None:
     for name, service in raw["services"].items():
         for key, value in service_env(service).items():
             if key in SECRETS:
-                assert re.fullmatch(rf"\$\{{{key}:\?[^}}]+\}}", value), f"{name}: {key} must be ${{{key}:?...}}"
+                assert re.fullmatch(rf"\$\{{{key}:\?[^}}]+\}}", value), (
+                    f"{name}: {key} must be ${{{key}:?...}}"
+                )
                 seen.add(key)
     assert seen == set(SECRETS)
     password = make_url(service_env(raw["services"]["web"])["DOSSIER_DATABASE_URL"]).password
@@ -393,7 +408,9 @@ def test_commands_are_real_entry_points(services: dict[str, Any]) -> None:
         assert program == "dossier"
         assert subcommand in cli.commands, f"{name}: `dossier {subcommand}` does not exist"
     program, target = services["web"]["command"]
-    assert program == "gunicorn", "the web container runs the web server only (dossier serve starts workers too)"
+    assert program == "gunicorn", (
+        "the web container runs the web server only (dossier serve starts workers too)"
+    )
     module, attribute = target.split(":")
     assert (module, attribute) == ("webui.wsgi", "app")
     assert importlib.util.find_spec(module) is not None
@@ -427,7 +444,11 @@ def test_docker_compose_itself_accepts_the_file(tmp_path: Path) -> None:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}, **SECRET_ENV}
     result = subprocess.run(
         [docker, "compose", "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), "config", "--quiet"],
-        env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
 
@@ -487,7 +508,8 @@ def test_dockerfile_copies_every_package_from_the_build_context(instructions) ->
             sources.add(source.rstrip("/"))
     include = _pyproject()["tool"]["setuptools"]["packages"]["find"]["include"]
     packages = {
-        d.name for d in ROOT.iterdir()
+        d.name
+        for d in ROOT.iterdir()
         if (d / "__init__.py").is_file() and any(fnmatch.fnmatchcase(d.name, p) for p in include)
     }
     assert packages >= {"dossier", "ingest", "index", "records", "webui", "workers"}
@@ -497,7 +519,16 @@ def test_dockerfile_copies_every_package_from_the_build_context(instructions) ->
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     """The build context never carries .env (secrets), the virtualenv, the data home, git or caches."""
-    for path in (".env", ".venv", "data", ".git", "dossier/__pycache__", ".pytest_cache", "tests/tmp", "x.egg-info"):
+    for path in (
+        ".env",
+        ".venv",
+        "data",
+        ".git",
+        "dossier/__pycache__",
+        ".pytest_cache",
+        "tests/tmp",
+        "x.egg-info",
+    ):
         assert dockerignored(path), path
     assert not dockerignored("dossier/cli.py")
 
@@ -544,7 +575,9 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout_s: float =
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(
+                f"gunicorn exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5):
                 return
@@ -568,18 +601,24 @@ def test_gunicorn_serves_the_app_over_http(tmp_path: Path, redis_url: str, instr
     args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env.update({k: v for k, v in image_env.items() if k != "GUNICORN_CMD_ARGS"})
-    env.update({
-        "DOSSIER_HOME": str(tmp_path / "home"),
-        "DOSSIER_REDIS_URL": redis_url,
-        "DOSSIER_SECRET_KEY": SECRET_ENV["DOSSIER_SECRET_KEY"],
-        "DOSSIER_ADMIN_PASSWORD": SECRET_ENV["DOSSIER_ADMIN_PASSWORD"],
-        "GUNICORN_CMD_ARGS": shlex.join(args),
-    })
-    init = subprocess.run([str(bin_dir / "dossier"), "init"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        {
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_REDIS_URL": redis_url,
+            "DOSSIER_SECRET_KEY": SECRET_ENV["DOSSIER_SECRET_KEY"],
+            "DOSSIER_ADMIN_PASSWORD": SECRET_ENV["DOSSIER_ADMIN_PASSWORD"],
+            "GUNICORN_CMD_ARGS": shlex.join(args),
+        }
+    )
+    init = subprocess.run(
+        [str(bin_dir / "dossier"), "init"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert init.returncode == 0, init.stderr
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([str(gunicorn), "webui.wsgi:app"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(gunicorn), "webui.wsgi:app"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(f"{base}/healthz", process, log)
@@ -605,7 +644,11 @@ def test_gunicorn_serves_the_app_over_http(tmp_path: Path, redis_url: str, instr
         assert body["database"]["ok"] and body["queue"]["ok"] and body["index"]["ok"]
         probe = subprocess.run(
             [sys.executable, "-m", "webui.health", "--url", f"{base}/healthz"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert probe.returncode == 0, probe.stderr
     finally:

@@ -33,12 +33,16 @@ def home(dossier):
     assert summary["ingested"] == 4, summary
     ids = {doc["file"].rsplit("/", 1)[-1]: doc["id"] for doc in summary["documents"]}
     with dossier.sessions() as session:
-        for name, role in (("manager1", "manager"), ("sales1", "sales"), ("sales2", "sales"), ("viewer1", "viewer"),
-                           ("finance1", "finance")):
+        for name, role in (
+            ("manager1", "manager"),
+            ("sales1", "sales"),
+            ("sales2", "sales"),
+            ("viewer1", "viewer"),
+            ("finance1", "finance"),
+        ):
             session.add(User(username=name, role=role, password_hash=hash_password(PASSWORD)))
         session.commit()
     return dossier, ids
-
 
 
 def test_levels_follow_the_document_type(home):
@@ -64,20 +68,30 @@ def test_a_manager_sets_the_level_and_retyping_keeps_it(home):
     assert doc_id in {h["id"] for h in d.search(SearchRequest(""), VIEWER)["hits"]}
     event = audit_events(d, "permission_change")[-1]
     assert (event.username, event.target_id, event.detail["before"], event.detail["after"]) == (
-        "manager1", doc_id, "finance", "public")
+        "manager1",
+        doc_id,
+        "finance",
+        "public",
+    )
 
 
 def test_a_new_type_moves_a_level_that_follows_the_type(home):
     """Retyping a quote as an invoice (by hand) makes it a finance document; the type stays through re-extraction."""
     d, ids = home
     doc_id = ids[QUOTE.name]
-    result = d.documents.update(doc_id, ADMIN, doc_type="invoice", title="改名后的发票", tags=["重点", "2024"])
+    result = d.documents.update(
+        doc_id, ADMIN, doc_type="invoice", title="改名后的发票", tags=["重点", "2024"]
+    )
     assert result["changed"]["doc_type"] == ["quote", "invoice"]
     assert result["changed"]["confidentiality"] == ["internal", "finance"]
     d.customers.reextract([doc_id])
     shown = d.show(doc_id, ADMIN)
     assert (shown["doc_type"], shown["confidentiality"], shown["title"], sorted(shown["tags"])) == (
-        "invoice", "finance", "改名后的发票", ["2024", "重点"])
+        "invoice",
+        "finance",
+        "改名后的发票",
+        ["2024", "重点"],
+    )
     assert [h["id"] for h in d.search(SearchRequest("改名后的发票"), ADMIN)["hits"]] == [doc_id]
     assert audit_events(d, "metadata_change")[-1].detail["changed"]["title"][1] == "改名后的发票"
 
@@ -102,7 +116,9 @@ def test_who_may_edit(home):
     with pytest.raises(Forbidden):
         d.documents.update(quote, sales1, confidentiality="public")  # levels are for managers
     with pytest.raises(Forbidden):
-        d.documents.update(quote, Principal("finance1", "finance"), title="x")  # finance edits finance documents only
+        d.documents.update(
+            quote, Principal("finance1", "finance"), title="x"
+        )  # finance edits finance documents only
     with pytest.raises(NotFound):
         d.documents.update(quote, VIEWER, title="x")  # an internal document: a viewer cannot even see it
     with pytest.raises(NotFound):
@@ -177,7 +193,9 @@ def test_an_older_home_gets_levels_from_types_once(home):
     """Documents from before levels followed types (no source) get their type's level on upgrade, reindexed."""
     d, ids = home
     with d.sessions() as session:
-        for doc in session.scalars(select(Document)):  # as migration 0009 leaves such a home: access = own level
+        for doc in session.scalars(
+            select(Document)
+        ):  # as migration 0009 leaves such a home: access = own level
             doc.confidentiality, doc.confidentiality_source, doc.access_level = "internal", None, "internal"
         session.commit()
     d.reindex()
@@ -194,7 +212,12 @@ def test_an_older_home_gets_levels_from_types_once(home):
 def _login(client, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    assert client.post("/auth/login", data={"username": username, "password": password, "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"username": username, "password": password, "csrf_token": token}
+        ).status_code
+        == 302
+    )
 
 
 def _token(client, path: str) -> str:  # type: ignore[no-untyped-def]
@@ -215,24 +238,54 @@ def test_web_edit_version_and_delete(home):
     page = manager.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert f"/documents/{doc_id}/edit" in page and f"/documents/{doc_id}/delete" in page
     token = _token(manager, f"/documents/{doc_id}/edit")
-    assert manager.post(f"/documents/{doc_id}/edit", data={"title": "网页改的标题"}).status_code == 400  # no CSRF token
+    assert (
+        manager.post(f"/documents/{doc_id}/edit", data={"title": "网页改的标题"}).status_code == 400
+    )  # no CSRF token
     saved = manager.post(
         f"/documents/{doc_id}/edit",
-        data={"csrf_token": token, "title": "网页改的标题", "doc_type": "quote", "date": "2024年10月1日",
-              "tags": "重点，待跟进", "confidentiality": "public"},
+        data={
+            "csrf_token": token,
+            "title": "网页改的标题",
+            "doc_type": "quote",
+            "date": "2024年10月1日",
+            "tags": "重点，待跟进",
+            "confidentiality": "public",
+        },
     )
     assert saved.status_code == 302
     shown = d.show(doc_id, ADMIN)
-    assert (shown["title"], shown["date"], shown["confidentiality"]) == ("网页改的标题", "2024-10-01", "public")
-    bad = manager.post(f"/documents/{doc_id}/edit", data={"csrf_token": token, "title": "t", "doc_type": "quote",
-                                                          "date": "不是日期", "tags": "", "confidentiality": "public"})
+    assert (shown["title"], shown["date"], shown["confidentiality"]) == (
+        "网页改的标题",
+        "2024-10-01",
+        "public",
+    )
+    bad = manager.post(
+        f"/documents/{doc_id}/edit",
+        data={
+            "csrf_token": token,
+            "title": "t",
+            "doc_type": "quote",
+            "date": "不是日期",
+            "tags": "",
+            "confidentiality": "public",
+        },
+    )
     assert bad.status_code == 400 and "不是日期" in bad.get_data(as_text=True)
-    upload = manager.post(f"/documents/{doc_id}/version", data={"csrf_token": token,
-                          "file": (io.BytesIO("新版本的报价".encode()), "报价_v2.txt")}, content_type="multipart/form-data")
+    upload = manager.post(
+        f"/documents/{doc_id}/version",
+        data={"csrf_token": token, "file": (io.BytesIO("新版本的报价".encode()), "报价_v2.txt")},
+        content_type="multipart/form-data",
+    )
     assert upload.status_code == 302
     viewer = app.test_client()
     _login(viewer, "viewer1")
-    assert "edit" not in viewer.get(f"/documents/{doc_id}").get_data(as_text=True).split("doc-actions")[1].split("</p>")[0]
+    assert (
+        "edit"
+        not in viewer.get(f"/documents/{doc_id}")
+        .get_data(as_text=True)
+        .split("doc-actions")[1]
+        .split("</p>")[0]
+    )
     assert viewer.get(f"/documents/{doc_id}/edit").status_code == 403
     assert viewer.get(f"/documents/{doc_id}/delete").status_code == 403
     assert viewer.get(f"/documents/{ids[INVOICE.name]}/edit").status_code == 404  # finance: not even there

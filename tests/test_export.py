@@ -97,13 +97,28 @@ def _build_home(settings) -> dict:
             text = f"{title}\n{WORD} 第 {n} 份。合同总价：¥{1000 + n},000.50\n"
             data = text.encode("utf-8")
             doc = Document(
-                title=title, doc_type="quote" if "报价" in title or n % 2 else "contract", doc_date=f"2024-03-{n % 28 + 1:02d}",
-                confidentiality=level, status="indexed", language="zh", customer=customer,
-                versions=[Version(number=1, sha256=d.blobs.put(data), filename=f"文件{n}.txt", mime="text/plain",
-                                  size=len(data))],
-                pages=[Page(number=1, text=text)], tags=[tag],
-                entities=[EntityRow(kind="amount", value=f"{1000 + n}000.50", text="x", page=1, role="合同总价"),
-                          EntityRow(kind="amount", value="1.00", text="y", page=1, role="单价")],
+                title=title,
+                doc_type="quote" if "报价" in title or n % 2 else "contract",
+                doc_date=f"2024-03-{n % 28 + 1:02d}",
+                confidentiality=level,
+                status="indexed",
+                language="zh",
+                customer=customer,
+                versions=[
+                    Version(
+                        number=1,
+                        sha256=d.blobs.put(data),
+                        filename=f"文件{n}.txt",
+                        mime="text/plain",
+                        size=len(data),
+                    )
+                ],
+                pages=[Page(number=1, text=text)],
+                tags=[tag],
+                entities=[
+                    EntityRow(kind="amount", value=f"{1000 + n}000.50", text="x", page=1, role="合同总价"),
+                    EntityRow(kind="amount", value="1.00", text="y", page=1, role="单价"),
+                ],
             )
             session.add(doc)
             docs.append(doc)
@@ -123,8 +138,12 @@ def home(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("export-home")
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
-                 "DOSSIER_PUBLIC_URL": "https://dossier.example.cn/"},
+        environ={
+            "DOSSIER_HOME": str(tmp / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_PUBLIC_URL": "https://dossier.example.cn/",
+        },
         dotenv=tmp / "none",
     )
     built = _build_home(settings)
@@ -143,8 +162,13 @@ def any_home(request, home, tmp_path):
     url = _opensearch.cluster_url()
     alias = f"dossier-test-{uuid.uuid4().hex[:10]}"
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
-                 "DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_OPENSEARCH_URL": url,
+            "DOSSIER_OPENSEARCH_INDEX": alias,
+        },
         dotenv=tmp_path / "none",
     )
     built = _build_home(settings)
@@ -304,8 +328,23 @@ def test_jsonl_one_document_per_line_with_entities(home, admin):
     assert [doc["id"] for doc in docs] == _search_ids(d, WORD, admin)
     assert {doc["title"] for doc in docs} >= set(tricky_titles())
     first = docs[0]
-    assert set(first) >= {"id", "title", "filename", "customers", "doc_type", "date", "tags", "score", "snippet",
-                          "snippet_text", "url", "entities", "sha256", "size", "pages"}
+    assert set(first) >= {
+        "id",
+        "title",
+        "filename",
+        "customers",
+        "doc_type",
+        "date",
+        "tags",
+        "score",
+        "snippet",
+        "snippet_text",
+        "url",
+        "entities",
+        "sha256",
+        "size",
+        "pages",
+    }
     assert "1.00" in first["entities"]["amount"] and first["amount"].endswith("000.50")
     assert "<mark>" in first["snippet"] and "<mark>" not in first["snippet_text"]
     pacific = json.loads(_export(d, "HT-2024-0315", admin, "jsonl").decode("utf-8").splitlines()[0])
@@ -495,7 +534,9 @@ def test_filters_and_sort_apply_as_in_search(home, admin):
     from index import SearchRequest
 
     d = home["dossier"]
-    request = SearchRequest(WORD, doc_types=("quote",), customers=("明远",), date_from="2024-03-05", sort="date_desc")
+    request = SearchRequest(
+        WORD, doc_types=("quote",), customers=("明远",), date_from="2024-03-05", sort="date_desc"
+    )
     ids = [int(r[0]) for r in _read_csv(_export(d, request, admin, "csv"))[1:]]
     assert ids and ids == _search_ids(d, request, admin)
     dates = [d.show(i, admin)["date"] for i in ids]
@@ -522,7 +563,9 @@ def test_a_limit_is_refused_before_anything_is_written(home, admin, monkeypatch)
         before = session.query(AuditEvent).count()
     limited = exports_under(DOSSIER_EXPORT_MAX_HITS="5", DOSSIER_EXPORT_ZIP_MAX_FILES="3")
     plan = limited.plan(SearchRequest(WORD), admin, "csv")
-    assert not plan.allowed and str(len(home["ids"])) in plan.reason and "DOSSIER_EXPORT_MAX_HITS" in plan.reason
+    assert (
+        not plan.allowed and str(len(home["ids"])) in plan.reason and "DOSSIER_EXPORT_MAX_HITS" in plan.reason
+    )
     with pytest.raises(ExportRefused, match="超过导出上限 5 条"):
         limited.stream(SearchRequest(WORD), admin, "csv")
     zip_plan = limited.plan(SearchRequest(WORD), admin, "zip", limit=4)
@@ -550,7 +593,9 @@ def test_every_export_writes_one_audit_event(home):
     next(chunks)
     chunks.close()  # the reader went away after the first chunk
     with d.sessions() as session:
-        events = session.query(AuditEvent).filter(AuditEvent.username == "sales1").order_by(AuditEvent.id).all()
+        events = (
+            session.query(AuditEvent).filter(AuditEvent.username == "sales1").order_by(AuditEvent.id).all()
+        )
     full, cut = events[-2:]
     assert full.action == "export" and full.at >= started and full.target_type == "search"
     assert full.detail["query"] == WORD and full.detail["format"] == "csv" and full.detail["via"] == "cli"
@@ -580,8 +625,12 @@ def queued(tmp_path, redis_url):
     from foundation.config import load_settings
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url,
-                 "DOSSIER_EXPORT_TTL_HOURS": "2"},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": redis_url,
+            "DOSSIER_EXPORT_TTL_HOURS": "2",
+        },
         dotenv=tmp_path / "none",
     )
     Dossier.open(settings, require_init=False).init(admin_password=ADMIN_PASSWORD)
@@ -612,14 +661,20 @@ def test_a_background_export_runs_on_a_worker_and_expires(queued, admin):
     assert job["status"] == "queued" and job["total"] == len(INGESTED)
     run_worker(settings, burst=True)
     done = d.exports.job(job["id"], admin)
-    assert done["status"] == "done" and done["done"] == done["total"] == len(INGESTED) and done["percent"] == 100
+    assert (
+        done["status"] == "done" and done["done"] == done["total"] == len(INGESTED) and done["percent"] == 100
+    )
     path, name, mime = d.exports.job_file(job["id"], admin)
     assert path.parent == settings.home / "exports" and name.endswith(".csv") and mime.startswith("text/csv")
     assert (path.parent.stat().st_mode & 0o777) == 0o700 and not list(path.parent.glob("*.part"))
     rows = _read_csv(path.read_bytes())
     assert len(rows) == len(INGESTED) + 1
     expires = datetime.fromisoformat(done["expires_at"])
-    assert timedelta(hours=1, minutes=59) < expires - datetime.fromisoformat(done["finished_at"]) <= timedelta(hours=2)
+    assert (
+        timedelta(hours=1, minutes=59)
+        < expires - datetime.fromisoformat(done["finished_at"])
+        <= timedelta(hours=2)
+    )
     with pytest.raises(NotFound):
         d.exports.job(job["id"], Principal(username="someone", role="admin"))
     with pytest.raises(NotFound):
@@ -663,8 +718,17 @@ def test_a_background_export_without_a_worker_is_refused_and_a_dead_workers_job_
     with pytest.raises(QueueUnavailable, match="请直接下载"):
         d.exports.start_job(SearchRequest(""), admin, "csv")
     with d.sessions() as session:
-        job = ExportJob(username="admin", format="csv", request={"query": ""}, base_url="", status="running",
-                        claimed_by="gone-worker.1", total=3, done=1, size=0)
+        job = ExportJob(
+            username="admin",
+            format="csv",
+            request={"query": ""},
+            base_url="",
+            status="running",
+            claimed_by="gone-worker.1",
+            total=3,
+            done=1,
+            size=0,
+        )
         session.add(job)
         session.commit()
         job_id = job.id
@@ -678,8 +742,16 @@ def test_the_export_job_function_skips_finished_jobs_and_records_failures(queued
 
     d, _settings = queued
     with d.sessions() as session:
-        ghost = ExportJob(username="nobody", format="zip", request={"query": ""}, base_url="", status="queued",
-                          total=0, done=0, size=0)
+        ghost = ExportJob(
+            username="nobody",
+            format="zip",
+            request={"query": ""},
+            base_url="",
+            status="queued",
+            total=0,
+            done=0,
+            size=0,
+        )
         session.add(ghost)
         session.commit()
         ghost_id = ghost.id
@@ -696,8 +768,15 @@ def test_json_round_trip_of_a_request():
     from dossier.app.export import request_from_json, request_to_json
     from index import SearchRequest
 
-    request = SearchRequest("报价 -草稿", customers=("明远",), doc_types=("quote",), date_from="2024-01-01",
-                            entities=(("phone", "13812345678"),), sort="date_asc", years=("2024",))
+    request = SearchRequest(
+        "报价 -草稿",
+        customers=("明远",),
+        doc_types=("quote",),
+        date_from="2024-01-01",
+        entities=(("phone", "13812345678"),),
+        sort="date_asc",
+        years=("2024",),
+    )
     again, limit = request_from_json(json.loads(json.dumps(request_to_json(request, 7))))
     assert again == request and limit == 7
 
@@ -732,8 +811,12 @@ def test_zip_of_encrypted_originals_holds_the_plaintext(tmp_path, admin, monkeyp
     if large:
         monkeypatch.setattr(_zip, "IN_MEMORY_MAX", 10)
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
-                 "DOSSIER_BLOB_KEY": BlobKey.generate().encoded()},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_BLOB_KEY": BlobKey.generate().encoded(),
+        },
         dotenv=tmp_path / "none",
     )
     Dossier.open(settings, require_init=False).init(admin_password=ADMIN_PASSWORD)
@@ -763,8 +846,14 @@ def test_exports_on_postgresql_records_and_opensearch(postgres_url, tmp_path):
     url = _opensearch.cluster_url()
     alias = f"dossier-test-{uuid.uuid4().hex[:10]}"
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
-                 "DOSSIER_DATABASE_URL": postgres_url, "DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_DATABASE_URL": postgres_url,
+            "DOSSIER_OPENSEARCH_URL": url,
+            "DOSSIER_OPENSEARCH_INDEX": alias,
+        },
         dotenv=tmp_path / "none",
     )
     built = _build_home(settings)
@@ -781,8 +870,10 @@ def test_exports_on_postgresql_records_and_opensearch(postgres_url, tmp_path):
             for entry in files:
                 assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
         sales_ids = _search_ids(d, WORD, d.accounts.principal_for("sales1"))
-        assert all(built["levels"][i][0] in ("public", "internal") or built["levels"][i] == ("confidential", True)
-                   for i in sales_ids)
+        assert all(
+            built["levels"][i][0] in ("public", "internal") or built["levels"][i] == ("confidential", True)
+            for i in sales_ids
+        )
     finally:
         d.close()
         _opensearch.drop(url, alias)

@@ -33,8 +33,16 @@ def _env(home: Path) -> dict[str, str]:
 
 def _dossier(home: Path, *args: str) -> subprocess.CompletedProcess:
     """The `dossier` command as a user's shell starts it: umask 022 (files 0644, folders 0755 by default)."""
-    return subprocess.run([sys.executable, "-m", "dossier", *args], env=_env(home), cwd=home.parent, umask=0o022,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dossier", *args],
+        env=_env(home),
+        cwd=home.parent,
+        umask=0o022,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_init_ingest_and_export_leave_nothing_readable_by_others(tmp_path):
@@ -73,14 +81,20 @@ def test_an_old_home_is_made_private_when_opened_and_status_warns_about_what_rem
     old_export.write_text("id,title\n", encoding="utf-8")
     for path, mode in ((home, 0o755), (home / "dossier.db", 0o644), (old_export, 0o644), (blob, 0o644)):
         path.chmod(mode)
-    assert {p["path"] for p in file_mode_problems(home)} == {str(home), str(home / "dossier.db"), str(old_export),
-                                                             str(blob)}
+    assert {p["path"] for p in file_mode_problems(home)} == {
+        str(home),
+        str(home / "dossier.db"),
+        str(old_export),
+        str(blob),
+    }
 
     status = _dossier(home, "status", "--json")
     info = json.loads(status.stdout)
     assert [p["path"] for p in info["file_modes"]] == [str(blob)]
     assert info["file_modes"][0]["mode"] == "0644" and info["file_modes"][0]["expected"] == "0600"
-    assert len(info["warnings"]) == 1 and str(blob) in info["warnings"][0] and "chmod 600" in info["warnings"][0]
+    assert (
+        len(info["warnings"]) == 1 and str(blob) in info["warnings"][0] and "chmod 600" in info["warnings"][0]
+    )
     assert _mode(home) == 0o700 and _mode(home / "dossier.db") == 0o600 and _mode(old_export) == 0o600
     text = _dossier(home, "status")
     assert text.returncode == 0 and "warning" in text.stderr and str(blob) in text.stderr
@@ -91,8 +105,16 @@ def test_the_wsgi_app_and_workers_run_with_a_private_umask(tmp_path):
     home = tmp_path / "home"
     assert _dossier(home, "init").returncode == 0
     probe = "import os, webui.wsgi; print(oct(os.umask(0)))"
-    run = subprocess.run([sys.executable, "-c", probe], env=_env(home), cwd=tmp_path, umask=0o022,
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_env(home),
+        cwd=tmp_path,
+        umask=0o022,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0 and run.stdout.strip() == "0o77", run.stderr
 
 
@@ -103,8 +125,16 @@ def test_a_background_export_file_is_private_whatever_the_umask(dossier, admin):
     old = os.umask(0o022)
     try:
         with dossier.sessions() as session:
-            job = ExportJob(username="admin", format="csv", request={"query": ""}, base_url="", status="queued",
-                            total=0, done=0, size=0)
+            job = ExportJob(
+                username="admin",
+                format="csv",
+                request={"query": ""},
+                base_url="",
+                status="queued",
+                total=0,
+                done=0,
+                size=0,
+            )
             session.add(job)
             session.commit()
             job_id = job.id
@@ -112,11 +142,15 @@ def test_a_background_export_file_is_private_whatever_the_umask(dossier, admin):
     finally:
         os.umask(old)
     files = list((dossier.settings.home / "exports").iterdir())
-    assert files and all(_mode(p) == 0o600 for p in files) and _mode(dossier.settings.home / "exports") == 0o700
+    assert (
+        files and all(_mode(p) == 0o600 for p in files) and _mode(dossier.settings.home / "exports") == 0o700
+    )
 
 
-@pytest.mark.skipif(not any((Path(p) / "redis-server").exists() for p in os.environ.get("PATH", "").split(":")),
-                    reason="redis-server is not installed")
+@pytest.mark.skipif(
+    not any((Path(p) / "redis-server").exists() for p in os.environ.get("PATH", "").split(":")),
+    reason="redis-server is not installed",
+)
 def test_redis_up_keeps_the_queue_files_private(tmp_path):
     """`dossier redis-up` puts Redis's folder (0700) and files (0600) in the home."""
     import redis
@@ -127,8 +161,15 @@ def test_redis_up_keeps_the_queue_files_private(tmp_path):
     home.mkdir()
     url = f"redis://127.0.0.1:{free_port()}/0"
     env = {**_env(home), "DOSSIER_REDIS_URL": url}
-    started = subprocess.run([sys.executable, "-m", "dossier", "redis-up"], env=env, umask=0o022,
-                             capture_output=True, text=True, timeout=60, check=False)
+    started = subprocess.run(
+        [sys.executable, "-m", "dossier", "redis-up"],
+        env=env,
+        umask=0o022,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert started.returncode == 0, started.stderr
     client = redis.Redis.from_url(url)
     try:

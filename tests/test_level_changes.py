@@ -32,11 +32,17 @@ def home(dossier):
     with dossier.sessions() as session:
         users = {
             name: User(username=name, role=role, password_hash=hash_password(PASSWORD))
-            for name, role in (("manager1", "manager"), ("sales1", "sales"), ("sales2", "sales"),
-                               ("finance1", "finance"))
+            for name, role in (
+                ("manager1", "manager"),
+                ("sales1", "sales"),
+                ("sales2", "sales"),
+                ("finance1", "finance"),
+            )
         }
         session.add_all(users.values())
-        session.add(Customer(name="上海宏图集团有限公司", aliases=["宏图集团"], contacts=[], owner=users["sales1"]))
+        session.add(
+            Customer(name="上海宏图集团有限公司", aliases=["宏图集团"], contacts=[], owner=users["sales1"])
+        )
         session.commit()
     summary = dossier.ingest_paths([CONTRACT, INVOICE])
     assert summary["ingested"] == 2, summary
@@ -73,12 +79,19 @@ def test_a_sales_rep_retyping_a_contract_keeps_it_confidential(home):
     assert (shown["doc_type"], shown["confidentiality"]) == ("other", "confidential")
     other = _client(app, "sales2")
     assert other.get(f"/documents/{contract}").status_code == 404
-    assert contract not in {h["id"] for h in other.get("/api/search", query_string={"q": "HT-2023-1004"}).get_json()["hits"]}
-    d.customers.reextract([contract])  # a later re-extraction (registry change, upgrade) does not lower it either
+    assert contract not in {
+        h["id"] for h in other.get("/api/search", query_string={"q": "HT-2023-1004"}).get_json()["hits"]
+    }
+    d.customers.reextract(
+        [contract]
+    )  # a later re-extraction (registry change, upgrade) does not lower it either
     assert _level(d, contract) == "confidential"
     change = audit_events(d, "metadata_change")[-1]
     assert (change.username, change.target_id, change.detail["changed"]["doc_type"]) == (
-        "sales1", contract, ["contract", "other"])
+        "sales1",
+        contract,
+        ["contract", "other"],
+    )
 
 
 def test_a_finance_user_retyping_an_invoice_keeps_it_finance(home):
@@ -100,7 +113,11 @@ def test_a_type_that_raises_the_level_applies_and_is_audited(home):
     assert _level(d, quote) == "confidential"
     event = audit_events(d, "permission_change")[-1]
     assert (event.username, event.target_id, event.detail["before"], event.detail["after"]) == (
-        "sales2", quote, "internal", "confidential")
+        "sales2",
+        quote,
+        "internal",
+        "confidential",
+    )
 
 
 def test_a_level_never_moves_sideways_by_a_new_type(home):
@@ -118,7 +135,11 @@ def test_a_manager_may_lower_a_level_by_retyping_and_it_is_audited(home):
     assert _retype(_client(app, "manager1"), contract, "quote").status_code == 302
     assert _level(d, contract) == "internal"
     event = audit_events(d, "permission_change")[-1]
-    assert (event.username, event.detail["before"], event.detail["after"]) == ("manager1", "confidential", "internal")
+    assert (event.username, event.detail["before"], event.detail["after"]) == (
+        "manager1",
+        "confidential",
+        "internal",
+    )
     assert contract in {h["id"] for h in d.search(SearchRequest(""), Principal("sales2", "sales"))["hits"]}
 
 
@@ -128,17 +149,28 @@ def test_a_new_version_by_a_sales_rep_does_not_lower_the_level(home, redis_url):
     from workers import run_worker
 
     d, app, contract, _invoice = home
-    settings = d.settings.with_overrides(DOSSIER_REDIS_URL=redis_url)  # the same home, with a queue and a worker
+    settings = d.settings.with_overrides(
+        DOSSIER_REDIS_URL=redis_url
+    )  # the same home, with a queue and a worker
     app = __import__("webui").create_app(settings, {"TESTING": True})
     owner = _client(app, "sales1")
     token = _token(owner, f"/documents/{contract}")
-    upload = owner.post(f"/documents/{contract}/version", content_type="multipart/form-data",
-                        data={"csrf_token": token, "file": (io.BytesIO(QUOTE.read_bytes()), QUOTE.name)})
+    upload = owner.post(
+        f"/documents/{contract}/version",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "file": (io.BytesIO(QUOTE.read_bytes()), QUOTE.name)},
+    )
     assert upload.status_code == 302
     run_worker(settings, burst=True)
     shown = d.show(contract, ADMIN)
-    assert (shown["status"], shown["doc_type"], shown["confidentiality"]) == ("indexed", "quote", "confidential")
-    assert contract not in {h["id"] for h in d.search(SearchRequest("中盈环保"), Principal("sales2", "sales"))["hits"]}
+    assert (shown["status"], shown["doc_type"], shown["confidentiality"]) == (
+        "indexed",
+        "quote",
+        "confidential",
+    )
+    assert contract not in {
+        h["id"] for h in d.search(SearchRequest("中盈环保"), Principal("sales2", "sales"))["hits"]
+    }
     # A manager's new version may lower it (the type it gets now decides), and that is audited.
     with d.sessions() as session:
         doc = session.get(Document, contract)
@@ -147,14 +179,27 @@ def test_a_new_version_by_a_sales_rep_does_not_lower_the_level(home, redis_url):
     manager = _client(app, "manager1")
     token = _token(manager, f"/documents/{contract}")
     text = "报价单\n客户：上海宏图集团有限公司\n报价编号：BJ-2031-0077\n有效期三十天".encode()
-    assert manager.post(f"/documents/{contract}/version", content_type="multipart/form-data",
-                        data={"csrf_token": token, "file": (io.BytesIO(text), "报价单_v3.txt")}).status_code == 302
+    assert (
+        manager.post(
+            f"/documents/{contract}/version",
+            content_type="multipart/form-data",
+            data={"csrf_token": token, "file": (io.BytesIO(text), "报价单_v3.txt")},
+        ).status_code
+        == 302
+    )
     run_worker(settings, burst=True)
     assert (d.show(contract, ADMIN)["doc_type"], _level(d, contract)) == ("quote", "internal")
     with d.sessions() as session:
-        assert session.scalars(select(Document.confidentiality_source).where(Document.id == contract)).one() == "type"
+        assert (
+            session.scalars(select(Document.confidentiality_source).where(Document.id == contract)).one()
+            == "type"
+        )
     event = audit_events(d, "permission_change")[-1]
-    assert (event.target_id, event.detail["before"], event.detail["after"]) == (contract, "confidential", "internal")
+    assert (event.target_id, event.detail["before"], event.detail["after"]) == (
+        contract,
+        "confidential",
+        "internal",
+    )
 
 
 def test_a_sales_rep_cannot_lower_a_level_directly(home):
@@ -162,6 +207,8 @@ def test_a_sales_rep_cannot_lower_a_level_directly(home):
     d, app, contract, _invoice = home
     owner = _client(app, "sales1")
     token = _token(owner, f"/documents/{contract}/edit")
-    response = owner.post(f"/documents/{contract}/edit", data={"csrf_token": token, "confidentiality": "internal"})
+    response = owner.post(
+        f"/documents/{contract}/edit", data={"csrf_token": token, "confidentiality": "internal"}
+    )
     assert response.status_code == 403
     assert _level(d, contract) == "confidential"

@@ -26,8 +26,11 @@ def os_env(tmp_path):
     url = _opensearch.cluster_url()
     alias = f"dossier-test-{uuid.uuid4().hex[:10]}"
     env = {
-        "DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
-        "DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias, "DOSSIER_WORKERS": "1",
+        "DOSSIER_HOME": str(tmp_path / "home"),
+        "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        "DOSSIER_OPENSEARCH_URL": url,
+        "DOSSIER_OPENSEARCH_INDEX": alias,
+        "DOSSIER_WORKERS": "1",
     }
     yield env
     _opensearch.drop(url, alias)
@@ -63,7 +66,9 @@ def test_cli_reindex_swaps_in_a_new_index_and_search_goes_on(os_env, tmp_path):
 
     runner = CliRunner(env=os_env)
     assert runner.invoke(cli, ["init"], catch_exceptions=False).exit_code == 0
-    ingest = runner.invoke(cli, ["ingest", str(CONTRACT), str(QUOTE), "--wait", "--json"], catch_exceptions=False)
+    ingest = runner.invoke(
+        cli, ["ingest", str(CONTRACT), str(QUOTE), "--wait", "--json"], catch_exceptions=False
+    )
     assert ingest.exit_code == 0, ingest.output
     url, alias = os_env["DOSSIER_OPENSEARCH_URL"], os_env["DOSSIER_OPENSEARCH_INDEX"]
     before = set(requests.get(f"{url}/_alias/{alias}", timeout=10).json())
@@ -86,8 +91,11 @@ def test_a_document_the_index_refuses_fails_with_the_reason(os_dossier, admin):
     with os_dossier.engine.begin() as conn:  # an entry the cluster cannot take (as a corrupted row would be)
         from index._outbox import OUTBOX
 
-        conn.execute(OUTBOX.insert().values(doc_id=bad_id, op="index", payload="{not json", attempts=0,
-                                            next_try=0.0, rejected=False))
+        conn.execute(
+            OUTBOX.insert().values(
+                doc_id=bad_id, op="index", payload="{not json", attempts=0, next_try=0.0, rejected=False
+            )
+        )
     assert os_dossier.flusher is not None
     os_dossier.flusher.flush_now()
     with os_dossier.sessions() as session:
@@ -115,7 +123,9 @@ def test_the_web_process_reads_its_own_writes(os_dossier, admin):
     assert [h["id"] for h in hits] == [doc_id]
 
 
-def test_the_scale_out_profile_postgresql_records_and_opensearch(os_env, postgres_url, redis_url, tmp_path, admin):
+def test_the_scale_out_profile_postgresql_records_and_opensearch(
+    os_env, postgres_url, redis_url, tmp_path, admin
+):
     """PostgreSQL records + OpenSearch index + Redis queue and a real worker: ingest, search, reindex."""
     from dossier.app.services import Dossier
     from foundation.config import load_settings
@@ -126,7 +136,9 @@ def test_the_scale_out_profile_postgresql_records_and_opensearch(os_env, postgre
     try:
         d.init(admin_password=ADMIN_PASSWORD)
         d.customers.import_registry(DEV / "customers.json")
-        summary = d.ingest_paths([CONTRACT, QUOTE], workers=1)  # queued; a temporary worker process does the work
+        summary = d.ingest_paths(
+            [CONTRACT, QUOTE], workers=1
+        )  # queued; a temporary worker process does the work
         assert summary["mode"] == "queue" and {doc["status"] for doc in summary["documents"]} == {"indexed"}
         result = d.search(SearchRequest("海川", customers=("海川物流",)), admin)
         assert [h["filename"] for h in result["hits"]] == [QUOTE.name]

@@ -36,7 +36,9 @@ def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float) -> N
 def _login(client) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = client.post("/auth/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
 
 
@@ -62,7 +64,9 @@ def test_opensearch_and_redis_outages_lose_nothing_and_drain_by_themselves(tmp_p
     try:
         settings = load_settings(
             environ={
-                "DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis.url,
+                "DOSSIER_HOME": str(tmp_path / "home"),
+                "DOSSIER_WORKERS": "1",
+                "DOSSIER_REDIS_URL": redis.url,
                 "DOSSIER_OPENSEARCH_URL": node.url,
             },
             dotenv=tmp_path / "no.env",
@@ -91,7 +95,9 @@ def test_opensearch_and_redis_outages_lose_nothing_and_drain_by_themselves(tmp_p
         batch = int(uploaded.headers["Location"].rsplit("/", 1)[-1])
         stored = d.batch_status(batch)
         assert stored["files"]["total"] == 1 and stored["files"]["queued"] == 1  # stored; waits for a worker
-        inline = d.ingest_paths([QUOTE])  # no Redis: processed here (the waiting upload too); index entries wait
+        inline = d.ingest_paths(
+            [QUOTE]
+        )  # no Redis: processed here (the waiting upload too); index entries wait
         assert inline["mode"] == "inline" and inline["documents"][0]["status"] == "indexed"
         quote_id = inline["documents"][0]["id"]
 
@@ -114,7 +120,11 @@ def test_opensearch_and_redis_outages_lose_nothing_and_drain_by_themselves(tmp_p
         # Sent without a refresh by whichever process drained it: searchable within the refresh interval.
         _wait_until(lambda: quote_id in _ids(client, "海川"), "the quote to be searchable", 30)
         assert contract_id in _ids(client, "宸宇")
-        _wait_until(lambda: bool(_ids(client, "金桥电气")), "the upload made while both were down to be searchable", 30)
+        _wait_until(
+            lambda: bool(_ids(client, "金桥电气")),
+            "the upload made while both were down to be searchable",
+            30,
+        )
         assert d.status()["by_status"].get("queued", 0) == 0
     finally:
         redis.stop()

@@ -25,7 +25,9 @@ REGISTRY = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
 
 
 def _run(home, *args, input=None):  # type: ignore[no-untyped-def]
-    return CliRunner(env=NO_REDIS).invoke(cli, ["--home", str(home), *args], input=input, catch_exceptions=False)
+    return CliRunner(env=NO_REDIS).invoke(
+        cli, ["--home", str(home), *args], input=input, catch_exceptions=False
+    )
 
 
 def _owned_by(owner: str) -> set[str]:
@@ -37,7 +39,9 @@ def _listed(home) -> dict[str, dict]:  # type: ignore[no-untyped-def]
 
 
 def _add(home, login: str, *extra: str):  # type: ignore[no-untyped-def]
-    return _run(home, "users", "add", login, "--role", "sales", *extra, "--password-stdin", input=f"{PASSWORD}\n")
+    return _run(
+        home, "users", "add", login, "--role", "sales", *extra, "--password-stdin", input=f"{PASSWORD}\n"
+    )
 
 
 def _home_with_contract(tmp_path):  # type: ignore[no-untyped-def]
@@ -108,7 +112,11 @@ def test_a_renamed_account_keeps_its_customers_and_everything_that_names_its_log
     home, doc_id = _home_with_contract(tmp_path)
     assert _add(home, "luorong", "--display-name", "罗蓉").exit_code == 0
     d = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(home), **NO_REDIS}, dotenv=home / "no.env"))
-    d.ingest_upload("纪要.txt", "会议纪要\n客户：苏州金桥电气有限公司\n".encode(), principal=d.accounts.principal_for("luorong"))
+    d.ingest_upload(
+        "纪要.txt",
+        "会议纪要\n客户：苏州金桥电气有限公司\n".encode(),
+        principal=d.accounts.principal_for("luorong"),
+    )
     result = _run(home, "users", "rename", "luorong", "rong.luo")
     assert result.exit_code == 0, result.output
     assert _reads(home, "rong.luo", doc_id)
@@ -119,7 +127,9 @@ def test_a_renamed_account_keeps_its_customers_and_everything_that_names_its_log
     renamed = audit_events(d, "user_rename")[-1]
     assert renamed.detail["from"] == "luorong" and renamed.detail["to"] == "rong.luo"
     assert renamed.detail["carried"]["versions"] == 1
-    assert any(e.detail["username"] == "luorong" for e in audit_events(d, "user_add"))  # the trail stays as written
+    assert any(
+        e.detail["username"] == "luorong" for e in audit_events(d, "user_add")
+    )  # the trail stays as written
     assert _run(home, "show", str(doc_id), "--as", "luorong", "--json").exit_code != 0
     refused = _run(home, "users", "rename", "admin", "root")
     assert refused.exit_code != 0 and "admin" in refused.output
@@ -146,9 +156,14 @@ def test_unmatched_and_ambiguous_owner_names_are_warned_about(tmp_path):
     status = json.loads(_run(home, "status", "--json").output)
     by_owner = {u["owner"]: u for u in status["unmatched_owners"]}
     assert by_owner["罗蓉"]["reason"] == "no_account" and by_owner["罗蓉"]["count"] == len(_owned_by("罗蓉"))
-    assert by_owner["张晗"]["reason"] == "ambiguous" and by_owner["张晗"]["accounts"] == ["zhanghan1", "zhanghan2"]
+    assert by_owner["张晗"]["reason"] == "ambiguous" and by_owner["张晗"]["accounts"] == [
+        "zhanghan1",
+        "zhanghan2",
+    ]
     assert "负责人“罗蓉”没有对应账户" in _run(home, "status").output
-    assert _run(home, "users", "set-display-name", "zhanghan2", "").exit_code == 0  # no longer ambiguous: linked
+    assert (
+        _run(home, "users", "set-display-name", "zhanghan2", "").exit_code == 0
+    )  # no longer ambiguous: linked
     assert {listed[n]["owner_account"] for n in _owned_by("张晗")} == {None}
     assert {c["owner_account"] for n, c in _listed(home).items() if n in _owned_by("张晗")} == {"zhanghan1"}
     assert _add(home, "luorong", "--display-name", "罗蓉").exit_code == 0
@@ -165,7 +180,9 @@ def test_an_owner_changed_by_an_import_or_an_edit_follows_the_new_name(tmp_path)
     home, doc_id = _home_with_contract(tmp_path)
     for login, shown in (("luorong", "罗蓉"), ("xuyunshi", "徐云诗")):
         assert _add(home, login, "--display-name", shown).exit_code == 0
-    (tmp_path / "move.csv").write_text("客户编号,客户名称,负责人\nC015,苏州金桥电气有限公司,徐云诗\n", encoding="utf-8")
+    (tmp_path / "move.csv").write_text(
+        "客户编号,客户名称,负责人\nC015,苏州金桥电气有限公司,徐云诗\n", encoding="utf-8"
+    )
     assert _run(home, "customers", "import", str(tmp_path / "move.csv")).exit_code == 0
     assert _listed(home)["苏州金桥电气有限公司"]["owner_account"] == "xuyunshi"
     assert _reads(home, "xuyunshi", doc_id) and not _reads(home, "luorong", doc_id)

@@ -25,7 +25,11 @@ LEVELS = ("public", "internal", "confidential", "finance")
 PASSWORD = "matrix-test-Passw0rd"
 #: username -> role; sales1 owns customer A, sales2 owns customer B.
 USERS = {
-    "admin": "admin", "manager1": "manager", "finance1": "finance", "sales1": "sales", "sales2": "sales",
+    "admin": "admin",
+    "manager1": "manager",
+    "finance1": "finance",
+    "sales1": "sales",
+    "sales2": "sales",
     "viewer1": "viewer",
 }
 OWNERS = {"A": "sales1", "B": "sales2"}
@@ -70,7 +74,8 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
             users[name] = User(username=name, role=role, password_hash=hash_password(PASSWORD))
             session.add(users[name])
         customers = {
-            key: Customer(name=name, aliases=[], contacts=[], owner=users[OWNERS[key]]) for key, name in CUSTOMERS.items()
+            key: Customer(name=name, aliases=[], contacts=[], owner=users[OWNERS[key]])
+            for key, name in CUSTOMERS.items()
         }
         session.add_all(customers.values())
         rows = []
@@ -79,13 +84,26 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
                 text = f"季度报告 {level} {key} 扫描件"
                 data = _png(f"report {level} {key}")
                 doc = Document(
-                    title=f"季度报告_{level}_{key}", doc_type="other", confidentiality=level, confidentiality_source="manual",
-                    status="indexed", customer=customers[key],
-                    versions=[Version(number=1, sha256=d.blobs.put(data), filename=f"report-{level}-{key}.png",
-                                      mime="image/png", size=len(data))],
+                    title=f"季度报告_{level}_{key}",
+                    doc_type="other",
+                    confidentiality=level,
+                    confidentiality_source="manual",
+                    status="indexed",
+                    customer=customers[key],
+                    versions=[
+                        Version(
+                            number=1,
+                            sha256=d.blobs.put(data),
+                            filename=f"report-{level}-{key}.png",
+                            mime="image/png",
+                            size=len(data),
+                        )
+                    ],
                     pages=[Page(number=1, text=text, ocr=True, confidence=0.99)],
                 )
-                doc.customer_links = [DocumentCustomer(customer=customers[key], method="given", position=0, score=1.0)]
+                doc.customer_links = [
+                    DocumentCustomer(customer=customers[key], method="given", position=0, score=1.0)
+                ]
                 session.add(doc)
                 rows.append((doc, level, key))
         session.commit()
@@ -149,7 +167,9 @@ def test_document_page_image_download_and_api_follow_the_rules(home, app, userna
         image = client.get(f"/documents/{doc_id}/pages/1.png")
         download = client.get(f"/documents/{doc_id}/download")
         api = client.get(f"/api/documents/{doc_id}")
-        assert (page.status_code, image.status_code, download.status_code, api.status_code) == (expected,) * 4, doc_id
+        assert (page.status_code, image.status_code, download.status_code, api.status_code) == (
+            expected,
+        ) * 4, doc_id
         if expected == 200:
             assert image.mimetype == "image/png" and image.data.startswith(b"\x89PNG")
             assert download.headers["Content-Disposition"].startswith("attachment")
@@ -163,8 +183,12 @@ def test_guessing_ids_finds_nothing_hidden(home, app):
     public = _expected(home, "viewer1")
     top = max(home["docs"]) + 5
     for doc_id in range(1, top):
-        for path in (f"/documents/{doc_id}", f"/documents/{doc_id}/download", f"/api/documents/{doc_id}",
-                     f"/documents/{doc_id}/pages/1.png"):
+        for path in (
+            f"/documents/{doc_id}",
+            f"/documents/{doc_id}/download",
+            f"/api/documents/{doc_id}",
+            f"/documents/{doc_id}/pages/1.png",
+        ):
             assert client.get(path).status_code == (200 if doc_id in public else 404), path
 
 
@@ -186,7 +210,9 @@ def test_the_cli_as_a_user_follows_the_same_rules(home, username, tmp_path):
 
     runner = CliRunner(env=home["env"])
     want = _expected(home, username)
-    found = runner.invoke(cli, ["search", "季度报告", "--as", username, "--json", "--limit", "100"], catch_exceptions=False)
+    found = runner.invoke(
+        cli, ["search", "季度报告", "--as", username, "--json", "--limit", "100"], catch_exceptions=False
+    )
     assert found.exit_code == 0, found.output
     body = json.loads(found.output)
     assert {h["id"] for h in body["hits"]} == want and body["total"] == len(want)
@@ -196,8 +222,11 @@ def test_the_cli_as_a_user_follows_the_same_rules(home, username, tmp_path):
         if doc_id not in want:
             assert "季度报告" not in shown.output
     out = tmp_path / f"{username}.csv"
-    exported = runner.invoke(cli, ["export", "季度报告", "--as", username, "--format", "csv", "-o", str(out)],
-                             catch_exceptions=False)
+    exported = runner.invoke(
+        cli,
+        ["export", "季度报告", "--as", username, "--format", "csv", "-o", str(out)],
+        catch_exceptions=False,
+    )
     assert exported.exit_code == 0, exported.output
     with out.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))

@@ -90,7 +90,9 @@ def test_export_round_trips_through_csv_xlsx_and_json(tmp_path):
 def test_formula_cells_are_neutralised_on_export(tmp_path):
     """A customer named like a spreadsheet formula is exported as inert text."""
     _init(tmp_path)
-    (tmp_path / "in.csv").write_text('客户名称,备注\n"=HYPERLINK(""http://x"")有限公司",+1\n', encoding="utf-8")
+    (tmp_path / "in.csv").write_text(
+        '客户名称,备注\n"=HYPERLINK(""http://x"")有限公司",+1\n', encoding="utf-8"
+    )
     assert _run(tmp_path, "customers", "import", str(tmp_path / "in.csv")).exit_code == 0
     _run(tmp_path, "customers", "export", str(tmp_path / "out.csv"))
     rows = list(csv.reader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8-sig"))))
@@ -112,14 +114,23 @@ def test_review_commands_confirm_reject_and_merge(tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()
     for i, company in enumerate(("青岛海澜装备有限公司", "厦门鹭江软件有限公司", "大连星海港务有限公司")):
-        (notes / f"n{i}.txt").write_text(f"客户拜访记录\n客户名称：{company}\n拜访时间：2024-05-0{i + 1}\n", encoding="utf-8")
+        (notes / f"n{i}.txt").write_text(
+            f"客户拜访记录\n客户名称：{company}\n拜访时间：2024-05-0{i + 1}\n", encoding="utf-8"
+        )
     assert _run(tmp_path, "ingest", str(notes), "--wait").exit_code == 0
-    suggested = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)}
+    suggested = {
+        c["name"]: c["id"]
+        for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)
+    }
     assert set(suggested) >= {"青岛海澜装备有限公司", "厦门鹭江软件有限公司", "大连星海港务有限公司"}
-    assert "confirmed" in _run(tmp_path, "customers", "confirm", str(suggested["青岛海澜装备有限公司"])).output
+    assert (
+        "confirmed" in _run(tmp_path, "customers", "confirm", str(suggested["青岛海澜装备有限公司"])).output
+    )
     assert "rejected" in _run(tmp_path, "customers", "reject", str(suggested["厦门鹭江软件有限公司"])).output
     target = suggested["青岛海澜装备有限公司"]
-    merged = _run(tmp_path, "customers", "merge", str(suggested["大连星海港务有限公司"]), "--into", str(target))
+    merged = _run(
+        tmp_path, "customers", "merge", str(suggested["大连星海港务有限公司"]), "--into", str(target)
+    )
     assert merged.exit_code == 0
     listed = {c["name"]: c for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}
     assert "大连星海港务有限公司" in listed["青岛海澜装备有限公司"]["aliases"]
@@ -131,7 +142,9 @@ def test_review_commands_confirm_reject_and_merge(tmp_path):
 def test_reextract_reports_counts(tmp_path):
     """`dossier reextract --json` re-runs the step on stored text and says how many documents it did."""
     _init(tmp_path)
-    (tmp_path / "a.txt").write_text("报价单\n报价日期：2024年3月1日\n联系人：王芳 13700001111\n", encoding="utf-8")
+    (tmp_path / "a.txt").write_text(
+        "报价单\n报价日期：2024年3月1日\n联系人：王芳 13700001111\n", encoding="utf-8"
+    )
     _run(tmp_path, "ingest", str(tmp_path / "a.txt"), "--wait")
     result = _run(tmp_path, "reextract", "--json")
     assert result.exit_code == 0 and json.loads(result.output)["documents"] == 1
@@ -151,7 +164,9 @@ def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
     engine = make_engine(f"sqlite:///{home}/dossier.db")
     command.upgrade(_alembic_config(engine), "0003")
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO customers (name, aliases, created_at) VALUES ('旧客户有限公司', '[]', '2024-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO customers (name, aliases, created_at) VALUES ('旧客户有限公司', '[]', '2024-01-01')"
+        )
         conn.exec_driver_sql(
             "INSERT INTO documents (title, doc_type, customer_id, confidentiality, status, language, warnings,"
             " created_at, updated_at) VALUES ('旧文档', 'other', 1, 'internal', 'indexed', '', '[]',"
@@ -164,7 +179,13 @@ def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
     # The index as the older version wrote it (schema 1): the new one flags it for a rebuild.
     backend = SqliteBackend(engine)
     backend.ensure_schema()
-    backend.index([IndexDocument(id=1, title="旧文档", text="联系人：王芳　电话：13700001111", customers=("旧客户有限公司",))])
+    backend.index(
+        [
+            IndexDocument(
+                id=1, title="旧文档", text="联系人：王芳　电话：13700001111", customers=("旧客户有限公司",)
+            )
+        ]
+    )
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE search_meta SET value = '1' WHERE key = 'schema'")
     engine.dispose()
@@ -174,9 +195,9 @@ def test_an_older_data_home_is_upgraded_when_opened(tmp_path):
     dossier = Dossier.open(settings)
     assert is_migrated(dossier.engine) and not dossier.backend.needs_reindex()
     with dossier.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT document_id, customer_id, method FROM document_customers").all() == [
-            (1, 1, "given")
-        ]
+        assert conn.exec_driver_sql(
+            "SELECT document_id, customer_id, method FROM document_customers"
+        ).all() == [(1, 1, "given")]
     shown = dossier.show(1, Principal.system())
     assert shown["entities"]["phone"] == ["13700001111"] and shown["date"] == "2024-03-01"
     hits = dossier.search(SearchRequest("phone:13700001111"), Principal.system())["hits"]
@@ -190,7 +211,11 @@ def test_a_file_without_status_or_ids_keeps_our_company_and_the_registry_ids(tmp
     registry = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
     with (tmp_path / "plain.csv").open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(
-            [["客户名称", "行业"], [registry["seller"]["full_name"], ""], [registry["customers"][0]["full_name"], "新行业"]]
+            [
+                ["客户名称", "行业"],
+                [registry["seller"]["full_name"], ""],
+                [registry["customers"][0]["full_name"], "新行业"],
+            ]
         )
     report = json.loads(_run(tmp_path, "customers", "import", str(tmp_path / "plain.csv"), "--json").output)
     assert report["errors"] == [] and report["updated"] == 1
@@ -202,7 +227,9 @@ def test_a_file_without_status_or_ids_keeps_our_company_and_the_registry_ids(tmp
     from foundation.config import load_settings
     from records import Customer
 
-    dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
+    dossier = Dossier.open(
+        load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none")
+    )
     with dossier.sessions() as session:
         row = session.query(Customer).filter_by(name=registry["customers"][0]["full_name"]).one()
         assert row.external_id == registry["customers"][0]["id"]
@@ -218,10 +245,16 @@ def test_editing_a_customer_validates_and_relinks_its_documents(tmp_path):
     from index import Principal, SearchRequest
 
     _init(tmp_path)
-    (tmp_path / "note.txt").write_text("拜访记录\n今天与星河动力的采购部门沟通了二期需求。\n", encoding="utf-8")
-    dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
+    (tmp_path / "note.txt").write_text(
+        "拜访记录\n今天与星河动力的采购部门沟通了二期需求。\n", encoding="utf-8"
+    )
+    dossier = Dossier.open(
+        load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none")
+    )
     admin = Principal.system()
-    dossier.customers.import_registry(_write_csv(tmp_path, [["客户名称", "行业"], ["北京星河动力科技有限公司", "航天"]]))
+    dossier.customers.import_registry(
+        _write_csv(tmp_path, [["客户名称", "行业"], ["北京星河动力科技有限公司", "航天"]])
+    )
     (doc_id,) = [d["id"] for d in dossier.ingest_paths([str(tmp_path / "note.txt")])["documents"]]
     assert dossier.show(doc_id, admin)["customers"] == []
     with dossier.sessions() as session:
@@ -255,11 +288,15 @@ def test_editing_other_fields_keeps_the_owner_account(tmp_path):
     from records import Customer, User, hash_password
 
     _init(tmp_path)
-    dossier = Dossier.open(load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none"))
+    dossier = Dossier.open(
+        load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none")
+    )
     with dossier.sessions() as session:
         session.add(User(username="zhang", role="sales", password_hash=hash_password("x" * 12)))
         session.commit()
-    dossier.customers.import_registry(_write_csv(tmp_path, [["客户名称", "负责人"], ["上海启航电子有限公司", "zhang"]]))
+    dossier.customers.import_registry(
+        _write_csv(tmp_path, [["客户名称", "负责人"], ["上海启航电子有限公司", "zhang"]])
+    )
     with dossier.sessions() as session:
         customer = session.query(Customer).filter_by(name="上海启航电子有限公司").one()
         cid, owner = customer.id, customer.owner_id
@@ -309,8 +346,17 @@ def test_the_registry_works_alike_on_sqlite_and_postgresql(records_engine):
         assert names == sorted(names)  # code-point order on both databases
     sample = corpus["customers"][0]
     with sessions() as session:
-        doc = Document(title="拜访记录", pages=[Page(number=1, text=(
-            f"拜访记录\n客户名称：{sample['full_name']}\n陪同：青岛海澜装备有限公司 张伟\n拜访时间：2024-05-01\n"))])
+        doc = Document(
+            title="拜访记录",
+            pages=[
+                Page(
+                    number=1,
+                    text=(
+                        f"拜访记录\n客户名称：{sample['full_name']}\n陪同：青岛海澜装备有限公司 张伟\n拜访时间：2024-05-01\n"
+                    ),
+                )
+            ],
+        )
         session.add(doc)
         session.flush()
         Extraction().apply(session, doc)
@@ -357,7 +403,9 @@ def test_a_customer_named_at_intake_resolves_to_the_registry_and_is_never_confir
     def ingest(customer: str, n: int) -> tuple[dict, dict]:
         path = tmp_path / f"备忘录{n}.txt"
         path.write_text(f"备忘录 {n}\n内容：第 {n} 次沟通纪要。\n", encoding="utf-8")
-        summary = json.loads(_run(tmp_path, "ingest", str(path), "--customer", customer, "--wait", "--json").output)
+        summary = json.loads(
+            _run(tmp_path, "ingest", str(path), "--customer", customer, "--wait", "--json").output
+        )
         shown = json.loads(_run(tmp_path, "show", str(summary["documents"][0]["id"]), "--json").output)
         return summary["customer"], shown
 
@@ -368,7 +416,9 @@ def test_a_customer_named_at_intake_resolves_to_the_registry_and_is_never_confir
     assert "已归入登记客户“光华物流（武汉）有限公司”" in note["message"] if note["message"] else True
 
     note, typo = ingest("光华物留", 10)
-    assert note["outcome"] == "new" and "待确认" in note["message"] and "pending suggestion" in note["message"]
+    assert (
+        note["outcome"] == "new" and "待确认" in note["message"] and "pending suggestion" in note["message"]
+    )
     assert [link["status"] for link in typo["customer_links"]] == ["suggested"]
     note, _ = ingest("光华物留", 11)
     assert note["outcome"] == "suggested"
@@ -387,7 +437,11 @@ def test_a_customer_named_at_intake_resolves_to_the_registry_and_is_never_confir
 
     (tmp_path / "备忘录20.txt").write_text("备忘录 20\n", encoding="utf-8")
     told = _run(tmp_path, "ingest", str(tmp_path / "备忘录20.txt"), "--customer", "光华物流", "--wait")
-    assert told.exit_code == 0 and "已归入登记客户" in told.output and "filed under the registered customer" in told.output
+    assert (
+        told.exit_code == 0
+        and "已归入登记客户" in told.output
+        and "filed under the registered customer" in told.output
+    )
 
 
 def _ingest_notes(tmp_path, notes: dict[str, str]) -> dict[str, int]:
@@ -421,9 +475,17 @@ def test_importing_the_registry_folds_the_suggestions_it_names(tmp_path):
     _run(tmp_path, "customers", "import", str(tmp_path / "full-names.csv"))
     ids = _ingest_notes(tmp_path, NOTES)
     (tmp_path / "f.txt").write_text("备忘录\n本周工作安排。\n", encoding="utf-8")
-    given = json.loads(_run(tmp_path, "ingest", str(tmp_path / "f.txt"), "--customer", "云帆信息", "--json").output)
+    given = json.loads(
+        _run(tmp_path, "ingest", str(tmp_path / "f.txt"), "--customer", "云帆信息", "--json").output
+    )
     ids["f.txt"] = given["documents"][0]["id"]
-    assert _names(tmp_path, "--suggested") >= {"光华物流", "锦程物流", "新锐汽配", "云帆信息", "云帆信息技术有限公司"}
+    assert _names(tmp_path, "--suggested") >= {
+        "光华物流",
+        "锦程物流",
+        "新锐汽配",
+        "云帆信息",
+        "云帆信息技术有限公司",
+    }
 
     result = _run(tmp_path, "customers", "import", str(DEV / "customers.json"), "--json")
     report = json.loads(result.output)
@@ -432,10 +494,16 @@ def test_importing_the_registry_folds_the_suggestions_it_names(tmp_path):
     assert merged["光华物流"]["into"] == "光华物流（武汉）有限公司" and merged["光华物流"]["documents"] == 1
     assert merged["锦程物流"]["into"] == "锦程物流（杭州）有限公司"
     assert merged["新锐汽配"]["into"] == "新锐汽车零部件（西安）有限公司"
-    assert merged["云帆信息技术有限公司"]["self"] and merged["云帆信息技术有限公司"]["into"] == "杭州云帆信息技术有限公司"
+    assert (
+        merged["云帆信息技术有限公司"]["self"]
+        and merged["云帆信息技术有限公司"]["into"] == "杭州云帆信息技术有限公司"
+    )
     assert _names(tmp_path, "--suggested") == {"青岛海澜装备有限公司"}
     listed = {c["name"]: c for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}
-    assert listed["光华物流（武汉）有限公司"]["documents"] == 1 and listed["锦程物流（杭州）有限公司"]["documents"] == 1
+    assert (
+        listed["光华物流（武汉）有限公司"]["documents"] == 1
+        and listed["锦程物流（杭州）有限公司"]["documents"] == 1
+    )
     assert "杭州云帆信息技术有限公司" not in listed
     for name in ("b.txt", "c.txt", "d.txt", "f.txt"):  # we are never among a document's customers
         shown = json.loads(_run(tmp_path, "show", str(ids[name]), "--json").output)
@@ -443,7 +511,9 @@ def test_importing_the_registry_folds_the_suggestions_it_names(tmp_path):
 
     assert _run(tmp_path, "reextract").exit_code == 0
     assert _names(tmp_path, "--suggested") == {"青岛海澜装备有限公司"}
-    (tmp_path / "notes" / "e.txt").write_text("合同\n甲方：青岛海澜装备有限公司\n乙方：云帆信息技术（杭州）有限公司\n", encoding="utf-8")
+    (tmp_path / "notes" / "e.txt").write_text(
+        "合同\n甲方：青岛海澜装备有限公司\n乙方：云帆信息技术（杭州）有限公司\n", encoding="utf-8"
+    )
     _ingest_notes(tmp_path, {})
     assert _names(tmp_path, "--suggested") == {"青岛海澜装备有限公司"}
 
@@ -453,10 +523,21 @@ def test_merge_reports_a_merge(tmp_path):
     _init(tmp_path)
     _run(tmp_path, "customers", "import", str(DEV / "customers.json"))
     _ingest_notes(tmp_path, {"d.txt": NOTES["d.txt"]})
-    suggested = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)}
-    target = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}["光华物流（武汉）有限公司"]
-    out = _run(tmp_path, "customers", "merge", str(suggested["青岛海澜装备有限公司"]), "--into", str(target)).output
-    assert f"已合并到 [{target}] 光华物流（武汉）有限公司" in out and "merged into" in out and "rejected" not in out
+    suggested = {
+        c["name"]: c["id"]
+        for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)
+    }
+    target = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--json").output)}[
+        "光华物流（武汉）有限公司"
+    ]
+    out = _run(
+        tmp_path, "customers", "merge", str(suggested["青岛海澜装备有限公司"]), "--into", str(target)
+    ).output
+    assert (
+        f"已合并到 [{target}] 光华物流（武汉）有限公司" in out
+        and "merged into" in out
+        and "rejected" not in out
+    )
 
 
 def test_registry_changes_are_audited_with_before_and_after(tmp_path):
@@ -474,8 +555,9 @@ def test_registry_changes_are_audited_with_before_and_after(tmp_path):
     assert first["detail"]["created"] == 41 and first["detail"]["file"] == "customers.json"
     assert len(first["detail"]["customers"]["items"]) == 41 and first["detail"]["customers"]["more"] == 0
 
-    (tmp_path / "change.csv").write_text("客户编号,客户名称,行业,销售阶段\nC015,苏州金桥电气有限公司,能源,已签约\n",
-                                         encoding="utf-8")
+    (tmp_path / "change.csv").write_text(
+        "客户编号,客户名称,行业,销售阶段\nC015,苏州金桥电气有限公司,能源,已签约\n", encoding="utf-8"
+    )
     _run(tmp_path, "customers", "import", str(tmp_path / "change.csv"))
     latest = events("customer_import")[0]["detail"]
     assert (latest["created"], latest["updated"]) == (0, 1)
@@ -483,18 +565,39 @@ def test_registry_changes_are_audited_with_before_and_after(tmp_path):
     assert change["name"] == "苏州金桥电气有限公司" and change["change"] == "updated"
     assert change["changed"]["industry"][1] == "能源" and change["changed"]["stage"] == [None, "已签约"]
 
-    _ingest_notes(tmp_path, {
-        "x.txt": "合同\n甲方：青岛海澜装备有限公司\n", "y.txt": "合同\n甲方：厦门鹭江软件有限公司\n",
-        "z.txt": "合同\n甲方：大连星海港务有限公司\n",
-    })
-    suggested = {c["name"]: c["id"] for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)}
+    _ingest_notes(
+        tmp_path,
+        {
+            "x.txt": "合同\n甲方：青岛海澜装备有限公司\n",
+            "y.txt": "合同\n甲方：厦门鹭江软件有限公司\n",
+            "z.txt": "合同\n甲方：大连星海港务有限公司\n",
+        },
+    )
+    suggested = {
+        c["name"]: c["id"]
+        for c in json.loads(_run(tmp_path, "customers", "list", "--suggested", "--json").output)
+    }
     _run(tmp_path, "customers", "confirm", str(suggested["青岛海澜装备有限公司"]))
     _run(tmp_path, "customers", "reject", str(suggested["厦门鹭江软件有限公司"]))
-    _run(tmp_path, "customers", "merge", str(suggested["大连星海港务有限公司"]), "--into", str(suggested["青岛海澜装备有限公司"]))
-    (confirm,), (reject,), (merge,) = events("customer_confirm"), events("customer_reject"), events("customer_merge")
+    _run(
+        tmp_path,
+        "customers",
+        "merge",
+        str(suggested["大连星海港务有限公司"]),
+        "--into",
+        str(suggested["青岛海澜装备有限公司"]),
+    )
+    (confirm,), (reject,), (merge,) = (
+        events("customer_confirm"),
+        events("customer_reject"),
+        events("customer_merge"),
+    )
     assert confirm["target_id"] == suggested["青岛海澜装备有限公司"]
     assert confirm["detail"]["changed"] == {"status": ["suggested", "confirmed"]}
-    assert reject["detail"]["changed"] == {"status": ["suggested", "rejected"]} and reject["detail"]["documents_unlinked"] == 1
+    assert (
+        reject["detail"]["changed"] == {"status": ["suggested", "rejected"]}
+        and reject["detail"]["documents_unlinked"] == 1
+    )
     assert merge["detail"]["into"] == "青岛海澜装备有限公司" and merge["detail"]["documents"] == 1
     assert merge["detail"]["into_changed"]["aliases"] == [[], ["大连星海港务有限公司"]]
     assert "大连星海港务有限公司" in merge["summary"] and "青岛海澜装备有限公司" in merge["summary"]

@@ -36,14 +36,26 @@ def run(tmp_path: Path, postgres_url: str):
     alias = f"dossier-pg-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env.update(
-        DOSSIER_HOME=str(tmp_path / "home"), DOSSIER_REDIS_URL="redis://127.0.0.1:1/0", DOSSIER_WORKERS="2",
-        DOSSIER_DATABASE_URL=make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False),
-        DOSSIER_OPENSEARCH_URL=url, DOSSIER_OPENSEARCH_INDEX=alias,
+        DOSSIER_HOME=str(tmp_path / "home"),
+        DOSSIER_REDIS_URL="redis://127.0.0.1:1/0",
+        DOSSIER_WORKERS="2",
+        DOSSIER_DATABASE_URL=make_url(postgres_url)
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False),
+        DOSSIER_OPENSEARCH_URL=url,
+        DOSSIER_OPENSEARCH_INDEX=alias,
     )
 
     def invoke(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "dossier.cli", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=900, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "dossier.cli", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
 
     yield invoke
     _opensearch.drop(url, alias)
@@ -76,7 +88,10 @@ def test_init_ingest_search_and_show_on_postgresql_records(run, postgres_url):
     engine = make_engine(postgres_url)
     try:
         with Session(engine) as session:
-            assert session.scalar(select(func.count()).select_from(Document).where(Document.status == "failed")) == 1
+            assert (
+                session.scalar(select(func.count()).select_from(Document).where(Document.status == "failed"))
+                == 1
+            )
             assert session.scalar(select(func.count()).select_from(Page)) >= 2
             assert session.scalar(select(func.count()).select_from(EntityRow)) > 0
     finally:

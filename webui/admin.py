@@ -33,7 +33,17 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 #: The query parameters of the audit page (and of its CSV link and the API).
 FILTER_PARAMS = ("user", "action", "target_type", "target_id", "from", "to", "q")
 #: Target types the filter offers (what the code writes).
-TARGET_TYPES = ("document", "batch", "user", "search", "export_job", "api_token", "audit", "customer", "registry")
+TARGET_TYPES = (
+    "document",
+    "batch",
+    "user",
+    "search",
+    "export_job",
+    "api_token",
+    "audit",
+    "customer",
+    "registry",
+)
 #: Deepest page number the pager goes to (narrow the filters instead).
 MAX_PAGE = 10_000
 

@@ -94,9 +94,13 @@ def customers() -> Any:
         abort(400, description="status 只能是 confirmed 或 suggested / status must be confirmed or suggested")
     if status == "suggested" and g.principal.role not in folder.READ_ALL_ROLES:
         raise Forbidden("只有管理员或经理可以查看待确认的客户 / only admins and managers see suggestions")
-    filters = {key: (request.args.get(param) or "").strip() or None for param, key in CUSTOMER_FILTERS.items()}
+    filters = {
+        key: (request.args.get(param) or "").strip() or None for param, key in CUSTOMER_FILTERS.items()
+    }
     with get_dossier().sessions() as session:
-        rows = folder.list_customers(session, g.principal, status=status, text=request.args.get("q"), **filters)
+        rows = folder.list_customers(
+            session, g.principal, status=status, text=request.args.get("q"), **filters
+        )
     return jsonify({"total": len(rows), "customers": rows})
 
 
@@ -190,7 +194,9 @@ def export_plan() -> Any:
 def export_file() -> Any:
     """The export file itself, streamed (422 with the reason when a limit forbids it)."""
     req, fmt, limit = _export_args()
-    plan, chunks = get_dossier().exports.stream(req, g.principal, fmt, base_url=base_url(), limit=limit, via="api")
+    plan, chunks = get_dossier().exports.stream(
+        req, g.principal, fmt, base_url=base_url(), limit=limit, via="api"
+    )
     response = attachment(chunks, fmt)
     response.headers["X-Dossier-Hits"] = str(plan.count)
     response.headers["X-Dossier-Total"] = str(plan.total)
@@ -226,4 +232,3 @@ def exports() -> Any:
 def export_status(job_id: int) -> Any:
     """One background export of the caller: status, ``done``/``total``, ``percent``, ``expires_at``, ``download_url``."""
     return jsonify(_job_json(get_dossier().exports.job(job_id, g.principal)))
-

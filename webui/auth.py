@@ -129,8 +129,11 @@ def _load_session_user() -> None:
     active = not (is_api() and request.method in ("GET", "HEAD"))
     try:
         g.principal = get_dossier().accounts.principal_for_session(
-            str(key), user_id=uid if isinstance(uid, int) else -1, stamp=str(session.get(STAMP_KEY, "")),
-            client_ip=client_ip(), touch=active,
+            str(key),
+            user_id=uid if isinstance(uid, int) else -1,
+            stamp=str(session.get(STAMP_KEY, "")),
+            client_ip=client_ip(),
+            touch=active,
         )
     except SessionEnded as exc:
         _end_session()
@@ -180,7 +183,10 @@ def login_required(view: F) -> F:
             elif g.get("session_ended"):
                 flash(_("login.ended"), "info")
             elif g.get("session_idle"):
-                flash(_("login.idle", minutes=get_dossier().settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")), "info")
+                flash(
+                    _("login.idle", minutes=get_dossier().settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")),
+                    "info",
+                )
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
@@ -219,7 +225,11 @@ def login() -> Any:
         password = request.form.get("password", "")
         d = get_dossier()
         try:
-            principal = d.accounts.authenticate(username, password, client_ip=client_ip()) if username and password else None
+            principal = (
+                d.accounts.authenticate(username, password, client_ip=client_ip())
+                if username and password
+                else None
+            )
         except LoginThrottled as exc:
             principal = None
             error, status = _("login.throttled", minutes=exc.minutes), 429
@@ -234,7 +244,11 @@ def login() -> Any:
             _end_session()  # a new session: nothing planted before login carries over (no fixation)
             assert principal.user_id is not None
             opened = d.accounts.start_session(principal.user_id, client_ip=client_ip())
-            session[SESSION_KEY], session[UID_KEY], session[STAMP_KEY] = opened.key, principal.user_id, opened.stamp
+            session[SESSION_KEY], session[UID_KEY], session[STAMP_KEY] = (
+                opened.key,
+                principal.user_id,
+                opened.stamp,
+            )
             return redirect(_safe_next(next_url))
     return render_template("auth/login.html", error=error, next_url=next_url), status, headers
 

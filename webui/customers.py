@@ -34,13 +34,27 @@ FILTERS = {"type": "customer_type", "industry": "industry", "region": "region", 
 
 #: The edit form's one-line and free-text fields, sent to ``Dossier.customers.update`` under the same names.
 TEXT_FIELDS = (
-    "name", "credit_code", "customer_type", "stage", "industry", "region", "city", "address",
-    "importance", "owner_name", "notes",
+    "name",
+    "credit_code",
+    "customer_type",
+    "stage",
+    "industry",
+    "region",
+    "city",
+    "address",
+    "importance",
+    "owner_name",
+    "notes",
 )
 
 #: The registry's customer types (value, label message id) and importance grades, for the selects.
-CUSTOMER_TYPES = tuple(zip(CUSTOMER_TYPE_NAMES, ("customers.type.prospect", "customers.type.current",
-                                                 "customers.type.lost"), strict=True))
+CUSTOMER_TYPES = tuple(
+    zip(
+        CUSTOMER_TYPE_NAMES,
+        ("customers.type.prospect", "customers.type.current", "customers.type.lost"),
+        strict=True,
+    )
+)
 IMPORTANCE = ("A", "B", "C")
 
 CONTACT_KEYS = ("name", "title", "mobile", "landline", "email")
@@ -100,9 +114,7 @@ def show(customer_id: int) -> Any:
     """One customer's folder: details, contacts, key amounts and dates, documents by type and year."""
     with get_dossier().sessions() as session:
         page = folder.customer_page(session, customer_id, g.principal)
-    return render_template(
-        "customers/show.html", c=page, undated=folder.UNDATED, may_review=may_review()
-    )
+    return render_template("customers/show.html", c=page, undated=folder.UNDATED, may_review=may_review())
 
 
 def _name_of(customer_id: int) -> str:
@@ -179,7 +191,9 @@ def _form_from_request() -> dict[str, Any]:
     for key, value in request.form.items():
         match = _CONTACT_FIELD.fullmatch(key)
         if match:
-            rows.setdefault(int(match.group(1)), dict.fromkeys(CONTACT_KEYS, ""))[match.group(2)] = value.strip()
+            rows.setdefault(int(match.group(1)), dict.fromkeys(CONTACT_KEYS, ""))[match.group(2)] = (
+                value.strip()
+            )
     form["contacts"] = [rows[i] for i in sorted(rows) if any(rows[i].values())]
     return form
 
@@ -205,7 +219,10 @@ def _render_edit(page: dict[str, Any], form: dict[str, Any], error: str | None =
         "customers/edit.html",
         c=page,
         form=form,
-        contacts=[*form["contacts"], *(dict.fromkeys(CONTACT_KEYS, "") for _row in range(EMPTY_CONTACT_ROWS))],
+        contacts=[
+            *form["contacts"],
+            *(dict.fromkeys(CONTACT_KEYS, "") for _row in range(EMPTY_CONTACT_ROWS)),
+        ],
         contact_keys=CONTACT_KEYS,
         customer_types=[(value, _(label)) for value, label in CUSTOMER_TYPES],
         importance=[(grade, grade) for grade in IMPORTANCE],

@@ -37,8 +37,11 @@ def edit(doc_id: int) -> Any:
     error = None
     status = 200
     form: dict[str, Any] = {
-        "title": doc["title"], "doc_type": doc["doc_type"], "date": doc.get("date") or "",
-        "tags": "，".join(doc.get("tags") or []), "confidentiality": doc["confidentiality"],
+        "title": doc["title"],
+        "doc_type": doc["doc_type"],
+        "date": doc.get("date") or "",
+        "tags": "，".join(doc.get("tags") or []),
+        "confidentiality": doc["confidentiality"],
     }
     if request.method == "POST":
         form.update({k: request.form.get(k, form[k]) for k in form})
@@ -61,11 +64,19 @@ def edit(doc_id: int) -> Any:
         except DossierError as exc:
             error, status = exc.message, 400
         else:
-            flash(_("docedit.saved", n=len(result["changed"])) if result["changed"] else _("docedit.unchanged"), "info")
+            flash(
+                _("docedit.saved", n=len(result["changed"])) if result["changed"] else _("docedit.unchanged"),
+                "info",
+            )
             return redirect(url_for("documents.show", doc_id=doc_id))
     return render_template(
-        "document_edit/edit.html", doc=doc, form=form, allowed=allowed, error=error,
-        doc_types=list(DOC_TYPES), levels=CONFIDENTIALITY_LEVELS,
+        "document_edit/edit.html",
+        doc=doc,
+        form=form,
+        allowed=allowed,
+        error=error,
+        doc_types=list(DOC_TYPES),
+        levels=CONFIDENTIALITY_LEVELS,
     ), status
 
 
@@ -80,7 +91,9 @@ def version(doc_id: int) -> Any:
     outcome = get_dossier().documents.add_version(doc_id, file.filename, file.read(), g.principal)
     if outcome["status"] == "queued":
         flash(_("docedit.version_queued"), "info")
-    elif outcome["status"] == "duplicate" and outcome["id"] is not None:  # named only to who may read everything
+    elif (
+        outcome["status"] == "duplicate" and outcome["id"] is not None
+    ):  # named only to who may read everything
         flash(_("docedit.version_duplicate", id=outcome["id"]), "error")
     elif outcome["status"] == "duplicate":
         flash(_("docedit.version_already_stored"), "error")

@@ -77,7 +77,7 @@ def _marked(text: str, start: int, end: int) -> Markup | None:
     """Page text with ``text[start:end]`` in the one ``<mark id="entity-mark">``; None when out of range."""
     if not 0 <= start < end <= len(text):
         return None
-    return Markup("{}<mark class=\"entity-mark\" id=\"entity-mark\">{}</mark>{}").format(
+    return Markup('{}<mark class="entity-mark" id="entity-mark">{}</mark>{}').format(
         text[:start], text[start:end], text[end:]
     )
 
@@ -110,7 +110,8 @@ def entity_groups(
         if not kind or not value:
             continue
         item = groups.setdefault(kind, {}).setdefault(
-            value, {"value": value, "text": str(m.get("text") or value), "valid": True, "roles": [], "places": []}
+            value,
+            {"value": value, "text": str(m.get("text") or value), "valid": True, "roles": [], "places": []},
         )
         item["valid"] = item["valid"] and m.get("valid", True) is not False
         role = str(m.get("role") or "")
@@ -125,7 +126,8 @@ def entity_groups(
         for kind, kind_values in values.items():
             for value in kind_values or ():
                 groups.setdefault(kind, {}).setdefault(
-                    str(value), {"value": str(value), "text": str(value), "valid": True, "roles": [], "places": []}
+                    str(value),
+                    {"value": str(value), "text": str(value), "valid": True, "roles": [], "places": []},
                 )
     order = [k for k in ENTITY_KINDS if k in groups] + sorted(k for k in groups if k not in ENTITY_KINDS)
     return [{"kind": k, "items": list(groups[k].values())} for k in order]
@@ -151,8 +153,13 @@ def show(doc_id: int) -> Any:
     awaiting = sum(1 for p in pages if p.get("needs_ocr"))
     d = get_dossier()
     # The title too: the trail still says what was seen after the document is deleted.
-    d.audit.record(g.principal.username, "view", target_type="document", target_id=doc_id,
-                   detail={"title": doc.get("title"), **({"q": q} if q else {})})
+    d.audit.record(
+        g.principal.username,
+        "view",
+        target_type="document",
+        target_id=doc_id,
+        detail={"title": doc.get("title"), **({"q": q} if q else {})},
+    )
     return render_template(
         "documents/show.html",
         doc=doc,
@@ -171,7 +178,9 @@ def _customer_links(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     links = [dict(link) for link in doc.get("customer_links") or [] if link.get("name")]
     if links:
         return links
-    return [{"id": None, "name": name, "method": None, "evidence": None} for name in doc.get("customers") or []]
+    return [
+        {"id": None, "name": name, "method": None, "evidence": None} for name in doc.get("customers") or []
+    ]
 
 
 @bp.route("/<int:doc_id>/download")
@@ -188,8 +197,13 @@ def download(doc_id: int) -> Response:
     except (records.BlobMissing, records.BlobCorrupt) as exc:
         current_app.logger.error("download of document %s refused: %s", doc_id, exc.message)
         raise
-    d.audit.record(g.principal.username, "download", target_type="document", target_id=doc_id,
-                   detail={"filename": filename, "size": len(data)})
+    d.audit.record(
+        g.principal.username,
+        "download",
+        target_type="document",
+        target_id=doc_id,
+        detail={"filename": filename, "size": len(data)},
+    )
     mimetype = "application/octet-stream" if not mime or ACTIVE_TYPES.search(mime) else mime
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(filename, f"document-{doc_id}")

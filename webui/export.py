@@ -98,7 +98,9 @@ def start() -> Any:
         abort(400, description=exc.message)
     back = url_for("search.index") + "?" + urlencode(search_params(request.form))
     req, _page = search_request_from_args(
-        request.form, page_size=current_app.config["SEARCH_PAGE_SIZE"], max_limit=current_app.config["API_MAX_LIMIT"]
+        request.form,
+        page_size=current_app.config["SEARCH_PAGE_SIZE"],
+        max_limit=current_app.config["API_MAX_LIMIT"],
     )
     d = get_dossier()
     try:
@@ -128,7 +130,9 @@ def start() -> Any:
 def jobs() -> Any:
     """The user's background exports, newest first."""
     d = get_dossier()
-    return render_template("export/jobs.html", jobs=d.exports.jobs(g.principal), ttl_hours=d.exports.limits.ttl_hours)
+    return render_template(
+        "export/jobs.html", jobs=d.exports.jobs(g.principal), ttl_hours=d.exports.limits.ttl_hours
+    )
 
 
 @bp.route("/jobs/<int:job_id>")
@@ -143,7 +147,9 @@ def job(job_id: int) -> Any:
 def download(job_id: int) -> Any:
     """The finished file of the user's export (410 once it has expired)."""
     path, name, mime = get_dossier().exports.job_file(job_id, g.principal)
-    response = send_file(path, mimetype=mime, as_attachment=True, download_name=name, max_age=0, conditional=True)
+    response = send_file(
+        path, mimetype=mime, as_attachment=True, download_name=name, max_age=0, conditional=True
+    )
     response.headers["Content-Disposition"] = content_disposition(name, "dossier-export")
     response.headers["Cache-Control"] = "private, no-store"
     return response

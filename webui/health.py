@@ -56,8 +56,13 @@ def healthz() -> Any:
     try:
         dossier = get_dossier()
     except Exception as exc:  # not initialised, database down, backend misconfigured: all mean 503
-        body = {"status": "unavailable", "reasons": [_REASONS["database"]], "database": _failure("open", exc),
-                "queue": {"ok": None}, "index": {"ok": None}}
+        body = {
+            "status": "unavailable",
+            "reasons": [_REASONS["database"]],
+            "database": _failure("open", exc),
+            "queue": {"ok": None},
+            "index": {"ok": None},
+        }
         return jsonify(body), 503
 
     def database() -> dict[str, Any]:
@@ -76,8 +81,11 @@ def healthz() -> Any:
         dossier.backend.count()
         return {"backend": dossier.backend.name}
 
-    parts = {"database": _probe("database", database), "queue": _probe("queue", queue),
-             "index": _probe("index", search_index)}
+    parts = {
+        "database": _probe("database", database),
+        "queue": _probe("queue", queue),
+        "index": _probe("index", search_index),
+    }
     healthy = bool(parts["database"]["ok"])
     if healthy and parts["queue"]["ok"] and parts["queue"]["workers"] == 0:
         try:
@@ -88,7 +96,9 @@ def healthz() -> Any:
         if stalled:
             parts["queue"] = {**parts["queue"], "ok": False, "error": "NoWorker"}
     reasons = [
-        _NO_WORKER if part.get("error") == "NoWorker" else _REASONS[name] for name, part in parts.items() if not part["ok"]
+        _NO_WORKER if part.get("error") == "NoWorker" else _REASONS[name]
+        for name, part in parts.items()
+        if not part["ok"]
     ]
     status = "ok" if all(part["ok"] for part in parts.values()) else "degraded" if healthy else "unavailable"
     return jsonify({"status": status, "reasons": reasons, **parts}), 200 if healthy else 503
@@ -163,8 +173,12 @@ def probe_worker() -> int:
 def argument_parser() -> argparse.ArgumentParser:
     """The probes' command line: ``python -m webui.health [--url URL] [--worker]``."""
     parser = argparse.ArgumentParser(prog="python -m webui.health", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"health URL of the web server (default {DEFAULT_URL})")
-    parser.add_argument("--worker", action="store_true", help="check this host's worker instead of the web server")
+    parser.add_argument(
+        "--url", default=DEFAULT_URL, help=f"health URL of the web server (default {DEFAULT_URL})"
+    )
+    parser.add_argument(
+        "--worker", action="store_true", help="check this host's worker instead of the web server"
+    )
     return parser
 
 

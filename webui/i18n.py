@@ -177,13 +177,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "docedit.back": {"zh": "返回文档", "en": "Back to the document"},
     "docedit.details": {"zh": "文档信息", "en": "Document details"},
     "docedit.field.title": {"zh": "标题", "en": "Title"},
-    "docedit.date_hint": {"zh": "如 2024-03-15 或 2024年3月15日；留空表示日期不详", "en": "e.g. 2024-03-15; empty for no date"},
+    "docedit.date_hint": {
+        "zh": "如 2024-03-15 或 2024年3月15日；留空表示日期不详",
+        "en": "e.g. 2024-03-15; empty for no date",
+    },
     "docedit.tags_hint": {"zh": "多个标签用逗号或顿号分隔", "en": "Separate tags with commas"},
     "docedit.confidentiality_hint": {
-        "zh": "修改后不再随文件类型自动变化", "en": "Once set here it no longer follows the document type",
+        "zh": "修改后不再随文件类型自动变化",
+        "en": "Once set here it no longer follows the document type",
     },
     "docedit.confidentiality_managers": {
-        "zh": "只有经理和管理员可以修改密级", "en": "Only managers and admins change the confidentiality",
+        "zh": "只有经理和管理员可以修改密级",
+        "en": "Only managers and admins change the confidentiality",
     },
     "docedit.save": {"zh": "保存", "en": "Save"},
     "docedit.cancel": {"zh": "取消", "en": "Cancel"},
@@ -200,23 +205,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The new file replaces the text, entities and customer links; older versions stay in the history.",
     },
     "docedit.upload_version": {"zh": "上传", "en": "Upload"},
-    "docedit.version_queued": {"zh": "新版本已保存，正在处理。", "en": "The new version is stored and being processed."},
+    "docedit.version_queued": {
+        "zh": "新版本已保存，正在处理。",
+        "en": "The new version is stored and being processed.",
+    },
     "docedit.version_duplicate": {
-        "zh": "该文件已存在（文档 {id}），未添加新版本。", "en": "This file is stored already (document {id}); no version added.",
+        "zh": "该文件已存在（文档 {id}），未添加新版本。",
+        "en": "This file is stored already (document {id}); no version added.",
     },
     "docedit.version_already_stored": {
-        "zh": "该文件已存在，已由系统保存，未添加新版本。", "en": "This file is stored already; no version added.",
+        "zh": "该文件已存在，已由系统保存，未添加新版本。",
+        "en": "This file is stored already; no version added.",
     },
     "docedit.delete": {"zh": "删除", "en": "Delete"},
     "docedit.delete_title": {"zh": "删除：{name}", "en": "Delete: {name}"},
     "docedit.delete_warning": {
         "zh": "将删除此文档、它的 {n} 个版本和 {children} 个附件，并从检索中移除；此操作记入审计日志，无法撤销。",
         "en": "This deletes the document, its {n} version(s) and {children} attachment(s), and removes them from search;"
-              " it is recorded in the audit log and cannot be undone.",
+        " it is recorded in the audit log and cannot be undone.",
     },
     "docedit.delete_confirm": {"zh": "确认删除", "en": "Delete it"},
-    "docedit.delete_forbidden": {"zh": "只有经理和管理员可以删除文档。", "en": "Only managers and admins may delete documents."},
-    "docedit.deleted": {"zh": "已删除「{title}」（共 {n} 份文档）。", "en": "Deleted “{title}” ({n} document(s))."},
+    "docedit.delete_forbidden": {
+        "zh": "只有经理和管理员可以删除文档。",
+        "en": "Only managers and admins may delete documents.",
+    },
+    "docedit.deleted": {
+        "zh": "已删除「{title}」（共 {n} 份文档）。",
+        "en": "Deleted “{title}” ({n} document(s)).",
+    },
     "link.method.given": {"zh": "入库时指定", "en": "given at intake"},
     "link.method.credit_code": {"zh": "信用代码一致", "en": "same credit code"},
     "link.method.name": {"zh": "全称一致", "en": "same full name"},
@@ -244,7 +260,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload.customer_hint": {
         "zh": "输入客户全称、简称或别名，可从登记册的名称中选择；登记册中没有的名称将作为待确认的客户建议。",
         "en": "Type a customer's full name, short name or alias, or pick one of the registry's names; a name"
-              " the registry does not know becomes a customer suggestion for review.",
+        " the registry does not know becomes a customer suggestion for review.",
     },
     "upload.customer.registered": {
         "zh": "“{name}”已归入登记客户“{customer}”。",
@@ -253,7 +269,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload.customer.pending": {
         "zh": "“{name}”不在客户登记册中：文件归入待确认的客户建议，由管理员或经理在客户页面确认。",
         "en": "“{name}” is not in the customer registry: the files are filed under a pending suggestion"
-              " that an admin or manager confirms on the customers page.",
+        " that an admin or manager confirms on the customers page.",
     },
     "upload.customer.rejected": {
         "zh": "“{name}”已被拒绝为客户：文件未归入任何客户。",
@@ -266,7 +282,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload.customer.ambiguous": {
         "zh": "“{name}”对应多个客户（{candidates}），请填写全称：文件未归入任何客户。",
         "en": "“{name}” fits several customers ({candidates}); give the full name: the files are filed"
-              " without a customer.",
+        " without a customer.",
     },
     "upload.doc_type": {"zh": "文件类型", "en": "Document type"},
     "upload.auto": {"zh": "自动识别", "en": "Detect automatically"},
@@ -377,12 +393,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "customers.owner.no_account": {
         "zh": "负责人“{owner}”没有对应账户，{n} 个客户未关联：请添加该用户，或把其显示名设为“{owner}”。",
         "en": "Owner “{owner}” matches no account; {n} customer(s) are not linked: add the user, or set their"
-              " display name to “{owner}”.",
+        " display name to “{owner}”.",
     },
     "customers.owner.ambiguous": {
         "zh": "负责人“{owner}”同时匹配多个账户（{accounts}），{n} 个客户未关联：请在登记册中改用登录名，或修改显示名。",
         "en": "Owner “{owner}” fits several accounts ({accounts}); {n} customer(s) are not linked: use the login in"
-              " the registry, or change a display name.",
+        " the registry, or change a display name.",
     },
     "customers.filters": {"zh": "筛选客户", "en": "Filter customers"},
     "customers.filter.q": {"zh": "名称、简称或信用代码", "en": "Name, short name or credit code"},
@@ -542,12 +558,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "export.note.job": {
         "zh": "超过 {max} 条结果的导出在后台生成，完成后可在“我的导出”下载，下载链接 {ttl} 小时后失效。",
         "en": "Exports of more than {max} results are prepared in the background; download them from "
-              "“My exports”, where the link expires after {ttl} hours.",
+        "“My exports”, where the link expires after {ttl} hours.",
     },
     "export.note.direct_large": {
         "zh": "任务队列暂不可用：超过 {max} 条结果的导出将直接下载，可能需要几分钟，请勿关闭页面。",
         "en": "The job queue is unavailable: exports of more than {max} results download directly and may take "
-              "minutes; keep this page open.",
+        "minutes; keep this page open.",
     },
     "export.note.max_hits": {"zh": "每次最多导出 {max} 条结果；", "en": "At most {max} results per export;"},
     "export.note.no_max": {"zh": "导出条数不设上限；", "en": "No limit on the number of results;"},
@@ -562,7 +578,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "export.zip_over": {
         "zh": "原件 ZIP 不可用：{n} 条结果超过上限 {max} 个文件，请缩小检索范围，或导出表格。",
         "en": "Originals (ZIP) is unavailable: {n} results exceed its limit of {max} files; narrow the search "
-              "or export a table.",
+        "or export a table.",
     },
     "export.refused": {"zh": "无法导出：{msg}", "en": "Cannot export: {msg}"},
     "export.failed": {"zh": "导出失败：{msg}", "en": "The export failed: {msg}"},
@@ -602,7 +618,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "export.status.failed": {"zh": "失败", "en": "Failed"},
     "export.status.expired": {"zh": "已过期", "en": "Expired"},
     "export.status.revoked": {"zh": "已作废", "en": "Revoked"},
-    "export.progress": {"zh": "{done} / {total} 条（{percent}%）", "en": "{done} / {total} results ({percent}%)"},
+    "export.progress": {
+        "zh": "{done} / {total} 条（{percent}%）",
+        "en": "{done} / {total} results ({percent}%)",
+    },
     "export.download": {"zh": "下载 {name}", "en": "Download {name}"},
     "export.expires": {"zh": "链接有效至 {at} UTC", "en": "The link works until {at} UTC"},
     "export.live": {"zh": "本页会自动更新进度。", "en": "This page updates itself."},
@@ -636,7 +655,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.intro": {
         "zh": "登录、搜索、查看、下载、导出、上传、修改、删除等操作都记录在此；记录只能追加，不能修改或删除。时间为 UTC。",
         "en": "Logins, searches, views, downloads, exports, uploads, changes and deletions are recorded here;"
-              " events can only be added, never changed or removed. Times are UTC.",
+        " events can only be added, never changed or removed. Times are UTC.",
     },
     "audit.user": {"zh": "用户", "en": "User"},
     "audit.action": {"zh": "操作", "en": "Action"},
@@ -647,7 +666,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.from": {"zh": "起始日期（UTC）", "en": "From (UTC)"},
     "audit.to": {"zh": "截止日期（UTC，含当天）", "en": "To (UTC, inclusive)"},
     "audit.q": {"zh": "详情包含", "en": "Detail contains"},
-    "audit.q_placeholder": {"zh": "如 搜索词、文件名、IP 地址", "en": "e.g. a query, a file name, an address"},
+    "audit.q_placeholder": {
+        "zh": "如 搜索词、文件名、IP 地址",
+        "en": "e.g. a query, a file name, an address",
+    },
     "audit.filter": {"zh": "筛选", "en": "Filter"},
     "audit.reset": {"zh": "清除筛选", "en": "Clear filters"},
     "audit.csv": {"zh": "导出 CSV", "en": "Export CSV"},

@@ -66,9 +66,19 @@ def upload() -> Any:
             d.close_batch(batch_id)
             _flash_customer(d.customers.intake_customer(customer))
             d.audit.record(
-                g.principal.username, "upload", target_type="batch", target_id=batch_id,
-                detail=upload_detail("web", batch_id, [f.filename or "upload" for f in files], customer=customer,
-                                     doc_type=doc_type, tags=tags, outcome=counts),
+                g.principal.username,
+                "upload",
+                target_type="batch",
+                target_id=batch_id,
+                detail=upload_detail(
+                    "web",
+                    batch_id,
+                    [f.filename or "upload" for f in files],
+                    customer=customer,
+                    doc_type=doc_type,
+                    tags=tags,
+                    outcome=counts,
+                ),
             )
             flash(_("upload.accepted", n=len(files), **counts), "info")
             return redirect(url_for("jobs.show", batch_id=batch_id), code=303)
@@ -101,5 +111,12 @@ def _flash_customer(named: dict[str, Any] | None) -> None:
     if named is None or named["message"] is None or named["outcome"] not in _CUSTOMER_NOTES:
         return
     message_id, category = _CUSTOMER_NOTES[named["outcome"]]
-    flash(_(message_id, name=named["name"], customer=named["customer"] or "",
-            candidates="、".join(named["candidates"])), category)
+    flash(
+        _(
+            message_id,
+            name=named["name"],
+            customer=named["customer"] or "",
+            candidates="、".join(named["candidates"]),
+        ),
+        category,
+    )

@@ -104,4 +104,3 @@ def duration(seconds: float | None) -> str:
     if m:
         return _("duration.m", m=m, s=s)
     return _("duration.s", s=s)
-

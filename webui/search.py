@@ -24,6 +24,7 @@ from webui.export import export_offer
 
 bp = Blueprint("search", __name__)
 
+
 def url_with(**changes: Any) -> str:
     """The current page's URL with some query parameters replaced (``None`` removes one).
 
@@ -82,7 +83,11 @@ def index() -> Any:
         max_limit=current_app.config["API_MAX_LIMIT"],
     )
     filtered = bool(
-        req.customers or req.doc_types or req.tags or req.date_from or req.date_to
+        req.customers
+        or req.doc_types
+        or req.tags
+        or req.date_from
+        or req.date_to
         or any(getattr(req, field) for field in LINK_FILTERS.values())
     )
     context: dict[str, Any] = {
@@ -107,7 +112,9 @@ def index() -> Any:
             if exc.status != 400:
                 raise
             context["error"] = exc.message
-            context["syntax_error"] = isinstance(exc, QuerySyntaxError)  # not for "too long", "reversed dates" …
+            context["syntax_error"] = isinstance(
+                exc, QuerySyntaxError
+            )  # not for "too long", "reversed dates" …
             status = 400
         else:
             d.audit.record_search(g.principal.username, req, result["total"], "web")

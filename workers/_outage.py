@@ -55,7 +55,12 @@ class RedisOutage:
         self.log.warning(
             "Redis 不可用（%s），%g 秒后重试（间隔逐步加长，最长 %g 秒）/ Redis unavailable (%s), retrying in %g s"
             " (backing off to every %g s)",
-            _one_line(exc), first, self.max_wait_s, _one_line(exc), first, self.max_wait_s,
+            _one_line(exc),
+            first,
+            self.max_wait_s,
+            _one_line(exc),
+            first,
+            self.max_wait_s,
         )
 
     def succeeded(self) -> bool:

@@ -134,7 +134,8 @@ class DossierWorker(SimpleWorker):
                 "任务 %s：Redis 中断，队列中的记录未能更新；完成与否以记录库为准，未完成的会重新排队"
                 " / job %s: Redis went away, so its queue bookkeeping was lost; the records say what is done,"
                 " and what is not is queued again",
-                job.id, job.id,
+                job.id,
+                job.id,
             )
             self._wait_for_redis(exc)
             with contextlib.suppress(Exception):  # best effort: a stale entry Redis may have kept

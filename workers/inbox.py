@@ -167,7 +167,9 @@ class Inbox:
         for path in fresh:
             relative = path.relative_to(self.root)
             meta = metadata_for(relative)
-            if meta.customer and meta.customer not in told:  # a folder naming no registered customer: say what it became
+            if (
+                meta.customer and meta.customer not in told
+            ):  # a folder naming no registered customer: say what it became
                 told.add(meta.customer)
                 named = self.dossier.customers.intake_customer(meta.customer)
                 if named is not None and named["message"]:
@@ -183,9 +185,16 @@ class Inbox:
                     queued.append(taken.document_id)
             log.info("收取 / took %s: %s", relative, taken.status)
         # One audit event per sweep that took files (a batch still open when new files arrive gets another).
-        detail = upload_detail("inbox", self._batch, [str(p.relative_to(self.root)) for p in fresh], outcome=outcome)
-        self.dossier.audit.record("inbox", "upload", target_type="batch", target_id=self._batch,
-                                  detail={**detail, "inbox": str(self.root)})
+        detail = upload_detail(
+            "inbox", self._batch, [str(p.relative_to(self.root)) for p in fresh], outcome=outcome
+        )
+        self.dossier.audit.record(
+            "inbox",
+            "upload",
+            target_type="batch",
+            target_id=self._batch,
+            detail={**detail, "inbox": str(self.root)},
+        )
         if queued:  # no Redis: do the work here, now
             intake.process_here(queued, self.dossier.settings.get("DOSSIER_OCR_ENGINE"))
         from pipeline.batches import close_batch

@@ -78,7 +78,12 @@ class WorkerContext:
             backend=dossier.backend,
             limits=dossier.limits,
             intake=Intake(
-                dossier.sessions, dossier.blobs, dossier.backend, dossier.limits, 1, split=settings.split_kinds
+                dossier.sessions,
+                dossier.blobs,
+                dossier.backend,
+                dossier.limits,
+                1,
+                split=settings.split_kinds,
             ),
             queue=queue,
             pool=pool,
@@ -145,9 +150,13 @@ def ingest_document(doc_id: int) -> str:
         return "skipped"
     try:
         try:
-            with ctx.intake.parse_task(doc_id) as task:  # an encrypted original's plaintext lives only in this block
+            with ctx.intake.parse_task(
+                doc_id
+            ) as task:  # an encrypted original's plaintext lives only in this block
                 if task is None:
-                    ctx.intake.release(doc_id, ctx.name, "文档没有原始文件 / the document has no stored original")
+                    ctx.intake.release(
+                        doc_id, ctx.name, "文档没有原始文件 / the document has no stored original"
+                    )
                     return "failed"
                 outcome = next(iter(ctx.pool.imap([task])))
         except PERMANENT as exc:
@@ -157,7 +166,9 @@ def ingest_document(doc_id: int) -> str:
         if _may_retry():
             ctx.intake.unclaim(doc_id, ctx.name)
             raise
-        ctx.intake.release(doc_id, ctx.name, f"多次重试后仍失败 / still failing after retries: {_one_line(exc)}")
+        ctx.intake.release(
+            doc_id, ctx.name, f"多次重试后仍失败 / still failing after retries: {_one_line(exc)}"
+        )
         return "failed"
     if ctx.queue is not None:
         for ocr_doc, pages in processed.ocr:
@@ -172,7 +183,9 @@ def ocr_document_pages(doc_id: int, pages: list[int]) -> str:
     """
     ctx = context()
     with ctx.sessions() as session:
-        doc = session.get(Document, doc_id, options=[selectinload(Document.pages), selectinload(Document.versions)])
+        doc = session.get(
+            Document, doc_id, options=[selectinload(Document.pages), selectinload(Document.versions)]
+        )
         if doc is None or doc.current is None or doc.status == "failed":
             return "skipped"
         wanted = tuple(
@@ -188,7 +201,11 @@ def ocr_document_pages(doc_id: int, pages: list[int]) -> str:
             outcome: Any = _Failed(OcrTask(doc_id, filename, b"", wanted, ctx.engine, 0), str(exc))
         else:
             task = OcrTask(
-                key=doc_id, filename=filename, data=data, pages=wanted, engine=ctx.engine,
+                key=doc_id,
+                filename=filename,
+                data=data,
+                pages=wanted,
+                engine=ctx.engine,
                 timeout_s=PAGE_TIMEOUT_S * len(wanted),
             )
             outcome = next(iter(ctx.pool.imap([task])))
@@ -197,7 +214,10 @@ def ocr_document_pages(doc_id: int, pages: list[int]) -> str:
         if _may_retry():
             raise
         store_ocr(
-            ctx.sessions, ctx.backend, doc_id, wanted,
+            ctx.sessions,
+            ctx.backend,
+            doc_id,
+            wanted,
             _Failed(None, f"多次重试后仍失败 / still failing after retries: {_one_line(exc)}"),
         )
         return "failed"
@@ -237,9 +257,7 @@ def _one_line(exc: BaseException) -> str:
 # -- reconciling the records with the queue ---------------------------------------------------
 
 
-def waiting_work(
-    ctx: WorkerContext, *, held: bool = True
-) -> tuple[list[int], list[tuple[int, list[int]]]]:
+def waiting_work(ctx: WorkerContext, *, held: bool = True) -> tuple[list[int], list[tuple[int, list[int]]]]:
     """Documents that wait for parsing (queued, or held by a dead worker) and pages that wait for OCR.
 
     ``held=False`` leaves out what a live worker may be working on: documents ``processing``
@@ -281,7 +299,10 @@ def reconcile(ctx: WorkerContext, *, eager: bool = False) -> dict[str, int]:
     settled = eager or ctx.queue.settling_s() == 0
     queued, pages = waiting_work(ctx, held=settled)
     return ctx.queue.reconcile(
-        queued, pages, parse_timeout_s=ctx.limits.parse_timeout_s + 120, page_timeout_s=PAGE_TIMEOUT_S,
+        queued,
+        pages,
+        parse_timeout_s=ctx.limits.parse_timeout_s + 120,
+        page_timeout_s=PAGE_TIMEOUT_S,
         exports=waiting_exports(ctx),
     )
 
@@ -289,7 +310,9 @@ def reconcile(ctx: WorkerContext, *, eager: bool = False) -> dict[str, int]:
 def waiting_exports(ctx: WorkerContext) -> list[int]:
     """Background exports still queued in the records (their job may have been lost with Redis's data)."""
     with ctx.sessions() as session:
-        return list(session.scalars(select(ExportJob.id).where(ExportJob.status == "queued").order_by(ExportJob.id)))
+        return list(
+            session.scalars(select(ExportJob.id).where(ExportJob.status == "queued").order_by(ExportJob.id))
+        )
 
 
 __all__ = [

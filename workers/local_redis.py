@@ -35,16 +35,32 @@ def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
         )
     binary = shutil.which("redis-server")
     if binary is None:
-        raise DossierError("未安装 redis-server：请运行 make run 或 apt install redis-server / redis-server is not installed")
+        raise DossierError(
+            "未安装 redis-server：请运行 make run 或 apt install redis-server / redis-server is not installed"
+        )
     folder = settings.home / "redis"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     secure_home(settings.home)  # the queue's data: the running account's alone
     port = parsed.port or 6379
     subprocess.run(
         [
-            binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-            "--daemonize", "yes", "--appendonly", "yes", "--save", "",
-            "--pidfile", str(folder / "redis.pid"), "--logfile", str(folder / "redis.log"),
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--daemonize",
+            "yes",
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--pidfile",
+            str(folder / "redis.pid"),
+            "--logfile",
+            str(folder / "redis.log"),
         ],
         check=True,
         stdout=subprocess.DEVNULL,

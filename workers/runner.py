@@ -191,15 +191,22 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
         outage.wait_until_up(queue.redis)
         housekeeping = _Housekeeping(ctx, queue, outage)
         worker = DossierWorker(
-            [queue.queue], connection=queue.redis, name=name, outage=outage,
-            on_job=housekeeping.announce_job, on_lost_job=housekeeping.reconcile_now, on_reconnect=housekeeping.wake,
+            [queue.queue],
+            connection=queue.redis,
+            name=name,
+            outage=outage,
+            on_job=housekeeping.announce_job,
+            on_lost_job=housekeeping.reconcile_now,
+            on_reconnect=housekeeping.wake,
         )
         housekeeping.worker = worker
         worker.ride_out(_start, queue, ctx, name, burst)
         housekeeping.start()
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
         if not burst and not worker.stop_asked:
-            raise DossierError("工作进程因意外错误停止（见上方日志）/ the worker stopped on an unexpected error (see the log above)")
+            raise DossierError(
+                "工作进程因意外错误停止（见上方日志）/ the worker stopped on an unexpected error (see the log above)"
+            )
     except StopRequested:  # a stop signal while it waited for Redis
         pass
     finally:

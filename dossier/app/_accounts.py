@@ -252,7 +252,10 @@ class AccountService:
                 session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
                 session.add(LoginFailure(ip=client_ip, username=username[:64], at=now))
             record_event(
-                session, username, "login_failed", target_type="user",
+                session,
+                username,
+                "login_failed",
+                target_type="user",
                 detail={"username": username, "ip": client_ip, "reason": reason, **detail},
             )
             session.commit()
@@ -302,8 +305,14 @@ class AccountService:
             user.failed_logins = 0
             user.locked_until = None
             user.last_login_at = user.last_seen_at = now
-            record_event(session, user.username, "login", target_type="user", target_id=user.id,
-                         detail={"ip": client_ip})
+            record_event(
+                session,
+                user.username,
+                "login",
+                target_type="user",
+                target_id=user.id,
+                detail={"ip": client_ip},
+            )
             session.commit()
             return _principal(user)
 
@@ -313,11 +322,15 @@ class AccountService:
         locked_until = None
         with self._sessions() as session:
             # One UPDATE, so failures counted by several processes at once all count.
-            session.execute(update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1))
+            session.execute(
+                update(User).where(User.id == user_id).values(failed_logins=User.failed_logins + 1)
+            )
             failures = int(session.scalar(select(User.failed_logins).where(User.id == user_id)) or 0)
             if limit > 0 and failures >= limit:
                 locked_until = now + timedelta(minutes=self._settings.get_int("DOSSIER_LOGIN_LOCK_MINUTES"))
-                session.execute(update(User).where(User.id == user_id).values(failed_logins=0, locked_until=locked_until))
+                session.execute(
+                    update(User).where(User.id == user_id).values(failed_logins=0, locked_until=locked_until)
+                )
             session.commit()
         extra: dict[str, Any] = {"failures": failures}
         if locked_until is not None:
@@ -343,8 +356,15 @@ class AccountService:
             session.execute(delete(UserSession).where(UserSession.ended_at < now - SESSION_KEEP))
             unused = UserSession.last_seen_at < now - max(SESSION_KEEP, idle + SESSION_KEEP)
             session.execute(delete(UserSession).where(UserSession.ended_at.is_(None), unused))
-            session.add(UserSession(id=token_hash(key), user_id=user_id, created_at=now, last_seen_at=now,
-                                    ip=client_ip[:64] if client_ip else None))
+            session.add(
+                UserSession(
+                    id=token_hash(key),
+                    user_id=user_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    ip=client_ip[:64] if client_ip else None,
+                )
+            )
             session.commit()
             return NewSession(key, _stamp(user))
 
@@ -370,10 +390,15 @@ class AccountService:
         now = utcnow()
         idle_s = max(0, self._settings.get_int("DOSSIER_SESSION_IDLE_MINUTES")) * 60
         with self._sessions() as session:
-            found = session.execute(
-                select(UserSession, User).join(User, User.id == UserSession.user_id)
-                .where(UserSession.id == token_hash(key))
-            ).first() if key else None
+            found = (
+                session.execute(
+                    select(UserSession, User)
+                    .join(User, User.id == UserSession.user_id)
+                    .where(UserSession.id == token_hash(key))
+                ).first()
+                if key
+                else None
+            )
             if found is None:
                 raise SessionEnded("unknown")
             row, user = found
@@ -390,8 +415,14 @@ class AccountService:
             seen = row.last_seen_at or row.created_at
             if idle_s and (now - seen).total_seconds() > idle_s:
                 self._end(row, "idle", now)
-                record_event(session, user.username, "logout", target_type="user", target_id=user.id,
-                             detail={"ip": client_ip, "reason": "idle"})
+                record_event(
+                    session,
+                    user.username,
+                    "logout",
+                    target_type="user",
+                    target_id=user.id,
+                    detail={"ip": client_ip, "reason": "idle"},
+                )
                 session.commit()
                 raise SessionEnded("idle")
             if touch and now - seen >= _touch_every(idle_s):
@@ -407,8 +438,14 @@ class AccountService:
             if row is None or row.ended_at is not None:
                 return None
             self._end(row, reason, now)
-            record_event(session, row.user.username, "logout", target_type="user", target_id=row.user_id,
-                         detail={"ip": client_ip, "reason": reason})
+            record_event(
+                session,
+                row.user.username,
+                "logout",
+                target_type="user",
+                target_id=row.user_id,
+                detail={"ip": client_ip, "reason": reason},
+            )
             session.commit()
             return row.user.username
 
@@ -417,8 +454,14 @@ class AccountService:
         with self._sessions() as session:
             user = self._user(session, username)
             ended = self._end_user_sessions(session, user.id, "admin")
-            record_event(session, actor, "logout", target_type="user", target_id=user.id,
-                         detail={"username": user.username, "reason": "admin", "sessions_ended": ended})
+            record_event(
+                session,
+                actor,
+                "logout",
+                target_type="user",
+                target_id=user.id,
+                detail={"username": user.username, "reason": "admin", "sessions_ended": ended},
+            )
             session.commit()
             return ended
 
@@ -440,10 +483,14 @@ class AccountService:
         """How many web sessions of ``username`` are open (not ended; an idle one ends on its next use)."""
         with self._sessions() as session:
             user = self._user(session, username)
-            return int(session.scalar(
-                select(func.count()).select_from(UserSession)
-                .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-            ) or 0)
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(UserSession)
+                    .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+                )
+                or 0
+            )
 
     def principal_for(self, username: str) -> Principal:
         """The principal of an active user; NotFound otherwise."""
@@ -459,7 +506,13 @@ class AccountService:
         return user
 
     def add_user(
-        self, username: str, role: str, password: str, *, actor: str = "system", display_name: str | None = None
+        self,
+        username: str,
+        role: str,
+        password: str,
+        *,
+        actor: str = "system",
+        display_name: str | None = None,
     ) -> dict[str, Any]:
         """Create an active user with ``role`` and ``password`` (the password policy applies).
 
@@ -473,10 +526,18 @@ class AccountService:
         shown = check_display_name(display_name)
         check_password(name, password, [shown])
         with self._sessions() as session:
-            if session.scalars(select(User.id).where(func.lower(User.username) == name.lower())).first() is not None:
+            if (
+                session.scalars(select(User.id).where(func.lower(User.username) == name.lower())).first()
+                is not None
+            ):
                 raise DossierError(f"用户 {name} 已存在 / user {name} exists")
-            user = User(username=name, role=role, password_hash=records.hash_password(password), active=True,
-                        display_name=shown)
+            user = User(
+                username=name,
+                role=role,
+                password_hash=records.hash_password(password),
+                active=True,
+                display_name=shown,
+            )
             session.add(user)
             session.flush()
             links = link_owners(session)
@@ -492,7 +553,9 @@ class AccountService:
                 raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
             return {"linked": [link["customer"] for link in links.linked]}
 
-    def set_display_name(self, username: str, display_name: str | None, *, actor: str = "system") -> dict[str, Any]:
+    def set_display_name(
+        self, username: str, display_name: str | None, *, actor: str = "system"
+    ) -> dict[str, Any]:
         """Give a user a display name (empty: none); customers whose owner name it is become theirs.
 
         Customers already linked to the user stay theirs.  Returns ``{"linked": [customer names]}``.
@@ -506,7 +569,9 @@ class AccountService:
             detail: dict[str, Any] = {"username": user.username, "from": before, "to": shown}
             if links.linked:
                 detail["owners_linked"] = links.linked_summary()
-            record_event(session, actor, "user_set_display_name", target_type="user", target_id=user.id, detail=detail)
+            record_event(
+                session, actor, "user_set_display_name", target_type="user", target_id=user.id, detail=detail
+            )
             session.commit()
             return {"linked": [link["customer"] for link in links.linked]}
 
@@ -526,7 +591,9 @@ class AccountService:
             user = self._user(session, username)
             old = user.username
             if old == "admin":
-                raise DossierError("“admin”账户不能改名（dossier init 按此名查找）/ the admin account keeps its name")
+                raise DossierError(
+                    "“admin”账户不能改名（dossier init 按此名查找）/ the admin account keeps its name"
+                )
             taken = session.scalars(
                 select(User.id).where(func.lower(User.username) == name.lower(), User.id != user.id)
             ).first()
@@ -536,12 +603,22 @@ class AccountService:
                 return {"linked": []}
             user.username = name
             carried = {
-                "versions": _updated(session, update(records.Version).where(records.Version.uploaded_by == old)
-                                     .values(uploaded_by=name)),
-                "batches": _updated(session, update(records.IngestBatch).where(records.IngestBatch.created_by == old)
-                                    .values(created_by=name)),
-                "exports": _updated(session, update(records.ExportJob).where(records.ExportJob.username == old)
-                                    .values(username=name)),
+                "versions": _updated(
+                    session,
+                    update(records.Version)
+                    .where(records.Version.uploaded_by == old)
+                    .values(uploaded_by=name),
+                ),
+                "batches": _updated(
+                    session,
+                    update(records.IngestBatch)
+                    .where(records.IngestBatch.created_by == old)
+                    .values(created_by=name),
+                ),
+                "exports": _updated(
+                    session,
+                    update(records.ExportJob).where(records.ExportJob.username == old).values(username=name),
+                ),
                 "sessions_ended": _updated(
                     session,
                     update(records.UserSession)
@@ -582,14 +659,25 @@ class AccountService:
             user.failed_logins = 0
             user.locked_until = None
             ended = self._end_user_sessions(session, user.id, "password")
-            record_event(session, actor, "user_set_password", target_type="user", target_id=user.id,
-                         detail={"username": username, "sessions_ended": ended})
+            record_event(
+                session,
+                actor,
+                "user_set_password",
+                target_type="user",
+                target_id=user.id,
+                detail={"username": username, "sessions_ended": ended},
+            )
             session.commit()
 
     def _other_active_admins(self, session: Session, user: User) -> int:
-        return int(session.scalar(
-            select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True), User.id != user.id)
-        ) or 0)
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+            )
+            or 0
+        )
 
     def set_active(self, username: str, active: bool, *, actor: str = "system") -> None:
         """Disable or enable a user; enabling also lifts a lock-out.
@@ -600,7 +688,12 @@ class AccountService:
         """
         with self._sessions() as session:
             user = self._user(session, username)
-            if not active and user.role == "admin" and user.active and not self._other_active_admins(session, user):
+            if (
+                not active
+                and user.role == "admin"
+                and user.active
+                and not self._other_active_admins(session, user)
+            ):
                 raise DossierError("不能停用最后一个管理员 / the last active admin cannot be disabled")
             user.active = active
             detail: dict[str, Any] = {"username": username}
@@ -610,8 +703,14 @@ class AccountService:
             else:
                 detail["sessions_ended"] = self._end_user_sessions(session, user.id, "disabled")
                 detail["tokens_revoked"] = self._revoke_user_tokens(session, user, actor, "user_disabled")
-            record_event(session, actor, "user_enable" if active else "user_disable", target_type="user",
-                         target_id=user.id, detail=detail)
+            record_event(
+                session,
+                actor,
+                "user_enable" if active else "user_disable",
+                target_type="user",
+                target_id=user.id,
+                detail=detail,
+            )
             session.commit()
         if not active:
             self._revoke_exports(username)  # what they exported before is theirs no more
@@ -623,13 +722,20 @@ class AccountService:
         _check_role(role)
         with self._sessions() as session:
             user = self._user(session, username)
-            if user.role == "admin" and role != "admin" and user.active and not self._other_active_admins(session, user):
+            if (
+                user.role == "admin"
+                and role != "admin"
+                and user.active
+                and not self._other_active_admins(session, user)
+            ):
                 raise DossierError("不能更改最后一个管理员的角色 / the last active admin must stay admin")
             old, user.role = user.role, role
             detail: dict[str, Any] = {"username": username, "from": old, "to": role}
             if old != role:
                 detail["sessions_ended"] = self._end_user_sessions(session, user.id, "role")
-            record_event(session, actor, "user_set_role", target_type="user", target_id=user.id, detail=detail)
+            record_event(
+                session, actor, "user_set_role", target_type="user", target_id=user.id, detail=detail
+            )
             session.commit()
         if old != role:
             self._revoke_exports(username)  # filtered by the old role's rights
@@ -639,10 +745,16 @@ class AccountService:
         now = utcnow()
         with self._sessions() as session:
             return [
-                {"username": u.username, "display_name": u.display_name, "role": u.role, "active": u.active,
-                 "created_at": _iso(u.created_at), "last_login_at": _iso(u.last_login_at),
-                 "last_seen_at": _iso(u.last_seen_at),
-                 "locked_until": _iso(u.locked_until) if u.locked_until and u.locked_until > now else None}
+                {
+                    "username": u.username,
+                    "display_name": u.display_name,
+                    "role": u.role,
+                    "active": u.active,
+                    "created_at": _iso(u.created_at),
+                    "last_login_at": _iso(u.last_login_at),
+                    "last_seen_at": _iso(u.last_seen_at),
+                    "locked_until": _iso(u.locked_until) if u.locked_until and u.locked_until > now else None,
+                }
                 # Sorted here, not by the database: PostgreSQL's collation may order names differently.
                 for u in sorted(session.scalars(select(User)), key=lambda u: u.username)
             ]
@@ -661,12 +773,22 @@ class AccountService:
         with self._sessions() as session:
             user = self._user(session, username)
             if not user.active:
-                raise DossierError(f"用户 {username} 已停用，不能创建令牌 / user {username} is disabled: no new tokens")
-            row = ApiToken(user_id=user.id, name=name.strip()[:64], token_hash=token_hash(token), expires_at=expires_at)
+                raise DossierError(
+                    f"用户 {username} 已停用，不能创建令牌 / user {username} is disabled: no new tokens"
+                )
+            row = ApiToken(
+                user_id=user.id, name=name.strip()[:64], token_hash=token_hash(token), expires_at=expires_at
+            )
             session.add(row)
             session.flush()
-            record_event(session, actor, "token_create", target_type="api_token", target_id=row.id,
-                         detail={"username": username, "name": row.name, "expires_at": _iso(expires_at)})
+            record_event(
+                session,
+                actor,
+                "token_create",
+                target_type="api_token",
+                target_id=row.id,
+                detail={"username": username, "name": row.name, "expires_at": _iso(expires_at)},
+            )
             session.commit()
             return int(row.id), token
 
@@ -680,9 +802,15 @@ class AccountService:
             user = self._user(session, username)
             rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
             return [
-                {"id": t.id, "name": t.name, "created_at": _iso(t.created_at),
-                 "last_used_at": _iso(t.last_used_at), "expires_at": _iso(t.expires_at),
-                 "revoked_at": _iso(t.revoked_at), "state": _token_state(t, now)}
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "created_at": _iso(t.created_at),
+                    "last_used_at": _iso(t.last_used_at),
+                    "expires_at": _iso(t.expires_at),
+                    "revoked_at": _iso(t.revoked_at),
+                    "state": _token_state(t, now),
+                }
                 for t in rows
             ]
 
@@ -694,8 +822,14 @@ class AccountService:
                 raise NotFound(f"没有编号为 {token_id} 的令牌 / no token {token_id}")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
-                record_event(session, actor, "token_revoke", target_type="api_token", target_id=row.id,
-                             detail={"username": row.user.username, "name": row.name})
+                record_event(
+                    session,
+                    actor,
+                    "token_revoke",
+                    target_type="api_token",
+                    target_id=row.id,
+                    detail={"username": row.user.username, "name": row.name},
+                )
             session.commit()
             return row.user.username
 
@@ -703,11 +837,19 @@ class AccountService:
     def _revoke_user_tokens(session: Session, user: User, actor: str, reason: str) -> int:
         """Revoke every token of ``user`` not yet revoked (a ``token_revoke`` event each); returns how many."""
         now = utcnow()
-        rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+        rows = session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        ).all()
         for row in rows:
             row.revoked_at = now
-            record_event(session, actor, "token_revoke", target_type="api_token", target_id=row.id,
-                         detail={"username": user.username, "name": row.name, "reason": reason})
+            record_event(
+                session,
+                actor,
+                "token_revoke",
+                target_type="api_token",
+                target_id=row.id,
+                detail={"username": user.username, "name": row.name, "reason": reason},
+            )
         return len(rows)
 
     def principal_for_token(self, token: str) -> Principal:
@@ -724,7 +866,9 @@ class AccountService:
                 raise refused
             if row.expires_at is not None and row.expires_at <= now:
                 when = _iso(row.expires_at).replace("T", " ")  # type: ignore[union-attr]
-                raise NotFound(f"令牌已于 {when} UTC 过期 / the API token expired at {when} UTC: create a new one")
+                raise NotFound(
+                    f"令牌已于 {when} UTC 过期 / the API token expired at {when} UTC: create a new one"
+                )
             user = row.user
             if not user.active:
                 raise refused

@@ -63,14 +63,21 @@ class CustomerService:
     """
 
     def __init__(
-        self, sessions: sessionmaker[Session], backend: index.SearchBackend, queue: Callable[[], JobQueue | None]
+        self,
+        sessions: sessionmaker[Session],
+        backend: index.SearchBackend,
+        queue: Callable[[], JobQueue | None],
     ) -> None:
         self._sessions = sessions
         self._backend = backend
         self._queue = queue
 
     def reextract(
-        self, ids: Iterable[int] | None = None, *, batch: int = 100, progress: Callable[[int, int], None] | None = None
+        self,
+        ids: Iterable[int] | None = None,
+        *,
+        batch: int = 100,
+        progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, int]:
         """Run the extraction step again on stored text (no parsing, no OCR) and reindex.
 
@@ -79,7 +86,11 @@ class CustomerService:
         document that has text.  Returns counts: documents, type changes, link changes.
         """
         with self._sessions() as session:
-            query = select(Document.id).where(Document.status.in_(("indexed", "awaiting_ocr"))).order_by(Document.id)
+            query = (
+                select(Document.id)
+                .where(Document.status.in_(("indexed", "awaiting_ocr")))
+                .order_by(Document.id)
+            )
             if ids is not None:
                 query = query.where(Document.id.in_(sorted(set(ids))))
             all_ids = list(session.scalars(query))
@@ -136,7 +147,9 @@ class CustomerService:
     def registered_names(self, limit: int = 5000) -> list[tuple[str, str]]:
         """``(name, full name)`` of every confirmed customer's full name and aliases, by name (what intake fields offer)."""
         with self._sessions() as session:
-            rows = session.execute(select(Customer.name, Customer.aliases).where(Customer.status == "confirmed")).all()
+            rows = session.execute(
+                select(Customer.name, Customer.aliases).where(Customer.status == "confirmed")
+            ).all()
         pairs = {(str(a), str(full)) for full, aliases in rows for a in [full, *(aliases or [])] if a}
         return sorted(pairs)[:limit]
 
@@ -158,7 +171,10 @@ class CustomerService:
                 session, customer_id, fields, actor=principal.username
             )
             result: dict[str, Any] = {
-                "id": customer.id, "name": customer.name, "status": customer.status, "warnings": warnings,
+                "id": customer.id,
+                "name": customer.name,
+                "status": customer.status,
+                "warnings": warnings,
             }
         extraction.SHARED.forget()
         result["reanalysed"] = self._reanalyse({customer_id}, new_names)
@@ -179,14 +195,19 @@ class CustomerService:
         """
         return self._review(customer_id, "merge", principal, into_id)
 
-    def _review(self, customer_id: int, action: str, principal: Principal, into_id: int | None = None) -> dict[str, Any]:
+    def _review(
+        self, customer_id: int, action: str, principal: Principal, into_id: int | None = None
+    ) -> dict[str, Any]:
         if principal.role not in _REVIEW_ROLES:
             raise Forbidden("只有管理员或经理可以审核客户 / only admins and managers review customers")
         with self._sessions() as session:
             done = registry.review(session, customer_id, action, into_id, actor=principal.username)
             names = set(done.customer.names)
             result: dict[str, Any] = {
-                "id": done.customer.id, "name": done.customer.name, "status": done.customer.status, "action": action,
+                "id": done.customer.id,
+                "name": done.customer.name,
+                "status": done.customer.status,
+                "action": action,
             }
             if done.into is not None:
                 result["into"] = {"id": done.into.id, "name": done.into.name}
@@ -207,7 +228,9 @@ class CustomerService:
             if customer_ids:
                 ids.update(
                     session.scalars(
-                        select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id.in_(customer_ids))
+                        select(DocumentCustomer.document_id).where(
+                            DocumentCustomer.customer_id.in_(customer_ids)
+                        )
                     )
                 )
         for name in sorted(names):

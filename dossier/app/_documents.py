@@ -135,7 +135,9 @@ class DocumentService:
 
     # -- page images -------------------------------------------------------------------------
 
-    def page_image(self, doc_id: int, number: int, principal: Principal, *, width: int = PAGE_IMAGE_WIDTH) -> bytes:
+    def page_image(
+        self, doc_id: int, number: int, principal: Principal, *, width: int = PAGE_IMAGE_WIDTH
+    ) -> bytes:
         """Page ``number`` of a PDF or image document as a PNG (drawn once, then kept in the blob store's cache).
 
         The page is drawn in a child process under a time and memory limit (untrusted files);
@@ -146,7 +148,9 @@ class DocumentService:
             version = doc.current
             page = next((p for p in doc.pages if p.number == number), None)
             if version is None or page is None or not _has_page_images(doc):
-                raise NotFound(f"文档 {doc_id} 没有第 {number} 页的图像 / document {doc_id} has no image of page {number}")
+                raise NotFound(
+                    f"文档 {doc_id} 没有第 {number} 页的图像 / document {doc_id} has no image of page {number}"
+                )
             sha, filename, rotation = version.sha256, version.filename, int(page.rotation or 0)
         name = f"page-{sha}-{number}-{width}-{rotation % 360}.png"
         cached = self._blobs.get_cached(name)
@@ -187,9 +191,13 @@ class DocumentService:
                 raise Forbidden("无权修改此文档 / you may not edit this document")
             if confidentiality is not None and confidentiality != doc.confidentiality:
                 if not rights.may_change_confidentiality(principal):
-                    raise Forbidden("只有经理和管理员可以修改密级 / only managers and admins may change the confidentiality")
+                    raise Forbidden(
+                        "只有经理和管理员可以修改密级 / only managers and admins may change the confidentiality"
+                    )
                 if confidentiality not in CONFIDENTIALITY_LEVELS:
-                    raise DossierError(f"未知的密级 {confidentiality!r} / unknown confidentiality {confidentiality!r}")
+                    raise DossierError(
+                        f"未知的密级 {confidentiality!r} / unknown confidentiality {confidentiality!r}"
+                    )
             if title is not None and title.strip() and title.strip()[:500] != doc.title:
                 changed["title"] = [doc.title, title.strip()[:500]]
                 doc.title = title.strip()[:500]
@@ -222,13 +230,24 @@ class DocumentService:
                 extraction.follow_type_level(doc, may_lower=may_lower)
             if doc.confidentiality != level_before:
                 record_event(
-                    session, principal.username, "permission_change", target_type="document", target_id=doc.id,
-                    detail={"before": level_before, "after": doc.confidentiality,
-                            "source": doc.confidentiality_source},
+                    session,
+                    principal.username,
+                    "permission_change",
+                    target_type="document",
+                    target_id=doc.id,
+                    detail={
+                        "before": level_before,
+                        "after": doc.confidentiality,
+                        "source": doc.confidentiality_source,
+                    },
                 )
             if changed:
                 record_event(
-                    session, principal.username, "metadata_change", target_type="document", target_id=doc.id,
+                    session,
+                    principal.username,
+                    "metadata_change",
+                    target_type="document",
+                    target_id=doc.id,
                     detail={"changed": changed},
                 )
             if changed or doc.confidentiality != level_before:
@@ -260,7 +279,11 @@ class DocumentService:
             with self._sessions() as session:
                 number = session.scalar(select(func.max(Version.number)).where(Version.document_id == doc_id))
                 record_event(
-                    session, principal.username, "version_upload", target_type="document", target_id=doc_id,
+                    session,
+                    principal.username,
+                    "version_upload",
+                    target_type="document",
+                    target_id=doc_id,
                     detail={"filename": filename, "version": number, "size": len(data)},
                 )
                 session.commit()
@@ -277,7 +300,9 @@ class DocumentService:
         with self._sessions() as session:
             doc = readable_document(session, doc_id, principal)
             if not rights.may_delete(principal):
-                raise Forbidden("只有经理和管理员可以删除文档 / only managers and admins may delete documents")
+                raise Forbidden(
+                    "只有经理和管理员可以删除文档 / only managers and admins may delete documents"
+                )
             ids: list[int] = []
             todo = [doc]
             while todo:  # the document and, recursively, its attachments and archive members
@@ -295,7 +320,9 @@ class DocumentService:
             self._backend.delete(ids, connection=session.connection())
             for row in sorted(removed, key=lambda d: -d.id):  # children before parents
                 session.delete(row)
-            record_event(session, principal.username, "delete", target_type="document", target_id=doc_id, detail=detail)
+            record_event(
+                session, principal.username, "delete", target_type="document", target_id=doc_id, detail=detail
+            )
             session.flush()
             index_documents(session, self._backend, [h for h in holders if h.status in INDEXED_STATUSES])
             session.commit()
@@ -314,8 +341,19 @@ def _render_in_child(data: bytes, filename: str, number: int, width: int, rotati
     """:func:`ingest.render_page_png` in a child process with a time and memory limit."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "ingest.formats._render", filename, str(number), str(width), str(rotation)],
-            input=data, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False,
+            [
+                sys.executable,
+                "-m",
+                "ingest.formats._render",
+                filename,
+                str(number),
+                str(width),
+                str(rotation),
+            ],
+            input=data,
+            capture_output=True,
+            timeout=RENDER_TIMEOUT_S,
+            check=False,
             preexec_fn=functools.partial(_limit_child, os.getpid()),
         )
     except subprocess.TimeoutExpired:

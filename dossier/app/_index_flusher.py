@@ -38,7 +38,9 @@ IDLE_S = 5.0
 class IndexFlusher:
     """Flushes ``backend`` after commits and periodically; see the module docstring."""
 
-    def __init__(self, backend: SearchBackend, on_rejected: Callable[[tuple[tuple[int, str], ...]], None]) -> None:
+    def __init__(
+        self, backend: SearchBackend, on_rejected: Callable[[tuple[tuple[int, str], ...]], None]
+    ) -> None:
         self._backend = backend
         self._on_rejected = on_rejected
         self._cond = threading.Condition()

@@ -46,8 +46,7 @@ _FEEDBACK_ZH = {
     "Short keyboard patterns are easy to guess.": "短的键盘图案很容易猜到。",
     "Use a longer keyboard pattern with more turns.": "键盘图案要更长、转折更多。",
     'Repeats like "aaa" are easy to guess.': "像“aaa”这样的重复很容易猜到。",
-    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".':
-        "像“abcabcabc”这样的重复只比“abc”稍难猜一点。",
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': "像“abcabcabc”这样的重复只比“abc”稍难猜一点。",
     "Avoid repeated words and characters.": "避免重复的词和字符。",
     'Sequences like "abc" or "6543" are easy to guess.': "像“abc”或“6543”这样的序列很容易猜到。",
     "Avoid sequences.": "避免序列。",
@@ -112,10 +111,13 @@ def check_password(username: str, password: str, names: Iterable[str | None] = (
     ``names`` are further names of the person (the display name) that the password must not lean on.
     """
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"密码至少 {MIN_LENGTH} 个字符", f"the password needs at least {MIN_LENGTH} characters")
+        raise WeakPassword(
+            f"密码至少 {MIN_LENGTH} 个字符", f"the password needs at least {MIN_LENGTH} characters"
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise WeakPassword(
-            f"密码最多 {MAX_PASSWORD_LENGTH} 个字符", f"the password may have at most {MAX_PASSWORD_LENGTH} characters"
+            f"密码最多 {MAX_PASSWORD_LENGTH} 个字符",
+            f"the password may have at most {MAX_PASSWORD_LENGTH} characters",
         )
     if password.strip().casefold() == username.strip().casefold():
         raise WeakPassword("密码不能与用户名相同", "the password must not be the user name")

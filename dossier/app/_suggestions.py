@@ -57,7 +57,11 @@ def _new_aliases(target: Customer, names: list[str]) -> list[str]:
 
 
 def _linked_documents(session: Session, customer: Customer) -> set[int]:
-    ids = set(session.scalars(select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id == customer.id)))
+    ids = set(
+        session.scalars(
+            select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id == customer.id)
+        )
+    )
     ids.update(session.scalars(select(Document.id).where(Document.customer_id == customer.id)))
     return ids
 
@@ -85,16 +89,26 @@ def merge(session: Session, customer: Customer, target: Customer, *, by_person: 
     added = _new_aliases(target, customer.names)
     target.aliases = [*before_aliases, *added]
     moved = 0
-    for link in session.scalars(select(DocumentCustomer).where(DocumentCustomer.customer_id == customer.id)).all():
+    for link in session.scalars(
+        select(DocumentCustomer).where(DocumentCustomer.customer_id == customer.id)
+    ).all():
         if session.get(DocumentCustomer, (link.document_id, target.id)) is None:
             method = link.method if link.method in KEPT_METHODS else ("manual" if by_person else "alias")
-            evidence = (f"由“{customer.name}”合并 / merged from {customer.name}" if by_person
-                        else f"建议“{customer.name}”已并入登记客户（导入登记册）/ suggestion merged at registry import")
-            session.add(DocumentCustomer(
-                document_id=link.document_id, customer_id=target.id, method=method,
-                score=1.0 if method in KEPT_METHODS else float(link.score or 0.85), evidence=evidence[:500],
-                position=link.position,
-            ))
+            evidence = (
+                f"由“{customer.name}”合并 / merged from {customer.name}"
+                if by_person
+                else f"建议“{customer.name}”已并入登记客户（导入登记册）/ suggestion merged at registry import"
+            )
+            session.add(
+                DocumentCustomer(
+                    document_id=link.document_id,
+                    customer_id=target.id,
+                    method=method,
+                    score=1.0 if method in KEPT_METHODS else float(link.score or 0.85),
+                    evidence=evidence[:500],
+                    position=link.position,
+                )
+            )
             moved += 1
         session.delete(link)
     for doc in session.scalars(select(Document).where(Document.customer_id == customer.id)):
@@ -103,9 +117,14 @@ def merge(session: Session, customer: Customer, target: Customer, *, by_person: 
     customer.status = "rejected"
     session.flush()
     return {
-        "name": customer.name, "into": target.name, "into_id": target.id, "documents": moved,
+        "name": customer.name,
+        "into": target.name,
+        "into_id": target.id,
+        "documents": moved,
         "changed": {"status": [status, "rejected"]},
-        "into_changed": {"aliases": [bounded(before_aliases), bounded(list(target.aliases))]} if added else {},
+        "into_changed": {"aliases": [bounded(before_aliases), bounded(list(target.aliases))]}
+        if added
+        else {},
     }
 
 
@@ -119,8 +138,13 @@ def _fold_into_self(session: Session, customer: Customer, ours: Customer) -> dic
     customer.status = "rejected"
     session.flush()
     return {
-        "name": customer.name, "into": ours.name, "into_id": ours.id, "self": True, "documents": len(documents),
-        "document_ids": sorted(documents), "changed": {"status": [status, "rejected"]},
+        "name": customer.name,
+        "into": ours.name,
+        "into_id": ours.id,
+        "self": True,
+        "documents": len(documents),
+        "document_ids": sorted(documents),
+        "changed": {"status": [status, "rejected"]},
     }
 
 
@@ -132,7 +156,9 @@ def fold_suggestions(session: Session) -> list[dict[str, Any]]:
     """
     SHARED.forget()  # the registry changed in this transaction
     plans: list[tuple[Customer, Customer, str]] = []  # decided on one state of the registry, then carried out
-    for suggestion in session.scalars(select(Customer).where(Customer.status == "suggested").order_by(Customer.id)).all():
+    for suggestion in session.scalars(
+        select(Customer).where(Customer.status == "suggested").order_by(Customer.id)
+    ).all():
         match = SHARED.registered(session, suggestion.name, trade=False)
         target = session.get(Customer, match.customer_id) if match.customer_id is not None else None
         if target is not None and target.status in ("confirmed", "self"):
@@ -176,8 +202,11 @@ def review(
     elif action == "reject":
         done.document_ids = _unlink(session, customer)
         customer.status = "rejected"
-        detail = {"name": customer.name, "changed": {"status": [before, "rejected"]},
-                  "documents_unlinked": len(done.document_ids)}
+        detail = {
+            "name": customer.name,
+            "changed": {"status": [before, "rejected"]},
+            "documents_unlinked": len(done.document_ids),
+        }
     elif action == "merge":
         target = session.get(Customer, into_id) if into_id is not None else None
         if target is None or target.id == customer.id or target.status in ("rejected", "suggested"):
@@ -191,6 +220,8 @@ def review(
         done.customer_ids.add(target.id)
     else:
         raise RegistryError(f"未知操作 {action} / unknown action")
-    record_event(session, actor, f"customer_{action}", target_type="customer", target_id=customer.id, detail=detail)
+    record_event(
+        session, actor, f"customer_{action}", target_type="customer", target_id=customer.id, detail=detail
+    )
     session.commit()
     return done

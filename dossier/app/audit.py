@@ -164,8 +164,13 @@ class AuditFilter:
     def as_json(self) -> dict[str, Any]:
         """The filters that are set, as JSON values (for the ``audit_export`` event and the API)."""
         out: dict[str, Any] = {
-            "users": list(self.users), "actions": list(self.actions), "target_type": self.target_type,
-            "target_id": self.target_id, "since": _iso(self.since), "until": _iso(self.until), "text": self.text,
+            "users": list(self.users),
+            "actions": list(self.actions),
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "since": _iso(self.since),
+            "until": _iso(self.until),
+            "text": self.text,
         }
         return {k: v for k, v in out.items() if v not in (None, "", [])}
 
@@ -199,7 +204,10 @@ def _iso(when: datetime | None) -> str | None:
 
 def _json_needles(text: str) -> set[str]:
     """``text`` as it appears inside the stored JSON: with non-ASCII escaped (``\\uXXXX``) and as it is."""
-    return {json.dumps(text, ensure_ascii=True)[1:-1].lower(), json.dumps(text, ensure_ascii=False)[1:-1].lower()}
+    return {
+        json.dumps(text, ensure_ascii=True)[1:-1].lower(),
+        json.dumps(text, ensure_ascii=False)[1:-1].lower(),
+    }
 
 
 def _filtered(stmt: Select[Any], f: AuditFilter) -> Select[Any]:
@@ -245,7 +253,7 @@ def _short(value: Any, width: int = 80) -> str:
 
 def _tail(text: str, width: int = 60) -> str:
     """A path cut from the left, so its file name stays."""
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 def summarise(action: str, detail: Mapping[str, Any]) -> str:
@@ -279,7 +287,9 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
     elif action == "user_rename":
         parts.append(f"{d.get('from')} → {d.get('to')}")
     elif action == "customer_import":
-        parts.append(f"{d.get('file') or ''} +{d.get('created', 0)} ~{d.get('updated', 0)} ={d.get('unchanged', 0)}")
+        parts.append(
+            f"{d.get('file') or ''} +{d.get('created', 0)} ~{d.get('updated', 0)} ={d.get('unchanged', 0)}"
+        )
         merged = (d.get("suggestions_merged") or {}).get("items") or []
         more = (d.get("suggestions_merged") or {}).get("more") or 0
         if merged or more:
@@ -295,9 +305,23 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
             parts.append(f"{name}: {_short(before, 40)} → {_short(after, 40)}")
     elif action == "delete":
         parts.append(_short(d.get("title") or ""))
-        parts += [_tail(str(f.get("filename", ""))) for f in (d.get("files") or []) if isinstance(f, dict)][:3]
+        parts += [_tail(str(f.get("filename", ""))) for f in (d.get("files") or []) if isinstance(f, dict)][
+            :3
+        ]
     else:
-        keys = ("title", "q", "filename", "username", "role", "name", "reason", "ip", "format", "rows", "version")
+        keys = (
+            "title",
+            "q",
+            "filename",
+            "username",
+            "role",
+            "name",
+            "reason",
+            "ip",
+            "format",
+            "rows",
+            "version",
+        )
         parts += [f"{k}={_short(d[k], 60)}" for k in keys if d.get(k) not in (None, "", [])]
     return " · ".join(p for p in parts if p)
 
@@ -330,10 +354,17 @@ class AuditService:
         from dossier.app.export import filters_of  # the export package builds on the services
 
         return self.record(
-            username, "search", target_type="search",
+            username,
+            "search",
+            target_type="search",
             detail={
-                "query": request.query, "filters": filters_of(request), "sort": request.sort, "total": total,
-                "offset": request.offset, "limit": request.limit, "channel": channel,
+                "query": request.query,
+                "filters": filters_of(request),
+                "sort": request.sort,
+                "total": total,
+                "offset": request.offset,
+                "limit": request.limit,
+                "channel": channel,
             },
         )
 
@@ -363,10 +394,17 @@ class AuditService:
         limit = max(1, min(MAX_PAGE_SIZE, int(limit)))
         offset = max(0, int(offset))
         with self._sessions() as session:
-            total = int(session.scalar(_filtered(select(func.count(AuditEvent.id)), replace(f, before=None))) or 0)
-            rows = list(session.scalars(
-                _filtered(select(AuditEvent), f).order_by(AuditEvent.id.desc()).offset(offset).limit(limit + 1)
-            ))
+            total = int(
+                session.scalar(_filtered(select(func.count(AuditEvent.id)), replace(f, before=None))) or 0
+            )
+            rows = list(
+                session.scalars(
+                    _filtered(select(AuditEvent), f)
+                    .order_by(AuditEvent.id.desc())
+                    .offset(offset)
+                    .limit(limit + 1)
+                )
+            )
             more = len(rows) > limit
             rows = rows[:limit]
             existing = _existing_documents(session, rows)
@@ -376,7 +414,10 @@ class AuditService:
                 item["target_exists"] = row.target_id in existing if row.target_type == "document" else None
                 events.append(item)
         return {
-            "total": total, "limit": limit, "offset": offset, "events": events,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "events": events,
             "next_before": rows[-1].id if more and rows else None,
         }
 
@@ -402,27 +443,41 @@ class AuditService:
             cursor = f
             while True:
                 with self._sessions() as session:
-                    batch = list(session.scalars(
-                        _filtered(select(AuditEvent), cursor).order_by(AuditEvent.id.desc()).limit(CSV_BATCH)
-                    ))
+                    batch = list(
+                        session.scalars(
+                            _filtered(select(AuditEvent), cursor)
+                            .order_by(AuditEvent.id.desc())
+                            .limit(CSV_BATCH)
+                        )
+                    )
                 if not batch:
                     break
                 for event in batch:
                     item = event_json(event)
-                    writer.writerow([
-                        item["id"], item["at"], neutralise(item["username"]), neutralise(item["action"]),
-                        ACTION_LABELS.get(event.action, (event.action, ""))[0],
-                        neutralise(item["target_type"] or ""), "" if item["target_id"] is None else item["target_id"],
-                        neutralise(item["summary"]),
-                        neutralise(json.dumps(item["detail"], ensure_ascii=False, sort_keys=True)),
-                    ])
+                    writer.writerow(
+                        [
+                            item["id"],
+                            item["at"],
+                            neutralise(item["username"]),
+                            neutralise(item["action"]),
+                            ACTION_LABELS.get(event.action, (event.action, ""))[0],
+                            neutralise(item["target_type"] or ""),
+                            "" if item["target_id"] is None else item["target_id"],
+                            neutralise(item["summary"]),
+                            neutralise(json.dumps(item["detail"], ensure_ascii=False, sort_keys=True)),
+                        ]
+                    )
                 rows += len(batch)
                 yield _take(buffer)
                 cursor = replace(f, before=batch[-1].id)
             complete = True
         finally:
-            self.record(username, "audit_export", target_type="audit",
-                        detail={"format": "csv", "filters": f.as_json(), "rows": rows, "complete": complete})
+            self.record(
+                username,
+                "audit_export",
+                target_type="audit",
+                detail={"format": "csv", "filters": f.as_json(), "rows": rows, "complete": complete},
+            )
 
 
 def _take(buffer: io.StringIO) -> bytes:

@@ -118,7 +118,10 @@ def readable_clause(principal: Principal, owned: Collection[int] = ()) -> Column
 def _links_subquery() -> Any:
     """(document_id, customer_id) of every link, the primary ``customer_id`` column included."""
     return union(
-        select(DocumentCustomer.document_id.label("document_id"), DocumentCustomer.customer_id.label("customer_id")),
+        select(
+            DocumentCustomer.document_id.label("document_id"),
+            DocumentCustomer.customer_id.label("customer_id"),
+        ),
         select(Document.id.label("document_id"), Document.customer_id.label("customer_id")).where(
             Document.customer_id.is_not(None)
         ),
@@ -139,7 +142,12 @@ def _owner(customer: Customer) -> str:
 
 
 def _matches(customer: Customer, needle: str) -> bool:
-    haystack = [customer.name, *(customer.aliases or []), customer.credit_code or "", customer.external_id or ""]
+    haystack = [
+        customer.name,
+        *(customer.aliases or []),
+        customer.credit_code or "",
+        customer.external_id or "",
+    ]
     haystack += [customer.city or "", customer.region or ""]
     return any(needle in _fold(h) for h in haystack if h)
 
@@ -291,13 +299,17 @@ def _doc_entry(doc: Document, customer_id: int) -> dict[str, Any]:
     }
 
 
-def _key_amounts(session: Session, docs: dict[int, dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _key_amounts(
+    session: Session, docs: dict[int, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Each contract/quote/invoice's total (its 总/合计 amount, else its largest), largest first; sums per type."""
     ids = [i for i, d in docs.items() if d["doc_type"] in AMOUNT_DOC_TYPES]
     if not ids:
         return [], {}
     best: dict[int, tuple[bool, Decimal, EntityRow]] = {}
-    for row in session.scalars(select(EntityRow).where(EntityRow.document_id.in_(ids), EntityRow.kind == "amount")):
+    for row in session.scalars(
+        select(EntityRow).where(EntityRow.document_id.in_(ids), EntityRow.kind == "amount")
+    ):
         amount = _amount(row.value)
         if amount is None:
             continue
@@ -373,7 +385,8 @@ def customer_page(session: Session, customer_id: int, principal: Principal) -> d
         years.setdefault(d["date"][:4] if d["date"] else UNDATED, []).append(d)
     by_year = [
         {"year": y, "documents": years[y]}
-        for y in sorted((y for y in years if y != UNDATED), reverse=True) + ([UNDATED] if UNDATED in years else [])
+        for y in sorted((y for y in years if y != UNDATED), reverse=True)
+        + ([UNDATED] if UNDATED in years else [])
     ]
     amounts, totals = _key_amounts(session, {d["id"]: d for d in entries})
     return dict(

@@ -83,24 +83,30 @@ def _resolve(session: Session, *, apply: bool) -> OwnerLinks:
             continue
         fits = accounts.get(key, {})
         if len(fits) == 1 and apply:
-            (user_id, username), = fits.items()
+            ((user_id, username),) = fits.items()
             customer.owner_id = user_id
             result.linked.append(
-                {"customer_id": customer.id, "customer": customer.name, "owner": customer.owner_name,
-                 "username": username}
+                {
+                    "customer_id": customer.id,
+                    "customer": customer.name,
+                    "owner": customer.owner_name,
+                    "username": username,
+                }
             )
         elif len(fits) != 1:
             waiting.setdefault(key, []).append(customer)
     for key, customers in sorted(waiting.items(), key=lambda kv: str(kv[1][0].owner_name)):
         fits = accounts.get(key, {})
         names = sorted(c.name for c in customers)
-        result.unmatched.append({
-            "owner": customers[0].owner_name,
-            "reason": "ambiguous" if fits else "no_account",
-            "accounts": sorted(fits.values()),
-            "count": len(customers),
-            "customers": names[:MAX_LISTED],
-        })
+        result.unmatched.append(
+            {
+                "owner": customers[0].owner_name,
+                "reason": "ambiguous" if fits else "no_account",
+                "accounts": sorted(fits.values()),
+                "count": len(customers),
+                "customers": names[:MAX_LISTED],
+            }
+        )
     if apply and result.linked:
         session.flush()
     return result
@@ -125,10 +131,14 @@ def owner_warning(item: dict[str, Any]) -> str:
     owner, count = item["owner"], item["count"]
     if item["reason"] == "ambiguous":
         accounts = "、".join(item["accounts"])
-        return (f"负责人“{owner}”同时匹配多个账户（{accounts}），{count} 个客户未关联：请改用登录名或修改显示名"
-                f" / owner “{owner}” fits several accounts ({accounts}); {count} customer(s) are not linked:"
-                " use the login or change a display name")
-    return (f"负责人“{owner}”没有对应账户，{count} 个客户未关联：请添加该用户或设置其显示名"
-            f" (dossier users add … --display-name / set-display-name)"
-            f" / owner “{owner}” matches no account; {count} customer(s) are not linked: add the user or set"
-            " their display name")
+        return (
+            f"负责人“{owner}”同时匹配多个账户（{accounts}），{count} 个客户未关联：请改用登录名或修改显示名"
+            f" / owner “{owner}” fits several accounts ({accounts}); {count} customer(s) are not linked:"
+            " use the login or change a display name"
+        )
+    return (
+        f"负责人“{owner}”没有对应账户，{count} 个客户未关联：请添加该用户或设置其显示名"
+        f" (dossier users add … --display-name / set-display-name)"
+        f" / owner “{owner}” matches no account; {count} customer(s) are not linked: add the user or set"
+        " their display name"
+    )

@@ -37,8 +37,19 @@ from pipeline.extraction import name_key
 from records import Customer, User, record_event
 
 __all__ = [
-    "COLUMNS", "ImportReport", "RegistryError", "Reviewed", "clean_row", "customer_type_of", "export_customers",
-    "export_rows", "import_customers", "link_owners", "read_rows", "review", "update_customer",
+    "COLUMNS",
+    "ImportReport",
+    "RegistryError",
+    "Reviewed",
+    "clean_row",
+    "customer_type_of",
+    "export_customers",
+    "export_rows",
+    "import_customers",
+    "link_owners",
+    "read_rows",
+    "review",
+    "update_customer",
 ]
 
 #: Largest registry file accepted, and most rows.
@@ -65,15 +76,21 @@ COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 _HEADERS = {
-    key.strip().lower(): field_name
-    for field_name, zh, others in COLUMNS
-    for key in (field_name, zh, *others)
+    key.strip().lower(): field_name for field_name, zh, others in COLUMNS for key in (field_name, zh, *others)
 }
 
 _STATUS_WORDS = {
-    "confirmed": "confirmed", "已确认": "confirmed", "客户": "confirmed",
-    "self": "self", "本公司": "self", "我方": "self", "own": "self",
-    "suggested": "suggested", "待确认": "suggested", "rejected": "rejected", "已拒绝": "rejected",
+    "confirmed": "confirmed",
+    "已确认": "confirmed",
+    "客户": "confirmed",
+    "self": "self",
+    "本公司": "self",
+    "我方": "self",
+    "own": "self",
+    "suggested": "suggested",
+    "待确认": "suggested",
+    "rejected": "rejected",
+    "已拒绝": "rejected",
 }
 _LIST_SPLIT = re.compile(r"[;；,，、|/\n]+")
 _CONTACT_KEYS = ("name", "title", "mobile", "landline", "email")
@@ -112,7 +129,8 @@ class ImportReport:
             "errors": self.errors,
             "warnings": self.warnings,
             "suggestions_merged": [
-                {k: m[k] for k in ("id", "name", "into", "into_id", "documents")} | {"self": bool(m.get("self"))}
+                {k: m[k] for k in ("id", "name", "into", "into_id", "documents")}
+                | {"self": bool(m.get("self"))}
                 for m in self.merged
             ],
             "owners_linked": len(self.owners.linked),
@@ -129,7 +147,9 @@ class ImportReport:
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "customers": capped(self.changes),
-            "suggestions_merged": capped([{k: v for k, v in m.items() if k != "document_ids"} for m in self.merged]),
+            "suggestions_merged": capped(
+                [{k: v for k, v in m.items() if k != "document_ids"} for m in self.merged]
+            ),
             "owners_linked": self.owners.linked_summary(),
             "unmatched_owners": [u["owner"] for u in self.owners.unmatched],
         }
@@ -171,11 +191,13 @@ def _json_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
         records = list(doc.get("customers") or [])
         seller = doc.get("seller")
         if isinstance(seller, dict):  # our own company: known, never a customer; its reps are its contacts
-            records.insert(0, dict(seller, status="self", contacts=seller.get("contacts") or seller.get("sales_reps")))
+            records.insert(
+                0, dict(seller, status="self", contacts=seller.get("contacts") or seller.get("sales_reps"))
+            )
     elif isinstance(doc, list):
         records = doc
     else:
-        raise RegistryError("JSON 应为客户列表或 {\"customers\": [...]} / expected a list of customers")
+        raise RegistryError('JSON 应为客户列表或 {"customers": [...]} / expected a list of customers')
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             yield number, {"__error__": "不是对象 / not an object"}
@@ -266,8 +288,11 @@ def _contacts(value: Any) -> list[dict[str, str | None]]:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"联系人 JSON 无法解析 / contacts JSON invalid: {exc}") from exc
         else:
-            items = [dict(zip(_CONTACT_KEYS, (p.strip() for p in part.split("|")), strict=False))
-                     for part in re.split(r"[;；\n]+", text) if part.strip()]
+            items = [
+                dict(zip(_CONTACT_KEYS, (p.strip() for p in part.split("|")), strict=False))
+                for part in re.split(r"[;；\n]+", text)
+                if part.strip()
+            ]
     out = []
     for item in items:
         if not isinstance(item, dict) or not str(item.get("name") or "").strip():
@@ -297,7 +322,9 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if len(code) != 18:
             raise ValueError(f"统一社会信用代码应为 18 位：{code} / a credit code has 18 characters")
         if not ingest.uscc_is_valid(code):
-            warnings.append(f"统一社会信用代码校验位不符：{code}（已保留，未更正）/ credit code check character wrong (kept)")
+            warnings.append(
+                f"统一社会信用代码校验位不符：{code}（已保留，未更正）/ credit code check character wrong (kept)"
+            )
     ctype = _text(row.get("customer_type"), 16)
     if ctype:
         normal = customer_type_name(ctype)
@@ -342,7 +369,9 @@ class _Known:
         self.by_code: dict[str, Customer] = {}
         self.by_name: dict[str, Customer] = {}
         # Customers before rejected rows: a rejected (or merged) name is found only when nothing else has it.
-        for customer in sorted(session.scalars(select(Customer)), key=lambda c: (c.status == "rejected", c.id)):
+        for customer in sorted(
+            session.scalars(select(Customer)), key=lambda c: (c.status == "rejected", c.id)
+        ):
             self.add(customer)
 
     def add(self, customer: Customer) -> None:
@@ -366,7 +395,11 @@ class _Known:
 
 
 def import_customers(
-    session: Session, rows: Iterable[tuple[int, dict[str, Any]]], *, actor: str = "system", source: str | None = None
+    session: Session,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    actor: str = "system",
+    source: str | None = None,
 ) -> ImportReport:
     """Upsert registry records, fold suggestions, link owners, audit (commits once at the end); see the module docstring."""
     report = ImportReport()
@@ -391,13 +424,18 @@ def import_customers(
             clash = known.by_name.get(name_key(record["name"]))
             if clash is not None and clash is not customer:
                 report.errors.append(
-                    {"row": number, "error": f"名称“{record['name']}”已属于另一客户 / name belongs to another customer"}
+                    {
+                        "row": number,
+                        "error": f"名称“{record['name']}”已属于另一客户 / name belongs to another customer",
+                    }
                 )
                 continue
         old_names = set(customer.names) if before else set()
         for key, value in record.items():
             if key == "aliases":
-                value = list(dict.fromkeys([*value, *(a for a in (customer.aliases or []) if a not in value)]))
+                value = list(
+                    dict.fromkeys([*value, *(a for a in (customer.aliases or []) if a not in value)])
+                )
                 if customer.name and customer.name != record["name"]:
                     value = [a for a in [*value, customer.name] if a != record["name"]]
             if key == "contacts" and not value and customer.contacts:
@@ -418,7 +456,12 @@ def import_customers(
                 continue
             report.updated += 1
             report.changes.append(
-                {"id": customer.id, "name": customer.name, "change": "updated", "changed": changed_fields(before, after)}
+                {
+                    "id": customer.id,
+                    "name": customer.name,
+                    "change": "updated",
+                    "changed": changed_fields(before, after),
+                }
             )
         else:
             report.changes.append({"id": customer.id, "name": customer.name, "change": "created"})
@@ -431,7 +474,9 @@ def import_customers(
         report.document_ids.update(item.get("document_ids", ()))
     report.document_ids |= unlink_ours(session)
     report.owners = link_owners(session)
-    record_event(session, actor, "customer_import", target_type="registry", detail=report.audit_detail(source))
+    record_event(
+        session, actor, "customer_import", target_type="registry", detail=report.audit_detail(source)
+    )
     session.commit()
     return report
 
@@ -465,7 +510,9 @@ def export_customers(session: Session, path: Path) -> int:
     if suffix == ".json":
         keys = [f for f, _, _ in COLUMNS]
         records = []
-        for c in _by_name(session.scalars(select(Customer).where(Customer.status.in_(("confirmed", "self"))))):
+        for c in _by_name(
+            session.scalars(select(Customer).where(Customer.status.in_(("confirmed", "self"))))
+        ):
             records.append({k: getattr(c, k) for k in keys})
         path.write_text(json.dumps({"customers": records}, ensure_ascii=False, indent=1), encoding="utf-8")
     elif suffix == ".xlsx":
@@ -481,7 +528,9 @@ def export_customers(session: Session, path: Path) -> int:
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerows([[_inert(c) for c in row] for row in rows])
     else:
-        raise RegistryError(f"不支持的导出格式 {suffix or '(无)'}（.csv/.xlsx/.json）/ unsupported export format")
+        raise RegistryError(
+            f"不支持的导出格式 {suffix or '(无)'}（.csv/.xlsx/.json）/ unsupported export format"
+        )
     return len(rows) - 1
 
 
@@ -514,7 +563,9 @@ def update_customer(
         record, warnings = clean_row({**current, **fields, "status": fields.get("status")})
     except ValueError as exc:
         raise RegistryError(str(exc)) from exc
-    clash = session.scalars(select(Customer).where(Customer.name == record["name"], Customer.id != customer.id)).first()
+    clash = session.scalars(
+        select(Customer).where(Customer.name == record["name"], Customer.id != customer.id)
+    ).first()
     if clash is not None or (
         record["credit_code"]
         and record["credit_code"] != customer.credit_code
@@ -522,9 +573,14 @@ def update_customer(
             select(Customer).where(Customer.credit_code == record["credit_code"], Customer.id != customer.id)
         ).first()
     ):
-        raise RegistryError("名称或信用代码已属于另一客户 / the name or credit code belongs to another customer")
+        raise RegistryError(
+            "名称或信用代码已属于另一客户 / the name or credit code belongs to another customer"
+        )
     old_names = set(customer.names)
-    before = {**{key: getattr(customer, key) for key in record}, "owner_account": _login(session, customer.owner_id)}
+    before = {
+        **{key: getattr(customer, key) for key in record},
+        "owner_account": _login(session, customer.owner_id),
+    }
     for key, value in record.items():
         if key == "status":
             value = value or ("self" if customer.status == "self" else customer.status)
@@ -532,11 +588,20 @@ def update_customer(
     if owner_key(record["owner_name"]) != owner_key(before["owner_name"]):
         customer.owner_id = None  # a new rep: their account, if they have one (linked below)
     link_owners(session)
-    after = {**{key: getattr(customer, key) for key in record}, "owner_account": _login(session, customer.owner_id)}
+    after = {
+        **{key: getattr(customer, key) for key in record},
+        "owner_account": _login(session, customer.owner_id),
+    }
     changed = changed_fields(before, after)
     if changed:
-        record_event(session, actor, "customer_edit", target_type="customer", target_id=customer.id,
-                     detail={"name": customer.name, "changed": changed})
+        record_event(
+            session,
+            actor,
+            "customer_edit",
+            target_type="customer",
+            target_id=customer.id,
+            detail={"name": customer.name, "changed": changed},
+        )
     session.commit()
     return customer, set(customer.names) - old_names, warnings
 

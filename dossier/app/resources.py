@@ -82,12 +82,16 @@ class HomeResources:
     def connect(cls, settings: Settings) -> HomeResources:
         """Make the resources of ``settings``' data home (nothing is created or migrated here)."""
         keys = records.KeyRing.from_settings(  # a bad key fails here, before anything is opened
-            settings.get("DOSSIER_BLOB_KEY"), settings.get("DOSSIER_BLOB_KEY_FILE"), settings.get("DOSSIER_BLOB_KEY_OLD")
+            settings.get("DOSSIER_BLOB_KEY"),
+            settings.get("DOSSIER_BLOB_KEY_FILE"),
+            settings.get("DOSSIER_BLOB_KEY_OLD"),
         )
         engine = records.make_engine(settings.database_url)
         sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         blobs = records.BlobStore(settings.blob_dir, keys)
-        backend = index.open_backend(engine, settings.get("DOSSIER_OPENSEARCH_URL"), **_backend_options(settings))
+        backend = index.open_backend(
+            engine, settings.get("DOSSIER_OPENSEARCH_URL"), **_backend_options(settings)
+        )
         limits = ingest.Limits.from_settings(settings)
         flusher = None
         if backend.queued_writes:
@@ -95,8 +99,14 @@ class HomeResources:
             flusher = IndexFlusher(backend, functools.partial(_mark_index_rejected, sessions))
             event.listen(sessions, "after_commit", flusher.poke)
         return cls(
-            settings=settings, engine=engine, sessions=sessions, blobs=blobs, backend=backend,
-            limits=limits, queue=QueueLink(settings), flusher=flusher,
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            blobs=blobs,
+            backend=backend,
+            limits=limits,
+            queue=QueueLink(settings),
+            flusher=flusher,
         )
 
     def prepare_search(self) -> None:

@@ -157,7 +157,9 @@ class Dossier:
                 records.migrate(self.engine)
                 self.documents.apply_type_levels()
                 self.documents.apply_container_rule()
-                with self.sessions() as session:  # owners named before their accounts existed (dossier.app.owners)
+                with (
+                    self.sessions() as session
+                ):  # owners named before their accounts existed (dossier.app.owners)
                     link_owners(session)
                     session.commit()
 
@@ -193,7 +195,9 @@ class Dossier:
         records.migrate(self.engine)
         try:
             self.backend.ensure_schema()
-        except index.BackendUnavailable as exc:  # the index is made when the engine answers; records come first
+        except (
+            index.BackendUnavailable
+        ) as exc:  # the index is made when the engine answers; records come first
             logging.getLogger(__name__).warning("%s", exc.message)
         self.settings.secret_key()
         generated = None
@@ -204,14 +208,18 @@ class Dossier:
                     password = generated = records.generate_password()
                 else:  # one chosen by a person: the password policy applies (a generated one is strong)
                     self.accounts.check_admin_password(password)
-                session.add(User(username="admin", password_hash=records.hash_password(password), role="admin"))
+                session.add(
+                    User(username="admin", password_hash=records.hash_password(password), role="admin")
+                )
                 try:
                     session.commit()
                 except IntegrityError:  # another `dossier init` on the same database made it first
                     session.rollback()
                     generated = None
         self._load_user_words()
-        secure_home(home)  # the database, the session key and the folders just made: the running account's only
+        secure_home(
+            home
+        )  # the database, the session key and the folders just made: the running account's only
         return generated
 
     def _load_user_words(self) -> None:
@@ -226,7 +234,11 @@ class Dossier:
 
     def _intake(self, workers: int | None = None) -> Intake:
         return Intake(
-            self.sessions, self.blobs, self.backend, self.limits, workers or self.settings.workers,
+            self.sessions,
+            self.blobs,
+            self.backend,
+            self.limits,
+            workers or self.settings.workers,
             split=self.settings.split_kinds,
         )
 
@@ -260,8 +272,15 @@ class Dossier:
     ) -> dict[str, Any]:
         """Ingest files and folders (recursively); returns the ``--json`` summary."""
         return self.ingest_sources(
-            collect_files(paths), customer=customer, doc_type=doc_type, tags=tags, uploaded_by=uploaded_by,
-            workers=workers, wait=wait, ocr=ocr, on_batch=on_batch,
+            collect_files(paths),
+            customer=customer,
+            doc_type=doc_type,
+            tags=tags,
+            uploaded_by=uploaded_by,
+            workers=workers,
+            wait=wait,
+            ocr=ocr,
+            on_batch=on_batch,
         )
 
     def ingest_sources(
@@ -290,9 +309,18 @@ class Dossier:
         intake = self._intake(workers)
         batch_id = intake.new_batch(source, uploaded_by, total=len(sources))
         self.audit.record(  # one event per batch, when it starts: what was brought in, by whom (outcomes: the batch)
-            uploaded_by, "upload", target_type="batch", target_id=batch_id,
-            detail=upload_detail(source, batch_id, [s.label for s in sources], customer=options.customer,
-                                 doc_type=options.doc_type, tags=options.tags),
+            uploaded_by,
+            "upload",
+            target_type="batch",
+            target_id=batch_id,
+            detail=upload_detail(
+                source,
+                batch_id,
+                [s.label for s in sources],
+                customer=options.customer,
+                doc_type=options.doc_type,
+                tags=options.tags,
+            ),
         )
         if on_batch is not None:
             on_batch(batch_id)
@@ -305,7 +333,11 @@ class Dossier:
             for src in sources:
                 taken = intake.take(src, options, batch_id)
                 doc_id = taken.document_id
-                if taken.status == "queued" and doc_id is not None and (unqueued or not self._enqueue_ingest(queue, doc_id)):
+                if (
+                    taken.status == "queued"
+                    and doc_id is not None
+                    and (unqueued or not self._enqueue_ingest(queue, doc_id))
+                ):
                     unqueued.append(doc_id)
             close_batch(self.sessions, batch_id)
             if unqueued:  # Redis went away mid-batch: do the rest here rather than leave it waiting
@@ -344,7 +376,9 @@ class Dossier:
         """Block until a batch is done; start ``workers`` temporary workers when none serves the queue."""
         queue = self.queue()
         if queue is None:
-            raise QueueUnavailable("Redis 不可用，无法等待队列 / Redis is unreachable: cannot wait for the queue")
+            raise QueueUnavailable(
+                "Redis 不可用，无法等待队列 / Redis is unreachable: cannot wait for the queue"
+            )
         helpers = None
         if queue.live_workers() == 0:
             helpers = WorkerProcesses(self.settings, workers or self.settings.workers)
@@ -397,7 +431,9 @@ class Dossier:
         if taken.status == "queued" and taken.document_id is not None:
             queue = self.queue()
             if queue is not None:
-                self._enqueue_ingest(queue, taken.document_id)  # if Redis fails, a worker's reconcile finds it
+                self._enqueue_ingest(
+                    queue, taken.document_id
+                )  # if Redis fails, a worker's reconcile finds it
         duplicate = taken.status == "duplicate"
         return {
             "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
@@ -448,7 +484,9 @@ class Dossier:
     def batches(self, principal: Principal | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest batches with their progress; admins and managers see all, others their own."""
         with self.sessions() as session:
-            found = session.scalars(self._visible_batches(principal).order_by(IngestBatch.id.desc()).limit(limit)).all()
+            found = session.scalars(
+                self._visible_batches(principal).order_by(IngestBatch.id.desc()).limit(limit)
+            ).all()
             reports = [batch_report(session, b) for b in found]
             session.commit()
             return reports
@@ -456,7 +494,9 @@ class Dossier:
     def batch_status(self, batch_id: int, principal: Principal | None = None) -> dict[str, Any]:
         """One batch's progress, failures with reasons and items; NotFound when unknown or not the caller's."""
         with self.sessions() as session:
-            batch = session.scalars(self._visible_batches(principal).where(IngestBatch.id == batch_id)).first()
+            batch = session.scalars(
+                self._visible_batches(principal).where(IngestBatch.id == batch_id)
+            ).first()
             if batch is None:
                 raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
             report = batch_report(session, batch, details=True)
@@ -468,7 +508,9 @@ class Dossier:
     def _redact_batch(self, session: Session, report: dict[str, Any], principal: Principal) -> None:
         """Leave out of a batch report what ``principal`` may not know: which document a duplicate is, and the
         ids and titles of the batch's documents they may not read (a failed file re-taken, a level raised)."""
-        ids = {i["document_id"] for i in (*report["items"], *report["failures"]) if i["document_id"] is not None}
+        ids = {
+            i["document_id"] for i in (*report["items"], *report["failures"]) if i["document_id"] is not None
+        }
         docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))} if ids else {}
         hidden = {doc_id for doc_id, doc in docs.items() if not folder.may_read(principal, doc)}
         for item in report["items"]:
@@ -478,7 +520,9 @@ class Dossier:
             doc_id = failure["document_id"]
             if doc_id in hidden:
                 failure["document_id"] = None
-                if failure["page"] is not None:  # such entries are named by the document's title: use its file name
+                if (
+                    failure["page"] is not None
+                ):  # such entries are named by the document's title: use its file name
                     version = docs[doc_id].current
                     failure["file"] = version.filename if version is not None else ""
 
@@ -492,7 +536,9 @@ class Dossier:
             session.commit()
             return report
 
-    def retry(self, batch_id: int, principal: Principal | None = None, document_ids: Sequence[int] | None = None) -> int:
+    def retry(
+        self, batch_id: int, principal: Principal | None = None, document_ids: Sequence[int] | None = None
+    ) -> int:
         """Queue the failed files and failed OCR pages of a batch again (or only of ``document_ids``).
 
         Files refused before they were stored (too large, unreadable) have no original to
@@ -520,7 +566,9 @@ class Dossier:
             doc_ids = [i for i in _batch_document_ids(session, batch_id) if wanted is None or i in wanted]
             for doc_id in doc_ids:
                 pages = session.scalars(
-                    select(Page).where(Page.document_id == doc_id, Page.needs_ocr.is_(True), Page.ocr_error.is_not(None))
+                    select(Page).where(
+                        Page.document_id == doc_id, Page.needs_ocr.is_(True), Page.ocr_error.is_not(None)
+                    )
                 ).all()
                 if pages:
                     for page in pages:
@@ -548,7 +596,10 @@ class Dossier:
         from pipeline.ocr import OcrRunner
 
         runner = OcrRunner(
-            self.sessions, self.blobs, self.backend, self.limits,
+            self.sessions,
+            self.blobs,
+            self.backend,
+            self.limits,
             engine=engine or self.settings.get("DOSSIER_OCR_ENGINE"),
             workers=workers or self.settings.workers,
         )
@@ -629,7 +680,8 @@ class Dossier:
                     select(Document)
                     .where(Document.id.in_(ids))
                     .options(
-                        selectinload(Document.versions), selectinload(Document.customer),
+                        selectinload(Document.versions),
+                        selectinload(Document.customer),
                         selectinload(Document.customer_links).selectinload(DocumentCustomer.customer),
                         selectinload(Document.access_customers),
                     )
@@ -681,8 +733,11 @@ class Dossier:
                 if folder.may_read(principal, c)
             ]
             included = [  # files inside its original that were documents of their own before (the container rule)
-                {"id": p.part.id, "filename": p.part.current.filename if p.part.current else p.part.title,
-                 "relation": p.relation}
+                {
+                    "id": p.part.id,
+                    "filename": p.part.current.filename if p.part.current else p.part.title,
+                    "relation": p.relation,
+                }
                 for p in doc.included
                 if p.part is not None and folder.may_read(principal, p.part)
             ]
@@ -727,13 +782,25 @@ class Dossier:
                 "entities": _entity_values(doc),
                 "entity_mentions": [
                     {
-                        "kind": e.kind, "value": e.value, "text": e.text, "page": e.page,
-                        "start": e.start, "end": e.end, "valid": e.valid, "role": e.role,
+                        "kind": e.kind,
+                        "value": e.value,
+                        "text": e.text,
+                        "page": e.page,
+                        "start": e.start,
+                        "end": e.end,
+                        "valid": e.valid,
+                        "role": e.role,
                     }
                     for e in doc.entities
                 ],
                 "pages": [
-                    {"n": p.number, "text": p.text, "ocr": p.ocr, "needs_ocr": p.needs_ocr, "confidence": p.confidence}
+                    {
+                        "n": p.number,
+                        "text": p.text,
+                        "ocr": p.ocr,
+                        "needs_ocr": p.needs_ocr,
+                        "confidence": p.confidence,
+                    }
                     for p in doc.pages
                 ],
                 "text": "\n\n".join(p.text for p in doc.pages if p.text),
@@ -806,11 +873,18 @@ class Dossier:
         queue = self.queue()
         if queue is None:
             return {
-                "reachable": False, "jobs": 0, "workers": 0,
+                "reachable": False,
+                "jobs": 0,
+                "workers": 0,
                 "error": f"Redis 不可用（{self.settings.get('DOSSIER_REDIS_URL')}）/ Redis unreachable",
             }
         try:
-            return {"reachable": True, "jobs": queue.queue.count, "workers": queue.live_workers(), "error": None}
+            return {
+                "reachable": True,
+                "jobs": queue.queue.count,
+                "workers": queue.live_workers(),
+                "error": None,
+            }
         except QueueError as exc:
             self.resources.queue.forget()
             return {"reachable": False, "jobs": 0, "workers": 0, "error": str(exc)}

@@ -48,7 +48,9 @@ class WorkerProcesses:
         if supervise:
             # The supervisor thread forks the restarted workers; their parent-death signal is tied
             # to it, so it lives as long as they should.
-            self._supervisor = threading.Thread(target=self._supervise, name="dossier-supervisor", daemon=True)
+            self._supervisor = threading.Thread(
+                target=self._supervise, name="dossier-supervisor", daemon=True
+            )
             self._supervisor.start()
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -76,7 +78,12 @@ class WorkerProcesses:
                     due[i] = now + delay[i]
                     log.warning(
                         "工作进程 %d 已退出（状态 %s），%g 秒后重启 / worker %d exited (status %s); restarting in %g s",
-                        process.pid, status, delay[i], process.pid, status, delay[i],
+                        process.pid,
+                        status,
+                        delay[i],
+                        process.pid,
+                        status,
+                        delay[i],
                     )
                     delay[i] = min(delay[i] * 2, RESTART_MAX_S)
                 elif now >= due[i]:  # type: ignore[operator]
@@ -86,7 +93,11 @@ class WorkerProcesses:
                         self.processes[i] = self._start()
                         self.restarts += 1
                     started[i], due[i] = now, None
-                    log.warning("已重启工作进程：%d / restarted the worker as %d", self.processes[i].pid, self.processes[i].pid)
+                    log.warning(
+                        "已重启工作进程：%d / restarted the worker as %d",
+                        self.processes[i].pid,
+                        self.processes[i].pid,
+                    )
 
     def alive(self) -> int:
         """How many are still running."""

@@ -109,9 +109,12 @@ class BatchProgress:
             report = report or self.dossier.batch_report(self._batch)
         except Exception:  # a busy database must not kill the bar
             return
-        self._bar.update(self._task, total=max(1, report["files"]["total"]),
-                         completed=report["files"]["total"] - report["files"]["queued"] - report["files"]["processing"],
-                         line=progress_line(report))
+        self._bar.update(
+            self._task,
+            total=max(1, report["files"]["total"]),
+            completed=report["files"]["total"] - report["files"]["queued"] - report["files"]["processing"],
+            line=progress_line(report),
+        )
 
     def close(self) -> None:
         """Stop polling and leave the last state on screen."""
@@ -141,9 +144,16 @@ def progress_line(report: dict[str, Any]) -> str:
 @click.option("--customer", help="Customer name for every file (客户).")
 @click.option("--type", "doc_type", help="Document type for every file (类型), e.g. contract / 合同.")
 @click.option("--tag", "tags", multiple=True, help="Tag for every file (标签); repeatable.")
-@click.option("--wait", is_flag=True, help="Return when everything is processed (OCR included) and print a summary.")
+@click.option(
+    "--wait", is_flag=True, help="Return when everything is processed (OCR included) and print a summary."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--workers", type=int, default=None, help="Worker processes to start when none runs (default: one per core).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes to start when none runs (default: one per core).",
+)
 @click.pass_context
 def ingest(
     ctx: click.Context,
@@ -166,19 +176,28 @@ def ingest(
 
     dossier = _open(ctx)
     sources = collect_files(paths)
-    named = dossier.customers.intake_customer(customer)  # a registered name, a suggestion, or no customer (and why)
+    named = dossier.customers.intake_customer(
+        customer
+    )  # a registered name, a suggestion, or no customer (and why)
     if named is not None and named["message"] and not as_json:
         click.echo(f"! {named['message']}", err=True)
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
     try:
         summary = dossier.ingest_sources(
-            sources, customer=customer, doc_type=doc_type, tags=tags, workers=workers, wait=wait,
+            sources,
+            customer=customer,
+            doc_type=doc_type,
+            tags=tags,
+            workers=workers,
+            wait=wait,
             on_batch=progress.start,
         )
     finally:
         progress.close()
     if as_json:
-        if named is not None:  # what --customer became: {"name", "outcome", "customer", "candidates", "message"}
+        if (
+            named is not None
+        ):  # what --customer became: {"name", "outcome", "customer", "candidates", "message"}
             summary["customer"] = named
         _echo_json(summary)
         return
@@ -200,7 +219,9 @@ def ingest(
 @click.option("--customer", multiple=True, help="Only documents of this customer.")
 @click.option("--type", "doc_type", multiple=True, help="Only this document type.")
 @click.option("--tag", multiple=True, help="Only documents with this tag.")
-@click.option("--customer-type", "customer_types", multiple=True, help="潜在客户/现有客户/流失客户 (or 潜在/现有/流失).")
+@click.option(
+    "--customer-type", "customer_types", multiple=True, help="潜在客户/现有客户/流失客户 (or 潜在/现有/流失)."
+)
 @click.option("--industry", "industries", multiple=True, help="Only documents of customers in this industry.")
 @click.option("--region", "regions", multiple=True, help="Only documents of customers in this province.")
 @click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
@@ -238,9 +259,21 @@ def search(
 
     dossier = _open(ctx)
     request = search_request(
-        search_values(query, customer, doc_type, tag, customer_types, industries, regions, years, date_from, date_to,
-                      sort),
-        limit=limit, offset=offset,
+        search_values(
+            query,
+            customer,
+            doc_type,
+            tag,
+            customer_types,
+            industries,
+            regions,
+            years,
+            date_from,
+            date_to,
+            sort,
+        ),
+        limit=limit,
+        offset=offset,
     )
     principal = _principal(dossier, as_user)
     result = dossier.search(request, principal)
@@ -253,7 +286,9 @@ def search(
         return
     click.echo(f"共 {result['total']} 条结果（{result['took_ms']} 毫秒）/ {result['total']} hits")
     for hit in result["hits"]:
-        snippet = re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"), hit["snippet"])
+        snippet = re.sub(
+            r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"), hit["snippet"]
+        )
         snippet = re.sub(r"<[^>]+>", "", snippet)
         import html
 
@@ -274,8 +309,19 @@ def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) ->
         _echo_json(doc)
         return
     click.echo(f"[{doc['id']}] {doc['title']}")
-    for key in ("filename", "doc_type", "doc_type_reason", "status", "error", "customers", "tags", "date", "mime",
-                "size", "created_at"):
+    for key in (
+        "filename",
+        "doc_type",
+        "doc_type_reason",
+        "status",
+        "error",
+        "customers",
+        "tags",
+        "date",
+        "mime",
+        "size",
+        "created_at",
+    ):
         if doc.get(key) not in (None, "", []):
             click.echo(f"  {key}: {doc[key]}")
     for kind, values in (doc.get("entities") or {}).items():
@@ -299,7 +345,9 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         if as_json:
             _echo_json(report)
             return
-        click.echo(f"批次 batch {report['id']} ({report['source']}, {report['created_at']})  状态 state: {report['state']}")
+        click.echo(
+            f"批次 batch {report['id']} ({report['source']}, {report['created_at']})  状态 state: {report['state']}"
+        )
         click.echo("  " + progress_line(report))
         for failure in report["failures"]:
             where = f" 第 {failure['page']} 页 / page {failure['page']}" if failure["page"] else ""
@@ -322,7 +370,10 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         )
     for failure in index_status["failures"][:20]:
         click.echo(f"  ✗ 索引 index [{failure['document_id']}]: {failure['error']}")
-    click.echo(f"文档 / documents: {info['documents']}  " + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items()))
+    click.echo(
+        f"文档 / documents: {info['documents']}  "
+        + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items())
+    )
     click.echo(f"等待 OCR 的页 / pages awaiting OCR: {info['pages_awaiting_ocr']}")
     queue = info["queue"]
     if queue["reachable"]:
@@ -362,7 +413,9 @@ def worker(ctx: click.Context, burst: bool, quiet: bool) -> None:
 @cli.command()
 @click.argument("inbox", type=click.Path(file_okay=False))
 @click.option("--once", is_flag=True, help="Take what is there, wait until it is processed, settle it, exit.")
-@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between scans of the inbox.")
+@click.option(
+    "--interval", type=float, default=2.0, show_default=True, help="Seconds between scans of the inbox."
+)
 @click.pass_context
 def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
     """Watch an inbox folder: take new files once stable, queue them, move them to .done/ or .failed/.
@@ -374,7 +427,9 @@ def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
     dossier = _open(ctx)
     box = Inbox(dossier, inbox, settle_s=float(dossier.settings.get("DOSSIER_INBOX_SETTLE")))
     if dossier.queue() is None:
-        click.echo("Redis 不可用：文件将在本进程内处理 / Redis unreachable: files are processed here", err=True)
+        click.echo(
+            "Redis 不可用：文件将在本进程内处理 / Redis unreachable: files are processed here", err=True
+        )
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty(), label="收件箱 inbox")
     box.on_batch = progress.start
     try:
@@ -388,7 +443,9 @@ def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
 
 
 @cli.command()
-@click.option("--restart", is_flag=True, help="Start afresh instead of resuming a rebuild that was interrupted.")
+@click.option(
+    "--restart", is_flag=True, help="Start afresh instead of resuming a rebuild that was interrupted."
+)
 @click.pass_context
 def reindex(ctx: click.Context, restart: bool) -> None:
     """Rebuild the search index from the records (the index is derived data; search goes on meanwhile)."""
@@ -410,7 +467,12 @@ def reindex(ctx: click.Context, restart: bool) -> None:
 @cli.command()
 @click.option("--host", envvar="DOSSIER_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="DOSSIER_PORT", type=int, default=8000, show_default=True)
-@click.option("--workers", type=int, default=None, help="Worker processes beside the web server (default: one per core; 0: none).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes beside the web server (default: one per core; 0: none).",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
     """Serve the web UI (waitress) and run the workers that process uploads and scans.

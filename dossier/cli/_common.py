@@ -40,8 +40,15 @@ def search_values(
 ) -> dict[str, list[str]]:
     """The search options of ``search`` and ``export`` under the parameter names of :mod:`dossier.app.search_request`."""
     return {
-        "q": [" ".join(query)], "customer": list(customer), "type": list(doc_type), "tag": list(tag),
-        "customer_type": list(customer_types), "industry": list(industries), "region": list(regions),
-        "year": list(years), "from": [date_from] if date_from else [], "to": [date_to] if date_to else [],
+        "q": [" ".join(query)],
+        "customer": list(customer),
+        "type": list(doc_type),
+        "tag": list(tag),
+        "customer_type": list(customer_types),
+        "industry": list(industries),
+        "region": list(regions),
+        "year": list(years),
+        "from": [date_from] if date_from else [],
+        "to": [date_to] if date_to else [],
         "sort": [sort],
     }

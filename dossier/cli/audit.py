@@ -31,35 +31,61 @@ def _target(value: str | None) -> tuple[str | None, int | None]:
     if not sep:
         return (None, int(raw)) if raw.isdigit() else (raw, None)
     if not kind.strip() or not ident.strip().isdigit():
-        raise AuditQueryError(f"--target 应为 TYPE、TYPE:ID 或 ID：{raw[:40]} / --target is TYPE, TYPE:ID or ID")
+        raise AuditQueryError(
+            f"--target 应为 TYPE、TYPE:ID 或 ID：{raw[:40]} / --target is TYPE, TYPE:ID or ID"
+        )
     return kind.strip(), int(ident)
 
 
 @click.command()
 @click.option("--user", "users", multiple=True, help="Only events of this user (repeatable).")
-@click.option("--action", "actions", multiple=True,
-              help=f"Only this action (repeatable): {', '.join(ACTION_LABELS)}.")
+@click.option(
+    "--action", "actions", multiple=True, help=f"Only this action (repeatable): {', '.join(ACTION_LABELS)}."
+)
 @click.option("--since", help="From this UTC date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM).")
 @click.option("--until", help="Up to this UTC date (the whole day) or time.")
 @click.option("--target", help="TYPE, TYPE:ID or ID, e.g. document:12, batch:3, user.")
-@click.option("--query", "text", help="Text the event's detail contains (a search query, a file name, an address).")
+@click.option(
+    "--query", "text", help="Text the event's detail contains (a search query, a file name, an address)."
+)
 @click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=DEFAULT_PAGE_SIZE, show_default=True)
-@click.option("--before", type=click.IntRange(1), help="Only events older than this id (the 'more' hint shows it).")
+@click.option(
+    "--before", type=click.IntRange(1), help="Only events older than this id (the 'more' hint shows it)."
+)
 @click.option("--as", "as_user", help="Act as this user (only admins may read the trail).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event and line.")
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Write every matching event (not only --limit) to this CSV file; '-' for standard output.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write every matching event (not only --limit) to this CSV file; '-' for standard output.",
+)
 @click.pass_context
 def audit(
-    ctx: click.Context, users: tuple[str, ...], actions: tuple[str, ...], since: str | None, until: str | None,
-    target: str | None, text: str | None, limit: int, before: int | None, as_user: str | None, as_json: bool,
+    ctx: click.Context,
+    users: tuple[str, ...],
+    actions: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    target: str | None,
+    text: str | None,
+    limit: int,
+    before: int | None,
+    as_user: str | None,
+    as_json: bool,
     csv_file: str | None,
 ) -> None:
     """Show the audit trail, newest first: who did what, when, on what."""
     target_type, target_id = _target(target)
     filters = AuditFilter(
-        users=users, actions=actions, target_type=target_type, target_id=target_id,
-        since=parse_time(since), until=parse_time(until, end=True), text=(text or "").strip(), before=before,
+        users=users,
+        actions=actions,
+        target_type=target_type,
+        target_id=target_id,
+        since=parse_time(since),
+        until=parse_time(until, end=True),
+        text=(text or "").strip(),
+        before=before,
     )
     dossier = _open(ctx)
     principal = _principal(dossier, as_user)
@@ -98,6 +124,8 @@ def _print_table(page: dict[str, Any]) -> None:
             f"{target:<16} {e['summary']}"
         )
     shown = len(events)
-    click.echo(f"共 {page['total']} 条，显示 {shown} 条 / {page['total']} events, {shown} shown (UTC)", err=True)
+    click.echo(
+        f"共 {page['total']} 条，显示 {shown} 条 / {page['total']} events, {shown} shown (UTC)", err=True
+    )
     if page["next_before"] is not None:
         click.echo(f"  更早的 / older: --before {page['next_before']}", err=True)

@@ -42,8 +42,10 @@ def customers_import(ctx: click.Context, path: str, as_json: bool) -> None:
             click.echo(f"  ✗ 第 {error['row']} 行 / row {error['row']}: {error['error']}")
         _echo_merged(report["suggestions_merged"])
         if report["owners_linked"]:
-            click.echo(f"负责人已关联账户：{report['owners_linked']} 个客户 / owners linked to accounts: "
-                       f"{report['owners_linked']} customers")
+            click.echo(
+                f"负责人已关联账户：{report['owners_linked']} 个客户 / owners linked to accounts: "
+                f"{report['owners_linked']} customers"
+            )
         _echo_unmatched(report["unmatched_owners"])
     if report["errors"]:
         ctx.exit(1)
@@ -58,8 +60,10 @@ def _echo_merged(merged: list[dict[str, Any]]) -> None:
         f" {len(merged)} (our own company: {ours})"
     )
     for item in merged:
-        click.echo(f"  ↪ [{item['id']}] {item['name']} → [{item['into_id']}] {item['into']}"
-                   f"（{item['documents']} 份文档 / documents）")
+        click.echo(
+            f"  ↪ [{item['id']}] {item['name']} → [{item['into_id']}] {item['into']}"
+            f"（{item['documents']} 份文档 / documents）"
+        )
 
 
 def _echo_unmatched(unmatched: list[dict[str, Any]]) -> None:
@@ -88,8 +92,13 @@ def customers_export(ctx: click.Context, path: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def customers_list(
-    ctx: click.Context, customer_type: str | None, industry: str | None, region: str | None,
-    owner: str | None, suggested: bool, as_json: bool,
+    ctx: click.Context,
+    customer_type: str | None,
+    industry: str | None,
+    region: str | None,
+    owner: str | None,
+    suggested: bool,
+    as_json: bool,
 ) -> None:
     """List customers with their document counts."""
     from dossier.app import folder, registry
@@ -102,13 +111,22 @@ def customers_list(
     dossier = _open(ctx.find_root())
     with dossier.sessions() as session:
         rows = folder.list_customers(
-            session, Principal.system(), customer_type=customer_type, industry=industry, region=region,
-            owner=owner, status="suggested" if suggested else "confirmed",
+            session,
+            Principal.system(),
+            customer_type=customer_type,
+            industry=industry,
+            region=region,
+            owner=owner,
+            status="suggested" if suggested else "confirmed",
         )
         unmatched = unmatched_owners(session)
     problems = {u["owner"]: u["reason"] for u in unmatched}
-    for row in rows:  # `owner_warning`: why the row's owner name is linked to no account (None: linked or none)
-        row["owner_warning"] = problems.get(row.get("owner_name") or "") if not row.get("owner_account") else None
+    for (
+        row
+    ) in rows:  # `owner_warning`: why the row's owner name is linked to no account (None: linked or none)
+        row["owner_warning"] = (
+            problems.get(row.get("owner_name") or "") if not row.get("owner_account") else None
+        )
     if as_json:  # each row says it (`owner_warning`); the lines below are for people
         _echo_json(rows)
         return
@@ -116,7 +134,9 @@ def customers_list(
         bits = [row.get("customer_type"), row.get("industry"), row.get("region"), row.get("owner")]
         detail = " · ".join(str(b) for b in bits if b)
         flag = " ⚠" if row["owner_warning"] else ""
-        click.echo(f"[{row['id']}] {row['name']}  {detail}{flag}  ({row.get('documents', 0)} 份文档 / documents)")
+        click.echo(
+            f"[{row['id']}] {row['name']}  {detail}{flag}  ({row.get('documents', 0)} 份文档 / documents)"
+        )
     _echo_unmatched(unmatched)
 
 

@@ -24,26 +24,44 @@ def documents() -> None:
 @documents.command("set")
 @click.argument("doc_id", type=int)
 @click.option("--title", help="A new title.")
-@click.option("--type", "doc_type", help="Document type (contract, quote, invoice … or 合同, 报价单, 发票 …).")
+@click.option(
+    "--type", "doc_type", help="Document type (contract, quote, invoice … or 合同, 报价单, 发票 …)."
+)
 @click.option("--date", help="The document date (2024-03-15, 2024年3月15日 …; '' for none).")
-@click.option("--tag", "tags", multiple=True, help="The document's tags (repeatable; replaces the current ones).")
+@click.option(
+    "--tag", "tags", multiple=True, help="The document's tags (repeatable; replaces the current ones)."
+)
 @click.option("--no-tags", is_flag=True, help="Remove every tag.")
-@click.option("--confidentiality", type=click.Choice(CONFIDENTIALITY_LEVELS), help="The level (managers and admins).")
+@click.option(
+    "--confidentiality", type=click.Choice(CONFIDENTIALITY_LEVELS), help="The level (managers and admins)."
+)
 @_AS
 @click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
 @click.pass_context
 def documents_set(
-    ctx: click.Context, doc_id: int, title: str | None, doc_type: str | None, date: str | None,
-    tags: tuple[str, ...], no_tags: bool, confidentiality: str | None, as_user: str | None, as_json: bool,
+    ctx: click.Context,
+    doc_id: int,
+    title: str | None,
+    doc_type: str | None,
+    date: str | None,
+    tags: tuple[str, ...],
+    no_tags: bool,
+    confidentiality: str | None,
+    as_user: str | None,
+    as_json: bool,
 ) -> None:
     """Change DOC_ID's details; only the options given change."""
     from dossier.app.search_request import doc_type_code
 
     dossier = _open(ctx)
     result = dossier.documents.update(
-        doc_id, _principal(dossier, as_user), title=title,
-        doc_type=doc_type_code(doc_type) if doc_type else None, date=date,
-        tags=[] if no_tags else (list(tags) or None), confidentiality=confidentiality,
+        doc_id,
+        _principal(dossier, as_user),
+        title=title,
+        doc_type=doc_type_code(doc_type) if doc_type else None,
+        date=date,
+        tags=[] if no_tags else (list(tags) or None),
+        confidentiality=confidentiality,
     )
     if as_json:
         _echo_json(result)
@@ -64,8 +82,12 @@ def documents_add_version(ctx: click.Context, doc_id: int, path: Path, as_user: 
     dossier = _open(ctx)
     limit = dossier.limits.max_file_bytes
     if path.stat().st_size > limit:
-        raise click.ClickException(f"文件过大（上限 {limit // 2**20} MB）/ file too large (limit {limit // 2**20} MB)")
-    outcome = dossier.documents.add_version(doc_id, path.name, path.read_bytes(), _principal(dossier, as_user))
+        raise click.ClickException(
+            f"文件过大（上限 {limit // 2**20} MB）/ file too large (limit {limit // 2**20} MB)"
+        )
+    outcome = dossier.documents.add_version(
+        doc_id, path.name, path.read_bytes(), _principal(dossier, as_user)
+    )
     _echo_json(outcome)
     if outcome["status"] == "failed":
         ctx.exit(1)

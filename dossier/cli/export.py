@@ -48,8 +48,12 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(
-            TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(), console=Console(stderr=True),
+            TextColumn(f"[bold]{self.label}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
         )
         self._task = self._bar.add_task(self.label, total=max(total, 1), rate="")
         self._started = time.monotonic()
@@ -64,7 +68,9 @@ class _Progress:
             return
         self._last = now
         rate = done / max(now - self._started, 1e-6)
-        self._bar.update(self._task, completed=done, total=max(total, done, 1), rate=f"{rate:,.0f} 条/s rows/s")
+        self._bar.update(
+            self._task, completed=done, total=max(total, done, 1), rate=f"{rate:,.0f} 条/s rows/s"
+        )
 
     def close(self) -> None:
         if self._bar is not None:
@@ -73,21 +79,37 @@ class _Progress:
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), help="csv | xlsx | jsonl | zip (default: from -o's extension).")
-@click.option("-o", "--output", required=True, help="File to write; `-` writes to standard output (not a terminal for xlsx/zip).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_CHOICES),
+    help="csv | xlsx | jsonl | zip (default: from -o's extension).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="File to write; `-` writes to standard output (not a terminal for xlsx/zip).",
+)
 @click.option("--customer", multiple=True, help="Only documents of this customer.")
 @click.option("--type", "doc_type", multiple=True, help="Only this document type.")
 @click.option("--tag", multiple=True, help="Only documents with this tag.")
-@click.option("--customer-type", "customer_types", multiple=True, help="潜在客户/现有客户/流失客户 (or 潜在/现有/流失).")
+@click.option(
+    "--customer-type", "customer_types", multiple=True, help="潜在客户/现有客户/流失客户 (or 潜在/现有/流失)."
+)
 @click.option("--industry", "industries", multiple=True, help="Only documents of customers in this industry.")
 @click.option("--region", "regions", multiple=True, help="Only documents of customers in this province.")
 @click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
 @click.option("--from", "date_from", help="Document date from (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Document date to (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(["relevance", "date_desc", "date_asc"]), default="relevance")
-@click.option("--limit", type=click.IntRange(1), default=None, help="Export only the first N hits (default: every hit).")
+@click.option(
+    "--limit", type=click.IntRange(1), default=None, help="Export only the first N hits (default: every hit)."
+)
 @click.option("--as", "as_user", help="Export as this user: only what they may read.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object (on stderr with -o -).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the summary as one JSON object (on stderr with -o -)."
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -124,15 +146,28 @@ def export(
         )
     dossier = _open(ctx)
     request = search_request(
-        search_values(query, customer, doc_type, tag, customer_types, industries, regions, years, date_from, date_to,
-                      sort),
+        search_values(
+            query,
+            customer,
+            doc_type,
+            tag,
+            customer_types,
+            industries,
+            regions,
+            years,
+            date_from,
+            date_to,
+            sort,
+        ),
         limit=1,
     )
     principal = _principal(dossier, as_user)
     plan = dossier.exports.plan(request, principal, fmt, limit=limit)
     plan.check()
     progress = _Progress(sys.stderr.isatty() and not as_json, f"导出 export {fmt}")
-    _plan, chunks = dossier.exports.stream(request, principal, fmt, plan=plan, limit=limit, via="cli", progress=progress)
+    _plan, chunks = dossier.exports.stream(
+        request, principal, fmt, plan=plan, limit=limit, via="cli", progress=progress
+    )
     written = 0
     progress.start(plan.count)
     try:
@@ -142,12 +177,16 @@ def export(
             except BrokenPipeError:
                 # The reader went away (`| head`): stop quietly, as Unix tools do.
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                raise DossierError("输出管道已关闭，导出未完成 / the output pipe closed: the export is incomplete") from None
+                raise DossierError(
+                    "输出管道已关闭，导出未完成 / the output pipe closed: the export is incomplete"
+                ) from None
         else:
             target = Path(output)
             part = target.with_name(target.name + ".part")
             try:
-                with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # private
+                with os.fdopen(
+                    os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb"
+                ) as fh:  # private
                     written = _write(chunks, fh)
                     fh.flush()
                     os.fsync(fh.fileno())

@@ -24,7 +24,9 @@ def _keys(settings: Any) -> Any:
     from records import KeyRing
 
     return KeyRing.from_settings(
-        settings.get("DOSSIER_BLOB_KEY"), settings.get("DOSSIER_BLOB_KEY_FILE"), settings.get("DOSSIER_BLOB_KEY_OLD")
+        settings.get("DOSSIER_BLOB_KEY"),
+        settings.get("DOSSIER_BLOB_KEY_FILE"),
+        settings.get("DOSSIER_BLOB_KEY_OLD"),
     )
 
 
@@ -97,7 +99,9 @@ def keys_generate(ctx: click.Context, file: str, add: bool) -> None:
                 " use --add to put a new key on top of it"
             )
         write_key_file(path, key)
-        click.echo(f"新密钥 {key.id} 已写入 {path}（权限 0600）/ new key {key.id} written to {path} (mode 0600)")
+        click.echo(
+            f"新密钥 {key.id} 已写入 {path}（权限 0600）/ new key {key.id} written to {path} (mode 0600)"
+        )
     home = ctx.find_root().obj["settings"].home
     if path.is_relative_to(home):
         click.echo(
@@ -106,8 +110,13 @@ def keys_generate(ctx: click.Context, file: str, add: bool) -> None:
             " too — keep it elsewhere",
             err=True,
         )
-    zh, en = ("重启服务和工作进程", "restart serve and the workers") if add else (
-        f"设置 DOSSIER_BLOB_KEY_FILE={path}，重启服务和工作进程", f"set DOSSIER_BLOB_KEY_FILE={path}, restart serve and the workers"
+    zh, en = (
+        ("重启服务和工作进程", "restart serve and the workers")
+        if add
+        else (
+            f"设置 DOSSIER_BLOB_KEY_FILE={path}，重启服务和工作进程",
+            f"set DOSSIER_BLOB_KEY_FILE={path}, restart serve and the workers",
+        )
     )
     click.echo(
         f"请另行安全备份此文件：丢失密钥 = 丢失原始文件。下一步：{zh}，然后运行 `dossier keys rotate`"
@@ -124,13 +133,21 @@ def _describe(counts: dict[str, int], current: str | None, configured: set[str])
         elif state == "unreadable":
             parts.append(f"无法读取 unreadable {n}")
         else:
-            mark = " (当前 current)" if state == current else " (旧 old)" if state in configured else " (未配置! not configured!)"
+            mark = (
+                " (当前 current)"
+                if state == current
+                else " (旧 old)"
+                if state in configured
+                else " (未配置! not configured!)"
+            )
             parts.append(f"密钥 key {state}{mark} {n}")
     return "，".join(parts) if parts else "无 none"
 
 
 @keys.command("status")
-@click.option("--verify", is_flag=True, help="Also read, decrypt and check every blob (reads everything: slow).")
+@click.option(
+    "--verify", is_flag=True, help="Also read, decrypt and check every blob (reads everything: slow)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
@@ -140,19 +157,32 @@ def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
     """
     settings = ctx.find_root().obj["settings"]
     store = _store(ctx)
-    census = store.census(verify=verify, progress=_Progress("检查 verify") if verify and not as_json else None)
+    census = store.census(
+        verify=verify, progress=_Progress("检查 verify") if verify and not as_json else None
+    )
     current = store.keys.current.id if store.keys.current is not None else None
     configured = {k.id for k in store.keys.keys}
     stranded = sorted(
-        {s for counts in (census.originals, census.cached) for s in counts if s not in ("plaintext", "unreadable")}
+        {
+            s
+            for counts in (census.originals, census.cached)
+            for s in counts
+            if s not in ("plaintext", "unreadable")
+        }
         - configured
     )
     if as_json:
-        _echo_json({
-            "encryption": current is not None, "current_key": current, "keys": [k.id for k in store.keys.keys],
-            "originals": census.originals, "cached": census.cached, "unconfigured_keys": stranded,
-            "problems": [{"blob": name, "error": message} for name, message in census.problems],
-        })
+        _echo_json(
+            {
+                "encryption": current is not None,
+                "current_key": current,
+                "keys": [k.id for k in store.keys.keys],
+                "originals": census.originals,
+                "cached": census.cached,
+                "unconfigured_keys": stranded,
+                "problems": [{"blob": name, "error": message} for name, message in census.problems],
+            }
+        )
     else:
         if current:
             click.echo(f"加密 / encryption: 开启 on，当前密钥 / current key {current}")
@@ -161,11 +191,22 @@ def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
         olds = [k.id for k in store.keys.keys if k.id != current]
         if olds:
             click.echo(f"旧密钥（只解密）/ old keys (read only): {', '.join(olds)}")
-        click.echo(f"原始文件 / originals: {sum(census.originals.values())}（{_describe(census.originals, current, configured)}）")
-        click.echo(f"缓存文件 / cached: {sum(census.cached.values())}（{_describe(census.cached, current, configured)}）")
-        behind = sum(n for counts in (census.originals, census.cached) for s, n in counts.items() if s not in (current, "unreadable"))
+        click.echo(
+            f"原始文件 / originals: {sum(census.originals.values())}（{_describe(census.originals, current, configured)}）"
+        )
+        click.echo(
+            f"缓存文件 / cached: {sum(census.cached.values())}（{_describe(census.cached, current, configured)}）"
+        )
+        behind = sum(
+            n
+            for counts in (census.originals, census.cached)
+            for s, n in counts.items()
+            if s not in (current, "unreadable")
+        )
         if current and behind:
-            click.echo(f"! {behind} 个文件不在当前密钥下，运行 `dossier keys rotate` / {behind} blobs are not under the current key: run `dossier keys rotate`")
+            click.echo(
+                f"! {behind} 个文件不在当前密钥下，运行 `dossier keys rotate` / {behind} blobs are not under the current key: run `dossier keys rotate`"
+            )
         for key_id in stranded:
             click.echo(
                 f"! 有文件用未配置的密钥 {key_id} 加密：把它加入 DOSSIER_BLOB_KEY_OLD 或密钥文件，否则无法读取"
@@ -175,7 +216,10 @@ def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
             click.echo(f"  ✗ {name}: {message}")
         key_file = settings.get("DOSSIER_BLOB_KEY_FILE").strip()
         if key_file and Path(key_file).expanduser().stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            click.echo(f"! 密钥文件 {key_file} 对其他用户可读，建议 chmod 600 / the key file is readable by other users: chmod 600 it", err=True)
+            click.echo(
+                f"! 密钥文件 {key_file} 对其他用户可读，建议 chmod 600 / the key file is readable by other users: chmod 600 it",
+                err=True,
+            )
     if stranded or census.problems:
         ctx.exit(1)
 

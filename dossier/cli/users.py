@@ -26,7 +26,9 @@ def _read_password(password_stdin: bool) -> str:
 
 
 _password_stdin = click.option(
-    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input (for scripts)."
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (for scripts).",
 )
 
 
@@ -44,12 +46,22 @@ def _echo_linked(linked: list[str]) -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do (README: Accounts and roles).")
-@click.option("--display-name", default=None,
-              help="The person's name as the customer registry writes it (负责人, e.g. 张伟).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(ROLES),
+    help="What the user may do (README: Accounts and roles).",
+)
+@click.option(
+    "--display-name",
+    default=None,
+    help="The person's name as the customer registry writes it (负责人, e.g. 张伟).",
+)
 @_password_stdin
 @click.pass_context
-def users_add(ctx: click.Context, username: str, role: str, display_name: str | None, password_stdin: bool) -> None:
+def users_add(
+    ctx: click.Context, username: str, role: str, display_name: str | None, password_stdin: bool
+) -> None:
     """Create USERNAME with a role; the password is prompted for.
 
     It must be at least 8 characters and hard to guess: common passwords, keyboard rows and
@@ -176,7 +188,9 @@ def _token_expiry(days: int | None, until: datetime | None) -> datetime | None:
     """When a new token expires (UTC, naive as the records keep times): in ``days`` days, or at the end of the
     day ``until`` (UTC); None = until revoked."""
     if days is not None and until is not None:
-        raise click.UsageError("--expires-days 与 --expires 只能选一个 / use --expires-days or --expires, not both")
+        raise click.UsageError(
+            "--expires-days 与 --expires 只能选一个 / use --expires-days or --expires, not both"
+        )
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     if days is not None:
         return now + timedelta(days=days)
@@ -186,17 +200,28 @@ def _token_expiry(days: int | None, until: datetime | None) -> datetime | None:
     if end <= now:
         raise click.BadParameter("日期已过 / the date has passed", param_hint="--expires")
     if end > now + timedelta(days=MAX_TOKEN_DAYS + 1):
-        raise click.BadParameter(f"最多 {MAX_TOKEN_DAYS} 天 / at most {MAX_TOKEN_DAYS} days", param_hint="--expires")
+        raise click.BadParameter(
+            f"最多 {MAX_TOKEN_DAYS} 天 / at most {MAX_TOKEN_DAYS} days", param_hint="--expires"
+        )
     return end
 
 
 @token.command("create")
 @click.argument("username")
 @click.option("--name", default="", help="A label, e.g. what script uses the token.")
-@click.option("--expires-days", type=click.IntRange(1, MAX_TOKEN_DAYS), default=None,
-              help="The token stops working this many days from now.")
-@click.option("--expires", "expires_on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The token works through this day (YYYY-MM-DD, UTC) and stops at its end.")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, MAX_TOKEN_DAYS),
+    default=None,
+    help="The token stops working this many days from now.",
+)
+@click.option(
+    "--expires",
+    "expires_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The token works through this day (YYYY-MM-DD, UTC) and stops at its end.",
+)
 @click.pass_context
 def token_create(
     ctx: click.Context, username: str, name: str, expires_days: int | None, expires_on: datetime | None
@@ -208,7 +233,11 @@ def token_create(
     expires_at = _token_expiry(expires_days, expires_on)
     token_id, secret = _open(ctx.find_root()).accounts.create_token(username, name, expires_at=expires_at)
     click.echo(secret)
-    until = f"，{expires_at:%Y-%m-%d %H:%M} UTC 到期 / expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+    until = (
+        f"，{expires_at:%Y-%m-%d %H:%M} UTC 到期 / expires {expires_at:%Y-%m-%d %H:%M} UTC"
+        if expires_at
+        else ""
+    )
     click.echo(
         f"令牌编号 token id {token_id}{until}。请立即保存：令牌只显示这一次 / store it now: it is shown only once.",
         err=True,

@@ -173,6 +173,8 @@ def _nearest_kind(before: str) -> str | None:
             if best is None or m.end() > best[0]:
                 best = (m.end(), kind)
     return best[1] if best else None
+
+
 # A bare 编号 / No. label: the document's own number; its head says which kind it is.
 _PLAIN_NO = re.compile(
     r"(?P<label>(?<![\u4e00-\u9fff])编 ?号|(?<![A-Za-z])No\.)" + _GAP + _DOCNO + r"(?![A-Za-z0-9\-_/])"

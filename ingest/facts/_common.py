@@ -12,7 +12,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Finder", "Found", "TableCell", "cell_header", "half_width", "label_before", "role_before", "table_cells"]
+__all__ = [
+    "Finder",
+    "Found",
+    "TableCell",
+    "cell_header",
+    "half_width",
+    "label_before",
+    "role_before",
+    "table_cells",
+]
 
 
 @dataclass(frozen=True)

@@ -60,13 +60,33 @@ def _cue(code: str, pattern: str, weight: int, zh: str, en: str) -> _Cue:
 # a line wins, so 会议纪要 beats 纪要 and 采购订单 beats 订单.
 _TITLE_WORDS: tuple[tuple[str, str, str], ...] = (
     ("invoice", r"增值税(?:专用|普通|电子普通|电子专用)?发票|电子发票|发票|invoice|fapiao", "发票"),
-    ("contract", r"(?:销售|采购|购销|技术服务|服务|维保|框架|保密|合作|租赁)?(?:合同|协议书?)|contract|agreement", "合同"),
+    (
+        "contract",
+        r"(?:销售|采购|购销|技术服务|服务|维保|框架|保密|合作|租赁)?(?:合同|协议书?)|contract|agreement",
+        "合同",
+    ),
     ("quote", r"报\s*价\s*单|报价(?:函|书|方案)?|询价回复|quotation|price quote|\bquote\b", "报价单"),
-    ("meeting", r"会议纪要|会议记录|会议备忘|纪要|meeting (?:notes|minutes)|minutes of (?:the )?meeting|\bminutes\b", "会议纪要"),
-    ("visit", r"拜访记录|拜访报告|客户拜访|走访记录|回访记录|拜访|回访|visit report|customer visit|call report", "拜访记录"),
-    ("order", r"销售订单|采购订单|订单(?:明细|汇总|确认)?|purchase order|sales order|order (?:confirmation|summary|details)", "订单"),
+    (
+        "meeting",
+        r"会议纪要|会议记录|会议备忘|纪要|meeting (?:notes|minutes)|minutes of (?:the )?meeting|\bminutes\b",
+        "会议纪要",
+    ),
+    (
+        "visit",
+        r"拜访记录|拜访报告|客户拜访|走访记录|回访记录|拜访|回访|visit report|customer visit|call report",
+        "拜访记录",
+    ),
+    (
+        "order",
+        r"销售订单|采购订单|订单(?:明细|汇总|确认)?|purchase order|sales order|order (?:confirmation|summary|details)",
+        "订单",
+    ),
     ("proposal", r"解决方案|技术方案|建议书|方案建议|方案|proposal|solution", "解决方案"),
-    ("profile", r"客户档案|客户信息表|客户资料|客户信息|客户详情|customer profile|account profile|client profile", "客户档案"),
+    (
+        "profile",
+        r"客户档案|客户信息表|客户资料|客户信息|客户详情|customer profile|account profile|client profile",
+        "客户档案",
+    ),
     # genres that are none of the types above: a weekly report, a notice, a manual
     (
         "other",
@@ -87,7 +107,13 @@ _CUES: tuple[_Cue, ...] = (
     _cue("invoice", r"开票人|开票日期", 2, "开票人/开票日期", "issuer"),
     _cue("invoice", r"纳税人识别号", 2, "纳税人识别号", "taxpayer id"),
     _cue("invoice", r"密码区|校验码|机器编号", 2, "密码区/校验码", "cipher area"),
-    _cue("invoice", r"^\s*(?:购买方|销售方)|购买方名称|销售方名称", 2, "购买方/销售方栏", "buyer and seller blocks"),
+    _cue(
+        "invoice",
+        r"^\s*(?:购买方|销售方)|购买方名称|销售方名称",
+        2,
+        "购买方/销售方栏",
+        "buyer and seller blocks",
+    ),
     _cue("invoice", r"税率.{0,10}税额|tax amount|invoice no\.?|invoice date", 2, "税率/税额", "tax columns"),
     # contract
     _cue("contract", r"甲方[（(：:]|甲方\s*[:：]", 2, "甲方", "party A"),
@@ -96,30 +122,78 @@ _CUES: tuple[_Cue, ...] = (
     _cue("contract", r"签订日期|签订地点|签署日期|签约日期", 2, "签订日期/地点", "signing date/place"),
     _cue("contract", r"[（(]盖章[）)]|签字盖章|签章|授权代表|法定代表人", 2, "签字盖章栏", "signature block"),
     _cue("contract", r"^\s*第[一二三四五六七八九十]+条", 3, "合同条款", "numbered articles"),
-    _cue("contract", r"违约责任|争议解决|不可抗力|保密条款", 2, "违约/争议条款", "liability and dispute clauses"),
+    _cue(
+        "contract",
+        r"违约责任|争议解决|不可抗力|保密条款",
+        2,
+        "违约/争议条款",
+        "liability and dispute clauses",
+    ),
     _cue("contract", r"本合同|本协议", 1, "“本合同”措辞", "'this contract' wording"),
-    _cue("contract", r"party a|party b|whereas|in witness whereof|governing law", 3, "合同当事方条款", "contract parties"),
+    _cue(
+        "contract",
+        r"party a|party b|whereas|in witness whereof|governing law",
+        3,
+        "合同当事方条款",
+        "contract parties",
+    ),
     # quote
     _cue("quote", r"报价单号|报价编号|quotation no|quote no", 4, "报价单号", "quotation number"),
     _cue("quote", r"报价日期|报价人|报价单位", 3, "报价日期/报价人", "quotation date / sender"),
-    _cue("quote", r"报价有效期|有效期\s*\d+\s*天|validity|valid for \d+ days|valid until", 2, "报价有效期", "validity"),
+    _cue(
+        "quote",
+        r"报价有效期|有效期\s*\d+\s*天|validity|valid for \d+ days|valid until",
+        2,
+        "报价有效期",
+        "validity",
+    ),
     _cue("quote", r"报价(?:总计|合计|金额)|total amount", 2, "报价总计", "quoted total"),
     _cue("quote", r"现将.{0,12}报价如下|pleased to quote|报价如下", 3, "“报价如下”", "'we quote as follows'"),
     _cue("quote", r"客户确认[（(]?签字|accepted by", 1, "客户确认栏", "acceptance box"),
-    _cue("quote", r"^.*单价.*(?:小计|金额|合计).*$|^.*unit price.*(?:amount|total).*$", 1, "单价/金额表", "priced item table"),
+    _cue(
+        "quote",
+        r"^.*单价.*(?:小计|金额|合计).*$|^.*unit price.*(?:amount|total).*$",
+        1,
+        "单价/金额表",
+        "priced item table",
+    ),
     # meeting
     _cue("meeting", r"会议时间|会议日期|meeting date|date\s*/\s*time", 3, "会议时间", "meeting time"),
     _cue("meeting", r"会议地点|会议方式|location", 1, "会议地点", "venue"),
-    _cue("meeting", r"参会人员|与会人员|出席人员|参加人员|列席|attendees|participants", 3, "参会人员", "attendees"),
-    _cue("meeting", r"主持人|记录人|纪要整理|chair|minutes (?:taken )?by|note taker", 2, "主持人/记录人", "chair and recorder"),
+    _cue(
+        "meeting",
+        r"参会人员|与会人员|出席人员|参加人员|列席|attendees|participants",
+        3,
+        "参会人员",
+        "attendees",
+    ),
+    _cue(
+        "meeting",
+        r"主持人|记录人|纪要整理|chair|minutes (?:taken )?by|note taker",
+        2,
+        "主持人/记录人",
+        "chair and recorder",
+    ),
     _cue("meeting", r"议题|议程|会议结论|会议内容|agenda|decisions", 2, "议题/结论", "agenda and decisions"),
     _cue("meeting", r"待办事项|行动项|后续行动|action items?|next steps", 2, "待办事项", "action items"),
     # visit
     _cue("visit", r"(?<!下次)(?<!下一次)拜访(?:日期|时间)|visit date", 4, "拜访日期", "visit date"),
     _cue("visit", r"拜访目的|purpose of (?:the )?visit|^\s*purpose", 3, "拜访目的", "purpose"),
-    _cue("visit", r"拜访方式|拜访人员|拜访人|被拜访人|客户接待人|回访人|回访方式|visited by|customer contact", 3, "拜访人员", "visitors"),
+    _cue(
+        "visit",
+        r"拜访方式|拜访人员|拜访人|被拜访人|客户接待人|回访人|回访方式|visited by|customer contact",
+        3,
+        "拜访人员",
+        "visitors",
+    ),
     _cue("visit", r"(?<!下次)回访(?:日期|时间)", 4, "回访日期", "follow-up visit date"),
-    _cue("visit", r"沟通要点|商机阶段|下一步计划|opportunity|key points|expected close", 2, "沟通要点/商机", "key points and opportunity"),
+    _cue(
+        "visit",
+        r"沟通要点|商机阶段|下一步计划|opportunity|key points|expected close",
+        2,
+        "沟通要点/商机",
+        "key points and opportunity",
+    ),
     # order
     _cue("order", r"订单号|订单编号|order no|po number|po no", 4, "订单号", "order number"),
     _cue("order", r"下单日期|订单日期|order date", 4, "下单日期", "order date"),
@@ -127,12 +201,32 @@ _CUES: tuple[_Cue, ...] = (
     _cue("order", r"(?:执行中|已完成|待回款|待发货|已发货)", 1, "订单状态", "order status"),
     # proposal
     _cue("proposal", r"项目背景|需求分析|背景与需求|background", 2, "项目背景", "background"),
-    _cue("proposal", r"总体方案|方案概述|架构设计|solution overview|architecture", 3, "总体方案", "solution overview"),
-    _cue("proposal", r"实施计划|实施步骤|项目计划|implementation plan|timeline", 2, "实施计划", "implementation plan"),
-    _cue("proposal", r"为什么选择|我们的优势|why (?:choose|us)|目录|agenda", 1, "目录/为什么选择我们", "agenda / why us"),
+    _cue(
+        "proposal",
+        r"总体方案|方案概述|架构设计|solution overview|architecture",
+        3,
+        "总体方案",
+        "solution overview",
+    ),
+    _cue(
+        "proposal",
+        r"实施计划|实施步骤|项目计划|implementation plan|timeline",
+        2,
+        "实施计划",
+        "implementation plan",
+    ),
+    _cue(
+        "proposal",
+        r"为什么选择|我们的优势|why (?:choose|us)|目录|agenda",
+        1,
+        "目录/为什么选择我们",
+        "agenda / why us",
+    ),
     # profile
     _cue("profile", r"客户档案|客户信息表|客户资料", 4, "客户档案", "customer record"),
-    _cue("profile", r"客户简称|所属行业|重要程度|客户类型|客户等级", 3, "客户简称/行业/等级", "customer fields"),
+    _cue(
+        "profile", r"客户简称|所属行业|重要程度|客户类型|客户等级", 3, "客户简称/行业/等级", "customer fields"
+    ),
     _cue("profile", r"跟进记录|联系记录|销售负责人", 2, "跟进记录", "follow-up log"),
 )
 
@@ -147,7 +241,9 @@ _BODY_HEAD = 4000
 _BODY_TAIL = 1500
 
 
-_SECTION = re.compile(r"^(?:\d{1,2}[.、．)](?!\d)|[一二三四五六七八九十]{1,3}[、.．]|第[一二三四五六七八九十]{1,3}[条章节])")
+_SECTION = re.compile(
+    r"^(?:\d{1,2}[.、．)](?!\d)|[一二三四五六七八九十]{1,3}[、.．]|第[一二三四五六七八九十]{1,3}[条章节])"
+)
 
 
 def _head_lines(parsed: ParsedDocument) -> list[str]:
@@ -167,7 +263,9 @@ def _head_lines(parsed: ParsedDocument) -> list[str]:
             continue
         if lines and _SECTION.match(line):
             break  # numbered sections (一、本周工作, 1. 拜访…) start the body
-        lines.append(re.sub(r"\s+", "", line) if re.search(r"[\u4e00-\u9fff]\s[\u4e00-\u9fff]", line) else line)
+        lines.append(
+            re.sub(r"\s+", "", line) if re.search(r"[\u4e00-\u9fff]\s[\u4e00-\u9fff]", line) else line
+        )
         if len(lines) >= _HEAD_LINES:
             break
     return lines
@@ -275,9 +373,7 @@ _MAIL_GROUPS = {"发件人": "from", "from": "from", "收件人": "to", "to": "t
                 "sent": "date", "date": "date"}  # fmt: skip
 
 
-def _mail_headers(
-    text: str, scores: dict[str, int], evidence: dict[str, list[tuple[int, str, str]]]
-) -> None:
+def _mail_headers(text: str, scores: dict[str, int], evidence: dict[str, list[tuple[int, str, str]]]) -> None:
     """From/To/Subject header lines among the first lines make a text an e-mail."""
     head = "\n".join(text.splitlines()[:10])
     groups = {_MAIL_GROUPS[m.group("h").lower()] for m in _MAIL_HEADER.finditer(head)}

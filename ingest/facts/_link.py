@@ -56,15 +56,53 @@ FUZZY_THRESHOLD = 85.0
 METHOD_SCORES = {"credit_code": 1.0, "name": 0.95, "alias": 0.85, "fuzzy": 0.8, "contact": 0.7}
 
 #: Public mail providers: an address there says nothing about the company.
-FREE_MAIL = frozenset({
-    "126.com", "163.com", "yeah.net", "qq.com", "foxmail.com", "sina.com", "sina.cn",
-    "sohu.com", "139.com", "189.cn", "wo.cn", "aliyun.com", "tom.com", "21cn.com",
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-    "yahoo.com", "icloud.com", "me.com", "proton.me", "protonmail.com", "aol.com",
-})
+FREE_MAIL = frozenset(
+    {
+        "126.com",
+        "163.com",
+        "yeah.net",
+        "qq.com",
+        "foxmail.com",
+        "sina.com",
+        "sina.cn",
+        "sohu.com",
+        "139.com",
+        "189.cn",
+        "wo.cn",
+        "aliyun.com",
+        "tom.com",
+        "21cn.com",
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "proton.me",
+        "protonmail.com",
+        "aol.com",
+    }
+)
 
-_BRACKETS = str.maketrans({"【": "(", "〔": "(", "[": "(", "{": "(", "〈": "(", "《": "(",
-                           "】": ")", "〕": ")", "]": ")", "}": ")", "〉": ")", "》": ")"})
+_BRACKETS = str.maketrans(
+    {
+        "【": "(",
+        "〔": "(",
+        "[": "(",
+        "{": "(",
+        "〈": "(",
+        "《": "(",
+        "】": ")",
+        "〕": ")",
+        "]": ")",
+        "}": ")",
+        "〉": ")",
+        "》": ")",
+    }
+)
 # Dropped before names are compared: punctuation that OCR and typists vary freely.
 _DROP = re.compile(r"[\s.,，。、·•'\"“”‘’_\-–—&＆]+")
 _LEGAL_FORMS = (
@@ -87,7 +125,9 @@ _COMPANY_TAIL = re.compile(
     r"(?:有限责任公司|股份有限公司|有限公司|分公司|公司|集团|研究院|事务所|厂)"
 )
 # What follows a word that is a street or a place, not a company (明远路, 远航大厦).
-_PLACE_AFTER = re.compile(r"(?:路|街|大街|大道|巷|弄|胡同|村|镇|乡|县|省|区(?!域)|市(?!场)|广场|大厦|花园|小区|公园|机场|车站|站(?!点))")
+_PLACE_AFTER = re.compile(
+    r"(?:路|街|大街|大道|巷|弄|胡同|村|镇|乡|县|省|区(?!域)|市(?!场)|广场|大厦|花园|小区|公园|机场|车站|站(?!点))"
+)
 _MAIL_OR_URL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)\S+", re.ASCII)
 # Labels that put the company that follows them in the customer's role.
 _CUSTOMER_LABEL = re.compile(
@@ -96,16 +136,96 @@ _CUSTOMER_LABEL = re.compile(
     r"|\b(?:buyer|customer|client|bill\s*to|sold\s*to|to|attn)\s*(?:\([^)]{0,12}\))?\s*[:：])\s*$",
     re.IGNORECASE,
 )
-_CUSTOMER_ROLES = ("甲方", "买方", "购买方", "购货", "需方", "委托方", "采购方", "承租方", "客户", "致",
-                   "buyer", "customer", "client", "bill to", "sold to", "to", "attn")
+_CUSTOMER_ROLES = (
+    "甲方",
+    "买方",
+    "购买方",
+    "购货",
+    "需方",
+    "委托方",
+    "采购方",
+    "承租方",
+    "客户",
+    "致",
+    "buyer",
+    "customer",
+    "client",
+    "bill to",
+    "sold to",
+    "to",
+    "attn",
+)
 # Leading regions dropped when a name's distinctive part is guessed without an alias.
 _REGIONS = (
-    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
-    "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西",
-    "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门", "中国",
-    "广州", "深圳", "杭州", "南京", "苏州", "武汉", "成都", "西安", "青岛", "厦门", "宁波", "大连",
-    "沈阳", "长沙", "郑州", "济南", "合肥", "福州", "无锡", "东莞", "佛山", "昆明", "哈尔滨",
-    "长春", "石家庄", "太原", "南昌", "南宁", "贵阳", "兰州", "海口", "珠海", "温州", "常州",
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "河北",
+    "山西",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "海南",
+    "四川",
+    "贵州",
+    "云南",
+    "陕西",
+    "甘肃",
+    "青海",
+    "台湾",
+    "内蒙古",
+    "广西",
+    "西藏",
+    "宁夏",
+    "新疆",
+    "香港",
+    "澳门",
+    "中国",
+    "广州",
+    "深圳",
+    "杭州",
+    "南京",
+    "苏州",
+    "武汉",
+    "成都",
+    "西安",
+    "青岛",
+    "厦门",
+    "宁波",
+    "大连",
+    "沈阳",
+    "长沙",
+    "郑州",
+    "济南",
+    "合肥",
+    "福州",
+    "无锡",
+    "东莞",
+    "佛山",
+    "昆明",
+    "哈尔滨",
+    "长春",
+    "石家庄",
+    "太原",
+    "南昌",
+    "南宁",
+    "贵阳",
+    "兰州",
+    "海口",
+    "珠海",
+    "温州",
+    "常州",
 )
 _REGION_HEAD = re.compile(
     "^(?:(?:" + "|".join(sorted(_REGIONS, key=len, reverse=True)) + r")(?:省|市|自治区)?"
@@ -146,8 +266,11 @@ def distinctive_part(name: str, aliases: Sequence[str] = ()) -> str:
     if len(best) >= 2:
         return best
     if not _CJK.search(full):
-        words = [w for w in _LATIN_WORD.findall(unicodedata.normalize("NFKC", name).casefold())
-                 if w not in _LATIN_FILLER]
+        words = [
+            w
+            for w in _LATIN_WORD.findall(unicodedata.normalize("NFKC", name).casefold())
+            if w not in _LATIN_FILLER
+        ]
         return words[0] if words else full
     return trade_name(name)[:2]
 
@@ -429,7 +552,10 @@ class Registry:
         return LinkResult(tuple(link for _, link in links), tuple(suggestions.values()))
 
     def _scan_text(
-        self, text: str, companies: set[str], tally: Callable[[RegistryEntry], _Tally],
+        self,
+        text: str,
+        companies: set[str],
+        tally: Callable[[RegistryEntry], _Tally],
     ) -> None:
         """Count the registry names and aliases that stand in the text on their own."""
         if self._scan is None or not text:
@@ -454,30 +580,48 @@ class Registry:
                 continue  # an unknown or ambiguous surface (two customers share a short name)
             entry = entries[0]
             o_start, o_end = where[start], where[end - 1] + 1
-            if not names and not self._alias_stands_alone(text, folded, start, end, o_start, o_end, entry,
-                                                          owned, mail):
+            if not names and not self._alias_stands_alone(
+                text, folded, start, end, o_start, o_end, entry, owned, mail
+            ):
                 continue
             method = "name" if names else "alias"
             label = "全称" if names else "简称"
             t = tally(entry)
             t.add(method, f"{label}「{text[o_start:o_end]}」一致")
             line_start = text.rfind("\n", 0, o_start) + 1
-            if _CUSTOMER_LABEL.search(text[max(line_start, o_start - 16):o_start]):
+            if _CUSTOMER_LABEL.search(text[max(line_start, o_start - 16) : o_start]):
                 t.customer_role = True
 
     def _alias_stands_alone(
-        self, text: str, folded: str, start: int, end: int, o_start: int, o_end: int,
-        entry: RegistryEntry, owned: list[tuple[int, int]],
+        self,
+        text: str,
+        folded: str,
+        start: int,
+        end: int,
+        o_start: int,
+        o_end: int,
+        entry: RegistryEntry,
+        owned: list[tuple[int, int]],
         mail: list[tuple[int, int]],
     ) -> bool:
         """Whether a short name found in the text is that company, not a part of something else."""
         if any(a <= o_start < b for a, b in mail):
             return False
-        if text[o_start].isascii() and text[o_start].isalnum() and o_start > 0 and text[o_start - 1].isascii() \
-                and text[o_start - 1].isalnum():
+        if (
+            text[o_start].isascii()
+            and text[o_start].isalnum()
+            and o_start > 0
+            and text[o_start - 1].isascii()
+            and text[o_start - 1].isalnum()
+        ):
             return False
-        if text[o_end - 1].isascii() and text[o_end - 1].isalnum() and o_end < len(text) \
-                and text[o_end].isascii() and text[o_end].isalnum():
+        if (
+            text[o_end - 1].isascii()
+            and text[o_end - 1].isalnum()
+            and o_end < len(text)
+            and text[o_end].isascii()
+            and text[o_end].isalnum()
+        ):
             return False
         for a, b in owned:
             if a <= start and end <= b and (a, b) != (start, end):
@@ -486,7 +630,7 @@ class Registry:
             return False
         tail = _COMPANY_TAIL.match(text, o_end)
         if tail is not None and _LEGAL_TAIL.fullmatch(normalize_name(tail.group())) is None:
-            longer = text[o_start:tail.end()]
+            longer = text[o_start : tail.end()]
             hit = self.resolve_name(longer)
             if hit is None or hit[0] is not entry:
                 return False

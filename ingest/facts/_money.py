@@ -40,8 +40,7 @@ _FOREIGN_AFTER = r"(?![ ]?(?:美元|港元|港币|欧元|日元|英镑|USD|EUR|H
 _MONEY_SHAPED = re.compile(
     # a range (1,000.00-2,000.00) may join two figures with a dash
     r"(?:(?<=\.\d\d[-~～])|(?<![\d.,，;\-/$€£]))(?<![A-WZa-z])(?P<num>\d{1,3}(?:[,，;]\d{3})+\.\d{2})"
-    r"(?!\d|[,，.;]\d|[ ]?[%‰])"
-    + _FOREIGN_AFTER
+    r"(?!\d|[,，.;]\d|[ ]?[%‰])" + _FOREIGN_AFTER
 )
 # A plain figure right after a money label: 合同金额：128,000  总价: 5000  (小写?52.70 (OCR lost the ¥)
 _LABELLED = re.compile(
@@ -210,7 +209,9 @@ def _signed(text: str, found: Found) -> Found:
 # A table whose cells OCR joined with spaces: a header line naming money columns
 # (… 单价 金额 税率 税额) and, below it up to a blank line, rows whose figures with two
 # decimals are the money cells.
-_SPACED_HEADER = re.compile(r"^(?=[^\n\d]*(?:单价|金额|税额|价格|小计|Amount|Price))[^\n\d\t|]+$", re.IGNORECASE)
+_SPACED_HEADER = re.compile(
+    r"^(?=[^\n\d]*(?:单价|金额|税额|价格|小计|Amount|Price))[^\n\d\t|]+$", re.IGNORECASE
+)
 _SPACED_ROWS = 30
 
 

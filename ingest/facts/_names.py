@@ -57,7 +57,19 @@ _MAX_NAME = 40
 
 # Column headers whose cells hold company names.
 _COMPANY_COLUMNS = frozenset(
-    ["客户", "客户名称", "公司", "公司名称", "单位", "单位名称", "企业名称", "客户简称", "customer", "client", "company"]
+    [
+        "客户",
+        "客户名称",
+        "公司",
+        "公司名称",
+        "单位",
+        "单位名称",
+        "企业名称",
+        "客户简称",
+        "customer",
+        "client",
+        "company",
+    ]
 )
 # Party labels: what may introduce a company, and the role it plays.
 _PARTY_LABELS = (
@@ -82,16 +94,76 @@ _PARTY_LABEL_RE = re.compile(
 # Labels under which a value without a legal suffix is still a company (a short name).
 _SHORT_OK = frozenset(
     [
-        "甲方名称", "乙方名称", "买方名称", "卖方名称", "购买方名称", "销售方名称", "供应商名称", "客户名称", "客户简称", "客户", "公司名称", "单位名称",
-        "企业名称", "简称", "甲方", "乙方", "买方", "卖方", "委托方", "受托方", "供方", "需方", "供货方", "采购方", "服务方", "承包方", "发包方",
-        "购买方", "销售方", "Customer", "Client", "Company", "Buyer", "Seller", "Supplier", "Vendor",
-        "Customer Name", "Client Name", "Company Name", "客户单位", "客户全称", "公司全称", "公司简称", "全称", "单位", "报价方", "询价方",
+        "甲方名称",
+        "乙方名称",
+        "买方名称",
+        "卖方名称",
+        "购买方名称",
+        "销售方名称",
+        "供应商名称",
+        "客户名称",
+        "客户简称",
+        "客户",
+        "公司名称",
+        "单位名称",
+        "企业名称",
+        "简称",
+        "甲方",
+        "乙方",
+        "买方",
+        "卖方",
+        "委托方",
+        "受托方",
+        "供方",
+        "需方",
+        "供货方",
+        "采购方",
+        "服务方",
+        "承包方",
+        "发包方",
+        "购买方",
+        "销售方",
+        "Customer",
+        "Client",
+        "Company",
+        "Buyer",
+        "Seller",
+        "Supplier",
+        "Vendor",
+        "Customer Name",
+        "Client Name",
+        "Company Name",
+        "客户单位",
+        "客户全称",
+        "公司全称",
+        "公司简称",
+        "全称",
+        "单位",
+        "报价方",
+        "询价方",
     ]
 )
 _NOT_COMPANY = frozenset(
     [
-        "待定", "暂无", "无", "同上", "个人", "本公司", "我司", "贵司", "本司", "我方", "客户方", "甲方", "乙方", "双方", "全体", "名称",
-        "盖章", "签章", "签字",
+        "待定",
+        "暂无",
+        "无",
+        "同上",
+        "个人",
+        "本公司",
+        "我司",
+        "贵司",
+        "本司",
+        "我方",
+        "客户方",
+        "甲方",
+        "乙方",
+        "双方",
+        "全体",
+        "名称",
+        "盖章",
+        "签章",
+        "签字",
     ]
 )
 
@@ -154,12 +226,63 @@ def _core(name: str, suffix_len: int) -> str:
 _CUT_TAGS = ("p", "c", "u", "r", "y", "e")
 _CUT_WORDS = frozenset(
     [
-        "讨论", "选择", "委托", "签订", "签署", "联系", "拜访", "走访", "代表", "采购", "购买", "提交", "通知", "确认", "介绍", "推荐",
-        "合作", "对接", "负责", "跟进", "会上", "本合同", "本协议", "双方", "顺带", "以及", "及其", "关于", "通过", "根据", "按照", "其中",
-        "包括", "例如", "比如", "如", "即", "系", "为", "是",
+        "讨论",
+        "选择",
+        "委托",
+        "签订",
+        "签署",
+        "联系",
+        "拜访",
+        "走访",
+        "代表",
+        "采购",
+        "购买",
+        "提交",
+        "通知",
+        "确认",
+        "介绍",
+        "推荐",
+        "合作",
+        "对接",
+        "负责",
+        "跟进",
+        "会上",
+        "本合同",
+        "本协议",
+        "双方",
+        "顺带",
+        "以及",
+        "及其",
+        "关于",
+        "通过",
+        "根据",
+        "按照",
+        "其中",
+        "包括",
+        "例如",
+        "比如",
+        "如",
+        "即",
+        "系",
+        "为",
+        "是",
         # labels OCR glued to the name ("乙方（盖章杭州…", "客户名称光华物流…")
-        "盖章", "签章", "签字", "公章", "名称", "单位", "甲方", "乙方", "丙方", "买方", "卖方", "供方", "需方",
-        "委托方", "受托方", "供应商",
+        "盖章",
+        "签章",
+        "签字",
+        "公章",
+        "名称",
+        "单位",
+        "甲方",
+        "乙方",
+        "丙方",
+        "买方",
+        "卖方",
+        "供方",
+        "需方",
+        "委托方",
+        "受托方",
+        "供应商",
     ]
 )
 
@@ -188,7 +311,11 @@ def _name_start(text: str, lo: int, core_end: int) -> int:
         pos += len(token.word)
         if pos >= len(prefix):
             break
-        if token.word in _CUT_WORDS or token.flag.startswith(_CUT_TAGS) or re.fullmatch(r"\d+[年月日号]?", token.word):
+        if (
+            token.word in _CUT_WORDS
+            or token.flag.startswith(_CUT_TAGS)
+            or re.fullmatch(r"\d+[年月日号]?", token.word)
+        ):
             rest = re.sub(r"[（(][^）)]*[）)]", "", prefix[pos:])
             if len(rest) >= 2 and not _GENERIC_CORE.match(rest):
                 best = pos
@@ -271,7 +398,9 @@ _EN_TITLE_LEAD = re.compile(
 def _en_companies(text: str) -> Iterator[tuple[int, int]]:
     for m in _EN_COMPANY.finditer(text):
         start = m.start("name")
-        year = re.match(r"(?:©\s*)?(?:19|20)\d\d,?\s+", m.group("name"))  # "© 2022, Amazon Web Services, Inc."
+        year = re.match(
+            r"(?:©\s*)?(?:19|20)\d\d,?\s+", m.group("name")
+        )  # "© 2022, Amazon Web Services, Inc."
         if year:
             start += year.end()
         lead = _EN_LEAD.match(text, start)
@@ -300,11 +429,80 @@ _INDUSTRY_RE = "|".join(sorted(_INDUSTRY, key=len, reverse=True))
 # Leading words of a title that are topics, not a 字号.
 _NOT_BRAND = frozenset(
     [
-        "数据", "网络", "信息", "系统", "项目", "年度", "公司", "客户", "产品", "技术", "服务", "园区", "机房", "办公", "我司", "本司",
-        "关于", "销售", "采购", "合同", "报价", "会议", "方案", "季度", "工业", "企业", "行业", "国际", "中国", "全国", "智能", "安全",
-        "云端", "私有", "混合", "综合", "整体", "重点", "核心", "年终", "月度", "周报", "日报", "市场", "商务", "财务", "人力", "行政",
-        "运维", "售后", "集团", "智慧", "数字", "新版", "最新", "正式", "草稿", "修订", "第一", "第二", "第三", "北京", "上海", "天津",
-        "重庆", "华东", "华南", "华北", "华中", "西南", "西北", "东北", "全球", "海外",
+        "数据",
+        "网络",
+        "信息",
+        "系统",
+        "项目",
+        "年度",
+        "公司",
+        "客户",
+        "产品",
+        "技术",
+        "服务",
+        "园区",
+        "机房",
+        "办公",
+        "我司",
+        "本司",
+        "关于",
+        "销售",
+        "采购",
+        "合同",
+        "报价",
+        "会议",
+        "方案",
+        "季度",
+        "工业",
+        "企业",
+        "行业",
+        "国际",
+        "中国",
+        "全国",
+        "智能",
+        "安全",
+        "云端",
+        "私有",
+        "混合",
+        "综合",
+        "整体",
+        "重点",
+        "核心",
+        "年终",
+        "月度",
+        "周报",
+        "日报",
+        "市场",
+        "商务",
+        "财务",
+        "人力",
+        "行政",
+        "运维",
+        "售后",
+        "集团",
+        "智慧",
+        "数字",
+        "新版",
+        "最新",
+        "正式",
+        "草稿",
+        "修订",
+        "第一",
+        "第二",
+        "第三",
+        "北京",
+        "上海",
+        "天津",
+        "重庆",
+        "华东",
+        "华南",
+        "华北",
+        "华中",
+        "西南",
+        "西北",
+        "东北",
+        "全球",
+        "海外",
     ]
 )
 # Words that mark a line as a title naming a customer's project or document.
@@ -322,7 +520,9 @@ _DECLARED = re.compile(
 )
 _DECLARED_GAP = 4
 # A party label whose value the declaration follows: 甲方：明远（以下简称“明远”）.
-_PARTY_BEFORE = re.compile(r"(?:甲方|乙方|丙方|买方|卖方|供方|需方|委托方|受托方)[（(]?[^）)\n]{0,6}[）)]?[:：][^\n]{1,16}[（(，,]?$")
+_PARTY_BEFORE = re.compile(
+    r"(?:甲方|乙方|丙方|买方|卖方|供方|需方|委托方|受托方)[（(]?[^）)\n]{0,6}[）)]?[:：][^\n]{1,16}[（(，,]?$"
+)
 _ROLE_WORDS = frozenset(
     [
         "甲方", "乙方", "丙方", "买方", "卖方", "双方", "本合同", "本协议", "供方", "需方", "委托方", "受托方",
@@ -434,7 +634,10 @@ def _short_names(text: str, fulls: list[tuple[int, int, int]], out: list[Found])
         if m2 and m2.group("brand") not in _NOT_BRAND and not re.match(_INDUSTRY_RE, m2.group("brand")):
             add(body, body + m2.end(), "标题")
         # "报价单-云帆信息", "Quotation for X - Pacific Rim": a name after the last dash of a subject
-        tail = re.search(rf"[-–—]\s*(?P<t>[{_CJK}]{{2}}(?:{_INDUSTRY_RE})|[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){{0,2}})\s*$", line)
+        tail = re.search(
+            rf"[-–—]\s*(?P<t>[{_CJK}]{{2}}(?:{_INDUSTRY_RE})|[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){{0,2}})\s*$",
+            line,
+        )
         if tail and line.lstrip().lower().startswith(("subject:", "re:", "fw:", "主题")):
             t = tail.group("t")
             if t[:2] not in _NOT_BRAND and not any(w.lower() in EN_NOT_NAME for w in t.split()):
@@ -578,7 +781,9 @@ _SPACED = re.compile(f"[{_CJK}](?:[ 　][{_CJK}])+(?![{_CJK}])")
 def _squeeze(text: str) -> tuple[str, list[int]] | None:
     """``text`` with letter-spacing between single CJK characters removed, and for each kept
     character its index in ``text``; None when there is none."""
-    runs = [m for m in _SPACED.finditer(text) if not re.match(f"[{_CJK}]", text[m.start() - 1 : m.start()] or " ")]
+    runs = [
+        m for m in _SPACED.finditer(text) if not re.match(f"[{_CJK}]", text[m.start() - 1 : m.start()] or " ")
+    ]
     if not runs:
         return None
     keep: list[int] = []

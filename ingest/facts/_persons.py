@@ -53,12 +53,95 @@ _TITLE_RE = re.compile(
 # Words that often stand where a name would and are not names.
 _NOT_NAMES = frozenset(
     [
-        "待定", "暂无", "同上", "本人", "我方", "客户", "客户方", "甲方", "乙方", "双方", "全体", "各方", "姓名", "职务", "电话", "手机",
-        "邮箱", "签字", "盖章", "日期", "负责人", "联系人", "经办人", "代表", "无", "略", "见附件", "张家港", "王府井", "周一", "周二", "周三",
-        "周四", "周五", "周六", "周日", "金额", "方案", "高新", "项目", "时间", "地点", "内容", "备注", "事项", "合计", "总计", "安装",
-        "程序", "文档", "平台", "常规", "全部", "任何", "明确", "马上", "黄金", "江南", "和平", "何时", "于是", "万元", "石油", "林业",
-        "华为", "欧元", "美元", "日元", "韩元", "宁波", "安徽", "江苏", "江西", "湖南", "湖北", "海南", "云南", "贵州", "温州", "常州",
-        "金华", "丽水", "柳州", "梅州", "汕头", "南京", "南通", "南昌", "南宁",
+        "待定",
+        "暂无",
+        "同上",
+        "本人",
+        "我方",
+        "客户",
+        "客户方",
+        "甲方",
+        "乙方",
+        "双方",
+        "全体",
+        "各方",
+        "姓名",
+        "职务",
+        "电话",
+        "手机",
+        "邮箱",
+        "签字",
+        "盖章",
+        "日期",
+        "负责人",
+        "联系人",
+        "经办人",
+        "代表",
+        "无",
+        "略",
+        "见附件",
+        "张家港",
+        "王府井",
+        "周一",
+        "周二",
+        "周三",
+        "周四",
+        "周五",
+        "周六",
+        "周日",
+        "金额",
+        "方案",
+        "高新",
+        "项目",
+        "时间",
+        "地点",
+        "内容",
+        "备注",
+        "事项",
+        "合计",
+        "总计",
+        "安装",
+        "程序",
+        "文档",
+        "平台",
+        "常规",
+        "全部",
+        "任何",
+        "明确",
+        "马上",
+        "黄金",
+        "江南",
+        "和平",
+        "何时",
+        "于是",
+        "万元",
+        "石油",
+        "林业",
+        "华为",
+        "欧元",
+        "美元",
+        "日元",
+        "韩元",
+        "宁波",
+        "安徽",
+        "江苏",
+        "江西",
+        "湖南",
+        "湖北",
+        "海南",
+        "云南",
+        "贵州",
+        "温州",
+        "常州",
+        "金华",
+        "丽水",
+        "柳州",
+        "梅州",
+        "汕头",
+        "南京",
+        "南通",
+        "南昌",
+        "南宁",
     ]
 )
 _PLACE_END = re.compile(r"[港井路街市县区省镇村乡州湾岛]$")
@@ -94,14 +177,83 @@ def is_cn_name(s: str) -> bool:
 _EN_NAME = re.compile(r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}")
 EN_NOT_NAME = frozenset(
     [
-        "manager", "director", "engineer", "sales", "team", "customer", "department", "dept", "company",
-        "group", "office", "service", "services", "support", "center", "centre", "procurement",
-        "purchasing", "finance", "account", "accounts", "it", "technical", "project", "product", "general",
-        "chief", "officer", "head", "president", "assistant", "dear", "best", "regards", "thanks", "thank",
-        "please", "yunfan", "limited", "ltd", "inc", "corp", "co", "date", "phone", "mobile", "email",
-        "tel", "fax", "address", "subject", "quotation", "invoice", "contract", "order", "proposal",
-        "meeting", "visit", "report", "notes", "minutes", "the", "and", "of", "for", "to", "from", "with",
-        "key", "next", "china", "shanghai", "beijing", "hangzhou", "shenzhen", "suzhou", "guangzhou",
+        "manager",
+        "director",
+        "engineer",
+        "sales",
+        "team",
+        "customer",
+        "department",
+        "dept",
+        "company",
+        "group",
+        "office",
+        "service",
+        "services",
+        "support",
+        "center",
+        "centre",
+        "procurement",
+        "purchasing",
+        "finance",
+        "account",
+        "accounts",
+        "it",
+        "technical",
+        "project",
+        "product",
+        "general",
+        "chief",
+        "officer",
+        "head",
+        "president",
+        "assistant",
+        "dear",
+        "best",
+        "regards",
+        "thanks",
+        "thank",
+        "please",
+        "yunfan",
+        "limited",
+        "ltd",
+        "inc",
+        "corp",
+        "co",
+        "date",
+        "phone",
+        "mobile",
+        "email",
+        "tel",
+        "fax",
+        "address",
+        "subject",
+        "quotation",
+        "invoice",
+        "contract",
+        "order",
+        "proposal",
+        "meeting",
+        "visit",
+        "report",
+        "notes",
+        "minutes",
+        "the",
+        "and",
+        "of",
+        "for",
+        "to",
+        "from",
+        "with",
+        "key",
+        "next",
+        "china",
+        "shanghai",
+        "beijing",
+        "hangzhou",
+        "shenzhen",
+        "suzhou",
+        "guangzhou",
     ]
 )
 
@@ -141,7 +293,9 @@ _PINYIN_SYLLABLE = (
     r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ui|ue|"
     r"a|o|e|i|u)|[ln]ve?)"
 )
-_PINYIN_WORD = re.compile(rf"(?:ang|eng|ai|ei|ao|ou|an|en|er|a|o|e|{_PINYIN_SYLLABLE}){_PINYIN_SYLLABLE}{{0,2}}")
+_PINYIN_WORD = re.compile(
+    rf"(?:ang|eng|ai|ei|ao|ou|an|en|er|a|o|e|{_PINYIN_SYLLABLE}){_PINYIN_SYLLABLE}{{0,2}}"
+)
 _FORM_OF_ADDRESS = re.compile(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s")
 
 
@@ -255,7 +409,9 @@ def _english_chunks(region: str) -> Iterator[tuple[int, str]]:
 
 
 _TITLE_FIRST = re.compile(
-    rf"[{_CJK}]{{0,4}}?(?:" + "|".join(sorted(_TITLE_WORDS[:-3], key=len, reverse=True)) + rf")(?P<name>[{_CJK}]{{2,4}})$"
+    rf"[{_CJK}]{{0,4}}?(?:"
+    + "|".join(sorted(_TITLE_WORDS[:-3], key=len, reverse=True))
+    + rf")(?P<name>[{_CJK}]{{2,4}})$"
 )
 
 
@@ -288,10 +444,48 @@ def _name_of_chunk(chunk: str) -> str | None:
 
 _SINGLE_VALUE_LABELS = frozenset(
     [
-        "联系人", "联络人", "对接人", "经办人", "法定代表人", "法人代表", "授权代表", "委托代理人", "签约代表", "签字人", "签署人", "签字", "报价人",
-        "制单人", "制表人", "填写人", "填表人", "记录人", "主持人", "纪要整理", "整理人", "审核人", "审核", "审批人", "批准人", "复核", "收款人",
-        "开票人", "申请人", "姓名", "Name", "Attn", "Attention", "Contact", "Host", "Chair", "记录", "主持",
-        "Buyer", "Requester", "Requested by", "Owner",
+        "联系人",
+        "联络人",
+        "对接人",
+        "经办人",
+        "法定代表人",
+        "法人代表",
+        "授权代表",
+        "委托代理人",
+        "签约代表",
+        "签字人",
+        "签署人",
+        "签字",
+        "报价人",
+        "制单人",
+        "制表人",
+        "填写人",
+        "填表人",
+        "记录人",
+        "主持人",
+        "纪要整理",
+        "整理人",
+        "审核人",
+        "审核",
+        "审批人",
+        "批准人",
+        "复核",
+        "收款人",
+        "开票人",
+        "申请人",
+        "姓名",
+        "Name",
+        "Attn",
+        "Attention",
+        "Contact",
+        "Host",
+        "Chair",
+        "记录",
+        "主持",
+        "Buyer",
+        "Requester",
+        "Requested by",
+        "Owner",
     ]
 )
 
@@ -315,7 +509,9 @@ def _labelled_persons(text: str, out: list[Found]) -> None:
             continue
         if label == "Name" and _NOT_PERSON_NAME_OF.search(text, max(0, m.start() - 24), m.start()):
             continue  # "Customer Name: Pacific Rim" names a company, not a person
-        single = label in _SINGLE_VALUE_LABELS or label.endswith(("联系人", "负责人", "对接人", "代表", "经办人"))
+        single = label in _SINGLE_VALUE_LABELS or label.endswith(
+            ("联系人", "负责人", "对接人", "代表", "经办人")
+        )
         email_header = label in ("From", "To", "Cc", "发件人", "收件人", "抄送")
         chunks = _english_chunks(region) if email_header or re.match(r"[ \t]*[A-Z]", region) else None
         pieces = list(chunks) if chunks is not None else list(_person_chunks(region))
@@ -342,8 +538,27 @@ _DEPARTMENT = re.compile(rf"^[{_CJK}]{{1,8}}(?:部|科|处|室|组|中心|办公
 # Column headers whose cells hold personal names.
 _NAME_COLUMNS = frozenset(
     [
-        "姓名", "联系人", "负责人", "跟进人", "销售", "销售代表", "销售员", "业务员", "经办人", "拜访人", "拜访人员", "客户经理", "责任人", "参会人",
-        "主讲人", "记录人", "name", "contact", "owner", "sales", "attendee",
+        "姓名",
+        "联系人",
+        "负责人",
+        "跟进人",
+        "销售",
+        "销售代表",
+        "销售员",
+        "业务员",
+        "经办人",
+        "拜访人",
+        "拜访人员",
+        "客户经理",
+        "责任人",
+        "参会人",
+        "主讲人",
+        "记录人",
+        "name",
+        "contact",
+        "owner",
+        "sales",
+        "attendee",
     ]
 )
 
@@ -421,7 +636,9 @@ def _column_persons(text: str, out: list[Found]) -> None:
 _TITLE_AFTER = re.compile(r"[（(](?P<title>" + _TITLE_RE.pattern + r")[）)]")
 _NAME_BEFORE_TITLE = re.compile(
     rf"(?:^|(?<=[\s|•·*、，,；;：:。]))(?P<name>[{_CJK}]{{2,4}})[ 　]{{1,4}}"
-    r"(?P<title>(?:[^\s，,。；;]{0,8}?)(?:" + "|".join(sorted(_TITLE_WORDS[:-3], key=len, reverse=True)) + r"))"
+    r"(?P<title>(?:[^\s，,。；;]{0,8}?)(?:"
+    + "|".join(sorted(_TITLE_WORDS[:-3], key=len, reverse=True))
+    + r"))"
     r"(?=\s|$|[，,。；;])",
     re.MULTILINE,
 )
@@ -500,14 +717,18 @@ _CLOSING = re.compile(
 # A line holding only a name, with a job title or a company on the next line (a signature).
 # Every legal form (有限公司 …) contains one of these endings.
 _COMPANY_WORD = re.compile(r"公司|集团|研究院|研究所|设计院|事务所|中心|厂|商行|工作室|合作社")
-_SIGNATURE = re.compile(rf"^[ \t]*(?P<name>[{_CJK}]{{2,4}})[ \t]*\n[ \t]*(?P<next>[^\n]{{2,40}})$", re.MULTILINE)
+_SIGNATURE = re.compile(
+    rf"^[ \t]*(?P<name>[{_CJK}]{{2,4}})[ \t]*\n[ \t]*(?P<next>[^\n]{{2,40}})$", re.MULTILINE
+)
 
 
 def _signature_persons(text: str, out: list[Found]) -> None:
     for m in _SIGNATURE.finditer(text):
         nxt = m.group("next").strip()
         if (_TITLE_RE.fullmatch(nxt) or _COMPANY_WORD.search(nxt)) and is_cn_name(m.group("name")):
-            out.append(Found("person", m.group("name"), m.start("name"), m.end("name"), role="署名", priority=1))
+            out.append(
+                Found("person", m.group("name"), m.start("name"), m.end("name"), role="署名", priority=1)
+            )
     for m in _CLOSING.finditer(text):
         raw = m.group("name").strip()
         name = _name_of_chunk(raw)

@@ -243,8 +243,11 @@ _LATIN_ADDRESS = re.compile(
     r"[A-Za-z0-9#][A-Za-z0-9#.,'’ /\-]{8,150}?(?=\s*(?:\t|\n|$| {2,}|[;；|]|Tel|Phone|Fax|E-?mail))",
     re.IGNORECASE,
 )
-_LATIN_STREET = re.compile(r"\b(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Building|Bldg|Floor|Room|Suite|"
-                           r"No\.|District|Park|Tower|Plaza)\b", re.IGNORECASE)
+_LATIN_STREET = re.compile(
+    r"\b(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Building|Bldg|Floor|Room|Suite|"
+    r"No\.|District|Park|Tower|Plaza)\b",
+    re.IGNORECASE,
+)
 
 
 def _latin_address_at(text: str, pos: int) -> tuple[int, int] | None:
@@ -260,10 +263,7 @@ def _latin_address_at(text: str, pos: int) -> tuple[int, int] | None:
 
 def _starts_with_region(text: str, pos: int) -> bool:
     regions = _regions()
-    return bool(
-        regions.province_re.match(text, pos)
-        or regions.city_re.match(text, pos)
-    )
+    return bool(regions.province_re.match(text, pos) or regions.city_re.match(text, pos))
 
 
 def find_addresses(text: str) -> list[Found]:

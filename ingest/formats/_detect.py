@@ -62,7 +62,9 @@ def _detect_ooxml_or_zip(data: bytes, filename: str | None) -> Detected:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         ext = _ext(filename)
         fmt = ext if ext in {"docx", "pptx", "xlsx"} else "zip"
-        raise BrokenFile(f"文件已损坏（ZIP 结构不完整）/ damaged {fmt} file (incomplete ZIP): {exc}") from None
+        raise BrokenFile(
+            f"文件已损坏（ZIP 结构不完整）/ damaged {fmt} file (incomplete ZIP): {exc}"
+        ) from None
     if "[Content_Types].xml" in names:
         tops = {n.split("/", 1)[0] for n in names}
         for part, fmt in (("word", "docx"), ("ppt", "pptx"), ("xl", "xlsx")):
@@ -118,11 +120,25 @@ def _detect_image(head: bytes) -> str | None:
     return None
 
 
-_EMAIL_HEADERS = ("from", "to", "subject", "date", "received", "mime-version", "message-id",
-                  "return-path", "cc", "content-type", "reply-to", "delivered-to", "x-mailer")
+_EMAIL_HEADERS = (
+    "from",
+    "to",
+    "subject",
+    "date",
+    "received",
+    "mime-version",
+    "message-id",
+    "return-path",
+    "cc",
+    "content-type",
+    "reply-to",
+    "delivered-to",
+    "x-mailer",
+)
 _HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):[ \t]")
-_HTML_START = re.compile(r"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|meta|title)[\s>]",
-                         re.I | re.S)
+_HTML_START = re.compile(
+    r"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|meta|title)[\s>]", re.I | re.S
+)
 _HTML_TAGS = re.compile(r"</?(html|body|div|p|table|span|br|head|title)\b", re.I)
 _MD_HEADING = re.compile(r"^#{1,6}\s+\S", re.M)
 _MD_OTHER = re.compile(r"^\s*(\|.*\|\s*$|[-*+]\s+\S|```|>\s)|\*\*[^*\n]+\*\*|\[[^\]\n]+\]\([^)\n]+\)", re.M)

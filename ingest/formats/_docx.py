@@ -31,8 +31,13 @@ class DocxExtractor:
         footers = [e for e in elements if type(e).__name__ == "Footer"]
         body = [e for e in elements if type(e).__name__ not in ("Header", "Footer")]
         text = "\n".join(
-            t for t in (_unstructured.join_elements(headers), _unstructured.join_elements(body),
-                        _unstructured.join_elements(footers)) if t
+            t
+            for t in (
+                _unstructured.join_elements(headers),
+                _unstructured.join_elements(body),
+                _unstructured.join_elements(footers),
+            )
+            if t
         )
         title = ""
         try:

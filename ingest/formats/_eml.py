@@ -19,8 +19,14 @@ from ingest.formats._html import visible_text
 from ingest.formats._mail import check_children_allowed, header_block, safe_name
 from ingest.formats._types import Extraction, ParseContext
 
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
-                    "ks_c_5601-1987": "cp949", "iso-8859-8-i": "iso-8859-8"}
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "iso-8859-8-i": "iso-8859-8",
+}
 
 
 def _payload_text(part: Message) -> str:
@@ -109,9 +115,14 @@ class EmlExtractor:
             payload = _attachment_bytes(part)
             if not payload:
                 continue
-            default = f"attachment-{i}.eml" if part.get_content_type() == "message/rfc822" else f"attachment-{i}"
-            children.append(ChildFile(filename=safe_name(part.get_filename(), default), data=payload,
-                                      relation="attachment"))
+            default = (
+                f"attachment-{i}.eml" if part.get_content_type() == "message/rfc822" else f"attachment-{i}"
+            )
+            children.append(
+                ChildFile(
+                    filename=safe_name(part.get_filename(), default), data=payload, relation="attachment"
+                )
+            )
         check_children_allowed(ctx.depth, len(children), ctx.limits, "邮件附件")
         subject = _header(msg, "Subject")
         meta = {k.lower(): v for k, v in fields if v}

@@ -16,7 +16,11 @@ from ingest._errors import BrokenFile, ParseTimeout, UnsupportedFile
 from ingest.formats._types import Extraction, ParseContext
 
 _TARGET = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
-_NAMES = {"doc": "旧版 Word 文档（.doc）", "xls": "旧版 Excel 表格（.xls）", "ppt": "旧版 PowerPoint 演示文稿（.ppt）"}
+_NAMES = {
+    "doc": "旧版 Word 文档（.doc）",
+    "xls": "旧版 Excel 表格（.xls）",
+    "ppt": "旧版 PowerPoint 演示文稿（.ppt）",
+}
 
 
 class LegacyOfficeExtractor:
@@ -38,16 +42,32 @@ class LegacyOfficeExtractor:
         with tempfile.TemporaryDirectory(prefix="dossier-lo-") as tmp:
             src = Path(tmp) / f"input.{ctx.format}"
             src.write_bytes(data)
-            cmd = [soffice, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
-                   "--convert-to", target, "--outdir", tmp, str(src)]
+            cmd = [
+                soffice,
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                target,
+                "--outdir",
+                tmp,
+                str(src),
+            ]
             try:
-                subprocess.run(cmd, capture_output=True, timeout=min(ctx.limits.parse_timeout_s, 300), check=False)
+                subprocess.run(
+                    cmd, capture_output=True, timeout=min(ctx.limits.parse_timeout_s, 300), check=False
+                )
             except subprocess.TimeoutExpired:
-                raise ParseTimeout(f"LibreOffice 转换超时 / LibreOffice conversion of .{ctx.format} timed out") from None
+                raise ParseTimeout(
+                    f"LibreOffice 转换超时 / LibreOffice conversion of .{ctx.format} timed out"
+                ) from None
             out = Path(tmp) / f"input.{target}"
             if not out.is_file():
-                raise BrokenFile(f"{_NAMES[ctx.format]}无法转换（文件可能已损坏）/ LibreOffice could not convert this .{ctx.format}")
+                raise BrokenFile(
+                    f"{_NAMES[ctx.format]}无法转换（文件可能已损坏）/ LibreOffice could not convert this .{ctx.format}"
+                )
             converted = out.read_bytes()
         return Extraction(pages=[], converted=(target, converted))  # the facade parses the OOXML
+
 
 EXTRACTORS = (LegacyOfficeExtractor(),)

@@ -21,8 +21,9 @@ class MarkdownExtractor:
         source, encoding = decode_text(data)
         elements = partition_md(text=source, languages=[""])
         text = _unstructured.join_elements(elements)
-        return Extraction(pages=[Page(number=1, text=text)], title=first_line_title(source),
-                          metadata={"encoding": encoding})
+        return Extraction(
+            pages=[Page(number=1, text=text)], title=first_line_title(source), metadata={"encoding": encoding}
+        )
 
 
 EXTRACTORS = (MarkdownExtractor(),)

@@ -47,8 +47,13 @@ class MsgExtractor:
         for r in msg.recipients:
             (cc if _recipient_type(r) == 2 else to).append(_fmt(r))
         sent = msg.sent_date
-        fields = [("Subject", msg.subject or ""), ("From", msg.sender or ""), ("To", ", ".join(t for t in to if t)),
-                  ("Cc", ", ".join(c for c in cc if c)), ("Date", sent.isoformat(sep=" ") if sent else "")]
+        fields = [
+            ("Subject", msg.subject or ""),
+            ("From", msg.sender or ""),
+            ("To", ", ".join(t for t in to if t)),
+            ("Cc", ", ".join(c for c in cc if c)),
+            ("Date", sent.isoformat(sep=" ") if sent else ""),
+        ]
         body = msg.body or ""
         if not body.strip() and msg.html_body:
             html = msg.html_body
@@ -60,12 +65,20 @@ class MsgExtractor:
             if not payload:
                 warnings.append(f"附件 {i} 无法读取（嵌入的邮件或链接）/ attachment {i} could not be read")
                 continue
-            children.append(ChildFile(filename=safe_name(att.file_name, f"attachment-{i}"), data=payload,
-                                      relation="attachment"))
+            children.append(
+                ChildFile(
+                    filename=safe_name(att.file_name, f"attachment-{i}"), data=payload, relation="attachment"
+                )
+            )
         check_children_allowed(ctx.depth, len(children), ctx.limits, "邮件附件")
         meta = {k.lower(): v for k, v in fields if v}
-        return Extraction(pages=[Page(number=1, text=text)], title=msg.subject or "", children=children,
-                          warnings=warnings, metadata=meta)
+        return Extraction(
+            pages=[Page(number=1, text=text)],
+            title=msg.subject or "",
+            children=children,
+            warnings=warnings,
+            metadata=meta,
+        )
 
 
 EXTRACTORS = (MsgExtractor(),)

@@ -23,7 +23,9 @@ def check_package(data: bytes, limits: Limits) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise BrokenFile("Office 文件已损坏（ZIP 结构不完整）/ damaged Office file (incomplete ZIP)") from None
+        raise BrokenFile(
+            "Office 文件已损坏（ZIP 结构不完整）/ damaged Office file (incomplete ZIP)"
+        ) from None
     total = 0
     with zf:
         infos = zf.infolist()

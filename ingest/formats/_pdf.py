@@ -24,7 +24,9 @@ def _open(data: bytes) -> pdfium.PdfDocument:
         if code == pdfium_c.FPDF_ERR_PASSWORD:
             raise EncryptedFile("PDF 需要密码 / password-protected PDF") from None
         if code == pdfium_c.FPDF_ERR_SECURITY:
-            raise EncryptedFile("PDF 使用了不支持的加密方式 / PDF uses an unsupported security handler") from None
+            raise EncryptedFile(
+                "PDF 使用了不支持的加密方式 / PDF uses an unsupported security handler"
+            ) from None
         raise BrokenFile("PDF 文件已损坏或不完整 / damaged or truncated PDF") from None
 
 
@@ -68,8 +70,11 @@ class PdfExtractor:
                 meta = {}
         finally:
             pdf.close()
-        metadata = {f"pdf_{k.lower()}": v[:500] for k, v in meta.items() if k in ("Title", "Author", "Creator",
-                                                                                 "Producer", "CreationDate")}
+        metadata = {
+            f"pdf_{k.lower()}": v[:500]
+            for k, v in meta.items()
+            if k in ("Title", "Author", "Creator", "Producer", "CreationDate")
+        }
         return Extraction(pages=pages, title=meta.get("Title", ""), metadata=metadata)
 
 

@@ -48,7 +48,9 @@ class CsvExtractor:
                 cells.pop()
             if cells:
                 lines.append("\t".join(cells))
-        return Extraction(pages=[Page(number=1, text="\n".join(lines))], title="", metadata={"encoding": encoding})
+        return Extraction(
+            pages=[Page(number=1, text="\n".join(lines))], title="", metadata={"encoding": encoding}
+        )
 
 
 EXTRACTORS = (TextExtractor(), CsvExtractor())

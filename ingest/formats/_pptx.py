@@ -43,7 +43,9 @@ class PptxExtractor:
         for e in elements:
             by_slide[e.metadata.page_number or 1].append(e)
         count = max([n, *by_slide.keys()]) if (n or by_slide) else 0
-        pages = [Page(number=i, text=_unstructured.join_elements(by_slide.get(i, []))) for i in range(1, count + 1)]
+        pages = [
+            Page(number=i, text=_unstructured.join_elements(by_slide.get(i, []))) for i in range(1, count + 1)
+        ]
         if not pages:
             pages = [Page(number=1, text="")]
         return Extraction(pages=pages, metadata={"slides": str(len(pages))})

@@ -62,6 +62,19 @@ def _ensure_defaults() -> None:
         _zip,
     )
 
-    for module in (_pdf, _docx, _pptx, _xlsx, _html, _eml, _msg, _markdown, _plaintext, _zip, _image, _legacy):
+    for module in (
+        _pdf,
+        _docx,
+        _pptx,
+        _xlsx,
+        _html,
+        _eml,
+        _msg,
+        _markdown,
+        _plaintext,
+        _zip,
+        _image,
+        _legacy,
+    ):
         for ex in module.EXTRACTORS:
             register(ex)

@@ -23,7 +23,13 @@ _DPI = 150
 
 
 def render_page_png(
-    data: bytes, filename: str, page: int, *, width: int = 1200, rotation: int = 0, limits: Limits = DEFAULT_LIMITS
+    data: bytes,
+    filename: str,
+    page: int,
+    *,
+    width: int = 1200,
+    rotation: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> bytes:
     """Page ``page`` (1-based) of a PDF or image file as a PNG at most ``width`` pixels wide.
 
@@ -42,7 +48,9 @@ def render_page_png(
     try:
         pages = list(_page_images(data, filename, [page], limits, _DPI, scale_for))
     except UnsupportedFile as exc:
-        raise UnsupportedFile(exc.mime, "此类文件没有页面图像 / this kind of file has no page images") from exc
+        raise UnsupportedFile(
+            exc.mime, "此类文件没有页面图像 / this kind of file has no page images"
+        ) from exc
     for _number, image in pages:
         if isinstance(image, IngestError):
             raise image
@@ -60,7 +68,10 @@ def render_page_png(
 
 def _main(argv: list[str]) -> int:
     if len(argv) != 4:
-        print("usage: python -m ingest.formats._render FILENAME PAGE WIDTH ROTATION < file > page.png", file=sys.stderr)
+        print(
+            "usage: python -m ingest.formats._render FILENAME PAGE WIDTH ROTATION < file > page.png",
+            file=sys.stderr,
+        )
         return 2
     filename, page, width, rotation = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     try:

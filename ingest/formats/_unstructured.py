@@ -19,7 +19,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-for _var, _value in (("SCARF_NO_ANALYTICS", "true"), ("DO_NOT_TRACK", "true"), ("UNSTRUCTURED_DISABLE_NOTICE", "1")):
+for _var, _value in (
+    ("SCARF_NO_ANALYTICS", "true"),
+    ("DO_NOT_TRACK", "true"),
+    ("UNSTRUCTURED_DISABLE_NOTICE", "1"),
+):
     os.environ.setdefault(_var, _value)
 
 

@@ -58,7 +58,7 @@ def _literalize(section: str) -> str:
         elif ch == '"':
             end = section.find('"', i + 1)
             end = len(section) if end < 0 else end
-            out.append("\x01" + section[i + 1:end] + "\x02")
+            out.append("\x01" + section[i + 1 : end] + "\x02")
             i = end + 1
         else:
             out.append(ch)
@@ -98,9 +98,9 @@ def _format_number(value: float, fmt: str) -> str:
         value *= 100
     grouped = "," in code.split(".")[0].strip(",")
     trailing_commas = len(code.split(".")[0]) - len(code.split(".")[0].rstrip(","))
-    value /= 1000 ** trailing_commas
+    value /= 1000**trailing_commas
     number = f"{value:,.{decimals}f}" if grouped else f"{value:.{decimals}f}"
-    text = section[: span.start()] + number + section[span.end():]
+    text = section[: span.start()] + number + section[span.end() :]
     return text.replace("\x01", "").replace("\x02", "").strip()
 
 
@@ -121,7 +121,7 @@ def _format_date(value: dt.datetime | dt.date | dt.time, fmt: str) -> str:
             out.append(tok.replace("\x01", "").replace("\x02", ""))
             continue
         get = lambda attr: getattr(value, attr, 0)  # noqa: E731
-        nxt = "".join(tokens[i + 1:]).lower()
+        nxt = "".join(tokens[i + 1 :]).lower()
         minute = low in ("m", "mm") and (last_was_hour or nxt.lstrip(":").startswith("s"))
         if low == "yyyy":
             out.append(f"{get('year'):04d}")
@@ -138,7 +138,9 @@ def _format_date(value: dt.datetime | dt.date | dt.time, fmt: str) -> str:
         elif low == "m":
             out.append(str(get("month")))
         elif low in ("dddd", "ddd"):
-            out.append(value.strftime("%A" if low == "dddd" else "%a") if not isinstance(value, dt.time) else "")
+            out.append(
+                value.strftime("%A" if low == "dddd" else "%a") if not isinstance(value, dt.time) else ""
+            )
         elif low == "dd":
             out.append(f"{get('day'):02d}")
         elif low == "d":
@@ -225,8 +227,12 @@ class XlsxExtractor:
             title = wb.properties.title or ""
         except AttributeError:
             title = ""
-        return Extraction(pages=pages or [Page(number=1, text="")], title=title, warnings=warnings,
-                          metadata={"sheets": "\t".join(names)})
+        return Extraction(
+            pages=pages or [Page(number=1, text="")],
+            title=title,
+            warnings=warnings,
+            metadata={"sheets": "\t".join(names)},
+        )
 
 
 EXTRACTORS = (XlsxExtractor(),)

@@ -77,7 +77,9 @@ def _members(data: bytes, limits: Limits, depth: int, budget: _Budget) -> list[t
             try:
                 payload = _read_member(zf, info, limits, budget)
             except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-                raise BrokenFile(f"压缩包已损坏 / damaged ZIP archive ({safe_name(info.filename, '?')}): {exc}") from None
+                raise BrokenFile(
+                    f"压缩包已损坏 / damaged ZIP archive ({safe_name(info.filename, '?')}): {exc}"
+                ) from None
             if payload[:4] == b"PK\x03\x04":
                 if depth + 1 >= limits.max_depth:
                     raise LimitExceeded(
@@ -107,8 +109,9 @@ class ZipExtractor:
         check_children_allowed(ctx.depth, len(members), ctx.limits, "压缩包")
         listing = "\n".join(path for path, _, _ in members)
         children = [ChildFile(filename=name, data=payload, relation="member") for _, name, payload in members]
-        return Extraction(pages=[Page(number=1, text=listing)], children=children,
-                          metadata={"members": str(len(members))})
+        return Extraction(
+            pages=[Page(number=1, text=listing)], children=children, metadata={"members": str(len(members))}
+        )
 
 
 EXTRACTORS = (ZipExtractor(),)

@@ -99,10 +99,14 @@ def resolve_engine(name: str = "auto") -> OcrEngine:
             if engine.available():
                 engine.load()
                 return engine
-        raise OcrUnavailable("没有可用的 OCR 引擎 / no OCR engine is installed (install rapidocr-onnxruntime or tesseract)")
+        raise OcrUnavailable(
+            "没有可用的 OCR 引擎 / no OCR engine is installed (install rapidocr-onnxruntime or tesseract)"
+        )
     if key not in ENGINES:
         choices = ", ".join(["auto", *ENGINES])
-        raise OcrUnavailable(f"未知的 OCR 引擎“{name}”（可选：{choices}）/ unknown OCR engine {name!r} (choose {choices})")
+        raise OcrUnavailable(
+            f"未知的 OCR 引擎“{name}”（可选：{choices}）/ unknown OCR engine {name!r} (choose {choices})"
+        )
     engine = _build(key)
     if not engine.available():
         raise OcrUnavailable(f"OCR 引擎 {key} 未安装 / OCR engine {key!r} is not installed")
@@ -137,7 +141,9 @@ def _page_images(
         yield from render_pdf_pages(data, pages, dpi, limits.max_pages, limits.max_pixels, scale_for)
         return
     if detected.format not in IMAGE_FORMATS:
-        raise UnsupportedFile(detected.mime, f"无法对该文件进行 OCR（{detected.format}）/ cannot OCR a {detected.format} file")
+        raise UnsupportedFile(
+            detected.mime, f"无法对该文件进行 OCR（{detected.format}）/ cannot OCR a {detected.format} file"
+        )
     img = open_image(data, limits.max_pixels)
     total = frame_count(img) if detected.format in {"tiff", "webp"} else 1
     if total > limits.max_pages:
@@ -187,5 +193,3 @@ def ocr_pages(
             image.close()
         results.append(OcrPage(number, result.text, result.confidence, result.engine, result.rotation))
     return results
-
-

@@ -151,7 +151,9 @@ def scaled(img: Image.Image, factor: float) -> Image.Image:
 def _binarised(gray: Image.Image, long_side: int) -> np.ndarray:
     scale = long_side / max(gray.size)
     if scale < 1:
-        gray = gray.resize((max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BILINEAR)
+        gray = gray.resize(
+            (max(1, int(gray.width * scale)), max(1, int(gray.height * scale))), Image.Resampling.BILINEAR
+        )
     a = np.asarray(gray, dtype=np.float32)
     # Ink is whatever is clearly darker than the page's typical background.
     threshold = min(float(np.percentile(a, 90)) - 40.0, 160.0)
@@ -198,7 +200,9 @@ def deskew(img: Image.Image) -> Image.Image:
 def _band(img: Image.Image, long_side: int = 1200) -> Image.Image:
     """A downscaled band across the middle of the page: enough text to judge which way up it is."""
     scale = min(1.0, long_side / max(img.size))
-    small = img.resize((max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.Resampling.BILINEAR)
+    small = img.resize(
+        (max(1, int(img.width * scale)), max(1, int(img.height * scale))), Image.Resampling.BILINEAR
+    )
     h = small.height
     return small.crop((0, h * 3 // 10, small.width, h * 7 // 10))
 

@@ -163,8 +163,14 @@ def _load() -> _Models:
     # CTC: index 0 is the blank; the model's character list, then a space, follow it.
     characters = ["", *meta["character"].splitlines(), " "]
     # RapidOCR's own defaults (its config.yaml, Det).
-    post = DBPostProcess(thresh=0.3, box_thresh=0.5, max_candidates=1000, unclip_ratio=1.6,
-                         score_mode="fast", use_dilation=True)
+    post = DBPostProcess(
+        thresh=0.3,
+        box_thresh=0.5,
+        max_candidates=1000,
+        unclip_ratio=1.6,
+        score_mode="fast",
+        use_dilation=True,
+    )
     return _Models(sessions["det"], sessions["cls"], sessions["rec"], post, characters, run_options())
 
 
@@ -186,7 +192,9 @@ def _fit(short: int, long: int, pixels: int) -> float:
     return math.sqrt(pixels / (short * min(long, TALL * short)))
 
 
-def bands(height: int, width: int, pixels: int, overlap: int = BAND_OVERLAP) -> list[tuple[int, int, int, int]]:
+def bands(
+    height: int, width: int, pixels: int, overlap: int = BAND_OVERLAP
+) -> list[tuple[int, int, int, int]]:
     """Row bands of at most ``pixels`` pixels that cover ``height`` rows, overlapping by ``overlap`` or more.
 
     Each is ``(start, stop, keep_from, keep_to)``: a box found in the band belongs to it when
@@ -209,7 +217,9 @@ def _crop(img: np.ndarray, box: Box) -> np.ndarray:
     height = int(max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2])))
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(box.astype(np.float32), target)
-    crop = cv2.warpPerspective(img, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    crop = cv2.warpPerspective(
+        img, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+    )
     if crop.shape[0] >= 1.5 * crop.shape[1]:
         crop = np.rot90(crop)  # a vertical line of text
     return np.ascontiguousarray(crop)
@@ -364,8 +374,11 @@ class RapidOcrEngine:
             boxes = [np.stack([w - 1 - b[:, 0], h - 1 - b[:, 1]], axis=1)[[2, 3, 0, 1]] for b in boxes]
         del img
         lines = self.read_lines(crops)
-        items = [(box, text, score) for box, (text, score) in zip(boxes, lines, strict=True)
-                 if score >= TEXT_SCORE and text.strip()]
+        items = [
+            (box, text, score)
+            for box, (text, score) in zip(boxes, lines, strict=True)
+            if score >= TEXT_SCORE and text.strip()
+        ]
         return items, turn
 
     def recognize(self, image: Image.Image) -> OcrResult:

@@ -292,7 +292,9 @@ def is_blank(gray: np.ndarray, px_per_mm: float) -> bool:
     delta = cv2.subtract(background, gray)
 
     # Candidate ink that has a dark core and is more than a speck.
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((delta >= _INK_DELTA).astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (delta >= _INK_DELTA).astype(np.uint8), connectivity=8
+    )
     if n <= 1:
         return True
     cored = np.bincount(labels[delta >= _CORE_DELTA], minlength=n) > 0
@@ -342,7 +344,14 @@ def _border_shadow(gray: np.ndarray, paper: float, px_per_mm: float) -> np.ndarr
 
 
 def _punch_holes(
-    x: np.ndarray, y: np.ndarray, bw: np.ndarray, bh: np.ndarray, ink_px: np.ndarray, w: int, h: int, ppm: float
+    x: np.ndarray,
+    y: np.ndarray,
+    bw: np.ndarray,
+    bh: np.ndarray,
+    ink_px: np.ndarray,
+    w: int,
+    h: int,
+    ppm: float,
 ) -> np.ndarray:
     """Round, solid blobs of 4–9 mm within 25 mm of an edge: filing holes seen on a dark lid."""
     cx, cy = (x + bw / 2) / ppm, (y + bh / 2) / ppm
@@ -408,7 +417,10 @@ def split_at(
             pdf = open_pdf(data)
             try:
                 runs = _runs(len(pdf), separators)
-                return [_part(filename, i, len(runs), run, _pdf_part(pdf, run), ".pdf") for i, run in enumerate(runs, 1)]
+                return [
+                    _part(filename, i, len(runs), run, _pdf_part(pdf, run), ".pdf")
+                    for i, run in enumerate(runs, 1)
+                ]
             finally:
                 pdf.close()
         with open_image(data, limits.max_pixels, "tiff") as img:
@@ -501,7 +513,9 @@ def _tiff_frame(img: Any) -> tuple[Any, dict[str, Any]]:
     else:
         if frame.mode not in ("L", "RGB", "RGBA", "P", "LA", "I;16", "CMYK"):
             frame = frame.convert("RGB")
-        params["compression"] = "tiff_lzw" if compression in ("tiff_lzw", "packbits") else "tiff_adobe_deflate"
+        params["compression"] = (
+            "tiff_lzw" if compression in ("tiff_lzw", "packbits") else "tiff_adobe_deflate"
+        )
     return frame, params
 
 

@@ -116,14 +116,21 @@ def test_rjieba_segments_exactly_as_jieba_with_the_same_user_words():
     from index._analysis import _CJK_GAP, is_cjk, normalize_text, phone_variants, words
     from tests.conftest import DEV
 
-    texts = [json.loads(line).get("text") or "" for line in (DEV / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = [
+        json.loads(line).get("text") or ""
+        for line in (DEV / "truth.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     texts = [t for t in texts if t][:60]
     customers = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))["customers"]
-    add_user_words(["宸宇云帆智算", *(c["full_name"] for c in customers), *(c["short_name"] for c in customers)])
+    add_user_words(
+        ["宸宇云帆智算", *(c["full_name"] for c in customers), *(c["short_name"] for c in customers)]
+    )
     for text in [*texts, "宸宇云帆智算平台的合同"]:
         norm = normalize_text(text)
         expected = [
-            t for t in jieba.cut_for_search(_CJK_GAP.sub("", norm)) if len(t) > 1 and is_cjk(t[0]) and t.isalnum()
+            t
+            for t in jieba.cut_for_search(_CJK_GAP.sub("", norm))
+            if len(t) > 1 and is_cjk(t[0]) and t.isalnum()
         ]
         assert words(norm) == expected + phone_variants(norm)
     assert "宸宇云帆智算" in words("宸宇云帆智算平台的合同")  # a user word stays whole

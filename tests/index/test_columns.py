@@ -10,8 +10,13 @@ ADMIN = Principal(username="admin", role="admin")
 
 
 def _doc(i: int, **kw) -> IndexDocument:
-    base = {"title": f"合同{i}", "text": f"上海明远科技有限公司 合同 第{i}号", "doc_type": "contract",
-            "date": f"2024-0{1 + i % 9}-01", "created_at": f"2024-01-{1 + i:02d}T00:00:00"}
+    base = {
+        "title": f"合同{i}",
+        "text": f"上海明远科技有限公司 合同 第{i}号",
+        "doc_type": "contract",
+        "date": f"2024-0{1 + i % 9}-01",
+        "created_at": f"2024-01-{1 + i:02d}T00:00:00",
+    }
     base.update(kw)
     return IndexDocument(id=i, **base)
 
@@ -63,7 +68,9 @@ def test_date_sort_and_recency_pages_are_stable_across_pages(backend):
 def test_filters_only_query_counts_every_readable_document(engine):
     """An empty query with a type filter lists that type; viewers only count public documents."""
     backend = open_backend(engine)
-    backend.index([_doc(1, confidentiality="public"), _doc(2, doc_type="quote"), _doc(3, confidentiality="finance")])
+    backend.index(
+        [_doc(1, confidentiality="public"), _doc(2, doc_type="quote"), _doc(3, confidentiality="finance")]
+    )
     assert backend.search(SearchRequest("", doc_types=("contract",)), ADMIN).total == 2
     viewer = Principal(username="v", role="viewer")
     result = backend.search(SearchRequest(""), viewer)

@@ -163,7 +163,9 @@ def test_glued_matches_are_highlighted_inside_the_run(add, search):
 
 def _fts_terms(engine: sa.Engine) -> dict[str, int]:
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, search_fts, row)")
+        conn.exec_driver_sql(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, search_fts, row)"
+        )
         return {str(t): int(n) for t, n in conn.exec_driver_sql("SELECT term, doc FROM temp.vocab")}
 
 

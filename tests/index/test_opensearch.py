@@ -162,7 +162,10 @@ def test_deep_result_sets_are_walked_with_a_point_in_time(os_backend):
     """More than 10,000 hits: iter_ids yields them all in order, and a page past 10,000 is served."""
     n = 10_050
     rebuild = os_backend.start_rebuild()
-    docs = [_doc(i, "报价", created_at=f"2024-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}") for i in range(1, n + 1)]
+    docs = [
+        _doc(i, "报价", created_at=f"2024-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}")
+        for i in range(1, n + 1)
+    ]
     for start in range(0, n, 2000):
         rebuild.add(docs[start : start + 2000])
     rebuild.finish()
@@ -180,7 +183,9 @@ def test_deep_result_sets_are_walked_with_a_point_in_time(os_backend):
 
 def test_an_unreachable_cluster_keeps_the_work_and_search_says_so(engine):
     """With nothing listening, writes stay queued with a reason and a retry time; search is a 503."""
-    backend = OpenSearchBackend(engine, f"http://127.0.0.1:{_opensearch.free_port()}", index_name="gone", timeout_s=2)
+    backend = OpenSearchBackend(
+        engine, f"http://127.0.0.1:{_opensearch.free_port()}", index_name="gone", timeout_s=2
+    )
     with engine.begin() as conn:
         backend.index([_doc(1)], connection=conn)
     report = backend.flush()

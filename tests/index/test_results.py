@@ -137,21 +137,46 @@ def test_sales_reads_confidential_of_owned_customers(levelled, search):
 def test_the_owner_permission_follows_the_access_customers_not_the_linked_ones(backend, search):
     """An entry's readers are its access (the container rule's result): an e-mail filed under 明远 that carries
     a confidential contract of 云帆 is read by 云帆's rep, not 明远's; a restricted one by admins and managers only."""
-    backend.index([
-        IndexDocument(id=11, title="邮件", text="转发合同 青松", confidentiality="confidential",
-                      customers=("明远科技",), customer_ids=(1,), access_customer_ids=(7,)),
-        IndexDocument(id=12, title="邮件", text="合同和发票 青松", confidentiality="restricted",
-                      customers=("明远科技",), customer_ids=(1,)),
-    ])
-    assert [h.id for h in search("青松", Principal("s", "sales", owned_customer_ids=frozenset({1}))).hits] == []
-    assert [h.id for h in search("青松", Principal("s", "sales", owned_customer_ids=frozenset({7}))).hits] == [11]
+    backend.index(
+        [
+            IndexDocument(
+                id=11,
+                title="邮件",
+                text="转发合同 青松",
+                confidentiality="confidential",
+                customers=("明远科技",),
+                customer_ids=(1,),
+                access_customer_ids=(7,),
+            ),
+            IndexDocument(
+                id=12,
+                title="邮件",
+                text="合同和发票 青松",
+                confidentiality="restricted",
+                customers=("明远科技",),
+                customer_ids=(1,),
+            ),
+        ]
+    )
+    assert [
+        h.id for h in search("青松", Principal("s", "sales", owned_customer_ids=frozenset({1}))).hits
+    ] == []
+    assert [
+        h.id for h in search("青松", Principal("s", "sales", owned_customer_ids=frozenset({7}))).hits
+    ] == [11]
     assert search("青松", FINANCE).total == 0
     assert sorted(h.id for h in search("青松", Principal("m", "manager")).hits) == [11, 12]
 
 
 def test_readable_levels():
     """One function decides which levels each role reads."""
-    assert readable_levels(Principal.system()) == {"public", "internal", "confidential", "finance", "restricted"}
+    assert readable_levels(Principal.system()) == {
+        "public",
+        "internal",
+        "confidential",
+        "finance",
+        "restricted",
+    }
     assert readable_levels(Principal("m", "manager")) == readable_levels(Principal.system())
     assert readable_levels(FINANCE) == {"public", "internal", "finance"}
     assert readable_levels(Principal("s", "sales")) == {"public", "internal"}
@@ -226,9 +251,14 @@ def test_iter_ids_walks_every_match_in_the_search_order(backend, sort):
     from index import SearchRequest
 
     docs = [
-        IndexDocument(id=i, title="报价单" if i % 3 == 0 else f"文档{i}", text=f"服务器报价 第{i}版",
-                      date=f"2024-0{1 + i % 9}-1{i % 10}" if i % 4 else None, created_at=f"2024-05-01T00:00:{i:02d}",
-                      confidentiality="finance" if i % 5 == 0 else "internal")
+        IndexDocument(
+            id=i,
+            title="报价单" if i % 3 == 0 else f"文档{i}",
+            text=f"服务器报价 第{i}版",
+            date=f"2024-0{1 + i % 9}-1{i % 10}" if i % 4 else None,
+            created_at=f"2024-05-01T00:00:{i:02d}",
+            confidentiality="finance" if i % 5 == 0 else "internal",
+        )
         for i in range(1, 31)
     ]
     backend.index(docs)
@@ -241,7 +271,9 @@ def test_iter_ids_walks_every_match_in_the_search_order(backend, sort):
 
 def test_a_full_rebuild_leaves_exactly_the_documents_it_was_given(backend, find):
     """start_rebuild → add → finish: afterwards the index holds what the rebuild added, nothing older."""
-    backend.index([IndexDocument(id=1, title="t", text="旧的合同"), IndexDocument(id=2, title="t", text="报价单")])
+    backend.index(
+        [IndexDocument(id=1, title="t", text="旧的合同"), IndexDocument(id=2, title="t", text="报价单")]
+    )
     rebuild = backend.start_rebuild(restart=True)
     assert rebuild.resume_after == 0
     rebuild.add([IndexDocument(id=2, title="t", text="新的报价单")])
@@ -257,12 +289,19 @@ def test_iter_hits_carries_the_scores_and_snippets_of_search(backend):
     """iter_hits (exports) gives each hit the score and snippet search gives it, in the same order."""
     from index import SearchRequest
 
-    backend.index([IndexDocument(id=i, title=f"文档{i}", text=f"第{i}份 服务器报价，含税" + "。" * i) for i in range(1, 13)])
+    backend.index(
+        [
+            IndexDocument(id=i, title=f"文档{i}", text=f"第{i}份 服务器报价，含税" + "。" * i)
+            for i in range(1, 13)
+        ]
+    )
     admin = Principal("admin", "admin")
     request = SearchRequest("服务器 报价", limit=1000)
     paged = backend.search(request, admin).hits
     walked = list(backend.iter_hits(request, admin, batch=5))
-    assert [(h.id, round(h.score, 4), h.snippet) for h in walked] == [(h.id, round(h.score, 4), h.snippet) for h in paged]
+    assert [(h.id, round(h.score, 4), h.snippet) for h in walked] == [
+        (h.id, round(h.score, 4), h.snippet) for h in paged
+    ]
     assert all("<mark>" in h.snippet for h in walked)
     bare = list(backend.iter_hits(request, admin, snippets=False))
     assert [h.id for h in bare] == [h.id for h in paged] and all(h.snippet == "" for h in bare)

@@ -43,14 +43,26 @@ def phones(add):  # type: ignore[no-untyped-def]
     for doc_id, text in TEXTS.items():
         found = ingest.extract_entities([text])
         entities = tuple(dict.fromkeys((e.kind, e.value) for e in found))
-        add(doc_id, text, entities=entities,
-            extra=tuple(dict.fromkeys([*(e.text for e in found), *(v for _, v in entities)])))
+        add(
+            doc_id,
+            text,
+            entities=entities,
+            extra=tuple(dict.fromkeys([*(e.text for e in found), *(v for _, v in entities)])),
+        )
 
 
 @pytest.mark.parametrize(
     "query",
-    ["021 6149 8137", "0216149 8137", "(021) 6149-8137", "+86 21 6149 8137", "021-6149-8137", "02161498137",
-     "021 61498137", "电话:021 6149 8137"],
+    [
+        "021 6149 8137",
+        "0216149 8137",
+        "(021) 6149-8137",
+        "+86 21 6149 8137",
+        "021-6149-8137",
+        "02161498137",
+        "021 61498137",
+        "电话:021 6149 8137",
+    ],
 )
 def test_a_landline_typed_with_spaces_finds_every_way_it_is_written(phones, search, query):
     """Each spelling of 021-61498137 finds the three documents holding it (not the digit groups apart, not
@@ -61,8 +73,17 @@ def test_a_landline_typed_with_spaces_finds_every_way_it_is_written(phones, sear
         assert all("<mark>" in h.snippet for h in result.hits), [h.snippet for h in result.hits]
 
 
-@pytest.mark.parametrize("query", ["138 1234 5678", "+86 138 1234 5678", "138-1234-5678", "1381234 5678",
-                                   "(+86) 13812345678", "13812345678"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "138 1234 5678",
+        "+86 138 1234 5678",
+        "138-1234-5678",
+        "1381234 5678",
+        "(+86) 13812345678",
+        "13812345678",
+    ],
+)
 def test_a_mobile_typed_with_spaces_finds_every_way_it_is_written(phones, search, query):
     """Each spelling of 13812345678 finds both documents holding it, with the number marked."""
     result = search(query, limit=100)
@@ -89,8 +110,13 @@ def test_a_reversed_date_range_says_so(backend):
     from index import Principal
 
     with pytest.raises(BadDate) as err:
-        backend.search(SearchRequest("", date_from="2024-05-01", date_to="2024-03-01"), Principal("admin", "admin"))
-    assert "开始日期晚于结束日期" in err.value.message and "start date is after the end date" in err.value.message
+        backend.search(
+            SearchRequest("", date_from="2024-05-01", date_to="2024-03-01"), Principal("admin", "admin")
+        )
+    assert (
+        "开始日期晚于结束日期" in err.value.message
+        and "start date is after the end date" in err.value.message
+    )
     assert err.value.status == 400
 
 

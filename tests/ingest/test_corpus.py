@@ -20,7 +20,9 @@ QUERIES = [json.loads(x) for x in (DEV / "queries.jsonl").read_text("utf-8").spl
 GOOD = [t for t in TRUTH if t["doc_type"] != "hostile" and not t.get("scanned")]
 SCANNED = [t for t in TRUTH if t.get("scanned")]
 BAD = [t for t in TRUTH if t["doc_type"] == "hostile"]
-REAL_FILES = sorted(p for p in REAL.glob("*/*") if p.is_file() and p.name != "SOURCES.md") if REAL.is_dir() else []
+REAL_FILES = (
+    sorted(p for p in REAL.glob("*/*") if p.is_file() and p.name != "SOURCES.md") if REAL.is_dir() else []
+)
 _MD_MARKS = re.compile(r"^\s*(#{1,6}\s*|[-*+]\s+|\d+\.\s+|>\s*)|\*\*|__|`|\|")
 
 
@@ -62,7 +64,9 @@ def test_every_query_term_in_the_truth_is_found(record: dict) -> None:
     got = squash(_text_with_children(doc)).lower()
     truth = squash(record["text"]).lower()
     missing = [
-        term for q in QUERIES for term in q.get("terms", [q["q"]])
+        term
+        for q in QUERIES
+        for term in q.get("terms", [q["q"]])
         if squash(term).lower() in truth and squash(term).lower() not in got
     ]
     assert not missing

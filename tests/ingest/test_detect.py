@@ -23,10 +23,19 @@ def test_docx_that_is_text_is_text() -> None:
     assert ingest.detect(path.read_bytes(), path.name).format == "txt"
 
 
-@pytest.mark.parametrize("pattern,fmt", [("contracts/*.docx", "docx"), ("proposals/*.pptx", "pptx"),
-                                         ("orders/*.xlsx", "xlsx"), ("emails/*.eml", "eml"),
-                                         ("quotes/*.html", "html"), ("meetings/*.md", "md"),
-                                         ("meetings/*.txt", "txt"), ("scans/*.tif", "tiff")])
+@pytest.mark.parametrize(
+    "pattern,fmt",
+    [
+        ("contracts/*.docx", "docx"),
+        ("proposals/*.pptx", "pptx"),
+        ("orders/*.xlsx", "xlsx"),
+        ("emails/*.eml", "eml"),
+        ("quotes/*.html", "html"),
+        ("meetings/*.md", "md"),
+        ("meetings/*.txt", "txt"),
+        ("scans/*.tif", "tiff"),
+    ],
+)
 def test_content_beats_a_wrong_name(pattern: str, fmt: str) -> None:
     """Detection gives the same format when the file is named ``upload.bin``... except that
     Markdown needs its extension or strong markup (a tie among text formats)."""

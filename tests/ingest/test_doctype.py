@@ -102,16 +102,53 @@ EMAIL_TXT = """主题：关于机房改造的报价
         (doc(ORDER, "xlsx"), "order"),
         (doc(PROFILE, "html"), "profile"),
         (doc(EMAIL_TXT), "email"),
-        (doc("发件人：许志强 <xuzq@example.com>\n发送时间：2025年3月13日 9:30\n收件人：李明\n主题：锅炉监控系统方案\n\n李总您好："), "email"),
-        (doc("致：宁波港集团有限公司 采购部 王经理\n报价方：杭州数联科技有限公司\n报价日期：2025年1月8日\n我司很荣幸向贵司报价如下："), "quote"),
-        (doc("买卖合同\n出卖人：苏州恒信精密机械有限公司\n买受人：上海申通物流股份有限公司\n三、违约责任\n出卖人（签章）："), "contract"),
         (
-            doc("", "pptx", pages=["东方电子机房改造解决方案\n2025年3月", "项目背景\n• 机房老旧", "总体方案\n• 模块化机房", "实施计划"]),
+            doc(
+                "发件人：许志强 <xuzq@example.com>\n发送时间：2025年3月13日 9:30\n收件人：李明\n主题：锅炉监控系统方案\n\n李总您好："
+            ),
+            "email",
+        ),
+        (
+            doc(
+                "致：宁波港集团有限公司 采购部 王经理\n报价方：杭州数联科技有限公司\n报价日期：2025年1月8日\n我司很荣幸向贵司报价如下："
+            ),
+            "quote",
+        ),
+        (
+            doc(
+                "买卖合同\n出卖人：苏州恒信精密机械有限公司\n买受人：上海申通物流股份有限公司\n三、违约责任\n出卖人（签章）："
+            ),
+            "contract",
+        ),
+        (
+            doc(
+                "",
+                "pptx",
+                pages=[
+                    "东方电子机房改造解决方案\n2025年3月",
+                    "项目背景\n• 机房老旧",
+                    "总体方案\n• 模块化机房",
+                    "实施计划",
+                ],
+            ),
             "proposal",
         ),
-        (doc("QUOTATION\nQuotation No.: Q-2025-01\nTo: Acme Ltd.\nValidity: 30 days\nTotal amount: USD 1,000.00"), "quote"),
-        (doc("MINUTES OF MEETING\nDate/Time: 2025-03-01 10:00\nAttendees: John Smith, Li Na\nAction items:\n1. Send quote"), "meeting"),
-        (doc("SERVICE AGREEMENT\nThis Agreement is made between Party A and Party B.\nGoverning law: PRC"), "contract"),
+        (
+            doc(
+                "QUOTATION\nQuotation No.: Q-2025-01\nTo: Acme Ltd.\nValidity: 30 days\nTotal amount: USD 1,000.00"
+            ),
+            "quote",
+        ),
+        (
+            doc(
+                "MINUTES OF MEETING\nDate/Time: 2025-03-01 10:00\nAttendees: John Smith, Li Na\nAction items:\n1. Send quote"
+            ),
+            "meeting",
+        ),
+        (
+            doc("SERVICE AGREEMENT\nThis Agreement is made between Party A and Party B.\nGoverning law: PRC"),
+            "contract",
+        ),
         (doc("今天天气很好，我们去公园散步。"), "other"),
     ],
 )
@@ -149,7 +186,11 @@ def test_mail_formats_are_email() -> None:
 
 def test_a_manual_that_mentions_order_numbers_is_not_an_order() -> None:
     """Words deep inside a long document are no evidence of its type."""
-    body = "第一章 编码规范\n" + "这是一段关于编码风格的说明。\n" * 400 + "反例：订单号大于16位时会出现精度问题。订单状态有待发货、已发货。\n"
+    body = (
+        "第一章 编码规范\n"
+        + "这是一段关于编码风格的说明。\n" * 400
+        + "反例：订单号大于16位时会出现精度问题。订单状态有待发货、已发货。\n"
+    )
     assert guess_doc_type(doc(body, "pdf")).code == "other"
 
 

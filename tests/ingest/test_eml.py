@@ -17,10 +17,14 @@ def _mail(html_only: bool = False) -> bytes:
     msg["To"] = "彭斌 <pengbin@jincheng.com.cn>"
     msg["Date"] = "Thu, 14 Mar 2024 08:49:54 +0800"
     if html_only:
-        msg.set_content("<p>彭总您好，</p><script>EVIL</script><p>报价见附件。</p>", subtype="html", charset="gb2312")
+        msg.set_content(
+            "<p>彭总您好，</p><script>EVIL</script><p>报价见附件。</p>", subtype="html", charset="gb2312"
+        )
     else:
         msg.set_content("彭总您好，\n报价见附件。", charset="gb2312")
-    msg.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="报价单_锦程物流.pdf")
+    msg.add_attachment(
+        b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="报价单_锦程物流.pdf"
+    )
     return msg.as_bytes()
 
 

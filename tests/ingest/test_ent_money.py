@@ -168,7 +168,9 @@ def test_not_amounts(text: str) -> None:
 
 
 def test_discount_lines_keep_their_minus_sign() -> None:
-    text = "品名\t数量\t单价\t金额\n服务器\t1\t30,000.00\t30,000.00\n折扣\t\t\t-1,500.00\n商务优惠：-¥800.00\n"
+    text = (
+        "品名\t数量\t单价\t金额\n服务器\t1\t30,000.00\t30,000.00\n折扣\t\t\t-1,500.00\n商务优惠：-¥800.00\n"
+    )
     assert amounts(text).count("-1500.00") == 1
     assert "-800.00" in amounts(text)
     assert "1500.00" not in amounts(text) and "800.00" not in amounts(text)

@@ -29,7 +29,10 @@ def companies(text: str) -> list[str]:
         ("我们拜访了苏州工业园区明德科技有限公司。", ["苏州工业园区明德科技有限公司"]),
         ("TCL科技集团股份有限公司发布公告", ["TCL科技集团股份有限公司"]),
         ("张家港保税区华东物流有限公司", ["张家港保税区华东物流有限公司"]),
-        ("起草单位：西部金属材料股份有限公司、中国船舶重工集团公司", ["西部金属材料股份有限公司", "中国船舶重工集团公司"]),
+        (
+            "起草单位：西部金属材料股份有限公司、中国船舶重工集团公司",
+            ["西部金属材料股份有限公司", "中国船舶重工集团公司"],
+        ),
         ("中国移动通信集团浙江有限公司杭州分公司", ["中国移动通信集团浙江有限公司杭州分公司"]),
         ("昌隆精密制造（上海）有限公司", ["昌隆精密制造（上海）有限公司"]),
     ],
@@ -93,7 +96,10 @@ def test_short_names_only_where_labelled_or_declared() -> None:
     """客户：明远科技 and 以下简称“腾讯” are companies; a person after 客户： is not."""
     assert companies("客户：明远科技\n联系人：王先生") == ["明远科技"]
     assert companies("客户名称 | 坤元保理\n客户类型 | 现有客户") == ["坤元保理"]
-    assert companies("深圳市腾讯计算机系统有限公司（以下简称“腾讯”）") == ["深圳市腾讯计算机系统有限公司", "腾讯"]
+    assert companies("深圳市腾讯计算机系统有限公司（以下简称“腾讯”）") == [
+        "深圳市腾讯计算机系统有限公司",
+        "腾讯",
+    ]
     assert companies("客户：张晓明\n客户：个人客户\n客户：销售部") == []
     assert companies('made by Globex Inc. (hereinafter referred to as "Party A")') == ["Globex Inc."]
     assert companies("Customer: Contoso\nCustomer: John Smith") == ["Contoso"]
@@ -125,7 +131,12 @@ def test_two_english_words_after_a_customer_label_are_a_company(text: str, value
 def test_an_individual_after_a_customer_label_is_not_a_company() -> None:
     """An individual's name after a customer label (a given name first, Mr./Ms., romanised Chinese)
     is neither a company nor a person; a contact label after it still yields the person."""
-    for text in ("Customer: John Smith", "Customer: Wang Fang", "Client: Mr. Robert Brown", "Customer Name: Mary Lee"):
+    for text in (
+        "Customer: John Smith",
+        "Customer: Wang Fang",
+        "Client: Mr. Robert Brown",
+        "Customer Name: Mary Lee",
+    ):
         assert find_names(text) == [], text
     found = find_names("Customer: Pacific Rim\nContact: Kevin Johnson\nAttn: Mary Lee\n")
     assert [(f.kind, f.value, f.role) for f in found] == [
@@ -150,7 +161,12 @@ def test_short_name_in_a_title_line() -> None:
     # the short name after the dash of an e-mail subject, and a short form of a full name
     assert companies("Subject: 等保整改报价单-云帆信息\nFrom: 张晗 <h@x.com>") == ["云帆信息"]
     text = "2023年4季度重点客户订单汇总（凌云保理、Contoso）\n订单号\t客户名称\nD1\t南京凌云商业保理有限公司\nD2\tContoso Pharma (Suzhou) Co., Ltd.\n"
-    assert companies(text) == ["凌云保理", "Contoso", "南京凌云商业保理有限公司", "Contoso Pharma (Suzhou) Co., Ltd."]
+    assert companies(text) == [
+        "凌云保理",
+        "Contoso",
+        "南京凌云商业保理有限公司",
+        "Contoso Pharma (Suzhou) Co., Ltd.",
+    ]
 
 
 def test_found_text_is_the_value() -> None:
@@ -165,7 +181,10 @@ def test_found_text_is_the_value() -> None:
 def test_a_company_is_not_read_as_a_person() -> None:
     """``To: Acme Trading, Inc.`` names a company; its words are not a person's name."""
     found = find_names("To: Acme Trading, Inc.\nAttn: Kevin Johnson")
-    assert [(f.kind, f.value) for f in found] == [("company", "Acme Trading, Inc."), ("person", "Kevin Johnson")]
+    assert [(f.kind, f.value) for f in found] == [
+        ("company", "Acme Trading, Inc."),
+        ("person", "Kevin Johnson"),
+    ]
 
 
 # --- the dev corpus ----------------------------------------------------------------------
@@ -217,7 +236,13 @@ def test_ocr_glued_cells() -> None:
     assert [f.value for f in found if f.kind == "company"] == [
         "北京启明进出口有限公司", "北京华信商贸有限公司", "杭州云帆信息技术有限公司", "光华物流（武汉）有限公司",
     ]  # fmt: skip
-    assert [f.value for f in found if f.kind == "person"] == ["欧阳健桂", "何文玉", "曹瑞欣", "孔家晓", "周晨杰"]
+    assert [f.value for f in found if f.kind == "person"] == [
+        "欧阳健桂",
+        "何文玉",
+        "曹瑞欣",
+        "孔家晓",
+        "周晨杰",
+    ]
 
 
 def test_letter_spaced_text() -> None:

@@ -27,9 +27,18 @@ def persons(text: str) -> list[str]:
         ("技术负责人：韩梅梅", ["韩梅梅"]),
         ("联系人    刘洋    电话    13900000000", ["刘洋"]),
         ("联系人：\n欧阳娜娜\n联系电话：\n13800000000", ["欧阳娜娜"]),
-        ("参会人员：客户方：彭斌（技术总监）、熊丹家（项目经理）；我方：徐云诗（销售总监）、\n周晨杰（售前工程师）", ["彭斌", "熊丹家", "徐云诗", "周晨杰"]),
-        ("Attn: John Smith\nContact: Procurement Department\nAttn: Mr. Robert Brown", ["John Smith", "Robert Brown"]),
-        ("Customer contact\t马天强, Procurement Manager\nPrepared by 周晨杰, Jan 11, 2024", ["马天强", "周晨杰"]),
+        (
+            "参会人员：客户方：彭斌（技术总监）、熊丹家（项目经理）；我方：徐云诗（销售总监）、\n周晨杰（售前工程师）",
+            ["彭斌", "熊丹家", "徐云诗", "周晨杰"],
+        ),
+        (
+            "Attn: John Smith\nContact: Procurement Department\nAttn: Mr. Robert Brown",
+            ["John Smith", "Robert Brown"],
+        ),
+        (
+            "Customer contact\t马天强, Procurement Manager\nPrepared by 周晨杰, Jan 11, 2024",
+            ["马天强", "周晨杰"],
+        ),
         ("张三（采购经理）表示同意。王经理表示需要内部审批。", ["张三"]),
         ("该客户目前为流失客户，由张晗负责，计划下周安排拜访。", ["张晗"]),
         ("• 周晨杰  售前工程师\n• 手机：15816310066", ["周晨杰"]),

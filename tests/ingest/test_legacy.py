@@ -25,8 +25,12 @@ def test_legacy_doc() -> None:
 
 def test_ole_types_are_told_apart() -> None:
     """OLE2 files are recognised as doc, xls, ppt or msg from their streams."""
-    cases = {"unstructured/duplicate_paragraphs.doc": "doc", "unstructured/tests_example.xls": "xls",
-             "unstructured/legacy_presentation.ppt": "ppt", "msgreader_sicos/rtf_body.msg": "msg"}
+    cases = {
+        "unstructured/duplicate_paragraphs.doc": "doc",
+        "unstructured/tests_example.xls": "xls",
+        "unstructured/legacy_presentation.ppt": "ppt",
+        "msgreader_sicos/rtf_body.msg": "msg",
+    }
     for rel, fmt in cases.items():
         path = REAL / rel
         if path.exists():

@@ -17,16 +17,28 @@ LANHAI_CODE = "91320505MA1N3K7P4G"
 SELF_CODE = "91330201MA2H6L9U8Y"
 
 MINGYUAN = RegistryEntry(
-    1, "上海明远科技有限公司", ("明远", "明远科技"), MINGYUAN_CODE,
-    emails=("li.ming@mingyuan-tech.cn", "mingyuan_cw@126.com"), phones=("13900001111", "021-55667788"),
+    1,
+    "上海明远科技有限公司",
+    ("明远", "明远科技"),
+    MINGYUAN_CODE,
+    emails=("li.ming@mingyuan-tech.cn", "mingyuan_cw@126.com"),
+    phones=("13900001111", "021-55667788"),
 )
 LANHAI = RegistryEntry(2, "苏州澜海物流有限责任公司", ("澜海物流",), LANHAI_CODE)
 XINGHE = RegistryEntry(3, "北京星河数据股份有限公司", ("星河数据",), "91110108MA01R2T5Q0")
-HARBOR = RegistryEntry(4, "Harbor Lights Trading Co., Ltd.", ("Harbor Lights",), None,
-                       emails=("amy.chen@harborlights.com",))
+HARBOR = RegistryEntry(
+    4, "Harbor Lights Trading Co., Ltd.", ("Harbor Lights",), None, emails=("amy.chen@harborlights.com",)
+)
 JINCHENG = RegistryEntry(5, "锦程物流（杭州）有限公司", ("锦程物流",), None)
-SELF = RegistryEntry(99, "宁波启航软件有限公司", ("启航软件",), SELF_CODE, is_self=True,
-                     emails=("sales@qihang-soft.com",), phones=("0574-87001234",))
+SELF = RegistryEntry(
+    99,
+    "宁波启航软件有限公司",
+    ("启航软件",),
+    SELF_CODE,
+    is_self=True,
+    emails=("sales@qihang-soft.com",),
+    phones=("0574-87001234",),
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +46,15 @@ def registry() -> Registry:
     return Registry([MINGYUAN, LANHAI, XINGHE, HARBOR, JINCHENG, SELF])
 
 
-def found(text: str, kind: str, value: str | None = None, *, valid: bool = True, role: str = "",
-          surface: str | None = None) -> Entity:
+def found(
+    text: str,
+    kind: str,
+    value: str | None = None,
+    *,
+    valid: bool = True,
+    role: str = "",
+    surface: str | None = None,
+) -> Entity:
     """An entity as the finders would report it: ``surface`` located in ``text``."""
     surface = surface or value or ""
     start = text.index(surface)
@@ -55,8 +74,10 @@ def test_invalid_code_one_character_off_does_not_link_by_code(registry: Registry
     """A flagged code that differs by one character is not the customer's code; the name still links."""
     wrong = MINGYUAN_CODE[:-1] + "Q"
     text = f"甲方：上海明远科技有限公司\n统一社会信用代码：{wrong}"
-    entities = [found(text, "company", "上海明远科技有限公司", role="甲方"),
-                found(text, "uscc", wrong, valid=False)]
+    entities = [
+        found(text, "company", "上海明远科技有限公司", role="甲方"),
+        found(text, "uscc", wrong, valid=False),
+    ]
     result = registry.link(entities, text)
     assert [(link.customer_id, link.method) for link in result.links] == [(1, "name")]
     assert wrong not in result.links[0].evidence
@@ -75,8 +96,10 @@ def test_invalid_flagged_code_equal_to_the_registered_one_links(registry: Regist
 def test_exact_name_ignores_spaces_case_and_bracket_width(registry: Registry) -> None:
     """Half-width brackets, spaces and letter case do not stop an exact-name link."""
     text = "购货单位：锦程物流(杭州) 有限公司\n供货单位：HARBOR LIGHTS TRADING CO.,LTD"
-    entities = [found(text, "company", "锦程物流(杭州) 有限公司"),
-                found(text, "company", "HARBOR LIGHTS TRADING CO.,LTD")]
+    entities = [
+        found(text, "company", "锦程物流(杭州) 有限公司"),
+        found(text, "company", "HARBOR LIGHTS TRADING CO.,LTD"),
+    ]
     result = registry.link(entities, text)
     assert {(link.customer_id, link.method) for link in result.links} == {(5, "name"), (4, "name")}
     assert result.links[0].customer_id == 5  # 购货单位 is the customer's role
@@ -122,7 +145,12 @@ def test_latin_alias_needs_word_boundaries(registry: Registry) -> None:
 
 def test_fuzzy_link_above_threshold(registry: Registry) -> None:
     """A legal-form variant, an OCR error outside the trade name or a left-out region link fuzzily."""
-    for name in ("上海明远科技有限责任公司", "上海明远科枝有限公司", "明远科技有限公司", "苏州澜海物流有限公司"):
+    for name in (
+        "上海明远科技有限责任公司",
+        "上海明远科枝有限公司",
+        "明远科技有限公司",
+        "苏州澜海物流有限公司",
+    ):
         text = f"甲方：{name}"
         result = registry.link([found(text, "company", name, role="甲方")], text)
         assert [link.method for link in result.links] == ["fuzzy"], name
@@ -143,11 +171,17 @@ def test_fuzzy_never_links_a_different_trade_name_or_below_threshold(registry: R
 
 def test_self_company_is_never_a_link_or_a_suggestion(registry: Registry) -> None:
     """Our own company, by name, short name, code, e-mail or phone, links nothing."""
-    text = (f"乙方（卖方）：宁波启航软件有限公司\n统一社会信用代码：{SELF_CODE}\n"
-            "启航软件 销售部 sales@qihang-soft.com 电话 0574-87001234\n宁波启航软件有限责任公司（盖章）")
-    entities = [found(text, "company", "宁波启航软件有限公司", role="乙方"), found(text, "uscc", SELF_CODE),
-                found(text, "email", "sales@qihang-soft.com"), found(text, "phone", "0574-87001234"),
-                found(text, "company", "宁波启航软件有限责任公司")]
+    text = (
+        f"乙方（卖方）：宁波启航软件有限公司\n统一社会信用代码：{SELF_CODE}\n"
+        "启航软件 销售部 sales@qihang-soft.com 电话 0574-87001234\n宁波启航软件有限责任公司（盖章）"
+    )
+    entities = [
+        found(text, "company", "宁波启航软件有限公司", role="乙方"),
+        found(text, "uscc", SELF_CODE),
+        found(text, "email", "sales@qihang-soft.com"),
+        found(text, "phone", "0574-87001234"),
+        found(text, "company", "宁波启航软件有限责任公司"),
+    ]
     result = registry.link(entities, text)
     assert result.links == ()
     assert result.suggestions == ()
@@ -155,11 +189,23 @@ def test_self_company_is_never_a_link_or_a_suggestion(registry: Registry) -> Non
 
 def test_unknown_company_becomes_a_suggestion(registry: Registry) -> None:
     """A company that matches no entry is suggested once, as written; a known one is linked."""
-    text = "甲方：深圳市蓝图智能装备有限公司\n介绍人：上海明远科技有限公司\n再次感谢深圳市蓝图智能装备有限公司"
-    entities = [found(text, "company", "深圳市蓝图智能装备有限公司", role="甲方"),
-                found(text, "company", "上海明远科技有限公司")]
-    entities.append(Entity("company", "深圳市蓝图智能装备有限公司", "深圳市蓝图智能装备有限公司", 1,
-                           text.rindex("深圳"), len(text)))
+    text = (
+        "甲方：深圳市蓝图智能装备有限公司\n介绍人：上海明远科技有限公司\n再次感谢深圳市蓝图智能装备有限公司"
+    )
+    entities = [
+        found(text, "company", "深圳市蓝图智能装备有限公司", role="甲方"),
+        found(text, "company", "上海明远科技有限公司"),
+    ]
+    entities.append(
+        Entity(
+            "company",
+            "深圳市蓝图智能装备有限公司",
+            "深圳市蓝图智能装备有限公司",
+            1,
+            text.rindex("深圳"),
+            len(text),
+        )
+    )
     result = registry.link(entities, text)
     assert result.suggestions == ("深圳市蓝图智能装备有限公司",)
     assert [link.customer_id for link in result.links] == [1]
@@ -167,10 +213,14 @@ def test_unknown_company_becomes_a_suggestion(registry: Registry) -> None:
 
 def test_two_customers_in_one_document_primary_first(registry: Registry) -> None:
     """Several customers per document; the one in the customer role (甲方) comes first."""
-    text = ("会议纪要\n参会单位：苏州澜海物流有限责任公司、上海明远科技有限公司\n"
-            "甲方：上海明远科技有限公司\n议题：澜海物流仓储系统对接；澜海物流提出接口变更。")
-    entities = [found(text, "company", "苏州澜海物流有限责任公司"),
-                found(text, "company", "上海明远科技有限公司")]
+    text = (
+        "会议纪要\n参会单位：苏州澜海物流有限责任公司、上海明远科技有限公司\n"
+        "甲方：上海明远科技有限公司\n议题：澜海物流仓储系统对接；澜海物流提出接口变更。"
+    )
+    entities = [
+        found(text, "company", "苏州澜海物流有限责任公司"),
+        found(text, "company", "上海明远科技有限公司"),
+    ]
     result = registry.link(entities, text)
     assert [link.customer_id for link in result.links] == [1, 2]
     assert "客户位置" in result.links[0].evidence
@@ -198,8 +248,12 @@ def test_contacts_link_by_address_phone_and_company_domain(registry: Registry) -
 
 def test_shared_short_name_is_ambiguous() -> None:
     """A short name registered for two customers links neither (a person decides)."""
-    reg = Registry([RegistryEntry(1, "上海华信电子有限公司", ("华信",)),
-                    RegistryEntry(2, "北京华信商贸有限公司", ("华信",))])
+    reg = Registry(
+        [
+            RegistryEntry(1, "上海华信电子有限公司", ("华信",)),
+            RegistryEntry(2, "北京华信商贸有限公司", ("华信",)),
+        ]
+    )
     assert reg.link([], "华信的报价已收到").links == ()
     text = "客户名称：北京华信商贸有限公司"
     assert reg.link([found(text, "company", "北京华信商贸有限公司")], text).customer_ids == (2,)
@@ -218,18 +272,27 @@ def _corpus_registry() -> Registry:
     data = json.loads((DEV / "customers.json").read_text(encoding="utf-8"))
     entries = [
         RegistryEntry(
-            number, c["full_name"], (c["short_name"],), c["uscc"],
+            number,
+            c["full_name"],
+            (c["short_name"],),
+            c["uscc"],
             emails=tuple(k["email"] for k in c["contacts"] if k.get("email")),
             phones=tuple(p for k in c["contacts"] for p in (k.get("mobile"), k.get("landline")) if p),
         )
         for number, c in enumerate(data["customers"], start=1)
     ]
     seller = data["seller"]
-    entries.append(RegistryEntry(
-        0, seller["full_name"], (seller["short_name"],), seller["uscc"], is_self=True,
-        emails=tuple(r["email"] for r in seller.get("sales_reps", [])),
-        phones=tuple(r["mobile"] for r in seller.get("sales_reps", [])),
-    ))
+    entries.append(
+        RegistryEntry(
+            0,
+            seller["full_name"],
+            (seller["short_name"],),
+            seller["uscc"],
+            is_self=True,
+            emails=tuple(r["email"] for r in seller.get("sales_reps", [])),
+            phones=tuple(r["mobile"] for r in seller.get("sales_reps", [])),
+        )
+    )
     return Registry(entries)
 
 
@@ -279,8 +342,13 @@ def test_bench_entities_json_on_five_files() -> None:
     """On 5 dev files the benchmark prints JSON with a score for every entity kind and both accuracies."""
     if not (DEV / "truth.jsonl").is_file():
         pytest.skip("dev corpus not present")
-    out = subprocess.run([sys.executable, str(BENCH), "--limit", "5", "--json"],
-                         capture_output=True, text=True, check=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "--limit", "5", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     report = json.loads(out.stdout)
     assert report["files"] == 5 and report["units"] >= 5
     assert set(report["kinds"]) == set(ENTITY_KINDS)

@@ -22,7 +22,9 @@ def test_msg_with_attachments() -> None:
     assert len(doc.children) == 2 and all(c.relation == "attachment" and c.data for c in doc.children)
 
 
-@pytest.mark.parametrize("path", sorted(REAL.glob("*/*.msg")) if REAL.is_dir() else [], ids=lambda p: Path(p).name)
+@pytest.mark.parametrize(
+    "path", sorted(REAL.glob("*/*.msg")) if REAL.is_dir() else [], ids=lambda p: Path(p).name
+)
 def test_every_real_msg_parses_or_fails_cleanly(path: Path) -> None:
     """Odd .msg files (ANSI code pages, nested, S/MIME) parse or raise IngestError."""
     try:

@@ -112,7 +112,11 @@ def test_tesseract_turns_an_upside_down_page() -> None:
 
 def _real_scan_page() -> tuple[bytes, str, str]:
     for rec in load_truth():
-        if rec["file"].endswith(".png") and rec["file"].startswith("scans/") and rec["scan"]["pages"][0]["rotation"] == 0:
+        if (
+            rec["file"].endswith(".png")
+            and rec["file"].startswith("scans/")
+            and rec["scan"]["pages"][0]["rotation"] == 0
+        ):
             path = dev_file(rec["file"])
             return path.read_bytes(), path.name, rec["pages"][0]
     pytest.skip("no scanned PNG in the dev corpus")
@@ -246,7 +250,12 @@ def test_bands_cover_every_row_once() -> None:
     """Detection bands stay within the pixel budget, overlap enough, and share every row out exactly once."""
     from ingest.ocr._rapid import BAND_OVERLAP, bands
 
-    for height, width, pixels in [(1184, 832, 1_000_000), (3776, 832, 1_000_000), (9600, 640, 500_000), (4000, 4000, 10**6)]:
+    for height, width, pixels in [
+        (1184, 832, 1_000_000),
+        (3776, 832, 1_000_000),
+        (9600, 640, 500_000),
+        (4000, 4000, 10**6),
+    ]:
         parts = bands(height, width, pixels)
         assert parts[0][0] == 0 and parts[-1][1] == height
         assert [p[2] for p in parts[1:]] == [p[3] for p in parts[:-1]]  # shares meet
@@ -292,13 +301,18 @@ def test_a_sparse_skewed_table_row_stays_on_one_line(rotation: int) -> None:
     """On a wide, sparse page scanned 1.5° askew (and maybe sideways), two cells far apart on one
     row come out on one line, in order, without spaces between the Chinese characters."""
     page = render(["甲方：上海明远科技有限公司"], size=(1600, 400), font_px=36)
-    ImageDraw.Draw(page).text((1100, 60), "合同金额壹拾贰万元整", fill="black", font=ImageFont.truetype(FONT, 36))
-    ImageDraw.Draw(page).text((80, 200), "乙方：杭州云帆信息技术有限公司", fill="black", font=ImageFont.truetype(FONT, 36))
+    ImageDraw.Draw(page).text(
+        (1100, 60), "合同金额壹拾贰万元整", fill="black", font=ImageFont.truetype(FONT, 36)
+    )
+    ImageDraw.Draw(page).text(
+        (80, 200), "乙方：杭州云帆信息技术有限公司", fill="black", font=ImageFont.truetype(FONT, 36)
+    )
     scan = page.rotate(1.5, expand=True, fillcolor="white").rotate(-rotation, expand=True)
     result = resolve_engine("rapidocr").recognize(scan)
     assert result.rotation == rotation
     assert [squash(line) for line in result.text.splitlines()] == [
-        "甲方:上海明远科技有限公司合同金额壹拾贰万元整", "乙方:杭州云帆信息技术有限公司"
+        "甲方:上海明远科技有限公司合同金额壹拾贰万元整",
+        "乙方:杭州云帆信息技术有限公司",
     ], result.text
     assert not CJK_SPACE.search(result.text)
 

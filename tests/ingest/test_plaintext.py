@@ -31,4 +31,7 @@ def test_csv_cells_are_tabbed_and_inert() -> None:
 
 def test_crlf_and_trailing_spaces_are_normalised() -> None:
     """CRLF becomes LF and trailing spaces go; inner spacing stays."""
-    assert ingest.parse_bytes("甲方：  明远 \r\n乙方：云帆\t\r\n".encode(), "a.txt").text == "甲方：  明远\n乙方：云帆"
+    assert (
+        ingest.parse_bytes("甲方：  明远 \r\n乙方：云帆\t\r\n".encode(), "a.txt").text
+        == "甲方：  明远\n乙方：云帆"
+    )

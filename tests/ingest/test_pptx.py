@@ -12,8 +12,11 @@ def test_one_page_per_slide() -> None:
     """A 9-slide proposal gives 9 pages in slide order."""
     path = first_dev("proposals/*.pptx")
     doc = ingest.parse_file(path)
-    truth = next(json.loads(x) for x in (DEV / "truth.jsonl").open(encoding="utf-8")
-                 if json.loads(x)["file"] == str(path.relative_to(DEV)))
+    truth = next(
+        json.loads(x)
+        for x in (DEV / "truth.jsonl").open(encoding="utf-8")
+        if json.loads(x)["file"] == str(path.relative_to(DEV))
+    )
     first_line = truth["text"].splitlines()[0]
     assert len(doc.pages) == 9
     assert doc.pages[0].text.splitlines()[0] == first_line

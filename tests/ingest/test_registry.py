@@ -55,5 +55,12 @@ def test_register_replaces_and_reset_restores() -> None:
 
 def test_public_api_is_small() -> None:
     """Callers get the facade only."""
-    assert set(ingest.__all__) >= {"parse_file", "parse_bytes", "detect", "time_limit", "Limits", "IngestError"}
+    assert set(ingest.__all__) >= {
+        "parse_file",
+        "parse_bytes",
+        "detect",
+        "time_limit",
+        "Limits",
+        "IngestError",
+    }
     assert all(not name.startswith("_") for name in ingest.__all__)

@@ -110,7 +110,9 @@ def scan(
         box = (mm(dpi, 120), mm(dpi, 200), mm(dpi, 160), mm(dpi, 240))
         sdraw.ellipse(box, outline=(200, 30, 30), width=mm(dpi, 1.2))
     if skew:
-        img = img.rotate(skew, resample=Image.Resampling.BICUBIC, fillcolor=paper if img.mode == "L" else (paper,) * 3)
+        img = img.rotate(
+            skew, resample=Image.Resampling.BICUBIC, fillcolor=paper if img.mode == "L" else (paper,) * 3
+        )
     if rotate:
         img = img.rotate(rotate, expand=True)
     if blur:
@@ -119,7 +121,9 @@ def scan(
     hh, ww = a.shape[:2]
     light = 0.93 + 0.07 * np.linspace(0, 1, ww)
     a *= light[None, :, None] if a.ndim == 3 else light[None, :]
-    for y, x in zip(rng.integers(0, hh, int(speckle * hh * ww)), rng.integers(0, ww, int(speckle * hh * ww)), strict=True):
+    for y, x in zip(
+        rng.integers(0, hh, int(speckle * hh * ww)), rng.integers(0, ww, int(speckle * hh * ww)), strict=True
+    ):
         r = int(rng.integers(1, 3))
         a[max(0, y - r) : y + r, max(0, x - r) : x + r] = rng.integers(30, 120)
     for _ in range(dust):  # specks of dust, 0.4–1 mm
@@ -166,7 +170,11 @@ def tiff_of(pages: list[Image.Image], compression: str = "tiff_adobe_deflate") -
 @cache
 def sheet_scan_base(source: str = "generated", dpi: int = 200) -> Image.Image:
     """The separator sheet rendered as a printer would put it on paper."""
-    data = separator_sheet_pdf() if source == "generated" else (ROOT / "docs" / "separator-sheet.pdf").read_bytes()
+    data = (
+        separator_sheet_pdf()
+        if source == "generated"
+        else (ROOT / "docs" / "separator-sheet.pdf").read_bytes()
+    )
     pdf = pdfium.PdfDocument(data)
     try:
         return pdf[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
@@ -251,7 +259,9 @@ def test_thirty_page_stack() -> None:
     for i in range(30):
         if i % 5 == 4:
             qr = i % 10 == 4
-            pages.append(scan(base=sheet_scan_base(), seed=100 + i, rotate=90 * (i % 4)) if qr else scan(seed=100 + i))
+            pages.append(
+                scan(base=sheet_scan_base(), seed=100 + i, rotate=90 * (i % 4)) if qr else scan(seed=100 + i)
+            )
             want.append((i + 1, "qr" if qr else "blank"))
         else:
             pages.append(doc_page(i % 6))
@@ -295,7 +305,14 @@ CONTENT_VARIANTS = {
     "8 pt line": {"note": "备注：原件已归档 2024.1.5", "pt": 8},
     "a signature scribble": {"signature": True},
     "a red seal": {"stamp": True},
-    "note on a noisy grey page": {"note": "已核对", "paper": 210, "noise": 10, "jpeg": 40, "blur": 1.4, "dust": 10},
+    "note on a noisy grey page": {
+        "note": "已核对",
+        "paper": 210,
+        "noise": 10,
+        "jpeg": 40,
+        "blur": 1.4,
+        "dust": 10,
+    },
     "note, page turned 90°": {"note": "已阅 张伟", "rotate": 90},
     "note at 300 dpi, binarised": {"note": "已阅", "dpi": 300, "binarize": 150},
 }
@@ -320,8 +337,10 @@ def test_dark_page_is_not_blank() -> None:
 
 def test_text_layer_page_is_never_blank() -> None:
     """A PDF page whose text layer holds text is not blank even when nothing visible is printed."""
-    data = text_pdf(["Contract page one, visible text layer.", "Invisible OCR text only here", "Page three."],
-                    invisible=(1,))
+    data = text_pdf(
+        ["Contract page one, visible text layer.", "Invisible OCR text only here", "Page three."],
+        invisible=(1,),
+    )
     assert kinds_found(data, "t.pdf") == []
 
 
@@ -375,7 +394,16 @@ def test_committed_sheet_is_found_when_printed_and_scanned() -> None:
         pdf.close()
     # The committed file shows what the code draws today.
     assert np.array_equal(np.asarray(sheet_scan_base("committed")), np.asarray(sheet_scan_base("generated")))
-    printed = scan(base=sheet_scan_base("committed"), paper=225, noise=8, blur=1.2, jpeg=50, skew=-2.5, rotate=180, seed=41)
+    printed = scan(
+        base=sheet_scan_base("committed"),
+        paper=225,
+        noise=8,
+        blur=1.2,
+        jpeg=50,
+        skew=-2.5,
+        rotate=180,
+        seed=41,
+    )
     pages = [doc_page(1), doc_page(2), printed, doc_page(3)]
     assert kinds_found(pdf_of(pages), "s.pdf") == [(3, "qr")]
     assert kinds_found(tiff_of(pages, "jpeg"), "s.tif") == [(3, "qr")]
@@ -383,21 +411,32 @@ def test_committed_sheet_is_found_when_printed_and_scanned() -> None:
 
 def test_digital_sheet_merged_into_a_text_pdf() -> None:
     """The generated sheet PDF merged between born-digital pages is a separator."""
-    data = text_pdf(["Contract one, page 1 of 1, with text.", "Contract two, page 1 of 2.", "Contract two, page 2."],
-                    sheet_at=1)
+    data = text_pdf(
+        ["Contract one, page 1 of 1, with text.", "Contract two, page 1 of 2.", "Contract two, page 2."],
+        sheet_at=1,
+    )
     seps = find_separators(data, "merged.pdf")
     assert seps == [Separator(2, "qr")]
     parts = split_at(data, "merged.pdf", seps)
     texts = [ingest.parse_bytes(p.data, p.filename).text for p in parts]
-    assert texts == ["Contract one, page 1 of 1, with text.", "Contract two, page 1 of 2.\n\nContract two, page 2."]
+    assert texts == [
+        "Contract one, page 1 of 1, with text.",
+        "Contract two, page 1 of 2.\n\nContract two, page 2.",
+    ]
 
 
 def test_scanner_ocr_layer_naming_the_sheet_still_checks_its_code() -> None:
     """A scanned sheet whose PDF carries the scanner's OCR text (naming DOSSIER-SPLIT) is found;
     a page whose text merely mentions DOSSIER-SPLIT, without the code, is not."""
     sheet = pdf_of([doc_page(1), scan(base=sheet_scan_base(), seed=51), doc_page(2)])
-    data = add_invisible_text(sheet, {0: "合同正文第一页 contract text", 1: "Dossier 分隔页 DOSSIER-SPLIT separator sheet",
-                                      2: "合同正文第二页 contract text"})
+    data = add_invisible_text(
+        sheet,
+        {
+            0: "合同正文第一页 contract text",
+            1: "Dossier 分隔页 DOSSIER-SPLIT separator sheet",
+            2: "合同正文第二页 contract text",
+        },
+    )
     assert kinds_found(data, "ocr.pdf") == [(2, "qr")]
     mention = text_pdf(["Page one of the manual.", "Put a DOSSIER-SPLIT sheet before each document.", "End."])
     assert kinds_found(mention, "manual.pdf") == []
@@ -421,7 +460,14 @@ def test_kinds_select_what_splits() -> None:
 def test_blank_back_of_the_sheet_goes_with_it() -> None:
     """Duplex scanning with blank-page splitting off: the sheet's blank back is dropped too,
     while blank backs elsewhere stay in their documents."""
-    pages = [doc_page(1), scan(seed=71), scan(base=sheet_scan_base(), seed=72), scan(seed=73), doc_page(2), scan(seed=74)]
+    pages = [
+        doc_page(1),
+        scan(seed=71),
+        scan(base=sheet_scan_base(), seed=72),
+        scan(seed=73),
+        doc_page(2),
+        scan(seed=74),
+    ]
     data = pdf_of(pages)
     seps = find_separators(data, "duplex.pdf", kinds=("qr",))
     assert [(s.page, s.kind) for s in seps] == [(2, "blank"), (3, "qr"), (4, "blank")]
@@ -431,12 +477,22 @@ def test_blank_back_of_the_sheet_goes_with_it() -> None:
 
 def test_empty_parts_are_dropped() -> None:
     """Separators first, last or in a row leave no empty parts; nothing but separators leaves none."""
-    pages = [scan(seed=81), doc_page(1), scan(seed=82), scan(base=sheet_scan_base(), seed=83), doc_page(2), scan(seed=84)]
+    pages = [
+        scan(seed=81),
+        doc_page(1),
+        scan(seed=82),
+        scan(base=sheet_scan_base(), seed=83),
+        doc_page(2),
+        scan(seed=84),
+    ]
     data = pdf_of(pages)
     seps = find_separators(data, "s.pdf")
     assert [s.page for s in seps] == [1, 3, 4, 6]
     parts = split_at(data, "s.pdf", seps)
-    assert [(p.filename, p.first_page, p.last_page) for p in parts] == [("s.part-01.pdf", 2, 2), ("s.part-02.pdf", 5, 5)]
+    assert [(p.filename, p.first_page, p.last_page) for p in parts] == [
+        ("s.part-01.pdf", 2, 2),
+        ("s.part-02.pdf", 5, 5),
+    ]
     only = pdf_of([scan(seed=85), scan(seed=86)])
     assert split_at(only, "s.pdf", find_separators(only, "s.pdf")) == []
     assert split_at(data, "s.pdf", []) == []
@@ -448,7 +504,10 @@ def test_part_names_keep_stem_and_extension() -> None:
     """Parts are named stem + .part-NN + the original extension, also without one."""
     data = tiff_of([doc_page(1), scan(seed=91), doc_page(2)])
     seps = find_separators(data, "SCAN_0001")
-    assert [p.filename for p in split_at(data, "inbox/SCAN_0001", seps)] == ["SCAN_0001.part-01.tif", "SCAN_0001.part-02.tif"]
+    assert [p.filename for p in split_at(data, "inbox/SCAN_0001", seps)] == [
+        "SCAN_0001.part-01.tif",
+        "SCAN_0001.part-02.tif",
+    ]
     assert [p.filename for p in split_at(data, "x.TIFF", seps)] == ["x.part-01.TIFF", "x.part-02.TIFF"]
 
 
@@ -471,7 +530,9 @@ def test_limits_are_respected() -> None:
     with pytest.raises(ingest.LimitExceeded):
         find_separators(data, "s.tif", limits=ingest.Limits(max_pixels=1_000_000))
     with pytest.raises(ingest.LimitExceeded):
-        find_separators(pdf_of([doc_page(1), doc_page(2), doc_page(3)]), "s.pdf", limits=ingest.Limits(max_pages=2))
+        find_separators(
+            pdf_of([doc_page(1), doc_page(2), doc_page(3)]), "s.pdf", limits=ingest.Limits(max_pages=2)
+        )
 
 
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
@@ -496,7 +557,9 @@ def test_sheet_pdf_is_a4_with_the_code() -> None:
         gray = pdf[0].render(scale=150 / 72, grayscale=True).to_numpy()
     finally:
         pdf.close()
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(np.ascontiguousarray(gray.reshape(gray.shape[0], gray.shape[1])))
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(
+        np.ascontiguousarray(gray.reshape(gray.shape[0], gray.shape[1]))
+    )
     assert text == "DOSSIER-SPLIT"
 
 
@@ -507,8 +570,11 @@ def corpus_scans() -> list[Path]:
     """Scanned and image files of the dev and real corpora."""
     found = []
     for folder, pattern in ((DEV / "scans", "*"), (REAL, "**/*")):
-        found += [p for p in sorted(folder.glob(pattern))
-                  if p.suffix.lower() in {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"} and p.is_file()]
+        found += [
+            p
+            for p in sorted(folder.glob(pattern))
+            if p.suffix.lower() in {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"} and p.is_file()
+        ]
     return found
 
 

@@ -14,7 +14,10 @@ def test_language() -> None:
     """Chinese, English and mixed texts are told apart; no letters gives ""."""
     assert language("上海明远科技有限公司销售合同") == "zh"
     assert language("This quotation is valid for thirty days.") == "en"
-    assert language("销售合同条款如下，请双方确认。\nThe kick-off meeting is scheduled for next week.") == "mixed"
+    assert (
+        language("销售合同条款如下，请双方确认。\nThe kick-off meeting is scheduled for next week.")
+        == "mixed"
+    )
     assert language("12345 ---") == ""
 
 

@@ -50,8 +50,17 @@ _CHILD = textwrap.dedent(
 
 
 def _office_samples() -> list[str]:
-    return [str(first_dev(p)) for p in ("contracts/*.docx", "proposals/*.pptx", "orders/*.xlsx",
-                                        "quotes/*.html", "meetings/*.md", "emails/*.eml")]
+    return [
+        str(first_dev(p))
+        for p in (
+            "contracts/*.docx",
+            "proposals/*.pptx",
+            "orders/*.xlsx",
+            "quotes/*.html",
+            "meetings/*.md",
+            "emails/*.eml",
+        )
+    ]
 
 
 def test_pinned_private_loader_is_replaced() -> None:
@@ -62,10 +71,15 @@ def test_pinned_private_loader_is_replaced() -> None:
 
     from ingest.formats import _unstructured
 
-    assert version("unstructured") == "0.27.30", "re-check unstructured/nlp/tokenize.py before bumping the pin"
+    assert version("unstructured") == "0.27.30", (
+        "re-check unstructured/nlp/tokenize.py before bumping the pin"
+    )
     assert tokenize._get_nlp is _unstructured.blank_pipeline
     assert os.environ.get("SCARF_NO_ANALYTICS") and os.environ.get("DO_NOT_TRACK")
-    assert [s.text for s in tokenize._get_nlp()("Hello there. Bye now.").sents] == ["Hello there.", "Bye now."]
+    assert [s.text for s in tokenize._get_nlp()("Hello there. Bye now.").sents] == [
+        "Hello there.",
+        "Bye now.",
+    ]
 
 
 @pytest.mark.network_blocked
@@ -78,8 +92,14 @@ def test_every_office_format_parses_with_sockets_refused(tmp_path: Path) -> None
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "NET_ATTEMPTS_FILE": str(attempts)}
     for var in ("SCARF_NO_ANALYTICS", "DO_NOT_TRACK", "UNSTRUCTURED_DISABLE_NOTICE"):
         env.pop(var, None)  # ingest itself must set them
-    proc = subprocess.run([sys.executable, "-c", _CHILD, *_office_samples()], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, *_office_samples()],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     parsed = json.loads(proc.stdout.strip().splitlines()[-1])
     assert all(length > 0 for _, length in parsed.values())
@@ -95,6 +115,12 @@ def test_extraction_in_a_network_namespace_without_interfaces(tmp_path: Path) ->
     if probe.returncode != 0:
         pytest.skip("user namespaces are not permitted here")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(["unshare", "-rn", sys.executable, "-c", _CHILD, *_office_samples()], env=env,
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-c", _CHILD, *_office_samples()],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]

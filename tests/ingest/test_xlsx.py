@@ -12,18 +12,21 @@ from ingest.formats._xlsx import format_cell
 from tests.ingest.conftest import dev_file
 
 
-@pytest.mark.parametrize("value,fmt,shown", [
-    (1234.5, "#,##0.00", "1,234.50"),
-    (120600, "#,##0.00", "120,600.00"),
-    (0.125, "0.0%", "12.5%"),
-    (-1234, '_(* #,##0_);_(* \\(#,##0\\);_(* "—"_);_(@_)', "(1,234)"),
-    (0, '_(* #,##0_);_(* \\(#,##0\\);_(* "—"_);_(@_)', "—"),
-    (5, "[$¥-804]#,##0.00", "¥5.00"),
-    (42, "General", "42"),
-    (dt.datetime(2023, 10, 6), "yyyy-mm-dd", "2023-10-06"),
-    (dt.datetime(2023, 10, 6), 'yyyy"年"m"月"d"日"', "2023年10月6日"),
-    (dt.datetime(2023, 1, 2, 13, 5), "h:mm", "13:05"),
-])
+@pytest.mark.parametrize(
+    "value,fmt,shown",
+    [
+        (1234.5, "#,##0.00", "1,234.50"),
+        (120600, "#,##0.00", "120,600.00"),
+        (0.125, "0.0%", "12.5%"),
+        (-1234, '_(* #,##0_);_(* \\(#,##0\\);_(* "—"_);_(@_)', "(1,234)"),
+        (0, '_(* #,##0_);_(* \\(#,##0\\);_(* "—"_);_(@_)', "—"),
+        (5, "[$¥-804]#,##0.00", "¥5.00"),
+        (42, "General", "42"),
+        (dt.datetime(2023, 10, 6), "yyyy-mm-dd", "2023-10-06"),
+        (dt.datetime(2023, 10, 6), 'yyyy"年"m"月"d"日"', "2023年10月6日"),
+        (dt.datetime(2023, 1, 2, 13, 5), "h:mm", "13:05"),
+    ],
+)
 def test_number_formats(value: object, fmt: str, shown: str) -> None:
     """Common number and date formats render as Excel shows them."""
     assert format_cell(value, fmt) == shown

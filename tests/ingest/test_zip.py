@@ -22,8 +22,16 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 def test_members_become_children_with_safe_names() -> None:
     """Members are children named by base name; directories and macOS litter are skipped."""
-    data = _zip({"docs/报价.txt": "报价".encode(), "../../etc/evil.txt": b"x", "/abs/a.txt": b"y",
-                 "__MACOSX/docs/._报价.txt": b"z", "docs/.DS_Store": b"q", "empty/": b""})
+    data = _zip(
+        {
+            "docs/报价.txt": "报价".encode(),
+            "../../etc/evil.txt": b"x",
+            "/abs/a.txt": b"y",
+            "__MACOSX/docs/._报价.txt": b"z",
+            "docs/.DS_Store": b"q",
+            "empty/": b"",
+        }
+    )
     doc = ingest.parse_bytes(data, "a.zip")
     assert sorted(c.filename for c in doc.children) == ["a.txt", "evil.txt", "报价.txt"]
     assert all(c.relation == "member" for c in doc.children)

@@ -96,9 +96,7 @@ def test_without_a_key_the_file_is_the_plain_bytes_exactly(tmp_path):
 # -- what is refused ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "offset", [0, 8, 9, 16, 17, 28, 29, 500, -17, -1], ids=lambda o: f"byte{o}"
-)
+@pytest.mark.parametrize("offset", [0, 8, 9, 16, 17, 28, 29, 500, -17, -1], ids=lambda o: f"byte{o}")
 def test_one_flipped_byte_anywhere_is_refused(tmp_path, private_tmp, offset):
     """Magic, version, key id, nonce, ciphertext or tag altered: get, verify and plaintext_file all refuse
     (BlobUnreadable or, for a wrecked magic, BlobCorrupt), and no plaintext copy is left behind."""
@@ -203,7 +201,9 @@ def test_a_missing_blob_is_still_blob_missing(tmp_path):
 def test_a_plaintext_original_that_starts_like_a_sealed_one_is_still_served(tmp_path):
     """A stored file whose bytes happen to begin with the magic (say, a copied blob file that was
     ingested) is plaintext that hashes to its name: served with or without a key, and rotated."""
-    lookalike = sealed(tmp_path / "other", KEY_2).path(sealed(tmp_path / "other", KEY_2).put(b"x" * 100)).read_bytes()
+    lookalike = (
+        sealed(tmp_path / "other", KEY_2).path(sealed(tmp_path / "other", KEY_2).put(b"x" * 100)).read_bytes()
+    )
     plain = BlobStore(tmp_path / "store")
     digest = plain.put(lookalike)
     assert plain.get(digest) == lookalike
@@ -351,7 +351,9 @@ def test_a_rotation_killed_midway_loses_nothing_and_a_rerun_completes(tmp_path):
     """A rotating process that dies abruptly (os._exit, a half-written temp file left) leaves every blob
     whole; the next rotate skips the stray temp file and brings everything under the new key."""
     contents = {sealed(tmp_path, KEY_1).put(TEXT + bytes([i])): TEXT + bytes([i]) for i in range(6)}
-    proc = subprocess.run([sys.executable, "-c", CRASHING_ROTATION, str(tmp_path), "2"], cwd=ROOT, capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHING_ROTATION, str(tmp_path), "2"], cwd=ROOT, capture_output=True
+    )
     assert proc.returncode == 9, proc.stderr.decode()
     ring = sealed(tmp_path, KEY_2, KEY_1)
     assert ring.census(verify=True).originals == {KEY_2.id: 2, KEY_1.id: 4}
@@ -457,8 +459,11 @@ def test_keys_parse_from_hex_and_base64_alike():
     """Hex, standard base64 and URL-safe base64 without padding of the same bytes are the same key."""
     secret = bytes(range(200, 232))
     forms = [
-        secret.hex(), secret.hex().upper(), base64.b64encode(secret).decode(),
-        base64.urlsafe_b64encode(secret).decode().rstrip("="), "  " + secret.hex() + "\n",
+        secret.hex(),
+        secret.hex().upper(),
+        base64.b64encode(secret).decode(),
+        base64.urlsafe_b64encode(secret).decode().rstrip("="),
+        "  " + secret.hex() + "\n",
     ]
     assert {BlobKey.parse(f, "test").id for f in forms} == {BlobKey(secret).id}
     assert BlobKey.parse(BlobKey(secret).encoded(), "x").secret == secret
@@ -466,8 +471,16 @@ def test_keys_parse_from_hex_and_base64_alike():
 
 @pytest.mark.parametrize(
     "value",
-    ["short", "00" * 31, "ab" * 33, base64.b64encode(b"k" * 31).decode(), base64.b64encode(b"k" * 33).decode(),
-     "00" * 32, "zz" * 32, "not base64 at all !!!!!!!!!!!!!!!!!!!!!!!!!!!"],
+    [
+        "short",
+        "00" * 31,
+        "ab" * 33,
+        base64.b64encode(b"k" * 31).decode(),
+        base64.b64encode(b"k" * 33).decode(),
+        "00" * 32,
+        "zz" * 32,
+        "not base64 at all !!!!!!!!!!!!!!!!!!!!!!!!!!!",
+    ],
 )
 def test_a_malformed_key_is_a_clear_config_error_that_never_echoes_the_value(value):
     """Wrong length, placeholder or not an encoding: a bilingual ConfigError naming the setting, not the value."""

@@ -27,7 +27,13 @@ from records import (
 )
 
 CONTACTS = [
-    {"name": "王芳", "title": "采购经理", "mobile": "13700001111", "landline": "021-62345678", "email": "wf@mingyuan.cn"},
+    {
+        "name": "王芳",
+        "title": "采购经理",
+        "mobile": "13700001111",
+        "landline": "021-62345678",
+        "email": "wf@mingyuan.cn",
+    },
     {"name": "Li Lei", "title": None, "mobile": None, "landline": None, "email": None},
 ]
 
@@ -53,9 +59,19 @@ def test_users_customers_and_links_round_trip(engine):
     with Session(engine) as session:
         owner = User(username="zhang", password_hash=hash_password("x" * 12), role="sales")
         customer = Customer(
-            name="上海明远科技有限公司", aliases=["明远", "明远科技"], credit_code="91310000MA1K000001",
-            customer_type="现有客户", industry="软件", region="上海市", city="上海市", importance="A",
-            contacts=CONTACTS, notes="第一行\n第二行", owner=owner, owner_name="zhang", status="confirmed",
+            name="上海明远科技有限公司",
+            aliases=["明远", "明远科技"],
+            credit_code="91310000MA1K000001",
+            customer_type="现有客户",
+            industry="软件",
+            region="上海市",
+            city="上海市",
+            importance="A",
+            contacts=CONTACTS,
+            notes="第一行\n第二行",
+            owner=owner,
+            owner_name="zhang",
+            status="confirmed",
         )
         session.add(customer)
         session.commit()
@@ -80,18 +96,42 @@ def test_documents_with_versions_pages_tags_entities_and_customers_round_trip(en
     """A document's whole tree is stored and loaded, booleans and floats intact; deleting it removes the tree."""
     with Session(engine) as session:
         customer = Customer(name="北京星河动力科技有限公司", aliases=["星河动力"], contacts=[])
-        doc = Document(title="采购合同 HT-2024-0315", doc_type="contract", doc_type_reason="甲方/乙方与签字栏",
-                       status="awaiting_ocr", language="zh", doc_date="2024-03-15", warnings=["第 2 页等待识别"],
-                       customer=customer, confidentiality="confidential")
+        doc = Document(
+            title="采购合同 HT-2024-0315",
+            doc_type="contract",
+            doc_type_reason="甲方/乙方与签字栏",
+            status="awaiting_ocr",
+            language="zh",
+            doc_date="2024-03-15",
+            warnings=["第 2 页等待识别"],
+            customer=customer,
+            confidentiality="confidential",
+        )
         doc.versions.append(Version(sha256="a" * 64, filename="合同.pdf", mime="application/pdf", size=12345))
         doc.pages.append(Page(number=1, text="甲方：北京星河动力科技有限公司\n合同金额：¥120,000.00"))
         doc.pages.append(Page(number=2, text="", needs_ocr=True, ocr_error=None))
-        doc.pages.append(Page(number=3, text="签字", ocr=True, confidence=0.987, engine="rapidocr", rotation=90))
+        doc.pages.append(
+            Page(number=3, text="签字", ocr=True, confidence=0.987, engine="rapidocr", rotation=90)
+        )
         doc.tags = [Tag(name="重点"), Tag(name="2024")]
-        doc.entities.append(EntityRow(kind="amount", value="120000.00", text="¥120,000.00", page=1, start=20, end=31,
-                                      valid=True, role=None))
-        doc.entities.append(EntityRow(kind="uscc", value="91310000MA1K000002", text="91310000MA1K000002", valid=False))
-        doc.customer_links.append(DocumentCustomer(customer=customer, method="name", score=0.92, evidence="甲方", position=0))
+        doc.entities.append(
+            EntityRow(
+                kind="amount",
+                value="120000.00",
+                text="¥120,000.00",
+                page=1,
+                start=20,
+                end=31,
+                valid=True,
+                role=None,
+            )
+        )
+        doc.entities.append(
+            EntityRow(kind="uscc", value="91310000MA1K000002", text="91310000MA1K000002", valid=False)
+        )
+        doc.customer_links.append(
+            DocumentCustomer(customer=customer, method="name", score=0.92, evidence="甲方", position=0)
+        )
         child = Document(title="附件", relation="attachment")
         doc.children.append(child)
         session.add(doc)
@@ -120,18 +160,39 @@ def test_documents_with_versions_pages_tags_entities_and_customers_round_trip(en
 def test_audit_events_batches_and_jobs_round_trip(engine):
     """Audit details (JSON with Chinese), a batch and its jobs with their server-default `settled` flag."""
     with Session(engine) as session:
-        session.add(AuditEvent(username="admin", action="customer.merge", target_type="customer", target_id=7,
-                               detail={"from": "大连星海港务有限公司", "into": 3, "names": ["星海"]}))
+        session.add(
+            AuditEvent(
+                username="admin",
+                action="customer.merge",
+                target_type="customer",
+                target_id=7,
+                detail={"from": "大连星海港务有限公司", "into": 3, "names": ["星海"]},
+            )
+        )
         batch = IngestBatch(source="inbox", created_by="admin", total=2, origin="/srv/inbox")
-        batch.jobs.append(IngestJob(filename="宸宇集团/合同/HT.pdf", status="queued", origin="/srv/inbox/宸宇集团/合同/HT.pdf",
-                                    settled=False, sha256="b" * 64))
-        batch.jobs.append(IngestJob(filename="bad.pdf", status="failed", error="PDF 需要密码 / password-protected PDF"))
+        batch.jobs.append(
+            IngestJob(
+                filename="宸宇集团/合同/HT.pdf",
+                status="queued",
+                origin="/srv/inbox/宸宇集团/合同/HT.pdf",
+                settled=False,
+                sha256="b" * 64,
+            )
+        )
+        batch.jobs.append(
+            IngestJob(filename="bad.pdf", status="failed", error="PDF 需要密码 / password-protected PDF")
+        )
         session.add(batch)
         session.commit()
         batch_id = batch.id
         # A row written without the column gets the migration's server default (true).
-        session.execute(text("INSERT INTO ingest_jobs (batch_id, filename, status, created_at)"
-                             " VALUES (:b, 'raw.txt', 'done', :at)"), {"b": batch_id, "at": datetime(2024, 1, 1)})
+        session.execute(
+            text(
+                "INSERT INTO ingest_jobs (batch_id, filename, status, created_at)"
+                " VALUES (:b, 'raw.txt', 'done', :at)"
+            ),
+            {"b": batch_id, "at": datetime(2024, 1, 1)},
+        )
         session.commit()
     with Session(engine) as session:
         event = session.scalars(select(AuditEvent)).one()
@@ -139,10 +200,15 @@ def test_audit_events_batches_and_jobs_round_trip(engine):
         batch = session.get(IngestBatch, batch_id)
         assert batch is not None and batch.finished_at is None
         assert [(j.filename, j.settled) for j in batch.jobs] == [
-            ("宸宇集团/合同/HT.pdf", False), ("bad.pdf", True), ("raw.txt", True)
+            ("宸宇集团/合同/HT.pdf", False),
+            ("bad.pdf", True),
+            ("raw.txt", True),
         ]
-        unsettled = session.scalars(select(IngestJob).where(
-            IngestJob.settled.is_(False), IngestJob.origin.startswith("/srv/inbox/", autoescape=True))).all()
+        unsettled = session.scalars(
+            select(IngestJob).where(
+                IngestJob.settled.is_(False), IngestJob.origin.startswith("/srv/inbox/", autoescape=True)
+            )
+        ).all()
         assert [j.filename for j in unsettled] == ["宸宇集团/合同/HT.pdf"]
 
 
@@ -171,14 +237,23 @@ def test_rows_written_at_an_older_revision_survive_the_upgrade(records_engine):
 
     command.upgrade(_alembic_config(records_engine), "0003")
     with records_engine.begin() as conn:
-        conn.execute(text("INSERT INTO customers (name, aliases, created_at) VALUES ('旧客户有限公司', '[]', :at)"),
-                     {"at": datetime(2024, 1, 1)})
-        conn.execute(text(
-            "INSERT INTO documents (title, doc_type, customer_id, confidentiality, status, language, warnings,"
-            " created_at, updated_at) VALUES ('旧文档', 'other', 1, 'internal', 'indexed', '', '[]', :at, :at)"
-        ), {"at": datetime(2024, 1, 1)})
-        conn.execute(text("INSERT INTO pages (document_id, number, text, needs_ocr, ocr) VALUES (1, 1, '联系人：王芳', :f, :f)"),
-                     {"f": False})
+        conn.execute(
+            text("INSERT INTO customers (name, aliases, created_at) VALUES ('旧客户有限公司', '[]', :at)"),
+            {"at": datetime(2024, 1, 1)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO documents (title, doc_type, customer_id, confidentiality, status, language, warnings,"
+                " created_at, updated_at) VALUES ('旧文档', 'other', 1, 'internal', 'indexed', '', '[]', :at, :at)"
+            ),
+            {"at": datetime(2024, 1, 1)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO pages (document_id, number, text, needs_ocr, ocr) VALUES (1, 1, '联系人：王芳', :f, :f)"
+            ),
+            {"f": False},
+        )
     assert not is_migrated(records_engine)
     migrate(records_engine)
     assert is_migrated(records_engine)

@@ -26,8 +26,12 @@ def _plain(url: str) -> str:
 def _pg_settings(tmp_path, url: str, **extra: str):
     from foundation.config import load_settings
 
-    environ = {"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_DATABASE_URL": url,
-               "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", **extra}
+    environ = {
+        "DOSSIER_HOME": str(tmp_path / "home"),
+        "DOSSIER_DATABASE_URL": url,
+        "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        **extra,
+    }
     return load_settings(environ=environ, dotenv=tmp_path / "no.env")
 
 
@@ -45,8 +49,11 @@ def test_every_spelling_of_one_postgresql_database_shares_one_queue():
     """Workers whose URLs differ only in driver spelling or password feed the same queue; SQLite names are kept."""
     from pipeline.queue import queue_name
 
-    spellings = ["postgresql://dossier:old@db:5432/records", "postgres://dossier:new@db:5432/records",
-                 "postgresql+psycopg://dossier@db:5432/records"]
+    spellings = [
+        "postgresql://dossier:old@db:5432/records",
+        "postgres://dossier:new@db:5432/records",
+        "postgresql+psycopg://dossier@db:5432/records",
+    ]
     assert len({queue_name(u) for u in spellings}) == 1
     assert queue_name("postgresql://dossier@db:5432/other") != queue_name(spellings[0])
     sqlite = "sqlite:////srv/home/dossier.db"
@@ -156,10 +163,20 @@ def test_the_embedded_index_refuses_postgresql_records(tmp_path, postgres_url):
 def test_dossier_init_on_postgresql_without_opensearch_exits_with_the_reason(tmp_path, postgres_url):
     """`dossier init` (a real process) prints the one-line reason, no traceback, and exits non-zero."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
-    env.update(DOSSIER_HOME=str(tmp_path / "home"), DOSSIER_DATABASE_URL=_plain(postgres_url),
-               DOSSIER_REDIS_URL="redis://127.0.0.1:1/0")
-    done = subprocess.run([sys.executable, "-m", "dossier", "init"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env.update(
+        DOSSIER_HOME=str(tmp_path / "home"),
+        DOSSIER_DATABASE_URL=_plain(postgres_url),
+        DOSSIER_REDIS_URL="redis://127.0.0.1:1/0",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "dossier", "init"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr + done.stdout
     assert "错误 / error:" in done.stderr and "DOSSIER_OPENSEARCH_URL" in done.stderr
@@ -175,7 +192,9 @@ def test_a_malformed_database_url_is_a_message_not_a_traceback(tmp_path):
     """`DOSSIER_DATABASE_URL=nonsense`: the CLI says what is wrong with it and exits 1."""
     from dossier.cli import cli
 
-    result = CliRunner(env={"DOSSIER_DATABASE_URL": "nonsense", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}).invoke(
-        cli, ["--home", str(tmp_path), "init"], catch_exceptions=False
+    result = CliRunner(
+        env={"DOSSIER_DATABASE_URL": "nonsense", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
+    ).invoke(cli, ["--home", str(tmp_path), "init"], catch_exceptions=False)
+    assert (
+        result.exit_code == 1 and "DOSSIER_DATABASE_URL" in result.output and "Traceback" not in result.output
     )
-    assert result.exit_code == 1 and "DOSSIER_DATABASE_URL" in result.output and "Traceback" not in result.output

@@ -29,8 +29,18 @@ def test_migrate_creates_every_table(engine):
     migrate(engine)
     assert is_migrated(engine)
     tables = set(inspect(engine).get_table_names())
-    assert {"users", "customers", "documents", "versions", "pages", "tags", "document_tags",
-            "audit_events", "ingest_batches", "ingest_jobs"} <= tables
+    assert {
+        "users",
+        "customers",
+        "documents",
+        "versions",
+        "pages",
+        "tags",
+        "document_tags",
+        "audit_events",
+        "ingest_batches",
+        "ingest_jobs",
+    } <= tables
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_engine):
@@ -82,9 +92,13 @@ def test_an_older_schema_upgrades_in_place_keeping_its_rows(engine):
 
     command.upgrade(_alembic_config(engine), "0001")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO documents (title, doc_type, confidentiality, status, language, warnings,"
-                          " created_at, updated_at) VALUES ('旧合同', 'contract', 'internal', 'indexed', 'zh', '[]',"
-                          " '2024-01-01', '2024-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO documents (title, doc_type, confidentiality, status, language, warnings,"
+                " created_at, updated_at) VALUES ('旧合同', 'contract', 'internal', 'indexed', 'zh', '[]',"
+                " '2024-01-01', '2024-01-01')"
+            )
+        )
     assert not is_migrated(engine)
     migrate(engine)
     assert is_migrated(engine)

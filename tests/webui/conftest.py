@@ -79,8 +79,12 @@ def corpus_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     xss_file = extra / XSS_NAME
     xss_file.write_text(XSS_TEXT, encoding="utf-8")
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh",
-                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
+        environ={
+            "DOSSIER_HOME": str(home),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_LANGUAGE": "zh",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        },
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=ADMIN_PASSWORD)
@@ -176,19 +180,49 @@ FOLDER_USERS = (("manager1", "manager"), ("sales1", "sales"), ("sales2", "sales"
 #: Registry rows: key -> Customer fields (``owner`` names a user of FOLDER_USERS).
 FOLDER_CUSTOMERS = {
     "mingyuan": dict(
-        name="杭州明远科技有限公司", aliases=["明远科技", "明远"], credit_code="91330106MA2B3C4D5E",
-        external_id="C-0001", customer_type="现有客户", stage="已签约", industry="制造业", region="浙江省",
-        city="杭州市", address="浙江省杭州市西湖区文三路 90 号", importance="A", owner_name="张伟", owner="sales1",
-        contacts=[{"name": "李明", "title": "采购经理", "mobile": "13812345678", "landline": "0571-88886666",
-                   "email": "liming@mingyuan.cn"}],
+        name="杭州明远科技有限公司",
+        aliases=["明远科技", "明远"],
+        credit_code="91330106MA2B3C4D5E",
+        external_id="C-0001",
+        customer_type="现有客户",
+        stage="已签约",
+        industry="制造业",
+        region="浙江省",
+        city="杭州市",
+        address="浙江省杭州市西湖区文三路 90 号",
+        importance="A",
+        owner_name="张伟",
+        owner="sales1",
+        contacts=[
+            {
+                "name": "李明",
+                "title": "采购经理",
+                "mobile": "13812345678",
+                "landline": "0571-88886666",
+                "email": "liming@mingyuan.cn",
+            }
+        ],
     ),
     "chengming": dict(
-        name="上海澄明集团股份有限公司", aliases=["澄明集团"], customer_type="潜在客户", stage="初步接触",
-        industry="金融", region="上海市", city="上海市", importance="B", owner_name="王芳", owner="sales2",
+        name="上海澄明集团股份有限公司",
+        aliases=["澄明集团"],
+        customer_type="潜在客户",
+        stage="初步接触",
+        industry="金融",
+        region="上海市",
+        city="上海市",
+        importance="B",
+        owner_name="王芳",
+        owner="sales2",
     ),
     "hengda": dict(
-        name="苏州恒达贸易有限公司", aliases=["恒达贸易"], customer_type="流失客户", industry="贸易",
-        region="江苏省", city="苏州市", importance="C",
+        name="苏州恒达贸易有限公司",
+        aliases=["恒达贸易"],
+        customer_type="流失客户",
+        industry="贸易",
+        region="江苏省",
+        city="苏州市",
+        importance="C",
     ),
     "lanhai": dict(name="宁波蓝海电子有限公司", status="suggested", region="浙江省", city="宁波市"),
     "jinqiao": dict(name="温州金桥电气有限公司", status="suggested"),
@@ -196,8 +230,11 @@ FOLDER_CUSTOMERS = {
     "self": dict(name="上海云启信息技术有限公司", status="self", region="上海市"),
     # Registry values are user-controlled: the pages must show them as text.
     "xss": dict(
-        name="<img src=x onerror=alert('XSSCANARY')>珊瑚有限公司", aliases=["<script>alert('XSSCANARY')</script>"],
-        customer_type="潜在客户", industry="<b>行业</b>", region="\"><script>alert('XSSCANARY')</script>",
+        name="<img src=x onerror=alert('XSSCANARY')>珊瑚有限公司",
+        aliases=["<script>alert('XSSCANARY')</script>"],
+        customer_type="潜在客户",
+        industry="<b>行业</b>",
+        region="\"><script>alert('XSSCANARY')</script>",
         contacts=[{"name": "<i>张</i>", "email": "\"><script>alert('XSSCANARY')</script>@x.cn"}],
     ),
 }
@@ -232,20 +269,59 @@ FOLDER_CONTRACT_ENTITIES = (
 #: Documents: key -> (title, doc_type, date, confidentiality, [(customer key, method, evidence)], amounts).
 #: The first link is the primary customer.  Every text mentions 服务器, so scoped searches have work.
 FOLDER_DOCS = {
-    "d1": ("产品购销合同_明远_HT-2024-0315", "contract", "2024-03-15", "internal",
-           [("mingyuan", "credit_code", "统一社会信用代码 91330106MA2B3C4D5E"), ("hengda", "name", "正文提到 苏州恒达贸易有限公司")], ()),
-    "d2": ("报价单_明远_服务器", "quote", "2023-11-02", "public", [("mingyuan", "alias", "简称 明远科技")],
-           (("88000.00", "报价总额"), ("1200.00", "单价"))),
-    "d3": ("框架合同_明远_保密", "contract", "2023-05-20", "confidential", [("mingyuan", "name", None)],
-           (("300000.00", "合同金额"),)),
+    "d1": (
+        "产品购销合同_明远_HT-2024-0315",
+        "contract",
+        "2024-03-15",
+        "internal",
+        [
+            ("mingyuan", "credit_code", "统一社会信用代码 91330106MA2B3C4D5E"),
+            ("hengda", "name", "正文提到 苏州恒达贸易有限公司"),
+        ],
+        (),
+    ),
+    "d2": (
+        "报价单_明远_服务器",
+        "quote",
+        "2023-11-02",
+        "public",
+        [("mingyuan", "alias", "简称 明远科技")],
+        (("88000.00", "报价总额"), ("1200.00", "单价")),
+    ),
+    "d3": (
+        "框架合同_明远_保密",
+        "contract",
+        "2023-05-20",
+        "confidential",
+        [("mingyuan", "name", None)],
+        (("300000.00", "合同金额"),),
+    ),
     "d4": ("会议纪要_明远_需求沟通", "meeting", None, "public", [("mingyuan", "given", None)], ()),
-    "d5": ("增值税发票_明远", "invoice", "2024-06-01", "finance", [("mingyuan", "credit_code", None)],
-           (("120000.00", "价税合计"), ("106194.69", "金额"))),
-    "d6": ("报价单_澄明_保密", "quote", "2024-01-03", "confidential", [("chengming", "name", None)],
-           (("560000.00", "报价总额"),)),
+    "d5": (
+        "增值税发票_明远",
+        "invoice",
+        "2024-06-01",
+        "finance",
+        [("mingyuan", "credit_code", None)],
+        (("120000.00", "价税合计"), ("106194.69", "金额")),
+    ),
+    "d6": (
+        "报价单_澄明_保密",
+        "quote",
+        "2024-01-03",
+        "confidential",
+        [("chengming", "name", None)],
+        (("560000.00", "报价总额"),),
+    ),
     "d7": ("拜访记录_澄明", "visit", "2024-02-02", "internal", [("chengming", "alias", "简称 澄明集团")], ()),
-    "d8": ("销售合同_恒达", "contract", "2022-07-08", "internal", [("hengda", "name", None)],
-           (("45000.00", "合同总价"),)),
+    "d8": (
+        "销售合同_恒达",
+        "contract",
+        "2022-07-08",
+        "internal",
+        [("hengda", "name", None)],
+        (("45000.00", "合同总价"),),
+    ),
     "d9": ("邮件_蓝海电子", "email", "2024-04-04", "internal", [("lanhai", "fuzzy", "与“蓝海电子”相近")], ()),
     "d10": ("合同_金桥电气", "contract", "2024-05-05", "internal", [("jinqiao", "name", None)], ()),
 }
@@ -256,8 +332,12 @@ def _build_folder_home(home: Path) -> dict:
     from records import Customer, Document, DocumentCustomer, EntityRow, Page, User, Version, hash_password
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(home), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh",
-                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
+        environ={
+            "DOSSIER_HOME": str(home),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_LANGUAGE": "zh",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        },
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=FOLDER_PASSWORD)
@@ -278,11 +358,21 @@ def _build_folder_home(home: Path) -> dict:
             pages = FOLDER_CONTRACT_PAGES if key == "d1" else (f"{title}\n关于服务器采购的{title}正文。\n",)
             data = "\n".join(pages).encode("utf-8")
             version = Version(
-                number=1, sha256=d.blobs.put(data), filename=f"{title}.txt", mime="text/plain", size=len(data),
+                number=1,
+                sha256=d.blobs.put(data),
+                filename=f"{title}.txt",
+                mime="text/plain",
+                size=len(data),
             )
             doc = Document(
-                title=title, doc_type=doc_type, doc_date=date, confidentiality=level, status="indexed",
-                language="zh", customer=customers[links[0][0]], versions=[version],
+                title=title,
+                doc_type=doc_type,
+                doc_date=date,
+                confidentiality=level,
+                status="indexed",
+                language="zh",
+                customer=customers[links[0][0]],
+                versions=[version],
                 doc_type_reason=f"标题含“{title[:2]}” / the title says so",
                 pages=[Page(number=n, text=t) for n, t in enumerate(pages, 1)],
             )
@@ -294,10 +384,22 @@ def _build_folder_home(home: Path) -> dict:
             if key == "d1":
                 for kind, value, text, page, valid, role in FOLDER_CONTRACT_ENTITIES:
                     start = pages[page - 1].index(text)
-                    entities.append(EntityRow(kind=kind, value=value, text=text, page=page, start=start,
-                                              end=start + len(text), valid=valid, role=role))
+                    entities.append(
+                        EntityRow(
+                            kind=kind,
+                            value=value,
+                            text=text,
+                            page=page,
+                            start=start,
+                            end=start + len(text),
+                            valid=valid,
+                            role=role,
+                        )
+                    )
             for value, role in amounts:
-                entities.append(EntityRow(kind="amount", value=value, text=value, page=1, start=0, end=0, role=role))
+                entities.append(
+                    EntityRow(kind="amount", value=value, text=value, page=1, start=0, end=0, role=role)
+                )
             doc.entities = entities
             session.add(doc)
             docs[key] = doc

@@ -38,8 +38,12 @@ def audit_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A data home with a quote and a note ingested and a manager beside the admin."""
     root = tmp_path_factory.mktemp("audit-home")
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(root / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_LANGUAGE": "zh",
-                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},
+        environ={
+            "DOSSIER_HOME": str(root / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_LANGUAGE": "zh",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        },
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
@@ -112,8 +116,9 @@ def test_a_deleted_document_is_named_but_not_linked(admin_client, audit_home):
     doc_id = audit_home["ids"]["纪要_珊瑚科技.txt"]
     admin_client.get(f"/documents/{doc_id}")
     d.documents.delete(doc_id, Principal.system())
-    html = admin_client.get("/admin/audit", query_string={"target_type": "document", "target_id": doc_id}).get_data(
-        as_text=True)
+    html = admin_client.get(
+        "/admin/audit", query_string={"target_type": "document", "target_id": doc_id}
+    ).get_data(as_text=True)
     rows = _rows(html)
     assert [re.search(r'data-action="(\w+)"', r).group(1) for r in rows] == ["delete", "view"]  # type: ignore[union-attr]
     assert all(f'href="/documents/{doc_id}"' not in r and "（已删除）" in r for r in rows)
@@ -125,9 +130,18 @@ def test_filters_and_pages_keep_each_other(admin_client, audit_home):
     the other 10, and every pager and CSV link carries the filters; other filters narrow further."""
     d = audit_home["dossier"]
     for n in range(60):
-        d.audit.record("pager", "search", target_type="search", detail={"query": f"分页测试 {n}", "total": n, "channel": "api"})
-    d.audit.record("pager", "download", target_type="document", target_id=999, detail={"filename": "分页测试.pdf"})
-    first = admin_client.get("/admin/audit", query_string={"user": "pager", "action": "search"}).get_data(as_text=True)
+        d.audit.record(
+            "pager",
+            "search",
+            target_type="search",
+            detail={"query": f"分页测试 {n}", "total": n, "channel": "api"},
+        )
+    d.audit.record(
+        "pager", "download", target_type="document", target_id=999, detail={"filename": "分页测试.pdf"}
+    )
+    first = admin_client.get("/admin/audit", query_string={"user": "pager", "action": "search"}).get_data(
+        as_text=True
+    )
     assert "共 60 条记录" in first and len(_rows(first)) == 50 and "第 1 / 2 页" in first
     next_href = unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))  # type: ignore[union-attr]
     assert "user=pager" in next_href and "action=search" in next_href and "page=2" in next_href
@@ -137,14 +151,21 @@ def test_filters_and_pages_keep_each_other(admin_client, audit_home):
     csv_href = unescape(re.search(r'<a class="audit-csv" href="([^"]+)"', first).group(1))  # type: ignore[union-attr]
     assert csv_href.startswith("/admin/audit.csv?") and "user=pager" in csv_href and "page=" not in csv_href
 
-    texts = admin_client.get("/admin/audit", query_string={"user": "pager", "q": "分页测试 5"}).get_data(as_text=True)
+    texts = admin_client.get("/admin/audit", query_string={"user": "pager", "q": "分页测试 5"}).get_data(
+        as_text=True
+    )
     assert "共 11 条记录" in texts  # 5, 50-59
-    downloads = admin_client.get("/admin/audit", query_string={"user": "pager", "action": "download"}).get_data(
-        as_text=True)
+    downloads = admin_client.get(
+        "/admin/audit", query_string={"user": "pager", "action": "download"}
+    ).get_data(as_text=True)
     assert "共 1 条记录" in downloads and "文档 #999" in downloads and "（已删除）" in downloads
-    future = admin_client.get("/admin/audit", query_string={"user": "pager", "from": "2999-01-01"}).get_data(as_text=True)
+    future = admin_client.get("/admin/audit", query_string={"user": "pager", "from": "2999-01-01"}).get_data(
+        as_text=True
+    )
     assert "没有符合条件的记录。" in future and "共 0 条记录" in future
-    today = admin_client.get("/admin/audit", query_string={"user": "pager", "to": "2999-01-01"}).get_data(as_text=True)
+    today = admin_client.get("/admin/audit", query_string={"user": "pager", "to": "2999-01-01"}).get_data(
+        as_text=True
+    )
     assert "共 61 条记录" in today
     bad = admin_client.get("/admin/audit", query_string={"from": "03/15/2024"})
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_data(as_text=True)
@@ -168,7 +189,9 @@ def test_the_csv_is_an_attachment_with_the_filters_and_no_live_formulas(admin_cl
     assert response.status_code == 200
     assert response.mimetype == "text/csv" and response.headers["Cache-Control"] == "private, no-store"
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment;") and re.search(r'filename="dossier-audit-\d{8}-\d{6}\.csv"', disposition)
+    assert disposition.startswith("attachment;") and re.search(
+        r'filename="dossier-audit-\d{8}-\d{6}\.csv"', disposition
+    )
     rows = _csv(response)
     assert rows[0][:4] == ["编号 id", "时间（UTC） time (UTC)", "用户 user", "操作 action"]
     body = rows[1:]
@@ -181,8 +204,12 @@ def test_the_csv_is_an_attachment_with_the_filters_and_no_live_formulas(admin_cl
     d = audit_home["dossier"]
     exported = d.audit.events(Principal.system(), _filter(actions=("audit_export",)))["events"][0]
     assert exported["username"] == "admin" and exported["target_type"] == "audit"
-    assert exported["detail"] == {"format": "csv", "filters": {"actions": ["login_failed"]}, "rows": len(body),
-                                  "complete": True}
+    assert exported["detail"] == {
+        "format": "csv",
+        "filters": {"actions": ["login_failed"]},
+        "rows": len(body),
+        "complete": True,
+    }
 
 
 def _filter(**fields):  # type: ignore[no-untyped-def]
@@ -222,17 +249,31 @@ def test_the_api_answers_json_with_the_same_filters_and_a_cursor(admin_client, a
     """GET /api/audit filters like the page, pages by `before`, caps `limit`, and says what was wrong in JSON."""
     d = audit_home["dossier"]
     for n in range(7):
-        d.audit.record("api-reader", "view", target_type="document", target_id=4242, detail={"title": f"接口 {n}"})
+        d.audit.record(
+            "api-reader", "view", target_type="document", target_id=4242, detail={"title": f"接口 {n}"}
+        )
     first = admin_client.get("/api/audit", query_string={"user": "api-reader", "limit": 5}).get_json()
     assert first["total"] == 7 and first["limit"] == 5 and len(first["events"]) == 5
     assert [e["detail"]["title"] for e in first["events"]] == [f"接口 {n}" for n in (6, 5, 4, 3, 2)]
     event = first["events"][0]
-    assert set(event) == {"id", "at", "username", "action", "target_type", "target_id", "detail", "summary",
-                          "target_exists"}
+    assert set(event) == {
+        "id",
+        "at",
+        "username",
+        "action",
+        "target_type",
+        "target_id",
+        "detail",
+        "summary",
+        "target_exists",
+    }
     assert event["target_exists"] is False and event["at"].endswith("Z")
-    rest = admin_client.get("/api/audit", query_string={"user": "api-reader", "limit": 5,
-                                                         "before": first["next_before"]}).get_json()
-    assert [e["detail"]["title"] for e in rest["events"]] == ["接口 1", "接口 0"] and rest["next_before"] is None
+    rest = admin_client.get(
+        "/api/audit", query_string={"user": "api-reader", "limit": 5, "before": first["next_before"]}
+    ).get_json()
+    assert [e["detail"]["title"] for e in rest["events"]] == ["接口 1", "接口 0"] and rest[
+        "next_before"
+    ] is None
     assert admin_client.get("/api/audit", query_string={"limit": 100000}).get_json()["limit"] == 500
     bad = admin_client.get("/api/audit", query_string={"to": "tomorrow"})
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_json()["error"]

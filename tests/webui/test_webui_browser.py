@@ -181,7 +181,11 @@ def queue_app(tmp_path, redis_url):
     from webui import create_app
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": redis_url,
+        },
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=QUEUE_PASSWORD)
@@ -230,7 +234,11 @@ def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
     assert browser.find_element(By.CSS_SELECTOR, "[data-drop-hint]").is_displayed()  # JS enhanced the zone
     assert browser.execute_script(DROP_FILES_JS) == 2
     chosen = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "[data-chosen] li")]
-    assert len(chosen) == 2 and chosen[0].startswith("拖放_琉璃计划.txt") and "损坏的<img src=x>扫描.pdf" in chosen[1]
+    assert (
+        len(chosen) == 2
+        and chosen[0].startswith("拖放_琉璃计划.txt")
+        and "损坏的<img src=x>扫描.pdf" in chosen[1]
+    )
     assert browser.find_element(By.CSS_SELECTOR, "[data-chosen-summary]").text.startswith("已选择 2 个文件")
     browser.find_element(By.CSS_SELECTOR, ".upload-form button[type=submit]").click()
 
@@ -244,7 +252,9 @@ def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
     WebDriverWait(browser, 20).until(
         lambda b: b.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text == "已完成"
     )
-    assert browser.execute_script("return window.__sameDocument === true"), "the page reloaded instead of polling"
+    assert browser.execute_script("return window.__sameDocument === true"), (
+        "the page reloaded instead of polling"
+    )
     assert browser.find_element(By.CSS_SELECTOR, "[data-field=files_text]").text == "文件 2 / 2"
     assert browser.find_element(By.CSS_SELECTOR, "[data-field='files.failed']").text == "1"
     assert not browser.find_element(By.CSS_SELECTOR, "[data-live-note]").is_displayed()
@@ -346,7 +356,9 @@ def test_customer_folder_filter_open_and_scoped_search(folder_server, browser, f
 
     browser.get(f"{server}/documents/{folder_home['docs']['d1']}")
     phone = next(
-        a for a in browser.find_elements(By.CSS_SELECTOR, ".entities a.entity-value") if a.text == "13812345678"
+        a
+        for a in browser.find_elements(By.CSS_SELECTOR, ".entities a.entity-value")
+        if a.text == "13812345678"
     )
     phone.click()
     WebDriverWait(browser, 15).until(lambda b: "mark=" in b.current_url)
@@ -414,7 +426,9 @@ def test_export_every_document_from_the_search_page(server, browser, corpus_home
     book = load_workbook(io.BytesIO(_wait_for_suffix(browser.downloads, ".xlsx").read_bytes()))
     sheet_rows = list(book.active.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in sheet_rows] == wanted
-    assert all(neutralise(r[1]) == titles[r[0]] for r in sheet_rows)  # CSV quotes formulas, XLSX types them as text
+    assert all(
+        neutralise(r[1]) == titles[r[0]] for r in sheet_rows
+    )  # CSV quotes formulas, XLSX types them as text
 
     browser.find_element(By.CSS_SELECTOR, ".export-bar button.export-zip").click()
     archive = zipfile.ZipFile(io.BytesIO(_wait_for_suffix(browser.downloads, ".zip").read_bytes()))
@@ -446,8 +460,12 @@ def export_queue_app(tmp_path, redis_url):
     from workers.runner import run_worker
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url,
-                 "DOSSIER_EXPORT_STREAM_MAX": "1"},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": redis_url,
+            "DOSSIER_EXPORT_STREAM_MAX": "1",
+        },
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=QUEUE_PASSWORD)
@@ -494,10 +512,17 @@ def test_background_export_page_turns_into_a_download_without_reloading(export_q
     assert not browser.find_element(By.CSS_SELECTOR, "[data-download]").is_displayed()
     browser.execute_script("window.__sameDocument = true;")
     run_worker(settings, burst=True)
-    WebDriverWait(browser, 20).until(lambda b: b.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "已完成")
-    assert browser.execute_script("return window.__sameDocument === true"), "the page reloaded instead of polling"
+    WebDriverWait(browser, 20).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "已完成"
+    )
+    assert browser.execute_script("return window.__sameDocument === true"), (
+        "the page reloaded instead of polling"
+    )
     link = browser.find_element(By.CSS_SELECTOR, "[data-download] a.download")
-    assert link.is_displayed() and "链接有效至" in browser.find_element(By.CSS_SELECTOR, "[data-field=expires]").text
+    assert (
+        link.is_displayed()
+        and "链接有效至" in browser.find_element(By.CSS_SELECTOR, "[data-field=expires]").text
+    )
     browser.save_screenshot(str(EXPORT_JOB_SCREENSHOT))
     link.click()
     data = _wait_for_suffix(browser.downloads, ".csv").read_bytes()

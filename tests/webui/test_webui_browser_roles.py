@@ -20,7 +20,9 @@ from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # no
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="needs Debian chromium + chromium-driver"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="needs Debian chromium + chromium-driver"
+    ),
 ]
 
 PASSWORD = "roles-browser-Passw0rd"
@@ -37,7 +39,11 @@ def roles_home(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("roles-home")
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(home), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", "DOSSIER_WORKERS": "2"},
+        environ={
+            "DOSSIER_HOME": str(home),
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_WORKERS": "2",
+        },
         dotenv=home / "none",
     )
     Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
@@ -53,8 +59,11 @@ def roles_home(tmp_path_factory):
         # attachment: she reads that contract and its e-mail, not the e-mails carrying others' contracts or invoices.
         admin_hits = d.search(SearchRequest("发票", limit=1000), Principal.system())["hits"]
         contract = next(
-            h for h in admin_hits
-            if h["doc_type"] == "contract" and h["customers"] and d.show(h["id"], Principal.system())["parent_id"]
+            h
+            for h in admin_hits
+            if h["doc_type"] == "contract"
+            and h["customers"]
+            and d.show(h["id"], Principal.system())["parent_id"]
         )
         owned = session.query(Customer).filter(Customer.name == contract["customers"][0]).one()
         owned.owner_id = rep.id
@@ -86,13 +95,20 @@ def roles_home(tmp_path_factory):
     # The container rule, as the issue states it: every piece of a document's original, and every container it
     # was taken out of, must be readable on its own.
     levels = {h["id"]: show(h["id"])["confidentiality"] for h in every}
-    allowed = {h["id"] for h in every if all(own_readable(i) for i in {h["id"]} | held(h["id"]) | came_from(h["id"]))}
+    allowed = {
+        h["id"] for h in every if all(own_readable(i) for i in {h["id"]} | held(h["id"]) | came_from(h["id"]))
+    }
     app = create_app(settings, {"TESTING": True})
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{srv.server_port}", "allowed": allowed, "every": every, "levels": levels,
-           "owned": owned_name}
+    yield {
+        "url": f"http://127.0.0.1:{srv.server_port}",
+        "allowed": allowed,
+        "every": every,
+        "levels": levels,
+        "owned": owned_name,
+    }
     srv.shutdown()
     thread.join(5)
     d.close()
@@ -112,7 +128,9 @@ def test_a_sales_rep_searching_invoices_sees_only_what_the_rules_allow(roles_hom
     assert any(h["id"] not in allowed for h in every if levels[h["id"]] == "confidential")
     emails = {h["id"] for h in every if h["doc_type"] == "email"}
     assert emails & allowed  # the e-mail that carried her customer's contract
-    assert emails - allowed  # internal e-mails carrying other customers' contracts or invoices: the container rule
+    assert (
+        emails - allowed
+    )  # internal e-mails carrying other customers' contracts or invoices: the container rule
     browser.get(url + "/")
     browser.find_element(By.ID, "username").send_keys("sales1")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
@@ -132,7 +150,9 @@ def test_a_sales_rep_searching_invoices_sees_only_what_the_rules_allow(roles_hom
     assert seen == allowed
     browser.get(f"{url}/?q=发票")
     type_counts = {
-        li.find_element(By.CSS_SELECTOR, ".facet-value").text: int(li.find_element(By.CSS_SELECTOR, ".count").text)
+        li.find_element(By.CSS_SELECTOR, ".facet-value").text: int(
+            li.find_element(By.CSS_SELECTOR, ".count").text
+        )
         for li in browser.find_elements(By.CSS_SELECTOR, "fieldset.facet-doc_type li")
     }
     assert sum(type_counts.values()) == len(allowed), type_counts  # the counts are those of what opens

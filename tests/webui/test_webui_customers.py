@@ -56,7 +56,16 @@ def test_list_shows_confirmed_customers_with_document_counts(folder_login, folde
     assert _count(rows[ids["chengming"]]) == 2
     assert _count(rows[ids["hengda"]]) == 2  # its own contract and the 明远 contract that names it
     mingyuan = rows[ids["mingyuan"]]
-    for text in ("杭州明远科技有限公司", "明远科技、明远", "现有客户", "已签约", "制造业", "浙江省 杭州市", "张伟", ">A<"):
+    for text in (
+        "杭州明远科技有限公司",
+        "明远科技、明远",
+        "现有客户",
+        "已签约",
+        "制造业",
+        "浙江省 杭州市",
+        "张伟",
+        ">A<",
+    ):
         assert text in mingyuan, text
     assert f'href="/customers/{ids["mingyuan"]}"' in mingyuan
     assert "共 4 个客户" in html
@@ -90,14 +99,30 @@ def test_list_filters(folder_login, folder_home, query, expected):
         if param == "q":
             assert f'name="q" type="search" value="{value}"' in html
         else:
-            assert re.search(rf'<select id="filter-{param}" name="{param}">.*?<option value="{value}" selected>', html, re.S)
+            assert re.search(
+                rf'<select id="filter-{param}" name="{param}">.*?<option value="{value}" selected>',
+                html,
+                re.S,
+            )
     assert 'href="/customers">清除筛选' in html
 
 
 def test_filter_form_offers_the_registry_values(folder_login):
     """The selects list the distinct types, industries, regions and owners of confirmed customers."""
     html = unescape(folder_login("manager1").get("/customers").get_data(as_text=True))
-    for value in ("现有客户", "潜在客户", "流失客户", "制造业", "金融", "贸易", "浙江省", "上海市", "江苏省", "张伟", "王芳"):
+    for value in (
+        "现有客户",
+        "潜在客户",
+        "流失客户",
+        "制造业",
+        "金融",
+        "贸易",
+        "浙江省",
+        "上海市",
+        "江苏省",
+        "张伟",
+        "王芳",
+    ):
         assert f'<option value="{value}">{value}</option>' in html, value
     assert "宁波市" not in html.split('id="suggested"')[0]  # a suggested customer's city is no filter value
 
@@ -105,7 +130,10 @@ def test_filter_form_offers_the_registry_values(folder_login):
 @pytest.mark.parametrize(
     ("user", "counts"),
     [
-        ("sales1", {"mingyuan": 4, "chengming": 1, "hengda": 2}),  # 明远's confidential contract, not 澄明's quote
+        (
+            "sales1",
+            {"mingyuan": 4, "chengming": 1, "hengda": 2},
+        ),  # 明远's confidential contract, not 澄明's quote
         ("sales2", {"mingyuan": 3, "chengming": 2, "hengda": 2}),
         ("viewer1", {"mingyuan": 2, "chengming": 0, "hengda": 0}),  # public documents only
         ("manager1", {"mingyuan": 5, "chengming": 2, "hengda": 2}),
@@ -146,17 +174,26 @@ def test_folder_lists_only_documents_the_user_may_read(folder_login, folder_home
 def test_folder_groups_documents_by_type_and_by_year(folder_login, folder_home):
     """By type follows the document-type order (合同, 报价单, 发票, 会议纪要), by year runs newest first with
     the undated last; inside a group the newest document comes first."""
-    html = folder_login("admin").get(f"/customers/{folder_home['customers']['mingyuan']}").get_data(as_text=True)
+    html = (
+        folder_login("admin").get(f"/customers/{folder_home['customers']['mingyuan']}").get_data(as_text=True)
+    )
     d = folder_home["docs"]
     by_type = _section(html, "by-type")
     types = re.findall(r'data-doc-type="(\w+)">\s*<h4>([^<]+)<span class="count">(\d+)', by_type)
     assert [(t, label.strip(), int(n)) for t, label, n in types] == [
-        ("contract", "合同", 2), ("quote", "报价单", 1), ("invoice", "发票", 1), ("meeting", "会议纪要", 1),
+        ("contract", "合同", 2),
+        ("quote", "报价单", 1),
+        ("invoice", "发票", 1),
+        ("meeting", "会议纪要", 1),
     ]
     assert _doc_ids(by_type) == [d["d1"], d["d3"], d["d2"], d["d5"], d["d4"]]
     by_year = _section(html, "by-year")
     years = re.findall(r'data-year="([^"]+)">\s*<h4>([^<]+)<span', by_year)
-    assert [(y, label.strip()) for y, label in years] == [("2024", "2024"), ("2023", "2023"), ("日期不详", "日期不详")]
+    assert [(y, label.strip()) for y, label in years] == [
+        ("2024", "2024"),
+        ("2023", "2023"),
+        ("日期不详", "日期不详"),
+    ]
     assert _doc_ids(by_year) == [d["d5"], d["d1"], d["d2"], d["d3"], d["d4"]]
     # tabs switch between the two views (static JS; both views are there without it)
     assert 'src="/static/customers.js"' in html and 'role="tab"' in html and "<script>" not in html
@@ -166,17 +203,35 @@ def test_folder_page_shows_details_contacts_key_amounts_and_dates(folder_login, 
     """The header, the contacts table, each contract/quote/invoice total (its 总价/合计 amount) largest first
     with its document, totals per type, and the first, latest and contract dates."""
     d = folder_home["docs"]
-    html = folder_login("admin").get(f"/customers/{folder_home['customers']['mingyuan']}").get_data(as_text=True)
-    for text in ("<h1>杭州明远科技有限公司", "明远科技、明远", "91330106MA2B3C4D5E", "C-0001", "现有客户", "已签约",
-                 "制造业", "浙江省 杭州市", "文三路 90 号", "张伟"):
+    html = (
+        folder_login("admin").get(f"/customers/{folder_home['customers']['mingyuan']}").get_data(as_text=True)
+    )
+    for text in (
+        "<h1>杭州明远科技有限公司",
+        "明远科技、明远",
+        "91330106MA2B3C4D5E",
+        "C-0001",
+        "现有客户",
+        "已签约",
+        "制造业",
+        "浙江省 杭州市",
+        "文三路 90 号",
+        "张伟",
+    ):
         assert text in html, text
     contact = re.search(r'<tr class="contact">(.*?)</tr>', html, re.S).group(1)
     assert [unescape(c.strip()) for c in re.findall(r"<td>(.*?)</td>", contact, re.S)][:4] == [
-        "李明", "采购经理", "13812345678", "0571-88886666",
+        "李明",
+        "采购经理",
+        "13812345678",
+        "0571-88886666",
     ]
     assert 'href="mailto:liming@mingyuan.cn"' in contact
-    amounts = re.findall(r'<td class="amount">([^<]+)(?:<div class="muted amount-role">([^<]+)</div>)?</td>\s*'
-                         r'<td><a href="/documents/(\d+)"', html)
+    amounts = re.findall(
+        r'<td class="amount">([^<]+)(?:<div class="muted amount-role">([^<]+)</div>)?</td>\s*'
+        r'<td><a href="/documents/(\d+)"',
+        html,
+    )
     assert amounts == [
         ("¥300,000.00", "合同金额", str(d["d3"])),
         ("¥120,000.00", "价税合计", str(d["d5"])),  # the 合计, not the larger-looking net amount
@@ -184,7 +239,11 @@ def test_folder_page_shows_details_contacts_key_amounts_and_dates(folder_login, 
         ("¥88,000.00", "报价总额", str(d["d2"])),
     ]
     totals = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"amount\">([^<]+)</dd>", html))
-    assert totals == {"合同金额合计": "¥420,000.00", "报价金额合计": "¥88,000.00", "发票金额合计": "¥120,000.00"}
+    assert totals == {
+        "合同金额合计": "¥420,000.00",
+        "报价金额合计": "¥88,000.00",
+        "发票金额合计": "¥120,000.00",
+    }
     dates = _section_text(html, "key-dates")
     assert re.search(r"最早文件</th><td><time datetime=\"2023-05-20\">", dates)
     assert re.search(r"最近文件</th><td><time datetime=\"2024-06-01\">", dates)
@@ -198,7 +257,11 @@ def _section_text(html: str, css_class: str) -> str:
 
 def test_key_amounts_only_from_readable_documents(folder_login, folder_home):
     """A viewer's folder shows the public quote's amount and none of the confidential or finance ones."""
-    html = folder_login("viewer1").get(f"/customers/{folder_home['customers']['mingyuan']}").get_data(as_text=True)
+    html = (
+        folder_login("viewer1")
+        .get(f"/customers/{folder_home['customers']['mingyuan']}")
+        .get_data(as_text=True)
+    )
     assert "¥88,000.00" in html
     assert "300,000" not in html and "120,000" not in html and "合同金额合计" not in html
 
@@ -210,7 +273,9 @@ def test_scoped_search_box_submits_to_the_search_page_with_the_customer(folder_l
     html = client.get(f"/customers/{cid}").get_data(as_text=True)
     form = re.search(r'<form class="scoped-search" method="get" action="([^"]+)".*?</form>', html, re.S)
     assert form and form.group(1) == "/"
-    assert 'name="q"' in form.group(0) and f'<input type="hidden" name="customer_id" value="{cid}">' in form.group(0)
+    assert 'name="q"' in form.group(
+        0
+    ) and f'<input type="hidden" name="customer_id" value="{cid}">' in form.group(0)
     results = client.get("/", query_string={"q": "服务器", "customer_id": cid}).get_data(as_text=True)
     found = {int(i) for i in re.findall(r'<h2 class="hit-title"><a href="/documents/(\d+)', results)}
     assert found == {folder_home["docs"][k] for k in ("d1", "d2", "d3", "d4", "d5")}
@@ -223,7 +288,9 @@ def test_unknown_customer_is_404(folder_login):
     assert "不存在" in r.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("user", "status"), [("admin", 200), ("manager1", 200), ("sales1", 404), ("viewer1", 404)])
+@pytest.mark.parametrize(
+    ("user", "status"), [("admin", 200), ("manager1", 200), ("sales1", 404), ("viewer1", 404)]
+)
 def test_rejected_customer_is_only_seen_by_reviewers(folder_login, folder_home, user, status):
     """A rejected suggestion's page exists for admins and managers only; for others it does not exist."""
     r = folder_login(user).get(f"/customers/{folder_home['customers']['old']}")
@@ -265,7 +332,11 @@ def test_other_roles_see_no_suggestions_and_may_not_review(folder_login, folder_
     assert 'id="suggested"' not in html and "/confirm" not in html and "宁波蓝海电子有限公司" not in html
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     cid = folder_home["customers"]["lanhai"]
-    for action, extra in (("confirm", {}), ("reject", {}), ("merge", {"into": folder_home["customers"]["mingyuan"]})):
+    for action, extra in (
+        ("confirm", {}),
+        ("reject", {}),
+        ("merge", {"into": folder_home["customers"]["mingyuan"]}),
+    ):
         r = client.post(f"/customers/{cid}/{action}", data={"csrf_token": token, **extra})
         assert r.status_code == 403, action
         assert "只有管理员和经理可以审核" in r.get_data(as_text=True)
@@ -279,13 +350,18 @@ def test_review_actions_need_the_csrf_token(folder_login, folder_home):
         r = client.post(f"/customers/{cid}/confirm", data=data)
         assert r.status_code == 400
         assert "表单已过期或来源无效" in r.get_data(as_text=True)
-    assert f'data-customer-id="{cid}"' in client.get("/customers").get_data(as_text=True).split('id="suggested"')[1]
+    assert (
+        f'data-customer-id="{cid}"'
+        in client.get("/customers").get_data(as_text=True).split('id="suggested"')[1]
+    )
 
 
 def test_merge_needs_a_target(folder_login, folder_home):
     """Merging without a customer to merge into, or into itself, is a 400 that says what is missing."""
     client = folder_login("admin")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)).group(1)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)
+    ).group(1)
     cid = folder_home["customers"]["lanhai"]
     r = client.post(f"/customers/{cid}/merge", data={"csrf_token": token, "into": ""})
     assert r.status_code == 400 and "请选择要合并到的客户" in r.get_data(as_text=True)
@@ -312,7 +388,9 @@ def test_confirm_reject_and_merge(fresh_folder):
     target's folder; each action says what it did."""
     home, client = fresh_folder
     ids, docs = home["customers"], home["docs"]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)).group(1)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)
+    ).group(1)
 
     r = client.post(f"/customers/{ids['jinqiao']}/confirm", data={"csrf_token": token}, follow_redirects=True)
     html = r.get_data(as_text=True)
@@ -340,7 +418,11 @@ def test_confirm_reject_and_merge(fresh_folder):
     with home["dossier"].sessions() as session:
         rejected = folder.list_customers(session, Principal.system(), status="rejected")
         # the merged record is kept as rejected, so it is never suggested again
-        assert {c["name"] for c in rejected} == {"北京旧名称有限公司", "宁波蓝海电子有限公司", "台州新星塑料有限公司"}
+        assert {c["name"] for c in rejected} == {
+            "北京旧名称有限公司",
+            "宁波蓝海电子有限公司",
+            "台州新星塑料有限公司",
+        }
 
 
 def test_registry_values_are_shown_as_text(folder_login, folder_home):
@@ -369,7 +451,9 @@ def test_folder_functions_directly(folder_home):
     with folder_home["dossier"].sessions() as session:
         options = folder.filter_options(session)
         assert options["owners"] == ["张伟", "王芳"]
-        assert folder.customer_names(session, [ids["mingyuan"], 999999]) == {ids["mingyuan"]: "杭州明远科技有限公司"}
+        assert folder.customer_names(session, [ids["mingyuan"], 999999]) == {
+            ids["mingyuan"]: "杭州明远科技有限公司"
+        }
         names = {c["name"] for c in folder.list_customers(session, Principal.system(), status=None)}
         assert {"北京旧名称有限公司", "上海云启信息技术有限公司", "宁波蓝海电子有限公司"} <= names
         suggested = folder.list_customers(session, Principal.system(), status="suggested", text="蓝海")
@@ -409,7 +493,9 @@ def test_api_lists_customers_and_serves_a_folder(folder_login, folder_home):
     sales = folder_login("sales1")
     assert sales.get("/api/customers", query_string={"status": "suggested"}).status_code == 403
     assert sales.get("/api/customers", query_string={"status": "nonsense"}).status_code == 400
-    viewer_counts = {c["id"]: c["documents"] for c in folder_login("viewer1").get("/api/customers").get_json()["customers"]}
+    viewer_counts = {
+        c["id"]: c["documents"] for c in folder_login("viewer1").get("/api/customers").get_json()["customers"]
+    }
     admin_counts = {c["id"]: c["documents"] for c in listed["customers"]}
     assert all(viewer_counts[i] <= admin_counts[i] for i in admin_counts) and viewer_counts != admin_counts
 
@@ -495,13 +581,27 @@ def test_edit_form_is_prefilled(folder_login, folder_home):
     assert "<h1>编辑客户：杭州明远科技有限公司</h1>" in html
     assert f'<form class="edit-form" method="post" action="/customers/{cid}/edit">' in html
     fields = _edit_form(html)
-    assert fields["csrf_token"] and fields["csrf_token"] == re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert fields["csrf_token"] and fields["csrf_token"] == re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    ).group(1)
     expected = {
-        "name": "杭州明远科技有限公司", "aliases": "明远科技；明远", "credit_code": "91330106MA2B3C4D5E",
-        "customer_type": "现有客户", "stage": "已签约", "importance": "A", "industry": "制造业", "owner_name": "张伟",
-        "region": "浙江省", "city": "杭州市", "address": "浙江省杭州市西湖区文三路 90 号", "notes": "",
-        "contacts-0-name": "李明", "contacts-0-title": "采购经理", "contacts-0-mobile": "13812345678",
-        "contacts-0-landline": "0571-88886666", "contacts-0-email": "liming@mingyuan.cn",
+        "name": "杭州明远科技有限公司",
+        "aliases": "明远科技；明远",
+        "credit_code": "91330106MA2B3C4D5E",
+        "customer_type": "现有客户",
+        "stage": "已签约",
+        "importance": "A",
+        "industry": "制造业",
+        "owner_name": "张伟",
+        "region": "浙江省",
+        "city": "杭州市",
+        "address": "浙江省杭州市西湖区文三路 90 号",
+        "notes": "",
+        "contacts-0-name": "李明",
+        "contacts-0-title": "采购经理",
+        "contacts-0-mobile": "13812345678",
+        "contacts-0-landline": "0571-88886666",
+        "contacts-0-email": "liming@mingyuan.cn",
     }
     assert {k: fields.get(k) for k in expected} == expected
     blank = {f"contacts-{n}-{k}" for n in (1, 2) for k in ("name", "title", "mobile", "landline", "email")}
@@ -509,8 +609,13 @@ def test_edit_form_is_prefilled(folder_login, folder_home):
     assert "contacts-3-name" not in fields
     assert '<option value="流失客户">流失客户</option>' in html and '<option value="C">C</option>' in html
     english = client.get(f"/customers/{cid}/edit?lang=en").get_data(as_text=True)
-    for text in ("Edit customer: 杭州明远科技有限公司", ">Save</button>", "Prospect (潜在客户)", "Province",
-                 "Empty a row to remove that contact"):
+    for text in (
+        "Edit customer: 杭州明远科技有限公司",
+        ">Save</button>",
+        "Prospect (潜在客户)",
+        "Province",
+        "Empty a row to remove that contact",
+    ):
         assert text in english, text
 
 
@@ -524,7 +629,9 @@ def test_only_reviewers_may_edit(folder_login, folder_home, user):
     r = client.get(f"/customers/{cid}/edit")
     assert r.status_code == 403 and "只有管理员和经理可以修改客户" in r.get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    r = client.post(f"/customers/{cid}/edit", data={"csrf_token": token, "name": "改名有限公司", "stage": "x"})
+    r = client.post(
+        f"/customers/{cid}/edit", data={"csrf_token": token, "name": "改名有限公司", "stage": "x"}
+    )
     assert r.status_code == 403
     assert "<h1>杭州明远科技有限公司" in client.get(f"/customers/{cid}").get_data(as_text=True)
 
@@ -562,8 +669,15 @@ def test_bad_customer_type_re_renders_with_the_reason_and_the_input(folder_login
     client = folder_login("admin")
     cid = folder_home["customers"]["hengda"]
     fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
-    fields.update({"customer_type": "大客户", "stage": "重新接触", "aliases": "恒达贸易、恒达苏州",
-                   "contacts-0-name": "周敏", "contacts-0-mobile": "13900001111"})
+    fields.update(
+        {
+            "customer_type": "大客户",
+            "stage": "重新接触",
+            "aliases": "恒达贸易、恒达苏州",
+            "contacts-0-name": "周敏",
+            "contacts-0-mobile": "13900001111",
+        }
+    )
     r = client.post(f"/customers/{cid}/edit", data=fields)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
@@ -592,7 +706,9 @@ def test_a_contact_row_without_a_name_is_refused(folder_login, folder_home):
 
 def test_edit_form_shows_registry_values_as_text(folder_login, folder_home):
     """Names, aliases, regions and contacts full of HTML stay inert inside the form's values."""
-    html = folder_login("admin").get(f"/customers/{folder_home['customers']['xss']}/edit").get_data(as_text=True)
+    html = (
+        folder_login("admin").get(f"/customers/{folder_home['customers']['xss']}/edit").get_data(as_text=True)
+    )
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>行业</b>" not in html
     tags = _Tags()
     tags.feed(html)
@@ -615,23 +731,47 @@ def test_saving_an_edit_changes_the_folder_and_relinks_documents(fresh_folder, t
     assert doc_id not in _doc_ids(client.get(f"/customers/{cid}").get_data(as_text=True))
 
     fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
-    fields.update({"aliases": "恒达贸易；姑苏恒贸", "customer_type": "现有", "stage": "重新接触", "importance": "B",
-                   "contacts-0-name": "周敏", "contacts-0-title": "采购主管", "contacts-0-mobile": "139 0000 1111",
-                   "contacts-1-name": "吴刚", "notes": "2024 年重新合作"})
+    fields.update(
+        {
+            "aliases": "恒达贸易；姑苏恒贸",
+            "customer_type": "现有",
+            "stage": "重新接触",
+            "importance": "B",
+            "contacts-0-name": "周敏",
+            "contacts-0-title": "采购主管",
+            "contacts-0-mobile": "139 0000 1111",
+            "contacts-1-name": "吴刚",
+            "notes": "2024 年重新合作",
+        }
+    )
     r = client.post(f"/customers/{cid}/edit", data=fields)
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/customers/{cid}")
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     saved = re.search(r"已保存“苏州恒达贸易有限公司”；(\d+) 份相关文件已重新分析。", html)
     assert saved and int(saved.group(1)) >= 1
     assert doc_id in _doc_ids(html)
-    for text in ("恒达贸易、姑苏恒贸", "现有客户", "重新接触", ">B<", "2024 年重新合作", "周敏", "采购主管", "13900001111", "吴刚"):
+    for text in (
+        "恒达贸易、姑苏恒贸",
+        "现有客户",
+        "重新接触",
+        ">B<",
+        "2024 年重新合作",
+        "周敏",
+        "采购主管",
+        "13900001111",
+        "吴刚",
+    ):
         assert text in html, text
     link = re.search(rf'<li class="folder-doc" data-doc-id="{doc_id}">.*?</li>', html, re.S).group(0)
     assert "简称一致" in link
 
     # emptying a row removes that contact; the others keep their order
     fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
-    assert (fields["contacts-0-name"], fields["contacts-1-name"], fields["contacts-3-name"]) == ("周敏", "吴刚", "")
+    assert (fields["contacts-0-name"], fields["contacts-1-name"], fields["contacts-3-name"]) == (
+        "周敏",
+        "吴刚",
+        "",
+    )
     for key in ("name", "title", "mobile", "landline", "email"):
         fields[f"contacts-0-{key}"] = ""
     assert client.post(f"/customers/{cid}/edit", data=fields).status_code == 303
@@ -650,11 +790,17 @@ def test_a_credit_code_with_a_wrong_check_character_is_saved_and_flagged(fresh_f
     code = "91310000MA1FL1234X"
     assert not ingest.uscc_is_valid(code)
     fields = _edit_form(client.get(f"/customers/{cid}/edit").get_data(as_text=True))
-    r = client.post(f"/customers/{cid}/edit", data={**fields, "credit_code": code.lower()}, follow_redirects=True)
+    r = client.post(
+        f"/customers/{cid}/edit", data={**fields, "credit_code": code.lower()}, follow_redirects=True
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "已保存“上海澄明集团股份有限公司”" in html
-    assert re.search(r'<p class="flash flash-warning" role="status">请注意：统一社会信用代码校验位不符：'
-                     + code + "（已保留，未更正）", html)
+    assert re.search(
+        r'<p class="flash flash-warning" role="status">请注意：统一社会信用代码校验位不符：'
+        + code
+        + "（已保留，未更正）",
+        html,
+    )
     assert f'<td class="code">{code}</td>' in html
     r = client.post(f"/customers/{cid}/edit", data={**fields, "credit_code": "9131000"})
     assert r.status_code == 400 and "统一社会信用代码应为 18 位" in r.get_data(as_text=True)
@@ -669,7 +815,9 @@ def test_registry_changes_on_the_customers_page_are_audited_by_the_reviewer(fres
 
     home, client = fresh_folder
     d, ids = home["dossier"], home["customers"]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)).group(1)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/customers").get_data(as_text=True)
+    ).group(1)
 
     fields = _edit_form(client.get(f"/customers/{ids['hengda']}/edit").get_data(as_text=True))
     fields.update({"stage": "重新接触", "aliases": "恒达贸易；姑苏恒贸", "owner_name": "sales2"})
@@ -684,7 +832,9 @@ def test_registry_changes_on_the_customers_page_are_audited_by_the_reviewer(fres
     client.post(f"/customers/{ids['jinqiao']}/confirm", data={"csrf_token": token})
     client.post(f"/customers/{ids['lanhai']}/merge", data={"csrf_token": token, "into": ids["mingyuan"]})
     (confirm,), (merge,) = audit_events(d, "customer_confirm"), audit_events(d, "customer_merge")
-    assert confirm.username == "manager1" and confirm.detail["changed"] == {"status": ["suggested", "confirmed"]}
+    assert confirm.username == "manager1" and confirm.detail["changed"] == {
+        "status": ["suggested", "confirmed"]
+    }
     assert merge.username == "manager1" and merge.target_id == ids["lanhai"]
     assert merge.detail["into"] == "杭州明远科技有限公司" and merge.detail["documents"] == 1
     with d.sessions() as session:
@@ -700,9 +850,14 @@ def test_registry_changes_on_the_customers_page_are_audited_by_the_reviewer(fres
     admin = create_app(home["settings"], test_config={"TESTING": True}).test_client()
     assert _login(admin, "admin", FOLDER_PASSWORD).status_code == 302
     page = admin.get("/admin/audit").get_data(as_text=True)
-    for code, label in (("customer_import", "导入客户登记册"), ("customer_edit", "修改客户"),
-                        ("customer_merge", "合并客户"), ("customer_reject", "拒绝客户建议"),
-                        ("user_rename", "用户改名"), ("user_set_display_name", "修改显示名")):
+    for code, label in (
+        ("customer_import", "导入客户登记册"),
+        ("customer_edit", "修改客户"),
+        ("customer_merge", "合并客户"),
+        ("customer_reject", "拒绝客户建议"),
+        ("user_rename", "用户改名"),
+        ("user_set_display_name", "修改显示名"),
+    ):
         assert f'<option value="{code}">{label}</option>' in page, code
     assert "stage: null → 重新接触" in admin.get("/admin/audit?action=customer_edit").get_data(as_text=True)
 

@@ -33,7 +33,9 @@ def test_document_page_shows_metadata_and_pages(admin, corpus_home):
     assert "第 1 页" in html and "第 2 页" in html
     assert shown["sha256"] in html
     assert "<mark>" not in html  # nothing to highlight without a query
-    assert shown["doc_type_reason"] and f"（{shown['doc_type_reason']}）" in unescape(html)  # why it is a 合同
+    assert shown["doc_type_reason"] and f"（{shown['doc_type_reason']}）" in unescape(
+        html
+    )  # why it is a 合同
 
 
 def test_arriving_from_a_search_highlights_the_terms(admin, corpus_home):
@@ -219,13 +221,30 @@ def test_document_page_groups_entities_by_kind(folder_login, folder_home):
     section = _entity_section(html)
     labels = re.findall(r'<dt class="entity-kind entity-\w+">([^<]+)</dt>', section)
     assert labels == ["公司", "联系人", "电话", "邮箱", "统一社会信用代码", "金额", "日期", "合同编号"]
-    values = [unescape(v) for v in re.findall(r'<a class="entity-value" href="[^"]+" title="[^"]*">([^<]+)</a>', section)]
-    assert values == [
-        "杭州明远科技有限公司", "上海云启信息技术有限公司", "李明", "赵强", "13812345678",
-        "liming@mingyuan.cn", "zhaoqiang@yunqi.com", "91330106MA2B3C4D5E", "91310000MA1FL1234X",
-        "¥120,000.00", "¥5,000.00", "2024-03-15", "HT-2024-0315",
+    values = [
+        unescape(v)
+        for v in re.findall(r'<a class="entity-value" href="[^"]+" title="[^"]*">([^<]+)</a>', section)
     ]
-    invalid = re.findall(r'<li class="entity entity-invalid">.*?>([0-9A-Z]{18})</a>\s*<span class="badge badge-invalid">校验位错误', section, re.S)
+    assert values == [
+        "杭州明远科技有限公司",
+        "上海云启信息技术有限公司",
+        "李明",
+        "赵强",
+        "13812345678",
+        "liming@mingyuan.cn",
+        "zhaoqiang@yunqi.com",
+        "91330106MA2B3C4D5E",
+        "91310000MA1FL1234X",
+        "¥120,000.00",
+        "¥5,000.00",
+        "2024-03-15",
+        "HT-2024-0315",
+    ]
+    invalid = re.findall(
+        r'<li class="entity entity-invalid">.*?>([0-9A-Z]{18})</a>\s*<span class="badge badge-invalid">校验位错误',
+        section,
+        re.S,
+    )
     assert invalid == ["91310000MA1FL1234X"]
     assert section.count("校验位错误") == 1
     assert '<span class="muted entity-role">合同总价</span>' in section
@@ -236,8 +255,13 @@ def test_entity_link_marks_the_entity_on_its_page(folder_login, folder_home):
     client = folder_login("admin")
     doc_id = folder_home["docs"]["d1"]
     section = _entity_section(client.get(f"/documents/{doc_id}").get_data(as_text=True))
-    for shown, surface, page in (("13812345678", "138-1234-5678", 1), ("91310000MA1FL1234X", "91310000MA1FL1234X", 2)):
-        href = unescape(re.search(rf'<a class="entity-value" href="([^"]+)" title="[^"]*">{shown}</a>', section).group(1))
+    for shown, surface, page in (
+        ("13812345678", "138-1234-5678", 1),
+        ("91310000MA1FL1234X", "91310000MA1FL1234X", 2),
+    ):
+        href = unescape(
+            re.search(rf'<a class="entity-value" href="([^"]+)" title="[^"]*">{shown}</a>', section).group(1)
+        )
         assert href.endswith("#entity-mark")
         html = client.get(href.split("#")[0]).get_data(as_text=True)
         marks = re.findall(r'<mark class="entity-mark" id="entity-mark">([^<]*)</mark>', html)
@@ -257,7 +281,13 @@ def test_a_bad_mark_marks_nothing(folder_login, folder_home, mark):
 def test_entities_in_english(folder_login, folder_home):
     """The kind labels and the invalid-code flag are translated with ?lang=en."""
     html = folder_login("admin").get(f"/documents/{folder_home['docs']['d1']}?lang=en").get_data(as_text=True)
-    for text in ("Company", "Contact person", "Unified social credit code", "wrong check character", "same credit code"):
+    for text in (
+        "Company",
+        "Contact person",
+        "Unified social credit code",
+        "wrong check character",
+        "same credit code",
+    ):
         assert text in html, text
 
 
@@ -265,21 +295,56 @@ def test_entity_groups_and_amount_format():
     """Without mentions the plain values are listed (no places); amounts format as yuan."""
     from webui.documents import entity_groups, yuan
 
-    groups = entity_groups([], {"phone": ["13812345678"], "amount": ["10500.00"], "zz_other": ["x"], "email": []})
+    groups = entity_groups(
+        [], {"phone": ["13812345678"], "amount": ["10500.00"], "zz_other": ["x"], "email": []}
+    )
     assert [g["kind"] for g in groups] == ["phone", "amount", "zz_other"]
     assert groups[0]["items"] == [
         {"value": "13812345678", "text": "13812345678", "valid": True, "roles": [], "places": []}
     ]
     mentions = [
-        {"kind": "amount", "value": "10500.00", "text": "壹万零伍佰元", "page": 1, "start": 3, "end": 9, "role": "总价"},
-        {"kind": "amount", "value": "10500.00", "text": "¥10,500", "page": 1, "start": 20, "end": 27, "role": "总价"},
-        {"kind": "amount", "value": "10500.00", "text": "10500", "page": 3, "start": 0, "end": 5, "role": "合计"},
+        {
+            "kind": "amount",
+            "value": "10500.00",
+            "text": "壹万零伍佰元",
+            "page": 1,
+            "start": 3,
+            "end": 9,
+            "role": "总价",
+        },
+        {
+            "kind": "amount",
+            "value": "10500.00",
+            "text": "¥10,500",
+            "page": 1,
+            "start": 20,
+            "end": 27,
+            "role": "总价",
+        },
+        {
+            "kind": "amount",
+            "value": "10500.00",
+            "text": "10500",
+            "page": 3,
+            "start": 0,
+            "end": 5,
+            "role": "合计",
+        },
     ]
     (group,) = entity_groups(mentions, {"amount": ["10500.00"]})
     assert group["items"] == [
-        {"value": "10500.00", "text": "壹万零伍佰元", "valid": True, "roles": ["总价", "合计"],
-         "places": [{"page": 1, "mark": "1:3:9"}, {"page": 3, "mark": "3:0:5"}]}
+        {
+            "value": "10500.00",
+            "text": "壹万零伍佰元",
+            "valid": True,
+            "roles": ["总价", "合计"],
+            "places": [{"page": 1, "mark": "1:3:9"}, {"page": 3, "mark": "3:0:5"}],
+        }
     ]
     assert [yuan(v) for v in ("1234", "1234567.5", "-20.00", "0.00", "n/a")] == [
-        "¥1,234.00", "¥1,234,567.50", "-¥20.00", "¥0.00", "n/a",
+        "¥1,234.00",
+        "¥1,234,567.50",
+        "-¥20.00",
+        "¥0.00",
+        "n/a",
     ]

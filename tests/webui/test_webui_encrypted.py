@@ -24,8 +24,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> dict:
         pytest.skip(f"test corpus not found at {CORPUS}")
     root = tmp_path_factory.mktemp("encrypted-home")
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(root), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
-                 "DOSSIER_BLOB_KEY": BlobKey.generate().encoded()},
+        environ={
+            "DOSSIER_HOME": str(root),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_BLOB_KEY": BlobKey.generate().encoded(),
+        },
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
@@ -111,8 +115,10 @@ def test_a_blob_under_an_unconfigured_key_says_which_key_to_add(home):
     """A web process started without the key that sealed a file answers 500 naming that key id."""
     d = home["dossier"]
     doc_id = home["ids"][TEXT.name]
-    other = create_app(d.settings.with_overrides(DOSSIER_BLOB_KEY=BlobKey.generate().encoded()),
-                       test_config={"TESTING": True})
+    other = create_app(
+        d.settings.with_overrides(DOSSIER_BLOB_KEY=BlobKey.generate().encoded()),
+        test_config={"TESTING": True},
+    )
     client = other.test_client()
     assert _login(client, password=PASSWORD).status_code == 302
     r = client.get(f"/documents/{doc_id}/download")

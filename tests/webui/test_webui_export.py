@@ -30,7 +30,9 @@ def _export_form(html: str) -> list[tuple[str, str]]:
     """The hidden fields of the page's export form (CSRF token included)."""
     form = re.search(r'<form id="export-form"[^>]*>(.*?)</form>', html, re.S)
     assert form, "no export form on the page"
-    return [(unescape(n), unescape(v)) for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(1))]
+    return [
+        (unescape(n), unescape(v)) for n, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(1))
+    ]
 
 
 def _api_ids(client, query: str) -> list[int]:
@@ -44,14 +46,27 @@ def test_search_page_offers_every_format_and_states_the_limits(admin):
     bar = re.search(r'<section class="export-bar".*?</section>', html, re.S).group(0)
     total = int(re.search(r"共 (\d+) 条结果", html).group(1))
     assert f"导出当前检索的全部 {total} 条结果" in bar
-    for code, label in (("csv", "CSV 表格"), ("xlsx", "Excel 表格"), ("jsonl", "JSON Lines"), ("zip", "原件 ZIP")):
+    for code, label in (
+        ("csv", "CSV 表格"),
+        ("xlsx", "Excel 表格"),
+        ("jsonl", "JSON Lines"),
+        ("zip", "原件 ZIP"),
+    ):
         assert re.search(rf'form="export-form" name="format" value="{code}"[^>]*>{label}</button>', bar), code
-    assert "文件会立即开始下载" in bar and "每次最多导出 1000000 条结果" in bar and "原件 ZIP 最多 10000 个文件、10240 MB" in bar
+    assert (
+        "文件会立即开始下载" in bar
+        and "每次最多导出 1000000 条结果" in bar
+        and "原件 ZIP 最多 10000 个文件、10240 MB" in bar
+    )
     fields = dict(_export_form(html))
     assert fields["q"] == "合同" and fields["type"] == "contract" and fields["sort"] == "date_desc"
     assert fields["csrf_token"]
     english = admin.get("/?q=合同&lang=en").get_data(as_text=True)
-    assert "Export all" in english and ">Excel (XLSX)</button>" in english and "At most 1000000 results" in english
+    assert (
+        "Export all" in english
+        and ">Excel (XLSX)</button>" in english
+        and "At most 1000000 results" in english
+    )
 
 
 def test_no_results_no_export_bar(admin):
@@ -88,7 +103,9 @@ def test_post_export_streams_each_format_matching_the_search(admin, fmt):
     if fmt == "csv":
         ids = _csv_ids(data)
     elif fmt == "xlsx":
-        ids = [row[0] for row in load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2, values_only=True)]
+        ids = [
+            row[0] for row in load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2, values_only=True)
+        ]
     elif fmt == "jsonl":
         ids = [json.loads(line)["id"] for line in data.decode("utf-8").splitlines()]
     else:
@@ -111,14 +128,26 @@ def test_export_links_never_come_from_an_unchecked_host(app, login, admin_passwo
     points at the address Dossier listens on, never at evil.example."""
     client = app.test_client()
     evil = {"base_url": "http://evil.example", "headers": headers}
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login", **evil).get_data(as_text=True))
-    assert client.post("/auth/login", data={"username": "admin", "password": admin_password,
-                                            "csrf_token": token.group(1)}, **evil).status_code == 302
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/auth/login", **evil).get_data(as_text=True)
+    )
+    assert (
+        client.post(
+            "/auth/login",
+            data={"username": "admin", "password": admin_password, "csrf_token": token.group(1)},
+            **evil,
+        ).status_code
+        == 302
+    )
     links = _csv_links(client.get("/api/export?q=合同&format=csv", **evil).get_data())
     assert links and all(link.startswith("http://127.0.0.1:8000/documents/") for link in links)
     html = client.get("/?q=合同", **evil).get_data(as_text=True)
-    data = client.post("/export", data=MultiDict([*_export_form(html), ("format", "jsonl")]), **evil).get_data()
-    assert all(json.loads(line)["url"].startswith("http://127.0.0.1:8000/documents/") for line in data.splitlines())
+    data = client.post(
+        "/export", data=MultiDict([*_export_form(html), ("format", "jsonl")]), **evil
+    ).get_data()
+    assert all(
+        json.loads(line)["url"].startswith("http://127.0.0.1:8000/documents/") for line in data.splitlines()
+    )
     assert b"evil.example" not in data
 
 
@@ -127,11 +156,17 @@ def test_export_links_never_come_from_an_unchecked_host(app, login, admin_passwo
     [
         ({"DOSSIER_PUBLIC_URL": "https://dossier.example.cn/"}, "evil.example", "https://dossier.example.cn"),
         ({"DOSSIER_ALLOWED_HOSTS": "dossier.corp,.example.cn"}, "dossier.corp", "http://dossier.corp"),
-        ({"DOSSIER_ALLOWED_HOSTS": "dossier.corp,.example.cn"}, "files.example.cn", "http://files.example.cn"),
+        (
+            {"DOSSIER_ALLOWED_HOSTS": "dossier.corp,.example.cn"},
+            "files.example.cn",
+            "http://files.example.cn",
+        ),
         ({"DOSSIER_HOST": "10.0.0.5", "DOSSIER_PORT": "8080"}, "evil.example", "http://10.0.0.5:8080"),
     ],
 )
-def test_export_links_follow_the_configured_address(corpus_home, tmp_path, login, admin_password, env, host, expected):
+def test_export_links_follow_the_configured_address(
+    corpus_home, tmp_path, login, admin_password, env, host, expected
+):
     """DOSSIER_PUBLIC_URL wins over any Host; with DOSSIER_ALLOWED_HOSTS the (checked) host the request came to is
     used; with neither, the address Dossier listens on."""
     from foundation.config import load_settings
@@ -141,8 +176,11 @@ def test_export_links_follow_the_configured_address(corpus_home, tmp_path, login
     client = create_app(settings, test_config={"TESTING": True}).test_client()
     page = client.get("/auth/login", base_url=f"http://{host}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    client.post("/auth/login", base_url=f"http://{host}",
-                data={"username": "admin", "password": admin_password, "csrf_token": token})
+    client.post(
+        "/auth/login",
+        base_url=f"http://{host}",
+        data={"username": "admin", "password": admin_password, "csrf_token": token},
+    )
     links = _csv_links(client.get("/api/export?q=合同&format=csv", base_url=f"http://{host}").get_data())
     assert links and all(link.startswith(f"{expected}/documents/") for link in links), links[:1]
 
@@ -157,9 +195,13 @@ def test_a_background_export_never_stores_an_unchecked_host(queue_app, login, ad
     evil = {"base_url": "http://evil.example"}
     page = client.get("/auth/login", **evil).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    client.post("/auth/login", data={"username": "admin", "password": admin_password, "csrf_token": token}, **evil)
+    client.post(
+        "/auth/login", data={"username": "admin", "password": admin_password, "csrf_token": token}, **evil
+    )
     JobQueue.from_settings(settings).mark_alive("web-test-worker")
-    started = client.post("/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(client, **evil)}, **evil)
+    started = client.post(
+        "/api/exports?all=1&format=csv", headers={"X-CSRF-Token": _token(client, **evil)}, **evil
+    )
     assert started.status_code == 202, started.get_data(as_text=True)
     d = app.extensions["dossier"]
     with d.sessions() as session:
@@ -182,7 +224,12 @@ def test_api_export_takes_the_filters_of_api_search(admin):
     ids = [json.loads(line)["id"] for line in response.get_data(as_text=True).splitlines()]
     assert ids == _api_ids(admin, query) and response.headers["X-Dossier-Hits"] == str(len(ids))
     plan = admin.get(f"/api/export/plan?{query}&format=zip").get_json()
-    assert plan["count"] == len(ids) and plan["allowed"] and plan["zip_bytes"] > 0 and plan["max_hits"] == 1000000
+    assert (
+        plan["count"] == len(ids)
+        and plan["allowed"]
+        and plan["zip_bytes"] > 0
+        and plan["max_hits"] == 1000000
+    )
     first_two = admin.get(f"/api/export?{query}&format=csv&limit=2").get_data()
     assert _csv_ids(first_two) == ids[:2]
     bad = admin.get("/api/export?q=合同&format=pdf")
@@ -201,7 +248,9 @@ def test_a_limit_is_shown_first_and_enforced(corpus_home, login, admin_password)
     a posted export goes back to the search with the reason, and the API answers 422."""
     from webui import create_app
 
-    settings = corpus_home["settings"].with_overrides(DOSSIER_EXPORT_MAX_HITS="2", DOSSIER_EXPORT_ZIP_MAX_FILES="1")
+    settings = corpus_home["settings"].with_overrides(
+        DOSSIER_EXPORT_MAX_HITS="2", DOSSIER_EXPORT_ZIP_MAX_FILES="1"
+    )
     app = create_app(settings, test_config={"TESTING": True})
     client = app.test_client()
     login(client, "admin", admin_password)
@@ -217,13 +266,19 @@ def test_a_limit_is_shown_first_and_enforced(corpus_home, login, admin_password)
     assert api.status_code == 422 and "超过导出上限 2 条" in api.get_json()["error"]
     assert client.get("/api/export?q=合同&format=csv&limit=2").status_code == 200
     zip_refused = client.get("/api/export?q=合同&format=zip&limit=2")
-    assert zip_refused.status_code == 422 and "DOSSIER_EXPORT_ZIP_MAX_FILES" in zip_refused.get_json()["error"]
+    assert (
+        zip_refused.status_code == 422 and "DOSSIER_EXPORT_ZIP_MAX_FILES" in zip_refused.get_json()["error"]
+    )
     app.extensions["dossier"].close()
 
 
 @pytest.mark.parametrize(
     ("user", "levels"),
-    [("sales1", {"public", "internal", "own-confidential"}), ("viewer1", {"public"}), ("admin", set(ALL_LEVELS))],
+    [
+        ("sales1", {"public", "internal", "own-confidential"}),
+        ("viewer1", {"public"}),
+        ("admin", set(ALL_LEVELS)),
+    ],
 )
 def test_an_export_holds_only_what_the_user_may_read(folder_login, folder_home, user, levels):
     """Through the web page and the API, a user's CSV and ZIP hold exactly the documents their search shows."""
@@ -232,7 +287,9 @@ def test_an_export_holds_only_what_the_user_may_read(folder_login, folder_home, 
     client = folder_login(user)
     html = client.get("/?q=服务器").get_data(as_text=True)
     key_of = {v: k for k, v in folder_home["docs"].items()}
-    ids = _csv_ids(client.post("/export", data=MultiDict([*_export_form(html), ("format", "csv")])).get_data())
+    ids = _csv_ids(
+        client.post("/export", data=MultiDict([*_export_form(html), ("format", "csv")])).get_data()
+    )
     assert ids == _api_ids(client, "q=服务器")
     archive = zipfile.ZipFile(io.BytesIO(client.get("/api/export?q=服务器&format=zip").get_data()))
     assert sorted(e["id"] for e in json.loads(archive.read("manifest.json"))["files"]) == sorted(ids)
@@ -259,8 +316,13 @@ def queue_app(corpus_home, tmp_path, redis_url, login, admin_password):
     from webui import create_app
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url,
-                 "DOSSIER_EXPORT_STREAM_MAX": "1", "DOSSIER_LANGUAGE": "zh"},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": redis_url,
+            "DOSSIER_EXPORT_STREAM_MAX": "1",
+            "DOSSIER_LANGUAGE": "zh",
+        },
         dotenv=Path("/nonexistent"),
     )
     Dossier.open(settings, require_init=False).init(admin_password=admin_password)
@@ -426,9 +488,16 @@ def test_an_export_is_void_once_its_owner_is_demoted_or_disabled(queue_app, logi
     assert refused.status_code == 403 and "已作废" in refused.get_data(as_text=True)
     assert not stored.exists() and _job_file(queue_app, job_id) is None
     status = rep.get(f"/api/exports/{job_id}").get_json()
-    assert status["status"] == "revoked" and status["download_url"] is None and "rights changed" in status["error"]
+    assert (
+        status["status"] == "revoked"
+        and status["download_url"] is None
+        and "rights changed" in status["error"]
+    )
     page = rep.get(f"/export/jobs/{job_id}").get_data(as_text=True)
-    assert "已作废" in page and f"/export/jobs/{job_id}/download" not in page.split("data-download")[1].split("hidden")[0]
+    assert (
+        "已作废" in page
+        and f"/export/jobs/{job_id}/download" not in page.split("data-download")[1].split("hidden")[0]
+    )
 
 
 def test_an_export_is_refused_when_the_owners_customers_changed(queue_app, login):

@@ -54,7 +54,9 @@ def test_database_up_queue_down_is_degraded_200(tmp_path: Path) -> None:
 
 def test_everything_up_is_ok(tmp_path: Path, redis_url: str) -> None:
     """Records, a real Redis and the embedded index all answer: status ok with the queue's numbers."""
-    client = create_app(_initialised(tmp_path / "home", redis_url), test_config={"TESTING": True}).test_client()
+    client = create_app(
+        _initialised(tmp_path / "home", redis_url), test_config={"TESTING": True}
+    ).test_client()
     response = client.get("/healthz")
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -62,7 +64,9 @@ def test_everything_up_is_ok(tmp_path: Path, redis_url: str) -> None:
     assert body["queue"] == {"ok": True, "jobs": 0, "workers": 0}
 
 
-def test_worker_probe_follows_the_liveness_key(tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_probe_follows_the_liveness_key(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`python -m webui.health --worker` is healthy exactly while a worker of this host holds its liveness key."""
     settings = _initialised(tmp_path / "home", redis_url)
     for name, value in settings.environ().items():
@@ -76,7 +80,9 @@ def test_worker_probe_follows_the_liveness_key(tmp_path: Path, redis_url: str, m
     assert health_module.main(["--worker"]) == 1
 
 
-def test_worker_probe_without_redis_is_unhealthy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_worker_probe_without_redis_is_unhealthy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     """No Redis: the worker probe fails with the reason on stderr instead of crashing."""
     monkeypatch.setenv("DOSSIER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DOSSIER_REDIS_URL", "redis://127.0.0.1:1/0")
@@ -106,12 +112,20 @@ def test_work_waiting_without_a_live_worker_is_degraded(tmp_path: Path, redis_ur
     admin = dossier.accounts.principal_for("admin")
     assert dossier.ingest_upload(contract.name, contract.read_bytes(), principal=admin)["status"] == "queued"
     body = client.get("/healthz").get_json()
-    assert body["status"] == "degraded" and body["queue"]["ok"] is False and body["queue"]["error"] == "NoWorker"
-    assert body["reasons"] == ["有待处理的工作，但没有工作进程在运行 / work is waiting and no worker is running"]
+    assert (
+        body["status"] == "degraded" and body["queue"]["ok"] is False and body["queue"]["error"] == "NoWorker"
+    )
+    assert body["reasons"] == [
+        "有待处理的工作，但没有工作进程在运行 / work is waiting and no worker is running"
+    ]
     queue = JobQueue.from_settings(settings)
     queue.mark_alive("a-worker")
     assert client.get("/healthz").get_json()["status"] == "ok"  # a worker will take it
     queue.mark_gone("a-worker")
     run_worker(settings, burst=True)
     body = client.get("/healthz").get_json()
-    assert body["status"] == "ok" and body["reasons"] == [] and body["queue"] == {"ok": True, "jobs": 0, "workers": 0}
+    assert (
+        body["status"] == "ok"
+        and body["reasons"] == []
+        and body["queue"] == {"ok": True, "jobs": 0, "workers": 0}
+    )

@@ -133,8 +133,11 @@ def test_empty_files_fail_as_empty_and_every_count_agrees(upload_client):
             "/upload",
             data={
                 "csrf_token": _token(upload_client),
-                "files": [(io.BytesIO(b""), f"空白_{round_}.txt"), (io.BytesIO(b""), f"另一个空白_{round_}.docx"),
-                          (io.BytesIO(f"第 {round_} 轮的正常文件".encode()), f"正常_{round_}.txt")],
+                "files": [
+                    (io.BytesIO(b""), f"空白_{round_}.txt"),
+                    (io.BytesIO(b""), f"另一个空白_{round_}.docx"),
+                    (io.BytesIO(f"第 {round_} 轮的正常文件".encode()), f"正常_{round_}.txt"),
+                ],
             },
             content_type="multipart/form-data",
         )
@@ -142,7 +145,9 @@ def test_empty_files_fail_as_empty_and_every_count_agrees(upload_client):
         html = upload_client.get(r.headers["Location"]).get_data(as_text=True)
         assert "已接收 3 个文件：1 个排队处理，0 个重复，2 个失败" in html
         assert html.count('class="item item-failed"') == 2 and html.count("文件为空 / empty file") >= 2
-        assert re.search(r'data-field="files.failed">2<', html) and re.search(r'data-field="files.duplicate">0<', html)
+        assert re.search(r'data-field="files.failed">2<', html) and re.search(
+            r'data-field="files.duplicate">0<', html
+        )
         batch = upload_client.get(f"/api/batches/{batch_id}").get_json()
         assert (batch["files"]["failed"], batch["files"]["duplicate"], batch["files"]["queued"]) == (2, 0, 1)
         assert [f["error"] for f in batch["failures"]] == ["文件为空 / empty file"] * 2
@@ -203,8 +208,11 @@ def _upload(client, customer: str, body: str):  # type: ignore[no-untyped-def]
     """Upload one text file with the customer field; returns the redirected page's HTML."""
     r = client.post(
         "/upload",
-        data={"csrf_token": _token(client), "customer": customer,
-              "files": [(io.BytesIO(body.encode("utf-8")), f"{abs(hash(body))}.txt")]},
+        data={
+            "csrf_token": _token(client),
+            "customer": customer,
+            "files": [(io.BytesIO(body.encode("utf-8")), f"{abs(hash(body))}.txt")],
+        },
         content_type="multipart/form-data",
     )
     _batch_of(r)
@@ -217,8 +225,10 @@ def _filed_under(d, body: str) -> tuple[str | None, list[tuple[str, str]]]:  # t
 
     with d.sessions() as session:
         doc = session.query(Document).join(Version).filter(Version.filename == f"{abs(hash(body))}.txt").one()
-        return (doc.customer.name if doc.customer else None,
-                [(link.customer.name, link.customer.status) for link in doc.customer_links])
+        return (
+            doc.customer.name if doc.customer else None,
+            [(link.customer.name, link.customer.status) for link in doc.customer_links],
+        )
 
 
 def _statuses(d) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -253,7 +263,9 @@ def test_a_registered_short_name_files_under_its_customer_and_makes_nothing(regi
     html = _upload(sales, "光华物流", "拜访记录 光华物流 仓储系统需求。")
     assert "“光华物流”已归入登记客户“光华物流（武汉）有限公司”" in html
     assert _filed_under(d, "拜访记录 光华物流 仓储系统需求。") == (
-        "光华物流（武汉）有限公司", [("光华物流（武汉）有限公司", "confirmed")])
+        "光华物流（武汉）有限公司",
+        [("光华物流（武汉）有限公司", "confirmed")],
+    )
     _upload(sales, "武汉光华物流有限公司", "拜访记录 第二次。")
     assert _filed_under(d, "拜访记录 第二次。")[0] == "光华物流（武汉）有限公司"
     assert _statuses(d) == before
@@ -270,9 +282,14 @@ def test_an_unknown_name_is_only_a_suggestion_and_a_rejected_one_stays_rejected(
     assert _statuses(d)["光华物留"] == "suggested"
     confirmed = {c["name"] for c in admin.get("/api/customers").get_json()["customers"]}
     assert "光华物留" not in confirmed
-    suggestion = next(c["id"] for c in admin.get("/api/customers?status=suggested").get_json()["customers"]
-                      if c["name"] == "光华物留")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/customers").get_data(as_text=True)).group(1)
+    suggestion = next(
+        c["id"]
+        for c in admin.get("/api/customers?status=suggested").get_json()["customers"]
+        if c["name"] == "光华物留"
+    )
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', admin.get("/customers").get_data(as_text=True)
+    ).group(1)
     assert admin.post(f"/customers/{suggestion}/reject", data={"csrf_token": token}).status_code == 303
     assert _filed_under(d, "备忘录 一。") == (None, [])  # rejecting it unlinks what was filed under it
     html = _upload(admin, "光华物留", "备忘录 三。")
@@ -296,8 +313,11 @@ def oracle_home(tmp_path):
     from records import Document
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1",
-                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"},  # no queue: files are processed (or wait) here
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        },  # no queue: files are processed (or wait) here
         dotenv=Path("/nonexistent"),
     )
     d = Dossier.open(settings, require_init=False)
@@ -328,8 +348,10 @@ def test_a_duplicate_of_a_document_the_uploader_may_not_read_reveals_nothing(ora
     sales, secret, own = oracle_home["sales"], oracle_home["secret"], oracle_home["own"]
     r = sales.post(
         "/upload",
-        data={"csrf_token": _token(sales), "files": [(io.BytesIO(SECRET_TEXT.encode()), "a.txt"),
-                                                      (io.BytesIO(OWN_TEXT.encode()), "b.txt")]},
+        data={
+            "csrf_token": _token(sales),
+            "files": [(io.BytesIO(SECRET_TEXT.encode()), "a.txt"), (io.BytesIO(OWN_TEXT.encode()), "b.txt")],
+        },
         content_type="multipart/form-data",
     )
     batch_id = _batch_of(r)
@@ -350,9 +372,11 @@ def test_a_new_version_with_a_hidden_documents_bytes_reveals_nothing(oracle_home
     sales, secret, own = oracle_home["sales"], oracle_home["secret"], oracle_home["own"]
     pages = []
     for data in (SECRET_TEXT.encode(), OWN_TEXT.encode()):
-        r = sales.post(f"/documents/{own}/version", data={"csrf_token": _token(sales),
-                                                          "file": (io.BytesIO(data), "v2.txt")},
-                       content_type="multipart/form-data")
+        r = sales.post(
+            f"/documents/{own}/version",
+            data={"csrf_token": _token(sales), "file": (io.BytesIO(data), "v2.txt")},
+            content_type="multipart/form-data",
+        )
         assert r.status_code == 302
         pages.append(sales.get(r.headers["Location"]).get_data(as_text=True))
     for html in pages:
@@ -363,7 +387,9 @@ def test_a_new_version_with_a_hidden_documents_bytes_reveals_nothing(oracle_home
 
     outcome = d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("sales1", "sales"))
     assert (outcome["status"], outcome["id"], outcome["message"]) == ("duplicate", None, ALREADY_STORED)
-    assert d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("admin", "admin"))["id"] == secret
+    assert (
+        d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("admin", "admin"))["id"] == secret
+    )
 
 
 def test_the_uploaders_batch_hides_documents_they_may_no_longer_read(oracle_home):
@@ -372,9 +398,14 @@ def test_the_uploaders_batch_hides_documents_they_may_no_longer_read(oracle_home
     from records import Document
 
     sales, d = oracle_home["sales"], oracle_home["dossier"]
-    r = sales.post("/upload", data={"csrf_token": _token(sales),
-                                    "files": [(io.BytesIO("预算表：华东区明年预算。".encode()), "预算.txt")]},
-                   content_type="multipart/form-data")
+    r = sales.post(
+        "/upload",
+        data={
+            "csrf_token": _token(sales),
+            "files": [(io.BytesIO("预算表：华东区明年预算。".encode()), "预算.txt")],
+        },
+        content_type="multipart/form-data",
+    )
     batch_id = _batch_of(r)
     item = sales.get(f"/api/batches/{batch_id}").get_json()["items"][0]
     doc_id = item["document_id"]
@@ -385,4 +416,6 @@ def test_the_uploaders_batch_hides_documents_they_may_no_longer_read(oracle_home
     item = sales.get(f"/api/batches/{batch_id}").get_json()["items"][0]
     assert (item["file"], item["document_id"]) == ("预算.txt", None)
     assert f"/documents/{doc_id}" not in sales.get(f"/jobs/{batch_id}").get_data(as_text=True)
-    assert oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"][0]["document_id"] == doc_id
+    assert (
+        oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"][0]["document_id"] == doc_id
+    )

@@ -24,9 +24,7 @@ LOCKED_REASON = "PDF 需要密码"
 GOOD = Path("/work/shared/corpus/dev/contracts/等保整改服务协议_金桥电气_FW-2024-192.txt")
 PASSWORD = "jobs-admin-pw-1"
 
-pytestmark = pytest.mark.skipif(
-    not (LOCKED_PDF.exists() and GOOD.exists()), reason="dev corpus missing"
-)
+pytestmark = pytest.mark.skipif(not (LOCKED_PDF.exists() and GOOD.exists()), reason="dev corpus missing")
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -121,8 +119,17 @@ def test_batch_json_shapes(admin):
     assert len(data["batches"]) == 2
     b = data["batches"][0]
     assert set(b) >= {
-        "id", "source", "created_by", "created_at", "finished_at", "state", "files", "pages",
-        "pages_per_s", "eta_s", "elapsed_s",
+        "id",
+        "source",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "state",
+        "files",
+        "pages",
+        "pages_per_s",
+        "eta_s",
+        "elapsed_s",
     }
     assert set(b["files"]) >= {"total", "queued", "processing", "done", "duplicate", "failed"}
     assert set(b["pages"]) >= {"total", "done", "failed", "pending"}
@@ -233,7 +240,9 @@ def test_upload_enqueues_and_returns_at_once(queued):
 def test_upload_limits_and_duplicates(queued):
     """No file: the form again with a message; a repeat upload is reported as a duplicate at once."""
     client = queued["as_user"]()
-    r = client.post("/upload", data={"csrf_token": _token(client, "/upload")}, content_type="multipart/form-data")
+    r = client.post(
+        "/upload", data={"csrf_token": _token(client, "/upload")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 400 and "请选择至少一个文件" in r.get_data(as_text=True)
     first = _batch_id(_upload(client, [(GOOD.read_bytes(), GOOD.name)]))
     second = _batch_id(_upload(client, [(GOOD.read_bytes(), "副本.txt")]))

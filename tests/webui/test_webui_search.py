@@ -169,7 +169,9 @@ def test_reversed_dates_say_they_are_reversed(admin):
     """from after to: the page (400) and the API say the dates are reversed, never "syntax error" or no hits."""
     r = admin.get("/?q=合同&from=2024-05-01&to=2024-03-01")
     html = r.get_data(as_text=True)
-    assert r.status_code == 400 and "开始日期晚于结束日期" in html and "start date is after the end date" in html
+    assert (
+        r.status_code == 400 and "开始日期晚于结束日期" in html and "start date is after the end date" in html
+    )
     assert "查询语法有误" not in html and "没有找到" not in html
     api = admin.get("/api/search?q=合同&from=2024-05-01&to=2024-03-01")
     assert api.status_code == 400 and "开始日期晚于结束日期" in api.get_json()["error"]
@@ -253,7 +255,9 @@ def _facet(html: str, name: str) -> list[tuple[str, int, str, bool]]:
     m = re.search(rf'<nav class="facet facet-links facet-{name}".*?</nav>', html, re.S)
     if m is None:
         return []
-    return [(unescape(v), int(n), unescape(href), bool(sel)) for sel, href, v, n in FACET_LINK.findall(m.group(0))]
+    return [
+        (unescape(v), int(n), unescape(href), bool(sel)) for sel, href, v, n in FACET_LINK.findall(m.group(0))
+    ]
 
 
 def _total(html: str) -> int:
@@ -292,7 +296,7 @@ def test_following_a_facet_link_filters_and_its_chip_removes_it(folder_login, fo
     assert _total(html) == 2
     found = {int(i) for i in re.findall(r'<h2 class="hit-title"><a href="/documents/(\d+)', html)}
     assert found == {folder_home["docs"]["d6"], folder_home["docs"]["d7"]}
-    (_value, count, remove, selected), = [f for f in _facet(html, "customer_type") if f[0] == "潜在客户"]
+    ((_value, count, remove, selected),) = [f for f in _facet(html, "customer_type") if f[0] == "潜在客户"]
     assert selected and count == 2 and "customer_type" not in remove
     chip = re.search(r'<ul class="active-filters".*?</ul>', html, re.S).group(0)
     assert "客户类型: 潜在客户 ×" in chip

@@ -36,7 +36,9 @@ PASSWORD = "Sicher-Passw0rd-1"
 #: external entities in DOCX, broken and locked files, a very long name.
 BAD = CORPUS / "bad"
 HOSTILE_NAME = "\"><svg onload=alert('XSSCANARY')>报价<script>alert(1)</script>.txt"
-HOSTILE_TEXT = "报价附件 </p><script>alert('XSSCANARY')</script><div style=\"x\" onmouseover=\"alert(2)\">悬停</div>"
+HOSTILE_TEXT = (
+    '报价附件 </p><script>alert(\'XSSCANARY\')</script><div style="x" onmouseover="alert(2)">悬停</div>'
+)
 HOSTILE_CUSTOMER = "<img src=x onerror=alert('XSSCANARY')>海豚科技有限公司"
 HOSTILE_TAG = "<b onclick=alert(3)>标签</b>"
 
@@ -90,8 +92,12 @@ def _log_in(client, username: str, password: str = PASSWORD, **environ: str):
 def _home(tmp_path: Path, **env: str) -> tuple[Dossier, object]:
     """A fresh, initialised data home with admin, lily (sales) and vera (viewer), and its app."""
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
-                 "DOSSIER_WORKERS": "1", **env},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_WORKERS": "1",
+            **env,
+        },
         dotenv=tmp_path / "no.env",
     )
     Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
@@ -99,7 +105,6 @@ def _home(tmp_path: Path, **env: str) -> tuple[Dossier, object]:
     d.accounts.add_user("lily", "sales", PASSWORD)
     d.accounts.add_user("vera", "viewer", PASSWORD)
     return d, create_app(settings, test_config={"TESTING": True})
-
 
 
 # -- a home full of hostile files --------------------------------------------------------------
@@ -135,11 +140,25 @@ def hostile_admin(hostile):
 def _pages(hostile, client) -> list[str]:
     """Every page a person could reach in the hostile home."""
     d = hostile["dossier"]
-    paths = ["/", "/?q=XSSCANARY", "/?q=蓝鲸", "/?q=报价", "/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/?q=示例客户",
-             "/upload", "/jobs", "/customers", "/customers?status=suggested"]
+    paths = [
+        "/",
+        "/?q=XSSCANARY",
+        "/?q=蓝鲸",
+        "/?q=报价",
+        "/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/?q=示例客户",
+        "/upload",
+        "/jobs",
+        "/customers",
+        "/customers?status=suggested",
+    ]
     for doc_id in hostile["ids"]:
-        paths += [f"/documents/{doc_id}", f"/documents/{doc_id}?q=XSSCANARY", f"/documents/{doc_id}/edit",
-                  f"/documents/{doc_id}/delete"]
+        paths += [
+            f"/documents/{doc_id}",
+            f"/documents/{doc_id}?q=XSSCANARY",
+            f"/documents/{doc_id}/edit",
+            f"/documents/{doc_id}/delete",
+        ]
     with d.sessions() as session:
         from records import Customer, IngestBatch
 
@@ -167,7 +186,8 @@ def test_hostile_files_names_customers_and_tags_are_shown_as_text(hostile, hosti
     assert seen_escaped and checked > 40
     # The hostile customer, tag and file name survive as text where they are listed.
     assert "&lt;img src=x onerror=alert(&#39;XSSCANARY&#39;)&gt;海豚科技有限公司" in hostile_admin.get(
-        "/customers?status=suggested").get_data(as_text=True) + hostile_admin.get("/?q=报价").get_data(as_text=True)
+        "/customers?status=suggested"
+    ).get_data(as_text=True) + hostile_admin.get("/?q=报价").get_data(as_text=True)
     hits = hostile_admin.get("/?q=报价附件").get_data(as_text=True)
     assert "&lt;b onclick=alert(3)&gt;标签&lt;/b&gt;" in hits and "报价&lt;script&gt;" in hits
 
@@ -177,7 +197,9 @@ def test_the_api_returns_hostile_text_as_json_data(hostile, hostile_admin):
     r = hostile_admin.get("/api/search?q=报价附件")
     assert r.mimetype == "application/json" and r.headers["X-Content-Type-Options"] == "nosniff"
     [hit] = r.get_json()["hits"]
-    assert "<svg onload=alert('XSSCANARY')>报价<script>alert(1)<_script>" in hit["filename"]  # "/" cannot be in a name
+    assert (
+        "<svg onload=alert('XSSCANARY')>报价<script>alert(1)<_script>" in hit["filename"]
+    )  # "/" cannot be in a name
 
 
 def test_downloads_of_hostile_files_are_attachments_that_cannot_run(hostile, hostile_admin):
@@ -188,12 +210,14 @@ def test_downloads_of_hostile_files_are_attachments_that_cannot_run(hostile, hos
     html_id = by_name["产品介绍_蓝鲸.html"]
     r = hostile_admin.get(f"/documents/{html_id}/download")
     assert r.status_code == 200 and r.mimetype == "application/octet-stream"
-    assert r.headers["Content-Disposition"].startswith("attachment; filename=\"")
+    assert r.headers["Content-Disposition"].startswith('attachment; filename="')
     assert r.headers["Content-Security-Policy"].startswith("sandbox")
     name_id = next(i for n, i in by_name.items() if "svg onload" in n)
     disposition = hostile_admin.get(f"/documents/{name_id}/download").headers["Content-Disposition"]
     ascii_part = disposition.split(";")[1]
-    assert "<" not in ascii_part and "\"" not in ascii_part.split("=", 1)[1].strip('"') and "/" not in ascii_part
+    assert (
+        "<" not in ascii_part and '"' not in ascii_part.split("=", 1)[1].strip('"') and "/" not in ascii_part
+    )
     assert "filename*=UTF-8''" in disposition and "%3Cscript%3E" in disposition
 
 
@@ -202,9 +226,22 @@ def test_every_response_has_the_security_headers(hostile, hostile_admin):
     denial and a referrer policy; everything but static files is no-store."""
     doc_id = hostile["ids"][0]
     anonymous = hostile["app"].test_client()
-    responses = {path: hostile_admin.get(path) for path in (
-        "/", "/?q=报价", f"/documents/{doc_id}", f"/documents/{doc_id}/download", "/customers", "/upload",
-        "/jobs", "/api/search?q=报价", "/api/status", "/documents/999999", "/no-such-page")}
+    responses = {
+        path: hostile_admin.get(path)
+        for path in (
+            "/",
+            "/?q=报价",
+            f"/documents/{doc_id}",
+            f"/documents/{doc_id}/download",
+            "/customers",
+            "/upload",
+            "/jobs",
+            "/api/search?q=报价",
+            "/api/status",
+            "/documents/999999",
+            "/no-such-page",
+        )
+    }
     responses["/auth/login"] = anonymous.get("/auth/login")
     responses["/api/search (401)"] = anonymous.get("/api/search?q=x")
     static = anonymous.get("/static/dossier.css")
@@ -221,7 +258,9 @@ def test_every_response_has_the_security_headers(hostile, hostile_admin):
             assert "no-store" in r.headers["Cache-Control"], path
     assert "no-store" not in static.headers.get("Cache-Control", "")
     assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
-    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY and "object-src 'none'" in CONTENT_SECURITY_POLICY
+    assert (
+        "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY and "object-src 'none'" in CONTENT_SECURITY_POLICY
+    )
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
@@ -245,7 +284,9 @@ def test_every_post_route_refuses_a_missing_or_forged_csrf_token(hostile, hostil
         for data, headers in (({}, {}), ({"csrf_token": "forged"}, {}), ({}, {"X-CSRF-Token": "forged"})):
             r = hostile_admin.post(path, data=data, headers=headers)
             assert r.status_code == 400, (path, data, headers, r.status_code)
-            assert "表单已过期" in r.get_data(as_text=True) or "表单已过期" in (r.get_json(silent=True) or {}).get("error", "")
+            assert "表单已过期" in r.get_data(as_text=True) or "表单已过期" in (
+                r.get_json(silent=True) or {}
+            ).get("error", "")
     first = hostile["ids"][0]
     assert hostile_admin.post(f"/documents/{first}/delete", data={"confirm": "1"}).status_code == 400
     assert hostile_admin.get(f"/documents/{first}").status_code == 200
@@ -274,7 +315,9 @@ def test_logging_in_starts_a_new_session(tmp_path):
     victim = app.test_client()
     with victim.session_transaction() as s:
         s.update(old_cookie)
-    r = victim.post("/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": planted_token})
+    r = victim.post(
+        "/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": planted_token}
+    )
     assert r.status_code == 302 and _session_cookie(r) is not None
     with victim.session_transaction() as s:
         assert s[SESSION_KEY] and s[UID_KEY] and s[STAMP_KEY] and "planted" not in s and s.get("lang") == "en"
@@ -379,7 +422,9 @@ def _restore_other_password(d: Dossier) -> None:
     from records import User, hash_password
 
     with d.sessions() as session:
-        session.scalars(select(User).where(User.username == "lily")).one().password_hash = hash_password("Alt-Passw0rt-9")
+        session.scalars(select(User).where(User.username == "lily")).one().password_hash = hash_password(
+            "Alt-Passw0rt-9"
+        )
         session.commit()
 
 
@@ -390,9 +435,12 @@ def test_a_role_change_disable_or_new_password_ends_every_session(tmp_path, chan
     d, app = _home(tmp_path)
     first, cookie = _logged_in_cookie(app)
     second, _ = _logged_in_cookie(app)
-    {"role": lambda: d.accounts.set_role("lily", "viewer"), "disable": lambda: d.accounts.set_active("lily", False),
-     "password": lambda: d.accounts.set_password("lily", "Ganz-Neu-Passw0rd"),
-     "restored": lambda: _restore_other_password(d)}[change]()
+    {
+        "role": lambda: d.accounts.set_role("lily", "viewer"),
+        "disable": lambda: d.accounts.set_active("lily", False),
+        "password": lambda: d.accounts.set_password("lily", "Ganz-Neu-Passw0rd"),
+        "restored": lambda: _restore_other_password(d),
+    }[change]()
     for client in (first, second, _replay(app, cookie)):
         assert client.get("/").status_code == 302
         assert client.get("/api/search?q=合同").status_code == 401
@@ -426,7 +474,9 @@ def test_on_a_real_server_logout_ends_the_session_for_a_replayed_cookie(live_hom
     home = opener.open(f"{base}/", timeout=10)
     assert home.status == 200 and urllib.parse.urlsplit(home.url).path == "/"
     token = _csrf_from(home.read().decode())
-    opener.open(f"{base}/auth/logout", data=urllib.parse.urlencode({"csrf_token": token}).encode(), timeout=10)
+    opener.open(
+        f"{base}/auth/logout", data=urllib.parse.urlencode({"csrf_token": token}).encode(), timeout=10
+    )
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -456,8 +506,12 @@ def test_the_session_cookie_is_secure_over_https(tmp_path, env, base_url, header
     _d, app = _home(tmp_path, **env)
     client = app.test_client()
     token = _csrf_from(client.get("/auth/login", base_url=base_url, headers=headers).get_data(as_text=True))
-    r = client.post("/auth/login", base_url=base_url, headers=headers,
-                    data={"username": "lily", "password": PASSWORD, "csrf_token": token})
+    r = client.post(
+        "/auth/login",
+        base_url=base_url,
+        headers=headers,
+        data={"username": "lily", "password": PASSWORD, "csrf_token": token},
+    )
     assert r.status_code == 302
     cookie = _session_cookie(r)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -480,7 +534,11 @@ def test_a_locked_account_answers_like_a_wrong_password(tmp_path):
     assert _log_in(client, "vera").status_code == 302  # other accounts are not affected
     d.accounts.set_active("lily", True)
     assert _log_in(app.test_client(), "lily").status_code == 302
-    assert [e.detail["reason"] for e in audit_events(d, "login_failed")] == ["bad_password", "bad_password", "locked"]
+    assert [e.detail["reason"] for e in audit_events(d, "login_failed")] == [
+        "bad_password",
+        "bad_password",
+        "locked",
+    ]
     assert all(e.detail["ip"] == "127.0.0.1" for e in audit_events(d, "login_failed"))
 
 
@@ -496,8 +554,12 @@ def test_an_address_that_fails_too_often_gets_429_and_cannot_spoof_its_way_out(t
     assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 15 * 60 + 1
     assert "此地址登录失败次数过多" in r.get_data(as_text=True)
     token = _csrf(client, "/auth/login")
-    spoofed = client.post("/auth/login", data={"username": "lily", "password": PASSWORD, "csrf_token": token},
-                          headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "198.51.100.4"})
+    spoofed = client.post(
+        "/auth/login",
+        data={"username": "lily", "password": PASSWORD, "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "198.51.100.4"},
+    )
     assert spoofed.status_code == 429
     assert _log_in(app.test_client(), "lily", REMOTE_ADDR="198.51.100.5").status_code == 302
 
@@ -511,8 +573,12 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(tmp_path):
 
     def attempt(password: str, forwarded_for: str):
         token = _csrf(client, "/auth/login")
-        return client.post("/auth/login", data={"username": "lily", "password": password, "csrf_token": token},
-                           headers={"X-Forwarded-For": forwarded_for}, environ_base=via)
+        return client.post(
+            "/auth/login",
+            data={"username": "lily", "password": password, "csrf_token": token},
+            headers={"X-Forwarded-For": forwarded_for},
+            environ_base=via,
+        )
 
     assert attempt("wrong-password", "203.0.113.1").status_code == 401
     assert attempt("wrong-password", "203.0.113.1").status_code == 401
@@ -558,7 +624,9 @@ def test_disabling_a_user_revokes_their_tokens_for_good(hostile):
     d, client = hostile["dossier"], hostile["app"].test_client()
     tokens = [d.accounts.create_token("vera", name)[1] for name in ("脚本一", "脚本二")]
     for token in tokens:
-        assert client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert (
+            client.get("/api/search?q=报价", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        )
     d.accounts.set_active("vera", False)
     d.accounts.set_active("vera", True)
     for token in tokens:
@@ -581,7 +649,9 @@ def test_an_expired_token_answers_401_saying_it_expired(hostile):
         session.get(ApiToken, token_id).expires_at = utcnow() - timedelta(seconds=1)
         session.commit()
     refused = client.get("/api/search?q=报价", headers=auth)
-    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].endswith('error="invalid_token"')
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].endswith(
+        'error="invalid_token"'
+    )
     error = refused.get_json()["error"]
     assert "令牌已于" in error and "过期" in error and "expired" in error
 
@@ -601,7 +671,9 @@ def hostile_server(hostile):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="needs Debian chromium + chromium-driver")
+@pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="needs Debian chromium + chromium-driver"
+)
 def test_pages_work_under_the_csp_and_hostile_content_does_not_run(hostile, hostile_server, browser):  # noqa: F811
     """GIVEN the hostile home served over HTTP WHEN Chromium logs in, searches, uses a filter (our own script,
     from 'self') and opens every hostile document THEN nothing was refused by the CSP, no payload ran, and no
@@ -637,18 +709,39 @@ def test_with_allowed_hosts_any_other_host_is_refused_with_400(tmp_path):
     """GIVEN DOSSIER_ALLOWED_HOSTS WHEN a request names another Host — a page, the login form, the API, a static
     file — THEN 400 with a plain message (JSON under /api) and the security headers, before anything runs; the
     allowed names, their subdomains (.suffix), the public address's host and localhost are served."""
-    _d, app = _home(tmp_path, DOSSIER_ALLOWED_HOSTS="dossier.corp, .example.cn",
-                    DOSSIER_PUBLIC_URL="https://dossier.public.cn")
+    _d, app = _home(
+        tmp_path,
+        DOSSIER_ALLOWED_HOSTS="dossier.corp, .example.cn",
+        DOSSIER_PUBLIC_URL="https://dossier.public.cn",
+    )
     client = app.test_client()
-    for path in ("/", "/auth/login", "/api/search?q=合同", "/api/export?format=csv", "/static/dossier.css", "/healthz"):
+    for path in (
+        "/",
+        "/auth/login",
+        "/api/search?q=合同",
+        "/api/export?format=csv",
+        "/static/dossier.css",
+        "/healthz",
+    ):
         r = client.get(path, base_url="http://evil.example")
         assert r.status_code == 400, path
-        assert "DOSSIER_ALLOWED_HOSTS" in (r.get_json()["error"] if r.is_json else r.get_data(as_text=True)), path
+        assert "DOSSIER_ALLOWED_HOSTS" in (
+            r.get_json()["error"] if r.is_json else r.get_data(as_text=True)
+        ), path
         assert r.headers["X-Frame-Options"] == "DENY"
     assert client.get("/api/search", base_url="http://evil.example").is_json
-    posted = client.post("/auth/login", base_url="http://evil.example", data={"username": "lily", "password": PASSWORD})
+    posted = client.post(
+        "/auth/login", base_url="http://evil.example", data={"username": "lily", "password": PASSWORD}
+    )
     assert posted.status_code == 400
-    for host in ("dossier.corp", "dossier.corp:8443", "files.example.cn", "dossier.public.cn", "localhost", "127.0.0.1:8000"):
+    for host in (
+        "dossier.corp",
+        "dossier.corp:8443",
+        "files.example.cn",
+        "dossier.public.cn",
+        "localhost",
+        "127.0.0.1:8000",
+    ):
         assert client.get("/auth/login", base_url=f"http://{host}").status_code == 200, host
     assert client.get("/auth/login", base_url="http://evil.example.cn.evil.example").status_code == 400
 
@@ -658,7 +751,9 @@ def test_a_forwarded_host_counts_only_through_a_trusted_proxy_and_is_checked_too
     """X-Forwarded-Host is ignored without a trusted proxy (the Host is checked); through DOSSIER_PROXY_COUNT=1 it
     is the host, and an unknown one is refused like a Host header."""
     _d, app = _home(tmp_path, DOSSIER_ALLOWED_HOSTS="dossier.corp", DOSSIER_PROXY_COUNT=proxies)
-    r = app.test_client().get("/auth/login", base_url="http://dossier.corp", headers={"X-Forwarded-Host": "evil.example"})
+    r = app.test_client().get(
+        "/auth/login", base_url="http://dossier.corp", headers={"X-Forwarded-Host": "evil.example"}
+    )
     assert r.status_code == status
 
 
@@ -667,8 +762,10 @@ def test_an_allowed_hosts_entry_that_is_not_a_host_name_stops_the_app(tmp_path, 
     """A URL, a path or a wildcard in DOSSIER_ALLOWED_HOSTS is a configuration error that says which entry."""
     from foundation.errors import ConfigError
 
-    settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_ALLOWED_HOSTS": f"ok.example, {entry}"},
-                             dotenv=tmp_path / "no.env")
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path), "DOSSIER_ALLOWED_HOSTS": f"ok.example, {entry}"},
+        dotenv=tmp_path / "no.env",
+    )
     with pytest.raises(ConfigError, match="DOSSIER_ALLOWED_HOSTS"):
         create_app(settings)
 
@@ -697,8 +794,12 @@ def _raw_login(base: str, host: str) -> str:
     response = conn.getresponse()
     page, anonymous = response.read().decode(), response.getheader("Set-Cookie").split(";")[0]
     form = urllib.parse.urlencode({"username": "lily", "password": PASSWORD, "csrf_token": _csrf_from(page)})
-    conn.request("POST", "/auth/login", body=form, headers={
-        "Host": host, "Cookie": anonymous, "Content-Type": "application/x-www-form-urlencoded"})
+    conn.request(
+        "POST",
+        "/auth/login",
+        body=form,
+        headers={"Host": host, "Cookie": anonymous, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     response = conn.getresponse()
     response.read()
     assert response.status == 302

@@ -15,7 +15,9 @@ from tests.workers.test_serve import _alive, _children
 def _parent(code: str) -> tuple[subprocess.Popen, list[int]]:
     """A Python process running ``code``, which prints the pids of the children it started, one line."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         start_new_session=True,
     )
     assert proc.stdout is not None
@@ -31,7 +33,9 @@ def _kill_and_expect_orphans_gone(proc: subprocess.Popen, children: list[int]) -
     proc.kill()
     proc.wait()
     try:
-        wait_until(lambda: not any(_alive(pid) for pid in children), "the children to die with their parent", 30)
+        wait_until(
+            lambda: not any(_alive(pid) for pid in children), "the children to die with their parent", 30
+        )
     finally:
         for pid in children:  # never leave one behind, even when the test fails
             if _alive(pid):

@@ -25,9 +25,12 @@ THREADS = 8
 def intake(records_engine, tmp_path) -> Intake:
     """An intake over a migrated records database of each kind and a blob store (no index: none is used)."""
     migrate(records_engine)
-    return Intake(sessionmaker(records_engine, expire_on_commit=False), BlobStore(tmp_path / "blobs"),
-                  None, ingest.Limits())  # type: ignore[arg-type]
-
+    return Intake(
+        sessionmaker(records_engine, expire_on_commit=False),
+        BlobStore(tmp_path / "blobs"),
+        None,
+        ingest.Limits(),
+    )  # type: ignore[arg-type]
 
 
 def _queued(intake: Intake, text: str = "报价单\n联系人：王芳") -> int:
@@ -44,7 +47,9 @@ def test_exactly_one_of_many_simultaneous_claims_wins(intake):
     assert won.count(True) == 1
     with intake.sessions() as session:
         doc = session.get(Document, doc_id)
-        assert doc is not None and doc.status == "processing" and doc.claimed_by == f"worker-{won.index(True)}"
+        assert (
+            doc is not None and doc.status == "processing" and doc.claimed_by == f"worker-{won.index(True)}"
+        )
 
 
 def test_a_dead_claimants_document_is_taken_over_by_exactly_one_worker(intake):
@@ -52,7 +57,9 @@ def test_a_dead_claimants_document_is_taken_over_by_exactly_one_worker(intake):
     doc_id = _queued(intake)
     assert intake.claim(doc_id, "dead-worker")
     assert not intake.claim(doc_id, "alive", is_dead=lambda holder: False)  # the holder lives: hands off
-    won = all_at_once(THREADS, lambda i: intake.claim(doc_id, f"heir-{i}", is_dead=lambda h: h == "dead-worker"))
+    won = all_at_once(
+        THREADS, lambda i: intake.claim(doc_id, f"heir-{i}", is_dead=lambda h: h == "dead-worker")
+    )
     assert won.count(True) == 1
     heir = f"heir-{won.index(True)}"
     intake.unclaim(doc_id, "dead-worker")  # too late: the claim is no longer theirs
@@ -68,8 +75,12 @@ def test_simultaneous_uploads_naming_a_new_tag_and_customer_create_each_once(int
     """Eight files taken at once with the same new tag and customer: all are taken, one tag, one customer."""
     batch = intake.new_batch("upload", "admin")
     options = IntakeOptions(customer="杭州西溪数据有限公司", tags=("重点客户",))
-    taken = all_at_once(THREADS, lambda i: intake.take(
-        Source(label=f"{i}.txt", filename=f"{i}.txt", data=f"第 {i} 份拜访记录".encode()), options, batch))
+    taken = all_at_once(
+        THREADS,
+        lambda i: intake.take(
+            Source(label=f"{i}.txt", filename=f"{i}.txt", data=f"第 {i} 份拜访记录".encode()), options, batch
+        ),
+    )
     assert [t.status for t in taken] == ["queued"] * THREADS
     with intake.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Tag)) == 1
@@ -128,8 +139,12 @@ def test_simultaneous_takes_of_one_new_file_make_one_document(intake):
     """Eight intakes of the same new bytes at the same instant: one document, the other seven its duplicates."""
     batch = intake.new_batch("upload", "admin")
     data = "同一份新合同：琥珀项目，金额 ¥12,000.00。".encode()
-    taken = all_at_once(THREADS, lambda i: intake.take(
-        Source(label=f"copy-{i}.txt", filename=f"copy-{i}.txt", data=data), IntakeOptions(), batch))
+    taken = all_at_once(
+        THREADS,
+        lambda i: intake.take(
+            Source(label=f"copy-{i}.txt", filename=f"copy-{i}.txt", data=data), IntakeOptions(), batch
+        ),
+    )
     statuses = [t.status for t in taken]
     assert statuses.count("queued") == 1 and statuses.count("duplicate") == THREADS - 1
     winner = taken[statuses.index("queued")].document_id
@@ -150,9 +165,14 @@ def test_a_new_version_and_a_new_upload_of_the_same_bytes_at_once_make_one_holde
         session.commit()
     data = "新版本合同：翡翠项目补充协议。".encode()
     batch = intake.new_batch("upload", "admin")
-    taken = all_at_once(THREADS, lambda i: intake.take(
-        Source(label=f"{i}.txt", filename=f"{i}.txt", data=data),
-        IntakeOptions(version_of=target if i % 2 else None), batch))
+    taken = all_at_once(
+        THREADS,
+        lambda i: intake.take(
+            Source(label=f"{i}.txt", filename=f"{i}.txt", data=data),
+            IntakeOptions(version_of=target if i % 2 else None),
+            batch,
+        ),
+    )
     assert [t.status for t in taken].count("queued") == 1
     holder = next(t.document_id for t in taken if t.status == "queued")
     assert all(t.document_id == holder for t in taken)
@@ -190,15 +210,21 @@ def test_a_version_never_takes_bytes_another_document_holds(intake):
         session.get(Document, target).status = "indexed"
         session.commit()
     batch = intake.new_batch("upload", "admin")
-    taken = intake.take(Source(label="v2.txt", filename="v2.txt", data="别的文档".encode()),
-                        IntakeOptions(version_of=target), batch)
+    taken = intake.take(
+        Source(label="v2.txt", filename="v2.txt", data="别的文档".encode()),
+        IntakeOptions(version_of=target),
+        batch,
+    )
     assert (taken.status, taken.document_id) == ("duplicate", holder)
 
 
 def test_an_empty_file_fails_as_empty_every_time(intake):
     """Empty files are refused as empty (never stored), so a second one is never a 'duplicate' of the first."""
     batch = intake.new_batch("upload", "admin")
-    taken = [intake.take(Source(label=f"{i}.txt", filename=f"{i}.txt", data=b""), IntakeOptions(), batch) for i in range(2)]
+    taken = [
+        intake.take(Source(label=f"{i}.txt", filename=f"{i}.txt", data=b""), IntakeOptions(), batch)
+        for i in range(2)
+    ]
     assert [(t.status, t.error) for t in taken] == [("failed", "文件为空 / empty file")] * 2
     assert _documents_and_claims(intake) == (0, [])
 
@@ -209,23 +235,34 @@ def test_a_failed_document_someone_else_brings_in_again_keeps_what_its_uploader_
     sales1 offering it again may give new ones."""
     data = "坏文件：某客户的报价".encode()
     batch = intake.new_batch("upload", "sales1")
-    first = intake.take(Source(label="a.txt", filename="a.txt", data=data),
-                        IntakeOptions(customer="甲客户", doc_type="quote", tags=("原标签",), uploaded_by="sales1"), batch)
+    first = intake.take(
+        Source(label="a.txt", filename="a.txt", data=data),
+        IntakeOptions(customer="甲客户", doc_type="quote", tags=("原标签",), uploaded_by="sales1"),
+        batch,
+    )
     with intake.sessions() as session:
         session.get(Document, first.document_id).status = "failed"
         session.commit()
-    again = intake.take(Source(label="b.txt", filename="b.txt", data=data),
-                        IntakeOptions(customer="乙客户", doc_type="invoice", tags=("别人的",), uploaded_by="sales2"),
-                        intake.new_batch("upload", "sales2"))
+    again = intake.take(
+        Source(label="b.txt", filename="b.txt", data=data),
+        IntakeOptions(customer="乙客户", doc_type="invoice", tags=("别人的",), uploaded_by="sales2"),
+        intake.new_batch("upload", "sales2"),
+    )
     assert (again.status, again.document_id) == ("queued", first.document_id)
     with intake.sessions() as session:
         doc = session.get(Document, first.document_id)
         assert (doc.customer.name if doc.customer else None, doc.doc_type, [t.name for t in doc.tags]) == (
-            "甲客户", "quote", ["原标签"])
+            "甲客户",
+            "quote",
+            ["原标签"],
+        )
         doc.status = "failed"
         session.commit()
-    own = intake.take(Source(label="c.txt", filename="c.txt", data=data),
-                      IntakeOptions(doc_type="invoice", uploaded_by="sales1"), intake.new_batch("upload", "sales1"))
+    own = intake.take(
+        Source(label="c.txt", filename="c.txt", data=data),
+        IntakeOptions(doc_type="invoice", uploaded_by="sales1"),
+        intake.new_batch("upload", "sales1"),
+    )
     assert own.status == "queued"
     with intake.sessions() as session:
         assert session.get(Document, first.document_id).doc_type == "invoice"

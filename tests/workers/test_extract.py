@@ -13,17 +13,33 @@ ADMIN = Principal(username="admin", role="admin")
 
 #: A registry in the import format (JSON, like the corpus's customers.json).
 REGISTRY = {
-    "seller": {"full_name": "杭州云帆信息技术有限公司", "short_name": "云帆信息", "uscc": "91330106818134902E"},
+    "seller": {
+        "full_name": "杭州云帆信息技术有限公司",
+        "short_name": "云帆信息",
+        "uscc": "91330106818134902E",
+    },
     "customers": [
         {
-            "id": "K01", "full_name": "上海明远科技有限公司", "short_name": "明远科技",
-            "uscc": "91310115MA1K3YQJ4N", "industry": "制造业", "customer_type": "现有客户",
-            "region": {"province": "上海市", "city": "上海市"}, "importance": "A", "sales_owner": "张晗",
-            "contacts": [{"name": "李春明", "title": "采购经理", "mobile": "13812345678", "email": "li@mingyuan.cn"}],
+            "id": "K01",
+            "full_name": "上海明远科技有限公司",
+            "short_name": "明远科技",
+            "uscc": "91310115MA1K3YQJ4N",
+            "industry": "制造业",
+            "customer_type": "现有客户",
+            "region": {"province": "上海市", "city": "上海市"},
+            "importance": "A",
+            "sales_owner": "张晗",
+            "contacts": [
+                {"name": "李春明", "title": "采购经理", "mobile": "13812345678", "email": "li@mingyuan.cn"}
+            ],
         },
         {
-            "id": "K02", "full_name": "成都锦程物流股份有限公司", "short_name": "锦程物流",
-            "industry": "物流", "customer_type": "潜在客户", "region": {"province": "四川省", "city": "成都市"},
+            "id": "K02",
+            "full_name": "成都锦程物流股份有限公司",
+            "short_name": "锦程物流",
+            "industry": "物流",
+            "customer_type": "潜在客户",
+            "region": {"province": "四川省", "city": "成都市"},
         },
     ],
 }
@@ -97,7 +113,9 @@ def test_entity_fields_filters_and_facets_find_the_document(dossier, registry_fi
     for query in ("phone:13812345678", "phone:138-1234-5678", "customer:明远", "type:合同", "13812345678"):
         result = dossier.search(SearchRequest(query), ADMIN)
         assert [h["id"] for h in result["hits"]] == [doc_id], query
-    result = dossier.search(SearchRequest("", customer_types=("现有客户",), industries=("制造业",), regions=("上海市",)), ADMIN)
+    result = dossier.search(
+        SearchRequest("", customer_types=("现有客户",), industries=("制造业",), regions=("上海市",)), ADMIN
+    )
     assert [h["id"] for h in result["hits"]] == [doc_id]
     facets = {name: {f["value"]: f["count"] for f in values} for name, values in result["facets"].items()}
     assert facets["customer_type"] == {"现有客户": 1}
@@ -111,7 +129,9 @@ def test_an_unknown_company_becomes_one_suggested_customer(dossier, registry_fil
 
     dossier.customers.import_registry(registry_file)
     first, second = _ingest(
-        dossier, _write(tmp_path, "拜访1.txt", NOTE), _write(tmp_path, "拜访2.txt", NOTE.replace("2024-05-20", "2024-06-02"))
+        dossier,
+        _write(tmp_path, "拜访1.txt", NOTE),
+        _write(tmp_path, "拜访2.txt", NOTE.replace("2024-05-20", "2024-06-02")),
     )
     with dossier.sessions() as session:
         suggested = folder.list_customers(session, ADMIN, status="suggested")
@@ -133,8 +153,11 @@ def test_a_rejected_suggestion_is_unlinked_and_never_suggested_again(dossier, tm
 
     (doc_id,) = _ingest(dossier, _write(tmp_path, "拜访.txt", NOTE))
     with dossier.sessions() as session:
-        (suggested,) = [s for s in folder.list_customers(session, ADMIN, status="suggested")
-                        if s["name"] == "苏州恒泰精密机械有限公司"]
+        (suggested,) = [
+            s
+            for s in folder.list_customers(session, ADMIN, status="suggested")
+            if s["name"] == "苏州恒泰精密机械有限公司"
+        ]
     dossier.customers.reject(suggested["id"], ADMIN)
     dossier.customers.reextract([doc_id])
     shown = dossier.show(doc_id, ADMIN)
@@ -201,7 +224,10 @@ def test_a_failing_extractor_costs_a_warning_not_the_document(dossier, tmp_path,
     monkeypatch.undo()
     dossier.customers.reextract([doc_id])  # fixed: the step runs again and the warning goes
     shown = dossier.show(doc_id, ADMIN)
-    assert not any("实体抽取失败" in w for w in shown["warnings"]) and "13812345678" in shown["entities"]["phone"]
+    assert (
+        not any("实体抽取失败" in w for w in shown["warnings"])
+        and "13812345678" in shown["entities"]["phone"]
+    )
 
 
 def test_a_bare_trade_name_beside_its_full_name_is_one_suggestion(dossier, tmp_path):

@@ -63,10 +63,15 @@ def _check_settled(d, admin, inbox: Path, placed: dict[str, Path]) -> None:
         contract = docs[CONTRACT.name]
         assert contract.customer.name == "宸宇集团" and contract.doc_type == "contract"
         assert [t.name for t in contract.tags] == ["重点"]
-        assert docs[QUOTE.name].customer.name == "海川物流" and [t.name for t in docs[QUOTE.name].tags] == ["2024"]
+        assert docs[QUOTE.name].customer.name == "海川物流" and [t.name for t in docs[QUOTE.name].tags] == [
+            "2024"
+        ]
         assert docs[SCAN.name].customer is None and docs[SCAN.name].doc_type == "invoice"
         assert docs[SCAN.name].status == "indexed" and docs[SCAN.name].pages[0].ocr
-        assert session.scalar(select(func.count()).select_from(IngestJob).where(IngestJob.settled.is_(False))) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(IngestJob).where(IngestJob.settled.is_(False)))
+            == 0
+        )
 
 
 @pytest.mark.parametrize("home", ["dossier", "queued_dossier"], ids=["in-process", "queue"])
@@ -174,7 +179,10 @@ def test_a_customer_folder_resolves_to_the_registry_like_every_intake(dossier, t
         docs = {doc.current.filename: doc for doc in session.scalars(select(Document))}
         assert docs["纪要0.txt"].customer.name == "光华物流（武汉）有限公司"
         assert [(link.customer.name, link.customer.status) for link in docs["纪要1.txt"].customer_links] == [
-            ("光华物留", "suggested")]
+            ("光华物留", "suggested")
+        ]
         assert docs["纪要2.txt"].customer_links == [] and docs["纪要2.txt"].customer is None
-        assert session.scalars(select(Customer).where(Customer.name.in_(("光华物流", "云帆信息")))).all() == []
+        assert (
+            session.scalars(select(Customer).where(Customer.name.in_(("光华物流", "云帆信息")))).all() == []
+        )
     assert "不在客户登记册中" in caplog.text and "是本公司，不是客户" in caplog.text

@@ -109,7 +109,9 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(settings, tmp_path
     d = Dossier.open(settings.with_overrides(DOSSIER_MAX_FILE_MB="1"), require_init=False)
     d.init(admin_password="intake-test-Passw0rd")
     summary = d.ingest_paths([big])
-    assert summary["failed"] == [{"file": str(big), "error": "文件超过 1 MB 上限 / file larger than the 1 MB limit"}]
+    assert summary["failed"] == [
+        {"file": str(big), "error": "文件超过 1 MB 上限 / file larger than the 1 MB limit"}
+    ]
     assert not any(p.is_file() for p in d.blobs.root.rglob("*"))
 
 
@@ -172,7 +174,9 @@ def test_an_interrupted_run_is_finished_by_the_next_one(dossier, admin):
 
     intake = dossier._intake(1)
     batch = intake.new_batch("cli", "admin")
-    queued = intake.take(Source(label=str(CONTRACT), filename=CONTRACT.name, path=CONTRACT), IntakeOptions(), batch)
+    queued = intake.take(
+        Source(label=str(CONTRACT), filename=CONTRACT.name, path=CONTRACT), IntakeOptions(), batch
+    )
     held = intake.take(Source(label=str(EMAIL), filename=EMAIL.name, path=EMAIL), IntakeOptions(), batch)
     with dossier.sessions() as session:
         doc = session.get(Document, held.document_id)

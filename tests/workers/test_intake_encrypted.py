@@ -34,8 +34,13 @@ def _settings(tmp_path: Path, **extra: str):
     if not key_file.exists():
         write_key_file(key_file, BlobKey.generate())
     return load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1",
-                 "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0", "DOSSIER_BLOB_KEY_FILE": str(key_file), **extra},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+            "DOSSIER_BLOB_KEY_FILE": str(key_file),
+            **extra,
+        },
         dotenv=tmp_path / "no.env",
     )
 
@@ -80,7 +85,9 @@ def test_a_pdf_and_a_scan_ingest_parse_and_ocr_with_encryption_on(encrypted, adm
     assert _plaintext_copies(private_tmp) == []
 
 
-def test_a_batch_larger_than_the_decryption_window_is_all_processed(encrypted, admin, private_tmp, tmp_path, monkeypatch):
+def test_a_batch_larger_than_the_decryption_window_is_all_processed(
+    encrypted, admin, private_tmp, tmp_path, monkeypatch
+):
     """Encrypted originals are decrypted a few at a time (4 per worker: 9 files = 3 rounds of the one pool);
     every file of the batch ends indexed and no plaintext copy outlives its round."""
     from pipeline.pool import ParsePool
@@ -169,7 +176,9 @@ def test_the_queue_workers_parse_and_ocr_encrypted_originals(tmp_path, redis_url
         assert summary["mode"] == "queue" and summary["failed"] == []
         statuses = {Path(doc["file"]).name: doc["status"] for doc in summary["documents"]}
         assert statuses == {CONTRACT.name: "indexed", SCAN.name: "indexed"}
-        scan = d.show(next(doc["id"] for doc in summary["documents"] if doc["file"].endswith(SCAN.name)), admin)
+        scan = d.show(
+            next(doc["id"] for doc in summary["documents"] if doc["file"].endswith(SCAN.name)), admin
+        )
         assert all(p["ocr"] and p["text"] for p in scan["pages"])
         _assert_sealed_on_disk(d, SCAN.read_bytes(), scan["sha256"])
     finally:

@@ -15,7 +15,12 @@ def _run(home, url: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOSSIER_")}
     env.update(DOSSIER_HOME=str(home), DOSSIER_REDIS_URL=url)
     return subprocess.run(
-        [sys.executable, "-m", "dossier", "redis-up"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "dossier", "redis-up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -36,7 +36,11 @@ def queued_dossier(tmp_path, redis_url):
     from foundation.config import load_settings
 
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": redis_url,
+        },
         dotenv=tmp_path / "no.env",
     )
     d = Dossier.open(settings, require_init=False)
@@ -59,8 +63,11 @@ def start_worker(d) -> subprocess.Popen:
     """A real `dossier worker` process in its own process group."""
     env = {**os.environ, **d.settings.environ()}
     return subprocess.Popen(
-        [sys.executable, "-m", "dossier", "worker", "--quiet"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "dossier", "worker", "--quiet"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -148,7 +155,9 @@ def test_a_transient_error_is_retried_and_the_document_ends_indexed_once(queued_
     assert hits["total"] == 1 and hits["hits"][0]["id"] == doc_id
 
 
-def test_a_transient_error_that_persists_fails_the_document_with_its_reason(queued_dossier, admin, monkeypatch):
+def test_a_transient_error_that_persists_fails_the_document_with_its_reason(
+    queued_dossier, admin, monkeypatch
+):
     """After the last retry the document fails visibly (original kept) instead of staying queued forever."""
     from sqlalchemy.exc import OperationalError
 
@@ -214,7 +223,12 @@ def test_sigkill_of_a_worker_mid_batch_loses_nothing_and_duplicates_nothing(queu
 
     report = d.batch_status(batch)
     assert report["files"] == {
-        "total": len(files), "queued": 0, "processing": 0, "done": len(files), "duplicate": 0, "failed": 0
+        "total": len(files),
+        "queued": 0,
+        "processing": 0,
+        "done": len(files),
+        "duplicate": 0,
+        "failed": 0,
     }
     assert report["pages"]["pending"] == 0 and report["pages"]["failed"] == 0
     with d.sessions() as session:
@@ -235,7 +249,10 @@ def test_status_batch_json_reports_progress_and_failures(queued_dossier, tmp_pat
     env = {**os.environ, **queued_dossier.settings.environ()}
     out = subprocess.run(
         [sys.executable, "-m", "dossier", "status", str(summary["batch"]), "--json"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     report = json.loads(out.stdout)
     assert report["id"] == summary["batch"] and report["state"] == "done"
@@ -277,7 +294,11 @@ def test_redis_going_away_never_costs_an_upload_or_an_ingest(tmp_path, admin):
 
     server = RedisServer(tmp_path / "redis")
     settings = load_settings(
-        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": server.url},
+        environ={
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": server.url,
+        },
         dotenv=tmp_path / "no.env",
     )
     d = Dossier.open(settings, require_init=False)
@@ -297,7 +318,9 @@ def test_redis_going_away_never_costs_an_upload_or_an_ingest(tmp_path, admin):
         run_worker(settings.with_overrides(DOSSIER_REDIS_URL=restarted.url), burst=True)
     finally:
         restarted.stop()
-    assert d.show(upload["id"], admin)["status"] == "failed"  # processed: a truncated PDF fails with its reason
+    assert (
+        d.show(upload["id"], admin)["status"] == "failed"
+    )  # processed: a truncated PDF fails with its reason
 
 
 def test_a_reindex_job_rebuilds_the_index_from_the_records(queued_dossier, admin):

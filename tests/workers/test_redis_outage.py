@@ -35,7 +35,9 @@ def _dossier(tmp_path: Path, redis_url: str) -> Any:
 
     settings = load_settings(
         environ={
-            "DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_WORKERS": "1", "DOSSIER_REDIS_URL": redis_url,
+            "DOSSIER_HOME": str(tmp_path / "home"),
+            "DOSSIER_WORKERS": "1",
+            "DOSSIER_REDIS_URL": redis_url,
             "DOSSIER_REDIS_RETRY_MAX": "1",  # short backoff: the tests wait less for Redis to be seen again
         },
         dotenv=tmp_path / "no.env",
@@ -51,7 +53,9 @@ def _files(folder: Path, prefix: str, n: int) -> list[Path]:
     paths = []
     for i in range(n):
         path = folder / f"{prefix}-{i:02d}.txt"
-        path.write_text(f"{prefix} 第 {i} 份拜访记录：客户联系人王经理，电话 021-6{i:03d}88{i:02d}。\n", encoding="utf-8")
+        path.write_text(
+            f"{prefix} 第 {i} 份拜访记录：客户联系人王经理，电话 021-6{i:03d}88{i:02d}。\n", encoding="utf-8"
+        )
         paths.append(path)
     return paths
 
@@ -83,7 +87,9 @@ def _assert_each_file_is_one_indexed_document(d: Any, files: list[Path]) -> None
         names = sorted(session.scalars(select(Document.title)))
         assert session.scalar(select(func.count()).select_from(Document)) == len(files)
         assert session.scalar(select(func.count()).select_from(IngestJob)) == len(files)
-        assert session.scalar(select(func.count()).select_from(IngestJob).where(IngestJob.status != "done")) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(IngestJob).where(IngestJob.status != "done")) == 0
+        )
     assert len(names) == len(files)
     assert _statuses(d) == {"indexed": len(files)}
     assert d.backend.count() == len(files)
@@ -92,8 +98,11 @@ def _assert_each_file_is_one_indexed_document(d: Any, files: list[Path]) -> None
 def _worker(d: Any, log: Path) -> subprocess.Popen:
     env = {**os.environ, **d.settings.environ()}
     return subprocess.Popen(
-        [sys.executable, "-m", "dossier", "worker", "--quiet"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+        [sys.executable, "-m", "dossier", "worker", "--quiet"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
 
 
@@ -157,7 +166,9 @@ def test_a_worker_rides_out_redis_killed_mid_job_and_finishes_everything_once(tm
         d.ingest_paths([str(p) for p in before], wait=False)
         queue = d.queue()
         queue.queue.enqueue(  # a job that SIGKILLs Redis while it runs, between two batches
-            "tests.workers._outage_jobs.kill_redis_mid_job", args=(server.process.pid, server.port), job_id="killer",
+            "tests.workers._outage_jobs.kill_redis_mid_job",
+            args=(server.process.pid, server.port),
+            job_id="killer",
         )
         d.ingest_paths([str(p) for p in after], wait=False)
         body = _health(client)
@@ -166,8 +177,11 @@ def test_a_worker_rides_out_redis_killed_mid_job_and_finishes_everything_once(tm
 
         log = tmp_path / "worker.log"
         worker = _worker(d, log)
-        wait_until(lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
-                   "the worker to see Redis gone", 120)
+        wait_until(
+            lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
+            "the worker to see Redis gone",
+            120,
+        )
         assert worker.poll() is None, log.read_text(errors="replace")[-3000:]
         server.process.wait()
         _upload(d, admin, during)  # stored while Redis is down: queued in the records only
@@ -188,7 +202,9 @@ def test_a_worker_rides_out_redis_killed_mid_job_and_finishes_everything_once(tm
         server.stop()
     text = log.read_text(errors="replace")
     assert status == 0, text[-3000:]
-    assert text.count(OUTAGE_LINE) == 1 and text.count(BACK_LINE) == 1, text[-3000:]  # one line each, no flood
+    assert text.count(OUTAGE_LINE) == 1 and text.count(BACK_LINE) == 1, text[
+        -3000:
+    ]  # one line each, no flood
     assert "killer" in text and "bookkeeping was lost" in text
     assert "unhandled exception" not in text and "Traceback" not in text, text[-3000:]
 
@@ -218,8 +234,11 @@ def test_pages_awaiting_ocr_get_their_jobs_back_after_redis_restarts_empty(tmp_p
         wait_until(lambda: _statuses(d).get("awaiting_ocr", 0) == 1, "the scan to wait for its OCR jobs", 180)
         server.process.kill()
         server.process.wait()
-        wait_until(lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
-                   "the worker to see Redis gone", 120)
+        wait_until(
+            lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
+            "the worker to see Redis gone",
+            120,
+        )
         server = RedisServer(tmp_path / "redis2", port=server.port)
         wait_until(lambda: _all_indexed(d, len(scans)), "every scan to be read and indexed", 300)
         assert worker.poll() is None
@@ -244,8 +263,11 @@ def test_a_worker_started_while_redis_is_down_waits_for_it(tmp_path, admin):
     worker = _worker(d, log)
     server = None
     try:
-        wait_until(lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
-                   "the worker to notice there is no Redis", 120)
+        wait_until(
+            lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
+            "the worker to notice there is no Redis",
+            120,
+        )
         assert worker.poll() is None, log.read_text(errors="replace")[-3000:]
         server = RedisServer(tmp_path / "redis", port=port)
         wait_until(lambda: _all_indexed(d, len(files)), "the waiting files to be indexed", 180)
@@ -269,8 +291,11 @@ def test_a_worker_waiting_for_redis_stops_on_sigterm(tmp_path):
         wait_until(lambda: _live_workers(d) == 1, "the worker to start", 120)
         server.process.kill()
         server.process.wait()
-        wait_until(lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
-                   "the worker to see Redis gone", 120)
+        wait_until(
+            lambda: OUTAGE_LINE in log.read_text(errors="replace") or worker.poll() is not None,
+            "the worker to see Redis gone",
+            120,
+        )
         assert worker.poll() is None, log.read_text(errors="replace")[-3000:]
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0, log.read_text(errors="replace")[-3000:]
@@ -283,7 +308,9 @@ def _serve(d: Any, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, **d.settings.environ()}
     return subprocess.Popen(
         [sys.executable, "-m", "dossier", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
 
 
@@ -322,7 +349,9 @@ def test_serve_started_without_redis_supervises_workers_through_outages(tmp_path
     same port THEN every file still ends as one indexed document and /healthz is ok."""
     redis_port, web_port = free_port(), free_port()
     d = _dossier(tmp_path, f"redis://127.0.0.1:{redis_port}/0")
-    first, second, third = (_files(tmp_path / "in", name, n) for name, n in (("first", 3), ("second", 6), ("third", 3)))
+    first, second, third = (
+        _files(tmp_path / "in", name, n) for name, n in (("first", 3), ("second", 6), ("third", 3))
+    )
     _upload(d, admin, first)
     log = tmp_path / "serve.log"
     serve = _serve(d, web_port, log)
@@ -330,7 +359,9 @@ def test_serve_started_without_redis_supervises_workers_through_outages(tmp_path
     try:
         wait_until(lambda: _healthz(web_port) is not None, "the web server", 120)
         wait_until(lambda: len(_workers_of(serve)) == 2, "serve to start two workers without Redis", 60)
-        wait_until(lambda: OUTAGE_LINE in log.read_text(errors="replace"), "the workers to wait for Redis", 120)
+        wait_until(
+            lambda: OUTAGE_LINE in log.read_text(errors="replace"), "the workers to wait for Redis", 120
+        )
         body = _healthz(web_port)
         assert body is not None and body["status"] == "degraded" and body["queue"]["ok"] is False
         assert len(_workers_of(serve)) == 2
@@ -345,13 +376,18 @@ def test_serve_started_without_redis_supervises_workers_through_outages(tmp_path
         orphans = _children(victim)
         os.kill(victim, signal.SIGKILL)
         wait_until(lambda: not any(_alive(p) for p in orphans), "the killed worker's parser child to die", 30)
-        wait_until(lambda: len(_workers_of(serve)) == 2 and victim not in _all_children(serve.pid),
-                   "serve to restart the killed worker", 60)
+        wait_until(
+            lambda: len(_workers_of(serve)) == 2 and victim not in _all_children(serve.pid),
+            "serve to restart the killed worker",
+            60,
+        )
 
         # Redis killed in the middle of a batch, more files stored while it is down, Redis back empty
         queued = _reopened(d).ingest_paths([str(p) for p in second], wait=False)
         assert queued["mode"] == "queue"
-        wait_until(lambda: _statuses(d).get("indexed", 0) > len(first), "the second batch to be under way", 120)
+        wait_until(
+            lambda: _statuses(d).get("indexed", 0) > len(first), "the second batch to be under way", 120
+        )
         server.process.kill()
         server.process.wait()
         _upload(d, admin, third)

@@ -35,7 +35,9 @@ def _serve(d, port: int) -> subprocess.Popen:
     env = {**os.environ, **d.settings.environ()}
     return subprocess.Popen(
         [sys.executable, "-m", "dossier", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -77,4 +79,3 @@ def test_workers_stop_when_serve_is_killed(queued_dossier):  # noqa: F811
     finally:
         if serve.poll() is None:
             serve.kill()
-

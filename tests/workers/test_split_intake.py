@@ -42,8 +42,10 @@ def test_a_stack_splits_at_the_qr_sheet_and_a_blank_page(dossier, admin, tmp_pat
     sheet = sheet_scan_base(dpi=150).copy()
     sheet.info["dpi"] = (150, 150)
     pages = [
-        text_page(PARTS["青松贸易"]), sheet,
-        text_page(PARTS["白鹭物流"]), blank_page(),
+        text_page(PARTS["青松贸易"]),
+        sheet,
+        text_page(PARTS["白鹭物流"]),
+        blank_page(),
         text_page(PARTS["金穗食品"]),
     ]
     stack = tmp_path / "SCAN_stack.pdf"
@@ -56,7 +58,9 @@ def test_a_stack_splits_at_the_qr_sheet_and_a_blank_page(dossier, admin, tmp_pat
     assert any("split into 3 documents" in w for w in parent["warnings"])
     assert len(parent["children"]) == 3
     with dossier.sessions() as session:
-        parts = session.scalars(select(Document).where(Document.parent_id == parent_id).order_by(Document.id)).all()
+        parts = session.scalars(
+            select(Document).where(Document.parent_id == parent_id).order_by(Document.id)
+        ).all()
         assert [p.relation for p in parts] == ["part"] * 3
         assert [p.current.filename for p in parts] == [f"SCAN_stack.part-0{n}.pdf" for n in (1, 2, 3)]
     for name, part in zip(PARTS, parts, strict=True):

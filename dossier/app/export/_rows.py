@@ -89,7 +89,6 @@ class ExportRow:
         return labels[0] if labels else self.doc_type
 
 
-
 def _is_total(role: str) -> bool:
     """Whether an amount's label names the document's total."""
     return "总" in role or "合计" in role or "total" in role.lower()  # TOTAL_ROLE_MARKS, the cheap ones first
@@ -157,30 +156,54 @@ class _Queries:
         # Upload times only matter to ZIP members; reading them as datetimes costs a few µs a row.
         uploaded: Any = Version.uploaded_at if times else literal_column("NULL")
         current = (
-            select(func.max(Version.number)).where(Version.document_id == Document.id).correlate(Document).scalar_subquery()
+            select(func.max(Version.number))
+            .where(Version.document_id == Document.id)
+            .correlate(Document)
+            .scalar_subquery()
         )
         pages = (
-            select(func.count()).select_from(Page).where(Page.document_id == Document.id).correlate(Document)
+            select(func.count())
+            .select_from(Page)
+            .where(Page.document_id == Document.id)
+            .correlate(Document)
             .scalar_subquery()
         )
         self.docs = (
             select(
-                Document.id, Document.title, Document.doc_type, Document.doc_date, Document.customer_id,
-                Document.status, Version.filename, Version.size, Version.mime, Version.sha256, uploaded,
+                Document.id,
+                Document.title,
+                Document.doc_type,
+                Document.doc_date,
+                Document.customer_id,
+                Document.status,
+                Version.filename,
+                Version.size,
+                Version.mime,
+                Version.sha256,
+                uploaded,
                 pages.label("pages"),
             )
             .outerjoin(Version, and_(Version.document_id == Document.id, Version.number == current))
             .where(_id_filter(Document.id, dialect), folder.readable_clause(principal, owned))
         )
         self.links = (
-            select(DocumentCustomer.document_id, DocumentCustomer.method, Customer.id, Customer.name, Customer.status)
+            select(
+                DocumentCustomer.document_id,
+                DocumentCustomer.method,
+                Customer.id,
+                Customer.name,
+                Customer.status,
+            )
             .join(Customer, Customer.id == DocumentCustomer.customer_id)
             .where(_id_filter(DocumentCustomer.document_id, dialect))
             .order_by(DocumentCustomer.document_id, DocumentCustomer.position)
         )
         self.customers = select(Customer.id, Customer.name).where(_id_filter(Customer.id, dialect))
         self.tags = (
-            select(Document.id, Tag.name).join(Document.tags).where(_id_filter(Document.id, dialect)).order_by(Tag.name)
+            select(Document.id, Tag.name)
+            .join(Document.tags)
+            .where(_id_filter(Document.id, dialect))
+            .order_by(Tag.name)
         )
         query = select(EntityRow.document_id, EntityRow.kind, EntityRow.value, EntityRow.role).where(
             _id_filter(EntityRow.document_id, dialect)
@@ -208,7 +231,9 @@ class _Queries:
 class _Batch:
     """The records of one batch of hit ids, read with one query per kind."""
 
-    def __init__(self, conn: Connection, ids: list[int], queries: _Queries, entities: bool, texts: bool) -> None:
+    def __init__(
+        self, conn: Connection, ids: list[int], queries: _Queries, entities: bool, texts: bool
+    ) -> None:
         self.docs = {r[0]: r for r in queries.docs.run(conn, queries.ids(ids))}
         params = queries.ids(list(self.docs))
         self.customers = self._customers(conn, queries, params)
@@ -333,7 +358,9 @@ def iter_rows(
     try:
         while chunk := list(islice(source, batch)):
             with sessions() as session:
-                found = _Batch(session.connection(), [h.id for h in chunk], queries, entities, plain is not None)
+                found = _Batch(
+                    session.connection(), [h.id for h in chunk], queries, entities, plain is not None
+                )
                 session.rollback()
             for hit in chunk:
                 row = found.row(hit, base_url, plain)

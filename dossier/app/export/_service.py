@@ -65,7 +65,9 @@ class ExportFormat:
 
 FORMATS: dict[str, ExportFormat] = {
     "csv": ExportFormat("csv", "text/csv; charset=utf-8", "CSV"),
-    "xlsx": ExportFormat("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel (XLSX)"),
+    "xlsx": ExportFormat(
+        "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel (XLSX)"
+    ),
     "jsonl": ExportFormat("jsonl", "application/x-ndjson; charset=utf-8", "JSON Lines"),
     "zip": ExportFormat("zip", "application/zip", "ZIP"),
 }
@@ -78,8 +80,19 @@ SNIPPETS: dict[str, str | None] = {"csv": "plain", "xlsx": "plain", "jsonl": "in
 JOB_TIMEOUT_S = EXPORT_TIMEOUT_S
 #: The SearchRequest fields an export keeps (paging and facets do not apply).
 _REQUEST_FIELDS = (
-    "query", "customers", "doc_types", "tags", "date_from", "date_to", "customer_ids", "customer_types",
-    "industries", "regions", "years", "entities", "sort",
+    "query",
+    "customers",
+    "doc_types",
+    "tags",
+    "date_from",
+    "date_to",
+    "customer_ids",
+    "customer_types",
+    "industries",
+    "regions",
+    "years",
+    "entities",
+    "sort",
 )
 
 
@@ -142,7 +155,13 @@ def request_to_json(request: SearchRequest, limit: int | None = None) -> dict[st
     out: dict[str, Any] = {}
     for name in _REQUEST_FIELDS:
         value = getattr(request, name)
-        out[name] = [list(v) for v in value] if name == "entities" else list(value) if isinstance(value, tuple) else value
+        out[name] = (
+            [list(v) for v in value]
+            if name == "entities"
+            else list(value)
+            if isinstance(value, tuple)
+            else value
+        )
     out["limit"] = limit
     return out
 
@@ -171,7 +190,13 @@ def filters_of(request: SearchRequest) -> dict[str, Any]:
             continue
         value = getattr(request, name)
         if value:
-            out[name] = [list(v) for v in value] if name == "entities" else list(value) if isinstance(value, tuple) else value
+            out[name] = (
+                [list(v) for v in value]
+                if name == "entities"
+                else list(value)
+                if isinstance(value, tuple)
+                else value
+            )
     return out
 
 
@@ -249,9 +274,15 @@ class ExportPlan:
     def as_json(self) -> dict[str, Any]:
         """The plan as the API shows it."""
         return {
-            "format": self.format, "total": self.total, "count": self.count, "limit": self.limit,
-            "allowed": self.allowed, "reason": self.reason, "background": self.background,
-            "zip_bytes": self.zip_bytes, **dataclasses.asdict(self.limits),
+            "format": self.format,
+            "total": self.total,
+            "count": self.count,
+            "limit": self.limit,
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "background": self.background,
+            "zip_bytes": self.zip_bytes,
+            **dataclasses.asdict(self.limits),
         }
 
 
@@ -301,7 +332,9 @@ class ExportService:
         """Where background exports write their files."""
         return self._home.settings.home / "exports"
 
-    def plan(self, request: SearchRequest, principal: Principal, fmt: str, *, limit: int | None = None) -> ExportPlan:
+    def plan(
+        self, request: SearchRequest, principal: Principal, fmt: str, *, limit: int | None = None
+    ) -> ExportPlan:
         """Count what an export of ``request`` would hold for ``principal`` and check it against the limits."""
         fmt = check_format(fmt)
         self._home.prepare_search()
@@ -341,7 +374,9 @@ class ExportService:
             newest: dict[int, tuple[int, int]] = {}
             with self._home.sessions() as session:
                 for doc_id, number, size in session.execute(
-                    select(Version.document_id, Version.number, Version.size).where(Version.document_id.in_(chunk))
+                    select(Version.document_id, Version.number, Version.size).where(
+                        Version.document_id.in_(chunk)
+                    )
                 ):
                     if doc_id not in newest or number > newest[doc_id][0]:
                         newest[doc_id] = (number, int(size))
@@ -386,8 +421,15 @@ class ExportService:
     ) -> Generator[bytes, None, None]:
         written = 0
         rows = iter_rows(
-            self._home.sessions, self._home.backend, request, principal, base_url=base_url, entities=plan.format == "jsonl",
-            snippets=SNIPPETS[plan.format], limit=plan.limit, times=plan.format == "zip",
+            self._home.sessions,
+            self._home.backend,
+            request,
+            principal,
+            base_url=base_url,
+            entities=plan.format == "jsonl",
+            snippets=SNIPPETS[plan.format],
+            limit=plan.limit,
+            times=plan.format == "zip",
         )
 
         def counted() -> Iterator[Any]:
@@ -408,8 +450,11 @@ class ExportService:
                 chunks = xlsx_chunks(counted())
             else:
                 meta = {
-                    "exported_at": utcnow().isoformat(timespec="seconds") + "Z", "exported_by": principal.username,
-                    "query": request.query, "filters": filters_of(request), "sort": request.sort,
+                    "exported_at": utcnow().isoformat(timespec="seconds") + "Z",
+                    "exported_by": principal.username,
+                    "query": request.query,
+                    "filters": filters_of(request),
+                    "sort": request.sort,
                 }
                 chunks = zip_chunks(counted(), self._home.blobs, meta=meta)
             for chunk in chunks:
@@ -422,12 +467,22 @@ class ExportService:
         finally:
             rows.close()
             self._record(
-                principal.username, "export",
-                target_type="export_job" if job_id is not None else "search", target_id=job_id,
+                principal.username,
+                "export",
+                target_type="export_job" if job_id is not None else "search",
+                target_id=job_id,
                 detail={
-                    "format": plan.format, "query": request.query, "filters": filters_of(request),
-                    "sort": request.sort, "hits": written, "total": plan.total, "limit": plan.limit,
-                    "complete": complete, "bytes": size, "via": via, "error": error,
+                    "format": plan.format,
+                    "query": request.query,
+                    "filters": filters_of(request),
+                    "sort": request.sort,
+                    "hits": written,
+                    "total": plan.total,
+                    "limit": plan.limit,
+                    "complete": complete,
+                    "bytes": size,
+                    "via": via,
+                    "error": error,
                 },
             )
 
@@ -469,9 +524,15 @@ class ExportService:
         self.purge_expired()
         with self._home.sessions() as session:
             job = ExportJob(
-                username=principal.username, format=plan.format, request=request_to_json(request, limit),
-                base_url=(base_url or default_base_url(self._home.settings)).rstrip("/"), total=plan.count, status="queued",
-                done=0, size=0, rights=rights_of(principal),
+                username=principal.username,
+                format=plan.format,
+                request=request_to_json(request, limit),
+                base_url=(base_url or default_base_url(self._home.settings)).rstrip("/"),
+                total=plan.count,
+                status="queued",
+                done=0,
+                size=0,
+                rights=rights_of(principal),
             )
             session.add(job)
             session.commit()
@@ -479,7 +540,9 @@ class ExportService:
         try:
             queue.enqueue_export(job_id, JOB_TIMEOUT_S)
         except RedisError as exc:
-            self._update_job(job_id, status="failed", error=f"无法排队 / could not queue: {exc}", finished_at=utcnow())
+            self._update_job(
+                job_id, status="failed", error=f"无法排队 / could not queue: {exc}", finished_at=utcnow()
+            )
             raise QueueUnavailable(
                 "任务队列不可用，无法在后台导出：请直接下载 / the job queue is unavailable: download the export directly"
             ) from None
@@ -493,9 +556,7 @@ class ExportService:
                     setattr(job, key, value)
                 session.commit()
 
-    def run_job(
-        self, job_id: int, worker: str, *, transient: tuple[type[BaseException], ...] = ()
-    ) -> str:
+    def run_job(self, job_id: int, worker: str, *, transient: tuple[type[BaseException], ...] = ()) -> str:
         """Write a queued export's file (the worker's job); returns ``done``, ``failed`` or ``skipped``.
 
         The file is written under a random name with ``.part`` and renamed when complete, so
@@ -508,7 +569,8 @@ class ExportService:
             # One conditional UPDATE claims the job: a second copy of it (re-queued after Redis lost its
             # data) finds it taken and does nothing.
             won = session.execute(
-                update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == "queued")
+                update(ExportJob)
+                .where(ExportJob.id == job_id, ExportJob.status == "queued")
                 .values(status="running", claimed_by=worker, started_at=utcnow(), done=0, error=None)
             )
             session.commit()
@@ -533,11 +595,20 @@ class ExportService:
             principal = self._principal_for(username)  # NotFound (the job fails) once the owner is disabled
             request, limit = request_from_json(stored)
             plan, chunks = self.stream(
-                request, principal, fmt, base_url=base_url, limit=limit, via="job", progress=progress, job_id=job_id
+                request,
+                principal,
+                fmt,
+                base_url=base_url,
+                limit=limit,
+                via="job",
+                progress=progress,
+                job_id=job_id,
             )
             # The rows are filtered by the owner's rights as they are now: the file goes to those rights only.
             self._update_job(job_id, total=plan.count, rights=rights_of(principal))
-            with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:  # private
+            with os.fdopen(
+                os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb"
+            ) as fh:  # private
                 for chunk in chunks:
                     fh.write(chunk)
                 fh.flush()
@@ -553,8 +624,12 @@ class ExportService:
             return "failed"
         finished = utcnow()
         self._update_job(
-            job_id, status="done", done=seen, size=final.stat().st_size,
-            path=str(final.relative_to(self._home.settings.home)), finished_at=finished,
+            job_id,
+            status="done",
+            done=seen,
+            size=final.stat().st_size,
+            path=str(final.relative_to(self._home.settings.home)),
+            finished_at=finished,
             expires_at=finished + timedelta(hours=self.limits.ttl_hours),
         )
         self.purge_expired()
@@ -568,12 +643,24 @@ class ExportService:
 
         total = max(job.total, job.done)
         return {
-            "id": job.id, "format": job.format, "status": job.status, "total": total, "done": job.done,
+            "id": job.id,
+            "format": job.format,
+            "status": job.status,
+            "total": total,
+            "done": job.done,
             "percent": 100 if job.status == "done" else (int(job.done * 100 / total) if total else 0),
-            "size": job.size, "error": job.error, "query": request.query, "filters": filters_of(request),
-            "sort": request.sort, "limit": limit, "created_at": iso(job.created_at), "started_at": iso(job.started_at),
-            "finished_at": iso(job.finished_at), "expires_at": iso(job.expires_at),
-            "file_name": export_filename(job.format, job.created_at), "ready": job.status == "done",
+            "size": job.size,
+            "error": job.error,
+            "query": request.query,
+            "filters": filters_of(request),
+            "sort": request.sort,
+            "limit": limit,
+            "created_at": iso(job.created_at),
+            "started_at": iso(job.started_at),
+            "finished_at": iso(job.finished_at),
+            "expires_at": iso(job.expires_at),
+            "file_name": export_filename(job.format, job.created_at),
+            "ready": job.status == "done",
         }
 
     def _visible_job(self, session: Session, job_id: int, principal: Principal) -> ExportJob:
@@ -616,10 +703,14 @@ class ExportService:
     def jobs(self, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
         """The caller's newest background exports."""
         with self._home.sessions() as session:
-            ids = list(session.scalars(
-                select(ExportJob.id).where(ExportJob.username == principal.username)
-                .order_by(ExportJob.id.desc()).limit(limit)
-            ))
+            ids = list(
+                session.scalars(
+                    select(ExportJob.id)
+                    .where(ExportJob.username == principal.username)
+                    .order_by(ExportJob.id.desc())
+                    .limit(limit)
+                )
+            )
         return [self.job(i, principal) for i in ids]
 
     def job_file(self, job_id: int, principal: Principal) -> tuple[Path, str, str]:

@@ -27,8 +27,11 @@ SNIPPET_CHARS = 120
 def _is_cjk(ch: str) -> bool:
     code = ord(ch)
     return (
-        0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x3FFFF
-        or 0x3040 <= code <= 0x30FF or 0xAC00 <= code <= 0xD7AF
+        0x3400 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x20000 <= code <= 0x3FFFF
+        or 0x3040 <= code <= 0x30FF
+        or 0xAC00 <= code <= 0xD7AF
     )
 
 

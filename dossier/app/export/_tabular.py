@@ -225,21 +225,25 @@ class _XlsxSheet:
             self._new_sheet()
         date = _date(row.date)
         url = row.url.replace('"', "%22")
-        self.sheet.append([
-            row.id,
-            self.text(row.title),
-            self.text(_joined(row.customers)),
-            self.text(row.doc_type_label),
-            self.styled(date, "yyyy-mm-dd") if isinstance(date, dt.date) else (self.text(date) if date else None),
-            self.styled(float(row.amount), "#,##0.00") if row.amount is not None else None,
-            self.text(_joined(row.tags)),
-            self.text(row.filename),
-            self.styled(row.size, "#,##0"),
-            row.pages,
-            self.styled(row.score, "0.0000"),
-            self.text(row.snippet),
-            self.styled(f'=HYPERLINK("{url}","{url}")', "General", "Hyperlink"),
-        ])
+        self.sheet.append(
+            [
+                row.id,
+                self.text(row.title),
+                self.text(_joined(row.customers)),
+                self.text(row.doc_type_label),
+                self.styled(date, "yyyy-mm-dd")
+                if isinstance(date, dt.date)
+                else (self.text(date) if date else None),
+                self.styled(float(row.amount), "#,##0.00") if row.amount is not None else None,
+                self.text(_joined(row.tags)),
+                self.text(row.filename),
+                self.styled(row.size, "#,##0"),
+                row.pages,
+                self.styled(row.score, "0.0000"),
+                self.text(row.snippet),
+                self.styled(f'=HYPERLINK("{url}","{url}")', "General", "Hyperlink"),
+            ]
+        )
         self.rows += 1
 
 

@@ -36,12 +36,45 @@ PIECE = 1 << 20
 NO_CUSTOMER = "未关联客户"
 #: Already-compressed formats are stored as they are; deflating them costs time and saves nothing.
 STORED_EXTENSIONS = frozenset(
-    ["docx", "xlsx", "pptx", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "jpg", "jpeg", "png", "gif", "webp", "heic", "mp3", "mp4", "m4a", "mov", "avi", "odt", "ods", "odp"]
+    [
+        "docx",
+        "xlsx",
+        "pptx",
+        "zip",
+        "gz",
+        "tgz",
+        "bz2",
+        "xz",
+        "7z",
+        "rar",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "webp",
+        "heic",
+        "mp3",
+        "mp4",
+        "m4a",
+        "mov",
+        "avi",
+        "odt",
+        "ods",
+        "odp",
+    ]
 )
 MANIFEST_COLUMNS = (
-    ("path", "压缩包内路径"), ("id", "编号"), ("title", "标题"), ("customers", "客户"), ("doc_type", "文档类型"),
-    ("date", "文档日期"), ("filename", "原文件名"), ("size", "大小（字节）"), ("sha256", "sha256"),
-    ("status", "状态"), ("url", "链接"),
+    ("path", "压缩包内路径"),
+    ("id", "编号"),
+    ("title", "标题"),
+    ("customers", "客户"),
+    ("doc_type", "文档类型"),
+    ("date", "文档日期"),
+    ("filename", "原文件名"),
+    ("size", "大小（字节）"),
+    ("sha256", "sha256"),
+    ("status", "状态"),
+    ("url", "链接"),
 )
 
 
@@ -98,18 +131,27 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
         manifest_json = Path(tmp) / "manifest.json"
         archive = zipfile.ZipFile(sink, "w", allowZip64=True)
         counts = {"files": 0, "missing": 0}
-        with manifest_csv.open("w", encoding="utf-8-sig", newline="") as mcsv, manifest_json.open(
-            "w", encoding="utf-8"
-        ) as mjson:
+        with (
+            manifest_csv.open("w", encoding="utf-8-sig", newline="") as mcsv,
+            manifest_json.open("w", encoding="utf-8") as mjson,
+        ):
             table = csv.writer(mcsv, lineterminator="\r\n")
             table.writerow([f"{zh} {key}" if zh != key else key for key, zh in MANIFEST_COLUMNS])
             head = json.dumps(dict(meta), ensure_ascii=False, default=str)
             mjson.write(head[:-1] + (", " if len(head) > 2 else "") + '"files": [')
             for row in rows:
                 entry = {
-                    "path": None, "id": row.id, "title": row.title, "customers": list(row.customers),
-                    "doc_type": row.doc_type, "date": row.date, "filename": row.filename, "size": row.size,
-                    "sha256": row.sha256, "status": "ok", "url": row.url,
+                    "path": None,
+                    "id": row.id,
+                    "title": row.title,
+                    "customers": list(row.customers),
+                    "doc_type": row.doc_type,
+                    "date": row.date,
+                    "filename": row.filename,
+                    "size": row.size,
+                    "sha256": row.sha256,
+                    "status": "ok",
+                    "url": row.url,
                 }
                 if not row.sha256:
                     entry["status"] = "没有原始文件 / no original file"
@@ -127,13 +169,25 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                     counts["files"] += 1
                 else:
                     counts["missing"] += 1
-                table.writerow([
-                    entry["path"] or "", row.id, neutralise(row.title), neutralise("; ".join(row.customers)),
-                    row.doc_type_label, row.date or "", neutralise(row.filename), entry["size"], row.sha256,
-                    neutralise(str(entry["status"])), row.url,
-                ])
-                mjson.write(("\n" if counts["files"] + counts["missing"] == 1 else ",\n")
-                            + json.dumps(entry, ensure_ascii=False))
+                table.writerow(
+                    [
+                        entry["path"] or "",
+                        row.id,
+                        neutralise(row.title),
+                        neutralise("; ".join(row.customers)),
+                        row.doc_type_label,
+                        row.date or "",
+                        neutralise(row.filename),
+                        entry["size"],
+                        row.sha256,
+                        neutralise(str(entry["status"])),
+                        row.url,
+                    ]
+                )
+                mjson.write(
+                    ("\n" if counts["files"] + counts["missing"] == 1 else ",\n")
+                    + json.dumps(entry, ensure_ascii=False)
+                )
             mjson.write(f'\n], "count": {counts["files"]}, "missing": {counts["missing"]}}}\n')
         for name, source in (("manifest.csv", manifest_csv), ("manifest.json", manifest_json)):
             info = zipfile.ZipInfo(name, date_time=time.gmtime()[:6])
@@ -148,7 +202,9 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
         yield from _drained(sink)
 
 
-def _original(blobs: BlobStore, sha256: str, stack: contextlib.ExitStack) -> tuple[bytes | None, Path | None, int]:
+def _original(
+    blobs: BlobStore, sha256: str, stack: contextlib.ExitStack
+) -> tuple[bytes | None, Path | None, int]:
     """(bytes, None, size) of a small original, or (None, path of its verified plaintext, size) of a large one.
 
     Either way it is decrypted (when sealed) and checked against its sha256 before anything is
@@ -163,7 +219,12 @@ def _original(blobs: BlobStore, sha256: str, stack: contextlib.ExitStack) -> tup
 
 
 def _write_member(
-    archive: zipfile.ZipFile, sink: _Sink, row: ExportRow, path: str, data: bytes | None, plain: Path | None,
+    archive: zipfile.ZipFile,
+    sink: _Sink,
+    row: ExportRow,
+    path: str,
+    data: bytes | None,
+    plain: Path | None,
     size: int,
 ) -> Iterator[bytes]:
     info = zipfile.ZipInfo(path, date_time=_dos_time(row))

@@ -12,12 +12,13 @@ RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 TEST_DEBS := chromium chromium-driver postgresql
 
-.PHONY: help setup run test lint typecheck pytest bench clean system-deps test-system-deps opensearch opensearch-stop
+.PHONY: help setup run test lint messages typecheck pytest bench clean system-deps test-system-deps opensearch opensearch-stop
 
 help:
 	@echo "make run     install everything needed and start Dossier on http://127.0.0.1:8000"
 	@echo "make test    install everything needed and run lint, type checks and the whole test suite"
 	@echo "make bench   run the benchmarks under bench/"
+	@echo "make messages  extract message ids into the catalogs (foundation/locale) and list what is missing"
 	@echo "make opensearch  start a local OpenSearch test node (then export the DOSSIER_OPENSEARCH_URL it prints)"
 	@echo "make clean   remove the virtualenv (your data in $(DOSSIER_HOME) is kept)"
 
@@ -65,6 +66,11 @@ lint: $(BIN)/.dev-installed typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# Extract the message ids the code uses into foundation/locale/dossier.pot, add the missing ones
+# to both catalogs (to be filled in), and list what is incomplete.
+messages: $(BIN)/.dev-installed
+	$(BIN)/python -m foundation.catalogs
 
 typecheck: $(BIN)/.dev-installed
 	$(BIN)/mypy

@@ -7,15 +7,28 @@ HTTP-ish ``status`` used by the web layer.
 
 from __future__ import annotations
 
+from foundation.messages import Message
+
 
 class DossierError(Exception):
-    """Root of every error Dossier raises on purpose."""
+    """Root of every error Dossier raises on purpose.
+
+    Raised with a :class:`~foundation.messages.Message` (``msg("id", ...)``) the error renders
+    in the reader's language (:meth:`text`); ``message`` and ``str()`` are the bilingual form
+    the CLI and the logs print. A plain string is shown as it is in every language.
+    """
 
     status: int = 500
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message) -> None:
+        text = str(message)
+        super().__init__(text)
+        self.message = text
+        self.msg: Message | None = message if isinstance(message, Message) else None
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` (``zh`` or ``en``)."""
+        return self.msg.render(lang) if self.msg is not None else self.message
 
     def __str__(self) -> str:
         return self.message

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from foundation.errors import DossierError
 from webui.auth import is_api
 from webui.i18n import gettext as _
-from webui.i18n import has_message
+from webui.i18n import has_message, say
 
 
 def _default_message(status: int) -> str:
@@ -23,7 +23,7 @@ def _default_message(status: int) -> str:
 def handle_error(exc: Exception) -> Any:
     """Turn any exception into a response with the right status and a message a user can act on."""
     if isinstance(exc, DossierError):
-        status, message = exc.status, exc.message
+        status, message = exc.status, say(exc)
     elif isinstance(exc, HTTPException):
         status = exc.code or 500
         # werkzeug's stock English descriptions are replaced by ours; our own abort() texts are kept.

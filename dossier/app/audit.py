@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, cast, func, or_, select
 
 from foundation.errors import DossierError, Forbidden
+from foundation.messages import translate
 from records import AuditEvent, Document, record_event
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from index import Principal, SearchRequest
 
 __all__ = [
+    "ACTIONS",
     "ACTION_LABELS",
     "AUDIT_ROLES",
     "CSV_COLUMNS",
@@ -51,35 +53,41 @@ __all__ = [
     "upload_detail",
 ]
 
-#: Every action the code writes, with its (中文, English) name.
+#: Every action the code writes; its names are the catalogs' ``audit.action.<code>`` messages.
+ACTIONS: tuple[str, ...] = (
+    "login",
+    "login_failed",
+    "logout",
+    "search",
+    "view",
+    "download",
+    "export",
+    "upload",
+    "version_upload",
+    "metadata_change",
+    "permission_change",
+    "delete",
+    "user_add",
+    "user_set_password",
+    "user_set_role",
+    "user_enable",
+    "user_disable",
+    "user_set_display_name",
+    "user_rename",
+    "customer_import",
+    "customer_edit",
+    "customer_confirm",
+    "customer_reject",
+    "customer_merge",
+    "token_create",
+    "token_revoke",
+    "audit_export",
+)
+
+#: Every action with its (中文, English) name, from the catalogs.
 ACTION_LABELS: dict[str, tuple[str, str]] = {
-    "login": ("登录", "Log in"),
-    "login_failed": ("登录失败", "Failed login"),
-    "logout": ("退出登录", "Log out"),
-    "search": ("搜索", "Search"),
-    "view": ("查看文档", "View"),
-    "download": ("下载原件", "Download"),
-    "export": ("导出", "Export"),
-    "upload": ("上传/导入", "Upload"),
-    "version_upload": ("上传新版本", "New version"),
-    "metadata_change": ("修改文档信息", "Metadata change"),
-    "permission_change": ("修改密级", "Confidentiality change"),
-    "delete": ("删除文档", "Delete"),
-    "user_add": ("新建用户", "User added"),
-    "user_set_password": ("重设密码", "Password set"),
-    "user_set_role": ("修改角色", "Role changed"),
-    "user_enable": ("启用用户", "User enabled"),
-    "user_disable": ("停用用户", "User disabled"),
-    "user_set_display_name": ("修改显示名", "Display name changed"),
-    "user_rename": ("用户改名", "User renamed"),
-    "customer_import": ("导入客户登记册", "Registry import"),
-    "customer_edit": ("修改客户", "Customer edited"),
-    "customer_confirm": ("确认客户", "Customer confirmed"),
-    "customer_reject": ("拒绝客户建议", "Customer rejected"),
-    "customer_merge": ("合并客户", "Customer merged"),
-    "token_create": ("创建 API 令牌", "API token created"),
-    "token_revoke": ("撤销 API 令牌", "API token revoked"),
-    "audit_export": ("导出审计日志", "Audit trail exported"),
+    code: (translate(f"audit.action.{code}", "zh"), translate(f"audit.action.{code}", "en"))
+    for code in ACTIONS
 }
 
 #: Roles that may read the trail.

@@ -29,7 +29,6 @@ from index._fields import (
     check_dates,
     customer_type_name,
     date_bound,
-    type_code,
 )
 from index._opensearch import OpenSearchBackend, SearchUnavailable
 from index._query import MAX_QUERY_CHARS, QuerySyntaxError, parse_query
@@ -79,7 +78,6 @@ __all__ = [
     "highlight",
     "open_backend",
     "readable_levels",
-    "type_code",
 ]
 
 

@@ -231,6 +231,8 @@ def field_value(kind: str, raw: str) -> FieldValue:
     """
     value = raw.strip()
     if kind == "type":
+        from ingest import type_code  # the type names live with the typing (ingest loads lazily)
+
         return FieldValue("type", type_code(value))
     if kind == "customer_type":
         name = customer_type_name(value)
@@ -340,17 +342,6 @@ def filter_key(kind: str, value: str) -> str:
     except QuerySyntaxError:
         return entity_key(kind, value)
     return meant.value  # a bare year as a date filter stays a prefix: "2024"
-
-
-def type_code(value: str) -> str:
-    """A document type code for a code or its Chinese/English label (``合同`` → ``contract``); else the value."""
-    from ingest import DOC_TYPES
-
-    lowered = value.strip().lower()
-    for code, (zh, en) in DOC_TYPES.items():
-        if lowered in (code, zh, en.lower()):
-            return code
-    return value
 
 
 # -- date filters (--from/--to, ?from=&to=) ----------------------------------------------------

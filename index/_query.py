@@ -48,7 +48,6 @@ from index._fields import (
     filter_key,
     filter_values,
     phone_number,
-    type_code,
 )
 from index._types import SearchRequest
 
@@ -62,7 +61,6 @@ __all__ = [
     "entity_groups",
     "parse_query",
     "parse_request",
-    "type_code",
 ]
 
 #: Longest query (characters, surrounding whitespace not counted) searched, exported or listed anywhere:

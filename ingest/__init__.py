@@ -31,8 +31,8 @@ from ingest._timeout import time_limit
 from ingest.facts._codes import uscc_is_valid
 from ingest.facts._contact import normalize_phone
 from ingest.facts._dates import parse_date
-from ingest.facts._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type
-from ingest.facts._entities import document_date, entity_values, extract_entities
+from ingest.facts._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type, type_code
+from ingest.facts._entities import document_date, entity_values, extract_entities, group_entity_values
 from ingest.facts._link import (
     FUZZY_THRESHOLD,
     Link,
@@ -95,6 +95,7 @@ __all__ = [
     "entity_values",
     "extract_entities",
     "find_separators",
+    "group_entity_values",
     "guess_doc_type",
     "normalize_name",
     "normalize_phone",
@@ -111,5 +112,6 @@ __all__ = [
     "split_at",
     "time_limit",
     "trade_name",
+    "type_code",
     "uscc_is_valid",
 ]

@@ -16,6 +16,7 @@ from flask import Flask, current_app, g, request, session
 from foundation.errors import DossierError
 from foundation.messages import LANGUAGES, Message, render_stored, translate
 from foundation.messages import has_message as _has_message
+from ingest import DOC_TYPES
 
 
 def get_language() -> str:
@@ -52,8 +53,6 @@ def has_message(message_id: str) -> bool:
 
 def doc_type_label(code: str | None) -> str:
     """The label of a document type code in the current language."""
-    from dossier.app.services import DOC_TYPES
-
     if not code:
         return ""
     labels = DOC_TYPES.get(code)

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from foundation.errors import DossierError
-from index import SearchRefused, SearchRequest, customer_type_name, date_bound, type_code
-from ingest import DOC_TYPES
+from index import SearchRefused, SearchRequest, customer_type_name, date_bound
+from ingest import DOC_TYPES, type_code
 
 __all__ = ["LINK_FILTERS", "PARAMS", "SORTS", "BadSearchValue", "doc_type_code", "search_request"]
 

@@ -779,7 +779,7 @@ class Dossier:
                 "relation": doc.relation,
                 "children": children,
                 "included": included,
-                "entities": _entity_values(doc),
+                "entities": ingest.entity_values(doc.entities),
                 "entity_mentions": [
                     {
                         "kind": e.kind,
@@ -888,13 +888,3 @@ class Dossier:
         except QueueError as exc:
             self.resources.queue.forget()
             return {"reachable": False, "jobs": 0, "workers": 0, "error": str(exc)}
-
-
-def _entity_values(doc: Document) -> dict[str, list[str]]:
-    """``{kind: [normalised values]}`` for every entity kind, first-seen order, no repeats."""
-    out: dict[str, list[str]] = {kind: [] for kind in ingest.ENTITY_KINDS}
-    for entity in doc.entities:
-        values = out.setdefault(entity.kind, [])
-        if entity.value not in values:
-            values.append(entity.value)
-    return out

@@ -33,6 +33,19 @@ DOC_TYPES: dict[str, tuple[str, str]] = {
 }
 
 
+def type_code(value: str) -> str:
+    """The type code a code or its Chinese or English label names (``合同`` → ``contract``); else the value.
+
+    The one reading of type names people type: search filters, the query syntax (``type:合同``),
+    the CLI and document edits.
+    """
+    lowered = value.strip().lower()
+    for code, (zh, en) in DOC_TYPES.items():
+        if lowered in (code, zh, en.lower()):
+            return code
+    return value
+
+
 @dataclass(frozen=True)
 class DocTypeGuess:
     """A type code and the evidence for it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from ingest._model import ENTITY_KINDS, Entity
 from ingest.facts._codes import find_codes
@@ -78,16 +79,34 @@ def extract_entities(pages: Sequence[str]) -> tuple[Entity, ...]:
     return tuple(out)
 
 
-def entity_values(entities: Iterable[Entity]) -> dict[str, list[str]]:
-    """Kind -> unique normalised values in first-seen order; every kind of ENTITY_KINDS is present."""
+class KindValue(Protocol):
+    """Anything with an entity's kind and normalised value (an :class:`Entity`, a stored entity row)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+
+def entity_values(entities: Iterable[KindValue]) -> dict[str, list[str]]:
+    """Kind -> unique normalised values in first-seen order; every kind of ENTITY_KINDS is present.
+
+    The one grouping of entities by kind: the API's document JSON, the exports and the
+    benchmarks all use it, over extracted entities or the rows the records keep.
+    """
+    return group_entity_values((e.kind, e.value) for e in entities)
+
+
+def group_entity_values(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """:func:`entity_values` over ``(kind, value)`` pairs (e.g. straight from a query)."""
     values: dict[str, list[str]] = {kind: [] for kind in ENTITY_KINDS}
     seen: set[tuple[str, str]] = set()
-    for e in entities:
-        key = (e.kind, e.value)
-        if key in seen:
+    for kind, value in pairs:
+        if (kind, value) in seen:
             continue
-        seen.add(key)
-        values.setdefault(e.kind, []).append(e.value)
+        seen.add((kind, value))
+        values.setdefault(kind, []).append(value)
     return values
 
 

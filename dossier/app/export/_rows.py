@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from dossier.app import folder
 from dossier.app.export._snippets import PlainSnippets
 from index import Principal, SearchBackend, SearchHit, SearchRequest
-from ingest import DOC_TYPES, ENTITY_KINDS
+from ingest import DOC_TYPES, group_entity_values
 from pipeline.extraction import KEPT_METHODS
 from records import Customer, Document, DocumentCustomer, EntityRow, Page, Tag, Version
 
@@ -241,16 +241,17 @@ class _Batch:
         for doc_id, name in queries.tags.run(conn, params):
             self.tags.setdefault(doc_id, []).append(name)
         self.amounts: dict[int, tuple[bool, Decimal]] = {}
-        self.entities: dict[int, dict[str, list[str]]] | None = {} if entities else None
+        pairs: dict[int, list[tuple[str, str]]] = {}
         for doc_id, kind, value, role in queries.entities.run(conn, params):
-            if self.entities is not None:
-                values = self.entities.setdefault(doc_id, {k: [] for k in ENTITY_KINDS}).setdefault(kind, [])
-                if value not in values:
-                    values.append(value)
+            if entities:
+                pairs.setdefault(doc_id, []).append((kind, value))
             if kind == "amount" and (amount := _amount(value)) is not None:
                 candidate = (role is not None and _is_total(role), amount)
                 if doc_id not in self.amounts or candidate > self.amounts[doc_id]:
                     self.amounts[doc_id] = candidate
+        self.entities: dict[int, dict[str, list[str]]] | None = None
+        if entities:
+            self.entities = {doc_id: group_entity_values(found) for doc_id, found in pairs.items()}
         self.texts: dict[int, list[str]] = {}
         if texts:
             for doc_id, text in queries.texts.run(conn, params):
@@ -293,7 +294,7 @@ class _Batch:
         amount = self.amounts.get(doc_id)
         entities = None
         if self.entities is not None:
-            entities = self.entities.get(doc_id) or {k: [] for k in ENTITY_KINDS}
+            entities = self.entities.get(doc_id) or group_entity_values(())
         if snippets is not None:
             snippet_text = snippets.of_pages(self.texts.get(doc_id, ()))
         else:

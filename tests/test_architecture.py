@@ -159,3 +159,47 @@ def test_the_application_object_holds_its_services_rather_than_mixing_them_in(do
         "exports": ExportService,
     }
     assert {name: type(getattr(dossier, name)) for name in held} == held
+
+
+def _code_packages() -> list[str]:
+    """The test folder each code package gets: its own name, and ``app`` and ``cli`` for ``dossier``'s two."""
+    names = []
+    for package in PACKAGES:
+        if package == "dossier":
+            names += sorted(p.parent.name for p in (ROOT / "dossier").glob("*/__init__.py"))
+        else:
+            names.append(package)
+    return names
+
+
+def test_the_test_folders_mirror_the_code_packages():
+    """tests/ is laid out like the code: every code package (foundation, ingest, index, records, pipeline,
+    ``app`` for dossier.app, ``cli`` for dossier.cli, workers, webui) has a tests/<name>/ package holding
+    test modules; end-to-end and cross-cutting tests live in tests/e2e/; tests/ holds no other folder with
+    Python in it, and no test module at its root but this one (the helpers ``_*.py`` and conftest.py stay)."""
+    tests = ROOT / "tests"
+    expected = [*_code_packages(), "e2e"]
+    assert _code_packages() == [
+        "foundation",
+        "ingest",
+        "index",
+        "records",
+        "pipeline",
+        "app",
+        "cli",
+        "workers",
+        "webui",
+    ]
+    for name in expected:
+        folder = tests / name
+        assert (folder / "__init__.py").is_file(), f"tests/{name}/__init__.py is missing"
+        assert list(folder.glob("test_*.py")), f"tests/{name}/ holds no test module"
+    folders = {
+        p.name
+        for p in tests.iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_")) and any(p.rglob("*.py"))
+    }
+    assert folders == set(expected), (
+        f"folders of tests/ that mirror no package: {sorted(folders - set(expected))}"
+    )
+    assert sorted(p.name for p in tests.glob("test_*.py")) == ["test_architecture.py"]

@@ -317,9 +317,10 @@ def test_customer_folder_filter_open_and_scoped_search(folder_server, browser, f
     """GIVEN the registry WHEN the admin opens 客户, picks the region 浙江省 (the list re-filters by itself),
     opens 明远 and switches to the by-year view THEN the tabs swap views; the folder's search box searches
     only 明远's documents; an entity link on a document marks that entity on its page."""
-    from conftest import FOLDER_PASSWORD
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from tests.webui.conftest import FOLDER_PASSWORD
 
     server = folder_server
     log_in(browser, server, FOLDER_PASSWORD)

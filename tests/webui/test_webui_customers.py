@@ -13,11 +13,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import FOLDER_PASSWORD, _build_folder_home, _login
 from flask import render_template
 
 from dossier.app import folder
 from index import Principal
+from tests.webui.conftest import FOLDER_PASSWORD, _build_folder_home, _login
 from webui import create_app
 
 ROW = re.compile(r'<tr class="customer" data-customer-id="(\d+)">(.*?)</tr>', re.S)

@@ -282,7 +282,7 @@ def test_a_limit_is_shown_first_and_enforced(corpus_home, login, admin_password)
 )
 def test_an_export_holds_only_what_the_user_may_read(folder_login, folder_home, user, levels):
     """Through the web page and the API, a user's CSV and ZIP hold exactly the documents their search shows."""
-    from conftest import FOLDER_DOCS
+    from tests.webui.conftest import FOLDER_DOCS
 
     client = folder_login(user)
     html = client.get("/?q=服务器").get_data(as_text=True)

@@ -484,7 +484,7 @@ def test_downgrading_drops_the_triggers(records_engine):
 
 def test_nothing_in_the_code_base_updates_or_deletes_audit_events():
     """No module writes UPDATE or DELETE against audit_events (the triggers would refuse it at run time)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     pattern = re.compile(r"(update|delete)\(\s*AuditEvent|(UPDATE|DELETE FROM)\s+audit_events", re.IGNORECASE)
     offenders = [
         str(p.relative_to(root))

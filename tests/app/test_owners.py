@@ -200,7 +200,7 @@ def test_an_owner_changed_by_an_import_or_an_edit_follows_the_new_name(tmp_path)
 def service(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
     """An initialised Dossier on SQLite, and on PostgreSQL records (with the OpenSearch index that profile needs)."""
     from tests import _opensearch
-    from tests.test_accounts import _dossier
+    from tests.app.test_accounts import _dossier
 
     env: dict[str, str] = {}
     url = None

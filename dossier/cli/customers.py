@@ -81,7 +81,7 @@ def _echo_unmatched(unmatched: list[dict[str, Any]]) -> None:
 def customers_export(ctx: click.Context, path: str) -> None:
     """Export the registry to PATH (.csv, .xlsx or .json); it imports back unchanged."""
     count = _open(ctx.find_root()).customers.export_registry(path)
-    click.echo(f"已导出 {count} 个客户到 {path} / exported {count} customers")
+    click.echo(str(msg("cli.customers.exported", n=count, path=path)))
 
 
 @customers.command("list")

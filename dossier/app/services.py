@@ -43,7 +43,7 @@ from dossier.app.worker_processes import WorkerProcesses
 from foundation.config import Settings, load_settings
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.filemodes import file_mode_problems, file_mode_warnings, secure_home
-from foundation.messages import msg
+from foundation.messages import Message, msg
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
 from pipeline import access, extraction
@@ -59,6 +59,11 @@ __all__ = ["DOC_TYPES", "Dossier"]
 
 #: Roles that read every document regardless of confidentiality.
 _READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
+
+
+def _stored(text: str | Message) -> str:
+    """A message as the records and the app's answers keep it (``Message.dumps()``); plain text as it is."""
+    return text.dumps() if isinstance(text, Message) else text
 
 
 class Dossier:
@@ -432,7 +437,7 @@ class Dossier:
             "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
             "duplicate": duplicate,
             "error": taken.error,
-            "message": ALREADY_STORED if duplicate else None,
+            "message": _stored(ALREADY_STORED) if duplicate else None,
             "batch": batch_id,
             "status": taken.status,
         }

@@ -181,7 +181,7 @@ def ingest(
         customer
     )  # a registered name, a suggestion, or no customer (and why)
     if named is not None and named["message"] and not as_json:
-        click.echo(f"! {named['message']}", err=True)
+        click.echo(f"! {shown(named['message'])}", err=True)
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
     try:
         summary = dossier.ingest_sources(

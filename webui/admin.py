@@ -27,6 +27,7 @@ from records import utcnow
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.documents import content_disposition
+from webui.i18n import gettext as _
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -58,7 +59,7 @@ def _values(args: MultiDict[str, str], name: str) -> tuple[str, ...]:
     found = (part.strip()[:MAX_VALUE_CHARS] for v in args.getlist(name) for part in v.split(","))
     values = tuple(dict.fromkeys(v for v in found if v))
     if len(values) > MAX_VALUES:
-        raise AuditQueryError(f"{name} 最多 {MAX_VALUES} 个值 / at most {MAX_VALUES} values for {name}")
+        raise AuditQueryError(_("web.audit.too_many_values", name=name, max=MAX_VALUES))
     return values
 
 
@@ -66,7 +67,7 @@ def audit_filter_from_args(args: MultiDict[str, str]) -> AuditFilter:
     """The :class:`AuditFilter` of the page's (or the API's) query string; 400 for a bad date or id."""
     raw_id = (args.get("target_id") or "").strip()
     if raw_id and not raw_id.isdigit():
-        raise AuditQueryError(f"对象编号应为数字：{raw_id[:20]} / target_id must be a number")
+        raise AuditQueryError(_("web.audit.bad_target_id", value=raw_id[:20]))
     return AuditFilter(
         users=_values(args, "user"),
         actions=_values(args, "action"),

@@ -36,9 +36,16 @@ from webui.auth import login_required
 from webui.core import get_dossier
 from webui.customers import FILTERS as CUSTOMER_FILTERS
 from webui.export import attachment, base_url
+from webui.i18n import gettext as _
+from webui.i18n import localized, say
 from webui.jobs import LIST_LIMIT, document_ids_from, ensure_may_retry
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _answer(data: Any) -> Any:
+    """A JSON answer with the messages in it (stored reasons, jobs' errors) in the request's language."""
+    return jsonify(localized(data))
 
 
 @bp.route("/search")
@@ -53,7 +60,7 @@ def search() -> Any:
     d = get_dossier()
     result = d.search(req, g.principal)
     d.audit.record_search(g.principal.username, req, result["total"], "api")
-    return jsonify(result)
+    return _answer(result)
 
 
 @bp.route("/audit")
@@ -64,13 +71,13 @@ def audit() -> Any:
     filters = audit_filter_from_args(request.args)
     before = (request.args.get("before") or "").strip()
     if before and not before.isdigit():
-        abort(400, description=f"before 应为事件编号：{before[:20]} / before must be an event id")
+        abort(400, description=_("web.api.bad_before", value=before[:20]))
     if before:
         filters = dataclasses.replace(filters, before=int(before))
     limit = _positive(request.args.get("limit"), DEFAULT_PAGE_SIZE)
     limit = min(limit, MAX_PAGE_SIZE)
     page = _positive(request.args.get("page"), 1)
-    return jsonify(get_dossier().audit.events(g.principal, filters, limit=limit, offset=(page - 1) * limit))
+    return _answer(get_dossier().audit.events(g.principal, filters, limit=limit, offset=(page - 1) * limit))
 
 
 def _positive(raw: str | None, default: int) -> int:
@@ -82,7 +89,7 @@ def _positive(raw: str | None, default: int) -> int:
 @login_required
 def document(doc_id: int) -> Any:
     """One document as :meth:`Dossier.show` describes it; 404 when unknown or not readable."""
-    return jsonify(get_dossier().show(doc_id, g.principal))
+    return _answer(get_dossier().show(doc_id, g.principal))
 
 
 @bp.route("/customers")
@@ -91,9 +98,9 @@ def customers() -> Any:
     """Registry customers with readable document counts; ``status=suggested`` for admins and managers."""
     status = (request.args.get("status") or "confirmed").strip()
     if status not in ("confirmed", "suggested"):
-        abort(400, description="status 只能是 confirmed 或 suggested / status must be confirmed or suggested")
+        abort(400, description=_("web.api.bad_customer_status"))
     if status == "suggested" and g.principal.role not in folder.READ_ALL_ROLES:
-        raise Forbidden("只有管理员或经理可以查看待确认的客户 / only admins and managers see suggestions")
+        raise Forbidden(_("web.api.suggestions_forbidden"))
     filters = {
         key: (request.args.get(param) or "").strip() or None for param, key in CUSTOMER_FILTERS.items()
     }
@@ -101,7 +108,7 @@ def customers() -> Any:
         rows = folder.list_customers(
             session, g.principal, status=status, text=request.args.get("q"), **filters
         )
-    return jsonify({"total": len(rows), "customers": rows})
+    return _answer({"total": len(rows), "customers": rows})
 
 
 @bp.route("/customers/<int:customer_id>")
@@ -109,7 +116,7 @@ def customers() -> Any:
 def customer(customer_id: int) -> Any:
     """One customer's folder: details, contacts, readable documents by type and year, key amounts and dates."""
     with get_dossier().sessions() as session:
-        return jsonify(folder.customer_page(session, customer_id, g.principal))
+        return _answer(folder.customer_page(session, customer_id, g.principal))
 
 
 @bp.route("/status")
@@ -117,8 +124,8 @@ def customer(customer_id: int) -> Any:
 def status() -> Any:
     """Document counts by status and pages awaiting OCR (admins and managers: it names the data folder)."""
     if g.principal.role not in ("admin", "manager"):
-        raise Forbidden("只有管理员可以查看系统状态 / only administrators may see the system status")
-    return jsonify(get_dossier().status())
+        raise Forbidden(_("web.api.status_forbidden"))
+    return _answer(get_dossier().status())
 
 
 @bp.route("/batches")
@@ -128,14 +135,14 @@ def batches() -> Any:
     limit = request.args.get("limit", "")
     n = int(limit) if limit.isdigit() and int(limit) > 0 else LIST_LIMIT
     n = min(n, current_app.config["API_MAX_LIMIT"])
-    return jsonify({"batches": get_dossier().batches(g.principal, limit=n)})
+    return _answer({"batches": get_dossier().batches(g.principal, limit=n)})
 
 
 @bp.route("/batches/<int:batch_id>")
 @login_required
 def batch(batch_id: int) -> Any:
     """One batch with its items and failures (:meth:`Dossier.batch_status`); 404 when not visible."""
-    return jsonify(get_dossier().batch_status(batch_id, g.principal))
+    return _answer(get_dossier().batch_status(batch_id, g.principal))
 
 
 @bp.route("/batches/<int:batch_id>/retry", methods=("POST",))
@@ -156,7 +163,7 @@ def retry_batch(batch_id: int) -> Any:
         values = request.form.getlist("document_id")
     d = get_dossier()
     count = d.retry(batch_id, g.principal, document_ids_from(values))
-    return jsonify({"requeued": count, "batch": d.batch_status(batch_id, g.principal)})
+    return _answer({"requeued": count, "batch": d.batch_status(batch_id, g.principal)})
 
 
 # -- exports ------------------------------------------------------------------------------------
@@ -168,7 +175,7 @@ def _export_args() -> tuple[Any, str, int | None]:
     fmt = check_format(values.get("format") or "csv")
     raw = (values.get("limit") or "").strip()
     if raw and not (raw.isdigit() and int(raw) > 0):
-        abort(400, description=f"limit 应为正整数：{raw[:20]} / limit must be a positive integer")
+        abort(400, description=_("web.api.bad_limit", value=raw[:20]))
     req, _page = search_request_from_args(values, page_size=1, max_limit=1)
     return req, fmt, int(raw) if raw else None
 
@@ -186,7 +193,7 @@ def _job_json(job: dict[str, Any]) -> dict[str, Any]:
 def export_plan() -> Any:
     """What an export would hold (``count`` of ``total`` hits) and every limit, before it starts."""
     req, fmt, limit = _export_args()
-    return jsonify(get_dossier().exports.plan(req, g.principal, fmt, limit=limit).as_json())
+    return _answer(get_dossier().exports.plan(req, g.principal, fmt, limit=limit).as_json())
 
 
 @bp.route("/export")
@@ -211,10 +218,10 @@ def start_export() -> Any:
     try:
         job = get_dossier().exports.start_job(req, g.principal, fmt, base_url=base_url(), limit=limit)
     except QueueUnavailable as exc:
-        response = jsonify({"error": exc.message})
+        response = jsonify({"error": say(exc)})
         response.status_code = 503
         return response
-    response = jsonify(_job_json(job))
+    response = _answer(_job_json(job))
     response.status_code = 202
     response.headers["Location"] = url_for("api.export_status", job_id=job["id"])
     return response
@@ -224,11 +231,11 @@ def start_export() -> Any:
 @login_required
 def exports() -> Any:
     """``{"exports": [...]}``: the caller's newest background exports."""
-    return jsonify({"exports": [_job_json(j) for j in get_dossier().exports.jobs(g.principal)]})
+    return _answer({"exports": [_job_json(j) for j in get_dossier().exports.jobs(g.principal)]})
 
 
 @bp.route("/exports/<int:job_id>")
 @login_required
 def export_status(job_id: int) -> Any:
     """One background export of the caller: status, ``done``/``total``, ``percent``, ``expires_at``, ``download_url``."""
-    return jsonify(_job_json(get_dossier().exports.job(job_id, g.principal)))
+    return _answer(_job_json(get_dossier().exports.job(job_id, g.principal)))

@@ -54,8 +54,10 @@ from werkzeug.exceptions import SecurityError
 
 from dossier.app import LoginThrottled, SessionEnded
 from foundation.errors import NotFound
+from foundation.messages import msg
 from webui.core import get_dossier
 from webui.i18n import gettext as _
+from webui.i18n import say
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -155,7 +157,7 @@ def _authenticate() -> None:
             g.principal = get_dossier().accounts.principal_for_token(token)
         except NotFound as exc:
             g.token_refused = True
-            abort(401, description=exc.message)
+            abort(401, description=say(exc))
         g.via_token = True  # a header no other site can send: no cookie, no CSRF
         return
     _check_csrf()
@@ -266,7 +268,8 @@ def logout() -> Any:
 
 
 #: What a request for a Host outside DOSSIER_ALLOWED_HOSTS gets (with 400).
-UNTRUSTED_HOST = "主机名不在 DOSSIER_ALLOWED_HOSTS 之中，请求被拒绝 / the Host of this request is not in DOSSIER_ALLOWED_HOSTS"
+#: Bilingual: nothing of the request (its session, its language) may be read.
+UNTRUSTED_HOST = str(msg("web.untrusted_host"))
 
 
 def _refuse_untrusted_host() -> Response | None:

@@ -23,6 +23,7 @@ from foundation.vocabulary import CUSTOMER_TYPE_NAMES
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
+from webui.i18n import say
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -249,10 +250,10 @@ def edit(customer_id: int) -> Any:
         except DossierError as exc:
             if exc.status != 400:
                 raise
-            error = exc.message
+            error = say(exc)
         else:
             flash(_("customers.edit.saved", name=result["name"], n=result["reanalysed"]), "info")
             for warning in result["warnings"]:
-                flash(_("customers.edit.warning", msg=warning), "warning")
+                flash(_("customers.edit.warning", msg=say(warning)), "warning")
             return redirect(url_for("customers.show", customer_id=customer_id), code=303)
     return _render_edit(page, form, error), 400

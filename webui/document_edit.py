@@ -17,6 +17,7 @@ from ingest import DOC_TYPES
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
+from webui.i18n import say
 
 bp = Blueprint("document_edit", __name__, url_prefix="/documents")
 
@@ -62,7 +63,7 @@ def edit(doc_id: int) -> Any:
         except Forbidden:
             raise
         except DossierError as exc:
-            error, status = exc.message, 400
+            error, status = say(exc), 400
         else:
             flash(
                 _("docedit.saved", n=len(result["changed"])) if result["changed"] else _("docedit.unchanged"),
@@ -98,7 +99,7 @@ def version(doc_id: int) -> Any:
     elif outcome["status"] == "duplicate":
         flash(_("docedit.version_already_stored"), "error")
     else:
-        flash(outcome.get("error") or _("error.500"), "error")
+        flash(say(outcome.get("error")) or _("error.500"), "error")
     return redirect(url_for("documents.show", doc_id=doc_id))
 
 

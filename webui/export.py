@@ -37,6 +37,7 @@ from webui.auth import login_required
 from webui.core import get_dossier
 from webui.documents import content_disposition
 from webui.i18n import gettext as _
+from webui.i18n import say
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
@@ -95,7 +96,7 @@ def start() -> Any:
     try:
         fmt = check_format(request.form.get("format"))
     except ExportFormatError as exc:
-        abort(400, description=exc.message)
+        abort(400, description=say(exc))
     back = url_for("search.index") + "?" + urlencode(search_params(request.form))
     req, _page = search_request_from_args(
         request.form,
@@ -108,10 +109,10 @@ def start() -> Any:
     except DossierError as exc:
         if exc.status != 400:
             raise
-        flash(_("export.failed", msg=exc.message), "error")
+        flash(_("export.failed", msg=say(exc)), "error")
         return redirect(back, code=303)
     if not plan.allowed:
-        flash(_("export.refused", msg=plan.reason), "error")
+        flash(_("export.refused", msg=say(plan.reason)), "error")
         return redirect(back, code=303)
     if plan.background:
         try:

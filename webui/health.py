@@ -25,6 +25,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
+from foundation.messages import msg
+from webui.i18n import say
+
 bp = Blueprint("health", __name__)
 
 #: Where the web container's probe asks (gunicorn binds port 8000 in the image).
@@ -96,7 +99,7 @@ def healthz() -> Any:
         if stalled:
             parts["queue"] = {**parts["queue"], "ok": False, "error": "NoWorker"}
     reasons = [
-        _NO_WORKER if part.get("error") == "NoWorker" else _REASONS[name]
+        say(_NO_WORKER if part.get("error") == "NoWorker" else _REASONS[name])
         for name, part in parts.items()
         if not part["ok"]
     ]
@@ -105,11 +108,11 @@ def healthz() -> Any:
 
 
 _REASONS = {
-    "database": "记录库不可用 / the records database is unavailable",
-    "queue": "任务队列（Redis）不可用 / the job queue (Redis) is unreachable",
-    "index": "搜索索引不可用 / the search index is unavailable",
+    "database": msg("web.health.database"),
+    "queue": msg("web.health.queue"),
+    "index": msg("web.health.index"),
 }
-_NO_WORKER = "有待处理的工作，但没有工作进程在运行 / work is waiting and no worker is running"
+_NO_WORKER = msg("web.health.no_worker")
 
 
 def _work_waits(dossier: Any) -> bool:

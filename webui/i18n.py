@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, g, request, session
 
 from foundation.errors import DossierError
-from foundation.messages import LANGUAGES, Message, render_stored, translate
+from foundation.messages import LANGUAGES, Message, load_stored, render_stored, translate
 from foundation.messages import has_message as _has_message
 from ingest import DOC_TYPES
 
@@ -44,6 +44,20 @@ def say(what: DossierError | Message | str | None) -> str:
     if isinstance(what, Message):
         return what.render(get_language())
     return render_stored(what, get_language())
+
+
+def localized(data: Any) -> Any:
+    """``data`` (what the app returns for a JSON answer) with every message in it rendered in the request's
+    language: stored reasons and errors (``Message.dumps()`` texts) and Message objects; the rest unchanged."""
+    if isinstance(data, str):
+        return say(data) if load_stored(data) is not None else data
+    if isinstance(data, Message):
+        return say(data)
+    if isinstance(data, dict):
+        return {key: localized(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [localized(value) for value in data]
+    return data
 
 
 def has_message(message_id: str) -> bool:

@@ -15,6 +15,7 @@ from foundation.errors import DossierError, Forbidden, NotFound
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
+from webui.i18n import say
 from webui.intake import READ_ONLY_ROLES  # they may watch batches but not re-queue anything
 
 bp = Blueprint("jobs", __name__)
@@ -78,7 +79,7 @@ def retry(batch_id: int) -> Any:
     except (NotFound, Forbidden):
         raise
     except DossierError as exc:  # e.g. the queue is unreachable: say so on the batch page
-        flash(_("jobs.retry_failed", msg=exc.message), "error")
+        flash(_("jobs.retry_failed", msg=say(exc)), "error")
     else:
         if count:
             flash(_("jobs.retried", n=count), "info")

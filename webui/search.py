@@ -21,6 +21,7 @@ from webui._requests import LINK_FILTERS, QUERY_PARAMS, search_request_from_args
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.export import export_offer
+from webui.i18n import say
 
 bp = Blueprint("search", __name__)
 
@@ -111,7 +112,7 @@ def index() -> Any:
         except DossierError as exc:
             if exc.status != 400:
                 raise
-            context["error"] = exc.message
+            context["error"] = say(exc)
             context["syntax_error"] = isinstance(
                 exc, QuerySyntaxError
             )  # not for "too long", "reversed dates" …

@@ -42,6 +42,7 @@ import records
 from dossier.app._password_policy import MAX_PASSWORD_LENGTH, WeakPassword, check_password
 from dossier.app.owners import link_owners
 from foundation.errors import DossierError, NotFound
+from foundation.messages import msg
 from index import Principal
 from records import ROLES, ApiToken, Customer, LoginFailure, User, UserSession, record_event, utcnow
 
@@ -88,7 +89,7 @@ class SessionEnded(NotFound):
     ``end_reason`` it ended with (``user``, ``password``, ``role``, ``admin``, ``relogin``)."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__("会话已结束，请重新登录 / the session has ended: log in again")
+        super().__init__(msg("app.session.ended"))
         self.reason = reason
 
 
@@ -99,10 +100,7 @@ class LoginThrottled(DossierError):
 
     def __init__(self, retry_after_s: int) -> None:
         minutes = max(1, -(-retry_after_s // 60))
-        super().__init__(
-            f"此地址登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins from this address;"
-            f" try again in {minutes} min"
-        )
+        super().__init__(msg("app.login.throttled", minutes=minutes))
         self.retry_after_s = retry_after_s
         self.minutes = minutes
 
@@ -111,9 +109,7 @@ def check_username(username: str) -> str:
     """The user name stripped, or DossierError: 1–64 letters (any script), digits, ``. _ - @``."""
     name = username.strip()
     if not _USERNAME.match(name):
-        raise DossierError(
-            f"用户名 {username!r} 无效：1–64 个字母、数字或 . _ - @ / invalid user name: 1–64 letters, digits or . _ - @"
-        )
+        raise DossierError(msg("app.user.invalid_name", name=repr(username)))
     return name
 
 
@@ -130,9 +126,7 @@ def _updated(session: Session, statement: Any) -> int:
 
 def _check_reserved(name: str) -> None:
     if name.casefold() in RESERVED_NAMES:
-        raise DossierError(
-            f"用户名 {name} 保留给系统记录使用 / the user name {name} is reserved (it names the CLI operator or the inbox)"
-        )
+        raise DossierError(msg("app.user.reserved_name", name=name))
 
 
 def check_display_name(value: str | None) -> str | None:
@@ -141,15 +135,13 @@ def check_display_name(value: str | None) -> str | None:
         return None
     shown = " ".join(value.split())
     if len(shown) > MAX_DISPLAY_NAME or any(not ch.isprintable() for ch in shown):
-        raise DossierError(
-            f"显示名最多 {MAX_DISPLAY_NAME} 个可打印字符 / a display name has at most {MAX_DISPLAY_NAME} printable characters"
-        )
+        raise DossierError(msg("app.user.display_name_too_long", max=MAX_DISPLAY_NAME))
     return shown or None
 
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise DossierError(f"未知角色 {role!r}；可用：{'、'.join(ROLES)} / unknown role")
+        raise DossierError(msg("app.user.unknown_role", role=repr(role), roles="、".join(ROLES)))
     return role
 
 
@@ -195,7 +187,7 @@ def principal_of(sessions: sessionmaker[Session], username: str) -> Principal:
     with sessions() as session:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None or not user.active:
-            raise NotFound(f"没有用户 {username} / no such user")
+            raise NotFound(msg("app.user.not_found", name=username))
         return _principal(user)
 
 
@@ -352,7 +344,7 @@ class AccountService:
         with self._sessions() as session:
             user = session.get(User, user_id)
             if user is None or not user.active:
-                raise NotFound(f"没有用户 {user_id} / no such user")
+                raise NotFound(msg("app.user.not_found", name=user_id))
             session.execute(delete(UserSession).where(UserSession.ended_at < now - SESSION_KEEP))
             unused = UserSession.last_seen_at < now - max(SESSION_KEEP, idle + SESSION_KEEP)
             session.execute(delete(UserSession).where(UserSession.ended_at.is_(None), unused))
@@ -502,7 +494,7 @@ class AccountService:
     def _user(session: Session, username: str) -> User:
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
-            raise NotFound(f"没有用户 {username} / no such user")
+            raise NotFound(msg("app.user.not_found", name=username))
         return user
 
     def add_user(
@@ -530,7 +522,7 @@ class AccountService:
                 session.scalars(select(User.id).where(func.lower(User.username) == name.lower())).first()
                 is not None
             ):
-                raise DossierError(f"用户 {name} 已存在 / user {name} exists")
+                raise DossierError(msg("app.user.exists", name=name))
             user = User(
                 username=name,
                 role=role,
@@ -550,7 +542,7 @@ class AccountService:
             try:
                 session.commit()
             except IntegrityError:  # the same name added by someone else at the same moment
-                raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
+                raise DossierError(msg("app.user.exists", name=name)) from None
             return {"linked": [link["customer"] for link in links.linked]}
 
     def set_display_name(
@@ -591,14 +583,12 @@ class AccountService:
             user = self._user(session, username)
             old = user.username
             if old == "admin":
-                raise DossierError(
-                    "“admin”账户不能改名（dossier init 按此名查找）/ the admin account keeps its name"
-                )
+                raise DossierError(msg("app.user.admin_keeps_name"))
             taken = session.scalars(
                 select(User.id).where(func.lower(User.username) == name.lower(), User.id != user.id)
             ).first()
             if taken is not None:
-                raise DossierError(f"用户 {name} 已存在 / user {name} exists")
+                raise DossierError(msg("app.user.exists", name=name))
             if name == old:
                 return {"linked": []}
             user.username = name
@@ -635,7 +625,7 @@ class AccountService:
             try:
                 session.commit()
             except IntegrityError:  # the new name was taken at the same moment
-                raise DossierError(f"用户 {name} 已存在 / user {name} exists") from None
+                raise DossierError(msg("app.user.exists", name=name)) from None
             return {"linked": [link["customer"] for link in links.linked]}
 
     @staticmethod
@@ -694,7 +684,7 @@ class AccountService:
                 and user.active
                 and not self._other_active_admins(session, user)
             ):
-                raise DossierError("不能停用最后一个管理员 / the last active admin cannot be disabled")
+                raise DossierError(msg("app.user.last_admin_disable"))
             user.active = active
             detail: dict[str, Any] = {"username": username}
             if active:
@@ -728,7 +718,7 @@ class AccountService:
                 and user.active
                 and not self._other_active_admins(session, user)
             ):
-                raise DossierError("不能更改最后一个管理员的角色 / the last active admin must stay admin")
+                raise DossierError(msg("app.user.last_admin_role"))
             old, user.role = user.role, role
             detail: dict[str, Any] = {"username": username, "from": old, "to": role}
             if old != role:
@@ -768,14 +758,12 @@ class AccountService:
         be shown again.  ``expires_at`` (UTC, in the future) ends it then; None = until revoked."""
         now = utcnow()
         if expires_at is not None and expires_at <= now:
-            raise DossierError("令牌的到期时间必须在将来 / a token's expiry must be in the future")
+            raise DossierError(msg("app.token.expiry_past"))
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._sessions() as session:
             user = self._user(session, username)
             if not user.active:
-                raise DossierError(
-                    f"用户 {username} 已停用，不能创建令牌 / user {username} is disabled: no new tokens"
-                )
+                raise DossierError(msg("app.token.user_disabled", name=username))
             row = ApiToken(
                 user_id=user.id, name=name.strip()[:64], token_hash=token_hash(token), expires_at=expires_at
             )
@@ -819,7 +807,7 @@ class AccountService:
         with self._sessions() as session:
             row = session.get(ApiToken, token_id)
             if row is None:
-                raise NotFound(f"没有编号为 {token_id} 的令牌 / no token {token_id}")
+                raise NotFound(msg("app.token.not_found", id=token_id))
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
                 record_event(
@@ -855,7 +843,7 @@ class AccountService:
     def principal_for_token(self, token: str) -> Principal:
         """The principal of a valid API token (recording its use); NotFound when unknown, revoked, expired or its
         user disabled (an expired token says so)."""
-        refused = NotFound("令牌无效或已撤销 / invalid or revoked API token")
+        refused = NotFound(msg("app.token.invalid"))
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             raise refused
         digest = token_hash(token)
@@ -866,9 +854,7 @@ class AccountService:
                 raise refused
             if row.expires_at is not None and row.expires_at <= now:
                 when = _iso(row.expires_at).replace("T", " ")  # type: ignore[union-attr]
-                raise NotFound(
-                    f"令牌已于 {when} UTC 过期 / the API token expired at {when} UTC: create a new one"
-                )
+                raise NotFound(msg("app.token.expired", when=when))
             user = row.user
             if not user.active:
                 raise refused

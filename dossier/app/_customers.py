@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 import index
 from dossier.app import folder, registry
 from foundation.errors import Forbidden
+from foundation.messages import msg
 from index import Principal, SearchRequest
 from pipeline import extraction
 from pipeline.indexing import index_documents
@@ -165,7 +166,7 @@ class CustomerService:
         a 400 error that says which and why.
         """
         if principal.role not in _REVIEW_ROLES:
-            raise Forbidden("只有管理员或经理可以修改客户 / only admins and managers edit customers")
+            raise Forbidden(msg("app.customer.edit_forbidden"))
         with self._sessions() as session:
             customer, new_names, warnings = registry.update_customer(
                 session, customer_id, fields, actor=principal.username
@@ -174,7 +175,7 @@ class CustomerService:
                 "id": customer.id,
                 "name": customer.name,
                 "status": customer.status,
-                "warnings": warnings,
+                "warnings": warnings,  # Messages: the web shows them in its reader's language
             }
         extraction.SHARED.forget()
         result["reanalysed"] = self._reanalyse({customer_id}, new_names)
@@ -199,7 +200,7 @@ class CustomerService:
         self, customer_id: int, action: str, principal: Principal, into_id: int | None = None
     ) -> dict[str, Any]:
         if principal.role not in _REVIEW_ROLES:
-            raise Forbidden("只有管理员或经理可以审核客户 / only admins and managers review customers")
+            raise Forbidden(msg("app.customer.review_forbidden"))
         with self._sessions() as session:
             done = registry.review(session, customer_id, action, into_id, actor=principal.username)
             names = set(done.customer.names)

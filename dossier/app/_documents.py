@@ -27,6 +27,7 @@ import records
 from dossier.app import permissions as rights
 from dossier.app.folder import readable_document
 from foundation.errors import DossierError, Forbidden, NotFound
+from foundation.messages import msg
 from index import CONFIDENTIALITY_LEVELS, Principal
 from ingest import DOC_TYPES
 from pipeline import access, extraction
@@ -148,9 +149,7 @@ class DocumentService:
             version = doc.current
             page = next((p for p in doc.pages if p.number == number), None)
             if version is None or page is None or not _has_page_images(doc):
-                raise NotFound(
-                    f"文档 {doc_id} 没有第 {number} 页的图像 / document {doc_id} has no image of page {number}"
-                )
+                raise NotFound(msg("app.document.no_page_image", id=doc_id, page=number))
             sha, filename, rotation = version.sha256, version.filename, int(page.rotation or 0)
         name = f"page-{sha}-{number}-{width}-{rotation % 360}.png"
         cached = self._blobs.get_cached(name)
@@ -188,29 +187,27 @@ class DocumentService:
             changed: dict[str, list[Any]] = {}
             wants_edit = any(v is not None for v in (title, doc_type, date, tags))
             if wants_edit and not rights.may_edit(principal, doc):
-                raise Forbidden("无权修改此文档 / you may not edit this document")
+                raise Forbidden(msg("app.document.edit_forbidden"))
             if confidentiality is not None and confidentiality != doc.confidentiality:
                 if not rights.may_change_confidentiality(principal):
-                    raise Forbidden(
-                        "只有经理和管理员可以修改密级 / only managers and admins may change the confidentiality"
-                    )
+                    raise Forbidden(msg("app.document.confidentiality_forbidden"))
                 if confidentiality not in CONFIDENTIALITY_LEVELS:
                     raise DossierError(
-                        f"未知的密级 {confidentiality!r} / unknown confidentiality {confidentiality!r}"
+                        msg("app.document.unknown_confidentiality", value=repr(confidentiality))
                     )
             if title is not None and title.strip() and title.strip()[:500] != doc.title:
                 changed["title"] = [doc.title, title.strip()[:500]]
                 doc.title = title.strip()[:500]
             if doc_type is not None and doc_type != doc.doc_type:
                 if doc_type not in DOC_TYPES:
-                    raise DossierError(f"未知的文档类型 {doc_type!r} / unknown document type {doc_type!r}")
+                    raise DossierError(msg("app.document.unknown_type", value=repr(doc_type)))
                 changed["doc_type"] = [doc.doc_type, doc_type]
                 doc.doc_type = doc_type
                 doc.doc_type_reason = extraction.GIVEN_BY_PERSON
             if date is not None and (date.strip() or None) != doc.doc_date:
                 iso = ingest.parse_date(date) if date.strip() else None
                 if date.strip() and not iso:
-                    raise DossierError(f"无法识别的日期 {date!r} / not a date: {date!r}")
+                    raise DossierError(msg("app.document.bad_date", value=repr(date)))
                 changed["date"] = [doc.doc_date, iso]
                 doc.doc_date = iso
             if tags is not None:
@@ -269,7 +266,7 @@ class DocumentService:
         with self._sessions() as session:
             doc = readable_document(session, doc_id, principal)
             if not rights.may_edit(principal, doc):
-                raise Forbidden("无权为此文档上传新版本 / you may not upload a new version of this document")
+                raise Forbidden(msg("app.document.version_forbidden"))
             if not rights.may_change_confidentiality(principal):
                 # What the new file is typed as may raise the level, never lower it (managers' may).
                 extraction.keep_level(doc)
@@ -300,9 +297,7 @@ class DocumentService:
         with self._sessions() as session:
             doc = readable_document(session, doc_id, principal)
             if not rights.may_delete(principal):
-                raise Forbidden(
-                    "只有经理和管理员可以删除文档 / only managers and admins may delete documents"
-                )
+                raise Forbidden(msg("app.document.delete_forbidden"))
             ids: list[int] = []
             todo = [doc]
             while todo:  # the document and, recursively, its attachments and archive members
@@ -358,9 +353,9 @@ def _render_in_child(data: bytes, filename: str, number: int, width: int, rotati
         )
     except subprocess.TimeoutExpired:
         raise DossierError(
-            f"绘制第 {number} 页超时 / drawing page {number} took longer than {RENDER_TIMEOUT_S} s"
+            msg("app.document.render_timeout", page=number, seconds=RENDER_TIMEOUT_S)
         ) from None
     if done.returncode == 0 and done.stdout.startswith(b"\x89PNG"):
         return done.stdout
     reason = (done.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
-    raise NotFound(f"无法显示第 {number} 页 / cannot show page {number}: {reason[:200]}")
+    raise NotFound(msg("app.document.render_failed", page=number, reason=reason[:200]))

@@ -78,6 +78,10 @@ class WeakPassword(DossierError):
         super().__init__(f"{zh} / {en}")
         self.zh, self.en = zh, en
 
+    def text(self, lang: str) -> str:
+        """The reason in ``lang`` (the policy writes both itself: zxcvbn's feedback is not in the catalogs)."""
+        return self.en if lang == "en" else self.zh
+
 
 def _name_inputs(names: Iterable[str | None]) -> list[str]:
     """The user's names, their parts and the parts run together, lower-cased

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from dossier.app._registry_audit import bounded
 from foundation.errors import NotFound, RegistryError
+from foundation.messages import msg
 from pipeline.extraction import KEPT_METHODS, SHARED, name_key
 from records import Customer, Document, DocumentCustomer, record_event
 
@@ -193,7 +194,7 @@ def review(
     """Confirm, reject or merge a customer (usually a suggestion), audit it and commit."""
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound(f"客户 {customer_id} 不存在 / customer {customer_id} not found")
+        raise NotFound(msg("app.customer.not_found", id=customer_id))
     done = Reviewed(customer, action, customer_ids={customer.id})
     before = customer.status
     if action == "confirm":
@@ -210,7 +211,7 @@ def review(
     elif action == "merge":
         target = session.get(Customer, into_id) if into_id is not None else None
         if target is None or target.id == customer.id or target.status in ("rejected", "suggested"):
-            raise RegistryError("请选择一个已确认的目标客户 / choose a confirmed customer to merge into")
+            raise RegistryError(msg("app.customer.merge_target"))
         done.document_ids = _linked_documents(session, customer)
         if target.status == "self":  # "this is us": our names grow, the documents lose the link
             detail = _fold_into_self(session, customer, target)
@@ -219,7 +220,7 @@ def review(
         done.into = target
         done.customer_ids.add(target.id)
     else:
-        raise RegistryError(f"未知操作 {action} / unknown action")
+        raise RegistryError(msg("app.customer.unknown_action", action=action))
     record_event(
         session, actor, f"customer_{action}", target_type="customer", target_id=customer.id, detail=detail
     )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, cast, func, or_, select
 
 from foundation.errors import DossierError, Forbidden
-from foundation.messages import translate
+from foundation.messages import msg, translate
 from records import AuditEvent, Document, record_event
 
 if TYPE_CHECKING:
@@ -198,9 +198,7 @@ def parse_time(value: str | None, *, end: bool = False) -> datetime | None:
             return start + timedelta(days=1) if end else start
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise AuditQueryError(
-            f"时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM：{raw[:40]} / a time is YYYY-MM-DD or YYYY-MM-DDTHH:MM"
-        ) from None
+        raise AuditQueryError(msg("app.audit.bad_time", value=raw[:40])) from None
     if when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)
     return when
@@ -381,7 +379,7 @@ class AuditService:
     @staticmethod
     def _check_auditor(principal: Principal) -> None:
         if principal.role not in AUDIT_ROLES:
-            raise Forbidden("只有管理员可以查看审计日志 / only admins may read the audit trail")
+            raise Forbidden(msg("app.audit.forbidden"))
 
     def events(
         self,

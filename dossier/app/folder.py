@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import index
 from foundation.errors import NotFound
+from foundation.messages import msg
 from index import Principal
 from ingest import DOC_TYPES
 from pipeline import access
@@ -97,7 +98,7 @@ def readable_document(session: Session, doc_id: int, principal: Principal) -> Do
         options=[selectinload(Document.pages), selectinload(Document.versions), selectinload(Document.tags)],
     )
     if doc is None or not may_read(principal, doc):
-        raise NotFound(f"文档 {doc_id} 不存在 / document {doc_id} not found")
+        raise NotFound(msg("app.document.not_found", id=doc_id))
     return doc
 
 
@@ -362,7 +363,7 @@ def customer_page(session: Session, customer_id: int, principal: Principal) -> d
     """
     customer = session.get(Customer, customer_id, options=[selectinload(Customer.owner)])
     if customer is None or (customer.status == "rejected" and principal.role not in READ_ALL_ROLES):
-        raise NotFound(f"客户 {customer_id} 不存在 / customer {customer_id} not found")
+        raise NotFound(msg("app.customer.not_found", id=customer_id))
     links = _links_subquery()
     owned = owned_customer_ids(session, principal)
     found = session.scalars(

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from foundation.messages import Message, msg
 from records import Customer, User
 
 __all__ = ["OwnerLinks", "link_owners", "owner_key", "owner_warning", "unmatched_owners"]
@@ -126,19 +127,10 @@ def unmatched_owners(session: Session) -> list[dict[str, Any]]:
     return _resolve(session, apply=False).unmatched
 
 
-def owner_warning(item: dict[str, Any]) -> str:
-    """One line about an unmatched owner name (中文 / English)."""
+def owner_warning(item: dict[str, Any]) -> Message:
+    """One line about an unmatched owner name (``str()``: 中文 / English)."""
     owner, count = item["owner"], item["count"]
     if item["reason"] == "ambiguous":
         accounts = "、".join(item["accounts"])
-        return (
-            f"负责人“{owner}”同时匹配多个账户（{accounts}），{count} 个客户未关联：请改用登录名或修改显示名"
-            f" / owner “{owner}” fits several accounts ({accounts}); {count} customer(s) are not linked:"
-            " use the login or change a display name"
-        )
-    return (
-        f"负责人“{owner}”没有对应账户，{count} 个客户未关联：请添加该用户或设置其显示名"
-        f" (dossier users add … --display-name / set-display-name)"
-        f" / owner “{owner}” matches no account; {count} customer(s) are not linked: add the user or set"
-        " their display name"
-    )
+        return msg("app.owner.ambiguous", owner=owner, accounts=accounts, count=count)
+    return msg("app.owner.unmatched", owner=owner, count=count)

@@ -32,6 +32,7 @@ from dossier.app._registry_audit import capped, changed_fields
 from dossier.app._suggestions import Reviewed, fold_suggestions, review, unlink_ours
 from dossier.app.owners import OwnerLinks, link_owners, owner_key
 from foundation.errors import NotFound, RegistryError
+from foundation.messages import Message, msg
 from foundation.vocabulary import customer_type_name
 from pipeline.extraction import name_key
 from records import Customer, User, record_event
@@ -163,10 +164,10 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise RegistryError(f"无法读取文件 {path}：{exc.strerror} / cannot read {path}") from exc
+        raise RegistryError(msg("app.registry.unreadable", path=path, reason=exc.strerror)) from exc
     if size > MAX_IMPORT_BYTES:
         raise RegistryError(
-            f"文件过大（{size // 1048576} MB，上限 {MAX_IMPORT_BYTES // 1048576} MB）/ file too large"
+            msg("app.registry.too_large", mb=size // 1048576, max=MAX_IMPORT_BYTES // 1048576)
         )
     data = path.read_bytes()
     if data[:2] == b"PK" or path.suffix.lower() == ".xlsx":
@@ -177,7 +178,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = _csv_rows(data)
     for n, (number, row) in enumerate(rows):
         if n >= MAX_IMPORT_ROWS:
-            raise RegistryError(f"行数超过上限 {MAX_IMPORT_ROWS} / more than {MAX_IMPORT_ROWS} rows")
+            raise RegistryError(msg("app.registry.too_many_rows", max=MAX_IMPORT_ROWS))
         yield number, row
 
 
@@ -185,7 +186,7 @@ def _json_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RegistryError(f"JSON 无法解析：{exc} / invalid JSON") from exc
+        raise RegistryError(msg("app.registry.bad_json", reason=exc)) from exc
     records: list[Any]
     if isinstance(doc, dict):
         records = list(doc.get("customers") or [])
@@ -197,10 +198,10 @@ def _json_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     elif isinstance(doc, list):
         records = doc
     else:
-        raise RegistryError('JSON 应为客户列表或 {"customers": [...]} / expected a list of customers')
+        raise RegistryError(msg("app.registry.json_shape"))
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            yield number, {"__error__": "不是对象 / not an object"}
+            yield number, {"__error__": msg("app.registry.not_an_object")}
             continue
         row = {_HEADERS.get(str(k).strip().lower(), ""): v for k, v in record.items()}
         row.pop("", None)
@@ -217,7 +218,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise RegistryError("CSV 编码无法识别（请用 UTF-8 或 GBK）/ unknown CSV encoding (use UTF-8 or GBK)")
+    raise RegistryError(msg("app.registry.csv_encoding"))
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -233,7 +234,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise RegistryError(f"XLSX 无法读取：{exc} / unreadable XLSX") from exc
+        raise RegistryError(msg("app.registry.bad_xlsx", reason=exc)) from exc
     try:
         sheet = book.worksheets[0]
         cells = (["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True))
@@ -248,9 +249,7 @@ def _table_rows(rows: Iterable[list[str]]) -> Iterator[tuple[int, dict[str, Any]
         if header is None:
             header = [_HEADERS.get(c.strip().lower(), "") for c in cells]
             if "name" not in header:
-                raise RegistryError(
-                    "表头缺少“客户名称”列（或 name/full_name）/ the header has no customer name column"
-                )
+                raise RegistryError(msg("app.registry.no_name_column"))
             continue
         if not any(c.strip() for c in cells):
             continue
@@ -286,7 +285,7 @@ def _contacts(value: Any) -> list[dict[str, str | None]]:
             try:
                 items = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"联系人 JSON 无法解析 / contacts JSON invalid: {exc}") from exc
+                raise ValueError(msg("app.registry.bad_contacts", reason=exc)) from exc
         else:
             items = [
                 dict(zip(_CONTACT_KEYS, (p.strip() for p in part.split("|")), strict=False))
@@ -308,33 +307,37 @@ def _contacts(value: Any) -> list[dict[str, str | None]]:
     return out
 
 
-def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _reason(exc: ValueError) -> Message | str:
+    """The message a row's ValueError carries (a Message when ``clean_row`` raised it)."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Message) else str(exc)
+
+
+def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
     """A registry record normalised for storage, and warnings; raises ValueError for an unusable row."""
     if "__error__" in row:
         raise ValueError(row["__error__"])
     name = _text(row.get("name"), 255)
     if not name:
-        raise ValueError("缺少客户名称 / no customer name")
-    warnings: list[str] = []
+        raise ValueError(msg("app.registry.no_name"))
+    warnings: list[Message] = []
     code = _text(row.get("credit_code"), 64)
     if code:
         code = re.sub(r"\s+", "", code).upper()
         if len(code) != 18:
-            raise ValueError(f"统一社会信用代码应为 18 位：{code} / a credit code has 18 characters")
+            raise ValueError(msg("app.registry.credit_code_length", code=code))
         if not ingest.uscc_is_valid(code):
-            warnings.append(
-                f"统一社会信用代码校验位不符：{code}（已保留，未更正）/ credit code check character wrong (kept)"
-            )
+            warnings.append(msg("app.registry.credit_code_check", code=code))
     ctype = _text(row.get("customer_type"), 16)
     if ctype:
         normal = customer_type_name(ctype)
         if normal is None:
-            raise ValueError(f"未知客户类型“{ctype}”（潜在/现有/流失）/ unknown customer type")
+            raise ValueError(msg("app.registry.unknown_customer_type", value=ctype))
         ctype = normal
     status_raw = (_text(row.get("status"), 16) or "").lower()
     status = _STATUS_WORDS.get(status_raw) if status_raw else None  # None: confirmed, or what it is (self)
     if status_raw and status is None:
-        raise ValueError(f"未知状态“{status_raw}” / unknown status")
+        raise ValueError(msg("app.registry.unknown_status", value=status_raw))
     importance = _text(row.get("importance"), 8)
     return (
         {
@@ -411,7 +414,7 @@ def import_customers(
             report.errors.append({"row": number, "error": str(exc)})
             continue
         for warning in warnings:
-            report.warnings.append({"row": number, "warning": warning})
+            report.warnings.append({"row": number, "warning": str(warning)})
         customer = known.find(record)
         if customer is None:
             customer = Customer(name=record["name"])
@@ -426,7 +429,7 @@ def import_customers(
                 report.errors.append(
                     {
                         "row": number,
-                        "error": f"名称“{record['name']}”已属于另一客户 / name belongs to another customer",
+                        "error": str(msg("app.registry.name_taken", name=record["name"])),
                     }
                 )
                 continue
@@ -528,9 +531,7 @@ def export_customers(session: Session, path: Path) -> int:
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerows([[_inert(c) for c in row] for row in rows])
     else:
-        raise RegistryError(
-            f"不支持的导出格式 {suffix or '(无)'}（.csv/.xlsx/.json）/ unsupported export format"
-        )
+        raise RegistryError(msg("app.registry.export_format", suffix=suffix or "(-)"))
     return len(rows) - 1
 
 
@@ -541,7 +542,7 @@ def _inert(cell: str) -> str:
 
 def update_customer(
     session: Session, customer_id: int, fields: dict[str, Any], *, actor: str = "system"
-) -> tuple[Customer, set[str], list[str]]:
+) -> tuple[Customer, set[str], list[Message]]:
     """Change one customer's registry fields (validated like an imported row); returns it, new names, warnings.
 
     ``fields`` uses the import field names (``name``, ``aliases``, ``credit_code``,
@@ -553,16 +554,16 @@ def update_customer(
     """
     customer = session.get(Customer, customer_id)
     if customer is None or customer.status == "rejected":
-        raise NotFound(f"客户 {customer_id} 不存在 / customer {customer_id} not found")
+        raise NotFound(msg("app.customer.not_found", id=customer_id))
     unknown = set(fields) - {f for f, _, _ in COLUMNS} - {"status"}
     if unknown:
-        raise RegistryError(f"未知字段 / unknown fields: {', '.join(sorted(unknown))}")
+        raise RegistryError(msg("app.registry.unknown_fields", fields=", ".join(sorted(unknown))))
     current = {f: getattr(customer, f) for f, _, _ in COLUMNS}
     current["status"] = None
     try:
         record, warnings = clean_row({**current, **fields, "status": fields.get("status")})
     except ValueError as exc:
-        raise RegistryError(str(exc)) from exc
+        raise RegistryError(_reason(exc)) from exc
     clash = session.scalars(
         select(Customer).where(Customer.name == record["name"], Customer.id != customer.id)
     ).first()
@@ -573,9 +574,7 @@ def update_customer(
             select(Customer).where(Customer.credit_code == record["credit_code"], Customer.id != customer.id)
         ).first()
     ):
-        raise RegistryError(
-            "名称或信用代码已属于另一客户 / the name or credit code belongs to another customer"
-        )
+        raise RegistryError(msg("app.registry.name_or_code_taken"))
     old_names = set(customer.names)
     before = {
         **{key: getattr(customer, key) for key in record},

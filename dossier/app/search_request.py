@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from foundation.errors import DossierError
+from foundation.messages import msg
 from index import SearchRefused, SearchRequest, customer_type_name, date_bound
 from ingest import DOC_TYPES, type_code
 
@@ -52,7 +53,7 @@ def doc_type_code(value: str) -> str:
     if code in DOC_TYPES:
         return code
     known = "、".join(f"{c}（{zh}）" for c, (zh, _en) in DOC_TYPES.items())
-    raise DossierError(f"未知的文档类型 {value!r}；可用：{known} / unknown document type")
+    raise DossierError(msg("app.search.unknown_type", value=repr(value), known=known))
 
 
 def _multi(values: Values, name: str) -> tuple[str, ...]:
@@ -84,7 +85,7 @@ def _ids(values: Values, name: str) -> tuple[int, ...]:
     found = _multi(values, name)
     for v in found:
         if not v.isdigit():
-            raise BadSearchValue(f"编号无效：{v[:40]} / not an id: {v[:40]}")
+            raise BadSearchValue(msg("app.search.bad_id", value=v[:40]))
     return tuple(int(v) for v in found)
 
 
@@ -92,7 +93,7 @@ def _years(values: Values) -> tuple[str, ...]:
     found = _multi(values, "year")
     for v in found:
         if not (len(v) == 4 and v.isdigit()):
-            raise BadSearchValue(f"年份应为四位数字：{v[:40]} / a year has four digits")
+            raise BadSearchValue(msg("app.search.bad_year", value=v[:40]))
     return found
 
 

@@ -43,6 +43,7 @@ from dossier.app.worker_processes import WorkerProcesses
 from foundation.config import Settings, load_settings
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.filemodes import file_mode_problems, file_mode_warnings, secure_home
+from foundation.messages import Message, msg
 from index import Principal, SearchRequest
 from ingest import DOC_TYPES
 from pipeline import access, extraction
@@ -58,6 +59,11 @@ __all__ = ["DOC_TYPES", "Dossier"]
 
 #: Roles that read every document regardless of confidentiality.
 _READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
+
+
+def _stored(text: str | Message) -> str:
+    """A message as the records and the app's answers keep it (``Message.dumps()``); plain text as it is."""
+    return text.dumps() if isinstance(text, Message) else text
 
 
 class Dossier:
@@ -175,11 +181,7 @@ class Dossier:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not self.backend.needs_reindex():
                 return
-            print(
-                "数据目录来自旧版本：正在重新抽取实体并重建索引（只需一次）…"
-                " / Data home from an older version: re-extracting entities and rebuilding the index (once)…",
-                file=sys.stderr,
-            )
+            print(str(msg("app.upgrade.rebuilding")), file=sys.stderr)
             logging.getLogger(__name__).info("rebuilding derived data after an upgrade")
             self.backend.clear()
             self.customers.reextract()  # indexes every document that has text, with its new fields
@@ -376,9 +378,7 @@ class Dossier:
         """Block until a batch is done; start ``workers`` temporary workers when none serves the queue."""
         queue = self.queue()
         if queue is None:
-            raise QueueUnavailable(
-                "Redis 不可用，无法等待队列 / Redis is unreachable: cannot wait for the queue"
-            )
+            raise QueueUnavailable(msg("app.queue.cannot_wait"))
         helpers = None
         if queue.live_workers() == 0:
             helpers = WorkerProcesses(self.settings, workers or self.settings.workers)
@@ -388,9 +388,7 @@ class Dossier:
                 if report["state"] == "done":
                     return report
                 if helpers is not None and helpers.alive() == 0:
-                    raise DossierError(
-                        "工作进程意外退出，请查看上面的错误并运行 dossier worker / the workers exited: see the errors above"
-                    )
+                    raise DossierError(msg("app.queue.workers_exited"))
                 time.sleep(poll_s)
         finally:
             if helpers is not None:
@@ -416,7 +414,7 @@ class Dossier:
         which checks the caller may edit it).  Viewers may not upload.
         """
         if not permissions.may_upload(principal):
-            raise Forbidden("只读用户不能上传文件 / read-only users may not upload files")
+            raise Forbidden(msg("app.upload.forbidden"))
         safe_name = Path(filename.replace("\\", "/")).name or "upload"
         options = dataclasses.replace(
             self._options(customer, doc_type, tags, principal.username, "upload"), version_of=version_of
@@ -439,7 +437,7 @@ class Dossier:
             "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
             "duplicate": duplicate,
             "error": taken.error,
-            "message": ALREADY_STORED if duplicate else None,
+            "message": _stored(ALREADY_STORED) if duplicate else None,
             "batch": batch_id,
             "status": taken.status,
         }
@@ -498,7 +496,7 @@ class Dossier:
                 self._visible_batches(principal).where(IngestBatch.id == batch_id)
             ).first()
             if batch is None:
-                raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
+                raise NotFound(msg("app.batch.not_found", id=batch_id))
             report = batch_report(session, batch, details=True)
             if principal is not None and not self._names_duplicates(principal):
                 self._redact_batch(session, report, principal)
@@ -531,7 +529,7 @@ class Dossier:
         with self.sessions() as session:
             batch = session.get(IngestBatch, batch_id)
             if batch is None:
-                raise NotFound(f"批次 {batch_id} 不存在 / batch {batch_id} not found")
+                raise NotFound(msg("app.batch.not_found", id=batch_id))
             report = batch_report(session, batch)
             session.commit()
             return report
@@ -824,7 +822,7 @@ class Dossier:
             doc = folder.readable_document(session, doc_id, principal)
             version = doc.current
             if version is None:
-                raise NotFound(f"文档 {doc_id} 没有原始文件 / document {doc_id} has no file")
+                raise NotFound(msg("app.document.no_file", id=doc_id))
             return version.filename, version.mime, self.blobs.get(version.sha256)
 
     def status(self) -> dict[str, Any]:
@@ -876,7 +874,7 @@ class Dossier:
                 "reachable": False,
                 "jobs": 0,
                 "workers": 0,
-                "error": f"Redis 不可用（{self.settings.get('DOSSIER_REDIS_URL')}）/ Redis unreachable",
+                "error": msg("app.queue.unreachable", url=self.settings.get("DOSSIER_REDIS_URL")).dumps(),
             }
         try:
             return {

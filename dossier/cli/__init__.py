@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import _echo_json, _open, _principal, search_values
+from dossier.cli._common import _echo_json, _open, _principal, search_values, shown
 from foundation.config import SETTINGS, load_settings
 from foundation.errors import DossierError
+from foundation.messages import msg
 
 
 class _Cli(click.Group):
@@ -23,7 +24,7 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except DossierError as exc:
-            click.echo(f"错误 / error: {exc.message}", err=True)
+            click.echo(f"{msg('cli.error')}: {exc.message}", err=True)
             ctx.exit(1)
 
 
@@ -47,12 +48,12 @@ def init(ctx: click.Context) -> None:
     settings = ctx.obj["settings"]
     dossier = Dossier.open(settings, require_init=False)
     generated = dossier.init()
-    click.echo(f"数据目录 / data home: {settings.home}")
+    click.echo(f"{msg('cli.init.home')}: {settings.home}")
     if generated:
         click.echo(f"管理员 / admin user: admin   密码 / password: {generated}")
-        click.echo("请妥善保存，此密码只显示一次 / keep it: it is shown only once.")
+        click.echo(str(msg("cli.init.password_once")))
     else:
-        click.echo("管理员 admin 已存在 / admin user exists.")
+        click.echo(str(msg("cli.init.admin_exists")))
 
 
 class BatchProgress:
@@ -180,7 +181,7 @@ def ingest(
         customer
     )  # a registered name, a suggestion, or no customer (and why)
     if named is not None and named["message"] and not as_json:
-        click.echo(f"! {named['message']}", err=True)
+        click.echo(f"! {shown(named['message'])}", err=True)
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty())
     try:
         summary = dossier.ingest_sources(
@@ -202,16 +203,16 @@ def ingest(
         _echo_json(summary)
         return
     if summary["mode"] == "inline":
-        click.echo("Redis 不可用：已在本进程内处理 / Redis unreachable: processed in this command", err=True)
+        click.echo(str(msg("cli.ingest.inline")), err=True)
     click.echo(
         f"批次 batch {summary['batch']}  导入 ingested: {summary['ingested']}  重复 duplicates: {summary['duplicates']}  "
         f"排队 queued: {summary['queued']}  等待 OCR awaiting OCR: {summary['awaiting_ocr']}  "
         f"失败 failed: {len(summary['failed'])}"
     )
     if summary["queued"]:
-        click.echo(f"  进度 / progress: dossier status {summary['batch']}")
+        click.echo(f"  {msg('cli.ingest.progress')}: dossier status {summary['batch']}")
     for failure in summary["failed"]:
-        click.echo(f"  ✗ {failure['file']}: {failure['error']}")
+        click.echo(f"  ✗ {failure['file']}: {shown(failure['error'])}")
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -284,7 +285,7 @@ def search(
             hit.pop("status", None)
         _echo_json(result)
         return
-    click.echo(f"共 {result['total']} 条结果（{result['took_ms']} 毫秒）/ {result['total']} hits")
+    click.echo(str(msg("cli.search.total", n=result["total"], ms=result["took_ms"])))
     for hit in result["hits"]:
         snippet = re.sub(
             r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"), hit["snippet"]
@@ -328,8 +329,8 @@ def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) ->
         if values:
             click.echo(f"  {kind}: {', '.join(values)}")
     for page in doc["pages"]:
-        marker = " (等待 OCR / awaiting OCR)" if page["needs_ocr"] else ""
-        click.echo(f"--- 第 {page['n']} 页 / page {page['n']}{marker}")
+        marker = f" ({msg('cli.show.awaiting_ocr')})" if page["needs_ocr"] else ""
+        click.echo(f"--- {msg('cli.page', n=page['n'])}{marker}")
         click.echo(page["text"])
 
 
@@ -350,26 +351,26 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         )
         click.echo("  " + progress_line(report))
         for failure in report["failures"]:
-            where = f" 第 {failure['page']} 页 / page {failure['page']}" if failure["page"] else ""
+            where = f" {msg('cli.page', n=failure['page'])}" if failure["page"] else ""
             ref = f"[{failure['document_id']}] " if failure["document_id"] else ""
-            click.echo(f"  ✗ {ref}{failure['file']}{where}: {failure['error']}")
+            click.echo(f"  ✗ {ref}{failure['file']}{where}: {shown(failure['error'])}")
         return
     info = dossier.status()
     if as_json:
         _echo_json(info)
         return
     for warning in info["warnings"]:
-        click.echo(f"⚠ 警告 / warning: {warning}", err=True)
+        click.echo(f"⚠ {msg('cli.warning')}: {shown(warning)}", err=True)
     indexed = "?" if info["indexed"] is None else info["indexed"]  # None: the search engine does not answer
     click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({indexed} 篇)")
     index_status = info["index_status"]
     if index_status["pending"] or index_status["error"]:
         click.echo(
             f"待写入索引 / waiting for the index: {index_status['pending']}"
-            + (f"  ({index_status['error']})" if index_status["error"] else "")
+            + (f"  ({shown(index_status['error'])})" if index_status["error"] else "")
         )
     for failure in index_status["failures"][:20]:
-        click.echo(f"  ✗ 索引 index [{failure['document_id']}]: {failure['error']}")
+        click.echo(f"  ✗ 索引 index [{failure['document_id']}]: {shown(failure['error'])}")
     click.echo(
         f"文档 / documents: {info['documents']}  "
         + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items())
@@ -379,11 +380,11 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
     if queue["reachable"]:
         click.echo(f"队列 / queue: {queue['jobs']} 个任务 jobs, {queue['workers']} 个工作进程 workers")
     else:
-        click.echo(f"队列 / queue: {queue['error']}")
+        click.echo(f"{msg('cli.status.queue')}: {shown(queue['error'])}")
     for batch in info["batches"]:
         click.echo(f"  批次 batch {batch['id']} [{batch['state']}] " + progress_line(batch))
     for failure in info["recent_failures"]:
-        click.echo(f"  ✗ [{failure['id']}] {failure['title']}: {failure['error']}")
+        click.echo(f"  ✗ [{failure['id']}] {failure['title']}: {shown(failure['error'])}")
     if info["unmatched_owners"]:
         from dossier.app.owners import owner_warning
 
@@ -406,7 +407,7 @@ def worker(ctx: click.Context, burst: bool, quiet: bool) -> None:
     _open(ctx)  # a clear message when the data home is not initialised
     name = worker_name()
     if not quiet:
-        click.echo(f"工作进程 {name} 已启动 / worker started (Ctrl+C 停止 / to stop)", err=True)
+        click.echo(str(msg("cli.worker.started", name=name)), err=True)
     run_worker(settings, burst=burst, name=name)
 
 
@@ -427,16 +428,14 @@ def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
     dossier = _open(ctx)
     box = Inbox(dossier, inbox, settle_s=float(dossier.settings.get("DOSSIER_INBOX_SETTLE")))
     if dossier.queue() is None:
-        click.echo(
-            "Redis 不可用：文件将在本进程内处理 / Redis unreachable: files are processed here", err=True
-        )
+        click.echo(str(msg("cli.inbox.inline")), err=True)
     progress = BatchProgress(dossier, enabled=sys.stderr.isatty(), label="收件箱 inbox")
     box.on_batch = progress.start
     try:
         if once:
             _echo_json(box.run_once())
             return
-        click.echo(f"监视收件箱 / watching {box.root}  (Ctrl+C 停止 / to stop)", err=True)
+        click.echo(str(msg("cli.inbox.watching", root=box.root)), err=True)
         box.run_forever(interval, log=lambda line: click.echo(line, err=True))
     finally:
         progress.close()
@@ -461,7 +460,7 @@ def reindex(ctx: click.Context, restart: bool) -> None:
     count = dossier.reindex(restart=restart, progress=progress)
     if show:
         click.echo("", err=True)
-    click.echo(f"已重建索引 / reindexed: {count} 篇文档 / documents ({dossier.backend.name})")
+    click.echo(str(msg("cli.reindex.done", n=count, backend=dossier.backend.name)))
 
 
 @cli.command()
@@ -495,14 +494,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     helpers = None
     if count > 0:
         if dossier.queue() is None:
-            click.echo(
-                "警告：Redis 不可用，上传的文件会排队，工作进程等待 Redis 恢复 / warning: Redis is unreachable; "
-                "uploads wait in the records and the workers wait for Redis (make run starts one)",
-                err=True,
-            )
+            click.echo(str(msg("cli.serve.no_redis")), err=True)
         helpers = WorkerProcesses(settings, count, supervise=True)
-        click.echo(f"已启动 {count} 个工作进程 / started {count} workers", err=True)
-    click.echo(f"Dossier 已启动 / running: http://{host}:{port}/  (Ctrl+C 停止 / to stop)")
+        click.echo(str(msg("cli.serve.workers_started", n=count)), err=True)
+    click.echo(str(msg("cli.serve.running", url=f"http://{host}:{port}/")))
 
     def _stop(signum: int, _frame: Any) -> None:
         raise SystemExit(0)  # runs the finally below: the workers finish their jobs and exit
@@ -513,7 +508,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
     finally:
         if helpers is not None:
-            click.echo("正在停止工作进程 / stopping the workers …", err=True)
+            click.echo(str(msg("cli.serve.stopping")), err=True)
             helpers.stop()
 
 

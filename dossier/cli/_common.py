@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from foundation.messages import Message, load_stored
+
 
 def _open(ctx: click.Context) -> Any:
     from dossier.app.services import Dossier
@@ -21,8 +23,27 @@ def _principal(dossier: Any, as_user: str | None) -> Any:
     return dossier.accounts.principal_for(as_user) if as_user else Principal.system()
 
 
+def shown(value: Any) -> str:
+    """A stored reason or error as the CLI prints it: a stored message in both languages, other text as written."""
+    if isinstance(value, Message):
+        return str(value)
+    message = load_stored(value) if isinstance(value, str) else None
+    return str(message) if message is not None else ("" if value is None else str(value))
+
+
+def bilingual(data: Any) -> Any:
+    """``data`` with every message in it (stored reasons, job errors) in its bilingual form, for ``--json``."""
+    if isinstance(data, Message) or (isinstance(data, str) and load_stored(data) is not None):
+        return shown(data)
+    if isinstance(data, dict):
+        return {key: bilingual(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [bilingual(value) for value in data]
+    return data
+
+
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
+    click.echo(json.dumps(bilingual(data), ensure_ascii=False, indent=None, default=str))
 
 
 def search_values(

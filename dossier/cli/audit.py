@@ -20,6 +20,7 @@ from dossier.app.audit import (
     parse_time,
 )
 from dossier.cli._common import _echo_json, _open, _principal
+from foundation.messages import msg
 
 
 def _target(value: str | None) -> tuple[str | None, int | None]:
@@ -31,9 +32,7 @@ def _target(value: str | None) -> tuple[str | None, int | None]:
     if not sep:
         return (None, int(raw)) if raw.isdigit() else (raw, None)
     if not kind.strip() or not ident.strip().isdigit():
-        raise AuditQueryError(
-            f"--target 应为 TYPE、TYPE:ID 或 ID：{raw[:40]} / --target is TYPE, TYPE:ID or ID"
-        )
+        raise AuditQueryError(msg("cli.audit.bad_target", value=raw[:40]))
     return kind.strip(), int(ident)
 
 
@@ -100,7 +99,7 @@ def audit(
         with open(csv_file, "wb") as fh:
             for chunk in chunks:
                 fh.write(chunk)
-        click.echo(f"已写入 / written: {csv_file}", err=True)
+        click.echo(f"{msg('cli.written')}: {csv_file}", err=True)
         return
     page = dossier.audit.events(principal, filters, limit=limit)
     if as_json:
@@ -124,8 +123,6 @@ def _print_table(page: dict[str, Any]) -> None:
             f"{target:<16} {e['summary']}"
         )
     shown = len(events)
-    click.echo(
-        f"共 {page['total']} 条，显示 {shown} 条 / {page['total']} events, {shown} shown (UTC)", err=True
-    )
+    click.echo(str(msg("cli.audit.count", total=page["total"], shown=shown)), err=True)
     if page["next_before"] is not None:
-        click.echo(f"  更早的 / older: --before {page['next_before']}", err=True)
+        click.echo(f"  {msg('cli.audit.older')}: --before {page['next_before']}", err=True)

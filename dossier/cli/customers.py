@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from dossier.cli._common import _echo_json, _open
+from dossier.cli._common import _echo_json, _open, shown
+from foundation.messages import msg
 
 
 @click.group()
@@ -31,21 +32,24 @@ def customers_import(ctx: click.Context, path: str, as_json: bool) -> None:
         _echo_json(report)
     else:
         click.echo(
-            f"新增 {report['created']}，更新 {report['updated']}，未变 {report['unchanged']}，"
-            f"错误 {len(report['errors'])}，重新分析文档 {report['reanalysed']}"
-            f" / created {report['created']}, updated {report['updated']}, unchanged {report['unchanged']},"
-            f" errors {len(report['errors'])}, documents re-analysed {report['reanalysed']}"
+            str(
+                msg(
+                    "cli.customers.imported",
+                    created=report["created"],
+                    updated=report["updated"],
+                    unchanged=report["unchanged"],
+                    errors=len(report["errors"]),
+                    reanalysed=report["reanalysed"],
+                )
+            )
         )
         for warning in report["warnings"]:
-            click.echo(f"  ! 第 {warning['row']} 行 / row {warning['row']}: {warning['warning']}")
+            click.echo(f"  ! {msg('cli.row', n=warning['row'])}: {shown(warning['warning'])}")
         for error in report["errors"]:
-            click.echo(f"  ✗ 第 {error['row']} 行 / row {error['row']}: {error['error']}")
+            click.echo(f"  ✗ {msg('cli.row', n=error['row'])}: {shown(error['error'])}")
         _echo_merged(report["suggestions_merged"])
         if report["owners_linked"]:
-            click.echo(
-                f"负责人已关联账户：{report['owners_linked']} 个客户 / owners linked to accounts: "
-                f"{report['owners_linked']} customers"
-            )
+            click.echo(str(msg("cli.customers.owners_linked", n=report["owners_linked"])))
         _echo_unmatched(report["unmatched_owners"])
     if report["errors"]:
         ctx.exit(1)
@@ -55,14 +59,11 @@ def _echo_merged(merged: list[dict[str, Any]]) -> None:
     if not merged:
         return
     ours = sum(1 for m in merged if m["self"])
-    click.echo(
-        f"已合并客户建议 {len(merged)} 个（其中本公司 {ours} 个）/ suggestions merged into registered customers:"
-        f" {len(merged)} (our own company: {ours})"
-    )
+    click.echo(str(msg("cli.customers.merged", n=len(merged), ours=ours)))
     for item in merged:
         click.echo(
             f"  ↪ [{item['id']}] {item['name']} → [{item['into_id']}] {item['into']}"
-            f"（{item['documents']} 份文档 / documents）"
+            f"（{msg('cli.customers.documents', n=item['documents'])}）"
         )
 
 
@@ -80,7 +81,7 @@ def _echo_unmatched(unmatched: list[dict[str, Any]]) -> None:
 def customers_export(ctx: click.Context, path: str) -> None:
     """Export the registry to PATH (.csv, .xlsx or .json); it imports back unchanged."""
     count = _open(ctx.find_root()).customers.export_registry(path)
-    click.echo(f"已导出 {count} 个客户到 {path} / exported {count} customers")
+    click.echo(str(msg("cli.customers.exported", n=count, path=path)))
 
 
 @customers.command("list")
@@ -135,7 +136,7 @@ def customers_list(
         detail = " · ".join(str(b) for b in bits if b)
         flag = " ⚠" if row["owner_warning"] else ""
         click.echo(
-            f"[{row['id']}] {row['name']}  {detail}{flag}  ({row.get('documents', 0)} 份文档 / documents)"
+            f"[{row['id']}] {row['name']}  {detail}{flag}  ({msg('cli.customers.documents', n=row.get('documents', 0))})"
         )
     _echo_unmatched(unmatched)
 
@@ -153,12 +154,12 @@ def _review(ctx: click.Context, action: str, customer_id: int, into: int | None 
         result = dossier.customers.confirm(customer_id, principal)
     else:
         result = dossier.customers.reject(customer_id, principal)
-    done = {"confirm": "已确认 / confirmed", "reject": "已拒绝 / rejected"}.get(action, "")
     if "into" in result:
-        done = f"已合并到 [{result['into']['id']}] {result['into']['name']} / merged into it"
+        done = msg("cli.customers.merged_into", id=result["into"]["id"], name=result["into"]["name"])
+    else:
+        done = msg("cli.customers.confirmed") if action == "confirm" else msg("cli.customers.rejected")
     click.echo(
-        f"[{result['id']}] {result['name']}: {done}（重新分析 {result['reanalysed']} 份文档"
-        f" / {result['reanalysed']} documents re-analysed）"
+        f"[{result['id']}] {result['name']}: {done}（{msg('cli.customers.reanalysed', n=result['reanalysed'])}）"
     )
 
 
@@ -210,7 +211,12 @@ def reextract(ctx: click.Context, ids: tuple[int, ...], as_json: bool) -> None:
         _echo_json(counts)
     else:
         click.echo(
-            f"已处理 {counts['documents']} 份文档，类型变化 {counts['types_changed']}，客户关联变化 "
-            f"{counts['links_changed']} / {counts['documents']} documents, {counts['types_changed']} type changes,"
-            f" {counts['links_changed']} link changes"
+            str(
+                msg(
+                    "cli.customers.reextracted",
+                    documents=counts["documents"],
+                    types=counts["types_changed"],
+                    links=counts["links_changed"],
+                )
+            )
         )

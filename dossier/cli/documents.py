@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from dossier.cli._common import _echo_json, _open, _principal
+from foundation.messages import msg
 from index import CONFIDENTIALITY_LEVELS
 
 _AS = click.option("--as", "as_user", help="Act as this user (their rights apply).")
@@ -67,7 +68,7 @@ def documents_set(
         _echo_json(result)
         return
     if not result["changed"]:
-        click.echo("没有修改 / nothing changed")
+        click.echo(str(msg("cli.documents.unchanged")))
     for field, (before, after) in result["changed"].items():
         click.echo(f"{field}: {before} → {after}")
 
@@ -82,9 +83,7 @@ def documents_add_version(ctx: click.Context, doc_id: int, path: Path, as_user: 
     dossier = _open(ctx)
     limit = dossier.limits.max_file_bytes
     if path.stat().st_size > limit:
-        raise click.ClickException(
-            f"文件过大（上限 {limit // 2**20} MB）/ file too large (limit {limit // 2**20} MB)"
-        )
+        raise click.ClickException(str(msg("cli.documents.too_large", mb=limit // 2**20)))
     outcome = dossier.documents.add_version(
         doc_id, path.name, path.read_bytes(), _principal(dossier, as_user)
     )
@@ -104,6 +103,8 @@ def documents_delete(ctx: click.Context, doc_id: int, yes: bool, as_user: str | 
     principal = _principal(dossier, as_user)
     shown = dossier.show(doc_id, principal)
     if not yes:
-        click.confirm(f"删除「{shown['title'] or shown['filename']}」？/ delete it?", abort=True)
+        click.confirm(
+            str(msg("cli.documents.confirm_delete", title=shown["title"] or shown["filename"])), abort=True
+        )
     result = dossier.documents.delete(doc_id, principal)
-    click.echo(f"已删除 / deleted: {', '.join(map(str, result['deleted']))}")
+    click.echo(f"{msg('cli.documents.deleted')}: {', '.join(map(str, result['deleted']))}")

@@ -14,6 +14,7 @@ import click
 from dossier.app.search_request import search_request
 from dossier.cli._common import _echo_json, _open, _principal, search_values
 from foundation.errors import DossierError
+from foundation.messages import msg
 
 FORMAT_CHOICES = ("csv", "xlsx", "jsonl", "zip")
 
@@ -25,10 +26,7 @@ def _format_for(fmt: str | None, output: str) -> str:
     suffix = Path(output).suffix.lower().lstrip(".")
     if suffix in FORMAT_CHOICES:
         return suffix
-    raise DossierError(
-        "请用 --format 指定格式（csv、xlsx、jsonl、zip），或用这些扩展名命名输出文件"
-        " / give --format (csv, xlsx, jsonl, zip) or name the output file with one of these extensions"
-    )
+    raise DossierError(msg("cli.export.no_format"))
 
 
 class _Progress:
@@ -140,10 +138,7 @@ def export(
     fmt = _format_for(fmt, output)
     to_stdout = output == "-"
     if to_stdout and fmt in ("xlsx", "zip") and sys.stdout.isatty():
-        raise DossierError(
-            f"{fmt} 是二进制文件，不能输出到终端：请用 -o 文件名，或重定向标准输出"
-            f" / {fmt} is binary: write it to a file with -o FILE, or redirect standard output"
-        )
+        raise DossierError(msg("cli.export.binary_to_terminal", format=fmt))
     dossier = _open(ctx)
     request = search_request(
         search_values(
@@ -177,9 +172,7 @@ def export(
             except BrokenPipeError:
                 # The reader went away (`| head`): stop quietly, as Unix tools do.
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                raise DossierError(
-                    "输出管道已关闭，导出未完成 / the output pipe closed: the export is incomplete"
-                ) from None
+                raise DossierError(msg("cli.export.pipe_closed")) from None
         else:
             target = Path(output)
             part = target.with_name(target.name + ".part")
@@ -203,8 +196,7 @@ def export(
         click.echo(json.dumps(summary, ensure_ascii=False), err=True)
     else:
         click.echo(
-            f"已导出 {progress.done} 条结果（共 {plan.total} 条）到 {output}，{written:,} 字节"
-            f" / exported {progress.done} of {plan.total} hits to {output} ({written:,} bytes)",
+            str(msg("cli.export.done", n=progress.done, total=plan.total, file=output, bytes=f"{written:,}")),
             err=True,
         )
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
-from dossier.cli._common import _echo_json
+from dossier.cli._common import _echo_json, shown
 from foundation.errors import ConfigError
+from foundation.messages import msg
 
 
 def _keys(settings: Any) -> Any:
@@ -87,42 +88,17 @@ def keys_generate(ctx: click.Context, file: str, add: bool) -> None:
     if add:
         kept = read_key_file(path)
         write_key_file(path, key, kept, replace=True)
-        click.echo(
-            f"新密钥 {key.id} 已放在 {path} 的第一行（之后用它加密），原有 {len(kept)} 个密钥保留在下面用于解密"
-            f" / new key {key.id} is now first in {path} (it encrypts from now on); its {len(kept)} earlier key(s)"
-            " stay below it for reading"
-        )
+        click.echo(str(msg("cli.keys.added", key=key.id, path=path, n=len(kept))))
     else:
         if path.exists():
-            raise ConfigError(
-                f"{path} 已存在，不会覆盖；要在其中加入新密钥请用 --add / {path} exists and is never overwritten;"
-                " use --add to put a new key on top of it"
-            )
+            raise ConfigError(msg("cli.keys.exists", path=path))
         write_key_file(path, key)
-        click.echo(
-            f"新密钥 {key.id} 已写入 {path}（权限 0600）/ new key {key.id} written to {path} (mode 0600)"
-        )
+        click.echo(str(msg("cli.keys.written", key=key.id, path=path)))
     home = ctx.find_root().obj["settings"].home
     if path.is_relative_to(home):
-        click.echo(
-            "! 密钥文件在数据目录内：拿到数据目录（或其备份、被盗的硬盘）的人也就拿到了密钥，请把它放到别处"
-            " / the key file is inside the data folder: whoever gets the folder (a copy, a stolen disk) gets the key"
-            " too — keep it elsewhere",
-            err=True,
-        )
-    zh, en = (
-        ("重启服务和工作进程", "restart serve and the workers")
-        if add
-        else (
-            f"设置 DOSSIER_BLOB_KEY_FILE={path}，重启服务和工作进程",
-            f"set DOSSIER_BLOB_KEY_FILE={path}, restart serve and the workers",
-        )
-    )
-    click.echo(
-        f"请另行安全备份此文件：丢失密钥 = 丢失原始文件。下一步：{zh}，然后运行 `dossier keys rotate`"
-        f" / back this file up safely and apart from the data: lose the key = lose the originals."
-        f" Next: {en}, then run `dossier keys rotate`."
-    )
+        click.echo(f"! {msg('cli.keys.inside_home')}", err=True)
+    next_step = msg("cli.keys.next_added") if add else msg("cli.keys.next_new", path=path)
+    click.echo(str(next_step))
 
 
 def _describe(counts: dict[str, int], current: str | None, configured: set[str]) -> str:
@@ -204,20 +180,17 @@ def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
             if s not in (current, "unreadable")
         )
         if current and behind:
-            click.echo(
-                f"! {behind} 个文件不在当前密钥下，运行 `dossier keys rotate` / {behind} blobs are not under the current key: run `dossier keys rotate`"
-            )
+            click.echo(f"! {msg('cli.keys.behind', n=behind)}")
         for key_id in stranded:
             click.echo(
-                f"! 有文件用未配置的密钥 {key_id} 加密：把它加入 DOSSIER_BLOB_KEY_OLD 或密钥文件，否则无法读取"
-                f" / blobs are encrypted with key {key_id}, which is not configured: add it to DOSSIER_BLOB_KEY_OLD or the key file",
+                f"! {msg('cli.keys.stranded', key=key_id)}",
             )
         for name, message in census.problems:
-            click.echo(f"  ✗ {name}: {message}")
+            click.echo(f"  ✗ {name}: {shown(message)}")
         key_file = settings.get("DOSSIER_BLOB_KEY_FILE").strip()
         if key_file and Path(key_file).expanduser().stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             click.echo(
-                f"! 密钥文件 {key_file} 对其他用户可读，建议 chmod 600 / the key file is readable by other users: chmod 600 it",
+                f"! {msg('cli.keys.readable', path=key_file)}",
                 err=True,
             )
     if stranded or census.problems:
@@ -245,22 +218,23 @@ def keys_rotate(ctx: click.Context, new_key_file: str | None) -> None:
     goal = target or store.keys.current
     report = store.rotate(target, progress=_Progress(f"轮换 rotate → {goal.id}" if goal else "轮换 rotate"))
     click.echo(
-        f"密钥 {report.key_id}：重新加密 {report.resealed}，本已是该密钥 {report.already}，移除缓存 {report.dropped}，"
-        f"失败 {len(report.failed)}（共 {report.total}） / key {report.key_id}: re-encrypted {report.resealed},"
-        f" already under it {report.already}, cached entries removed {report.dropped}, failed {len(report.failed)}"
-        f" (of {report.total})"
+        str(
+            msg(
+                "cli.keys.rotated",
+                key=report.key_id,
+                resealed=report.resealed,
+                already=report.already,
+                dropped=report.dropped,
+                failed=len(report.failed),
+                total=report.total,
+            )
+        )
     )
     for name, message in report.removed:
-        click.echo(f"  - {name}: {message}")
+        click.echo(f"  - {name}: {shown(message)}")
     for name, message in report.failed:
-        click.echo(f"  ✗ {name}: {message}")
+        click.echo(f"  ✗ {name}: {shown(message)}")
     if target is not None and (store.keys.current is None or store.keys.current.id != target.id):
-        click.echo(
-            f"下一步：把 DOSSIER_BLOB_KEY_FILE 设为 {new_key_file}，把旧密钥保留在 DOSSIER_BLOB_KEY_OLD（或该文件的后面几行），"
-            "然后重启服务和工作进程；仍按旧设置运行的进程读不了新密钥下的文件"
-            f" / next: set DOSSIER_BLOB_KEY_FILE={new_key_file}, keep the old key in DOSSIER_BLOB_KEY_OLD (or below it in"
-            " that file) and restart serve and the workers; processes still running with the old settings cannot read"
-            " blobs under the new key"
-        )
+        click.echo(str(msg("cli.keys.next_rotated", path=new_key_file)))
     if report.failed:
         ctx.exit(1)

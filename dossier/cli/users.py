@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from dossier.cli._common import _echo_json, _open
+from foundation.messages import msg
 
 #: ``records.ROLES``, spelt out so that ``dossier --help`` does not import the records (a test keeps them equal).
 ROLES = ("admin", "manager", "finance", "sales", "viewer")
@@ -22,7 +23,7 @@ def _read_password(password_stdin: bool) -> str:
     """The new password: the first line of stdin with ``--password-stdin``, else prompted twice."""
     if password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True))
+    return str(click.prompt(str(msg("cli.users.new_password")), hide_input=True, confirmation_prompt=True))
 
 
 _password_stdin = click.option(
@@ -41,7 +42,7 @@ def _echo_linked(linked: list[str]) -> None:
     """Say which customers an account now owns (their registry owner name is its login or display name)."""
     if linked:
         names = "、".join(linked[:10]) + (f" …（共 {len(linked)} 个）" if len(linked) > 10 else "")
-        click.echo(f"  负责的客户 / now owns {len(linked)} customer(s): {names}")
+        click.echo(f"  {msg('cli.users.owns', n=len(linked))}: {names}")
 
 
 @users.command("add")
@@ -70,7 +71,7 @@ def users_add(
     """
     d = _open(ctx.find_root())
     result = d.accounts.add_user(username, role, _read_password(password_stdin), display_name=display_name)
-    click.echo(f"已添加用户 {username.strip()}（{role}）/ user added")
+    click.echo(str(msg("cli.users.added", name=username.strip(), role=role)))
     _echo_linked(result["linked"])
 
 
@@ -84,7 +85,7 @@ def users_set_display_name(ctx: click.Context, username: str, display_name: str)
     Customers whose owner (负责人) is that name become theirs; customers already theirs stay theirs.
     """
     result = _open(ctx.find_root()).accounts.set_display_name(username, display_name)
-    click.echo(f"{username} 的显示名已更新 / display name set")
+    click.echo(str(msg("cli.users.display_name_set", name=username)))
     _echo_linked(result["linked"])
 
 
@@ -99,7 +100,7 @@ def users_rename(ctx: click.Context, username: str, new_name: str) -> None:
     were written with.  The user's open web sessions end.  The admin account keeps its name.
     """
     result = _open(ctx.find_root()).accounts.rename_user(username, new_name)
-    click.echo(f"已将用户 {username} 改名为 {new_name.strip()} / user renamed")
+    click.echo(str(msg("cli.users.renamed", name=username, new=new_name.strip())))
     _echo_linked(result["linked"])
 
 
@@ -129,7 +130,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 def users_disable(ctx: click.Context, username: str) -> None:
     """Disable USERNAME: logins and open web sessions stop at once, and every API token is revoked for good."""
     _open(ctx.find_root()).accounts.set_active(username, False)
-    click.echo(f"已停用 {username} / user disabled")
+    click.echo(str(msg("cli.users.disabled", name=username)))
 
 
 @users.command("enable")
@@ -138,7 +139,7 @@ def users_disable(ctx: click.Context, username: str) -> None:
 def users_enable(ctx: click.Context, username: str) -> None:
     """Enable USERNAME again (this also lifts a lock-out); tokens revoked by the disable stay revoked."""
     _open(ctx.find_root()).accounts.set_active(username, True)
-    click.echo(f"已启用 {username} / user enabled")
+    click.echo(str(msg("cli.users.enabled", name=username)))
 
 
 @users.command("set-password")
@@ -153,7 +154,7 @@ def users_set_password(ctx: click.Context, username: str, password_stdin: bool) 
     """
     d = _open(ctx.find_root())
     d.accounts.set_password(username, _read_password(password_stdin))
-    click.echo(f"已更新 {username} 的密码 / password updated")
+    click.echo(str(msg("cli.users.password_set", name=username)))
 
 
 @users.command("set-role")
@@ -163,7 +164,7 @@ def users_set_password(ctx: click.Context, username: str, password_stdin: bool) 
 def users_set_role(ctx: click.Context, username: str, role: str) -> None:
     """Give USERNAME another ROLE: their web sessions end (they log in again); tokens act with the new role."""
     _open(ctx.find_root()).accounts.set_role(username, role)
-    click.echo(f"{username} 的角色现在是 {role} / role changed")
+    click.echo(str(msg("cli.users.role_set", name=username, role=role)))
 
 
 @users.command("logout")
@@ -172,7 +173,7 @@ def users_set_role(ctx: click.Context, username: str, role: str) -> None:
 def users_logout(ctx: click.Context, username: str) -> None:
     """End every open web session of USERNAME at once (e.g. a lost laptop); the password stays."""
     ended = _open(ctx.find_root()).accounts.end_sessions(username)
-    click.echo(f"已结束 {username} 的 {ended} 个会话 / {ended} session(s) ended")
+    click.echo(str(msg("cli.users.sessions_ended", name=username, n=ended)))
 
 
 @users.group("token")
@@ -188,9 +189,7 @@ def _token_expiry(days: int | None, until: datetime | None) -> datetime | None:
     """When a new token expires (UTC, naive as the records keep times): in ``days`` days, or at the end of the
     day ``until`` (UTC); None = until revoked."""
     if days is not None and until is not None:
-        raise click.UsageError(
-            "--expires-days 与 --expires 只能选一个 / use --expires-days or --expires, not both"
-        )
+        raise click.UsageError(str(msg("cli.token.expiry_both")))
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     if days is not None:
         return now + timedelta(days=days)
@@ -198,11 +197,9 @@ def _token_expiry(days: int | None, until: datetime | None) -> datetime | None:
         return None
     end = until.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     if end <= now:
-        raise click.BadParameter("日期已过 / the date has passed", param_hint="--expires")
+        raise click.BadParameter(str(msg("cli.token.date_passed")), param_hint="--expires")
     if end > now + timedelta(days=MAX_TOKEN_DAYS + 1):
-        raise click.BadParameter(
-            f"最多 {MAX_TOKEN_DAYS} 天 / at most {MAX_TOKEN_DAYS} days", param_hint="--expires"
-        )
+        raise click.BadParameter(str(msg("cli.token.max_days", n=MAX_TOKEN_DAYS)), param_hint="--expires")
     return end
 
 
@@ -273,4 +270,4 @@ def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
 def token_revoke(ctx: click.Context, token_id: int) -> None:
     """Revoke token TOKEN_ID (see ``token list``): it is refused from the next request on."""
     username = _open(ctx.find_root()).accounts.revoke_token(token_id)
-    click.echo(f"已撤销 {username} 的令牌 {token_id} / token revoked")
+    click.echo(str(msg("cli.token.revoked", name=username, id=token_id)))

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from foundation.messages import render_stored
 from tests import _opensearch
 from tests.conftest import ADMIN_PASSWORD, DEV
 
@@ -564,12 +565,14 @@ def test_a_limit_is_refused_before_anything_is_written(home, admin, monkeypatch)
     limited = exports_under(DOSSIER_EXPORT_MAX_HITS="5", DOSSIER_EXPORT_ZIP_MAX_FILES="3")
     plan = limited.plan(SearchRequest(WORD), admin, "csv")
     assert (
-        not plan.allowed and str(len(home["ids"])) in plan.reason and "DOSSIER_EXPORT_MAX_HITS" in plan.reason
+        not plan.allowed
+        and str(len(home["ids"])) in str(plan.reason)
+        and "DOSSIER_EXPORT_MAX_HITS" in str(plan.reason)
     )
     with pytest.raises(ExportRefused, match="超过导出上限 5 条"):
         limited.stream(SearchRequest(WORD), admin, "csv")
     zip_plan = limited.plan(SearchRequest(WORD), admin, "zip", limit=4)
-    assert "DOSSIER_EXPORT_ZIP_MAX_FILES" in zip_plan.reason
+    assert "DOSSIER_EXPORT_ZIP_MAX_FILES" in str(zip_plan.reason)
     _plan, chunks = limited.stream(SearchRequest(WORD), admin, "csv", limit=4)
     first = _read_csv(b"".join(chunks))[1:]
     assert [int(r[0]) for r in first] == _search_ids(d, WORD, admin)[:4]
@@ -733,7 +736,9 @@ def test_a_background_export_without_a_worker_is_refused_and_a_dead_workers_job_
         session.commit()
         job_id = job.id
     view = d.exports.job(job_id, admin)
-    assert view["status"] == "failed" and "工作进程已停止" in view["error"]
+    assert view["status"] == "failed" and "工作进程已停止" in render_stored(
+        view["error"], "zh"
+    )  # a stored message
 
 
 def test_the_export_job_function_skips_finished_jobs_and_records_failures(queued, admin):

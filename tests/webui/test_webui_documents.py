@@ -12,6 +12,7 @@ import pytest
 import records
 from dossier.app.services import Dossier
 from foundation.config import load_settings
+from foundation.messages import render_stored
 from index import Principal
 from webui import create_app
 
@@ -61,7 +62,7 @@ def test_awaiting_ocr_is_shown_clearly(admin, corpus_home):
     """A scanned PDF whose pages wait for OCR says so at the top and on each such page."""
     doc_id = _doc(corpus_home, "SCAN_20240115_0002.pdf")
     html = admin.get(f"/documents/{doc_id}").get_data(as_text=True)
-    assert "等待 OCR / awaiting OCR" in html
+    assert "等待 OCR" in html
     assert 'class="flash flash-warning awaiting-ocr"' in html
     assert html.count('class="page page-needs-ocr"') == 2
     assert 'badge badge-awaiting_ocr">等待 OCR' in html
@@ -72,7 +73,7 @@ def test_failed_document_shows_the_reason(admin, corpus_home):
     failure = corpus_home["dossier"].status()["recent_failures"][0]
     html = admin.get(f"/documents/{failure['id']}").get_data(as_text=True)
     assert "badge badge-failed" in html and "失败" in html
-    assert failure["error"] in html
+    assert render_stored(failure["error"], "zh") in html
 
 
 def test_email_links_to_its_attachment_and_back(admin, corpus_home):

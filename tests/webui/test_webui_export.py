@@ -232,8 +232,9 @@ def test_api_export_takes_the_filters_of_api_search(admin):
     )
     first_two = admin.get(f"/api/export?{query}&format=csv&limit=2").get_data()
     assert _csv_ids(first_two) == ids[:2]
-    bad = admin.get("/api/export?q=合同&format=pdf")
+    bad = admin.get("/api/export?q=合同&format=pdf&lang=en")
     assert bad.status_code == 400 and "unknown export format" in bad.get_json()["error"]
+    assert "未知的导出格式" in admin.get("/api/export?q=合同&format=pdf&lang=zh").get_json()["error"]
     assert admin.get("/api/export?q=合同&limit=-1").status_code == 400
 
 
@@ -491,7 +492,7 @@ def test_an_export_is_void_once_its_owner_is_demoted_or_disabled(queue_app, logi
     assert (
         status["status"] == "revoked"
         and status["download_url"] is None
-        and "rights changed" in status["error"]
+        and status["error"].startswith("导出后你的角色或权限已变更")  # the reader's language
     )
     page = rep.get(f"/export/jobs/{job_id}").get_data(as_text=True)
     assert (

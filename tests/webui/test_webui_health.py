@@ -115,9 +115,9 @@ def test_work_waiting_without_a_live_worker_is_degraded(tmp_path: Path, redis_ur
     assert (
         body["status"] == "degraded" and body["queue"]["ok"] is False and body["queue"]["error"] == "NoWorker"
     )
-    assert body["reasons"] == [
-        "有待处理的工作，但没有工作进程在运行 / work is waiting and no worker is running"
-    ]
+    assert body["reasons"] == ["有待处理的工作，但没有工作进程在运行"]  # the reader's language
+    english = client.get("/healthz?lang=en").get_json()
+    assert english["reasons"] == ["work is waiting and no worker is running"]
     queue = JobQueue.from_settings(settings)
     queue.mark_alive("a-worker")
     assert client.get("/healthz").get_json()["status"] == "ok"  # a worker will take it

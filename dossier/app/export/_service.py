@@ -40,6 +40,7 @@ from dossier.app.export._rows import iter_rows
 from dossier.app.export._tabular import csv_chunks, jsonl_chunks, xlsx_chunks
 from dossier.app.export._zip import zip_chunks
 from foundation.errors import DossierError, NotFound
+from foundation.messages import Message, msg
 from index import Principal, SearchRequest
 from pipeline.queue import EXPORT_TIMEOUT_S, QueueUnavailable
 from records import ExportJob, Version, utcnow
@@ -127,11 +128,7 @@ class ExportRevoked(DossierError):
 
 
 #: What a revoked export says (its ``error``, and the download's 403).
-REVOKED_MESSAGE = (
-    "导出后你的角色或权限已变更，此导出已作废、文件已删除：请在当前权限下重新导出"
-    " / your role or rights changed after this export was made: it was revoked and its file deleted;"
-    " export again under your current rights"
-)
+REVOKED_MESSAGE = msg("app.export.revoked")
 
 
 def rights_of(principal: Principal) -> str:
@@ -144,9 +141,7 @@ def check_format(fmt: str | None) -> str:
     """The format code, or ExportFormatError naming the formats there are."""
     code = (fmt or "").strip().lower()
     if code not in FORMATS:
-        raise ExportFormatError(
-            f"未知的导出格式 {fmt!r}，可用：csv、xlsx、jsonl、zip / unknown export format; use csv, xlsx, jsonl or zip"
-        )
+        raise ExportFormatError(msg("app.export.unknown_format", value=repr(fmt)))
     return code
 
 
@@ -253,7 +248,7 @@ class ExportPlan:
     count: int
     limit: int | None
     limits: ExportLimits
-    reason: str | None = None
+    reason: Message | None = None
     zip_bytes: int | None = None
 
     @property
@@ -279,7 +274,9 @@ class ExportPlan:
             "count": self.count,
             "limit": self.limit,
             "allowed": self.allowed,
-            "reason": self.reason,
+            "reason": self.reason.dumps()
+            if self.reason is not None
+            else None,  # stored form: the web renders it
             "background": self.background,
             "zip_bytes": self.zip_bytes,
             **dataclasses.asdict(self.limits),
@@ -289,6 +286,13 @@ class ExportPlan:
 def _one_line(exc: BaseException) -> str:
     text = (exc.message if isinstance(exc, DossierError) else str(exc)).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _stored_error(exc: BaseException) -> str:
+    """A job's error as the records keep it: the error's message (shown in the reader's language), else one line."""
+    if isinstance(exc, DossierError) and exc.msg is not None:
+        return exc.msg.dumps()
+    return _one_line(exc)
 
 
 class AuditRecorder(Protocol):
@@ -345,25 +349,14 @@ class ExportService:
         reason = None
         zip_bytes = None
         if limits.max_hits and count > limits.max_hits:
-            reason = (
-                f"检索结果有 {count} 条，超过导出上限 {limits.max_hits} 条（DOSSIER_EXPORT_MAX_HITS）：请缩小检索范围"
-                f" / {count} hits exceed the export limit of {limits.max_hits} (DOSSIER_EXPORT_MAX_HITS): narrow the search"
-            )
+            reason = msg("app.export.too_many_hits", count=count, max=limits.max_hits)
         elif fmt == "zip" and limits.zip_max_files and count > limits.zip_max_files:
-            reason = (
-                f"ZIP 最多包含 {limits.zip_max_files} 个原件（DOSSIER_EXPORT_ZIP_MAX_FILES），检索结果有 {count} 条："
-                f"请缩小检索范围，或导出 CSV/XLSX / a ZIP holds at most {limits.zip_max_files} originals"
-                f" (DOSSIER_EXPORT_ZIP_MAX_FILES) and the search has {count} hits: narrow it, or export CSV/XLSX"
-            )
+            reason = msg("app.export.zip_too_many_files", count=count, max=limits.zip_max_files)
         elif fmt == "zip":
             zip_bytes = self._originals_size(request, principal, count)
             if limits.zip_max_mb and zip_bytes > limits.zip_max_mb * 1024 * 1024:
                 mb = -(-zip_bytes // (1024 * 1024))
-                reason = (
-                    f"原件共 {mb} MB，超过 ZIP 上限 {limits.zip_max_mb} MB（DOSSIER_EXPORT_ZIP_MAX_MB）：请缩小检索范围"
-                    f" / the originals come to {mb} MB, over the ZIP limit of {limits.zip_max_mb} MB"
-                    " (DOSSIER_EXPORT_ZIP_MAX_MB): narrow the search"
-                )
+                reason = msg("app.export.zip_too_large", mb=mb, max=limits.zip_max_mb)
         return ExportPlan(fmt, total, count, limit, limits, reason, zip_bytes)
 
     def _originals_size(self, request: SearchRequest, principal: Principal, count: int) -> int:
@@ -517,10 +510,7 @@ class ExportService:
         plan.check()
         queue = self.worker_queue()
         if queue is None:
-            raise QueueUnavailable(
-                "任务队列或工作进程不可用，无法在后台导出：请直接下载 / the job queue or its workers are unavailable:"
-                " download the export directly"
-            )
+            raise QueueUnavailable(msg("app.export.no_workers"))
         self.purge_expired()
         with self._home.sessions() as session:
             job = ExportJob(
@@ -541,11 +531,12 @@ class ExportService:
             queue.enqueue_export(job_id, JOB_TIMEOUT_S)
         except RedisError as exc:
             self._update_job(
-                job_id, status="failed", error=f"无法排队 / could not queue: {exc}", finished_at=utcnow()
+                job_id,
+                status="failed",
+                error=msg("app.export.not_queued", reason=exc).dumps(),
+                finished_at=utcnow(),
             )
-            raise QueueUnavailable(
-                "任务队列不可用，无法在后台导出：请直接下载 / the job queue is unavailable: download the export directly"
-            ) from None
+            raise QueueUnavailable(msg("app.export.queue_unavailable")) from None
         return self.job(job_id, principal)
 
     def _update_job(self, job_id: int, **values: Any) -> None:
@@ -620,7 +611,7 @@ class ExportService:
                 self._update_job(job_id, status="queued", claimed_by=None)
                 raise
             log.warning("export %s failed: %s", job_id, exc)
-            self._update_job(job_id, status="failed", error=_one_line(exc), finished_at=utcnow())
+            self._update_job(job_id, status="failed", error=_stored_error(exc), finished_at=utcnow())
             return "failed"
         finished = utcnow()
         self._update_job(
@@ -666,7 +657,7 @@ class ExportService:
     def _visible_job(self, session: Session, job_id: int, principal: Principal) -> ExportJob:
         job = session.get(ExportJob, job_id)
         if job is None or job.username != principal.username:
-            raise NotFound(f"导出 {job_id} 不存在 / export {job_id} not found")
+            raise NotFound(msg("app.export.not_found", id=job_id))
         return job
 
     def job(self, job_id: int, principal: Principal) -> dict[str, Any]:
@@ -680,7 +671,7 @@ class ExportService:
             now = utcnow()
             if job.status == "running" and job.claimed_by and self._worker_gone(job.claimed_by):
                 job.status, job.finished_at = "failed", now
-                job.error = "导出中断：工作进程已停止，请重新导出 / the export stopped with its worker: start it again"
+                job.error = msg("app.export.worker_stopped").dumps()
                 session.commit()
             if job.status == "done" and job.expires_at is not None and job.expires_at <= now:
                 job.status = "expired"
@@ -688,7 +679,7 @@ class ExportService:
                 self._revoke(session, job)
             view = self._job_view(job)
         if view["status"] == "queued" and self.worker_queue() is None:
-            view["note"] = "没有运行中的工作进程（dossier worker）/ no worker is running (dossier worker)"
+            view["note"] = msg("app.export.no_worker_running").dumps()
         return view
 
     def _worker_gone(self, worker: str) -> bool:
@@ -718,9 +709,7 @@ class ExportService:
         with self._home.sessions() as session:
             job = self._visible_job(session, job_id, principal)
             now = utcnow()
-            gone = ExportGone(
-                f"导出 {job_id} 的文件已过期并删除，请重新导出 / the file of export {job_id} has expired: export again"
-            )
+            gone = ExportGone(msg("app.export.expired", id=job_id))
             if job.status == "expired" or (job.expires_at is not None and job.expires_at <= now):
                 raise gone
             if job.status == "done" and job.rights != rights_of(principal):
@@ -728,9 +717,7 @@ class ExportService:
             if job.status == "revoked":
                 raise ExportRevoked(REVOKED_MESSAGE)
             if job.status != "done" or not job.path:
-                raise ExportNotReady(
-                    f"导出 {job_id} 尚未完成（{job.status}）/ export {job_id} is not finished ({job.status})"
-                )
+                raise ExportNotReady(msg("app.export.not_ready", id=job_id, status=job.status))
             path = self._home.settings.home / job.path
             if not path.is_file():
                 raise gone
@@ -740,7 +727,7 @@ class ExportService:
         """Void a finished export in ``session`` (committed here): its file is deleted, it says why."""
         if job.path:
             (self._home.settings.home / job.path).unlink(missing_ok=True)
-        job.status, job.path, job.error = "revoked", None, REVOKED_MESSAGE
+        job.status, job.path, job.error = "revoked", None, REVOKED_MESSAGE.dumps()
         session.commit()
 
     def revoke_user(self, username: str) -> int:

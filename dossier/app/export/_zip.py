@@ -26,6 +26,7 @@ from typing import Any
 from dossier.app.export._names import UniqueNames, extension_of, safe_part
 from dossier.app.export._rows import ExportRow
 from dossier.app.export._tabular import neutralise
+from foundation.messages import msg
 from records import BlobCorrupt, BlobMissing, BlobStore, BlobUnreadable
 
 __all__ = ["MANIFEST_COLUMNS", "zip_chunks"]
@@ -154,7 +155,7 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                     "url": row.url,
                 }
                 if not row.sha256:
-                    entry["status"] = "没有原始文件 / no original file"
+                    entry["status"] = str(msg("app.export.no_original"))
                 else:
                     with contextlib.ExitStack() as stack:
                         try:

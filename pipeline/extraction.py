@@ -36,6 +36,7 @@ GIVEN_AT_INTAKE = str(msg("pipeline.given_at_intake"))
 #: The reason of a type a person chose on the document page; like one given at intake, re-typing keeps it.
 GIVEN_BY_PERSON = str(msg("pipeline.given_by_person"))
 
+#: How a failed extraction's warning starts (its Chinese text), to drop it when extraction runs again.
 _FAILED_PREFIX = "实体抽取失败"
 
 #: Link methods a person chose; extraction keeps them.
@@ -370,7 +371,7 @@ class Extraction:
             )
             doc.warnings = [
                 *earlier,
-                f"{_FAILED_PREFIX} / entity extraction failed: {type(exc).__name__}: {exc}"[:300],
+                str(msg("pipeline.extraction.failed", kind=type(exc).__name__, detail=exc))[:300],
             ]
             return
         if earlier != list(doc.warnings or []):
@@ -409,7 +410,7 @@ class Extraction:
                     customer_id=customer.id,
                     method="suggested",
                     score=0.5,
-                    evidence=f"文中出现“{name}”，登记册中尚无此客户（待确认）/ not in the registry yet: suggested",
+                    evidence=str(msg("pipeline.customer.suggested_evidence", name=name)),
                 )
             )
         links.extend(self._attachment_links(doc, seen))

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from foundation.errors import ConfigError
+from foundation.messages import msg
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class Settings:
         try:
             return int(raw)
         except ValueError:
-            raise ConfigError(f"设置 {name} 必须是整数，现在是 {raw!r} / {name} must be an integer") from None
+            raise ConfigError(msg("foundation.config.not_integer", name=name, raw=repr(raw))) from None
 
     @property
     def home(self) -> Path:
@@ -256,10 +257,7 @@ class Settings:
         """DOSSIER_PUBLIC_URL without a trailing slash ("" when unset); ConfigError unless http(s)://host…."""
         raw = self.get("DOSSIER_PUBLIC_URL").strip().rstrip("/")
         if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).hostname):
-            raise ConfigError(
-                f"DOSSIER_PUBLIC_URL 应为 http(s)://主机[:端口][/路径]，现在是 {raw!r}"
-                f" / DOSSIER_PUBLIC_URL must be http(s)://host[:port][/path]"
-            )
+            raise ConfigError(msg("foundation.config.public_url", raw=repr(raw)))
         return raw
 
     @property
@@ -273,10 +271,7 @@ class Settings:
             return None
         for entry in entries:
             if not _HOST_ENTRY.fullmatch(entry):
-                raise ConfigError(
-                    f"DOSSIER_ALLOWED_HOSTS 的 {entry!r} 不是主机名（例：dossier.example.com, .example.com, 10.0.0.5）"
-                    f" / {entry!r} in DOSSIER_ALLOWED_HOSTS is not a host name (e.g. dossier.example.com, .example.com)"
-                )
+                raise ConfigError(msg("foundation.config.allowed_host", entry=repr(entry)))
         hosts = [entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry for entry in entries]
         return list(dict.fromkeys([*hosts, *([public] if public else []), *LOOPBACK_HOSTS]))
 
@@ -289,9 +284,7 @@ class Settings:
         kinds = tuple(dict.fromkeys(k for k in raw.split(",") if k))
         unknown = [k for k in kinds if k not in ("qr", "blank")]
         if unknown:
-            raise ConfigError(
-                f"DOSSIER_SPLIT 只能是 qr、blank、qr,blank 或 off，现在是 {raw!r} / DOSSIER_SPLIT must be qr, blank, qr,blank or off"
-            )
+            raise ConfigError(msg("foundation.config.split", raw=repr(raw)))
         return kinds
 
     def environ(self) -> dict[str, str]:

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from foundation.messages import msg
+
 __all__ = ["PRIVATE_UMASK", "file_mode_problems", "file_mode_warnings", "private_umask", "secure_home"]
 
 #: The umask of every Dossier process: no permission for group or others on anything it creates.
@@ -118,14 +120,18 @@ def file_mode_problems(home: Path, extra_files: Iterable[Path] = ()) -> list[dic
 def file_mode_warnings(problems: list[dict[str, Any]]) -> list[str]:
     """One line per problem (the first :data:`MAX_LISTED`, then a count), each saying how to fix it."""
     lines = [
-        f"{p['path']} 的权限是 {p['mode']}，其他用户可访问，应为 {p['expected']}（chmod {p['expected'][1:]} {p['path']}）"
-        f" / {p['path']} is {p['mode']}, open to other users: it should be {p['expected']}"
+        str(
+            msg(
+                "foundation.filemodes.open",
+                path=p["path"],
+                mode=p["mode"],
+                expected=p["expected"],
+                octal=p["expected"][1:],
+            )
+        )
         for p in problems[:MAX_LISTED]
     ]
     if len(problems) > MAX_LISTED:
         rest = len(problems) - MAX_LISTED
-        lines.append(
-            f"另有 {rest} 个文件其他用户可读（chmod -R go-rwx 数据目录）/ {rest} more files are readable by other users"
-            " (chmod -R go-rwx the data home)"
-        )
+        lines.append(str(msg("foundation.filemodes.more", rest=rest)))
     return lines

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from foundation.messages import msg
 from index._analysis import add_user_words
 from index._common import BackendUnavailable, InvalidDocument, readable_levels
 from index._fields import (
@@ -108,10 +109,7 @@ def open_backend(engine: Engine, opensearch_url: str = "", **options: Any) -> Se
         return factory(engine)
     if choice.lower().startswith(("http://", "https://")):
         return _open_opensearch(engine, choice, **options)
-    raise BackendUnavailable(
-        f"未知的搜索后端 {choice!r}（可用：sqlite 或 http(s):// OpenSearch 地址）"
-        f" / Unknown search backend {choice!r} (use 'sqlite' or an http(s):// OpenSearch URL)"
-    )
+    raise BackendUnavailable(msg("index.backend.unknown", choice=repr(choice)))
 
 
 def highlight(text: str, query: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from foundation.errors import DossierError
+from foundation.messages import msg
 from index._types import ACCESS_LEVELS, IndexDocument, Principal
 
 __all__ = [
@@ -49,9 +50,7 @@ def readable_levels(principal: Principal) -> frozenset[str]:
 def check_document(doc: IndexDocument) -> None:
     """Raise :class:`InvalidDocument` for a value no backend can store."""
     if doc.confidentiality not in ACCESS_LEVELS:
-        raise InvalidDocument(
-            f"未知的保密级别 {doc.confidentiality!r} / Unknown confidentiality {doc.confidentiality!r}"
-        )
+        raise InvalidDocument(msg("index.document.confidentiality", level=repr(doc.confidentiality)))
 
 
 def meta_text(doc: IndexDocument) -> str:

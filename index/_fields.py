@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from foundation.errors import DossierError
+from foundation.messages import msg
 from foundation.vocabulary import CUSTOMER_TYPES, customer_type_name
 from index._analysis import normalize_text
 
@@ -147,22 +148,6 @@ ENTITY_FIELDS = frozenset(
     }
 )
 
-_LABELS = {
-    "phone": ("电话号码", "phone number"),
-    "email": ("邮箱地址", "e-mail address"),
-    "uscc": ("统一社会信用代码", "credit code (USCC)"),
-    "contract_no": ("合同编号", "contract number"),
-    "quote_no": ("报价单号", "quote number"),
-    "order_no": ("订单号", "order number"),
-    "invoice_no": ("发票号码", "invoice number"),
-    "invoice_code": ("发票代码", "invoice code"),
-    "amount": ("金额", "amount"),
-    "date": ("日期", "date"),
-    "year": ("年份", "year"),
-    "customer_type": ("客户类型", "customer type"),
-    "company": ("公司名称", "company name"),
-    "person": ("人名", "person name"),
-}
 
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―－−"})
 _WS = re.compile(r"\s+")
@@ -184,10 +169,29 @@ class FieldValue:
     value: str
 
 
+#: The message that a field's value cannot be read, by field kind.
+_BAD_VALUE = {
+    "phone": "index.field.bad.phone",
+    "email": "index.field.bad.email",
+    "uscc": "index.field.bad.uscc",
+    "contract_no": "index.field.bad.contract_no",
+    "quote_no": "index.field.bad.quote_no",
+    "order_no": "index.field.bad.order_no",
+    "invoice_no": "index.field.bad.invoice_no",
+    "invoice_code": "index.field.bad.invoice_code",
+    "amount": "index.field.bad.amount",
+    "date": "index.field.bad.date",
+    "year": "index.field.bad.year",
+    "customer_type": "index.field.bad.customer_type",
+    "company": "index.field.bad.company",
+    "person": "index.field.bad.person",
+}
+
+
 def _bad(kind: str, raw: str) -> QuerySyntaxError:
-    zh, en = _LABELS.get(kind, (kind, kind))
-    article = "an" if en[0] in "aeiou" else "a"
-    return QuerySyntaxError(f"无法识别的{zh}：“{raw}” / Not {article} {en}: “{raw}”")
+    if kind in _BAD_VALUE:
+        return QuerySyntaxError(msg(_BAD_VALUE[kind], raw=raw))
+    return QuerySyntaxError(msg("index.field.bad", kind=kind, raw=raw))
 
 
 def _nfkc(value: str) -> str:
@@ -237,10 +241,7 @@ def field_value(kind: str, raw: str) -> FieldValue:
     if kind == "customer_type":
         name = customer_type_name(value)
         if name is None:
-            raise QuerySyntaxError(
-                f"未知的客户类型：“{raw}”（可用：潜在、现有、流失）"
-                f" / Unknown customer type: “{raw}” (use 潜在, 现有 or 流失)"
-            )
+            raise QuerySyntaxError(msg("index.field.customer_type", raw=raw))
         return FieldValue(kind, name)
     if kind == "year":
         year = year_value(value)
@@ -366,9 +367,7 @@ def date_bound(raw: str | None) -> str | None:
     if _DATE_BOUND.fullmatch(value) and _real_prefix(value):
         return value
     shown = value[:40]
-    raise BadDate(
-        f"日期无效：“{shown}”（应为 YYYY-MM-DD 格式的真实日期）/ Not a valid date: “{shown}” (use YYYY-MM-DD)"
-    )
+    raise BadDate(msg("index.date.not_a_date", value=shown))
 
 
 def _real_prefix(value: str) -> bool:
@@ -395,14 +394,9 @@ def check_dates(date_from: str | None, date_to: str | None) -> None:
     """
     for value in (date_from, date_to):
         if value and date_bound(value) != value:
-            raise BadDate(
-                f"日期无效：“{value[:40]}”（应为 YYYY-MM-DD）/ Not a valid date: “{value[:40]}” (use YYYY-MM-DD)"
-            )
+            raise BadDate(msg("index.date.invalid", value=value[:40]))
     if date_from and date_to and date_from[: len(date_to)] > date_to:
-        raise BadDate(
-            f"开始日期晚于结束日期（{date_from} > {date_to}），请交换两者 / the start date is after the end date"
-            f" ({date_from} > {date_to}): swap them"
-        )
+        raise BadDate(msg("index.date.reversed", start=date_from, end=date_to))
 
 
 def phone_number(text: str) -> str | None:

@@ -45,6 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import Connection, Engine
 
 from foundation.errors import DossierError
+from foundation.messages import msg
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._common import BackendUnavailable, check_document, meta_text
 from index._fields import customer_type_name, entity_key, fold
@@ -263,26 +264,20 @@ class OpenSearchBackend:
         try:
             return fn(*args, **kwargs)
         except OsConnectionError as exc:  # includes timeouts
-            raise SearchUnavailable(
-                f"搜索服务暂不可用（无法连接 OpenSearch {self._url}），请稍后再试"
-                f" / Search is unavailable (cannot reach OpenSearch at {self._url}); try again later"
-            ) from exc
+            raise SearchUnavailable(msg("index.opensearch.unreachable", url=self._url)) from exc
         except TransportError as exc:
             status = exc.status_code if isinstance(exc.status_code, int) else 0
             if status >= 500 or status in (0, 429):
                 raise SearchUnavailable(
-                    f"搜索服务暂不可用（OpenSearch 返回 {exc.status_code}），请稍后再试"
-                    f" / Search is unavailable (OpenSearch answered {exc.status_code}: {exc.error}); try again later"
+                    msg("index.opensearch.unavailable", status=exc.status_code, error=exc.error)
                 ) from exc
             if status == 404:
                 self._index_ready = False  # the alias is gone (a wiped cluster): made again on the next call
-                raise SearchUnavailable(
-                    f"搜索索引不存在（{self.alias}），请运行 `dossier reindex` / The search index {self.alias} is"
-                    " missing; run `dossier reindex`"
-                ) from exc
+                raise SearchUnavailable(msg("index.opensearch.missing_index", alias=self.alias)) from exc
             raise SearchRefused(
-                f"OpenSearch 拒绝了请求（{exc.status_code}）/ OpenSearch refused the request"
-                f" ({exc.status_code} {exc.error}): {_one_line(exc)}"
+                msg(
+                    "index.opensearch.refused", status=exc.status_code, error=exc.error, detail=_one_line(exc)
+                )
             ) from exc
 
     def _request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
@@ -459,12 +454,10 @@ class OpenSearchBackend:
                     source(document_from_json(row.payload or "{}")), ensure_ascii=False
                 ).encode()
             except (DossierError, ValueError, TypeError, KeyError) as exc:
-                refused.append((row, f"索引数据无效 / invalid index document: {_one_line(exc)}"))
+                refused.append((row, str(msg("index.document.invalid", detail=_one_line(exc)))))
                 continue
             if len(body) > MAX_DOC_BYTES:
-                refused.append(
-                    (row, f"文档过大，无法建立索引 / document too large to index ({len(body) // 2**20} MB)")
-                )
+                refused.append((row, str(msg("index.document.too_large", mb=len(body) // 2**20))))
                 continue
             bodies[row.seq] = body
         sendable = [row for row in rows if row.seq in bodies]
@@ -484,7 +477,7 @@ class OpenSearchBackend:
             if errors.get(row.seq, ("",))[0] == "retry"
         ]
         refused.extend(
-            (row, f"索引被拒绝 / rejected by OpenSearch: {errors[row.seq][1]}")
+            (row, str(msg("index.document.rejected", detail=errors[row.seq][1])))
             for row in sendable
             if errors.get(row.seq, ("",))[0] == "refused"
         )

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from foundation.messages import msg
 from index._analysis import QueryToken, analyse_query_term
 from index._fields import (
     ENTITY_FIELDS,
@@ -153,10 +154,7 @@ def parse_query(query: str) -> ParsedQuery:
     """
     length = len(query.strip())
     if length > MAX_QUERY_CHARS:
-        raise QueryTooLong(
-            f"查询过长：{length} 个字符，最多 {MAX_QUERY_CHARS} 个 / The query is too long: {length} characters"
-            f" (at most {MAX_QUERY_CHARS})"
-        )
+        raise QueryTooLong(msg("index.query.too_long", length=length, limit=MAX_QUERY_CHARS))
     text = query.translate(_TRANSLATE)
     parsed = ParsedQuery()
     or_target: str | None = None  # what an OR just typed joins: "term" or "entity" alternatives
@@ -187,7 +185,7 @@ def parse_query(query: str) -> ParsedQuery:
         neg, fname, quoted, bare = m.group("neg"), m.group("field"), m.group("q"), m.group("w")
         value = quoted if quoted is not None else bare or ""
         if fname is None and quoted is None and value.endswith(":") and value[:-1].lower() in FIELDS:
-            raise QuerySyntaxError(f"“{value}” 后缺少值 / Missing value after “{value}”")
+            raise QuerySyntaxError(msg("index.query.missing_value", field=value))
         if fname is not None:
             kind = FIELDS.get(fname.lower())
             if kind is None:
@@ -195,7 +193,7 @@ def parse_query(query: str) -> ParsedQuery:
                 value = f"{fname}:{value}"
             else:
                 if not value.strip():
-                    raise QuerySyntaxError(f"“{fname}:” 后缺少值 / Missing value after “{fname}:”")
+                    raise QuerySyntaxError(msg("index.query.missing_value", field=f"{fname}:"))
                 if kind == "phone" and quoted is None and (run := _phone_run(text, m.start("w"), glued=True)):
                     pos, value = run[0], run[1].text  # 电话:021 6149 8137
                 meant = field_value(kind, value)
@@ -222,9 +220,7 @@ def parse_query(query: str) -> ParsedQuery:
             continue
         n_terms += 1
         if n_terms > MAX_TERMS:
-            raise QuerySyntaxError(
-                f"查询词过多（最多 {MAX_TERMS} 个）/ Too many query terms (at most {MAX_TERMS})"
-            )
+            raise QuerySyntaxError(msg("index.query.too_many_terms", limit=MAX_TERMS))
         term = Term(text=value, phrase=quoted is not None, token=token)
         if neg:
             parsed.excludes.append(term)
@@ -234,10 +230,7 @@ def parse_query(query: str) -> ParsedQuery:
             parsed.groups.append([term])
         or_target = None
     if dropped and not _searches(parsed):
-        raise NothingToSearch(
-            "查询只有标点或符号，没有可搜索的文字；请输入文字、数字或筛选条件"
-            " / The query has only punctuation or symbols: nothing to search for; type words, numbers or filters"
-        )
+        raise NothingToSearch(msg("index.query.nothing_to_search"))
     return parsed
 
 

@@ -64,6 +64,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 
 from foundation.errors import DossierError
+from foundation.messages import msg
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._columns import LIST_SEP, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels
@@ -209,7 +210,7 @@ def _pack(text: str, words_stream: str) -> bytes:
 def _unpack(blob: bytes) -> tuple[str, str]:
     """(original text, words stream) from a ``content`` blob."""
     if blob[:1] != _FORMAT_ZDICT_V1:
-        raise InvalidDocument("未知的索引数据格式 / Unknown index blob format; run `dossier reindex`")
+        raise InvalidDocument(msg("index.sqlite.unknown_format"))
     raw = zlib.decompressobj(zdict=_ZDICT).decompress(blob[1:]).decode("utf-8")
     head, _, rest = raw.partition(":")
     n = int(head)
@@ -224,11 +225,7 @@ class SqliteBackend:
 
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.name != "sqlite":
-            raise DossierError(
-                f"SQLite FTS5 索引需要 SQLite 数据库，当前为 {engine.dialect.name}；请设置 DOSSIER_OPENSEARCH_URL"
-                f" / The SQLite FTS5 index needs a SQLite database, not {engine.dialect.name};"
-                " set DOSSIER_OPENSEARCH_URL"
-            )
+            raise DossierError(msg("index.sqlite.needs_sqlite", dialect=engine.dialect.name))
         self._engine = engine
         self._schema_ready = False
         self._columns = DocColumns()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from foundation.errors import DossierError
+from foundation.messages import Message, msg
 
 
 class IngestError(DossierError):
@@ -14,8 +15,8 @@ class IngestError(DossierError):
 class UnsupportedFile(IngestError):
     """The file's content is of a type Dossier does not read."""
 
-    def __init__(self, mime: str, message: str | None = None) -> None:
-        super().__init__(message or f"不支持的文件类型（{mime}）/ unsupported file type ({mime})")
+    def __init__(self, mime: str, message: str | Message | None = None) -> None:
+        super().__init__(message or msg("ingest.unsupported", mime=mime))
         self.mime = mime
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePath
 
+from foundation.messages import Message, msg
 from ingest._errors import BrokenFile, IngestError, LimitExceeded
 from ingest._limits import Limits
 from ingest._model import Page, ParsedDocument
@@ -21,10 +22,7 @@ def _mb(n: int) -> str:
 
 
 def _too_big(size: int, limits: Limits) -> LimitExceeded:
-    return LimitExceeded(
-        f"文件过大（{_mb(size)}，上限 {_mb(limits.max_file_bytes)}）/ "
-        f"file too large ({_mb(size)}, limit {_mb(limits.max_file_bytes)})"
-    )
+    return LimitExceeded(msg("ingest.file.too_large", size=_mb(size), limit=_mb(limits.max_file_bytes)))
 
 
 def detect(data: bytes, filename: str | None = None) -> Detected:
@@ -47,7 +45,7 @@ def parse_file(
             raise _too_big(size, limits)
         data = p.read_bytes()
     except OSError as exc:
-        raise BrokenFile(f"无法读取文件 / cannot read file: {exc.strerror or exc}") from None
+        raise BrokenFile(msg("ingest.file.unreadable", detail=exc.strerror or exc)) from None
     return parse_bytes(data, filename or p.name, limits=limits, depth=depth)
 
 
@@ -76,11 +74,9 @@ def parse_bytes(
     except IngestError:
         raise
     except MemoryError:
-        raise LimitExceeded("文件展开后过大，内存不足 / file expands beyond available memory") from None
+        raise LimitExceeded(msg("ingest.file.out_of_memory")) from None
     except RecursionError:
-        raise BrokenFile(
-            f"{found.format} 文件结构嵌套过深 / {found.format} structure nested too deeply"
-        ) from None
+        raise BrokenFile(msg("ingest.file.nested_too_deep", format=found.format)) from None
     except Exception as exc:
         # The library boundary: whatever a third-party parser throws on a damaged file becomes
         # one readable line.  (ParseTimeout is an IngestError and passes through above.)
@@ -88,16 +84,15 @@ def parse_bytes(
     return _finish(result, found, filename, limits)
 
 
-def _one_line(fmt: str, exc: BaseException) -> str:
+def _one_line(fmt: str, exc: BaseException) -> Message:
     detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-    return f"无法读取 {fmt} 文件（文件可能已损坏）/ cannot read {fmt} file: {detail}"
+    return msg("ingest.file.damaged", format=fmt, detail=detail)
 
 
 def _finish(result: Extraction, found: Detected, filename: str, limits: Limits) -> ParsedDocument:
     if len(result.pages) > limits.max_pages:
         raise LimitExceeded(
-            f"页数过多（{len(result.pages)} 页，上限 {limits.max_pages}）/ "
-            f"too many pages ({len(result.pages)}, limit {limits.max_pages})"
+            msg("ingest.file.too_many_pages", pages=len(result.pages), limit=limits.max_pages)
         )
     pages = tuple(
         Page(number=i, text=normalize(p.text), needs_ocr=p.needs_ocr) for i, p in enumerate(result.pages, 1)
@@ -107,7 +102,12 @@ def _finish(result: Extraction, found: Detected, filename: str, limits: Limits) 
     warnings = list(result.warnings)
     ocr = sum(1 for p in pages if p.needs_ocr)
     if ocr:
-        warnings.append(f"{ocr} 页需要 OCR / {ocr} page{'s' if ocr != 1 else ''} await OCR")
+        waiting = (
+            msg("ingest.ocr.pages_waiting", pages=ocr)
+            if ocr != 1
+            else msg("ingest.ocr.page_waiting", pages=ocr)
+        )
+        warnings.append(str(waiting))
     return ParsedDocument(
         mime=found.mime,
         format=found.format,

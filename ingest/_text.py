@@ -6,6 +6,7 @@ import codecs
 import re
 import unicodedata
 
+from foundation.messages import msg
 from ingest._errors import UnsupportedFile
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -85,9 +86,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     if b"\x00" in data[:8192]:
-        raise UnsupportedFile(
-            "application/octet-stream", "二进制文件，无法作为文本读取 / binary file, not text"
-        )
+        raise UnsupportedFile("application/octet-stream", msg("ingest.text.binary"))
     try:
         text = data.decode("gb18030")
         if _looks_chinese(text):

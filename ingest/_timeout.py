@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from foundation.messages import msg
 from ingest._errors import ParseTimeout
 
 
@@ -28,7 +29,7 @@ def time_limit(seconds: float) -> Iterator[None]:
         return
 
     def _expired(signum: int, frame: FrameType | None) -> None:
-        raise ParseTimeout(f"解析超时（超过 {seconds:g} 秒）/ parsing took longer than {seconds:g} s")
+        raise ParseTimeout(msg("ingest.timeout", seconds=f"{seconds:g}"))
 
     previous = signal.signal(signal.SIGALRM, _expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)

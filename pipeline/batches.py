@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from foundation.messages import msg
 from records import Document, IngestBatch, IngestJob, Page, utcnow
 
 #: What a duplicate is reported as: its content is stored already (which document holds it is
 #: named only to those who may read every document; see ``Dossier.batch_status``).
-ALREADY_STORED = "已存在，已由系统保存 / already stored"
+ALREADY_STORED = str(msg("pipeline.already_stored"))
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -25,16 +25,18 @@ from sqlalchemy.orm import Session
 
 import index
 import ingest
+from foundation.messages import msg
 from pipeline import access
 from records import Customer, Document, DocumentCustomer, EntityRow, record_event
 
 _log = logging.getLogger(__name__)
 
 #: The reason stored with a type the uploader chose (never re-guessed).
-GIVEN_AT_INTAKE = "导入时指定 / given at intake"
+GIVEN_AT_INTAKE = str(msg("pipeline.given_at_intake"))
 #: The reason of a type a person chose on the document page; like one given at intake, re-typing keeps it.
-GIVEN_BY_PERSON = "人工指定 / set by a person"
+GIVEN_BY_PERSON = str(msg("pipeline.given_by_person"))
 
+#: How a failed extraction's warning starts (its Chinese text), to drop it when extraction runs again.
 _FAILED_PREFIX = "实体抽取失败"
 
 #: Link methods a person chose; extraction keeps them.
@@ -108,33 +110,16 @@ class NamedCustomer:
         if self.outcome == "registered":
             if self.customer is None or self.customer.name == self.name:
                 return None
-            return (
-                f"“{self.name}”已归入登记客户“{self.customer.name}”"
-                f" / “{self.name}” is filed under the registered customer “{self.customer.name}”"
-            )
+            return str(msg("pipeline.customer.filed_under", name=self.name, customer=self.customer.name))
         if self.outcome in ("suggested", "new"):
-            return (
-                f"“{self.name}”不在客户登记册中：文件归入待确认的客户建议，由管理员或经理在客户页面确认"
-                f" / “{self.name}” is not in the customer registry: the files are filed under a pending"
-                " suggestion that an admin or manager confirms on the customers page"
-            )
+            return str(msg("pipeline.customer.suggested", name=self.name))
         if self.outcome == "rejected":
-            return (
-                f"“{self.name}”已被拒绝为客户：文件未归入任何客户"
-                f" / “{self.name}” was rejected as a customer: the files are filed without a customer"
-            )
+            return str(msg("pipeline.customer.rejected", name=self.name))
         if self.outcome == "self":
-            return (
-                f"“{self.name}”是本公司，不是客户：文件未归入任何客户"
-                f" / “{self.name}” is our own company, not a customer: the files are filed without a customer"
-            )
+            return str(msg("pipeline.customer.own_company", name=self.name))
         if self.outcome == "ambiguous":
             names = "、".join(self.candidates)
-            return (
-                f"“{self.name}”对应多个客户（{names}），请填写全称：文件未归入任何客户"
-                f" / “{self.name}” fits several customers ({names}); give the full name: the files are"
-                " filed without a customer"
-            )
+            return str(msg("pipeline.customer.ambiguous", name=self.name, names=names))
         return None
 
 
@@ -386,7 +371,7 @@ class Extraction:
             )
             doc.warnings = [
                 *earlier,
-                f"{_FAILED_PREFIX} / entity extraction failed: {type(exc).__name__}: {exc}"[:300],
+                str(msg("pipeline.extraction.failed", kind=type(exc).__name__, detail=exc))[:300],
             ]
             return
         if earlier != list(doc.warnings or []):
@@ -425,7 +410,7 @@ class Extraction:
                     customer_id=customer.id,
                     method="suggested",
                     score=0.5,
-                    evidence=f"文中出现“{name}”，登记册中尚无此客户（待确认）/ not in the registry yet: suggested",
+                    evidence=str(msg("pipeline.customer.suggested_evidence", name=name)),
                 )
             )
         links.extend(self._attachment_links(doc, seen))

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
+from foundation.messages import msg
 from index import SearchBackend
 from pipeline.batches import close_batch
 from pipeline.extraction import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED
@@ -112,10 +113,10 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
 
 
 #: Why an empty file is refused (each one fails as empty: it is never stored, so never a duplicate).
-EMPTY_FILE = "文件为空 / empty file"
+EMPTY_FILE = str(msg("pipeline.empty_file"))
 
 #: Why a page has no text when intake was asked to leave OCR for later.
-OCR_DEFERRED = "导入时未做 OCR，请运行 dossier ocr / OCR was skipped at intake: run dossier ocr"
+OCR_DEFERRED = str(msg("pipeline.ocr_deferred"))
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class Intake:
                 return None, EMPTY_FILE
             if size > self.limits.max_file_bytes:
                 mb = self.limits.max_file_bytes // (1024 * 1024)
-                return None, f"文件超过 {mb} MB 上限 / file larger than the {mb} MB limit"
+                return None, str(msg("pipeline.too_large", mb=mb))
             if source.data is not None:
                 return sha256_bytes(source.data), None
             digest = hashlib.sha256()
@@ -187,11 +188,11 @@ class Intake:
                     digest.update(chunk)
             return digest.hexdigest(), None
         except FileNotFoundError:
-            return None, "文件不存在 / file not found"
+            return None, str(msg("pipeline.file_not_found"))
         except PermissionError:
-            return None, "没有读取权限 / permission denied"
+            return None, str(msg("pipeline.permission_denied"))
         except OSError as exc:
-            return None, f"无法读取文件 / cannot read file: {exc.strerror or exc}"
+            return None, str(msg("ingest.file.unreadable", detail=exc.strerror or exc))
 
     @staticmethod
     def _read(source: Source) -> bytes:
@@ -279,7 +280,7 @@ class Intake:
         try:
             data = self._read(source)
         except OSError as exc:
-            vanished = f"文件在导入过程中消失或无法读取 / file vanished: {exc.strerror or exc}"
+            vanished = str(msg("pipeline.file_vanished", detail=exc.strerror or exc))
             self._job(batch_id, source.label, "failed", None, error=vanished, origin=origin, session=session)
             session.commit()
             return Taken(source.label, "failed", error=vanished)
@@ -288,14 +289,9 @@ class Intake:
             doc = session.get(Document, options.version_of)
             reason = None
             if doc is None:
-                reason = (
-                    f"文档 {options.version_of} 已不存在 / document {options.version_of} no longer exists"
-                )
+                reason = str(msg("pipeline.version_of.gone", id=options.version_of))
             elif doc.status in ("queued", "processing"):
-                reason = (
-                    f"文档 {doc.id} 正在处理中，请处理完成后再上传新版本"
-                    f" / document {doc.id} is being processed; upload the new version when it is done"
-                )
+                reason = str(msg("pipeline.version_of.busy", id=doc.id))
             if reason is not None and (winner := self._existing(session, digest)) is not None:
                 # Busy because another intake of these very bytes won the race a moment ago: a duplicate.
                 self._job(

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
+from foundation.messages import msg
 from index import SearchBackend
 from pipeline.extraction import SHARED
 from pipeline.indexing import index_documents
@@ -37,7 +38,7 @@ class OcrTask:
     pages: tuple[int, ...]
     engine: str
     timeout_s: float
-    work: tuple[str, str] = ("OCR 识别", "OCR")
+    timeout_message: str = "pipeline.ocr.timeout"
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,8 @@ def run_ocr(task: OcrTask, limits: ingest.Limits) -> OcrOutcome:
     except ingest.IngestError as exc:
         return OcrOutcome(task, error=exc.message, seconds=time.monotonic() - started)
     except Exception as exc:  # job boundary: an engine bug costs this document, not the run
-        return OcrOutcome(
-            task, error=f"OCR 失败（{type(exc).__name__}）/ OCR failed", seconds=time.monotonic() - started
-        )
+        failed = str(msg("pipeline.ocr.failed", kind=type(exc).__name__))
+        return OcrOutcome(task, error=failed, seconds=time.monotonic() - started)
 
 
 def _warm_up_ocr(engine: str) -> None:
@@ -222,7 +222,7 @@ def store_ocr(
             result = results.get(number)
             error = task_error if result is None else result.error
             if result is None and error is None:
-                error = "OCR 未返回结果 / OCR returned nothing for this page"
+                error = str(msg("pipeline.ocr.nothing"))
             if error is not None:
                 page.ocr_error = error
                 failures.append({"id": doc_id, "page": number, "error": error})
@@ -238,9 +238,11 @@ def store_ocr(
         warnings = [w for w in (doc.warnings or []) if "OCR" not in w]  # re-stated below
         failed = [p for p in doc.pages if p.needs_ocr and p.ocr_error]
         waiting = [p for p in doc.pages if p.needs_ocr and not p.ocr_error]
-        warnings.extend(f"OCR 第 {p.number} 页失败 / page {p.number}: {p.ocr_error}" for p in failed)
+        warnings.extend(
+            str(msg("pipeline.ocr.page_failed", page=p.number, error=p.ocr_error)) for p in failed
+        )
         if waiting:
-            warnings.append(f"{len(waiting)} 页等待 OCR / {len(waiting)} pages await OCR")
+            warnings.append(str(msg("pipeline.ocr.waiting", pages=len(waiting))))
         doc.warnings = warnings
         if doc.status != "failed":
             doc.status = "awaiting_ocr" if failed or waiting else "indexed"

@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from foundation.messages import msg
 from ingest import ChildFile, IngestError, Limits, ParsedDocument
 from pipeline.children import die_with_parent
 
@@ -112,10 +113,8 @@ def _split(task: ParseTask, parsed: ParsedDocument, limits: Limits) -> tuple[Par
         return parsed, []  # the stack was readable as a whole: keep it whole rather than fail it
     if len(parts) < 2:  # a stack of one document: nothing to split
         return parsed, []
-    note = (
-        f"已按分隔页拆分为 {len(parts)} 份文档（第 {', '.join(str(s.page) for s in separators)} 页为分隔页）"
-        f" / split into {len(parts)} documents at separator pages {', '.join(str(s.page) for s in separators)}"
-    )
+    pages = ", ".join(str(s.page) for s in separators)
+    note = str(msg("pipeline.split.note", count=len(parts), pages=pages))
     stack = dataclasses.replace(parsed, pages=(), warnings=(*parsed.warnings, note))
     return stack, [ChildFile(part.filename, part.data, "part") for part in parts]
 
@@ -132,9 +131,10 @@ def run_task(task: ParseTask, limits: Limits) -> ParseOutcome:
     except IngestError as exc:
         return ParseOutcome(task, error=exc.message, seconds=time.monotonic() - started)
     except MemoryError:
-        return ParseOutcome(task, error="文件太大，解析时内存不足 / out of memory while parsing")
+        return ParseOutcome(task, error=str(msg("pipeline.parse.out_of_memory")))
     except Exception as exc:  # job boundary: a parser bug must cost one file, not the batch
-        reason = f"解析失败（{type(exc).__name__}）/ parser error: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        reason = str(msg("pipeline.parse.error", kind=type(exc).__name__, detail=detail))
         return ParseOutcome(task, error=reason, seconds=time.monotonic() - started)
 
 
@@ -183,7 +183,7 @@ class ParsePool:
 
     By default the children parse files (:func:`run_task`); another module-level ``runner``
     (with its ``warm_up``) makes the same pool run other slow, untrusted work such as OCR.
-    A task may carry ``timeout_s`` (otherwise the file parse limit applies) and ``work``, the
+    A task may carry ``timeout_s`` (otherwise the file parse limit applies) and ``timeout_message``, the
     (中文, English) name of what it does, for the timeout message.
     """
 
@@ -258,9 +258,7 @@ class ParsePool:
                     task = worker.task
                     self._replace(worker)
                     if task is not None:
-                        yield ParseOutcome(
-                            task, error="解析进程意外退出（文件可能损坏）/ parser process crashed"
-                        )
+                        yield ParseOutcome(task, error=str(msg("pipeline.parse.crashed")))
                     continue
                 if message == "ready":
                     worker.ready = True
@@ -273,10 +271,10 @@ class ParsePool:
                     task = w.task
                     self._replace(w)
                     limit = self._limit(task)
-                    zh, en = getattr(task, "work", ("解析", "parsing"))
+                    timeout_id: str = getattr(task, "timeout_message", "pipeline.parse.timeout")
                     yield ParseOutcome(
                         task,
-                        error=f"{zh}超时（超过 {limit:g} 秒）/ {en} took longer than {limit:g} s",
+                        error=str(msg(timeout_id, seconds=f"{limit:g}")),
                         seconds=now - w.started,
                     )
 

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 
 import records
 from foundation.errors import DossierError
+from foundation.messages import msg
 
 #: Seconds a worker's liveness key lives; it is refreshed three times as often.
 LIVENESS_TTL_S = 15
@@ -75,10 +76,7 @@ def connect(url: str, timeout_s: float = 2.0, *, check: bool = True) -> redis.Re
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         client.close()
-        raise QueueUnavailable(
-            f"无法连接 Redis（{url}）：{exc}。请启动 redis-server 或检查 DOSSIER_REDIS_URL"
-            f" / cannot reach Redis at {url}: start redis-server or check DOSSIER_REDIS_URL"
-        ) from None
+        raise QueueUnavailable(msg("pipeline.queue.unreachable", url=url, detail=exc)) from None
     return client
 
 

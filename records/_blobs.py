@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from foundation.errors import ConfigError
+from foundation.messages import msg
 from records._errors import BlobCorrupt, BlobMissing, BlobUnreadable, RecordsError
 
 #: First bytes of an encrypted blob (binary, with the CR/LF/^Z traps PNG uses against text-mode copies).
@@ -107,11 +108,7 @@ class BlobKey:
         if (
             len(secret) != KEY_BYTES or len(set(secret)) < 8
         ):  # the second test catches placeholders (all zeros …)
-            raise ConfigError(
-                f"{where} 不是有效的密钥：需要 32 个随机字节的 base64（44 个字符）或十六进制（64 个字符），"
-                f"可用 `dossier keys generate FILE` 生成 / {where} is not a valid key: it must be base64"
-                " (44 characters) or hex (64 characters) of 32 random bytes; `dossier keys generate FILE` makes one"
-            )
+            raise ConfigError(msg("records.key.invalid", where=where))
         return cls(secret)
 
     def encoded(self) -> str:
@@ -149,9 +146,7 @@ class KeyRing:
         and ``DOSSIER_BLOB_KEY_OLD`` (comma-separated).  Raises :class:`ConfigError` for a bad or
         unreadable key, or when both the key and the key file are set."""
         if key.strip() and key_file.strip():
-            raise ConfigError(
-                "DOSSIER_BLOB_KEY 与 DOSSIER_BLOB_KEY_FILE 只能设置一个 / set DOSSIER_BLOB_KEY or DOSSIER_BLOB_KEY_FILE, not both"
-            )
+            raise ConfigError(msg("records.key.both_set"))
         ring: list[BlobKey] = []
         if key.strip():
             ring.append(BlobKey.parse(key, "DOSSIER_BLOB_KEY"))
@@ -172,16 +167,14 @@ def read_key_file(path: Path) -> list[BlobKey]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise ConfigError(
-            f"无法读取密钥文件 {path}：{reason} / cannot read the key file {path}: {reason}"
-        ) from None
+        raise ConfigError(msg("records.key.file_unreadable", path=path, reason=reason)) from None
     keys = [
         BlobKey.parse(line, f"密钥文件 {path} 第 {n} 行 / key file {path} line {n}")
         for n, line in enumerate(lines, start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if not keys:
-        raise ConfigError(f"密钥文件 {path} 中没有密钥 / the key file {path} holds no key")
+        raise ConfigError(msg("records.key.file_empty", path=path))
     return keys
 
 
@@ -473,7 +466,9 @@ class BlobStore:
                 census.problems.append((name, exc.message))
             except OSError as exc:
                 state = "unreadable"
-                census.problems.append((name, f"无法读取 / cannot read: {exc.strerror or exc}"))
+                census.problems.append(
+                    (name, str(msg("records.blob.cannot_read", detail=exc.strerror or exc)))
+                )
             counts[state] = counts.get(state, 0) + 1
             if progress is not None:
                 progress(done, len(entries))
@@ -492,10 +487,7 @@ class BlobStore:
         """
         target = key or self.keys.current
         if target is None:
-            raise ConfigError(
-                "没有配置加密密钥：请设置 DOSSIER_BLOB_KEY 或 DOSSIER_BLOB_KEY_FILE，或给出 --new-key-file"
-                " / no blob key is set: set DOSSIER_BLOB_KEY or DOSSIER_BLOB_KEY_FILE, or pass --new-key-file"
-            )
+            raise ConfigError(msg("records.key.none_set"))
         reader = BlobStore(self.root, self.keys.with_current(target))
         report = RotateReport(target.id)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -503,9 +495,7 @@ class BlobStore:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise RecordsError(
-                    "另一个密钥轮换正在进行 / another key rotation is running on this blob store"
-                ) from None
+                raise RecordsError(msg("records.key.rotation_running")) from None
             entries = [(True, n, p) for n, p in self.originals()] + [(False, n, p) for n, p in self.cached()]
             report.total = len(entries)
             for done, (is_original, name, path) in enumerate(entries, start=1):

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, exc, inspect
 from sqlalchemy.engine import URL, make_url
 
 from foundation.errors import ConfigError
+from foundation.messages import msg
 from records._errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,9 +39,7 @@ def database_url(url: str | URL) -> URL:
     try:
         parsed = make_url(url)
     except exc.ArgumentError as error:
-        raise ConfigError(
-            f"DOSSIER_DATABASE_URL 不是有效的数据库地址：{error} / DOSSIER_DATABASE_URL is not a database URL: {error}"
-        ) from None
+        raise ConfigError(msg("records.database.bad_url", error=error)) from None
     if parsed.drivername in _POSTGRES_SCHEMES:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -102,8 +101,7 @@ def make_engine(url: str | URL) -> Engine:
         )
     except (exc.NoSuchModuleError, ImportError) as error:
         raise ConfigError(
-            f"不支持的数据库地址 {redacted(parsed)}（可用 sqlite:/// 或 postgresql://）：{error}"
-            f" / unsupported database URL {redacted(parsed)} (use sqlite:/// or postgresql://): {error}"
+            msg("records.database.unsupported_url", url=redacted(parsed), error=error)
         ) from None
     event.listen(engine, "connect", _remember_pid)
     event.listen(engine, "checkout", _refuse_inherited)

@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from dossier.app.audit import upload_detail
 from foundation.errors import DossierError
+from foundation.messages import msg
 from pipeline.intake import Source, is_junk
 from records import Document, IngestJob, Page
 
@@ -85,7 +86,7 @@ class Inbox:
         self.dossier = dossier
         self.root = Path(root).expanduser().resolve()
         if not self.root.is_dir():
-            raise DossierError(f"收件箱目录不存在：{self.root} / the inbox folder does not exist")
+            raise DossierError(msg("workers.inbox.missing", folder=self.root))
         self.settle_s = settle_s
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self._batch: int | None = None
@@ -231,17 +232,17 @@ class Inbox:
         if job.status == "duplicate":
             return DONE, None
         if job.status == "failed":
-            return FAILED, job.error or "导入失败 / intake failed"
+            return FAILED, job.error or str(msg("workers.inbox.intake_failed"))
         if job.document_id is None:
             return None
         with self.dossier.sessions() as session:
             doc = session.get(Document, job.document_id)
             if doc is None:
-                return FAILED, "文档已被删除 / the document was deleted"
+                return FAILED, str(msg("workers.inbox.deleted"))
             if doc.status in ("queued", "processing"):
                 return None
             if doc.status == "failed":
-                return FAILED, doc.error or job.error or "导入失败 / intake failed"
+                return FAILED, doc.error or job.error or str(msg("workers.inbox.intake_failed"))
             family = [doc.id, *session.scalars(select(Document.id).where(Document.parent_id == doc.id))]
             pending = session.scalar(
                 select(Page.id)
@@ -283,7 +284,7 @@ class Inbox:
             stable = self.stable_files()
             taken += self.take(stable)
             if time.monotonic() > deadline:
-                raise DossierError("收件箱文件一直在变化 / inbox files kept changing")
+                raise DossierError(msg("workers.inbox.unsettled"))
             time.sleep(min(0.5, max(0.05, self.settle_s / 4)))
         counts = {"done": 0, "failed": 0}
         if self._batch is not None and self.dossier.queue() is not None:
@@ -293,7 +294,7 @@ class Inbox:
             counts = {k: counts[k] + found[k] for k in counts}
             if self._unsettled():
                 if time.monotonic() > deadline:
-                    raise DossierError("收件箱处理超时 / inbox processing timed out")
+                    raise DossierError(msg("workers.inbox.timeout"))
                 time.sleep(0.5)
         return {"taken": taken, **counts, "batch": self._batch}
 
@@ -304,12 +305,12 @@ class Inbox:
                 self.take(self.stable_files())
                 found = self.settle()
                 if log is not None and any(found.values()):
-                    log(f"完成 done {found['done']}，失败 failed {found['failed']}")
+                    log(str(msg("workers.inbox.round", done=found["done"], failed=found["failed"])))
             except DossierError:
                 raise
             except Exception as exc:  # a busy database or a vanished file: try again next round
                 if log is not None:
-                    log(f"收件箱扫描出错，稍后重试 / inbox round failed, retrying: {exc}")
+                    log(str(msg("workers.inbox.round_failed", detail=exc)))
             time.sleep(interval_s)
 
 
@@ -321,4 +322,4 @@ def _free_name(target: Path) -> Path:
         candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
         if not candidate.exists():
             return candidate
-    raise DossierError(f"目标目录中同名文件过多 / too many files named {target.name}")
+    raise DossierError(msg("workers.inbox.name_taken", name=target.name))

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
+from foundation.messages import msg
 from index import SearchBackend
 from pipeline.intake import Intake, local_process_gone
 from pipeline.ocr import PAGE_TIMEOUT_S, OcrTask, run_ocr, store_ocr
@@ -154,9 +155,7 @@ def ingest_document(doc_id: int) -> str:
                 doc_id
             ) as task:  # an encrypted original's plaintext lives only in this block
                 if task is None:
-                    ctx.intake.release(
-                        doc_id, ctx.name, "文档没有原始文件 / the document has no stored original"
-                    )
+                    ctx.intake.release(doc_id, ctx.name, str(msg("workers.no_original")))
                     return "failed"
                 outcome = next(iter(ctx.pool.imap([task])))
         except PERMANENT as exc:
@@ -166,9 +165,7 @@ def ingest_document(doc_id: int) -> str:
         if _may_retry():
             ctx.intake.unclaim(doc_id, ctx.name)
             raise
-        ctx.intake.release(
-            doc_id, ctx.name, f"多次重试后仍失败 / still failing after retries: {_one_line(exc)}"
-        )
+        ctx.intake.release(doc_id, ctx.name, str(msg("workers.retries_exhausted", detail=_one_line(exc))))
         return "failed"
     if ctx.queue is not None:
         for ocr_doc, pages in processed.ocr:
@@ -218,7 +215,7 @@ def ocr_document_pages(doc_id: int, pages: list[int]) -> str:
             ctx.backend,
             doc_id,
             wanted,
-            _Failed(None, f"多次重试后仍失败 / still failing after retries: {_one_line(exc)}"),
+            _Failed(None, str(msg("workers.retries_exhausted", detail=_one_line(exc)))),
         )
         return "failed"
     return "failed" if len(failures) == len(wanted) else "done"

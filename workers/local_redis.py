@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from foundation.errors import DossierError
 from foundation.filemodes import PRIVATE_UMASK, secure_home
+from foundation.messages import msg
 from pipeline.queue import QueueUnavailable, connect
 
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -25,19 +26,15 @@ def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
     url = settings.get("DOSSIER_REDIS_URL")
     try:
         connect(url, timeout_s=1.0).close()
-        return f"Redis 已在运行 / Redis is running: {url}"
+        return str(msg("workers.redis.running", url=url))
     except QueueUnavailable:
         pass
     parsed = urlparse(url)
     if parsed.scheme != "redis" or (parsed.hostname or "127.0.0.1") not in _LOCAL_HOSTS:
-        raise DossierError(
-            f"Redis（{url}）不可用，且不是本机地址，无法自动启动 / Redis at {url} does not answer and is not local: start it there"
-        )
+        raise DossierError(msg("workers.redis.not_local", url=url))
     binary = shutil.which("redis-server")
     if binary is None:
-        raise DossierError(
-            "未安装 redis-server：请运行 make run 或 apt install redis-server / redis-server is not installed"
-        )
+        raise DossierError(msg("workers.redis.not_installed"))
     folder = settings.home / "redis"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     secure_home(settings.home)  # the queue's data: the running account's alone
@@ -70,7 +67,7 @@ def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
     while time.monotonic() < deadline:
         try:
             connect(url, timeout_s=1.0).close()
-            return f"已启动本地 Redis / started a local Redis: {url} (数据 data: {folder})"
+            return str(msg("workers.redis.started", url=url, folder=folder))
         except QueueUnavailable:
             time.sleep(0.2)
-    raise DossierError(f"Redis 启动失败，请查看 {folder / 'redis.log'} / Redis did not start: see its log")
+    raise DossierError(msg("workers.redis.failed", log=folder / "redis.log"))

@@ -30,6 +30,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError, StopRequested
 from rq.registry import ScheduledJobRegistry
 
 from foundation.errors import ConfigError, DossierError
+from foundation.messages import msg
 from pipeline.queue import LIVENESS_TTL_S, JobQueue
 from workers._outage import REDIS_DOWN, RedisOutage, backoff
 from workers._rqworker import DossierWorker
@@ -56,10 +57,7 @@ def redis_retry_max_s(settings: Any) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value <= 3600:
-        raise ConfigError(
-            f"DOSSIER_REDIS_RETRY_MAX 必须是 0 到 3600 之间的秒数，现在是 {raw!r}"
-            f" / DOSSIER_REDIS_RETRY_MAX must be seconds between 0 and 3600"
-        )
+        raise ConfigError(msg("workers.redis_retry_max", raw=repr(raw)))
     return value
 
 
@@ -204,9 +202,7 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
         housekeeping.start()
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
         if not burst and not worker.stop_asked:
-            raise DossierError(
-                "工作进程因意外错误停止（见上方日志）/ the worker stopped on an unexpected error (see the log above)"
-            )
+            raise DossierError(msg("workers.stopped_unexpectedly"))
     except StopRequested:  # a stop signal while it waited for Redis
         pass
     finally:

@@ -8,6 +8,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, EncryptedFile
 
 MIME = {
@@ -62,9 +63,7 @@ def _detect_ooxml_or_zip(data: bytes, filename: str | None) -> Detected:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         ext = _ext(filename)
         fmt = ext if ext in {"docx", "pptx", "xlsx"} else "zip"
-        raise BrokenFile(
-            f"文件已损坏（ZIP 结构不完整）/ damaged {fmt} file (incomplete ZIP): {exc}"
-        ) from None
+        raise BrokenFile(msg("ingest.zip.incomplete", format=fmt, detail=exc)) from None
     if "[Content_Types].xml" in names:
         tops = {n.split("/", 1)[0] for n in names}
         for part, fmt in (("word", "docx"), ("ppt", "pptx"), ("xl", "xlsx")):
@@ -79,14 +78,14 @@ def _detect_ole(data: bytes) -> Detected:
     try:
         ole = olefile.OleFileIO(io.BytesIO(data))
     except Exception as exc:  # olefile raises bare OSError/struct errors on damaged files
-        raise BrokenFile(f"Office 文件已损坏 / damaged OLE2 (legacy Office) file: {exc}") from None
+        raise BrokenFile(msg("ingest.office.damaged_ole", detail=exc)) from None
     try:
         streams = {"/".join(entry) for entry in ole.listdir(streams=True, storages=True)}
     finally:
         ole.close()
     top = {s.split("/", 1)[0] for s in streams}
     if "EncryptedPackage" in top or "EncryptionInfo" in top:
-        raise EncryptedFile("Office 文件设有打开密码，请去除密码后再上传 / password-protected Office file")
+        raise EncryptedFile(msg("ingest.office.encrypted"))
     if "__properties_version1.0" in top or any(s.startswith("__substg1.0_") for s in top):
         return Detected(MIME["msg"], "msg")
     if "WordDocument" in top:
@@ -200,7 +199,7 @@ def detect_bytes(data: bytes, filename: str | None = None) -> Detected:
     """Detect a file's type from its bytes (magic numbers, ZIP and OLE2 contents, text heuristics)."""
     head = data[:4096]
     if not data:
-        raise BrokenFile("文件为空（0 字节）/ empty file (0 bytes)")
+        raise BrokenFile(msg("ingest.file.empty"))
     if b"%PDF-" in data[:1024]:
         return Detected(MIME["pdf"], "pdf")
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):

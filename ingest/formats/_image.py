@@ -11,15 +11,14 @@ import io
 import warnings
 from typing import Any
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, LimitExceeded, UnsupportedFile
 from ingest._model import Page
 from ingest.formats._types import Extraction, ParseContext
 
 
 def _too_many_pixels(w: int, h: int, limit: int) -> LimitExceeded:
-    return LimitExceeded(
-        f"图片像素过多（{w}×{h}，上限 {limit:,} 像素）/ image too large ({w}x{h}, limit {limit:,} pixels)"
-    )
+    return LimitExceeded(msg("ingest.image.too_large", w=w, h=h, limit=f"{limit:,}"))
 
 
 def open_image(data: bytes, max_pixels: int, fmt: str = "") -> Any:
@@ -31,11 +30,11 @@ def open_image(data: bytes, max_pixels: int, fmt: str = "") -> Any:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise LimitExceeded(f"图片像素过多（上限 {max_pixels:,} 像素）/ image has too many pixels") from None
+        raise LimitExceeded(msg("ingest.image.too_many_pixels", limit=f"{max_pixels:,}")) from None
     except Exception:  # PIL raises many types for damaged headers
-        zh = f"图片已损坏或无法识别（{fmt}）" if fmt else "图片已损坏或无法识别"
-        en = f"damaged or unreadable {fmt} image" if fmt else "damaged or unreadable image"
-        raise BrokenFile(f"{zh} / {en}") from None
+        raise BrokenFile(
+            msg("ingest.image.damaged_format", format=fmt) if fmt else msg("ingest.image.damaged")
+        ) from None
 
 
 def check_frame(img: Any, index: int, max_pixels: int) -> tuple[int, int]:
@@ -44,7 +43,7 @@ def check_frame(img: Any, index: int, max_pixels: int) -> tuple[int, int]:
         img.seek(index)
     w, h = img.size
     if w <= 0 or h <= 0:
-        raise BrokenFile("图片尺寸无效 / image has invalid dimensions")
+        raise BrokenFile(msg("ingest.image.invalid_size"))
     if w * h > max_pixels:
         raise _too_many_pixels(w, h, max_pixels)
     return w, h
@@ -62,7 +61,7 @@ class ImageExtractor:
         with open_image(data, limit, ctx.format) as img:
             frames = getattr(img, "n_frames", 1) if ctx.format == "tiff" else 1
             if frames > ctx.limits.max_pages:
-                raise LimitExceeded(f"TIFF 页数过多（{frames}）/ TIFF has too many pages ({frames})")
+                raise LimitExceeded(msg("ingest.image.tiff_pages", frames=frames))
             sizes = [check_frame(img, i, limit) for i in range(frames)]
         w, h = sizes[0]
         pages = [Page(number=i + 1, text="", needs_ocr=True) for i in range(frames)]
@@ -79,8 +78,7 @@ class UnsupportedImageExtractor:
         """Always refuse, saying what to do."""
         raise UnsupportedFile(
             ctx.mime,
-            f"暂不支持 {ctx.format.upper()} 图片，请转换为 JPEG 或 PDF 后再上传 / "
-            f"{ctx.format.upper()} images are not supported; convert to JPEG or PDF",
+            msg("ingest.image.unsupported", format=ctx.format.upper()),
         )
 
 

@@ -12,14 +12,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, ParseTimeout, UnsupportedFile
 from ingest.formats._types import Extraction, ParseContext
 
 _TARGET = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
-_NAMES = {
-    "doc": "旧版 Word 文档（.doc）",
-    "xls": "旧版 Excel 表格（.xls）",
-    "ppt": "旧版 PowerPoint 演示文稿（.ppt）",
+# format -> (message without LibreOffice, message when the conversion fails)
+_REFUSALS = {
+    "doc": ("ingest.legacy.doc.needs_libreoffice", "ingest.legacy.doc.unconvertible"),
+    "xls": ("ingest.legacy.xls.needs_libreoffice", "ingest.legacy.xls.unconvertible"),
+    "ppt": ("ingest.legacy.ppt.needs_libreoffice", "ingest.legacy.ppt.unconvertible"),
 }
 
 
@@ -35,8 +37,7 @@ class LegacyOfficeExtractor:
         if not soffice:
             raise UnsupportedFile(
                 ctx.mime,
-                f"{_NAMES[ctx.format]}需要安装 LibreOffice 才能读取，或请另存为 {_TARGET[ctx.format]} / "
-                f"legacy .{ctx.format} needs LibreOffice (or save it as .{_TARGET[ctx.format]})",
+                msg(_REFUSALS[ctx.format][0]),
             )
         target = _TARGET[ctx.format]
         with tempfile.TemporaryDirectory(prefix="dossier-lo-") as tmp:
@@ -58,14 +59,10 @@ class LegacyOfficeExtractor:
                     cmd, capture_output=True, timeout=min(ctx.limits.parse_timeout_s, 300), check=False
                 )
             except subprocess.TimeoutExpired:
-                raise ParseTimeout(
-                    f"LibreOffice 转换超时 / LibreOffice conversion of .{ctx.format} timed out"
-                ) from None
+                raise ParseTimeout(msg("ingest.legacy.timeout", format=ctx.format)) from None
             out = Path(tmp) / f"input.{target}"
             if not out.is_file():
-                raise BrokenFile(
-                    f"{_NAMES[ctx.format]}无法转换（文件可能已损坏）/ LibreOffice could not convert this .{ctx.format}"
-                )
+                raise BrokenFile(msg(_REFUSALS[ctx.format][1]))
             converted = out.read_bytes()
         return Extraction(pages=[], converted=(target, converted))  # the facade parses the OOXML
 

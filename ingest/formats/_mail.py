@@ -5,9 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath, PureWindowsPath
 
+from foundation.messages import msg
 from ingest._errors import LimitExceeded
 from ingest._limits import Limits
 
+# check_children_allowed's ``what`` (the container, as callers name it) -> its two messages.
+_CHILD_LIMITS = {
+    "压缩包": ("ingest.zip.children_nested", "ingest.zip.children_too_many"),
+    "邮件附件": ("ingest.mail.children_nested", "ingest.mail.children_too_many"),
+}
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
 
 
@@ -27,8 +33,6 @@ def safe_name(name: str | None, fallback: str) -> str:
 def check_children_allowed(depth: int, count: int, limits: Limits, what: str) -> None:
     """Refuse when children at ``depth + 1`` would nest deeper than allowed, or there are too many."""
     if count and depth + 1 > limits.max_depth:
-        raise LimitExceeded(
-            f"{what}嵌套层数过深（上限 {limits.max_depth}）/ {what} nested too deeply (limit {limits.max_depth})"
-        )
+        raise LimitExceeded(msg(_CHILD_LIMITS[what][0], limit=limits.max_depth))
     if count > limits.zip_max_members:
-        raise LimitExceeded(f"{what}包含的文件过多（{count}）/ too many files inside ({count})")
+        raise LimitExceeded(msg(_CHILD_LIMITS[what][1], count=count))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from foundation import messages
 from ingest._model import ChildFile, Page
 from ingest.formats._html import decode_html, visible_text
 from ingest.formats._mail import check_children_allowed, header_block, safe_name
@@ -63,7 +64,7 @@ class MsgExtractor:
         for i, att in enumerate(msg.attachments, 1):
             payload = att.file_bytes
             if not payload:
-                warnings.append(f"附件 {i} 无法读取（嵌入的邮件或链接）/ attachment {i} could not be read")
+                warnings.append(str(messages.msg("ingest.mail.attachment_unreadable", number=i)))
                 continue
             children.append(
                 ChildFile(

@@ -11,6 +11,7 @@ import io
 import re
 import zipfile
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, LimitExceeded
 from ingest._limits import Limits
 
@@ -23,14 +24,12 @@ def check_package(data: bytes, limits: Limits) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise BrokenFile(
-            "Office 文件已损坏（ZIP 结构不完整）/ damaged Office file (incomplete ZIP)"
-        ) from None
+        raise BrokenFile(msg("ingest.office.incomplete")) from None
     total = 0
     with zf:
         infos = zf.infolist()
         if len(infos) > 10 * limits.zip_max_members:
-            raise LimitExceeded("Office 文件包含的部件过多 / Office package has too many parts")
+            raise LimitExceeded(msg("ingest.office.too_many_parts"))
         for info in infos:
             if info.is_dir():
                 continue
@@ -45,18 +44,10 @@ def check_package(data: bytes, limits: Limits) -> None:
                         if is_xml and len(head) < _CHUNK:
                             head += chunk[: _CHUNK - len(head)]
                         if total > limits.zip_max_total_bytes:
-                            raise LimitExceeded(
-                                "Office 文件解压后过大 / Office file expands beyond the size limit"
-                            )
+                            raise LimitExceeded(msg("ingest.office.too_large"))
                         if seen > (1 << 20) and seen > limits.zip_max_ratio * max(info.compress_size, 1):
-                            raise LimitExceeded(
-                                "Office 文件压缩比异常（疑似压缩炸弹）/ Office part has a suspicious "
-                                "compression ratio (zip bomb?)"
-                            )
+                            raise LimitExceeded(msg("ingest.office.ratio"))
             except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
-                raise BrokenFile(f"Office 文件已损坏 / damaged Office file: {exc}") from None
+                raise BrokenFile(msg("ingest.office.damaged", detail=exc)) from None
             if is_xml and _DTD.search(head):
-                raise BrokenFile(
-                    "文档含有 DTD/实体声明（可能是 XML 实体攻击），拒绝读取 / document declares a DTD "
-                    "or entities (XML entity attack), refused"
-                )
+                raise BrokenFile(msg("ingest.office.dtd"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, EncryptedFile, LimitExceeded
 from ingest._model import Page
 from ingest.formats._types import Extraction, ParseContext
@@ -22,12 +23,10 @@ def _open(data: bytes) -> pdfium.PdfDocument:
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
         if code == pdfium_c.FPDF_ERR_PASSWORD:
-            raise EncryptedFile("PDF 需要密码 / password-protected PDF") from None
+            raise EncryptedFile(msg("ingest.pdf.encrypted")) from None
         if code == pdfium_c.FPDF_ERR_SECURITY:
-            raise EncryptedFile(
-                "PDF 使用了不支持的加密方式 / PDF uses an unsupported security handler"
-            ) from None
-        raise BrokenFile("PDF 文件已损坏或不完整 / damaged or truncated PDF") from None
+            raise EncryptedFile(msg("ingest.pdf.security_handler")) from None
+        raise BrokenFile(msg("ingest.pdf.damaged")) from None
 
 
 class PdfExtractor:
@@ -42,12 +41,9 @@ class PdfExtractor:
         try:
             n = len(pdf)
             if n == 0:
-                raise BrokenFile("PDF 没有任何页面 / PDF has no pages")
+                raise BrokenFile(msg("ingest.pdf.no_pages"))
             if n > ctx.limits.max_pages:
-                raise LimitExceeded(
-                    f"PDF 页数过多（{n} 页，上限 {ctx.limits.max_pages}）/ "
-                    f"PDF has too many pages ({n}, limit {ctx.limits.max_pages})"
-                )
+                raise LimitExceeded(msg("ingest.pdf.too_many_pages", pages=n, limit=ctx.limits.max_pages))
             pages = []
             for i in range(n):
                 page = pdf[i]

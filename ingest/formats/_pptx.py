@@ -6,6 +6,7 @@ import io
 from collections import defaultdict
 from typing import Any
 
+from foundation.messages import msg
 from ingest._errors import LimitExceeded
 from ingest._model import Page
 from ingest.formats import _unstructured
@@ -31,9 +32,7 @@ class PptxExtractor:
         check_package(data, ctx.limits)
         n = _slide_count(data)
         if n > ctx.limits.max_pages:
-            raise LimitExceeded(
-                f"幻灯片过多（{n} 张，上限 {ctx.limits.max_pages}）/ too many slides ({n}, limit {ctx.limits.max_pages})"
-            )
+            raise LimitExceeded(msg("ingest.pptx.too_many_slides", count=n, limit=ctx.limits.max_pages))
         from unstructured.partition.pptx import partition_pptx
 
         elements = partition_pptx(

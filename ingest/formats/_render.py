@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import sys
 
+from foundation.messages import msg
 from ingest._errors import IngestError, UnsupportedFile
 from ingest._limits import Limits
 from ingest._parse import DEFAULT_LIMITS
@@ -48,14 +49,12 @@ def render_page_png(
     try:
         pages = list(_page_images(data, filename, [page], limits, _DPI, scale_for))
     except UnsupportedFile as exc:
-        raise UnsupportedFile(
-            exc.mime, "此类文件没有页面图像 / this kind of file has no page images"
-        ) from exc
+        raise UnsupportedFile(exc.mime, msg("ingest.render.no_images")) from exc
     for _number, image in pages:
         if isinstance(image, IngestError):
             raise image
         if isinstance(image, Exception):
-            raise IngestError(f"无法绘制第 {page} 页 / cannot draw page {page}: {image}") from image
+            raise IngestError(msg("ingest.render.failed", page=page, detail=image)) from image
         if rotation % 360:
             image = image.rotate(rotation % 360, expand=True)
         if image.mode not in ("L", "RGB"):
@@ -63,7 +62,7 @@ def render_page_png(
         out = io.BytesIO()
         image.save(out, format="PNG", compress_level=6)
         return out.getvalue()
-    raise IngestError(f"没有第 {page} 页 / no page {page}")
+    raise IngestError(msg("ingest.render.no_page", page=page))
 
 
 def _main(argv: list[str]) -> int:

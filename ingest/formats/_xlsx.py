@@ -13,6 +13,7 @@ import io
 import re
 from typing import Any
 
+from foundation.messages import msg
 from ingest._errors import LimitExceeded
 from ingest._model import Page
 from ingest.formats._ooxml import check_package
@@ -200,7 +201,7 @@ class XlsxExtractor:
             sheets = wb.worksheets
             if len(sheets) > ctx.limits.max_pages:
                 raise LimitExceeded(
-                    f"工作表过多（{len(sheets)} 个，上限 {ctx.limits.max_pages}）/ too many sheets ({len(sheets)})"
+                    msg("ingest.xlsx.too_many_sheets", count=len(sheets), limit=ctx.limits.max_pages)
                 )
             pages, warnings, cells = [], [], 0
             for number, ws in enumerate(sheets, 1):
@@ -216,7 +217,7 @@ class XlsxExtractor:
                     else:
                         empty_run += 1
                     if empty_run > MAX_EMPTY_ROW_RUN or cells > MAX_CELLS:
-                        warnings.append(f"工作表 {ws.title} 过大，已截断 / sheet {ws.title} truncated")
+                        warnings.append(str(msg("ingest.xlsx.sheet_truncated", sheet=ws.title)))
                         break
                 pages.append(Page(number=number, text="\n".join(lines)))
             names = [ws.title for ws in sheets]

@@ -13,6 +13,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, EncryptedFile, LimitExceeded
 from ingest._limits import Limits
 from ingest._model import ChildFile, Page
@@ -43,13 +44,15 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, bud
             budget.total += len(chunk)
             if budget.total > limits.zip_max_total_bytes:
                 raise LimitExceeded(
-                    f"压缩包解压后超过 {limits.zip_max_total_bytes // (1024 * 1024)} MB / archive expands beyond "
-                    f"{limits.zip_max_total_bytes // (1024 * 1024)} MB"
+                    msg("ingest.zip.too_large", mb=limits.zip_max_total_bytes // (1024 * 1024))
                 )
             if seen > RATIO_FLOOR_BYTES and seen > limits.zip_max_ratio * max(info.compress_size, 1):
                 raise LimitExceeded(
-                    f"压缩比异常（超过 {limits.zip_max_ratio:g}:1，疑似压缩炸弹）：{safe_name(info.filename, '?')} / "
-                    f"member compression ratio above {limits.zip_max_ratio:g}:1 (zip bomb?)"
+                    msg(
+                        "ingest.zip.ratio",
+                        ratio=f"{limits.zip_max_ratio:g}",
+                        name=safe_name(info.filename, "?"),
+                    )
                 )
             out.write(chunk)
     return out.getvalue()
@@ -60,14 +63,13 @@ def _members(data: bytes, limits: Limits, depth: int, budget: _Budget) -> list[t
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise BrokenFile(f"压缩包已损坏 / damaged ZIP archive: {exc}") from None
+        raise BrokenFile(msg("ingest.zip.damaged", detail=exc)) from None
     found = []
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir() and not _skip(i.filename)]
         if len(infos) > limits.zip_max_members:
             raise LimitExceeded(
-                f"压缩包文件过多（{len(infos)} 个，上限 {limits.zip_max_members}）/ "
-                f"too many archive members ({len(infos)}, limit {limits.zip_max_members})"
+                msg("ingest.zip.too_many_members", count=len(infos), limit=limits.zip_max_members)
             )
         encrypted = 0
         for i, info in enumerate(infos, 1):
@@ -78,18 +80,15 @@ def _members(data: bytes, limits: Limits, depth: int, budget: _Budget) -> list[t
                 payload = _read_member(zf, info, limits, budget)
             except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
                 raise BrokenFile(
-                    f"压缩包已损坏 / damaged ZIP archive ({safe_name(info.filename, '?')}): {exc}"
+                    msg("ingest.zip.damaged_member", name=safe_name(info.filename, "?"), detail=exc)
                 ) from None
             if payload[:4] == b"PK\x03\x04":
                 if depth + 1 >= limits.max_depth:
-                    raise LimitExceeded(
-                        f"压缩包嵌套过深（上限 {limits.max_depth} 层）/ archives nested too deeply "
-                        f"(limit {limits.max_depth})"
-                    )
+                    raise LimitExceeded(msg("ingest.zip.nested", limit=limits.max_depth))
                 _members(payload, limits, depth + 1, budget)
             found.append((info.filename, safe_name(info.filename, f"member-{i}"), payload))
         if encrypted and not found:
-            raise EncryptedFile("压缩包设有密码 / password-protected ZIP archive")
+            raise EncryptedFile(msg("ingest.zip.encrypted"))
     return found
 
 
@@ -102,9 +101,7 @@ class ZipExtractor:
     def parse(self, data: bytes, ctx: ParseContext) -> Extraction:
         """List members on one page and hand each member back as ``ChildFile(relation="member")``."""
         if ctx.depth >= ctx.limits.max_depth:
-            raise LimitExceeded(
-                f"压缩包嵌套过深（上限 {ctx.limits.max_depth} 层）/ archives nested too deeply (limit {ctx.limits.max_depth})"
-            )
+            raise LimitExceeded(msg("ingest.zip.nested", limit=ctx.limits.max_depth))
         members = _members(data, ctx.limits, ctx.depth, _Budget())
         check_children_allowed(ctx.depth, len(members), ctx.limits, "压缩包")
         listing = "\n".join(path for path, _, _ in members)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from foundation.messages import msg
 from ingest._errors import IngestError, LimitExceeded, UnsupportedFile
 from ingest._limits import Limits
 from ingest._parse import detect
@@ -99,17 +100,13 @@ def resolve_engine(name: str = "auto") -> OcrEngine:
             if engine.available():
                 engine.load()
                 return engine
-        raise OcrUnavailable(
-            "没有可用的 OCR 引擎 / no OCR engine is installed (install rapidocr-onnxruntime or tesseract)"
-        )
+        raise OcrUnavailable(msg("ingest.ocr.no_engine"))
     if key not in ENGINES:
         choices = ", ".join(["auto", *ENGINES])
-        raise OcrUnavailable(
-            f"未知的 OCR 引擎“{name}”（可选：{choices}）/ unknown OCR engine {name!r} (choose {choices})"
-        )
+        raise OcrUnavailable(msg("ingest.ocr.unknown_engine", name=name, choices=choices))
     engine = _build(key)
     if not engine.available():
-        raise OcrUnavailable(f"OCR 引擎 {key} 未安装 / OCR engine {key!r} is not installed")
+        raise OcrUnavailable(msg("ingest.ocr.engine_missing", key=key))
     engine.load()
     return engine
 
@@ -118,7 +115,7 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, IngestError):
         return exc.message.splitlines()[0] if exc.message else type(exc).__name__
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return f"OCR 识别失败 / OCR failed: {text}"[:300]
+    return str(msg("ingest.ocr.failed", detail=text))[:300]
 
 
 def _page_images(
@@ -141,16 +138,14 @@ def _page_images(
         yield from render_pdf_pages(data, pages, dpi, limits.max_pages, limits.max_pixels, scale_for)
         return
     if detected.format not in IMAGE_FORMATS:
-        raise UnsupportedFile(
-            detected.mime, f"无法对该文件进行 OCR（{detected.format}）/ cannot OCR a {detected.format} file"
-        )
+        raise UnsupportedFile(detected.mime, msg("ingest.ocr.unsupported", format=detected.format))
     img = open_image(data, limits.max_pixels)
     total = frame_count(img) if detected.format in {"tiff", "webp"} else 1
     if total > limits.max_pages:
-        raise LimitExceeded(f"页数过多（{total}）/ too many pages ({total})")
+        raise LimitExceeded(msg("ingest.ocr.too_many_pages", pages=total))
     for number in pages if pages is not None else range(1, total + 1):
         if not 1 <= number <= total:
-            yield number, IngestError(f"没有第 {number} 页 / no page {number} (of {total})")
+            yield number, IngestError(msg("ingest.ocr.no_page", page=number, total=total))
             continue
         try:
             frame: Image.Image | Exception = load_frame(img, number - 1, limits.max_pixels, scale_for)
@@ -177,7 +172,7 @@ def ocr_pages(
     """
     ocr = resolve_engine(engine) if isinstance(engine, str) else engine
     if pages is not None and len(pages) > limits.max_pages:
-        raise LimitExceeded(f"页数过多（{len(pages)}）/ too many pages ({len(pages)})")
+        raise LimitExceeded(msg("ingest.ocr.too_many_pages", pages=len(pages)))
     results: list[OcrPage] = []
     for number, image in _page_images(data, filename, pages, limits, dpi, ocr.page_scale):
         if isinstance(image, Exception):

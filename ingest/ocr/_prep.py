@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image, ImageOps
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, LimitExceeded
 from ingest.formats._image import _too_many_pixels, check_frame
 
@@ -109,14 +110,14 @@ def render_pdf_pages(
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        raise BrokenFile(f"PDF 文件已损坏 / damaged PDF: {exc}") from None
+        raise BrokenFile(msg("ingest.ocr.pdf_damaged", detail=exc)) from None
     try:
         total = len(pdf)
         if total > max_pages:
-            raise LimitExceeded(f"PDF 页数过多（{total}）/ PDF has too many pages ({total})")
+            raise LimitExceeded(msg("ingest.ocr.pdf_too_many_pages", pages=total))
         for number in numbers if numbers is not None else range(1, total + 1):
             if not 1 <= number <= total:
-                yield number, BrokenFile(f"没有第 {number} 页 / no page {number} (of {total})")
+                yield number, BrokenFile(msg("ingest.ocr.no_page", page=number, total=total))
                 continue
             page = pdf[number - 1]
             try:
@@ -133,7 +134,7 @@ def render_pdf_pages(
                 bitmap.close()
                 yield number, image
             except Exception as exc:  # pdfium raises plain errors on broken page content
-                yield number, BrokenFile(f"无法渲染第 {number} 页 / cannot render page {number}: {exc}")
+                yield number, BrokenFile(msg("ingest.ocr.render_failed", page=number, detail=exc))
             finally:
                 page.close()
     finally:

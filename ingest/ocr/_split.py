@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from foundation.messages import msg
 from ingest._errors import BrokenFile, IngestError, LimitExceeded
 from ingest._limits import Limits
 from ingest.formats._detect import detect_bytes
@@ -112,7 +113,7 @@ def find_separators(
     if not wanted or not data:
         return []
     if len(data) > limits.max_file_bytes:
-        raise LimitExceeded("文件过大 / file too large")
+        raise LimitExceeded(msg("ingest.split.too_large"))
     fmt = detect_bytes(data, filename).format
     if fmt == "pdf":
         pages = _pdf_pages(data, limits)
@@ -125,7 +126,7 @@ def find_separators(
     except (IngestError, MemoryError):
         raise
     except Exception as exc:  # the library boundary: pdfium, Pillow or OpenCV failing on a damaged file
-        raise _broken("读取", "read", fmt, exc) from None
+        raise _broken("ingest.file.damaged", fmt, exc) from None
 
 
 @dataclass
@@ -263,9 +264,7 @@ def _frame_dpi(dpi: Any, w: int, h: int) -> tuple[float, float]:
 
 def _check_pages(total: int, limits: Limits) -> None:
     if total > limits.max_pages:
-        raise LimitExceeded(
-            f"页数过多（{total} 页，上限 {limits.max_pages}）/ too many pages ({total}, limit {limits.max_pages})"
-        )
+        raise LimitExceeded(msg("ingest.file.too_many_pages", pages=total, limit=limits.max_pages))
 
 
 # --- the blank test ------------------------------------------------------------------------
@@ -432,12 +431,12 @@ def split_at(
     except (IngestError, ValueError, MemoryError):
         raise
     except Exception as exc:  # the library boundary: pdfium or Pillow failing on a damaged page
-        raise _broken("拆分", "split", fmt, exc) from None
+        raise _broken("ingest.split.damaged", fmt, exc) from None
 
 
-def _broken(zh: str, en: str, fmt: str, exc: BaseException) -> BrokenFile:
+def _broken(message_id: str, fmt: str, exc: BaseException) -> BrokenFile:
     detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-    return BrokenFile(f"无法{zh} {fmt} 文件（文件可能已损坏）/ cannot {en} {fmt} file: {detail}")
+    return BrokenFile(msg(message_id, format=fmt, detail=detail))
 
 
 def _runs(total: int, separators: Sequence[Separator]) -> list[range]:

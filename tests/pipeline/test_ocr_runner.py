@@ -68,7 +68,7 @@ def test_an_ocr_process_that_hangs_is_killed_and_the_pages_keep_waiting(dossier,
     monkeypatch.setattr("pipeline.pool.KILL_GRACE_S", 0.5)
     summary = dossier.ocr(workers=1)
     assert summary["failed"] == [
-        {"id": doc_id, "page": 1, "error": "OCR 识别超时（超过 1 秒）/ OCR took longer than 1 s"}
+        {"id": doc_id, "page": 1, "error": "OCR 识别超时（超过 1 秒） / OCR took longer than 1 s"}
     ]
     shown = dossier.show(doc_id, admin)
     assert shown["status"] == "awaiting_ocr" and shown["pages"][0]["needs_ocr"]

@@ -40,7 +40,7 @@ def test_a_hung_parser_is_killed_and_the_batch_goes_on(monkeypatch):
     monkeypatch.setattr("pipeline.pool.KILL_GRACE_S", 0.5)
     with ParsePool(1, Limits(parse_timeout_s=1)) as pool:
         outcomes = {o.task.key: o for o in pool.imap(_tasks())}
-    assert outcomes["bad"].error == "解析超时（超过 1 秒）/ parsing took longer than 1 s"
+    assert outcomes["bad"].error == "解析超时（超过 1 秒） / parsing took longer than 1 s"
     assert outcomes["good"].error is None
     assert "正常的文本" in outcomes["good"].tree.parsed.text
 
@@ -59,7 +59,7 @@ def test_the_soft_limit_stops_a_slow_pure_python_parse(monkeypatch):
     with ParsePool(1, Limits(parse_timeout_s=1)) as pool:
         outcomes = {o.task.key: o for o in pool.imap(_tasks())}
     assert time.monotonic() - started < 25
-    assert outcomes["bad"].error == "解析超时（超过 1 秒）/ parsing took longer than 1 s"
+    assert outcomes["bad"].error == "解析超时（超过 1 秒） / parsing took longer than 1 s"
     assert outcomes["good"].error is None
 
 

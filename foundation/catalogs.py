@@ -109,6 +109,11 @@ def _placeholders(text: str) -> set[str]:
 def problems() -> list[str]:
     """Everything that keeps the catalogs from being complete and consistent (empty when they are)."""
     found: list[str] = []
+    for lang in LANGUAGES:  # Babel keeps the last of two entries silently; a merge could make two
+        written = re.findall(r'^msgid "(.+)"$', catalog_path(lang).read_text(encoding="utf-8"), re.M)
+        found.extend(
+            f"{lang}: {mid} is written twice" for mid in sorted({m for m in written if written.count(m) > 1})
+        )
     catalogs = {lang: read_catalog(lang) for lang in LANGUAGES}
     texts = {lang: {str(m.id): m for m in po if m.id} for lang, po in catalogs.items()}
     ids = {lang: set(entries) for lang, entries in texts.items()}

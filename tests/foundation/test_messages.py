@@ -40,11 +40,14 @@ def test_problems_are_reported(tmp_path, monkeypatch):
         path.parent.mkdir(parents=True)
         with path.open("wb") as handle:
             write_po(handle, po)
+    with (tmp_path / "zh" / "LC_MESSAGES" / "dossier.po").open("a", encoding="utf-8") as handle:
+        handle.write('\nmsgid "nav.search"\nmsgstr "再一次"\n')  # what a careless merge leaves
     monkeypatch.setattr(catalogs, "catalog_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "dossier.po")
     found = "\n".join(catalogs.problems())
     assert "search.total: placeholders differ" in found
     assert "en: nav.search shows Chinese" in found
     assert "en: login.title has no text" in found
+    assert "zh: nav.search is written twice" in found
 
 
 def test_the_template_is_written_from_the_extracted_ids(tmp_path, monkeypatch):

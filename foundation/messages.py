@@ -11,6 +11,8 @@ the files translators work on; ``make messages`` extracts the ids the code uses 
 - :func:`msg` makes a :class:`Message`, what code below the web layer raises or records: the
   id and its parameters, rendered late in the reader's language. ``str()`` of a message is
   the bilingual form ``"中文 / English"`` that the CLI and the logs print.
+- :func:`texts` makes a message from two texts the code composes itself from its own tables
+  (document-type evidence, password feedback): it behaves like any other.
 - A message kept in the records (a failure reason, a job's error) is stored with
   :meth:`Message.dumps` and shown with :func:`render_stored`, which also shows texts stored
   before messages had ids as they were written.
@@ -40,6 +42,7 @@ __all__ = [
     "msg",
     "render",
     "render_stored",
+    "texts",
     "translate",
 ]
 
@@ -102,9 +105,13 @@ class Message:
 
     id: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: Texts per language written by the code itself from its own tables (see :func:`texts`).
+    texts: Mapping[str, str] | None = None
 
     def render(self, lang: str) -> str:
         """This message in ``lang``."""
+        if self.texts is not None:
+            return self.texts.get(lang) or self.texts.get("zh") or ""
         return translate(self.id, lang, **self.params)
 
     def bilingual(self) -> str:
@@ -114,7 +121,10 @@ class Message:
 
     def dumps(self) -> str:
         """A JSON text to keep in the records; :func:`render_stored` shows it again."""
-        return json.dumps({"msg": self.id, "params": dict(self.params)}, ensure_ascii=False, default=str)
+        data: dict[str, Any] = {"msg": self.id, "params": dict(self.params)}
+        if self.texts is not None:
+            data["texts"] = dict(self.texts)
+        return json.dumps(data, ensure_ascii=False, default=str)
 
     def __str__(self) -> str:
         return self.bilingual()
@@ -123,6 +133,16 @@ class Message:
 def msg(message_id: str, /, **params: Any) -> Message:
     """A :class:`Message` (the name the extraction looks for: ``msg("id", name=...)``)."""
     return Message(message_id, params)
+
+
+def texts(zh: str, en: str) -> Message:
+    """A message whose two texts the code composes itself (not from the catalogs).
+
+    For explanations built from a module's own tables of Chinese and English phrases — the
+    evidence of a document-type guess, a password checker's feedback — which render, store and
+    print like any other message.
+    """
+    return Message("", {}, {"zh": zh, "en": en})
 
 
 def render(message: str | Message, lang: str) -> str:
@@ -141,6 +161,9 @@ def load_stored(text: str | None) -> Message | None:
     if not isinstance(data, dict) or not isinstance(data.get("msg"), str):
         return None
     params = data.get("params")
+    written = data.get("texts")
+    if isinstance(written, dict) and all(isinstance(v, str) for v in written.values()):
+        return Message(data["msg"], {}, written)
     return Message(data["msg"], params if isinstance(params, dict) else {})
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from zxcvbn import zxcvbn
 
 from foundation.errors import DossierError
+from foundation.messages import texts
 
 __all__ = ["MAX_PASSWORD_LENGTH", "MIN_LENGTH", "MIN_SCORE", "WeakPassword", "check_password"]
 
@@ -70,17 +71,17 @@ _FEEDBACK_ZH = {
 
 
 class WeakPassword(DossierError):
-    """A password the policy refuses: ``zh`` and ``en`` say why; the message is ``"zh / en"``."""
+    """A password the policy refuses: ``zh`` and ``en`` say why; the message is ``"zh / en"``.
+
+    The policy writes both texts itself (zxcvbn's feedback is not in the catalogs), as
+    :func:`~foundation.messages.texts`, so the error renders in the reader's language.
+    """
 
     status = 400
 
     def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
+        super().__init__(texts(zh, en))
         self.zh, self.en = zh, en
-
-    def text(self, lang: str) -> str:
-        """The reason in ``lang`` (the policy writes both itself: zxcvbn's feedback is not in the catalogs)."""
-        return self.en if lang == "en" else self.zh
 
 
 def _name_inputs(names: Iterable[str | None]) -> list[str]:

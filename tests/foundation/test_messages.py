@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po, write_po
 
 from foundation import catalogs
 from foundation.errors import DossierError, NotFound
-from foundation.messages import Message, catalog, load_stored, msg, render_stored, translate
+from foundation.messages import Message, catalog, load_stored, msg, render_stored, texts, translate
 
 
 def test_the_catalogs_are_complete_and_consistent():
@@ -88,3 +88,12 @@ def test_a_stored_message_is_shown_in_the_readers_language():
     assert render_stored("无法解析 / cannot parse", "en") == "无法解析 / cannot parse"
     assert render_stored('{"msg": 3}', "en") == '{"msg": 3}'
     assert render_stored(None, "zh") == ""
+
+
+def test_composed_texts_render_store_and_print_like_messages():
+    """texts(zh, en) renders per language, prints bilingually and survives storing."""
+    m = texts("标题含“合同”", "title says 'contract'")
+    assert m.render("en") == "title says 'contract'" and m.render("zh") == "标题含“合同”"
+    assert str(m) == "标题含“合同” / title says 'contract'"
+    assert load_stored(m.dumps()) == m
+    assert render_stored(m.dumps(), "en") == "title says 'contract'"

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import index
 import ingest
-from foundation.messages import msg
+from foundation.messages import msg, texts
 from pipeline import access
 from records import Customer, Document, DocumentCustomer, EntityRow, record_event
 
@@ -322,8 +322,10 @@ class Extraction:
                 title=doc.title,
             )
             guess = ingest.guess_doc_type(parsed, version.filename if version else "", found)
-            reason = f"{guess.reason}（OCR 文本 / from OCR text）" if ocr_text else guess.reason
-            doc.doc_type, doc.doc_type_reason = guess.code, reason[:500]
+            reason = guess.reason
+            if ocr_text:
+                reason = texts(f"{reason.render('zh')}（OCR 文本）", f"{reason.render('en')} (from OCR text)")
+            doc.doc_type, doc.doc_type_reason = guess.code, str(reason)[:500]
         level_before, source_before = doc.confidentiality, doc.confidentiality_source
         if follow_type_level(doc) and source_before is not None:  # a new document's first level is no change
             record_event(

@@ -6,7 +6,8 @@ most, then the labels and structures that each kind of document carries (发票�
 and a priced item table on a quote; 会议时间 and 参会人员 in meeting notes …), and the file
 name only a little, because file names are often wrong (报价单_最终版.docx may hold a
 contract).  A word that merely occurs in passing (a quote's terms "合同签订后30日内交货")
-is not evidence.  The winner's reason names its strongest evidence in Chinese, then English.
+is not evidence.  The winner's reason names its strongest evidence, in Chinese and in English
+(a :class:`~foundation.messages.Message`, shown in the reader's language).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from foundation.messages import Message, msg, texts
 from ingest._model import Entity, ParsedDocument
 
 #: Document type codes with their Chinese and English labels.
@@ -48,10 +50,10 @@ def type_code(value: str) -> str:
 
 @dataclass(frozen=True)
 class DocTypeGuess:
-    """A type code and the evidence for it."""
+    """A type code and the evidence for it (a message: Chinese and English, shown in the reader's)."""
 
     code: str
-    reason: str
+    reason: Message
 
 
 @dataclass(frozen=True)
@@ -333,7 +335,7 @@ def guess_doc_type(
 ) -> DocTypeGuess:
     """Guess the type from the title, the document's structure, and (weakly) the file name."""
     if parsed.format in ("eml", "msg"):
-        return DocTypeGuess("email", f"文件格式为邮件（{parsed.format}） / e-mail file ({parsed.format})")
+        return DocTypeGuess("email", msg("ingest.doctype.mail_file", format=parsed.format))
     scores: dict[str, int] = {}
     evidence: dict[str, list[tuple[int, str, str]]] = {}
     heads = _head_lines(parsed)
@@ -362,10 +364,10 @@ def guess_doc_type(
         for code, (_share, word) in _title_score(stem).items():
             _add(scores, evidence, code, _FILENAME_WEIGHT, f"文件名含“{word}”", f"file name says '{word}'")
     if not scores:
-        return DocTypeGuess("other", "未找到类型特征 / no type evidence found")
+        return DocTypeGuess("other", msg("ingest.doctype.no_evidence"))
     best = max(scores, key=lambda c: (scores[c], -list(DOC_TYPES).index(c)))
     if scores[best] < _MIN_SCORE:
-        return DocTypeGuess("other", "类型特征不足 / too little type evidence")
+        return DocTypeGuess("other", msg("ingest.doctype.too_little"))
     top: list[tuple[int, str, str]] = []
     for item in sorted(evidence[best], key=lambda e: -e[0]):
         title_again = item[1].startswith("标题含") and any(t[1].startswith("标题含") for t in top)
@@ -373,7 +375,7 @@ def guess_doc_type(
             top.append(item)
     zh = "；".join(e[1] for e in top[:3])
     en = "; ".join(e[2] for e in top[:3])
-    return DocTypeGuess(best, f"{zh} / {en}")
+    return DocTypeGuess(best, texts(zh, en))
 
 
 # An e-mail saved as text or printed: a block of header lines at the top.

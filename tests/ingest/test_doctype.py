@@ -181,7 +181,8 @@ def test_mail_formats_are_email() -> None:
     parsed = doc(CONTRACT, "eml")
     guess = guess_doc_type(parsed, "合同草稿请审阅.eml")
     assert guess.code == "email"
-    assert guess.reason.startswith("文件格式为邮件")
+    assert guess.reason.render("zh") == "文件格式为邮件（eml）"
+    assert guess.reason.render("en") == "e-mail file (eml)"
 
 
 def test_a_manual_that_mentions_order_numbers_is_not_an_order() -> None:
@@ -194,13 +195,14 @@ def test_a_manual_that_mentions_order_numbers_is_not_an_order() -> None:
     assert guess_doc_type(doc(body, "pdf")).code == "other"
 
 
-def test_reason_is_chinese_first_then_english() -> None:
-    """The reason names the strongest evidence, Chinese first, English after " / "."""
+def test_reason_is_in_both_languages() -> None:
+    """The reason names the strongest evidence in each language; printed, Chinese first, English after " / "."""
     guess = guess_doc_type(doc(CONTRACT))
-    zh, en = guess.reason.split(" / ")
-    assert "标题含“技术服务合同”" in zh
+    zh, en = guess.reason.render("zh"), guess.reason.render("en")
+    assert "标题含“技术服务合同”" in zh and "title" not in zh
     assert "title says" in en
-    assert guess_doc_type(doc("你好")).reason.endswith(" / no type evidence found") or "/" in guess.reason
+    assert str(guess.reason) == f"{zh} / {en}"
+    assert guess_doc_type(doc("你好")).reason.render("en") == "no type evidence found"
 
 
 def test_entities_add_evidence() -> None:

@@ -110,7 +110,7 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(settings, tmp_path
     d = Dossier.open(settings.with_overrides(DOSSIER_MAX_FILE_MB="1"), require_init=False)
     d.init(admin_password="intake-test-Passw0rd")
     summary = d.ingest_paths([big])
-    assert summary["failed"] == [
+    assert [{**f, "error": _said(f["error"])} for f in summary["failed"]] == [
         {"file": str(big), "error": "文件超过 1 MB 上限 / file larger than the 1 MB limit"}
     ]
     assert not any(p.is_file() for p in d.blobs.root.rglob("*"))

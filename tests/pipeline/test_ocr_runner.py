@@ -68,7 +68,7 @@ def test_an_ocr_process_that_hangs_is_killed_and_the_pages_keep_waiting(dossier,
     monkeypatch.setattr("pipeline.ocr.PAGE_TIMEOUT_S", 1.0)
     monkeypatch.setattr("pipeline.pool.KILL_GRACE_S", 0.5)
     summary = dossier.ocr(workers=1)
-    assert summary["failed"] == [
+    assert [{**f, "error": _said(f["error"])} for f in summary["failed"]] == [
         {"id": doc_id, "page": 1, "error": "OCR 识别超时（超过 1 秒） / OCR took longer than 1 s"}
     ]
     shown = dossier.show(doc_id, admin)

@@ -42,6 +42,7 @@ __all__ = [
     "msg",
     "render",
     "render_stored",
+    "stored",
     "texts",
     "translate",
 ]
@@ -109,10 +110,10 @@ class Message:
     texts: Mapping[str, str] | None = None
 
     def render(self, lang: str) -> str:
-        """This message in ``lang``."""
+        """This message in ``lang`` (a parameter that is itself a message, or a stored one, in ``lang`` too)."""
         if self.texts is not None:
             return self.texts.get(lang) or self.texts.get("zh") or ""
-        return translate(self.id, lang, **self.params)
+        return translate(self.id, lang, **{key: _param(value, lang) for key, value in self.params.items()})
 
     def bilingual(self) -> str:
         """``"中文 / English"`` (one text when both are the same), for the CLI and the logs."""
@@ -128,6 +129,14 @@ class Message:
 
     def __str__(self) -> str:
         return self.bilingual()
+
+
+def _param(value: Any, lang: str) -> Any:
+    if isinstance(value, Message):
+        return value.render(lang)
+    if isinstance(value, str) and value.startswith(_STORED_PREFIX):
+        return render_stored(value, lang)
+    return value
 
 
 def msg(message_id: str, /, **params: Any) -> Message:
@@ -165,6 +174,19 @@ def load_stored(text: str | None) -> Message | None:
     if isinstance(written, dict) and all(isinstance(v, str) for v in written.values()):
         return Message(data["msg"], {}, written)
     return Message(data["msg"], params if isinstance(params, dict) else {})
+
+
+def stored(what: Message | BaseException | str | None) -> str | None:
+    """The text to keep in the records for a reason: a message's :meth:`Message.dumps`, an error's
+    message (its :class:`Message` when it has one, else its text), a plain string as it is."""
+    if what is None or isinstance(what, str):
+        return what
+    if isinstance(what, Message):
+        return what.dumps()
+    message = getattr(what, "msg", None)
+    if isinstance(message, Message):
+        return message.dumps()
+    return str(getattr(what, "message", None) or what)
 
 
 def render_stored(text: str | None, lang: str) -> str:

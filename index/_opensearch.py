@@ -477,7 +477,7 @@ class OpenSearchBackend:
             if errors.get(row.seq, ("",))[0] == "retry"
         ]
         refused.extend(
-            (row, str(msg("index.document.rejected", detail=errors[row.seq][1])))
+            (row, msg("index.document.rejected", detail=errors[row.seq][1][:200]).dumps())
             for row in sendable
             if errors.get(row.seq, ("",))[0] == "refused"
         )

@@ -107,7 +107,7 @@ def _finish(result: Extraction, found: Detected, filename: str, limits: Limits) 
             if ocr != 1
             else msg("ingest.ocr.page_waiting", pages=ocr)
         )
-        warnings.append(str(waiting))
+        warnings.append(waiting.dumps())
     return ParsedDocument(
         mime=found.mime,
         format=found.format,

@@ -18,7 +18,7 @@ from records import Document, IngestBatch, IngestJob, Page, utcnow
 
 #: What a duplicate is reported as: its content is stored already (which document holds it is
 #: named only to those who may read every document; see ``Dossier.batch_status``).
-ALREADY_STORED = str(msg("pipeline.already_stored"))
+ALREADY_STORED = msg("pipeline.already_stored").dumps()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import index
 import ingest
-from foundation.messages import msg, texts
+from foundation.messages import load_stored, msg, texts
 from pipeline import access
 from records import Customer, Document, DocumentCustomer, EntityRow, record_event
 
@@ -36,8 +36,19 @@ GIVEN_AT_INTAKE = str(msg("pipeline.given_at_intake"))
 #: The reason of a type a person chose on the document page; like one given at intake, re-typing keeps it.
 GIVEN_BY_PERSON = str(msg("pipeline.given_by_person"))
 
-#: How a failed extraction's warning starts (its Chinese text), to drop it when extraction runs again.
+#: How a failed extraction's warning stored before warnings had ids starts (its Chinese text).
 _FAILED_PREFIX = "实体抽取失败"
+
+
+def _extraction_failed(warning: str) -> bool:
+    """Whether a document's warning says extraction failed (dropped when extraction runs again)."""
+    message = load_stored(warning)
+    return (
+        message.id == "pipeline.extraction.failed"
+        if message is not None
+        else warning.startswith(_FAILED_PREFIX)
+    )
+
 
 #: Link methods a person chose; extraction keeps them.
 KEPT_METHODS = ("given", "manual")
@@ -350,7 +361,7 @@ class Extraction:
 
         The step runs inside a savepoint, so a half-done extraction leaves nothing behind.
         """
-        earlier = [w for w in (doc.warnings or []) if not w.startswith(_FAILED_PREFIX)]
+        earlier = [w for w in (doc.warnings or []) if not _extraction_failed(w)]
         try:
             with session.begin_nested():
                 self.apply(session, doc, **kwargs)
@@ -373,7 +384,7 @@ class Extraction:
             )
             doc.warnings = [
                 *earlier,
-                str(msg("pipeline.extraction.failed", kind=type(exc).__name__, detail=exc))[:300],
+                msg("pipeline.extraction.failed", kind=type(exc).__name__, detail=str(exc)[:200]).dumps(),
             ]
             return
         if earlier != list(doc.warnings or []):

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
-from foundation.messages import msg
+from foundation.messages import msg, stored
 from index import SearchBackend
 from pipeline.batches import close_batch
 from pipeline.extraction import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED
@@ -113,10 +113,10 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Source]:
 
 
 #: Why an empty file is refused (each one fails as empty: it is never stored, so never a duplicate).
-EMPTY_FILE = str(msg("pipeline.empty_file"))
+EMPTY_FILE = msg("pipeline.empty_file").dumps()
 
 #: Why a page has no text when intake was asked to leave OCR for later.
-OCR_DEFERRED = str(msg("pipeline.ocr_deferred"))
+OCR_DEFERRED = msg("pipeline.ocr_deferred").dumps()
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class Intake:
                 return None, EMPTY_FILE
             if size > self.limits.max_file_bytes:
                 mb = self.limits.max_file_bytes // (1024 * 1024)
-                return None, str(msg("pipeline.too_large", mb=mb))
+                return None, msg("pipeline.too_large", mb=mb).dumps()
             if source.data is not None:
                 return sha256_bytes(source.data), None
             digest = hashlib.sha256()
@@ -188,11 +188,11 @@ class Intake:
                     digest.update(chunk)
             return digest.hexdigest(), None
         except FileNotFoundError:
-            return None, str(msg("pipeline.file_not_found"))
+            return None, msg("pipeline.file_not_found").dumps()
         except PermissionError:
-            return None, str(msg("pipeline.permission_denied"))
+            return None, msg("pipeline.permission_denied").dumps()
         except OSError as exc:
-            return None, str(msg("ingest.file.unreadable", detail=exc.strerror or exc))
+            return None, msg("ingest.file.unreadable", detail=exc.strerror or exc).dumps()
 
     @staticmethod
     def _read(source: Source) -> bytes:
@@ -280,7 +280,7 @@ class Intake:
         try:
             data = self._read(source)
         except OSError as exc:
-            vanished = str(msg("pipeline.file_vanished", detail=exc.strerror or exc))
+            vanished = msg("pipeline.file_vanished", detail=exc.strerror or exc).dumps()
             self._job(batch_id, source.label, "failed", None, error=vanished, origin=origin, session=session)
             session.commit()
             return Taken(source.label, "failed", error=vanished)
@@ -289,9 +289,9 @@ class Intake:
             doc = session.get(Document, options.version_of)
             reason = None
             if doc is None:
-                reason = str(msg("pipeline.version_of.gone", id=options.version_of))
+                reason = msg("pipeline.version_of.gone", id=options.version_of).dumps()
             elif doc.status in ("queued", "processing"):
-                reason = str(msg("pipeline.version_of.busy", id=doc.id))
+                reason = msg("pipeline.version_of.busy", id=doc.id).dumps()
             if reason is not None and (winner := self._existing(session, digest)) is not None:
                 # Busy because another intake of these very bytes won the race a moment ago: a duplicate.
                 self._job(
@@ -450,7 +450,7 @@ class Intake:
     @staticmethod
     def unreadable(doc_id: int, exc: BlobMissing | BlobCorrupt) -> ParseOutcome:
         """The parse outcome of a document whose original cannot be read: failed, with the reason."""
-        return ParseOutcome(ParseTask(key=doc_id, filename=""), error=exc.message)
+        return ParseOutcome(ParseTask(key=doc_id, filename=""), error=stored(exc))
 
     def store_parsed(self, doc_id: int, outcome: ParseOutcome) -> Processed:
         """Store a parse outcome into its document, finish its intake jobs, index it: one transaction."""

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
-from foundation.messages import msg
+from foundation.messages import load_stored, msg, stored
 from index import SearchBackend
 from pipeline.extraction import SHARED
 from pipeline.indexing import index_documents
@@ -65,9 +65,9 @@ def run_ocr(task: OcrTask, limits: ingest.Limits) -> OcrOutcome:
         )
         return OcrOutcome(task, tuple(pages), seconds=time.monotonic() - started)
     except ingest.IngestError as exc:
-        return OcrOutcome(task, error=exc.message, seconds=time.monotonic() - started)
+        return OcrOutcome(task, error=stored(exc), seconds=time.monotonic() - started)
     except Exception as exc:  # job boundary: an engine bug costs this document, not the run
-        failed = str(msg("pipeline.ocr.failed", kind=type(exc).__name__))
+        failed = msg("pipeline.ocr.failed", kind=type(exc).__name__).dumps()
         return OcrOutcome(task, error=failed, seconds=time.monotonic() - started)
 
 
@@ -152,7 +152,7 @@ class OcrRunner:
         try:
             data = self.blobs.get(digest)  # decrypted and verified: nothing unverified reaches OCR
         except (BlobMissing, BlobCorrupt) as exc:
-            return OcrOutcome(task, error=exc.message)
+            return OcrOutcome(task, error=stored(exc))
         return dataclasses.replace(task, data=data)
 
     def run(self, ids: Sequence[int] | None = None, limit: int | None = None) -> OcrSummary:
@@ -222,7 +222,7 @@ def store_ocr(
             result = results.get(number)
             error = task_error if result is None else result.error
             if result is None and error is None:
-                error = str(msg("pipeline.ocr.nothing"))
+                error = msg("pipeline.ocr.nothing").dumps()
             if error is not None:
                 page.ocr_error = error
                 failures.append({"id": doc_id, "page": number, "error": error})
@@ -235,14 +235,14 @@ def store_ocr(
             page.confidence = result.confidence
             page.engine = result.engine
             page.rotation = result.rotation
-        warnings = [w for w in (doc.warnings or []) if "OCR" not in w]  # re-stated below
+        warnings = [w for w in (doc.warnings or []) if not _about_ocr(w)]  # re-stated below
         failed = [p for p in doc.pages if p.needs_ocr and p.ocr_error]
         waiting = [p for p in doc.pages if p.needs_ocr and not p.ocr_error]
         warnings.extend(
-            str(msg("pipeline.ocr.page_failed", page=p.number, error=p.ocr_error)) for p in failed
+            msg("pipeline.ocr.page_failed", page=p.number, error=p.ocr_error).dumps() for p in failed
         )
         if waiting:
-            warnings.append(str(msg("pipeline.ocr.waiting", pages=len(waiting))))
+            warnings.append(msg("pipeline.ocr.waiting", pages=len(waiting)).dumps())
         doc.warnings = warnings
         if doc.status != "failed":
             doc.status = "awaiting_ocr" if failed or waiting else "indexed"
@@ -258,3 +258,11 @@ def store_ocr(
         index_documents(session, backend, [doc])  # and its containers and parts, by the container rule
         session.commit()
     return failures
+
+
+def _about_ocr(warning: str) -> bool:
+    """Whether a document's warning is about OCR (a page waiting or failed): those are re-stated."""
+    message = load_stored(warning)
+    if message is not None:
+        return message.id.startswith(("ingest.ocr.", "pipeline.ocr."))
+    return "OCR" in warning  # a warning stored before warnings had ids

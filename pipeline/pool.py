@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from foundation.messages import msg
+from foundation.messages import msg, stored
 from ingest import ChildFile, IngestError, Limits, ParsedDocument
 from pipeline.children import die_with_parent
 
@@ -93,7 +93,7 @@ def parse_tree(task: ParseTask, limits: Limits) -> ParsedTree:
             )
             children.append(ChildOutcome(child, tree=sub))
         except IngestError as exc:
-            children.append(ChildOutcome(child, error=exc.message))
+            children.append(ChildOutcome(child, error=stored(exc)))
     return ParsedTree(parsed, tuple(children))
 
 
@@ -114,7 +114,7 @@ def _split(task: ParseTask, parsed: ParsedDocument, limits: Limits) -> tuple[Par
     if len(parts) < 2:  # a stack of one document: nothing to split
         return parsed, []
     pages = ", ".join(str(s.page) for s in separators)
-    note = str(msg("pipeline.split.note", count=len(parts), pages=pages))
+    note = msg("pipeline.split.note", count=len(parts), pages=pages).dumps()
     stack = dataclasses.replace(parsed, pages=(), warnings=(*parsed.warnings, note))
     return stack, [ChildFile(part.filename, part.data, "part") for part in parts]
 
@@ -129,12 +129,12 @@ def run_task(task: ParseTask, limits: Limits) -> ParseOutcome:
             tree = parse_tree(task, limits)
         return ParseOutcome(task, tree=tree, seconds=time.monotonic() - started)
     except IngestError as exc:
-        return ParseOutcome(task, error=exc.message, seconds=time.monotonic() - started)
+        return ParseOutcome(task, error=stored(exc), seconds=time.monotonic() - started)
     except MemoryError:
-        return ParseOutcome(task, error=str(msg("pipeline.parse.out_of_memory")))
+        return ParseOutcome(task, error=msg("pipeline.parse.out_of_memory").dumps())
     except Exception as exc:  # job boundary: a parser bug must cost one file, not the batch
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-        reason = str(msg("pipeline.parse.error", kind=type(exc).__name__, detail=detail))
+        reason = msg("pipeline.parse.error", kind=type(exc).__name__, detail=detail).dumps()
         return ParseOutcome(task, error=reason, seconds=time.monotonic() - started)
 
 
@@ -258,7 +258,7 @@ class ParsePool:
                     task = worker.task
                     self._replace(worker)
                     if task is not None:
-                        yield ParseOutcome(task, error=str(msg("pipeline.parse.crashed")))
+                        yield ParseOutcome(task, error=msg("pipeline.parse.crashed").dumps())
                     continue
                 if message == "ready":
                     worker.ready = True
@@ -274,7 +274,7 @@ class ParsePool:
                     timeout_id: str = getattr(task, "timeout_message", "pipeline.parse.timeout")
                     yield ParseOutcome(
                         task,
-                        error=str(msg(timeout_id, seconds=f"{limit:g}")),
+                        error=msg(timeout_id, seconds=f"{limit:g}").dumps(),
                         seconds=now - w.started,
                     )
 

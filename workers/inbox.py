@@ -37,7 +37,7 @@ from sqlalchemy import select
 
 from dossier.app.audit import upload_detail
 from foundation.errors import DossierError
-from foundation.messages import msg
+from foundation.messages import load_stored, msg
 from pipeline.intake import Source, is_junk
 from records import Document, IngestJob, Page
 
@@ -174,7 +174,7 @@ class Inbox:
                 told.add(meta.customer)
                 named = self.dossier.customers.intake_customer(meta.customer)
                 if named is not None and named["message"]:
-                    log.warning("%s: %s", relative.parts[0], named["message"])
+                    log.warning("%s: %s", relative.parts[0], _readable(named["message"]))
             options = self.dossier._options(meta.customer, meta.doc_type, meta.tags, "inbox", "inbox")
             source = Source(label=str(relative), filename=path.name, path=path, origin=str(path))
             taken = intake.take(source, options, self._batch)
@@ -232,17 +232,17 @@ class Inbox:
         if job.status == "duplicate":
             return DONE, None
         if job.status == "failed":
-            return FAILED, job.error or str(msg("workers.inbox.intake_failed"))
+            return FAILED, job.error or msg("workers.inbox.intake_failed").dumps()
         if job.document_id is None:
             return None
         with self.dossier.sessions() as session:
             doc = session.get(Document, job.document_id)
             if doc is None:
-                return FAILED, str(msg("workers.inbox.deleted"))
+                return FAILED, msg("workers.inbox.deleted").dumps()
             if doc.status in ("queued", "processing"):
                 return None
             if doc.status == "failed":
-                return FAILED, doc.error or job.error or str(msg("workers.inbox.intake_failed"))
+                return FAILED, doc.error or job.error or msg("workers.inbox.intake_failed").dumps()
             family = [doc.id, *session.scalars(select(Document.id).where(Document.parent_id == doc.id))]
             pending = session.scalar(
                 select(Page.id)
@@ -264,7 +264,9 @@ class Inbox:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(origin), target)
         if reason is not None:
-            target.with_name(target.name + ".reason.txt").write_text(reason.strip() + "\n", encoding="utf-8")
+            target.with_name(target.name + ".reason.txt").write_text(
+                _readable(reason).strip() + "\n", encoding="utf-8"
+            )
 
     # -- loops --------------------------------------------------------------------------------
 
@@ -323,3 +325,8 @@ def _free_name(target: Path) -> Path:
         if not candidate.exists():
             return candidate
     raise DossierError(msg("workers.inbox.name_taken", name=target.name))
+
+
+def _readable(text: str) -> str:
+    """A stored reason as the logs and the ``.reason.txt`` files say it: bilingual (plain text as written)."""
+    return str(load_stored(text) or text)

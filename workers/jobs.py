@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import ingest
-from foundation.messages import msg
+from foundation.messages import msg, stored
 from index import SearchBackend
 from pipeline.intake import Intake, local_process_gone
 from pipeline.ocr import PAGE_TIMEOUT_S, OcrTask, run_ocr, store_ocr
@@ -155,7 +155,7 @@ def ingest_document(doc_id: int) -> str:
                 doc_id
             ) as task:  # an encrypted original's plaintext lives only in this block
                 if task is None:
-                    ctx.intake.release(doc_id, ctx.name, str(msg("workers.no_original")))
+                    ctx.intake.release(doc_id, ctx.name, msg("workers.no_original").dumps())
                     return "failed"
                 outcome = next(iter(ctx.pool.imap([task])))
         except PERMANENT as exc:
@@ -165,7 +165,7 @@ def ingest_document(doc_id: int) -> str:
         if _may_retry():
             ctx.intake.unclaim(doc_id, ctx.name)
             raise
-        ctx.intake.release(doc_id, ctx.name, str(msg("workers.retries_exhausted", detail=_one_line(exc))))
+        ctx.intake.release(doc_id, ctx.name, msg("workers.retries_exhausted", detail=_one_line(exc)).dumps())
         return "failed"
     if ctx.queue is not None:
         for ocr_doc, pages in processed.ocr:
@@ -195,7 +195,7 @@ def ocr_document_pages(doc_id: int, pages: list[int]) -> str:
         try:
             data = ctx.blobs.get(digest)
         except PERMANENT as exc:
-            outcome: Any = _Failed(OcrTask(doc_id, filename, b"", wanted, ctx.engine, 0), str(exc))
+            outcome: Any = _Failed(OcrTask(doc_id, filename, b"", wanted, ctx.engine, 0), stored(exc) or "")
         else:
             task = OcrTask(
                 key=doc_id,
@@ -215,7 +215,7 @@ def ocr_document_pages(doc_id: int, pages: list[int]) -> str:
             ctx.backend,
             doc_id,
             wanted,
-            _Failed(None, str(msg("workers.retries_exhausted", detail=_one_line(exc)))),
+            _Failed(None, msg("workers.retries_exhausted", detail=_one_line(exc)).dumps()),
         )
         return "failed"
     return "failed" if len(failures) == len(wanted) else "done"

@@ -22,6 +22,7 @@ import ingest
 import records
 from dossier.app._index_flusher import IndexFlusher
 from foundation.config import Settings
+from foundation.messages import load_stored
 from pipeline import extraction
 from pipeline.queue import JobQueue, QueueUnavailable
 from records import Document
@@ -131,7 +132,7 @@ def _mark_index_rejected(sessions: sessionmaker[Session], rejected: Sequence[tup
             doc = session.get(Document, doc_id)
             if doc is not None and doc.status != "failed":
                 doc.status = "failed"
-                doc.error = reason[:500]
+                doc.error = reason if load_stored(reason) is not None else reason[:500]
         session.commit()
 
 

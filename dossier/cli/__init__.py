@@ -324,7 +324,9 @@ def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) ->
         "created_at",
     ):
         if doc.get(key) not in (None, "", []):
-            click.echo(f"  {key}: {doc[key]}")
+            click.echo(f"  {key}: {shown(doc[key]) if key == 'error' else doc[key]}")
+    for warning in doc.get("warnings") or []:
+        click.echo(f"  warning: {shown(warning)}")
     for kind, values in (doc.get("entities") or {}).items():
         if values:
             click.echo(f"  {kind}: {', '.join(values)}")

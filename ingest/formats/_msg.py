@@ -64,7 +64,7 @@ class MsgExtractor:
         for i, att in enumerate(msg.attachments, 1):
             payload = att.file_bytes
             if not payload:
-                warnings.append(str(messages.msg("ingest.mail.attachment_unreadable", number=i)))
+                warnings.append(messages.msg("ingest.mail.attachment_unreadable", number=i).dumps())
                 continue
             children.append(
                 ChildFile(

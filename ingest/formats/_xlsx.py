@@ -217,7 +217,7 @@ class XlsxExtractor:
                     else:
                         empty_run += 1
                     if empty_run > MAX_EMPTY_ROW_RUN or cells > MAX_CELLS:
-                        warnings.append(str(msg("ingest.xlsx.sheet_truncated", sheet=ws.title)))
+                        warnings.append(msg("ingest.xlsx.sheet_truncated", sheet=ws.title).dumps())
                         break
                 pages.append(Page(number=number, text="\n".join(lines)))
             names = [ws.title for ws in sheets]

@@ -239,10 +239,13 @@ def test_status_reports_no_waiting_pages_and_the_failures(dev_home):
     home, summary = dev_home
     info = json.loads(dossier_cmd(home, "status", "--json").stdout)
     assert info["by_status"].get("awaiting_ocr", 0) == summary["awaiting_ocr"] == 0
+    from foundation.messages import load_stored
     from pipeline.intake import EMPTY_FILE
 
     # An empty file fails as such before anything is stored (there is nothing to keep): no document for it.
-    stored = [f for f in summary["failed"] if f["error"] != EMPTY_FILE]
+    # (--json prints stored reasons in both languages.)
+    empty = str(load_stored(EMPTY_FILE))
+    stored = [f for f in summary["failed"] if f["error"] != empty]
     assert len(stored) < len(summary["failed"])  # bad/empty.pdf
     assert info["by_status"].get("failed", 0) == len(stored)
     assert info["pages_awaiting_ocr"] == 0

@@ -11,6 +11,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from foundation.messages import load_stored
 from tests import _opensearch
 from tests.conftest import ADMIN_PASSWORD, DEV
 
@@ -100,7 +101,8 @@ def test_a_document_the_index_refuses_fails_with_the_reason(os_dossier, admin):
     os_dossier.flusher.flush_now()
     with os_dossier.sessions() as session:
         bad, good = session.get(Document, bad_id), session.get(Document, good_id)
-        assert bad.status == "failed" and "索引" in bad.error and "index" in bad.error
+        reason = str(load_stored(bad.error) or bad.error)
+        assert bad.status == "failed" and "索引" in reason and "index" in reason
         assert good.status == "indexed"
     failures = os_dossier.status()["index_status"]["failures"]
     assert [f["document_id"] for f in failures] == [bad_id]

@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po, write_po
 
 from foundation import catalogs
 from foundation.errors import DossierError, NotFound
-from foundation.messages import Message, catalog, load_stored, msg, render_stored, texts, translate
+from foundation.messages import Message, catalog, load_stored, msg, render_stored, stored, texts, translate
 
 
 def test_the_catalogs_are_complete_and_consistent():
@@ -97,3 +97,22 @@ def test_composed_texts_render_store_and_print_like_messages():
     assert str(m) == "标题含“合同” / title says 'contract'"
     assert load_stored(m.dumps()) == m
     assert render_stored(m.dumps(), "en") == "title says 'contract'"
+
+
+def test_what_is_kept_for_a_reason_is_its_message():
+    """``stored()``: a message and an error raised with one are kept as the message; plain text as it is; a
+    message given as a parameter (a page's OCR reason in its warning) renders in the same language."""
+    empty = msg("pipeline.empty_file")
+    assert stored(empty) == empty.dumps() and load_stored(stored(empty)) == empty
+    assert (
+        stored(NotFound(msg("app.document.not_found", id=7))) == msg("app.document.not_found", id=7).dumps()
+    )
+    assert stored(DossierError("无法解析 / cannot parse")) == "无法解析 / cannot parse"
+    assert stored("纯文本 / plain") == "纯文本 / plain" and stored(None) is None
+    warning = msg("pipeline.ocr.page_failed", page=2, error=msg("pipeline.ocr_deferred").dumps())
+    assert render_stored(warning.dumps(), "en") == translate(
+        "pipeline.ocr.page_failed", "en", page=2, error="OCR was skipped at intake: run dossier ocr"
+    )
+    assert "dossier ocr" in render_stored(warning.dumps(), "zh") and '"msg"' not in render_stored(
+        warning.dumps(), "zh"
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import ingest
+from foundation.messages import load_stored
 from tests.ingest.conftest import DEV, REAL, load_truth, squash
 
 TRUTH = load_truth()
@@ -79,7 +80,7 @@ def test_scans_parse_with_pages_awaiting_ocr(record: dict) -> None:
     assert doc.needs_ocr
     assert all(p.needs_ocr and p.text == "" for p in doc.pages)
     assert len(doc.pages) == len(record.get("pages") or [1])
-    assert "OCR" in " ".join(doc.warnings)
+    assert "OCR" in " ".join(_said(w) for w in doc.warnings)
 
 
 @pytest.mark.parametrize("record", BAD, ids=_ids(BAD))
@@ -118,3 +119,8 @@ def test_real_files_parse_or_fail_cleanly(path: Path) -> None:
         assert doc.pages
         assert doc.format
     assert time.monotonic() - start < 60
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

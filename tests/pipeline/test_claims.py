@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 import ingest
+from foundation.messages import load_stored
 from pipeline.batches import batch_report, close_batch
 from pipeline.intake import Intake, IntakeOptions, Source, _create_once
 from records import BlobStore, ContentClaim, Customer, Document, IngestBatch, Page, Tag, migrate, sha256_bytes
@@ -225,7 +226,7 @@ def test_an_empty_file_fails_as_empty_every_time(intake):
         intake.take(Source(label=f"{i}.txt", filename=f"{i}.txt", data=b""), IntakeOptions(), batch)
         for i in range(2)
     ]
-    assert [(t.status, t.error) for t in taken] == [("failed", "文件为空 / empty file")] * 2
+    assert [(t.status, _said(t.error)) for t in taken] == [("failed", "文件为空 / empty file")] * 2
     assert _documents_and_claims(intake) == (0, [])
 
 
@@ -266,3 +267,8 @@ def test_a_failed_document_someone_else_brings_in_again_keeps_what_its_uploader_
     assert own.status == "queued"
     with intake.sessions() as session:
         assert session.get(Document, first.document_id).doc_type == "invoice"
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from foundation.messages import load_stored
 from index import Principal, SearchRequest
 
 ADMIN = Principal(username="admin", role="admin")
@@ -219,13 +220,13 @@ def test_a_failing_extractor_costs_a_warning_not_the_document(dossier, tmp_path,
     (doc_id,) = _ingest(dossier, _write(tmp_path, "合同.txt", CONTRACT))
     shown = dossier.show(doc_id, ADMIN)
     assert shown["status"] == "indexed"
-    assert any("实体抽取失败" in w and "boom" in w for w in shown["warnings"])
+    assert any("实体抽取失败" in _said(w) and "boom" in _said(w) for w in shown["warnings"])
     assert dossier.search(SearchRequest("明远科技"), ADMIN)["total"] == 1
     monkeypatch.undo()
     dossier.customers.reextract([doc_id])  # fixed: the step runs again and the warning goes
     shown = dossier.show(doc_id, ADMIN)
     assert (
-        not any("实体抽取失败" in w for w in shown["warnings"])
+        not any("实体抽取失败" in _said(w) for w in shown["warnings"])
         and "13812345678" in shown["entities"]["phone"]
     )
 
@@ -243,3 +244,8 @@ def test_a_bare_trade_name_beside_its_full_name_is_one_suggestion(dossier, tmp_p
         names = {s["name"] for s in folder.list_customers(session, ADMIN, status="suggested")}
     assert "Google Inc." in names and "Google" not in names
     assert "宝钛集团有限公司" in names
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

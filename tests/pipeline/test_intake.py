@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from foundation.messages import load_stored
 from index import SearchRequest
 from records import Document
 from tests.conftest import DEV
@@ -48,7 +49,7 @@ def test_a_broken_file_fails_visibly_with_its_original_kept(dossier, admin):
     """GIVEN a truncated and an encrypted PDF THEN each is failed with a one-line reason, originals kept, batch goes on."""
     summary = dossier.ingest_paths([BROKEN, ENCRYPTED, CONTRACT])
     assert summary["ingested"] == 1
-    failed = {f["file"]: f["error"] for f in summary["failed"]}
+    failed = {f["file"]: _said(f["error"]) for f in summary["failed"]}
     assert set(failed) == {str(BROKEN), str(ENCRYPTED)}
     assert "密码" in failed[str(ENCRYPTED)] and "password" in failed[str(ENCRYPTED)]
     assert all("\n" not in reason and "Traceback" not in reason for reason in failed.values())
@@ -60,7 +61,7 @@ def test_a_broken_file_fails_visibly_with_its_original_kept(dossier, admin):
             assert dossier.blobs.get(doc.current.sha256)  # the original is kept
     status = dossier.status()
     assert status["by_status"] == {"failed": 2, "indexed": 1}
-    assert {f["error"] for f in status["recent_failures"]} == set(failed.values())
+    assert {_said(f["error"]) for f in status["recent_failures"]} == set(failed.values())
 
 
 def test_an_email_attachment_becomes_a_linked_document(dossier, admin):
@@ -109,7 +110,7 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(settings, tmp_path
     d = Dossier.open(settings.with_overrides(DOSSIER_MAX_FILE_MB="1"), require_init=False)
     d.init(admin_password="intake-test-Passw0rd")
     summary = d.ingest_paths([big])
-    assert summary["failed"] == [
+    assert [{**f, "error": _said(f["error"])} for f in summary["failed"]] == [
         {"file": str(big), "error": "文件超过 1 MB 上限 / file larger than the 1 MB limit"}
     ]
     assert not any(p.is_file() for p in d.blobs.root.rglob("*"))
@@ -188,3 +189,8 @@ def test_an_interrupted_run_is_finished_by_the_next_one(dossier, admin):
     assert dossier.show(held.document_id, admin)["status"] == "indexed"
     files = dossier.batch_report(batch)["files"]
     assert files["done"] == 2 and files["queued"] == files["processing"] == 0
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from foundation.errors import ConfigError
+from foundation.messages import load_stored
 from index import SearchRequest
 from pipeline.intake import Intake, IntakeOptions, Source
 from records import BlobKey, BlobUnreadable, write_key_file
@@ -129,7 +130,7 @@ def test_an_original_that_cannot_be_decrypted_fails_its_document_not_the_batch(e
     intake.process_here([good.document_id, bad.document_id], None)
     assert d.show(good.document_id, admin)["status"] == "indexed"
     failed = d.show(bad.document_id, admin)
-    assert failed["status"] == "failed" and "fails authentication" in failed["error"]
+    assert failed["status"] == "failed" and "fails authentication" in _said(failed["error"])
     with pytest.raises(BlobUnreadable):
         d.open_original(bad.document_id, admin)
     assert _plaintext_copies(private_tmp) == []
@@ -148,7 +149,7 @@ def test_ocr_of_an_original_that_cannot_be_decrypted_fails_its_pages_with_the_re
     stranger = Dossier.open(d.settings.with_overrides(DOSSIER_BLOB_KEY_FILE=str(other_key)))
     try:
         summary = stranger.ocr([doc_id])
-        assert summary["failed"] and all("is not configured" in f["error"] for f in summary["failed"])
+        assert summary["failed"] and all("is not configured" in _said(f["error"]) for f in summary["failed"])
         shown = stranger.show(doc_id, admin)
         assert shown["status"] == "awaiting_ocr" and not any(p["ocr"] for p in shown["pages"])
     finally:
@@ -183,3 +184,8 @@ def test_the_queue_workers_parse_and_ocr_encrypted_originals(tmp_path, redis_url
         _assert_sealed_on_disk(d, SCAN.read_bytes(), scan["sha256"])
     finally:
         d.engine.dispose()
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import ingest
+from foundation.messages import load_stored
 from index import SearchRequest
 from tests.conftest import DEV
 
@@ -24,7 +25,7 @@ def test_a_scan_awaiting_ocr_becomes_searchable(dossier, admin):
     page = shown["pages"][0]
     assert shown["status"] == "indexed" and page["ocr"] and not page["needs_ocr"]
     assert page["confidence"] is not None and 0 < page["confidence"] <= 1
-    assert "发票" in page["text"] and not any("OCR" in w for w in shown["warnings"])
+    assert "发票" in page["text"] and not any("OCR" in _said(w) for w in shown["warnings"])
     hits = dossier.search(SearchRequest("033002372911"), admin)["hits"]
     assert [h["id"] for h in hits] == [doc_id] and "<mark>" in hits[0]["snippet"]
     assert dossier.ocr(workers=1)["documents"] == 0  # nothing left to do
@@ -42,7 +43,7 @@ def test_a_page_that_fails_keeps_waiting_with_its_reason(dossier, admin, monkeyp
     assert summary["failed"] == [{"id": doc_id, "page": 1, "error": "页面无法识别 / page unreadable"}]
     shown = dossier.show(doc_id, admin)
     assert shown["status"] == "awaiting_ocr" and shown["pages"][0]["needs_ocr"]
-    assert any("page unreadable" in w for w in shown["warnings"])
+    assert any("page unreadable" in _said(w) for w in shown["warnings"])
 
 
 def test_an_unknown_engine_is_refused_before_any_work(dossier):
@@ -67,9 +68,14 @@ def test_an_ocr_process_that_hangs_is_killed_and_the_pages_keep_waiting(dossier,
     monkeypatch.setattr("pipeline.ocr.PAGE_TIMEOUT_S", 1.0)
     monkeypatch.setattr("pipeline.pool.KILL_GRACE_S", 0.5)
     summary = dossier.ocr(workers=1)
-    assert summary["failed"] == [
+    assert [{**f, "error": _said(f["error"])} for f in summary["failed"]] == [
         {"id": doc_id, "page": 1, "error": "OCR 识别超时（超过 1 秒） / OCR took longer than 1 s"}
     ]
     shown = dossier.show(doc_id, admin)
     assert shown["status"] == "awaiting_ocr" and shown["pages"][0]["needs_ocr"]
-    assert any("OCR took longer" in w for w in shown["warnings"])
+    assert any("OCR took longer" in _said(w) for w in shown["warnings"])
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

@@ -7,6 +7,7 @@ import signal
 import time
 
 import ingest
+from foundation.messages import load_stored
 from ingest import Limits
 from pipeline.pool import ParsePool, ParseTask
 
@@ -40,7 +41,7 @@ def test_a_hung_parser_is_killed_and_the_batch_goes_on(monkeypatch):
     monkeypatch.setattr("pipeline.pool.KILL_GRACE_S", 0.5)
     with ParsePool(1, Limits(parse_timeout_s=1)) as pool:
         outcomes = {o.task.key: o for o in pool.imap(_tasks())}
-    assert outcomes["bad"].error == "解析超时（超过 1 秒） / parsing took longer than 1 s"
+    assert _said(outcomes["bad"].error) == "解析超时（超过 1 秒） / parsing took longer than 1 s"
     assert outcomes["good"].error is None
     assert "正常的文本" in outcomes["good"].tree.parsed.text
 
@@ -59,7 +60,7 @@ def test_the_soft_limit_stops_a_slow_pure_python_parse(monkeypatch):
     with ParsePool(1, Limits(parse_timeout_s=1)) as pool:
         outcomes = {o.task.key: o for o in pool.imap(_tasks())}
     assert time.monotonic() - started < 25
-    assert outcomes["bad"].error == "解析超时（超过 1 秒） / parsing took longer than 1 s"
+    assert _said(outcomes["bad"].error) == "解析超时（超过 1 秒） / parsing took longer than 1 s"
     assert outcomes["good"].error is None
 
 
@@ -75,5 +76,10 @@ def test_a_crashing_parser_costs_only_its_file(monkeypatch):
     monkeypatch.setattr(ingest, "parse_bytes", parse)
     with ParsePool(2, Limits(parse_timeout_s=10)) as pool:
         outcomes = {o.task.key: o for o in pool.imap(_tasks())}
-    assert "crashed" in outcomes["bad"].error
+    assert "crashed" in _said(outcomes["bad"].error)
     assert outcomes["good"].tree is not None
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from foundation.errors import NotFound
+from foundation.messages import load_stored
 from index import Principal, SearchRequest
 from records import Document
 from tests.ingest.test_split import FONT, pdf_of, sheet_scan_base
@@ -55,7 +56,7 @@ def test_a_stack_splits_at_the_qr_sheet_and_a_blank_page(dossier, admin, tmp_pat
     parent_id = summary["documents"][0]["id"]
     parent = dossier.show(parent_id, admin)
     assert parent["status"] == "indexed" and parent["pages"] == []
-    assert any("split into 3 documents" in w for w in parent["warnings"])
+    assert any("split into 3 documents" in _said(w) for w in parent["warnings"])
     assert len(parent["children"]) == 3
     with dossier.sessions() as session:
         parts = session.scalars(
@@ -93,3 +94,8 @@ def test_split_off_keeps_the_stack_whole(settings, admin, tmp_path):
     summary = d.ingest_paths([stack], ocr=False)
     shown = d.show(summary["documents"][0]["id"], admin)
     assert len(shown["pages"]) == 3 and shown["children"] == []
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

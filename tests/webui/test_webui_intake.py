@@ -10,6 +10,7 @@ import pytest
 
 from dossier.app.services import Dossier
 from foundation.config import load_settings
+from foundation.messages import load_stored
 from tests.conftest import DEV
 from webui import create_app
 
@@ -144,13 +145,14 @@ def test_empty_files_fail_as_empty_and_every_count_agrees(upload_client):
         batch_id = _batch_of(r)
         html = upload_client.get(r.headers["Location"]).get_data(as_text=True)
         assert "已接收 3 个文件：1 个排队处理，0 个重复，2 个失败" in html
-        assert html.count('class="item item-failed"') == 2 and html.count("文件为空 / empty file") >= 2
+        assert html.count('class="item item-failed"') == 2 and html.count("文件为空") >= 2
+        assert "empty file" not in html  # the reader's language only
         assert re.search(r'data-field="files.failed">2<', html) and re.search(
             r'data-field="files.duplicate">0<', html
         )
         batch = upload_client.get(f"/api/batches/{batch_id}").get_json()
         assert (batch["files"]["failed"], batch["files"]["duplicate"], batch["files"]["queued"]) == (2, 0, 1)
-        assert [f["error"] for f in batch["failures"]] == ["文件为空 / empty file"] * 2
+        assert [f["error"] for f in batch["failures"]] == ["文件为空"] * 2
         assert [i["status"] for i in batch["items"]] == ["failed", "failed", "queued"]
 
 
@@ -302,6 +304,8 @@ def test_an_unknown_name_is_only_a_suggestion_and_a_rejected_one_stays_rejected(
 # -- a duplicate tells the uploader only what they may know ------------------------------------------
 
 ALREADY_STORED = "已存在，已由系统保存 / already stored"
+#: What a reader of the web (Chinese) is told: the reason in their language only.
+ALREADY_STORED_ZH = "已存在，已由系统保存"
 SECRET_TEXT = "绝密定价策略：明年对华东区客户统一提价 12%，仅限财务与管理层。"
 OWN_TEXT = "销售拜访记录：客户关心交付周期，下周再访。"
 
@@ -356,12 +360,12 @@ def test_a_duplicate_of_a_document_the_uploader_may_not_read_reveals_nothing(ora
     )
     batch_id = _batch_of(r)
     html = sales.get(r.headers["Location"]).get_data(as_text=True)
-    assert "2 个重复" in html and html.count(ALREADY_STORED) == 2
+    assert "2 个重复" in html and html.count(ALREADY_STORED_ZH) == 2 and "already stored" not in html
     assert f"/documents/{secret}" not in html and f"/documents/{own}" not in html
     assert "定价" not in html and "绝密" not in html
     items = sales.get(f"/api/batches/{batch_id}").get_json()["items"]
     assert [{k: v for k, v in i.items() if k != "file"} for i in items] == [
-        {"document_id": None, "status": "duplicate", "error": ALREADY_STORED}
+        {"document_id": None, "status": "duplicate", "error": ALREADY_STORED_ZH}
     ] * 2
     seen_by_admin = oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"]
     assert [i["document_id"] for i in seen_by_admin] == [secret, own]
@@ -386,7 +390,11 @@ def test_a_new_version_with_a_hidden_documents_bytes_reveals_nothing(oracle_home
     from index import Principal
 
     outcome = d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("sales1", "sales"))
-    assert (outcome["status"], outcome["id"], outcome["message"]) == ("duplicate", None, ALREADY_STORED)
+    assert (outcome["status"], outcome["id"], _said(outcome["message"])) == (
+        "duplicate",
+        None,
+        ALREADY_STORED,
+    )
     assert (
         d.ingest_upload("c.txt", SECRET_TEXT.encode(), principal=Principal("admin", "admin"))["id"] == secret
     )
@@ -419,3 +427,8 @@ def test_the_uploaders_batch_hides_documents_they_may_no_longer_read(oracle_home
     assert (
         oracle_home["admin"].get(f"/api/batches/{batch_id}").get_json()["items"][0]["document_id"] == doc_id
     )
+
+
+def _said(text: str | None) -> str:
+    """A stored reason as the CLI says it (both languages); plain text as written."""
+    return str(load_stored(text) or text or "")

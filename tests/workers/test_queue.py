@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from foundation.messages import load_stored
 from index import SearchRequest
 from records import Document, IngestJob, Page
 from tests.conftest import ADMIN_PASSWORD, DEV
@@ -173,7 +174,8 @@ def test_a_transient_error_that_persists_fails_the_document_with_its_reason(
     summary = queued_dossier.ingest_paths([CONTRACT], wait=False)
     run_worker(queued_dossier.settings, burst=True)
     shown = queued_dossier.show(summary["documents"][0]["id"], admin)
-    assert shown["status"] == "failed" and "retries" in shown["error"] and "disk I/O error" in shown["error"]
+    reason = str(load_stored(shown["error"]) or shown["error"])
+    assert shown["status"] == "failed" and "retries" in reason and "disk I/O error" in reason
     assert queued_dossier.open_original(shown["id"], admin)[2] == CONTRACT.read_bytes()
 
 

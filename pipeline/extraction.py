@@ -25,16 +25,44 @@ from sqlalchemy.orm import Session
 
 import index
 import ingest
-from foundation.messages import load_stored, msg, texts
+from foundation.messages import Message, load_stored, msg, texts
 from pipeline import access
 from records import Customer, Document, DocumentCustomer, EntityRow, record_event
 
 _log = logging.getLogger(__name__)
 
-#: The reason stored with a type the uploader chose (never re-guessed).
-GIVEN_AT_INTAKE = str(msg("pipeline.given_at_intake"))
+#: The reason stored with a type the uploader chose (never re-guessed), in its stored form.
+GIVEN_AT_INTAKE = msg("pipeline.given_at_intake").dumps()
 #: The reason of a type a person chose on the document page; like one given at intake, re-typing keeps it.
-GIVEN_BY_PERSON = str(msg("pipeline.given_by_person"))
+GIVEN_BY_PERSON = msg("pipeline.given_by_person").dumps()
+#: The same reasons as versions before message ids stored them.
+_GIVEN_BEFORE = {
+    "pipeline.given_at_intake": "导入时指定 / given at intake",
+    "pipeline.given_by_person": "人工指定 / set by a person",
+}
+
+
+def type_given(reason: str | None, *, by_person: bool = True) -> bool:
+    """Whether a stored type reason says the uploader chose the type (or, with ``by_person``, anybody).
+
+    Such a type is never guessed again. Reasons stored before message ids count as well.
+    """
+    ids = (
+        ("pipeline.given_at_intake", "pipeline.given_by_person")
+        if by_person
+        else ("pipeline.given_at_intake",)
+    )
+    message = load_stored(reason)
+    if message is not None:
+        return message.id in ids
+    return reason is not None and reason in {_GIVEN_BEFORE[i] for i in ids}
+
+
+def kept_text(message: Message, limit: int = 500) -> str:
+    """A message in the form a column of ``limit`` characters keeps: stored, or its bilingual text cut."""
+    value = message.dumps()
+    return value if len(value) <= limit else str(message)[:limit]
+
 
 #: How a failed extraction's warning stored before warnings had ids starts (its Chinese text).
 _FAILED_PREFIX = "实体抽取失败"
@@ -324,7 +352,7 @@ class Extraction:
             for e in found
         ]
         doc.doc_date = ingest.document_date(found, pages)
-        if doc.doc_type_reason not in (GIVEN_AT_INTAKE, GIVEN_BY_PERSON):
+        if not type_given(doc.doc_type_reason):
             version = doc.current
             parsed = ingest.ParsedDocument(
                 mime=version.mime if version else "",
@@ -336,7 +364,7 @@ class Extraction:
             reason = guess.reason
             if ocr_text:
                 reason = texts(f"{reason.render('zh')}（OCR 文本）", f"{reason.render('en')} (from OCR text)")
-            doc.doc_type, doc.doc_type_reason = guess.code, str(reason)[:500]
+            doc.doc_type, doc.doc_type_reason = guess.code, kept_text(reason)
         level_before, source_before = doc.confidentiality, doc.confidentiality_source
         if follow_type_level(doc) and source_before is not None:  # a new document's first level is no change
             record_event(
@@ -410,7 +438,7 @@ class Extraction:
                     customer_id=link.customer_id,
                     method=link.method,
                     score=float(link.score),
-                    evidence=(link.evidence or "")[:500] or None,
+                    evidence=kept_text(link.evidence),
                 )
             )
         for name in _without_prefixes(result.suggestions):
@@ -423,7 +451,7 @@ class Extraction:
                     customer_id=customer.id,
                     method="suggested",
                     score=0.5,
-                    evidence=str(msg("pipeline.customer.suggested_evidence", name=name)),
+                    evidence=kept_text(msg("pipeline.customer.suggested_evidence", name=name)),
                 )
             )
         links.extend(self._attachment_links(doc, seen))
@@ -461,7 +489,13 @@ class Extraction:
                         customer_id=link.customer_id,
                         method="attachment",
                         score=float(link.score) * 0.9,
-                        evidence=f"附件《{filename}》：{link.evidence or link.method}"[:500],
+                        evidence=kept_text(
+                            msg(
+                                "pipeline.link.attachment",
+                                filename=filename,
+                                evidence=link.evidence or link.method,
+                            )
+                        ),
                     )
                 )
         return out

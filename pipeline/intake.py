@@ -29,7 +29,7 @@ import ingest
 from foundation.messages import msg, stored
 from index import SearchBackend
 from pipeline.batches import close_batch
-from pipeline.extraction import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED
+from pipeline.extraction import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED, type_given
 from pipeline.indexing import index_documents
 from pipeline.pool import ChildOutcome, ParsedTree, ParseOutcome, ParsePool, ParseTask
 from records import (
@@ -660,7 +660,7 @@ class Intake:
         if parsed is None:
             doc.status = "failed"
             doc.error = error
-            if doc.doc_type_reason != GIVEN_AT_INTAKE:
+            if not type_given(doc.doc_type_reason, by_person=False):
                 doc.doc_type, doc.doc_type_reason = "other", None
             SHARED.clear(session, doc)
             session.flush()

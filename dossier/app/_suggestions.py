@@ -95,11 +95,12 @@ def merge(session: Session, customer: Customer, target: Customer, *, by_person: 
     ).all():
         if session.get(DocumentCustomer, (link.document_id, target.id)) is None:
             method = link.method if link.method in KEPT_METHODS else ("manual" if by_person else "alias")
-            evidence = (
-                f"由“{customer.name}”合并 / merged from {customer.name}"
+            said = (
+                msg("app.customer.merged_evidence", name=customer.name)
                 if by_person
-                else f"建议“{customer.name}”已并入登记客户（导入登记册）/ suggestion merged at registry import"
+                else msg("app.customer.folded_evidence", name=customer.name)
             )
+            evidence = said.dumps()
             session.add(
                 DocumentCustomer(
                     document_id=link.document_id,

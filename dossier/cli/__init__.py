@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import _echo_json, _open, _principal, search_values, shown
+from dossier.cli._common import _echo_json, _open, _principal, bilingual, search_values, shown
 from foundation.config import SETTINGS, load_settings
 from foundation.errors import DossierError
 from foundation.messages import msg
@@ -324,7 +324,7 @@ def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) ->
         "created_at",
     ):
         if doc.get(key) not in (None, "", []):
-            click.echo(f"  {key}: {shown(doc[key]) if key == 'error' else doc[key]}")
+            click.echo(f"  {key}: {shown(doc[key]) if isinstance(doc[key], str) else bilingual(doc[key])}")
     for warning in doc.get("warnings") or []:
         click.echo(f"  warning: {shown(warning)}")
     for kind, values in (doc.get("entities") or {}).items():

@@ -31,8 +31,8 @@ out: never a link, never a suggestion.  Company entities that match no entry bec
 
 Links are ordered primary first: a customer in a customer role (甲方, 买方, 购买方, 客户名称,
 To …) before others, then by how often it is mentioned, then by the strength of the
-evidence.  Every link explains itself in ``evidence`` (Chinese, e.g.
-``信用代码 91310115MAU5AL4F6N 一致``).  A company named once in passing links like any
+evidence.  Every link explains itself in ``evidence``, a message in Chinese and English
+(``信用代码 91310115MAU5AL4F6N 一致`` / ``credit code 91310115MAU5AL4F6N matches``).  A company named once in passing links like any
 other: the rules stay simple enough to explain.
 """
 
@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from foundation.messages import Message, msg, texts, translate
 from ingest._model import Entity
 
 #: Lowest ``fuzz.ratio`` (0–100) between canonical names for a fuzzy link.  One wrong
@@ -326,7 +327,7 @@ class Link:
     name: str
     method: str  # credit_code | name | alias | fuzzy | contact
     score: float
-    evidence: str
+    evidence: Message  # in Chinese and English, e.g. 全称「…」一致 / full name "…" matches
 
 
 @dataclass(frozen=True)
@@ -349,11 +350,24 @@ class _Tally:
     entry: RegistryEntry
     best: str = ""
     score: float = 0.0
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Message] = field(default_factory=list)
     mentions: int = 0
     customer_role: bool = False
 
-    def add(self, method: str, evidence: str, score: float | None = None, count: int = 1) -> None:
+    def explained(self) -> Message:
+        """The three strongest pieces of evidence, how often the customer is named, and whether as the customer."""
+        said = {}
+        for lang, glue in (("zh", "；"), ("en", "; ")):
+            parts = [piece.render(lang) for piece in self.evidence[:3]]
+            text = glue.join(parts)
+            if self.mentions > 1:
+                text += translate("ingest.link.mentions", lang, n=self.mentions)
+            if self.customer_role:
+                text += glue + translate("ingest.link.customer_role", lang)
+            said[lang] = text
+        return texts(said["zh"], said["en"])
+
+    def add(self, method: str, evidence: Message, score: float | None = None, count: int = 1) -> None:
         value = METHOD_SCORES[method] if score is None else score
         if value > self.score:
             self.best, self.score = method, value
@@ -455,19 +469,24 @@ class Registry:
         self._scan = re.compile(_trie_pattern(sorted(s for s in surfaces if s))) if surfaces else None
 
     # -- one company name -------------------------------------------------------------
-    def resolve_name(self, name: str) -> tuple[RegistryEntry, str, float, str] | None:
+    def resolve_name(self, name: str) -> tuple[RegistryEntry, str, float, Message] | None:
         """The entry a company name stands for: (entry, method, score, evidence), or None."""
         key = normalize_name(name)
         if not key:
             return None
         if len(self._by_name.get(key, [])) == 1:
-            return self._by_name[key][0], "name", METHOD_SCORES["name"], f"全称「{name}」一致"
+            return (
+                self._by_name[key][0],
+                "name",
+                METHOD_SCORES["name"],
+                msg("ingest.link.full_name", name=name),
+            )
         if len(self._by_alias.get(key, [])) == 1:
             entry = self._by_alias[key][0]
-            return entry, "alias", METHOD_SCORES["alias"], f"简称「{name}」一致"
+            return entry, "alias", METHOD_SCORES["alias"], msg("ingest.link.alias", name=name)
         return self._fuzzy(name, key)
 
-    def _fuzzy(self, name: str, key: str) -> tuple[RegistryEntry, str, float, str] | None:
+    def _fuzzy(self, name: str, key: str) -> tuple[RegistryEntry, str, float, Message] | None:
         if len(key) < 4:
             return None
         candidates: dict[int, RegistryEntry] = {}
@@ -485,9 +504,9 @@ class Registry:
             return None
         ratio, entry = best
         if ratio >= 100:  # equal once the legal forms are unified
-            evidence = f"「{name}」与全称仅公司类型写法不同"
+            evidence = msg("ingest.link.legal_form", name=name)
         else:
-            evidence = f"「{name}」与全称相似（{ratio:.0f}%），字号「{self._core[id(entry)]}」一致"
+            evidence = msg("ingest.link.similar", name=name, ratio=f"{ratio:.0f}", core=self._core[id(entry)])
         return entry, "fuzzy", round(METHOD_SCORES["fuzzy"] * ratio / 100, 3), evidence
 
     # -- one document -----------------------------------------------------------------
@@ -505,8 +524,8 @@ class Registry:
                 code = ent.value.strip().upper()
                 entry = self._by_code.get(code)
                 if entry is not None:
-                    flag = "" if ent.valid else "（校验位不符，但与登记代码完全相同）"
-                    tally(entry).add("credit_code", f"信用代码 {code} 一致{flag}")
+                    said = "ingest.link.credit_code" if ent.valid else "ingest.link.credit_code_check"
+                    tally(entry).add("credit_code", msg(said, code=code))
             elif ent.kind == "company":
                 hit = self.resolve_name(ent.value)
                 companies.add(_fold_text(ent.text or ent.value)[0])
@@ -525,16 +544,18 @@ class Registry:
                 address = ent.value.strip().lower()
                 owners = self._by_email.get(address) or []
                 if len(owners) == 1:
-                    tally(owners[0]).add("contact", f"联系人邮箱 {address} 属于该客户")
+                    tally(owners[0]).add("contact", msg("ingest.link.contact_email", address=address))
                     continue
                 domain = address.rpartition("@")[2]
                 owners = self._by_domain.get(domain) or []
                 if len(owners) == 1:
-                    tally(owners[0]).add("contact", f"邮箱 {address} 属于该客户的域名 {domain}", 0.6)
+                    tally(owners[0]).add(
+                        "contact", msg("ingest.link.email_domain", address=address, domain=domain), 0.6
+                    )
             elif ent.kind == "phone":
                 owners = self._by_phone.get(ent.value.strip()) or []
                 if len(owners) == 1:
-                    tally(owners[0]).add("contact", f"联系人电话 {ent.value} 属于该客户", 0.6)
+                    tally(owners[0]).add("contact", msg("ingest.link.contact_phone", phone=ent.value), 0.6)
 
         self._scan_text(text, companies, tally)
 
@@ -542,12 +563,7 @@ class Registry:
         for t in tallies.values():
             if t.entry.is_self or not t.best:
                 continue
-            evidence = "；".join(t.evidence[:3])
-            if t.mentions > 1:
-                evidence += f"（共 {t.mentions} 处）"
-            if t.customer_role:
-                evidence += "；处于客户位置"
-            links.append((t, Link(t.entry.id, t.entry.name, t.best, round(t.score, 3), evidence)))
+            links.append((t, Link(t.entry.id, t.entry.name, t.best, round(t.score, 3), t.explained())))
         links.sort(key=lambda p: (p[0].customer_role, p[0].mentions, p[0].score), reverse=True)
         return LinkResult(tuple(link for _, link in links), tuple(suggestions.values()))
 
@@ -585,9 +601,9 @@ class Registry:
             ):
                 continue
             method = "name" if names else "alias"
-            label = "全称" if names else "简称"
+            said = "ingest.link.full_name" if names else "ingest.link.alias"
             t = tally(entry)
-            t.add(method, f"{label}「{text[o_start:o_end]}」一致")
+            t.add(method, msg(said, name=text[o_start:o_end]))
             line_start = text.rfind("\n", 0, o_start) + 1
             if _CUSTOMER_LABEL.search(text[max(line_start, o_start - 16) : o_start]):
                 t.customer_role = True

@@ -66,7 +66,8 @@ def test_credit_code_links_even_without_a_name(registry: Registry) -> None:
     text = f"统一社会信用代码：{MINGYUAN_CODE}\n开票信息见附件。"
     result = registry.link([found(text, "uscc", MINGYUAN_CODE)], text)
     assert [(link.customer_id, link.method) for link in result.links] == [(1, "credit_code")]
-    assert MINGYUAN_CODE in result.links[0].evidence and "信用代码" in result.links[0].evidence
+    assert MINGYUAN_CODE in str(result.links[0].evidence) and "信用代码" in str(result.links[0].evidence)
+    assert result.links[0].evidence.render("en") == f"credit code {MINGYUAN_CODE} matches"
     assert result.links[0].score == 1.0
 
 
@@ -80,7 +81,7 @@ def test_invalid_code_one_character_off_does_not_link_by_code(registry: Registry
     ]
     result = registry.link(entities, text)
     assert [(link.customer_id, link.method) for link in result.links] == [(1, "name")]
-    assert wrong not in result.links[0].evidence
+    assert wrong not in str(result.links[0].evidence)
     only_code = registry.link([found(wrong, "uscc", wrong, valid=False)], wrong)
     assert only_code.links == ()
 
@@ -90,7 +91,7 @@ def test_invalid_flagged_code_equal_to_the_registered_one_links(registry: Regist
     text = f"纳税人识别号 {LANHAI_CODE}"
     result = registry.link([found(text, "uscc", LANHAI_CODE, valid=False)], text)
     assert [(link.customer_id, link.method) for link in result.links] == [(2, "credit_code")]
-    assert "校验位不符" in result.links[0].evidence
+    assert "校验位不符" in str(result.links[0].evidence)
 
 
 def test_exact_name_ignores_spaces_case_and_bracket_width(registry: Registry) -> None:
@@ -117,7 +118,7 @@ def test_alias_as_a_whole_word_links(registry: Registry) -> None:
     text = "本周与明远确认了交货时间，澜海物流的验收安排在下周。"
     result = registry.link([], text)
     assert {(link.customer_id, link.method) for link in result.links} == {(1, "alias"), (2, "alias")}
-    assert any("「明远」" in link.evidence for link in result.links)
+    assert any("「明远」" in str(link.evidence) for link in result.links)
 
 
 def test_alias_inside_a_street_or_another_company_does_not_link(registry: Registry) -> None:
@@ -155,7 +156,7 @@ def test_fuzzy_link_above_threshold(registry: Registry) -> None:
         result = registry.link([found(text, "company", name, role="甲方")], text)
         assert [link.method for link in result.links] == ["fuzzy"], name
         assert result.links[0].customer_id in (1, 2)
-        assert "字号" in result.links[0].evidence or "公司类型" in result.links[0].evidence
+        assert "字号" in str(result.links[0].evidence) or "公司类型" in str(result.links[0].evidence)
         assert 0 < result.links[0].score < 0.95
         assert result.suggestions == ()
 
@@ -223,7 +224,7 @@ def test_two_customers_in_one_document_primary_first(registry: Registry) -> None
     ]
     result = registry.link(entities, text)
     assert [link.customer_id for link in result.links] == [1, 2]
-    assert "客户位置" in result.links[0].evidence
+    assert "客户位置" in str(result.links[0].evidence)
     # without a role, the most mentioned customer is the primary one
     plain = text.replace("甲方：上海明远科技有限公司\n", "")
     assert [link.customer_id for link in registry.link(entities, plain).links] == [2, 1]

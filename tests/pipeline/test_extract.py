@@ -249,3 +249,14 @@ def test_a_bare_trade_name_beside_its_full_name_is_one_suggestion(dossier, tmp_p
 def _said(text: str | None) -> str:
     """A stored reason as the CLI says it (both languages); plain text as written."""
     return str(load_stored(text) or text or "")
+
+
+def test_a_type_a_person_chose_is_known_in_both_stored_forms():
+    """type_given recognises the reasons as stored now (message ids) and as older versions wrote them."""
+    from pipeline.extraction import GIVEN_AT_INTAKE, GIVEN_BY_PERSON, type_given
+
+    assert type_given(GIVEN_AT_INTAKE) and type_given(GIVEN_BY_PERSON)
+    assert type_given("导入时指定 / given at intake") and type_given("人工指定 / set by a person")
+    assert type_given(GIVEN_AT_INTAKE, by_person=False) and not type_given(GIVEN_BY_PERSON, by_person=False)
+    assert not type_given("人工指定 / set by a person", by_person=False)
+    assert not type_given(None) and not type_given("标题含“合同” / title says '合同'")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from foundation.messages import load_stored
+from foundation.messages import load_stored, render_stored
 from index import SearchRequest
 from records import Document
 from tests.conftest import DEV
@@ -122,7 +122,8 @@ def test_customer_type_and_tags_from_options_are_stored_and_filterable(dossier, 
     doc_id = summary["documents"][0]["id"]
     shown = dossier.show(doc_id, admin)
     assert shown["customer"] == "宸宇集团" and shown["tags"] == ["重点"] and shown["doc_type"] == "contract"
-    assert shown["doc_type_reason"] == "导入时指定 / given at intake"
+    assert render_stored(shown["doc_type_reason"], "zh") == "导入时指定"
+    assert render_stored(shown["doc_type_reason"], "en") == "given at intake"
     result = dossier.search(SearchRequest(query="合同", customers=("宸宇",), tags=("重点",)), admin)
     assert [h["id"] for h in result["hits"]] == [doc_id]
     assert result["hits"][0]["customer"] == "宸宇集团"

@@ -34,9 +34,10 @@ def test_document_page_shows_metadata_and_pages(admin, corpus_home):
     assert "第 1 页" in html and "第 2 页" in html
     assert shown["sha256"] in html
     assert "<mark>" not in html  # nothing to highlight without a query
-    assert shown["doc_type_reason"] and f"（{shown['doc_type_reason']}）" in unescape(
-        html
-    )  # why it is a 合同
+    reason = render_stored(shown["doc_type_reason"], "zh")
+    assert reason.startswith("标题含") and f"（{reason}）" in unescape(html)  # why it is a 合同
+    english = unescape(admin.get(f"/documents/{doc_id}?lang=en").get_data(as_text=True))
+    assert f"({render_stored(shown['doc_type_reason'], 'en')})" in english and "(title says" in english
 
 
 def test_arriving_from_a_search_highlights_the_terms(admin, corpus_home):

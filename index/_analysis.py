@@ -345,6 +345,10 @@ def _ensure_jieba() -> None:
                 _jieba_ready = True
 
 
+#: The user words both segmenters have learnt (each is added once).
+_USER_WORDS: set[str] = set()
+
+
 def add_user_words(names: Iterable[str]) -> None:
     """Teach the segmenters customer names and aliases so they segment as whole words.
 
@@ -359,7 +363,10 @@ def add_user_words(names: Iterable[str]) -> None:
     with _words_lock:
         for name in names:
             n = normalize_text(name).strip()
-            if len(n) >= 2:
+            if len(n) >= 2 and n not in _USER_WORDS:
+                # Once per word: the two segmenters account a word added again differently (their
+                # totals drift apart), and a process re-reads the registry on every change.
+                _USER_WORDS.add(n)
                 freq = max(jieba.get_FREQ(n) or 0, 20000)
                 jieba.add_word(n, freq=freq)
                 rjieba.add_word(n, freq, None)

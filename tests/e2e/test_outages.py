@@ -102,9 +102,10 @@ def test_opensearch_and_redis_outages_lose_nothing_and_drain_by_themselves(tmp_p
         quote_id = inline["documents"][0]["id"]
 
         api = client.get("/api/search", query_string={"q": "海川"})
-        assert api.status_code == 503
-        assert "搜索服务暂不可用" in api.get_json()["error"] and "unavailable" in api.get_json()["error"]
-        html = client.get("/", query_string={"q": "海川"})
+        assert api.status_code == 503 and "搜索服务暂不可用" in api.get_json()["error"]
+        english = client.get("/api/search", query_string={"q": "海川", "lang": "en"})
+        assert english.status_code == 503 and "unavailable" in english.get_json()["error"]
+        html = client.get("/", query_string={"q": "海川", "lang": "zh"})
         assert html.status_code == 503 and "搜索服务暂不可用" in html.get_data(as_text=True)
         status = d.status()
         assert status["index_status"]["pending"] >= 1 and status["index_status"]["error"]

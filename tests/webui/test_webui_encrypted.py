@@ -94,7 +94,10 @@ def test_a_tampered_original_is_refused_with_a_visible_500_and_no_bytes(admin_cl
     assert any(f"download of document {doc_id} refused" in rec.getMessage() for rec in caplog.records)
     assert r.status_code == 500
     body = r.get_data(as_text=True)
-    assert "解密校验失败" in body and "restore it from a backup" in body
+    assert "解密校验失败" in body and "请从备份恢复" in body and "restore it from a backup" not in body
+    english = admin_client.get(f"/documents/{doc_id}/download?lang=en")
+    assert english.status_code == 500 and "restore it from a backup" in english.get_data(as_text=True)
+    assert "解密校验失败" not in english.get_data(as_text=True)
     assert "Content-Disposition" not in r.headers
     assert TEXT.read_text(encoding="utf-8")[:40] not in body
     assert "金桥" not in body

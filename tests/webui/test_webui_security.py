@@ -653,7 +653,9 @@ def test_an_expired_token_answers_401_saying_it_expired(hostile):
         'error="invalid_token"'
     )
     error = refused.get_json()["error"]
-    assert "令牌已于" in error and "过期" in error and "expired" in error
+    assert "令牌已于" in error and "过期" in error  # the default language
+    english = client.get("/api/search?q=报价&lang=en", headers=auth)
+    assert english.status_code == 401 and "expired" in english.get_json()["error"]
 
 
 # -- in a real browser, under the CSP ------------------------------------------------------------

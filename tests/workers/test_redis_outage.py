@@ -145,7 +145,7 @@ def _rq_workers(d: Any) -> int:
 
 
 def _health(client: Any) -> dict[str, Any]:
-    response = client.get("/healthz")
+    response = client.get("/healthz?lang=en")  # reasons in one language; English here
     assert response.status_code == 200, response.get_data(as_text=True)
     return dict(response.get_json())
 

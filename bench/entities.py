@@ -290,7 +290,7 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
                     "unit": unit.label,
                     "want": truth.get("doc_type"),
                     "got": code.code if code else None,
-                    "reason": code.reason if code else unit.error,
+                    "reason": str(code.reason) if code else unit.error,
                 }
             )
         start = time.perf_counter()
@@ -312,7 +312,7 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
                     "unit": unit.label,
                     "want": want_customers,
                     "got": linked,
-                    "evidence": [link.evidence for link in result.links],
+                    "evidence": [str(link.evidence) for link in result.links],
                     "suggestions": list(result.suggestions),
                 }
             )

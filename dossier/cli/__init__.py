@@ -11,10 +11,10 @@ from typing import Any
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import _echo_json, _open, _principal, bilingual, search_values, shown
+from dossier.cli._common import _echo_json, _open, _principal, bilingual, label, search_values, shown
 from foundation.config import SETTINGS, load_settings
 from foundation.errors import DossierError
-from foundation.messages import msg
+from foundation.messages import msg, translate
 
 
 class _Cli(click.Group):
@@ -50,7 +50,7 @@ def init(ctx: click.Context) -> None:
     generated = dossier.init()
     click.echo(f"{msg('cli.init.home')}: {settings.home}")
     if generated:
-        click.echo(f"管理员 / admin user: admin   密码 / password: {generated}")
+        click.echo(f"{msg('cli.init.admin_user')}: admin   {msg('cli.init.password')}: {generated}")
         click.echo(str(msg("cli.init.password_once")))
     else:
         click.echo(str(msg("cli.init.admin_exists")))
@@ -63,10 +63,10 @@ class BatchProgress:
     processed here or by workers elsewhere.  Silent when stderr is not a terminal.
     """
 
-    def __init__(self, dossier: Any, enabled: bool, label: str = "导入 ingest") -> None:
+    def __init__(self, dossier: Any, enabled: bool, title: str | None = None) -> None:
         self.dossier = dossier
         self.enabled = enabled
-        self.label = label
+        self.title = title if title is not None else label("cli.progress.ingest")
         self._batch: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,14 +85,14 @@ class BatchProgress:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(
-            TextColumn(f"[bold]{self.label}"),
+            TextColumn(f"[bold]{self.title}"),
             BarColumn(),
             TextColumn("{task.fields[line]}"),
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=False,
         )
-        self._task = self._bar.add_task(self.label, total=None, line="")
+        self._task = self._bar.add_task(self.title, total=None, line="")
         self._bar.start()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
@@ -132,11 +132,13 @@ def progress_line(report: dict[str, Any]) -> str:
     files, pages = report["files"], report["pages"]
     done_files = files["done"] + files["duplicate"] + files["failed"]
     eta = report.get("eta_s")
-    eta_text = f"  剩余 ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta else ""
+    eta_text = f"  {label('cli.label.eta')} {int(eta // 60)}:{int(eta % 60):02d}" if eta else ""
     failed = files["failed"] + pages["failed"]
     return (
-        f"文件 files {done_files}/{files['total']}  页 pages {pages['done']}/{pages['total']}"
-        f"  {report['pages_per_s']:.2f} 页/s{eta_text}  失败 failed {failed}"
+        f"{label('cli.label.files')} {done_files}/{files['total']}"
+        f"  {label('cli.label.pages')} {pages['done']}/{pages['total']}"
+        f"  {report['pages_per_s']:.2f} {translate('cli.progress.pages_per_s', 'zh')}{eta_text}"
+        f"  {label('cli.label.failed')} {failed}"
     )
 
 
@@ -205,9 +207,9 @@ def ingest(
     if summary["mode"] == "inline":
         click.echo(str(msg("cli.ingest.inline")), err=True)
     click.echo(
-        f"批次 batch {summary['batch']}  导入 ingested: {summary['ingested']}  重复 duplicates: {summary['duplicates']}  "
-        f"排队 queued: {summary['queued']}  等待 OCR awaiting OCR: {summary['awaiting_ocr']}  "
-        f"失败 failed: {len(summary['failed'])}"
+        f"{label('cli.label.batch')} {summary['batch']}  {label('cli.label.ingested')}: {summary['ingested']}"
+        f"  {label('cli.label.duplicates')}: {summary['duplicates']}  {label('cli.label.queued')}: {summary['queued']}"
+        f"  {label('cli.label.awaiting_ocr')}: {summary['awaiting_ocr']}  {label('cli.label.failed')}: {len(summary['failed'])}"
     )
     if summary["queued"]:
         click.echo(f"  {msg('cli.ingest.progress')}: dossier status {summary['batch']}")
@@ -349,7 +351,8 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
             _echo_json(report)
             return
         click.echo(
-            f"批次 batch {report['id']} ({report['source']}, {report['created_at']})  状态 state: {report['state']}"
+            f"{label('cli.label.batch')} {report['id']} ({report['source']}, {report['created_at']})"
+            f"  {label('cli.label.state')}: {report['state']}"
         )
         click.echo("  " + progress_line(report))
         for failure in report["failures"]:
@@ -364,27 +367,33 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
     for warning in info["warnings"]:
         click.echo(f"⚠ {msg('cli.warning')}: {shown(warning)}", err=True)
     indexed = "?" if info["indexed"] is None else info["indexed"]  # None: the search engine does not answer
-    click.echo(f"数据目录 / home: {info['home']}   索引 / index: {info['index']} ({indexed} 篇)")
+    click.echo(
+        f"{msg('cli.status.home')}: {info['home']}   {msg('cli.status.index')}: {info['index']}"
+        f" ({translate('cli.status.indexed', 'zh', n=indexed)})"
+    )
     index_status = info["index_status"]
     if index_status["pending"] or index_status["error"]:
         click.echo(
-            f"待写入索引 / waiting for the index: {index_status['pending']}"
+            f"{msg('cli.status.index_pending')}: {index_status['pending']}"
             + (f"  ({shown(index_status['error'])})" if index_status["error"] else "")
         )
     for failure in index_status["failures"][:20]:
-        click.echo(f"  ✗ 索引 index [{failure['document_id']}]: {shown(failure['error'])}")
+        click.echo(f"  ✗ {label('cli.status.index')} [{failure['document_id']}]: {shown(failure['error'])}")
     click.echo(
-        f"文档 / documents: {info['documents']}  "
+        f"{msg('cli.status.documents')}: {info['documents']}  "
         + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items())
     )
-    click.echo(f"等待 OCR 的页 / pages awaiting OCR: {info['pages_awaiting_ocr']}")
+    click.echo(f"{msg('cli.status.pages_awaiting_ocr')}: {info['pages_awaiting_ocr']}")
     queue = info["queue"]
     if queue["reachable"]:
-        click.echo(f"队列 / queue: {queue['jobs']} 个任务 jobs, {queue['workers']} 个工作进程 workers")
+        click.echo(
+            f"{msg('cli.status.queue')}: {queue['jobs']} {label('cli.status.jobs')},"
+            f" {queue['workers']} {label('cli.status.workers')}"
+        )
     else:
         click.echo(f"{msg('cli.status.queue')}: {shown(queue['error'])}")
     for batch in info["batches"]:
-        click.echo(f"  批次 batch {batch['id']} [{batch['state']}] " + progress_line(batch))
+        click.echo(f"  {label('cli.label.batch')} {batch['id']} [{batch['state']}] " + progress_line(batch))
     for failure in info["recent_failures"]:
         click.echo(f"  ✗ [{failure['id']}] {failure['title']}: {shown(failure['error'])}")
     if info["unmatched_owners"]:
@@ -431,7 +440,7 @@ def watch(ctx: click.Context, inbox: str, once: bool, interval: float) -> None:
     box = Inbox(dossier, inbox, settle_s=float(dossier.settings.get("DOSSIER_INBOX_SETTLE")))
     if dossier.queue() is None:
         click.echo(str(msg("cli.inbox.inline")), err=True)
-    progress = BatchProgress(dossier, enabled=sys.stderr.isatty(), label="收件箱 inbox")
+    progress = BatchProgress(dossier, enabled=sys.stderr.isatty(), title=label("cli.progress.inbox"))
     box.on_batch = progress.start
     try:
         if once:
@@ -457,7 +466,11 @@ def reindex(ctx: click.Context, restart: bool) -> None:
     def progress(done: int, total: int) -> None:
         if show:
             rate = done / max(time.monotonic() - started, 1e-6)
-            click.echo(f"\r重建索引 reindex {done}/{total}  {rate:.0f} 篇/s docs/s", nl=False, err=True)
+            click.echo(
+                f"\r{label('cli.reindex.progress')} {done}/{total}  {rate:.0f} {label('cli.reindex.rate')}",
+                nl=False,
+                err=True,
+            )
 
     count = dossier.reindex(restart=restart, progress=progress)
     if show:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from foundation.messages import Message, load_stored
+from foundation.messages import Message, load_stored, translate
 
 
 def _open(ctx: click.Context) -> Any:
@@ -21,6 +21,15 @@ def _principal(dossier: Any, as_user: str | None) -> Any:
     from index import Principal
 
     return dossier.accounts.principal_for(as_user) if as_user else Principal.system()
+
+
+def label(message_id: str) -> str:
+    """``"中文 English"``: a column or field label in both languages side by side, as the CLI's compact lines print it.
+
+    ``str(msg(...))`` joins the languages with ``" / "``; a line of several labels
+    (``批次 batch 3  导入 ingested: 5``) keeps each pair together without the slash.
+    """
+    return f"{translate(message_id, 'zh')} {translate(message_id, 'en')}"
 
 
 def shown(value: Any) -> str:

@@ -19,7 +19,7 @@ from dossier.app.audit import (
     AuditQueryError,
     parse_time,
 )
-from dossier.cli._common import _echo_json, _open, _principal
+from dossier.cli._common import _echo_json, _open, _principal, label
 from foundation.messages import msg
 
 
@@ -112,14 +112,14 @@ def audit(
 def _print_table(page: dict[str, Any]) -> None:
     events = page["events"]
     for e in events:
-        label = ACTION_LABELS.get(e["action"], (e["action"], ""))[0]
+        action_label = ACTION_LABELS.get(e["action"], (e["action"], ""))[0]
         target = ""
         if e["target_type"]:
             target = e["target_type"] + (f":{e['target_id']}" if e["target_id"] is not None else "")
             if e.get("target_exists") is False:
-                target += "（已删除 deleted）"
+                target += f"（{label('cli.audit.deleted')}）"
         click.echo(
-            f"{e['id']:>7}  {e['at'][:19].replace('T', ' ')}  {e['username']:<12} {e['action']:<18} {label:<8} "
+            f"{e['id']:>7}  {e['at'][:19].replace('T', ' ')}  {e['username']:<12} {e['action']:<18} {action_label:<8} "
             f"{target:<16} {e['summary']}"
         )
     shown = len(events)

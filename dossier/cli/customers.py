@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dossier.cli._common import _echo_json, _open, shown
+from dossier.cli._common import _echo_json, _open, label, shown
 from foundation.messages import msg
 
 
@@ -202,7 +202,7 @@ def reextract(ctx: click.Context, ids: tuple[int, ...], as_json: bool) -> None:
 
     def progress(done: int, total: int) -> None:
         if show:
-            click.echo(f"\r重新抽取 reextract {done}/{total}", nl=False, err=True)
+            click.echo(f"\r{label('cli.customers.reextract_progress')} {done}/{total}", nl=False, err=True)
 
     counts = dossier.customers.reextract(ids or None, progress=progress)
     if show:

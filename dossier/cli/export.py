@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import _echo_json, _open, _principal, search_values
+from dossier.cli._common import _echo_json, _open, _principal, label, search_values
 from foundation.errors import DossierError
 from foundation.messages import msg
 
@@ -67,7 +67,10 @@ class _Progress:
         self._last = now
         rate = done / max(now - self._started, 1e-6)
         self._bar.update(
-            self._task, completed=done, total=max(total, done, 1), rate=f"{rate:,.0f} 条/s rows/s"
+            self._task,
+            completed=done,
+            total=max(total, done, 1),
+            rate=f"{rate:,.0f} {label('cli.export.rate')}",
         )
 
     def close(self) -> None:
@@ -159,7 +162,7 @@ def export(
     principal = _principal(dossier, as_user)
     plan = dossier.exports.plan(request, principal, fmt, limit=limit)
     plan.check()
-    progress = _Progress(sys.stderr.isatty() and not as_json, f"导出 export {fmt}")
+    progress = _Progress(sys.stderr.isatty() and not as_json, f"{label('cli.export.progress')} {fmt}")
     _plan, chunks = dossier.exports.stream(
         request, principal, fmt, plan=plan, limit=limit, via="cli", progress=progress
     )

@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from dossier.cli._common import _echo_json, shown
+from dossier.cli._common import _echo_json, label, shown
 from foundation.errors import ConfigError
-from foundation.messages import msg
+from foundation.messages import msg, translate
 
 
 def _keys(settings: Any) -> Any:
@@ -105,19 +105,19 @@ def _describe(counts: dict[str, int], current: str | None, configured: set[str])
     parts = []
     for state, n in sorted(counts.items(), key=lambda kv: (kv[0] != "plaintext", kv[0])):
         if state == "plaintext":
-            parts.append(f"明文 plaintext {n}")
+            parts.append(f"{label('cli.keys.plaintext')} {n}")
         elif state == "unreadable":
-            parts.append(f"无法读取 unreadable {n}")
+            parts.append(f"{label('cli.keys.unreadable')} {n}")
         else:
-            mark = (
-                " (当前 current)"
+            mark = label(
+                "cli.keys.current"
                 if state == current
-                else " (旧 old)"
+                else "cli.keys.old"
                 if state in configured
-                else " (未配置! not configured!)"
+                else "cli.keys.unconfigured"
             )
-            parts.append(f"密钥 key {state}{mark} {n}")
-    return "，".join(parts) if parts else "无 none"
+            parts.append(f"{label('cli.keys.key')} {state} ({mark}) {n}")
+    return "，".join(parts) if parts else label("cli.keys.none")
 
 
 @keys.command("status")
@@ -134,7 +134,7 @@ def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
     settings = ctx.find_root().obj["settings"]
     store = _store(ctx)
     census = store.census(
-        verify=verify, progress=_Progress("检查 verify") if verify and not as_json else None
+        verify=verify, progress=_Progress(label("cli.keys.verify")) if verify and not as_json else None
     )
     current = store.keys.current.id if store.keys.current is not None else None
     configured = {k.id for k in store.keys.keys}
@@ -161,17 +161,22 @@ def keys_status(ctx: click.Context, verify: bool, as_json: bool) -> None:
         )
     else:
         if current:
-            click.echo(f"加密 / encryption: 开启 on，当前密钥 / current key {current}")
+            click.echo(
+                f"{msg('cli.keys.encryption')}: {label('cli.keys.on')}，{msg('cli.keys.current_key')} {current}"
+            )
         else:
-            click.echo("加密 / encryption: 关闭 off（未设置 DOSSIER_BLOB_KEY / DOSSIER_BLOB_KEY_FILE）")
+            click.echo(
+                f"{msg('cli.keys.encryption')}: {label('cli.keys.off')}"
+                f"（{translate('cli.keys.unset', 'zh')} DOSSIER_BLOB_KEY / DOSSIER_BLOB_KEY_FILE）"
+            )
         olds = [k.id for k in store.keys.keys if k.id != current]
         if olds:
-            click.echo(f"旧密钥（只解密）/ old keys (read only): {', '.join(olds)}")
+            click.echo(f"{msg('cli.keys.old_keys')}: {', '.join(olds)}")
         click.echo(
-            f"原始文件 / originals: {sum(census.originals.values())}（{_describe(census.originals, current, configured)}）"
+            f"{msg('cli.keys.originals')}: {sum(census.originals.values())}（{_describe(census.originals, current, configured)}）"
         )
         click.echo(
-            f"缓存文件 / cached: {sum(census.cached.values())}（{_describe(census.cached, current, configured)}）"
+            f"{msg('cli.keys.cached')}: {sum(census.cached.values())}（{_describe(census.cached, current, configured)}）"
         )
         behind = sum(
             n
@@ -216,7 +221,8 @@ def keys_rotate(ctx: click.Context, new_key_file: str | None) -> None:
     target = read_key_file(Path(new_key_file))[0] if new_key_file else None
     store = _store(ctx)
     goal = target or store.keys.current
-    report = store.rotate(target, progress=_Progress(f"轮换 rotate → {goal.id}" if goal else "轮换 rotate"))
+    rotating = label("cli.keys.rotate")
+    report = store.rotate(target, progress=_Progress(f"{rotating} → {goal.id}" if goal else rotating))
     click.echo(
         str(
             msg(

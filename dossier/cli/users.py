@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from dossier.cli._common import _echo_json, _open
-from foundation.messages import msg
+from dossier.cli._common import _echo_json, _open, label
+from foundation.messages import msg, translate
 
 #: ``records.ROLES``, spelt out so that ``dossier --help`` does not import the records (a test keeps them equal).
 ROLES = ("admin", "manager", "finance", "sales", "viewer")
@@ -41,7 +41,9 @@ def users() -> None:
 def _echo_linked(linked: list[str]) -> None:
     """Say which customers an account now owns (their registry owner name is its login or display name)."""
     if linked:
-        names = "、".join(linked[:10]) + (f" …（共 {len(linked)} 个）" if len(linked) > 10 else "")
+        names = "、".join(linked[:10]) + (
+            f" {translate('cli.users.more', 'zh', n=len(linked))}" if len(linked) > 10 else ""
+        )
         click.echo(f"  {msg('cli.users.owns', n=len(linked))}: {names}")
 
 
@@ -115,12 +117,12 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
             _echo_json(row)
         return
     for user in rows:
-        state = "启用 active" if user["active"] else "停用 disabled"
+        state = label("cli.users.active" if user["active"] else "cli.users.inactive")
         last = (user["last_login_at"] or "-").replace("T", " ")
         shown = f" ({user['display_name']})" if user["display_name"] else ""
-        line = f"{user['username'] + shown:<20} {user['role']:<8} {state:<12} 上次登录 last login {last:<19}"
+        line = f"{user['username'] + shown:<20} {user['role']:<8} {state:<12} {label('cli.users.last_login')} {last:<19}"
         if user["locked_until"]:
-            line += f"  锁定至 locked until {user['locked_until'].replace('T', ' ')}"
+            line += f"  {label('cli.users.locked_until')} {user['locked_until'].replace('T', ' ')}"
         click.echo(line)
 
 
@@ -230,18 +232,15 @@ def token_create(
     expires_at = _token_expiry(expires_days, expires_on)
     token_id, secret = _open(ctx.find_root()).accounts.create_token(username, name, expires_at=expires_at)
     click.echo(secret)
-    until = (
-        f"，{expires_at:%Y-%m-%d %H:%M} UTC 到期 / expires {expires_at:%Y-%m-%d %H:%M} UTC"
-        if expires_at
-        else ""
-    )
-    click.echo(
-        f"令牌编号 token id {token_id}{until}。请立即保存：令牌只显示这一次 / store it now: it is shown only once.",
-        err=True,
-    )
+    until = f"，{msg('cli.token.expires_at', at=f'{expires_at:%Y-%m-%d %H:%M}')}" if expires_at else ""
+    click.echo(f"{label('cli.token.id')} {token_id}{until}。{msg('cli.token.shown_once')}", err=True)
 
 
-_STATES = {"active": "有效 active", "expired": "已过期 expired", "revoked": "已撤销 revoked"}
+_STATES = {
+    "active": "cli.token.state_active",
+    "expired": "cli.token.state_expired",
+    "revoked": "cli.token.state_revoked",
+}
 
 
 @token.command("list")
@@ -255,12 +254,13 @@ def token_list(ctx: click.Context, username: str, as_json: bool) -> None:
         if as_json:
             _echo_json(row)
             continue
-        state = _STATES[row["state"]]
+        state = label(_STATES[row["state"]])
         if row["state"] == "revoked":
             state += f" {row['revoked_at']}"
         click.echo(
-            f"{row['id']:<6} {row['name'] or '-':<20} 创建 created {row['created_at']}"
-            f"  上次使用 last used {row['last_used_at'] or '-'}  到期 expires {row['expires_at'] or '-'}  {state}"
+            f"{row['id']:<6} {row['name'] or '-':<20} {label('cli.token.created')} {row['created_at']}"
+            f"  {label('cli.token.last_used')} {row['last_used_at'] or '-'}"
+            f"  {label('cli.token.expires')} {row['expires_at'] or '-'}  {state}"
         )
 
 

@@ -142,10 +142,13 @@ def test_the_queued_job_paths_still_resolve(name):
 
 
 def test_the_application_object_holds_its_services_rather_than_mixing_them_in(dossier):
-    """`Dossier` inherits from nothing: accounts, audit, documents, customers and exports are services it holds."""
+    """`Dossier` inherits from nothing: accounts, audit, documents, customers, exports, intake and reading are
+    services it holds, and the entry points it offers of the last two are theirs (no second implementation)."""
     from dossier.app._accounts import AccountService
     from dossier.app._customers import CustomerService
     from dossier.app._documents import DocumentService
+    from dossier.app._intake import IntakeService
+    from dossier.app._reading import ReadingService
     from dossier.app.audit import AuditService
     from dossier.app.export import ExportService
     from dossier.app.services import Dossier
@@ -157,8 +160,16 @@ def test_the_application_object_holds_its_services_rather_than_mixing_them_in(do
         "documents": DocumentService,
         "customers": CustomerService,
         "exports": ExportService,
+        "intake": IntakeService,
+        "reading": ReadingService,
     }
     assert {name: type(getattr(dossier, name)) for name in held} == held
+    for name in ("ingest_paths", "ingest_upload", "batch_status", "retry", "ocr", "reindex"):
+        assert getattr(dossier, name).__self__ is dossier.intake, name
+    for name in ("search", "show", "open_original"):
+        assert getattr(dossier, name).__self__ is dossier.reading, name
+    public = [n for n, v in vars(Dossier).items() if callable(v) and not n.startswith("_")]
+    assert len(public) <= 12, public  # open, init, status and the home's lifecycle; the rest is in services
 
 
 def _code_packages() -> list[str]:

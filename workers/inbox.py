@@ -156,7 +156,7 @@ class Inbox:
         fresh = [p for p in paths if str(p) not in already]
         if not fresh:
             return 0
-        intake = self.dossier._intake()
+        intake = self.dossier.intake.make_intake()
         if self._batch is None or self._batch_closed():
             self._batch = intake.new_batch("inbox", "inbox", origin=str(self.root))
             if self.on_batch is not None:
@@ -175,13 +175,13 @@ class Inbox:
                 named = self.dossier.customers.intake_customer(meta.customer)
                 if named is not None and named["message"]:
                     log.warning("%s: %s", relative.parts[0], _readable(named["message"]))
-            options = self.dossier._options(meta.customer, meta.doc_type, meta.tags, "inbox", "inbox")
+            options = self.dossier.intake.options(meta.customer, meta.doc_type, meta.tags, "inbox", "inbox")
             source = Source(label=str(relative), filename=path.name, path=path, origin=str(path))
             taken = intake.take(source, options, self._batch)
             outcome[taken.status if taken.status in outcome else "queued"] += 1
             if taken.status == "queued" and taken.document_id is not None:
                 if queue is not None:
-                    queue.enqueue_ingest(taken.document_id, self.dossier._ingest_timeout_s())
+                    queue.enqueue_ingest(taken.document_id, self.dossier.intake.job_timeout_s())
                 else:
                     queued.append(taken.document_id)
             log.info("收取 / took %s: %s", relative, taken.status)

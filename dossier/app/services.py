@@ -5,65 +5,46 @@ every read takes the caller's :class:`~index.Principal` and answers ``NotFound``
 documents the caller may not read, exactly as for documents that do not exist.
 
 It holds the resources of the open data home (:class:`~dossier.app.resources.HomeResources`)
-and the services made over them: ``accounts``, ``audit``, ``documents``, ``customers`` and
-``exports``.  Intake, batches, search, reading a document, reindexing and the status stay here.
+and the services made over them: ``accounts``, ``audit``, ``documents``, ``customers``,
+``exports``, ``intake`` (intake, batches, retries, OCR, reindexing) and ``reading`` (search,
+show, originals), and offers the intake's and reading's entry points as its own.  Opening,
+initialising, upgrading and the status of the home stay here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import functools
 import logging
-import os
-import time
-from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from redis import RedisError as QueueError
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 import index
 import ingest
 import records
-from dossier.app import folder, permissions
 from dossier.app._accounts import AccountService, principal_of
-from dossier.app._customers import CustomerService, document_batches
+from dossier.app._customers import CustomerService
 from dossier.app._documents import DocumentService
 from dossier.app._index_flusher import IndexFlusher
-from dossier.app.audit import AuditService, upload_detail
+from dossier.app._intake import IntakeService
+from dossier.app._reading import ReadingService
+from dossier.app.audit import AuditService
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
-from dossier.app.resources import QUEUE_RETRY_S, HomeResources
-from dossier.app.search_request import doc_type_code
-from dossier.app.worker_processes import WorkerProcesses
+from dossier.app.resources import HomeResources
 from foundation.config import Settings, load_settings
-from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.filemodes import file_mode_problems, file_mode_warnings, secure_home
-from foundation.messages import Message, msg
-from index import Principal, SearchRequest
+from foundation.messages import msg
 from ingest import DOC_TYPES
-from pipeline import access, extraction
-from pipeline.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
-from pipeline.batches import batch_documents as _batch_document_ids
-from pipeline.indexing import index_entry
-from pipeline.intake import Intake, IntakeOptions, Source, collect_files
-from pipeline.ocr import PAGE_TIMEOUT_S
-from pipeline.queue import JobQueue, QueueUnavailable
-from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
+from pipeline.batches import batch_report
+from records import Customer, Document, IngestBatch, Page, User
 
 __all__ = ["DOC_TYPES", "Dossier"]
-
-#: Roles that read every document regardless of confidentiality.
-_READ_ALL_ROLES = folder.READ_ALL_ROLES  # roles that read and review everything
-
-
-def _stored(text: str | Message) -> str:
-    """A message as the records and the app's answers keep it (``Message.dumps()``); plain text as it is."""
-    return text.dumps() if isinstance(text, Message) else text
 
 
 class Dossier:
@@ -74,6 +55,9 @@ class Dossier:
     ``documents`` (:class:`~dossier.app._documents.DocumentService`): permissions, page images, edits,
     versions, deletes.  ``customers`` (:class:`~dossier.app._customers.CustomerService`): the registry
     and re-extraction.  ``exports`` (:class:`~dossier.app.export.ExportService`): exports of search results.
+    ``intake`` (:class:`~dossier.app._intake.IntakeService`): intake, batches, retries, OCR, reindexing.
+    ``reading`` (:class:`~dossier.app._reading.ReadingService`): search, one document, its original.
+    The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -84,9 +68,35 @@ class Dossier:
         )
         self.accounts = AccountService(home.sessions, settings, revoke_exports=self.exports.revoke_user)
         self.customers = CustomerService(home.sessions, home.backend, home.queue)
+        self.intake = IntakeService(home, self.audit)
+        self.reading = ReadingService(home)
         self.documents = DocumentService(
-            home.sessions, home.backend, home.blobs, ingest_upload=self.ingest_upload, reindex=self.reindex
+            home.sessions,
+            home.backend,
+            home.blobs,
+            ingest_upload=self.intake.ingest_upload,
+            reindex=self.intake.reindex,
         )
+        # What the CLI, the web and the workers call on the application, served by the services above.
+        intake, reading = self.intake, self.reading
+        self.queue = intake.queue
+        self.ingest_paths, self.ingest_sources, self.ingest_upload = (
+            intake.ingest_paths,
+            intake.ingest_sources,
+            intake.ingest_upload,
+        )
+        self.wait_for_batch, self.new_batch, self.close_batch = (
+            intake.wait_for_batch,
+            intake.new_batch,
+            intake.close_batch,
+        )
+        self.batches, self.batch_status, self.batch_report = (
+            intake.batches,
+            intake.batch_status,
+            intake.batch_report,
+        )
+        self.retry, self.ocr, self.reindex = intake.retry, intake.ocr, intake.reindex
+        self.search, self.show, self.open_original = reading.search, reading.show, reading.open_original
 
     # -- the open data home's resources (read-only) ------------------------------------------
 
@@ -231,599 +241,6 @@ class Dossier:
                 words.append(customer.name)
                 words.extend(customer.aliases or [])
         index.add_user_words(words)
-
-    # -- intake ------------------------------------------------------------------------------
-
-    def _intake(self, workers: int | None = None) -> Intake:
-        return Intake(
-            self.sessions,
-            self.blobs,
-            self.backend,
-            self.limits,
-            workers or self.settings.workers,
-            split=self.settings.split_kinds,
-        )
-
-    def queue(self) -> JobQueue | None:
-        """The job queue, or None while Redis cannot be reached (checked again after a few seconds)."""
-        return self.resources.queue()
-
-    def _options(
-        self, customer: str | None, doc_type: str | None, tags: Sequence[str], uploaded_by: str, source: str
-    ) -> IntakeOptions:
-        if doc_type is not None and doc_type not in DOC_TYPES:
-            doc_type = doc_type_code(doc_type)
-        if customer:
-            index.add_user_words([customer])
-        return IntakeOptions(
-            customer=customer, doc_type=doc_type, tags=tuple(tags), uploaded_by=uploaded_by, source=source
-        )
-
-    def ingest_paths(
-        self,
-        paths: Iterable[str | os.PathLike[str]],
-        *,
-        customer: str | None = None,
-        doc_type: str | None = None,
-        tags: Sequence[str] = (),
-        uploaded_by: str = "system",
-        workers: int | None = None,
-        wait: bool = True,
-        ocr: bool = True,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> dict[str, Any]:
-        """Ingest files and folders (recursively); returns the ``--json`` summary."""
-        return self.ingest_sources(
-            collect_files(paths),
-            customer=customer,
-            doc_type=doc_type,
-            tags=tags,
-            uploaded_by=uploaded_by,
-            workers=workers,
-            wait=wait,
-            ocr=ocr,
-            on_batch=on_batch,
-        )
-
-    def ingest_sources(
-        self,
-        sources: Sequence[Source],
-        *,
-        customer: str | None = None,
-        doc_type: str | None = None,
-        tags: Sequence[str] = (),
-        uploaded_by: str = "system",
-        workers: int | None = None,
-        source: str = "cli",
-        wait: bool = True,
-        ocr: bool = True,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> dict[str, Any]:
-        """Take every source into the records and have it processed.
-
-        With Redis, each file becomes a queued job for the workers; ``wait`` then blocks
-        until the batch is done (starting temporary workers when none runs).  Without Redis
-        the batch is processed here, in a pool of ``workers`` processes (``ocr`` False
-        leaves image pages awaiting OCR).  ``on_batch`` learns the batch id as soon as it
-        exists (a progress bar polls the batch from there).
-        """
-        options = self._options(customer, doc_type, tags, uploaded_by, source)
-        intake = self._intake(workers)
-        batch_id = intake.new_batch(source, uploaded_by, total=len(sources))
-        self.audit.record(  # one event per batch, when it starts: what was brought in, by whom (outcomes: the batch)
-            uploaded_by,
-            "upload",
-            target_type="batch",
-            target_id=batch_id,
-            detail=upload_detail(
-                source,
-                batch_id,
-                [s.label for s in sources],
-                customer=options.customer,
-                doc_type=options.doc_type,
-                tags=options.tags,
-            ),
-        )
-        if on_batch is not None:
-            on_batch(batch_id)
-        engine = self.settings.get("DOSSIER_OCR_ENGINE") if ocr else None
-        queue = self.queue()
-        if queue is None:
-            intake.run(sources, options, batch_id=batch_id, ocr_engine=engine)
-        else:
-            unqueued: list[int] = []
-            for src in sources:
-                taken = intake.take(src, options, batch_id)
-                doc_id = taken.document_id
-                if (
-                    taken.status == "queued"
-                    and doc_id is not None
-                    and (unqueued or not self._enqueue_ingest(queue, doc_id))
-                ):
-                    unqueued.append(doc_id)
-            close_batch(self.sessions, batch_id)
-            if unqueued:  # Redis went away mid-batch: do the rest here rather than leave it waiting
-                queue = None
-                intake.process_here(unqueued, engine)
-            elif wait:
-                self.wait_for_batch(batch_id, workers=workers)
-        if (wait or queue is None) and not self.backend.settle():
-            logging.getLogger(__name__).warning(
-                "搜索索引暂不可用：文档已保存，索引稍后自动补上 / the search index is unavailable: the documents"
-                " are stored and will be indexed automatically once it answers"
-            )
-        summary = batch_summary(self.sessions, batch_id)
-        summary["mode"] = "inline" if queue is None else "queue"
-        return summary
-
-    def _enqueue_ingest(self, queue: JobQueue, doc_id: int) -> bool:
-        """Queue a taken document; False (and forget the connection) when Redis fails — it stays queued in the records."""
-        try:
-            queue.enqueue_ingest(doc_id, self._ingest_timeout_s())
-            return True
-        except QueueError:
-            self.resources.queue.forget(retry_in_s=QUEUE_RETRY_S)
-            return False
-
-    def _ingest_timeout_s(self) -> float:
-        return self.limits.parse_timeout_s + 120
-
-    def wait_for_batch(
-        self,
-        batch_id: int,
-        *,
-        workers: int | None = None,
-        poll_s: float = 1.0,
-    ) -> dict[str, Any]:
-        """Block until a batch is done; start ``workers`` temporary workers when none serves the queue."""
-        queue = self.queue()
-        if queue is None:
-            raise QueueUnavailable(msg("app.queue.cannot_wait"))
-        helpers = None
-        if queue.live_workers() == 0:
-            helpers = WorkerProcesses(self.settings, workers or self.settings.workers)
-        try:
-            while True:
-                report = self.batch_report(batch_id)
-                if report["state"] == "done":
-                    return report
-                if helpers is not None and helpers.alive() == 0:
-                    raise DossierError(msg("app.queue.workers_exited"))
-                time.sleep(poll_s)
-        finally:
-            if helpers is not None:
-                helpers.stop()
-
-    def ingest_upload(
-        self,
-        filename: str,
-        data: bytes,
-        *,
-        principal: Principal,
-        customer: str | None = None,
-        doc_type: str | None = None,
-        tags: Sequence[str] = (),
-        batch_id: int | None = None,
-        version_of: int | None = None,
-    ) -> dict[str, Any]:
-        """Store one uploaded file and queue it; returns at once with ``{"id", "duplicate", "error", "batch", "status"}``.
-
-        Without Redis the file stays queued in the records; a worker picks it up when it starts.
-        Given a ``batch_id`` (several files of one form), the caller closes it with :meth:`close_batch`.
-        ``version_of`` makes the file the newest version of that document (see :meth:`add_version`,
-        which checks the caller may edit it).  Viewers may not upload.
-        """
-        if not permissions.may_upload(principal):
-            raise Forbidden(msg("app.upload.forbidden"))
-        safe_name = Path(filename.replace("\\", "/")).name or "upload"
-        options = dataclasses.replace(
-            self._options(customer, doc_type, tags, principal.username, "upload"), version_of=version_of
-        )
-        intake = self._intake(1)
-        own_batch = batch_id is None
-        if batch_id is None:
-            batch_id = intake.new_batch("upload", principal.username)
-        taken = intake.take(Source(label=safe_name, filename=safe_name, data=data), options, batch_id)
-        if own_batch:
-            close_batch(self.sessions, batch_id)
-        if taken.status == "queued" and taken.document_id is not None:
-            queue = self.queue()
-            if queue is not None:
-                self._enqueue_ingest(
-                    queue, taken.document_id
-                )  # if Redis fails, a worker's reconcile finds it
-        duplicate = taken.status == "duplicate"
-        return {
-            "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
-            "duplicate": duplicate,
-            "error": taken.error,
-            "message": _stored(ALREADY_STORED) if duplicate else None,
-            "batch": batch_id,
-            "status": taken.status,
-        }
-
-    @staticmethod
-    def _names_duplicates(principal: Principal) -> bool:
-        """Whether a duplicate's document is named to ``principal``: only to one who may read every document.
-
-        Naming it only when the uploader may read it would tell them, by its absence, that the
-        bytes they hold are a document hidden from them.  So everyone else learns the one thing
-        they may know — the file is stored already ("已存在，已由系统保存 / already stored") —
-        the same way whether or not they could open it.
-        """
-        return principal.role in _READ_ALL_ROLES
-
-    def _named_document(self, doc_id: int | None, principal: Principal, *, duplicate: bool) -> int | None:
-        """``doc_id`` as an intake result may name it to ``principal`` (None: a duplicate, or a document they may not read)."""
-        if doc_id is None or self._names_duplicates(principal):
-            return doc_id
-        if duplicate:
-            return None
-        with self.sessions() as session:
-            doc = session.get(Document, doc_id)
-            return doc_id if doc is not None and folder.may_read(principal, doc) else None
-
-    def new_batch(self, source: str, created_by: str) -> int:
-        """An empty intake batch (one upload form submission, one inbox sweep); close it with :meth:`close_batch`."""
-        return self._intake(1).new_batch(source, created_by)
-
-    def close_batch(self, batch_id: int) -> None:
-        """Say every file of a batch has been taken: it is ``done`` once their work is."""
-        close_batch(self.sessions, batch_id)
-
-    # -- batches -----------------------------------------------------------------------------
-
-    def _visible_batches(self, principal: Principal | None) -> Any:
-        query = select(IngestBatch)
-        if principal is not None and principal.role not in _READ_ALL_ROLES:
-            query = query.where(IngestBatch.created_by == principal.username)
-        return query
-
-    def batches(self, principal: Principal | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest batches with their progress; admins and managers see all, others their own."""
-        with self.sessions() as session:
-            found = session.scalars(
-                self._visible_batches(principal).order_by(IngestBatch.id.desc()).limit(limit)
-            ).all()
-            reports = [batch_report(session, b) for b in found]
-            session.commit()
-            return reports
-
-    def batch_status(self, batch_id: int, principal: Principal | None = None) -> dict[str, Any]:
-        """One batch's progress, failures with reasons and items; NotFound when unknown or not the caller's."""
-        with self.sessions() as session:
-            batch = session.scalars(
-                self._visible_batches(principal).where(IngestBatch.id == batch_id)
-            ).first()
-            if batch is None:
-                raise NotFound(msg("app.batch.not_found", id=batch_id))
-            report = batch_report(session, batch, details=True)
-            if principal is not None and not self._names_duplicates(principal):
-                self._redact_batch(session, report, principal)
-            session.commit()
-            return report
-
-    def _redact_batch(self, session: Session, report: dict[str, Any], principal: Principal) -> None:
-        """Leave out of a batch report what ``principal`` may not know: which document a duplicate is, and the
-        ids and titles of the batch's documents they may not read (a failed file re-taken, a level raised)."""
-        ids = {
-            i["document_id"] for i in (*report["items"], *report["failures"]) if i["document_id"] is not None
-        }
-        docs = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(ids)))} if ids else {}
-        hidden = {doc_id for doc_id, doc in docs.items() if not folder.may_read(principal, doc)}
-        for item in report["items"]:
-            if item["status"] == "duplicate" or item["document_id"] in hidden:
-                item["document_id"] = None
-        for failure in report["failures"]:
-            doc_id = failure["document_id"]
-            if doc_id in hidden:
-                failure["document_id"] = None
-                if (
-                    failure["page"] is not None
-                ):  # such entries are named by the document's title: use its file name
-                    version = docs[doc_id].current
-                    failure["file"] = version.filename if version is not None else ""
-
-    def batch_report(self, batch_id: int) -> dict[str, Any]:
-        """A batch's progress without the item lists (for progress bars)."""
-        with self.sessions() as session:
-            batch = session.get(IngestBatch, batch_id)
-            if batch is None:
-                raise NotFound(msg("app.batch.not_found", id=batch_id))
-            report = batch_report(session, batch)
-            session.commit()
-            return report
-
-    def retry(
-        self, batch_id: int, principal: Principal | None = None, document_ids: Sequence[int] | None = None
-    ) -> int:
-        """Queue the failed files and failed OCR pages of a batch again (or only of ``document_ids``).
-
-        Files refused before they were stored (too large, unreadable) have no original to
-        retry; they must be offered again.  Returns how many files and pages were queued.
-        """
-        self.batch_status(batch_id, principal)  # NotFound for a batch the caller may not see
-        wanted = None if document_ids is None else set(document_ids)
-        queue = self.queue()
-        again_docs: list[int] = []
-        again_pages: list[tuple[int, list[int]]] = []
-        with self.sessions() as session:
-            batch = session.get(IngestBatch, batch_id)
-            assert batch is not None
-            for job in session.scalars(
-                select(IngestJob).where(IngestJob.batch_id == batch_id, IngestJob.status == "failed")
-            ):
-                if job.document_id is None or (wanted is not None and job.document_id not in wanted):
-                    continue
-                doc = session.get(Document, job.document_id)
-                if doc is None or doc.status != "failed":
-                    continue
-                doc.status, doc.error, doc.claimed_by = "queued", None, None
-                job.status, job.error, job.finished_at = "queued", None, None
-                again_docs.append(doc.id)
-            doc_ids = [i for i in _batch_document_ids(session, batch_id) if wanted is None or i in wanted]
-            for doc_id in doc_ids:
-                pages = session.scalars(
-                    select(Page).where(
-                        Page.document_id == doc_id, Page.needs_ocr.is_(True), Page.ocr_error.is_not(None)
-                    )
-                ).all()
-                if pages:
-                    for page in pages:
-                        page.ocr_error = None
-                    again_pages.append((doc_id, [p.number for p in pages]))
-            if again_docs or again_pages:
-                batch.status, batch.finished_at = "taken", None
-            session.commit()
-        if queue is not None:
-            for doc_id in again_docs:
-                queue.enqueue_ingest(doc_id, self._ingest_timeout_s())
-            for doc_id, numbers in again_pages:
-                queue.enqueue_ocr(doc_id, numbers, PAGE_TIMEOUT_S)
-        return len(again_docs) + sum(len(n) for _d, n in again_pages)
-
-    def ocr(
-        self,
-        ids: Iterable[int] | None = None,
-        *,
-        limit: int | None = None,
-        engine: str | None = None,
-        workers: int | None = None,
-    ) -> dict[str, Any]:
-        """OCR pages awaiting OCR (all, or of the given documents); returns the ``ocr --json`` summary."""
-        from pipeline.ocr import OcrRunner
-
-        runner = OcrRunner(
-            self.sessions,
-            self.blobs,
-            self.backend,
-            self.limits,
-            engine=engine or self.settings.get("DOSSIER_OCR_ENGINE"),
-            workers=workers or self.settings.workers,
-        )
-        return runner.run(None if ids is None else list(ids), limit).as_json()
-
-    def reindex(
-        self,
-        ids: Iterable[int] | None = None,
-        *,
-        batch: int = 200,
-        restart: bool = False,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> int:
-        """Rebuild index entries from the records: the given documents, or (None) the whole index.
-
-        The index is derived data, so this is always safe; failed documents are left out.
-        A whole rebuild goes through :meth:`index.SearchBackend.start_rebuild`: with OpenSearch
-        a new index is filled and the alias swapped to it at the end (search goes on meanwhile),
-        and a run that crashed is resumed unless ``restart``.  ``progress(done, total)`` is
-        called after each batch.  Returns the number of documents indexed by this call.
-        """
-        wanted = None if ids is None else sorted(set(ids))
-        changed = self._refresh_access(wanted)
-        if wanted is not None:
-            wanted = sorted(set(wanted) | changed)
-        rebuild = self.backend.start_rebuild(restart=restart) if wanted is None else None
-        with self.sessions() as session:
-            query = select(Document.id).where(Document.status != "failed").order_by(Document.id)
-            if wanted is not None:
-                query = query.where(Document.id.in_(wanted))
-            elif rebuild is not None and rebuild.resume_after:
-                query = query.where(Document.id > rebuild.resume_after)
-            all_ids = list(session.scalars(query))
-        done = 0
-        for session, docs in document_batches(self.sessions, all_ids, batch):
-            entries = [index_entry(d) for d in docs]
-            if rebuild is not None:
-                rebuild.add(entries, connection=session.connection())
-            else:
-                self.backend.index(entries, connection=session.connection())
-            session.commit()
-            done += len(docs)
-            if progress is not None:
-                progress(done, len(all_ids))
-        if rebuild is not None:
-            rebuild.finish()
-        return done
-
-    def _refresh_access(self, ids: Sequence[int] | None, batch: int = 500) -> set[int]:
-        """Recompute the container rule's access of ``ids`` (None: every document); the ids whose access changed.
-
-        Done before a reindex writes anything, so every entry it writes carries the access of
-        the whole family, whatever order the documents come in.
-        """
-        with self.sessions() as session:
-            query = select(Document.id).order_by(Document.id)
-            if ids is not None:
-                query = query.where(Document.id.in_(ids))
-            all_ids = list(session.scalars(query))
-        changed: set[int] = set()
-        for session, docs in document_batches(self.sessions, all_ids, batch):
-            changed.update(d.id for d in access.refresh(session, docs))
-            session.commit()
-        return changed
-
-    # -- reading -----------------------------------------------------------------------------
-
-    def search(self, request: SearchRequest, principal: Principal) -> dict[str, Any]:
-        """Run a search and join the hits with display data (the ``search --json`` shape)."""
-        started = time.perf_counter()
-        self.resources.prepare_search()  # registry words of other processes; this process's writes searchable
-        result = self.backend.search(request, principal)
-        ids = [h.id for h in result.hits]
-        with self.sessions() as session:
-            docs = {
-                d.id: d
-                for d in session.scalars(
-                    select(Document)
-                    .where(Document.id.in_(ids))
-                    .options(
-                        selectinload(Document.versions),
-                        selectinload(Document.customer),
-                        selectinload(Document.customer_links).selectinload(DocumentCustomer.customer),
-                        selectinload(Document.access_customers),
-                    )
-                )
-            }
-            owned = folder.owned_customer_ids(session, principal)
-            hits = []
-            for hit in result.hits:
-                doc = docs.get(hit.id)
-                # The index behind the records (a write still on its way): never show what records do not
-                # hold, nor what they say the caller may not read now.
-                if doc is None or not folder.may_read(principal, doc, owned):
-                    continue
-                version = doc.current
-                hits.append(
-                    {
-                        "id": doc.id,
-                        "title": doc.title,
-                        "filename": version.filename if version else "",
-                        "customer": doc.customer.name if doc.customer else None,
-                        "customers": [c.name for c in extraction.searchable_customers(doc)],
-                        "doc_type": doc.doc_type,
-                        "date": doc.doc_date,
-                        "score": round(hit.score, 4),
-                        "snippet": hit.snippet,
-                        "title_html": hit.title_html,
-                        "status": doc.status,
-                    }
-                )
-        facets = {
-            name: [{"value": value, "count": count} for value, count in values]
-            for name, values in result.facets.items()
-        }
-        return {
-            "total": result.total,
-            "took_ms": round((time.perf_counter() - started) * 1000, 1),
-            "hits": hits,
-            "facets": facets,
-        }
-
-    def show(self, doc_id: int, principal: Principal) -> dict[str, Any]:
-        """Everything about one document (the ``show --json`` shape)."""
-        with self.sessions() as session:
-            doc = folder.readable_document(session, doc_id, principal)
-            version = doc.current
-            children = [
-                {"id": c.id, "filename": c.current.filename if c.current else c.title, "status": c.status}
-                for c in doc.children
-                if folder.may_read(principal, c)
-            ]
-            included = [  # files inside its original that were documents of their own before (the container rule)
-                {
-                    "id": p.part.id,
-                    "filename": p.part.current.filename if p.part.current else p.part.title,
-                    "relation": p.relation,
-                }
-                for p in doc.included
-                if p.part is not None and folder.may_read(principal, p.part)
-            ]
-            parent = session.get(Document, doc.parent_id) if doc.parent_id is not None else None
-            # The container (an e-mail that also carries a hidden attachment) only when it may be opened too.
-            parent_id = parent.id if parent is not None and folder.may_read(principal, parent) else None
-            return {
-                "id": doc.id,
-                "title": doc.title,
-                "filename": version.filename if version else "",
-                "doc_type": doc.doc_type,
-                "doc_type_reason": doc.doc_type_reason,
-                "status": doc.status,
-                "error": doc.error,
-                "customers": [c.name for c in extraction.searchable_customers(doc)],
-                "customer": doc.customer.name if doc.customer else None,
-                "customer_links": [
-                    {
-                        "id": link.customer_id,
-                        "name": link.customer.name,
-                        "status": link.customer.status,
-                        "method": link.method,
-                        "evidence": link.evidence,
-                        "primary": link.customer_id == doc.customer_id,
-                    }
-                    for link in doc.customer_links
-                    if link.customer is not None
-                ],
-                "tags": [t.name for t in doc.tags],
-                "confidentiality": doc.confidentiality,
-                "mime": version.mime if version else "",
-                "size": version.size if version else 0,
-                "sha256": version.sha256 if version else "",
-                "created_at": doc.created_at.isoformat(timespec="seconds"),
-                "date": doc.doc_date,
-                "language": doc.language,
-                "warnings": list(doc.warnings or []),
-                "parent_id": parent_id,
-                "relation": doc.relation,
-                "children": children,
-                "included": included,
-                "entities": ingest.entity_values(doc.entities),
-                "entity_mentions": [
-                    {
-                        "kind": e.kind,
-                        "value": e.value,
-                        "text": e.text,
-                        "page": e.page,
-                        "start": e.start,
-                        "end": e.end,
-                        "valid": e.valid,
-                        "role": e.role,
-                    }
-                    for e in doc.entities
-                ],
-                "pages": [
-                    {
-                        "n": p.number,
-                        "text": p.text,
-                        "ocr": p.ocr,
-                        "needs_ocr": p.needs_ocr,
-                        "confidence": p.confidence,
-                    }
-                    for p in doc.pages
-                ],
-                "text": "\n\n".join(p.text for p in doc.pages if p.text),
-                "versions": [
-                    {
-                        "n": v.number,
-                        "sha256": v.sha256,
-                        "filename": v.filename,
-                        "mime": v.mime,
-                        "size": v.size,
-                        "uploaded_by": v.uploaded_by,
-                        "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
-                    }
-                    for v in doc.versions
-                ],
-            }
-
-    def open_original(self, doc_id: int, principal: Principal) -> tuple[str, str, bytes]:
-        """The newest original file of a document: (filename, mime, bytes), checksum verified."""
-        with self.sessions() as session:
-            doc = folder.readable_document(session, doc_id, principal)
-            version = doc.current
-            if version is None:
-                raise NotFound(msg("app.document.no_file", id=doc_id))
-            return version.filename, version.mime, self.blobs.get(version.sha256)
 
     def status(self) -> dict[str, Any]:
         """Counts by status, pages awaiting OCR, the index and its waiting work, the queue and the latest batches.

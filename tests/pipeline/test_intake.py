@@ -174,7 +174,7 @@ def test_an_interrupted_run_is_finished_by_the_next_one(dossier, admin):
 
     from pipeline.intake import IntakeOptions, Source
 
-    intake = dossier._intake(1)
+    intake = dossier.intake.make_intake(1)
     batch = intake.new_batch("cli", "admin")
     queued = intake.take(
         Source(label=str(CONTRACT), filename=CONTRACT.name, path=CONTRACT), IntakeOptions(), batch

@@ -75,7 +75,7 @@ _LITERAL = re.compile(r"[\"']([a-z_]+(?:\.[a-z0-9_]+)+)[\"']")
 def extracted_ids() -> set[str]:
     """Every message id Babel's extraction finds in the packages (Python and templates)."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
-        method_map, options_map = parse_mapping_cfg(handle)
+        method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]  # Babel has no hints here
     found: set[str] = set()
     for package in PACKAGES:
         for _file, _line, message, _comments, _context in extract_from_dir(

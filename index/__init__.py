@@ -78,6 +78,7 @@ __all__ = [
     "date_bound",
     "highlight",
     "open_backend",
+    "parse_query",
     "readable_levels",
 ]
 

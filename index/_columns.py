@@ -184,7 +184,8 @@ class Columns:
         pos = np.searchsorted(self.ids, ids)
         inside = pos < len(self.ids)
         pos, ids = pos[inside], ids[inside]
-        return pos[self.ids[pos] == ids]
+        found: np.ndarray = pos[self.ids[pos] == ids]
+        return found
 
     def all_positions(self) -> np.ndarray:
         """Every document."""
@@ -243,7 +244,8 @@ class Columns:
             mask &= dates >= date_from
         if date_to:
             mask &= dates.astype(f"U{len(date_to)}") <= date_to  # astype truncates: compare the prefix
-        return mask
+        result: np.ndarray = mask
+        return result
 
     def date_prefix_mask(self, pos: np.ndarray, prefixes: Iterable[str]) -> np.ndarray:
         """True where the document date starts with any of ``prefixes`` (a year, ``2024-03``, a day)."""

@@ -234,7 +234,7 @@ class JobQueue:
         bookkeeping failed during an outage) would hide waiting work for good.
         """
         ids = set(self.queue.get_job_ids())
-        ids |= set(ScheduledJobRegistry(queue=self.queue).get_job_ids())
+        ids |= set(ScheduledJobRegistry(queue=self.queue).get_job_ids())  # type: ignore[no-untyped-call]
         ids |= self.running_jobs()
         return ids
 

@@ -16,7 +16,7 @@ MIGRATION_LOCK = 0x444F535349455244
 
 def _engine() -> Engine:
     engine = config.attributes.get("engine")
-    if engine is not None:
+    if isinstance(engine, Engine):
         return engine
     return create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from foundation.errors import DossierError
-from foundation.messages import msg
+from foundation.messages import msg, texts
 from index import SearchRefused, SearchRequest, customer_type_name, date_bound
 from ingest import DOC_TYPES, type_code
 
@@ -52,7 +52,10 @@ def doc_type_code(value: str) -> str:
     code = type_code(value)
     if code in DOC_TYPES:
         return code
-    known = "、".join(f"{c}（{zh}）" for c, (zh, _en) in DOC_TYPES.items())
+    known = texts(
+        "、".join(f"{c}（{zh}）" for c, (zh, _en) in DOC_TYPES.items()),
+        ", ".join(f"{c} ({en})" for c, (_zh, en) in DOC_TYPES.items()),
+    )
     raise DossierError(msg("app.search.unknown_type", value=repr(value), known=known))
 
 

@@ -133,6 +133,10 @@ def problems() -> list[str]:
         if mid not in CHINESE_IN_ENGLISH and _CJK.search(str(en[mid].string)):
             found.append(f"en: {mid} shows Chinese: {en[mid].string!r}")
     used = extracted_ids()
+    template = CATALOG_DIR / f"{DOMAIN}.pot"
+    with template.open("rb") as handle:
+        if {str(m.id) for m in read_po(handle) if m.id} != used:
+            found.append(f"{template.name} is out of date with the code (make messages)")
     for mid in sorted(used - ids["zh"]):
         found.append(f"{mid} is used in the code but missing from the catalogs (make messages)")
     literals = _literals()

@@ -116,3 +116,10 @@ def test_what_is_kept_for_a_reason_is_its_message():
     assert "dossier ocr" in render_stored(warning.dumps(), "zh") and '"msg"' not in render_stored(
         warning.dumps(), "zh"
     )
+
+
+def test_a_template_behind_the_code_is_reported(tmp_path, monkeypatch):
+    """dossier.pot lists exactly the ids the code uses; one written before new ids were added is out of date."""
+    monkeypatch.setattr(catalogs, "CATALOG_DIR", tmp_path)
+    catalogs.write_template(sorted(catalogs.extracted_ids())[:-1])
+    assert "dossier.pot is out of date with the code (make messages)" in catalogs.problems()

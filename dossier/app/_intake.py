@@ -29,7 +29,7 @@ from dossier.app.resources import QUEUE_RETRY_S, HomeResources
 from dossier.app.search_request import doc_type_code
 from dossier.app.worker_processes import WorkerProcesses
 from foundation.errors import DossierError, Forbidden, NotFound
-from foundation.messages import Message, msg
+from foundation.messages import msg
 from index import Principal
 from ingest import DOC_TYPES
 from pipeline import access
@@ -45,11 +45,6 @@ __all__ = ["IntakeService"]
 
 #: Roles that read every document regardless of confidentiality.
 _READ_ALL_ROLES = folder.READ_ALL_ROLES
-
-
-def _stored(text: str | Message) -> str:
-    """A message as the records and the app's answers keep it (``Message.dumps()``); plain text as it is."""
-    return text.dumps() if isinstance(text, Message) else text
 
 
 class IntakeService:
@@ -273,7 +268,7 @@ class IntakeService:
             "id": self._named_document(taken.document_id, principal, duplicate=duplicate),
             "duplicate": duplicate,
             "error": taken.error,
-            "message": _stored(ALREADY_STORED) if duplicate else None,
+            "message": ALREADY_STORED if duplicate else None,  # kept as a message: the web and CLI render it
             "batch": batch_id,
             "status": taken.status,
         }

@@ -222,7 +222,9 @@ def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
     """GIVEN a Redis-backed app WHEN two files are dropped on the upload zone and sent THEN the batch
     page shows them queued, and — without reloading — turns done once a real worker has run, listing
     the broken PDF with its reason, a link to its document and a retry button that re-queues it."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     from workers.runner import run_worker
@@ -265,9 +267,15 @@ def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
     assert browser.find_element(By.CSS_SELECTOR, "[data-retry-all]").is_displayed()
     browser.save_screenshot(str(JOBS_SCREENSHOT))
 
+    before = browser.find_element(By.TAG_NAME, "html")
     failure.find_element(By.CSS_SELECTOR, ".retry-one button").click()
-    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".flash-info"))
-    assert "已重新排队 1 项" in browser.find_element(By.CSS_SELECTOR, ".flash-info").text
+    # The page before the click has a flash too (the upload's): wait for the new page, then for its flash.
+    WebDriverWait(browser, 15).until(staleness_of(before))
+    WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda b: (
+            "已重新排队 1 项" in " ".join(e.text for e in b.find_elements(By.CSS_SELECTOR, ".flash-info"))
+        )
+    )
     assert browser.find_element(By.CSS_SELECTOR, "h1 [data-field=state]").text in ("排队中", "处理中")
     assert not browser.find_elements(By.CSS_SELECTOR, ".failure-list .failure")
     batch_page = browser.current_url

@@ -43,6 +43,7 @@ __all__ = [
     "render",
     "render_stored",
     "stored",
+    "stored_within",
     "texts",
     "translate",
 ]
@@ -187,6 +188,13 @@ def stored(what: Message | BaseException | str | None) -> str | None:
     if isinstance(message, Message):
         return message.dumps()
     return str(getattr(what, "message", None) or what)
+
+
+def stored_within(message: Message, limit: int) -> str:
+    """``message`` for a column that keeps at most ``limit`` characters: its stored form when that fits,
+    else its bilingual text cut to the limit (a cut stored form would no longer read as a message)."""
+    value = message.dumps()
+    return value if len(value) <= limit else str(message)[:limit]
 
 
 def render_stored(text: str | None, lang: str) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 import index
 import ingest
-from foundation.messages import Message, load_stored, msg, texts
+from foundation.messages import load_stored, msg, stored_within, texts
 from pipeline import access
 from records import Customer, Document, DocumentCustomer, EntityRow, record_event
 
@@ -56,12 +56,6 @@ def type_given(reason: str | None, *, by_person: bool = True) -> bool:
     if message is not None:
         return message.id in ids
     return reason is not None and reason in {_GIVEN_BEFORE[i] for i in ids}
-
-
-def kept_text(message: Message, limit: int = 500) -> str:
-    """A message in the form a column of ``limit`` characters keeps: stored, or its bilingual text cut."""
-    value = message.dumps()
-    return value if len(value) <= limit else str(message)[:limit]
 
 
 #: How a failed extraction's warning stored before warnings had ids starts (its Chinese text).
@@ -364,7 +358,7 @@ class Extraction:
             reason = guess.reason
             if ocr_text:
                 reason = texts(f"{reason.render('zh')}（OCR 文本）", f"{reason.render('en')} (from OCR text)")
-            doc.doc_type, doc.doc_type_reason = guess.code, kept_text(reason)
+            doc.doc_type, doc.doc_type_reason = guess.code, stored_within(reason, 500)
         level_before, source_before = doc.confidentiality, doc.confidentiality_source
         if follow_type_level(doc) and source_before is not None:  # a new document's first level is no change
             record_event(
@@ -438,7 +432,7 @@ class Extraction:
                     customer_id=link.customer_id,
                     method=link.method,
                     score=float(link.score),
-                    evidence=kept_text(link.evidence),
+                    evidence=stored_within(link.evidence, 500),
                 )
             )
         for name in _without_prefixes(result.suggestions):
@@ -451,7 +445,7 @@ class Extraction:
                     customer_id=customer.id,
                     method="suggested",
                     score=0.5,
-                    evidence=kept_text(msg("pipeline.customer.suggested_evidence", name=name)),
+                    evidence=stored_within(msg("pipeline.customer.suggested_evidence", name=name), 500),
                 )
             )
         links.extend(self._attachment_links(doc, seen))
@@ -489,12 +483,13 @@ class Extraction:
                         customer_id=link.customer_id,
                         method="attachment",
                         score=float(link.score) * 0.9,
-                        evidence=kept_text(
+                        evidence=stored_within(
                             msg(
                                 "pipeline.link.attachment",
                                 filename=filename,
                                 evidence=link.evidence or link.method,
-                            )
+                            ),
+                            500,
                         ),
                     )
                 )

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from dossier.app._registry_audit import bounded
 from foundation.errors import NotFound, RegistryError
-from foundation.messages import msg
+from foundation.messages import msg, stored_within
 from pipeline.extraction import KEPT_METHODS, SHARED, name_key
 from records import Customer, Document, DocumentCustomer, record_event
 
@@ -100,14 +100,14 @@ def merge(session: Session, customer: Customer, target: Customer, *, by_person: 
                 if by_person
                 else msg("app.customer.folded_evidence", name=customer.name)
             )
-            evidence = said.dumps()
+            evidence = stored_within(said, 500)
             session.add(
                 DocumentCustomer(
                     document_id=link.document_id,
                     customer_id=target.id,
                     method=method,
                     score=1.0 if method in KEPT_METHODS else float(link.score or 0.85),
-                    evidence=evidence[:500],
+                    evidence=evidence,
                     position=link.position,
                 )
             )

@@ -12,7 +12,17 @@ from babel.messages.pofile import read_po, write_po
 
 from foundation import catalogs
 from foundation.errors import DossierError, NotFound
-from foundation.messages import Message, catalog, load_stored, msg, render_stored, stored, texts, translate
+from foundation.messages import (
+    Message,
+    catalog,
+    load_stored,
+    msg,
+    render_stored,
+    stored,
+    stored_within,
+    texts,
+    translate,
+)
 
 
 def test_the_catalogs_are_complete_and_consistent():
@@ -123,3 +133,12 @@ def test_a_template_behind_the_code_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(catalogs, "CATALOG_DIR", tmp_path)
     catalogs.write_template(sorted(catalogs.extracted_ids())[:-1])
     assert "dossier.pot is out of date with the code (make messages)" in catalogs.problems()
+
+
+def test_a_message_for_a_short_column_is_never_cut_into_broken_json():
+    """stored_within keeps the stored form when it fits, else the bilingual text cut to the limit."""
+    short = msg("pipeline.link.attachment", filename="报价单.pdf", evidence="全称一致")
+    assert load_stored(stored_within(short, 500)) == short
+    long = msg("pipeline.link.attachment", filename="很长的文件名" * 100, evidence="全称一致")
+    kept = stored_within(long, 500)
+    assert len(kept) == 500 and load_stored(kept) is None and kept.startswith("附件《很长的文件名")

@@ -173,6 +173,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest wait, in seconds, between a worker's tries to reach Redis while it is away (the wait doubles"
         " from 0.5 s up to this).",
     ),
+    Setting(
+        "DOSSIER_TRASH_DAYS",
+        "30",
+        "Days a deleted document waits in the trash (hidden from search, restorable) before it is purged for good.",
+    ),
+    Setting(
+        "DOSSIER_BACKUP_DIR",
+        "",
+        "Folder of scheduled backups (`dossier serve` and the workers make them); empty = no scheduled backups.",
+    ),
+    Setting(
+        "DOSSIER_BACKUP_EVERY_HOURS", "24", "Hours between two scheduled backups into DOSSIER_BACKUP_DIR."
+    ),
+    Setting(
+        "DOSSIER_BACKUP_KEEP", "7", "Scheduled backups kept in DOSSIER_BACKUP_DIR; older ones are removed."
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

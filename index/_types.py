@@ -43,6 +43,11 @@ class IndexDocument:
     container or a part, the application's container rule has already joined it with the
     others'), and ``access_customer_ids`` the customers whose sales owners may read it when it
     is ``confidential`` — the permission filter uses these two, never ``customer_ids``.
+
+    ``lifecycle`` is ``active`` or ``archived`` (a document in the trash is not indexed).  An
+    entry for a *superseded version* of a document has ``version`` > 0 (its number),
+    ``document_id`` the document's id and ``id`` = minus the version row's id; the document's
+    own (current) entry has ``version`` 0 and ``document_id`` 0 (it is ``id``).
     """
 
     id: int
@@ -63,6 +68,14 @@ class IndexDocument:
     regions: tuple[str, ...] = ()  # provinces: 浙江省, 上海市
     entities: tuple[tuple[str, str], ...] = ()  # (kind, normalised value)
     access_customer_ids: tuple[int, ...] = ()
+    lifecycle: str = "active"  # active | archived
+    version: int = 0  # 0: the current entry; n > 0: superseded version n of ``document_id``
+    document_id: int = 0
+
+    @property
+    def document(self) -> int:
+        """The document this entry belongs to (``id`` for a current entry)."""
+        return self.document_id or self.id
 
 
 @dataclass(frozen=True)
@@ -94,16 +107,29 @@ class SearchRequest:
     offset: int = 0
     limit: int = 20
     facets: bool = True
+    archived: str = "exclude"  # exclude | include | only
+    versions: str = "current"  # current | all
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One ranked hit: the id, its score and an HTML snippet (escaped, matches in <mark>)."""
+    """One ranked hit: the entry id, its score and an HTML snippet (escaped, matches in <mark>).
+
+    ``version`` > 0 says the hit is superseded version ``version`` of document ``document_id``
+    (``id`` is then minus the version row's id); for a current entry both are 0.
+    """
 
     id: int
     score: float
     snippet: str
     title_html: str = ""
+    version: int = 0
+    document_id: int = 0
+
+    @property
+    def document(self) -> int:
+        """The document this hit belongs to."""
+        return self.document_id or self.id
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,9 @@ class Customer(Base):
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # A legal hold on a customer stops every retention rule for each of its documents.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    legal_hold_reason: Mapped[str | None] = mapped_column(Clipped(500))
 
     owner: Mapped[User | None] = relationship()
 
@@ -331,6 +334,15 @@ class Document(Base):
     warnings: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Lifecycle (issue 15).  In the trash since ``trashed_at`` (hidden from search, purged after
+    # DOSSIER_TRASH_DAYS); archived (read-only, hidden from default search) since ``archived_at``;
+    # ``legal_hold`` stops every retention rule and every destruction while it is set.
+    trashed_at: Mapped[datetime | None] = mapped_column(index=True)
+    trashed_by: Mapped[str | None] = mapped_column(String(64))
+    archived_at: Mapped[datetime | None] = mapped_column()
+    archived_by: Mapped[str | None] = mapped_column(String(64))
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    legal_hold_reason: Mapped[str | None] = mapped_column(Clipped(500))
 
     customer: Mapped[Customer | None] = relationship()
     tags: Mapped[list[Tag]] = relationship(secondary=document_tags, order_by="Tag.name")
@@ -365,9 +377,21 @@ class Document(Base):
         """The newest version, or None for a document that has none yet."""
         return self.versions[-1] if self.versions else None
 
+    @property
+    def lifecycle(self) -> str:
+        """``trashed``, ``archived`` or ``active`` (the trash wins over the archive)."""
+        if self.trashed_at is not None:
+            return "trashed"
+        return "archived" if self.archived_at is not None else "active"
+
 
 class Version(Base):
-    """One uploaded file of a document: its bytes are in the blob store under ``sha256``."""
+    """One uploaded file of a document: its bytes are in the blob store under ``sha256``.
+
+    ``pages`` is the text a superseded version had (kept when a newer version replaced it, so
+    old text stays findable with ``version:all``); the current version's text is the
+    document's own pages.  ``restored_from`` is the number of the version this one restored.
+    """
 
     __tablename__ = "versions"
     __table_args__ = (UniqueConstraint("document_id", "number"),)
@@ -381,8 +405,23 @@ class Version(Base):
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(64), default="system")
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    restored_from: Mapped[int | None] = mapped_column(Integer)
 
     document: Mapped[Document] = relationship(back_populates="versions")
+    pages: Mapped[list[VersionPage]] = relationship(
+        order_by="VersionPage.number", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class VersionPage(Base):
+    """The text of one page of a superseded version (see :class:`Version`)."""
+
+    __tablename__ = "version_pages"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    ocr: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ContentClaim(Base):
@@ -506,3 +545,76 @@ class IngestJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
     batch: Mapped[IngestBatch] = relationship(back_populates="jobs")
+
+
+class RetentionRule(Base):
+    """A retention rule: documents of a type and/or of customers of a type, counted from a date.
+
+    ``doc_type`` and ``customer_type`` narrow what the rule covers (None: any); ``basis`` is the
+    date the periods count from (``doc_date``: the document's own date, falling back to its
+    intake; ``created_at``: its intake).  After ``archive_after_days`` a document is archived;
+    after ``destroy_after_days`` it is proposed for destruction (each None: never).
+    A legal hold on the document or one of its customers stops every rule.
+    """
+
+    __tablename__ = "retention_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Clipped(200))
+    doc_type: Mapped[str | None] = mapped_column(String(32))
+    customer_type: Mapped[str | None] = mapped_column(String(16))
+    basis: Mapped[str] = mapped_column(String(16), default="doc_date")
+    archive_after_days: Mapped[int | None] = mapped_column(Integer)
+    destroy_after_days: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: States of a destruction, in the order it moves through them (or ``rejected``/``cancelled``).
+DESTRUCTION_STATUSES = ("proposed", "approved", "destroying", "destroyed", "rejected", "cancelled")
+
+
+class Destruction(Base):
+    """One document proposed for destruction, approved by a second manager, then destroyed.
+
+    ``document_id`` is a plain number (the document row is gone once destroyed); ``title`` and
+    ``files`` (``[{filename, sha256}]`` of every version of it and of its parts) are what the
+    destruction certificate names.  ``rule_id`` is the retention rule that proposed it (None:
+    proposed by hand or by a trash purge).
+    """
+
+    __tablename__ = "destructions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(Integer, index=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("retention_rules.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(Clipped(500), default="")
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(String(64), default="system")
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    destroyed_at: Mapped[datetime | None] = mapped_column()
+
+
+class BackupRun(Base):
+    """One backup made of this home (``dossier backup``, or scheduled): where, how much, how it ended.
+
+    ``status`` is ``running``, ``done`` or ``failed`` (``error`` says why).
+    """
+
+    __tablename__ = "backup_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    destination: Mapped[str] = mapped_column(Clipped(4096))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    scheduled: Mapped[bool] = mapped_column(Boolean, default=False)
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    new_blobs: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()

@@ -71,7 +71,7 @@ _log = logging.getLogger(__name__)
 logging.getLogger("opensearch").setLevel(logging.ERROR)
 
 #: Names the mapping below; an index made with another one needs a reindex.
-SCHEMA_VERSION = "2"  # 2: access_customer_ids and the container rule's levels
+SCHEMA_VERSION = "3"  # 2: access_customer_ids and the container rule's levels; 3: superseded versions
 FACET_LIMIT = 50
 #: Deepest hit ``from``/``size`` may reach (OpenSearch's ``index.max_result_window``).
 MAX_WINDOW = 10_000
@@ -127,6 +127,8 @@ def mappings() -> dict[str, Any]:
     )
     properties: dict[str, Any] = {
         "doc_id": {"type": "long"},
+        "document_id": {"type": "long"},
+        "version": {"type": "long"},
         "customer_ids": {"type": "long"},
         "access_customer_ids": {"type": "long"},
         **{name: dict(_TEXT) for name in ("title", "meta", "words", "grams")},
@@ -164,6 +166,8 @@ def source(doc: IndexDocument) -> dict[str, Any]:
     pairs = dict.fromkeys((kind, entity_key(kind, value)) for kind, value in doc.entities if kind and value)
     out: dict[str, Any] = {
         "doc_id": doc.id,
+        "document_id": doc.document,
+        "version": doc.version,
         "title": _stream(doc.title),
         "meta": _stream(meta),
         "words": _cap(words(normalize_text(doc.text))),
@@ -568,9 +572,10 @@ class OpenSearchBackend:
     # -- reading ----------------------------------------------------------------------------------
 
     def count(self) -> int:
-        """Number of documents the alias holds (as of its last refresh)."""
+        """Number of documents the alias holds (as of its last refresh; superseded versions' entries not counted)."""
         self.ensure_schema()
-        return int(self._request("GET", f"/{self.alias}/_count")["count"])
+        body = {"query": {"range": {"doc_id": {"gt": 0}}}}
+        return int(self._request("POST", f"/{self.alias}/_count", body=body)["count"])
 
     def status(self) -> dict[str, Any]:
         """Documents indexed, work waiting in the outbox, refused documents and why work waits."""
@@ -630,7 +635,7 @@ class OpenSearchBackend:
             body["aggs"] = facet_aggs(FACET_LIMIT)
         if ranked:
             body["track_scores"] = True
-        body["_source"] = ["title_text", "meta_text", "body"]
+        body["_source"] = [*_VERSION_SOURCE, "title_text", "meta_text", "body"]
         if offset + limit <= MAX_WINDOW:
             found = self._call(
                 self._client.search, index=self.alias, body={**body, "from": offset, "size": limit}
@@ -697,7 +702,7 @@ class OpenSearchBackend:
             "POST",
             f"/{self.alias}/_mget",
             body={"ids": [h["_id"] for h in wanted]},
-            params={"_source": "title_text,meta_text,body"},
+            params={"_source": ",".join([*_VERSION_SOURCE, "title_text", "meta_text", "body"])},
         )
         texts = {d["_id"]: d.get("_source") or {} for d in found.get("docs", []) if d.get("found")}
         return [{**h, "_source": texts.get(h["_id"], {})} for h in wanted]
@@ -716,13 +721,19 @@ class OpenSearchBackend:
         body, terms, ranked = self._body(request, principal)
         if ranked:
             body["track_scores"] = True
-        source: Any = ["title_text", "meta_text", "body"] if snippets else False
+        source: Any = [*_VERSION_SOURCE, "title_text", "meta_text", "body"] if snippets else _VERSION_SOURCE
         for hits in self._pit_pages(body, max(1, min(batch, MAX_WINDOW)), source):
             for raw in hits:
                 yield (
                     self._hit(raw, terms)
                     if snippets
-                    else SearchHit(id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet="")
+                    else SearchHit(
+                        id=int(raw["_id"]),
+                        score=float(raw.get("_score") or 0.0),
+                        snippet="",
+                        document_id=_version_of(raw)[0],
+                        version=_version_of(raw)[1],
+                    )
                 )
 
     @staticmethod
@@ -732,8 +743,24 @@ class OpenSearchBackend:
             src.get("title_text", ""), src.get("meta_text", ""), src.get("body", ""), terms
         )
         return SearchHit(
-            id=int(raw["_id"]), score=float(raw.get("_score") or 0.0), snippet=snippet, title_html=title_html
+            id=int(raw["_id"]),
+            score=float(raw.get("_score") or 0.0),
+            snippet=snippet,
+            title_html=title_html,
+            document_id=_version_of(raw)[0],
+            version=_version_of(raw)[1],
         )
+
+
+#: The stored fields that say which superseded version an entry is (absent on current entries of older indexes).
+_VERSION_SOURCE = ["document_id", "version"]
+
+
+def _version_of(raw: dict[str, Any]) -> tuple[int, int]:
+    """(document id, version number) of a hit from a superseded version's entry, else (0, 0)."""
+    src = raw.get("_source") or {}
+    version = int(src.get("version") or 0)
+    return (int(src.get("document_id") or 0), version) if version else (0, 0)
 
 
 def _encoded(doc: IndexDocument) -> bytes:

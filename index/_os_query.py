@@ -23,7 +23,7 @@ from typing import Any
 
 from index._common import readable_levels
 from index._fields import ENTITY_FIELDS, filter_values
-from index._query import ParsedQuery, Term, column_filters, entity_groups
+from index._query import ParsedQuery, Term, column_filters, entity_groups, include_versions
 from index._types import ACCESS_LEVELS, Principal, SearchRequest
 
 __all__ = [
@@ -228,6 +228,8 @@ def build_query(
             must_not.append(_field_filter(kind, filter_values(kind, [value]), exact_customers))
     if request.date_from or request.date_to:
         filters.append(_date_range(request.date_from, request.date_to))
+    if not include_versions(request, parsed):  # superseded versions' entries have negative ids
+        filters.append({"range": {"doc_id": {"gt": 0}}})
     body: dict[str, Any] = {}
     if must:
         body["must"] = must

@@ -23,6 +23,8 @@ Grammar, tolerant by design (people type into a search box, not a compiler):
     Each one must match (``phone:A OR phone:B`` makes two alternatives); a value that cannot
     be normalised (``phone:abc``) is a :class:`QuerySyntaxError`;
   - ``-field:value`` excludes the documents the filter would select;
+  - ``version:all``/``版本:全部`` also searches the kept text of superseded versions (each
+    matching old version is a hit of its own); ``version:current`` is the default;
 
 * full-width quotes, colons and minus signs count as their ASCII forms.
 
@@ -60,6 +62,7 @@ __all__ = [
     "column_filters",
     "compile_match",
     "entity_groups",
+    "include_versions",
     "parse_query",
     "parse_request",
 ]
@@ -99,6 +102,7 @@ class ParsedQuery:
     years: list[str] = field(default_factory=list)
     entities: list[list[tuple[str, str]]] = field(default_factory=list)
     excluded_fields: list[tuple[str, str]] = field(default_factory=list)
+    versions: str | None = None  # "all" or "current" when the query says (version:all), else None
 
     def filter_values(self, kind: str) -> list[str]:
         """The list a non-entity field kind (``customer``, ``type``, ``year`` …) appends to."""
@@ -186,6 +190,12 @@ def parse_query(query: str) -> ParsedQuery:
         value = quoted if quoted is not None else bare or ""
         if fname is None and quoted is None and value.endswith(":") and value[:-1].lower() in FIELDS:
             raise QuerySyntaxError(msg("index.query.missing_value", field=value))
+        if fname is not None and not neg and fname.lower() in _VERSION_FIELDS:
+            wanted = _VERSION_VALUES.get(value.strip().lower())
+            if wanted is None:
+                raise QuerySyntaxError(msg("index.query.bad_version", value=value[:40]))
+            parsed.versions = wanted
+            continue
         if fname is not None:
             kind = FIELDS.get(fname.lower())
             if kind is None:
@@ -232,6 +242,16 @@ def parse_query(query: str) -> ParsedQuery:
     if dropped and not _searches(parsed):
         raise NothingToSearch(msg("index.query.nothing_to_search"))
     return parsed
+
+
+#: ``version:all`` (and its Chinese form) in a query: which entries it searches.
+_VERSION_FIELDS = ("version", "versions", "版本")
+_VERSION_VALUES = {"all": "all", "全部": "all", "current": "current", "当前": "current"}
+
+
+def include_versions(request: SearchRequest, parsed: ParsedQuery) -> bool:
+    """True when superseded versions' entries are searched too (the request or its query asks: ``version:all``)."""
+    return (parsed.versions or request.versions) == "all"
 
 
 def _searches(parsed: ParsedQuery) -> bool:

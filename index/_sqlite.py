@@ -30,6 +30,11 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
 * ``search_doc_entity`` — (kind, lookup value, doc_id), the key of a ``WITHOUT ROWID``
   table, so an exact entity filter (``phone:13812345678``) is one index range at any
   size; values are in the form :func:`index._fields.entity_key` gives.
+* ``search_doc_version`` — (entry id, document id, version number) of each entry for a
+  *superseded version* of a document: such entries have negative ids (minus the version
+  row's id) and are searched only when the request asks for every version (``version:all``).
+  A new table, empty in an index written before it, needs no reindex: versions' entries are
+  written as documents get new versions.
 * ``search_meta`` also holds ``schema``: the :data:`SCHEMA_VERSION` of the tables.  An
   index written by an older version is migrated in place (new columns, new tables) and
   flagged ``reindex``, because what it lacks (entities, customer types …) comes only from
@@ -70,7 +75,14 @@ from index._columns import LIST_SEP, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels
 from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
-from index._query import ParsedQuery, column_filters, compile_match, entity_groups, parse_request
+from index._query import (
+    ParsedQuery,
+    column_filters,
+    compile_match,
+    entity_groups,
+    include_versions,
+    parse_request,
+)
 from index._snippet import hit_texts
 from index._types import (
     ACCESS_LEVELS,
@@ -135,6 +147,10 @@ _SCHEMA = (
         value TEXT NOT NULL,
         doc_id INTEGER NOT NULL,
         PRIMARY KEY (kind, value, doc_id)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS search_doc_version (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL,
+        version INTEGER NOT NULL)""",
     # Ids changed by each write, so every process's in-memory columns can catch up.
     "CREATE TABLE IF NOT EXISTS search_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -157,6 +173,7 @@ _DOC_TABLES = (
     ("search_doc_tag", "doc_id"),
     ("search_doc_entity", "doc_id"),
     ("search_doc_access", "doc_id"),
+    ("search_doc_version", "id"),
 )
 #: Entity values kept per document (distinct (kind, value) pairs); a huge order list keeps its first ones.
 MAX_ENTITIES = 5000
@@ -386,7 +403,10 @@ class SqliteBackend:
         tags: list[tuple[int, str]] = []
         entities: list[tuple[str, str, int]] = []
         access: list[tuple[int, int]] = []
+        versions: list[tuple[int, int, int]] = []
         for doc, meta_text, (t, m, w, g) in rows:
+            if doc.version:
+                versions.append((doc.id, doc.document, doc.version))
             fts.append((doc.id, t, m, w, g))
             side.append(
                 (
@@ -435,6 +455,10 @@ class SqliteBackend:
             )
         if access:
             conn.exec_driver_sql("INSERT INTO search_doc_access (customer_id, doc_id) VALUES (?, ?)", access)
+        if versions:
+            conn.exec_driver_sql(
+                "INSERT INTO search_doc_version (id, document_id, version) VALUES (?, ?, ?)", versions
+            )
 
     def _remove(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:
@@ -483,8 +507,12 @@ class SqliteBackend:
         self._run(None, _clear)
 
     def count(self) -> int:
-        """Number of indexed documents."""
-        return int(self._run(None, lambda c: c.exec_driver_sql("SELECT count(*) FROM search_doc").scalar()))
+        """Number of indexed documents (superseded versions' entries not counted)."""
+        return int(
+            self._run(
+                None, lambda c: c.exec_driver_sql("SELECT count(*) FROM search_doc WHERE id > 0").scalar()
+            )
+        )
 
     # -- searching ------------------------------------------------------------
 
@@ -532,6 +560,8 @@ class SqliteBackend:
             pos = columns.all_positions() if required is None else columns.positions_of(required)
             if negative is not None:
                 pos = pos[~np.isin(columns.ids[pos], _match_ids(conn, negative))]
+        if not include_versions(request, parsed):  # superseded versions' entries have negative ids
+            pos = pos[columns.ids[pos] > 0]
         pos = pos[self._allowed(conn, columns, pos, request, parsed, principal)]
         return columns, pos, positive
 
@@ -584,8 +614,20 @@ class SqliteBackend:
         for start in range(0, len(ordered), step):
             chunk = ordered[start : start + step]
             if not snippets:
+                with self._engine.connect() as conn:
+                    try:
+                        of = _versions_of(conn, [doc_id for doc_id, _ in chunk])
+                    finally:
+                        conn.rollback()
                 yield from (
-                    SearchHit(id=doc_id, score=-float(score or 0.0), snippet="") for doc_id, score in chunk
+                    SearchHit(
+                        id=doc_id,
+                        score=-float(score or 0.0),
+                        snippet="",
+                        document_id=of.get(doc_id, (0, 0))[0],
+                        version=of.get(doc_id, (0, 0))[1],
+                    )
+                    for doc_id, score in chunk
                 )
                 continue
             with self._engine.connect() as conn:
@@ -682,6 +724,7 @@ class SqliteBackend:
             )
         }
         terms = [t.text for t in parsed.positive_terms]
+        of = _versions_of(conn, ids)
         hits = []
         for doc_id, score in page:
             if doc_id not in docs:  # deleted since the match set was taken
@@ -690,9 +733,28 @@ class SqliteBackend:
             text, _ = _unpack(body)
             snippet, title_html = hit_texts(title, meta, text, terms)
             hits.append(
-                SearchHit(id=doc_id, score=-float(score or 0.0), snippet=snippet, title_html=title_html)
+                SearchHit(
+                    id=doc_id,
+                    score=-float(score or 0.0),
+                    snippet=snippet,
+                    title_html=title_html,
+                    document_id=of.get(doc_id, (0, 0))[0],
+                    version=of.get(doc_id, (0, 0))[1],
+                )
             )
         return hits
+
+
+def _versions_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """``{entry id: (document id, version number)}`` of the superseded versions' entries among ``ids``."""
+    old = tuple(int(i) for i in ids if int(i) < 0)
+    if not old:
+        return {}
+    marks = ", ".join("?" * len(old))
+    rows = conn.exec_driver_sql(
+        f"SELECT id, document_id, version FROM search_doc_version WHERE id IN ({marks})", old
+    ).all()
+    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
 
 def _field_mask(columns: Columns, pos: np.ndarray, kind: str, values: list[str]) -> np.ndarray:

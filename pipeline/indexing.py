@@ -4,10 +4,16 @@
 e-mail includes its attachments'; who may read it is its stored access, :mod:`pipeline.access`).
 :func:`index_documents` first applies the container rule to the documents' families, so a
 change to one document reindexes every document whose access or text moved with it.
+
+A document's entries (:func:`index_entries`) are its current entry and one per superseded
+version whose text was kept (:func:`keep_version_text`): id = minus the version row's id, found
+only by ``version:all`` searches.  Whatever removes a document from the index removes
+:func:`entry_ids` (every id it may hold there).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -16,9 +22,17 @@ from sqlalchemy.orm import Session
 from index import IndexDocument, SearchBackend
 from pipeline import access
 from pipeline.extraction import searchable_customers
-from records import Document, DocumentPart
+from records import Document, DocumentPart, Version, VersionPage
 
-__all__ = ["INDEXED_STATUSES", "index_documents", "index_entry"]
+__all__ = [
+    "INDEXED_STATUSES",
+    "entry_ids",
+    "index_documents",
+    "index_entries",
+    "index_entry",
+    "keep_version_text",
+    "version_text",
+]
 
 
 def index_entry(doc: Document) -> IndexDocument:
@@ -61,6 +75,59 @@ def index_entry(doc: Document) -> IndexDocument:
     )
 
 
+def index_entries(doc: Document) -> list[IndexDocument]:
+    """Every entry the index gets for a stored document: its current one, then one per superseded version with kept text.
+
+    A superseded version's entry is the document's (same access, customers, type, tags,
+    lifecycle) with that version's text and file name, id = minus the version row's id; its
+    entities belong to the current text, so it carries none.
+    """
+    current = index_entry(doc)
+    out = [current]
+    latest = doc.current
+    for version in doc.versions:
+        if version is latest or not version.pages:
+            continue
+        out.append(
+            dataclasses.replace(
+                current,
+                id=-version.id,
+                version=version.number,
+                document_id=doc.id,
+                text=version_text(version),
+                filename=version.filename,
+                entities=(),
+                extra=(),
+            )
+        )
+    return out
+
+
+def entry_ids(doc: Document) -> list[int]:
+    """Every id the index may hold for ``doc``: its own and its versions' (unknown ids are ignored by deletes)."""
+    return [doc.id, *(-v.id for v in doc.versions)]
+
+
+def version_text(version: Version) -> str:
+    """The kept text of a superseded version, pages joined."""
+    return "\n\n".join(p.text for p in version.pages if p.text)
+
+
+def keep_version_text(doc: Document) -> Version | None:
+    """Copy the document's pages into its current version's kept text, before a newer version replaces them.
+
+    Called when a new version is taken in (or an old one restored), while the pages are still
+    the current version's.  A version that already has kept text keeps it (taking in again, or
+    restoring twice, never duplicates nor overwrites it); a document without pages keeps
+    nothing.  Returns the version whose text was kept, else None.
+    """
+    version = doc.current
+    if version is None or version.pages or not doc.pages:
+        return None
+    version.pages = [VersionPage(number=p.number, text=p.text or "", ocr=bool(p.ocr)) for p in doc.pages]
+    return version
+
+
 #: Statuses whose documents the search index holds.
 INDEXED_STATUSES = ("indexed", "awaiting_ocr")
 
@@ -82,7 +149,7 @@ def index_documents(session: Session, backend: SearchBackend, docs: Sequence[Doc
             if container.status in INDEXED_STATUSES:
                 wanted.setdefault(container.id, container)
     if wanted:
-        backend.index([index_entry(d) for d in wanted.values()], connection=session.connection())
+        backend.index([e for d in wanted.values() for e in index_entries(d)], connection=session.connection())
     return list(wanted.values())
 
 

@@ -30,7 +30,7 @@ from foundation.messages import msg, stored
 from index import SearchBackend
 from pipeline.batches import close_batch
 from pipeline.extraction import GIVEN_AT_INTAKE, KEPT_METHODS, SHARED, type_given
-from pipeline.indexing import index_documents
+from pipeline.indexing import entry_ids, index_documents, keep_version_text
 from pipeline.pool import ChildOutcome, ParsedTree, ParseOutcome, ParsePool, ParseTask
 from records import (
     BlobCorrupt,
@@ -316,6 +316,8 @@ class Intake:
             if doc is None:
                 doc = Document(title=PurePath(source.filename).stem[:500])
                 session.add(doc)
+            else:  # the pages about to be replaced are the current version's: its text stays findable
+                keep_version_text(doc)
             doc.versions.append(
                 Version(
                     number=max((v.number for v in doc.versions), default=0) + 1,
@@ -510,7 +512,7 @@ class Intake:
                 .where(IngestJob.document_id == doc_id, IngestJob.status == "queued")
                 .values(status="failed", error=error, finished_at=utcnow())
             )
-            self.backend.delete([doc_id], connection=session.connection())
+            self.backend.delete(entry_ids(doc), connection=session.connection())
             session.commit()
 
     # -- a whole batch in this process --------------------------------------------------------
@@ -664,7 +666,7 @@ class Intake:
                 doc.doc_type, doc.doc_type_reason = "other", None
             SHARED.clear(session, doc)
             session.flush()
-            self.backend.delete([doc.id], connection=session.connection())
+            self.backend.delete(entry_ids(doc), connection=session.connection())
             if parent is None:  # not searchable itself; its containers still count its level
                 index_documents(session, self.backend, [doc])
             return doc

@@ -1,7 +1,10 @@
 """The JSON API for scripts and the future front end; the browser session is the credential.
 
 Routes: ``GET /api/search?q=&type=&customer=&tag=&from=&to=&sort=&page=&limit=``,
-``GET /api/documents/<id>``, ``GET /api/status``, ``GET /api/batches?limit=``,
+``GET /api/documents/<id>``, ``GET /api/documents/<id>/versions`` (every version: number, file, size,
+sha256, uploader, time, ``restored_from``, ``current``), ``GET /api/documents/<id>/versions/<n>`` (its text),
+``GET /api/documents/<id>/versions/<n>/original`` (its file), ``POST /api/documents/<id>/versions/<n>/restore``
+(make it current again; CSRF token in ``X-CSRF-Token``), ``GET /api/status``, ``GET /api/batches?limit=``,
 ``GET /api/batches/<id>``, ``GET /api/customers?type=&industry=&region=&owner=&q=&status=``,
 ``GET /api/customers/<id>``, ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
 form fields ``document_id``; the CSRF token in ``X-CSRF-Token``).  Errors are ``{"error": message}``.
@@ -35,6 +38,7 @@ from webui.admin import audit_filter_from_args, require_auditor
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.customers import FILTERS as CUSTOMER_FILTERS
+from webui.documents import send_original
 from webui.export import attachment, base_url
 from webui.i18n import gettext as _
 from webui.i18n import localized, say
@@ -90,6 +94,45 @@ def _positive(raw: str | None, default: int) -> int:
 def document(doc_id: int) -> Any:
     """One document as :meth:`Dossier.show` describes it; 404 when unknown or not readable."""
     return _answer(get_dossier().show(doc_id, g.principal))
+
+
+@bp.route("/documents/<int:doc_id>/versions")
+@login_required
+def versions(doc_id: int) -> Any:
+    """``{"id", "versions": [...]}``: every version of a readable document, oldest first."""
+    return _answer({"id": doc_id, "versions": get_dossier().reading.versions(doc_id, g.principal)})
+
+
+@bp.route("/documents/<int:doc_id>/versions/<int:number>")
+@login_required
+def version(doc_id: int, number: int) -> Any:
+    """Version ``number`` with its text (``text_kept`` False: a superseded version whose text was not kept)."""
+    d = get_dossier()
+    found = d.reading.version(doc_id, number, g.principal)
+    d.audit.record(
+        g.principal.username,
+        "view",
+        target_type="document",
+        target_id=doc_id,
+        detail={"title": found["title"], "version": number, "channel": "api"},
+    )
+    return _answer(found)
+
+
+@bp.route("/documents/<int:doc_id>/versions/<int:number>/original")
+@login_required
+def version_original(doc_id: int, number: int) -> Any:
+    """The original file of version ``number`` (as ``/documents/<id>/versions/<n>/download``)."""
+    return send_original(doc_id, number)
+
+
+@bp.route("/documents/<int:doc_id>/versions/<int:number>/restore", methods=("POST",))
+@login_required
+def restore_version(doc_id: int, number: int) -> Any:
+    """Make version ``number`` current again: 202 ``{"id", "version", "restored_from", "status"}``."""
+    response = _answer(get_dossier().documents.restore_version(doc_id, number, g.principal))
+    response.status_code = 202
+    return response
 
 
 @bp.route("/customers")

@@ -1,6 +1,7 @@
 """Changing a document: its details and confidentiality, a new version of its file, deleting it.
 
 Routes: ``GET/POST /documents/<id>/edit``, ``POST /documents/<id>/version``,
+``POST /documents/<id>/versions/<n>/restore`` (make an older version current again),
 ``GET/POST /documents/<id>/delete`` (a confirmation page, then the delete).  Who may do what
 is :mod:`dossier.app.permissions`; a document the user may not read is 404 here as everywhere.
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from foundation.errors import DossierError, Forbidden
+from foundation.errors import DossierError, Forbidden, NotFound
 from index import CONFIDENTIALITY_LEVELS
 from ingest import DOC_TYPES
 from webui.auth import login_required
@@ -100,6 +101,21 @@ def version(doc_id: int) -> Any:
         flash(_("docedit.version_already_stored"), "error")
     else:
         flash(say(outcome.get("error")) or _("error.500"), "error")
+    return redirect(url_for("documents.show", doc_id=doc_id))
+
+
+@bp.route("/<int:doc_id>/versions/<int:number>/restore", methods=("POST",))
+@login_required
+def restore_version(doc_id: int, number: int) -> Any:
+    """Make version ``number`` the current one again (a new version with its file, processed like an upload)."""
+    try:
+        outcome = get_dossier().documents.restore_version(doc_id, number, g.principal)
+    except (Forbidden, NotFound):
+        raise
+    except DossierError as exc:
+        flash(say(exc), "error")
+    else:
+        flash(_("version.restored", n=number, v=outcome["version"]), "info")
     return redirect(url_for("documents.show", doc_id=doc_id))
 
 

@@ -2,7 +2,10 @@
 
 Routes: ``GET /documents/<id>`` (``?q=`` highlights the search terms, ``?mark=PAGE:START:END`` one
 entity's place on its page), ``GET /documents/<id>/download``, ``GET /documents/<id>/pages/<n>.png``
-(a page as a picture).  Viewing and downloading are audited (``view``, ``download``).
+(a page as a picture), ``GET /documents/<id>/versions/<n>`` (one version's text),
+``GET /documents/<id>/versions/<n>/download`` (its file), ``GET /documents/<id>/diff?old=N&new=M``
+(a line diff of two versions' texts).  Viewing and downloading are audited (``view``, ``download``,
+with the version's number when it is one).
 """
 
 from __future__ import annotations
@@ -191,9 +194,24 @@ def download(doc_id: int) -> Response:
     An original that is missing, fails its checksum or cannot be decrypted is never served:
     the error page (JSON under ``/api``) answers 500 with the reason, and the log says which.
     """
+    return send_original(doc_id)
+
+
+@bp.route("/<int:doc_id>/versions/<int:number>/download")
+@login_required
+def version_download(doc_id: int, number: int) -> Response:
+    """The original file of version ``number``, as :func:`download` sends the current one."""
+    return send_original(doc_id, number)
+
+
+def send_original(doc_id: int, number: int | None = None) -> Response:
+    """The original of the document (``number`` None: its current version) as a safe attachment; audited."""
     d = get_dossier()
     try:
-        filename, mime, data = d.open_original(doc_id, g.principal)
+        if number is None:
+            filename, mime, data = d.open_original(doc_id, g.principal)
+        else:
+            filename, mime, data = d.reading.open_version(doc_id, number, g.principal)
     except (records.BlobMissing, records.BlobCorrupt) as exc:
         current_app.logger.error("download of document %s refused: %s", doc_id, exc.message)
         raise
@@ -202,7 +220,7 @@ def download(doc_id: int) -> Response:
         "download",
         target_type="document",
         target_id=doc_id,
-        detail={"filename": filename, "size": len(data)},
+        detail={"filename": filename, "size": len(data), **({"version": number} if number else {})},
     )
     mimetype = "application/octet-stream" if not mime or ACTIVE_TYPES.search(mime) else mime
     response = Response(data, mimetype=mimetype)
@@ -210,6 +228,56 @@ def download(doc_id: int) -> Response:
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.route("/<int:doc_id>/versions/<int:number>")
+@login_required
+def version(doc_id: int, number: int) -> Any:
+    """One version of the document: its details and its text (a search's ``?q=`` highlighted)."""
+    d = get_dossier()
+    found = d.reading.version(doc_id, number, g.principal)
+    q = (request.args.get("q") or "").strip()
+    pages = [dict(p, html=_highlighted(p.get("text") or "", q)) for p in found["pages"]]
+    d.audit.record(
+        g.principal.username,
+        "view",
+        target_type="document",
+        target_id=doc_id,
+        detail={"title": found["title"], "version": number, **({"q": q} if q else {})},
+    )
+    return render_template(
+        "documents/version.html",
+        v=found,
+        pages=pages,
+        q=q,
+        versions=d.reading.versions(doc_id, g.principal),
+        allowed=d.documents.permissions(doc_id, g.principal),
+    )
+
+
+@bp.route("/<int:doc_id>/diff")
+@login_required
+def diff(doc_id: int) -> Any:
+    """A line diff of two versions' texts (``?old=N&new=M``; by default the one before the current and the current)."""
+    d = get_dossier()
+    versions = d.reading.versions(doc_id, g.principal)
+    numbers = [v["n"] for v in versions]
+    new = _version_arg("new", numbers[-1] if numbers else 1)
+    old = _version_arg("old", numbers[-2] if len(numbers) > 1 else new)
+    compared = d.reading.version_diff(doc_id, old, new, g.principal)
+    d.audit.record(
+        g.principal.username,
+        "view",
+        target_type="document",
+        target_id=doc_id,
+        detail={"version": new, "compared_with": old},
+    )
+    return render_template("documents/diff.html", diff=compared, versions=versions, doc_id=doc_id)
+
+
+def _version_arg(name: str, default: int) -> int:
+    raw = (request.args.get(name) or "").strip()
+    return int(raw) if raw.isdigit() else default
 
 
 @bp.route("/<int:doc_id>/pages/<int:number>.png")

@@ -21,7 +21,7 @@ from foundation.messages import msg
 from index import Principal, SearchRequest
 from pipeline import extraction
 from pipeline.indexing import index_documents
-from records import Customer, Document, DocumentCustomer
+from records import Customer, Document, DocumentCustomer, Version
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +33,7 @@ _REVIEW_ROLES = folder.READ_ALL_ROLES
 #: What building a document's index entry reads, loaded in one go per batch.
 INDEX_LOADS = (
     selectinload(Document.pages),
-    selectinload(Document.versions),
+    selectinload(Document.versions).selectinload(Version.pages),
     selectinload(Document.tags),
     selectinload(Document.customer),
     selectinload(Document.customer_links).selectinload(DocumentCustomer.customer),

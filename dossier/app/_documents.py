@@ -4,7 +4,7 @@ Every method first reads the document as the caller (:func:`dossier.app.folder.r
 caller may not read is "not found" (404), exactly like one that does not exist.  A write the
 caller may read but not make is "forbidden" (403), by the rules of :mod:`dossier.app.permissions`.
 Each change is one transaction with its index entry and an audit event
-(``metadata_change``, ``permission_change``, ``version_upload``, ``delete``; ``view`` and
+(``metadata_change``, ``permission_change``, ``version_upload``, ``version_restore``, ``delete``; ``view`` and
 ``download`` are written by the entry points that show or send the document).
 """
 
@@ -32,7 +32,7 @@ from index import CONFIDENTIALITY_LEVELS, Principal
 from ingest import DOC_TYPES
 from pipeline import access, extraction
 from pipeline.children import die_with_parent
-from pipeline.indexing import INDEXED_STATUSES, index_documents
+from pipeline.indexing import INDEXED_STATUSES, entry_ids, index_documents, keep_version_text
 from pipeline.intake import get_tag
 from records import Document, Version, record_event
 
@@ -76,12 +76,14 @@ class DocumentService:
         *,
         ingest_upload: Uploader,
         reindex: Callable[[Sequence[int]], object],
+        enqueue: Callable[[int], object] = lambda _doc_id: None,
     ) -> None:
         self._sessions = sessions
         self._backend = backend
         self._blobs = blobs
         self._ingest_upload = ingest_upload
         self._reindex = reindex
+        self._enqueue = enqueue
 
     # -- what a reader may do ----------------------------------------------------------------
 
@@ -286,6 +288,57 @@ class DocumentService:
                 session.commit()
         return outcome
 
+    def restore_version(self, doc_id: int, number: int, principal: Principal) -> dict[str, Any]:
+        """Make version ``number`` the current one again: a new version with its file, processed like an added one.
+
+        Who may add a version may restore one; an archived or trashed document refuses (restore
+        it to active first), and so does one still being processed.  The text of the version it
+        replaces is kept (:func:`pipeline.indexing.keep_version_text`).  Audited as ``version_restore``.
+        Returns ``{"id", "version", "restored_from", "status"}`` (``queued``: a worker processes it).
+        """
+        with self._sessions() as session:
+            doc = readable_document(session, doc_id, principal)
+            if not (rights.may_upload(principal) and rights.may_edit(principal, doc)):
+                raise Forbidden(msg("app.document.version_forbidden"))
+            if doc.lifecycle != "active":
+                raise DossierError(msg("app.version.not_active", id=doc_id, state=doc.lifecycle))
+            if doc.status in ("queued", "processing"):
+                raise DossierError(msg("pipeline.version_of.busy", id=doc_id))
+            source = next((v for v in doc.versions if v.number == number), None)
+            if source is None:
+                raise NotFound(msg("app.version.not_found", id=doc_id, n=number))
+            if source is doc.current:
+                raise DossierError(msg("app.version.already_current", id=doc_id, n=number))
+            if not rights.may_change_confidentiality(principal):
+                extraction.keep_level(
+                    doc
+                )  # as for an added version: the file's type may raise it, never lower
+            keep_version_text(doc)
+            restored = Version(
+                number=doc.current.number + 1 if doc.current else 1,
+                sha256=source.sha256,
+                filename=source.filename,
+                mime=source.mime,
+                size=source.size,
+                uploaded_by=principal.username,
+                restored_from=source.number,
+            )
+            doc.versions.append(restored)
+            doc.status, doc.error, doc.claimed_by = "queued", None, None
+            session.flush()
+            record_event(
+                session,
+                principal.username,
+                "version_restore",
+                target_type="document",
+                target_id=doc_id,
+                detail={"version": restored.number, "restored_from": number, "filename": source.filename},
+            )
+            session.commit()
+            new_number = restored.number
+        self._enqueue(doc_id)  # without Redis it stays queued: a worker's reconcile finds it
+        return {"id": doc_id, "version": new_number, "restored_from": number, "status": "queued"}
+
     # -- deleting ----------------------------------------------------------------------------
 
     def delete(self, doc_id: int, principal: Principal) -> dict[str, Any]:
@@ -312,7 +365,7 @@ class DocumentService:
                 "files": [{"filename": v.filename, "sha256": v.sha256} for v in doc.versions],
                 "documents": sorted(ids),
             }
-            self._backend.delete(ids, connection=session.connection())
+            self._backend.delete([i for d in removed for i in entry_ids(d)], connection=session.connection())
             for row in sorted(removed, key=lambda d: -d.id):  # children before parents
                 session.delete(row)
             record_event(

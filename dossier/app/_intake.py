@@ -35,7 +35,7 @@ from ingest import DOC_TYPES
 from pipeline import access
 from pipeline.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
 from pipeline.batches import batch_documents as _batch_document_ids
-from pipeline.indexing import index_entry
+from pipeline.indexing import index_entries
 from pipeline.intake import Intake, IntakeOptions, Source, collect_files
 from pipeline.ocr import PAGE_TIMEOUT_S
 from pipeline.queue import JobQueue, QueueUnavailable
@@ -185,6 +185,11 @@ class IntakeService:
         summary = batch_summary(self.sessions, batch_id)
         summary["mode"] = "inline" if queue is None else "queue"
         return summary
+
+    def enqueue(self, doc_id: int) -> bool:
+        """Queue a document the records hold as ``queued`` (a restored version); False while Redis is away."""
+        queue = self.queue()
+        return queue is not None and self._enqueue_ingest(queue, doc_id)
 
     def _enqueue_ingest(self, queue: JobQueue, doc_id: int) -> bool:
         """Queue a taken document; False (and forget the connection) when Redis fails — it stays queued in the records."""
@@ -464,7 +469,7 @@ class IntakeService:
             all_ids = list(session.scalars(query))
         done = 0
         for session, docs in document_batches(self.sessions, all_ids, batch):
-            entries = [index_entry(d) for d in docs]
+            entries = [e for d in docs for e in index_entries(d)]  # with superseded versions' entries
             if rebuild is not None:
                 rebuild.add(entries, connection=session.connection())
             else:

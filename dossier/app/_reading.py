@@ -1,12 +1,15 @@
-"""Reading: searches joined with what the records say, one document whole, its original file.
+"""Reading: searches joined with what the records say, one document whole, its original file, its versions.
 
 Every read takes the caller's :class:`~index.Principal` and answers ``NotFound`` for documents
 the caller may not read, exactly as for documents that do not exist; hits the index holds but
-the records no longer allow are left out.
+the records no longer allow are left out.  Every version of a document is read with the
+document's rights: its text (the current one's pages, a superseded one's kept text), its
+original file, a diff of two.
 """
 
 from __future__ import annotations
 
+import difflib
 import time
 from typing import Any
 
@@ -20,7 +23,8 @@ from foundation.errors import NotFound
 from foundation.messages import msg
 from index import Principal, SearchRequest
 from pipeline import extraction
-from records import Document, DocumentCustomer
+from pipeline.indexing import version_text
+from records import Document, DocumentCustomer, Version
 
 __all__ = ["ReadingService"]
 
@@ -39,7 +43,7 @@ class ReadingService:
         started = time.perf_counter()
         self.resources.prepare_search()  # registry words of other processes; this process's writes searchable
         result = self.backend.search(request, principal)
-        ids = [h.id for h in result.hits]
+        ids = [h.document for h in result.hits]
         with self.sessions() as session:
             docs = {
                 d.id: d
@@ -57,12 +61,14 @@ class ReadingService:
             owned = folder.owned_customer_ids(session, principal)
             hits = []
             for hit in result.hits:
-                doc = docs.get(hit.id)
+                doc = docs.get(hit.document)
                 # The index behind the records (a write still on its way): never show what records do not
                 # hold, nor what they say the caller may not read now.
                 if doc is None or not folder.may_read(principal, doc, owned):
                     continue
                 version = doc.current
+                if hit.version:  # a superseded version's text matched: that version is the hit
+                    version = next((v for v in doc.versions if v.number == hit.version), version)
                 hits.append(
                     {
                         "id": doc.id,
@@ -76,6 +82,7 @@ class ReadingService:
                         "snippet": hit.snippet,
                         "title_html": hit.title_html,
                         "status": doc.status,
+                        "version": hit.version,  # 0: the current text; n: superseded version n matched
                     }
                 )
         facets = {
@@ -180,6 +187,8 @@ class ReadingService:
                         "size": v.size,
                         "uploaded_by": v.uploaded_by,
                         "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
+                        "restored_from": v.restored_from,
+                        "current": v is version,
                     }
                     for v in doc.versions
                 ],
@@ -193,3 +202,97 @@ class ReadingService:
             if version is None:
                 raise NotFound(msg("app.document.no_file", id=doc_id))
             return version.filename, version.mime, self.blobs.get(version.sha256)
+
+    # -- versions ------------------------------------------------------------------------------
+
+    def versions(self, doc_id: int, principal: Principal) -> list[dict[str, Any]]:
+        """Every version of a document, oldest first (the ``documents versions --json`` shape)."""
+        with self.sessions() as session:
+            doc = folder.readable_document(session, doc_id, principal)
+            current = doc.current
+            return [
+                {
+                    "n": v.number,
+                    "filename": v.filename,
+                    "mime": v.mime,
+                    "size": v.size,
+                    "sha256": v.sha256,
+                    "uploaded_by": v.uploaded_by,
+                    "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
+                    "restored_from": v.restored_from,
+                    "current": v is current,
+                    "text_kept": v is current or bool(v.pages),
+                }
+                for v in doc.versions
+            ]
+
+    def version(self, doc_id: int, number: int, principal: Principal) -> dict[str, Any]:
+        """Version ``number`` of a document with its text: the current one's pages, a superseded one's kept text.
+
+        ``text_kept`` is False for a superseded version whose text was not kept (replaced before
+        versions kept their text): its original can still be downloaded.
+        """
+        with self.sessions() as session:
+            doc = folder.readable_document(session, doc_id, principal)
+            v = _version(doc, number)
+            current = v is doc.current
+            pages = (
+                [{"n": p.number, "text": p.text, "ocr": p.ocr} for p in doc.pages]
+                if current
+                else [{"n": p.number, "text": p.text, "ocr": p.ocr} for p in v.pages]
+            )
+            return {
+                "id": doc.id,
+                "title": doc.title,
+                "n": v.number,
+                "filename": v.filename,
+                "mime": v.mime,
+                "size": v.size,
+                "sha256": v.sha256,
+                "uploaded_by": v.uploaded_by,
+                "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
+                "restored_from": v.restored_from,
+                "current": current,
+                "text_kept": current or bool(v.pages),
+                "pages": pages,
+                "text": "\n\n".join(p.text for p in doc.pages if p.text) if current else version_text(v),
+            }
+
+    def open_version(self, doc_id: int, number: int, principal: Principal) -> tuple[str, str, bytes]:
+        """The original file of version ``number``: (filename, mime, bytes), checksum verified."""
+        with self.sessions() as session:
+            doc = folder.readable_document(session, doc_id, principal)
+            v = _version(doc, number)
+            return v.filename, v.mime, self.blobs.get(v.sha256)
+
+    def version_diff(self, doc_id: int, old: int, new: int, principal: Principal) -> dict[str, Any]:
+        """A line diff of the texts of versions ``old`` and ``new``: ``{"old", "new", "lines": [{"op", "text"}]}``.
+
+        ``op`` is ``" "`` (both), ``"-"`` (only in ``old``), ``"+"`` (only in ``new``) or ``"@"``
+        (a hunk header); unchanged runs are cut to three lines of context.  A version without
+        kept text cannot be compared (``comparable`` False).
+        """
+        a, b = self.version(doc_id, old, principal), self.version(doc_id, new, principal)
+        comparable = a["text_kept"] and b["text_kept"]
+        lines: list[dict[str, str]] = []
+        if comparable:
+            diff = difflib.unified_diff(a["text"].splitlines(), b["text"].splitlines(), lineterm="", n=3)
+            for line in list(diff)[2:]:  # past the ---/+++ file header
+                op = line[:1] if line[:1] in "+-@" else " "
+                lines.append({"op": op, "text": line if op == "@" else line[1:]})
+        return {
+            "id": doc_id,
+            "old": {k: a[k] for k in ("n", "filename", "current", "text_kept")},
+            "new": {k: b[k] for k in ("n", "filename", "current", "text_kept")},
+            "comparable": comparable,
+            "same": comparable and not lines,
+            "lines": lines,
+        }
+
+
+def _version(doc: Document, number: int) -> Version:
+    """Version ``number`` of ``doc``; NotFound naming both when it has none."""
+    found = next((v for v in doc.versions if v.number == number), None)
+    if found is None:
+        raise NotFound(msg("app.version.not_found", id=doc.id, n=number))
+    return found

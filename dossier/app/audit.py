@@ -64,6 +64,7 @@ ACTIONS: tuple[str, ...] = (
     "export",
     "upload",
     "version_upload",
+    "version_restore",
     "metadata_change",
     "permission_change",
     "delete",
@@ -327,6 +328,7 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
             "format",
             "rows",
             "version",
+            "restored_from",
         )
         parts += [f"{k}={_short(d[k], 60)}" for k in keys if d.get(k) not in (None, "", [])]
     return " · ".join(p for p in parts if p)

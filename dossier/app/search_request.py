@@ -8,6 +8,8 @@ repeated options put under the same names (:data:`PARAMS`):
   ``industry``, ``region``, ``year``).
 - A document type may be a code or its Chinese or English label (``合同`` = ``contract``); a
   customer type its full, short or English form (``潜在`` = ``潜在客户``).
+- ``versions=all`` also searches the kept text of superseded versions (as ``version:all`` in the
+  query does); anything else searches current text only.
 
 A value that cannot mean anything — an unknown document type, a date that does not exist, an
 id that is not a number, a year that is not four digits — raises a
@@ -36,7 +38,7 @@ LINK_FILTERS = {
     "year": "years",
 }
 #: Every parameter :func:`search_request` reads.
-PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", *LINK_FILTERS)
+PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "versions", *LINK_FILTERS)
 
 Values = Mapping[str, Sequence[str]]
 
@@ -121,6 +123,9 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
         date_from=date_from,
         date_to=date_to,
         sort=sort if sort in SORTS else "relevance",
+        versions="all"
+        if (_one(values, "versions") or "").lower() in ("all", "1", "on", "true")
+        else "current",
         offset=offset,
         limit=limit,
     )

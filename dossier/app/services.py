@@ -76,6 +76,7 @@ class Dossier:
             home.blobs,
             ingest_upload=self.intake.ingest_upload,
             reindex=self.intake.reindex,
+            enqueue=self.intake.enqueue,
         )
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading

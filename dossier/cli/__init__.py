@@ -233,6 +233,13 @@ def ingest(
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--sort", type=click.Choice(["relevance", "date_desc", "date_asc"]), default="relevance")
+@click.option(
+    "--versions",
+    type=click.Choice(["current", "all"]),
+    default="current",
+    show_default=True,
+    help="all: also search older versions' text (as version:all); a hit says which version matched.",
+)
 @click.option("--as", "as_user", help="Search as this user (admins).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -251,6 +258,7 @@ def search(
     limit: int,
     offset: int,
     sort: str,
+    versions: str,
     as_user: str | None,
     as_json: bool,
 ) -> None:
@@ -261,23 +269,11 @@ def search(
     import re
 
     dossier = _open(ctx)
-    request = search_request(
-        search_values(
-            query,
-            customer,
-            doc_type,
-            tag,
-            customer_types,
-            industries,
-            regions,
-            years,
-            date_from,
-            date_to,
-            sort,
-        ),
-        limit=limit,
-        offset=offset,
+    values = search_values(
+        query, customer, doc_type, tag, customer_types, industries, regions, years, date_from, date_to, sort
     )
+    values["versions"] = [versions]
+    request = search_request(values, limit=limit, offset=offset)
     principal = _principal(dossier, as_user)
     result = dossier.search(request, principal)
     dossier.audit.record_search(principal.username, request, result["total"], "cli")
@@ -295,7 +291,8 @@ def search(
         snippet = re.sub(r"<[^>]+>", "", snippet)
         import html
 
-        click.echo(f"[{hit['id']}] {hit['title']}  ({hit['doc_type']}, {hit['filename']})")
+        version = f"  [{msg('version.hit', n=hit['version'])}]" if hit.get("version") else ""
+        click.echo(f"[{hit['id']}] {hit['title']}  ({hit['doc_type']}, {hit['filename']}){version}")
         click.echo(f"    {html.unescape(snippet)}")
 
 

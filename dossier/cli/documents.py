@@ -1,5 +1,8 @@
 """``dossier documents …``: change, version and delete documents from the command line.
 
+``versions`` lists a document's versions, ``restore-version`` makes an older one current again,
+``download`` writes the original file of any version.
+
 The CLI acts as the operator (all rights) unless ``--as USER`` names the account to act as,
 in which case that user's rights apply exactly as on the web pages (:mod:`dossier.app.permissions`).
 """
@@ -90,6 +93,76 @@ def documents_add_version(ctx: click.Context, doc_id: int, path: Path, as_user: 
     _echo_json(outcome)
     if outcome["status"] == "failed":
         ctx.exit(1)
+
+
+@documents.command("versions")
+@click.argument("doc_id", type=int)
+@_AS
+@click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
+@click.pass_context
+def documents_versions(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) -> None:
+    """List every version of DOC_ID, oldest first (* marks the current one)."""
+    dossier = _open(ctx)
+    found = dossier.reading.versions(doc_id, _principal(dossier, as_user))
+    if as_json:
+        _echo_json({"id": doc_id, "versions": found})
+        return
+    for v in found:
+        restored = f"  ({msg('version.restored_from', n=v['restored_from'])})" if v["restored_from"] else ""
+        kept = "" if v["text_kept"] else f"  [{msg('cli.documents.text_not_kept')}]"
+        click.echo(
+            f"{'*' if v['current'] else ' '} v{v['n']}  {v['filename']}  {v['size']}  {v['uploaded_by']}"
+            f"  {v['uploaded_at']}{restored}{kept}"
+        )
+
+
+@documents.command("restore-version")
+@click.argument("doc_id", type=int)
+@click.argument("number", type=int)
+@_AS
+@click.pass_context
+def documents_restore_version(ctx: click.Context, doc_id: int, number: int, as_user: str | None) -> None:
+    """Make version NUMBER of DOC_ID the current one again (a new version with its file, processed by a worker)."""
+    dossier = _open(ctx)
+    _echo_json(dossier.documents.restore_version(doc_id, number, _principal(dossier, as_user)))
+
+
+@documents.command("download")
+@click.argument("doc_id", type=int)
+@click.option("--version", "number", type=int, help="This version's file (default: the current one).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write it here (default: its file name, in the current folder).",
+)
+@_AS
+@click.pass_context
+def documents_download(
+    ctx: click.Context, doc_id: int, number: int | None, output: Path | None, as_user: str | None
+) -> None:
+    """Write the original file of DOC_ID (or of its version NUMBER); audited as a download."""
+    dossier = _open(ctx)
+    principal = _principal(dossier, as_user)
+    if number is None:
+        filename, _mime, data = dossier.open_original(doc_id, principal)
+    else:
+        filename, _mime, data = dossier.reading.open_version(doc_id, number, principal)
+    target = output or Path(Path(filename).name or f"document-{doc_id}")
+    target.write_bytes(data)
+    dossier.audit.record(
+        principal.username,
+        "download",
+        target_type="document",
+        target_id=doc_id,
+        detail={
+            "filename": filename,
+            "size": len(data),
+            "channel": "cli",
+            **({"version": number} if number else {}),
+        },
+    )
+    click.echo(str(target))
 
 
 @documents.command("delete")

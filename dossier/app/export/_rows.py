@@ -287,7 +287,7 @@ class _Batch:
 
     def row(self, hit: SearchHit, base_url: str, snippets: PlainSnippets | None) -> ExportRow | None:
         """The export row of one hit; None when the records do not hold it or the caller may not read it."""
-        doc_id = hit.id
+        doc_id = hit.document  # an old version's hit (version:all) is its document's row
         doc = self.docs.get(doc_id)
         if doc is None:
             return None
@@ -360,7 +360,7 @@ def iter_rows(
         while chunk := list(islice(source, batch)):
             with sessions() as session:
                 found = _Batch(
-                    session.connection(), [h.id for h in chunk], queries, entities, plain is not None
+                    session.connection(), [h.document for h in chunk], queries, entities, plain is not None
                 )
                 session.rollback()
             for hit in chunk:

@@ -138,6 +138,7 @@ def test_recall_over_the_judged_queries_is_complete(dev_home):
                 "date",
                 "score",
                 "snippet",
+                "version",
             }
     assert problems == []
 

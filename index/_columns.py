@@ -24,6 +24,9 @@ from sqlalchemy import Connection
 from index._types import ACCESS_LEVELS
 
 LIST_SEP = "\x1f"
+#: The ``search_log`` entry that tells every process to reload everything (no entry has id 0:
+#: documents count from 1, superseded versions' entries are negative).
+RELOAD_ALL = 0
 _NO_DATE = ""
 #: ``search_doc`` columns holding LIST_SEP-joined sets of values, each kept as one set code per document.
 SET_COLUMNS = ("customers", "customer_keys", "tags", "customer_types", "industries", "regions")
@@ -91,7 +94,7 @@ class DocColumns:
                         "SELECT DISTINCT doc_id FROM search_log WHERE seq > ?", (self._seq,)
                     )
                 ]
-                if -1 in changed:  # clear()
+                if RELOAD_ALL in changed:  # clear() or a rebuild
                     rows = conn.exec_driver_sql(_ROW_SQL + " ORDER BY id").all()
                     self._snap = Columns(self._codes, rows=rows)
                 else:

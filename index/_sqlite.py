@@ -71,7 +71,7 @@ from sqlalchemy import Connection, Engine
 from foundation.errors import DossierError
 from foundation.messages import msg
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
-from index._columns import LIST_SEP, Columns, DocColumns
+from index._columns import LIST_SEP, RELOAD_ALL, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels
 from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
@@ -311,7 +311,7 @@ class SqliteBackend:
                         for doc_id, names in rows
                     ],
                 )
-            conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (-1)")  # every process reloads
+            conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (?)", (RELOAD_ALL,))  # all reload
         conn.exec_driver_sql(
             "INSERT OR REPLACE INTO search_meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
         )
@@ -502,7 +502,7 @@ class SqliteBackend:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             conn.exec_driver_sql("DELETE FROM search_log")
             conn.exec_driver_sql("DELETE FROM search_meta WHERE key = 'reindex'")  # empty is up to date
-            conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (-1)")  # everyone reloads
+            conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (?)", (RELOAD_ALL,))  # all reload
 
         self._run(None, _clear)
 

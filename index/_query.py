@@ -23,6 +23,8 @@ Grammar, tolerant by design (people type into a search box, not a compiler):
     Each one must match (``phone:A OR phone:B`` makes two alternatives); a value that cannot
     be normalised (``phone:abc``) is a :class:`QuerySyntaxError`;
   - ``-field:value`` excludes the documents the filter would select;
+  - ``is:archived`` (``is:已归档``) finds only archived documents, which a search leaves out
+    otherwise (``SearchRequest.archived``); ``-is:archived`` leaves them out again;
 
 * full-width quotes, colons and minus signs count as their ASCII forms.
 
@@ -60,6 +62,7 @@ __all__ = [
     "column_filters",
     "compile_match",
     "entity_groups",
+    "lifecycle_filter",
     "parse_query",
     "parse_request",
 ]
@@ -99,6 +102,8 @@ class ParsedQuery:
     years: list[str] = field(default_factory=list)
     entities: list[list[tuple[str, str]]] = field(default_factory=list)
     excluded_fields: list[tuple[str, str]] = field(default_factory=list)
+    #: ``is:archived`` -> ``only``, ``-is:archived`` -> ``exclude``; None: the request says.
+    archived: str | None = None
 
     def filter_values(self, kind: str) -> list[str]:
         """The list a non-entity field kind (``customer``, ``type``, ``year`` …) appends to."""
@@ -186,6 +191,10 @@ def parse_query(query: str) -> ParsedQuery:
         value = quoted if quoted is not None else bare or ""
         if fname is None and quoted is None and value.endswith(":") and value[:-1].lower() in FIELDS:
             raise QuerySyntaxError(msg("index.query.missing_value", field=value))
+        if fname is not None and fname.lower() in _IS_FIELDS:
+            parsed.archived = _archived_value(fname, value, negative=bool(neg))
+            or_target, last_entity = None, False
+            continue
         if fname is not None:
             kind = FIELDS.get(fname.lower())
             if kind is None:
@@ -238,6 +247,7 @@ def _searches(parsed: ParsedQuery) -> bool:
     """True when the query asks for something: a term, an exclusion or a filter of any kind."""
     return bool(
         parsed.groups
+        or parsed.archived
         or parsed.excludes
         or parsed.entities
         or parsed.excluded_fields
@@ -246,6 +256,30 @@ def _searches(parsed: ParsedQuery) -> bool:
             for kind in ("customer", "type", "tag", "customer_type", "industry", "region", "year")
         )
     )
+
+
+#: ``is:`` (and its Chinese alias) says which lifecycle states a search covers.
+_IS_FIELDS = ("is", "状态")
+#: ``is:`` values naming archived documents.
+_ARCHIVED_VALUES = ("archived", "归档", "已归档")
+#: What ``SearchRequest.archived`` may say.
+ARCHIVED_CHOICES = ("exclude", "include", "only")
+
+
+def _archived_value(fname: str, value: str, *, negative: bool) -> str:
+    """``is:archived`` -> ``only``, ``-is:archived`` -> ``exclude``; any other ``is:`` value is a syntax error."""
+    if value.strip().lower() not in _ARCHIVED_VALUES:
+        raise QuerySyntaxError(msg("index.query.bad_is", value=f"{fname}:{value}"))
+    return "exclude" if negative else "only"
+
+
+def lifecycle_filter(request: SearchRequest, parsed: ParsedQuery) -> str:
+    """Which documents a search covers by their lifecycle: ``exclude`` (active only), ``include`` or ``only`` (archived).
+
+    ``is:archived`` in the query wins over the request's ``archived``; an unknown value reads as the default.
+    """
+    wanted = parsed.archived or request.archived
+    return wanted if wanted in ARCHIVED_CHOICES else "exclude"
 
 
 # Whitespace-separated groups of digits (with + ( ) - . inside) that may together be one phone number.

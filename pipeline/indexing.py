@@ -4,6 +4,11 @@
 e-mail includes its attachments'; who may read it is its stored access, :mod:`pipeline.access`).
 :func:`index_documents` first applies the container rule to the documents' families, so a
 change to one document reindexes every document whose access or text moved with it.
+
+A document in the trash (``trashed_at`` set) is never indexed: :func:`index_documents` leaves
+it out (and removes what the index may still hold of it), and a container's text leaves out
+the text of its parts in the trash.  An archived document is indexed with lifecycle
+``archived`` (search leaves it out unless asked).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pipeline import access
 from pipeline.extraction import searchable_customers
 from records import Document, DocumentPart
 
-__all__ = ["INDEXED_STATUSES", "index_documents", "index_entry"]
+__all__ = ["INDEXED_STATUSES", "index_documents", "index_entry", "indexable"]
 
 
 def index_entry(doc: Document) -> IndexDocument:
@@ -32,7 +37,11 @@ def index_entry(doc: Document) -> IndexDocument:
     attached = [c for c in doc.children if c.relation == "attachment"]
     attached += [p.part for p in doc.included if p.relation == "attachment" and p.part is not None]
     texts = [p.text for p in doc.pages if p.text]
-    texts += ["\n\n".join(p.text for p in c.pages if p.text) for c in attached if c.status != "failed"]
+    texts += [
+        "\n\n".join(p.text for p in c.pages if p.text)
+        for c in attached
+        if c.status != "failed" and c.trashed_at is None
+    ]
     text = "\n\n".join(t for t in texts if t)
     readers = access.stored_access(doc)
     version = doc.current
@@ -58,6 +67,7 @@ def index_entry(doc: Document) -> IndexDocument:
         created_at=doc.created_at.isoformat() if doc.created_at else "",
         entities=entities,
         extra=extra,
+        lifecycle="archived" if doc.lifecycle == "archived" else "active",
     )
 
 
@@ -65,22 +75,34 @@ def index_entry(doc: Document) -> IndexDocument:
 INDEXED_STATUSES = ("indexed", "awaiting_ocr")
 
 
+def indexable(doc: Document) -> bool:
+    """Whether the search index should hold ``doc``: not failed and not in the trash."""
+    return doc.status != "failed" and doc.trashed_at is None
+
+
 def index_documents(session: Session, backend: SearchBackend, docs: Sequence[Document]) -> list[Document]:
     """Index ``docs`` after the container rule has been applied to their families, in the caller's transaction.
 
     Every other document whose access changed with them (a container of a part that became
     an invoice, the parts of a container a manager marked confidential) is reindexed too, if
-    the index holds it.  Returns every document indexed.
+    the index holds it.  Documents in the trash are left out, and removed from the index if it
+    still holds them (a worker finishing one that was trashed meanwhile).  Returns every
+    document indexed.
     """
     session.flush()
     changed = access.refresh(session, docs)
-    wanted = {d.id: d for d in docs if d.status != "failed"}
-    wanted.update((d.id, d) for d in changed if d.status in INDEXED_STATUSES and d.id not in wanted)
-    # A container's text holds its attachments' text: it follows them.
-    for doc in list(wanted.values()):
+    trashed = [d.id for d in docs if d.trashed_at is not None]
+    wanted = {d.id: d for d in docs if indexable(d)}
+    wanted.update(
+        (d.id, d) for d in changed if d.status in INDEXED_STATUSES and indexable(d) and d.id not in wanted
+    )
+    # A container's text holds its attachments' text: it follows them (also when one went to the trash).
+    for doc in [*wanted.values(), *(d for d in docs if d.trashed_at is not None)]:
         for container in _text_containers(session, doc):
-            if container.status in INDEXED_STATUSES:
+            if container.status in INDEXED_STATUSES and indexable(container):
                 wanted.setdefault(container.id, container)
+    if trashed:
+        backend.delete(trashed, connection=session.connection())
     if wanted:
         backend.index([index_entry(d) for d in wanted.values()], connection=session.connection())
     return list(wanted.values())

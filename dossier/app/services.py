@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,13 @@ import index
 import ingest
 import records
 from dossier.app._accounts import AccountService, principal_of
+from dossier.app._archive import ArchiveService
 from dossier.app._customers import CustomerService
 from dossier.app._documents import DocumentService
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
+from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
@@ -47,6 +50,14 @@ from records import Customer, Document, IngestBatch, Page, User
 __all__ = ["DOC_TYPES", "Dossier"]
 
 
+def _erase_documents(home: HomeResources, doc_ids: Sequence[int]) -> object:
+    """Erasure (retention helper's :func:`dossier.app._erasure.erase_documents`); wired once that branch is merged."""
+    import importlib  # TEMPORARY until lc-retention (dossier.app._erasure) is merged
+
+    erasure: Any = importlib.import_module("dossier.app._erasure")
+    return erasure.erase_documents(home, doc_ids)
+
+
 class Dossier:
     """One open data home: use :meth:`open`, then the methods below and the services it holds.
 
@@ -57,6 +68,8 @@ class Dossier:
     and re-extraction.  ``exports`` (:class:`~dossier.app.export.ExportService`): exports of search results.
     ``intake`` (:class:`~dossier.app._intake.IntakeService`): intake, batches, retries, OCR, reindexing.
     ``reading`` (:class:`~dossier.app._reading.ReadingService`): search, one document, its original.
+    ``trash`` (:class:`~dossier.app._trash.TrashService`): the trash (回收站), restoring and purging it.
+    ``archive`` (:class:`~dossier.app._archive.ArchiveService`): archiving (归档) and unarchiving.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -70,12 +83,15 @@ class Dossier:
         self.customers = CustomerService(home.sessions, home.backend, home.queue)
         self.intake = IntakeService(home, self.audit)
         self.reading = ReadingService(home)
+        self.trash = TrashService(home, erase=_erase_documents)
+        self.archive = ArchiveService(home)
         self.documents = DocumentService(
             home.sessions,
             home.backend,
             home.blobs,
             ingest_upload=self.intake.ingest_upload,
             reindex=self.intake.reindex,
+            trash=self.trash.trash,
         )
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading

@@ -6,7 +6,7 @@ OCR happen in that child, which dies with the worker.  A thread refreshes the wo
 liveness key and the job it runs, moves retries whose wait is over back into the queue and, on
 one worker at a time, reconciles the records with the queue (work left by a killed worker,
 stored while Redis was down, or lost with Redis's data gets a job again) and deletes the files
-of expired exports.
+of expired exports and, once a day, of documents that waited in the trash DOSSIER_TRASH_DAYS.
 
 Redis may go away at any time, also before the worker starts: the worker waits for it (one
 log line per outage) and carries on; when Redis comes back empty the housekeeping thread sees
@@ -38,6 +38,8 @@ from workers.jobs import WorkerContext, reconcile, set_context
 
 log = logging.getLogger("dossier.worker")
 
+#: Seconds between two purges of the expired trash (one worker per queue does it).
+TRASH_PURGE_EVERY_S = 24 * 3600
 #: Seconds between housekeeping rounds (liveness is refreshed every round).
 TICK_S = LIVENESS_TTL_S / 3
 #: Seconds between reconciles of the records with the queue.
@@ -162,6 +164,19 @@ class _Housekeeping(threading.Thread):
             log.warning("重新排队 / re-queued waiting work: %s", found)
         if self.ctx.purge_exports is not None and not settling:
             self.ctx.purge_exports()  # expired export files go even when nobody exports
+        if not settling:
+            self._daily_trash_purge()
+
+    def _daily_trash_purge(self) -> None:
+        """Once a day (one worker of the queue): erase what has waited in the trash DOSSIER_TRASH_DAYS."""
+        if self.ctx.purge_trash is None:
+            return
+        key = f"dossier:trash-purge:{self.queue.name}"
+        if not self.queue.redis.set(key, self.ctx.name, nx=True, ex=TRASH_PURGE_EVERY_S):
+            return
+        report = self.ctx.purge_trash()
+        if report.get("purged"):
+            log.warning("回收站到期清除 / trash purged after its period: %s", report["purged"])
 
     def _due_retries(self) -> None:
         registry = ScheduledJobRegistry(queue=self.queue.queue)

@@ -11,7 +11,16 @@ from typing import Any
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import _echo_json, _open, _principal, bilingual, label, search_values, shown
+from dossier.cli._common import (
+    ARCHIVED_OPTION,
+    _echo_json,
+    _open,
+    _principal,
+    bilingual,
+    label,
+    search_values,
+    shown,
+)
 from foundation.config import SETTINGS, load_settings
 from foundation.errors import DossierError
 from foundation.messages import msg, translate
@@ -233,6 +242,7 @@ def ingest(
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--sort", type=click.Choice(["relevance", "date_desc", "date_asc"]), default="relevance")
+@ARCHIVED_OPTION
 @click.option("--as", "as_user", help="Search as this user (admins).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -251,6 +261,7 @@ def search(
     limit: int,
     offset: int,
     sort: str,
+    archived: str,
     as_user: str | None,
     as_json: bool,
 ) -> None:
@@ -274,6 +285,7 @@ def search(
             date_from,
             date_to,
             sort,
+            archived,
         ),
         limit=limit,
         offset=offset,
@@ -549,6 +561,7 @@ from dossier.cli.customers import customers, reextract  # noqa: E402
 from dossier.cli.documents import documents  # noqa: E402
 from dossier.cli.export import export  # noqa: E402
 from dossier.cli.keys import keys  # noqa: E402
+from dossier.cli.lifecycle import archive, trash, unarchive  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
 
 cli.add_command(audit)
@@ -557,6 +570,9 @@ cli.add_command(documents)
 cli.add_command(reextract)
 cli.add_command(export)
 cli.add_command(keys)
+cli.add_command(trash)
+cli.add_command(archive)
+cli.add_command(unarchive)
 cli.add_command(users)
 
 

@@ -98,7 +98,8 @@ def _archive_command(name: str, archived: bool) -> click.Command:
         else:
             raise click.UsageError(str(msg("cli.archive.nothing")))
         key = "archived" if archived else "unarchived"
-        click.echo(f"{msg('cli.archive.' + key)}: {', '.join(map(str, result[key])) or '-'}")
+        said = msg("cli.archive.archived") if archived else msg("cli.archive.unarchived")
+        click.echo(f"{said}: {', '.join(map(str, result[key])) or '-'}")
 
     command.help = (
         "Archive (归档) DOC_IDS or a search's hits: read-only, hidden from default search (is:archived finds them)."

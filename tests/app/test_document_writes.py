@@ -290,7 +290,7 @@ def test_web_edit_version_and_delete(home):
     assert viewer.get(f"/documents/{doc_id}/delete").status_code == 403
     assert viewer.get(f"/documents/{ids[INVOICE.name]}/edit").status_code == 404  # finance: not even there
     confirm = manager.get(f"/documents/{doc_id}/delete")
-    assert confirm.status_code == 200 and "确认删除" in confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "确认移到回收站" in confirm.get_data(as_text=True)
     gone = manager.post(f"/documents/{doc_id}/delete", data={"csrf_token": token})
     assert gone.status_code == 302
     assert manager.get(f"/documents/{doc_id}").status_code == 404

@@ -33,6 +33,7 @@ from dossier.app._documents import DocumentService
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
+from dossier.app._retention import RetentionService
 from dossier.app.audit import AuditService
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
@@ -70,6 +71,7 @@ class Dossier:
         self.customers = CustomerService(home.sessions, home.backend, home.queue)
         self.intake = IntakeService(home, self.audit)
         self.reading = ReadingService(home)
+        self.retention = RetentionService(home)
         self.documents = DocumentService(
             home.sessions,
             home.backend,

@@ -35,11 +35,11 @@ from sqlalchemy import select, update
 
 from dossier.app import permissions as rights
 from dossier.app._erasure import erase_documents, family_ids, held
+from dossier.app.search_request import doc_type_code
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.messages import msg
 from foundation.vocabulary import customer_type_name
 from index import Principal
-from ingest import DOC_TYPES
 from pipeline.indexing import INDEXED_STATUSES, index_documents
 from records import Customer, Destruction, Document, RetentionRule, record_event, utcnow
 
@@ -162,11 +162,7 @@ class RetentionService:
         name = (name or "").strip()
         if not name:
             raise DossierError(msg("app.retention.rule_name_missing"))
-        doc_type = (doc_type or "").strip() or None
-        if doc_type is not None and doc_type not in DOC_TYPES:
-            raise DossierError(
-                msg("app.retention.unknown_type", value=repr(doc_type), known=", ".join(DOC_TYPES))
-            )
+        doc_type = doc_type_code(doc_type.strip()) if doc_type and doc_type.strip() else None
         folded = None
         if (customer_type or "").strip():
             folded = customer_type_name(customer_type or "")

@@ -549,6 +549,7 @@ from dossier.cli.customers import customers, reextract  # noqa: E402
 from dossier.cli.documents import documents  # noqa: E402
 from dossier.cli.export import export  # noqa: E402
 from dossier.cli.keys import keys  # noqa: E402
+from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
 
 cli.add_command(audit)
@@ -557,6 +558,7 @@ cli.add_command(documents)
 cli.add_command(reextract)
 cli.add_command(export)
 cli.add_command(keys)
+cli.add_command(retention)
 cli.add_command(users)
 
 

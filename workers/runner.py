@@ -42,6 +42,8 @@ log = logging.getLogger("dossier.worker")
 TICK_S = LIVENESS_TTL_S / 3
 #: Seconds between reconciles of the records with the queue.
 RECONCILE_S = 20.0
+#: Seconds between two retention runs (daily).
+RETENTION_S = 24 * 3600
 
 
 def worker_name() -> str:
@@ -162,6 +164,27 @@ class _Housekeeping(threading.Thread):
             log.warning("重新排队 / re-queued waiting work: %s", found)
         if self.ctx.purge_exports is not None and not settling:
             self.ctx.purge_exports()  # expired export files go even when nobody exports
+        if self.ctx.retention is not None and not settling:
+            self._daily_retention()
+
+    def _daily_retention(self) -> None:
+        """The retention run, once a day on one worker (a Redis key that lives a day says it ran).
+
+        The run is safe to repeat (Redis losing the key runs it again early) and to overlap with a
+        ``dossier retention run``: each step is a conditional update of the records.
+        """
+        if not self.queue.redis.set(
+            f"dossier:retention:{self.queue.name}", self.ctx.name, nx=True, ex=RETENTION_S
+        ):
+            return
+        try:
+            done = self.ctx.retention()
+        except DossierError as exc:
+            log.warning("保留规则运行失败 / the retention run failed: %s", exc.message)
+            self.queue.redis.delete(f"dossier:retention:{self.queue.name}")  # the next round tries again
+            return
+        if any(done.values()):
+            log.warning("保留规则 / retention: %s", {k: len(v) for k, v in done.items()})
 
     def _due_retries(self) -> None:
         registry = ScheduledJobRegistry(queue=self.queue.queue)

@@ -368,6 +368,23 @@ class OpenSearchBackend:
         if wanted:
             self._queue(lambda conn: self.outbox.put_deletes(conn, wanted), connection)
 
+    def expunge(self, ids: Sequence[int]) -> bool:
+        """Drop the queued entries of ``ids``, send their deletes, then force-merge away deleted documents.
+
+        ``only_expunge_deletes`` rewrites only the segments holding deleted documents; until then
+        their source stays in the segment files.  False when the cluster could not be reached.
+        """
+        self._tables()
+        with self._engine.begin() as conn:
+            self.outbox.drop_documents(conn, [int(i) for i in ids])
+        if not self.settle():
+            return False
+        try:
+            self._request("POST", f"/{self.alias}/_forcemerge", params={"only_expunge_deletes": "true"})
+        except SearchUnavailable:
+            return False
+        return True
+
     def _queue(self, write: Callable[[Connection], None], connection: Connection | None) -> None:
         self._tables()
         if connection is not None:

@@ -487,6 +487,18 @@ class SqliteBackend:
         """Remove documents; unknown ids are ignored."""
         self._run(connection, self._remove, list(ids))
 
+    def expunge(self, ids: Sequence[int]) -> bool:
+        """Merge every FTS5 segment into one ('optimize'): the tokens of deleted documents leave the table's pages.
+
+        A contentless FTS5 table deletes by adding delete markers; the tokens themselves stay in
+        older segments until they are merged.  The freed pages still hold them until the
+        database is vacuumed (:mod:`dossier.app._erasure` does that next).
+        """
+        self._run(
+            None, lambda conn: conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        )
+        return True
+
     def clear(self) -> None:
         """Drop every indexed document."""
 

@@ -64,6 +64,7 @@ class WorkerContext:
     export: Any = None  # Dossier.exports.run_job
     purge_exports: Any = None  # Dossier.exports.purge_expired
     purge_trash: Any = None  # Dossier.trash.purge_expired (daily)
+    retention: Any = None  # Dossier.retention.run (daily, one worker at a time)
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -96,6 +97,7 @@ class WorkerContext:
             export=dossier.exports.run_job,
             purge_exports=dossier.exports.purge_expired,
             purge_trash=dossier.trash.purge_expired,
+            retention=dossier.retention.run,
         )
 
     def close(self) -> None:

@@ -44,6 +44,8 @@ TRASH_PURGE_EVERY_S = 24 * 3600
 TICK_S = LIVENESS_TTL_S / 3
 #: Seconds between reconciles of the records with the queue.
 RECONCILE_S = 20.0
+#: Seconds between two retention runs (daily).
+RETENTION_S = 24 * 3600
 
 
 def worker_name() -> str:
@@ -166,6 +168,8 @@ class _Housekeeping(threading.Thread):
             self.ctx.purge_exports()  # expired export files go even when nobody exports
         if not settling:
             self._daily_trash_purge()
+        if self.ctx.retention is not None and not settling:
+            self._daily_retention()
 
     def _daily_trash_purge(self) -> None:
         """Once a day (one worker of the queue): erase what has waited in the trash DOSSIER_TRASH_DAYS."""
@@ -174,9 +178,33 @@ class _Housekeeping(threading.Thread):
         key = f"dossier:trash-purge:{self.queue.name}"
         if not self.queue.redis.set(key, self.ctx.name, nx=True, ex=TRASH_PURGE_EVERY_S):
             return
-        report = self.ctx.purge_trash()
+        try:
+            report = self.ctx.purge_trash()
+        except DossierError as exc:
+            log.warning("回收站到期清除失败 / the trash purge failed: %s", exc.message)
+            self.queue.redis.delete(key)  # the next round tries again
+            return
         if report.get("purged"):
             log.warning("回收站到期清除 / trash purged after its period: %s", report["purged"])
+
+    def _daily_retention(self) -> None:
+        """The retention run, once a day on one worker (a Redis key that lives a day says it ran).
+
+        The run is safe to repeat (Redis losing the key runs it again early) and to overlap with a
+        ``dossier retention run``: each step is a conditional update of the records.
+        """
+        if not self.queue.redis.set(
+            f"dossier:retention:{self.queue.name}", self.ctx.name, nx=True, ex=RETENTION_S
+        ):
+            return
+        try:
+            done = self.ctx.retention()
+        except DossierError as exc:
+            log.warning("保留规则运行失败 / the retention run failed: %s", exc.message)
+            self.queue.redis.delete(f"dossier:retention:{self.queue.name}")  # the next round tries again
+            return
+        if any(done.values()):
+            log.warning("保留规则 / retention: %s", {k: len(v) for k, v in done.items()})
 
     def _due_retries(self) -> None:
         registry = ScheduledJobRegistry(queue=self.queue.queue)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from dossier.app import permissions as rights
 from dossier.app._archive import check_writable, family_root, family_tree
+from dossier.app._erasure import held as under_legal_hold
 from dossier.app.folder import may_read, owned_customer_ids, readable_clause, readable_document
 from dossier.app.resources import HomeResources
 from foundation.errors import DossierError, Forbidden, NotFound
@@ -198,7 +199,7 @@ class TrashService:
                 wanted = list(session.scalars(select(Document.id).where(Document.trashed_at.is_not(None))))
             else:
                 wanted = list(dict.fromkeys(ids))
-            plan = _plan([self._unit(session, i, principal) for i in wanted])
+            plan = _plan(session, [self._unit(session, i, principal) for i in wanted])
         return self._purge(principal.username, plan)
 
     def purge_expired(self, now: datetime | None = None) -> dict[str, Any]:
@@ -207,7 +208,7 @@ class TrashService:
         system = Principal(username=SYSTEM, role="admin")
         with self._home.sessions() as session:
             due = session.scalars(select(Document.id).where(Document.trashed_at < cutoff)).all()
-            plan = _plan([self._unit(session, i, system) for i in due])
+            plan = _plan(session, [self._unit(session, i, system) for i in due])
         return self._purge(SYSTEM, plan)
 
     def _purge(self, username: str, plan: _Plan) -> dict[str, Any]:
@@ -226,7 +227,7 @@ class TrashService:
 _Plan = tuple[list[int], dict[str, Any], list[int]]
 
 
-def _plan(units: Sequence[tuple[Document, list[Document]]]) -> _Plan:
+def _plan(session: Session, units: Sequence[tuple[Document, list[Document]]]) -> _Plan:
     """What a purge of ``units`` erases and says in its audit event (read while the session is open)."""
     seen: set[int] = set()
     erase: list[Document] = []
@@ -235,7 +236,7 @@ def _plan(units: Sequence[tuple[Document, list[Document]]]) -> _Plan:
         if root.id in seen:
             continue
         seen.add(root.id)
-        if any(d.legal_hold for d in unit):
+        if any(under_legal_hold(session, d) for d in unit):  # on it, a container of it, or a customer of it
             held.append(root.id)
             continue
         erase.extend(unit)

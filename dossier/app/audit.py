@@ -87,6 +87,15 @@ ACTIONS: tuple[str, ...] = (
     "token_create",
     "token_revoke",
     "audit_export",
+    "legal_hold",
+    "legal_hold_release",
+    "retention_rule_add",
+    "retention_rule_remove",
+    "retention_archive",
+    "destruction_propose",
+    "destruction_approve",
+    "destruction_reject",
+    "destruction",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

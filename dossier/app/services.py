@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import functools
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,11 @@ from dossier.app._accounts import AccountService, principal_of
 from dossier.app._archive import ArchiveService
 from dossier.app._customers import CustomerService
 from dossier.app._documents import DocumentService
+from dossier.app._erasure import erase_documents
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
+from dossier.app._retention import RetentionService
 from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.export import ExportService
@@ -48,14 +49,6 @@ from pipeline.batches import batch_report
 from records import Customer, Document, IngestBatch, Page, User
 
 __all__ = ["DOC_TYPES", "Dossier"]
-
-
-def _erase_documents(home: HomeResources, doc_ids: Sequence[int]) -> object:
-    """Erasure (retention helper's :func:`dossier.app._erasure.erase_documents`); wired once that branch is merged."""
-    import importlib  # TEMPORARY until lc-retention (dossier.app._erasure) is merged
-
-    erasure: Any = importlib.import_module("dossier.app._erasure")
-    return erasure.erase_documents(home, doc_ids)
 
 
 class Dossier:
@@ -83,8 +76,9 @@ class Dossier:
         self.customers = CustomerService(home.sessions, home.backend, home.queue)
         self.intake = IntakeService(home, self.audit)
         self.reading = ReadingService(home)
-        self.trash = TrashService(home, erase=_erase_documents)
+        self.trash = TrashService(home, erase=erase_documents)
         self.archive = ArchiveService(home)
+        self.retention = RetentionService(home)
         self.documents = DocumentService(
             home.sessions,
             home.backend,

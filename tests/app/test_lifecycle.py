@@ -289,3 +289,22 @@ def test_expired_trash_is_selected_by_age(home, monkeypatch):  # type: ignore[no
     assert erased == [[note]]
     event = audit_events(d, "trash_purge")[-1]
     assert event.username == "system" and event.detail["documents"][0]["id"] == note
+
+
+def test_purge_erases_records_index_and_originals(home):  # type: ignore[no-untyped-def]
+    """A confirmed purge by a manager erases the trashed family for good and audits titles and checksums."""
+    d, ids = home
+    mail, part = ids["红梅报价.eml"], ids["attachment"]
+    with d.sessions() as session:
+        digests = [v.sha256 for i in (mail, part) for v in session.get(Document, i).versions]
+    d.documents.delete(mail, MANAGER)
+    report = d.trash.purge(MANAGER, confirm=True)
+    assert report == {"purged": sorted([mail, part]), "held": []}
+    with d.sessions() as session:
+        assert session.get(Document, mail) is None and session.get(Document, part) is None
+    assert not any(d.blobs.exists(sha) for sha in digests)
+    assert d.trash.entries(ADMIN) == []
+    event = audit_events(d, "trash_purge")[-1]
+    assert event.username == "manager1"
+    assert {f["sha256"] for doc in event.detail["documents"] for f in doc["files"]} == set(digests)
+    assert _found(d, "青松") == {ids["会议纪要_青松.txt"]}

@@ -97,6 +97,9 @@ def test_api_archive_is_archived_and_the_facet(web):  # type: ignore[no-untyped-
     assert _hits(viewer, "会议纪要", archived="only") == {note}
     facets = viewer.get("/api/search", query_string={"q": "会议纪要"}).get_json()["facets"]
     assert {f["value"]: f["count"] for f in facets["lifecycle"]} == {"active": 1, "archived": 1}
+    search_page = viewer.get("/", query_string={"q": "会议纪要"}).get_data(as_text=True)
+    facet = search_page.split('class="facet facet-archived"')[1].split("</fieldset>")[0]
+    assert re.findall(r'<span class="count">(\d+)</span>', facet) == ["1", "2", "1"]
     page = manager.get(f"/documents/{note}").get_data(as_text=True)
     assert "取消归档" in page and "移到回收站" not in page.split("doc-actions")[1].split("</p>")[0]
     refused = manager.post(f"/documents/{note}/delete", data={"csrf_token": token})

@@ -39,8 +39,12 @@ SET_FACETS = {
     "region": "regions",
 }
 _ROW_SQL = (
-    "SELECT id, doc_type, confidentiality, date, created_at, " + ", ".join(SET_COLUMNS) + " FROM search_doc"
+    "SELECT id, doc_type, confidentiality, date, created_at, "
+    + ", ".join(SET_COLUMNS)
+    + ", lifecycle FROM search_doc"
 )
+#: Lifecycle states an entry may have, by their code in the ``lifecycle`` array ('' reads as active).
+LIFECYCLES = ("active", "archived")
 
 
 class _Codes:
@@ -135,6 +139,7 @@ class Columns:
             "level": self.level,
             "date": self.date,
             "created": self.created,
+            "lifecycle": self.lifecycle,
             **self.sets,
         }
 
@@ -153,6 +158,8 @@ class Columns:
         for i, name in enumerate(SET_COLUMNS, start=5):
             codes = self.codes[name]
             new[name] = np.fromiter((codes.code(r[i] or "") for r in rows), dtype=np.int32, count=n)
+        at = 5 + len(SET_COLUMNS)
+        new["lifecycle"] = np.fromiter((r[at] == "archived" for r in rows), dtype=np.int8, count=n)
         if base is not None:
             new = {k: np.concatenate([base[k].astype(new[k].dtype), new[k]]) for k in new}
         order = np.argsort(new["ids"], kind="stable")
@@ -161,6 +168,7 @@ class Columns:
         self.level = new["level"][order]
         self.date = new["date"][order]
         self.created = new["created"][order]
+        self.lifecycle = new["lifecycle"][order]
         self.sets = {name: new[name][order] for name in SET_COLUMNS}
 
     def rank(self, key: str) -> np.ndarray:
@@ -202,6 +210,22 @@ class Columns:
         """True where the document's confidentiality is one of ``levels``."""
         codes = [i for i, name in enumerate(ACCESS_LEVELS) if name in set(levels)]
         return np.isin(self.level[pos], np.asarray(codes, dtype=np.int8))
+
+    def lifecycle_mask(self, pos: np.ndarray, archived: str) -> np.ndarray:
+        """True where the entry's lifecycle is covered: ``exclude`` active only, ``only`` archived only, else all."""
+        mask: np.ndarray
+        if archived == "only":
+            mask = self.lifecycle[pos] == 1
+        elif archived == "exclude":
+            mask = self.lifecycle[pos] == 0
+        else:
+            mask = np.ones(len(pos), dtype=bool)
+        return mask
+
+    def lifecycle_counts(self, pos: np.ndarray) -> list[tuple[str, int]]:
+        """How many of the matches are active and archived (the ``lifecycle`` facet; zero counts left out)."""
+        counts = np.bincount(self.lifecycle[pos], minlength=len(LIFECYCLES))
+        return [(name, int(counts[i])) for i, name in enumerate(LIFECYCLES) if counts[i]]
 
     def type_mask(self, pos: np.ndarray, doc_types: Iterable[str]) -> np.ndarray:
         """True where the document type is one of ``doc_types`` (case-insensitive)."""

@@ -56,10 +56,11 @@ from index._os_query import (
     facet_aggs,
     facets_from,
     has_positive,
+    lifecycle_clause,
     sort_clause,
 )
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
-from index._query import parse_request
+from index._query import lifecycle_filter, parse_request
 from index._snippet import hit_texts
 from index._types import FlushReport, IndexDocument, Principal, SearchHit, SearchRequest, SearchResult
 
@@ -71,7 +72,8 @@ _log = logging.getLogger(__name__)
 logging.getLogger("opensearch").setLevel(logging.ERROR)
 
 #: Names the mapping below; an index made with another one needs a reindex.
-SCHEMA_VERSION = "3"  # 2: access_customer_ids and the container rule's levels; 3: superseded versions
+# 2: access_customer_ids and the container rule's levels; 3: superseded versions; 4: lifecycle
+SCHEMA_VERSION = "4"
 FACET_LIMIT = 50
 #: Deepest hit ``from``/``size`` may reach (OpenSearch's ``index.max_result_window``).
 MAX_WINDOW = 10_000
@@ -124,6 +126,7 @@ def mappings() -> dict[str, Any]:
         "region_keys",
         "tags",
         "entity",
+        "lifecycle",
     )
     properties: dict[str, Any] = {
         "doc_id": {"type": "long"},
@@ -190,6 +193,7 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "region_keys": _distinct([fold(r) for r in doc.regions]),
         "tags": _distinct(list(doc.tags)),
         "entity": [entity_token(kind, key) for kind, key in list(pairs)[:MAX_ENTITIES] if key],
+        "lifecycle": "archived" if doc.lifecycle == "archived" else "active",
     }
     if doc.date:
         out["date"] = doc.date
@@ -368,6 +372,23 @@ class OpenSearchBackend:
         wanted = [int(i) for i in ids]
         if wanted:
             self._queue(lambda conn: self.outbox.put_deletes(conn, wanted), connection)
+
+    def expunge(self, ids: Sequence[int]) -> bool:
+        """Drop the queued entries of ``ids``, send their deletes, then force-merge away deleted documents.
+
+        ``only_expunge_deletes`` rewrites only the segments holding deleted documents; until then
+        their source stays in the segment files.  False when the cluster could not be reached.
+        """
+        self._tables()
+        with self._engine.begin() as conn:
+            self.outbox.drop_documents(conn, [int(i) for i in ids])
+        if not self.settle():
+            return False
+        try:
+            self._request("POST", f"/{self.alias}/_forcemerge", params={"only_expunge_deletes": "true"})
+        except SearchUnavailable:
+            return False
+        return True
 
     def _queue(self, write: Callable[[Connection], None], connection: Connection | None) -> None:
         self._tables()
@@ -622,6 +643,10 @@ class OpenSearchBackend:
             "sort": sort_clause(request, ranked),
             "track_total_hits": True,
         }
+        # The lifecycle filter applies to the hits after the aggregations: the lifecycle facet counts what it leaves out.
+        post = lifecycle_clause(lifecycle_filter(request, parsed))
+        if post is not None:
+            body["post_filter"] = post
         return body, [t.text for t in parsed.positive_terms], ranked
 
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
@@ -632,7 +657,7 @@ class OpenSearchBackend:
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
         if request.facets:
-            body["aggs"] = facet_aggs(FACET_LIMIT)
+            body["aggs"] = facet_aggs(FACET_LIMIT, body.get("post_filter"))
         if ranked:
             body["track_scores"] = True
         body["_source"] = [*_VERSION_SOURCE, "title_text", "meta_text", "body"]

@@ -32,6 +32,7 @@ __all__ = [
     "entity_token",
     "facet_aggs",
     "has_positive",
+    "lifecycle_clause",
     "sort_clause",
 ]
 
@@ -259,19 +260,44 @@ def sort_clause(request: SearchRequest, ranked: bool) -> list[Any]:
     return [{"_score": "desc"}, *recent] if ranked else recent
 
 
-def facet_aggs(limit: int) -> dict[str, Any]:
-    """A terms aggregation per facet, most frequent first, then by value."""
-    return {
+def lifecycle_clause(archived: str) -> Clause | None:
+    """The lifecycle filter (:func:`index._query.lifecycle_filter`): None when every entry is covered.
+
+    An entry written before the ``lifecycle`` field existed has none and reads as active.
+    """
+    if archived == "only":
+        return {"term": {"lifecycle": "archived"}}
+    if archived == "exclude":
+        return {"bool": {"must_not": [{"term": {"lifecycle": "archived"}}]}}
+    return None
+
+
+def facet_aggs(limit: int, post_filter: Clause | None = None) -> dict[str, Any]:
+    """A terms aggregation per facet, most frequent first, then by value.
+
+    The facets count the hits (``post_filter``, the lifecycle filter, applied); the
+    ``lifecycle`` facet counts every match, so it says how many the filter left out.
+    """
+    facets = {
         name: {"terms": {"field": field, "size": limit, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
         for name, field in FACET_FIELDS.items()
+    }
+    return {
+        "hits": {"filter": post_filter or {"match_all": {}}, "aggs": facets},
+        "lifecycle": {"terms": {"field": "lifecycle", "missing": "active", "size": 2}},
     }
 
 
 def facets_from(aggs: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
     """The facet lists of a search response's aggregations (years newest first)."""
     out: dict[str, list[tuple[str, int]]] = {}
+    within = aggs.get("hits") or {}
     for name in FACET_FIELDS:
-        buckets: Iterable[dict[str, Any]] = (aggs.get(name) or {}).get("buckets", [])
+        buckets: Iterable[dict[str, Any]] = (within.get(name) or {}).get("buckets", [])
         rows = [(str(b["key"]), int(b["doc_count"])) for b in buckets if str(b["key"]).strip()]
         out[name] = sorted(rows, key=lambda r: r[0], reverse=True) if name == "year" else rows
+    states = {str(b["key"]): int(b["doc_count"]) for b in (aggs.get("lifecycle") or {}).get("buckets", [])}
+    lifecycles = [(name, states[name]) for name in ("active", "archived") if states.get(name)]
+    if lifecycles:
+        out["lifecycle"] = lifecycles
     return out

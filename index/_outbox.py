@@ -145,6 +145,12 @@ class Outbox:
         if rows:
             conn.execute(OUTBOX.insert(), rows)
 
+    def drop_documents(self, conn: Connection, ids: Sequence[int]) -> None:
+        """Forget the queued (not yet sent) entries of ``ids``: an erased document's text leaves the outbox."""
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            conn.execute(OUTBOX.delete().where(OUTBOX.c.op == "index", OUTBOX.c.doc_id.in_(chunk)))
+
     # -- flushing -------------------------------------------------------------------------------
 
     def due(self, limit: int, now: float | None = None) -> list[OutboxRow]:

@@ -25,6 +25,8 @@ Grammar, tolerant by design (people type into a search box, not a compiler):
   - ``-field:value`` excludes the documents the filter would select;
   - ``version:all``/``版本:全部`` also searches the kept text of superseded versions (each
     matching old version is a hit of its own); ``version:current`` is the default;
+  - ``is:archived`` (``is:已归档``) finds only archived documents, which a search leaves out
+    otherwise (``SearchRequest.archived``); ``-is:archived`` leaves them out again;
 
 * full-width quotes, colons and minus signs count as their ASCII forms.
 
@@ -63,6 +65,7 @@ __all__ = [
     "compile_match",
     "entity_groups",
     "include_versions",
+    "lifecycle_filter",
     "parse_query",
     "parse_request",
 ]
@@ -103,6 +106,8 @@ class ParsedQuery:
     entities: list[list[tuple[str, str]]] = field(default_factory=list)
     excluded_fields: list[tuple[str, str]] = field(default_factory=list)
     versions: str | None = None  # "all" or "current" when the query says (version:all), else None
+    #: ``is:archived`` -> ``only``, ``-is:archived`` -> ``exclude``; None: the request says.
+    archived: str | None = None
 
     def filter_values(self, kind: str) -> list[str]:
         """The list a non-entity field kind (``customer``, ``type``, ``year`` …) appends to."""
@@ -195,6 +200,11 @@ def parse_query(query: str) -> ParsedQuery:
             if wanted is None:
                 raise QuerySyntaxError(msg("index.query.bad_version", value=value[:40]))
             parsed.versions = wanted
+            or_target, last_entity = None, False
+            continue
+        if fname is not None and fname.lower() in _IS_FIELDS:
+            parsed.archived = _archived_value(fname, value, negative=bool(neg))
+            or_target, last_entity = None, False
             continue
         if fname is not None:
             kind = FIELDS.get(fname.lower())
@@ -258,6 +268,7 @@ def _searches(parsed: ParsedQuery) -> bool:
     """True when the query asks for something: a term, an exclusion or a filter of any kind."""
     return bool(
         parsed.groups
+        or parsed.archived
         or parsed.excludes
         or parsed.entities
         or parsed.excluded_fields
@@ -266,6 +277,30 @@ def _searches(parsed: ParsedQuery) -> bool:
             for kind in ("customer", "type", "tag", "customer_type", "industry", "region", "year")
         )
     )
+
+
+#: ``is:`` (and its Chinese alias) says which lifecycle states a search covers.
+_IS_FIELDS = ("is", "状态")
+#: ``is:`` values naming archived documents.
+_ARCHIVED_VALUES = ("archived", "归档", "已归档")
+#: What ``SearchRequest.archived`` may say.
+ARCHIVED_CHOICES = ("exclude", "include", "only")
+
+
+def _archived_value(fname: str, value: str, *, negative: bool) -> str:
+    """``is:archived`` -> ``only``, ``-is:archived`` -> ``exclude``; any other ``is:`` value is a syntax error."""
+    if value.strip().lower() not in _ARCHIVED_VALUES:
+        raise QuerySyntaxError(msg("index.query.bad_is", value=f"{fname}:{value}"))
+    return "exclude" if negative else "only"
+
+
+def lifecycle_filter(request: SearchRequest, parsed: ParsedQuery) -> str:
+    """Which documents a search covers by their lifecycle: ``exclude`` (active only), ``include`` or ``only`` (archived).
+
+    ``is:archived`` in the query wins over the request's ``archived``; an unknown value reads as the default.
+    """
+    wanted = parsed.archived or request.archived
+    return wanted if wanted in ARCHIVED_CHOICES else "exclude"
 
 
 # Whitespace-separated groups of digits (with + ( ) - . inside) that may together be one phone number.

@@ -23,6 +23,10 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
   from ``search_body`` (``'delete-all'``, then every document again, with its
   stored ``words``) before anything else touches it.  ``dossier reindex`` does
   the same from the records and is never needed for this.
+* ``search_doc.lifecycle`` — ``archived`` for an archived document ('' or ``active``
+  otherwise): a search leaves archived entries out unless the request or ``is:archived``
+  asks for them (:func:`index._query.lifecycle_filter`); the ``lifecycle`` facet counts
+  active and archived matches before that filter, so people see what is left out.
 * ``search_doc_customer`` and ``search_doc_tag`` — linked customers (with registry
   ids, for the ``customer_ids`` filter) and tags.
 * ``search_doc_access`` — (customer id, doc_id): the customers whose sales owners may read a
@@ -81,6 +85,7 @@ from index._query import (
     compile_match,
     entity_groups,
     include_versions,
+    lifecycle_filter,
     parse_request,
 )
 from index._snippet import hit_texts
@@ -122,7 +127,8 @@ _SCHEMA = (
         customer_keys TEXT NOT NULL DEFAULT '',
         customer_types TEXT NOT NULL DEFAULT '',
         industries TEXT NOT NULL DEFAULT '',
-        regions TEXT NOT NULL DEFAULT '')""",
+        regions TEXT NOT NULL DEFAULT '',
+        lifecycle TEXT NOT NULL DEFAULT '')""",
     """CREATE TABLE IF NOT EXISTS search_body (
         id INTEGER PRIMARY KEY,
         title TEXT NOT NULL DEFAULT '',
@@ -162,9 +168,12 @@ _SCHEMA = (
 )
 
 #: Columns added to ``search_doc`` since the first version, added in place to an older index.
-_ADDED_COLUMNS = ("customer_keys", "customer_types", "industries", "regions")
+_ADDED_COLUMNS = ("customer_keys", "customer_types", "industries", "regions", "lifecycle")
 #: Names the tables and what each document row holds; an index made by an older one needs a reindex.
-SCHEMA_VERSION = "3"  # 3: search_doc_access and the container rule's levels
+SCHEMA_VERSION = "4"  # 3: search_doc_access and the container rule's levels; 4: search_doc.lifecycle
+#: Older schemas whose entries are still right once migrated: nothing was archived before the
+#: ``lifecycle`` column came, and its default ('') reads as active, so no reindex is needed.
+_NO_REINDEX_FROM = ("3",)
 #: Tables with one or more rows per document, by their document id column.
 _DOC_TABLES = (
     ("search_doc", "id"),
@@ -269,8 +278,9 @@ class SqliteBackend:
         if self._current(conn):
             return
         has_docs = conn.exec_driver_sql("SELECT 1 FROM search_body LIMIT 1").first() is not None
-        if self._meta(conn, "schema") != SCHEMA_VERSION:
-            self._migrate(conn, has_docs)
+        schema = self._meta(conn, "schema")
+        if schema != SCHEMA_VERSION:
+            self._migrate(conn, has_docs and schema not in _NO_REINDEX_FROM)
         if self._meta(conn, "analysis") != ANALYSIS_VERSION:
             if has_docs:
                 self._rebuild(conn)
@@ -421,6 +431,7 @@ class SqliteBackend:
                     _joined(customer_type_name(c) or c.strip() for c in doc.customer_types),
                     _joined(i.strip() for i in doc.industries),
                     _joined(r.strip() for r in doc.regions),
+                    "archived" if doc.lifecycle == "archived" else "active",
                 )
             )
             body.append((doc.id, doc.title, meta_text, _pack(doc.text, w)))
@@ -441,7 +452,8 @@ class SqliteBackend:
         )
         conn.exec_driver_sql(
             "INSERT INTO search_doc (id, doc_type, confidentiality, date, created_at, customers, tags,"
-            " customer_keys, customer_types, industries, regions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " customer_keys, customer_types, industries, regions, lifecycle)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             side,
         )
         conn.exec_driver_sql("INSERT INTO search_body (id, title, meta, content) VALUES (?, ?, ?, ?)", body)
@@ -493,6 +505,18 @@ class SqliteBackend:
         """Remove documents; unknown ids are ignored."""
         self._run(connection, self._remove, list(ids))
 
+    def expunge(self, ids: Sequence[int]) -> bool:
+        """Merge every FTS5 segment into one ('optimize'): the tokens of deleted documents leave the table's pages.
+
+        A contentless FTS5 table deletes by adding delete markers; the tokens themselves stay in
+        older segments until they are merged.  The freed pages still hold them until the
+        database is vacuumed (:mod:`dossier.app._erasure` does that next).
+        """
+        self._run(
+            None, lambda conn: conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        )
+        return True
+
     def clear(self) -> None:
         """Drop every indexed document."""
 
@@ -533,19 +557,32 @@ class SqliteBackend:
     def _search(
         self, conn: Connection, request: SearchRequest, principal: Principal, parsed: ParsedQuery
     ) -> tuple[int, list[SearchHit], dict[str, list[tuple[str, int]]]]:
-        columns, pos, positive = self._matches(conn, request, principal, parsed)
+        columns, pos, positive = self._matches(conn, request, principal, parsed, lifecycle=False)
+        lifecycles = columns.lifecycle_counts(pos)  # before the lifecycle filter: what it leaves out too
+        pos = pos[columns.lifecycle_mask(pos, lifecycle_filter(request, parsed))]
         total = len(pos)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
         page = self._page(conn, columns, pos, positive, request, offset, limit)
         facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
+        if request.facets and lifecycles:
+            facets["lifecycle"] = lifecycles
         hits = self._hits(conn, page, parsed)
         return total, hits, facets
 
     def _matches(
-        self, conn: Connection, request: SearchRequest, principal: Principal, parsed: ParsedQuery
+        self,
+        conn: Connection,
+        request: SearchRequest,
+        principal: Principal,
+        parsed: ParsedQuery,
+        *,
+        lifecycle: bool = True,
     ) -> tuple[Columns, np.ndarray, str | None]:
-        """(columns, positions of every readable match, the positive FTS5 expression)."""
+        """(columns, positions of every readable match, the positive FTS5 expression).
+
+        ``lifecycle`` False leaves the lifecycle filter (archived or not) to the caller.
+        """
         columns = self._columns.refresh(conn)
         positive, negative = compile_match(parsed)
         # Exact filters (entities, customer ids) first: a handful of ids spares FTS5 a common term's walk.
@@ -563,6 +600,8 @@ class SqliteBackend:
         if not include_versions(request, parsed):  # superseded versions' entries have negative ids
             pos = pos[columns.ids[pos] > 0]
         pos = pos[self._allowed(conn, columns, pos, request, parsed, principal)]
+        if lifecycle:
+            pos = pos[columns.lifecycle_mask(pos, lifecycle_filter(request, parsed))]
         return columns, pos, positive
 
     def _page(

@@ -200,6 +200,15 @@ class SearchBackend(Protocol):
         """Remove documents; unknown ids are ignored."""
         ...
 
+    def expunge(self, ids: Sequence[int]) -> bool:
+        """After a committed :meth:`delete` of ``ids`` (an erasure): make what the engine kept of them unrecoverable.
+
+        The embedded index merges its segments (no deleted token stays in its pages); OpenSearch
+        drops their queued entries, sends the deletes and force-merges away segments holding
+        deleted documents.  False when the engine could not do it now (try again later).
+        """
+        ...
+
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query, filtered by what ``principal`` may read, inside the query itself."""
         ...

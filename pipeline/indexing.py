@@ -9,6 +9,11 @@ A document's entries (:func:`index_entries`) are its current entry and one per s
 version whose text was kept (:func:`keep_version_text`): id = minus the version row's id, found
 only by ``version:all`` searches.  Whatever removes a document from the index removes
 :func:`entry_ids` (every id it may hold there).
+
+A document in the trash (``trashed_at`` set) is never indexed: :func:`index_documents` leaves
+it out (and removes what the index may still hold of it), and a container's text leaves out
+the text of its parts in the trash.  An archived document is indexed with lifecycle
+``archived`` (search leaves it out unless asked), and so are its superseded versions' entries.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ __all__ = [
     "index_documents",
     "index_entries",
     "index_entry",
+    "indexable",
     "keep_version_text",
     "version_text",
 ]
@@ -46,7 +52,11 @@ def index_entry(doc: Document) -> IndexDocument:
     attached = [c for c in doc.children if c.relation == "attachment"]
     attached += [p.part for p in doc.included if p.relation == "attachment" and p.part is not None]
     texts = [p.text for p in doc.pages if p.text]
-    texts += ["\n\n".join(p.text for p in c.pages if p.text) for c in attached if c.status != "failed"]
+    texts += [
+        "\n\n".join(p.text for p in c.pages if p.text)
+        for c in attached
+        if c.status != "failed" and c.trashed_at is None
+    ]
     text = "\n\n".join(t for t in texts if t)
     readers = access.stored_access(doc)
     version = doc.current
@@ -72,6 +82,7 @@ def index_entry(doc: Document) -> IndexDocument:
         created_at=doc.created_at.isoformat() if doc.created_at else "",
         entities=entities,
         extra=extra,
+        lifecycle="archived" if doc.lifecycle == "archived" else "active",
     )
 
 
@@ -132,22 +143,34 @@ def keep_version_text(doc: Document) -> Version | None:
 INDEXED_STATUSES = ("indexed", "awaiting_ocr")
 
 
+def indexable(doc: Document) -> bool:
+    """Whether the search index should hold ``doc``: not failed and not in the trash."""
+    return doc.status != "failed" and doc.trashed_at is None
+
+
 def index_documents(session: Session, backend: SearchBackend, docs: Sequence[Document]) -> list[Document]:
     """Index ``docs`` after the container rule has been applied to their families, in the caller's transaction.
 
     Every other document whose access changed with them (a container of a part that became
     an invoice, the parts of a container a manager marked confidential) is reindexed too, if
-    the index holds it.  Returns every document indexed.
+    the index holds it.  Documents in the trash are left out, and removed from the index if it
+    still holds them (a worker finishing one that was trashed meanwhile).  Returns every
+    document indexed.
     """
     session.flush()
     changed = access.refresh(session, docs)
-    wanted = {d.id: d for d in docs if d.status != "failed"}
-    wanted.update((d.id, d) for d in changed if d.status in INDEXED_STATUSES and d.id not in wanted)
-    # A container's text holds its attachments' text: it follows them.
-    for doc in list(wanted.values()):
+    trashed = [i for d in docs if d.trashed_at is not None for i in entry_ids(d)]
+    wanted = {d.id: d for d in docs if indexable(d)}
+    wanted.update(
+        (d.id, d) for d in changed if d.status in INDEXED_STATUSES and indexable(d) and d.id not in wanted
+    )
+    # A container's text holds its attachments' text: it follows them (also when one went to the trash).
+    for doc in [*wanted.values(), *(d for d in docs if d.trashed_at is not None)]:
         for container in _text_containers(session, doc):
-            if container.status in INDEXED_STATUSES:
+            if container.status in INDEXED_STATUSES and indexable(container):
                 wanted.setdefault(container.id, container)
+    if trashed:
+        backend.delete(trashed, connection=session.connection())
     if wanted:
         backend.index([e for d in wanted.values() for e in index_entries(d)], connection=session.connection())
     return list(wanted.values())

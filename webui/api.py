@@ -19,6 +19,13 @@ only the first N hits): ``GET /api/export/plan`` (hits and limits, nothing writt
 export: 202 with its state; CSRF token in ``X-CSRF-Token``; 503 while no worker serves the queue —
 then use ``GET /api/export``),
 ``GET /api/exports`` (the caller's) and ``GET /api/exports/<id>`` (state, progress, ``download_url``).
+
+The trash (回收站) and the archive (归档), CSRF token in ``X-CSRF-Token`` for each POST:
+``GET /api/trash`` (``{"days", "documents": [...]}``: what the caller could read),
+``POST /api/trash/<id>/restore``, ``POST /api/trash/purge`` (JSON ``{"confirm": true, "ids": [...]}``,
+no ``ids``: everything; managers and admins), ``POST /api/documents/<id>/archive`` and
+``/unarchive``, ``POST /api/archive`` and ``/api/unarchive`` with the filters of ``/api/search``
+(every hit of that search).  ``/api/search`` takes ``archived=exclude|include|only``.
 """
 
 from __future__ import annotations
@@ -282,3 +289,67 @@ def exports() -> Any:
 def export_status(job_id: int) -> Any:
     """One background export of the caller: status, ``done``/``total``, ``percent``, ``expires_at``, ``download_url``."""
     return _answer(_job_json(get_dossier().exports.job(job_id, g.principal)))
+
+
+# -- the trash and the archive ------------------------------------------------------------------
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True) if request.is_json else None
+    return body if isinstance(body, dict) else {}
+
+
+@bp.route("/trash")
+@login_required
+def trash() -> Any:
+    """What waits in the trash that the caller could read: ``{"days", "documents"}``."""
+    d = get_dossier()
+    return _answer({"days": d.trash.days, "documents": d.trash.entries(g.principal)})
+
+
+@bp.route("/trash/<int:doc_id>/restore", methods=("POST",))
+@login_required
+def trash_restore(doc_id: int) -> Any:
+    """Restore a document (and what was trashed with it): ``{"restored": [ids]}``; managers and admins."""
+    return _answer(get_dossier().trash.restore(doc_id, g.principal))
+
+
+@bp.route("/trash/purge", methods=("POST",))
+@login_required
+def trash_purge() -> Any:
+    """Erase the trash for good (``ids``: only those): ``{"purged", "held"}``; needs ``confirm``."""
+    body = _body()
+    confirm = body.get("confirm") is True or request.form.get("confirm") in ("1", "true", "yes")
+    raw = body.get("ids") if body else request.form.getlist("id") or None
+    ids = document_ids_from([str(v) for v in raw]) if raw else None
+    return _answer(get_dossier().trash.purge(g.principal, confirm=confirm, ids=ids))
+
+
+@bp.route("/documents/<int:doc_id>/archive", methods=("POST",))
+@login_required
+def archive_document(doc_id: int) -> Any:
+    """Archive a document with its family: ``{"archived": [ids]}``; managers and admins."""
+    return _answer(get_dossier().archive.archive([doc_id], g.principal))
+
+
+@bp.route("/documents/<int:doc_id>/unarchive", methods=("POST",))
+@login_required
+def unarchive_document(doc_id: int) -> Any:
+    """Unarchive a document with its family: ``{"unarchived": [ids]}``; managers and admins."""
+    return _answer(get_dossier().archive.unarchive([doc_id], g.principal))
+
+
+@bp.route("/archive", methods=("POST",))
+@login_required
+def archive_search() -> Any:
+    """Archive every active hit of the search the query string describes: ``{"archived": [ids]}``."""
+    req, _page = search_request_from_args(request.args, page_size=1, max_limit=1)
+    return _answer(get_dossier().archive.archive_search(req, g.principal))
+
+
+@bp.route("/unarchive", methods=("POST",))
+@login_required
+def unarchive_search() -> Any:
+    """Unarchive every archived hit of the search the query string describes: ``{"unarchived": [ids]}``."""
+    req, _page = search_request_from_args(request.args, page_size=1, max_limit=1)
+    return _answer(get_dossier().archive.unarchive_search(req, g.principal))

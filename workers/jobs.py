@@ -63,6 +63,8 @@ class WorkerContext:
     close_dossier: Any = None  # Dossier.close: sends index work still waiting, releases the database
     export: Any = None  # Dossier.exports.run_job
     purge_exports: Any = None  # Dossier.exports.purge_expired
+    purge_trash: Any = None  # Dossier.trash.purge_expired (daily)
+    retention: Any = None  # Dossier.retention.run (daily, one worker at a time)
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -94,6 +96,8 @@ class WorkerContext:
             close_dossier=dossier.close,
             export=dossier.exports.run_job,
             purge_exports=dossier.exports.purge_expired,
+            purge_trash=dossier.trash.purge_expired,
+            retention=dossier.retention.run,
         )
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ OCR happen in that child, which dies with the worker.  A thread refreshes the wo
 liveness key and the job it runs, moves retries whose wait is over back into the queue and, on
 one worker at a time, reconciles the records with the queue (work left by a killed worker,
 stored while Redis was down, or lost with Redis's data gets a job again) and deletes the files
-of expired exports.
+of expired exports and, once a day, of documents that waited in the trash DOSSIER_TRASH_DAYS.
 
 Redis may go away at any time, also before the worker starts: the worker waits for it (one
 log line per outage) and carries on; when Redis comes back empty the housekeeping thread sees
@@ -38,10 +38,14 @@ from workers.jobs import WorkerContext, reconcile, set_context
 
 log = logging.getLogger("dossier.worker")
 
+#: Seconds between two purges of the expired trash (one worker per queue does it).
+TRASH_PURGE_EVERY_S = 24 * 3600
 #: Seconds between housekeeping rounds (liveness is refreshed every round).
 TICK_S = LIVENESS_TTL_S / 3
 #: Seconds between reconciles of the records with the queue.
 RECONCILE_S = 20.0
+#: Seconds between two retention runs (daily).
+RETENTION_S = 24 * 3600
 
 
 def worker_name() -> str:
@@ -162,6 +166,45 @@ class _Housekeeping(threading.Thread):
             log.warning("重新排队 / re-queued waiting work: %s", found)
         if self.ctx.purge_exports is not None and not settling:
             self.ctx.purge_exports()  # expired export files go even when nobody exports
+        if not settling:
+            self._daily_trash_purge()
+        if self.ctx.retention is not None and not settling:
+            self._daily_retention()
+
+    def _daily_trash_purge(self) -> None:
+        """Once a day (one worker of the queue): erase what has waited in the trash DOSSIER_TRASH_DAYS."""
+        if self.ctx.purge_trash is None:
+            return
+        key = f"dossier:trash-purge:{self.queue.name}"
+        if not self.queue.redis.set(key, self.ctx.name, nx=True, ex=TRASH_PURGE_EVERY_S):
+            return
+        try:
+            report = self.ctx.purge_trash()
+        except DossierError as exc:
+            log.warning("回收站到期清除失败 / the trash purge failed: %s", exc.message)
+            self.queue.redis.delete(key)  # the next round tries again
+            return
+        if report.get("purged"):
+            log.warning("回收站到期清除 / trash purged after its period: %s", report["purged"])
+
+    def _daily_retention(self) -> None:
+        """The retention run, once a day on one worker (a Redis key that lives a day says it ran).
+
+        The run is safe to repeat (Redis losing the key runs it again early) and to overlap with a
+        ``dossier retention run``: each step is a conditional update of the records.
+        """
+        if not self.queue.redis.set(
+            f"dossier:retention:{self.queue.name}", self.ctx.name, nx=True, ex=RETENTION_S
+        ):
+            return
+        try:
+            done = self.ctx.retention()
+        except DossierError as exc:
+            log.warning("保留规则运行失败 / the retention run failed: %s", exc.message)
+            self.queue.redis.delete(f"dossier:retention:{self.queue.name}")  # the next round tries again
+            return
+        if any(done.values()):
+            log.warning("保留规则 / retention: %s", {k: len(v) for k, v in done.items()})
 
     def _due_retries(self) -> None:
         registry = ScheduledJobRegistry(queue=self.queue.queue)

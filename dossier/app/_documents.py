@@ -4,7 +4,8 @@ Every method first reads the document as the caller (:func:`dossier.app.folder.r
 caller may not read is "not found" (404), exactly like one that does not exist.  A write the
 caller may read but not make is "forbidden" (403), by the rules of :mod:`dossier.app.permissions`.
 Each change is one transaction with its index entry and an audit event
-(``metadata_change``, ``permission_change``, ``version_upload``, ``version_restore``, ``delete``; ``view`` and
+(``metadata_change``, ``permission_change``, ``version_upload``, ``version_restore``; deleting moves a
+document to the trash, :mod:`dossier.app._trash`, audited ``trash``; ``view`` and
 ``download`` are written by the entry points that show or send the document).
 """
 
@@ -25,6 +26,7 @@ import index
 import ingest
 import records
 from dossier.app import permissions as rights
+from dossier.app._archive import check_writable
 from dossier.app.folder import readable_document
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.messages import msg
@@ -32,7 +34,7 @@ from index import CONFIDENTIALITY_LEVELS, Principal
 from ingest import DOC_TYPES
 from pipeline import access, extraction
 from pipeline.children import die_with_parent
-from pipeline.indexing import INDEXED_STATUSES, entry_ids, index_documents, keep_version_text
+from pipeline.indexing import index_documents, keep_version_text
 from pipeline.intake import get_tag
 from records import Document, Version, record_event
 
@@ -77,6 +79,7 @@ class DocumentService:
         ingest_upload: Uploader,
         reindex: Callable[[Sequence[int]], object],
         enqueue: Callable[[int], object] = lambda _doc_id: None,
+        trash: Callable[[int, Principal], dict[str, Any]],
     ) -> None:
         self._sessions = sessions
         self._backend = backend
@@ -84,17 +87,24 @@ class DocumentService:
         self._ingest_upload = ingest_upload
         self._reindex = reindex
         self._enqueue = enqueue
+        self._trash = trash
 
     # -- what a reader may do ----------------------------------------------------------------
 
     def permissions(self, doc_id: int, principal: Principal) -> dict[str, bool]:
-        """What ``principal`` may do with a document it may read: ``edit``, ``confidentiality``, ``delete``."""
+        """What ``principal`` may do with a document it may read: ``edit``, ``confidentiality``, ``delete``, ``archive``.
+
+        An archived document (``archived``) is read-only: no edit, level change or delete until unarchived.
+        """
         with self._sessions() as session:
             doc = readable_document(session, doc_id, principal)
+            writable = doc.archived_at is None
             return {
-                "edit": rights.may_edit(principal, doc),
-                "confidentiality": rights.may_change_confidentiality(principal),
-                "delete": rights.may_delete(principal),
+                "edit": rights.may_edit(principal, doc) and writable,
+                "confidentiality": rights.may_change_confidentiality(principal) and writable,
+                "delete": rights.may_delete(principal) and writable,
+                "archive": rights.may_archive(principal),
+                "archived": not writable,
                 "pages": _has_page_images(doc),
             }
 
@@ -186,6 +196,7 @@ class DocumentService:
         """
         with self._sessions() as session:
             doc = readable_document(session, doc_id, principal)
+            check_writable(doc)
             changed: dict[str, list[Any]] = {}
             wants_edit = any(v is not None for v in (title, doc_type, date, tags))
             if wants_edit and not rights.may_edit(principal, doc):
@@ -269,6 +280,7 @@ class DocumentService:
             doc = readable_document(session, doc_id, principal)
             if not rights.may_edit(principal, doc):
                 raise Forbidden(msg("app.document.version_forbidden"))
+            check_writable(doc)
             if not rights.may_change_confidentiality(principal):
                 # What the new file is typed as may raise the level, never lower it (managers' may).
                 extraction.keep_level(doc)
@@ -342,42 +354,14 @@ class DocumentService:
     # -- deleting ----------------------------------------------------------------------------
 
     def delete(self, doc_id: int, principal: Principal) -> dict[str, Any]:
-        """Delete a document, its versions, pages and attachments, from the records and the index.
+        """Move a document with its attachments and archive members to the trash (:mod:`dossier.app._trash`).
 
-        Originals no other document's version uses are removed from the blob store (with
-        their page images); the audit event keeps the title, file names and checksums.
+        Nothing is erased here: records and originals stay until the trash is purged; the
+        document leaves the search index and every read at once.  ``{"deleted": ids, "trashed": ids}``.
         """
-        with self._sessions() as session:
-            doc = readable_document(session, doc_id, principal)
-            if not rights.may_delete(principal):
-                raise Forbidden(msg("app.document.delete_forbidden"))
-            ids: list[int] = []
-            todo = [doc]
-            while todo:  # the document and, recursively, its attachments and archive members
-                current = todo.pop()
-                ids.append(current.id)
-                todo.extend(current.children)
-            removed = session.scalars(select(Document).where(Document.id.in_(ids))).all()
-            holders = access.keep_deleted_parts(session, removed)  # their originals still hold these
-            digests = {v.sha256 for d in removed for v in d.versions}
-            detail = {
-                "title": doc.title,
-                "files": [{"filename": v.filename, "sha256": v.sha256} for v in doc.versions],
-                "documents": sorted(ids),
-            }
-            self._backend.delete([i for d in removed for i in entry_ids(d)], connection=session.connection())
-            for row in sorted(removed, key=lambda d: -d.id):  # children before parents
-                session.delete(row)
-            record_event(
-                session, principal.username, "delete", target_type="document", target_id=doc_id, detail=detail
-            )
-            session.flush()
-            index_documents(session, self._backend, [h for h in holders if h.status in INDEXED_STATUSES])
-            session.commit()
-            still_used = set(session.scalars(select(Version.sha256).where(Version.sha256.in_(digests))))
-        for digest in digests - still_used:
-            self._blobs.delete(digest)
-        return {"deleted": sorted(ids)}
+        result = dict(self._trash(doc_id, principal))
+        result["deleted"] = result["trashed"]
+        return result
 
 
 def _has_page_images(doc: Document) -> bool:

@@ -461,7 +461,11 @@ class IntakeService:
             wanted = sorted(set(wanted) | changed)
         rebuild = self.backend.start_rebuild(restart=restart) if wanted is None else None
         with self.sessions() as session:
-            query = select(Document.id).where(Document.status != "failed").order_by(Document.id)
+            query = (
+                select(Document.id)
+                .where(Document.status != "failed", Document.trashed_at.is_(None))  # the trash is not indexed
+                .order_by(Document.id)
+            )
             if wanted is not None:
                 query = query.where(Document.id.in_(wanted))
             elif rebuild is not None and rebuild.resume_after:

@@ -68,6 +68,11 @@ ACTIONS: tuple[str, ...] = (
     "metadata_change",
     "permission_change",
     "delete",
+    "trash",
+    "trash_restore",
+    "trash_purge",
+    "archive",
+    "unarchive",
     "user_add",
     "user_set_password",
     "user_set_role",
@@ -83,6 +88,15 @@ ACTIONS: tuple[str, ...] = (
     "token_create",
     "token_revoke",
     "audit_export",
+    "legal_hold",
+    "legal_hold_release",
+    "retention_rule_add",
+    "retention_rule_remove",
+    "retention_archive",
+    "destruction_propose",
+    "destruction_approve",
+    "destruction_reject",
+    "destruction",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.
@@ -310,7 +324,17 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
         for name, change in (d.get("changed") or {}).items():
             before, after = [*change, None, None][:2] if isinstance(change, list) else (None, change)
             parts.append(f"{name}: {_short(before, 40)} → {_short(after, 40)}")
-    elif action == "delete":
+    elif action in ("trash_restore", "archive", "unarchive"):
+        parts.append(_short(d.get("title") or ""))
+        if len(d.get("documents") or []) > 1:
+            parts.append(f"+{len(d['documents']) - 1}")
+        if d.get("query"):
+            parts.append(f"“{_short(d['query'])}”")
+    elif action == "trash_purge":
+        docs = [x for x in (d.get("documents") or []) if isinstance(x, dict)]
+        parts.append(str(len(docs)))
+        parts += [_short(str(x.get("title") or ""), 40) for x in docs[:3]]
+    elif action in ("delete", "trash"):
         parts.append(_short(d.get("title") or ""))
         parts += [_tail(str(f.get("filename", ""))) for f in (d.get("files") or []) if isinstance(f, dict)][
             :3
@@ -496,8 +520,10 @@ def _take(buffer: io.StringIO) -> bytes:
 
 
 def _existing_documents(session: Session, rows: Iterable[AuditEvent]) -> set[int]:
-    """Which of the events' document targets are still in the records."""
+    """Which of the events' document targets are still in the records, out of the trash (a page to link to)."""
     ids = {r.target_id for r in rows if r.target_type == "document" and r.target_id is not None}
     if not ids:
         return set()
-    return set(session.scalars(select(Document.id).where(Document.id.in_(ids))))
+    return set(
+        session.scalars(select(Document.id).where(Document.id.in_(ids), Document.trashed_at.is_(None)))
+    )

@@ -69,13 +69,18 @@ def owned_customer_ids(session: Session, principal: Principal) -> frozenset[int]
     return frozenset(owned)
 
 
-def may_read(principal: Principal, doc: Document, owned: Collection[int] | None = None) -> bool:
+def may_read(
+    principal: Principal, doc: Document, owned: Collection[int] | None = None, *, in_trash: bool = False
+) -> bool:
     """Whether ``principal`` may read ``doc``: by its access (the container rule, :mod:`pipeline.access`).
 
     The access level must be one the role reads, or ``confidential`` with a customer the sales
     principal owns among the access customers.  ``owned`` defaults to
-    ``principal.owned_customer_ids`` (see :func:`owned_customer_ids`).
+    ``principal.owned_customer_ids`` (see :func:`owned_customer_ids`).  A document in the
+    trash is read by no one — except, with ``in_trash``, as a line of the trash page.
     """
+    if doc.trashed_at is not None and not in_trash:
+        return False
     if principal.role in READ_ALL_ROLES:
         return True
     readers = access.stored_access(doc)
@@ -90,7 +95,7 @@ def may_read(principal: Principal, doc: Document, owned: Collection[int] | None 
 def readable_document(session: Session, doc_id: int, principal: Principal) -> Document:
     """Document ``doc_id`` with its pages, versions and tags, read as ``principal``.
 
-    NotFound when it does not exist or ``principal`` may not read it: the two look the same.
+    NotFound when it does not exist, is in the trash or ``principal`` may not read it: the three look the same.
     """
     doc = session.get(
         Document,
@@ -102,8 +107,15 @@ def readable_document(session: Session, doc_id: int, principal: Principal) -> Do
     return doc
 
 
-def readable_clause(principal: Principal, owned: Collection[int] = ()) -> ColumnElement[bool]:
-    """:func:`may_read` as a SQL condition on ``Document`` (for counts and lists)."""
+def readable_clause(
+    principal: Principal, owned: Collection[int] = (), *, in_trash: bool = False
+) -> ColumnElement[bool]:
+    """:func:`may_read` as a SQL condition on ``Document`` (for counts and lists); ``in_trash``: the trash's documents instead."""
+    lifecycle = Document.trashed_at.is_not(None) if in_trash else Document.trashed_at.is_(None)
+    return lifecycle & _access_clause(principal, owned)
+
+
+def _access_clause(principal: Principal, owned: Collection[int]) -> ColumnElement[bool]:
     if principal.role in READ_ALL_ROLES:
         return true()
     levels = sorted(index.readable_levels(principal))

@@ -13,7 +13,8 @@ confidentiality a document gets by default.
 - **upload**: everyone but viewers.
 - **edit metadata, upload a new version**: admin and manager any document; finance the
   finance documents; sales the documents of the customers they own and those they uploaded.
-- **change confidentiality, delete**: admin and manager.
+- **change confidentiality, delete (move to the trash), restore from and purge the trash,
+  archive and unarchive**: admin and manager.
 
 Every write needs read access first: a document one may not read answers "not found"
 (404) as if it did not exist, never "forbidden".
@@ -30,9 +31,11 @@ __all__ = [
     "CONFIDENTIALITY_LABELS",
     "MANAGE_ROLES",
     "UPLOAD_ROLES",
+    "may_archive",
     "may_change_confidentiality",
     "may_delete",
     "may_edit",
+    "may_manage_trash",
     "may_upload",
 ]
 
@@ -87,4 +90,14 @@ def may_change_confidentiality(principal: Principal) -> bool:
 
 def may_delete(principal: Principal) -> bool:
     """Whether ``principal`` may delete documents (managers and admins)."""
+    return principal.role in MANAGE_ROLES
+
+
+def may_manage_trash(principal: Principal) -> bool:
+    """Whether ``principal`` may restore documents from the trash and purge it (managers and admins)."""
+    return principal.role in MANAGE_ROLES
+
+
+def may_archive(principal: Principal) -> bool:
+    """Whether ``principal`` may archive and unarchive documents (managers and admins)."""
     return principal.role in MANAGE_ROLES

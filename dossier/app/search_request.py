@@ -4,7 +4,8 @@ Values come as ``{parameter: [values]}`` — a query string's repeated parameter
 repeated options put under the same names (:data:`PARAMS`):
 
 - ``q`` the query (BRIEF §4 syntax); ``customer``, ``type``, ``tag``; ``from`` and ``to`` dates;
-  ``sort``; and the facet filters of :data:`LINK_FILTERS` (``customer_id``, ``customer_type``,
+  ``sort``; ``archived`` (``exclude``, the default: active documents only; ``include``: archived
+  ones too; ``only``: the archive — ``is:archived`` in the query says the same); and the facet filters of :data:`LINK_FILTERS` (``customer_id``, ``customer_type``,
   ``industry``, ``region``, ``year``).
 - A document type may be a code or its Chinese or English label (``合同`` = ``contract``); a
   customer type its full, short or English form (``潜在`` = ``潜在客户``).
@@ -26,7 +27,7 @@ from foundation.messages import msg, texts
 from index import SearchRefused, SearchRequest, customer_type_name, date_bound
 from ingest import DOC_TYPES, type_code
 
-__all__ = ["LINK_FILTERS", "PARAMS", "SORTS", "BadSearchValue", "doc_type_code", "search_request"]
+__all__ = ["ARCHIVED", "LINK_FILTERS", "PARAMS", "SORTS", "BadSearchValue", "doc_type_code", "search_request"]
 
 SORTS = ("relevance", "date_desc", "date_asc")
 #: Filters shown as links (facets) and chips rather than form fields: parameter -> SearchRequest field.
@@ -38,7 +39,9 @@ LINK_FILTERS = {
     "year": "years",
 }
 #: Every parameter :func:`search_request` reads.
-PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "versions", *LINK_FILTERS)
+PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "versions", "archived", *LINK_FILTERS)
+#: What ``archived`` may say (anything else reads as the default, ``exclude``).
+ARCHIVED = ("exclude", "include", "only")
 
 Values = Mapping[str, Sequence[str]]
 
@@ -109,6 +112,7 @@ def _date(values: Values, name: str) -> str | None:
 def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequest:
     """The :class:`SearchRequest` ``values`` ask for, with ``limit`` hits from ``offset``; see the module docstring."""
     sort = _one(values, "sort") or "relevance"
+    archived = _one(values, "archived") or "exclude"
     date_from, date_to = _date(values, "from"), _date(values, "to")  # reversed ones: the search says so
     return SearchRequest(
         query=" ".join(values.get("q", ())).strip(),
@@ -126,6 +130,7 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
         versions="all"
         if (_one(values, "versions") or "").lower() in ("all", "1", "on", "true")
         else "current",
+        archived=archived if archived in ARCHIVED else "exclude",
         offset=offset,
         limit=limit,
     )

@@ -28,11 +28,15 @@ import index
 import ingest
 import records
 from dossier.app._accounts import AccountService, principal_of
+from dossier.app._archive import ArchiveService
 from dossier.app._customers import CustomerService
 from dossier.app._documents import DocumentService
+from dossier.app._erasure import erase_documents
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
+from dossier.app._retention import RetentionService
+from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
@@ -57,6 +61,8 @@ class Dossier:
     and re-extraction.  ``exports`` (:class:`~dossier.app.export.ExportService`): exports of search results.
     ``intake`` (:class:`~dossier.app._intake.IntakeService`): intake, batches, retries, OCR, reindexing.
     ``reading`` (:class:`~dossier.app._reading.ReadingService`): search, one document, its original.
+    ``trash`` (:class:`~dossier.app._trash.TrashService`): the trash (回收站), restoring and purging it.
+    ``archive`` (:class:`~dossier.app._archive.ArchiveService`): archiving (归档) and unarchiving.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -70,6 +76,9 @@ class Dossier:
         self.customers = CustomerService(home.sessions, home.backend, home.queue)
         self.intake = IntakeService(home, self.audit)
         self.reading = ReadingService(home)
+        self.trash = TrashService(home, erase=erase_documents)
+        self.archive = ArchiveService(home)
+        self.retention = RetentionService(home)
         self.documents = DocumentService(
             home.sessions,
             home.backend,
@@ -77,6 +86,7 @@ class Dossier:
             ingest_upload=self.intake.ingest_upload,
             reindex=self.intake.reindex,
             enqueue=self.intake.enqueue,
+            trash=self.trash.trash,
         )
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading

@@ -11,7 +11,16 @@ from typing import Any
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import _echo_json, _open, _principal, bilingual, label, search_values, shown
+from dossier.cli._common import (
+    ARCHIVED_OPTION,
+    _echo_json,
+    _open,
+    _principal,
+    bilingual,
+    label,
+    search_values,
+    shown,
+)
 from foundation.config import SETTINGS, load_settings
 from foundation.errors import DossierError
 from foundation.messages import msg, translate
@@ -240,6 +249,7 @@ def ingest(
     show_default=True,
     help="all: also search older versions' text (as version:all); a hit says which version matched.",
 )
+@ARCHIVED_OPTION
 @click.option("--as", "as_user", help="Search as this user (admins).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -259,6 +269,7 @@ def search(
     offset: int,
     sort: str,
     versions: str,
+    archived: str,
     as_user: str | None,
     as_json: bool,
 ) -> None:
@@ -270,7 +281,18 @@ def search(
 
     dossier = _open(ctx)
     values = search_values(
-        query, customer, doc_type, tag, customer_types, industries, regions, years, date_from, date_to, sort
+        query,
+        customer,
+        doc_type,
+        tag,
+        customer_types,
+        industries,
+        regions,
+        years,
+        date_from,
+        date_to,
+        sort,
+        archived,
     )
     values["versions"] = [versions]
     request = search_request(values, limit=limit, offset=offset)
@@ -546,6 +568,8 @@ from dossier.cli.customers import customers, reextract  # noqa: E402
 from dossier.cli.documents import documents  # noqa: E402
 from dossier.cli.export import export  # noqa: E402
 from dossier.cli.keys import keys  # noqa: E402
+from dossier.cli.lifecycle import archive, trash, unarchive  # noqa: E402
+from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
 
 cli.add_command(audit)
@@ -554,6 +578,10 @@ cli.add_command(documents)
 cli.add_command(reextract)
 cli.add_command(export)
 cli.add_command(keys)
+cli.add_command(trash)
+cli.add_command(archive)
+cli.add_command(unarchive)
+cli.add_command(retention)
 cli.add_command(users)
 
 

@@ -67,6 +67,7 @@ def search_values(
     date_from: str | None,
     date_to: str | None,
     sort: str,
+    archived: str = "exclude",
 ) -> dict[str, list[str]]:
     """The search options of ``search`` and ``export`` under the parameter names of :mod:`dossier.app.search_request`."""
     return {
@@ -81,4 +82,15 @@ def search_values(
         "from": [date_from] if date_from else [],
         "to": [date_to] if date_to else [],
         "sort": [sort],
+        "archived": [archived],
     }
+
+
+#: ``--archived`` of ``search`` and ``export``: which documents by their lifecycle.
+ARCHIVED_OPTION = click.option(
+    "--archived",
+    type=click.Choice(["exclude", "include", "only"]),
+    default="exclude",
+    show_default=True,
+    help="Archived documents (归档): left out, included, or only they (the query's is:archived = only).",
+)

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import _echo_json, _open, _principal, label, search_values
+from dossier.cli._common import ARCHIVED_OPTION, _echo_json, _open, _principal, label, search_values
 from foundation.errors import DossierError
 from foundation.messages import msg
 
@@ -107,6 +107,7 @@ class _Progress:
 @click.option(
     "--limit", type=click.IntRange(1), default=None, help="Export only the first N hits (default: every hit)."
 )
+@ARCHIVED_OPTION
 @click.option("--as", "as_user", help="Export as this user: only what they may read.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as one JSON object (on stderr with -o -)."
@@ -128,6 +129,7 @@ def export(
     date_to: str | None,
     sort: str,
     limit: int | None,
+    archived: str,
     as_user: str | None,
     as_json: bool,
 ) -> None:
@@ -156,6 +158,7 @@ def export(
             date_from,
             date_to,
             sort,
+            archived,
         ),
         limit=1,
     )

@@ -240,8 +240,8 @@ def test_viewing_downloading_and_exporting_are_audited(home, app):
 
 def test_changes_and_deletes_are_audited_and_outlive_the_document(home):
     """`dossier documents set` writes `metadata_change` (before/after) and `permission_change`;
-    `dossier documents delete` writes `delete` (title, files); the document's earlier events stay,
-    and the trail says the target is gone."""
+    `dossier documents delete` moves it to the trash and writes `trash` (title, files); the document's
+    earlier events stay, and the trail says the target is gone (no page to link to)."""
     d = home["d"]
     doc_id = home["ids"]["拜访记录_恒达贸易.txt"]
     root = d.settings.home
@@ -260,17 +260,17 @@ def test_changes_and_deletes_are_audited_and_outlive_the_document(home):
     )
 
     refused = _run(root, "documents", "delete", str(doc_id), "--yes", "--as", "sales1")
-    assert refused.exit_code == 1 and audit_events(d, "delete") == []
+    assert refused.exit_code == 1 and audit_events(d, "trash") == []
     deleted = _run(root, "documents", "delete", str(doc_id), "--yes", "--as", "manager1")
     assert deleted.exit_code == 0, deleted.output
-    (gone,) = audit_events(d, "delete")
+    (gone,) = audit_events(d, "trash")
     assert (gone.username, gone.target_id, gone.detail["title"]) == ("manager1", doc_id, "恒达拜访（已审）")
     assert gone.detail["files"][0]["filename"] == "拜访记录_恒达贸易.txt" and gone.detail["documents"] == [
         doc_id
     ]
 
     trail = d.audit.events(ADMIN, AuditFilter(target_type="document", target_id=doc_id))
-    assert [e["action"] for e in trail["events"]] == ["delete", "metadata_change", "permission_change"]
+    assert [e["action"] for e in trail["events"]] == ["trash", "metadata_change", "permission_change"]
     assert {e["target_exists"] for e in trail["events"]} == {False}
     alive = home["ids"]["会议纪要_澄明集团.txt"]
     d.documents.update(alive, ADMIN, title="澄明纪要")

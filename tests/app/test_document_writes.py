@@ -151,25 +151,24 @@ def test_a_new_version_replaces_the_text_and_keeps_the_history(home, redis_url, 
     assert dup["status"] == "duplicate"
 
 
-def test_delete_removes_records_index_and_unshared_originals(home):
-    """Deleting takes the document out of the records and search; its original goes unless another document uses it."""
-    from foundation.errors import Forbidden
+def test_delete_moves_to_the_trash_and_keeps_records_and_originals(home):
+    """Deleting takes the document out of search and every read at once; records and original wait in the trash."""
+    from foundation.errors import Forbidden, NotFound
 
     d, ids = home
     doc_id = ids[CONTRACT.name]
     sha = d.show(doc_id, ADMIN)["sha256"]
     with pytest.raises(Forbidden):
         d.documents.delete(ids[QUOTE.name], Principal("sales1", "sales"))  # only managers and admins delete
-    assert d.blobs.exists(sha)
-    d.documents.page_image(doc_id, 1, ADMIN)  # a cached page image, which goes with the original
     result = d.documents.delete(doc_id, MANAGER)
-    assert result["deleted"] == [doc_id]
+    assert result["deleted"] == result["trashed"] == [doc_id]
     with d.sessions() as session:
-        assert session.get(Document, doc_id) is None
+        assert session.get(Document, doc_id).trashed_by == "manager1"
     assert doc_id not in {h["id"] for h in d.search(SearchRequest(""), ADMIN)["hits"]}
-    assert not d.blobs.exists(sha)
-    assert not any(sha in name for name, _ in d.blobs.cached())
-    event = audit_events(d, "delete")[-1]
+    with pytest.raises(NotFound):
+        d.documents.page_image(doc_id, 1, ADMIN)
+    assert d.blobs.exists(sha)  # erased only when the trash is purged
+    event = audit_events(d, "trash")[-1]
     assert event.target_id == doc_id and event.detail["files"][0]["sha256"] == sha
 
 
@@ -291,7 +290,7 @@ def test_web_edit_version_and_delete(home):
     assert viewer.get(f"/documents/{doc_id}/delete").status_code == 403
     assert viewer.get(f"/documents/{ids[INVOICE.name]}/edit").status_code == 404  # finance: not even there
     confirm = manager.get(f"/documents/{doc_id}/delete")
-    assert confirm.status_code == 200 and "确认删除" in confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "确认移到回收站" in confirm.get_data(as_text=True)
     gone = manager.post(f"/documents/{doc_id}/delete", data={"csrf_token": token})
     assert gone.status_code == 302
     assert manager.get(f"/documents/{doc_id}").status_code == 404

@@ -120,7 +120,7 @@ def test_a_deleted_document_is_named_but_not_linked(admin_client, audit_home):
         "/admin/audit", query_string={"target_type": "document", "target_id": doc_id}
     ).get_data(as_text=True)
     rows = _rows(html)
-    assert [re.search(r'data-action="(\w+)"', r).group(1) for r in rows] == ["delete", "view"]  # type: ignore[union-attr]
+    assert [re.search(r'data-action="(\w+)"', r).group(1) for r in rows] == ["trash", "view"]  # type: ignore[union-attr]
     assert all(f'href="/documents/{doc_id}"' not in r and "（已删除）" in r for r in rows)
     assert '<option value="document" selected>文档</option>' in html
 

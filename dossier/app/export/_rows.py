@@ -81,6 +81,7 @@ class ExportRow:
     status: str = ""
     uploaded_at: datetime | None = None
     entities: dict[str, list[str]] | None = field(default=None)
+    archived: bool = False  # archived (归档): read-only, left out of default searches
 
     @property
     def doc_type_label(self) -> str:
@@ -182,6 +183,7 @@ class _Queries:
                 Version.sha256,
                 uploaded,
                 pages.label("pages"),
+                Document.archived_at,
             )
             .outerjoin(Version, and_(Version.document_id == Document.id, Version.number == current))
             .where(_id_filter(Document.id, dialect), folder.readable_clause(principal, owned))
@@ -299,7 +301,21 @@ class _Batch:
             snippet_text = snippets.of_pages(self.texts.get(doc_id, ()))
         else:
             snippet_text = plain_text(hit.snippet) if hit.snippet else ""
-        _id, title, doc_type, date, _cid, status, filename, size, mime, sha256, uploaded_at, pages = doc
+        (
+            _id,
+            title,
+            doc_type,
+            date,
+            _cid,
+            status,
+            filename,
+            size,
+            mime,
+            sha256,
+            uploaded_at,
+            pages,
+            archived_at,
+        ) = doc
         if isinstance(uploaded_at, str):  # SQLite hands DateTime columns back as text
             uploaded_at = datetime.fromisoformat(uploaded_at)
         return ExportRow(
@@ -322,6 +338,7 @@ class _Batch:
             status,
             uploaded_at,
             entities,
+            archived_at is not None,
         )
 
 

@@ -28,7 +28,16 @@ from typing import Any
 
 from dossier.app.export._rows import ExportRow
 
-__all__ = ["BOM", "COLUMNS", "csv_chunks", "header", "jsonl_chunks", "neutralise", "xlsx_chunks"]
+__all__ = [
+    "ARCHIVED_CELL",
+    "BOM",
+    "COLUMNS",
+    "csv_chunks",
+    "header",
+    "jsonl_chunks",
+    "neutralise",
+    "xlsx_chunks",
+]
 
 #: The columns of CSV and XLSX: (key, Chinese label, English label, XLSX width).
 COLUMNS: tuple[tuple[str, str, str, float], ...] = (
@@ -45,7 +54,10 @@ COLUMNS: tuple[tuple[str, str, str, float], ...] = (
     ("score", "相关度", "score", 9),
     ("snippet", "摘要", "snippet", 60),
     ("url", "链接", "link", 42),
+    ("archived", "已归档", "archived", 9),
 )
+#: The ``archived`` cell of CSV and XLSX rows.
+ARCHIVED_CELL = {True: "是", False: "否"}
 
 #: What a spreadsheet treats as the start of a formula (or that Excel strips before one).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,6 +100,7 @@ def _csv_cells(row: ExportRow) -> list[Any]:
         row.score,
         neutralise(row.snippet),
         row.url,
+        ARCHIVED_CELL[row.archived],
     ]
 
 
@@ -136,6 +149,7 @@ def json_object(row: ExportRow) -> dict[str, Any]:
         "snippet_text": row.snippet,
         "url": row.url,
         "entities": row.entities if row.entities is not None else {},
+        "archived": row.archived,
     }
 
 
@@ -242,6 +256,7 @@ class _XlsxSheet:
                 self.styled(row.score, "0.0000"),
                 self.text(row.snippet),
                 self.styled(f'=HYPERLINK("{url}","{url}")', "General", "Hyperlink"),
+                ARCHIVED_CELL[row.archived],
             ]
         )
         self.rows += 1

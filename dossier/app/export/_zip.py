@@ -76,6 +76,7 @@ MANIFEST_COLUMNS = (
     ("sha256", "sha256"),
     ("status", "状态"),
     ("url", "链接"),
+    ("archived", "已归档"),
 )
 
 
@@ -153,6 +154,7 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                     "sha256": row.sha256,
                     "status": "ok",
                     "url": row.url,
+                    "archived": row.archived,
                 }
                 if not row.sha256:
                     entry["status"] = str(msg("app.export.no_original"))
@@ -183,6 +185,7 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                         row.sha256,
                         neutralise(str(entry["status"])),
                         row.url,
+                        "是" if row.archived else "否",
                     ]
                 )
                 mjson.write(

@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from dossier.app import permissions as rights
 from dossier.app._erasure import erase_documents, family_ids, held
@@ -41,7 +42,7 @@ from foundation.messages import msg
 from foundation.vocabulary import customer_type_name
 from index import Principal
 from pipeline.indexing import INDEXED_STATUSES, index_documents
-from records import Customer, Destruction, Document, RetentionRule, record_event, utcnow
+from records import Customer, Destruction, Document, DocumentPart, RetentionRule, record_event, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -344,6 +345,11 @@ class RetentionService:
                 raise NotFound(msg("app.retention.no_document", id=doc_id))
             if doc.parent_id is not None:
                 raise RetentionError(msg("app.retention.part_of", id=doc_id, parent=doc.parent_id))
+            container = session.scalar(
+                select(DocumentPart.container_id).where(DocumentPart.part_id == doc_id)
+            )
+            if container is not None:
+                raise RetentionError(msg("app.retention.included_in", id=doc_id, container=container))
             if _family_held(session, doc):
                 raise Forbidden(msg("app.retention.held", id=doc_id))
             open_row = session.scalar(
@@ -526,13 +532,18 @@ class RetentionService:
             open_ids = set(
                 session.scalars(select(Destruction.document_id).where(Destruction.status.in_(OPEN_STATUSES)))
             )
-            candidates = session.scalars(
-                select(Document).where(
+            query = (
+                select(Document)
+                .where(
                     Document.parent_id.is_(None),
                     Document.trashed_at.is_(None),
                     Document.legal_hold.is_(False),
                 )
+                .options(selectinload(Document.customer), selectinload(Document.customer_links))
             )
+            if all(r.doc_type for r in rules):  # only the types some rule names
+                query = query.where(Document.doc_type.in_({r.doc_type for r in rules}))
+            candidates = session.scalars(query)
             for doc in candidates:
                 covering = [r for r in rules if _covers(r, doc)]
                 if not covering or held(session, doc):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from dossier.app._retention import format_days, parse_duration
 from foundation.errors import DossierError, Forbidden
 from index import Principal
-from records import Customer, Destruction, Document, User, hash_password
+from records import Customer, Destruction, Document, DocumentPart, User, hash_password
 from tests.app.test_erasure import canary, files_holding, write_note
 from tests.conftest import audit_events
 
@@ -220,3 +220,22 @@ def test_an_interrupted_destruction_completes_on_the_next_run(home, tmp_path):
     with d.sessions() as session:
         assert session.scalars(select(Destruction)).one().status == "destroyed"
     assert len(audit_events(d, "destruction")) == 1
+
+
+def test_parts_are_destroyed_with_their_container_only(home):
+    """An attachment (a child) or a document included in another's original cannot be proposed alone: the
+    container's original still holds its bytes; the message names the container."""
+    d, (a, b, c) = home
+    with d.sessions() as session:
+        session.get(Document, b).parent_id = a
+        session.add(DocumentPart(container_id=a, part_id=c, relation="attachment"))
+        session.commit()
+    with pytest.raises(DossierError, match=f"propose document {a}"):
+        d.retention.propose(b, BOSS)
+    with pytest.raises(DossierError, match=f"propose document {a}"):
+        d.retention.propose(c, BOSS)
+    row = d.retention.propose(a, BOSS)
+    assert {f["document_id"] for f in row["files"]} == {a, b}
+    d.retention.approve(row["id"], CHIEF)
+    with d.sessions() as session:
+        assert session.get(Document, b) is None and session.get(Document, c) is not None

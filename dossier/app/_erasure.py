@@ -135,7 +135,8 @@ def erase_documents(
         ids = family_ids(session, doc_ids)
         docs = session.scalars(select(Document).where(Document.id.in_(ids))).all() if ids else []
         digests = set(digests) | {v.sha256 for d in docs for v in d.versions}
-        entries = ids + [-v.id for d in docs for v in d.versions]
+        # The ids asked for also when their rows are gone: a stale entry of an interrupted erasure goes too.
+        entries = sorted(set(ids) | {int(i) for i in doc_ids}) + [-v.id for d in docs for v in d.versions]
         holders = access.keep_deleted_parts(session, docs)  # containers that stay keep their parts' level
         if entries:
             resources.backend.delete(entries, connection=session.connection())

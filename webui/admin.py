@@ -44,6 +44,7 @@ TARGET_TYPES = (
     "audit",
     "customer",
     "registry",
+    "retention_rule",
 )
 #: Deepest page number the pager goes to (narrow the filters instead).
 MAX_PAGE = 10_000

@@ -26,6 +26,12 @@ The trash (回收站) and the archive (归档), CSRF token in ``X-CSRF-Token`` f
 no ``ids``: everything; managers and admins), ``POST /api/documents/<id>/archive`` and
 ``/unarchive``, ``POST /api/archive`` and ``/api/unarchive`` with the filters of ``/api/search``
 (every hit of that search).  ``/api/search`` takes ``archived=exclude|include|only``.
+
+Retention (managers and admins; 404 for everyone else): ``GET /api/retention?status=`` (``{"queue",
+"rules", "holds"}``), ``POST /api/retention/propose`` (``{"document_id", "reason"}``),
+``POST /api/retention/<id>/approve`` (403 for its proposer: two people), ``POST /api/retention/<id>/reject``,
+``POST /api/retention/hold`` (``{"document_id"}`` or ``{"customer"}``, ``"reason"``, ``"release": true``),
+``POST /api/retention/rules`` and ``DELETE /api/retention/rules/<id>``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 from dossier.app import folder
 from dossier.app.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from dossier.app.export import check_format
+from dossier.app.permissions import MANAGE_ROLES
 from foundation.errors import Forbidden
 from pipeline.queue import QueueUnavailable
 from webui._requests import search_request_from_args
@@ -291,12 +298,107 @@ def export_status(job_id: int) -> Any:
     return _answer(_job_json(get_dossier().exports.job(job_id, g.principal)))
 
 
-# -- the trash and the archive ------------------------------------------------------------------
+# -- retention and destruction, the trash and the archive -----------------------------------------
 
 
 def _body() -> dict[str, Any]:
+    """The JSON object posted, else the form's fields (one value each)."""
     body = request.get_json(silent=True) if request.is_json else None
-    return body if isinstance(body, dict) else {}
+    return body if isinstance(body, dict) else request.form.to_dict()
+
+
+def _manager_only() -> None:
+    """The retention endpoints exist for managers and admins only (404 for everyone else, as the page)."""
+    if g.principal.role not in MANAGE_ROLES:
+        abort(404)
+
+
+@bp.route("/retention")
+@login_required
+def retention() -> Any:
+    """The destruction queue, the rules and the holds: ``{"queue", "rules", "holds"}`` (managers and admins)."""
+    _manager_only()
+    r = get_dossier().retention
+    return _answer(
+        {"queue": r.queue(status=request.args.get("status") or None), "rules": r.rules(), "holds": r.holds()}
+    )
+
+
+@bp.route("/retention/<int:destruction_id>/approve", methods=("POST",))
+@login_required
+def retention_approve(destruction_id: int) -> Any:
+    """Approve (and carry out) a destruction; 403 for its proposer (two people) and for a held document."""
+    _manager_only()
+    return _answer(get_dossier().retention.approve(destruction_id, g.principal))
+
+
+@bp.route("/retention/<int:destruction_id>/reject", methods=("POST",))
+@login_required
+def retention_reject(destruction_id: int) -> Any:
+    """Reject (or, its proposer, cancel) a proposal; ``{"reason"}`` optional."""
+    _manager_only()
+    reason = str(_body().get("reason") or "") or None
+    return _answer(get_dossier().retention.reject(destruction_id, g.principal, reason=reason))
+
+
+@bp.route("/retention/propose", methods=("POST",))
+@login_required
+def retention_propose() -> Any:
+    """Propose ``{"document_id", "reason"}`` for destruction."""
+    _manager_only()
+    body = _body()
+    raw = str(body.get("document_id") or "")
+    if not raw.isdigit():
+        abort(400, description=_("retention.bad_document", value=raw[:20]))
+    row = get_dossier().retention.propose(int(raw), g.principal, reason=str(body.get("reason") or "") or None)
+    return _answer(row), 201
+
+
+@bp.route("/retention/hold", methods=("POST",))
+@login_required
+def retention_hold() -> Any:
+    """Set or (``"release": true``) release a legal hold: ``{"document_id"}`` or ``{"customer"}``, ``{"reason"}``."""
+    _manager_only()
+    body = _body()
+    document, customer = body.get("document_id"), body.get("customer")
+    if (document is None) == (customer is None) or (document is not None and not str(document).isdigit()):
+        abort(400, description=_("retention.hold_target"))
+    return _answer(
+        get_dossier().retention.set_hold(
+            g.principal,
+            document_id=int(document) if document is not None else None,
+            customer=customer,
+            reason=str(body.get("reason") or "") or None,
+            hold=body.get("release") not in (True, "1", "true"),
+        )
+    )
+
+
+@bp.route("/retention/rules", methods=("POST",))
+@login_required
+def retention_add_rule() -> Any:
+    """Add a rule: ``{"name", "doc_type", "customer_type", "basis", "archive_after", "destroy_after"}``."""
+    _manager_only()
+    body = _body()
+    text = {k: (str(body[k]) if body.get(k) not in (None, "") else None) for k in body}
+    rule = get_dossier().retention.add_rule(
+        g.principal,
+        name=text.get("name") or "",
+        doc_type=text.get("doc_type"),
+        customer_type=text.get("customer_type"),
+        basis=text.get("basis") or "doc_date",
+        archive_after=text.get("archive_after"),
+        destroy_after=text.get("destroy_after"),
+    )
+    return _answer(rule), 201
+
+
+@bp.route("/retention/rules/<int:rule_id>", methods=("DELETE",))
+@login_required
+def retention_remove_rule(rule_id: int) -> Any:
+    """Remove a rule."""
+    _manager_only()
+    return _answer(get_dossier().retention.remove_rule(rule_id, g.principal))
 
 
 @bp.route("/trash")
@@ -320,7 +422,7 @@ def trash_purge() -> Any:
     """Erase the trash for good (``ids``: only those): ``{"purged", "held"}``; needs ``confirm``."""
     body = _body()
     confirm = body.get("confirm") is True or request.form.get("confirm") in ("1", "true", "yes")
-    raw = body.get("ids") if body else request.form.getlist("id") or None
+    raw = body.get("ids") if request.is_json else request.form.getlist("id") or None
     ids = document_ids_from([str(v) for v in raw]) if raw else None
     return _answer(get_dossier().trash.purge(g.principal, confirm=confirm, ids=ids))
 

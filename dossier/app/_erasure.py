@@ -10,8 +10,8 @@ members) out of everything Dossier keeps:
    ``secure_delete`` on, so the freed space is zeroed;
 3. originals in the blob store that no remaining document's version uses, with their cached
    page images (an original another document still uses stays, and so do its images);
-4. background exports: every finished export file still on disk is voided (status ``revoked``)
-   and every half-written one (``*.part``) removed.  An export job records a search, not the
+4. background exports (whenever there was something to erase): every finished export file still
+   on disk is voided (status ``revoked``) and every half-written one (``*.part``) removed.  An export job records a search, not the
    ids it wrote, so any finished file may hold the document: all of them go (their owners
    export again); a write under way loses its file and fails;
 5. what the engines keep of deleted data: the search engine expunges deleted entries
@@ -135,7 +135,8 @@ def erase_documents(
         ids = family_ids(session, doc_ids)
         docs = session.scalars(select(Document).where(Document.id.in_(ids))).all() if ids else []
         digests = set(digests) | {v.sha256 for d in docs for v in d.versions}
-        entries = ids + [-v.id for d in docs for v in d.versions]
+        # The ids asked for also when their rows are gone: a stale entry of an interrupted erasure goes too.
+        entries = sorted(set(ids) | {int(i) for i in doc_ids}) + [-v.id for d in docs for v in d.versions]
         holders = access.keep_deleted_parts(session, docs)  # containers that stay keep their parts' level
         if entries:
             resources.backend.delete(entries, connection=session.connection())
@@ -147,7 +148,7 @@ def erase_documents(
         if sqlite:
             session.connection().exec_driver_sql("PRAGMA secure_delete=OFF")
     removed, kept = _remove_blobs(resources, digests)
-    exports = _void_exports(resources)
+    exports = _void_exports(resources) if ids or digests else 0
     try:
         expunged = resources.backend.expunge(entries)
     except Exception as exc:  # the records are erased; what the engine keeps is retried by the next erasure

@@ -142,6 +142,8 @@ class ReadingService:
                 ],
                 "tags": [t.name for t in doc.tags],
                 "confidentiality": doc.confidentiality,
+                "legal_hold": doc.legal_hold,
+                "legal_hold_reason": doc.legal_hold_reason,
                 "mime": version.mime if version else "",
                 "size": version.size if version else 0,
                 "sha256": version.sha256 if version else "",

@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from dossier.app import permissions as rights
 from dossier.app._erasure import erase_documents, family_ids, held
@@ -41,14 +42,14 @@ from foundation.messages import msg
 from foundation.vocabulary import customer_type_name
 from index import Principal
 from pipeline.indexing import INDEXED_STATUSES, index_documents
-from records import Customer, Destruction, Document, RetentionRule, record_event, utcnow
+from records import Customer, Destruction, Document, DocumentPart, RetentionRule, record_event, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from dossier.app.resources import HomeResources
 
-__all__ = ["BASES", "OPEN_STATUSES", "RetentionService", "format_days", "parse_duration"]
+__all__ = ["BASES", "OPEN_STATUSES", "RetentionError", "RetentionService", "format_days", "parse_duration"]
 
 #: Dates a rule may count from.
 BASES = ("doc_date", "created_at")
@@ -60,11 +61,17 @@ _DURATION = re.compile(r"\s*(\d{1,4})\s*([ymd])\s*", re.IGNORECASE)
 _UNIT_DAYS = {"y": 365, "m": 30, "d": 1}
 
 
+class RetentionError(DossierError):
+    """A rule, a proposal or a decision that cannot be made as asked (the message says what to do)."""
+
+    status = 400
+
+
 def parse_duration(text: str) -> int:
     """Days in ``30y``, ``6m`` or ``90d`` (a year is 365 days, a month 30); DossierError otherwise."""
     match = _DURATION.fullmatch(text or "")
     if match is None or int(match.group(1)) == 0:
-        raise DossierError(msg("app.retention.bad_duration", value=repr(text)))
+        raise RetentionError(msg("app.retention.bad_duration", value=repr(text)))
     return int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()]
 
 
@@ -161,26 +168,29 @@ class RetentionService:
         _require_manager(principal)
         name = (name or "").strip()
         if not name:
-            raise DossierError(msg("app.retention.rule_name_missing"))
-        doc_type = doc_type_code(doc_type.strip()) if doc_type and doc_type.strip() else None
+            raise RetentionError(msg("app.retention.rule_name_missing"))
+        try:
+            doc_type = doc_type_code(doc_type.strip()) if doc_type and doc_type.strip() else None
+        except DossierError as exc:
+            raise RetentionError(exc.msg or exc.message) from None
         folded = None
         if (customer_type or "").strip():
             folded = customer_type_name(customer_type or "")
             if folded is None:
-                raise DossierError(msg("app.retention.unknown_customer_type", value=repr(customer_type)))
+                raise RetentionError(msg("app.retention.unknown_customer_type", value=repr(customer_type)))
         if basis not in BASES:
-            raise DossierError(msg("app.retention.unknown_basis", value=repr(basis)))
+            raise RetentionError(msg("app.retention.unknown_basis", value=repr(basis)))
         archive_days = parse_duration(archive_after) if archive_after and archive_after.strip() else None
         destroy_days = parse_duration(destroy_after) if destroy_after and destroy_after.strip() else None
         if archive_days is None and destroy_days is None:
-            raise DossierError(msg("app.retention.rule_does_nothing"))
+            raise RetentionError(msg("app.retention.rule_does_nothing"))
         if archive_days is not None and destroy_days is not None and destroy_days < archive_days:
-            raise DossierError(
+            raise RetentionError(
                 msg("app.retention.destroy_before_archive", archive=archive_after, destroy=destroy_after)
             )
         with self._home.sessions() as session:
             if session.scalar(select(RetentionRule.id).where(RetentionRule.name == name)) is not None:
-                raise DossierError(msg("app.retention.rule_exists", name=name))
+                raise RetentionError(msg("app.retention.rule_exists", name=name))
             rule = RetentionRule(
                 name=name,
                 doc_type=doc_type,
@@ -334,7 +344,12 @@ class RetentionService:
             if doc is None:
                 raise NotFound(msg("app.retention.no_document", id=doc_id))
             if doc.parent_id is not None:
-                raise DossierError(msg("app.retention.part_of", id=doc_id, parent=doc.parent_id))
+                raise RetentionError(msg("app.retention.part_of", id=doc_id, parent=doc.parent_id))
+            container = session.scalar(
+                select(DocumentPart.container_id).where(DocumentPart.part_id == doc_id)
+            )
+            if container is not None:
+                raise RetentionError(msg("app.retention.included_in", id=doc_id, container=container))
             if _family_held(session, doc):
                 raise Forbidden(msg("app.retention.held", id=doc_id))
             open_row = session.scalar(
@@ -344,7 +359,7 @@ class RetentionService:
             )
             if open_row is not None:
                 if by_hand:
-                    raise DossierError(
+                    raise RetentionError(
                         msg("app.retention.already_proposed", id=doc_id, destruction=open_row.id)
                     )
                 return self._view(session, open_row)
@@ -374,7 +389,7 @@ class RetentionService:
             if row is None:
                 raise NotFound(msg("app.retention.no_destruction", id=destruction_id))
             if row.status != "proposed":
-                raise DossierError(msg("app.retention.not_proposed", id=destruction_id, status=row.status))
+                raise RetentionError(msg("app.retention.not_proposed", id=destruction_id, status=row.status))
             if row.proposed_by == principal.username:
                 raise Forbidden(msg("app.retention.same_person", id=destruction_id))
             doc = session.get(Document, row.document_id)
@@ -386,7 +401,7 @@ class RetentionService:
                 .values(status="approved", decided_by=principal.username, decided_at=utcnow())
             )
             if getattr(won, "rowcount", 0) != 1:
-                raise DossierError(msg("app.retention.not_proposed", id=destruction_id, status="approved"))
+                raise RetentionError(msg("app.retention.not_proposed", id=destruction_id, status="approved"))
             record_event(
                 session, principal.username, "destruction_approve", target_type="document",
                 target_id=row.document_id, detail={"destruction": destruction_id, "title": row.title},
@@ -404,7 +419,7 @@ class RetentionService:
             if row is None:
                 raise NotFound(msg("app.retention.no_destruction", id=destruction_id))
             if row.status not in ("proposed", "approved"):
-                raise DossierError(msg("app.retention.not_proposed", id=destruction_id, status=row.status))
+                raise RetentionError(msg("app.retention.not_proposed", id=destruction_id, status=row.status))
             status = "cancelled" if row.proposed_by == principal.username else "rejected"
             won = session.execute(
                 update(Destruction)
@@ -417,7 +432,7 @@ class RetentionService:
                 )
             )
             if getattr(won, "rowcount", 0) != 1:
-                raise DossierError(msg("app.retention.not_proposed", id=destruction_id, status="?"))
+                raise RetentionError(msg("app.retention.not_proposed", id=destruction_id, status="?"))
             record_event(
                 session, principal.username, "destruction_reject", target_type="document",
                 target_id=row.document_id, detail={"destruction": destruction_id, "title": row.title, "reason": reason},
@@ -517,13 +532,18 @@ class RetentionService:
             open_ids = set(
                 session.scalars(select(Destruction.document_id).where(Destruction.status.in_(OPEN_STATUSES)))
             )
-            candidates = session.scalars(
-                select(Document).where(
+            query = (
+                select(Document)
+                .where(
                     Document.parent_id.is_(None),
                     Document.trashed_at.is_(None),
                     Document.legal_hold.is_(False),
                 )
+                .options(selectinload(Document.customer), selectinload(Document.customer_links))
             )
+            if all(r.doc_type for r in rules):  # only the types some rule names
+                query = query.where(Document.doc_type.in_({r.doc_type for r in rules}))
+            candidates = session.scalars(query)
             for doc in candidates:
                 covering = [r for r in rules if _covers(r, doc)]
                 if not covering or held(session, doc):

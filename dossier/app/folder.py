@@ -414,4 +414,6 @@ def customer_page(session: Session, customer_id: int, principal: Principal) -> d
         key_amounts=amounts,
         amount_totals=totals,
         key_dates=_key_dates(entries),
+        legal_hold=customer.legal_hold,
+        legal_hold_reason=customer.legal_hold_reason,
     )

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from dossier.app._retention import format_days, parse_duration
 from foundation.errors import DossierError, Forbidden
 from index import Principal
-from records import Customer, Destruction, Document, User, hash_password
+from records import Customer, Destruction, Document, DocumentPart, User, hash_password
 from tests.app.test_erasure import canary, files_holding, write_note
-from tests.conftest import audit_events
+from tests.conftest import all_at_once, audit_events
 
 ADMIN = Principal("admin", "admin")
 BOSS = Principal("boss", "manager")
@@ -220,3 +220,35 @@ def test_an_interrupted_destruction_completes_on_the_next_run(home, tmp_path):
     with d.sessions() as session:
         assert session.scalars(select(Destruction)).one().status == "destroyed"
     assert len(audit_events(d, "destruction")) == 1
+
+
+def test_parts_are_destroyed_with_their_container_only(home):
+    """An attachment (a child) or a document included in another's original cannot be proposed alone: the
+    container's original still holds its bytes; the message names the container."""
+    d, (a, b, c) = home
+    with d.sessions() as session:
+        session.get(Document, b).parent_id = a
+        session.add(DocumentPart(container_id=a, part_id=c, relation="attachment"))
+        session.commit()
+    with pytest.raises(DossierError, match=f"propose document {a}"):
+        d.retention.propose(b, BOSS)
+    with pytest.raises(DossierError, match=f"propose document {a}"):
+        d.retention.propose(c, BOSS)
+    row = d.retention.propose(a, BOSS)
+    assert {f["document_id"] for f in row["files"]} == {a, b}
+    d.retention.approve(row["id"], CHIEF)
+    with d.sessions() as session:
+        assert session.get(Document, b) is None and session.get(Document, c) is not None
+
+
+def test_two_runs_at_once_propose_each_document_once(home):
+    """Two daily runs at the same moment (two workers, or a worker and the CLI) archive and propose each due
+    document exactly once."""
+    d, ids = home
+    for doc_id in ids:
+        set_doc(d, doc_id, doc_date="2001-01-01")
+    d.retention.add_rule(BOSS, name="old", archive_after="1y", destroy_after="10y")
+    results = all_at_once(2, lambda _i: d.retention.run())
+    assert sorted(i for r in results for i in r["archived"]) == sorted(ids)  # type: ignore[index]
+    assert sorted(row["document_id"] for row in d.retention.queue()) == sorted(ids)
+    assert len(audit_events(d, "destruction_propose")) == 3 and len(audit_events(d, "retention_archive")) == 3

@@ -275,8 +275,13 @@ class BlobStore:
         """Store ``data`` (idempotent; encrypted when a key is set) and return its sha256."""
         digest = sha256_bytes(data)
         target = self.path(digest)
-        if target.is_file():
+        try:
+            # Stored already: made fresh again, so a repair that removes blobs no version refers to
+            # (``dossier check --repair``, which spares young files) leaves it while its row is written.
+            os.utime(target)
             return digest
+        except FileNotFoundError:
+            pass
         self._write(target, data, _original(digest))
         return digest
 
@@ -438,6 +443,18 @@ class BlobStore:
             for path in sorted(bucket.iterdir()):
                 if _CACHE_NAME.fullmatch(path.name) and path.is_file():
                     yield path.name, path
+
+    def leftovers(self) -> Iterator[Path]:
+        """Temporary files of writes that were interrupted (a crash between writing and renaming).
+
+        Writes in progress have such files too: callers remove only old ones.
+        """
+        folders = [s for f in _subdirs(self.root, 2) for s in _subdirs(f, 2)]
+        folders += _subdirs(self.root / "cache", 2)
+        for folder in folders:
+            for path in sorted(folder.glob(".tmp-*")):
+                if path.is_file():
+                    yield path
 
     def state(self, path: Path) -> str:
         """``plaintext`` or the key id (16 hex digits) a blob file's header names; reads 17 bytes only."""

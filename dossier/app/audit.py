@@ -82,6 +82,7 @@ ACTIONS: tuple[str, ...] = (
     "token_create",
     "token_revoke",
     "audit_export",
+    "integrity_repair",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

@@ -28,6 +28,7 @@ import index
 import ingest
 import records
 from dossier.app._accounts import AccountService, principal_of
+from dossier.app._check import IntegrityService
 from dossier.app._customers import CustomerService
 from dossier.app._documents import DocumentService
 from dossier.app._index_flusher import IndexFlusher
@@ -57,6 +58,7 @@ class Dossier:
     and re-extraction.  ``exports`` (:class:`~dossier.app.export.ExportService`): exports of search results.
     ``intake`` (:class:`~dossier.app._intake.IntakeService`): intake, batches, retries, OCR, reindexing.
     ``reading`` (:class:`~dossier.app._reading.ReadingService`): search, one document, its original.
+    ``integrity`` (:class:`~dossier.app._check.IntegrityService`): ``dossier check`` and its repairs.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -77,6 +79,7 @@ class Dossier:
             ingest_upload=self.intake.ingest_upload,
             reindex=self.intake.reindex,
         )
+        self.integrity = IntegrityService(home, reindex=self.intake.reindex)
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading
         self.queue = intake.queue

@@ -429,13 +429,10 @@ class BlobStore:
         """(sha256, path) of every stored original, in digest order (temporary files skipped)."""
         for first in _subdirs(self.root, 2):
             for second in _subdirs(first, 2):
-                for path in sorted(second.iterdir()):
-                    if (
-                        _DIGEST.fullmatch(path.name)
-                        and path.name[:4] == first.name + second.name
-                        and path.is_file()
-                    ):
-                        yield path.name, path
+                prefix = first.name + second.name
+                for entry in _entries(second):
+                    if _DIGEST.fullmatch(entry.name) and entry.name[:4] == prefix and entry.is_file():
+                        yield entry.name, Path(entry.path)
 
     def cached(self) -> Iterator[tuple[str, Path]]:
         """(name, path) of every cached file (temporary files skipped)."""
@@ -452,9 +449,9 @@ class BlobStore:
         folders = [s for f in _subdirs(self.root, 2) for s in _subdirs(f, 2)]
         folders += _subdirs(self.root / "cache", 2)
         for folder in folders:
-            for path in sorted(folder.glob(".tmp-*")):
-                if path.is_file():
-                    yield path
+            for entry in _entries(folder):
+                if entry.name.startswith(".tmp-") and entry.is_file():
+                    yield Path(entry.path)
 
     def state(self, path: Path) -> str:
         """``plaintext`` or the key id (16 hex digits) a blob file's header names; reads 17 bytes only."""
@@ -721,13 +718,19 @@ def _private_file(path: Path) -> Iterator[BinaryIO]:
         yield fh
 
 
-def _subdirs(folder: Path, width: int) -> list[Path]:
-    """Sub-folders of ``folder`` whose names are ``width`` hex digits, sorted."""
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` sorted by name (none when it is gone); ``os.scandir`` spares a stat per entry."""
     try:
-        return sorted(
-            p
-            for p in folder.iterdir()
-            if len(p.name) == width and all(c in "0123456789abcdef" for c in p.name) and p.is_dir()
-        )
+        with os.scandir(folder) as found:
+            return sorted(found, key=lambda e: e.name)
     except FileNotFoundError:
         return []
+
+
+def _subdirs(folder: Path, width: int) -> list[Path]:
+    """Sub-folders of ``folder`` whose names are ``width`` hex digits, sorted."""
+    return [
+        Path(e.path)
+        for e in _entries(folder)
+        if len(e.name) == width and all(c in "0123456789abcdef" for c in e.name) and e.is_dir()
+    ]

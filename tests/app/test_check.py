@@ -313,3 +313,27 @@ def test_a_dropped_audit_trigger_is_found_and_created_again(sqlite_home):
     with pytest.raises(Exception, match="append-only"), d.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM audit_events")
     assert d.integrity.check().findings == []
+
+
+@pytest.mark.opensearch
+def test_on_postgresql_with_opensearch_triggers_and_index_are_checked_and_repaired(
+    postgres_url, tmp_path_factory
+):
+    """The scale-out profile: PostgreSQL records (row and TRUNCATE triggers) and OpenSearch. A dropped trigger
+    and a lost entry are both found, both repaired, and the next check is clean."""
+    extra = {"DOSSIER_DATABASE_URL": postgres_url}
+    with backend_home(
+        "opensearch", "check-pg", tmp_path_factory, lambda r, e: _open_home(r, {**e, **extra})
+    ) as h:
+        d, (first, _second) = h["dossier"], h["ids"]
+        assert d.integrity.check().findings == []
+        with d.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER audit_events_no_truncate ON audit_events"))
+        d.backend.delete([first])
+        report = d.integrity.check(repair=True)
+        assert sorted(_kinds(report)) == [
+            ("audit_trigger", "audit_events_no_truncate"),
+            ("index_missing", f"document {first}"),
+        ]
+        assert report.ok and all(f.repaired for f in report.findings)
+        assert d.integrity.check().findings == []

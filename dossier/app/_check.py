@@ -3,7 +3,8 @@
 :meth:`IntegrityService.check` compares what is stored with what the records say, and reports
 each difference as a :class:`Finding`:
 
-* every original in the blob store reads back, decrypts and hashes to its name (``blob_corrupt``);
+* every original in the blob store reads back, decrypts and hashes to its name (``blob_corrupt``;
+  ``blob_unreadable`` when it is sealed under a key that is not configured);
 * every version of every document has its original (``original_missing``);
 * the search index holds exactly the entries the records call for (``index_missing``,
   ``index_extra``): each document whose status is in :data:`pipeline.indexing.INDEXED_STATUSES`
@@ -56,6 +57,7 @@ ORPHAN_GRACE_S = 3600.0
 #: Kinds of finding, in the order the check reports them.
 KINDS = (
     "blob_corrupt",
+    "blob_unreadable",
     "original_missing",
     "index_unavailable",
     "index_missing",
@@ -70,6 +72,14 @@ KINDS = (
 SETTLE_S = 60.0
 _DIGEST_IN_NAME = re.compile(r"[0-9a-f]{64}")
 _VERIFY_WINDOW = 256  # blobs verified at a time (bounded memory, whatever the store's size)
+
+
+@dataclass(frozen=True)
+class _NoKey:
+    """An original sealed under a key this home does not have (``why`` says which)."""
+
+    why: Any
+
 
 #: ``progress(stage, done, total)``: ``stage`` is a message id (``check.stage.…``).
 Progress = Callable[[str, int, int], None]
@@ -203,25 +213,32 @@ class IntegrityService:
             if error == "missing":  # removed while the check ran: the originals' check says so
                 on_disk.pop(digest, None)
                 continue
+            documents = _named(users.get(digest, []))
+            if isinstance(error, _NoKey):  # not damaged: the key it was sealed with is not configured
+                report.add(
+                    "blob_unreadable",
+                    digest,
+                    msg("check.blob.no_key", blob=digest[:12], documents=documents, error=error.why),
+                    repairable=False,
+                )
+                continue
             report.add(
                 "blob_corrupt",
                 digest,
-                msg(
-                    "check.blob.corrupt",
-                    blob=digest[:12],
-                    documents=_named(users.get(digest, [])),
-                    error=error,
-                ),
+                msg("check.blob.corrupt", blob=digest[:12], documents=documents, error=error),
                 repairable=False,
             )
 
     def _verify(self, digest: str) -> Any:
-        """None when the original reads back whole; else why not (a message), or ``"missing"``."""
+        """None when the original reads back whole; else why not (a message, :class:`_NoKey`), or ``"missing"``."""
         try:
             self._home.blobs.verify(digest)
         except records.BlobMissing:
             return "missing"
-        except records.BlobCorrupt as exc:  # BlobUnreadable too
+        except records.BlobUnreadable as exc:
+            why = exc.msg or exc.message
+            return _NoKey(why) if exc.reason in ("no_key", "unknown_key") else why
+        except records.BlobCorrupt as exc:
             return exc.msg or exc.message
         except OSError as exc:
             return msg("records.blob.cannot_read", detail=exc.strerror or exc)
@@ -303,9 +320,9 @@ class IntegrityService:
         if extra:
             backend.delete(extra)
         again = self._index_differences(CheckReport())
-        still = set() if again is None else {*again[0], *again[1]}
         if again is None:
             return
+        still = {*again[0], *again[1]}
         for entry, finding in found.items():
             finding.repaired = entry not in still
 

@@ -139,7 +139,8 @@ def test_a_damaged_original_is_found_and_not_repairable(sqlite_home):
 
 
 def test_a_damaged_encrypted_original_is_found(tmp_path_factory):
-    """With encryption at rest, an original whose sealed bytes were altered fails authentication: found."""
+    """With encryption at rest, an original whose sealed bytes were altered fails authentication: found.
+    Opened without the key, its originals are unreadable (configure the key), not damaged."""
     from records import BlobKey
 
     key = {"DOSSIER_BLOB_KEY": BlobKey.generate().encoded()}
@@ -154,6 +155,18 @@ def test_a_damaged_encrypted_original_is_found(tmp_path_factory):
         path.write_bytes(bytes(data))
         report = d.integrity.check()
         assert _kinds(report) == [("blob_corrupt", _digest(d, first))]
+        from dossier.app._check import IntegrityService
+        from dossier.app.resources import HomeResources
+
+        keyless = HomeResources.connect(d.settings.with_overrides(DOSSIER_BLOB_KEY=""))
+        try:
+            without_key = IntegrityService(keyless, reindex=d.reindex).check()
+        finally:
+            keyless.close()
+        # Without the key nothing tells damage from a missing key: both are unreadable, the remedy is the key.
+        assert [f.kind for f in without_key.findings] == ["blob_unreadable", "blob_unreadable"]
+        unreadable = without_key.findings[0]
+        assert "Configure its key" in unreadable.message.render("en") and not unreadable.repairable
 
 
 def test_a_lost_original_is_a_document_without_its_original(sqlite_home):

@@ -90,6 +90,8 @@ MAX_DOC_BYTES = 60 * 1024 * 1024
 MAX_PAUSE_S = 30.0
 _BUILDING = "opensearch.rebuild"
 _PIT_KEEP = "2m"
+#: How long a scroll over every entry id (``entry_ids``) stays open between its pages.
+_SCROLL_KEEP = "2m"
 
 _TEXT = {"type": "text", "analyzer": "whitespace", "position_increment_gap": 100}
 _STORED = {"type": "text", "index": False}
@@ -760,6 +762,31 @@ class OpenSearchBackend:
                         version=_version_of(raw)[1],
                     )
                 )
+
+    def entry_ids(self, *, batch: int = 5000) -> Iterator[int]:
+        """Every entry id the alias holds (as of its last refresh): a scroll in index order, ids only."""
+        self.ensure_schema()
+        found = self._call(
+            self._client.search,
+            index=self.alias,
+            body={"query": {"match_all": {}}, "sort": ["_doc"], "_source": False, "size": batch},
+            params={"scroll": _SCROLL_KEEP},
+        )
+        scroll_id = found.get("_scroll_id")
+        try:
+            while hits := found["hits"]["hits"]:
+                for hit in hits:
+                    yield int(hit["_id"])
+                if len(hits) < batch:
+                    return
+                found = self._call(self._client.scroll, body={"scroll_id": scroll_id, "scroll": _SCROLL_KEEP})
+                scroll_id = found.get("_scroll_id", scroll_id)
+        finally:
+            if scroll_id:
+                try:
+                    self._client.clear_scroll(body={"scroll_id": [scroll_id]})
+                except Exception:  # it expires by itself; never mask the caller's error for a cleanup call
+                    _log.debug("scroll not cleared", exc_info=True)
 
     @staticmethod
     def _hit(raw: dict[str, Any], terms: list[str]) -> SearchHit:

@@ -676,6 +676,21 @@ class SqliteBackend:
                     conn.rollback()
             yield from found
 
+    def entry_ids(self, *, batch: int = 20000) -> Iterator[int]:
+        """Every entry id the index holds, ascending, read a batch at a time (no long read transaction)."""
+
+        def page(conn: Connection, after: int) -> list[int]:
+            sql = "SELECT id FROM search_doc WHERE id > ? ORDER BY id LIMIT ?"
+            return [int(r[0]) for r in conn.exec_driver_sql(sql, (after, batch))]
+
+        after = -(1 << 63)
+        while True:
+            ids: list[int] = self._run(None, page, after)
+            yield from ids
+            if len(ids) < batch:
+                return
+            after = ids[-1]
+
     # -- the protocol's queue and rebuild parts: the embedded index is written in the records' transaction --
 
     def flush(self, *, force: bool = False) -> FlushReport:

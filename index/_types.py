@@ -238,6 +238,11 @@ class SearchBackend(Protocol):
         """
         ...
 
+    def entry_ids(self) -> Iterator[int]:
+        """Every entry id the index holds, streamed in no particular order (``dossier check`` compares them
+        with the records); superseded-version entries have their negative ids."""
+        ...
+
     def flush(self, *, force: bool = False) -> FlushReport:
         """Send index work queued by committed transactions (``force``: also work waiting out a backoff).
 

@@ -5,7 +5,7 @@ Callers import from here, never from the private modules.
 
 from __future__ import annotations
 
-from records._audit import record_event
+from records._audit import append_only_problems, record_event, restore_append_only
 from records._blobs import (
     OVERHEAD,
     BlobCensus,
@@ -101,6 +101,7 @@ __all__ = [
     "UserSession",
     "Version",
     "VersionPage",
+    "append_only_problems",
     "check_reachable",
     "database_url",
     "document_access",
@@ -113,6 +114,7 @@ __all__ = [
     "read_key_file",
     "record_event",
     "redacted",
+    "restore_append_only",
     "sha256_bytes",
     "utcnow",
     "verify_password",

@@ -275,8 +275,13 @@ class BlobStore:
         """Store ``data`` (idempotent; encrypted when a key is set) and return its sha256."""
         digest = sha256_bytes(data)
         target = self.path(digest)
-        if target.is_file():
+        try:
+            # Stored already: made fresh again, so a repair that removes blobs no version refers to
+            # (``dossier check --repair``, which spares young files) leaves it while its row is written.
+            os.utime(target)
             return digest
+        except FileNotFoundError:
+            pass
         self._write(target, data, _original(digest))
         return digest
 
@@ -424,13 +429,10 @@ class BlobStore:
         """(sha256, path) of every stored original, in digest order (temporary files skipped)."""
         for first in _subdirs(self.root, 2):
             for second in _subdirs(first, 2):
-                for path in sorted(second.iterdir()):
-                    if (
-                        _DIGEST.fullmatch(path.name)
-                        and path.name[:4] == first.name + second.name
-                        and path.is_file()
-                    ):
-                        yield path.name, path
+                prefix = first.name + second.name
+                for entry in _entries(second):
+                    if _DIGEST.fullmatch(entry.name) and entry.name[:4] == prefix and entry.is_file():
+                        yield entry.name, Path(entry.path)
 
     def cached(self) -> Iterator[tuple[str, Path]]:
         """(name, path) of every cached file (temporary files skipped)."""
@@ -438,6 +440,18 @@ class BlobStore:
             for path in sorted(bucket.iterdir()):
                 if _CACHE_NAME.fullmatch(path.name) and path.is_file():
                     yield path.name, path
+
+    def leftovers(self) -> Iterator[Path]:
+        """Temporary files of writes that were interrupted (a crash between writing and renaming).
+
+        Writes in progress have such files too: callers remove only old ones.
+        """
+        folders = [s for f in _subdirs(self.root, 2) for s in _subdirs(f, 2)]
+        folders += _subdirs(self.root / "cache", 2)
+        for folder in folders:
+            for entry in _entries(folder):
+                if entry.name.startswith(".tmp-") and entry.is_file():
+                    yield Path(entry.path)
 
     def state(self, path: Path) -> str:
         """``plaintext`` or the key id (16 hex digits) a blob file's header names; reads 17 bytes only."""
@@ -704,13 +718,19 @@ def _private_file(path: Path) -> Iterator[BinaryIO]:
         yield fh
 
 
-def _subdirs(folder: Path, width: int) -> list[Path]:
-    """Sub-folders of ``folder`` whose names are ``width`` hex digits, sorted."""
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` sorted by name (none when it is gone); ``os.scandir`` spares a stat per entry."""
     try:
-        return sorted(
-            p
-            for p in folder.iterdir()
-            if len(p.name) == width and all(c in "0123456789abcdef" for c in p.name) and p.is_dir()
-        )
+        with os.scandir(folder) as found:
+            return sorted(found, key=lambda e: e.name)
     except FileNotFoundError:
         return []
+
+
+def _subdirs(folder: Path, width: int) -> list[Path]:
+    """Sub-folders of ``folder`` whose names are ``width`` hex digits, sorted."""
+    return [
+        Path(e.path)
+        for e in _entries(folder)
+        if len(e.name) == width and all(c in "0123456789abcdef" for c in e.name) and e.is_dir()
+    ]

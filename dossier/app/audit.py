@@ -97,6 +97,7 @@ ACTIONS: tuple[str, ...] = (
     "destruction_approve",
     "destruction_reject",
     "destruction",
+    "integrity_repair",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

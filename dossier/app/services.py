@@ -29,6 +29,7 @@ import ingest
 import records
 from dossier.app._accounts import AccountService, principal_of
 from dossier.app._archive import ArchiveService
+from dossier.app._check import IntegrityService
 from dossier.app._customers import CustomerService
 from dossier.app._documents import DocumentService
 from dossier.app._erasure import erase_documents
@@ -63,6 +64,7 @@ class Dossier:
     ``reading`` (:class:`~dossier.app._reading.ReadingService`): search, one document, its original.
     ``trash`` (:class:`~dossier.app._trash.TrashService`): the trash (回收站), restoring and purging it.
     ``archive`` (:class:`~dossier.app._archive.ArchiveService`): archiving (归档) and unarchiving.
+    ``integrity`` (:class:`~dossier.app._check.IntegrityService`): ``dossier check`` and its repairs.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -88,6 +90,7 @@ class Dossier:
             enqueue=self.intake.enqueue,
             trash=self.trash.trash,
         )
+        self.integrity = IntegrityService(home, reindex=self.intake.reindex)
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading
         self.queue = intake.queue

@@ -564,6 +564,7 @@ def settings_cmd() -> None:
 
 # The registry commands live in their own module (also when this one runs as ``python -m dossier.cli``).
 from dossier.cli.audit import audit  # noqa: E402
+from dossier.cli.check import check  # noqa: E402
 from dossier.cli.customers import customers, reextract  # noqa: E402
 from dossier.cli.documents import documents  # noqa: E402
 from dossier.cli.export import export  # noqa: E402
@@ -573,6 +574,7 @@ from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
 
 cli.add_command(audit)
+cli.add_command(check)
 cli.add_command(customers)
 cli.add_command(documents)
 cli.add_command(reextract)

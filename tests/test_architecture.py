@@ -150,6 +150,7 @@ def test_the_application_object_holds_its_services_rather_than_mixing_them_in(do
     from dossier.app._intake import IntakeService
     from dossier.app._reading import ReadingService
     from dossier.app.audit import AuditService
+    from dossier.app.backup import BackupService
     from dossier.app.export import ExportService
     from dossier.app.services import Dossier
 
@@ -162,6 +163,7 @@ def test_the_application_object_holds_its_services_rather_than_mixing_them_in(do
         "exports": ExportService,
         "intake": IntakeService,
         "reading": ReadingService,
+        "backups": BackupService,
     }
     assert {name: type(getattr(dossier, name)) for name in held} == held
     for name in ("ingest_paths", "ingest_upload", "batch_status", "retry", "ocr", "reindex"):

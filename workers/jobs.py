@@ -63,6 +63,7 @@ class WorkerContext:
     close_dossier: Any = None  # Dossier.close: sends index work still waiting, releases the database
     export: Any = None  # Dossier.exports.run_job
     purge_exports: Any = None  # Dossier.exports.purge_expired
+    scheduled_backup: Any = None  # Dossier.backups.run_scheduled
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -94,6 +95,7 @@ class WorkerContext:
             close_dossier=dossier.close,
             export=dossier.exports.run_job,
             purge_exports=dossier.exports.purge_expired,
+            scheduled_backup=dossier.backups.run_scheduled,
         )
 
     def close(self) -> None:

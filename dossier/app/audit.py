@@ -82,6 +82,8 @@ ACTIONS: tuple[str, ...] = (
     "token_create",
     "token_revoke",
     "audit_export",
+    "backup",
+    "restore",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

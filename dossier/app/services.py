@@ -6,8 +6,8 @@ documents the caller may not read, exactly as for documents that do not exist.
 
 It holds the resources of the open data home (:class:`~dossier.app.resources.HomeResources`)
 and the services made over them: ``accounts``, ``audit``, ``documents``, ``customers``,
-``exports``, ``intake`` (intake, batches, retries, OCR, reindexing) and ``reading`` (search,
-show, originals), and offers the intake's and reading's entry points as its own.  Opening,
+``exports``, ``intake`` (intake, batches, retries, OCR, reindexing), ``reading`` (search,
+show, originals) and ``backups``, and offers the intake's and reading's entry points as its own.  Opening,
 initialising, upgrading and the status of the home stay here.
 """
 
@@ -33,6 +33,7 @@ from dossier.app._documents import DocumentService
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
+from dossier.app.backup import BackupService
 from dossier.app.audit import AuditService
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
@@ -57,6 +58,7 @@ class Dossier:
     and re-extraction.  ``exports`` (:class:`~dossier.app.export.ExportService`): exports of search results.
     ``intake`` (:class:`~dossier.app._intake.IntakeService`): intake, batches, retries, OCR, reindexing.
     ``reading`` (:class:`~dossier.app._reading.ReadingService`): search, one document, its original.
+    ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -70,6 +72,7 @@ class Dossier:
         self.customers = CustomerService(home.sessions, home.backend, home.queue)
         self.intake = IntakeService(home, self.audit)
         self.reading = ReadingService(home)
+        self.backups = BackupService(home, record=self.audit.record)
         self.documents = DocumentService(
             home.sessions,
             home.backend,
@@ -250,6 +253,7 @@ class Dossier:
         ``warnings`` says each in a line with its fix.
         """
         index_status = self.backend.status()
+        backup = self.backups.status()
         key_file = self.settings.get("DOSSIER_BLOB_KEY_FILE").strip()
         modes = file_mode_problems(self.settings.home, [Path(key_file)] if key_file else [])
         with self.sessions() as session:
@@ -281,7 +285,8 @@ class Dossier:
             # Registry owner names that match no account, or several (see dossier.app.owners).
             "unmatched_owners": unmatched,
             "file_modes": modes,
-            "warnings": file_mode_warnings(modes),
+            "backup": backup,
+            "warnings": file_mode_warnings(modes) + ([backup["warning"]] if backup["warning"] else []),
         }
 
     def _queue_status(self) -> dict[str, Any]:

@@ -33,8 +33,8 @@ from dossier.app._documents import DocumentService
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
-from dossier.app.backup import BackupService
 from dossier.app.audit import AuditService
+from dossier.app.backup import BackupService
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
 from dossier.app.resources import HomeResources

@@ -28,19 +28,22 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from foundation.messages import msg
 from dossier.app.backup._records import BackupError
+from foundation.messages import msg
 
 MANIFEST = "MANIFEST.json"
 #: The manifest format this code writes and reads.
 FORMAT = 1
 _PIECE = 1 << 20
+#: One backup folder, one user at a time within this process (the file lock covers other processes).
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
 
 
 class BackupBusy(BackupError):
@@ -144,17 +147,27 @@ class Destination:
 
     @contextlib.contextmanager
     def lock(self, *, shared: bool = False) -> Iterator[None]:
-        """Hold the folder's lock (exclusive to write a backup, shared to read one); BackupBusy when taken."""
+        """Hold the folder's lock (exclusive to write a backup, shared to read one); BackupBusy when taken.
+
+        A POSIX record lock (``lockf``) between processes — unlike ``flock`` it is not inherited by the
+        parser children a process forks, which would hold it after the backup — and a thread lock within one.
+        """
         if shared and not self.root.is_dir():
             yield
             return
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as fh:
-            try:
-                fcntl.flock(fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BackupBusy(msg("backup.busy", dest=self.root)) from None
-            yield
+        guard = _THREAD_LOCKS.setdefault(str(self.root), threading.Lock())
+        if not guard.acquire(blocking=False):
+            raise BackupBusy(msg("backup.busy", dest=self.root))
+        try:
+            with (self.root / ".lock").open("a+") as fh:
+                try:
+                    fcntl.lockf(fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                except OSError:
+                    raise BackupBusy(msg("backup.busy", dest=self.root)) from None
+                yield
+        finally:
+            guard.release()
 
     # -- snapshots ----------------------------------------------------------------------------
 

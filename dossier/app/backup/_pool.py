@@ -13,8 +13,8 @@ Layout::
 
 A snapshot folder without ``MANIFEST.json`` is a backup that did not finish (killed, disk
 full): it is never listed, verified or restored, and the next backup (holding the lock)
-removes it.  Pool files are written once (a temporary file renamed into place) and never
-changed: a later backup adds only the blobs the pool lacks, so older manifests stay true.
+removes it.  Pool files are written once (a temporary file renamed into place; synced to disk
+with the rest before the manifest) and never changed: a later backup adds only the blobs the pool lacks, so older manifests stay true.
 A blob re-encrypted under another key is another pool file.  Keeping the last N snapshots
 removes the older ones, then every pool file no kept manifest names.
 """
@@ -223,7 +223,12 @@ class Destination:
         return Manifest(data, blobs)
 
     def write_manifest(self, snapshot: Path, manifest: Manifest) -> None:
-        """Write the manifest last and atomically: from now on the snapshot counts as finished."""
+        """Write the manifest last and atomically: from now on the snapshot counts as finished.
+
+        Everything written before it reaches the disk first (one ``sync`` instead of one ``fsync`` per
+        pool file), so after a power cut a manifest never names a file that was lost.
+        """
+        os.sync()
         write_atomically(snapshot / MANIFEST, manifest.dumps())
 
     # -- the blob pool ------------------------------------------------------------------------
@@ -261,8 +266,6 @@ class Destination:
                     digest.update(piece)
                     out.write(piece)
                     entry.size += len(piece)
-                out.flush()
-                os.fsync(out.fileno())
             entry.sha256 = digest.hexdigest()
             if not entry.key and entry.sha256 != name:
                 raise BackupError(msg("backup.blob_corrupt_in_home", blob=name, path=source))

@@ -18,7 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DOSSIER_HOME=/data
 
 # The Makefile's RUN_DEBS less python3-venv and redis-server (Redis is its own service), plus
-# libgl1 and libglib2.0-0, which opencv-python (RapidOCR) loads and python:slim lacks.
+# libgl1 and libglib2.0-0, which opencv-python (RapidOCR) loads and python:slim lacks, and
+# postgresql-client (pg_dump/pg_restore 15, as the postgres:15 service) for `dossier backup`/`restore`.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libmagic1 \
@@ -28,6 +29,7 @@ RUN apt-get update \
       fonts-wqy-microhei \
       libgl1 \
       libglib2.0-0 \
+      postgresql-client \
  && if [ "$LIBREOFFICE" = "true" ]; then \
       apt-get install -y --no-install-recommends \
         libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui; \

@@ -17,7 +17,16 @@ from records._blobs import (
     sha256_bytes,
     write_key_file,
 )
-from records._db import check_reachable, database_url, has_schema, is_migrated, make_engine, migrate, redacted
+from records._db import (
+    check_reachable,
+    database_url,
+    has_schema,
+    is_migrated,
+    known_revisions,
+    make_engine,
+    migrate,
+    redacted,
+)
 from records._errors import (
     BlobCorrupt,
     BlobMissing,
@@ -109,6 +118,7 @@ __all__ = [
     "has_schema",
     "hash_password",
     "is_migrated",
+    "known_revisions",
     "make_engine",
     "migrate",
     "read_key_file",

@@ -153,3 +153,13 @@ def is_migrated(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head
+
+
+def known_revisions() -> list[str]:
+    """Every schema revision this code knows (and can migrate from), oldest first."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return [r.revision for r in reversed(list(ScriptDirectory.from_config(cfg).walk_revisions()))]

@@ -142,14 +142,19 @@ def test_the_queued_job_paths_still_resolve(name):
 
 
 def test_the_application_object_holds_its_services_rather_than_mixing_them_in(dossier):
-    """`Dossier` inherits from nothing: accounts, audit, documents, customers, exports, intake and reading are
-    services it holds, and the entry points it offers of the last two are theirs (no second implementation)."""
+    """`Dossier` inherits from nothing: accounts, audit, documents, customers, exports, intake, reading and the
+    lifecycle's (backups, trash, archive, retention, integrity) are services it holds, and the entry points it offers of the last two are theirs (no second implementation)."""
     from dossier.app._accounts import AccountService
+    from dossier.app._archive import ArchiveService
+    from dossier.app._check import IntegrityService
     from dossier.app._customers import CustomerService
     from dossier.app._documents import DocumentService
     from dossier.app._intake import IntakeService
     from dossier.app._reading import ReadingService
+    from dossier.app._retention import RetentionService
+    from dossier.app._trash import TrashService
     from dossier.app.audit import AuditService
+    from dossier.app.backup import BackupService
     from dossier.app.export import ExportService
     from dossier.app.services import Dossier
 
@@ -162,6 +167,11 @@ def test_the_application_object_holds_its_services_rather_than_mixing_them_in(do
         "exports": ExportService,
         "intake": IntakeService,
         "reading": ReadingService,
+        "backups": BackupService,
+        "trash": TrashService,
+        "archive": ArchiveService,
+        "retention": RetentionService,
+        "integrity": IntegrityService,
     }
     assert {name: type(getattr(dossier, name)) for name in held} == held
     for name in ("ingest_paths", "ingest_upload", "batch_status", "retry", "ocr", "reindex"):

@@ -65,6 +65,7 @@ class WorkerContext:
     purge_exports: Any = None  # Dossier.exports.purge_expired
     purge_trash: Any = None  # Dossier.trash.purge_expired (daily)
     retention: Any = None  # Dossier.retention.run (daily, one worker at a time)
+    scheduled_backup: Any = None  # Dossier.backups.run_scheduled
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -98,6 +99,7 @@ class WorkerContext:
             purge_exports=dossier.exports.purge_expired,
             purge_trash=dossier.trash.purge_expired,
             retention=dossier.retention.run,
+            scheduled_backup=dossier.backups.run_scheduled,
         )
 
     def close(self) -> None:

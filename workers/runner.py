@@ -7,6 +7,8 @@ liveness key and the job it runs, moves retries whose wait is over back into the
 one worker at a time, reconciles the records with the queue (work left by a killed worker,
 stored while Redis was down, or lost with Redis's data gets a job again) and deletes the files
 of expired exports and, once a day, of documents that waited in the trash DOSSIER_TRASH_DAYS.
+With ``DOSSIER_BACKUP_DIR`` set, another thread makes the scheduled backups
+(:class:`dossier.app.backup.BackupScheduler`; one process at a time, by the backup folder's lock).
 
 Redis may go away at any time, also before the worker starts: the worker waits for it (one
 log line per outage) and carries on; when Redis comes back empty the housekeeping thread sees
@@ -29,6 +31,7 @@ import redis
 from rq.exceptions import InvalidJobOperation, NoSuchJobError, StopRequested
 from rq.registry import ScheduledJobRegistry
 
+from dossier.app.backup import start_scheduler
 from foundation.errors import ConfigError, DossierError
 from foundation.messages import msg
 from pipeline.queue import LIVENESS_TTL_S, JobQueue
@@ -226,6 +229,7 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
     previous = _exit_on_signals()  # until RQ installs its own handlers: a stop while starting still cleans up
     ctx = None
     housekeeping = None
+    scheduler = None
     try:
         ctx = WorkerContext.build(settings, queue, name)
         set_context(ctx)
@@ -243,12 +247,16 @@ def run_worker(settings: Any, *, burst: bool = False, name: str | None = None) -
         housekeeping.worker = worker
         worker.ride_out(_start, queue, ctx, name, burst)
         housekeeping.start()
+        if ctx.scheduled_backup is not None and not burst:
+            scheduler = start_scheduler(settings, ctx.scheduled_backup)
         worker.work(burst=burst, logging_level="WARNING", with_scheduler=False)
         if not burst and not worker.stop_asked:
             raise DossierError(msg("workers.stopped_unexpectedly"))
     except StopRequested:  # a stop signal while it waited for Redis
         pass
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if housekeeping is not None and housekeeping.is_alive():
             housekeeping.stop()
             housekeeping.join(30)  # its last round must not say "alive" after we say "gone"

@@ -98,6 +98,8 @@ ACTIONS: tuple[str, ...] = (
     "destruction_reject",
     "destruction",
     "integrity_repair",
+    "backup",
+    "restore",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

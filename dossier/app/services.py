@@ -6,8 +6,8 @@ documents the caller may not read, exactly as for documents that do not exist.
 
 It holds the resources of the open data home (:class:`~dossier.app.resources.HomeResources`)
 and the services made over them: ``accounts``, ``audit``, ``documents``, ``customers``,
-``exports``, ``intake`` (intake, batches, retries, OCR, reindexing) and ``reading`` (search,
-show, originals), and offers the intake's and reading's entry points as its own.  Opening,
+``exports``, ``intake`` (intake, batches, retries, OCR, reindexing), ``reading`` (search,
+show, originals) and ``backups``, and offers the intake's and reading's entry points as its own.  Opening,
 initialising, upgrading and the status of the home stay here.
 """
 
@@ -39,6 +39,7 @@ from dossier.app._reading import ReadingService
 from dossier.app._retention import RetentionService
 from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
+from dossier.app.backup import BackupService
 from dossier.app.export import ExportService
 from dossier.app.owners import link_owners, unmatched_owners
 from dossier.app.resources import HomeResources
@@ -65,6 +66,7 @@ class Dossier:
     ``trash`` (:class:`~dossier.app._trash.TrashService`): the trash (回收站), restoring and purging it.
     ``archive`` (:class:`~dossier.app._archive.ArchiveService`): archiving (归档) and unarchiving.
     ``integrity`` (:class:`~dossier.app._check.IntegrityService`): ``dossier check`` and its repairs.
+    ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -81,6 +83,7 @@ class Dossier:
         self.trash = TrashService(home, erase=erase_documents)
         self.archive = ArchiveService(home)
         self.retention = RetentionService(home)
+        self.backups = BackupService(home, record=self.audit.record)
         self.documents = DocumentService(
             home.sessions,
             home.backend,
@@ -264,6 +267,7 @@ class Dossier:
         ``warnings`` says each in a line with its fix.
         """
         index_status = self.backend.status()
+        backup = self.backups.status()
         key_file = self.settings.get("DOSSIER_BLOB_KEY_FILE").strip()
         modes = file_mode_problems(self.settings.home, [Path(key_file)] if key_file else [])
         with self.sessions() as session:
@@ -295,7 +299,8 @@ class Dossier:
             # Registry owner names that match no account, or several (see dossier.app.owners).
             "unmatched_owners": unmatched,
             "file_modes": modes,
-            "warnings": file_mode_warnings(modes),
+            "backup": backup,
+            "warnings": file_mode_warnings(modes) + ([backup["warning"]] if backup["warning"] else []),
         }
 
     def _queue_status(self) -> dict[str, Any]:

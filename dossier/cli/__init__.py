@@ -403,6 +403,14 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         + "  ".join(f"{k}: {v}" for k, v in info["by_status"].items())
     )
     click.echo(f"{msg('cli.status.pages_awaiting_ocr')}: {info['pages_awaiting_ocr']}")
+    last = info["backup"]["last"]
+    if last is not None:
+        click.echo(
+            f"{msg('cli.status.backup')}: {last['finished_at']}"
+            f" ({translate('cli.status.backup_age', 'zh', hours=info['backup']['last_age_hours'])})  {last['destination']}"
+        )
+    elif info["backup"]["dir"]:
+        click.echo(f"{msg('cli.status.backup')}: {msg('cli.status.backup_none')}")
     queue = info["queue"]
     if queue["reachable"]:
         click.echo(
@@ -532,6 +540,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
         helpers = WorkerProcesses(settings, count, supervise=True)
         click.echo(str(msg("cli.serve.workers_started", n=count)), err=True)
     click.echo(str(msg("cli.serve.running", url=f"http://{host}:{port}/")))
+    from dossier.app.backup import start_scheduler
+
+    # Scheduled backups (DOSSIER_BACKUP_DIR): here and in each worker; the backup folder's lock lets one make it.
+    scheduler = start_scheduler(settings, dossier.backups.run_scheduled)
 
     def _stop(signum: int, _frame: Any) -> None:
         raise SystemExit(0)  # runs the finally below: the workers finish their jobs and exit
@@ -541,6 +553,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
     try:
         waitress_serve(app, host=host, port=port, threads=8, max_request_body_size=1024 * 1024 * 1024)
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if helpers is not None:
             click.echo(str(msg("cli.serve.stopping")), err=True)
             helpers.stop()
@@ -564,6 +578,7 @@ def settings_cmd() -> None:
 
 # The registry commands live in their own module (also when this one runs as ``python -m dossier.cli``).
 from dossier.cli.audit import audit  # noqa: E402
+from dossier.cli.backup import backup, restore  # noqa: E402
 from dossier.cli.check import check  # noqa: E402
 from dossier.cli.customers import customers, reextract  # noqa: E402
 from dossier.cli.documents import documents  # noqa: E402
@@ -575,6 +590,8 @@ from dossier.cli.users import users  # noqa: E402
 
 cli.add_command(audit)
 cli.add_command(check)
+cli.add_command(backup)
+cli.add_command(restore)
 cli.add_command(customers)
 cli.add_command(documents)
 cli.add_command(reextract)

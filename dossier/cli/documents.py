@@ -171,13 +171,20 @@ def documents_download(
 @_AS
 @click.pass_context
 def documents_delete(ctx: click.Context, doc_id: int, yes: bool, as_user: str | None) -> None:
-    """Delete DOC_ID with its versions, pages and attachments (records, index, unshared originals)."""
+    """Move DOC_ID with its attachments and archive members to the trash (restorable until it is purged)."""
     dossier = _open(ctx)
     principal = _principal(dossier, as_user)
     shown = dossier.show(doc_id, principal)
     if not yes:
         click.confirm(
-            str(msg("cli.documents.confirm_delete", title=shown["title"] or shown["filename"])), abort=True
+            str(
+                msg(
+                    "cli.documents.confirm_delete",
+                    title=shown["title"] or shown["filename"],
+                    days=dossier.trash.days,
+                )
+            ),
+            abort=True,
         )
     result = dossier.documents.delete(doc_id, principal)
-    click.echo(f"{msg('cli.documents.deleted')}: {', '.join(map(str, result['deleted']))}")
+    click.echo(f"{msg('cli.documents.deleted')}: {', '.join(map(str, result['trashed']))}")

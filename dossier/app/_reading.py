@@ -211,22 +211,7 @@ class ReadingService:
         """Every version of a document, oldest first (the ``documents versions --json`` shape)."""
         with self.sessions() as session:
             doc = folder.readable_document(session, doc_id, principal)
-            current = doc.current
-            return [
-                {
-                    "n": v.number,
-                    "filename": v.filename,
-                    "mime": v.mime,
-                    "size": v.size,
-                    "sha256": v.sha256,
-                    "uploaded_by": v.uploaded_by,
-                    "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
-                    "restored_from": v.restored_from,
-                    "current": v is current,
-                    "text_kept": v is current or bool(v.pages),
-                }
-                for v in doc.versions
-            ]
+            return [_version_view(v, current=v is doc.current) for v in doc.versions]
 
     def version(self, doc_id: int, number: int, principal: Principal) -> dict[str, Any]:
         """Version ``number`` of a document with its text: the current one's pages, a superseded one's kept text.
@@ -246,16 +231,7 @@ class ReadingService:
             return {
                 "id": doc.id,
                 "title": doc.title,
-                "n": v.number,
-                "filename": v.filename,
-                "mime": v.mime,
-                "size": v.size,
-                "sha256": v.sha256,
-                "uploaded_by": v.uploaded_by,
-                "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
-                "restored_from": v.restored_from,
-                "current": current,
-                "text_kept": current or bool(v.pages),
+                **_version_view(v, current=current),
                 "pages": pages,
                 "text": "\n\n".join(p.text for p in doc.pages if p.text) if current else version_text(v),
             }
@@ -290,6 +266,22 @@ class ReadingService:
             "same": comparable and not lines,
             "lines": lines,
         }
+
+
+def _version_view(v: Version, *, current: bool) -> dict[str, Any]:
+    """What a version list shows of one version (``text_kept``: its text can be read and compared)."""
+    return {
+        "n": v.number,
+        "filename": v.filename,
+        "mime": v.mime,
+        "size": v.size,
+        "sha256": v.sha256,
+        "uploaded_by": v.uploaded_by,
+        "uploaded_at": v.uploaded_at.isoformat(timespec="seconds"),
+        "restored_from": v.restored_from,
+        "current": current,
+        "text_kept": current or bool(v.pages),
+    }
 
 
 def _version(doc: Document, number: int) -> Version:

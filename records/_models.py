@@ -306,7 +306,9 @@ class Document(Base):
     """
 
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_status", "status"),)
+    # AUTOINCREMENT: SQLite would otherwise give the next document the id of a destroyed one that
+    # had the highest id, and the audit trail's certificate would then name the wrong document.
+    __table_args__ = (Index("ix_documents_status", "status"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(Clipped(500), default="")

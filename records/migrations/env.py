@@ -30,16 +30,22 @@ def run_migrations_online() -> None:
     upgraded under a lock file in the home, see ``Dossier._upgrade_schema``.)
     """
     engine = _engine()
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=engine.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            context.run_migrations()
+        if sqlite:
+            # A batch ALTER rebuilds a table (copy, DROP, rename): with foreign keys on, the DROP
+            # would cascade to every row that references it.  The pragma works outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite)
+            with context.begin_transaction():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.commit()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

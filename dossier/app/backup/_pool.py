@@ -175,13 +175,18 @@ class Destination:
         """Finished snapshots (with a manifest), oldest first."""
         if not self.snapshots_dir.is_dir():
             return []
-        return sorted(p for p in self.snapshots_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file())
+        return sorted(
+            (p for p in self.snapshots_dir.iterdir() if p.is_dir() and (p / MANIFEST).is_file()), key=_made
+        )
 
     def unfinished(self) -> list[Path]:
         """Snapshot folders a backup left without a manifest (killed, failed)."""
         if not self.snapshots_dir.is_dir():
             return []
-        return sorted(p for p in self.snapshots_dir.iterdir() if p.is_dir() and not (p / MANIFEST).is_file())
+        return sorted(
+            (p for p in self.snapshots_dir.iterdir() if p.is_dir() and not (p / MANIFEST).is_file()),
+            key=_made,
+        )
 
     def find(self, name: str | None) -> Path:
         """The snapshot called ``name`` (default: the newest finished one); BackupInvalid when there is none."""
@@ -202,7 +207,7 @@ class Destination:
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
         self.snapshots_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for n in range(1000):
-            path = self.snapshots_dir / (stamp if n == 0 else f"{stamp}-{n}")
+            path = self.snapshots_dir / (stamp if n == 0 else f"{stamp}-{n:03d}")
             try:
                 path.mkdir(mode=0o700)
             except FileExistsError:
@@ -313,6 +318,12 @@ class Destination:
                     if str(file.relative_to(self.root)) not in needed:
                         file.unlink(missing_ok=True)
         return removed
+
+
+def _made(snapshot: Path) -> tuple[str, int]:
+    """The order snapshots were made in: by their UTC time, then by the suffix a second one that second got."""
+    stamp, _, suffix = snapshot.name.partition("-")
+    return stamp, int(suffix) if suffix.isdigit() else 0
 
 
 def _check(path: Path, size: int, sha256: str, root: Path) -> list[tuple[str, str]]:

@@ -110,6 +110,19 @@ def test_erased_document_leaves_no_byte_under_the_home(tmp_path):
         d.close()
 
 
+def test_an_erased_document_id_is_never_given_again(tmp_path):
+    """GIVEN the document with the highest id erased, WHEN a new file is ingested, THEN it gets a new id: the
+    certificate and the audit trail go on naming the erased document alone (SQLite would reuse the id)."""
+    d = open_home(tmp_path)
+    try:
+        erased = d.ingest_paths([write_note(tmp_path / "a", canary())])["documents"][0]["id"]
+        erase_documents(d.resources, [erased])
+        fresh = d.ingest_paths([write_note(tmp_path / "b", canary())])["documents"][0]["id"]
+        assert fresh > erased
+    finally:
+        d.close()
+
+
 @pytest.mark.opensearch
 def test_erased_document_leaves_nothing_in_opensearch(tmp_path):
     """With OpenSearch, the erased document is neither in the index nor in the outbox, and the raw index has no canary."""

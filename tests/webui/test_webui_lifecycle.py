@@ -101,7 +101,7 @@ def test_api_archive_is_archived_and_the_facet(web):  # type: ignore[no-untyped-
     facet = search_page.split('class="facet facet-archived"')[1].split("</fieldset>")[0]
     assert re.findall(r'<span class="count">(\d+)</span>', facet) == ["1", "2", "1"]
     page = manager.get(f"/documents/{note}").get_data(as_text=True)
-    assert "取消归档" in page and "移到回收站" not in page.split("doc-actions")[1].split("</p>")[0]
+    assert "取消归档" in page and "移到回收站" not in page.split("doc-actions")[1].split("</div>")[0]
     refused = manager.post(f"/documents/{note}/delete", data={"csrf_token": token})
     assert refused.status_code in (403, 409)
     assert manager.post("/api/unarchive?q=is:archived", headers={"X-CSRF-Token": token}).get_json() == {

@@ -62,12 +62,23 @@ def index() -> Any:
 @bp.route("/<int:destruction_id>/approve", methods=("POST",))
 @login_required
 def approve(destruction_id: int) -> Any:
-    """Approve (and carry out) a destruction; the proposer may not (two people)."""
+    """Approve a destruction (the workers carry it out, or it is carried out now); the proposer may not (two people)."""
     if request.form.get("confirm") != "1":
         flash(_("retention.confirm_needed"), "error")
         return _back()
     r = get_dossier().retention
-    return _done(lambda: r.approve(destruction_id, g.principal), "retention.approved", id=destruction_id)
+    try:
+        row = r.approve(destruction_id, g.principal)
+    except DossierError as exc:
+        if exc.status in (403, 404) and g.principal.role not in MANAGE_ROLES:
+            raise
+        flash(say(exc), "error")
+    else:
+        if row["status"] == "destroyed":
+            flash(_("retention.approved", id=destruction_id), "info")
+        else:
+            flash(_("retention.approved_queued", id=destruction_id), "info")
+    return _back()
 
 
 @bp.route("/<int:destruction_id>/reject", methods=("POST",))

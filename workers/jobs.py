@@ -65,6 +65,7 @@ class WorkerContext:
     purge_exports: Any = None  # Dossier.exports.purge_expired
     purge_trash: Any = None  # Dossier.trash.purge_expired (daily)
     retention: Any = None  # Dossier.retention.run (daily, one worker at a time)
+    destructions: Any = None  # Dossier.retention (approved destructions are carried out each round)
     scheduled_backup: Any = None  # Dossier.backups.run_scheduled
 
     @classmethod
@@ -99,6 +100,7 @@ class WorkerContext:
             purge_exports=dossier.exports.purge_expired,
             purge_trash=dossier.trash.purge_expired,
             retention=dossier.retention.run,
+            destructions=dossier.retention,
             scheduled_backup=dossier.backups.run_scheduled,
         )
 

@@ -173,6 +173,23 @@ class _Housekeeping(threading.Thread):
             self._daily_trash_purge()
         if self.ctx.retention is not None and not settling:
             self._daily_retention()
+        if self.ctx.destructions is not None and not settling:
+            self._approved_destructions()
+
+    def _approved_destructions(self) -> None:
+        """Carry out the destructions approved since the last round (all in one erasure; see ``Retention.approve``)."""
+        try:
+            if not self.ctx.destructions.pending():
+                return
+            done = self.ctx.destructions.finish_pending()
+        except DossierError as exc:
+            log.warning(
+                "销毁未完成，下一轮再试 / a destruction did not finish, the next round tries again: %s",
+                exc.message,
+            )
+            return
+        if done:
+            log.warning("已销毁 / destroyed: %s", done)
 
     def _daily_trash_purge(self) -> None:
         """Once a day (one worker of the queue): erase what has waited in the trash DOSSIER_TRASH_DAYS."""

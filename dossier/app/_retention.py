@@ -17,7 +17,8 @@ approver is the second person (the rule's author was the first); for a proposal 
 approver must be someone else.  Approved → ``destroying`` → :func:`erase_documents` →
 ``destroyed``; the destruction certificate is the audit event ``destruction`` (what, sha256,
 when, proposer, approver, rule).  A destruction interrupted in ``destroying`` (or approved but
-not started) is finished by the next :meth:`RetentionService.run` or approval.
+not started) is finished by the workers' next housekeeping round, the next :meth:`RetentionService.run`
+or approval; those waiting are erased together, so the database is compacted once for all of them.
 
 Each state change is one conditional UPDATE (``WHERE status = …``), so two workers or a
 worker and the CLI never do the same step twice; a proposal takes a write lock on its document
@@ -381,8 +382,14 @@ class RetentionService:
             session.commit()
             return self._view(session, row)
 
-    def approve(self, destruction_id: int, principal: Principal) -> dict[str, Any]:
-        """Approve a proposed destruction (a manager or admin other than the proposer), then carry it out."""
+    def approve(self, destruction_id: int, principal: Principal, *, now: bool = False) -> dict[str, Any]:
+        """Approve a proposed destruction (a manager or admin other than the proposer), then have it carried out.
+
+        With the job queue reachable the workers carry it out within a housekeeping round (the
+        erasure compacts the database, which may take minutes in a large home: not in a web
+        request); without one, or with ``now`` (the CLI), it is carried out here and now.  The
+        answer's ``status`` says which: ``approved`` (the workers will) or ``destroyed``.
+        """
         _require_manager(principal)
         with self._home.sessions() as session:
             row = session.get(Destruction, destruction_id)
@@ -407,7 +414,8 @@ class RetentionService:
                 target_id=row.document_id, detail={"destruction": destruction_id, "title": row.title},
             )  # fmt: skip
             session.commit()
-        self._carry_out(destruction_id)
+        if now or self._home.queue() is None:  # asked to, or no workers to hand it to
+            self._carry_out(destruction_id)
         with self._home.sessions() as session:
             return self._view(session, session.get(Destruction, destruction_id))  # type: ignore[arg-type]
 
@@ -444,48 +452,71 @@ class RetentionService:
     # -- carrying out --------------------------------------------------------------------------
 
     def _carry_out(self, destruction_id: int) -> str:
-        """approved → destroying → erased → destroyed (with its certificate); returns the state it ended in.
-
-        A hold that appeared after the approval stops it before it starts (it stays approved).
-        """
+        """Carry out one approved (or interrupted) destruction; returns the state it ended in."""
+        done = self._carry_out_all([destruction_id])
+        if destruction_id in done:
+            return "destroyed"
         with self._home.sessions() as session:
             row = session.get(Destruction, destruction_id)
-            if row is None:
-                return "gone"
-            if row.status == "approved":
-                doc = session.get(Document, row.document_id)
-                if doc is not None and _family_held(session, doc):
-                    return "held"
-                session.execute(
-                    update(Destruction)
-                    .where(Destruction.id == destruction_id, Destruction.status == "approved")
-                    .values(status="destroying")
-                )
-                session.commit()
-                session.refresh(row)
-            if row.status != "destroying":
-                return row.status
-            if session.get(Document, row.document_id) is not None:  # versions added since: name them too
-                known = {(f["document_id"], f["sha256"]) for f in row.files}
-                row.files = row.files + [
-                    f
-                    for f in _files(session, row.document_id)
-                    if (f["document_id"], f["sha256"]) not in known
-                ]
-                session.commit()
-            files = list(row.files)
-        erase_documents(self._home, [row.document_id], digests=[f["sha256"] for f in files])
+            return "gone" if row is None else row.status
+
+    def _carry_out_all(self, destruction_ids: Sequence[int]) -> list[int]:
+        """approved → destroying → erased → destroyed (each with its certificate), all in ONE erasure.
+
+        One :func:`erase_documents` call for every document, so the database is compacted once
+        however many are destroyed.  A hold that appeared after an approval stops that one before it
+        starts (it stays approved).  Returns the ids that ended destroyed.
+        """
+        started: list[tuple[int, int, list[str]]] = []  # (destruction, document, sha256 of its files)
         with self._home.sessions() as session:
-            now = utcnow()
-            won = session.execute(
-                update(Destruction)
-                .where(Destruction.id == destruction_id, Destruction.status == "destroying")
-                .values(status="destroyed", destroyed_at=now)
-            )
-            if getattr(won, "rowcount", 0) == 1:
+            for destruction_id in destruction_ids:
+                row = session.get(Destruction, destruction_id)
+                if row is None:
+                    continue
+                if row.status == "approved":
+                    doc = session.get(Document, row.document_id)
+                    if doc is not None and _family_held(session, doc):
+                        continue
+                    session.execute(
+                        update(Destruction)
+                        .where(Destruction.id == destruction_id, Destruction.status == "approved")
+                        .values(status="destroying")
+                    )
+                    session.commit()
+                    session.refresh(row)
+                if row.status != "destroying":
+                    continue
+                if session.get(Document, row.document_id) is not None:  # versions added since: name them too
+                    known = {(f["document_id"], f["sha256"]) for f in row.files}
+                    row.files = row.files + [
+                        f
+                        for f in _files(session, row.document_id)
+                        if (f["document_id"], f["sha256"]) not in known
+                    ]
+                    session.commit()
+                started.append((row.id, row.document_id, [f["sha256"] for f in row.files]))
+        if not started:
+            return []
+        erase_documents(
+            self._home,
+            [document for _, document, _ in started],
+            digests=[d for *_, ds in started for d in ds],
+        )
+        done: list[int] = []
+        with self._home.sessions() as session:
+            for destruction_id, _, _ in started:
+                now = utcnow()
+                won = session.execute(
+                    update(Destruction)
+                    .where(Destruction.id == destruction_id, Destruction.status == "destroying")
+                    .values(status="destroyed", destroyed_at=now)
+                )
+                if getattr(won, "rowcount", 0) != 1:
+                    continue
                 row = session.get(Destruction, destruction_id)
                 assert row is not None
                 rule = session.get(RetentionRule, row.rule_id) if row.rule_id is not None else None
+                files = list(row.files)
                 record_event(
                     session, RETENTION_USER, "destruction", target_type="document", target_id=row.document_id,
                     detail={
@@ -501,11 +532,21 @@ class RetentionService:
                         "rule": rule.name if rule is not None else None,
                     },
                 )  # fmt: skip
+                done.append(row.id)
             session.commit()
-        return "destroyed"
+        return done
+
+    def pending(self) -> int:
+        """How many destructions are approved or interrupted (waiting for :meth:`finish_pending`)."""
+        with self._home.sessions() as session:
+            return len(
+                session.scalars(
+                    select(Destruction.id).where(Destruction.status.in_(("approved", "destroying")))
+                ).all()
+            )
 
     def finish_pending(self) -> list[int]:
-        """Carry out every approved destruction and finish every interrupted one; returns their ids."""
+        """Carry out every approved destruction and finish every interrupted one, in one erasure; returns their ids."""
         with self._home.sessions() as session:
             ids = list(
                 session.scalars(
@@ -514,7 +555,7 @@ class RetentionService:
                     .order_by(Destruction.id)
                 )
             )
-        return [i for i in ids if self._carry_out(i) == "destroyed"]
+        return self._carry_out_all(ids) if ids else []
 
     # -- the daily run -------------------------------------------------------------------------
 

@@ -105,7 +105,7 @@ def retention_approve(
     if not yes:
         title = next((r["title"] for r in dossier.retention.queue() if r["id"] == destruction_id), "?")
         click.confirm(str(msg("cli.retention.confirm_approve", id=destruction_id, title=title)), abort=True)
-    row = dossier.retention.approve(destruction_id, principal)
+    row = dossier.retention.approve(destruction_id, principal, now=True)
     _echo_json(row) if as_json else click.echo(_line(row))
 
 

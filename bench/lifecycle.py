@@ -9,7 +9,10 @@ text as a ``.txt``), so a backup has one original per document.  Then it measure
 * ``--verify`` of that backup: seconds;
 * a restore into a new home (checks, copy, then the index rebuilt): seconds, documents/s;
 * 1,000 new documents added, then a second backup: seconds, originals copied (only the new ones);
-* ``dossier check`` (when this version has the command) on the home: seconds, and per 10,000 documents.
+* ``dossier check`` on the home: seconds, and per 10,000 documents;
+* the destruction of one document, proposed and approved (carried out at once): seconds — the
+  erasure merges the FTS5 index and VACUUMs the database, so it grows with the home's size;
+  then of 10 documents approved together (one erasure for all of them).
 
 Nothing here asserts on timing.
 
@@ -99,7 +102,7 @@ def _update(engine, updates: list[dict]) -> int:  # type: ignore[no-untyped-def]
 
 
 def add_documents(settings, count: int) -> None:  # type: ignore[no-untyped-def]
-    """``count`` new documents, each with a version, a page and an original of its own."""
+    """``count`` new documents, each with a version, a page and an original of its own, indexed."""
     import sqlalchemy as sa
 
     from dossier.app.services import Dossier
@@ -143,14 +146,42 @@ def add_documents(settings, count: int) -> None:  # type: ignore[no-untyped-def]
         with d.engine.begin() as conn:
             for table, rows in ((Document, docs), (Version, versions), (Page, pages)):
                 conn.execute(sa.insert(table.__table__), rows)
+        d.reindex(range(start, start + count))
     finally:
         d.close()
 
 
-def _has_check() -> bool:
-    from dossier.cli import cli
+def destroy(settings, ids: list[int]) -> float:  # type: ignore[no-untyped-def]
+    """Propose ``ids`` for destruction (one manager), approve them all (another), carry them out; seconds.
 
-    return "check" in cli.commands
+    One document: approved and carried out at once (the CLI's way).  Several: approved as the web
+    page does while workers run (left for them), then carried out as their round does — together.
+    """
+    from sqlalchemy import update
+
+    from dossier.app.services import Dossier
+    from index import Principal
+    from records import Destruction
+
+    proposer, approver = Principal("bench-proposer", "manager"), Principal("bench-approver", "manager")
+    d = Dossier.open(settings)
+    try:
+        rows = [d.retention.propose(doc_id, proposer) for doc_id in ids]
+        started = time.perf_counter()
+        if len(rows) == 1:
+            d.retention.approve(rows[0]["id"], approver, now=True)
+        else:
+            with d.sessions() as session:  # what approvals leave for the workers (no queue here)
+                session.execute(
+                    update(Destruction)
+                    .where(Destruction.id.in_([r["id"] for r in rows]))
+                    .values(status="approved", decided_by=approver.username)
+                )
+                session.commit()
+            d.retention.finish_pending()
+        return time.perf_counter() - started
+    finally:
+        d.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -215,24 +246,24 @@ def main(argv: list[str] | None = None) -> None:
             f"  {again.new_blobs:,} originals copied, {again.size / 1e6:.1f} MB written"
         )
 
-        if _has_check():
-            env = {**os.environ, **settings.environ(), "PYTHONPATH": str(ROOT)}
-            started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "dossier", "check"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            seconds = time.perf_counter() - started
-            total = args.docs + NEW_DOCS
-            print(
-                f"dossier check:        {seconds:8.1f} s  ({seconds / total * 10_000:.1f} s per 10,000 documents,"
-                f" exit {done.returncode})"
-            )
-        else:
-            print("dossier check:        (not in this version)")
+        env = {**os.environ, **settings.environ(), "PYTHONPATH": str(ROOT)}
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "dossier", "check"], env=env, capture_output=True, text=True, check=False
+        )
+        seconds = time.perf_counter() - started
+        total = args.docs + NEW_DOCS
+        print(
+            f"dossier check:        {seconds:8.1f} s  ({seconds / total * 10_000:.1f} s per 10,000 documents,"
+            f" exit {done.returncode})"
+        )
+
+        seconds = destroy(settings, [total])
+        print(f"destruction (1 document):   {seconds:6.1f} s  (erasure: FTS5 merge, VACUUM, WAL truncated)")
+        seconds = destroy(settings, list(range(total - 10, total)))
+        print(
+            f"destruction (10 documents): {seconds:6.1f} s  (approved, then carried out together, as the workers do)"
+        )
     finally:
         if args.keep:
             print(f"  kept: {home} and {work}")

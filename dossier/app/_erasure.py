@@ -6,7 +6,8 @@ members) out of everything Dossier keeps:
 1. the search index: the documents' entries and those of their superseded versions
    (``-Version.id``), in the records transaction;
 2. the records: the document rows and what cascades from them (versions and their old text,
-   pages, entities, customer links, tags, content claims, parts), written with SQLite's
+   pages, entities, customer links, tags, content claims, parts), and the *suggested* customers
+   (names read from their text, never confirmed) no other document links, written with SQLite's
    ``secure_delete`` on, so the freed space is zeroed;
 3. originals in the blob store that no remaining document's version uses, with their cached
    page images (an original another document still uses stays, and so do its images);
@@ -35,12 +36,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, inspect, select, update
 
 from foundation.messages import msg
 from pipeline import access
 from pipeline.indexing import INDEXED_STATUSES, index_documents
-from records import Document, ExportJob, Version
+from records import Customer, Document, DocumentCustomer, ExportJob, Version
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -138,11 +139,13 @@ def erase_documents(
         # The ids asked for also when their rows are gone: a stale entry of an interrupted erasure goes too.
         entries = sorted(set(ids) | {int(i) for i in doc_ids}) + [-v.id for d in docs for v in d.versions]
         holders = access.keep_deleted_parts(session, docs)  # containers that stay keep their parts' level
+        suggested = {c.id for d in docs for c in d.linked_customers if c.status == "suggested"}
         if entries:
             resources.backend.delete(entries, connection=session.connection())
         for row in sorted(docs, key=lambda d: -d.id):  # children before parents
             session.delete(row)
         session.flush()
+        _drop_orphan_suggestions(session, suggested)
         index_documents(session, resources.backend, [h for h in holders if h.status in INDEXED_STATUSES])
         session.commit()
         if sqlite:
@@ -165,6 +168,20 @@ def erase_documents(
         index_expunged=expunged,
         compacted=compacted,
     )
+
+
+def _drop_orphan_suggestions(session: Session, customer_ids: Collection[int]) -> None:
+    """Delete suggested customers (names read from the erased text, never confirmed) no document links any more."""
+    for customer_id in customer_ids:
+        linked = session.scalar(
+            select(func.count())
+            .select_from(DocumentCustomer)
+            .where(DocumentCustomer.customer_id == customer_id)
+        ) or session.scalar(select(func.count(Document.id)).where(Document.customer_id == customer_id))
+        customer = session.get(Customer, customer_id)
+        if not linked and customer is not None and customer.status == "suggested":
+            session.delete(customer)
+    session.flush()
 
 
 def _remove_blobs(resources: HomeResources, digests: set[str]) -> tuple[set[str], set[str]]:

@@ -123,6 +123,30 @@ def test_an_erased_document_id_is_never_given_again(tmp_path):
         d.close()
 
 
+def test_a_suggested_customer_read_from_the_erased_text_goes_with_it(tmp_path):
+    """A customer name the registry only *suggested* from the erased document's text is erased too; one another
+    remaining document also names stays (a confirmed customer always stays)."""
+    d = open_home(tmp_path)
+    try:
+        folder = tmp_path / "in"
+        folder.mkdir()
+        only, shared = "杭州蓝鹊翎科技有限公司", "宁波青梧桐贸易有限公司"
+        (folder / "a.txt").write_text(
+            f"报价单\n客户：{only}\n供应商：{shared}\n金额：12,000元\n", encoding="utf-8"
+        )
+        (folder / "b.txt").write_text(f"会议纪要\n参会单位：{shared}\n", encoding="utf-8")
+        ids = {Path(doc["file"]).name: doc["id"] for doc in d.ingest_paths([folder])["documents"]}
+        with d.sessions() as session:
+            before = {c.name: c.status for c in session.scalars(select(Customer))}
+        assert before.get(only) == "suggested" and before.get(shared) == "suggested", before
+        erase_documents(d.resources, [ids["a.txt"]])
+        with d.sessions() as session:
+            after = {c.name for c in session.scalars(select(Customer))}
+        assert only not in after and shared in after
+    finally:
+        d.close()
+
+
 @pytest.mark.opensearch
 def test_erased_document_leaves_nothing_in_opensearch(tmp_path):
     """With OpenSearch, the erased document is neither in the index nor in the outbox, and the raw index has no canary."""

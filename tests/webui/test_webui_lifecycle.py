@@ -110,6 +110,41 @@ def test_api_archive_is_archived_and_the_facet(web):  # type: ignore[no-untyped-
     assert _hits(viewer, "会议纪要") == {note, other}
 
 
+def test_the_search_page_archives_every_hit_for_managers_only(web):  # type: ignore[no-untyped-def]
+    """A manager's search page offers 全部归档 (with its box); the form archives every hit of that search and
+    goes back to it; unticked it archives nothing; a viewer gets no bar and 403 when posting anyway."""
+    app, (note, other) = web["app"], web["ids"]
+    viewer = login_client(app, "viewer", PASSWORD)
+    assert 'id="archive-form"' not in viewer.get("/", query_string={"q": "青松"}).get_data(as_text=True)
+    refused = viewer.post(
+        "/archive-search",
+        data={"csrf_token": _token(viewer), "q": "青松", "confirm": "1", "action": "archive"},
+    )
+    assert refused.status_code == 403
+    manager = login_client(app, "manager", PASSWORD)
+    page = manager.get("/", query_string={"q": "青松"}).get_data(as_text=True)
+    assert 'id="archive-form"' in page and 'form="archive-form"' in page
+    token = _token(manager)
+    unticked = manager.post("/archive-search", data={"csrf_token": token, "q": "青松", "action": "archive"})
+    assert unticked.status_code == 302 and _hits(manager, "会议纪要") == {note, other}
+    done = manager.post(
+        "/archive-search", data={"csrf_token": token, "q": "青松", "confirm": "1", "action": "archive"}
+    )
+    assert done.status_code == 302 and "q=" in done.headers["Location"]
+    assert _hits(manager, "会议纪要") == {other} and _hits(manager, "会议纪要", archived="only") == {note}
+    manager.post(
+        "/archive-search",
+        data={
+            "csrf_token": token,
+            "q": "会议纪要",
+            "archived": "only",
+            "confirm": "1",
+            "action": "unarchive",
+        },
+    )
+    assert _hits(manager, "会议纪要") == {note, other}
+
+
 def test_cli_trash_and_archive_with_as(web):  # type: ignore[no-untyped-def]
     """`dossier trash list|restore|purge` and `dossier archive` act with the --as user's rights."""
     from dossier.cli import cli

@@ -540,7 +540,7 @@ class BlobStore:
                 pieces = self._plain_pieces(src, identity, name, cached=not is_original)
                 if is_original:
                     pieces = _checked(pieces, name)
-                _atomic_write(path, lambda fh: _seal_into(fh, target, identity, pieces))
+                atomic_write(path, lambda fh: _seal_into(fh, target, identity, pieces))
         except BlobUnreadable as exc:
             if not is_original:
                 path.unlink(missing_ok=True)
@@ -548,7 +548,7 @@ class BlobStore:
                 report.removed.append((name, exc.message))
             elif self._hashes_to(path, name):  # plaintext that merely starts like a sealed blob
                 with path.open("rb") as src:
-                    _atomic_write(
+                    atomic_write(
                         path, lambda fh: _seal_into(fh, target, identity, _checked(_read_pieces(src), name))
                     )
                 report.resealed += 1
@@ -563,11 +563,11 @@ class BlobStore:
     def _write(self, target: Path, data: bytes, identity: bytes) -> None:
         key = self.keys.current
         if key is None:
-            _atomic_write(target, lambda fh: fh.write(data))
+            atomic_write(target, lambda fh: fh.write(data))
         else:
             view = memoryview(data)
             pieces = (view[i : i + _PIECE] for i in range(0, len(view), _PIECE))
-            _atomic_write(target, lambda fh: _seal_into(fh, key, identity, pieces))
+            atomic_write(target, lambda fh: _seal_into(fh, key, identity, pieces))
 
     def _key_for(self, head: bytes, label: str, cached: bool) -> BlobKey:
         """The ring's key for a sealed blob's header, or :class:`BlobUnreadable` saying why not."""
@@ -691,12 +691,13 @@ def _seal_into(fh: BinaryIO, key: BlobKey, identity: bytes, pieces: Iterable[byt
     fh.write(enc.tag)
 
 
-def _atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
+def atomic_write(target: Path, write: Callable[[BinaryIO], object], *, sync_folder: bool = False) -> None:
     """Write a file beside ``target`` (mode 0600), fsync it and rename it over ``target``.
 
     Readers see the whole old file or the whole new one; when ``write`` raises (a piece failed
     to authenticate, a checksum did not match) the temporary file is removed and ``target`` is
-    untouched.
+    untouched.  ``sync_folder`` also fsyncs the folder, so the rename itself survives a crash
+    (a backup's manifest, written last, must).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
@@ -709,6 +710,12 @@ def _atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if sync_folder:
+        folder = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 @contextlib.contextmanager

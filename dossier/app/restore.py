@@ -20,9 +20,7 @@ If copying fails half-way, what this restore wrote is removed again.
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,14 +171,8 @@ def _keys_plan(settings: Settings, manifest: Manifest, keys_to: Path | None) -> 
 
 def _copy_file(source: Path, target: Path) -> None:
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with source.open("rb") as src:
+        records.atomic_write(target, lambda out: shutil.copyfileobj(src, out))
 
 
 def _copy_in(

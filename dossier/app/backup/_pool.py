@@ -27,16 +27,16 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dossier.app.backup._records import BackupError
 from foundation.messages import msg
+from records import atomic_write
 
 MANIFEST = "MANIFEST.json"
 #: The manifest format this code writes and reads.
@@ -71,25 +71,7 @@ def file_digest(path: Path) -> tuple[int, str]:
 
 def write_atomically(target: Path, data: bytes) -> None:
     """Write ``data`` beside ``target``, fsync it, rename it over ``target``, fsync the folder."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(target, lambda fh: fh.write(data), sync_folder=True)
 
 
 @dataclass
@@ -262,22 +244,19 @@ class Destination:
             entry.size = target.stat().st_size
             entry.sha256 = name if not entry.key else known.get(entry.relpath) or file_digest(target)[1]
             return entry, False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+
+        def copy(out: BinaryIO) -> None:
+            digest = hashlib.sha256()
+            with source.open("rb") as src:
                 while piece := src.read(_PIECE):
                     digest.update(piece)
                     out.write(piece)
                     entry.size += len(piece)
             entry.sha256 = digest.hexdigest()
-            if not entry.key and entry.sha256 != name:
+            if not entry.key and entry.sha256 != name:  # refused before the rename: nothing lands
                 raise BackupError(msg("backup.blob_corrupt_in_home", blob=name, path=source))
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+        atomic_write(target, copy)
         return entry, True
 
     # -- checks and pruning -------------------------------------------------------------------

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, inspect, select, update
 
+from dossier.app._archive import family_tree
 from foundation.messages import msg
 from pipeline import access
 from pipeline.indexing import INDEXED_STATUSES, index_documents
@@ -106,16 +107,8 @@ def held(session: Session, doc: Document) -> bool:
 
 def family_ids(session: Session, doc_ids: Sequence[int]) -> list[int]:
     """``doc_ids`` that exist and, recursively, their attachments and archive members."""
-    found: list[int] = []
-    todo = list(session.scalars(select(Document.id).where(Document.id.in_(list(doc_ids)))))
-    while todo:
-        found.extend(todo)
-        todo = [
-            i
-            for i in session.scalars(select(Document.id).where(Document.parent_id.in_(todo)))
-            if i not in found
-        ]
-    return sorted(set(found))
+    docs = session.scalars(select(Document).where(Document.id.in_(list(doc_ids)))).all()
+    return sorted({member.id for doc in docs for member in family_tree(doc)})
 
 
 def erase_documents(

@@ -241,7 +241,7 @@ class RetentionService:
         """Set (or, with ``hold=False``, release) a legal hold on a document or a customer (by id or name)."""
         _require_manager(principal)
         action = "legal_hold" if hold else "legal_hold_release"
-        reason = (reason or "").strip()[:500] or None
+        reason = _reason(reason)
         with self._home.sessions() as session:
             target: Document | Customer | None
             if document_id is not None:
@@ -327,9 +327,7 @@ class RetentionService:
     def propose(self, doc_id: int, principal: Principal, reason: str | None = None) -> dict[str, Any]:
         """Propose a document (with its parts) for destruction by hand (managers and admins)."""
         _require_manager(principal)
-        created = self._propose(
-            doc_id, principal.username, None, (reason or "").strip() or None, by_hand=True
-        )
+        created = self._propose(doc_id, principal.username, None, _reason(reason), by_hand=True)
         return created
 
     def _propose(
@@ -436,14 +434,14 @@ class RetentionService:
                     status=status,
                     decided_by=principal.username,
                     decided_at=utcnow(),
-                    reason=reason or row.reason,
+                    reason=_reason(reason) or row.reason,
                 )
             )
             if getattr(won, "rowcount", 0) != 1:
                 raise RetentionError(msg("app.retention.not_proposed", id=destruction_id, status="?"))
             record_event(
                 session, principal.username, "destruction_reject", target_type="document",
-                target_id=row.document_id, detail={"destruction": destruction_id, "title": row.title, "reason": reason},
+                target_id=row.document_id, detail={"destruction": destruction_id, "title": row.title, "reason": _reason(reason)},
             )  # fmt: skip
             session.commit()
             session.refresh(row)
@@ -653,6 +651,15 @@ def _latest(doc: Document, rules: Sequence[RetentionRule], period: str) -> tuple
         if found is None or when > found[0]:
             found = (when, rule)
     return found
+
+
+#: Longest reason kept for a proposal, a rejection or a legal hold (a longer one is cut).
+MAX_REASON = 500
+
+
+def _reason(text: str | None) -> str | None:
+    """A reason as stored: stripped, cut to :data:`MAX_REASON` characters, None when empty."""
+    return (text or "").strip()[:MAX_REASON] or None
 
 
 def _require_manager(principal: Principal) -> None:

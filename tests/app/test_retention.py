@@ -198,6 +198,20 @@ def test_rejected_and_cancelled_proposals(home):
         assert session.get(Document, a) is not None and session.get(Document, b) is not None
 
 
+def test_reasons_are_cut_to_their_limit(home):
+    """A reason typed into a proposal, a rejection or a hold is kept to MAX_REASON characters, not stored whole."""
+    from dossier.app._retention import MAX_REASON
+
+    d, (a, b, _) = home
+    long = "理" * (MAX_REASON * 20)
+    proposed = d.retention.propose(a, BOSS, reason=long)
+    rejected = d.retention.reject(proposed["id"], CHIEF, reason=long + "拒")
+    assert len(rejected["reason"]) == MAX_REASON
+    d.retention.set_hold(BOSS, document_id=b, reason=long)
+    with d.sessions() as session:
+        assert len(session.get(Document, b).legal_hold_reason) == MAX_REASON
+
+
 def test_an_interrupted_destruction_completes_on_the_next_run(home, tmp_path):
     """A destruction that stopped in "destroying" (the records half gone) is finished by the next run."""
     d, (doc_id, _, _) = home

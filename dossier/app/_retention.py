@@ -68,12 +68,19 @@ class RetentionError(DossierError):
     status = 400
 
 
+#: Longest period a rule may name (200 years).
+MAX_DAYS = 200 * 365
+
+
 def parse_duration(text: str) -> int:
-    """Days in ``30y``, ``6m`` or ``90d`` (a year is 365 days, a month 30); DossierError otherwise."""
+    """Days in ``30y``, ``6m`` or ``90d`` (a year is 365 days, a month 30; at most 200 years); DossierError otherwise."""
     match = _DURATION.fullmatch(text or "")
     if match is None or int(match.group(1)) == 0:
         raise RetentionError(msg("app.retention.bad_duration", value=repr(text)))
-    return int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()]
+    days = int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()]
+    if days > MAX_DAYS:  # a date that far on is past what dates can hold: the daily run would fail
+        raise RetentionError(msg("app.retention.too_long", value=repr(text), years=MAX_DAYS // 365))
+    return days
 
 
 def format_days(days: int | None) -> str:

@@ -49,6 +49,16 @@ def set_doc(d, doc_id: int, **values) -> None:  # type: ignore[no-untyped-def]
         session.commit()
 
 
+def test_a_period_past_what_dates_hold_is_refused():
+    """9999y would put a due date past year 9999 and break every daily run: refused with the limit instead."""
+    from dossier.app._retention import parse_duration
+
+    assert parse_duration("200y") == 200 * 365
+    for text in ("201y", "9999y", "9999m"):
+        with pytest.raises(DossierError, match="200"):
+            parse_duration(text)
+
+
 def test_durations_read_and_print_alike():
     """30y, 6m and 90d are days; anything else is refused with the forms to use."""
     assert parse_duration("30y") == 30 * 365 and parse_duration("6m") == 180 and parse_duration(" 90d ") == 90

@@ -189,6 +189,42 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DOSSIER_BACKUP_KEEP", "7", "Scheduled backups kept in DOSSIER_BACKUP_DIR; older ones are removed."
     ),
+    Setting(
+        "DOSSIER_STALE_DAYS",
+        "潜在客户=30,现有客户=60,流失客户=180",
+        "Days without any activity or new document after which a customer appears as 'to contact' (客户关怀):"
+        " one number for every customer, or per customer type (`潜在=30,现有=60,流失=180`; short and English"
+        " forms work; a type left out is never stale; 0 = never).",
+    ),
+    Setting(
+        "DOSSIER_REMINDER_LEAD_DAYS",
+        "contract_end=30,renewal=30,quote_valid=3,payment_due=3,invoice_due=3",
+        "Days before a date found in a document that its reminder falls due (per kind: contract_end, renewal,"
+        " quote_valid, payment_due, invoice_due).",
+    ),
+    Setting(
+        "DOSSIER_DIGEST_HOUR",
+        "8",
+        "Hour of the day (0-23, the server's local time) when the workers send each user's daily reminder digest.",
+    ),
+    Setting(
+        "DOSSIER_SMTP_HOST",
+        "",
+        "SMTP server for reminder e-mails; empty = notifications stay in the web UI only.",
+    ),
+    Setting("DOSSIER_SMTP_PORT", "25", "SMTP server port (587 for STARTTLS, 465 for SSL)."),
+    Setting("DOSSIER_SMTP_SECURITY", "none", "SMTP connection security: none, starttls or ssl."),
+    Setting("DOSSIER_SMTP_USER", "", "SMTP login (empty = no login)."),
+    Setting("DOSSIER_SMTP_PASSWORD", "", "SMTP password."),
+    Setting("DOSSIER_SMTP_FROM", "dossier@localhost", "Sender address of reminder e-mails."),
+    Setting(
+        "DOSSIER_SMTP_TIMEOUT", "20", "Seconds to wait for the SMTP server before a try counts as failed."
+    ),
+    Setting(
+        "DOSSIER_SMTP_MAX_TRIES",
+        "8",
+        "Tries per e-mail before it is marked failed (retries wait 1, 2, 4 … minutes, up to an hour); admins see failed ones.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -37,6 +37,8 @@ from index._snippet import find_spans, highlight_spans
 from index._sqlite import SqliteBackend
 from index._types import (
     ACCESS_LEVELS,
+    ACTIVITY_DOC_TYPES,
+    ACTIVITY_ID_BASE,
     CONFIDENTIALITY_LEVELS,
     FlushReport,
     IndexDocument,
@@ -46,10 +48,14 @@ from index._types import (
     SearchHit,
     SearchRequest,
     SearchResult,
+    activity_entry_id,
+    entry_activity,
 )
 
 __all__ = [
     "ACCESS_LEVELS",
+    "ACTIVITY_DOC_TYPES",
+    "ACTIVITY_ID_BASE",
     "CONFIDENTIALITY_LEVELS",
     "CUSTOMER_TYPES",
     "FIELDS",
@@ -72,10 +78,12 @@ __all__ = [
     "SearchResult",
     "SearchUnavailable",
     "SqliteBackend",
+    "activity_entry_id",
     "add_user_words",
     "check_dates",
     "customer_type_name",
     "date_bound",
+    "entry_activity",
     "highlight",
     "open_backend",
     "parse_query",

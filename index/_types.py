@@ -11,6 +11,21 @@ CONFIDENTIALITY_LEVELS = ("public", "internal", "confidential", "finance")
 #: Levels an index entry may carry: a document's own levels, and ``restricted`` for what holds
 #: confidential and finance documents at once (a container of both: only admins and managers read it).
 ACCESS_LEVELS = (*CONFIDENTIALITY_LEVELS, "restricted")
+#: Entries for activities and comments have ids at or below minus this (superseded versions'
+#: entries are minus their version row's id, which stays far above it).
+ACTIVITY_ID_BASE = 10**12
+#: ``doc_type`` of the entry of an activity (call, visit, meeting, e-mail, note) and of a comment.
+ACTIVITY_DOC_TYPES = ("activity", "comment")
+
+
+def activity_entry_id(activity_id: int) -> int:
+    """The index entry id of activity (or comment) ``activity_id``."""
+    return -(ACTIVITY_ID_BASE + activity_id)
+
+
+def entry_activity(entry_id: int) -> int:
+    """The activity id an entry id stands for, or 0 for a document's or a version's entry."""
+    return -entry_id - ACTIVITY_ID_BASE if entry_id <= -ACTIVITY_ID_BASE else 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,13 @@ class IndexDocument:
     entry for a *superseded version* of a document has ``version`` > 0 (its number),
     ``document_id`` the document's id and ``id`` = minus the version row's id; the document's
     own (current) entry has ``version`` 0 and ``document_id`` 0 (it is ``id``).
+
+    An entry for an *activity or comment* has ``activity`` > 0 (the activity row's id), ``id`` =
+    :func:`activity_entry_id` of it, ``doc_type`` one of :data:`ACTIVITY_DOC_TYPES`,
+    ``document_id`` the commented document (0: none) and the customer's fields as a document's.
+
+    ``customer_stages`` (销售阶段), ``customer_importance`` (A/B/C) and ``customer_tags``
+    (客户标签) come from the linked customers, like ``customer_types``.
     """
 
     id: int
@@ -71,10 +93,16 @@ class IndexDocument:
     lifecycle: str = "active"  # active | archived
     version: int = 0  # 0: the current entry; n > 0: superseded version n of ``document_id``
     document_id: int = 0
+    activity: int = 0  # > 0: this entry is activity (or comment) ``activity``
+    customer_stages: tuple[str, ...] = ()
+    customer_importance: tuple[str, ...] = ()
+    customer_tags: tuple[str, ...] = ()
 
     @property
     def document(self) -> int:
-        """The document this entry belongs to (``id`` for a current entry)."""
+        """The document this entry belongs to (``id`` for a current entry; 0 for an activity on none)."""
+        if self.activity:
+            return self.document_id
         return self.document_id or self.id
 
 
@@ -109,6 +137,10 @@ class SearchRequest:
     facets: bool = True
     archived: str = "exclude"  # exclude | include | only
     versions: str = "current"  # current | all
+    activities: str = "include"  # include | exclude | only: the entries of activities and comments
+    stages: tuple[str, ...] = ()  # customer's sales stage (销售阶段), exact
+    importance: tuple[str, ...] = ()  # customer's importance: A, B, C
+    customer_tags: tuple[str, ...] = ()  # customer tags (客户标签), exact
 
 
 @dataclass(frozen=True)
@@ -116,7 +148,8 @@ class SearchHit:
     """One ranked hit: the entry id, its score and an HTML snippet (escaped, matches in <mark>).
 
     ``version`` > 0 says the hit is superseded version ``version`` of document ``document_id``
-    (``id`` is then minus the version row's id); for a current entry both are 0.
+    (``id`` is then minus the version row's id); for a current entry both are 0.  ``activity``
+    > 0 says the hit is that activity or comment (``id`` is :func:`activity_entry_id` of it).
     """
 
     id: int
@@ -125,10 +158,13 @@ class SearchHit:
     title_html: str = ""
     version: int = 0
     document_id: int = 0
+    activity: int = 0
 
     @property
     def document(self) -> int:
-        """The document this hit belongs to."""
+        """The document this hit belongs to (0 for an activity on no document)."""
+        if self.activity:
+            return self.document_id
         return self.document_id or self.id
 
 
@@ -137,7 +173,7 @@ class SearchResult:
     """A page of hits, the total match count and facet counts over all matches.
 
     ``facets`` maps ``doc_type``, ``customer``, ``tag``, ``customer_type``, ``industry``,
-    ``region`` and ``year`` to (value, count) pairs, most frequent first (years newest first).
+    ``region``, ``stage``, ``importance``, ``ctag`` and ``year`` to (value, count) pairs, most frequent first (years newest first).
     """
 
     total: int

@@ -103,6 +103,7 @@ class User(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column()
     # The person's name as others write it (张伟): a registry's owner column may use it or the login.
     display_name: Mapped[str | None] = mapped_column(Clipped(128))
+    email: Mapped[str | None] = mapped_column(Clipped(320))  # where reminders are mailed (None: in-app only)
 
 
 class UserSession(Base):
@@ -202,6 +203,7 @@ class Customer(Base):
     owner_name: Mapped[str | None] = mapped_column(String(64))
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(default=list)  # customer tags (客户标签), steer search as ctag:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # A legal hold on a customer stops every retention rule for each of its documents.
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

@@ -90,6 +90,8 @@ def healthz() -> Any:
         "index": _probe("index", search_index),
     }
     healthy = bool(parts["database"]["ok"])
+    if healthy:  # e-mails that failed for good wait for an admin (/admin/mail): degraded, never down
+        parts["mail"] = _probe("mail", lambda: _mail_state(dossier))
     if healthy and parts["queue"]["ok"] and parts["queue"]["workers"] == 0:
         try:
             stalled = _work_waits(dossier)
@@ -99,7 +101,7 @@ def healthz() -> Any:
         if stalled:
             parts["queue"] = {**parts["queue"], "ok": False, "error": "NoWorker"}
     reasons = [
-        say(_NO_WORKER if part.get("error") == "NoWorker" else _REASONS[name])
+        say(_NO_WORKER if part.get("error") == "NoWorker" else _MAIL if name == "mail" else _REASONS[name])
         for name, part in parts.items()
         if not part["ok"]
     ]
@@ -113,6 +115,18 @@ _REASONS = {
     "index": msg("web.health.index"),
 }
 _NO_WORKER = msg("web.health.no_worker")
+_MAIL = msg("web.health.mail_failed")
+
+
+def _mail_state(dossier: Any) -> dict[str, Any]:
+    """Raises MailFailed (the probe answers ``{"ok": false, "error": "MailFailed"}``) when e-mails failed for good."""
+    if dossier.notifications.mail_counts()["failed"]:
+        raise MailFailed
+    return {}
+
+
+class MailFailed(Exception):
+    """Some reminder e-mails failed after every try (the probe reports it as ``{"ok": false}``)."""
 
 
 def _work_waits(dossier: Any) -> bool:

@@ -67,6 +67,7 @@ class WorkerContext:
     retention: Any = None  # Dossier.retention.run (daily, one worker at a time)
     destructions: Any = None  # Dossier.retention (approved destructions are carried out each round)
     scheduled_backup: Any = None  # Dossier.backups.run_scheduled
+    notifications: Any = None  # Dossier.notifications (run + send_pending, in a thread of the housekeeping)
 
     @classmethod
     def build(cls, settings: Any, queue: JobQueue | None, name: str | None = None) -> WorkerContext:
@@ -102,6 +103,7 @@ class WorkerContext:
             retention=dossier.retention.run,
             destructions=dossier.retention,
             scheduled_backup=dossier.backups.run_scheduled,
+            notifications=dossier.notifications,
         )
 
     def close(self) -> None:

@@ -49,6 +49,10 @@ TICK_S = LIVENESS_TTL_S / 3
 RECONCILE_S = 20.0
 #: Seconds between two retention runs (daily).
 RETENTION_S = 24 * 3600
+#: Seconds between two notification runs (one worker of the queue; sending waiting mails is every round's).
+NOTIFY_S = 300
+#: Seconds one round of mail sending may take at most (a slow SMTP server waits for the next round).
+MAIL_BUDGET_S = 120.0
 
 
 def worker_name() -> str:
@@ -85,6 +89,7 @@ class _Housekeeping(threading.Thread):
         self._soon = False  # reconcile at once: Redis came back empty
         self._now = False  # reconcile at once, lock or not: a job's bookkeeping was lost
         self._next = time.monotonic() + RECONCILE_S
+        self._mail: threading.Thread | None = None  # the notifications' thread (SMTP may be slow)
 
     # -- called from the work loop (the main thread) ------------------------------------------
 
@@ -175,6 +180,51 @@ class _Housekeeping(threading.Thread):
             self._daily_retention()
         if self.ctx.destructions is not None and not settling:
             self._approved_destructions()
+        if getattr(self.ctx, "notifications", None) is not None and not settling:
+            self._notifications()
+
+    def _notifications(self) -> threading.Thread | None:
+        """Notifications in a thread of their own (a hanging SMTP server must not stop the liveness rounds).
+
+        Every few minutes (one worker of the queue: a Redis key that lives :data:`NOTIFY_S`) the run adds what
+        has come due (in-app notifications, mails to send); every round the waiting mails whose time has come
+        are sent.  A thread still busy from the last round is left to finish.  Returns the thread started.
+        """
+        if self._mail is not None and self._mail.is_alive():
+            return None
+        due = bool(
+            self.queue.redis.set(f"dossier:notify:{self.queue.name}", self.ctx.name, nx=True, ex=NOTIFY_S)
+        )
+        self._mail = threading.Thread(
+            target=self._notify_round, args=(due,), name="dossier-notifications", daemon=True
+        )
+        self._mail.start()
+        return self._mail
+
+    def _notify_round(self, due: bool) -> None:
+        service = self.ctx.notifications
+        try:
+            if due:
+                added = service.run()
+                if any(added.values()):
+                    log.info("通知 / notifications: %s", added)
+            sent = service.send_pending(worker=self.ctx.name, budget_s=MAIL_BUDGET_S)
+        except DossierError as exc:
+            log.warning(
+                "通知运行失败，下一轮再试 / the notification run failed, the next round tries again: %s",
+                exc.message,
+            )
+            if due:
+                with contextlib.suppress(*REDIS_DOWN, redis.RedisError):
+                    self.queue.redis.delete(f"dossier:notify:{self.queue.name}")
+            return
+        except Exception:  # a database hiccup: the next round tries again
+            log.exception("notification round failed")
+            return
+        if sent["sent"] or sent["failed"] or sent["retrying"]:
+            log.warning(
+                "邮件 / mail: %s sent, %s to retry, %s failed", sent["sent"], sent["retrying"], sent["failed"]
+            )
 
     def _approved_destructions(self) -> None:
         """Carry out the destructions approved since the last round (all in one erasure; see ``Retention.approve``)."""

@@ -738,6 +738,7 @@ class AccountService:
                 {
                     "username": u.username,
                     "display_name": u.display_name,
+                    "email": u.email,
                     "role": u.role,
                     "active": u.active,
                     "created_at": _iso(u.created_at),

@@ -80,6 +80,8 @@ ACTIONS: tuple[str, ...] = (
     "user_disable",
     "user_set_display_name",
     "user_rename",
+    "user_set_email",
+    "mail_retry",
     "customer_import",
     "customer_edit",
     "customer_confirm",
@@ -306,7 +308,7 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
             parts.append(f"{name}: {_short(before, 40)} → {_short(after, 40)}")
     elif action == "permission_change":
         parts.append(f"{d.get('before')} → {d.get('after')}")
-    elif action in ("user_set_role", "user_set_display_name"):
+    elif action in ("user_set_role", "user_set_display_name", "user_set_email"):
         parts.append(f"{d.get('username')}: {d.get('from')} → {d.get('to')}")
     elif action == "user_rename":
         parts.append(f"{d.get('from')} → {d.get('to')}")

@@ -41,6 +41,7 @@ from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.backup import BackupService
 from dossier.app.export import ExportService
+from dossier.app.notify import NotificationService
 from dossier.app.owners import link_owners, unmatched_owners
 from dossier.app.resources import HomeResources
 from foundation.config import Settings, load_settings
@@ -67,6 +68,7 @@ class Dossier:
     ``archive`` (:class:`~dossier.app._archive.ArchiveService`): archiving (归档) and unarchiving.
     ``integrity`` (:class:`~dossier.app._check.IntegrityService`): ``dossier check`` and its repairs.
     ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
+    ``notifications`` (:class:`~dossier.app.notify.NotificationService`): in-app notifications, reminder e-mails.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -84,6 +86,7 @@ class Dossier:
         self.archive = ArchiveService(home)
         self.retention = RetentionService(home)
         self.backups = BackupService(home, record=self.audit.record)
+        self.notifications = NotificationService(home)
         self.documents = DocumentService(
             home.sessions,
             home.backend,
@@ -268,6 +271,9 @@ class Dossier:
         """
         index_status = self.backend.status()
         backup = self.backups.status()
+        mail = (
+            self.notifications.mail_counts()
+        )  # {"pending", "failed", "sent"}: failed ones wait for an admin
         key_file = self.settings.get("DOSSIER_BLOB_KEY_FILE").strip()
         modes = file_mode_problems(self.settings.home, [Path(key_file)] if key_file else [])
         with self.sessions() as session:
@@ -300,7 +306,10 @@ class Dossier:
             "unmatched_owners": unmatched,
             "file_modes": modes,
             "backup": backup,
-            "warnings": file_mode_warnings(modes) + ([backup["warning"]] if backup["warning"] else []),
+            "mail": mail,
+            "warnings": file_mode_warnings(modes)
+            + ([backup["warning"]] if backup["warning"] else [])
+            + ([str(msg("app.status.mail_failed", n=mail["failed"]))] if mail["failed"] else []),
         }
 
     def _queue_status(self) -> dict[str, Any]:

@@ -411,6 +411,9 @@ def status(ctx: click.Context, batch_id: int | None, as_json: bool) -> None:
         )
     elif info["backup"]["dir"]:
         click.echo(f"{msg('cli.status.backup')}: {msg('cli.status.backup_none')}")
+    mail = info["mail"]
+    if mail["pending"] or mail["failed"]:
+        click.echo(str(msg("cli.status.mail", pending=mail["pending"], failed=mail["failed"])))
     queue = info["queue"]
     if queue["reachable"]:
         click.echo(
@@ -585,6 +588,7 @@ from dossier.cli.documents import documents  # noqa: E402
 from dossier.cli.export import export  # noqa: E402
 from dossier.cli.keys import keys  # noqa: E402
 from dossier.cli.lifecycle import archive, trash, unarchive  # noqa: E402
+from dossier.cli.notifications import notifications  # noqa: E402
 from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
 
@@ -601,6 +605,7 @@ cli.add_command(trash)
 cli.add_command(archive)
 cli.add_command(unarchive)
 cli.add_command(retention)
+cli.add_command(notifications)
 cli.add_command(users)
 
 

@@ -60,10 +60,16 @@ def _echo_linked(linked: list[str]) -> None:
     default=None,
     help="The person's name as the customer registry writes it (负责人, e.g. 张伟).",
 )
+@click.option("--email", default=None, help="Where reminder e-mails go (the daily digest, same-day notices).")
 @_password_stdin
 @click.pass_context
 def users_add(
-    ctx: click.Context, username: str, role: str, display_name: str | None, password_stdin: bool
+    ctx: click.Context,
+    username: str,
+    role: str,
+    display_name: str | None,
+    email: str | None,
+    password_stdin: bool,
 ) -> None:
     """Create USERNAME with a role; the password is prompted for.
 
@@ -71,10 +77,28 @@ def users_add(
     ones built on the user's names are refused, with the reason.  Customers whose registry
     owner (负责人) is USERNAME or the display name become the user's.
     """
+    from dossier.app.notify import check_email
+
+    address = check_email(email)  # a bad address is refused before anything is written
     d = _open(ctx.find_root())
     result = d.accounts.add_user(username, role, _read_password(password_stdin), display_name=display_name)
+    if address:
+        d.notifications.set_email(username.strip(), address)
     click.echo(str(msg("cli.users.added", name=username.strip(), role=role)))
     _echo_linked(result["linked"])
+
+
+@users.command("set-email")
+@click.argument("username")
+@click.argument("email")
+@click.pass_context
+def users_set_email(ctx: click.Context, username: str, email: str) -> None:
+    """Give USERNAME the e-mail address reminder mails go to ("" removes it: in-app notifications only)."""
+    address = _open(ctx.find_root()).notifications.set_email(username, email)
+    if address:
+        click.echo(str(msg("cli.users.email_set", name=username, email=address)))
+    else:
+        click.echo(str(msg("cli.users.email_removed", name=username)))
 
 
 @users.command("set-display-name")
@@ -121,6 +145,8 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
         last = (user["last_login_at"] or "-").replace("T", " ")
         shown = f" ({user['display_name']})" if user["display_name"] else ""
         line = f"{user['username'] + shown:<20} {user['role']:<8} {state:<12} {label('cli.users.last_login')} {last:<19}"
+        if user.get("email"):
+            line += f"  {user['email']}"
         if user["locked_until"]:
             line += f"  {label('cli.users.locked_until')} {user['locked_until'].replace('T', ' ')}"
         click.echo(line)

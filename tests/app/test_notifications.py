@@ -61,8 +61,8 @@ def make_home(home: Path, port: int | None, database_url: str = "", **extra: str
     return d
 
 
-def populate(d: Dossier) -> dict[str, int]:
-    """Users, customers, documents and reminders (module docstring); returns their ids by name."""
+def populate(d: Dossier, today: date = TODAY) -> dict[str, int]:
+    """Users, customers, documents and reminders (module docstring) around ``today``; returns their ids by name."""
     ids: dict[str, int] = {}
     with d.sessions() as s:
         users = {
@@ -105,8 +105,8 @@ def populate(d: Dossier) -> dict[str, int]:
             r = Reminder(
                 title=title,
                 owner_id=ids[owner],
-                remind_on=TODAY + timedelta(days=remind),
-                due_on=TODAY + timedelta(days=due),
+                remind_on=today + timedelta(days=remind),
+                due_on=today + timedelta(days=due),
                 **kw,
             )
             s.add(r)

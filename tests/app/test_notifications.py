@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +225,7 @@ def test_a_refusing_server_is_retried_with_backoff_then_failed_visibly_and_a_ret
         ids = populate(d)
         d.notifications.run(BEFORE_DIGEST)
         box.refuse_rcpt = "550 5.1.1 mailbox unavailable"
-        t0 = utcnow()
+        t0 = datetime.now(UTC)  # send_pending takes an aware time (a naive one is server local time)
         first = d.notifications.send_pending(now=t0)
         assert first["sent"] == 0 and first["retrying"] == 2
         rows = d.notifications.mails(ADMIN, "pending")
@@ -313,7 +313,7 @@ def test_a_claimed_mail_is_sent_by_one_worker_only_and_a_stale_claim_is_retaken(
             assert outbox._claim(s, "w1", utcnow()) is not None
             assert outbox._claim(s, "w1b", utcnow()) is not None  # the other mail
         assert d.notifications.send_pending(worker="w2")["sent"] == 0
-        later = utcnow() + timedelta(minutes=6)
+        later = datetime.now(UTC) + timedelta(minutes=6)
         assert d.notifications.send_pending(worker="w2", now=later)["sent"] == 2
         assert len(box.received) == 2
         assert d.notifications.send_pending(worker="w1", now=later)["sent"] == 0
@@ -397,4 +397,23 @@ def test_the_before_hook_runs_first(tmp_path):
     d.notifications.before = seen.append
     d.notifications.run(BEFORE_DIGEST)
     assert seen == [BEFORE_DIGEST]
+    d.close()
+
+
+def test_rows_another_process_added_meanwhile_are_skipped_not_doubled(tmp_path):
+    """insert_all_absent: one key of the batch already there (a concurrent worker) → the others go in, once."""
+    from dossier.app.notify._outbox import insert_all_absent
+
+    d = make_home(tmp_path / "home", None)
+    ids = populate(d)
+    with d.sessions() as s:
+        s.add(Notification(user_id=ids["rep1"], key="due:1:x", kind="due", title="t"))
+        s.commit()
+    with d.sessions() as s:
+        rows = [
+            Notification(user_id=ids["rep1"], key=k, kind="due", title="t") for k in ("due:1:x", "a", "b")
+        ]
+        assert insert_all_absent(s, rows) == 2
+        s.commit()
+    assert [k for k, _u, _kind in notifications_of(d)] == ["a", "b", "due:1:x"]
     d.close()

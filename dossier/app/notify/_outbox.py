@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dossier.app.notify._smtp import MailError, SmtpConfig, send_mail
 from records import MailDelivery, User, utcnow
 
-__all__ = ["STALE_CLAIM", "Outbox", "backoff", "insert_absent"]
+__all__ = ["STALE_CLAIM", "Outbox", "backoff", "insert_absent", "insert_all_absent"]
 
 log = logging.getLogger("dossier.notify")
 
@@ -48,6 +48,19 @@ def insert_absent(session: Session, row: Any) -> bool:
         return True
     except IntegrityError:
         return False
+
+
+def insert_all_absent(session: Session, rows: Sequence[Any]) -> int:
+    """Add ``rows`` (their keys checked absent just before) in one go; when another process added one of them
+    meanwhile, one by one, skipping those already there.  Returns how many were added."""
+    if not rows:
+        return 0
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+        return len(rows)
+    except IntegrityError:
+        return sum(insert_absent(session, row) for row in rows)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -46,7 +46,7 @@ from dossier.app.notify._content import (
     notification_fields,
     reader_of,
 )
-from dossier.app.notify._outbox import Outbox, insert_absent
+from dossier.app.notify._outbox import Outbox, insert_all_absent
 from dossier.app.notify._smtp import SmtpConfig
 from dossier.app.resources import HomeResources
 from foundation.errors import ConfigError, DossierError, Forbidden, NotFound
@@ -149,15 +149,48 @@ class NotificationService:
         done = {"notifications": 0, "mails": 0, "digests": 0}
         with self._sessions() as session:
             readers: dict[int, Reader] = {}
-            for user, reminders in self._due_reminders(session, today).items():
+            notes: builtins.list[Notification] = []
+            mails: builtins.list[MailDelivery] = []
+            due = self._due_reminders(session, today)
+            # What earlier runs made already (one query per few hundred keys, not one per reminder).
+            made = _existing(
+                session, Notification.key, [_note_key(r, today) for rs in due.values() for r in rs]
+            )
+            mailed = (
+                _existing(session, MailDelivery.key, [_mail_key(r) for rs in due.values() for r in rs])
+                if mail
+                else set()
+            )
+            for user, reminders in due.items():
+                wants_mail = mail and bool(user.email)
+                todo = [
+                    r
+                    for r in reminders
+                    if _note_key(r, today) not in made
+                    or (
+                        wants_mail
+                        and r.remind_on == today
+                        and r.due_on >= today
+                        and _mail_key(r) not in mailed
+                    )
+                ]
+                if not todo:
+                    continue
                 reader = readers.setdefault(user.id, reader_of(session, user))
-                for line in lines_for(session, reader, reminders, today):
-                    done["notifications"] += self._notify(session, user, line)
-                    if mail and user.email and line.remind_on == today and not line.overdue:
+                for line in lines_for(session, reader, todo, today):
+                    key = _note_key(line, today)
+                    if key not in made:
+                        notes.append(_notification(user, line, key))
+                    if (
+                        wants_mail
+                        and line.remind_on == today
+                        and not line.overdue
+                        and _mail_key(line) not in mailed
+                    ):
                         subject, body = due_text(line)
-                        done["mails"] += self._queue(
-                            session, f"due:{line.id}:{line.remind_on.isoformat()}", user, subject, body
-                        )
+                        mails.append(_mail(_mail_key(line), user, subject, body))
+            done["notifications"] = insert_all_absent(session, notes)
+            done["mails"] = insert_all_absent(session, mails)
             session.commit()
             if digest:
                 done["digests"] = self._digests(session, today, readers)
@@ -182,35 +215,6 @@ class NotificationService:
         for reminder, user in rows:
             grouped[user].append(reminder)
         return grouped
-
-    @staticmethod
-    def _notify(session: Session, user: User, line: ReminderLine) -> int:
-        kind = "overdue" if line.overdue else "due"
-        key = (
-            f"overdue:{line.id}:{line.due_on.isoformat()}"
-            if line.overdue
-            else f"due:{line.id}:{line.remind_on.isoformat()}"
-        )
-        if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
-            return 0
-        row = Notification(
-            user_id=user.id, key=key, kind=kind, reminder_id=line.id, **notification_fields(line)
-        )
-        return int(insert_absent(session, row))
-
-    @staticmethod
-    def _queue(session: Session, key: str, user: User, subject: str, body: str) -> int:
-        if session.scalar(select(MailDelivery.id).where(MailDelivery.key == key)) is not None:
-            return 0
-        row = MailDelivery(
-            key=key,
-            user_id=user.id,
-            recipient=user.email or "",
-            subject=subject,
-            body=body,
-            next_try_at=utcnow(),
-        )
-        return int(insert_absent(session, row))
 
     def _digests(self, session: Session, today: date, readers: dict[int, Reader]) -> int:
         users = session.scalars(
@@ -238,7 +242,7 @@ class NotificationService:
             if not lines and not care:
                 continue  # nothing to say: no digest today (a later run may still find something)
             subject, body = digest_text(today, lines, care)
-            queued += self._queue(session, keys[user.id], user, subject, body)
+            queued += insert_all_absent(session, [_mail(keys[user.id], user, subject, body)])
         return queued
 
     # -- sending -----------------------------------------------------------------------------
@@ -365,6 +369,36 @@ class NotificationService:
             )
             session.commit()
         return address
+
+
+def _notification(user: User, line: ReminderLine, key: str) -> Notification:
+    kind = "overdue" if line.overdue else "due"
+    return Notification(user_id=user.id, key=key, kind=kind, reminder_id=line.id, **notification_fields(line))
+
+
+def _mail(key: str, user: User, subject: str, body: str) -> MailDelivery:
+    return MailDelivery(
+        key=key, user_id=user.id, recipient=user.email or "", subject=subject, body=body, next_try_at=utcnow()
+    )
+
+
+def _note_key(reminder: Reminder | ReminderLine, today: date) -> str:
+    """The in-app notification key of a reminder on ``today``: overdue once its due date passed, else due."""
+    if reminder.due_on < today:
+        return f"overdue:{reminder.id}:{reminder.due_on.isoformat()}"
+    return f"due:{reminder.id}:{reminder.remind_on.isoformat()}"
+
+
+def _mail_key(reminder: Reminder | ReminderLine) -> str:
+    return f"due:{reminder.id}:{reminder.remind_on.isoformat()}"
+
+
+def _existing(session: Session, column: Any, keys: builtins.list[str]) -> set[str]:
+    """Which of ``keys`` the ``column`` (a unique key) already holds."""
+    found: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        found.update(session.scalars(select(column).where(column.in_(keys[start : start + _CHUNK]))))
+    return found
 
 
 def _admin(principal: Principal) -> None:

@@ -11,6 +11,7 @@ from email import policy
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -53,10 +54,20 @@ class Mailbox:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    """An aiosmtpd server on 127.0.0.1 and a free port, collecting what it accepts."""
+def smtp_server(logins: dict[str, str] | None = None) -> Iterator[Mailbox]:
+    """An aiosmtpd server on 127.0.0.1 and a free port, collecting what it accepts; with ``logins``
+    (user → password) it asks for a login (AUTH PLAIN/LOGIN, allowed without TLS here)."""
     box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    options: dict[str, Any] = {}
+    if logins is not None:
+
+        def check(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+            user = auth_data.login.decode()
+            ok = logins.get(user) == auth_data.password.decode()
+            return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
+
+        options = {"authenticator": check, "auth_require_tls": False}
+    controller = Controller(box, hostname="127.0.0.1", port=box.port, **options)
     controller.start()
     try:
         yield box

@@ -45,6 +45,7 @@ TARGET_TYPES = (
     "customer",
     "registry",
     "retention_rule",
+    "mail",
 )
 #: Deepest page number the pager goes to (narrow the filters instead).
 MAX_PAGE = 10_000

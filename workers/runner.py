@@ -7,6 +7,9 @@ liveness key and the job it runs, moves retries whose wait is over back into the
 one worker at a time, reconciles the records with the queue (work left by a killed worker,
 stored while Redis was down, or lost with Redis's data gets a job again) and deletes the files
 of expired exports and, once a day, of documents that waited in the trash DOSSIER_TRASH_DAYS.
+It also starts the notification round (:meth:`_Housekeeping._notifications`) in a thread of its own:
+what has come due becomes in-app notifications and mails, and waiting mails are sent (an SMTP
+server that hangs holds that thread, never the liveness rounds).
 With ``DOSSIER_BACKUP_DIR`` set, another thread makes the scheduled backups
 (:class:`dossier.app.backup.BackupScheduler`; one process at a time, by the backup folder's lock).
 

@@ -417,3 +417,30 @@ def test_rows_another_process_added_meanwhile_are_skipped_not_doubled(tmp_path):
         s.commit()
     assert [k for k, _u, _kind in notifications_of(d)] == ["a", "b", "due:1:x"]
     d.close()
+
+
+def test_the_smtp_login_is_used_and_a_refused_one_says_so(tmp_path):
+    """DOSSIER_SMTP_USER/PASSWORD log in before sending; a wrong password is "login refused" with the code."""
+    with smtp_server(logins={"dossier": "mail-secret"}) as box:
+        d = make_home(tmp_path / "home", box.port, DOSSIER_SMTP_USER="dossier", DOSSIER_SMTP_PASSWORD="wrong")
+        populate(d)
+        d.notifications.run(BEFORE_DIGEST)
+        done = d.notifications.send_pending()
+        assert (
+            done["retrying"] == 1 and "535" in done["errors"][0] and "refused the login" in done["errors"][0]
+        )
+        d.close()
+        d = make_home(
+            tmp_path / "home", box.port, DOSSIER_SMTP_USER="dossier", DOSSIER_SMTP_PASSWORD="mail-secret"
+        )
+        assert d.notifications.send_pending(now=datetime.now(UTC) + timedelta(minutes=2))["sent"] == 2
+        assert len(box.received) == 2
+        d.close()
+
+
+def test_bad_smtp_settings_are_named(tmp_path):
+    d = make_home(tmp_path / "home", 2525, DOSSIER_SMTP_SECURITY="tls13")
+    with pytest.raises(DossierError) as bad:
+        d.notifications.run(BEFORE_DIGEST)
+    assert "DOSSIER_SMTP_SECURITY" in bad.value.message
+    d.close()

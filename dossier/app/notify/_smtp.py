@@ -4,7 +4,8 @@
 quits; every failure becomes a :class:`MailError` whose ``message`` says what happened — the
 server refused (its code and text), it did not answer within ``DOSSIER_SMTP_TIMEOUT`` seconds,
 the connection was refused, the login was refused — and whether the server itself is out of
-reach (``connection``: the other mails waiting would fail the same way, so a round stops there).
+reach or refuses us (``connection``: the other mails waiting would fail the same way, so a round
+stops there).
 """
 
 from __future__ import annotations
@@ -115,8 +116,9 @@ def send_mail(config: SmtpConfig, recipient: str, subject: str, body: str) -> No
         code, text = next(iter(exc.recipients.values()), (0, b""))
         raise MailError(msg("notify.mail.refused", code=code, text=_text(text), server=where)) from None
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(
-            msg("notify.mail.login_refused", code=exc.smtp_code, text=_text(exc.smtp_error), server=where)
+        raise MailError(  # every other mail would be refused the same way: the round stops (``connection``)
+            msg("notify.mail.login_refused", code=exc.smtp_code, text=_text(exc.smtp_error), server=where),
+            connection=True,
         ) from None
     except smtplib.SMTPResponseException as exc:  # sender refused, data refused, HELO refused, …
         raise MailError(

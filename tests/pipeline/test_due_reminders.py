@@ -191,3 +191,13 @@ def test_parse_lead_days():
         with pytest.raises(ConfigError) as err:
             reminders.parse_lead_days(bad)
         assert "DOSSIER_REMINDER_LEAD_DAYS" in str(err.value)
+
+
+def test_the_reminders_are_read_like_their_document(dossier, contract):
+    """Only who may read the document sees its due dates; its reminders follow its level when it changes."""
+    from foundation.errors import DossierError
+
+    with pytest.raises(DossierError):
+        dossier.show(contract, Principal(username="someone", role="viewer"))
+    dossier.documents.update(contract, ADMIN, confidentiality="finance")
+    assert {r.confidentiality for r in _reminders(dossier, contract).values()} == {"finance"}

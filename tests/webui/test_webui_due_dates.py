@@ -16,7 +16,7 @@ def test_the_document_page_shows_due_dates_with_their_sentences(admin, corpus_ho
     assert "合同到期" in section and "2024-10-20" in section and SENTENCE in section
     assert "续签" in section and "2024-09-20" in section and "期满前30日内，双方可协商续约事宜。" in section
     # the sentence links to its place in the page text
-    assert f"mark=1:" in section
+    assert "mark=1:" in section
     english = unescape(admin.get(f"/documents/{doc_id}?lang=en").get_data(as_text=True))
     assert "Due dates" in english and "Contract ends" in english and SENTENCE in english
 

@@ -36,6 +36,7 @@ first sentence that sets it); a date written in a sentence wins over one counted
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -125,18 +126,27 @@ class _Masked:
         return self.dates[ord(ch) - 0xE000]
 
 
-def _mask(text: str, start: int, end: int, spans: Sequence[DateSpan]) -> _Masked:
+_PRIVATE = re.compile(_D)
+
+
+def _mask(text: str, start: int, end: int, spans: Sequence[DateSpan], starts: Sequence[int]) -> _Masked:
+    """``text[start:end]`` with its dates (``spans``, whose ``starts`` are sorted) masked.
+
+    Private-use characters of the text itself (PDF fonts produce them) become spaces first.
+    """
     parts: list[str] = []
     dates: list[dt.date] = []
     pos = start
-    for d in spans:
-        if d.start < start or d.end > end or len(dates) >= 256:
+    for d in spans[bisect.bisect_left(starts, start) :]:
+        if d.start >= end or len(dates) >= 256:
+            break
+        if d.end > end:
             continue
-        parts.append(text[pos : d.start])
+        parts.append(_PRIVATE.sub(" ", text[pos : d.start]))
         parts.append(chr(0xE000 + len(dates)))
         dates.append(d.value)
         pos = d.end
-    parts.append(text[pos:end])
+    parts.append(_PRIVATE.sub(" ", text[pos:end]))
     return _Masked("".join(parts).lower(), dates)
 
 
@@ -205,6 +215,8 @@ _RENEW_BEFORE = re.compile(
 
 @dataclass
 class _Hit:
+    """A due date found in one sentence, before it becomes a :class:`DueDateFound`."""
+
     kind: str
     due_on: dt.date
     basis: str
@@ -219,11 +231,11 @@ def _kind_of_deadline(s: str, pos: int, act: str | None, label: str, doc: _Doc) 
     if doc.doc_type == "invoice":
         return "invoice_due"  # an invoice's deadline is its payment's
     if (act and _PAY.search(act)) or _PAY.search(label):
-        return "invoice_due" if doc.doc_type == "invoice" or _INVOICE_DOC.search(s) else "payment_due"
+        return "invoice_due" if _INVOICE_DOC.search(s) else "payment_due"
     if _QUOTE.search(s) or (doc.doc_type == "quote" and re.search(r"有效|valid", label)):
         return "quote_valid"
     if _PAY.search(s) and not _CONTRACT.search(label):
-        return "invoice_due" if doc.doc_type == "invoice" or _INVOICE_DOC.search(s) else "payment_due"
+        return "invoice_due" if _INVOICE_DOC.search(s) else "payment_due"
     if _CONTRACT.search(s) or _CONTRACT.search(label) or doc.doc_type == "contract":
         return "contract_end"
     return None
@@ -232,8 +244,10 @@ def _kind_of_deadline(s: str, pos: int, act: str | None, label: str, doc: _Doc) 
 def _start_of(m: _Masked, phrase: str | None, doc: _Doc, which: str) -> dt.date | None:
     """The date a period counts from (None: it names an event the text does not date).
 
-    ``phrase`` is the start the period names (a date, ``签订之日`` …); ``which`` is the kind
-    being counted (``contract_end``, ``quote_valid``, ``payment``) and picks the default.
+    ``phrase`` is the start the period names (a date, ``签订之日`` …); else a start the sentence
+    names, else a date it starts from (自2024年3月1日起), else the default of ``which``
+    (``quote_valid``: the quote's date; ``contract_end``: the effective or signing date),
+    falling back to the document's own date.
     """
     if phrase and len(phrase) == 1 and "\ue000" <= phrase <= "\ue0ff":
         return m.date(phrase)
@@ -256,8 +270,6 @@ def _start_of(m: _Masked, phrase: str | None, doc: _Doc, which: str) -> dt.date 
         return m.date(written.group("d") or written.group("d2"))
     if which == "quote_valid":
         return doc.quote or doc.doc_date
-    if which == "payment":
-        return doc.invoice or doc.doc_date
     return doc.effective or doc.signed or doc.doc_date
 
 
@@ -386,11 +398,12 @@ def extract_due_dates(
         quote=anchor_date(texts, spans, "quote"),
     )
     out: list[DueDateFound] = []
-    waiting: list[tuple[int, int, int, int, str, list[tuple[int, str]]]] = []
+    waiting: list[tuple[int, int, int, str, list[tuple[int, str]]]] = []  # renewal notices
     ends: list[tuple[int, int, dt.date]] = []
     for number, (text, page_spans) in enumerate(zip(texts, spans, strict=True), start=1):
+        starts = [d.start for d in page_spans]
         for sent in sentences(text):
-            masked = _mask(text, sent.start, sent.end, page_spans)
+            masked = _mask(text, sent.start, sent.end, page_spans, starts)
             hits, renewals = _sentence_hits(masked, doc)
             sentence, start, end = _sentence_text(pages[number - 1] or "", sent.start, sent.end)
             written = {h.kind for h in hits if h.basis == "explicit"}
@@ -401,8 +414,8 @@ def extract_due_dates(
                 if h.kind == "contract_end":
                     ends.append((number, start, h.due_on))
             if renewals:
-                waiting.append((number, start, end, 0, sentence, renewals))
-    for number, start, end, _, sentence, renewals in waiting:
+                waiting.append((number, start, end, sentence, renewals))
+    for number, start, end, sentence, renewals in waiting:  # counted back from the contract's end
         earlier = [e for e in ends if (e[0], e[1]) <= (number, start)]
         contract_end = (earlier[-1] if earlier else ends[0])[2] if ends else None
         if contract_end is None:

@@ -100,6 +100,7 @@ def test_the_same_kind_and_date_comes_once():
         "",
         "有效期" * 400,
         "至" * 1000 + "2024年1月1日",
+        "\ue000\ue001有效期至\ue005",  # private-use characters from a PDF font
     ],
 )
 def test_bad_input_gives_nothing_and_never_fails(text):
@@ -117,3 +118,10 @@ def test_sentences_are_at_most_500_characters():
     assert found.due_on == dt.date(2025, 1, 31)
     assert found.sentence.endswith("合同到期日：2025年1月31日")
     assert text[found.start : found.end] == found.sentence
+
+
+def test_private_use_characters_in_the_text_are_not_dates():
+    (found,) = extract_due_dates(
+        ["\ue003合同有效期自2024年3月1日至2026年2月28日\ue000。"], doc_type="contract"
+    )
+    assert found.due_on == dt.date(2026, 2, 28)

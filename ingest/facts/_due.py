@@ -92,7 +92,7 @@ _CONTRACT = re.compile(
 )
 # Periods and dates that are not any of the kinds (checked in the clause before the date or period).
 _NOT_DUE = re.compile(
-    r"质保|保修|保质|执照|证书|身份证|资质|许可证|保函|投标|交货|交付|发货|到货|送达|验收|会议|培训|活动|展会|报名|"
+    r"质保|保修|保质|执照|证书|身份证|登记证|证件|证照|护照|资质|许可证|保函|投标|交货|交付|发货|到货|送达|验收|会议|培训|活动|展会|报名|"
     r"试用期|出生|工期|施工|实施|生日|保险|押金|warranty|deliver|meeting|licen[cs]e|passport|保密"
 )
 _INVOICE_DOC = re.compile(r"本发票|该发票|此发票|发票到期|到期付款日")
@@ -164,7 +164,7 @@ def _excluded(s: str, pos: int) -> bool:
 # -- the forms -------------------------------------------------------------------------------------------------
 
 _RANGE = re.compile(
-    rf"(?P<a>{_D})\s*(?:起|开始)?\s*(?:至|到|止于|—|–|-|~|～|\bto\b|\buntil\b|\bthrough\b)\s*(?P<b>{_D})"
+    rf"(?P<a>{_D})\s*(?:起|开始)?[，,]?\s*(?:至|到|止于|—|–|-|~|～|\bto\b|\buntil\b|\bthrough\b)\s*(?P<b>{_D})"
 )
 _DEADLINE_LABEL = re.compile(
     r"(?:有效期限?|有效期间|截止日期?|截至|到期日期?|到期日|届满日期?|期满日期?|终止日期?|失效日期?|付款截止日期?|到期付款日|"
@@ -256,7 +256,7 @@ def _start_of(m: _Masked, phrase: str | None, doc: _Doc, which: str) -> dt.date 
             return doc.signed or doc.effective or doc.doc_date
         if "生效" in phrase:
             return doc.effective or doc.signed or doc.doc_date
-        if "报价" in phrase:
+        if "报价" in phrase or (which == "quote_valid" and re.search(r"出具|报出|发出|签发", phrase)):
             return doc.quote or doc.doc_date
         if re.search(r"开票|发票", phrase):
             return doc.invoice or doc.doc_date

@@ -201,3 +201,47 @@ def test_the_reminders_are_read_like_their_document(dossier, contract):
         dossier.show(contract, Principal(username="someone", role="viewer"))
     dossier.documents.update(contract, ADMIN, confidentiality="finance")
     assert {r.confidentiality for r in _reminders(dossier, contract).values()} == {"finance"}
+
+
+def test_storing_and_syncing_on_both_record_databases(records_engine):
+    """The same rows and reminders on SQLite and PostgreSQL; a second run changes nothing; what is gone is cancelled."""
+    from sqlalchemy.orm import Session
+
+    import ingest
+    from records import Customer, Page, Version, migrate
+
+    migrate(records_engine)
+    with Session(records_engine) as session:
+        owner = User(username="rep", role="sales", password_hash="x")
+        customer = Customer(
+            name="上海明远科技有限公司", aliases=[], contacts=[], status="confirmed", owner=owner
+        )
+        doc = Document(
+            title="服务合同",
+            doc_type="contract",
+            confidentiality="confidential",
+            status="indexed",
+            customer=customer,
+            versions=[Version(number=1, sha256="0" * 64, filename="a.txt", mime="text/plain", size=1)],
+            pages=[Page(number=1, text=CONTRACT)],
+        )
+        session.add_all([owner, customer, doc])
+        session.flush()
+        pages = [CONTRACT]
+        for _ in range(2):
+            rows = reminders.store_due_dates(
+                session, doc, ingest.extract_due_dates(pages, doc_type="contract")
+            )
+            counts = reminders.sync_reminders(session, doc, rows, today=dt.date(2028, 6, 1))
+        assert counts == {"created": 0, "updated": 2, "cancelled": 0}
+        session.commit()
+        found = {r.source_key: r for r in session.scalars(select(Reminder))}
+        assert set(found) == {f"doc:{doc.id}:contract_end:2029-02-28", f"doc:{doc.id}:renewal:2029-01-29"}
+        assert {r.owner_id for r in found.values()} == {owner.id}
+        assert {r.confidentiality for r in found.values()} == {"confidential"}
+
+        rows = reminders.store_due_dates(session, doc, [])
+        assert reminders.sync_reminders(session, doc, rows) == {"created": 0, "updated": 0, "cancelled": 2}
+        session.commit()
+        assert session.scalars(select(DueDate)).all() == []
+        assert {r.status for r in session.scalars(select(Reminder))} == {"cancelled"}

@@ -31,7 +31,7 @@ import ingest
 from foundation.errors import ConfigError
 from foundation.messages import msg
 from pipeline import access
-from records import Customer, Document, DueDate, Reminder, User
+from records import Document, DueDate, Reminder, User
 
 __all__ = [
     "DEFAULT_LEAD_DAYS",
@@ -130,7 +130,7 @@ def _active(session: Session, user_id: int | None) -> int | None:
 
 def _owner(session: Session, doc: Document) -> int | None:
     """The primary customer's owner, else the uploader of the current version (active accounts only)."""
-    customer = doc.customer or (session.get(Customer, doc.customer_id) if doc.customer_id else None)
+    customer = doc.customer  # the relationship: current even before a flush
     owner = _active(session, customer.owner_id) if customer is not None else None
     if owner is not None:
         return owner
@@ -173,7 +173,7 @@ def sync_reminders(
         fields = {
             "title": _title(row.kind, doc.title or f"#{doc.id}"),
             "kind": row.kind,
-            "customer_id": doc.customer_id,
+            "customer_id": doc.customer.id if doc.customer is not None else None,
             "document_id": doc.id,
             "due_date_id": row.id,
             "confidentiality": level,

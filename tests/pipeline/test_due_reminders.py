@@ -99,7 +99,9 @@ def test_each_coming_due_date_gets_an_open_reminder_for_the_customers_owner(doss
     assert end.due_on == dt.date(2029, 2, 28)
     assert end.remind_on == dt.date(2029, 1, 29)  # 30 days ahead by default
     assert end.owner_id == owner.id
-    assert end.customer_id is not None
+    with dossier.sessions() as session:
+        primary = session.get(Document, contract).customer_id
+    assert primary is not None and end.customer_id == primary
     assert end.confidentiality == "confidential"  # a contract's level: its readers only
     assert end.evidence == "服务期限自2027年3月1日起至2029年2月28日止。"
     assert end.title == "合同到期：技术服务合同"  # the title the text gives

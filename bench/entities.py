@@ -19,6 +19,12 @@ the seller as the self company) equals the truth ``customers``.  Extraction time
 unit (p50/p95) and units/s, extraction alone, after one warm-up call that loads the
 dictionaries (its time is printed apart).
 
+Due dates (到期日): :func:`ingest.extract_due_dates` over the labelled sentences of
+``tests/ingest/data/due_dates.jsonl`` (precision and recall of the (kind, date) pairs,
+targets 0.95 each) and over ``due_dates_heldout.jsonl`` (texts written apart from the
+development set), and its speed over the dev units' page texts (documents/s, with the
+document date of :func:`ingest.document_date` and the truth document type).
+
     .venv/bin/python bench/entities.py
     .venv/bin/python bench/entities.py --limit 5 --json
     .venv/bin/python bench/entities.py --ocr --ocr-cache /tmp/dev-scans.rapidocr.json
@@ -58,6 +64,10 @@ TARGETS = {
     "person": 0.90,
 }
 DOC_TYPE_TARGET = 0.95
+#: Lowest precision and recall of the due dates over the labelled sentences (issue 16).
+DUE_TARGET = 0.95
+DUE_LABELLED = ROOT / "tests" / "ingest" / "data" / "due_dates.jsonl"
+DUE_HELDOUT = ROOT / "tests" / "ingest" / "data" / "due_dates_heldout.jsonl"
 LINK_TARGET = 0.95
 _NAMES = ("company", "person", "address")
 _CODES = ("uscc", "contract_no", "quote_no", "order_no", "invoice_code", "invoice_no")
@@ -370,6 +380,57 @@ def evaluate(units: list[Unit], registry: Registry, examples: int) -> dict[str, 
     }
 
 
+def score_due_dates(labelled: Path, examples: int) -> dict[str, Any]:
+    """Precision and recall of the (kind, date) pairs :func:`ingest.extract_due_dates` finds in labelled texts."""
+    tp = fp = fn = 0
+    wrong: list[str] = []
+    cases = [json.loads(x) for x in labelled.read_text(encoding="utf-8").splitlines() if x.strip()]
+    for case in cases:
+        found = ingest.extract_due_dates([case["text"]], doc_date=case["doc_date"], doc_type=case["doc_type"])
+        got = {(f.kind, f.due_on.isoformat()) for f in found}
+        want = {(e["kind"], e["date"]) for e in case["expect"]}
+        tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
+        if got != want and len(wrong) < examples:
+            wrong.append(f"{case['text'][:60]!r}: want {sorted(want)}, got {sorted(got)}")
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return {
+        "file": str(labelled.relative_to(ROOT) if labelled.is_relative_to(ROOT) else labelled),
+        "sentences": len(cases),
+        "negatives": sum(1 for c in cases if not c["expect"]),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "target": DUE_TARGET,
+        "pass": precision >= DUE_TARGET and recall >= DUE_TARGET,
+        "wrong": wrong,
+    }
+
+
+def evaluate_due_dates(units: list[Unit], labelled: Path, heldout: Path, examples: int) -> dict[str, Any]:
+    """P/R over the labelled set (and the held-out one); documents/s of due-date extraction over the dev units."""
+    inputs = [
+        (u.pages, ingest.document_date(ingest.extract_entities(u.pages), u.pages), u.truth.get("doc_type"))
+        for u in units
+        if u.parsed is not None
+    ]
+    found_kinds: dict[str, int] = {}
+    start = time.perf_counter()
+    for pages, doc_date, doc_type in inputs:
+        for f in ingest.extract_due_dates(pages, doc_date=doc_date, doc_type=doc_type):
+            found_kinds[f.kind] = found_kinds.get(f.kind, 0) + 1
+    seconds = time.perf_counter() - start
+    return {
+        **score_due_dates(labelled, examples),
+        "heldout": score_due_dates(heldout, examples),
+        "dev_documents": len(inputs),
+        "dev_found": found_kinds,
+        "docs_per_s": round(len(inputs) / seconds, 1) if seconds else 0.0,
+    }
+
+
 def print_report(report: dict[str, Any], scan_source: str, examples: int) -> None:
     """The table with PASS/FAIL per target, then misses."""
     print(
@@ -404,7 +465,25 @@ def print_report(report: dict[str, Any], scan_source: str, examples: int) -> Non
         f"max {tm['extract_max_ms']:.1f} ms per unit; {tm['docs_per_s']:.0f} units/s; "
         f"linking p50 {tm['link_p50_ms']:.2f} ms; first call (loads dictionaries) {tm['first_call_ms']:.0f} ms"
     )
+    due = report["due_dates"]
+    print(
+        f"{'due dates':<14}{due['tp']:>6}{due['fp']:>6}{due['fn']:>6}{due['precision']:>11.3f}{due['recall']:>9.3f}"
+        f"{'':>8}{due['target']:>8.2f}  {'PASS' if due['pass'] else 'FAIL'}  ({due['sentences']} labelled texts, "
+        f"{due['negatives']} without a date; P and R each ≥ {due['target']:.2f})"
+    )
+    held = due["heldout"]
+    print(
+        f"{'  held out':<14}{held['tp']:>6}{held['fp']:>6}{held['fn']:>6}{held['precision']:>11.3f}"
+        f"{held['recall']:>9.3f}{'':>8}{held['target']:>8.2f}  {'PASS' if held['pass'] else 'FAIL'}  "
+        f"({held['sentences']} texts written apart, {held['negatives']} without a date)"
+    )
+    print(
+        f"due dates over {due['dev_documents']} dev units: {due['docs_per_s']:.0f} documents/s; found "
+        + (", ".join(f"{kind} {n}" for kind, n in sorted(due["dev_found"].items())) or "none")
+    )
     if examples:
+        for line in due["wrong"] + held["wrong"]:
+            print(f"  due dates wrong: {line}")
         for kind, k in report["kinds"].items():
             for line in k["missed"]:
                 print(f"  {kind} missed: {line}")
@@ -435,9 +514,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--examples", type=int, default=5, help="missed/extra values shown per kind")
     ap.add_argument("--json", action="store_true", help="print the report as JSON only")
+    ap.add_argument(
+        "--due-labelled", type=Path, default=DUE_LABELLED, help="labelled due-date sentences (JSONL)"
+    )
+    ap.add_argument(
+        "--due-heldout", type=Path, default=DUE_HELDOUT, help="held-out due-date sentences (JSONL)"
+    )
     args = ap.parse_args(argv)
     units = load_units(args.corpus, args.limit, args.ocr_engine if args.ocr else None, args.ocr_cache)
     report = evaluate(units, load_registry(args.corpus), args.examples)
+    report["due_dates"] = evaluate_due_dates(units, args.due_labelled, args.due_heldout, args.examples)
     scan_source = f"OCR ({args.ocr_engine})" if args.ocr else "truth page text (no OCR; --ocr to read them)"
     report["scan_text"] = scan_source
     if args.json:

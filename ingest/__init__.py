@@ -32,6 +32,7 @@ from ingest.facts._codes import uscc_is_valid
 from ingest.facts._contact import normalize_phone
 from ingest.facts._dates import parse_date
 from ingest.facts._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type, type_code
+from ingest.facts._due import DUE_DATE_KINDS, DueDateFound, extract_due_dates
 from ingest.facts._entities import document_date, entity_values, extract_entities, group_entity_values
 from ingest.facts._link import (
     FUZZY_THRESHOLD,
@@ -61,6 +62,7 @@ from ingest.ocr._types import OcrEngine, OcrResult
 
 __all__ = [
     "DOC_TYPES",
+    "DUE_DATE_KINDS",
     "ENGINES",
     "ENTITY_KINDS",
     "FUZZY_THRESHOLD",
@@ -69,6 +71,7 @@ __all__ = [
     "ChildFile",
     "Detected",
     "DocTypeGuess",
+    "DueDateFound",
     "EncryptedFile",
     "Entity",
     "IngestError",
@@ -93,6 +96,7 @@ __all__ = [
     "distinctive_part",
     "document_date",
     "entity_values",
+    "extract_due_dates",
     "extract_entities",
     "find_separators",
     "group_entity_values",

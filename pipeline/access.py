@@ -14,7 +14,8 @@ and managers read (no other role may read both parts).  For a ``confidential`` r
 customers whose sales owner may read it are the customers common to every confidential piece
 (an owner of one of them owns a customer of each piece), never more.
 
-The result is stored on each document (``documents.access_level``, ``document_access``) and
+The result is stored on each document (``documents.access_level``, ``document_access``), on
+its automatic reminders (``reminders.confidentiality``, see :mod:`pipeline.reminders`) and
 copied into its index entry, so the search backends, SQL counts and every single-document
 check apply the same rule.  :func:`refresh` recomputes it for the whole family of the
 documents it is given; callers reindex what it returns.
@@ -25,11 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from index import CONFIDENTIALITY_LEVELS
-from records import Customer, Document, DocumentPart
+from records import Customer, Document, DocumentPart, Reminder
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -207,6 +208,12 @@ def refresh(session: Session, docs: Iterable[Document]) -> list[Document]:
         changed.append(doc)
     if changed:
         session.flush()
+        for doc in changed:  # a document's automatic reminders are read like the document
+            session.execute(
+                update(Reminder)
+                .where(Reminder.document_id == doc.id, Reminder.source == "document")
+                .values(confidentiality=doc.access_level)
+            )
     return changed
 
 

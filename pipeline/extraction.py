@@ -3,7 +3,9 @@
 It reads the stored page texts only, so ``dossier reextract`` repeats it after a registry
 change or a better extractor without parsing or OCR again.  Each run replaces the
 document's entities and its automatic customer links; links chosen by a person
-(``given`` at intake, ``manual``) are kept and stay first.
+(``given`` at intake, ``manual``) are kept and stay first.  It also replaces the due dates
+the text sets (contract end, renewal, quote validity, payment terms) and keeps the
+document's automatic reminders in step with them (:mod:`pipeline.reminders`).
 
 A company the registry does not know becomes a *suggested* customer (one per name, never
 a silent duplicate of a known one) for a person to confirm, reject or merge; documents are
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 import index
 import ingest
 from foundation.messages import load_stored, msg, stored_within, texts
-from pipeline import access
+from pipeline import access, reminders
 from records import Customer, Document, DocumentCustomer, EntityRow, record_event
 
 _log = logging.getLogger(__name__)
@@ -159,7 +161,9 @@ class NamedCustomer:
 class Extraction:
     """Runs the step; caches the customer registry per process and refreshes it when it changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, lead_days: Mapping[str, int] = reminders.DEFAULT_LEAD_DAYS) -> None:
+        #: Days before each kind of due date that its reminder falls due (DOSSIER_REMINDER_LEAD_DAYS).
+        self.lead_days: Mapping[str, int] = dict(lead_days)
         self._lock = threading.Lock()
         self._stamp: tuple[Any, ...] | None = None
         self._registry: ingest.Registry | None = None
@@ -376,6 +380,9 @@ class Extraction:
                 },
             )
         self._link(session, doc, found, "\n".join(pages))
+        due = ingest.extract_due_dates(pages, doc_date=doc.doc_date, doc_type=doc.doc_type)
+        rows = reminders.store_due_dates(session, doc, due)
+        reminders.sync_reminders(session, doc, rows, lead_days=self.lead_days)
         return found
 
     def apply_safely(self, session: Session, doc: Document, **kwargs: Any) -> None:
@@ -413,10 +420,15 @@ class Extraction:
             doc.warnings = earlier  # an earlier failure is over
 
     def clear(self, session: Session, doc: Document) -> None:
-        """Forget what extraction found (a document that failed): entities and automatic links go."""
+        """Forget what extraction found (a document that failed): entities, automatic links and due dates go.
+
+        The document's open automatic reminders are cancelled with its due dates.
+        """
         doc.entities = []
         doc.customer_links = [link for link in doc.customer_links if link.method in KEPT_METHODS]
         self._set_primary(session, doc)
+        if doc.id is not None:
+            reminders.sync_reminders(session, doc, reminders.store_due_dates(session, doc, []))
 
     def _link(self, session: Session, doc: Document, found: Sequence[ingest.Entity], text: str) -> None:
         result = self.registry(session).link(found, text)

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 import ingest
 from dossier.app import folder
@@ -24,7 +24,7 @@ from foundation.messages import msg
 from index import Principal, SearchRequest
 from pipeline import extraction
 from pipeline.indexing import version_text
-from records import Document, DocumentCustomer, Version
+from records import Document, DocumentCustomer, DueDate, Version
 
 __all__ = ["ReadingService"]
 
@@ -156,6 +156,7 @@ class ReadingService:
                 "children": children,
                 "included": included,
                 "entities": ingest.entity_values(doc.entities),
+                "due_dates": _due_dates(session, doc.id),
                 "entity_mentions": [
                     {
                         "kind": e.kind,
@@ -290,3 +291,22 @@ def _version(doc: Document, number: int) -> Version:
     if found is None:
         raise NotFound(msg("app.version.not_found", id=doc.id, n=number))
     return found
+
+
+def _due_dates(session: Session, doc_id: int) -> list[dict[str, Any]]:
+    """The dates the document's text sets (contract end, renewal, quote validity, payment), with their sentences."""
+    rows = session.scalars(
+        select(DueDate).where(DueDate.document_id == doc_id).order_by(DueDate.page, DueDate.start, DueDate.id)
+    )
+    return [
+        {
+            "kind": d.kind,
+            "date": d.due_on.isoformat(),
+            "sentence": d.sentence,
+            "page": d.page,
+            "start": d.start,
+            "end": d.end,
+            "basis": d.basis,
+        }
+        for d in rows
+    ]

@@ -23,7 +23,7 @@ import records
 from dossier.app._index_flusher import IndexFlusher
 from foundation.config import Settings
 from foundation.messages import load_stored
-from pipeline import extraction
+from pipeline import extraction, reminders
 from pipeline.queue import JobQueue, QueueUnavailable
 from records import Document
 
@@ -94,6 +94,7 @@ class HomeResources:
             engine, settings.get("DOSSIER_OPENSEARCH_URL"), **_backend_options(settings)
         )
         limits = ingest.Limits.from_settings(settings)
+        extraction.SHARED.lead_days = reminders.parse_lead_days(settings.get("DOSSIER_REMINDER_LEAD_DAYS"))
         flusher = None
         if backend.queued_writes:
             # Index work commits with the records and is sent after the commit (see dossier.app._index_flusher).

@@ -351,6 +351,8 @@ def show(ctx: click.Context, doc_id: int, as_user: str | None, as_json: bool) ->
     for kind, values in (doc.get("entities") or {}).items():
         if values:
             click.echo(f"  {kind}: {', '.join(values)}")
+    for due in doc.get("due_dates") or []:
+        click.echo(f"  {due['kind']}: {due['date']} ({msg('cli.page', n=due['page'])}: {due['sentence']})")
     for page in doc["pages"]:
         marker = f" ({msg('cli.show.awaiting_ocr')})" if page["needs_ocr"] else ""
         click.echo(f"--- {msg('cli.page', n=page['n'])}{marker}")

@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         i18n,
         intake,
         jobs,
+        reminders,
         retention,
         search,
         trash,
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(admin.bp)
     app.register_blueprint(trash.bp)
     app.register_blueprint(retention.bp)
+    app.register_blueprint(reminders.bp)
+    app.register_blueprint(reminders.api_bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
 

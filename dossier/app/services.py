@@ -36,6 +36,7 @@ from dossier.app._erasure import erase_documents
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
+from dossier.app._reminders import ReminderService
 from dossier.app._retention import RetentionService
 from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
@@ -67,6 +68,7 @@ class Dossier:
     ``archive`` (:class:`~dossier.app._archive.ArchiveService`): archiving (归档) and unarchiving.
     ``integrity`` (:class:`~dossier.app._check.IntegrityService`): ``dossier check`` and its repairs.
     ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
+    ``reminders`` (:class:`~dossier.app._reminders.ReminderService`): reminders (提醒), due soon, customer care.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -83,6 +85,7 @@ class Dossier:
         self.trash = TrashService(home, erase=erase_documents)
         self.archive = ArchiveService(home)
         self.retention = RetentionService(home)
+        self.reminders = ReminderService(home)
         self.backups = BackupService(home, record=self.audit.record)
         self.documents = DocumentService(
             home.sessions,

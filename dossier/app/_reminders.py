@@ -273,7 +273,9 @@ class ReminderService:
                 stmt = stmt.where(Reminder.owner_id == principal.user_id)
             if status != "all":
                 stmt = stmt.where(Reminder.status == status)
-            if customer not in (None, ""):
+            if isinstance(customer, int):  # a customer page's own id (whatever its registry state)
+                stmt = stmt.where(Reminder.customer_id == customer)
+            elif customer not in (None, ""):
                 stmt = stmt.where(Reminder.customer_id == find_customer(session, customer).id)
             if due_within is not None:
                 stmt = stmt.where(Reminder.remind_on <= date.fromordinal(today.toordinal() + due_within))

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, union_all
+from sqlalchemy import ColumnElement, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from dossier.app.folder import READ_ALL_ROLES
@@ -75,18 +75,29 @@ def days_for(limits: dict[str, int], customer_type: str | None) -> int:
     return limits.get(kind, 0) if kind else 0
 
 
-def _last_activity_query() -> Any:
-    """(customer id, latest activity or new document) for every customer that has either."""
+def _last_activity_query(only: list[int] | None = None) -> Any:
+    """(customer id, latest activity or new document) for every customer that has either.
+
+    Each source is grouped on its own (the indexes on the customer columns serve them), then
+    the three maxima per customer are joined: far less to sort than every row of the union.
+    ``only``: just these customers (a rep's), which the indexes find without reading the rest.
+    """
+    at = func.max(Activity.occurred_at).label("at")
+    linked = func.max(Document.created_at).label("at")
+    # Not through the trashed_at index (nearly every row is not in the trash): the customer columns' serve.
+    live = func.coalesce(Document.trashed_at, Document.trashed_at).is_(None)
+    acts = Activity.customer_id.is_not(None) if only is None else Activity.customer_id.in_(only)
+    links = true() if only is None else DocumentCustomer.customer_id.in_(only)
+    docs = Document.customer_id.is_not(None) if only is None else Document.customer_id.in_(only)
     events = union_all(
-        select(Activity.customer_id.label("cid"), Activity.occurred_at.label("at")).where(
-            Activity.customer_id.is_not(None)
-        ),
-        select(DocumentCustomer.customer_id.label("cid"), Document.created_at.label("at"))
+        select(Activity.customer_id.label("cid"), at).where(acts).group_by(Activity.customer_id),
+        select(DocumentCustomer.customer_id.label("cid"), linked)
         .join(Document, Document.id == DocumentCustomer.document_id)
-        .where(Document.trashed_at.is_(None)),
-        select(Document.customer_id.label("cid"), Document.created_at.label("at")).where(
-            Document.customer_id.is_not(None), Document.trashed_at.is_(None)
-        ),
+        .where(links, live)
+        .group_by(DocumentCustomer.customer_id),
+        select(Document.customer_id.label("cid"), func.max(Document.created_at).label("at"))
+        .where(docs, live)
+        .group_by(Document.customer_id),
     ).subquery()
     return select(events.c.cid, func.max(events.c.at).label("last")).group_by(events.c.cid).subquery()
 
@@ -105,7 +116,19 @@ def stale_customers(
     """The stale customers ``principal`` looks after (a rep: their own; managers and admins: all), longest silent first."""
     if not limits or not any(limits.values()):
         return []
-    last = _last_activity_query()
+    only: list[int] | None = None
+    if principal.role not in READ_ALL_ROLES:
+        mine: list[ColumnElement[bool]] = []
+        if principal.owned_customer_ids:
+            mine.append(Customer.id.in_(sorted(principal.owned_customer_ids)))
+        if principal.user_id is not None:
+            mine.append(Customer.owner_id == principal.user_id)
+        if not mine:
+            return []
+        only = list(session.scalars(select(Customer.id).where(or_(*mine))))
+        if not only:
+            return []
+    last = _last_activity_query(only)
     stmt = (
         select(
             Customer.id,
@@ -120,15 +143,8 @@ def stale_customers(
         .outerjoin(User, User.id == Customer.owner_id)
         .where(Customer.status == "confirmed")
     )
-    if principal.role not in READ_ALL_ROLES:
-        mine: list[ColumnElement[bool]] = []
-        if principal.owned_customer_ids:
-            mine.append(Customer.id.in_(sorted(principal.owned_customer_ids)))
-        if principal.user_id is not None:
-            mine.append(Customer.owner_id == principal.user_id)
-        if not mine:
-            return []
-        stmt = stmt.where(or_(*mine))
+    if only is not None:
+        stmt = stmt.where(Customer.id.in_(only))
     out = []
     for cid, name, ctype, owner_id, owner, created, latest in session.execute(stmt):
         limit = days_for(limits, ctype)

@@ -125,8 +125,8 @@ def index() -> Any:
     error = None
     try:
         args = _list_args(request.args)
-        if args["owner"] is None and not args["team"] and g.principal.role in MANAGE_ROLES:
-            args["team"] = request.args.get("team") is None  # managers land on the team's list
+        if not request.args and g.principal.role in MANAGE_ROLES:
+            args["team"] = True  # managers land on the team's list
         items = d.reminders.list(g.principal, **args)
     except DossierError as exc:
         if exc.status not in (400, 404):

@@ -222,9 +222,12 @@ def daily(session: Session, today: date, limits: dict[str, int], *, lang: str = 
     for reminder in session.scalars(
         select(Reminder).where(Reminder.source == "care", Reminder.status == "open")
     ):
-        if reminder.source_key not in wanted:
+        item = wanted.get(reminder.source_key or "")
+        if item is None:
             reminder.status, reminder.done_at, reminder.done_by = "done", now, "system"
             closed += 1
+        elif reminder.owner_id != item["owner_id"]:  # the customer changed hands: so does its care
+            reminder.owner_id = item["owner_id"]
     result = {"date": today.isoformat(), "stale": len(stale), "created": created, "closed": closed}
     if created or closed:
         session.flush()

@@ -182,7 +182,7 @@ def reminder_json(
     }
 
 
-def snooze_target(current: date, *, today: date, days: int | None, until: date | None) -> date:
+def snooze_target(*, today: date, days: int | None, until: date | None) -> date:
     """The new ``remind_on`` of a snooze: ``until`` or ``days`` from today; never before today."""
     if (days is None) == (until is None):
         raise ReminderError(msg("app.reminder.snooze_how"))

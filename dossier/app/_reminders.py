@@ -319,7 +319,7 @@ class ReminderService:
             if reminder.status != "open":
                 raise ReminderError(msg("app.reminder.not_open", id=reminder.id))
             before = reminder.remind_on
-            reminder.remind_on = snooze_target(before, today=today, days=days, until=target)
+            reminder.remind_on = snooze_target(today=today, days=days, until=target)
             self._event(
                 session,
                 principal,

@@ -174,3 +174,18 @@ def test_zero_means_never(tmp_path):
         assert d.reminders.daily(TODAY + timedelta(days=9999))["created"] == 0
     finally:
         built["dossier"].close()
+
+
+def test_a_care_reminder_follows_its_customer_to_a_new_owner(home):
+    from records import Customer, User
+
+    d = home["dossier"]
+    day = TODAY + timedelta(days=61)
+    assert d.reminders.daily(day)["created"] == 2
+    with d.sessions() as session:
+        sales1 = session.scalars(select(User).where(User.username == "sales1")).one()
+        session.get(Customer, home["customers"]["B"]).owner_id = sales1.id
+        session.commit()
+    assert d.reminders.daily(day)["created"] == 0
+    care = [i for i in d.reminders.list(principal(home, "sales1")) if i["source"] == "care"]
+    assert sorted(i["customer"]["name"] for i in care) == sorted([CUSTOMERS["A"][0], CUSTOMERS["B"][0]])

@@ -101,6 +101,16 @@ def test_a_managers_start_page_has_the_team_panel_with_owners(home, app):
     assert "To contact" in english
 
 
+def test_the_reminders_page_opens_on_the_team_list_for_a_manager_and_filters_to_their_own(home, app):
+    client = _client(app, "manager1")
+    team = client.get("/reminders").get_data(as_text=True)
+    assert "催收货款" in team and "逾期回访" in team
+    own = client.get("/reminders", query_string={"status": "open"}).get_data(as_text=True)
+    assert "无人负责的提醒" in own and "催收货款" not in own
+    rep = _client(app, "sales1").get("/reminders").get_data(as_text=True)
+    assert "逾期回访" in rep and "催收货款" not in rep
+
+
 def test_a_viewers_start_page_has_no_reminder_panels(home, app):
     html = _client(app, "viewer1").get("/").get_data(as_text=True)
     assert "我的提醒" not in html and "团队提醒" not in html

@@ -222,12 +222,12 @@ def daily(session: Session, today: date, limits: dict[str, int], *, lang: str = 
     for reminder in session.scalars(
         select(Reminder).where(Reminder.source == "care", Reminder.status == "open")
     ):
-        item = wanted.get(reminder.source_key or "")
-        if item is None:
+        current = wanted.get(reminder.source_key or "")
+        if current is None:
             reminder.status, reminder.done_at, reminder.done_by = "done", now, "system"
             closed += 1
-        elif reminder.owner_id != item["owner_id"]:  # the customer changed hands: so does its care
-            reminder.owner_id = item["owner_id"]
+        elif reminder.owner_id != current["owner_id"]:  # the customer changed hands: so does its care
+            reminder.owner_id = current["owner_id"]
     result = {"date": today.isoformat(), "stale": len(stale), "created": created, "closed": closed}
     if created or closed:
         session.flush()

@@ -42,7 +42,9 @@ def build(home: Path, extra_env: dict[str, str], *, stale_days: str = "30") -> d
         **extra_env,
     }
     settings = load_settings(environ=env, dotenv=home / "none")
-    Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+    first = Dossier.open(settings, require_init=False)
+    first.init(admin_password=PASSWORD)
+    first.close()
     d = Dossier.open(settings)
     with d.sessions() as session:
         users = {}

@@ -11,6 +11,7 @@ from dossier.app._care import parse_stale_days
 from foundation.errors import ConfigError
 from records import Activity, AuditEvent, Document, Reminder
 from tests._reminders import CUSTOMERS, build, principal
+from tests.conftest import backend_home
 
 TODAY = date.today()
 
@@ -189,3 +190,25 @@ def test_a_care_reminder_follows_its_customer_to_a_new_owner(home):
     assert d.reminders.daily(day)["created"] == 0
     care = [i for i in d.reminders.list(principal(home, "sales1")) if i["source"] == "care"]
     assert sorted(i["customer"]["name"] for i in care) == sorted([CUSTOMERS["A"][0], CUSTOMERS["B"][0]])
+
+
+@pytest.mark.opensearch
+def test_reminders_and_care_on_postgresql_records(postgres_url, tmp_path_factory):
+    """The scale-out profile (PostgreSQL records, OpenSearch): the lists, the care query and the daily run."""
+    extra = {"DOSSIER_DATABASE_URL": postgres_url}
+    stale = "潜在=30,现有=60,流失=180"
+    with backend_home(
+        "opensearch", "care-pg", tmp_path_factory, lambda r, e: build(r, {**e, **extra}, stale_days=stale)
+    ) as built:
+        d = built["dossier"]
+        manager, rep = principal(built, "manager1"), principal(built, "sales1")
+        item = d.reminders.add(manager, "PG 回访", "2月28日", owner="sales1", customer=CUSTOMERS["A"][0])
+        assert [i["id"] for i in d.reminders.list(rep, status="all")] == [item["id"]]
+        assert (
+            d.reminders.snooze(item["id"], rep, days=2)["remind_on"]
+            == (TODAY + timedelta(days=2)).isoformat()
+        )
+        later = TODAY + timedelta(days=61)
+        assert _names(d.reminders.stale_customers(rep, later)) == [CUSTOMERS["A"][0]]
+        assert d.reminders.daily(later)["created"] == 2
+        assert d.reminders.daily(later)["created"] == 0

@@ -65,6 +65,14 @@ def _section(html: str, css_class: str) -> str:
     return match.group(0) if match else ""
 
 
+def _no_nested_forms(html: str) -> None:
+    """Forms do not nest (a browser drops the inner one, and its button would submit the outer form)."""
+    depth = 0
+    for tag in re.findall(r"<(/?)form\b", html):
+        depth += -1 if tag else 1
+        assert depth in (0, 1), "a form inside a form"
+
+
 def _count(home) -> int:  # type: ignore[no-untyped-def]
     with home["dossier"].sessions() as session:
         return int(session.scalar(select(func.count()).select_from(Reminder)) or 0)
@@ -72,6 +80,7 @@ def _count(home) -> int:  # type: ignore[no-untyped-def]
 
 def test_a_reps_start_page_shows_my_reminders_with_the_overdue_one_in_red_and_customers_to_contact(home, app):
     html = _client(app, "sales1").get("/").get_data(as_text=True)
+    _no_nested_forms(html)
     mine = _section(html, "reminders-mine")
     assert "我的提醒" in mine and "逾期回访" in mine and "发送报价" in mine
     assert "催收货款" not in html  # sales2's
@@ -88,6 +97,7 @@ def test_a_reps_start_page_shows_my_reminders_with_the_overdue_one_in_red_and_cu
 
 def test_a_managers_start_page_has_the_team_panel_with_owners(home, app):
     html = _client(app, "manager1").get("/").get_data(as_text=True)
+    _no_nested_forms(html)
     team = _section(html, "reminders-team")
     assert "团队提醒" in team
     for title in ("逾期回访", "发送报价", "催收货款"):
@@ -192,6 +202,8 @@ def test_the_customer_page_lists_its_open_reminders_and_adds_one(home, app):
     client = _client(app, "sales1")
     cid = home["customers"]["A"]
     html = client.get(f"/customers/{cid}").get_data(as_text=True)
+    _no_nested_forms(html)
+    _no_nested_forms(client.get("/reminders").get_data(as_text=True))
     assert "逾期回访" in html and "发送报价" in html and "催收货款" not in html
     assert 'class="reminder-add"' in html
     title = f"客户页新建-{uuid.uuid4().hex[:6]}"

@@ -23,7 +23,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from dossier.app.permissions import MANAGE_ROLES
-from foundation.errors import DossierError
+from foundation.errors import ConfigError, DossierError
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
@@ -81,8 +81,13 @@ def reminder_panels() -> dict[str, Any]:
     team = (
         reminders.list(principal, due_within=PANEL_DAYS, team=True) if principal.role in MANAGE_ROLES else []
     )
-    care = reminders.stale_customers(principal)
+    care_error = None
+    try:
+        care = reminders.stale_customers(principal)
+    except ConfigError as exc:  # the page still works; the panel names the setting to fix
+        care, care_error = [], say(exc)
     return {
+        "care_error": care_error,
         "mine": mine[:PANEL_LINES],
         "mine_more": max(0, len(mine) - PANEL_LINES),
         "team": team[:PANEL_LINES],
@@ -132,12 +137,18 @@ def index() -> Any:
         if exc.status not in (400, 404):
             raise
         error, items, args = say(exc), [], _list_args({})
+    care_error = None
+    try:
+        care = d.reminders.stale_customers(g.principal)
+    except ConfigError as exc:
+        care, care_error = [], say(exc)
     return render_template(
         "reminders/index.html",
         items=items,
         args=args,
         error=error,
-        care=d.reminders.stale_customers(g.principal),
+        care=care,
+        care_error=care_error,
         users=d.reminders.assignable_users(g.principal),
         may_assign=g.principal.role in MANAGE_ROLES,
         today=d.reminders.today().isoformat(),

@@ -296,3 +296,21 @@ def test_the_api(home, app):
         CUSTOMERS["A"][0]
     ]
     assert _client(app, "sales2").get("/api/reminders/care").get_json()["customers"] == []
+
+
+def test_a_bad_stale_days_setting_is_named_on_the_start_page_and_refused_by_the_api(tmp_path):
+    from webui import create_app
+
+    built = build(tmp_path, {}, stale_days="潜在=三十")
+    try:
+        app = create_app(built["settings"], {"TESTING": True})
+        client = _client(app, "manager1")
+        start = client.get("/")
+        assert start.status_code == 200  # search still works
+        assert "DOSSIER_STALE_DAYS" in _section(start.get_data(as_text=True), "care")
+        page = client.get("/reminders")
+        assert page.status_code == 200 and "DOSSIER_STALE_DAYS" in page.get_data(as_text=True)
+        care = client.get("/api/reminders/care")
+        assert care.status_code == 500 and "DOSSIER_STALE_DAYS" in care.get_json()["error"]
+    finally:
+        built["dossier"].close()

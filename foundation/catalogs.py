@@ -48,6 +48,8 @@ DYNAMIC_PREFIXES = (
     "jobs.source.",
     "jobs.state.",
     "link.method.",
+    "reminders.source.",
+    "reminders.status.",
     "retention.hold_on_",
     "retention.state.",
     "sort.",

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         intake,
         jobs,
         notifications,
+        reminders,
         retention,
         search,
         trash,
@@ -100,6 +101,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(trash.bp)
     app.register_blueprint(retention.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(reminders.bp)
+    app.register_blueprint(reminders.api_bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
 

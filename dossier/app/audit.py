@@ -102,6 +102,14 @@ ACTIONS: tuple[str, ...] = (
     "integrity_repair",
     "backup",
     "restore",
+    "reminder_add",
+    "reminder_snooze",
+    "reminder_done",
+    "reminder_reopen",
+    "reminder_reassign",
+    "reminder_cancel",
+    "reminder_delete",
+    "reminder_care",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

@@ -36,6 +36,7 @@ from dossier.app._erasure import erase_documents
 from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
+from dossier.app._reminders import ReminderService
 from dossier.app._retention import RetentionService
 from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
@@ -69,6 +70,7 @@ class Dossier:
     ``integrity`` (:class:`~dossier.app._check.IntegrityService`): ``dossier check`` and its repairs.
     ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
     ``notifications`` (:class:`~dossier.app.notify.NotificationService`): in-app notifications, reminder e-mails.
+    ``reminders`` (:class:`~dossier.app._reminders.ReminderService`): reminders (提醒), due soon, customer care.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -85,8 +87,15 @@ class Dossier:
         self.trash = TrashService(home, erase=erase_documents)
         self.archive = ArchiveService(home)
         self.retention = RetentionService(home)
+        self.reminders = ReminderService(home)
         self.backups = BackupService(home, record=self.audit.record)
-        self.notifications = NotificationService(home)
+        # The daily care run goes first, so that the notifications see the reminders it made;
+        # each user's digest lists the customers they should contact.
+        self.notifications = NotificationService(
+            home,
+            before=lambda now: self.reminders.daily(now.date()),
+            care=self.reminders.care_lines,
+        )
         self.documents = DocumentService(
             home.sessions,
             home.backend,

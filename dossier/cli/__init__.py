@@ -591,6 +591,7 @@ from dossier.cli.export import export  # noqa: E402
 from dossier.cli.keys import keys  # noqa: E402
 from dossier.cli.lifecycle import archive, trash, unarchive  # noqa: E402
 from dossier.cli.notifications import notifications  # noqa: E402
+from dossier.cli.reminders import reminders  # noqa: E402
 from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
 
@@ -606,6 +607,7 @@ cli.add_command(keys)
 cli.add_command(trash)
 cli.add_command(archive)
 cli.add_command(unarchive)
+cli.add_command(reminders)
 cli.add_command(retention)
 cli.add_command(notifications)
 cli.add_command(users)

@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 import ingest
 from dossier.app._registry_audit import capped, changed_fields
 from dossier.app._suggestions import Reviewed, fold_suggestions, review, unlink_ours
+from dossier.app.customer_fields import clean_tags, record_changes
 from dossier.app.owners import OwnerLinks, link_owners, owner_key
 from foundation.errors import NotFound, RegistryError
 from foundation.messages import Message, msg
-from foundation.vocabulary import customer_type_name
+from foundation.vocabulary import customer_type_name, importance_level
 from pipeline.extraction import name_key
 from records import Customer, User, record_event
 
@@ -339,6 +340,11 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
     if status_raw and status is None:
         raise ValueError(msg("app.registry.unknown_status", value=status_raw))
     importance = _text(row.get("importance"), 8)
+    if importance:
+        level = importance_level(importance)
+        if level is None:
+            raise ValueError(msg("app.registry.bad_importance", value=importance))
+        importance = level
     return (
         {
             "external_id": _text(row.get("external_id"), 64),
@@ -351,7 +357,7 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
             "region": _text(row.get("region"), 64),
             "city": _text(row.get("city"), 64),
             "address": _text(row.get("address"), 500),
-            "importance": importance.upper() if importance else None,
+            "importance": importance,
             "owner_name": _text(row.get("owner_name"), 64),
             "contacts": _contacts(row.get("contacts")),
             "status": status,
@@ -458,6 +464,7 @@ def import_customers(
                 report.unchanged += 1
                 continue
             report.updated += 1
+            record_changes(session, customer.id, actor, before, after)
             report.changes.append(
                 {
                     "id": customer.id,
@@ -542,28 +549,37 @@ def _inert(cell: str) -> str:
 
 def update_customer(
     session: Session, customer_id: int, fields: dict[str, Any], *, actor: str = "system"
-) -> tuple[Customer, set[str], list[Message]]:
-    """Change one customer's registry fields (validated like an imported row); returns it, new names, warnings.
+) -> tuple[Customer, set[str], list[Message], set[str]]:
+    """Change one customer's registry fields (validated like an imported row); returns it, new names, warnings, changed fields.
 
     ``fields`` uses the import field names (``name``, ``aliases``, ``credit_code``,
     ``customer_type``, ``stage``, ``industry``, ``region``, ``city``, ``address``,
-    ``importance``, ``owner_name``, ``contacts``, ``notes``); a field left out keeps its
-    value, an empty one clears it.  A new owner name is linked to its account (see
-    :mod:`dossier.app.owners`).  Writes a ``customer_edit`` event with the changed fields and
+    ``importance``, ``owner_name``, ``contacts``, ``notes``) and ``tags`` (客户标签, see
+    :func:`dossier.app.customer_fields.clean_tags`); a field left out keeps its value, an empty
+    one clears it.  A new owner name is linked to its account (see :mod:`dossier.app.owners`).
+    Writes a ``customer_edit`` event with the changed fields before and after, a
+    :class:`records.CustomerChange` row per changed stage, type, importance or owner name, and
     commits.  Raises :class:`RegistryError` with the reason.
     """
     customer = session.get(Customer, customer_id)
     if customer is None or customer.status == "rejected":
         raise NotFound(msg("app.customer.not_found", id=customer_id))
-    unknown = set(fields) - {f for f, _, _ in COLUMNS} - {"status"}
+    fields = dict(fields)
+    unknown = set(fields) - {f for f, _, _ in COLUMNS} - {"status", "tags"}
     if unknown:
         raise RegistryError(msg("app.registry.unknown_fields", fields=", ".join(sorted(unknown))))
+    tags = clean_tags(fields.pop("tags")) if "tags" in fields else list(customer.tags or [])
     current = {f: getattr(customer, f) for f, _, _ in COLUMNS}
     current["status"] = None
+    if "importance" not in fields and current["importance"] and not importance_level(current["importance"]):
+        current["importance"] = None  # a value stored before importance was checked stays as it is
     try:
         record, warnings = clean_row({**current, **fields, "status": fields.get("status")})
     except ValueError as exc:
         raise RegistryError(_reason(exc)) from exc
+    if "importance" not in fields:
+        record["importance"] = customer.importance
+    record["tags"] = tags
     clash = session.scalars(
         select(Customer).where(Customer.name == record["name"], Customer.id != customer.id)
     ).first()
@@ -592,6 +608,7 @@ def update_customer(
         "owner_account": _login(session, customer.owner_id),
     }
     changed = changed_fields(before, after)
+    record_changes(session, customer.id, actor, before, after)
     if changed:
         record_event(
             session,
@@ -602,7 +619,7 @@ def update_customer(
             detail={"name": customer.name, "changed": changed},
         )
     session.commit()
-    return customer, set(customer.names) - old_names, warnings
+    return customer, set(customer.names) - old_names, warnings, set(changed)
 
 
 def _login(session: Session, user_id: int | None) -> str | None:

@@ -5,8 +5,9 @@ see the suggested customers with their actions, and the registry owner names tha
 account), ``GET /customers/<id>`` (the folder),
 ``POST /customers/<id>/confirm``, ``POST /customers/<id>/reject`` and
 ``POST /customers/<id>/merge`` (form field ``into``: the customer it merges into),
-``GET``/``POST /customers/<id>/edit`` (admins and managers edit the registry fields; form fields
-are the import's names, ``aliases`` as one text and ``contacts-N-name|title|mobile|landline|email``).
+``GET``/``POST /customers/<id>/edit`` (admins and managers edit the registry fields, a sales rep the
+contacts, stage, tags and notes of the customers they own; form fields are the import's names,
+``aliases`` and ``tags`` as one text each and ``contacts-N-name|title|mobile|landline|email``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from dossier.app import folder
+from dossier.app import customer_fields, folder
 from dossier.app.owners import unmatched_owners
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.vocabulary import CUSTOMER_TYPE_NAMES
@@ -46,6 +47,7 @@ TEXT_FIELDS = (
     "importance",
     "owner_name",
     "notes",
+    "tags",
 )
 
 #: The registry's customer types (value, label message id) and importance grades, for the selects.
@@ -115,7 +117,14 @@ def show(customer_id: int) -> Any:
     """One customer's folder: details, contacts, key amounts and dates, documents by type and year."""
     with get_dossier().sessions() as session:
         page = folder.customer_page(session, customer_id, g.principal)
-    return render_template("customers/show.html", c=page, undated=folder.UNDATED, may_review=may_review())
+        editable = _editable(session, customer_id)
+    return render_template(
+        "customers/show.html",
+        c=page,
+        undated=folder.UNDATED,
+        may_review=may_review(),
+        may_edit=editable != (),
+    )
 
 
 def _name_of(customer_id: int) -> str:
@@ -169,9 +178,10 @@ def merge(customer_id: int) -> Any:
 # -- editing a customer -------------------------------------------------------------------------------------
 
 
-def _ensure_may_edit() -> None:
-    if not may_review():
-        raise Forbidden(_("customers.edit.forbidden"))
+def _editable(session: Any, customer_id: int) -> tuple[str, ...] | None:
+    """The fields the signed-in user may edit of the customer: None every field, () none."""
+    owned = folder.owned_customer_ids(session, g.principal)
+    return customer_fields.editable_fields(g.principal, customer_id, owned)
 
 
 def _form_from_page(page: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +190,7 @@ def _form_from_page(page: dict[str, Any]) -> dict[str, Any]:
     # Where the registry names no rep, the linked user's name keeps that link when saved.
     form["owner_name"] = page.get("owner") or ""
     form["aliases"] = "；".join(page["aliases"])
+    form["tags"] = "、".join(page.get("tags") or [])
     form["contacts"] = [dict(c) for c in page["contacts"]]
     return form
 
@@ -199,11 +210,15 @@ def _form_from_request() -> dict[str, Any]:
     return form
 
 
-def _fields(form: dict[str, Any]) -> dict[str, Any]:
-    """``Dossier.customers.update``'s fields from the form: an empty field clears the value."""
+def _fields(form: dict[str, Any], editable: tuple[str, ...] | None) -> dict[str, Any]:
+    """``Dossier.customers.update``'s fields from the form (those the user may edit): an empty field clears the value."""
     fields: dict[str, Any] = {f: str(form[f]).strip() for f in TEXT_FIELDS}
     fields["aliases"] = [a.strip() for a in _ALIAS_SPLIT.split(form["aliases"]) if a.strip()]
     fields["contacts"] = [dict(c) for c in form["contacts"]]
+    if (
+        editable is not None
+    ):  # a field the form did not offer but the request sends is refused (403) by the service
+        fields = {f: v for f, v in fields.items() if f in editable or f in request.form}
     return fields
 
 
@@ -215,11 +230,16 @@ def _form_error(form: dict[str, Any]) -> str | None:
     return None
 
 
-def _render_edit(page: dict[str, Any], form: dict[str, Any], error: str | None = None) -> str:
+def _render_edit(
+    page: dict[str, Any], form: dict[str, Any], editable: tuple[str, ...] | None, error: str | None = None
+) -> str:
     return render_template(
         "customers/edit.html",
         c=page,
         form=form,
+        full=editable is None,
+        max_tags=customer_fields.MAX_TAGS,
+        max_tag_chars=customer_fields.MAX_TAG_CHARS,
         contacts=[
             *form["contacts"],
             *(dict.fromkeys(CONTACT_KEYS, "") for _row in range(EMPTY_CONTACT_ROWS)),
@@ -234,19 +254,23 @@ def _render_edit(page: dict[str, Any], form: dict[str, Any], error: str | None =
 @bp.route("/<int:customer_id>/edit", methods=("GET", "POST"))
 @login_required
 def edit(customer_id: int) -> Any:
-    """Edit a customer's registry fields (admin, manager); documents that name it are re-analysed."""
-    _ensure_may_edit()
+    """Edit a customer: admins and managers every field, a rep the contacts, stage, tags and notes of their own."""
     with get_dossier().sessions() as session:
         page = folder.customer_page(session, customer_id, g.principal)
+        editable = _editable(session, customer_id)
+    if editable == ():
+        if g.principal.role == "sales":
+            raise Forbidden(_("customers.edit.not_yours"))
+        raise Forbidden(_("customers.edit.forbidden"))
     if page["status"] == "rejected":  # the registry keeps rejected names only so they are not suggested again
         raise NotFound(_("customers.edit.not_found", id=customer_id))
     if request.method == "GET":
-        return _render_edit(page, _form_from_page(page))
+        return _render_edit(page, _form_from_page(page), editable)
     form = _form_from_request()
     error = _form_error(form)
     if error is None:
         try:
-            result = get_dossier().customers.update(customer_id, _fields(form), g.principal)
+            result = get_dossier().customers.update(customer_id, _fields(form, editable), g.principal)
         except DossierError as exc:
             if exc.status != 400:
                 raise
@@ -256,4 +280,4 @@ def edit(customer_id: int) -> Any:
             for warning in result["warnings"]:
                 flash(_("customers.edit.warning", msg=say(warning)), "warning")
             return redirect(url_for("customers.show", customer_id=customer_id), code=303)
-    return _render_edit(page, form, error), 400
+    return _render_edit(page, form, editable, error), 400

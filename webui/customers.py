@@ -1,6 +1,7 @@
 """The customer folder: the registry as a filterable list, and one page per customer.
 
-Routes: ``GET /customers`` (``?type=&industry=&region=&owner=&q=``; admins and managers also
+Routes: ``GET /customers`` (``?type=&industry=&region=&owner=&stage=&importance=&tag=&q=&sort=&page=``,
+``sort`` one of ``name``, ``last_activity``, ``open_reminders``, ``contract_amount``; admins and managers also
 see the suggested customers with their actions, and the registry owner names that match no
 account), ``GET /customers/<id>`` (the folder),
 ``POST /customers/<id>/confirm``, ``POST /customers/<id>/reject`` and
@@ -18,6 +19,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from dossier.app import customer_fields, folder
+from dossier.app.customer_list import SORTS, customer_list
 from dossier.app.owners import unmatched_owners
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.vocabulary import CUSTOMER_TYPE_NAMES
@@ -31,8 +33,18 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 #: Roles that review suggested customers (confirm, reject, merge).
 REVIEW_ROLES = folder.READ_ALL_ROLES
 
-#: The list's filters: query parameter -> ``list_customers`` keyword.
-FILTERS = {"type": "customer_type", "industry": "industry", "region": "region", "owner": "owner"}
+#: The list's filters: query parameter -> ``customer_list`` keyword.
+FILTERS = {
+    "type": "customer_type",
+    "industry": "industry",
+    "region": "region",
+    "owner": "owner",
+    "stage": "stage",
+    "importance": "importance",
+    "tag": "tag",
+}
+#: Customers per page of the list.
+PAGE_SIZE = 50
 
 #: The edit form's one-line and free-text fields, sent to ``Dossier.customers.update`` under the same names.
 TEXT_FIELDS = (
@@ -78,16 +90,30 @@ def _ensure_may_review() -> None:
         raise Forbidden(_("customers.review_forbidden"))
 
 
+def page_number(raw: str | None) -> int:
+    """A 1-based page number from a query parameter (anything else reads as 1)."""
+    value = (raw or "").strip()
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+
+
 @bp.route("")
 @login_required
 def index() -> Any:
-    """The registry's confirmed customers, filtered; the suggested ones for reviewers."""
+    """The registry's confirmed customers, filtered, sorted and paged; the suggested ones for reviewers."""
     chosen = {param: (request.args.get(param) or "").strip() for param in FILTERS}
     text = (request.args.get("q") or "").strip()
+    sort = (request.args.get("sort") or "name").strip()
+    page_no = page_number(request.args.get("page"))
     reviewer = may_review()
     with get_dossier().sessions() as session:
-        customers = folder.list_customers(
-            session, g.principal, text=text, **{FILTERS[p]: v or None for p, v in chosen.items()}
+        listed = customer_list(
+            session,
+            g.principal,
+            text=text,
+            sort=sort,
+            offset=(page_no - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            **{FILTERS[p]: v or None for p, v in chosen.items()},
         )
         options = folder.filter_options(session)
         suggested: list[dict[str, Any]] = []
@@ -99,7 +125,12 @@ def index() -> Any:
                 targets = folder.list_customers(session, g.principal)
     return render_template(
         "customers/index.html",
-        customers=customers,
+        customers=listed["customers"],
+        total=listed["total"],
+        sort=listed["sort"],
+        sorts=SORTS,
+        page=page_no,
+        pages=max(1, -(-listed["total"] // PAGE_SIZE)),
         options=options,
         chosen=chosen,
         text=text,

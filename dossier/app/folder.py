@@ -243,7 +243,7 @@ def summary(c: Customer) -> dict[str, Any]:
 
 
 def filter_options(session: Session) -> dict[str, list[str]]:
-    """The distinct types, industries, regions and owners of confirmed customers, for the filter form."""
+    """The distinct types, industries, regions, owners, stages, importance grades and tags of confirmed customers, for the filter form."""
     confirmed = Customer.status == "confirmed"
 
     def distinct(column: Any) -> list[str]:
@@ -258,11 +258,15 @@ def filter_options(session: Session) -> dict[str, list[str]]:
             .where(confirmed, or_(Customer.owner_name.is_(None), Customer.owner_name == ""))
         )
     )
+    tags = {str(t) for row in session.scalars(select(Customer.tags).where(confirmed)) for t in row or [] if t}
     return {
         "customer_types": distinct(Customer.customer_type),
         "industries": distinct(Customer.industry),
         "regions": distinct(Customer.region),
         "owners": sorted(owners),
+        "stages": distinct(Customer.stage),
+        "importance": distinct(Customer.importance),
+        "tags": sorted(tags),
     }
 
 

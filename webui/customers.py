@@ -90,6 +90,17 @@ def _ensure_may_review() -> None:
         raise Forbidden(_("customers.review_forbidden"))
 
 
+def _sort_labels() -> list[tuple[str, str]]:
+    """The list's sorts (``customer_list``'s SORTS) with their labels in the reader's language."""
+    labels = {
+        "name": _("customers.sort.name"),
+        "last_activity": _("customers.sort.last_activity"),
+        "open_reminders": _("customers.sort.open_reminders"),
+        "contract_amount": _("customers.sort.contract_amount"),
+    }
+    return [(key, labels[key]) for key in SORTS]
+
+
 def page_number(raw: str | None) -> int:
     """A 1-based page number from a query parameter (anything else reads as 1)."""
     value = (raw or "").strip()
@@ -128,7 +139,7 @@ def index() -> Any:
         customers=listed["customers"],
         total=listed["total"],
         sort=listed["sort"],
-        sorts=SORTS,
+        sorts=_sort_labels(),
         page=page_no,
         pages=max(1, -(-listed["total"] // PAGE_SIZE)),
         options=options,

@@ -131,7 +131,7 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
                 session.add(doc)
                 rows.append((doc, level, key))
         session.flush()  # activities and reminders need the customers' ids
-        for key, customer in customers.items():
+        for customer in customers.values():
             for level in LEVELS:
                 session.add(
                     Activity(

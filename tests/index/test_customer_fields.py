@@ -150,3 +150,33 @@ def test_an_index_of_schema_4_gets_the_columns_and_asks_for_a_reindex(engine, ca
     backend.index([_doc(1, "public", 1, "商务谈判", "A", ("重点",))])
     assert _ids(backend, "stage:商务谈判 ctag:重点 importance:a") == [1]
     assert not open_backend(engine).needs_reindex()
+
+
+@pytest.mark.opensearch
+def test_an_opensearch_index_of_schema_4_takes_the_new_fields_and_asks_for_a_reindex(engine):
+    """The live index of an older mapping gets the keyword fields (its strict mapping would refuse the writes)."""
+    import uuid
+
+    import requests
+
+    from index._opensearch import ADDED_KEYWORDS, mappings
+    from tests import _opensearch
+
+    url = _opensearch.cluster_url()
+    alias = f"dossier-test-{uuid.uuid4().hex[:12]}"
+    old = mappings()
+    old["_meta"] = {**old["_meta"], "schema": "4"}
+    old["properties"] = {k: v for k, v in old["properties"].items() if k not in ADDED_KEYWORDS}
+    try:
+        made = requests.put(f"{url}/{alias}-v4-0", json={"mappings": old}, timeout=30)
+        assert made.ok, made.text
+        assert requests.put(f"{url}/{alias}-v4-0/_alias/{alias}", timeout=30).ok
+        backend = _opensearch.make_backend(engine, url, index_name=alias)
+        assert backend.needs_reindex()
+        backend.index([_doc(1, "public", 1, "商务谈判", "A", ("重点",))])
+        backend.flush(force=True)
+        assert _ids(backend, "stage:商务谈判 ctag:重点") == [1]
+        live = requests.get(f"{url}/{alias}/_mapping", timeout=30).json()[f"{alias}-v4-0"]["mappings"]
+        assert all(live["properties"][name]["type"] == "keyword" for name in ADDED_KEYWORDS)
+    finally:
+        _opensearch.drop(url, alias)

@@ -8,19 +8,19 @@ viewer owns them, and the contract amount only of readable contracts — as the 
 from __future__ import annotations
 
 import csv
+import uuid
 from datetime import date, datetime
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from dossier.app import folder
 from dossier.app.customer_list import customer_list
 from dossier.app.services import Dossier
-from dossier.cli import cli
 from foundation.config import load_settings
 from index import Principal
 from records import Activity, Customer, Reminder, User
+from tests import _opensearch
 
 NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
 PASSWORD = "correct horse battery"
@@ -33,14 +33,38 @@ def _contract(party: str, total: str, extra: str = "") -> str:
     return f"销售合同\n甲方：{party}\n乙方：杭州数策软件有限公司\n合同总价：人民币{total}元\n{extra}\n签订日期：2024年3月1日\n"
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    """Three customers; contracts at public, confidential and internal; activities; reminders of mixed levels."""
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.opensearch)])
+def home(request, tmp_path_factory):
+    """Three customers; contracts at public, confidential and internal; activities; reminders of mixed levels.
+
+    Once on SQLite, once on PostgreSQL records (with the OpenSearch index): the sorts are SQL.
+    """
     root = tmp_path_factory.mktemp("list")
-    assert CliRunner(env=NO_REDIS).invoke(cli, ["--home", str(root), "init"]).exit_code == 0
-    dossier = Dossier.open(
-        load_settings(environ={"DOSSIER_HOME": str(root), **NO_REDIS}, dotenv=root / "none")
-    )
+    env = {"DOSSIER_HOME": str(root), **NO_REDIS}
+    server = database = None
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        database = server.create_database()
+        env |= {
+            "DOSSIER_DATABASE_URL": database,
+            "DOSSIER_OPENSEARCH_URL": _opensearch.cluster_url(),
+            "DOSSIER_OPENSEARCH_INDEX": f"dossier-list-{uuid.uuid4().hex[:10]}",
+        }
+    settings = load_settings(environ=env, dotenv=root / "none")
+    first = Dossier.open(settings, require_init=False)
+    first.init(admin_password=PASSWORD)
+    first.close()
+    dossier = Dossier.open(settings)
+    try:
+        yield _fill(dossier, root)
+    finally:
+        dossier.close()
+        if server is not None:
+            _opensearch.drop(env["DOSSIER_OPENSEARCH_URL"], env["DOSSIER_OPENSEARCH_INDEX"])
+            server.drop_database(database)
+
+
+def _fill(dossier, root):
     for name, role in (("zhang", "sales"), ("li", "sales"), ("boss", "manager"), ("vi", "viewer")):
         dossier.accounts.add_user(name, role, PASSWORD)
     registry = root / "registry.csv"

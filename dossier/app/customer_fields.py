@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from foundation.errors import Forbidden, NotFound, RegistryError
 from foundation.messages import msg
+from foundation.vocabulary import MAX_STAGE_CHARS
 from index import Principal
 from records import CustomerChange
 
@@ -34,6 +35,7 @@ __all__ = [
     "REP_FIELDS",
     "SEARCH_FIELDS",
     "check_edit",
+    "check_stage",
     "clean_tags",
     "editable_fields",
     "record_changes",
@@ -89,6 +91,13 @@ def clean_tags(value: Any) -> list[str]:
     if len(out) > MAX_TAGS:
         raise RegistryError(msg("app.customer.tags.too_many", n=len(out), limit=MAX_TAGS))
     return out
+
+
+def check_stage(value: Any) -> None:
+    """Refuse a sales stage longer than :data:`foundation.vocabulary.MAX_STAGE_CHARS` (an edit never cuts one silently)."""
+    text = str(value or "").strip()
+    if len(text) > MAX_STAGE_CHARS:
+        raise RegistryError(msg("app.customer.stage_too_long", n=len(text), limit=MAX_STAGE_CHARS))
 
 
 def editable_fields(principal: Principal, customer_id: int, owned: Iterable[int]) -> tuple[str, ...] | None:

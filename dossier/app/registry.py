@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 import ingest
 from dossier.app._registry_audit import capped, changed_fields
 from dossier.app._suggestions import Reviewed, fold_suggestions, review, unlink_ours
-from dossier.app.customer_fields import clean_tags, record_changes
+from dossier.app.customer_fields import check_stage, clean_tags, record_changes
 from dossier.app.owners import OwnerLinks, link_owners, owner_key
 from foundation.errors import NotFound, RegistryError
 from foundation.messages import Message, msg
@@ -569,6 +569,8 @@ def update_customer(
     if unknown:
         raise RegistryError(msg("app.registry.unknown_fields", fields=", ".join(sorted(unknown))))
     tags = clean_tags(fields.pop("tags")) if "tags" in fields else list(customer.tags or [])
+    if "stage" in fields:
+        check_stage(fields["stage"])
     current = {f: getattr(customer, f) for f, _, _ in COLUMNS}
     current["status"] = None
     if "importance" not in fields and current["importance"] and not importance_level(current["importance"]):

@@ -190,6 +190,13 @@ def test_a_manager_edits_every_field_and_each_steering_change_is_kept(home):
         dossier.customers.update(cid, {"notes": "还是我的"}, _who(dossier, "li"))
 
 
+def test_a_stage_longer_than_32_characters_is_refused_not_cut(home):
+    dossier, ids = home
+    with pytest.raises(RegistryError) as caught:
+        dossier.customers.update(ids[YUNFAN], {"stage": "阶" * 33}, _who(dossier, "li"))
+    assert "最多 32 个字符" in str(caught.value)
+
+
 def test_an_importance_other_than_a_b_c_is_refused(home):
     dossier, ids = home
     with pytest.raises(RegistryError) as caught:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -28,13 +29,19 @@ def _csv(path, rows):
     return path
 
 
-@pytest.fixture
-def home(tmp_path):
-    """A home with two reps (each owning one customer), a manager, finance and a viewer, and one document per customer."""
-    assert CliRunner(env=NO_REDIS).invoke(cli, ["--home", str(tmp_path), "init"]).exit_code == 0
-    dossier = Dossier.open(
-        load_settings(environ={"DOSSIER_HOME": str(tmp_path), **NO_REDIS}, dotenv=tmp_path / "none")
-    )
+def _settings(root):
+    return load_settings(environ={"DOSSIER_HOME": str(root), **NO_REDIS}, dotenv=root / "none")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A home with two reps (each owning one customer), a manager, finance and a viewer, and one document per customer.
+
+    Built once; each test works on a copy of it (the tests change customers).
+    """
+    root = tmp_path_factory.mktemp("fields-template") / "home"
+    assert CliRunner(env=NO_REDIS).invoke(cli, ["--home", str(root), "init"]).exit_code == 0
+    dossier = Dossier.open(_settings(root))
     for name, role in (
         ("zhang", "sales"),
         ("li", "sales"),
@@ -45,7 +52,7 @@ def home(tmp_path):
         dossier.accounts.add_user(name, role, PASSWORD)
     dossier.customers.import_registry(
         _csv(
-            tmp_path / "registry.csv",
+            root.parent / "registry.csv",
             [
                 ["客户名称", "负责人", "销售阶段", "重要程度", "客户类型"],
                 [MINGYUAN, "zhang", "初步接触", "b", "潜在"],
@@ -54,11 +61,22 @@ def home(tmp_path):
         )
     )
     for name, text in (("m.txt", f"{MINGYUAN} 报价单 服务器"), ("y.txt", f"{YUNFAN} 报价单 交换机")):
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    dossier.ingest_paths([str(tmp_path / "m.txt"), str(tmp_path / "y.txt")])
+        (root.parent / name).write_text(text, encoding="utf-8")
+    dossier.ingest_paths([str(root.parent / "m.txt"), str(root.parent / "y.txt")])
     with dossier.sessions() as session:
         ids = {c.name: c.id for c in session.scalars(select(Customer))}
-    return dossier, ids
+    dossier.close()
+    return root, ids
+
+
+@pytest.fixture
+def home(template, tmp_path):
+    root, ids = template
+    copy = tmp_path / "home"
+    shutil.copytree(root, copy)
+    dossier = Dossier.open(_settings(copy))
+    yield dossier, ids
+    dossier.close()
 
 
 def _who(dossier, name):

@@ -270,3 +270,18 @@ def test_a_registry_import_that_changes_steering_fields_keeps_their_history(home
         ("boss", "stage", "初步接触", "已签约"),
     ]
     assert _total(dossier, stages=("已签约",), importance=("A",)) == 1
+
+
+def test_with_a_queue_the_reindex_is_a_job_for_the_workers(home, redis_url):
+    from workers import run_worker
+
+    dossier, ids = home
+    queued = Dossier.open(dossier.settings.with_overrides(DOSSIER_REDIS_URL=redis_url))
+    try:
+        result = queued.customers.update(ids[MINGYUAN], {"tags": ["排队"]}, _who(queued, "zhang"))
+        assert result["reanalysed"] == 1
+        assert _total(queued, customer_tags=("排队",)) == 0  # waiting for a worker
+        run_worker(queued.settings, burst=True)
+        assert _total(queued, customer_tags=("排队",)) == 1
+    finally:
+        queued.close()

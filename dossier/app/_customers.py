@@ -1,7 +1,10 @@
 """The customer registry of a data home (``Dossier.customers``): re-extraction, import/export, review, edits.
 
 Every registry change re-analyses the documents it affects (linked to the changed
-customers or naming them), through the queue when a worker runs, otherwise at once.
+customers or naming them), through the queue when a worker runs, otherwise at once; an edit
+that changes only what the index carries of a customer (stage, importance, tags, type …)
+reindexes its documents instead (:meth:`CustomerService._reindex_customer`).  Who may edit
+which field is :mod:`dossier.app.customer_fields`'s rule.
 """
 
 from __future__ import annotations

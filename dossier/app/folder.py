@@ -29,11 +29,14 @@ from records import Customer, Document, DocumentCustomer, EntityRow, User, docum
 
 __all__ = [
     "AMOUNT_DOC_TYPES",
+    "TOTAL_ROLE_MARKS",
     "UNDATED",
     "customer_names",
     "customer_page",
     "filter_options",
+    "links_subquery",
     "list_customers",
+    "matches",
     "may_read",
     "owned_customer_ids",
     "readable_clause",
@@ -156,6 +159,7 @@ def _owner(customer: Customer) -> str:
 
 
 def matches(customer: Customer, needle: str) -> bool:
+    """Whether a folded ``needle`` is in the customer's name, an alias, credit code, registry id, city or region."""
     haystack = [
         customer.name,
         *(customer.aliases or []),
@@ -221,6 +225,7 @@ def list_customers(
 
 
 def summary(c: Customer) -> dict[str, Any]:
+    """A customer's registry fields as the list, the page and the API show them."""
     return {
         "id": c.id,
         "name": c.name,

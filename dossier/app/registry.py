@@ -71,6 +71,7 @@ COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("city", "城市", ("city", "市")),
     ("address", "地址", ("address", "注册地址", "通讯地址")),
     ("importance", "重要程度", ("importance", "客户等级", "等级")),
+    ("tags", "客户标签", ("tags", "ctag", "customer_tags", "标签")),
     ("owner_name", "负责人", ("sales_owner", "owner", "owner_name", "销售负责人", "客户经理", "销售")),
     ("contacts", "联系人", ("contacts", "联系人信息")),
     ("status", "状态", ("status",)),
@@ -339,6 +340,10 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
     status = _STATUS_WORDS.get(status_raw) if status_raw else None  # None: confirmed, or what it is (self)
     if status_raw and status is None:
         raise ValueError(msg("app.registry.unknown_status", value=status_raw))
+    try:
+        tags = clean_tags(row.get("tags"))
+    except RegistryError as exc:
+        raise ValueError(exc.msg or exc.message) from exc
     importance = _text(row.get("importance"), 8)
     if importance:
         level = importance_level(importance)
@@ -362,6 +367,7 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
             "contacts": _contacts(row.get("contacts")),
             "status": status,
             "notes": (str(row.get("notes") or "").strip()[:4000] or None),
+            "tags": tags,
         },
         warnings,
     )
@@ -449,6 +455,8 @@ def import_customers(
                     value = [a for a in [*value, customer.name] if a != record["name"]]
             if key == "contacts" and not value and customer.contacts:
                 continue  # a file without contacts does not erase the ones we have
+            if key == "tags" and not value and customer.tags:
+                continue  # nor one without tags the tags
             if key == "status" and value is None:
                 value = "self" if customer.status == "self" else "confirmed"  # importing it confirms it
             if value is None and before.get(key) is not None:
@@ -508,6 +516,8 @@ def export_rows(session: Session, statuses: Iterable[str] = ("confirmed", "self"
                 value = "；".join(value or [])
             elif field_name == "contacts":
                 value = "；".join("|".join(str(ct.get(k) or "") for k in _CONTACT_KEYS) for ct in value or [])
+            elif field_name == "tags":
+                value = "；".join(value or [])
             cells.append("" if value is None else str(value))
         out.append(cells)
     return out
@@ -565,10 +575,9 @@ def update_customer(
     if customer is None or customer.status == "rejected":
         raise NotFound(msg("app.customer.not_found", id=customer_id))
     fields = dict(fields)
-    unknown = set(fields) - {f for f, _, _ in COLUMNS} - {"status", "tags"}
+    unknown = set(fields) - {f for f, _, _ in COLUMNS} - {"status"}
     if unknown:
         raise RegistryError(msg("app.registry.unknown_fields", fields=", ".join(sorted(unknown))))
-    tags = clean_tags(fields.pop("tags")) if "tags" in fields else list(customer.tags or [])
     if "stage" in fields:
         check_stage(fields["stage"])
     current = {f: getattr(customer, f) for f, _, _ in COLUMNS}
@@ -581,7 +590,6 @@ def update_customer(
         raise RegistryError(_reason(exc)) from exc
     if "importance" not in fields:
         record["importance"] = customer.importance
-    record["tags"] = tags
     clash = session.scalars(
         select(Customer).where(Customer.name == record["name"], Customer.id != customer.id)
     ).first()

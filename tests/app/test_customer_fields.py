@@ -285,3 +285,30 @@ def test_with_a_queue_the_reindex_is_a_job_for_the_workers(home, redis_url):
         assert _total(queued, customer_tags=("排队",)) == 1
     finally:
         queued.close()
+
+
+def test_the_registry_file_carries_customer_tags_and_round_trips(home, tmp_path):
+    dossier, ids = home
+    dossier.customers.update(ids[MINGYUAN], {"tags": ["重点", "华东"]}, _who(dossier, "zhang"))
+    out = tmp_path / "registry.csv"
+    dossier.customers.export_registry(out)
+    with out.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert "客户标签" in rows[0]
+    column = rows[0].index("客户标签")
+    assert next(r for r in rows if r[rows[0].index("客户名称")] == MINGYUAN)[column] == "重点；华东"
+    again = dossier.customers.import_registry(out)
+    assert again["updated"] == 0 and again["errors"] == []
+    # a file without the tags keeps them; one with tags replaces them; a bad tag is that row's error
+    dossier.customers.import_registry(_csv(tmp_path / "a.csv", [["客户名称", "备注"], [MINGYUAN, "x"]]))
+    dossier.customers.import_registry(
+        _csv(tmp_path / "b.csv", [["客户名称", "标签"], [YUNFAN, "新客户,华南"]])
+    )
+    bad = dossier.customers.import_registry(
+        _csv(tmp_path / "c.csv", [["客户名称", "客户标签"], [YUNFAN, "x" * 40]])
+    )
+    assert len(bad["errors"]) == 1 and "最多 32 个字符" in bad["errors"][0]["error"]
+    with dossier.sessions() as session:
+        assert session.get(Customer, ids[MINGYUAN]).tags == ["重点", "华东"]
+        assert session.get(Customer, ids[YUNFAN]).tags == ["新客户", "华南"]
+    assert _total(dossier, customer_tags=("华南",)) == 1  # the import re-analysed its documents

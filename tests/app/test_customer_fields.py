@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
 import pytest
@@ -312,3 +313,22 @@ def test_the_registry_file_carries_customer_tags_and_round_trips(home, tmp_path)
         assert session.get(Customer, ids[MINGYUAN]).tags == ["重点", "华东"]
         assert session.get(Customer, ids[YUNFAN]).tags == ["新客户", "华南"]
     assert _total(dossier, customer_tags=("华南",)) == 1  # the import re-analysed its documents
+
+
+def test_a_background_export_keeps_the_steering_filters():
+    """A queued export stores its request as JSON: the stage, importance and tag filters survive the trip."""
+    from dossier.app.export import filters_of, request_from_json, request_to_json
+
+    request = SearchRequest("报价", stages=("商务谈判",), importance=("A",), customer_tags=("重点", "华东"))
+    back, limit = request_from_json(json.loads(json.dumps(request_to_json(request, 5))))
+    assert (back.stages, back.importance, back.customer_tags, limit) == (
+        ("商务谈判",),
+        ("A",),
+        ("重点", "华东"),
+        5,
+    )
+    assert filters_of(request) == {
+        "stages": ["商务谈判"],
+        "importance": ["A"],
+        "customer_tags": ["重点", "华东"],
+    }

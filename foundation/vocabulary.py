@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["CUSTOMER_TYPES", "CUSTOMER_TYPE_NAMES", "customer_type_name"]
+__all__ = [
+    "CUSTOMER_TYPES",
+    "CUSTOMER_TYPE_NAMES",
+    "IMPORTANCE_LEVELS",
+    "MAX_STAGE_CHARS",
+    "customer_type_name",
+    "importance_level",
+]
 
 #: Customer types as the registry writes them, each with the short and English forms people use.
 CUSTOMER_TYPES: dict[str, tuple[str, ...]] = {
@@ -31,3 +38,15 @@ def customer_type_name(value: str) -> str | None:
         if folded == name or folded in forms:
             return name
     return None
+
+
+#: A customer's importance (重要程度): A most, C least.
+IMPORTANCE_LEVELS = ("A", "B", "C")
+#: A sales stage (销售阶段) is the registry's free text, this long at most.
+MAX_STAGE_CHARS = 32
+
+
+def importance_level(value: str) -> str | None:
+    """``A``/``B``/``C`` for ``a``, ``Ａ``, `` b `` (any case, width or spacing); None for anything else."""
+    folded = _WS.sub("", unicodedata.normalize("NFKC", value)).upper()
+    return folded if folded in IMPORTANCE_LEVELS else None

@@ -29,7 +29,17 @@ LIST_SEP = "\x1f"
 RELOAD_ALL = 0
 _NO_DATE = ""
 #: ``search_doc`` columns holding LIST_SEP-joined sets of values, each kept as one set code per document.
-SET_COLUMNS = ("customers", "customer_keys", "tags", "customer_types", "industries", "regions")
+SET_COLUMNS = (
+    "customers",
+    "customer_keys",
+    "tags",
+    "customer_types",
+    "industries",
+    "regions",
+    "customer_stages",
+    "customer_importance",
+    "customer_tags",
+)
 #: Facet name -> set column it counts.
 SET_FACETS = {
     "customer": "customers",
@@ -37,6 +47,9 @@ SET_FACETS = {
     "customer_type": "customer_types",
     "industry": "industries",
     "region": "regions",
+    "stage": "customer_stages",
+    "importance": "customer_importance",
+    "ctag": "customer_tags",
 }
 _ROW_SQL = (
     "SELECT id, doc_type, confidentiality, date, created_at, "
@@ -285,7 +298,7 @@ class Columns:
     # -- counting ----------------------------------------------------------------------------
 
     def facets(self, pos: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
-        """Counts by document type, customer, tag, customer type, industry, region and year."""
+        """Counts by document type, customer, tag, customer type, industry, region, stage, importance, customer tag and year."""
         out: dict[str, list[tuple[str, int]]] = {}
         doc_types = self.codes["doc_type"].values
         counts = np.bincount(self.doc_type[pos], minlength=len(doc_types))

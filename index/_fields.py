@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from foundation.errors import DossierError
 from foundation.messages import msg
-from foundation.vocabulary import CUSTOMER_TYPES, customer_type_name
+from foundation.vocabulary import CUSTOMER_TYPES, customer_type_name, importance_level
 from index._analysis import normalize_text
 
 __all__ = [
@@ -124,6 +124,14 @@ FIELDS = {
     "省份": "region",
     "customer_type": "customer_type",
     "客户类型": "customer_type",
+    "stage": "stage",
+    "阶段": "stage",
+    "销售阶段": "stage",
+    "importance": "importance",
+    "重要性": "importance",
+    "重要程度": "importance",
+    "ctag": "ctag",
+    "客户标签": "ctag",
     "company": "company",
     "公司": "company",
     "person": "person",
@@ -183,6 +191,7 @@ _BAD_VALUE = {
     "date": "index.field.bad.date",
     "year": "index.field.bad.year",
     "customer_type": "index.field.bad.customer_type",
+    "importance": "index.field.bad.importance",
     "company": "index.field.bad.company",
     "person": "index.field.bad.person",
 }
@@ -248,6 +257,11 @@ def field_value(kind: str, raw: str) -> FieldValue:
         if year is None:
             raise _bad(kind, raw)
         return FieldValue("year", year)
+    if kind == "importance":
+        level = importance_level(value)
+        if level is None:
+            raise _bad(kind, raw)
+        return FieldValue(kind, level)
     if kind == "date":
         return _date_value(value, raw)
     if kind in ENTITY_FIELDS:
@@ -319,7 +333,8 @@ def filter_values(kind: str, values: Iterable[str]) -> list[str]:
     """Values of a non-entity filter (``customer``, ``region`` …) in the form the backends compare.
 
     Customer names, industries and regions are :func:`fold`-ed (matched exactly or as
-    fragment, fragment, prefix); customer types and years take their short forms.
+    fragment, fragment, prefix); customer types and years take their short forms;
+    importance is ``A``/``B``/``C`` in any case or width; stages and customer tags compare as written.
     """
     out: list[str] = []
     for value in values:
@@ -329,6 +344,8 @@ def filter_values(kind: str, values: Iterable[str]) -> list[str]:
             v = customer_type_name(value) or value.strip()
         elif kind == "year":
             v = year_value(value) or value.strip()
+        elif kind == "importance":
+            v = importance_level(value) or value.strip()
         else:
             v = value.strip()
         if v:

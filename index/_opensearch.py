@@ -46,6 +46,7 @@ from sqlalchemy import Connection, Engine
 
 from foundation.errors import DossierError
 from foundation.messages import msg
+from foundation.vocabulary import importance_level
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._common import BackendUnavailable, check_document, meta_text
 from index._fields import customer_type_name, entity_key, fold
@@ -72,8 +73,12 @@ _log = logging.getLogger(__name__)
 logging.getLogger("opensearch").setLevel(logging.ERROR)
 
 #: Names the mapping below; an index made with another one needs a reindex.
-# 2: access_customer_ids and the container rule's levels; 3: superseded versions; 4: lifecycle
-SCHEMA_VERSION = "4"
+# 2: access_customer_ids and the container rule's levels; 3: superseded versions; 4: lifecycle;
+# 5: the customers' stages, importance and tags (added to an older index's mapping in place, so writes go on
+# until `dossier reindex` fills them for the documents written before)
+SCHEMA_VERSION = "5"
+#: Keyword fields added since an older schema: :meth:`OpenSearchBackend.ensure_schema` adds them to its mapping.
+ADDED_KEYWORDS = ("customer_stages", "customer_importance", "customer_tags")
 FACET_LIMIT = 50
 #: Deepest hit ``from``/``size`` may reach (OpenSearch's ``index.max_result_window``).
 MAX_WINDOW = 10_000
@@ -129,6 +134,7 @@ def mappings() -> dict[str, Any]:
         "tags",
         "entity",
         "lifecycle",
+        *ADDED_KEYWORDS,
     )
     properties: dict[str, Any] = {
         "doc_id": {"type": "long"},
@@ -196,6 +202,9 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "tags": _distinct(list(doc.tags)),
         "entity": [entity_token(kind, key) for kind, key in list(pairs)[:MAX_ENTITIES] if key],
         "lifecycle": "archived" if doc.lifecycle == "archived" else "active",
+        "customer_stages": _distinct([s.strip() for s in doc.customer_stages]),
+        "customer_importance": _distinct([importance_level(i) or i.strip() for i in doc.customer_importance]),
+        "customer_tags": _distinct([t.strip() for t in doc.customer_tags]),
     }
     if doc.date:
         out["date"] = doc.date
@@ -330,6 +339,14 @@ class OpenSearchBackend:
             first = f"{self.alias}-v{SCHEMA_VERSION}-0"
             self._request("PUT", f"/{first}", params={"ignore": 400})  # another process may have made it
             self._request("PUT", f"/{first}/_alias/{self.alias}")
+        else:
+            # An index made by an older schema takes the newer keyword fields (strict mapping: writes would fail).
+            self._request(
+                "PUT",
+                f"/{self.alias}/_mapping",
+                body={"properties": {name: dict(_KEYWORD) for name in ADDED_KEYWORDS}},
+                params={"ignore": 400},
+            )
         self._index_ready = True
 
     def _alias_indexes(self) -> list[str]:

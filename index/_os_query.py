@@ -49,8 +49,13 @@ FACET_FIELDS = {
     "customer_type": "customer_types",
     "industry": "industries",
     "region": "regions",
+    "stage": "customer_stages",
+    "importance": "customer_importance",
+    "ctag": "customer_tags",
     "year": "year",
 }
+#: The customers' steering fields' filter kinds -> the keyword field each one matches exactly.
+STEERING_FIELDS = {"stage": "customer_stages", "importance": "customer_importance", "ctag": "customer_tags"}
 
 Clause = dict[str, Any]
 
@@ -173,6 +178,8 @@ def _field_filter(
         return _should([{"prefix": {"region_keys": v}} for v in values])
     if kind == "year":
         return _should([{"prefix": {"date": v}} for v in values])
+    if kind in STEERING_FIELDS:
+        return {"terms": {STEERING_FIELDS[kind]: list(values)}}
     raise ValueError(f"unknown filter kind {kind!r}")
 
 

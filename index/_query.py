@@ -12,8 +12,10 @@ Grammar, tolerant by design (people type into a search box, not a compiler):
   - ``customer:``/``客户:`` (a linked customer's full name or alias matches exactly that
     customer, anything else is a fragment of the names), ``type:``/``类型:``, ``tag:``/``标签:``,
     ``customer_type:``/``客户类型:`` (``潜在``/``现有``/``流失``), ``industry:``/``行业:``,
-    ``region:``/``地区:``/``省份:``, ``year:``/``年份:`` — filters of one field are ORed,
-    different fields ANDed;
+    ``region:``/``地区:``/``省份:``, ``year:``/``年份:``, and the linked customers' steering
+    fields ``stage:``/``阶段:``/``销售阶段:`` (exact), ``importance:``/``重要性:``/``重要程度:``
+    (``A``/``B``/``C``, any case or width) and ``ctag:``/``客户标签:`` (exact) — filters of one
+    field are ORed, different fields ANDed;
   - entity fields, matched exactly against the document's entities after normalisation:
     ``phone:``/``电话:``/``手机:``, ``email:``/``邮箱:``, ``uscc:``/``信用代码:``,
     ``contract:``/``合同号:``/``合同编号:``, ``quote:``/``报价单号:``, ``order:``/``订单号:``,
@@ -103,6 +105,9 @@ class ParsedQuery:
     industries: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     years: list[str] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    importance: list[str] = field(default_factory=list)
+    customer_tags: list[str] = field(default_factory=list)
     entities: list[list[tuple[str, str]]] = field(default_factory=list)
     excluded_fields: list[tuple[str, str]] = field(default_factory=list)
     versions: str | None = None  # "all" or "current" when the query says (version:all), else None
@@ -119,6 +124,9 @@ class ParsedQuery:
             "industry": self.industries,
             "region": self.regions,
             "year": self.years,
+            "stage": self.stages,
+            "importance": self.importance,
+            "ctag": self.customer_tags,
         }[kind]
 
     @property
@@ -254,6 +262,20 @@ def parse_query(query: str) -> ParsedQuery:
     return parsed
 
 
+#: The non-entity filter kinds (:meth:`ParsedQuery.filter_values`).
+COLUMN_FILTER_KINDS = (
+    "customer",
+    "type",
+    "tag",
+    "customer_type",
+    "industry",
+    "region",
+    "year",
+    "stage",
+    "importance",
+    "ctag",
+)
+
 #: ``version:all`` (and its Chinese form) in a query: which entries it searches.
 _VERSION_FIELDS = ("version", "versions", "版本")
 _VERSION_VALUES = {"all": "all", "全部": "all", "current": "current", "当前": "current"}
@@ -272,10 +294,7 @@ def _searches(parsed: ParsedQuery) -> bool:
         or parsed.excludes
         or parsed.entities
         or parsed.excluded_fields
-        or any(
-            parsed.filter_values(kind)
-            for kind in ("customer", "type", "tag", "customer_type", "industry", "region", "year")
-        )
+        or any(parsed.filter_values(kind) for kind in COLUMN_FILTER_KINDS)
     )
 
 
@@ -422,6 +441,9 @@ def column_filters(request: SearchRequest, parsed: ParsedQuery) -> dict[str, lis
         "industry": filter_values("industry", (*request.industries, *parsed.industries)),
         "region": filter_values("region", (*request.regions, *parsed.regions)),
         "year": filter_values("year", (*request.years, *parsed.years)),
+        "stage": filter_values("stage", (*request.stages, *parsed.stages)),
+        "importance": filter_values("importance", (*request.importance, *parsed.importance)),
+        "ctag": filter_values("ctag", (*request.customer_tags, *parsed.customer_tags)),
     }
 
 

@@ -74,6 +74,7 @@ from sqlalchemy import Connection, Engine
 
 from foundation.errors import DossierError
 from foundation.messages import msg
+from foundation.vocabulary import importance_level
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._columns import LIST_SEP, RELOAD_ALL, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels
@@ -128,7 +129,10 @@ _SCHEMA = (
         customer_types TEXT NOT NULL DEFAULT '',
         industries TEXT NOT NULL DEFAULT '',
         regions TEXT NOT NULL DEFAULT '',
-        lifecycle TEXT NOT NULL DEFAULT '')""",
+        lifecycle TEXT NOT NULL DEFAULT '',
+        customer_stages TEXT NOT NULL DEFAULT '',
+        customer_importance TEXT NOT NULL DEFAULT '',
+        customer_tags TEXT NOT NULL DEFAULT '')""",
     """CREATE TABLE IF NOT EXISTS search_body (
         id INTEGER PRIMARY KEY,
         title TEXT NOT NULL DEFAULT '',
@@ -168,12 +172,23 @@ _SCHEMA = (
 )
 
 #: Columns added to ``search_doc`` since the first version, added in place to an older index.
-_ADDED_COLUMNS = ("customer_keys", "customer_types", "industries", "regions", "lifecycle")
+_ADDED_COLUMNS = (
+    "customer_keys",
+    "customer_types",
+    "industries",
+    "regions",
+    "lifecycle",
+    "customer_stages",
+    "customer_importance",
+    "customer_tags",
+)
 #: Names the tables and what each document row holds; an index made by an older one needs a reindex.
-SCHEMA_VERSION = "4"  # 3: search_doc_access and the container rule's levels; 4: search_doc.lifecycle
-#: Older schemas whose entries are still right once migrated: nothing was archived before the
-#: ``lifecycle`` column came, and its default ('') reads as active, so no reindex is needed.
-_NO_REINDEX_FROM = ("3",)
+#: 3: search_doc_access and the container rule's levels; 4: search_doc.lifecycle;
+#: 5: the customers' stages, importance and tags (an older index is migrated and flagged for `dossier reindex`)
+SCHEMA_VERSION = "5"
+#: Older schemas whose entries are still right once migrated (none since 5: an entry of 3 or 4 lacks the
+#: customers' stages and importance the records hold).
+_NO_REINDEX_FROM: tuple[str, ...] = ()
 #: Tables with one or more rows per document, by their document id column.
 _DOC_TABLES = (
     ("search_doc", "id"),
@@ -432,6 +447,9 @@ class SqliteBackend:
                     _joined(i.strip() for i in doc.industries),
                     _joined(r.strip() for r in doc.regions),
                     "archived" if doc.lifecycle == "archived" else "active",
+                    _joined(s.strip() for s in doc.customer_stages),
+                    _joined(importance_level(i) or i.strip() for i in doc.customer_importance),
+                    _joined(t.strip() for t in doc.customer_tags),
                 )
             )
             body.append((doc.id, doc.title, meta_text, _pack(doc.text, w)))
@@ -452,8 +470,9 @@ class SqliteBackend:
         )
         conn.exec_driver_sql(
             "INSERT INTO search_doc (id, doc_type, confidentiality, date, created_at, customers, tags,"
-            " customer_keys, customer_types, industries, regions, lifecycle)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " customer_keys, customer_types, industries, regions, lifecycle,"
+            " customer_stages, customer_importance, customer_tags)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             side,
         )
         conn.exec_driver_sql("INSERT INTO search_body (id, title, meta, content) VALUES (?, ?, ?, ?)", body)
@@ -811,6 +830,10 @@ def _versions_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int, i
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
 
+#: The customers' steering fields' filter kinds -> the set column each one matches exactly.
+_STEERING_COLUMNS = {"stage": "customer_stages", "importance": "customer_importance", "ctag": "customer_tags"}
+
+
 def _field_mask(columns: Columns, pos: np.ndarray, kind: str, values: list[str]) -> np.ndarray:
     """True where the document matches any of ``values`` (normalised) of field ``kind``."""
     if kind == "customer":
@@ -828,6 +851,9 @@ def _field_mask(columns: Columns, pos: np.ndarray, kind: str, values: list[str])
         return columns.set_mask("regions", pos, lambda m: any(fold(m).startswith(v) for v in values))
     if kind == "year":
         return columns.date_prefix_mask(pos, values)
+    if kind in _STEERING_COLUMNS:
+        wanted = set(values)
+        return columns.set_mask(_STEERING_COLUMNS[kind], pos, wanted.__contains__)
     raise ValueError(f"unknown filter kind {kind!r}")
 
 

@@ -5,8 +5,10 @@ Routes: ``GET /api/search?q=&type=&customer=&tag=&from=&to=&sort=&page=&limit=``
 sha256, uploader, time, ``restored_from``, ``current``), ``GET /api/documents/<id>/versions/<n>`` (its text),
 ``GET /api/documents/<id>/versions/<n>/original`` (its file), ``POST /api/documents/<id>/versions/<n>/restore``
 (make it current again; CSRF token in ``X-CSRF-Token``), ``GET /api/status``, ``GET /api/batches?limit=``,
-``GET /api/batches/<id>``, ``GET /api/customers?type=&industry=&region=&owner=&q=&status=``,
-``GET /api/customers/<id>``, ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
+``GET /api/batches/<id>``, ``GET /api/customers?type=&industry=&region=&owner=&stage=&importance=&tag=&q=&status=
+&sort=name|last_activity|open_reminders|contract_amount&offset=&limit=`` (``{"total", "offset", "limit", "sort",
+"customers"}``), ``GET /api/customers/<id>``, ``PATCH /api/customers/<id>`` (JSON fields; CSRF token in
+``X-CSRF-Token``; a sales rep changes contacts, stage, tags and notes of their own customers), ``POST /api/batches/<id>/retry`` (JSON ``{"document_ids": [...]}`` or
 form fields ``document_id``; the CSRF token in ``X-CSRF-Token``).  Errors are ``{"error": message}``.
 
 ``GET /api/audit?user=&action=&target_type=&target_id=&from=&to=&q=&limit=&page=&before=`` — the audit
@@ -43,6 +45,8 @@ from flask import Blueprint, abort, current_app, g, jsonify, request, url_for
 
 from dossier.app import folder
 from dossier.app.audit import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from dossier.app.customer_list import MAX_LIMIT as CUSTOMER_LIST_MAX
+from dossier.app.customer_list import customer_list
 from dossier.app.export import check_format
 from dossier.app.permissions import MANAGE_ROLES
 from foundation.errors import Forbidden
@@ -152,7 +156,10 @@ def restore_version(doc_id: int, number: int) -> Any:
 @bp.route("/customers")
 @login_required
 def customers() -> Any:
-    """Registry customers with readable document counts; ``status=suggested`` for admins and managers."""
+    """Registry customers with readable document counts and the steering figures, sorted and paged.
+
+    ``status=suggested`` (admins and managers) lists the suggestions instead, unpaged.
+    """
     status = (request.args.get("status") or "confirmed").strip()
     if status not in ("confirmed", "suggested"):
         abort(400, description=_("web.api.bad_customer_status"))
@@ -162,10 +169,42 @@ def customers() -> Any:
         key: (request.args.get(param) or "").strip() or None for param, key in CUSTOMER_FILTERS.items()
     }
     with get_dossier().sessions() as session:
-        rows = folder.list_customers(
-            session, g.principal, status=status, text=request.args.get("q"), **filters
+        if status == "suggested":
+            plain = {
+                k: v for k, v in filters.items() if k in ("customer_type", "industry", "region", "owner")
+            }
+            rows = folder.list_customers(
+                session, g.principal, status=status, text=request.args.get("q"), **plain
+            )
+            return _answer({"total": len(rows), "customers": rows})
+        limit = request.args.get("limit", "")
+        offset = request.args.get("offset", "")
+        page = customer_list(
+            session,
+            g.principal,
+            text=request.args.get("q"),
+            sort=(request.args.get("sort") or "name").strip(),
+            offset=int(offset) if offset.isdigit() else 0,
+            limit=int(limit) if limit.isdigit() and int(limit) > 0 else CUSTOMER_LIST_MAX,
+            **filters,
         )
-    return _answer({"total": len(rows), "customers": rows})
+    return _answer(page)
+
+
+@bp.route("/customers/<int:customer_id>", methods=("PATCH",))
+@login_required
+def edit_customer(customer_id: int) -> Any:
+    """Change a customer's fields (JSON, the import's names plus ``tags``): ``{"id", "name", "changed", "reanalysed", "warnings"}``.
+
+    A sales rep sends only ``contacts``, ``stage``, ``tags`` and ``notes`` of a customer they
+    own; anything else is a 403 that says what they may change.
+    """
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict) or not body:
+        abort(400, description=_("web.api.customer_fields_needed"))
+    result = get_dossier().customers.update(customer_id, body, g.principal)
+    result["warnings"] = [say(w) for w in result["warnings"]]
+    return _answer(result)
 
 
 @bp.route("/customers/<int:customer_id>")

@@ -1,12 +1,14 @@
 """The customer folder: the registry as a filterable list, and one page per customer.
 
-Routes: ``GET /customers`` (``?type=&industry=&region=&owner=&q=``; admins and managers also
+Routes: ``GET /customers`` (``?type=&industry=&region=&owner=&stage=&importance=&tag=&q=&sort=&page=``,
+``sort`` one of ``name``, ``last_activity``, ``open_reminders``, ``contract_amount``; admins and managers also
 see the suggested customers with their actions, and the registry owner names that match no
 account), ``GET /customers/<id>`` (the folder),
 ``POST /customers/<id>/confirm``, ``POST /customers/<id>/reject`` and
 ``POST /customers/<id>/merge`` (form field ``into``: the customer it merges into),
-``GET``/``POST /customers/<id>/edit`` (admins and managers edit the registry fields; form fields
-are the import's names, ``aliases`` as one text and ``contacts-N-name|title|mobile|landline|email``).
+``GET``/``POST /customers/<id>/edit`` (admins and managers edit the registry fields, a sales rep the
+contacts, stage, tags and notes of the customers they own; form fields are the import's names,
+``aliases`` and ``tags`` as one text each and ``contacts-N-name|title|mobile|landline|email``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from dossier.app import folder
+from dossier.app import customer_fields, folder
+from dossier.app.customer_list import SORTS, customer_list
 from dossier.app.owners import unmatched_owners
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.vocabulary import CUSTOMER_TYPE_NAMES
@@ -30,8 +33,18 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 #: Roles that review suggested customers (confirm, reject, merge).
 REVIEW_ROLES = folder.READ_ALL_ROLES
 
-#: The list's filters: query parameter -> ``list_customers`` keyword.
-FILTERS = {"type": "customer_type", "industry": "industry", "region": "region", "owner": "owner"}
+#: The list's filters: query parameter -> ``customer_list`` keyword.
+FILTERS = {
+    "type": "customer_type",
+    "industry": "industry",
+    "region": "region",
+    "owner": "owner",
+    "stage": "stage",
+    "importance": "importance",
+    "tag": "tag",
+}
+#: Customers per page of the list.
+PAGE_SIZE = 50
 
 #: The edit form's one-line and free-text fields, sent to ``Dossier.customers.update`` under the same names.
 TEXT_FIELDS = (
@@ -46,6 +59,7 @@ TEXT_FIELDS = (
     "importance",
     "owner_name",
     "notes",
+    "tags",
 )
 
 #: The registry's customer types (value, label message id) and importance grades, for the selects.
@@ -76,16 +90,41 @@ def _ensure_may_review() -> None:
         raise Forbidden(_("customers.review_forbidden"))
 
 
+def _sort_labels() -> list[tuple[str, str]]:
+    """The list's sorts (``customer_list``'s SORTS) with their labels in the reader's language."""
+    labels = {
+        "name": _("customers.sort.name"),
+        "last_activity": _("customers.sort.last_activity"),
+        "open_reminders": _("customers.sort.open_reminders"),
+        "contract_amount": _("customers.sort.contract_amount"),
+    }
+    return [(key, labels[key]) for key in SORTS]
+
+
+def page_number(raw: str | None) -> int:
+    """A 1-based page number from a query parameter (anything else reads as 1)."""
+    value = (raw or "").strip()
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+
+
 @bp.route("")
 @login_required
 def index() -> Any:
-    """The registry's confirmed customers, filtered; the suggested ones for reviewers."""
+    """The registry's confirmed customers, filtered, sorted and paged; the suggested ones for reviewers."""
     chosen = {param: (request.args.get(param) or "").strip() for param in FILTERS}
     text = (request.args.get("q") or "").strip()
+    sort = (request.args.get("sort") or "name").strip()
+    page_no = page_number(request.args.get("page"))
     reviewer = may_review()
     with get_dossier().sessions() as session:
-        customers = folder.list_customers(
-            session, g.principal, text=text, **{FILTERS[p]: v or None for p, v in chosen.items()}
+        listed = customer_list(
+            session,
+            g.principal,
+            text=text,
+            sort=sort,
+            offset=(page_no - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            **{FILTERS[p]: v or None for p, v in chosen.items()},
         )
         options = folder.filter_options(session)
         suggested: list[dict[str, Any]] = []
@@ -97,7 +136,12 @@ def index() -> Any:
                 targets = folder.list_customers(session, g.principal)
     return render_template(
         "customers/index.html",
-        customers=customers,
+        customers=listed["customers"],
+        total=listed["total"],
+        sort=listed["sort"],
+        sorts=_sort_labels(),
+        page=page_no,
+        pages=max(1, -(-listed["total"] // PAGE_SIZE)),
         options=options,
         chosen=chosen,
         text=text,
@@ -115,7 +159,14 @@ def show(customer_id: int) -> Any:
     """One customer's folder: details, contacts, key amounts and dates, documents by type and year."""
     with get_dossier().sessions() as session:
         page = folder.customer_page(session, customer_id, g.principal)
-    return render_template("customers/show.html", c=page, undated=folder.UNDATED, may_review=may_review())
+        editable = _editable(session, customer_id)
+    return render_template(
+        "customers/show.html",
+        c=page,
+        undated=folder.UNDATED,
+        may_review=may_review(),
+        may_edit=editable != (),
+    )
 
 
 def _name_of(customer_id: int) -> str:
@@ -169,9 +220,10 @@ def merge(customer_id: int) -> Any:
 # -- editing a customer -------------------------------------------------------------------------------------
 
 
-def _ensure_may_edit() -> None:
-    if not may_review():
-        raise Forbidden(_("customers.edit.forbidden"))
+def _editable(session: Any, customer_id: int) -> tuple[str, ...] | None:
+    """The fields the signed-in user may edit of the customer: None every field, () none."""
+    owned = folder.owned_customer_ids(session, g.principal)
+    return customer_fields.editable_fields(g.principal, customer_id, owned)
 
 
 def _form_from_page(page: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +232,7 @@ def _form_from_page(page: dict[str, Any]) -> dict[str, Any]:
     # Where the registry names no rep, the linked user's name keeps that link when saved.
     form["owner_name"] = page.get("owner") or ""
     form["aliases"] = "；".join(page["aliases"])
+    form["tags"] = "、".join(page.get("tags") or [])
     form["contacts"] = [dict(c) for c in page["contacts"]]
     return form
 
@@ -199,11 +252,15 @@ def _form_from_request() -> dict[str, Any]:
     return form
 
 
-def _fields(form: dict[str, Any]) -> dict[str, Any]:
-    """``Dossier.customers.update``'s fields from the form: an empty field clears the value."""
+def _fields(form: dict[str, Any], editable: tuple[str, ...] | None) -> dict[str, Any]:
+    """``Dossier.customers.update``'s fields from the form (those the user may edit): an empty field clears the value."""
     fields: dict[str, Any] = {f: str(form[f]).strip() for f in TEXT_FIELDS}
     fields["aliases"] = [a.strip() for a in _ALIAS_SPLIT.split(form["aliases"]) if a.strip()]
     fields["contacts"] = [dict(c) for c in form["contacts"]]
+    if (
+        editable is not None
+    ):  # a field the form did not offer but the request sends is refused (403) by the service
+        fields = {f: v for f, v in fields.items() if f in editable or f in request.form}
     return fields
 
 
@@ -215,11 +272,16 @@ def _form_error(form: dict[str, Any]) -> str | None:
     return None
 
 
-def _render_edit(page: dict[str, Any], form: dict[str, Any], error: str | None = None) -> str:
+def _render_edit(
+    page: dict[str, Any], form: dict[str, Any], editable: tuple[str, ...] | None, error: str | None = None
+) -> str:
     return render_template(
         "customers/edit.html",
         c=page,
         form=form,
+        full=editable is None,
+        max_tags=customer_fields.MAX_TAGS,
+        max_tag_chars=customer_fields.MAX_TAG_CHARS,
         contacts=[
             *form["contacts"],
             *(dict.fromkeys(CONTACT_KEYS, "") for _row in range(EMPTY_CONTACT_ROWS)),
@@ -234,19 +296,23 @@ def _render_edit(page: dict[str, Any], form: dict[str, Any], error: str | None =
 @bp.route("/<int:customer_id>/edit", methods=("GET", "POST"))
 @login_required
 def edit(customer_id: int) -> Any:
-    """Edit a customer's registry fields (admin, manager); documents that name it are re-analysed."""
-    _ensure_may_edit()
+    """Edit a customer: admins and managers every field, a rep the contacts, stage, tags and notes of their own."""
     with get_dossier().sessions() as session:
         page = folder.customer_page(session, customer_id, g.principal)
+        editable = _editable(session, customer_id)
+    if editable == ():
+        if g.principal.role == "sales":
+            raise Forbidden(_("customers.edit.not_yours"))
+        raise Forbidden(_("customers.edit.forbidden"))
     if page["status"] == "rejected":  # the registry keeps rejected names only so they are not suggested again
         raise NotFound(_("customers.edit.not_found", id=customer_id))
     if request.method == "GET":
-        return _render_edit(page, _form_from_page(page))
+        return _render_edit(page, _form_from_page(page), editable)
     form = _form_from_request()
     error = _form_error(form)
     if error is None:
         try:
-            result = get_dossier().customers.update(customer_id, _fields(form), g.principal)
+            result = get_dossier().customers.update(customer_id, _fields(form, editable), g.principal)
         except DossierError as exc:
             if exc.status != 400:
                 raise
@@ -256,4 +322,4 @@ def edit(customer_id: int) -> Any:
             for warning in result["warnings"]:
                 flash(_("customers.edit.warning", msg=say(warning)), "warning")
             return redirect(url_for("customers.show", customer_id=customer_id), code=303)
-    return _render_edit(page, form, error), 400
+    return _render_edit(page, form, editable, error), 400

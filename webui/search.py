@@ -1,7 +1,7 @@
 """The home page: a query box, ranked hits with highlighted snippets, facets, sort and pages.
 
 Routes: ``GET /`` (``?q=&type=&customer=&tag=&from=&to=&sort=&page=``, and the customer
-filters ``customer_id=&customer_type=&industry=&region=&year=``; every filter may repeat;
+filters ``customer_id=&customer_type=&industry=&region=&year=&stage=&importance=&ctag=``; every filter may repeat;
 ``all=1`` lists every readable document without a query).  A result set comes with the
 export bar (see :mod:`webui.export`), which states its limits before an export starts.
 """

@@ -1,7 +1,10 @@
 """The customer registry of a data home (``Dossier.customers``): re-extraction, import/export, review, edits.
 
 Every registry change re-analyses the documents it affects (linked to the changed
-customers or naming them), through the queue when a worker runs, otherwise at once.
+customers or naming them), through the queue when a worker runs, otherwise at once; an edit
+that changes only what the index carries of a customer (stage, importance, tags, type …)
+reindexes its documents instead (:meth:`CustomerService._reindex_customer`).  Who may edit
+which field is :mod:`dossier.app.customer_fields`'s rule.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import index
-from dossier.app import folder, registry
+from dossier.app import customer_fields, folder, registry
 from foundation.errors import Forbidden
 from foundation.messages import msg
 from index import Principal, SearchRequest
@@ -29,6 +32,10 @@ if TYPE_CHECKING:
     from pipeline.queue import JobQueue
 
 _REVIEW_ROLES = folder.READ_ALL_ROLES
+#: Changed fields that change which documents name the customer: those documents are re-analysed.
+_REEXTRACT_FIELDS = frozenset({"name", "aliases", "credit_code", "status"})
+#: Changed fields the index carries for the customer's documents: those are reindexed.
+_INDEXED_FIELDS = frozenset({*customer_fields.SEARCH_FIELDS, "industry", "region"})
 
 #: What building a document's index entry reads, loaded in one go per batch.
 INDEX_LOADS = (
@@ -160,15 +167,21 @@ class CustomerService:
             return registry.export_customers(session, Path(path))
 
     def update(self, customer_id: int, fields: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        """Edit a customer's registry fields (admin, manager); documents naming it are re-analysed.
+        """Edit a customer's registry fields; its documents follow (re-analysed or reindexed).
 
-        Returns ``{"id", "name", "status", "warnings", "reanalysed"}``; a bad value raises
-        a 400 error that says which and why.
+        Admins and managers edit every field; a sales rep the contacts, stage, tags and notes of
+        the customers they own (:mod:`dossier.app.customer_fields`); anyone else, another field or
+        another rep's customer is refused (403) with what they may do.  Returns ``{"id", "name",
+        "status", "warnings", "changed", "reanalysed"}``; a bad value raises a 400 error that says
+        which and why.
         """
-        if principal.role not in _REVIEW_ROLES:
-            raise Forbidden(msg("app.customer.edit_forbidden"))
         with self._sessions() as session:
-            customer, new_names, warnings = registry.update_customer(
+            found = session.get(Customer, customer_id)
+            if found is None or found.status == "rejected":
+                raise customer_fields.missing(customer_id)
+            owned = folder.owned_customer_ids(session, principal)
+            customer_fields.check_edit(principal, customer_id, owned, fields)
+            customer, new_names, warnings, changed = registry.update_customer(
                 session, customer_id, fields, actor=principal.username
             )
             result: dict[str, Any] = {
@@ -176,10 +189,48 @@ class CustomerService:
                 "name": customer.name,
                 "status": customer.status,
                 "warnings": warnings,  # Messages: the web shows them in its reader's language
+                "changed": sorted(changed),
             }
-        extraction.SHARED.forget()
-        result["reanalysed"] = self._reanalyse({customer_id}, new_names)
+        if new_names or changed & _REEXTRACT_FIELDS:
+            extraction.SHARED.forget()
+            result["reanalysed"] = self._reanalyse({customer_id}, new_names)
+        elif changed & _INDEXED_FIELDS:
+            result["reanalysed"] = self._reindex_customer({customer_id})
+        else:
+            result["reanalysed"] = 0
         return result
+
+    def _reindex_customer(self, customer_ids: set[int]) -> int:
+        """Reindex what search holds of customers whose indexed fields changed (stage, importance, tags, type …).
+
+        The one place a customer field change reaches the index: their documents' entries,
+        through the queue when one answers, else here.  Returns how many documents.
+        """
+        # LEAD: activities carry the customer's fields too — call
+        # index_customer_activities(session, self._backend, customer_ids) here once it exists.
+        if not customer_ids:
+            return 0
+        wanted = sorted(customer_ids)
+        with self._sessions() as session:
+            ids = set(
+                session.scalars(
+                    select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id.in_(wanted))
+                )
+            )
+            ids.update(session.scalars(select(Document.id).where(Document.customer_id.in_(wanted))))
+        if not ids:
+            return 0
+        queue = self._queue()
+        if queue is not None:
+            try:
+                queue.enqueue_reindex(sorted(ids))
+                return len(ids)
+            except QueueError:
+                pass
+        for session, docs in document_batches(self._sessions, sorted(ids), 200):
+            index_documents(session, self._backend, docs)
+            session.commit()
+        return len(ids)
 
     def confirm(self, customer_id: int, principal: Principal) -> dict[str, Any]:
         """Make a suggested customer a confirmed one (admin, manager)."""

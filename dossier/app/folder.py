@@ -29,15 +29,19 @@ from records import Customer, Document, DocumentCustomer, EntityRow, User, docum
 
 __all__ = [
     "AMOUNT_DOC_TYPES",
+    "TOTAL_ROLE_MARKS",
     "UNDATED",
     "customer_names",
     "customer_page",
     "filter_options",
+    "links_subquery",
     "list_customers",
+    "matches",
     "may_read",
     "owned_customer_ids",
     "readable_clause",
     "readable_document",
+    "summary",
 ]
 
 #: Roles that read every document and see every registry state.
@@ -50,7 +54,7 @@ UNDATED = "日期不详"
 AMOUNT_DOC_TYPES = ("contract", "quote", "invoice")
 
 #: Amount roles that name a document's total (合同总价, 价税合计, 报价总额 …).
-_TOTAL_ROLE_MARKS = ("总", "合计", "total")
+TOTAL_ROLE_MARKS = ("总", "合计", "total")
 
 #: How many key amounts a customer page lists.
 KEY_AMOUNTS = 10
@@ -128,7 +132,7 @@ def _access_clause(principal: Principal, owned: Collection[int]) -> ColumnElemen
     return clause
 
 
-def _links_subquery() -> Any:
+def links_subquery() -> Any:
     """(document_id, customer_id) of every link, the primary ``customer_id`` column included."""
     return union(
         select(
@@ -154,7 +158,8 @@ def _owner(customer: Customer) -> str:
     return customer.owner.username if customer.owner is not None else ""
 
 
-def _matches(customer: Customer, needle: str) -> bool:
+def matches(customer: Customer, needle: str) -> bool:
+    """Whether a folded ``needle`` is in the customer's name, an alias, credit code, registry id, city or region."""
     haystack = [
         customer.name,
         *(customer.aliases or []),
@@ -169,7 +174,7 @@ def readable_counts(
     session: Session, principal: Principal, customer_ids: Iterable[int] | None = None
 ) -> dict[int, int]:
     """How many documents ``principal`` may read, per customer."""
-    links = _links_subquery()
+    links = links_subquery()
     query = (
         select(links.c.customer_id, func.count(func.distinct(Document.id)))
         .join(Document, Document.id == links.c.document_id)
@@ -214,12 +219,13 @@ def list_customers(
     customers = sorted(session.scalars(query), key=lambda c: c.name)
     needle = _fold(text or "")
     if needle:
-        customers = [c for c in customers if _matches(c, needle)]
+        customers = [c for c in customers if matches(c, needle)]
     counts = readable_counts(session, principal, [c.id for c in customers]) if customers else {}
-    return [dict(_summary(c), documents=counts.get(c.id, 0)) for c in customers]
+    return [dict(summary(c), documents=counts.get(c.id, 0)) for c in customers]
 
 
-def _summary(c: Customer) -> dict[str, Any]:
+def summary(c: Customer) -> dict[str, Any]:
+    """A customer's registry fields as the list, the page and the API show them."""
     return {
         "id": c.id,
         "name": c.name,
@@ -232,6 +238,7 @@ def _summary(c: Customer) -> dict[str, Any]:
         "region": c.region,
         "city": c.city,
         "importance": c.importance,
+        "tags": list(c.tags or []),
         "owner": _owner(c),
         "owner_name": c.owner_name,
         # The account the owner name is linked to (dossier.app.owners); None: no owner, or none matches.
@@ -241,7 +248,7 @@ def _summary(c: Customer) -> dict[str, Any]:
 
 
 def filter_options(session: Session) -> dict[str, list[str]]:
-    """The distinct types, industries, regions and owners of confirmed customers, for the filter form."""
+    """The distinct types, industries, regions, owners, stages, importance grades and tags of confirmed customers, for the filter form."""
     confirmed = Customer.status == "confirmed"
 
     def distinct(column: Any) -> list[str]:
@@ -256,11 +263,15 @@ def filter_options(session: Session) -> dict[str, list[str]]:
             .where(confirmed, or_(Customer.owner_name.is_(None), Customer.owner_name == ""))
         )
     )
+    tags = {str(t) for row in session.scalars(select(Customer.tags).where(confirmed)) for t in row or [] if t}
     return {
         "customer_types": distinct(Customer.customer_type),
         "industries": distinct(Customer.industry),
         "regions": distinct(Customer.region),
         "owners": sorted(owners),
+        "stages": distinct(Customer.stage),
+        "importance": distinct(Customer.importance),
+        "tags": sorted(tags),
     }
 
 
@@ -326,7 +337,7 @@ def _key_amounts(
         amount = _amount(row.value)
         if amount is None:
             continue
-        is_total = any(mark in (row.role or "").lower() for mark in _TOTAL_ROLE_MARKS)
+        is_total = any(mark in (row.role or "").lower() for mark in TOTAL_ROLE_MARKS)
         current = best.get(row.document_id)
         if current is None or (is_total, amount) > current[:2]:
             best[row.document_id] = (is_total, amount, row)
@@ -376,7 +387,7 @@ def customer_page(session: Session, customer_id: int, principal: Principal) -> d
     customer = session.get(Customer, customer_id, options=[selectinload(Customer.owner)])
     if customer is None or (customer.status == "rejected" and principal.role not in READ_ALL_ROLES):
         raise NotFound(msg("app.customer.not_found", id=customer_id))
-    links = _links_subquery()
+    links = links_subquery()
     owned = owned_customer_ids(session, principal)
     found = session.scalars(
         select(Document)
@@ -403,7 +414,7 @@ def customer_page(session: Session, customer_id: int, principal: Principal) -> d
     ]
     amounts, totals = _key_amounts(session, {d["id"]: d for d in entries})
     return dict(
-        _summary(customer),
+        summary(customer),
         address=customer.address,
         notes=customer.notes,
         contacts=[_contact(c) for c in customer.contacts or []],

@@ -30,10 +30,11 @@ from sqlalchemy.orm import Session
 import ingest
 from dossier.app._registry_audit import capped, changed_fields
 from dossier.app._suggestions import Reviewed, fold_suggestions, review, unlink_ours
+from dossier.app.customer_fields import check_stage, clean_tags, record_changes
 from dossier.app.owners import OwnerLinks, link_owners, owner_key
 from foundation.errors import NotFound, RegistryError
 from foundation.messages import Message, msg
-from foundation.vocabulary import customer_type_name
+from foundation.vocabulary import customer_type_name, importance_level
 from pipeline.extraction import name_key
 from records import Customer, User, record_event
 
@@ -70,6 +71,7 @@ COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("city", "城市", ("city", "市")),
     ("address", "地址", ("address", "注册地址", "通讯地址")),
     ("importance", "重要程度", ("importance", "客户等级", "等级")),
+    ("tags", "客户标签", ("tags", "ctag", "customer_tags", "标签")),
     ("owner_name", "负责人", ("sales_owner", "owner", "owner_name", "销售负责人", "客户经理", "销售")),
     ("contacts", "联系人", ("contacts", "联系人信息")),
     ("status", "状态", ("status",)),
@@ -338,7 +340,16 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
     status = _STATUS_WORDS.get(status_raw) if status_raw else None  # None: confirmed, or what it is (self)
     if status_raw and status is None:
         raise ValueError(msg("app.registry.unknown_status", value=status_raw))
+    try:
+        tags = clean_tags(row.get("tags"))
+    except RegistryError as exc:
+        raise ValueError(exc.msg or exc.message) from exc
     importance = _text(row.get("importance"), 8)
+    if importance:
+        level = importance_level(importance)
+        if level is None:
+            raise ValueError(msg("app.registry.bad_importance", value=importance))
+        importance = level
     return (
         {
             "external_id": _text(row.get("external_id"), 64),
@@ -351,11 +362,12 @@ def clean_row(row: dict[str, Any]) -> tuple[dict[str, Any], list[Message]]:
             "region": _text(row.get("region"), 64),
             "city": _text(row.get("city"), 64),
             "address": _text(row.get("address"), 500),
-            "importance": importance.upper() if importance else None,
+            "importance": importance,
             "owner_name": _text(row.get("owner_name"), 64),
             "contacts": _contacts(row.get("contacts")),
             "status": status,
             "notes": (str(row.get("notes") or "").strip()[:4000] or None),
+            "tags": tags,
         },
         warnings,
     )
@@ -443,6 +455,8 @@ def import_customers(
                     value = [a for a in [*value, customer.name] if a != record["name"]]
             if key == "contacts" and not value and customer.contacts:
                 continue  # a file without contacts does not erase the ones we have
+            if key == "tags" and not value and customer.tags:
+                continue  # nor one without tags the tags
             if key == "status" and value is None:
                 value = "self" if customer.status == "self" else "confirmed"  # importing it confirms it
             if value is None and before.get(key) is not None:
@@ -458,6 +472,7 @@ def import_customers(
                 report.unchanged += 1
                 continue
             report.updated += 1
+            record_changes(session, customer.id, actor, before, after)
             report.changes.append(
                 {
                     "id": customer.id,
@@ -501,6 +516,8 @@ def export_rows(session: Session, statuses: Iterable[str] = ("confirmed", "self"
                 value = "；".join(value or [])
             elif field_name == "contacts":
                 value = "；".join("|".join(str(ct.get(k) or "") for k in _CONTACT_KEYS) for ct in value or [])
+            elif field_name == "tags":
+                value = "；".join(value or [])
             cells.append("" if value is None else str(value))
         out.append(cells)
     return out
@@ -542,28 +559,37 @@ def _inert(cell: str) -> str:
 
 def update_customer(
     session: Session, customer_id: int, fields: dict[str, Any], *, actor: str = "system"
-) -> tuple[Customer, set[str], list[Message]]:
-    """Change one customer's registry fields (validated like an imported row); returns it, new names, warnings.
+) -> tuple[Customer, set[str], list[Message], set[str]]:
+    """Change one customer's registry fields (validated like an imported row); returns it, new names, warnings, changed fields.
 
     ``fields`` uses the import field names (``name``, ``aliases``, ``credit_code``,
     ``customer_type``, ``stage``, ``industry``, ``region``, ``city``, ``address``,
-    ``importance``, ``owner_name``, ``contacts``, ``notes``); a field left out keeps its
-    value, an empty one clears it.  A new owner name is linked to its account (see
-    :mod:`dossier.app.owners`).  Writes a ``customer_edit`` event with the changed fields and
+    ``importance``, ``owner_name``, ``contacts``, ``notes``) and ``tags`` (客户标签, see
+    :func:`dossier.app.customer_fields.clean_tags`); a field left out keeps its value, an empty
+    one clears it.  A new owner name is linked to its account (see :mod:`dossier.app.owners`).
+    Writes a ``customer_edit`` event with the changed fields before and after, a
+    :class:`records.CustomerChange` row per changed stage, type, importance or owner name, and
     commits.  Raises :class:`RegistryError` with the reason.
     """
     customer = session.get(Customer, customer_id)
     if customer is None or customer.status == "rejected":
         raise NotFound(msg("app.customer.not_found", id=customer_id))
+    fields = dict(fields)
     unknown = set(fields) - {f for f, _, _ in COLUMNS} - {"status"}
     if unknown:
         raise RegistryError(msg("app.registry.unknown_fields", fields=", ".join(sorted(unknown))))
+    if "stage" in fields:
+        check_stage(fields["stage"])
     current = {f: getattr(customer, f) for f, _, _ in COLUMNS}
     current["status"] = None
+    if "importance" not in fields and current["importance"] and not importance_level(current["importance"]):
+        current["importance"] = None  # a value stored before importance was checked stays as it is
     try:
         record, warnings = clean_row({**current, **fields, "status": fields.get("status")})
     except ValueError as exc:
         raise RegistryError(_reason(exc)) from exc
+    if "importance" not in fields:
+        record["importance"] = customer.importance
     clash = session.scalars(
         select(Customer).where(Customer.name == record["name"], Customer.id != customer.id)
     ).first()
@@ -592,6 +618,7 @@ def update_customer(
         "owner_account": _login(session, customer.owner_id),
     }
     changed = changed_fields(before, after)
+    record_changes(session, customer.id, actor, before, after)
     if changed:
         record_event(
             session,
@@ -602,7 +629,7 @@ def update_customer(
             detail={"name": customer.name, "changed": changed},
         )
     session.commit()
-    return customer, set(customer.names) - old_names, warnings
+    return customer, set(customer.names) - old_names, warnings, set(changed)
 
 
 def _login(session: Session, user_id: int | None) -> str | None:

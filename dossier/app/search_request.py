@@ -6,7 +6,8 @@ repeated options put under the same names (:data:`PARAMS`):
 - ``q`` the query (BRIEF §4 syntax); ``customer``, ``type``, ``tag``; ``from`` and ``to`` dates;
   ``sort``; ``archived`` (``exclude``, the default: active documents only; ``include``: archived
   ones too; ``only``: the archive — ``is:archived`` in the query says the same); and the facet filters of :data:`LINK_FILTERS` (``customer_id``, ``customer_type``,
-  ``industry``, ``region``, ``year``).
+  ``industry``, ``region``, ``year``, and the linked customers' ``stage`` (销售阶段), ``importance``
+  (A/B/C, any case or width) and ``ctag`` (客户标签)).
 - A document type may be a code or its Chinese or English label (``合同`` = ``contract``); a
   customer type its full, short or English form (``潜在`` = ``潜在客户``).
 - ``versions=all`` also searches the kept text of superseded versions (as ``version:all`` in the
@@ -24,6 +25,7 @@ from collections.abc import Mapping, Sequence
 
 from foundation.errors import DossierError
 from foundation.messages import msg, texts
+from foundation.vocabulary import importance_level
 from index import SearchRefused, SearchRequest, customer_type_name, date_bound
 from ingest import DOC_TYPES, type_code
 
@@ -37,6 +39,9 @@ LINK_FILTERS = {
     "industry": "industries",
     "region": "regions",
     "year": "years",
+    "stage": "stages",
+    "importance": "importance",
+    "ctag": "customer_tags",
 }
 #: Every parameter :func:`search_request` reads.
 PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "versions", "archived", *LINK_FILTERS)
@@ -89,6 +94,14 @@ def _customer_types(values: Values) -> tuple[str, ...]:
     return tuple(dict.fromkeys(customer_type_name(v) or v for v in _multi(values, "customer_type")))
 
 
+def _importance(values: Values) -> tuple[str, ...]:
+    found = _multi(values, "importance")
+    for v in found:
+        if importance_level(v) is None:
+            raise BadSearchValue(msg("app.search.bad_importance", value=v[:40]))
+    return tuple(dict.fromkeys(importance_level(v) or v for v in found))
+
+
 def _ids(values: Values, name: str) -> tuple[int, ...]:
     found = _multi(values, name)
     for v in found:
@@ -124,6 +137,9 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
         industries=_multi(values, "industry"),
         regions=_multi(values, "region"),
         years=_years(values),
+        stages=_multi(values, "stage"),
+        importance=_importance(values),
+        customer_tags=_multi(values, "ctag"),
         date_from=date_from,
         date_to=date_to,
         sort=sort if sort in SORTS else "relevance",

@@ -20,6 +20,8 @@ from dossier.cli._common import (
     label,
     search_values,
     shown,
+    steering_options,
+    steering_values,
 )
 from foundation.config import SETTINGS, load_settings
 from foundation.errors import DossierError
@@ -237,6 +239,7 @@ def ingest(
 @click.option("--industry", "industries", multiple=True, help="Only documents of customers in this industry.")
 @click.option("--region", "regions", multiple=True, help="Only documents of customers in this province.")
 @click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
+@steering_options
 @click.option("--from", "date_from", help="Document date from (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Document date to (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
@@ -263,6 +266,9 @@ def search(
     industries: tuple[str, ...],
     regions: tuple[str, ...],
     years: tuple[str, ...],
+    stages: tuple[str, ...],
+    importance: tuple[str, ...],
+    ctags: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
     limit: int,
@@ -295,6 +301,7 @@ def search(
         archived,
     )
     values["versions"] = [versions]
+    values.update(steering_values(stages, importance, ctags))
     request = search_request(values, limit=limit, offset=offset)
     principal = _principal(dossier, as_user)
     result = dossier.search(request, principal)

@@ -86,6 +86,29 @@ def search_values(
     }
 
 
+def steering_options(fn: Any) -> Any:
+    """``--stage``, ``--importance`` and ``--ctag`` of ``search`` and ``export``: the linked customers' steering fields."""
+    fn = click.option(
+        "--ctag", "ctags", multiple=True, help="Only documents of customers with this tag (客户标签)."
+    )(fn)
+    fn = click.option(
+        "--importance",
+        "importance",
+        multiple=True,
+        help="Only documents of customers of this importance (A/B/C).",
+    )(fn)
+    return click.option(
+        "--stage", "stages", multiple=True, help="Only documents of customers at this sales stage (销售阶段)."
+    )(fn)
+
+
+def steering_values(
+    stages: Sequence[str], importance: Sequence[str], ctags: Sequence[str]
+) -> dict[str, list[str]]:
+    """``--stage``/``--importance``/``--ctag`` under the parameter names of :mod:`dossier.app.search_request`."""
+    return {"stage": list(stages), "importance": list(importance), "ctag": list(ctags)}
+
+
 #: ``--archived`` of ``search`` and ``export``: which documents by their lifecycle.
 ARCHIVED_OPTION = click.option(
     "--archived",

@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from dossier.cli._common import _echo_json, _open, label, shown
+from dossier.app.customer_fields import TAG_SEPARATORS
+from dossier.app.customer_list import MAX_LIMIT, SORTS, customer_list
+from dossier.cli._common import _echo_json, _open, _principal, label, shown
 from foundation.messages import msg
 
 
@@ -89,6 +91,19 @@ def customers_export(ctx: click.Context, path: str) -> None:
 @click.option("--industry", help="Industry (行业).")
 @click.option("--region", help="Province (省份).")
 @click.option("--owner", help="Sales rep (负责人).")
+@click.option("--stage", help="Sales stage (销售阶段), exactly.")
+@click.option("--importance", help="Importance (重要程度): A, B or C.")
+@click.option("--tag", help="A customer tag (客户标签).")
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="name",
+    show_default=True,
+    help="name, or latest activity / most open reminders / largest contract amount first.",
+)
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=MAX_LIMIT, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--as", "as_user", help="List as this user: only the figures they may read.")
 @click.option("--suggested", is_flag=True, help="List suggested customers waiting for review instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
@@ -98,28 +113,52 @@ def customers_list(
     industry: str | None,
     region: str | None,
     owner: str | None,
+    stage: str | None,
+    importance: str | None,
+    tag: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+    as_user: str | None,
     suggested: bool,
     as_json: bool,
 ) -> None:
-    """List customers with their document counts."""
+    """List customers with their stage, importance, tags, documents, last activity, open reminders and contract amount."""
     from dossier.app import folder, registry
-    from index import Principal
+    from dossier.app.owners import unmatched_owners
 
     if customer_type:
         customer_type = registry.customer_type_of(customer_type)
-    from dossier.app.owners import unmatched_owners
-
     dossier = _open(ctx.find_root())
+    principal = _principal(dossier, as_user)
+    total = None
     with dossier.sessions() as session:
-        rows = folder.list_customers(
-            session,
-            Principal.system(),
-            customer_type=customer_type,
-            industry=industry,
-            region=region,
-            owner=owner,
-            status="suggested" if suggested else "confirmed",
-        )
+        if suggested:
+            rows = folder.list_customers(
+                session,
+                principal,
+                customer_type=customer_type,
+                industry=industry,
+                region=region,
+                owner=owner,
+                status="suggested",
+            )
+        else:
+            page = customer_list(
+                session,
+                principal,
+                customer_type=customer_type,
+                industry=industry,
+                region=region,
+                owner=owner,
+                stage=stage,
+                importance=importance,
+                tag=tag,
+                sort=sort,
+                offset=offset,
+                limit=limit,
+            )
+            rows, total = page["customers"], page["total"]
         unmatched = unmatched_owners(session)
     problems = {u["owner"]: u["reason"] for u in unmatched}
     for (
@@ -132,13 +171,120 @@ def customers_list(
         _echo_json(rows)
         return
     for row in rows:
-        bits = [row.get("customer_type"), row.get("industry"), row.get("region"), row.get("owner")]
+        bits = [
+            row.get("customer_type"),
+            row.get("stage"),
+            row.get("importance"),
+            "、".join(row.get("tags") or []),
+            row.get("industry"),
+            row.get("region"),
+            row.get("owner"),
+        ]
         detail = " · ".join(str(b) for b in bits if b)
         flag = " ⚠" if row["owner_warning"] else ""
+        figures = [str(msg("cli.customers.documents", n=row.get("documents", 0)))]
+        if not suggested:
+            figures.append(
+                str(
+                    msg(
+                        "cli.customers.figures",
+                        last=(row["last_activity"] or "—")[:10],
+                        reminders=row["open_reminders"],
+                        amount=row["contract_amount"] or "—",
+                    )
+                )
+            )
+        click.echo(f"[{row['id']}] {row['name']}  {detail}{flag}  ({'; '.join(figures)})")
+    if total is not None and offset + len(rows) < total:
         click.echo(
-            f"[{row['id']}] {row['name']}  {detail}{flag}  ({msg('cli.customers.documents', n=row.get('documents', 0))})"
+            str(msg("cli.customers.more", shown=len(rows), total=total, next=offset + len(rows))), err=True
         )
     _echo_unmatched(unmatched)
+
+
+@customers.command("edit")
+@click.argument("customer_id", type=int)
+@click.option("--stage", help="Sales stage (销售阶段); an empty value clears it.")
+@click.option("--importance", help="Importance (重要程度): A, B or C; an empty value clears it.")
+@click.option("--type", "customer_type", help="Customer type: 潜在客户 / 现有客户 / 流失客户 (managers).")
+@click.option("--owner", "owner_name", help="Sales rep (负责人) (managers).")
+@click.option("--tag", "tag_list", multiple=True, help="A customer tag (客户标签); repeat for several.")
+@click.option("--tags", help="Customer tags as one text: a,b,c (an empty value clears them).")
+@click.option("--notes", help="Notes (备注); an empty value clears them.")
+@click.option(
+    "--contact",
+    "contact_list",
+    multiple=True,
+    help="A contact as name[,title[,mobile[,landline[,email]]]]; repeat for several; replaces the contacts.",
+)
+@click.option("--no-contacts", is_flag=True, help="Remove every contact.")
+@click.option(
+    "--as",
+    "as_user",
+    help="Edit as this user: a sales rep changes contacts, stage, tags and notes of their own customers.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def customers_edit(
+    ctx: click.Context,
+    customer_id: int,
+    stage: str | None,
+    importance: str | None,
+    customer_type: str | None,
+    owner_name: str | None,
+    tag_list: tuple[str, ...],
+    tags: str | None,
+    notes: str | None,
+    contact_list: tuple[str, ...],
+    no_contacts: bool,
+    as_user: str | None,
+    as_json: bool,
+) -> None:
+    """Change a customer's stage, importance, tags, notes, contacts (and, for managers, type and owner)."""
+    fields: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("stage", stage),
+            ("importance", importance),
+            ("customer_type", customer_type),
+            ("owner_name", owner_name),
+            ("notes", notes),
+        )
+        if value is not None
+    }
+    if tag_list or tags is not None:
+        fields["tags"] = [*tag_list, *([tags] if tags else [])]
+        if tags:
+            fields["tags"] = [*tag_list, *TAG_SEPARATORS.split(tags)]
+    if contact_list or no_contacts:
+        fields["contacts"] = [_contact(raw) for raw in contact_list]
+    if not fields:
+        raise click.UsageError(str(msg("cli.customers.edit_nothing")))
+    dossier = _open(ctx.find_root())
+    result = dossier.customers.update(customer_id, fields, _principal(dossier, as_user))
+    result["warnings"] = [str(w) for w in result["warnings"]]
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(
+        str(
+            msg(
+                "cli.customers.edited",
+                id=result["id"],
+                name=result["name"],
+                fields=", ".join(result["changed"]) or "—",
+                n=result["reanalysed"],
+            )
+        )
+    )
+    for warning in result["warnings"]:
+        click.echo(warning, err=True)
+
+
+def _contact(raw: str) -> dict[str, str]:
+    parts = [p.strip() for p in raw.split(",")]
+    keys = ("name", "title", "mobile", "landline", "email")
+    return {k: (parts[i] if i < len(parts) else "") for i, k in enumerate(keys)}
 
 
 def _review(ctx: click.Context, action: str, customer_id: int, into: int | None = None) -> None:

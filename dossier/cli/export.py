@@ -12,7 +12,16 @@ from typing import Any, BinaryIO
 import click
 
 from dossier.app.search_request import search_request
-from dossier.cli._common import ARCHIVED_OPTION, _echo_json, _open, _principal, label, search_values
+from dossier.cli._common import (
+    ARCHIVED_OPTION,
+    _echo_json,
+    _open,
+    _principal,
+    label,
+    search_values,
+    steering_options,
+    steering_values,
+)
 from foundation.errors import DossierError
 from foundation.messages import msg
 
@@ -101,6 +110,7 @@ class _Progress:
 @click.option("--industry", "industries", multiple=True, help="Only documents of customers in this industry.")
 @click.option("--region", "regions", multiple=True, help="Only documents of customers in this province.")
 @click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
+@steering_options
 @click.option("--from", "date_from", help="Document date from (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Document date to (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(["relevance", "date_desc", "date_asc"]), default="relevance")
@@ -125,6 +135,9 @@ def export(
     industries: tuple[str, ...],
     regions: tuple[str, ...],
     years: tuple[str, ...],
+    stages: tuple[str, ...],
+    importance: tuple[str, ...],
+    ctags: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
     sort: str,
@@ -159,7 +172,8 @@ def export(
             date_to,
             sort,
             archived,
-        ),
+        )
+        | steering_values(stages, importance, ctags),
         limit=1,
     )
     principal = _principal(dossier, as_user)

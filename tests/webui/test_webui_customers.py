@@ -619,15 +619,21 @@ def test_edit_form_is_prefilled(folder_login, folder_home):
         assert text in english, text
 
 
-@pytest.mark.parametrize("user", ["sales1", "viewer1"])
-def test_only_reviewers_may_edit(folder_login, folder_home, user):
-    """Sales (even the customer's owner) and viewers get no Edit button, and the edit page and posting to it are 403."""
+@pytest.mark.parametrize(
+    ("user", "says"),
+    [
+        ("sales2", "只有客户的负责销售、经理和管理员可以修改"),
+        ("viewer1", "只有管理员、经理和客户的负责销售可以修改客户"),
+    ],
+)
+def test_only_reviewers_and_the_owner_may_edit(folder_login, folder_home, user, says):
+    """Another rep's customer and viewers get no Edit button, and the edit page and posting to it are 403."""
     client = folder_login(user)
     cid = folder_home["customers"]["mingyuan"]
     html = client.get(f"/customers/{cid}").get_data(as_text=True)
     assert "edit-customer" not in html and f"/customers/{cid}/edit" not in html
     r = client.get(f"/customers/{cid}/edit")
-    assert r.status_code == 403 and "只有管理员和经理可以修改客户" in r.get_data(as_text=True)
+    assert r.status_code == 403 and says in r.get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     r = client.post(
         f"/customers/{cid}/edit", data={"csrf_token": token, "name": "改名有限公司", "stage": "x"}

@@ -82,6 +82,10 @@ class ExportRow:
     uploaded_at: datetime | None = None
     entities: dict[str, list[str]] | None = field(default=None)
     archived: bool = False  # archived (归档): read-only, left out of default searches
+    #: The customers' sales stages (销售阶段), importance grades (重要性) and tags (客户标签), in customer order.
+    stages: tuple[str, ...] = ()
+    importance: tuple[str, ...] = ()
+    customer_tags: tuple[str, ...] = ()
 
     @property
     def doc_type_label(self) -> str:
@@ -101,6 +105,16 @@ def _amount(value: str) -> Decimal | None:
     except (InvalidOperation, TypeError, ValueError):
         return None
     return amount if amount.is_finite() else None
+
+
+def _tag_list(raw: Any) -> list[str]:
+    """A customer's tags as the raw cursor hands them: a JSON text (SQLite) or a list (PostgreSQL)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    return [str(t) for t in raw] if isinstance(raw, list) else []
 
 
 def _id_filter(column: Any, dialect: str) -> Any:
@@ -195,12 +209,17 @@ class _Queries:
                 Customer.id,
                 Customer.name,
                 Customer.status,
+                Customer.stage,
+                Customer.importance,
+                Customer.tags,
             )
             .join(Customer, Customer.id == DocumentCustomer.customer_id)
             .where(_id_filter(DocumentCustomer.document_id, dialect))
             .order_by(DocumentCustomer.document_id, DocumentCustomer.position)
         )
-        self.customers = select(Customer.id, Customer.name).where(_id_filter(Customer.id, dialect))
+        self.customers = select(
+            Customer.id, Customer.name, Customer.stage, Customer.importance, Customer.tags
+        ).where(_id_filter(Customer.id, dialect))
         self.tags = (
             select(Document.id, Tag.name)
             .join(Document.tags)
@@ -261,10 +280,15 @@ class _Batch:
                     self.texts.setdefault(doc_id, []).append(text)
 
     def _customers(self, conn: Connection, queries: _Queries, params: Any) -> dict[int, tuple[str, ...]]:
-        """Each document's search customers, as ``pipeline.extraction.searchable_customers`` chooses them."""
+        """Each document's search customers, as ``pipeline.extraction.searchable_customers`` chooses them.
+
+        Their steering fields are kept in ``self.steering`` (customer id -> (stage, importance, tags))
+        and each document's customer ids, in the same order, in ``self.customer_ids``.
+        """
         out: dict[int, dict[int, str]] = {}  # doc -> {customer id: name}, in link order
         names: dict[int, str] = {}
-        for doc_id, method, cid, name, status in queries.links.run(conn, params):
+        self.steering: dict[int, tuple[str | None, str | None, list[str]]] = {}
+        for doc_id, method, cid, name, status, stage, importance, tags in queries.links.run(conn, params):
             if method in KEPT_METHODS or status == "confirmed":
                 chosen = out.get(doc_id)
                 if chosen is None:
@@ -272,20 +296,37 @@ class _Batch:
                 elif cid not in chosen:
                     chosen[cid] = name
                 names[cid] = name
+                self.steering[cid] = (stage, importance, _tag_list(tags))
         primaries: set[int] = {d[4] for d in self.docs.values() if d[4] is not None}
         missing = sorted(primaries - names.keys())
         if missing:
-            names.update((cid, name) for cid, name in queries.customers.run(conn, queries.ids(missing)))
+            for cid, name, stage, importance, tags in queries.customers.run(conn, queries.ids(missing)):
+                names[cid] = name
+                self.steering[cid] = (stage, importance, _tag_list(tags))
         result: dict[int, tuple[str, ...]] = {}
+        self.customer_ids: dict[int, tuple[int, ...]] = {}
         empty: dict[int, str] = {}
         for doc_id, doc in self.docs.items():
             chosen = out.get(doc_id, empty)
             primary = doc[4]  # customer_id
             if primary is not None and primary not in chosen and primary in names:
                 result[doc_id] = (names[primary], *chosen.values())  # the primary customer comes first
+                self.customer_ids[doc_id] = (primary, *chosen)
             elif chosen:
                 result[doc_id] = tuple(chosen.values())
+                self.customer_ids[doc_id] = tuple(chosen)
         return result
+
+    def steering_of(self, doc_id: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(stages, importance grades, customer tags) of a document's customers, each distinct, in customer order."""
+        found = [self.steering[c] for c in self.customer_ids.get(doc_id, ()) if c in self.steering]
+        if not found:
+            return (), (), ()
+        return (
+            tuple(dict.fromkeys(s for s, _i, _t in found if s)),
+            tuple(dict.fromkeys(i for _s, i, _t in found if i)),
+            tuple(dict.fromkeys(t for _s, _i, tags in found for t in tags if t)),
+        )
 
     def row(self, hit: SearchHit, base_url: str, snippets: PlainSnippets | None) -> ExportRow | None:
         """The export row of one hit; None when the records do not hold it or the caller may not read it."""
@@ -318,6 +359,7 @@ class _Batch:
         ) = doc
         if isinstance(uploaded_at, str):  # SQLite hands DateTime columns back as text
             uploaded_at = datetime.fromisoformat(uploaded_at)
+        stages, importance, customer_tags = self.steering_of(doc_id)
         return ExportRow(
             doc_id,
             title or filename or "",
@@ -339,6 +381,9 @@ class _Batch:
             uploaded_at,
             entities,
             archived_at is not None,
+            stages,
+            importance,
+            customer_tags,
         )
 
 

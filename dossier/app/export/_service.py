@@ -92,6 +92,9 @@ _REQUEST_FIELDS = (
     "industries",
     "regions",
     "years",
+    "stages",
+    "importance",
+    "customer_tags",
     "entities",
     "sort",
 )

@@ -55,6 +55,9 @@ COLUMNS: tuple[tuple[str, str, str, float], ...] = (
     ("snippet", "摘要", "snippet", 60),
     ("url", "链接", "link", 42),
     ("archived", "已归档", "archived", 9),
+    ("stages", "销售阶段", "sales stage", 14),
+    ("importance", "重要性", "importance", 8),
+    ("customer_tags", "客户标签", "customer tags", 20),
 )
 #: The ``archived`` cell of CSV and XLSX rows.
 ARCHIVED_CELL = {True: "是", False: "否"}
@@ -101,6 +104,9 @@ def _csv_cells(row: ExportRow) -> list[Any]:
         neutralise(row.snippet),
         row.url,
         ARCHIVED_CELL[row.archived],
+        neutralise(_joined(row.stages)),
+        _joined(row.importance),
+        neutralise(_joined(row.customer_tags)),
     ]
 
 
@@ -138,6 +144,9 @@ def json_object(row: ExportRow) -> dict[str, Any]:
         "doc_type_label": row.doc_type_label,
         "date": row.date,
         "tags": list(row.tags),
+        "stages": list(row.stages),
+        "importance": list(row.importance),
+        "customer_tags": list(row.customer_tags),
         "amount": f"{row.amount:.2f}" if row.amount is not None else None,
         "size": row.size,
         "pages": row.pages,
@@ -257,6 +266,9 @@ class _XlsxSheet:
                 self.text(row.snippet),
                 self.styled(f'=HYPERLINK("{url}","{url}")', "General", "Hyperlink"),
                 ARCHIVED_CELL[row.archived],
+                self.text(_joined(row.stages)),
+                self.text(_joined(row.importance)),
+                self.text(_joined(row.customer_tags)),
             ]
         )
         self.rows += 1

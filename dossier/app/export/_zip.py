@@ -77,6 +77,9 @@ MANIFEST_COLUMNS = (
     ("status", "状态"),
     ("url", "链接"),
     ("archived", "已归档"),
+    ("stages", "销售阶段"),
+    ("importance", "重要性"),
+    ("customer_tags", "客户标签"),
 )
 
 
@@ -155,6 +158,9 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                     "status": "ok",
                     "url": row.url,
                     "archived": row.archived,
+                    "stages": list(row.stages),
+                    "importance": list(row.importance),
+                    "customer_tags": list(row.customer_tags),
                 }
                 if not row.sha256:
                     entry["status"] = str(msg("app.export.no_original"))
@@ -186,6 +192,9 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                         neutralise(str(entry["status"])),
                         row.url,
                         "是" if row.archived else "否",
+                        neutralise("; ".join(row.stages)),
+                        "; ".join(row.importance),
+                        neutralise("; ".join(row.customer_tags)),
                     ]
                 )
                 mjson.write(

@@ -20,7 +20,7 @@ from foundation.errors import Forbidden
 from foundation.messages import msg
 from index import Principal, SearchRequest
 from pipeline import extraction
-from pipeline.indexing import index_documents
+from pipeline.indexing import index_customer_activities, index_documents
 from records import Customer, Document, DocumentCustomer, Version
 
 if TYPE_CHECKING:
@@ -212,6 +212,9 @@ class CustomerService:
             }
             if done.into is not None:
                 result["into"] = {"id": done.into.id, "name": done.into.name}
+                # The merged customer's activities now belong to the surviving one: reindexed with its fields.
+                index_customer_activities(session, self._backend, [done.into.id])
+                session.commit()
         extraction.SHARED.forget()
         result["reanalysed"] = self._reanalyse(done.customer_ids, names, done.document_ids)
         return result
@@ -241,9 +244,10 @@ class CustomerService:
             offset = 0
             while True:
                 result = self._backend.search(
-                    SearchRequest(quoted, offset=offset, limit=1000, facets=False), Principal.system()
+                    SearchRequest(quoted, offset=offset, limit=1000, facets=False, activities="exclude"),
+                    Principal.system(),
                 )
-                ids.update(h.id for h in result.hits)
+                ids.update(h.id for h in result.hits if h.id > 0)
                 offset += len(result.hits)
                 if not result.hits or offset >= result.total:
                     break

@@ -100,6 +100,9 @@ ACTIONS: tuple[str, ...] = (
     "integrity_repair",
     "backup",
     "restore",
+    "activity_add",
+    "activity_edit",
+    "activity_delete",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

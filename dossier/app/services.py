@@ -28,6 +28,7 @@ import index
 import ingest
 import records
 from dossier.app._accounts import AccountService, principal_of
+from dossier.app._activities import ActivityService
 from dossier.app._archive import ArchiveService
 from dossier.app._check import IntegrityService
 from dossier.app._customers import CustomerService
@@ -37,6 +38,7 @@ from dossier.app._index_flusher import IndexFlusher
 from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
 from dossier.app._retention import RetentionService
+from dossier.app._timeline import Timeline
 from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.backup import BackupService
@@ -67,6 +69,8 @@ class Dossier:
     ``archive`` (:class:`~dossier.app._archive.ArchiveService`): archiving (归档) and unarchiving.
     ``integrity`` (:class:`~dossier.app._check.IntegrityService`): ``dossier check`` and its repairs.
     ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
+    ``activities`` (:class:`~dossier.app._activities.ActivityService`): activities and comments (沟通记录);
+    ``timeline`` (:class:`~dossier.app._timeline.Timeline`): one page of a customer's timeline (客户时间线).
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -94,6 +98,7 @@ class Dossier:
             trash=self.trash.trash,
         )
         self.integrity = IntegrityService(home, reindex=self.intake.reindex)
+        self.activities, self.timeline = ActivityService(home), Timeline(home)
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading
         self.queue = intake.queue

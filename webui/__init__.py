@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.json.sort_keys = app.config["JSON_SORT_KEYS"]  # type: ignore[attr-defined]
 
     from webui import (
+        activities,
         admin,
         api,
         auth,
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(trash.bp)
     app.register_blueprint(retention.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(activities.bp)
+    app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")

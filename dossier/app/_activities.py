@@ -306,6 +306,13 @@ class ActivityService:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def get(self, principal: Principal, activity_id: int) -> dict[str, Any]:
+        """One activity as ``principal`` reads it; NotFound when it does not exist or may not be read."""
+        with self._sessions() as session:
+            owned = folder.owned_customer_ids(session, principal)
+            row, _doc = self._readable(session, principal, activity_id, owned)
+            return activity_view(session, row, principal)
+
     def list(
         self,
         principal: Principal,
@@ -404,6 +411,7 @@ def activity_hits(
             "contacts": list(row.contacts or []),
             "document": doc.id if doc is not None else None,
             "confidentiality": row.confidentiality,
+            "body": row.body,
             "status": "indexed",
             "version": 0,
             "link": link,

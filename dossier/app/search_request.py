@@ -6,7 +6,9 @@ repeated options put under the same names (:data:`PARAMS`):
 - ``q`` the query (BRIEF §4 syntax); ``customer``, ``type``, ``tag``; ``from`` and ``to`` dates;
   ``sort``; ``archived`` (``exclude``, the default: active documents only; ``include``: archived
   ones too; ``only``: the archive — ``is:archived`` in the query says the same); and the facet filters of :data:`LINK_FILTERS` (``customer_id``, ``customer_type``,
-  ``industry``, ``region``, ``year``).
+  ``industry``, ``region``, ``year``); ``activities`` (``include``, the default: activities and
+  comments come with documents; ``exclude``: documents only; ``only``: activities and comments).
+  ``type`` also takes ``activity`` (沟通记录) and ``comment`` (评论), the types of their entries.
 - A document type may be a code or its Chinese or English label (``合同`` = ``contract``); a
   customer type its full, short or English form (``潜在`` = ``潜在客户``).
 - ``versions=all`` also searches the kept text of superseded versions (as ``version:all`` in the
@@ -39,7 +41,19 @@ LINK_FILTERS = {
     "year": "years",
 }
 #: Every parameter :func:`search_request` reads.
-PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "versions", "archived", *LINK_FILTERS)
+PARAMS = (
+    "q",
+    "type",
+    "customer",
+    "tag",
+    "from",
+    "to",
+    "sort",
+    "versions",
+    "archived",
+    "activities",
+    *LINK_FILTERS,
+)
 #: What ``archived`` may say (anything else reads as the default, ``exclude``).
 ARCHIVED = ("exclude", "include", "only")
 
@@ -75,9 +89,16 @@ def _one(values: Values, name: str) -> str | None:
     return found[0] if found else None
 
 
+#: The types of the entries of activities and comments, by code and label (they are no document type).
+ACTIVITY_TYPES = {"activity": "activity", "沟通记录": "activity", "comment": "comment", "评论": "comment"}
+
+
 def _doc_types(values: Values) -> tuple[str, ...]:
     out = []
     for v in _multi(values, "type"):
+        if v.lower() in ACTIVITY_TYPES:
+            out.append(ACTIVITY_TYPES[v.lower()])
+            continue
         try:
             out.append(doc_type_code(v))
         except DossierError as exc:
@@ -113,6 +134,7 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
     """The :class:`SearchRequest` ``values`` ask for, with ``limit`` hits from ``offset``; see the module docstring."""
     sort = _one(values, "sort") or "relevance"
     archived = _one(values, "archived") or "exclude"
+    activities = (_one(values, "activities") or "include").lower()
     date_from, date_to = _date(values, "from"), _date(values, "to")  # reversed ones: the search says so
     return SearchRequest(
         query=" ".join(values.get("q", ())).strip(),
@@ -131,6 +153,7 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
         if (_one(values, "versions") or "").lower() in ("all", "1", "on", "true")
         else "current",
         archived=archived if archived in ARCHIVED else "exclude",
+        activities=activities if activities in ("include", "exclude", "only") else "include",
         offset=offset,
         limit=limit,
     )

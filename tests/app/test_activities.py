@@ -158,3 +158,73 @@ def test_comment_follows_its_document(home, admin) -> None:  # type: ignore[no-u
     with d.sessions() as session:
         assert session.get(Activity, c["id"]) is not None
     assert activity_entry_id(c["id"]) in set(d.resources.backend.entry_ids())
+
+
+def test_reindex_and_check_know_activity_entries(home, admin) -> None:  # type: ignore[no-untyped-def]
+    d, ids, p = home["d"], home["ids"], home["p"]
+    call = d.activities.add(p["sales1"], kind="call", customer=ids["A"], body="重建索引测试")
+    entry = activity_entry_id(call["id"])
+    d.reindex()  # the whole index: activities come back too
+    assert entry in set(d.resources.backend.entry_ids())
+    assert d.search(SearchRequest("重建索引测试"), admin)["total"] == 1
+    d.resources.backend.delete([entry])
+    report = d.integrity.check()
+    missing = [f for f in report.problems if f.kind == "index_missing"]
+    assert [f.subject for f in missing] == [f"activity {call['id']}"]
+    repaired = d.integrity.check(repair=True)
+    assert all(f.repaired for f in repaired.problems if f.kind == "index_missing")
+    assert d.search(SearchRequest("重建索引测试"), admin)["total"] == 1
+
+
+def test_merge_moves_activities_and_erasure_removes_comments(home, admin) -> None:  # type: ignore[no-untyped-def]
+    from records import Activity, Customer
+
+    d, ids, p = home["d"], home["ids"], home["p"]
+    with d.sessions() as session:
+        suggested = Customer(name="明远科技杭州分公司", aliases=[], contacts=[], status="suggested")
+        session.add(suggested)
+        session.commit()
+        suggested_id = suggested.id
+    moved = d.activities.add(p["manager1"], kind="visit", customer=suggested_id, body="合并前的拜访")
+    d.customers.merge(suggested_id, ids["A"], admin)
+    with d.sessions() as session:
+        assert session.get(Activity, moved["id"]).customer_id == ids["A"]
+    hit = d.search(SearchRequest("合并前的拜访"), admin)["hits"][0]
+    assert hit["customer_id"] == ids["A"] and hit["customer"] == "杭州明远科技有限公司"
+    remark = d.activities.comment(p["manager1"], ids["doc"], "将被销毁的评论")
+    d.trash.trash(ids["doc"], admin)
+    d.trash.purge(admin, confirm=True)
+    with d.sessions() as session:
+        assert session.get(Activity, remark["id"]) is None
+    assert activity_entry_id(remark["id"]) not in set(d.resources.backend.entry_ids())
+    assert d.search(SearchRequest("将被销毁的评论"), admin)["total"] == 0
+
+
+def test_exports_write_activity_rows(home, admin) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+    import json
+    import zipfile
+
+    d, ids, p = home["d"], home["ids"], home["p"]
+    call = d.activities.add(
+        p["sales1"], kind="call", customer=ids["A"], subject="导出测试", body="导出的沟通记录"
+    )
+    request = SearchRequest("导出")
+    _plan, chunks = d.exports.stream(request, admin, "csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
+    assert [(r["编号 id"], r["记录类型 kind"], r["文档类型 type"]) for r in rows] == [
+        (str(call["id"]), "电话", "沟通记录")
+    ]
+    _plan, chunks = d.exports.stream(request, admin, "jsonl")
+    line = json.loads(b"".join(chunks).decode())
+    assert (line["id"], line["activity"], line["kind"], line["title"]) == (0, call["id"], "call", "导出测试")
+    _plan, chunks = d.exports.stream(request, admin, "xlsx")
+    assert b"".join(chunks)[:2] == b"PK"
+    _plan, chunks = d.exports.stream(request, admin, "zip")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
+    assert sorted(archive.namelist()) == ["manifest.csv", "manifest.json"]  # no file for an activity
+    manifest = json.loads(archive.read("manifest.json"))
+    entry = manifest["files"][0]
+    assert entry["activity"] == call["id"] and entry["path"] is None and "没有原文件" in entry["status"]
+    assert (manifest["count"], manifest["missing"], manifest["activities"]) == (0, 0, 1)

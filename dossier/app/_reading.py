@@ -97,6 +97,7 @@ class ReadingService:
                         "title_html": hit.title_html,
                         "status": doc.status,
                         "version": hit.version,  # 0: the current text; n: superseded version n matched
+                        "activity": 0,  # a document; an activity's or comment's hit has its id here
                     }
                 )
         facets = {

@@ -1,8 +1,9 @@
 """``dossier activities …``: activities and comments (沟通记录、评论) from the command line.
 
 ``add`` logs a call, visit, meeting, e-mail or note against a customer (``--customer`` name or
-id; ``--document`` too, optionally), ``comment`` remarks on a document, ``list`` shows what one
-may read, newest first, and ``timeline`` a customer's timeline.  As in ``dossier documents``,
+id; ``--document`` too, optionally), ``comment`` remarks on a document, ``edit`` and ``delete``
+change or remove one (its author, a manager or an admin), ``list`` shows what one may read,
+newest first, and ``timeline`` a customer's timeline.  As in ``dossier documents``,
 the CLI acts as the operator (all rights) unless ``--as USER`` names the account whose rights apply.
 """
 
@@ -105,6 +106,67 @@ def comment(
         _echo_json(made)
         return
     click.echo(_line(made))
+
+
+@activities.command("edit")
+@click.argument("activity_id", type=int)
+@click.option("--kind", type=click.Choice(["call", "visit", "meeting", "email", "note"]))
+@click.option("--when", "occurred_at", help="When it happened.")
+@click.option("--with", "contacts", multiple=True, help="The contacts (replace the old ones); repeatable.")
+@click.option("--subject", help="New subject.")
+@click.option("--body", help="New text.")
+@click.option("--next-step", "next_step", help="New next step.")
+@click.option("--level", type=LEVELS, help="New confidentiality.")
+@_AS
+@_JSON
+@click.pass_context
+def edit(
+    ctx: click.Context,
+    activity_id: int,
+    kind: str | None,
+    occurred_at: str | None,
+    contacts: tuple[str, ...],
+    subject: str | None,
+    body: str | None,
+    next_step: str | None,
+    level: str | None,
+    as_user: str | None,
+    as_json: bool,
+) -> None:
+    """Change an activity or comment (its author, a manager or an admin)."""
+    dossier = _open(ctx)
+    changes: dict[str, Any] = {
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "subject": subject,
+        "body": body,
+        "next_step": next_step,
+        "confidentiality": level,
+    }
+    if contacts:
+        changes["contacts"] = list(contacts)
+    changed = dossier.activities.edit(
+        _principal(dossier, as_user), activity_id, **{k: v for k, v in changes.items() if v is not None}
+    )
+    if as_json:
+        _echo_json(changed)
+        return
+    click.echo(_line(changed))
+
+
+@activities.command("delete")
+@click.argument("activity_id", type=int)
+@_AS
+@_JSON
+@click.pass_context
+def delete(ctx: click.Context, activity_id: int, as_user: str | None, as_json: bool) -> None:
+    """Delete an activity or comment (its author, a manager or an admin)."""
+    dossier = _open(ctx)
+    done = dossier.activities.delete(_principal(dossier, as_user), activity_id)
+    if as_json:
+        _echo_json(done)
+        return
+    click.echo(f"{activity_id}\tdeleted")
 
 
 @activities.command("list")

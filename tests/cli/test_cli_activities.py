@@ -119,3 +119,32 @@ def test_refusals_are_clear(home) -> None:  # type: ignore[no-untyped-def]
         result = _run(root, "activities", "add", *args)
         assert result.exit_code == 1, (args, result.output)
         assert said in result.output, (args, result.output)
+
+
+def test_edit_and_delete(home) -> None:  # type: ignore[no-untyped-def]
+    root = home["root"]
+    made = json.loads(
+        _run(
+            root, "activities", "add", "--customer", "明远科技", "--body", "初稿", "--as", "sales1", "--json"
+        ).output
+    )
+    refused = _run(root, "activities", "edit", str(made["id"]), "--body", "改", "--as", "sales2")
+    assert refused.exit_code == 1 and "记录人" in refused.output
+    changed = _run(
+        root,
+        "activities",
+        "edit",
+        str(made["id"]),
+        "--body",
+        "定稿",
+        "--with",
+        "王五",
+        "--as",
+        "sales1",
+        "--json",
+    )
+    assert changed.exit_code == 0, changed.output
+    assert (json.loads(changed.output)["body"], json.loads(changed.output)["contacts"]) == ("定稿", ["王五"])
+    assert _run(root, "activities", "delete", str(made["id"]), "--as", "sales1").exit_code == 0
+    gone = _run(root, "activities", "delete", str(made["id"]))
+    assert gone.exit_code == 1 and str(made["id"]) in gone.output

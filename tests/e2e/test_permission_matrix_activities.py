@@ -298,3 +298,14 @@ def test_who_may_log_and_delete(home, app, username):
         assert (
             client.delete(f"/api/activities/{response.get_json()['id']}", headers=headers).status_code == 200
         )
+
+
+def test_a_full_reindex_keeps_every_activity(home, app):
+    """`dossier reindex` (a whole rebuild, through the engine's rebuild) writes the activities' entries again."""
+    d = home["dossier"]
+    d.reindex()
+    d.backend.settle()
+    client = login_client(app, "admin", PASSWORD)
+    body = client.get("/api/search", query_string={"q": "回访", "limit": 100}).get_json()
+    assert {h["activity"] for h in body["hits"]} == set(home["entries"])
+    assert d.integrity.check().ok

@@ -202,3 +202,50 @@ def test_five_thousand_items_page_from_sql(home) -> None:  # type: ignore[no-unt
     sales = d.timeline(home["users"]["sales2"], ids["other"])
     assert sales["total"] == 2500  # the finance half is not theirs to read
     print(f"timeline page 3 of 5,000 items: {took:.1f} ms")
+
+
+@pytest.mark.opensearch
+def test_activities_and_timeline_on_postgresql_records(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL records with the OpenSearch index: logging, the list, search hits and the timeline's SQL."""
+    import uuid
+
+    from dossier.app.services import Dossier
+    from foundation.config import load_settings
+    from index import SearchRequest
+    from records import Customer, CustomerChange
+    from tests import _opensearch
+
+    url, alias = _opensearch.cluster_url(), f"dossier-test-{uuid.uuid4().hex[:10]}"
+    env = {
+        "DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0",
+        "DOSSIER_HOME": str(tmp_path / "home"),
+        "DOSSIER_DATABASE_URL": postgres_url,
+        "DOSSIER_OPENSEARCH_URL": url,
+        "DOSSIER_OPENSEARCH_INDEX": alias,
+    }
+    settings = load_settings(environ=env, dotenv=tmp_path / "no.env")
+    Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+    d = Dossier.open(settings)
+    try:
+        with d.sessions() as session:
+            customer = Customer(name="杭州明远科技有限公司", aliases=[], contacts=[])
+            session.add(customer)
+            session.flush()
+            session.add(
+                CustomerChange(
+                    customer_id=customer.id, username="admin", field="stage", before=None, after="报价"
+                )
+            )
+            session.commit()
+            cid = customer.id
+        operator = Principal.system()
+        made = d.activities.add(operator, kind="call", customer=cid, body="琥珀项目回访", contacts=["张三"])
+        d.backend.settle()
+        hits = d.search(SearchRequest("琥珀"), operator)["hits"]
+        assert [h["activity"] for h in hits] == [made["id"]]
+        assert d.activities.list(operator, customer=cid)["total"] == 1
+        found = d.timeline(operator, cid)
+        assert [i["kind"] for i in found["items"]] == ["activity", "change"] and found["total"] == 2
+    finally:
+        d.close()
+        _opensearch.drop(url, alias)

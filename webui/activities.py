@@ -2,8 +2,8 @@
 
 Pages: the customer page shows the timeline (``?tl_kind=&tl_page=``) and a form to log an
 activity (``POST /customers/<id>/activities``); the document page lists its comments with a form
-(``POST /documents/<id>/comments``); ``POST /activities/<id>/delete`` deletes one (author, manager,
-admin).  ``GET /customers/<id>/timeline`` is the timeline on a page of its own.  Every form
+(``POST /documents/<id>/comments``); ``POST /activities/<id>/edit`` changes one and
+``POST /activities/<id>/delete`` deletes one (author, manager, admin).  ``GET /customers/<id>/timeline`` is the timeline on a page of its own.  Every form
 carries the session's CSRF token (checked for every POST, :mod:`webui.auth`).
 
 API (the CSRF token in ``X-CSRF-Token`` for writes, or an API token):
@@ -165,6 +165,35 @@ def delete(activity_id: int) -> Any:
             url_for("customers.show", customer_id=shown["customer"]["id"], _anchor="timeline"), code=303
         )
     return redirect(url_for("search.index"), code=303)
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=("POST",))
+@login_required
+def edit(activity_id: int) -> Any:
+    """Change an activity's subject, text, next step or level from the timeline (author, manager, admin)."""
+    d = get_dossier()
+    shown = d.activities.get(g.principal, activity_id)
+    form = request.form
+    changes = {
+        k: form[k] for k in ("subject", "body", "next_step", "confidentiality", "occurred_at") if form.get(k)
+    }
+    if shown["kind"] == "comment" and shown["document"]:
+        back = url_for("documents.show", doc_id=shown["document"]["id"], _anchor=f"comment-{activity_id}")
+    elif shown["customer"]:
+        back = url_for(
+            "customers.show", customer_id=shown["customer"]["id"], _anchor=f"activity-{activity_id}"
+        )
+    else:
+        back = url_for("search.index")
+    try:
+        d.activities.edit(g.principal, activity_id, **changes)
+    except DossierError as exc:
+        if exc.status not in (400, 403):
+            raise
+        flash(say(exc), "error")
+        return redirect(back, code=303)
+    flash(_("activity.edited"), "info")
+    return redirect(back, code=303)
 
 
 @bp.route("/customers/<int:customer_id>/timeline")

@@ -97,6 +97,14 @@ def test_customer_page_form_logs_an_activity_with_csrf(home) -> None:  # type: i
     assert "客户确认采购意向" in page and "下周发正式报价" in page and "张三、王五" in page
     items = home["d"].activities.list(home["d"].accounts.principal_for("sales1"), customer=cid)["items"]
     assert items[0]["contacts"] == ["张三", "王五"] and items[0]["occurred_at"] == "2026-11-30T15:00"
+    # Edited from the timeline (CSRF again), by its author.
+    activity_id = items[0]["id"]
+    edited = client.post(
+        f"/activities/{activity_id}/edit",
+        data={"csrf_token": _token(page), "body": "客户确认采购意向，预算已批"},
+    )
+    assert edited.status_code == 303 and f"#activity-{activity_id}" in edited.headers["Location"]
+    assert "预算已批" in client.get(f"/customers/{cid}").get_data(as_text=True)
     # A date that cannot be a date: a clear message, nothing written.
     bad = dict(form, occurred_at="2026-02-30", body="不该保存")
     answer = client.post(f"/customers/{cid}/activities", data=bad, follow_redirects=True)

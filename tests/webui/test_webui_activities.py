@@ -183,6 +183,18 @@ def test_api_round_trip_and_errors(home) -> None:  # type: ignore[no-untyped-def
     ]
     page = client.get("/", query_string={"q": "续约条款"}).get_data(as_text=True)
     assert f"/customers/{cid}#activity-{body['id']}" in page and "沟通记录" in page
+    # The doc_type facet's link (type=activity) and the activities filter work on the page and the API.
+    assert client.get("/", query_string={"q": "续约条款", "type": "activity"}).status_code == 200
+    assert (
+        client.get("/api/search", query_string={"q": "续约条款", "type": "comment"}).get_json()["total"] == 0
+    )
+    assert (
+        client.get("/api/search", query_string={"q": "续约条款", "type": "沟通记录"}).get_json()["total"] == 1
+    )
+    assert (
+        client.get("/api/search", query_string={"q": "续约条款", "activities": "exclude"}).get_json()["total"]
+        == 0
+    )
     changed = client.patch(f"/api/activities/{body['id']}", json={"body": "续约条款已谈妥"}, headers=headers)
     assert changed.status_code == 200 and changed.get_json()["body"] == "续约条款已谈妥"
     listed = client.get("/api/activities", query_string={"customer": cid, "kind": "meeting"}).get_json()

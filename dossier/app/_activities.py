@@ -192,6 +192,7 @@ class ActivityService:
                 confidentiality=activity_level(level, doc),
                 **fields,
             )
+            _check_readable(principal, row, owned)
             session.add(row)
             session.flush()
             record_event(
@@ -246,6 +247,7 @@ class ActivityService:
                 setattr(row, key, value)
             if changes.get("confidentiality"):
                 row.confidentiality = activity_level(_level(changes["confidentiality"], principal), doc)
+            _check_readable(principal, row, owned)
             row.updated_at = utcnow()
             after = _audit_view(row, None)
             changed = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
@@ -461,6 +463,12 @@ def _audit_view(row: Activity, customer: Customer | None) -> dict[str, Any]:
     if customer is not None:
         out["customer"] = customer.name
     return out
+
+
+def _check_readable(principal: Principal, row: Activity, owned: Iterable[int]) -> None:
+    """Refuse a level its author could not read back (a rep's finance note would vanish from their own view)."""
+    if not may_read_activity(principal, row, owned, None):
+        raise ActivityError(msg("app.activity.level_unreadable", level=row.confidentiality))
 
 
 def _kind(kind: str) -> str:

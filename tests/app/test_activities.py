@@ -131,10 +131,20 @@ def test_who_may_log(home) -> None:  # type: ignore[no-untyped-def]
     # A sales rep comments on any document they can read; its customer is the document's.
     c = d.activities.comment(p["sales2"], ids["doc"], "价格偏高")
     assert c["kind"] == "comment" and c["customer"]["id"] == ids["A"]
+    with pytest.raises(DossierError) as unreadable:  # a level its author could not read back
+        d.activities.add(p["sales1"], kind="note", customer=ids["A"], body="x", confidentiality="finance")
+    assert unreadable.value.status == 400 and "finance" in str(unreadable.value)
+    mine = d.activities.add(
+        p["sales1"], kind="note", customer=ids["A"], body="机密备注", confidentiality="confidential"
+    )
+    assert mine["confidentiality"] == "confidential"
     f = d.activities.add(p["finance1"], kind="note", customer=ids["B"], body="回款延迟")
     assert f["confidentiality"] == "finance"
-    assert d.activities.list(p["sales2"])["total"] == 1  # the comment; not finance's note
-    assert d.activities.list(p["finance1"])["total"] == 2
+    assert (
+        d.activities.list(p["sales2"])["total"] == 1
+    )  # the comment; not finance's note nor sales1's confidential
+    assert d.activities.list(p["sales1"])["total"] == 2
+    assert d.activities.list(p["finance1"])["total"] == 2  # the comment and their note
     assert d.activities.list(p["viewer1"])["total"] == 0
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "activity_entries",
     "activity_entry",
     "activity_level",
+    "activity_title",
     "index_activities",
     "index_customer_activities",
     "sync_comments",
@@ -53,15 +54,25 @@ def activity_level(level: str, doc: Document | None) -> str:
     return access.join_levels(level, access.stored_access(doc).level)
 
 
-def activity_entry(activity: Activity, customer: Customer | None) -> IndexDocument:
-    """What the index gets for an activity or comment (``customer``: its customer, if any)."""
+def activity_title(activity: Activity, doc: Document | None = None) -> str:
+    """An activity's title: its subject, else its kind's name (a comment's with its document's title)."""
+    if activity.subject:
+        return activity.subject
+    label = KIND_LABELS.get(activity.kind, (activity.kind,))[0]
+    return f"{label}：{doc.title}" if activity.kind == "comment" and doc is not None and doc.title else label
+
+
+def activity_entry(
+    activity: Activity, customer: Customer | None, doc: Document | None = None
+) -> IndexDocument:
+    """What the index gets for an activity or comment (``customer``: its customer, ``doc``: its document, if any)."""
     customers = [customer] if customer is not None else []
     contacts = [c for c in activity.contacts or [] if c]
     text = "\n\n".join(t for t in (activity.body, activity.next_step or "", "、".join(contacts)) if t)
     when = activity.occurred_at
     return IndexDocument(
         id=activity_entry_id(activity.id),
-        title=activity.subject or KIND_LABELS.get(activity.kind, (activity.kind,))[0],
+        title=activity_title(activity, doc),
         text=text,
         doc_type="comment" if activity.kind == "comment" else "activity",
         customers=tuple(c.name for c in customers),
@@ -109,7 +120,7 @@ def _split(session: Session, activities: Sequence[Activity]) -> tuple[list[Index
         if doc is not None and doc.trashed_at is not None:
             gone.append(activity_entry_id(a.id))
         else:
-            keep.append(activity_entry(a, customers.get(a.customer_id) if a.customer_id else None))
+            keep.append(activity_entry(a, customers.get(a.customer_id) if a.customer_id else None, doc))
     return keep, gone
 
 

@@ -34,7 +34,13 @@ from dossier.app.resources import HomeResources
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.messages import msg
 from index import CONFIDENTIALITY_LEVELS, Principal, readable_levels
-from pipeline.activity_index import KIND_LABELS, activity_level, index_activities, unindex_activities
+from pipeline.activity_index import (
+    KIND_LABELS,
+    activity_level,
+    activity_title,
+    index_activities,
+    unindex_activities,
+)
 from records import ACTIVITY_KINDS, Activity, Customer, Document, record_event, utcnow
 
 __all__ = [
@@ -402,7 +408,7 @@ def activity_hits(
             "activity": row.id,
             "kind": row.kind,
             "doc_type": "comment" if row.kind == "comment" else "activity",
-            "title": row.subject or KIND_LABELS.get(row.kind, (row.kind,))[0],
+            "title": activity_title(row, doc),
             "filename": "",
             "customer": customer.name if customer is not None else None,
             "customer_id": customer.id if customer is not None else None,

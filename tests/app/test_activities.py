@@ -238,3 +238,19 @@ def test_exports_write_activity_rows(home, admin) -> None:  # type: ignore[no-un
     entry = manifest["files"][0]
     assert entry["activity"] == call["id"] and entry["path"] is None and "没有原文件" in entry["status"]
     assert (manifest["count"], manifest["missing"], manifest["activities"]) == (0, 0, 1)
+
+
+def test_index_customer_activities_follows_customer_fields(home, admin) -> None:  # type: ignore[no-untyped-def]
+    """When a customer's fields change, index_customer_activities re-indexes its activities with them."""
+    from pipeline.indexing import index_customer_activities
+    from records import Customer
+
+    d, ids, p = home["d"], home["ids"], home["p"]
+    made = d.activities.add(p["manager1"], kind="note", customer=ids["B"], body="行业变更测试")
+    request = SearchRequest("", industries=("制造",), activities="only")
+    assert d.search(request, admin)["total"] == 0
+    with d.sessions() as session:
+        session.get(Customer, ids["B"]).industry = "制造业"
+        assert index_customer_activities(session, d.resources.backend, [ids["B"]]) == 1
+        session.commit()
+    assert [h["activity"] for h in d.search(request, admin)["hits"]] == [made["id"]]

@@ -63,7 +63,15 @@ from index._os_query import (
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
 from index._query import lifecycle_filter, parse_request
 from index._snippet import hit_texts
-from index._types import FlushReport, IndexDocument, Principal, SearchHit, SearchRequest, SearchResult
+from index._types import (
+    FlushReport,
+    IndexDocument,
+    Principal,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+    entry_activity,
+)
 
 __all__ = ["SCHEMA_VERSION", "OpenSearchBackend", "SearchRefused", "SearchUnavailable", "mappings"]
 
@@ -777,6 +785,7 @@ class OpenSearchBackend:
                         snippet="",
                         document_id=_version_of(raw)[0],
                         version=_version_of(raw)[1],
+                        activity=entry_activity(int(raw["_id"])),
                     )
                 )
 
@@ -818,6 +827,7 @@ class OpenSearchBackend:
             title_html=title_html,
             document_id=_version_of(raw)[0],
             version=_version_of(raw)[1],
+            activity=entry_activity(int(raw["_id"])),
         )
 
 
@@ -826,9 +836,14 @@ _VERSION_SOURCE = ["document_id", "version"]
 
 
 def _version_of(raw: dict[str, Any]) -> tuple[int, int]:
-    """(document id, version number) of a hit from a superseded version's entry, else (0, 0)."""
+    """(document id, version number) of a hit from a superseded version's entry, else (0, 0).
+
+    An activity's entry gives (its commented document or 0, 0).
+    """
     src = raw.get("_source") or {}
     version = int(src.get("version") or 0)
+    if entry_activity(int(raw["_id"])):
+        return int(src.get("document_id") or 0), 0
     return (int(src.get("document_id") or 0), version) if version else (0, 0)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from index._common import readable_levels
 from index._fields import ENTITY_FIELDS, filter_values
 from index._query import ParsedQuery, Term, column_filters, entity_groups, include_versions
-from index._types import ACCESS_LEVELS, Principal, SearchRequest
+from index._types import ACCESS_LEVELS, ACTIVITY_ID_BASE, Principal, SearchRequest
 
 __all__ = [
     "FACET_FIELDS",
@@ -236,8 +236,9 @@ def build_query(
             must_not.append(_field_filter(kind, filter_values(kind, [value]), exact_customers))
     if request.date_from or request.date_to:
         filters.append(_date_range(request.date_from, request.date_to))
-    if not include_versions(request, parsed):  # superseded versions' entries have negative ids
-        filters.append({"range": {"doc_id": {"gt": 0}}})
+    entries = entry_clause(include_versions(request, parsed), request.activities)
+    if entries is not None:
+        filters.append(entries)
     body: dict[str, Any] = {}
     if must:
         body["must"] = must
@@ -246,6 +247,21 @@ def build_query(
     if must_not:
         body["must_not"] = must_not
     return {"bool": body} if body else {"match_all": {}}
+
+
+def entry_clause(versions: bool, activities: str) -> dict[str, Any] | None:
+    """Which entries a request searches (see :func:`index._sqlite.entry_mask`): None for every entry.
+
+    A document's own entry has a positive ``doc_id``, a superseded version's minus its
+    version row's id, an activity's at or below minus :data:`ACTIVITY_ID_BASE`.
+    """
+    activity = {"range": {"doc_id": {"lte": -ACTIVITY_ID_BASE}}}
+    if activities == "only":
+        return activity
+    wanted = {"range": {"doc_id": {"gt": 0 if not versions else -ACTIVITY_ID_BASE}}}
+    if activities == "exclude":
+        return wanted
+    return {"bool": {"should": [wanted, activity], "minimum_should_match": 1}} if not versions else None
 
 
 def customer_values(request: SearchRequest, parsed: ParsedQuery) -> list[str]:

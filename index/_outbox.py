@@ -41,7 +41,8 @@ OUTBOX = sa.Table(
     "search_outbox",
     _META,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("doc_id", sa.Integer, nullable=False, index=True),
+    # 64-bit: the entries of activities have ids at or below minus 10**12 (index.ACTIVITY_ID_BASE).
+    sa.Column("doc_id", sa.BigInteger, nullable=False, index=True),
     sa.Column("op", sa.String(8), nullable=False),  # index | delete
     sa.Column("payload", sa.Text, nullable=True),  # the IndexDocument as JSON (index only)
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
@@ -106,8 +107,19 @@ class Outbox:
         self._engine = engine
 
     def create(self) -> None:
-        """Create both tables if they do not exist (idempotent)."""
+        """Create both tables if they do not exist (idempotent); widen an older outbox's ``doc_id`` to 64 bits."""
         _META.create_all(self._engine, checkfirst=True)
+        if self._engine.dialect.name == "postgresql":  # SQLite's INTEGER is 64-bit already
+            with self._engine.begin() as conn:
+                kind = conn.execute(
+                    sa.text(
+                        "SELECT data_type FROM information_schema.columns"
+                        " WHERE table_name = 'search_outbox' AND column_name = 'doc_id'"
+                        " AND table_schema = current_schema()"
+                    )
+                ).scalar()
+                if kind == "integer":
+                    conn.execute(sa.text("ALTER TABLE search_outbox ALTER COLUMN doc_id TYPE BIGINT"))
 
     # -- writing (inside the caller's transaction) ----------------------------------------------
 

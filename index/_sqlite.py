@@ -92,6 +92,7 @@ from index._query import (
 from index._snippet import hit_texts
 from index._types import (
     ACCESS_LEVELS,
+    ACTIVITY_ID_BASE,
     FlushReport,
     IndexDocument,
     Principal,
@@ -99,6 +100,7 @@ from index._types import (
     SearchHit,
     SearchRequest,
     SearchResult,
+    entry_activity,
 )
 
 __all__ = [
@@ -430,7 +432,7 @@ class SqliteBackend:
         access: list[tuple[int, int]] = []
         versions: list[tuple[int, int, int]] = []
         for doc, meta_text, (t, m, w, g) in rows:
-            if doc.version:
+            if doc.version or doc.activity:  # an activity's entry: (id, its commented document, 0)
                 versions.append((doc.id, doc.document, doc.version))
             fts.append((doc.id, t, m, w, g))
             side.append(
@@ -616,8 +618,7 @@ class SqliteBackend:
             pos = columns.all_positions() if required is None else columns.positions_of(required)
             if negative is not None:
                 pos = pos[~np.isin(columns.ids[pos], _match_ids(conn, negative))]
-        if not include_versions(request, parsed):  # superseded versions' entries have negative ids
-            pos = pos[columns.ids[pos] > 0]
+        pos = pos[entry_mask(columns.ids[pos], include_versions(request, parsed), request.activities)]
         pos = pos[self._allowed(conn, columns, pos, request, parsed, principal)]
         if lifecycle:
             pos = pos[columns.lifecycle_mask(pos, lifecycle_filter(request, parsed))]
@@ -684,6 +685,7 @@ class SqliteBackend:
                         snippet="",
                         document_id=of.get(doc_id, (0, 0))[0],
                         version=of.get(doc_id, (0, 0))[1],
+                        activity=entry_activity(doc_id),
                     )
                     for doc_id, score in chunk
                 )
@@ -813,13 +815,32 @@ class SqliteBackend:
                     title_html=title_html,
                     document_id=of.get(doc_id, (0, 0))[0],
                     version=of.get(doc_id, (0, 0))[1],
+                    activity=entry_activity(doc_id),
                 )
             )
         return hits
 
 
+def entry_mask(ids: np.ndarray, versions: bool, activities: str) -> np.ndarray:
+    """Which entries a request searches: superseded versions' (``versions``) and activities' (include|exclude|only).
+
+    A document's own entry has a positive id, a superseded version's minus its version row's
+    id, an activity's at or below minus :data:`index.ACTIVITY_ID_BASE`.
+    """
+    is_activity = ids <= -ACTIVITY_ID_BASE
+    if activities == "only":
+        return is_activity
+    mask = ids > 0 if not versions else ~is_activity
+    if activities != "exclude":
+        mask |= is_activity
+    return mask
+
+
 def _versions_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """``{entry id: (document id, version number)}`` of the superseded versions' entries among ``ids``."""
+    """``{entry id: (document id, version number)}`` of the superseded versions' and activities' entries among ``ids``.
+
+    An activity's entry has version 0 and its commented document (0: none).
+    """
     old = tuple(int(i) for i in ids if int(i) < 0)
     if not old:
         return {}

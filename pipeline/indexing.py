@@ -14,6 +14,9 @@ A document in the trash (``trashed_at`` set) is never indexed: :func:`index_docu
 it out (and removes what the index may still hold of it), and a container's text leaves out
 the text of its parts in the trash.  An archived document is indexed with lifecycle
 ``archived`` (search leaves it out unless asked), and so are its superseded versions' entries.
+
+Activities and comments have entries of their own (:mod:`pipeline.activity_index`); indexing
+a document re-indexes the comments on it (as strict as it is, gone while it is in the trash).
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ from sqlalchemy.orm import Session
 
 from index import IndexDocument, SearchBackend
 from pipeline import access
+from pipeline.activity_index import activity_entry, index_customer_activities, sync_comments
 from pipeline.extraction import searchable_customers
 from records import Document, DocumentPart, Version, VersionPage
 
 __all__ = [
     "INDEXED_STATUSES",
+    "activity_entry",
     "entry_ids",
+    "index_customer_activities",
     "index_documents",
     "index_entries",
     "index_entry",
@@ -176,6 +182,8 @@ def index_documents(session: Session, backend: SearchBackend, docs: Sequence[Doc
         backend.delete(trashed, connection=session.connection())
     if wanted:
         backend.index([e for d in wanted.values() for e in index_entries(d)], connection=session.connection())
+    # Comments follow their documents: as strict as they are, out of the index while they are in the trash.
+    sync_comments(session, backend, [*wanted.values(), *(d for d in docs if d.trashed_at is not None)])
     return list(wanted.values())
 
 

@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.json.sort_keys = app.config["JSON_SORT_KEYS"]  # type: ignore[attr-defined]
 
     from webui import (
+        activities,
         admin,
         api,
         auth,
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(reminders.bp)
     app.register_blueprint(reminders.api_bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(activities.bp)
+    app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")

@@ -17,6 +17,7 @@ from foundation.errors import DossierError
 from foundation.messages import LANGUAGES, Message, load_stored, render_stored, translate
 from foundation.messages import has_message as _has_message
 from ingest import DOC_TYPES
+from pipeline.activity_index import KIND_LABELS
 
 
 def get_language() -> str:
@@ -69,9 +70,21 @@ def doc_type_label(code: str | None) -> str:
     """The label of a document type code in the current language."""
     if not code:
         return ""
-    labels = DOC_TYPES.get(code)
+    labels = DOC_TYPES.get(code) or ACTIVITY_TYPE_LABELS.get(code)
     if labels is None:
         return code
+    return labels[1] if get_language() == "en" else labels[0]
+
+
+#: The ``doc_type`` of the index entries of activities and comments: (中文, English).
+ACTIVITY_TYPE_LABELS = {"activity": ("沟通记录", "Activity"), "comment": ("评论", "Comment")}
+
+
+def activity_kind_label(kind: str | None) -> str:
+    """The label of an activity kind (call → 电话 / call) in the current language."""
+    labels = KIND_LABELS.get(kind or "")
+    if labels is None:
+        return kind or ""
     return labels[1] if get_language() == "en" else labels[0]
 
 
@@ -95,6 +108,7 @@ def init_app(app: Flask) -> None:
         say=say,
         has_message=has_message,
         doc_type_label=doc_type_label,
+        activity_kind_label=activity_kind_label,
         lang_switch_query=lang_switch_query,
         js_messages=js_messages,
     )

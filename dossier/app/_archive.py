@@ -94,12 +94,12 @@ class ArchiveService:
 
     def archive_search(self, request: SearchRequest, principal: Principal) -> dict[str, Any]:
         """Archive every active hit of ``request`` the caller may read (at most :data:`MAX_BULK`)."""
-        ids = self._hits(replace(request, archived="exclude"), principal)
+        ids = self._hits(replace(request, archived="exclude", activities="exclude"), principal)
         return self.archive(ids, principal, query=request.query)
 
     def unarchive_search(self, request: SearchRequest, principal: Principal) -> dict[str, Any]:
         """Unarchive every archived hit of ``request`` the caller may read (at most :data:`MAX_BULK`)."""
-        ids = self._hits(replace(request, archived="only"), principal)
+        ids = self._hits(replace(request, archived="only", activities="exclude"), principal)
         return self.unarchive(ids, principal, query=request.query)
 
     def _hits(self, request: SearchRequest, principal: Principal) -> list[int]:
@@ -108,7 +108,7 @@ class ArchiveService:
         self._home.prepare_search()
         ids: list[int] = []
         for doc_id in self._home.backend.iter_ids(request, principal, batch=1000):
-            if doc_id <= 0:  # a superseded version's entry: its document is a hit of its own
+            if doc_id <= 0:  # a superseded version's (or an activity's) entry: never a document to archive
                 continue
             ids.append(doc_id)
             if len(ids) > MAX_BULK:

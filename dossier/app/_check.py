@@ -47,8 +47,10 @@ import records
 from dossier.app.resources import HomeResources
 from foundation.errors import DossierError
 from foundation.messages import Message, msg
+from index import activity_entry_id, entry_activity
+from pipeline.activity_index import index_activities
 from pipeline.indexing import INDEXED_STATUSES
-from records import Document, ExportJob, Version, VersionPage
+from records import Activity, Document, ExportJob, Version, VersionPage
 
 __all__ = ["KINDS", "ORPHAN_GRACE_S", "CheckReport", "Finding", "IntegrityService"]
 
@@ -314,9 +316,15 @@ class IntegrityService:
             progress("check.stage.index", 1, 1)
         if not repair or not found:
             return
-        documents = sorted({version_docs.get(e, e) for e in missing})
+        documents = sorted({version_docs.get(e, e) for e in missing if not entry_activity(e)})
         if documents:
             self._reindex(documents)
+        activities = [entry_activity(e) for e in missing if entry_activity(e)]
+        if activities:
+            with self._home.sessions() as session:
+                rows = list(session.scalars(select(Activity).where(Activity.id.in_(activities))))
+                index_activities(session, backend, rows)
+                session.commit()
         if extra:
             backend.delete(extra)
         again = self._index_differences(CheckReport())
@@ -369,6 +377,13 @@ class IntegrityService:
                 else:
                     missing.append(entry)
                     version_docs[entry] = doc_id
+            for (activity_id,) in session.execute(_expected_activities().execution_options(yield_per=10000)):
+                expected += 1
+                entry = activity_entry_id(activity_id)
+                if entry in actual:
+                    actual.discard(entry)
+                else:
+                    missing.append(entry)
             if actual:  # documents on their way (queued, processing) are not extra
                 on_the_way = session.scalars(
                     select(Document.id).where(Document.status.not_in((*INDEXED_STATUSES, "failed")))
@@ -380,7 +395,7 @@ class IntegrityService:
         report.checked["documents_indexed"] = expected
         extra = sorted(actual)
         for entry in extra:
-            if entry < 0:
+            if entry < 0 and not entry_activity(entry):
                 version_docs[entry] = 0
         return missing, extra, version_docs
 
@@ -522,6 +537,16 @@ def _expected_documents() -> Select[int]:
     )
 
 
+def _expected_activities() -> Select[int]:
+    """Ids of the activities and comments the index must hold: all but the comments on documents in the trash."""
+    return (
+        select(Activity.id)
+        .outerjoin(Document, Document.id == Activity.document_id)
+        .where(Document.trashed_at.is_(None))
+        .order_by(Activity.id)
+    )
+
+
 def _superseded_versions(statuses: Sequence[str]) -> Select[int, int]:
     """(version id, document id) of superseded versions with saved text, of documents in ``statuses`` not in the trash."""
     newer = aliased(Version)
@@ -542,7 +567,9 @@ def _superseded_versions(statuses: Sequence[str]) -> Select[int, int]:
 
 
 def _entry_name(entry: int, version_docs: dict[int, int]) -> str:
-    """``document 12`` or ``version entry -40 (document 12)``."""
+    """``document 12``, ``version entry -40 (document 12)`` or ``activity 7``."""
+    if entry_activity(entry):
+        return f"activity {entry_activity(entry)}"
     if entry >= 0:
         return f"document {entry}"
     doc = version_docs.get(entry)

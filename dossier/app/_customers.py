@@ -23,7 +23,7 @@ from foundation.errors import Forbidden
 from foundation.messages import msg
 from index import Principal, SearchRequest
 from pipeline import extraction
-from pipeline.indexing import index_documents
+from pipeline.indexing import index_customer_activities, index_documents
 from records import Customer, Document, DocumentCustomer, Version
 
 if TYPE_CHECKING:
@@ -191,6 +191,8 @@ class CustomerService:
                 "warnings": warnings,  # Messages: the web shows them in its reader's language
                 "changed": sorted(changed),
             }
+        if new_names or changed & (_REEXTRACT_FIELDS | _INDEXED_FIELDS):
+            self._reindex_activities({customer_id})  # their entries carry the customer's names and fields
         if new_names or changed & _REEXTRACT_FIELDS:
             extraction.SHARED.forget()
             result["reanalysed"] = self._reanalyse({customer_id}, new_names)
@@ -206,8 +208,6 @@ class CustomerService:
         The one place a customer field change reaches the index: their documents' entries,
         through the queue when one answers, else here.  Returns how many documents.
         """
-        # LEAD: activities carry the customer's fields too — call
-        # index_customer_activities(session, self._backend, customer_ids) here once it exists.
         if not customer_ids:
             return 0
         wanted = sorted(customer_ids)
@@ -231,6 +231,13 @@ class CustomerService:
             index_documents(session, self._backend, docs)
             session.commit()
         return len(ids)
+
+    def _reindex_activities(self, customer_ids: set[int]) -> int:
+        """Reindex the activities and comments of ``customer_ids`` here (a few thousand at most per customer)."""
+        with self._sessions() as session:
+            done = index_customer_activities(session, self._backend, customer_ids)
+            session.commit()
+        return done
 
     def confirm(self, customer_id: int, principal: Principal) -> dict[str, Any]:
         """Make a suggested customer a confirmed one (admin, manager)."""
@@ -263,6 +270,9 @@ class CustomerService:
             }
             if done.into is not None:
                 result["into"] = {"id": done.into.id, "name": done.into.name}
+                # The merged customer's activities now belong to the surviving one: reindexed with its fields.
+                index_customer_activities(session, self._backend, [done.into.id])
+                session.commit()
         extraction.SHARED.forget()
         result["reanalysed"] = self._reanalyse(done.customer_ids, names, done.document_ids)
         return result
@@ -292,9 +302,10 @@ class CustomerService:
             offset = 0
             while True:
                 result = self._backend.search(
-                    SearchRequest(quoted, offset=offset, limit=1000, facets=False), Principal.system()
+                    SearchRequest(quoted, offset=offset, limit=1000, facets=False, activities="exclude"),
+                    Principal.system(),
                 )
-                ids.update(h.id for h in result.hits)
+                ids.update(h.id for h in result.hits if h.id > 0)
                 offset += len(result.hits)
                 if not result.hits or offset >= result.total:
                     break

@@ -40,9 +40,10 @@ from sqlalchemy import func, inspect, select, update
 
 from dossier.app._archive import family_tree
 from foundation.messages import msg
+from index import activity_entry_id
 from pipeline import access
 from pipeline.indexing import INDEXED_STATUSES, index_documents
-from records import Customer, Document, DocumentCustomer, ExportJob, Version
+from records import Activity, Customer, Document, DocumentCustomer, ExportJob, Version
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -131,10 +132,15 @@ def erase_documents(
         digests = set(digests) | {v.sha256 for d in docs for v in d.versions}
         # The ids asked for also when their rows are gone: a stale entry of an interrupted erasure goes too.
         entries = sorted(set(ids) | {int(i) for i in doc_ids}) + [-v.id for d in docs for v in d.versions]
+        # Activities and comments on them go with them (index entries and rows).
+        remarks = list(session.scalars(select(Activity).where(Activity.document_id.in_(ids)))) if ids else []
+        entries += [activity_entry_id(a.id) for a in remarks]
         holders = access.keep_deleted_parts(session, docs)  # containers that stay keep their parts' level
         suggested = {c.id for d in docs for c in d.linked_customers if c.status == "suggested"}
         if entries:
             resources.backend.delete(entries, connection=session.connection())
+        for remark in remarks:
+            session.delete(remark)
         for row in sorted(docs, key=lambda d: -d.id):  # children before parents
             session.delete(row)
         session.flush()

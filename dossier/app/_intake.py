@@ -30,16 +30,17 @@ from dossier.app.search_request import doc_type_code
 from dossier.app.worker_processes import WorkerProcesses
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.messages import msg
-from index import Principal
+from index import Principal, Rebuild
 from ingest import DOC_TYPES
 from pipeline import access
+from pipeline.activity_index import activity_entries, index_activities
 from pipeline.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
 from pipeline.batches import batch_documents as _batch_document_ids
 from pipeline.indexing import index_entries
 from pipeline.intake import Intake, IntakeOptions, Source, collect_files
 from pipeline.ocr import PAGE_TIMEOUT_S
 from pipeline.queue import JobQueue, QueueUnavailable
-from records import Document, IngestBatch, IngestJob, Page
+from records import Activity, Document, IngestBatch, IngestJob, Page
 
 __all__ = ["IntakeService"]
 
@@ -482,9 +483,32 @@ class IntakeService:
             done += len(docs)
             if progress is not None:
                 progress(done, len(all_ids))
+        if wanted is None:  # the whole index: the activities' and comments' entries too
+            self._reindex_activities(rebuild, batch)
         if rebuild is not None:
             rebuild.finish()
         return done
+
+    def _reindex_activities(self, rebuild: Rebuild | None, batch: int) -> None:
+        """Write the entries of every activity and comment (after the documents, in ``rebuild`` when given)."""
+        after = 0
+        while True:
+            with self.sessions() as session:
+                rows = list(
+                    session.scalars(
+                        select(Activity).where(Activity.id > after).order_by(Activity.id).limit(batch)
+                    )
+                )
+                if not rows:
+                    return
+                after = rows[-1].id
+                if rebuild is None:
+                    index_activities(session, self.backend, rows)
+                else:
+                    entries = activity_entries(session, rows)
+                    if entries:
+                        rebuild.add(entries, connection=session.connection())
+                session.commit()
 
     def _refresh_access(self, ids: Sequence[int] | None, batch: int = 500) -> set[int]:
         """Recompute the container rule's access of ``ids`` (None: every document); the ids whose access changed.

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import ingest
 from dossier.app import folder
+from dossier.app._activities import activity_hits
 from dossier.app.resources import HomeResources
 from foundation.errors import NotFound
 from foundation.messages import msg
@@ -43,8 +44,9 @@ class ReadingService:
         started = time.perf_counter()
         self.resources.prepare_search()  # registry words of other processes; this process's writes searchable
         result = self.backend.search(request, principal)
-        ids = [h.document for h in result.hits]
+        ids = [h.document for h in result.hits if not h.activity]
         with self.sessions() as session:
+            remarks = activity_hits(session, principal, [h.activity for h in result.hits if h.activity])
             docs = {
                 d.id: d
                 for d in session.scalars(
@@ -61,6 +63,18 @@ class ReadingService:
             owned = folder.owned_customer_ids(session, principal)
             hits = []
             for hit in result.hits:
+                if hit.activity:  # an activity or comment: shown when the records hold it and allow it
+                    shown = remarks.get(hit.activity)
+                    if shown is not None:
+                        hits.append(
+                            {
+                                **shown,
+                                "score": round(hit.score, 4),
+                                "snippet": hit.snippet,
+                                "title_html": hit.title_html,
+                            }
+                        )
+                    continue
                 doc = docs.get(hit.document)
                 # The index behind the records (a write still on its way): never show what records do not
                 # hold, nor what they say the caller may not read now.
@@ -83,6 +97,7 @@ class ReadingService:
                         "title_html": hit.title_html,
                         "status": doc.status,
                         "version": hit.version,  # 0: the current text; n: superseded version n matched
+                        "activity": 0,  # a document; an activity's or comment's hit has its id here
                     }
                 )
         facets = {

@@ -15,6 +15,7 @@ transaction with its audit event (``reminder_add``, ``reminder_snooze``, ``remin
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -433,7 +434,7 @@ class ReminderService:
                 )
             return care.stale_customers(session, principal, today or self.today(), limits)
 
-    def care_lines(self, session: Session, principal: Principal, today: date) -> list[str]:
+    def care_lines(self, session: Session, principal: Principal, today: date) -> builtins.list[str]:
         """The digest's "to contact" lines for ``principal`` (the notifications' ``care`` hook), in Chinese.
 
         A bad DOSSIER_STALE_DAYS leaves them out (the digest still goes; the web and CLI say why).

@@ -29,7 +29,7 @@ from dossier.app._registry_audit import bounded
 from foundation.errors import NotFound, RegistryError
 from foundation.messages import msg, stored_within
 from pipeline.extraction import KEPT_METHODS, SHARED, name_key
-from records import Customer, Document, DocumentCustomer, record_event
+from records import Activity, Customer, Document, DocumentCustomer, record_event
 
 __all__ = ["Reviewed", "fold_suggestions", "review", "unlink_ours"]
 
@@ -115,6 +115,11 @@ def merge(session: Session, customer: Customer, target: Customer, *, by_person: 
         session.delete(link)
     for doc in session.scalars(select(Document).where(Document.customer_id == customer.id)):
         doc.customer_id = target.id
+    # Activities and comments go to the surviving customer too (the caller reindexes them).
+    moved_activities = list(session.scalars(select(Activity).where(Activity.customer_id == customer.id)))
+    for activity in moved_activities:
+        activity.customer_id = target.id
+    activities = len(moved_activities)
     status = customer.status
     customer.status = "rejected"
     session.flush()
@@ -123,6 +128,7 @@ def merge(session: Session, customer: Customer, target: Customer, *, by_person: 
         "into": target.name,
         "into_id": target.id,
         "documents": moved,
+        "activities": int(activities or 0),
         "changed": {"status": [status, "rejected"]},
         "into_changed": {"aliases": [bounded(before_aliases), bounded(list(target.aliases))]}
         if added

@@ -95,8 +95,8 @@ class TrashService:
             )
             session.flush()
             # The containers whose floor rose, and those whose text held its text, are indexed anew.
-            index_documents(
-                session, home.backend, [doc, *(h for h in holders if h.status in INDEXED_STATUSES)]
+            index_documents(  # the trashed ones too: the comments on them leave the index with them
+                session, home.backend, [*family, *(h for h in holders if h.status in INDEXED_STATUSES)]
             )
             session.commit()
         return {"trashed": sorted(ids), "purge_after_days": self.days}

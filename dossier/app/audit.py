@@ -110,6 +110,9 @@ ACTIONS: tuple[str, ...] = (
     "reminder_cancel",
     "reminder_delete",
     "reminder_care",
+    "activity_add",
+    "activity_edit",
+    "activity_delete",
 )
 
 #: Every action with its (中文, English) name, from the catalogs.

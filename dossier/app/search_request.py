@@ -7,7 +7,9 @@ repeated options put under the same names (:data:`PARAMS`):
   ``sort``; ``archived`` (``exclude``, the default: active documents only; ``include``: archived
   ones too; ``only``: the archive — ``is:archived`` in the query says the same); and the facet filters of :data:`LINK_FILTERS` (``customer_id``, ``customer_type``,
   ``industry``, ``region``, ``year``, and the linked customers' ``stage`` (销售阶段), ``importance``
-  (A/B/C, any case or width) and ``ctag`` (客户标签)).
+  (A/B/C, any case or width) and ``ctag`` (客户标签)); ``activities`` (``include``, the default: activities and
+  comments come with documents; ``exclude``: documents only; ``only``: activities and comments).
+  ``type`` also takes ``activity`` (沟通记录) and ``comment`` (评论), the types of their entries.
 - A document type may be a code or its Chinese or English label (``合同`` = ``contract``); a
   customer type its full, short or English form (``潜在`` = ``潜在客户``).
 - ``versions=all`` also searches the kept text of superseded versions (as ``version:all`` in the
@@ -44,7 +46,19 @@ LINK_FILTERS = {
     "ctag": "customer_tags",
 }
 #: Every parameter :func:`search_request` reads.
-PARAMS = ("q", "type", "customer", "tag", "from", "to", "sort", "versions", "archived", *LINK_FILTERS)
+PARAMS = (
+    "q",
+    "type",
+    "customer",
+    "tag",
+    "from",
+    "to",
+    "sort",
+    "versions",
+    "archived",
+    "activities",
+    *LINK_FILTERS,
+)
 #: What ``archived`` may say (anything else reads as the default, ``exclude``).
 ARCHIVED = ("exclude", "include", "only")
 
@@ -80,9 +94,16 @@ def _one(values: Values, name: str) -> str | None:
     return found[0] if found else None
 
 
+#: The types of the entries of activities and comments, by code and label (they are no document type).
+ACTIVITY_TYPES = {"activity": "activity", "沟通记录": "activity", "comment": "comment", "评论": "comment"}
+
+
 def _doc_types(values: Values) -> tuple[str, ...]:
     out = []
     for v in _multi(values, "type"):
+        if v.lower() in ACTIVITY_TYPES:
+            out.append(ACTIVITY_TYPES[v.lower()])
+            continue
         try:
             out.append(doc_type_code(v))
         except DossierError as exc:
@@ -126,6 +147,7 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
     """The :class:`SearchRequest` ``values`` ask for, with ``limit`` hits from ``offset``; see the module docstring."""
     sort = _one(values, "sort") or "relevance"
     archived = _one(values, "archived") or "exclude"
+    activities = (_one(values, "activities") or "include").lower()
     date_from, date_to = _date(values, "from"), _date(values, "to")  # reversed ones: the search says so
     return SearchRequest(
         query=" ".join(values.get("q", ())).strip(),
@@ -147,6 +169,7 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
         if (_one(values, "versions") or "").lower() in ("all", "1", "on", "true")
         else "current",
         archived=archived if archived in ARCHIVED else "exclude",
+        activities=activities if activities in ("include", "exclude", "only") else "include",
         offset=offset,
         limit=limit,
     )

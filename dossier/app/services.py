@@ -28,6 +28,7 @@ import index
 import ingest
 import records
 from dossier.app._accounts import AccountService, principal_of
+from dossier.app._activities import ActivityService
 from dossier.app._archive import ArchiveService
 from dossier.app._check import IntegrityService
 from dossier.app._customers import CustomerService
@@ -38,6 +39,7 @@ from dossier.app._intake import IntakeService
 from dossier.app._reading import ReadingService
 from dossier.app._reminders import ReminderService
 from dossier.app._retention import RetentionService
+from dossier.app._timeline import Timeline
 from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.backup import BackupService
@@ -71,6 +73,8 @@ class Dossier:
     ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
     ``notifications`` (:class:`~dossier.app.notify.NotificationService`): in-app notifications, reminder e-mails.
     ``reminders`` (:class:`~dossier.app._reminders.ReminderService`): reminders (提醒), due soon, customer care.
+    ``activities`` (:class:`~dossier.app._activities.ActivityService`): activities and comments (沟通记录);
+    ``timeline`` (:class:`~dossier.app._timeline.Timeline`): one page of a customer's timeline (客户时间线).
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -106,6 +110,7 @@ class Dossier:
             trash=self.trash.trash,
         )
         self.integrity = IntegrityService(home, reindex=self.intake.reindex)
+        self.activities, self.timeline = ActivityService(home), Timeline(home)
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading
         self.queue = intake.queue

@@ -321,7 +321,11 @@ def search(
         import html
 
         version = f"  [{msg('version.hit', n=hit['version'])}]" if hit.get("version") else ""
-        click.echo(f"[{hit['id']}] {hit['title']}  ({hit['doc_type']}, {hit['filename']}){version}")
+        if hit.get("activity"):  # an activity or comment: its id, kind, customer and date
+            who = hit.get("customer") or "-"
+            click.echo(f"[activity {hit['activity']}] {hit['title']}  ({hit['kind']}, {who}, {hit['date']})")
+        else:
+            click.echo(f"[{hit['id']}] {hit['title']}  ({hit['doc_type']}, {hit['filename']}){version}")
         click.echo(f"    {html.unescape(snippet)}")
 
 
@@ -589,6 +593,7 @@ def settings_cmd() -> None:
 
 
 # The registry commands live in their own module (also when this one runs as ``python -m dossier.cli``).
+from dossier.cli.activities import activities  # noqa: E402
 from dossier.cli.audit import audit  # noqa: E402
 from dossier.cli.backup import backup, restore  # noqa: E402
 from dossier.cli.check import check  # noqa: E402
@@ -602,6 +607,7 @@ from dossier.cli.reminders import reminders  # noqa: E402
 from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
 
+cli.add_command(activities)
 cli.add_command(audit)
 cli.add_command(check)
 cli.add_command(backup)

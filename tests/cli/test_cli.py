@@ -81,6 +81,7 @@ def test_ingest_search_show_json_contracts(tmp_path):
         "score",
         "snippet",
         "version",  # 0: the current text matched (issue 15: an old version's hit says its number)
+        "activity",  # 0: a document (issue 16: an activity's or comment's hit has its id here)
     }
     assert {h["filename"] for h in result["hits"]} == {q.name for q in quotes}
     none = json.loads(_run(tmp_path, "search", "报价", "--json", "--type", "invoice").output)

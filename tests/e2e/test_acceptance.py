@@ -139,6 +139,7 @@ def test_recall_over_the_judged_queries_is_complete(dev_home):
                 "score",
                 "snippet",
                 "version",
+                "activity",  # 0: a document (an activity's or comment's hit has its id)
             }
     assert problems == []
 

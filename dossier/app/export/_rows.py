@@ -24,9 +24,11 @@ from sqlalchemy import Integer, and_, any_, bindparam, func, literal_column, sel
 from sqlalchemy.dialects import postgresql
 
 from dossier.app import folder
+from dossier.app._activities import activity_hits
 from dossier.app.export._snippets import PlainSnippets
 from index import Principal, SearchBackend, SearchHit, SearchRequest
 from ingest import DOC_TYPES, group_entity_values
+from pipeline.activity_index import KIND_LABELS
 from pipeline.extraction import KEPT_METHODS
 from records import Customer, Document, DocumentCustomer, EntityRow, Page, Tag, Version
 
@@ -86,12 +88,54 @@ class ExportRow:
     stages: tuple[str, ...] = ()
     importance: tuple[str, ...] = ()
     customer_tags: tuple[str, ...] = ()
+    kind: str = "document"  # document, or an activity's kind: call, visit, meeting, email, note, comment
+    activity: int = 0  # > 0: the row is that activity or comment (``id`` is then 0: no document)
 
     @property
     def doc_type_label(self) -> str:
         """The type's Chinese label (合同), or the code when unknown."""
-        labels = DOC_TYPES.get(self.doc_type)
+        labels = DOC_TYPES.get(self.doc_type) or ACTIVITY_TYPE_LABELS.get(self.doc_type)
         return labels[0] if labels else self.doc_type
+
+    @property
+    def kind_label(self) -> str:
+        """文档 for a document, the activity kind's Chinese label (电话, 拜访 …) for an activity."""
+        if not self.activity:
+            return "文档"
+        labels = KIND_LABELS.get(self.kind)
+        return labels[0] if labels else self.kind
+
+
+#: Labels of the ``doc_type`` of activity rows.
+ACTIVITY_TYPE_LABELS = {"activity": ("沟通记录", "activity"), "comment": ("评论", "comment")}
+
+
+def activity_row(
+    shown: dict[str, Any], hit: SearchHit, base_url: str, snippets: PlainSnippets | None
+) -> ExportRow:
+    """The export row of an activity or comment hit (``shown``: :func:`dossier.app._activities.activity_hits`)."""
+    if snippets is not None:
+        snippet_text = snippets.of_pages([shown.get("body") or ""])
+    else:
+        snippet_text = plain_text(hit.snippet) if hit.snippet else ""
+    return ExportRow(
+        0,
+        shown["title"],
+        tuple(shown["customers"]),
+        shown["doc_type"],
+        shown["date"],
+        (),
+        "",
+        0,
+        0,
+        round(hit.score, 4) or 0.0,
+        hit.snippet,
+        base_url + shown["link"] if shown["link"] else "",
+        snippet_text,
+        status="activity",
+        kind=shown["kind"],
+        activity=shown["activity"],
+    )
 
 
 def _is_total(role: str) -> bool:
@@ -422,10 +466,20 @@ def iter_rows(
         while chunk := list(islice(source, batch)):
             with sessions() as session:
                 found = _Batch(
-                    session.connection(), [h.document for h in chunk], queries, entities, plain is not None
+                    session.connection(),
+                    [h.document for h in chunk if not h.activity],
+                    queries,
+                    entities,
+                    plain is not None,
                 )
+                remarks = activity_hits(session, principal, [h.activity for h in chunk if h.activity])
                 session.rollback()
             for hit in chunk:
+                if hit.activity:  # an activity or comment: a row of its own, never its document's
+                    shown = remarks.get(hit.activity)
+                    if shown is not None:
+                        yield activity_row(shown, hit, base_url, plain)
+                    continue
                 row = found.row(hit, base_url, plain)
                 if row is not None:
                     yield row

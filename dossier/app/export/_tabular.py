@@ -11,6 +11,10 @@
   the end and Excel stops at 65,530 of them per sheet; the formula has neither limit.  More
   than 1,048,575 hits continue on further sheets.
 - **JSON Lines**: one JSON object per document and line (UTF-8, ``\\n``), with its entities.
+
+An activity or comment hit is a row too: ``id`` is then 0 (the CSV/XLSX id cell holds the
+activity's id), ``kind`` says which (the 记录类型 column: 文档 for documents, 电话, 拜访 … for
+activities) and ``activity`` is its id.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ COLUMNS: tuple[tuple[str, str, str, float], ...] = (
     ("stages", "销售阶段", "sales stage", 14),
     ("importance", "重要性", "importance", 8),
     ("customer_tags", "客户标签", "customer tags", 20),
+    ("kind", "记录类型", "kind", 10),
 )
 #: The ``archived`` cell of CSV and XLSX rows.
 ARCHIVED_CELL = {True: "是", False: "否"}
@@ -90,7 +95,7 @@ def _joined(values: Iterable[str]) -> str:
 
 def _csv_cells(row: ExportRow) -> list[Any]:
     return [
-        row.id,
+        row.id or row.activity,
         neutralise(row.title),
         neutralise(_joined(row.customers)),
         row.doc_type_label,
@@ -107,6 +112,7 @@ def _csv_cells(row: ExportRow) -> list[Any]:
         neutralise(_joined(row.stages)),
         _joined(row.importance),
         neutralise(_joined(row.customer_tags)),
+        row.kind_label,
     ]
 
 
@@ -159,6 +165,8 @@ def json_object(row: ExportRow) -> dict[str, Any]:
         "url": row.url,
         "entities": row.entities if row.entities is not None else {},
         "archived": row.archived,
+        "kind": row.kind,
+        "activity": row.activity,
     }
 
 
@@ -250,7 +258,7 @@ class _XlsxSheet:
         url = row.url.replace('"', "%22")
         self.sheet.append(
             [
-                row.id,
+                row.id or row.activity,
                 self.text(row.title),
                 self.text(_joined(row.customers)),
                 self.text(row.doc_type_label),
@@ -269,6 +277,7 @@ class _XlsxSheet:
                 self.text(_joined(row.stages)),
                 self.text(_joined(row.importance)),
                 self.text(_joined(row.customer_tags)),
+                row.kind_label,
             ]
         )
         self.rows += 1

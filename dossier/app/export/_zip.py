@@ -6,7 +6,8 @@ straight to a browser or a pipe; memory holds one original of at most 16 MB (lar
 are checked — and decrypted, with encryption at rest — into the blob store's private
 plaintext file first, then copied in 1 MB pieces) and the manifests grow in temporary
 files.  Every original is checked against its sha256 before it goes in: a missing,
-undecryptable or damaged one is left out and its manifest entry says why.  Zip64 records are
+undecryptable or damaged one is left out and its manifest entry says why.  An activity or
+comment hit has no file: it is a manifest row (its ``activity`` id and ``kind``) whose status says so.  Zip64 records are
 written wherever sizes, offsets or the member count need them, so archives over 4 GiB or
 with more than 65,535 members open everywhere.  Member names: see :mod:`dossier.app.export._names`.
 """
@@ -135,7 +136,7 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
         manifest_csv = Path(tmp) / "manifest.csv"
         manifest_json = Path(tmp) / "manifest.json"
         archive = zipfile.ZipFile(sink, "w", allowZip64=True)
-        counts = {"files": 0, "missing": 0}
+        counts = {"files": 0, "missing": 0, "activities": 0}
         with (
             manifest_csv.open("w", encoding="utf-8-sig", newline="") as mcsv,
             manifest_json.open("w", encoding="utf-8") as mjson,
@@ -162,7 +163,10 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                     "importance": list(row.importance),
                     "customer_tags": list(row.customer_tags),
                 }
-                if not row.sha256:
+                if row.activity:  # an activity or comment: a manifest row, no file
+                    entry["activity"], entry["kind"] = row.activity, row.kind
+                    entry["status"] = str(msg("app.export.activity_no_file"))
+                elif not row.sha256:
                     entry["status"] = str(msg("app.export.no_original"))
                 else:
                     with contextlib.ExitStack() as stack:
@@ -176,12 +180,14 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                             yield from _write_member(archive, sink, row, path, data, plain, size)
                 if entry["status"] == "ok":
                     counts["files"] += 1
+                elif row.activity:
+                    counts["activities"] += 1
                 else:
                     counts["missing"] += 1
                 table.writerow(
                     [
                         entry["path"] or "",
-                        row.id,
+                        row.id or row.activity,
                         neutralise(row.title),
                         neutralise("; ".join(row.customers)),
                         row.doc_type_label,
@@ -198,10 +204,12 @@ def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str
                     ]
                 )
                 mjson.write(
-                    ("\n" if counts["files"] + counts["missing"] == 1 else ",\n")
-                    + json.dumps(entry, ensure_ascii=False)
+                    ("\n" if sum(counts.values()) == 1 else ",\n") + json.dumps(entry, ensure_ascii=False)
                 )
-            mjson.write(f'\n], "count": {counts["files"]}, "missing": {counts["missing"]}}}\n')
+            mjson.write(
+                f'\n], "count": {counts["files"]}, "missing": {counts["missing"]},'
+                f' "activities": {counts["activities"]}}}\n'
+            )
         for name, source in (("manifest.csv", manifest_csv), ("manifest.json", manifest_json)):
             info = zipfile.ZipInfo(name, date_time=time.gmtime()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED

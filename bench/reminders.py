@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -303,8 +304,13 @@ def timeline(d, home: Path) -> None:  # type: ignore[no-untyped-def]
     from webui import create_app
 
     client = create_app(_settings(home)).test_client()
-    signed = client.post("/login", data={"username": "boss", "password": "bench-Passw0rd"})
-    assert signed.status_code in (200, 302), signed.status_code
+    form = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None, "no CSRF token on the login form"
+    signed = client.post(
+        "/auth/login", data={"username": "boss", "password": "bench-Passw0rd", "csrf_token": token.group(1)}
+    )
+    assert signed.status_code == 302, signed.status_code
     samples = []
     for _ in range(20):
         started = time.perf_counter()

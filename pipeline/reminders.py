@@ -14,8 +14,8 @@ due date, keyed ``doc:<document id>:<kind>:<date>``:
 - an open reminder whose date is no longer found is cancelled.
 
 The owner is the primary customer's sales owner, else the account that uploaded the
-current version, else nobody (managers see it in the team view); disabled accounts are
-passed over.  Its confidentiality is the document's access level, so it is seen by whom
+current version, else nobody (managers see it in the team view); disabled accounts, and
+accounts that may not read the document (a rep and a finance invoice), are passed over.  Its confidentiality is the document's access level, so it is seen by whom
 may read the document.  Running it twice changes nothing.
 """
 
@@ -27,11 +27,12 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+import index
 import ingest
 from foundation.errors import ConfigError
 from foundation.messages import msg
 from pipeline import access
-from records import Document, DueDate, Reminder, User
+from records import Customer, Document, DueDate, Reminder, User
 
 __all__ = [
     "DEFAULT_LEAD_DAYS",
@@ -123,21 +124,32 @@ def _title(kind: str, title: str) -> str:
     return names[kind].render("zh")[:255]
 
 
-def _active(session: Session, user_id: int | None) -> int | None:
+def _reader(session: Session, user_id: int | None, level: str, customer_id: int | None) -> int | None:
+    """``user_id`` when that account is active and may read a document of ``level`` (of ``customer_id``)."""
     user = session.get(User, user_id) if user_id is not None else None
-    return user.id if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    principal = index.Principal(username=user.username, role=user.role, user_id=user.id)
+    if user.role in ("admin", "manager") or level in index.readable_levels(principal):
+        return user.id
+    customer = session.get(Customer, customer_id) if customer_id is not None else None
+    owns = customer is not None and customer.owner_id == user.id
+    return user.id if user.role == "sales" and level == "confidential" and owns else None
 
 
-def _owner(session: Session, doc: Document) -> int | None:
-    """The primary customer's owner, else the uploader of the current version (active accounts only)."""
+def _owner(session: Session, doc: Document, level: str) -> int | None:
+    """The primary customer's owner, else the uploader of the current version — the first active account
+    that may read the document (a finance invoice of a rep's customer goes to no rep: its reminder
+    waits unassigned in the managers' team list, and finance users see it by its level)."""
     customer = doc.customer  # the relationship: current even before a flush
-    owner = _active(session, customer.owner_id) if customer is not None else None
+    customer_id = customer.id if customer is not None else None
+    owner = _reader(session, customer.owner_id, level, customer_id) if customer is not None else None
     if owner is not None:
         return owner
     uploader = doc.current.uploaded_by if doc.current is not None else None
     if uploader:
         user = session.scalars(select(User).where(User.username == uploader)).first()
-        return _active(session, user.id if user is not None else None)
+        return _reader(session, user.id if user is not None else None, level, customer_id)
     return None
 
 
@@ -162,8 +174,8 @@ def sync_reminders(
     }
     counts = {"created": 0, "updated": 0, "cancelled": 0}
     wanted: set[str] = set()
-    owner = _owner(session, doc) if due_dates else None
     level = access.access_of(session, doc).level if due_dates else access.stored_access(doc).level
+    owner = _owner(session, doc, level) if due_dates else None
     for row in due_dates:
         key = reminder_key(doc.id, row.kind, row.due_on)
         reminder = existing.get(key)

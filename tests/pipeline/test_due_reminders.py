@@ -247,3 +247,26 @@ def test_storing_and_syncing_on_both_record_databases(records_engine):
         session.commit()
         assert session.scalars(select(DueDate)).all() == []
         assert {r.status for r in session.scalars(select(Reminder))} == {"cancelled"}
+
+
+def test_a_reminder_never_goes_to_an_owner_who_may_not_read_its_document(dossier, contract, tmp_path):
+    """GIVEN a finance-level invoice of a customer a sales rep owns WHEN its payment date is found
+    THEN its reminder is not the rep's (they may not read the invoice): the uploader, who may, owns it,
+    and the rep's reminder list does not show it."""
+    text = (
+        "增值税专用发票\n开票日期：2028年3月1日\n购买方：上海明远科技有限公司\n"
+        "价税合计：¥11,300.00\n请于2028年3月31日前付款。\n"
+    )
+    summary = dossier.ingest_paths([str(_write(tmp_path, "发票.txt", text))], uploaded_by="admin")
+    doc_id = summary["documents"][0]["id"]
+    (reminder,) = _reminders(dossier, doc_id).values()
+    with dossier.sessions() as session:
+        rep = session.scalars(select(User).where(User.username == "zhanghan")).one()
+        admin = session.scalars(select(User).where(User.username == "admin")).one()
+        invoice = session.get(Document, doc_id)
+        assert (invoice.doc_type, invoice.confidentiality) == ("invoice", "finance")
+        assert invoice.customer_id is not None
+    assert reminder.confidentiality == "finance"
+    assert reminder.owner_id == admin.id != rep.id
+    as_rep = dossier.accounts.principal_for("zhanghan")
+    assert reminder.id not in {item["id"] for item in dossier.reminders.list(as_rep)}

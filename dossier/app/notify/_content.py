@@ -1,10 +1,10 @@
 """What a notification or an e-mail says, and only what its reader may read.
 
-A reminder is shown to a user when its confidentiality is a level their role reads
-(:func:`index.readable_levels`), or it is ``confidential`` and about a customer the sales rep owns
-(as for documents, :func:`dossier.app.folder.may_read`); admins and managers see all.  A
-document's title is shown only when the user may read that document; otherwise the text says
-"a document" and nothing of it.
+A reminder is shown to a user exactly when the reminders' pages would show it to them
+(:func:`dossier.app._reminder_rules.visible`: its document, if it has one, must be readable — not
+in the trash, a level the user reads — and the reminder's own level must be one they read, or it
+is theirs).  A document's title is shown only when the user may read that document; otherwise the
+text says "a document" and nothing of it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import index
+from dossier.app import _reminder_rules as reminder_rules
 from dossier.app import folder
 from foundation.messages import translate
 from index import Principal
@@ -41,17 +41,9 @@ class Reader:
     principal: Principal
     owned: frozenset[int]
 
-    def may_see(self, reminder: Reminder) -> bool:
-        """Whether this user may read ``reminder`` (module docstring)."""
-        role = self.principal.role
-        if role in folder.READ_ALL_ROLES or reminder.confidentiality in index.readable_levels(self.principal):
-            return True
-        return (
-            role == "sales"
-            and reminder.confidentiality == "confidential"
-            and reminder.customer_id is not None
-            and reminder.customer_id in self.owned
-        )
+    def may_see(self, reminder: Reminder, doc: Document | None) -> bool:
+        """Whether this user may read ``reminder`` (its document, if it has one, is ``doc``): the reminders' own rule."""
+        return reminder_rules.visible(self.principal, reminder, doc, self.owned)
 
 
 def reader_of(session: Session, user: User) -> Reader:
@@ -89,14 +81,15 @@ def lines_for(
     session: Session, reader: Reader, reminders: Iterable[Reminder], today: date
 ) -> list[ReminderLine]:
     """The reminders ``reader`` may see, as lines (document titles only where they may read the document)."""
-    shown = [r for r in reminders if reader.may_see(r)]
-    names = folder.customer_names(session, (r.customer_id for r in shown if r.customer_id is not None))
-    doc_ids = sorted({r.document_id for r in shown if r.document_id is not None})
+    reminders = list(reminders)
+    doc_ids = sorted({r.document_id for r in reminders if r.document_id is not None})
     docs = (
         {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(doc_ids)))}
         if doc_ids
         else {}
     )
+    shown = [r for r in reminders if reader.may_see(r, docs.get(r.document_id) if r.document_id else None)]
+    names = folder.customer_names(session, (r.customer_id for r in shown if r.customer_id is not None))
     lines = []
     for r in shown:
         doc = docs.get(r.document_id) if r.document_id is not None else None

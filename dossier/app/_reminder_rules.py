@@ -1,9 +1,9 @@
 """The rules of reminders (提醒) that every entry point shares: dates, who sees which, who may act, JSON.
 
-Visibility follows the documents' matrix (:mod:`dossier.app.folder`): a user sees the reminders
-they own; besides those, admins and managers see all, others by the reminder's
-``confidentiality`` (:func:`index.readable_levels`) and a sales rep the ``confidential`` ones of
-the customers they own.  A reminder whose document is in the trash, or that the viewer may not
+Visibility follows the documents' matrix (:mod:`dossier.app.folder`): admins and managers see
+all, others by the reminder's ``confidentiality`` (:func:`index.readable_levels`) and a sales
+rep the ``confidential`` ones of the customers they own — owners included: a reminder is never
+given to (made for, reassigned to) someone who could not see it.  A reminder whose document is in the trash, or that the viewer may not
 read, is hidden from everyone — its owner included — exactly like the document (404).
 """
 
@@ -89,19 +89,20 @@ def overdue_days(reminder: Reminder, today: date) -> int:
 # -- who sees, who acts -----------------------------------------------------------------------
 
 
-def _level_visible(principal: Principal, reminder: Reminder, owned: Collection[int]) -> bool:
-    if principal.role in READ_ALL_ROLES:
-        return True
-    if principal.user_id is not None and reminder.owner_id == principal.user_id:
-        return True
-    if reminder.confidentiality in index.readable_levels(principal):
+def level_visible(principal: Principal, level: str, customer_id: int | None, owned: Collection[int]) -> bool:
+    """Whether ``principal`` reads a reminder of ``level`` about ``customer_id``: the documents' matrix."""
+    if principal.role in READ_ALL_ROLES or level in index.readable_levels(principal):
         return True
     return (
         principal.role == "sales"
-        and reminder.confidentiality == "confidential"
-        and reminder.customer_id is not None
-        and reminder.customer_id in owned
+        and level == "confidential"
+        and customer_id is not None
+        and customer_id in owned
     )
+
+
+def _level_visible(principal: Principal, reminder: Reminder, owned: Collection[int]) -> bool:
+    return level_visible(principal, reminder.confidentiality, reminder.customer_id, owned)
 
 
 def visible(principal: Principal, reminder: Reminder, doc: Document | None, owned: Collection[int]) -> bool:
@@ -118,13 +119,10 @@ def visible_clause(principal: Principal, owned: Collection[int]) -> ColumnElemen
         return doc_ok
     levels = sorted(index.readable_levels(principal))
     level: ColumnElement[bool] = Reminder.confidentiality.in_(levels) if levels else false()
-    mine: ColumnElement[bool] = (
-        Reminder.owner_id == principal.user_id if principal.user_id is not None else false()
-    )
     theirs: ColumnElement[bool] = false()
     if principal.role == "sales" and owned:
         theirs = (Reminder.confidentiality == "confidential") & Reminder.customer_id.in_(sorted(owned))
-    return doc_ok & or_(mine, level, theirs)
+    return doc_ok & or_(level, theirs)
 
 
 def may_create(principal: Principal) -> bool:

@@ -29,6 +29,7 @@ from dossier.app._reminder_rules import (
     MAX_NOTE,
     MAX_TITLE,
     ReminderError,
+    level_visible,
     may_act,
     may_assign,
     may_create,
@@ -192,6 +193,12 @@ class ReminderService:
             level = (
                 confidentiality or (doc.access_level or doc.confidentiality if doc else None) or "internal"
             )
+            if owner_user is not None:
+                reader = _principal_of(session, owner_user)
+                if not level_visible(reader, level, found.id if found else None, reader.owned_customer_ids):
+                    raise ReminderError(
+                        msg("app.reminder.owner_cannot_see", name=owner_user.username, level=level)
+                    )
             reminder = Reminder(
                 title=title,
                 note=note,
@@ -393,6 +400,13 @@ class ReminderService:
                     raise ReminderError(
                         msg("app.reminder.owner_cannot_read", name=user.username, id=reminder.document_id)
                     )
+            reader = _principal_of(session, user)
+            if not level_visible(
+                reader, reminder.confidentiality, reminder.customer_id, reader.owned_customer_ids
+            ):
+                raise ReminderError(
+                    msg("app.reminder.owner_cannot_see", name=user.username, level=reminder.confidentiality)
+                )
             before = session.get(User, reminder.owner_id) if reminder.owner_id else None
             reminder.owner_id = user.id
             self._event(

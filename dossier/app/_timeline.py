@@ -18,15 +18,16 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, true, union, union_all
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, true, union, union_all
 from sqlalchemy.orm import Session, selectinload
 
+from dossier.app import _reminder_rules as reminder_rules
 from dossier.app import folder
 from dossier.app._activities import activity_readable_clause, activity_view
 from dossier.app.resources import HomeResources
 from foundation.errors import DossierError, NotFound
 from foundation.messages import msg
-from index import Principal, readable_levels
+from index import Principal
 from records import Activity, Customer, CustomerChange, Document, DocumentCustomer, Reminder
 
 __all__ = ["DEFAULT_PER_PAGE", "TIMELINE_KINDS", "Timeline", "TimelineError", "timeline"]
@@ -126,32 +127,17 @@ def _selects(
         )
     if "reminder" in kinds:
         parts.append(
-            select(
-                literal("reminder").label("kind"), Reminder.id.label("id"), Reminder.done_at.label("at")
-            ).where(
+            select(literal("reminder").label("kind"), Reminder.id.label("id"), Reminder.done_at.label("at"))
+            .select_from(Reminder)
+            .outerjoin(Document, Document.id == Reminder.document_id)
+            .where(
                 Reminder.customer_id == customer_id,
                 Reminder.status == "done",
                 Reminder.done_at.is_not(None),
-                _reminder_clause(principal, owned),
+                reminder_rules.visible_clause(principal, frozenset(owned)),
             )
         )
     return parts
-
-
-def _reminder_clause(principal: Principal, owned: Iterable[int]) -> ColumnElement[bool]:
-    """A reminder is seen by its owner and by whoever may read its level (the documents' rule)."""
-    if principal.role in READ_ALL:
-        return true()
-    levels = sorted(readable_levels(principal))
-    clause: ColumnElement[bool] = Reminder.confidentiality.in_(levels) if levels else false()
-    if principal.user_id is not None:
-        clause = or_(clause, Reminder.owner_id == principal.user_id)
-    owned_ids = sorted(set(owned))
-    if principal.role == "sales" and owned_ids:
-        clause = or_(
-            clause, (Reminder.confidentiality == "confidential") & Reminder.customer_id.in_(owned_ids)
-        )
-    return clause
 
 
 def timeline(

@@ -27,6 +27,7 @@ from sqlalchemy import Numeric, and_, case, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 import index
+from dossier.app import _reminder_rules as reminder_rules
 from dossier.app import folder
 from foundation.vocabulary import customer_type_name, importance_level
 from index import Principal
@@ -81,11 +82,13 @@ def _figures(principal: Principal, owned: Collection[int]) -> tuple[Any, Any, An
         .group_by(Activity.customer_id)
         .subquery()
     )
-    visible = _level_clause(Reminder.confidentiality, Reminder.customer_id, principal, owned)
-    if principal.user_id is not None:
-        visible = or_(Reminder.owner_id == principal.user_id, visible)
+    visible = reminder_rules.visible_clause(
+        principal, owned
+    )  # the reminders' own rule (document readable too)
     reminders = (
         select(Reminder.customer_id.label("customer_id"), func.count(Reminder.id).label("open_reminders"))
+        .select_from(Reminder)
+        .outerjoin(Document, Document.id == Reminder.document_id)
         .where(Reminder.customer_id.is_not(None), Reminder.status == "open", visible)
         .group_by(Reminder.customer_id)
         .subquery()

@@ -73,13 +73,13 @@ def home(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
             Reminder(
                 title="寄送报价",
                 customer_id=customer.id,
-                owner_id=sales2.id,
+                owner_id=sales1.id,
                 due_on=date(2026, 1, 20),
                 remind_on=date(2026, 1, 20),
                 status="done",
                 confidentiality="confidential",
                 done_at=base + timedelta(days=11),
-                done_by="sales2",
+                done_by="sales1",
             )
         )
         session.add(
@@ -169,7 +169,7 @@ def test_permissions(home) -> None:  # type: ignore[no-untyped-def]
     assert ("reminder", 1) in owner  # confidential of their customer
     other = set(_keys(d.timeline(users["sales2"], ids["customer"])))
     assert ("activity", home["secret"]) not in other
-    assert ("reminder", 1) in other  # they own the reminder
+    assert ("reminder", 1) not in other  # confidential, of a customer they do not own
     viewer = set(_keys(d.timeline(users["viewer1"], ids["customer"])))
     assert {k for k, _ in viewer} <= {"document", "change"}
     assert ("document", ids["旧合同"]) in viewer and ("document", ids["报价单"]) not in viewer

@@ -35,7 +35,8 @@ STEERING = {"A": ("商务谈判", "A", ["重点", "华东"]), "B": ("初步接�
 AMOUNTS = {"public": 1000, "internal": 2000, "confidential": 4000, "finance": 8000}
 #: When each level's activity happened.
 ACTIVITY_DAYS = {"public": 1, "internal": 2, "confidential": 3, "finance": 4}
-#: A finance-level reminder of customer A that sales2 owns: they see it although they may not read the level.
+#: A finance-level reminder of customer A given to sales2 behind the rules' back (the service refuses to): the
+#: documents' matrix holds for owners too, so they do not count it.
 OWN_REMINDER = ("finance", "A", "sales2")
 
 
@@ -249,8 +250,8 @@ def test_the_customer_list_counts_only_what_the_viewer_may_read(home, app, usern
             username,
             key,
         )
-        own_level, own_key, owner = OWN_REMINDER
-        reminders = len(levels) + (1 if own_key == key and (own_level in levels or owner == username) else 0)
+        own_level, own_key, _owner = OWN_REMINDER
+        reminders = len(levels) + (1 if own_key == key and own_level in levels else 0)
         assert rows[name]["open_reminders"] == reminders, (username, key)
         assert rows[name]["documents"] == len(levels)
         if levels:

@@ -2,7 +2,8 @@
 
 Each user owns, for every confidentiality level and both customers (A owned by ``sales1``, B by ``sales2``),
 one reminder of that level about a document of that level (``R1``), and one ``internal`` reminder about a
-document of that level (``R2``: the reminder may be readable, the document's title not).  What each user may
+document of that level (``R2``: a reminder about a document one may not read is not shown at all, exactly
+as on the reminders' pages — its title could tell of the document).  What each user may
 see is computed here from the issue's rules, independently of the code, and checked in the notification API,
 the notification page, the same-day mails and the daily digest (a real local SMTP server), on each backend.
 """
@@ -91,10 +92,9 @@ def expected(username: str) -> tuple[set[str], set[str]]:
             if allowed(username, level, key):
                 reminders.add(f"R1-{username}-{level}-{key}")
                 documents.add(f"D-R1-{username}-{level}-{key}")
-            if allowed(username, "internal", key):
+            if allowed(username, "internal", key) and allowed(username, level, key):
                 reminders.add(f"R2-{username}-{level}-{key}")
-                if allowed(username, level, key):
-                    documents.add(f"D-R2-{username}-{level}-{key}")
+                documents.add(f"D-R2-{username}-{level}-{key}")
     return reminders, documents
 
 

@@ -42,17 +42,21 @@ def allowed(username: str, level: str, key: str | None) -> bool:
 
 
 def sees(username: str, spec: dict[str, Any]) -> bool:
-    """Issue 16: one's own reminders, plus the documents' matrix; a trashed or unreadable document hides it."""
+    """Issue 16: the documents' matrix, owners included; a trashed or unreadable document hides it."""
     if spec["trashed"]:
         return False
     if spec["doc_level"] and not allowed(username, spec["doc_level"], spec["key"]):
         return False
-    if USERS[username] in ("admin", "manager") or spec["owner"] == username:
-        return True
     return allowed(username, spec["level"], spec["key"])
 
 
+def owner_for(level: str, key: str) -> str | None:
+    """Who gets a reminder of ``level`` about customer ``key``: its rep when they may see it, else finance1, else none."""
+    return next((u for u in (OWNERS[key], "finance1") if u and allowed(u, level, key)), None)
+
+
 def _build(home: Path, extra_env: dict[str, str]) -> dict[str, Any]:
+    from foundation.errors import DossierError as ReminderError
     from index import Principal
     from records import Customer, Document, Reminder, User
 
@@ -63,7 +67,7 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict[str, Any]:
     day = (TODAY + timedelta(days=2)).isoformat()
     for key in CUSTOMERS:
         for level in LEVELS:
-            owner = "finance1" if level == "finance" else OWNERS[key]
+            owner = owner_for(level, key)
             item = d.reminders.add(
                 system, f"提醒_doc_{level}_{key}", day, owner=owner, document=doc_id(built, level, key)
             )
@@ -78,7 +82,7 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict[str, Any]:
                 system,
                 f"提醒_plain_{level}_{key}",
                 day,
-                owner=OWNERS[key],
+                owner=owner_for(level, key),
                 customer=built["customers"][key],
                 confidentiality=level,
             )
@@ -86,15 +90,17 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict[str, Any]:
                 "doc_level": None,
                 "level": level,
                 "key": key,
-                "owner": OWNERS[key],
+                "owner": owner_for(level, key),
                 "trashed": False,
             }
     item = d.reminders.add(system, "提醒_unassigned", day, customer="远航")
     specs[item["id"]] = {"doc_level": None, "level": "internal", "key": "C", "owner": None, "trashed": False}
-    item = d.reminders.add(system, "提醒_viewer", day, owner="viewer1", confidentiality="finance")
+    with pytest.raises(ReminderError):  # a reminder is never given to someone who could not see it
+        d.reminders.add(system, "提醒_viewer_finance", day, owner="viewer1", confidentiality="finance")
+    item = d.reminders.add(system, "提醒_viewer", day, owner="viewer1", confidentiality="public")
     specs[item["id"]] = {
         "doc_level": None,
-        "level": "finance",
+        "level": "public",
         "key": None,
         "owner": "viewer1",
         "trashed": False,

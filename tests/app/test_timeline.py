@@ -224,7 +224,9 @@ def test_activities_and_timeline_on_postgresql_records(postgres_url, tmp_path) -
         "DOSSIER_OPENSEARCH_INDEX": alias,
     }
     settings = load_settings(environ=env, dotenv=tmp_path / "no.env")
-    Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+    first = Dossier.open(settings, require_init=False)
+    first.init(admin_password=PASSWORD)
+    first.close()  # its index flusher must not outlive the test's database
     d = Dossier.open(settings)
     try:
         with d.sessions() as session:

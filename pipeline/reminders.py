@@ -15,8 +15,9 @@ due date, keyed ``doc:<document id>:<kind>:<date>``:
 
 The owner is the primary customer's sales owner, else the account that uploaded the
 current version, else nobody (managers see it in the team view); disabled accounts, and
-accounts that may not read the document (a rep and a finance invoice), are passed over.  Its confidentiality is the document's access level, so it is seen by whom
-may read the document.  Running it twice changes nothing.
+accounts that may not read the document (a rep and a finance invoice), are passed over.
+Its confidentiality is the document's access level, so it is seen by whom may read the
+document.  Running it twice changes nothing.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 Visibility follows the documents' matrix (:mod:`dossier.app.folder`): admins and managers see
 all, others by the reminder's ``confidentiality`` (:func:`index.readable_levels`) and a sales
 rep the ``confidential`` ones of the customers they own — owners included: a reminder is never
-given to (made for, reassigned to) someone who could not see it.  A reminder whose document is in the trash, or that the viewer may not
-read, is hidden from everyone — its owner included — exactly like the document (404).
+made for or reassigned to someone who could not see it.  A reminder whose document is in the
+trash, or that the viewer may not read, is hidden from everyone — its owner included — exactly
+like the document (404).  Notifications, e-mails, the timeline and the customer list use these
+rules too.
 """
 
 from __future__ import annotations

@@ -82,9 +82,8 @@ def _figures(principal: Principal, owned: Collection[int]) -> tuple[Any, Any, An
         .group_by(Activity.customer_id)
         .subquery()
     )
-    visible = reminder_rules.visible_clause(
-        principal, owned
-    )  # the reminders' own rule (document readable too)
+    # The reminders' own rule (its document readable too): over Reminder outer-joined to its Document.
+    visible = reminder_rules.visible_clause(principal, owned)
     reminders = (
         select(Reminder.customer_id.label("customer_id"), func.count(Reminder.id).label("open_reminders"))
         .select_from(Reminder)

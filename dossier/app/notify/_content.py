@@ -2,8 +2,7 @@
 
 A reminder is shown to a user exactly when the reminders' pages would show it to them
 (:func:`dossier.app._reminder_rules.visible`: its document, if it has one, must be readable — not
-in the trash, a level the user reads — and the reminder's own level must be one they read, or it
-is theirs).  A document's title is shown only when the user may read that document; otherwise the
+in the trash, a level the user reads — and so must the reminder's own level, owners included).  A document's title is shown only when the user may read that document; otherwise the
 text says "a document" and nothing of it.
 """
 

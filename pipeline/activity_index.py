@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from index import IndexDocument, SearchBackend, activity_entry_id
 from pipeline import access
+from pipeline.entry_customers import customer_fields
 from records import Activity, Customer, Document
 
 __all__ = [
@@ -75,15 +76,7 @@ def activity_entry(
         title=activity_title(activity, doc),
         text=text,
         doc_type="comment" if activity.kind == "comment" else "activity",
-        customers=tuple(c.name for c in customers),
-        customer_ids=tuple(c.id for c in customers),
-        customer_aliases=tuple(dict.fromkeys(n for c in customers for n in c.names)),
-        customer_types=tuple(dict.fromkeys(c.customer_type for c in customers if c.customer_type)),
-        industries=tuple(dict.fromkeys(c.industry for c in customers if c.industry)),
-        regions=tuple(dict.fromkeys(c.region for c in customers if c.region)),
-        customer_stages=tuple(c.stage for c in customers if c.stage),
-        customer_importance=tuple(c.importance for c in customers if c.importance),
-        customer_tags=tuple(dict.fromkeys(t for c in customers for t in (c.tags or []) if t)),
+        **customer_fields(customers),
         confidentiality=activity.confidentiality,
         access_customer_ids=tuple(c.id for c in customers),
         date=when.date().isoformat() if when else None,

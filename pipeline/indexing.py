@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from index import IndexDocument, SearchBackend
 from pipeline import access
 from pipeline.activity_index import activity_entry, index_customer_activities, sync_comments
+from pipeline.entry_customers import customer_fields
 from pipeline.extraction import searchable_customers
 from records import Document, DocumentPart, Version, VersionPage
 
@@ -75,15 +76,7 @@ def index_entry(doc: Document) -> IndexDocument:
         text=text,
         filename=version.filename if version else "",
         doc_type=doc.doc_type,
-        customers=tuple(c.name for c in customers),
-        customer_ids=tuple(c.id for c in customers),
-        customer_aliases=tuple(dict.fromkeys(n for c in customers for n in c.names)),
-        customer_types=tuple(dict.fromkeys(c.customer_type for c in customers if c.customer_type)),
-        industries=tuple(dict.fromkeys(c.industry for c in customers if c.industry)),
-        regions=tuple(dict.fromkeys(c.region for c in customers if c.region)),
-        customer_stages=tuple(dict.fromkeys(c.stage for c in customers if c.stage)),
-        customer_importance=tuple(dict.fromkeys(c.importance for c in customers if c.importance)),
-        customer_tags=tuple(dict.fromkeys(t for c in customers for t in (c.tags or []) if t)),
+        **customer_fields(customers),
         tags=tuple(t.name for t in doc.tags),
         confidentiality=readers.level,
         access_customer_ids=tuple(sorted(readers.customers)),

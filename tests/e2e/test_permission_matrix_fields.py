@@ -18,18 +18,11 @@ from click.testing import CliRunner
 
 from tests.conftest import backend_home, login_client
 
+# The reading rules as the issue states them, written once apart from the code under test.
+from tests.e2e.test_permission_matrix import CUSTOMERS, OWNERS, USERS, allowed
+
 LEVELS = ("public", "internal", "confidential", "finance")
 PASSWORD = "fields-matrix-Passw0rd"
-USERS = {
-    "admin": "admin",
-    "manager1": "manager",
-    "finance1": "finance",
-    "sales1": "sales",
-    "sales2": "sales",
-    "viewer1": "viewer",
-}
-OWNERS = {"A": "sales1", "B": "sales2"}
-CUSTOMERS = {"A": "杭州明远科技有限公司", "B": "上海澄明集团股份有限公司"}
 STEERING = {"A": ("商务谈判", "A", ["重点", "华东"]), "B": ("初步接触", "B", ["华东"])}
 #: The contract amount of each level (customer B's are ten times these).
 AMOUNTS = {"public": 1000, "internal": 2000, "confidential": 4000, "finance": 8000}
@@ -38,17 +31,6 @@ ACTIVITY_DAYS = {"public": 1, "internal": 2, "confidential": 3, "finance": 4}
 #: A finance-level reminder of customer A given to sales2 behind the rules' back (the service refuses to): the
 #: documents' matrix holds for owners too, so they do not count it.
 OWN_REMINDER = ("finance", "A", "sales2")
-
-
-def allowed(username: str, level: str, customer: str) -> bool:
-    role = USERS[username]
-    if role in ("admin", "manager"):
-        return True
-    if role == "finance":
-        return level in ("public", "internal", "finance")
-    if role == "sales":
-        return level in ("public", "internal") or (level == "confidential" and OWNERS[customer] == username)
-    return level == "public"
 
 
 def _build(home: Path, extra_env: dict[str, str]) -> dict:

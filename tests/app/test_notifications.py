@@ -186,6 +186,27 @@ def test_a_due_reminder_notifies_once_in_app_and_by_mail_even_after_a_restart(tm
         d.close()
 
 
+def test_a_notification_is_shown_only_while_its_reminder_may_be_seen(tmp_path):
+    """GIVEN rep1's notification of a reminder about a contract WHEN the contract goes to the trash THEN the
+    notification leaves rep1's list and counter (its title names the document); restored, it comes back."""
+    d = make_home(tmp_path / "home", None)
+    ids = populate(d)
+    d.notifications.run(BEFORE_DIGEST)
+    rep1 = d.accounts.principal_for("rep1")
+
+    def shown() -> set[int | None]:
+        return {item["reminder_id"] for item in d.notifications.list(rep1)["items"]}
+
+    assert ids["r_due"] in shown()
+    unread = d.notifications.unread_count(rep1)
+    d.trash.trash(ids["contract"], ADMIN)
+    assert ids["r_due"] not in shown()
+    assert d.notifications.unread_count(rep1) == unread - 1
+    d.trash.restore(ids["contract"], ADMIN)
+    assert ids["r_due"] in shown() and d.notifications.unread_count(rep1) == unread
+    d.close()
+
+
 def test_the_digest_goes_once_a_day_at_the_hour_and_lists_only_what_the_user_may_read(tmp_path):
     """Before the hour: none.  At it: rep1 and rep2 get one each (nobody with nothing to say, no disabled user);
     rep1's lists its reminders due within 7 days and the overdue one, never rep2's confidential customer's

@@ -7,6 +7,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from foundation.messages import render_stored
+from index import Principal
 from tests._smtp import hanging_server, smtp_server
 from tests.app.test_notifications import make_home, populate
 from workers._outage import RedisOutage
@@ -23,7 +24,7 @@ def test_a_worker_round_notifies_and_sends_once(tmp_path, redis_url):
     worker's round and a later round send nothing twice."""
     with smtp_server() as box:
         d = make_home(tmp_path / "home", box.port, DOSSIER_REDIS_URL=redis_url)
-        ids = populate(d, date.today())
+        populate(d, date.today())
         queue = d.queue()
         queue.redis.delete(f"dossier:notify:{queue.name}")
         first = _keeper(d, "w1")._notifications()
@@ -38,7 +39,7 @@ def test_a_worker_round_notifies_and_sends_once(tmp_path, redis_url):
             assert thread is not None
             thread.join(60)
         assert len([m for m in box.messages() if "提醒：" in m["Subject"]]) == 2
-        assert d.notifications.unread_count(SimpleNamespace(user_id=ids["rep1"])) == 2  # type: ignore[arg-type]
+        assert d.notifications.unread_count(d.accounts.principal_for("rep1")) == 2
         d.close()
 
 
@@ -55,7 +56,7 @@ def test_a_hanging_smtp_server_does_not_hold_the_worker(tmp_path, redis_url):
         assert thread is not None
         thread.join(60)
         assert not thread.is_alive()
-        waiting = d.notifications.mails(SimpleNamespace(role="admin"), "pending")  # type: ignore[arg-type]
+        waiting = d.notifications.mails(Principal("admin", "admin"), "pending")
         assert any(
             row["attempts"] == 1 and "did not answer" in render_stored(row["last_error"], "en")
             for row in waiting

@@ -32,9 +32,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from dossier.app import _reminder_rules as reminder_rules
+from dossier.app import folder
 from dossier.app.notify._content import (
     DIGEST_DAYS,
     CareHook,
@@ -52,7 +54,7 @@ from dossier.app.resources import HomeResources
 from foundation.errors import ConfigError, DossierError, Forbidden, NotFound
 from foundation.messages import msg
 from index import Principal
-from records import MailDelivery, Notification, Reminder, User, record_event, utcnow
+from records import Document, MailDelivery, Notification, Reminder, User, record_event, utcnow
 
 __all__ = ["CATCH_UP_DAYS", "PAGE_SIZE", "NotificationService", "check_email"]
 
@@ -282,7 +284,7 @@ class NotificationService:
     # -- in-app ------------------------------------------------------------------------------
 
     def unread_count(self, principal: Principal) -> int:
-        """The user's unread notifications (one indexed count)."""
+        """The user's unread notifications (one indexed count) that they may still see."""
         if principal.user_id is None:
             return 0
         with self._sessions() as session:
@@ -290,13 +292,21 @@ class NotificationService:
                 session.scalar(
                     select(func.count())
                     .select_from(Notification)
-                    .where(Notification.user_id == principal.user_id, Notification.read_at.is_(None))
+                    .where(
+                        Notification.user_id == principal.user_id,
+                        Notification.read_at.is_(None),
+                        _still_visible(session, principal),
+                    )
                 )
                 or 0
             )
 
     def list(self, principal: Principal, *, unread_only: bool = False, page: int = 1) -> dict[str, Any]:
-        """One page of the user's notifications, newest first: ``{"unread", "total", "page", "pages", "items"}``."""
+        """One page of the user's notifications, newest first: ``{"unread", "total", "page", "pages", "items"}``.
+
+        Rights are checked as the list is read: a notification whose reminder the user may no longer
+        see (its document went to the trash or up a level) is left out, and comes back with it.
+        """
         page = max(1, page)
         if principal.user_id is None:
             return {"unread": 0, "total": 0, "page": 1, "pages": 1, "items": []}
@@ -304,6 +314,7 @@ class NotificationService:
         if unread_only:
             where.append(Notification.read_at.is_(None))
         with self._sessions() as session:
+            where.append(_still_visible(session, principal))
             total = int(session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0)
             rows = session.scalars(
                 select(Notification)
@@ -404,3 +415,14 @@ def _existing(session: Session, column: Any, keys: builtins.list[str]) -> set[st
 def _admin(principal: Principal) -> None:
     if principal.role != "admin":
         raise Forbidden(msg("notify.mail.admins_only"))
+
+
+def _still_visible(session: Session, principal: Principal) -> ColumnElement[bool]:
+    """Notifications without a reminder, or whose reminder ``principal`` may see now (the reminders' rule)."""
+    owned = folder.owned_customer_ids(session, principal) | principal.owned_customer_ids
+    seen = (
+        select(Reminder.id)
+        .outerjoin(Document, Document.id == Reminder.document_id)
+        .where(reminder_rules.visible_clause(principal, owned))
+    )
+    return or_(Notification.reminder_id.is_(None), Notification.reminder_id.in_(seen))

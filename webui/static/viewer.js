@@ -6,8 +6,8 @@
   "use strict";
 
   var STEP = 1.25;
-  var MIN_ZOOM = 0.25;
-  var MAX_ZOOM = 5;
+  var MIN_ZOOM = 0.1;
+  var MAX_ZOOM = 4;
 
   function typing(el) {
     if (!el) return false;
@@ -30,8 +30,8 @@
     var level = bar.querySelector(".viewer-zoom-level");
     var fitLabel = level ? level.textContent : "";
     var current = -1;
-    var zoom = 1; // the picture's width as a share of its frame; 1 = fit width
-    var fit = true;
+    var fit = true; // the picture fits the frame's width; else it is shown at `scale` of its own width
+    var scale = 1;
 
     function indexOfPage(n) {
       for (var i = 0; i < pages.length; i += 1) {
@@ -44,14 +44,15 @@
       return pages[current].querySelector(".page-image-frame img");
     }
 
+    function shownScale(img) {
+      // The picture's shown width as a share of its own (1 = 100%); 0 while it is not there yet.
+      return img && img.naturalWidth && img.offsetWidth ? img.getBoundingClientRect().width / img.naturalWidth : 0;
+    }
+
     function showZoom() {
-      var img = image();
       if (!level) return;
-      if (fit || !img || !img.naturalWidth) {
-        level.textContent = fit ? fitLabel : Math.round(zoom * 100) + "%";
-        return;
-      }
-      level.textContent = Math.round((img.getBoundingClientRect().width / img.naturalWidth) * 100) + "%";
+      var now = shownScale(image());
+      level.textContent = now ? Math.round(now * 100) + "%" : fit ? fitLabel : Math.round(scale * 100) + "%";
     }
 
     function applyZoom() {
@@ -59,11 +60,12 @@
       if (!img) return;
       if (fit) {
         img.style.width = "";
-        img.classList.remove("zoomed");
-      } else {
-        img.style.width = zoom * 100 + "%";
-        img.classList.toggle("zoomed", zoom > 1);
+      } else if (img.naturalWidth) {
+        img.style.width = Math.round(img.naturalWidth * scale) + "px";
       }
+      img.classList.toggle("zoomed", !fit);
+      // A zoomed picture scrolls inside its frame (both scroll bars within the window), never the page.
+      img.parentElement.classList.toggle("page-image-zoomed", !fit && img.offsetWidth > img.parentElement.clientWidth);
       showZoom();
     }
 
@@ -79,7 +81,7 @@
       prev.disabled = current === 0;
       next.disabled = current === pages.length - 1;
       var img = image();
-      if (img && !img.complete) img.addEventListener("load", showZoom, { once: true });
+      if (img && !img.complete) img.addEventListener("load", applyZoom, { once: true });
       applyZoom();
     }
 
@@ -97,14 +99,12 @@
       if (top < 0) viewer.scrollIntoView({ block: "start" });
     }
 
-    function frameWidth() {
-      var frame = pages[current].querySelector(".page-image-frame");
-      return frame ? frame.clientWidth : 0;
-    }
-
-    function setZoom(value) {
+    function setZoom(factor) {
+      // Zoom from what is shown now (the fitted size too); nothing to do before the picture is there.
+      var now = fit ? shownScale(image()) : scale;
+      if (!now) return;
       fit = false;
-      zoom = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, value));
+      scale = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, now * factor));
       applyZoom();
     }
 
@@ -116,17 +116,17 @@
       go(n - 1);
       input.value = String(current + 1);
     });
-    bar.querySelector(".viewer-zoom-in").addEventListener("click", function () { setZoom(zoom * STEP); });
-    bar.querySelector(".viewer-zoom-out").addEventListener("click", function () { setZoom(zoom / STEP); });
+    bar.querySelector(".viewer-zoom-in").addEventListener("click", function () { setZoom(STEP); });
+    bar.querySelector(".viewer-zoom-out").addEventListener("click", function () { setZoom(1 / STEP); });
     bar.querySelector(".viewer-fit").addEventListener("click", function () {
       fit = true;
-      zoom = 1;
       applyZoom();
     });
     bar.querySelector(".viewer-actual").addEventListener("click", function () {
-      var img = image();
-      var width = frameWidth();
-      if (img && img.naturalWidth && width) setZoom(img.naturalWidth / width);
+      if (!shownScale(image())) return;
+      fit = false;
+      scale = 1;
+      applyZoom();
     });
     document.addEventListener("keydown", function (event) {
       if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from index import Principal
+from tests.webui.conftest import LONG_NAME
 from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser, log_in, server  # noqa: F401 - fixtures
 
 pytestmark = [
@@ -222,3 +223,13 @@ def test_a_pdf_shows_the_text_beside_its_picture_with_the_terms_marked(
     mark = browser.find_element(By.ID, "entity-mark")
     assert mark.is_displayed() and mark.text == m["text"]
     _no_sideways_scroll(browser)
+
+    # a text file with a 60-character name: no viewer, its text as before, and still no sideways scroll
+    _viewport(browser, 1024)
+    browser.get(f"{server}/documents/{corpus_home['id_of'](LONG_NAME)}")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".viewer-bar")
+    assert browser.find_element(By.CSS_SELECTOR, ".page-text").is_displayed()
+    _no_sideways_scroll(browser)
+    cell = _js(browser, "return document.querySelector('td.filename').getBoundingClientRect().width;")
+    assert cell > 120, "the long file name wraps in a cell of sensible width"
+    browser.save_screenshot(str(shots / "long-name-1024.png"))

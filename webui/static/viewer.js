@@ -28,7 +28,6 @@
     var prev = bar.querySelector(".viewer-prev");
     var next = bar.querySelector(".viewer-next");
     var level = bar.querySelector(".viewer-zoom-level");
-    var fitLabel = level ? level.textContent : "";
     var current = -1;
     var fit = true; // the picture fits the frame's width; else it is shown at `scale` of its own width
     var scale = 1;
@@ -52,7 +51,7 @@
     function showZoom() {
       if (!level) return;
       var now = shownScale(image());
-      level.textContent = now ? Math.round(now * 100) + "%" : fit ? fitLabel : Math.round(scale * 100) + "%";
+      level.textContent = now ? Math.round(now * 100) + "%" : fit ? "" : Math.round(scale * 100) + "%";
     }
 
     function applyZoom() {
@@ -150,6 +149,7 @@
       return m ? indexOfPage(parseInt(m[1], 10)) : -1;
     }
 
+    window.addEventListener("resize", showZoom);
     window.addEventListener("hashchange", function () {
       var i = fromHash();
       if (i >= 0) show(i);

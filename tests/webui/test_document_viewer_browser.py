@@ -168,6 +168,12 @@ def test_a_scan_opens_as_its_page_picture_with_keys_zoom_and_phone_layout(
     browser.find_element(By.CSS_SELECTOR, ".viewer-fit").click()
     assert abs(_current(browser)["width"] - fitted) < 2
 
+    show_all = browser.find_element(By.CSS_SELECTOR, ".viewer-all")  # every page listed again, and back
+    show_all.click()
+    assert _current(browser)["visible"] == 2 and show_all.get_attribute("aria-pressed") == "true"
+    show_all.click()
+    assert _current(browser)["visible"] == 1
+
     _viewport(browser, 390, 844)
     browser.refresh()
     now = _current(browser)

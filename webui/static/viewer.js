@@ -82,6 +82,9 @@
       var img = image();
       if (img && !img.complete) img.addEventListener("load", applyZoom, { once: true });
       applyZoom();
+      // Fetch the next page's picture now, so turning to it is instant.
+      var ahead = pages[current + 1] && pages[current + 1].querySelector(".page-image-frame img");
+      if (ahead) ahead.loading = "eager";
     }
 
     function go(index) {
@@ -94,8 +97,8 @@
 
     function turn(delta) {
       go(current + delta);
-      var top = viewer.getBoundingClientRect().top;
-      if (top < 0) viewer.scrollIntoView({ block: "start" });
+      var target = all ? pages[current] : viewer;
+      if (all || target.getBoundingClientRect().top < 0) target.scrollIntoView({ block: "start" });
     }
 
     function setZoom(factor) {
@@ -106,6 +109,20 @@
       scale = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, now * factor));
       applyZoom();
     }
+
+    // 显示全部页面: every page listed again (to read on or find with the browser), the bar still turns pages.
+    var all = false;
+    var allButton = bar.querySelector(".viewer-all");
+    allButton.addEventListener("click", function () {
+      all = !all;
+      viewer.classList.toggle("viewer-on", !all);
+      allButton.setAttribute("aria-pressed", String(all));
+      pages.forEach(function (page) {
+        var img = page.querySelector(".page-image-frame img");
+        if (img && all) img.style.width = "";
+      });
+      applyZoom();
+    });
 
     prev.addEventListener("click", function () { turn(-1); });
     next.addEventListener("click", function () { turn(1); });

@@ -184,6 +184,7 @@ def test_a_scan_opens_as_its_page_picture_with_keys_zoom_and_phone_layout(
         " document.querySelector('#viewer').getBoundingClientRect().top];",
     )
     assert meta <= viewer, "at phone width the metadata stacks above the viewer"
+    assert browser.find_element(By.CSS_SELECTOR, ".jump-to-pages a").text == "跳到正文 ↓"
     _no_sideways_scroll(browser)
     browser.save_screenshot(str(shots / "scan-390.png"))
     _js(browser, "document.getElementById('viewer').scrollIntoView();")

@@ -35,7 +35,6 @@ def shots() -> Path:
     """The folder the screenshots are saved to (printed, so a person can find them)."""
     folder = Path(os.environ.get("DOSSIER_SCREENSHOTS", "/tmp/dossier-screenshots")) / "viewer"
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"\ndocument viewer screenshots: {folder}")
     return folder
 
 
@@ -111,6 +110,7 @@ def test_a_scan_opens_as_its_page_picture_with_keys_zoom_and_phone_layout(
     corpus_home,
     admin_password,
     shots,
+    capsys,
 ):
     """GIVEN a scanned two-page PDF WHEN its page is opened THEN the viewer shows page 1's picture first
     (the text beside it), fitted to the width at 1024 and 1400 px with no sideways scroll; → and ← turn
@@ -119,6 +119,8 @@ def test_a_scan_opens_as_its_page_picture_with_keys_zoom_and_phone_layout(
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    with capsys.disabled():
+        print(f"\ndocument viewer screenshots: {shots}")
     log_in(browser, server, admin_password)
     doc_id = corpus_home["id_of"](SCAN)
     browser.get(f"{server}/documents/{doc_id}")

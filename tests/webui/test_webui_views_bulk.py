@@ -204,7 +204,7 @@ def test_bulk_api_dry_run_then_apply_over_a_search(app, home):
     manager = _client(app, "manager1")
     headers = {"X-CSRF-Token": _token(_page(manager, "/views"))}
     body = {
-        "search": "q=季度报告&customer_id=%d" % home["customers"]["A"],
+        "search": f"q=季度报告&customer_id={home['customers']['A']}",
         "changes": {"add_tags": ["接口批量"]},
     }
     plan = manager.post("/api/bulk", json={**body, "dry_run": True}, headers=headers).get_json()

@@ -44,8 +44,10 @@ def server(home):
 
 
 def test_select_two_hits_change_their_type_with_the_confirmation_then_save_and_open_a_view(
-    home, server, browser
-):  # noqa: F811
+    home,
+    server,
+    browser,  # noqa: F811
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait

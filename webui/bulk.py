@@ -102,19 +102,18 @@ def preview() -> Any:
     d = get_dossier()
     try:
         selection = _selection(request.form)
+    except DossierError as exc:
+        if exc.status != 400:
+            raise
+        flash(say(exc), "error")
+        return _back_to_search(_search_pairs(request.form))
+    try:
         change = d.bulk.change(request.form)
         plan = d.bulk.plan(selection["ids"], change, g.principal)
     except DossierError as exc:
-        if exc.status not in (400, 409):
+        if exc.status != 400:
             raise
-        if request.form.get("scope") not in ("all", "selected"):
-            raise
-        try:
-            selection = _selection(request.form)
-        except DossierError:
-            flash(say(exc), "error")
-            return _back_to_search(_search_pairs(request.form))
-        return _page("bulk/edit.html", selection, error=say(exc)), 400
+        return _page("bulk/edit.html", selection, error=say(exc)), 400  # the form again, saying what to fix
     return _page(
         "bulk/confirm.html",
         selection,

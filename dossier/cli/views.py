@@ -7,6 +7,8 @@ checked as the search page checks it.
 
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
 import click
 
 from dossier.cli._common import _echo_json, _open, _principal
@@ -35,7 +37,7 @@ def views_list(ctx: click.Context, as_user: str, as_json: bool) -> None:
         click.echo(str(msg("cli.views.none")))
     for v in items:
         shared = msg("cli.views.shared") if v["shared"] else msg("cli.views.unshared")
-        click.echo(f"{v['id']}\t{v['name']}\t{v['owner']}\t{shared}\t{v['params']}")
+        click.echo(f"{v['id']}\t{v['name']}\t{v['owner']}\t{shared}\t{unquote_plus(v['params'])}")
 
 
 @views.command("save")

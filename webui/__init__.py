@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         admin,
         api,
         auth,
+        bulk,
         core,
         customers,
         document_edit,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         retention,
         search,
         trash,
+        views,
     )
 
     core.init_app(app)
@@ -108,6 +110,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(activities.bp)
     app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.api)
+    app.register_blueprint(bulk.bp)
+    app.register_blueprint(bulk.api)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")
     if proxies > 0:

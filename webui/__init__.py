@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         reminders,
         retention,
         search,
+        suggest,
         trash,
     )
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(activities.bp)
     app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
+    app.register_blueprint(suggest.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")
     if proxies > 0:

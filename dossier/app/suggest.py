@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import Session
 
 from dossier.app import folder
@@ -41,8 +41,8 @@ FIELDS = ("customer", "tag", "ctag", "search")
 MAX_LIMIT = 20
 #: A longer fragment is refused (nothing that long is a name being typed).
 MAX_QUERY = 64
-#: Tag candidates read from the database before ranking (substring matches beyond are dropped).
-_TAG_CANDIDATES = 200
+#: Tag names checked for a readable document, best ranked first (further substring matches are dropped).
+_TAG_CANDIDATES = 25
 
 
 class BadSuggestRequest(DossierError):
@@ -107,26 +107,43 @@ def _customers(session: Session, needle: str, limit: int) -> list[Suggestion]:
     return [s for _, s in ranked[:limit]]
 
 
-def _like(needle: str) -> str:
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _escape(needle: str) -> str:
+    """``needle`` for a LIKE pattern with ``\\`` as the escape character."""
+    return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _tags(session: Session, principal: Principal, needle: str, limit: int) -> list[Suggestion]:
+    """Tags on a document ``principal`` may read, best first.
+
+    The candidates come from the tag names in rank order (at most :data:`_TAG_CANDIDATES`); each is
+    then checked for one readable document, stopping once ``limit`` are found, so a fragment that
+    names many tags costs a bounded number of look-ups.
+    """
     owned = folder.owned_customer_ids(session, principal)
     document_tags: Any = Document.__mapper__.relationships["tags"].secondary
-    readable = exists(
-        select(document_tags.c.document_id)
-        .join(Document, Document.id == document_tags.c.document_id)
-        .where(document_tags.c.tag_id == Tag.id, folder.readable_clause(principal, owned))
-    )
-    names = session.scalars(
-        select(Tag.name)
-        .where(func.lower(Tag.name).like(_like(needle), escape="\\"), readable)
-        .order_by(func.length(Tag.name), Tag.name)
+    lowered = func.lower(Tag.name)
+    escaped = _escape(needle)
+    rank = case((lowered == needle, 0), (lowered.like(f"{escaped}%", escape="\\"), 1), else_=2)
+    candidates = session.execute(
+        select(Tag.id, Tag.name, rank)
+        .where(lowered.like(f"%{escaped}%", escape="\\"))
+        .order_by(rank, func.length(Tag.name), Tag.name)
         .limit(_TAG_CANDIDATES)
     ).all()
-    return _ranked_plain(names, needle, "tag", limit)
+    readable = folder.readable_clause(principal, owned)
+    found: list[tuple[tuple[int, int, str], str]] = []
+    for tag_id, name, _sql_rank in candidates:
+        listed = select(document_tags.c.document_id).join(
+            Document, Document.id == document_tags.c.document_id
+        )
+        if session.scalar(select(exists(listed.where(document_tags.c.tag_id == tag_id, readable)))):
+            text_rank = _rank(fold(name), needle)
+            if text_rank is not None:
+                found.append(((text_rank, len(name), name), name))
+            if len(found) >= limit:
+                break
+    found.sort()
+    return [Suggestion(value=name, match=name, kind="tag", rank=key[0]) for key, name in found]
 
 
 def _customer_tags(session: Session, needle: str, limit: int) -> list[Suggestion]:

@@ -144,3 +144,23 @@ def test_english_labels(client):
         _get(client, field="customer", q="无此客户", lang="en").get_json()["status"]
         == "no matching suggestions"
     )
+
+
+def test_the_forms_carry_the_combobox_hooks_and_the_script(client):
+    from records import Customer, Document
+
+    from webui.core import get_dossier
+
+    with client.application.app_context(), get_dossier().sessions() as session:
+        doc_id = session.query(Document.id).order_by(Document.id).first()[0]
+        customer_id = session.query(Customer.id).filter(Customer.name == FULL).one()[0]
+    pages = {
+        "/": ['id="q"', 'data-suggest="search"'],
+        "/upload": ['data-suggest="customer"', 'data-suggest="tag" data-suggest-multi'],
+        f"/documents/{doc_id}/edit": ['data-suggest="tag" data-suggest-multi'],
+        f"/customers/{customer_id}/edit": ['data-suggest="ctag" data-suggest-multi'],
+    }
+    for path, hooks in pages.items():
+        html = client.get(path).get_data(as_text=True)
+        for hook in [*hooks, "autocomplete.js", "autocomplete.css", 'data-suggest-url="/api/suggest"']:
+            assert hook in html, (path, hook)

@@ -148,7 +148,6 @@ def test_english_labels(client):
 
 def test_the_forms_carry_the_combobox_hooks_and_the_script(client):
     from records import Customer, Document
-
     from webui.core import get_dossier
 
     with client.application.app_context(), get_dossier().sessions() as session:

@@ -165,11 +165,15 @@
         .catch(function () { if (mine === seq) { close(); } });
     }
 
-    input.addEventListener("input", function () {
+    function later() {
       if (timer) { clearTimeout(timer); }
       timer = setTimeout(lookup, 120);
-    });
+    }
+    // While an input method composes (pinyin → 汉字) its keys and text are its own: look up once it commits.
+    input.addEventListener("input", function (event) { if (!event.isComposing) { later(); } });
+    input.addEventListener("compositionend", later);
     input.addEventListener("keydown", function (event) {
+      if (event.isComposing || event.keyCode === 229) { return; }
       var open = !list.hidden && items.length > 0;
       if (event.key === "ArrowDown") {
         event.preventDefault();

@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         reminders,
         retention,
         search,
+        suggest,
         trash,
         views,
     )
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(views.api)
     app.register_blueprint(bulk.bp)
     app.register_blueprint(bulk.api)
+    app.register_blueprint(suggest.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")
     if proxies > 0:

@@ -17,9 +17,11 @@ from collections.abc import Sequence
 
 from index._analysis import _CJK_CLASS, latin_cuts, normalize, normalize_cased, query_pieces
 
-__all__ = ["find_spans", "highlight_spans", "hit_texts", "make_snippet", "term_pattern"]
+__all__ = ["field_spans", "find_spans", "highlight_spans", "hit_texts", "make_snippet", "term_pattern"]
 
 SNIPPET_CHARS = 120
+#: Characters of a text searched for the values of field queries (``phone:``, ``amount:``): their snippet.
+FIELD_SCAN_CHARS = 200_000
 _SEP = r"[\W_]*"  # what the tokenizer skips between two tokens of one term
 _LATIN = re.compile(rf"[^\W_{_CJK_CLASS}]")
 _WS_RUN = re.compile(r"\s+")
@@ -163,9 +165,43 @@ def highlight_spans(
     return "".join(out)
 
 
-def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str | None:
-    """The best ~``width``-character window of ``text`` with matches marked; None if no match."""
-    spans = find_spans(text, terms)
+def field_spans(text: str, fields: Sequence[tuple[str, str]], first: int = 0) -> list[tuple[int, int, int]]:
+    """(start, end, index) of where ``text`` states the value of each field query (kind, lookup value).
+
+    The text's entities are found as intake finds them (``ingest.extract_entities``: ``138-1234-5678``
+    and ``(021) 6149 8137`` are phones, ``¥120,000.00`` and ``12万元`` amounts) and compared in lookup
+    form with the queried values; a date value shorter than a day is a prefix.  Indexes count from ``first``.
+    """
+    if not fields or not text:
+        return []
+    import ingest  # intake's entity finder (index loads without ingest having finished loading)
+    from index._fields import entity_key
+
+    wanted = {(kind, value): first + k for k, (kind, value) in enumerate(fields)}
+    kinds = {kind for kind, _ in fields}
+    spans: list[tuple[int, int, int]] = []
+    for entity in ingest.extract_entities([text[:FIELD_SCAN_CHARS]], kinds):
+        if entity.kind not in kinds:
+            continue
+        key = entity_key(entity.kind, entity.value)
+        k = wanted.get((entity.kind, key))
+        if k is None and entity.kind == "date":
+            k = next((i for (kind, v), i in wanted.items() if kind == "date" and key.startswith(v)), None)
+        if k is not None:
+            spans.append((entity.start, entity.end, k))
+    return spans
+
+
+def make_snippet(
+    text: str, terms: Sequence[str], width: int = SNIPPET_CHARS, extra: Sequence[tuple[int, int, int]] = ()
+) -> str | None:
+    """The best ~``width``-character window of ``text`` with matches marked; None if no match.
+
+    ``extra`` are spans found otherwise (:func:`field_spans`), marked and weighed as matches.
+    """
+    spans = find_spans(text, terms) if terms else []
+    if extra:
+        spans = sorted([*spans, *extra])
     if not spans:
         return None
     best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
@@ -190,15 +226,19 @@ def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) ->
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
-def hit_texts(title: str, meta: str, text: str, terms: Sequence[str]) -> tuple[str, str]:
+def hit_texts(
+    title: str, meta: str, text: str, terms: Sequence[str], fields: Sequence[tuple[str, str]] = ()
+) -> tuple[str, str]:
     """(snippet, highlighted title) of one hit; every backend builds its hits with this.
 
-    The snippet comes from the body where a term matches there, else from the title or
+    The snippet comes from the body where a term, or the value of a field query (``fields``:
+    (kind, lookup value) of ``phone:``, ``amount:`` …), matches there, else from the title or
     metadata that matched, else it is the opening of the text.
     """
     title_spans = find_spans(title, terms) if terms else []
     title_html = highlight_spans(title, title_spans)
-    snippet = make_snippet(text, terms) if terms else None
+    extra = field_spans(text, fields, first=len(terms)) if fields else []
+    snippet = make_snippet(text, terms, extra=extra) if terms or extra else None
     if snippet is None:
         if title_spans:
             snippet = highlight_spans(title, title_spans)

@@ -36,7 +36,7 @@ from index._opensearch import OpenSearchBackend, SearchUnavailable
 from index._query import MAX_QUERY_CHARS, QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
 from index._sqlite import SqliteBackend
-from index._titles import display_title, is_generic_title
+from index._titles import display_title, is_generic_title, title_parts
 from index._types import (
     ACCESS_LEVELS,
     ACTIVITY_DOC_TYPES,
@@ -97,6 +97,7 @@ __all__ = [
     "open_backend",
     "parse_query",
     "readable_levels",
+    "title_parts",
 ]
 
 

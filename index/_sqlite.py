@@ -27,6 +27,9 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
   otherwise): a search leaves archived entries out unless the request or ``is:archived``
   asks for them (:func:`index._query.lifecycle_filter`); the ``lifecycle`` facet counts
   active and archived matches before that filter, so people see what is left out.
+* ``search_doc.file_format`` and ``search_doc.scan`` — the entry's file format
+  (:data:`index.FILE_FORMATS`) and ``scan`` for a scan ('' otherwise): in-memory set columns like
+  the customers' fields, so their filters and the ``format``/``scan`` facets are masks and counts.
 * ``search_doc_customer`` and ``search_doc_tag`` — linked customers (with registry
   ids, for the ``customer_ids`` filter) and tags.
 * ``search_doc_access`` — (customer id, doc_id): the customers whose sales owners may read a

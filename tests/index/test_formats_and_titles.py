@@ -350,3 +350,38 @@ def test_an_opensearch_index_of_schema_5_takes_the_new_fields_and_asks_for_a_rei
         assert all(live["properties"][name]["type"] == "keyword" for name in new_fields)
     finally:
         _opensearch.drop(url, alias)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "text", "marked"),
+    [
+        ("phone", "13812345678", "电话 138 1234 5678。", "138 1234 5678"),
+        ("phone", "021-61498137", "Tel: +86 21 6149 8137", "86 21 6149 8137"),
+        ("phone", "021-61498137", "座机：021-61498137 转 8", "021-61498137"),
+        ("contract_no", "HT-2024-0315", "合同编号：ht 2024-0315。", "ht 2024-0315"),
+        ("email", "sales@mingyuan.com", "邮箱 Sales@MingYuan.com；", "Sales@MingYuan.com"),
+        ("amount", "120000.00", "总价 12万元整，", "12万元整"),
+        ("amount", "120000.00", "总价：RMB 120,000 元", "RMB 120,000 元"),
+        ("date", "2024-03-15", "签订于2024年3月15日。", "2024年3月15日"),
+        ("date", "2024-03", "签订于 2024-03-15。", "2024-03-15"),
+    ],
+)
+def test_field_spans_find_the_value_however_it_is_written(kind, value, text, marked):
+    from index._snippet import field_spans
+
+    spans = field_spans(text, [(kind, value)])
+    assert [text[s:e] for s, e, _ in spans] == [marked]
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "text"),
+    [
+        ("phone", "13812345678", "订单 913812345678 号"),  # part of a longer number
+        ("amount", "120000.00", "共 1200000 元"),
+        ("contract_no", "HT-2024-0315", "HT-2024-03150"),
+    ],
+)
+def test_field_spans_do_not_mark_part_of_another_value(kind, value, text):
+    from index._snippet import field_spans
+
+    assert field_spans(text, [(kind, value)]) == []

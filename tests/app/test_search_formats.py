@@ -3,6 +3,7 @@ and a data home whose index was written before them (schema 5) comes up right wh
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -83,3 +84,11 @@ def test_export_rows_show_the_display_title():
         "报价单 · 杭州明远科技有限公司 · BJ-2024-0007 · 2024-02-03"
     )
     assert row("明远 2024 服务器报价").display_title == "明远 2024 服务器报价"
+
+
+def test_an_export_keeps_the_format_and_scan_filters():
+    from dossier.app.export._service import request_from_json, request_to_json
+
+    asked = SearchRequest("合同", formats=("pdf", "image"), scans_only=True)
+    kept, _limit = request_from_json(json.loads(json.dumps(request_to_json(asked, None))))
+    assert kept.formats == ("pdf", "image") and kept.scans_only

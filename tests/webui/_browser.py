@@ -32,8 +32,9 @@ SKIP_REASON = "needs /usr/bin/chromium and /usr/bin/chromedriver (Debian chromiu
 
 AXE_VERSION = "4.14.1"
 AXE_JS = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-#: The axe rule sets run: WCAG 2.0 and 2.1, levels A and AA.
-AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+#: The axe rule sets run: WCAG 2.0 and 2.1, levels A and AA, and axe's best practices (one h1, heading
+#: order, landmarks with distinct names, no empty table headers …).
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
 #: Widths every page is checked and photographed at (CSS pixels); axe runs at the first.
 WIDTHS = (1024, 1400)
 VIEWPORT_HEIGHT = 900
@@ -145,7 +146,8 @@ def as_user(driver: Any, server: str, username: str, password: str) -> None:
 
 _RUN_AXE = """
 const done = arguments[arguments.length - 1];
-axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+const rules = axe.getRules(arguments[0]).map(r => r.ruleId).filter(id => !arguments[1].includes(id));
+axe.run(document, {runOnly: {type: "rule", values: rules}, resultTypes: ["violations"]})
   .then(r => done(r.violations.map(v => ({
       id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.map(n => ({target: n.target.join(" "), summary: n.failureSummary || ""})),
@@ -154,12 +156,15 @@ axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["
 """
 
 
-def axe_violations(driver: Any, tags: Iterable[str] = AXE_TAGS) -> list[dict[str, Any]]:
-    """Run axe-core on the current page; its violations as ``{id, impact, help, nodes: [{target, summary}]}``."""
+def axe_violations(
+    driver: Any, tags: Iterable[str] = AXE_TAGS, skip: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """Run axe-core's rules of ``tags`` but ``skip`` (rule ids) on the current page; its violations as
+    ``{id, impact, help, nodes: [{target, summary}]}``."""
     if not driver.execute_script("return typeof window.axe === 'object'"):
         driver.execute_script(_axe_source())
     driver.set_script_timeout(60)
-    return list(driver.execute_async_script(_RUN_AXE, list(tags)))
+    return list(driver.execute_async_script(_RUN_AXE, list(tags), list(skip)))
 
 
 _AXE_CACHE: list[str] = []
@@ -226,12 +231,14 @@ def check_page(
     widths: Iterable[int] = WIDTHS,
     ignore_console: Iterable[str] = (),
     axe: bool = True,
+    skip_rules: Iterable[str] = (),
 ) -> list[Path]:
     """Check the page the browser shows now (see the module docstring); returns the screenshots' paths.
 
     ``name`` names the screenshots (``<name>-1024.png``); ``ignore_console`` are regular expressions of
-    console lines this page may log (an error page's own 404, say).  All problems are collected and
-    reported together in one AssertionError.
+    console lines this page may log (an error page's own 404, say); ``skip_rules`` are axe rule ids
+    not checked on this page (a known, reported gap: say why where you pass it).  All problems are
+    collected and reported together in one AssertionError.
     """
     problems: list[str] = []
     shots: list[Path] = []
@@ -240,7 +247,7 @@ def check_page(
         for i, width in enumerate(widths):
             set_width(driver, width)
             if i == 0 and axe:
-                found = axe_violations(driver)
+                found = axe_violations(driver, skip=skip_rules)
                 if found:
                     problems.append(f"axe at {width}px:\n{describe_violations(found)}")
             overflow = horizontal_overflow(driver)

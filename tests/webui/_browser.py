@@ -42,10 +42,14 @@ VIEWPORT_HEIGHT = 900
 IGNORED_CONSOLE: tuple[str, ...] = ()
 
 
+#: The default artifacts folder: test-artifacts/screenshots at the repository root (ignored by git).
+DEFAULT_ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
 def artifacts_dir() -> Path:
-    """Where screenshots go: ``$DOSSIER_TEST_ARTIFACTS`` or ./test-artifacts/screenshots (ignored by git)."""
+    """Where screenshots go: ``$DOSSIER_TEST_ARTIFACTS`` or :data:`DEFAULT_ARTIFACTS`."""
     root = os.environ.get("DOSSIER_TEST_ARTIFACTS")
-    folder = Path(root) if root else Path("test-artifacts") / "screenshots"
+    folder = Path(root) if root else DEFAULT_ARTIFACTS
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

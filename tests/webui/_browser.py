@@ -7,6 +7,7 @@ call :func:`check_page`, which
 - runs axe-core (vendored under tests/webui/vendor/axe-core, injected with ``execute_script``; never served
   by the app) with the WCAG 2.0/2.1 A and AA rules, at 1024 px, and fails with one readable line per
   violation: rule, impact, selector, message;
+- tabs through the first few controls and checks each shows a focus outline (keyboard users see where they are);
 - asserts the page does not scroll horizontally at 1024 px and at 1400 px;
 - fails on any SEVERE entry of the browser's console log (script errors, CSP violations, failed loads);
 - saves a full-page screenshot at each width under :func:`artifacts_dir`.
@@ -209,6 +210,52 @@ def severe_console(driver: Any, ignore: Iterable[str] = ()) -> list[str]:
     ]
 
 
+_FOCUSED = """
+const e = document.activeElement;
+if (!e || e === document.body) return null;
+const s = getComputedStyle(e);
+const ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || (s.boxShadow && s.boxShadow !== "none");
+const name = e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.trim().split(/\\s+/).join(".") : "");
+return {name: name, ring: ring, text: (e.innerText || e.value || "").trim().slice(0, 30)};
+"""
+
+
+_MAIN_FOCUS = """
+const found = [];
+const controls = [...document.querySelectorAll(
+  "main a[href], main button, main input:not([type=hidden]), main select, main textarea, main [tabindex]"
+)].filter(e => e.offsetParent !== null && !e.disabled && e.tabIndex >= 0).slice(0, arguments[0]);
+for (const e of controls) {
+  e.focus({preventScroll: true});
+  if (document.activeElement !== e) continue;
+  const s = getComputedStyle(e);
+  const ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || (s.boxShadow && s.boxShadow !== "none");
+  if (!ring) found.push(e.outerHTML.slice(0, 100));
+}
+return found;
+"""
+
+
+def focus_problems(driver: Any, steps: int = 4, controls: int = 25) -> list[str]:
+    """Keyboard focus must be visible: Tab ``steps`` times from the top (the skip link, the header), then
+    focus the first ``controls`` controls of <main> (still in keyboard mode); list those without a ring."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
+    problems = []
+    for _ in range(steps):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        focused = driver.execute_script(_FOCUSED)
+        if focused is None:
+            break
+        if not focused["ring"]:
+            problems.append(f"- {focused['name']} ({focused['text']!r}) shows no focus outline")
+    problems += [f"- {html} shows no focus outline" for html in driver.execute_script(_MAIN_FOCUS, controls)]
+    driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
+    return problems
+
+
 def set_width(driver: Any, width: int, height: int = VIEWPORT_HEIGHT) -> None:
     """Make the viewport exactly ``width`` x ``height`` CSS pixels (device scale 1)."""
     driver.execute_cdp_cmd(
@@ -254,6 +301,9 @@ def check_page(
                 found = axe_violations(driver, skip=skip_rules)
                 if found:
                     problems.append(f"axe at {width}px:\n{describe_violations(found)}")
+                unseen = focus_problems(driver)
+                if unseen:
+                    problems.append("keyboard focus:\n" + "\n".join(unseen))
             overflow = horizontal_overflow(driver)
             if overflow:
                 problems.append(f"scrolls horizontally at {width}px by {overflow}px")

@@ -256,6 +256,18 @@ def focus_problems(driver: Any, steps: int = 4, controls: int = 25) -> list[str]
     return problems
 
 
+def load_images(driver: Any, timeout: float = 10) -> None:
+    """Load every image now (lazy ones too) and wait until all are in: their size counts for the layout."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script(
+        "document.querySelectorAll('img[loading=lazy]').forEach(i => { i.loading = 'eager'; })"
+    )
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return [...document.images].every(i => i.complete)")
+    )
+
+
 def set_width(driver: Any, width: int, height: int = VIEWPORT_HEIGHT) -> None:
     """Make the viewport exactly ``width`` x ``height`` CSS pixels (device scale 1)."""
     driver.execute_cdp_cmd(
@@ -294,6 +306,7 @@ def check_page(
     problems: list[str] = []
     shots: list[Path] = []
     folder = artifacts_dir()
+    load_images(driver)
     try:
         for i, width in enumerate(widths):
             set_width(driver, width)

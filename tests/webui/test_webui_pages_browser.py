@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests._reminders import CUSTOMERS, PASSWORD, build, principal
+from tests.conftest import DEV
 from tests.webui import _browser
 
 pytestmark = [
@@ -54,6 +55,8 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     d.documents.add_version(doc, "翡翠湖供货合同_v2.txt", V2, manager)
     _process(d, doc)
     batch = d.batches(admin)[0]["id"]
+    scanned = d.ingest_paths([DEV / "scans" / "拜访记录_博雅租赁_扫描.png"], ocr=False, uploaded_by="admin")
+    scan = int(scanned["documents"][0]["id"])
     today = date.today()
     d.reminders.add(manager, "回访翡翠湖项目", (today - timedelta(days=2)).isoformat(), owner="sales1")
     d.reminders.add(admin, "续签提醒", today.isoformat(), customer=customer_a, document=doc)
@@ -87,7 +90,15 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     d.notifications.run()
     app = create_app(built["settings"], test_config={"TESTING": True})
     with _browser.serve(app) as url:
-        yield {"url": url, "doc": doc, "batch": batch, "export": export_id, "customer": customer_a, **built}
+        yield {
+            "url": url,
+            "doc": doc,
+            "scan": scan,
+            "batch": batch,
+            "export": export_id,
+            "customer": customer_a,
+            **built,
+        }
     d.close()
 
 
@@ -97,6 +108,7 @@ ADMIN_PAGES = (
     ("search", "/?q=合同"),
     ("search-nothing", "/?q=没有这样的词语"),
     ("document", "/documents/{doc}?q=交货期"),
+    ("scan", "/documents/{scan}"),
     ("version", "/documents/{doc}/versions/1"),
     ("diff", "/documents/{doc}/diff?old=1&new=2"),
     ("customers", "/customers"),
@@ -144,7 +156,9 @@ def _url(site: dict, path: str, lang: str) -> str:
 
 
 def _visit(browser: Any, site: dict, path: str, lang: str) -> None:
+    """Open the page with every <details> open (what is folded must fit as well)."""
     browser.get(_url(site, path, lang))
+    browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
     assert browser.execute_script("return document.documentElement.lang").startswith(lang), (
         browser.current_url
     )

@@ -242,6 +242,9 @@ def focus_problems(driver: Any, steps: int = 4, controls: int = 25) -> list[str]
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
+    # A page matches :focus only while its window has the focus, which a headless window may not have (after
+    # a download, say): let the page behave as focused.
+    driver.execute_cdp_cmd("Emulation.setFocusEmulationEnabled", {"enabled": True})
     driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
     problems = []
     for _ in range(steps):

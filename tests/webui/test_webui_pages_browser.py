@@ -102,6 +102,14 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     d.close()
 
 
+@pytest.fixture(scope="module")
+def browser(chromium, tmp_path_factory: pytest.TempPathFactory):
+    """The session's Chromium, reset once for this module (what earlier modules left, the log included);
+    the tests of the module then share its logins (``_browser.as_user``)."""
+    _browser.reset(chromium, tmp_path_factory.mktemp("pages-downloads"))
+    return chromium
+
+
 #: (name, path) of every page an admin sees; ``{doc}`` etc. are filled from the site.
 ADMIN_PAGES = (
     ("start", "/"),
@@ -165,36 +173,36 @@ def _visit(browser: Any, site: dict, path: str, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_login_page(site, chromium, lang):
-    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    chromium.dossier_user = None
-    _visit(chromium, site, "/auth/login", lang)
-    _browser.check_page(chromium, f"login-{lang}")
+def test_login_page(site, browser, lang):
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    browser.dossier_user = None
+    _visit(browser, site, "/auth/login", lang)
+    _browser.check_page(browser, f"login-{lang}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize(("name", "path"), ADMIN_PAGES, ids=[n for n, _ in ADMIN_PAGES])
-def test_admin_page(site, chromium, name, path, lang):
-    _browser.as_user(chromium, site["url"], "admin", PASSWORD)
-    _visit(chromium, site, path, lang)
-    _browser.check_page(chromium, f"admin-{name}-{lang}", skip_rules=KNOWN_GAPS.get(name, ()))
+def test_admin_page(site, browser, name, path, lang):
+    _browser.as_user(browser, site["url"], "admin", PASSWORD)
+    _visit(browser, site, path, lang)
+    _browser.check_page(browser, f"admin-{name}-{lang}", skip_rules=KNOWN_GAPS.get(name, ()))
 
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize(("user", "name", "path"), ROLE_PAGES, ids=[f"{u}-{n}" for u, n, _ in ROLE_PAGES])
-def test_role_page(site, chromium, user, name, path, lang):
-    _browser.as_user(chromium, site["url"], user, PASSWORD)
-    _visit(chromium, site, path, lang)
-    _browser.check_page(chromium, f"{user}-{name}-{lang}", skip_rules=KNOWN_GAPS.get(name, ()))
+def test_role_page(site, browser, user, name, path, lang):
+    _browser.as_user(browser, site["url"], user, PASSWORD)
+    _visit(browser, site, path, lang)
+    _browser.check_page(browser, f"{user}-{name}-{lang}", skip_rules=KNOWN_GAPS.get(name, ()))
 
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("path", ["/documents/999999", "/no-such-page"], ids=["document", "path"])
-def test_error_page(site, chromium, path, lang):
+def test_error_page(site, browser, path, lang):
     """The friendly 404 page (the browser logs the 404 of the page itself: that line is expected)."""
-    _browser.as_user(chromium, site["url"], "admin", PASSWORD)
-    _visit(chromium, site, path, lang)
-    assert "404" in chromium.page_source
+    _browser.as_user(browser, site["url"], "admin", PASSWORD)
+    _visit(browser, site, path, lang)
+    assert "404" in browser.page_source
     _browser.check_page(
-        chromium, f"error-404-{path.strip('/').replace('/', '-')}-{lang}", ignore_console=[r" 404 "]
+        browser, f"error-404-{path.strip('/').replace('/', '-')}-{lang}", ignore_console=[r" 404 "]
     )

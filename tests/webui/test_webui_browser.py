@@ -7,7 +7,6 @@ Also saves screenshots of the search, document and batch pages to /tmp/dossier-s
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+from tests.webui._browser import CHROMEDRIVER, CHROMIUM, serve
+
 SCREENSHOT = Path("/tmp/dossier-search.png")
 DOC_SCREENSHOT = Path("/tmp/dossier-document.png")
 
@@ -29,65 +28,20 @@ pytestmark = [
 ]
 
 
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """``from tests.webui.test_webui_browser import browser`` still works: the fixture is in tests/webui/conftest.py."""
+    if name == "browser":
+        from tests.webui import conftest
+
+        return conftest.browser
+    raise AttributeError(name)
+
+
 @pytest.fixture(scope="module")
 def server(app):
     """The app on a free 127.0.0.1 port, served by werkzeug in a thread."""
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(5)
-
-
-@pytest.fixture()
-def browser(tmp_path, monkeypatch):
-    """Headless Chromium with a fresh profile, no network beyond localhost, downloads into tmp_path."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_AVOID_STATS", "true")  # selenium-manager is never needed: paths are given
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1000",
-        "--lang=zh-CN",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option(
-        "prefs",
-        {
-            "download.default_directory": str(downloads),
-            "download.prompt_for_download": False,
-            "safebrowsing.enabled": False,
-        },
-    )
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    driver.downloads = downloads  # type: ignore[attr-defined]
-    # A click that submits a form returns before the next page is there: let look-ups retry.
-    driver.implicitly_wait(10)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+    with serve(app) as url:
+        yield url
 
 
 def _wait_for_file(folder: Path, timeout: float = 20) -> Path:

@@ -36,8 +36,8 @@ from pipeline import access
 from pipeline.activity_index import activity_entries, index_activities
 from pipeline.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
 from pipeline.batches import batch_documents as _batch_document_ids
-from pipeline.indexing import index_entries
 from pipeline.failures import is_retryable
+from pipeline.indexing import index_entries
 from pipeline.intake import Intake, IntakeOptions, Source, collect_files
 from pipeline.ocr import PAGE_TIMEOUT_S
 from pipeline.queue import JobQueue, QueueUnavailable

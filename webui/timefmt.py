@@ -127,6 +127,20 @@ def localtime_text(value: Any) -> str:
     return format_local(moment, _zone()) if moment is not None else str(value or "")
 
 
+def utc_from_local(text: str | None) -> str | None:
+    """A time a person typed in the team's zone ("2026-12-01 10:00"; a date is its midnight) as the naive UTC
+    time the records keep ("2026-12-01 02:00"); text that is no time is given back as typed (the app explains)."""
+    if text is None or not text.strip():
+        return text
+    raw = text.strip().replace("/", "-").replace("T", " ")
+    try:
+        typed = datetime.fromisoformat(raw)
+    except ValueError:
+        return text
+    moment = typed if typed.tzinfo is not None else typed.replace(tzinfo=_zone())
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _as_written(value: Any, empty: str) -> Markup | str:
     if value is None or value == "":
         return empty

@@ -89,9 +89,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
 
     core.init_app(app)
     i18n.init_app(app)
-    from webui import timefmt
+    from webui import labels, timefmt
 
     timefmt.init_app(app)
+    labels.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
 

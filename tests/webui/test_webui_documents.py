@@ -84,7 +84,8 @@ def test_email_links_to_its_attachment_and_back(admin, corpus_home):
     html = admin.get(f"/documents/{email_id}").get_data(as_text=True)
     assert f'href="/documents/{child["id"]}"' in html and child["filename"] in html
     html = admin.get(f"/documents/{child['id']}").get_data(as_text=True)
-    assert f'class="parent" href="/documents/{email_id}"' in html
+    # named by the e-mail's file name, not "#id"
+    assert f'class="parent" href="/documents/{email_id}">合同草稿请审阅：HT-2024-0205.eml</a>' in html
 
 
 def test_unknown_document_is_a_friendly_404(admin):

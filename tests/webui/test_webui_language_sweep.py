@@ -222,3 +222,33 @@ def test_every_main_page_reads_in_one_language(admin, corpus_home, data_text, la
     if os.environ.get("SWEEP_DUMP"):  # a file to read the findings from while fixing them
         Path(os.environ["SWEEP_DUMP"] + lang).write_text(json.dumps(problems, ensure_ascii=False, indent=0))
     assert not problems, problems
+
+
+def test_an_older_bilingual_reason_shows_only_the_readers_half():
+    """Reasons kept as plain "中文 / English" text (before messages were stored) render one half; others as written."""
+    from foundation.messages import msg, render_stored
+
+    old = str(msg("ingest.pdf.encrypted"))  # how such texts were written: Message.bilingual()
+    assert " / " in old
+    assert render_stored(old, "zh") == msg("ingest.pdf.encrypted").render("zh")
+    assert render_stored(old, "en") == msg("ingest.pdf.encrypted").render("en")
+    assert render_stored("合同 (contract): “合同” ×3 / contract: “合同” ×3", "en") == "contract: “合同” ×3"
+    for plain in ("a/b / c", "客户 / 供应商", "扫描件 scan.pdf 已损坏", "broken / damaged file"):
+        assert render_stored(plain, "en") == plain == render_stored(plain, "zh")
+
+
+def test_document_page_labels_in_english(admin, corpus_home):
+    """The document page in English: entity roles translated, the language value a word, no 、 list separator."""
+    d = corpus_home["dossier"]
+    with d.sessions() as session:
+        doc_id = session.scalars(
+            select(records.EntityRow.document_id).where(records.EntityRow.role == "联系电话")
+        ).first()
+    assert doc_id is not None
+    english = admin.get(f"/documents/{doc_id}?lang=en").get_data(as_text=True)
+    roles = re.findall(r'<span class="muted entity-role">(.*?)</span>', english)
+    assert roles and any("phone" in r for r in roles) and not any("、" in r for r in roles)
+    language = re.search(r"<th>Language</th><td>(.*?)</td>", english)
+    assert language and language.group(1) in ("Chinese", "English", "Mixed (Chinese and English)")
+    chinese = admin.get(f"/documents/{doc_id}?lang=zh").get_data(as_text=True)
+    assert re.search(r"<th>语言</th><td>(中文|英文|中英混合)</td>", chinese)

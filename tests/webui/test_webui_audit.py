@@ -272,9 +272,11 @@ def test_the_api_answers_json_with_the_same_filters_and_a_cursor(admin_client, a
         "target_id",
         "detail",
         "summary",
+        "target_name",
         "target_exists",
     }
     assert event["target_exists"] is False and event["at"].endswith("Z")
+    assert event["target_name"] == "接口 6"  # a gone document: the title its newest event recorded
     rest = admin_client.get(
         "/api/audit", query_string={"user": "api-reader", "limit": 5, "before": first["next_before"]}
     ).get_json()

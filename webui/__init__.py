@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.config["DOSSIER_SETTINGS"] = settings
     app.config["SECRET_KEY"] = settings.secret_key()
     app.config["DEFAULT_LANGUAGE"] = settings.get("DOSSIER_LANGUAGE")
+    # The zone every page shows times in; an unknown name stops the app here, not on the first page.
+    app.config["DOSSIER_ZONE"] = settings.timezone
     # A request body (an upload) is bounded by the same limit as a file ingested any other way.
     app.config["MAX_CONTENT_LENGTH"] = settings.get_int("DOSSIER_MAX_FILE_MB") * 1024 * 1024
     # Served as https (the public address says so): the session cookie never travels over plain
@@ -90,6 +92,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
 
     core.init_app(app)
     i18n.init_app(app)
+    from webui import labels, timefmt
+
+    timefmt.init_app(app)
+    labels.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
 

@@ -177,6 +177,11 @@ class ReadingService:
                 "language": doc.language,
                 "warnings": list(doc.warnings or []),
                 "parent_id": parent_id,
+                "parent_name": (  # the container by its file name (its title without one), never "#id"
+                    (parent.current.filename if parent.current else "") or parent.title
+                    if parent is not None and parent_id is not None
+                    else None
+                ),
                 "relation": doc.relation,
                 "children": children,
                 "included": included,

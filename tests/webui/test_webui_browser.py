@@ -172,10 +172,36 @@ return document.getElementById("files").files.length;
 """
 
 
+def _record_timeout(settings, document_id: int) -> None:
+    """Record a file's failure as a parse timeout (what a worker writes when a file runs out of time)."""
+    from sqlalchemy import update
+
+    import records
+    from dossier.app.services import Dossier
+    from foundation.messages import msg
+
+    reason = msg("pipeline.parse.timeout", seconds="120").dumps()
+    d = Dossier.open(settings)
+    try:
+        with d.sessions() as session:
+            session.execute(
+                update(records.IngestJob)
+                .where(records.IngestJob.document_id == document_id)
+                .values(error=reason)
+            )
+            session.execute(
+                update(records.Document).where(records.Document.id == document_id).values(error=reason)
+            )
+            session.commit()
+    finally:
+        d.close()
+
+
 def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
     """GIVEN a Redis-backed app WHEN two files are dropped on the upload zone and sent THEN the batch
     page shows them queued, and — without reloading — turns done once a real worker has run, listing
-    the broken PDF with its reason, a link to its document and a retry button that re-queues it."""
+    the broken PDF with its reason and a link to its document, and no retry button (a damaged file fails
+    again); recorded as a timeout instead, its retry button re-queues it."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.expected_conditions import staleness_of
@@ -218,9 +244,19 @@ def test_drop_upload_then_watch_the_batch_live(queue_app, browser):
     link = failure.find_element(By.CSS_SELECTOR, "a.file")
     assert link.text == "损坏的<img src=x>扫描.pdf" and "/documents/" in link.get_attribute("href")
     assert "PDF 文件已损坏或不完整" in failure.find_element(By.CSS_SELECTOR, ".reason").text
-    assert browser.find_element(By.CSS_SELECTOR, "[data-retry-all]").is_displayed()
+    # a damaged PDF fails the same way every time: the live list offers no retry, it says what to do instead
+    assert not failure.find_elements(By.CSS_SELECTOR, ".retry-one button")
+    assert (
+        failure.find_element(By.CSS_SELECTOR, ".not-retryable").text == "重试无济于事：请修好文件后重新上传"
+    )
+    assert not browser.find_element(By.CSS_SELECTOR, "[data-retry-all]").is_displayed()
     browser.save_screenshot(str(JOBS_SCREENSHOT))
 
+    # had it failed on a timeout instead, a retry could fix it: the button is there
+    _record_timeout(queue_app["settings"], int(link.get_attribute("href").rsplit("/", 1)[1]))
+    browser.refresh()
+    failure = browser.find_element(By.CSS_SELECTOR, ".failure-list .failure")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-retry-all]").is_displayed()
     before = browser.find_element(By.TAG_NAME, "html")
     failure.find_element(By.CSS_SELECTOR, ".retry-one button").click()
     # The page before the click has a flash too (the upload's): wait for the new page, then for its flash.

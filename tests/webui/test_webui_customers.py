@@ -613,7 +613,7 @@ def test_edit_form_is_prefilled(folder_login, folder_home):
     for text in (
         "Edit customer: 杭州明远科技有限公司",
         ">Save</button>",
-        "Prospect (潜在客户)",
+        "Prospect",
         "Province",
         "Empty a row to remove that contact",
     ):

@@ -343,7 +343,8 @@ def _key_amounts(session: Session, scope: ColumnElement[bool]) -> tuple[list[dic
     for document_id, value, role, text, page, doc_type in session.execute(
         select(*columns, Document.doc_type)
         .join(Document, Document.id == EntityRow.document_id)
-        .where(scope, Document.doc_type.in_(AMOUNT_DOC_TYPES), EntityRow.kind == "amount")
+        # ``kind || ''``: from the customer's documents to their entities, not through every amount of the home.
+        .where(scope, Document.doc_type.in_(AMOUNT_DOC_TYPES), (EntityRow.kind + "") == "amount")
     ):
         row = _AmountRow(document_id, value, role, text, page)
         amount = _amount(row.value)
@@ -474,10 +475,14 @@ def customer_page(
         raise NotFound(msg("app.customer.not_found", id=customer_id))
     per_page = per_page or DOCS_PER_PAGE
     owned = owned_customer_ids(session, principal)
-    linked = select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id == customer_id)
-    scope = or_(Document.customer_id == customer_id, Document.id.in_(linked)) & readable_clause(
-        principal, owned
+    # The customer's documents by id (its primary column's index and its links' index), then the reading
+    # rule; ``trashed_at`` through ``coalesce`` so that the planner does not walk its index (every live row).
+    ids = union(
+        select(Document.id).where(Document.customer_id == customer_id),
+        select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id == customer_id),
     )
+    live = func.coalesce(Document.trashed_at, Document.trashed_at).is_(None)
+    scope = Document.id.in_(ids) & live & _access_clause(principal, owned)
     kind, when = _type_of(), _year_of()
     per_type: dict[str, int] = dict(
         session.execute(select(kind, func.count()).where(scope).group_by(kind)).all()

@@ -179,3 +179,14 @@ def test_the_function_pages_in_sql(folder_home):
         assert [x["id"] for x in first["documents"]] == [folder_home["docs"]["d1"]]
         assert first["documents"][0]["primary"] is False
         assert first["key_dates"]["first"]["document_id"] == folder_home["docs"]["d8"]
+
+
+@pytest.mark.parametrize("user", ["admin", "sales2", "viewer1"])
+def test_the_search_all_link_finds_the_same_documents(folder_login, folder_home, user):
+    """The "search all N documents" link opens the search page filtered by the customer: the same documents."""
+    client = folder_login(user)
+    html = _page(client, folder_home["customers"]["mingyuan"])
+    href = unescape(re.search(r'<p class="search-all"><a href="([^"]+)">', html).group(1))
+    results = client.get(href).get_data(as_text=True)
+    found = {int(i) for i in re.findall(r'<h2 class="hit-title"><a href="/documents/(\d+)', results)}
+    assert found == {folder_home["docs"][k] for k in READABLE[user]}

@@ -199,4 +199,5 @@ def fill(dossier) -> dict:
             "docs": {k: d.id for k, d in docs.items()},
         }
     dossier.reindex(ids["docs"].values())
+    dossier.backend.settle()  # OpenSearch: searchable now
     return ids

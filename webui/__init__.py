@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         auth,
         core,
         customers,
+        dashboard,
         document_edit,
         documents,
         errors,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(activities.bp)
     app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
+    app.register_blueprint(dashboard.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")
     if proxies > 0:

@@ -328,9 +328,9 @@ class Dashboard:
             rows = session.execute(
                 select(column, func.count(Customer.id)).where(Customer.status == "confirmed").group_by(column)
             ).all()
-            groups = sorted(
+            groups: list[dict[str, Any]] = sorted(
                 ({"value": str(v), "count": int(n)} for v, n in rows if v),
-                key=lambda g: (-g["count"], g["value"]),
+                key=lambda g: (-int(g["count"]), str(g["value"])),
             )
             out[field] = groups[:MAX_GROUPS]
             out[f"{field}_unset"] = sum(int(n) for v, n in rows if not v)

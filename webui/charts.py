@@ -136,8 +136,8 @@ def columns(chart_id: str, cols: Sequence[Column], *, title: str, desc: str) -> 
 
 def bars(chart_id: str, groups: Sequence[Group], *, title: str, desc: str) -> Markup:
     """Horizontal bars in groups, top to bottom; the longest bar fills the width left for bars."""
-    width = 720
-    label_w, text_w, right = 150, 130, 8
+    width = 480
+    label_w, text_w, right = 110, 70, 4
     bar_h, gap, group_gap, top = 18, 4, 12, 6
     rows = sum(len(g.bars) for g in groups)
     height = top * 2 + rows * (bar_h + gap) + max(0, len(groups) - 1) * group_gap
@@ -149,7 +149,7 @@ def bars(chart_id: str, groups: Sequence[Group], *, title: str, desc: str) -> Ma
         group_h = len(group.bars) * (bar_h + gap) - gap
         out.append(
             f'<text x="{label_w - 8}" y="{y + group_h / 2 + 5:.1f}" text-anchor="end" font-size="13" fill="#1a1a1a">'
-            f"<title>{escape(group.label)}</title>{escape(_clip(group.label, 10))}</text>"
+            f"<title>{escape(group.label)}</title>{escape(_clip(group.label, 8))}</text>"
         )
         for bar in group.bars:
             w = bar.value / biggest * plot_w if bar.value > 0 else 0.0

@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, case, cast, distinct, func, or_, select, union
+from sqlalchemy import Numeric, case, cast, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from dossier.app import folder
@@ -77,36 +77,25 @@ def _searchable(principal: Principal, owned: Collection[int]) -> Any:
     )
 
 
-def _filed_links() -> Any:
-    """(document_id, customer_id): the customers search files each document under."""
-    return union(
-        select(
-            DocumentCustomer.document_id.label("document_id"),
-            DocumentCustomer.customer_id.label("customer_id"),
-        )
-        .join(Customer, Customer.id == DocumentCustomer.customer_id)
-        .where(or_(DocumentCustomer.method.in_(KEPT_METHODS), Customer.status == "confirmed")),
-        select(Document.id.label("document_id"), Document.customer_id.label("customer_id")).where(
-            Document.customer_id.is_not(None)
-        ),
-    ).subquery()
-
-
-def _document_amounts(visible: Any) -> Any:
-    """(document_id, amount) of the visible contracts and quotes with an amount: their total, else their largest."""
+def _document_amount(document_id: Any) -> Any:
+    """A document's amount, as a scalar subquery: its total (a 总/合计/total amount), else its largest; NULL without one."""
     amount = cast(EntityRow.value, Numeric(20, 2))
     lowered = func.lower(func.coalesce(EntityRow.role, ""))
     is_total = or_(*(lowered.like(f"%{mark}%") for mark in folder.TOTAL_ROLE_MARKS))
     return (
-        select(
-            EntityRow.document_id.label("document_id"),
-            func.coalesce(func.max(case((is_total, amount))), func.max(amount)).label("amount"),
-        )
-        .join(Document, Document.id == EntityRow.document_id)
-        .where(EntityRow.kind == "amount", Document.doc_type.in_(AMOUNT_TYPES), visible)
-        .group_by(EntityRow.document_id)
-        .subquery()
+        select(func.coalesce(func.max(case((is_total, amount))), func.max(amount)))
+        .where(EntityRow.document_id == document_id, EntityRow.kind == "amount")
+        .scalar_subquery()
     )
+
+
+def _add(groups: dict[str, dict[str, Any]], value: str | None, doc_type: str, n: int, total: Decimal) -> None:
+    """Add ``n`` documents of ``doc_type`` worth ``total`` to the group of ``value`` (none without a value)."""
+    if not value:
+        return
+    group = groups.setdefault(value, {"value": value, "types": {}})
+    count, amount = group["types"].get(doc_type, (0, Decimal(0)))
+    group["types"][doc_type] = (count + n, amount + total)
 
 
 def _money(value: Any) -> str:
@@ -158,7 +147,7 @@ class Dashboard:
             return kept[2]
         figures = {
             **self._by_month(session, principal, owned, today),
-            "amounts": {dim: self._amounts(session, principal, owned, dim) for dim in DIMENSIONS},
+            "amounts": self._amounts(session, principal, owned),
             "customers": self._customers(session),
         }
         with self._lock:
@@ -200,7 +189,7 @@ class Dashboard:
             )
             .outerjoin(Customer, Customer.id == Document.customer_id)
             .where(_searchable(principal, owned), Document.parent_id.is_(None))
-            .order_by(Document.created_at.desc(), Document.id.desc())
+            .order_by(Document.id.desc())  # newest first: ids grow with time, and the key needs no sort
             .limit(RECENT)
         ).all()
         return [
@@ -269,56 +258,101 @@ class Dashboard:
         return {"months": months, "by_month": counts}
 
     def _amounts(
-        self, session: Session, principal: Principal, owned: Collection[int], dimension: str
-    ) -> list[dict[str, Any]]:
-        """Per value of a customer field: contracts and quotes (how many, their amounts' sum), largest sums first.
+        self, session: Session, principal: Principal, owned: Collection[int]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Per value of each customer field (:data:`DIMENSIONS`): contracts and quotes (how many, their
+        amounts' sum), largest sums first.
 
-        A document filed under several customers counts once under each of their values.
+        A document filed under several customers counts once under each of their values (as the
+        search's filter finds it under each).  One aggregate per customer does the work; the few
+        documents filed under two customers with the same value are then taken out once more.
         """
-        visible = _searchable(principal, owned)
-        links = _filed_links()
-        if dimension == "owner":
-            key: Any = func.coalesce(User.username, Customer.owner_name)
-            label: Any = func.coalesce(User.display_name, User.username, Customer.owner_name)
-        else:
-            key = label = getattr(Customer, dimension)
-        pairs = (
-            select(links.c.document_id.label("document_id"), key.label("key"), func.max(label).label("label"))
-            .join(Customer, Customer.id == links.c.customer_id)
-            .outerjoin(User, User.id == Customer.owner_id)
-            .where(key.is_not(None), key != "")
-            .group_by(links.c.document_id, key)
+        visible = _searchable(principal, owned) & Document.doc_type.in_(AMOUNT_TYPES)
+        filed = union(  # (document, customer) once each: its filed links and its primary customer
+            select(DocumentCustomer.document_id.label("id"), DocumentCustomer.customer_id.label("cid"))
+            .join(Customer, Customer.id == DocumentCustomer.customer_id)
+            .join(Document, Document.id == DocumentCustomer.document_id)
+            .where(visible, or_(DocumentCustomer.method.in_(KEPT_METHODS), Customer.status == "confirmed")),
+            select(Document.id.label("id"), Document.customer_id.label("cid")).where(
+                visible, Document.customer_id.is_not(None)
+            ),
+        ).subquery()
+        docs = (
+            select(Document.id, Document.doc_type, _document_amount(Document.id).label("amount"))
+            .where(visible)
             .subquery()
         )
-        amounts = _document_amounts(visible)
+        per_customer = session.execute(
+            select(filed.c.cid, docs.c.doc_type, func.count(docs.c.id), func.sum(docs.c.amount))
+            .join(docs, docs.c.id == filed.c.id)
+            .group_by(filed.c.cid, docs.c.doc_type)
+        ).all()
+        shared_ids = select(filed.c.id).group_by(filed.c.id).having(func.count() > 1)
+        shared = session.execute(
+            select(filed.c.id, filed.c.cid, docs.c.doc_type, docs.c.amount)
+            .join(docs, docs.c.id == filed.c.id)
+            .where(filed.c.id.in_(shared_ids))
+        ).all()
+        values = self._customer_values(session, {int(r[0]) for r in per_customer})
+        out = {}
+        for dim in DIMENSIONS:
+            groups: dict[str, dict[str, Any]] = {}
+
+            for cid, doc_type, n, total in per_customer:
+                _add(groups, values[int(cid)][dim], doc_type, int(n), Decimal(str(total or 0)))
+            seen: dict[tuple[int, str], int] = {}
+            for doc_id, cid, doc_type, amount in shared:  # a second customer with the same value: once only
+                value = values.get(int(cid), {}).get(dim)
+                if value and seen.setdefault((int(doc_id), value), 0) > 0:
+                    _add(groups, value, doc_type, -1, -Decimal(str(amount or 0)))
+                if value:
+                    seen[(int(doc_id), value)] += 1
+            out[dim] = self._ranked(groups, values["labels"] if dim == "owner" else {})
+        return out
+
+    @staticmethod
+    def _ranked(groups: dict[str, dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+        """The groups with their labels, counts and amounts as text, largest total first, at most :data:`MAX_GROUPS`."""
+        out = []
+        for value, group in groups.items():
+            types = {t: group["types"].get(t, (0, Decimal(0))) for t in AMOUNT_TYPES}
+            total = sum((amount for _n, amount in types.values()), Decimal(0))
+            out.append(
+                {
+                    "value": value,
+                    "label": labels.get(value, value),
+                    "types": {t: {"count": n, "amount": _money(a)} for t, (n, a) in types.items()},
+                    "total": total,
+                }
+            )
+        out.sort(key=lambda g: (-g["total"], g["value"]))
+        for group in out:
+            group["total"] = _money(group["total"])
+        return out[:MAX_GROUPS]
+
+    @staticmethod
+    def _customer_values(session: Session, ids: set[int]) -> dict[Any, Any]:
+        """For each customer id, its value of each of :data:`DIMENSIONS`; ``"labels"``: owners' display names."""
+        out: dict[Any, Any] = {}
+        labels: dict[str, str] = {}
         rows = session.execute(
             select(
-                pairs.c.key,
-                func.max(pairs.c.label),
-                Document.doc_type,
-                func.count(distinct(Document.id)),
-                func.sum(amounts.c.amount),
+                Customer.id,
+                Customer.customer_type,
+                Customer.stage,
+                Customer.region,
+                func.coalesce(User.username, Customer.owner_name),
+                func.coalesce(User.display_name, User.username, Customer.owner_name),
             )
-            .select_from(pairs)
-            .join(Document, Document.id == pairs.c.document_id)
-            .outerjoin(amounts, amounts.c.document_id == Document.id)
-            .where(visible, Document.doc_type.in_(AMOUNT_TYPES))
-            .group_by(pairs.c.key, Document.doc_type)
-        ).all()
-        groups: dict[str, dict[str, Any]] = {}
-        for value, name, doc_type, n, total in rows:
-            group = groups.setdefault(
-                str(value),
-                {"value": str(value), "label": str(name or value), "types": {}, "total": Decimal(0)},
-            )
-            group["types"][doc_type] = {"count": int(n), "amount": _money(total)}
-            group["total"] += Decimal(str(total or 0))
-        ordered = sorted(groups.values(), key=lambda g: (-g["total"], g["value"]))[:MAX_GROUPS]
-        for group in ordered:
-            group["total"] = _money(group["total"])
-            for t in AMOUNT_TYPES:
-                group["types"].setdefault(t, {"count": 0, "amount": "0.00"})
-        return ordered
+            .outerjoin(User, User.id == Customer.owner_id)
+            .where(Customer.id.in_(sorted(ids)))
+        )
+        for cid, customer_type, stage, region, owner, owner_label in rows:
+            out[int(cid)] = {"customer_type": customer_type, "stage": stage, "region": region, "owner": owner}
+            if owner:
+                labels[str(owner)] = str(owner_label or owner)
+        out["labels"] = labels
+        return out
 
     def _customers(self, session: Session) -> dict[str, Any]:
         """Confirmed customers by type and by sales stage (the registry is everyone's to see), and those without."""

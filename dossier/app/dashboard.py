@@ -313,7 +313,7 @@ class Dashboard:
     @staticmethod
     def _ranked(groups: dict[str, dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
         """The groups with their labels, counts and amounts as text, largest total first, at most :data:`MAX_GROUPS`."""
-        out = []
+        out: list[dict[str, Any]] = []
         for value, group in groups.items():
             types = {t: group["types"].get(t, (0, Decimal(0))) for t in AMOUNT_TYPES}
             total = sum((amount for _n, amount in types.values()), Decimal(0))
@@ -325,7 +325,7 @@ class Dashboard:
                     "total": total,
                 }
             )
-        out.sort(key=lambda g: (-g["total"], g["value"]))
+        out.sort(key=lambda g: (-Decimal(g["total"]), str(g["value"])))
         for group in out:
             group["total"] = _money(group["total"])
         return out[:MAX_GROUPS]

@@ -6,13 +6,16 @@ Two shapes serve the start page (:mod:`webui.dashboard`):
 * :func:`bars` — horizontal bars in groups (one group per customer field value, one bar per series).
 
 Each element is an ``<a href>`` (its own accessible name in ``aria-label``, a ``<title>`` tooltip)
-to the search or list it counts; the ``<svg>`` has ``role="img"`` with a ``<title>`` and ``<desc>``.
+to the search or list it counts; the ``<svg>`` is named by its ``<title>`` and described by its ``<desc>``
+(``aria-labelledby``, ``aria-describedby``).  Its role is ``group``, not ``img``: an ``img`` hides its
+children from assistive technology, and the links inside must stay reachable (axe: nested-interactive).
 Texts are escaped here; colours are presentation attributes (``fill=``), not styles.  The caller
 gives the words (already in the request's language) and the links.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -83,15 +86,27 @@ def _open(chart_id: str, width: int, height: int, title: str, desc: str) -> list
     cid = escape(chart_id)
     return [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" role="img" '
-        f'aria-labelledby="{cid}-title {cid}-desc" {_FONT}>',
+        f'width="100%" preserveAspectRatio="xMinYMin meet" role="group" '
+        f'aria-labelledby="{cid}-title" aria-describedby="{cid}-desc" {_FONT}>',
         f'<title id="{cid}-title">{escape(title)}</title>',
         f'<desc id="{cid}-desc">{escape(desc)}</desc>',
     ]
 
 
-def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
+def _clip(text: str, units: int) -> str:
+    """``text`` cut to ``units`` half-width places (a CJK or other wide character takes two), with "…" when cut."""
+
+    def width(ch: str) -> int:
+        return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+    if sum(width(ch) for ch in text) <= units:
+        return text
+    out, used = "", 0
+    for ch in text:
+        if used + width(ch) > units - 1:
+            break
+        out, used = out + ch, used + width(ch)
+    return out + "…"
 
 
 def columns(chart_id: str, cols: Sequence[Column], *, title: str, desc: str) -> Markup:
@@ -149,7 +164,7 @@ def bars(chart_id: str, groups: Sequence[Group], *, title: str, desc: str) -> Ma
         group_h = len(group.bars) * (bar_h + gap) - gap
         out.append(
             f'<text x="{label_w - 8}" y="{y + group_h / 2 + 5:.1f}" text-anchor="end" font-size="13" fill="#1a1a1a">'
-            f"<title>{escape(group.label)}</title>{escape(_clip(group.label, 8))}</text>"
+            f"<title>{escape(group.label)}</title>{escape(_clip(group.label, 16))}</text>"
         )
         for bar in group.bars:
             w = bar.value / biggest * plot_w if bar.value > 0 else 0.0

@@ -22,6 +22,8 @@ from webui import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: axe-core, vendored for the browser tests (when present: the quality harness brings it)
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 
 pytestmark = [
     pytest.mark.browser,
@@ -125,6 +127,13 @@ def test_start_page_draws_its_charts_and_links_them(server, browser, lang):
         assert box["width"] > 200 and box["height"] > 20, box
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert _errors(browser) == []  # the strict CSP let everything through: no violations
+    if AXE.exists():  # links inside the charts stay reachable (no nested-interactive), labels, contrast …
+        browser.execute_script(AXE.read_text(encoding="utf-8"))
+        violations = browser.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v => v.id)));"
+        )
+        assert violations == []
 
     # a table view opens
     table_view = browser.find_element(By.CSS_SELECTOR, ".chart-amounts-customer_type details.chart-table")

@@ -165,6 +165,9 @@ class Dashboard:
         others = session.execute(
             select(
                 select(func.count()).select_from(DocumentCustomer).scalar_subquery(),
+                select(
+                    func.sum(DocumentCustomer.customer_id * 7 + DocumentCustomer.document_id)
+                ).scalar_subquery(),
                 select(func.count(EntityRow.id)).scalar_subquery(),
                 select(func.max(EntityRow.id)).scalar_subquery(),
                 select(func.max(Customer.updated_at)).scalar_subquery(),

@@ -291,9 +291,9 @@ class Dashboard:
             .group_by(filed.c.cid, docs.c.doc_type)
         ).all()
         shared_ids = select(filed.c.id).group_by(filed.c.id).having(func.count() > 1)
-        shared = session.execute(
-            select(filed.c.id, filed.c.cid, docs.c.doc_type, docs.c.amount)
-            .join(docs, docs.c.id == filed.c.id)
+        shared = session.execute(  # the amount only for these (a select-list subquery: per row returned)
+            select(filed.c.id, filed.c.cid, Document.doc_type, _document_amount(Document.id))
+            .join(Document, Document.id == filed.c.id)
             .where(filed.c.id.in_(shared_ids))
         ).all()
         values = self._customer_values(session, {int(r[0]) for r in per_customer})

@@ -45,6 +45,14 @@ CUSTOMERS = {
     ),
     "c": dict(name="苏州恒达贸易有限公司", customer_type="流失客户", region="江苏省", owner_name="老李"),
     "s": dict(name="宁波蓝海电子有限公司", status="suggested", region="浙江省"),
+    # the same type, stage, region and owner as "a": d1 is filed under both and counts once per value
+    "d": dict(
+        name="杭州明远智能设备有限公司",
+        customer_type="现有客户",
+        stage="已签约",
+        region="浙江省",
+        owner="sales1",
+    ),
 }
 #: key -> (title, type, date, level, [(customer, link method)], [(amount, role)], state)
 #: state: "" (indexed), "archived", "trashed", "failed", "ocr" (awaiting OCR: one page waiting, one failed).
@@ -54,7 +62,7 @@ DOCS = {
         "contract",
         "2024-03-15",
         "internal",
-        [("a", "credit_code"), ("c", "name")],
+        [("a", "credit_code"), ("c", "name"), ("d", "name")],
         [("120000.00", "合同总价"), ("5000.00", "预付")],
         "",
     ),

@@ -183,11 +183,11 @@ def test_customers_by_type_and_stage(home):
     dossier, _ids = home
     customers = _page(dossier, "viewer1")["customers"]
     assert {g["value"]: g["count"] for g in customers["customer_type"]} == {
-        "现有客户": 1,
+        "现有客户": 2,
         "潜在客户": 1,
         "流失客户": 1,
     }
-    assert {g["value"]: g["count"] for g in customers["stage"]} == {"已签约": 1, "初步接触": 1}
+    assert {g["value"]: g["count"] for g in customers["stage"]} == {"已签约": 2, "初步接触": 1}
     assert customers["stage_unset"] == 1 and customers["customer_type_unset"] == 0
 
 

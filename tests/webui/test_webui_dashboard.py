@@ -105,13 +105,13 @@ def test_customer_bars_link_to_the_filtered_customer_list(dash):
     client = _client(dash["app"], "viewer1")
     html = client.get("/?lang=zh").get_data(as_text=True)
     links = dict(_chart_links(html, "chart-customers-customer_type"))
-    assert set(links.values()) == {"现有客户：1 位客户", "潜在客户：1 位客户", "流失客户：1 位客户"}
+    assert set(links.values()) == {"现有客户：2 位客户", "潜在客户：1 位客户", "流失客户：1 位客户"}
     href = next(h for h, label in links.items() if label.startswith("现有客户"))
     listed = client.get(href).get_data(as_text=True)
     a, b = dash["ids"]["customers"]["a"], dash["ids"]["customers"]["b"]
     assert f'href="/customers/{a}"' in listed and f'href="/customers/{b}"' not in listed
     stages = dict(_chart_links(html, "chart-customers-stage"))
-    assert set(stages.values()) == {"已签约：1 位客户", "初步接触：1 位客户"}
+    assert set(stages.values()) == {"已签约：2 位客户", "初步接触：1 位客户"}
     assert "另有 1 位客户未填写此项。" in html  # 恒达 has no stage
 
 

@@ -158,7 +158,8 @@ class Dashboard:
 
     @staticmethod
     def fingerprint(session: Session) -> tuple[Any, ...]:
-        """What changes whenever a chart may: documents, their links and entities, customers, users (counts, last changes)."""
+        """What changes whenever a chart may: documents, their links (and which are given or chosen) and entities,
+        customers, users (counts, sums, last changes).  Not seen: an account's display name (an owner's label)."""
         docs = session.execute(
             select(func.count(Document.id), func.max(Document.updated_at), func.max(Document.id))
         ).one()
@@ -168,6 +169,10 @@ class Dashboard:
                 select(
                     func.sum(DocumentCustomer.customer_id * 7 + DocumentCustomer.document_id)
                 ).scalar_subquery(),
+                select(func.count())
+                .select_from(DocumentCustomer)
+                .where(DocumentCustomer.method.in_(KEPT_METHODS))
+                .scalar_subquery(),
                 select(func.count(EntityRow.id)).scalar_subquery(),
                 select(func.max(EntityRow.id)).scalar_subquery(),
                 select(func.max(Customer.updated_at)).scalar_subquery(),

@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         admin,
         api,
         auth,
+        bulk,
         core,
         customers,
         dashboard,
@@ -83,7 +84,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         reminders,
         retention,
         search,
+        suggest,
         trash,
+        views,
     )
 
     core.init_app(app)
@@ -110,6 +113,11 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.api)
+    app.register_blueprint(bulk.bp)
+    app.register_blueprint(bulk.api)
+    app.register_blueprint(suggest.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")
     if proxies > 0:

@@ -606,6 +606,7 @@ from dossier.cli.notifications import notifications  # noqa: E402
 from dossier.cli.reminders import reminders  # noqa: E402
 from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
+from dossier.cli.views import views  # noqa: E402
 
 cli.add_command(activities)
 cli.add_command(audit)
@@ -624,6 +625,7 @@ cli.add_command(reminders)
 cli.add_command(retention)
 cli.add_command(notifications)
 cli.add_command(users)
+cli.add_command(views)
 
 
 def main() -> None:

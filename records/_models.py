@@ -7,6 +7,7 @@ must never be lost.  Timestamps are UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Table,
     Text,
@@ -333,6 +335,8 @@ class Document(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(Clipped(8), default="")
     doc_date: Mapped[str | None] = mapped_column(String(10))
+    # its total (pipeline.amounts: a 总/合计/total amount, else its largest), kept with its entities
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(20, 2))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     relation: Mapped[str | None] = mapped_column(String(16))  # attachment | member
     warnings: Mapped[list[str]] = mapped_column(default=list)

@@ -79,6 +79,7 @@ document_tags = Table(
     Base.metadata,
     Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_document_tags_tag_id", "tag_id"),
 )
 
 
@@ -312,7 +313,14 @@ class Document(Base):
     __tablename__ = "documents"
     # AUTOINCREMENT: SQLite would otherwise give the next document the id of a destroyed one that
     # had the highest id, and the audit trail's certificate would then name the wrong document.
-    __table_args__ = (Index("ix_documents_status", "status"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_documents_status", "status"),
+        # Each customer's newest live document from the index alone (customer care, the customer page);
+        # the second for documents reached through their links (migration 0014).
+        Index("ix_documents_customer_created", "customer_id", "created_at", "trashed_at"),
+        Index("ix_documents_id_created", "id", "created_at", "trashed_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(Clipped(500), default="")

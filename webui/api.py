@@ -210,9 +210,12 @@ def edit_customer(customer_id: int) -> Any:
 @bp.route("/customers/<int:customer_id>")
 @login_required
 def customer(customer_id: int) -> Any:
-    """One customer's folder: details, contacts, readable documents by type and year, key amounts and dates."""
+    """One customer's folder: details, contacts, one page (``?page=``, 50 newest first) of its readable
+    documents by type and year with the counts of all, key amounts and dates."""
+    raw = (request.args.get("page") or "").strip()
+    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
     with get_dossier().sessions() as session:
-        return _answer(folder.customer_page(session, customer_id, g.principal))
+        return _answer(folder.customer_page(session, customer_id, g.principal, page=page))
 
 
 @bp.route("/status")

@@ -3,7 +3,8 @@
 Routes: ``GET /customers`` (``?type=&industry=&region=&owner=&stage=&importance=&tag=&q=&sort=&page=``,
 ``sort`` one of ``name``, ``last_activity``, ``open_reminders``, ``contract_amount``; admins and managers also
 see the suggested customers with their actions, and the registry owner names that match no
-account), ``GET /customers/<id>`` (the folder),
+account), ``GET /customers/<id>`` (the folder; its documents 50 a page, newest first:
+``?page=&type=&year=``, ``type`` a document type and ``year`` a year or 日期不详),
 ``POST /customers/<id>/confirm``, ``POST /customers/<id>/reject`` and
 ``POST /customers/<id>/merge`` (form field ``into``: the customer it merges into),
 ``GET``/``POST /customers/<id>/edit`` (admins and managers edit the registry fields, a sales rep the
@@ -23,6 +24,7 @@ from dossier.app.customer_list import SORTS, customer_list
 from dossier.app.owners import unmatched_owners
 from foundation.errors import DossierError, Forbidden, NotFound
 from foundation.vocabulary import CUSTOMER_TYPE_NAMES
+from ingest import DOC_TYPES
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
@@ -157,8 +159,17 @@ def index() -> Any:
 @login_required
 def show(customer_id: int) -> Any:
     """One customer's folder: details, contacts, key amounts and dates, documents by type and year."""
+    doc_type = (request.args.get("type") or "").strip()
+    year = (request.args.get("year") or "").strip()
     with get_dossier().sessions() as session:
-        page = folder.customer_page(session, customer_id, g.principal)
+        page = folder.customer_page(
+            session,
+            customer_id,
+            g.principal,
+            page=page_number(request.args.get("page")),
+            doc_type=doc_type if doc_type in DOC_TYPES else None,
+            year=year if (year.isdigit() and len(year) == 4) or year == folder.UNDATED else None,
+        )
         editable = _editable(session, customer_id)
     return render_template(
         "customers/show.html",

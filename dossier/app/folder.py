@@ -14,9 +14,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Collection, Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true, union
+from sqlalchemy import ColumnElement, case, false, func, or_, select, true, union
 from sqlalchemy.orm import Session, selectinload
 
 import index
@@ -29,6 +29,7 @@ from records import Customer, Document, DocumentCustomer, EntityRow, User, docum
 
 __all__ = [
     "AMOUNT_DOC_TYPES",
+    "DOCS_PER_PAGE",
     "TOTAL_ROLE_MARKS",
     "UNDATED",
     "customer_names",
@@ -58,6 +59,12 @@ TOTAL_ROLE_MARKS = ("总", "合计", "total")
 
 #: How many key amounts a customer page lists.
 KEY_AMOUNTS = 10
+
+#: Documents per page of a customer's document list.
+DOCS_PER_PAGE = 50
+
+#: How many contract dates a customer page lists (newest first).
+CONTRACT_DATES = 20
 
 
 # -- permissions -----------------------------------------------------------------------------
@@ -300,12 +307,6 @@ def _amount(value: str) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def _newest_first(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    dated = sorted((d for d in docs if d["date"]), key=lambda d: (d["date"], d["id"]), reverse=True)
-    undated = sorted((d for d in docs if not d["date"]), key=lambda d: d["id"], reverse=True)
-    return dated + undated
-
-
 def _doc_entry(doc: Document, customer_id: int) -> dict[str, Any]:
     link = next((lk for lk in doc.customer_links if lk.customer_id == customer_id), None)
     version = doc.current
@@ -323,17 +324,28 @@ def _doc_entry(doc: Document, customer_id: int) -> dict[str, Any]:
     }
 
 
-def _key_amounts(
-    session: Session, docs: dict[int, dict[str, Any]]
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Each contract/quote/invoice's total (its 总/合计 amount, else its largest), largest first; sums per type."""
-    ids = [i for i, d in docs.items() if d["doc_type"] in AMOUNT_DOC_TYPES]
-    if not ids:
-        return [], {}
-    best: dict[int, tuple[bool, Decimal, EntityRow]] = {}
-    for row in session.scalars(
-        select(EntityRow).where(EntityRow.document_id.in_(ids), EntityRow.kind == "amount")
+class _AmountRow(NamedTuple):
+    document_id: int
+    value: str
+    role: str | None
+    text: str
+    page: int
+
+
+def _key_amounts(session: Session, scope: ColumnElement[bool]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each readable contract/quote/invoice's total (its 总/合计 amount, else its largest), largest first; sums per type.
+
+    ``scope``: the SQL condition of the customer's readable documents; only amount rows are read.
+    """
+    best: dict[int, tuple[bool, Decimal, Any]] = {}
+    kinds: dict[int, str] = {}
+    columns = (EntityRow.document_id, EntityRow.value, EntityRow.role, EntityRow.text, EntityRow.page)
+    for document_id, value, role, text, page, doc_type in session.execute(
+        select(*columns, Document.doc_type)
+        .join(Document, Document.id == EntityRow.document_id)
+        .where(scope, Document.doc_type.in_(AMOUNT_DOC_TYPES), EntityRow.kind == "amount")
     ):
+        row = _AmountRow(document_id, value, role, text, page)
         amount = _amount(row.value)
         if amount is None:
             continue
@@ -341,90 +353,197 @@ def _key_amounts(
         current = best.get(row.document_id)
         if current is None or (is_total, amount) > current[:2]:
             best[row.document_id] = (is_total, amount, row)
-    amounts = []
+            kinds[row.document_id] = doc_type
+    if not best:
+        return [], {}
     totals: dict[str, Decimal] = {}
-    for doc_id, (_total, amount, row) in best.items():
-        doc = docs[doc_id]
-        totals[doc["doc_type"]] = totals.get(doc["doc_type"], Decimal(0)) + amount
-        amounts.append(
-            {
-                "value": f"{amount:.2f}",
-                "role": row.role or "",
-                "text": row.text,
-                "page": row.page,
-                "document_id": doc_id,
-                "title": doc["title"],
-                "doc_type": doc["doc_type"],
-                "date": doc["date"],
-            }
+    for doc_id, (_total, amount, _row) in best.items():
+        totals[kinds[doc_id]] = totals.get(kinds[doc_id], Decimal(0)) + amount
+    top = sorted(best.items(), key=lambda item: item[1][1], reverse=True)
+    # Ties on the amount are broken as before (newer date, then higher id): take the tied ones too.
+    cut = top[KEY_AMOUNTS - 1][1][1] if len(top) >= KEY_AMOUNTS else None
+    chosen = [item for item in top if cut is None or item[1][1] >= cut]
+    docs = {
+        d.id: d
+        for d in session.execute(
+            select(Document.id, Document.title, Document.doc_type, Document.doc_date).where(
+                Document.id.in_([doc_id for doc_id, _ in chosen])
+            )
         )
+    }
+    titles = _titles(session, [doc_id for doc_id, _ in chosen], docs)
+    amounts = [
+        {
+            "value": f"{amount:.2f}",
+            "role": row.role or "",
+            "text": row.text,
+            "page": row.page,
+            "document_id": doc_id,
+            "title": titles[doc_id],
+            "doc_type": kinds[doc_id],
+            "date": docs[doc_id].doc_date,
+        }
+        for doc_id, (_total, amount, row) in chosen
+    ]
     amounts.sort(key=lambda a: (Decimal(a["value"]), a["date"] or "", a["document_id"]), reverse=True)
     ordered = {t: f"{totals[t]:.2f}" for t in AMOUNT_DOC_TYPES if t in totals}
     return amounts[:KEY_AMOUNTS], ordered
 
 
-def _key_dates(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    dated = sorted((d for d in docs if d["date"]), key=lambda d: (d["date"], d["id"]))
+def _titles(session: Session, ids: list[int], docs: dict[int, Any]) -> dict[int, str]:
+    """Each document's title, or its current version's file name where it has none."""
+    out = {i: docs[i].title for i in ids if docs[i].title}
+    missing = [i for i in ids if i not in out]
+    if missing:
+        for doc in session.scalars(
+            select(Document).where(Document.id.in_(missing)).options(selectinload(Document.versions))
+        ):
+            out[doc.id] = doc.current.filename if doc.current else ""
+    return out
 
-    def point(d: dict[str, Any]) -> dict[str, Any]:
-        return {"date": d["date"], "document_id": d["id"], "title": d["title"], "doc_type": d["doc_type"]}
 
-    contracts = [point(d) for d in reversed(dated) if d["doc_type"] == "contract"]
+def _undated() -> ColumnElement[bool]:
+    return or_(Document.doc_date.is_(None), Document.doc_date == "")
+
+
+def _key_dates(session: Session, scope: ColumnElement[bool]) -> dict[str, Any]:
+    """The first and latest dated readable document and the newest :data:`CONTRACT_DATES` contracts' dates."""
+    dated = select(Document.id, Document.title, Document.doc_type, Document.doc_date).where(
+        scope, ~_undated()
+    )
+
+    def points(stmt: Any) -> list[dict[str, Any]]:
+        rows = {r.id: r for r in session.execute(stmt)}
+        titles = _titles(session, list(rows), rows)
+        return [
+            {
+                "date": r.doc_date,
+                "document_id": r.id,
+                "title": titles[r.id],
+                "doc_type": r.doc_type if r.doc_type in DOC_TYPES else "other",
+            }
+            for r in rows.values()
+        ]
+
+    first = points(dated.order_by(Document.doc_date, Document.id).limit(1))
+    latest = points(dated.order_by(Document.doc_date.desc(), Document.id.desc()).limit(1))
+    contracts = points(
+        dated.where(Document.doc_type == "contract")
+        .order_by(Document.doc_date.desc(), Document.id.desc())
+        .limit(CONTRACT_DATES)
+    )
     return {
         "contracts": contracts,
-        "first": point(dated[0]) if dated else None,
-        "latest": point(dated[-1]) if dated else None,
+        "first": first[0] if first else None,
+        "latest": latest[0] if latest else None,
     }
 
 
-def customer_page(session: Session, customer_id: int, principal: Principal) -> dict[str, Any]:
-    """One customer: its fields and contacts, its readable documents by type and by year, key amounts and dates.
+def _type_of() -> Any:
+    """The document's type as the page groups it: an unknown type reads as ``other``."""
+    return case((Document.doc_type.in_(DOC_TYPES), Document.doc_type), else_="other")
 
-    ``by_type`` follows ``DOC_TYPES`` order and ``by_year`` runs newest first with
-    :data:`UNDATED` last; inside each group documents run newest first.  Unknown ids, and
-    rejected customers for anyone but admins and managers, raise ``NotFound``.
+
+def _year_of() -> Any:
+    """The document's year as the page groups it: :data:`UNDATED` where it has no date."""
+    return case((_undated(), UNDATED), else_=func.substr(Document.doc_date, 1, 4))
+
+
+def customer_page(
+    session: Session,
+    customer_id: int,
+    principal: Principal,
+    *,
+    page: int = 1,
+    doc_type: str | None = None,
+    year: str | None = None,
+    per_page: int | None = None,
+) -> dict[str, Any]:
+    """One customer: its fields and contacts, one page of its readable documents, key amounts and dates.
+
+    Counts, groups, amounts and dates are computed in SQL over every document ``principal`` may
+    read; only the page's documents (``per_page``, default :data:`DOCS_PER_PAGE`, newest first: dated by date, then undated,
+    each by id) are loaded.  ``doc_type`` and ``year`` (a year or :data:`UNDATED`) narrow the
+    list (not the counts).  ``type_counts`` follows ``DOC_TYPES`` order and ``year_counts``
+    runs newest first with :data:`UNDATED` last; ``by_type``/``by_year`` group the page's
+    documents the same way.  Unknown ids, and rejected customers for anyone but admins and
+    managers, raise ``NotFound``.
     """
     customer = session.get(Customer, customer_id, options=[selectinload(Customer.owner)])
     if customer is None or (customer.status == "rejected" and principal.role not in READ_ALL_ROLES):
         raise NotFound(msg("app.customer.not_found", id=customer_id))
-    links = links_subquery()
+    per_page = per_page or DOCS_PER_PAGE
     owned = owned_customer_ids(session, principal)
+    linked = select(DocumentCustomer.document_id).where(DocumentCustomer.customer_id == customer_id)
+    scope = or_(Document.customer_id == customer_id, Document.id.in_(linked)) & readable_clause(
+        principal, owned
+    )
+    kind, when = _type_of(), _year_of()
+    per_type: dict[str, int] = dict(
+        session.execute(select(kind, func.count()).where(scope).group_by(kind)).all()
+    )
+    per_year: dict[str, int] = dict(
+        session.execute(select(when, func.count()).where(scope).group_by(when)).all()
+    )
+    total = sum(per_type.values())
+    type_counts = [{"doc_type": t, "count": per_type[t]} for t in DOC_TYPES if per_type.get(t)]
+    years = sorted((y for y in per_year if y != UNDATED), reverse=True) + (
+        [UNDATED] if UNDATED in per_year else []
+    )
+    year_counts = [{"year": y, "count": per_year[y]} for y in years]
+
+    shown = scope
+    if doc_type:
+        shown = shown & (kind == doc_type)
+    if year:
+        shown = shown & (when == year)
+    matching = total if shown is scope else int(session.scalar(select(func.count()).where(shown)) or 0)
+    pages = max(1, -(-matching // per_page))
+    page = min(max(1, page), pages)
     found = session.scalars(
         select(Document)
-        .where(
-            Document.id.in_(select(links.c.document_id).where(links.c.customer_id == customer_id)),
-            readable_clause(principal, owned),
+        .where(shown)
+        .order_by(
+            case((_undated(), 1), else_=0),
+            func.coalesce(Document.doc_date, "").desc(),
+            Document.id.desc(),
         )
+        .offset((page - 1) * per_page)
+        .limit(per_page)
         .options(selectinload(Document.versions), selectinload(Document.customer_links))
     ).all()
-    entries = _newest_first([_doc_entry(d, customer_id) for d in found])
-
-    by_type = []
-    for code in DOC_TYPES:
-        group = [d for d in entries if d["doc_type"] == code]
-        if group:
-            by_type.append({"doc_type": code, "documents": group})
-    years: dict[str, list[dict[str, Any]]] = {}
-    for d in entries:
-        years.setdefault(d["date"][:4] if d["date"] else UNDATED, []).append(d)
-    by_year = [
-        {"year": y, "documents": years[y]}
-        for y in sorted((y for y in years if y != UNDATED), reverse=True)
-        + ([UNDATED] if UNDATED in years else [])
+    entries = [_doc_entry(d, customer_id) for d in found]
+    by_type = [
+        {"doc_type": t["doc_type"], "count": t["count"], "documents": group}
+        for t in type_counts
+        if (group := [d for d in entries if d["doc_type"] == t["doc_type"]])
     ]
-    amounts, totals = _key_amounts(session, {d["id"]: d for d in entries})
+    by_year = [
+        {"year": y["year"], "count": y["count"], "documents": group}
+        for y in year_counts
+        if (group := [d for d in entries if (d["date"][:4] if d["date"] else UNDATED) == y["year"]])
+    ]
+    amounts, totals = _key_amounts(session, scope)
     return dict(
         summary(customer),
         address=customer.address,
         notes=customer.notes,
         contacts=[_contact(c) for c in customer.contacts or []],
         documents=entries,
-        document_count=len(entries),
+        document_count=total,
+        matching_count=matching,
+        page=page,
+        pages=pages,
+        per_page=per_page,
+        doc_type_filter=doc_type or None,
+        year_filter=year or None,
+        type_counts=type_counts,
+        year_counts=year_counts,
         by_type=by_type,
         by_year=by_year,
         key_amounts=amounts,
         amount_totals=totals,
-        key_dates=_key_dates(entries),
+        key_dates=_key_dates(session, scope),
         legal_hold=customer.legal_hold,
         legal_hold_reason=customer.legal_hold_reason,
     )

@@ -12,7 +12,7 @@ Migration 0015 back-fills older homes with the same rule in SQL.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Protocol
 
 __all__ = ["AMOUNT_LIMIT", "TOTAL_ROLE_MARKS", "document_amount", "is_total_role"]
@@ -56,4 +56,4 @@ def document_amount(entities: Iterable[_AmountEntity]) -> Decimal | None:
         candidate = (is_total_role(entity.role), amount)
         if best is None or candidate > best:
             best = candidate
-    return None if best is None else best[1].quantize(_CENT)
+    return None if best is None else best[1].quantize(_CENT, rounding=ROUND_HALF_UP)

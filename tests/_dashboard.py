@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pipeline.amounts import document_amount
 from records import (
     Customer,
     Document,
@@ -195,6 +196,7 @@ def fill(dossier) -> dict:
             doc.entities = [
                 EntityRow(kind="amount", value=v, text=v, page=1, start=0, end=0, role=r) for v, r in amounts
             ]
+            doc.amount = document_amount(doc.entities)  # as the extraction step stores it with the entities
             session.add(doc)
             docs[key] = doc
         for creator, statuses in (("sales1", ("queued", "failed", "done")), ("admin", ("failed",))):

@@ -9,7 +9,8 @@ element's number is the number of hits of the search it links to:
 * a document belongs to a customer as search files it (:func:`pipeline.extraction.searchable_customers`):
   its primary customer, and its links that were given or chosen or point at a confirmed customer;
 * a document's amount is its total as the customer page's key amounts take it (its 总/合计/total
-  amount, else its largest); a segment sums the amounts of its documents that have one.
+  amount, else its largest), stored with its entities as ``documents.amount`` (:mod:`pipeline.amounts`);
+  a segment sums the amounts of its documents that have one.
 
 Everything is a handful of SQL aggregates (no loop over documents), with dates as the ``doc_date``
 text (``YYYY-MM-DD``) compared and cut with ``substr``, which SQLite and PostgreSQL both read.
@@ -26,7 +27,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, case, cast, func, or_, select, union
+from sqlalchemy import Integer, case, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
 from dossier.app import folder
@@ -35,7 +36,7 @@ from index import Principal
 from ingest import DOC_TYPES
 from pipeline.extraction import KEPT_METHODS
 from pipeline.indexing import INDEXED_STATUSES
-from records import Customer, Document, DocumentCustomer, EntityRow, IngestBatch, IngestJob, Page, User
+from records import Customer, Document, DocumentCustomer, IngestBatch, IngestJob, Page, User
 
 __all__ = ["AMOUNT_TYPES", "CACHE_SECONDS", "DIMENSIONS", "RECENT", "Dashboard", "months_back"]
 
@@ -74,18 +75,6 @@ def _searchable(principal: Principal, owned: Collection[int]) -> Any:
         folder.readable_clause(principal, owned)
         & Document.status.in_(INDEXED_STATUSES)
         & Document.archived_at.is_(None)
-    )
-
-
-def _document_amount(document_id: Any) -> Any:
-    """A document's amount, as a scalar subquery: its total (a 总/合计/total amount), else its largest; NULL without one."""
-    amount = cast(EntityRow.value, Numeric(20, 2))
-    lowered = func.lower(func.coalesce(EntityRow.role, ""))
-    is_total = or_(*(lowered.like(f"%{mark}%") for mark in folder.TOTAL_ROLE_MARKS))
-    return (
-        select(func.coalesce(func.max(case((is_total, amount))), func.max(amount)))
-        .where(EntityRow.document_id == document_id, EntityRow.kind == "amount")
-        .scalar_subquery()
     )
 
 
@@ -158,29 +147,28 @@ class Dashboard:
 
     @staticmethod
     def fingerprint(session: Session) -> tuple[Any, ...]:
-        """What changes whenever a chart may: documents, their links (and which are given or chosen) and entities,
-        customers, users (counts, sums, last changes).  Not seen: an account's display name (an owner's label)."""
+        """What changes whenever a chart may: documents (their amounts included: ``documents.amount``), their links
+        (and which are given or chosen), customers, users (counts, sums, last changes).  Not seen: an account's
+        display name (an owner's label)."""
+        # each figure on its own: a maximum is one look into an index, the counts one pass over the smallest
         docs = session.execute(
-            select(func.count(Document.id), func.max(Document.updated_at), func.max(Document.id))
-        ).one()
-        others = session.execute(
             select(
-                select(func.count()).select_from(DocumentCustomer).scalar_subquery(),
-                select(
-                    func.sum(DocumentCustomer.customer_id * 7 + DocumentCustomer.document_id)
-                ).scalar_subquery(),
-                select(func.count())
-                .select_from(DocumentCustomer)
-                .where(DocumentCustomer.method.in_(KEPT_METHODS))
-                .scalar_subquery(),
-                select(func.count(EntityRow.id)).scalar_subquery(),
-                select(func.max(EntityRow.id)).scalar_subquery(),
+                select(func.count(Document.id)).scalar_subquery(),
+                select(func.max(Document.updated_at)).scalar_subquery(),
+                select(func.max(Document.id)).scalar_subquery(),
                 select(func.max(Customer.updated_at)).scalar_subquery(),
                 select(func.count(Customer.id)).scalar_subquery(),
                 select(func.count(User.id)).scalar_subquery(),
             )
         ).one()
-        return (*docs, *others)
+        links = session.execute(  # one pass over the links
+            select(
+                func.count(),
+                func.sum(DocumentCustomer.customer_id * 7 + DocumentCustomer.document_id),
+                func.sum(case((DocumentCustomer.method.in_(KEPT_METHODS), 1), else_=0)),
+            ).select_from(DocumentCustomer)
+        ).one()
+        return (*docs, *links)
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -272,35 +260,48 @@ class Dashboard:
         amounts' sum), largest sums first.
 
         A document filed under several customers counts once under each of their values (as the
-        search's filter finds it under each).  One aggregate per customer does the work; the few
-        documents filed under two customers with the same value are then taken out once more.
+        search's filter finds it under each).  One statement: an aggregate per customer, and the few
+        documents filed under two customers or more, so that those counted twice under the same value
+        are taken out once more.  The amounts are the stored ``documents.amount``.
         """
         visible = _searchable(principal, owned) & Document.doc_type.in_(AMOUNT_TYPES)
         filed = union(  # (document, customer) once each: its filed links and its primary customer
-            select(DocumentCustomer.document_id.label("id"), DocumentCustomer.customer_id.label("cid"))
+            select(
+                DocumentCustomer.document_id.label("id"),
+                DocumentCustomer.customer_id.label("cid"),
+                Document.doc_type,
+                Document.amount,
+            )
             .join(Customer, Customer.id == DocumentCustomer.customer_id)
             .join(Document, Document.id == DocumentCustomer.document_id)
             .where(visible, or_(DocumentCustomer.method.in_(KEPT_METHODS), Customer.status == "confirmed")),
-            select(Document.id.label("id"), Document.customer_id.label("cid")).where(
-                visible, Document.customer_id.is_not(None)
-            ),
-        ).subquery()
-        docs = (
-            select(Document.id, Document.doc_type, _document_amount(Document.id).label("amount"))
-            .where(visible)
-            .subquery()
-        )
-        per_customer = session.execute(
-            select(filed.c.cid, docs.c.doc_type, func.count(docs.c.id), func.sum(docs.c.amount))
-            .join(docs, docs.c.id == filed.c.id)
-            .group_by(filed.c.cid, docs.c.doc_type)
-        ).all()
+            select(
+                Document.id.label("id"), Document.customer_id.label("cid"), Document.doc_type, Document.amount
+            ).where(visible, Document.customer_id.is_not(None)),
+        ).cte("filed")  # used twice below: computed once (SQLite and PostgreSQL materialise it)
         shared_ids = select(filed.c.id).group_by(filed.c.id).having(func.count() > 1)
-        shared = session.execute(  # the amount only for these (a select-list subquery: per row returned)
-            select(filed.c.id, filed.c.cid, Document.doc_type, _document_amount(Document.id))
-            .join(Document, Document.id == filed.c.id)
-            .where(filed.c.id.in_(shared_ids))
+        rows = session.execute(
+            union_all(
+                # per customer and type: how many, their sum (id NULL) …
+                select(
+                    filed.c.cid,
+                    filed.c.doc_type,
+                    func.count().label("n"),
+                    func.sum(filed.c.amount).label("total"),
+                    literal(None, Integer).label("id"),
+                ).group_by(filed.c.cid, filed.c.doc_type),
+                # … and each document filed under two customers or more, one row per customer
+                select(filed.c.cid, filed.c.doc_type, literal(1, Integer), filed.c.amount, filed.c.id).where(
+                    filed.c.id.in_(shared_ids)
+                ),
+            )
         ).all()
+        per_customer = [
+            (cid, doc_type, n, total) for cid, doc_type, n, total, doc_id in rows if doc_id is None
+        ]
+        shared = [
+            (doc_id, cid, doc_type, total) for cid, doc_type, _n, total, doc_id in rows if doc_id is not None
+        ]
         values = self._customer_values(session, {int(r[0]) for r in per_customer})
         out = {}
         for dim in DIMENSIONS:

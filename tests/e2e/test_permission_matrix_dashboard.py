@@ -23,6 +23,7 @@ TYPES = {"A": "现有客户", "B": "潜在客户"}
 
 
 def _build_dashboard(root: Path, extra_env: dict[str, str]) -> dict:
+    from pipeline.amounts import document_amount
     from records import Customer, Document, EntityRow
 
     built = _build(root, extra_env)
@@ -47,6 +48,7 @@ def _build_dashboard(root: Path, extra_env: dict[str, str]) -> dict:
                     role="合同总价",
                 )
             ]
+            doc.amount = document_amount(doc.entities)  # as the extraction step stores it
         session.commit()
     d.reindex(list(built["docs"]))
     d.backend.settle()

@@ -10,12 +10,16 @@ Create Date: 2026-12-07
   charts summed it from the entities with a subquery per document (0.5–0.7 s on 100,000 documents).
   Existing documents are back-filled here in SQL by the same rule; values that are no plain number
   (or too large for the column) are left out, as the Python rule leaves them out.
-- ``ix_documents_type_amount``: (doc_type, status, customer_id, amount) — the contracts and quotes of
-  the amount charts with their customer and amount, read from the index.
-- ``ix_documents_date_type``: (doc_date, doc_type, status) — documents per type per month of the last
-  12 months, a range of the index instead of every document.
-- ``ix_document_customers_customer_document``: (customer_id, document_id, method) — a customer's
-  filed documents (the charts' links, a sales rep's own confidential documents).
+- ``ix_documents_type_amount``: (doc_type, trashed_at, archived_at, status, customer_id, amount,
+  confidentiality, access_level) — the contracts and quotes the amount charts count, with their primary
+  customer, amount and level, read from the index alone.
+- ``ix_documents_live_date``: (trashed_at, archived_at, doc_date, doc_type, status, confidentiality,
+  access_level) — documents per type per month of the last 12 months: a range of the index.
+- ``ix_documents_updated_at``: the charts' fingerprint (the last change) without reading every document.
+- ``ix_document_customers_document_method``: (document_id, method, customer_id) — a document's links and
+  whether each is given or chosen, from the index alone.
+- ``ix_pages_needs_ocr``: (needs_ocr, document_id) — the backlog's pages awaiting OCR, without reading
+  every page.
 """
 
 from __future__ import annotations
@@ -29,9 +33,19 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ("ix_documents_type_amount", "documents", ["doc_type", "status", "customer_id", "amount"]),
-    ("ix_documents_date_type", "documents", ["doc_date", "doc_type", "status"]),
-    ("ix_document_customers_customer_document", "document_customers", ["customer_id", "document_id", "method"]),
+    (
+        "ix_documents_type_amount",
+        "documents",
+        ["doc_type", "trashed_at", "archived_at", "status", "customer_id", "amount", "confidentiality", "access_level"],
+    ),
+    (
+        "ix_documents_live_date",
+        "documents",
+        ["trashed_at", "archived_at", "doc_date", "doc_type", "status", "confidentiality", "access_level"],
+    ),
+    ("ix_documents_updated_at", "documents", ["updated_at"]),
+    ("ix_document_customers_document_method", "document_customers", ["document_id", "method", "customer_id"]),
+    ("ix_pages_needs_ocr", "pages", ["needs_ocr", "document_id"]),
 )
 
 _TOTAL = (

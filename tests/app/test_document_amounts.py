@@ -96,14 +96,15 @@ def test_a_customer_merge_keeps_it(home):
     its amount stays its total."""
     d, doc_id = home
     with d.sessions() as session:
-        suggested = session.query(Customer).filter_by(name="南京青柠檬商贸有限公司").one_or_none()
+        suggested = session.query(Customer).filter_by(name="南京青柠檬商贸有限公司").one()
+        assert suggested.status == "suggested"
         target = Customer(name="青柠檬集团", status="confirmed")
         session.add(target)
         session.commit()
-        target_id = target.id
-        suggested_id = suggested.id if suggested is not None else None
-    if suggested_id is not None:
-        d.customers.merge(suggested_id, target_id, ADMIN)
-    else:  # the name was taken as the document's customer without a suggestion: re-extract as a merge does
-        d.customers.reextract([doc_id])
+        target_id, suggested_id = target.id, suggested.id
+    assert d.customers.merge(suggested_id, target_id, ADMIN)["reanalysed"] >= 1
+    with d.sessions() as session:
+        assert (
+            session.get(Document, doc_id).customer_id == target_id
+        )  # re-extracted: now filed under the target
     assert _stored(d, doc_id) == (Decimal("120000.00"), Decimal("120000.00"))

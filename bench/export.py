@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -125,6 +126,7 @@ def build(home: Path, n: int, n_zip: int) -> None:
                     status="indexed",
                     language="zh",
                     doc_date=date,
+                    amount=Decimal(amount),  # what the extraction step stores (pipeline.amounts)
                     warnings=[],
                     created_at=now,
                     updated_at=now,

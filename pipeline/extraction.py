@@ -29,6 +29,7 @@ import index
 import ingest
 from foundation.messages import load_stored, msg, stored_within, texts
 from pipeline import access, reminders
+from pipeline.amounts import document_amount
 from records import Customer, Document, DocumentCustomer, EntityRow, record_event
 
 _log = logging.getLogger(__name__)
@@ -349,6 +350,7 @@ class Extraction:
             )
             for e in found
         ]
+        doc.amount = document_amount(doc.entities)  # the charts' and the customer page's figure
         doc.doc_date = ingest.document_date(found, pages)
         if not type_given(doc.doc_type_reason):
             version = doc.current
@@ -402,6 +404,7 @@ class Extraction:
                 doc,
                 [
                     "entities",
+                    "amount",
                     "customer_links",
                     "customer",
                     "doc_type",
@@ -425,6 +428,7 @@ class Extraction:
         The document's open automatic reminders are cancelled with its due dates.
         """
         doc.entities = []
+        doc.amount = None
         doc.customer_links = [link for link in doc.customer_links if link.method in KEPT_METHODS]
         self._set_primary(session, doc)
         if doc.id is not None:

@@ -7,6 +7,7 @@ must never be lost.  Timestamps are UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Table,
     Text,
@@ -229,6 +231,8 @@ class DocumentCustomer(Base):
     """
 
     __tablename__ = "document_customers"
+    # a document's links with their method from the index alone (the start page's charts, migration 0015)
+    __table_args__ = (Index("ix_document_customers_document_method", "document_id", "method", "customer_id"),)
 
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(
@@ -317,6 +321,30 @@ class Document(Base):
         # the second for documents reached through their links (migration 0014).
         Index("ix_documents_customer_created", "customer_id", "created_at", "trashed_at"),
         Index("ix_documents_id_created", "id", "created_at", "trashed_at"),
+        # The start page (migration 0015): the amount charts' and the month chart's documents from the
+        # index alone, and the charts' fingerprint (the last change).
+        Index(
+            "ix_documents_type_amount",
+            "doc_type",
+            "trashed_at",
+            "archived_at",
+            "status",
+            "customer_id",
+            "amount",
+            "confidentiality",
+            "access_level",
+        ),
+        Index(
+            "ix_documents_live_date",
+            "trashed_at",
+            "archived_at",
+            "doc_date",
+            "doc_type",
+            "status",
+            "confidentiality",
+            "access_level",
+        ),
+        Index("ix_documents_updated_at", "updated_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -341,6 +369,8 @@ class Document(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(Clipped(8), default="")
     doc_date: Mapped[str | None] = mapped_column(String(10))
+    # its total (pipeline.amounts: a 总/合计/total amount, else its largest), kept with its entities
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(20, 2))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     relation: Mapped[str | None] = mapped_column(String(16))  # attachment | member
     warnings: Mapped[list[str]] = mapped_column(default=list)
@@ -453,7 +483,10 @@ class Page(Base):
     """Text of one page.  ``needs_ocr`` pages have no text yet and wait for OCR."""
 
     __tablename__ = "pages"
-    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("document_id", "number"),
+        Index("ix_pages_needs_ocr", "needs_ocr", "document_id"),  # the backlog's pages awaiting OCR (0015)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))

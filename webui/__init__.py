@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         bulk,
         core,
         customers,
+        dashboard,
         document_edit,
         documents,
         errors,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(activities.bp)
     app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api)
     app.register_blueprint(bulk.bp)

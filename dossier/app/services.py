@@ -44,6 +44,7 @@ from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.backup import BackupService
 from dossier.app.bulk import BulkEditService
+from dossier.app.dashboard import Dashboard
 from dossier.app.export import ExportService
 from dossier.app.notify import NotificationService
 from dossier.app.owners import link_owners, unmatched_owners
@@ -77,6 +78,7 @@ class Dossier:
     ``reminders`` (:class:`~dossier.app._reminders.ReminderService`): reminders (提醒), due soon, customer care.
     ``activities`` (:class:`~dossier.app._activities.ActivityService`): activities and comments (沟通记录);
     ``timeline`` (:class:`~dossier.app._timeline.Timeline`): one page of a customer's timeline (客户时间线).
+    ``dashboard`` (:class:`~dossier.app.dashboard.Dashboard`): the start page's figures (工作台).
     ``views`` (:class:`~dossier.app.saved_views.SavedViewService`) saved views (保存的视图); ``bulk`` (:class:`~dossier.app.bulk.BulkEditService`) bulk edit.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
@@ -114,6 +116,7 @@ class Dossier:
         )
         self.integrity = IntegrityService(home, reindex=self.intake.reindex)
         self.activities, self.timeline = ActivityService(home), Timeline(home)
+        self.dashboard = Dashboard(home)
         self.views, self.bulk = (
             SavedViewService(home.sessions),
             BulkEditService(home, self.documents, self.archive, max_hits=self.exports.limits.max_hits),

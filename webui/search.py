@@ -13,6 +13,7 @@ Each document hit shows a thumbnail of its first page (:mod:`webui.thumbnails`),
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -27,7 +28,7 @@ from webui._requests import LINK_FILTERS, QUERY_PARAMS, search_request_from_args
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.export import export_offer
-from webui.i18n import doc_type_label, gettext, has_message, say
+from webui.i18n import doc_type_label, get_language, gettext, has_message, say
 
 bp = Blueprint("search", __name__)
 
@@ -117,6 +118,13 @@ def facet_label(name: str, value: str) -> str:
     return value
 
 
+def _search(d: Any, req: Any) -> dict[str, Any]:
+    """``d.search`` as the user; display titles in the page's language where the search takes one (``lang``)."""
+    if "lang" in inspect.signature(d.search).parameters:
+        return dict(d.search(req, g.principal, lang=get_language()))
+    return dict(d.search(req, g.principal))
+
+
 def _customer_names(ids: tuple[int, ...]) -> dict[int, str]:
     """Names for the customer-id chips (an unknown id shows as #id)."""
     if not ids:
@@ -164,7 +172,7 @@ def index() -> Any:
     if req.query or filtered or browse_all:
         d = get_dossier()
         try:
-            result = d.search(req, g.principal)
+            result = _search(d, req)
         except DossierError as exc:
             if exc.status != 400:
                 raise

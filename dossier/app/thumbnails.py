@@ -129,7 +129,10 @@ class ThumbnailService:
         if known == etag:
             return Thumbnail(etag, None)
         name = f"thumb-{etag}.png"
-        cached = self._blobs.get_cached(name)
+        try:
+            cached = self._blobs.get_cached(name)
+        except records.BlobUnreadable:  # a cached picture that fails to open is drawn again and replaced
+            cached = None
         if cached is not None:
             return Thumbnail(etag, cached)
         png = None

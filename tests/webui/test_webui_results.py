@@ -258,3 +258,19 @@ def test_the_page_loads_its_stylesheet_and_script_and_folds_the_filters(admin):
     assert "/static/search.css" in html and "/static/search.js" in html
     assert '<details class="filters-panel" open>' in html and 'class="filters-toggle"' in html
     assert admin.get("/static/search.js").status_code == 200
+
+
+def test_a_page_is_fitted_to_the_thumbnail_box():
+    """A tall page keeps its top; a wide one (a landscape photo or sheet) sits on white; both come out 144×192."""
+    from dossier.app.thumbnails import _fit_page
+
+    def png(size: tuple[int, int], colour: str) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", size, colour).save(out, "PNG")
+        return out.getvalue()
+
+    tall = _picture(_fit_page(png((300, 1000), "black"))).convert("RGB")
+    assert tall.size == (THUMB_WIDTH, THUMB_HEIGHT) and tall.getpixel((70, THUMB_HEIGHT - 1)) == (0, 0, 0)
+    wide = _picture(_fit_page(png((1000, 300), "black"))).convert("RGB")
+    assert wide.size == (THUMB_WIDTH, THUMB_HEIGHT)
+    assert wide.getpixel((70, 5)) == (0, 0, 0) and wide.getpixel((70, THUMB_HEIGHT - 1)) == (255, 255, 255)

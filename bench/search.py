@@ -41,7 +41,15 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index import IndexDocument, OpenSearchBackend, Principal, SearchBackend, SearchRequest, open_backend
+from index import (
+    IndexDocument,
+    OpenSearchBackend,
+    Principal,
+    SearchBackend,
+    SearchRequest,
+    format_name,
+    open_backend,
+)
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
 TAGS = ("重要", "待跟进", "已归档", "VIP", "年度框架", "招标")
@@ -96,6 +104,12 @@ def make_doc(i: int, truths: list[dict], customers: list[dict], rng: random.Rand
         text = "\n".join(lines)
     year = rng.randint(2019, 2025)
     date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    entities = tuple(
+        (kind, str(value))
+        for kind in FIELD_KINDS
+        for value in (base.get("entities") or {}).get(kind) or ()
+        if value
+    )
     return IndexDocument(
         id=i + 1,
         title=title,
@@ -107,12 +121,41 @@ def make_doc(i: int, truths: list[dict], customers: list[dict], rng: random.Rand
         confidentiality=rng.choice(LEVELS),
         date=date,
         created_at=f"{date}T{rng.randint(8, 18):02d}:00:00",
+        entities=entities,
+        file_format=format_name(str(base.get("format") or "")) or "other",
+        scan=bool(base.get("scanned")),
     )
 
 
-def query_set(queries: list[dict], customers: list[dict]) -> list[tuple[str, SearchRequest]]:
-    """(category, request) pairs: corpus queries, common words, phrases, filters, sorts."""
+#: Entity kinds the documents carry (from the corpus truth), for the field queries of the mix.
+FIELD_KINDS = ("phone", "amount", "contract_no", "invoice_no", "quote_no", "order_no", "email")
+
+
+def field_queries(truths: list[dict]) -> list[str]:
+    """``phone:…``, ``amount:…``, ``contract:…`` … queries for values the corpus documents state."""
+    out: list[str] = []
+    for kind, field in (
+        ("phone", "phone"),
+        ("amount", "amount"),
+        ("contract_no", "contract"),
+        ("invoice_no", "invoice"),
+    ):
+        values = [v for t in truths for v in (t.get("entities") or {}).get(kind) or () if v]
+        out.extend(f"{field}:{v}" for v in values[:3])
+    return out
+
+
+def query_set(
+    queries: list[dict], customers: list[dict], truths: list[dict] | tuple[dict, ...] = ()
+) -> list[tuple[str, SearchRequest]]:
+    """(category, request) pairs: corpus queries, common words, phrases, filters, sorts, field queries."""
     out = [("corpus", SearchRequest(q["q"])) for q in queries]
+    out += [("field", SearchRequest(q)) for q in field_queries(list(truths))]
+    out += [
+        ("format", SearchRequest("合同", formats=("pdf",))),
+        ("format", SearchRequest("", formats=("word", "excel"))),
+        ("format", SearchRequest("发票", scans_only=True)),
+    ]
     for w in ("合同", "报价", "公司", "有限公司", "服务器", "金额", "发票", "客户", "2024", "the"):
         out.append(("common", SearchRequest(w)))
     for p in ('"合同金额"', '"技术服务"', '"增值税电子普通发票"', "付款方式", '"Microsoft 365"'):
@@ -354,7 +397,7 @@ def embedded_only(args: argparse.Namespace) -> None:
         f"index:            {(fts + side) / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)"
     )
     print(f"ratio:            {(fts + side) / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
-    requests = query_set(queries, customers)
+    requests = query_set(queries, customers, truths)
     print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
     _print_latency("embedded", measure(backend, requests, args.repeat))
 
@@ -372,7 +415,7 @@ def side_by_side(args: argparse.Namespace) -> None:
     opensearch = OpenSearchBackend(_engine(Path(tmp.name) / "outbox.db"), url, index_name=args.index)
     opensearch.ensure_schema()
     mb = 1024 * 1024
-    requests = query_set(queries, customers)
+    requests = query_set(queries, customers, truths)
     try:
         # One backend at a time, each measured right after its own build: OpenSearch merging its
         # fresh segments in the background must not slow the embedded queries, nor the other way round.

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from foundation.errors import ConfigError
 from foundation.messages import msg
@@ -130,6 +131,11 @@ SETTINGS: tuple[Setting, ...] = (
         "DOSSIER_INBOX_SETTLE", "2", "Seconds an inbox file's size must stay unchanged before it is taken."
     ),
     Setting("DOSSIER_LANGUAGE", "zh", "Default UI language: zh (简体中文) or en."),
+    Setting(
+        "DOSSIER_TIMEZONE",
+        "Asia/Shanghai",
+        "Time zone the web pages show times in (an IANA name: Asia/Shanghai, Europe/Berlin, UTC); stored times stay UTC.",
+    ),
     Setting(
         "DOSSIER_PUBLIC_URL",
         "",
@@ -326,6 +332,15 @@ class Settings:
                 raise ConfigError(msg("foundation.config.allowed_host", entry=repr(entry)))
         hosts = [entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry for entry in entries]
         return list(dict.fromkeys([*hosts, *([public] if public else []), *LOOPBACK_HOSTS]))
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """DOSSIER_TIMEZONE as a zone; ConfigError for a name the time zone database does not know."""
+        raw = self.get("DOSSIER_TIMEZONE").strip()
+        try:
+            return ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(msg("foundation.config.timezone", raw=repr(raw))) from None
 
     @property
     def split_kinds(self) -> tuple[str, ...]:

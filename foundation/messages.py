@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -198,8 +199,29 @@ def stored_within(message: Message, limit: int) -> str:
 
 
 def render_stored(text: str | None, lang: str) -> str:
-    """A stored reason or error in ``lang``: a stored message rendered, older plain text as written."""
+    """A stored reason or error in ``lang``: a stored message rendered, older plain text as written — but of an
+    older bilingual text (``"中文 / English"``, :meth:`Message.bilingual`) only the half in ``lang``."""
     message = load_stored(text)
     if message is not None:
         return message.render(lang)
+    halves = bilingual_halves(text or "")
+    if halves is not None:
+        return halves[1] if lang == "en" else halves[0]
     return text or ""
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」")
+
+
+def bilingual_halves(text: str) -> tuple[str, str] | None:
+    """``("中文", "English")`` of a text written as ``"中文 / English"`` (Chinese before the first `` / `` that
+    has no Chinese after it but in quotes, and English words after it); None for any other text."""
+    start = 0
+    while (at := text.find(" / ", start)) >= 0:
+        zh, en = text[:at].strip(), text[at + 3 :].strip()
+        if _CJK.search(zh) and not _CJK.search(_QUOTED.sub("", en)) and _LATIN_WORD.search(en):
+            return zh, en
+        start = at + 3
+    return None

@@ -31,10 +31,12 @@ from index._fields import (
     customer_type_name,
     date_bound,
 )
+from index._formats import FILE_FORMATS, SCAN, file_format, format_name
 from index._opensearch import OpenSearchBackend, SearchUnavailable
 from index._query import MAX_QUERY_CHARS, QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
 from index._sqlite import SqliteBackend
+from index._titles import display_title, is_generic_title, title_parts
 from index._types import (
     ACCESS_LEVELS,
     ACTIVITY_DOC_TYPES,
@@ -59,7 +61,9 @@ __all__ = [
     "CONFIDENTIALITY_LEVELS",
     "CUSTOMER_TYPES",
     "FIELDS",
+    "FILE_FORMATS",
     "MAX_QUERY_CHARS",
+    "SCAN",
     "BackendUnavailable",
     "BadDate",
     "FlushReport",
@@ -83,11 +87,17 @@ __all__ = [
     "check_dates",
     "customer_type_name",
     "date_bound",
+    "display_title",
     "entry_activity",
+    "file_format",
+    "format_name",
     "highlight",
+    "hit_display_title",
+    "is_generic_title",
     "open_backend",
     "parse_query",
     "readable_levels",
+    "title_parts",
 ]
 
 
@@ -128,3 +138,8 @@ def highlight(text: str, query: str) -> str:
     except SearchRefused:
         terms = []
     return highlight_spans(text, find_spans(text, terms) if terms else [], collapse=False)
+
+
+def hit_display_title(hit: dict[str, Any], lang: str = "zh") -> str:
+    """The title to show for a hit dict (``title`` and ``title_parts`` as the app hands them out) in ``lang``."""
+    return display_title(str(hit.get("title") or ""), hit.get("title_parts") or {}, lang)

@@ -39,6 +39,8 @@ SET_COLUMNS = (
     "customer_stages",
     "customer_importance",
     "customer_tags",
+    "file_format",
+    "scan",
 )
 #: Facet name -> set column it counts.
 SET_FACETS = {
@@ -50,6 +52,8 @@ SET_FACETS = {
     "stage": "customer_stages",
     "importance": "customer_importance",
     "ctag": "customer_tags",
+    "format": "file_format",
+    "scan": "scan",
 }
 _ROW_SQL = (
     "SELECT id, doc_type, confidentiality, date, created_at, "
@@ -298,7 +302,8 @@ class Columns:
     # -- counting ----------------------------------------------------------------------------
 
     def facets(self, pos: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
-        """Counts by document type, customer, tag, customer type, industry, region, stage, importance, customer tag and year."""
+        """Counts by document type, customer, tag, customer type, industry, region, stage, importance, customer tag,
+        file format, scan and year."""
         out: dict[str, list[tuple[str, int]]] = {}
         doc_types = self.codes["doc_type"].values
         counts = np.bincount(self.doc_type[pos], minlength=len(doc_types))

@@ -29,6 +29,7 @@ from foundation.errors import DossierError
 from foundation.messages import msg
 from foundation.vocabulary import CUSTOMER_TYPES, customer_type_name, importance_level
 from index._analysis import normalize_text
+from index._formats import FILE_FORMATS, format_name
 
 __all__ = [
     "CUSTOMER_TYPES",
@@ -136,6 +137,9 @@ FIELDS = {
     "公司": "company",
     "person": "person",
     "联系人": "person",
+    "format": "format",
+    "格式": "format",
+    "文件格式": "format",
 }
 
 #: Field kinds that match the document's entities (``IndexDocument.entities``) exactly.
@@ -264,6 +268,11 @@ def field_value(kind: str, raw: str) -> FieldValue:
         return FieldValue(kind, level)
     if kind == "date":
         return _date_value(value, raw)
+    if kind == "format":
+        name = format_name(value)
+        if name is None:
+            raise QuerySyntaxError(msg("index.field.bad.format", raw=raw, formats=" ".join(FILE_FORMATS)))
+        return FieldValue(kind, name)
     if kind in ENTITY_FIELDS:
         return FieldValue(kind, _entity_value(kind, value, raw))
     return FieldValue(kind, value)
@@ -346,6 +355,8 @@ def filter_values(kind: str, values: Iterable[str]) -> list[str]:
             v = year_value(value) or value.strip()
         elif kind == "importance":
             v = importance_level(value) or value.strip()
+        elif kind == "format":
+            v = format_name(value) or value.strip().lower()
         else:
             v = value.strip()
         if v:

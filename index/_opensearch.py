@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,6 +51,7 @@ from foundation.vocabulary import importance_level
 from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
 from index._common import BackendUnavailable, check_document, meta_text
 from index._fields import customer_type_name, entity_key, fold
+from index._formats import SCAN
 from index._os_query import (
     build_query,
     customer_values,
@@ -61,9 +63,11 @@ from index._os_query import (
     sort_clause,
 )
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
-from index._query import lifecycle_filter, parse_request
+from index._query import field_values_of, lifecycle_filter, parse_request
 from index._snippet import hit_texts
+from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
+    ACTIVITY_ID_BASE,
     FlushReport,
     IndexDocument,
     Principal,
@@ -83,10 +87,13 @@ logging.getLogger("opensearch").setLevel(logging.ERROR)
 #: Names the mapping below; an index made with another one needs a reindex.
 # 2: access_customer_ids and the container rule's levels; 3: superseded versions; 4: lifecycle;
 # 5: the customers' stages, importance and tags (added to an older index's mapping in place, so writes go on
-# until `dossier reindex` fills them for the documents written before)
-SCHEMA_VERSION = "5"
+# until `dossier reindex` fills them for the documents written before); 6: the file format, the scan flag and
+# the document numbers a display title shows (added the same way)
+SCHEMA_VERSION = "6"
 #: Keyword fields added since an older schema: :meth:`OpenSearchBackend.ensure_schema` adds them to its mapping.
-ADDED_KEYWORDS = ("customer_stages", "customer_importance", "customer_tags")
+ADDED_KEYWORDS = ("customer_stages", "customer_importance", "customer_tags", "file_format", "scan", "numbers")
+#: Numbers (contract, quote, invoice, order) kept per entry for its display title.
+MAX_NUMBERS = 8
 FACET_LIMIT = 50
 #: Deepest hit ``from``/``size`` may reach (OpenSearch's ``index.max_result_window``).
 MAX_WINDOW = 10_000
@@ -213,6 +220,11 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "customer_stages": _distinct([s.strip() for s in doc.customer_stages]),
         "customer_importance": _distinct([importance_level(i) or i.strip() for i in doc.customer_importance]),
         "customer_tags": _distinct([t.strip() for t in doc.customer_tags]),
+        "file_format": doc.file_format,
+        "scan": SCAN if doc.scan else "",
+        "numbers": [entity_token(kind, key) for kind, key in pairs if kind in NUMBER_KINDS and key][
+            :MAX_NUMBERS
+        ],
     }
     if doc.date:
         out["date"] = doc.date
@@ -659,8 +671,8 @@ class OpenSearchBackend:
         buckets = found["aggregations"]["exact"]["buckets"]
         return {v for i, v in enumerate(values) if buckets.get(f"v{i}", {}).get("doc_count", 0) > 0}
 
-    def _body(self, request: SearchRequest, principal: Principal) -> tuple[dict[str, Any], list[str], bool]:
-        """(search body without paging, the positive terms, whether it is ranked by score)."""
+    def _body(self, request: SearchRequest, principal: Principal) -> tuple[dict[str, Any], _HitTexts, bool]:
+        """(search body without paging, what the hits' snippets mark, whether it is ranked by score)."""
         parsed = parse_request(request)
         values = customer_values(request, parsed)
         exact = self._exact_customers(values) if values else set()
@@ -674,7 +686,11 @@ class OpenSearchBackend:
         post = lifecycle_clause(lifecycle_filter(request, parsed))
         if post is not None:
             body["post_filter"] = post
-        return body, [t.text for t in parsed.positive_terms], ranked
+        return (
+            body,
+            _HitTexts([t.text for t in parsed.positive_terms], field_values_of(request, parsed)),
+            ranked,
+        )
 
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query; permissions, filters, totals and facets are all inside the one search."""
@@ -687,7 +703,7 @@ class OpenSearchBackend:
             body["aggs"] = facet_aggs(FACET_LIMIT, body.get("post_filter"))
         if ranked:
             body["track_scores"] = True
-        body["_source"] = [*_VERSION_SOURCE, "title_text", "meta_text", "body"]
+        body["_source"] = [*_VERSION_SOURCE, *_TEXT_SOURCE]
         if offset + limit <= MAX_WINDOW:
             found = self._call(
                 self._client.search, index=self.alias, body={**body, "from": offset, "size": limit}
@@ -754,7 +770,7 @@ class OpenSearchBackend:
             "POST",
             f"/{self.alias}/_mget",
             body={"ids": [h["_id"] for h in wanted]},
-            params={"_source": ",".join([*_VERSION_SOURCE, "title_text", "meta_text", "body"])},
+            params={"_source": ",".join([*_VERSION_SOURCE, *_TEXT_SOURCE])},
         )
         texts = {d["_id"]: d.get("_source") or {} for d in found.get("docs", []) if d.get("found")}
         return [{**h, "_source": texts.get(h["_id"], {})} for h in wanted]
@@ -773,7 +789,7 @@ class OpenSearchBackend:
         body, terms, ranked = self._body(request, principal)
         if ranked:
             body["track_scores"] = True
-        source: Any = [*_VERSION_SOURCE, "title_text", "meta_text", "body"] if snippets else _VERSION_SOURCE
+        source: Any = [*_VERSION_SOURCE, *_TEXT_SOURCE] if snippets else _VERSION_SOURCE
         for hits in self._pit_pages(body, max(1, min(batch, MAX_WINDOW)), source):
             for raw in hits:
                 yield (
@@ -815,11 +831,22 @@ class OpenSearchBackend:
                     _log.debug("scroll not cleared", exc_info=True)
 
     @staticmethod
-    def _hit(raw: dict[str, Any], terms: list[str]) -> SearchHit:
+    def _hit(raw: dict[str, Any], marks: _HitTexts) -> SearchHit:
         src = raw.get("_source") or {}
+        title = str(src.get("title_text", ""))
         snippet, title_html = hit_texts(
-            src.get("title_text", ""), src.get("meta_text", ""), src.get("body", ""), terms
+            title, src.get("meta_text", ""), src.get("body", ""), marks.terms, marks.fields
         )
+        parts: tuple[tuple[str, str], ...] = ()
+        if int(raw["_id"]) > -ACTIVITY_ID_BASE and is_generic_title(title):
+            numbers = [tuple(str(n).split(":", 1)) for n in src.get("numbers") or [] if ":" in str(n)]
+            parts = title_parts(
+                title,
+                str(src.get("doc_type") or "other"),
+                [str(c) for c in src.get("customers") or []],
+                [(n[0], n[1]) for n in numbers],
+                src.get("date"),
+            )
         return SearchHit(
             id=int(raw["_id"]),
             score=float(raw.get("_score") or 0.0),
@@ -828,11 +855,22 @@ class OpenSearchBackend:
             document_id=_version_of(raw)[0],
             version=_version_of(raw)[1],
             activity=entry_activity(int(raw["_id"])),
+            title_parts=parts,
         )
 
 
 #: The stored fields that say which superseded version an entry is (absent on current entries of older indexes).
 _VERSION_SOURCE = ["document_id", "version"]
+#: The stored fields a hit's snippet and display title are made of.
+_TEXT_SOURCE = ["title_text", "meta_text", "body", "doc_type", "customers", "date", "numbers"]
+
+
+@dataclass(frozen=True)
+class _HitTexts:
+    """What a search's snippets mark: its positive terms and its field queries' (kind, lookup value) pairs."""
+
+    terms: list[str]
+    fields: list[tuple[str, str]]
 
 
 def _version_of(raw: dict[str, Any]) -> tuple[int, int]:

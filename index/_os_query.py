@@ -23,7 +23,8 @@ from typing import Any
 
 from index._common import readable_levels
 from index._fields import ENTITY_FIELDS, filter_values
-from index._query import ParsedQuery, Term, column_filters, entity_groups, include_versions
+from index._formats import SCAN
+from index._query import ParsedQuery, Term, column_filters, entity_groups, include_versions, scan_filter
 from index._types import ACCESS_LEVELS, ACTIVITY_ID_BASE, Principal, SearchRequest
 
 __all__ = [
@@ -52,6 +53,8 @@ FACET_FIELDS = {
     "stage": "customer_stages",
     "importance": "customer_importance",
     "ctag": "customer_tags",
+    "format": "file_format",
+    "scan": "scan",
     "year": "year",
 }
 #: The customers' steering fields' filter kinds -> the keyword field each one matches exactly.
@@ -180,6 +183,8 @@ def _field_filter(
         return _should([{"prefix": {"date": v}} for v in values])
     if kind in STEERING_FIELDS:
         return {"terms": {STEERING_FIELDS[kind]: list(values)}}
+    if kind == "format":
+        return {"terms": {"file_format": list(values)}}
     raise ValueError(f"unknown filter kind {kind!r}")
 
 
@@ -236,6 +241,11 @@ def build_query(
             must_not.append(_field_filter(kind, filter_values(kind, [value]), exact_customers))
     if request.date_from or request.date_to:
         filters.append(_date_range(request.date_from, request.date_to))
+    scans = scan_filter(request, parsed)
+    if scans == "only":
+        filters.append({"term": {"scan": SCAN}})
+    elif scans == "exclude":
+        must_not.append({"term": {"scan": SCAN}})
     entries = entry_clause(include_versions(request, parsed), request.activities)
     if entries is not None:
         filters.append(entries)

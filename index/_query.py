@@ -29,6 +29,9 @@ Grammar, tolerant by design (people type into a search box, not a compiler):
     matching old version is a hit of its own); ``version:current`` is the default;
   - ``is:archived`` (``is:已归档``) finds only archived documents, which a search leaves out
     otherwise (``SearchRequest.archived``); ``-is:archived`` leaves them out again;
+  - ``format:``/``格式:``/``文件格式:`` the file format (``pdf``, ``word``, ``excel``, ``powerpoint``,
+    ``image``, ``email``, ``archive``, ``text``, ``other``; also ``docx``, ``jpg``, ``图片`` …);
+    ``is:scan`` (``is:扫描件``) only scans, ``-is:scan`` no scans;
 
 * full-width quotes, colons and minus signs count as their ASCII forms.
 
@@ -66,10 +69,12 @@ __all__ = [
     "column_filters",
     "compile_match",
     "entity_groups",
+    "field_values_of",
     "include_versions",
     "lifecycle_filter",
     "parse_query",
     "parse_request",
+    "scan_filter",
 ]
 
 #: Longest query (characters, surrounding whitespace not counted) searched, exported or listed anywhere:
@@ -108,11 +113,14 @@ class ParsedQuery:
     stages: list[str] = field(default_factory=list)
     importance: list[str] = field(default_factory=list)
     customer_tags: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)
     entities: list[list[tuple[str, str]]] = field(default_factory=list)
     excluded_fields: list[tuple[str, str]] = field(default_factory=list)
     versions: str | None = None  # "all" or "current" when the query says (version:all), else None
     #: ``is:archived`` -> ``only``, ``-is:archived`` -> ``exclude``; None: the request says.
     archived: str | None = None
+    #: ``is:scan`` -> ``only`` (scans only), ``-is:scan`` -> ``exclude`` (no scans); None: the request says.
+    scans: str | None = None
 
     def filter_values(self, kind: str) -> list[str]:
         """The list a non-entity field kind (``customer``, ``type``, ``year`` …) appends to."""
@@ -127,6 +135,7 @@ class ParsedQuery:
             "stage": self.stages,
             "importance": self.importance,
             "ctag": self.customer_tags,
+            "format": self.formats,
         }[kind]
 
     @property
@@ -211,7 +220,10 @@ def parse_query(query: str) -> ParsedQuery:
             or_target, last_entity = None, False
             continue
         if fname is not None and fname.lower() in _IS_FIELDS:
-            parsed.archived = _archived_value(fname, value, negative=bool(neg))
+            if value.strip().lower() in _SCAN_VALUES:
+                parsed.scans = "exclude" if neg else "only"
+            else:
+                parsed.archived = _archived_value(fname, value, negative=bool(neg))
             or_target, last_entity = None, False
             continue
         if fname is not None:
@@ -274,6 +286,7 @@ COLUMN_FILTER_KINDS = (
     "stage",
     "importance",
     "ctag",
+    "format",
 )
 
 #: ``version:all`` (and its Chinese form) in a query: which entries it searches.
@@ -291,6 +304,7 @@ def _searches(parsed: ParsedQuery) -> bool:
     return bool(
         parsed.groups
         or parsed.archived
+        or parsed.scans
         or parsed.excludes
         or parsed.entities
         or parsed.excluded_fields
@@ -302,6 +316,8 @@ def _searches(parsed: ParsedQuery) -> bool:
 _IS_FIELDS = ("is", "状态")
 #: ``is:`` values naming archived documents.
 _ARCHIVED_VALUES = ("archived", "归档", "已归档")
+#: ``is:`` values naming scans (image files, PDFs whose text came from OCR).
+_SCAN_VALUES = ("scan", "scans", "scanned", "扫描", "扫描件")
 #: What ``SearchRequest.archived`` may say.
 ARCHIVED_CHOICES = ("exclude", "include", "only")
 
@@ -320,6 +336,13 @@ def lifecycle_filter(request: SearchRequest, parsed: ParsedQuery) -> str:
     """
     wanted = parsed.archived or request.archived
     return wanted if wanted in ARCHIVED_CHOICES else "exclude"
+
+
+def scan_filter(request: SearchRequest, parsed: ParsedQuery) -> str | None:
+    """``only`` (scans only: ``SearchRequest.scans_only`` or ``is:scan``), ``exclude`` (``-is:scan``) or None (all)."""
+    if parsed.scans:
+        return parsed.scans
+    return "only" if request.scans_only else None
 
 
 # Whitespace-separated groups of digits (with + ( ) - . inside) that may together be one phone number.
@@ -444,6 +467,7 @@ def column_filters(request: SearchRequest, parsed: ParsedQuery) -> dict[str, lis
         "stage": filter_values("stage", (*request.stages, *parsed.stages)),
         "importance": filter_values("importance", (*request.importance, *parsed.importance)),
         "ctag": filter_values("ctag", (*request.customer_tags, *parsed.customer_tags)),
+        "format": filter_values("format", (*request.formats, *parsed.formats)),
     }
 
 
@@ -451,3 +475,8 @@ def entity_groups(request: SearchRequest, parsed: ParsedQuery) -> list[list[tupl
     """The entity filters of a request and its query: each group must match, any pair of a group will do."""
     groups = [[(kind, filter_key(kind, value))] for kind, value in request.entities if kind and value.strip()]
     return [*groups, *parsed.entities]
+
+
+def field_values_of(request: SearchRequest, parsed: ParsedQuery) -> list[tuple[str, str]]:
+    """Every (kind, lookup value) a request's entity filters ask for: what a snippet shows the passage of."""
+    return list(dict.fromkeys(pair for group in entity_groups(request, parsed) for pair in group))

@@ -17,9 +17,11 @@ from collections.abc import Sequence
 
 from index._analysis import _CJK_CLASS, latin_cuts, normalize, normalize_cased, query_pieces
 
-__all__ = ["find_spans", "highlight_spans", "hit_texts", "make_snippet", "term_pattern"]
+__all__ = ["field_spans", "find_spans", "highlight_spans", "hit_texts", "make_snippet", "term_pattern"]
 
 SNIPPET_CHARS = 120
+#: Characters of a text searched for the values of field queries (``phone:``, ``amount:``): their snippet.
+FIELD_SCAN_CHARS = 200_000
 _SEP = r"[\W_]*"  # what the tokenizer skips between two tokens of one term
 _LATIN = re.compile(rf"[^\W_{_CJK_CLASS}]")
 _WS_RUN = re.compile(r"\s+")
@@ -163,9 +165,123 @@ def highlight_spans(
     return "".join(out)
 
 
-def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str | None:
-    """The best ~``width``-character window of ``text`` with matches marked; None if no match."""
-    spans = find_spans(text, terms)
+#: Field kinds whose lookup value the index's own term matching finds in a text (identifiers, phones, e-mails).
+_TOKEN_KINDS = frozenset(
+    {"phone", "email", "uscc", "contract_no", "quote_no", "order_no", "invoice_no", "invoice_code"}
+)
+#: Characters either side of where an amount's or a date's figures stand, read by intake's entity finder.
+_WINDOW = 40
+
+
+def field_spans(text: str, fields: Sequence[tuple[str, str]], first: int = 0) -> list[tuple[int, int, int]]:
+    """(start, end, index) of where ``text`` states the value of each field query (kind, lookup value).
+
+    Identifiers, phone numbers and e-mail addresses are matched however a text spaces or punctuates
+    them (``138-1234-5678`` and ``(021) 6149 8137`` are the phone numbers they are; ``HT 2024-0315``).  Amounts and dates
+    are found as intake finds them (``ingest.extract_entities``: ``¥120,000.00元``, ``12万元``,
+    ``2024年3月15日``), read only around where their figures stand, and compared in lookup form;
+    a date value shorter than a day is a prefix.  Indexes count from ``first``.
+    """
+    if not fields or not text:
+        return []
+    text = text[:FIELD_SCAN_CHARS]
+    spans: list[tuple[int, int, int]] = []
+    rest: list[tuple[str, str, int]] = []
+    for k, (kind, value) in enumerate(fields):
+        if kind in _TOKEN_KINDS:
+            pattern = _written(kind, value)
+            if pattern is not None:
+                spans.extend((m.start(), m.end(), first + k) for m in pattern.finditer(text))
+        else:
+            rest.append((kind, value, first + k))
+    if rest:
+        spans.extend(_entity_spans(text, rest))
+    return sorted(set(spans))
+
+
+def _entity_spans(text: str, fields: Sequence[tuple[str, str, int]]) -> list[tuple[int, int, int]]:
+    """Spans of the entities of ``text`` equal to the (kind, lookup value, index) of ``fields``."""
+    import ingest  # intake's entity finder (index loads without ingest having finished loading)
+    from index._fields import entity_key
+
+    kinds = {kind for kind, _, _ in fields}
+    windows: list[tuple[int, int]] = []
+    if kinds <= {"amount", "date"}:
+        for kind, value, _ in fields:
+            pattern = _figures(kind, value)
+            if pattern is not None:
+                windows.extend(
+                    (max(0, m.start() - _WINDOW), m.end() + _WINDOW) for m in pattern.finditer(text)
+                )
+        windows = [w for w in _merge([(a, b, 0) for a, b in windows])]
+    else:  # names: read it all
+        windows = [(0, len(text))]
+    out: list[tuple[int, int, int]] = []
+    for a, b in windows:
+        for entity in ingest.extract_entities([text[a:b]], kinds):
+            key = entity_key(entity.kind, entity.value)
+            for kind, value, k in fields:
+                if entity.kind == kind and (key == value or (kind == "date" and key.startswith(value))):
+                    out.append((a + entity.start, a + entity.end, k))
+    return out
+
+
+_ALNUM_GAP = r"[\s\-_/.]{0,2}"
+
+
+def _written(kind: str, value: str) -> re.Pattern[str] | None:
+    """How an identifier, phone number or e-mail address may be written in a text (any case, spacing, dashes)."""
+    if kind == "email":
+        return re.compile(r"(?<![\w.])" + re.escape(value) + r"(?![\w])", re.IGNORECASE)
+    chars = [c for c in value if c.isalnum()]
+    if not chars:
+        return None
+    if kind == "phone":
+        digits = "".join(chars)
+        alts = [_PHONE_SEP.join(digits)]
+        if digits.startswith("0"):  # a landline written with the country code: +86 21 6149 8137
+            alts.append("86" + _PHONE_SEP + _PHONE_SEP.join(digits[1:]))
+        return re.compile(r"(?<!\d)(?:" + "|".join(alts) + r")(?!\d)")
+    return re.compile(
+        r"(?<![A-Za-z0-9])" + _ALNUM_GAP.join(re.escape(c) for c in chars) + r"(?![A-Za-z0-9])", re.IGNORECASE
+    )
+
+
+def _figures(kind: str, value: str) -> re.Pattern[str] | None:
+    """Where an amount's or a date's figures may stand in a text (``120,000``, ``12万``; ``2024年3月``)."""
+    if kind == "amount":
+        whole = value.partition(".")[0]
+        whole = whole.lstrip("0") or "0"
+        if not whole.isdigit():
+            return None
+        alts = [r"(?<![\d.])" + ",?".join(whole) + r"(?!\d)"]
+        if len(whole) > 4:
+            wan = f"{int(whole) / 10_000:.4f}".rstrip("0").rstrip(".")
+            alts.append(r"(?<![\d.])" + re.escape(wan) + r"\s*万")
+        return re.compile("|".join(alts))
+    if kind == "date":
+        parts = value.split("-")
+        if not all(p.isdigit() for p in parts):
+            return None
+        sep = r"\s*[年\-/.]\s*"
+        pattern = parts[0]
+        for p in parts[1:]:
+            pattern += sep + "0?" + str(int(p))
+            sep = r"\s*[月\-/.]\s*"
+        return re.compile(pattern + r"(?!\d)")
+    return None
+
+
+def make_snippet(
+    text: str, terms: Sequence[str], width: int = SNIPPET_CHARS, extra: Sequence[tuple[int, int, int]] = ()
+) -> str | None:
+    """The best ~``width``-character window of ``text`` with matches marked; None if no match.
+
+    ``extra`` are spans found otherwise (:func:`field_spans`), marked and weighed as matches.
+    """
+    spans = find_spans(text, terms) if terms else []
+    if extra:
+        spans = sorted([*spans, *extra])
     if not spans:
         return None
     best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
@@ -190,15 +306,19 @@ def make_snippet(text: str, terms: Sequence[str], width: int = SNIPPET_CHARS) ->
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
-def hit_texts(title: str, meta: str, text: str, terms: Sequence[str]) -> tuple[str, str]:
+def hit_texts(
+    title: str, meta: str, text: str, terms: Sequence[str], fields: Sequence[tuple[str, str]] = ()
+) -> tuple[str, str]:
     """(snippet, highlighted title) of one hit; every backend builds its hits with this.
 
-    The snippet comes from the body where a term matches there, else from the title or
+    The snippet comes from the body where a term, or the value of a field query (``fields``:
+    (kind, lookup value) of ``phone:``, ``amount:`` …), matches there, else from the title or
     metadata that matched, else it is the opening of the text.
     """
     title_spans = find_spans(title, terms) if terms else []
     title_html = highlight_spans(title, title_spans)
-    snippet = make_snippet(text, terms) if terms else None
+    extra = field_spans(text, fields, first=len(terms)) if fields else []
+    snippet = make_snippet(text, terms, extra=extra) if terms or extra else None
     if snippet is None:
         if title_spans:
             snippet = highlight_spans(title, title_spans)

@@ -27,6 +27,9 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
   otherwise): a search leaves archived entries out unless the request or ``is:archived``
   asks for them (:func:`index._query.lifecycle_filter`); the ``lifecycle`` facet counts
   active and archived matches before that filter, so people see what is left out.
+* ``search_doc.file_format`` and ``search_doc.scan`` — the entry's file format
+  (:data:`index.FILE_FORMATS`) and ``scan`` for a scan ('' otherwise): in-memory set columns like
+  the customers' fields, so their filters and the ``format``/``scan`` facets are masks and counts.
 * ``search_doc_customer`` and ``search_doc_tag`` — linked customers (with registry
   ids, for the ``customer_ids`` filter) and tags.
 * ``search_doc_access`` — (customer id, doc_id): the customers whose sales owners may read a
@@ -80,16 +83,20 @@ from index._columns import LIST_SEP, RELOAD_ALL, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels
 from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
+from index._formats import SCAN
 from index._query import (
     ParsedQuery,
     column_filters,
     compile_match,
     entity_groups,
+    field_values_of,
     include_versions,
     lifecycle_filter,
     parse_request,
+    scan_filter,
 )
 from index._snippet import hit_texts
+from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
     ACCESS_LEVELS,
     ACTIVITY_ID_BASE,
@@ -134,7 +141,9 @@ _SCHEMA = (
         lifecycle TEXT NOT NULL DEFAULT '',
         customer_stages TEXT NOT NULL DEFAULT '',
         customer_importance TEXT NOT NULL DEFAULT '',
-        customer_tags TEXT NOT NULL DEFAULT '')""",
+        customer_tags TEXT NOT NULL DEFAULT '',
+        file_format TEXT NOT NULL DEFAULT '',
+        scan TEXT NOT NULL DEFAULT '')""",
     """CREATE TABLE IF NOT EXISTS search_body (
         id INTEGER PRIMARY KEY,
         title TEXT NOT NULL DEFAULT '',
@@ -183,13 +192,16 @@ _ADDED_COLUMNS = (
     "customer_stages",
     "customer_importance",
     "customer_tags",
+    "file_format",
+    "scan",
 )
 #: Names the tables and what each document row holds; an index made by an older one needs a reindex.
 #: 3: search_doc_access and the container rule's levels; 4: search_doc.lifecycle;
-#: 5: the customers' stages, importance and tags (an older index is migrated and flagged for `dossier reindex`)
-SCHEMA_VERSION = "5"
-#: Older schemas whose entries are still right once migrated (none since 5: an entry of 3 or 4 lacks the
-#: customers' stages and importance the records hold).
+#: 5: the customers' stages, importance and tags; 6: the file format and the scan flag (an older index is
+#: migrated and flagged for `dossier reindex`, which `Dossier.open` runs)
+SCHEMA_VERSION = "6"
+#: Older schemas whose entries are still right once migrated (none since 6: an entry of 5 or older lacks the
+#: file format and scan flag the records hold).
 _NO_REINDEX_FROM: tuple[str, ...] = ()
 #: Tables with one or more rows per document, by their document id column.
 _DOC_TABLES = (
@@ -452,6 +464,8 @@ class SqliteBackend:
                     _joined(s.strip() for s in doc.customer_stages),
                     _joined(importance_level(i) or i.strip() for i in doc.customer_importance),
                     _joined(t.strip() for t in doc.customer_tags),
+                    doc.file_format,
+                    SCAN if doc.scan else "",
                 )
             )
             body.append((doc.id, doc.title, meta_text, _pack(doc.text, w)))
@@ -473,8 +487,8 @@ class SqliteBackend:
         conn.exec_driver_sql(
             "INSERT INTO search_doc (id, doc_type, confidentiality, date, created_at, customers, tags,"
             " customer_keys, customer_types, industries, regions, lifecycle,"
-            " customer_stages, customer_importance, customer_tags)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " customer_stages, customer_importance, customer_tags, file_format, scan)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             side,
         )
         conn.exec_driver_sql("INSERT INTO search_body (id, title, meta, content) VALUES (?, ?, ?, ?)", body)
@@ -588,7 +602,7 @@ class SqliteBackend:
         facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
         if request.facets and lifecycles:
             facets["lifecycle"] = lifecycles
-        hits = self._hits(conn, page, parsed)
+        hits = self._hits(conn, page, parsed, field_values_of(request, parsed))
         return total, hits, facets
 
     def _matches(
@@ -692,7 +706,7 @@ class SqliteBackend:
                 continue
             with self._engine.connect() as conn:
                 try:
-                    found = self._hits(conn, chunk, parsed)
+                    found = self._hits(conn, chunk, parsed, field_values_of(request, parsed))
                 finally:
                     conn.rollback()
             yield from found
@@ -756,6 +770,10 @@ class SqliteBackend:
         for kind, values in column_filters(request, parsed).items():
             if values:
                 mask &= _field_mask(columns, pos, kind, values)
+        scans = scan_filter(request, parsed)
+        if scans is not None:
+            is_scan = columns.set_mask("scan", pos, SCAN.__eq__)
+            mask &= is_scan if scans == "only" else ~is_scan
         for kind, value in parsed.excluded_fields:
             if kind in ENTITY_FIELDS:
                 mask &= ~columns.id_mask(pos, _entity_ids(conn, columns, [(kind, value)]))
@@ -787,7 +805,11 @@ class SqliteBackend:
         return [(int(ids[i]), float(score[i])) for i in order]
 
     @staticmethod
-    def _hits(conn: Connection, page: Sequence[Any], parsed: ParsedQuery) -> list[SearchHit]:
+    def _hits(
+        conn: Connection, page: Sequence[Any], parsed: ParsedQuery, fields: Sequence[tuple[str, str]] = ()
+    ) -> list[SearchHit]:
+        """The hits of ``page`` ((id, bm25) pairs): snippets (``fields``: the field queries' values to show)
+        and, for generic titles, the parts of a display title."""
         if not page:
             return []
         ids = tuple(int(r[0]) for r in page)
@@ -795,18 +817,31 @@ class SqliteBackend:
         docs = {
             r[0]: r
             for r in conn.exec_driver_sql(
-                f"SELECT id, title, meta, content FROM search_body WHERE id IN ({marks})", ids
+                "SELECT b.id, b.title, b.meta, b.content, d.doc_type, d.customers, d.date"
+                f" FROM search_body b JOIN search_doc d ON d.id = b.id WHERE b.id IN ({marks})",
+                ids,
             )
         }
+        generic = tuple(
+            i for i, r in docs.items() if i > -ACTIVITY_ID_BASE and is_generic_title(str(r[1] or ""))
+        )
+        numbers = _numbers_of(conn, generic)
         terms = [t.text for t in parsed.positive_terms]
         of = _versions_of(conn, ids)
         hits = []
         for doc_id, score in page:
             if doc_id not in docs:  # deleted since the match set was taken
                 continue
-            _, title, meta, body = docs[doc_id]
+            _, title, meta, body, doc_type, customers, date = docs[doc_id]
             text, _ = _unpack(body)
-            snippet, title_html = hit_texts(title, meta, text, terms)
+            snippet, title_html = hit_texts(title, meta, text, terms, fields)
+            parts = (
+                title_parts(
+                    title, doc_type, str(customers or "").split(LIST_SEP), numbers.get(doc_id, ()), date
+                )
+                if doc_id in generic
+                else ()
+            )
             hits.append(
                 SearchHit(
                     id=doc_id,
@@ -816,9 +851,25 @@ class SqliteBackend:
                     document_id=of.get(doc_id, (0, 0))[0],
                     version=of.get(doc_id, (0, 0))[1],
                     activity=entry_activity(doc_id),
+                    title_parts=parts,
                 )
             )
         return hits
+
+
+def _numbers_of(conn: Connection, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    """``{entry id: [(kind, number) …]}``: the contract, quote, invoice and order numbers of ``ids``."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    kinds = ", ".join("?" * len(NUMBER_KINDS))
+    out: dict[int, list[tuple[str, str]]] = {}
+    for doc_id, kind, value in conn.exec_driver_sql(
+        f"SELECT doc_id, kind, value FROM search_doc_entity WHERE doc_id IN ({marks}) AND kind IN ({kinds})",
+        (*ids, *NUMBER_KINDS),
+    ):
+        out.setdefault(int(doc_id), []).append((str(kind), str(value)))
+    return out
 
 
 def entry_mask(ids: np.ndarray, versions: bool, activities: str) -> np.ndarray:
@@ -875,6 +926,9 @@ def _field_mask(columns: Columns, pos: np.ndarray, kind: str, values: list[str])
     if kind in _STEERING_COLUMNS:
         wanted = set(values)
         return columns.set_mask(_STEERING_COLUMNS[kind], pos, wanted.__contains__)
+    if kind == "format":
+        wanted = set(values)
+        return columns.set_mask("file_format", pos, wanted.__contains__)
     raise ValueError(f"unknown filter kind {kind!r}")
 
 

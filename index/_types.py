@@ -70,6 +70,10 @@ class IndexDocument:
 
     ``customer_stages`` (销售阶段), ``customer_importance`` (A/B/C) and ``customer_tags``
     (客户标签) come from the linked customers, like ``customer_types``.
+
+    ``file_format`` is the kind of file the document came as (:data:`FILE_FORMATS`,
+    :func:`index.file_format` of its MIME type and file name); ``scan`` says its text was
+    recognised from page images (an image file, a scanned PDF).
     """
 
     id: int
@@ -97,6 +101,8 @@ class IndexDocument:
     customer_stages: tuple[str, ...] = ()
     customer_importance: tuple[str, ...] = ()
     customer_tags: tuple[str, ...] = ()
+    file_format: str = ""  # one of FILE_FORMATS (pdf, word, …); "" for an activity's or comment's entry
+    scan: bool = False  # an image file, or a PDF whose text came from OCR
 
     @property
     def document(self) -> int:
@@ -141,6 +147,8 @@ class SearchRequest:
     stages: tuple[str, ...] = ()  # customer's sales stage (销售阶段), exact
     importance: tuple[str, ...] = ()  # customer's importance: A, B, C
     customer_tags: tuple[str, ...] = ()  # customer tags (客户标签), exact
+    formats: tuple[str, ...] = ()  # file formats (FILE_FORMATS: pdf, word, excel …), ORed
+    scans_only: bool = False  # only scans (image files, PDFs whose text came from OCR)
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,11 @@ class SearchHit:
     ``version`` > 0 says the hit is superseded version ``version`` of document ``document_id``
     (``id`` is then minus the version row's id); for a current entry both are 0.  ``activity``
     > 0 says the hit is that activity or comment (``id`` is :func:`activity_entry_id` of it).
+
+    ``title_parts`` is empty when the entry's title identifies it; for a generic title
+    (采购合同, Invoice, a file name) it holds what identifies it instead, as (part, value) pairs
+    of ``type`` (a doc_type code), ``customer``, ``number`` and ``date``;
+    :func:`index.display_title` makes the shown title of them in a language.
     """
 
     id: int
@@ -159,6 +172,7 @@ class SearchHit:
     version: int = 0
     document_id: int = 0
     activity: int = 0
+    title_parts: tuple[tuple[str, str], ...] = ()
 
     @property
     def document(self) -> int:
@@ -173,7 +187,8 @@ class SearchResult:
     """A page of hits, the total match count and facet counts over all matches.
 
     ``facets`` maps ``doc_type``, ``customer``, ``tag``, ``customer_type``, ``industry``,
-    ``region``, ``stage``, ``importance``, ``ctag`` and ``year`` to (value, count) pairs, most frequent first (years newest first).
+    ``region``, ``stage``, ``importance``, ``ctag``, ``format``, ``scan`` (one value, ``scan``) and ``year`` to
+    (value, count) pairs, most frequent first (years newest first).
     """
 
     total: int

@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from foundation.messages import msg
+from pipeline.failures import is_retryable
 from records import Document, IngestBatch, IngestJob, Page, utcnow
 
 #: What a duplicate is reported as: its content is stored already (which document holds it is
@@ -97,6 +98,14 @@ def _page_counts(session: Session, doc_ids: list[int]) -> dict[str, int]:
     return {"total": total, "done": total - failed - pending, "failed": failed, "pending": pending}
 
 
+def file_name_parts(label: str | None) -> dict[str, str]:
+    """``{"name": "empty.pdf", "folder": "../shared/corpus/dev/bad"}`` from a file as the intake named it
+    (a command-line path, an upload's name, ``archive.zip/member.pdf``): pages show the name, the folder muted."""
+    text = (label or "").replace("\\", "/").rstrip("/")
+    folder, _sep, name = text.rpartition("/")
+    return {"name": name or text, "folder": folder}
+
+
 def batch_report(session: Session, batch: IngestBatch, *, details: bool = False) -> dict[str, Any]:
     """Progress of one batch: file and page counts, state, pages/s and ETA (and failures when ``details``).
 
@@ -144,16 +153,26 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
         report["items"] = [
             {
                 "file": j.filename,
+                **file_name_parts(j.filename),
                 "document_id": j.document_id,
                 "status": j.status,
                 "error": j.error or (ALREADY_STORED if j.status == "duplicate" else None),
+                "retryable": j.status == "failed" and j.document_id is not None and is_retryable(j.error),
             }
             for j in session.scalars(
                 select(IngestJob).where(IngestJob.batch_id == batch.id).order_by(IngestJob.id)
             )
         ]
         failures = [
-            {"file": i["file"], "document_id": i["document_id"], "error": i["error"], "page": None}
+            {
+                "file": i["file"],
+                "name": i["name"],
+                "folder": i["folder"],
+                "document_id": i["document_id"],
+                "error": i["error"],
+                "page": None,
+                "retryable": i["retryable"],
+            }
             for i in report["items"]
             if i["status"] == "failed"
         ]
@@ -164,7 +183,17 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
                 .where(Document.id.in_(doc_ids), Page.needs_ocr.is_(True), Page.ocr_error.is_not(None))
                 .order_by(Document.id, Page.number)
             ):
-                failures.append({"file": title, "document_id": doc_id, "error": error, "page": number})
+                failures.append(
+                    {
+                        "file": title,
+                        "name": title,
+                        "folder": "",
+                        "document_id": doc_id,
+                        "error": error,
+                        "page": number,
+                        "retryable": is_retryable(error),
+                    }
+                )
         report["failures"] = failures
     return report
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from index import IndexDocument, SearchBackend
+from index import IndexDocument, SearchBackend, file_format
 from pipeline import access
 from pipeline.activity_index import activity_entry, index_customer_activities, sync_comments
 from pipeline.entry_customers import customer_fields
@@ -43,6 +43,7 @@ __all__ = [
     "index_entries",
     "index_entry",
     "indexable",
+    "is_scan",
     "keep_version_text",
     "version_text",
 ]
@@ -85,7 +86,23 @@ def index_entry(doc: Document) -> IndexDocument:
         entities=entities,
         extra=extra,
         lifecycle="archived" if doc.lifecycle == "archived" else "active",
+        file_format=file_format(version.mime, version.filename) if version else "other",
+        scan=is_scan(doc),
     )
+
+
+def is_scan(doc: Document) -> bool:
+    """True when ``doc`` is a scan: an image file, or a PDF with pages whose text came (or is to come) from OCR."""
+    version = doc.current
+    kind = file_format(version.mime, version.filename) if version else "other"
+    if kind == "image":
+        return True
+    return kind == "pdf" and any(p.ocr or p.needs_ocr for p in doc.pages)
+
+
+def _version_is_scan(version: Version) -> bool:
+    kind = file_format(version.mime, version.filename)
+    return kind == "image" or (kind == "pdf" and any(p.ocr for p in version.pages))
 
 
 def index_entries(doc: Document) -> list[IndexDocument]:
@@ -111,6 +128,8 @@ def index_entries(doc: Document) -> list[IndexDocument]:
                 filename=version.filename,
                 entities=(),
                 extra=(),
+                file_format=file_format(version.mime, version.filename),
+                scan=_version_is_scan(version),
             )
         )
     return out

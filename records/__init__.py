@@ -83,6 +83,7 @@ from records._models import (
     utcnow,
 )
 from records._passwords import generate_password, hash_password, verify_password
+from records._views import SavedView
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -132,6 +133,7 @@ __all__ = [
     "Reminder",
     "RetentionRule",
     "RotateReport",
+    "SavedView",
     "Tag",
     "User",
     "UserSession",

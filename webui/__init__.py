@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.config["DOSSIER_SETTINGS"] = settings
     app.config["SECRET_KEY"] = settings.secret_key()
     app.config["DEFAULT_LANGUAGE"] = settings.get("DOSSIER_LANGUAGE")
+    # The zone every page shows times in; an unknown name stops the app here, not on the first page.
+    app.config["DOSSIER_ZONE"] = settings.timezone
     # A request body (an upload) is bounded by the same limit as a file ingested any other way.
     app.config["MAX_CONTENT_LENGTH"] = settings.get_int("DOSSIER_MAX_FILE_MB") * 1024 * 1024
     # Served as https (the public address says so): the session cookie never travels over plain
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         admin,
         api,
         auth,
+        bulk,
         core,
         customers,
         document_edit,
@@ -86,12 +89,18 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         reminders,
         retention,
         search,
+        suggest,
         thumbnails,
         trash,
+        views,
     )
 
     core.init_app(app)
     i18n.init_app(app)
+    from webui import labels, timefmt
+
+    timefmt.init_app(app)
+    labels.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
 
@@ -114,6 +123,11 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(activities.bp)
     app.register_blueprint(activities.api)
     app.register_blueprint(health.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.api)
+    app.register_blueprint(bulk.bp)
+    app.register_blueprint(bulk.api)
+    app.register_blueprint(suggest.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")
     if proxies > 0:

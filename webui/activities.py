@@ -27,6 +27,7 @@ from webui.auth import login_required
 from webui.core import get_dossier
 from webui.i18n import gettext as _
 from webui.i18n import localized, say
+from webui.timefmt import utc_from_local
 
 __all__ = ["api", "bp"]
 
@@ -110,7 +111,7 @@ def log_activity(customer_id: int) -> Any:
             g.principal,
             kind=form.get("kind", "note"),
             customer=customer_id,
-            occurred_at=form.get("occurred_at") or None,
+            occurred_at=utc_from_local(form.get("occurred_at")) or None,  # typed in the team's zone
             contacts=_contacts_from_form(),
             subject=form.get("subject", ""),
             body=form.get("body", ""),
@@ -177,6 +178,8 @@ def edit(activity_id: int) -> Any:
     changes = {
         k: form[k] for k in ("subject", "body", "next_step", "confidentiality", "occurred_at") if form.get(k)
     }
+    if "occurred_at" in changes:
+        changes["occurred_at"] = utc_from_local(changes["occurred_at"]) or ""
     if shown["kind"] == "comment" and shown["document"]:
         back = url_for("documents.show", doc_id=shown["document"]["id"], _anchor=f"comment-{activity_id}")
     elif shown["customer"]:

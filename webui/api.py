@@ -58,8 +58,8 @@ from webui.core import get_dossier
 from webui.customers import FILTERS as CUSTOMER_FILTERS
 from webui.documents import send_original
 from webui.export import attachment, base_url
+from webui.i18n import get_language, localized, say
 from webui.i18n import gettext as _
-from webui.i18n import localized, say
 from webui.jobs import LIST_LIMIT, document_ids_from, ensure_may_retry
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -80,7 +80,7 @@ def search() -> Any:
         max_limit=current_app.config["API_MAX_LIMIT"],
     )
     d = get_dossier()
-    result = d.search(req, g.principal)
+    result = d.search(req, g.principal, lang=get_language())  # display titles in the request's language
     d.audit.record_search(g.principal.username, req, result["total"], "api")
     return _answer(result)
 

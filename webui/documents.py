@@ -1,7 +1,7 @@
 """One document: its details, status, entities, text page by page, versions; and its original file.
 
 Routes: ``GET /documents/<id>`` (``?q=`` highlights the search terms, ``?mark=PAGE:START:END`` one
-entity's place on its page), ``GET /documents/<id>/download``, ``GET /documents/<id>/pages/<n>.png``
+entity's place on its page, opened in the viewer), ``GET /documents/<id>/download``, ``GET /documents/<id>/pages/<n>.png``
 (a page as a picture), ``GET /documents/<id>/versions/<n>`` (one version's text),
 ``GET /documents/<id>/versions/<n>/download`` (its file), ``GET /documents/<id>/diff?old=N&new=M``
 (a line diff of two versions' texts).  Viewing and downloading are audited (``view``, ``download``,
@@ -155,6 +155,7 @@ def show(doc_id: int) -> Any:
         pages.append(dict(p, html=html if html is not None else _highlighted(text, q)))
     awaiting = sum(1 for p in pages if p.get("needs_ocr"))
     d = get_dossier()
+    allowed = d.documents.permissions(doc_id, g.principal)
     # The title too: the trail still says what was seen after the document is deleted.
     d.audit.record(
         g.principal.username,
@@ -170,10 +171,20 @@ def show(doc_id: int) -> Any:
         awaiting=awaiting,
         q=q,
         marked=marked,
-        allowed=d.documents.permissions(doc_id, g.principal),
+        allowed=allowed,
+        scan=is_scan(pages, has_images=allowed["pages"]),
+        start_page=mark[0] if marked and mark is not None else None,
         entity_groups=entity_groups(doc.get("entity_mentions") or [], doc.get("entities") or {}),
         customer_links=_customer_links(doc),
     )
+
+
+def is_scan(pages: Sequence[Mapping[str, Any]], *, has_images: bool) -> bool:
+    """A scan: its pages are pictures (``has_images``) whose text came, or is still to come, from OCR.
+
+    The viewer shows a scan's page pictures first and its recognised text beside them.
+    """
+    return has_images and any(p.get("ocr") or p.get("needs_ocr") for p in pages)
 
 
 def _customer_links(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -250,6 +261,11 @@ def version(doc_id: int, number: int) -> Any:
         v=found,
         pages=pages,
         q=q,
+        doc_id=doc_id,
+        images=False,  # page pictures are drawn from the current version only
+        scan=False,
+        start_page=None,
+        marked=False,
         versions=d.reading.versions(doc_id, g.principal),
         allowed=d.documents.permissions(doc_id, g.principal),
     )

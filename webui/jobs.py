@@ -1,8 +1,10 @@
 """Intake batches: their progress (live while they run), their failures with reasons, and retry.
 
-Routes: ``GET /jobs`` (every batch the user may see, newest first), ``GET /jobs/<id>`` (one
-batch; static/jobs.js polls ``/api/batches/<id>`` while it runs), ``POST /jobs/<id>/retry``
-(the whole batch, or the failed files named by ``document_id`` fields; then back to the batch).
+Routes: ``GET /jobs`` (every batch the user may see, newest first), ``GET /jobs/<id>?page=N`` (one
+batch, its files :data:`ITEMS_PER_PAGE` a page; static/jobs.js polls ``/api/batches/<id>`` while it
+runs and keeps to the same page), ``POST /jobs/<id>/retry`` (the whole batch, or the failed files
+named by ``document_id`` fields; then back to the batch). Files show by name, their folder muted;
+retry is offered only for failures a retry can fix (:mod:`pipeline.failures`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ bp = Blueprint("jobs", __name__)
 
 #: How many batches the list shows.
 LIST_LIMIT = 50
+
+#: How many file rows one page of a batch shows (a 173-file batch is four pages, not one 6,000 px page).
+ITEMS_PER_PAGE = 50
 
 
 def ensure_may_retry() -> None:
@@ -63,9 +68,21 @@ def index() -> Any:
 @bp.route("/jobs/<int:batch_id>")
 @login_required
 def show(batch_id: int) -> Any:
-    """One batch: progress, every file's state, the failures with their reasons and retry buttons."""
+    """One batch: progress, its files a page at a time, the failures with their reasons and retry buttons."""
     batch = batch_view(get_dossier().batch_status(batch_id, g.principal))
-    return render_template("jobs/show.html", batch=batch, may_retry=_may_retry())
+    items = batch["items"]
+    page_count = max(1, -(-len(items) // ITEMS_PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), page_count)
+    batch["items"] = items[(page - 1) * ITEMS_PER_PAGE : page * ITEMS_PER_PAGE]
+    return render_template(
+        "jobs/show.html",
+        batch=batch,
+        may_retry=_may_retry(),
+        page=page,
+        page_count=page_count,
+        page_size=ITEMS_PER_PAGE,
+        any_retryable=any(f["retryable"] for f in batch["failures"]),
+    )
 
 
 @bp.route("/jobs/<int:batch_id>/retry", methods=("POST",))

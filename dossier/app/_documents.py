@@ -36,7 +36,7 @@ from pipeline import access, extraction
 from pipeline.children import die_with_parent
 from pipeline.indexing import index_documents, keep_version_text
 from pipeline.intake import get_tag
-from records import Document, Version, record_event
+from records import Customer, Document, DocumentCustomer, Version, record_event
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -184,8 +184,14 @@ class DocumentService:
         date: str | None = None,
         tags: Sequence[str] | None = None,
         confidentiality: str | None = None,
+        customer_id: int | None = None,
+        audit_detail: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Change a document's metadata; returns ``{"changed": {field: [before, after]}}``.
+
+        ``customer_id`` makes a registry customer the document's primary customer (its other
+        links stay); a sales rep may only name a customer they own.  ``audit_detail`` is added
+        to the audit events' detail (a bulk edit marks its events so).
 
         Title, type, date and tags need edit rights; the confidentiality needs a manager (and
         from then on stays what they chose when the document is typed again).  A new type moves
@@ -198,9 +204,11 @@ class DocumentService:
             doc = readable_document(session, doc_id, principal)
             check_writable(doc)
             changed: dict[str, list[Any]] = {}
-            wants_edit = any(v is not None for v in (title, doc_type, date, tags))
+            wants_edit = any(v is not None for v in (title, doc_type, date, tags, customer_id))
             if wants_edit and not rights.may_edit(principal, doc):
                 raise Forbidden(msg("app.document.edit_forbidden"))
+            if customer_id is not None and customer_id != doc.customer_id:
+                changed["customer"] = set_primary_customer(session, doc, customer_id, principal)
             if confidentiality is not None and confidentiality != doc.confidentiality:
                 if not rights.may_change_confidentiality(principal):
                     raise Forbidden(msg("app.document.confidentiality_forbidden"))
@@ -249,6 +257,7 @@ class DocumentService:
                         "before": level_before,
                         "after": doc.confidentiality,
                         "source": doc.confidentiality_source,
+                        **(audit_detail or {}),
                     },
                 )
             if changed:
@@ -258,7 +267,7 @@ class DocumentService:
                     "metadata_change",
                     target_type="document",
                     target_id=doc.id,
-                    detail={"changed": changed},
+                    detail={"changed": changed, **(audit_detail or {})},
                 )
             if changed or doc.confidentiality != level_before:
                 index_documents(session, self._backend, [doc])
@@ -362,6 +371,32 @@ class DocumentService:
         result = dict(self._trash(doc_id, principal))
         result["deleted"] = result["trashed"]
         return result
+
+
+def set_primary_customer(
+    session: Session, doc: Document, customer_id: int, principal: Principal
+) -> list[Any]:
+    """Make registry customer ``customer_id`` ``doc``'s primary customer (a ``manual`` link, kept by re-extraction).
+
+    The document's other links stay, after it.  A sales rep may only name a customer they own.
+    Returns ``[name before, name after]`` for the audit trail.
+    """
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.status not in ("confirmed",):
+        raise NotFound(msg("app.document.customer_not_found", id=customer_id))
+    if principal.role == "sales" and customer_id not in principal.owned_customer_ids:
+        raise Forbidden(msg("app.document.customer_forbidden", name=customer.name))
+    before = doc.customer.name if doc.customer is not None else None
+    mine = next((link for link in doc.customer_links if link.customer_id == customer_id), None)
+    if mine is None:
+        mine = DocumentCustomer(customer_id=customer_id, score=1.0)
+    mine.method, mine.evidence, mine.position = "manual", extraction.GIVEN_BY_PERSON, 0
+    others = [link for link in doc.customer_links if link is not mine]
+    for position, link in enumerate(others, start=1):
+        link.position = position
+    doc.customer_links = [mine, *others]
+    doc.customer_id, doc.customer = customer_id, customer
+    return [before, customer.name]
 
 
 def _has_page_images(doc: Document) -> bool:

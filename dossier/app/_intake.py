@@ -36,6 +36,7 @@ from pipeline import access
 from pipeline.activity_index import activity_entries, index_activities
 from pipeline.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
 from pipeline.batches import batch_documents as _batch_document_ids
+from pipeline.failures import is_retryable
 from pipeline.indexing import index_entries
 from pipeline.intake import Intake, IntakeOptions, Source, collect_files
 from pipeline.ocr import PAGE_TIMEOUT_S
@@ -46,6 +47,12 @@ __all__ = ["IntakeService"]
 
 #: Roles that read every document regardless of confidentiality.
 _READ_ALL_ROLES = folder.READ_ALL_ROLES
+
+
+class RetryRefused(DossierError):
+    """A retry named a failure that running the same file again cannot fix (400)."""
+
+    status = 400
 
 
 class IntakeService:
@@ -359,7 +366,7 @@ class IntakeService:
                     failure["page"] is not None
                 ):  # such entries are named by the document's title: use its file name
                     version = docs[doc_id].current
-                    failure["file"] = version.filename if version is not None else ""
+                    failure["file"] = failure["name"] = version.filename if version is not None else ""
 
     def batch_report(self, batch_id: int) -> dict[str, Any]:
         """A batch's progress without the item lists (for progress bars)."""
@@ -377,10 +384,19 @@ class IntakeService:
         """Queue the failed files and failed OCR pages of a batch again (or only of ``document_ids``).
 
         Files refused before they were stored (too large, unreadable) have no original to
-        retry; they must be offered again.  Returns how many files and pages were queued.
+        retry; they must be offered again.  Only failures a retry can fix are queued
+        (:mod:`pipeline.failures`): an empty file or an encrypted PDF fails the same way again.
+        Naming such a document raises :class:`RetryRefused`.  Returns how many files and pages were queued.
         """
-        self.batch_status(batch_id, principal)  # NotFound for a batch the caller may not see
+        report = self.batch_status(batch_id, principal)  # NotFound for a batch the caller may not see
         wanted = None if document_ids is None else set(document_ids)
+        if wanted is not None:
+            fixable = {f["document_id"] for f in report["failures"] if f["retryable"]}
+            refused = [f for f in report["failures"] if f["document_id"] in wanted - fixable]
+            if refused:
+                raise RetryRefused(
+                    msg("app.batch.not_retryable", file=refused[0]["file"], reason=refused[0]["error"] or "")
+                )
         queue = self.queue()
         again_docs: list[int] = []
         again_pages: list[tuple[int, list[int]]] = []
@@ -393,7 +409,7 @@ class IntakeService:
                 if job.document_id is None or (wanted is not None and job.document_id not in wanted):
                     continue
                 doc = session.get(Document, job.document_id)
-                if doc is None or doc.status != "failed":
+                if doc is None or doc.status != "failed" or not is_retryable(job.error):
                     continue
                 doc.status, doc.error, doc.claimed_by = "queued", None, None
                 job.status, job.error, job.finished_at = "queued", None, None
@@ -405,6 +421,7 @@ class IntakeService:
                         Page.document_id == doc_id, Page.needs_ocr.is_(True), Page.ocr_error.is_not(None)
                     )
                 ).all()
+                pages = [p for p in pages if is_retryable(p.ocr_error)]
                 if pages:
                     for page in pages:
                         page.ocr_error = None

@@ -22,7 +22,7 @@ from dossier.app._activities import activity_hits
 from dossier.app.resources import HomeResources
 from foundation.errors import NotFound
 from foundation.messages import msg
-from index import Principal, SearchRequest
+from index import Principal, SearchRequest, display_title
 from pipeline import extraction
 from pipeline.indexing import version_text
 from records import Document, DocumentCustomer, DueDate, Version
@@ -39,8 +39,11 @@ class ReadingService:
         self.blobs = home.blobs
         self.backend = home.backend
 
-    def search(self, request: SearchRequest, principal: Principal) -> dict[str, Any]:
-        """Run a search and join the hits with display data (the ``search --json`` shape)."""
+    def search(self, request: SearchRequest, principal: Principal, *, lang: str = "zh") -> dict[str, Any]:
+        """Run a search and join the hits with display data (the ``search --json`` shape).
+
+        Each hit has ``display_title`` (its type label in ``lang``, ``zh`` or ``en``) and ``title_parts``.
+        """
         started = time.perf_counter()
         self.resources.prepare_search()  # registry words of other processes; this process's writes searchable
         result = self.backend.search(request, principal)
@@ -72,6 +75,8 @@ class ReadingService:
                                 "score": round(hit.score, 4),
                                 "snippet": hit.snippet,
                                 "title_html": hit.title_html,
+                                "display_title": shown.get("title") or "",
+                                "title_parts": {},
                             }
                         )
                     continue
@@ -83,10 +88,15 @@ class ReadingService:
                 version = doc.current
                 if hit.version:  # a superseded version's text matched: that version is the hit
                     version = next((v for v in doc.versions if v.number == hit.version), version)
+                parts = dict(hit.title_parts)
                 hits.append(
                     {
                         "id": doc.id,
                         "title": doc.title,
+                        # The title to show (the stored one, or "type · customer · number · date" when it is
+                        # generic); ``title_parts`` lets a page build it in its own language (index.display_title).
+                        "display_title": display_title(doc.title, parts, lang),
+                        "title_parts": parts,
                         "filename": version.filename if version else "",
                         "customer": doc.customer.name if doc.customer else None,
                         "customers": [c.name for c in extraction.searchable_customers(doc)],
@@ -167,6 +177,11 @@ class ReadingService:
                 "language": doc.language,
                 "warnings": list(doc.warnings or []),
                 "parent_id": parent_id,
+                "parent_name": (  # the container by its file name (its title without one), never "#id"
+                    (parent.current.filename if parent.current else "") or parent.title
+                    if parent is not None and parent_id is not None
+                    else None
+                ),
                 "relation": doc.relation,
                 "children": children,
                 "included": included,

@@ -19,16 +19,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, func, or_, select
 
+from dossier.app._audit_names import target_names
 from foundation.errors import DossierError, Forbidden
 from foundation.messages import msg, translate
-from records import AuditEvent, Document, record_event
+from records import AuditEvent, record_event
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -434,8 +435,9 @@ class AuditService:
         """A page of matching events, newest first: ``{"total", "limit", "offset", "events", "next_before"}``.
 
         ``total`` counts every match (without the cursor); ``next_before`` is the cursor for the
-        next (older) page, None after the last.  Each event also says whether its document
-        still exists (``target_exists``).  Admins only (Forbidden otherwise).
+        next (older) page, None after the last.  Each event also names its target (``target_name``: a
+        document's title — as recorded when it is gone —, a user's or customer's name) and says whether its
+        document still exists (``target_exists``).  Admins only (Forbidden otherwise).
         """
         self._check_auditor(principal)
         f = filters or AuditFilter()
@@ -455,11 +457,13 @@ class AuditService:
             )
             more = len(rows) > limit
             rows = rows[:limit]
-            existing = _existing_documents(session, rows)
+            names = target_names(session, rows)  # one query per kind of target, not one per row
             events = []
             for row in rows:
                 item = event_json(row)
-                item["target_exists"] = row.target_id in existing if row.target_type == "document" else None
+                named = names.get((row.target_type or "", row.target_id or 0))
+                item["target_name"] = named["name"] if named else None
+                item["target_exists"] = named["exists"] if row.target_type == "document" and named else None
                 events.append(item)
         return {
             "total": total,
@@ -533,13 +537,3 @@ def _take(buffer: io.StringIO) -> bytes:
     buffer.seek(0)
     buffer.truncate()
     return data
-
-
-def _existing_documents(session: Session, rows: Iterable[AuditEvent]) -> set[int]:
-    """Which of the events' document targets are still in the records, out of the trash (a page to link to)."""
-    ids = {r.target_id for r in rows if r.target_type == "document" and r.target_id is not None}
-    if not ids:
-        return set()
-    return set(
-        session.scalars(select(Document.id).where(Document.id.in_(ids), Document.trashed_at.is_(None)))
-    )

@@ -7,7 +7,9 @@ repeated options put under the same names (:data:`PARAMS`):
   ``sort``; ``archived`` (``exclude``, the default: active documents only; ``include``: archived
   ones too; ``only``: the archive — ``is:archived`` in the query says the same); and the facet filters of :data:`LINK_FILTERS` (``customer_id``, ``customer_type``,
   ``industry``, ``region``, ``year``, and the linked customers' ``stage`` (销售阶段), ``importance``
-  (A/B/C, any case or width) and ``ctag`` (客户标签)); ``activities`` (``include``, the default: activities and
+  (A/B/C, any case or width) and ``ctag`` (客户标签), and ``format`` (the file format: ``pdf``, ``word``,
+  ``excel``, ``powerpoint``, ``image``, ``email``, ``archive``, ``text``, ``other``; repeatable, ORed));
+  ``scan`` (``1``: scans only — image files and PDFs whose text came from OCR); ``activities`` (``include``, the default: activities and
   comments come with documents; ``exclude``: documents only; ``only``: activities and comments).
   ``type`` also takes ``activity`` (沟通记录) and ``comment`` (评论), the types of their entries.
 - A document type may be a code or its Chinese or English label (``合同`` = ``contract``); a
@@ -28,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from foundation.errors import DossierError
 from foundation.messages import msg, texts
 from foundation.vocabulary import importance_level
-from index import SearchRefused, SearchRequest, customer_type_name, date_bound
+from index import FILE_FORMATS, SearchRefused, SearchRequest, customer_type_name, date_bound, format_name
 from ingest import DOC_TYPES, type_code
 
 __all__ = ["ARCHIVED", "LINK_FILTERS", "PARAMS", "SORTS", "BadSearchValue", "doc_type_code", "search_request"]
@@ -44,6 +46,7 @@ LINK_FILTERS = {
     "stage": "stages",
     "importance": "importance",
     "ctag": "customer_tags",
+    "format": "formats",
 }
 #: Every parameter :func:`search_request` reads.
 PARAMS = (
@@ -57,6 +60,7 @@ PARAMS = (
     "versions",
     "archived",
     "activities",
+    "scan",
     *LINK_FILTERS,
 )
 #: What ``archived`` may say (anything else reads as the default, ``exclude``).
@@ -139,6 +143,20 @@ def _years(values: Values) -> tuple[str, ...]:
     return found
 
 
+def _formats(values: Values) -> tuple[str, ...]:
+    out = []
+    for v in _multi(values, "format"):
+        name = format_name(v)
+        if name is None:
+            raise BadSearchValue(msg("app.search.bad_format", value=v[:40], known=" ".join(FILE_FORMATS)))
+        out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+def _flag(values: Values, name: str) -> bool:
+    return (_one(values, name) or "").lower() in ("1", "on", "true", "yes", name)
+
+
 def _date(values: Values, name: str) -> str | None:
     return date_bound(_one(values, name))  # BadDate (400) for a date that does not exist
 
@@ -162,6 +180,8 @@ def search_request(values: Values, *, limit: int, offset: int = 0) -> SearchRequ
         stages=_multi(values, "stage"),
         importance=_importance(values),
         customer_tags=_multi(values, "ctag"),
+        formats=_formats(values),
+        scans_only=_flag(values, "scan"),
         date_from=date_from,
         date_to=date_to,
         sort=sort if sort in SORTS else "relevance",

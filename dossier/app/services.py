@@ -43,10 +43,12 @@ from dossier.app._timeline import Timeline
 from dossier.app._trash import TrashService
 from dossier.app.audit import AuditService
 from dossier.app.backup import BackupService
+from dossier.app.bulk import BulkEditService
 from dossier.app.export import ExportService
 from dossier.app.notify import NotificationService
 from dossier.app.owners import link_owners, unmatched_owners
 from dossier.app.resources import HomeResources
+from dossier.app.saved_views import SavedViewService
 from dossier.app.thumbnails import ThumbnailService
 from foundation.config import Settings, load_settings
 from foundation.filemodes import file_mode_problems, file_mode_warnings, secure_home
@@ -77,6 +79,7 @@ class Dossier:
     ``thumbnails`` (:class:`~dossier.app.thumbnails.ThumbnailService`): first-page pictures for the results.
     ``activities`` (:class:`~dossier.app._activities.ActivityService`): activities and comments (沟通记录);
     ``timeline`` (:class:`~dossier.app._timeline.Timeline`): one page of a customer's timeline (客户时间线).
+    ``views`` (:class:`~dossier.app.saved_views.SavedViewService`) saved views (保存的视图); ``bulk`` (:class:`~dossier.app.bulk.BulkEditService`) bulk edit.
     The entry points of the last two (``ingest_paths``, ``search``, ``show`` …) are also ``Dossier``'s.
     """
 
@@ -114,6 +117,10 @@ class Dossier:
         self.thumbnails = ThumbnailService(home.sessions, home.blobs, page_image=self.documents.page_image)
         self.integrity = IntegrityService(home, reindex=self.intake.reindex)
         self.activities, self.timeline = ActivityService(home), Timeline(home)
+        self.views, self.bulk = (
+            SavedViewService(home.sessions),
+            BulkEditService(home, self.documents, self.archive, max_hits=self.exports.limits.max_hits),
+        )
         # What the CLI, the web and the workers call on the application, served by the services above.
         intake, reading = self.intake, self.reading
         self.queue = intake.queue

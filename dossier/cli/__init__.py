@@ -240,6 +240,13 @@ def ingest(
 @click.option("--region", "regions", multiple=True, help="Only documents of customers in this province.")
 @click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
 @steering_options
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    help="Only files of this format: pdf, word, excel, powerpoint, image, email, archive, text, other.",
+)
+@click.option("--scans", is_flag=True, help="Only scans: image files and PDFs whose text came from OCR.")
 @click.option("--from", "date_from", help="Document date from (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="Document date to (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
@@ -269,6 +276,8 @@ def search(
     stages: tuple[str, ...],
     importance: tuple[str, ...],
     ctags: tuple[str, ...],
+    formats: tuple[str, ...],
+    scans: bool,
     date_from: str | None,
     date_to: str | None,
     limit: int,
@@ -302,6 +311,8 @@ def search(
     )
     values["versions"] = [versions]
     values.update(steering_values(stages, importance, ctags))
+    values["format"] = list(formats)
+    values["scan"] = ["1"] if scans else []
     request = search_request(values, limit=limit, offset=offset)
     principal = _principal(dossier, as_user)
     result = dossier.search(request, principal)
@@ -325,7 +336,8 @@ def search(
             who = hit.get("customer") or "-"
             click.echo(f"[activity {hit['activity']}] {hit['title']}  ({hit['kind']}, {who}, {hit['date']})")
         else:
-            click.echo(f"[{hit['id']}] {hit['title']}  ({hit['doc_type']}, {hit['filename']}){version}")
+            shown_title = hit.get("display_title") or hit["title"]
+            click.echo(f"[{hit['id']}] {shown_title}  ({hit['doc_type']}, {hit['filename']}){version}")
         click.echo(f"    {html.unescape(snippet)}")
 
 
@@ -606,6 +618,7 @@ from dossier.cli.notifications import notifications  # noqa: E402
 from dossier.cli.reminders import reminders  # noqa: E402
 from dossier.cli.retention import retention  # noqa: E402
 from dossier.cli.users import users  # noqa: E402
+from dossier.cli.views import views  # noqa: E402
 
 cli.add_command(activities)
 cli.add_command(audit)
@@ -624,6 +637,7 @@ cli.add_command(reminders)
 cli.add_command(retention)
 cli.add_command(notifications)
 cli.add_command(users)
+cli.add_command(views)
 
 
 def main() -> None:

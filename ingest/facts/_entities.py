@@ -27,6 +27,16 @@ def _finders() -> tuple[Finder, ...]:
     return (find_contacts, find_codes, find_amounts, find_dates, find_names)
 
 
+#: The entity kinds each finder proposes (``extract_entities(kinds=…)`` runs only the finders it needs).
+_FINDER_KINDS: dict[Finder, frozenset[str]] = {
+    find_contacts: frozenset({"phone", "email"}),
+    find_codes: frozenset({"uscc", "contract_no", "quote_no", "order_no", "invoice_no", "invoice_code"}),
+    find_amounts: frozenset({"amount"}),
+    find_dates: frozenset({"date"}),
+    find_names: frozenset({"company", "person", "address"}),
+}
+
+
 def resolve_overlaps(candidates: Iterable[Found]) -> list[Found]:
     """Keep non-overlapping candidates: higher priority first, then longer, then earlier."""
     ranked = sorted(candidates, key=lambda f: (-f.priority, -(f.end - f.start), f.start))
@@ -48,22 +58,28 @@ def resolve_overlaps(candidates: Iterable[Found]) -> list[Found]:
 
 # Full-width digits, letters and the marks inside numbers and addresses read as their
 # ASCII twins; one character for one, so offsets stay those of the page text.
-def find_all(text: str) -> list[Found]:
-    """Every finder over one text, overlaps resolved, in position order."""
+def find_all(text: str, kinds: Iterable[str] | None = None) -> list[Found]:
+    """Every finder over one text (only those proposing ``kinds`` when given), overlaps resolved, in position order."""
     text = half_width(text)
+    wanted = None if kinds is None else frozenset(kinds)
     candidates: list[Found] = []
     for finder in _finders():
-        candidates.extend(finder(text))
+        if wanted is None or _FINDER_KINDS.get(finder, wanted) & wanted:
+            candidates.extend(finder(text))
     return resolve_overlaps(candidates)
 
 
-def extract_entities(pages: Sequence[str]) -> tuple[Entity, ...]:
-    """Entities of a document's page texts (page numbers start at 1), in page and position order."""
+def extract_entities(pages: Sequence[str], kinds: Iterable[str] | None = None) -> tuple[Entity, ...]:
+    """Entities of a document's page texts (page numbers start at 1), in page and position order.
+
+    ``kinds``: only the finders that propose these kinds run (a search marking where a queried
+    phone number or amount stands needs no company names); the result may then hold other kinds too.
+    """
     out: list[Entity] = []
     for number, text in enumerate(pages, start=1):
         if not text:
             continue
-        for f in find_all(text):
+        for f in find_all(text, kinds):
             out.append(
                 Entity(
                     kind=f.kind,

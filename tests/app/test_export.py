@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -109,7 +110,8 @@ def _build_home(settings) -> dict:
                     Version(
                         number=1,
                         sha256=d.blobs.put(data),
-                        filename=f"文件{n}.txt",
+                        # the tricky documents' files are named like their titles (hostile names); the others 文件N
+                        filename=f"{title}.txt" if n < len(tricky_titles()) else f"文件{n}.txt",
                         mime="text/plain",
                         size=len(data),
                     )
@@ -365,7 +367,7 @@ def _read_zip(data: bytes) -> tuple[zipfile.ZipFile, list[dict], list[list[str]]
 
 def test_zip_holds_each_original_with_its_sha256_under_safe_unique_names(home, admin, tmp_path):
     """GIVEN hostile titles WHEN exported as ZIP THEN every original is in the archive byte for byte
-    (sha256 as the manifests say), under <customer>/<type>/<title>.<ext> names that are unique (also
+    (sha256 as the manifests say), under <customer>/<type>/<file name> names that are unique (also
     ignoring case), stay inside the folder when unpacked, and unzip(1) accepts the archive."""
     d = home["dossier"]
     data = _export(d, WORD, admin, "zip")
@@ -386,7 +388,8 @@ def test_zip_holds_each_original_with_its_sha256_under_safe_unique_names(home, a
         assert hashlib.sha256(content).hexdigest() == entry["sha256"] == d.show(entry["id"], admin)["sha256"]
     assert [e["id"] for e in files] == _search_ids(d, WORD, admin)
     paths = {e["title"]: e["path"] for e in files}
-    assert paths["公开的报价单"] == "上海澄明集团股份有限公司/报价单/公开的报价单.txt"
+    # the original's file name, not the title
+    assert paths["公开的报价单"] == f"上海澄明集团股份有限公司/报价单/文件{len(tricky_titles())}.txt"
     dupes = sorted(e["path"].rsplit("/", 1)[1] for e in files if e["title"] == "同名报价单")
     assert dupes == ["同名报价单 (2).txt", "同名报价单 (3).txt", "同名报价单.txt"]
     assert paths["CON"].endswith("/_CON.txt")
@@ -443,6 +446,40 @@ def test_zip64_records_when_sizes_pass_the_zip_limits(home, admin, tmp_path, mon
         zpath.write_bytes(data)
         checked = subprocess.run(["unzip", "-tq", str(zpath)], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_zip_keeps_original_file_names_and_uses_the_title_only_for_a_repeat_or_none():
+    """Each member keeps its original's file name; a second file of the same name in the same folder is named
+    by its title, a title taken too gets " (2)", and a document without a file name is named by its title."""
+    from datetime import datetime
+
+    from dossier.app.export import UniqueNames
+    from dossier.app.export._rows import ExportRow
+    from dossier.app.export._zip import member_path
+
+    def row(doc_id: int, title: str, filename: str) -> ExportRow:
+        fields = {f.name: None for f in dataclasses.fields(ExportRow)}
+        fields.update(id=doc_id, title=title, filename=filename, mime="application/pdf", customers=["明远"])
+        fields.update(doc_type="contract", uploaded_at=datetime(2026, 1, 2))
+        return ExportRow(**fields)
+
+    names = UniqueNames(reserved=("manifest.csv", "manifest.json"))
+    paths = [
+        member_path(names, row(1, "采购合同", "HT-2024-0315 购销合同.pdf")),
+        member_path(names, row(2, "采购合同", "scan.pdf")),
+        member_path(names, row(3, "采购合同 华东", "scan.PDF")),
+        member_path(names, row(4, "采购合同", "scan.pdf")),
+        member_path(names, row(5, "采购合同", "scan.pdf")),
+        member_path(names, row(6, "没有文件名的合同", "")),
+    ]
+    assert paths == [
+        "明远/合同/HT-2024-0315 购销合同.pdf",
+        "明远/合同/scan.pdf",
+        "明远/合同/采购合同 华东.pdf",  # scan.PDF is taken (letter case aside): its title
+        "明远/合同/采购合同.pdf",
+        "明远/合同/采购合同 (2).pdf",  # name and title both taken
+        "明远/合同/没有文件名的合同.pdf",  # no file name: the title (the type gives the extension)
+    ]
 
 
 def test_safe_part_and_unique_names():

@@ -73,6 +73,8 @@ def test_ingest_search_show_json_contracts(tmp_path):
     assert set(result["hits"][0]) == {
         "id",
         "title",
+        "display_title",  # issue 17: the title to show (type · customer · number · date for a generic one)
+        "title_parts",
         "filename",
         "customer",
         "customers",

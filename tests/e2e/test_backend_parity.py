@@ -145,3 +145,37 @@ def test_the_first_hit_agrees_for_most_queries(dossiers):
             total += 1
             agree += (a[0]["filename"], a[0]["title"]) == (b[0]["filename"], b[0]["title"]) if b else 0
     assert total and agree / total >= 0.8, (agree, total)
+
+
+def test_formats_scans_field_snippets_and_display_titles_agree(dossiers):
+    """Issue 17's fields: the format and scan filters and facets, the snippets of field queries and the display
+    titles are the same on both backends, as admin and as a sales rep."""
+    from index import Principal, SearchRequest
+    from tests.conftest import load_truth
+
+    embedded, on_opensearch = dossiers
+    values: dict[str, list[str]] = {"phone": [], "amount": [], "contract_no": []}
+    for truth in load_truth():
+        if truth.get("expect") != "ok" or truth["file"].split("/")[0] not in FOLDERS:
+            continue
+        for kind, found in values.items():
+            found.extend(v for v in (truth.get("entities") or {}).get(kind) or () if len(found) < 3)
+    queries = ["format:pdf", "format:word 合同", "格式:excel", "format:email", "is:scan", "合同 -format:pdf"]
+    queries += [f"phone:{v}" for v in values["phone"]] + [f"amount:{v}" for v in values["amount"]]
+    queries += [f"contract:{v}" for v in values["contract_no"]]
+    differences = []
+    for query in queries:
+        for principal in (Principal.system(), Principal("sales1", "sales")):
+            answers = []
+            for dossier in (embedded, on_opensearch):
+                result = dossier.search(SearchRequest(query, limit=1000), principal)
+                hits = Counter(
+                    (h["filename"], h["title"], h["display_title"], h["snippet"]) for h in result["hits"]
+                )
+                facets = {name: result["facets"].get(name) for name in ("format", "scan")}
+                answers.append((result["total"], hits, facets))
+            if answers[0] != answers[1]:
+                differences.append((query, principal.role, answers[0][0], answers[1][0]))
+    assert differences == []
+    pdfs = embedded.search(SearchRequest("format:pdf", limit=1), Principal.system())
+    assert pdfs["total"] > 0

@@ -90,12 +90,15 @@ def test_an_error_carries_its_message_to_every_language():
 
 
 def test_a_stored_message_is_shown_in_the_readers_language():
-    """A reason kept in the records as a message renders per language; older plain text is shown as written."""
+    """A reason kept in the records as a message renders per language; older plain text is shown as written
+    (of an older bilingual text, the reader's half)."""
     stored = Message("search.total", {"n": 1, "ms": 2}).dumps()
     assert load_stored(stored) == Message("search.total", {"n": 1, "ms": 2})
     assert render_stored(stored, "en") == "1 results (2 ms)"
     assert render_stored(stored, "zh") == "共 1 条结果（耗时 2 毫秒）"
-    assert render_stored("无法解析 / cannot parse", "en") == "无法解析 / cannot parse"
+    # an older bilingual text ("中文 / English") shows only the reader's half (issue 17: no mixed halves)
+    assert render_stored("无法解析 / cannot parse", "en") == "cannot parse"
+    assert render_stored("无法解析 / cannot parse", "zh") == "无法解析"
     assert render_stored('{"msg": 3}', "en") == '{"msg": 3}'
     assert render_stored(None, "zh") == ""
 

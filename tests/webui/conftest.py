@@ -442,3 +442,36 @@ def folder_login(folder_app):
         return client
 
     return log_in
+
+
+# -- the browser: one headless Chromium for the whole test session (tests/webui/_browser.py) ----------
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory):
+    """One headless Chromium for the session (skips without Debian's chromium + chromium-driver).
+
+    Tests take :func:`browser`, which resets it first; a module that logs in once and visits many pages
+    may take this one directly and keep its session between tests (``_browser.as_user``).
+    """
+    from tests.webui import _browser
+
+    if not _browser.HAVE_CHROMIUM:
+        pytest.skip(_browser.SKIP_REASON)
+    root = tmp_path_factory.mktemp("chromium")
+    driver = _browser.new_driver(root / "profile", root / "downloads-0")
+    driver.dossier_downloads_root = root
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture()
+def browser(chromium, tmp_path):
+    """The session's Chromium, reset for this test: blank page, no cookies, downloads into a new folder
+    (``browser.downloads``), the console log drained."""
+    from tests.webui import _browser
+
+    _browser.reset(chromium, tmp_path / "downloads")
+    return chromium

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests._reminders import CUSTOMERS, PASSWORD, build, principal
-from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture
+from tests.webui._browser import CHROMEDRIVER, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,7 +49,7 @@ def server(home):
         thread.join(5)
 
 
-def test_the_overdue_reminder_is_red_and_done_completes_it(home, server, browser):  # noqa: F811
+def test_the_overdue_reminder_is_red_and_done_completes_it(home, server, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 

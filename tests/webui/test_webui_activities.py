@@ -96,7 +96,9 @@ def test_customer_page_form_logs_an_activity_with_csrf(home) -> None:  # type: i
     page = client.get(f"/customers/{cid}").get_data(as_text=True)
     assert "客户确认采购意向" in page and "下周发正式报价" in page and "张三、王五" in page
     items = home["d"].activities.list(home["d"].accounts.principal_for("sales1"), customer=cid)["items"]
-    assert items[0]["contacts"] == ["张三", "王五"] and items[0]["occurred_at"] == "2026-11-30T15:00"
+    # typed in DOSSIER_TIMEZONE (Asia/Shanghai, UTC+8), kept in UTC, shown in the zone again
+    assert items[0]["contacts"] == ["张三", "王五"] and items[0]["occurred_at"] == "2026-11-30T07:00"
+    assert ">2026-11-30 15:00</time>" in page
     # Edited from the timeline (CSRF again), by its author.
     activity_id = items[0]["id"]
     edited = client.post(

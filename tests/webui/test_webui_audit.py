@@ -92,11 +92,17 @@ def test_the_page_lists_the_trail_newest_first_in_chinese(admin_client, audit_ho
     assert "<h1>审计日志</h1>" in html and "导出 CSV" in html
     rows = _rows(html)
     assert 'data-action="view"' in rows[0] and 'data-action="search"' in rows[1]
-    assert "查看文档" in rows[0] and f'<a href="/documents/{doc_id}">文档 #{doc_id}</a>' in rows[0]
     title = audit_home["dossier"].show(doc_id, Principal.system())["title"]
+    # the target by its title, linked (the id in the tooltip), not "文档 #id"
+    link = f'<a href="/documents/{doc_id}" title="文档 #{doc_id}">{title}</a>'
+    assert "查看文档" in rows[0] and link in unescape(rows[0])
     assert f'<span class="audit-summary-text">title={title}</span>' in unescape(rows[0])
     assert ">admin<" in rows[1] and "搜索" in rows[1] and "“路由器” → 2" in unescape(rows[1])
-    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">', rows[0])
+    # the time in DOSSIER_TIMEZONE (Asia/Shanghai), the UTC instant in datetime=, the full time on hover
+    assert re.search(
+        r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="[^"]+ \(UTC\+08:00\)">\d{4}-\d\d-\d\d \d\d:\d\d</time>',
+        rows[0],
+    )
     english = admin_client.get("/admin/audit", query_string={"lang": "en"}).get_data(as_text=True)
     assert "<h1>Audit trail</h1>" in english and "Export CSV" in english and ">View<" in english
     admin_client.get("/admin/audit", query_string={"lang": "zh"})
@@ -158,7 +164,8 @@ def test_filters_and_pages_keep_each_other(admin_client, audit_home):
     downloads = admin_client.get(
         "/admin/audit", query_string={"user": "pager", "action": "download"}
     ).get_data(as_text=True)
-    assert "共 1 条记录" in downloads and "文档 #999" in downloads and "（已删除）" in downloads
+    # a document gone from the records: the title its event recorded, marked deleted
+    assert "共 1 条记录" in downloads and ">分页测试.pdf</span>" in downloads and "（已删除）" in downloads
     future = admin_client.get("/admin/audit", query_string={"user": "pager", "from": "2999-01-01"}).get_data(
         as_text=True
     )
@@ -265,9 +272,11 @@ def test_the_api_answers_json_with_the_same_filters_and_a_cursor(admin_client, a
         "target_id",
         "detail",
         "summary",
+        "target_name",
         "target_exists",
     }
     assert event["target_exists"] is False and event["at"].endswith("Z")
+    assert event["target_name"] == "接口 6"  # a gone document: the title its newest event recorded
     rest = admin_client.get(
         "/api/audit", query_string={"user": "api-reader", "limit": 5, "before": first["next_before"]}
     ).get_json()

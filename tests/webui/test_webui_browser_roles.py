@@ -16,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import DEV
-from tests.webui.test_webui_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the fixture
+from tests.webui._browser import CHROMEDRIVER, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -114,7 +114,7 @@ def roles_home(tmp_path_factory):
     d.close()
 
 
-def test_a_sales_rep_searching_invoices_sees_only_what_the_rules_allow(roles_home, browser):  # noqa: F811
+def test_a_sales_rep_searching_invoices_sees_only_what_the_rules_allow(roles_home, browser):
     """GIVEN sales1 logs in WHEN searching 发票 THEN the hits are exactly the readable documents (no invoices:
     finance only; confidential contracts only of the owned customer), the type facet counts add up to the
     hits, and every hit opens."""

@@ -101,8 +101,12 @@ def test_batch_page_explains_failures_and_escapes_names(admin, corpus_home):
     assert f"导入任务 #{status['id']}" in html
     failure = next(f for f in status["failures"] if f["file"].endswith("garbage.pdf"))
     assert "PDF 文件已损坏或不完整" in failure["error"] and failure["error"] in html
+    # the page names the file, not the command-line path: the folder is a muted hint and the tooltip
+    assert failure["name"] == "garbage.pdf" and failure["folder"].endswith("corpus/dev/bad")
     if failure["document_id"] is not None:
-        assert f'href="/documents/{failure["document_id"]}">{failure["file"]}</a>' in html
+        link = f'href="/documents/{failure["document_id"]}" title="{failure["file"]}">garbage.pdf</a>'
+        assert link in html
+    assert f">{failure['file']}<" not in html
     # hostile and long Chinese file names are escaped text, never markup
     assert "&lt;img src=x onerror=alert(&#39;XSSCANARY&#39;)&gt;珊瑚.txt" in html
     assert "<img src=x onerror" not in html
@@ -228,7 +232,10 @@ def test_upload_enqueues_and_returns_at_once(queued):
     html = client.get(f"/jobs/{batch_id}").get_data(as_text=True)
     assert LOCKED_REASON in html and "已完成" in html and "data-live-note" not in html
     assert f'href="/documents/{failure["document_id"]}">{LOCKED_PDF.name}</a>' in html
-    assert f'name="document_id" value="{failure["document_id"]}"' in html  # its own retry button
+    # an encrypted PDF fails the same way every time: no retry button, a word on what to do instead
+    assert failure["retryable"] is False
+    assert f'name="document_id" value="{failure["document_id"]}"' not in html
+    assert "重试无济于事：请修好文件后重新上传" in html
     # A contract is confidential by its type, and 金桥电气 is not sally's customer: only people who
     # read confidential documents find it (README: Document permissions).
     assert client.get("/api/search?q=等保整改").get_json()["total"] == 0
@@ -252,14 +259,44 @@ def test_upload_limits_and_duplicates(queued):
     assert "1 个重复" in client.get(f"/jobs/{second}").get_data(as_text=True)
 
 
+def _record_timeout(settings, document_id: int) -> None:
+    """Record the file's failure as a parse timeout (what the worker writes when a file runs out of time)."""
+    from sqlalchemy import update
+
+    from foundation.messages import msg
+
+    reason = msg("pipeline.parse.timeout", seconds="120").dumps()
+    d = Dossier.open(settings)
+    try:
+        with d.sessions() as session:
+            session.execute(
+                update(records.IngestJob)
+                .where(records.IngestJob.document_id == document_id)
+                .values(error=reason)
+            )
+            session.execute(
+                update(records.Document).where(records.Document.id == document_id).values(error=reason)
+            )
+            session.commit()
+    finally:
+        d.engine.dispose()
+
+
 def test_retry_requeues_a_failed_file(queued):
-    """GIVEN a batch whose PDF failed WHEN its retry button is posted THEN the file is queued again
-    (and fails again, for the same reason, when the worker retries it); the whole-batch retry via
-    the API re-queues it once more. Without the CSRF token nothing happens."""
+    """GIVEN a batch whose PDF failed on a timeout WHEN its retry button is posted THEN the file is queued
+    again; when the worker retries it, it fails for good (encrypted), which a retry cannot fix: no button,
+    the whole-batch retry re-queues nothing and naming it is refused with a clear 400.
+    Without the CSRF token nothing happens."""
     client = queued["as_user"]("sally")
     batch_id = _upload_two(client)
     _drain(queued["settings"])
     failure = client.get(f"/api/batches/{batch_id}").get_json()["failures"][0]
+    _record_timeout(queued["settings"], failure["document_id"])
+    failure = client.get(f"/api/batches/{batch_id}").get_json()["failures"][0]
+    assert failure["retryable"] is True
+    html = client.get(f"/jobs/{batch_id}").get_data(as_text=True)
+    assert f'name="document_id" value="{failure["document_id"]}"' in html  # its own retry button
+    assert "data-retry-all>" in html  # the retry-all box shows
 
     r = client.post(f"/jobs/{batch_id}/retry", data={"document_id": str(failure["document_id"])})
     assert r.status_code == 400
@@ -279,16 +316,30 @@ def test_retry_requeues_a_failed_file(queued):
     _drain(queued["settings"])
     final = client.get(f"/api/batches/{batch_id}").get_json()
     assert final["state"] == "done" and final["files"]["failed"] == 1 and final["files"]["done"] == 1
-    assert LOCKED_REASON in final["failures"][0]["error"]
+    assert LOCKED_REASON in final["failures"][0]["error"] and final["failures"][0]["retryable"] is False
+    html = client.get(f"/jobs/{batch_id}").get_data(as_text=True)
+    assert "data-retry-all hidden>" in html and "重试无济于事" in html
 
+    # the whole batch: nothing a retry can fix, so nothing is re-queued, and the page says so
     r = client.post(f"/api/batches/{batch_id}/retry", json={}, headers={"X-CSRF-Token": token})
-    assert r.status_code == 200
-    body = r.get_json()
-    assert body["requeued"] == 1 and body["batch"]["files"]["failed"] == 0
-    # nothing failed any more: retrying now re-queues nothing, and says so
+    assert r.status_code == 200 and r.get_json()["requeued"] == 0
     r = client.post(f"/jobs/{batch_id}/retry", data={"csrf_token": token}, follow_redirects=True)
     assert "没有需要重试的失败项" in r.get_data(as_text=True)
-    _drain(queued["settings"])
+    # naming the encrypted file: a 400 that says why (API, in the asked language) and a message on the page
+    r = client.post(
+        f"/api/batches/{batch_id}/retry?lang=en",
+        json={"document_ids": [failure["document_id"]]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 400 and "cannot be retried" in r.get_json()["error"]
+    assert "password" in r.get_json()["error"].lower()
+    r = client.post(
+        f"/jobs/{batch_id}/retry?lang=zh",
+        data={"csrf_token": token, "document_id": str(failure["document_id"])},
+        follow_redirects=True,
+    )
+    assert "不能重试" in r.get_data(as_text=True)
+    assert client.get(f"/api/batches/{batch_id}").get_json()["files"]["failed"] == 1
 
 
 def test_viewer_may_look_but_not_retry(queued):

@@ -15,6 +15,7 @@
 
   function Texts(root) {
     var messages = {};
+    this.zone = root.getAttribute("data-timezone") || "";
     try {
       messages = JSON.parse(root.getAttribute("data-messages") || "{}");
     } catch (e) {
@@ -39,8 +40,20 @@
     return texts.get("duration.s", { s: s });
   }
 
-  function when(iso, texts) {
-    return iso ? String(iso).slice(0, 19).replace("T", " ") : texts.get("jobs.unknown");
+  // A UTC time from the API in the team's zone (data-timezone), as the server writes it: 2026-12-07 14:33.
+  function when(iso, texts, zone) {
+    if (!iso) { return texts.get("jobs.unknown"); }
+    var text = String(iso);
+    var moment = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : text + "Z");
+    if (isNaN(moment.getTime())) { return text.slice(0, 16).replace("T", " "); }
+    try {
+      return new Intl.DateTimeFormat("sv-SE", {
+        timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hour12: false
+      }).format(moment);
+    } catch (e) {
+      return text.slice(0, 16).replace("T", " ");
+    }
   }
 
   function count(obj, key) {
@@ -66,7 +79,7 @@
                            : texts.get("jobs.unknown"),
       eta: b.state === "done" ? texts.get("jobs.unknown") : duration(texts, b.eta_s),
       elapsed: duration(texts, b.elapsed_s),
-      finished_at: when(b.finished_at, texts)
+      finished_at: when(b.finished_at, texts, texts.zone)
     };
     ["total", "queued", "processing", "done", "duplicate", "failed"].forEach(function (k) {
       values["files." + k] = String(count(files, k));
@@ -111,17 +124,23 @@
   }
 
   // Fill a cloned row: a link to the document when there is one, plain text otherwise.
-  function fillFile(node, name, documentId, documentUrl) {
+  // The file's name shows, its folder (a command-line path) muted beside it and in the tooltip.
+  function fillFile(node, entry, documentUrl) {
     var link = node.querySelector("a.file");
     var plain = node.querySelector("span.file");
-    if (documentId) {
-      link.textContent = name;
-      link.href = documentUrl + encodeURIComponent(documentId);
+    var name = entry.name || entry.file || "";
+    var folder = entry.folder || "";
+    var shown = entry.document_id ? link : plain;
+    shown.textContent = name;
+    if (folder) { shown.title = folder + "/" + name; }
+    if (entry.document_id) {
+      link.href = documentUrl + encodeURIComponent(entry.document_id);
       if (plain) { plain.remove(); }
-    } else {
-      plain.textContent = name;
-      if (link) { link.remove(); }
+    } else if (link) {
+      link.remove();
     }
+    var hint = node.querySelector(".file-folder");
+    if (hint) { hint.textContent = folder; }
   }
 
   function renderFailures(root, b, texts) {
@@ -136,32 +155,37 @@
     var fragment = document.createDocumentFragment();
     failures.forEach(function (f) {
       var node = template.content.firstElementChild.cloneNode(true);
-      fillFile(node, f.file, f.document_id, documentUrl);
+      fillFile(node, f, documentUrl);
       var page = node.querySelector(".failure-page");
       if (f.page) { page.textContent = texts.get("jobs.failure_page", { n: f.page }); } else { page.remove(); }
       node.querySelector(".reason").textContent = f.error || "";
       var form = node.querySelector("form");
       if (form) {
-        if (f.document_id) {
+        if (f.document_id && f.retryable) {
           form.querySelector('input[name="document_id"]').value = String(f.document_id);
         } else {
           form.remove();
         }
       }
+      var note = node.querySelector(".not-retryable");
+      if (f.retryable) { note.remove(); } else { note.textContent = texts.get("jobs.not_retryable"); }
       fragment.appendChild(node);
     });
     list.replaceChildren(fragment);
     var none = root.querySelector("[data-no-failures]");
     if (none) { none.hidden = failures.length > 0; }
     var retryAll = root.querySelector("[data-retry-all]");
-    if (retryAll) { retryAll.hidden = failures.length === 0; }
+    if (retryAll) { retryAll.hidden = !failures.some(function (f) { return f.retryable; }); }
   }
 
   function renderItems(root, b, texts) {
     var body = root.querySelector('[data-list="items"]');
     var template = root.querySelector('template[data-template="item"]');
     if (!body || !template) { return; }
-    var items = b.items || [];
+    // The page this view shows (?page=N): the same slice of the batch's files as the server rendered.
+    var size = Number(root.getAttribute("data-page-size")) || 0;
+    var page = Number(root.getAttribute("data-page")) || 1;
+    var items = size ? (b.items || []).slice((page - 1) * size, page * size) : (b.items || []);
     var key = JSON.stringify(items);
     if (body.getAttribute("data-key") === key) { return; }
     body.setAttribute("data-key", key);
@@ -170,7 +194,7 @@
     items.forEach(function (it) {
       var row = template.content.firstElementChild.cloneNode(true);
       row.classList.add("item-" + it.status);
-      fillFile(row, it.file, it.document_id, documentUrl);
+      fillFile(row, it, documentUrl);
       var badge = row.querySelector(".badge");
       badge.classList.add("badge-" + it.status);
       badge.textContent = label(texts, "status." + it.status, it.status);

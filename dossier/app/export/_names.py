@@ -1,4 +1,4 @@
-"""Safe, unique, readable member names for the ZIP of originals: ``<customer>/<type>/<title>.<ext>``.
+"""Safe, unique, readable member names for the ZIP of originals: ``<customer>/<type>/<file name>.<ext>``.
 
 Titles, customer names and file names come from files and people, so every part is made
 safe for every unpacker: no path separators or ``..`` (no path traversal), no drive letters,
@@ -69,6 +69,13 @@ class UniqueNames:
     def __init__(self, reserved: Iterable[str] = ()) -> None:
         self._used = {name.casefold() for name in reserved}
         self._next: dict[str, int] = {}
+
+    def taken(self, folders: Iterable[str], stem: str, ext: str) -> bool:
+        """Whether ``folder/…/stem.ext`` is already handed out (ignoring case)."""
+        base = "/".join(folders)
+        dotted = f".{ext}" if ext else ""
+        path = f"{base}/{stem}{dotted}" if base else f"{stem}{dotted}"
+        return path.casefold() in self._used
 
     def path(self, folders: Iterable[str], stem: str, ext: str) -> str:
         """``folder/…/stem.ext``, or ``stem (n).ext`` with the lowest free ``n`` the stem has not used yet."""

@@ -95,6 +95,8 @@ _REQUEST_FIELDS = (
     "stages",
     "importance",
     "customer_tags",
+    "formats",
+    "scans_only",
     "entities",
     "sort",
 )

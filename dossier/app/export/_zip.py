@@ -1,4 +1,5 @@
-"""The ZIP of originals: every hit's newest original under ``<customer>/<type>/<title>.<ext>``,
+"""The ZIP of originals: every hit's newest original under ``<customer>/<type>/<file name>.<ext>`` (its
+original file name; the title when it has none or the name is taken: :func:`member_path`),
 then ``manifest.csv`` and ``manifest.json`` (one entry per hit, with the sha256 of each file).
 
 The archive is written as a stream (local headers with data descriptors), so it can go
@@ -116,16 +117,27 @@ def _dos_time(row: ExportRow) -> tuple[int, int, int, int, int, int]:
     return max(1980, stamp.tm_year), stamp.tm_mon, stamp.tm_mday, stamp.tm_hour, stamp.tm_min, stamp.tm_sec
 
 
+def _without_ext(name: str, ext: str) -> str:
+    return name[: -len(ext) - 1] if ext and name.lower().endswith("." + ext.lower()) else name
+
+
 def member_path(names: UniqueNames, row: ExportRow) -> str:
-    """The member path of one original (unique within the archive)."""
+    """The member path of one original (unique within the archive): ``<customer>/<type>/<file name>``.
+
+    The original's own file name is kept; the document's title stands in when there is no file name or
+    when the name is already taken in that folder (two ``scan.pdf``), and a title taken too gets `` (2)``.
+    """
     ext = extension_of(row.filename, row.mime)
-    title = row.title
-    if ext and title.lower().endswith("." + ext):
-        title = title[: -len(ext) - 1]
     customer = safe_part(row.customers[0] if row.customers else "", NO_CUSTOMER)
     doc_type = safe_part(row.doc_type_label, "其他")
-    stem = safe_part(title, f"文档-{row.id}")
-    return names.path((customer, doc_type), stem, ext)
+    folders = (customer, doc_type)
+    title = safe_part(_without_ext(row.title, ext), f"文档-{row.id}")
+    original = _without_ext(row.filename or "", ext).strip()
+    if original:
+        stem = safe_part(original, title)
+        if not names.taken(folders, stem, ext):
+            return names.path(folders, stem, ext)
+    return names.path(folders, title, ext)
 
 
 def zip_chunks(rows: Iterable[ExportRow], blobs: BlobStore, *, meta: Mapping[str, Any]) -> Iterator[bytes]:

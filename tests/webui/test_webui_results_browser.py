@@ -53,7 +53,9 @@ def test_results_at_every_width_in_both_languages(server, browser, admin_passwor
         for width in WIDTHS:
             browser.set_window_size(width, 900)
             browser.get(f"{server}/?all=1&lang={lang}")
-            WebDriverWait(browser, 20).until(_thumbnails_loaded)
+            # the first hit may be below the fold on a phone (the bars above it): bring it into view
+            browser.execute_script("document.querySelector('.hit-thumb img').scrollIntoView();")
+            WebDriverWait(browser, 30).until(_thumbnails_loaded)
             images = browser.find_elements(By.CSS_SELECTOR, ".hit-thumb img")
             assert images and all(i.get_attribute("loading") == "lazy" for i in images)
             assert all(i.get_attribute("alt") == "" for i in images)

@@ -24,6 +24,10 @@ CONTENT_SECURITY_POLICY = (
     " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
+#: Endpoints that set their own cache header: static files, and thumbnails (``private`` with an ETag,
+#: revalidated each time so that the reader's right is checked).  Everything else is ``no-store``.
+CACHEABLE = ("static", "thumbnails.thumbnail")
+
 #: Response headers every page and file gets.
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         retention,
         search,
         suggest,
+        thumbnails,
         trash,
         views,
     )
@@ -103,6 +108,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(auth.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(thumbnails.bp)
     app.register_blueprint(document_edit.bp)
     app.register_blueprint(customers.bp)
     app.register_blueprint(intake.bp)
@@ -135,7 +141,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     def _security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.endpoint != "static" and "no-store" not in response.headers.get("Cache-Control", ""):
+        if request.endpoint not in CACHEABLE and "no-store" not in response.headers.get("Cache-Control", ""):
             # Customer files, search hits and exports stay out of browser and proxy caches.
             response.headers["Cache-Control"] = "no-store"
         return response

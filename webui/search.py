@@ -3,11 +3,17 @@
 Routes: ``GET /`` (``?q=&type=&customer=&tag=&from=&to=&sort=&page=``, and the customer
 filters ``customer_id=&customer_type=&industry=&region=&year=&stage=&importance=&ctag=``; every filter may repeat;
 ``all=1`` lists every readable document without a query).  A result set comes with the
-export bar (see :mod:`webui.export`), which states its limits before an export starts.
+export bar (see :mod:`webui.export`), folded into one button, which states its limits before an export starts.
+
+Every facet is the same control: a checkbox per value with its count (the form submits; ``dossier.js`` submits
+it on change), full names on hover.  The file format (``format=``) and "scans only" (``scan=1``) filters show
+when the search layer offers them (``SearchRequest.formats`` / ``scans_only``, facets ``format`` / ``scan``).
+Each document hit shows a thumbnail of its first page (:mod:`webui.thumbnails`), loaded lazily.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -15,13 +21,14 @@ from flask import Blueprint, current_app, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from dossier.app import folder
+from dossier.app.thumbnails import SHOWN_HEIGHT, SHOWN_WIDTH
 from foundation.errors import DossierError
 from index import QuerySyntaxError
 from webui._requests import LINK_FILTERS, QUERY_PARAMS, search_request_from_args
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.export import export_offer
-from webui.i18n import say
+from webui.i18n import doc_type_label, get_language, gettext, has_message, say
 
 bp = Blueprint("search", __name__)
 
@@ -66,6 +73,58 @@ def current_url_with(**changes: Any) -> str:
     return url_with(**changes)
 
 
+#: The checkbox facets, in order: (facet name, URL parameter, SearchRequest field); each is headed
+#: ``facet.<name>`` but the file format, ``facet.file_format`` (文件格式, beside 文档类型, the document type).
+FACETS = (
+    ("doc_type", "type", "doc_types"),
+    ("format", "format", "formats"),
+    ("customer", "customer", "customers"),
+    ("tag", "tag", "tags"),
+    ("customer_type", "customer_type", "customer_types"),
+    ("industry", "industry", "industries"),
+    ("region", "region", "regions"),
+    ("stage", "stage", "stages"),
+    ("importance", "importance", "importance"),
+    ("ctag", "ctag", "customer_tags"),
+    ("year", "year", "years"),
+)
+
+
+def facet_groups(req: Any, facets: dict[str, Any]) -> list[dict[str, Any]]:
+    """The facets to show: name, parameter and each value ``(value, count, checked)`` — the values chosen but
+    without hits first (count 0, so that they can be unticked), then the offered ones, most frequent first."""
+    groups = []
+    for name, param, field in FACETS:
+        selected = [str(v) for v in (getattr(req, field, None) or ())]
+        offered = facets.get(name) or []
+        shown = {str(f["value"]) for f in offered}
+        values = [(v, 0, True) for v in selected if v not in shown]
+        values += [(str(f["value"]), f["count"], str(f["value"]) in selected) for f in offered]
+        if values:
+            heading = "facet.file_format" if name == "format" else f"facet.{name}"
+            groups.append(
+                {"name": name, "param": param, "heading": heading, "values": values, "selected": selected}
+            )
+    return groups
+
+
+@bp.app_template_global()
+def facet_label(name: str, value: str) -> str:
+    """What a facet value reads as: a type's or format's name in the current language, else the value."""
+    if name == "doc_type":
+        return doc_type_label(value)
+    if name == "format" and has_message(f"facet.file_format.{value}"):
+        return gettext(f"facet.file_format.{value}")
+    return value
+
+
+def _search(d: Any, req: Any) -> dict[str, Any]:
+    """``d.search`` as the user; display titles in the page's language where the search takes one (``lang``)."""
+    if "lang" in inspect.signature(d.search).parameters:
+        return dict(d.search(req, g.principal, lang=get_language()))
+    return dict(d.search(req, g.principal))
+
+
 def _customer_names(ids: tuple[int, ...]) -> dict[int, str]:
     """Names for the customer-id chips (an unknown id shows as #id)."""
     if not ids:
@@ -90,6 +149,8 @@ def index() -> Any:
         or req.date_from
         or req.date_to
         or any(getattr(req, field) for field in LINK_FILTERS.values())
+        or getattr(req, "formats", None)
+        or getattr(req, "scans_only", False)
     )
     context: dict[str, Any] = {
         "req": req,
@@ -101,6 +162,9 @@ def index() -> Any:
         "pages": [],
         "page_count": 0,
         "customer_names": _customer_names(req.customer_ids),
+        "facet_groups": facet_groups(req, {}),
+        "scans_only": bool(getattr(req, "scans_only", False)),
+        "thumb_size": (SHOWN_WIDTH, SHOWN_HEIGHT),
     }
     status = 200
     browse_all = request.args.get("all") == "1"
@@ -108,7 +172,7 @@ def index() -> Any:
     if req.query or filtered or browse_all:
         d = get_dossier()
         try:
-            result = d.search(req, g.principal)
+            result = _search(d, req)
         except DossierError as exc:
             if exc.status != 400:
                 raise
@@ -121,6 +185,7 @@ def index() -> Any:
             d.audit.record_search(g.principal.username, req, result["total"], "web")
             page_count = max(1, math.ceil(result["total"] / req.limit))
             context.update(result=result, page_count=page_count, pages=_pages(page, page_count))
+            context["facet_groups"] = facet_groups(req, result.get("facets") or {})
             if result["total"]:
                 context["export"] = export_offer(result["total"])
     return render_template("search/index.html", **context), status

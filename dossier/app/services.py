@@ -50,6 +50,7 @@ from dossier.app.notify import NotificationService
 from dossier.app.owners import link_owners, unmatched_owners
 from dossier.app.resources import HomeResources
 from dossier.app.saved_views import SavedViewService
+from dossier.app.thumbnails import ThumbnailService
 from foundation.config import Settings, load_settings
 from foundation.filemodes import file_mode_problems, file_mode_warnings, secure_home
 from foundation.messages import msg
@@ -76,6 +77,7 @@ class Dossier:
     ``backups`` (:class:`~dossier.app.backup.BackupService`): backups, scheduled ones, their status.
     ``notifications`` (:class:`~dossier.app.notify.NotificationService`): in-app notifications, reminder e-mails.
     ``reminders`` (:class:`~dossier.app._reminders.ReminderService`): reminders (提醒), due soon, customer care.
+    ``thumbnails`` (:class:`~dossier.app.thumbnails.ThumbnailService`): first-page pictures for the results.
     ``activities`` (:class:`~dossier.app._activities.ActivityService`): activities and comments (沟通记录);
     ``timeline`` (:class:`~dossier.app._timeline.Timeline`): one page of a customer's timeline (客户时间线).
     ``dashboard`` (:class:`~dossier.app.dashboard.Dashboard`): the start page's figures (工作台).
@@ -114,6 +116,7 @@ class Dossier:
             enqueue=self.intake.enqueue,
             trash=self.trash.trash,
         )
+        self.thumbnails = ThumbnailService(home.sessions, home.blobs, page_image=self.documents.page_image)
         self.integrity = IntegrityService(home, reindex=self.intake.reindex)
         self.activities, self.timeline = ActivityService(home), Timeline(home)
         self.dashboard = Dashboard(home)

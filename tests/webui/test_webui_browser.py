@@ -409,6 +409,7 @@ def test_export_every_document_from_the_search_page(server, browser, corpus_home
     everything = corpus_home["dossier"].search(SearchRequest("", limit=1000), Principal.system())
     wanted = [h["id"] for h in everything["hits"]]
     assert total_text.startswith(f"共 {len(wanted)} 条结果")
+    browser.find_element(By.CSS_SELECTOR, ".export-bar summary").click()  # folded into 导出… until opened
     bar = browser.find_element(By.CSS_SELECTOR, ".export-bar")
     assert f"导出当前检索的全部 {len(wanted)} 条结果" in bar.text and "每次最多导出" in bar.text
     browser.save_screenshot(str(EXPORT_SCREENSHOT))
@@ -504,6 +505,7 @@ def test_background_export_page_turns_into_a_download_without_reloading(export_q
     JobQueue.from_settings(settings).mark_alive("browser-export-worker")  # run_worker below is that worker
     log_in(browser, server, QUEUE_PASSWORD)
     browser.get(server + "/?all=1")
+    browser.find_element(By.CSS_SELECTOR, ".export-bar summary").click()  # folded into 导出… until opened
     assert "在后台生成" in browser.find_element(By.CSS_SELECTOR, ".export-bar").text
     browser.find_element(By.CSS_SELECTOR, ".export-bar button.export-csv").click()
     WebDriverWait(browser, 15).until(lambda b: "/export/jobs/" in b.current_url)

@@ -127,3 +127,18 @@ def test_a_blob_under_an_unconfigured_key_says_which_key_to_add(home):
     r = client.get(f"/documents/{doc_id}/download")
     assert r.status_code == 500 and d.blobs.keys.current.id in r.get_data(as_text=True)
     assert "DOSSIER_BLOB_KEY_OLD" in r.get_data(as_text=True)
+
+
+def test_thumbnails_are_sealed_in_the_cache_and_drawn_again_when_damaged(admin_client, home):
+    """A thumbnail is cached sealed like page images; a damaged cached one is drawn again, never an error."""
+    doc_id = home["ids"][PDF.name]
+    first = admin_client.get(f"/documents/{doc_id}/thumbnail.png")
+    assert first.status_code == 200 and first.data.startswith(b"\x89PNG")
+    blobs = home["dossier"].blobs
+    cached = blobs.cached_path(f"thumb-{first.headers['ETag'].strip(chr(34))}.png")
+    raw = cached.read_bytes()
+    assert not raw.startswith(b"\x89PNG")  # sealed on disk
+    cached.write_bytes(raw[:-3] + bytes(b ^ 0x20 for b in raw[-3:]))
+    again = admin_client.get(f"/documents/{doc_id}/thumbnail.png")
+    assert again.status_code == 200 and again.data == first.data
+    assert cached.read_bytes() != raw  # replaced by a fresh sealed copy

@@ -77,7 +77,7 @@ def current_url_with(**changes: Any) -> str:
 #: ``facet.<name>`` but the file format, ``facet.file_format`` (文件格式, beside 文档类型, the document type).
 FACETS = (
     ("doc_type", "type", "doc_types"),
-    ("format", "format", "formats"),
+    ("format", "file_format", "formats"),
     ("customer", "customer", "customers"),
     ("tag", "tag", "tags"),
     ("customer_type", "customer_type", "customer_types"),

@@ -46,7 +46,7 @@ LINK_FILTERS = {
     "stage": "stages",
     "importance": "importance",
     "ctag": "customer_tags",
-    "format": "formats",
+    "file_format": "formats",
 }
 #: Every parameter :func:`search_request` reads.
 PARAMS = (
@@ -145,7 +145,7 @@ def _years(values: Values) -> tuple[str, ...]:
 
 def _formats(values: Values) -> tuple[str, ...]:
     out = []
-    for v in _multi(values, "format"):
+    for v in _multi(values, "file_format"):
         name = format_name(v)
         if name is None:
             raise BadSearchValue(msg("app.search.bad_format", value=v[:40], known=" ".join(FILE_FORMATS)))

@@ -241,7 +241,7 @@ def ingest(
 @click.option("--year", "years", multiple=True, help="Only documents dated in this year.")
 @steering_options
 @click.option(
-    "--format",
+    "--file-format",
     "formats",
     multiple=True,
     help="Only files of this format: pdf, word, excel, powerpoint, image, email, archive, text, other.",
@@ -311,7 +311,7 @@ def search(
     )
     values["versions"] = [versions]
     values.update(steering_values(stages, importance, ctags))
-    values["format"] = list(formats)
+    values["file_format"] = list(formats)
     values["scan"] = ["1"] if scans else []
     request = search_request(values, limit=limit, offset=offset)
     principal = _principal(dossier, as_user)

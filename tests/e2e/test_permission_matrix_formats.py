@@ -149,8 +149,8 @@ def test_format_and_scan_filters_never_reach_past_the_permissions(home, app, use
     client = login_client(app, username, PASSWORD)
     pdfs, words = _readable(home, username, "pdf"), _readable(home, username, "word")
     for params, want in (
-        ({"format": "pdf"}, pdfs),
-        ({"format": ["pdf", "word"]}, pdfs | words),
+        ({"file_format": "pdf"}, pdfs),
+        ({"file_format": ["pdf", "word"]}, pdfs | words),
         ({"scan": "1"}, pdfs),
         ({"q": "format:word"}, words),
         ({"q": "is:scan"}, pdfs),
@@ -163,7 +163,7 @@ def test_format_and_scan_filters_never_reach_past_the_permissions(home, app, use
 
 def test_an_unknown_format_parameter_is_a_400(home, app):
     client = login_client(app, "admin", PASSWORD)
-    answer = client.get("/api/search", query_string={"format": "xyz"})
+    answer = client.get("/api/search", query_string={"file_format": "xyz"})
     assert answer.status_code == 400
     assert "xyz" in answer.get_data(as_text=True)
 
@@ -213,12 +213,12 @@ def test_the_cli_search_by_format_and_scans_as_a_user(home, username):
 
     runner = CliRunner(env=home["env"])
     found = runner.invoke(
-        cli, ["search", "年度合同", "--format", "pdf", "--scans", "--as", username, "--json"]
+        cli, ["search", "年度合同", "--file-format", "pdf", "--scans", "--as", username, "--json"]
     )
     assert found.exit_code == 0, found.output
     result = json.loads(found.output)
     assert {h["id"] for h in result["hits"]} == _readable(home, username, "pdf")
     assert all(h["display_title"].startswith("合同 · ") for h in result["hits"])
-    shown = runner.invoke(cli, ["search", "年度合同", "--format", "word", "--as", username])
+    shown = runner.invoke(cli, ["search", "年度合同", "--file-format", "word", "--as", username])
     assert shown.exit_code == 0, shown.output
     assert all("采购合同" not in line for line in shown.output.splitlines()[1:] if line.startswith("["))

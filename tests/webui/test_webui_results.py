@@ -201,7 +201,7 @@ def test_format_and_scan_facets_render_when_offered(app):
             )
         for word in words:
             assert word in html, (lang, word)
-        assert 'name="format" value="pdf"' in html and 'name="scan" value="1"' in html
+        assert 'name="file_format" value="pdf"' in html and 'name="scan" value="1"' in html
 
 
 def test_a_generic_title_shows_the_display_title_with_the_original_on_hover(app):

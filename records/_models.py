@@ -229,6 +229,8 @@ class DocumentCustomer(Base):
     """
 
     __tablename__ = "document_customers"
+    # A customer's linked documents from the index alone (customer care, the customer page; migration 0014).
+    __table_args__ = (Index("ix_document_customers_customer_document", "customer_id", "document_id"),)
 
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(

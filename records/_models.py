@@ -231,8 +231,12 @@ class DocumentCustomer(Base):
     """
 
     __tablename__ = "document_customers"
-    # a document's links with their method from the index alone (the start page's charts, migration 0015)
-    __table_args__ = (Index("ix_document_customers_document_method", "document_id", "method", "customer_id"),)
+    # A document's links with their method, and a customer's linked documents, from the indexes alone
+    # (the start page's charts, migration 0015; customer care and the customer page, migration 0014).
+    __table_args__ = (
+        Index("ix_document_customers_document_method", "document_id", "method", "customer_id"),
+        Index("ix_document_customers_customer_document", "customer_id", "document_id"),
+    )
 
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
     customer_id: Mapped[int] = mapped_column(

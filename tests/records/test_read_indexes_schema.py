@@ -11,6 +11,7 @@ from records._db import _alembic_config
 #: table -> the indexes 0014 adds to it, with their columns.
 ADDED = {
     "document_tags": {"ix_document_tags_tag_id": ["tag_id"]},
+    "document_customers": {"ix_document_customers_customer_document": ["customer_id", "document_id"]},
     "documents": {
         "ix_documents_customer_created": ["customer_id", "created_at", "trashed_at"],
         "ix_documents_id_created": ["id", "created_at", "trashed_at"],

@@ -10,6 +10,8 @@ Create Date: 2026-12-07
   document (customer care's last activity) read from the index alone, and the customer page's documents.
 - ``ix_documents_id_created``: (id, created_at, trashed_at) — the same for documents reached through
   ``document_customers`` links, without reading each document's row.
+- ``ix_document_customers_customer_document``: (customer_id, document_id) — a customer's linked documents
+  (customer care, the customer page) from the index alone.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ INDEXES = (
     ("ix_document_tags_tag_id", "document_tags", ["tag_id"]),
     ("ix_documents_customer_created", "documents", ["customer_id", "created_at", "trashed_at"]),
     ("ix_documents_id_created", "documents", ["id", "created_at", "trashed_at"]),
+    ("ix_document_customers_customer_document", "document_customers", ["customer_id", "document_id"]),
 )
 
 

@@ -1,19 +1,19 @@
 """The home page: a query box, ranked hits with highlighted snippets, facets, sort and pages.
 
-Routes: ``GET /`` (``?q=&type=&customer=&tag=&from=&to=&sort=&page=``, and the customer
-filters ``customer_id=&customer_type=&industry=&region=&year=&stage=&importance=&ctag=``; every filter may repeat;
+Routes: ``GET /`` (``?q=&type=&customer=&tag=&from=&to=&sort=&page=``, the file filters ``file_format=&scan=1``
+and the customer filters ``customer_id=&customer_type=&industry=&region=&year=&stage=&importance=&ctag=``; every
+filter may repeat;
 ``all=1`` lists every readable document without a query).  A result set comes with the
 export bar (see :mod:`webui.export`), folded into one button, which states its limits before an export starts.
 
 Every facet is the same control: a checkbox per value with its count (the form submits; ``dossier.js`` submits
-it on change), full names on hover.  The file format (``format=``) and "scans only" (``scan=1``) filters show
-when the search layer offers them (``SearchRequest.formats`` / ``scans_only``, facets ``format`` / ``scan``).
+it on change), full names on hover.  The file format (``file_format=``) and "scans only" (``scan=1``) filters are
+``SearchRequest.formats`` / ``scans_only``, their facets ``format`` / ``scan``.
 Each document hit shows a thumbnail of its first page (:mod:`webui.thumbnails`), loaded lazily.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
@@ -119,10 +119,8 @@ def facet_label(name: str, value: str) -> str:
 
 
 def _search(d: Any, req: Any) -> dict[str, Any]:
-    """``d.search`` as the user; display titles in the page's language where the search takes one (``lang``)."""
-    if "lang" in inspect.signature(d.search).parameters:
-        return dict(d.search(req, g.principal, lang=get_language()))
-    return dict(d.search(req, g.principal))
+    """``d.search`` as the user, display titles in the page's language."""
+    return dict(d.search(req, g.principal, lang=get_language()))
 
 
 def _customer_names(ids: tuple[int, ...]) -> dict[int, str]:
@@ -149,8 +147,7 @@ def index() -> Any:
         or req.date_from
         or req.date_to
         or any(getattr(req, field) for field in LINK_FILTERS.values())
-        or getattr(req, "formats", None)
-        or getattr(req, "scans_only", False)
+        or req.scans_only
     )
     context: dict[str, Any] = {
         "req": req,
@@ -163,7 +160,7 @@ def index() -> Any:
         "page_count": 0,
         "customer_names": _customer_names(req.customer_ids),
         "facet_groups": facet_groups(req, {}),
-        "scans_only": bool(getattr(req, "scans_only", False)),
+        "scans_only": req.scans_only,
         "thumb_size": (SHOWN_WIDTH, SHOWN_HEIGHT),
     }
     status = 200

@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 import records
 from dossier.app.folder import readable_document
 from foundation.errors import DossierError
-from index import Principal
+from index import Principal, file_format
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -46,7 +46,7 @@ FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 #: Lines of text a text thumbnail shows at most.
 TEXT_LINES = 14
 
-#: The file formats of the results' format filter: name, the card's colour and its short label.
+#: The card of each file format (:data:`index.FILE_FORMATS`): its colour and short label.
 FORMATS: dict[str, tuple[str, str]] = {
     "pdf": ("#b3261e", "PDF"),
     "word": ("#2b579a", "DOC"),
@@ -58,30 +58,6 @@ FORMATS: dict[str, tuple[str, str]] = {
     "text": ("#4a4a4a", "TXT"),
     "other": ("#4a4a4a", "FILE"),
 }
-
-_EXTENSIONS = {
-    "pdf": ("pdf",),
-    "word": ("doc", "docx", "odt", "rtf", "wps"),
-    "excel": ("xls", "xlsx", "ods", "csv", "et"),
-    "powerpoint": ("ppt", "pptx", "odp", "dps"),
-    "image": ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp", "heic"),
-    "email": ("eml", "msg", "mbox"),
-    "archive": ("zip", "rar", "7z", "tar", "gz", "tgz"),
-    "text": ("txt", "md", "html", "htm", "xml", "json"),
-}
-
-
-def file_format(mime: str, filename: str) -> str:
-    """The format family of a file (a key of :data:`FORMATS`), from its type and else its name's extension."""
-    mime = (mime or "").lower()
-    if mime == "application/pdf":
-        return "pdf"
-    if mime.startswith("image/"):
-        return "image"
-    if mime == "message/rfc822" or mime == "application/vnd.ms-outlook":
-        return "email"
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return next((name for name, exts in _EXTENSIONS.items() if extension in exts), "other")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from html import unescape
 
 from PIL import Image
 
-from dossier.app.thumbnails import THUMB_HEIGHT, THUMB_WIDTH, file_format
+from dossier.app.thumbnails import THUMB_HEIGHT, THUMB_WIDTH
+from index import file_format
 
 THUMB = re.compile(
     r'<img src="/documents/(\d+)/thumbnail.png" loading="lazy" decoding="async" width="72" height="96" alt="">'

@@ -22,11 +22,13 @@ from dossier.app.audit import (
     AuditFilter,
     AuditQueryError,
     parse_time,
+    summarise,
 )
 from records import utcnow
 from webui.auth import login_required
 from webui.core import get_dossier
 from webui.documents import content_disposition
+from webui.i18n import get_language
 from webui.i18n import gettext as _
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -115,7 +117,9 @@ def audit() -> Any:
     result = get_dossier().audit.events(
         g.principal, filters, limit=DEFAULT_PAGE_SIZE, offset=(page - 1) * DEFAULT_PAGE_SIZE
     )
+    lang = get_language()
     for event in result["events"]:
+        event["summary"] = summarise(event["action"], event["detail"], lang)
         event["detail_json"] = json.dumps(event["detail"], ensure_ascii=False, indent=2, sort_keys=True)
     page_count = max(1, math.ceil(result["total"] / DEFAULT_PAGE_SIZE))
     filter_args = _filter_args()

@@ -294,26 +294,56 @@ def _tail(text: str, width: int = 60) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
-def summarise(action: str, detail: Mapping[str, Any]) -> str:
-    """One line of what an event's detail says (values, few words; the full detail stays in ``detail``)."""
+#: The few words of a summary, per language (the rest are values as recorded).
+_SUMMARY_WORDS = {
+    "zh": {
+        "batch": "批次",
+        "incomplete": "未完成",
+        "merged": "已合并",
+        "errors": "错误",
+        "web": "网页",
+        "cli": "命令行",
+        "api": "API",
+        "worker": "后台任务",
+    },
+    "en": {
+        "batch": "batch",
+        "incomplete": "incomplete",
+        "merged": "merged",
+        "errors": "errors",
+        "web": "web",
+        "cli": "CLI",
+        "api": "API",
+        "worker": "worker",
+    },
+}
+
+
+def summarise(action: str, detail: Mapping[str, Any], lang: str = "en") -> str:
+    """One line of what an event's detail says (values, few words in ``lang``; the full detail stays in ``detail``)."""
     d = dict(detail)
     parts: list[str] = []
+    words = _SUMMARY_WORDS.get(lang, _SUMMARY_WORDS["en"])
+
+    def word(key: Any) -> str:
+        return words.get(str(key), str(key))
+
     if action == "search":
         parts.append(f"“{_short(d.get('query', ''))}” → {d.get('total', '?')}")
         parts += [f"{k}={_short(v, 40)}" for k, v in (d.get("filters") or {}).items()]
-        parts.append(str(d.get("channel", "")))
+        parts.append(word(d.get("channel", "")))
     elif action == "upload":
         files = ", ".join(_tail(str(n)) for n in (d.get("files") or [])[:5])
         more = int(d.get("count") or 0) - min(5, len(d.get("files") or []))
         parts.append(f"{d.get('count', 0)}: {files}" + (f" (+{more})" if more > 0 else ""))
-        parts.append(f"batch {d.get('batch')}")
-        parts.append(str(d.get("channel", "")))
+        parts.append(f"{word('batch')} {d.get('batch')}")
+        parts.append(word(d.get("channel", "")))
     elif action == "export":
         parts.append(f"{d.get('format')} {d.get('hits')}/{d.get('total')}")
         if d.get("query"):
             parts.append(f"“{_short(d['query'])}”")
         if d.get("complete") is False:
-            parts.append(f"incomplete: {_short(d.get('error') or '')}")
+            parts.append(f"{word('incomplete')}: {_short(d.get('error') or '')}")
     elif action == "metadata_change":
         for name, change in (d.get("changed") or {}).items():
             before, after = [*change, None, None][:2] if isinstance(change, list) else (None, change)
@@ -331,9 +361,9 @@ def summarise(action: str, detail: Mapping[str, Any]) -> str:
         merged = (d.get("suggestions_merged") or {}).get("items") or []
         more = (d.get("suggestions_merged") or {}).get("more") or 0
         if merged or more:
-            parts.append(f"merged {len(merged) + int(more)}")
+            parts.append(f"{word('merged')} {len(merged) + int(more)}")
         if d.get("errors"):
-            parts.append(f"errors {d['errors']}")
+            parts.append(f"{word('errors')} {d['errors']}")
     elif action in ("customer_edit", "customer_confirm", "customer_reject", "customer_merge"):
         parts.append(_short(d.get("name") or "", 60))
         if d.get("into"):

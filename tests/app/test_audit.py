@@ -569,3 +569,16 @@ def test_the_trail_on_postgresql_records(postgres_url, tmp_path):
     finally:
         d.close()
         _opensearch.drop(url, alias)
+
+
+def test_an_events_summary_speaks_the_readers_language_and_keeps_the_values():
+    """GIVEN an upload and an incomplete export WHEN summarised for a Chinese and an English reader THEN the
+    few words are in that language (批次/网页, batch/web) and the recorded values stay as recorded."""
+    from dossier.app.audit import summarise
+
+    upload = {"count": 1, "files": ["../in/报价单.pdf"], "batch": 3, "channel": "web"}
+    assert summarise("upload", upload, "zh") == "1: ../in/报价单.pdf · 批次 3 · 网页"
+    assert summarise("upload", upload, "en") == "1: ../in/报价单.pdf · batch 3 · web"
+    export = {"format": "csv", "hits": 2, "total": 5, "complete": False, "error": "磁盘已满"}
+    assert summarise("export", export, "zh") == "csv 2/5 · 未完成: 磁盘已满"
+    assert summarise("export", export) == "csv 2/5 · incomplete: 磁盘已满"

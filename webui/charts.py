@@ -151,7 +151,7 @@ def columns(chart_id: str, cols: Sequence[Column], *, title: str, desc: str) -> 
 
 def bars(chart_id: str, groups: Sequence[Group], *, title: str, desc: str) -> Markup:
     """Horizontal bars in groups, top to bottom; the longest bar fills the width left for bars."""
-    width = 480
+    width = 360  # about the width of a start-page column: the text draws near its own size
     label_w, text_w, right = 110, 70, 4
     bar_h, gap, group_gap, top = 18, 4, 12, 6
     rows = sum(len(g.bars) for g in groups)

@@ -29,6 +29,7 @@ from webui.auth import login_required
 from webui.core import get_dossier
 from webui.export import export_offer
 from webui.i18n import doc_type_label, get_language, gettext, has_message, say
+from webui.labels import customer_type_label
 
 bp = Blueprint("search", __name__)
 
@@ -110,11 +111,14 @@ def facet_groups(req: Any, facets: dict[str, Any]) -> list[dict[str, Any]]:
 
 @bp.app_template_global()
 def facet_label(name: str, value: str) -> str:
-    """What a facet value reads as: a type's or format's name in the current language, else the value."""
+    """What a facet value reads as: a document type's, format's or customer type's name in the current language,
+    else the value as stored."""
     if name == "doc_type":
         return doc_type_label(value)
     if name == "format" and has_message(f"facet.file_format.{value}"):
         return gettext(f"facet.file_format.{value}")
+    if name == "customer_type":
+        return customer_type_label(value)
     return value
 
 

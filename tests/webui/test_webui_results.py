@@ -151,6 +151,19 @@ def test_a_ticked_facet_filters_and_stays_ticked(folder_login, folder_home):
     assert ("region", "火星", 0, True, "火星") in _facet(none, "region")
 
 
+def test_customer_types_read_in_the_pages_language(folder_login):
+    """The customer-type facet and its chip name the stored types (潜在客户 …) in English on the English page."""
+    client = folder_login("admin")
+    every = client.get("/?q=服务器&lang=en").get_data(as_text=True)
+    shown = {unescape(t) for t in re.findall(r'<span class="facet-value">([^<]*)</span>', every)}
+    assert {"Prospect", "Current customer", "Lost customer"} <= shown
+    en = client.get("/?q=服务器&customer_type=潜在客户&lang=en").get_data(as_text=True)
+    assert "Customer type: Prospect ×" in unescape(en)
+    assert "潜在客户" not in re.sub(r'(value|href|title)="[^"]*"', "", en.split('class="hits"')[0])
+    zh = client.get("/?q=服务器&customer_type=潜在客户&lang=zh").get_data(as_text=True)
+    assert "Prospect" not in zh and "潜在客户" in zh
+
+
 def test_document_type_and_file_format_are_labelled_apart(admin):
     zh = admin.get("/?q=合同").get_data(as_text=True)
     assert "<legend>文档类型</legend>" in zh and "文件类型" not in zh

@@ -72,6 +72,9 @@ def test_activities_and_new_documents_count_and_trashed_documents_do_not(home):
     d = home["dossier"]
     ids = home["customers"]
     later = TODAY + timedelta(days=61)
+    # Asked first, so that the answers below also show the kept list follows every write.
+    before = _names(d.reminders.stale_customers(principal(home, "manager1"), later))
+    assert CUSTOMERS["A"][0] in before and CUSTOMERS["B"][0] in before
     with d.sessions() as session:
         session.add(
             Activity(
@@ -105,7 +108,8 @@ def test_one_query_however_many_customers(home):
         d.reminders.stale_customers(principal(home, "manager1"), TODAY + timedelta(days=365))
     finally:
         event.remove(d.engine, "before_cursor_execute", count)
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 2
+    # the list itself, the owned customers, and the three looks at what the kept answer depends on
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 5
 
 
 def test_daily_makes_one_care_reminder_per_silence_and_closes_it_when_activity_resumes(home):

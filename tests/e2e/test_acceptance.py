@@ -140,6 +140,8 @@ def test_recall_over_the_judged_queries_is_complete(dev_home):
                 "snippet",
                 "version",
                 "activity",  # 0: a document (an activity's or comment's hit has its id)
+                "display_title",  # the title, or type · customer · number · date for a generic one
+                "title_parts",
             }
     assert problems == []
 

@@ -13,20 +13,6 @@
     });
   }
 
-  // A UTC time from the API in the team's zone (data-timezone) as the server writes it: 2026-12-07 14:33.
-  function localTime(iso, zone) {
-    var raw = String(iso);
-    var moment = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? raw : raw + "Z");
-    try {
-      return new Intl.DateTimeFormat("sv-SE", {
-        timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
-        hour: "2-digit", minute: "2-digit", hour12: false
-      }).format(moment);
-    } catch (e) {
-      return raw.slice(0, 16).replace("T", " ");
-    }
-  }
-
   function start(root) {
     var messages = {};
     try {
@@ -61,7 +47,7 @@
       var download = root.querySelector("[data-download]");
       download.hidden = !job.ready;
       if (job.expires_at) {
-        field("expires").textContent = text("export.expires", { at: localTime(job.expires_at, root.getAttribute("data-timezone")) });
+        field("expires").textContent = text("export.expires", { at: window.Dossier.localTime(job.expires_at, root.getAttribute("data-timezone")) });
       }
       var note = root.querySelector("[data-live-note]");
       if (note && LIVE.indexOf(job.status) < 0) { note.hidden = true; }

@@ -42,18 +42,7 @@
 
   // A UTC time from the API in the team's zone (data-timezone), as the server writes it: 2026-12-07 14:33.
   function when(iso, texts, zone) {
-    if (!iso) { return texts.get("jobs.unknown"); }
-    var text = String(iso);
-    var moment = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : text + "Z");
-    if (isNaN(moment.getTime())) { return text.slice(0, 16).replace("T", " "); }
-    try {
-      return new Intl.DateTimeFormat("sv-SE", {
-        timeZone: zone || undefined, year: "numeric", month: "2-digit", day: "2-digit",
-        hour: "2-digit", minute: "2-digit", hour12: false
-      }).format(moment);
-    } catch (e) {
-      return text.slice(0, 16).replace("T", " ");
-    }
+    return iso ? window.Dossier.localTime(iso, zone) : texts.get("jobs.unknown");
   }
 
   function count(obj, key) {

@@ -5,13 +5,13 @@ a tag field completes the last item of its list; no console errors (strict CSP, 
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.webui import _browser
 from tests.webui.test_suggest import FULL, PASSWORD, _build
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,39 +42,11 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         built["dossier"].close()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):
-    import os
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    profile = tmp_path_factory.mktemp("suggest-profile")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1024,900",
-        "--lang=zh-CN",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.implicitly_wait(5)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+@pytest.fixture()
+def browser(browser):
+    """The session's Chromium (tests/webui/conftest.py), reset, 1024 px wide."""
+    _browser.set_width(browser, 1024, 900)
+    return browser
 
 
 def _log_in(browser, server: str) -> None:
@@ -110,8 +82,7 @@ def test_a_short_name_completes_to_the_full_name_by_keyboard(server, browser, la
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    if lang == "zh":
-        _log_in(browser, server)
+    _log_in(browser, server)
     browser.get(f"{server}/upload?lang={lang}")
     box = browser.find_element(By.ID, "customer")
     assert box.get_attribute("role") == "combobox" and box.get_attribute("aria-expanded") == "false"
@@ -151,6 +122,7 @@ def test_the_search_box_turns_a_customer_into_a_filter(server, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    _log_in(browser, server)
     browser.get(server + "/?lang=zh")
     box = browser.find_element(By.ID, "q")
     box.send_keys("合同 光华物")

@@ -8,7 +8,6 @@ what the bar counts.  Screenshots: /tmp/dossier-dashboard-zh.png, /tmp/dossier-d
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from werkzeug.serving import make_server
 from dossier.app.services import Dossier
 from foundation.config import load_settings
 from tests import _dashboard
+from tests.webui import _browser
 from webui import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,37 +57,11 @@ def server(tmp_path_factory):
         dossier.close()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """One headless Chromium for the module, 1024 px wide."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tmp_path_factory.mktemp("dash-profile")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1024,900",
-        "--lang=zh-CN",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.implicitly_wait(10)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+@pytest.fixture()
+def browser(browser):
+    """The session's Chromium (tests/webui/conftest.py), reset, 1024 px wide."""
+    _browser.set_width(browser, 1024, 900)
+    return browser
 
 
 def _log_in(browser, server: str) -> None:

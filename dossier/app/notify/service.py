@@ -146,6 +146,7 @@ class NotificationService:
                 log.warning("通知前的步骤失败 / the step before notifications failed: %s", exc.message)
         local = _local(now)
         today = local.date()
+        at = _utc(now)  # when the mails queued now may first be tried: the run's moment, not the wall clock's
         mail = self.smtp.enabled
         digest = mail and local.hour >= self.digest_hour()
         done = {"notifications": 0, "mails": 0, "digests": 0}
@@ -190,12 +191,12 @@ class NotificationService:
                         and _mail_key(line) not in mailed
                     ):
                         subject, body = due_text(line)
-                        mails.append(_mail(_mail_key(line), user, subject, body))
+                        mails.append(_mail(_mail_key(line), user, subject, body, at))
             done["notifications"] = insert_all_absent(session, notes)
             done["mails"] = insert_all_absent(session, mails)
             session.commit()
             if digest:
-                done["digests"] = self._digests(session, today, readers)
+                done["digests"] = self._digests(session, today, readers, at)
             session.commit()
         return done
 
@@ -218,7 +219,7 @@ class NotificationService:
             grouped[user].append(reminder)
         return grouped
 
-    def _digests(self, session: Session, today: date, readers: dict[int, Reader]) -> int:
+    def _digests(self, session: Session, today: date, readers: dict[int, Reader], at: datetime) -> int:
         users = session.scalars(
             select(User).where(User.active.is_(True), User.email.is_not(None), User.email != "")
         ).all()
@@ -244,7 +245,7 @@ class NotificationService:
             if not lines and not care:
                 continue  # nothing to say: no digest today (a later run may still find something)
             subject, body = digest_text(today, lines, care)
-            queued += insert_all_absent(session, [_mail(keys[user.id], user, subject, body)])
+            queued += insert_all_absent(session, [_mail(keys[user.id], user, subject, body, at)])
         return queued
 
     # -- sending -----------------------------------------------------------------------------
@@ -387,9 +388,10 @@ def _notification(user: User, line: ReminderLine, key: str) -> Notification:
     return Notification(user_id=user.id, key=key, kind=kind, reminder_id=line.id, **notification_fields(line))
 
 
-def _mail(key: str, user: User, subject: str, body: str) -> MailDelivery:
+def _mail(key: str, user: User, subject: str, body: str, at: datetime) -> MailDelivery:
+    """A mail to queue, first tried at ``at`` (naive UTC)."""
     return MailDelivery(
-        key=key, user_id=user.id, recipient=user.email or "", subject=subject, body=body, next_try_at=utcnow()
+        key=key, user_id=user.id, recipient=user.email or "", subject=subject, body=body, next_try_at=at
     )
 
 

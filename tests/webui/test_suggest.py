@@ -158,6 +158,7 @@ def test_the_forms_carry_the_combobox_hooks_and_the_script(client):
         "/upload": ['data-suggest="customer"', 'data-suggest="tag" data-suggest-multi'],
         f"/documents/{doc_id}/edit": ['data-suggest="tag" data-suggest-multi'],
         f"/customers/{customer_id}/edit": ['data-suggest="ctag" data-suggest-multi'],
+        f"/bulk?scope=selected&ids={doc_id}": ['id="bulk-customer" name="customer" data-suggest="customer"'],
     }
     for path, hooks in pages.items():
         html = client.get(path).get_data(as_text=True)

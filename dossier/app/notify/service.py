@@ -146,7 +146,10 @@ class NotificationService:
                 log.warning("通知前的步骤失败 / the step before notifications failed: %s", exc.message)
         local = _local(now)
         today = local.date()
-        at = _utc(now)  # when the mails queued now may first be tried: the run's moment, not the wall clock's
+        # The mails queued now may be tried at once: at the run's moment or the wall clock's, whichever is earlier
+        # (a run for a past moment must not queue mails its own send would find not yet due, nor one for a later
+        # moment mails the next real send skips).
+        at = min(_utc(now), utcnow())
         mail = self.smtp.enabled
         digest = mail and local.hour >= self.digest_hour()
         done = {"notifications": 0, "mails": 0, "digests": 0}

@@ -454,7 +454,11 @@ class ReminderService:
         return care.parse_stale_days(self._home.settings.get("DOSSIER_STALE_DAYS"))
 
     def stale_customers(self, principal: Principal, today: date | None = None) -> Items:
-        """The customers ``principal`` looks after that have been silent too long (客户关怀), longest first."""
+        """The customers ``principal`` looks after that have been silent too long (客户关怀), longest first.
+
+        The answer is kept :data:`STALE_CACHE_SECONDS` per principal, day and setting, and only while the documents,
+        their links, the customers and the activities are as they were (one look at each; any write shows).
+        """
         limits = self.stale_days()
         with self._home.sessions() as session:
             if principal.role == "sales":

@@ -71,21 +71,6 @@ def test_a_home_indexed_before_formats_is_reindexed_when_it_opens(dossier, inges
         reopened.close()
 
 
-def test_export_rows_show_the_display_title():
-    from dossier.app.export._rows import ExportRow
-
-    def row(title: str, **more) -> ExportRow:  # type: ignore[no-untyped-def]
-        return ExportRow(
-            1, title, ("杭州明远科技有限公司",), "quote", "2024-02-03", (), "a.pdf", 1, 1, 0.0, "", "", **more
-        )
-
-    assert row("报价单").display_title == "报价单 · 杭州明远科技有限公司 · 2024-02-03"
-    assert row("报价单", entities={"quote_no": ["BJ-2024-0007"]}).display_title == (
-        "报价单 · 杭州明远科技有限公司 · BJ-2024-0007 · 2024-02-03"
-    )
-    assert row("明远 2024 服务器报价").display_title == "明远 2024 服务器报价"
-
-
 def test_an_export_keeps_the_format_and_scan_filters():
     from dossier.app.export._service import request_from_json, request_to_json
 

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from dossier.app import folder
 from dossier.app._activities import activity_hits
 from dossier.app.export._snippets import PlainSnippets
-from index import Principal, SearchBackend, SearchHit, SearchRequest, display_title, title_parts
+from index import Principal, SearchBackend, SearchHit, SearchRequest
 from ingest import DOC_TYPES, group_entity_values
 from pipeline.activity_index import KIND_LABELS
 from pipeline.extraction import KEPT_METHODS
@@ -90,17 +90,6 @@ class ExportRow:
     customer_tags: tuple[str, ...] = ()
     kind: str = "document"  # document, or an activity's kind: call, visit, meeting, email, note, comment
     activity: int = 0  # > 0: the row is that activity or comment (``id`` is then 0: no document)
-
-    @property
-    def display_title(self) -> str:
-        """The title to show (:func:`index.display_title`, Chinese labels): the stored title, or "type · customer ·
-        number · date" when it is generic (the number when the export read the entities)."""
-        if self.activity:
-            return self.title
-        numbers = [(k, v) for k, values in (self.entities or {}).items() for v in values]
-        return display_title(
-            self.title, title_parts(self.title, self.doc_type, self.customers, numbers, self.date)
-        )
 
     @property
     def doc_type_label(self) -> str:

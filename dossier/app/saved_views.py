@@ -53,6 +53,8 @@ def normalise_params(raw: str | list[tuple[str, str]] | dict[str, Any]) -> str:
     cannot mean anything raises the search's own 400 error (an unknown type, a bad date …).
     """
     if isinstance(raw, str):
+        if len(raw) > 4 * MAX_PARAMS:  # refused before it is parsed (escapes may shrink it, not by more)
+            raise ViewError(msg("app.views.params_too_long", max=MAX_PARAMS))
         pairs = parse_qsl(raw.lstrip("?"), keep_blank_values=False)
     elif isinstance(raw, dict):
         pairs = [(k, str(v)) for k, vs in raw.items() for v in (vs if isinstance(vs, list | tuple) else [vs])]

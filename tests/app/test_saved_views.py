@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from dossier.app.saved_views import MAX_NAME, MAX_VIEWS
+from dossier.app.saved_views import MAX_NAME, MAX_PARAMS, MAX_VIEWS
 from foundation.errors import DossierError, Forbidden, NotFound
 from tests._bulk_home import build, principal
 
@@ -40,6 +40,23 @@ def test_a_search_that_means_nothing_is_refused_as_the_search_page_refuses_it(ho
         with pytest.raises(DossierError) as err:
             d.views.save(sales1, f"坏的 {params}", params)
         assert err.value.status == 400
+    assert len(d.views.list(sales1)) == before
+
+
+def test_over_long_parameters_are_refused_whatever_their_shape(home):
+    """A view's search may not exceed MAX_PARAMS characters: a long query, many repeated filters, or a huge raw
+    string (refused before it is parsed) all get the same 400 naming the limit; nothing is stored."""
+    d = home["dossier"]
+    sales1 = principal(home, "sales1")
+    before = len(d.views.list(sales1))
+    for params in (
+        "q=" + "合同" * MAX_PARAMS,
+        "&".join(["tag=重点"] * MAX_PARAMS),
+        "x=" + "a" * (5 * MAX_PARAMS),
+    ):
+        with pytest.raises(DossierError) as err:
+            d.views.save(sales1, "太长", params)
+        assert err.value.status == 400 and str(MAX_PARAMS) in err.value.text("en")
     assert len(d.views.list(sales1)) == before
 
 

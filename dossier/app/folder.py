@@ -368,10 +368,10 @@ def _key_amounts(session: Session, scope: ColumnElement[bool]) -> tuple[list[dic
         )
     ):
         entry = _AmountRow(*row)
-        amount = _amount(entry.value)
-        if amount is None:
+        value = _amount(entry.value)
+        if value is None:
             continue
-        candidate = (is_total_role(entry.role), amount, entry)
+        candidate = (is_total_role(entry.role), value, entry)
         current = sources.get(entry.document_id)
         if current is None or candidate[:2] > current[:2]:
             sources[entry.document_id] = candidate

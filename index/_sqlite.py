@@ -508,7 +508,9 @@ class SqliteBackend:
             conn.exec_driver_sql(
                 "INSERT INTO search_doc_version (id, document_id, version) VALUES (?, ?, ?)", versions
             )
-        self._vocabulary.remember(conn, set().union(*(terms_of(w, (t, m, g)) for _, _, (t, m, w, g) in rows)))
+        self._vocabulary.remember(
+            conn, set().union(*(terms_of(w, (doc.title, meta, doc.text)) for doc, meta, (_, _, w, _) in rows))
+        )
 
     def _remove(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:

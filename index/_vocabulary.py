@@ -49,8 +49,9 @@ MIN_WORD = 3
 #: At most this many candidates per looked-up word.
 MAX_CANDIDATES = 8
 
-_LATIN_RUN = re.compile(r"(?<![^ ])[a-z]{3,32}(?![^ ])")
+_LATIN_RUN = re.compile(r"[a-z]{3,}")
 _LATIN_WORD = re.compile(r"[a-z]{3,32}")
+_WIDE_RUN = re.compile(r"[^\x00-\x7f]{3,}")
 
 VOCAB_DDL = ("CREATE TABLE IF NOT EXISTS search_vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)",)
 
@@ -84,12 +85,17 @@ def max_edits(word: str) -> int:
     return 0
 
 
-def terms_of(words_stream: str, streams: Iterable[str]) -> set[str]:
-    """The vocabulary's words in one document: CJK words of its ``words`` stream, Latin pieces of its other streams."""
-    found = {w for w in words_stream.split() if len(w) >= MIN_WORD and _script(w) == "cjk"}
-    for stream in streams:
-        found.update(_LATIN_RUN.findall(stream))
-    return found
+def terms_of(words_stream: str, texts: Iterable[str]) -> set[str]:
+    """The vocabulary's words in one document: CJK words of its ``words`` stream, Latin words of its texts.
+
+    Cheap on purpose (it runs for every document written; about 0.1 ms for a 2 KB one): C-speed
+    regular expressions, no per-word Python work.  A Latin word is a run of letters of the lower-cased
+    text (``PowerEdge`` gives ``poweredge``, which a search finds through its joined form).
+    """
+    found = set(_WIDE_RUN.findall(words_stream))
+    for text in texts:
+        found.update(_LATIN_RUN.findall(text.lower()))
+    return {t for t in found if len(t) <= MAX_WORD}
 
 
 def nearest(word: str, terms: Sequence[str], limit: int = MAX_CANDIDATES) -> list[str]:
@@ -145,7 +151,7 @@ class SqliteVocabulary:
         with self._lock:
             if not self._filled:
                 self._fill(conn)
-            new = terms - self._known
+            new = [t for t in terms - self._known if _script(t)]
             if not new:
                 return
             conn.exec_driver_sql("INSERT OR IGNORE INTO search_vocab (term) VALUES (?)", [(t,) for t in new])

@@ -31,11 +31,11 @@ from sqlalchemy.orm import sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search import CORPUS, _engine, load_corpus  # noqa: E402
+from search import CORPUS, _engine, load_corpus
 
-from dossier.app import did_you_mean  # noqa: E402
-from index import Principal, SearchRequest, add_user_words, open_backend  # noqa: E402
-from records import Base, Customer  # noqa: E402
+from dossier.app import did_you_mean
+from index import Principal, SearchRequest, add_user_words, open_backend
+from records import Base, Customer
 
 _NOISE = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就年同说"
 

@@ -195,9 +195,22 @@ def _word_corrections(home: HomeResources, words: Sequence[_Word], deadline: flo
             return out
         typed = _fold(word.text)
         out.extend(
-            _Correction(i, i, text, "word", int(Levenshtein.distance(typed, text))) for text in similar
+            _Correction(i, i, _cased(text, word.text), "word", int(Levenshtein.distance(typed, text)))
+            for text in similar
         )
     return out
+
+
+def _cased(word: str, typed: str) -> str:
+    """A Latin ``word`` of the index (lower case) in the case ``typed`` was: Pacfic -> Pacific, INVOCE -> INVOICE."""
+    plain = unicodedata.normalize("NFKC", typed)
+    if not word.isascii() or not plain.isascii():
+        return word
+    if plain.isupper() and len(plain) > 1:
+        return word.upper()
+    if plain[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
 
 
 def _replacement(correction: _Correction, words: Sequence[_Word]) -> str | None:

@@ -61,7 +61,7 @@ def test_every_probe_is_readable_by_someone_and_hidden_from_someone():
     """The probes are meaningful: each correction is allowed to some users and refused to others."""
     for _typed, (_wanted, _hidden, sources) in PROBES.items():
         allowed = {u for u in USERS if _allowed(u, sources)}
-        assert allowed and allowed != set(USERS) or sources[0].startswith("g-")
+        assert (allowed and allowed != set(USERS)) or sources[0].startswith("g-")
 
 
 @pytest.mark.parametrize("username", list(USERS))

@@ -83,7 +83,7 @@ def test_two_mistyped_parts_are_corrected_together(home):
     ("typed", "wanted"),
     [
         ("shipmnet", "shipment"),  # two edits in a longer Latin word
-        ("Logistcs", "logistics"),
+        ("Logistcs", "Logistics"),  # in the case it was typed
         ("invoce", "invoice"),  # one edit in a word of up to five letters… and six
         ("审汁报告", "审计报告"),  # a CJK word of the index (jieba's), one wrong character
     ],
@@ -172,3 +172,15 @@ def test_bad_input_is_answered_or_refused_never_a_crash(home, query):
 def test_full_width_latin_is_read_as_latin(home):
     """Ｐａｃｆｉｃ Ｒｉｍ (full-width, as a Chinese input method types it) offers Pacific Rim."""
     assert "Pacific Rim" in _queries(_search(home, "Ｐａｃｆｉｃ Ｒｉｍ"))
+
+
+def test_an_or_query_is_corrected_in_place(home):
+    """光华物留 OR 不存在的词: the corrected part finds documents on its own, so the corrected OR is offered."""
+    assert "光华物流 OR 不存在的词" in _queries(_search(home, "光华物留 OR 不存在的词"))
+
+
+def test_a_quoted_word_stays_quoted(home):
+    """ "光华物留" offers "光华物流" in quotes; field filters and exclusions are never rewritten."""
+    assert '"光华物流"' in _queries(_search(home, '"光华物留"'))
+    assert _search(home, "customer:光华物留")["suggestions"] == []
+    assert all("-光华物留" in q for q in _queries(_search(home, "光华物留 -光华物留")))

@@ -74,6 +74,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from foundation.errors import DossierError
 from foundation.messages import msg
@@ -584,7 +585,13 @@ class SqliteBackend:
 
     def similar_words(self, word: str, limit: int = 8) -> list[str]:
         """Words of the index one edit (Latin: up to two) from ``word``, nearest first (:mod:`index._vocabulary`)."""
-        return list(self._run(None, self._vocabulary.similar, word, limit))
+        try:
+            return list(self._run(None, self._vocabulary.similar, word, limit))
+        except (
+            OperationalError
+        ) as exc:  # a writer holds the database past the busy timeout: no suggestions now
+            _log.warning("did-you-mean vocabulary unavailable: %s", exc)
+            return []
 
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query, filtered inside SQL by what ``principal`` may read."""

@@ -178,8 +178,8 @@ class SqliteVocabulary:
     def _fill(self, conn: Connection) -> None:
         """Once per index: the words of an index written before the table existed, from FTS5's own vocabulary."""
         done = conn.exec_driver_sql("SELECT value FROM search_meta WHERE key = 'vocabulary'").scalar()
-        self._filled = True
         if done == "1":
+            self._filled = True
             return
         conn.exec_driver_sql(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_fts_terms USING fts5vocab(main, search_fts, 'row')"
@@ -193,6 +193,7 @@ class SqliteVocabulary:
         if found:
             conn.exec_driver_sql("INSERT OR IGNORE INTO search_vocab (term) VALUES (?)", found)
         conn.exec_driver_sql("INSERT OR REPLACE INTO search_meta (key, value) VALUES ('vocabulary', '1')")
+        self._filled = True  # (in the caller's transaction: a rollback leaves the next process to fill it)
 
     def clear(self, conn: Connection) -> None:
         """Forget every word (the index was emptied)."""

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search.py --docs 100000 --db /tmp/bench.db    # build once, keep the file
     .venv/bin/python bench/typos.py --db /tmp/bench.db
+    .venv/bin/python bench/typos.py --opensearch-docs 20000    # OpenSearch: builds its own alias, dropped after
 
 Opens the index, puts the corpus customers (full names, short names as aliases) into a records
 database of its own (a temporary file), and runs mistyped queries — each customer short name with
@@ -16,6 +17,7 @@ here asserts on timing.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -31,10 +33,10 @@ from sqlalchemy.orm import sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search import CORPUS, _engine, load_corpus
+from search import CORPUS, _engine, build, load_corpus
 
 from dossier.app import did_you_mean
-from index import Principal, SearchRequest, add_user_words, open_backend
+from index import OpenSearchBackend, Principal, SearchRequest, add_user_words, open_backend
 from records import Base, Customer
 
 _NOISE = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就年同说"
@@ -71,15 +73,43 @@ def _pct(xs: list[float], p: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     """Open, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", type=Path, required=True, help="an index kept by bench/search.py --db")
+    ap.add_argument("--db", type=Path, default=None, help="an index kept by bench/search.py --db")
+    ap.add_argument(
+        "--opensearch-docs",
+        type=int,
+        default=0,
+        help="instead: build this many documents into an OpenSearch alias (DOSSIER_OPENSEARCH_URL), drop it after",
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     args = ap.parse_args(argv)
     _truths, customers, _queries = load_corpus(args.corpus)
     add_user_words([c["full_name"] for c in customers] + [c["short_name"] for c in customers])
-    backend = open_backend(_engine(args.db))
     tmp = tempfile.TemporaryDirectory()
-    records = sa.create_engine(f"sqlite:///{Path(tmp.name) / 'records.db'}")
+    if args.opensearch_docs:
+        url = os.environ.get("DOSSIER_OPENSEARCH_URL", "")
+        if not url:
+            sys.exit("--opensearch-docs needs DOSSIER_OPENSEARCH_URL")
+        backend: Any = OpenSearchBackend(
+            _engine(Path(tmp.name) / "outbox.db"), url, index_name="dossier-typos-bench"
+        )
+        backend.ensure_schema()
+        try:
+            built = build(backend, args.opensearch_docs, 500, _truths, customers)
+            print(f"built:      {built['docs']:,} documents into OpenSearch in {built['seconds']:,.0f} s")
+            _measure(backend, customers, args.repeat, tmp.name)
+        finally:
+            backend._request("DELETE", "/dossier-typos-bench-v*", params={"ignore": 404})
+            backend._request("DELETE", "/_index_template/dossier-typos-bench", params={"ignore": 404})
+        return
+    if args.db is None:
+        sys.exit("give --db FILE (an index kept by bench/search.py --db FILE) or --opensearch-docs N")
+    _measure(open_backend(_engine(args.db)), customers, args.repeat, tmp.name)
+
+
+def _measure(backend: Any, customers: list[dict[str, Any]], repeat: int, tmp: str) -> None:
+    """The mistyped queries against ``backend``: search and suggestions timed apart, as an admin and a sales user."""
+    records = sa.create_engine(f"sqlite:///{Path(tmp) / 'records.db'}")
     Base.metadata.create_all(records)
     sessions = sessionmaker(records)
     with sessions() as session:
@@ -101,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     suggest_ms: list[float] = []
     offered = 0
     examples: list[tuple[str, list[str]]] = []
-    for round_ in range(args.repeat):
+    for round_ in range(repeat):
         for n, query in enumerate(typed):
             principal = principals[n % 2]
             request = SearchRequest(query, limit=20)
@@ -115,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
                 offered += bool(found)
                 if len(examples) < 12:
                     examples.append((query, [s["query"] for s in found]))
-    print(f"queries:    {len(typed)} mistyped x {args.repeat} (half as sales), {offered} got a suggestion")
+    print(f"queries:    {len(typed)} mistyped x {repeat} (half as sales), {offered} got a suggestion")
     for name, xs in (("search", search_ms), ("suggestions", suggest_ms)):
         print(
             f"{name:<12} p50 {statistics.median(xs):7.1f} ms   p95 {_pct(xs, 95):7.1f} ms   max {max(xs):7.1f} ms"

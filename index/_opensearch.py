@@ -76,6 +76,7 @@ from index._types import (
     SearchResult,
     entry_activity,
 )
+from index._vocabulary import suggested_terms, term_suggest_body, vocabulary_word
 
 __all__ = ["SCHEMA_VERSION", "OpenSearchBackend", "SearchRefused", "SearchUnavailable", "mappings"]
 
@@ -636,6 +637,15 @@ class OpenSearchBackend:
         self.ensure_schema()
         body = {"query": {"range": {"doc_id": {"gt": 0}}}}
         return int(self._request("POST", f"/{self.alias}/_count", body=body)["count"])
+
+    def similar_words(self, word: str, limit: int = 8) -> list[str]:
+        """Words of the index one edit (Latin: up to two) from ``word``, nearest first: the ``term`` suggester."""
+        typed = vocabulary_word(word)
+        if typed is None:
+            return []
+        self.ensure_schema()
+        answer = self._request("POST", f"/{self.alias}/_search", body=term_suggest_body(typed, limit))
+        return suggested_terms(answer, typed, limit)
 
     def status(self) -> dict[str, Any]:
         """Documents indexed, work waiting in the outbox, refused documents and why work waits."""

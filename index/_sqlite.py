@@ -74,6 +74,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from foundation.errors import DossierError
 from foundation.messages import msg
@@ -109,6 +110,7 @@ from index._types import (
     SearchResult,
     entry_activity,
 )
+from index._vocabulary import VOCAB_DDL, SqliteVocabulary, terms_of
 
 __all__ = [
     "InvalidDocument",
@@ -284,6 +286,7 @@ class SqliteBackend:
         self._engine = engine
         self._schema_ready = False
         self._columns = DocColumns()
+        self._vocabulary = SqliteVocabulary()  # "did you mean" words (index._vocabulary)
 
     # -- schema ---------------------------------------------------------------
 
@@ -298,7 +301,7 @@ class SqliteBackend:
             self._create(connection)
 
     def _create(self, conn: Connection) -> None:
-        for ddl in _SCHEMA:
+        for ddl in _SCHEMA + VOCAB_DDL:
             conn.exec_driver_sql(ddl)
         if self._current(conn):
             return
@@ -506,6 +509,9 @@ class SqliteBackend:
             conn.exec_driver_sql(
                 "INSERT INTO search_doc_version (id, document_id, version) VALUES (?, ?, ?)", versions
             )
+        self._vocabulary.remember(
+            conn, set().union(*(terms_of(w, (doc.title, meta, doc.text)) for doc, meta, (_, _, w, _) in rows))
+        )
 
     def _remove(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:
@@ -550,6 +556,7 @@ class SqliteBackend:
         self._run(
             None, lambda conn: conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
         )
+        self._run(None, self._vocabulary.purge)  # no word of the erased documents stays in the vocabulary
         return True
 
     def clear(self) -> None:
@@ -562,6 +569,7 @@ class SqliteBackend:
             conn.exec_driver_sql("DELETE FROM search_log")
             conn.exec_driver_sql("DELETE FROM search_meta WHERE key = 'reindex'")  # empty is up to date
             conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (?)", (RELOAD_ALL,))  # all reload
+            self._vocabulary.clear(conn)
 
         self._run(None, _clear)
 
@@ -574,6 +582,16 @@ class SqliteBackend:
         )
 
     # -- searching ------------------------------------------------------------
+
+    def similar_words(self, word: str, limit: int = 8) -> list[str]:
+        """Words of the index one edit (Latin: up to two) from ``word``, nearest first (:mod:`index._vocabulary`)."""
+        try:
+            return list(self._run(None, self._vocabulary.similar, word, limit))
+        except (
+            OperationalError
+        ) as exc:  # a writer holds the database past the busy timeout: no suggestions now
+            _log.warning("did-you-mean vocabulary unavailable: %s", exc)
+            return []
 
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query, filtered inside SQL by what ``principal`` may read."""

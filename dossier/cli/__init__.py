@@ -324,6 +324,9 @@ def search(
         _echo_json(result)
         return
     click.echo(str(msg("cli.search.total", n=result["total"], ms=result["took_ms"])))
+    if result.get("suggestions"):  # did you mean (the JSON has them as "suggestions")
+        queries = "  ".join(s["query"] for s in result["suggestions"])
+        click.echo(str(msg("cli.search.did_you_mean", queries=queries)))
     for hit in result["hits"]:
         snippet = re.sub(
             r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"), hit["snippet"]

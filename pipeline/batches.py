@@ -80,8 +80,8 @@ def _file_counts(session: Session, batch_id: int) -> dict[str, int]:
 
 def _page_counts(session: Session, doc_ids: list[int]) -> dict[str, int]:
     if not doc_ids:
-        return {"total": 0, "done": 0, "failed": 0, "pending": 0}
-    total = failed = pending = 0
+        return {"total": 0, "done": 0, "failed": 0, "pending": 0, "ocr": 0}
+    total = failed = pending = ocr = 0
     for start in range(0, len(doc_ids), 500):
         chunk = doc_ids[start : start + 500]
         row = session.execute(
@@ -90,12 +90,21 @@ def _page_counts(session: Session, doc_ids: list[int]) -> dict[str, int]:
                 # CASE, not sum(boolean): PostgreSQL has no sum over booleans.
                 func.sum(case((Page.needs_ocr & Page.ocr_error.is_not(None), 1), else_=0)),
                 func.sum(case((Page.needs_ocr & Page.ocr_error.is_(None), 1), else_=0)),
+                func.sum(case((Page.ocr & ~Page.needs_ocr, 1), else_=0)),
             ).where(Page.document_id.in_(chunk))
         ).one()
         total += row[0] or 0
         failed += int(row[1] or 0)
         pending += int(row[2] or 0)
-    return {"total": total, "done": total - failed - pending, "failed": failed, "pending": pending}
+        ocr += int(row[3] or 0)
+    # ``ocr``: the done pages whose text came from OCR (an honest ETA tells them from text pages).
+    return {
+        "total": total,
+        "done": total - failed - pending,
+        "failed": failed,
+        "pending": pending,
+        "ocr": ocr,
+    }
 
 
 def file_name_parts(label: str | None) -> dict[str, str]:

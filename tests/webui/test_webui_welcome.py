@@ -4,7 +4,6 @@ and in English, each page wholly in its language; once the home holds a document
 
 from __future__ import annotations
 
-import re
 from html import unescape
 from pathlib import Path
 

@@ -111,7 +111,7 @@ class Dashboard:
         today = today or date.today()
         with self._home.sessions() as session:
             owned = folder.owned_customer_ids(session, principal)
-            page = {
+            page: dict[str, Any] = {
                 "recent": self._recent(session, principal, owned),
                 "backlog": self._backlog(session, principal, owned),
             }

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from dossier.cli._common import _echo_json, _open, label, shown
+from dossier.cli.progress import BatchProgress
 from foundation.errors import DossierError
 from foundation.messages import msg
 
@@ -129,7 +130,7 @@ def demo(
     a duplicate).  Then search a customer's short name on the web page: the customer facet, the
     customer folder, the entities and the exports have something to show.
     """
-    from dossier.cli import BatchProgress
+
     from pipeline.intake import collect_files
 
     folder = demo_folder(data)

@@ -71,7 +71,7 @@ def eta_seconds(
     ``ocr_pending`` pages wait for OCR now; ``ocr_known`` is every OCR page the parsed files
     brought (done, failed and pending; default: the last sample's done plus ``ocr_pending``).
     """
-    if not samples:
+    if not samples or files_total == 0:  # nothing taken in yet: nothing to tell
         return None
     last = samples[-1]
     files_left = max(0, files_total - last.files_parsed)

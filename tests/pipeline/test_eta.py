@@ -111,6 +111,8 @@ def test_estimating_until_an_ocr_rate_exists():
     assert eta_seconds(samples, files_total=10, ocr_pending=0) == 3.0  # text files only: 6 files at 0.5 s
     assert eta_seconds(samples, files_total=10, ocr_pending=5) is None
     assert eta_seconds([], files_total=10, ocr_pending=0) is None
+    # The batch is still taking its files in (none counted yet): not "0:00".
+    assert eta_seconds([Sample(t=1.0, files_parsed=0, ocr_done=0)], files_total=0, ocr_pending=0) is None
     assert eta_seconds(samples, files_total=4, ocr_pending=0) == 0.0
 
 

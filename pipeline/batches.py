@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from foundation.messages import msg
+from pipeline.eta import EtaTracker
 from pipeline.failures import is_retryable
 from records import Document, IngestBatch, IngestJob, Page, utcnow
 
@@ -135,15 +136,6 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
     end = batch.finished_at if state == "done" and batch.finished_at else utcnow()
     elapsed = max(0.0, (end - batch.created_at).total_seconds())
     rate = pages["done"] / elapsed if elapsed > 0 else 0.0
-    remaining = pages["pending"]
-    eta: float | None = None
-    if state != "done" and rate > 0:
-        # Files not parsed yet have unknown page counts: assume the batch's pages per file so far.
-        parsed_files = max(1, files["done"] + files["failed"])
-        remaining += (
-            round(unfinished_files * pages["total"] / parsed_files) if pages["total"] else unfinished_files
-        )
-        eta = round(remaining / rate, 1)
     report: dict[str, Any] = {
         "id": batch.id,
         "source": batch.source,
@@ -155,9 +147,12 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
         "files": files,
         "pages": pages,
         "pages_per_s": round(rate, 2),
-        "eta_s": eta,
+        "eta_s": None,
         "elapsed_s": round(elapsed, 1),
     }
+    # From this one look (files and OCR pages at their own costs; None: "estimating"); a caller that keeps
+    # looking (a progress bar, the jobs page) gets a better one from the batch's timeline (pipeline.eta.EtaBook).
+    report["eta_s"] = EtaTracker().update(report)
     if details:
         report["items"] = [
             {

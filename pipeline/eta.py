@@ -13,6 +13,8 @@ none done) the answer is None: "estimating…".
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,10 +54,13 @@ def costs(samples: Sequence[Sample]) -> tuple[float | None, float | None]:
         return tf / ff, None
     if ff == 0:
         return None, to / oo
-    if det > 1e-9 * ff * oo:
-        a, b = (tf * oo - to * fo) / det, (to * ff - tf * fo) / det
-        if a >= 0 and b >= 0:
-            return a, b
+    if (
+        det <= 1e-9 * ff * oo
+    ):  # files and pages always in the same proportion (one sample, say): not told apart
+        return None, None
+    a, b = (tf * oo - to * fo) / det, (to * ff - tf * fo) / det
+    if a >= 0 and b >= 0:
+        return a, b
     # One cost would come out negative (the mix barely changed): the best fit with it at zero.
     only_files, only_ocr = tf / ff, to / oo
     err_files = sum((s.t - only_files * s.files_parsed) ** 2 for s in usable)
@@ -80,6 +85,8 @@ def eta_seconds(
     if not files_left and not ocr_pending:
         return 0.0
     per_file, per_page = costs(samples)
+    if per_file is None and per_page is None:
+        return None
     if files_left and (per_file is None or last.files_parsed == 0):
         return None
     expected_pages = ocr_pending + (files_left * ocr_known / last.files_parsed if files_left else 0.0)
@@ -116,3 +123,27 @@ class EtaTracker:
             ocr_pending=pages["pending"],
             ocr_known=int(pages.get("ocr", 0)) + pages["failed"] + pages["pending"],
         )
+
+
+class EtaBook:
+    """The trackers of the batches one process reports on (the web's jobs pages poll every 1.5 s, a progress
+    bar every 0.5 s): each report of a batch adds a sample and gets the ETA its timeline gives.  The most
+    recently reported :data:`size` batches are kept; safe across threads."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._trackers: OrderedDict[int, EtaTracker] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def estimate(self, report: dict[str, Any]) -> float | None:
+        """The ETA in seconds of the batch ``report`` describes (None: done, or estimating)."""
+        batch_id = int(report["id"])
+        with self._lock:
+            if report["state"] == "done":
+                self._trackers.pop(batch_id, None)
+                return None
+            tracker = self._trackers.pop(batch_id, None) or EtaTracker()
+            self._trackers[batch_id] = tracker
+            while len(self._trackers) > self.size:
+                self._trackers.popitem(last=False)
+            return tracker.update(report)

@@ -314,7 +314,7 @@ class Dossier:
             )
             awaiting = session.scalar(select(func.count()).select_from(Page).where(Page.needs_ocr.is_(True)))
             batches = session.scalars(select(IngestBatch).order_by(IngestBatch.id.desc()).limit(5)).all()
-            batch_reports = [batch_report(session, b) for b in batches]
+            batch_reports = [self.intake.with_eta(batch_report(session, b)) for b in batches]
             failed = session.execute(
                 select(Document.id, Document.title, Document.error)
                 .where(Document.status == "failed")

@@ -7,7 +7,6 @@ from typing import Any
 
 from dossier.cli._common import label
 from foundation.messages import translate
-from pipeline.eta import EtaTracker
 
 
 class BatchProgress:
@@ -26,12 +25,10 @@ class BatchProgress:
         self._thread: threading.Thread | None = None
         self._bar: Any = None
         self._task: Any = None  # the bar's task id
-        self._eta = EtaTracker()  # the batch's timeline: an ETA that knows OCR pages from files
 
     def start(self, batch_id: int) -> None:
         """Begin showing ``batch_id`` (a watcher's next batch replaces the previous one on the bar)."""
         self._batch = batch_id
-        self._eta.reset()
         if not self.enabled:
             return
         if self._bar is not None:
@@ -66,7 +63,6 @@ class BatchProgress:
             report = report or self.dossier.batch_report(self._batch)
         except Exception:  # a busy database must not kill the bar
             return
-        report = {**report, "eta_s": self._eta.update(report)}
         self._bar.update(
             self._task,
             total=max(1, report["files"]["total"]),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dossier.cli.progress import eta_shown, progress_line
-from pipeline.eta import EtaTracker, Sample, costs, eta_seconds
+from pipeline.eta import EtaBook, EtaTracker, Sample, costs, eta_seconds
 
 PARSE_S = 0.5  # one worker: seconds to parse a file
 OCR_S = 4.0  # seconds to OCR one scanned page
@@ -135,3 +135,46 @@ def test_the_progress_line_says_estimating():
     assert "1:05" in progress_line({**report, "eta_s": 65.2})
     assert eta_shown(3725) == "1:02:05"
     assert "估算中" not in progress_line({**report, "state": "done", "eta_s": None})
+
+
+def _report(batch_id: int, t: float, parsed: int, ocr: int, pending: int, total: int = 10) -> dict:
+    return {
+        "id": batch_id,
+        "state": "running",
+        "elapsed_s": t,
+        "files": {
+            "total": total,
+            "queued": total - parsed,
+            "processing": 0,
+            "done": parsed,
+            "duplicate": 0,
+            "failed": 0,
+        },
+        "pages": {
+            "total": parsed + ocr + pending,
+            "done": parsed + ocr,
+            "failed": 0,
+            "pending": pending,
+            "ocr": ocr,
+        },
+    }
+
+
+def test_one_look_cannot_tell_files_from_pages_so_it_says_estimating():
+    """A single report with files parsed and OCR pages done: the two costs cannot be told apart."""
+    assert EtaTracker().update(_report(1, 30.0, parsed=10, ocr=5, pending=5)) is None
+    # Text files only: one look is enough (every second went into files).
+    assert EtaTracker().update(_report(1, 10.0, parsed=5, ocr=0, pending=0)) == 10.0
+
+
+def test_the_book_keeps_a_timeline_per_batch():
+    book = EtaBook(size=2)
+    assert book.estimate(_report(1, 10.0, parsed=10, ocr=0, pending=20)) is None  # pages wait, none done yet
+    assert (
+        book.estimate(_report(2, 5.0, parsed=5, ocr=0, pending=0)) == 5.0
+    )  # another batch, its own timeline
+    # Batch 1's OCR under way: 2 s a page after 1 s a file — 18 pages left, 36 s.
+    assert book.estimate(_report(1, 14.0, parsed=10, ocr=2, pending=18)) == 36.0
+    book.estimate(_report(3, 1.0, parsed=1, ocr=0, pending=0))  # a third batch pushes out the oldest (2)
+    assert book.estimate(_report(2, 6.0, parsed=6, ocr=1, pending=3)) is None  # batch 2 starts afresh
+    assert book.estimate({**_report(1, 50.0, parsed=10, ocr=20, pending=0), "state": "done"}) is None

@@ -11,7 +11,7 @@ import pytest
 
 from dossier.app.services import Dossier
 from foundation.config import load_settings
-from pipeline.intake import Source
+from pipeline.intake import IntakeOptions, Source
 from tests.webui.conftest import _login
 from tests.webui.test_webui_language_sweep import CJK, LATIN, ZH_ALLOWED, visible_texts
 from webui import create_app
@@ -90,3 +90,30 @@ def test_the_welcome_makes_way_once_a_document_is_there(home, tmp_path):
     dossier.ingest_sources([Source(label=str(note), filename=note.name, path=note)], workers=1)
     html = _page(home["app"])
     assert 'class="panel welcome"' not in html and "拜访记录" in html
+
+
+def test_a_batch_not_under_way_yet_says_estimating(tmp_path):
+    """The jobs pages and the API: a queued batch has no rate yet, so no ETA — "估算中…", not a made-up time."""
+    from pipeline.batches import close_batch
+
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), **NO_REDIS}, dotenv=Path("/nonexistent")
+    )
+    Dossier.open(settings, require_init=False).init(admin_password=PASSWORD)
+    dossier = Dossier.open(settings)
+    try:
+        intake = dossier.intake.make_intake(1)
+        batch = intake.new_batch("cli", "admin", total=1)
+        taken = intake.take(
+            Source(label="a.txt", filename="a.txt", data="报价单".encode()), IntakeOptions(), batch
+        )
+        assert taken.status == "queued"
+        close_batch(dossier.sessions, batch)
+        app = create_app(settings, test_config={"TESTING": True})
+        client = app.test_client()
+        assert _login(client, "admin", PASSWORD).status_code == 302
+        assert client.get(f"/api/batches/{batch}").get_json()["eta_s"] is None
+        assert "估算中…" in client.get(f"/jobs/{batch}").get_data(as_text=True)
+        assert "estimating…" in client.get("/jobs?lang=en").get_data(as_text=True)
+    finally:
+        dossier.close()

@@ -12,10 +12,11 @@ RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 TEST_DEBS := chromium chromium-driver postgresql
 
-.PHONY: help setup run test lint messages typecheck pytest bench clean system-deps test-system-deps opensearch opensearch-stop
+.PHONY: help setup run demo redis-down test lint messages typecheck pytest bench clean system-deps test-system-deps opensearch opensearch-stop
 
 help:
 	@echo "make run     install everything needed and start Dossier on http://127.0.0.1:8000"
+	@echo "make demo    load the sample data (customer registry, then the files) into the data home"
 	@echo "make test    install everything needed and run lint, type checks and the whole test suite"
 	@echo "make bench   run the benchmarks under bench/"
 	@echo "make messages  extract message ids into the catalogs (foundation/locale) and list what is missing"
@@ -54,13 +55,20 @@ $(BIN)/.dev-installed: requirements-dev.txt $(BIN)/.installed
 
 setup: system-deps $(BIN)/.installed
 
+# `dossier init` says what became of the admin account and the next steps; `serve --local-redis`
+# starts a local Redis when none answers and stops it again on Ctrl+C (one that ran before is left alone).
 run: setup
 	@$(BIN)/dossier init
-	@$(BIN)/dossier redis-up
-	@echo "==> 打开 / open http://$${DOSSIER_HOST:-127.0.0.1}:$${DOSSIER_PORT:-8000}/ — 用户名 / user: admin"
-	@echo "    密码见上面 dossier init 的首次输出，或用 DOSSIER_ADMIN_PASSWORD 预设 / password: printed by the first 'dossier init' above (or preset DOSSIER_ADMIN_PASSWORD)"
-	@echo "    导入文件 / ingest files: $(BIN)/dossier ingest PATH --wait    收件箱 / inbox: $(BIN)/dossier watch DIR"
-	$(BIN)/dossier serve
+	$(BIN)/dossier serve --local-redis
+
+# The sample data beside the repository (../shared/corpus, or DOSSIER_CORPUS): the customer registry, then the files.
+demo: setup
+	@$(BIN)/dossier init --quiet
+	$(BIN)/dossier demo
+
+# Stops the local Redis that Dossier started for this data home (if `make run` was killed before it could).
+redis-down:
+	$(BIN)/dossier redis-down
 
 lint: $(BIN)/.dev-installed typecheck
 	$(BIN)/ruff check .

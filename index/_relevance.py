@@ -53,8 +53,6 @@ FIELDS_BOOST = 50_000.0
 #: The names of the tier clauses in an OpenSearch query (``matched_queries`` of a hit).
 _TYPE_NAME = "tier:type"
 _FIELDS_NAME = "tier:fields"
-#: Up to this many matches the title/meta tier looks each one up instead of walking the expression's matches.
-NARROW_LOOKUPS = 300
 #: The OpenSearch fields (and FTS5 columns) that make the title/meta tier.
 TIER_FIELDS_NAMES = ("title", "meta")
 
@@ -132,11 +130,9 @@ def sqlite_tiers(
         tier[columns.type_mask(pos, codes)] += TIER_TYPE
     if fields:
         ids = columns.ids[pos]
-        # A few ids are looked up one by one; more walk the expression's matches once (as index._sqlite does).
-        narrow = "" if len(ids) <= NARROW_LOOKUPS else "+"
         joined = conn.exec_driver_sql(
             "SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH ?"
-            f" AND {narrow}rowid IN (SELECT value FROM json_each(?))",
+            " AND +rowid IN (SELECT value FROM json_each(?))",
             (
                 "{" + " ".join(TIER_FIELDS_NAMES) + "} : (" + positive + ")",
                 "[" + ",".join(map(str, ids.tolist())) + "]",

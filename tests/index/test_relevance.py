@@ -269,3 +269,33 @@ def test_judgements_parse_and_name_dev_files() -> None:
         for name, grade in r["grades"].items():
             assert (DEV / name).is_file() and name in truth, name
             assert (grade >= 2) == (truth[name] == r["type"]), (r["q"], name, grade)
+
+
+def _bench_search():  # type: ignore[no-untyped-def]
+    """bench/search.py as a module (bench/ is scripts, not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "search.py"
+    spec = importlib.util.spec_from_file_location("bench_search_for_tests", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_graded_ndcg_of_the_benchmark() -> None:
+    """bench/search.py's nDCG@10: graded gains (2^g - 1), 1.0 for the ideal order, lower for a worse one."""
+    bench = _bench_search()
+    grades = {"a": 3, "b": 2, "c": 1}
+    assert bench._ndcg10(["a", "b", "c"], grades) == pytest.approx(1.0)
+    assert bench._ndcg10(["c", "b", "a"], grades) < bench._ndcg10(["b", "a", "c"], grades) < 1.0
+    assert bench._ndcg10(["x", "a", "b", "c"], grades) < 1.0
+    assert bench._ndcg10([], {}) == 1.0
+    assert bench._ndcg10(["a"], {"a": 1}) == pytest.approx(1.0)  # a yes/no judgement is grade 1
+    if not (DEV / "queries.jsonl").is_file():
+        pytest.skip("dev corpus not present")
+    judged = bench.judged_queries(DEV)
+    assert sum(q.get("kind") == "type_word" for q in judged) >= 20
+    assert all(
+        q["q"] and isinstance(q["grades"], dict) for q in judged
+    )  # negative queries judge nothing relevant

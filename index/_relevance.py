@@ -4,7 +4,7 @@ A ranked search (sort by relevance, with terms to match) orders its matches in t
 and by score (bm25 embedded, Lucene's BM25 on OpenSearch) then recency inside each tier:
 
 1. documents *of a type the query names* (合同, 报价单, 发票, invoice, quotation … — the words
-   of :func:`ingest.type_query_words`, also as the end of a longer CJK word: 销售合同, 项目报价)
+   of :data:`foundation.vocabulary.DOC_TYPE_WORDS`, also as the end of a longer CJK word: 销售合同, 项目报价)
    whose title or meta (file name, customers, tags) holds every term;
 2. the other documents of that type;
 3. documents of other types whose title or meta holds every term;
@@ -31,7 +31,9 @@ from typing import Any, TypeVar
 import numpy as np
 from sqlalchemy import Connection
 
+from foundation.vocabulary import DOC_TYPE_WORDS
 from index._analysis import normalize_text
+from index._columns import Columns
 from index._query import ParsedQuery
 
 __all__ = [
@@ -65,10 +67,8 @@ T = TypeVar("T")
 @cache
 def _type_words() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     """({normalised word: type code}, ((CJK word, code) … longest first, for suffixes))."""
-    from ingest import type_query_words  # the type vocabulary lives with the typing (ingest loads lazily)
-
     exact: dict[str, str] = {}
-    for code, words in type_query_words().items():
+    for code, words in DOC_TYPE_WORDS.items():
         for word in words:
             exact.setdefault(_WS.sub(" ", normalize_text(word)).strip(), code)
     suffixes = tuple(
@@ -114,11 +114,16 @@ def named_types(parsed: ParsedQuery) -> tuple[str, ...]:
 
 
 def sqlite_tiers(
-    conn: Connection, columns: Any, pos: np.ndarray, parsed: ParsedQuery, positive: str | None, fields: bool
+    conn: Connection,
+    columns: Columns,
+    pos: np.ndarray,
+    parsed: ParsedQuery,
+    positive: str | None,
+    fields: bool,
 ) -> np.ndarray | None:
     """The tier of each match at ``pos`` (bigger first; see the module), or None when all are equal.
 
-    ``columns`` is the :class:`index._columns.Columns` snapshot the positions index; ``positive``
+    ``columns`` is the snapshot the positions index; ``positive``
     the FTS5 expression of the query's terms.  ``fields`` False leaves out the title/meta tier (one
     more FTS5 pass), for a match set too big to rank anyway.
     """

@@ -31,7 +31,7 @@ from ingest._timeout import time_limit
 from ingest.facts._codes import uscc_is_valid
 from ingest.facts._contact import normalize_phone
 from ingest.facts._dates import parse_date
-from ingest.facts._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type, type_code, type_query_words
+from ingest.facts._doctype import DOC_TYPES, DocTypeGuess, guess_doc_type, type_code
 from ingest.facts._due import DUE_DATE_KINDS, DueDateFound, extract_due_dates
 from ingest.facts._entities import document_date, entity_values, extract_entities, group_entity_values
 from ingest.facts._link import (
@@ -117,6 +117,5 @@ __all__ = [
     "time_limit",
     "trade_name",
     "type_code",
-    "type_query_words",
     "uscc_is_valid",
 ]

@@ -35,31 +35,6 @@ DOC_TYPES: dict[str, tuple[str, str]] = {
 }
 
 
-#: What people type in a search box to name each type, besides its code and the labels of
-#: :data:`DOC_TYPES` (lower case): a query naming one ranks that type's documents first
-#: (``index._relevance``).  They follow the classifier's title words (:data:`_TITLE_WORDS`).
-TYPE_QUERY_WORDS: dict[str, tuple[str, ...]] = {
-    "contract": ("合同", "协议", "协议书", "合约", "contract", "contracts", "agreement", "agreements"),
-    "quote": ("报价单", "报价", "报价书", "报价函", "quote", "quotes", "quotation", "quotations"),
-    "invoice": ("发票", "增值税发票", "电子发票", "invoice", "invoices", "fapiao"),
-    "meeting": ("会议纪要", "会议记录", "纪要", "meeting", "meeting notes", "meeting minutes", "minutes"),
-    "visit": ("拜访记录", "拜访报告", "拜访", "回访记录", "visit", "visit report", "call report"),
-    "email": ("邮件", "电子邮件", "email", "emails", "e-mail", "mail"),
-    "order": ("订单", "销售订单", "采购订单", "order", "orders", "purchase order", "sales order"),
-    "proposal": ("方案", "解决方案", "技术方案", "建议书", "proposal", "proposals", "solution"),
-    "profile": ("客户档案", "客户资料", "客户信息表", "customer profile", "profile"),
-}
-
-
-def type_query_words() -> dict[str, tuple[str, ...]]:
-    """``{type code: words naming it}``: the code, its Chinese and English labels and :data:`TYPE_QUERY_WORDS`."""
-    return {
-        code: tuple(dict.fromkeys((code, zh, en.lower(), *TYPE_QUERY_WORDS.get(code, ()))))
-        for code, (zh, en) in DOC_TYPES.items()
-        if code != "other"
-    }
-
-
 def type_code(value: str) -> str:
     """The type code a code or its Chinese or English label names (``合同`` → ``contract``); else the value.
 

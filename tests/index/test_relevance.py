@@ -245,6 +245,16 @@ def test_named_types(query: str, types: tuple[str, ...]) -> None:
     assert named_types(parse_query(query)) == types
 
 
+def test_type_words_cover_the_type_labels() -> None:
+    """Every document type's code and Chinese and English labels (ingest.DOC_TYPES) name it in a query."""
+    from ingest import DOC_TYPES
+
+    for code, (zh, en) in DOC_TYPES.items():
+        if code != "other":
+            for word in (code, zh, en):
+                assert named_types(parse_query(f'"{word}"')) == (code,), word
+
+
 # -- the graded judgements of the benchmark -------------------------------------------------
 
 JUDGEMENTS = Path(__file__).resolve().parents[2] / "bench" / "judgements_types.jsonl"

@@ -64,6 +64,7 @@ from index._os_query import (
 )
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
 from index._query import field_values_of, lifecycle_filter, parse_request
+from index._relevance import reported_score
 from index._snippet import hit_texts
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
@@ -807,7 +808,7 @@ class OpenSearchBackend:
                     if snippets
                     else SearchHit(
                         id=int(raw["_id"]),
-                        score=float(raw.get("_score") or 0.0),
+                        score=reported_score(raw),
                         snippet="",
                         document_id=_version_of(raw)[0],
                         version=_version_of(raw)[1],
@@ -859,7 +860,7 @@ class OpenSearchBackend:
             )
         return SearchHit(
             id=int(raw["_id"]),
-            score=float(raw.get("_score") or 0.0),
+            score=reported_score(raw),
             snippet=snippet,
             title_html=title_html,
             document_id=_version_of(raw)[0],

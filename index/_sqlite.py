@@ -96,6 +96,7 @@ from index._query import (
     parse_request,
     scan_filter,
 )
+from index._relevance import sqlite_tiers, tiered_page
 from index._snippet import hit_texts
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
@@ -616,7 +617,7 @@ class SqliteBackend:
         total = len(pos)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
-        page = self._page(conn, columns, pos, positive, request, offset, limit)
+        page = self._ordered_page(conn, columns, pos, positive, request, parsed, offset, limit)
         facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
         if request.facets and lifecycles:
             facets["lifecycle"] = lifecycles
@@ -680,6 +681,29 @@ class SqliteBackend:
         top = top[np.argsort(rank[top], kind="stable")][offset:]
         return [(int(columns.ids[pos[i]]), 0.0) for i in top]
 
+    def _ordered_page(
+        self,
+        conn: Connection,
+        columns: Columns,
+        pos: np.ndarray,
+        positive: str | None,
+        request: SearchRequest,
+        parsed: ParsedQuery,
+        offset: int,
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """:meth:`_page` in relevance tiers (:mod:`index._relevance`): a named type, then title/meta matches first."""
+        tiers = None
+        if request.sort not in ("date_desc", "date_asc"):
+            tiers = sqlite_tiers(conn, columns, pos, parsed, positive, len(pos) <= RANK_LIMIT)
+        return tiered_page(
+            tiers,
+            pos,
+            lambda part, o, n: self._page(conn, columns, part, positive, request, o, n),
+            offset,
+            limit,
+        )
+
     def iter_ids(self, request: SearchRequest, principal: Principal, *, batch: int = 1000) -> Iterator[int]:
         """Every matching id in the request's order (the match set is fixed when iteration starts)."""
         for hit in self.iter_hits(request, principal, batch=batch, snippets=False):
@@ -698,7 +722,7 @@ class SqliteBackend:
         with self._engine.connect() as conn:
             try:
                 columns, pos, positive = self._matches(conn, request, principal, parsed)
-                ordered = self._page(conn, columns, pos, positive, request, 0, len(pos))
+                ordered = self._ordered_page(conn, columns, pos, positive, request, parsed, 0, len(pos))
             finally:
                 conn.rollback()
         step = max(1, batch)

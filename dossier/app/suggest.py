@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from dossier.app import folder
 from foundation.errors import DossierError
 from foundation.messages import msg
+from foundation.variants import fold_variants
 from index import Principal
 from records import Customer, Document, Tag
 
@@ -69,8 +70,8 @@ class Suggestion:
 
 
 def fold(text: str) -> str:
-    """Text as suggestions compare it: NFKC, case-folded, trimmed."""
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    """Text as suggestions compare it: NFKC, case-folded, trimmed, traditional characters as simplified."""
+    return fold_variants(unicodedata.normalize("NFKC", text).casefold().strip())
 
 
 def _rank(text: str, needle: str) -> int | None:

@@ -168,3 +168,11 @@ def test_dev_corpus_in_traditional_is_found_by_simplified_substrings(sqlite_back
             found += i in {h.id for h in hits}
     assert checked > 100
     assert found == checked
+
+
+def test_mixed_scripts_emoji_and_private_use_characters(variant_docs, find):
+    """Traditional characters next to emoji, private-use characters and Latin are answered like the rest:
+    the symbols are separators, the words match in either script."""
+    assert sorted(find("報價單😀\ue000ThinkPad")) == [1, 2]
+    assert sorted(find("😀 後來 \U000f0001")) == [1, 2]
+    assert find("臺灣 R750") == []

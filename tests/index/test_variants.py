@@ -176,3 +176,11 @@ def test_mixed_scripts_emoji_and_private_use_characters(variant_docs, find):
     assert sorted(find("報價單😀\ue000ThinkPad")) == [1, 2]
     assert sorted(find("😀 後來 \U000f0001")) == [1, 2]
     assert find("臺灣 R750") == []
+
+
+def test_generic_titles_in_traditional_characters():
+    """A title that only names its kind is generic in either script (報價單, 採購合同), a real one is not."""
+    from index import is_generic_title
+
+    assert is_generic_title("報價單") and is_generic_title("採購合同.docx") and is_generic_title("會議紀要")
+    assert not is_generic_title("光華物流報價")

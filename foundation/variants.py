@@ -63,18 +63,15 @@ OPENCC_DICTIONARIES = (
 @cache
 def variants() -> dict[str, str]:
     """Every folded character and the simplified one it becomes (from ``variants.txt``)."""
-    out: dict[str, str] = {}
-    for line in _TABLE.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            src, dst = line.split("\t")
-            out[src] = dst
-    return out
+    lines = [line for line in _TABLE.read_text(encoding="utf-8").splitlines() if line and line[0] != "#"]
+    return {line[0]: line[2] for line in lines}  # "src<TAB>dst", one character each
 
 
 @cache
-def variant_table() -> dict[int, str]:
+def variant_table() -> dict[int, int]:
     """:func:`variants` as a ``str.translate`` table."""
-    return {ord(src): dst for src, dst in variants().items()}
+    table = variants()
+    return str.maketrans("".join(table), "".join(table.values()))
 
 
 def fold_variants(text: str) -> str:
@@ -95,7 +92,7 @@ def spellings(ch: str) -> str:
 
     For matching raw text without folding it: a character class per character of a folded query.
     """
-    folded = variant_table().get(ord(ch), ch)
+    folded = variants().get(ch, ch)
     return _spellings().get(folded, folded)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 import index
 from dossier.app import _reminder_rules as reminder_rules
 from dossier.app import folder
+from foundation.variants import fold_variants
 from foundation.vocabulary import customer_type_name, importance_level
 from index import Principal
 from records import Activity, Customer, Document, Reminder, User
@@ -99,7 +100,7 @@ def _figures(principal: Principal, owned: Collection[int]) -> tuple[Any, Any, An
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    return fold_variants(unicodedata.normalize("NFKC", text).casefold().strip())
 
 
 def _tag_ids(session: Session, tag: str) -> list[int]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 import index
 from foundation.errors import NotFound
 from foundation.messages import msg
+from foundation.variants import fold_variants
 from index import Principal
 from ingest import DOC_TYPES
 from pipeline import access
@@ -157,7 +158,7 @@ def links_subquery() -> Any:
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    return fold_variants(unicodedata.normalize("NFKC", text).casefold().strip())
 
 
 def _owner(customer: Customer) -> str:

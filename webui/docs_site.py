@@ -4,11 +4,16 @@ Routes: ``GET /docs`` and ``GET /docs/<path>``: the built site's files, to anyon
 no customer data, and the login page links to it), so an air-gapped office reads it where Dossier
 runs.  While the site is not built, ``/docs`` answers 404 with a page that says how to build it.
 
-The CSP stays the app's strict one with one documented relaxation, for the manual's HTML pages only:
-Material for MkDocs writes two small inline ``<script>`` blocks into every page (the site's base URL,
-and the anchor fix-up), which ``script-src 'self'`` would block.  Instead of ``'unsafe-inline'``, each
-HTML page is sent with the sha256 hashes of exactly its own inline scripts in ``script-src`` — a script
-injected anywhere else still cannot run.  Every other header (no framing, ``nosniff`` …) is unchanged.
+The CSP stays the app's strict one with two documented relaxations, for the manual's HTML pages only:
+
+- Material for MkDocs writes two small inline ``<script>`` blocks into every page (the site's base URL,
+  and the anchor fix-up), which ``script-src 'self'`` would block.  Instead of ``'unsafe-inline'``, each
+  HTML page is sent with the sha256 hashes of exactly its own inline scripts in ``script-src`` — a script
+  injected anywhere else still cannot run;
+- its icons (search results, admonitions) are ``data:`` SVG images: ``img-src 'self' data:`` (an image
+  runs no script).
+
+Every other directive and header (no inline styles, no framing, ``nosniff`` …) is unchanged.
 """
 
 from __future__ import annotations
@@ -48,11 +53,12 @@ def script_hashes(html: bytes) -> tuple[str, ...]:
 @lru_cache(maxsize=256)
 def _page_policy(path: str, mtime_ns: int) -> str:
     hashes = script_hashes(Path(path).read_bytes())
-    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", " ".join(("script-src 'self'", *hashes)), 1)
+    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", " ".join(("script-src 'self'", *hashes)), 1)
+    return policy.replace("img-src 'self'", "img-src 'self' data:", 1)
 
 
 def page_policy(path: Path) -> str:
-    """The CSP of one built HTML page: the app's, with its own inline scripts' hashes allowed."""
+    """The CSP of one built HTML page: the app's, with its own inline scripts' hashes and data: images allowed."""
     return _page_policy(str(path), path.stat().st_mtime_ns)
 
 

@@ -14,7 +14,7 @@ _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 
 def pages() -> list[Path]:
     """Every Markdown page of the manual, and the README that leads to it."""
-    return sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
+    return [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 
 
 def manual_text() -> str:
@@ -54,7 +54,8 @@ def code_blocks(page: Path) -> Iterator[Block]:
             closing = _FENCE.match(lines[j])
             if closing and closing.group("fence").startswith(fence) and not closing.group("info").strip():
                 break
-            body.append(lines[j][indent:] if lines[j][:indent].isspace() else lines[j].lstrip())
+            line = lines[j]
+            body.append(line[indent:] if not line[:indent].strip() else line.lstrip())
             j += 1
         lang = info.split()[0].lower() if info else ""
         yield Block(page, i + 1, lang, info, "\n".join(body))

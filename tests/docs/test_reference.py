@@ -173,8 +173,8 @@ def _documented_routes() -> set[str]:
 
 
 def test_every_api_route_is_in_the_api_reference_and_no_other(tmp_path):
-    from webui import create_app, openapi
     from foundation.config import load_settings
+    from webui import create_app, openapi
 
     settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path)}, dotenv=Path("/nonexistent"))
     routes = {

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,3 +80,41 @@ def shell_commands(text: str) -> Iterator[str]:
         for part in re.split(r"\s*(?:;|&&|\|\|)\s*", line):
             if part.strip():
                 yield part.strip()
+
+
+# -- building the site --------------------------------------------------------------------------------------
+
+#: A 1x1 PNG: stands in for the browser tests' screenshots when a test builds the site.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c63f8cfc0f01f0005000201a1d6cf7d0000000049454e44ae426082"
+)
+
+
+def screenshot_names() -> list[str]:
+    """The screenshots the manual shows (docs/_hooks/screenshots.py takes them from the browser tests)."""
+    return sorted(
+        {
+            name
+            for p in DOCS.rglob("*.md")
+            for name in re.findall(r"screenshots/([\w.-]+\.png)", p.read_text("utf-8"))
+        }
+    )
+
+
+def build_site(site: Path, artifacts: Path, *, placeholders: bool = True) -> subprocess.CompletedProcess[str]:
+    """``mkdocs build --strict`` into ``site``, its screenshots taken from ``artifacts`` (filled with
+    :data:`TINY_PNG` placeholders first unless told not to)."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    if placeholders:
+        for name in screenshot_names():
+            (artifacts / name).write_bytes(TINY_PNG)
+    env = {**os.environ, "DOSSIER_TEST_ARTIFACTS": str(artifacts), "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 from flask import Blueprint, Flask, current_app, jsonify, render_template
+from markupsafe import Markup, escape
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -149,6 +150,12 @@ def type_of(spec: dict[str, Any], schema: Any) -> str:
     return text
 
 
+def code_spans(text: str | None) -> Markup:
+    """A description's text as HTML: escaped, its `backquoted` parts as <code>."""
+    escaped = str(escape(text or ""))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+
+
 @bp.get("/openapi.json")
 def openapi_json() -> Any:
     """The OpenAPI 3.1 description (JSON)."""
@@ -170,4 +177,5 @@ def docs_page() -> Any:
         groups=groups,
         resolve=lambda node: resolve(spec, node),
         type_of=lambda schema: type_of(spec, schema),
+        text=code_spans,
     )

@@ -124,7 +124,7 @@ def test_the_readme_layout_names_the_layers_in_the_contracts_order():
     """The manual's Layout section (docs/design/development.md) lists exactly the contract's layers, highest first."""
     readme = (ROOT / "docs" / "design" / "development.md").read_text(encoding="utf-8")
     section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```", 2)[1]
+    block = section.split("```", 2)[1].split("\n", 1)[1]  # the fence's info string (```text) is no layer
     named = [m.group(1) for m in re.finditer(r"^([a-z][a-z.]*(?: \| [a-z.]+)*)\s", block, re.M)]
     assert named == _contract_layers()
 

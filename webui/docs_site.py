@@ -25,9 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, send_from_directory
-
-from webui import CONTENT_SECURITY_POLICY
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, send_from_directory
 
 bp = Blueprint("docs_site", __name__)
 
@@ -51,15 +49,27 @@ def script_hashes(html: bytes) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=256)
-def _page_policy(path: str, mtime_ns: int) -> str:
-    hashes = script_hashes(Path(path).read_bytes())
-    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", " ".join(("script-src 'self'", *hashes)), 1)
+def _hashes(path: str, mtime_ns: int) -> tuple[str, ...]:
+    return script_hashes(Path(path).read_bytes())
+
+
+def page_policy(policy: str, path: Path) -> str:
+    """The CSP of one built HTML page: the app's ``policy``, with the page's own inline scripts' hashes and
+    data: images allowed."""
+    hashes = _hashes(str(path), path.stat().st_mtime_ns)
+    policy = policy.replace("script-src 'self'", " ".join(("script-src 'self'", *hashes)), 1)
     return policy.replace("img-src 'self'", "img-src 'self' data:", 1)
 
 
-def page_policy(path: Path) -> str:
-    """The CSP of one built HTML page: the app's, with its own inline scripts' hashes and data: images allowed."""
-    return _page_policy(str(path), path.stat().st_mtime_ns)
+@bp.after_app_request
+def _relax_for_the_manual(response: Response) -> Response:
+    """Runs after the app's own security headers (registered before them, so called after): relaxes the
+    policy they set, for a manual page only."""
+    page = g.get("docs_page")
+    policy = response.headers.get("Content-Security-Policy")
+    if page is not None and policy:
+        response.headers["Content-Security-Policy"] = page_policy(policy, page)
+    return response
 
 
 @bp.get("/docs")
@@ -82,5 +92,5 @@ def page(path: str) -> Any:
         target = (folder / path).resolve()
         if not target.is_relative_to(folder.resolve()):
             abort(404)
-        response.headers["Content-Security-Policy"] = page_policy(target)
+        g.docs_page = target
     return response

@@ -44,7 +44,9 @@ def _search(browser: Any, words: str) -> int:
 def test_the_manual_runs_under_the_csp_and_its_search_works_offline(site, browser):
     for path in ("/docs/", "/docs/guide/search.html", "/docs/reference/api.html"):
         browser.get(site + path)
-        assert browser.execute_script("return typeof document$ === 'object'"), f"Material's script ran on {path}"
+        assert browser.execute_script("return typeof document$ === 'object'"), (
+            f"Material's script ran on {path}"
+        )
         assert _browser.severe_console(browser) == [], path
     browser.get(site + "/docs/index.html")
     assert _search(browser, "OpenSearch") > 0
@@ -65,5 +67,7 @@ def test_the_start_page_links_to_the_manual(site, browser):
     _browser.log_in(browser, site, "admin", "webui-test-Passw0rd")
     browser.get(site + "/")
     browser.find_element(By.CSS_SELECTOR, "a.nav-help").click()
-    assert Path(browser.current_url).name in ("", "docs", "index.html") or browser.current_url.endswith("/docs/")
+    assert Path(browser.current_url).name in ("", "docs", "index.html") or browser.current_url.endswith(
+        "/docs/"
+    )
     assert "Dossier" in browser.title

@@ -131,3 +131,15 @@ def test_without_a_built_site_docs_says_how_to_build_it(tmp_path, lang, title):
     assert page.status_code == 404
     text = page.get_data(as_text=True)
     assert title in text and "make docs" in text
+
+
+def test_the_readme_starts_with_the_two_commands_and_its_links_resolve():
+    from tests.docs._manual import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```", 2)[1]
+    assert "make run" in first_block and "make test" in first_block
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    assert len(links) >= 15
+    assert [link for link in links if not link.startswith("http") and not (ROOT / link).is_file()] == []
+    assert "make docs" in readme and "/api/openapi.json" in readme

@@ -77,3 +77,19 @@ def test_a_browser_session_needs_the_csrf_token(client, login):
         "/api/upload", data={"files": [_file("会话上传", "s.txt")]}, content_type="multipart/form-data"
     )
     assert answer.status_code == 400  # no X-CSRF-Token: refused like every other session POST
+
+
+def test_a_duplicate_of_a_document_the_uploader_may_not_read_is_not_named(client, tokens, corpus_home):
+    """The bytes of a confidential contract (not the rep's customer's): "already stored", with no document id
+    for the rep — an admin is told which document holds them."""
+    from tests.webui.conftest import CORPUS, CORPUS_FILES
+
+    contract = CORPUS / CORPUS_FILES[0]
+    data = contract.read_bytes()
+    rep = _post(client, tokens["sales"], files=[(io.BytesIO(data), "copy.pdf")])
+    assert rep.status_code == 202
+    assert rep.get_json()["files"] == [
+        {"name": "copy.pdf", "status": "duplicate", "document_id": None, "error": None}
+    ]
+    admin = _post(client, tokens["admin"], files=[(io.BytesIO(data), "copy.pdf")])
+    assert admin.get_json()["files"][0]["document_id"] == corpus_home["id_of"](contract.name)

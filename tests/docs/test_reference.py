@@ -159,6 +159,22 @@ def test_every_setting_has_a_row_in_the_settings_reference():
     assert missing == []
 
 
+def test_every_setting_row_gives_its_real_default():
+    """A default changed in foundation/config.py must change in the manual too."""
+    cells = {
+        m.group(1): m.group(2)
+        for m in re.finditer(
+            r"^\| `(DOSSIER_\w+)` \| ([^|]*) \|", SETTINGS_PAGE.read_text(encoding="utf-8"), re.M
+        )
+    }
+    wrong = [
+        f"{s.name}: `{s.default}` (manual: {cells.get(s.name)})"
+        for s in SETTINGS
+        if s.default and f"`{s.default}`" not in cells.get(s.name, "")
+    ]
+    assert wrong == []
+
+
 def test_every_setting_the_manual_names_exists():
     named = set(re.findall(r"\bDOSSIER_[A-Z0-9_]+", manual_text()))
     assert sorted(named - {s.name for s in SETTINGS} - NOT_SETTINGS) == []

@@ -34,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,6 +42,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _peers
 from index import (
     IndexDocument,
     OpenSearchBackend,
@@ -399,7 +401,10 @@ def embedded_only(args: argparse.Namespace) -> None:
     print(f"ratio:            {(fts + side) / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
     requests = query_set(queries, customers, truths)
     print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
-    _print_latency("embedded", measure(backend, requests, args.repeat))
+    measured = measure(backend, requests, args.repeat)
+    _print_latency("embedded", measured)
+    print(f"peak RSS:         {_peers.peak_rss_mb():,.0f} MB (this process: generation, build and queries)")
+    run_peers(args, (truths, customers, queries), requests, measured, built["docs_per_s"], fts + side)
 
 
 def side_by_side(args: argparse.Namespace) -> None:
@@ -456,6 +461,17 @@ def side_by_side(args: argparse.Namespace) -> None:
         print()
         _print_latency("embedded", measured["sqlite"])
         _print_latency("opensearch", measured["opensearch"])
+        print(
+            f"peak RSS of this process (generation, embedded build, queries): {_peers.peak_rss_mb():,.0f} MB"
+        )
+        run_peers(
+            args,
+            (truths, customers, queries),
+            requests,
+            measured["sqlite"],
+            built["sqlite"]["docs_per_s"],
+            fts + side,
+        )
         dev_agreement(args.corpus, url, args.index + "-dev")
     finally:
         opensearch._request("DELETE", f"/{args.index}-v*", params={"ignore": 404})
@@ -528,6 +544,68 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
         opensearch._request("DELETE", f"/_index_template/{alias}", params={"ignore": 404})
 
 
+def peer_names(wanted: bool | None) -> list[str]:
+    """The peers to run: both when tantivy imports; FTS5 alone (and how to get tantivy) when not."""
+    if wanted is False:
+        return []
+    missing = _peers.tantivy_missing()
+    if missing and wanted:
+        sys.exit(missing)
+    if missing:
+        print(f"\n{missing}; running the FTS5 peer alone")
+        return ["fts5"]
+    return ["tantivy", "fts5"]
+
+
+def run_peers(
+    args: argparse.Namespace,
+    corpus: tuple[list[dict], list[dict], list[dict]],
+    requests: list[tuple[str, SearchRequest]],
+    measured: dict,
+    docs_per_s: float,
+    size: int,
+) -> None:
+    """The peers (bench/_peers.py) on the same documents and plain queries, and on the judged dev queries."""
+    names = peer_names(args.peers)
+    if not names:
+        return
+    truths, customers, queries = corpus
+    plain = [k for k, (cat, _) in enumerate(requests) if cat in _peers.PLAIN]
+    per_round = len(requests)
+    timings = [
+        ms for r in range(args.repeat) for k in plain for ms in [measured["timings"][r * per_round + k]]
+    ]
+
+    def same_docs() -> Iterator[IndexDocument]:
+        """The documents build() indexed, generated again from the same seed (streamed)."""
+        rng = random.Random(42)
+        return (make_doc(i, truths, customers, rng) for i in range(args.docs))
+
+    _peers.compare(
+        names,
+        same_docs,
+        args.batch,
+        [requests[k][1].query for k in plain],
+        args.repeat,
+        {
+            "docs_per_s": docs_per_s,
+            "size": size,
+            "timings": timings,
+            "totals": [measured["pages"][k][0] for k in plain],
+        },
+    )
+    docs, files = dev_documents(args.corpus, {})
+    tmp = tempfile.TemporaryDirectory()
+    backend = open_backend(_engine(Path(tmp.name) / "peers-dev.db"))
+    backend.index(docs)
+
+    def dossier(q: str) -> _peers.Answer:
+        res = backend.search(SearchRequest(q, limit=1000, facets=False), Principal.system())
+        return _peers.Answer(res.total, [h.id for h in res.hits], [h.snippet for h in res.hits])
+
+    _peers.judge_engines(names, docs, files, queries, dossier)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -547,6 +625,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--opensearch-url", default="", help="default: DOSSIER_OPENSEARCH_URL")
     ap.add_argument(
         "--index", default="dossier-bench", help="OpenSearch alias for the benchmark (dropped after)"
+    )
+    ap.add_argument(
+        "--peers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also build the same documents into Tantivy (set up like Paperless-ngx v3) and SQLite FTS5"
+        " unicode61 (like sist2) and print their numbers beside Dossier's (default: on; FTS5 alone"
+        " when tantivy, a development dependency, is not installed)",
     )
     ap.add_argument("--recall", action="store_true", help="print recall/precision on the dev queries instead")
     ap.add_argument("--ocr-cache", type=Path, default=None, help="with --recall: scans from this OCR cache")

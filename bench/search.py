@@ -335,6 +335,22 @@ def opensearch_size(backend: OpenSearchBackend) -> int:
     return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
 
 
+def opensearch_heap(backend: OpenSearchBackend) -> str:
+    """The node's JVM heap (used / max) and what the segments of every index hold on heap, in words."""
+    stats = backend._request("GET", "/_nodes/stats/jvm,indices")
+    out = []
+    for node in stats.get("nodes", {}).values():
+        mem = node["jvm"]["mem"]
+        seg = node["indices"]["segments"]
+        out.append(
+            f"{node.get('name', '?')}: heap {mem['heap_used_in_bytes'] / 2**20:,.0f} of"
+            f" {mem['heap_max_in_bytes'] / 2**20:,.0f} MB, segments {seg['count']:,}"
+            f" ({seg.get('memory_in_bytes', 0) / 2**20:,.1f} MB on heap),"
+            f" old-gen collections {node['jvm']['gc']['collectors'].get('old', {}).get('collection_count', 0)}"
+        )
+    return "; ".join(out)
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
@@ -391,6 +407,7 @@ def embedded_only(args: argparse.Namespace) -> None:
     mb = 1024 * 1024
     raw = built["raw_bytes"]
     print(f"documents:        {backend.count():,}")
+    print(f"build seconds:    {built['seconds']:,.0f}")
     print(
         f"build:            {built['docs']:,} docs in {built['seconds']:,.1f} s = {built['docs_per_s']:,.0f} docs/s"
     )
@@ -442,6 +459,9 @@ def side_by_side(args: argparse.Namespace) -> None:
         print(f"{'':<22}{'embedded (SQLite FTS5)':>24}{'OpenSearch':>16}")
         print(
             f"{'bulk indexing docs/s':<22}{built['sqlite']['docs_per_s']:>24,.0f}{built['opensearch']['docs_per_s']:>16,.0f}"
+        )
+        print(
+            f"{'build seconds':<22}{built['sqlite']['seconds']:>24,.0f}{built['opensearch']['seconds']:>16,.0f}"
         )
         print(f"{'index size MB':<22}{sizes['sqlite'] / mb:>24,.1f}{sizes['opensearch'] / mb:>16,.1f}")
         for label, p in (("search p50 ms", 0.5), ("search p95 ms", 0.95), ("search max ms", 1.0)):

@@ -304,7 +304,8 @@ def build(backend: SearchBackend, n: int, batch_size: int, truths: list[dict], c
             batch = []
             if (i + 1) % 10_000 == 0:
                 print(
-                    f"  {backend.name}: indexed {i + 1:,} ({(i + 1) / (time.perf_counter() - started):,.0f} docs/s)",
+                    f"  {backend.name}: indexed {i + 1:,} ({(i + 1) / (time.perf_counter() - started):,.0f} docs/s,"
+                    f" peak RSS {_peers.peak_rss_mb():,.0f} MB)",
                     flush=True,
                 )
     if batch:

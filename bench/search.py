@@ -331,7 +331,7 @@ def sqlite_size(engine: sa.Engine) -> tuple[int, int]:
 
 def opensearch_size(backend: OpenSearchBackend) -> int:
     """Bytes the index behind the alias takes on disk (after a flush and a merge-free refresh)."""
-    backend._request("POST", f"/{backend.alias}/_flush")
+    backend._request("POST", f"/{backend.alias}/_flush", params={"request_timeout": 600})
     stats = backend._request("GET", f"/{backend.alias}/_stats/store")
     return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
 
@@ -447,7 +447,9 @@ def side_by_side(args: argparse.Namespace) -> None:
             built[b.name] = build(b, args.docs, args.batch, truths, customers)
             if b is opensearch:
                 opensearch._request(
-                    "POST", f"/{opensearch.alias}/_forcemerge", params={"max_num_segments": 5}
+                    "POST",
+                    f"/{opensearch.alias}/_forcemerge",
+                    params={"max_num_segments": 5, "request_timeout": 3600},
                 )
             measured[b.name] = measure(b, requests, args.repeat)
         raw = built["sqlite"]["raw_bytes"]

@@ -487,6 +487,7 @@ def side_by_side(args: argparse.Namespace) -> None:
         print(
             f"peak RSS of this process (generation, embedded build, queries): {_peers.peak_rss_mb():,.0f} MB"
         )
+        print(f"OpenSearch after the build and the queries: {opensearch_heap(opensearch)}")
         run_peers(
             args,
             (truths, customers, queries),

@@ -368,7 +368,7 @@ def judge(search: Any, queries: Sequence[dict], files: dict[int, str], texts: di
     """Judge ``search(q) -> Answer`` (every hit, not a page) over the judged ``queries``.
 
     ``files`` maps a document id to its corpus file (what ``relevant`` names), ``texts`` to its
-    title and text.  A *substring miss* is a relevant document that holds every term of the
+    title, file name and text (what all three engines search).  A *substring miss* is a relevant document that holds every term of the
     query as written but was not found; a *scattered* hit is one whose text lacks a positive
     term as written (for a peer: bigrams apart, across a sentence break, another word's letters).
     """
@@ -520,7 +520,7 @@ def judge_engines(
     verbose: bool = False,
 ) -> None:
     """Recall and precision of Dossier and each peer on the judged dev queries and dev documents."""
-    texts = {d.id: f"{d.title}\n{d.text}" for d in docs}
+    texts = {d.id: f"{d.title}\n{d.filename}\n{d.text}" for d in docs}
     print(f"\njudged dev queries ({len(queries)} queries, {len(docs)} dev documents, every hit counted):")
     results = [("dossier embedded", judge(dossier_search, queries, files, texts))]
     for peer in open_peers(names):

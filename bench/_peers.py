@@ -16,7 +16,11 @@ what they find:
   has no bigram at all.  Words are ANDed like Dossier's (Paperless' own parser ORs them, which
   would only lower its precision further); ``-word`` excludes, ``a OR b`` ORs.  A query answers
   the count and the top 25 with a highlighted ``content`` snippet (``SnippetGenerator``), as
-  Paperless' ``search()`` does for a page of 25.
+  Paperless' ``search()`` does for a page of 25.  (The Paperless sources read for this declare
+  ``bigram_content`` with Tantivy's default options, positions included, and their default query
+  fields leave it out; this peer follows the design the search-v2 issue measured, bigrams
+  without positions searched beside the text fields, which is also what makes a Chinese
+  substring findable at all with the simple tokenizer.)
 * :class:`Fts5Peer` is SQLite FTS5 with its default ``unicode61`` tokenizer, as sist2 builds its
   ``search`` table (columns name, content, title, path; rank ``bm25(8, 3, 8, 5)``): count, then
   the top 25 by rank with ``snippet()`` of the content.  unicode61 also makes a run of Chinese

@@ -37,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -44,6 +45,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _peers
 from index import (
     IndexDocument,
     OpenSearchBackend,
@@ -319,7 +321,8 @@ def build(backend: SearchBackend, n: int, batch_size: int, truths: list[dict], c
             batch = []
             if (i + 1) % 10_000 == 0:
                 print(
-                    f"  {backend.name}: indexed {i + 1:,} ({(i + 1) / (time.perf_counter() - started):,.0f} docs/s)",
+                    f"  {backend.name}: indexed {i + 1:,} ({(i + 1) / (time.perf_counter() - started):,.0f} docs/s,"
+                    f" peak RSS {_peers.peak_rss_mb():,.0f} MB)",
                     flush=True,
                 )
     if batch:
@@ -345,9 +348,25 @@ def sqlite_size(engine: sa.Engine) -> tuple[int, int]:
 
 def opensearch_size(backend: OpenSearchBackend) -> int:
     """Bytes the index behind the alias takes on disk (after a flush and a merge-free refresh)."""
-    backend._request("POST", f"/{backend.alias}/_flush")
+    backend._request("POST", f"/{backend.alias}/_flush", params={"request_timeout": 600})
     stats = backend._request("GET", f"/{backend.alias}/_stats/store")
     return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
+
+
+def opensearch_heap(backend: OpenSearchBackend) -> str:
+    """The node's JVM heap (used / max) and what the segments of every index hold on heap, in words."""
+    stats = backend._request("GET", "/_nodes/stats/jvm,indices")
+    out = []
+    for node in stats.get("nodes", {}).values():
+        mem = node["jvm"]["mem"]
+        seg = node["indices"]["segments"]
+        out.append(
+            f"{node.get('name', '?')}: heap {mem['heap_used_in_bytes'] / 2**20:,.0f} of"
+            f" {mem['heap_max_in_bytes'] / 2**20:,.0f} MB, segments {seg['count']:,}"
+            f" ({seg.get('memory_in_bytes', 0) / 2**20:,.1f} MB on heap),"
+            f" old-gen collections {node['jvm']['gc']['collectors'].get('old', {}).get('collection_count', 0)}"
+        )
+    return "; ".join(out)
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -406,6 +425,7 @@ def embedded_only(args: argparse.Namespace) -> None:
     mb = 1024 * 1024
     raw = built["raw_bytes"]
     print(f"documents:        {backend.count():,}")
+    print(f"build seconds:    {built['seconds']:,.0f}")
     print(
         f"build:            {built['docs']:,} docs in {built['seconds']:,.1f} s = {built['docs_per_s']:,.0f} docs/s"
     )
@@ -416,7 +436,10 @@ def embedded_only(args: argparse.Namespace) -> None:
     print(f"ratio:            {(fts + side) / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
     requests = query_set(queries, customers, truths)
     print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
-    _print_latency("embedded", measure(backend, requests, args.repeat))
+    measured = measure(backend, requests, args.repeat)
+    _print_latency("embedded", measured)
+    print(f"peak RSS:         {_peers.peak_rss_mb():,.0f} MB (this process: generation, build and queries)")
+    run_peers(args, (truths, customers, queries), requests, measured, built["docs_per_s"], fts + side)
 
 
 def side_by_side(args: argparse.Namespace) -> None:
@@ -441,7 +464,9 @@ def side_by_side(args: argparse.Namespace) -> None:
             built[b.name] = build(b, args.docs, args.batch, truths, customers)
             if b is opensearch:
                 opensearch._request(
-                    "POST", f"/{opensearch.alias}/_forcemerge", params={"max_num_segments": 5}
+                    "POST",
+                    f"/{opensearch.alias}/_forcemerge",
+                    params={"max_num_segments": 5, "request_timeout": 3600},
                 )
             measured[b.name] = measure(b, requests, args.repeat)
         raw = built["sqlite"]["raw_bytes"]
@@ -454,6 +479,9 @@ def side_by_side(args: argparse.Namespace) -> None:
         print(f"{'':<22}{'embedded (SQLite FTS5)':>24}{'OpenSearch':>16}")
         print(
             f"{'bulk indexing docs/s':<22}{built['sqlite']['docs_per_s']:>24,.0f}{built['opensearch']['docs_per_s']:>16,.0f}"
+        )
+        print(
+            f"{'build seconds':<22}{built['sqlite']['seconds']:>24,.0f}{built['opensearch']['seconds']:>16,.0f}"
         )
         print(f"{'index size MB':<22}{sizes['sqlite'] / mb:>24,.1f}{sizes['opensearch'] / mb:>16,.1f}")
         for label, p in (("search p50 ms", 0.5), ("search p95 ms", 0.95), ("search max ms", 1.0)):
@@ -473,6 +501,18 @@ def side_by_side(args: argparse.Namespace) -> None:
         print()
         _print_latency("embedded", measured["sqlite"])
         _print_latency("opensearch", measured["opensearch"])
+        print(
+            f"peak RSS of this process (generation, embedded build, queries): {_peers.peak_rss_mb():,.0f} MB"
+        )
+        print(f"OpenSearch after the build and the queries: {opensearch_heap(opensearch)}")
+        run_peers(
+            args,
+            (truths, customers, queries),
+            requests,
+            measured["sqlite"],
+            built["sqlite"]["docs_per_s"],
+            fts + side,
+        )
         dev_agreement(args.corpus, url, args.index + "-dev")
     finally:
         opensearch._request("DELETE", f"/{args.index}-v*", params={"ignore": 404})
@@ -581,6 +621,68 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
         opensearch._request("DELETE", f"/_index_template/{alias}", params={"ignore": 404})
 
 
+def peer_names(wanted: bool | None) -> list[str]:
+    """The peers to run: both when tantivy imports; FTS5 alone (and how to get tantivy) when not."""
+    if wanted is False:
+        return []
+    missing = _peers.tantivy_missing()
+    if missing and wanted:
+        sys.exit(missing)
+    if missing:
+        print(f"\n{missing}; running the FTS5 peer alone")
+        return ["fts5"]
+    return ["tantivy", "fts5"]
+
+
+def run_peers(
+    args: argparse.Namespace,
+    corpus: tuple[list[dict], list[dict], list[dict]],
+    requests: list[tuple[str, SearchRequest]],
+    measured: dict,
+    docs_per_s: float,
+    size: int,
+) -> None:
+    """The peers (bench/_peers.py) on the same documents and plain queries, and on the judged dev queries."""
+    names = peer_names(args.peers)
+    if not names:
+        return
+    truths, customers, queries = corpus
+    plain = [k for k, (cat, _) in enumerate(requests) if cat in _peers.PLAIN]
+    per_round = len(requests)
+    timings = [
+        ms for r in range(args.repeat) for k in plain for ms in [measured["timings"][r * per_round + k]]
+    ]
+
+    def same_docs() -> Iterator[IndexDocument]:
+        """The documents build() indexed, generated again from the same seed (streamed)."""
+        rng = random.Random(42)
+        return (make_doc(i, truths, customers, rng) for i in range(args.docs))
+
+    _peers.compare(
+        names,
+        same_docs,
+        args.batch,
+        [requests[k][1].query for k in plain],
+        args.repeat,
+        {
+            "docs_per_s": docs_per_s,
+            "size": size,
+            "timings": timings,
+            "totals": [measured["pages"][k][0] for k in plain],
+        },
+    )
+    docs, files = dev_documents(args.corpus, {})
+    tmp = tempfile.TemporaryDirectory()
+    backend = open_backend(_engine(Path(tmp.name) / "peers-dev.db"))
+    backend.index(docs)
+
+    def dossier(q: str) -> _peers.Answer:
+        res = backend.search(SearchRequest(q, limit=1000, facets=False), Principal.system())
+        return _peers.Answer(res.total, [h.id for h in res.hits], [h.snippet for h in res.hits])
+
+    _peers.judge_engines(names, docs, files, queries, dossier)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -600,6 +702,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--opensearch-url", default="", help="default: DOSSIER_OPENSEARCH_URL")
     ap.add_argument(
         "--index", default="dossier-bench", help="OpenSearch alias for the benchmark (dropped after)"
+    )
+    ap.add_argument(
+        "--peers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also build the same documents into Tantivy (set up like Paperless-ngx v3) and SQLite FTS5"
+        " unicode61 (like sist2) and print their numbers beside Dossier's (default: on; FTS5 alone"
+        " when tantivy, a development dependency, is not installed)",
     )
     ap.add_argument("--recall", action="store_true", help="print recall/precision on the dev queries instead")
     ap.add_argument("--ocr-cache", type=Path, default=None, help="with --recall: scans from this OCR cache")

@@ -232,13 +232,13 @@ def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
     """(meta display text, title, meta, words, grams token streams) of one document."""
     check_document(doc)
     meta = document_meta_text(doc)
-    title, meta_stream, grams_ = _derived_streams(doc.title, meta, doc.text)
-    return meta, title, meta_stream, " ".join(words(normalize_text(doc.text))), grams_
+    body = normalize_text(doc.text)  # once, for both the grams and the words
+    return meta, _stream(doc.title), _stream(meta), " ".join(words(body)), _stream(doc.text, body)
 
 
-def _stream(text: str) -> str:
+def _stream(text: str, normalized: str | None = None) -> str:
     """One column's tokens: the grams, then the joined forms (which no phrase can span into)."""
-    grams_, joined = grams_and_joined(text)
+    grams_, joined = grams_and_joined(text, normalized)
     if joined:
         grams_.extend(joined)
     return " ".join(grams_)

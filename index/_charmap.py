@@ -22,6 +22,8 @@ __all__ = ["LIMIT", "CharMap"]
 
 #: Code points below this are kept in the tables (every CJK block up to Extension H).
 LIMIT = 0x32000
+#: Texts shorter than this are left to the caller (numpy's fixed cost is a few µs).
+SHORT = 80
 _UNKNOWN, _ONE, _OTHER = 0, 1, 2
 _CODEC = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
 
@@ -49,8 +51,8 @@ class CharMap:
 
     def apply(self, text: str) -> str | None:
         """``text`` with every character mapped, when each maps to exactly one character; else None."""
-        if text.isascii() and len(text) < 64:
-            return None  # short ASCII: the caller's path is as fast
+        if len(text) < SHORT:
+            return None  # the caller's path is as fast
         codes = np.frombuffer(text.encode(_CODEC), dtype=np.uint32)
         if len(codes) and int(codes.max()) >= LIMIT:
             return None

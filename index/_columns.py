@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
+from index._memo import Memo
 from index._types import ACCESS_LEVELS
 
 LIST_SEP = "\x1f"
@@ -134,6 +135,7 @@ class Columns:
         base: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.codes = codes
+        self.memo = Memo()  # what searches worked out from this snapshot (index._memo)
         self._ranks: dict[str, np.ndarray] = {}
         self._used: dict[str, frozenset[str]] = {}
         self._set_rows(rows, base)

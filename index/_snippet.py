@@ -11,6 +11,8 @@ added, so a document containing ``<script>`` shows ``&lt;script&gt;``.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import html
 import re
 from collections.abc import Sequence
@@ -28,11 +30,13 @@ _WS_RUN = re.compile(r"\s+")
 _PHONE_SEP = r"[\s.()\-]{0,2}"  # between two digits of a phone number: 021) 6149-8137
 
 
+@functools.lru_cache(maxsize=4096)
 def term_pattern(term: str) -> re.Pattern[str] | None:
     """A regex over normalised text matching what the index matches for ``term``.
 
     Whether a Latin match starts and ends on a piece boundary depends on the
     letters' case, which the normalised text has lost; :func:`find_spans` checks it.
+    Compiled once per term (a pure function of it), not once per hit.
     """
     segs = query_pieces(term)
     if not segs:
@@ -285,9 +289,12 @@ def make_snippet(
     if not spans:
         return None
     best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
-    for i, (s, _, _) in enumerate(spans[:500]):
-        # Windows anchored at each match; count the matches fully inside.
-        inside = [sp for sp in spans[i : i + 200] if sp[1] <= s + width]
+    starts = [sp[0] for sp in spans]
+    for i, s in enumerate(starts[:500]):
+        # Windows anchored at each match; count the matches fully inside (of the next 200, those
+        # starting within the window: a match starting past it ends past it too).
+        stop = min(i + 200, bisect.bisect_right(starts, s + width, i))
+        inside = [sp for sp in spans[i:stop] if sp[1] <= s + width]
         key = (-len({k for _, _, k in inside}), -len(inside), s)
         if best is None or key < best:
             best = key

@@ -96,6 +96,7 @@ from index._query import (
     scan_filter,
 )
 from index._snippet import hit_texts
+from index._sqlite_hot import match_positions, memo_hits, page_scores, raw
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
     ACCESS_LEVELS,
@@ -602,7 +603,11 @@ class SqliteBackend:
         facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
         if request.facets and lifecycles:
             facets["lifecycle"] = lifecycles
-        hits = self._hits(conn, page, parsed, field_values_of(request, parsed))
+        fields = field_values_of(request, parsed)
+        terms = tuple(t.text for t in parsed.positive_terms)
+        hits = memo_hits(
+            columns.memo, page, (terms, tuple(fields)), lambda p: self._hits(conn, p, parsed, fields)
+        )
         return total, hits, facets
 
     def _matches(
@@ -625,13 +630,16 @@ class SqliteBackend:
         if positive is not None:
             expression = f"({positive}) NOT ({negative})" if negative is not None else positive
             within = required if required is not None and len(required) <= NARROW_LIMIT else None
-            pos = columns.positions_of(_match_ids(conn, expression, within))
+            if within is None:
+                pos = match_positions(conn, columns, expression)
+            else:
+                pos = columns.positions_of(_match_ids(conn, expression, within))
             if required is not None:
                 pos = pos[columns.id_mask(pos, required)]
         else:
             pos = columns.all_positions() if required is None else columns.positions_of(required)
             if negative is not None:
-                pos = pos[~np.isin(columns.ids[pos], _match_ids(conn, negative))]
+                pos = pos[~np.isin(pos, match_positions(conn, columns, negative))]
         pos = pos[entry_mask(columns.ids[pos], include_versions(request, parsed), request.activities)]
         pos = pos[self._allowed(conn, columns, pos, request, parsed, principal)]
         if lifecycle:
@@ -792,15 +800,7 @@ class SqliteBackend:
             return []
         weights = ", ".join(map(str, COLUMN_WEIGHTS))
         ids = columns.ids[pos]
-        # FTS5 walks its matches once and bm25 runs only for rows passing the IN test; the unary
-        # + keeps the planner from handing the IN list to FTS5 as one MATCH lookup per id.
-        rows = conn.exec_driver_sql(
-            f"SELECT rowid, bm25(search_fts, {weights}) FROM search_fts WHERE search_fts MATCH ?"
-            " AND +rowid IN (SELECT value FROM json_each(?))",
-            (positive, "[" + ",".join(map(str, ids.tolist())) + "]"),
-        ).all()
-        scores: dict[int, float] = {int(r[0]): float(r[1]) for r in rows}
-        score = np.array([scores.get(int(i), 0.0) for i in ids], dtype=np.float64)
+        score = page_scores(conn, columns, pos, positive, weights)
         order = np.lexsort((columns.rank("recent")[pos], score))[offset : offset + limit]
         return [(int(ids[i]), float(score[i])) for i in order]
 
@@ -816,7 +816,7 @@ class SqliteBackend:
         marks = ", ".join("?" * len(ids))
         docs = {
             r[0]: r
-            for r in conn.exec_driver_sql(
+            for r in raw(conn).execute(
                 "SELECT b.id, b.title, b.meta, b.content, d.doc_type, d.customers, d.date"
                 f" FROM search_body b JOIN search_doc d ON d.id = b.id WHERE b.id IN ({marks})",
                 ids,

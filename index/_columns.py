@@ -136,6 +136,7 @@ class Columns:
     ) -> None:
         self.codes = codes
         self.memo = Memo()  # what searches worked out from this snapshot (index._memo)
+        self._year_codes: tuple[np.ndarray, np.ndarray] | None = None
         self._ranks: dict[str, np.ndarray] = {}
         self._used: dict[str, frozenset[str]] = {}
         self._set_rows(rows, base)
@@ -303,6 +304,14 @@ class Columns:
 
     # -- counting ----------------------------------------------------------------------------
 
+    def _years(self) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct years, each document's index into them): the ``year`` facet as a bincount."""
+        found = self._year_codes
+        if found is None:
+            years, codes = np.unique(self.date.astype("U4"), return_inverse=True)
+            found = self._year_codes = (years, codes.reshape(-1))
+        return found
+
     def facets(self, pos: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
         """Counts by document type, customer, tag, customer type, industry, region, stage, importance, customer tag,
         file format, scan and year."""
@@ -318,8 +327,9 @@ class Columns:
                 for value in members[i]:
                     totals[value] = totals.get(value, 0) + int(per_set[i])
             out[facet] = _top(totals, limit)
-        years, year_counts = np.unique(self.date[pos].astype("U4"), return_counts=True)
-        rows = [(str(y), int(n)) for y, n in zip(years, year_counts, strict=True) if y.strip()]
+        years, codes = self._years()
+        year_counts = np.bincount(codes[pos], minlength=len(years))
+        rows = [(str(y), int(n)) for y, n in zip(years, year_counts, strict=True) if n and y.strip()]
         out["year"] = sorted(_top(dict(rows), limit), key=lambda r: r[0], reverse=True)
         return out
 

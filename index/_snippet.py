@@ -276,6 +276,25 @@ def _figures(kind: str, value: str) -> re.Pattern[str] | None:
     return None
 
 
+def best_anchor(spans: Sequence[tuple[int, int, int]], width: int) -> int:
+    """Start of the match that opens the best ``width``-character window of sorted ``spans``.
+
+    The best window holds the most distinct terms, then the most matches, then comes first;
+    windows are anchored at each of the first 500 matches and count the matches of the next
+    200 that end inside (found by bisection: a match starting past the window ends past it).
+    """
+    best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
+    starts = [sp[0] for sp in spans]
+    for i, s in enumerate(starts[:500]):
+        stop = min(i + 200, bisect.bisect_right(starts, s + width, i))
+        inside = [sp for sp in spans[i:stop] if sp[1] <= s + width]
+        key = (-len({k for _, _, k in inside}), -len(inside), s)
+        if best is None or key < best:
+            best = key
+    assert best is not None
+    return best[2]
+
+
 def make_snippet(
     text: str, terms: Sequence[str], width: int = SNIPPET_CHARS, extra: Sequence[tuple[int, int, int]] = ()
 ) -> str | None:
@@ -288,18 +307,7 @@ def make_snippet(
         spans = sorted([*spans, *extra])
     if not spans:
         return None
-    best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
-    starts = [sp[0] for sp in spans]
-    for i, s in enumerate(starts[:500]):
-        # Windows anchored at each match; count the matches fully inside (of the next 200, those
-        # starting within the window: a match starting past it ends past it too).
-        stop = min(i + 200, bisect.bisect_right(starts, s + width, i))
-        inside = [sp for sp in spans[i:stop] if sp[1] <= s + width]
-        key = (-len({k for _, _, k in inside}), -len(inside), s)
-        if best is None or key < best:
-            best = key
-    assert best is not None
-    anchor = best[2]
+    anchor = best_anchor(spans, width)
     start = max(0, anchor - width // 5)
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))

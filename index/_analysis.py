@@ -391,6 +391,17 @@ def add_user_words(names: Iterable[str]) -> None:
                 rjieba.add_word(n, freq, None)
 
 
+#: Whether each token seen is a ``words`` token (bounded: past the limit tokens are decided each time).
+_WORD_KEPT: dict[str, bool] = {}
+
+
+def _word_kept(token: str) -> bool:
+    kept = len(token) > 1 and is_cjk(token[0]) and token.isalnum()
+    if len(_WORD_KEPT) < 500_000:
+        _WORD_KEPT[token] = kept
+    return kept
+
+
 def words(norm: str) -> list[str]:
     """The ranking stream: jieba's search-mode multi-character Chinese words + joined phone numbers.
 
@@ -401,7 +412,8 @@ def words(norm: str) -> list[str]:
     # Line breaks inside Chinese are layout, not word boundaries.
     with _words_lock:  # the dictionary may be growing in another thread
         cut = rjieba.cut_for_search(_CJK_GAP.sub("", norm))
-    out = [t for t in cut if len(t) > 1 and is_cjk(t[0]) and t.isalnum()]
+    known = _WORD_KEPT.get  # each distinct token decided once (the same filter, at dictionary speed)
+    out = [t for t in cut if known(t) or (known(t) is None and _word_kept(t))]
     out.extend(phone_variants(norm))
     return out
 

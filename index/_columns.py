@@ -15,7 +15,7 @@ ingest while the web UI serves) are therefore visible to the next search.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -253,10 +253,22 @@ class Columns:
         codes = [i for i, v in enumerate(self.codes["doc_type"].values) if v.lower() in wanted]
         return np.isin(self.doc_type[pos], np.asarray(codes, dtype=np.int32))
 
-    def set_mask(self, name: str, pos: np.ndarray, accept: Callable[[str], bool]) -> np.ndarray:
-        """True where any member of the document's set column ``name`` is accepted."""
-        codes = [i for i, members in enumerate(self.codes[name].members) if any(accept(m) for m in members)]
-        return np.isin(self.sets[name][pos], np.asarray(codes, dtype=np.int32))
+    def set_mask(
+        self, name: str, pos: np.ndarray, accept: Callable[[str], bool], key: Hashable | None = None
+    ) -> np.ndarray:
+        """True where any member of the document's set column ``name`` is accepted.
+
+        Which set codes are accepted is worked out once per snapshot for a ``key`` naming ``accept``.
+        """
+        table: np.ndarray | None = None if key is None else self.memo.get(("set", name, key))
+        if table is None:
+            members = self.codes[name].members  # append-only: every code of this snapshot is in it
+            count = len(members)
+            table = np.fromiter((any(accept(m) for m in ms) for ms in members), dtype=bool, count=count)
+            if key is not None:
+                self.memo.put(("set", name, key), table, count // 8 + 1)
+        found: np.ndarray = table[self.sets[name][pos]]
+        return found
 
     def used_members(self, name: str) -> frozenset[str]:
         """Every value of set column ``name`` that some document of this snapshot holds."""
@@ -276,12 +288,17 @@ class Columns:
         used = self.used_members("customer_keys")
         exact = {k for k in keys if k and k in used}
         fragments = [k for k in keys if k and k not in used]
-        return self.set_mask("customer_keys", pos, lambda m: m in exact or any(f in m for f in fragments))
+        return self.set_mask(
+            "customer_keys",
+            pos,
+            lambda m: m in exact or any(f in m for f in fragments),
+            key=("customer", frozenset(exact), tuple(fragments)),
+        )
 
     def tag_mask(self, pos: np.ndarray, tags: Iterable[str]) -> np.ndarray:
         """True where the document carries any of ``tags``."""
         wanted = set(tags)
-        return self.set_mask("tags", pos, wanted.__contains__)
+        return self.set_mask("tags", pos, wanted.__contains__, key=("tag", frozenset(wanted)))
 
     def date_mask(self, pos: np.ndarray, date_from: str | None, date_to: str | None) -> np.ndarray:
         """True where the document date lies in the range; a bare upper date includes its whole day."""

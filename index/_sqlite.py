@@ -258,8 +258,13 @@ _ZDICT = (Path(__file__).with_name("_zdict.txt")).read_text(encoding="utf-8").st
 _FORMAT_ZDICT_V1 = b"\x01"
 
 
+#: A compressor primed with the dictionary; each blob starts from a copy (the same bytes as a new one, without
+#: loading the dictionary again).
+_PRIMED = zlib.compressobj(9, zdict=_ZDICT)
+
+
 def _pack(text: str, words_stream: str) -> bytes:
-    comp = zlib.compressobj(9, zdict=_ZDICT)
+    comp = _PRIMED.copy()
     return _FORMAT_ZDICT_V1 + comp.compress(f"{len(text)}:{text}{words_stream}".encode()) + comp.flush()
 
 
@@ -780,7 +785,7 @@ class SqliteBackend:
                 mask &= _field_mask(columns, pos, kind, values)
         scans = scan_filter(request, parsed)
         if scans is not None:
-            is_scan = columns.set_mask("scan", pos, SCAN.__eq__)
+            is_scan = columns.set_mask("scan", pos, SCAN.__eq__, key="scan")
             mask &= is_scan if scans == "only" else ~is_scan
         for kind, value in parsed.excluded_fields:
             if kind in ENTITY_FIELDS:
@@ -914,21 +919,22 @@ def _field_mask(columns: Columns, pos: np.ndarray, kind: str, values: list[str])
         return columns.type_mask(pos, values)
     if kind == "tag":
         return columns.tag_mask(pos, values)
+    key = (kind, tuple(values))  # names the test below: its accepted codes are worked out once a snapshot
     if kind == "customer_type":
         wanted = set(values)
-        return columns.set_mask("customer_types", pos, wanted.__contains__)
+        return columns.set_mask("customer_types", pos, wanted.__contains__, key)
     if kind == "industry":
-        return columns.set_mask("industries", pos, lambda m: any(v in fold(m) for v in values))
+        return columns.set_mask("industries", pos, lambda m: any(v in fold(m) for v in values), key)
     if kind == "region":
-        return columns.set_mask("regions", pos, lambda m: any(fold(m).startswith(v) for v in values))
+        return columns.set_mask("regions", pos, lambda m: any(fold(m).startswith(v) for v in values), key)
     if kind == "year":
         return columns.date_prefix_mask(pos, values)
     if kind in _STEERING_COLUMNS:
         wanted = set(values)
-        return columns.set_mask(_STEERING_COLUMNS[kind], pos, wanted.__contains__)
+        return columns.set_mask(_STEERING_COLUMNS[kind], pos, wanted.__contains__, key)
     if kind == "format":
         wanted = set(values)
-        return columns.set_mask("file_format", pos, wanted.__contains__)
+        return columns.set_mask("file_format", pos, wanted.__contains__, key)
     raise ValueError(f"unknown filter kind {kind!r}")
 
 

@@ -96,7 +96,9 @@ def test_the_snippet_window_is_the_one_a_full_scan_picks():
     search picks the window the full scan picks (so the snippet is the same)."""
     rng = random.Random(7)
     for n in (1, 5, 50, 600):
-        text = "".join(rng.choice(["合同", "报价", "金额", "合同金额", "，", "无关的话", "\n"]) for _ in range(n))
+        text = "".join(
+            rng.choice(["合同", "报价", "金额", "合同金额", "，", "无关的话", "\n"]) for _ in range(n)
+        )
         spans = find_spans(text, ["合同", "报价", "金额", "同金"])
         if spans:
             for width in (10, 120):
@@ -114,7 +116,9 @@ def test_a_write_is_seen_by_the_next_search_whatever_was_memoised(engine):
     confidential or deleted (here or through another backend on the database) THEN the next search
     answers from the new contents: totals, facets, snippets and who may read."""
     web, cli = open_backend(engine), open_backend(engine)
-    web.index([_doc(i, f"合同 第{i}号 金额", doc_type="contract", confidentiality="internal") for i in range(1, 6)])
+    web.index(
+        [_doc(i, f"合同 第{i}号 金额", doc_type="contract", confidentiality="internal") for i in range(1, 6)]
+    )
     for _ in range(2):  # the second answer comes from the memo
         first = web.search(SearchRequest("合同"), SALES)
         assert first.total == 5

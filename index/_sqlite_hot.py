@@ -13,6 +13,7 @@ and transaction: SQLAlchemy's result machinery costs more than these queries at 
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
@@ -28,7 +29,9 @@ from index._types import SearchHit
 __all__ = ["match_positions", "memo_hits", "page_scores", "raw"]
 
 #: Match sets up to this size get every match scored once (and memoised); bm25 costs ~1 µs a match.
-SCORE_ALL_LIMIT = 10_000
+#: Twice the ranking limit, so a query whose readable matches are ranked (at most 10,000) is mostly
+#: scored whole even where the permission filter leaves half of its matches.
+SCORE_ALL_LIMIT = 20_000
 
 
 def raw(conn: Connection) -> sqlite3.Connection:
@@ -102,6 +105,10 @@ def page_scores(
         idx = np.minimum(np.searchsorted(at, pos), len(at) - 1)
         return np.where(at[idx] == pos, scores[idx], 0.0)
     ids = columns.ids[pos]
+    key = ("bm25-of", positive, weights, hashlib.blake2b(ids.tobytes(), digest_size=16).digest())
+    known: np.ndarray | None = columns.memo.get(key)
+    if known is not None:
+        return known
     # FTS5 walks its matches once and bm25 runs only for rows passing the IN test; the unary
     # + keeps the planner from handing the IN list to FTS5 as one MATCH lookup per id.
     rows = (
@@ -114,7 +121,10 @@ def page_scores(
         .fetchall()
     )
     by_id: dict[int, float] = {int(r[0]): float(r[1]) for r in rows}
-    return np.array([by_id.get(int(i), 0.0) for i in ids], dtype=np.float64)
+    found = np.array([by_id.get(int(i), 0.0) for i in ids], dtype=np.float64)
+    found.setflags(write=False)
+    columns.memo.put(key, found, len(found) + 1)
+    return found
 
 
 def memo_hits(

@@ -67,6 +67,12 @@ def term_pattern(term: str) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{a})" for a in alts))
 
 
+@functools.lru_cache(maxsize=4096)
+def _cjk_only(term: str) -> bool:
+    """True when every run of ``term`` is CJK (its pattern can only match from a CJK character to one)."""
+    return all(cjk for cjk, _ in query_pieces(term))
+
+
 class _Pieces:
     """Piece boundaries of the Latin runs of one normalised text, computed per run on demand."""
 
@@ -117,6 +123,9 @@ def find_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int, int]]:
     for k, term in enumerate(terms):
         pat = term_pattern(term)
         if pat is None:
+            continue
+        if _cjk_only(term):  # starts and ends on CJK characters: every match is on piece boundaries
+            spans.extend((offsets[m.start()], offsets[m.end() - 1] + 1, k) for m in pat.finditer(norm))
             continue
         pos = 0
         while (m := pat.search(norm, pos)) is not None:

@@ -19,6 +19,7 @@ from index._analysis import (
     words,
 )
 from index._charmap import SHORT
+from index._memo import Memo
 from index._snippet import best_anchor, find_spans, hit_texts
 
 ADMIN = Principal(username="admin", role="admin")
@@ -172,3 +173,14 @@ def test_memoised_pages_equal_fresh_answers(engine):
             assert [(h.id, h.score, h.snippet, h.title_html) for h in a.hits] == [
                 (h.id, h.score, h.snippet, h.title_html) for h in b.hits
             ]
+
+
+def test_the_memo_keeps_within_its_budget_least_recently_used_first():
+    memo = Memo(budget=10)
+    memo.put("a", 1, 4)
+    memo.put("b", 2, 4)
+    assert memo.get("a") == 1  # a is now the most recent
+    memo.put("c", 3, 4)  # over budget: b goes
+    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (1, None, 3)
+    memo.put("huge", 4, 11)  # larger than the whole budget: not kept, nothing evicted
+    assert memo.get("huge") is None and len(memo) == 2

@@ -19,7 +19,15 @@ from collections.abc import Sequence
 
 from index._analysis import _CJK_CLASS, latin_cuts, normalize, normalize_cased, query_pieces
 
-__all__ = ["field_spans", "find_spans", "highlight_spans", "hit_texts", "make_snippet", "term_pattern"]
+__all__ = [
+    "best_anchor",
+    "field_spans",
+    "find_spans",
+    "highlight_spans",
+    "hit_texts",
+    "make_snippet",
+    "term_pattern",
+]
 
 SNIPPET_CHARS = 120
 #: Characters of a text searched for the values of field queries (``phone:``, ``amount:``): their snippet.

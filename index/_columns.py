@@ -266,7 +266,7 @@ class Columns:
             count = len(members)
             table = np.fromiter((any(accept(m) for m in ms) for ms in members), dtype=bool, count=count)
             if key is not None:
-                self.memo.put(("set", name, key), table, count // 8 + 1)
+                self.memo.put(("set", name, key), table, count // 4 + 1)
         found: np.ndarray = table[self.sets[name][pos]]
         return found
 

@@ -8,8 +8,10 @@ the old snapshot's columns).  What is kept does not depend on who asks: match se
 permission filter, scores of whole match sets, and hits (snippets) of entries the caller was
 already allowed to see; the permission filter and the request's filters run on every search.
 
-Bounded by a budget of "units" (an array element, or a hit counted as :data:`HIT_UNITS`); the
-least recently used entries go first.
+Bounded by a budget of "units" of about 4 bytes (a position is one, a score two, a hit
+:data:`HIT_UNITS`); the least recently used entries go first.  The budget holds the match sets and
+scores of a hundred or so broad queries at 100,000 documents (a smaller one, cycled through by a
+mix of queries, would drop each entry just before it is asked for again).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any
 
 __all__ = ["HIT_UNITS", "Memo"]
 
-#: About 16 MB of int64 positions and float64 scores per snapshot at most.
-BUDGET = 1_000_000
+#: About 24 MB per snapshot at most (int32 positions, float64 scores).
+BUDGET = 6_000_000
 #: What one cached hit (snippet and title HTML, a few hundred bytes) counts for.
 HIT_UNITS = 64
 

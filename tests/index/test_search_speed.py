@@ -76,6 +76,7 @@ def test_snippet_spans_of_tricky_texts_short_and_long(text, term, marked):
 
 
 def test_html_in_a_text_is_escaped_around_the_marks():
+    """A long text (the array path) with markup shows the markup escaped and the match marked."""
     snippet, _ = hit_texts("标题", "", "<script>alert(1)</script> 合同 & 报价" * 20, ["合同"])
     assert "<mark>合同</mark>" in snippet
     assert "<script>" not in snippet and "&lt;script&gt;" in snippet
@@ -176,6 +177,7 @@ def test_memoised_pages_equal_fresh_answers(engine):
 
 
 def test_the_memo_keeps_within_its_budget_least_recently_used_first():
+    """Past its budget the memo drops what was used longest ago; a value larger than it is not kept."""
     memo = Memo(budget=10)
     memo.put("a", 1, 4)
     memo.put("b", 2, 4)

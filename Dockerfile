@@ -1,5 +1,5 @@
 # Dossier's app image: the web app (gunicorn), `dossier worker` and `dossier init` all run from it.
-# docker-compose.yml builds it for the scale-out stack; see the README, "Scale-out: docker compose".
+# docker-compose.yml builds it for the scale-out stack; see docs/admin/scale-out.md, "Scale-out: docker compose".
 #
 #   docker build -t dossier:0.1.0 .                              # with LibreOffice (legacy .doc/.xls/.ppt)
 #   docker build --build-arg LIBREOFFICE=false -t dossier:0.1.0 .  # ~300 MB smaller; such files then fail with advice

@@ -12,12 +12,14 @@ RUN_DEBS := python3-venv libmagic1 redis-server tesseract-ocr tesseract-ocr-chi-
   libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 TEST_DEBS := chromium chromium-driver postgresql
 
-.PHONY: help setup run test lint messages typecheck pytest bench clean system-deps test-system-deps opensearch opensearch-stop
+.PHONY: help setup run demo redis-down test lint messages typecheck pytest bench clean system-deps test-system-deps opensearch opensearch-stop docs screenshots
 
 help:
 	@echo "make run     install everything needed and start Dossier on http://127.0.0.1:8000"
+	@echo "make demo    load the sample data (customer registry, then the files) into the data home"
 	@echo "make test    install everything needed and run lint, type checks and the whole test suite"
 	@echo "make bench   run the benchmarks under bench/"
+	@echo "make docs    build the manual (docs/ -> build/site, served by dossier serve at /docs), screenshots first"
 	@echo "make messages  extract message ids into the catalogs (foundation/locale) and list what is missing"
 	@echo "make opensearch  start a local OpenSearch test node (then export the DOSSIER_OPENSEARCH_URL it prints)"
 	@echo "make clean   remove the virtualenv (your data in $(DOSSIER_HOME) is kept)"
@@ -54,13 +56,20 @@ $(BIN)/.dev-installed: requirements-dev.txt $(BIN)/.installed
 
 setup: system-deps $(BIN)/.installed
 
+# `dossier init` says what became of the admin account and the next steps; `serve --local-redis`
+# starts a local Redis when none answers and stops it again on Ctrl+C (one that ran before is left alone).
 run: setup
 	@$(BIN)/dossier init
-	@$(BIN)/dossier redis-up
-	@echo "==> 打开 / open http://$${DOSSIER_HOST:-127.0.0.1}:$${DOSSIER_PORT:-8000}/ — 用户名 / user: admin"
-	@echo "    密码见上面 dossier init 的首次输出，或用 DOSSIER_ADMIN_PASSWORD 预设 / password: printed by the first 'dossier init' above (or preset DOSSIER_ADMIN_PASSWORD)"
-	@echo "    导入文件 / ingest files: $(BIN)/dossier ingest PATH --wait    收件箱 / inbox: $(BIN)/dossier watch DIR"
-	$(BIN)/dossier serve
+	$(BIN)/dossier serve --local-redis
+
+# The sample data beside the repository (../shared/corpus, or DOSSIER_CORPUS): the customer registry, then the files.
+demo: setup
+	@$(BIN)/dossier init --quiet
+	$(BIN)/dossier demo
+
+# Stops the local Redis that Dossier started for this data home (if `make run` was killed before it could).
+redis-down:
+	$(BIN)/dossier redis-down
 
 lint: $(BIN)/.dev-installed typecheck
 	$(BIN)/ruff check .
@@ -88,6 +97,21 @@ bench: setup
 	$(BIN)/python bench/split.py
 	$(BIN)/python bench/entities.py
 	$(BIN)/python bench/export.py
+
+# The manual: the screenshots its pages show (docs/**/screenshots/admin-<page>-<lang>-1024.png), taken now by the
+# browser pages test into test-artifacts/screenshots, then `mkdocs build --strict` (any warning fails) into
+# build/site, which `dossier serve` serves at /docs.  docs/_hooks/screenshots.py fails the build when one is missing.
+DOCS_SHOTS = $(shell grep -rhoE 'screenshots/admin-[a-z0-9-]+-(zh|en)-1024\.png' docs | sed -E 's|screenshots/admin-(.*)-1024\.png|\1|' | sort -u)
+empty :=
+space := $(empty) $(empty)
+
+screenshots: test-system-deps $(BIN)/.dev-installed
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/webui/test_webui_pages_browser.py \
+	  -k "test_admin_page and ($(subst $(space), or ,$(strip $(DOCS_SHOTS))))"
+
+docs: screenshots
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "==> 手册 / manual: build/site/index.html — dossier serve 在 /docs 提供 / served at http://$${DOSSIER_HOST:-127.0.0.1}:$${DOSSIER_PORT:-8000}/docs/"
 
 # A real single-node OpenSearch (no Docker): the integ-test zip from Maven Central on Java 17, in the background.
 OPENSEARCH_PORT ?= 9200

@@ -9,13 +9,16 @@ prints numbers.  Nothing here asserts on timing.
 same documents into both the embedded index and OpenSearch (bulk, as ``dossier reindex``
 does), runs the same query mix against both and prints the numbers side by side, plus how
 often both return the same total, the same first page and the same top hit; then it checks
-the judged dev queries on the dev corpus in both (same documents found).
+the judged dev queries on the dev corpus in both (same documents found, and each backend's
+graded nDCG@10 over the corpus's queries and the type-word queries of ``bench/judgements_types.jsonl``).
 
 ``--recall`` instead indexes the dev corpus once and prints recall and precision of every
 judged query, overall, per kind and over the (query, scanned file) pairs.  Scanned files are
 indexed from their truth text unless ``--ocr-cache FILE`` is given: then from the OCR text in
 that JSON file (``{file: [page texts]}``), which is written first with ``ingest.ocr_pages``
-(``--ocr-engine``, default rapidocr) when it does not exist yet.
+(``--ocr-engine``, default rapidocr) when it does not exist yet.  It ends with the embedded
+backend's graded nDCG@10; with ``DOSSIER_OPENSEARCH_URL`` (or ``--opensearch-url``) set it then
+compares both backends on the judged dev queries, as ``--backend opensearch`` does.
 
     .venv/bin/python bench/search.py --docs 100000
     .venv/bin/python bench/search.py --docs 100000 --backend opensearch
@@ -246,7 +249,6 @@ def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
         scan_pairs[1] += len(relevant & scanned & found)
         misses += [f"{q['id']} {q['q']!r} missed {f}" for f in sorted(relevant - found)]
         false_pos += [f"{q['id']} {q['q']!r} also found {f}" for f in sorted(found - relevant)]
-    engine.dispose()
     print(
         f"recall ({'OCR text from ' + str(cache) if cache else 'truth text'} for {len(scanned)} scanned files)"
     )
@@ -266,10 +268,25 @@ def recall(corpus: Path, cache: Path | None, engine_name: str) -> None:
         f"  scanned files: {scan_pairs[1]}/{scan_pairs[0]} = {scan_pairs[1] / max(scan_pairs[0], 1):.1%}"
         " of (query, relevant scanned file) pairs found"
     )
+    judged = judged_queries(corpus)
+    scores = {
+        q["id"]: _ndcg10(
+            [
+                files[h.id]
+                for h in backend.search(
+                    SearchRequest(q["q"], limit=10, facets=False), Principal.system()
+                ).hits
+            ],
+            q["grades"],
+        )
+        for q in judged
+    }
+    print(ndcg_line("embedded", scores, judged))
     for line in misses:
         print("  miss:", line)
     for line in false_pos:
         print("  extra:", line)
+    engine.dispose()
 
 
 def _engine(path: Path) -> sa.Engine:
@@ -468,18 +485,53 @@ def side_by_side(args: argparse.Namespace) -> None:
         opensearch._request("DELETE", f"/_index_template/{args.index}", params={"ignore": 404})
 
 
-def _ndcg10(hits: list[str], relevant: set[str]) -> float:
-    """nDCG of the first ten hits against the judged (binary) relevant files; 1.0 when nothing is relevant."""
-    if not relevant:
+#: Graded judgements (0-3) of type-word queries over the dev corpus, beside the corpus's binary ones.
+TYPE_JUDGEMENTS = Path(__file__).resolve().parent / "judgements_types.jsonl"
+
+
+def judged_queries(corpus: Path) -> list[dict]:
+    """The dev queries with graded relevance: ``{"id", "q", "kind", "grades": {file: grade}}``.
+
+    The corpus's ``queries.jsonl`` judges relevance as yes/no (grade 1); :data:`TYPE_JUDGEMENTS`
+    grades type-word queries: 3 a document of the type the query names whose title, file name
+    or customer holds the query's words, 2 another document of that type, 1 one that merely
+    mentions them.
+    """
+    _, _, queries = load_corpus(corpus)
+    out = [{**q, "grades": dict.fromkeys(q["relevant"], 1)} for q in queries]
+    for line in TYPE_JUDGEMENTS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            out.append(json.loads(line))
+    return out
+
+
+def _ndcg10(hits: list[str], grades: dict[str, int]) -> float:
+    """Graded nDCG of the first ten hits (gain 2^grade - 1); 1.0 when nothing is relevant."""
+    ideal_grades = sorted((g for g in grades.values() if g > 0), reverse=True)[:10]
+    if not ideal_grades:
         return 1.0
-    dcg = sum(1 / math.log2(rank + 2) for rank, name in enumerate(hits[:10]) if name in relevant)
-    ideal = sum(1 / math.log2(rank + 2) for rank in range(min(10, len(relevant))))
+    dcg = sum((2 ** grades.get(name, 0) - 1) / math.log2(rank + 2) for rank, name in enumerate(hits[:10]))
+    ideal = sum((2**g - 1) / math.log2(rank + 2) for rank, g in enumerate(ideal_grades))
     return dcg / ideal
+
+
+def ndcg_line(name: str, scores: dict[str, float], judged: list[dict]) -> str:
+    """One backend's mean graded nDCG@10: over every judged query, the type-word ones, the others."""
+    typed = [q["id"] for q in judged if q.get("kind") == "type_word"]
+    other = [q["id"] for q in judged if q.get("kind") != "type_word"]
+
+    def mean(ids: list[str]) -> float:
+        return sum(scores[i] for i in ids) / max(len(ids), 1)
+
+    return (
+        f"  {name:<18} nDCG@10 (graded) {mean(typed + other):.4f} over {len(judged)} queries;"
+        f" type-word {mean(typed):.4f} ({len(typed)}), others {mean(other):.4f} ({len(other)})"
+    )
 
 
 def dev_agreement(corpus: Path, url: str, alias: str) -> None:
     """The judged dev queries on the dev corpus: do both backends find the same documents?"""
-    _, _, queries = load_corpus(corpus)
+    queries = judged_queries(corpus)
     docs, files = dev_documents(corpus, {})
     tmp = tempfile.TemporaryDirectory()
     embedded = open_backend(_engine(Path(tmp.name) / "dev.db"))
@@ -493,9 +545,10 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
             rebuild.finish()
         same = same_order = same_top = 0
         judged = [
-            [0, 0, 0, 0, 0.0],
-            [0, 0, 0, 0, 0.0],
-        ]  # per backend: relevant, found of them, hits, good hits, nDCG@10
+            [0, 0, 0, 0],
+            [0, 0, 0, 0],
+        ]  # per backend: relevant, found of them, hits, good hits
+        ndcg: list[dict[str, float]] = [{}, {}]  # per backend: query id -> graded nDCG@10
         for q in queries:
             found = [
                 [
@@ -506,13 +559,13 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
                 ]
                 for b in (embedded, opensearch)
             ]
-            relevant = set(q["relevant"])
-            for row, hits in zip(judged, found, strict=True):
+            relevant = {f for f, g in q["grades"].items() if g > 0}
+            for row, scores, hits in zip(judged, ndcg, found, strict=True):
                 row[0] += len(relevant)
                 row[1] += len(relevant & set(hits))
                 row[2] += len(hits)
                 row[3] += len(set(hits) & relevant)
-                row[4] += _ndcg10(hits, relevant)
+                scores[q["id"]] = _ndcg10(hits, q["grades"])
             same += set(found[0]) == set(found[1])
             same_order += found[0][:10] == found[1][:10]
             same_top += found[0][:1] == found[1][:1]
@@ -524,11 +577,11 @@ def dev_agreement(corpus: Path, url: str, alias: str) -> None:
             f"dev queries ({len(queries)} judged, dev corpus): same documents {same}/{len(queries)},"
             f" same top-10 order {same_order}/{len(queries)}, same top hit {same_top}/{len(queries)}"
         )
-        print(f"  judged relevance   {'recall':>14} {'precision':>14} {'nDCG@10':>8}")
+        print(f"  judged relevance   {'recall':>14} {'precision':>14}")
         for name, row in zip(("embedded", "OpenSearch"), judged, strict=True):
-            print(
-                f"  {name:<18} {row[1]:>6}/{row[0]:<7} {row[3]:>6}/{row[2]:<7} {row[4] / max(len(queries), 1):>8.4f}"
-            )
+            print(f"  {name:<18} {row[1]:>6}/{row[0]:<7} {row[3]:>6}/{row[2]:<7}")
+        for name, scores in zip(("embedded", "OpenSearch"), ndcg, strict=True):
+            print(ndcg_line(name, scores, queries))
     finally:
         opensearch._request("DELETE", f"/{alias}-v*", params={"ignore": 404})
         opensearch._request("DELETE", f"/_index_template/{alias}", params={"ignore": 404})
@@ -560,6 +613,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.recall:
         recall(args.corpus, args.ocr_cache, args.ocr_engine)
+        url = args.opensearch_url or os.environ.get("DOSSIER_OPENSEARCH_URL", "")
+        if url:  # both backends on the judged dev queries (graded nDCG@10 per backend)
+            dev_agreement(args.corpus, url, args.index + "-dev")
     elif args.backend == "opensearch":
         side_by_side(args)
     else:

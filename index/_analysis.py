@@ -34,9 +34,11 @@ Three token streams come out of one normalised text:
   plus joined forms of dash/space-grouped phone numbers (``189-6928-1627`` also
   yields ``18969281627``).
 
-Normalisation is per character: NFKC (full-width to half-width) and lower case,
-with a map from every normalised character back to its source offset so that
-snippets can be cut from the original text.  The case cuts read a same-length
+Normalisation is per character: NFKC (full-width to half-width), lower case and
+traditional Chinese characters folded to simplified ones (:mod:`foundation.variants`,
+derived from OpenCC's data: 報價單 → 报价单, 臺灣 → 台湾; characters that simplified
+Chinese writes too, such as 乾 and 著, are kept), with a map from every normalised
+character back to its source offset so that snippets can be cut from the original text.  The case cuts read a same-length
 NFKC text that keeps the case.  Every function here is a pure function of its
 text; changing what they emit needs a rebuild of stored indexes
 (:data:`ANALYSIS_VERSION`).
@@ -56,6 +58,7 @@ from itertools import pairwise
 import jieba
 import rjieba
 
+from foundation.variants import variant_table
 from index._charmap import CharMap
 
 __all__ = [
@@ -80,7 +83,7 @@ __all__ = [
 ]
 
 #: Names what :func:`grams_and_joined` emits; a stored index built by another version is rebuilt.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 
 #: Suffix of every joined form: a CJK character, so no query's Latin token can ever equal one.
 JOINED_MARK = "\u4e40"  # 乀
@@ -117,7 +120,7 @@ def is_cjk(ch: str) -> bool:
 def _norm_char(ch: str) -> str:
     out = _CHAR_CACHE.get(ch)
     if out is None:
-        out = unicodedata.normalize("NFKC", ch).lower()
+        out = unicodedata.normalize("NFKC", ch).lower().translate(variant_table())
         if len(_CHAR_CACHE) < 200_000:
             _CHAR_CACHE[ch] = out
     return out
@@ -125,7 +128,7 @@ def _norm_char(ch: str) -> str:
 
 def _cased_char(ch: str) -> str:
     """NFKC of ``ch`` with its case, as long as :func:`_norm_char` (else the lower-case form)."""
-    n = unicodedata.normalize("NFKC", ch)
+    n = unicodedata.normalize("NFKC", ch).translate(variant_table())
     low = _norm_char(ch)
     return n if len(n) == len(low) else low
 

@@ -229,7 +229,7 @@ def entity_key(kind: str, value: str) -> str:
 
 
 def fold(text: str) -> str:
-    """How customer names, aliases, industries and regions compare: NFKC, lower case, no whitespace."""
+    """How customer names, aliases, industries and regions compare: NFKC, lower case, simplified, no whitespace."""
     return _WS.sub("", normalize_text(text))
 
 

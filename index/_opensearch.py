@@ -64,6 +64,7 @@ from index._os_query import (
 )
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
 from index._query import field_values_of, lifecycle_filter, parse_request
+from index._relevance import reported_score
 from index._snippet import hit_texts
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
@@ -76,6 +77,7 @@ from index._types import (
     SearchResult,
     entry_activity,
 )
+from index._vocabulary import suggested_terms, term_suggest_body, vocabulary_word
 
 __all__ = ["SCHEMA_VERSION", "OpenSearchBackend", "SearchRefused", "SearchUnavailable", "mappings"]
 
@@ -637,6 +639,15 @@ class OpenSearchBackend:
         body = {"query": {"range": {"doc_id": {"gt": 0}}}}
         return int(self._request("POST", f"/{self.alias}/_count", body=body)["count"])
 
+    def similar_words(self, word: str, limit: int = 8) -> list[str]:
+        """Words of the index one edit (Latin: up to two) from ``word``, nearest first: the ``term`` suggester."""
+        typed = vocabulary_word(word)
+        if typed is None:
+            return []
+        self.ensure_schema()
+        answer = self._request("POST", f"/{self.alias}/_search", body=term_suggest_body(typed, limit))
+        return suggested_terms(answer, typed, limit)
+
     def status(self) -> dict[str, Any]:
         """Documents indexed, work waiting in the outbox, refused documents and why work waits."""
         self._tables()
@@ -797,7 +808,7 @@ class OpenSearchBackend:
                     if snippets
                     else SearchHit(
                         id=int(raw["_id"]),
-                        score=float(raw.get("_score") or 0.0),
+                        score=reported_score(raw),
                         snippet="",
                         document_id=_version_of(raw)[0],
                         version=_version_of(raw)[1],
@@ -849,7 +860,7 @@ class OpenSearchBackend:
             )
         return SearchHit(
             id=int(raw["_id"]),
-            score=float(raw.get("_score") or 0.0),
+            score=reported_score(raw),
             snippet=snippet,
             title_html=title_html,
             document_id=_version_of(raw)[0],

@@ -25,6 +25,7 @@ from index._common import readable_levels
 from index._fields import ENTITY_FIELDS, filter_values
 from index._formats import SCAN
 from index._query import ParsedQuery, Term, column_filters, entity_groups, include_versions, scan_filter
+from index._relevance import os_tier_clauses
 from index._types import ACCESS_LEVELS, ACTIVITY_ID_BASE, Principal, SearchRequest
 
 __all__ = [
@@ -252,6 +253,8 @@ def build_query(
     body: dict[str, Any] = {}
     if must:
         body["must"] = must
+        body["should"] = os_tier_clauses(parsed, must)  # ordering only: what the query names first
+        body["minimum_should_match"] = 0
     if filters:
         body["filter"] = filters
     if must_not:

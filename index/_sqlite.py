@@ -74,6 +74,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from foundation.errors import DossierError
 from foundation.messages import msg
@@ -95,6 +96,7 @@ from index._query import (
     parse_request,
     scan_filter,
 )
+from index._relevance import sqlite_tiers, tiered_page
 from index._snippet import hit_texts
 from index._sqlite_hot import match_positions, memo_hits, page_scores, raw
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
@@ -110,6 +112,7 @@ from index._types import (
     SearchResult,
     entry_activity,
 )
+from index._vocabulary import VOCAB_DDL, SqliteVocabulary, terms_of
 
 __all__ = [
     "InvalidDocument",
@@ -290,6 +293,7 @@ class SqliteBackend:
         self._engine = engine
         self._schema_ready = False
         self._columns = DocColumns()
+        self._vocabulary = SqliteVocabulary()  # "did you mean" words (index._vocabulary)
 
     # -- schema ---------------------------------------------------------------
 
@@ -304,7 +308,7 @@ class SqliteBackend:
             self._create(connection)
 
     def _create(self, conn: Connection) -> None:
-        for ddl in _SCHEMA:
+        for ddl in _SCHEMA + VOCAB_DDL:
             conn.exec_driver_sql(ddl)
         if self._current(conn):
             return
@@ -512,6 +516,9 @@ class SqliteBackend:
             conn.exec_driver_sql(
                 "INSERT INTO search_doc_version (id, document_id, version) VALUES (?, ?, ?)", versions
             )
+        self._vocabulary.remember(
+            conn, set().union(*(terms_of(w, (doc.title, meta, doc.text)) for doc, meta, (_, _, w, _) in rows))
+        )
 
     def _remove(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:
@@ -556,6 +563,7 @@ class SqliteBackend:
         self._run(
             None, lambda conn: conn.exec_driver_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
         )
+        self._run(None, self._vocabulary.purge)  # no word of the erased documents stays in the vocabulary
         return True
 
     def clear(self) -> None:
@@ -568,6 +576,7 @@ class SqliteBackend:
             conn.exec_driver_sql("DELETE FROM search_log")
             conn.exec_driver_sql("DELETE FROM search_meta WHERE key = 'reindex'")  # empty is up to date
             conn.exec_driver_sql("INSERT INTO search_log (doc_id) VALUES (?)", (RELOAD_ALL,))  # all reload
+            self._vocabulary.clear(conn)
 
         self._run(None, _clear)
 
@@ -580,6 +589,16 @@ class SqliteBackend:
         )
 
     # -- searching ------------------------------------------------------------
+
+    def similar_words(self, word: str, limit: int = 8) -> list[str]:
+        """Words of the index one edit (Latin: up to two) from ``word``, nearest first (:mod:`index._vocabulary`)."""
+        try:
+            return list(self._run(None, self._vocabulary.similar, word, limit))
+        except (
+            OperationalError
+        ) as exc:  # a writer holds the database past the busy timeout: no suggestions now
+            _log.warning("did-you-mean vocabulary unavailable: %s", exc)
+            return []
 
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query, filtered inside SQL by what ``principal`` may read."""
@@ -604,7 +623,7 @@ class SqliteBackend:
         total = len(pos)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
-        page = self._page(conn, columns, pos, positive, request, offset, limit)
+        page = self._ordered_page(conn, columns, pos, positive, request, parsed, offset, limit)
         facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
         if request.facets and lifecycles:
             facets["lifecycle"] = lifecycles
@@ -675,6 +694,29 @@ class SqliteBackend:
         top = top[np.argsort(rank[top], kind="stable")][offset:]
         return [(int(columns.ids[pos[i]]), 0.0) for i in top]
 
+    def _ordered_page(
+        self,
+        conn: Connection,
+        columns: Columns,
+        pos: np.ndarray,
+        positive: str | None,
+        request: SearchRequest,
+        parsed: ParsedQuery,
+        offset: int,
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """:meth:`_page` in relevance tiers (:mod:`index._relevance`): a named type, then title/meta matches first."""
+        tiers = None
+        if request.sort not in ("date_desc", "date_asc"):
+            tiers = sqlite_tiers(conn, columns, pos, parsed, positive, len(pos) <= RANK_LIMIT)
+        return tiered_page(
+            tiers,
+            pos,
+            lambda part, o, n: self._page(conn, columns, part, positive, request, o, n),
+            offset,
+            limit,
+        )
+
     def iter_ids(self, request: SearchRequest, principal: Principal, *, batch: int = 1000) -> Iterator[int]:
         """Every matching id in the request's order (the match set is fixed when iteration starts)."""
         for hit in self.iter_hits(request, principal, batch=batch, snippets=False):
@@ -693,7 +735,7 @@ class SqliteBackend:
         with self._engine.connect() as conn:
             try:
                 columns, pos, positive = self._matches(conn, request, principal, parsed)
-                ordered = self._page(conn, columns, pos, positive, request, 0, len(pos))
+                ordered = self._ordered_page(conn, columns, pos, positive, request, parsed, 0, len(pos))
             finally:
                 conn.rollback()
         step = max(1, batch)

@@ -14,6 +14,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from foundation.variants import fold_variants
+
 __all__ = ["NUMBER_KINDS", "display_title", "is_generic_title", "title_parts"]
 
 #: Entity kinds that number a document, in the order a title takes them (the document type's own first).
@@ -49,8 +51,8 @@ _NOISE = re.compile(r"[\s\W_]+")
 
 
 def _core(title: str) -> str:
-    """The title without file extension, copy marks, whitespace or punctuation, case-folded."""
-    core = unicodedata.normalize("NFKC", title).strip().lower()
+    """The title without file extension, copy marks, whitespace or punctuation, case-folded, simplified."""
+    core = fold_variants(unicodedata.normalize("NFKC", title)).strip().lower()  # 報價單 is 报价单
     core = _EXTENSION.sub("", core)
     core = re.sub(r"\s+", "", core)
     previous = None

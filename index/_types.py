@@ -268,6 +268,15 @@ class SearchBackend(Protocol):
         """Number of indexed documents."""
         ...
 
+    def similar_words(self, word: str, limit: int = 8) -> list[str]:
+        """Words the index holds one edit from ``word`` (a Latin word of six letters or more: two), nearest first.
+
+        For "did you mean": only runs of three or more CJK characters or Latin letters are looked up
+        (anything else has none).  The words come from every document, readable or not: a caller
+        shows one only after running the corrected query as the user.
+        """
+        ...
+
     def clear(self) -> None:
         """Drop every indexed document (reindex starts from here)."""
         ...

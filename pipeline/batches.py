@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from foundation.messages import msg
+from pipeline.eta import EtaTracker
 from pipeline.failures import is_retryable
 from records import Document, IngestBatch, IngestJob, Page, utcnow
 
@@ -80,8 +81,8 @@ def _file_counts(session: Session, batch_id: int) -> dict[str, int]:
 
 def _page_counts(session: Session, doc_ids: list[int]) -> dict[str, int]:
     if not doc_ids:
-        return {"total": 0, "done": 0, "failed": 0, "pending": 0}
-    total = failed = pending = 0
+        return {"total": 0, "done": 0, "failed": 0, "pending": 0, "ocr": 0}
+    total = failed = pending = ocr = 0
     for start in range(0, len(doc_ids), 500):
         chunk = doc_ids[start : start + 500]
         row = session.execute(
@@ -90,12 +91,21 @@ def _page_counts(session: Session, doc_ids: list[int]) -> dict[str, int]:
                 # CASE, not sum(boolean): PostgreSQL has no sum over booleans.
                 func.sum(case((Page.needs_ocr & Page.ocr_error.is_not(None), 1), else_=0)),
                 func.sum(case((Page.needs_ocr & Page.ocr_error.is_(None), 1), else_=0)),
+                func.sum(case((Page.ocr & ~Page.needs_ocr, 1), else_=0)),
             ).where(Page.document_id.in_(chunk))
         ).one()
         total += row[0] or 0
         failed += int(row[1] or 0)
         pending += int(row[2] or 0)
-    return {"total": total, "done": total - failed - pending, "failed": failed, "pending": pending}
+        ocr += int(row[3] or 0)
+    # ``ocr``: the done pages whose text came from OCR (an honest ETA tells them from text pages).
+    return {
+        "total": total,
+        "done": total - failed - pending,
+        "failed": failed,
+        "pending": pending,
+        "ocr": ocr,
+    }
 
 
 def file_name_parts(label: str | None) -> dict[str, str]:
@@ -126,15 +136,6 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
     end = batch.finished_at if state == "done" and batch.finished_at else utcnow()
     elapsed = max(0.0, (end - batch.created_at).total_seconds())
     rate = pages["done"] / elapsed if elapsed > 0 else 0.0
-    remaining = pages["pending"]
-    eta: float | None = None
-    if state != "done" and rate > 0:
-        # Files not parsed yet have unknown page counts: assume the batch's pages per file so far.
-        parsed_files = max(1, files["done"] + files["failed"])
-        remaining += (
-            round(unfinished_files * pages["total"] / parsed_files) if pages["total"] else unfinished_files
-        )
-        eta = round(remaining / rate, 1)
     report: dict[str, Any] = {
         "id": batch.id,
         "source": batch.source,
@@ -146,9 +147,12 @@ def batch_report(session: Session, batch: IngestBatch, *, details: bool = False)
         "files": files,
         "pages": pages,
         "pages_per_s": round(rate, 2),
-        "eta_s": eta,
+        "eta_s": None,
         "elapsed_s": round(elapsed, 1),
     }
+    # From this one look (files and OCR pages at their own costs; None: "estimating"); a caller that keeps
+    # looking (a progress bar, the jobs page) gets a better one from the batch's timeline (pipeline.eta.EtaBook).
+    report["eta_s"] = EtaTracker().update(report)
     if details:
         report["items"] = [
             {

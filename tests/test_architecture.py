@@ -121,10 +121,10 @@ def test_no_package_reaches_into_another_ones_private_modules():
 
 
 def test_the_readme_layout_names_the_layers_in_the_contracts_order():
-    """README's Layout section lists exactly the contract's layers, highest first."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The manual's Layout section (docs/design/development.md) lists exactly the contract's layers, highest first."""
+    readme = (ROOT / "docs" / "design" / "development.md").read_text(encoding="utf-8")
     section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```", 2)[1]
+    block = section.split("```", 2)[1].split("\n", 1)[1]  # the fence's info string (```text) is no layer
     named = [m.group(1) for m in re.finditer(r"^([a-z][a-z.]*(?: \| [a-z.]+)*)\s", block, re.M)]
     assert named == _contract_layers()
 
@@ -196,10 +196,10 @@ def _code_packages() -> list[str]:
 def test_the_test_folders_mirror_the_code_packages():
     """tests/ is laid out like the code: every code package (foundation, ingest, index, records, pipeline,
     ``app`` for dossier.app, ``cli`` for dossier.cli, workers, webui) has a tests/<name>/ package holding
-    test modules; end-to-end and cross-cutting tests live in tests/e2e/; tests/ holds no other folder with
+    test modules; end-to-end and cross-cutting tests live in tests/e2e/, the manual's own in tests/docs/; tests/ holds no other folder with
     Python in it, and no test module at its root but this one (the helpers ``_*.py`` and conftest.py stay)."""
     tests = ROOT / "tests"
-    expected = [*_code_packages(), "e2e"]
+    expected = [*_code_packages(), "e2e", "docs"]
     assert _code_packages() == [
         "foundation",
         "ingest",

@@ -130,6 +130,11 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(bulk.bp)
     app.register_blueprint(bulk.api)
     app.register_blueprint(suggest.bp)
+    from webui import api_upload, docs_site, openapi  # the manual at /docs, the API's own description
+
+    app.register_blueprint(api_upload.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(docs_site.bp)
 
     proxies = settings.get_int("DOSSIER_PROXY_COUNT")
     if proxies > 0:

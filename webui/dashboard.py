@@ -22,6 +22,7 @@ from webui.charts import PALETTE, Bar, Column, Group, Segment, bars, columns
 from webui.core import get_dossier
 from webui.i18n import doc_type_label, get_language
 from webui.i18n import gettext as _
+from webui.intake import READ_ONLY_ROLES
 
 bp = Blueprint("dashboard", __name__)
 
@@ -251,4 +252,11 @@ def start_page() -> dict[str, Any]:
     charts = [_month_chart(page)]
     charts += [_amount_chart(dim, page["amounts"][dim]) for dim in DIMENSIONS]
     charts += [_customer_chart(field, page["customers"]) for field in ("customer_type", "stage")]
-    return {"recent": page["recent"], "backlog": page["backlog"], "charts": charts}
+    return {
+        "recent": page["recent"],
+        "backlog": page["backlog"],
+        "charts": charts,
+        "empty_home": page["empty_home"],
+        "registry_empty": page["registry_empty"],
+        "may_upload": g.principal.role not in READ_ONLY_ROLES,
+    }

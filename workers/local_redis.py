@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
 from typing import Any
 from urllib.parse import urlparse
+
+import redis
 
 from foundation.errors import DossierError
 from foundation.filemodes import PRIVATE_UMASK, secure_home
@@ -23,10 +26,15 @@ def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
     daemonised); a remote Redis that does not answer is an error to fix where it runs.
     Returns a one-line report.
     """
+    return start_local_redis(settings, timeout_s)[1]
+
+
+def start_local_redis(settings: Any, timeout_s: float = 20.0) -> tuple[bool, str]:
+    """:func:`ensure_local_redis`, also saying whether a Redis was started here (True) or answered already."""
     url = settings.get("DOSSIER_REDIS_URL")
     try:
         connect(url, timeout_s=1.0).close()
-        return str(msg("workers.redis.running", url=url))
+        return False, str(msg("workers.redis.running", url=url))
     except QueueUnavailable:
         pass
     parsed = urlparse(url)
@@ -67,7 +75,40 @@ def ensure_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
     while time.monotonic() < deadline:
         try:
             connect(url, timeout_s=1.0).close()
-            return str(msg("workers.redis.started", url=url, folder=folder))
+            return True, str(msg("workers.redis.started", url=url, folder=folder))
         except QueueUnavailable:
             time.sleep(0.2)
     raise DossierError(msg("workers.redis.failed", log=folder / "redis.log"))
+
+
+def stop_local_redis(settings: Any, timeout_s: float = 20.0) -> str:
+    """Stop the Redis that :func:`start_local_redis` started for this data home; leave any other alone.
+
+    Ours is the one whose process id is in ``DOSSIER_HOME/redis/redis.pid`` and answers at
+    DOSSIER_REDIS_URL; it is shut down with its append-only file saved.  Returns a one-line report.
+    """
+    url = settings.get("DOSSIER_REDIS_URL")
+    pidfile = settings.home / "redis" / "redis.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        pid = None
+    try:
+        client = connect(url, timeout_s=1.0)
+    except QueueUnavailable:
+        return str(msg("workers.redis.not_running", url=url))
+    try:
+        if pid is None or int(client.info("server").get("process_id", -1)) != pid:
+            return str(msg("workers.redis.not_ours", url=url))
+        with contextlib.suppress(redis.ConnectionError):
+            client.shutdown()  # saves the append-only file, then exits (the connection drops)
+    finally:
+        client.close()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            connect(url, timeout_s=0.5).close()
+        except QueueUnavailable:
+            return str(msg("workers.redis.stopped", url=url))
+        time.sleep(0.1)
+    raise DossierError(msg("workers.redis.stop_failed", url=url, pid=pid))

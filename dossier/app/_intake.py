@@ -36,6 +36,7 @@ from pipeline import access
 from pipeline.activity_index import activity_entries, index_activities
 from pipeline.batches import ALREADY_STORED, batch_report, batch_summary, close_batch
 from pipeline.batches import batch_documents as _batch_document_ids
+from pipeline.eta import EtaBook
 from pipeline.failures import is_retryable
 from pipeline.indexing import index_entries
 from pipeline.intake import Intake, IntakeOptions, Source, collect_files
@@ -69,6 +70,7 @@ class IntakeService:
         self.blobs = home.blobs
         self.backend = home.backend
         self.limits = home.limits
+        self._eta = EtaBook()  # the ETA of the batches reported here, from their timelines (pipeline.eta)
 
     def make_intake(self, workers: int | None = None) -> Intake:
         """The intake chain over this home's records, blobs and index, with ``workers`` parser processes."""
@@ -329,9 +331,15 @@ class IntakeService:
             found = session.scalars(
                 self._visible_batches(principal).order_by(IngestBatch.id.desc()).limit(limit)
             ).all()
-            reports = [batch_report(session, b) for b in found]
+            reports = [self.with_eta(batch_report(session, b)) for b in found]
             session.commit()
             return reports
+
+    def with_eta(self, report: dict[str, Any]) -> dict[str, Any]:
+        """``report`` with the ETA its batch's timeline gives (files and OCR pages at their own costs): each
+        report of a batch made here is a sample of it (:class:`pipeline.eta.EtaBook`)."""
+        report["eta_s"] = self._eta.estimate(report)
+        return report
 
     def batch_status(self, batch_id: int, principal: Principal | None = None) -> dict[str, Any]:
         """One batch's progress, failures with reasons and items; NotFound when unknown or not the caller's."""
@@ -341,7 +349,7 @@ class IntakeService:
             ).first()
             if batch is None:
                 raise NotFound(msg("app.batch.not_found", id=batch_id))
-            report = batch_report(session, batch, details=True)
+            report = self.with_eta(batch_report(session, batch, details=True))
             if principal is not None and not self._names_duplicates(principal):
                 self._redact_batch(session, report, principal)
             session.commit()
@@ -374,7 +382,7 @@ class IntakeService:
             batch = session.get(IngestBatch, batch_id)
             if batch is None:
                 raise NotFound(msg("app.batch.not_found", id=batch_id))
-            report = batch_report(session, batch)
+            report = self.with_eta(batch_report(session, batch))
             session.commit()
             return report
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 import ingest
-from dossier.app import folder
+from dossier.app import did_you_mean, folder
 from dossier.app._activities import activity_hits
 from dossier.app.resources import HomeResources
 from foundation.errors import NotFound
@@ -43,6 +43,8 @@ class ReadingService:
         """Run a search and join the hits with display data (the ``search --json`` shape).
 
         Each hit has ``display_title`` (its type label in ``lang``, ``zh`` or ``en``) and ``title_parts``.
+        ``suggestions`` lists "did you mean" corrections (:func:`dossier.app.did_you_mean.suggestions`;
+        empty unless the query found at most two hits).
         """
         started = time.perf_counter()
         self.resources.prepare_search()  # registry words of other processes; this process's writes searchable
@@ -114,11 +116,14 @@ class ReadingService:
             name: [{"value": value, "count": count} for value, count in values]
             for name, values in result.facets.items()
         }
+        # A query finding (almost) nothing: corrected queries that find more for this user (did_you_mean).
+        suggestions = did_you_mean.suggestions(self.resources, request, principal, result.total)
         return {
             "total": result.total,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
             "hits": hits,
             "facets": facets,
+            "suggestions": suggestions,
         }
 
     def show(self, doc_id: int, principal: Principal) -> dict[str, Any]:

@@ -23,15 +23,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, case, cast, false, func, or_, select, true
+from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 import index
 from dossier.app import _reminder_rules as reminder_rules
 from dossier.app import folder
+from foundation.variants import fold_variants
 from foundation.vocabulary import customer_type_name, importance_level
 from index import Principal
-from records import Activity, Customer, Document, EntityRow, Reminder, User
+from records import Activity, Customer, Document, Reminder, User
 
 __all__ = ["MAX_LIMIT", "SORTS", "customer_list"]
 
@@ -49,11 +50,6 @@ def _level_clause(column: Any, customer_column: Any, principal: Principal, owned
     if principal.role == "sales" and owned:
         clause = or_(clause, and_(column == "confidential", customer_column.in_(sorted(owned))))
     return clause
-
-
-def _is_total(role: Any) -> Any:
-    lowered = func.lower(func.coalesce(role, ""))
-    return or_(*(lowered.like(f"%{mark}%") for mark in folder.TOTAL_ROLE_MARKS))
 
 
 def _figures(principal: Principal, owned: Collection[int]) -> tuple[Any, Any, Any, Any]:
@@ -92,24 +88,11 @@ def _figures(principal: Principal, owned: Collection[int]) -> tuple[Any, Any, An
         .group_by(Reminder.customer_id)
         .subquery()
     )
-    amount = cast(EntityRow.value, Numeric(20, 2))
-    per_contract = (
-        select(
-            EntityRow.document_id.label("document_id"),
-            func.coalesce(func.max(case((_is_total(EntityRow.role), amount))), func.max(amount)).label(
-                "amount"
-            ),
-        )
-        .join(Document, Document.id == EntityRow.document_id)
-        .where(EntityRow.kind == "amount", Document.doc_type == "contract", readable)
-        .group_by(EntityRow.document_id)
-        .subquery()
-    )
+    # A contract's amount is the stored documents.amount (pipeline.amounts: its total, else its largest).
     contracts = (
-        select(
-            links.c.customer_id.label("customer_id"), func.sum(per_contract.c.amount).label("contract_amount")
-        )
-        .join(per_contract, per_contract.c.document_id == links.c.document_id)
+        select(links.c.customer_id.label("customer_id"), func.sum(Document.amount).label("contract_amount"))
+        .join(Document, Document.id == links.c.document_id)
+        .where(Document.doc_type == "contract", Document.amount.is_not(None), readable)
         .group_by(links.c.customer_id)
         .subquery()
     )
@@ -117,7 +100,7 @@ def _figures(principal: Principal, owned: Collection[int]) -> tuple[Any, Any, An
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    return fold_variants(unicodedata.normalize("NFKC", text).casefold().strip())
 
 
 def _tag_ids(session: Session, tag: str) -> list[int]:

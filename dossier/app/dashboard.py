@@ -102,7 +102,7 @@ class Dashboard:
     # -- the whole page ----------------------------------------------------------------------
 
     def start_page(self, principal: Principal, today: date | None = None) -> dict[str, Any]:
-        """``{"recent", "backlog", "months", "by_month", "amounts", "customers"}`` for ``principal``.
+        """``{"recent", "backlog", "empty_home", "registry_empty", "months", "by_month", "amounts", "customers"}``.
 
         The recent documents and the backlog are read every time; the charts' figures are kept for
         :data:`CACHE_SECONDS` per principal (user, role, owned customers) and ``today``, as long as
@@ -111,10 +111,15 @@ class Dashboard:
         today = today or date.today()
         with self._home.sessions() as session:
             owned = folder.owned_customer_ids(session, principal)
-            page = {
+            page: dict[str, Any] = {
                 "recent": self._recent(session, principal, owned),
                 "backlog": self._backlog(session, principal, owned),
             }
+            # A brand-new home (no document at all, or no registered customer): the page says how to begin.
+            page["empty_home"] = not page["recent"] and session.scalar(select(Document.id).limit(1)) is None
+            page["registry_empty"] = (
+                session.scalar(select(Customer.id).where(Customer.status == "confirmed").limit(1)) is None
+            )
             page.update(self._charts(session, principal, owned, today))
         return page
 

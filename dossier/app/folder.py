@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session, selectinload
 import index
 from foundation.errors import NotFound
 from foundation.messages import msg
+from foundation.variants import fold_variants
 from index import Principal
 from ingest import DOC_TYPES
 from pipeline import access
+from pipeline.amounts import is_total_role
 from records import Customer, Document, DocumentCustomer, EntityRow, User, document_access
 
 __all__ = [
@@ -54,7 +56,7 @@ UNDATED = "日期不详"
 #: Document types whose amounts are the customer's key amounts.
 AMOUNT_DOC_TYPES = ("contract", "quote", "invoice")
 
-#: Amount roles that name a document's total (合同总价, 价税合计, 报价总额 …).
+#: Amount roles that name a document's total (合同总价, 价税合计, 报价总额 …): :mod:`pipeline.amounts`' rule.
 TOTAL_ROLE_MARKS = ("总", "合计", "total")
 
 #: How many key amounts a customer page lists.
@@ -156,7 +158,7 @@ def links_subquery() -> Any:
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    return fold_variants(unicodedata.normalize("NFKC", text).casefold().strip())
 
 
 def _owner(customer: Customer) -> str:
@@ -333,62 +335,65 @@ class _AmountRow(NamedTuple):
 
 
 def _key_amounts(session: Session, scope: ColumnElement[bool]) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Each readable contract/quote/invoice's total (its 总/合计 amount, else its largest), largest first; sums per type.
+    """Each readable contract/quote/invoice's amount, largest first (ties: newer date, then higher id); sums per type.
 
-    ``scope``: the SQL condition of the customer's readable documents; only amount rows are read.
+    ``scope``: the SQL condition of the customer's readable documents.  A document's amount is the stored
+    ``documents.amount`` (:mod:`pipeline.amounts`: its 总/合计/total amount, else its largest), so the sums are one
+    aggregate; only the shown documents' amount entities are read, for the passage (role, text, page) it came from.
     """
-    best: dict[int, tuple[bool, Decimal, Any]] = {}
-    kinds: dict[int, str] = {}
-    columns = (EntityRow.document_id, EntityRow.value, EntityRow.role, EntityRow.text, EntityRow.page)
-    for document_id, value, role, text, page, doc_type in session.execute(
-        select(*columns, Document.doc_type)
-        .join(Document, Document.id == EntityRow.document_id)
-        # ``kind || ''``: from the customer's documents to their entities, not through every amount of the home.
-        .where(scope, Document.doc_type.in_(AMOUNT_DOC_TYPES), (EntityRow.kind + "") == "amount")
-    ):
-        row = _AmountRow(document_id, value, role, text, page)
-        amount = _amount(row.value)
-        if amount is None:
-            continue
-        is_total = any(mark in (row.role or "").lower() for mark in TOTAL_ROLE_MARKS)
-        current = best.get(row.document_id)
-        if current is None or (is_total, amount) > current[:2]:
-            best[row.document_id] = (is_total, amount, row)
-            kinds[row.document_id] = doc_type
-    if not best:
-        return [], {}
-    totals: dict[str, Decimal] = {}
-    for doc_id, (_total, amount, _row) in best.items():
-        totals[kinds[doc_id]] = totals.get(kinds[doc_id], Decimal(0)) + amount
-    top = sorted(best.items(), key=lambda item: item[1][1], reverse=True)
-    # Ties on the amount are broken as before (newer date, then higher id): take the tied ones too.
-    cut = top[KEY_AMOUNTS - 1][1][1] if len(top) >= KEY_AMOUNTS else None
-    chosen = [item for item in top if cut is None or item[1][1] >= cut]
-    docs = {
-        d.id: d
-        for d in session.execute(
-            select(Document.id, Document.title, Document.doc_type, Document.doc_date).where(
-                Document.id.in_([doc_id for doc_id, _ in chosen])
-            )
+    # ``doc_type || ''`` and ``amount + 0``: from the customer's documents, not along the home-wide (type, amount) index.
+    amount = Document.amount + 0
+    priced = scope & (Document.doc_type + "").in_(AMOUNT_DOC_TYPES) & amount.is_not(None)
+    sums = {
+        str(doc_type): Decimal(total)
+        for doc_type, total in session.execute(
+            select(Document.doc_type, func.sum(amount)).where(priced).group_by(Document.doc_type)
         )
+        if total is not None
     }
-    titles = _titles(session, [doc_id for doc_id, _ in chosen], docs)
-    amounts = [
-        {
-            "value": f"{amount:.2f}",
-            "role": row.role or "",
-            "text": row.text,
-            "page": row.page,
-            "document_id": doc_id,
-            "title": titles[doc_id],
-            "doc_type": kinds[doc_id],
-            "date": docs[doc_id].doc_date,
-        }
-        for doc_id, (_total, amount, row) in chosen
-    ]
-    amounts.sort(key=lambda a: (Decimal(a["value"]), a["date"] or "", a["document_id"]), reverse=True)
-    ordered = {t: f"{totals[t]:.2f}" for t in AMOUNT_DOC_TYPES if t in totals}
-    return amounts[:KEY_AMOUNTS], ordered
+    if not sums:
+        return [], {}
+    docs = session.execute(
+        select(Document.id, Document.title, Document.doc_type, Document.doc_date, Document.amount)
+        .where(priced)
+        .order_by(amount.desc(), Document.doc_date.desc().nulls_last(), Document.id.desc())
+        .limit(KEY_AMOUNTS)
+    ).all()
+    ids = [d.id for d in docs]
+    sources: dict[int, tuple[bool, Decimal, _AmountRow]] = {}
+    for row in session.execute(
+        select(EntityRow.document_id, EntityRow.value, EntityRow.role, EntityRow.text, EntityRow.page).where(
+            # ``kind || ''``: by the few documents' ids, not through every amount of the home.
+            EntityRow.document_id.in_(ids),
+            (EntityRow.kind + "") == "amount",
+        )
+    ):
+        entry = _AmountRow(*row)
+        value = _amount(entry.value)
+        if value is None:
+            continue
+        candidate = (is_total_role(entry.role), value, entry)
+        current = sources.get(entry.document_id)
+        if current is None or candidate[:2] > current[:2]:
+            sources[entry.document_id] = candidate
+    titles = _titles(session, ids, {d.id: d for d in docs})
+    amounts = []
+    for d in docs:
+        source = sources.get(d.id)
+        amounts.append(
+            {
+                "value": f"{Decimal(d.amount):.2f}",
+                "role": source[2].role or "" if source else "",
+                "text": source[2].text if source else "",
+                "page": source[2].page if source else None,
+                "document_id": d.id,
+                "title": titles[d.id],
+                "doc_type": d.doc_type,
+                "date": d.doc_date,
+            }
+        )
+    ordered = {t: f"{sums[t]:.2f}" for t in AMOUNT_DOC_TYPES if t in sums}
+    return amounts, ordered
 
 
 def _titles(session: Session, ids: list[int], docs: dict[int, Any]) -> dict[int, str]:
@@ -429,7 +434,8 @@ def _key_dates(session: Session, scope: ColumnElement[bool]) -> dict[str, Any]:
     first = points(dated.order_by(Document.doc_date, Document.id).limit(1))
     latest = points(dated.order_by(Document.doc_date.desc(), Document.id.desc()).limit(1))
     contracts = points(
-        dated.where(Document.doc_type == "contract")
+        # ``doc_type || ''``: from the customer's documents, not along the home-wide type index.
+        dated.where((Document.doc_type + "") == "contract")
         .order_by(Document.doc_date.desc(), Document.id.desc())
         .limit(CONTRACT_DATES)
     )

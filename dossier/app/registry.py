@@ -383,6 +383,8 @@ class _Known:
         self.by_id: dict[str, Customer] = {}
         self.by_code: dict[str, Customer] = {}
         self.by_name: dict[str, Customer] = {}
+        # Names exactly as written: they are unique in the table, while two may share a key (光華 / 光华).
+        self.by_exact: dict[str, Customer] = {}
         # Customers before rejected rows: a rejected (or merged) name is found only when nothing else has it.
         for customer in sorted(
             session.scalars(select(Customer)), key=lambda c: (c.status == "rejected", c.id)
@@ -395,14 +397,20 @@ class _Known:
         if customer.credit_code:
             self.by_code.setdefault(customer.credit_code, customer)
         self.by_name.setdefault(name_key(customer.name), customer)
+        self.by_exact.setdefault(customer.name, customer)
 
     def find(self, record: dict[str, Any]) -> Customer | None:
-        """By registry id, else credit code, else full name (the record's name or one of its aliases)."""
+        """By registry id, else credit code, else full name (the record's name or one of its aliases; as written first)."""
         if record["external_id"] and record["external_id"] in self.by_id:
             return self.by_id[record["external_id"]]
         if record["credit_code"] and record["credit_code"] in self.by_code:
             return self.by_code[record["credit_code"]]
-        for name in (record["name"], *record["aliases"]):
+        names = (record["name"], *record["aliases"])
+        for name in names:
+            found = self.by_exact.get(name)
+            if found is not None:
+                return found
+        for name in names:
             found = self.by_name.get(name_key(name))
             if found is not None:
                 return found
@@ -435,8 +443,10 @@ def import_customers(
             before: dict[str, Any] = {}
         else:
             before = {key: getattr(customer, key) for key in record}
-        if before and name_key(customer.name) != name_key(record["name"]):
-            clash = known.by_name.get(name_key(record["name"]))
+        if before and customer.name != record["name"]:
+            clash = known.by_exact.get(record["name"])
+            if clash is None and name_key(customer.name) != name_key(record["name"]):
+                clash = known.by_name.get(name_key(record["name"]))
             if clash is not None and clash is not customer:
                 report.errors.append(
                     {

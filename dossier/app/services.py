@@ -246,7 +246,9 @@ class Dossier:
     def init(self, admin_password: str | None = None) -> str | None:
         """Create the data home, the schema and the ``admin`` user (idempotent).
 
-        Returns the admin password when it was generated here, else None.
+        Returns the admin password when it was generated here, else None; ``admin_outcome`` then
+        says what became of the admin account: ``generated``, ``setting`` (DOSSIER_ADMIN_PASSWORD),
+        ``argument`` (``admin_password``) or ``exists`` (it was there already).
         """
         home = self.settings.home
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -260,11 +262,14 @@ class Dossier:
             logging.getLogger(__name__).warning("%s", exc.message)
         self.settings.secret_key()
         generated = None
+        self.admin_outcome = "exists"
         with self.sessions() as session:
             if session.scalars(select(User).where(User.username == "admin")).first() is None:
                 password = admin_password or self.settings.get("DOSSIER_ADMIN_PASSWORD")
+                self.admin_outcome = "argument" if admin_password else "setting"
                 if not password:
                     password = generated = records.generate_password()
+                    self.admin_outcome = "generated"
                 else:  # one chosen by a person: the password policy applies (a generated one is strong)
                     self.accounts.check_admin_password(password)
                 session.add(
@@ -274,7 +279,7 @@ class Dossier:
                     session.commit()
                 except IntegrityError:  # another `dossier init` on the same database made it first
                     session.rollback()
-                    generated = None
+                    generated, self.admin_outcome = None, "exists"
         self._load_user_words()
         secure_home(
             home
@@ -309,7 +314,7 @@ class Dossier:
             )
             awaiting = session.scalar(select(func.count()).select_from(Page).where(Page.needs_ocr.is_(True)))
             batches = session.scalars(select(IngestBatch).order_by(IngestBatch.id.desc()).limit(5)).all()
-            batch_reports = [batch_report(session, b) for b in batches]
+            batch_reports = [self.intake.with_eta(batch_report(session, b)) for b in batches]
             failed = session.execute(
                 select(Document.id, Document.title, Document.error)
                 .where(Document.status == "failed")

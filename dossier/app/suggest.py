@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from dossier.app import folder
 from foundation.errors import DossierError
 from foundation.messages import msg
+from foundation.variants import fold_variants
 from index import Principal
 from records import Customer, Document, Tag
 
@@ -89,10 +90,11 @@ def _customers(session: Session, needle: str, limit: int) -> list[Suggestion]:
         select(Customer.id, Customer.name, Customer.aliases).where(Customer.status == "confirmed")
     ).all()
     best: dict[int, tuple[tuple[int, int, int, str], Suggestion]] = {}
+    needle = fold_variants(needle)  # 光華 suggests 光华物流 (names only: tags are matched in SQL as typed)
     for cid, name, aliases in rows:
         for position, text in enumerate([name, *(aliases or [])]):
             text = str(text or "").strip()
-            rank = _rank(fold(text), needle) if text else None
+            rank = _rank(fold_variants(fold(text)), needle) if text else None
             if rank is None:
                 continue
             # The full name before an alias of the same rank; then the shorter text.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from dossier.cli._common import (
     steering_options,
     steering_values,
 )
+from dossier.cli.progress import BatchProgress, progress_line
 from foundation.config import SETTINGS, load_settings
 from foundation.errors import DossierError
 from foundation.messages import msg, translate
@@ -48,109 +48,6 @@ def cli(ctx: click.Context, home: str | None) -> None:
     if home:
         settings = settings.with_overrides(DOSSIER_HOME=home)
     ctx.obj = {"settings": settings}
-
-
-@cli.command()
-@click.pass_context
-def init(ctx: click.Context) -> None:
-    """Create the data home, the schema and the admin user."""
-    from dossier.app.services import Dossier
-
-    settings = ctx.obj["settings"]
-    dossier = Dossier.open(settings, require_init=False)
-    generated = dossier.init()
-    click.echo(f"{msg('cli.init.home')}: {settings.home}")
-    if generated:
-        click.echo(f"{msg('cli.init.admin_user')}: admin   {msg('cli.init.password')}: {generated}")
-        click.echo(str(msg("cli.init.password_once")))
-    else:
-        click.echo(str(msg("cli.init.admin_exists")))
-
-
-class BatchProgress:
-    """A live progress bar for a batch (files, pages, pages/s, ETA, failures) on a terminal's stderr.
-
-    It polls the records in a thread, so it shows the same numbers whether the batch is
-    processed here or by workers elsewhere.  Silent when stderr is not a terminal.
-    """
-
-    def __init__(self, dossier: Any, enabled: bool, title: str | None = None) -> None:
-        self.dossier = dossier
-        self.enabled = enabled
-        self.title = title if title is not None else label("cli.progress.ingest")
-        self._batch: int | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._bar: Any = None
-        self._task: Any = None  # the bar's task id
-
-    def start(self, batch_id: int) -> None:
-        """Begin showing ``batch_id`` (a watcher's next batch replaces the previous one on the bar)."""
-        self._batch = batch_id
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.reset(self._task, total=None, line="")
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._bar = Progress(
-            TextColumn(f"[bold]{self.title}"),
-            BarColumn(),
-            TextColumn("{task.fields[line]}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self._task = self._bar.add_task(self.title, total=None, line="")
-        self._bar.start()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            self.show()
-            self._stop.wait(0.5)
-
-    def show(self, report: dict[str, Any] | None = None) -> None:
-        """Redraw from a report (or a fresh one)."""
-        if self._bar is None or self._batch is None:
-            return
-        try:
-            report = report or self.dossier.batch_report(self._batch)
-        except Exception:  # a busy database must not kill the bar
-            return
-        self._bar.update(
-            self._task,
-            total=max(1, report["files"]["total"]),
-            completed=report["files"]["total"] - report["files"]["queued"] - report["files"]["processing"],
-            line=progress_line(report),
-        )
-
-    def close(self) -> None:
-        """Stop polling and leave the last state on screen."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-        self.show()
-        if self._bar is not None:
-            self._bar.stop()
-
-
-def progress_line(report: dict[str, Any]) -> str:
-    """One line: files done/total, pages done/total, pages/s, ETA, failures."""
-    files, pages = report["files"], report["pages"]
-    done_files = files["done"] + files["duplicate"] + files["failed"]
-    eta = report.get("eta_s")
-    eta_text = f"  {label('cli.label.eta')} {int(eta // 60)}:{int(eta % 60):02d}" if eta else ""
-    failed = files["failed"] + pages["failed"]
-    return (
-        f"{label('cli.label.files')} {done_files}/{files['total']}"
-        f"  {label('cli.label.pages')} {pages['done']}/{pages['total']}"
-        f"  {report['pages_per_s']:.2f} {translate('cli.progress.pages_per_s', 'zh')}{eta_text}"
-        f"  {label('cli.label.failed')} {failed}"
-    )
 
 
 @cli.command()
@@ -324,6 +221,9 @@ def search(
         _echo_json(result)
         return
     click.echo(str(msg("cli.search.total", n=result["total"], ms=result["took_ms"])))
+    if result.get("suggestions"):  # did you mean (the JSON has them as "suggestions")
+        queries = "  ".join(s["query"] for s in result["suggestions"])
+        click.echo(str(msg("cli.search.did_you_mean", queries=queries)))
     for hit in result["hits"]:
         snippet = re.sub(
             r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"), hit["snippet"]
@@ -542,13 +442,35 @@ def reindex(ctx: click.Context, restart: bool) -> None:
     default=None,
     help="Worker processes beside the web server (default: one per core; 0: none).",
 )
+@click.option(
+    "--local-redis",
+    is_flag=True,
+    help="Start a local Redis when none answers at DOSSIER_REDIS_URL, and stop it on exit (make run).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int | None, local_redis: bool) -> None:
     """Serve the web UI (waitress) and run the workers that process uploads and scans.
 
     The workers are supervised: one that exits is restarted (after a wait that grows while it
-    keeps dying).  Without Redis they are started all the same and wait for it.
+    keeps dying).  Without Redis they are started all the same and wait for it.  With
+    --local-redis a Redis this command started is stopped again when it stops (Ctrl+C);
+    one that was running before is left alone.
     """
+    if local_redis:
+        from workers.local_redis import start_local_redis, stop_local_redis
+
+        started, report = start_local_redis(ctx.obj["settings"])
+        click.echo(report, err=True)
+        try:
+            _serve(ctx, host, port, workers)
+        finally:
+            if started:
+                click.echo(stop_local_redis(ctx.obj["settings"]), err=True)
+        return
+    _serve(ctx, host, port, workers)
+
+
+def _serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None:
     import logging
 
     from waitress import serve as waitress_serve
@@ -588,15 +510,6 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None) -> None
             helpers.stop()
 
 
-@cli.command("redis-up", hidden=True)
-@click.pass_context
-def redis_up(ctx: click.Context) -> None:
-    """Start a local redis-server in the data home when DOSSIER_REDIS_URL points here and nobody answers."""
-    from workers.local_redis import ensure_local_redis
-
-    click.echo(ensure_local_redis(ctx.obj["settings"]))
-
-
 @cli.command("settings")
 def settings_cmd() -> None:
     """List every DOSSIER_* setting with its default and help."""
@@ -612,6 +525,7 @@ from dossier.cli.check import check  # noqa: E402
 from dossier.cli.customers import customers, reextract  # noqa: E402
 from dossier.cli.documents import documents  # noqa: E402
 from dossier.cli.export import export  # noqa: E402
+from dossier.cli.first_run import demo, init, redis_down, redis_up  # noqa: E402
 from dossier.cli.keys import keys  # noqa: E402
 from dossier.cli.lifecycle import archive, trash, unarchive  # noqa: E402
 from dossier.cli.notifications import notifications  # noqa: E402
@@ -629,6 +543,10 @@ cli.add_command(customers)
 cli.add_command(documents)
 cli.add_command(reextract)
 cli.add_command(export)
+cli.add_command(init)
+cli.add_command(demo)
+cli.add_command(redis_up)
+cli.add_command(redis_down)
 cli.add_command(keys)
 cli.add_command(trash)
 cli.add_command(archive)

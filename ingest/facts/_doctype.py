@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from foundation.messages import Message, msg, texts
+from foundation.variants import fold_variants
 from ingest._model import Entity, ParsedDocument
 
 #: Document type codes with their Chinese and English labels.
@@ -41,7 +42,7 @@ def type_code(value: str) -> str:
     The one reading of type names people type: search filters, the query syntax (``type:合同``),
     the CLI and document edits.
     """
-    lowered = value.strip().lower()
+    lowered = fold_variants(value.strip().lower())  # 報價單 is 报价单
     for code, (zh, en) in DOC_TYPES.items():
         if lowered in (code, zh, en.lower()):
             return code
@@ -338,9 +339,10 @@ def guess_doc_type(
         return DocTypeGuess("email", msg("ingest.doctype.mail_file", format=parsed.format))
     scores: dict[str, int] = {}
     evidence: dict[str, list[tuple[int, str, str]]] = {}
-    heads = _head_lines(parsed)
+    # Traditional characters are read as their simplified forms (報價單 is a 报价单): foundation.variants.
+    heads = [fold_variants(line) for line in _head_lines(parsed)]
     titles = list(zip(heads, _TITLE_WEIGHT, strict=False))
-    meta_title = parsed.title.strip()
+    meta_title = fold_variants(parsed.title.strip())
     if meta_title and meta_title not in heads:
         # a file's stored title is often a template's leftover: it counts like a third line
         titles.append((meta_title, _META_TITLE_WEIGHT))
@@ -350,16 +352,17 @@ def guess_doc_type(
     # A form shows its labels early, a contract its signature block last; a manual that
     # mentions 订单号 on page 40 is not an order.
     text = parsed.text
-    head, tail = text[:_BODY_HEAD], text[-_BODY_TAIL:] if len(text) > _BODY_HEAD else ""
+    head = fold_variants(text[:_BODY_HEAD])
+    tail = fold_variants(text[-_BODY_TAIL:]) if len(text) > _BODY_HEAD else ""
     for cue in _CUES:
         if cue.pattern.search(head) or (cue.code == "contract" and cue.pattern.search(tail)):
             _add(scores, evidence, cue.code, cue.weight, f"含{cue.zh}", cue.en)
-    _mail_headers(text, scores, evidence)
+    _mail_headers(fold_variants("\n".join(text.splitlines()[:10])), scores, evidence)
     _entity_cues(entities, scores, evidence)
     prior = _FORMAT_PRIOR.get(parsed.format)
     if prior:
         _add(scores, evidence, prior[0], prior[1], f"文件格式为{parsed.format}", f"{parsed.format} file")
-    stem = PurePath(filename).stem
+    stem = fold_variants(PurePath(filename).stem)
     if stem:
         for code, (_share, word) in _title_score(stem).items():
             _add(scores, evidence, code, _FILENAME_WEIGHT, f"文件名含“{word}”", f"file name says '{word}'")

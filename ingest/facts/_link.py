@@ -10,7 +10,8 @@ returns :class:`Link` values, strongest evidence first:
     (it may still link by name).
 ``name``
     a company entity, or a run of the text, equal to the registered full name after
-    :func:`normalize_name` (NFKC, case folded, no spaces or punctuation, one kind of bracket).
+    :func:`normalize_name` (NFKC, case folded, no spaces or punctuation, one kind of bracket,
+    traditional characters folded to simplified ones).
 ``alias``
     a registered short name as a company entity, or standing in the text as a whole: not a
     part of a longer company name that is someone else (明远 in 北京明远物流有限公司), not a
@@ -46,6 +47,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz
 
 from foundation.messages import Message, msg, texts, translate
+from foundation.variants import fold_variants
 from ingest._model import Entity
 
 #: Lowest ``fuzz.ratio`` (0–100) between canonical names for a fuzzy link.  One wrong
@@ -236,8 +238,12 @@ _LEGAL_TAIL = re.compile(r"(?:\([^)]*\))?(?:有限责任公司|股份有限公�
 
 
 def normalize_name(name: str) -> str:
-    """A company name as compared: NFKC, case folded, one kind of bracket, no spaces or punctuation."""
-    folded = unicodedata.normalize("NFKC", name).casefold().translate(_BRACKETS)
+    """A company name as compared: NFKC, case folded, one kind of bracket, no spaces or punctuation.
+
+    Traditional characters are folded to simplified ones (:func:`foundation.variants.fold_variants`),
+    so 光華物流 is the name 光华物流.
+    """
+    folded = fold_variants(unicodedata.normalize("NFKC", name).casefold().translate(_BRACKETS))
     return _DROP.sub("", folded)
 
 
@@ -387,7 +393,7 @@ def _fold_char(ch: str) -> str:
         if _DROP.fullmatch(ch):
             out = ""
         else:
-            folded = unicodedata.normalize("NFKC", ch).casefold().translate(_BRACKETS)
+            folded = fold_variants(unicodedata.normalize("NFKC", ch).casefold().translate(_BRACKETS))
             out = folded if len(folded) == 1 else ch
         if len(_FOLDED) < 50_000:
             _FOLDED[ch] = out

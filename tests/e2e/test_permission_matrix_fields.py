@@ -36,6 +36,7 @@ OWN_REMINDER = ("finance", "A", "sales2")
 def _build(home: Path, extra_env: dict[str, str]) -> dict:
     from dossier.app.services import Dossier
     from foundation.config import load_settings
+    from pipeline.amounts import document_amount
     from records import (
         Activity,
         Customer,
@@ -108,6 +109,7 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
                         EntityRow(kind="amount", value="1.00", text="y", page=1, start=0, end=1, role="运费"),
                     ],
                 )
+                doc.amount = document_amount(doc.entities)  # as the extraction step stores it
                 doc.customer_links = [
                     DocumentCustomer(customer=customers[key], method="given", position=0, score=1.0)
                 ]

@@ -122,7 +122,7 @@ def test_batch_progress_counts_pages_by_ocr_state(intake):
     close_batch(intake.sessions, batch_id)
     with intake.sessions() as session:
         report = batch_report(session, session.get(IngestBatch, batch_id), details=True)
-    assert report["pages"] == {"total": 4, "done": 2, "failed": 1, "pending": 1}
+    assert report["pages"] == {"total": 4, "done": 2, "failed": 1, "pending": 1, "ocr": 1}
     assert [f["page"] for f in report["failures"]] == [3]
 
 

@@ -329,6 +329,7 @@ FOLDER_DOCS = {
 
 def _build_folder_home(home: Path) -> dict:
     """A data home with FOLDER_USERS, FOLDER_CUSTOMERS and FOLDER_DOCS written through the records models."""
+    from pipeline.amounts import document_amount
     from records import Customer, Document, DocumentCustomer, EntityRow, Page, User, Version, hash_password
 
     settings = load_settings(
@@ -401,6 +402,7 @@ def _build_folder_home(home: Path) -> dict:
                     EntityRow(kind="amount", value=value, text=value, page=1, start=0, end=0, role=role)
                 )
             doc.entities = entities
+            doc.amount = document_amount(entities)  # as the extraction step stores it
             session.add(doc)
             docs[key] = doc
         session.commit()

@@ -66,7 +66,8 @@
       pages_text: texts.get("jobs.pages_progress", { done: pagesSettled, total: count(pages, "total") }),
       speed: b.pages_per_s ? texts.get("jobs.pages_per_s", { v: Number(b.pages_per_s).toFixed(2) })
                            : texts.get("jobs.unknown"),
-      eta: b.state === "done" ? texts.get("jobs.unknown") : duration(texts, b.eta_s),
+      eta: b.state === "done" ? texts.get("jobs.unknown")
+         : (b.eta_s === null || b.eta_s === undefined) ? texts.get("jobs.estimating") : duration(texts, b.eta_s),
       elapsed: duration(texts, b.elapsed_s),
       finished_at: when(b.finished_at, texts, texts.zone)
     };

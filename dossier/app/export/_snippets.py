@@ -5,7 +5,8 @@ offset map, each term's pattern, the best window, HTML marks) cost a few hundred
 microseconds per document — more than everything else an export row needs together.  A
 spreadsheet cell wants plain text, so here the query's words are compiled once per export
 into patterns over NFKC-normalised, lower-cased text (CJK characters may be separated by
-whitespace, as OCR leaves them; Latin and digit pieces by punctuation), the first match in
+whitespace, as OCR leaves them, and match their traditional or simplified spellings as the
+search does; Latin and digit pieces by punctuation), the first match in
 the document's opening pages is found, and about 120 characters around it are cut from the
 original text.  No match there (the word was in a later page, an attachment or the title
 only): the opening of the text, as the search page shows then.
@@ -17,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from foundation.variants import spellings
 from index import SearchRefused, parse_query
 
 __all__ = ["SNIPPET_CHARS", "PlainSnippets"]
@@ -49,7 +51,8 @@ def term_regex(term: str) -> str | None:
         cjk = _is_cjk(ch)
         if previous is not None:
             parts.append(r"\s*" if cjk and previous else r"[\W_]*" if cjk != previous else "")
-        parts.append(re.escape(ch))
+        alike = spellings(ch) if cjk else ch
+        parts.append(f"[{alike}]" if len(alike) > 1 else re.escape(ch))  # 报 also matches 報
         previous = cjk
     while parts and parts[-1] == r"[\W_]*":
         parts.pop()

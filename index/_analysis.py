@@ -47,10 +47,11 @@ text; changing what they emit needs a rebuild of stored indexes
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -58,6 +59,7 @@ import jieba
 import rjieba
 
 from foundation.variants import variant_table
+from index._charmap import CharMap
 
 __all__ = [
     "ANALYSIS_VERSION",
@@ -154,8 +156,15 @@ def _learn(chars: set[str]) -> None:
             _KNOWN.add(ch)
 
 
-def normalize(text: str) -> tuple[str, list[int]]:
+_FAST = CharMap(_norm_char)
+_FAST_CASED = CharMap(_cased_char)
+
+
+def normalize(text: str) -> tuple[str, Sequence[int]]:
     """Return the normalised text and, for each of its characters, the source offset."""
+    fast = _FAST.apply(text)
+    if fast is not None:
+        return fast, range(len(text))
     chars = set(text)
     _learn(chars)
     if not chars & _UNEVEN:
@@ -176,6 +185,9 @@ def normalize(text: str) -> tuple[str, list[int]]:
 
 def normalize_text(text: str) -> str:
     """Normalised text without the offset map."""
+    fast = _FAST.apply(text)
+    if fast is not None:
+        return fast
     chars = set(text)
     _learn(chars)
     if not chars & _UNEVEN:
@@ -185,6 +197,9 @@ def normalize_text(text: str) -> str:
 
 def normalize_cased(text: str) -> str:
     """NFKC text that keeps letter case, character for character as long as :func:`normalize_text`."""
+    fast = _FAST_CASED.apply(text)
+    if fast is not None:
+        return fast
     chars = set(text)
     _learn(chars)
     if not chars & _UNEVEN:
@@ -196,6 +211,7 @@ def normalize_cased(text: str) -> str:
 _SEGMENT = re.compile(rf"(?P<cjk>[{_CJK_CLASS}](?:\s*[{_CJK_CLASS}])*)|(?P<word>[^\W_{_CJK_CLASS}]+)")
 _WS = re.compile(r"\s+")
 _CJK_GAP = re.compile(rf"(?<=[{_CJK_CLASS}])\s+(?=[{_CJK_CLASS}])")
+_concat = operator.add
 
 
 def latin_cuts(run: str) -> list[tuple[int, bool]]:
@@ -269,8 +285,10 @@ def _latin(low: str, cased: str) -> _Latin:
     return _Latin(pieces, tuple(tuple(pieces[k] for k in c) for c in chunks), tuple(joined))
 
 
-def grams_and_joined(text: str) -> tuple[list[str], list[str]]:
+def grams_and_joined(text: str, normalized: str | None = None) -> tuple[list[str], list[str]]:
     """(grams, joined tail) of a text (see the module docstring); a pure function of ``text``.
+
+    ``normalized`` is :func:`normalize_text` of ``text`` when the caller has it already.
 
     The tail holds one ``(previous token, marked joined form, next token)`` triple per
     distinct occurrence, and ``(joined form, joined form, edge)`` for camel-case words
@@ -279,19 +297,19 @@ def grams_and_joined(text: str) -> tuple[list[str], list[str]]:
     backend stores the tail after the grams with a position gap (SQLite: simply after
     them, since no phrase of grams can contain a marked token).
     """
-    low = normalize_text(text)
+    low = normalize_text(text) if normalized is None else normalized
     aligned = len(low) == len(text)
     cased: str | None = None
     out: list[str] = []
     spans: list[tuple[str, int, int]] = []
     for m in _SEGMENT.finditer(low):
-        cjk = m.group("cjk")
+        cjk, word = m.groups()
         if cjk is not None:
-            seg = _WS.sub("", cjk) if len(cjk) > 1 else cjk
-            out.extend([seg[i : i + 2] for i in range(len(seg) - 1)])
+            # Whitespace inside the run goes (a run of CJK characters alone is alphanumeric).
+            seg = cjk if cjk.isalnum() else _WS.sub("", cjk)
+            out.extend(map(_concat, seg, seg[1:]))
             out.append(seg[-1])
             continue
-        word = m.group("word")
         start, end = m.span()
         if word.isdigit() or (aligned and word.isalpha() and word == text[start:end]):
             out.append(word)  # no cut possible: digits only, or letters already lower case in the source
@@ -376,6 +394,17 @@ def add_user_words(names: Iterable[str]) -> None:
                 rjieba.add_word(n, freq, None)
 
 
+#: Whether each token seen is a ``words`` token (bounded: past the limit tokens are decided each time).
+_WORD_KEPT: dict[str, bool] = {}
+
+
+def _word_kept(token: str) -> bool:
+    kept = len(token) > 1 and is_cjk(token[0]) and token.isalnum()
+    if len(_WORD_KEPT) < 500_000:
+        _WORD_KEPT[token] = kept
+    return kept
+
+
 def words(norm: str) -> list[str]:
     """The ranking stream: jieba's search-mode multi-character Chinese words + joined phone numbers.
 
@@ -386,7 +415,8 @@ def words(norm: str) -> list[str]:
     # Line breaks inside Chinese are layout, not word boundaries.
     with _words_lock:  # the dictionary may be growing in another thread
         cut = rjieba.cut_for_search(_CJK_GAP.sub("", norm))
-    out = [t for t in cut if len(t) > 1 and is_cjk(t[0]) and t.isalnum()]
+    known = _WORD_KEPT.get  # each distinct token decided once (the same filter, at dictionary speed)
+    out = [t for t in cut if known(t) or (known(t) is None and _word_kept(t))]
     out.extend(phone_variants(norm))
     return out
 

@@ -15,12 +15,13 @@ ingest while the web UI serves) are therefore visible to the next search.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection
 
+from index._memo import Memo
 from index._types import ACCESS_LEVELS
 
 LIST_SEP = "\x1f"
@@ -134,6 +135,8 @@ class Columns:
         base: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.codes = codes
+        self.memo = Memo()  # what searches worked out from this snapshot (index._memo)
+        self._year_codes: tuple[np.ndarray, np.ndarray] | None = None
         self._ranks: dict[str, np.ndarray] = {}
         self._used: dict[str, frozenset[str]] = {}
         self._set_rows(rows, base)
@@ -250,10 +253,22 @@ class Columns:
         codes = [i for i, v in enumerate(self.codes["doc_type"].values) if v.lower() in wanted]
         return np.isin(self.doc_type[pos], np.asarray(codes, dtype=np.int32))
 
-    def set_mask(self, name: str, pos: np.ndarray, accept: Callable[[str], bool]) -> np.ndarray:
-        """True where any member of the document's set column ``name`` is accepted."""
-        codes = [i for i, members in enumerate(self.codes[name].members) if any(accept(m) for m in members)]
-        return np.isin(self.sets[name][pos], np.asarray(codes, dtype=np.int32))
+    def set_mask(
+        self, name: str, pos: np.ndarray, accept: Callable[[str], bool], key: Hashable | None = None
+    ) -> np.ndarray:
+        """True where any member of the document's set column ``name`` is accepted.
+
+        Which set codes are accepted is worked out once per snapshot for a ``key`` naming ``accept``.
+        """
+        table: np.ndarray | None = None if key is None else self.memo.get(("set", name, key))
+        if table is None:
+            members = self.codes[name].members  # append-only: every code of this snapshot is in it
+            count = len(members)
+            table = np.fromiter((any(accept(m) for m in ms) for ms in members), dtype=bool, count=count)
+            if key is not None:
+                self.memo.put(("set", name, key), table, count // 4 + 1)
+        found: np.ndarray = table[self.sets[name][pos]]
+        return found
 
     def used_members(self, name: str) -> frozenset[str]:
         """Every value of set column ``name`` that some document of this snapshot holds."""
@@ -273,12 +288,17 @@ class Columns:
         used = self.used_members("customer_keys")
         exact = {k for k in keys if k and k in used}
         fragments = [k for k in keys if k and k not in used]
-        return self.set_mask("customer_keys", pos, lambda m: m in exact or any(f in m for f in fragments))
+        return self.set_mask(
+            "customer_keys",
+            pos,
+            lambda m: m in exact or any(f in m for f in fragments),
+            key=("customer", frozenset(exact), tuple(fragments)),
+        )
 
     def tag_mask(self, pos: np.ndarray, tags: Iterable[str]) -> np.ndarray:
         """True where the document carries any of ``tags``."""
         wanted = set(tags)
-        return self.set_mask("tags", pos, wanted.__contains__)
+        return self.set_mask("tags", pos, wanted.__contains__, key=("tag", frozenset(wanted)))
 
     def date_mask(self, pos: np.ndarray, date_from: str | None, date_to: str | None) -> np.ndarray:
         """True where the document date lies in the range; a bare upper date includes its whole day."""
@@ -301,6 +321,14 @@ class Columns:
 
     # -- counting ----------------------------------------------------------------------------
 
+    def _years(self) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct years, each document's index into them): the ``year`` facet as a bincount."""
+        found = self._year_codes
+        if found is None:
+            years, codes = np.unique(self.date.astype("U4"), return_inverse=True)
+            found = self._year_codes = (years, codes.reshape(-1))
+        return found
+
     def facets(self, pos: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
         """Counts by document type, customer, tag, customer type, industry, region, stage, importance, customer tag,
         file format, scan and year."""
@@ -316,8 +344,9 @@ class Columns:
                 for value in members[i]:
                     totals[value] = totals.get(value, 0) + int(per_set[i])
             out[facet] = _top(totals, limit)
-        years, year_counts = np.unique(self.date[pos].astype("U4"), return_counts=True)
-        rows = [(str(y), int(n)) for y, n in zip(years, year_counts, strict=True) if y.strip()]
+        years, codes = self._years()
+        year_counts = np.bincount(codes[pos], minlength=len(years))
+        rows = [(str(y), int(n)) for y, n in zip(years, year_counts, strict=True) if n and y.strip()]
         out["year"] = sorted(_top(dict(rows), limit), key=lambda r: r[0], reverse=True)
         return out
 

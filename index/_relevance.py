@@ -35,6 +35,7 @@ from foundation.vocabulary import DOC_TYPE_WORDS
 from index._analysis import normalize_text
 from index._columns import Columns
 from index._query import ParsedQuery
+from index._sqlite_hot import match_positions
 
 __all__ = [
     "FIELDS_BOOST",
@@ -134,17 +135,11 @@ def sqlite_tiers(
     if codes:
         tier[columns.type_mask(pos, codes)] += TIER_TYPE
     if fields:
-        ids = columns.ids[pos]
-        joined = conn.exec_driver_sql(
-            "SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH ?"
-            " AND +rowid IN (SELECT value FROM json_each(?))",
-            (
-                "{" + " ".join(TIER_FIELDS_NAMES) + "} : (" + positive + ")",
-                "[" + ",".join(map(str, ids.tolist())) + "]",
-            ),
-        ).scalar()
-        if joined:
-            tier[np.isin(ids, np.array(str(joined).split(","), dtype=np.int64))] += TIER_FIELDS
+        # Every match of the query in those columns, memoised with the snapshot (index._sqlite_hot).
+        in_fields = match_positions(
+            conn, columns, "{" + " ".join(TIER_FIELDS_NAMES) + "} : (" + positive + ")"
+        )
+        tier[np.isin(pos, in_fields)] += TIER_FIELDS
     if tier.min() == tier.max():
         return None
     return tier

@@ -11,13 +11,23 @@ added, so a document containing ``<script>`` shows ``&lt;script&gt;``.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import html
 import re
 from collections.abc import Sequence
 
 from index._analysis import _CJK_CLASS, latin_cuts, normalize, normalize_cased, query_pieces
 
-__all__ = ["field_spans", "find_spans", "highlight_spans", "hit_texts", "make_snippet", "term_pattern"]
+__all__ = [
+    "best_anchor",
+    "field_spans",
+    "find_spans",
+    "highlight_spans",
+    "hit_texts",
+    "make_snippet",
+    "term_pattern",
+]
 
 SNIPPET_CHARS = 120
 #: Characters of a text searched for the values of field queries (``phone:``, ``amount:``): their snippet.
@@ -28,11 +38,13 @@ _WS_RUN = re.compile(r"\s+")
 _PHONE_SEP = r"[\s.()\-]{0,2}"  # between two digits of a phone number: 021) 6149-8137
 
 
+@functools.lru_cache(maxsize=4096)
 def term_pattern(term: str) -> re.Pattern[str] | None:
     """A regex over normalised text matching what the index matches for ``term``.
 
     Whether a Latin match starts and ends on a piece boundary depends on the
     letters' case, which the normalised text has lost; :func:`find_spans` checks it.
+    Compiled once per term (a pure function of it), not once per hit.
     """
     segs = query_pieces(term)
     if not segs:
@@ -61,6 +73,12 @@ def term_pattern(term: str) -> re.Pattern[str] | None:
         if core.startswith("0"):
             alts.append(r"(?<!\d)86" + _PHONE_SEP + _PHONE_SEP.join(core[1:]) + r"(?!\d)")
     return re.compile("|".join(f"(?:{a})" for a in alts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cjk_only(term: str) -> bool:
+    """True when every run of ``term`` is CJK (its pattern can only match from a CJK character to one)."""
+    return all(cjk for cjk, _ in query_pieces(term))
 
 
 class _Pieces:
@@ -113,6 +131,9 @@ def find_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int, int]]:
     for k, term in enumerate(terms):
         pat = term_pattern(term)
         if pat is None:
+            continue
+        if _cjk_only(term):  # starts and ends on CJK characters: every match is on piece boundaries
+            spans.extend((offsets[m.start()], offsets[m.end() - 1] + 1, k) for m in pat.finditer(norm))
             continue
         pos = 0
         while (m := pat.search(norm, pos)) is not None:
@@ -272,6 +293,25 @@ def _figures(kind: str, value: str) -> re.Pattern[str] | None:
     return None
 
 
+def best_anchor(spans: Sequence[tuple[int, int, int]], width: int) -> int:
+    """Start of the match that opens the best ``width``-character window of sorted ``spans``.
+
+    The best window holds the most distinct terms, then the most matches, then comes first;
+    windows are anchored at each of the first 500 matches and count the matches of the next
+    200 that end inside (found by bisection: a match starting past the window ends past it).
+    """
+    best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
+    starts = [sp[0] for sp in spans]
+    for i, s in enumerate(starts[:500]):
+        stop = min(i + 200, bisect.bisect_right(starts, s + width, i))
+        inside = [sp for sp in spans[i:stop] if sp[1] <= s + width]
+        key = (-len({k for _, _, k in inside}), -len(inside), s)
+        if best is None or key < best:
+            best = key
+    assert best is not None
+    return best[2]
+
+
 def make_snippet(
     text: str, terms: Sequence[str], width: int = SNIPPET_CHARS, extra: Sequence[tuple[int, int, int]] = ()
 ) -> str | None:
@@ -284,15 +324,7 @@ def make_snippet(
         spans = sorted([*spans, *extra])
     if not spans:
         return None
-    best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
-    for i, (s, _, _) in enumerate(spans[:500]):
-        # Windows anchored at each match; count the matches fully inside.
-        inside = [sp for sp in spans[i : i + 200] if sp[1] <= s + width]
-        key = (-len({k for _, _, k in inside}), -len(inside), s)
-        if best is None or key < best:
-            best = key
-    assert best is not None
-    anchor = best[2]
+    anchor = best_anchor(spans, width)
     start = max(0, anchor - width // 5)
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))

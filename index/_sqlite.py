@@ -98,6 +98,7 @@ from index._query import (
 )
 from index._relevance import sqlite_tiers, tiered_page
 from index._snippet import hit_texts
+from index._sqlite_hot import match_positions, memo_hits, page_scores, raw
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
     ACCESS_LEVELS,
@@ -235,13 +236,13 @@ def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
     """(meta display text, title, meta, words, grams token streams) of one document."""
     check_document(doc)
     meta = document_meta_text(doc)
-    title, meta_stream, grams_ = _derived_streams(doc.title, meta, doc.text)
-    return meta, title, meta_stream, " ".join(words(normalize_text(doc.text))), grams_
+    body = normalize_text(doc.text)  # once, for both the grams and the words
+    return meta, _stream(doc.title), _stream(meta), " ".join(words(body)), _stream(doc.text, body)
 
 
-def _stream(text: str) -> str:
+def _stream(text: str, normalized: str | None = None) -> str:
     """One column's tokens: the grams, then the joined forms (which no phrase can span into)."""
-    grams_, joined = grams_and_joined(text)
+    grams_, joined = grams_and_joined(text, normalized)
     if joined:
         grams_.extend(joined)
     return " ".join(grams_)
@@ -260,8 +261,13 @@ _ZDICT = (Path(__file__).with_name("_zdict.txt")).read_text(encoding="utf-8").st
 _FORMAT_ZDICT_V1 = b"\x01"
 
 
+#: A compressor primed with the dictionary; each blob starts from a copy (the same bytes as a new one, without
+#: loading the dictionary again).
+_PRIMED = zlib.compressobj(9, zdict=_ZDICT)
+
+
 def _pack(text: str, words_stream: str) -> bytes:
-    comp = zlib.compressobj(9, zdict=_ZDICT)
+    comp = _PRIMED.copy()
     return _FORMAT_ZDICT_V1 + comp.compress(f"{len(text)}:{text}{words_stream}".encode()) + comp.flush()
 
 
@@ -621,7 +627,11 @@ class SqliteBackend:
         facets = columns.facets(pos, FACET_LIMIT) if request.facets and total else {}
         if request.facets and lifecycles:
             facets["lifecycle"] = lifecycles
-        hits = self._hits(conn, page, parsed, field_values_of(request, parsed))
+        fields = field_values_of(request, parsed)
+        terms = tuple(t.text for t in parsed.positive_terms)
+        hits = memo_hits(
+            columns.memo, page, (terms, tuple(fields)), lambda p: self._hits(conn, p, parsed, fields)
+        )
         return total, hits, facets
 
     def _matches(
@@ -644,13 +654,16 @@ class SqliteBackend:
         if positive is not None:
             expression = f"({positive}) NOT ({negative})" if negative is not None else positive
             within = required if required is not None and len(required) <= NARROW_LIMIT else None
-            pos = columns.positions_of(_match_ids(conn, expression, within))
+            if within is None:
+                pos = match_positions(conn, columns, expression)
+            else:
+                pos = columns.positions_of(_match_ids(conn, expression, within))
             if required is not None:
                 pos = pos[columns.id_mask(pos, required)]
         else:
             pos = columns.all_positions() if required is None else columns.positions_of(required)
             if negative is not None:
-                pos = pos[~np.isin(columns.ids[pos], _match_ids(conn, negative))]
+                pos = pos[~np.isin(pos, match_positions(conn, columns, negative))]
         pos = pos[entry_mask(columns.ids[pos], include_versions(request, parsed), request.activities)]
         pos = pos[self._allowed(conn, columns, pos, request, parsed, principal)]
         if lifecycle:
@@ -814,7 +827,7 @@ class SqliteBackend:
                 mask &= _field_mask(columns, pos, kind, values)
         scans = scan_filter(request, parsed)
         if scans is not None:
-            is_scan = columns.set_mask("scan", pos, SCAN.__eq__)
+            is_scan = columns.set_mask("scan", pos, SCAN.__eq__, key="scan")
             mask &= is_scan if scans == "only" else ~is_scan
         for kind, value in parsed.excluded_fields:
             if kind in ENTITY_FIELDS:
@@ -834,15 +847,7 @@ class SqliteBackend:
             return []
         weights = ", ".join(map(str, COLUMN_WEIGHTS))
         ids = columns.ids[pos]
-        # FTS5 walks its matches once and bm25 runs only for rows passing the IN test; the unary
-        # + keeps the planner from handing the IN list to FTS5 as one MATCH lookup per id.
-        rows = conn.exec_driver_sql(
-            f"SELECT rowid, bm25(search_fts, {weights}) FROM search_fts WHERE search_fts MATCH ?"
-            " AND +rowid IN (SELECT value FROM json_each(?))",
-            (positive, "[" + ",".join(map(str, ids.tolist())) + "]"),
-        ).all()
-        scores: dict[int, float] = {int(r[0]): float(r[1]) for r in rows}
-        score = np.array([scores.get(int(i), 0.0) for i in ids], dtype=np.float64)
+        score = page_scores(conn, columns, pos, positive, weights)
         order = np.lexsort((columns.rank("recent")[pos], score))[offset : offset + limit]
         return [(int(ids[i]), float(score[i])) for i in order]
 
@@ -858,7 +863,7 @@ class SqliteBackend:
         marks = ", ".join("?" * len(ids))
         docs = {
             r[0]: r
-            for r in conn.exec_driver_sql(
+            for r in raw(conn).execute(
                 "SELECT b.id, b.title, b.meta, b.content, d.doc_type, d.customers, d.date"
                 f" FROM search_body b JOIN search_doc d ON d.id = b.id WHERE b.id IN ({marks})",
                 ids,
@@ -956,21 +961,22 @@ def _field_mask(columns: Columns, pos: np.ndarray, kind: str, values: list[str])
         return columns.type_mask(pos, values)
     if kind == "tag":
         return columns.tag_mask(pos, values)
+    key = (kind, tuple(values))  # names the test below: its accepted codes are worked out once a snapshot
     if kind == "customer_type":
         wanted = set(values)
-        return columns.set_mask("customer_types", pos, wanted.__contains__)
+        return columns.set_mask("customer_types", pos, wanted.__contains__, key)
     if kind == "industry":
-        return columns.set_mask("industries", pos, lambda m: any(v in fold(m) for v in values))
+        return columns.set_mask("industries", pos, lambda m: any(v in fold(m) for v in values), key)
     if kind == "region":
-        return columns.set_mask("regions", pos, lambda m: any(fold(m).startswith(v) for v in values))
+        return columns.set_mask("regions", pos, lambda m: any(fold(m).startswith(v) for v in values), key)
     if kind == "year":
         return columns.date_prefix_mask(pos, values)
     if kind in _STEERING_COLUMNS:
         wanted = set(values)
-        return columns.set_mask(_STEERING_COLUMNS[kind], pos, wanted.__contains__)
+        return columns.set_mask(_STEERING_COLUMNS[kind], pos, wanted.__contains__, key)
     if kind == "format":
         wanted = set(values)
-        return columns.set_mask("file_format", pos, wanted.__contains__)
+        return columns.set_mask("file_format", pos, wanted.__contains__, key)
     raise ValueError(f"unknown filter kind {kind!r}")
 
 

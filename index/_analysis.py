@@ -77,7 +77,8 @@ __all__ = [
 ]
 
 #: Names what :func:`grams_and_joined` emits; a stored index built by another version is rebuilt.
-ANALYSIS_VERSION = "2"
+#: 3: the marked pinyin of titles and metadata names in the meta stream's tail (index._pinyin).
+ANALYSIS_VERSION = "3"
 
 #: Suffix of every joined form: a CJK character, so no query's Latin token can ever equal one.
 JOINED_MARK = "\u4e40"  # 乀

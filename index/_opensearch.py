@@ -63,6 +63,7 @@ from index._os_query import (
     sort_clause,
 )
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
+from index._pinyin import meta_pinyin
 from index._query import field_values_of, lifecycle_filter, parse_request
 from index._snippet import hit_texts
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
@@ -174,10 +175,13 @@ def _cap(tokens: list[str]) -> str:
     return " ".join(t if len(t) <= MAX_TOKEN_CHARS else t[:MAX_TOKEN_CHARS] for t in tokens)
 
 
-def _stream(text: str) -> list[str]:
-    """A field's value: the grams, then (after the position gap) the joined forms."""
+def _stream(text: str, tail: list[str] | None = None) -> list[str]:
+    """A field's value: the grams, then (after the position gap) the joined forms, then ``tail`` (pinyin)."""
     grams_, joined = grams_and_joined(text)
-    return [_cap(grams_), _cap(joined)] if joined else [_cap(grams_)]
+    out = [_cap(grams_), _cap(joined)] if joined else [_cap(grams_)]
+    if tail:
+        out.append(_cap(tail))
+    return out
 
 
 def _distinct(values: Sequence[str]) -> list[str]:
@@ -195,7 +199,7 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "document_id": doc.document,
         "version": doc.version,
         "title": _stream(doc.title),
-        "meta": _stream(meta),
+        "meta": _stream(meta, meta_pinyin(doc.title, meta)),
         "words": _cap(words(normalize_text(doc.text))),
         "grams": _stream(doc.text),
         "title_text": doc.title,

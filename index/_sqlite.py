@@ -16,7 +16,8 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
   body, so they are recomputed (compressing text and words together costs a
   fraction of storing every stream).  The ``title``, ``meta`` and ``grams``
   streams end with the marked joined forms of camel-case words (see
-  :mod:`index._analysis`); no phrase can span into them.
+  :mod:`index._analysis`), and ``meta`` then with the marked pinyin of the title
+  and the metadata names (:mod:`index._pinyin`); no phrase can span into them.
 * ``search_meta`` — ``analysis``: the :data:`ANALYSIS_VERSION` the stored streams
   were made with.  A ``'delete'`` must repeat the exact tokens, so when the
   analysis changes, :meth:`SqliteBackend.ensure_schema` rebuilds the FTS5 table
@@ -84,6 +85,7 @@ from index._common import InvalidDocument, check_document, readable_levels
 from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
 from index._formats import SCAN
+from index._pinyin import meta_pinyin
 from index._query import (
     ParsedQuery,
     column_filters,
@@ -236,17 +238,19 @@ def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
     return meta, title, meta_stream, " ".join(words(normalize_text(doc.text))), grams_
 
 
-def _stream(text: str) -> str:
-    """One column's tokens: the grams, then the joined forms (which no phrase can span into)."""
+def _stream(text: str, tail: list[str] | None = None) -> str:
+    """One column's tokens: the grams, then the joined forms and ``tail`` (which no phrase can span into)."""
     grams_, joined = grams_and_joined(text)
     if joined:
         grams_.extend(joined)
+    if tail:
+        grams_.extend(tail)
     return " ".join(grams_)
 
 
 def _derived_streams(title: str, meta_text: str, body: str) -> tuple[str, str, str]:
-    """The streams that follow from the stored texts alone: title, meta, grams."""
-    return _stream(title), _stream(meta_text), _stream(body)
+    """The streams that follow from the stored texts alone: title, meta (+ pinyin of title and meta), grams."""
+    return _stream(title), _stream(meta_text, meta_pinyin(title, meta_text)), _stream(body)
 
 
 # A preset zlib dictionary of common Chinese words (the most frequent words of

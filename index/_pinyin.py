@@ -1,0 +1,240 @@
+"""Pinyin and initials of titles and metadata names, for both backends and the autocomplete.
+
+People type Chinese names in pinyin when no input method is at hand: ``guanghua``,
+``guanghuawuliu`` or the initials ``ghwl`` for 光华物流.  This module turns the Chinese
+of a document's **title** and of each **field of its metadata text** (file name, customer
+names, short names and aliases, tags, entity strings such as company and person names: the
+fields of :func:`index._common.meta_text`, at most :data:`MAX_FIELDS`) into marked tokens
+that go into the tail of the ``meta`` stream of each backend (after the grams and the joined
+forms; no phrase can reach them).  The title column itself stays as it was, so its ranking
+weight and length are those of its own words.
+
+What is emitted, per run of Han characters (joined across whitespace; the first
+:data:`MAX_RUN` characters of a run, :data:`MAX_HAN` per text):
+
+* **full pinyin** of every span of 2 to :data:`MAX_SPAN` consecutive characters, and of the
+  whole run (``光华物流`` → ``guanghua``, ``huawu``, ``wuliu``, ``guanghuawu``, ``huawuliu``,
+  ``guanghuawuliu`` …), when it has at least :data:`MIN_QUERY_LETTERS` letters;
+* **initials** of every span of 4 to :data:`MAX_SPAN` characters, and of the whole run when
+  it has 3 or more (``光华物流`` → ``ghwl``; ``新东方`` → ``xdf``).  Three-letter initials only
+  for a whole run, because most three-letter words people search (``crm``, ``erp``, ``pdf``)
+  are the initials of *some* three characters inside a longer name.
+
+Each token ends with :data:`PINYIN_MARK`, a CJK character, so no token a query's text
+produces can equal one: a pinyin token is only ever looked up on purpose.
+
+**The query rule** (:func:`query_form`): a bare (unquoted) query word typed entirely in
+lower-case ASCII letters, :data:`MIN_QUERY_LETTERS` or more, also tries its marked form, as
+an alternative (OR) to its ordinary match.  So ``hr`` and ``it`` never match by initials, a
+word typed with capitals (``CRM``), digits or Chinese never tries pinyin, and ``"guanghua"``
+in quotes means exactly that text.  A pinyin match only ever adds documents; it never takes
+one away.
+
+Readings come from pypinyin: each run is cut by pypinyin's own segmenter over its phrase
+dictionary (so heteronyms read as in their word: 重庆 chong qing, 银行 yin hang) and each word
+is converted once (cached).  Nothing here depends on the customer dictionary that jieba
+learns, so the tokens are a pure function of the text: the embedded index recomputes them to
+delete a document.  Changing what this module emits (or the pinned pypinyin version) needs
+an :data:`index._analysis.ANALYSIS_VERSION` bump.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+
+from pypinyin import lazy_pinyin
+from pypinyin.seg.mmseg import seg as _mmseg
+
+from index._analysis import normalize_text
+from index._common import META_SEP
+
+__all__ = [
+    "MAX_FIELDS",
+    "MIN_QUERY_LETTERS",
+    "PINYIN_MARK",
+    "meta_pinyin",
+    "pinyin_match",
+    "pinyin_surfaces",
+    "query_form",
+    "run_tokens",
+    "syllables",
+]
+
+#: Suffix of every pinyin token: a CJK character (乁), so no query's Latin token can equal one.
+PINYIN_MARK = "\u4e41"
+#: A query word tries pinyin only from this many letters on (``hr``, ``it`` never do).
+MIN_QUERY_LETTERS = 3
+#: Longest span (characters) whose pinyin is emitted, besides the whole run.
+MAX_SPAN = 6
+#: Fewest characters of a span whose initials are emitted (a whole run: 3).
+MIN_INITIALS = 4
+#: Characters of one run read (a longer run: its start), and of one text in all.
+MAX_RUN = 32
+MAX_HAN = 64
+#: Fields of the metadata text read (the file name, then customers and their names, tags, entities).
+MAX_FIELDS = 24
+
+_HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_HAN_RUN = re.compile(rf"[{_HAN_CLASS}](?:\s*[{_HAN_CLASS}])*")
+_WS = re.compile(r"\s+")
+_QUERY_WORD = re.compile(r"[a-z]+")
+
+_lock = threading.Lock()
+_WORDS: dict[str, tuple[str, ...]] = {}
+_RUNS: dict[str, tuple[tuple[str, int, int], ...]] = {}
+_MARKED: dict[str, tuple[str, ...]] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _word_syllables(word: str) -> tuple[str, ...]:
+    """One syllable per character of a Han word (cached); a character without a reading gives ''."""
+    found = _WORDS.get(word)
+    if found is None:
+        read = lazy_pinyin(word, errors="default")  # a character without a reading stays itself
+        if len(read) != len(word):  # such characters came out as one piece: read one by one then
+            read = [(lazy_pinyin(ch, errors="default") or [""])[0] for ch in word]
+        found = tuple(s if s.isascii() and s.isalpha() else "" for s in read)
+        if len(_WORDS) < _CACHE_LIMIT:
+            _WORDS[word] = found
+    return found
+
+
+def syllables(run: str) -> tuple[str, ...]:
+    """The pinyin of a run of Han characters, one lower-case toneless syllable per character."""
+    out: list[str] = []
+    with _lock:  # pypinyin's segmenter is shared state
+        words = list(_mmseg.cut(run))
+    for word in words:
+        out.extend(_word_syllables(word))
+    return tuple(out)
+
+
+def run_tokens(run: str) -> tuple[tuple[str, int, int], ...]:
+    """(unmarked token, start, end) of every pinyin token of a Han run (see the module docstring)."""
+    found = _RUNS.get(run)
+    if found is not None:
+        return found
+    syl = syllables(run)
+    n = len(syl)
+    out: dict[str, tuple[str, int, int]] = {}
+    for a in range(n):
+        if not syl[a]:
+            continue
+        full = syl[a]
+        initials = full[0]
+        last = n if a == 0 else min(n, a + MAX_SPAN)  # longer spans only from the start (the whole run)
+        for b in range(a + 1, last):
+            s = syl[b]
+            if not s:
+                break  # a character without a reading ends every span through it
+            full += s
+            initials += s[0]
+            width = b + 1 - a
+            if width > MAX_SPAN and b != n - 1:
+                continue
+            if full not in out and len(full) >= MIN_QUERY_LETTERS:
+                out[full] = (full, a, b + 1)
+            if (width >= MIN_INITIALS or (width == n and width >= 3)) and initials not in out:
+                out[initials] = (initials, a, b + 1)
+    result = tuple(out.values())
+    if len(_RUNS) < _CACHE_LIMIT:
+        _RUNS[run] = result
+        _MARKED[run] = tuple(t + PINYIN_MARK for t in out)
+    return result
+
+
+def _marked(run: str) -> tuple[str, ...]:
+    found = _MARKED.get(run)
+    if found is None:
+        found = tuple(t + PINYIN_MARK for t, _, _ in run_tokens(run))
+    return found
+
+
+def _runs(text: str, budget: int) -> list[str]:
+    """The Han runs of a text (whitespace inside removed), cut to :data:`MAX_RUN` and ``budget`` characters."""
+    out: list[str] = []
+    for m in _HAN_RUN.finditer(text):
+        if budget <= 0:
+            break
+        run = m.group()
+        if len(run) > 1:
+            run = _WS.sub("", run)
+        run = run[: min(MAX_RUN, budget)]
+        budget -= len(run)
+        out.append(run)
+    return out
+
+
+def _fields(meta_text: str) -> list[str]:
+    return meta_text.split(META_SEP)[:MAX_FIELDS] if meta_text else []
+
+
+def _texts(title: str, meta_text: str) -> Iterable[str]:
+    yield title
+    yield from _fields(meta_text)
+
+
+def meta_pinyin(title: str, meta_text: str) -> list[str]:
+    """The marked pinyin tokens of a title and a metadata text, each once, in order: the ``meta`` stream's tail."""
+    out: dict[str, None] = {}
+    for text in _texts(title, meta_text):
+        if not text:
+            continue
+        for run in _runs(normalize_text(text), MAX_HAN):
+            out.update(dict.fromkeys(_marked(run)))
+    return list(out)
+
+
+def query_form(word: str) -> str | None:
+    """The marked pinyin token a bare query word also matches (see the rule in the module docstring), or None."""
+    if len(word) < MIN_QUERY_LETTERS or len(word) > MAX_RUN * 6 or not _QUERY_WORD.fullmatch(word):
+        return None
+    return word + PINYIN_MARK
+
+
+def pinyin_surfaces(title: str, meta_text: str, terms: Sequence[str]) -> list[str]:
+    """The Chinese a title or metadata field reads as one of ``terms`` (pinyin words): what a snippet marks.
+
+    ``光华物流有限公司`` and the term ``ghwl`` give ``光华物流``; terms that :func:`query_form`
+    refuses give nothing.
+    """
+    wanted = {t for t in terms if query_form(t) is not None}
+    if not wanted:
+        return []
+    out: dict[str, None] = {}
+    for text in _texts(title, meta_text):
+        if not text:
+            continue
+        for run in _runs(normalize_text(text), MAX_HAN):
+            for token, a, b in run_tokens(run):
+                if token in wanted:
+                    out[run[a:b]] = None
+    return list(out)
+
+
+def pinyin_match(name: str, fragment: str) -> int | None:
+    """How a name reads as a typed pinyin fragment, for the autocomplete: 0 from its start, 1 inside, None not.
+
+    The fragment (lower-case letters, :data:`MIN_QUERY_LETTERS` or more) must be the start of the
+    full pinyin, or of the initials, of the name's Chinese from one character on (``guanghua``,
+    ``guanghuawu``, ``ghw``, ``huawuliu`` for 光华物流).
+    """
+    if query_form(fragment) is None:
+        return None
+    best: int | None = None
+    for k, run in enumerate(_runs(normalize_text(name), MAX_HAN)):
+        syl = syllables(run)
+        for a in range(len(syl)):
+            if not syl[a]:
+                continue
+            full = "".join(syl[a:])
+            initials = "".join(s[:1] for s in syl[a:])
+            if full.startswith(fragment) or initials.startswith(fragment):
+                rank = 0 if a == 0 and k == 0 else 1
+                if best is None or rank < best:
+                    best = rank
+                if best == 0:
+                    return 0
+    return best

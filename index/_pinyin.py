@@ -47,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from pypinyin import lazy_pinyin
 from pypinyin.seg.mmseg import seg as _mmseg
 
-from index._analysis import normalize_text
+from index._analysis import normalize_cased, normalize_text
 from index._common import META_SEP
 
 __all__ = [
@@ -189,7 +189,10 @@ def meta_pinyin(title: str, meta_text: str) -> list[str]:
 
 def query_form(word: str) -> str | None:
     """The marked pinyin token a bare query word also matches (see the rule in the module docstring), or None."""
-    if len(word) < MIN_QUERY_LETTERS or len(word) > MAX_RUN * 6 or not _QUERY_WORD.fullmatch(word):
+    if len(word) < MIN_QUERY_LETTERS or len(word) > MAX_RUN * 6:
+        return None
+    word = normalize_cased(word)  # full-width letters are letters; case is kept
+    if not _QUERY_WORD.fullmatch(word):
         return None
     return word + PINYIN_MARK
 
@@ -200,7 +203,7 @@ def pinyin_surfaces(title: str, meta_text: str, terms: Sequence[str]) -> list[st
     ``光华物流有限公司`` and the term ``ghwl`` give ``光华物流``; terms that :func:`query_form`
     refuses give nothing.
     """
-    wanted = {t for t in terms if query_form(t) is not None}
+    wanted = {form[:-1] for t in terms if (form := query_form(t)) is not None}
     if not wanted:
         return []
     out: dict[str, None] = {}
@@ -221,8 +224,10 @@ def pinyin_match(name: str, fragment: str) -> int | None:
     full pinyin, or of the initials, of the name's Chinese from one character on (``guanghua``,
     ``guanghuawu``, ``ghw``, ``huawuliu`` for 光华物流).
     """
-    if query_form(fragment) is None:
+    form = query_form(fragment)
+    if form is None:
         return None
+    fragment = form[: -len(PINYIN_MARK)]
     best: int | None = None
     for k, run in enumerate(_runs(normalize_text(name), MAX_HAN)):
         syl = syllables(run)

@@ -24,8 +24,9 @@ Each token ends with :data:`PINYIN_MARK`, a CJK character, so no token a query's
 produces can equal one: a pinyin token is only ever looked up on purpose.
 
 **The query rule** (:func:`query_form`): a bare (unquoted) query word typed entirely in
-lower-case ASCII letters, :data:`MIN_QUERY_LETTERS` or more, also tries its marked form, as
-an alternative (OR) to its ordinary match.  So ``hr`` and ``it`` never match by initials, a
+lower-case ASCII letters, :data:`MIN_QUERY_LETTERS` or more, that could be pinyin (initials —
+letters a syllable can start with, so no ``i``, ``u``, ``v`` — or whole syllables one after
+another), also tries its marked form, as an alternative (OR) to its ordinary match.  So ``hr`` and ``it`` never match by initials, a
 word typed with capitals (``CRM``), digits or Chinese never tries pinyin, and ``"guanghua"``
 in quotes means exactly that text.  A pinyin match only ever adds documents; it never takes
 one away.
@@ -80,6 +81,33 @@ _HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _HAN_RUN = re.compile(rf"[{_HAN_CLASS}](?:\s*[{_HAN_CLASS}])*")
 _WS = re.compile(r"\s+")
 _QUERY_WORD = re.compile(r"[a-z]+")
+
+#: Every toneless syllable of pypinyin 0.55's dictionary (ü written v, as pypinyin's normal style writes it).
+_SYLLABLE_TEXT = """
+a ai an ang ao ba bai ban bang bao bei ben beng bi bian biang biao bie bin bing bo bong bu ca cai
+can cang cao ce cei cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai
+chuan chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei den deng di
+dia dian diao die din ding diu dong dou du duan dui dun duo e ei en eng er fa fan fang fei fen feng
+fiao fo fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ha
+hai han hang hao he hei hen heng hm hng hong hou hu hua huai huan huang hui hun huo ji jia jian
+jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai kan kang kao ke kei ken keng kong kou ku
+kua kuai kuan kuang kui kun kuo la lai lan lang lao le lei len leng li lia lian liang liao lie lin
+ling liu lo long lou lu luan lun luo lv lve m ma mai man mang mao me mei men meng mi mian miao mie
+min ming miu mo mou mu n na nai nan nang nao ne nei nen neng ng ni nia nian niang niao nie nin ning
+niu nong nou nu nuan nun nuo nv nve o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping
+po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri
+rong rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei
+shen sheng shi shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta
+tai tan tang tao te tei teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei
+wen weng wo wong wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye
+yi yin ying yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao
+zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan
+zui zun zuo
+"""
+_SYLLABLES = frozenset(_SYLLABLE_TEXT.split())
+#: Letters a syllable can start with: initials are made of these only (never i, u or v).
+_FIRST_LETTERS = frozenset(s[0] for s in _SYLLABLES)
+_LONGEST_SYLLABLE = max(len(s) for s in _SYLLABLES)
 
 _lock = threading.Lock()
 _WORDS: dict[str, tuple[str, ...]] = {}
@@ -192,9 +220,25 @@ def query_form(word: str) -> str | None:
     if len(word) < MIN_QUERY_LETTERS or len(word) > MAX_RUN * 6:
         return None
     word = normalize_cased(word)  # full-width letters are letters; case is kept
-    if not _QUERY_WORD.fullmatch(word):
+    if not _QUERY_WORD.fullmatch(word) or not _pinyin_shaped(word):
         return None
     return word + PINYIN_MARK
+
+
+def _pinyin_shaped(word: str) -> bool:
+    """True when ``word`` could be initials (letters a syllable starts with) or a run of whole syllables.
+
+    ``invoice``, ``report`` and ``thinkpad`` are neither, so they never try pinyin (and their
+    hits' snippets do not look for it).
+    """
+    if all(ch in _FIRST_LETTERS for ch in word):
+        return True
+    n = len(word)
+    ends = [False] * (n + 1)  # ends[i]: word[:i] is whole syllables
+    ends[0] = True
+    for i in range(1, n + 1):
+        ends[i] = any(ends[j] and word[j:i] in _SYLLABLES for j in range(max(0, i - _LONGEST_SYLLABLE), i))
+    return ends[n]
 
 
 def pinyin_surfaces(title: str, meta_text: str, terms: Sequence[str]) -> list[str]:

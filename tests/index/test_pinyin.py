@@ -87,6 +87,14 @@ def test_short_capitalised_quoted_or_digit_words_never_match_by_pinyin(docs, fin
     assert find("ghwlx") == []  # initials are whole tokens: no prefix matching in search
 
 
+def test_only_words_that_could_be_pinyin_try_it():  # type: ignore[no-untyped-def]
+    # Initials are letters a syllable starts with (never i, u, v); full pinyin is whole syllables.
+    for word in ("ghwl", "guanghua", "huawuliu", "lvdi", "xdf", "zhongguo"):
+        assert query_form(word) == word + PINYIN_MARK, word
+    for word in ("invoice", "thinkpad", "server", "guanghuax1", "hr"):
+        assert query_form(word) is None, word
+
+
 def test_permissions_hold_for_pinyin_hits(add, find):  # type: ignore[no-untyped-def]
     add(1, "甲。", customers=(SHORT,), confidentiality="confidential", access_customer_ids=(7,))
     add(2, "乙。", customers=(SHORT,), confidentiality="public")

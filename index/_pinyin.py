@@ -51,6 +51,7 @@ an :data:`index._analysis.ANALYSIS_VERSION` bump.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -123,6 +124,7 @@ _lock = threading.Lock()
 _WORDS: dict[str, tuple[str, ...]] = {}
 _RUNS: dict[str, tuple[tuple[str, int, int], ...]] = {}
 _MARKED: dict[str, tuple[str, ...]] = {}
+_SYLLABLES_OF: dict[str, tuple[str, ...]] = {}
 _CACHE_LIMIT = 200_000
 
 
@@ -140,13 +142,19 @@ def _word_syllables(word: str) -> tuple[str, ...]:
 
 
 def syllables(run: str) -> tuple[str, ...]:
-    """The pinyin of a run of Han characters, one lower-case toneless syllable per character."""
+    """The pinyin of a run of Han characters, one lower-case toneless syllable per character (cached)."""
+    found = _SYLLABLES_OF.get(run)
+    if found is not None:
+        return found
     out: list[str] = []
     with _lock:  # pypinyin's segmenter is shared state
         words = list(_mmseg.cut(run))
     for word in words:
         out.extend(_word_syllables(word))
-    return tuple(out)
+    found = tuple(out)
+    if len(_SYLLABLES_OF) < _CACHE_LIMIT:
+        _SYLLABLES_OF[run] = found
+    return found
 
 
 def run_tokens(run: str) -> tuple[tuple[str, int, int], ...]:
@@ -225,6 +233,7 @@ def meta_pinyin(title: str, meta_text: str) -> list[str]:
     return list(out)
 
 
+@functools.lru_cache(maxsize=4096)
 def query_form(word: str) -> str | None:
     """The marked pinyin token a bare query word also matches (see the rule in the module docstring), or None."""
     if len(word) < MIN_QUERY_LETTERS or len(word) > MAX_RUN * 6:
@@ -283,17 +292,42 @@ def pinyin_match(name: str, fragment: str) -> int | None:
         return None
     fragment = form[: -len(PINYIN_MARK)]
     best: int | None = None
-    for k, run in enumerate(_runs(normalize_text(name), MAX_HAN)):
-        syl = syllables(run)
-        for a in range(len(syl)):
-            if not syl[a]:
-                continue
-            full = "".join(syl[a:])
-            initials = "".join(s[:1] for s in syl[a:])
-            if full.startswith(fragment) or initials.startswith(fragment):
-                rank = 0 if a == 0 and k == 0 else 1
-                if best is None or rank < best:
-                    best = rank
-                if best == 0:
+    for k, (full, starts, initials) in enumerate(_name_forms(name)):
+        at = initials.find(fragment)
+        if at == 0 and k == 0:
+            return 0
+        if at > 0 or (at == 0 and k):
+            best = 1
+        at = full.find(fragment)
+        while at >= 0:
+            if at in starts:
+                if at == 0 and k == 0:
                     return 0
+                best = 1
+                break
+            at = full.find(fragment, at + 1)
     return best
+
+
+_NAMES: dict[str, tuple[tuple[str, frozenset[int], str], ...]] = {}
+
+
+def _name_forms(name: str) -> tuple[tuple[str, frozenset[int], str], ...]:
+    """(full pinyin, offsets where its syllables start, initials) of each Han run of a name (cached).
+
+    A character without a reading stands as ``|`` in both, so no match runs across it.
+    """
+    found = _NAMES.get(name)
+    if found is None:
+        forms = []
+        for run in _runs(normalize_text(name), MAX_HAN):
+            full, starts, initials = "", [], ""
+            for syl in syllables(run):
+                starts.append(len(full))
+                full += syl or "|"
+                initials += syl[:1] or "|"
+            forms.append((full, frozenset(starts), initials))
+        found = tuple(forms)
+        if len(_NAMES) < _CACHE_LIMIT:
+            _NAMES[name] = found
+    return found

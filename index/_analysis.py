@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 #: Names what :func:`grams_and_joined` emits; a stored index built by another version is rebuilt.
-#: 3: the marked pinyin of titles and metadata names in the meta stream's tail (index._pinyin).
+#: 3: the marked pinyin of titles and metadata names after the words stream (index._pinyin).
 ANALYSIS_VERSION = "3"
 
 #: Suffix of every joined form: a CJK character, so no query's Latin token can ever equal one.

@@ -175,13 +175,10 @@ def _cap(tokens: list[str]) -> str:
     return " ".join(t if len(t) <= MAX_TOKEN_CHARS else t[:MAX_TOKEN_CHARS] for t in tokens)
 
 
-def _stream(text: str, tail: list[str] | None = None) -> list[str]:
-    """A field's value: the grams, then (after the position gap) the joined forms, then ``tail`` (pinyin)."""
+def _stream(text: str) -> list[str]:
+    """A field's value: the grams, then (after the position gap) the joined forms."""
     grams_, joined = grams_and_joined(text)
-    out = [_cap(grams_), _cap(joined)] if joined else [_cap(grams_)]
-    if tail:
-        out.append(_cap(tail))
-    return out
+    return [_cap(grams_), _cap(joined)] if joined else [_cap(grams_)]
 
 
 def _distinct(values: Sequence[str]) -> list[str]:
@@ -199,8 +196,9 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "document_id": doc.document,
         "version": doc.version,
         "title": _stream(doc.title),
-        "meta": _stream(meta, meta_pinyin(doc.title, meta)),
-        "words": _cap(words(normalize_text(doc.text))),
+        "meta": _stream(meta),
+        # The jieba words, then the pinyin of the title and metadata names (as the embedded words column).
+        "words": _cap([*words(normalize_text(doc.text)), *meta_pinyin(doc.title, meta)]),
         "grams": _stream(doc.text),
         "title_text": doc.title,
         "meta_text": meta,

@@ -130,7 +130,7 @@ def term_clause(term: Term) -> Clause:
         parts.append({"bool": {"must": groups}})
     pinyin = pinyin_form(term)
     if pinyin is not None:
-        parts.append(_term("meta", pinyin))
+        parts.append(_term("words", pinyin))
     return _should(parts)
 
 

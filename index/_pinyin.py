@@ -5,9 +5,11 @@ People type Chinese names in pinyin when no input method is at hand: ``guanghua`
 of a document's **title** and of each **field of its metadata text** (file name, customer
 names, short names and aliases, tags, entity strings such as company and person names: the
 fields of :func:`index._common.meta_text`, at most :data:`MAX_FIELDS`) into marked tokens
-that go into the tail of the ``meta`` stream of each backend (after the grams and the joined
-forms; no phrase can reach them).  The title column itself stays as it was, so its ranking
-weight and length are those of its own words.
+that each backend keeps after the document's jieba words, in its ``words`` column: a pinyin
+match ranks as a whole-word match does (below title and metadata matches), and the long
+``words`` column's length hardly moves with them (in the short ``meta`` column they shifted
+bm25's length normalisation, and so the ranking, noticeably).  The title and meta columns
+stay as they were.
 
 What is emitted, per run of Han characters (joined across whitespace; the first
 :data:`MAX_RUN` characters of a run, :data:`MAX_HAN` per text):
@@ -15,8 +17,8 @@ What is emitted, per run of Han characters (joined across whitespace; the first
 * **full pinyin** of every span of 2 to :data:`MAX_SPAN` consecutive characters, and of the
   whole run (``光华物流`` → ``guanghua``, ``huawu``, ``wuliu``, ``guanghuawu``, ``huawuliu``,
   ``guanghuawuliu`` …), when it has at least :data:`MIN_QUERY_LETTERS` letters;
-* **initials** of every span of 4 to :data:`MAX_SPAN` characters, and of the whole run when
-  it has 3 or more (``光华物流`` → ``ghwl``; ``新东方`` → ``xdf``).  Three-letter initials only
+* **initials** of every span of :data:`MIN_INITIALS` to :data:`MAX_SPAN` characters, and of the
+  whole run when it has 3 or more (``光华物流`` → ``ghwl``; ``新东方`` → ``xdf``).  Three-letter initials only
   for a whole run, because most three-letter words people search (``crm``, ``erp``, ``pdf``)
   are the initials of *some* three characters inside a longer name.
 
@@ -26,7 +28,7 @@ produces can equal one: a pinyin token is only ever looked up on purpose.
 **The query rule** (:func:`query_form`): a bare (unquoted) query word typed entirely in
 lower-case ASCII letters (full-width ones count, after NFKC), :data:`MIN_QUERY_LETTERS` or
 more, that could be pinyin (initials — letters a syllable can start with, so no ``i``, ``u``,
-``v`` — or whole syllables one after another), also tries its marked form in the ``meta``
+``v`` — or whole syllables one after another), also tries its marked form in the ``words``
 column, as an alternative (OR) to its ordinary match.  So ``hr`` and ``it`` never match by
 initials, ``invoice`` and ``thinkpad`` never try pinyin, a word typed with capitals (``CRM``),
 digits or Chinese never does, and ``"guanghua"`` in quotes means exactly that text.  A
@@ -45,7 +47,7 @@ is converted once (cached).  Nothing here depends on the customer dictionary tha
 learns (jieba's segmentation would have grouped syllables as well, but it changes as customers
 are added), so the tokens are a pure function of the text: the embedded index recomputes them
 to delete a document.  Cost (measured on ``bench/search.py``'s 20,000 documents): about 100
-tokens and 35 µs of CPU per document, 3.5% of the analysis; 16% more FTS5 data.  Changing what this module emits (or the pinned pypinyin version) needs
+tokens and 35 µs of CPU per document with spans up to 6, 3.5% of the analysis; 16% more FTS5 data.  Changing what this module emits (or the pinned pypinyin version) needs
 an :data:`index._analysis.ANALYSIS_VERSION` bump.
 """
 
@@ -79,7 +81,7 @@ PINYIN_MARK = "\u4e41"
 #: A query word tries pinyin only from this many letters on (``hr``, ``it`` never do).
 MIN_QUERY_LETTERS = 3
 #: Longest span (characters) whose pinyin is emitted, besides the whole run.
-MAX_SPAN = 6
+MAX_SPAN = 4
 #: Fewest characters of a span whose initials are emitted (a whole run: 3).
 MIN_INITIALS = 4
 #: Characters of one run read (a longer run: its start), and of one text in all.
@@ -223,7 +225,7 @@ def _texts(title: str, meta_text: str) -> Iterable[str]:
 
 
 def meta_pinyin(title: str, meta_text: str) -> list[str]:
-    """The marked pinyin tokens of a title and a metadata text, each once, in order: the ``meta`` stream's tail."""
+    """The marked pinyin tokens of a title and a metadata text, each once, in order: the ``words`` column's tail."""
     out: dict[str, None] = {}
     for text in _texts(title, meta_text):
         if not text:

@@ -441,12 +441,12 @@ def _term_match(term: Term) -> str:
         parts.append("(" + " AND ".join(groups) + ")")
     pinyin = pinyin_form(term)
     if pinyin is not None:
-        parts.append("meta : " + _quote(pinyin))
+        parts.append("words : " + _quote(pinyin))
     return "(" + " OR ".join(parts) + ")"
 
 
 def pinyin_form(term: Term) -> str | None:
-    """The marked pinyin token a term also matches in the meta column (:func:`index._pinyin.query_form`), or None.
+    """The marked pinyin token a term also matches in the words column (:func:`index._pinyin.query_form`), or None.
 
     Only a bare word: a quoted phrase means its text exactly.
     """

@@ -4,7 +4,8 @@ People type Chinese names in pinyin when no input method is at hand: ``guanghua`
 ``guanghuawuliu`` or the initials ``ghwl`` for 光华物流.  This module turns the Chinese
 of a document's **title** and of each **field of its metadata text** (file name, customer
 names, short names and aliases, tags, entity strings such as company and person names: the
-fields of :func:`index._common.meta_text`, at most :data:`MAX_FIELDS`) into marked tokens
+fields of :func:`index._common.meta_text`, the first :data:`MAX_FIELDS`, each without a run
+over :data:`MAX_NAME` characters) into marked tokens
 that each backend keeps after the document's jieba words, in its ``words`` column: a pinyin
 match ranks as a whole-word match does (below title and metadata matches), and the long
 ``words`` column's length hardly moves with them (in the short ``meta`` column they shifted
@@ -88,7 +89,9 @@ MIN_INITIALS = 4
 MAX_RUN = 32
 MAX_HAN = 64
 #: Fields of the metadata text read (the file name, then customers and their names, tags, entities).
-MAX_FIELDS = 24
+MAX_FIELDS = 12
+#: A metadata field with a longer run of Han characters is no name (an address, a sentence): not read.
+MAX_NAME = 16
 
 _HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _HAN_RUN = re.compile(rf"[{_HAN_CLASS}](?:\s*[{_HAN_CLASS}])*")
@@ -220,8 +223,11 @@ def _fields(meta_text: str) -> list[str]:
 
 
 def _texts(title: str, meta_text: str) -> Iterable[str]:
+    """The title, then each metadata field short enough to be a name (no run over :data:`MAX_NAME` characters)."""
     yield title
-    yield from _fields(meta_text)
+    for field in _fields(meta_text):
+        if not any(len(run) > MAX_NAME for run in _HAN_RUN.findall(field)):
+            yield field
 
 
 def meta_pinyin(title: str, meta_text: str) -> list[str]:

@@ -47,8 +47,9 @@ dictionary (so heteronyms read as in their word: 重庆 chong qing, 银行 yin h
 is converted once (cached).  Nothing here depends on the customer dictionary that jieba
 learns (jieba's segmentation would have grouped syllables as well, but it changes as customers
 are added), so the tokens are a pure function of the text: the embedded index recomputes them
-to delete a document.  Cost (measured on ``bench/search.py``'s 20,000 documents): about 100
-tokens and 35 µs of CPU per document with spans up to 6, 3.5% of the analysis; 16% more FTS5 data.  Changing what this module emits (or the pinned pypinyin version) needs
+to delete a document.  Cost (``bench/search.py`` 20,000 documents, same machine, one run after the other): about 60
+tokens and 30 µs of CPU per document (3.6% of the analysis), build 442 → 421 docs/s, FTS5 data
+67.8 → 75.5 MB; at query time the pinyin code is 0.3% of a profiled query mix.  Changing what this module emits (or the pinned pypinyin version) needs
 an :data:`index._analysis.ANALYSIS_VERSION` bump.
 """
 

@@ -33,6 +33,7 @@ from index._fields import (
 )
 from index._formats import FILE_FORMATS, SCAN, file_format, format_name
 from index._opensearch import OpenSearchBackend, SearchUnavailable
+from index._pinyin import pinyin_match
 from index._query import MAX_QUERY_CHARS, QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
 from index._sqlite import SqliteBackend
@@ -96,6 +97,7 @@ __all__ = [
     "is_generic_title",
     "open_backend",
     "parse_query",
+    "pinyin_match",
     "readable_levels",
     "title_parts",
 ]

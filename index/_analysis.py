@@ -83,7 +83,9 @@ __all__ = [
 ]
 
 #: Names what :func:`grams_and_joined` emits; a stored index built by another version is rebuilt.
-ANALYSIS_VERSION = "3"
+#: 3: traditional characters folded to simplified (foundation.variants); 4: also the marked pinyin of titles and
+#: metadata names after the words stream (index._pinyin).
+ANALYSIS_VERSION = "4"
 
 #: Suffix of every joined form: a CJK character, so no query's Latin token can ever equal one.
 JOINED_MARK = "\u4e40"  # 乀

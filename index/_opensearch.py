@@ -63,6 +63,7 @@ from index._os_query import (
     sort_clause,
 )
 from index._outbox import Outbox, OutboxRow, backoff_s, document_from_json
+from index._pinyin import meta_pinyin
 from index._query import field_values_of, lifecycle_filter, parse_request
 from index._relevance import reported_score
 from index._snippet import hit_texts
@@ -198,7 +199,8 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "version": doc.version,
         "title": _stream(doc.title),
         "meta": _stream(meta),
-        "words": _cap(words(normalize_text(doc.text))),
+        # The jieba words, then the pinyin of the title and metadata names (as the embedded words column).
+        "words": _cap([*words(normalize_text(doc.text)), *meta_pinyin(doc.title, meta)]),
         "grams": _stream(doc.text),
         "title_text": doc.title,
         "meta_text": meta,

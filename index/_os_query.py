@@ -24,7 +24,15 @@ from typing import Any
 from index._common import readable_levels
 from index._fields import ENTITY_FIELDS, filter_values
 from index._formats import SCAN
-from index._query import ParsedQuery, Term, column_filters, entity_groups, include_versions, scan_filter
+from index._query import (
+    ParsedQuery,
+    Term,
+    column_filters,
+    entity_groups,
+    include_versions,
+    pinyin_form,
+    scan_filter,
+)
 from index._relevance import os_tier_clauses
 from index._types import ACCESS_LEVELS, ACTIVITY_ID_BASE, Principal, SearchRequest
 
@@ -121,6 +129,9 @@ def term_clause(term: Term) -> Clause:
             for group in tok.relaxed.groups
         ]
         parts.append({"bool": {"must": groups}})
+    pinyin = pinyin_form(term)
+    if pinyin is not None:
+        parts.append(_term("words", pinyin))
     return _should(parts)
 
 

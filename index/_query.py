@@ -33,7 +33,9 @@ Grammar, tolerant by design (people type into a search box, not a compiler):
     ``image``, ``email``, ``archive``, ``text``, ``other``; also ``docx``, ``jpg``, ``图片`` …);
     ``is:scan`` (``is:扫描件``) only scans, ``-is:scan`` no scans;
 
-* full-width quotes, colons and minus signs count as their ASCII forms.
+* full-width quotes, colons and minus signs count as their ASCII forms;
+* a bare word typed in lower-case ASCII letters, three or more (``guanghua``, ``ghwl``), also
+  matches the pinyin of titles and metadata names (:mod:`index._pinyin`, :func:`pinyin_form`).
 
 A query without positive terms (empty, only filters, only exclusions) matches
 every readable document, minus the exclusions.  Every token reaching FTS5 is
@@ -59,6 +61,7 @@ from index._fields import (
     filter_values,
     phone_number,
 )
+from index._pinyin import query_form
 from index._types import SearchRequest
 
 __all__ = [
@@ -74,6 +77,7 @@ __all__ = [
     "lifecycle_filter",
     "parse_query",
     "parse_request",
+    "pinyin_form",
     "scan_filter",
 ]
 
@@ -435,7 +439,18 @@ def _term_match(term: Term) -> str:
             for group in tok.relaxed.groups
         ]
         parts.append("(" + " AND ".join(groups) + ")")
+    pinyin = pinyin_form(term)
+    if pinyin is not None:
+        parts.append("words : " + _quote(pinyin))
     return "(" + " OR ".join(parts) + ")"
+
+
+def pinyin_form(term: Term) -> str | None:
+    """The marked pinyin token a term also matches in the words column (:func:`index._pinyin.query_form`), or None.
+
+    Only a bare word: a quoted phrase means its text exactly.
+    """
+    return None if term.phrase else query_form(term.text)
 
 
 def compile_match(parsed: ParsedQuery) -> tuple[str | None, str | None]:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 
 from index._analysis import _CJK_CLASS, latin_cuts, normalize, normalize_cased, query_pieces
+from index._pinyin import pinyin_surfaces
 
 __all__ = [
     "best_anchor",
@@ -345,8 +346,11 @@ def hit_texts(
 
     The snippet comes from the body where a term, or the value of a field query (``fields``:
     (kind, lookup value) of ``phone:``, ``amount:`` …), matches there, else from the title or
-    metadata that matched, else it is the opening of the text.
+    metadata that matched, else it is the opening of the text.  A pinyin word (``ghwl``) marks
+    the Chinese of the title or metadata it reads as (光华物流), wherever that stands.
     """
+    if terms:
+        terms = [*terms, *pinyin_surfaces(title, meta, terms)]
     title_spans = find_spans(title, terms) if terms else []
     title_html = highlight_spans(title, title_spans)
     extra = field_spans(text, fields, first=len(terms)) if fields else []

@@ -16,7 +16,9 @@ Schema (created idempotently by :meth:`SqliteBackend.ensure_schema`):
   body, so they are recomputed (compressing text and words together costs a
   fraction of storing every stream).  The ``title``, ``meta`` and ``grams``
   streams end with the marked joined forms of camel-case words (see
-  :mod:`index._analysis`); no phrase can span into them.
+  :mod:`index._analysis`); no phrase can span into them.  The ``words`` column is
+  the stored jieba words followed by the marked pinyin of the title and the
+  metadata names (:mod:`index._pinyin`), recomputed from the stored texts.
 * ``search_meta`` — ``analysis``: the :data:`ANALYSIS_VERSION` the stored streams
   were made with.  A ``'delete'`` must repeat the exact tokens, so when the
   analysis changes, :meth:`SqliteBackend.ensure_schema` rebuilds the FTS5 table
@@ -85,6 +87,7 @@ from index._common import InvalidDocument, check_document, readable_levels
 from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
 from index._formats import SCAN
+from index._pinyin import meta_pinyin
 from index._query import (
     ParsedQuery,
     column_filters,
@@ -253,6 +256,19 @@ def _derived_streams(title: str, meta_text: str, body: str) -> tuple[str, str, s
     return _stream(title), _stream(meta_text), _stream(body)
 
 
+def _words_column(words_stream: str, title: str, meta_text: str) -> str:
+    """The ``words`` column: the stored jieba words, then the pinyin of the title and metadata names.
+
+    The pinyin is recomputed from the stored texts (a pure function of them), not stored: a
+    ``'delete'`` repeats it exactly, and a rebuild after an analysis change adds it.  It goes in
+    the long ``words`` column, where its length barely moves bm25's length normalisation.
+    """
+    pinyin = meta_pinyin(title, meta_text)
+    if not pinyin:
+        return words_stream
+    return words_stream + " " + " ".join(pinyin) if words_stream else " ".join(pinyin)
+
+
 # A preset zlib dictionary of common Chinese words (the most frequent words of
 # jieba's own dictionary, frozen in the repository so stored blobs stay
 # readable whatever jieba version is installed).  Short Chinese documents
@@ -397,7 +413,7 @@ class SqliteBackend:
                     unreadable.append(int(doc_id))
                     continue
                 t, m, g = _derived_streams(title, meta_text, text)
-                rows.append((doc_id, t, m, w, g))
+                rows.append((doc_id, t, m, _words_column(w, title, meta_text), g))
             if rows:
                 conn.exec_driver_sql(
                     "INSERT INTO search_fts (rowid, title, meta, words, grams) VALUES (?, ?, ?, ?, ?)", rows
@@ -456,7 +472,7 @@ class SqliteBackend:
         for doc, meta_text, (t, m, w, g) in rows:
             if doc.version or doc.activity:  # an activity's entry: (id, its commented document, 0)
                 versions.append((doc.id, doc.document, doc.version))
-            fts.append((doc.id, t, m, w, g))
+            fts.append((doc.id, t, m, _words_column(w, doc.title, meta_text), g))
             side.append(
                 (
                     doc.id,
@@ -538,7 +554,7 @@ class SqliteBackend:
             for doc_id, title, meta_text, blob in old:
                 text, w = _unpack(blob)
                 t, m, g = _derived_streams(title, meta_text, text)
-                deletes.append((doc_id, t, m, w, g))
+                deletes.append((doc_id, t, m, _words_column(w, title, meta_text), g))
             conn.exec_driver_sql(
                 "INSERT INTO search_fts (search_fts, rowid, title, meta, words, grams)"
                 " VALUES ('delete', ?, ?, ?, ?, ?)",

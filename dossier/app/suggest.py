@@ -14,8 +14,14 @@
   within a rank).
 
 Ranking: an exact match first, then a prefix match, then a substring match; within each, the
-shorter text first, then by text.  Text is compared after NFKC and case folding.  Pinyin is not
-matched here.
+shorter text first, then by text.  Text is compared after NFKC and case folding.
+
+Pinyin: a fragment of three or more ASCII letters (any case) also matches a customer whose full
+name, short name or an alias reads as it in pinyin — the start of the full pinyin or of the
+initials from any character of the name on (``guanghua``, ``guanghuawu``, ``ghwl`` and ``huawu``
+all offer 光华物流; :func:`index.pinyin_match`).  Such a match ranks after every written match
+(rank 3: from the name's first character, 4: from inside it), and is offered under the same
+rule as the others: confirmed customers only.  Tags are not matched by pinyin.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from dossier.app import folder
 from foundation.errors import DossierError
 from foundation.messages import msg
 from foundation.variants import fold_variants
-from index import Principal
+from index import Principal, pinyin_match
 from records import Customer, Document, Tag
 
 __all__ = ["FIELDS", "MAX_LIMIT", "MAX_QUERY", "BadSuggestRequest", "Suggestion", "suggest"]
@@ -60,7 +66,7 @@ class Suggestion:
     match: str
     kind: str  # "name", "alias", "tag" or "ctag"
     customer_id: int | None = None
-    rank: int = 2  # 0 exact, 1 prefix, 2 substring
+    rank: int = 2  # 0 exact, 1 prefix, 2 substring, 3 pinyin from the start, 4 pinyin from inside
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "match": self.match, "kind": self.kind}
@@ -85,16 +91,25 @@ def _rank(text: str, needle: str) -> int | None:
     return None
 
 
+def _pinyin_rank(text: str, needle: str) -> int | None:
+    """3 when ``text`` reads as ``needle`` in pinyin from its start, 4 from inside it, None not (see the module doc)."""
+    found = pinyin_match(text, needle)
+    return None if found is None else 3 + found
+
+
 def _customers(session: Session, needle: str, limit: int) -> list[Suggestion]:
     rows = session.execute(
         select(Customer.id, Customer.name, Customer.aliases).where(Customer.status == "confirmed")
     ).all()
+    pinyin = len(needle) >= 3 and needle.isascii() and needle.isalpha()
     best: dict[int, tuple[tuple[int, int, int, str], Suggestion]] = {}
     needle = fold_variants(needle)  # 光華 suggests 光华物流 (names only: tags are matched in SQL as typed)
     for cid, name, aliases in rows:
         for position, text in enumerate([name, *(aliases or [])]):
             text = str(text or "").strip()
             rank = _rank(fold_variants(fold(text)), needle) if text else None
+            if rank is None and pinyin and text:
+                rank = _pinyin_rank(text, needle)
             if rank is None:
                 continue
             # The full name before an alias of the same rank; then the shorter text.

@@ -201,3 +201,35 @@ def test_type_word_queries_rank_the_named_type_first_on_both(dossiers):
                 checked += any(typed)
             assert totals[0] == totals[1], (row["q"], principal.role, totals)
     assert checked > 20
+
+
+def test_pinyin_queries_agree(dossiers):
+    """Issue 18's pinyin: the full pinyin and initials of corpus customers' names find the same documents with
+    the same snippets on both backends, as admin and as a sales rep, and find something."""
+    from index import Principal, SearchRequest
+    from index._pinyin import syllables
+    from tests.conftest import load_truth
+
+    embedded, on_opensearch = dossiers
+    names = list(dict.fromkeys(n for t in load_truth() for n in t.get("customers") or () if len(n) >= 4))[:4]
+    assert names
+    queries = []
+    for name in names:
+        syl = syllables(name[:4])
+        queries += ["".join(syl[:2]), "".join(syl), "".join(s[0] for s in syl)]
+    differences = []
+    found = 0
+    for query in queries:
+        for principal in (Principal.system(), Principal("sales1", "sales")):
+            answers = []
+            for dossier in (embedded, on_opensearch):
+                result = dossier.search(SearchRequest(query, limit=1000), principal)
+                assert all(h["snippet"] for h in result["hits"]), query
+                answers.append(
+                    (result["total"], Counter((h["filename"], h["snippet"]) for h in result["hits"]))
+                )
+            found += answers[0][0]
+            if answers[0] != answers[1]:
+                differences.append((query, principal.role, answers[0][0], answers[1][0]))
+    assert differences == []
+    assert found > 0

@@ -137,6 +137,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Time zone the web pages show times in (an IANA name: Asia/Shanghai, Europe/Berlin, UTC); stored times stay UTC.",
     ),
     Setting(
+        "DOSSIER_DOCS_DIR",
+        "",
+        "The built manual served at /docs (default: build/site beside the code, where `make docs` writes it);"
+        " the docker compose stack mounts a site built on the host here.",
+    ),
+    Setting(
         "DOSSIER_PUBLIC_URL",
         "",
         "Address people open the web UI at (http:// or https://), for the document links in exports; empty ="

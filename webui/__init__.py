@@ -7,6 +7,7 @@ an app talks to lives in ``app.extensions["dossier"]`` (see :mod:`webui.core`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     # DOSSIER_ALLOWED_HOSTS set: a request for any other Host is refused with 400 before any view
     # runs (None: any Host is answered, and links are never built from it: webui.export.base_url).
     app.config["TRUSTED_HOSTS"] = settings.trusted_hosts
+    # The built manual (webui.docs_site): DOSSIER_DOCS_DIR, else build/site beside the code.
+    if settings.get("DOSSIER_DOCS_DIR"):
+        app.config["DOCS_SITE"] = str(Path(settings.get("DOSSIER_DOCS_DIR")).expanduser().resolve())
 
     if test_config:
         app.config.update(test_config)

@@ -36,7 +36,7 @@ _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S
 
 
 def site_dir() -> Path:
-    """The built site's folder (``app.config["DOCS_SITE"]`` overrides it, for tests)."""
+    """The built site's folder: ``app.config["DOCS_SITE"]`` (``DOSSIER_DOCS_DIR``, or a test's), else :data:`DEFAULT_SITE`."""
     return Path(current_app.config.get("DOCS_SITE") or DEFAULT_SITE)
 
 

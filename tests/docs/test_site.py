@@ -123,6 +123,24 @@ def test_the_manual_pages_keep_the_strict_csp_but_for_their_own_inline_scripts(s
     )
 
 
+def test_dossier_docs_dir_names_the_site_served(site, tmp_path):
+    """DOSSIER_DOCS_DIR (the docker compose stack mounts a site built on the host there) is the folder /docs serves;
+    an empty folder there (a mount of nothing) reads as not built."""
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_DOCS_DIR": str(site)},
+        dotenv=Path("/nonexistent"),
+    )
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    assert client.get("/docs/guide/search.html").status_code == 200
+    (tmp_path / "empty").mkdir()
+    settings = load_settings(
+        environ={"DOSSIER_HOME": str(tmp_path / "home"), "DOSSIER_DOCS_DIR": str(tmp_path / "empty")},
+        dotenv=Path("/nonexistent"),
+    )
+    client = create_app(settings, test_config={"TESTING": True}).test_client()
+    assert client.get("/docs/").status_code == 404
+
+
 @pytest.mark.parametrize(("lang", "title"), [("zh", "手册尚未构建"), ("en", "The manual is not built yet")])
 def test_without_a_built_site_docs_says_how_to_build_it(tmp_path, lang, title):
     settings = load_settings(environ={"DOSSIER_HOME": str(tmp_path)}, dotenv=Path("/nonexistent"))

@@ -78,14 +78,15 @@ def _batch_id(response) -> int:
 def test_jobs_list_shows_every_batch_with_progress(admin):
     """GIVEN the corpus was ingested in three CLI batches WHEN the admin opens /jobs THEN each is a row
     with its state, a files progress bar at its end, the failure count, and a link to its page."""
-    batches = admin.get("/api/batches").get_json()["batches"]
+    # The corpus's own batches: tests that upload into the shared home (web, API) leave batches of theirs queued.
+    batches = [b for b in admin.get("/api/batches").get_json()["batches"] if b["source"] == "cli"]
     assert len(batches) >= 3
     html = admin.get("/jobs").get_data(as_text=True)
     assert "<h1>导入任务</h1>" in html
     assert 'class="nav-jobs" href="/jobs">任务</a>' in html
     for b in batches:
         assert f'href="/jobs/{b["id"]}"' in html
-        assert b["state"] == "done" and b["source"] == "cli"
+        assert b["state"] == "done"
         settled = b["files"]["done"] + b["files"]["duplicate"] + b["files"]["failed"]
         assert settled == b["files"]["total"]
         assert f'max="{b["files"]["total"]}" value="{settled}"' in html

@@ -16,19 +16,13 @@ from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request, url_for
 
-from dossier.app.audit import upload_detail
 from dossier.app.services import DOC_TYPES
 from webui.auth import login_required
-from webui.core import get_dossier
 from webui.i18n import gettext as _
 from webui.i18n import localized
-from webui.intake import MAX_FILES, READ_ONLY_ROLES
+from webui.intake import MAX_FILES, READ_ONLY_ROLES, form_tags, posted_files, take_batch
 
 bp = Blueprint("api_upload", __name__, url_prefix="/api")
-
-
-def _tags(raw: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(t.strip() for t in raw.replace("，", ",").split(",") if t.strip()))
 
 
 @bp.post("/upload")
@@ -37,61 +31,22 @@ def upload() -> Any:
     """Store and queue the posted files as one batch: 202 with the batch and each file's outcome."""
     if g.principal.role in READ_ONLY_ROLES:
         abort(403)
-    files = [f for f in request.files.getlist("files") if f and f.filename]
+    files = posted_files()
     customer = request.form.get("customer", "").strip() or None
     doc_type = request.form.get("doc_type", "").strip() or None
-    tags = _tags(request.form.get("tags", ""))
+    tags = form_tags(request.form.get("tags", ""))
     if doc_type is not None and doc_type not in DOC_TYPES:
         abort(400, description=_("web.api.bad_doc_type", value=doc_type[:40]))
     if not files:
         abort(400, description=_("upload.none"))
     if len(files) > MAX_FILES:
         abort(400, description=_("upload.too_many", n=MAX_FILES))
-    d = get_dossier()
-    batch_id = d.new_batch("upload", g.principal.username)
-    counts = {"queued": 0, "duplicate": 0, "failed": 0}
-    outcomes: list[dict[str, Any]] = []
-    names: list[str] = []
-    for f in files:
-        name = f.filename or "upload"
-        names.append(name)
-        outcome = d.ingest_upload(
-            name,
-            f.read(),
-            principal=g.principal,
-            customer=customer,
-            doc_type=doc_type,
-            tags=tags,
-            batch_id=batch_id,
-        )
-        state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
-        state = state if state in counts else "queued"
-        counts[state] += 1
-        outcomes.append(
-            {"name": name, "status": state, "document_id": outcome.get("id"), "error": outcome.get("error")}
-        )
-    d.close_batch(batch_id)
-    named = d.customers.intake_customer(customer)
-    d.audit.record(
-        g.principal.username,
-        "upload",
-        target_type="batch",
-        target_id=batch_id,
-        detail=upload_detail(
-            "api",
-            batch_id,
-            names,
-            customer=customer,
-            doc_type=doc_type,
-            tags=tags,
-            outcome=counts,
-        ),
-    )
+    taken = take_batch(files, "api", customer=customer, doc_type=doc_type, tags=tags)
     answer = {
-        "batch_id": batch_id,
-        "batch_url": url_for("api.batch", batch_id=batch_id),
-        "counts": counts,
-        "files": outcomes,
-        "customer": named,
+        "batch_id": taken["batch_id"],
+        "batch_url": url_for("api.batch", batch_id=taken["batch_id"]),
+        "counts": taken["counts"],
+        "files": taken["files"],
+        "customer": taken["customer"],
     }
     return jsonify(localized(answer)), 202

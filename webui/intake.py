@@ -7,9 +7,11 @@ Each submission writes one ``upload`` audit event (the batch, its file names and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
 
 from dossier.app.audit import upload_detail
 from dossier.app.services import DOC_TYPES
@@ -24,6 +26,71 @@ READ_ONLY_ROLES = ("viewer",)
 MAX_FILES = 100
 
 
+def posted_files() -> list[FileStorage]:
+    """The request's ``files`` parts that carry a file."""
+    return [f for f in request.files.getlist("files") if f and f.filename]
+
+
+def form_tags(raw: str) -> tuple[str, ...]:
+    """Comma-separated tags (ASCII or full-width commas), trimmed, each once."""
+    return tuple(dict.fromkeys(t.strip() for t in raw.replace("，", ",").split(",") if t.strip()))
+
+
+def take_batch(
+    files: Sequence[FileStorage],
+    channel: str,
+    *,
+    customer: str | None,
+    doc_type: str | None,
+    tags: tuple[str, ...],
+) -> dict[str, Any]:
+    """Store and queue ``files`` as one batch of the signed-in user, with one ``upload`` audit event.
+
+    ``channel``: ``web`` (the upload page) or ``api``.  Returns ``{"batch_id", "counts": {"queued",
+    "duplicate", "failed"}, "files": [{"name", "status", "document_id", "error"}], "customer"}``
+    (``customer``: what the customer field became, :meth:`customers.intake_customer`).
+    """
+    d = get_dossier()
+    batch_id = d.new_batch("upload", g.principal.username)
+    counts = {"queued": 0, "duplicate": 0, "failed": 0}
+    outcomes: list[dict[str, Any]] = []
+    for f in files:
+        name = f.filename or "upload"
+        outcome = d.ingest_upload(
+            name,
+            f.read(),
+            principal=g.principal,
+            customer=customer,
+            doc_type=doc_type,
+            tags=tags,
+            batch_id=batch_id,
+        )
+        state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
+        state = state if state in counts else "queued"
+        counts[state] += 1
+        outcomes.append(
+            {"name": name, "status": state, "document_id": outcome.get("id"), "error": outcome.get("error")}
+        )
+    d.close_batch(batch_id)
+    named = d.customers.intake_customer(customer)
+    d.audit.record(
+        g.principal.username,
+        "upload",
+        target_type="batch",
+        target_id=batch_id,
+        detail=upload_detail(
+            channel,
+            batch_id,
+            [o["name"] for o in outcomes],
+            customer=customer,
+            doc_type=doc_type,
+            tags=tags,
+            outcome=counts,
+        ),
+    )
+    return {"batch_id": batch_id, "counts": counts, "files": outcomes, "customer": named}
+
+
 @bp.route("/upload", methods=("GET", "POST"))
 @login_required
 def upload() -> Any:
@@ -33,14 +100,10 @@ def upload() -> Any:
     error = None
     status = 200
     if request.method == "POST":
-        files = [f for f in request.files.getlist("files") if f and f.filename]
+        files = posted_files()
         customer = request.form.get("customer", "").strip() or None
         doc_type = request.form.get("doc_type", "").strip() or None
-        tags = tuple(
-            dict.fromkeys(
-                t.strip() for t in request.form.get("tags", "").replace("，", ",").split(",") if t.strip()
-            )
-        )
+        tags = form_tags(request.form.get("tags", ""))
         if doc_type is not None and doc_type not in DOC_TYPES:
             abort(400)
         if not files:
@@ -48,38 +111,9 @@ def upload() -> Any:
         elif len(files) > MAX_FILES:
             error, status = _("upload.too_many", n=MAX_FILES), 400
         else:
-            d = get_dossier()
-            batch_id = d.new_batch("upload", g.principal.username)
-            counts = {"queued": 0, "duplicate": 0, "failed": 0}
-            for f in files:
-                outcome = d.ingest_upload(
-                    f.filename or "upload",
-                    f.read(),
-                    principal=g.principal,
-                    customer=customer,
-                    doc_type=doc_type,
-                    tags=tags,
-                    batch_id=batch_id,
-                )
-                state = outcome.get("status") or ("failed" if outcome.get("error") else "queued")
-                counts[state if state in counts else "queued"] += 1
-            d.close_batch(batch_id)
-            _flash_customer(d.customers.intake_customer(customer))
-            d.audit.record(
-                g.principal.username,
-                "upload",
-                target_type="batch",
-                target_id=batch_id,
-                detail=upload_detail(
-                    "web",
-                    batch_id,
-                    [f.filename or "upload" for f in files],
-                    customer=customer,
-                    doc_type=doc_type,
-                    tags=tags,
-                    outcome=counts,
-                ),
-            )
+            taken = take_batch(files, "web", customer=customer, doc_type=doc_type, tags=tags)
+            batch_id, counts = taken["batch_id"], taken["counts"]
+            _flash_customer(taken["customer"])
             flash(_("upload.accepted", n=len(files), **counts), "info")
             return redirect(url_for("jobs.show", batch_id=batch_id), code=303)
     return (

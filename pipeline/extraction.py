@@ -530,6 +530,9 @@ class Extraction:
             _log.info("suggested customer %r was created concurrently", name)
             return session.scalars(select(Customer).where(Customer.name == name)).first()
         self.forget()
+        # The name segments as one word from now on, also in the document that named it (indexed later in
+        # this transaction): its entry is the one a reindex from the records makes (BRIEF §4).
+        index.add_user_words([name])
         return customer
 
     @staticmethod

@@ -260,3 +260,30 @@ def test_a_type_a_person_chose_is_known_in_both_stored_forms():
     assert type_given(GIVEN_AT_INTAKE, by_person=False) and not type_given(GIVEN_BY_PERSON, by_person=False)
     assert not type_given("人工指定 / set by a person", by_person=False)
     assert not type_given(None) and not type_given("标题含“合同” / title says '合同'")
+
+
+def _entry(dossier, doc_id: int) -> tuple[str, str]:
+    """The embedded index's stored (text, words stream) of one document."""
+    import sqlite3
+
+    from index._sqlite import _unpack
+
+    with sqlite3.connect(dossier.settings.home / "dossier.db") as conn:
+        (blob,) = conn.execute("SELECT content FROM search_body WHERE id = ?", (doc_id,)).fetchone()
+    return _unpack(blob)
+
+
+def test_the_document_that_names_a_new_company_is_indexed_with_its_name_as_one_word(dossier, tmp_path):
+    """GIVEN a company no customer or document named before WHEN the first document naming it is ingested THEN
+    its index entry already segments the name as one word: the entry a rebuild from the records makes.
+
+    (A name learnt only after the document was indexed left the live entry different from a restored or
+    reindexed one, so the same search ranked differently after a restore.)
+    """
+    name = "宁波澄湖精工机械有限公司"  # used by no other test: jieba's dictionary is per process
+    note = NOTE.replace("苏州恒泰精密机械有限公司", name)
+    (doc_id,) = _ingest(dossier, _write(tmp_path, "拜访.txt", note))
+    text, stream = _entry(dossier, doc_id)
+    assert name in text and name in stream.split()
+    dossier.reindex()
+    assert _entry(dossier, doc_id) == (text, stream)

@@ -73,6 +73,7 @@ __all__ = [
     "grams",
     "grams_and_joined",
     "is_cjk",
+    "joined_tail",
     "latin_cuts",
     "normalize",
     "normalize_cased",
@@ -322,8 +323,14 @@ def grams_and_joined(text: str, normalized: str | None = None) -> tuple[list[str
         base = len(out)
         out.extend(latin.pieces)
         spans.extend((form, base + a, base + b) for form, a, b in latin.joined)
-    if not spans:
-        return out, []
+    return out, joined_tail(out, spans) if spans else []
+
+
+def joined_tail(out: Sequence[str], spans: Sequence[tuple[str, int, int]]) -> list[str]:
+    """The joined tail (see :func:`grams_and_joined`) of the grams ``out`` with the camel-case ``spans``.
+
+    A span is (joined form, index of its first piece in ``out``, index after its last piece).
+    """
     n = len(out)
     tail = dict.fromkeys(
         (out[a - 1] if a else JOINED_EDGE, form + JOINED_MARK, out[b] if b < n else JOINED_EDGE)
@@ -336,7 +343,7 @@ def grams_and_joined(text: str, normalized: str | None = None) -> tuple[list[str
     for form, _, b in spans:
         for after in starting.get(b, ()):
             tail[(form + JOINED_MARK, after, JOINED_EDGE)] = None
-    return out, [t for group in tail for t in group]
+    return [t for group in tail for t in group]
 
 
 def grams(text: str) -> list[str]:

@@ -81,12 +81,13 @@ from sqlalchemy.exc import OperationalError
 from foundation.errors import DossierError
 from foundation.messages import msg
 from foundation.vocabulary import importance_level
-from index._analysis import ANALYSIS_VERSION, grams_and_joined, normalize_text, words
+from index._analysis import ANALYSIS_VERSION, normalize_text, words
 from index._columns import LIST_SEP, RELOAD_ALL, Columns, DocColumns
 from index._common import InvalidDocument, check_document, readable_levels
 from index._common import meta_text as document_meta_text
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
 from index._formats import SCAN
+from index._gramstream import grams_stream
 from index._pinyin import meta_pinyin
 from index._query import (
     ParsedQuery,
@@ -245,10 +246,7 @@ def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
 
 def _stream(text: str, normalized: str | None = None) -> str:
     """One column's tokens: the grams, then the joined forms (which no phrase can span into)."""
-    grams_, joined = grams_and_joined(text, normalized)
-    if joined:
-        grams_.extend(joined)
-    return " ".join(grams_)
+    return grams_stream(text, normalized)
 
 
 def _derived_streams(title: str, meta_text: str, body: str) -> tuple[str, str, str]:

@@ -80,6 +80,7 @@ __all__ = [
     "normalize_text",
     "phone_variants",
     "query_pieces",
+    "user_words",
     "words",
 ]
 
@@ -401,6 +402,13 @@ def add_user_words(names: Iterable[str]) -> None:
                 freq = max(jieba.get_FREQ(n) or 0, 20000)
                 jieba.add_word(n, freq=freq)
                 rjieba.add_word(n, freq, None)
+
+
+def user_words() -> list[str]:
+    """The user words the segmenters have learnt in this process (sorted): what another process needs to
+    segment as this one does."""
+    with _words_lock:
+        return sorted(_USER_WORDS)
 
 
 #: Whether each token seen is a ``words`` token (bounded: past the limit tokens are decided each time).

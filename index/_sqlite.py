@@ -71,7 +71,6 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import zip_longest
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,14 +80,11 @@ from sqlalchemy.exc import OperationalError
 from foundation.errors import DossierError
 from foundation.messages import msg
 from foundation.vocabulary import importance_level
-from index._analysis import ANALYSIS_VERSION, normalize_text, words
+from index._analysis import ANALYSIS_VERSION, normalize_text
 from index._columns import LIST_SEP, RELOAD_ALL, Columns, DocColumns
-from index._common import InvalidDocument, check_document, readable_levels
-from index._common import meta_text as document_meta_text
+from index._common import InvalidDocument, readable_levels
 from index._fields import ENTITY_FIELDS, customer_type_name, entity_key, filter_values, fold
 from index._formats import SCAN
-from index._gramstream import grams_stream
-from index._pinyin import meta_pinyin
 from index._query import (
     ParsedQuery,
     column_filters,
@@ -102,6 +98,8 @@ from index._query import (
 )
 from index._relevance import sqlite_tiers, tiered_page
 from index._snippet import hit_texts
+from index._sqlite_build import SqliteRebuild
+from index._sqlite_entry import Entry, derived_streams, entry_of, unpack, words_column
 from index._sqlite_hot import match_positions, memo_hits, page_scores, raw
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
@@ -116,7 +114,7 @@ from index._types import (
     SearchResult,
     entry_activity,
 )
-from index._vocabulary import VOCAB_DDL, SqliteVocabulary, terms_of
+from index._vocabulary import VOCAB_DDL, SqliteVocabulary
 
 __all__ = [
     "InvalidDocument",
@@ -236,65 +234,6 @@ NARROW_LIMIT = 300
 LOG_KEEP = 100_000
 
 
-def _analyse(doc: IndexDocument) -> tuple[str, str, str, str, str]:
-    """(meta display text, title, meta, words, grams token streams) of one document."""
-    check_document(doc)
-    meta = document_meta_text(doc)
-    body = normalize_text(doc.text)  # once, for both the grams and the words
-    return meta, _stream(doc.title), _stream(meta), " ".join(words(body)), _stream(doc.text, body)
-
-
-def _stream(text: str, normalized: str | None = None) -> str:
-    """One column's tokens: the grams, then the joined forms (which no phrase can span into)."""
-    return grams_stream(text, normalized)
-
-
-def _derived_streams(title: str, meta_text: str, body: str) -> tuple[str, str, str]:
-    """The streams that follow from the stored texts alone: title, meta, grams."""
-    return _stream(title), _stream(meta_text), _stream(body)
-
-
-def _words_column(words_stream: str, title: str, meta_text: str) -> str:
-    """The ``words`` column: the stored jieba words, then the pinyin of the title and metadata names.
-
-    The pinyin is recomputed from the stored texts (a pure function of them), not stored: a
-    ``'delete'`` repeats it exactly, and a rebuild after an analysis change adds it.  It goes in
-    the long ``words`` column, where its length barely moves bm25's length normalisation.
-    """
-    pinyin = meta_pinyin(title, meta_text)
-    if not pinyin:
-        return words_stream
-    return words_stream + " " + " ".join(pinyin) if words_stream else " ".join(pinyin)
-
-
-# A preset zlib dictionary of common Chinese words (the most frequent words of
-# jieba's own dictionary, frozen in the repository so stored blobs stay
-# readable whatever jieba version is installed).  Short Chinese documents
-# compress about 9% better with it.  The first byte of a blob names its format.
-_ZDICT = (Path(__file__).with_name("_zdict.txt")).read_text(encoding="utf-8").strip().encode("utf-8")
-_FORMAT_ZDICT_V1 = b"\x01"
-
-
-#: A compressor primed with the dictionary; each blob starts from a copy (the same bytes as a new one, without
-#: loading the dictionary again).
-_PRIMED = zlib.compressobj(9, zdict=_ZDICT)
-
-
-def _pack(text: str, words_stream: str) -> bytes:
-    comp = _PRIMED.copy()
-    return _FORMAT_ZDICT_V1 + comp.compress(f"{len(text)}:{text}{words_stream}".encode()) + comp.flush()
-
-
-def _unpack(blob: bytes) -> tuple[str, str]:
-    """(original text, words stream) from a ``content`` blob."""
-    if blob[:1] != _FORMAT_ZDICT_V1:
-        raise InvalidDocument(msg("index.sqlite.unknown_format"))
-    raw = zlib.decompressobj(zdict=_ZDICT).decompress(blob[1:]).decode("utf-8")
-    head, _, rest = raw.partition(":")
-    n = int(head)
-    return rest[:n], rest[n:]
-
-
 class SqliteBackend:
     """:class:`SearchBackend` on SQLite FTS5, sharing the records database's engine."""
 
@@ -406,12 +345,12 @@ class SqliteBackend:
                 f"SELECT id, title, meta, content FROM search_body WHERE id IN ({marks})", chunk
             ).all():
                 try:
-                    text, w = _unpack(blob)
+                    text, w = unpack(blob)
                 except (InvalidDocument, zlib.error, UnicodeDecodeError, ValueError):
                     unreadable.append(int(doc_id))
                     continue
-                t, m, g = _derived_streams(title, meta_text, text)
-                rows.append((doc_id, t, m, _words_column(w, title, meta_text), g))
+                t, m, g = derived_streams(title, meta_text, text)
+                rows.append((doc_id, t, m, words_column(w, title, meta_text), g))
             if rows:
                 conn.exec_driver_sql(
                     "INSERT INTO search_fts (rowid, title, meta, words, grams) VALUES (?, ?, ?, ?, ?)", rows
@@ -450,15 +389,17 @@ class SqliteBackend:
 
     def index(self, docs: Iterable[IndexDocument], *, connection: Any = None) -> None:
         """Add or replace documents; inside ``connection``'s transaction when given."""
-        rows = []
-        for doc in docs:
-            meta_text, *streams = _analyse(doc)
-            rows.append((doc, meta_text, streams))
+        rows = [(doc, entry_of(doc)) for doc in docs]
         if rows:
             self._run(connection, self._write, rows)
 
-    def _write(self, conn: Connection, rows: list[tuple[IndexDocument, str, list[str]]]) -> None:
-        self._remove(conn, [doc.id for doc, _, _ in rows])
+    def write_entries(self, rows: Sequence[tuple[IndexDocument, Entry]], *, connection: Any = None) -> None:
+        """Add or replace documents whose entries were computed already (:func:`index._sqlite_entry.entry_of`)."""
+        if rows:
+            self._run(connection, self._write, rows)
+
+    def _write(self, conn: Connection, rows: Sequence[tuple[IndexDocument, Entry]]) -> None:
+        self._remove(conn, [doc.id for doc, _ in rows])
         fts: list[tuple[Any, ...]] = []
         side: list[tuple[Any, ...]] = []
         body: list[tuple[Any, ...]] = []
@@ -467,10 +408,10 @@ class SqliteBackend:
         entities: list[tuple[str, str, int]] = []
         access: list[tuple[int, int]] = []
         versions: list[tuple[int, int, int]] = []
-        for doc, meta_text, (t, m, w, g) in rows:
+        for doc, entry in rows:
             if doc.version or doc.activity:  # an activity's entry: (id, its commented document, 0)
                 versions.append((doc.id, doc.document, doc.version))
-            fts.append((doc.id, t, m, _words_column(w, doc.title, meta_text), g))
+            fts.append((doc.id, entry.title, entry.meta, entry.words_column, entry.grams))
             side.append(
                 (
                     doc.id,
@@ -492,7 +433,7 @@ class SqliteBackend:
                     SCAN if doc.scan else "",
                 )
             )
-            body.append((doc.id, doc.title, meta_text, _pack(doc.text, w)))
+            body.append((doc.id, doc.title, entry.meta_text, entry.blob))
             seen: set[str] = set()
             for name, cid in zip_longest(doc.customers, doc.customer_ids):
                 key = name if name is not None else f"#{cid}"
@@ -530,9 +471,7 @@ class SqliteBackend:
             conn.exec_driver_sql(
                 "INSERT INTO search_doc_version (id, document_id, version) VALUES (?, ?, ?)", versions
             )
-        self._vocabulary.remember(
-            conn, set().union(*(terms_of(w, (doc.title, meta, doc.text)) for doc, meta, (_, _, w, _) in rows))
-        )
+        self._vocabulary.remember(conn, set().union(*(entry.terms for _, entry in rows)))
 
     def _remove(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:
@@ -550,9 +489,9 @@ class SqliteBackend:
                 continue
             deletes = []
             for doc_id, title, meta_text, blob in old:
-                text, w = _unpack(blob)
-                t, m, g = _derived_streams(title, meta_text, text)
-                deletes.append((doc_id, t, m, _words_column(w, title, meta_text), g))
+                text, w = unpack(blob)
+                t, m, g = derived_streams(title, meta_text, text)
+                deletes.append((doc_id, t, m, words_column(w, title, meta_text), g))
             conn.exec_driver_sql(
                 "INSERT INTO search_fts (search_fts, rowid, title, meta, words, grams)"
                 " VALUES ('delete', ?, ?, ?, ?, ?)",
@@ -806,9 +745,10 @@ class SqliteBackend:
         return True
 
     def start_rebuild(self, *, restart: bool = False) -> Rebuild:
-        """Empty the index; the batches go straight in (a crashed rebuild simply starts again)."""
+        """Empty the index; the batches go straight in, analysed by worker processes while the one before
+        is written (:mod:`index._sqlite_build`; a crashed rebuild simply starts again)."""
         self.clear()
-        return _SqliteRebuild(self)
+        return SqliteRebuild(self)
 
     def status(self) -> dict[str, Any]:
         """Documents indexed; nothing is ever pending."""
@@ -894,7 +834,7 @@ class SqliteBackend:
             if doc_id not in docs:  # deleted since the match set was taken
                 continue
             _, title, meta, body, doc_type, customers, date = docs[doc_id]
-            text, _ = _unpack(body)
+            text, _ = unpack(body)
             snippet, title_html = hit_texts(title, meta, text, terms, fields)
             parts = (
                 title_parts(
@@ -1087,19 +1027,3 @@ def _match_ids(conn: Connection, expression: str, within: np.ndarray | None = No
     if not joined:
         return np.zeros(0, dtype=np.int64)
     return np.array(joined.split(","), dtype=np.int64)
-
-
-class _SqliteRebuild:
-    """A rebuild of the embedded index: batches are indexed in place, in the caller's transaction."""
-
-    resume_after = 0
-
-    def __init__(self, backend: SqliteBackend) -> None:
-        self._backend = backend
-
-    def add(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None:
-        """Index a batch."""
-        self._backend.index(docs, connection=connection)
-
-    def finish(self) -> None:
-        """Nothing to switch: the index was rebuilt where it is searched."""

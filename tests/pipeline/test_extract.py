@@ -266,11 +266,11 @@ def _entry(dossier, doc_id: int) -> tuple[str, str]:
     """The embedded index's stored (text, words stream) of one document."""
     import sqlite3
 
-    from index._sqlite import _unpack
+    from index._sqlite_entry import unpack
 
     with sqlite3.connect(dossier.settings.home / "dossier.db") as conn:
         (blob,) = conn.execute("SELECT content FROM search_body WHERE id = ?", (doc_id,)).fetchone()
-    return _unpack(blob)
+    return unpack(blob)
 
 
 def test_the_document_that_names_a_new_company_is_indexed_with_its_name_as_one_word(dossier, tmp_path):

@@ -1,0 +1,156 @@
+"""A rebuild of the embedded index that analyses in other processes while this one writes.
+
+A whole rebuild (``dossier reindex``, a restore, ``bench/search.py``) spends about two thirds of its
+CPU on analysis (:func:`index._sqlite_entry.entry_of`: normalisation, grams, jieba, pinyin,
+compression) and the rest on SQLite's FTS5 inserts, which only one connection can do.  So
+:class:`SqliteRebuild` hands each batch of at least :data:`PARALLEL_FROM` documents to a pool of
+worker processes and, while they analyse it, writes the batch before (its entries computed):
+:meth:`SqliteRebuild.add` writes the previous batch in the caller's transaction, :meth:`finish` the
+last one.
+
+The workers are spawned (never forked from a process with threads) and start with the segmenters'
+user words of this process (:func:`index._analysis.user_words`), so an entry is the one this process
+would compute.  When a pool cannot start or breaks (a worker killed), or a batch fails there (a
+document the index refuses), that batch is analysed here instead: the rebuild goes on, and a refused
+document raises here, where the caller expects it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from index._analysis import add_user_words, user_words
+from index._sqlite_entry import Entry, entry_of
+from index._types import IndexDocument
+
+__all__ = ["PARALLEL_FROM", "SqliteRebuild", "workers"]
+
+_log = logging.getLogger(__name__)
+
+#: Batches smaller than this are analysed in this process (a pool costs ~1-2 s to start).
+PARALLEL_FROM = 100
+#: At most this many analysing processes: past about three, the single writer is the limit.
+MAX_WORKERS = 3
+
+
+class _Writer(Protocol):
+    def index(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None: ...
+
+    def write_entries(
+        self, rows: Sequence[tuple[IndexDocument, Entry]], *, connection: Any = None
+    ) -> None: ...
+
+
+def workers() -> int:
+    """How many analysing processes a rebuild starts here: one per CPU but this process's, up to three (0: none)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(0, min(MAX_WORKERS, cpus - 1))
+
+
+def _start_worker(names: list[str]) -> None:
+    add_user_words(names)
+
+
+def _entries(docs: Sequence[IndexDocument]) -> list[Entry]:
+    return [entry_of(doc) for doc in docs]
+
+
+class SqliteRebuild:
+    """A rebuild of the embedded index: batches indexed in place, in the callers' transactions.
+
+    ``resume_after`` is 0: a rebuild that stopped starts again (the index was emptied first).
+    """
+
+    resume_after = 0
+
+    def __init__(self, backend: _Writer, *, processes: int | None = None) -> None:
+        self._backend = backend
+        self._processes = workers() if processes is None else processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: tuple[list[IndexDocument], list[Future[list[Entry]]]] | None = None
+
+    def add(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None:
+        """Index a batch: handed to the workers when it is large enough (then the batch before is written now)."""
+        docs = list(docs)
+        pool = self._start() if len(docs) >= PARALLEL_FROM else None
+        if pool is None:
+            self._write_pending(connection)
+            self._backend.index(docs, connection=connection)
+            return
+        step = -(-len(docs) // self._processes)
+        try:
+            futures = [pool.submit(_entries, docs[i : i + step]) for i in range(0, len(docs), step)]
+        except (BrokenProcessPool, RuntimeError) as exc:  # a worker died earlier: on without the pool
+            self._give_up(exc)
+            self._write_pending(connection)
+            self._backend.index(docs, connection=connection)
+            return
+        previous, self._pending = self._pending, (docs, futures)
+        if previous is not None:
+            self._write(previous, connection)
+
+    def finish(self) -> None:
+        """Write the batch still being analysed and stop the workers."""
+        try:
+            self._write_pending(None)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the workers (a batch still being analysed is dropped: the rebuild did not finish)."""
+        self._pending = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _write_pending(self, connection: Any) -> None:
+        previous, self._pending = self._pending, None
+        if previous is not None:
+            self._write(previous, connection)
+
+    def _write(self, batch: tuple[list[IndexDocument], list[Future[list[Entry]]]], connection: Any) -> None:
+        docs, futures = batch
+        try:
+            entries = [entry for future in futures for entry in future.result()]
+        except (BrokenProcessPool, CancelledError) as exc:  # a worker was killed: this batch and the rest here
+            self._give_up(exc)
+            self._backend.index(docs, connection=connection)
+            return
+        except Exception:  # a document the index refuses: analysed again here, where its error belongs
+            self._backend.index(docs, connection=connection)
+            return
+        self._backend.write_entries(list(zip(docs, entries, strict=True)), connection=connection)
+
+    def _give_up(self, exc: BaseException) -> None:
+        _log.warning("rebuild goes on analysing in this process: the worker pool broke (%s)", exc)
+        self._processes = 0
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _start(self) -> ProcessPoolExecutor | None:
+        """The pool, started on first use; None when there is no second CPU or it cannot start."""
+        if self._pool is None and self._processes > 0:
+            try:
+                self._pool = ProcessPoolExecutor(
+                    self._processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(user_words(),),
+                )
+            except (OSError, ValueError) as exc:
+                _log.warning("rebuild analyses in this process: no worker pool (%s)", exc)
+                self._processes = 0
+                return None
+            weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        return self._pool

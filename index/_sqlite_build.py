@@ -90,7 +90,7 @@ class SqliteRebuild:
         step = -(-len(docs) // self._processes)
         try:
             futures = [pool.submit(_entries, docs[i : i + step]) for i in range(0, len(docs), step)]
-        except (BrokenProcessPool, RuntimeError) as exc:  # a worker died earlier: on without the pool
+        except Exception as exc:  # a worker died earlier, or no process may start here: on without the pool
             self._give_up(exc)
             self._write_pending(connection)
             self._backend.index(docs, connection=connection)

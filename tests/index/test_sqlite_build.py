@@ -127,3 +127,22 @@ def test_a_killed_worker_costs_speed_not_documents(tmp_path, small_batches):
     _build(tmp_path / "local.db", docs, processes=0)
     assert backend.count() == len(docs)
     assert _tables(tmp_path / "killed.db") == _tables(tmp_path / "local.db")
+
+
+def _rebuild_in_daemon(path: str, queue) -> None:
+    _sqlite_build.PARALLEL_FROM = 1
+    backend = _build(Path(path), _docs(12), processes=1, batch=4)
+    queue.put(backend.count())
+
+
+def test_a_process_that_may_not_start_workers_rebuilds_by_itself(tmp_path):
+    """GIVEN a daemonic process (which may not start processes) WHEN it rebuilds THEN it analyses in
+    itself and indexes every document."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_rebuild_in_daemon, args=(str(tmp_path / "x.db"), queue), daemon=True)
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0 and queue.get(timeout=5) == 12

@@ -122,7 +122,8 @@ class SqliteRebuild:
         docs, futures = batch
         try:
             entries = [entry for future in futures for entry in future.result()]
-        except (BrokenProcessPool, CancelledError) as exc:  # a worker was killed: this batch and the rest here
+        except (BrokenProcessPool, CancelledError) as exc:
+            # A worker was killed: this batch and the rest are analysed here.
             self._give_up(exc)
             self._backend.index(docs, connection=connection)
             return

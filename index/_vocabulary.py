@@ -151,7 +151,7 @@ class SqliteVocabulary:
         with self._lock:
             if not self._filled:
                 self._fill(conn)
-            new = [t for t in terms - self._known if _script(t)]
+            new = sorted(t for t in terms - self._known if _script(t))  # the same rows whatever the set order
             if not new:
                 return
             conn.exec_driver_sql("INSERT OR IGNORE INTO search_vocab (term) VALUES (?)", [(t,) for t in new])

@@ -21,8 +21,9 @@ TABLES = {
     "search_fts_docsize": "id",
     "search_doc_customer": "doc_id, name",
     "search_doc_entity": "kind, value, doc_id",
-    "search_vocab": "term",
 }
+#: Tables compared by their values alone (row ids are the order words were first written in).
+WORDS = {"search_vocab": "term"}
 
 
 def _docs(n: int) -> list[IndexDocument]:
@@ -57,7 +58,11 @@ def _build(path: Path, docs: list[IndexDocument], processes: int, batch: int = 4
 
 def _tables(path: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(path) as conn:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY {key}").fetchall() for t, key in TABLES.items()}
+        rows = {t: conn.execute(f"SELECT * FROM {t} ORDER BY {key}").fetchall() for t, key in TABLES.items()}
+        rows.update(
+            {t: conn.execute(f"SELECT {col} FROM {t} ORDER BY {col}").fetchall() for t, col in WORDS.items()}
+        )
+        return rows
 
 
 @pytest.fixture

@@ -49,12 +49,16 @@ class _Writer(Protocol):
 
 
 def workers() -> int:
-    """How many analysing processes a rebuild starts here: one per CPU but this process's, up to three (0: none)."""
+    """How many analysing processes a rebuild starts here: one per CPU up to three, none on one CPU.
+
+    The writer waits on its batch's analysis part of the time, so on 2 CPUs two workers beat one
+    (measured at 20,000 documents: 870 docs/s alone, 1,077 with one worker, 1,228 with two).
+    """
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
-    return max(0, min(MAX_WORKERS, cpus - 1))
+    return min(MAX_WORKERS, cpus) if cpus > 1 else 0
 
 
 def _start_worker(names: list[str]) -> None:

@@ -518,8 +518,11 @@ class Extraction:
             return None
         if self._names_us(session, name):
             return None  # our own company under another spelling: never a customer
+        # Every customer row's name is a user word (a reindex from the records learns them all first): learnt
+        # now, before the document that named it is indexed later in this transaction (BRIEF §4).
         existing = session.scalars(select(Customer).where(Customer.name == name)).first()
         if existing is not None:
+            index.add_user_words([name])
             return None if existing.status in ("rejected", "self") else existing
         customer = Customer(name=name, aliases=[], status="suggested", contacts=[])
         try:
@@ -528,10 +531,9 @@ class Extraction:
                 session.flush()
         except IntegrityError:  # another worker suggested it at the same moment
             _log.info("suggested customer %r was created concurrently", name)
+            index.add_user_words([name])
             return session.scalars(select(Customer).where(Customer.name == name)).first()
         self.forget()
-        # The name segments as one word from now on, also in the document that named it (indexed later in
-        # this transaction): its entry is the one a reindex from the records makes (BRIEF §4).
         index.add_user_words([name])
         return customer
 

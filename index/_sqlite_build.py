@@ -86,16 +86,8 @@ class SqliteRebuild:
     def add(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None:
         """Index a batch: handed to the workers when it is large enough (then the batch before is written now)."""
         docs = list(docs)
-        pool = self._start() if len(docs) >= PARALLEL_FROM else None
-        if pool is None:
-            self._write_pending(connection)
-            self._backend.index(docs, connection=connection)
-            return
-        step = -(-len(docs) // self._processes)
-        try:
-            futures = [pool.submit(_entries, docs[i : i + step]) for i in range(0, len(docs), step)]
-        except Exception as exc:  # a worker died earlier, or no process may start here: on without the pool
-            self._give_up(exc)
+        futures = self._submit(docs) if len(docs) >= PARALLEL_FROM else None
+        if futures is None:
             self._write_pending(connection)
             self._backend.index(docs, connection=connection)
             return
@@ -126,12 +118,9 @@ class SqliteRebuild:
         docs, futures = batch
         try:
             entries = [entry for future in futures for entry in future.result()]
-        except (BrokenProcessPool, CancelledError) as exc:
-            # A worker was killed: this batch and the rest are analysed here.
-            self._give_up(exc)
-            self._backend.index(docs, connection=connection)
-            return
-        except Exception:  # a document the index refuses: analysed again here, where its error belongs
+        except Exception as exc:  # analysed again here: a refused document raises where its error belongs
+            if isinstance(exc, BrokenProcessPool | CancelledError):  # a worker was killed: the rest here too
+                self._give_up(exc)
             self._backend.index(docs, connection=connection)
             return
         self._backend.write_entries(list(zip(docs, entries, strict=True)), connection=connection)
@@ -143,19 +132,22 @@ class SqliteRebuild:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    def _start(self) -> ProcessPoolExecutor | None:
-        """The pool, started on first use; None when there is no second CPU or it cannot start."""
+    def _submit(self, docs: list[IndexDocument]) -> list[Future[list[Entry]]] | None:
+        """The batch handed to the workers, a part each; None when there are none (none may start here, or
+        the pool broke)."""
         if self._pool is None and self._processes > 0:
-            try:
-                self._pool = ProcessPoolExecutor(
-                    self._processes,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker,
-                    initargs=(user_words(),),
-                )
-            except (OSError, ValueError) as exc:
-                _log.warning("rebuild analyses in this process: no worker pool (%s)", exc)
-                self._processes = 0
-                return None
+            self._pool = ProcessPoolExecutor(
+                self._processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(user_words(),),
+            )
             weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
-        return self._pool
+        if self._pool is None:
+            return None
+        step = -(-len(docs) // self._processes)
+        try:  # the processes start with the first submission
+            return [self._pool.submit(_entries, docs[i : i + step]) for i in range(0, len(docs), step)]
+        except Exception as exc:  # a worker died earlier, or no process may start here (a daemonic one)
+            self._give_up(exc)
+            return None

@@ -33,10 +33,10 @@ class Entry:
     meta_text: str  # the metadata text (filename, customers, tags, entities) stored for snippets
     title: str  # the title column's tokens
     meta: str  # the meta column's tokens
-    words: str  # the jieba words stream (kept in the blob: it depends on the dictionary of the day)
     grams: str  # the grams column's tokens
-    words_column: str  # the words column: the words stream, then the pinyin of the title and names
-    blob: bytes  # the content blob: the original text and the words stream (:func:`pack`)
+    words_column: str  # the words column: the jieba words stream, then the pinyin of the title and names
+    blob: bytes  # the content blob: the original text and the words stream (which depends on the dictionary
+    # of the day, so a delete reads it back rather than segmenting again; :func:`pack`)
     terms: frozenset[str]  # the words "did you mean" learns from it (index._vocabulary)
 
 
@@ -50,7 +50,6 @@ def entry_of(doc: IndexDocument) -> Entry:
         meta_text=meta_text,
         title=grams_stream(doc.title),
         meta=grams_stream(meta_text),
-        words=words_stream,
         grams=grams_stream(doc.text, body),
         words_column=words_column(words_stream, doc.title, meta_text),
         blob=pack(doc.text, words_stream),

@@ -518,12 +518,16 @@ class Extraction:
             return None
         if self._names_us(session, name):
             return None  # our own company under another spelling: never a customer
+        customer = session.scalars(select(Customer).where(Customer.name == name)).first()
+        if customer is None:
+            customer = self._new_suggestion(session, name)
         # Every customer row's name is a user word (a reindex from the records learns them all first): learnt
         # now, before the document that named it is indexed later in this transaction (BRIEF §4).
-        existing = session.scalars(select(Customer).where(Customer.name == name)).first()
-        if existing is not None:
-            index.add_user_words([name])
-            return None if existing.status in ("rejected", "self") else existing
+        index.add_user_words([name])
+        return None if customer is None or customer.status in ("rejected", "self") else customer
+
+    def _new_suggestion(self, session: Session, name: str) -> Customer | None:
+        """A new suggested customer ``name`` (or the one another worker made at the same moment)."""
         customer = Customer(name=name, aliases=[], status="suggested", contacts=[])
         try:
             with session.begin_nested():
@@ -531,10 +535,8 @@ class Extraction:
                 session.flush()
         except IntegrityError:  # another worker suggested it at the same moment
             _log.info("suggested customer %r was created concurrently", name)
-            index.add_user_words([name])
             return session.scalars(select(Customer).where(Customer.name == name)).first()
         self.forget()
-        index.add_user_words([name])
         return customer
 
     @staticmethod

@@ -16,11 +16,9 @@ from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request, url_for
 
-from dossier.app.services import DOC_TYPES
 from webui.auth import login_required
-from webui.i18n import gettext as _
 from webui.i18n import localized
-from webui.intake import MAX_FILES, READ_ONLY_ROLES, form_tags, posted_files, take_batch
+from webui.intake import READ_ONLY_ROLES, batch_refusal, form_tags, posted_files, take_batch
 
 bp = Blueprint("api_upload", __name__, url_prefix="/api")
 
@@ -35,12 +33,9 @@ def upload() -> Any:
     customer = request.form.get("customer", "").strip() or None
     doc_type = request.form.get("doc_type", "").strip() or None
     tags = form_tags(request.form.get("tags", ""))
-    if doc_type is not None and doc_type not in DOC_TYPES:
-        abort(400, description=_("web.api.bad_doc_type", value=doc_type[:40]))
-    if not files:
-        abort(400, description=_("upload.none"))
-    if len(files) > MAX_FILES:
-        abort(400, description=_("upload.too_many", n=MAX_FILES))
+    refusal = batch_refusal(files, doc_type)
+    if refusal is not None:
+        abort(400, description=refusal)
     taken = take_batch(files, "api", customer=customer, doc_type=doc_type, tags=tags)
     answer = {
         "batch_id": taken["batch_id"],

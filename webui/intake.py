@@ -36,6 +36,17 @@ def form_tags(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t.strip() for t in raw.replace("，", ",").split(",") if t.strip()))
 
 
+def batch_refusal(files: Sequence[FileStorage], doc_type: str | None) -> str | None:
+    """Why a posted batch cannot be taken (an unknown type, no file, too many files), in the reader's language."""
+    if doc_type is not None and doc_type not in DOC_TYPES:
+        return str(_("web.api.bad_doc_type", value=doc_type[:40]))
+    if not files:
+        return str(_("upload.none"))
+    if len(files) > MAX_FILES:
+        return str(_("upload.too_many", n=MAX_FILES))
+    return None
+
+
 def take_batch(
     files: Sequence[FileStorage],
     channel: str,
@@ -104,12 +115,9 @@ def upload() -> Any:
         customer = request.form.get("customer", "").strip() or None
         doc_type = request.form.get("doc_type", "").strip() or None
         tags = form_tags(request.form.get("tags", ""))
-        if doc_type is not None and doc_type not in DOC_TYPES:
-            abort(400)
-        if not files:
-            error, status = _("upload.none"), 400
-        elif len(files) > MAX_FILES:
-            error, status = _("upload.too_many", n=MAX_FILES), 400
+        error = batch_refusal(files, doc_type)
+        if error is not None:
+            status = 400
         else:
             taken = take_batch(files, "web", customer=customer, doc_type=doc_type, tags=tags)
             batch_id, counts = taken["batch_id"], taken["counts"]

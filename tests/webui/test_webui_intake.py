@@ -168,6 +168,23 @@ def test_upload_needs_csrf_and_a_file(upload_client):
     assert r.status_code == 400 and "请选择至少一个文件" in r.get_data(as_text=True)
 
 
+def test_an_unknown_type_is_refused_with_the_reason_the_api_gives(upload_client):
+    """GIVEN a form post with a type the product does not have WHEN uploaded THEN 400 with the same reason
+    POST /api/upload gives, and no batch is made."""
+    before = len(upload_client.get("/api/batches").get_json()["batches"])
+    r = upload_client.post(
+        "/upload",
+        data={
+            "csrf_token": _token(upload_client),
+            "doc_type": "no-such-type",
+            "files": [(io.BytesIO(b"x"), "a.txt")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "no-such-type" in r.get_data(as_text=True)
+    assert len(upload_client.get("/api/batches").get_json()["batches"]) == before
+
+
 def test_too_large_upload_is_a_friendly_413(tmp_path, login):
     """A body over DOSSIER_MAX_FILE_MB is refused with a Chinese message."""
     settings = load_settings(

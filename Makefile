@@ -92,6 +92,7 @@ test: test-system-deps $(BIN)/.dev-installed lint pytest
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/split.py

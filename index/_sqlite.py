@@ -100,7 +100,7 @@ from index._relevance import sqlite_tiers, tiered_page
 from index._snippet import hit_texts
 from index._sqlite_build import SqliteRebuild
 from index._sqlite_entry import Entry, derived_streams, entry_of, unpack, words_column
-from index._sqlite_hot import match_positions, memo_hits, page_scores, raw
+from index._sqlite_hot import joined_ids, match_positions, memo_hits, page_scores, raw
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
 from index._types import (
     ACCESS_LEVELS,
@@ -996,10 +996,7 @@ def _entity_ids(conn: Connection, columns: Columns, group: Sequence[tuple[str, s
 
 def _ids(conn: Connection, sql: str, args: Sequence[Any]) -> np.ndarray:
     """Document ids a ``SELECT group_concat(…)`` returns, as one sorted array."""
-    joined = conn.exec_driver_sql(sql, tuple(args)).scalar()
-    if not joined:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.array(str(joined).split(","), dtype=np.int64))
+    return np.unique(joined_ids(conn.exec_driver_sql(sql, tuple(args)).scalar()))
 
 
 def _joined(values: Iterable[str]) -> str:
@@ -1024,6 +1021,4 @@ def _match_ids(conn: Connection, expression: str, within: np.ndarray | None = No
             " AND rowid IN (SELECT value FROM json_each(?))",
             (expression, "[" + ",".join(map(str, within.tolist())) + "]"),
         ).scalar()
-    if not joined:
-        return np.zeros(0, dtype=np.int64)
-    return np.array(joined.split(","), dtype=np.int64)
+    return joined_ids(joined)

@@ -186,3 +186,24 @@ def test_the_memo_keeps_within_its_budget_least_recently_used_first():
     assert (memo.get("a"), memo.get("b"), memo.get("c")) == (1, None, 3)
     memo.put("huge", 4, 11)  # larger than the whole budget: not kept, nothing evicted
     assert memo.get("huge") is None and len(memo) == 2
+
+
+@pytest.mark.parametrize(
+    "joined, ids",
+    [(None, []), ("", []), ("7", [7]), ("3,-1000000000007,12", [3, -1000000000007, 12]), (42, [42])],
+)
+def test_a_group_concat_of_ids_reads_back_exactly(joined, ids):
+    """GIVEN what ``group_concat(rowid)`` returns (nothing, one id, negative activity ids, an int)
+    THEN the parsed array holds the same ids in the same order."""
+    from index._sqlite_hot import joined_ids
+
+    assert joined_ids(joined).tolist() == ids
+
+
+def test_a_large_match_set_reads_back_in_rowid_order():
+    """GIVEN 300,000 ids as one string THEN numpy's one-pass parse equals Python's split."""
+    from index._sqlite_hot import joined_ids
+
+    rng = random.Random(7)
+    ids = sorted(rng.sample(range(1, 10**12), 300_000))
+    assert joined_ids(",".join(map(str, ids))).tolist() == ids

@@ -18,15 +18,19 @@ them for FTS5), does Tantivy find exactly the same documents, and how fast?
   alternatives over all four fields, the relaxed groups, the pinyin token.  Groups AND, terms of a
   group OR, exclusions MUST_NOT.
 - **Answer:** the count, the top ``limit`` by Tantivy's bm25 (its ranking, not FTS5's: FTS5's
-  column weights become per-field boosts), the readable set for a sales rep as a term filter on
-  the confidentiality level inside the query, and five facets (type, customer, tag, year, format)
-  as one terms aggregation.
+  column weights become per-field boosts), and the embedded index's twelve facets and lifecycle
+  counts, all from one query: the permission filter inside it as the embedded index applies it
+  (the readable confidentiality levels, plus confidential documents of the customers a sales rep
+  owns), a document's own entries only (no superseded versions, no activities), active documents
+  only; the facets are terms aggregations under a lifecycle bucket, so the lifecycle counts
+  are taken before the lifecycle filter, as the embedded index takes them.
 
-What it leaves out, and what the backend built on it would have to add: the other column filters
-and facets, entity and customer-id filters, versions, activities, lifecycle, relevance tiers,
-snippets (Dossier's, from the stored text), writes in the document's transaction (Tantivy has one
-writer per index, so a multi-process install needs a lock or a single indexing process, and the
-SQLite records stay the truth: an index behind them catches up from ``search_log`` after a crash).
+What it leaves out, and what the backend built on it would have to add: the request's column,
+entity, customer-id and date filters, ``version:all``, activity and archive searches, relevance
+tiers, sorting by date, snippets (Dossier's, from the stored text), writes in the document's
+transaction (Tantivy has one writer per index, so a multi-process install needs a lock or a single
+indexing process, and the SQLite records stay the truth: an index behind them catches up from
+``search_log`` after a crash).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from index import IndexDocument, Principal, SearchRequest
+from index import ACCESS_LEVELS, IndexDocument, Principal, SearchRequest
 from index._common import readable_levels
 from index._query import QueryToken, Term, parse_request, pinyin_form
 from index._sqlite_entry import Entry
@@ -53,14 +57,23 @@ __all__ = ["TantivyEngine", "available"]
 _TEXT = ("title", "meta", "grams", "words")
 _GRAM_FIELDS = ("title", "meta", "grams")
 _BOOSTS = {"title": 10.0, "meta": 6.0, "words": 2.0, "grams": 1.0}  # COLUMN_WEIGHTS of the embedded index
+#: The embedded index's facets (``index._columns``) and the field each counts.
 _FACETS = {
-    "type": "doc_type",
+    "doc_type": "doc_type",
     "customer": "customers",
     "tag": "tags",
-    "year": "year",
+    "customer_type": "customer_types",
+    "industry": "industries",
+    "region": "regions",
+    "stage": "customer_stages",
+    "importance": "customer_importance",
+    "ctag": "customer_tags",
     "format": "file_format",
+    "scan": "scan",
+    "year": "year",
 }
-_FACET_SIZE = 10
+_FACET_SIZE = 50  # index._sqlite.FACET_LIMIT
+_KEYWORDS = ("confidentiality", "lifecycle", *dict.fromkeys(_FACETS.values()))
 
 
 def available() -> bool:
@@ -79,9 +92,10 @@ class TantivyEngine:
         self.path.mkdir(parents=True, exist_ok=True)
         sb = tantivy.SchemaBuilder()
         sb.add_integer_field("id", stored=False, indexed=True, fast=True)
+        sb.add_integer_field("access", stored=False, indexed=True)  # customers whose owners may read it
         for name in _TEXT:
             sb.add_text_field(name, stored=False, tokenizer_name="dossier_tokens")
-        for name in ("doc_type", "confidentiality", "customers", "tags", "year", "file_format"):
+        for name in _KEYWORDS:
             sb.add_text_field(name, stored=False, fast=True, tokenizer_name="raw")
         self.schema = sb.build()
         self.index = tantivy.Index(self.schema, path=str(self.path))
@@ -101,15 +115,27 @@ class TantivyEngine:
             d.add_text("meta", entry.meta)
             d.add_text("grams", entry.grams)
             d.add_text("words", entry.words_column)
-            d.add_text("doc_type", doc.doc_type)
-            d.add_text("confidentiality", doc.confidentiality)
-            for name in dict.fromkeys(doc.customers):
-                d.add_text("customers", name)
-            for tag in dict.fromkeys(doc.tags):
-                d.add_text("tags", tag)
-            if doc.date:
-                d.add_text("year", doc.date[:4])
-            d.add_text("file_format", doc.file_format)
+            for customer in dict.fromkeys(doc.access_customer_ids or doc.customer_ids):
+                d.add_integer("access", customer)
+            keywords = {
+                "doc_type": (doc.doc_type,),
+                "confidentiality": (doc.confidentiality,),
+                "lifecycle": (doc.lifecycle,),
+                "customers": doc.customers,
+                "tags": doc.tags,
+                "customer_types": doc.customer_types,
+                "industries": doc.industries,
+                "regions": doc.regions,
+                "customer_stages": doc.customer_stages,
+                "customer_importance": doc.customer_importance,
+                "customer_tags": doc.customer_tags,
+                "file_format": (doc.file_format,),
+                "scan": ("scan",) if doc.scan else (),
+                "year": (doc.date[:4],) if doc.date else (),
+            }
+            for name, values in keywords.items():
+                for value in dict.fromkeys(v for v in values if v):
+                    d.add_text(name, value)
             self._writer.add_document(d)
 
     def commit(self) -> None:
@@ -189,9 +215,26 @@ class TantivyEngine:
         if not occurs:
             occurs.append((t.Occur.Must, t.Query.all_query()))
         occurs += [(t.Occur.MustNot, self._term(x)) for x in parsed.excludes]
-        levels = sorted(readable_levels(principal))
-        occurs.append((t.Occur.Must, t.Query.term_set_query(self.schema, "confidentiality", levels)))
+        occurs.append((t.Occur.Must, t.Query.range_query(self.schema, "id", t.FieldType.Integer, 1, 2**62)))
+        levels = readable_levels(principal)
+        if not levels >= set(ACCESS_LEVELS):
+            readable = t.Query.term_set_query(self.schema, "confidentiality", sorted(levels))
+            owned = sorted(principal.owned_customer_ids) if principal.role == "sales" else []
+            if owned:
+                theirs = t.Query.boolean_query(
+                    [
+                        (t.Occur.Must, t.Query.term_query(self.schema, "confidentiality", "confidential")),
+                        (t.Occur.Must, t.Query.term_set_query(self.schema, "access", owned)),
+                    ]
+                )
+                readable = t.Query.boolean_query([(t.Occur.Should, readable), (t.Occur.Should, theirs)])
+            occurs.append((t.Occur.Must, readable))
         return t.Query.boolean_query(occurs)
+
+    def _active(self, query: Any) -> Any:
+        t = tantivy
+        active = t.Query.term_query(self.schema, "lifecycle", "active")
+        return t.Query.boolean_query([(t.Occur.Must, query), (t.Occur.Must, active)])
 
     def searcher(self) -> Any:
         if self._searcher is None:
@@ -201,22 +244,27 @@ class TantivyEngine:
     def search(
         self, request: SearchRequest, principal: Principal, *, limit: int = 20, facets: bool = True
     ) -> tuple[int, list[int], dict[str, list[tuple[str, int]]]]:
-        """(total, the ids of the first ``limit`` hits by bm25, facet counts)."""
+        """(total, the ids of the first ``limit`` active hits by bm25, facet counts and lifecycle counts)."""
         searcher = self.searcher()
         q = self.query(request, principal)
-        result = searcher.search(q, limit=limit, count=True)
+        result = searcher.search(self._active(q), limit=limit, count=True)
         ids = searcher.fast_field_values("id", [address for _, address in result.hits])
         counts: dict[str, list[tuple[str, int]]] = {}
         if facets and result.count:
-            spec = {k: {"terms": {"field": f, "size": _FACET_SIZE}} for k, f in _FACETS.items()}
-            aggs = searcher.aggregate(q, spec)
-            counts = {k: [(b["key"], b["doc_count"]) for b in aggs[k]["buckets"]] for k in _FACETS}
+            per_facet = {k: {"terms": {"field": f, "size": _FACET_SIZE}} for k, f in _FACETS.items()}
+            spec = {"lifecycle": {"terms": {"field": "lifecycle", "size": 4}, "aggs": per_facet}}
+            buckets = searcher.aggregate(q, spec)["lifecycle"]["buckets"]
+            counts["lifecycle"] = [(b["key"], int(b["doc_count"])) for b in buckets]
+            for bucket in buckets:
+                if bucket["key"] == "active":
+                    for k in _FACETS:
+                        counts[k] = [(b["key"], int(b["doc_count"])) for b in bucket[k]["buckets"]]
         return int(result.count or 0), [int(i) for i in ids], counts
 
     def match_ids(self, request: SearchRequest, principal: Principal) -> set[int]:
         """Every matching id (for comparing match sets; slow on big sets)."""
         searcher = self.searcher()
-        q = self.query(request, principal)
+        q = self._active(self.query(request, principal))
         n = max(1, searcher.num_docs)
         result = searcher.search(q, limit=n, count=False)
         return {int(i) for i in searcher.fast_field_values("id", [a for _, a in result.hits])}

@@ -8,7 +8,8 @@ sales rep) and the script checks that every answer's total is the same and print
 - build: analysis docs/s, FTS5 write docs/s, Tantivy write docs/s, index sizes;
 - latency p50/p95 of the first round (each query's first run) and of all rounds, for
   * Dossier as it is (:class:`index.SqliteBackend.search`: facets, snippets, tiers),
-  * Tantivy count + top 20 + five facets, the level filter inside the query (``engine``),
+  * Tantivy: count, top 20, the twelve facets and lifecycle counts, the permission filter inside
+    the query (``tantivy``),
   * the same plus Dossier's snippets of the 20 hits from the stored texts (``+snippets``): what a
     Tantivy-backed embedded index would answer;
 - the number of queries whose totals differ (0 expected: the match sets are the same, see

@@ -173,7 +173,8 @@ class Columns:
             "doc_type": np.fromiter((doc_types.code(r[1]) for r in rows), dtype=np.int32, count=n),
             "level": np.fromiter((levels.get(r[2], strictest) for r in rows), dtype=np.int8, count=n),
             "date": np.array([r[3] or _NO_DATE for r in rows], dtype="U10"),
-            "created": np.array([r[4] or "" for r in rows], dtype="U32"),
+            # As UTF-8 bytes: sorting reads them as 64-bit words (:func:`_words`), several times faster.
+            "created": np.array([(r[4] or "").encode() for r in rows], dtype="S32"),
         }
         for i, name in enumerate(SET_COLUMNS, start=5):
             codes = self.codes[name]
@@ -192,15 +193,23 @@ class Columns:
         self.sets = {name: new[name][order] for name in SET_COLUMNS}
 
     def rank(self, key: str) -> np.ndarray:
-        """Rank of every document for a sort key (0 = first): ``recent`` or ``date_desc``/``date_asc``."""
+        """Rank of every document for a sort key (0 = first): ``recent`` or ``date_desc``/``date_asc``.
+
+        ``recent``: newest intake first, then the higher id; ``date_desc``: documents with a date
+        first, newest date first, then as ``recent``; ``date_asc``: dated first, oldest first, then
+        the oldest intake and the lower id.  A descending order is the ascending one reversed (ids
+        are unique, so no two documents tie), and the strings are compared as 64-bit words: each
+        sort key costs one integer sort, recomputed with every new snapshot (every write).
+        """
         found = self._ranks.get(key)
         if found is None:
+            created = _words(self.created)
             if key == "recent":
-                order = np.lexsort((-self.ids, _desc(self.created)))
+                order = np.lexsort((self.ids, *created))[::-1]
             elif key == "date_desc":
-                order = np.lexsort((-self.ids, _desc(self.created), _desc(self.date), self.date == _NO_DATE))
+                order = np.lexsort((self.ids, *created, *_words(self.date), self.date != _NO_DATE))[::-1]
             else:  # date_asc
-                order = np.lexsort((self.ids, self.created, self.date, self.date == _NO_DATE))
+                order = np.lexsort((self.ids, *created, *_words(self.date), self.date == _NO_DATE))
             found = np.empty(len(order), dtype=np.int64)
             found[order] = np.arange(len(order))
             self._ranks[key] = found
@@ -355,7 +364,20 @@ def _top(counts: dict[str, int], limit: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
 
-def _desc(values: np.ndarray) -> np.ndarray:
-    """A key that sorts string values descending (their negated ranks)."""
-    _, inverse = np.unique(values, return_inverse=True)
-    return -inverse
+def _words(values: np.ndarray) -> list[np.ndarray]:
+    """Sort keys for ``np.lexsort`` that order ``values`` (strings or bytes) as the strings order.
+
+    The UTF-8 bytes (whose order is the code points' order), null-padded to a multiple of 8 and
+    read as big-endian unsigned 64-bit words: comparing the words in turn compares the bytes.
+    Least significant word first, as ``lexsort`` wants its keys; words that are zero everywhere
+    (the padding past the longest value) are left out.
+    """
+    if values.dtype.kind == "U":
+        try:
+            values = values.astype(f"S{max(values.dtype.itemsize // 4, 1)}")
+        except UnicodeEncodeError:
+            values = np.array([v.encode() for v in values.tolist()])
+    width = max(values.dtype.itemsize, 1)
+    padded = np.ascontiguousarray(values, dtype=f"S{width + (-width) % 8}")
+    words = padded.view(">u8").reshape(len(values), padded.dtype.itemsize // 8)
+    return [words[:, j] for j in range(words.shape[1] - 1, -1, -1) if words[:, j].any()]

@@ -63,7 +63,15 @@ def engines(tmp_path_factory):
     study = _load("bench_tantivy_engine", ROOT / "bench" / "_tantivy_engine.py")
     truths, customers, queries = search.load_corpus(search.CORPUS)
     rng = random.Random(42)
-    docs = [search.make_doc(i, truths, customers, rng) for i in range(1500)]
+    docs = [
+        replace(
+            search.make_doc(i, truths, customers, rng),
+            customer_ids=(i % 7 + 1,),
+            access_customer_ids=(i % 7 + 1,),
+            lifecycle="archived" if i % 11 == 0 else "active",
+        )
+        for i in range(1500)
+    ]
     dev, _ = search.dev_documents(search.CORPUS, {})
     docs += [replace(d, id=d.id + 1_000_000) for d in dev]
     home = tmp_path_factory.mktemp("engine")
@@ -83,10 +91,20 @@ def engines(tmp_path_factory):
     tantivy.close()
 
 
-@pytest.mark.parametrize("role", ["admin", "sales"])
+PRINCIPALS = {
+    "admin": Principal.system(),
+    "sales": Principal("s", "sales"),
+    "owner": Principal(
+        "o", "sales", owned_customer_ids=frozenset({2, 5})
+    ),  # reads their customers' confidential
+    "finance": Principal("f", "finance"),
+}
+
+
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
 def test_every_query_finds_the_same_documents_on_both_engines(engines, role):
     backend, tantivy, requests = engines
-    principal = Principal.system() if role == "admin" else Principal("s", "sales")
+    principal = PRINCIPALS[role]
     differ = []
     found_any = 0
     for req in requests:
@@ -99,13 +117,31 @@ def test_every_query_finds_the_same_documents_on_both_engines(engines, role):
     assert found_any > len(requests) * 0.8  # the comparison is over real answers, not empty sets
 
 
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
+@pytest.mark.parametrize("query", ["合同", "报价 服务器", "光华*", "发票 OR 报价", ""])
+def test_facets_and_lifecycle_counts_are_the_embedded_index_s(engines, role, query):
+    backend, tantivy, _ = engines
+    principal = PRINCIPALS[role]
+    mine = backend.search(SearchRequest(query, limit=5), principal)
+    total, _, facets = tantivy.search(SearchRequest(query), principal, limit=5)
+    assert total == mine.total
+    assert set(facets) == set(mine.facets) | {"lifecycle"}
+    for name, counts in mine.facets.items():
+        theirs = dict(facets[name])
+        if len(counts) < 50:  # past the limit, ties at the cut may fall either way
+            assert dict(counts) == theirs, name
+        else:
+            assert all(theirs.get(k, n) == n for k, n in counts), name
+    assert dict(facets["lifecycle"]) == dict(mine.facets.get("lifecycle", []))
+
+
 def test_counts_pages_and_facets_come_from_one_query(engines):
     backend, tantivy, _ = engines
     admin, sales = Principal.system(), Principal("s", "sales")
     total, ids, facets = tantivy.search(SearchRequest("合同"), admin, limit=20)
     assert total == backend.search(SearchRequest("合同", limit=1), admin).total
     assert len(ids) == 20 and len(set(ids)) == 20
-    assert sum(n for _, n in facets["type"]) == total  # every match has exactly one type
+    assert sum(n for _, n in facets["doc_type"]) == total  # every match has exactly one type
     sales_total, sales_ids, _ = tantivy.search(SearchRequest("合同"), sales, limit=1000)
     assert sales_total < total
     assert sales_total == backend.search(SearchRequest("合同", limit=1), sales).total

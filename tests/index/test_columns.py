@@ -83,3 +83,67 @@ def test_an_engine_in_another_file_is_independent(tmp_path):
     b = open_backend(sa.create_engine(f"sqlite:///{tmp_path / 'b.db'}"))
     a.index([_doc(1)])
     assert b.search(SearchRequest("明远"), ADMIN).total == 0
+
+
+def _reference_order(ids, created, date, key):
+    """The sort orders as written before the 64-bit-word keys: Python's sort over the same rules."""
+    rows = list(zip(ids.tolist(), created, date, strict=True))
+    if key == "recent":
+        rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
+    elif key == "date_desc":
+        rows.sort(key=lambda r: (r[2] != "", r[2], r[1], r[0]), reverse=True)
+    else:
+        rows.sort(key=lambda r: (r[2] == "", r[2], r[1], r[0]))
+    at = {doc_id: i for i, doc_id in enumerate(ids.tolist())}
+    return [at[r[0]] for r in rows]
+
+
+def test_sort_orders_compare_strings_exactly_whatever_their_form():
+    """GIVEN intake times with equal, missing, longer (microseconds, zones) and non-ASCII values,
+    and dates missing or equal THEN each sort order is the one string comparison gives."""
+    import random
+
+    import numpy as np
+
+    from index._columns import Columns, DocColumns
+
+    rng = random.Random(3)
+    forms = [
+        "",
+        "2024-02-01T10:00:00",
+        "2024-02-01T10:00:00.123456+08:00",
+        "2024-02-01T10:00:00Z",
+        "2019-12-31",
+    ]
+    rows = []
+    for i in range(1, 3001):
+        created = (
+            rng.choice(forms)
+            if rng.random() < 0.3
+            else f"20{rng.randint(19, 25)}-{rng.randint(1, 12):02d}-01T0{rng.randint(0, 9)}"
+        )
+        if i % 97 == 0 and len(created) < 20:
+            created += "时"  # not ASCII: still ordered as the strings are (the column keeps 32 bytes)
+        date = (
+            "" if rng.random() < 0.2 else f"20{rng.randint(19, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+        )
+        rows.append(
+            (
+                rng.randrange(1, 10**9) * (1 if i % 5 else -1),
+                "contract",
+                "internal",
+                date,
+                created,
+                *[""] * 11,
+                "active",
+            )
+        )
+    rows = list({r[0]: r for r in rows}.values())
+    columns = Columns(DocColumns()._codes, rows=rows)
+    created = [r[4] for r in sorted(rows)]
+    dates = [r[3] for r in sorted(rows)]
+    for key in ("recent", "date_desc", "date_asc"):
+        order = np.argsort(columns.rank(key))
+        assert order.tolist() == _reference_order(columns.ids, created, dates, key), key
+    empty = Columns(DocColumns()._codes, rows=[])
+    assert empty.rank("recent").tolist() == []

@@ -13,6 +13,7 @@ with ``backend.clear()``) brings it up to date.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -37,6 +38,7 @@ from index._pinyin import pinyin_match
 from index._query import MAX_QUERY_CHARS, QuerySyntaxError, parse_query
 from index._snippet import find_spans, highlight_spans
 from index._sqlite import SqliteBackend
+from index._tantivy import TantivyBackend
 from index._titles import display_title, is_generic_title, title_parts
 from index._types import (
     ACCESS_LEVELS,
@@ -83,6 +85,7 @@ __all__ = [
     "SearchResult",
     "SearchUnavailable",
     "SqliteBackend",
+    "TantivyBackend",
     "activity_entry_id",
     "add_user_words",
     "check_dates",
@@ -114,20 +117,31 @@ def _open_opensearch(engine: Engine, url: str, **options: Any) -> SearchBackend:
     return OpenSearchBackend(engine, url, **options)
 
 
+def _open_tantivy(engine: Engine, directory: str = "", home: str = "", **_options: Any) -> SearchBackend:
+    """The embedded Tantivy index: beside the SQLite records file, else in ``directory`` or ``<home>/tantivy``."""
+    chosen = directory or (
+        None if engine.dialect.name == "sqlite" or not home else str(Path(home) / "tantivy")
+    )
+    backend = TantivyBackend(engine, chosen)
+    backend.ensure_schema()
+    return backend
+
+
 #: Backend aliases, in the style of RQ's serializer map.
-BACKENDS = {"": _open_sqlite, "sqlite": _open_sqlite}
+BACKENDS = {"": _open_sqlite, "sqlite": _open_sqlite, "tantivy": _open_tantivy}
 
 
 def open_backend(engine: Engine, opensearch_url: str = "", **options: Any) -> SearchBackend:
-    """The search backend a setting names: ``""``/``"sqlite"`` (embedded) or an OpenSearch URL.
+    """The search backend a setting names: ``""``/``"sqlite"`` (embedded), ``"tantivy"`` (embedded Tantivy
+    index beside the records) or an OpenSearch URL.
 
     ``options`` go to :class:`OpenSearchBackend` (``index_name``, ``shards``, ``replicas``,
-    ``refresh``, ``timeout_s``); the embedded backend has none.
+    ``refresh``, ``timeout_s``) or to the Tantivy backend (``directory``, ``home``); SQLite FTS5 has none.
     """
     choice = (opensearch_url or "").strip()
     factory = BACKENDS.get(choice.lower())
     if factory is not None:
-        return factory(engine)
+        return factory(engine, **options)
     if choice.lower().startswith(("http://", "https://")):
         return _open_opensearch(engine, choice, **options)
     raise BackendUnavailable(msg("index.backend.unknown", choice=repr(choice)))

@@ -138,8 +138,11 @@ def _mark_index_rejected(sessions: sessionmaker[Session], rejected: Sequence[tup
 
 
 def _backend_options(settings: Settings) -> dict[str, Any]:
-    """The OpenSearch settings (the embedded backend takes none)."""
-    if not settings.get("DOSSIER_OPENSEARCH_URL").strip():
+    """The OpenSearch settings, or the Tantivy index's place (the embedded SQLite backend takes none)."""
+    choice = settings.get("DOSSIER_OPENSEARCH_URL").strip()
+    if choice.lower() == "tantivy":
+        return {"directory": settings.get("DOSSIER_TANTIVY_DIR").strip(), "home": str(settings.home)}
+    if not choice:
         return {}
     return {
         "index_name": settings.get("DOSSIER_OPENSEARCH_INDEX").strip() or "dossier",

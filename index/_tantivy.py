@@ -530,15 +530,41 @@ class TantivyBackend:
         return plain, full, ranked
 
     @staticmethod
-    def _order(request: SearchRequest, ranked: bool) -> dict[str, Any]:
-        if ranked:
-            return {}
+    def _sort_key(request: SearchRequest) -> tuple[str, bool]:
+        """(fast field, descending) of an unranked order: by date, else the most recent intake first."""
         if request.sort == "date_asc":
-            return {"order_by_field": "date_asc", "order": tantivy.Order.Asc}
-        return {
-            "order_by_field": "date_desc" if request.sort == "date_desc" else "recent",
-            "order": tantivy.Order.Desc,
-        }
+            return "date_asc", False
+        return ("date_desc" if request.sort == "date_desc" else "recent"), True
+
+    def _page(
+        self, searcher: Any, query: Any, request: SearchRequest, ranked: bool, offset: int, limit: int
+    ) -> list[tuple[float, Any]]:
+        """(score, address) of the hits ``offset`` … ``offset + limit`` in the request's order.
+
+        Unranked orders sort by a fast field, and equal keys by the id, as the embedded index does: the
+        entries tied with the page's last key are fetched whole and ordered here.
+        """
+        want = offset + limit
+        if not want:
+            return []
+        if ranked:
+            found = searcher.search(query, limit=limit, count=False, offset=offset)
+            return [(float(k), a) for k, a in found.hits]
+        field, desc = self._sort_key(request)
+        order = tantivy.Order.Desc if desc else tantivy.Order.Asc
+        hits = searcher.search(query, limit=want, count=False, order_by_field=field, order=order).hits
+        if len(hits) == want:
+            last = hits[-1][0]
+            same = tantivy.Query.range_query(self._schema, field, tantivy.FieldType.Integer, last, last)
+            tied = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, same)])
+            n = int(searcher.search(tied, limit=1, count=True).count or 0)
+            hits = [h for h in hits if h[0] != last]
+            hits += searcher.search(
+                tied, limit=max(n, 1), count=False, order_by_field=field, order=order
+            ).hits
+        ids = searcher.fast_field_values("id", [a for _, a in hits])
+        keyed = sorted(zip(hits, ids, strict=True), key=lambda h: (h[0][0], h[1]), reverse=desc)
+        return [(0.0, a) for (_, a), _ in keyed[offset:want]]
 
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query, filtered inside the Tantivy query by what ``principal`` may read."""
@@ -548,11 +574,8 @@ class TantivyBackend:
         plain, full, ranked = self._query(searcher, request, principal, parsed)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
-        found = searcher.search(
-            full, limit=max(limit, 1), count=True, offset=offset, **self._order(request, ranked)
-        )
-        total = int(found.count or 0)
-        page = [(key, address) for key, address in found.hits][:limit]
+        total = int(searcher.search(full, limit=1, count=True).count or 0)
+        page = self._page(searcher, full, request, ranked, offset, limit) if total else []
         facets = self._facets(searcher, plain, full) if request.facets else {}
         hits = self._hits(searcher, page, parsed, field_values_of(request, parsed), ranked)
         took = (time.perf_counter() - started) * 1000
@@ -649,12 +672,12 @@ class TantivyBackend:
         total = int(searcher.search(full, limit=1, count=True).count or 0)
         if not total:
             return
-        found = searcher.search(full, limit=total, count=False, **self._order(request, ranked))
+        page = self._page(searcher, full, request, ranked, 0, total)
         terms = [t.text for t in parsed.positive_terms]
         fields = field_values_of(request, parsed) if snippets else None
         step = max(1, batch)
-        for start in range(0, len(found.hits), step):
-            for key, address in found.hits[start : start + step]:
+        for start in range(0, len(page), step):
+            for key, address in page[start : start + step]:
                 yield self._hit(
                     searcher.doc(address).to_dict(), text_score(key) if ranked else 0.0, terms, fields
                 )

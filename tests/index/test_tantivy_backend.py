@@ -1,0 +1,424 @@
+"""The Tantivy backend (index/_tantivy.py) answers as the embedded SQLite backend does.
+
+Both backends index the same generated and dev documents (with customers' fields, superseded
+versions, activities and archived documents); for four roles every query of the benchmark's mix,
+the dev queries, awkward ones and filtered requests must give the same match sets, totals, facets,
+lifecycle counts, snippets and (where all hits fit one page, or by date) the same first pages.
+Then the write path: deletes, another process's view of a write, and a writer killed with
+``kill -9`` before or in the middle of its index commit, recovered from the outbox.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from sqlalchemy import create_engine
+
+from index import (
+    ACTIVITY_ID_BASE,
+    IndexDocument,
+    Principal,
+    SearchRequest,
+    TantivyBackend,
+    activity_entry_id,
+    open_backend,
+)
+
+pytest.importorskip("tantivy")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRINCIPALS = {
+    "admin": Principal.system(),
+    "sales": Principal("s", "sales"),
+    "owner": Principal("o", "sales", owned_customer_ids=frozenset({2, 5})),
+    "finance": Principal("f", "finance"),
+}
+
+AWKWARD = (
+    "合同*",
+    "光华*",
+    '"合同金额"',
+    "guanghua",
+    "ghwl",
+    "報價單",
+    "合同 -报价",
+    "发票 OR 报价 OR 合同",
+    '"未闭合的引号',
+    "😀 合同",
+    "的" * 300,
+    "2024年5月12日",
+    "-合同",
+    "type:contract",
+    "合同 -type:quote",
+    "is:archived 合同",
+    "version:all 合同",
+    "is:scan",
+    "-is:scan 报价",
+)
+
+INDUSTRIES = ("制造业", "物流运输", "软件和信息技术服务业")
+REGIONS = ("浙江省", "上海市", "广东省")
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _documents(search: ModuleType) -> list[IndexDocument]:
+    truths, customers, _ = search.load_corpus(search.CORPUS)
+    rng = random.Random(7)
+    docs = []
+    for i in range(500):
+        d = search.make_doc(i, truths, customers, rng)
+        k = i % 3
+        docs.append(
+            replace(
+                d,
+                customer_ids=tuple(i % 7 + 1 for _ in d.customers[:1]),
+                access_customer_ids=(i % 7 + 1,),
+                lifecycle="archived" if i % 11 == 0 else "active",
+                customer_aliases=tuple(f"别名{i % 5}" for _ in d.customers[:1]),
+                customer_types=(("潜在客户", "现有客户", "流失客户")[k],),
+                industries=(INDUSTRIES[k],),
+                regions=(REGIONS[i % 2],),
+                customer_stages=(("初步接触", "商务谈判", "成交")[k],),
+                customer_importance=("ABC"[i % 3],),
+                customer_tags=(("重点", "华东")[i % 2],),
+            )
+        )
+    # superseded versions of documents 1..30 and activities on documents 1..20 (and on none)
+    docs += [replace(docs[i], id=-(5000 + i), version=1, document_id=docs[i].id) for i in range(30)]
+    docs += [
+        IndexDocument(
+            id=activity_entry_id(i + 1),
+            title=f"拜访记录 {i}",
+            text=f"与客户讨论合同续签与报价 {i}",
+            doc_type="activity" if i % 2 else "comment",
+            activity=i + 1,
+            document_id=docs[i].id if i < 20 else 0,
+            confidentiality=docs[i].confidentiality,
+            customers=docs[i].customers,
+            customer_ids=docs[i].customer_ids,
+            access_customer_ids=docs[i].access_customer_ids,
+            created_at=docs[i].created_at,
+        )
+        for i in range(25)
+    ]
+    dev, _ = search.dev_documents(search.CORPUS, {})
+    docs += [replace(d, id=d.id + 1_000_000) for d in dev]
+    return docs
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    search = _load("bench_search_for_tantivy", ROOT / "bench" / "search.py")
+    _, customers, queries = search.load_corpus(search.CORPUS)
+    docs = _documents(search)
+    home = tmp_path_factory.mktemp("tantivy-pair")
+    embedded = open_backend(create_engine(f"sqlite:///{home / 'embedded.db'}"))
+    embedded.index(docs)
+    tv = open_backend(create_engine(f"sqlite:///{home / 'tv.db'}"), "tantivy")
+    assert isinstance(tv, TantivyBackend)
+    tv.index(docs)
+    truths, _, _ = search.load_corpus(search.CORPUS)
+    requests = [
+        r
+        for cat, r in search.query_set(queries, customers, truths)
+        if cat in ("corpus", "common", "phrase", "syntax", "field")
+    ]
+    requests += [SearchRequest(q["q"]) for q in queries[:60]]
+    requests += [SearchRequest(q) for q in AWKWARD]
+    names = sorted({n for d in docs for n in d.customers})
+    yield embedded, tv, requests, docs, names
+    tv.close()
+
+
+def _ids(backend, request, principal):
+    return set(backend.iter_ids(request, principal))
+
+
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
+def test_every_query_finds_the_same_entries_and_totals(pair, role):
+    embedded, tv, requests, _, _ = pair
+    principal = PRINCIPALS[role]
+    differ = []
+    found = 0
+    for req in requests:
+        mine, theirs = _ids(embedded, req, principal), _ids(tv, req, principal)
+        found += bool(mine)
+        total_a = embedded.search(replace(req, limit=1, facets=False), principal).total
+        total_b = tv.search(replace(req, limit=1, facets=False), principal).total
+        if mine != theirs or total_a != total_b:
+            differ.append((req.query[:40], len(mine), len(theirs), total_a, total_b))
+    assert differ == []
+    assert found > len(requests) * 0.7
+
+
+def _filtered(names: list[str]) -> list[SearchRequest]:
+    return [
+        SearchRequest("", doc_types=("contract", "quote")),
+        SearchRequest("合同", tags=("重要",)),
+        SearchRequest("", customers=(names[0],)),
+        SearchRequest("", customers=(names[1][:2],)),
+        SearchRequest("", customers=("别名3",)),
+        SearchRequest("", customer_types=("潜在",)),
+        SearchRequest("报价", industries=("物流",)),
+        SearchRequest("", regions=("浙江",)),
+        SearchRequest("", years=("2021", "2023")),
+        SearchRequest("", date_from="2022-03", date_to="2023-06-15"),
+        SearchRequest("合同", date_to="2021"),
+        SearchRequest("", customer_ids=(2, 3)),
+        SearchRequest("", stages=("成交",), importance=("A",)),
+        SearchRequest("", customer_tags=("重点",)),
+        SearchRequest("", formats=("pdf", "word")),
+        SearchRequest("", scans_only=True),
+        SearchRequest("", entities=(("date", "2024-03"),)),
+        SearchRequest("合同", archived="include"),
+        SearchRequest("", archived="only"),
+        SearchRequest("合同", versions="all"),
+        SearchRequest("合同", activities="only"),
+        SearchRequest("", activities="exclude", versions="all"),
+        SearchRequest("报价", activities="exclude"),
+        SearchRequest(f"customer:{names[2]} -type:contract"),
+        SearchRequest("industry:物流 region:上海"),
+        SearchRequest("year:2022 -tag:重要"),
+    ]
+
+
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
+def test_filters_versions_activities_and_lifecycle_select_the_same_entries(pair, role):
+    embedded, tv, _, _docs, names = pair
+    principal = PRINCIPALS[role]
+    differ = []
+    nonempty = 0
+    for req in _filtered(names):
+        mine, theirs = _ids(embedded, req, principal), _ids(tv, req, principal)
+        nonempty += bool(mine)
+        if mine != theirs:
+            differ.append((req, len(mine), len(theirs)))
+    assert differ == []
+    assert nonempty >= 20
+    versions = _ids(tv, SearchRequest("合同", versions="all"), PRINCIPALS["admin"])
+    assert any(-ACTIVITY_ID_BASE < i < 0 for i in versions)
+    assert all(i <= -ACTIVITY_ID_BASE for i in _ids(tv, SearchRequest("", activities="only"), principal))
+
+
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
+@pytest.mark.parametrize(
+    "query", ["合同", "报价 服务器", "光华*", "发票 OR 报价", "", "is:archived", "合同 archived:include"]
+)
+def test_facets_and_lifecycle_counts_are_the_embedded_index_s(pair, role, query):
+    embedded, tv, _, _, _ = pair
+    principal = PRINCIPALS[role]
+    mine = embedded.search(SearchRequest(query, limit=5), principal)
+    theirs = tv.search(SearchRequest(query, limit=5), principal)
+    assert theirs.total == mine.total
+    assert set(theirs.facets) == set(mine.facets)
+    for name, counts in mine.facets.items():
+        assert theirs.facets[name] == counts, name
+
+
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
+def test_first_pages_and_snippets_are_the_embedded_index_s(pair, role):
+    embedded, tv, requests, _, names = pair
+    principal = PRINCIPALS[role]
+    compared = 0
+    for req in [*requests[::3], *_filtered(names)]:
+        for sort in ("relevance", "date_desc", "date_asc"):
+            page = replace(req, sort=sort, limit=20, facets=False)
+            mine = embedded.search(page, principal)
+            theirs = tv.search(page, principal)
+            assert theirs.total == mine.total
+            if sort != "relevance":  # by date: the same keys (date, intake, id), so the same page in order
+                assert [h.id for h in theirs.hits] == [h.id for h in mine.hits], (req.query, sort)
+                compared += 1
+            elif mine.total <= 20:  # ranked: bm25 differs between the engines, so the page as a set
+                assert {h.id for h in theirs.hits} == {h.id for h in mine.hits}, req.query
+                compared += 1
+            by_id = {h.id: h for h in mine.hits}
+            for hit in theirs.hits:
+                other = by_id.get(hit.id)
+                if other is not None:
+                    assert (hit.snippet, hit.title_html, hit.title_parts) == (
+                        other.snippet,
+                        other.title_html,
+                        other.title_parts,
+                    ), (req.query, hit.id)
+                    assert (hit.version, hit.document_id, hit.activity) == (
+                        other.version,
+                        other.document_id,
+                        other.activity,
+                    )
+    assert compared > 30
+
+
+def test_iter_hits_gives_every_hit_with_its_snippet_in_order(pair):
+    embedded, tv, _, _, _ = pair
+    req = SearchRequest("合同", sort="date_desc")
+    mine = list(embedded.iter_hits(req, PRINCIPALS["owner"], batch=50))
+    theirs = list(tv.iter_hits(req, PRINCIPALS["owner"], batch=50))
+    assert [h.id for h in theirs] == [h.id for h in mine]
+    assert [h.snippet for h in theirs] == [h.snippet for h in mine]
+    assert all("<mark>" in h.snippet or "<mark>" in h.title_html for h in theirs)
+
+
+def test_ranked_search_puts_the_named_type_and_title_matches_first(pair):
+    _, tv, _, _, _ = pair
+    result = tv.search(SearchRequest("合同", limit=30, facets=False), PRINCIPALS["admin"])
+    assert result.total > 30
+    assert all(0 < h.score < 1000 for h in result.hits)  # the text score, without the tiers' constants
+    got = tv.iter_hits(SearchRequest("合同", facets=False), PRINCIPALS["admin"], snippets=False)
+    ids = [h.id for h in got]
+    embedded, _, _, _, _ = pair
+    contract_ids = set(embedded.iter_ids(SearchRequest("合同", doc_types=("contract",)), PRINCIPALS["admin"]))
+    first = ids[: len(contract_ids)]
+    assert set(first) == contract_ids  # every contract ranks above every other match
+
+
+def test_counts_entry_ids_and_status(pair):
+    embedded, tv, _, _docs, _ = pair
+    assert tv.count() == embedded.count()
+    assert sorted(tv.entry_ids()) == sorted(embedded.entry_ids())
+    status = tv.status()
+    assert status["backend"] == "tantivy" and status["pending"] == 0 and status["documents"] == tv.count()
+
+
+# -- the write path ------------------------------------------------------------------------------
+
+
+def _doc(i: int, text: str = "季度采购合同 光华物流", **kw) -> IndexDocument:
+    return IndexDocument(
+        id=i, title=f"文档{i}", text=f"{text} 编号{i}", created_at="2024-01-01T00:00:00", **kw
+    )
+
+
+@pytest.fixture()
+def fresh(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'records.db'}")
+    backend = open_backend(engine, "tantivy")
+    assert backend.needs_reindex()  # a new index is filled by a reindex first
+    backend.clear()
+    assert not backend.needs_reindex()
+    yield engine, backend, tmp_path
+    backend.close()
+
+
+def test_the_index_lives_beside_the_records_and_deletes_leave_it(fresh):
+    _engine, backend, tmp_path = fresh
+    assert backend.path == tmp_path / "records.tantivy"
+    backend.index([_doc(i) for i in range(1, 11)])
+    admin = Principal.system()
+    assert backend.search(SearchRequest("光华物流"), admin).total == 10
+    backend.delete([2, 3, 99])
+    assert backend.count() == 8
+    assert _ids(backend, SearchRequest("合同"), admin) == {1, *range(4, 11)}
+    backend.index([_doc(4, "服务器报价")])  # a replaced document: its old text no longer matches
+    assert 4 not in _ids(backend, SearchRequest("合同"), admin)
+    assert _ids(backend, SearchRequest("服务器"), admin) == {4}
+    assert backend.expunge([4])
+    assert backend.count() == 8
+
+
+def test_a_queued_write_commits_with_the_records_and_another_process_sees_it(fresh):
+    engine, backend, _ = fresh
+    other = TantivyBackend(engine)  # another process's backend object on the same index
+    admin = Principal.system()
+    with engine.begin() as conn:
+        backend.index([_doc(1), _doc(2)], connection=conn)
+        conn.rollback()  # a rolled-back transaction leaves nothing queued
+    assert other.search(SearchRequest("光华"), admin).total == 0
+    with engine.begin() as conn:
+        backend.index([_doc(1), _doc(2)], connection=conn)
+    assert backend.outbox.pending() == 2
+    # nobody flushed: the other process's search applies what the outbox holds first
+    assert other.search(SearchRequest("光华"), admin).total == 2
+    assert backend.outbox.pending() == 0
+    assert backend.search(SearchRequest("光华"), admin).total == 2
+    backend.delete([1])
+    assert other.search(SearchRequest("光华"), admin).total == 1
+
+
+_KILLED = """
+import os, signal, sys
+from sqlalchemy import create_engine
+from index import IndexDocument, open_backend
+backend = open_backend(create_engine(sys.argv[1]), "tantivy")
+docs = [IndexDocument(id=i, title=f"文档{{i}}", text=f"崩溃之前写入的合同 {{i}}") for i in range(100, 140)]
+if sys.argv[2] == "queued":  # committed with the records, killed before the index saw it
+    with backend._engine.begin() as conn:
+        backend.index(docs, connection=conn)
+else:  # killed inside the index commit: the writer lock and a half-written segment are left
+    with backend._engine.begin() as conn:
+        backend.index(docs, connection=conn)
+    from index._tantivy import WRITER_HEAP, tv_document
+    from index._sqlite_entry import entry_of
+    index = backend._open()
+    with backend._locked():
+        writer = index.writer(heap_size=WRITER_HEAP)
+        for doc in docs:
+            writer.add_document(tv_document(doc, entry_of(doc)))
+        print("writing", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("when", ["queued", "writing"])
+def test_a_writer_killed_by_sigkill_loses_nothing(fresh, when):
+    engine, backend, _ = fresh
+    backend.index([_doc(1)])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_KILLED), str(engine.url), when],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert backend.outbox.pending() == 40  # the records hold the work; the index does not have it yet
+    admin = Principal.system()
+    # the next search (any process) takes the writer lock the dead process left and applies the outbox
+    assert backend.search(SearchRequest("崩溃之前写入"), admin).total == 40
+    assert backend.outbox.pending() == 0
+    assert backend.count() == 41
+    assert sorted(backend.entry_ids()) == [1, *range(100, 140)]
+
+
+def test_a_rebuild_refills_the_index(fresh):
+    _, backend, _ = fresh
+    backend.index([_doc(i) for i in range(1, 5)])
+    rebuild = backend.start_rebuild()
+    assert backend.count() == 0
+    rebuild.add([_doc(i) for i in range(1, 8)])
+    rebuild.finish()
+    assert backend.count() == 7
+    assert not backend.needs_reindex()
+
+
+def test_the_setting_selects_the_tantivy_backend(tmp_path):
+    from dossier.app.resources import _backend_options
+    from foundation.config import load_settings
+
+    settings = load_settings(
+        {"DOSSIER_HOME": str(tmp_path), "DOSSIER_OPENSEARCH_URL": "tantivy"}, dotenv=tmp_path / "none.env"
+    )
+    options = _backend_options(settings)
+    backend = open_backend(create_engine(f"sqlite:///{tmp_path / 'dossier.db'}"), "tantivy", **options)
+    assert isinstance(backend, TantivyBackend) and backend.path == tmp_path / "dossier.tantivy"

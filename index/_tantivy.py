@@ -66,6 +66,8 @@ from index._types import (
     SearchResult,
     entry_activity,
 )
+from index._vocabulary import _script as vocabulary_script
+from index._vocabulary import max_edits, nearest, vocabulary_word
 
 __all__ = ["TantivyBackend", "index_directory"]
 
@@ -74,6 +76,8 @@ _log = logging.getLogger(__name__)
 #: Names the fields of the Tantivy schema; an index of another one is replaced (and needs a reindex).
 TV_SCHEMA = "1"
 FACET_LIMIT = 50
+#: Hits past a ranked page read to order equal scores by recency.
+TIE_WINDOW = 200
 #: Outbox rows applied per index commit.
 FLUSH_ROWS = 2000
 #: Memory of the index writer.
@@ -252,6 +256,7 @@ class TantivyBackend:
         self._tokens = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
         self._index: Any = None
         self._queries: TvQueries | None = None
+        self._vocabulary: tuple[tuple[int, int], dict[tuple[str, int], list[str]]] | None = None
 
     # -- the index directory --------------------------------------------------------------------
 
@@ -498,8 +503,32 @@ class TantivyBackend:
             yield from (int(key) for key, _ in found.hits)
 
     def similar_words(self, word: str, limit: int = 8) -> list[str]:
-        """No "did you mean" vocabulary yet on this backend."""
-        return []
+        """Words of the index one edit (Latin: up to two) from ``word``, nearest first (:mod:`index._vocabulary`).
+
+        The vocabulary is the index's own term dictionary (CJK words of ``words``, Latin words of ``grams``),
+        counted over live documents only (a deleted document's words go with it), read once per commit.
+        """
+        typed = vocabulary_word(word)
+        if typed is None:
+            return []
+        searcher = self._searcher()
+        key = (searcher.num_docs, searcher.num_segments)
+        if self._vocabulary is None or self._vocabulary[0] != key:
+            live = tantivy.Query.all_query()
+            buckets: dict[tuple[str, int], list[str]] = {}
+            for field, script in (("words", "cjk"), ("grams", "latin")):
+                for term, count in searcher.terms_with_prefix(field, "", filter_query=live):
+                    if count and vocabulary_script(term) == script:
+                        buckets.setdefault((script, len(term)), []).append(term)
+            self._vocabulary = (key, buckets)
+        script = vocabulary_script(typed) or ""
+        edits = max_edits(typed)
+        pool = [
+            t
+            for n in range(len(typed) - edits, len(typed) + edits + 1)
+            for t in self._vocabulary[1].get((script, n), ())
+        ]
+        return nearest(typed, pool, limit)
 
     def status(self) -> dict[str, Any]:
         """Documents indexed, work waiting in the outbox, refused documents."""
@@ -548,8 +577,13 @@ class TantivyBackend:
         if not want:
             return []
         if ranked:
-            found = searcher.search(query, limit=limit, count=False, offset=offset)
-            return [(float(k), a) for k, a in found.hits]
+            # Equal scores go to the most recent intake, then the higher id (a window past the page decides).
+            hits = searcher.search(query, limit=want + TIE_WINDOW, count=False).hits
+            addresses = [a for _, a in hits]
+            recent = searcher.fast_field_values("recent", addresses)
+            ids = searcher.fast_field_values("id", addresses)
+            ranking = sorted(range(len(hits)), key=lambda i: (hits[i][0], recent[i], ids[i]), reverse=True)
+            return [(float(hits[i][0]), hits[i][1]) for i in ranking[offset:want]]
         field, desc = self._sort_key(request)
         order = tantivy.Order.Desc if desc else tantivy.Order.Asc
         hits = searcher.search(query, limit=want, count=False, order_by_field=field, order=order).hits

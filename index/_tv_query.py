@@ -34,7 +34,7 @@ from index._query import (
     pinyin_form,
     scan_filter,
 )
-from index._relevance import FIELDS_BOOST, TYPE_BOOST, named_types
+from index._relevance import named_types
 from index._types import ACCESS_LEVELS, ACTIVITY_ID_BASE, Principal, SearchRequest
 
 __all__ = ["FACET_FIELDS", "TEXT_FIELDS", "TvQueries", "date_number", "entity_term"]
@@ -60,6 +60,10 @@ FACET_FIELDS = {
 }
 _STEERING = {"stage": "customer_stages", "importance": "customer_importance", "ctag": "customer_tags"}
 _INT64_MAX = 2**63 - 1
+#: The tiers' constant scores: far above any text score, and small enough for Tantivy's 32-bit scores to
+#: keep the text score's precision (about 0.001) on top of them.
+TYPE_BOOST = 20_000.0
+FIELDS_BOOST = 10_000.0
 
 
 def entity_term(kind: str, key: str) -> str:

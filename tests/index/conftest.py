@@ -8,6 +8,7 @@ embedded index's own tables use ``sqlite_backend``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,11 +49,20 @@ def sqlite_backend(engine: sa.Engine) -> SqliteBackend:
     return b
 
 
-@pytest.fixture(params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+#: The Tantivy backend (index._tantivy) joins the contract tests when DOSSIER_TEST_TANTIVY=1 (experimental, opt-in).
+_TANTIVY = ["tantivy"] if os.environ.get("INHERITED_DOSSIER_TEST_TANTIVY") == "1" else []
+
+
+@pytest.fixture(params=["sqlite", *_TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)])
 def backend(request: pytest.FixtureRequest, engine: sa.Engine) -> Iterator[SearchBackend]:
     """Each backend on a fresh index: the embedded one, and OpenSearch when a node is configured."""
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_backend")
+        return
+    if request.param == "tantivy":
+        tv = open_backend(engine, "tantivy")
+        tv.clear()
+        yield tv
         return
     url = _opensearch.cluster_url()
     b = _opensearch.make_backend(engine, url)

@@ -19,9 +19,10 @@ index's token streams and compiled queries, finds exactly the documents FTS5 fin
 * **Readers** reload the index before each search, so a committed write is seen by every process.
 * **Where:** a directory beside the SQLite records file (``dossier.db`` -> ``dossier.tantivy``), or the
   ``directory`` option (PostgreSQL homes: ``DOSSIER_TANTIVY_DIR`` or ``<home>/tantivy``).
-* ``dossier.json`` in the directory names the schema and analysis the index was written with; an
-  index of another schema is replaced by an empty one, and :meth:`needs_reindex` stays True until
-  :meth:`clear` (which a full reindex starts with).
+* ``dossier.json`` in the directory names the schema and analysis the index was written with.  A new
+  index is up to date (like a new OpenSearch index: a home switched to Tantivy runs ``dossier reindex``);
+  an index of another schema is replaced by an empty one, and an index of another schema or analysis
+  makes :meth:`needs_reindex` True until :meth:`clear` (which a full reindex starts with).
 """
 
 from __future__ import annotations
@@ -294,12 +295,14 @@ class TantivyBackend:
         with self._locked():
             marker = self._marker()
             if marker.get("schema") != TV_SCHEMA:
-                # Another schema (or none yet): start empty; a reindex fills it (needs_reindex says so).
+                # A new index is up to date (as a new OpenSearch index is: `dossier reindex` fills it from
+                # the records); one of another schema is replaced by an empty one that needs the reindex.
+                analysis = None if marker else ANALYSIS_VERSION
                 for child in self.path.iterdir() if self.path.exists() else ():
                     if child.name != _LOCK:
                         shutil.rmtree(child) if child.is_dir() else child.unlink()
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._set_marker(schema=TV_SCHEMA, analysis=None)
+                self._set_marker(schema=TV_SCHEMA, analysis=analysis)
             index = tantivy.Index(self._schema, path=str(self.path), reuse=True)
         index.register_tokenizer("dossier_tokens", self._tokens)
         self._queries = TvQueries(self._schema, self._tokens.analyze)
@@ -443,8 +446,9 @@ class TantivyBackend:
             self.outbox.drop_documents(conn, [int(i) for i in ids])
         if not self.settle():
             return False
+        index = self._open()
         with self._locked():
-            writer = self._open().writer(heap_size=WRITER_HEAP)
+            writer = index.writer(heap_size=WRITER_HEAP)
             try:
                 writer.garbage_collect_files()
             finally:

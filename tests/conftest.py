@@ -23,6 +23,8 @@ for _name in [k for k in os.environ if k.startswith("DOSSIER_") and k not in TES
     os.environ[f"INHERITED_{_name}"] = os.environ.pop(_name)
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The Tantivy backend joins the backend-parametrised suites that list it when DOSSIER_TEST_TANTIVY=1 (opt-in).
+TANTIVY = ["tantivy"] if os.environ.get("INHERITED_DOSSIER_TEST_TANTIVY") == "1" else []
 CORPUS = Path(os.environ.get("DOSSIER_CORPUS", ROOT.parent / "shared" / "corpus")).resolve()
 DEV = CORPUS / "dev"
 REAL = CORPUS / "real"
@@ -63,11 +65,13 @@ def backend_home(
     tmp_path_factory: pytest.TempPathFactory,
     build: Callable[[Path, dict[str, str]], Any],
 ) -> Iterator[Any]:
-    """What ``build(root, extra_env)`` makes of a fresh folder on ``backend`` ("sqlite", or "opensearch" with an
-    index alias of its own that is dropped afterwards); its ``["dossier"]`` is closed at the end."""
+    """What ``build(root, extra_env)`` makes of a fresh folder on ``backend`` ("sqlite", "tantivy", or "opensearch"
+    with an index alias of its own that is dropped afterwards); its ``["dossier"]`` is closed at the end."""
     from tests import _opensearch
 
     extra: dict[str, str] = {}
+    if backend == "tantivy":
+        extra = {"DOSSIER_OPENSEARCH_URL": "tantivy"}
     if backend == "opensearch":
         extra = {
             "DOSSIER_OPENSEARCH_URL": _opensearch.cluster_url(),
@@ -78,7 +82,7 @@ def backend_home(
         yield built
     finally:
         built["dossier"].close()
-        if extra:
+        if backend == "opensearch":
             _opensearch.drop(extra["DOSSIER_OPENSEARCH_URL"], extra["DOSSIER_OPENSEARCH_INDEX"])
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from dossier.app._check import IntegrityService
 from index import IndexDocument, SearchRequest
 from records import Document, ExportJob, Version, VersionPage, utcnow
-from tests.conftest import ADMIN_PASSWORD, DEV, audit_events, backend_home
+from tests.conftest import ADMIN_PASSWORD, DEV, TANTIVY, audit_events, backend_home
 
 FILES = [
     DEV / "contracts" / "等保整改服务协议_金桥电气_FW-2024-192.txt",
@@ -74,7 +74,7 @@ def _copied_home(
     }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)])
 def home(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:

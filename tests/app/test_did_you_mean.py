@@ -14,10 +14,12 @@ import pytest
 from dossier.app import did_you_mean
 from index import SearchRefused, SearchRequest
 from tests import _typos_home
-from tests.conftest import backend_home
+from tests.conftest import TANTIVY, backend_home
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     with backend_home(request.param, "typos", tmp_path_factory, _typos_home.build) as built:
         yield built

@@ -14,10 +14,12 @@ from foundation.errors import DossierError, Forbidden, NotFound
 from index import Principal, SearchRequest
 from records import Document
 from tests._versions import ADMIN, FINANCE, MANAGER, SALES, V1, V2, VIEWER, build_home, process
-from tests.conftest import audit_events, backend_home
+from tests.conftest import TANTIVY, audit_events, backend_home
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The versions' data home on each backend (module-wide: the restore test runs last and changes it)."""
     with backend_home(request.param, "versions", tmp_path_factory, build_home) as built:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dossier.cli import cli
-from tests.conftest import DEV
+from tests.conftest import DEV, TANTIVY
 
 #: A Redis nobody answers: commands then process files in-process (the queue has its own tests).
 NO_REDIS = {"DOSSIER_REDIS_URL": "redis://127.0.0.1:1/0"}
@@ -169,11 +169,14 @@ def test_status_names_an_unknown_batch(tmp_path):
     assert result.exit_code == 1 and "999" in result.output
 
 
-@pytest.fixture(params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)])
 def search_env(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """The CLI's environment for each search backend: the embedded index, and the OpenSearch node when there is one."""
     if request.param == "sqlite":
         yield dict(NO_REDIS)
+        return
+    if request.param == "tantivy":
+        yield {**NO_REDIS, "DOSSIER_OPENSEARCH_URL": "tantivy"}
         return
     from tests import _opensearch
 

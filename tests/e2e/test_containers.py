@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import DEV, backend_home, login_client
+from tests.conftest import DEV, TANTIVY, backend_home, login_client
 
 CONTRACT = DEV / "contracts" / "产品购销合同_宏图集团_HT-2023-1004.pdf"
 INVOICE = DEV / "invoices" / "发票_Contoso_00244890.pdf"
@@ -121,7 +121,9 @@ def _build(root: Path, extra_env: dict[str, str]) -> dict:
     return {"settings": settings, "env": env, "dossier": d, "ids": ids}
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The data home with the e-mails and the archive, on each backend."""
     with backend_home(request.param, "containers", tmp_path_factory, _build) as built:

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 
 LEVELS = ("public", "internal", "confidential", "finance")
 PASSWORD = "matrix-test-Passw0rd"
@@ -113,7 +113,9 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
     return {"settings": settings, "env": env, "dossier": d, "docs": docs}
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The matrix's data home on each backend."""
     with backend_home(request.param, "matrix", tmp_path_factory, _build) as built:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 
 # The reading rules as the issue states them, written once apart from the code under test.
 from tests.e2e.test_permission_matrix import CUSTOMERS, OWNERS, USERS, allowed
@@ -107,7 +107,9 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
     }
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The matrix's data home on each backend."""
     with backend_home(request.param, "matrix-act", tmp_path_factory, _build) as built:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 from tests.e2e.test_permission_matrix import CUSTOMERS, PASSWORD, USERS, _build, allowed
 
 TODAY = date.today()
@@ -55,7 +55,9 @@ def _build_dashboard(root: Path, extra_env: dict[str, str]) -> dict:
     return {**built, "amounts": amounts}
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     with backend_home(request.param, "matrix-dash", tmp_path_factory, _build_dashboard) as built:
         yield built

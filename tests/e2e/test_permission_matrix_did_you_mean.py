@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from tests import _typos_home
 from tests._typos_home import DOCS, USERS, may_read
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 
 #: typed -> (the correction, the words that must not show to a user who may not read the source, source docs)
 PROBES = {
@@ -34,7 +34,9 @@ def _allowed(username: str, sources: tuple[str, ...]) -> bool:
     return any(may_read(username, DOCS[key][0], DOCS[key][1]) for key in sources)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     with backend_home(request.param, "typos-matrix", tmp_path_factory, _typos_home.build) as built:
         yield built

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests._smtp import smtp_server
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 from tests.e2e.test_permission_matrix import CUSTOMERS, LEVELS, OWNERS, USERS, allowed
 
 PASSWORD = "notify-matrix-Passw0rd"
@@ -110,7 +110,9 @@ def mailbox():
         yield box
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request, tmp_path_factory, mailbox):  # type: ignore[no-untyped-def]
     mailbox.received.clear()
     with backend_home(

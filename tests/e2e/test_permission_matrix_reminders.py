@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from tests._reminders import CUSTOMERS, LEVELS, PASSWORD, USERS, build, doc_id
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 
 OWNERS = {key: owner for key, (_name, owner, _type) in CUSTOMERS.items()}
 TODAY = date.today()
@@ -135,7 +135,9 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict[str, Any]:
     return built
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     with backend_home(request.param, "remmatrix", tmp_path_factory, _build) as built:
         yield built

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 from tests.e2e.test_permission_matrix import CUSTOMERS, OWNERS, USERS, allowed
 
 LEVELS = ("public", "internal", "confidential", "finance")
@@ -99,7 +99,9 @@ def _build(home: Path, extra_env: dict[str, str]) -> dict:
     return {"settings": settings, "env": env, "dossier": d}
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     with backend_home(request.param, "suggest-matrix", tmp_path_factory, _build) as built:
         yield built

@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 
 from tests._reminders import PASSWORD, USERS, build, doc_id
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 from tests.e2e.test_permission_matrix_reminders import allowed
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     with backend_home(request.param, "thumbmatrix", tmp_path_factory, build) as built:
         yield built

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from tests._bulk_home import OWNERS, PASSWORD, USERS, build
-from tests.conftest import backend_home, login_client
+from tests.conftest import TANTIVY, backend_home, login_client
 
 
 def readable(username: str, level: str, key: str | None) -> bool:
@@ -41,7 +41,9 @@ def editable(username: str, level: str, key: str | None, uploader: str) -> bool:
     return False
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def home(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     with backend_home(request.param, "viewsmatrix", tmp_path_factory, build) as built:
         yield built

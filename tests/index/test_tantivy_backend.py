@@ -312,9 +312,7 @@ def _doc(i: int, text: str = "季度采购合同 光华物流", **kw) -> IndexDo
 def fresh(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'records.db'}")
     backend = open_backend(engine, "tantivy")
-    assert backend.needs_reindex()  # a new index is filled by a reindex first
-    backend.clear()
-    assert not backend.needs_reindex()
+    assert not backend.needs_reindex()  # a new index is up to date
     yield engine, backend, tmp_path
     backend.close()
 
@@ -399,6 +397,19 @@ def test_a_writer_killed_by_sigkill_loses_nothing(fresh, when):
     assert backend.outbox.pending() == 0
     assert backend.count() == 41
     assert sorted(backend.entry_ids()) == [1, *range(100, 140)]
+
+
+def test_an_index_of_another_analysis_or_schema_needs_a_reindex(fresh):
+    engine, backend, _ = fresh
+    backend.index([_doc(1)])
+    backend._set_marker(analysis="0")  # written by an older analysis
+    assert TantivyBackend(engine).needs_reindex()
+    backend.clear()
+    assert not TantivyBackend(engine).needs_reindex()
+    backend.index([_doc(1)])
+    backend._set_marker(schema="0")  # another schema: replaced by an empty index, to be refilled
+    other = TantivyBackend(engine)
+    assert other.needs_reindex() and other.count() == 0
 
 
 def test_a_rebuild_refills_the_index(fresh):

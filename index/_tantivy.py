@@ -581,13 +581,8 @@ class TantivyBackend:
         if not want:
             return []
         if ranked:
-            # Equal scores go to the most recent intake, then the higher id (a window past the page decides).
             hits = searcher.search(query, limit=want + TIE_WINDOW, count=False).hits
-            addresses = [a for _, a in hits]
-            recent = searcher.fast_field_values("recent", addresses)
-            ids = searcher.fast_field_values("id", addresses)
-            ranking = sorted(range(len(hits)), key=lambda i: (hits[i][0], recent[i], ids[i]), reverse=True)
-            return [(float(hits[i][0]), hits[i][1]) for i in ranking[offset:want]]
+            return self._ranked(searcher, hits, offset, want)
         field, desc = self._sort_key(request)
         order = tantivy.Order.Desc if desc else tantivy.Order.Asc
         hits = searcher.search(query, limit=want, count=False, order_by_field=field, order=order).hits
@@ -604,6 +599,18 @@ class TantivyBackend:
         keyed = sorted(zip(hits, ids, strict=True), key=lambda h: (h[0][0], h[1]), reverse=desc)
         return [(0.0, a) for (_, a), _ in keyed[offset:want]]
 
+    @staticmethod
+    def _ranked(
+        searcher: Any, hits: Sequence[tuple[Any, Any]], offset: int, want: int
+    ) -> list[tuple[float, Any]]:
+        """Hits by score, equal scores by the most recent intake, then the higher id (a window past the page
+        decides); ``offset`` … ``want``."""
+        addresses = [a for _, a in hits]
+        recent = searcher.fast_field_values("recent", addresses)
+        ids = searcher.fast_field_values("id", addresses)
+        ranking = sorted(range(len(hits)), key=lambda i: (hits[i][0], recent[i], ids[i]), reverse=True)
+        return [(float(hits[i][0]), hits[i][1]) for i in ranking[offset:want]]
+
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
         """Run a query, filtered inside the Tantivy query by what ``principal`` may read."""
         started = time.perf_counter()
@@ -612,8 +619,13 @@ class TantivyBackend:
         plain, full, ranked = self._query(searcher, request, principal, parsed)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
-        total = int(searcher.search(full, limit=1, count=True).count or 0)
-        page = self._page(searcher, full, request, ranked, offset, limit) if total else []
+        if ranked:  # the count and the page from one pass
+            found = searcher.search(full, limit=offset + limit + TIE_WINDOW, count=True)
+            total = int(found.count or 0)
+            page = self._ranked(searcher, found.hits, offset, offset + limit) if limit else []
+        else:
+            total = int(searcher.search(full, limit=1, count=True).count or 0)
+            page = self._page(searcher, full, request, ranked, offset, limit) if total else []
         facets = self._facets(searcher, plain, full) if request.facets else {}
         hits = self._hits(searcher, page, parsed, field_values_of(request, parsed), ranked)
         took = (time.perf_counter() - started) * 1000

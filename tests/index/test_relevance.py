@@ -19,7 +19,7 @@ from index import IndexDocument, Principal, SearchBackend, SearchRequest, open_b
 from index._query import parse_query
 from index._relevance import FIELDS_BOOST, named_types
 from tests import _opensearch
-from tests.conftest import DEV
+from tests.conftest import DEV, TANTIVY
 
 ADMIN = Principal(username="admin", role="admin")
 MANY = "合同的附件已经发出，合同条款请法务看一下，合同金额不变。" * 3
@@ -134,14 +134,16 @@ DOCS = (
 TYPES = {d.id: d.doc_type for d in DOCS}
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(
+    scope="module", params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)]
+)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SearchBackend]:
     """Each backend holding :data:`DOCS` (OpenSearch when a node is configured)."""
     engine = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('relevance') / 'dossier.db'}")
-    if request.param == "sqlite":
-        b = open_backend(engine)
+    if request.param in ("sqlite", "tantivy"):
+        b = open_backend(engine, "" if request.param == "sqlite" else "tantivy")
         b.index(list(DOCS))
         yield b
     else:

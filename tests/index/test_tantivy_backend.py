@@ -399,6 +399,31 @@ def test_a_writer_killed_by_sigkill_loses_nothing(fresh, when):
     assert sorted(backend.entry_ids()) == [1, *range(100, 140)]
 
 
+_WRITER = """
+import sys
+from sqlalchemy import create_engine
+from index import IndexDocument, open_backend
+backend = open_backend(create_engine(sys.argv[1], connect_args={"timeout": 60}), "tantivy")
+first = int(sys.argv[2])
+for i in range(first, first + 40, 4):  # ten small commits, each flushed at once under the writer lock
+    backend.index([IndexDocument(id=j, title=f"文档{j}", text=f"并发写入的报价 {j}") for j in range(i, i + 4)])
+"""
+
+
+def test_processes_writing_at_once_take_turns_and_lose_nothing(fresh):
+    engine, backend, _ = fresh
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(_WRITER), str(engine.url), str(first)], env=env
+        )
+        for first in (1, 1001, 2001)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0, 0]
+    assert backend.search(SearchRequest("并发写入"), Principal.system()).total == 120
+    assert backend.outbox.pending() == 0
+
+
 def test_an_index_of_another_analysis_or_schema_needs_a_reindex(fresh):
     engine, backend, _ = fresh
     backend.index([_doc(1)])

@@ -11,6 +11,7 @@ Then the write path: deletes, another process's view of a write, and a writer ki
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import signal
@@ -329,8 +330,22 @@ def test_the_index_lives_beside_the_records_and_deletes_leave_it(fresh):
     backend.index([_doc(4, "服务器报价")])  # a replaced document: its old text no longer matches
     assert 4 not in _ids(backend, SearchRequest("合同"), admin)
     assert _ids(backend, SearchRequest("服务器"), admin) == {4}
-    assert backend.expunge([4])
-    assert backend.count() == 8
+    secret = _doc(20, "机密条款独一无二的词语甲乙丙")
+    backend.index([secret, _doc(21)])  # one segment, which outlives the delete
+    backend.delete([20])
+
+    def deleted_kept() -> int:  # entries deleted but still in a segment (meta.json of the index)
+        meta = json.loads((backend.path / "meta.json").read_text())
+        return sum((seg.get("deletes") or {}).get("num_deleted_docs", 0) for seg in meta["segments"])
+
+    assert deleted_kept() >= 1  # deleted, but its segment still holds it
+
+    assert backend.expunge([20])
+    assert backend.count() == 9
+    assert deleted_kept() == 0  # no segment keeps it; the others are searched as before
+    assert _ids(backend, SearchRequest("服务器"), admin) == {4}
+    assert backend.search(SearchRequest("光华物流"), admin).total == 8
+    assert backend.similar_words("甲乙丁") == []
 
 
 def test_a_queued_write_commits_with_the_records_and_another_process_sees_it(fresh):

@@ -41,14 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DOSSIER_OPENSEARCH_URL",
         "",
-        "OpenSearch URL for the search index; empty = embedded SQLite FTS5 index; `tantivy` = embedded Tantivy"
-        " index beside the records (experimental).",
-    ),
-    Setting(
-        "DOSSIER_TANTIVY_DIR",
-        "",
-        "Folder of the Tantivy index (DOSSIER_OPENSEARCH_URL=tantivy); empty = beside the SQLite records file,"
-        " or DOSSIER_HOME/tantivy with PostgreSQL.",
+        "OpenSearch URL for the search index; empty = embedded SQLite FTS5 index.",
     ),
     Setting(
         "DOSSIER_OPENSEARCH_INDEX",

@@ -18,7 +18,7 @@ index's token streams and compiled queries, finds exactly the documents FTS5 fin
   opened and committed only under an exclusive ``fcntl.flock`` on a lock file beside the index.
 * **Readers** reload the index before each search, so a committed write is seen by every process.
 * **Where:** a directory beside the SQLite records file (``dossier.db`` -> ``dossier.tantivy``), or the
-  ``directory`` option (PostgreSQL homes: ``DOSSIER_TANTIVY_DIR`` or ``<home>/tantivy``).
+  ``directory`` option (PostgreSQL homes: ``<home>/tantivy``).
 * ``dossier.json`` in the directory names the schema and analysis the index was written with.  A new
   index is up to date (like a new OpenSearch index: a home switched to Tantivy runs ``dossier reindex``);
   an index of another schema is replaced by an empty one, and an index of another schema or analysis

@@ -141,7 +141,7 @@ def _backend_options(settings: Settings) -> dict[str, Any]:
     """The OpenSearch settings, or the Tantivy index's place (the embedded SQLite backend takes none)."""
     choice = settings.get("DOSSIER_OPENSEARCH_URL").strip()
     if choice.lower() == "tantivy":
-        return {"directory": settings.get("DOSSIER_TANTIVY_DIR").strip(), "home": str(settings.home)}
+        return {"home": str(settings.home)}  # beside a SQLite records file, else <home>/tantivy
     if not choice:
         return {}
     return {

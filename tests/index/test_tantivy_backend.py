@@ -473,3 +473,21 @@ def test_the_setting_selects_the_tantivy_backend(tmp_path):
     options = _backend_options(settings)
     backend = open_backend(create_engine(f"sqlite:///{tmp_path / 'dossier.db'}"), "tantivy", **options)
     assert isinstance(backend, TantivyBackend) and backend.path == tmp_path / "dossier.tantivy"
+
+
+def test_postgresql_records_keep_the_outbox_and_the_index_lives_in_the_home(postgres_url, tmp_path):
+    engine = create_engine(postgres_url)
+    try:
+        backend = open_backend(engine, "tantivy", home=str(tmp_path))
+        assert isinstance(backend, TantivyBackend) and backend.path == tmp_path / "tantivy"
+        with engine.begin() as conn:  # queued in the records' transaction, applied after it
+            backend.index([_doc(1), _doc(2, "服务器报价")], connection=conn)
+        other = TantivyBackend(engine, tmp_path / "tantivy")
+        admin = Principal.system()
+        assert _ids(other, SearchRequest("光华"), admin) == {1}
+        backend.delete([1])
+        assert backend.count() == 1 and other.search(SearchRequest("服务器"), admin).total == 1
+        assert backend.outbox.pending() == 0
+        backend.close()
+    finally:
+        engine.dispose()

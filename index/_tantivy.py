@@ -309,7 +309,8 @@ class TantivyBackend:
             if marker.get("schema") != TV_SCHEMA:
                 # A new index is up to date (as a new OpenSearch index is: `dossier reindex` fills it from
                 # the records); one of another schema is replaced by an empty one that needs the reindex.
-                analysis = None if marker else ANALYSIS_VERSION
+                existing = bool(marker) or (self.path / "meta.json").exists()  # (a lost marker too)
+                analysis = None if existing else ANALYSIS_VERSION
                 for child in self.path.iterdir() if self.path.exists() else ():
                     if child.name != _LOCK:
                         shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -385,9 +386,11 @@ class TantivyBackend:
         index.reload()
 
     def flush(self, *, force: bool = False, wait: bool = True) -> FlushReport:
-        """Apply every outbox row to the index; rows leave the outbox only after the index committed them.
+        """Apply every due outbox row to the index; rows leave the outbox only after the index committed them.
 
-        ``wait`` False returns at once when another process holds the writer lock (it is applying them).
+        ``force`` also applies rows waiting out a backoff after a failed try; ``wait`` False returns at once
+        when another process holds the writer lock (it is applying them).  A failing index (a full disk)
+        leaves the rows queued, retried later, and says why in the report's ``error``.
         """
         self._tables()
         sent = 0
@@ -397,10 +400,16 @@ class TantivyBackend:
             if not held:
                 return FlushReport()
             while True:
-                rows = self.outbox.due(FLUSH_ROWS, now=float("inf"))
+                rows = self.outbox.due(FLUSH_ROWS, now=float("inf") if force else None)
                 if not rows:
                     break
-                done, refused = self._apply_rows(index, rows)
+                try:
+                    done, refused = self._apply_rows(index, rows)
+                except (OSError, ValueError, RuntimeError) as exc:
+                    reason = f"{type(exc).__name__}: {exc}"[:500]
+                    _log.warning("Tantivy index write failed, queued work waits: %s", reason)
+                    self.outbox.retry_later(rows, reason)
+                    return FlushReport(sent=sent, rejected=tuple(rejected), error=reason)
                 self.outbox.done(done)
                 self.outbox.reject(refused)
                 sent += len(done)
@@ -440,7 +449,8 @@ class TantivyBackend:
         """Apply everything queued (by any process) and reload; False when rows still wait after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while True:
-            self.flush(force=True)
+            if self.flush(force=True).error is not None:
+                return False  # the index fails: the work stays queued
             if self.outbox.pending() == 0:
                 return True
             if time.monotonic() > deadline:

@@ -439,6 +439,24 @@ def test_processes_writing_at_once_take_turns_and_lose_nothing(fresh):
     assert backend.outbox.pending() == 0
 
 
+def test_a_failing_index_keeps_the_work_queued_with_the_reason(fresh, monkeypatch):
+    engine, backend, _ = fresh
+
+    def full_disk(*_args):  # the index cannot be written (a full disk, say)
+        raise OSError(28, "No space left on device")
+
+    with engine.begin() as conn:
+        backend.index([_doc(1)], connection=conn)
+    monkeypatch.setattr(backend, "_apply_rows", full_disk)
+    report = backend.flush()
+    assert "No space left" in (report.error or "") and report.sent == 0
+    assert backend.outbox.pending() == 1 and not backend.settle(1)
+    assert "No space left" in backend.outbox.last_error()
+    monkeypatch.undo()
+    assert backend.flush().sent == 0  # waiting out its backoff
+    assert backend.settle() and backend.count() == 1
+
+
 def test_an_index_of_another_analysis_or_schema_needs_a_reindex(fresh):
     engine, backend, _ = fresh
     backend.index([_doc(1)])

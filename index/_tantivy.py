@@ -79,6 +79,8 @@ _log = logging.getLogger(__name__)
 #: Names the fields of the Tantivy schema; an index of another one is replaced (and needs a reindex).
 TV_SCHEMA = "1"
 FACET_LIMIT = 50
+#: Seconds a read of the index's vocabulary (did-you-mean) serves before a changed index is read again.
+VOCABULARY_TTL_S = 30.0
 #: Hits past a ranked page read to order equal scores by recency.
 TIE_WINDOW = 200
 #: Outbox rows applied per index commit.
@@ -269,7 +271,7 @@ class TantivyBackend:
         self._tokens = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
         self._index: Any = None
         self._queries: TvQueries | None = None
-        self._vocabulary: tuple[tuple[int, int], dict[tuple[str, int], list[str]]] | None = None
+        self._vocabulary: tuple[tuple[int, int], dict[tuple[str, int], list[str]], float] | None = None
 
     # -- the index directory --------------------------------------------------------------------
 
@@ -493,6 +495,7 @@ class TantivyBackend:
             finally:
                 writer.wait_merging_threads()
         index.reload()
+        self._vocabulary = None  # no word of the erased entries is offered any more
         return True
 
     def clear(self) -> None:
@@ -509,6 +512,7 @@ class TantivyBackend:
                 writer.wait_merging_threads()
             self._set_marker(schema=TV_SCHEMA, analysis=ANALYSIS_VERSION)
         index.reload()
+        self._vocabulary = None
 
     def start_rebuild(self, *, restart: bool = False) -> _Rebuild:
         """Empty the index; the batches go straight in (a crashed rebuild simply starts again)."""
@@ -549,22 +553,26 @@ class TantivyBackend:
     def similar_words(self, word: str, limit: int = 8) -> list[str]:
         """Words of the index one edit (Latin: up to two) from ``word``, nearest first (:mod:`index._vocabulary`).
 
-        The vocabulary is the index's own term dictionary (CJK words of ``words``, Latin words of ``grams``),
-        counted over live documents only (a deleted document's words go with it), read once per commit.
+        The vocabulary is the index's own term dictionary (CJK words of ``words``, Latin words of ``grams``;
+        a term of deleted entries only is not listed), read again after a commit changed the index, at most
+        every :data:`VOCABULARY_TTL_S` seconds (a suggestion is only a candidate, run as the user before
+        it is shown).
         """
         typed = vocabulary_word(word)
         if typed is None:
             return []
         searcher = self._searcher()
         key = (searcher.num_docs, searcher.num_segments)
-        if self._vocabulary is None or self._vocabulary[0] != key:
-            live = tantivy.Query.all_query()
+        now = time.monotonic()
+        if self._vocabulary is None or (
+            self._vocabulary[0] != key and now - self._vocabulary[2] > VOCABULARY_TTL_S
+        ):
             buckets: dict[tuple[str, int], list[str]] = {}
             for field, script in (("words", "cjk"), ("grams", "latin")):
-                for term, count in searcher.terms_with_prefix(field, "", filter_query=live):
+                for term, count in searcher.terms_with_prefix(field, ""):
                     if count and vocabulary_script(term) == script:
                         buckets.setdefault((script, len(term)), []).append(term)
-            self._vocabulary = (key, buckets)
+            self._vocabulary = (key, buckets, now)
         script = vocabulary_script(typed) or ""
         edits = max_edits(typed)
         pool = [

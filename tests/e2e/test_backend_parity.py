@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests import _opensearch
-from tests.conftest import DEV, load_queries
+from tests.conftest import DEV, TANTIVY, load_queries
 
-pytestmark = [pytest.mark.opensearch, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 FOLDERS = (
     "contracts",
@@ -62,17 +62,21 @@ def _home(base: Path, env_extra: dict[str, str]) -> Path:
     return home
 
 
-@pytest.fixture(scope="module")
-def dossiers(tmp_path_factory):
-    """(embedded Dossier, OpenSearch Dossier) over the same files."""
+@pytest.fixture(scope="module", params=[pytest.param("opensearch", marks=pytest.mark.opensearch), *TANTIVY])
+def dossiers(request, tmp_path_factory):
+    """(embedded Dossier, OpenSearch Dossier) over the same files (or the Tantivy backend's with DOSSIER_TEST_TANTIVY=1)."""
     from dossier.app.services import Dossier
     from foundation.config import load_settings
 
-    url = _opensearch.cluster_url()
-    alias = f"dossier-parity-{uuid.uuid4().hex[:8]}"
-    os_env = {"DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias}
+    if request.param == "tantivy":
+        url, alias = "", ""
+        os_env = {"DOSSIER_OPENSEARCH_URL": "tantivy"}
+    else:
+        url = _opensearch.cluster_url()
+        alias = f"dossier-parity-{uuid.uuid4().hex[:8]}"
+        os_env = {"DOSSIER_OPENSEARCH_URL": url, "DOSSIER_OPENSEARCH_INDEX": alias}
     embedded_home = _home(tmp_path_factory.mktemp("embedded"), {})
-    os_home = _home(tmp_path_factory.mktemp("opensearch"), os_env)
+    os_home = _home(tmp_path_factory.mktemp(request.param), os_env)
     opened = []
     for home, extra in ((embedded_home, {}), (os_home, os_env)):
         settings = load_settings(
@@ -85,7 +89,8 @@ def dossiers(tmp_path_factory):
     finally:
         for d in opened:
             d.close()
-        _opensearch.drop(url, alias)
+        if alias:
+            _opensearch.drop(url, alias)
 
 
 def _answer(dossier, query: str, principal) -> tuple[int, Counter, dict]:  # type: ignore[no-untyped-def]

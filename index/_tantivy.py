@@ -6,7 +6,8 @@ index's token streams and compiled queries, finds exactly the documents FTS5 fin
 * **What is indexed:** each entry's ``title``/``meta``/``grams``/``words`` streams
   (:func:`index._sqlite_entry.entry_of`, the embedded index's own), split by Tantivy's ``simple``
   tokenizer with positions; keyword fields (raw, fast) for every filter and facet; the entry's
-  original title, metadata text and body stored for snippets (:func:`index._snippet.hit_texts`).
+  original title, metadata text and body stored for snippets (:func:`index._snippet.hit_texts`)
+  (:mod:`index._tv_schema`).
   Queries: :mod:`index._tv_query`.  Everything (text, permissions, filters, tiers, sort, facets)
   runs inside one Tantivy query; nothing is counted outside it.
 * **Writes never get lost:** as with OpenSearch, a write is an outbox row (:mod:`index._outbox`)
@@ -36,29 +37,21 @@ import shutil
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import tantivy
 from sqlalchemy import Engine
 
-from foundation.errors import DossierError
-from foundation.messages import msg
-from foundation.vocabulary import importance_level
 from index._analysis import ANALYSIS_VERSION
 from index._common import InvalidDocument, check_document
-from index._fields import customer_type_name, entity_key, fold
-from index._formats import SCAN
-from index._outbox import Outbox, OutboxRow, document_from_json, document_to_json
+from index._outbox import Outbox, OutboxRow, document_from_json
 from index._query import ParsedQuery, field_values_of, lifecycle_filter, parse_request
 from index._snippet import hit_texts
-from index._sqlite_entry import Entry, entry_of
-from index._titles import NUMBER_KINDS, is_generic_title, title_parts
-from index._tv_query import FACET_FIELDS, TEXT_FIELDS, TvQueries, date_number, entity_term, text_score
+from index._sqlite_entry import entry_of
+from index._titles import is_generic_title, title_parts
+from index._tv_query import FACET_FIELDS, TvQueries, text_score
+from index._tv_schema import build_schema, index_directory, stored_document, tv_document
 from index._types import (
     ACTIVITY_ID_BASE,
     FlushReport,
@@ -87,144 +80,8 @@ TIE_WINDOW = 200
 FLUSH_ROWS = 2000
 #: Memory of the index writer.
 WRITER_HEAP = 64 * 1024 * 1024
-_KEYWORDS = (
-    "doc_type",
-    "doc_type_key",
-    "confidentiality",
-    "lifecycle",
-    "customers",
-    "customer_keys",
-    "tags",
-    "customer_types",
-    "industries",
-    "industry_keys",
-    "regions",
-    "region_keys",
-    "customer_stages",
-    "customer_importance",
-    "customer_tags",
-    "file_format",
-    "scan",
-    "year",
-    "date",
-    "entity",
-    "number",
-)
-_STORED = ("title_text", "meta_text", "body")
 _MARKER = "dossier.json"
 _LOCK = ".dossier-writer.lock"
-
-
-def index_directory(engine: Engine, directory: str | os.PathLike[str] | None = None) -> Path:
-    """Where the index of ``engine``'s records lives: ``directory``, else beside the SQLite file."""
-    if directory:
-        return Path(directory)
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if database and database != ":memory:" and not database.startswith("file:"):
-        path = Path(database)
-        return path.with_name(path.stem + ".tantivy")
-    raise DossierError(msg("index.tantivy.no_directory"))
-
-
-def _epoch_s(stamp: str) -> int:
-    if not stamp:
-        return 0
-    try:
-        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return 0
-
-
-def _build_schema() -> Any:
-    sb = tantivy.SchemaBuilder()
-    sb.add_integer_field("id", stored=True, indexed=True, fast=True)
-    sb.add_integer_field("customer_id", indexed=True)
-    sb.add_integer_field("access", indexed=True)
-    sb.add_integer_field("date_num", indexed=True, fast=True)
-    for name in ("recent", "date_desc", "date_asc"):
-        sb.add_integer_field(name, fast=True)
-    sb.add_integer_field("version", stored=True)
-    sb.add_integer_field("document_id", stored=True)
-    for name in TEXT_FIELDS:
-        sb.add_text_field(name, tokenizer_name="dossier_tokens")
-    for name in _KEYWORDS:
-        sb.add_text_field(
-            name, stored=name in ("doc_type", "customers", "date", "number"), fast=True, tokenizer_name="raw"
-        )
-    for name in _STORED:
-        sb.add_text_field(name, stored=True, tokenizer_name="raw", index_option="basic")
-    sb.add_bytes_field("source", stored=True)  # the rest of the IndexDocument (expunge rebuilds from it)
-    return sb.build()
-
-
-def _values(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(v for v in values if v))
-
-
-def tv_document(doc: IndexDocument, entry: Entry) -> Any:
-    """The Tantivy document of an entry."""
-    d = tantivy.Document()
-    d.add_integer("id", doc.id)
-    for cid in dict.fromkeys(c for c in doc.customer_ids if c is not None):
-        d.add_integer("customer_id", int(cid))
-    for cid in dict.fromkeys(doc.access_customer_ids):
-        d.add_integer("access", int(cid))
-    day = date_number(doc.date) if doc.date else 0
-    created = _epoch_s(doc.created_at)
-    if day:
-        d.add_integer("date_num", day)
-    d.add_integer("recent", created)
-    d.add_integer("date_desc", day * 10**10 + created)
-    d.add_integer("date_asc", (day or 99_999_999) * 10**10 + created)
-    d.add_integer("version", doc.version)
-    d.add_integer("document_id", doc.document if (doc.version or doc.activity) else 0)
-    d.add_text("title", entry.title)
-    d.add_text("meta", entry.meta)
-    d.add_text("grams", entry.grams)
-    d.add_text("words", entry.words_column)
-    d.add_text("title_text", doc.title)
-    d.add_text("meta_text", entry.meta_text)
-    d.add_text("body", doc.text)
-    d.add_bytes("source", zlib.compress(document_to_json(replace(doc, title="", text="")).encode("utf-8")))
-    customer_keys = (fold(n) for n in (*doc.customers, *doc.customer_aliases))
-    entities = _values(
-        entity_term(k, entity_key(k, v)) for k, v in doc.entities if k and v and entity_key(k, v)
-    )
-    keywords: dict[str, Iterable[str]] = {
-        "doc_type": (doc.doc_type,),
-        "doc_type_key": (doc.doc_type.lower(),),
-        "confidentiality": (doc.confidentiality,),
-        "lifecycle": ("archived" if doc.lifecycle == "archived" else "active",),
-        "customers": doc.customers,
-        "customer_keys": customer_keys,
-        "tags": doc.tags,
-        "customer_types": (customer_type_name(c) or c.strip() for c in doc.customer_types),
-        "industries": (i.strip() for i in doc.industries),
-        "industry_keys": (fold(i.strip()) for i in doc.industries),
-        "regions": (r.strip() for r in doc.regions),
-        "region_keys": (fold(r.strip()) for r in doc.regions),
-        "customer_stages": (s.strip() for s in doc.customer_stages),
-        "customer_importance": (importance_level(i) or i.strip() for i in doc.customer_importance),
-        "customer_tags": (t.strip() for t in doc.customer_tags),
-        "file_format": (doc.file_format,),
-        "scan": (SCAN,) if doc.scan else (),
-        "year": (doc.date[:4],) if doc.date else (),
-        "date": (doc.date,) if doc.date else (),
-        "entity": entities[:5000],
-        "number": (e for e in entities if e.split("\x1f", 1)[0] in NUMBER_KINDS),
-    }
-    for name, values in keywords.items():
-        for value in _values(values):
-            d.add_text(name, value)
-    return d
-
-
-def _stored_document(stored: dict[str, Any]) -> IndexDocument:
-    """The index document an entry was written from (its stored source, title and body)."""
-    doc = document_from_json(zlib.decompress(bytes(stored["source"][0])).decode("utf-8"))
-    return replace(
-        doc, title=str((stored.get("title_text") or [""])[0]), text=str((stored.get("body") or [""])[0])
-    )
 
 
 class _Rebuild:
@@ -267,7 +124,7 @@ class TantivyBackend:
         self.outbox = Outbox(engine)
         self._tables_ready = False
         self._flush_lock = threading.Lock()
-        self._schema = _build_schema()
+        self._schema = build_schema()
         self._tokens = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build()
         self._index: Any = None
         self._queries: TvQueries | None = None
@@ -477,7 +334,7 @@ class TantivyBackend:
             index.reload()
             searcher = index.searcher()
             found = searcher.search(tantivy.Query.all_query(), limit=max(1, searcher.num_docs), count=False)
-            docs = [_stored_document(searcher.doc(address).to_dict()) for _, address in found.hits]
+            docs = [stored_document(searcher.doc(address).to_dict()) for _, address in found.hits]
             writer = index.writer(heap_size=WRITER_HEAP)
             try:
                 writer.delete_all_documents()

@@ -379,7 +379,8 @@ if sys.argv[2] == "queued":  # committed with the records, killed before the ind
 else:  # killed inside the index commit: the writer lock and a half-written segment are left
     with backend._engine.begin() as conn:
         backend.index(docs, connection=conn)
-    from index._tantivy import WRITER_HEAP, tv_document
+    from index._tantivy import WRITER_HEAP
+    from index._tv_schema import tv_document
     from index._sqlite_entry import entry_of
     index = backend._open()
     with backend._locked():

@@ -81,11 +81,19 @@ FLUSH_ROWS = 2000
 #: Memory of the index writer.
 WRITER_HEAP = 64 * 1024 * 1024
 _MARKER = "dossier.json"
+#: The outbox state naming the ids flushes wrote while a rebuild runs (JSON list; absent: no rebuild).
+_REBUILDING = "tantivy_rebuild"
 _LOCK = ".dossier-writer.lock"
 
 
 class _Rebuild:
-    """A full reindex into the Tantivy index: each batch goes straight in (no outbox), committed under the lock."""
+    """A full reindex into the Tantivy index: each batch goes straight in (no outbox), committed under the lock.
+
+    Changes made meanwhile are not lost: while a rebuild runs, every flush notes the ids it wrote or
+    deleted (``_REBUILDING`` in the outbox's state, under the writer lock), and a batch skips those ids
+    — it was read from the records before the change, so its copy is older (a deleted document would
+    come back).  :meth:`finish` ends the noting.
+    """
 
     resume_after = 0
 
@@ -99,9 +107,10 @@ class _Rebuild:
                 rows.append((doc.id, tv_document(doc, entry_of(doc))))
             except InvalidDocument as exc:
                 _log.warning("document %s not indexed: %s", doc.id, exc)
-        self._backend.apply(rows)
+        self._backend.apply(rows, rebuilding=True)
 
     def finish(self) -> None:
+        self._backend.outbox.set_state(_REBUILDING, None)
         self._backend.reload()
 
 
@@ -226,10 +235,16 @@ class TantivyBackend:
             write(conn)
         self.flush()
 
-    def apply(self, rows: Sequence[tuple[int, Any]]) -> None:
-        """Replace the entries of the ids (a Tantivy document, or None to delete) and commit, under the lock."""
+    def apply(self, rows: Sequence[tuple[int, Any]], *, rebuilding: bool = False) -> None:
+        """Replace the entries of the ids (a Tantivy document, or None to delete) and commit, under the lock.
+
+        ``rebuilding``: a rebuild's batch, which leaves out the ids a flush wrote since the rebuild began.
+        """
         index = self._open()
         with self._locked():
+            if rebuilding:
+                newer = self._rebuild_touched()
+                rows = [row for row in rows if int(row[0]) not in newer]
             writer = index.writer(heap_size=WRITER_HEAP)
             try:
                 for doc_id, document in rows:
@@ -269,6 +284,7 @@ class TantivyBackend:
                     _log.warning("Tantivy index write failed, queued work waits: %s", reason)
                     self.outbox.retry_later(rows, reason)
                     return FlushReport(sent=sent, rejected=tuple(rejected), error=reason)
+                self._note_rebuild_writes([row.doc_id for row in rows])
                 self.outbox.done(done)
                 self.outbox.reject(refused)
                 sent += len(done)
@@ -303,6 +319,18 @@ class TantivyBackend:
         finally:
             writer.wait_merging_threads()
         return done, refused
+
+    def _rebuild_touched(self) -> set[int]:
+        """The ids flushes wrote since the running rebuild began (none without one; call under the lock)."""
+        state = self.outbox.get_state(_REBUILDING)
+        return set() if state is None else {int(i) for i in json.loads(state)}
+
+    def _note_rebuild_writes(self, ids: Sequence[int]) -> None:
+        """While a rebuild runs, remember ``ids`` (just committed by a flush) so its batches leave them alone."""
+        state = self.outbox.get_state(_REBUILDING)
+        if state is not None and ids:
+            known = json.loads(state)
+            self.outbox.set_state(_REBUILDING, json.dumps(sorted({*known, *map(int, ids)})))
 
     def settle(self, timeout_s: float = 30.0) -> bool:
         """Apply everything queued (by any process) and reload; False when rows still wait after ``timeout_s``."""
@@ -374,6 +402,8 @@ class TantivyBackend:
     def start_rebuild(self, *, restart: bool = False) -> _Rebuild:
         """Empty the index; the batches go straight in (a crashed rebuild simply starts again)."""
         self.clear()
+        with self._locked():
+            self.outbox.set_state(_REBUILDING, "[]")
         return _Rebuild(self)
 
     # -- reading --------------------------------------------------------------------------------

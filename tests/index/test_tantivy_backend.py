@@ -482,6 +482,34 @@ def test_a_rebuild_refills_the_index(fresh):
     assert not backend.needs_reindex()
 
 
+def test_changes_made_during_a_rebuild_are_not_undone_by_its_batches(fresh):
+    """GIVEN a rebuild that read documents 1-6 from the records WHEN, before it writes them, document 2
+    is changed, document 3 deleted and document 9 added (queued and flushed as usual, by another
+    backend object as another process would) THEN the batch leaves 2 and 3 alone: the change stays,
+    the deleted document does not come back, nothing is doubled; after the rebuild, writes are plain."""
+    engine, backend, _ = fresh
+    admin = Principal.system()
+    backend.index([_doc(i) for i in range(1, 7)])
+    rebuild = backend.start_rebuild()
+    read_before = [_doc(i) for i in range(1, 7)]  # what the rebuild read from the records
+    other = TantivyBackend(engine)
+    with engine.begin() as conn:
+        other.index([_doc(2, "服务器报价"), _doc(9)], connection=conn)
+        other.delete([3], connection=conn)
+    other.flush()
+    rebuild.add(read_before)
+    rebuild.finish()
+    assert _ids(backend, SearchRequest("服务器"), admin) == {2}
+    assert _ids(backend, SearchRequest("光华物流"), admin) == {1, 4, 5, 6, 9}
+    assert backend.count() == 6  # 1, 2, 4, 5, 6, 9: one entry each
+    backend.index([_doc(2)])  # the rebuild is over: a write is a write
+    assert _ids(backend, SearchRequest("服务器"), admin) == set()
+    again = backend.start_rebuild()  # a new rebuild starts with nothing noted
+    again.add([_doc(i) for i in (1, 2, 4)])
+    again.finish()
+    assert _ids(backend, SearchRequest("光华物流"), admin) == {1, 2, 4}
+
+
 def test_the_setting_selects_the_tantivy_backend(tmp_path):
     from dossier.app.resources import _backend_options
     from foundation.config import load_settings

@@ -149,7 +149,9 @@ class Columns:
             marks = ", ".join("?" * len(chunk))
             fresh.extend(conn.exec_driver_sql(f"{_ROW_SQL} WHERE id IN ({marks})", chunk).all())
         keep = ~np.isin(self.ids, np.asarray(changed, dtype=np.int64))
-        base = {k: v[keep] for k, v in self._columns().items()}
+        base = self._columns()
+        if not keep.all():  # rows changed or gone (new documents only: nothing to take out)
+            base = {k: v[keep] for k, v in base.items()}
         return Columns(self.codes, rows=fresh, base=base)
 
     def _columns(self) -> dict[str, np.ndarray]:
@@ -181,16 +183,20 @@ class Columns:
             new[name] = np.fromiter((codes.code(r[i] or "") for r in rows), dtype=np.int32, count=n)
         at = 5 + len(SET_COLUMNS)
         new["lifecycle"] = np.fromiter((r[at] == "archived" for r in rows), dtype=np.int8, count=n)
-        if base is not None:
-            new = {k: np.concatenate([base[k].astype(new[k].dtype), new[k]]) for k in new}
         order = np.argsort(new["ids"], kind="stable")
-        self.ids = new["ids"][order]
-        self.doc_type = new["doc_type"][order]
-        self.level = new["level"][order]
-        self.date = new["date"][order]
-        self.created = new["created"][order]
-        self.lifecycle = new["lifecycle"][order]
-        self.sets = {name: new[name][order] for name in SET_COLUMNS}
+        new = {k: v[order] for k, v in new.items()}
+        if base is not None:
+            # ``base`` is in id order and holds none of these ids: each fresh row goes in where its id
+            # sorts (copying each column once, rather than sorting a million ids after every write).
+            where = np.searchsorted(base["ids"], new["ids"])
+            new = {k: np.insert(base[k], where, new[k].astype(base[k].dtype)) for k in new}
+        self.ids = new["ids"]
+        self.doc_type = new["doc_type"]
+        self.level = new["level"]
+        self.date = new["date"]
+        self.created = new["created"]
+        self.lifecycle = new["lifecycle"]
+        self.sets = {name: new[name] for name in SET_COLUMNS}
 
     def rank(self, key: str) -> np.ndarray:
         """Rank of every document for a sort key (0 = first): ``recent`` or ``date_desc``/``date_asc``.

@@ -209,17 +209,42 @@ class Columns:
         """
         found = self._ranks.get(key)
         if found is None:
-            created = _words(self.created)
             if key == "recent":
-                order = np.lexsort((self.ids, *created))[::-1]
-            elif key == "date_desc":
-                order = np.lexsort((self.ids, *created, *_words(self.date), self.date != _NO_DATE))[::-1]
-            else:  # date_asc
-                order = np.lexsort((self.ids, *created, *_words(self.date), self.date == _NO_DATE))
+                order = np.lexsort((self.ids, *_words(self.created)))[::-1]
+            else:  # the date orders break ties as ``recent`` does (or its reverse): its rank is one key
+                order = self._date_order(ascending=key == "date_asc")
             found = np.empty(len(order), dtype=np.int64)
             found[order] = np.arange(len(order))
             self._ranks[key] = found
         return found
+
+    def _date_order(self, *, ascending: bool) -> np.ndarray:
+        """Dated documents first, by date (newest or oldest first), ties as ``recent`` (or reversed).
+
+        An ISO date is 10 bytes: its first 8 are one word and its last 2 the top of a second, whose
+        low 48 bits carry the ``recent`` rank — two integer sorts instead of four.  Dates of more
+        bytes (not ISO) are sorted word by word.
+        """
+        then = self.rank("recent")
+        dates = _utf8(self.date)
+        words = _words(dates)
+        order: np.ndarray
+        if dates.dtype.itemsize > 10 or len(self.ids) >= 1 << 48:
+            if ascending:
+                order = np.lexsort((-then, *words, self.date == _NO_DATE))
+            else:
+                order = np.lexsort((-then, *words, self.date != _NO_DATE))[::-1]
+            return order
+        first = words[-1] if words else np.zeros(len(self.ids), dtype=np.uint64)
+        top = words[0] if len(words) == 2 else np.zeros(len(self.ids), dtype=np.uint64)
+        # Among equal dates the key must grow against ``recent`` (reversed, descending is ``recent``).
+        ties = np.uint64(len(then)) - then.astype(np.uint64)
+        if ascending:  # undated last: no date's first word is all 0xFF bytes
+            first = np.where(first == 0, np.uint64(2**64 - 1), first)
+            order = np.lexsort((top | ties, first))
+        else:  # undated (0) sorts last by itself once reversed
+            order = np.lexsort((top | ties, first))[::-1]
+        return order
 
     # -- selecting ---------------------------------------------------------------------------
 
@@ -370,6 +395,16 @@ def _top(counts: dict[str, int], limit: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
 
+def _utf8(values: np.ndarray) -> np.ndarray:
+    """``values`` as UTF-8 byte strings (bytes stay as they are)."""
+    if values.dtype.kind != "U":
+        return values
+    try:
+        return values.astype(f"S{max(values.dtype.itemsize // 4, 1)}")
+    except UnicodeEncodeError:
+        return np.array([v.encode() for v in values.tolist()], dtype=bytes)
+
+
 def _words(values: np.ndarray) -> list[np.ndarray]:
     """Sort keys for ``np.lexsort`` that order ``values`` (strings or bytes) as the strings order.
 
@@ -378,11 +413,7 @@ def _words(values: np.ndarray) -> list[np.ndarray]:
     Least significant word first, as ``lexsort`` wants its keys; words that are zero everywhere
     (the padding past the longest value) are left out.
     """
-    if values.dtype.kind == "U":
-        try:
-            values = values.astype(f"S{max(values.dtype.itemsize // 4, 1)}")
-        except UnicodeEncodeError:
-            values = np.array([v.encode() for v in values.tolist()])
+    values = _utf8(values)
     width = max(values.dtype.itemsize, 1)
     padded = np.ascontiguousarray(values, dtype=f"S{width + (-width) % 8}")
     words = padded.view(">u8").reshape(len(values), padded.dtype.itemsize // 8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from index import IndexDocument, Principal, SearchRequest, _sqlite, open_backend
@@ -98,9 +99,11 @@ def _reference_order(ids, created, date, key):
     return [at[r[0]] for r in rows]
 
 
-def test_sort_orders_compare_strings_exactly_whatever_their_form():
+@pytest.mark.parametrize("odd_dates", [False, True])
+def test_sort_orders_compare_strings_exactly_whatever_their_form(odd_dates):
     """GIVEN intake times with equal, missing, longer (microseconds, zones) and non-ASCII values,
-    and dates missing or equal THEN each sort order is the one string comparison gives."""
+    and dates missing or equal (ISO, or some not: the word-by-word path) THEN each sort order is the
+    one string comparison gives."""
     import random
 
     import numpy as np
@@ -127,6 +130,10 @@ def test_sort_orders_compare_strings_exactly_whatever_their_form():
         date = (
             "" if rng.random() < 0.2 else f"20{rng.randint(19, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
         )
+        if odd_dates and i % 13 == 0:  # 11 to 17 bytes: past the ISO dates' 10
+            date = rng.choice(
+                [f"20{rng.randint(19, 25)}年{rng.randint(1, 9)}月", "2024年10月31日", "2024-05-1２"]
+            )
         rows.append(
             (
                 rng.randrange(1, 10**9) * (1 if i % 5 else -1),

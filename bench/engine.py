@@ -22,22 +22,24 @@ Run ``python bench/engine.py --docs 100000`` (also part of ``make bench``); need
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _peers
 from bench import search as bench_search
 from bench._tantivy_engine import TantivyEngine, available
-from index import Principal, SearchRequest, open_backend
+from index import IndexDocument, Principal, SearchRequest, open_backend
 from index._query import parse_request
 from index._snippet import hit_texts
-from index._sqlite_entry import entry_of, unpack
+from index._sqlite_entry import Entry, entry_of, unpack
 from index._sqlite_hot import raw
 
 
@@ -58,9 +60,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--tantivy-only",
+        action="store_true",
+        help="build and ask the Tantivy index alone, analysing in one process per CPU (for --docs 1000000,"
+        " where bench/search.py gives the embedded index's numbers)",
+    )
     args = ap.parse_args(argv)
     if not available():
         sys.exit("bench/engine.py needs tantivy: pip install -r requirements-dev.txt")
+    if args.tantivy_only:
+        tantivy_only(args)
+        return
     truths, customers, queries = bench_search.load_corpus(bench_search.CORPUS)
     tmp = tempfile.TemporaryDirectory()
     sqlalchemy_engine = bench_search._engine(Path(tmp.name) / "engine.db")
@@ -101,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     requests = [req for cat, req in bench_search.query_set(queries, customers, truths) if cat in _peers.PLAIN]
     admin, sales = Principal.system(), Principal("s", "sales")
     who = [sales if k % 4 == 3 else admin for k in range(len(requests))]
-    for req in requests[:5]:  # warm caches, as bench/search.py does
+    for req in [*requests[:5], SearchRequest("13800138000")]:  # caches, and the phone parser's import
         backend.search(req, admin)
         tantivy.search(req, admin)
     timings: dict[str, list[float]] = {"dossier": [], "tantivy": [], "tantivy+snippets": []}
@@ -126,6 +137,66 @@ def main(argv: list[str] | None = None) -> None:
     for name, every in timings.items():
         print(_line(name, every[: len(requests)], every))
     print(f"totals that differ:   {differ} of {len(requests) * args.repeat}")
+    print(f"peak RSS:             {_peers.peak_rss_mb():,.0f} MB")
+    tantivy.close()
+
+
+def _entries(docs: list[IndexDocument]) -> list[tuple[IndexDocument, Entry]]:
+    """The entries of ``docs`` (in a worker process)."""
+    return [(d, entry_of(d)) for d in docs]
+
+
+def tantivy_only(args: argparse.Namespace) -> None:
+    """The Tantivy side alone: build (analysis in a process per CPU) and the plain query mix."""
+    import multiprocessing
+
+    truths, customers, queries = bench_search.load_corpus(bench_search.CORPUS)
+    tmp = tempfile.TemporaryDirectory()
+    tantivy = TantivyEngine(Path(tmp.name) / "tantivy", memory_mb=512)
+    rng = random.Random(42)
+    started = time.perf_counter()
+    done = 0
+    processes = max(1, os.cpu_count() or 1)
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        pending: list[Any] = []  # a few batches in flight: generated here, analysed there, in order
+        for start in range(0, args.docs, 2_000):
+            batch = [
+                bench_search.make_doc(i, truths, customers, rng)
+                for i in range(start, min(start + 2_000, args.docs))
+            ]
+            pending.append(pool.apply_async(_entries, (batch,)))
+            while len(pending) > 2 * processes or (pending and start + 2_000 >= args.docs):
+                rows = pending.pop(0).get()
+                tantivy.add(rows)
+                done += len(rows)
+                if done % 20_000 == 0:
+                    print(
+                        f"  {done:,} documents ({done / (time.perf_counter() - started):,.0f} docs/s)",
+                        flush=True,
+                    )
+    tantivy.finish()
+    seconds = time.perf_counter() - started
+    print(
+        f"documents:            {args.docs:,} in {seconds:,.0f} s = {args.docs / seconds:,.0f} docs/s (analysis included)"
+    )
+    print(f"size:                 Tantivy {tantivy.size_bytes() / 1024 / 1024:,.1f} MB")
+    requests = [req for cat, req in bench_search.query_set(queries, customers, truths) if cat in _peers.PLAIN]
+    admin, sales = Principal.system(), Principal("s", "sales")
+    who = [sales if k % 4 == 3 else admin for k in range(len(requests))]
+    for req in [*requests[:5], SearchRequest("13800138000")]:  # caches, and the phone parser's import
+        tantivy.search(req, admin)
+    every: list[float] = []
+    slow: list[tuple[float, str]] = []
+    for _ in range(args.repeat):
+        for req, principal in zip(requests, who, strict=True):
+            t0 = time.perf_counter()
+            tantivy.search(req, principal)
+            every.append((time.perf_counter() - t0) * 1000)
+            slow.append((every[-1], req.query))
+    print(f"queries:              {len(requests)} plain x {args.repeat}, limit 20, facets, 1 in 4 as sales")
+    print(_line("tantivy", every[: len(requests)], every))
+    for ms, query in sorted(slow, reverse=True)[:5]:
+        print(f"    {ms:7.1f} ms  {query!r}")
     print(f"peak RSS:             {_peers.peak_rss_mb():,.0f} MB")
     tantivy.close()
 

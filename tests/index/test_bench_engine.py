@@ -171,3 +171,23 @@ def test_a_small_engine_run_prints_both_engines_and_no_differing_totals():
     for line in ("analysis (entry_of):", "FTS5 write:", "Tantivy write:", "tantivy+snippets", "dossier"):
         assert line in out
     assert "totals that differ:   0 of 95" in out
+
+
+def test_a_small_tantivy_only_run_builds_with_workers_and_answers_the_mix():
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "engine.py"),
+            "--docs",
+            "2500",
+            "--repeat",
+            "1",
+            "--tantivy-only",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
+    assert "documents:            2,500 in" in out
+    assert "95 plain x 1" in out and "tantivy" in out

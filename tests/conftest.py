@@ -23,8 +23,9 @@ for _name in [k for k in os.environ if k.startswith("DOSSIER_") and k not in TES
     os.environ[f"INHERITED_{_name}"] = os.environ.pop(_name)
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The Tantivy backend joins the backend-parametrised suites that list it when DOSSIER_TEST_TANTIVY=1 (opt-in).
-TANTIVY = ["tantivy"] if os.environ.get("INHERITED_DOSSIER_TEST_TANTIVY") == "1" else []
+#: The Tantivy backend (no server to start) joins the backend-parametrised suites that list it;
+#: DOSSIER_TEST_TANTIVY=0 leaves it out.
+TANTIVY = [] if os.environ.get("INHERITED_DOSSIER_TEST_TANTIVY") == "0" else ["tantivy"]
 CORPUS = Path(os.environ.get("DOSSIER_CORPUS", ROOT.parent / "shared" / "corpus")).resolve()
 DEV = CORPUS / "dev"
 REAL = CORPUS / "real"

@@ -23,6 +23,7 @@ NOT_SETTINGS = {
     "DOSSIER_CORPUS",  # the test corpus (tests/conftest.py)
     "DOSSIER_TEST_ARTIFACTS",  # where browser tests save screenshots
     "DOSSIER_TEST_POSTGRES_URL",  # the records tests' PostgreSQL
+    "DOSSIER_TEST_TANTIVY",  # 0: the backend-parametrised suites leave the Tantivy index out
     "DOSSIER_SCREENSHOTS",  # the viewer's browser test's screenshots
     "DOSSIER_URL",  # the API examples' server
     "DOSSIER_TOKEN",  # the API examples' token

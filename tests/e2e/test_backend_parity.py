@@ -64,7 +64,7 @@ def _home(base: Path, env_extra: dict[str, str]) -> Path:
 
 @pytest.fixture(scope="module", params=[pytest.param("opensearch", marks=pytest.mark.opensearch), *TANTIVY])
 def dossiers(request, tmp_path_factory):
-    """(embedded Dossier, OpenSearch Dossier) over the same files (or the Tantivy backend's with DOSSIER_TEST_TANTIVY=1)."""
+    """(embedded Dossier, OpenSearch or Tantivy Dossier) over the same files."""
     from dossier.app.services import Dossier
     from foundation.config import load_settings
 

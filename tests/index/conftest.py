@@ -8,7 +8,6 @@ embedded index's own tables use ``sqlite_backend``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from index import (
     open_backend,
 )
 from tests import _opensearch
+from tests.conftest import TANTIVY
 
 
 @pytest.fixture
@@ -49,13 +49,10 @@ def sqlite_backend(engine: sa.Engine) -> SqliteBackend:
     return b
 
 
-#: The Tantivy backend (index._tantivy) joins the contract tests when DOSSIER_TEST_TANTIVY=1 (experimental, opt-in).
-_TANTIVY = ["tantivy"] if os.environ.get("INHERITED_DOSSIER_TEST_TANTIVY") == "1" else []
-
-
-@pytest.fixture(params=["sqlite", *_TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)])
+@pytest.fixture(params=["sqlite", *TANTIVY, pytest.param("opensearch", marks=pytest.mark.opensearch)])
 def backend(request: pytest.FixtureRequest, engine: sa.Engine) -> Iterator[SearchBackend]:
-    """Each backend on a fresh index: the embedded one, and OpenSearch when a node is configured."""
+    """Each backend on a fresh index: the embedded one, the Tantivy one (unless DOSSIER_TEST_TANTIVY=0), and
+    OpenSearch when a node is configured."""
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_backend")
         return

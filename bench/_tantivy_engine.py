@@ -44,6 +44,7 @@ from typing import Any
 
 from index import ACCESS_LEVELS, IndexDocument, Principal, SearchRequest
 from index._common import readable_levels
+from index._os_query import BOOST, FACET_FIELDS
 from index._query import QueryToken, Term, parse_request, pinyin_form
 from index._sqlite_entry import Entry
 
@@ -56,22 +57,8 @@ __all__ = ["TantivyEngine", "available"]
 
 _TEXT = ("title", "meta", "grams", "words")
 _GRAM_FIELDS = ("title", "meta", "grams")
-_BOOSTS = {"title": 10.0, "meta": 6.0, "words": 2.0, "grams": 1.0}  # COLUMN_WEIGHTS of the embedded index
-#: The embedded index's facets (``index._columns``) and the field each counts.
-_FACETS = {
-    "doc_type": "doc_type",
-    "customer": "customers",
-    "tag": "tags",
-    "customer_type": "customer_types",
-    "industry": "industries",
-    "region": "regions",
-    "stage": "customer_stages",
-    "importance": "customer_importance",
-    "ctag": "customer_tags",
-    "format": "file_format",
-    "scan": "scan",
-    "year": "year",
-}
+_BOOSTS = BOOST  # COLUMN_WEIGHTS of the embedded index as field boosts
+_FACETS = FACET_FIELDS  # the embedded index's facets and the keyword field each counts
 _FACET_SIZE = 50  # index._sqlite.FACET_LIMIT
 _KEYWORDS = ("confidentiality", "lifecycle", *dict.fromkeys(_FACETS.values()))
 

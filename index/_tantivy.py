@@ -156,6 +156,21 @@ class TantivyBackend:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    @staticmethod
+    @contextlib.contextmanager
+    def _writer(index: Any) -> Iterator[Any]:
+        """A writer of ``index`` (the caller holds the lock): committed when the block ends, rolled back when it
+        raises, and its merging threads waited for either way."""
+        writer = index.writer(heap_size=WRITER_HEAP)
+        try:
+            yield writer
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()
+
     def _marker(self) -> dict[str, Any]:
         try:
             found = json.loads((self.path / _MARKER).read_text(encoding="utf-8"))
@@ -245,18 +260,11 @@ class TantivyBackend:
             if rebuilding:
                 newer = self._rebuild_touched()
                 rows = [row for row in rows if int(row[0]) not in newer]
-            writer = index.writer(heap_size=WRITER_HEAP)
-            try:
+            with self._writer(index) as writer:
                 for doc_id, document in rows:
                     writer.delete_documents_by_term("id", int(doc_id))
                     if document is not None:
                         writer.add_document(document)
-                writer.commit()
-            except BaseException:
-                writer.rollback()
-                raise
-            finally:
-                writer.wait_merging_threads()
         index.reload()
 
     def flush(self, *, force: bool = False, wait: bool = True) -> FlushReport:
@@ -300,8 +308,7 @@ class TantivyBackend:
         """Write ``rows`` in one index commit (the caller holds the lock)."""
         done: list[OutboxRow] = []
         refused: list[tuple[OutboxRow, str]] = []
-        writer = index.writer(heap_size=WRITER_HEAP)
-        try:
+        with self._writer(index) as writer:
             for row in rows:
                 writer.delete_documents_by_term("id", row.doc_id)
                 if row.op == "index" and row.payload is not None:
@@ -312,12 +319,6 @@ class TantivyBackend:
                         refused.append((row, str(exc)))
                         continue
                 done.append(row)
-            writer.commit()
-        except BaseException:
-            writer.rollback()
-            raise
-        finally:
-            writer.wait_merging_threads()
         return done, refused
 
     def _rebuild_touched(self) -> set[int]:
@@ -363,17 +364,10 @@ class TantivyBackend:
             searcher = index.searcher()
             found = searcher.search(tantivy.Query.all_query(), limit=max(1, searcher.num_docs), count=False)
             docs = [stored_document(searcher.doc(address).to_dict()) for _, address in found.hits]
-            writer = index.writer(heap_size=WRITER_HEAP)
-            try:
+            with self._writer(index) as writer:
                 writer.delete_all_documents()
                 for doc in docs:
                     writer.add_document(tv_document(doc, entry_of(doc)))
-                writer.commit()
-            except BaseException:
-                writer.rollback()
-                raise
-            finally:
-                writer.wait_merging_threads()
             writer = index.writer(heap_size=WRITER_HEAP)
             try:
                 writer.garbage_collect_files()
@@ -389,12 +383,8 @@ class TantivyBackend:
         self.outbox.clear()
         index = self._open()
         with self._locked():
-            writer = index.writer(heap_size=WRITER_HEAP)
-            try:
+            with self._writer(index) as writer:
                 writer.delete_all_documents()
-                writer.commit()
-            finally:
-                writer.wait_merging_threads()
             self._set_marker(schema=TV_SCHEMA, analysis=ANALYSIS_VERSION)
         index.reload()
         self._vocabulary = None

@@ -25,6 +25,9 @@ import tantivy
 from index._common import readable_levels
 from index._fields import ENTITY_FIELDS, filter_values
 from index._formats import SCAN
+
+# The field names, boosts and facets of the OpenSearch mapping, which this schema repeats (index._tv_schema).
+from index._os_query import BOOST, FACET_FIELDS, GRAM_FIELDS, STEERING_FIELDS
 from index._query import (
     ParsedQuery,
     Term,
@@ -40,25 +43,7 @@ from index._types import ACCESS_LEVELS, ACTIVITY_ID_BASE, Principal, SearchReque
 __all__ = ["FACET_FIELDS", "TEXT_FIELDS", "TvQueries", "date_number", "entity_term"]
 
 TEXT_FIELDS = ("title", "meta", "grams", "words")
-GRAM_FIELDS = ("title", "meta", "grams")
 TIER_FIELDS = ("title", "meta")
-BOOST = {"title": 10.0, "meta": 6.0, "words": 2.0, "grams": 1.0}
-#: Facet name -> keyword field it counts (the embedded index's facets, :mod:`index._columns`).
-FACET_FIELDS = {
-    "doc_type": "doc_type",
-    "customer": "customers",
-    "tag": "tags",
-    "customer_type": "customer_types",
-    "industry": "industries",
-    "region": "regions",
-    "stage": "customer_stages",
-    "importance": "customer_importance",
-    "ctag": "customer_tags",
-    "format": "file_format",
-    "scan": "scan",
-    "year": "year",
-}
-_STEERING = {"stage": "customer_stages", "importance": "customer_importance", "ctag": "customer_tags"}
 _INT64_MAX = 2**63 - 1
 #: The tiers' constant scores: far above any text score, and small enough for Tantivy's 32-bit scores to
 #: keep the text score's precision (about 0.001) on top of them.
@@ -211,8 +196,8 @@ class TvQueries:
             return self._any([self._regex("region_keys", re.escape(v) + ".*") for v in values])
         if kind == "year":
             return self._any([self._regex("date", re.escape(v) + ".*") for v in values if v])
-        if kind in _STEERING:
-            return self._terms(_STEERING[kind], values)
+        if kind in STEERING_FIELDS:
+            return self._terms(STEERING_FIELDS[kind], values)
         if kind == "format":
             return self._terms("file_format", values)
         raise ValueError(f"unknown filter kind {kind!r}")

@@ -55,6 +55,7 @@ from index import (
     format_name,
     open_backend,
 )
+from index._tv_schema import index_directory
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
 TAGS = ("重要", "待跟进", "已归档", "VIP", "年度框架", "招标")
@@ -423,32 +424,44 @@ def _print_latency(name: str, m: dict) -> None:
             break
 
 
+def tantivy_size(engine: sa.Engine) -> int:
+    """Bytes of the directory of the Tantivy index beside ``engine``'s records."""
+    return sum(f.stat().st_size for f in index_directory(engine).rglob("*") if f.is_file())
+
+
 def embedded_only(args: argparse.Namespace) -> None:
-    """The embedded index alone (what ``make bench`` runs)."""
+    """One embedded index alone (``--backend sqlite``, what ``make bench`` runs, or ``tantivy``)."""
     truths, customers, queries = load_corpus(args.corpus)
     tmp = tempfile.TemporaryDirectory()
     engine = _engine(args.db or Path(tmp.name) / "bench.db")
-    backend = open_backend(engine)
+    backend = open_backend(engine, "tantivy" if args.backend == "tantivy" else "")
     built = build(backend, args.docs, args.batch, truths, customers)
-    fts, side = sqlite_size(engine)
     mb = 1024 * 1024
     raw = built["raw_bytes"]
+    print(f"backend:          {backend.name}")
     print(f"documents:        {backend.count():,}")
     print(f"build seconds:    {built['seconds']:,.0f}")
     print(
         f"build:            {built['docs']:,} docs in {built['seconds']:,.1f} s = {built['docs_per_s']:,.0f} docs/s"
     )
     print(f"raw text:         {raw / mb:,.1f} MB (UTF-8)")
-    print(
-        f"index:            {(fts + side) / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)"
-    )
-    print(f"ratio:            {(fts + side) / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
+    if args.backend == "tantivy":
+        size = tantivy_size(engine)
+        print(f"index:            {size / mb:,.1f} MB (Tantivy directory)")
+        print(f"ratio:            {size / raw:.2f}x raw")
+    else:
+        fts, side = sqlite_size(engine)
+        size = fts + side
+        print(
+            f"index:            {size / mb:,.1f} MB  (FTS5 {fts / mb:,.1f} MB + side tables {side / mb:,.1f} MB)"
+        )
+        print(f"ratio:            {size / raw:.2f}x raw  (FTS5 alone {fts / raw:.2f}x)")
     requests = query_set(queries, customers, truths)
     print(f"queries:          {len(requests)} x {args.repeat} (facets on, limit 20, 1 in 4 as sales)")
     measured = measure(backend, requests, args.repeat)
-    _print_latency("embedded", measured)
+    _print_latency(backend.name, measured)
     print(f"peak RSS:         {_peers.peak_rss_mb():,.0f} MB (this process: generation, build and queries)")
-    run_peers(args, (truths, customers, queries), requests, measured, built["docs_per_s"], fts + side)
+    run_peers(args, (truths, customers, queries), requests, measured, built["docs_per_s"], size)
 
 
 def side_by_side(args: argparse.Namespace) -> None:
@@ -704,9 +717,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument(
         "--backend",
-        choices=("sqlite", "opensearch"),
+        choices=("sqlite", "tantivy", "opensearch"),
         default="sqlite",
-        help="opensearch: both backends side by side on the same documents and queries",
+        help="sqlite: the embedded index; tantivy: the embedded Tantivy index (DOSSIER_OPENSEARCH_URL=tantivy);"
+        " opensearch: it and the embedded index side by side on the same documents and queries",
     )
     ap.add_argument("--opensearch-url", default="", help="default: DOSSIER_OPENSEARCH_URL")
     ap.add_argument(

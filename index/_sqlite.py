@@ -96,9 +96,9 @@ from index._query import (
     parse_request,
     scan_filter,
 )
+from index._rebuild import PooledRebuild
 from index._relevance import sqlite_tiers, tiered_page
 from index._snippet import hit_texts
-from index._sqlite_build import SqliteRebuild
 from index._sqlite_entry import Entry, derived_streams, entry_of, unpack, words_column
 from index._sqlite_hot import joined_ids, match_positions, memo_hits, page_scores, raw
 from index._titles import NUMBER_KINDS, is_generic_title, title_parts
@@ -746,9 +746,9 @@ class SqliteBackend:
 
     def start_rebuild(self, *, restart: bool = False) -> Rebuild:
         """Empty the index; the batches go straight in, analysed by worker processes while the one before
-        is written (:mod:`index._sqlite_build`; a crashed rebuild simply starts again)."""
+        is written (:mod:`index._rebuild`; a crashed rebuild simply starts again)."""
         self.clear()
-        return SqliteRebuild(self)
+        return PooledRebuild(self)
 
     def status(self) -> dict[str, Any]:
         """Documents indexed; nothing is ever pending."""

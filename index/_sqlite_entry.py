@@ -1,7 +1,7 @@
 """One document's entry in the embedded index, computed from the document alone.
 
 :func:`entry_of` is a pure function of the document and the segmenters' user words (no database), so
-a rebuild may compute entries in other processes (:mod:`index._sqlite_build`) and the writer stores
+a rebuild may compute entries in other processes (:mod:`index._rebuild`) and the writer stores
 them as they come.  The ``content`` blob packs the original text (for snippets) with the jieba
 ``words`` stream, zlib-compressed with a preset dictionary (:func:`pack`, :func:`unpack`); the other
 streams are recomputed from the stored texts when an entry is deleted (:func:`derived_streams`,
@@ -23,37 +23,62 @@ from index._pinyin import meta_pinyin
 from index._types import IndexDocument
 from index._vocabulary import terms_of
 
-__all__ = ["Entry", "derived_streams", "entry_of", "pack", "unpack", "words_column"]
+__all__ = ["Entry", "Streams", "derived_streams", "entry_of", "pack", "streams_of", "unpack", "words_column"]
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
-    """What the embedded index writes for one document, besides its filter columns."""
+class Streams:
+    """The texts a document is searched by: what an index tokenizes, and the metadata text for snippets."""
 
     meta_text: str  # the metadata text (filename, customers, tags, entities) stored for snippets
     title: str  # the title column's tokens
     meta: str  # the meta column's tokens
     grams: str  # the grams column's tokens
     words_column: str  # the words column: the jieba words stream, then the pinyin of the title and names
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Streams):
+    """What the embedded index writes for one document, besides its filter columns: the streams, the blob and
+    the vocabulary terms."""
+
     blob: bytes  # the content blob: the original text and the words stream (which depends on the dictionary
     # of the day, so a delete reads it back rather than segmenting again; :func:`pack`)
     terms: frozenset[str]  # the words "did you mean" learns from it (index._vocabulary)
 
 
-def entry_of(doc: IndexDocument) -> Entry:
-    """The entry of ``doc`` (raises :class:`InvalidDocument` for a document the index refuses)."""
+def _analysed(doc: IndexDocument) -> tuple[Streams, str]:
+    """(the streams of ``doc``, its jieba words stream); raises :class:`InvalidDocument` for a refused one."""
     check_document(doc)
     meta_text = document_meta_text(doc)
     body = normalize_text(doc.text)  # once, for both the grams and the words
     words_stream = " ".join(words(body))
-    return Entry(
+    streams = Streams(
         meta_text=meta_text,
         title=grams_stream(doc.title),
         meta=grams_stream(meta_text),
         grams=grams_stream(doc.text, body),
         words_column=words_column(words_stream, doc.title, meta_text),
+    )
+    return streams, words_stream
+
+
+def streams_of(doc: IndexDocument) -> Streams:
+    """The streams of ``doc`` alone (what the Tantivy index writes; raises :class:`InvalidDocument`)."""
+    return _analysed(doc)[0]
+
+
+def entry_of(doc: IndexDocument) -> Entry:
+    """The entry of ``doc`` (raises :class:`InvalidDocument` for a document the index refuses)."""
+    streams, words_stream = _analysed(doc)
+    return Entry(
+        meta_text=streams.meta_text,
+        title=streams.title,
+        meta=streams.meta,
+        grams=streams.grams,
+        words_column=streams.words_column,
         blob=pack(doc.text, words_stream),
-        terms=frozenset(terms_of(words_stream, (doc.title, meta_text, doc.text))),
+        terms=frozenset(terms_of(words_stream, (doc.title, streams.meta_text, doc.text))),
     )
 
 

@@ -1,7 +1,7 @@
 """The Tantivy backend's schema and documents (:mod:`index._tantivy`): what an entry is written as.
 
 * ``title``/``meta``/``grams``/``words``: the embedded index's own token streams
-  (:func:`index._sqlite_entry.entry_of`), split by Tantivy's ``simple`` tokenizer (``dossier_tokens``) with
+  (:func:`index._sqlite_entry.streams_of`), split by Tantivy's ``simple`` tokenizer (``dossier_tokens``) with
   positions;
 * keyword fields (raw, fast) for every filter and facet, integer fields for the ids, the customers, the
   date range and the sort orders (``recent``, ``date_desc``, ``date_asc``: date and intake in one 64-bit key);
@@ -28,12 +28,21 @@ from foundation.vocabulary import importance_level
 from index._fields import customer_type_name, entity_key, fold
 from index._formats import SCAN
 from index._outbox import document_from_json, document_to_json
-from index._sqlite_entry import Entry
+from index._sqlite_entry import Streams, streams_of
 from index._titles import NUMBER_KINDS
 from index._tv_query import TEXT_FIELDS, date_number, entity_term
 from index._types import IndexDocument
 
-__all__ = ["build_schema", "index_directory", "stored_document", "tv_document"]
+__all__ = [
+    "SCHEMA",
+    "build_schema",
+    "document_of",
+    "fields_of",
+    "index_directory",
+    "stored_document",
+    "tv_document",
+    "tv_fields",
+]
 
 _KEYWORDS = (
     "doc_type",
@@ -103,46 +112,50 @@ def build_schema() -> Any:
     return sb.build()
 
 
+#: The schema (one object: its fields are what :func:`document_of` types values by).
+SCHEMA = build_schema()
+#: Integer fields (0 is a value; empty strings are left out of the text fields).
+_INTEGERS = frozenset(
+    ("id", "customer_id", "access", "date_num", "recent", "date_desc", "date_asc", "version", "document_id")
+)
+
+
 def _values(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
-def tv_document(doc: IndexDocument, entry: Entry) -> Any:
-    """The Tantivy document of an entry."""
-    d = tantivy.Document()
-    d.add_integer("id", doc.id)
-    for cid in dict.fromkeys(c for c in doc.customer_ids if c is not None):
-        d.add_integer("customer_id", int(cid))
-    for cid in dict.fromkeys(doc.access_customer_ids):
-        d.add_integer("access", int(cid))
+def tv_fields(doc: IndexDocument, entry: Streams) -> dict[str, list[Any]]:
+    """The fields of an entry's Tantivy document (plain values: a rebuild's workers compute them, and
+    :func:`tv_document` makes the document in the writing process)."""
     day = date_number(doc.date) if doc.date else 0
     created = _epoch_s(doc.created_at)
-    if day:
-        d.add_integer("date_num", day)
-    d.add_integer("recent", created)
-    d.add_integer("date_desc", day * 10**10 + created)
-    d.add_integer("date_asc", (day or 99_999_999) * 10**10 + created)
-    d.add_integer("version", doc.version)
-    d.add_integer("document_id", doc.document if (doc.version or doc.activity) else 0)
-    d.add_text("title", entry.title)
-    d.add_text("meta", entry.meta)
-    d.add_text("grams", entry.grams)
-    d.add_text("words", entry.words_column)
-    d.add_text("title_text", doc.title)
-    d.add_text("meta_text", entry.meta_text)
-    d.add_text("body", doc.text)
-    d.add_bytes("source", zlib.compress(document_to_json(replace(doc, title="", text="")).encode("utf-8")))
-    customer_keys = (fold(n) for n in (*doc.customers, *doc.customer_aliases))
-    entities = _values(
-        entity_term(k, entity_key(k, v)) for k, v in doc.entities if k and v and entity_key(k, v)
-    )
-    keywords: dict[str, Iterable[str]] = {
+    keys = ((k, entity_key(k, v)) for k, v in doc.entities if k and v)
+    entities = _values(entity_term(k, key) for k, key in keys if key)
+    fields: dict[str, Iterable[Any]] = {
+        "id": (doc.id,),
+        "customer_id": (int(c) for c in doc.customer_ids if c is not None),
+        "access": (int(c) for c in doc.access_customer_ids),
+        "date_num": (day,) if day else (),
+        "recent": (created,),
+        "date_desc": (day * 10**10 + created,),
+        "date_asc": ((day or 99_999_999) * 10**10 + created,),
+        "version": (doc.version,),
+        "document_id": (doc.document if (doc.version or doc.activity) else 0,),
+        "title": (entry.title,),
+        "meta": (entry.meta,),
+        "grams": (entry.grams,),
+        "words": (entry.words_column,),
+        "title_text": (doc.title,),
+        "meta_text": (entry.meta_text,),
+        "body": (doc.text,),
+        # Stored as it is: the document store compresses it (older indexes hold it zlib-compressed).
+        "source": (document_to_json(doc, title="", text="").encode("utf-8"),),
         "doc_type": (doc.doc_type,),
         "doc_type_key": (doc.doc_type.lower(),),
         "confidentiality": (doc.confidentiality,),
         "lifecycle": ("archived" if doc.lifecycle == "archived" else "active",),
         "customers": doc.customers,
-        "customer_keys": customer_keys,
+        "customer_keys": (fold(n) for n in (*doc.customers, *doc.customer_aliases)),
         "tags": doc.tags,
         "customer_types": (customer_type_name(c) or c.strip() for c in doc.customer_types),
         "industries": (i.strip() for i in doc.industries),
@@ -159,15 +172,34 @@ def tv_document(doc: IndexDocument, entry: Entry) -> Any:
         "entity": entities[:5000],
         "number": (e for e in entities if e.split("\x1f", 1)[0] in NUMBER_KINDS),
     }
-    for name, values in keywords.items():
-        for value in _values(values):
-            d.add_text(name, value)
-    return d
+    out: dict[str, list[Any]] = {}
+    for name, values in fields.items():
+        kept = list(dict.fromkeys(values)) if name in _INTEGERS else _values(values)
+        if kept:
+            out[name] = kept
+    return out
+
+
+def fields_of(doc: IndexDocument) -> dict[str, list[Any]]:
+    """:func:`tv_fields` of a document analysed here (what a rebuild's workers run; raises
+    :class:`~index.InvalidDocument` for a document the index refuses)."""
+    return tv_fields(doc, streams_of(doc))
+
+
+def tv_document(doc: IndexDocument, entry: Streams) -> Any:
+    """The Tantivy document of an entry."""
+    return document_of(tv_fields(doc, entry))
+
+
+def document_of(fields: dict[str, list[Any]]) -> Any:
+    """The Tantivy document of :func:`tv_fields`' fields."""
+    return tantivy.Document.from_dict(fields, SCHEMA)
 
 
 def stored_document(stored: dict[str, Any]) -> IndexDocument:
     """The index document an entry was written from (its stored source, title and body)."""
-    doc = document_from_json(zlib.decompress(bytes(stored["source"][0])).decode("utf-8"))
+    source = bytes(stored["source"][0])
+    doc = document_from_json((source if source[:1] == b"{" else zlib.decompress(source)).decode("utf-8"))
     return replace(
         doc, title=str((stored.get("title_text") or [""])[0]), text=str((stored.get("body") or [""])[0])
     )

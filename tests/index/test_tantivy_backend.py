@@ -31,11 +31,13 @@ from index import (
     Principal,
     SearchRequest,
     TantivyBackend,
+    _rebuild,
+    _tantivy,
     activity_entry_id,
     open_backend,
 )
 
-pytest.importorskip("tantivy")
+tantivy = pytest.importorskip("tantivy")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -508,6 +510,51 @@ def test_changes_made_during_a_rebuild_are_not_undone_by_its_batches(fresh):
     again.add([_doc(i) for i in (1, 2, 4)])
     again.finish()
     assert _ids(backend, SearchRequest("光华物流"), admin) == {1, 2, 4}
+
+
+def _stored(backend: TantivyBackend) -> list[dict]:
+    backend.reload()
+    searcher = backend._open().searcher()
+    found = searcher.search(tantivy.Query.all_query(), limit=max(1, searcher.num_docs))
+    return sorted((searcher.doc(a).to_dict() for _, a in found.hits), key=lambda d: d["id"][0])
+
+
+def test_a_rebuild_by_worker_processes_writes_what_one_process_writes(tmp_path, monkeypatch, caplog):
+    """GIVEN 60 varied documents and one the index refuses WHEN rebuilt by two analysing processes in
+    batches of 7, committed every 10 documents, and again in this process alone THEN both indexes hold
+    the same entries, field for field, and answer alike; the refused document is left out with a warning."""
+    monkeypatch.setattr(_rebuild, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_tantivy, "REBUILD_COMMIT_ROWS", 10)
+    kinds = (
+        "季度采购合同 光华物流",
+        "PowerEdge R750 报价单",
+        "臺灣分公司 iPhone15Pro 拜访",
+        "发票 ¥12,800.00",
+    )
+    docs = [
+        _doc(i, kinds[i % 4], doc_type=("contract", "quote", "note")[i % 3], customers=(f"客户{i % 5}",))
+        for i in range(1, 61)
+    ]
+    docs.insert(30, _doc(999, confidentiality="绝密"))  # no such level: refused
+    built = {}
+    for processes in (2, 0):
+        backend = open_backend(create_engine(f"sqlite:///{tmp_path / f'p{processes}.db'}"), "tantivy")
+        rebuild = backend.start_rebuild()
+        rebuild._pool._processes = processes
+        with caplog.at_level("WARNING"):
+            for start in range(0, len(docs), 7):
+                rebuild.add(docs[start : start + 7])
+            rebuild.finish()
+        built[processes] = backend
+    assert "999" in caplog.text
+    pooled, local = built[2], built[0]
+    assert [d["id"][0] for d in _stored(pooled)] == list(range(1, 61))
+    assert _stored(pooled) == _stored(local)
+    for q in ("光华物流", "R750", "台湾", "type:quote", "12800"):
+        assert _ids(pooled, SearchRequest(q), Principal.system()) == _ids(
+            local, SearchRequest(q), Principal.system()
+        )
+    assert not pooled.needs_reindex()
 
 
 def test_the_setting_selects_the_tantivy_backend(tmp_path):

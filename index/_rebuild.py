@@ -1,12 +1,13 @@
-"""A rebuild of the embedded index that analyses in other processes while this one writes.
+"""A rebuild of an embedded index (SQLite FTS5 or Tantivy) that analyses in other processes while this one writes.
 
-A whole rebuild (``dossier reindex``, a restore, ``bench/search.py``) spends about two thirds of its
-CPU on analysis (:func:`index._sqlite_entry.entry_of`: normalisation, grams, jieba, pinyin,
-compression) and the rest on SQLite's FTS5 inserts, which only one connection can do.  So
-:class:`SqliteRebuild` hands each batch of at least :data:`PARALLEL_FROM` documents to a pool of
-worker processes and, while they analyse it, writes the batch before (its entries computed):
-:meth:`SqliteRebuild.add` writes the previous batch in the caller's transaction, :meth:`finish` the
-last one.
+A whole rebuild (``dossier reindex``, a restore, ``bench/search.py``) spends most of its CPU on
+analysis (:func:`index._sqlite_entry.entry_of`: normalisation, grams, jieba, pinyin, compression)
+and the rest on the index's inserts, which only one writer can do.  So :class:`PooledRebuild` hands
+each batch of at least :data:`PARALLEL_FROM` documents to a pool of worker processes and, while they
+analyse it, writes the batch before (its entries computed): :meth:`PooledRebuild.add` writes the
+previous batch in the caller's transaction, :meth:`finish` the last one.  The analysis is the
+backend's: :func:`~index._sqlite_entry.entry_of` for SQLite, :func:`~index._tv_schema.fields_of` (the
+streams without the stored blob and vocabulary, and the document's fields) for Tantivy.
 
 The workers are spawned (never forked from a process with threads) and start with the segmenters'
 user words of this process (:func:`index._analysis.user_words`), so an entry is the one this process
@@ -21,16 +22,16 @@ import logging
 import multiprocessing
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from index._analysis import add_user_words, user_words
-from index._sqlite_entry import Entry, entry_of
+from index._sqlite_entry import entry_of
 from index._types import IndexDocument
 
-__all__ = ["PARALLEL_FROM", "SqliteRebuild", "workers"]
+__all__ = ["PARALLEL_FROM", "PooledRebuild", "workers"]
 
 _log = logging.getLogger(__name__)
 
@@ -41,11 +42,11 @@ MAX_WORKERS = 3
 
 
 class _Writer(Protocol):
+    """Where a rebuild's batches go: analysed there (``index``), or with their entries computed here."""
+
     def index(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None: ...
 
-    def write_entries(
-        self, rows: Sequence[tuple[IndexDocument, Entry]], *, connection: Any = None
-    ) -> None: ...
+    def write_entries(self, rows: Sequence[tuple[IndexDocument, Any]], *, connection: Any = None) -> None: ...
 
 
 def workers() -> int:
@@ -65,23 +66,35 @@ def _start_worker(names: list[str]) -> None:
     add_user_words(names)
 
 
-def _entries(docs: Sequence[IndexDocument]) -> list[Entry]:
-    return [entry_of(doc) for doc in docs]
+def _entries(analyse: Callable[[IndexDocument], Any], docs: Sequence[IndexDocument]) -> list[Any]:
+    return [analyse(doc) for doc in docs]
 
 
-class SqliteRebuild:
-    """A rebuild of the embedded index: batches indexed in place, in the callers' transactions.
+_Batch = tuple[list[IndexDocument], list[Future[list[Any]]]]
 
-    ``resume_after`` is 0: a rebuild that stopped starts again (the index was emptied first).
+
+class PooledRebuild:
+    """A rebuild of an embedded index: batches indexed in place, in the callers' transactions.
+
+    ``analyse`` (a module-level function, run in the workers) computes what ``backend.write_entries``
+    takes beside each document.  ``resume_after`` is 0: a rebuild that stopped starts again (the
+    index was emptied first).
     """
 
     resume_after = 0
 
-    def __init__(self, backend: _Writer, *, processes: int | None = None) -> None:
+    def __init__(
+        self,
+        backend: _Writer,
+        *,
+        processes: int | None = None,
+        analyse: Callable[[IndexDocument], Any] = entry_of,
+    ) -> None:
         self._backend = backend
+        self._analyse = analyse
         self._processes = workers() if processes is None else processes
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: tuple[list[IndexDocument], list[Future[list[Entry]]]] | None = None
+        self._pending: _Batch | None = None
 
     def add(self, docs: Sequence[IndexDocument], *, connection: Any = None) -> None:
         """Index a batch: handed to the workers when it is large enough (then the batch before is written now)."""
@@ -114,7 +127,7 @@ class SqliteRebuild:
         if previous is not None:
             self._write(previous, connection)
 
-    def _write(self, batch: tuple[list[IndexDocument], list[Future[list[Entry]]]], connection: Any) -> None:
+    def _write(self, batch: _Batch, connection: Any) -> None:
         docs, futures = batch
         try:
             entries = [entry for future in futures for entry in future.result()]
@@ -132,7 +145,7 @@ class SqliteRebuild:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    def _submit(self, docs: list[IndexDocument]) -> list[Future[list[Entry]]] | None:
+    def _submit(self, docs: list[IndexDocument]) -> list[Future[list[Any]]] | None:
         """The batch handed to the workers, a part each; None when there are none (none may start here, or
         the pool broke)."""
         if self._pool is None and self._processes > 0:
@@ -147,7 +160,10 @@ class SqliteRebuild:
             return None
         step = -(-len(docs) // self._processes)
         try:  # the processes start with the first submission
-            return [self._pool.submit(_entries, docs[i : i + step]) for i in range(0, len(docs), step)]
+            return [
+                self._pool.submit(_entries, self._analyse, docs[i : i + step])
+                for i in range(0, len(docs), step)
+            ]
         except Exception as exc:  # a worker died earlier, or no process may start here (a daemonic one)
             self._give_up(exc)
             return None

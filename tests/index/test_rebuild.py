@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from index import IndexDocument, Principal, SearchRequest, SqliteBackend, _sqlite_build, add_user_words
+from index import IndexDocument, Principal, SearchRequest, SqliteBackend, _rebuild, add_user_words
 from index._common import InvalidDocument
-from index._sqlite_build import SqliteRebuild
+from index._rebuild import PooledRebuild
 from index._sqlite_entry import unpack
 
 TABLES = {
@@ -48,7 +48,7 @@ def _build(path: Path, docs: list[IndexDocument], processes: int, batch: int = 4
     backend = SqliteBackend(create_engine(f"sqlite:///{path}"))
     backend.ensure_schema()
     rebuild = backend.start_rebuild()
-    assert isinstance(rebuild, SqliteRebuild)
+    assert isinstance(rebuild, PooledRebuild)
     rebuild._processes = processes
     for start in range(0, len(docs), batch):
         rebuild.add(docs[start : start + batch])
@@ -68,7 +68,7 @@ def _tables(path: Path) -> dict[str, list[tuple]]:
 @pytest.fixture
 def small_batches(monkeypatch):
     """Batches of any size go to the workers."""
-    monkeypatch.setattr(_sqlite_build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_rebuild, "PARALLEL_FROM", 1)
 
 
 def test_workers_build_the_index_an_in_process_rebuild_builds(tmp_path, small_batches):
@@ -103,7 +103,7 @@ def test_a_refused_document_raises_as_in_process(tmp_path, small_batches):
     backend = SqliteBackend(create_engine(f"sqlite:///{tmp_path / 'x.db'}"))
     backend.ensure_schema()
     rebuild = backend.start_rebuild()
-    assert isinstance(rebuild, SqliteRebuild)
+    assert isinstance(rebuild, PooledRebuild)
     rebuild._processes = 1
     rebuild.add(docs)
     with pytest.raises(InvalidDocument):
@@ -119,7 +119,7 @@ def test_a_killed_worker_costs_speed_not_documents(tmp_path, small_batches):
     backend = SqliteBackend(create_engine(f"sqlite:///{tmp_path / 'killed.db'}"))
     backend.ensure_schema()
     rebuild = backend.start_rebuild()
-    assert isinstance(rebuild, SqliteRebuild)
+    assert isinstance(rebuild, PooledRebuild)
     rebuild._processes = 1
     rebuild.add(docs[:40])
     pool = rebuild._pool
@@ -135,7 +135,7 @@ def test_a_killed_worker_costs_speed_not_documents(tmp_path, small_batches):
 
 
 def _rebuild_in_daemon(path: str, queue) -> None:
-    _sqlite_build.PARALLEL_FROM = 1
+    _rebuild.PARALLEL_FROM = 1
     backend = _build(Path(path), _docs(12), processes=1, batch=4)
     queue.put(backend.count())
 

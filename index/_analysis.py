@@ -80,6 +80,7 @@ __all__ = [
     "normalize_text",
     "phone_variants",
     "query_pieces",
+    "user_word_count",
     "user_words",
     "words",
 ]
@@ -402,6 +403,12 @@ def add_user_words(names: Iterable[str]) -> None:
                 freq = max(jieba.get_FREQ(n) or 0, 20000)
                 jieba.add_word(n, freq=freq)
                 rjieba.add_word(n, freq, None)
+
+
+def user_word_count() -> int:
+    """How many user words the segmenters have learnt in this process (they only ever grow: a version of the
+    dictionary, for what is kept of segmented queries)."""
+    return len(_USER_WORDS)
 
 
 def user_words() -> list[str]:

@@ -38,13 +38,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import tantivy
 from sqlalchemy import Engine
 
-from index._analysis import ANALYSIS_VERSION
+from index._analysis import ANALYSIS_VERSION, user_word_count
 from index._common import InvalidDocument, check_document
+from index._memo import HIT_UNITS, Memo
 from index._outbox import Outbox, OutboxRow, document_from_json
 from index._query import ParsedQuery, field_values_of, lifecycle_filter, parse_request
 from index._rebuild import PooledRebuild
@@ -83,6 +85,8 @@ FLUSH_ROWS = 2000
 #: much again, whatever its size (measured at 500: 1.1 s a commit, half the rebuild's time), and the
 #: writer lock is held for one commit's documents.
 REBUILD_COMMIT_ROWS = 10_000
+#: Units (about 4 bytes) of results and hits kept per commit (:class:`~index._memo.Memo`): about 8 MB.
+MEMO_BUDGET = 2_000_000
 #: Memory of the index writer.
 WRITER_HEAP = 64 * 1024 * 1024
 _MARKER = "dossier.json"
@@ -172,6 +176,8 @@ class TantivyBackend:
         self._index: Any = None
         self._queries: TvQueries | None = None
         self._vocabulary: tuple[tuple[int, int], dict[tuple[str, int], list[str]], float] | None = None
+        self._memo_lock = threading.Lock()
+        self._memo: tuple[tuple[int, int, int] | None, Memo] = (None, Memo(MEMO_BUDGET))
 
     # -- the index directory --------------------------------------------------------------------
 
@@ -434,12 +440,34 @@ class TantivyBackend:
 
     def _searcher(self) -> Any:
         """A searcher of the newest commit, after applying work left in the outbox (a crashed writer's too)."""
+        return self._snapshot()[0]
+
+    def _snapshot(self) -> tuple[Any, Memo | None]:
+        """(a searcher of the newest commit, the memo of that commit; None when a commit came meanwhile).
+
+        A commit replaces the index's ``meta.json`` (written whole, then renamed): the same file before
+        and after the reload means the searcher shows that commit, and the memo kept for it holds.
+        """
         self._tables()
         index = self._open()
         if self.outbox.pending():
             self.flush(wait=False)
+        before = self._generation()
         index.reload()
-        return index.searcher()
+        searcher = index.searcher()
+        if before is None or self._generation() != before:
+            return searcher, None
+        with self._memo_lock:
+            if self._memo[0] != before:
+                self._memo = (before, Memo(MEMO_BUDGET))
+            return searcher, self._memo[1]
+
+    def _generation(self) -> tuple[int, int, int] | None:
+        try:
+            found = os.stat(self.path / "meta.json")
+        except OSError:
+            return None
+        return found.st_ino, found.st_mtime_ns, found.st_size
 
     def count(self) -> int:
         """Number of indexed documents (superseded versions' and activities' entries not counted)."""
@@ -571,10 +599,32 @@ class TantivyBackend:
         return [(float(hits[i][0]), hits[i][1]) for i in ranking[offset:want]]
 
     def search(self, request: SearchRequest, principal: Principal) -> SearchResult:
-        """Run a query, filtered inside the Tantivy query by what ``principal`` may read."""
+        """Run a query, filtered inside the Tantivy query by what ``principal`` may read.
+
+        A result is kept in the memo of the commit it was read from (:meth:`_snapshot`), under the request,
+        the principal (so under every right it has) and the segmenters' user words, and given again while
+        the index has no newer commit; so are the hits (snippets) of each entry for the same terms.
+        """
         started = time.perf_counter()
         parsed = parse_request(request)
-        searcher = self._searcher()
+        searcher, memo = self._snapshot()
+        key = ("result", request, principal, user_word_count())
+        kept = memo.get(key) if memo is not None else None
+        if kept is None:
+            kept = self._search(searcher, memo, request, principal, parsed)
+            if memo is not None:
+                memo.put(key, kept, HIT_UNITS * (1 + len(kept.hits)) + sum(map(len, kept.facets.values())))
+        took = (time.perf_counter() - started) * 1000
+        return replace(kept, took_ms=round(took, 2))
+
+    def _search(
+        self,
+        searcher: Any,
+        memo: Memo | None,
+        request: SearchRequest,
+        principal: Principal,
+        parsed: ParsedQuery,
+    ) -> SearchResult:
         plain, full, ranked = self._query(searcher, request, principal, parsed)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
@@ -586,9 +636,8 @@ class TantivyBackend:
             total = int(searcher.search(full, limit=1, count=True).count or 0)
             page = self._page(searcher, full, request, ranked, offset, limit) if total else []
         facets = self._facets(searcher, plain, full) if request.facets else {}
-        hits = self._hits(searcher, page, parsed, field_values_of(request, parsed), ranked)
-        took = (time.perf_counter() - started) * 1000
-        return SearchResult(total=total, hits=hits, took_ms=round(took, 2), facets=facets)
+        hits = self._hits(searcher, memo, page, parsed, field_values_of(request, parsed), ranked)
+        return SearchResult(total=total, hits=hits, took_ms=0.0, facets=facets)
 
     def _facets(self, searcher: Any, plain: Any, full: Any) -> dict[str, list[tuple[str, int]]]:
         """The facets of the hits, and the lifecycle counts of every match (before the lifecycle filter)."""
@@ -615,17 +664,26 @@ class TantivyBackend:
     def _hits(
         self,
         searcher: Any,
+        memo: Memo | None,
         page: Sequence[tuple[Any, Any]],
         parsed: ParsedQuery,
         fields: Sequence[tuple[str, str]],
         ranked: bool,
     ) -> list[SearchHit]:
-        """The hits of ``page`` ((score or sort key, address) pairs) with snippets from the stored texts."""
+        """The hits of ``page`` ((score or sort key, address) pairs) with snippets from the stored texts (those
+        built for the same terms from this commit come from the memo)."""
         terms = [t.text for t in parsed.positive_terms]
+        ids = searcher.fast_field_values("id", [address for _, address in page]) if page else []
         hits = []
-        for key, address in page:
-            stored = searcher.doc(address).to_dict()
-            hits.append(self._hit(stored, text_score(key) if ranked else 0.0, terms, fields))
+        for (key, address), doc_id in zip(page, ids, strict=True):
+            score = text_score(key) if ranked else 0.0
+            memo_key = ("hit", int(doc_id), tuple(terms), tuple(fields))
+            hit = memo.get(memo_key) if memo is not None else None
+            if hit is None:
+                hit = self._hit(searcher.doc(address).to_dict(), score, terms, fields)
+                if memo is not None:
+                    memo.put(memo_key, hit, HIT_UNITS)
+            hits.append(hit if hit.score == score else replace(hit, score=score))
         return hits
 
     @staticmethod

@@ -557,6 +557,30 @@ def test_a_rebuild_by_worker_processes_writes_what_one_process_writes(tmp_path, 
     assert not pooled.needs_reindex()
 
 
+def test_what_a_commit_kept_is_given_again_only_while_no_newer_commit_came(fresh):
+    """GIVEN results and snippets kept for one commit WHEN the same requests come again THEN they are given
+    from the memo (the same, each with its own time) to each principal as its own: a sales rep never gets
+    what an administrator's search kept; WHEN another process (another backend object) edits a document,
+    adds one and deletes one THEN the next search shows every change, snippets included."""
+    engine, backend, _ = fresh
+    admin, sales = Principal.system(), Principal("s", "sales")
+    backend.index([_doc(1), _doc(2, confidentiality="finance"), _doc(3)])
+    request = SearchRequest("光华物流")
+    first = backend.search(request, admin)
+    assert {h.id for h in first.hits} == {1, 2, 3}
+    assert backend._snapshot()[1] is not None and len(backend._snapshot()[1]) > 0
+    again = backend.search(request, admin)
+    assert again.hits == first.hits and again.total == first.total and again.facets == first.facets
+    assert {h.id for h in backend.search(request, sales).hits} == {1, 3}
+    other = TantivyBackend(engine)
+    other.index([_doc(1, "光华物流 续签的合同"), _doc(4)])
+    other.delete([3])
+    after = backend.search(request, admin)
+    assert {h.id for h in after.hits} == {1, 2, 4}
+    assert "续签" in next(h.snippet for h in after.hits if h.id == 1)
+    assert {h.id for h in backend.search(request, sales).hits} == {1, 4}
+
+
 def test_the_setting_selects_the_tantivy_backend(tmp_path):
     from dossier.app.resources import _backend_options
     from foundation.config import load_settings

@@ -635,23 +635,34 @@ class TantivyBackend:
         else:
             total = int(searcher.search(full, limit=1, count=True).count or 0)
             page = self._page(searcher, full, request, ranked, offset, limit) if total else []
-        facets = self._facets(searcher, plain, full) if request.facets else {}
+        facets = self._facets(searcher, plain, lifecycle_filter(request, parsed)) if request.facets else {}
         hits = self._hits(searcher, memo, page, parsed, field_values_of(request, parsed), ranked)
         return SearchResult(total=total, hits=hits, took_ms=0.0, facets=facets)
 
-    def _facets(self, searcher: Any, plain: Any, full: Any) -> dict[str, list[tuple[str, int]]]:
-        """The facets of the hits, and the lifecycle counts of every match (before the lifecycle filter)."""
+    def _facets(self, searcher: Any, plain: Any, archived: str) -> dict[str, list[tuple[str, int]]]:
+        """The facets of the hits, and the lifecycle counts of every match (before the lifecycle filter).
+
+        One pass over the matches before the lifecycle filter: the facets are counted per lifecycle, and the
+        hits' facets are those of the lifecycles the filter (``archived``: :func:`index._query.lifecycle_filter`)
+        keeps.
+        """
         out: dict[str, list[tuple[str, int]]] = {}
-        states = searcher.aggregate(plain, {"lifecycle": {"terms": {"field": "lifecycle", "size": 4}}})
-        lifecycles = {str(b["key"]): int(b["doc_count"]) for b in states["lifecycle"]["buckets"]}
+        spec = {k: {"terms": {"field": f, "size": 100_000}} for k, f in FACET_FIELDS.items()}
+        found = searcher.aggregate(
+            plain, {"lifecycle": {"terms": {"field": "lifecycle", "size": 4}, "aggs": spec}}
+        )
+        by_state = {str(b["key"]): b for b in found["lifecycle"]["buckets"]}
+        lifecycles = {state: int(b["doc_count"]) for state, b in by_state.items()}
         if not sum(lifecycles.values()):
             return out
-        spec = {k: {"terms": {"field": f, "size": 100_000}} for k, f in FACET_FIELDS.items()}
-        counted = searcher.aggregate(full, spec)
+        kept = {"exclude": ("active",), "only": ("archived",)}.get(archived, ("active", "archived"))
         for name in FACET_FIELDS:
-            rows = {
-                str(b["key"]): int(b["doc_count"]) for b in counted[name]["buckets"] if str(b["key"]).strip()
-            }
+            rows: dict[str, int] = {}
+            for state in kept:
+                for bucket in by_state[state][name]["buckets"] if state in by_state else ():
+                    value = str(bucket["key"])
+                    if value.strip():
+                        rows[value] = rows.get(value, 0) + int(bucket["doc_count"])
             top = sorted(rows.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_LIMIT]
             out[name] = sorted(top, reverse=True) if name == "year" else top
         if not any(out.values()):

@@ -92,6 +92,7 @@ test: test-system-deps $(BIN)/.dev-installed lint pytest
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/search.py --backend tantivy --no-peers
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/ocr.py
 	$(BIN)/python bench/pipeline.py

@@ -520,13 +520,15 @@ def judge_engines(
     files: dict[int, str],
     queries: Sequence[dict],
     dossier_search: Any,
+    dossier_name: str = "embedded",
     *,
     verbose: bool = False,
 ) -> None:
-    """Recall and precision of Dossier and each peer on the judged dev queries and dev documents."""
+    """Recall and precision of Dossier (its ``dossier_name`` backend) and each peer on the judged dev queries
+    and dev documents."""
     texts = {d.id: f"{d.title}\n{d.filename}\n{d.text}" for d in docs}
     print(f"\njudged dev queries ({len(queries)} queries, {len(docs)} dev documents, every hit counted):")
-    results = [("dossier embedded", judge(dossier_search, queries, files, texts))]
+    results = [(f"dossier {dossier_name}", judge(dossier_search, queries, files, texts))]
     for peer in open_peers(names):
         try:
             build(peer, docs, 500)

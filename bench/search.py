@@ -695,14 +695,18 @@ def run_peers(
     )
     docs, files = dev_documents(args.corpus, {})
     tmp = tempfile.TemporaryDirectory()
-    backend = open_backend(_engine(Path(tmp.name) / "peers-dev.db"))
+    backend = open_backend(
+        _engine(Path(tmp.name) / "peers-dev.db"), "tantivy" if args.backend == "tantivy" else ""
+    )
     backend.index(docs)
 
     def dossier(q: str) -> _peers.Answer:
         res = backend.search(SearchRequest(q, limit=1000, facets=False), Principal.system())
         return _peers.Answer(res.total, [h.id for h in res.hits], [h.snippet for h in res.hits])
 
-    _peers.judge_engines(names, docs, files, queries, dossier)
+    _peers.judge_engines(
+        names, docs, files, queries, dossier, "tantivy" if args.backend == "tantivy" else "embedded"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -136,6 +136,22 @@ def test_a_tiny_bench_run_prints_the_peers_beside_dossier(capsys):
     assert "dossier embedded" in judged and "recall" in judged and "substring misses" in judged
 
 
+@pytest.mark.skipif(not DEV.is_dir(), reason="needs the dev corpus")
+def test_the_bench_measures_the_tantivy_backend_when_asked(capsys):
+    bench = _bench()
+    if bench._peers.tantivy_missing():
+        pytest.skip("tantivy is not installed")
+    bench.main(
+        ["--docs", "60", "--batch", "10", "--repeat", "2", "--corpus", str(DEV), "--backend", "tantivy"]
+    )
+    out = capsys.readouterr().out
+    assert "backend:          tantivy" in out and "documents:        60" in out
+    assert "(Tantivy directory)" in out
+    assert "tantivy    latency ms: p50" in out and "first round" in out
+    judged = out.split("judged dev queries", 1)[1]
+    assert "dossier tantivy" in judged and "recall" in judged
+
+
 def test_the_bench_says_how_to_get_tantivy(peers, monkeypatch):
     import builtins
 

@@ -440,7 +440,7 @@ def words(norm: str) -> list[str]:
     with _words_lock:  # the dictionary may be growing in another thread
         cut = rjieba.cut_for_search(_CJK_GAP.sub("", norm))
     known = _WORD_KEPT.get  # each distinct token decided once (the same filter, at dictionary speed)
-    out = [t for t in cut if known(t) or (known(t) is None and _word_kept(t))]
+    out = [t for t in cut if (kept := known(t)) or (kept is None and _word_kept(t))]
     out.extend(phone_variants(norm))
     return out
 

@@ -54,7 +54,15 @@ from index._snippet import hit_texts
 from index._sqlite_entry import streams_of
 from index._titles import is_generic_title, title_parts
 from index._tv_query import FACET_FIELDS, TvQueries, text_score
-from index._tv_schema import SCHEMA, document_of, fields_of, index_directory, stored_document, tv_document
+from index._tv_schema import (
+    SCHEMA,
+    document_of,
+    fields_of,
+    index_directory,
+    stored_document,
+    stored_texts,
+    tv_document,
+)
 from index._types import (
     ACTIVITY_ID_BASE,
     FlushReport,
@@ -73,7 +81,7 @@ __all__ = ["TantivyBackend", "index_directory"]
 _log = logging.getLogger(__name__)
 
 #: Names the fields of the Tantivy schema; an index of another one is replaced (and needs a reindex).
-TV_SCHEMA = "1"
+TV_SCHEMA = "2"
 FACET_LIMIT = 50
 #: Seconds a read of the index's vocabulary (did-you-mean) serves before a changed index is read again.
 VOCABULARY_TTL_S = 30.0
@@ -711,11 +719,11 @@ class TantivyBackend:
             return values[0]
 
         doc_id = int(first("id", 0))
-        title = str(first("title_text"))
+        title, meta, body = stored_texts(stored)
         if fields is None:
             snippet, title_html = "", ""
         else:
-            snippet, title_html = hit_texts(title, str(first("meta_text")), str(first("body")), terms, fields)
+            snippet, title_html = hit_texts(title, meta, body, terms, fields)
         parts: tuple[tuple[str, str], ...] = ()
         if fields is not None and doc_id > -ACTIVITY_ID_BASE and is_generic_title(title):
             numbers = [tuple(n.split("\x1f", 1)) for n in stored.get("number") or ()]

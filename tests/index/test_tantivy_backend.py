@@ -581,6 +581,21 @@ def test_what_a_commit_kept_is_given_again_only_while_no_newer_commit_came(fresh
     assert {h.id for h in backend.search(request, sales).hits} == {1, 4}
 
 
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ("报价单", "光华物流\x1f重要", "正文"),
+        ("", "", ""),
+        ("3:4:", "::", "正文\x00 12:30 😀\ue000"),
+        ("a" * 5000, "", "b"),
+    ],
+)
+def test_the_stored_texts_come_back_as_they_were(texts):
+    from index._tv_schema import pack_texts, stored_texts
+
+    assert stored_texts({"texts": [pack_texts(*texts)]}) == texts
+
+
 def test_the_setting_selects_the_tantivy_backend(tmp_path):
     from dossier.app.resources import _backend_options
     from foundation.config import load_settings

@@ -622,6 +622,10 @@ class TantivyBackend:
         parsed = parse_request(request)
         searcher, memo = self._snapshot()
         key = ("result", request, principal, user_word_count())
+        try:
+            hash(key)
+        except TypeError:  # a caller's list where a tuple belongs: answered, not kept
+            memo = None
         kept = memo.get(key) if memo is not None else None
         if kept is None:
             kept = self._search(searcher, memo, request, principal, parsed)

@@ -579,6 +579,8 @@ def test_what_a_commit_kept_is_given_again_only_while_no_newer_commit_came(fresh
     assert {h.id for h in after.hits} == {1, 2, 4}
     assert "续签" in next(h.snippet for h in after.hits if h.id == 1)
     assert {h.id for h in backend.search(request, sales).hits} == {1, 4}
+    listed = SearchRequest("光华物流", doc_types=["other"])  # type: ignore[arg-type]  # a list, unhashable
+    assert {h.id for h in backend.search(listed, admin).hits} == {1, 2, 4}
 
 
 @pytest.mark.parametrize(

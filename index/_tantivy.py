@@ -632,7 +632,9 @@ class TantivyBackend:
             if memo is not None:
                 memo.put(key, kept, HIT_UNITS * (1 + len(kept.hits)) + sum(map(len, kept.facets.values())))
         took = (time.perf_counter() - started) * 1000
-        return replace(kept, took_ms=round(took, 2))
+        # The caller's own lists: what the memo keeps is never changed by what a caller does with its result.
+        facets = {name: list(rows) for name, rows in kept.facets.items()}
+        return replace(kept, hits=list(kept.hits), facets=facets, took_ms=round(took, 2))
 
     def _search(
         self,

@@ -39,7 +39,9 @@ __all__ = [
     "document_of",
     "fields_of",
     "index_directory",
+    "pack_texts",
     "stored_document",
+    "stored_texts",
     "tv_document",
     "tv_fields",
 ]

@@ -52,10 +52,10 @@ from index import (
     Principal,
     SearchBackend,
     SearchRequest,
+    TantivyBackend,
     format_name,
     open_backend,
 )
-from index._tv_schema import index_directory
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "dev"
 TAGS = ("重要", "待跟进", "已归档", "VIP", "年度框架", "招标")
@@ -424,9 +424,14 @@ def _print_latency(name: str, m: dict) -> None:
             break
 
 
-def tantivy_size(engine: sa.Engine) -> int:
-    """Bytes of the directory of the Tantivy index beside ``engine``'s records."""
-    return sum(f.stat().st_size for f in index_directory(engine).rglob("*") if f.is_file())
+def embedded_setting(args: argparse.Namespace) -> str:
+    """The backend setting (``DOSSIER_OPENSEARCH_URL``) of the embedded index ``--backend`` names."""
+    return "tantivy" if args.backend == "tantivy" else ""
+
+
+def directory_size(path: Path) -> int:
+    """Bytes of the files under ``path``."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def embedded_only(args: argparse.Namespace) -> None:
@@ -434,7 +439,7 @@ def embedded_only(args: argparse.Namespace) -> None:
     truths, customers, queries = load_corpus(args.corpus)
     tmp = tempfile.TemporaryDirectory()
     engine = _engine(args.db or Path(tmp.name) / "bench.db")
-    backend = open_backend(engine, "tantivy" if args.backend == "tantivy" else "")
+    backend = open_backend(engine, embedded_setting(args))
     built = build(backend, args.docs, args.batch, truths, customers)
     mb = 1024 * 1024
     raw = built["raw_bytes"]
@@ -445,8 +450,8 @@ def embedded_only(args: argparse.Namespace) -> None:
         f"build:            {built['docs']:,} docs in {built['seconds']:,.1f} s = {built['docs_per_s']:,.0f} docs/s"
     )
     print(f"raw text:         {raw / mb:,.1f} MB (UTF-8)")
-    if args.backend == "tantivy":
-        size = tantivy_size(engine)
+    if isinstance(backend, TantivyBackend):
+        size = directory_size(backend.path)
         print(f"index:            {size / mb:,.1f} MB (Tantivy directory)")
         print(f"ratio:            {size / raw:.2f}x raw")
     else:
@@ -695,18 +700,14 @@ def run_peers(
     )
     docs, files = dev_documents(args.corpus, {})
     tmp = tempfile.TemporaryDirectory()
-    backend = open_backend(
-        _engine(Path(tmp.name) / "peers-dev.db"), "tantivy" if args.backend == "tantivy" else ""
-    )
+    backend = open_backend(_engine(Path(tmp.name) / "peers-dev.db"), embedded_setting(args))
     backend.index(docs)
 
     def dossier(q: str) -> _peers.Answer:
         res = backend.search(SearchRequest(q, limit=1000, facets=False), Principal.system())
         return _peers.Answer(res.total, [h.id for h in res.hits], [h.snippet for h in res.hits])
 
-    _peers.judge_engines(
-        names, docs, files, queries, dossier, "tantivy" if args.backend == "tantivy" else "embedded"
-    )
+    _peers.judge_engines(names, docs, files, queries, dossier, embedded_setting(args) or "embedded")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -246,7 +246,7 @@ class Outbox:
         (a search of the Tantivy index asks before each search)."""
         with self._engine.connect() as conn:
             return (
-                conn.exec_driver_sql("SELECT 1 FROM search_outbox WHERE NOT rejected LIMIT 1").first()
+                conn.exec_driver_sql(f"SELECT 1 FROM {OUTBOX.name} WHERE NOT rejected LIMIT 1").first()
                 is not None
             )
 

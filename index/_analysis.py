@@ -354,18 +354,27 @@ def grams(text: str) -> list[str]:
 
 
 _PHONE_GROUPS = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?\d{2,4}(?:[\s.-]\d{2,8}){1,3}(?!\d)")
+#: A stretch of the characters a phone match is made of, starting where one can (a character class first, so
+#: the regex engine skips to it at C speed; the lookbehind of _PHONE_GROUPS tries every position).
+_PHONE_STRETCH = re.compile(r"[+\d][\d\s.+-]{9,}")
 _NON_DIGIT = re.compile(r"\D")
 
 
 def phone_variants(norm: str) -> list[str]:
-    """Joined forms of digit groups that look like phone numbers (``189-6928-1627``)."""
+    """Joined forms of digit groups that look like phone numbers (``189-6928-1627``).
+
+    Matched inside the stretches that can hold one (10 or more characters of digits, ``+``, ``.``, ``-``
+    and whitespace, starting with ``+`` or a digit): no digit stands next to a stretch, so the
+    lookarounds decide there as they would over the whole text, and the matches are the same.
+    """
     out: list[str] = []
-    for m in _PHONE_GROUPS.finditer(norm):
-        digits = _NON_DIGIT.sub("", m.group())
-        if digits.startswith("86") and len(digits) == 13:
-            digits = digits[2:]
-        if 10 <= len(digits) <= 12:
-            out.append(digits)
+    for stretch in _PHONE_STRETCH.finditer(norm):
+        for m in _PHONE_GROUPS.finditer(norm, stretch.start(), stretch.end()):
+            digits = _NON_DIGIT.sub("", m.group())
+            if digits.startswith("86") and len(digits) == 13:
+                digits = digits[2:]
+            if 10 <= len(digits) <= 12:
+                out.append(digits)
     return out
 
 

@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -187,6 +188,7 @@ class TantivyBackend:
         self._memo_lock = threading.Lock()
         self._loaded: bytes | None = None  # the meta.json the reader last reloaded
         self._memo: tuple[bytes | None, Memo] = (None, Memo(MEMO_BUDGET))
+        self._pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, the threads)
 
     # -- the index directory --------------------------------------------------------------------
 
@@ -550,17 +552,26 @@ class TantivyBackend:
 
     def _query(
         self, searcher: Any, request: SearchRequest, principal: Principal, parsed: ParsedQuery
-    ) -> tuple[Any, Any, bool]:
-        """(the query without the lifecycle filter, with it, whether it is ranked by score)."""
+    ) -> tuple[Any, bool]:
+        """(the query, whether it is ranked by score)."""
         assert self._queries is not None
         ranked = request.sort not in ("date_desc", "date_asc") and bool(parsed.groups)
         occurs = self._queries.build(
             parsed, request, principal, self._exact_customers(searcher), tiers=ranked
         )
-        plain = tantivy.Query.boolean_query(occurs)
         lifecycle = self._queries.lifecycle(lifecycle_filter(request, parsed))
-        full = plain if lifecycle is None else tantivy.Query.boolean_query([*occurs, lifecycle])
-        return plain, full, ranked
+        return tantivy.Query.boolean_query([*occurs, lifecycle] if lifecycle else occurs), ranked
+
+    def _counting(
+        self, searcher: Any, request: SearchRequest, principal: Principal, parsed: ParsedQuery
+    ) -> Any:
+        """The query the facets are counted by: the same matches as :meth:`_query`'s before the lifecycle filter
+        (the lifecycle counts are taken before it), without the clauses that only add score."""
+        assert self._queries is not None
+        exact = self._exact_customers(searcher)
+        return tantivy.Query.boolean_query(
+            self._queries.build(parsed, request, principal, exact, tiers=False, scored=False)
+        )
 
     @staticmethod
     def _sort_key(request: SearchRequest) -> tuple[str, bool]:
@@ -644,7 +655,15 @@ class TantivyBackend:
         principal: Principal,
         parsed: ParsedQuery,
     ) -> SearchResult:
-        plain, full, ranked = self._query(searcher, request, principal, parsed)
+        counting = self._counting(searcher, request, principal, parsed) if request.facets else None
+        # The facets are counted in another thread while this one ranks and builds the page: Tantivy lets go
+        # of the GIL while it searches, so on two cores the two run side by side.
+        facets_job = (
+            self._aside().submit(self._facets, searcher, counting, lifecycle_filter(request, parsed))
+            if counting is not None
+            else None
+        )
+        full, ranked = self._query(searcher, request, principal, parsed)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
         if ranked:  # the count and the page from one pass
@@ -654,9 +673,17 @@ class TantivyBackend:
         else:
             total = int(searcher.search(full, limit=1, count=True).count or 0)
             page = self._page(searcher, full, request, ranked, offset, limit) if total else []
-        facets = self._facets(searcher, plain, lifecycle_filter(request, parsed)) if request.facets else {}
         hits = self._hits(searcher, memo, page, parsed, field_values_of(request, parsed), ranked)
+        facets = facets_job.result() if facets_job is not None else {}
         return SearchResult(total=total, hits=hits, took_ms=0.0, facets=facets)
+
+    def _aside(self) -> ThreadPoolExecutor:
+        """The threads that count facets beside the searches (one pool per process: a forked child, such as an
+        RQ work horse, starts its own, since the parent's threads are not in it)."""
+        with self._memo_lock:
+            if self._pool is None or self._pool[0] != os.getpid():
+                self._pool = (os.getpid(), ThreadPoolExecutor(thread_name_prefix="dossier-facets"))
+            return self._pool[1]
 
     def _facets(self, searcher: Any, plain: Any, archived: str) -> dict[str, list[tuple[str, int]]]:
         """The facets of the hits, and the lifecycle counts of every match (before the lifecycle filter).
@@ -765,7 +792,7 @@ class TantivyBackend:
         """
         parsed = parse_request(request)
         searcher = self._searcher()
-        _, full, ranked = self._query(searcher, request, principal, parsed)
+        full, ranked = self._query(searcher, request, principal, parsed)
         total = int(searcher.search(full, limit=1, count=True).count or 0)
         if not total:
             return
@@ -780,7 +807,10 @@ class TantivyBackend:
                 )
 
     def close(self) -> None:
-        """Forget the index (a temporary one is removed)."""
+        """Forget the index (a temporary one is removed) and stop the facet threads."""
         self._index = None
+        pool, self._pool = self._pool, None
+        if pool is not None and pool[0] == os.getpid():
+            pool[1].shutdown(wait=True)
         if self._own:
             shutil.rmtree(self.path, ignore_errors=True)

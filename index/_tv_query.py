@@ -122,9 +122,14 @@ class TvQueries:
             parts.append(t.Query.boost_query(q, BOOST[field]))
         return self._any(parts)
 
-    def term(self, term: Term, within: Sequence[str] = TEXT_FIELDS) -> Any | None:
+    def term(self, term: Term, within: Sequence[str] = TEXT_FIELDS, *, scored: bool = True) -> Any | None:
         """One term: each form :func:`index._query._term_match` gives FTS5, as alternatives, in the fields
-        ``within`` (None when no form of it can match there)."""
+        ``within`` (None when no form of it can match there).
+
+        ``scored=False`` leaves out the ``words`` clause of a Chinese word: the words column holds the jieba
+        words of the body, each also a run of the body's grams, so that clause only adds score (a digit word
+        stays: the words column joins phone numbers the grams hold in groups).
+        """
         t = tantivy
         tok = term.token
 
@@ -137,7 +142,7 @@ class TvQueries:
             parts.append(self._phrase(grams, tok.grams, tok.prefix))
             parts += [self._phrase(grams, v, tok.prefix) for v in tok.variants]
             parts += [self._phrase(grams, [j]) for j in tok.joined]
-        if tok.word is not None and "words" in within:
+        if tok.word is not None and "words" in within and (scored or tok.word.isdigit()):
             parts.append(self._phrase(("words",), [tok.word]))
         parts += [self._phrase(fields(TEXT_FIELDS), [alt]) for alt in tok.alternatives if fields(TEXT_FIELDS)]
         if tok.relaxed is not None and grams:
@@ -243,14 +248,19 @@ class TvQueries:
         exact_customers: Callable[[Sequence[str]], set[str]],
         *,
         tiers: bool,
+        scored: bool = True,
     ) -> list[tuple[Any, Any]]:
         """The (occur, clause) pairs of a search, its lifecycle filter left out (the caller adds it: the
-        lifecycle counts are taken before it); ``tiers`` adds the relevance tiers' ``should`` clauses."""
+        lifecycle counts are taken before it); ``tiers`` adds the relevance tiers' ``should`` clauses.
+
+        ``scored=False`` gives the same matches with the clauses that only add score left out (see
+        :meth:`term`): the query that counts facets, where no score is read.
+        """
         t = tantivy
         occurs: list[tuple[Any, Any]] = []
-        groups = [self._any([self.term(x) for x in group]) for group in parsed.groups]
+        groups = [self._any([self.term(x, scored=scored) for x in group]) for group in parsed.groups]
         occurs += [(t.Occur.Must, g) for g in groups]
-        occurs += [(t.Occur.MustNot, self.term(x)) for x in parsed.excludes]
+        occurs += [(t.Occur.MustNot, self.term(x, scored=scored)) for x in parsed.excludes]
         permission = self.permission(principal)
         if permission is not None:
             occurs.append((t.Occur.Must, permission))
@@ -282,7 +292,7 @@ class TvQueries:
         entries = self.entries(include_versions(request, parsed), request.activities)
         if entries is not None:
             occurs.append((t.Occur.Must, entries))
-        if tiers and parsed.groups:
+        if tiers and scored and parsed.groups:
             occurs += [(t.Occur.Should, c) for c in self._tiers(parsed)]
         if not any(o == t.Occur.Must for o, _ in occurs):
             occurs.append((t.Occur.Must, t.Query.all_query()))

@@ -38,6 +38,30 @@ def test_words_are_jieba_multichar_chinese_plus_phones():
     assert "的" not in ws
 
 
+def test_phone_variants_match_the_pattern_over_the_whole_text():
+    """Scanning only the digit stretches finds exactly what the phone pattern finds over the whole text."""
+    import random
+
+    from index._analysis import _NON_DIGIT, _PHONE_GROUPS, phone_variants
+
+    def whole(norm: str) -> list[str]:
+        out = []
+        for m in _PHONE_GROUPS.finditer(norm):
+            digits = _NON_DIGIT.sub("", m.group())
+            digits = digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
+            if 10 <= len(digits) <= 12:
+                out.append(digits)
+        return out
+
+    rng = random.Random(18)
+    alphabet = "0123456789+-. \n\t合86()x١"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(5000)]
+    texts += ["+86 189-6928-1627", "电话：021-6149-8137。", ".5 +86 189 6928 1627", "12345678901234567890"]
+    for text in texts:
+        assert phone_variants(text) == whole(text), text
+    assert phone_variants("电话 189-6928-1627，传真 +86-21-6149-8137") == ["18969281627", "862161498137"]
+
+
 def test_query_term_last_run_bigrams_only():
     """The query's last CJK run emits bigrams only (the document's run may go on)."""
     t = analyse_query_term("合同金额")

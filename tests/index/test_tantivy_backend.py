@@ -205,6 +205,42 @@ def _filtered(names: list[str]) -> list[SearchRequest]:
 
 
 @pytest.mark.parametrize("role", sorted(PRINCIPALS))
+def test_the_query_that_counts_facets_matches_what_the_ranked_query_matches(pair, role):
+    """Facets are counted by the query without the clauses that only add score (tiers, a Chinese word's words
+    clause): it must match exactly the entries the ranked query matches."""
+    import tantivy
+
+    from index._query import parse_request
+
+    _, tv, requests, _, names = pair
+    principal = PRINCIPALS[role]
+    searcher = tv._searcher()
+    exact = tv._exact_customers(searcher)
+    differ = []
+    for req in [*requests, *_filtered(names)]:
+        parsed = parse_request(req)
+        scored = tantivy.Query.boolean_query(tv._queries.build(parsed, req, principal, exact, tiers=True))
+        counting = tv._counting(searcher, req, principal, parsed)
+        a = searcher.search(scored, limit=1, count=True).count
+        b = searcher.search(counting, limit=1, count=True).count
+        if a != b:
+            differ.append((req.query[:40], a, b))
+    assert differ == []
+
+
+def test_facets_are_counted_beside_the_search_and_close_stops_those_threads(pair):
+    _, tv, _, _, _ = pair
+    first = tv.search(SearchRequest("合同 光华"), PRINCIPALS["admin"])
+    assert first.facets and tv._pool is not None
+    threads = tv._pool[1]
+    tv.close()
+    assert tv._pool is None and threads._shutdown
+    again = tv.search(SearchRequest("合同 光华", limit=7), PRINCIPALS["admin"])  # not kept: searched again
+    assert tv._pool is not None and tv._pool[1] is not threads
+    assert again.total == first.total and again.facets == first.facets
+
+
+@pytest.mark.parametrize("role", sorted(PRINCIPALS))
 def test_filters_versions_activities_and_lifecycle_select_the_same_entries(pair, role):
     embedded, tv, _, _docs, names = pair
     principal = PRINCIPALS[role]

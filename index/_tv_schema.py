@@ -115,10 +115,6 @@ def build_schema() -> Any:
 
 #: The schema (one object: its fields are what :func:`document_of` types values by).
 SCHEMA = build_schema()
-#: Integer fields (0 is a value; empty strings are left out of the text fields).
-_INTEGERS = frozenset(
-    ("id", "customer_id", "access", "date_num", "recent", "date_desc", "date_asc", "version", "document_id")
-)
 
 
 def _values(values: Iterable[str]) -> list[str]:
@@ -127,53 +123,82 @@ def _values(values: Iterable[str]) -> list[str]:
 
 def tv_fields(doc: IndexDocument, entry: Streams) -> dict[str, list[Any]]:
     """The fields of an entry's Tantivy document (plain values: a rebuild's workers compute them, and
-    :func:`tv_document` makes the document in the writing process)."""
+    :func:`tv_document` makes the document in the writing process).
+
+    Integer fields keep 0 (a value); text fields leave out empty strings and repeated values, and a field
+    with no value is left out.
+    """
     day = date_number(doc.date) if doc.date else 0
     created = _epoch_s(doc.created_at)
-    keys = ((k, entity_key(k, v)) for k, v in doc.entities if k and v)
-    entities = _values(entity_term(k, key) for k, key in keys if key)
-    fields: dict[str, Iterable[Any]] = {
-        "id": (doc.id,),
-        "customer_id": (int(c) for c in doc.customer_ids if c is not None),
-        "access": (int(c) for c in doc.access_customer_ids),
-        "date_num": (day,) if day else (),
-        "recent": (created,),
-        "date_desc": (day * 10**10 + created,),
-        "date_asc": ((day or 99_999_999) * 10**10 + created,),
-        "version": (doc.version,),
-        "document_id": (doc.document if (doc.version or doc.activity) else 0,),
-        "title": (entry.title,),
-        "meta": (entry.meta,),
-        "grams": (entry.grams,),
-        "words": (entry.words_column,),
-        "texts": (pack_texts(doc.title, entry.meta_text, doc.text),),
+    out: dict[str, list[Any]] = {
+        "id": [doc.id],
+        "recent": [created],
+        "date_desc": [day * 10**10 + created],
+        "date_asc": [(day or 99_999_999) * 10**10 + created],
+        "version": [doc.version],
+        "document_id": [doc.document if (doc.version or doc.activity) else 0],
+        "texts": [pack_texts(doc.title, entry.meta_text, doc.text)],
         # Stored as it is: the document store compresses it.
-        "source": (document_to_json(doc, title="", text="").encode("utf-8"),),
-        "doc_type": (doc.doc_type,),
-        "doc_type_key": (doc.doc_type.lower(),),
-        "confidentiality": (doc.confidentiality,),
-        "lifecycle": ("archived" if doc.lifecycle == "archived" else "active",),
-        "customers": doc.customers,
-        "customer_keys": (fold(n) for n in (*doc.customers, *doc.customer_aliases)),
-        "tags": doc.tags,
-        "customer_types": (customer_type_name(c) or c.strip() for c in doc.customer_types),
-        "industries": (i.strip() for i in doc.industries),
-        "industry_keys": (fold(i.strip()) for i in doc.industries),
-        "regions": (r.strip() for r in doc.regions),
-        "region_keys": (fold(r.strip()) for r in doc.regions),
-        "customer_stages": (s.strip() for s in doc.customer_stages),
-        "customer_importance": (importance_level(i) or i.strip() for i in doc.customer_importance),
-        "customer_tags": (t.strip() for t in doc.customer_tags),
-        "file_format": (doc.file_format,),
-        "scan": (SCAN,) if doc.scan else (),
-        "year": (doc.date[:4],) if doc.date else (),
-        "date": (doc.date,) if doc.date else (),
-        "entity": entities[:5000],
-        "number": (e for e in entities if e.split("\x1f", 1)[0] in NUMBER_KINDS),
+        "source": [document_to_json(doc, title="", text="").encode("utf-8")],
     }
-    out: dict[str, list[Any]] = {}
-    for name, values in fields.items():
-        kept = list(dict.fromkeys(values)) if name in _INTEGERS else _values(values)
+    if doc.customer_ids:
+        out["customer_id"] = list(dict.fromkeys(int(c) for c in doc.customer_ids if c is not None))
+    if doc.access_customer_ids:
+        out["access"] = list(dict.fromkeys(int(c) for c in doc.access_customer_ids))
+    if day:
+        out["date_num"] = [day]
+    single = (
+        ("title", entry.title),
+        ("meta", entry.meta),
+        ("grams", entry.grams),
+        ("words", entry.words_column),
+        ("doc_type", doc.doc_type),
+        ("doc_type_key", doc.doc_type.lower()),
+        ("confidentiality", doc.confidentiality),
+        ("lifecycle", "archived" if doc.lifecycle == "archived" else "active"),
+        ("file_format", doc.file_format),
+        ("scan", SCAN if doc.scan else ""),
+        ("year", doc.date[:4] if doc.date else ""),
+        ("date", doc.date or ""),
+    )
+    out.update((name, [value]) for name, value in single if value)
+    many: list[tuple[str, Iterable[str]]] = []  # the fields of a document's customers (most have none)
+    if doc.customers or doc.customer_aliases:
+        many += [
+            ("customers", doc.customers),
+            ("customer_keys", (fold(n) for n in (*doc.customers, *doc.customer_aliases))),
+        ]
+    if doc.tags:
+        many.append(("tags", doc.tags))
+    if doc.customer_types:
+        many.append(("customer_types", (customer_type_name(c) or c.strip() for c in doc.customer_types)))
+    if doc.industries:
+        many += [
+            ("industries", (i.strip() for i in doc.industries)),
+            ("industry_keys", (fold(i.strip()) for i in doc.industries)),
+        ]
+    if doc.regions:
+        many += [
+            ("regions", (r.strip() for r in doc.regions)),
+            ("region_keys", (fold(r.strip()) for r in doc.regions)),
+        ]
+    if doc.customer_stages:
+        many.append(("customer_stages", (s.strip() for s in doc.customer_stages)))
+    if doc.customer_importance:
+        many.append(
+            ("customer_importance", (importance_level(i) or i.strip() for i in doc.customer_importance))
+        )
+    if doc.customer_tags:
+        many.append(("customer_tags", (t.strip() for t in doc.customer_tags)))
+    if doc.entities:
+        keys = ((k, entity_key(k, v)) for k, v in doc.entities if k and v)
+        entities = _values(entity_term(k, key) for k, key in keys if key)
+        many += [
+            ("entity", entities[:5000]),
+            ("number", (e for e in entities if e.split("\x1f", 1)[0] in NUMBER_KINDS)),
+        ]
+    for name, values in many:
+        kept = _values(values)
         if kept:
             out[name] = kept
     return out

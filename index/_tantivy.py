@@ -582,21 +582,23 @@ class TantivyBackend:
 
     def _page(
         self, searcher: Any, query: Any, request: SearchRequest, ranked: bool, offset: int, limit: int
-    ) -> list[tuple[float, Any]]:
-        """(score, address) of the hits ``offset`` … ``offset + limit`` in the request's order.
+    ) -> tuple[int, list[tuple[float, Any]]]:
+        """(the number of matches, (score, address) of the hits ``offset`` … ``offset + limit`` in the request's
+        order), counted in the pass that finds the page.
 
         Unranked orders sort by a fast field, and equal keys by the id, as the embedded index does: the
         entries tied with the page's last key are fetched whole and ordered here.
         """
         want = offset + limit
-        if not want:
-            return []
         if ranked:
-            hits = searcher.search(query, limit=want + TIE_WINDOW, count=False).hits
-            return self._ranked(searcher, hits, offset, want)
+            found = searcher.search(query, limit=want + TIE_WINDOW, count=True)
+            return int(found.count or 0), self._ranked(searcher, found.hits, offset, want) if limit else []
+        if not want:
+            return int(searcher.search(query, limit=1, count=True).count or 0), []
         field, desc = self._sort_key(request)
         order = tantivy.Order.Desc if desc else tantivy.Order.Asc
-        hits = searcher.search(query, limit=want, count=False, order_by_field=field, order=order).hits
+        found = searcher.search(query, limit=want, count=True, order_by_field=field, order=order)
+        hits = found.hits
         if len(hits) == want:
             last = hits[-1][0]
             same = tantivy.Query.range_query(self._schema, field, tantivy.FieldType.Integer, last, last)
@@ -608,7 +610,7 @@ class TantivyBackend:
             ).hits
         ids = searcher.fast_field_values("id", [a for _, a in hits])
         keyed = sorted(zip(hits, ids, strict=True), key=lambda h: (h[0][0], h[1]), reverse=desc)
-        return [(0.0, a) for (_, a), _ in keyed[offset:want]]
+        return int(found.count or 0), [(0.0, a) for (_, a), _ in keyed[offset:want]]
 
     @staticmethod
     def _ranked(
@@ -666,13 +668,7 @@ class TantivyBackend:
         full, ranked = self._query(searcher, request, principal, parsed)
         limit = max(0, min(int(request.limit), 1000))
         offset = max(0, int(request.offset))
-        if ranked:  # the count and the page from one pass
-            found = searcher.search(full, limit=offset + limit + TIE_WINDOW, count=True)
-            total = int(found.count or 0)
-            page = self._ranked(searcher, found.hits, offset, offset + limit) if limit else []
-        else:
-            total = int(searcher.search(full, limit=1, count=True).count or 0)
-            page = self._page(searcher, full, request, ranked, offset, limit) if total else []
+        total, page = self._page(searcher, full, request, ranked, offset, limit)
         hits = self._hits(searcher, memo, page, parsed, field_values_of(request, parsed), ranked)
         facets = facets_job.result() if facets_job is not None else {}
         return SearchResult(total=total, hits=hits, took_ms=0.0, facets=facets)
@@ -796,7 +792,7 @@ class TantivyBackend:
         total = int(searcher.search(full, limit=1, count=True).count or 0)
         if not total:
             return
-        page = self._page(searcher, full, request, ranked, 0, total)
+        _, page = self._page(searcher, full, request, ranked, 0, total)
         terms = [t.text for t in parsed.positive_terms]
         fields = field_values_of(request, parsed) if snippets else None
         step = max(1, batch)

@@ -16,6 +16,7 @@ scores outweigh any text score, as on OpenSearch.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -49,6 +50,8 @@ _INT64_MAX = 2**63 - 1
 #: keep the text score's precision (about 0.001) on top of them.
 TYPE_BOOST = 20_000.0
 FIELDS_BOOST = 10_000.0
+#: Regex queries (customer, industry, region, year and date filters) kept made, per :class:`TvQueries`.
+REGEX_QUERIES = 1024
 
 
 def entity_term(kind: str, key: str) -> str:
@@ -69,6 +72,9 @@ class TvQueries:
     def __init__(self, schema: Any, analyze: Callable[[str], list[str]]) -> None:
         self.schema = schema
         self._analyze = analyze
+        # A regex query compiles its automaton when made (~1 ms for ``.*contoso.*``): one query object serves
+        # every search that filters by the same value (the objects are immutable and shared across threads).
+        self._regex = functools.lru_cache(maxsize=REGEX_QUERIES)(self._new_regex)
 
     # -- small pieces --------------------------------------------------------------------------
 
@@ -92,7 +98,7 @@ class TvQueries:
             return tantivy.Query.empty_query()
         return tantivy.Query.term_set_query(self.schema, field, wanted)
 
-    def _regex(self, field: str, pattern: str) -> Any:
+    def _new_regex(self, field: str, pattern: str) -> Any:
         return tantivy.Query.regex_query(self.schema, field, pattern)
 
     def _ids(self, lower: int | None, upper: int | None) -> Any:

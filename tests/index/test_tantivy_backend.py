@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -238,6 +239,32 @@ def test_facets_are_counted_beside_the_search_and_close_stops_those_threads(pair
     again = tv.search(SearchRequest("合同 光华", limit=7), PRINCIPALS["admin"])  # not kept: searched again
     assert tv._pool is not None and tv._pool[1] is not threads
     assert again.total == first.total and again.facets == first.facets
+
+
+def test_a_forked_child_counts_facets_in_threads_of_its_own(pair):
+    """An RQ work horse is forked from a worker that may have searched: the parent's facet threads are not in
+    the child, which must start its own rather than wait on them."""
+    _, tv, _, _, _ = pair
+    expected = tv.search(SearchRequest("报价 合同"), PRINCIPALS["admin"])
+    assert tv._pool is not None
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only with the parent's answer, counted in its own threads
+        try:
+            got = tv.search(SearchRequest("报价 合同", limit=9), PRINCIPALS["admin"])
+            same = got.total == expected.total and got.facets == expected.facets
+            os._exit(0 if same and tv._pool is not None and tv._pool[0] == os.getpid() else 1)
+        finally:
+            os._exit(2)
+    for _ in range(600):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's search did not finish in 30 s")
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 @pytest.mark.parametrize("role", sorted(PRINCIPALS))

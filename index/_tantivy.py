@@ -104,6 +104,29 @@ _REBUILDING = "tantivy_rebuild"
 _LOCK = ".dossier-writer.lock"
 
 
+_facets_pool: ThreadPoolExecutor | None = None
+_facets_pool_lock = threading.Lock()
+
+
+def _facet_threads() -> ThreadPoolExecutor:
+    """The threads that count facets beside the searches, shared by the process's Tantivy indexes (created at
+    the first search; as many as :class:`~concurrent.futures.ThreadPoolExecutor` makes by default)."""
+    global _facets_pool
+    with _facets_pool_lock:
+        if _facets_pool is None:
+            _facets_pool = ThreadPoolExecutor(thread_name_prefix="dossier-facets")
+        return _facets_pool
+
+
+def _forget_facet_threads() -> None:
+    """In a forked child (an RQ work horse): the parent's threads are not there, so the child makes its own."""
+    global _facets_pool, _facets_pool_lock
+    _facets_pool, _facets_pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_facet_threads)
+
+
 class _Rebuild:
     """A full reindex into the Tantivy index: each batch goes straight in (no outbox), committed under the lock.
 
@@ -188,7 +211,6 @@ class TantivyBackend:
         self._memo_lock = threading.Lock()
         self._loaded: bytes | None = None  # the meta.json the reader last reloaded
         self._memo: tuple[bytes | None, Memo] = (None, Memo(MEMO_BUDGET))
-        self._pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, the threads)
 
     # -- the index directory --------------------------------------------------------------------
 
@@ -661,7 +683,7 @@ class TantivyBackend:
         # The facets are counted in another thread while this one ranks and builds the page: Tantivy lets go
         # of the GIL while it searches, so on two cores the two run side by side.
         facets_job = (
-            self._aside().submit(self._facets, searcher, counting, lifecycle_filter(request, parsed))
+            _facet_threads().submit(self._facets, searcher, counting, lifecycle_filter(request, parsed))
             if counting is not None
             else None
         )
@@ -672,14 +694,6 @@ class TantivyBackend:
         hits = self._hits(searcher, memo, page, parsed, field_values_of(request, parsed), ranked)
         facets = facets_job.result() if facets_job is not None else {}
         return SearchResult(total=total, hits=hits, took_ms=0.0, facets=facets)
-
-    def _aside(self) -> ThreadPoolExecutor:
-        """The threads that count facets beside the searches (one pool per process: a forked child, such as an
-        RQ work horse, starts its own, since the parent's threads are not in it)."""
-        with self._memo_lock:
-            if self._pool is None or self._pool[0] != os.getpid():
-                self._pool = (os.getpid(), ThreadPoolExecutor(thread_name_prefix="dossier-facets"))
-            return self._pool[1]
 
     def _facets(self, searcher: Any, plain: Any, archived: str) -> dict[str, list[tuple[str, int]]]:
         """The facets of the hits, and the lifecycle counts of every match (before the lifecycle filter).
@@ -803,10 +817,7 @@ class TantivyBackend:
                 )
 
     def close(self) -> None:
-        """Forget the index (a temporary one is removed) and stop the facet threads."""
+        """Forget the index (a temporary one is removed)."""
         self._index = None
-        pool, self._pool = self._pool, None
-        if pool is not None and pool[0] == os.getpid():
-            pool[1].shutdown(wait=True)
         if self._own:
             shutil.rmtree(self.path, ignore_errors=True)

@@ -9,7 +9,9 @@ index's token streams and compiled queries, finds exactly the documents FTS5 fin
   original title, metadata text and body stored for snippets (:func:`index._snippet.hit_texts`)
   (:mod:`index._tv_schema`).
   Queries: :mod:`index._tv_query`.  Everything (text, permissions, filters, tiers, sort, facets)
-  runs inside one Tantivy query; nothing is counted outside it.
+  runs inside one Tantivy query; nothing is counted outside it.  The facets are counted by the same
+  matches in a second thread (shared by the process) while the first ranks the page and builds its
+  snippets: Tantivy lets go of the GIL while it searches, so the two run side by side.
 * **Writes never get lost:** as with OpenSearch, a write is an outbox row (:mod:`index._outbox`)
   in the caller's records transaction (``queued_writes``); after the commit :meth:`flush` applies
   the rows to the index (delete by id, add) and commits it, and only then drops the rows.  A process

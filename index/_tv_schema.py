@@ -141,8 +141,9 @@ def tv_fields(doc: IndexDocument, entry: Streams) -> dict[str, list[Any]]:
         # Stored as it is: the document store compresses it.
         "source": [document_to_json(doc, title="", text="").encode("utf-8")],
     }
-    if doc.customer_ids:
-        out["customer_id"] = list(dict.fromkeys(int(c) for c in doc.customer_ids if c is not None))
+    customer_ids = list(dict.fromkeys(int(c) for c in doc.customer_ids if c is not None))
+    if customer_ids:
+        out["customer_id"] = customer_ids
     if doc.access_customer_ids:
         out["access"] = list(dict.fromkeys(int(c) for c in doc.access_customer_ids))
     if day:
